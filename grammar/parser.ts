@@ -1,0 +1,228 @@
+import { CstParser } from "chevrotain";
+import * as T from "./tokens.js";
+
+/**
+ * The nabla grammar as a pure chevrotain CstParser: rules only, no actions.
+ * Statements need no separator because every statement starts with a keyword
+ * or with `name =`, and an expression never continues with a bare name.
+ */
+export class NablaParser extends CstParser {
+  constructor() {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3 });
+    this.performSelfAnalysis();
+  }
+
+  program = this.RULE("program", () => {
+    this.MANY(() => this.SUBRULE(this.statement));
+  });
+
+  statement = this.RULE("statement", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.modelDecl) },
+      { ALT: () => this.SUBRULE(this.dimDecl) },
+      { ALT: () => this.SUBRULE(this.indexDecl) },
+      { ALT: () => this.SUBRULE(this.varDecl) },
+      { ALT: () => this.SUBRULE(this.lossDecl) },
+      { ALT: () => this.SUBRULE(this.exampleBlock) },
+      { ALT: () => this.SUBRULE(this.trainDecl) },
+      { ALT: () => this.SUBRULE(this.equation) },
+    ]);
+  });
+
+  modelDecl = this.RULE("modelDecl", () => {
+    this.CONSUME(T.Model);
+    this.CONSUME(T.Identifier);
+  });
+
+  dimDecl = this.RULE("dimDecl", () => {
+    this.CONSUME(T.Dim);
+    this.AT_LEAST_ONE_SEP({
+      SEP: T.Comma,
+      DEF: () => this.SUBRULE(this.dimItem),
+    });
+  });
+
+  dimItem = this.RULE("dimItem", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(T.Equals);
+      this.CONSUME(T.NumberLiteral);
+    });
+  });
+
+  indexDecl = this.RULE("indexDecl", () => {
+    this.CONSUME(T.Index);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.In);
+    this.CONSUME(T.NumberLiteral);
+    this.CONSUME(T.Range);
+    this.OR([
+      { ALT: () => this.CONSUME2(T.NumberLiteral, { LABEL: "upperNumber" }) },
+      { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "upperDim" }) },
+    ]);
+  });
+
+  varDecl = this.RULE("varDecl", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Input, { LABEL: "role" }) },
+      { ALT: () => this.CONSUME(T.Target, { LABEL: "role" }) },
+      { ALT: () => this.CONSUME(T.Param, { LABEL: "role" }) },
+      { ALT: () => this.CONSUME(T.Const, { LABEL: "role" }) },
+    ]);
+    this.SUBRULE(this.lhsName);
+    this.OPTION(() => {
+      this.CONSUME(T.Colon);
+      this.SUBRULE(this.shape);
+    });
+    this.OPTION2(() => this.CONSUME(T.StringLiteral));
+    this.OPTION3(() => {
+      this.CONSUME(T.Equals);
+      this.SUBRULE(this.expression);
+    });
+  });
+
+  shape = this.RULE("shape", () => {
+    this.CONSUME(T.LBracket);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.dimRef) });
+    this.CONSUME(T.RBracket);
+  });
+
+  dimRef = this.RULE("dimRef", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Identifier) },
+      { ALT: () => this.CONSUME(T.NumberLiteral) },
+    ]);
+  });
+
+  lossDecl = this.RULE("lossDecl", () => {
+    this.CONSUME(T.Loss);
+    this.SUBRULE(this.lhsName);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  equation = this.RULE("equation", () => {
+    this.SUBRULE(this.lhsName);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  lhsName = this.RULE("lhsName", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.subscript));
+  });
+
+  subscript = this.RULE("subscript", () => {
+    this.CONSUME(T.SubscriptOpen);
+    this.SUBRULE(this.expression);
+    this.CONSUME(T.RAngle);
+  });
+
+  exampleBlock = this.RULE("exampleBlock", () => {
+    this.CONSUME(T.Example);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.equation));
+    this.CONSUME(T.RBrace);
+  });
+
+  trainDecl = this.RULE("trainDecl", () => {
+    this.CONSUME(T.Train);
+    this.CONSUME(T.Identifier);
+    this.CONSUME(T.LParen);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.argument) });
+    this.CONSUME(T.RParen);
+  });
+
+  expression = this.RULE("expression", () => {
+    this.SUBRULE(this.multiplicative, { LABEL: "operands" });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Plus, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.Minus, { LABEL: "operators" }) },
+      ]);
+      this.SUBRULE2(this.multiplicative, { LABEL: "operands" });
+    });
+  });
+
+  multiplicative = this.RULE("multiplicative", () => {
+    this.SUBRULE(this.unary, { LABEL: "operands" });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Star, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.Hadamard, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.Slash, { LABEL: "operators" }) },
+      ]);
+      this.SUBRULE2(this.unary, { LABEL: "operands" });
+    });
+  });
+
+  unary = this.RULE("unary", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Minus);
+          this.SUBRULE(this.unary);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.power) },
+    ]);
+  });
+
+  // Right-associative, binding tighter than unary minus: -a^2 is -(a^2).
+  power = this.RULE("power", () => {
+    this.SUBRULE(this.postfix);
+    this.OPTION(() => {
+      this.CONSUME(T.Caret);
+      this.SUBRULE(this.unary, { LABEL: "exponent" });
+    });
+  });
+
+  postfix = this.RULE("postfix", () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => this.CONSUME(T.Transpose));
+  });
+
+  primary = this.RULE("primary", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(T.NumberLiteral) },
+      { ALT: () => this.SUBRULE(this.tensorLiteral) },
+      { ALT: () => this.SUBRULE(this.parenthesized) },
+      { ALT: () => this.SUBRULE(this.reference) },
+    ]);
+  });
+
+  parenthesized = this.RULE("parenthesized", () => {
+    this.CONSUME(T.LParen);
+    this.SUBRULE(this.expression);
+    this.CONSUME(T.RParen);
+  });
+
+  tensorLiteral = this.RULE("tensorLiteral", () => {
+    this.CONSUME(T.LBracket);
+    this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.expression) });
+    this.CONSUME(T.RBracket);
+  });
+
+  reference = this.RULE("reference", () => {
+    this.CONSUME(T.Identifier);
+    this.OPTION(() => this.SUBRULE(this.subscript));
+    this.OPTION2(() => {
+      this.CONSUME(T.LParen);
+      this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.argument) });
+      this.CONSUME(T.RParen);
+    });
+  });
+
+  argument = this.RULE("argument", () => {
+    this.OPTION({
+      GATE: () => this.LA(2).tokenType === T.Equals,
+      DEF: () => {
+        this.CONSUME(T.Identifier, { LABEL: "argName" });
+        this.CONSUME(T.Equals);
+      },
+    });
+    this.SUBRULE(this.expression);
+  });
+}
+
+export const nablaParser = new NablaParser();

@@ -1,0 +1,132 @@
+import type { NodeId, Shape } from "../ir/types.js";
+
+/** What an op's `emit` rule may ask of the code generator. */
+export interface EmitContext {
+  /** The Float64Array holding a node's value. */
+  ref(id: NodeId): string;
+  shapeOf(id: NodeId): Shape;
+  /** A JS expression for each dim: a literal for fixed dims, a local for free ones. */
+  dim(d: Shape[number]): string;
+  /** A JS expression for the number of elements. */
+  size(shape: Shape): string;
+  /** A scalar operand's value: an inlined literal for constants, `buf[0]` otherwise. */
+  scalar(id: NodeId): string;
+  /** A fresh local name. */
+  fresh(prefix: string): string;
+  /** A numeric literal that is valid JS whatever the number. */
+  num(value: number): string;
+}
+
+/** The product of dims as a JS expression, folding literals. */
+export function product(ctx: EmitContext, dims: Shape): string {
+  let literal = 1;
+  const symbolic: string[] = [];
+  for (const d of dims) {
+    if (typeof d === "number") literal *= d;
+    else symbolic.push(ctx.dim(d));
+  }
+  if (symbolic.length === 0) return String(literal);
+  return (literal === 1 ? symbolic : [String(literal), ...symbolic]).join(
+    " * ",
+  );
+}
+
+function isSameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+const isOne = (shape: Shape) => shape.every((d) => d === 1);
+
+/**
+ * A loop writing `out[i] = f(args[i]...)` over the node's shape, with NumPy broadcasting:
+ * operands of the full shape are read at the flat index, scalars are hoisted, and
+ * anything else is indexed through per-axis strides (zero on broadcast axes).
+ */
+export function emitElementwise(
+  ctx: EmitContext,
+  out: NodeId,
+  outShape: Shape,
+  args: readonly NodeId[],
+  body: (values: string[]) => string,
+): string {
+  const outRef = ctx.ref(out);
+  const pre: string[] = [];
+  const direct = args.every(
+    (a) => isSameShape(ctx.shapeOf(a), outShape) || isOne(ctx.shapeOf(a)),
+  );
+  if (direct) {
+    const i = ctx.fresh("i");
+    const values = args.map((a) => {
+      if (isSameShape(ctx.shapeOf(a), outShape)) return `${ctx.ref(a)}[${i}]`;
+      const s = ctx.scalar(a);
+      if (/^[-\d.e+()]+$/.test(s)) return s;
+      const local = ctx.fresh("s");
+      pre.push(`const ${local} = ${s};`);
+      return local;
+    });
+    return `${pre.join("\n")}
+for (let ${i} = 0; ${i} < ${ctx.size(outShape)}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
+  }
+  const rank = outShape.length;
+  const idx = outShape.map(() => ctx.fresh("i"));
+  const values = args.map((a) => {
+    const shape = ctx.shapeOf(a);
+    const terms: string[] = [];
+    let stride: Shape[number][] = [];
+    for (let k = shape.length - 1; k >= 0; k--) {
+      const axis = rank - shape.length + k;
+      if (!(shape[k] === 1 && outShape[axis] !== 1)) {
+        const s = product(ctx, stride);
+        terms.push(s === "1" ? idx[axis]! : `${idx[axis]} * ${s}`);
+      }
+      stride = [shape[k]!, ...stride];
+    }
+    return `${ctx.ref(a)}[${terms.length ? terms.join(" + ") : "0"}]`;
+  });
+  const flat = ctx.fresh("o");
+  let code = `${outRef}[${flat}++] = ${body(values)};`;
+  for (let axis = rank - 1; axis >= 0; axis--) {
+    code = `for (let ${idx[axis]} = 0; ${idx[axis]} < ${ctx.dim(outShape[axis]!)}; ${idx[axis]}++) { ${code} }`;
+  }
+  return `let ${flat} = 0;\n${code}`;
+}
+
+/** `out` (of a smaller, broadcast-compatible shape) receives the sum of `input` over broadcast axes. */
+export function emitSumTo(
+  ctx: EmitContext,
+  out: NodeId,
+  outShape: Shape,
+  input: NodeId,
+): string {
+  const inShape = ctx.shapeOf(input);
+  const rank = inShape.length;
+  const idx = inShape.map(() => ctx.fresh("i"));
+  const terms: string[] = [];
+  let stride: Shape[number][] = [];
+  for (let k = outShape.length - 1; k >= 0; k--) {
+    const axis = rank - outShape.length + k;
+    if (!(outShape[k] === 1 && inShape[axis] !== 1)) {
+      const s = product(ctx, stride);
+      terms.push(s === "1" ? idx[axis]! : `${idx[axis]} * ${s}`);
+    }
+    stride = [outShape[k]!, ...stride];
+  }
+  const flat = ctx.fresh("f");
+  const outRef = ctx.ref(out);
+  let code = `${outRef}[${terms.length ? terms.join(" + ") : "0"}] += ${ctx.ref(input)}[${flat}++];`;
+  for (let axis = rank - 1; axis >= 0; axis--) {
+    code = `for (let ${idx[axis]} = 0; ${idx[axis]} < ${ctx.dim(inShape[axis]!)}; ${idx[axis]}++) { ${code} }`;
+  }
+  return `${outRef}.fill(0, 0, ${ctx.size(outShape)});\nlet ${flat} = 0;\n${code}`;
+}
+
+/** Runs `body(rowStart)` for each row of the last axis; `n` is the row length expression. */
+export function emitRows(
+  ctx: EmitContext,
+  shape: Shape,
+  body: (row: string, n: string) => string,
+): string {
+  const n = shape.length === 0 ? "1" : ctx.dim(shape[shape.length - 1]!);
+  const r = ctx.fresh("r");
+  return `for (let ${r} = 0; ${r} < ${ctx.size(shape)}; ${r} += ${n}) { ${body(r, n)} }`;
+}

@@ -1,0 +1,101 @@
+import type { Node, NodeId, Shape } from "../ir/types.js";
+import { assertNever } from "../ir/types.js";
+import { getOp } from "../ops/registry.js";
+import { product, type EmitContext } from "./context.js";
+
+/** A JS numeric literal for any double, including the ones that have no literal. */
+export function jsNumber(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "Infinity";
+  if (value === -Infinity) return "-Infinity";
+  if (Object.is(value, -0)) return "-0";
+  return String(value);
+}
+
+/** Generated identifiers derive from node ids and dim positions only: nothing a model names reaches the code. */
+export const bufferName = (id: NodeId) => `v${id}`;
+export const constName = (id: NodeId) => `K${id}`;
+
+/**
+ * Lowers a list of IR nodes to statements. Names of dims are mapped to locals by the
+ * caller (`dimLocal`), so model-chosen names never become identifiers.
+ */
+export class StatementEmitter implements EmitContext {
+  private counter = 0;
+
+  constructor(
+    private readonly nodes: readonly Node[],
+    private readonly dimLocal: (name: string) => string,
+  ) {}
+
+  ref(id: NodeId): string {
+    const n = this.nodes[id]!;
+    return n.kind === "const" ? constName(id) : bufferName(id);
+  }
+
+  shapeOf(id: NodeId): Shape {
+    return this.nodes[id]!.shape;
+  }
+
+  dim(d: Shape[number]): string {
+    return typeof d === "number" ? String(d) : this.dimLocal(d);
+  }
+
+  size(shape: Shape): string {
+    return product(this, shape);
+  }
+
+  scalar(id: NodeId): string {
+    const n = this.nodes[id]!;
+    if (n.kind === "const" && n.value.length === 1) {
+      const literal = jsNumber(n.value[0]!);
+      return literal.startsWith("-") ? `(${literal})` : literal;
+    }
+    return `${this.ref(id)}[0]`;
+  }
+
+  fresh(prefix: string): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  num(value: number): string {
+    const literal = jsNumber(value);
+    return literal.startsWith("-") ? `(${literal})` : literal;
+  }
+
+  /** The statements computing `id` into its buffer. */
+  emit(id: NodeId): string {
+    const n = this.nodes[id]!;
+    switch (n.kind) {
+      case "op":
+        return getOp(n.op).emit(this, n);
+      case "input":
+      case "param":
+      case "const":
+        return "";
+      case "adjoint":
+        throw new Error(
+          "adjoint symbols belong to the derivation trace, not to code",
+        );
+      default:
+        return assertNever(n);
+    }
+  }
+}
+
+/** Every node the given roots need, in topological (id) order. */
+export function closure(
+  nodes: readonly Node[],
+  roots: readonly NodeId[],
+): NodeId[] {
+  const seen = new Set<NodeId>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const n = nodes[id]!;
+    if (n.kind === "op") stack.push(...n.args);
+  }
+  return [...seen].sort((a, b) => a - b);
+}

@@ -1,0 +1,142 @@
+import type { Span } from "../syntax/span.js";
+import type { Diagnostic } from "./diagnostic.js";
+
+/**
+ * The catalogue of diagnostics. Codes are stable: tests and users rely on them.
+ * NB1xxx syntax, NB2xxx names and structure, NB3xxx shapes, NB4xxx not supported yet,
+ * NB5xxx worked values and training settings.
+ */
+const make = (
+  code: string,
+  span: Span,
+  message: string,
+  notes?: string[],
+): Diagnostic =>
+  notes && notes.length > 0
+    ? { code, span, message, notes }
+    : { code, span, message };
+
+export const lexError = (span: Span, text: string) =>
+  make("NB1001", span, `unexpected character ${JSON.stringify(text)}`);
+export const syntaxError = (span: Span, message: string) =>
+  make("NB1002", span, message);
+
+export const unknownName = (span: Span, name: string, suggestion?: string) =>
+  make(
+    "NB2001",
+    span,
+    `unknown name '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`,
+  );
+export const duplicateDefinition = (
+  span: Span,
+  name: string,
+  previousLine: number,
+) =>
+  make("NB2002", span, `'${name}' is already defined on line ${previousLine}`);
+export const unknownDim = (span: Span, name: string) =>
+  make(
+    "NB2003",
+    span,
+    `unknown dim '${name}'; declare it with 'dim ${name}' or 'dim ${name} = <size>'`,
+  );
+export const unknownFunction = (
+  span: Span,
+  name: string,
+  suggestion?: string,
+) =>
+  make(
+    "NB2004",
+    span,
+    `unknown function '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`,
+  );
+export const badArguments = (span: Span, message: string) =>
+  make("NB2005", span, message);
+export const cycle = (span: Span, names: readonly string[]) =>
+  make("NB2006", span, `equations form a cycle: ${names.join(" -> ")}`);
+export const missingLoss = (span: Span) =>
+  make(
+    "NB2007",
+    span,
+    "the model has no loss; mark exactly one scalar equation with 'loss', e.g. 'loss L = mse(yhat, y)'",
+  );
+export const multipleLosses = (span: Span, first: string) =>
+  make(
+    "NB2008",
+    span,
+    `a model has exactly one loss, and '${first}' is already the loss`,
+  );
+export const equationForDeclared = (span: Span, name: string, role: string) =>
+  make(
+    "NB2009",
+    span,
+    `'${name}' is declared as ${role === "input" ? "an" : "a"} ${role}, so it cannot also be defined by an equation`,
+  );
+export const unsafeLatex = (span: Span, detail: string) =>
+  make("NB2010", span, `LaTeX name not allowed: ${detail}`);
+export const missingValue = (span: Span, name: string) =>
+  make(
+    "NB2011",
+    span,
+    `const '${name}' needs a value, e.g. 'const ${name} = 0.1'`,
+  );
+export const invalidDim = (span: Span, detail: string) =>
+  make("NB2012", span, detail);
+export const unusedLossInput = (span: Span, name: string) =>
+  make("NB2013", span, `the loss does not depend on param '${name}'`);
+
+export const shapeMismatch = (
+  span: Span,
+  operator: string,
+  left: string,
+  right: string,
+) =>
+  make(
+    "NB3001",
+    span,
+    `shapes ${left} and ${right} do not broadcast for '${operator}'`,
+  );
+export const matmulMismatch = (span: Span, left: string, right: string) =>
+  make(
+    "NB3002",
+    span,
+    `matrix product of ${left} and ${right}: inner dimensions differ`,
+  );
+export const lossNotScalar = (span: Span, shape: string) =>
+  make(
+    "NB3003",
+    span,
+    `the loss must be a scalar, but this expression has shape ${shape}; reduce it with sum(...) or mean(...)`,
+  );
+export const rankError = (span: Span, message: string) =>
+  make("NB3004", span, message);
+export const declaredShapeMismatch = (
+  span: Span,
+  name: string,
+  declared: string,
+  actual: string,
+) =>
+  make(
+    "NB3005",
+    span,
+    `'${name}' is declared with shape ${declared}, but its value has shape ${actual}`,
+  );
+export const raggedLiteral = (span: Span) =>
+  make("NB3006", span, "tensor literal rows have different lengths");
+
+export const notSupportedYet = (span: Span, what: string) =>
+  make("NB4001", span, `${what} is not supported yet`);
+
+export const exampleUnknown = (span: Span, name: string) =>
+  make(
+    "NB5001",
+    span,
+    `example value for '${name}', which is not an input, target, param or const`,
+  );
+export const exampleNotConstant = (span: Span) =>
+  make(
+    "NB5002",
+    span,
+    "example values must be numbers or tensor literals of numbers",
+  );
+export const badTrain = (span: Span, message: string) =>
+  make("NB5003", span, message);

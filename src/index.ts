@@ -1,0 +1,61 @@
+import { parseProgram } from "./syntax/toAst.js";
+import { Lowering } from "./ir/lower.js";
+import { differentiate, type Gradient } from "./autodiff/reverse.js";
+import { generateModule, type GeneratedModule } from "./codegen/module.js";
+import { renderHandout } from "./latex/handout.js";
+import {
+  renderDiagnostics,
+  type Diagnostic,
+} from "./diagnostics/diagnostic.js";
+import type { Graph } from "./ir/types.js";
+
+export type { Diagnostic } from "./diagnostics/diagnostic.js";
+export type { Graph } from "./ir/types.js";
+export type { Gradient } from "./autodiff/reverse.js";
+export type { GeneratedModule } from "./codegen/module.js";
+
+export interface CompileOptions {
+  /** The file name used in diagnostics. */
+  readonly file?: string;
+}
+
+export interface Analysis {
+  readonly diagnostics: readonly Diagnostic[];
+  /** `file:line:col: error NBxxxx: …` with source lines and carets; empty when there are no errors. */
+  readonly rendered: string;
+  readonly graph?: Graph;
+  readonly gradient?: Gradient;
+}
+
+export interface CompileResult extends Analysis {
+  readonly module?: GeneratedModule;
+  readonly latex?: string;
+}
+
+/** Source → IR → symbolic gradient, with every diagnostic the front end can find. */
+export function analyze(
+  source: string,
+  options: CompileOptions = {},
+): Analysis {
+  const diagnostics: Diagnostic[] = [];
+  const program = parseProgram(source, diagnostics);
+  const graph = new Lowering(program, diagnostics).run();
+  const rendered =
+    diagnostics.length > 0
+      ? renderDiagnostics(diagnostics, source, options.file ?? "<input>")
+      : "";
+  if (!graph || diagnostics.length > 0) return { diagnostics, rendered };
+  return { diagnostics, rendered, graph, gradient: differentiate(graph) };
+}
+
+/** The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. */
+export async function compile(
+  source: string,
+  options: CompileOptions = {},
+): Promise<CompileResult> {
+  const analysis = analyze(source, options);
+  if (!analysis.graph || !analysis.gradient) return analysis;
+  const module = await generateModule(analysis.graph, analysis.gradient);
+  const latex = renderHandout(analysis.graph, analysis.gradient);
+  return { ...analysis, module, latex };
+}

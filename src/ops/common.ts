@@ -1,0 +1,69 @@
+import type { GraphBuilder } from "../ir/builder.js";
+import type { NodeId, Shape } from "../ir/types.js";
+import { sameShape } from "../ir/shapes.js";
+import { forEachBroadcast, tensor, type Tensor } from "../ir/tensor.js";
+import type { ShapeResult } from "./def.js";
+import { formatShape } from "../ir/types.js";
+
+/** The adjoint of a broadcast: sum the upstream gradient back down to the operand's shape. */
+export function reduceTo(
+  b: GraphBuilder,
+  adjoint: NodeId,
+  shape: Shape,
+): NodeId {
+  if (sameShape(b.shape(adjoint), shape)) return adjoint;
+  return b.op("sum_to", [adjoint], { shape });
+}
+
+/** Elementwise evaluation with NumPy broadcasting, for the reference evaluator. */
+export function evalMap(
+  args: readonly Tensor[],
+  shape: readonly number[],
+  f: (...values: number[]) => number,
+): Tensor {
+  const out = tensor(shape);
+  const shapes = args.map((a) => a.shape);
+  const values = new Array<number>(args.length);
+  forEachBroadcast(shape, shapes, (o, offsets) => {
+    for (let a = 0; a < args.length; a++)
+      values[a] = args[a]!.data[offsets[a]!]!;
+    out.data[o] = f(...values);
+  });
+  return out;
+}
+
+export const sameAsFirst = (args: readonly Shape[]): ShapeResult => ({
+  shape: args[0]!,
+});
+
+export const scalarShape = (): ShapeResult => ({ shape: [] });
+
+export function requireSameShape(
+  args: readonly Shape[],
+  what: string,
+): ShapeResult {
+  if (!sameShape(args[0]!, args[1]!)) {
+    return {
+      error: `${what} needs two operands of the same shape, got ${formatShape(args[0]!)} and ${formatShape(args[1]!)}`,
+    };
+  }
+  return { shape: [] };
+}
+
+/** Softmax over the last axis of `x`, computed stably (the row maximum is subtracted). */
+export function softmaxRows(x: Tensor, log: boolean): Tensor {
+  const out = tensor(x.shape);
+  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1]!;
+  for (let r = 0; r < x.data.length; r += n) {
+    let max = -Infinity;
+    for (let j = 0; j < n; j++) max = Math.max(max, x.data[r + j]!);
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += Math.exp(x.data[r + j]! - max);
+    const lse = max + Math.log(sum);
+    for (let j = 0; j < n; j++)
+      out.data[r + j] = log
+        ? x.data[r + j]! - lse
+        : Math.exp(x.data[r + j]! - lse);
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+import type { Attrs, NodeId, OpNode, Shape } from "../ir/types.js";
+import type { Tensor } from "../ir/tensor.js";
+import type { GraphBuilder } from "../ir/builder.js";
+import type { EmitContext } from "../codegen/context.js";
+
+/** LaTeX with its precedence, so renderers parenthesise only where needed. */
+export interface Latex {
+  readonly text: string;
+  readonly prec: number;
+}
+export const PREC = {
+  sum: 1,
+  product: 2,
+  unary: 3,
+  power: 4,
+  atom: 5,
+} as const;
+
+/** A surface-language parameter: positional or named, an operand or a constant attribute. */
+export interface SurfaceParam {
+  readonly name: string;
+  /** Attributes are compile-time numbers (`alpha`, `stride`); operands are tensors. */
+  readonly attr?: boolean;
+  readonly default?: number;
+}
+
+export type ShapeResult =
+  { readonly shape: Shape } | { readonly error: string };
+
+/**
+ * Everything about one operation, side by side: shape rule, derivative, code, LaTeX,
+ * a reference evaluator for tests and the handout's numbers, and a sampling domain.
+ */
+export interface OpDef {
+  readonly name: string;
+  /** Present when users can call it by name: `tanh(x)`, `leaky_relu(x, alpha=0.1)`. */
+  readonly surface?: { readonly params: readonly SurfaceParam[] };
+  readonly shape: (args: readonly Shape[], attrs: Attrs) => ShapeResult;
+  /** Rewrites applied when the node is built (fusion, identities); undefined keeps the node. */
+  readonly simplify?: (
+    b: GraphBuilder,
+    args: readonly NodeId[],
+    attrs: Attrs,
+  ) => NodeId | undefined;
+  /** Vector-Jacobian product: the adjoint contribution to each arg, built as IR; null is a symbolic zero. */
+  readonly vjp: (
+    b: GraphBuilder,
+    node: OpNode,
+    adjoint: NodeId,
+    needed: readonly boolean[],
+  ) => readonly (NodeId | null)[];
+  /** The rule named in the handout for the derivative with respect to an arg. */
+  readonly rule: (argIndex: number) => string;
+  readonly evaluate: (
+    args: readonly Tensor[],
+    attrs: Attrs,
+    shape: readonly number[],
+  ) => Tensor;
+  /** Statements computing the node into its buffer. */
+  readonly emit: (ctx: EmitContext, node: OpNode) => string;
+  readonly latex: (
+    args: readonly Latex[],
+    attrs: Attrs,
+    argShapes: readonly Shape[],
+  ) => Latex;
+  /** Where the gradient property test samples each operand, e.g. positive for log. */
+  readonly domain?: (
+    argIndex: number,
+  ) => "any" | "positive" | "probability" | "awayFromZero";
+  /** Args that carry no derivative (targets of a loss, index masks). */
+  readonly nonDifferentiable?: readonly number[];
+}
+
+export function group(l: Latex, minPrec: number): string {
+  return l.prec < minPrec ? `\\left(${l.text}\\right)` : l.text;
+}

@@ -1,0 +1,406 @@
+import type { GraphBuilder } from "../ir/builder.js";
+import type { Attrs, NodeId, OpNode } from "../ir/types.js";
+import { broadcastShapes, sameShape } from "../ir/shapes.js";
+import { formatShape } from "../ir/types.js";
+import { emitElementwise } from "../codegen/context.js";
+import { evalMap, reduceTo, sameAsFirst } from "./common.js";
+import { group, PREC, type Latex, type OpDef } from "./def.js";
+
+type Domain = ReturnType<NonNullable<OpDef["domain"]>>;
+
+interface UnarySpec {
+  readonly name: string;
+  readonly surface?: boolean;
+  /** Extra compile-time parameter, e.g. leaky_relu's alpha. */
+  readonly attr?: { readonly name: string; readonly default: number };
+  readonly f: (x: number, attr: number) => number;
+  /** JS for the element value; `x` is an element read, `attr` the literal attribute. */
+  readonly js: (x: string, attr: string) => string;
+  readonly latex: (x: Latex, attr: number) => string;
+  /** The local derivative times the adjoint, or null when the derivative is zero everywhere. */
+  readonly vjp: ((b: GraphBuilder, node: OpNode, g: NodeId) => NodeId) | null;
+  readonly rule: string;
+  readonly domain?: Domain;
+}
+
+const fn = (name: string) => (x: Latex) => `${name}\\left(${x.text}\\right)`;
+
+function unary(spec: UnarySpec): OpDef {
+  const attrOf = (attrs: Attrs) =>
+    spec.attr ? Number(attrs[spec.attr.name] ?? spec.attr.default) : 0;
+  return {
+    name: spec.name,
+    ...(spec.surface === false
+      ? {}
+      : {
+          surface: {
+            params: [
+              { name: "x" },
+              ...(spec.attr
+                ? [
+                    {
+                      name: spec.attr.name,
+                      attr: true,
+                      default: spec.attr.default,
+                    },
+                  ]
+                : []),
+            ],
+          },
+        }),
+    shape: sameAsFirst,
+    simplify: spec.name === "neg" ? simplifyNeg : undefined,
+    vjp: (b, node, g) => [spec.vjp ? spec.vjp(b, node, g) : null],
+    rule: () => spec.rule,
+    evaluate: (args, attrs, shape) => {
+      const a = attrOf(attrs);
+      return evalMap(args, shape, (x) => spec.f(x, a));
+    },
+    emit: (ctx, node) =>
+      emitElementwise(ctx, node.id, node.shape, node.args, ([x]) =>
+        spec.js(x!, ctx.num(attrOf(node.attrs))),
+      ),
+    latex: ([x], attrs) => ({
+      text: spec.latex(x!, attrOf(attrs)),
+      prec: spec.name === "neg" ? PREC.unary : PREC.atom,
+    }),
+    domain: () => spec.domain ?? "any",
+    ...(spec.vjp ? {} : { nonDifferentiable: [0] }),
+  };
+}
+
+function simplifyNeg(
+  b: GraphBuilder,
+  [x]: readonly NodeId[],
+): NodeId | undefined {
+  const n = b.node(x!);
+  if (n.kind === "op" && n.op === "neg") return n.args[0];
+  return undefined;
+}
+
+const mul = (b: GraphBuilder, x: NodeId, y: NodeId) => b.op("mul", [x, y]);
+const one = (b: GraphBuilder) => b.scalar(1);
+
+const unaryOps: OpDef[] = [
+  unary({
+    name: "neg",
+    surface: false,
+    f: (x) => -x,
+    js: (x) => `-(${x})`,
+    latex: (x) => `-${group(x, PREC.power)}`,
+    vjp: (b, _n, g) => b.op("neg", [g]),
+    rule: "\\frac{\\partial (-a)}{\\partial a} = -1",
+  }),
+  unary({
+    name: "exp",
+    f: Math.exp,
+    js: (x) => `Math.exp(${x})`,
+    latex: (x) => `e^{${x.text}}`,
+    vjp: (b, n, g) => mul(b, g, n.id),
+    rule: "\\frac{\\partial e^{a}}{\\partial a} = e^{a}",
+  }),
+  unary({
+    name: "log",
+    f: Math.log,
+    js: (x) => `Math.log(${x})`,
+    latex: fn("\\log"),
+    vjp: (b, n, g) => b.op("div", [g, n.args[0]!]),
+    rule: "\\frac{\\partial \\log a}{\\partial a} = \\frac{1}{a}",
+    domain: "positive",
+  }),
+  unary({
+    name: "sqrt",
+    f: Math.sqrt,
+    js: (x) => `Math.sqrt(${x})`,
+    latex: (x) => `\\sqrt{${x.text}}`,
+    vjp: (b, n, g) => b.op("div", [g, mul(b, b.scalar(2), n.id)]),
+    rule: "\\frac{\\partial \\sqrt{a}}{\\partial a} = \\frac{1}{2\\sqrt{a}}",
+    domain: "positive",
+  }),
+  unary({
+    name: "abs",
+    f: Math.abs,
+    js: (x) => `Math.abs(${x})`,
+    latex: (x) => `\\left|${x.text}\\right|`,
+    vjp: (b, n, g) => mul(b, g, b.op("sign", [n.args[0]!])),
+    rule: "\\frac{\\partial |a|}{\\partial a} = \\operatorname{sign}(a)",
+    domain: "awayFromZero",
+  }),
+  unary({
+    name: "sign",
+    surface: false,
+    f: Math.sign,
+    js: (x) => `Math.sign(${x})`,
+    latex: fn("\\operatorname{sign}"),
+    vjp: null,
+    rule: "\\operatorname{sign}'(a) = 0",
+  }),
+  unary({
+    name: "tanh",
+    f: Math.tanh,
+    js: (x) => `Math.tanh(${x})`,
+    latex: fn("\\tanh"),
+    vjp: (b, n, g) =>
+      mul(b, g, b.op("sub", [one(b), b.op("pow", [n.id, b.scalar(2)])])),
+    rule: "\\frac{\\partial \\tanh a}{\\partial a} = 1 - \\tanh^2 a",
+  }),
+  unary({
+    name: "sigmoid",
+    f: (x) => 1 / (1 + Math.exp(-x)),
+    js: (x) => `1 / (1 + Math.exp(-(${x})))`,
+    latex: fn("\\sigma"),
+    vjp: (b, n, g) => mul(b, mul(b, g, n.id), b.op("sub", [one(b), n.id])),
+    rule: "\\sigma'(a) = \\sigma(a)\\,(1 - \\sigma(a))",
+  }),
+  unary({
+    name: "relu",
+    f: (x) => (x > 0 ? x : 0),
+    js: (x) => `(${x} > 0 ? ${x} : 0)`,
+    latex: fn("\\operatorname{ReLU}"),
+    vjp: (b, n, g) => mul(b, g, b.op("heaviside", [n.args[0]!])),
+    rule: "\\operatorname{ReLU}'(a) = H(a) = [a > 0]",
+    domain: "awayFromZero",
+  }),
+  unary({
+    name: "softplus",
+    f: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
+    js: (x) =>
+      `(${x} > 0 ? ${x} + Math.log1p(Math.exp(-(${x}))) : Math.log1p(Math.exp(${x})))`,
+    latex: fn("\\operatorname{softplus}"),
+    vjp: (b, n, g) => mul(b, g, b.op("sigmoid", [n.args[0]!])),
+    rule: "\\operatorname{softplus}'(a) = \\sigma(a)",
+  }),
+  unary({
+    name: "leaky_relu",
+    attr: { name: "alpha", default: 0.01 },
+    f: (x, alpha) => (x > 0 ? x : alpha * x),
+    js: (x, alpha) => `(${x} > 0 ? ${x} : ${alpha} * ${x})`,
+    latex: (x, alpha) =>
+      `\\operatorname{LReLU}_{${alpha}}\\left(${x.text}\\right)`,
+    vjp: (b, n, g) =>
+      mul(
+        b,
+        g,
+        b.op("leaky_step", [n.args[0]!], { alpha: n.attrs.alpha ?? 0.01 }),
+      ),
+    rule: "\\operatorname{LReLU}_\\alpha'(a) = 1 \\text{ if } a > 0 \\text{ else } \\alpha",
+    domain: "awayFromZero",
+  }),
+  unary({
+    name: "leaky_step",
+    surface: false,
+    attr: { name: "alpha", default: 0.01 },
+    f: (x, alpha) => (x > 0 ? 1 : alpha),
+    js: (x, alpha) => `(${x} > 0 ? 1 : ${alpha})`,
+    latex: (x, alpha) =>
+      `\\operatorname{LReLU}_{${alpha}}'\\left(${x.text}\\right)`,
+    vjp: null,
+    rule: "zero almost everywhere",
+  }),
+  unary({
+    name: "heaviside",
+    f: (x) => (x > 0 ? 1 : 0),
+    js: (x) => `(${x} > 0 ? 1 : 0)`,
+    latex: (x) => `H\\left(${x.text}\\right)`,
+    vjp: null,
+    rule: "H'(a) = 0 \\text{ (taken as zero everywhere)}",
+    domain: "awayFromZero",
+  }),
+];
+
+interface BinarySpec {
+  readonly name: string;
+  readonly f: (a: number, b: number) => number;
+  readonly js: (a: string, b: string) => string;
+  readonly latex: (a: Latex, b: Latex, scalarOperand: boolean) => Latex;
+  readonly vjp: (
+    b: GraphBuilder,
+    node: OpNode,
+    g: NodeId,
+    needed: readonly boolean[],
+  ) => (NodeId | null)[];
+  readonly simplify?: (
+    b: GraphBuilder,
+    x: NodeId,
+    y: NodeId,
+  ) => NodeId | undefined;
+  readonly rule: (argIndex: number) => string;
+  readonly domain?: (argIndex: number) => Domain;
+}
+
+function binary(spec: BinarySpec): OpDef {
+  return {
+    name: spec.name,
+    shape: ([a, b]) => {
+      const shape = broadcastShapes(a!, b!);
+      return shape
+        ? { shape }
+        : {
+            error: `shapes ${formatShape(a!)} and ${formatShape(b!)} do not broadcast`,
+          };
+    },
+    simplify: (b, [x, y]) => spec.simplify?.(b, x!, y!),
+    vjp: (b, node, g, needed) => {
+      const [ga, gb] = spec.vjp(b, node, g, needed);
+      return [
+        needed[0] && ga !== null
+          ? reduceTo(b, ga!, b.shape(node.args[0]!))
+          : null,
+        needed[1] && gb !== null
+          ? reduceTo(b, gb!, b.shape(node.args[1]!))
+          : null,
+      ];
+    },
+    rule: spec.rule,
+    evaluate: (args, _attrs, shape) => evalMap(args, shape, spec.f),
+    emit: (ctx, node) =>
+      emitElementwise(ctx, node.id, node.shape, node.args, ([a, b]) =>
+        spec.js(a!, b!),
+      ),
+    latex: ([a, b], _attrs, shapes) =>
+      spec.latex(
+        a!,
+        b!,
+        shapes.some((s) => s.length === 0),
+      ),
+    domain: spec.domain ?? (() => "any"),
+  };
+}
+
+/** `x` itself when an identity leaves it unchanged in value and shape. */
+function keep(b: GraphBuilder, x: NodeId, other: NodeId): NodeId | undefined {
+  const xs = b.shape(x);
+  return broadcastShapes(xs, b.shape(other)) &&
+    sameShape(broadcastShapes(xs, b.shape(other))!, xs)
+    ? x
+    : undefined;
+}
+
+const binaryOps: OpDef[] = [
+  binary({
+    name: "add",
+    f: (a, b) => a + b,
+    js: (a, b) => `${a} + ${b}`,
+    latex: (a, b) => ({
+      text: `${a.text} + ${group(b, PREC.sum + 0.5)}`,
+      prec: PREC.sum,
+    }),
+    vjp: (_b, _n, g) => [g, g],
+    simplify: (b, x, y) =>
+      b.constValue(y) === 0
+        ? keep(b, x, y)
+        : b.constValue(x) === 0
+          ? keep(b, y, x)
+          : undefined,
+    rule: () =>
+      "\\frac{\\partial (a + b)}{\\partial a} = \\frac{\\partial (a + b)}{\\partial b} = 1",
+  }),
+  binary({
+    name: "sub",
+    f: (a, b) => a - b,
+    js: (a, b) => `${a} - (${b})`,
+    latex: (a, b) => ({
+      text: `${a.text} - ${group(b, PREC.product)}`,
+      prec: PREC.sum,
+    }),
+    vjp: (b, _n, g, needed) => [g, needed[1] ? b.op("neg", [g]) : null],
+    simplify: (b, x, y) => {
+      if (b.constValue(y) === 0) return keep(b, x, y);
+      if (
+        b.constValue(x) === 0 &&
+        sameShape(b.shape(y), broadcastShapes(b.shape(x), b.shape(y)) ?? [])
+      )
+        return b.op("neg", [y]);
+      return undefined;
+    },
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial (a - b)}{\\partial a} = 1"
+        : "\\frac{\\partial (a - b)}{\\partial b} = -1",
+  }),
+  binary({
+    name: "mul",
+    f: (a, b) => a * b,
+    js: (a, b) => `${a} * ${b}`,
+    latex: (a, b, scalarOperand) => ({
+      text: `${group(a, PREC.product)} ${scalarOperand ? "\\," : "\\odot"} ${group(b, PREC.product + 0.5)}`,
+      prec: PREC.product,
+    }),
+    vjp: (b, n, g, needed) => [
+      needed[0] ? b.op("mul", [g, n.args[1]!]) : null,
+      needed[1] ? b.op("mul", [g, n.args[0]!]) : null,
+    ],
+    simplify: (b, x, y) => {
+      if (b.constValue(y) === 1) return keep(b, x, y);
+      if (b.constValue(x) === 1) return keep(b, y, x);
+      if (b.constValue(x) === -1 && keep(b, y, x) !== undefined)
+        return b.op("neg", [y]);
+      if (b.constValue(y) === -1 && keep(b, x, y) !== undefined)
+        return b.op("neg", [x]);
+      return undefined;
+    },
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial (a \\odot b)}{\\partial a} = b"
+        : "\\frac{\\partial (a \\odot b)}{\\partial b} = a",
+  }),
+  binary({
+    name: "div",
+    f: (a, b) => a / b,
+    js: (a, b) => `${a} / ${b}`,
+    latex: (a, b) => ({
+      text: `\\frac{${a.text}}{${b.text}}`,
+      prec: PREC.atom,
+    }),
+    vjp: (b, n, g, needed) => [
+      needed[0] ? b.op("div", [g, n.args[1]!]) : null,
+      needed[1]
+        ? b.op("neg", [b.op("div", [b.op("mul", [g, n.id]), n.args[1]!])])
+        : null,
+    ],
+    simplify: (b, x, y) => (b.constValue(y) === 1 ? keep(b, x, y) : undefined),
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial (a / b)}{\\partial a} = \\frac{1}{b}"
+        : "\\frac{\\partial (a / b)}{\\partial b} = -\\frac{a}{b^2}",
+    domain: (i) => (i === 1 ? "awayFromZero" : "any"),
+  }),
+  binary({
+    name: "pow",
+    f: Math.pow,
+    js: (a, b) =>
+      b === "2"
+        ? `${a} * ${a}`
+        : b === "1"
+          ? a
+          : b === "0.5"
+            ? `Math.sqrt(${a})`
+            : `Math.pow(${a}, ${b})`,
+    latex: (a, b) => ({
+      text: `{${group(a, PREC.atom)}}^{${b.text}}`,
+      prec: PREC.power,
+    }),
+    vjp: (b, n, g, needed) => {
+      const [x, p] = n.args as [NodeId, NodeId];
+      return [
+        needed[0]
+          ? b.op("mul", [
+              b.op("mul", [g, p]),
+              b.op("pow", [x, b.op("sub", [p, b.scalar(1)])]),
+            ])
+          : null,
+        needed[1]
+          ? b.op("mul", [b.op("mul", [g, n.id]), b.op("log", [x])])
+          : null,
+      ];
+    },
+    simplify: (b, x, y) => (b.constValue(y) === 1 ? keep(b, x, y) : undefined),
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial a^{p}}{\\partial a} = p\\,a^{p-1}"
+        : "\\frac{\\partial a^{p}}{\\partial p} = a^{p}\\log a",
+    domain: (i) => (i === 0 ? "positive" : "any"),
+  }),
+];
+
+export const elementwiseOps: readonly OpDef[] = [...unaryOps, ...binaryOps];

@@ -1,0 +1,244 @@
+import type { Attrs, Shape } from "../ir/types.js";
+import { formatShape } from "../ir/types.js";
+import { broadcastShapes, sameShape } from "../ir/shapes.js";
+import { sizeOf, tensor, forEachBroadcast, type Tensor } from "../ir/tensor.js";
+import { emitElementwise, emitRows, emitSumTo } from "../codegen/context.js";
+import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
+import { group, PREC, type Latex, type OpDef } from "./def.js";
+
+const targetShape = (attrs: Attrs) => attrs.shape as Shape;
+const rowShape = (s: Shape): Shape =>
+  s.length === 0 ? [] : [...s.slice(0, -1), 1];
+const fnLatex =
+  (name: string) =>
+  ([x]: readonly Latex[]): Latex => ({
+    text: `${name}\\left(${x!.text}\\right)`,
+    prec: PREC.atom,
+  });
+/** The element count of a shape in LaTeX: `N K`, or a number when fixed. */
+export const countLatex = (shape: Shape): string => {
+  const fixed = shape
+    .filter((d): d is number => typeof d === "number")
+    .reduce((a, b) => a * b, 1);
+  const named = shape.filter((d): d is string => typeof d === "string");
+  return [
+    ...(fixed !== 1 || named.length === 0 ? [String(fixed)] : []),
+    ...named,
+  ].join(" ");
+};
+
+function sumRows(x: Tensor): Tensor {
+  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1]!;
+  const out = tensor(rowShape(x.shape) as number[]);
+  for (let r = 0, o = 0; r < x.data.length; r += n, o++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += x.data[r + j]!;
+    out.data[o] = s;
+  }
+  return out;
+}
+
+export const reduceOps: readonly OpDef[] = [
+  {
+    name: "sum",
+    surface: { params: [{ name: "x" }] },
+    shape: scalarShape,
+    vjp: (b, node, g) => [
+      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) }),
+    ],
+    rule: () => "\\frac{\\partial \\sum_i a_i}{\\partial a_j} = 1",
+    evaluate: ([x]) =>
+      tensor([], Float64Array.of(x!.data.reduce((a, v) => a + v, 0))),
+    emit: (ctx, node) => {
+      const [s, i] = [ctx.fresh("s"), ctx.fresh("i")];
+      const x = ctx.ref(node.args[0]!);
+      return `{ let ${s} = 0; for (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(node.args[0]!))}; ${i}++) ${s} += ${x}[${i}]; ${ctx.ref(node.id)}[0] = ${s}; }`;
+    },
+    latex: ([x]) => ({
+      text: `\\sum ${group(x!, PREC.atom)}`,
+      prec: PREC.product,
+    }),
+  },
+  {
+    name: "mean",
+    surface: { params: [{ name: "x" }] },
+    shape: scalarShape,
+    vjp: (b, node, g) => {
+      const x = node.args[0]!;
+      return [
+        b.op("broadcast_to", [b.op("div", [g, b.op("count", [x])])], {
+          shape: b.shape(x),
+        }),
+      ];
+    },
+    rule: () =>
+      "\\frac{\\partial \\operatorname{mean}(a)}{\\partial a_j} = \\frac{1}{n}",
+    evaluate: ([x]) =>
+      tensor(
+        [],
+        Float64Array.of(x!.data.reduce((a, v) => a + v, 0) / x!.data.length),
+      ),
+    emit: (ctx, node) => {
+      const [s, i] = [ctx.fresh("s"), ctx.fresh("i")];
+      const arg = node.args[0]!;
+      const n = ctx.size(ctx.shapeOf(arg));
+      return `{ let ${s} = 0; for (let ${i} = 0; ${i} < ${n}; ${i}++) ${s} += ${ctx.ref(arg)}[${i}]; ${ctx.ref(node.id)}[0] = ${s} / (${n}); }`;
+    },
+    latex: ([x]) => ({
+      text: `\\operatorname{mean}\\left(${x!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "count",
+    shape: scalarShape,
+    simplify: (b, [x]) => {
+      const shape = b.shape(x!);
+      return shape.every((d) => typeof d === "number")
+        ? b.scalar(sizeOf(shape as number[]))
+        : undefined;
+    },
+    vjp: () => [null],
+    nonDifferentiable: [0],
+    rule: () =>
+      "\\text{the number of elements does not depend on their values}",
+    evaluate: ([x]) => tensor([], Float64Array.of(x!.data.length)),
+    emit: (ctx, node) =>
+      `${ctx.ref(node.id)}[0] = ${ctx.size(ctx.shapeOf(node.args[0]!))};`,
+    latex: (_args, _attrs, [s]) => ({
+      text: countLatex(s!),
+      prec: PREC.product,
+    }),
+  },
+  {
+    name: "sum_to",
+    shape: ([x], attrs) =>
+      broadcastShapes(x!, targetShape(attrs)) &&
+      sameShape(broadcastShapes(x!, targetShape(attrs))!, x!)
+        ? { shape: targetShape(attrs) }
+        : {
+            error: `cannot sum ${formatShape(x!)} down to ${formatShape(targetShape(attrs))}`,
+          },
+    simplify: (b, [x], attrs) =>
+      sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined,
+    vjp: (b, node, g) => [
+      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) }),
+    ],
+    rule: () =>
+      "\\text{a broadcast operand receives the sum of the gradient over the broadcast axes}",
+    evaluate: ([x], _attrs, shape) => {
+      const out = tensor(shape);
+      const xs = x!;
+      // Walk the input and accumulate into the broadcast position of the output.
+      forEachBroadcast(xs.shape, [shape], (flat, [o]) => {
+        out.data[o!]! += xs.data[flat]!;
+      });
+      return out;
+    },
+    emit: (ctx, node) => emitSumTo(ctx, node.id, node.shape, node.args[0]!),
+    latex: ([x], attrs) => ({
+      text: `\\sum_{\\text{rows}} ${group(x!, PREC.atom)}`,
+      prec: PREC.product,
+    }),
+  },
+  {
+    name: "broadcast_to",
+    shape: ([x], attrs) =>
+      broadcastShapes(x!, targetShape(attrs)) &&
+      sameShape(broadcastShapes(x!, targetShape(attrs))!, targetShape(attrs))
+        ? { shape: targetShape(attrs) }
+        : {
+            error: `cannot broadcast ${formatShape(x!)} to ${formatShape(targetShape(attrs))}`,
+          },
+    simplify: (b, [x], attrs) =>
+      sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined,
+    vjp: (b, node, g) => [reduceTo(b, g, b.shape(node.args[0]!))],
+    rule: () => "\\text{broadcasting copies the value, so gradients add up}",
+    evaluate: (args, _attrs, shape) => evalMap(args, shape, (x) => x),
+    emit: (ctx, node) =>
+      emitElementwise(ctx, node.id, node.shape, node.args, ([x]) => x!),
+    latex: ([x], attrs) => ({
+      text: `${group(x!, PREC.atom)}\\,\\mathbf{1}`,
+      prec: PREC.product,
+    }),
+  },
+  {
+    name: "rowsum",
+    shape: ([x]) => ({ shape: rowShape(x!) }),
+    vjp: (b, node, g) => [
+      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) }),
+    ],
+    rule: () => "\\frac{\\partial \\sum_j a_{ij}}{\\partial a_{ij}} = 1",
+    evaluate: ([x]) => sumRows(x!),
+    emit: (ctx, node) => {
+      const x = ctx.ref(node.args[0]!);
+      const [s, j, o] = [ctx.fresh("s"), ctx.fresh("j"), ctx.fresh("o")];
+      return `let ${o} = 0;\n${emitRows(ctx, ctx.shapeOf(node.args[0]!), (r, n) => `let ${s} = 0; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${s} += ${x}[${r} + ${j}]; ${ctx.ref(node.id)}[${o}++] = ${s};`)}`;
+    },
+    latex: ([x]) => ({
+      text: `\\textstyle\\sum_j ${group(x!, PREC.atom)}`,
+      prec: PREC.product,
+    }),
+  },
+  {
+    name: "softmax",
+    surface: { params: [{ name: "z" }] },
+    shape: ([x]) => ({ shape: x! }),
+    vjp: (b, node, g) => [
+      b.op("mul", [
+        node.id,
+        b.op("sub", [g, b.op("rowsum", [b.op("mul", [g, node.id])])]),
+      ]),
+    ],
+    rule: () =>
+      "\\frac{\\partial \\operatorname{softmax}(z)_i}{\\partial z_j} = s_i(\\delta_{ij} - s_j)",
+    evaluate: ([x]) => softmaxRows(x!, false),
+    emit: (ctx, node) =>
+      emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), false),
+    latex: fnLatex("\\operatorname{softmax}"),
+  },
+  {
+    name: "log_softmax",
+    surface: { params: [{ name: "z" }] },
+    shape: ([x]) => ({ shape: x! }),
+    vjp: (b, node, g) => [
+      b.op("sub", [
+        g,
+        b.op("mul", [b.op("exp", [node.id]), b.op("rowsum", [g])]),
+      ]),
+    ],
+    rule: () =>
+      "\\frac{\\partial \\log\\operatorname{softmax}(z)_i}{\\partial z_j} = \\delta_{ij} - s_j",
+    evaluate: ([x]) => softmaxRows(x!, true),
+    emit: (ctx, node) =>
+      emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), true),
+    latex: fnLatex("\\log\\operatorname{softmax}"),
+  },
+];
+
+/** Softmax (or its log) over the last axis, stable: the row maximum is subtracted first. */
+export function emitSoftmax(
+  ctx: Parameters<OpDef["emit"]>[0],
+  input: number,
+  out: string,
+  log: boolean,
+): string {
+  const x = ctx.ref(input);
+  const [m, s, j, lse] = [
+    ctx.fresh("m"),
+    ctx.fresh("s"),
+    ctx.fresh("j"),
+    ctx.fresh("lse"),
+  ];
+  return emitRows(
+    ctx,
+    ctx.shapeOf(input),
+    (
+      r,
+      n,
+    ) => `let ${m} = -Infinity; for (let ${j} = 0; ${j} < ${n}; ${j}++) if (${x}[${r} + ${j}] > ${m}) ${m} = ${x}[${r} + ${j}];
+let ${s} = 0; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${s} += Math.exp(${x}[${r} + ${j}] - ${m});
+const ${lse} = ${m} + Math.log(${s});
+for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${log ? `${x}[${r} + ${j}] - ${lse}` : `Math.exp(${x}[${r} + ${j}] - ${lse})`};`,
+  );
+}

@@ -1,0 +1,34 @@
+import type { OpDef } from "./def.js";
+import { elementwiseOps } from "./elementwise.js";
+import { linalgOps } from "./linalg.js";
+import { reduceOps } from "./reduce.js";
+import { lossOps } from "./losses.js";
+import { imageOps } from "./image.js";
+
+const table = new Map<string, OpDef>();
+for (const def of [...elementwiseOps, ...linalgOps, ...reduceOps, ...lossOps]) {
+  if (table.has(def.name)) throw new Error(`op ${def.name} registered twice`);
+  table.set(def.name, def);
+}
+
+export function getOp(name: string): OpDef {
+  const def = table.get(name);
+  if (!def) throw new Error(`no op named ${name}`);
+  return def;
+}
+
+export function allOps(): readonly OpDef[] {
+  return [...table.values()];
+}
+
+/** Functions users can call by name, with the names of the image ops that parse but wait for a later release. */
+export function surfaceFunction(name: string): OpDef | undefined {
+  const def = table.get(name);
+  return def?.surface ? def : undefined;
+}
+
+export const notYetSupportedFunctions: ReadonlySet<string> = new Set(imageOps);
+
+export function surfaceNames(): string[] {
+  return [...table.values()].filter((d) => d.surface).map((d) => d.name);
+}

@@ -1,0 +1,141 @@
+import type { Graph } from "./ir/types.js";
+import { sizeOf, toNested, type Tensor } from "./ir/tensor.js";
+
+/** The shape of a compiled module as `nabla run` and the tests use it. */
+export interface LoadedModule {
+  forward(
+    params: Record<string, Float64Array>,
+    inputs: Record<string, Float64Array>,
+    dims?: Record<string, number>,
+  ): {
+    loss: number;
+    values: Record<string, Float64Array>;
+  };
+  gradient(
+    params: Record<string, Float64Array>,
+    inputs: Record<string, Float64Array>,
+    out?: Record<string, Float64Array>,
+    dims?: Record<string, number>,
+  ): { loss: number; gradients: Record<string, Float64Array> };
+  sgdStep(
+    params: Record<string, Float64Array>,
+    gradients: Record<string, Float64Array>,
+    lr?: number,
+  ): void;
+}
+
+/** Imports generated JavaScript as an ES module, without touching the file system. */
+export async function loadModule(javascript: string): Promise<LoadedModule> {
+  const url = `data:text/javascript;base64,${Buffer.from(javascript, "utf8").toString("base64")}`;
+  return (await import(url)) as LoadedModule;
+}
+
+export class ValuesError extends Error {}
+
+/** Nested arrays (or a number) to a tensor, checking that rows are regular and entries finite numbers. */
+export function fromNested(value: unknown, name: string): Tensor {
+  const shape: number[] = [];
+  let probe: unknown = value;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  const data = new Float64Array(sizeOf(shape));
+  let k = 0;
+  const walk = (v: unknown, axis: number): void => {
+    if (axis === shape.length) {
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw new ValuesError(
+          `'${name}' must hold finite numbers, found ${JSON.stringify(v)}`,
+        );
+      data[k++] = v;
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[axis])
+      throw new ValuesError(
+        `'${name}' is not a regular array of shape [${shape.join(", ")}]`,
+      );
+    for (const x of v) walk(x, axis + 1);
+  };
+  walk(value, 0);
+  return { shape, data };
+}
+
+export interface RunOutput {
+  readonly loss: number;
+  readonly values: Record<string, unknown>;
+  readonly gradients: Record<string, unknown>;
+}
+
+/**
+ * Runs a compiled module on worked values: the model's `example` block, overridden by
+ * `overrides` (from a values file), keyed by declared names.
+ */
+export async function runCompiled(
+  graph: Graph,
+  javascript: string,
+  overrides: ReadonlyMap<string, Tensor>,
+): Promise<RunOutput> {
+  const values = new Map(graph.example);
+  for (const [k, v] of overrides) values.set(k, v);
+  const declared = new Map(
+    graph.named
+      .filter((n) => n.kind !== "equation" && n.kind !== "loss")
+      .map((n) => [n.name, n]),
+  );
+  for (const k of overrides.keys()) {
+    if (!declared.has(k) || declared.get(k)!.kind === "const") {
+      throw new ValuesError(
+        `the values file gives '${k}', which is not an input, target or param of the model`,
+      );
+    }
+  }
+  const params: Record<string, Float64Array> = {};
+  const inputs: Record<string, Float64Array> = {};
+  const dims: Record<string, number> = {};
+  for (const n of declared.values()) {
+    if (n.kind === "const") continue;
+    const v = values.get(n.name);
+    if (!v)
+      throw new ValuesError(
+        `no value for ${n.kind} '${n.name}': give it in the model's example block or the values file`,
+      );
+    const shape = graph.nodes[n.node]!.shape;
+    if (
+      v.shape.length !== shape.length ||
+      shape.some((d, i) => typeof d === "number" && d !== v.shape[i])
+    ) {
+      throw new ValuesError(
+        `'${n.name}' has shape [${v.shape.join(", ")}], but the model declares [${n.declaredShape.join(", ")}]`,
+      );
+    }
+    shape.forEach((d, i) => {
+      if (typeof d !== "string") return;
+      if (dims[d] !== undefined && dims[d] !== v.shape[i]) {
+        throw new ValuesError(
+          `dim ${d} is ${dims[d]} from one value but ${v.shape[i]} from '${n.name}'`,
+        );
+      }
+      dims[d] = v.shape[i]!;
+    });
+    (n.kind === "param" ? params : inputs)[n.name] = Float64Array.from(v.data);
+  }
+  const mod = await loadModule(javascript);
+  const fwd = mod.forward(params, inputs, dims);
+  const grad = mod.gradient(params, inputs, undefined, dims);
+  const concrete = (node: number) =>
+    graph.nodes[node]!.shape.map((d) => (typeof d === "number" ? d : dims[d]!));
+  const outValues: Record<string, unknown> = {};
+  for (const n of graph.named) {
+    if (n.kind === "equation" || n.kind === "loss")
+      outValues[n.name] = toNested(concrete(n.node), fwd.values[n.name]!);
+  }
+  const outGradients: Record<string, unknown> = {};
+  for (const n of graph.named)
+    if (n.kind === "param")
+      outGradients[n.name] = toNested(
+        concrete(n.node),
+        grad.gradients[n.name]!,
+      );
+  return { loss: grad.loss, values: outValues, gradients: outGradients };
+}

@@ -1,0 +1,107 @@
+import type { Span } from "./span.js";
+
+export type BinaryOperator = "+" | "-" | "*" | ".*" | "/" | "^";
+
+export type Expr =
+  | { readonly kind: "number"; readonly value: number; readonly span: Span }
+  | {
+      readonly kind: "tensor";
+      readonly elements: readonly Expr[];
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "name";
+      readonly name: SubscriptedName;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "call";
+      readonly callee: SubscriptedName;
+      readonly args: readonly Argument[];
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "binary";
+      readonly operator: BinaryOperator;
+      readonly left: Expr;
+      readonly right: Expr;
+      readonly span: Span;
+    }
+  | { readonly kind: "negate"; readonly operand: Expr; readonly span: Span }
+  | { readonly kind: "transpose"; readonly operand: Expr; readonly span: Span };
+
+/** `h`, `h_t` (one identifier) or `h_<t-1>` (explicit subscript expression). */
+export interface SubscriptedName {
+  readonly identifier: string;
+  readonly subscript?: Expr;
+  readonly span: Span;
+}
+
+export interface Argument {
+  readonly name?: string;
+  readonly value: Expr;
+  readonly span: Span;
+}
+
+export type DimRef =
+  | { readonly kind: "named"; readonly name: string; readonly span: Span }
+  | {
+      readonly kind: "literal";
+      readonly value: number;
+      readonly span: Span;
+    };
+
+export type Role = "input" | "target" | "param" | "const";
+
+export type Statement =
+  | { readonly kind: "model"; readonly name: string; readonly span: Span }
+  | {
+      readonly kind: "dim";
+      readonly name: string;
+      readonly value?: number;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "index";
+      readonly name: string;
+      readonly lower: number;
+      readonly upper: DimRef;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "declaration";
+      readonly role: Role;
+      readonly name: SubscriptedName;
+      readonly shape?: readonly DimRef[];
+      readonly latex?: { readonly text: string; readonly span: Span };
+      readonly init?: Expr;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "equation";
+      readonly target: SubscriptedName;
+      readonly value: Expr;
+      readonly isLoss: boolean;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "example";
+      readonly assignments: readonly Assignment[];
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "train";
+      readonly optimizer: string;
+      readonly args: readonly Argument[];
+      readonly span: Span;
+    };
+
+export interface Assignment {
+  readonly target: SubscriptedName;
+  readonly value: Expr;
+  readonly span: Span;
+}
+
+export interface Program {
+  readonly statements: readonly Statement[];
+}

@@ -1,0 +1,28 @@
+import type { IToken } from "chevrotain";
+
+/** A half-open source range; lines and columns are 1-based. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+// Chevrotain's endOffset is inclusive: this is the one place that converts it.
+export function tokenSpan(token: IToken): Span {
+  return {
+    start: token.startOffset,
+    end: (token.endOffset ?? token.startOffset) + 1,
+    line: token.startLine ?? 1,
+    column: token.startColumn ?? 1,
+  };
+}
+
+export function joinSpans(first: Span, last: Span): Span {
+  return {
+    start: first.start,
+    end: Math.max(first.end, last.end),
+    line: first.line,
+    column: first.column,
+  };
+}

@@ -1,0 +1,387 @@
+import type { CstNode, IToken } from "chevrotain";
+import { nablaLexer } from "../../grammar/tokens.js";
+import { nablaParser } from "../../grammar/parser.js";
+import type {
+  Argument,
+  Assignment,
+  BinaryOperator,
+  DimRef,
+  Expr,
+  Program,
+  Role,
+  Statement,
+  SubscriptedName,
+} from "./ast.js";
+import { joinSpans, tokenSpan, type Span } from "./span.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import { lexError, syntaxError } from "../diagnostics/codes.js";
+
+type Children = Record<string, (CstNode | IToken)[] | undefined>;
+
+const BaseVisitor = nablaParser.getBaseCstVisitorConstructor();
+
+const tok = (c: Children, key: string, i = 0): IToken => c[key]![i] as IToken;
+const node = (c: Children, key: string, i = 0): CstNode =>
+  c[key]![i] as CstNode;
+const nodes = (c: Children, key: string): CstNode[] =>
+  (c[key] ?? []) as CstNode[];
+const maybeTok = (c: Children, key: string): IToken | undefined =>
+  c[key]?.[0] as IToken | undefined;
+
+/** CST → AST. Every AST node keeps the span of the source it came from. */
+class AstBuilder extends BaseVisitor {
+  constructor() {
+    super();
+    this.validateVisitor();
+  }
+
+  program(c: Children): Program {
+    const statements: Statement[] = [];
+    for (const s of nodes(c, "statement")) {
+      // A statement chevrotain had to recover is already reported; skip what it could not rebuild.
+      try {
+        statements.push(this.visit(s) as Statement);
+      } catch {
+        continue;
+      }
+    }
+    return { statements };
+  }
+
+  statement(c: Children): Statement {
+    const key = Object.keys(c)[0]!;
+    return this.visit(node(c, key)) as Statement;
+  }
+
+  modelDecl(c: Children): Statement {
+    const name = tok(c, "Identifier");
+    return {
+      kind: "model",
+      name: name.image,
+      span: joinSpans(tokenSpan(tok(c, "Model")), tokenSpan(name)),
+    };
+  }
+
+  dimDecl(c: Children): Statement[] {
+    return nodes(c, "dimItem").map((item) => this.visit(item) as Statement);
+  }
+
+  dimItem(c: Children): Statement {
+    const name = tok(c, "Identifier");
+    const value = maybeTok(c, "NumberLiteral");
+    const span = value
+      ? joinSpans(tokenSpan(name), tokenSpan(value))
+      : tokenSpan(name);
+    return value
+      ? { kind: "dim", name: name.image, value: Number(value.image), span }
+      : { kind: "dim", name: name.image, span };
+  }
+
+  indexDecl(c: Children): Statement {
+    const upperNumber = maybeTok(c, "upperNumber");
+    const upperDim = maybeTok(c, "upperDim");
+    const last = (upperNumber ?? upperDim)!;
+    const upper: DimRef = upperNumber
+      ? {
+          kind: "literal",
+          value: Number(upperNumber.image),
+          span: tokenSpan(upperNumber),
+        }
+      : { kind: "named", name: upperDim!.image, span: tokenSpan(upperDim!) };
+    return {
+      kind: "index",
+      name: tok(c, "Identifier").image,
+      lower: Number(tok(c, "NumberLiteral").image),
+      upper,
+      span: joinSpans(tokenSpan(tok(c, "Index")), tokenSpan(last)),
+    };
+  }
+
+  varDecl(c: Children): Statement {
+    const role = tok(c, "role");
+    const name = this.visit(node(c, "lhsName")) as SubscriptedName;
+    const shape = c.shape
+      ? (this.visit(node(c, "shape")) as DimRef[])
+      : undefined;
+    const latexToken = maybeTok(c, "StringLiteral");
+    const init = c.expression
+      ? (this.visit(node(c, "expression")) as Expr)
+      : undefined;
+    const span = joinSpans(tokenSpan(role), init?.span ?? name.span);
+    return {
+      kind: "declaration",
+      role: role.image as Role,
+      name,
+      ...(shape ? { shape } : {}),
+      ...(latexToken
+        ? {
+            latex: {
+              text: latexToken.image.slice(1, -1),
+              span: tokenSpan(latexToken),
+            },
+          }
+        : {}),
+      ...(init ? { init } : {}),
+      span,
+    };
+  }
+
+  shape(c: Children): DimRef[] {
+    return nodes(c, "dimRef").map((d) => this.visit(d) as DimRef);
+  }
+
+  dimRef(c: Children): DimRef {
+    const id = maybeTok(c, "Identifier");
+    if (id) return { kind: "named", name: id.image, span: tokenSpan(id) };
+    const n = tok(c, "NumberLiteral");
+    return { kind: "literal", value: Number(n.image), span: tokenSpan(n) };
+  }
+
+  lossDecl(c: Children): Statement {
+    const target = this.visit(node(c, "lhsName")) as SubscriptedName;
+    const value = this.visit(node(c, "expression")) as Expr;
+    return {
+      kind: "equation",
+      target,
+      value,
+      isLoss: true,
+      span: joinSpans(tokenSpan(tok(c, "Loss")), value.span),
+    };
+  }
+
+  equation(c: Children): Statement {
+    const target = this.visit(node(c, "lhsName")) as SubscriptedName;
+    const value = this.visit(node(c, "expression")) as Expr;
+    return {
+      kind: "equation",
+      target,
+      value,
+      isLoss: false,
+      span: joinSpans(target.span, value.span),
+    };
+  }
+
+  lhsName(c: Children): SubscriptedName {
+    const id = tok(c, "Identifier");
+    if (!c.subscript) return { identifier: id.image, span: tokenSpan(id) };
+    const sub = this.visit(node(c, "subscript")) as { expr: Expr; close: Span };
+    return {
+      identifier: id.image,
+      subscript: sub.expr,
+      span: joinSpans(tokenSpan(id), sub.close),
+    };
+  }
+
+  subscript(c: Children): { expr: Expr; close: Span } {
+    return {
+      expr: this.visit(node(c, "expression")) as Expr,
+      close: tokenSpan(tok(c, "RAngle")),
+    };
+  }
+
+  exampleBlock(c: Children): Statement {
+    const assignments = nodes(c, "equation").map((e) => {
+      const eq = this.visit(e) as Extract<Statement, { kind: "equation" }>;
+      return {
+        target: eq.target,
+        value: eq.value,
+        span: eq.span,
+      } satisfies Assignment;
+    });
+    return {
+      kind: "example",
+      assignments,
+      span: joinSpans(
+        tokenSpan(tok(c, "Example")),
+        tokenSpan(tok(c, "RBrace")),
+      ),
+    };
+  }
+
+  trainDecl(c: Children): Statement {
+    return {
+      kind: "train",
+      optimizer: tok(c, "Identifier").image,
+      args: nodes(c, "argument").map((a) => this.visit(a) as Argument),
+      span: joinSpans(tokenSpan(tok(c, "Train")), tokenSpan(tok(c, "RParen"))),
+    };
+  }
+
+  expression(c: Children): Expr {
+    return this.foldBinary(c);
+  }
+
+  multiplicative(c: Children): Expr {
+    return this.foldBinary(c);
+  }
+
+  private foldBinary(c: Children): Expr {
+    const operands = nodes(c, "operands").map((o) => this.visit(o) as Expr);
+    const operators = (c.operators ?? []) as IToken[];
+    let result = operands[0]!;
+    operators.forEach((op, i) => {
+      const right = operands[i + 1]!;
+      const operator = (op.image === "⊙" ? ".*" : op.image) as BinaryOperator;
+      result = {
+        kind: "binary",
+        operator,
+        left: result,
+        right,
+        span: joinSpans(result.span, right.span),
+      };
+    });
+    return result;
+  }
+
+  unary(c: Children): Expr {
+    if (c.power) return this.visit(node(c, "power")) as Expr;
+    const operand = this.visit(node(c, "unary")) as Expr;
+    return {
+      kind: "negate",
+      operand,
+      span: joinSpans(tokenSpan(tok(c, "Minus")), operand.span),
+    };
+  }
+
+  power(c: Children): Expr {
+    const base = this.visit(node(c, "postfix")) as Expr;
+    if (!c.exponent) return base;
+    const exponent = this.visit(node(c, "exponent")) as Expr;
+    return {
+      kind: "binary",
+      operator: "^",
+      left: base,
+      right: exponent,
+      span: joinSpans(base.span, exponent.span),
+    };
+  }
+
+  postfix(c: Children): Expr {
+    let result = this.visit(node(c, "primary")) as Expr;
+    for (const t of (c.Transpose ?? []) as IToken[]) {
+      result = {
+        kind: "transpose",
+        operand: result,
+        span: joinSpans(result.span, tokenSpan(t)),
+      };
+    }
+    return result;
+  }
+
+  primary(c: Children): Expr {
+    const n = maybeTok(c, "NumberLiteral");
+    if (n)
+      return { kind: "number", value: Number(n.image), span: tokenSpan(n) };
+    const key = Object.keys(c)[0]!;
+    return this.visit(node(c, key)) as Expr;
+  }
+
+  parenthesized(c: Children): Expr {
+    return this.visit(node(c, "expression")) as Expr;
+  }
+
+  tensorLiteral(c: Children): Expr {
+    return {
+      kind: "tensor",
+      elements: nodes(c, "expression").map((e) => this.visit(e) as Expr),
+      span: joinSpans(
+        tokenSpan(tok(c, "LBracket")),
+        tokenSpan(tok(c, "RBracket")),
+      ),
+    };
+  }
+
+  reference(c: Children): Expr {
+    const id = tok(c, "Identifier");
+    let name: SubscriptedName = { identifier: id.image, span: tokenSpan(id) };
+    if (c.subscript) {
+      const sub = this.visit(node(c, "subscript")) as {
+        expr: Expr;
+        close: Span;
+      };
+      name = {
+        identifier: id.image,
+        subscript: sub.expr,
+        span: joinSpans(name.span, sub.close),
+      };
+    }
+    if (!c.LParen) return { kind: "name", name, span: name.span };
+    const args = nodes(c, "argument").map((a) => this.visit(a) as Argument);
+    return {
+      kind: "call",
+      callee: name,
+      args,
+      span: joinSpans(name.span, tokenSpan(tok(c, "RParen"))),
+    };
+  }
+
+  argument(c: Children): Argument {
+    const value = this.visit(node(c, "expression")) as Expr;
+    const argName = maybeTok(c, "argName");
+    if (!argName) return { value, span: value.span };
+    return {
+      name: argName.image,
+      value,
+      span: joinSpans(tokenSpan(argName), value.span),
+    };
+  }
+}
+
+const astBuilder = new AstBuilder();
+
+function fallbackSpan(source: string): Span {
+  const lines = source.split("\n");
+  const line = Math.max(1, lines.length);
+  return {
+    start: source.length,
+    end: source.length + 1,
+    line,
+    column: (lines[line - 1]?.length ?? 0) + 1,
+  };
+}
+
+/** Parses source text; syntax errors go to `diagnostics` and the AST holds what could be recovered. */
+export function parseProgram(
+  source: string,
+  diagnostics: Diagnostic[],
+): Program {
+  const lexed = nablaLexer.tokenize(source);
+  for (const e of lexed.errors) {
+    diagnostics.push(
+      lexError(
+        {
+          start: e.offset,
+          end: e.offset + e.length,
+          line: e.line ?? 1,
+          column: e.column ?? 1,
+        },
+        source.slice(e.offset, e.offset + e.length),
+      ),
+    );
+  }
+  nablaParser.input = lexed.tokens;
+  const cst = nablaParser.program();
+  for (const e of nablaParser.errors) {
+    const t = e.token;
+    const span =
+      Number.isNaN(t.startOffset) || t.tokenType.name === "EOF"
+        ? fallbackSpan(source)
+        : tokenSpan(t);
+    diagnostics.push(syntaxError(span, describeSyntaxError(e.message, t)));
+  }
+  const program = astBuilder.visit(cst) as Program;
+  // dim declarations with several items come back as arrays.
+  return { statements: program.statements.flat() as Statement[] };
+}
+
+function describeSyntaxError(message: string, token: IToken): string {
+  const found =
+    token.tokenType.name === "EOF" ? "end of file" : `'${token.image}'`;
+  const expecting = message.match(
+    /Expecting:? (?:token of type )?-*-?>?\s*(.*?)\s*<?-*-?\s*but found/s,
+  );
+  if (expecting && expecting[1] && expecting[1].length < 60) {
+    return `unexpected ${found}; expected ${expecting[1].replace(/[<>-]/g, "").trim()}`;
+  }
+  return `unexpected ${found}`;
+}
