@@ -1,0 +1,152 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Graph, Node } from "../../src/ir/types.js";
+import type { Tensor } from "../../src/ir/tensor.js";
+
+/**
+ * The model's forward graph rebuilt from TensorFlow.js ops, so that TF.js's own autodiff —
+ * independent of nabla's differentiator — supplies the reference gradients.
+ */
+function forwardOp(
+  n: Extract<Node, { kind: "op" }>,
+  a: tf.Tensor[],
+): tf.Tensor {
+  const [x, y] = a as [tf.Tensor, tf.Tensor];
+  const alpha = Number(n.attrs.alpha ?? 0.01);
+  switch (n.op) {
+    case "neg":
+      return tf.neg(x);
+    case "exp":
+      return tf.exp(x);
+    case "log":
+      return tf.log(x);
+    case "sqrt":
+      return tf.sqrt(x);
+    case "abs":
+      return tf.abs(x);
+    case "sign":
+      return tf.sign(x);
+    case "tanh":
+      return tf.tanh(x);
+    case "sigmoid":
+      return tf.sigmoid(x);
+    case "relu":
+      return tf.relu(x);
+    case "softplus":
+      return tf.softplus(x);
+    case "leaky_relu":
+      return tf.leakyRelu(x, alpha);
+    case "heaviside":
+      return tf.step(x, 0);
+    case "add":
+      return tf.add(x, y);
+    case "sub":
+      return tf.sub(x, y);
+    case "mul":
+      return tf.mul(x, y);
+    case "div":
+      return tf.div(x, y);
+    case "pow":
+      return tf.pow(x, y);
+    case "transpose":
+      return x.rank === 2 ? tf.transpose(x) : x;
+    case "outer":
+      return tf.outerProduct(x as tf.Tensor1D, y as tf.Tensor1D);
+    case "matmul": {
+      const ta = n.attrs.transA === true;
+      const tb = n.attrs.transB === true;
+      if (x.rank === 2 && y.rank === 2)
+        return tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb);
+      if (x.rank === 2)
+        return tf.reshape(
+          tf.matMul(
+            x as tf.Tensor2D,
+            tf.reshape(y, [-1, 1]) as tf.Tensor2D,
+            ta,
+            false,
+          ),
+          [-1],
+        );
+      if (y.rank === 2)
+        return tf.reshape(
+          tf.matMul(
+            tf.reshape(x, [1, -1]) as tf.Tensor2D,
+            y as tf.Tensor2D,
+            false,
+            tb,
+          ),
+          [-1],
+        );
+      return tf.sum(tf.mul(x, y));
+    }
+    case "sum":
+      return tf.sum(x);
+    case "mean":
+      return tf.mean(x);
+    case "softmax":
+      return tf.softmax(x);
+    case "log_softmax":
+      return tf.logSoftmax(x);
+    case "mse":
+      return tf.mean(tf.square(tf.sub(x, y)));
+    case "cross_entropy":
+      return tf.neg(tf.sum(tf.mul(y, tf.log(x))));
+    case "softmax_cross_entropy":
+      return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(x))));
+    case "bce":
+      return tf.neg(
+        tf.sum(
+          tf.add(
+            tf.mul(y, tf.log(x)),
+            tf.mul(tf.sub(1, y), tf.log(tf.sub(1, x))),
+          ),
+        ),
+      );
+    case "sigmoid_bce":
+      return tf.sum(tf.sub(tf.softplus(x), tf.mul(y, x)));
+    default:
+      throw new Error(`no TF.js translation for ${n.op}`);
+  }
+}
+
+export function tfjsGradients(
+  graph: Graph,
+  values: ReadonlyMap<string, Tensor>,
+): { loss: number; gradients: Record<string, Float32Array> } {
+  tf.engine().startScope();
+  try {
+    const params = graph.named.filter((n) => n.kind === "param");
+    const lossFn = (...paramTensors: tf.Tensor[]) => {
+      const memo = new Map<number, tf.Tensor>();
+      params.forEach((p, i) => memo.set(p.node, paramTensors[i]!));
+      const value = (id: number): tf.Tensor => {
+        const cached = memo.get(id);
+        if (cached) return cached;
+        const n = graph.nodes[id]!;
+        let t: tf.Tensor;
+        if (n.kind === "input" || n.kind === "param") {
+          const v = values.get(n.name)!;
+          t = tf.tensor(Array.from(v.data), v.shape as number[]);
+        } else if (n.kind === "const")
+          t = tf.tensor(Array.from(n.value), n.shape as number[]);
+        else if (n.kind === "op") t = forwardOp(n, n.args.map(value));
+        else
+          throw new Error("adjoint symbols are not part of the forward graph");
+        memo.set(id, t);
+        return t;
+      };
+      return value(graph.loss) as tf.Scalar;
+    };
+    const inputs = params.map((p) => {
+      const v = values.get(p.name)!;
+      return tf.tensor(Array.from(v.data), v.shape as number[]);
+    });
+    const { value, grads } = tf.valueAndGrads(lossFn)(inputs);
+    const gradients: Record<string, Float32Array> = {};
+    params.forEach(
+      (p, i) => (gradients[p.name] = grads[i]!.dataSync() as Float32Array),
+    );
+    return { loss: value.dataSync()[0]!, gradients };
+  } finally {
+    tf.engine().endScope();
+  }
+}
