@@ -39,7 +39,17 @@ export function analyze(
 ): Analysis {
   const diagnostics: Diagnostic[] = [];
   const program = parseProgram(source, diagnostics);
+  const syntaxErrors = diagnostics.length;
   const graph = new Lowering(program, diagnostics).run();
+  if (syntaxErrors > 0) {
+    // A statement the parser could not read defines nothing: unknown names and a missing loss may only echo that.
+    const echoes = new Set(["NB2001", "NB2007"]);
+    diagnostics.splice(
+      syntaxErrors,
+      diagnostics.length,
+      ...diagnostics.slice(syntaxErrors).filter((d) => !echoes.has(d.code)),
+    );
+  }
   const rendered =
     diagnostics.length > 0
       ? renderDiagnostics(diagnostics, source, options.file ?? "<input>")

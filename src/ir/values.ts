@@ -92,23 +92,30 @@ export function lowerTrain(
       literal && literal !== "ragged" && literal.shape.length === 0
         ? literal.values[0]!
         : undefined;
-    if (a.name === "lr" && v !== undefined && v > 0 && Number.isFinite(v))
-      lr = v;
-    else if (
-      a.name === "steps" &&
-      v !== undefined &&
-      Number.isInteger(v) &&
-      v >= 1 &&
-      v <= 1000
-    )
-      steps = v;
-    else
+    if (a.name === "lr") {
+      if (v !== undefined && v > 0 && Number.isFinite(v)) lr = v;
+      else
+        diagnostics.push(
+          D.badTrain(
+            a.value.span,
+            "the learning rate lr must be a positive number",
+          ),
+        );
+    } else if (a.name === "steps") {
+      if (v !== undefined && Number.isInteger(v) && v >= 1 && v <= 1000)
+        steps = v;
+      else
+        diagnostics.push(
+          D.badTrain(a.value.span, "steps must be an integer from 1 to 1000"),
+        );
+    } else {
       diagnostics.push(
         D.badTrain(
           a.span,
-          "sgd takes lr = <positive number> and steps = <integer from 1 to 1000>",
+          `sgd takes named arguments lr and steps${a.name ? `, not '${a.name}'` : ""}`,
         ),
       );
+    }
   }
   return { optimizer: "sgd", lr, steps };
 }

@@ -160,9 +160,19 @@ ${ctx.ref(node.id)}[0] = ${s};`;
     name: "softmax_xent_grad",
     // p ⊙ Σ_j y_j − y: exactly ŷ − y when each row of y sums to one, and right otherwise too.
     shape: ([p]) => ({ shape: p! }),
-    vjp: () => [null, null],
-    nonDifferentiable: [0, 1],
-    rule: () => "\\text{(internal)}",
+    vjp: (b, node, g, needed) => {
+      const [p, y] = node.args as [NodeId, NodeId];
+      return [
+        needed[0] ? b.op("mul", [g, b.op("rowsum", [y])]) : null,
+        needed[1]
+          ? b.op("sub", [b.op("rowsum", [b.op("mul", [g, p])]), g])
+          : null,
+      ];
+    },
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial (p \\textstyle\\sum_j y_j - y)}{\\partial p} = \\sum_j y_j"
+        : "\\frac{\\partial (p \\textstyle\\sum_j y_j - y)}{\\partial y_k} = p - \\delta_{\\cdot k}",
     evaluate: ([p, y]) => {
       const out = tensor(p!.shape);
       const n = p!.shape.length === 0 ? 1 : p!.shape[p!.shape.length - 1]!;

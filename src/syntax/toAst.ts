@@ -1,4 +1,4 @@
-import type { CstNode, IToken } from "chevrotain";
+import type { CstNode, IRecognitionException, IToken } from "chevrotain";
 import { nablaLexer } from "../../grammar/tokens.js";
 import { nablaParser } from "../../grammar/parser.js";
 import type {
@@ -367,21 +367,56 @@ export function parseProgram(
       Number.isNaN(t.startOffset) || t.tokenType.name === "EOF"
         ? fallbackSpan(source)
         : tokenSpan(t);
-    diagnostics.push(syntaxError(span, describeSyntaxError(e.message, t)));
+    diagnostics.push(syntaxError(span, describeSyntaxError(e)));
   }
   const program = astBuilder.visit(cst) as Program;
   // dim declarations with several items come back as arrays.
   return { statements: program.statements.flat() as Statement[] };
 }
 
-function describeSyntaxError(message: string, token: IToken): string {
+const TOKEN_TEXT: Record<string, string> = {
+  RParen: "')'",
+  LParen: "'('",
+  RBracket: "']'",
+  LBracket: "'['",
+  RBrace: "'}'",
+  LBrace: "'{'",
+  RAngle: "'>'",
+  Equals: "'='",
+  Colon: "':'",
+  Comma: "','",
+  Range: "'..'",
+  Identifier: "a name",
+  NumberLiteral: "a number",
+  In: "'in'",
+};
+
+const RULE_TEXT: Record<string, string> = {
+  program: "a declaration or an equation",
+  statement: "a declaration or an equation",
+  primary: "an expression",
+  unary: "an expression",
+  expression: "an expression",
+  dimRef: "a dim name or a size",
+  indexDecl: "a range such as 1..T",
+  varDecl: "'input', 'target', 'param' or 'const'",
+};
+
+function describeSyntaxError(e: IRecognitionException): string {
+  const token = e.token;
   const found =
     token.tokenType.name === "EOF" ? "end of file" : `'${token.image}'`;
-  const expecting = message.match(
-    /Expecting:? (?:token of type )?-*-?>?\s*(.*?)\s*<?-*-?\s*but found/s,
-  );
-  if (expecting && expecting[1] && expecting[1].length < 60) {
-    return `unexpected ${found}; expected ${expecting[1].replace(/[<>-]/g, "").trim()}`;
-  }
-  return `unexpected ${found}`;
+  const expected = /Expecting token of type --> (\w+) <--/.exec(e.message)?.[1];
+  if (expected)
+    return `expected ${TOKEN_TEXT[expected] ?? expected} but found ${found}`;
+  const rule = e.context?.ruleStack?.[e.context.ruleStack.length - 1];
+  const wanted =
+    e.name === "NotAllInputParsedException"
+      ? RULE_TEXT.program
+      : rule
+        ? RULE_TEXT[rule]
+        : undefined;
+  return wanted
+    ? `unexpected ${found}; expected ${wanted}`
+    : `unexpected ${found}`;
 }

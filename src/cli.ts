@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { compile, type CompileResult } from "./index.js";
+import { fromNested, runCompiled, ValuesError, type RunOutput } from "./run.js";
+import type { Tensor } from "./ir/tensor.js";
+
+const USAGE = `nabla — models as equations, compiled to gradients, code and handouts
+
+Usage:
+  nabla compile <model.nabla> [-o <dir>]     write <dir>/<model>.ts, .js and .tex (default dir: out)
+  nabla run <model.nabla> [--values <file.json>] [--json]
+                                             compile, run the generated module on the model's example
+                                             values (overridden by the values file), print loss,
+                                             values and gradients
+  nabla check <model.nabla>                  report diagnostics only
+  nabla demo [-o <dir>]                      compile and run the built-in default example
+  nabla --help | --version`;
+
+/** The default example shipped with the package: the RNN lecture's model once recurrences land; the intro lecture's network now. */
+const DEFAULT_EXAMPLE = "sigmoid_2_2_2.nabla";
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly showUsage = false,
+  ) {
+    super(message);
+  }
+}
+
+function readSource(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    throw new UsageError(`cannot read model file '${file}'`);
+  }
+}
+
+async function compileFile(
+  file: string,
+  source: string,
+): Promise<
+  Required<Pick<CompileResult, "graph" | "module" | "latex">> | undefined
+> {
+  const result = await compile(source, { file });
+  if (result.rendered) process.stderr.write(`${result.rendered}\n`);
+  if (!result.graph || !result.module || result.latex === undefined)
+    return undefined;
+  return { graph: result.graph, module: result.module, latex: result.latex };
+}
+
+function outputStem(file: string): string {
+  const stem = basename(file)
+    .replace(/\.nabla$/, "")
+    .replace(/[^A-Za-z0-9_-]/g, "_");
+  return stem.length > 0 ? stem : "model";
+}
+
+async function commandCompile(file: string, outDir: string): Promise<number> {
+  const compiled = await compileFile(file, readSource(file));
+  if (!compiled) return 1;
+  mkdirSync(outDir, { recursive: true });
+  const stem = outputStem(file);
+  const written = [
+    [`${stem}.ts`, compiled.module.typescript],
+    [`${stem}.js`, compiled.module.javascript],
+    [`${stem}.tex`, compiled.latex],
+  ] as const;
+  for (const [name, text] of written) writeFileSync(join(outDir, name), text);
+  process.stdout.write(
+    `compiled ${file}: ${written.map(([name]) => join(outDir, name)).join(", ")}\n`,
+  );
+  return 0;
+}
+
+function readValues(file: string | undefined): Map<string, Tensor> {
+  const values = new Map<string, Tensor>();
+  if (file === undefined) return values;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new UsageError(`cannot read values file '${file}'`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(
+      `${file}: not valid JSON (${(error as Error).message})`,
+    );
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`${file}: expected an object keyed by declared names`);
+  }
+  for (const [name, value] of Object.entries(parsed)) {
+    try {
+      values.set(name, fromNested(value, name));
+    } catch (error) {
+      if (error instanceof ValuesError)
+        throw new UsageError(`${file}: ${error.message}`);
+      throw error;
+    }
+  }
+  return values;
+}
+
+function formatValue(value: unknown, indent: string): string {
+  if (typeof value === "number") return formatNumber(value);
+  const rows = value as unknown[];
+  if (rows.every((r) => typeof r === "number"))
+    return `[${rows.map((r) => formatNumber(r as number)).join(", ")}]`;
+  return `[\n${rows.map((r) => `${indent}  ${formatValue(r, `${indent}  `)}`).join(",\n")}\n${indent}]`;
+}
+
+const formatNumber = (v: number) =>
+  Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString();
+
+function printTable(output: RunOutput): void {
+  const lines = [`loss = ${formatNumber(output.loss)}`, "", "values:"];
+  for (const [name, v] of Object.entries(output.values))
+    lines.push(`  ${name} = ${formatValue(v, "  ")}`);
+  lines.push("", "gradients:");
+  for (const [name, v] of Object.entries(output.gradients))
+    lines.push(`  d loss / d ${name} = ${formatValue(v, "  ")}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+async function commandRun(
+  file: string,
+  valuesFile: string | undefined,
+  json: boolean,
+): Promise<number> {
+  const values = readValues(valuesFile);
+  const compiled = await compileFile(file, readSource(file));
+  if (!compiled) return 1;
+  let output: RunOutput;
+  try {
+    output = await runCompiled(
+      compiled.graph,
+      compiled.module.javascript,
+      values,
+    );
+  } catch (error) {
+    if (
+      error instanceof ValuesError ||
+      (error instanceof Error && error.message.startsWith("nabla:"))
+    ) {
+      throw new UsageError(
+        `${valuesFile ?? file}: ${error.message.replace(/^nabla: /, "")}`,
+      );
+    }
+    throw error;
+  }
+  if (json) process.stdout.write(`${JSON.stringify(output)}\n`);
+  else printTable(output);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values: flags, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: "string", short: "o" },
+      values: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
+    },
+  });
+  if (flags.version) {
+    const pkg = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
+    process.stdout.write(`nabla ${pkg.version}\n`);
+    return 0;
+  }
+  const [command, file, ...extra] = positionals;
+  if (flags.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined && !flags.help ? 2 : 0;
+  }
+  if (extra.length > 0)
+    throw new UsageError(`unexpected argument '${extra[0]}'`, true);
+  const outDir = flags.out ?? "out";
+  switch (command) {
+    case "compile":
+      if (!file) throw new UsageError("compile needs a model file", true);
+      return commandCompile(file, outDir);
+    case "run":
+      if (!file) throw new UsageError("run needs a model file", true);
+      return commandRun(file, flags.values, flags.json === true);
+    case "check": {
+      if (!file) throw new UsageError("check needs a model file", true);
+      const result = await compile(readSource(file), { file });
+      if (result.rendered) process.stderr.write(`${result.rendered}\n`);
+      else process.stdout.write(`${file}: ok\n`);
+      return result.rendered ? 1 : 0;
+    }
+    case "demo": {
+      const example = join(
+        dirname(fileURLToPath(import.meta.url)),
+        "../../examples",
+        DEFAULT_EXAMPLE,
+      );
+      process.stdout.write(
+        `nabla demo: ${DEFAULT_EXAMPLE}\n\n${readSource(example)}\n`,
+      );
+      const status = await commandCompile(example, outDir);
+      if (status !== 0) return status;
+      process.stdout.write("\n");
+      return commandRun(example, undefined, false);
+    }
+    default:
+      throw new UsageError(`unknown command '${command}'`, true);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    const parseError =
+      error instanceof TypeError &&
+      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    if (error instanceof UsageError || parseError) {
+      const usage =
+        parseError || (error as UsageError).showUsage ? `\n${USAGE}\n` : "";
+      process.stderr.write(
+        `nabla: error: ${(error as Error).message}\n${usage}`,
+      );
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(
+      `nabla: internal error: ${error instanceof Error ? error.message : String(error)}\nPlease report this with the model file.\n`,
+    );
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,279 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { GraphBuilder } from "../../src/ir/builder.js";
+import { allOps, getOp } from "../../src/ops/registry.js";
+import { differentiate } from "../../src/autodiff/reverse.js";
+import { Evaluator } from "../../src/ir/evaluate.js";
+import type { Attrs, Graph, NodeId, Shape } from "../../src/ir/types.js";
+import type { Tensor } from "../../src/ir/tensor.js";
+import { generateModule } from "../../src/codegen/module.js";
+import { loadModule } from "../../src/run.js";
+
+const span = { start: 0, end: 1, line: 1, column: 1 };
+
+/** How to exercise one op: operand shapes, attributes, and operands built from others (p = softmax(z)). */
+interface Case {
+  readonly shapes: readonly Shape[];
+  readonly attrs?: Attrs;
+  /** Operand i computed from operand j by an op, instead of being a param. */
+  readonly derived?: Readonly<Record<number, { op: string; from: number }>>;
+}
+
+const M = [2, 3];
+const cases: Record<string, readonly Case[]> = {
+  add: [
+    { shapes: [M, M] },
+    { shapes: [M, [3]] },
+    { shapes: [[], M] },
+    { shapes: [[2, 1], M] },
+  ],
+  sub: [{ shapes: [M, M] }, { shapes: [[3], M] }],
+  mul: [
+    { shapes: [M, M] },
+    { shapes: [M, []] },
+    {
+      shapes: [
+        [2, 1],
+        [1, 3],
+      ],
+    },
+  ],
+  div: [{ shapes: [M, M] }, { shapes: [M, [3]] }],
+  pow: [{ shapes: [M, M] }, { shapes: [M, []] }],
+  matmul: [
+    {
+      shapes: [
+        [2, 3],
+        [3, 4],
+      ],
+    },
+    {
+      shapes: [
+        [3, 2],
+        [3, 4],
+      ],
+      attrs: { transA: true, transB: false },
+    },
+    {
+      shapes: [
+        [2, 3],
+        [4, 3],
+      ],
+      attrs: { transA: false, transB: true },
+    },
+    {
+      shapes: [
+        [3, 2],
+        [4, 3],
+      ],
+      attrs: { transA: true, transB: true },
+    },
+    { shapes: [[5, 3], [3]] },
+    { shapes: [[3, 5], [3]], attrs: { transA: true, transB: false } },
+    { shapes: [[3], [3, 4]] },
+    { shapes: [[3], [4, 3]], attrs: { transA: false, transB: true } },
+    { shapes: [[3], [3]] },
+    {
+      shapes: [
+        [6, 5],
+        [5, 7],
+      ],
+    },
+  ],
+  outer: [{ shapes: [[2], [3]] }],
+  transpose: [{ shapes: [M] }],
+  sum: [{ shapes: [M] }],
+  mean: [{ shapes: [M] }],
+  count: [{ shapes: [M] }],
+  rowsum: [{ shapes: [M] }],
+  sum_to: [
+    { shapes: [M], attrs: { shape: [3] } },
+    { shapes: [M], attrs: { shape: [2, 1] } },
+  ],
+  broadcast_to: [{ shapes: [[3]], attrs: { shape: M } }],
+  softmax: [{ shapes: [M] }, { shapes: [[4]] }],
+  log_softmax: [{ shapes: [M] }],
+  mse: [{ shapes: [M, M] }],
+  cross_entropy: [{ shapes: [M, M] }],
+  bce: [{ shapes: [M, M] }],
+  softmax_cross_entropy: [
+    { shapes: [M, M, M], derived: { 2: { op: "softmax", from: 0 } } },
+  ],
+  sigmoid_bce: [
+    { shapes: [M, M, M], derived: { 2: { op: "sigmoid", from: 0 } } },
+  ],
+  softmax_xent_grad: [{ shapes: [M, M] }],
+  leaky_relu: [{ shapes: [M], attrs: { alpha: 0.2 } }],
+  leaky_step: [{ shapes: [M], attrs: { alpha: 0.2 } }],
+};
+for (const def of allOps()) {
+  if (
+    !(def.name in cases) &&
+    [
+      "neg",
+      "exp",
+      "log",
+      "sqrt",
+      "abs",
+      "sign",
+      "tanh",
+      "sigmoid",
+      "relu",
+      "softplus",
+      "heaviside",
+    ].includes(def.name)
+  ) {
+    cases[def.name] = [{ shapes: [M] }];
+  }
+}
+
+function sample(rand: () => number, domain: string): number {
+  const u = rand();
+  switch (domain) {
+    case "positive":
+      return 0.3 + 2 * u;
+    case "probability":
+      return 0.1 + 0.8 * u;
+    case "awayFromZero":
+      return (u < 0.5 ? -1 : 1) * (0.2 + 1.5 * rand());
+    default:
+      return 4 * u - 2;
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** L = sum(op(args) .* R) for a fixed random R, so every output entry weighs in differently. */
+function buildCase(opName: string, c: Case, rand: () => number) {
+  const b = new GraphBuilder();
+  const def = getOp(opName);
+  const values = new Map<string, Tensor>();
+  const args: NodeId[] = [];
+  c.shapes.forEach((shape, i) => {
+    const derived = c.derived?.[i];
+    if (derived) {
+      args.push(b.op(derived.op, [args[derived.from]!]));
+      return;
+    }
+    const name = `a${i}`;
+    const size = shape.reduce<number>((x, y) => x * (y as number), 1);
+    const domain = def.domain?.(i) ?? "any";
+    values.set(name, {
+      shape: shape as number[],
+      data: Float64Array.from({ length: size }, () => sample(rand, domain)),
+    });
+    args.push(b.param(name, shape, span));
+  });
+  const out = b.op(opName, args, c.attrs ?? {});
+  const outShape = b.shape(out) as number[];
+  const weights = Float64Array.from(
+    { length: outShape.reduce((x, y) => x * y, 1) },
+    () => 2 * rand() - 1,
+  );
+  const loss = b.op("sum", [b.op("mul", [out, b.constant(weights, outShape)])]);
+  const graph: Graph = {
+    modelName: opName,
+    nodes: b.nodes,
+    named: [...values.keys()].map((name) => {
+      const node = b.nodes.find((n) => n.kind === "param" && n.name === name)!;
+      return {
+        name,
+        node: node.id,
+        kind: "param",
+        declaredShape: [...node.shape],
+        span,
+      };
+    }),
+    loss,
+    dims: new Map(),
+    example: values,
+  };
+  return { graph, values };
+}
+
+function checkCase(opName: string, c: Case, seed: number): void {
+  const { graph, values } = buildCase(opName, c, mulberry32(seed));
+  const gradient = differentiate(graph);
+  const ev = new Evaluator(gradient.nodes, values);
+  for (const [name, g] of gradient.params) {
+    const v = values.get(name)!;
+    const symbolic =
+      g === null ? new Float64Array(v.data.length) : ev.value(g).data;
+    for (let i = 0; i < v.data.length; i++) {
+      const h = 1e-6;
+      const saved = v.data[i]!;
+      const at = (x: number) => {
+        const copy = new Map(values);
+        const data = Float64Array.from(v.data);
+        data[i] = x;
+        copy.set(name, { shape: v.shape, data });
+        return new Evaluator(graph.nodes, copy).value(graph.loss).data[0]!;
+      };
+      const numeric = (at(saved + h) - at(saved - h)) / (2 * h);
+      expect(
+        Math.abs(symbolic[i]! - numeric),
+        `${opName} d/d${name}[${i}]`,
+      ).toBeLessThan(1e-5 * Math.max(1, Math.abs(numeric)));
+    }
+  }
+}
+
+describe("every op's vector-Jacobian product matches central differences", () => {
+  it("covers every registered op", () => {
+    expect(
+      allOps()
+        .map((d) => d.name)
+        .filter((n) => !(n in cases)),
+    ).toEqual([]);
+  });
+  for (const [opName, list] of Object.entries(cases)) {
+    it(opName, () => {
+      list.forEach((c) =>
+        fc.assert(
+          fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) =>
+            checkCase(opName, c, seed),
+          ),
+          { numRuns: 12 },
+        ),
+      );
+    });
+  }
+});
+
+describe("every op's generated code agrees with its reference evaluator", () => {
+  for (const [opName, list] of Object.entries(cases)) {
+    it(opName, async () => {
+      for (const [k, c] of list.entries()) {
+        const { graph, values } = buildCase(opName, c, mulberry32(1234 + k));
+        const gradient = differentiate(graph);
+        const mod = await loadModule(
+          (await generateModule(graph, gradient)).javascript,
+        );
+        const params = Object.fromEntries(
+          [...values].map(([name, t]) => [name, Float64Array.from(t.data)]),
+        );
+        const result = mod.gradient(params, {});
+        const ev = new Evaluator(gradient.nodes, values);
+        expect(result.loss).toBeCloseTo(ev.value(graph.loss).data[0]!, 12);
+        for (const [name, g] of gradient.params) {
+          const expected =
+            g === null
+              ? new Float64Array(values.get(name)!.data.length)
+              : ev.value(g).data;
+          const actual = result.gradients[name]!;
+          for (let i = 0; i < expected.length; i++)
+            expect(actual[i]).toBeCloseTo(expected[i]!, 12);
+        }
+      }
+    });
+  }
+});
