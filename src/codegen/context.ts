@@ -15,6 +15,11 @@ export interface EmitContext {
   fresh(prefix: string): string;
   /** A numeric literal that is valid JS whatever the number. */
   num(value: number): string;
+  /**
+   * The value of element `index` of a node: a read of its buffer, or — for an elementwise
+   * node fused into its only consumer — its expression, computed in place.
+   */
+  element(id: NodeId, index: string): string;
 }
 
 /** The product of dims as a JS expression, folding literals. */
@@ -57,15 +62,19 @@ export function emitElementwise(
   if (direct) {
     const i = ctx.fresh("i");
     const values = args.map((a) => {
-      if (isSameShape(ctx.shapeOf(a), outShape)) return `${ctx.ref(a)}[${i}]`;
+      if (isSameShape(ctx.shapeOf(a), outShape) && !isOne(outShape))
+        return ctx.element(a, i);
       const s = ctx.scalar(a);
       if (/^[-\d.e+()]+$/.test(s)) return s;
       const local = ctx.fresh("s");
       pre.push(`const ${local} = ${s};`);
       return local;
     });
+    const n = ctx.size(outShape);
+    if (n === "1")
+      return `${pre.join("\n")}\n${outRef}[0] = ${body(values.map((v) => v.replaceAll(`[${i}]`, "[0]")))};`;
     return `${pre.join("\n")}
-for (let ${i} = 0; ${i} < ${ctx.size(outShape)}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
+for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
   }
   const rank = outShape.length;
   const idx = outShape.map(() => ctx.fresh("i"));
@@ -81,7 +90,7 @@ for (let ${i} = 0; ${i} < ${ctx.size(outShape)}; ${i}++) { ${outRef}[${i}] = ${b
       }
       stride = [shape[k]!, ...stride];
     }
-    return `${ctx.ref(a)}[${terms.length ? terms.join(" + ") : "0"}]`;
+    return ctx.element(a, terms.length ? terms.join(" + ") : "0");
   });
   const flat = ctx.fresh("o");
   let code = `${outRef}[${flat}++] = ${body(values)};`;

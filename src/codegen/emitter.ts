@@ -2,6 +2,7 @@ import type { Node, NodeId, Shape } from "../ir/types.js";
 import { assertNever } from "../ir/types.js";
 import { getOp } from "../ops/registry.js";
 import { product, type EmitContext } from "./context.js";
+import { sameShape } from "../ir/shapes.js";
 
 /** A JS numeric literal for any double, including the ones that have no literal. */
 export function jsNumber(value: number): string {
@@ -22,6 +23,8 @@ export const constName = (id: NodeId) => `K${id}`;
  */
 export class StatementEmitter implements EmitContext {
   private counter = 0;
+  /** Elementwise nodes computed inside their only consumer's loop instead of into a buffer. */
+  private fused = new Set<NodeId>();
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -63,8 +66,69 @@ export class StatementEmitter implements EmitContext {
     return literal.startsWith("-") ? `(${literal})` : literal;
   }
 
+  isFused(id: NodeId): boolean {
+    return this.fused.has(id);
+  }
+
+  element(id: NodeId, index: string): string {
+    if (!this.fused.has(id)) return `${this.ref(id)}[${index}]`;
+    const n = this.nodes[id] as Extract<Node, { kind: "op" }>;
+    const values = n.args.map((a) =>
+      sameShape(this.nodes[a]!.shape, n.shape)
+        ? this.element(a, index)
+        : this.scalar(a),
+    );
+    return `(${getOp(n.op).elementwise!(values, n.attrs, this)})`;
+  }
+
+  /**
+   * Chooses which nodes of `ids` to fuse: elementwise nodes used exactly once, by an
+   * elementwise consumer whose formula reads them once, that are not results themselves.
+   */
+  plan(
+    ids: readonly NodeId[],
+    results: ReadonlySet<NodeId>,
+  ): ReadonlySet<NodeId> {
+    const uses = new Map<NodeId, NodeId[]>();
+    for (const id of ids) {
+      const n = this.nodes[id]!;
+      if (n.kind === "op")
+        for (const a of n.args) uses.set(a, [...(uses.get(a) ?? []), id]);
+    }
+    this.fused = new Set();
+    for (const id of ids) {
+      const n = this.nodes[id]!;
+      if (n.kind !== "op" || results.has(id) || !getOp(n.op).elementwise)
+        continue;
+      if (n.shape.every((d) => d === 1)) continue;
+      if (
+        !n.args.every(
+          (a) =>
+            sameShape(this.nodes[a]!.shape, n.shape) ||
+            this.nodes[a]!.shape.every((d) => d === 1),
+        )
+      )
+        continue;
+      const consumers = uses.get(id) ?? [];
+      if (consumers.length !== 1) continue;
+      const consumer = this.nodes[consumers[0]!] as Extract<
+        Node,
+        { kind: "op" }
+      >;
+      const formula = getOp(consumer.op).elementwise;
+      if (!formula || consumer.shape.every((d) => d === 1)) continue;
+      const markers = consumer.args.map((_, i) => `@${i}@`);
+      const text = formula(markers, consumer.attrs, this);
+      const position = consumer.args.indexOf(id);
+      if (text.split(markers[position]!).length - 1 !== 1) continue;
+      this.fused.add(id);
+    }
+    return this.fused;
+  }
+
   /** The statements computing `id` into its buffer. */
   emit(id: NodeId): string {
+    if (this.fused.has(id)) return "";
     const n = this.nodes[id]!;
     switch (n.kind) {
       case "op":

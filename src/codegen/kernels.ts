@@ -43,13 +43,7 @@ for (let ${v.p} = 0; ${v.p} < ${s.k}; ${v.p}++) {
 }`;
     };
     return `{
-let ${v.i} = 0;
-for (; ${v.i} + 3 < ${s.m}; ${v.i} += 4) {
-${rowBlock(4, (r) => (r === 0 ? v.i : `${v.i} + ${r}`))}
-}
-for (; ${v.i} < ${s.m}; ${v.i}++) {
-${rowBlock(1, () => v.i)}
-}
+${blocked(v.i, s.m, rowBlock)}
 }`;
   }
   // B read transposed: C[i,j] = dot(A[i,:], B[j,:]); four columns of C per pass over A's row.
@@ -63,13 +57,7 @@ for (let ${v.p} = 0; ${v.p} < ${s.k}; ${v.p}++) {
 ${cols.map((r) => `${s.out}[${v.i} * ${s.n} + ${jExpr(r)}] = ${v.s}_${r};`).join(" ")}`;
   };
   return `for (let ${v.i} = 0; ${v.i} < ${s.m}; ${v.i}++) {
-let ${v.j} = 0;
-for (; ${v.j} + 3 < ${s.n}; ${v.j} += 4) {
-${colBlock(4, (r) => (r === 0 ? v.j : `${v.j} + ${r}`))}
-}
-for (; ${v.j} < ${s.n}; ${v.j}++) {
-${colBlock(1, () => v.j)}
-}
+${blocked(v.j, s.n, colBlock)}
 }`;
 }
 
@@ -105,13 +93,7 @@ for (let ${v.p} = 0; ${v.p} < ${s.k}; ${v.p}++) {
 ${rows.map((r) => `${s.out}[${iExpr(r)}] = ${v.s}_${r};`).join(" ")}`;
   };
   return `{
-let ${v.i} = 0;
-for (; ${v.i} + 3 < ${s.m}; ${v.i} += 4) {
-${rowBlock(4, (r) => (r === 0 ? v.i : `${v.i} + ${r}`))}
-}
-for (; ${v.i} < ${s.m}; ${v.i}++) {
-${rowBlock(1, () => v.i)}
-}
+${blocked(v.i, s.m, rowBlock)}
 }`;
 }
 
@@ -124,6 +106,28 @@ export function emitDot(
 ): string {
   const v = names(ctx, ["p", "s"]);
   return `{ let ${v.s} = 0; for (let ${v.p} = 0; ${v.p} < ${n}; ${v.p}++) ${v.s} += ${a}[${v.p}] * ${b}[${v.p}]; ${out}[0] = ${v.s}; }`;
+}
+
+/**
+ * `let i = 0;` then a loop taking four at a time and one for the rest; with a literal
+ * bound, a loop that could never run is left out.
+ */
+function blocked(
+  i: string,
+  bound: string,
+  block: (count: number, at: (r: number) => string) => string,
+): string {
+  const literal = /^\d+$/.test(bound) ? Number(bound) : undefined;
+  const parts = [`let ${i} = 0;`];
+  if (literal === undefined || literal >= 4) {
+    parts.push(
+      `for (; ${i} + 3 < ${bound}; ${i} += 4) {\n${block(4, (r) => (r === 0 ? i : `${i} + ${r}`))}\n}`,
+    );
+  }
+  if (literal === undefined || literal % 4 !== 0) {
+    parts.push(`for (; ${i} < ${bound}; ${i}++) {\n${block(1, () => i)}\n}`);
+  }
+  return parts.join("\n");
 }
 
 function names<K extends string>(

@@ -142,12 +142,8 @@ function render(graph: Graph, gradient: Gradient, typed: boolean): string {
       `export interface GradientResult { loss: number; gradients: Gradients }`,
     );
   }
-  for (const id of consts) {
-    const n = nodes[id] as Extract<Node, { kind: "const" }>;
-    out.push(
-      `const ${constName(id)} = new Float64Array([${Array.from(n.value, jsNumber).join(", ")}]);`,
-    );
-  }
+  // Constant tensors go here once the bodies are known: scalars are inlined and need no array.
+  const constsAt = out.length;
 
   // Free dims: each from the first tensor whose other dims are already known.
   const bindLines: string[] = [];
@@ -191,17 +187,21 @@ function render(graph: Graph, gradient: Gradient, typed: boolean): string {
     const n = nodes[s.node]!;
     return `check(${prop(src, s.name)}, ${shapeExpr(n)}, ${key(s.name)});`;
   });
-  out.push(`function need(value${T(": number | undefined")}, name${T(": string")})${T(": number")} {
+  const needed = bindLines.some((l) => l.includes("need("));
+  if (needed)
+    out.push(`function need(value${T(": number | undefined")}, name${T(": string")})${T(": number")} {
   if (value === undefined) throw new Error("nabla: dim " + name + " cannot be inferred from the data; pass it in dims");
   return value;
-}
-function check(array${T(": Float64Array | undefined")}, length${T(": number")}, name${T(": string")})${T(": void")} {
+}`);
+  out.push(`function check(array${T(": Float64Array | undefined")}, length${T(": number")}, name${T(": string")})${T(": void")} {
   if (!(array instanceof Float64Array)) throw new Error("nabla: " + name + " must be a Float64Array");
   if (array.length !== length) throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }`);
   const dimsParam = `dims${T("?: Partial<Dims>")}`;
+  // Unused parameters take a leading underscore, so the module passes --noUnusedParameters.
+  const unused = (name: string, used: boolean) => (used ? name : `_${name}`);
   out.push(`/** Checks the data against the model's shapes and returns the run-time dims. */
-export function bindDims(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsParam})${T(": number[]")} {
+export function bindDims(${unused("params", layout.params.length > 0)}${T(": Params")}, ${unused("inputs", layout.data.length > 0)}${T(": Inputs")}, ${unused("dims", layout.freeDims.length > 0)}${T("?: Partial<Dims>")})${T(": number[]")} {
   ${bindLines.join("\n")}
   ${checks.join("\n")}
   return [${dimsKey.join(", ")}];
@@ -237,16 +237,28 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     }
     return lines.join("\n");
   };
-  const body = (ids: readonly NodeId[]) =>
+  const body = (ids: readonly NodeId[], results: ReadonlySet<NodeId>) => {
+    emitter.plan(ids, results);
+    return emitted(ids);
+  };
+  const emitted = (ids: readonly NodeId[]) =>
     ids
       .map((id) => emitter.emit(id))
       .filter((s) => s !== "")
       .join("\n");
+  const forwardBody = body(forwardIds, new Set(forwardRoots));
+  const forwardPrologue = prologue(
+    forwardIds.filter((id) => !emitter.isFused(id)),
+  );
+  const gradientBody = body(gradientIds, new Set(gradientRoots));
+  const gradientPrologue = prologue(
+    gradientIds.filter((id) => !emitter.isFused(id)),
+  );
 
   out.push(`/** Evaluates the model: the loss and every named equation's value (fresh copies). */
 export function forward(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsParam})${T(": ForwardResult")} {
-  ${prologue(forwardIds)}
-  ${body(forwardIds)}
+  ${forwardPrologue}
+  ${forwardBody}
   return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${emitter.ref(e.node)}.slice()`).join(", ")} } };
 }`);
 
@@ -257,13 +269,13 @@ export function forward(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsPa
       : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
   });
   out.push(`/** Fresh zeroed gradient arrays shaped like the params. */
-export function zeroGradients(params${T(": Params")})${T(": Gradients")} {
+export function zeroGradients(${layout.params.length > 0 ? "params" : "_params"}${T(": Params")})${T(": Gradients")} {
   return { ${layout.params.map((p) => `${key(p.name)}: new Float64Array(${prop("params", p.name)}.length)`).join(", ")} };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass \`out\` to reuse arrays. */
 export function gradient(params${T(": Params")}, inputs${T(": Inputs")}, out${T(": Gradients")} = zeroGradients(params), ${dimsParam})${T(": GradientResult")} {
-  ${prologue(gradientIds)}
-  ${body(gradientIds)}
+  ${gradientPrologue}
+  ${gradientBody}
   ${gradientWrites.join("\n")}
   return { loss: ${emitter.ref(lossNode)}[0], gradients: out };
 }
@@ -277,5 +289,17 @@ export function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(
   sgdStep(params, gradients, lr);
   return loss;
 }`);
+  const everything = out.join("\n");
+  const referenced = consts.filter((id) =>
+    new RegExp(`\\b${constName(id)}\\b`).test(everything),
+  );
+  out.splice(
+    constsAt,
+    0,
+    ...referenced.map((id) => {
+      const n = nodes[id] as Extract<Node, { kind: "const" }>;
+      return `const ${constName(id)} = new Float64Array([${Array.from(n.value, jsNumber).join(", ")}]);`;
+    }),
+  );
   return out.join("\n\n");
 }

@@ -163,7 +163,7 @@ export class GraphBuilder {
       if (n.kind !== "const") return undefined;
       values.push(tensor(n.shape as number[], n.value));
     }
-    const result = getOp(name).evaluate(values, attrs, concrete);
+    const result = getOp(name).evaluate(values, attrs, concrete, new Map());
     return this.constant(result.data, concrete, span);
   }
 

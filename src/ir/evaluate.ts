@@ -55,6 +55,7 @@ export class Evaluator {
           args,
           n.attrs,
           resolveShape(n.shape, this.dims),
+          this.dims,
         );
         break;
       }

@@ -360,6 +360,17 @@ export class Lowering {
     if (!this.checkPlainName(name)) return null;
     const id = this.lowerName(name.identifier, name.span);
     if (id !== undefined) return id;
+    if (this.dims.has(name.identifier)) {
+      const value = this.dims.get(name.identifier);
+      return this.b.op(
+        "dim_size",
+        [],
+        value === undefined
+          ? { dim: name.identifier }
+          : { dim: name.identifier, value },
+        name.span,
+      );
+    }
     const known = [...this.declarations.keys(), ...this.equations.keys()];
     this.report(
       D.unknownName(

@@ -55,7 +55,18 @@ export interface OpDef {
     args: readonly Tensor[],
     attrs: Attrs,
     shape: readonly number[],
+    /** Sizes of the dims bound at run time. */
+    dims: ReadonlyMap<string, number>,
   ) => Tensor;
+  /**
+   * For elementwise ops: the value of one element from its operands' element values.
+   * The code generator uses it to fuse chains of elementwise ops into one loop.
+   */
+  readonly elementwise?: (
+    values: readonly string[],
+    attrs: Attrs,
+    ctx: EmitContext,
+  ) => string;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (

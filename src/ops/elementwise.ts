@@ -56,6 +56,7 @@ function unary(spec: UnarySpec): OpDef {
       const a = attrOf(attrs);
       return evalMap(args, shape, (x) => spec.f(x, a));
     },
+    elementwise: ([x], attrs, ctx) => spec.js(x!, ctx.num(attrOf(attrs))),
     emit: (ctx, node) =>
       emitElementwise(ctx, node.id, node.shape, node.args, ([x]) =>
         spec.js(x!, ctx.num(attrOf(node.attrs))),
@@ -253,6 +254,7 @@ function binary(spec: BinarySpec): OpDef {
     },
     rule: spec.rule,
     evaluate: (args, _attrs, shape) => evalMap(args, shape, spec.f),
+    elementwise: ([a, b]) => spec.js(a!, b!),
     emit: (ctx, node) =>
       emitElementwise(ctx, node.id, node.shape, node.args, ([a, b]) =>
         spec.js(a!, b!),

@@ -155,6 +155,7 @@ export const reduceOps: readonly OpDef[] = [
     vjp: (b, node, g) => [reduceTo(b, g, b.shape(node.args[0]!))],
     rule: () => "\\text{broadcasting copies the value, so gradients add up}",
     evaluate: (args, _attrs, shape) => evalMap(args, shape, (x) => x),
+    elementwise: ([x]) => x!,
     emit: (ctx, node) =>
       emitElementwise(ctx, node.id, node.shape, node.args, ([x]) => x!),
     latex: ([x], attrs) => ({

@@ -4,9 +4,16 @@ import { linalgOps } from "./linalg.js";
 import { reduceOps } from "./reduce.js";
 import { lossOps } from "./losses.js";
 import { imageOps } from "./image.js";
+import { dimOps } from "./dims.js";
 
 const table = new Map<string, OpDef>();
-for (const def of [...elementwiseOps, ...linalgOps, ...reduceOps, ...lossOps]) {
+for (const def of [
+  ...elementwiseOps,
+  ...linalgOps,
+  ...reduceOps,
+  ...lossOps,
+  ...dimOps,
+]) {
   if (table.has(def.name)) throw new Error(`op ${def.name} registered twice`);
   table.set(def.name, def);
 }

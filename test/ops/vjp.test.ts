@@ -105,6 +105,7 @@ const cases: Record<string, readonly Case[]> = {
   softmax_xent_grad: [{ shapes: [M, M] }],
   leaky_relu: [{ shapes: [M], attrs: { alpha: 0.2 } }],
   leaky_step: [{ shapes: [M], attrs: { alpha: 0.2 } }],
+  dim_size: [{ shapes: [], attrs: { dim: "N", value: 3 } }],
 };
 for (const def of allOps()) {
   if (

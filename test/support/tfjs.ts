@@ -101,6 +101,10 @@ function forwardOp(
           ),
         ),
       );
+    case "dim_size":
+      if (typeof n.attrs.value !== "number")
+        throw new Error("a free dim needs its bound value");
+      return tf.scalar(n.attrs.value);
     case "sigmoid_bce":
       return tf.sum(tf.sub(tf.softplus(x), tf.mul(y, x)));
     default:
