@@ -1,14 +1,8 @@
-import type { Graph, NamedValue, NodeId } from "../ir/types.js";
+import type { Graph, NodeId } from "../ir/types.js";
 import type { DerivationStep, Gradient } from "../autodiff/reverse.js";
-import { latexName } from "./names.js";
-import {
-  ExpressionRenderer,
-  formatNumber,
-  spaceLatex,
-  tensorLatex,
-} from "./render.js";
-import { Evaluator } from "../ir/evaluate.js";
-import type { Tensor } from "../ir/tensor.js";
+import { spaceLatex } from "./render.js";
+import { DerivationView } from "./view.js";
+import { workedExample } from "./worked.js";
 
 const ROLE_TITLE = {
   input: "Inputs",
@@ -29,6 +23,9 @@ export function escapeText(s: string): string {
   );
 }
 
+export const align = (rows: readonly string[]) =>
+  `\\begin{align*}\n${rows.join(" \\\\\n")}\n\\end{align*}`;
+
 /**
  * The handout: the model with shapes, the forward pass, every adjoint derived by the chain
  * rule as the differentiator recorded it, and — when the model carries worked values —
@@ -36,55 +33,17 @@ export function escapeText(s: string): string {
  * never differentiates anything itself.
  */
 export function renderHandout(graph: Graph, gradient: Gradient): string {
-  const nodes = gradient.nodes;
-  const symbols = new Map<NodeId, string>();
-  for (const n of graph.named)
-    if (!symbols.has(n.node)) symbols.set(n.node, latexName(n.name, n.latex));
-  // Unnamed intermediates that carry an adjoint get a name, u_1, u_2, … as lecture notes name them.
-  let aux = 0;
-  const auxiliaries: NodeId[] = [];
-  for (const step of [...gradient.trace].reverse()) {
-    const n = nodes[step.node]!;
-    if (n.kind === "op" && !symbols.has(step.node)) {
-      symbols.set(step.node, `u_{${++aux}}`);
-      auxiliaries.push(step.node);
-    }
-  }
-  const lossName = symbols.get(graph.loss)!;
-  const delta = (of: NodeId) => `\\delta_{${symbols.get(of) ?? "?"}}`;
-  // Several values can share one adjoint node (a + b passes δ through): name it after the value nearest the loss.
-  const adjointNodes = new Map<NodeId, NodeId>();
-  for (const [forward, adjoint] of gradient.adjoints) {
-    const previous = adjointNodes.get(adjoint);
-    if (previous === undefined || forward > previous)
-      adjointNodes.set(adjoint, forward);
-  }
-  const forwardRenderer = new ExpressionRenderer(nodes, symbols, delta);
-  // In adjoint expressions, an adjoint that has its own step prints as δ_v; the trivial δ_L = 1 inlines.
-  const adjointSymbols = new Map(symbols);
-  for (const [adjoint, forward] of adjointNodes) {
-    if (forward !== graph.loss && nodes[adjoint]!.kind === "op")
-      adjointSymbols.set(adjoint, delta(forward));
-  }
-  const backwardRenderer = new ExpressionRenderer(nodes, adjointSymbols, delta);
-
-  const out: string[] = [];
-  out.push(preamble(graph.modelName));
-  out.push(modelSection(graph, symbols, forwardRenderer, auxiliaries));
-  out.push(
-    backwardSection(
-      graph,
-      gradient,
-      symbols,
-      forwardRenderer,
-      backwardRenderer,
-      lossName,
-    ),
-  );
-  const worked = workedExample(graph, gradient, symbols, auxiliaries);
-  if (worked) out.push(worked);
-  out.push("\\end{document}\n");
-  return out.join("\n\n");
+  const view = new DerivationView(graph, gradient);
+  const parts = [
+    preamble(graph.modelName),
+    modelSection(view),
+    backwardSection(view),
+    gradientsSection(view),
+  ];
+  const worked = workedExample(view);
+  if (worked) parts.push(worked);
+  parts.push("\\end{document}\n");
+  return parts.join("\n\n");
 }
 
 function preamble(modelName: string): string {
@@ -101,12 +60,18 @@ function preamble(modelName: string): string {
 \\maketitle`;
 }
 
-function modelSection(
-  graph: Graph,
-  symbols: Map<NodeId, string>,
-  r: ExpressionRenderer,
-  auxiliaries: readonly NodeId[],
-): string {
+/** The forward pass in order: named equations and the u_k the derivation refers to. */
+export function forwardOrder(view: DerivationView): NodeId[] {
+  const equations = view.graph.named
+    .filter((n) => n.kind === "equation" || n.kind === "loss")
+    .map((n) => n.node);
+  return [...new Set([...equations, ...view.auxiliaries])].sort(
+    (a, b) => a - b,
+  );
+}
+
+function modelSection(view: DerivationView): string {
+  const { graph } = view;
   const lines: string[] = ["\\section{The model}"];
   const dims = [...graph.dims];
   if (dims.length > 0) {
@@ -118,229 +83,76 @@ function modelSection(
     const named = graph.named.filter((n) => n.kind === role);
     if (named.length === 0) continue;
     lines.push(
-      `\\paragraph{${ROLE_TITLE[role]}} ${named.map((n) => `$${symbols.get(n.node)} \\in ${spaceLatex(n.declaredShape)}$`).join(", ")}.`,
+      `\\paragraph{${ROLE_TITLE[role]}} ${named.map((n) => `$${view.symbol(n.node)} \\in ${spaceLatex(n.declaredShape)}$`).join(", ")}.`,
     );
   }
-  const equations = graph.named.filter(
-    (n) => n.kind === "equation" || n.kind === "loss",
-  );
   lines.push(
-    "\\paragraph{Equations} In the order they are computed (the forward pass):",
+    "\\paragraph{Forward pass} The equations in the order they are computed:",
   );
-  const rows: string[] = [];
-  const order = [...equations.map((e) => e.node), ...auxiliaries].sort(
-    (a, b) => a - b,
-  );
-  const byNode = new Map<NodeId, NamedValue>(equations.map((e) => [e.node, e]));
-  for (const id of order) {
-    const named = byNode.get(id);
-    const shape = named?.declaredShape ?? graph.nodes[id]?.shape ?? [];
-    const tag = named?.kind === "loss" ? "\\quad\\text{(loss)}" : "";
-    rows.push(
-      `${symbols.get(id)} &= ${r.definition(id)} && \\in ${spaceLatex(shape)}${tag}`,
-    );
-  }
-  lines.push(`\\begin{align*}\n${rows.join(" \\\\\n")}\n\\end{align*}`);
-  if (auxiliaries.length > 0) {
+  const declared = new Map(graph.named.map((n) => [n.node, n]));
+  const rows = forwardOrder(view).map((id) => {
+    const named = declared.get(id);
+    const shape = named?.declaredShape ?? view.gradient.nodes[id]!.shape;
+    const tag = named?.kind === "loss" ? "\\quad\\text{(the loss)}" : "";
+    return `${view.symbol(id)} &= ${view.forward.definition(id)} && \\in ${spaceLatex(shape)}${tag}`;
+  });
+  lines.push(align(rows));
+  if (view.auxiliaries.length > 0)
     lines.push(
       "The $u_k$ name intermediate results that the derivation refers to.",
     );
-  }
   return lines.join("\n\n");
 }
 
-function stepLines(
-  step: DerivationStep,
-  graph: Graph,
-  symbols: Map<NodeId, string>,
-  fwd: ExpressionRenderer,
-  bwd: ExpressionRenderer,
-  lossName: string,
-): string {
-  const v = symbols.get(step.node)!;
-  if (step.node === graph.loss)
+function stepLines(view: DerivationView, step: DerivationStep): string {
+  const { lossName } = view;
+  const v = view.symbol(step.node);
+  if (step.node === view.graph.loss)
     return `\\[ \\delta_{${v}} = \\frac{\\partial ${lossName}}{\\partial ${v}} = 1 \\]`;
-  const consumers = step.terms.map(
-    (t) => symbols.get(t.consumer) ?? fwd.reference(t.consumer),
-  );
   const chain = step.terms
-    .map(
-      (_t, i) =>
-        `\\frac{\\partial ${lossName}}{\\partial ${consumers[i]}}\\frac{\\partial ${consumers[i]}}{\\partial ${v}}`,
-    )
+    .map((t) => {
+      const c = view.symbol(t.consumer);
+      return `\\frac{\\partial ${lossName}}{\\partial ${c}}\\,\\frac{\\partial ${c}}{\\partial ${v}}`;
+    })
     .join(" + ");
-  const general = step.terms.map((t) => bwd.reference(t.general)).join(" + ");
-  const simplified = bwd.definition(step.result);
-  const rules = [...new Set(step.terms.map((t) => t.rule))];
+  const general = step.terms
+    .map((t) => view.backward.reference(t.general))
+    .join(" + ");
+  const result = view.symbols.has(step.result)
+    ? view.symbol(step.result)
+    : view.backward.definition(step.result);
   const rows = [
     `\\delta_{${v}} = \\frac{\\partial ${lossName}}{\\partial ${v}} &= ${chain}`,
     `&= ${general}`,
   ];
-  if (simplified !== general) rows.push(`&= ${simplified}`);
-  return `using ${rules.map((rule) => `$${rule}$`).join("; ")}:
-\\begin{align*}
-${rows.join(" \\\\\n")}
-\\end{align*}`;
+  if (result !== general) rows.push(`&= ${result}`);
+  const rules = [...new Set(step.terms.map((t) => t.rule))];
+  return `By the chain rule, with ${rules.map((rule) => `$${rule}$`).join(" and ")}:\n${align(rows)}`;
 }
 
-function backwardSection(
-  graph: Graph,
-  gradient: Gradient,
-  symbols: Map<NodeId, string>,
-  fwd: ExpressionRenderer,
-  bwd: ExpressionRenderer,
-  lossName: string,
-): string {
+function backwardSection(view: DerivationView): string {
   const lines = [
     "\\section{The backward pass}",
-    `We write $\\delta_v = \\partial ${lossName} / \\partial v$ for the gradient of the loss with respect to a value $v$ (the \\emph{error} of $v$), with the shape of $v$. Going backwards from the loss, each $\\delta$ follows from the chain rule: a value used by several equations receives the sum of their contributions. $\\odot$ is the elementwise product and $\\mathbf{1}$ a tensor of ones.`,
+    `We write $\\delta_v = \\partial ${view.lossName} / \\partial v$ for the gradient of the loss with respect to a value $v$ (the \\emph{error} of $v$); it has the shape of $v$. Going backwards from the loss, each $\\delta$ follows from the chain rule, and a value used by several equations receives the sum of their contributions. $\\odot$ is the elementwise product, $\\mathbf{1}$ a tensor of ones, and $^{\\top}$ the transpose.`,
   ];
   const params = new Set(
-    graph.named.filter((n) => n.kind === "param").map((n) => n.node),
+    view.graph.named.filter((n) => n.kind === "param").map((n) => n.node),
   );
-  for (const step of gradient.trace) {
+  for (const step of view.steps) {
     const title = params.has(step.node)
-      ? `The gradient of $${symbols.get(step.node)}$`
-      : `$\\delta_{${symbols.get(step.node)}}$`;
-    lines.push(`\\subsection*{${title}}`);
-    lines.push(stepLines(step, graph, symbols, fwd, bwd, lossName));
+      ? `The gradient of $${view.symbol(step.node)}$`
+      : `$\\delta_{${view.symbol(step.node)}}$`;
+    lines.push(`\\subsection*{${title}}`, stepLines(view, step));
   }
-  lines.push("\\section{The gradients}");
-  const rows: string[] = [];
-  for (const p of graph.named.filter((n) => n.kind === "param")) {
-    const g = gradient.params.get(p.name);
-    const name = symbols.get(p.node)!;
-    rows.push(
-      `\\frac{\\partial ${lossName}}{\\partial ${name}} &= ${g === null || g === undefined ? "0" : bwd.definition(g)}`,
-    );
-  }
-  lines.push(
-    rows.length > 0
-      ? `\\begin{align*}\n${rows.join(" \\\\\n")}\n\\end{align*}`
-      : "The model has no parameters.",
-  );
   return lines.join("\n\n");
 }
 
-function workedExample(
-  graph: Graph,
-  gradient: Gradient,
-  symbols: Map<NodeId, string>,
-  auxiliaries: readonly NodeId[],
-): string | undefined {
-  const needed = graph.named.filter(
-    (n) => n.kind === "input" || n.kind === "target" || n.kind === "param",
-  );
-  if (needed.length === 0 || needed.some((n) => !graph.example.has(n.name)))
-    return undefined;
-  const lr = graph.train?.lr ?? 0.1;
-  const steps = graph.train?.steps ?? 1;
-  const values = new Map(graph.example);
-  const params = graph.named.filter((n) => n.kind === "param");
-  const lossName = symbols.get(graph.loss)!;
-  const lines = ["\\section{Worked example}"];
-  const show = (id: NodeId, t: Tensor) =>
-    `${symbols.get(id)} &= ${tensorLatex(t)}`;
-  const align = (rows: string[]) =>
-    `\\begin{align*}\n${rows.join(" \\\\\n")}\n\\end{align*}`;
-  let evaluator = new Evaluator(gradient.nodes, values);
-  lines.push("\\paragraph{Given values}");
-  lines.push(align(needed.map((n) => show(n.node, values.get(n.name)!))));
-  lines.push("\\paragraph{Forward pass}");
-  const forward = [
-    ...graph.named
-      .filter((n) => n.kind === "equation" || n.kind === "loss")
-      .map((n) => n.node),
-    ...auxiliaries,
-  ].sort((a, b) => a - b);
-  lines.push(align(forward.map((id) => show(id, evaluator.value(id)))));
-  lines.push("\\paragraph{Backward pass}");
-  lines.push(
-    align(
-      gradient.trace
-        .filter((s) => s.node !== graph.loss)
-        .map(
-          (s) =>
-            `\\delta_{${symbols.get(s.node)}} &= ${tensorLatex(evaluator.value(s.result))}`,
-        ),
-    ),
-  );
-  const table: string[][] = [];
-  const scalarParams = params.filter(
-    (p) => values.get(p.name)!.data.length <= 4,
-  );
-  for (let k = 1; k <= steps; k++) {
-    const loss = evaluator.value(graph.loss).data[0]!;
-    const grads = params.map((p) => {
-      const g = gradient.params.get(p.name);
-      const shape = values.get(p.name)!.shape;
-      return g === null || g === undefined
-        ? { shape, data: new Float64Array(values.get(p.name)!.data.length) }
-        : evaluator.value(g);
+function gradientsSection(view: DerivationView): string {
+  const rows = view.graph.named
+    .filter((n) => n.kind === "param")
+    .map((p) => {
+      const g = view.gradient.params.get(p.name);
+      return `\\frac{\\partial ${view.lossName}}{\\partial ${view.symbol(p.node)}} &= ${g === null || g === undefined ? "0" : view.backward.definition(g)}`;
     });
-    table.push([
-      String(k),
-      ...scalarParams.flatMap((p) =>
-        Array.from(values.get(p.name)!.data, formatNumber),
-      ),
-      formatNumber(loss),
-      ...scalarParams.flatMap((p) =>
-        Array.from(grads[params.indexOf(p)]!.data, formatNumber),
-      ),
-    ]);
-    const updated = params.map((p, i) => {
-      const old = values.get(p.name)!;
-      return {
-        shape: old.shape,
-        data: old.data.map((v, j) => v - lr * grads[i]!.data[j]!),
-      };
-    });
-    if (k === 1) {
-      lines.push(
-        `\\paragraph{Gradient descent} With learning rate $\\eta = ${formatNumber(lr)}$, each parameter moves against its gradient, $\\theta \\leftarrow \\theta - \\eta\\, \\partial ${lossName}/\\partial\\theta$:`,
-      );
-      lines.push(
-        align(
-          params.map((p, i) => {
-            const name = symbols.get(p.node)!;
-            return `${name} &\\leftarrow ${tensorLatex(values.get(p.name)!)} - ${formatNumber(lr)} ${tensorLatex(grads[i]!)} = ${tensorLatex(updated[i]!)}`;
-          }),
-        ),
-      );
-    }
-    params.forEach((p, i) => values.set(p.name, updated[i]!));
-    evaluator = new Evaluator(gradient.nodes, values);
-  }
-  const finalLoss = evaluator.value(graph.loss).data[0]!;
-  if (steps > 1 && scalarParams.length > 0) {
-    const header = [
-      "k",
-      ...scalarParams.flatMap((p) =>
-        entryNames(symbols.get(p.node)!, values.get(p.name)!.data.length),
-      ),
-      lossName,
-      ...scalarParams.flatMap((p) =>
-        entryNames(
-          `\\partial ${lossName}/\\partial ${symbols.get(p.node)!}`,
-          values.get(p.name)!.data.length,
-        ),
-      ),
-    ];
-    lines.push(
-      `\\paragraph{Iterations} Each row shows the parameters at the start of step $k$, the loss they give, and its gradient; the step then moves every parameter by $-\\eta$ times its gradient.`,
-    );
-    lines.push(
-      `\\begin{center}\\small\n\\begin{tabular}{${"r".repeat(header.length)}}\n\\toprule\n${header.map((h) => `$${h}$`).join(" & ")} \\\\\n\\midrule\n${table.map((row) => row.map((c) => `$${c}$`).join(" & ")).join(" \\\\\n")} \\\\\n\\bottomrule\n\\end{tabular}\n\\end{center}`,
-    );
-  }
-  lines.push(
-    `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${lossName} = ${formatNumber(finalLoss)}$.`,
-  );
-  return lines.join("\n\n");
-}
-
-function entryNames(name: string, count: number): string[] {
-  return count === 1
-    ? [name]
-    : Array.from({ length: count }, (_, i) => `(${name})_{${i + 1}}`);
+  return `\\section{The gradients}\n\n${rows.length > 0 ? align(rows) : "The model has no parameters."}`;
 }

@@ -1,0 +1,85 @@
+import type { Graph, NodeId } from "../ir/types.js";
+import type { DerivationStep, Gradient } from "../autodiff/reverse.js";
+import { latexName } from "./names.js";
+import { ExpressionRenderer } from "./render.js";
+
+/**
+ * What the handout calls each value, and which derivation steps it shows. An unnamed
+ * intermediate whose adjoint is the very same IR node as a later value's (W x in W x + b)
+ * shares that value's δ and gets no step of its own; the others are named u_1, u_2, …
+ */
+export class DerivationView {
+  readonly symbols = new Map<NodeId, string>();
+  /** Unnamed intermediates that get a name and a step, in forward order. */
+  readonly auxiliaries: NodeId[] = [];
+  readonly steps: DerivationStep[] = [];
+  readonly lossName: string;
+  /** Expressions over forward values. */
+  readonly forward: ExpressionRenderer;
+  /** Expressions over adjoints: an adjoint with its own step prints as its δ. */
+  readonly backward: ExpressionRenderer;
+  private readonly representative = new Map<NodeId, NodeId>();
+
+  constructor(
+    readonly graph: Graph,
+    readonly gradient: Gradient,
+  ) {
+    const nodes = gradient.nodes;
+    for (const n of graph.named)
+      if (!this.symbols.has(n.node))
+        this.symbols.set(n.node, latexName(n.name, n.latex));
+    // Values sharing one adjoint node are represented by the one nearest the loss.
+    const byAdjoint = new Map<NodeId, NodeId>();
+    for (const [forward, adjoint] of gradient.adjoints) {
+      const previous = byAdjoint.get(adjoint);
+      if (previous === undefined || forward > previous)
+        byAdjoint.set(adjoint, forward);
+    }
+    for (const [forward, adjoint] of gradient.adjoints)
+      this.representative.set(forward, byAdjoint.get(adjoint)!);
+    const shown = (id: NodeId) =>
+      this.symbols.has(id) || this.representative.get(id) === id;
+    let aux = 0;
+    for (const step of [...gradient.trace].reverse()) {
+      if (
+        nodes[step.node]!.kind === "op" &&
+        !this.symbols.has(step.node) &&
+        shown(step.node)
+      ) {
+        this.symbols.set(step.node, `u_{${++aux}}`);
+        this.auxiliaries.push(step.node);
+      }
+    }
+    for (const step of gradient.trace)
+      if (this.symbols.has(step.node)) this.steps.push(step);
+    this.lossName = this.symbols.get(graph.loss)!;
+    const delta = (of: NodeId) => this.delta(of);
+    this.forward = new ExpressionRenderer(nodes, this.symbols, delta);
+    const adjointSymbols = new Map(this.symbols);
+    for (const [adjoint, forward] of byAdjoint) {
+      // A trivial δ_L = 1 and adjoints that are forward values themselves print as what they are.
+      if (
+        forward !== graph.loss &&
+        nodes[adjoint]!.kind === "op" &&
+        !this.symbols.has(adjoint)
+      ) {
+        adjointSymbols.set(adjoint, this.delta(forward));
+      }
+    }
+    this.backward = new ExpressionRenderer(nodes, adjointSymbols, delta);
+  }
+
+  symbol(id: NodeId): string {
+    return (
+      this.symbols.get(id) ?? `\\left(${this.forward.definition(id)}\\right)`
+    );
+  }
+
+  /** δ of a value: its own, or that of the value it shares its adjoint with. */
+  delta(of: NodeId): string {
+    const named = this.symbols.has(of)
+      ? of
+      : (this.representative.get(of) ?? of);
+    return `\\delta_{${this.symbols.get(named) ?? "?"}}`;
+  }
+}

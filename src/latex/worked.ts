@@ -1,0 +1,141 @@
+import type { NodeId } from "../ir/types.js";
+import { Evaluator } from "../ir/evaluate.js";
+import type { Tensor } from "../ir/tensor.js";
+import { formatNumber, tensorLatex } from "./render.js";
+import type { DerivationView } from "./view.js";
+import { align, forwardOrder } from "./handout.js";
+
+/** Scalars (or tiny tensors) get a column per entry in the iteration table. */
+const TABLE_ENTRIES = 4;
+
+/**
+ * The worked example as the lecture notes lay it out: the given numbers, every value of
+ * the forward pass, every δ, the update, and an iteration table when several steps are asked.
+ * The numbers come from the reference evaluator running the same IR the code is generated from.
+ */
+export function workedExample(view: DerivationView): string | undefined {
+  const { graph, gradient } = view;
+  const given = graph.named.filter(
+    (n) => n.kind === "input" || n.kind === "target" || n.kind === "param",
+  );
+  if (given.length === 0 || given.some((n) => !graph.example.has(n.name)))
+    return undefined;
+  const lr = graph.train?.lr ?? 0.1;
+  const steps = graph.train?.steps ?? 1;
+  const params = graph.named.filter((n) => n.kind === "param");
+  const values = new Map(graph.example);
+  const show = (id: NodeId, t: Tensor) =>
+    `${view.symbol(id)} &= ${tensorLatex(t)}`;
+  const gradientOf = (ev: Evaluator, name: string): Tensor => {
+    const g = gradient.params.get(name);
+    const current = values.get(name)!;
+    return g === null || g === undefined
+      ? { shape: current.shape, data: new Float64Array(current.data.length) }
+      : ev.value(g);
+  };
+
+  let ev = new Evaluator(gradient.nodes, values);
+  const lines = [
+    "\\section{Worked example}",
+    "\\paragraph{Given values}",
+    align(given.map((n) => show(n.node, values.get(n.name)!))),
+  ];
+  lines.push(
+    "\\paragraph{Forward pass}",
+    align(forwardOrder(view).map((id) => show(id, ev.value(id)))),
+  );
+  const deltas = view.steps.filter(
+    (s) => s.node !== graph.loss && !params.some((p) => p.node === s.node),
+  );
+  if (deltas.length > 0)
+    lines.push(
+      "\\paragraph{Backward pass}",
+      align(
+        deltas.map(
+          (s) =>
+            `\\delta_{${view.symbol(s.node)}} &= ${tensorLatex(ev.value(s.result))}`,
+        ),
+      ),
+    );
+  lines.push(
+    "\\paragraph{Gradients}",
+    align(
+      params.map(
+        (p) =>
+          `\\frac{\\partial ${view.lossName}}{\\partial ${view.symbol(p.node)}} &= ${tensorLatex(gradientOf(ev, p.name))}`,
+      ),
+    ),
+  );
+
+  const tableParams = params.filter(
+    (p) => values.get(p.name)!.data.length <= TABLE_ENTRIES,
+  );
+  const tableValues = graph.named
+    .filter((n) => n.kind === "equation" && ev.value(n.node).data.length === 1)
+    .slice(0, 3);
+  const table: string[][] = [];
+  for (let k = 1; k <= steps; k++) {
+    const grads = params.map((p) => gradientOf(ev, p.name));
+    table.push([
+      String(k),
+      ...tableParams.flatMap((p) =>
+        Array.from(values.get(p.name)!.data, formatNumber),
+      ),
+      ...tableValues.map((n) => formatNumber(ev.value(n.node).data[0]!)),
+      formatNumber(ev.value(graph.loss).data[0]!),
+      ...tableParams.flatMap((p) =>
+        Array.from(grads[params.indexOf(p)]!.data, formatNumber),
+      ),
+    ]);
+    const updated = params.map((p, i) => {
+      const old = values.get(p.name)!;
+      return {
+        shape: old.shape,
+        data: old.data.map((v, j) => v - lr * grads[i]!.data[j]!),
+      };
+    });
+    if (k === 1) {
+      lines.push(
+        `\\paragraph{Gradient descent} With learning rate $\\eta = ${formatNumber(lr)}$ every parameter moves against its gradient, $\\theta \\leftarrow \\theta - \\eta\\, \\partial ${view.lossName}/\\partial\\theta$:`,
+        align(
+          params.map(
+            (p, i) =>
+              `${view.symbol(p.node)} &\\leftarrow ${tensorLatex(values.get(p.name)!)} - ${formatNumber(lr)} ${tensorLatex(grads[i]!)} = ${tensorLatex(updated[i]!)}`,
+          ),
+        ),
+      );
+    }
+    params.forEach((p, i) => values.set(p.name, updated[i]!));
+    ev = new Evaluator(gradient.nodes, values);
+  }
+  if (steps > 1 && tableParams.length > 0) {
+    const header = [
+      "k",
+      ...tableParams.flatMap((p) =>
+        entryNames(view.symbol(p.node), values.get(p.name)!.data.length),
+      ),
+      ...tableValues.map((n) => view.symbol(n.node)),
+      view.lossName,
+      ...tableParams.flatMap((p) =>
+        entryNames(
+          `\\partial ${view.lossName}/\\partial ${view.symbol(p.node)}`,
+          values.get(p.name)!.data.length,
+        ),
+      ),
+    ];
+    lines.push(
+      `\\paragraph{Iterations} Row $k$ shows the parameters at the start of step $k$, the values and the loss they give, and the gradient; the step then moves every parameter by $-\\eta$ times its gradient.`,
+      `\\begin{center}\\small\n\\begin{tabular}{${"r".repeat(header.length)}}\n\\toprule\n${header.map((h) => `$${h}$`).join(" & ")} \\\\\n\\midrule\n${table.map((row) => row.map((c) => `$${c}$`).join(" & ")).join(" \\\\\n")} \\\\\n\\bottomrule\n\\end{tabular}\n\\end{center}`,
+    );
+  }
+  lines.push(
+    `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${view.lossName} = ${formatNumber(ev.value(graph.loss).data[0]!)}$.`,
+  );
+  return lines.join("\n\n");
+}
+
+function entryNames(name: string, count: number): string[] {
+  return count === 1
+    ? [name]
+    : Array.from({ length: count }, (_, i) => `(${name})_{${i + 1}}`);
+}
