@@ -81,8 +81,6 @@ export const missingValue = (span: Span, name: string) =>
   );
 export const invalidDim = (span: Span, detail: string) =>
   make("NB2012", span, detail);
-export const unusedLossInput = (span: Span, name: string) =>
-  make("NB2013", span, `the loss does not depend on param '${name}'`);
 
 export const shapeMismatch = (
   span: Span,

@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "../..");
+const cli = join(root, "dist/src/cli.js");
+const nabla = (...args: string[]) =>
+  spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8" });
+
+/** The two-layer linear chain by hand: x1 = w1 x0 + b1, x2 = w2 x1 + b2, E = (x2 - y)^2. */
+function chain(
+  x0: number,
+  y: number,
+  w1: number,
+  b1: number,
+  w2: number,
+  b2: number,
+) {
+  const x1 = w1 * x0 + b1;
+  const x2 = w2 * x1 + b2;
+  const e = 2 * (x2 - y);
+  return {
+    loss: (x2 - y) ** 2,
+    x1,
+    x2,
+    gradients: { w1: e * w2 * x0, b1: e * w2, w2: e * x1, b2: e },
+  };
+}
+
+describe("nabla run", () => {
+  it("--json prints loss, values and gradients of the example values", () => {
+    const r = nabla("run", "examples/linear_chain.nabla", "--json");
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const expected = chain(1.5, 0.5, 0.8, 1, 0.8, 1);
+    expect(out.loss).toBeCloseTo(expected.loss, 12);
+    expect(out.values.x1).toBeCloseTo(expected.x1, 12);
+    expect(out.values.x2).toBeCloseTo(expected.x2, 12);
+    for (const [k, v] of Object.entries(expected.gradients))
+      expect(out.gradients[k]).toBeCloseTo(v, 12);
+  });
+
+  it("takes values from a file over the example's, nested arrays for tensors", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
+    writeFileSync(join(dir, "v.json"), JSON.stringify({ x0: 2, w2: -0.5 }));
+    const r = nabla(
+      "run",
+      "examples/linear_chain.nabla",
+      "--values",
+      join(dir, "v.json"),
+      "--json",
+    );
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const expected = chain(2, 0.5, 0.8, 1, -0.5, 1);
+    for (const [k, v] of Object.entries(expected.gradients))
+      expect(out.gradients[k]).toBeCloseTo(v, 12);
+    writeFileSync(
+      join(dir, "m.json"),
+      JSON.stringify({
+        W1: [
+          [0.1, 0.2],
+          [0.3, 0.4],
+        ],
+      }),
+    );
+    const m = JSON.parse(
+      nabla(
+        "run",
+        "examples/sigmoid_2_2_2.nabla",
+        "--values",
+        join(dir, "m.json"),
+        "--json",
+      ).stdout,
+    );
+    expect(m.gradients.W1).toHaveLength(2);
+    expect(m.gradients.W1[0]).toHaveLength(2);
+    expect(m.values.net_h[0]).toBeCloseTo(0.1 * 0.05 + 0.2 * 0.1 + 0.35, 12);
+  });
+
+  it("prints a readable table without --json", () => {
+    const r = nabla("run", "examples/sigmoid_2_2_2.nabla");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^loss = /);
+    expect(r.stdout).toMatch(/d loss \/ d W2 = \[/);
+  });
+
+  it("reports a bad values file with its name and exit status 2, no stack trace", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
+    const cases: [string, RegExp][] = [
+      ["{ not json", /not valid JSON/],
+      [
+        JSON.stringify({ nope: 1 }),
+        /'nope', which is not an input, target or param/,
+      ],
+      [
+        JSON.stringify({ x0: [1, 2] }),
+        /'x0' has shape \[2\], but the model declares \[\]/,
+      ],
+      [JSON.stringify({ x0: "one" }), /'x0' must hold finite numbers/],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(join(dir, "bad.json"), text);
+      const r = nabla(
+        "run",
+        "examples/linear_chain.nabla",
+        "--values",
+        join(dir, "bad.json"),
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toContain("bad.json");
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("reports model errors with exit status 1", () => {
+    const r = nabla("check", "test/bad/shape_mismatch.nabla");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /test\/bad\/shape_mismatch\.nabla:6:5: error NB3002/,
+    );
+  });
+
+  it("reports usage errors with exit status 2", () => {
+    expect(nabla("frobnicate").status).toBe(2);
+    expect(nabla("run").status).toBe(2);
+    expect(nabla("run", "no/such/file.nabla").stderr).toMatch(
+      /cannot read model file/,
+    );
+  });
+});
+
+describe("nabla compile and demo", () => {
+  it("compile writes the module, its JavaScript and the handout", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-out-"));
+    const r = nabla("compile", "examples/matrix_two_layer.nabla", "-o", dir);
+    expect(r.status).toBe(0);
+    for (const ext of ["ts", "js", "tex"])
+      expect(existsSync(join(dir, `matrix_two_layer.${ext}`))).toBe(true);
+    expect(readFileSync(join(dir, "matrix_two_layer.tex"), "utf8")).toContain(
+      "\\begin{document}",
+    );
+  });
+  it("demo compiles and runs the built-in example", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-demo-"));
+    const r = nabla("demo", "-o", dir);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/loss = /);
+  });
+});
