@@ -220,6 +220,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A closed pipe (`nabla run … | head`) ends the output, not the process with a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (status) => {
     process.exitCode = status;

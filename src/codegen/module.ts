@@ -221,7 +221,22 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
   return workspace;
 }`);
 
-  const prologue = (ids: readonly NodeId[]) => {
+  // A param's gradient is computed straight into the caller's array when no other param shares it.
+  const writtenInPlace = new Map<NodeId, string>();
+  for (const p of layout.params) {
+    const g = gradient.params.get(p.name);
+    if (
+      g !== null &&
+      g !== undefined &&
+      nodes[g]!.kind === "op" &&
+      !writtenInPlace.has(g)
+    )
+      writtenInPlace.set(g, p.name);
+  }
+  const prologue = (
+    ids: readonly NodeId[],
+    inPlace: ReadonlyMap<NodeId, string>,
+  ) => {
     const lines = [
       `const [${dimsKey.join(", ")}] = bindDims(params, inputs, dims);`,
       `const w = buffers(${dimsKey.join(", ")});`,
@@ -232,6 +247,10 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
         lines.push(`const ${bufferName(id)} = ${prop("params", n.name)};`);
       else if (n.kind === "input")
         lines.push(`const ${bufferName(id)} = ${prop("inputs", n.name)};`);
+      else if (n.kind === "op" && inPlace.has(id))
+        lines.push(
+          `const ${bufferName(id)} = ${prop("out", inPlace.get(id)!)};`,
+        );
       else if (n.kind === "op")
         lines.push(`const ${bufferName(id)} = w.${bufferName(id)};`);
     }
@@ -249,10 +268,12 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
   const forwardBody = body(forwardIds, new Set(forwardRoots));
   const forwardPrologue = prologue(
     forwardIds.filter((id) => !emitter.isFused(id)),
+    new Map(),
   );
   const gradientBody = body(gradientIds, new Set(gradientRoots));
   const gradientPrologue = prologue(
     gradientIds.filter((id) => !emitter.isFused(id)),
+    writtenInPlace,
   );
 
   out.push(`/** Evaluates the model: the loss and every named equation's value (fresh copies). */
@@ -264,8 +285,9 @@ export function forward(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsPa
 
   const gradientWrites = layout.params.map((p) => {
     const g = gradient.params.get(p.name);
-    return g === null || g === undefined
-      ? `${prop("out", p.name)}.fill(0);`
+    if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
+    return writtenInPlace.get(g) === p.name
+      ? ""
       : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
   });
   out.push(`/** Fresh zeroed gradient arrays shaped like the params. */

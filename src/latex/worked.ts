@@ -100,7 +100,7 @@ export function workedExample(view: DerivationView): string | undefined {
         align(
           params.map(
             (p, i) =>
-              `${view.symbol(p.node)} &\\leftarrow ${tensorLatex(values.get(p.name)!)} - ${formatNumber(lr)} ${tensorLatex(grads[i]!)} = ${tensorLatex(updated[i]!)}`,
+              `${view.symbol(p.node)} &\\leftarrow ${operand(values.get(p.name)!)} - ${formatNumber(lr)} \\cdot ${operand(grads[i]!)} = ${tensorLatex(updated[i]!)}`,
           ),
         ),
       );
@@ -132,6 +132,12 @@ export function workedExample(view: DerivationView): string | undefined {
     `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${view.lossName} = ${formatNumber(ev.value(graph.loss).data[0]!)}$.`,
   );
   return lines.join("\n\n");
+}
+
+/** A tensor as an operand of a printed formula: a negative number gets parentheses. */
+function operand(t: Tensor): string {
+  const text = tensorLatex(t);
+  return text.startsWith("-") ? `\\left(${text}\\right)` : text;
 }
 
 function entryNames(name: string, count: number): string[] {

@@ -157,10 +157,10 @@ export function gradient(
   const v11 = w.v11;
   const v12 = w.v12;
   const v14 = w.v14;
-  const v15 = w.v15;
-  const v21 = w.v21;
-  const v22 = w.v22;
-  const v27 = w.v27;
+  const v15 = out["b2"];
+  const v21 = out["w2"];
+  const v22 = out["b1"];
+  const v27 = out["w1"];
   const s18 = v3[0];
   const s19 = v0[0];
   v8[0] = s18 * s19;
@@ -189,10 +189,7 @@ export function gradient(
   const s43 = v22[0];
   const s44 = v0[0];
   v27[0] = s43 * s44;
-  out["w1"].set(v27);
-  out["b1"].set(v22);
-  out["w2"].set(v21);
-  out["b2"].set(v15);
+
   return { loss: v14[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */

@@ -128,8 +128,8 @@ export function gradient(
   const v7 = w.v7;
   const v8 = w.v8;
   const v10 = w.v10;
-  const v11 = w.v11;
-  const v17 = w.v17;
+  const v11 = out["b"];
+  const v17 = out["w"];
   const s12 = v3[0];
   const s13 = v0[0];
   v6[0] = s12 * s13;
@@ -146,8 +146,7 @@ export function gradient(
   const s25 = v11[0];
   const s26 = v0[0];
   v17[0] = s25 * s26;
-  out["w"].set(v17);
-  out["b"].set(v11);
+
   return { loss: v10[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */

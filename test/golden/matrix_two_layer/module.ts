@@ -2,7 +2,7 @@
 
 /* eslint-disable */
 
-export const modelName = "Model";
+export const modelName = "MatrixTwoLayer";
 
 export const shapes = {
   params: { W1: ["D", "H"], W2: ["H", "K"] },
@@ -124,56 +124,83 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   {
     let i0 = 0;
     for (; i0 < 3; i0++) {
-      const c3_0 = i0 * 2;
-      v4.fill(0, c3_0, c3_0 + 1 * 2);
-      for (let p2 = 0; p2 < 4; p2++) {
-        const av6_0 = v0[i0 * 4 + p2];
-        const o4 = p2 * 2;
-        for (let j1 = 0; j1 < 2; j1++) {
-          const bv5 = v2[o4 + j1];
-          v4[c3_0 + j1] += av6_0 * bv5;
+      {
+        let j1 = 0;
+        for (; j1 + 1 < 2; j1 += 2) {
+          const ar3_0 = i0 * 4;
+          let s9_0_0 = 0;
+          let s9_0_1 = 0;
+          for (let p2 = 0; p2 < 4; p2++) {
+            const pn6 = p2 * 2;
+            const a7_0 = v0[ar3_0 + p2];
+            const b8_0 = v2[pn6 + j1];
+            const b8_1 = v2[pn6 + j1 + 1];
+            s9_0_0 += a7_0 * b8_0;
+            s9_0_1 += a7_0 * b8_1;
+          }
+          v4[i0 * 2 + j1] = s9_0_0;
+          v4[i0 * 2 + j1 + 1] = s9_0_1;
         }
       }
     }
   }
 
-  for (let i8 = 0; i8 < 6; i8++) {
-    v5[i8] = 1 / (1 + Math.exp(-v4[i8]));
+  for (let i10 = 0; i10 < 6; i10++) {
+    v5[i10] = 1 / (1 + Math.exp(-v4[i10]));
   }
   {
-    let i9 = 0;
-    for (; i9 < 3; i9++) {
-      const c12_0 = i9 * 3;
-      v6.fill(0, c12_0, c12_0 + 1 * 3);
-      for (let p11 = 0; p11 < 2; p11++) {
-        const av15_0 = v5[i9 * 2 + p11];
-        const o13 = p11 * 3;
-        for (let j10 = 0; j10 < 3; j10++) {
-          const bv14 = v3[o13 + j10];
-          v6[c12_0 + j10] += av15_0 * bv14;
+    let i11 = 0;
+    for (; i11 < 3; i11++) {
+      {
+        let j12 = 0;
+        for (; j12 + 1 < 3; j12 += 2) {
+          const ar14_0 = i11 * 2;
+          let s20_0_0 = 0;
+          let s20_0_1 = 0;
+          for (let p13 = 0; p13 < 2; p13++) {
+            const pn17 = p13 * 3;
+            const a18_0 = v5[ar14_0 + p13];
+            const b19_0 = v3[pn17 + j12];
+            const b19_1 = v3[pn17 + j12 + 1];
+            s20_0_0 += a18_0 * b19_0;
+            s20_0_1 += a18_0 * b19_1;
+          }
+          v6[i11 * 3 + j12] = s20_0_0;
+          v6[i11 * 3 + j12 + 1] = s20_0_1;
+        }
+        for (; j12 < 3; j12++) {
+          const ar14_0 = i11 * 2;
+          let s20_0_0 = 0;
+          for (let p13 = 0; p13 < 2; p13++) {
+            const pn17 = p13 * 3;
+            const a18_0 = v5[ar14_0 + p13];
+            const b19_0 = v3[pn17 + j12];
+            s20_0_0 += a18_0 * b19_0;
+          }
+          v6[i11 * 3 + j12] = s20_0_0;
         }
       }
     }
   }
 
-  for (let i17 = 0; i17 < 9; i17++) {
-    v7[i17] = 1 / (1 + Math.exp(-v6[i17]));
+  for (let i21 = 0; i21 < 9; i21++) {
+    v7[i21] = 1 / (1 + Math.exp(-v6[i21]));
   }
 
-  for (let i18 = 0; i18 < 9; i18++) {
-    v10[i18] = (v7[i18] - v1[i18]) * (v7[i18] - v1[i18]);
+  for (let i22 = 0; i22 < 9; i22++) {
+    v10[i22] = (v7[i22] - v1[i22]) * (v7[i22] - v1[i22]);
   }
   {
-    let s19 = 0;
-    for (let i20 = 0; i20 < 9; i20++) s19 += v10[i20];
-    v11[0] = s19;
+    let s23 = 0;
+    for (let i24 = 0; i24 < 9; i24++) s23 += v10[i24];
+    v11[0] = s23;
   }
   v12[0] = 3;
-  const s22 = v12[0];
-  v13[0] = 2 * s22;
-  const s24 = v11[0];
-  const s25 = v13[0];
-  v14[0] = s24 / s25;
+  const s26 = v12[0];
+  v13[0] = 2 * s26;
+  const s28 = v11[0];
+  const s29 = v13[0];
+  v14[0] = s28 / s29;
   return {
     loss: v14[0],
     values: {
@@ -216,129 +243,174 @@ export function gradient(
   const v16 = w.v16;
   const v30 = w.v30;
   const v34 = w.v34;
-  const v35 = w.v35;
+  const v35 = out["W2"];
   const v41 = w.v41;
-  const v45 = w.v45;
+  const v45 = out["W1"];
   {
-    let i26 = 0;
-    for (; i26 < 3; i26++) {
-      const c29_0 = i26 * 2;
-      v4.fill(0, c29_0, c29_0 + 1 * 2);
-      for (let p28 = 0; p28 < 4; p28++) {
-        const av32_0 = v0[i26 * 4 + p28];
-        const o30 = p28 * 2;
-        for (let j27 = 0; j27 < 2; j27++) {
-          const bv31 = v2[o30 + j27];
-          v4[c29_0 + j27] += av32_0 * bv31;
+    let i30 = 0;
+    for (; i30 < 3; i30++) {
+      {
+        let j31 = 0;
+        for (; j31 + 1 < 2; j31 += 2) {
+          const ar33_0 = i30 * 4;
+          let s39_0_0 = 0;
+          let s39_0_1 = 0;
+          for (let p32 = 0; p32 < 4; p32++) {
+            const pn36 = p32 * 2;
+            const a37_0 = v0[ar33_0 + p32];
+            const b38_0 = v2[pn36 + j31];
+            const b38_1 = v2[pn36 + j31 + 1];
+            s39_0_0 += a37_0 * b38_0;
+            s39_0_1 += a37_0 * b38_1;
+          }
+          v4[i30 * 2 + j31] = s39_0_0;
+          v4[i30 * 2 + j31 + 1] = s39_0_1;
         }
       }
     }
   }
 
-  for (let i34 = 0; i34 < 6; i34++) {
-    v5[i34] = 1 / (1 + Math.exp(-v4[i34]));
+  for (let i40 = 0; i40 < 6; i40++) {
+    v5[i40] = 1 / (1 + Math.exp(-v4[i40]));
   }
   {
-    let i35 = 0;
-    for (; i35 < 3; i35++) {
-      const c38_0 = i35 * 3;
-      v6.fill(0, c38_0, c38_0 + 1 * 3);
-      for (let p37 = 0; p37 < 2; p37++) {
-        const av41_0 = v5[i35 * 2 + p37];
-        const o39 = p37 * 3;
-        for (let j36 = 0; j36 < 3; j36++) {
-          const bv40 = v3[o39 + j36];
-          v6[c38_0 + j36] += av41_0 * bv40;
+    let i41 = 0;
+    for (; i41 < 3; i41++) {
+      {
+        let j42 = 0;
+        for (; j42 + 1 < 3; j42 += 2) {
+          const ar44_0 = i41 * 2;
+          let s50_0_0 = 0;
+          let s50_0_1 = 0;
+          for (let p43 = 0; p43 < 2; p43++) {
+            const pn47 = p43 * 3;
+            const a48_0 = v5[ar44_0 + p43];
+            const b49_0 = v3[pn47 + j42];
+            const b49_1 = v3[pn47 + j42 + 1];
+            s50_0_0 += a48_0 * b49_0;
+            s50_0_1 += a48_0 * b49_1;
+          }
+          v6[i41 * 3 + j42] = s50_0_0;
+          v6[i41 * 3 + j42 + 1] = s50_0_1;
+        }
+        for (; j42 < 3; j42++) {
+          const ar44_0 = i41 * 2;
+          let s50_0_0 = 0;
+          for (let p43 = 0; p43 < 2; p43++) {
+            const pn47 = p43 * 3;
+            const a48_0 = v5[ar44_0 + p43];
+            const b49_0 = v3[pn47 + j42];
+            s50_0_0 += a48_0 * b49_0;
+          }
+          v6[i41 * 3 + j42] = s50_0_0;
         }
       }
     }
   }
 
-  for (let i43 = 0; i43 < 9; i43++) {
-    v7[i43] = 1 / (1 + Math.exp(-v6[i43]));
+  for (let i51 = 0; i51 < 9; i51++) {
+    v7[i51] = 1 / (1 + Math.exp(-v6[i51]));
   }
 
-  for (let i44 = 0; i44 < 9; i44++) {
-    v8[i44] = v7[i44] - v1[i44];
+  for (let i52 = 0; i52 < 9; i52++) {
+    v8[i52] = v7[i52] - v1[i52];
   }
 
-  for (let i45 = 0; i45 < 9; i45++) {
-    v10[i45] = v8[i45] * v8[i45];
+  for (let i53 = 0; i53 < 9; i53++) {
+    v10[i53] = v8[i53] * v8[i53];
   }
   {
-    let s46 = 0;
-    for (let i47 = 0; i47 < 9; i47++) s46 += v10[i47];
-    v11[0] = s46;
+    let s54 = 0;
+    for (let i55 = 0; i55 < 9; i55++) s54 += v10[i55];
+    v11[0] = s54;
   }
   v12[0] = 3;
-  const s49 = v12[0];
-  v13[0] = 2 * s49;
-  const s51 = v11[0];
-  const s52 = v13[0];
-  v14[0] = s51 / s52;
-  const s54 = v13[0];
-  v16[0] = 1 / s54;
+  const s57 = v12[0];
+  v13[0] = 2 * s57;
+  const s59 = v11[0];
+  const s60 = v13[0];
+  v14[0] = s59 / s60;
+  const s62 = v13[0];
+  v16[0] = 1 / s62;
 
-  for (let i55 = 0; i55 < 9; i55++) {
-    v30[i55] = v16[0] * 2 * v8[i55] * v7[i55] * (1 - v7[i55]);
-  }
-  for (let i56 = 0; i56 < 3; i56++) {
-    let j57 = 0;
-    for (; j57 < 2; j57++) {
-      let s63_0 = 0;
-      const o60_0 = j57 * 3;
-      for (let p58 = 0; p58 < 3; p58++) {
-        const av62 = v30[i56 * 3 + p58];
-        s63_0 += av62 * v3[o60_0 + p58];
-      }
-      v34[i56 * 2 + j57] = s63_0;
-    }
+  for (let i63 = 0; i63 < 9; i63++) {
+    v30[i63] = v16[0] * 2 * v8[i63] * v7[i63] * (1 - v7[i63]);
   }
   {
     let i64 = 0;
-    for (; i64 < 2; i64++) {
-      const c67_0 = i64 * 3;
-      v35.fill(0, c67_0, c67_0 + 1 * 3);
-      for (let p66 = 0; p66 < 3; p66++) {
-        const av70_0 = v5[p66 * 2 + i64];
-        const o68 = p66 * 3;
-        for (let j65 = 0; j65 < 3; j65++) {
-          const bv69 = v30[o68 + j65];
-          v35[c67_0 + j65] += av70_0 * bv69;
+    for (; i64 < 3; i64++) {
+      {
+        let j65 = 0;
+        for (; j65 + 1 < 2; j65 += 2) {
+          const ar67_0 = i64 * 3;
+          const bc68_0 = j65 * 3;
+          const bc68_1 = (j65 + 1) * 3;
+          let s73_0_0 = 0;
+          let s73_0_1 = 0;
+          for (let p66 = 0; p66 < 3; p66++) {
+            const a71_0 = v30[ar67_0 + p66];
+            const b72_0 = v3[bc68_0 + p66];
+            const b72_1 = v3[bc68_1 + p66];
+            s73_0_0 += a71_0 * b72_0;
+            s73_0_1 += a71_0 * b72_1;
+          }
+          v34[i64 * 2 + j65] = s73_0_0;
+          v34[i64 * 2 + j65 + 1] = s73_0_1;
+        }
+      }
+    }
+  }
+  {
+    let i74 = 0;
+    for (; i74 + 1 < 2; i74 += 2) {
+      {
+        let j75 = 0;
+        for (; j75 < 3; j75++) {
+          let s83_0_0 = 0;
+          let s83_1_0 = 0;
+          for (let p76 = 0; p76 < 3; p76++) {
+            const pm79 = p76 * 2;
+            const pn80 = p76 * 3;
+            const a81_0 = v5[pm79 + i74];
+            const a81_1 = v5[pm79 + i74 + 1];
+            const b82_0 = v30[pn80 + j75];
+            s83_0_0 += a81_0 * b82_0;
+            s83_1_0 += a81_1 * b82_0;
+          }
+          v35[i74 * 3 + j75] = s83_0_0;
+          v35[(i74 + 1) * 3 + j75] = s83_1_0;
         }
       }
     }
   }
 
-  for (let i72 = 0; i72 < 6; i72++) {
-    v41[i72] = v34[i72] * v5[i72] * (1 - v5[i72]);
+  for (let i84 = 0; i84 < 6; i84++) {
+    v41[i84] = v34[i84] * v5[i84] * (1 - v5[i84]);
   }
   {
-    let i73 = 0;
-    for (; i73 + 3 < 4; i73 += 4) {
-      const c76_0 = i73 * 2;
-      const c76_1 = (i73 + 1) * 2;
-      const c76_2 = (i73 + 2) * 2;
-      const c76_3 = (i73 + 3) * 2;
-      v45.fill(0, c76_0, c76_0 + 4 * 2);
-      for (let p75 = 0; p75 < 3; p75++) {
-        const av79_0 = v0[p75 * 4 + i73];
-        const av79_1 = v0[p75 * 4 + i73 + 1];
-        const av79_2 = v0[p75 * 4 + i73 + 2];
-        const av79_3 = v0[p75 * 4 + i73 + 3];
-        const o77 = p75 * 2;
-        for (let j74 = 0; j74 < 2; j74++) {
-          const bv78 = v41[o77 + j74];
-          v45[c76_0 + j74] += av79_0 * bv78;
-          v45[c76_1 + j74] += av79_1 * bv78;
-          v45[c76_2 + j74] += av79_2 * bv78;
-          v45[c76_3 + j74] += av79_3 * bv78;
+    let i85 = 0;
+    for (; i85 + 1 < 4; i85 += 2) {
+      {
+        let j86 = 0;
+        for (; j86 < 2; j86++) {
+          let s94_0_0 = 0;
+          let s94_1_0 = 0;
+          for (let p87 = 0; p87 < 3; p87++) {
+            const pm90 = p87 * 4;
+            const pn91 = p87 * 2;
+            const a92_0 = v0[pm90 + i85];
+            const a92_1 = v0[pm90 + i85 + 1];
+            const b93_0 = v41[pn91 + j86];
+            s94_0_0 += a92_0 * b93_0;
+            s94_1_0 += a92_1 * b93_0;
+          }
+          v45[i85 * 2 + j86] = s94_0_0;
+          v45[(i85 + 1) * 2 + j86] = s94_1_0;
         }
       }
     }
   }
-  out["W1"].set(v45);
-  out["W2"].set(v35);
+
   return { loss: v14[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */

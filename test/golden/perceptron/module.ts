@@ -99,31 +99,38 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   {
     let i0 = 0;
     for (; i0 < 2; i0++) {
-      let s3_0 = 0;
-      const o2_0 = i0 * 3;
-      for (let p1 = 0; p1 < 3; p1++) {
-        const xv4 = v3[p1];
-        s3_0 += v0[o2_0 + p1] * xv4;
+      {
+        let j1 = 0;
+        for (; j1 < 1; j1++) {
+          const ar3_0 = i0 * 3;
+          let s9_0_0 = 0;
+          for (let p2 = 0; p2 < 3; p2++) {
+            const pn6 = p2 * 1;
+            const a7_0 = v0[ar3_0 + p2];
+            const b8_0 = v3[pn6 + j1];
+            s9_0_0 += a7_0 * b8_0;
+          }
+          v7[i0 * 1 + j1] = s9_0_0;
+        }
       }
-      v7[i0] = s3_0;
     }
   }
-  const s6 = v6[0];
-  for (let i5 = 0; i5 < 2; i5++) {
-    v8[i5] = v7[i5] + s6;
+  const s11 = v6[0];
+  for (let i10 = 0; i10 < 2; i10++) {
+    v8[i10] = v7[i10] + s11;
   }
 
-  for (let i7 = 0; i7 < 2; i7++) {
-    v9[i7] = v8[i7] > 0 ? 1 : 0;
+  for (let i12 = 0; i12 < 2; i12++) {
+    v9[i12] = v8[i12] > 0 ? 1 : 0;
   }
 
-  for (let i8 = 0; i8 < 2; i8++) {
-    v11[i8] = (v9[i8] - v1[i8]) * v8[i8];
+  for (let i13 = 0; i13 < 2; i13++) {
+    v11[i13] = (v9[i13] - v1[i13]) * v8[i13];
   }
   {
-    let s9 = 0;
-    for (let i10 = 0; i10 < 2; i10++) s9 += v11[i10];
-    v12[0] = s9;
+    let s14 = 0;
+    for (let i15 = 0; i15 < 2; i15++) s14 += v11[i15];
+    v12[0] = s14;
   }
   return { loss: v12[0], values: { z: v8.slice(), yhat: v9.slice(), L: v12.slice() } };
 }
@@ -150,50 +157,69 @@ export function gradient(
   const v10 = w.v10;
   const v11 = w.v11;
   const v12 = w.v12;
-  const v21 = w.v21;
-  const v24 = w.v24;
+  const v21 = out["b"];
+  const v24 = out["w"];
   {
-    let i11 = 0;
-    for (; i11 < 2; i11++) {
-      let s14_0 = 0;
-      const o13_0 = i11 * 3;
-      for (let p12 = 0; p12 < 3; p12++) {
-        const xv15 = v3[p12];
-        s14_0 += v0[o13_0 + p12] * xv15;
+    let i16 = 0;
+    for (; i16 < 2; i16++) {
+      {
+        let j17 = 0;
+        for (; j17 < 1; j17++) {
+          const ar19_0 = i16 * 3;
+          let s25_0_0 = 0;
+          for (let p18 = 0; p18 < 3; p18++) {
+            const pn22 = p18 * 1;
+            const a23_0 = v0[ar19_0 + p18];
+            const b24_0 = v3[pn22 + j17];
+            s25_0_0 += a23_0 * b24_0;
+          }
+          v7[i16 * 1 + j17] = s25_0_0;
+        }
       }
-      v7[i11] = s14_0;
     }
   }
-  const s17 = v6[0];
-  for (let i16 = 0; i16 < 2; i16++) {
-    v8[i16] = v7[i16] + s17;
+  const s27 = v6[0];
+  for (let i26 = 0; i26 < 2; i26++) {
+    v8[i26] = v7[i26] + s27;
   }
 
-  for (let i18 = 0; i18 < 2; i18++) {
-    v10[i18] = (v8[i18] > 0 ? 1 : 0) - v1[i18];
+  for (let i28 = 0; i28 < 2; i28++) {
+    v10[i28] = (v8[i28] > 0 ? 1 : 0) - v1[i28];
   }
 
-  for (let i19 = 0; i19 < 2; i19++) {
-    v11[i19] = v10[i19] * v8[i19];
+  for (let i29 = 0; i29 < 2; i29++) {
+    v11[i29] = v10[i29] * v8[i29];
   }
   {
-    let s20 = 0;
-    for (let i21 = 0; i21 < 2; i21++) s20 += v11[i21];
-    v12[0] = s20;
+    let s30 = 0;
+    for (let i31 = 0; i31 < 2; i31++) s30 += v11[i31];
+    v12[0] = s30;
   }
   v21.fill(0, 0, 1);
-  let f23 = 0;
-  for (let i22 = 0; i22 < 2; i22++) {
-    v21[0] += v10[f23++];
+  let f33 = 0;
+  for (let i32 = 0; i32 < 2; i32++) {
+    v21[0] += v10[f33++];
   }
-  v24.fill(0, 0, 3);
-  for (let p25 = 0; p25 < 2; p25++) {
-    const xv28 = v10[p25];
-    const o26 = p25 * 3;
-    for (let i24 = 0; i24 < 3; i24++) v24[i24] += v0[o26 + i24] * xv28;
+  {
+    let i34 = 0;
+    for (; i34 < 3; i34++) {
+      {
+        let j35 = 0;
+        for (; j35 < 1; j35++) {
+          let s43_0_0 = 0;
+          for (let p36 = 0; p36 < 2; p36++) {
+            const pm39 = p36 * 3;
+            const pn40 = p36 * 1;
+            const a41_0 = v0[pm39 + i34];
+            const b42_0 = v10[pn40 + j35];
+            s43_0_0 += a41_0 * b42_0;
+          }
+          v24[i34 * 1 + j35] = s43_0_0;
+        }
+      }
+    }
   }
-  out["w"].set(v24);
-  out["b"].set(v21);
+
   return { loss: v12[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */

@@ -121,54 +121,68 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   {
     let i0 = 0;
     for (; i0 < 2; i0++) {
-      let s3_0 = 0;
-      const o2_0 = i0 * 2;
-      for (let p1 = 0; p1 < 2; p1++) {
-        const xv4 = v0[p1];
-        s3_0 += v3[o2_0 + p1] * xv4;
+      {
+        let j1 = 0;
+        for (; j1 < 1; j1++) {
+          const ar3_0 = i0 * 2;
+          let s9_0_0 = 0;
+          for (let p2 = 0; p2 < 2; p2++) {
+            const pn6 = p2 * 1;
+            const a7_0 = v3[ar3_0 + p2];
+            const b8_0 = v0[pn6 + j1];
+            s9_0_0 += a7_0 * b8_0;
+          }
+          v8[i0 * 1 + j1] = s9_0_0;
+        }
       }
-      v8[i0] = s3_0;
     }
   }
 
-  for (let i5 = 0; i5 < 2; i5++) {
-    v9[i5] = v8[i5] + 0.35;
+  for (let i10 = 0; i10 < 2; i10++) {
+    v9[i10] = v8[i10] + 0.35;
   }
 
-  for (let i6 = 0; i6 < 2; i6++) {
-    v10[i6] = 1 / (1 + Math.exp(-v9[i6]));
+  for (let i11 = 0; i11 < 2; i11++) {
+    v10[i11] = 1 / (1 + Math.exp(-v9[i11]));
   }
   {
-    let i7 = 0;
-    for (; i7 < 2; i7++) {
-      let s10_0 = 0;
-      const o9_0 = i7 * 2;
-      for (let p8 = 0; p8 < 2; p8++) {
-        const xv11 = v10[p8];
-        s10_0 += v5[o9_0 + p8] * xv11;
+    let i12 = 0;
+    for (; i12 < 2; i12++) {
+      {
+        let j13 = 0;
+        for (; j13 < 1; j13++) {
+          const ar15_0 = i12 * 2;
+          let s21_0_0 = 0;
+          for (let p14 = 0; p14 < 2; p14++) {
+            const pn18 = p14 * 1;
+            const a19_0 = v5[ar15_0 + p14];
+            const b20_0 = v10[pn18 + j13];
+            s21_0_0 += a19_0 * b20_0;
+          }
+          v11[i12 * 1 + j13] = s21_0_0;
+        }
       }
-      v11[i7] = s10_0;
     }
   }
 
-  for (let i12 = 0; i12 < 2; i12++) {
-    v12[i12] = v11[i12] + 0.6;
+  for (let i22 = 0; i22 < 2; i22++) {
+    v12[i22] = v11[i22] + 0.6;
   }
 
-  for (let i13 = 0; i13 < 2; i13++) {
-    v13[i13] = 1 / (1 + Math.exp(-v12[i13]));
+  for (let i23 = 0; i23 < 2; i23++) {
+    v13[i23] = 1 / (1 + Math.exp(-v12[i23]));
   }
 
-  for (let i14 = 0; i14 < 2; i14++) {
-    v17[i14] = (v1[i14] - v13[i14]) * (v1[i14] - v13[i14]);
+  for (let i24 = 0; i24 < 2; i24++) {
+    v17[i24] = (v1[i24] - v13[i24]) * (v1[i24] - v13[i24]);
   }
   {
-    let s15 = 0;
-    for (let i16 = 0; i16 < 2; i16++) s15 += v17[i16];
-    v18[0] = s15;
+    let s25 = 0;
+    for (let i26 = 0; i26 < 2; i26++) s25 += v17[i26];
+    v18[0] = s25;
   }
-  const s18 = v18[0];
-  v19[0] = 0.5 * s18;
+  const s28 = v18[0];
+  v19[0] = 0.5 * s28;
   return {
     loss: v19[0],
     values: {
@@ -207,81 +221,107 @@ export function gradient(
   const v18 = w.v18;
   const v19 = w.v19;
   const v35 = w.v35;
-  const v40 = w.v40;
+  const v40 = out["W2"];
   const v41 = w.v41;
   const v47 = w.v47;
-  const v52 = w.v52;
+  const v52 = out["W1"];
   {
-    let i19 = 0;
-    for (; i19 < 2; i19++) {
-      let s22_0 = 0;
-      const o21_0 = i19 * 2;
-      for (let p20 = 0; p20 < 2; p20++) {
-        const xv23 = v0[p20];
-        s22_0 += v3[o21_0 + p20] * xv23;
+    let i29 = 0;
+    for (; i29 < 2; i29++) {
+      {
+        let j30 = 0;
+        for (; j30 < 1; j30++) {
+          const ar32_0 = i29 * 2;
+          let s38_0_0 = 0;
+          for (let p31 = 0; p31 < 2; p31++) {
+            const pn35 = p31 * 1;
+            const a36_0 = v3[ar32_0 + p31];
+            const b37_0 = v0[pn35 + j30];
+            s38_0_0 += a36_0 * b37_0;
+          }
+          v8[i29 * 1 + j30] = s38_0_0;
+        }
       }
-      v8[i19] = s22_0;
     }
   }
 
-  for (let i24 = 0; i24 < 2; i24++) {
-    v10[i24] = 1 / (1 + Math.exp(-(v8[i24] + 0.35)));
+  for (let i39 = 0; i39 < 2; i39++) {
+    v10[i39] = 1 / (1 + Math.exp(-(v8[i39] + 0.35)));
   }
   {
-    let i25 = 0;
-    for (; i25 < 2; i25++) {
-      let s28_0 = 0;
-      const o27_0 = i25 * 2;
-      for (let p26 = 0; p26 < 2; p26++) {
-        const xv29 = v10[p26];
-        s28_0 += v5[o27_0 + p26] * xv29;
+    let i40 = 0;
+    for (; i40 < 2; i40++) {
+      {
+        let j41 = 0;
+        for (; j41 < 1; j41++) {
+          const ar43_0 = i40 * 2;
+          let s49_0_0 = 0;
+          for (let p42 = 0; p42 < 2; p42++) {
+            const pn46 = p42 * 1;
+            const a47_0 = v5[ar43_0 + p42];
+            const b48_0 = v10[pn46 + j41];
+            s49_0_0 += a47_0 * b48_0;
+          }
+          v11[i40 * 1 + j41] = s49_0_0;
+        }
       }
-      v11[i25] = s28_0;
     }
   }
 
-  for (let i30 = 0; i30 < 2; i30++) {
-    v13[i30] = 1 / (1 + Math.exp(-(v11[i30] + 0.6)));
+  for (let i50 = 0; i50 < 2; i50++) {
+    v13[i50] = 1 / (1 + Math.exp(-(v11[i50] + 0.6)));
   }
 
-  for (let i31 = 0; i31 < 2; i31++) {
-    v15[i31] = v1[i31] - v13[i31];
+  for (let i51 = 0; i51 < 2; i51++) {
+    v15[i51] = v1[i51] - v13[i51];
   }
 
-  for (let i32 = 0; i32 < 2; i32++) {
-    v17[i32] = v15[i32] * v15[i32];
+  for (let i52 = 0; i52 < 2; i52++) {
+    v17[i52] = v15[i52] * v15[i52];
   }
   {
-    let s33 = 0;
-    for (let i34 = 0; i34 < 2; i34++) s33 += v17[i34];
-    v18[0] = s33;
+    let s53 = 0;
+    for (let i54 = 0; i54 < 2; i54++) s53 += v17[i54];
+    v18[0] = s53;
   }
-  const s36 = v18[0];
-  v19[0] = 0.5 * s36;
+  const s56 = v18[0];
+  v19[0] = 0.5 * s56;
 
-  for (let i37 = 0; i37 < 2; i37++) {
-    v35[i37] = -v15[i37] * v13[i37] * (1 - v13[i37]);
+  for (let i57 = 0; i57 < 2; i57++) {
+    v35[i57] = -v15[i57] * v13[i57] * (1 - v13[i57]);
   }
-  for (let i38 = 0; i38 < 2; i38++) {
-    const a40 = v35[i38];
-    for (let j39 = 0; j39 < 2; j39++) v40[i38 * 2 + j39] = a40 * v10[j39];
+  for (let i58 = 0; i58 < 2; i58++) {
+    const a60 = v35[i58];
+    for (let j59 = 0; j59 < 2; j59++) v40[i58 * 2 + j59] = a60 * v10[j59];
   }
-  v41.fill(0, 0, 2);
-  for (let p42 = 0; p42 < 2; p42++) {
-    const xv45 = v35[p42];
-    const o43 = p42 * 2;
-    for (let i41 = 0; i41 < 2; i41++) v41[i41] += v5[o43 + i41] * xv45;
+  {
+    let i61 = 0;
+    for (; i61 < 2; i61++) {
+      {
+        let j62 = 0;
+        for (; j62 < 1; j62++) {
+          let s70_0_0 = 0;
+          for (let p63 = 0; p63 < 2; p63++) {
+            const pm66 = p63 * 2;
+            const pn67 = p63 * 1;
+            const a68_0 = v5[pm66 + i61];
+            const b69_0 = v35[pn67 + j62];
+            s70_0_0 += a68_0 * b69_0;
+          }
+          v41[i61 * 1 + j62] = s70_0_0;
+        }
+      }
+    }
   }
 
-  for (let i46 = 0; i46 < 2; i46++) {
-    v47[i46] = v41[i46] * v10[i46] * (1 - v10[i46]);
+  for (let i71 = 0; i71 < 2; i71++) {
+    v47[i71] = v41[i71] * v10[i71] * (1 - v10[i71]);
   }
-  for (let i47 = 0; i47 < 2; i47++) {
-    const a49 = v47[i47];
-    for (let j48 = 0; j48 < 2; j48++) v52[i47 * 2 + j48] = a49 * v0[j48];
+  for (let i72 = 0; i72 < 2; i72++) {
+    const a74 = v47[i72];
+    for (let j73 = 0; j73 < 2; j73++) v52[i72 * 2 + j73] = a74 * v0[j73];
   }
-  out["W1"].set(v52);
-  out["W2"].set(v40);
+
   return { loss: v19[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */

@@ -1,0 +1,74 @@
+/**
+ * What a benchmark workload provides to bench/run.ts. A workload is one model written three
+ * ways — as nabla source (compiled by the harness), by hand in plain TypeScript, and on
+ * TensorFlow.js — plus the data to run them on.
+ */
+
+/** Parameters and inputs by the names the nabla model declares, flat row-major. */
+export interface WorkloadData {
+  readonly params: Record<string, Float64Array>;
+  readonly inputs: Record<string, Float64Array>;
+  /** Sizes of the model's run-time dims (e.g. the batch size N). */
+  readonly dims: Record<string, number>;
+}
+
+/** One implementation of a workload, set up on fixed data. */
+export interface Runner {
+  /** Element type the implementation computes in, for the report. */
+  readonly dtype: "float64" | "float32";
+  /** One forward + gradient evaluation; returns the loss. This is what is timed. */
+  step(): number;
+  /** The loss and the gradient of every param (float64 copies), for the correctness check. */
+  evaluate(): { loss: number; gradients: Record<string, Float64Array> };
+  dispose?(): void;
+}
+
+export interface Workload {
+  /** Short name, used to pick workloads on the command line. */
+  readonly name: string;
+  /** One line for the report. */
+  readonly description: string;
+  /** The model in nabla; the harness compiles it and runs the generated `gradient`. */
+  readonly nablaSource: string;
+  /** Data drawn from `random` (uniform on [0, 1)), the same for every implementation. */
+  makeData(random: () => number): WorkloadData;
+  handwritten(data: WorkloadData): Runner | Promise<Runner>;
+  /** TF.js on its CPU backend; the harness has already selected the backend. */
+  tfjs(data: WorkloadData): Runner | Promise<Runner>;
+}
+
+/** mulberry32: a small, fast, seedable PRNG with uniform output on [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` values uniform on [lo, hi). */
+export function uniform(
+  random: () => number,
+  n: number,
+  lo: number,
+  hi: number,
+): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * random();
+  return a;
+}
+
+/** `rows` one-hot rows of length `classes`, classes drawn uniformly. */
+export function oneHot(
+  random: () => number,
+  rows: number,
+  classes: number,
+): Float64Array {
+  const a = new Float64Array(rows * classes);
+  for (let i = 0; i < rows; i++)
+    a[i * classes + Math.floor(random() * classes)] = 1;
+  return a;
+}
