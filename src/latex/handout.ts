@@ -115,12 +115,13 @@ function stepLines(view: DerivationView, step: DerivationStep): string {
       return `\\frac{\\partial ${lossName}}{\\partial ${c}}\\,\\frac{\\partial ${c}}{\\partial ${v}}`;
     })
     .join(" + ");
+  const backward = view.backwardFor(step);
   const general = step.terms
-    .map((t) => view.backward.reference(t.general))
+    .map((t) => backward.reference(t.general))
     .join(" + ");
   const result = view.symbols.has(step.result)
     ? view.symbol(step.result)
-    : view.backward.definition(step.result);
+    : backward.definition(step.result);
   const rows = [
     `\\delta_{${v}} = \\frac{\\partial ${lossName}}{\\partial ${v}} &= ${chain}`,
     `&= ${general}`,

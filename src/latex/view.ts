@@ -66,7 +66,30 @@ export class DerivationView {
         adjointSymbols.set(adjoint, this.delta(forward));
       }
     }
+    this.adjointSymbols = adjointSymbols;
     this.backward = new ExpressionRenderer(nodes, adjointSymbols, delta);
+  }
+
+  private readonly adjointSymbols: Map<NodeId, string>;
+
+  /**
+   * The backward renderer for one step: the adjoints of the step's consumers print as those
+   * consumers' δ, as in the chain rule just written, even where a later value shares them.
+   */
+  backwardFor(step: DerivationStep): ExpressionRenderer {
+    const symbols = new Map(this.adjointSymbols);
+    for (const t of step.terms) {
+      const adjoint = this.gradient.adjoints.get(t.consumer);
+      if (
+        adjoint !== undefined &&
+        symbols.has(adjoint) &&
+        !this.symbols.has(adjoint)
+      )
+        symbols.set(adjoint, this.delta(t.consumer));
+    }
+    return new ExpressionRenderer(this.gradient.nodes, symbols, (of) =>
+      this.delta(of),
+    );
   }
 
   symbol(id: NodeId): string {
