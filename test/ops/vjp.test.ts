@@ -8,6 +8,7 @@ import type { Attrs, Graph, NodeId, Shape } from "../../src/ir/types.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 import { generateModule } from "../../src/codegen/module.js";
 import { loadModule } from "../../src/run.js";
+import { mulberry32 } from "../../bench/workload.js";
 
 const span = { start: 0, end: 1, line: 1, column: 1 };
 
@@ -140,17 +141,6 @@ function sample(rand: () => number, domain: string): number {
     default:
       return 4 * u - 2;
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** L = sum(op(args) .* R) for a fixed random R, so every output entry weighs in differently. */

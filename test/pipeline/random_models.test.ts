@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadModule } from "../../src/run.js";
+import { mulberry32 } from "../../bench/workload.js";
 import {
   compileOk,
   evaluatorGradient,
@@ -60,14 +61,6 @@ const spec: fc.Arbitrary<Spec> = fc
     bias: r.bias.slice(0, r.depth),
   }));
 
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
-}
-
 const literal = (
   shape: number[],
   rand: () => number,
@@ -79,7 +72,7 @@ const literal = (
 
 /** A random dense model as source text, with worked values: the whole pipeline is under test. */
 function modelSource(s: Spec): string {
-  const rand = rng(s.seed);
+  const rand = mulberry32(s.seed);
   const n = 3;
   const lines = ["model Random", "dim N = 3"];
   const input = s.batched ? [n, s.sizes[0]!] : [s.sizes[0]!];
