@@ -1,9 +1,10 @@
 import { GraphBuilder } from "../ir/builder.js";
-import type { Graph, Node, NodeId } from "../ir/types.js";
-import { assertNever } from "../ir/types.js";
+import type { Graph, Node, NodeId, ScanNode } from "../ir/types.js";
+import { dependencies } from "../ir/types.js";
 import { getOp } from "../ops/registry.js";
+import { differentiateScan } from "./scan.js";
 
-/** One use of a forward value, as the chain rule sees it: the consumer, the arg, and the contribution. */
+/** One use of a value, as the chain rule sees it: the consumer, the arg, and the contribution. */
 export interface ChainTerm {
   readonly consumer: NodeId;
   readonly argIndex: number;
@@ -32,50 +33,47 @@ export interface Gradient {
   readonly trace: readonly DerivationStep[];
 }
 
-/**
- * Reverse mode over the IR. Each op's `vjp` builds its adjoint contributions as new IR;
- * contributions from several consumers add up; the builder simplifies and shares
- * common subexpressions as they are built. Only nodes between a param and the loss
- * get adjoints.
- */
-export function differentiate(graph: Graph): Gradient {
-  const b = new GraphBuilder(graph.nodes);
-  const forwardCount = graph.nodes.length;
-  const dependsOnParam = new Array<boolean>(forwardCount).fill(false);
-  for (const n of graph.nodes)
-    dependsOnParam[n.id] =
-      n.kind === "param" ||
-      (n.kind === "op" && n.args.some((a) => dependsOnParam[a]));
-  const reachesLoss = new Array<boolean>(forwardCount).fill(false);
-  reachesLoss[graph.loss] = true;
-  for (let id = forwardCount - 1; id >= 0; id--) {
-    const n = graph.nodes[id]!;
-    if (reachesLoss[id] && n.kind === "op")
-      for (const a of n.args) reachesLoss[a] = true;
-  }
-  const relevant = (id: NodeId) => dependsOnParam[id]! && reachesLoss[id]!;
+export interface SweepResult {
+  readonly adjoints: Map<NodeId, NodeId>;
+  readonly trace: DerivationStep[];
+}
 
-  const adjoints = new Map<NodeId, NodeId>();
+/**
+ * Reverse accumulation over `nodes` (the first `count` of them, in reverse order): each op's
+ * `vjp` builds its adjoint contributions as new IR in `b`; contributions from several
+ * consumers add up; the builder simplifies and shares common subexpressions as they are
+ * built. `special` handles what is not an op (a scan, in the outer graph).
+ */
+export function sweep(
+  nodes: readonly Node[],
+  count: number,
+  b: GraphBuilder,
+  relevant: (id: NodeId) => boolean,
+  seeds: ReadonlyMap<NodeId, NodeId>,
+  special?: (
+    node: Node,
+    adjoints: Map<NodeId, NodeId>,
+    contribute: (to: NodeId, c: NodeId, term?: ChainTerm) => void,
+  ) => void,
+): SweepResult {
+  const adjoints = new Map(seeds);
   const terms = new Map<NodeId, ChainTerm[]>();
   const trace: DerivationStep[] = [];
-  if (relevant(graph.loss)) adjoints.set(graph.loss, b.scalar(1));
-
-  for (let id = forwardCount - 1; id >= 0; id--) {
-    const node = graph.nodes[id]!;
+  const contribute = (to: NodeId, c: NodeId, term?: ChainTerm) => {
+    const previous = adjoints.get(to);
+    adjoints.set(to, previous === undefined ? c : b.op("add", [previous, c]));
+    if (term) terms.set(to, [...(terms.get(to) ?? []), term]);
+  };
+  for (let id = count - 1; id >= 0; id--) {
+    const node = nodes[id]!;
+    if (node.kind === "scan") {
+      special?.(node, adjoints, contribute);
+      continue;
+    }
     const adjoint = adjoints.get(id);
     if (adjoint === undefined) continue;
     trace.push({ node: id, terms: terms.get(id) ?? [], result: adjoint });
-    switch (node.kind) {
-      case "input":
-      case "param":
-      case "const":
-      case "adjoint":
-        continue;
-      case "op":
-        break;
-      default:
-        assertNever(node);
-    }
+    if (node.kind !== "op") continue;
     const def = getOp(node.op);
     const needed = node.args.map(
       (a, i) => relevant(a) && !(def.nonDifferentiable ?? []).includes(i),
@@ -87,21 +85,57 @@ export function differentiate(graph: Graph): Gradient {
     node.args.forEach((arg, i) => {
       const c = contributions[i];
       if (!needed[i] || c === null || c === undefined) return;
-      const previous = adjoints.get(arg);
-      adjoints.set(
-        arg,
-        previous === undefined ? c : b.op("add", [previous, c]),
-      );
-      const list = terms.get(arg) ?? [];
-      list.push({
+      contribute(arg, c, {
         consumer: id,
         argIndex: i,
         rule: def.rule(i),
         general: general[i]!,
       });
-      terms.set(arg, list);
     });
   }
+  return { adjoints, trace };
+}
+
+/**
+ * Reverse mode over the IR: the gradient of the loss with respect to every param, built as
+ * more IR, with the derivation trace the handout prints. Only values between a param and
+ * the loss get adjoints. A scan's adjoint is a scan run backwards (scan.ts).
+ */
+export function differentiate(graph: Graph): Gradient {
+  const b = new GraphBuilder(graph.nodes);
+  const forwardCount = graph.nodes.length;
+  const dependsOnParam = new Array<boolean>(forwardCount).fill(false);
+  for (const n of graph.nodes)
+    dependsOnParam[n.id] =
+      n.kind === "param" || dependencies(n).some((a) => dependsOnParam[a]);
+  const reachesLoss = new Array<boolean>(forwardCount).fill(false);
+  reachesLoss[graph.loss] = true;
+  for (let id = forwardCount - 1; id >= 0; id--) {
+    if (reachesLoss[id])
+      for (const a of dependencies(graph.nodes[id]!)) reachesLoss[a] = true;
+  }
+  const relevant = (id: NodeId) => dependsOnParam[id]! && reachesLoss[id]!;
+  const seeds = new Map<NodeId, NodeId>();
+  if (relevant(graph.loss)) seeds.set(graph.loss, b.scalar(1));
+
+  const { adjoints, trace } = sweep(
+    graph.nodes,
+    forwardCount,
+    b,
+    relevant,
+    seeds,
+    (node, adjoints, contribute) => {
+      if (!relevant(node.id)) return;
+      differentiateScan(
+        b,
+        node as ScanNode,
+        graph.nodes,
+        adjoints,
+        relevant,
+        contribute,
+      );
+    },
+  );
 
   const params = new Map<string, NodeId | null>();
   for (const n of graph.nodes)

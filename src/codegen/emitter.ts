@@ -1,5 +1,5 @@
 import type { Node, NodeId, Shape } from "../ir/types.js";
-import { assertNever } from "../ir/types.js";
+import { assertNever, dependencies } from "../ir/types.js";
 import { getOp } from "../ops/registry.js";
 import { product, type EmitContext } from "./context.js";
 import { sameShape } from "../ir/shapes.js";
@@ -17,23 +17,55 @@ export function jsNumber(value: number): string {
 export const bufferName = (id: NodeId) => `v${id}`;
 export const constName = (id: NodeId) => `K${id}`;
 
+/** Where each node of a graph (the model's, or a scan body's) lives in the generated code. */
+export interface Naming {
+  /** The Float64Array holding the node's value. */
+  ref(id: NodeId): string;
+  /** Statements for a scan or its adjoint; the other non-op kinds need none here. */
+  loop?(id: NodeId, emitter: StatementEmitter): string;
+}
+
+export const outerNaming: Naming = {
+  ref: (id) => bufferName(id),
+};
+
 /**
  * Lowers a list of IR nodes to statements. Names of dims are mapped to locals by the
  * caller (`dimLocal`), so model-chosen names never become identifiers.
  */
 export class StatementEmitter implements EmitContext {
-  private counter = 0;
   /** Elementwise nodes computed inside their only consumer's loop instead of into a buffer. */
   private fused = new Set<NodeId>();
 
   constructor(
-    private readonly nodes: readonly Node[],
-    private readonly dimLocal: (name: string) => string,
+    readonly nodes: readonly Node[],
+    readonly dimLocal: (name: string) => string,
+    private readonly naming: Naming = outerNaming,
+    /** Shared with nested emitters, so locals never collide. */
+    private readonly counter: { next: number } = { next: 0 },
+    readonly constPrefix = "K",
   ) {}
+
+  /** An emitter for a scan body, sharing this one's dims and fresh names. */
+  nested(
+    nodes: readonly Node[],
+    naming: Naming,
+    constPrefix: string,
+  ): StatementEmitter {
+    return new StatementEmitter(
+      nodes,
+      this.dimLocal,
+      naming,
+      this.counter,
+      constPrefix,
+    );
+  }
 
   ref(id: NodeId): string {
     const n = this.nodes[id]!;
-    return n.kind === "const" ? constName(id) : bufferName(id);
+    return n.kind === "const"
+      ? `${this.constPrefix}${id}`
+      : this.naming.ref(id);
   }
 
   shapeOf(id: NodeId): Shape {
@@ -58,7 +90,7 @@ export class StatementEmitter implements EmitContext {
   }
 
   fresh(prefix: string): string {
-    return `${prefix}${this.counter++}`;
+    return `${prefix}${this.counter.next++}`;
   }
 
   num(value: number): string {
@@ -141,6 +173,16 @@ export class StatementEmitter implements EmitContext {
         throw new Error(
           "adjoint symbols belong to the derivation trace, not to code",
         );
+      case "scan":
+      case "scan_adjoint":
+        return this.naming.loop!(id, this);
+      case "project":
+      case "carry":
+      case "slice":
+      case "outer":
+      case "residual":
+      case "state_adjoint":
+        return "";
       default:
         return assertNever(n);
     }
@@ -158,8 +200,7 @@ export function closure(
     const id = stack.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    const n = nodes[id]!;
-    if (n.kind === "op") stack.push(...n.args);
+    stack.push(...dependencies(nodes[id]!));
   }
   return [...seen].sort((a, b) => a - b);
 }

@@ -1,13 +1,8 @@
 import * as prettier from "prettier";
 import type { Graph, NamedValue, Node, NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
-import {
-  bufferName,
-  closure,
-  constName,
-  jsNumber,
-  StatementEmitter,
-} from "./emitter.js";
+import { jsNumber } from "./emitter.js";
+import { CodePlan } from "./plan.js";
 
 export interface GeneratedModule {
   /** The TypeScript module, formatted with prettier. */
@@ -17,6 +12,11 @@ export interface GeneratedModule {
 }
 
 const key = (name: string) => JSON.stringify(name);
+
+/** Nodes whose code writes their own array by name (not views of another), so it can be the caller's. */
+const writesByName = (n: Node) =>
+  n.kind === "op" ||
+  (n.kind === "project" && (n.what === "stacked" || n.what === "summed"));
 const prop = (obj: string, name: string) => `${obj}[${key(name)}]`;
 
 interface Layout {
@@ -70,23 +70,17 @@ function render(graph: Graph, gradient: Gradient, typed: boolean): string {
   const T = (annotation: string) => (typed ? annotation : "");
   const layout = layoutOf(graph);
   const nodes = gradient.nodes;
-  const emitter = new StatementEmitter(nodes, layout.dimLocal);
   const lossNode = graph.loss;
-
   const forwardRoots = [lossNode, ...layout.equations.map((e) => e.node)];
-  const forwardIds = closure(nodes, forwardRoots);
   const gradientRoots = [
     lossNode,
     ...[...gradient.params.values()].filter((g): g is NodeId => g !== null),
   ];
-  const gradientIds = closure(nodes, gradientRoots);
-  const computed = new Set(
-    [...forwardIds, ...gradientIds].filter((id) => nodes[id]!.kind === "op"),
-  );
-  const consts = [...new Set([...forwardIds, ...gradientIds])].filter(
-    (id) => nodes[id]!.kind === "const",
-  );
-
+  const plan = new CodePlan(nodes, layout.dimLocal, [
+    forwardRoots,
+    gradientRoots,
+  ]);
+  const emitter = plan.emitter;
   const shapeExpr = (n: Node) => emitter.size(n.shape);
   const dimsKey = layout.freeDims.map((_, i) => `d${i}`);
 
@@ -207,16 +201,16 @@ export function bindDims(${unused("params", layout.params.length > 0)}${T(": Par
   return [${dimsKey.join(", ")}];
 }`);
 
-  // The workspace: one buffer per computed node, reallocated only when run-time dims change.
-  const wsFields = [...computed].map(
-    (id) => `${bufferName(id)}: new Float64Array(${shapeExpr(nodes[id]!)})`,
-  );
+  // The workspace: every array the functions use, reallocated only when run-time dims change.
+  const fields = plan.storage;
+  const keyExpr = `${JSON.stringify("")}${dimsKey.map((d) => ` + "," + ${d}`).join("")}`;
   out.push(`let workspace${T(": ReturnType<typeof allocate> | undefined")};
 function allocate(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
-  return { key: ${JSON.stringify("")}${dimsKey.map((d) => ` + "," + ${d}`).join("")}, ${wsFields.join(", ")} };
+  ${fields.map((f) => `const ${f.name} = ${f.init};`).join("\n")}
+  return { key: ${keyExpr}${fields.map((f) => `, ${f.name}`).join("")} };
 }
 function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
-  const k = ${JSON.stringify("")}${dimsKey.map((d) => ` + "," + ${d}`).join("")};
+  const k = ${keyExpr};
   if (workspace === undefined || workspace.key !== k) workspace = allocate(${dimsKey.join(", ")});
   return workspace;
 }`);
@@ -228,53 +222,21 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     if (
       g !== null &&
       g !== undefined &&
-      nodes[g]!.kind === "op" &&
+      writesByName(nodes[g]!) &&
       !writtenInPlace.has(g)
     )
       writtenInPlace.set(g, p.name);
   }
-  const prologue = (
-    ids: readonly NodeId[],
-    inPlace: ReadonlyMap<NodeId, string>,
-  ) => {
-    const lines = [
-      `const [${dimsKey.join(", ")}] = bindDims(params, inputs, dims);`,
-      `const w = buffers(${dimsKey.join(", ")});`,
-    ];
-    for (const id of ids) {
-      const n = nodes[id]!;
-      if (n.kind === "param")
-        lines.push(`const ${bufferName(id)} = ${prop("params", n.name)};`);
-      else if (n.kind === "input")
-        lines.push(`const ${bufferName(id)} = ${prop("inputs", n.name)};`);
-      else if (n.kind === "op" && inPlace.has(id))
-        lines.push(
-          `const ${bufferName(id)} = ${prop("out", inPlace.get(id)!)};`,
-        );
-      else if (n.kind === "op")
-        lines.push(`const ${bufferName(id)} = w.${bufferName(id)};`);
-    }
-    return lines.join("\n");
-  };
-  const body = (ids: readonly NodeId[], results: ReadonlySet<NodeId>) => {
-    emitter.plan(ids, results);
-    return emitted(ids);
-  };
-  const emitted = (ids: readonly NodeId[]) =>
-    ids
-      .map((id) => emitter.emit(id))
-      .filter((s) => s !== "")
-      .join("\n");
-  const forwardBody = body(forwardIds, new Set(forwardRoots));
-  const forwardPrologue = prologue(
-    forwardIds.filter((id) => !emitter.isFused(id)),
-    new Map(),
-  );
-  const gradientBody = body(gradientIds, new Set(gradientRoots));
-  const gradientPrologue = prologue(
-    gradientIds.filter((id) => !emitter.isFused(id)),
-    writtenInPlace,
-  );
+  const head = [
+    `const [${dimsKey.join(", ")}] = bindDims(params, inputs, dims);`,
+    `const w = buffers(${dimsKey.join(", ")});`,
+  ].join("\n");
+  const forwardCode = plan.emitFunction(forwardRoots);
+  const gradientCode = plan.emitFunction(gradientRoots, writtenInPlace);
+  const forwardPrologue = `${head}\n${forwardCode.prologue}`;
+  const forwardBody = forwardCode.body;
+  const gradientPrologue = `${head}\n${gradientCode.prologue}`;
+  const gradientBody = gradientCode.body;
 
   out.push(`/** Evaluates the model: the loss and every named equation's value (fresh copies). */
 export function forward(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsParam})${T(": ForwardResult")} {
@@ -311,17 +273,6 @@ export function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(
   sgdStep(params, gradients, lr);
   return loss;
 }`);
-  const everything = out.join("\n");
-  const referenced = consts.filter((id) =>
-    new RegExp(`\\b${constName(id)}\\b`).test(everything),
-  );
-  out.splice(
-    constsAt,
-    0,
-    ...referenced.map((id) => {
-      const n = nodes[id] as Extract<Node, { kind: "const" }>;
-      return `const ${constName(id)} = new Float64Array([${Array.from(n.value, jsNumber).join(", ")}]);`;
-    }),
-  );
+  out.splice(constsAt, 0, ...plan.constDeclarations(out.join("\n")));
   return out.join("\n\n");
 }

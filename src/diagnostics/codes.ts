@@ -82,6 +82,29 @@ export const missingValue = (span: Span, name: string) =>
 export const invalidDim = (span: Span, detail: string) =>
   make("NB2012", span, detail);
 
+export const badSubscript = (span: Span, message: string) =>
+  make("NB2014", span, message);
+export const missingInitialValue = (span: Span, name: string, needed: string) =>
+  make(
+    "NB2015",
+    span,
+    `'${name}' reads earlier steps, so it needs the initial value${needed.includes(",") ? "s" : ""} ${needed}, e.g. '${needed.split(", ").pop()} = 0'`,
+  );
+export const futureStep = (span: Span, name: string) =>
+  make(
+    "NB2016",
+    span,
+    `'${name}' refers to a future step: a recurrence can only read steps already computed`,
+  );
+export const stepOutOfRange = (span: Span, message: string) =>
+  make("NB2017", span, message);
+export const stepContext = (span: Span, message: string) =>
+  make("NB2018", span, message);
+export const badIndex = (span: Span, message: string) =>
+  make("NB2019", span, message);
+export const badStepDefinition = (span: Span, message: string) =>
+  make("NB2020", span, message);
+
 export const shapeMismatch = (
   span: Span,
   operator: string,
@@ -118,6 +141,8 @@ export const declaredShapeMismatch = (
     span,
     `'${name}' is declared with shape ${declared}, but its value has shape ${actual}`,
   );
+export const stateShape = (span: Span, message: string) =>
+  make("NB3007", span, message);
 export const raggedLiteral = (span: Span) =>
   make("NB3006", span, "tensor literal rows have different lengths");
 

@@ -6,6 +6,10 @@ import { sizeOf, tensor } from "./tensor.js";
 /** Constant folding stops here so that the IR never carries large literal tensors it made itself. */
 const FOLD_LIMIT = 64;
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown
+  ? Omit<T, K>
+  : never;
+
 export class ShapeError extends Error {
   constructor(
     readonly op: string,
@@ -98,6 +102,19 @@ export class GraphBuilder {
     if (existing !== undefined) return existing;
     this.keys.set(key, node.id);
     return this.push(node);
+  }
+
+  /**
+   * Adds a node of any other kind (scan, projection, body input). Nodes with a `key` are
+   * built once: the same carry, slice or projection is one node.
+   */
+  add(node: DistributiveOmit<Node, "id">, key?: string): NodeId {
+    if (key !== undefined) {
+      const existing = this.keys.get(key);
+      if (existing !== undefined) return existing;
+      this.keys.set(key, this.nodes.length);
+    }
+    return this.push({ ...node, id: this.nodes.length } as Node);
   }
 
   scalar(value: number): NodeId {

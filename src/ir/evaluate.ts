@@ -1,20 +1,62 @@
-import type { Node, NodeId } from "./types.js";
+import type { Node, NodeId, ScanAdjointNode, ScanNode } from "./types.js";
+import { assertNever } from "./types.js";
 import { getOp } from "../ops/registry.js";
 import { resolveShape } from "./shapes.js";
 import { sizeOf, tensor, type Tensor } from "./tensor.js";
 
+interface ScanResult {
+  readonly states: Tensor[];
+  readonly outputs: Tensor[];
+  /** The body's evaluator at each step: the backward pass reads its values (residuals). */
+  readonly steps: Evaluator[];
+}
+
+interface AdjointResult {
+  /** The backward body's evaluator at each step t (indexed by t, not by visit order). */
+  readonly steps: Evaluator[];
+  readonly stacked: Tensor[];
+  readonly summed: Tensor[];
+  /** Per state, the adjoints of its initial values, oldest first. */
+  readonly init: Tensor[][];
+}
+
+const row = (t: Tensor, i: number): Tensor => {
+  const shape = t.shape.slice(1);
+  const size = sizeOf(shape);
+  return tensor(shape, t.data.slice(i * size, (i + 1) * size));
+};
+const stack = (rows: readonly Tensor[], shape: readonly number[]): Tensor => {
+  const out = tensor([rows.length, ...shape]);
+  rows.forEach((r, i) => out.data.set(r.data, i * r.data.length));
+  return out;
+};
+const filled = (shape: readonly number[], from: Tensor): Tensor =>
+  from.data.length === sizeOf(shape)
+    ? tensor(shape, Float64Array.from(from.data))
+    : tensor(shape, new Float64Array(sizeOf(shape)).fill(from.data[0]!));
+const addInto = (into: Tensor, x: Tensor) => {
+  for (let i = 0; i < into.data.length; i++) into.data[i]! += x.data[i]!;
+};
+
 /**
- * The reference evaluator: runs the IR with each op's `evaluate` rule. Tests check the
- * generated code against it, and the handout takes its worked numbers from it.
+ * The reference evaluator: runs the IR with each op's `evaluate` rule, scans step by step.
+ * Tests check the generated code against it, and the handout takes its worked numbers from it.
  */
 export class Evaluator {
   private readonly memo = new Map<NodeId, Tensor>();
-  readonly dims = new Map<string, number>();
+  private readonly scans = new Map<NodeId, ScanResult>();
+  private readonly adjoints = new Map<NodeId, AdjointResult>();
+  readonly dims: Map<string, number>;
 
   constructor(
     private readonly nodes: readonly Node[],
     private readonly values: ReadonlyMap<string, Tensor>,
+    /** For a scan body: the values of its inputs at the current step. */
+    private readonly bodyInput?: (n: Node) => Tensor,
+    dims?: Map<string, number>,
   ) {
+    this.dims = dims ?? new Map();
+    if (dims) return;
     for (const n of nodes) {
       if (n.kind !== "input" && n.kind !== "param") continue;
       const v = values.get(n.name);
@@ -59,8 +101,154 @@ export class Evaluator {
         );
         break;
       }
+      case "carry":
+      case "slice":
+      case "outer":
+      case "residual":
+      case "state_adjoint":
+        if (!this.bodyInput) throw new Error(`${n.kind} outside a scan body`);
+        result = this.bodyInput(n);
+        break;
+      case "scan":
+      case "scan_adjoint":
+        result = tensor([]);
+        break;
+      case "project":
+        result = this.projection(n);
+        break;
+      default:
+        return assertNever(n);
     }
     this.memo.set(id, result);
+    return result;
+  }
+
+  /** The forward body's evaluator at each step of a scan. */
+  scanSteps(scan: NodeId): readonly Evaluator[] {
+    return this.scan(this.nodes[scan] as ScanNode).steps;
+  }
+
+  /** The backward body's evaluator at each step t of a scan's adjoint. */
+  adjointSteps(adjoint: NodeId): readonly Evaluator[] {
+    return this.scanAdjoint(this.nodes[adjoint] as ScanAdjointNode).steps;
+  }
+
+  private projection(p: Extract<Node, { kind: "project" }>): Tensor {
+    const owner = this.nodes[p.scan]!;
+    if (owner.kind === "scan") {
+      const r = this.scan(owner);
+      return p.what === "state" ? r.states[p.index]! : r.outputs[p.index]!;
+    }
+    if (owner.kind !== "scan_adjoint")
+      throw new Error("a projection of something that is not a scan");
+    const r = this.scanAdjoint(owner);
+    if (p.what === "stacked") return r.stacked[p.index]!;
+    if (p.what === "summed") return r.summed[p.index]!;
+    return r.init[p.index]![p.position]!;
+  }
+
+  private scan(s: ScanNode): ScanResult {
+    const cached = this.scans.get(s.id);
+    if (cached) return cached;
+    const length = resolveShape([s.length], this.dims)[0]!;
+    const shapes = s.states.map((st) => resolveShape(st.shape, this.dims));
+    const history = s.states.map((st, k) =>
+      st.init.map((i) => filled(shapes[k]!, this.value(i))),
+    );
+    const outputs: Tensor[][] = s.outputs.map(() => []);
+    const steps: Evaluator[] = [];
+    for (let t = 0; t < length; t++) {
+      const body = new Evaluator(
+        s.body,
+        this.values,
+        (n) => {
+          if (n.kind === "carry")
+            return history[n.state]![s.states[n.state]!.lags + t - n.lag]!;
+          if (n.kind === "slice") return row(this.value(n.source), t);
+          if (n.kind === "outer") return this.value(n.source);
+          throw new Error(`${n.kind} in a forward scan body`);
+        },
+        this.dims,
+      );
+      s.states.forEach((st, k) => history[k]!.push(body.value(st.next)));
+      s.outputs.forEach((o, k) => outputs[k]!.push(body.value(o)));
+      steps.push(body);
+    }
+    const result: ScanResult = {
+      states: s.states.map((st, k) =>
+        stack(history[k]!.slice(st.lags), shapes[k]!),
+      ),
+      outputs: s.outputs.map((o, k) =>
+        stack(outputs[k]!, resolveShape(s.body[o]!.shape, this.dims)),
+      ),
+      steps,
+    };
+    this.scans.set(s.id, result);
+    return result;
+  }
+
+  private scanAdjoint(a: ScanAdjointNode): AdjointResult {
+    const cached = this.adjoints.get(a.id);
+    if (cached) return cached;
+    const forwardNode = this.nodes[a.forward] as ScanNode;
+    const forward = this.scan(forwardNode);
+    const length = forward.steps.length;
+    const shapes = forwardNode.states.map((st) =>
+      resolveShape(st.shape, this.dims),
+    );
+    // Per state, the total adjoint of every position: the initial values, then the steps.
+    const totals = forwardNode.states.map((st, k) => {
+      const external = a.stateAdjoints[k];
+      const ext =
+        external === null || external === undefined
+          ? undefined
+          : this.value(external);
+      return Array.from({ length: st.lags + length }, (_, p) =>
+        ext && p >= st.lags ? row(ext, p - st.lags) : tensor(shapes[k]!),
+      );
+    });
+    const stacked: Tensor[][] = a.stacked.map(() => new Array<Tensor>(length));
+    const summed = a.summed.map((n) =>
+      tensor(resolveShape(a.body[n]!.shape, this.dims)),
+    );
+    const steps = new Array<Evaluator>(length);
+    for (let t = length - 1; t >= 0; t--) {
+      const body = new Evaluator(
+        a.body,
+        this.values,
+        (n) => {
+          if (n.kind === "residual") return forward.steps[t]!.value(n.node);
+          if (n.kind === "state_adjoint")
+            return totals[n.state]![forwardNode.states[n.state]!.lags + t]!;
+          if (n.kind === "slice") return row(this.value(n.source), t);
+          if (n.kind === "outer") return this.value(n.source);
+          throw new Error(`${n.kind} in a reverse scan body`);
+        },
+        this.dims,
+      );
+      for (const c of a.carries) {
+        const into =
+          totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag]!;
+        totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag] =
+          tensor(into.shape, Float64Array.from(into.data));
+        addInto(
+          totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag]!,
+          body.value(c.node),
+        );
+      }
+      steps[t] = body;
+      a.stacked.forEach((n, j) => (stacked[j]![t] = body.value(n)));
+      a.summed.forEach((n, j) => addInto(summed[j]!, body.value(n)));
+    }
+    const result: AdjointResult = {
+      steps,
+      stacked: a.stacked.map((n, j) =>
+        stack(stacked[j]!, resolveShape(a.body[n]!.shape, this.dims)),
+      ),
+      summed,
+      init: forwardNode.states.map((st, k) => totals[k]!.slice(0, st.lags)),
+    };
+    this.adjoints.set(a.id, result);
     return result;
   }
 }

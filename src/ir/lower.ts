@@ -1,5 +1,4 @@
 import type {
-  Argument,
   DimRef,
   Expr,
   Program,
@@ -9,8 +8,8 @@ import type {
 import type { Span } from "../syntax/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
-import { closestName, resolveName } from "../syntax/names.js";
-import { GraphBuilder, ShapeError } from "./builder.js";
+import { closestName } from "../syntax/names.js";
+import { GraphBuilder } from "./builder.js";
 import {
   formatShape,
   type Dim,
@@ -20,40 +19,66 @@ import {
   type Shape,
   type TrainSettings,
 } from "./types.js";
-import {
-  notYetSupportedFunctions,
-  surfaceFunction,
-  surfaceNames,
-} from "../ops/registry.js";
 import { checkLatexName } from "../latex/names.js";
-import { lowerExample, lowerTrain } from "./values.js";
+import { lowerExample, lowerTrain, type DeclaredValue } from "./values.js";
 import type { Tensor } from "./tensor.js";
+import { apply, lowerExpr, type ExprHost } from "./expr.js";
+import { expandConstant } from "./literals.js";
+import {
+  analyzeName,
+  indexReduction,
+  type IndexInfo,
+  type StepRef,
+} from "./steps.js";
+import { ScanLowering, type BuiltScan } from "./scan.js";
 
 type Declaration = Extract<Statement, { kind: "declaration" }>;
-type Equation = Extract<Statement, { kind: "equation" }>;
+export type Equation = Extract<Statement, { kind: "equation" }>;
+export type CallExpr = Extract<Expr, { kind: "call" }>;
 
 const SCALAR_SPAN_FALLBACK: Span = { start: 0, end: 1, line: 1, column: 1 };
 
-/** AST → IR: names resolved, equations sorted by dependency, shapes inferred and checked. */
-export class Lowering {
-  private readonly b = new GraphBuilder();
-  private readonly dims = new Map<string, number | undefined>();
-  private readonly indices = new Set<string>();
-  private readonly indexDims = new Set<string>();
+/** A declaration over an index: `input x_t: [D]` is stored [T, D], `param W_l: [H, H]` is [L, H, H]. */
+interface SequenceDeclaration {
+  readonly declaration: Declaration;
+  readonly index: string;
+}
+
+/**
+ * AST → IR: names and subscripts resolved, equations sorted by dependency (each is lowered
+ * on first use), shapes inferred and checked. Equations over an index become one scan per
+ * index (see scan.ts); this class resolves the names around them.
+ */
+export class Lowering implements ExprHost {
+  readonly outer = new GraphBuilder();
+  builder: GraphBuilder = this.outer;
+  readonly dims = new Map<string, number | undefined>();
+  readonly indices = new Map<string, IndexInfo>();
   private readonly declarations = new Map<string, Declaration>();
+  readonly sequences = new Map<string, SequenceDeclaration>();
+  private readonly initDeclarations = new Map<string, Map<number, string>>();
   private readonly equations = new Map<string, Equation>();
+  readonly stepEquations = new Map<string, Map<string, Equation>>();
+  private readonly initEquations = new Map<string, Map<number, Equation>>();
+  readonly reductions = new Map<string, CallExpr[]>();
   private readonly nodeOf = new Map<string, NodeId | null>();
-  private readonly named: NamedValue[] = [];
-  private readonly lowering = new Set<string>();
+  readonly named: NamedValue[] = [];
+  private readonly lowering: string[] = [];
   private readonly firstLine = new Map<string, number>();
+  private readonly constantInit = new Map<string, Float64Array>();
+  private readonly scans: ScanLowering;
+  /** While probing shapes, diagnostics go here instead of to the user. */
+  muted: Diagnostic[] | undefined;
 
   constructor(
     private readonly program: Program,
     private readonly diagnostics: Diagnostic[],
-  ) {}
+  ) {
+    this.scans = new ScanLowering(this);
+  }
 
-  private report(d: Diagnostic): void {
-    this.diagnostics.push(d);
+  report(d: Diagnostic): void {
+    (this.muted ?? this.diagnostics).push(d);
   }
 
   run(): Graph | undefined {
@@ -62,31 +87,27 @@ export class Lowering {
     for (const s of statements) {
       if (s.kind === "model") modelName = s.name;
       if (s.kind === "dim") this.declareDim(s);
-      if (s.kind === "index") this.declareIndex(s);
     }
+    for (const s of statements) if (s.kind === "index") this.declareIndex(s);
     for (const s of statements) if (s.kind === "declaration") this.declare(s);
     let loss: Equation | undefined;
     for (const s of statements) {
       if (s.kind !== "equation") continue;
-      if (!this.checkPlainName(s.target)) continue;
-      const name = s.target.identifier;
-      const declared = this.declarations.get(name);
-      if (declared) {
-        this.report(D.equationForDeclared(s.target.span, name, declared.role));
-        continue;
-      }
-      if (!this.claim(name, s.target.span)) continue;
-      this.equations.set(name, s);
-      if (s.isLoss) {
+      if (this.defineEquation(s) && s.isLoss) {
         if (loss)
           this.report(D.multipleLosses(s.target.span, loss.target.identifier));
         else loss = s;
       }
     }
-    for (const d of this.declarations.values())
-      this.lowerName(d.name.identifier, d.name.span);
+    this.collectReductions();
+    for (const key of this.declarations.keys())
+      this.lowerName(key, this.declarations.get(key)!.name.span);
     for (const e of this.equations.values())
       this.lowerName(e.target.identifier, e.target.span);
+    for (const [index, equations] of this.stepEquations) {
+      const first = [...equations.values()][0]!;
+      this.scans.scanFor(index, first.target.span);
+    }
 
     if (!loss) {
       const last = statements[statements.length - 1];
@@ -97,16 +118,18 @@ export class Lowering {
       loss &&
       lossNode !== undefined &&
       lossNode !== null &&
-      this.b.shape(lossNode).length !== 0
+      this.outer.shape(lossNode).length !== 0
     ) {
       this.report(
-        D.lossNotScalar(loss.value.span, formatShape(this.b.shape(lossNode))),
+        D.lossNotScalar(
+          loss.value.span,
+          formatShape(this.outer.shape(lossNode)),
+        ),
       );
     }
     const example = lowerExample(
       statements,
-      this.declarations,
-      this.dims,
+      this.declaredValues(),
       this.diagnostics,
       this.paramInits(),
     );
@@ -121,7 +144,7 @@ export class Lowering {
       return undefined;
     return {
       modelName,
-      nodes: this.b.nodes,
+      nodes: this.outer.nodes,
       named: this.named,
       loss: lossNode,
       dims: this.dims,
@@ -130,7 +153,7 @@ export class Lowering {
     };
   }
 
-  private claim(name: string, span: Span): boolean {
+  claim(name: string, span: Span): boolean {
     const previous = this.firstLine.get(name);
     if (previous !== undefined) {
       this.report(D.duplicateDefinition(span, name, previous));
@@ -156,36 +179,159 @@ export class Lowering {
 
   private declareIndex(s: Extract<Statement, { kind: "index" }>): void {
     if (!this.claim(s.name, s.span)) return;
-    this.indices.add(s.name);
-    if (s.upper.kind === "named") this.indexDims.add(s.upper.name);
-  }
-
-  /** Subscripted names belong to recurrences, which this release parses but does not compile yet. */
-  private checkPlainName(name: SubscriptedName): boolean {
-    const resolved = resolveName(name, this.indices, this.indexDims);
-    if (resolved.kind === "plain") return true;
-    this.report(
-      D.notSupportedYet(
-        name.span,
-        `the subscripted name '${name.identifier}${name.subscript ? "_<…>" : ""}' (recurrences and indexed values)`,
-      ),
-    );
-    return false;
+    if (s.lower !== 1) {
+      this.report(
+        D.badIndex(
+          s.span,
+          `an index runs from 1 (its steps are 1, 2, …), so write 'index ${s.name} in 1..${s.upper.kind === "named" ? s.upper.name : s.upper.value}'`,
+        ),
+      );
+      return;
+    }
+    if (s.upper.kind === "literal") {
+      if (!Number.isInteger(s.upper.value) || s.upper.value < 1) {
+        this.report(
+          D.badIndex(
+            s.upper.span,
+            `the last step must be a positive integer, got ${s.upper.value}`,
+          ),
+        );
+        return;
+      }
+      this.indices.set(s.name, { name: s.name, length: s.upper.value });
+      return;
+    }
+    if (!this.dims.has(s.upper.name)) {
+      this.report(D.unknownDim(s.upper.span, s.upper.name));
+      return;
+    }
+    this.indices.set(s.name, {
+      name: s.name,
+      length: this.dims.get(s.upper.name) ?? s.upper.name,
+      upperDim: s.upper.name,
+    });
   }
 
   private declare(s: Declaration): void {
-    if (!this.checkPlainName(s.name)) return;
-    if (!this.claim(s.name.identifier, s.name.span)) return;
+    const a = analyzeName(s.name, this.indices);
+    if (a.kind === "error") {
+      this.report(D.badSubscript(s.name.span, a.message));
+      return;
+    }
+    let key = s.name.identifier;
+    if (a.kind === "step") {
+      if (a.ref.kind === "current" && a.index) {
+        key = a.base;
+        this.sequences.set(a.base, { declaration: s, index: a.index });
+      } else if (a.ref.kind === "literal" && a.ref.n <= 0) {
+        const positions =
+          this.initDeclarations.get(a.base) ?? new Map<number, string>();
+        positions.set(a.ref.n, key);
+        this.initDeclarations.set(a.base, positions);
+      } else {
+        this.report(
+          D.badStepDefinition(
+            s.name.span,
+            `declare a sequence as '${a.base}_t' (one value per step of an index) or an initial value as '${a.base}_0'`,
+          ),
+        );
+        return;
+      }
+    }
+    if (!this.claim(key, s.name.span)) return;
     if (s.latex) {
       const problem = checkLatexName(s.latex.text);
       if (problem) this.report(D.unsafeLatex(s.latex.span, problem));
     }
     if (s.role === "const" && !s.init)
       this.report(D.missingValue(s.span, s.name.identifier));
-    this.declarations.set(s.name.identifier, s);
+    this.declarations.set(key, s);
   }
 
-  private resolveShape(refs: readonly DimRef[]): Dim[] | undefined {
+  /** Sorts an equation into outer, per-step (h_t = …) or initial (h_0 = …); false when it was rejected. */
+  private defineEquation(s: Equation): boolean {
+    const a = analyzeName(s.target, this.indices);
+    if (a.kind === "error") {
+      this.report(D.badSubscript(s.target.span, a.message));
+      return false;
+    }
+    if (a.kind === "plain") {
+      const declared =
+        this.declarations.get(a.name) ??
+        this.sequences.get(a.name)?.declaration;
+      if (declared) {
+        this.report(
+          D.equationForDeclared(s.target.span, a.name, declared.role),
+        );
+        return false;
+      }
+      if (!this.claim(a.name, s.target.span)) return false;
+      this.equations.set(a.name, s);
+      return true;
+    }
+    if (s.isLoss) {
+      this.report(
+        D.badStepDefinition(
+          s.target.span,
+          "the loss is one scalar: sum the steps, e.g. 'loss L = sum_t(…)'",
+        ),
+      );
+      return false;
+    }
+    if (a.ref.kind === "current" && a.index) {
+      if (this.sequences.has(a.base)) {
+        this.report(
+          D.equationForDeclared(
+            s.target.span,
+            a.base,
+            this.sequences.get(a.base)!.declaration.role,
+          ),
+        );
+        return false;
+      }
+      if (!this.claim(a.base, s.target.span)) return false;
+      const equations =
+        this.stepEquations.get(a.index) ?? new Map<string, Equation>();
+      equations.set(a.base, s);
+      this.stepEquations.set(a.index, equations);
+      return true;
+    }
+    if (a.ref.kind === "literal" && a.ref.n <= 0) {
+      if (!this.claim(`${a.base}_<${a.ref.n}>`, s.target.span)) return false;
+      const positions =
+        this.initEquations.get(a.base) ?? new Map<number, Equation>();
+      positions.set(a.ref.n, s);
+      this.initEquations.set(a.base, positions);
+      return true;
+    }
+    this.report(
+      D.badStepDefinition(
+        s.target.span,
+        `the steps of '${a.base}' are defined together by '${a.base}_t = …', and its initial value by '${a.base}_0 = …'`,
+      ),
+    );
+    return false;
+  }
+
+  /** `sum_t(...)` and `mean_t(...)` in outer equations: each becomes a per-step output of t's scan. */
+  private collectReductions(): void {
+    const visit = (e: Expr): void => {
+      if (e.kind === "call" && indexReduction(e.callee, this.indices)) {
+        const { index } = indexReduction(e.callee, this.indices)!;
+        this.reductions.set(index, [...(this.reductions.get(index) ?? []), e]);
+        return;
+      }
+      if (e.kind === "call") e.args.forEach((a) => visit(a.value));
+      else if (e.kind === "binary") [e.left, e.right].forEach(visit);
+      else if (e.kind === "negate" || e.kind === "transpose") visit(e.operand);
+      else if (e.kind === "tensor") e.elements.forEach(visit);
+    };
+    for (const e of this.equations.values()) visit(e.value);
+    for (const positions of this.initEquations.values())
+      for (const e of positions.values()) visit(e.value);
+  }
+
+  resolveShape(refs: readonly DimRef[]): Dim[] | undefined {
     const out: Dim[] = [];
     let ok = true;
     for (const r of refs) {
@@ -203,11 +349,28 @@ export class Lowering {
       } else if (!this.dims.has(r.name)) {
         this.report(D.unknownDim(r.span, r.name));
         ok = false;
-      } else {
-        out.push(this.dims.get(r.name) ?? r.name);
-      }
+      } else out.push(this.dims.get(r.name) ?? r.name);
     }
     return ok ? out : undefined;
+  }
+
+  /** The declared values the `example` block may give, with their full shapes (index axis first). */
+  private declaredValues(): DeclaredValue[] {
+    const out: DeclaredValue[] = [];
+    for (const [key, d] of this.declarations) {
+      const sequence = this.sequences.get(key);
+      const perStep = (d.shape ?? []).map((r) =>
+        r.kind === "literal" ? r.value : (this.dims.get(r.name) ?? r.name),
+      );
+      const index = sequence ? this.indices.get(sequence.index) : undefined;
+      out.push({
+        name: key,
+        role: d.role,
+        shape: index ? [index.length, ...perStep] : perStep,
+        sequence: index !== undefined,
+      });
+    }
+    return out;
   }
 
   /** Initial values written in param declarations: the starting point of worked examples. */
@@ -221,348 +384,311 @@ export class Lowering {
         id === null
       )
         continue;
-      inits.set(name, { shape: this.b.shape(id) as number[], data: value });
+      inits.set(name, { shape: this.outer.shape(id) as number[], data: value });
     }
     return inits;
   }
 
-  private readonly constantInit = new Map<string, Float64Array>();
-
-  /** Lowers a declaration or equation on first use, so equations may appear in any order. */
-  private lowerName(name: string, useSpan: Span): NodeId | null | undefined {
+  /** Lowers an outer declaration or equation on first use, so equations may appear in any order. */
+  lowerName(name: string, useSpan: Span): NodeId | null | undefined {
     if (this.nodeOf.has(name)) return this.nodeOf.get(name)!;
     const declaration = this.declarations.get(name);
     const equation = this.equations.get(name);
     if (!declaration && !equation) return undefined;
-    if (this.lowering.has(name)) {
-      this.report(D.cycle(useSpan, [...this.lowering, name]));
+    if (this.lowering.includes(name)) {
+      this.report(
+        D.cycle(useSpan, [
+          ...this.lowering.slice(this.lowering.indexOf(name)),
+          name,
+        ]),
+      );
       this.nodeOf.set(name, null);
       return null;
     }
-    this.lowering.add(name);
+    this.lowering.push(name);
+    const saved = this.builder;
+    this.builder = this.outer;
     const id = declaration
-      ? this.lowerDeclaration(declaration)
+      ? this.lowerDeclaration(name, declaration)
       : this.lowerEquation(equation!);
-    this.lowering.delete(name);
+    this.builder = saved;
+    this.lowering.pop();
     this.nodeOf.set(name, id);
     return id;
   }
 
-  private lowerDeclaration(d: Declaration): NodeId | null {
-    const name = d.name.identifier;
-    const declaredShape = d.shape ? this.resolveShape(d.shape) : [];
-    if (!declaredShape) return null;
-    const displayShape = (d.shape ?? []).map((r) =>
+  /** Names being lowered, for cycle reports that pass through a scan. */
+  get loweringStack(): readonly string[] {
+    return this.lowering;
+  }
+
+  private lowerDeclaration(key: string, d: Declaration): NodeId | null {
+    const perStep = d.shape ? this.resolveShape(d.shape) : [];
+    if (!perStep) return null;
+    const sequence = this.sequences.get(key);
+    const index = sequence ? this.indices.get(sequence.index) : undefined;
+    if (sequence && !index) return null;
+    let shape: Shape = index ? [index.length, ...perStep] : perStep;
+    const perStepDisplay = (d.shape ?? []).map((r) =>
       r.kind === "literal" ? r.value : r.name,
     );
-    let init: NodeId | null | undefined;
+    let initValue: Float64Array | undefined;
     if (d.init) {
-      init = this.lowerExpr(d.init);
+      const init = lowerExpr(this, d.init);
       if (init === null) return null;
-      const n = this.b.node(init);
+      const n = this.outer.node(init);
       if (n.kind !== "const") {
         this.report(D.exampleNotConstant(d.init.span));
         return null;
       }
-    }
-    let shape: Shape = declaredShape;
-    let initValue: Float64Array | undefined;
-    if (init !== undefined && init !== null) {
-      const n = this.b.node(init) as Extract<
-        ReturnType<GraphBuilder["node"]>,
-        { kind: "const" }
-      >;
-      if (!d.shape) shape = n.shape;
+      if (!d.shape && !index) shape = n.shape;
       initValue = expandConstant(n.value, n.shape, shape);
       if (!initValue) {
         this.report(
           D.declaredShapeMismatch(
-            d.init!.span,
-            name,
+            d.init.span,
+            key,
             formatShape(shape),
             formatShape(n.shape),
           ),
         );
         return null;
       }
-      this.constantInit.set(name, initValue);
+      this.constantInit.set(key, initValue);
     }
     let id: NodeId;
-    if (d.role === "param") id = this.b.param(name, shape, d.name.span);
+    if (d.role === "param") id = this.outer.param(key, shape, d.name.span);
     else if (d.role === "const") {
       if (!initValue) return null;
-      id = this.b.constant(initValue, shape, d.name.span);
-    } else id = this.b.input(name, d.role, shape, d.name.span);
+      id = this.outer.constant(initValue, shape, d.name.span);
+    } else id = this.outer.input(key, d.role, shape, d.name.span);
+    const indexDisplay = index ? [index.upperDim ?? index.length] : [];
     this.named.push({
-      name,
+      name: key,
       node: id,
       kind: d.role,
-      declaredShape: d.shape ? displayShape : [...shape],
+      declaredShape:
+        d.shape || index ? [...indexDisplay, ...perStepDisplay] : [...shape],
       ...(d.latex ? { latex: d.latex.text } : {}),
+      ...(sequence ? { index: sequence.index } : {}),
       span: d.name.span,
     });
     return id;
   }
 
   private lowerEquation(e: Equation): NodeId | null {
-    this.b.currentSpan = e.value.span;
-    const id = this.lowerExpr(e.value);
+    this.outer.currentSpan = e.value.span;
+    const id = lowerExpr(this, e.value);
     if (id === null) return null;
     this.named.push({
       name: e.target.identifier,
       node: id,
       kind: e.isLoss ? "loss" : "equation",
-      declaredShape: [...this.b.shape(id)],
+      declaredShape: [...this.outer.shape(id)],
       span: e.target.span,
     });
     return id;
   }
 
-  /** null: an error was reported for this expression (or something it uses), so say no more. */
-  private lowerExpr(e: Expr): NodeId | null {
-    switch (e.kind) {
-      case "number":
-        return this.b.scalar(e.value);
-      case "tensor":
-        return this.lowerTensor(e);
-      case "name":
-        return this.lowerReference(e.name);
-      case "negate": {
-        const x = this.lowerExpr(e.operand);
-        return x === null ? null : this.apply("neg", [x], {}, e.span);
-      }
-      case "transpose": {
-        const x = this.lowerExpr(e.operand);
-        return x === null ? null : this.apply("transpose", [x], {}, e.span);
-      }
-      case "binary": {
-        const l = this.lowerExpr(e.left);
-        const r = this.lowerExpr(e.right);
-        if (l === null || r === null) return null;
-        const scalarSide =
-          this.b.shape(l).length === 0 || this.b.shape(r).length === 0;
-        const op = {
-          "+": "add",
-          "-": "sub",
-          ".*": "mul",
-          "/": "div",
-          "^": "pow",
-          "*": scalarSide ? "mul" : "matmul",
-        }[e.operator];
-        return this.apply(op, [l, r], {}, e.span, e.operator);
-      }
-      case "call":
-        return this.lowerCall(e);
-    }
+  /** The initial value of a recurrence at step `position` (0, -1, …), lowered as an outer value. */
+  initValue(
+    base: string,
+    position: number,
+    useSpan: Span,
+  ): NodeId | null | undefined {
+    const declared = this.initDeclarations.get(base)?.get(position);
+    if (declared !== undefined) return this.lowerName(declared, useSpan);
+    const equation = this.initEquations.get(base)?.get(position);
+    if (!equation) return undefined;
+    const key = `${base}_<${position}>`;
+    if (this.nodeOf.has(key)) return this.nodeOf.get(key)!;
+    const saved = this.builder;
+    this.builder = this.outer;
+    this.lowering.push(key);
+    const id = lowerExpr(this, equation.value);
+    this.lowering.pop();
+    this.builder = saved;
+    this.nodeOf.set(key, id);
+    return id;
   }
 
-  private lowerReference(name: SubscriptedName): NodeId | null {
-    if (!this.checkPlainName(name)) return null;
+  hasInit(base: string, position: number): boolean {
+    return (
+      this.initDeclarations.get(base)?.get(position) !== undefined ||
+      this.initEquations.get(base)?.get(position) !== undefined
+    );
+  }
+
+  isOuterName(name: string): boolean {
+    return this.declarations.has(name) || this.equations.has(name);
+  }
+
+  /** The owner of a subscripted base name: a recurrence's equation or a sequence declaration, and its index. */
+  private ownerOf(
+    base: string,
+  ): { index: string; kind: "equation" | "sequence" } | undefined {
+    const sequence = this.sequences.get(base);
+    if (sequence) return { index: sequence.index, kind: "sequence" };
+    for (const [index, equations] of this.stepEquations)
+      if (equations.has(base)) return { index, kind: "equation" };
+    if (this.initEquations.has(base) || this.initDeclarations.has(base))
+      return undefined;
+    return undefined;
+  }
+
+  reference(name: SubscriptedName): NodeId | null {
+    const body = this.scans.currentBody;
+    if (body) return body.reference(name);
+    const a = analyzeName(name, this.indices);
+    if (a.kind === "error") {
+      this.report(D.badSubscript(name.span, a.message));
+      return null;
+    }
+    if (a.kind === "plain") return this.plainReference(name);
+    if (a.ref.kind === "literal" && a.ref.n <= 0) {
+      const init = this.initValue(a.base, a.ref.n, name.span);
+      if (init !== undefined) return init;
+    }
+    const owner = this.ownerOf(a.base);
+    if (!owner) return this.unknown(name, a.base);
+    if (a.index && a.index !== owner.index) {
+      this.report(
+        D.stepContext(
+          name.span,
+          `'${a.base}' has one value per step of '${owner.index}', not of '${a.index}'`,
+        ),
+      );
+      return null;
+    }
+    return this.stepReference(name, a.base, owner, a.ref);
+  }
+
+  /** `h_T`, `h_3`, `x_1` outside a recurrence: one step of the stacked sequence. */
+  private stepReference(
+    name: SubscriptedName,
+    base: string,
+    owner: { index: string; kind: "equation" | "sequence" },
+    ref: StepRef,
+  ): NodeId | null {
+    const index = this.indices.get(owner.index)!;
+    if (ref.kind === "current" || ref.kind === "lag" || ref.kind === "lead") {
+      this.report(
+        D.stepContext(
+          name.span,
+          `'${name.identifier}${name.subscript ? "_<…>" : ""}' names a step of '${owner.index}' outside the recurrence over it; use a sum such as sum_${owner.index}(…) or a step such as ${base}_${index.upperDim ?? index.length}`,
+        ),
+      );
+      return null;
+    }
+    const at =
+      ref.kind === "literal"
+        ? { from: "start", k: ref.n - 1, step: String(ref.n) }
+        : {
+            from: "end",
+            k: ref.k,
+            step:
+              ref.k === 0
+                ? (index.upperDim ?? String(index.length))
+                : `${index.upperDim ?? index.length}-${ref.k}`,
+          };
+    const length = index.length;
+    const outOfRange =
+      ref.kind === "literal"
+        ? ref.n < 1 || (typeof length === "number" && ref.n > length)
+        : typeof length === "number" && ref.k >= length;
+    if (outOfRange) {
+      this.report(
+        D.stepOutOfRange(
+          name.span,
+          `step ${at.step} of '${base}' is outside 1..${index.upperDim ?? length}${typeof length === "number" && index.upperDim ? ` (${index.upperDim} = ${length})` : ""}`,
+        ),
+      );
+      return null;
+    }
+    let sequence: NodeId | null | undefined;
+    if (owner.kind === "sequence") sequence = this.lowerName(base, name.span);
+    else sequence = this.scans.stacked(owner.index, base, name.span);
+    if (sequence === null || sequence === undefined) return null;
+    return apply(this, "take", [sequence], at, name.span);
+  }
+
+  private plainReference(name: SubscriptedName): NodeId | null {
     const id = this.lowerName(name.identifier, name.span);
     if (id !== undefined) return id;
-    if (this.dims.has(name.identifier)) {
-      const value = this.dims.get(name.identifier);
-      return this.b.op(
-        "dim_size",
-        [],
-        value === undefined
-          ? { dim: name.identifier }
-          : { dim: name.identifier, value },
-        name.span,
+    if (this.sequences.has(name.identifier) || this.ownerOf(name.identifier)) {
+      const owner = this.ownerOf(name.identifier)!;
+      this.report(
+        D.stepContext(
+          name.span,
+          `'${name.identifier}' has one value per step of '${owner.index}': name a step, such as ${name.identifier}_${owner.index} inside its recurrence`,
+        ),
       );
+      return null;
     }
-    const known = [...this.declarations.keys(), ...this.equations.keys()];
-    this.report(
-      D.unknownName(
-        name.span,
-        name.identifier,
-        closestName(name.identifier, known),
-      ),
+    if (this.dims.has(name.identifier))
+      return this.dimValue(name.identifier, name.span);
+    return this.unknown(name, name.identifier);
+  }
+
+  dimValue(dim: string, span: Span): NodeId {
+    const value = this.dims.get(dim);
+    return this.builder.op(
+      "dim_size",
+      [],
+      value === undefined ? { dim } : { dim, value },
+      span,
     );
+  }
+
+  unknown(name: SubscriptedName, base: string): null {
+    const known = [
+      ...this.declarations.keys(),
+      ...this.equations.keys(),
+      ...this.sequences.keys(),
+      ...[...this.stepEquations.values()].flatMap((m) => [...m.keys()]),
+    ];
+    this.report(D.unknownName(name.span, base, closestName(base, known)));
     return null;
   }
 
-  private lowerTensor(e: Extract<Expr, { kind: "tensor" }>): NodeId | null {
-    const literal = constantLiteral(e);
-    if (literal === "ragged") {
-      this.report(D.raggedLiteral(e.span));
-      return null;
-    }
-    if (literal === undefined) {
-      this.report(D.exampleNotConstant(e.span));
-      return null;
-    }
-    return this.b.constant(
-      Float64Array.from(literal.values),
-      literal.shape,
-      e.span,
-    );
-  }
-
-  private lowerCall(e: Extract<Expr, { kind: "call" }>): NodeId | null {
-    const callee = e.callee;
-    const name = callee.identifier;
-    if (notYetSupportedFunctions.has(name)) {
+  reduction(call: CallExpr): NodeId | null | undefined {
+    const r = indexReduction(call.callee, this.indices);
+    if (!r) return undefined;
+    const body = this.scans.currentBody;
+    if (body) {
       this.report(
-        D.notSupportedYet(callee.span, `the image operation '${name}'`),
-      );
-      return null;
-    }
-    const resolved = resolveName(callee, this.indices, this.indexDims);
-    if (
-      resolved.kind === "subscripted" &&
-      (resolved.base === "sum" || resolved.base === "mean")
-    ) {
-      this.report(
-        D.notSupportedYet(callee.span, `the reduction over an index '${name}'`),
-      );
-      return null;
-    }
-    const def = surfaceFunction(name);
-    if (!def) {
-      this.report(
-        D.unknownFunction(callee.span, name, closestName(name, surfaceNames())),
-      );
-      return null;
-    }
-    const params = def.surface!.params;
-    const bound = this.bindArguments(name, params, e.args, e.span);
-    if (!bound) return null;
-    const operands: NodeId[] = [];
-    const attrs: Record<string, number> = {};
-    let failed = false;
-    params.forEach((p, i) => {
-      const arg = bound[i];
-      if (p.attr) {
-        if (!arg) {
-          attrs[p.name] = p.default!;
-          return;
-        }
-        const v = this.lowerExpr(arg.value);
-        const c = v === null ? undefined : this.b.constValue(v);
-        if (v !== null && (c === undefined || this.b.shape(v).length !== 0)) {
-          this.report(
-            D.badArguments(
-              arg.span,
-              `'${p.name}' of ${name} must be a constant number`,
-            ),
-          );
-        }
-        if (c === undefined) failed = true;
-        else attrs[p.name] = c;
-        return;
-      }
-      const v = this.lowerExpr(arg!.value);
-      if (v === null) failed = true;
-      else operands.push(v);
-    });
-    if (failed) return null;
-    return this.apply(name, operands, attrs, e.span);
-  }
-
-  private bindArguments(
-    fn: string,
-    params: readonly { name: string; attr?: boolean; default?: number }[],
-    args: readonly Argument[],
-    span: Span,
-  ): (Argument | undefined)[] | undefined {
-    const bound: (Argument | undefined)[] = params.map(() => undefined);
-    let ok = true;
-    args.forEach((a, i) => {
-      const slot =
-        a.name === undefined ? i : params.findIndex((p) => p.name === a.name);
-      if (slot < 0 || slot >= params.length) {
-        this.report(
-          D.badArguments(
-            a.span,
-            a.name === undefined
-              ? `${fn} takes at most ${params.length} argument${params.length === 1 ? "" : "s"}`
-              : `${fn} has no argument named '${a.name}' (it takes ${params.map((p) => p.name).join(", ")})`,
-          ),
-        );
-        ok = false;
-      } else if (bound[slot]) {
-        this.report(
-          D.badArguments(
-            a.span,
-            `argument '${params[slot]!.name}' of ${fn} is given twice`,
-          ),
-        );
-        ok = false;
-      } else bound[slot] = a;
-    });
-    const missing = params.filter((p, i) => !bound[i] && !p.attr);
-    if (ok && missing.length > 0) {
-      this.report(
-        D.badArguments(
-          span,
-          `${fn} needs ${missing.map((p) => `'${p.name}'`).join(" and ")}`,
+        D.stepContext(
+          call.callee.span,
+          `${call.callee.identifier}(…) inside a recurrence: sums over an index are taken outside it`,
         ),
       );
-      ok = false;
-    }
-    return ok ? bound : undefined;
-  }
-
-  private apply(
-    op: string,
-    args: NodeId[],
-    attrs: Record<string, number>,
-    span: Span,
-    operator = op,
-  ): NodeId | null {
-    this.b.currentSpan = span;
-    try {
-      return this.b.op(op, args, attrs, span);
-    } catch (error) {
-      if (!(error instanceof ShapeError)) throw error;
-      const shapes = args.map((a) => formatShape(this.b.shape(a)));
-      if (op === "matmul")
-        this.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
-      else if (["add", "sub", "mul", "div", "pow"].includes(op))
-        this.report(D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!));
-      else this.report(D.rankError(span, `${op}: ${error.detail}`));
       return null;
     }
-  }
-}
-
-/** A tensor literal's shape and row-major values, "ragged" when rows differ, undefined when not constant. */
-export function constantLiteral(
-  e: Expr,
-): { shape: number[]; values: number[] } | "ragged" | undefined {
-  if (e.kind === "number") return { shape: [], values: [e.value] };
-  if (e.kind === "negate") {
-    const inner = constantLiteral(e.operand);
-    return inner && inner !== "ragged"
-      ? { shape: inner.shape, values: inner.values.map((v) => -v) }
-      : inner;
-  }
-  if (e.kind !== "tensor") return undefined;
-  const parts = e.elements.map(constantLiteral);
-  if (parts.some((p) => p === undefined)) return undefined;
-  if (parts.some((p) => p === "ragged")) return "ragged";
-  const ok = parts as { shape: number[]; values: number[] }[];
-  const first = ok[0];
-  if (first && ok.some((p) => p.shape.join(",") !== first.shape.join(",")))
-    return "ragged";
-  return {
-    shape: [ok.length, ...(first?.shape ?? [])],
-    values: ok.flatMap((p) => p.values),
-  };
-}
-
-/** A constant broadcast to `shape` (a scalar fills it); undefined when the shapes do not fit. */
-export function expandConstant(
-  value: Float64Array,
-  from: Shape,
-  to: Shape,
-): Float64Array | undefined {
-  if (from.join(",") === to.join(",")) return value;
-  if (from.length === 0 && to.every((d) => typeof d === "number")) {
-    return new Float64Array((to as number[]).reduce((a, b) => a * b, 1)).fill(
-      value[0]!,
+    if (call.args.length !== 1 || call.args[0]!.name !== undefined) {
+      this.report(
+        D.badArguments(
+          call.span,
+          `${call.callee.identifier} takes one expression to sum over the steps of '${r.index}'`,
+        ),
+      );
+      return null;
+    }
+    const perStep = this.scans.reductionOutput(r.index, call);
+    if (perStep === null) return null;
+    const sum = apply(
+      this,
+      "sum_steps",
+      [perStep],
+      { index: r.index },
+      call.span,
     );
+    if (sum === null || r.op === "sum") return sum;
+    const info = this.indices.get(r.index)!;
+    const count = info.upperDim
+      ? this.dimValue(info.upperDim, call.span)
+      : this.outer.scalar(Number(info.length));
+    return apply(this, "div", [sum, count], {}, call.span);
   }
-  return undefined;
 }
+
+export type { BuiltScan };

@@ -1,5 +1,5 @@
 import type { Graph, Node, NodeId } from "./types.js";
-import { assertNever, formatShape } from "./types.js";
+import { assertNever, dependencies, formatShape } from "./types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 
 function describe(n: Node): string {
@@ -22,9 +22,34 @@ function describe(n: Node): string {
         );
       return `${n.op}(${n.args.map((a) => `%${a}`).join(", ")})${attrs.length ? ` {${attrs.join(", ")}}` : ""}`;
     }
+    case "scan":
+      return `scan ${n.index} in 1..${n.length} states [${n.states.map((s) => `${s.name}: next %${s.next}, lags ${s.lags}, init ${s.init.map((i) => `%${i}`).join(" ")}`).join("; ")}] outputs [${n.outputs.map((o) => `%${o}`).join(", ")}]`;
+    case "scan_adjoint":
+      return `scan_adjoint of %${n.forward} reversed; carries [${n.carries.map((c) => `${c.state}@-${c.lag}: %${c.node}`).join(", ")}] stacked [${n.stacked.map((s) => `%${s}`).join(", ")}] summed [${n.summed.map((s) => `%${s}`).join(", ")}]`;
+    case "project":
+      return `project %${n.scan} ${n.what} ${n.index}${n.what === "init" ? ` position ${n.position}` : ""}`;
+    case "carry":
+      return `carry state ${n.state} lag ${n.lag}`;
+    case "slice":
+      return `slice %${n.source}`;
+    case "outer":
+      return `outer %${n.source}`;
+    case "residual":
+      return `residual %${n.node}`;
+    case "state_adjoint":
+      return `state_adjoint ${n.state}`;
     default:
       return assertNever(n);
   }
+}
+
+const line = (n: Node, names: ReadonlyMap<NodeId, string>, indent: string) =>
+  `${indent}%${n.id} = ${describe(n)} : ${formatShape(n.shape)}${names.has(n.id) ? `  # ${names.get(n.id)}` : ""}`;
+
+/** A scan's body, indented under it. */
+function bodyLines(n: Node): string[] {
+  if (n.kind !== "scan" && n.kind !== "scan_adjoint") return [];
+  return n.body.map((b) => line(b, new Map(), "      "));
 }
 
 /** A text dump of the IR: the forward graph, then the gradient nodes the params' gradients use. */
@@ -42,21 +67,19 @@ export function printIr(graph: Graph, gradient: Gradient): string {
     const id = stack.pop()!;
     if (used.has(id)) continue;
     used.add(id);
-    const n = gradient.nodes[id]!;
-    if (n.kind === "op") stack.push(...n.args);
+    stack.push(...dependencies(gradient.nodes[id]!));
   }
   const lines = [
     `model ${graph.modelName}`,
     `dims ${[...graph.dims].map(([k, v]) => `${k}=${v ?? "?"}`).join(" ") || "-"}`,
     "forward:",
   ];
-  const line = (n: Node) =>
-    `  %${n.id} = ${describe(n)} : ${formatShape(n.shape)}${names.has(n.id) ? `  # ${names.get(n.id)}` : ""}`;
+  const emit = (n: Node) => lines.push(line(n, names, "  "), ...bodyLines(n));
   for (const n of gradient.nodes.slice(0, gradient.forwardCount))
-    if (used.has(n.id)) lines.push(line(n));
+    if (used.has(n.id)) emit(n);
   lines.push("gradient:");
   for (const n of gradient.nodes.slice(gradient.forwardCount))
-    if (used.has(n.id)) lines.push(line(n));
+    if (used.has(n.id)) emit(n);
   lines.push(`loss: %${graph.loss}`);
   for (const [name, g] of gradient.params)
     lines.push(

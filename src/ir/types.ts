@@ -50,9 +50,152 @@ export type Node =
       readonly attrs: Attrs;
       readonly shape: Shape;
       readonly span: Span;
-    };
+    }
+  | ScanNode
+  | ScanAdjointNode
+  | ProjectNode
+  | BodyInput;
 
 export type OpNode = Extract<Node, { kind: "op" }>;
+
+/**
+ * A recurrence over an index: `body` is a graph evaluated once per step, in order. Its
+ * states carry values from step to step (h_t reads h_<t-1> through a `carry`); values of
+ * the body listed in `outputs` are stacked over the steps. The scan itself has no value:
+ * `project` nodes read its stacked states and outputs, shaped [length, ...].
+ */
+export interface ScanNode {
+  readonly kind: "scan";
+  readonly id: NodeId;
+  /** Outer nodes the body reads (inits, sequences, loop invariants), so ordering sees them. */
+  readonly args: readonly NodeId[];
+  readonly index: string;
+  readonly length: Dim;
+  readonly body: readonly Node[];
+  readonly states: readonly ScanState[];
+  readonly outputs: readonly NodeId[];
+  readonly shape: Shape;
+  readonly span: Span;
+}
+
+export interface ScanState {
+  readonly name: string;
+  readonly shape: Shape;
+  /** How far back the body reads: h_<t-2> needs 2 initial values. */
+  readonly lags: number;
+  /** Outer nodes giving the initial values, oldest first (h_<-1>, h_0); each broadcasts to the state's shape. */
+  readonly init: readonly NodeId[];
+  /** The body node computing the state's value at the current step. */
+  readonly next: NodeId;
+}
+
+/**
+ * Backpropagation through time: the adjoint of a scan, a loop over the same steps run
+ * backwards. Its body is the vector-Jacobian product of the forward body; `residual`
+ * nodes read the forward body's values at the current step, `state_adjoint` nodes the
+ * total adjoint of a state at the current step (external, plus what later steps sent back).
+ */
+export interface ScanAdjointNode {
+  readonly kind: "scan_adjoint";
+  readonly id: NodeId;
+  readonly forward: NodeId;
+  readonly args: readonly NodeId[];
+  readonly body: readonly Node[];
+  /** Outer adjoints of the forward scan's stacked states (null: the loss does not read them). */
+  readonly stateAdjoints: readonly (NodeId | null)[];
+  /** Body nodes whose value is sent back to a state `lag` steps earlier. */
+  readonly carries: readonly {
+    readonly state: number;
+    readonly lag: number;
+    readonly node: NodeId;
+  }[];
+  /** Body nodes stacked over the steps (adjoints of sequences read as slices). */
+  readonly stacked: readonly NodeId[];
+  /** Body nodes summed over the steps (adjoints of loop-invariant values). */
+  readonly summed: readonly NodeId[];
+  /** The derivation of one step, for the handout. */
+  readonly trace: readonly BodyStep[];
+  readonly shape: Shape;
+  readonly span: Span;
+}
+
+/** One chain-rule step inside a recurrence body (the body's own ids). */
+export interface BodyStep {
+  readonly node: NodeId;
+  readonly terms: readonly {
+    readonly consumer: NodeId;
+    readonly argIndex: number;
+    readonly rule: string;
+    readonly general: NodeId;
+  }[];
+  readonly result: NodeId;
+}
+
+/** A value of a scan or scan_adjoint: a stacked state or output, a summed adjoint, an initial value's adjoint. */
+export interface ProjectNode {
+  readonly kind: "project";
+  readonly id: NodeId;
+  readonly scan: NodeId;
+  readonly what: "state" | "output" | "stacked" | "summed" | "init";
+  readonly index: number;
+  /** For `init`: which initial position (0 = oldest). */
+  readonly position: number;
+  readonly shape: Shape;
+  readonly span: Span;
+}
+
+/** Nodes that exist only inside a scan body: where its values come from at each step. */
+export type BodyInput =
+  | {
+      readonly kind: "carry";
+      readonly id: NodeId;
+      readonly state: number;
+      readonly lag: number;
+      readonly shape: Shape;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "slice";
+      readonly id: NodeId;
+      readonly source: NodeId;
+      readonly shape: Shape;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "outer";
+      readonly id: NodeId;
+      readonly source: NodeId;
+      readonly shape: Shape;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "residual";
+      readonly id: NodeId;
+      readonly node: NodeId;
+      readonly shape: Shape;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "state_adjoint";
+      readonly id: NodeId;
+      readonly state: number;
+      readonly shape: Shape;
+      readonly span: Span;
+    };
+
+/** Outer nodes a node depends on (op args, a scan's inputs, a projection's scan). */
+export function dependencies(n: Node): readonly NodeId[] {
+  switch (n.kind) {
+    case "op":
+    case "scan":
+    case "scan_adjoint":
+      return n.args;
+    case "project":
+      return [n.scan];
+    default:
+      return [];
+  }
+}
 
 export function assertNever(x: never): never {
   throw new Error(`unexpected ${JSON.stringify(x)}`);
@@ -66,6 +209,8 @@ export interface NamedValue {
   /** The declared shape with dim names kept, for display. */
   readonly declaredShape: readonly (string | number)[];
   readonly latex?: string;
+  /** For a value with one entry per step: the index (its first axis). */
+  readonly index?: string;
   readonly span: Span;
 }
 

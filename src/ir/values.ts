@@ -3,30 +3,58 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
 import { formatShape, type TrainSettings } from "./types.js";
 import type { Tensor } from "./tensor.js";
-import { constantLiteral } from "./lower.js";
+import { constantLiteral } from "./literals.js";
+import type { Span } from "../syntax/span.js";
 
-type Declaration = Extract<Statement, { kind: "declaration" }>;
+/** A declared input, target, param or const as the `example` block sees it. */
+export interface DeclaredValue {
+  readonly name: string;
+  readonly role: string;
+  /** The full shape; a sequence's first axis is its index. */
+  readonly shape: readonly (string | number)[];
+  readonly sequence: boolean;
+}
 
 /**
  * Worked values: param initial values, overridden by the `example` block. Shapes are checked
- * against the declarations; a free dim takes the size the values give it, consistently.
+ * against the declarations, and a free dim takes the size the values give it, consistently.
+ * A sequence may be given whole (`x = [[…], […]]`) or step by step (`x_1 = […]`, `x_2 = […]`).
  */
 export function lowerExample(
   statements: readonly Statement[],
-  declarations: ReadonlyMap<string, Declaration>,
-  dims: ReadonlyMap<string, number | undefined>,
+  declared: readonly DeclaredValue[],
   diagnostics: Diagnostic[],
   inits: Map<string, Tensor>,
 ): Map<string, Tensor> {
   const values = new Map(inits);
   const bound = new Map<string, number>();
+  const byName = new Map(declared.map((d) => [d.name, d]));
+  const fits = (
+    expected: readonly (string | number)[],
+    actual: readonly number[],
+  ) =>
+    actual.length === expected.length &&
+    expected.every((d, i) => {
+      if (typeof d === "number") return d === actual[i];
+      const previous = bound.get(d);
+      if (previous !== undefined) return previous === actual[i];
+      bound.set(d, actual[i]!);
+      return true;
+    });
+  const steps = new Map<
+    string,
+    Map<number, { values: number[]; shape: number[]; span: Span }>
+  >();
   for (const s of statements) {
     if (s.kind !== "example") continue;
     for (const a of s.assignments) {
-      const name = a.target.identifier;
-      const declaration = declarations.get(name);
-      if (!declaration || a.target.subscript) {
-        diagnostics.push(D.exampleUnknown(a.target.span, name));
+      const identifier = a.target.identifier;
+      const step = /^(.+)_(\d+)$/.exec(identifier);
+      const sequence =
+        step && !a.target.subscript ? byName.get(step[1]!) : undefined;
+      const target = sequence?.sequence ? sequence : byName.get(identifier);
+      if (!target || a.target.subscript) {
+        diagnostics.push(D.exampleUnknown(a.target.span, identifier));
         continue;
       }
       const literal = constantLiteral(a.value);
@@ -38,35 +66,76 @@ export function lowerExample(
         diagnostics.push(D.exampleNotConstant(a.value.span));
         continue;
       }
-      const declared = (declaration.shape ?? []).map((r) =>
-        r.kind === "literal" ? r.value : (dims.get(r.name) ?? r.name),
-      );
-      const fits =
-        literal.shape.length === declared.length &&
-        declared.every((d, i) => {
-          const actual = literal.shape[i]!;
-          if (typeof d === "number") return d === actual;
-          const previous = bound.get(d);
-          if (previous !== undefined) return previous === actual;
-          bound.set(d, actual);
-          return true;
-        });
-      if (!fits) {
+      if (target === sequence) {
+        const n = Number(step![2]);
+        const rows = steps.get(target.name) ?? new Map();
+        rows.set(n, { ...literal, span: a.value.span });
+        steps.set(target.name, rows);
+        continue;
+      }
+      if (!fits(target.shape, literal.shape)) {
         diagnostics.push(
           D.declaredShapeMismatch(
             a.value.span,
-            name,
-            formatShape(declared),
+            identifier,
+            formatShape(target.shape),
             formatShape(literal.shape),
           ),
         );
         continue;
       }
-      values.set(name, {
+      values.set(identifier, {
         shape: literal.shape,
         data: Float64Array.from(literal.values),
       });
     }
+  }
+  for (const [name, rows] of steps) {
+    const target = byName.get(name)!;
+    const count = Math.max(...rows.keys());
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter(
+      (n) => !rows.has(n),
+    );
+    const first = [...rows.values()][0]!;
+    if (missing.length > 0) {
+      diagnostics.push(
+        D.declaredShapeMismatch(
+          first.span,
+          name,
+          formatShape(target.shape),
+          `steps 1..${count} without ${missing.map((n) => `${name}_${n}`).join(", ")}`,
+        ),
+      );
+      continue;
+    }
+    const ordered = Array.from({ length: count }, (_, i) => rows.get(i + 1)!);
+    const bad = ordered.find((r) => !fits(target.shape.slice(1), r.shape));
+    if (bad) {
+      diagnostics.push(
+        D.declaredShapeMismatch(
+          bad.span,
+          name,
+          formatShape(target.shape.slice(1)),
+          formatShape(bad.shape),
+        ),
+      );
+      continue;
+    }
+    if (!fits(target.shape.slice(0, 1), [count])) {
+      diagnostics.push(
+        D.declaredShapeMismatch(
+          first.span,
+          name,
+          formatShape(target.shape),
+          `${count} steps`,
+        ),
+      );
+      continue;
+    }
+    values.set(name, {
+      shape: [count, ...first.shape],
+      data: Float64Array.from(ordered.flatMap((r) => r.values)),
+    });
   }
   return values;
 }

@@ -3,6 +3,8 @@ import type { DerivationStep, Gradient } from "../autodiff/reverse.js";
 import { spaceLatex } from "./render.js";
 import { DerivationView } from "./view.js";
 import { workedExample } from "./worked.js";
+import { withSubscript } from "./recurrence.js";
+import { latexName } from "./names.js";
 
 const ROLE_TITLE = {
   input: "Inputs",
@@ -65,9 +67,11 @@ export function forwardOrder(view: DerivationView): NodeId[] {
   const equations = view.graph.named
     .filter((n) => n.kind === "equation" || n.kind === "loss")
     .map((n) => n.node);
-  return [...new Set([...equations, ...view.auxiliaries])].sort(
-    (a, b) => a - b,
-  );
+  // Stacked values of a recurrence are defined by its equations, listed with it.
+  const own = (id: NodeId) => view.gradient.nodes[id]!.kind !== "project";
+  return [...new Set([...equations, ...view.auxiliaries])]
+    .filter(own)
+    .sort((a, b) => a - b);
 }
 
 function modelSection(view: DerivationView): string {
@@ -86,9 +90,6 @@ function modelSection(view: DerivationView): string {
       `\\paragraph{${ROLE_TITLE[role]}} ${named.map((n) => `$${view.symbol(n.node)} \\in ${spaceLatex(n.declaredShape)}$`).join(", ")}.`,
     );
   }
-  lines.push(
-    "\\paragraph{Forward pass} The equations in the order they are computed:",
-  );
   const declared = new Map(graph.named.map((n) => [n.node, n]));
   const rows = forwardOrder(view).map((id) => {
     const named = declared.get(id);
@@ -96,10 +97,28 @@ function modelSection(view: DerivationView): string {
     const tag = named?.kind === "loss" ? "\\quad\\text{(the loss)}" : "";
     return `${view.symbol(id)} &= ${view.forward.definition(id)} && \\in ${spaceLatex(shape)}${tag}`;
   });
-  lines.push(align(rows));
-  if (view.auxiliaries.length > 0)
+  for (const r of view.recurrences) {
+    const inits = r.scan.states.flatMap((st) =>
+      st.init.map(
+        (init, p) =>
+          `${withSubscript(latexName(st.name), String(p - st.lags + 1))} &= ${view.forward.reference(init)}`,
+      ),
+    );
     lines.push(
-      "The $u_k$ name intermediate results that the derivation refers to.",
+      `\\paragraph{Recurrence over $${r.index}$} For $${r.index} = 1, \\dots, ${r.scan.length}$, in order:`,
+      align([...r.equationRows(), ...inits]),
+    );
+  }
+  lines.push(
+    "\\paragraph{Forward pass} The equations in the order they are computed:",
+    align(rows),
+  );
+  if (
+    view.auxiliaries.length > 0 ||
+    view.recurrences.some((r) => r.auxiliaries.size > 0)
+  )
+    lines.push(
+      "The $u$ name intermediate results that the derivation refers to.",
     );
   return lines.join("\n\n");
 }
@@ -109,12 +128,12 @@ function stepLines(view: DerivationView, step: DerivationStep): string {
   const v = view.symbol(step.node);
   if (step.node === view.graph.loss)
     return `\\[ \\delta_{${v}} = \\frac{\\partial ${lossName}}{\\partial ${v}} = 1 \\]`;
-  const chain = step.terms
-    .map((t) => {
-      const c = view.symbol(t.consumer);
-      return `\\frac{\\partial ${lossName}}{\\partial ${c}}\\,\\frac{\\partial ${c}}{\\partial ${v}}`;
-    })
-    .join(" + ");
+  const chain = step.terms.map((t) => {
+    if (t.argIndex < 0)
+      return `\\left.\\frac{\\partial ${lossName}}{\\partial ${v}}\\right|_{\\text{recurrence over } ${view.recurrenceOf(t.consumer)?.index ?? ""}}`;
+    const c = view.symbol(t.consumer);
+    return `\\frac{\\partial ${lossName}}{\\partial ${c}}\\,\\frac{\\partial ${c}}{\\partial ${v}}`;
+  });
   const backward = view.backwardFor(step);
   const general = step.terms
     .map((t) => backward.reference(t.general))
@@ -144,6 +163,14 @@ function backwardSection(view: DerivationView): string {
       ? `The gradient of $${view.symbol(step.node)}$`
       : `$\\delta_{${view.symbol(step.node)}}$`;
     lines.push(`\\subsection*{${title}}`, stepLines(view, step));
+  }
+  for (const r of view.recurrences) {
+    if (!r.adjoint) continue;
+    const external = (k: number) => r.adjoint!.stateAdjoints[k] ?? null;
+    lines.push(
+      `\\subsection*{Backpropagation through time over $${r.index}$}`,
+      r.derivation(external),
+    );
   }
   return lines.join("\n\n");
 }

@@ -13,7 +13,14 @@ export class ExpressionRenderer {
     private readonly nodes: readonly Node[],
     private readonly symbols: ReadonlyMap<NodeId, string>,
     private readonly adjointSymbol: (of: NodeId) => string,
+    /** LaTeX for what is not an op: projections of scans, a body's inputs without a symbol. */
+    private readonly other?: (n: Node) => Latex | undefined,
   ) {}
+
+  /** `id` with its precedence, as it appears inside other expressions. */
+  latex(id: NodeId): Latex {
+    return this.render(id, undefined);
+  }
 
   /** The expression of `id`, with every other named node as its symbol. */
   definition(id: NodeId): string {
@@ -46,6 +53,18 @@ export class ExpressionRenderer {
           n.attrs,
           n.args.map((a) => this.nodes[a]!.shape),
         );
+      }
+      case "scan":
+      case "scan_adjoint":
+      case "project":
+      case "carry":
+      case "slice":
+      case "outer":
+      case "residual":
+      case "state_adjoint": {
+        const latex = this.other?.(n);
+        if (!latex) throw new Error(`no LaTeX for a ${n.kind} node`);
+        return latex;
       }
       default:
         return assertNever(n);

@@ -2,6 +2,9 @@ import type { Graph, NodeId } from "../ir/types.js";
 import type { DerivationStep, Gradient } from "../autodiff/reverse.js";
 import { latexName } from "./names.js";
 import { ExpressionRenderer } from "./render.js";
+import { RecurrenceView, withSubscript } from "./recurrence.js";
+import { PREC, type Latex } from "../ops/def.js";
+import type { Node, ScanAdjointNode, ScanNode } from "../ir/types.js";
 
 /**
  * What the handout calls each value, and which derivation steps it shows. An unnamed
@@ -39,6 +42,14 @@ export class DerivationView {
       this.representative.set(forward, byAdjoint.get(adjoint)!);
     const shown = (id: NodeId) =>
       this.symbols.has(id) || this.representative.get(id) === id;
+    // One step of a stacked sequence reads as that step: h_T, x_3.
+    for (const n of nodes) {
+      if (n.kind !== "op" || n.op !== "take" || this.symbols.has(n.id))
+        continue;
+      const of = this.symbols.get(n.args[0]!);
+      if (of !== undefined)
+        this.symbols.set(n.id, withSubscript(of, String(n.attrs.step)));
+    }
     let aux = 0;
     for (const step of [...gradient.trace].reverse()) {
       if (
@@ -53,8 +64,26 @@ export class DerivationView {
     for (const step of gradient.trace)
       if (this.symbols.has(step.node)) this.steps.push(step);
     this.lossName = this.symbols.get(graph.loss)!;
+    for (const n of nodes) {
+      if (n.kind !== "scan") continue;
+      const adjoint = nodes.find(
+        (a): a is ScanAdjointNode =>
+          a.kind === "scan_adjoint" && a.forward === n.id,
+      );
+      this.recurrences.push(
+        new RecurrenceView(
+          n,
+          adjoint,
+          graph,
+          nodes,
+          (id) => this.symbol(id),
+          this.lossName,
+        ),
+      );
+    }
     const delta = (of: NodeId) => this.delta(of);
-    this.forward = new ExpressionRenderer(nodes, this.symbols, delta);
+    const other = (n: Node) => this.projection(n);
+    this.forward = new ExpressionRenderer(nodes, this.symbols, delta, other);
     const adjointSymbols = new Map(this.symbols);
     for (const [adjoint, forward] of byAdjoint) {
       // A trivial δ_L = 1 and adjoints that are forward values themselves print as what they are.
@@ -67,7 +96,51 @@ export class DerivationView {
       }
     }
     this.adjointSymbols = adjointSymbols;
-    this.backward = new ExpressionRenderer(nodes, adjointSymbols, delta);
+    this.backward = new ExpressionRenderer(nodes, adjointSymbols, delta, other);
+  }
+
+  readonly recurrences: RecurrenceView[] = [];
+
+  recurrenceOf(scan: NodeId): RecurrenceView | undefined {
+    return this.recurrences.find(
+      (r) => r.scan.id === scan || r.adjoint?.id === scan,
+    );
+  }
+
+  /** LaTeX for the values of a scan: stacked states and outputs, sums over the steps, initial values' adjoints. */
+  private projection(n: Node): Latex | undefined {
+    if (n.kind !== "project") return undefined;
+    const r = this.recurrenceOf(n.scan);
+    if (!r) return undefined;
+    const t = r.index;
+    switch (n.what) {
+      case "state":
+        return {
+          text: latexName(r.scan.states[n.index]!.name),
+          prec: PREC.atom,
+        };
+      case "output":
+        return r.forwardRenderer().latex(r.scan.outputs[n.index]!);
+      case "summed": {
+        const body = r.backwardRenderer().latex(r.adjoint!.summed[n.index]!);
+        return {
+          text: `\\sum_{${t}=1}^{${r.scan.length}} ${body.prec < PREC.product ? `\\left(${body.text}\\right)` : body.text}`,
+          prec: PREC.product,
+        };
+      }
+      case "stacked":
+        return {
+          text: `\\left[${r.backwardRenderer().reference(r.adjoint!.stacked[n.index]!)}\\right]_{${t}=1}^{${r.scan.length}}`,
+          prec: PREC.atom,
+        };
+      case "init": {
+        const s = r.scan.states[n.index]!;
+        return {
+          text: `\\delta_{${withSubscript(latexName(s.name), String(n.position - s.lags + 1))}}`,
+          prec: PREC.atom,
+        };
+      }
+    }
   }
 
   private readonly adjointSymbols: Map<NodeId, string>;
@@ -78,6 +151,8 @@ export class DerivationView {
    */
   backwardFor(step: DerivationStep): ExpressionRenderer {
     const symbols = new Map(this.adjointSymbols);
+    // The value being derived is written out, not named by its own δ.
+    if (!this.symbols.has(step.result)) symbols.delete(step.result);
     for (const t of step.terms) {
       const adjoint = this.gradient.adjoints.get(t.consumer);
       if (
@@ -87,8 +162,11 @@ export class DerivationView {
       )
         symbols.set(adjoint, this.delta(t.consumer));
     }
-    return new ExpressionRenderer(this.gradient.nodes, symbols, (of) =>
-      this.delta(of),
+    return new ExpressionRenderer(
+      this.gradient.nodes,
+      symbols,
+      (of) => this.delta(of),
+      (n) => this.projection(n),
     );
   }
 

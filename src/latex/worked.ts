@@ -4,6 +4,7 @@ import type { Tensor } from "../ir/tensor.js";
 import { formatNumber, tensorLatex } from "./render.js";
 import type { DerivationView } from "./view.js";
 import { align, forwardOrder } from "./handout.js";
+import type { RecurrenceView } from "./recurrence.js";
 
 /** Scalars (or tiny tensors) get a column per entry in the iteration table. */
 const TABLE_ENTRIES = 4;
@@ -40,6 +41,7 @@ export function workedExample(view: DerivationView): string | undefined {
     "\\paragraph{Given values}",
     align(given.map((n) => show(n.node, values.get(n.name)!))),
   ];
+  for (const r of view.recurrences) lines.push(...recurrenceTable(view, r, ev));
   lines.push(
     "\\paragraph{Forward pass}",
     align(forwardOrder(view).map((id) => show(id, ev.value(id)))),
@@ -138,6 +140,91 @@ export function workedExample(view: DerivationView): string | undefined {
 function operand(t: Tensor): string {
   const text = tensorLatex(t);
   return text.startsWith("-") ? `\\left(${text}\\right)` : text;
+}
+
+/** A small tensor in a table cell: a number, or a short row of numbers. */
+function cell(t: Tensor): string | undefined {
+  if (t.data.length === 1) return formatNumber(t.data[0]!);
+  if (t.data.length > TABLE_ENTRIES) return undefined;
+  return `(${Array.from(t.data, formatNumber).join(", ")})`;
+}
+
+/**
+ * The steps of a recurrence, one row per step, as the RNN lecture tabulates them: the
+ * values of the step, then (going backwards) each δ and the step's contributions to the
+ * parameters it reads at every step.
+ */
+function recurrenceTable(
+  view: DerivationView,
+  r: RecurrenceView,
+  ev: Evaluator,
+): string[] {
+  const forwardSteps = ev.scanSteps(r.scan.id);
+  const backwardSteps = r.adjoint ? ev.adjointSteps(r.adjoint.id) : [];
+  const columns: { header: string; at: (t: number) => Tensor }[] = [];
+  const forwardIds = [
+    ...new Set([
+      ...r.scan.states.map((s) => s.next),
+      ...r.auxiliaries.keys(),
+      ...r.scan.body
+        .filter(
+          (n) =>
+            n.kind !== "const" &&
+            r.symbol(n.id) !== undefined &&
+            n.kind !== "outer" &&
+            n.kind !== "carry",
+        )
+        .map((n) => n.id),
+    ]),
+  ].sort((a, b) => a - b);
+  for (const id of forwardIds)
+    columns.push({
+      header: r.symbol(id, 0)!,
+      at: (t) => forwardSteps[t]!.value(id),
+    });
+  if (r.adjoint) {
+    const adjoint = r.adjoint;
+    for (const step of adjoint.trace) {
+      if (
+        !r.auxiliaries.has(step.node) &&
+        !r.scan.states.some((s) => s.next === step.node)
+      )
+        continue;
+      columns.push({
+        header: r.delta(step.node),
+        at: (t) => backwardSteps[t]!.value(step.result),
+      });
+    }
+    const sources = r.scan.body.filter(
+      (n) => n.kind === "outer" && adjoint.trace.some((s) => s.node === n.id),
+    );
+    adjoint.summed.forEach((node, j) => {
+      const source = sources[j] as Extract<
+        (typeof sources)[number],
+        { kind: "outer" }
+      >;
+      columns.push({
+        header: `\\text{step's } \\partial ${view.lossName}/\\partial ${view.symbol(source.source)}`,
+        at: (t) => backwardSteps[t]!.value(node),
+      });
+    });
+  }
+  const length = forwardSteps.length;
+  const shown = columns.filter((c) =>
+    Array.from({ length }, (_, t) => cell(c.at(t))).every(
+      (x) => x !== undefined,
+    ),
+  );
+  if (shown.length === 0 || length > 50) return [];
+  const rows = Array.from({ length }, (_, t) => [
+    String(t + 1),
+    ...shown.map((c) => cell(c.at(t))!),
+  ]);
+  const header = [r.index, ...shown.map((c) => c.header)];
+  return [
+    `\\paragraph{Steps of the recurrence over $${r.index}$} Forward values, then the backward pass (computed from the last step to the first):`,
+    `\\begin{center}\\small\n\\begin{tabular}{${"r".repeat(header.length)}}\n\\toprule\n${header.map((h) => `$${h}$`).join(" & ")} \\\\\n\\midrule\n${rows.map((row) => row.map((c) => `$${c}$`).join(" & ")).join(" \\\\\n")} \\\\\n\\bottomrule\n\\end{tabular}\n\\end{center}`,
+  ];
 }
 
 function entryNames(name: string, count: number): string[] {

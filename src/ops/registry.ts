@@ -5,6 +5,7 @@ import { reduceOps } from "./reduce.js";
 import { lossOps } from "./losses.js";
 import { imageOps } from "./image.js";
 import { dimOps } from "./dims.js";
+import { stepOps } from "./steps.js";
 
 const table = new Map<string, OpDef>();
 for (const def of [
@@ -13,6 +14,7 @@ for (const def of [
   ...reduceOps,
   ...lossOps,
   ...dimOps,
+  ...stepOps,
 ]) {
   if (table.has(def.name)) throw new Error(`op ${def.name} registered twice`);
   table.set(def.name, def);

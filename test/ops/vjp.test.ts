@@ -106,6 +106,14 @@ const cases: Record<string, readonly Case[]> = {
   softmax_xent_grad: [{ shapes: [M, M] }],
   leaky_relu: [{ shapes: [M], attrs: { alpha: 0.2 } }],
   leaky_step: [{ shapes: [M], attrs: { alpha: 0.2 } }],
+  take: [
+    { shapes: [[4, 3]], attrs: { from: "end", k: 0, step: "T" } },
+    { shapes: [[4, 3]], attrs: { from: "start", k: 1, step: "2" } },
+  ],
+  place: [
+    { shapes: [[3]], attrs: { from: "end", k: 1, length: 4, step: "T-1" } },
+  ],
+  sum_steps: [{ shapes: [[4, 3]], attrs: { index: "t" } }],
   dim_size: [{ shapes: [], attrs: { dim: "N", value: 3 } }],
 };
 for (const def of allOps()) {

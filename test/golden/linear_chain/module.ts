@@ -71,19 +71,17 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  return {
-    key: "",
-    v8: new Float64Array(1),
-    v9: new Float64Array(1),
-    v10: new Float64Array(1),
-    v11: new Float64Array(1),
-    v12: new Float64Array(1),
-    v14: new Float64Array(1),
-    v15: new Float64Array(1),
-    v21: new Float64Array(1),
-    v22: new Float64Array(1),
-    v27: new Float64Array(1),
-  };
+  const v8 = new Float64Array(1);
+  const v9 = new Float64Array(1);
+  const v10 = new Float64Array(1);
+  const v11 = new Float64Array(1);
+  const v12 = new Float64Array(1);
+  const v14 = new Float64Array(1);
+  const v15 = new Float64Array(1);
+  const v21 = new Float64Array(1);
+  const v22 = new Float64Array(1);
+  const v27 = new Float64Array(1);
+  return { key: "", v8, v9, v10, v11, v12, v14, v15, v21, v22, v27 };
 }
 function buffers() {
   const k = "";
@@ -101,12 +99,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v5 = params["b1"];
   const v6 = params["w2"];
   const v7 = params["b2"];
-  const v8 = w.v8;
-  const v9 = w.v9;
-  const v10 = w.v10;
-  const v11 = w.v11;
-  const v12 = w.v12;
-  const v14 = w.v14;
+  const { v8, v9, v10, v11, v12, v14 } = w;
   const s1 = v3[0];
   const s2 = v0[0];
   v8[0] = s1 * s2;
@@ -151,16 +144,11 @@ export function gradient(
   const v5 = params["b1"];
   const v6 = params["w2"];
   const v7 = params["b2"];
-  const v8 = w.v8;
-  const v9 = w.v9;
-  const v10 = w.v10;
-  const v11 = w.v11;
-  const v12 = w.v12;
-  const v14 = w.v14;
   const v15 = out["b2"];
   const v21 = out["w2"];
   const v22 = out["b1"];
   const v27 = out["w1"];
+  const { v8, v9, v10, v11, v12, v14 } = w;
   const s18 = v3[0];
   const s19 = v0[0];
   v8[0] = s18 * s19;

@@ -65,15 +65,13 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  return {
-    key: "",
-    v6: new Float64Array(1),
-    v7: new Float64Array(1),
-    v8: new Float64Array(1),
-    v10: new Float64Array(1),
-    v11: new Float64Array(1),
-    v17: new Float64Array(1),
-  };
+  const v6 = new Float64Array(1);
+  const v7 = new Float64Array(1);
+  const v8 = new Float64Array(1);
+  const v10 = new Float64Array(1);
+  const v11 = new Float64Array(1);
+  const v17 = new Float64Array(1);
+  return { key: "", v6, v7, v8, v10, v11, v17 };
 }
 function buffers() {
   const k = "";
@@ -89,10 +87,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v5 = params["b"];
-  const v6 = w.v6;
-  const v7 = w.v7;
-  const v8 = w.v8;
-  const v10 = w.v10;
+  const { v6, v7, v8, v10 } = w;
   const s1 = v3[0];
   const s2 = v0[0];
   v6[0] = s1 * s2;
@@ -124,12 +119,9 @@ export function gradient(
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v5 = params["b"];
-  const v6 = w.v6;
-  const v7 = w.v7;
-  const v8 = w.v8;
-  const v10 = w.v10;
   const v11 = out["b"];
   const v17 = out["w"];
+  const { v6, v7, v8, v10 } = w;
   const s12 = v3[0];
   const s13 = v0[0];
   v6[0] = s12 * s13;

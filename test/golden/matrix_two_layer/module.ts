@@ -71,31 +71,54 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
+  const v4 = new Float64Array(6);
+  const v5 = new Float64Array(6);
+  const v6 = new Float64Array(9);
+  const v7 = new Float64Array(9);
+  const v8 = new Float64Array(9);
+  const v10 = new Float64Array(9);
+  const v11 = new Float64Array(1);
+  const v12 = new Float64Array(1);
+  const v13 = new Float64Array(1);
+  const v14 = new Float64Array(1);
+  const v16 = new Float64Array(1);
+  const v19 = new Float64Array(9);
+  const v22 = new Float64Array(9);
+  const v23 = new Float64Array(9);
+  const v28 = new Float64Array(9);
+  const v29 = new Float64Array(9);
+  const v30 = new Float64Array(9);
+  const v34 = new Float64Array(6);
+  const v35 = new Float64Array(6);
+  const v39 = new Float64Array(6);
+  const v40 = new Float64Array(6);
+  const v41 = new Float64Array(6);
+  const v45 = new Float64Array(8);
   return {
     key: "",
-    v4: new Float64Array(6),
-    v5: new Float64Array(6),
-    v6: new Float64Array(9),
-    v7: new Float64Array(9),
-    v8: new Float64Array(9),
-    v10: new Float64Array(9),
-    v11: new Float64Array(1),
-    v12: new Float64Array(1),
-    v13: new Float64Array(1),
-    v14: new Float64Array(1),
-    v16: new Float64Array(1),
-    v19: new Float64Array(9),
-    v22: new Float64Array(9),
-    v23: new Float64Array(9),
-    v28: new Float64Array(9),
-    v29: new Float64Array(9),
-    v30: new Float64Array(9),
-    v34: new Float64Array(6),
-    v35: new Float64Array(6),
-    v39: new Float64Array(6),
-    v40: new Float64Array(6),
-    v41: new Float64Array(6),
-    v45: new Float64Array(8),
+    v4,
+    v5,
+    v6,
+    v7,
+    v8,
+    v10,
+    v11,
+    v12,
+    v13,
+    v14,
+    v16,
+    v19,
+    v22,
+    v23,
+    v28,
+    v29,
+    v30,
+    v34,
+    v35,
+    v39,
+    v40,
+    v41,
+    v45,
   };
 }
 function buffers() {
@@ -112,15 +135,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v1 = inputs["Y"];
   const v2 = params["W1"];
   const v3 = params["W2"];
-  const v4 = w.v4;
-  const v5 = w.v5;
-  const v6 = w.v6;
-  const v7 = w.v7;
-  const v10 = w.v10;
-  const v11 = w.v11;
-  const v12 = w.v12;
-  const v13 = w.v13;
-  const v14 = w.v14;
+  const { v4, v5, v6, v7, v10, v11, v12, v13, v14 } = w;
   {
     let i0 = 0;
     for (; i0 < 3; i0++) {
@@ -230,22 +245,9 @@ export function gradient(
   const v1 = inputs["Y"];
   const v2 = params["W1"];
   const v3 = params["W2"];
-  const v4 = w.v4;
-  const v5 = w.v5;
-  const v6 = w.v6;
-  const v7 = w.v7;
-  const v8 = w.v8;
-  const v10 = w.v10;
-  const v11 = w.v11;
-  const v12 = w.v12;
-  const v13 = w.v13;
-  const v14 = w.v14;
-  const v16 = w.v16;
-  const v30 = w.v30;
-  const v34 = w.v34;
   const v35 = out["W2"];
-  const v41 = w.v41;
   const v45 = out["W1"];
+  const { v4, v5, v6, v7, v8, v10, v11, v12, v13, v14, v16, v30, v34, v41 } = w;
   {
     let i30 = 0;
     for (; i30 < 3; i30++) {

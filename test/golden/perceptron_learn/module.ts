@@ -65,17 +65,15 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  return {
-    key: "",
-    v7: new Float64Array(8),
-    v8: new Float64Array(8),
-    v9: new Float64Array(8),
-    v10: new Float64Array(8),
-    v11: new Float64Array(8),
-    v12: new Float64Array(1),
-    v20: new Float64Array(1),
-    v23: new Float64Array(3),
-  };
+  const v7 = new Float64Array(8);
+  const v8 = new Float64Array(8);
+  const v9 = new Float64Array(8);
+  const v10 = new Float64Array(8);
+  const v11 = new Float64Array(8);
+  const v12 = new Float64Array(1);
+  const v20 = new Float64Array(1);
+  const v23 = new Float64Array(3);
+  return { key: "", v7, v8, v9, v10, v11, v12, v20, v23 };
 }
 function buffers() {
   const k = "";
@@ -91,11 +89,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v6 = params["b"];
-  const v7 = w.v7;
-  const v8 = w.v8;
-  const v9 = w.v9;
-  const v11 = w.v11;
-  const v12 = w.v12;
+  const { v7, v8, v9, v11, v12 } = w;
   {
     let i0 = 0;
     for (; i0 + 3 < 8; i0 += 4) {
@@ -167,13 +161,9 @@ export function gradient(
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v6 = params["b"];
-  const v7 = w.v7;
-  const v8 = w.v8;
-  const v10 = w.v10;
-  const v11 = w.v11;
-  const v12 = w.v12;
   const v20 = out["b"];
   const v23 = out["w"];
+  const { v7, v8, v10, v11, v12 } = w;
   {
     let i16 = 0;
     for (; i16 + 3 < 8; i16 += 4) {

@@ -71,28 +71,48 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
+  const v8 = new Float64Array(2);
+  const v9 = new Float64Array(2);
+  const v10 = new Float64Array(2);
+  const v11 = new Float64Array(2);
+  const v12 = new Float64Array(2);
+  const v13 = new Float64Array(2);
+  const v15 = new Float64Array(2);
+  const v17 = new Float64Array(2);
+  const v18 = new Float64Array(1);
+  const v19 = new Float64Array(1);
+  const v30 = new Float64Array(2);
+  const v33 = new Float64Array(2);
+  const v34 = new Float64Array(2);
+  const v35 = new Float64Array(2);
+  const v40 = new Float64Array(4);
+  const v41 = new Float64Array(2);
+  const v45 = new Float64Array(2);
+  const v46 = new Float64Array(2);
+  const v47 = new Float64Array(2);
+  const v52 = new Float64Array(4);
   return {
     key: "",
-    v8: new Float64Array(2),
-    v9: new Float64Array(2),
-    v10: new Float64Array(2),
-    v11: new Float64Array(2),
-    v12: new Float64Array(2),
-    v13: new Float64Array(2),
-    v15: new Float64Array(2),
-    v17: new Float64Array(2),
-    v18: new Float64Array(1),
-    v19: new Float64Array(1),
-    v30: new Float64Array(2),
-    v33: new Float64Array(2),
-    v34: new Float64Array(2),
-    v35: new Float64Array(2),
-    v40: new Float64Array(4),
-    v41: new Float64Array(2),
-    v45: new Float64Array(2),
-    v46: new Float64Array(2),
-    v47: new Float64Array(2),
-    v52: new Float64Array(4),
+    v8,
+    v9,
+    v10,
+    v11,
+    v12,
+    v13,
+    v15,
+    v17,
+    v18,
+    v19,
+    v30,
+    v33,
+    v34,
+    v35,
+    v40,
+    v41,
+    v45,
+    v46,
+    v47,
+    v52,
   };
 }
 function buffers() {
@@ -109,15 +129,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v1 = inputs["y"];
   const v3 = params["W1"];
   const v5 = params["W2"];
-  const v8 = w.v8;
-  const v9 = w.v9;
-  const v10 = w.v10;
-  const v11 = w.v11;
-  const v12 = w.v12;
-  const v13 = w.v13;
-  const v17 = w.v17;
-  const v18 = w.v18;
-  const v19 = w.v19;
+  const { v8, v9, v10, v11, v12, v13, v17, v18, v19 } = w;
   {
     let i0 = 0;
     for (; i0 < 2; i0++) {
@@ -212,19 +224,9 @@ export function gradient(
   const v1 = inputs["y"];
   const v3 = params["W1"];
   const v5 = params["W2"];
-  const v8 = w.v8;
-  const v10 = w.v10;
-  const v11 = w.v11;
-  const v13 = w.v13;
-  const v15 = w.v15;
-  const v17 = w.v17;
-  const v18 = w.v18;
-  const v19 = w.v19;
-  const v35 = w.v35;
   const v40 = out["W2"];
-  const v41 = w.v41;
-  const v47 = w.v47;
   const v52 = out["W1"];
+  const { v8, v10, v11, v13, v15, v17, v18, v19, v35, v41, v47 } = w;
   {
     let i29 = 0;
     for (; i29 < 2; i29++) {

@@ -1,0 +1,329 @@
+import type {
+  Node,
+  NodeId,
+  ProjectNode,
+  ScanAdjointNode,
+  ScanNode,
+  Shape,
+} from "../ir/types.js";
+import { bufferName, closure, type StatementEmitter } from "./emitter.js";
+
+/**
+ * Recurrences in the generated code: a scan is a `for` loop over the steps whose body is
+ * the body graph's code, run on small per-step buffers; states live in one array per state
+ * ([initial values, step 1, …, step T]) and stacked values in [T, …] arrays. Its adjoint is
+ * the same loop run backwards. The code is the same whatever the number of steps: T is a
+ * literal or a run-time dim, never unrolled.
+ */
+export const stateStore = (scan: NodeId, k: number) => `s${scan}_${k}`;
+export const adjointStore = (adjoint: NodeId, k: number) => `d${adjoint}_${k}`;
+export const residualStore = (scan: NodeId, node: NodeId) => `r${scan}_${node}`;
+export const bodyTemp = (scope: NodeId, node: NodeId) => `b${scope}_${node}`;
+export const bodyConstPrefix = (scope: NodeId) => `K${scope}_`;
+
+/** A workspace array: its name and the expression that allocates it (or views another). */
+export interface StorageField {
+  readonly name: string;
+  readonly init: string;
+}
+
+/** Forward body nodes that the backward loop reads: the forward loop stores them for every step. */
+export function residualsOf(
+  adjoint: ScanAdjointNode,
+  forward: ScanNode,
+): Set<NodeId> {
+  const roots = [
+    ...adjoint.carries.map((c) => c.node),
+    ...adjoint.stacked,
+    ...adjoint.summed,
+  ];
+  const out = new Set<NodeId>();
+  for (const id of closure(adjoint.body, roots)) {
+    const n = adjoint.body[id]!;
+    if (n.kind === "residual" && forward.body[n.node]!.kind === "op")
+      out.add(n.node);
+  }
+  return out;
+}
+
+const isStep = (n: Node) =>
+  n.kind === "op" ||
+  n.kind === "carry" ||
+  n.kind === "slice" ||
+  n.kind === "residual" ||
+  n.kind === "state_adjoint";
+
+/** Every array a scan or scan adjoint needs, for the workspace. */
+export function scanStorage(
+  ctx: StatementEmitter,
+  node: ScanNode | ScanAdjointNode,
+  forward: ScanNode,
+  projections: readonly ProjectNode[],
+  residuals: ReadonlySet<NodeId>,
+): StorageField[] {
+  const size = (shape: Shape) => ctx.size(shape);
+  const length = ctx.dim(forward.length);
+  const fields: StorageField[] = [];
+  const states = forward.states;
+  if (node.kind === "scan") {
+    states.forEach((s, k) =>
+      fields.push({
+        name: stateStore(node.id, k),
+        init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
+      }),
+    );
+    for (const id of residuals)
+      fields.push({
+        name: residualStore(node.id, id),
+        init: `new Float64Array(${length} * ${size(node.body[id]!.shape)})`,
+      });
+  } else {
+    states.forEach((s, k) =>
+      fields.push({
+        name: adjointStore(node.id, k),
+        init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
+      }),
+    );
+  }
+  for (const n of node.body)
+    if (isStep(n))
+      fields.push({
+        name: bodyTemp(node.id, n.id),
+        init: `new Float64Array(${size(n.shape)})`,
+      });
+  for (const p of projections) {
+    const s = states[p.index];
+    if (p.what === "state")
+      fields.push({
+        name: bufferName(p.id),
+        init: `${stateStore(node.id, p.index)}.subarray(${s!.lags} * ${size(s!.shape)})`,
+      });
+    else if (p.what === "init")
+      fields.push({
+        name: bufferName(p.id),
+        init: `${adjointStore(node.id, p.index)}.subarray(${p.position} * ${size(s!.shape)}, ${p.position + 1} * ${size(s!.shape)})`,
+      });
+    else
+      fields.push({
+        name: bufferName(p.id),
+        init: `new Float64Array(${size(p.shape)})`,
+      });
+  }
+  return fields;
+}
+
+function copyIn(
+  ctx: StatementEmitter,
+  into: string,
+  from: string,
+  offset: string,
+  size: string,
+): string {
+  const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
+  return `{ const ${o} = ${offset}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${into}[${i}] = ${from}[${o} + ${i}]; }`;
+}
+
+/** The forward loop; `residuals` are stored for the backward loop, `projections` say which stacks are read. */
+export function emitScan(
+  ctx: StatementEmitter,
+  scan: ScanNode,
+  projections: readonly ProjectNode[],
+  residuals: ReadonlySet<NodeId>,
+): string {
+  const t = ctx.fresh("t");
+  const length = ctx.dim(scan.length);
+  const body = ctx.nested(
+    scan.body,
+    {
+      ref: (id) => {
+        const n = scan.body[id]!;
+        return n.kind === "outer" ? ctx.ref(n.source) : bodyTemp(scan.id, id);
+      },
+    },
+    bodyConstPrefix(scan.id),
+  );
+  const outputs = projections
+    .filter((p) => p.what === "output")
+    .map((p) => ({ project: p, node: scan.outputs[p.index]! }));
+  const roots = [
+    ...scan.states.map((s) => s.next),
+    ...outputs.map((o) => o.node),
+    ...residuals,
+  ];
+  const ids = closure(scan.body, roots);
+  body.plan(ids, new Set(roots));
+  const lines: string[] = [];
+  scan.states.forEach((s, k) => {
+    const size = ctx.size(s.shape);
+    s.init.forEach((init, p) => {
+      const store = stateStore(scan.id, k);
+      lines.push(
+        ctx.size(ctx.shapeOf(init)) === size
+          ? `${store}.set(${ctx.ref(init)}, ${p} * ${size});`
+          : `${store}.fill(${ctx.scalar(init)}, ${p} * ${size}, ${p + 1} * ${size});`,
+      );
+    });
+  });
+  const step: string[] = [];
+  for (const id of ids) {
+    const n = scan.body[id]!;
+    const size = ctx.size(n.shape);
+    if (n.kind === "carry") {
+      const s = scan.states[n.state]!;
+      step.push(
+        copyIn(
+          ctx,
+          bodyTemp(scan.id, id),
+          stateStore(scan.id, n.state),
+          `(${t} + ${s.lags - n.lag}) * ${size}`,
+          size,
+        ),
+      );
+    } else if (n.kind === "slice")
+      step.push(
+        copyIn(
+          ctx,
+          bodyTemp(scan.id, id),
+          ctx.ref(n.source),
+          `${t} * ${size}`,
+          size,
+        ),
+      );
+  }
+  step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
+  scan.states.forEach((s, k) =>
+    step.push(
+      `${stateStore(scan.id, k)}.set(${body.ref(s.next)}, (${t} + ${s.lags}) * ${ctx.size(s.shape)});`,
+    ),
+  );
+  for (const o of outputs)
+    step.push(
+      `${bufferName(o.project.id)}.set(${body.ref(o.node)}, ${t} * ${ctx.size(scan.body[o.node]!.shape)});`,
+    );
+  for (const id of residuals)
+    step.push(
+      `${residualStore(scan.id, id)}.set(${body.ref(id)}, ${t} * ${ctx.size(scan.body[id]!.shape)});`,
+    );
+  lines.push(
+    `for (let ${t} = 0; ${t} < ${length}; ${t}++) {\n${step.join("\n")}\n}`,
+  );
+  return `{\n${lines.join("\n")}\n}`;
+}
+
+/** The backward loop: from the last step to the first, sending each state's adjoint back through its carries. */
+export function emitScanAdjoint(
+  ctx: StatementEmitter,
+  adjoint: ScanAdjointNode,
+  forward: ScanNode,
+  projections: readonly ProjectNode[],
+): string {
+  const t = ctx.fresh("t");
+  const length = ctx.dim(forward.length);
+  const body = ctx.nested(
+    adjoint.body,
+    {
+      ref: (id) => {
+        const n = adjoint.body[id]!;
+        if (n.kind === "outer") return ctx.ref(n.source);
+        if (n.kind === "residual") {
+          const f = forward.body[n.node]!;
+          if (f.kind === "outer") return ctx.ref(f.source);
+        }
+        return bodyTemp(adjoint.id, id);
+      },
+    },
+    bodyConstPrefix(adjoint.id),
+  );
+  const stacked = projections
+    .filter((p) => p.what === "stacked")
+    .map((p) => ({ project: p, node: adjoint.stacked[p.index]! }));
+  const summed = projections
+    .filter((p) => p.what === "summed")
+    .map((p) => ({ project: p, node: adjoint.summed[p.index]! }));
+  const roots = [
+    ...adjoint.carries.map((c) => c.node),
+    ...stacked.map((s) => s.node),
+    ...summed.map((s) => s.node),
+  ];
+  const ids = closure(adjoint.body, roots);
+  body.plan(ids, new Set(roots));
+  const lines: string[] = [];
+  forward.states.forEach((s, k) => {
+    const store = adjointStore(adjoint.id, k);
+    lines.push(`${store}.fill(0);`);
+    const external = adjoint.stateAdjoints[k];
+    if (external !== null && external !== undefined)
+      lines.push(
+        `${store}.set(${ctx.ref(external)}, ${s.lags} * ${ctx.size(s.shape)});`,
+      );
+  });
+  for (const s of summed) lines.push(`${bufferName(s.project.id)}.fill(0);`);
+  const step: string[] = [];
+  for (const id of ids) {
+    const n = adjoint.body[id]!;
+    const size = ctx.size(n.shape);
+    const temp = bodyTemp(adjoint.id, id);
+    if (n.kind === "state_adjoint") {
+      step.push(
+        copyIn(
+          ctx,
+          temp,
+          adjointStore(adjoint.id, n.state),
+          `(${t} + ${forward.states[n.state]!.lags}) * ${size}`,
+          size,
+        ),
+      );
+    } else if (n.kind === "slice") {
+      step.push(copyIn(ctx, temp, ctx.ref(n.source), `${t} * ${size}`, size));
+    } else if (n.kind === "residual") {
+      const f = forward.body[n.node]!;
+      if (f.kind === "op")
+        step.push(
+          copyIn(
+            ctx,
+            temp,
+            residualStore(forward.id, n.node),
+            `${t} * ${size}`,
+            size,
+          ),
+        );
+      else if (f.kind === "carry") {
+        const s = forward.states[f.state]!;
+        step.push(
+          copyIn(
+            ctx,
+            temp,
+            stateStore(forward.id, f.state),
+            `(${t} + ${s.lags - f.lag}) * ${size}`,
+            size,
+          ),
+        );
+      } else if (f.kind === "slice")
+        step.push(copyIn(ctx, temp, ctx.ref(f.source), `${t} * ${size}`, size));
+    }
+  }
+  step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
+  for (const c of adjoint.carries) {
+    const s = forward.states[c.state]!;
+    const size = ctx.size(s.shape);
+    const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
+    step.push(
+      `{ const ${o} = (${t} + ${s.lags - c.lag}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${adjointStore(adjoint.id, c.state)}[${o} + ${i}] += ${body.ref(c.node)}[${i}]; }`,
+    );
+  }
+  for (const s of stacked)
+    step.push(
+      `${bufferName(s.project.id)}.set(${body.ref(s.node)}, ${t} * ${ctx.size(adjoint.body[s.node]!.shape)});`,
+    );
+  for (const s of summed) {
+    const i = ctx.fresh("i");
+    const target = bufferName(s.project.id);
+    step.push(
+      `for (let ${i} = 0; ${i} < ${ctx.size(adjoint.body[s.node]!.shape)}; ${i}++) ${target}[${i}] += ${body.ref(s.node)}[${i}];`,
+    );
+  }
+  lines.push(
+    `for (let ${t} = ${length} - 1; ${t} >= 0; ${t}--) {\n${step.join("\n")}\n}`,
+  );
+  return `{\n${lines.join("\n")}\n}`;
+}

@@ -1,0 +1,211 @@
+import type { Argument, Expr, SubscriptedName } from "../syntax/ast.js";
+import type { Span } from "../syntax/span.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import * as D from "../diagnostics/codes.js";
+import { closestName } from "../syntax/names.js";
+import { ShapeError, type GraphBuilder } from "./builder.js";
+import { formatShape, type NodeId } from "./types.js";
+import {
+  notYetSupportedFunctions,
+  surfaceFunction,
+  surfaceNames,
+} from "../ops/registry.js";
+import { constantLiteral } from "./literals.js";
+
+/** What expression lowering needs from its surroundings: where names and reductions resolve, and where nodes go. */
+export interface ExprHost {
+  readonly builder: GraphBuilder;
+  report(d: Diagnostic): void;
+  /** A name as it appears in an expression; null when an error was reported. */
+  reference(name: SubscriptedName): NodeId | null;
+  /** `sum_t(...)`/`mean_t(...)`, or undefined when the callee is not a reduction over an index. */
+  reduction(call: Extract<Expr, { kind: "call" }>): NodeId | null | undefined;
+}
+
+/** Lowers an expression into the host's builder; null when an error was reported for it or for something it uses. */
+export function lowerExpr(host: ExprHost, e: Expr): NodeId | null {
+  switch (e.kind) {
+    case "number":
+      return host.builder.scalar(e.value);
+    case "tensor":
+      return lowerTensor(host, e);
+    case "name":
+      return host.reference(e.name);
+    case "negate": {
+      const x = lowerExpr(host, e.operand);
+      return x === null ? null : apply(host, "neg", [x], {}, e.span);
+    }
+    case "transpose": {
+      const x = lowerExpr(host, e.operand);
+      return x === null ? null : apply(host, "transpose", [x], {}, e.span);
+    }
+    case "binary": {
+      const l = lowerExpr(host, e.left);
+      const r = lowerExpr(host, e.right);
+      if (l === null || r === null) return null;
+      const b = host.builder;
+      const scalarSide = b.shape(l).length === 0 || b.shape(r).length === 0;
+      const op = {
+        "+": "add",
+        "-": "sub",
+        ".*": "mul",
+        "/": "div",
+        "^": "pow",
+        "*": scalarSide ? "mul" : "matmul",
+      }[e.operator];
+      return apply(host, op, [l, r], {}, e.span, e.operator);
+    }
+    case "call":
+      return lowerCall(host, e);
+  }
+}
+
+function lowerTensor(
+  host: ExprHost,
+  e: Extract<Expr, { kind: "tensor" }>,
+): NodeId | null {
+  const literal = constantLiteral(e);
+  if (literal === "ragged") {
+    host.report(D.raggedLiteral(e.span));
+    return null;
+  }
+  if (literal === undefined) {
+    host.report(D.exampleNotConstant(e.span));
+    return null;
+  }
+  return host.builder.constant(
+    Float64Array.from(literal.values),
+    literal.shape,
+    e.span,
+  );
+}
+
+function lowerCall(
+  host: ExprHost,
+  e: Extract<Expr, { kind: "call" }>,
+): NodeId | null {
+  const callee = e.callee;
+  const name = callee.identifier;
+  if (notYetSupportedFunctions.has(name)) {
+    host.report(
+      D.notSupportedYet(callee.span, `the image operation '${name}'`),
+    );
+    return null;
+  }
+  const reduced = host.reduction(e);
+  if (reduced !== undefined) return reduced;
+  const def = surfaceFunction(name);
+  if (!def) {
+    host.report(
+      D.unknownFunction(callee.span, name, closestName(name, surfaceNames())),
+    );
+    return null;
+  }
+  const params = def.surface!.params;
+  const bound = bindArguments(host, name, params, e.args, e.span);
+  if (!bound) return null;
+  const operands: NodeId[] = [];
+  const attrs: Record<string, number> = {};
+  let failed = false;
+  params.forEach((p, i) => {
+    const arg = bound[i];
+    if (p.attr) {
+      if (!arg) {
+        attrs[p.name] = p.default!;
+        return;
+      }
+      const v = lowerExpr(host, arg.value);
+      const c = v === null ? undefined : host.builder.constValue(v);
+      if (
+        v !== null &&
+        (c === undefined || host.builder.shape(v).length !== 0)
+      ) {
+        host.report(
+          D.badArguments(
+            arg.span,
+            `'${p.name}' of ${name} must be a constant number`,
+          ),
+        );
+      }
+      if (c === undefined) failed = true;
+      else attrs[p.name] = c;
+      return;
+    }
+    const v = lowerExpr(host, arg!.value);
+    if (v === null) failed = true;
+    else operands.push(v);
+  });
+  if (failed) return null;
+  return apply(host, name, operands, attrs, e.span);
+}
+
+/** Matches positional and named arguments to an op's parameters; undefined after reporting a mismatch. */
+export function bindArguments(
+  host: Pick<ExprHost, "report">,
+  fn: string,
+  params: readonly { name: string; attr?: boolean }[],
+  args: readonly Argument[],
+  span: Span,
+): (Argument | undefined)[] | undefined {
+  const bound: (Argument | undefined)[] = params.map(() => undefined);
+  let ok = true;
+  args.forEach((a, i) => {
+    const slot =
+      a.name === undefined ? i : params.findIndex((p) => p.name === a.name);
+    if (slot < 0 || slot >= params.length) {
+      host.report(
+        D.badArguments(
+          a.span,
+          a.name === undefined
+            ? `${fn} takes at most ${params.length} argument${params.length === 1 ? "" : "s"}`
+            : `${fn} has no argument named '${a.name}' (it takes ${params.map((p) => p.name).join(", ")})`,
+        ),
+      );
+      ok = false;
+    } else if (bound[slot]) {
+      host.report(
+        D.badArguments(
+          a.span,
+          `argument '${params[slot]!.name}' of ${fn} is given twice`,
+        ),
+      );
+      ok = false;
+    } else bound[slot] = a;
+  });
+  const missing = params.filter((p, i) => !bound[i] && !p.attr);
+  if (ok && missing.length > 0) {
+    host.report(
+      D.badArguments(
+        span,
+        `${fn} needs ${missing.map((p) => `'${p.name}'`).join(" and ")}`,
+      ),
+    );
+    ok = false;
+  }
+  return ok ? bound : undefined;
+}
+
+/** Builds an op, turning a shape rule's rejection into a located diagnostic. */
+export function apply(
+  host: Pick<ExprHost, "builder" | "report">,
+  op: string,
+  args: NodeId[],
+  attrs: Record<string, number | string>,
+  span: Span,
+  operator = op,
+): NodeId | null {
+  const b = host.builder;
+  b.currentSpan = span;
+  try {
+    return b.op(op, args, attrs, span);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    const shapes = args.map((a) => formatShape(b.shape(a)));
+    if (op === "matmul")
+      host.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
+    else if (["add", "sub", "mul", "div", "pow"].includes(op))
+      host.report(D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!));
+    else host.report(D.rankError(span, `${op}: ${error.detail}`));
+    return null;
+  }
+}

@@ -1,0 +1,560 @@
+import type { SubscriptedName } from "../syntax/ast.js";
+import type { Span } from "../syntax/span.js";
+import * as D from "../diagnostics/codes.js";
+import { GraphBuilder } from "./builder.js";
+import { formatShape, type Dim, type NodeId, type Shape } from "./types.js";
+import { sameShape } from "./shapes.js";
+import { lowerExpr } from "./expr.js";
+import { analyzeName, referencedNames } from "./steps.js";
+import type { CallExpr, Equation, Lowering } from "./lower.js";
+
+export interface BuiltScan {
+  readonly scan: NodeId;
+  /** Stacked values of each named equation over the index, by base name. */
+  readonly stacked: ReadonlyMap<string, NodeId>;
+  /** Stacked per-step values of each `sum_t(…)` argument. */
+  readonly reductions: ReadonlyMap<CallExpr, NodeId>;
+}
+
+interface StateInfo {
+  readonly name: string;
+  readonly lags: number;
+  readonly init: readonly NodeId[];
+  readonly span: Span;
+}
+
+/** At most this many combinations of candidate state shapes are tried. */
+const SHAPE_TRIALS = 400;
+
+/**
+ * Builds the scan of one index: the body graph of its equations (`h_t = …`, `yhat_t = …`)
+ * and of the `sum_t(…)` arguments, with carries for earlier steps (`h_<t-1>`), slices of
+ * sequences (`x_t`) and loop-invariant outer values; the states' shapes; the stacked
+ * projections the rest of the model reads.
+ */
+export class ScanLowering {
+  currentBody: BodyScope | undefined;
+  private readonly built = new Map<string, BuiltScan | null | "building">();
+
+  constructor(private readonly host: Lowering) {}
+
+  /** Runs `f` in the outer context, with no body current. */
+  outside<T>(f: () => T): T {
+    const body = this.currentBody;
+    const builder = this.host.builder;
+    this.currentBody = undefined;
+    this.host.builder = this.host.outer;
+    try {
+      return f();
+    } finally {
+      this.currentBody = body;
+      this.host.builder = builder;
+    }
+  }
+
+  scanFor(index: string, span: Span): BuiltScan | null {
+    const state = this.built.get(index);
+    if (state === "building") {
+      this.host.report(
+        D.cycle(span, [
+          ...this.host.loweringStack,
+          `the recurrence over ${index}`,
+        ]),
+      );
+      return null;
+    }
+    if (state !== undefined) return state;
+    this.built.set(index, "building");
+    const result = this.outside(() => this.build(index, span));
+    this.built.set(index, result);
+    return result;
+  }
+
+  stacked(index: string, base: string, span: Span): NodeId | null {
+    return this.scanFor(index, span)?.stacked.get(base) ?? null;
+  }
+
+  reductionOutput(index: string, call: CallExpr): NodeId | null {
+    return this.scanFor(index, call.span)?.reductions.get(call) ?? null;
+  }
+
+  private build(index: string, span: Span): BuiltScan | null {
+    const host = this.host;
+    const info = host.indices.get(index)!;
+    const equations =
+      host.stepEquations.get(index) ?? new Map<string, Equation>();
+    const reductions = (host.reductions.get(index) ?? []).filter(
+      (c) => c.args.length === 1 && c.args[0]!.name === undefined,
+    );
+    const expressions = [
+      ...[...equations.values()].map((e) => e.value),
+      ...reductions.map((c) => c.args[0]!.value),
+    ];
+
+    const lags = new Map<string, { k: number; span: Span }>();
+    for (const e of expressions) {
+      for (const name of referencedNames(e)) {
+        const a = analyzeName(name, host.indices);
+        if (a.kind !== "step" || a.ref.kind !== "lag" || !equations.has(a.base))
+          continue;
+        const previous = lags.get(a.base);
+        if (!previous || a.ref.k > previous.k)
+          lags.set(a.base, { k: a.ref.k, span: previous?.span ?? name.span });
+      }
+    }
+    let ok = true;
+    const states: StateInfo[] = [];
+    for (const [name, { k, span: at }] of lags) {
+      const positions = Array.from({ length: k }, (_, i) => i + 1 - k);
+      const missing = positions.filter((p) => !host.hasInit(name, p));
+      if (missing.length > 0) {
+        host.report(
+          D.missingInitialValue(
+            at,
+            name,
+            missing
+              .map((p) => (p === 0 ? `${name}_0` : `${name}_<${p}>`))
+              .join(", "),
+          ),
+        );
+        ok = false;
+        continue;
+      }
+      const init = positions.map((p) => host.initValue(name, p, at));
+      if (init.some((x) => x === null || x === undefined)) ok = false;
+      else states.push({ name, lags: k, init: init as NodeId[], span: at });
+    }
+    // Outer values the body reads are lowered once, for real, before any shape probing.
+    for (const e of expressions) {
+      for (const name of referencedNames(e)) {
+        const a = analyzeName(name, host.indices);
+        if (a.kind === "plain" && host.isOuterName(a.name))
+          host.lowerName(a.name, name.span);
+      }
+    }
+    if (!ok) return null;
+
+    const shapes = this.inferShapes(index, equations, reductions, states);
+    if (!shapes) return null;
+    const lowered = this.lowerBody(
+      index,
+      equations,
+      reductions,
+      states,
+      shapes,
+    );
+    if (!lowered) return null;
+    const { scope, reductionNodes } = lowered;
+    for (const [i, s] of states.entries()) {
+      const next = scope.nodeOf.get(s.name)!;
+      if (!sameShape(scope.b.shape(next!), shapes[i]!)) {
+        host.report(
+          D.stateShape(
+            equations.get(s.name)!.target.span,
+            `'${s.name}_${index}' has shape ${formatShape(scope.b.shape(next!))}, but its earlier steps have shape ${formatShape(shapes[i]!)}`,
+          ),
+        );
+        return null;
+      }
+      for (const init of s.init) {
+        const initShape = host.outer.shape(init);
+        if (initShape.length > 0 && !sameShape(initShape, shapes[i]!)) {
+          host.report(
+            D.stateShape(
+              s.span,
+              `the initial value of '${s.name}' has shape ${formatShape(initShape)}, but '${s.name}_${index}' has shape ${formatShape(shapes[i]!)}`,
+            ),
+          );
+          return null;
+        }
+      }
+    }
+    const stateNames = new Set(states.map((s) => s.name));
+    const perStep = [...equations.keys()].filter(
+      (name) => !stateNames.has(name),
+    );
+    const outputs = [
+      ...perStep.map((name) => scope.nodeOf.get(name)!),
+      ...reductionNodes,
+    ];
+    const sources = new Set<NodeId>(states.flatMap((s) => s.init));
+    for (const n of scope.b.nodes)
+      if (n.kind === "slice" || n.kind === "outer") sources.add(n.source);
+    const scan = host.outer.add({
+      kind: "scan",
+      args: [...sources].sort((a, b) => a - b),
+      index,
+      length: info.length,
+      body: scope.b.nodes,
+      states: states.map((s, i) => ({
+        name: s.name,
+        shape: shapes[i]!,
+        lags: s.lags,
+        init: s.init,
+        next: scope.nodeOf.get(s.name)!,
+      })),
+      outputs,
+      shape: [],
+      span,
+    });
+    const stacked = new Map<string, NodeId>();
+    const lengthDisplay = info.upperDim ?? info.length;
+    const project = (
+      what: "state" | "output",
+      k: number,
+      shape: Shape,
+      name?: string,
+    ) => {
+      const id = host.outer.add({
+        kind: "project",
+        scan,
+        what,
+        index: k,
+        position: 0,
+        shape: [info.length, ...shape],
+        span,
+      });
+      if (name) {
+        stacked.set(name, id);
+        host.named.push({
+          name,
+          node: id,
+          kind: "equation",
+          declaredShape: [lengthDisplay, ...shape],
+          index,
+          span: equations.get(name)!.target.span,
+        });
+      }
+      return id;
+    };
+    states.forEach((s, i) => project("state", i, shapes[i]!, s.name));
+    perStep.forEach((name, k) =>
+      project("output", k, scope.b.shape(scope.nodeOf.get(name)!), name),
+    );
+    const reductionMap = new Map<CallExpr, NodeId>();
+    reductions.forEach((call, k) =>
+      reductionMap.set(
+        call,
+        project(
+          "output",
+          perStep.length + k,
+          scope.b.shape(reductionNodes[k]!),
+        ),
+      ),
+    );
+    return { scan, stacked, reductions: reductionMap };
+  }
+
+  /**
+   * A state's shape is its initial value's, unless that is a bare number (h_0 = 0): then
+   * it is the smallest shape that the step equation maps to itself, among the shapes the
+   * model declares and their axes.
+   */
+  private inferShapes(
+    index: string,
+    equations: ReadonlyMap<string, Equation>,
+    reductions: readonly CallExpr[],
+    states: readonly StateInfo[],
+  ): Shape[] | null {
+    const fixed = states.map((s) =>
+      s.init
+        .map((i) => this.host.outer.shape(i))
+        .find((shape) => shape.length > 0),
+    );
+    const open = states.map((_, i) => i).filter((i) => fixed[i] === undefined);
+    if (open.length === 0) return fixed as Shape[];
+    const candidates = this.candidateShapes();
+    let trials = 0;
+    const assignment = [...fixed];
+    const attempt = (k: number): Shape[] | undefined => {
+      if (k === open.length) {
+        if (++trials > SHAPE_TRIALS) return undefined;
+        return this.probe(
+          index,
+          equations,
+          reductions,
+          states,
+          assignment as Shape[],
+        )
+          ? (assignment as Shape[]).slice()
+          : undefined;
+      }
+      for (const c of candidates) {
+        assignment[open[k]!] = c;
+        const found = attempt(k + 1);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    const found = attempt(0);
+    if (found) return found;
+    const names = open.map((i) => states[i]!.name);
+    this.host.report(
+      D.stateShape(
+        states[open[0]!]!.span,
+        `cannot infer the shape of ${names.map((n) => `'${n}'`).join(" and ")} from an initial value that is a bare number; give it a shape, e.g. 'const ${names[0]}0: [H] = 0' and '${names[0]}_0 = ${names[0]}0'`,
+      ),
+    );
+    return null;
+  }
+
+  private probe(
+    index: string,
+    equations: ReadonlyMap<string, Equation>,
+    reductions: readonly CallExpr[],
+    states: readonly StateInfo[],
+    shapes: readonly Shape[],
+  ): boolean {
+    const muted: typeof this.host.muted = [];
+    const saved = this.host.muted;
+    this.host.muted = muted;
+    try {
+      const lowered = this.lowerBody(
+        index,
+        equations,
+        reductions,
+        states,
+        shapes,
+      );
+      return (
+        lowered !== null &&
+        muted.length === 0 &&
+        states.every((s, i) =>
+          sameShape(
+            lowered.scope.b.shape(lowered.scope.nodeOf.get(s.name)!),
+            shapes[i]!,
+          ),
+        )
+      );
+    } finally {
+      this.host.muted = saved;
+    }
+  }
+
+  /** [] first, then every declared per-step shape and each of its axes, by rank. */
+  private candidateShapes(): Shape[] {
+    const seen = new Map<string, Shape>([["", []]]);
+    const add = (s: Shape) => seen.has(s.join(",")) || seen.set(s.join(","), s);
+    for (const n of this.host.named) {
+      if (
+        n.kind !== "input" &&
+        n.kind !== "target" &&
+        n.kind !== "param" &&
+        n.kind !== "const"
+      )
+        continue;
+      const shape = this.host.outer.shape(n.node).slice(n.index ? 1 : 0);
+      for (const d of shape) add([d]);
+      add(shape);
+    }
+    return [...seen.values()].sort((a, b) => a.length - b.length);
+  }
+
+  private lowerBody(
+    index: string,
+    equations: ReadonlyMap<string, Equation>,
+    reductions: readonly CallExpr[],
+    states: readonly StateInfo[],
+    shapes: readonly Shape[],
+  ) {
+    const host = this.host;
+    const scope = new BodyScope(
+      host,
+      this,
+      index,
+      equations,
+      new Map(states.map((s, i) => [s.name, { index: i, shape: shapes[i]! }])),
+    );
+    const savedBody = this.currentBody;
+    const savedBuilder = host.builder;
+    this.currentBody = scope;
+    host.builder = scope.b;
+    const errors = () => (host.muted ?? []).length;
+    const before = errors();
+    let failed = false;
+    try {
+      for (const [name, e] of equations)
+        if (scope.equation(name, e.target.span) === null) failed = true;
+      const reductionNodes = reductions.map((c) =>
+        lowerExpr(host, c.args[0]!.value),
+      );
+      if (reductionNodes.some((n) => n === null)) failed = true;
+      if (failed || errors() > before) return null;
+      return { scope, reductionNodes: reductionNodes as NodeId[] };
+    } finally {
+      this.currentBody = savedBody;
+      host.builder = savedBuilder;
+    }
+  }
+}
+
+/** Name resolution inside the body of one index's scan. */
+class BodyScope {
+  readonly b = new GraphBuilder();
+  readonly nodeOf = new Map<string, NodeId | null>();
+  private readonly lowering: string[] = [];
+
+  constructor(
+    private readonly host: Lowering,
+    private readonly scans: ScanLowering,
+    private readonly index: string,
+    private readonly equations: ReadonlyMap<string, Equation>,
+    private readonly states: ReadonlyMap<
+      string,
+      { index: number; shape: Shape }
+    >,
+  ) {}
+
+  equation(name: string, span: Span): NodeId | null {
+    if (this.nodeOf.has(name)) return this.nodeOf.get(name)!;
+    if (this.lowering.includes(name)) {
+      const cycle = [
+        ...this.lowering.slice(this.lowering.indexOf(name)),
+        name,
+      ].map((n) => `${n}_${this.index}`);
+      this.host.report(D.cycle(span, cycle));
+      this.nodeOf.set(name, null);
+      return null;
+    }
+    this.lowering.push(name);
+    const e = this.equations.get(name)!;
+    this.b.currentSpan = e.value.span;
+    const id = lowerExpr(this.host, e.value);
+    this.lowering.pop();
+    this.nodeOf.set(name, id);
+    return id;
+  }
+
+  /** An outer value as the body sees it: constants are copied in (so they still fold), the rest read in place. */
+  private outerValue(id: NodeId | null | undefined): NodeId | null {
+    if (id === null || id === undefined) return null;
+    const n = this.host.outer.node(id);
+    if (n.kind === "const") return this.b.constant(n.value, n.shape, n.span);
+    return this.b.add(
+      { kind: "outer", source: id, shape: n.shape, span: n.span },
+      `outer|${id}`,
+    );
+  }
+
+  reference(name: SubscriptedName): NodeId | null {
+    const host = this.host;
+    const a = analyzeName(name, host.indices);
+    if (a.kind === "error") {
+      host.report(D.badSubscript(name.span, a.message));
+      return null;
+    }
+    if (a.kind === "plain") {
+      if (host.isOuterName(a.name))
+        return this.outerValue(
+          this.scans.outside(() => host.lowerName(a.name, name.span)),
+        );
+      if (host.dims.has(a.name)) return host.dimValue(a.name, name.span);
+      if (this.equations.has(a.name) || host.sequences.has(a.name)) {
+        host.report(
+          D.stepContext(
+            name.span,
+            `'${a.name}' has one value per step: write '${a.name}_${this.index}' for the current step or '${a.name}_<${this.index}-1>' for the one before`,
+          ),
+        );
+        return null;
+      }
+      return host.unknown(name, a.name);
+    }
+    if (
+      a.ref.kind === "literal" &&
+      a.ref.n <= 0 &&
+      host.hasInit(a.base, a.ref.n)
+    ) {
+      return this.outerValue(
+        this.scans.outside(() =>
+          host.initValue(
+            a.base,
+            a.ref.kind === "literal" ? a.ref.n : 0,
+            name.span,
+          ),
+        ),
+      );
+    }
+    const sequence = host.sequences.get(a.base);
+    const ownIndex = this.equations.has(a.base) ? this.index : sequence?.index;
+    if (ownIndex === undefined) {
+      const elsewhere = [...host.stepEquations].find(([, eqs]) =>
+        eqs.has(a.base),
+      );
+      if (elsewhere) {
+        host.report(
+          D.stepContext(
+            name.span,
+            `'${a.base}' is a recurrence over '${elsewhere[0]}'; recurrences over different indices cannot read each other's steps inside their bodies`,
+          ),
+        );
+        return null;
+      }
+      return host.unknown(name, a.base);
+    }
+    if (ownIndex !== this.index || (a.index && a.index !== this.index)) {
+      if (a.ref.kind === "literal" || a.ref.kind === "fromEnd")
+        return this.outerValue(this.scans.outside(() => host.reference(name)));
+      host.report(
+        D.stepContext(
+          name.span,
+          `'${a.base}' has one value per step of '${ownIndex}', but this is the recurrence over '${this.index}'`,
+        ),
+      );
+      return null;
+    }
+    const ref = a.ref;
+    if (ref.kind === "lead") {
+      host.report(
+        D.futureStep(name.span, `${a.base}_<${this.index}+${ref.k}>`),
+      );
+      return null;
+    }
+    if (ref.kind === "literal" || ref.kind === "fromEnd") {
+      if (sequence)
+        return this.outerValue(this.scans.outside(() => host.reference(name)));
+      host.report(
+        D.stepContext(
+          name.span,
+          `a step such as '${name.identifier}' of '${a.base}' can only be read outside the recurrence that computes it`,
+        ),
+      );
+      return null;
+    }
+    if (sequence) {
+      if (ref.kind === "lag") {
+        host.report(
+          D.stepOutOfRange(
+            name.span,
+            `'${a.base}_<${this.index}-${ref.k}>' reads before the first step of the sequence '${a.base}'`,
+          ),
+        );
+        return null;
+      }
+      const source = this.scans.outside(() =>
+        host.lowerName(a.base, name.span),
+      );
+      if (source === null || source === undefined) return null;
+      const shape = host.outer.shape(source).slice(1);
+      return this.b.add(
+        { kind: "slice", source, shape, span: name.span },
+        `slice|${source}`,
+      );
+    }
+    if (ref.kind === "current") return this.equation(a.base, name.span);
+    const state = this.states.get(a.base);
+    if (!state) return null;
+    return this.b.add(
+      {
+        kind: "carry",
+        state: state.index,
+        lag: ref.k,
+        shape: state.shape,
+        span: name.span,
+      },
+      `carry|${state.index}|${ref.k}`,
+    );
+  }
+}
+
+export type { Dim };

@@ -1,0 +1,98 @@
+import type { Attrs, Dim, Shape } from "../ir/types.js";
+import { formatShape } from "../ir/types.js";
+import { sizeOf, tensor } from "../ir/tensor.js";
+import { group, PREC, type OpDef } from "./def.js";
+
+/** Steps of a sequence (the first axis): `h_T`, `h_3`, and sums over an index. */
+const stepIndex = (attrs: Attrs, length: number) =>
+  attrs.from === "end" ? length - 1 - Number(attrs.k) : Number(attrs.k);
+const stepExpr = (attrs: Attrs, length: string) =>
+  attrs.from === "end"
+    ? `${length} - 1 - ${Number(attrs.k)}`
+    : String(Number(attrs.k));
+
+export const stepOps: readonly OpDef[] = [
+  {
+    name: "take",
+    shape: ([x]) =>
+      x!.length >= 1
+        ? { shape: x!.slice(1) }
+        : { error: `a step of ${formatShape(x!)}: not a sequence` },
+    vjp: (b, node, g) => [
+      b.op("place", [g], { ...node.attrs, length: b.shape(node.args[0]!)[0]! }),
+    ],
+    rule: () =>
+      "\\text{the gradient of one step enters the sequence at that step}",
+    evaluate: ([x], attrs, shape) => {
+      const size = sizeOf(shape);
+      const at = stepIndex(attrs, x!.shape[0]!);
+      return tensor(shape, x!.data.slice(at * size, (at + 1) * size));
+    },
+    emit: (ctx, node) => {
+      const x = node.args[0]!;
+      const size = ctx.size(node.shape);
+      const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
+      return `{ const ${o} = (${stepExpr(node.attrs, ctx.dim(ctx.shapeOf(x)[0]!))}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[${i}] = ${ctx.ref(x)}[${o} + ${i}]; }`;
+    },
+    latex: ([x], attrs) => ({
+      text: `{${group(x!, PREC.atom)}}_{${String(attrs.step)}}`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "place",
+    shape: ([g], attrs) => ({ shape: [attrs.length as Dim, ...g!] }),
+    vjp: (b, node, g) => [
+      b.op("take", [g], {
+        from: node.attrs.from!,
+        k: node.attrs.k!,
+        step: node.attrs.step!,
+      }),
+    ],
+    rule: () => "\\text{only that step of the sequence is read}",
+    evaluate: ([g], attrs, shape) => {
+      const out = tensor(shape);
+      const at = stepIndex(attrs, shape[0]!);
+      out.data.set(g!.data, at * g!.data.length);
+      return out;
+    },
+    emit: (ctx, node) => {
+      const g = node.args[0]!;
+      const size = ctx.size(ctx.shapeOf(g));
+      const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
+      return `${ctx.ref(node.id)}.fill(0);\n{ const ${o} = (${stepExpr(node.attrs, ctx.dim(node.shape[0]!))}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[${o} + ${i}] = ${ctx.ref(g)}[${i}]; }`;
+    },
+    latex: ([g], attrs) => ({
+      text: `\\iota_{${String(attrs.step)}}\\left(${g!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "sum_steps",
+    shape: ([x]) =>
+      x!.length >= 1
+        ? { shape: x!.slice(1) }
+        : { error: `a sum over steps of ${formatShape(x!)}: not a sequence` },
+    vjp: (b, node, g) => [
+      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) as Shape }),
+    ],
+    rule: () => "\\frac{\\partial \\sum_t a_t}{\\partial a_t} = 1",
+    evaluate: ([x], _attrs, shape) => {
+      const out = tensor(shape);
+      const size = out.data.length;
+      for (let r = 0; r < x!.data.length; r += size)
+        for (let i = 0; i < size; i++) out.data[i]! += x!.data[r + i]!;
+      return out;
+    },
+    emit: (ctx, node) => {
+      const x = node.args[0]!;
+      const size = ctx.size(node.shape);
+      const [r, i] = [ctx.fresh("r"), ctx.fresh("i")];
+      return `${ctx.ref(node.id)}.fill(0);\nfor (let ${r} = 0; ${r} < ${ctx.size(ctx.shapeOf(x))}; ${r} += ${size}) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[${i}] += ${ctx.ref(x)}[${r} + ${i}];`;
+    },
+    latex: ([x], attrs) => ({
+      text: `\\sum_{${String(attrs.index)}} ${group(x!, PREC.product)}`,
+      prec: PREC.product,
+    }),
+  },
+];
