@@ -19,8 +19,8 @@ Usage:
   nabla demo [-o <dir>]                      compile and run the built-in default example
   nabla --help | --version`;
 
-/** The default example shipped with the package: the RNN lecture's model once recurrences land; the intro lecture's network now. */
-const DEFAULT_EXAMPLE = "sigmoid_2_2_2.nabla";
+/** The default example shipped with the package: the next-word RNN of the RNN lecture. */
+const DEFAULT_EXAMPLE = "next_word_rnn.nabla";
 
 class UsageError extends Error {
   constructor(

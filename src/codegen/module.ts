@@ -231,8 +231,21 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     `const [${dimsKey.join(", ")}] = bindDims(params, inputs, dims);`,
     `const w = buffers(${dimsKey.join(", ")});`,
   ].join("\n");
-  const forwardCode = plan.emitFunction(forwardRoots);
-  const gradientCode = plan.emitFunction(gradientRoots, writtenInPlace);
+  const forwardReturn = `return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${emitter.ref(e.node)}.slice()`).join(", ")} } };`;
+  const gradientWrites = layout.params.map((p) => {
+    const g = gradient.params.get(p.name);
+    if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
+    return writtenInPlace.get(g) === p.name
+      ? ""
+      : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
+  });
+  const gradientReturn = `${gradientWrites.join("\n")}\nreturn { loss: ${emitter.ref(lossNode)}[0], gradients: out };`;
+  const forwardCode = plan.emitFunction(forwardRoots, new Map(), forwardReturn);
+  const gradientCode = plan.emitFunction(
+    gradientRoots,
+    writtenInPlace,
+    gradientReturn,
+  );
   const forwardPrologue = `${head}\n${forwardCode.prologue}`;
   const forwardBody = forwardCode.body;
   const gradientPrologue = `${head}\n${gradientCode.prologue}`;
@@ -242,16 +255,9 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
 export function forward(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsParam})${T(": ForwardResult")} {
   ${forwardPrologue}
   ${forwardBody}
-  return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${emitter.ref(e.node)}.slice()`).join(", ")} } };
+  ${forwardReturn}
 }`);
 
-  const gradientWrites = layout.params.map((p) => {
-    const g = gradient.params.get(p.name);
-    if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
-    return writtenInPlace.get(g) === p.name
-      ? ""
-      : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
-  });
   out.push(`/** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(${layout.params.length > 0 ? "params" : "_params"}${T(": Params")})${T(": Gradients")} {
   return { ${layout.params.map((p) => `${key(p.name)}: new Float64Array(${prop("params", p.name)}.length)`).join(", ")} };
@@ -260,8 +266,7 @@ export function zeroGradients(${layout.params.length > 0 ? "params" : "_params"}
 export function gradient(params${T(": Params")}, inputs${T(": Inputs")}, out${T(": Gradients")} = zeroGradients(params), ${dimsParam})${T(": GradientResult")} {
   ${gradientPrologue}
   ${gradientBody}
-  ${gradientWrites.join("\n")}
-  return { loss: ${emitter.ref(lossNode)}[0], gradients: out };
+  ${gradientReturn}
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(params${T(": Params")}, gradients${T(": Gradients")}, lr${T(": number")} = defaultLearningRate)${T(": void")} {

@@ -132,6 +132,8 @@ export class CodePlan {
   emitFunction(
     roots: readonly NodeId[],
     inPlace: ReadonlyMap<NodeId, string> = new Map(),
+    /** Code after the body (the return statement), whose reads count too. */
+    epilogue = "",
   ): EmittedFunction {
     const ids = closure(this.nodes, roots);
     this.select(ids);
@@ -141,7 +143,8 @@ export class CodePlan {
       .filter((s) => s !== "")
       .join("\n");
     const lines: string[] = [];
-    const reads = (name: string) => new RegExp(`\\b${name}\\b`).test(body);
+    const reads = (name: string) =>
+      new RegExp(`\\b${name}\\b`).test(`${body}\n${epilogue}`);
     for (const id of ids) {
       const n = this.nodes[id]!;
       const name = bufferName(id);

@@ -83,7 +83,7 @@ function base(name: string): string {
   if (name.length === 1) return name;
   // A lower-case word stays a word (net, out); otherwise the first letter carries the rest
   // as a subscript: Wxh → W_{xh}, W1 → W_{1}, xL → x_{L}, h2 → h_{2}.
-  if (/^[a-z]{2,}$/.test(name)) return `\\mathrm{${name}}`;
+  if (/^[a-z]{3,}$/.test(name)) return `\\mathrm{${name}}`;
   const m = /^([A-Za-z])([A-Za-z0-9]+)$/.exec(name);
   if (m) return `${m[1]}_{${m[2]}}`;
   return `\\mathrm{${name.replace(/_/g, "\\_")}}`;

@@ -33,6 +33,8 @@ export class RecurrenceView {
   readonly index: string;
   private readonly names = new Map<NodeId, string>();
   private readonly shownSteps: BodyStep[] = [];
+  /** For a value without a step of its own: the shown value whose adjoint it shares. */
+  private readonly representative = new Map<NodeId, NodeId>();
 
   constructor(
     readonly scan: ScanNode,
@@ -62,6 +64,8 @@ export class RecurrenceView {
         if (previous === undefined || step.node > previous)
           byResult.set(step.result, step.node);
       }
+      for (const step of adjoint.trace)
+        this.representative.set(step.node, byResult.get(step.result)!);
       for (const step of [...adjoint.trace].reverse()) {
         const n = scan.body[step.node]!;
         if (
@@ -106,7 +110,11 @@ export class RecurrenceView {
   }
 
   delta(id: NodeId, shift = 0): string {
-    return `\\delta_{${this.symbol(id, shift) ?? "?"}}`;
+    const shared = this.representative.get(id);
+    const name =
+      this.symbol(id, shift) ??
+      (shared !== undefined ? this.symbol(shared, shift) : undefined);
+    return `\\delta_{${name ?? "?"}}`;
   }
 
   forwardRenderer(shift = 0): ExpressionRenderer {
@@ -177,6 +185,10 @@ export class RecurrenceView {
         parts.push(`\\left(\\delta_{${latexName(s.name)}}\\right)_{${t}}`);
       for (const c of adjoint.carries.filter((c) => c.state === k))
         parts.push(this.backwardRenderer(c.lag).reference(c.node));
+      // Uses of the state within its own step (h_t = o_t ⊙ tanh(c_t) reads c_t).
+      const own = adjoint.trace.find((step) => step.node === s.next);
+      for (const term of own?.terms ?? [])
+        parts.push(now.reference(term.general));
       rows.push(
         `${this.delta(s.next)} &= ${parts.length > 0 ? parts.join(" + ") : "0"}`,
       );

@@ -101,6 +101,16 @@ function forwardOp(
           ),
         ),
       );
+    case "take": {
+      const length = x.shape[0]!;
+      const at =
+        n.attrs.from === "end"
+          ? length - 1 - Number(n.attrs.k)
+          : Number(n.attrs.k);
+      return tf.unstack(x)[at]!;
+    }
+    case "sum_steps":
+      return tf.sum(x, 0);
     case "dim_size":
       if (typeof n.attrs.value !== "number")
         throw new Error("a free dim needs its bound value");
@@ -110,6 +120,83 @@ function forwardOp(
     default:
       throw new Error(`no TF.js translation for ${n.op}`);
   }
+}
+
+/**
+ * The forward graph on TF.js tensors. A scan runs as a plain loop over the steps building
+ * TF.js ops, so TF.js differentiates the unrolled computation: an independent check of
+ * nabla's backward recurrence.
+ */
+function forwardGraph(
+  nodes: readonly Node[],
+  values: ReadonlyMap<string, Tensor>,
+  memo: Map<number, tf.Tensor>,
+  input?: (n: Node) => tf.Tensor,
+): (id: number) => tf.Tensor {
+  const scans = new Map<
+    number,
+    { states: tf.Tensor[]; outputs: tf.Tensor[] }
+  >();
+  const dims = new Map<string, number>();
+  for (const n of nodes) {
+    if (n.kind !== "input" && n.kind !== "param") continue;
+    const v = values.get(n.name);
+    if (v)
+      n.shape.forEach(
+        (d, i) => typeof d === "string" && dims.set(d, v.shape[i]!),
+      );
+  }
+  const runScan = (s: Extract<Node, { kind: "scan" }>) => {
+    const cached = scans.get(s.id);
+    if (cached) return cached;
+    const length =
+      typeof s.length === "number" ? s.length : dims.get(s.length)!;
+    const history = s.states.map((st) =>
+      st.init.map((i) => tf.broadcastTo(value(i), st.shape as number[])),
+    );
+    const outputs: tf.Tensor[][] = s.outputs.map(() => []);
+    for (let t = 0; t < length; t++) {
+      const step = forwardGraph(s.body, values, new Map(), (n) => {
+        if (n.kind === "carry")
+          return history[n.state]![s.states[n.state]!.lags + t - n.lag]!;
+        if (n.kind === "slice") return tf.unstack(value(n.source))[t]!;
+        if (n.kind === "outer") return value(n.source);
+        throw new Error(`${n.kind} in a forward body`);
+      });
+      s.states.forEach((st, k) => history[k]!.push(step(st.next)));
+      s.outputs.forEach((o, k) => outputs[k]!.push(step(o)));
+    }
+    const result = {
+      states: s.states.map((st, k) => tf.stack(history[k]!.slice(st.lags))),
+      outputs: outputs.map((o) => tf.stack(o)),
+    };
+    scans.set(s.id, result);
+    return result;
+  };
+  const value = (id: number): tf.Tensor => {
+    const cached = memo.get(id);
+    if (cached) return cached;
+    const n = nodes[id]!;
+    let t: tf.Tensor;
+    if (n.kind === "input" || n.kind === "param") {
+      const v = values.get(n.name)!;
+      t = tf.tensor(Array.from(v.data), v.shape as number[]);
+    } else if (n.kind === "const")
+      t = tf.tensor(Array.from(n.value), n.shape as number[]);
+    else if (n.kind === "op") t = forwardOp(n, n.args.map(value));
+    else if (n.kind === "project") {
+      const r = runScan(nodes[n.scan] as Extract<Node, { kind: "scan" }>);
+      t = n.what === "state" ? r.states[n.index]! : r.outputs[n.index]!;
+    } else if (
+      input &&
+      (n.kind === "carry" || n.kind === "slice" || n.kind === "outer")
+    )
+      t = input(n);
+    else throw new Error(`${n.kind} is not part of the forward graph`);
+    memo.set(id, t);
+    return t;
+  };
+  return value;
 }
 
 export function tfjsGradients(
@@ -122,23 +209,7 @@ export function tfjsGradients(
     const lossFn = (...paramTensors: tf.Tensor[]) => {
       const memo = new Map<number, tf.Tensor>();
       params.forEach((p, i) => memo.set(p.node, paramTensors[i]!));
-      const value = (id: number): tf.Tensor => {
-        const cached = memo.get(id);
-        if (cached) return cached;
-        const n = graph.nodes[id]!;
-        let t: tf.Tensor;
-        if (n.kind === "input" || n.kind === "param") {
-          const v = values.get(n.name)!;
-          t = tf.tensor(Array.from(v.data), v.shape as number[]);
-        } else if (n.kind === "const")
-          t = tf.tensor(Array.from(n.value), n.shape as number[]);
-        else if (n.kind === "op") t = forwardOp(n, n.args.map(value));
-        else
-          throw new Error("adjoint symbols are not part of the forward graph");
-        memo.set(id, t);
-        return t;
-      };
-      return value(graph.loss) as tf.Scalar;
+      return forwardGraph(graph.nodes, values, memo)(graph.loss) as tf.Scalar;
     };
     const inputs = params.map((p) => {
       const v = values.get(p.name)!;
