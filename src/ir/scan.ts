@@ -1,6 +1,7 @@
 import type { SubscriptedName } from "../syntax/ast.js";
 import type { Span } from "../syntax/span.js";
 import * as D from "../diagnostics/codes.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { GraphBuilder } from "./builder.js";
 import { formatShape, type Dim, type NodeId, type Shape } from "./types.js";
 import { sameShape } from "./shapes.js";
@@ -35,6 +36,8 @@ const SHAPE_TRIALS = 400;
 export class ScanLowering {
   currentBody: BodyScope | undefined;
   private readonly built = new Map<string, BuiltScan | null | "building">();
+  /** The diagnostics of the last shape trial. */
+  private probeErrors: Diagnostic[] = [];
 
   constructor(private readonly host: Lowering) {}
 
@@ -288,6 +291,12 @@ export class ScanLowering {
     };
     const found = attempt(0);
     if (found) return found;
+    // Errors that every trial hit whatever the shapes (a bad subscript, an unknown name) are the real ones.
+    const shapeless = this.probeErrors.filter((d) => !d.code.startsWith("NB3"));
+    if (shapeless.length > 0) {
+      for (const d of shapeless) this.host.report(d);
+      return null;
+    }
     const names = open.map((i) => states[i]!.name);
     this.host.report(
       D.stateShape(
@@ -308,6 +317,7 @@ export class ScanLowering {
     const muted: typeof this.host.muted = [];
     const saved = this.host.muted;
     this.host.muted = muted;
+    this.probeErrors = muted;
     try {
       const lowered = this.lowerBody(
         index,

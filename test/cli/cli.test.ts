@@ -151,3 +151,77 @@ describe("nabla compile and demo", () => {
     expect(r.stdout).toMatch(/loss = /);
   });
 });
+
+describe("nabla run on a sequence model", () => {
+  /** The next-word RNN by hand (H = 1): its loss for given params, to difference numerically. */
+  function nextWordLoss(
+    x: number[][],
+    y: number[],
+    wxh: number[],
+    whh: number,
+    whz: number[],
+  ): number {
+    let h = 0;
+    for (const xt of x)
+      h = Math.tanh(xt.reduce((s, v, i) => s + v * wxh[i]!, 0) + whh * h);
+    const z = whz.map((w) => w * h);
+    const m = Math.max(...z);
+    const lse = m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+    return -y.reduce((s, v, i) => s + v * (z[i]! - lse), 0);
+  }
+
+  it("takes sequences as arrays over t and prints stacked values", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-seq-"));
+    const x = [
+      [0, 0, 0, 1],
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+    ];
+    writeFileSync(join(dir, "v.json"), JSON.stringify({ x: x.slice(0, 3) }));
+    const r = nabla(
+      "run",
+      "examples/next_word_rnn.nabla",
+      "--values",
+      join(dir, "v.json"),
+      "--json",
+    );
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.values.h).toHaveLength(3);
+    const wxh = [0.5, -0.4, 0.3, 0.1];
+    const whz = [0.1, 0.2, 0.3, 0.4];
+    const y = [0, 0, 0, 1];
+    const h = 1e-6;
+    expect(out.loss).toBeCloseTo(
+      nextWordLoss(x.slice(0, 3), y, wxh, 0.2, whz),
+      12,
+    );
+    const dWhh =
+      (nextWordLoss(x.slice(0, 3), y, wxh, 0.2 + h, whz) -
+        nextWordLoss(x.slice(0, 3), y, wxh, 0.2 - h, whz)) /
+      (2 * h);
+    expect(out.gradients.Whh[0][0]).toBeCloseTo(dWhh, 8);
+    wxh.forEach((_, i) => {
+      const up = wxh.map((v, j) => (j === i ? v + h : v));
+      const down = wxh.map((v, j) => (j === i ? v - h : v));
+      const fd =
+        (nextWordLoss(x.slice(0, 3), y, up, 0.2, whz) -
+          nextWordLoss(x.slice(0, 3), y, down, 0.2, whz)) /
+        (2 * h);
+      expect(out.gradients.Wxh[0][i]).toBeCloseTo(fd, 8);
+    });
+    // The model fixes T = 3: a sequence of another length is refused with the file's name.
+    writeFileSync(join(dir, "long.json"), JSON.stringify({ x }));
+    const bad = nabla(
+      "run",
+      "examples/next_word_rnn.nabla",
+      "--values",
+      join(dir, "long.json"),
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(
+      /long\.json: 'x' has shape \[4, 4\], but the model declares \[T, V\]/,
+    );
+  });
+});
