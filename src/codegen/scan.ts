@@ -7,6 +7,8 @@ import type {
   Shape,
 } from "../ir/types.js";
 import { bufferName, closure, type StatementEmitter } from "./emitter.js";
+import { dependencies } from "../ir/types.js";
+import { getOp } from "../ops/registry.js";
 
 /**
  * Recurrences in the generated code: a scan is a `for` loop over the steps whose body is
@@ -245,7 +247,30 @@ export function emitScanAdjoint(
     ...stacked.map((s) => s.node),
     ...summed.map((s) => s.node),
   ];
-  const ids = closure(adjoint.body, roots);
+  // A contribution used only by its sum is added straight into the sum (no per-step buffer).
+  const uses = new Map<NodeId, number>();
+  for (const id of closure(adjoint.body, roots))
+    for (const a of dependencies(adjoint.body[id]!))
+      uses.set(a, (uses.get(a) ?? 0) + 1);
+  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
+  const direct = new Set(
+    summed
+      .map((s) => s.node)
+      .filter((id) => {
+        const n = adjoint.body[id]!;
+        return (
+          n.kind === "op" &&
+          getOp(n.op).accumulate !== undefined &&
+          uses.get(id) === 1
+        );
+      }),
+  );
+  const ids = closure(
+    adjoint.body,
+    roots.flatMap((r) =>
+      direct.has(r) ? dependencies(adjoint.body[r]!) : [r],
+    ),
+  );
   body.plan(ids, new Set(roots));
   const lines: string[] = [];
   forward.states.forEach((s, k) => {
@@ -316,10 +341,15 @@ export function emitScanAdjoint(
       `${bufferName(s.project.id)}.set(${body.ref(s.node)}, ${t} * ${ctx.size(adjoint.body[s.node]!.shape)});`,
     );
   for (const s of summed) {
-    const i = ctx.fresh("i");
     const target = bufferName(s.project.id);
+    const n = adjoint.body[s.node]!;
+    if (direct.has(s.node) && n.kind === "op") {
+      step.push(getOp(n.op).accumulate!(body, n, target));
+      continue;
+    }
+    const i = ctx.fresh("i");
     step.push(
-      `for (let ${i} = 0; ${i} < ${ctx.size(adjoint.body[s.node]!.shape)}; ${i}++) ${target}[${i}] += ${body.ref(s.node)}[${i}];`,
+      `for (let ${i} = 0; ${i} < ${ctx.size(n.shape)}; ${i}++) ${target}[${i}] += ${body.ref(s.node)}[${i}];`,
     );
   }
   lines.push(

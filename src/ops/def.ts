@@ -67,6 +67,15 @@ export interface OpDef {
     attrs: Attrs,
     ctx: EmitContext,
   ) => string;
+  /**
+   * Statements adding the node's value to `target` (same shape) without computing it into a
+   * buffer first: a backward loop sums per-step contributions (Σ_t δ_t h_{t-1}ᵀ) this way.
+   */
+  readonly accumulate?: (
+    ctx: EmitContext,
+    node: OpNode,
+    target: string,
+  ) => string;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (

@@ -161,6 +161,24 @@ function emitMatmul(
   return emitDot(ctx, out, ctx.ref(A), ctx.ref(B), ctx.dim(sa[0]!));
 }
 
+/** a bᵀ written into (or added to) `target`, row by row. */
+function emitOuter(
+  ctx: EmitContext,
+  node: { args: readonly NodeId[]; shape: readonly (string | number)[] },
+  target: string,
+  assign: "=" | "+=",
+): string {
+  const [a, b] = node.args.map((x) => ctx.ref(x));
+  const [m, n] = node.shape.map((d) => ctx.dim(d));
+  const [i, j, ai, o] = [
+    ctx.fresh("i"),
+    ctx.fresh("j"),
+    ctx.fresh("a"),
+    ctx.fresh("o"),
+  ];
+  return `for (let ${i} = 0; ${i} < ${m}; ${i}++) { const ${ai} = ${a}[${i}]; const ${o} = ${i} * ${n}; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${target}[${o} + ${j}] ${assign} ${ai} * ${b}[${j}]; }`;
+}
+
 export const linalgOps: readonly OpDef[] = [
   {
     name: "matmul",
@@ -215,14 +233,8 @@ export const linalgOps: readonly OpDef[] = [
           out.data[i * n + j] = a!.data[i]! * b!.data[j]!;
       return out;
     },
-    emit: (ctx, node) => {
-      const [a, b] = node.args.map((x) => ctx.ref(x));
-      const [m, n] = node.shape.map((d) => ctx.dim(d));
-      const i = ctx.fresh("i");
-      const j = ctx.fresh("j");
-      const ai = ctx.fresh("a");
-      return `for (let ${i} = 0; ${i} < ${m}; ${i}++) { const ${ai} = ${a}[${i}]; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${ctx.ref(node.id)}[${i} * ${n} + ${j}] = ${ai} * ${b}[${j}]; }`;
-    },
+    emit: (ctx, node) => emitOuter(ctx, node, ctx.ref(node.id), "="),
+    accumulate: (ctx, node, target) => emitOuter(ctx, node, target, "+="),
     latex: ([a, b]) => ({
       text: `${group(a!, PREC.product)} {${group(b!, PREC.atom)}}^{\\top}`,
       prec: PREC.product,

@@ -346,30 +346,31 @@ export function gradient(
       }
       for (let i63 = 0; i63 < 3; i63++) {
         const a65 = b27_10[i63];
-        for (let j64 = 0; j64 < 3; j64++) b27_15[i63 * 3 + j64] = a65 * b27_1[j64];
+        const o66 = i63 * 3;
+        for (let j64 = 0; j64 < 3; j64++) b27_15[o66 + j64] = a65 * b27_1[j64];
       }
       {
-        let i66 = 0;
-        for (; i66 < 3; i66++) {
+        let i67 = 0;
+        for (; i67 < 3; i67++) {
           {
-            let j67 = 0;
-            for (; j67 < 1; j67++) {
-              let s75_0_0 = 0;
-              for (let p68 = 0; p68 < 3; p68++) {
-                const pm71 = p68 * 3;
-                const pn72 = p68 * 1;
-                const a73_0 = b27_0[pm71 + i66];
-                const b74_0 = b27_10[pn72 + j67];
-                s75_0_0 += a73_0 * b74_0;
+            let j68 = 0;
+            for (; j68 < 1; j68++) {
+              let s76_0_0 = 0;
+              for (let p69 = 0; p69 < 3; p69++) {
+                const pm72 = p69 * 3;
+                const pn73 = p69 * 1;
+                const a74_0 = b27_0[pm72 + i67];
+                const b75_0 = b27_10[pn73 + j68];
+                s76_0_0 += a74_0 * b75_0;
               }
-              b27_16[i66 * 1 + j67] = s75_0_0;
+              b27_16[i67 * 1 + j68] = s76_0_0;
             }
           }
         }
       }
       {
-        const o76 = (t53 + 0) * 3;
-        for (let i77 = 0; i77 < 3; i77++) d27_0[o76 + i77] += b27_16[i77];
+        const o77 = (t53 + 0) * 3;
+        for (let i78 = 0; i78 < 3; i78++) d27_0[o77 + i78] += b27_16[i78];
       }
       v28.set(b27_15, t53 * 9);
       v29.set(b27_10, t53 * 3);

@@ -294,34 +294,36 @@ export function gradient(
   }
   for (let i58 = 0; i58 < 2; i58++) {
     const a60 = v35[i58];
-    for (let j59 = 0; j59 < 2; j59++) v40[i58 * 2 + j59] = a60 * v10[j59];
+    const o61 = i58 * 2;
+    for (let j59 = 0; j59 < 2; j59++) v40[o61 + j59] = a60 * v10[j59];
   }
   {
-    let i61 = 0;
-    for (; i61 < 2; i61++) {
+    let i62 = 0;
+    for (; i62 < 2; i62++) {
       {
-        let j62 = 0;
-        for (; j62 < 1; j62++) {
-          let s70_0_0 = 0;
-          for (let p63 = 0; p63 < 2; p63++) {
-            const pm66 = p63 * 2;
-            const pn67 = p63 * 1;
-            const a68_0 = v5[pm66 + i61];
-            const b69_0 = v35[pn67 + j62];
-            s70_0_0 += a68_0 * b69_0;
+        let j63 = 0;
+        for (; j63 < 1; j63++) {
+          let s71_0_0 = 0;
+          for (let p64 = 0; p64 < 2; p64++) {
+            const pm67 = p64 * 2;
+            const pn68 = p64 * 1;
+            const a69_0 = v5[pm67 + i62];
+            const b70_0 = v35[pn68 + j63];
+            s71_0_0 += a69_0 * b70_0;
           }
-          v41[i61 * 1 + j62] = s70_0_0;
+          v41[i62 * 1 + j63] = s71_0_0;
         }
       }
     }
   }
 
-  for (let i71 = 0; i71 < 2; i71++) {
-    v47[i71] = v41[i71] * v10[i71] * (1 - v10[i71]);
-  }
   for (let i72 = 0; i72 < 2; i72++) {
-    const a74 = v47[i72];
-    for (let j73 = 0; j73 < 2; j73++) v52[i72 * 2 + j73] = a74 * v0[j73];
+    v47[i72] = v41[i72] * v10[i72] * (1 - v10[i72]);
+  }
+  for (let i73 = 0; i73 < 2; i73++) {
+    const a75 = v47[i73];
+    const o76 = i73 * 2;
+    for (let j74 = 0; j74 < 2; j74++) v52[o76 + j74] = a75 * v0[j74];
   }
 
   return { loss: v19[0], gradients: out };
