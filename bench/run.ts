@@ -6,6 +6,9 @@
  * seeded data, check that the hand-written and TF.js losses and gradients agree with the
  * generated ones (abort otherwise), then time one forward + gradient call of each, the three
  * interleaved round by round so that drift in the machine's speed hits all of them alike.
+ * Workloads that give a hand-written forward pass also have the forward passes alone (the
+ * generated module's `forward` and the hand-written one) timed in the same rounds, and
+ * report gradient / forward.
  *
  *   node dist/bench/run.js [--seconds S] [--emit DIR] [workload ...]
  *
@@ -26,15 +29,20 @@ import {
   type WorkloadData,
 } from "./workload.js";
 import { mlpWorkload } from "./workloads/mlp.js";
+import { rnnWorkload } from "./workloads/rnn.js";
 
-/** Add a workload (an RNN, a CNN, …) by appending it here. */
-const workloads: readonly Workload[] = [mlpWorkload];
+/** Add a workload (a CNN, …) by appending it here. */
+const workloads: readonly Workload[] = [mlpWorkload, rnnWorkload];
 
 const SEED = 20240601;
 /** Largest accepted max|a − b| / max|b| against the generated gradient, per implementation. */
 const TOLERANCE = { handwritten: 1e-9, tfjs: 1e-3 } as const;
+/** Largest accepted |Δloss| / |loss| of a forward-only runner against the generated gradient's loss. */
+const FORWARD_LOSS_TOLERANCE = 1e-12;
 /** Target for the headline ratio generated / hand-written. */
 const TARGET_RATIO = 1.2;
+/** Target for the generated gradient's time over the generated forward's (workloads with forward timing). */
+const TARGET_GRADIENT_OVER_FORWARD = 3;
 /** Aim for each implementation to run about this long per round. */
 const ROUND_MS = 30;
 const WARMUP_MS = 400;
@@ -68,17 +76,23 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 interface Entry {
-  readonly key: "generated" | "handwritten" | "tfjs";
+  readonly key:
+    | "generated"
+    | "handwritten"
+    | "tfjs"
+    | "generatedForward"
+    | "handwrittenForward";
   readonly label: string;
   readonly runner: Runner;
   samples: number[];
 }
 
-async function nablaRunner(
+/** The generated module's `gradient`, and its `forward` alone (loss only, no gradients). */
+async function nablaRunners(
   workload: Workload,
   data: WorkloadData,
   emit: string | undefined,
-): Promise<Runner> {
+): Promise<{ gradient: Runner; forward: Runner }> {
   const result = await compile(workload.nablaSource, {
     file: `${workload.name}.nabla`,
   });
@@ -101,13 +115,22 @@ async function nablaRunner(
       ]),
     );
   const out = zeros();
+  const forwardLoss = () =>
+    mod.forward(data.params, data.inputs, data.dims).loss;
   return {
-    dtype: "float64",
-    step: () => mod.gradient(data.params, data.inputs, out, data.dims).loss,
-    evaluate() {
-      const g = zeros();
-      const { loss } = mod.gradient(data.params, data.inputs, g, data.dims);
-      return { loss, gradients: g };
+    gradient: {
+      dtype: "float64",
+      step: () => mod.gradient(data.params, data.inputs, out, data.dims).loss,
+      evaluate() {
+        const g = zeros();
+        const { loss } = mod.gradient(data.params, data.inputs, g, data.dims);
+        return { loss, gradients: g };
+      },
+    },
+    forward: {
+      dtype: "float64",
+      step: forwardLoss,
+      evaluate: () => ({ loss: forwardLoss(), gradients: {} }),
     },
   };
 }
@@ -208,6 +231,7 @@ async function runWorkload(
 ): Promise<boolean> {
   console.log(`\n== ${workload.name}: ${workload.description}`);
   const data = workload.makeData(mulberry32(SEED));
+  const nabla = await nablaRunners(workload, data, options.emit);
   const entries: Entry[] = [
     {
       key: "handwritten",
@@ -218,7 +242,7 @@ async function runWorkload(
     {
       key: "generated",
       label: "nabla (generated)",
-      runner: await nablaRunner(workload, data, options.emit),
+      runner: nabla.gradient,
       samples: [],
     },
     {
@@ -228,6 +252,21 @@ async function runWorkload(
       samples: [],
     },
   ];
+  if (workload.handwrittenForward)
+    entries.push(
+      {
+        key: "handwrittenForward",
+        label: "hand-written forward",
+        runner: await workload.handwrittenForward(data),
+        samples: [],
+      },
+      {
+        key: "generatedForward",
+        label: "nabla forward",
+        runner: nabla.forward,
+        samples: [],
+      },
+    );
   const byKey = (k: Entry["key"]) => entries.find((e) => e.key === k)!;
 
   console.log(
@@ -240,7 +279,18 @@ async function runWorkload(
     TOLERANCE.handwritten,
   );
   const tfjsOk = check(byKey("tfjs"), reference, TOLERANCE.tfjs);
-  const ok = handwrittenOk && tfjsOk;
+  let forwardOk = true;
+  for (const e of entries)
+    if (e.key === "generatedForward" || e.key === "handwrittenForward")
+      if (
+        !check(
+          e,
+          { loss: reference.loss, gradients: {} },
+          FORWARD_LOSS_TOLERANCE,
+        )
+      )
+        forwardOk = false;
+  const ok = handwrittenOk && tfjsOk && forwardOk;
   if (!ok) {
     for (const e of entries) e.runner.dispose?.();
     return false;
@@ -265,7 +315,10 @@ async function runWorkload(
   );
   const base = stats.get("handwritten")!.median;
   console.log(
-    `timing: ${rounds} interleaved rounds, ${seconds.toFixed(1)} s with warm-up; ms per forward+gradient call`,
+    `timing: ${rounds} interleaved rounds, ${seconds.toFixed(1)} s with warm-up; ms per forward+gradient call` +
+      (workload.handwrittenForward
+        ? " (per forward call for the forward-only rows)"
+        : ""),
   );
   const header = [
     "implementation".padEnd(20),
@@ -297,6 +350,15 @@ async function runWorkload(
     `generated / hand-written = ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? "met" : "NOT met"}); ` +
       `TF.js / generated = ${(tfjs / gen).toFixed(2)} (${gen < tfjs ? "generated is faster" : "TF.js is faster"})`,
   );
+  if (workload.handwrittenForward) {
+    const genOverFwd = gen / stats.get("generatedForward")!.median;
+    const handOverFwd = base / stats.get("handwrittenForward")!.median;
+    console.log(
+      `generated gradient / generated forward = ${genOverFwd.toFixed(2)} (target ≤ ${TARGET_GRADIENT_OVER_FORWARD}: ${genOverFwd <= TARGET_GRADIENT_OVER_FORWARD ? "met" : "NOT met"}); ` +
+        `hand-written gradient / hand-written forward = ${handOverFwd.toFixed(2)}; ` +
+        `generated forward / hand-written forward = ${(stats.get("generatedForward")!.median / stats.get("handwrittenForward")!.median).toFixed(2)}`,
+    );
+  }
   for (const e of entries) e.runner.dispose?.();
   return true;
 }

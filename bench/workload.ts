@@ -35,6 +35,12 @@ export interface Workload {
   handwritten(data: WorkloadData): Runner | Promise<Runner>;
   /** TF.js on its CPU backend; the harness has already selected the backend. */
   tfjs(data: WorkloadData): Runner | Promise<Runner>;
+  /**
+   * Optional: the hand-written forward pass alone (the loss, no gradient). When given, the
+   * harness also times the forward passes alone — this and the generated module's `forward`
+   * — and reports gradient / forward for both. Its `evaluate` returns no gradients.
+   */
+  handwrittenForward?(data: WorkloadData): Runner | Promise<Runner>;
 }
 
 /** mulberry32: a small, fast, seedable PRNG with uniform output on [0, 1). */

@@ -104,6 +104,21 @@ export function emitMatVec(ctx: EmitContext, s: MatVecSpec): string {
   });
 }
 
+/**
+ * a bᵀ written into (`=`) or added to (`+=`) a row-major [m, n] target, four rows per pass
+ * so each b[j] loaded feeds four products (Σ_t δ_t h_{t-1}ᵀ in a backward loop).
+ */
+export function emitOuter(ctx: EmitContext, a: string, b: string, target: string, m: string, n: string, assign: "=" | "+="): string {
+  const v = names(ctx, ["i", "j", "a", "o", "bv"]);
+  const rows = (count: number) => {
+    const rs = Array.from({ length: count }, (_, r) => r);
+    const at = (r: number) => (r === 0 ? v.i : `${v.i} + ${r}`);
+    return `${rs.map((r) => `const ${v.a}_${r} = ${a}[${at(r)}]; const ${v.o}_${r} = (${at(r)}) * ${n};`).join(" ")}
+for (let ${v.j} = 0; ${v.j} < ${n}; ${v.j}++) { const ${v.bv} = ${b}[${v.j}]; ${rs.map((r) => `${target}[${v.o}_${r} + ${v.j}] ${assign} ${v.a}_${r} * ${v.bv};`).join(" ")} }`;
+  };
+  return `{\n${blocked(v.i, m, 4, rows)}\n}`;
+}
+
 export function emitDot(
   ctx: EmitContext,
   out: string,

@@ -143,11 +143,13 @@ export const declaredShapeMismatch = (
   );
 export const stateShape = (span: Span, message: string) =>
   make("NB3007", span, message);
+export const sizeMismatch = (
+  span: Span,
+  message: string,
+  notes: readonly string[],
+) => make("NB3008", span, message, [...notes]);
 export const raggedLiteral = (span: Span) =>
   make("NB3006", span, "tensor literal rows have different lengths");
-
-export const notSupportedYet = (span: Span, what: string) =>
-  make("NB4001", span, `${what} is not supported yet`);
 
 export const exampleUnknown = (span: Span, name: string) =>
   make(

@@ -14,6 +14,9 @@ export class ShapeError extends Error {
   constructor(
     readonly op: string,
     readonly detail: string,
+    readonly notes: readonly string[] = [],
+    /** The error is about sizes that do not fit (a convolution, a pooling window). */
+    readonly size = false,
   ) {
     super(detail);
   }
@@ -143,7 +146,13 @@ export class GraphBuilder {
       args.map((a) => this.shape(a)),
       attrs,
     );
-    if ("error" in shapeResult) throw new ShapeError(name, shapeResult.error);
+    if ("error" in shapeResult)
+      throw new ShapeError(
+        name,
+        shapeResult.error,
+        shapeResult.notes,
+        shapeResult.size,
+      );
     const { shape } = shapeResult;
     const folded = this.fold(name, args, attrs, shape, span);
     if (folded !== undefined) return folded;

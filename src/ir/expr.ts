@@ -5,11 +5,7 @@ import * as D from "../diagnostics/codes.js";
 import { closestName } from "../syntax/names.js";
 import { ShapeError, type GraphBuilder } from "./builder.js";
 import { formatShape, type NodeId } from "./types.js";
-import {
-  notYetSupportedFunctions,
-  surfaceFunction,
-  surfaceNames,
-} from "../ops/registry.js";
+import { surfaceFunction, surfaceNames } from "../ops/registry.js";
 import { constantLiteral } from "./literals.js";
 
 /** What expression lowering needs from its surroundings: where names and reductions resolve, and where nodes go. */
@@ -86,12 +82,6 @@ function lowerCall(
 ): NodeId | null {
   const callee = e.callee;
   const name = callee.identifier;
-  if (notYetSupportedFunctions.has(name)) {
-    host.report(
-      D.notSupportedYet(callee.span, `the image operation '${name}'`),
-    );
-    return null;
-  }
   const reduced = host.reduction(e);
   if (reduced !== undefined) return reduced;
   const def = surfaceFunction(name);
@@ -205,6 +195,8 @@ export function apply(
       host.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
     else if (["add", "sub", "mul", "div", "pow"].includes(op))
       host.report(D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!));
+    else if (error.size)
+      host.report(D.sizeMismatch(span, `${op}: ${error.detail}`, error.notes));
     else host.report(D.rankError(span, `${op}: ${error.detail}`));
     return null;
   }

@@ -3,7 +3,7 @@ import type { DerivationStep, Gradient } from "../autodiff/reverse.js";
 import { spaceLatex } from "./render.js";
 import { DerivationView } from "./view.js";
 import { workedExample } from "./worked.js";
-import { withSubscript } from "./recurrence.js";
+import { sumTerms, withSubscript } from "./recurrence.js";
 import { latexName } from "./names.js";
 
 const ROLE_TITLE = {
@@ -135,9 +135,9 @@ function stepLines(view: DerivationView, step: DerivationStep): string {
     return `\\frac{\\partial ${lossName}}{\\partial ${c}}\\,\\frac{\\partial ${c}}{\\partial ${v}}`;
   });
   const backward = view.backwardFor(step);
-  const general = step.terms
-    .map((t) => backward.reference(t.general))
-    .join(" + ");
+  const general = sumTerms(
+    step.terms.map((t) => backward.reference(t.general)),
+  );
   const result = view.symbols.has(step.result)
     ? view.symbol(step.result)
     : backward.definition(step.result);

@@ -19,6 +19,15 @@ export function withSubscript(latex: string, sub: string): string {
   return `{${latex}}_{${sub}}`;
 }
 
+/** Terms joined by +, writing a + (−b) as a − b. */
+export function sumTerms(terms: readonly string[]): string {
+  return terms
+    .map((t, i) =>
+      i === 0 ? t : t.startsWith("-") ? `- ${t.slice(1)}` : `+ ${t}`,
+    )
+    .join(" ");
+}
+
 const stepText = (index: string, shift: number) =>
   shift === 0 ? index : shift > 0 ? `${index}+${shift}` : `${index}-${-shift}`;
 
@@ -43,6 +52,10 @@ export class RecurrenceView {
     outerNodes: readonly Node[],
     private readonly outerSymbol: (id: NodeId) => string,
     private readonly lossName: string,
+    /** The letter naming intermediate values, one the model does not use. */
+    letter = "u",
+    /** An outer adjoint as the outer derivation writes it. */
+    private readonly outerAdjoint: (id: NodeId) => string = () => "?",
   ) {
     this.index = scan.index;
     scan.states.forEach((s) =>
@@ -73,7 +86,7 @@ export class RecurrenceView {
           !this.names.has(step.node) &&
           byResult.get(step.result) === step.node
         )
-          this.auxiliaries.set(step.node, `u^{(${++k})}`);
+          this.auxiliaries.set(step.node, `${letter}^{(${++k})}`);
       }
       for (const step of adjoint.trace)
         if (
@@ -159,6 +172,13 @@ export class RecurrenceView {
     );
   }
 
+  /** What the loss sends a per-step value directly: row t of an outer adjoint. */
+  private seedLatex(slice: NodeId): string {
+    const n = this.adjoint!.body[slice]!;
+    if (n.kind !== "slice") return "?";
+    return `\\left(${this.outerAdjoint(n.source)}\\right)_{${this.index}}`;
+  }
+
   /** `h_t = tanh(…)` for every named value of a step, and the u^{(k)} the derivation names. */
   equationRows(): string[] {
     const r = this.forwardRenderer();
@@ -190,7 +210,7 @@ export class RecurrenceView {
       for (const term of own?.terms ?? [])
         parts.push(now.reference(term.general));
       rows.push(
-        `${this.delta(s.next)} &= ${parts.length > 0 ? parts.join(" + ") : "0"}`,
+        `${this.delta(s.next)} &= ${parts.length > 0 ? sumTerms(parts) : "0"}`,
       );
     });
     lines.push(
@@ -202,9 +222,20 @@ export class RecurrenceView {
       const inner: string[] = [];
       for (const step of this.shownSteps) {
         if (this.scan.states.some((s) => s.next === step.node)) continue;
-        const general = step.terms
-          .map((term) => now.reference(term.general))
-          .join(" + ");
+        // A value the loss reads directly (a per-step output) also receives that seed.
+        const result = this.adjoint!.body[step.result]!;
+        const seed =
+          result.kind === "slice"
+            ? [step.result]
+            : result.kind === "op" && result.op === "add"
+              ? result.args.filter(
+                  (a) => this.adjoint!.body[a]!.kind === "slice",
+                )
+              : [];
+        const general = sumTerms([
+          ...seed.map((id) => this.seedLatex(id)),
+          ...step.terms.map((term) => now.reference(term.general)),
+        ]);
         const rules = [...new Set(step.terms.map((term) => term.rule))];
         inner.push(
           `${this.delta(step.node)} &= ${general || "0"} && \\text{(${rules.length > 0 ? `using $${rules.join("$, $")}$` : "direct"})}`,

@@ -102,20 +102,29 @@ export function formatNumber(v: number): string {
 
 const MAX_ENTRIES = 400;
 
-/** A scalar, a column vector or a matrix; higher ranks print as a list of matrices. */
+/** A scalar, a column vector or a matrix; higher ranks print as a list of matrices (one per leading index). */
 export function tensorLatex(t: Tensor): string {
   if (t.shape.length === 0) return formatNumber(t.data[0]!);
   if (t.data.length > MAX_ENTRIES)
     return `\\text{(a } ${t.shape.join(" \\times ")} \\text{ tensor, not printed)}`;
   if (t.shape.length === 1)
     return `\\begin{bmatrix} ${Array.from(t.data, formatNumber).join(" \\\\ ")} \\end{bmatrix}`;
-  const cols = t.shape[t.shape.length - 1]!;
-  const rows: string[] = [];
-  for (let r = 0; r < t.data.length; r += cols)
-    rows.push(
-      Array.from(t.data.subarray(r, r + cols), formatNumber).join(" & "),
-    );
-  return `\\begin{bmatrix} ${rows.join(" \\\\ ")} \\end{bmatrix}`;
+  const [rows, cols] = t.shape.slice(-2) as [number, number];
+  const matrix = (offset: number) => {
+    const lines: string[] = [];
+    for (let r = 0; r < rows; r++)
+      lines.push(
+        Array.from(
+          t.data.subarray(offset + r * cols, offset + (r + 1) * cols),
+          formatNumber,
+        ).join(" & "),
+      );
+    return `\\begin{bmatrix} ${lines.join(" \\\\ ")} \\end{bmatrix}`;
+  };
+  if (t.shape.length === 2) return matrix(0);
+  const parts: string[] = [];
+  for (let o = 0; o < t.data.length; o += rows * cols) parts.push(matrix(o));
+  return `\\left(${parts.join(",\\; ")}\\right)`;
 }
 
 /** Shapes as sets: ℝ^{N×D}, ℝ for scalars. */

@@ -6,6 +6,18 @@ import { RecurrenceView, withSubscript } from "./recurrence.js";
 import { PREC, type Latex } from "../ops/def.js";
 import type { Node, ScanAdjointNode, ScanNode } from "../ir/types.js";
 
+/** A letter for intermediate values that no name of the model starts with (u, unless the model uses it). */
+function freeLetter(graph: Graph): string {
+  const used = new Set(
+    graph.named.map((n) =>
+      latexName(n.name, n.latex)
+        .replace(/^\\[a-z]+\{/, "")
+        .charAt(0),
+    ),
+  );
+  return ["u", "v", "q", "r", "s", "e"].find((l) => !used.has(l)) ?? "u";
+}
+
 /**
  * What the handout calls each value, and which derivation steps it shows. An unnamed
  * intermediate whose adjoint is the very same IR node as a later value's (W x in W x + b)
@@ -50,6 +62,7 @@ export class DerivationView {
       if (of !== undefined)
         this.symbols.set(n.id, withSubscript(of, String(n.attrs.step)));
     }
+    const letter = freeLetter(graph);
     let aux = 0;
     for (const step of [...gradient.trace].reverse()) {
       if (
@@ -57,7 +70,7 @@ export class DerivationView {
         !this.symbols.has(step.node) &&
         shown(step.node)
       ) {
-        this.symbols.set(step.node, `u_{${++aux}}`);
+        this.symbols.set(step.node, `${letter}_{${++aux}}`);
         this.auxiliaries.push(step.node);
       }
     }
@@ -78,6 +91,8 @@ export class DerivationView {
           nodes,
           (id) => this.symbol(id),
           this.lossName,
+          letter,
+          (id) => this.forward.reference(id),
         ),
       );
     }

@@ -25,7 +25,13 @@ export interface SurfaceParam {
 }
 
 export type ShapeResult =
-  { readonly shape: Shape } | { readonly error: string };
+  | { readonly shape: Shape }
+  /** `notes` show the arithmetic behind a size, e.g. ⌊(5 − 3 + 2·0)/1⌋ + 1 = 3. */
+  | {
+      readonly error: string;
+      readonly notes?: readonly string[];
+      readonly size?: boolean;
+    };
 
 /**
  * Everything about one operation, side by side: shape rule, derivative, code, LaTeX,

@@ -283,8 +283,12 @@ const binaryOps: OpDef[] = [
     name: "add",
     f: (a, b) => a + b,
     js: (a, b) => `${a} + ${b}`,
+    // a + (−b) reads a − b.
     latex: (a, b) => ({
-      text: `${a.text} + ${group(b, PREC.sum + 0.5)}`,
+      text:
+        b.text.startsWith("-") && b.prec >= PREC.product
+          ? `${a.text} - ${b.text.slice(1)}`
+          : `${a.text} + ${group(b, PREC.sum + 0.5)}`,
       prec: PREC.sum,
     }),
     vjp: (_b, _n, g) => [g, g],

@@ -3,7 +3,7 @@ import type { Attrs, NodeId, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "../codegen/context.js";
-import { emitDot, emitMatMat, emitMatVec } from "../codegen/kernels.js";
+import { emitDot, emitMatMat, emitMatVec, emitOuter } from "../codegen/kernels.js";
 import { group, PREC, type Latex, type OpDef } from "./def.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
@@ -161,22 +161,11 @@ function emitMatmul(
   return emitDot(ctx, out, ctx.ref(A), ctx.ref(B), ctx.dim(sa[0]!));
 }
 
-/** a bᵀ written into (or added to) `target`, row by row. */
-function emitOuter(
-  ctx: EmitContext,
-  node: { args: readonly NodeId[]; shape: readonly (string | number)[] },
-  target: string,
-  assign: "=" | "+=",
-): string {
+/** a bᵀ written into (or added to) `target`. */
+function emitOuterOp(ctx: EmitContext, node: { args: readonly NodeId[]; shape: readonly (string | number)[] }, target: string, assign: "=" | "+="): string {
   const [a, b] = node.args.map((x) => ctx.ref(x));
   const [m, n] = node.shape.map((d) => ctx.dim(d));
-  const [i, j, ai, o] = [
-    ctx.fresh("i"),
-    ctx.fresh("j"),
-    ctx.fresh("a"),
-    ctx.fresh("o"),
-  ];
-  return `for (let ${i} = 0; ${i} < ${m}; ${i}++) { const ${ai} = ${a}[${i}]; const ${o} = ${i} * ${n}; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${target}[${o} + ${j}] ${assign} ${ai} * ${b}[${j}]; }`;
+  return emitOuter(ctx, a!, b!, target, m!, n!, assign);
 }
 
 export const linalgOps: readonly OpDef[] = [
@@ -233,8 +222,8 @@ export const linalgOps: readonly OpDef[] = [
           out.data[i * n + j] = a!.data[i]! * b!.data[j]!;
       return out;
     },
-    emit: (ctx, node) => emitOuter(ctx, node, ctx.ref(node.id), "="),
-    accumulate: (ctx, node, target) => emitOuter(ctx, node, target, "+="),
+    emit: (ctx, node) => emitOuterOp(ctx, node, ctx.ref(node.id), "="),
+    accumulate: (ctx, node, target) => emitOuterOp(ctx, node, target, "+="),
     latex: ([a, b]) => ({
       text: `${group(a!, PREC.product)} {${group(b!, PREC.atom)}}^{\\top}`,
       prec: PREC.product,

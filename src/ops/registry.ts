@@ -15,6 +15,7 @@ for (const def of [
   ...lossOps,
   ...dimOps,
   ...stepOps,
+  ...imageOps,
 ]) {
   if (table.has(def.name)) throw new Error(`op ${def.name} registered twice`);
   table.set(def.name, def);
@@ -30,13 +31,11 @@ export function allOps(): readonly OpDef[] {
   return [...table.values()];
 }
 
-/** Functions users can call by name, with the names of the image ops that parse but wait for a later release. */
+/** Functions users can call by name. */
 export function surfaceFunction(name: string): OpDef | undefined {
   const def = table.get(name);
   return def?.surface ? def : undefined;
 }
-
-export const notYetSupportedFunctions: ReadonlySet<string> = new Set(imageOps);
 
 export function surfaceNames(): string[] {
   return [...table.values()].filter((d) => d.surface).map((d) => d.name);

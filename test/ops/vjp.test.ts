@@ -114,6 +114,102 @@ const cases: Record<string, readonly Case[]> = {
     { shapes: [[3]], attrs: { from: "end", k: 1, length: 4, step: "T-1" } },
   ],
   sum_steps: [{ shapes: [[4, 3]], attrs: { index: "t" } }],
+  conv2d: [
+    {
+      shapes: [
+        [5, 5],
+        [3, 3],
+      ],
+      attrs: { stride: 1, padding: 0 },
+    },
+    {
+      shapes: [
+        [5, 5],
+        [3, 3],
+      ],
+      attrs: { stride: 2, padding: 1 },
+    },
+    {
+      shapes: [
+        [2, 5, 5],
+        [3, 2, 3, 3],
+      ],
+      attrs: { stride: 1, padding: 1 },
+    },
+    {
+      shapes: [
+        [2, 2, 4, 4],
+        [3, 2, 2, 2],
+      ],
+      attrs: { stride: 2, padding: 0 },
+    },
+  ],
+  conv2d_input_grad: [
+    {
+      shapes: [
+        [3, 3],
+        [3, 3],
+      ],
+      attrs: { stride: 1, padding: 0, shape: [5, 5] },
+    },
+    {
+      shapes: [
+        [3, 3, 3],
+        [3, 2, 3, 3],
+      ],
+      attrs: { stride: 2, padding: 1, shape: [2, 5, 5] },
+    },
+  ],
+  conv2d_kernel_grad: [
+    {
+      shapes: [
+        [5, 5],
+        [3, 3],
+      ],
+      attrs: { stride: 1, padding: 0, shape: [3, 3] },
+    },
+    {
+      shapes: [
+        [2, 5, 5],
+        [3, 3, 3],
+      ],
+      attrs: { stride: 2, padding: 1, shape: [3, 2, 3, 3] },
+    },
+  ],
+  maxpool: [
+    { shapes: [[4, 4]], attrs: { size: 2, stride: 1 } },
+    { shapes: [[2, 5, 5]], attrs: { size: 2, stride: 2 } },
+  ],
+  maxpool_grad: [
+    {
+      shapes: [
+        [4, 4],
+        [3, 3],
+      ],
+      attrs: { size: 2, stride: 1 },
+    },
+  ],
+  maxpool_gather: [
+    {
+      shapes: [
+        [4, 4],
+        [4, 4],
+      ],
+      attrs: { size: 2, stride: 1 },
+    },
+  ],
+  avgpool: [
+    { shapes: [[4, 4]], attrs: { size: 2, stride: 2 } },
+    { shapes: [[2, 3, 5]], attrs: { size: 3, stride: 1 } },
+  ],
+  avgpool_grad: [
+    { shapes: [[2, 2]], attrs: { size: 2, stride: 2, shape: [4, 4] } },
+  ],
+  flatten: [
+    { shapes: [[2, 3, 4]], attrs: { from: 0 } },
+    { shapes: [[2, 3, 4]], attrs: { from: 1 } },
+  ],
+  reshape: [{ shapes: [[6]], attrs: { shape: [2, 3] } }],
   dim_size: [{ shapes: [], attrs: { dim: "N", value: 3 } }],
 };
 for (const def of allOps()) {

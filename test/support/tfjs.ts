@@ -9,6 +9,7 @@ import type { Tensor } from "../../src/ir/tensor.js";
 function forwardOp(
   n: Extract<Node, { kind: "op" }>,
   a: tf.Tensor[],
+  dims: ReadonlyMap<string, number>,
 ): tf.Tensor {
   const [x, y] = a as [tf.Tensor, tf.Tensor];
   const alpha = Number(n.attrs.alpha ?? 0.01);
@@ -111,10 +112,54 @@ function forwardOp(
     }
     case "sum_steps":
       return tf.sum(x, 0);
+    case "conv2d": {
+      // nabla's layout is [N, C, H, W] with filters [F, C, kh, kw]; TF.js wants NHWC and [kh, kw, C, F].
+      const rank = x.rank;
+      const nchw =
+        rank === 2
+          ? tf.reshape(x, [1, 1, ...x.shape])
+          : rank === 3
+            ? tf.expandDims(x, 0)
+            : x;
+      const k4 = y.rank === 2 ? tf.reshape(y, [1, 1, ...y.shape]) : y;
+      const out = tf.conv2d(
+        tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D,
+        tf.transpose(k4, [2, 3, 1, 0]) as tf.Tensor4D,
+        Number(n.attrs.stride ?? 1),
+        Number(n.attrs.padding ?? 0) as never,
+      );
+      const back = tf.transpose(out, [0, 3, 1, 2]);
+      return rank === 2
+        ? tf.reshape(back, back.shape.slice(2))
+        : rank === 3
+          ? tf.squeeze(back, [0])
+          : back;
+    }
+    case "maxpool":
+    case "avgpool": {
+      const rank = x.rank;
+      const lead = x.shape.slice(0, -2);
+      const [h, w] = x.shape.slice(-2) as [number, number];
+      const nhwc = tf.reshape(x, [-1, h, w, 1]) as tf.Tensor4D;
+      const size = Number(n.attrs.size ?? 2);
+      const stride = Number(n.attrs.stride ?? 2);
+      const pooled =
+        n.op === "maxpool"
+          ? tf.maxPool(nhwc, size, stride, "valid")
+          : tf.avgPool(nhwc, size, stride, "valid");
+      void rank;
+      return tf.reshape(pooled, [...lead, ...pooled.shape.slice(1, 3)]);
+    }
+    case "flatten": {
+      const from = Number(n.attrs.from ?? 0);
+      return tf.reshape(x, [...x.shape.slice(0, from), -1]);
+    }
     case "dim_size":
-      if (typeof n.attrs.value !== "number")
-        throw new Error("a free dim needs its bound value");
-      return tf.scalar(n.attrs.value);
+      return tf.scalar(
+        typeof n.attrs.value === "number"
+          ? n.attrs.value
+          : dims.get(String(n.attrs.dim))!,
+      );
     case "sigmoid_bce":
       return tf.sum(tf.sub(tf.softplus(x), tf.mul(y, x)));
     default:
@@ -183,7 +228,7 @@ function forwardGraph(
       t = tf.tensor(Array.from(v.data), v.shape as number[]);
     } else if (n.kind === "const")
       t = tf.tensor(Array.from(n.value), n.shape as number[]);
-    else if (n.kind === "op") t = forwardOp(n, n.args.map(value));
+    else if (n.kind === "op") t = forwardOp(n, n.args.map(value), dims);
     else if (n.kind === "project") {
       const r = runScan(nodes[n.scan] as Extract<Node, { kind: "scan" }>);
       t = n.what === "state" ? r.states[n.index]! : r.outputs[n.index]!;
