@@ -130,64 +130,62 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i10 = 0; i10 < 9; i10++) {
     v9[i10] = v8[i10] > 0 ? v8[i10] : 0;
   }
-  for (let l13 = 0; l13 < 1; l13++)
-    for (let oh14 = 0; oh14 < 2; oh14++)
-      for (let ow15 = 0; ow15 < 2; ow15++) {
-        const o16 = (l13 * 2 + oh14) * 2 + ow15;
+  for (let l12 = 0; l12 < 1; l12++)
+    for (let oh13 = 0; oh13 < 2; oh13++)
+      for (let ow14 = 0; ow14 < 2; ow14++) {
+        const o15 = (l12 * 2 + oh13) * 2 + ow14;
         let m11 = -Infinity;
-        let q12 = 0;
-        for (let i17 = 0; i17 < 2; i17++)
-          for (let j18 = 0; j18 < 2; j18++) {
-            const q19 = (l13 * 3 + oh14 * 1 + i17) * 3 + ow15 * 1 + j18;
-            if (v9[q19] > m11) {
-              m11 = v9[q19];
-              q12 = q19;
+        for (let i16 = 0; i16 < 2; i16++)
+          for (let j17 = 0; j17 < 2; j17++) {
+            const q18 = (l12 * 3 + oh13 * 1 + i16) * 3 + ow14 * 1 + j17;
+            if (v9[q18] > m11) {
+              m11 = v9[q18];
             }
           }
-        v12[o16] = m11;
+        v12[o15] = m11;
       }
   v13.set(v12);
   {
-    let i20 = 0;
-    for (; i20 < 2; i20++) {
+    let i19 = 0;
+    for (; i19 < 2; i19++) {
       {
-        let j21 = 0;
-        for (; j21 < 1; j21++) {
-          const ar23_0 = i20 * 4;
-          let s29_0_0 = 0;
-          for (let p22 = 0; p22 < 4; p22++) {
-            const pn26 = p22 * 1;
-            const a27_0 = v5[ar23_0 + p22];
-            const b28_0 = v13[pn26 + j21];
-            s29_0_0 += a27_0 * b28_0;
+        let j20 = 0;
+        for (; j20 < 1; j20++) {
+          const ar22_0 = i19 * 4;
+          let s28_0_0 = 0;
+          for (let p21 = 0; p21 < 4; p21++) {
+            const pn25 = p21 * 1;
+            const a26_0 = v5[ar22_0 + p21];
+            const b27_0 = v13[pn25 + j20];
+            s28_0_0 += a26_0 * b27_0;
           }
-          v14[i20 * 1 + j21] = s29_0_0;
+          v14[i19 * 1 + j20] = s28_0_0;
         }
       }
     }
   }
 
-  for (let i30 = 0; i30 < 2; i30++) {
-    v15[i30] = v14[i30] + v7[i30];
+  for (let i29 = 0; i29 < 2; i29++) {
+    v15[i29] = v14[i29] + v7[i29];
   }
-  for (let r35 = 0; r35 < 2; r35 += 2) {
-    let m31 = -Infinity;
-    for (let j33 = 0; j33 < 2; j33++) if (v15[r35 + j33] > m31) m31 = v15[r35 + j33];
-    let s32 = 0;
-    for (let j33 = 0; j33 < 2; j33++) s32 += Math.exp(v15[r35 + j33] - m31);
-    const lse34 = m31 + Math.log(s32);
-    for (let j33 = 0; j33 < 2; j33++) v16[r35 + j33] = Math.exp(v15[r35 + j33] - lse34);
+  for (let r34 = 0; r34 < 2; r34 += 2) {
+    let m30 = -Infinity;
+    for (let j32 = 0; j32 < 2; j32++) if (v15[r34 + j32] > m30) m30 = v15[r34 + j32];
+    let s31 = 0;
+    for (let j32 = 0; j32 < 2; j32++) s31 += Math.exp(v15[r34 + j32] - m30);
+    const lse33 = m30 + Math.log(s31);
+    for (let j32 = 0; j32 < 2; j32++) v16[r34 + j32] = Math.exp(v15[r34 + j32] - lse33);
   }
-  let s36 = 0;
-  for (let r41 = 0; r41 < 2; r41 += 2) {
-    let m37 = -Infinity;
-    for (let j39 = 0; j39 < 2; j39++) if (v15[r41 + j39] > m37) m37 = v15[r41 + j39];
-    let e38 = 0;
-    for (let j39 = 0; j39 < 2; j39++) e38 += Math.exp(v15[r41 + j39] - m37);
-    const lse40 = m37 + Math.log(e38);
-    for (let j39 = 0; j39 < 2; j39++) s36 -= v1[r41 + j39] * (v15[r41 + j39] - lse40);
+  let s35 = 0;
+  for (let r40 = 0; r40 < 2; r40 += 2) {
+    let m36 = -Infinity;
+    for (let j38 = 0; j38 < 2; j38++) if (v15[r40 + j38] > m36) m36 = v15[r40 + j38];
+    let e37 = 0;
+    for (let j38 = 0; j38 < 2; j38++) e37 += Math.exp(v15[r40 + j38] - m36);
+    const lse39 = m36 + Math.log(e37);
+    for (let j38 = 0; j38 < 2; j38++) s35 -= v1[r40 + j38] * (v15[r40 + j38] - lse39);
   }
-  v17[0] = s36;
+  v17[0] = s35;
   return {
     loss: v17[0],
     values: {
@@ -228,161 +226,165 @@ export function gradient(
   const v22 = out["W"];
   const v37 = out["k"];
   const { v8, v9, v12, v13, v14, v15, v16, v17, v23, v27, v30, v34 } = w;
-  for (let n43 = 0; n43 < 1; n43++)
-    for (let f44 = 0; f44 < 1; f44++)
-      for (let oh45 = 0; oh45 < 3; oh45++)
-        for (let ow46 = 0; ow46 < 3; ow46++) {
-          let s42 = 0;
-          for (let c47 = 0; c47 < 1; c47++)
-            for (let i48 = 0; i48 < 3; i48++) {
-              const ih50 = oh45 * 1 + i48;
-              for (let j49 = 0; j49 < 3; j49++) {
-                const iw51 = ow46 * 1 + j49;
-                s42 +=
-                  v0[((n43 * 1 + c47) * 5 + ih50) * 5 + iw51] *
-                  v3[((f44 * 1 + c47) * 3 + i48) * 3 + j49];
+  for (let n42 = 0; n42 < 1; n42++)
+    for (let f43 = 0; f43 < 1; f43++)
+      for (let oh44 = 0; oh44 < 3; oh44++)
+        for (let ow45 = 0; ow45 < 3; ow45++) {
+          let s41 = 0;
+          for (let c46 = 0; c46 < 1; c46++)
+            for (let i47 = 0; i47 < 3; i47++) {
+              const ih49 = oh44 * 1 + i47;
+              for (let j48 = 0; j48 < 3; j48++) {
+                const iw50 = ow45 * 1 + j48;
+                s41 +=
+                  v0[((n42 * 1 + c46) * 5 + ih49) * 5 + iw50] *
+                  v3[((f43 * 1 + c46) * 3 + i47) * 3 + j48];
               }
             }
-          v8[((n43 * 1 + f44) * 3 + oh45) * 3 + ow46] = s42;
+          v8[((n42 * 1 + f43) * 3 + oh44) * 3 + ow45] = s41;
         }
 
-  for (let i52 = 0; i52 < 9; i52++) {
-    v9[i52] = v8[i52] > 0 ? v8[i52] : 0;
+  for (let i51 = 0; i51 < 9; i51++) {
+    v9[i51] = v8[i51] > 0 ? v8[i51] : 0;
   }
-  for (let l55 = 0; l55 < 1; l55++)
-    for (let oh56 = 0; oh56 < 2; oh56++)
-      for (let ow57 = 0; ow57 < 2; ow57++) {
-        const o58 = (l55 * 2 + oh56) * 2 + ow57;
-        let m53 = -Infinity;
-        let q54 = 0;
-        for (let i59 = 0; i59 < 2; i59++)
-          for (let j60 = 0; j60 < 2; j60++) {
-            const q61 = (l55 * 3 + oh56 * 1 + i59) * 3 + ow57 * 1 + j60;
-            if (v9[q61] > m53) {
-              m53 = v9[q61];
-              q54 = q61;
+  for (let l53 = 0; l53 < 1; l53++)
+    for (let oh54 = 0; oh54 < 2; oh54++)
+      for (let ow55 = 0; ow55 < 2; ow55++) {
+        const o56 = (l53 * 2 + oh54) * 2 + ow55;
+        let m52 = -Infinity;
+        for (let i57 = 0; i57 < 2; i57++)
+          for (let j58 = 0; j58 < 2; j58++) {
+            const q59 = (l53 * 3 + oh54 * 1 + i57) * 3 + ow55 * 1 + j58;
+            if (v9[q59] > m52) {
+              m52 = v9[q59];
             }
           }
-        v12[o58] = m53;
+        v12[o56] = m52;
       }
   v13.set(v12);
   {
-    let i62 = 0;
-    for (; i62 < 2; i62++) {
+    let i60 = 0;
+    for (; i60 < 2; i60++) {
       {
-        let j63 = 0;
-        for (; j63 < 1; j63++) {
-          const ar65_0 = i62 * 4;
-          let s71_0_0 = 0;
-          for (let p64 = 0; p64 < 4; p64++) {
-            const pn68 = p64 * 1;
-            const a69_0 = v5[ar65_0 + p64];
-            const b70_0 = v13[pn68 + j63];
-            s71_0_0 += a69_0 * b70_0;
+        let j61 = 0;
+        for (; j61 < 1; j61++) {
+          const ar63_0 = i60 * 4;
+          let s69_0_0 = 0;
+          for (let p62 = 0; p62 < 4; p62++) {
+            const pn66 = p62 * 1;
+            const a67_0 = v5[ar63_0 + p62];
+            const b68_0 = v13[pn66 + j61];
+            s69_0_0 += a67_0 * b68_0;
           }
-          v14[i62 * 1 + j63] = s71_0_0;
+          v14[i60 * 1 + j61] = s69_0_0;
         }
       }
     }
   }
 
-  for (let i72 = 0; i72 < 2; i72++) {
-    v15[i72] = v14[i72] + v7[i72];
+  for (let i70 = 0; i70 < 2; i70++) {
+    v15[i70] = v14[i70] + v7[i70];
   }
-  for (let r77 = 0; r77 < 2; r77 += 2) {
-    let m73 = -Infinity;
-    for (let j75 = 0; j75 < 2; j75++) if (v15[r77 + j75] > m73) m73 = v15[r77 + j75];
-    let s74 = 0;
-    for (let j75 = 0; j75 < 2; j75++) s74 += Math.exp(v15[r77 + j75] - m73);
-    const lse76 = m73 + Math.log(s74);
-    for (let j75 = 0; j75 < 2; j75++) v16[r77 + j75] = Math.exp(v15[r77 + j75] - lse76);
+  for (let r75 = 0; r75 < 2; r75 += 2) {
+    let m71 = -Infinity;
+    for (let j73 = 0; j73 < 2; j73++) if (v15[r75 + j73] > m71) m71 = v15[r75 + j73];
+    let s72 = 0;
+    for (let j73 = 0; j73 < 2; j73++) s72 += Math.exp(v15[r75 + j73] - m71);
+    const lse74 = m71 + Math.log(s72);
+    for (let j73 = 0; j73 < 2; j73++) v16[r75 + j73] = Math.exp(v15[r75 + j73] - lse74);
   }
-  let s78 = 0;
-  for (let r83 = 0; r83 < 2; r83 += 2) {
-    let m79 = -Infinity;
-    for (let j81 = 0; j81 < 2; j81++) if (v15[r83 + j81] > m79) m79 = v15[r83 + j81];
-    let e80 = 0;
-    for (let j81 = 0; j81 < 2; j81++) e80 += Math.exp(v15[r83 + j81] - m79);
-    const lse82 = m79 + Math.log(e80);
-    for (let j81 = 0; j81 < 2; j81++) s78 -= v1[r83 + j81] * (v15[r83 + j81] - lse82);
+  let s76 = 0;
+  for (let r81 = 0; r81 < 2; r81 += 2) {
+    let m77 = -Infinity;
+    for (let j79 = 0; j79 < 2; j79++) if (v15[r81 + j79] > m77) m77 = v15[r81 + j79];
+    let e78 = 0;
+    for (let j79 = 0; j79 < 2; j79++) e78 += Math.exp(v15[r81 + j79] - m77);
+    const lse80 = m77 + Math.log(e78);
+    for (let j79 = 0; j79 < 2; j79++) s76 -= v1[r81 + j79] * (v15[r81 + j79] - lse80);
   }
-  v17[0] = s78;
-  for (let r86 = 0; r86 < 2; r86 += 2) {
-    let t84 = 0;
-    for (let j85 = 0; j85 < 2; j85++) t84 += v1[r86 + j85];
-    for (let j85 = 0; j85 < 2; j85++) v18[r86 + j85] = v16[r86 + j85] * t84 - v1[r86 + j85];
-  }
-  for (let i87 = 0; i87 < 2; i87++) {
-    const a89 = v18[i87];
-    const o90 = i87 * 4;
-    for (let j88 = 0; j88 < 4; j88++) v22[o90 + j88] = a89 * v13[j88];
+  v17[0] = s76;
+  for (let r84 = 0; r84 < 2; r84 += 2) {
+    let t82 = 0;
+    for (let j83 = 0; j83 < 2; j83++) t82 += v1[r84 + j83];
+    for (let j83 = 0; j83 < 2; j83++) v18[r84 + j83] = v16[r84 + j83] * t82 - v1[r84 + j83];
   }
   {
-    let i91 = 0;
-    for (; i91 + 3 < 4; i91 += 4) {
+    let i85 = 0;
+    for (; i85 < 2; i85++) {
+      const a87_0 = v18[i85];
+      const o88_0 = i85 * 4;
+      for (let j86 = 0; j86 < 4; j86++) {
+        const bv89 = v13[j86];
+        v22[o88_0 + j86] = a87_0 * bv89;
+      }
+    }
+  }
+  {
+    let i90 = 0;
+    for (; i90 + 3 < 4; i90 += 4) {
       {
-        let j92 = 0;
-        for (; j92 < 1; j92++) {
-          let s100_0_0 = 0;
-          let s100_1_0 = 0;
-          let s100_2_0 = 0;
-          let s100_3_0 = 0;
-          for (let p93 = 0; p93 < 2; p93++) {
-            const pm96 = p93 * 4;
-            const pn97 = p93 * 1;
-            const a98_0 = v5[pm96 + i91];
-            const a98_1 = v5[pm96 + i91 + 1];
-            const a98_2 = v5[pm96 + i91 + 2];
-            const a98_3 = v5[pm96 + i91 + 3];
-            const b99_0 = v18[pn97 + j92];
-            s100_0_0 += a98_0 * b99_0;
-            s100_1_0 += a98_1 * b99_0;
-            s100_2_0 += a98_2 * b99_0;
-            s100_3_0 += a98_3 * b99_0;
+        let j91 = 0;
+        for (; j91 < 1; j91++) {
+          let s99_0_0 = 0;
+          let s99_1_0 = 0;
+          let s99_2_0 = 0;
+          let s99_3_0 = 0;
+          for (let p92 = 0; p92 < 2; p92++) {
+            const pm95 = p92 * 4;
+            const pn96 = p92 * 1;
+            const a97_0 = v5[pm95 + i90];
+            const a97_1 = v5[pm95 + i90 + 1];
+            const a97_2 = v5[pm95 + i90 + 2];
+            const a97_3 = v5[pm95 + i90 + 3];
+            const b98_0 = v18[pn96 + j91];
+            s99_0_0 += a97_0 * b98_0;
+            s99_1_0 += a97_1 * b98_0;
+            s99_2_0 += a97_2 * b98_0;
+            s99_3_0 += a97_3 * b98_0;
           }
-          v23[i91 * 1 + j92] = s100_0_0;
-          v23[(i91 + 1) * 1 + j92] = s100_1_0;
-          v23[(i91 + 2) * 1 + j92] = s100_2_0;
-          v23[(i91 + 3) * 1 + j92] = s100_3_0;
+          v23[i90 * 1 + j91] = s99_0_0;
+          v23[(i90 + 1) * 1 + j91] = s99_1_0;
+          v23[(i90 + 2) * 1 + j91] = s99_2_0;
+          v23[(i90 + 3) * 1 + j91] = s99_3_0;
         }
       }
     }
   }
   v27.set(v23);
   v30.fill(0);
-  for (let l103 = 0; l103 < 1; l103++)
-    for (let oh104 = 0; oh104 < 2; oh104++)
-      for (let ow105 = 0; ow105 < 2; ow105++) {
-        const o106 = (l103 * 2 + oh104) * 2 + ow105;
-        let m101 = -Infinity;
-        let q102 = 0;
-        for (let i107 = 0; i107 < 2; i107++)
-          for (let j108 = 0; j108 < 2; j108++) {
-            const q109 = (l103 * 3 + oh104 * 1 + i107) * 3 + ow105 * 1 + j108;
-            if (v9[q109] > m101) {
-              m101 = v9[q109];
-              q102 = q109;
+  for (let l102 = 0; l102 < 1; l102++)
+    for (let oh103 = 0; oh103 < 2; oh103++)
+      for (let ow104 = 0; ow104 < 2; ow104++) {
+        const o105 = (l102 * 2 + oh103) * 2 + ow104;
+        let m100 = -Infinity;
+        let q101 = 0;
+        for (let i106 = 0; i106 < 2; i106++)
+          for (let j107 = 0; j107 < 2; j107++) {
+            const q108 = (l102 * 3 + oh103 * 1 + i106) * 3 + ow104 * 1 + j107;
+            if (v9[q108] > m100) {
+              m100 = v9[q108];
+              q101 = q108;
             }
           }
-        v30[q102] += v27[o106];
+        v30[q101] += v27[o105];
       }
 
-  for (let i110 = 0; i110 < 9; i110++) {
-    v34[i110] = v30[i110] * (v8[i110] > 0 ? 1 : 0);
+  for (let i109 = 0; i109 < 9; i109++) {
+    v34[i109] = v30[i109] * (v8[i109] > 0 ? 1 : 0);
   }
   v37.fill(0);
-  for (let n112 = 0; n112 < 1; n112++)
-    for (let f113 = 0; f113 < 1; f113++)
-      for (let oh114 = 0; oh114 < 3; oh114++)
-        for (let ow115 = 0; ow115 < 3; ow115++) {
-          const g111 = v34[((n112 * 1 + f113) * 3 + oh114) * 3 + ow115];
-          for (let c116 = 0; c116 < 1; c116++)
-            for (let i117 = 0; i117 < 3; i117++) {
-              const ih119 = oh114 * 1 + i117;
-              for (let j118 = 0; j118 < 3; j118++) {
-                const iw120 = ow115 * 1 + j118;
-                v37[((f113 * 1 + c116) * 3 + i117) * 3 + j118] +=
-                  v0[((n112 * 1 + c116) * 5 + ih119) * 5 + iw120] * g111;
+  for (let n111 = 0; n111 < 1; n111++)
+    for (let f112 = 0; f112 < 1; f112++)
+      for (let oh113 = 0; oh113 < 3; oh113++)
+        for (let ow114 = 0; ow114 < 3; ow114++) {
+          const g110 = v34[((n111 * 1 + f112) * 3 + oh113) * 3 + ow114];
+          for (let c115 = 0; c115 < 1; c115++)
+            for (let i116 = 0; i116 < 3; i116++) {
+              const ih118 = oh113 * 1 + i116;
+              for (let j117 = 0; j117 < 3; j117++) {
+                const iw119 = ow114 * 1 + j117;
+                v37[((f112 * 1 + c115) * 3 + i116) * 3 + j117] +=
+                  v0[((n111 * 1 + c115) * 5 + ih118) * 5 + iw119] * g110;
               }
             }
         }

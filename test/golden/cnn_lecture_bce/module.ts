@@ -160,59 +160,57 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i10 = 0; i10 < 9; i10++) {
     v9[i10] = v8[i10] > 0 ? v8[i10] : 0;
   }
-  for (let l13 = 0; l13 < 1; l13++)
-    for (let oh14 = 0; oh14 < 2; oh14++)
-      for (let ow15 = 0; ow15 < 2; ow15++) {
-        const o16 = (l13 * 2 + oh14) * 2 + ow15;
+  for (let l12 = 0; l12 < 1; l12++)
+    for (let oh13 = 0; oh13 < 2; oh13++)
+      for (let ow14 = 0; ow14 < 2; ow14++) {
+        const o15 = (l12 * 2 + oh13) * 2 + ow14;
         let m11 = -Infinity;
-        let q12 = 0;
-        for (let i17 = 0; i17 < 2; i17++)
-          for (let j18 = 0; j18 < 2; j18++) {
-            const q19 = (l13 * 3 + oh14 * 1 + i17) * 3 + ow15 * 1 + j18;
-            if (v9[q19] > m11) {
-              m11 = v9[q19];
-              q12 = q19;
+        for (let i16 = 0; i16 < 2; i16++)
+          for (let j17 = 0; j17 < 2; j17++) {
+            const q18 = (l12 * 3 + oh13 * 1 + i16) * 3 + ow14 * 1 + j17;
+            if (v9[q18] > m11) {
+              m11 = v9[q18];
             }
           }
-        v12[o16] = m11;
+        v12[o15] = m11;
       }
   v13.set(v12);
   {
-    let i20 = 0;
-    for (; i20 < 2; i20++) {
+    let i19 = 0;
+    for (; i19 < 2; i19++) {
       {
-        let j21 = 0;
-        for (; j21 < 1; j21++) {
-          const ar23_0 = i20 * 4;
-          let s29_0_0 = 0;
-          for (let p22 = 0; p22 < 4; p22++) {
-            const pn26 = p22 * 1;
-            const a27_0 = v5[ar23_0 + p22];
-            const b28_0 = v13[pn26 + j21];
-            s29_0_0 += a27_0 * b28_0;
+        let j20 = 0;
+        for (; j20 < 1; j20++) {
+          const ar22_0 = i19 * 4;
+          let s28_0_0 = 0;
+          for (let p21 = 0; p21 < 4; p21++) {
+            const pn25 = p21 * 1;
+            const a26_0 = v5[ar22_0 + p21];
+            const b27_0 = v13[pn25 + j20];
+            s28_0_0 += a26_0 * b27_0;
           }
-          v14[i20 * 1 + j21] = s29_0_0;
+          v14[i19 * 1 + j20] = s28_0_0;
         }
       }
     }
   }
 
-  for (let i30 = 0; i30 < 2; i30++) {
-    v15[i30] = v14[i30] + v7[i30];
+  for (let i29 = 0; i29 < 2; i29++) {
+    v15[i29] = v14[i29] + v7[i29];
   }
-  for (let r35 = 0; r35 < 2; r35 += 2) {
-    let m31 = -Infinity;
-    for (let j33 = 0; j33 < 2; j33++) if (v15[r35 + j33] > m31) m31 = v15[r35 + j33];
-    let s32 = 0;
-    for (let j33 = 0; j33 < 2; j33++) s32 += Math.exp(v15[r35 + j33] - m31);
-    const lse34 = m31 + Math.log(s32);
-    for (let j33 = 0; j33 < 2; j33++) v16[r35 + j33] = Math.exp(v15[r35 + j33] - lse34);
+  for (let r34 = 0; r34 < 2; r34 += 2) {
+    let m30 = -Infinity;
+    for (let j32 = 0; j32 < 2; j32++) if (v15[r34 + j32] > m30) m30 = v15[r34 + j32];
+    let s31 = 0;
+    for (let j32 = 0; j32 < 2; j32++) s31 += Math.exp(v15[r34 + j32] - m30);
+    const lse33 = m30 + Math.log(s31);
+    for (let j32 = 0; j32 < 2; j32++) v16[r34 + j32] = Math.exp(v15[r34 + j32] - lse33);
   }
   {
-    let s36 = 0;
-    for (let i37 = 0; i37 < 2; i37++)
-      s36 += -(v1[i37] * Math.log(v16[i37]) + (1 - v1[i37]) * Math.log(1 - v16[i37]));
-    v17[0] = s36;
+    let s35 = 0;
+    for (let i36 = 0; i36 < 2; i36++)
+      s35 += -(v1[i36] * Math.log(v16[i36]) + (1 - v1[i36]) * Math.log(1 - v16[i36]));
+    v17[0] = s35;
   }
   return {
     loss: v17[0],
@@ -246,170 +244,174 @@ export function gradient(
   const v34 = out["W"];
   const v49 = out["k"];
   const { v8, v9, v12, v13, v14, v15, v16, v17, v21, v24, v25, v35, v39, v42, v46 } = w;
-  for (let n39 = 0; n39 < 1; n39++)
-    for (let f40 = 0; f40 < 1; f40++)
-      for (let oh41 = 0; oh41 < 3; oh41++)
-        for (let ow42 = 0; ow42 < 3; ow42++) {
-          let s38 = 0;
-          for (let c43 = 0; c43 < 1; c43++)
-            for (let i44 = 0; i44 < 3; i44++) {
-              const ih46 = oh41 * 1 + i44;
-              for (let j45 = 0; j45 < 3; j45++) {
-                const iw47 = ow42 * 1 + j45;
-                s38 +=
-                  v0[((n39 * 1 + c43) * 5 + ih46) * 5 + iw47] *
-                  v3[((f40 * 1 + c43) * 3 + i44) * 3 + j45];
+  for (let n38 = 0; n38 < 1; n38++)
+    for (let f39 = 0; f39 < 1; f39++)
+      for (let oh40 = 0; oh40 < 3; oh40++)
+        for (let ow41 = 0; ow41 < 3; ow41++) {
+          let s37 = 0;
+          for (let c42 = 0; c42 < 1; c42++)
+            for (let i43 = 0; i43 < 3; i43++) {
+              const ih45 = oh40 * 1 + i43;
+              for (let j44 = 0; j44 < 3; j44++) {
+                const iw46 = ow41 * 1 + j44;
+                s37 +=
+                  v0[((n38 * 1 + c42) * 5 + ih45) * 5 + iw46] *
+                  v3[((f39 * 1 + c42) * 3 + i43) * 3 + j44];
               }
             }
-          v8[((n39 * 1 + f40) * 3 + oh41) * 3 + ow42] = s38;
+          v8[((n38 * 1 + f39) * 3 + oh40) * 3 + ow41] = s37;
         }
 
-  for (let i48 = 0; i48 < 9; i48++) {
-    v9[i48] = v8[i48] > 0 ? v8[i48] : 0;
+  for (let i47 = 0; i47 < 9; i47++) {
+    v9[i47] = v8[i47] > 0 ? v8[i47] : 0;
   }
-  for (let l51 = 0; l51 < 1; l51++)
-    for (let oh52 = 0; oh52 < 2; oh52++)
-      for (let ow53 = 0; ow53 < 2; ow53++) {
-        const o54 = (l51 * 2 + oh52) * 2 + ow53;
-        let m49 = -Infinity;
-        let q50 = 0;
-        for (let i55 = 0; i55 < 2; i55++)
-          for (let j56 = 0; j56 < 2; j56++) {
-            const q57 = (l51 * 3 + oh52 * 1 + i55) * 3 + ow53 * 1 + j56;
-            if (v9[q57] > m49) {
-              m49 = v9[q57];
-              q50 = q57;
+  for (let l49 = 0; l49 < 1; l49++)
+    for (let oh50 = 0; oh50 < 2; oh50++)
+      for (let ow51 = 0; ow51 < 2; ow51++) {
+        const o52 = (l49 * 2 + oh50) * 2 + ow51;
+        let m48 = -Infinity;
+        for (let i53 = 0; i53 < 2; i53++)
+          for (let j54 = 0; j54 < 2; j54++) {
+            const q55 = (l49 * 3 + oh50 * 1 + i53) * 3 + ow51 * 1 + j54;
+            if (v9[q55] > m48) {
+              m48 = v9[q55];
             }
           }
-        v12[o54] = m49;
+        v12[o52] = m48;
       }
   v13.set(v12);
   {
-    let i58 = 0;
-    for (; i58 < 2; i58++) {
+    let i56 = 0;
+    for (; i56 < 2; i56++) {
       {
-        let j59 = 0;
-        for (; j59 < 1; j59++) {
-          const ar61_0 = i58 * 4;
-          let s67_0_0 = 0;
-          for (let p60 = 0; p60 < 4; p60++) {
-            const pn64 = p60 * 1;
-            const a65_0 = v5[ar61_0 + p60];
-            const b66_0 = v13[pn64 + j59];
-            s67_0_0 += a65_0 * b66_0;
+        let j57 = 0;
+        for (; j57 < 1; j57++) {
+          const ar59_0 = i56 * 4;
+          let s65_0_0 = 0;
+          for (let p58 = 0; p58 < 4; p58++) {
+            const pn62 = p58 * 1;
+            const a63_0 = v5[ar59_0 + p58];
+            const b64_0 = v13[pn62 + j57];
+            s65_0_0 += a63_0 * b64_0;
           }
-          v14[i58 * 1 + j59] = s67_0_0;
+          v14[i56 * 1 + j57] = s65_0_0;
         }
       }
     }
   }
 
-  for (let i68 = 0; i68 < 2; i68++) {
-    v15[i68] = v14[i68] + v7[i68];
+  for (let i66 = 0; i66 < 2; i66++) {
+    v15[i66] = v14[i66] + v7[i66];
   }
-  for (let r73 = 0; r73 < 2; r73 += 2) {
-    let m69 = -Infinity;
-    for (let j71 = 0; j71 < 2; j71++) if (v15[r73 + j71] > m69) m69 = v15[r73 + j71];
-    let s70 = 0;
-    for (let j71 = 0; j71 < 2; j71++) s70 += Math.exp(v15[r73 + j71] - m69);
-    const lse72 = m69 + Math.log(s70);
-    for (let j71 = 0; j71 < 2; j71++) v16[r73 + j71] = Math.exp(v15[r73 + j71] - lse72);
-  }
-  {
-    let s74 = 0;
-    for (let i75 = 0; i75 < 2; i75++)
-      s74 += -(v1[i75] * Math.log(v16[i75]) + (1 - v1[i75]) * Math.log(1 - v16[i75]));
-    v17[0] = s74;
-  }
-
-  for (let i76 = 0; i76 < 2; i76++) {
-    v21[i76] = (v16[i76] - v1[i76]) / (v16[i76] * (1 - v16[i76]));
-  }
-
-  for (let i77 = 0; i77 < 2; i77++) {
-    v24[i77] = v21[i77] * v16[i77];
-  }
-  let o80 = 0;
-  for (let r81 = 0; r81 < 2; r81 += 2) {
-    let s78 = 0;
-    for (let j79 = 0; j79 < 2; j79++) s78 += v24[r81 + j79];
-    v25[o80++] = s78;
-  }
-
-  for (let i82 = 0; i82 < 2; i82++) {
-    v27[i82] = v16[i82] * (v21[i82] - v25[0]);
-  }
-  for (let i83 = 0; i83 < 2; i83++) {
-    const a85 = v27[i83];
-    const o86 = i83 * 4;
-    for (let j84 = 0; j84 < 4; j84++) v34[o86 + j84] = a85 * v13[j84];
+  for (let r71 = 0; r71 < 2; r71 += 2) {
+    let m67 = -Infinity;
+    for (let j69 = 0; j69 < 2; j69++) if (v15[r71 + j69] > m67) m67 = v15[r71 + j69];
+    let s68 = 0;
+    for (let j69 = 0; j69 < 2; j69++) s68 += Math.exp(v15[r71 + j69] - m67);
+    const lse70 = m67 + Math.log(s68);
+    for (let j69 = 0; j69 < 2; j69++) v16[r71 + j69] = Math.exp(v15[r71 + j69] - lse70);
   }
   {
-    let i87 = 0;
-    for (; i87 + 3 < 4; i87 += 4) {
+    let s72 = 0;
+    for (let i73 = 0; i73 < 2; i73++)
+      s72 += -(v1[i73] * Math.log(v16[i73]) + (1 - v1[i73]) * Math.log(1 - v16[i73]));
+    v17[0] = s72;
+  }
+
+  for (let i74 = 0; i74 < 2; i74++) {
+    v21[i74] = (v16[i74] - v1[i74]) / (v16[i74] * (1 - v16[i74]));
+  }
+
+  for (let i75 = 0; i75 < 2; i75++) {
+    v24[i75] = v21[i75] * v16[i75];
+  }
+  let o78 = 0;
+  for (let r79 = 0; r79 < 2; r79 += 2) {
+    let s76 = 0;
+    for (let j77 = 0; j77 < 2; j77++) s76 += v24[r79 + j77];
+    v25[o78++] = s76;
+  }
+
+  for (let i80 = 0; i80 < 2; i80++) {
+    v27[i80] = v16[i80] * (v21[i80] - v25[0]);
+  }
+  {
+    let i81 = 0;
+    for (; i81 < 2; i81++) {
+      const a83_0 = v27[i81];
+      const o84_0 = i81 * 4;
+      for (let j82 = 0; j82 < 4; j82++) {
+        const bv85 = v13[j82];
+        v34[o84_0 + j82] = a83_0 * bv85;
+      }
+    }
+  }
+  {
+    let i86 = 0;
+    for (; i86 + 3 < 4; i86 += 4) {
       {
-        let j88 = 0;
-        for (; j88 < 1; j88++) {
-          let s96_0_0 = 0;
-          let s96_1_0 = 0;
-          let s96_2_0 = 0;
-          let s96_3_0 = 0;
-          for (let p89 = 0; p89 < 2; p89++) {
-            const pm92 = p89 * 4;
-            const pn93 = p89 * 1;
-            const a94_0 = v5[pm92 + i87];
-            const a94_1 = v5[pm92 + i87 + 1];
-            const a94_2 = v5[pm92 + i87 + 2];
-            const a94_3 = v5[pm92 + i87 + 3];
-            const b95_0 = v27[pn93 + j88];
-            s96_0_0 += a94_0 * b95_0;
-            s96_1_0 += a94_1 * b95_0;
-            s96_2_0 += a94_2 * b95_0;
-            s96_3_0 += a94_3 * b95_0;
+        let j87 = 0;
+        for (; j87 < 1; j87++) {
+          let s95_0_0 = 0;
+          let s95_1_0 = 0;
+          let s95_2_0 = 0;
+          let s95_3_0 = 0;
+          for (let p88 = 0; p88 < 2; p88++) {
+            const pm91 = p88 * 4;
+            const pn92 = p88 * 1;
+            const a93_0 = v5[pm91 + i86];
+            const a93_1 = v5[pm91 + i86 + 1];
+            const a93_2 = v5[pm91 + i86 + 2];
+            const a93_3 = v5[pm91 + i86 + 3];
+            const b94_0 = v27[pn92 + j87];
+            s95_0_0 += a93_0 * b94_0;
+            s95_1_0 += a93_1 * b94_0;
+            s95_2_0 += a93_2 * b94_0;
+            s95_3_0 += a93_3 * b94_0;
           }
-          v35[i87 * 1 + j88] = s96_0_0;
-          v35[(i87 + 1) * 1 + j88] = s96_1_0;
-          v35[(i87 + 2) * 1 + j88] = s96_2_0;
-          v35[(i87 + 3) * 1 + j88] = s96_3_0;
+          v35[i86 * 1 + j87] = s95_0_0;
+          v35[(i86 + 1) * 1 + j87] = s95_1_0;
+          v35[(i86 + 2) * 1 + j87] = s95_2_0;
+          v35[(i86 + 3) * 1 + j87] = s95_3_0;
         }
       }
     }
   }
   v39.set(v35);
   v42.fill(0);
-  for (let l99 = 0; l99 < 1; l99++)
-    for (let oh100 = 0; oh100 < 2; oh100++)
-      for (let ow101 = 0; ow101 < 2; ow101++) {
-        const o102 = (l99 * 2 + oh100) * 2 + ow101;
-        let m97 = -Infinity;
-        let q98 = 0;
-        for (let i103 = 0; i103 < 2; i103++)
-          for (let j104 = 0; j104 < 2; j104++) {
-            const q105 = (l99 * 3 + oh100 * 1 + i103) * 3 + ow101 * 1 + j104;
-            if (v9[q105] > m97) {
-              m97 = v9[q105];
-              q98 = q105;
+  for (let l98 = 0; l98 < 1; l98++)
+    for (let oh99 = 0; oh99 < 2; oh99++)
+      for (let ow100 = 0; ow100 < 2; ow100++) {
+        const o101 = (l98 * 2 + oh99) * 2 + ow100;
+        let m96 = -Infinity;
+        let q97 = 0;
+        for (let i102 = 0; i102 < 2; i102++)
+          for (let j103 = 0; j103 < 2; j103++) {
+            const q104 = (l98 * 3 + oh99 * 1 + i102) * 3 + ow100 * 1 + j103;
+            if (v9[q104] > m96) {
+              m96 = v9[q104];
+              q97 = q104;
             }
           }
-        v42[q98] += v39[o102];
+        v42[q97] += v39[o101];
       }
 
-  for (let i106 = 0; i106 < 9; i106++) {
-    v46[i106] = v42[i106] * (v8[i106] > 0 ? 1 : 0);
+  for (let i105 = 0; i105 < 9; i105++) {
+    v46[i105] = v42[i105] * (v8[i105] > 0 ? 1 : 0);
   }
   v49.fill(0);
-  for (let n108 = 0; n108 < 1; n108++)
-    for (let f109 = 0; f109 < 1; f109++)
-      for (let oh110 = 0; oh110 < 3; oh110++)
-        for (let ow111 = 0; ow111 < 3; ow111++) {
-          const g107 = v46[((n108 * 1 + f109) * 3 + oh110) * 3 + ow111];
-          for (let c112 = 0; c112 < 1; c112++)
-            for (let i113 = 0; i113 < 3; i113++) {
-              const ih115 = oh110 * 1 + i113;
-              for (let j114 = 0; j114 < 3; j114++) {
-                const iw116 = ow111 * 1 + j114;
-                v49[((f109 * 1 + c112) * 3 + i113) * 3 + j114] +=
-                  v0[((n108 * 1 + c112) * 5 + ih115) * 5 + iw116] * g107;
+  for (let n107 = 0; n107 < 1; n107++)
+    for (let f108 = 0; f108 < 1; f108++)
+      for (let oh109 = 0; oh109 < 3; oh109++)
+        for (let ow110 = 0; ow110 < 3; ow110++) {
+          const g106 = v46[((n107 * 1 + f108) * 3 + oh109) * 3 + ow110];
+          for (let c111 = 0; c111 < 1; c111++)
+            for (let i112 = 0; i112 < 3; i112++) {
+              const ih114 = oh109 * 1 + i112;
+              for (let j113 = 0; j113 < 3; j113++) {
+                const iw115 = ow110 * 1 + j113;
+                v49[((f108 * 1 + c111) * 3 + i112) * 3 + j113] +=
+                  v0[((n107 * 1 + c111) * 5 + ih114) * 5 + iw115] * g106;
               }
             }
         }

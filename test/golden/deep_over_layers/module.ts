@@ -344,33 +344,39 @@ export function gradient(
       for (let i62 = 0; i62 < 3; i62++) {
         b27_10[i62] = b27_6[i62] * b27_5[i62] * (1 - b27_5[i62]);
       }
-      for (let i63 = 0; i63 < 3; i63++) {
-        const a65 = b27_10[i63];
-        const o66 = i63 * 3;
-        for (let j64 = 0; j64 < 3; j64++) b27_15[o66 + j64] = a65 * b27_1[j64];
+      {
+        let i63 = 0;
+        for (; i63 < 3; i63++) {
+          const a65_0 = b27_10[i63];
+          const o66_0 = i63 * 3;
+          for (let j64 = 0; j64 < 3; j64++) {
+            const bv67 = b27_1[j64];
+            b27_15[o66_0 + j64] = a65_0 * bv67;
+          }
+        }
       }
       {
-        let i67 = 0;
-        for (; i67 < 3; i67++) {
+        let i68 = 0;
+        for (; i68 < 3; i68++) {
           {
-            let j68 = 0;
-            for (; j68 < 1; j68++) {
-              let s76_0_0 = 0;
-              for (let p69 = 0; p69 < 3; p69++) {
-                const pm72 = p69 * 3;
-                const pn73 = p69 * 1;
-                const a74_0 = b27_0[pm72 + i67];
-                const b75_0 = b27_10[pn73 + j68];
-                s76_0_0 += a74_0 * b75_0;
+            let j69 = 0;
+            for (; j69 < 1; j69++) {
+              let s77_0_0 = 0;
+              for (let p70 = 0; p70 < 3; p70++) {
+                const pm73 = p70 * 3;
+                const pn74 = p70 * 1;
+                const a75_0 = b27_0[pm73 + i68];
+                const b76_0 = b27_10[pn74 + j69];
+                s77_0_0 += a75_0 * b76_0;
               }
-              b27_16[i67 * 1 + j68] = s76_0_0;
+              b27_16[i68 * 1 + j69] = s77_0_0;
             }
           }
         }
       }
       {
-        const o77 = (t53 + 0) * 3;
-        for (let i78 = 0; i78 < 3; i78++) d27_0[o77 + i78] += b27_16[i78];
+        const o78 = (t53 + 0) * 3;
+        for (let i79 = 0; i79 < 3; i79++) d27_0[o78 + i79] += b27_16[i79];
       }
       v28.set(b27_15, t53 * 9);
       v29.set(b27_10, t53 * 3);

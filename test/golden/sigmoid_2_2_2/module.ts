@@ -292,38 +292,50 @@ export function gradient(
   for (let i57 = 0; i57 < 2; i57++) {
     v35[i57] = -v15[i57] * v13[i57] * (1 - v13[i57]);
   }
-  for (let i58 = 0; i58 < 2; i58++) {
-    const a60 = v35[i58];
-    const o61 = i58 * 2;
-    for (let j59 = 0; j59 < 2; j59++) v40[o61 + j59] = a60 * v10[j59];
+  {
+    let i58 = 0;
+    for (; i58 < 2; i58++) {
+      const a60_0 = v35[i58];
+      const o61_0 = i58 * 2;
+      for (let j59 = 0; j59 < 2; j59++) {
+        const bv62 = v10[j59];
+        v40[o61_0 + j59] = a60_0 * bv62;
+      }
+    }
   }
   {
-    let i62 = 0;
-    for (; i62 < 2; i62++) {
+    let i63 = 0;
+    for (; i63 < 2; i63++) {
       {
-        let j63 = 0;
-        for (; j63 < 1; j63++) {
-          let s71_0_0 = 0;
-          for (let p64 = 0; p64 < 2; p64++) {
-            const pm67 = p64 * 2;
-            const pn68 = p64 * 1;
-            const a69_0 = v5[pm67 + i62];
-            const b70_0 = v35[pn68 + j63];
-            s71_0_0 += a69_0 * b70_0;
+        let j64 = 0;
+        for (; j64 < 1; j64++) {
+          let s72_0_0 = 0;
+          for (let p65 = 0; p65 < 2; p65++) {
+            const pm68 = p65 * 2;
+            const pn69 = p65 * 1;
+            const a70_0 = v5[pm68 + i63];
+            const b71_0 = v35[pn69 + j64];
+            s72_0_0 += a70_0 * b71_0;
           }
-          v41[i62 * 1 + j63] = s71_0_0;
+          v41[i63 * 1 + j64] = s72_0_0;
         }
       }
     }
   }
 
-  for (let i72 = 0; i72 < 2; i72++) {
-    v47[i72] = v41[i72] * v10[i72] * (1 - v10[i72]);
-  }
   for (let i73 = 0; i73 < 2; i73++) {
-    const a75 = v47[i73];
-    const o76 = i73 * 2;
-    for (let j74 = 0; j74 < 2; j74++) v52[o76 + j74] = a75 * v0[j74];
+    v47[i73] = v41[i73] * v10[i73] * (1 - v10[i73]);
+  }
+  {
+    let i74 = 0;
+    for (; i74 < 2; i74++) {
+      const a76_0 = v47[i74];
+      const o77_0 = i74 * 2;
+      for (let j75 = 0; j75 < 2; j75++) {
+        const bv78 = v0[j75];
+        v52[o77_0 + j75] = a76_0 * bv78;
+      }
+    }
   }
 
   return { loss: v19[0], gradients: out };
