@@ -78,26 +78,38 @@ for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
   }
   const rank = outShape.length;
   const idx = outShape.map(() => ctx.fresh("i"));
-  const values = args.map((a) => {
-    const shape = ctx.shapeOf(a);
-    const terms: string[] = [];
-    let stride: Shape[number][] = [];
-    for (let k = shape.length - 1; k >= 0; k--) {
-      const axis = rank - shape.length + k;
-      if (!(shape[k] === 1 && outShape[axis] !== 1)) {
-        const s = product(ctx, stride);
-        terms.push(s === "1" ? idx[axis]! : `${idx[axis]} * ${s}`);
-      }
-      stride = [shape[k]!, ...stride];
-    }
-    return ctx.element(a, terms.length ? terms.join(" + ") : "0");
-  });
+  const values = args.map((a) =>
+    ctx.element(a, broadcastOffset(ctx, ctx.shapeOf(a), outShape, idx)),
+  );
   const flat = ctx.fresh("o");
   let code = `${outRef}[${flat}++] = ${body(values)};`;
   for (let axis = rank - 1; axis >= 0; axis--) {
     code = `for (let ${idx[axis]} = 0; ${idx[axis]} < ${ctx.dim(outShape[axis]!)}; ${idx[axis]}++) { ${code} }`;
   }
   return `let ${flat} = 0;\n${code}`;
+}
+
+/**
+ * The flat offset into an array of `shape` broadcast to `full`, for loop indices `idx` over
+ * `full`: axes where `shape` is 1 (or missing) contribute nothing.
+ */
+function broadcastOffset(
+  ctx: EmitContext,
+  shape: Shape,
+  full: Shape,
+  idx: readonly string[],
+): string {
+  const terms: string[] = [];
+  let stride: Shape[number][] = [];
+  for (let k = shape.length - 1; k >= 0; k--) {
+    const axis = full.length - shape.length + k;
+    if (!(shape[k] === 1 && full[axis] !== 1)) {
+      const s = product(ctx, stride);
+      terms.push(s === "1" ? idx[axis]! : `${idx[axis]} * ${s}`);
+    }
+    stride = [shape[k]!, ...stride];
+  }
+  return terms.length ? terms.join(" + ") : "0";
 }
 
 /** `out` (of a smaller, broadcast-compatible shape) receives the sum of `input` over broadcast axes. */
@@ -110,19 +122,9 @@ export function emitSumTo(
   const inShape = ctx.shapeOf(input);
   const rank = inShape.length;
   const idx = inShape.map(() => ctx.fresh("i"));
-  const terms: string[] = [];
-  let stride: Shape[number][] = [];
-  for (let k = outShape.length - 1; k >= 0; k--) {
-    const axis = rank - outShape.length + k;
-    if (!(outShape[k] === 1 && inShape[axis] !== 1)) {
-      const s = product(ctx, stride);
-      terms.push(s === "1" ? idx[axis]! : `${idx[axis]} * ${s}`);
-    }
-    stride = [outShape[k]!, ...stride];
-  }
   const flat = ctx.fresh("f");
   const outRef = ctx.ref(out);
-  let code = `${outRef}[${terms.length ? terms.join(" + ") : "0"}] += ${ctx.ref(input)}[${flat}++];`;
+  let code = `${outRef}[${broadcastOffset(ctx, outShape, inShape, idx)}] += ${ctx.ref(input)}[${flat}++];`;
   for (let axis = rank - 1; axis >= 0; axis--) {
     code = `for (let ${idx[axis]} = 0; ${idx[axis]} < ${ctx.dim(inShape[axis]!)}; ${idx[axis]}++) { ${code} }`;
   }

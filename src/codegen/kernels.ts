@@ -108,7 +108,15 @@ export function emitMatVec(ctx: EmitContext, s: MatVecSpec): string {
  * a bᵀ written into (`=`) or added to (`+=`) a row-major [m, n] target, four rows per pass
  * so each b[j] loaded feeds four products (Σ_t δ_t h_{t-1}ᵀ in a backward loop).
  */
-export function emitOuter(ctx: EmitContext, a: string, b: string, target: string, m: string, n: string, assign: "=" | "+="): string {
+export function emitOuter(
+  ctx: EmitContext,
+  a: string,
+  b: string,
+  target: string,
+  m: string,
+  n: string,
+  assign: "=" | "+=",
+): string {
   const v = names(ctx, ["i", "j", "a", "o", "bv"]);
   const rows = (count: number) => {
     const rs = Array.from({ length: count }, (_, r) => r);

@@ -144,6 +144,21 @@ function poolDims(
 
 const asShape = (r: ConvDims | PoolDims | { error: string }): ShapeResult =>
   "error" in r ? r : { shape: r.out };
+
+/** A gradient op's shape: `result`, once `operand` matches the forward op's output `d.out`. */
+function gradientShape(
+  d: ConvDims | PoolDims | { error: string },
+  operand: Shape,
+  result: () => Shape,
+  what = "the forward output",
+): ShapeResult {
+  if ("error" in d) return d;
+  return formatShape(d.out) === formatShape(operand)
+    ? { shape: result() }
+    : {
+        error: `${formatShape(operand)} does not match ${what} ${formatShape(d.out)}`,
+      };
+}
 const num = (d: Dim, dims: ReadonlyMap<string, number>) =>
   typeof d === "number" ? d : dims.get(d)!;
 
@@ -249,7 +264,14 @@ function windowLoops(
 }
 
 /** Code finding the first maximum of a window into local `best`, and its offset into `arg` when asked for. */
-function argmaxCode(ctx: EmitContext, x: string, attrs: Attrs, at: (i: string, j: string) => string, best: string, arg?: string): string {
+function argmaxCode(
+  ctx: EmitContext,
+  x: string,
+  attrs: Attrs,
+  at: (i: string, j: string) => string,
+  best: string,
+  arg?: string,
+): string {
   const [i, j, q] = [ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("q")];
   const k = windowSize(attrs);
   const track = arg ? ` ${arg} = ${q};` : "";
@@ -351,15 +373,12 @@ export const imageOps: readonly OpDef[] = [
   },
   {
     name: "conv2d_input_grad",
-    shape: ([g, k], attrs) => {
-      const d = convDims(attrs.shape as Shape, k!, attrs);
-      if ("error" in d) return d;
-      return formatShape(d.out) === formatShape(g!)
-        ? { shape: attrs.shape as Shape }
-        : {
-            error: `gradient ${formatShape(g!)} does not match the convolution's output ${formatShape(d.out)}`,
-          };
-    },
+    shape: ([g, k], attrs) =>
+      gradientShape(
+        convDims(attrs.shape as Shape, k!, attrs),
+        g!,
+        () => attrs.shape as Shape,
+      ),
     vjp: (b, node, u, needed) => {
       const [g, k] = node.args as [number, number];
       return [
@@ -409,15 +428,12 @@ export const imageOps: readonly OpDef[] = [
   },
   {
     name: "conv2d_kernel_grad",
-    shape: ([x, g], attrs) => {
-      const d = convDims(x!, attrs.shape as Shape, attrs);
-      if ("error" in d) return d;
-      return formatShape(d.out) === formatShape(g!)
-        ? { shape: attrs.shape as Shape }
-        : {
-            error: `gradient ${formatShape(g!)} does not match the convolution's output ${formatShape(d.out)}`,
-          };
-    },
+    shape: ([x, g], attrs) =>
+      gradientShape(
+        convDims(x!, attrs.shape as Shape, attrs),
+        g!,
+        () => attrs.shape as Shape,
+      ),
     vjp: (b, node, v, needed) => {
       const [x, g] = node.args as [number, number];
       return [
@@ -497,7 +513,8 @@ export const imageOps: readonly OpDef[] = [
         ctx,
         poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims,
         node.attrs,
-        (o, at) => `${argmaxCode(ctx, x, node.attrs, at, best)} ${ctx.ref(node.id)}[${o}] = ${best};`,
+        (o, at) =>
+          `${argmaxCode(ctx, x, node.attrs, at, best)} ${ctx.ref(node.id)}[${o}] = ${best};`,
       );
     },
     latex: ([x], attrs) => ({
@@ -507,15 +524,8 @@ export const imageOps: readonly OpDef[] = [
   },
   {
     name: "maxpool_grad",
-    shape: ([x, g], attrs) => {
-      const d = poolDims(x!, attrs);
-      if ("error" in d) return d;
-      return formatShape(d.out) === formatShape(g!)
-        ? { shape: x! }
-        : {
-            error: `gradient ${formatShape(g!)} does not match the pooled ${formatShape(d.out)}`,
-          };
-    },
+    shape: ([x, g], attrs) =>
+      gradientShape(poolDims(x!, attrs), g!, () => x!, "the pooled"),
     vjp: (b, node, u, needed) => [
       null,
       needed[1]
@@ -548,15 +558,12 @@ export const imageOps: readonly OpDef[] = [
   },
   {
     name: "maxpool_gather",
-    shape: ([x, u], attrs) => {
-      const d = poolDims(x!, attrs);
-      if ("error" in d) return d;
-      return formatShape(x!) === formatShape(u!)
-        ? { shape: d.out }
+    shape: ([x, u], attrs) =>
+      formatShape(x!) === formatShape(u!)
+        ? asShape(poolDims(x!, attrs))
         : {
             error: `${formatShape(u!)} does not match the image ${formatShape(x!)}`,
-          };
-    },
+          },
     vjp: (b, node, v, needed) => [
       null,
       needed[1]
@@ -640,15 +647,13 @@ export const imageOps: readonly OpDef[] = [
   },
   {
     name: "avgpool_grad",
-    shape: ([g], attrs) => {
-      const d = poolDims(attrs.shape as Shape, attrs);
-      if ("error" in d) return d;
-      return formatShape(d.out) === formatShape(g!)
-        ? { shape: attrs.shape as Shape }
-        : {
-            error: `gradient ${formatShape(g!)} does not match the pooled ${formatShape(d.out)}`,
-          };
-    },
+    shape: ([g], attrs) =>
+      gradientShape(
+        poolDims(attrs.shape as Shape, attrs),
+        g!,
+        () => attrs.shape as Shape,
+        "the pooled",
+      ),
     vjp: (b, node, u) => [b.op("avgpool", [u], poolAttrs(node.attrs))],
     rule: () => "\\text{linear}",
     evaluate: ([g], attrs, shape, dims) => {

@@ -3,7 +3,12 @@ import type { Attrs, NodeId, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "../codegen/context.js";
-import { emitDot, emitMatMat, emitMatVec, emitOuter } from "../codegen/kernels.js";
+import {
+  emitDot,
+  emitMatMat,
+  emitMatVec,
+  emitOuter,
+} from "../codegen/kernels.js";
 import { group, PREC, type Latex, type OpDef } from "./def.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
@@ -162,7 +167,12 @@ function emitMatmul(
 }
 
 /** a bᵀ written into (or added to) `target`. */
-function emitOuterOp(ctx: EmitContext, node: { args: readonly NodeId[]; shape: readonly (string | number)[] }, target: string, assign: "=" | "+="): string {
+function emitOuterOp(
+  ctx: EmitContext,
+  node: { args: readonly NodeId[]; shape: readonly (string | number)[] },
+  target: string,
+  assign: "=" | "+=",
+): string {
   const [a, b] = node.args.map((x) => ctx.ref(x));
   const [m, n] = node.shape.map((d) => ctx.dim(d));
   return emitOuter(ctx, a!, b!, target, m!, n!, assign);
