@@ -28,11 +28,12 @@ import {
   type Workload,
   type WorkloadData,
 } from "./workload.js";
+import { cnnWorkload } from "./workloads/cnn.js";
 import { mlpWorkload } from "./workloads/mlp.js";
 import { rnnWorkload } from "./workloads/rnn.js";
 
-/** Add a workload (a CNN, …) by appending it here. */
-const workloads: readonly Workload[] = [mlpWorkload, rnnWorkload];
+/** Add a workload by appending it here. */
+const workloads: readonly Workload[] = [mlpWorkload, rnnWorkload, cnnWorkload];
 
 const SEED = 20240601;
 /** Largest accepted max|a − b| / max|b| against the generated gradient, per implementation. */
