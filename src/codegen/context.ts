@@ -19,7 +19,9 @@ export interface EmitContext {
    * The value of element `index` of a node: a read of its buffer, or — for an elementwise
    * node fused into its only consumer — its expression, computed in place.
    */
-  element(id: NodeId, index: string): string;
+  element(id: NodeId, index: string, axes?: readonly string[]): string;
+  /** Whether `element` needs per-axis loop indices for this node. */
+  needsAxes(id: NodeId): boolean;
 }
 
 /** The product of dims as a JS expression, folding literals. */
@@ -57,7 +59,9 @@ export function emitElementwise(
   const outRef = ctx.ref(out);
   const pre: string[] = [];
   const direct = args.every(
-    (a) => isSameShape(ctx.shapeOf(a), outShape) || isOne(ctx.shapeOf(a)),
+    (a) =>
+      (isSameShape(ctx.shapeOf(a), outShape) || isOne(ctx.shapeOf(a))) &&
+      !ctx.needsAxes(a),
   );
   if (direct) {
     const i = ctx.fresh("i");
@@ -79,7 +83,7 @@ for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
   const rank = outShape.length;
   const idx = outShape.map(() => ctx.fresh("i"));
   const values = args.map((a) =>
-    ctx.element(a, broadcastOffset(ctx, ctx.shapeOf(a), outShape, idx)),
+    ctx.element(a, broadcastOffset(ctx, ctx.shapeOf(a), outShape, idx), idx),
   );
   const flat = ctx.fresh("o");
   let code = `${outRef}[${flat}++] = ${body(values)};`;
@@ -93,7 +97,7 @@ for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
  * The flat offset into an array of `shape` broadcast to `full`, for loop indices `idx` over
  * `full`: axes where `shape` is 1 (or missing) contribute nothing.
  */
-function broadcastOffset(
+export function broadcastOffset(
   ctx: EmitContext,
   shape: Shape,
   full: Shape,

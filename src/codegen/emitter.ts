@@ -1,7 +1,7 @@
 import type { Node, NodeId, Shape } from "../ir/types.js";
 import { assertNever, dependencies } from "../ir/types.js";
 import { getOp } from "../ops/registry.js";
-import { product, type EmitContext } from "./context.js";
+import { broadcastOffset, product, type EmitContext } from "./context.js";
 import { sameShape } from "../ir/shapes.js";
 
 /** A JS numeric literal for any double, including the ones that have no literal. */
@@ -36,6 +36,8 @@ export const outerNaming: Naming = {
 export class StatementEmitter implements EmitContext {
   /** Elementwise nodes computed inside their only consumer's loop instead of into a buffer. */
   private fused = new Set<NodeId>();
+  /** Reshapes read their operand's buffer in place: node → the node whose buffer it shares. */
+  private aliases = new Map<NodeId, NodeId>();
 
   constructor(
     readonly nodes: readonly Node[],
@@ -63,6 +65,8 @@ export class StatementEmitter implements EmitContext {
 
   ref(id: NodeId): string {
     const n = this.nodes[id]!;
+    const same = this.aliases.get(id);
+    if (same !== undefined) return this.ref(same);
     return n.kind === "const"
       ? `${this.constPrefix}${id}`
       : this.naming.ref(id);
@@ -99,18 +103,31 @@ export class StatementEmitter implements EmitContext {
   }
 
   isFused(id: NodeId): boolean {
-    return this.fused.has(id);
+    return this.fused.has(id) || this.aliases.has(id);
   }
 
-  element(id: NodeId, index: string): string {
+  element(id: NodeId, index: string, axes?: readonly string[]): string {
     if (!this.fused.has(id)) return `${this.ref(id)}[${index}]`;
     const n = this.nodes[id] as Extract<Node, { kind: "op" }>;
-    const values = n.args.map((a) =>
-      sameShape(this.nodes[a]!.shape, n.shape)
-        ? this.element(a, index)
-        : this.scalar(a),
-    );
+    const values = n.args.map((a) => {
+      const shape = this.nodes[a]!.shape;
+      if (sameShape(shape, n.shape)) return this.element(a, index, axes);
+      if (shape.every((d) => d === 1)) return this.scalar(a);
+      // A broadcast operand (a bias per filter) is read at the loop's indices.
+      return `${this.ref(a)}[${broadcastOffset(this, shape, n.shape, axes!)}]`;
+    });
     return `(${getOp(n.op).elementwise!(values, n.attrs, this)})`;
+  }
+
+  /** Whether reading `id` needs the loop's per-axis indices (a fused node with a broadcast operand). */
+  needsAxes(id: NodeId): boolean {
+    if (!this.fused.has(id)) return false;
+    const n = this.nodes[id] as Extract<Node, { kind: "op" }>;
+    return n.args.some((a) => {
+      const shape = this.nodes[a]!.shape;
+      if (sameShape(shape, n.shape)) return this.needsAxes(a);
+      return !shape.every((d) => d === 1);
+    });
   }
 
   /**
@@ -128,19 +145,17 @@ export class StatementEmitter implements EmitContext {
         for (const a of n.args) uses.set(a, [...(uses.get(a) ?? []), id]);
     }
     this.fused = new Set();
+    this.aliases = new Map();
+    for (const id of ids) {
+      const n = this.nodes[id]!;
+      if (n.kind === "op" && getOp(n.op).sharesBuffer && !results.has(id))
+        this.aliases.set(id, n.args[0]!);
+    }
     for (const id of ids) {
       const n = this.nodes[id]!;
       if (n.kind !== "op" || results.has(id) || !getOp(n.op).elementwise)
         continue;
       if (n.shape.every((d) => d === 1)) continue;
-      if (
-        !n.args.every(
-          (a) =>
-            sameShape(this.nodes[a]!.shape, n.shape) ||
-            this.nodes[a]!.shape.every((d) => d === 1),
-        )
-      )
-        continue;
       const consumers = uses.get(id) ?? [];
       if (consumers.length !== 1) continue;
       const consumer = this.nodes[consumers[0]!] as Extract<
@@ -149,6 +164,12 @@ export class StatementEmitter implements EmitContext {
       >;
       const formula = getOp(consumer.op).elementwise;
       if (!formula || consumer.shape.every((d) => d === 1)) continue;
+      // Operands are read at the consumer's index: the same shape, scalars, or (with the
+      // consumer looping over exactly this shape) operands broadcast to it.
+      const fits = (a: NodeId) =>
+        sameShape(this.nodes[a]!.shape, n.shape) ||
+        this.nodes[a]!.shape.every((d) => d === 1);
+      if (!n.args.every(fits) && !sameShape(consumer.shape, n.shape)) continue;
       const markers = consumer.args.map((_, i) => `@${i}@`);
       const text = formula(markers, consumer.attrs, this);
       const position = consumer.args.indexOf(id);
@@ -160,7 +181,7 @@ export class StatementEmitter implements EmitContext {
 
   /** The statements computing `id` into its buffer. */
   emit(id: NodeId): string {
-    if (this.fused.has(id)) return "";
+    if (this.fused.has(id) || this.aliases.has(id)) return "";
     const n = this.nodes[id]!;
     switch (n.kind) {
       case "op":

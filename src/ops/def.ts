@@ -82,6 +82,8 @@ export interface OpDef {
     node: OpNode,
     target: string,
   ) => string;
+  /** The value is its first operand's buffer read in another shape (a reshape): no code, no copy. */
+  readonly sharesBuffer?: boolean;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (

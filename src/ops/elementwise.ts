@@ -156,9 +156,10 @@ const unaryOps: OpDef[] = [
   unary({
     name: "relu",
     f: (x) => (x > 0 ? x : 0),
-    js: (x) => `(${x} > 0 ? ${x} : 0)`,
+    js: (x) => `Math.max(${x}, 0)`,
     latex: fn("\\operatorname{ReLU}"),
-    vjp: (b, n, g) => mul(b, g, b.op("heaviside", [n.args[0]!])),
+    // relu(z) > 0 exactly when z > 0: the mask reads the output, so z need not be kept.
+    vjp: (b, n, g) => mul(b, g, b.op("heaviside", [n.id])),
     rule: "\\operatorname{ReLU}'(a) = H(a) = [a > 0]",
     domain: "awayFromZero",
   }),

@@ -285,6 +285,105 @@ const argmax = (x: Tensor, inputs: readonly number[]) =>
     inputs[0]!,
   );
 
+/** Kernels up to this many taps per channel are unrolled, their weights or sums held in locals. */
+const UNROLL_TAPS = 25;
+const unrollable = (d: ConvDims, attrs: Attrs) =>
+  padding(attrs) === 0 && d.kh * d.kw <= UNROLL_TAPS;
+
+/**
+ * conv2d without padding and with a small kernel, as hand-written code does it: each
+ * filter's weights in locals, the taps written out, one store per output.
+ */
+function emitConvUnrolled(
+  ctx: EmitContext,
+  d: ConvDims,
+  attrs: Attrs,
+  x: string,
+  k: string,
+  out: string,
+): string {
+  const [n, f, c, oh, ow, col] = ["n", "f", "c", "oh", "ow", "col"].map((p) =>
+    ctx.fresh(p),
+  );
+  const [w, r, acc] = [ctx.fresh("w"), ctx.fresh("r"), ctx.fresh("s")];
+  const s = stride(attrs);
+  const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
+  const taps: [number, number][] = [];
+  for (let i = 0; i < d.kh; i++)
+    for (let j = 0; j < d.kw; j++) taps.push([i, j]);
+  const weights = taps
+    .map(
+      ([i, j]) =>
+        `const ${w}_${i}_${j} = ${k}[((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}];`,
+    )
+    .join(" ");
+  const rows = Array.from(
+    { length: d.kh },
+    (_, i) =>
+      `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w};`,
+  ).join(" ");
+  const sum = taps
+    .map(
+      ([i, j]) =>
+        `${w}_${i}_${j} * ${x}[${r}_${i} + ${col}${j === 0 ? "" : ` + ${j}`}]`,
+    )
+    .join(" + ");
+  const o = `((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}`;
+  // One pass per input channel: the first writes the output, the others add to it.
+  return `for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${c} = 0; ${c} < ${C}; ${c}++) {
+  ${weights}
+  for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) {
+    ${rows}
+    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${col} = ${ow} * ${s}; const ${acc} = ${sum}; if (${c} === 0) ${out}[${o}] = ${acc}; else ${out}[${o}] += ${acc}; }
+  }
+}`;
+}
+
+/**
+ * The kernel's gradient without padding and with a small kernel: for each filter and
+ * channel, one sum per tap held in a local while the loop runs over every output position.
+ */
+function emitKernelGradUnrolled(
+  ctx: EmitContext,
+  d: ConvDims,
+  attrs: Attrs,
+  x: string,
+  g: string,
+  out: string,
+): string {
+  const [n, f, c, oh, ow, col, gv] = [
+    "n",
+    "f",
+    "c",
+    "oh",
+    "ow",
+    "col",
+    "g",
+  ].map((p) => ctx.fresh(p));
+  const [acc, r] = [ctx.fresh("s"), ctx.fresh("r")];
+  const s = stride(attrs);
+  const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
+  const taps: [number, number][] = [];
+  for (let i = 0; i < d.kh; i++)
+    for (let j = 0; j < d.kw; j++) taps.push([i, j]);
+  const rows = Array.from(
+    { length: d.kh },
+    (_, i) =>
+      `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w};`,
+  ).join(" ");
+  return `for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${c} = 0; ${c} < ${C}; ${c}++) {
+  ${taps.map(([i, j]) => `let ${acc}_${i}_${j} = 0;`).join(" ")}
+  for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) {
+    ${rows}
+    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) {
+      const ${gv} = ${g}[((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}]; const ${col} = ${ow} * ${s};
+      ${taps.map(([i, j]) => `${acc}_${i}_${j} += ${gv} * ${x}[${r}_${i} + ${col}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}
+    }
+  }
+  ${taps.map(([i, j]) => `${out}[((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}] = ${acc}_${i}_${j};`).join(" ")}
+}`;
+}
+
 const convAttrs = (attrs: Attrs) => ({
   stride: stride(attrs),
   padding: padding(attrs),
@@ -354,6 +453,8 @@ export const imageOps: readonly OpDef[] = [
         ctx.shapeOf(node.args[1]!),
         node.attrs,
       ) as ConvDims;
+      if (unrollable(d, node.attrs))
+        return emitConvUnrolled(ctx, d, node.attrs, x!, k!, ctx.ref(node.id));
       const s = ctx.fresh("s");
       return convLoops(
         ctx,
@@ -466,6 +567,8 @@ export const imageOps: readonly OpDef[] = [
         node.attrs,
       ) as ConvDims;
       const out = ctx.ref(node.id);
+      if (unrollable(d, node.attrs))
+        return emitKernelGradUnrolled(ctx, d, node.attrs, x!, g!, out);
       const gv = ctx.fresh("g");
       const loops = convLoops(
         ctx,
@@ -695,6 +798,7 @@ export const imageOps: readonly OpDef[] = [
     rule: () =>
       "\\text{flattening only reorders: the gradient is reshaped back}",
     evaluate: ([x], _attrs, shape) => tensor(shape, Float64Array.from(x!.data)),
+    sharesBuffer: true,
     emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
     latex: ([x]) => ({
       text: `\\operatorname{vec}\\left(${x!.text}\\right)`,
@@ -722,6 +826,7 @@ export const imageOps: readonly OpDef[] = [
     rule: () =>
       "\\text{reshaping only reorders: the gradient is reshaped back}",
     evaluate: ([x], _attrs, shape) => tensor(shape, Float64Array.from(x!.data)),
+    sharesBuffer: true,
     emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
     latex: ([x], attrs) => ({
       text: `\\operatorname{reshape}_{${formatShape(attrs.shape as Shape)

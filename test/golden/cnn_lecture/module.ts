@@ -110,82 +110,99 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v5 = params["W"];
   const v7 = params["b"];
   const { v8, v9, v12, v13, v14, v15, v16, v17 } = w;
-  for (let n1 = 0; n1 < 1; n1++)
-    for (let f2 = 0; f2 < 1; f2++)
-      for (let oh3 = 0; oh3 < 3; oh3++)
-        for (let ow4 = 0; ow4 < 3; ow4++) {
-          let s0 = 0;
-          for (let c5 = 0; c5 < 1; c5++)
-            for (let i6 = 0; i6 < 3; i6++) {
-              const ih8 = oh3 * 1 + i6;
-              for (let j7 = 0; j7 < 3; j7++) {
-                const iw9 = ow4 * 1 + j7;
-                s0 +=
-                  v0[((n1 * 1 + c5) * 5 + ih8) * 5 + iw9] * v3[((f2 * 1 + c5) * 3 + i6) * 3 + j7];
-              }
-            }
-          v8[((n1 * 1 + f2) * 3 + oh3) * 3 + ow4] = s0;
+  for (let n0 = 0; n0 < 1; n0++)
+    for (let f1 = 0; f1 < 1; f1++)
+      for (let c2 = 0; c2 < 1; c2++) {
+        const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+        const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+        const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+        const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+        const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+        const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+        const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+        const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+        const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+        for (let oh3 = 0; oh3 < 3; oh3++) {
+          const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
+          const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
+          const r7_2 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 2) * 5;
+          for (let ow4 = 0; ow4 < 3; ow4++) {
+            const col5 = ow4 * 1;
+            const s8 =
+              w6_0_0 * v0[r7_0 + col5] +
+              w6_0_1 * v0[r7_0 + col5 + 1] +
+              w6_0_2 * v0[r7_0 + col5 + 2] +
+              w6_1_0 * v0[r7_1 + col5] +
+              w6_1_1 * v0[r7_1 + col5 + 1] +
+              w6_1_2 * v0[r7_1 + col5 + 2] +
+              w6_2_0 * v0[r7_2 + col5] +
+              w6_2_1 * v0[r7_2 + col5 + 1] +
+              w6_2_2 * v0[r7_2 + col5 + 2];
+            if (c2 === 0) v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] = s8;
+            else v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] += s8;
+          }
         }
+      }
 
-  for (let i10 = 0; i10 < 9; i10++) {
-    v9[i10] = v8[i10] > 0 ? v8[i10] : 0;
+  for (let i9 = 0; i9 < 9; i9++) {
+    v9[i9] = Math.max(v8[i9], 0);
   }
-  for (let l12 = 0; l12 < 1; l12++)
-    for (let oh13 = 0; oh13 < 2; oh13++)
-      for (let ow14 = 0; ow14 < 2; ow14++) {
-        const o15 = (l12 * 2 + oh13) * 2 + ow14;
-        let m11 = -Infinity;
-        for (let i16 = 0; i16 < 2; i16++)
-          for (let j17 = 0; j17 < 2; j17++) {
-            const q18 = (l12 * 3 + oh13 * 1 + i16) * 3 + ow14 * 1 + j17;
-            if (v9[q18] > m11) {
-              m11 = v9[q18];
+  for (let l11 = 0; l11 < 1; l11++)
+    for (let oh12 = 0; oh12 < 2; oh12++)
+      for (let ow13 = 0; ow13 < 2; ow13++) {
+        const o14 = (l11 * 2 + oh12) * 2 + ow13;
+        let m10 = -Infinity;
+        for (let i15 = 0; i15 < 2; i15++)
+          for (let j16 = 0; j16 < 2; j16++) {
+            const q17 = (l11 * 3 + oh12 * 1 + i15) * 3 + ow13 * 1 + j16;
+            if (v9[q17] > m10) {
+              m10 = v9[q17];
             }
           }
-        v12[o15] = m11;
+        v12[o14] = m10;
       }
   v13.set(v12);
   {
-    let i19 = 0;
-    for (; i19 < 2; i19++) {
+    let i18 = 0;
+    for (; i18 < 2; i18++) {
       {
-        let j20 = 0;
-        for (; j20 < 1; j20++) {
-          const ar22_0 = i19 * 4;
-          let s28_0_0 = 0;
-          for (let p21 = 0; p21 < 4; p21++) {
-            const pn25 = p21 * 1;
-            const a26_0 = v5[ar22_0 + p21];
-            const b27_0 = v13[pn25 + j20];
-            s28_0_0 += a26_0 * b27_0;
+        let j19 = 0;
+        for (; j19 < 1; j19++) {
+          const ar21_0 = i18 * 4;
+          let s27_0_0 = 0;
+          for (let p20 = 0; p20 < 4; p20++) {
+            const pn24 = p20 * 1;
+            const a25_0 = v5[ar21_0 + p20];
+            const b26_0 = v13[pn24 + j19];
+            s27_0_0 += a25_0 * b26_0;
           }
-          v14[i19 * 1 + j20] = s28_0_0;
+          v14[i18 * 1 + j19] = s27_0_0;
         }
       }
     }
   }
 
-  for (let i29 = 0; i29 < 2; i29++) {
-    v15[i29] = v14[i29] + v7[i29];
+  for (let i28 = 0; i28 < 2; i28++) {
+    v15[i28] = v14[i28] + v7[i28];
   }
-  for (let r34 = 0; r34 < 2; r34 += 2) {
-    let m30 = -Infinity;
-    for (let j32 = 0; j32 < 2; j32++) if (v15[r34 + j32] > m30) m30 = v15[r34 + j32];
-    let s31 = 0;
-    for (let j32 = 0; j32 < 2; j32++) s31 += Math.exp(v15[r34 + j32] - m30);
-    const lse33 = m30 + Math.log(s31);
-    for (let j32 = 0; j32 < 2; j32++) v16[r34 + j32] = Math.exp(v15[r34 + j32] - lse33);
+  for (let r33 = 0; r33 < 2; r33 += 2) {
+    let m29 = -Infinity;
+    for (let j31 = 0; j31 < 2; j31++) if (v15[r33 + j31] > m29) m29 = v15[r33 + j31];
+    let s30 = 0;
+    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v15[r33 + j31] - m29);
+    const lse32 = m29 + Math.log(s30);
+    for (let j31 = 0; j31 < 2; j31++) v16[r33 + j31] = Math.exp(v15[r33 + j31] - lse32);
   }
-  let s35 = 0;
-  for (let r40 = 0; r40 < 2; r40 += 2) {
-    let m36 = -Infinity;
-    for (let j38 = 0; j38 < 2; j38++) if (v15[r40 + j38] > m36) m36 = v15[r40 + j38];
-    let e37 = 0;
-    for (let j38 = 0; j38 < 2; j38++) e37 += Math.exp(v15[r40 + j38] - m36);
-    const lse39 = m36 + Math.log(e37);
-    for (let j38 = 0; j38 < 2; j38++) s35 -= v1[r40 + j38] * (v15[r40 + j38] - lse39);
+  let s34 = 0;
+  for (let r39 = 0; r39 < 2; r39 += 2) {
+    let m35 = -Infinity;
+    for (let j37 = 0; j37 < 2; j37++) if (v15[r39 + j37] > m35) m35 = v15[r39 + j37];
+    let e36 = 0;
+    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(v15[r39 + j37] - m35);
+    const lse38 = m35 + Math.log(e36);
+    for (let j37 = 0; j37 < 2; j37++) s34 -= v1[r39 + j37] * (v15[r39 + j37] - lse38);
   }
-  v17[0] = s35;
+  v17[0] = s34;
   return {
     loss: v17[0],
     values: {
@@ -225,169 +242,207 @@ export function gradient(
   const v18 = out["b"];
   const v22 = out["W"];
   const v37 = out["k"];
-  const { v8, v9, v12, v13, v14, v15, v16, v17, v23, v27, v30, v34 } = w;
-  for (let n42 = 0; n42 < 1; n42++)
-    for (let f43 = 0; f43 < 1; f43++)
-      for (let oh44 = 0; oh44 < 3; oh44++)
-        for (let ow45 = 0; ow45 < 3; ow45++) {
-          let s41 = 0;
-          for (let c46 = 0; c46 < 1; c46++)
-            for (let i47 = 0; i47 < 3; i47++) {
-              const ih49 = oh44 * 1 + i47;
-              for (let j48 = 0; j48 < 3; j48++) {
-                const iw50 = ow45 * 1 + j48;
-                s41 +=
-                  v0[((n42 * 1 + c46) * 5 + ih49) * 5 + iw50] *
-                  v3[((f43 * 1 + c46) * 3 + i47) * 3 + j48];
-              }
-            }
-          v8[((n42 * 1 + f43) * 3 + oh44) * 3 + ow45] = s41;
+  const { v8, v9, v12, v14, v15, v16, v17, v23, v30, v34 } = w;
+  for (let n40 = 0; n40 < 1; n40++)
+    for (let f41 = 0; f41 < 1; f41++)
+      for (let c42 = 0; c42 < 1; c42++) {
+        const w46_0_0 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
+        const w46_0_1 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
+        const w46_0_2 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
+        const w46_1_0 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
+        const w46_1_1 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
+        const w46_1_2 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
+        const w46_2_0 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
+        const w46_2_1 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
+        const w46_2_2 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
+        for (let oh43 = 0; oh43 < 3; oh43++) {
+          const r47_0 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 0) * 5;
+          const r47_1 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 1) * 5;
+          const r47_2 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 2) * 5;
+          for (let ow44 = 0; ow44 < 3; ow44++) {
+            const col45 = ow44 * 1;
+            const s48 =
+              w46_0_0 * v0[r47_0 + col45] +
+              w46_0_1 * v0[r47_0 + col45 + 1] +
+              w46_0_2 * v0[r47_0 + col45 + 2] +
+              w46_1_0 * v0[r47_1 + col45] +
+              w46_1_1 * v0[r47_1 + col45 + 1] +
+              w46_1_2 * v0[r47_1 + col45 + 2] +
+              w46_2_0 * v0[r47_2 + col45] +
+              w46_2_1 * v0[r47_2 + col45 + 1] +
+              w46_2_2 * v0[r47_2 + col45 + 2];
+            if (c42 === 0) v8[((n40 * 1 + f41) * 3 + oh43) * 3 + ow44] = s48;
+            else v8[((n40 * 1 + f41) * 3 + oh43) * 3 + ow44] += s48;
+          }
         }
+      }
 
-  for (let i51 = 0; i51 < 9; i51++) {
-    v9[i51] = v8[i51] > 0 ? v8[i51] : 0;
+  for (let i49 = 0; i49 < 9; i49++) {
+    v9[i49] = Math.max(v8[i49], 0);
   }
-  for (let l53 = 0; l53 < 1; l53++)
-    for (let oh54 = 0; oh54 < 2; oh54++)
-      for (let ow55 = 0; ow55 < 2; ow55++) {
-        const o56 = (l53 * 2 + oh54) * 2 + ow55;
-        let m52 = -Infinity;
-        for (let i57 = 0; i57 < 2; i57++)
-          for (let j58 = 0; j58 < 2; j58++) {
-            const q59 = (l53 * 3 + oh54 * 1 + i57) * 3 + ow55 * 1 + j58;
-            if (v9[q59] > m52) {
-              m52 = v9[q59];
+  for (let l51 = 0; l51 < 1; l51++)
+    for (let oh52 = 0; oh52 < 2; oh52++)
+      for (let ow53 = 0; ow53 < 2; ow53++) {
+        const o54 = (l51 * 2 + oh52) * 2 + ow53;
+        let m50 = -Infinity;
+        for (let i55 = 0; i55 < 2; i55++)
+          for (let j56 = 0; j56 < 2; j56++) {
+            const q57 = (l51 * 3 + oh52 * 1 + i55) * 3 + ow53 * 1 + j56;
+            if (v9[q57] > m50) {
+              m50 = v9[q57];
             }
           }
-        v12[o56] = m52;
+        v12[o54] = m50;
       }
-  v13.set(v12);
   {
-    let i60 = 0;
-    for (; i60 < 2; i60++) {
+    let i58 = 0;
+    for (; i58 < 2; i58++) {
       {
-        let j61 = 0;
-        for (; j61 < 1; j61++) {
-          const ar63_0 = i60 * 4;
-          let s69_0_0 = 0;
-          for (let p62 = 0; p62 < 4; p62++) {
-            const pn66 = p62 * 1;
-            const a67_0 = v5[ar63_0 + p62];
-            const b68_0 = v13[pn66 + j61];
-            s69_0_0 += a67_0 * b68_0;
+        let j59 = 0;
+        for (; j59 < 1; j59++) {
+          const ar61_0 = i58 * 4;
+          let s67_0_0 = 0;
+          for (let p60 = 0; p60 < 4; p60++) {
+            const pn64 = p60 * 1;
+            const a65_0 = v5[ar61_0 + p60];
+            const b66_0 = v12[pn64 + j59];
+            s67_0_0 += a65_0 * b66_0;
           }
-          v14[i60 * 1 + j61] = s69_0_0;
+          v14[i58 * 1 + j59] = s67_0_0;
         }
       }
     }
   }
 
-  for (let i70 = 0; i70 < 2; i70++) {
-    v15[i70] = v14[i70] + v7[i70];
+  for (let i68 = 0; i68 < 2; i68++) {
+    v15[i68] = v14[i68] + v7[i68];
   }
-  for (let r75 = 0; r75 < 2; r75 += 2) {
-    let m71 = -Infinity;
-    for (let j73 = 0; j73 < 2; j73++) if (v15[r75 + j73] > m71) m71 = v15[r75 + j73];
-    let s72 = 0;
-    for (let j73 = 0; j73 < 2; j73++) s72 += Math.exp(v15[r75 + j73] - m71);
-    const lse74 = m71 + Math.log(s72);
-    for (let j73 = 0; j73 < 2; j73++) v16[r75 + j73] = Math.exp(v15[r75 + j73] - lse74);
+  for (let r73 = 0; r73 < 2; r73 += 2) {
+    let m69 = -Infinity;
+    for (let j71 = 0; j71 < 2; j71++) if (v15[r73 + j71] > m69) m69 = v15[r73 + j71];
+    let s70 = 0;
+    for (let j71 = 0; j71 < 2; j71++) s70 += Math.exp(v15[r73 + j71] - m69);
+    const lse72 = m69 + Math.log(s70);
+    for (let j71 = 0; j71 < 2; j71++) v16[r73 + j71] = Math.exp(v15[r73 + j71] - lse72);
   }
-  let s76 = 0;
-  for (let r81 = 0; r81 < 2; r81 += 2) {
-    let m77 = -Infinity;
-    for (let j79 = 0; j79 < 2; j79++) if (v15[r81 + j79] > m77) m77 = v15[r81 + j79];
-    let e78 = 0;
-    for (let j79 = 0; j79 < 2; j79++) e78 += Math.exp(v15[r81 + j79] - m77);
-    const lse80 = m77 + Math.log(e78);
-    for (let j79 = 0; j79 < 2; j79++) s76 -= v1[r81 + j79] * (v15[r81 + j79] - lse80);
+  let s74 = 0;
+  for (let r79 = 0; r79 < 2; r79 += 2) {
+    let m75 = -Infinity;
+    for (let j77 = 0; j77 < 2; j77++) if (v15[r79 + j77] > m75) m75 = v15[r79 + j77];
+    let e76 = 0;
+    for (let j77 = 0; j77 < 2; j77++) e76 += Math.exp(v15[r79 + j77] - m75);
+    const lse78 = m75 + Math.log(e76);
+    for (let j77 = 0; j77 < 2; j77++) s74 -= v1[r79 + j77] * (v15[r79 + j77] - lse78);
   }
-  v17[0] = s76;
-  for (let r84 = 0; r84 < 2; r84 += 2) {
-    let t82 = 0;
-    for (let j83 = 0; j83 < 2; j83++) t82 += v1[r84 + j83];
-    for (let j83 = 0; j83 < 2; j83++) v18[r84 + j83] = v16[r84 + j83] * t82 - v1[r84 + j83];
+  v17[0] = s74;
+  for (let r82 = 0; r82 < 2; r82 += 2) {
+    let t80 = 0;
+    for (let j81 = 0; j81 < 2; j81++) t80 += v1[r82 + j81];
+    for (let j81 = 0; j81 < 2; j81++) v18[r82 + j81] = v16[r82 + j81] * t80 - v1[r82 + j81];
   }
   {
-    let i85 = 0;
-    for (; i85 < 2; i85++) {
-      const a87_0 = v18[i85];
-      const o88_0 = i85 * 4;
-      for (let j86 = 0; j86 < 4; j86++) {
-        const bv89 = v13[j86];
-        v22[o88_0 + j86] = a87_0 * bv89;
+    let i83 = 0;
+    for (; i83 < 2; i83++) {
+      const a85_0 = v18[i83];
+      const o86_0 = i83 * 4;
+      for (let j84 = 0; j84 < 4; j84++) {
+        const bv87 = v12[j84];
+        v22[o86_0 + j84] = a85_0 * bv87;
       }
     }
   }
   {
-    let i90 = 0;
-    for (; i90 + 3 < 4; i90 += 4) {
+    let i88 = 0;
+    for (; i88 + 3 < 4; i88 += 4) {
       {
-        let j91 = 0;
-        for (; j91 < 1; j91++) {
-          let s99_0_0 = 0;
-          let s99_1_0 = 0;
-          let s99_2_0 = 0;
-          let s99_3_0 = 0;
-          for (let p92 = 0; p92 < 2; p92++) {
-            const pm95 = p92 * 4;
-            const pn96 = p92 * 1;
-            const a97_0 = v5[pm95 + i90];
-            const a97_1 = v5[pm95 + i90 + 1];
-            const a97_2 = v5[pm95 + i90 + 2];
-            const a97_3 = v5[pm95 + i90 + 3];
-            const b98_0 = v18[pn96 + j91];
-            s99_0_0 += a97_0 * b98_0;
-            s99_1_0 += a97_1 * b98_0;
-            s99_2_0 += a97_2 * b98_0;
-            s99_3_0 += a97_3 * b98_0;
+        let j89 = 0;
+        for (; j89 < 1; j89++) {
+          let s97_0_0 = 0;
+          let s97_1_0 = 0;
+          let s97_2_0 = 0;
+          let s97_3_0 = 0;
+          for (let p90 = 0; p90 < 2; p90++) {
+            const pm93 = p90 * 4;
+            const pn94 = p90 * 1;
+            const a95_0 = v5[pm93 + i88];
+            const a95_1 = v5[pm93 + i88 + 1];
+            const a95_2 = v5[pm93 + i88 + 2];
+            const a95_3 = v5[pm93 + i88 + 3];
+            const b96_0 = v18[pn94 + j89];
+            s97_0_0 += a95_0 * b96_0;
+            s97_1_0 += a95_1 * b96_0;
+            s97_2_0 += a95_2 * b96_0;
+            s97_3_0 += a95_3 * b96_0;
           }
-          v23[i90 * 1 + j91] = s99_0_0;
-          v23[(i90 + 1) * 1 + j91] = s99_1_0;
-          v23[(i90 + 2) * 1 + j91] = s99_2_0;
-          v23[(i90 + 3) * 1 + j91] = s99_3_0;
+          v23[i88 * 1 + j89] = s97_0_0;
+          v23[(i88 + 1) * 1 + j89] = s97_1_0;
+          v23[(i88 + 2) * 1 + j89] = s97_2_0;
+          v23[(i88 + 3) * 1 + j89] = s97_3_0;
         }
       }
     }
   }
-  v27.set(v23);
   v30.fill(0);
-  for (let l102 = 0; l102 < 1; l102++)
-    for (let oh103 = 0; oh103 < 2; oh103++)
-      for (let ow104 = 0; ow104 < 2; ow104++) {
-        const o105 = (l102 * 2 + oh103) * 2 + ow104;
-        let m100 = -Infinity;
-        let q101 = 0;
-        for (let i106 = 0; i106 < 2; i106++)
-          for (let j107 = 0; j107 < 2; j107++) {
-            const q108 = (l102 * 3 + oh103 * 1 + i106) * 3 + ow104 * 1 + j107;
-            if (v9[q108] > m100) {
-              m100 = v9[q108];
-              q101 = q108;
+  for (let l100 = 0; l100 < 1; l100++)
+    for (let oh101 = 0; oh101 < 2; oh101++)
+      for (let ow102 = 0; ow102 < 2; ow102++) {
+        const o103 = (l100 * 2 + oh101) * 2 + ow102;
+        let m98 = -Infinity;
+        let q99 = 0;
+        for (let i104 = 0; i104 < 2; i104++)
+          for (let j105 = 0; j105 < 2; j105++) {
+            const q106 = (l100 * 3 + oh101 * 1 + i104) * 3 + ow102 * 1 + j105;
+            if (v9[q106] > m98) {
+              m98 = v9[q106];
+              q99 = q106;
             }
           }
-        v30[q101] += v27[o105];
+        v30[q99] += v23[o103];
       }
 
-  for (let i109 = 0; i109 < 9; i109++) {
-    v34[i109] = v30[i109] * (v8[i109] > 0 ? 1 : 0);
+  for (let i107 = 0; i107 < 9; i107++) {
+    v34[i107] = v30[i107] * (v9[i107] > 0 ? 1 : 0);
   }
-  v37.fill(0);
-  for (let n111 = 0; n111 < 1; n111++)
-    for (let f112 = 0; f112 < 1; f112++)
-      for (let oh113 = 0; oh113 < 3; oh113++)
-        for (let ow114 = 0; ow114 < 3; ow114++) {
-          const g110 = v34[((n111 * 1 + f112) * 3 + oh113) * 3 + ow114];
-          for (let c115 = 0; c115 < 1; c115++)
-            for (let i116 = 0; i116 < 3; i116++) {
-              const ih118 = oh113 * 1 + i116;
-              for (let j117 = 0; j117 < 3; j117++) {
-                const iw119 = ow114 * 1 + j117;
-                v37[((f112 * 1 + c115) * 3 + i116) * 3 + j117] +=
-                  v0[((n111 * 1 + c115) * 5 + ih118) * 5 + iw119] * g110;
-              }
-            }
+  for (let f109 = 0; f109 < 1; f109++)
+    for (let c110 = 0; c110 < 1; c110++) {
+      let s115_0_0 = 0;
+      let s115_0_1 = 0;
+      let s115_0_2 = 0;
+      let s115_1_0 = 0;
+      let s115_1_1 = 0;
+      let s115_1_2 = 0;
+      let s115_2_0 = 0;
+      let s115_2_1 = 0;
+      let s115_2_2 = 0;
+      for (let n108 = 0; n108 < 1; n108++)
+        for (let oh111 = 0; oh111 < 3; oh111++) {
+          const r116_0 = ((n108 * 1 + c110) * 5 + oh111 * 1 + 0) * 5;
+          const r116_1 = ((n108 * 1 + c110) * 5 + oh111 * 1 + 1) * 5;
+          const r116_2 = ((n108 * 1 + c110) * 5 + oh111 * 1 + 2) * 5;
+          for (let ow112 = 0; ow112 < 3; ow112++) {
+            const g114 = v34[((n108 * 1 + f109) * 3 + oh111) * 3 + ow112];
+            const col113 = ow112 * 1;
+            s115_0_0 += g114 * v0[r116_0 + col113];
+            s115_0_1 += g114 * v0[r116_0 + col113 + 1];
+            s115_0_2 += g114 * v0[r116_0 + col113 + 2];
+            s115_1_0 += g114 * v0[r116_1 + col113];
+            s115_1_1 += g114 * v0[r116_1 + col113 + 1];
+            s115_1_2 += g114 * v0[r116_1 + col113 + 2];
+            s115_2_0 += g114 * v0[r116_2 + col113];
+            s115_2_1 += g114 * v0[r116_2 + col113 + 1];
+            s115_2_2 += g114 * v0[r116_2 + col113 + 2];
+          }
         }
+      v37[((f109 * 1 + c110) * 3 + 0) * 3 + 0] = s115_0_0;
+      v37[((f109 * 1 + c110) * 3 + 0) * 3 + 1] = s115_0_1;
+      v37[((f109 * 1 + c110) * 3 + 0) * 3 + 2] = s115_0_2;
+      v37[((f109 * 1 + c110) * 3 + 1) * 3 + 0] = s115_1_0;
+      v37[((f109 * 1 + c110) * 3 + 1) * 3 + 1] = s115_1_1;
+      v37[((f109 * 1 + c110) * 3 + 1) * 3 + 2] = s115_1_2;
+      v37[((f109 * 1 + c110) * 3 + 2) * 3 + 0] = s115_2_0;
+      v37[((f109 * 1 + c110) * 3 + 2) * 3 + 1] = s115_2_1;
+      v37[((f109 * 1 + c110) * 3 + 2) * 3 + 2] = s115_2_2;
+    }
 
   return { loss: v17[0], gradients: out };
 }

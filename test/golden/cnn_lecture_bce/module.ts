@@ -139,78 +139,94 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v3 = params["k"];
   const v5 = params["W"];
   const v7 = params["b"];
-  const { v8, v9, v12, v13, v14, v15, v16, v17 } = w;
-  for (let n1 = 0; n1 < 1; n1++)
-    for (let f2 = 0; f2 < 1; f2++)
-      for (let oh3 = 0; oh3 < 3; oh3++)
-        for (let ow4 = 0; ow4 < 3; ow4++) {
-          let s0 = 0;
-          for (let c5 = 0; c5 < 1; c5++)
-            for (let i6 = 0; i6 < 3; i6++) {
-              const ih8 = oh3 * 1 + i6;
-              for (let j7 = 0; j7 < 3; j7++) {
-                const iw9 = ow4 * 1 + j7;
-                s0 +=
-                  v0[((n1 * 1 + c5) * 5 + ih8) * 5 + iw9] * v3[((f2 * 1 + c5) * 3 + i6) * 3 + j7];
-              }
-            }
-          v8[((n1 * 1 + f2) * 3 + oh3) * 3 + ow4] = s0;
+  const { v8, v9, v12, v14, v15, v16, v17 } = w;
+  for (let n0 = 0; n0 < 1; n0++)
+    for (let f1 = 0; f1 < 1; f1++)
+      for (let c2 = 0; c2 < 1; c2++) {
+        const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+        const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+        const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+        const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+        const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+        const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+        const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+        const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+        const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+        for (let oh3 = 0; oh3 < 3; oh3++) {
+          const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
+          const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
+          const r7_2 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 2) * 5;
+          for (let ow4 = 0; ow4 < 3; ow4++) {
+            const col5 = ow4 * 1;
+            const s8 =
+              w6_0_0 * v0[r7_0 + col5] +
+              w6_0_1 * v0[r7_0 + col5 + 1] +
+              w6_0_2 * v0[r7_0 + col5 + 2] +
+              w6_1_0 * v0[r7_1 + col5] +
+              w6_1_1 * v0[r7_1 + col5 + 1] +
+              w6_1_2 * v0[r7_1 + col5 + 2] +
+              w6_2_0 * v0[r7_2 + col5] +
+              w6_2_1 * v0[r7_2 + col5 + 1] +
+              w6_2_2 * v0[r7_2 + col5 + 2];
+            if (c2 === 0) v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] = s8;
+            else v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] += s8;
+          }
         }
+      }
 
-  for (let i10 = 0; i10 < 9; i10++) {
-    v9[i10] = v8[i10] > 0 ? v8[i10] : 0;
+  for (let i9 = 0; i9 < 9; i9++) {
+    v9[i9] = Math.max(v8[i9], 0);
   }
-  for (let l12 = 0; l12 < 1; l12++)
-    for (let oh13 = 0; oh13 < 2; oh13++)
-      for (let ow14 = 0; ow14 < 2; ow14++) {
-        const o15 = (l12 * 2 + oh13) * 2 + ow14;
-        let m11 = -Infinity;
-        for (let i16 = 0; i16 < 2; i16++)
-          for (let j17 = 0; j17 < 2; j17++) {
-            const q18 = (l12 * 3 + oh13 * 1 + i16) * 3 + ow14 * 1 + j17;
-            if (v9[q18] > m11) {
-              m11 = v9[q18];
+  for (let l11 = 0; l11 < 1; l11++)
+    for (let oh12 = 0; oh12 < 2; oh12++)
+      for (let ow13 = 0; ow13 < 2; ow13++) {
+        const o14 = (l11 * 2 + oh12) * 2 + ow13;
+        let m10 = -Infinity;
+        for (let i15 = 0; i15 < 2; i15++)
+          for (let j16 = 0; j16 < 2; j16++) {
+            const q17 = (l11 * 3 + oh12 * 1 + i15) * 3 + ow13 * 1 + j16;
+            if (v9[q17] > m10) {
+              m10 = v9[q17];
             }
           }
-        v12[o15] = m11;
+        v12[o14] = m10;
       }
-  v13.set(v12);
   {
-    let i19 = 0;
-    for (; i19 < 2; i19++) {
+    let i18 = 0;
+    for (; i18 < 2; i18++) {
       {
-        let j20 = 0;
-        for (; j20 < 1; j20++) {
-          const ar22_0 = i19 * 4;
-          let s28_0_0 = 0;
-          for (let p21 = 0; p21 < 4; p21++) {
-            const pn25 = p21 * 1;
-            const a26_0 = v5[ar22_0 + p21];
-            const b27_0 = v13[pn25 + j20];
-            s28_0_0 += a26_0 * b27_0;
+        let j19 = 0;
+        for (; j19 < 1; j19++) {
+          const ar21_0 = i18 * 4;
+          let s27_0_0 = 0;
+          for (let p20 = 0; p20 < 4; p20++) {
+            const pn24 = p20 * 1;
+            const a25_0 = v5[ar21_0 + p20];
+            const b26_0 = v12[pn24 + j19];
+            s27_0_0 += a25_0 * b26_0;
           }
-          v14[i19 * 1 + j20] = s28_0_0;
+          v14[i18 * 1 + j19] = s27_0_0;
         }
       }
     }
   }
 
-  for (let i29 = 0; i29 < 2; i29++) {
-    v15[i29] = v14[i29] + v7[i29];
+  for (let i28 = 0; i28 < 2; i28++) {
+    v15[i28] = v14[i28] + v7[i28];
   }
-  for (let r34 = 0; r34 < 2; r34 += 2) {
-    let m30 = -Infinity;
-    for (let j32 = 0; j32 < 2; j32++) if (v15[r34 + j32] > m30) m30 = v15[r34 + j32];
-    let s31 = 0;
-    for (let j32 = 0; j32 < 2; j32++) s31 += Math.exp(v15[r34 + j32] - m30);
-    const lse33 = m30 + Math.log(s31);
-    for (let j32 = 0; j32 < 2; j32++) v16[r34 + j32] = Math.exp(v15[r34 + j32] - lse33);
+  for (let r33 = 0; r33 < 2; r33 += 2) {
+    let m29 = -Infinity;
+    for (let j31 = 0; j31 < 2; j31++) if (v15[r33 + j31] > m29) m29 = v15[r33 + j31];
+    let s30 = 0;
+    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v15[r33 + j31] - m29);
+    const lse32 = m29 + Math.log(s30);
+    for (let j31 = 0; j31 < 2; j31++) v16[r33 + j31] = Math.exp(v15[r33 + j31] - lse32);
   }
   {
-    let s35 = 0;
-    for (let i36 = 0; i36 < 2; i36++)
-      s35 += -(v1[i36] * Math.log(v16[i36]) + (1 - v1[i36]) * Math.log(1 - v16[i36]));
-    v17[0] = s35;
+    let s34 = 0;
+    for (let i35 = 0; i35 < 2; i35++)
+      s34 += -(v1[i35] * Math.log(v16[i35]) + (1 - v1[i35]) * Math.log(1 - v16[i35]));
+    v17[0] = s34;
   }
   return {
     loss: v17[0],
@@ -243,178 +259,216 @@ export function gradient(
   const v27 = out["b"];
   const v34 = out["W"];
   const v49 = out["k"];
-  const { v8, v9, v12, v13, v14, v15, v16, v17, v21, v24, v25, v35, v39, v42, v46 } = w;
-  for (let n38 = 0; n38 < 1; n38++)
-    for (let f39 = 0; f39 < 1; f39++)
-      for (let oh40 = 0; oh40 < 3; oh40++)
-        for (let ow41 = 0; ow41 < 3; ow41++) {
-          let s37 = 0;
-          for (let c42 = 0; c42 < 1; c42++)
-            for (let i43 = 0; i43 < 3; i43++) {
-              const ih45 = oh40 * 1 + i43;
-              for (let j44 = 0; j44 < 3; j44++) {
-                const iw46 = ow41 * 1 + j44;
-                s37 +=
-                  v0[((n38 * 1 + c42) * 5 + ih45) * 5 + iw46] *
-                  v3[((f39 * 1 + c42) * 3 + i43) * 3 + j44];
-              }
+  const { v8, v9, v12, v14, v15, v16, v17, v21, v24, v25, v35, v42, v46 } = w;
+  for (let n36 = 0; n36 < 1; n36++)
+    for (let f37 = 0; f37 < 1; f37++)
+      for (let c38 = 0; c38 < 1; c38++) {
+        const w42_0_0 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
+        const w42_0_1 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
+        const w42_0_2 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
+        const w42_1_0 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
+        const w42_1_1 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
+        const w42_1_2 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
+        const w42_2_0 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
+        const w42_2_1 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
+        const w42_2_2 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
+        for (let oh39 = 0; oh39 < 3; oh39++) {
+          const r43_0 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 0) * 5;
+          const r43_1 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 1) * 5;
+          const r43_2 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 2) * 5;
+          for (let ow40 = 0; ow40 < 3; ow40++) {
+            const col41 = ow40 * 1;
+            const s44 =
+              w42_0_0 * v0[r43_0 + col41] +
+              w42_0_1 * v0[r43_0 + col41 + 1] +
+              w42_0_2 * v0[r43_0 + col41 + 2] +
+              w42_1_0 * v0[r43_1 + col41] +
+              w42_1_1 * v0[r43_1 + col41 + 1] +
+              w42_1_2 * v0[r43_1 + col41 + 2] +
+              w42_2_0 * v0[r43_2 + col41] +
+              w42_2_1 * v0[r43_2 + col41 + 1] +
+              w42_2_2 * v0[r43_2 + col41 + 2];
+            if (c38 === 0) v8[((n36 * 1 + f37) * 3 + oh39) * 3 + ow40] = s44;
+            else v8[((n36 * 1 + f37) * 3 + oh39) * 3 + ow40] += s44;
+          }
+        }
+      }
+
+  for (let i45 = 0; i45 < 9; i45++) {
+    v9[i45] = Math.max(v8[i45], 0);
+  }
+  for (let l47 = 0; l47 < 1; l47++)
+    for (let oh48 = 0; oh48 < 2; oh48++)
+      for (let ow49 = 0; ow49 < 2; ow49++) {
+        const o50 = (l47 * 2 + oh48) * 2 + ow49;
+        let m46 = -Infinity;
+        for (let i51 = 0; i51 < 2; i51++)
+          for (let j52 = 0; j52 < 2; j52++) {
+            const q53 = (l47 * 3 + oh48 * 1 + i51) * 3 + ow49 * 1 + j52;
+            if (v9[q53] > m46) {
+              m46 = v9[q53];
             }
-          v8[((n38 * 1 + f39) * 3 + oh40) * 3 + ow41] = s37;
-        }
-
-  for (let i47 = 0; i47 < 9; i47++) {
-    v9[i47] = v8[i47] > 0 ? v8[i47] : 0;
-  }
-  for (let l49 = 0; l49 < 1; l49++)
-    for (let oh50 = 0; oh50 < 2; oh50++)
-      for (let ow51 = 0; ow51 < 2; ow51++) {
-        const o52 = (l49 * 2 + oh50) * 2 + ow51;
-        let m48 = -Infinity;
-        for (let i53 = 0; i53 < 2; i53++)
-          for (let j54 = 0; j54 < 2; j54++) {
-            const q55 = (l49 * 3 + oh50 * 1 + i53) * 3 + ow51 * 1 + j54;
-            if (v9[q55] > m48) {
-              m48 = v9[q55];
-            }
           }
-        v12[o52] = m48;
+        v12[o50] = m46;
       }
-  v13.set(v12);
   {
-    let i56 = 0;
-    for (; i56 < 2; i56++) {
+    let i54 = 0;
+    for (; i54 < 2; i54++) {
       {
-        let j57 = 0;
-        for (; j57 < 1; j57++) {
-          const ar59_0 = i56 * 4;
-          let s65_0_0 = 0;
-          for (let p58 = 0; p58 < 4; p58++) {
-            const pn62 = p58 * 1;
-            const a63_0 = v5[ar59_0 + p58];
-            const b64_0 = v13[pn62 + j57];
-            s65_0_0 += a63_0 * b64_0;
+        let j55 = 0;
+        for (; j55 < 1; j55++) {
+          const ar57_0 = i54 * 4;
+          let s63_0_0 = 0;
+          for (let p56 = 0; p56 < 4; p56++) {
+            const pn60 = p56 * 1;
+            const a61_0 = v5[ar57_0 + p56];
+            const b62_0 = v12[pn60 + j55];
+            s63_0_0 += a61_0 * b62_0;
           }
-          v14[i56 * 1 + j57] = s65_0_0;
+          v14[i54 * 1 + j55] = s63_0_0;
         }
       }
     }
   }
 
-  for (let i66 = 0; i66 < 2; i66++) {
-    v15[i66] = v14[i66] + v7[i66];
+  for (let i64 = 0; i64 < 2; i64++) {
+    v15[i64] = v14[i64] + v7[i64];
   }
-  for (let r71 = 0; r71 < 2; r71 += 2) {
-    let m67 = -Infinity;
-    for (let j69 = 0; j69 < 2; j69++) if (v15[r71 + j69] > m67) m67 = v15[r71 + j69];
-    let s68 = 0;
-    for (let j69 = 0; j69 < 2; j69++) s68 += Math.exp(v15[r71 + j69] - m67);
-    const lse70 = m67 + Math.log(s68);
-    for (let j69 = 0; j69 < 2; j69++) v16[r71 + j69] = Math.exp(v15[r71 + j69] - lse70);
-  }
-  {
-    let s72 = 0;
-    for (let i73 = 0; i73 < 2; i73++)
-      s72 += -(v1[i73] * Math.log(v16[i73]) + (1 - v1[i73]) * Math.log(1 - v16[i73]));
-    v17[0] = s72;
-  }
-
-  for (let i74 = 0; i74 < 2; i74++) {
-    v21[i74] = (v16[i74] - v1[i74]) / (v16[i74] * (1 - v16[i74]));
-  }
-
-  for (let i75 = 0; i75 < 2; i75++) {
-    v24[i75] = v21[i75] * v16[i75];
-  }
-  let o78 = 0;
-  for (let r79 = 0; r79 < 2; r79 += 2) {
-    let s76 = 0;
-    for (let j77 = 0; j77 < 2; j77++) s76 += v24[r79 + j77];
-    v25[o78++] = s76;
-  }
-
-  for (let i80 = 0; i80 < 2; i80++) {
-    v27[i80] = v16[i80] * (v21[i80] - v25[0]);
+  for (let r69 = 0; r69 < 2; r69 += 2) {
+    let m65 = -Infinity;
+    for (let j67 = 0; j67 < 2; j67++) if (v15[r69 + j67] > m65) m65 = v15[r69 + j67];
+    let s66 = 0;
+    for (let j67 = 0; j67 < 2; j67++) s66 += Math.exp(v15[r69 + j67] - m65);
+    const lse68 = m65 + Math.log(s66);
+    for (let j67 = 0; j67 < 2; j67++) v16[r69 + j67] = Math.exp(v15[r69 + j67] - lse68);
   }
   {
-    let i81 = 0;
-    for (; i81 < 2; i81++) {
-      const a83_0 = v27[i81];
-      const o84_0 = i81 * 4;
-      for (let j82 = 0; j82 < 4; j82++) {
-        const bv85 = v13[j82];
-        v34[o84_0 + j82] = a83_0 * bv85;
+    let s70 = 0;
+    for (let i71 = 0; i71 < 2; i71++)
+      s70 += -(v1[i71] * Math.log(v16[i71]) + (1 - v1[i71]) * Math.log(1 - v16[i71]));
+    v17[0] = s70;
+  }
+
+  for (let i72 = 0; i72 < 2; i72++) {
+    v21[i72] = (v16[i72] - v1[i72]) / (v16[i72] * (1 - v16[i72]));
+  }
+
+  for (let i73 = 0; i73 < 2; i73++) {
+    v24[i73] = v21[i73] * v16[i73];
+  }
+  let o76 = 0;
+  for (let r77 = 0; r77 < 2; r77 += 2) {
+    let s74 = 0;
+    for (let j75 = 0; j75 < 2; j75++) s74 += v24[r77 + j75];
+    v25[o76++] = s74;
+  }
+
+  for (let i78 = 0; i78 < 2; i78++) {
+    v27[i78] = v16[i78] * (v21[i78] - v25[0]);
+  }
+  {
+    let i79 = 0;
+    for (; i79 < 2; i79++) {
+      const a81_0 = v27[i79];
+      const o82_0 = i79 * 4;
+      for (let j80 = 0; j80 < 4; j80++) {
+        const bv83 = v12[j80];
+        v34[o82_0 + j80] = a81_0 * bv83;
       }
     }
   }
   {
-    let i86 = 0;
-    for (; i86 + 3 < 4; i86 += 4) {
+    let i84 = 0;
+    for (; i84 + 3 < 4; i84 += 4) {
       {
-        let j87 = 0;
-        for (; j87 < 1; j87++) {
-          let s95_0_0 = 0;
-          let s95_1_0 = 0;
-          let s95_2_0 = 0;
-          let s95_3_0 = 0;
-          for (let p88 = 0; p88 < 2; p88++) {
-            const pm91 = p88 * 4;
-            const pn92 = p88 * 1;
-            const a93_0 = v5[pm91 + i86];
-            const a93_1 = v5[pm91 + i86 + 1];
-            const a93_2 = v5[pm91 + i86 + 2];
-            const a93_3 = v5[pm91 + i86 + 3];
-            const b94_0 = v27[pn92 + j87];
-            s95_0_0 += a93_0 * b94_0;
-            s95_1_0 += a93_1 * b94_0;
-            s95_2_0 += a93_2 * b94_0;
-            s95_3_0 += a93_3 * b94_0;
+        let j85 = 0;
+        for (; j85 < 1; j85++) {
+          let s93_0_0 = 0;
+          let s93_1_0 = 0;
+          let s93_2_0 = 0;
+          let s93_3_0 = 0;
+          for (let p86 = 0; p86 < 2; p86++) {
+            const pm89 = p86 * 4;
+            const pn90 = p86 * 1;
+            const a91_0 = v5[pm89 + i84];
+            const a91_1 = v5[pm89 + i84 + 1];
+            const a91_2 = v5[pm89 + i84 + 2];
+            const a91_3 = v5[pm89 + i84 + 3];
+            const b92_0 = v27[pn90 + j85];
+            s93_0_0 += a91_0 * b92_0;
+            s93_1_0 += a91_1 * b92_0;
+            s93_2_0 += a91_2 * b92_0;
+            s93_3_0 += a91_3 * b92_0;
           }
-          v35[i86 * 1 + j87] = s95_0_0;
-          v35[(i86 + 1) * 1 + j87] = s95_1_0;
-          v35[(i86 + 2) * 1 + j87] = s95_2_0;
-          v35[(i86 + 3) * 1 + j87] = s95_3_0;
+          v35[i84 * 1 + j85] = s93_0_0;
+          v35[(i84 + 1) * 1 + j85] = s93_1_0;
+          v35[(i84 + 2) * 1 + j85] = s93_2_0;
+          v35[(i84 + 3) * 1 + j85] = s93_3_0;
         }
       }
     }
   }
-  v39.set(v35);
   v42.fill(0);
-  for (let l98 = 0; l98 < 1; l98++)
-    for (let oh99 = 0; oh99 < 2; oh99++)
-      for (let ow100 = 0; ow100 < 2; ow100++) {
-        const o101 = (l98 * 2 + oh99) * 2 + ow100;
-        let m96 = -Infinity;
-        let q97 = 0;
-        for (let i102 = 0; i102 < 2; i102++)
-          for (let j103 = 0; j103 < 2; j103++) {
-            const q104 = (l98 * 3 + oh99 * 1 + i102) * 3 + ow100 * 1 + j103;
-            if (v9[q104] > m96) {
-              m96 = v9[q104];
-              q97 = q104;
+  for (let l96 = 0; l96 < 1; l96++)
+    for (let oh97 = 0; oh97 < 2; oh97++)
+      for (let ow98 = 0; ow98 < 2; ow98++) {
+        const o99 = (l96 * 2 + oh97) * 2 + ow98;
+        let m94 = -Infinity;
+        let q95 = 0;
+        for (let i100 = 0; i100 < 2; i100++)
+          for (let j101 = 0; j101 < 2; j101++) {
+            const q102 = (l96 * 3 + oh97 * 1 + i100) * 3 + ow98 * 1 + j101;
+            if (v9[q102] > m94) {
+              m94 = v9[q102];
+              q95 = q102;
             }
           }
-        v42[q97] += v39[o101];
+        v42[q95] += v35[o99];
       }
 
-  for (let i105 = 0; i105 < 9; i105++) {
-    v46[i105] = v42[i105] * (v8[i105] > 0 ? 1 : 0);
+  for (let i103 = 0; i103 < 9; i103++) {
+    v46[i103] = v42[i103] * (v9[i103] > 0 ? 1 : 0);
   }
-  v49.fill(0);
-  for (let n107 = 0; n107 < 1; n107++)
-    for (let f108 = 0; f108 < 1; f108++)
-      for (let oh109 = 0; oh109 < 3; oh109++)
-        for (let ow110 = 0; ow110 < 3; ow110++) {
-          const g106 = v46[((n107 * 1 + f108) * 3 + oh109) * 3 + ow110];
-          for (let c111 = 0; c111 < 1; c111++)
-            for (let i112 = 0; i112 < 3; i112++) {
-              const ih114 = oh109 * 1 + i112;
-              for (let j113 = 0; j113 < 3; j113++) {
-                const iw115 = ow110 * 1 + j113;
-                v49[((f108 * 1 + c111) * 3 + i112) * 3 + j113] +=
-                  v0[((n107 * 1 + c111) * 5 + ih114) * 5 + iw115] * g106;
-              }
-            }
+  for (let f105 = 0; f105 < 1; f105++)
+    for (let c106 = 0; c106 < 1; c106++) {
+      let s111_0_0 = 0;
+      let s111_0_1 = 0;
+      let s111_0_2 = 0;
+      let s111_1_0 = 0;
+      let s111_1_1 = 0;
+      let s111_1_2 = 0;
+      let s111_2_0 = 0;
+      let s111_2_1 = 0;
+      let s111_2_2 = 0;
+      for (let n104 = 0; n104 < 1; n104++)
+        for (let oh107 = 0; oh107 < 3; oh107++) {
+          const r112_0 = ((n104 * 1 + c106) * 5 + oh107 * 1 + 0) * 5;
+          const r112_1 = ((n104 * 1 + c106) * 5 + oh107 * 1 + 1) * 5;
+          const r112_2 = ((n104 * 1 + c106) * 5 + oh107 * 1 + 2) * 5;
+          for (let ow108 = 0; ow108 < 3; ow108++) {
+            const g110 = v46[((n104 * 1 + f105) * 3 + oh107) * 3 + ow108];
+            const col109 = ow108 * 1;
+            s111_0_0 += g110 * v0[r112_0 + col109];
+            s111_0_1 += g110 * v0[r112_0 + col109 + 1];
+            s111_0_2 += g110 * v0[r112_0 + col109 + 2];
+            s111_1_0 += g110 * v0[r112_1 + col109];
+            s111_1_1 += g110 * v0[r112_1 + col109 + 1];
+            s111_1_2 += g110 * v0[r112_1 + col109 + 2];
+            s111_2_0 += g110 * v0[r112_2 + col109];
+            s111_2_1 += g110 * v0[r112_2 + col109 + 1];
+            s111_2_2 += g110 * v0[r112_2 + col109 + 2];
+          }
         }
+      v49[((f105 * 1 + c106) * 3 + 0) * 3 + 0] = s111_0_0;
+      v49[((f105 * 1 + c106) * 3 + 0) * 3 + 1] = s111_0_1;
+      v49[((f105 * 1 + c106) * 3 + 0) * 3 + 2] = s111_0_2;
+      v49[((f105 * 1 + c106) * 3 + 1) * 3 + 0] = s111_1_0;
+      v49[((f105 * 1 + c106) * 3 + 1) * 3 + 1] = s111_1_1;
+      v49[((f105 * 1 + c106) * 3 + 1) * 3 + 2] = s111_1_2;
+      v49[((f105 * 1 + c106) * 3 + 2) * 3 + 0] = s111_2_0;
+      v49[((f105 * 1 + c106) * 3 + 2) * 3 + 1] = s111_2_1;
+      v49[((f105 * 1 + c106) * 3 + 2) * 3 + 2] = s111_2_2;
+    }
 
   return { loss: v17[0], gradients: out };
 }
