@@ -22,12 +22,7 @@ import { join } from "node:path";
 import { compile } from "../src/index.js";
 import { loadModule } from "../src/run.js";
 import { initTfjsCpu } from "./tfjs/init.js";
-import {
-  mulberry32,
-  type Runner,
-  type Workload,
-  type WorkloadData,
-} from "./workload.js";
+import { mulberry32, type Runner, type Workload, type WorkloadData } from "./workload.js";
 import { cnnWorkload } from "./workloads/cnn.js";
 import { mlpWorkload } from "./workloads/mlp.js";
 import { rnnWorkload } from "./workloads/rnn.js";
@@ -62,8 +57,7 @@ function parseArgs(argv: readonly string[]): Options {
     const a = argv[i]!;
     if (a === "--seconds") {
       options.seconds = Number(argv[++i]);
-      if (!(options.seconds > 0))
-        throw new Error("--seconds needs a positive number");
+      if (!(options.seconds > 0)) throw new Error("--seconds needs a positive number");
     } else if (a === "--emit") {
       options.emit = argv[++i];
       if (!options.emit) throw new Error("--emit needs a directory");
@@ -77,12 +71,7 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 interface Entry {
-  readonly key:
-    | "generated"
-    | "handwritten"
-    | "tfjs"
-    | "generatedForward"
-    | "handwrittenForward";
+  readonly key: "generated" | "handwritten" | "tfjs" | "generatedForward" | "handwrittenForward";
   readonly label: string;
   readonly runner: Runner;
   samples: number[];
@@ -98,9 +87,7 @@ async function nablaRunners(
     file: `${workload.name}.nabla`,
   });
   if (!result.module)
-    throw new Error(
-      `nabla did not compile the ${workload.name} model:\n${result.rendered}`,
-    );
+    throw new Error(`nabla did not compile the ${workload.name} model:\n${result.rendered}`);
   if (emit) {
     mkdirSync(emit, { recursive: true });
     const file = join(emit, `${workload.name}.generated.ts`);
@@ -109,15 +96,9 @@ async function nablaRunners(
   }
   const mod = await loadModule(result.module.javascript);
   const zeros = (): Record<string, Float64Array> =>
-    Object.fromEntries(
-      Object.entries(data.params).map(([k, v]) => [
-        k,
-        new Float64Array(v.length),
-      ]),
-    );
+    Object.fromEntries(Object.entries(data.params).map(([k, v]) => [k, new Float64Array(v.length)]));
   const out = zeros();
-  const forwardLoss = () =>
-    mod.forward(data.params, data.inputs, data.dims).loss;
+  const forwardLoss = () => mod.forward(data.params, data.inputs, data.dims).loss;
   return {
     gradient: {
       dtype: "float64",
@@ -189,9 +170,7 @@ function quantile(sorted: readonly number[], q: number): number {
   const x = q * (sorted.length - 1);
   const i = Math.floor(x);
   const f = x - i;
-  return i + 1 < sorted.length
-    ? sorted[i]! * (1 - f) + sorted[i + 1]! * f
-    : sorted[i]!;
+  return i + 1 < sorted.length ? sorted[i]! * (1 - f) + sorted[i + 1]! * f : sorted[i]!;
 }
 
 /** Warm-up, then rounds in rotating order until the budget is spent. */
@@ -225,11 +204,7 @@ function timeInterleaved(entries: Entry[], budgetMs: number): number {
   return rounds;
 }
 
-async function runWorkload(
-  workload: Workload,
-  options: Options,
-  tfjsVersion: string,
-): Promise<boolean> {
+async function runWorkload(workload: Workload, options: Options, tfjsVersion: string): Promise<boolean> {
   console.log(`\n== ${workload.name}: ${workload.description}`);
   const data = workload.makeData(mulberry32(SEED));
   const nabla = await nablaRunners(workload, data, options.emit);
@@ -270,27 +245,14 @@ async function runWorkload(
     );
   const byKey = (k: Entry["key"]) => entries.find((e) => e.key === k)!;
 
-  console.log(
-    "check against the generated gradient (max|a−b| / max|b| per gradient, |Δloss| / |loss|):",
-  );
+  console.log("check against the generated gradient (max|a−b| / max|b| per gradient, |Δloss| / |loss|):");
   const reference = byKey("generated").runner.evaluate();
-  const handwrittenOk = check(
-    byKey("handwritten"),
-    reference,
-    TOLERANCE.handwritten,
-  );
+  const handwrittenOk = check(byKey("handwritten"), reference, TOLERANCE.handwritten);
   const tfjsOk = check(byKey("tfjs"), reference, TOLERANCE.tfjs);
   let forwardOk = true;
   for (const e of entries)
     if (e.key === "generatedForward" || e.key === "handwrittenForward")
-      if (
-        !check(
-          e,
-          { loss: reference.loss, gradients: {} },
-          FORWARD_LOSS_TOLERANCE,
-        )
-      )
-        forwardOk = false;
+      if (!check(e, { loss: reference.loss, gradients: {} }, FORWARD_LOSS_TOLERANCE)) forwardOk = false;
   const ok = handwrittenOk && tfjsOk && forwardOk;
   if (!ok) {
     for (const e of entries) e.runner.dispose?.();
@@ -317,9 +279,7 @@ async function runWorkload(
   const base = stats.get("handwritten")!.median;
   console.log(
     `timing: ${rounds} interleaved rounds, ${seconds.toFixed(1)} s with warm-up; ms per forward+gradient call` +
-      (workload.handwrittenForward
-        ? " (per forward call for the forward-only rows)"
-        : ""),
+      (workload.handwrittenForward ? " (per forward call for the forward-only rows)" : ""),
   );
   const header = [
     "implementation".padEnd(20),
@@ -371,10 +331,7 @@ async function main(): Promise<void> {
       ? workloads
       : options.names.map((n) => {
           const w = workloads.find((x) => x.name === n);
-          if (!w)
-            throw new Error(
-              `no workload '${n}'; known: ${workloads.map((x) => x.name).join(", ")}`,
-            );
+          if (!w) throw new Error(`no workload '${n}'; known: ${workloads.map((x) => x.name).join(", ")}`);
           return w;
         });
   const tfjsVersion = await initTfjsCpu();
@@ -387,14 +344,10 @@ async function main(): Promise<void> {
     "TF.js runs on its pure-JavaScript CPU backend, in float32 (its only floating dtype); the others in float64.",
   );
   let failed = 0;
-  for (const w of chosen)
-    if (!(await runWorkload(w, options, tfjsVersion))) failed++;
-  if (!Number.isFinite(sink))
-    console.log("(non-finite loss seen while timing)");
+  for (const w of chosen) if (!(await runWorkload(w, options, tfjsVersion))) failed++;
+  if (!Number.isFinite(sink)) console.log("(non-finite loss seen while timing)");
   if (failed > 0) {
-    console.error(
-      `\n${failed} workload(s) failed the correctness check; no timings for them.`,
-    );
+    console.error(`\n${failed} workload(s) failed the correctness check; no timings for them.`);
     process.exitCode = 1;
   }
 }

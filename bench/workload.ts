@@ -56,25 +56,15 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** `n` values uniform on [lo, hi). */
-export function uniform(
-  random: () => number,
-  n: number,
-  lo: number,
-  hi: number,
-): Float64Array {
+export function uniform(random: () => number, n: number, lo: number, hi: number): Float64Array {
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * random();
   return a;
 }
 
 /** `rows` one-hot rows of length `classes`, classes drawn uniformly. */
-export function oneHot(
-  random: () => number,
-  rows: number,
-  classes: number,
-): Float64Array {
+export function oneHot(random: () => number, rows: number, classes: number): Float64Array {
   const a = new Float64Array(rows * classes);
-  for (let i = 0; i < rows; i++)
-    a[i * classes + Math.floor(random() * classes)] = 1;
+  for (let i = 0; i < rows; i++) a[i * classes + Math.floor(random() * classes)] = 1;
   return a;
 }

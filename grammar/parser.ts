@@ -88,10 +88,7 @@ export class NablaParser extends CstParser {
   });
 
   dimRef = this.RULE("dimRef", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.Identifier) },
-      { ALT: () => this.CONSUME(T.NumberLiteral) },
-    ]);
+    this.OR([{ ALT: () => this.CONSUME(T.Identifier) }, { ALT: () => this.CONSUME(T.NumberLiteral) }]);
   });
 
   lossDecl = this.RULE("lossDecl", () => {

@@ -42,13 +42,10 @@ function readSource(file: string): string {
 async function compileFile(
   file: string,
   source: string,
-): Promise<
-  Required<Pick<CompileResult, "graph" | "module" | "latex">> | undefined
-> {
+): Promise<Required<Pick<CompileResult, "graph" | "module" | "latex">> | undefined> {
   const result = await compile(source, { file });
   if (result.rendered) process.stderr.write(`${result.rendered}\n`);
-  if (!result.graph || !result.module || result.latex === undefined)
-    return undefined;
+  if (!result.graph || !result.module || result.latex === undefined) return undefined;
   return { graph: result.graph, module: result.module, latex: result.latex };
 }
 
@@ -70,9 +67,7 @@ async function commandCompile(file: string, outDir: string): Promise<number> {
     [`${stem}.tex`, compiled.latex],
   ] as const;
   for (const [name, text] of written) writeFileSync(join(outDir, name), text);
-  process.stdout.write(
-    `compiled ${file}: ${written.map(([name]) => join(outDir, name)).join(", ")}\n`,
-  );
+  process.stdout.write(`compiled ${file}: ${written.map(([name]) => join(outDir, name)).join(", ")}\n`);
   return 0;
 }
 
@@ -89,9 +84,7 @@ function readValues(file: string | undefined): Map<string, Tensor> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(
-      `${file}: not valid JSON (${(error as Error).message})`,
-    );
+    throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`${file}: expected an object keyed by declared names`);
@@ -100,8 +93,7 @@ function readValues(file: string | undefined): Map<string, Tensor> {
     try {
       values.set(name, fromNested(value, name));
     } catch (error) {
-      if (error instanceof ValuesError)
-        throw new UsageError(`${file}: ${error.message}`);
+      if (error instanceof ValuesError) throw new UsageError(`${file}: ${error.message}`);
       throw error;
     }
   }
@@ -116,42 +108,27 @@ function formatValue(value: unknown, indent: string): string {
   return `[\n${rows.map((r) => `${indent}  ${formatValue(r, `${indent}  `)}`).join(",\n")}\n${indent}]`;
 }
 
-const formatNumber = (v: number) =>
-  Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString();
+const formatNumber = (v: number) => (Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString());
 
 function printTable(output: RunOutput): void {
   const lines = [`loss = ${formatNumber(output.loss)}`, "", "values:"];
-  for (const [name, v] of Object.entries(output.values))
-    lines.push(`  ${name} = ${formatValue(v, "  ")}`);
+  for (const [name, v] of Object.entries(output.values)) lines.push(`  ${name} = ${formatValue(v, "  ")}`);
   lines.push("", "gradients:");
   for (const [name, v] of Object.entries(output.gradients))
     lines.push(`  d loss / d ${name} = ${formatValue(v, "  ")}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-async function commandRun(
-  file: string,
-  valuesFile: string | undefined,
-  json: boolean,
-): Promise<number> {
+async function commandRun(file: string, valuesFile: string | undefined, json: boolean): Promise<number> {
   const values = readValues(valuesFile);
   const compiled = await compileFile(file, readSource(file));
   if (!compiled) return 1;
   let output: RunOutput;
   try {
-    output = await runCompiled(
-      compiled.graph,
-      compiled.module.javascript,
-      values,
-    );
+    output = await runCompiled(compiled.graph, compiled.module.javascript, values);
   } catch (error) {
-    if (
-      error instanceof ValuesError ||
-      (error instanceof Error && error.message.startsWith("nabla:"))
-    ) {
-      throw new UsageError(
-        `${valuesFile ?? file}: ${error.message.replace(/^nabla: /, "")}`,
-      );
+    if (error instanceof ValuesError || (error instanceof Error && error.message.startsWith("nabla:"))) {
+      throw new UsageError(`${valuesFile ?? file}: ${error.message.replace(/^nabla: /, "")}`);
     }
     throw error;
   }
@@ -173,9 +150,9 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (flags.version) {
-    const pkg = JSON.parse(
-      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
-    ) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
     process.stdout.write(`nabla ${pkg.version}\n`);
     return 0;
   }
@@ -184,8 +161,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined && !flags.help ? 2 : 0;
   }
-  if (extra.length > 0)
-    throw new UsageError(`unexpected argument '${extra[0]}'`, true);
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`, true);
   const outDir = flags.out ?? "out";
   switch (command) {
     case "compile":
@@ -202,14 +178,8 @@ async function main(argv: string[]): Promise<number> {
       return result.rendered ? 1 : 0;
     }
     case "demo": {
-      const example = join(
-        dirname(fileURLToPath(import.meta.url)),
-        "../../examples",
-        DEFAULT_EXAMPLE,
-      );
-      process.stdout.write(
-        `nabla demo: ${DEFAULT_EXAMPLE}\n\n${readSource(example)}\n`,
-      );
+      const example = join(dirname(fileURLToPath(import.meta.url)), "../../examples", DEFAULT_EXAMPLE);
+      process.stdout.write(`nabla demo: ${DEFAULT_EXAMPLE}\n\n${readSource(example)}\n`);
       const status = await commandCompile(example, outDir);
       if (status !== 0) return status;
       process.stdout.write("\n");
@@ -232,14 +202,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const parseError =
-      error instanceof TypeError &&
-      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+      error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     if (error instanceof UsageError || parseError) {
-      const usage =
-        parseError || (error as UsageError).showUsage ? `\n${USAGE}\n` : "";
-      process.stderr.write(
-        `nabla: error: ${(error as Error).message}\n${usage}`,
-      );
+      const usage = parseError || (error as UsageError).showUsage ? `\n${USAGE}\n` : "";
+      process.stderr.write(`nabla: error: ${(error as Error).message}\n${usage}`);
       process.exitCode = 2;
       return;
     }

@@ -3,10 +3,7 @@ import { Lowering } from "./ir/lower.js";
 import { differentiate, type Gradient } from "./autodiff/reverse.js";
 import { generateModule, type GeneratedModule } from "./codegen/module.js";
 import { renderHandout } from "./latex/handout.js";
-import {
-  renderDiagnostics,
-  type Diagnostic,
-} from "./diagnostics/diagnostic.js";
+import { renderDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import type { Graph } from "./ir/types.js";
 
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
@@ -33,10 +30,7 @@ export interface CompileResult extends Analysis {
 }
 
 /** Source → IR → symbolic gradient, with every diagnostic the front end can find. */
-export function analyze(
-  source: string,
-  options: CompileOptions = {},
-): Analysis {
+export function analyze(source: string, options: CompileOptions = {}): Analysis {
   const diagnostics: Diagnostic[] = [];
   const program = parseProgram(source, diagnostics);
   const syntaxErrors = diagnostics.length;
@@ -51,18 +45,13 @@ export function analyze(
     );
   }
   const rendered =
-    diagnostics.length > 0
-      ? renderDiagnostics(diagnostics, source, options.file ?? "<input>")
-      : "";
+    diagnostics.length > 0 ? renderDiagnostics(diagnostics, source, options.file ?? "<input>") : "";
   if (!graph || diagnostics.length > 0) return { diagnostics, rendered };
   return { diagnostics, rendered, graph, gradient: differentiate(graph) };
 }
 
 /** The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. */
-export async function compile(
-  source: string,
-  options: CompileOptions = {},
-): Promise<CompileResult> {
+export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
   const analysis = analyze(source, options);
   if (!analysis.graph || !analysis.gradient) return analysis;
   const module = await generateModule(analysis.graph, analysis.gradient);

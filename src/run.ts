@@ -17,11 +17,7 @@ export interface LoadedModule {
     out?: Record<string, Float64Array>,
     dims?: Record<string, number>,
   ): { loss: number; gradients: Record<string, Float64Array> };
-  sgdStep(
-    params: Record<string, Float64Array>,
-    gradients: Record<string, Float64Array>,
-    lr?: number,
-  ): void;
+  sgdStep(params: Record<string, Float64Array>, gradients: Record<string, Float64Array>, lr?: number): void;
 }
 
 /** Imports generated JavaScript as an ES module, without touching the file system. */
@@ -45,16 +41,12 @@ export function fromNested(value: unknown, name: string): Tensor {
   const walk = (v: unknown, axis: number): void => {
     if (axis === shape.length) {
       if (typeof v !== "number" || !Number.isFinite(v))
-        throw new ValuesError(
-          `'${name}' must hold finite numbers, found ${JSON.stringify(v)}`,
-        );
+        throw new ValuesError(`'${name}' must hold finite numbers, found ${JSON.stringify(v)}`);
       data[k++] = v;
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[axis])
-      throw new ValuesError(
-        `'${name}' is not a regular array of shape [${shape.join(", ")}]`,
-      );
+      throw new ValuesError(`'${name}' is not a regular array of shape [${shape.join(", ")}]`);
     for (const x of v) walk(x, axis + 1);
   };
   walk(value, 0);
@@ -79,9 +71,7 @@ export async function runCompiled(
   const values = new Map(graph.example);
   for (const [k, v] of overrides) values.set(k, v);
   const declared = new Map(
-    graph.named
-      .filter((n) => n.kind !== "equation" && n.kind !== "loss")
-      .map((n) => [n.name, n]),
+    graph.named.filter((n) => n.kind !== "equation" && n.kind !== "loss").map((n) => [n.name, n]),
   );
   for (const k of overrides.keys()) {
     if (!declared.has(k) || declared.get(k)!.kind === "const") {
@@ -101,10 +91,7 @@ export async function runCompiled(
         `no value for ${n.kind} '${n.name}': give it in the model's example block or the values file`,
       );
     const shape = graph.nodes[n.node]!.shape;
-    if (
-      v.shape.length !== shape.length ||
-      shape.some((d, i) => typeof d === "number" && d !== v.shape[i])
-    ) {
+    if (v.shape.length !== shape.length || shape.some((d, i) => typeof d === "number" && d !== v.shape[i])) {
       throw new ValuesError(
         `'${n.name}' has shape [${v.shape.join(", ")}], but the model declares [${n.declaredShape.join(", ")}]`,
       );
@@ -112,9 +99,7 @@ export async function runCompiled(
     shape.forEach((d, i) => {
       if (typeof d !== "string") return;
       if (dims[d] !== undefined && dims[d] !== v.shape[i]) {
-        throw new ValuesError(
-          `dim ${d} is ${dims[d]} from one value but ${v.shape[i]} from '${n.name}'`,
-        );
+        throw new ValuesError(`dim ${d} is ${dims[d]} from one value but ${v.shape[i]} from '${n.name}'`);
       }
       dims[d] = v.shape[i]!;
     });
@@ -132,10 +117,6 @@ export async function runCompiled(
   }
   const outGradients: Record<string, unknown> = {};
   for (const n of graph.named)
-    if (n.kind === "param")
-      outGradients[n.name] = toNested(
-        concrete(n.node),
-        grad.gradients[n.name]!,
-      );
+    if (n.kind === "param") outGradients[n.name] = toNested(concrete(n.node), grad.gradients[n.name]!);
   return { loss: grad.loss, values: outValues, gradients: outGradients };
 }

@@ -87,23 +87,13 @@ export interface CnnInputs {
 export type CnnGradients = CnnParams;
 
 /** Writes ∂L/∂param into `out` (overwriting it) and returns the loss L. */
-export type CnnGradientFn = (
-  params: CnnParams,
-  inputs: CnnInputs,
-  out: CnnGradients,
-) => number;
+export type CnnGradientFn = (params: CnnParams, inputs: CnnInputs, out: CnnGradients) => number;
 
 /** The loss alone, no allocation per call (the forward pass of the gradient function). */
 export type CnnLossFn = (params: CnnParams, inputs: CnnInputs) => number;
 
-function checkLength(
-  a: Float64Array,
-  n: number,
-  name: string,
-  prefix = "",
-): void {
-  if (a.length !== n)
-    throw new Error(`${prefix}${name} has ${a.length} elements, expected ${n}`);
+function checkLength(a: Float64Array, n: number, name: string, prefix = ""): void {
+  if (a.length !== n) throw new Error(`${prefix}${name} has ${a.length} elements, expected ${n}`);
 }
 
 function checkParamShapes(dims: CnnDims, p: CnnParams, prefix: string): void {
@@ -115,12 +105,7 @@ function checkParamShapes(dims: CnnDims, p: CnnParams, prefix: string): void {
   checkLength(p.b, K, "b", prefix);
 }
 
-function checkShapes(
-  dims: CnnDims,
-  params: CnnParams,
-  inputs: CnnInputs,
-  out?: CnnGradients,
-): void {
+function checkShapes(dims: CnnDims, params: CnnParams, inputs: CnnInputs, out?: CnnGradients): void {
   checkLength(inputs.x, dims.C * dims.H * dims.W, "x");
   checkLength(inputs.y, dims.K, "y");
   checkParamShapes(dims, params, "");
@@ -132,9 +117,7 @@ function checkDims(dims: CnnDims): void {
     if (!Number.isInteger(dims[k]) || dims[k] < 1)
       throw new Error(`${k} must be a positive integer, got ${dims[k]}`);
   if (dims.H < 4 || dims.W < 4)
-    throw new Error(
-      `the image must be at least 4×4 (one pooling window), got ${dims.H}×${dims.W}`,
-    );
+    throw new Error(`the image must be at least 4×4 (one pooling window), got ${dims.H}×${dims.W}`);
 }
 
 /**
@@ -277,11 +260,7 @@ function convReluPool(
           s01 = bias,
           s10 = bias,
           s11 = bias;
-        for (
-          let c = 0, r0 = corner, ko = kf;
-          c < C;
-          c++, r0 += plane, ko += 9
-        ) {
+        for (let c = 0, r0 = corner, ko = kf; c < C; c++, r0 += plane, ko += 9) {
           const k0 = k[ko],
             k1 = k[ko + 1],
             k2 = k[ko + 2],
@@ -398,12 +377,7 @@ function denseForward(
 }
 
 /** The loss −Σ y ⊙ (z − logsumexp z); when `g` is given, also ∂L/∂z = softmax(z) − y into it. */
-function softmaxCrossEntropy(
-  K: number,
-  z: Float64Array,
-  y: Float64Array,
-  g?: Float64Array,
-): number {
+function softmaxCrossEntropy(K: number, z: Float64Array, y: Float64Array, g?: Float64Array): number {
   let m = z[0];
   for (let r = 1; r < K; r++) if (z[r] > m) m = z[r];
   let e = 0;
@@ -454,12 +428,7 @@ function denseBackward(
       gW[w2 + j] = g2 * v;
       gW[w3 + j] = g3 * v;
       gW[w4 + j] = g4 * v;
-      const d =
-        W[w0 + j] * g0 +
-        W[w1 + j] * g1 +
-        W[w2 + j] * g2 +
-        W[w3 + j] * g3 +
-        W[w4 + j] * g4;
+      const d = W[w0 + j] * g0 + W[w1 + j] * g1 + W[w2 + j] * g2 + W[w3 + j] * g3 + W[w4 + j] * g4;
       dp[j] = first ? d : dp[j] + d;
     }
   }
@@ -554,19 +523,7 @@ function convBackward(
     const end = first + cells;
     const ko = f * C * 9;
     gbk[f] = filterGradient(IW, first, end, 0, x, dP, arg, live, gk, ko);
-    for (let c = 1; c < C; c++)
-      filterGradient(
-        IW,
-        first,
-        end,
-        c * plane,
-        x,
-        dP,
-        arg,
-        live,
-        gk,
-        ko + 9 * c,
-      );
+    for (let c = 1; c < C; c++) filterGradient(IW, first, end, c * plane, x, dP, arg, live, gk, ko + 9 * c);
   }
 }
 
@@ -611,20 +568,7 @@ export function createCnnLoss(dims: CnnDims = CNN_DIMS): CnnLossFn {
   const z = new Float64Array(K);
   return function loss(params, inputs) {
     checkShapes(dims, params, inputs);
-    convReluPool(
-      C,
-      H,
-      W,
-      F,
-      PH,
-      PW,
-      inputs.x,
-      params.k,
-      params.bk,
-      P,
-      arg,
-      live,
-    );
+    convReluPool(C, H, W, F, PH, PW, inputs.x, params.k, params.bk, P, arg, live);
     denseForward(K, N, params.W, params.b, P, z);
     return softmaxCrossEntropy(K, z, inputs.y);
   };
@@ -634,11 +578,7 @@ export function createCnnLoss(dims: CnnDims = CNN_DIMS): CnnLossFn {
  * The loss by the textbook loops — the whole convolution stored, ReLU, pooling, flatten —
  * sharing no code with the kernels above (allocates; for tests, not for timing).
  */
-export function cnnLoss(
-  dims: CnnDims,
-  params: CnnParams,
-  inputs: CnnInputs,
-): number {
+export function cnnLoss(dims: CnnDims, params: CnnParams, inputs: CnnInputs): number {
   checkDims(dims);
   checkShapes(dims, params, inputs);
   const { C, H, W, F, K } = dims;
@@ -653,9 +593,7 @@ export function cnnLoss(
         for (let c = 0; c < C; c++)
           for (let u = 0; u < 3; u++)
             for (let v = 0; v < 3; v++)
-              s +=
-                inputs.x[(c * H + i + u) * W + j + v] *
-                params.k[((f * C + c) * 3 + u) * 3 + v];
+              s += inputs.x[(c * H + i + u) * W + j + v] * params.k[((f * C + c) * 3 + u) * 3 + v];
         A[(f * OH + i) * OW + j] = Math.max(0, s + params.bk[f]);
       }
   const flat = new Float64Array(N);
@@ -664,8 +602,7 @@ export function cnnLoss(
       for (let j = 0; j < PW; j++) {
         let m = -Infinity;
         for (let u = 0; u < 2; u++)
-          for (let v = 0; v < 2; v++)
-            m = Math.max(m, A[(f * OH + 2 * i + u) * OW + 2 * j + v]);
+          for (let v = 0; v < 2; v++) m = Math.max(m, A[(f * OH + 2 * i + u) * OW + 2 * j + v]);
         flat[(f * PH + i) * PW + j] = m;
       }
   const z = new Float64Array(K);

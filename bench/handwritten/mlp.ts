@@ -51,31 +51,16 @@ export interface MlpInputs {
 export type MlpGradients = MlpParams;
 
 /** Writes ∂L/∂param into `out` (overwriting it) and returns the loss L. */
-export type MlpGradientFn = (
-  params: MlpParams,
-  inputs: MlpInputs,
-  out: MlpGradients,
-) => number;
+export type MlpGradientFn = (params: MlpParams, inputs: MlpInputs, out: MlpGradients) => number;
 
 /** The loss alone, for finite differences in the tests. */
 export type MlpLossFn = (params: MlpParams, inputs: MlpInputs) => number;
 
-function checkLength(
-  a: Float64Array,
-  n: number,
-  name: string,
-  prefix = "",
-): void {
-  if (a.length !== n)
-    throw new Error(`${prefix}${name} has ${a.length} elements, expected ${n}`);
+function checkLength(a: Float64Array, n: number, name: string, prefix = ""): void {
+  if (a.length !== n) throw new Error(`${prefix}${name} has ${a.length} elements, expected ${n}`);
 }
 
-function checkShapes(
-  n: number,
-  params: MlpParams,
-  inputs: MlpInputs,
-  out?: MlpGradients,
-): void {
+function checkShapes(n: number, params: MlpParams, inputs: MlpInputs, out?: MlpGradients): void {
   checkLength(inputs.X, n * D, "X");
   checkLength(inputs.Y, n * K, "Y");
   checkParamShapes(params, "");
@@ -173,12 +158,7 @@ function hiddenLayer(
  * fewer loads per multiply-add but needs more registers than x64 has, and measured ~14%
  * slower.)
  */
-function inputWeightGradient(
-  n: number,
-  X: Float64Array,
-  dz1: Float64Array,
-  gW1: Float64Array,
-): void {
+function inputWeightGradient(n: number, X: Float64Array, dz1: Float64Array, gW1: Float64Array): void {
   const end = n * H;
   for (let d = 0; d < D; d += 2) {
     for (let j = 0; j < H; j += 4) {
@@ -294,12 +274,7 @@ function outputLogits(
  * Row by row: log-sum-exp, the loss −Σ Y ⊙ (z − lse), and ∂Z2 = softmax(z) − Y written over
  * the logits in `z2`; ∂b2 = Σ_rows ∂Z2 into gb2. Returns the loss.
  */
-function softmaxCrossEntropy(
-  n: number,
-  z2: Float64Array,
-  Y: Float64Array,
-  gb2: Float64Array,
-): number {
+function softmaxCrossEntropy(n: number, z2: Float64Array, Y: Float64Array, gb2: Float64Array): number {
   gb2.fill(0);
   let loss = 0;
   for (let r = 0; r < n * K; r += K) {
@@ -324,12 +299,7 @@ function softmaxCrossEntropy(
  * ∂W2 = Hidᵀ·∂Z2 into gW2 (overwritten): register tile of 4 hidden units × 2 classes,
  * reducing over the n batch rows.
  */
-function outputWeightGradient(
-  n: number,
-  hid: Float64Array,
-  dz2: Float64Array,
-  gW2: Float64Array,
-): void {
+function outputWeightGradient(n: number, hid: Float64Array, dz2: Float64Array, gW2: Float64Array): void {
   const end = n * K;
   for (let h = 0; h < H; h += 4) {
     for (let j = 0; j < K; j += 2) {
@@ -476,8 +446,7 @@ function hiddenDelta(
  * allocated here, once; calls allocate nothing. Not re-entrant: one call at a time.
  */
 export function createMlpGradient(n: number): MlpGradientFn {
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`batch size must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`batch size must be a positive integer, got ${n}`);
   const hid = new Float64Array(n * H);
   const z2 = new Float64Array(n * K);
   const dz1 = new Float64Array(n * H);
@@ -498,11 +467,7 @@ export function createMlpGradient(n: number): MlpGradientFn {
 }
 
 /** The loss alone (allocates; for tests and checks, not for timing). */
-export function mlpLoss(
-  n: number,
-  params: MlpParams,
-  inputs: MlpInputs,
-): number {
+export function mlpLoss(n: number, params: MlpParams, inputs: MlpInputs): number {
   checkShapes(n, params, inputs);
   const hid = new Float64Array(n * H);
   hiddenLayer(n, inputs.X, params.W1, params.b1, hid);

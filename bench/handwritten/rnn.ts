@@ -71,23 +71,13 @@ export interface RnnInputs {
 export type RnnGradients = RnnParams;
 
 /** Writes ∂L/∂param into `out` (overwriting it) and returns the loss L. */
-export type RnnGradientFn = (
-  params: RnnParams,
-  inputs: RnnInputs,
-  out: RnnGradients,
-) => number;
+export type RnnGradientFn = (params: RnnParams, inputs: RnnInputs, out: RnnGradients) => number;
 
 /** The loss alone, no allocation per call (the forward pass of the gradient function). */
 export type RnnLossFn = (params: RnnParams, inputs: RnnInputs) => number;
 
-function checkLength(
-  a: Float64Array,
-  n: number,
-  name: string,
-  prefix = "",
-): void {
-  if (a.length !== n)
-    throw new Error(`${prefix}${name} has ${a.length} elements, expected ${n}`);
+function checkLength(a: Float64Array, n: number, name: string, prefix = ""): void {
+  if (a.length !== n) throw new Error(`${prefix}${name} has ${a.length} elements, expected ${n}`);
 }
 
 function checkParamShapes(dims: RnnDims, p: RnnParams, prefix: string): void {
@@ -99,12 +89,7 @@ function checkParamShapes(dims: RnnDims, p: RnnParams, prefix: string): void {
   checkLength(p.by, O, "by", prefix);
 }
 
-function checkShapes(
-  dims: RnnDims,
-  params: RnnParams,
-  inputs: RnnInputs,
-  out?: RnnGradients,
-): void {
+function checkShapes(dims: RnnDims, params: RnnParams, inputs: RnnInputs, out?: RnnGradients): void {
   checkLength(inputs.x, dims.T * dims.D, "x");
   checkLength(inputs.y, dims.O, "y");
   checkParamShapes(dims, params, "");
@@ -224,12 +209,7 @@ function outputLogits(
 }
 
 /** The loss −Σ y ⊙ (z − logsumexp z); when `g` is given, also ∂L/∂z = softmax(z) − y into it. */
-function softmaxCrossEntropy(
-  O: number,
-  z: Float64Array,
-  y: Float64Array,
-  g?: Float64Array,
-): number {
+function softmaxCrossEntropy(O: number, z: Float64Array, y: Float64Array, g?: Float64Array): number {
   let m = z[0];
   for (let k = 1; k < O; k++) if (z[k] > m) m = z[k];
   let e = 0;
@@ -336,11 +316,7 @@ function backwardSteps(
           gWhh[b1 + k] += d1 * v;
           gWhh[b2 + k] += d2 * v;
           gWhh[b3 + k] += d3 * v;
-          dhNext[k] +=
-            Whh[b0 + k] * d0 +
-            Whh[b1 + k] * d1 +
-            Whh[b2 + k] * d2 +
-            Whh[b3 + k] * d3;
+          dhNext[k] += Whh[b0 + k] * d0 + Whh[b1 + k] * d1 + Whh[b2 + k] * d2 + Whh[b3 + k] * d3;
         }
       }
     }
@@ -387,20 +363,7 @@ export function createRnnGradient(dims: RnnDims = RNN_DIMS): RnnGradientFn {
     const loss = softmaxCrossEntropy(O, z, inputs.y, g);
     out.by.set(g);
     outputBackward(H, O, params.Why, g, hs, last, out.Why, dhA);
-    backwardSteps(
-      D,
-      H,
-      T,
-      params.Wxh,
-      params.Whh,
-      x,
-      hs,
-      dhA,
-      dhB,
-      out.Wxh,
-      out.Whh,
-      out.bh,
-    );
+    backwardSteps(D, H, T, params.Wxh, params.Whh, x, hs, dhA, dhB, out.Wxh, out.Whh, out.bh);
     return loss;
   };
 }
@@ -427,11 +390,7 @@ export function createRnnLoss(dims: RnnDims = RNN_DIMS): RnnLossFn {
  * The loss by the textbook loops, sharing no code with the kernels above (allocates; for
  * tests, not for timing).
  */
-export function rnnLoss(
-  dims: RnnDims,
-  params: RnnParams,
-  inputs: RnnInputs,
-): number {
+export function rnnLoss(dims: RnnDims, params: RnnParams, inputs: RnnInputs): number {
   checkDims(dims);
   checkShapes(dims, params, inputs);
   const { D, H, O, T } = dims;
@@ -440,8 +399,7 @@ export function rnnLoss(
     const next = new Float64Array(H);
     for (let i = 0; i < H; i++) {
       let s = params.bh[i];
-      for (let k = 0; k < D; k++)
-        s += params.Wxh[i * D + k] * inputs.x[t * D + k];
+      for (let k = 0; k < D; k++) s += params.Wxh[i * D + k] * inputs.x[t * D + k];
       for (let k = 0; k < H; k++) s += params.Whh[i * H + k] * h[k];
       next[i] = Math.tanh(s);
     }

@@ -43,22 +43,19 @@ export function createTfjsCnn(
 
   // x [C,H,W] → NHWC [1,H,W,C]
   const xs = new Float32Array(C * H * IW);
-  for (let c = 0; c < C; c++)
-    for (let p = 0; p < H * IW; p++) xs[p * C + c] = xSrc[c * H * IW + p]!;
+  for (let c = 0; c < C; c++) for (let p = 0; p < H * IW; p++) xs[p * C + c] = xSrc[c * H * IW + p]!;
   // k [F,C,3,3] → [3,3,C,F]; index maps shared with the conversion back
   const kIndex = (f: number, c: number, uv: number) => (uv * C + c) * F + f;
   const ks = new Float32Array(F * C * 9);
   for (let f = 0; f < F; f++)
     for (let c = 0; c < C; c++)
-      for (let uv = 0; uv < 9; uv++)
-        ks[kIndex(f, c, uv)] = kSrc[(f * C + c) * 9 + uv]!;
+      for (let uv = 0; uv < 9; uv++) ks[kIndex(f, c, uv)] = kSrc[(f * C + c) * 9 + uv]!;
   // W [K,N] with column (f·PH + i)·PW + j → [N,K] with row (i·PW + j)·F + f
   const wIndex = (r: number, f: number, ij: number) => (ij * F + f) * K + r;
   const ws = new Float32Array(K * N);
   for (let r = 0; r < K; r++)
     for (let f = 0; f < F; f++)
-      for (let ij = 0; ij < PH * PW; ij++)
-        ws[wIndex(r, f, ij)] = wSrc[r * N + f * PH * PW + ij]!;
+      for (let ij = 0; ij < PH * PW; ij++) ws[wIndex(r, f, ij)] = wSrc[r * N + f * PH * PW + ij]!;
 
   const x = tf.tensor4d(xs, [1, H, IW, C], "float32");
   const y = tf.tensor2d(Float32Array.from(inputs.y!), [1, K], "float32");
@@ -69,12 +66,7 @@ export function createTfjsCnn(
   const args = [k, bk, W, b];
 
   const loss = (...p: tf.Tensor[]): tf.Scalar => {
-    const [kk, ck, ww, cb] = p as [
-      tf.Tensor4D,
-      tf.Tensor1D,
-      tf.Tensor2D,
-      tf.Tensor1D,
-    ];
+    const [kk, ck, ww, cb] = p as [tf.Tensor4D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
     const A = tf.relu(tf.add(tf.conv2d(x, kk, 1, "valid"), ck));
     const P = tf.maxPool(A as tf.Tensor4D, 2, 2, "valid");
     const logits = tf.add(tf.matMul(tf.reshape(P, [1, N]), ww), cb);
@@ -83,24 +75,19 @@ export function createTfjsCnn(
   const valueAndGrads = tf.valueAndGrads(loss);
 
   /** Gradients from TF's layouts back to nabla's. */
-  function toNabla(
-    name: (typeof NAMES)[number],
-    g: Float32Array,
-  ): Float64Array {
+  function toNabla(name: (typeof NAMES)[number], g: Float32Array): Float64Array {
     if (name === "k") {
       const out = new Float64Array(F * C * 9);
       for (let f = 0; f < F; f++)
         for (let c = 0; c < C; c++)
-          for (let uv = 0; uv < 9; uv++)
-            out[(f * C + c) * 9 + uv] = g[kIndex(f, c, uv)]!;
+          for (let uv = 0; uv < 9; uv++) out[(f * C + c) * 9 + uv] = g[kIndex(f, c, uv)]!;
       return out;
     }
     if (name === "W") {
       const out = new Float64Array(K * N);
       for (let r = 0; r < K; r++)
         for (let f = 0; f < F; f++)
-          for (let ij = 0; ij < PH * PW; ij++)
-            out[r * N + f * PH * PW + ij] = g[wIndex(r, f, ij)]!;
+          for (let ij = 0; ij < PH * PW; ij++) out[r * N + f * PH * PW + ij] = g[wIndex(r, f, ij)]!;
       return out;
     }
     return Float64Array.from(g);

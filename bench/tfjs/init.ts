@@ -11,8 +11,7 @@ export async function initTfjsCpu(): Promise<string> {
   if (!initialized) {
     // PROD silences the "install tfjs-node" hint and skips debug-only checks.
     tf.env().set("PROD", true);
-    if (!(await tf.setBackend("cpu")))
-      throw new Error("TensorFlow.js: the cpu backend is not available");
+    if (!(await tf.setBackend("cpu"))) throw new Error("TensorFlow.js: the cpu backend is not available");
     await tf.ready();
     initialized = true;
   }

@@ -36,12 +36,7 @@ export function createTfjsMlp(
   const args = [W1, b1, W2, b2];
 
   const loss = (...p: tf.Tensor[]): tf.Scalar => {
-    const [w1, c1, w2, c2] = p as [
-      tf.Tensor2D,
-      tf.Tensor1D,
-      tf.Tensor2D,
-      tf.Tensor1D,
-    ];
+    const [w1, c1, w2, c2] = p as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
     const hid = tf.sigmoid(tf.add(tf.matMul(X, w1), c1));
     const logits = tf.add(tf.matMul(hid, w2), c2);
     return tf.neg(tf.sum(tf.mul(Y, tf.logSoftmax(logits))));

@@ -42,24 +42,10 @@ export function createTfjsRnn(
   const args = [Wxh, Whh, bh, Why, by];
 
   const loss = (...p: tf.Tensor[]): tf.Scalar => {
-    const [wxh, whh, ch, why, cy] = p as [
-      tf.Tensor2D,
-      tf.Tensor2D,
-      tf.Tensor1D,
-      tf.Tensor2D,
-      tf.Tensor1D,
-    ];
+    const [wxh, whh, ch, why, cy] = p as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
     let h = tf.zeros([1, H]) as tf.Tensor2D;
     for (let t = 0; t < T; t++)
-      h = tf.tanh(
-        tf.add(
-          tf.add(
-            tf.matMul(xs[t]!, wxh, false, true),
-            tf.matMul(h, whh, false, true),
-          ),
-          ch,
-        ),
-      );
+      h = tf.tanh(tf.add(tf.add(tf.matMul(xs[t]!, wxh, false, true), tf.matMul(h, whh, false, true)), ch));
     const logits = tf.add(tf.matMul(h, why, false, true), cy);
     return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits))));
   };

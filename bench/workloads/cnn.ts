@@ -12,13 +12,7 @@ import {
   type CnnInputs,
   type CnnParams,
 } from "../handwritten/cnn.js";
-import {
-  oneHot,
-  uniform,
-  type Runner,
-  type Workload,
-  type WorkloadData,
-} from "../workload.js";
+import { oneHot, uniform, type Runner, type Workload, type WorkloadData } from "../workload.js";
 
 /** The model in nabla, at the given sizes (the benchmark's by default). */
 export function cnnSource(dims: CnnDims = CNN_DIMS): string {
@@ -49,10 +43,7 @@ export const cnnSourceText = cnnSource();
  * break) and no pre-activation is exactly 0 (no ReLU kink); windows whose outputs are all
  * negative pass no gradient in any implementation.
  */
-export function makeCnnData(
-  random: () => number,
-  dims: CnnDims = CNN_DIMS,
-): WorkloadData {
+export function makeCnnData(random: () => number, dims: CnnDims = CNN_DIMS): WorkloadData {
   const { C, H, W, F, K } = dims;
   const { N } = cnnShape(dims);
   const ak = 1 / Math.sqrt(C * 9);

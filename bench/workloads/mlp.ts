@@ -6,13 +6,7 @@ import {
   type MlpInputs,
   type MlpParams,
 } from "../handwritten/mlp.js";
-import {
-  oneHot,
-  uniform,
-  type Runner,
-  type Workload,
-  type WorkloadData,
-} from "../workload.js";
+import { oneHot, uniform, type Runner, type Workload, type WorkloadData } from "../workload.js";
 
 const { D, H, K } = MLP_DIMS;
 

@@ -11,13 +11,7 @@ import {
   type RnnInputs,
   type RnnParams,
 } from "../handwritten/rnn.js";
-import {
-  oneHot,
-  uniform,
-  type Runner,
-  type Workload,
-  type WorkloadData,
-} from "../workload.js";
+import { oneHot, uniform, type Runner, type Workload, type WorkloadData } from "../workload.js";
 
 /** The model in nabla, at the given sizes (the benchmark's by default). */
 export function rnnSource(dims: RnnDims = RNN_DIMS): string {
@@ -46,10 +40,7 @@ export const rnnSourceText = rnnSource();
  * ±0.1: pre-activations of order 1, so tanh is in its working range, and Whh's spectral
  * radius is about 1/√3, so ∂h decays over the 50 steps but does not vanish.
  */
-export function makeRnnData(
-  random: () => number,
-  dims: RnnDims = RNN_DIMS,
-): WorkloadData {
+export function makeRnnData(random: () => number, dims: RnnDims = RNN_DIMS): WorkloadData {
   const { D, H, O, T } = dims;
   const ax = 1 / Math.sqrt(D);
   const ah = 1 / Math.sqrt(H);

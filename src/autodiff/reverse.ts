@@ -75,9 +75,7 @@ export function sweep(
     trace.push({ node: id, terms: terms.get(id) ?? [], result: adjoint });
     if (node.kind !== "op") continue;
     const def = getOp(node.op);
-    const needed = node.args.map(
-      (a, i) => relevant(a) && !(def.nonDifferentiable ?? []).includes(i),
-    );
+    const needed = node.args.map((a, i) => relevant(a) && !(def.nonDifferentiable ?? []).includes(i));
     if (!needed.some(Boolean)) continue;
     b.currentSpan = node.span;
     const contributions = def.vjp(b, node, adjoint, needed);
@@ -106,13 +104,11 @@ export function differentiate(graph: Graph): Gradient {
   const forwardCount = graph.nodes.length;
   const dependsOnParam = new Array<boolean>(forwardCount).fill(false);
   for (const n of graph.nodes)
-    dependsOnParam[n.id] =
-      n.kind === "param" || dependencies(n).some((a) => dependsOnParam[a]);
+    dependsOnParam[n.id] = n.kind === "param" || dependencies(n).some((a) => dependsOnParam[a]);
   const reachesLoss = new Array<boolean>(forwardCount).fill(false);
   reachesLoss[graph.loss] = true;
   for (let id = forwardCount - 1; id >= 0; id--) {
-    if (reachesLoss[id])
-      for (const a of dependencies(graph.nodes[id]!)) reachesLoss[a] = true;
+    if (reachesLoss[id]) for (const a of dependencies(graph.nodes[id]!)) reachesLoss[a] = true;
   }
   const relevant = (id: NodeId) => dependsOnParam[id]! && reachesLoss[id]!;
   const seeds = new Map<NodeId, NodeId>();
@@ -126,19 +122,11 @@ export function differentiate(graph: Graph): Gradient {
     seeds,
     (node, adjoints, contribute) => {
       if (!relevant(node.id)) return;
-      differentiateScan(
-        b,
-        node as ScanNode,
-        graph.nodes,
-        adjoints,
-        relevant,
-        contribute,
-      );
+      differentiateScan(b, node as ScanNode, graph.nodes, adjoints, relevant, contribute);
     },
   );
 
   const params = new Map<string, NodeId | null>();
-  for (const n of graph.nodes)
-    if (n.kind === "param") params.set(n.name, adjoints.get(n.id) ?? null);
+  for (const n of graph.nodes) if (n.kind === "param") params.set(n.name, adjoints.get(n.id) ?? null);
   return { nodes: b.nodes, forwardCount, params, adjoints, trace };
 }

@@ -30,11 +30,7 @@ export function differentiateScan(
     if (n.what === "state") stateAdjoints[n.index] = a;
     else outputAdjoints[n.index] = a;
   }
-  if (
-    stateAdjoints.every((a) => a === null) &&
-    outputAdjoints.every((a) => a === null)
-  )
-    return;
+  if (stateAdjoints.every((a) => a === null) && outputAdjoints.every((a) => a === null)) return;
 
   const body = scan.body;
   const stateRelevant = scan.states.map((s) => s.init.some(relevant));
@@ -65,8 +61,7 @@ export function differentiateScan(
   // VJP rules (which name their node and args by id) read the forward values at the current step.
   const rb = new GraphBuilder();
   for (const n of body) {
-    if (n.kind === "const")
-      rb.add({ kind: "const", shape: n.shape, value: n.value, span: n.span });
+    if (n.kind === "const") rb.add({ kind: "const", shape: n.shape, value: n.value, span: n.span });
     else rb.add({ kind: "residual", node: n.id, shape: n.shape, span: n.span });
   }
   const seeds = new Map<NodeId, NodeId>();
@@ -76,22 +71,13 @@ export function differentiateScan(
     if (stateRelevant[k] && bodyRelevant[s.next])
       seed(
         s.next,
-        rb.add(
-          { kind: "state_adjoint", state: k, shape: s.shape, span: scan.span },
-          `state_adjoint|${k}`,
-        ),
+        rb.add({ kind: "state_adjoint", state: k, shape: s.shape, span: scan.span }, `state_adjoint|${k}`),
       );
   });
   scan.outputs.forEach((o, k) => {
     const g = outputAdjoints[k];
     if (g !== null && bodyRelevant[o])
-      seed(
-        o,
-        rb.add(
-          { kind: "slice", source: g, shape: body[o]!.shape, span: scan.span },
-          `slice|${g}`,
-        ),
-      );
+      seed(o, rb.add({ kind: "slice", source: g, shape: body[o]!.shape, span: scan.span }, `slice|${g}`));
   });
   const result = sweep(body, body.length, rb, (id) => bodyRelevant[id]!, seeds);
 
@@ -103,8 +89,7 @@ export function differentiateScan(
   for (const n of body) {
     const a = result.adjoints.get(n.id);
     if (a === undefined) continue;
-    if (n.kind === "carry")
-      carries.push({ state: n.state, lag: n.lag, node: a });
+    if (n.kind === "carry") carries.push({ state: n.state, lag: n.lag, node: a });
     if (n.kind === "slice") {
       stacked.push(a);
       stackedSources.push(n.source);
@@ -115,10 +100,8 @@ export function differentiateScan(
     }
   }
   const sources = new Set<NodeId>([scan.id]);
-  for (const a of [...stateAdjoints, ...outputAdjoints])
-    if (a !== null) sources.add(a);
-  for (const n of rb.nodes)
-    if (n.kind === "slice" || n.kind === "outer") sources.add(n.source);
+  for (const a of [...stateAdjoints, ...outputAdjoints]) if (a !== null) sources.add(a);
+  for (const n of rb.nodes) if (n.kind === "slice" || n.kind === "outer") sources.add(n.source);
   const adjoint = b.add({
     kind: "scan_adjoint",
     forward: scan.id,
@@ -155,20 +138,12 @@ export function differentiateScan(
       rule: `\\text{backpropagation through time over } ${scan.index}`,
       general: c,
     });
-  stackedSources.forEach((source, j) =>
-    through(source, project("stacked", j, 0, b.shape(source))),
-  );
-  summedSources.forEach((source, j) =>
-    through(source, project("summed", j, 0, b.shape(source))),
-  );
+  stackedSources.forEach((source, j) => through(source, project("stacked", j, 0, b.shape(source))));
+  summedSources.forEach((source, j) => through(source, project("summed", j, 0, b.shape(source))));
   scan.states.forEach((s, k) => {
     if (!stateRelevant[k]) return;
     s.init.forEach((init, p) => {
-      if (relevant(init))
-        through(
-          init,
-          reduceTo(b, project("init", k, p, s.shape), b.shape(init)),
-        );
+      if (relevant(init)) through(init, reduceTo(b, project("init", k, p, s.shape), b.shape(init)));
     });
   });
 }

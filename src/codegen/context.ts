@@ -33,9 +33,7 @@ export function product(ctx: EmitContext, dims: Shape): string {
     else symbolic.push(ctx.dim(d));
   }
   if (symbolic.length === 0) return String(literal);
-  return (literal === 1 ? symbolic : [String(literal), ...symbolic]).join(
-    " * ",
-  );
+  return (literal === 1 ? symbolic : [String(literal), ...symbolic]).join(" * ");
 }
 
 function isSameShape(a: Shape, b: Shape): boolean {
@@ -59,15 +57,12 @@ export function emitElementwise(
   const outRef = ctx.ref(out);
   const pre: string[] = [];
   const direct = args.every(
-    (a) =>
-      (isSameShape(ctx.shapeOf(a), outShape) || isOne(ctx.shapeOf(a))) &&
-      !ctx.needsAxes(a),
+    (a) => (isSameShape(ctx.shapeOf(a), outShape) || isOne(ctx.shapeOf(a))) && !ctx.needsAxes(a),
   );
   if (direct) {
     const i = ctx.fresh("i");
     const values = args.map((a) => {
-      if (isSameShape(ctx.shapeOf(a), outShape) && !isOne(outShape))
-        return ctx.element(a, i);
+      if (isSameShape(ctx.shapeOf(a), outShape) && !isOne(outShape)) return ctx.element(a, i);
       const s = ctx.scalar(a);
       if (/^[-\d.e+()]+$/.test(s)) return s;
       const local = ctx.fresh("s");
@@ -82,9 +77,7 @@ for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
   }
   const rank = outShape.length;
   const idx = outShape.map(() => ctx.fresh("i"));
-  const values = args.map((a) =>
-    ctx.element(a, broadcastOffset(ctx, ctx.shapeOf(a), outShape, idx), idx),
-  );
+  const values = args.map((a) => ctx.element(a, broadcastOffset(ctx, ctx.shapeOf(a), outShape, idx), idx));
   const flat = ctx.fresh("o");
   let code = `${outRef}[${flat}++] = ${body(values)};`;
   for (let axis = rank - 1; axis >= 0; axis--) {
@@ -97,12 +90,7 @@ for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
  * The flat offset into an array of `shape` broadcast to `full`, for loop indices `idx` over
  * `full`: axes where `shape` is 1 (or missing) contribute nothing.
  */
-export function broadcastOffset(
-  ctx: EmitContext,
-  shape: Shape,
-  full: Shape,
-  idx: readonly string[],
-): string {
+export function broadcastOffset(ctx: EmitContext, shape: Shape, full: Shape, idx: readonly string[]): string {
   const terms: string[] = [];
   let stride: Shape[number][] = [];
   for (let k = shape.length - 1; k >= 0; k--) {
@@ -117,12 +105,7 @@ export function broadcastOffset(
 }
 
 /** `out` (of a smaller, broadcast-compatible shape) receives the sum of `input` over broadcast axes. */
-export function emitSumTo(
-  ctx: EmitContext,
-  out: NodeId,
-  outShape: Shape,
-  input: NodeId,
-): string {
+export function emitSumTo(ctx: EmitContext, out: NodeId, outShape: Shape, input: NodeId): string {
   const inShape = ctx.shapeOf(input);
   const rank = inShape.length;
   const idx = inShape.map(() => ctx.fresh("i"));
@@ -136,11 +119,7 @@ export function emitSumTo(
 }
 
 /** Runs `body(rowStart)` for each row of the last axis; `n` is the row length expression. */
-export function emitRows(
-  ctx: EmitContext,
-  shape: Shape,
-  body: (row: string, n: string) => string,
-): string {
+export function emitRows(ctx: EmitContext, shape: Shape, body: (row: string, n: string) => string): string {
   const n = shape.length === 0 ? "1" : ctx.dim(shape[shape.length - 1]!);
   const r = ctx.fresh("r");
   return `for (let ${r} = 0; ${r} < ${ctx.size(shape)}; ${r} += ${n}) { ${body(r, n)} }`;

@@ -49,27 +49,15 @@ export class StatementEmitter implements EmitContext {
   ) {}
 
   /** An emitter for a scan body, sharing this one's dims and fresh names. */
-  nested(
-    nodes: readonly Node[],
-    naming: Naming,
-    constPrefix: string,
-  ): StatementEmitter {
-    return new StatementEmitter(
-      nodes,
-      this.dimLocal,
-      naming,
-      this.counter,
-      constPrefix,
-    );
+  nested(nodes: readonly Node[], naming: Naming, constPrefix: string): StatementEmitter {
+    return new StatementEmitter(nodes, this.dimLocal, naming, this.counter, constPrefix);
   }
 
   ref(id: NodeId): string {
     const n = this.nodes[id]!;
     const same = this.aliases.get(id);
     if (same !== undefined) return this.ref(same);
-    return n.kind === "const"
-      ? `${this.constPrefix}${id}`
-      : this.naming.ref(id);
+    return n.kind === "const" ? `${this.constPrefix}${id}` : this.naming.ref(id);
   }
 
   shapeOf(id: NodeId): Shape {
@@ -134,41 +122,31 @@ export class StatementEmitter implements EmitContext {
    * Chooses which nodes of `ids` to fuse: elementwise nodes used exactly once, by an
    * elementwise consumer whose formula reads them once, that are not results themselves.
    */
-  plan(
-    ids: readonly NodeId[],
-    results: ReadonlySet<NodeId>,
-  ): ReadonlySet<NodeId> {
+  plan(ids: readonly NodeId[], results: ReadonlySet<NodeId>): ReadonlySet<NodeId> {
     const uses = new Map<NodeId, NodeId[]>();
     for (const id of ids) {
       const n = this.nodes[id]!;
-      if (n.kind === "op")
-        for (const a of n.args) uses.set(a, [...(uses.get(a) ?? []), id]);
+      if (n.kind === "op") for (const a of n.args) uses.set(a, [...(uses.get(a) ?? []), id]);
     }
     this.fused = new Set();
     this.aliases = new Map();
     for (const id of ids) {
       const n = this.nodes[id]!;
-      if (n.kind === "op" && getOp(n.op).sharesBuffer && !results.has(id))
-        this.aliases.set(id, n.args[0]!);
+      if (n.kind === "op" && getOp(n.op).sharesBuffer && !results.has(id)) this.aliases.set(id, n.args[0]!);
     }
     for (const id of ids) {
       const n = this.nodes[id]!;
-      if (n.kind !== "op" || results.has(id) || !getOp(n.op).elementwise)
-        continue;
+      if (n.kind !== "op" || results.has(id) || !getOp(n.op).elementwise) continue;
       if (n.shape.every((d) => d === 1)) continue;
       const consumers = uses.get(id) ?? [];
       if (consumers.length !== 1) continue;
-      const consumer = this.nodes[consumers[0]!] as Extract<
-        Node,
-        { kind: "op" }
-      >;
+      const consumer = this.nodes[consumers[0]!] as Extract<Node, { kind: "op" }>;
       const formula = getOp(consumer.op).elementwise;
       if (!formula || consumer.shape.every((d) => d === 1)) continue;
       // Operands are read at the consumer's index: the same shape, scalars, or (with the
       // consumer looping over exactly this shape) operands broadcast to it.
       const fits = (a: NodeId) =>
-        sameShape(this.nodes[a]!.shape, n.shape) ||
-        this.nodes[a]!.shape.every((d) => d === 1);
+        sameShape(this.nodes[a]!.shape, n.shape) || this.nodes[a]!.shape.every((d) => d === 1);
       if (!n.args.every(fits) && !sameShape(consumer.shape, n.shape)) continue;
       const markers = consumer.args.map((_, i) => `@${i}@`);
       const text = formula(markers, consumer.attrs, this);
@@ -191,9 +169,7 @@ export class StatementEmitter implements EmitContext {
       case "const":
         return "";
       case "adjoint":
-        throw new Error(
-          "adjoint symbols belong to the derivation trace, not to code",
-        );
+        throw new Error("adjoint symbols belong to the derivation trace, not to code");
       case "scan":
       case "scan_adjoint":
         return this.naming.loop!(id, this);
@@ -211,10 +187,7 @@ export class StatementEmitter implements EmitContext {
 }
 
 /** Every node the given roots need, in topological (id) order. */
-export function closure(
-  nodes: readonly Node[],
-  roots: readonly NodeId[],
-): NodeId[] {
+export function closure(nodes: readonly Node[], roots: readonly NodeId[]): NodeId[] {
   const seen = new Set<NodeId>();
   const stack = [...roots];
   while (stack.length > 0) {

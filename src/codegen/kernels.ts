@@ -24,8 +24,7 @@ export interface MatMatSpec {
  * Tile shapes (rows × columns of the output). Reading A transposed strides through memory,
  * so fewer rows and more columns pay off there; both measured on the MLP benchmark.
  */
-const tileOf = (s: MatMatSpec): [number, number] =>
-  s.n === "1" ? [4, 1] : s.ta ? [2, 4] : [4, 2];
+const tileOf = (s: MatMatSpec): [number, number] => (s.n === "1" ? [4, 1] : s.ta ? [2, 4] : [4, 2]);
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -38,34 +37,23 @@ export function emitMatMat(ctx: EmitContext, s: MatMatSpec): string {
     const cs = range(cols);
     // Row and column bases that do not depend on p are computed once per tile.
     const setup = [
-      ...(s.ta
-        ? []
-        : rs.map((r) => `const ${v.ar}_${r} = (${at(v.i, r)}) * ${s.k};`)),
-      ...(s.tb
-        ? cs.map((c) => `const ${v.bc}_${c} = (${at(v.j, c)}) * ${s.k};`)
-        : []),
+      ...(s.ta ? [] : rs.map((r) => `const ${v.ar}_${r} = (${at(v.i, r)}) * ${s.k};`)),
+      ...(s.tb ? cs.map((c) => `const ${v.bc}_${c} = (${at(v.j, c)}) * ${s.k};`) : []),
       ...rs.flatMap((r) => cs.map((c) => `let ${v.s}_${r}_${c} = 0;`)),
     ];
     const loads = [
       ...(s.ta ? [`const ${v.pm} = ${v.p} * ${s.m};`] : []),
       ...(s.tb ? [] : [`const ${v.pn} = ${v.p} * ${s.n};`]),
       ...rs.map(
-        (r) =>
-          `const ${v.a}_${r} = ${s.a}[${s.ta ? at(`${v.pm} + ${v.i}`, r) : `${v.ar}_${r} + ${v.p}`}];`,
+        (r) => `const ${v.a}_${r} = ${s.a}[${s.ta ? at(`${v.pm} + ${v.i}`, r) : `${v.ar}_${r} + ${v.p}`}];`,
       ),
       ...cs.map(
-        (c) =>
-          `const ${v.b}_${c} = ${s.b}[${s.tb ? `${v.bc}_${c} + ${v.p}` : at(`${v.pn} + ${v.j}`, c)}];`,
+        (c) => `const ${v.b}_${c} = ${s.b}[${s.tb ? `${v.bc}_${c} + ${v.p}` : at(`${v.pn} + ${v.j}`, c)}];`,
       ),
     ];
-    const fmas = rs.flatMap((r) =>
-      cs.map((c) => `${v.s}_${r}_${c} += ${v.a}_${r} * ${v.b}_${c};`),
-    );
+    const fmas = rs.flatMap((r) => cs.map((c) => `${v.s}_${r}_${c} += ${v.a}_${r} * ${v.b}_${c};`));
     const stores = rs.flatMap((r) =>
-      cs.map(
-        (c) =>
-          `${s.out}[(${at(v.i, r)}) * ${s.n} + ${at(v.j, c)}] = ${v.s}_${r}_${c};`,
-      ),
+      cs.map((c) => `${s.out}[(${at(v.i, r)}) * ${s.n} + ${at(v.j, c)}] = ${v.s}_${r}_${c};`),
     );
     return `${setup.join(" ")}
 for (let ${v.p} = 0; ${v.p} < ${s.k}; ${v.p}++) {
@@ -74,8 +62,7 @@ for (let ${v.p} = 0; ${v.p} < ${s.k}; ${v.p}++) {
 }
 ${stores.join(" ")}`;
   };
-  const columns = (rows: number) =>
-    `{\n${blocked(v.j, s.n, C, (cols) => tile(rows, cols))}\n}`;
+  const columns = (rows: number) => `{\n${blocked(v.j, s.n, C, (cols) => tile(rows, cols))}\n}`;
   return `{\n${blocked(v.i, s.m, R, columns)}\n}`;
 }
 
@@ -127,13 +114,7 @@ for (let ${v.j} = 0; ${v.j} < ${n}; ${v.j}++) { const ${v.bv} = ${b}[${v.j}]; ${
   return `{\n${blocked(v.i, m, 4, rows)}\n}`;
 }
 
-export function emitDot(
-  ctx: EmitContext,
-  out: string,
-  a: string,
-  b: string,
-  n: string,
-): string {
+export function emitDot(ctx: EmitContext, out: string, a: string, b: string, n: string): string {
   const v = names(ctx, ["p", "s"]);
   return `{ let ${v.s} = 0; for (let ${v.p} = 0; ${v.p} < ${n}; ${v.p}++) ${v.s} += ${a}[${v.p}] * ${b}[${v.p}]; ${out}[0] = ${v.s}; }`;
 }
@@ -142,18 +123,11 @@ export function emitDot(
  * `let i = 0;` then a loop taking `size` at a time and one for the rest; with a literal
  * bound, a loop that could never run is left out.
  */
-function blocked(
-  i: string,
-  bound: string,
-  size: number,
-  block: (count: number) => string,
-): string {
+function blocked(i: string, bound: string, size: number, block: (count: number) => string): string {
   const literal = /^\d+$/.test(bound) ? Number(bound) : undefined;
   const parts = [`let ${i} = 0;`];
   if (size > 1 && (literal === undefined || literal >= size)) {
-    parts.push(
-      `for (; ${i} + ${size - 1} < ${bound}; ${i} += ${size}) {\n${block(size)}\n}`,
-    );
+    parts.push(`for (; ${i} + ${size - 1} < ${bound}; ${i} += ${size}) {\n${block(size)}\n}`);
   }
   if (size === 1 || literal === undefined || literal % size !== 0) {
     parts.push(`for (; ${i} < ${bound}; ${i}++) {\n${block(1)}\n}`);
@@ -161,12 +135,6 @@ function blocked(
   return parts.join("\n");
 }
 
-function names<K extends string>(
-  ctx: EmitContext,
-  keys: readonly K[],
-): Record<K, string> {
-  return Object.fromEntries(keys.map((k) => [k, ctx.fresh(k)])) as Record<
-    K,
-    string
-  >;
+function names<K extends string>(ctx: EmitContext, keys: readonly K[]): Record<K, string> {
+  return Object.fromEntries(keys.map((k) => [k, ctx.fresh(k)])) as Record<K, string>;
 }

@@ -1,24 +1,6 @@
-import type {
-  Node,
-  NodeId,
-  ProjectNode,
-  ScanAdjointNode,
-  ScanNode,
-} from "../ir/types.js";
-import {
-  bufferName,
-  closure,
-  jsNumber,
-  StatementEmitter,
-  type Naming,
-} from "./emitter.js";
-import {
-  emitScan,
-  emitScanAdjoint,
-  residualsOf,
-  scanStorage,
-  type StorageField,
-} from "./scan.js";
+import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
+import { bufferName, closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
+import { emitScan, emitScanAdjoint, residualsOf, scanStorage, type StorageField } from "./scan.js";
 
 const prop = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 
@@ -50,19 +32,9 @@ export class CodePlan {
       loop: (id, ctx) => {
         const n = this.nodes[id]!;
         if (n.kind === "scan")
-          return emitScan(
-            ctx,
-            n,
-            this.projections.get(id) ?? [],
-            this.residuals.get(id) ?? new Set(),
-          );
+          return emitScan(ctx, n, this.projections.get(id) ?? [], this.residuals.get(id) ?? new Set());
         const a = n as ScanAdjointNode;
-        return emitScanAdjoint(
-          ctx,
-          a,
-          this.nodes[a.forward] as ScanNode,
-          this.projections.get(id) ?? [],
-        );
+        return emitScanAdjoint(ctx, a, this.nodes[a.forward] as ScanNode, this.projections.get(id) ?? []);
       },
     };
     this.emitter = new StatementEmitter(nodes, dimLocal, naming);
@@ -89,8 +61,7 @@ export class CodePlan {
         ))
           this.storageFields.set(f.name, f);
         n.body.forEach((b) => {
-          if (b.kind === "const")
-            this.bodyConsts.set(`K${id}_${b.id}`, b.value);
+          if (b.kind === "const") this.bodyConsts.set(`K${id}_${b.id}`, b.value);
         });
       }
     }
@@ -98,10 +69,7 @@ export class CodePlan {
 
   /** Projections are allocated by their scan's storage (views of its state arrays, or its stacks). */
   private ownedByScan(p: ProjectNode): boolean {
-    return (
-      this.nodes[p.scan]!.kind === "scan" ||
-      this.nodes[p.scan]!.kind === "scan_adjoint"
-    );
+    return this.nodes[p.scan]!.kind === "scan" || this.nodes[p.scan]!.kind === "scan_adjoint";
   }
 
   /** Which stacks of each scan are read, and which forward values the backward loops need. */
@@ -110,15 +78,10 @@ export class CodePlan {
     this.residuals = new Map();
     for (const id of ids) {
       const n = this.nodes[id]!;
-      if (n.kind === "project")
-        this.projections.set(n.scan, [
-          ...(this.projections.get(n.scan) ?? []),
-          n,
-        ]);
+      if (n.kind === "project") this.projections.set(n.scan, [...(this.projections.get(n.scan) ?? []), n]);
       if (n.kind === "scan_adjoint") {
         const stored = this.residuals.get(n.forward) ?? new Set<NodeId>();
-        for (const r of residualsOf(n, this.nodes[n.forward] as ScanNode))
-          stored.add(r);
+        for (const r of residualsOf(n, this.nodes[n.forward] as ScanNode)) stored.add(r);
         this.residuals.set(n.forward, stored);
       }
     }
@@ -143,27 +106,19 @@ export class CodePlan {
       .filter((s) => s !== "")
       .join("\n");
     const lines: string[] = [];
-    const reads = (name: string) =>
-      new RegExp(`\\b${name}\\b`).test(`${body}\n${epilogue}`);
+    const reads = (name: string) => new RegExp(`\\b${name}\\b`).test(`${body}\n${epilogue}`);
     for (const id of ids) {
       const n = this.nodes[id]!;
       const name = bufferName(id);
       if (this.emitter.isFused(id) || !reads(name)) continue;
-      if (n.kind === "param")
-        lines.push(`const ${name} = ${prop("params", n.name)};`);
-      else if (n.kind === "input")
-        lines.push(`const ${name} = ${prop("inputs", n.name)};`);
-      else if (inPlace.has(id))
-        lines.push(`const ${name} = ${prop("out", inPlace.get(id)!)};`);
+      if (n.kind === "param") lines.push(`const ${name} = ${prop("params", n.name)};`);
+      else if (n.kind === "input") lines.push(`const ${name} = ${prop("inputs", n.name)};`);
+      else if (inPlace.has(id)) lines.push(`const ${name} = ${prop("out", inPlace.get(id)!)};`);
     }
     const fromWorkspace = this.storage
       .map((f) => f.name)
-      .filter(
-        (name) =>
-          reads(name) && !lines.some((l) => l.startsWith(`const ${name} =`)),
-      );
-    if (fromWorkspace.length > 0)
-      lines.push(`const { ${fromWorkspace.join(", ")} } = w;`);
+      .filter((name) => reads(name) && !lines.some((l) => l.startsWith(`const ${name} =`)));
+    if (fromWorkspace.length > 0) lines.push(`const { ${fromWorkspace.join(", ")} } = w;`);
     return { prologue: lines.join("\n"), body };
   }
 
@@ -172,12 +127,9 @@ export class CodePlan {
     const out: string[] = [];
     const declare = (name: string, value: Float64Array) => {
       if (new RegExp(`\\b${name}\\b`).test(text))
-        out.push(
-          `const ${name} = new Float64Array([${Array.from(value, jsNumber).join(", ")}]);`,
-        );
+        out.push(`const ${name} = new Float64Array([${Array.from(value, jsNumber).join(", ")}]);`);
     };
-    for (const n of this.nodes)
-      if (n.kind === "const") declare(`K${n.id}`, n.value);
+    for (const n of this.nodes) if (n.kind === "const") declare(`K${n.id}`, n.value);
     for (const [name, value] of this.bodyConsts) declare(name, value);
     return out;
   }

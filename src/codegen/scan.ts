@@ -1,11 +1,4 @@
-import type {
-  Node,
-  NodeId,
-  ProjectNode,
-  ScanAdjointNode,
-  ScanNode,
-  Shape,
-} from "../ir/types.js";
+import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode, Shape } from "../ir/types.js";
 import { bufferName, closure, type StatementEmitter } from "./emitter.js";
 import { dependencies } from "../ir/types.js";
 import { getOp } from "../ops/registry.js";
@@ -30,20 +23,12 @@ export interface StorageField {
 }
 
 /** Forward body nodes that the backward loop reads: the forward loop stores them for every step. */
-export function residualsOf(
-  adjoint: ScanAdjointNode,
-  forward: ScanNode,
-): Set<NodeId> {
-  const roots = [
-    ...adjoint.carries.map((c) => c.node),
-    ...adjoint.stacked,
-    ...adjoint.summed,
-  ];
+export function residualsOf(adjoint: ScanAdjointNode, forward: ScanNode): Set<NodeId> {
+  const roots = [...adjoint.carries.map((c) => c.node), ...adjoint.stacked, ...adjoint.summed];
   const out = new Set<NodeId>();
   for (const id of closure(adjoint.body, roots)) {
     const n = adjoint.body[id]!;
-    if (n.kind === "residual" && forward.body[n.node]!.kind === "op")
-      out.add(n.node);
+    if (n.kind === "residual" && forward.body[n.node]!.kind === "op") out.add(n.node);
   }
   return out;
 }
@@ -114,13 +99,7 @@ export function scanStorage(
   return fields;
 }
 
-function copyIn(
-  ctx: StatementEmitter,
-  into: string,
-  from: string,
-  offset: string,
-  size: string,
-): string {
+function copyIn(ctx: StatementEmitter, into: string, from: string, offset: string, size: string): string {
   const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
   return `{ const ${o} = ${offset}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${into}[${i}] = ${from}[${o} + ${i}]; }`;
 }
@@ -147,11 +126,7 @@ export function emitScan(
   const outputs = projections
     .filter((p) => p.what === "output")
     .map((p) => ({ project: p, node: scan.outputs[p.index]! }));
-  const roots = [
-    ...scan.states.map((s) => s.next),
-    ...outputs.map((o) => o.node),
-    ...residuals,
-  ];
+  const roots = [...scan.states.map((s) => s.next), ...outputs.map((o) => o.node), ...residuals];
   const ids = closure(scan.body, roots);
   body.plan(ids, new Set(roots));
   const lines: string[] = [];
@@ -182,15 +157,7 @@ export function emitScan(
         ),
       );
     } else if (n.kind === "slice")
-      step.push(
-        copyIn(
-          ctx,
-          bodyTemp(scan.id, id),
-          ctx.ref(n.source),
-          `${t} * ${size}`,
-          size,
-        ),
-      );
+      step.push(copyIn(ctx, bodyTemp(scan.id, id), ctx.ref(n.source), `${t} * ${size}`, size));
   }
   step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
   scan.states.forEach((s, k) =>
@@ -206,9 +173,7 @@ export function emitScan(
     step.push(
       `${residualStore(scan.id, id)}.set(${body.ref(id)}, ${t} * ${ctx.size(scan.body[id]!.shape)});`,
     );
-  lines.push(
-    `for (let ${t} = 0; ${t} < ${length}; ${t}++) {\n${step.join("\n")}\n}`,
-  );
+  lines.push(`for (let ${t} = 0; ${t} < ${length}; ${t}++) {\n${step.join("\n")}\n}`);
   return `{\n${lines.join("\n")}\n}`;
 }
 
@@ -250,26 +215,19 @@ export function emitScanAdjoint(
   // A contribution used only by its sum is added straight into the sum (no per-step buffer).
   const uses = new Map<NodeId, number>();
   for (const id of closure(adjoint.body, roots))
-    for (const a of dependencies(adjoint.body[id]!))
-      uses.set(a, (uses.get(a) ?? 0) + 1);
+    for (const a of dependencies(adjoint.body[id]!)) uses.set(a, (uses.get(a) ?? 0) + 1);
   for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
   const direct = new Set(
     summed
       .map((s) => s.node)
       .filter((id) => {
         const n = adjoint.body[id]!;
-        return (
-          n.kind === "op" &&
-          getOp(n.op).accumulate !== undefined &&
-          uses.get(id) === 1
-        );
+        return n.kind === "op" && getOp(n.op).accumulate !== undefined && uses.get(id) === 1;
       }),
   );
   const ids = closure(
     adjoint.body,
-    roots.flatMap((r) =>
-      direct.has(r) ? dependencies(adjoint.body[r]!) : [r],
-    ),
+    roots.flatMap((r) => (direct.has(r) ? dependencies(adjoint.body[r]!) : [r])),
   );
   body.plan(ids, new Set(roots));
   const lines: string[] = [];
@@ -278,9 +236,7 @@ export function emitScanAdjoint(
     lines.push(`${store}.fill(0);`);
     const external = adjoint.stateAdjoints[k];
     if (external !== null && external !== undefined)
-      lines.push(
-        `${store}.set(${ctx.ref(external)}, ${s.lags} * ${ctx.size(s.shape)});`,
-      );
+      lines.push(`${store}.set(${ctx.ref(external)}, ${s.lags} * ${ctx.size(s.shape)});`);
   });
   for (const s of summed) lines.push(`${bufferName(s.project.id)}.fill(0);`);
   const step: string[] = [];
@@ -303,28 +259,13 @@ export function emitScanAdjoint(
     } else if (n.kind === "residual") {
       const f = forward.body[n.node]!;
       if (f.kind === "op")
-        step.push(
-          copyIn(
-            ctx,
-            temp,
-            residualStore(forward.id, n.node),
-            `${t} * ${size}`,
-            size,
-          ),
-        );
+        step.push(copyIn(ctx, temp, residualStore(forward.id, n.node), `${t} * ${size}`, size));
       else if (f.kind === "carry") {
         const s = forward.states[f.state]!;
         step.push(
-          copyIn(
-            ctx,
-            temp,
-            stateStore(forward.id, f.state),
-            `(${t} + ${s.lags - f.lag}) * ${size}`,
-            size,
-          ),
+          copyIn(ctx, temp, stateStore(forward.id, f.state), `(${t} + ${s.lags - f.lag}) * ${size}`, size),
         );
-      } else if (f.kind === "slice")
-        step.push(copyIn(ctx, temp, ctx.ref(f.source), `${t} * ${size}`, size));
+      } else if (f.kind === "slice") step.push(copyIn(ctx, temp, ctx.ref(f.source), `${t} * ${size}`, size));
     }
   }
   step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
@@ -352,8 +293,6 @@ export function emitScanAdjoint(
       `for (let ${i} = 0; ${i} < ${ctx.size(n.shape)}; ${i}++) ${target}[${i}] += ${body.ref(s.node)}[${i}];`,
     );
   }
-  lines.push(
-    `for (let ${t} = ${length} - 1; ${t} >= 0; ${t}--) {\n${step.join("\n")}\n}`,
-  );
+  lines.push(`for (let ${t} = ${length} - 1; ${t} >= 0; ${t}--) {\n${step.join("\n")}\n}`);
   return `{\n${lines.join("\n")}\n}`;
 }

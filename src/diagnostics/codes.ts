@@ -6,51 +6,22 @@ import type { Diagnostic } from "./diagnostic.js";
  * NB1xxx syntax, NB2xxx names and structure, NB3xxx shapes, NB4xxx not supported yet,
  * NB5xxx worked values and training settings.
  */
-const make = (
-  code: string,
-  span: Span,
-  message: string,
-  notes?: string[],
-): Diagnostic =>
-  notes && notes.length > 0
-    ? { code, span, message, notes }
-    : { code, span, message };
+const make = (code: string, span: Span, message: string, notes?: string[]): Diagnostic =>
+  notes && notes.length > 0 ? { code, span, message, notes } : { code, span, message };
 
 export const lexError = (span: Span, text: string) =>
   make("NB1001", span, `unexpected character ${JSON.stringify(text)}`);
-export const syntaxError = (span: Span, message: string) =>
-  make("NB1002", span, message);
+export const syntaxError = (span: Span, message: string) => make("NB1002", span, message);
 
 export const unknownName = (span: Span, name: string, suggestion?: string) =>
-  make(
-    "NB2001",
-    span,
-    `unknown name '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`,
-  );
-export const duplicateDefinition = (
-  span: Span,
-  name: string,
-  previousLine: number,
-) =>
+  make("NB2001", span, `unknown name '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
+export const duplicateDefinition = (span: Span, name: string, previousLine: number) =>
   make("NB2002", span, `'${name}' is already defined on line ${previousLine}`);
 export const unknownDim = (span: Span, name: string) =>
-  make(
-    "NB2003",
-    span,
-    `unknown dim '${name}'; declare it with 'dim ${name}' or 'dim ${name} = <size>'`,
-  );
-export const unknownFunction = (
-  span: Span,
-  name: string,
-  suggestion?: string,
-) =>
-  make(
-    "NB2004",
-    span,
-    `unknown function '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`,
-  );
-export const badArguments = (span: Span, message: string) =>
-  make("NB2005", span, message);
+  make("NB2003", span, `unknown dim '${name}'; declare it with 'dim ${name}' or 'dim ${name} = <size>'`);
+export const unknownFunction = (span: Span, name: string, suggestion?: string) =>
+  make("NB2004", span, `unknown function '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
+export const badArguments = (span: Span, message: string) => make("NB2005", span, message);
 export const cycle = (span: Span, names: readonly string[]) =>
   make("NB2006", span, `equations form a cycle: ${names.join(" -> ")}`);
 export const missingLoss = (span: Span) =>
@@ -60,11 +31,7 @@ export const missingLoss = (span: Span) =>
     "the model has no loss; mark exactly one scalar equation with 'loss', e.g. 'loss L = mse(yhat, y)'",
   );
 export const multipleLosses = (span: Span, first: string) =>
-  make(
-    "NB2008",
-    span,
-    `a model has exactly one loss, and '${first}' is already the loss`,
-  );
+  make("NB2008", span, `a model has exactly one loss, and '${first}' is already the loss`);
 export const equationForDeclared = (span: Span, name: string, role: string) =>
   make(
     "NB2009",
@@ -74,16 +41,10 @@ export const equationForDeclared = (span: Span, name: string, role: string) =>
 export const unsafeLatex = (span: Span, detail: string) =>
   make("NB2010", span, `LaTeX name not allowed: ${detail}`);
 export const missingValue = (span: Span, name: string) =>
-  make(
-    "NB2011",
-    span,
-    `const '${name}' needs a value, e.g. 'const ${name} = 0.1'`,
-  );
-export const invalidDim = (span: Span, detail: string) =>
-  make("NB2012", span, detail);
+  make("NB2011", span, `const '${name}' needs a value, e.g. 'const ${name} = 0.1'`);
+export const invalidDim = (span: Span, detail: string) => make("NB2012", span, detail);
 
-export const badSubscript = (span: Span, message: string) =>
-  make("NB2014", span, message);
+export const badSubscript = (span: Span, message: string) => make("NB2014", span, message);
 export const missingInitialValue = (span: Span, name: string, needed: string) =>
   make(
     "NB2015",
@@ -96,72 +57,32 @@ export const futureStep = (span: Span, name: string) =>
     span,
     `'${name}' refers to a future step: a recurrence can only read steps already computed`,
   );
-export const stepOutOfRange = (span: Span, message: string) =>
-  make("NB2017", span, message);
-export const stepContext = (span: Span, message: string) =>
-  make("NB2018", span, message);
-export const badIndex = (span: Span, message: string) =>
-  make("NB2019", span, message);
-export const badStepDefinition = (span: Span, message: string) =>
-  make("NB2020", span, message);
+export const stepOutOfRange = (span: Span, message: string) => make("NB2017", span, message);
+export const stepContext = (span: Span, message: string) => make("NB2018", span, message);
+export const badIndex = (span: Span, message: string) => make("NB2019", span, message);
+export const badStepDefinition = (span: Span, message: string) => make("NB2020", span, message);
 
-export const shapeMismatch = (
-  span: Span,
-  operator: string,
-  left: string,
-  right: string,
-) =>
-  make(
-    "NB3001",
-    span,
-    `shapes ${left} and ${right} do not broadcast for '${operator}'`,
-  );
+export const shapeMismatch = (span: Span, operator: string, left: string, right: string) =>
+  make("NB3001", span, `shapes ${left} and ${right} do not broadcast for '${operator}'`);
 export const matmulMismatch = (span: Span, left: string, right: string) =>
-  make(
-    "NB3002",
-    span,
-    `matrix product of ${left} and ${right}: inner dimensions differ`,
-  );
+  make("NB3002", span, `matrix product of ${left} and ${right}: inner dimensions differ`);
 export const lossNotScalar = (span: Span, shape: string) =>
   make(
     "NB3003",
     span,
     `the loss must be a scalar, but this expression has shape ${shape}; reduce it with sum(...) or mean(...)`,
   );
-export const rankError = (span: Span, message: string) =>
-  make("NB3004", span, message);
-export const declaredShapeMismatch = (
-  span: Span,
-  name: string,
-  declared: string,
-  actual: string,
-) =>
-  make(
-    "NB3005",
-    span,
-    `'${name}' is declared with shape ${declared}, but its value has shape ${actual}`,
-  );
-export const stateShape = (span: Span, message: string) =>
-  make("NB3007", span, message);
-export const sizeMismatch = (
-  span: Span,
-  message: string,
-  notes: readonly string[],
-) => make("NB3008", span, message, [...notes]);
+export const rankError = (span: Span, message: string) => make("NB3004", span, message);
+export const declaredShapeMismatch = (span: Span, name: string, declared: string, actual: string) =>
+  make("NB3005", span, `'${name}' is declared with shape ${declared}, but its value has shape ${actual}`);
+export const stateShape = (span: Span, message: string) => make("NB3007", span, message);
+export const sizeMismatch = (span: Span, message: string, notes: readonly string[]) =>
+  make("NB3008", span, message, [...notes]);
 export const raggedLiteral = (span: Span) =>
   make("NB3006", span, "tensor literal rows have different lengths");
 
 export const exampleUnknown = (span: Span, name: string) =>
-  make(
-    "NB5001",
-    span,
-    `example value for '${name}', which is not an input, target, param or const`,
-  );
+  make("NB5001", span, `example value for '${name}', which is not an input, target, param or const`);
 export const exampleNotConstant = (span: Span) =>
-  make(
-    "NB5002",
-    span,
-    "example values must be numbers or tensor literals of numbers",
-  );
-export const badTrain = (span: Span, message: string) =>
-  make("NB5003", span, message);
+  make("NB5002", span, "example values must be numbers or tensor literals of numbers");
+export const badTrain = (span: Span, message: string) => make("NB5003", span, message);

@@ -30,20 +30,13 @@ export class CompileError extends Error {
   }
 }
 
-export function renderDiagnostic(
-  diagnostic: Diagnostic,
-  source: string,
-  file: string,
-): string {
+export function renderDiagnostic(diagnostic: Diagnostic, source: string, file: string): string {
   const lines = source.split("\n");
   const lineText = (lines[diagnostic.span.line - 1] ?? "").replace(/\r$/, "");
   const column = diagnostic.span.column;
   const width = Math.max(
     1,
-    Math.min(
-      diagnostic.span.end - diagnostic.span.start,
-      lineText.length - column + 1,
-    ),
+    Math.min(diagnostic.span.end - diagnostic.span.start, lineText.length - column + 1),
   );
   const gutter = String(diagnostic.span.line).length;
   const pad = " ".repeat(gutter);
@@ -57,15 +50,9 @@ export function renderDiagnostic(
   return out.join("\n");
 }
 
-export function renderDiagnostics(
-  diagnostics: readonly Diagnostic[],
-  source: string,
-  file: string,
-): string {
+export function renderDiagnostics(diagnostics: readonly Diagnostic[], source: string, file: string): string {
   const sorted = [...diagnostics].sort((a, b) => a.span.start - b.span.start);
-  const body = sorted
-    .map((d) => renderDiagnostic(d, source, file))
-    .join("\n\n");
+  const body = sorted.map((d) => renderDiagnostic(d, source, file)).join("\n\n");
   const count = diagnostics.length;
   return `${body}\n\n${count} error${count === 1 ? "" : "s"}`;
 }

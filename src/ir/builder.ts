@@ -6,9 +6,7 @@ import { sizeOf, tensor } from "./tensor.js";
 /** Constant folding stops here so that the IR never carries large literal tensors it made itself. */
 const FOLD_LIMIT = 64;
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown
-  ? Omit<T, K>
-  : never;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export class ShapeError extends Error {
   constructor(
@@ -35,8 +33,7 @@ export class GraphBuilder {
 
   constructor(nodes: readonly Node[] = []) {
     this.nodes = [...nodes];
-    for (const n of this.nodes)
-      if (n.kind === "op" || n.kind === "const") this.keys.set(keyOf(n), n.id);
+    for (const n of this.nodes) if (n.kind === "op" || n.kind === "const") this.keys.set(keyOf(n), n.id);
   }
 
   node(id: NodeId): Node {
@@ -47,12 +44,7 @@ export class GraphBuilder {
     return this.nodes[id]!.shape;
   }
 
-  input(
-    name: string,
-    role: "input" | "target",
-    shape: Shape,
-    span: Span,
-  ): NodeId {
+  input(name: string, role: "input" | "target", shape: Shape, span: Span): NodeId {
     return this.push({
       kind: "input",
       id: this.nodes.length,
@@ -73,11 +65,7 @@ export class GraphBuilder {
     });
   }
 
-  constant(
-    value: Float64Array,
-    shape: Shape,
-    span: Span = this.currentSpan,
-  ): NodeId {
+  constant(value: Float64Array, shape: Shape, span: Span = this.currentSpan): NodeId {
     const node: Node = {
       kind: "const",
       id: this.nodes.length,
@@ -133,12 +121,7 @@ export class GraphBuilder {
   }
 
   /** Builds (or reuses) an op node; throws ShapeError when the op's shape rule rejects the args. */
-  op(
-    name: string,
-    args: readonly NodeId[],
-    attrs: Attrs = {},
-    span: Span = this.currentSpan,
-  ): NodeId {
+  op(name: string, args: readonly NodeId[], attrs: Attrs = {}, span: Span = this.currentSpan): NodeId {
     const def = getOp(name);
     const simplified = def.simplify?.(this, args, attrs);
     if (simplified !== undefined) return simplified;
@@ -147,12 +130,7 @@ export class GraphBuilder {
       attrs,
     );
     if ("error" in shapeResult)
-      throw new ShapeError(
-        name,
-        shapeResult.error,
-        shapeResult.notes,
-        shapeResult.size,
-      );
+      throw new ShapeError(name, shapeResult.error, shapeResult.notes, shapeResult.size);
     const { shape } = shapeResult;
     const folded = this.fold(name, args, attrs, shape, span);
     if (folded !== undefined) return folded;
@@ -179,8 +157,7 @@ export class GraphBuilder {
     shape: Shape,
     span: Span,
   ): NodeId | undefined {
-    if (args.length === 0 || !shape.every((d) => typeof d === "number"))
-      return undefined;
+    if (args.length === 0 || !shape.every((d) => typeof d === "number")) return undefined;
     const concrete = shape as number[];
     if (sizeOf(concrete) > FOLD_LIMIT) return undefined;
     const values = [];
@@ -200,9 +177,7 @@ export class GraphBuilder {
 }
 
 function keyOf(node: Node): string {
-  if (node.kind === "const")
-    return `const|${node.shape.join(",")}|${Array.from(node.value).join(",")}`;
-  if (node.kind === "op")
-    return `${node.op}|${node.args.join(",")}|${JSON.stringify(node.attrs)}`;
+  if (node.kind === "const") return `const|${node.shape.join(",")}|${Array.from(node.value).join(",")}`;
+  if (node.kind === "op") return `${node.op}|${node.args.join(",")}|${JSON.stringify(node.attrs)}`;
   return `${node.kind}|${node.id}`;
 }

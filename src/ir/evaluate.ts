@@ -62,8 +62,7 @@ export class Evaluator {
       const v = values.get(n.name);
       if (!v) continue;
       n.shape.forEach((d, i) => {
-        if (typeof d === "string" && !this.dims.has(d))
-          this.dims.set(d, v.shape[i]!);
+        if (typeof d === "string" && !this.dims.has(d)) this.dims.set(d, v.shape[i]!);
       });
     }
   }
@@ -93,12 +92,7 @@ export class Evaluator {
         throw new Error("an adjoint symbol has no value");
       case "op": {
         const args = n.args.map((a) => this.value(a));
-        result = getOp(n.op).evaluate(
-          args,
-          n.attrs,
-          resolveShape(n.shape, this.dims),
-          this.dims,
-        );
+        result = getOp(n.op).evaluate(args, n.attrs, resolveShape(n.shape, this.dims), this.dims);
         break;
       }
       case "carry":
@@ -139,8 +133,7 @@ export class Evaluator {
       const r = this.scan(owner);
       return p.what === "state" ? r.states[p.index]! : r.outputs[p.index]!;
     }
-    if (owner.kind !== "scan_adjoint")
-      throw new Error("a projection of something that is not a scan");
+    if (owner.kind !== "scan_adjoint") throw new Error("a projection of something that is not a scan");
     const r = this.scanAdjoint(owner);
     if (p.what === "stacked") return r.stacked[p.index]!;
     if (p.what === "summed") return r.summed[p.index]!;
@@ -152,9 +145,7 @@ export class Evaluator {
     if (cached) return cached;
     const length = resolveShape([s.length], this.dims)[0]!;
     const shapes = s.states.map((st) => resolveShape(st.shape, this.dims));
-    const history = s.states.map((st, k) =>
-      st.init.map((i) => filled(shapes[k]!, this.value(i))),
-    );
+    const history = s.states.map((st, k) => st.init.map((i) => filled(shapes[k]!, this.value(i))));
     const outputs: Tensor[][] = s.outputs.map(() => []);
     const steps: Evaluator[] = [];
     for (let t = 0; t < length; t++) {
@@ -162,8 +153,7 @@ export class Evaluator {
         s.body,
         this.values,
         (n) => {
-          if (n.kind === "carry")
-            return history[n.state]![s.states[n.state]!.lags + t - n.lag]!;
+          if (n.kind === "carry") return history[n.state]![s.states[n.state]!.lags + t - n.lag]!;
           if (n.kind === "slice") return row(this.value(n.source), t);
           if (n.kind === "outer") return this.value(n.source);
           throw new Error(`${n.kind} in a forward scan body`);
@@ -175,12 +165,8 @@ export class Evaluator {
       steps.push(body);
     }
     const result: ScanResult = {
-      states: s.states.map((st, k) =>
-        stack(history[k]!.slice(st.lags), shapes[k]!),
-      ),
-      outputs: s.outputs.map((o, k) =>
-        stack(outputs[k]!, resolveShape(s.body[o]!.shape, this.dims)),
-      ),
+      states: s.states.map((st, k) => stack(history[k]!.slice(st.lags), shapes[k]!)),
+      outputs: s.outputs.map((o, k) => stack(outputs[k]!, resolveShape(s.body[o]!.shape, this.dims))),
       steps,
     };
     this.scans.set(s.id, result);
@@ -193,24 +179,17 @@ export class Evaluator {
     const forwardNode = this.nodes[a.forward] as ScanNode;
     const forward = this.scan(forwardNode);
     const length = forward.steps.length;
-    const shapes = forwardNode.states.map((st) =>
-      resolveShape(st.shape, this.dims),
-    );
+    const shapes = forwardNode.states.map((st) => resolveShape(st.shape, this.dims));
     // Per state, the total adjoint of every position: the initial values, then the steps.
     const totals = forwardNode.states.map((st, k) => {
       const external = a.stateAdjoints[k];
-      const ext =
-        external === null || external === undefined
-          ? undefined
-          : this.value(external);
+      const ext = external === null || external === undefined ? undefined : this.value(external);
       return Array.from({ length: st.lags + length }, (_, p) =>
         ext && p >= st.lags ? row(ext, p - st.lags) : tensor(shapes[k]!),
       );
     });
     const stacked: Tensor[][] = a.stacked.map(() => new Array<Tensor>(length));
-    const summed = a.summed.map((n) =>
-      tensor(resolveShape(a.body[n]!.shape, this.dims)),
-    );
+    const summed = a.summed.map((n) => tensor(resolveShape(a.body[n]!.shape, this.dims)));
     const steps = new Array<Evaluator>(length);
     for (let t = length - 1; t >= 0; t--) {
       const body = new Evaluator(
@@ -218,8 +197,7 @@ export class Evaluator {
         this.values,
         (n) => {
           if (n.kind === "residual") return forward.steps[t]!.value(n.node);
-          if (n.kind === "state_adjoint")
-            return totals[n.state]![forwardNode.states[n.state]!.lags + t]!;
+          if (n.kind === "state_adjoint") return totals[n.state]![forwardNode.states[n.state]!.lags + t]!;
           if (n.kind === "slice") return row(this.value(n.source), t);
           if (n.kind === "outer") return this.value(n.source);
           throw new Error(`${n.kind} in a reverse scan body`);
@@ -227,14 +205,12 @@ export class Evaluator {
         this.dims,
       );
       for (const c of a.carries) {
-        const into =
-          totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag]!;
-        totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag] =
-          tensor(into.shape, Float64Array.from(into.data));
-        addInto(
-          totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag]!,
-          body.value(c.node),
+        const into = totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag]!;
+        totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag] = tensor(
+          into.shape,
+          Float64Array.from(into.data),
         );
+        addInto(totals[c.state]![forwardNode.states[c.state]!.lags + t - c.lag]!, body.value(c.node));
       }
       steps[t] = body;
       a.stacked.forEach((n, j) => (stacked[j]![t] = body.value(n)));
@@ -242,9 +218,7 @@ export class Evaluator {
     }
     const result: AdjointResult = {
       steps,
-      stacked: a.stacked.map((n, j) =>
-        stack(stacked[j]!, resolveShape(a.body[n]!.shape, this.dims)),
-      ),
+      stacked: a.stacked.map((n, j) => stack(stacked[j]!, resolveShape(a.body[n]!.shape, this.dims))),
       summed,
       init: forwardNode.states.map((st, k) => totals[k]!.slice(0, st.lags)),
     };

@@ -56,10 +56,7 @@ export function lowerExpr(host: ExprHost, e: Expr): NodeId | null {
   }
 }
 
-function lowerTensor(
-  host: ExprHost,
-  e: Extract<Expr, { kind: "tensor" }>,
-): NodeId | null {
+function lowerTensor(host: ExprHost, e: Extract<Expr, { kind: "tensor" }>): NodeId | null {
   const literal = constantLiteral(e);
   if (literal === "ragged") {
     host.report(D.raggedLiteral(e.span));
@@ -69,26 +66,17 @@ function lowerTensor(
     host.report(D.exampleNotConstant(e.span));
     return null;
   }
-  return host.builder.constant(
-    Float64Array.from(literal.values),
-    literal.shape,
-    e.span,
-  );
+  return host.builder.constant(Float64Array.from(literal.values), literal.shape, e.span);
 }
 
-function lowerCall(
-  host: ExprHost,
-  e: Extract<Expr, { kind: "call" }>,
-): NodeId | null {
+function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId | null {
   const callee = e.callee;
   const name = callee.identifier;
   const reduced = host.reduction(e);
   if (reduced !== undefined) return reduced;
   const def = surfaceFunction(name);
   if (!def) {
-    host.report(
-      D.unknownFunction(callee.span, name, closestName(name, surfaceNames())),
-    );
+    host.report(D.unknownFunction(callee.span, name, closestName(name, surfaceNames())));
     return null;
   }
   const params = def.surface!.params;
@@ -106,16 +94,8 @@ function lowerCall(
       }
       const v = lowerExpr(host, arg.value);
       const c = v === null ? undefined : host.builder.constValue(v);
-      if (
-        v !== null &&
-        (c === undefined || host.builder.shape(v).length !== 0)
-      ) {
-        host.report(
-          D.badArguments(
-            arg.span,
-            `'${p.name}' of ${name} must be a constant number`,
-          ),
-        );
+      if (v !== null && (c === undefined || host.builder.shape(v).length !== 0)) {
+        host.report(D.badArguments(arg.span, `'${p.name}' of ${name} must be a constant number`));
       }
       if (c === undefined) failed = true;
       else attrs[p.name] = c;
@@ -140,8 +120,7 @@ export function bindArguments(
   const bound: (Argument | undefined)[] = params.map(() => undefined);
   let ok = true;
   args.forEach((a, i) => {
-    const slot =
-      a.name === undefined ? i : params.findIndex((p) => p.name === a.name);
+    const slot = a.name === undefined ? i : params.findIndex((p) => p.name === a.name);
     if (slot < 0 || slot >= params.length) {
       host.report(
         D.badArguments(
@@ -153,23 +132,13 @@ export function bindArguments(
       );
       ok = false;
     } else if (bound[slot]) {
-      host.report(
-        D.badArguments(
-          a.span,
-          `argument '${params[slot]!.name}' of ${fn} is given twice`,
-        ),
-      );
+      host.report(D.badArguments(a.span, `argument '${params[slot]!.name}' of ${fn} is given twice`));
       ok = false;
     } else bound[slot] = a;
   });
   const missing = params.filter((p, i) => !bound[i] && !p.attr);
   if (ok && missing.length > 0) {
-    host.report(
-      D.badArguments(
-        span,
-        `${fn} needs ${missing.map((p) => `'${p.name}'`).join(" and ")}`,
-      ),
-    );
+    host.report(D.badArguments(span, `${fn} needs ${missing.map((p) => `'${p.name}'`).join(" and ")}`));
     ok = false;
   }
   return ok ? bound : undefined;
@@ -191,12 +160,10 @@ export function apply(
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
     const shapes = args.map((a) => formatShape(b.shape(a)));
-    if (op === "matmul")
-      host.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
+    if (op === "matmul") host.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
     else if (["add", "sub", "mul", "div", "pow"].includes(op))
       host.report(D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!));
-    else if (error.size)
-      host.report(D.sizeMismatch(span, `${op}: ${error.detail}`, error.notes));
+    else if (error.size) host.report(D.sizeMismatch(span, `${op}: ${error.detail}`, error.notes));
     else host.report(D.rankError(span, `${op}: ${error.detail}`));
     return null;
   }

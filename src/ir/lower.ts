@@ -1,10 +1,4 @@
-import type {
-  DimRef,
-  Expr,
-  Program,
-  Statement,
-  SubscriptedName,
-} from "../syntax/ast.js";
+import type { DimRef, Expr, Program, Statement, SubscriptedName } from "../syntax/ast.js";
 import type { Span } from "../syntax/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
@@ -24,12 +18,7 @@ import { lowerExample, lowerTrain, type DeclaredValue } from "./values.js";
 import type { Tensor } from "./tensor.js";
 import { apply, lowerExpr, type ExprHost } from "./expr.js";
 import { expandConstant } from "./literals.js";
-import {
-  analyzeName,
-  indexReduction,
-  type IndexInfo,
-  type StepRef,
-} from "./steps.js";
+import { analyzeName, indexReduction, type IndexInfo, type StepRef } from "./steps.js";
 import { ScanLowering, type BuiltScan } from "./scan.js";
 
 type Declaration = Extract<Statement, { kind: "declaration" }>;
@@ -94,16 +83,13 @@ export class Lowering implements ExprHost {
     for (const s of statements) {
       if (s.kind !== "equation") continue;
       if (this.defineEquation(s) && s.isLoss) {
-        if (loss)
-          this.report(D.multipleLosses(s.target.span, loss.target.identifier));
+        if (loss) this.report(D.multipleLosses(s.target.span, loss.target.identifier));
         else loss = s;
       }
     }
     this.collectReductions();
-    for (const key of this.declarations.keys())
-      this.lowerName(key, this.declarations.get(key)!.name.span);
-    for (const e of this.equations.values())
-      this.lowerName(e.target.identifier, e.target.span);
+    for (const key of this.declarations.keys()) this.lowerName(key, this.declarations.get(key)!.name.span);
+    for (const e of this.equations.values()) this.lowerName(e.target.identifier, e.target.span);
     for (const [index, equations] of this.stepEquations) {
       const first = [...equations.values()][0]!;
       this.scans.scanFor(index, first.target.span);
@@ -114,34 +100,13 @@ export class Lowering implements ExprHost {
       this.report(D.missingLoss(last?.span ?? SCALAR_SPAN_FALLBACK));
     }
     const lossNode = loss ? this.nodeOf.get(loss.target.identifier) : undefined;
-    if (
-      loss &&
-      lossNode !== undefined &&
-      lossNode !== null &&
-      this.outer.shape(lossNode).length !== 0
-    ) {
-      this.report(
-        D.lossNotScalar(
-          loss.value.span,
-          formatShape(this.outer.shape(lossNode)),
-        ),
-      );
+    if (loss && lossNode !== undefined && lossNode !== null && this.outer.shape(lossNode).length !== 0) {
+      this.report(D.lossNotScalar(loss.value.span, formatShape(this.outer.shape(lossNode))));
     }
-    const example = lowerExample(
-      statements,
-      this.declaredValues(),
-      this.diagnostics,
-      this.paramInits(),
-    );
+    const example = lowerExample(statements, this.declaredValues(), this.diagnostics, this.paramInits());
     let train: TrainSettings | undefined;
-    for (const s of statements)
-      if (s.kind === "train") train = lowerTrain(s, this.diagnostics) ?? train;
-    if (
-      this.diagnostics.length > 0 ||
-      lossNode === undefined ||
-      lossNode === null
-    )
-      return undefined;
+    for (const s of statements) if (s.kind === "train") train = lowerTrain(s, this.diagnostics) ?? train;
+    if (this.diagnostics.length > 0 || lossNode === undefined || lossNode === null) return undefined;
     return {
       modelName,
       nodes: this.outer.nodes,
@@ -166,12 +131,7 @@ export class Lowering implements ExprHost {
   private declareDim(s: Extract<Statement, { kind: "dim" }>): void {
     if (!this.claim(s.name, s.span)) return;
     if (s.value !== undefined && (!Number.isInteger(s.value) || s.value < 1)) {
-      this.report(
-        D.invalidDim(
-          s.span,
-          `dim '${s.name}' must be a positive integer, got ${s.value}`,
-        ),
-      );
+      this.report(D.invalidDim(s.span, `dim '${s.name}' must be a positive integer, got ${s.value}`));
       return;
     }
     this.dims.set(s.name, s.value);
@@ -191,10 +151,7 @@ export class Lowering implements ExprHost {
     if (s.upper.kind === "literal") {
       if (!Number.isInteger(s.upper.value) || s.upper.value < 1) {
         this.report(
-          D.badIndex(
-            s.upper.span,
-            `the last step must be a positive integer, got ${s.upper.value}`,
-          ),
+          D.badIndex(s.upper.span, `the last step must be a positive integer, got ${s.upper.value}`),
         );
         return;
       }
@@ -224,8 +181,7 @@ export class Lowering implements ExprHost {
         key = a.base;
         this.sequences.set(a.base, { declaration: s, index: a.index });
       } else if (a.ref.kind === "literal" && a.ref.n <= 0) {
-        const positions =
-          this.initDeclarations.get(a.base) ?? new Map<number, string>();
+        const positions = this.initDeclarations.get(a.base) ?? new Map<number, string>();
         positions.set(a.ref.n, key);
         this.initDeclarations.set(a.base, positions);
       } else {
@@ -243,8 +199,7 @@ export class Lowering implements ExprHost {
       const problem = checkLatexName(s.latex.text);
       if (problem) this.report(D.unsafeLatex(s.latex.span, problem));
     }
-    if (s.role === "const" && !s.init)
-      this.report(D.missingValue(s.span, s.name.identifier));
+    if (s.role === "const" && !s.init) this.report(D.missingValue(s.span, s.name.identifier));
     this.declarations.set(key, s);
   }
 
@@ -256,13 +211,9 @@ export class Lowering implements ExprHost {
       return false;
     }
     if (a.kind === "plain") {
-      const declared =
-        this.declarations.get(a.name) ??
-        this.sequences.get(a.name)?.declaration;
+      const declared = this.declarations.get(a.name) ?? this.sequences.get(a.name)?.declaration;
       if (declared) {
-        this.report(
-          D.equationForDeclared(s.target.span, a.name, declared.role),
-        );
+        this.report(D.equationForDeclared(s.target.span, a.name, declared.role));
         return false;
       }
       if (!this.claim(a.name, s.target.span)) return false;
@@ -271,35 +222,26 @@ export class Lowering implements ExprHost {
     }
     if (s.isLoss) {
       this.report(
-        D.badStepDefinition(
-          s.target.span,
-          "the loss is one scalar: sum the steps, e.g. 'loss L = sum_t(…)'",
-        ),
+        D.badStepDefinition(s.target.span, "the loss is one scalar: sum the steps, e.g. 'loss L = sum_t(…)'"),
       );
       return false;
     }
     if (a.ref.kind === "current" && a.index) {
       if (this.sequences.has(a.base)) {
         this.report(
-          D.equationForDeclared(
-            s.target.span,
-            a.base,
-            this.sequences.get(a.base)!.declaration.role,
-          ),
+          D.equationForDeclared(s.target.span, a.base, this.sequences.get(a.base)!.declaration.role),
         );
         return false;
       }
       if (!this.claim(a.base, s.target.span)) return false;
-      const equations =
-        this.stepEquations.get(a.index) ?? new Map<string, Equation>();
+      const equations = this.stepEquations.get(a.index) ?? new Map<string, Equation>();
       equations.set(a.base, s);
       this.stepEquations.set(a.index, equations);
       return true;
     }
     if (a.ref.kind === "literal" && a.ref.n <= 0) {
       if (!this.claim(`${a.base}_<${a.ref.n}>`, s.target.span)) return false;
-      const positions =
-        this.initEquations.get(a.base) ?? new Map<number, Equation>();
+      const positions = this.initEquations.get(a.base) ?? new Map<number, Equation>();
       positions.set(a.ref.n, s);
       this.initEquations.set(a.base, positions);
       return true;
@@ -327,8 +269,7 @@ export class Lowering implements ExprHost {
       else if (e.kind === "tensor") e.elements.forEach(visit);
     };
     for (const e of this.equations.values()) visit(e.value);
-    for (const positions of this.initEquations.values())
-      for (const e of positions.values()) visit(e.value);
+    for (const positions of this.initEquations.values()) for (const e of positions.values()) visit(e.value);
   }
 
   resolveShape(refs: readonly DimRef[]): Dim[] | undefined {
@@ -337,12 +278,7 @@ export class Lowering implements ExprHost {
     for (const r of refs) {
       if (r.kind === "literal") {
         if (!Number.isInteger(r.value) || r.value < 1) {
-          this.report(
-            D.invalidDim(
-              r.span,
-              `a dimension must be a positive integer, got ${r.value}`,
-            ),
-          );
+          this.report(D.invalidDim(r.span, `a dimension must be a positive integer, got ${r.value}`));
           ok = false;
         }
         out.push(r.value);
@@ -378,12 +314,7 @@ export class Lowering implements ExprHost {
     const inits = new Map<string, Tensor>();
     for (const [name, value] of this.constantInit) {
       const id = this.nodeOf.get(name);
-      if (
-        this.declarations.get(name)?.role !== "param" ||
-        id === undefined ||
-        id === null
-      )
-        continue;
+      if (this.declarations.get(name)?.role !== "param" || id === undefined || id === null) continue;
       inits.set(name, { shape: this.outer.shape(id) as number[], data: value });
     }
     return inits;
@@ -396,21 +327,14 @@ export class Lowering implements ExprHost {
     const equation = this.equations.get(name);
     if (!declaration && !equation) return undefined;
     if (this.lowering.includes(name)) {
-      this.report(
-        D.cycle(useSpan, [
-          ...this.lowering.slice(this.lowering.indexOf(name)),
-          name,
-        ]),
-      );
+      this.report(D.cycle(useSpan, [...this.lowering.slice(this.lowering.indexOf(name)), name]));
       this.nodeOf.set(name, null);
       return null;
     }
     this.lowering.push(name);
     const saved = this.builder;
     this.builder = this.outer;
-    const id = declaration
-      ? this.lowerDeclaration(name, declaration)
-      : this.lowerEquation(equation!);
+    const id = declaration ? this.lowerDeclaration(name, declaration) : this.lowerEquation(equation!);
     this.builder = saved;
     this.lowering.pop();
     this.nodeOf.set(name, id);
@@ -429,9 +353,7 @@ export class Lowering implements ExprHost {
     const index = sequence ? this.indices.get(sequence.index) : undefined;
     if (sequence && !index) return null;
     let shape: Shape = index ? [index.length, ...perStep] : perStep;
-    const perStepDisplay = (d.shape ?? []).map((r) =>
-      r.kind === "literal" ? r.value : r.name,
-    );
+    const perStepDisplay = (d.shape ?? []).map((r) => (r.kind === "literal" ? r.value : r.name));
     let initValue: Float64Array | undefined;
     if (d.init) {
       const init = lowerExpr(this, d.init);
@@ -444,14 +366,7 @@ export class Lowering implements ExprHost {
       if (!d.shape && !index) shape = n.shape;
       initValue = expandConstant(n.value, n.shape, shape);
       if (!initValue) {
-        this.report(
-          D.declaredShapeMismatch(
-            d.init.span,
-            key,
-            formatShape(shape),
-            formatShape(n.shape),
-          ),
-        );
+        this.report(D.declaredShapeMismatch(d.init.span, key, formatShape(shape), formatShape(n.shape)));
         return null;
       }
       this.constantInit.set(key, initValue);
@@ -467,8 +382,7 @@ export class Lowering implements ExprHost {
       name: key,
       node: id,
       kind: d.role,
-      declaredShape:
-        d.shape || index ? [...indexDisplay, ...perStepDisplay] : [...shape],
+      declaredShape: d.shape || index ? [...indexDisplay, ...perStepDisplay] : [...shape],
       ...(d.latex ? { latex: d.latex.text } : {}),
       ...(sequence ? { index: sequence.index } : {}),
       span: d.name.span,
@@ -491,11 +405,7 @@ export class Lowering implements ExprHost {
   }
 
   /** The initial value of a recurrence at step `position` (0, -1, …), lowered as an outer value. */
-  initValue(
-    base: string,
-    position: number,
-    useSpan: Span,
-  ): NodeId | null | undefined {
+  initValue(base: string, position: number, useSpan: Span): NodeId | null | undefined {
     const declared = this.initDeclarations.get(base)?.get(position);
     if (declared !== undefined) return this.lowerName(declared, useSpan);
     const equation = this.initEquations.get(base)?.get(position);
@@ -524,15 +434,12 @@ export class Lowering implements ExprHost {
   }
 
   /** The owner of a subscripted base name: a recurrence's equation or a sequence declaration, and its index. */
-  private ownerOf(
-    base: string,
-  ): { index: string; kind: "equation" | "sequence" } | undefined {
+  private ownerOf(base: string): { index: string; kind: "equation" | "sequence" } | undefined {
     const sequence = this.sequences.get(base);
     if (sequence) return { index: sequence.index, kind: "sequence" };
     for (const [index, equations] of this.stepEquations)
       if (equations.has(base)) return { index, kind: "equation" };
-    if (this.initEquations.has(base) || this.initDeclarations.has(base))
-      return undefined;
+    if (this.initEquations.has(base) || this.initDeclarations.has(base)) return undefined;
     return undefined;
   }
 
@@ -625,19 +532,13 @@ export class Lowering implements ExprHost {
       );
       return null;
     }
-    if (this.dims.has(name.identifier))
-      return this.dimValue(name.identifier, name.span);
+    if (this.dims.has(name.identifier)) return this.dimValue(name.identifier, name.span);
     return this.unknown(name, name.identifier);
   }
 
   dimValue(dim: string, span: Span): NodeId {
     const value = this.dims.get(dim);
-    return this.builder.op(
-      "dim_size",
-      [],
-      value === undefined ? { dim } : { dim, value },
-      span,
-    );
+    return this.builder.op("dim_size", [], value === undefined ? { dim } : { dim, value }, span);
   }
 
   unknown(name: SubscriptedName, base: string): null {
@@ -675,13 +576,7 @@ export class Lowering implements ExprHost {
     }
     const perStep = this.scans.reductionOutput(r.index, call);
     if (perStep === null) return null;
-    const sum = apply(
-      this,
-      "sum_steps",
-      [perStep],
-      { index: r.index },
-      call.span,
-    );
+    const sum = apply(this, "sum_steps", [perStep], { index: r.index }, call.span);
     if (sum === null || r.op === "sum") return sum;
     const info = this.indices.get(r.index)!;
     const count = info.upperDim

@@ -15,11 +15,7 @@ function describe(n: Node): string {
     case "op": {
       const attrs = Object.entries(n.attrs)
         .filter(([, v]) => v !== false)
-        .map(([k, v]) =>
-          v === true
-            ? k
-            : `${k}=${Array.isArray(v) ? formatShape(v) : String(v)}`,
-        );
+        .map(([k, v]) => (v === true ? k : `${k}=${Array.isArray(v) ? formatShape(v) : String(v)}`));
       return `${n.op}(${n.args.map((a) => `%${a}`).join(", ")})${attrs.length ? ` {${attrs.join(", ")}}` : ""}`;
     }
     case "scan":
@@ -55,8 +51,7 @@ function bodyLines(n: Node): string[] {
 /** A text dump of the IR: the forward graph, then the gradient nodes the params' gradients use. */
 export function printIr(graph: Graph, gradient: Gradient): string {
   const names = new Map<NodeId, string>();
-  for (const n of graph.named)
-    if (!names.has(n.node)) names.set(n.node, n.name);
+  for (const n of graph.named) if (!names.has(n.node)) names.set(n.node, n.name);
   const used = new Set<NodeId>();
   const stack = [
     graph.loss,
@@ -75,11 +70,9 @@ export function printIr(graph: Graph, gradient: Gradient): string {
     "forward:",
   ];
   const emit = (n: Node) => lines.push(line(n, names, "  "), ...bodyLines(n));
-  for (const n of gradient.nodes.slice(0, gradient.forwardCount))
-    if (used.has(n.id)) emit(n);
+  for (const n of gradient.nodes.slice(0, gradient.forwardCount)) if (used.has(n.id)) emit(n);
   lines.push("gradient:");
-  for (const n of gradient.nodes.slice(gradient.forwardCount))
-    if (used.has(n.id)) emit(n);
+  for (const n of gradient.nodes.slice(gradient.forwardCount)) if (used.has(n.id)) emit(n);
   lines.push(`loss: %${graph.loss}`);
   for (const [name, g] of gradient.params)
     lines.push(

@@ -58,12 +58,7 @@ export class ScanLowering {
   scanFor(index: string, span: Span): BuiltScan | null {
     const state = this.built.get(index);
     if (state === "building") {
-      this.host.report(
-        D.cycle(span, [
-          ...this.host.loweringStack,
-          `the recurrence over ${index}`,
-        ]),
-      );
+      this.host.report(D.cycle(span, [...this.host.loweringStack, `the recurrence over ${index}`]));
       return null;
     }
     if (state !== undefined) return state;
@@ -84,8 +79,7 @@ export class ScanLowering {
   private build(index: string, span: Span): BuiltScan | null {
     const host = this.host;
     const info = host.indices.get(index)!;
-    const equations =
-      host.stepEquations.get(index) ?? new Map<string, Equation>();
+    const equations = host.stepEquations.get(index) ?? new Map<string, Equation>();
     const reductions = (host.reductions.get(index) ?? []).filter(
       (c) => c.args.length === 1 && c.args[0]!.name === undefined,
     );
@@ -98,8 +92,7 @@ export class ScanLowering {
     for (const e of expressions) {
       for (const name of referencedNames(e)) {
         const a = analyzeName(name, host.indices);
-        if (a.kind !== "step" || a.ref.kind !== "lag" || !equations.has(a.base))
-          continue;
+        if (a.kind !== "step" || a.ref.kind !== "lag" || !equations.has(a.base)) continue;
         const previous = lags.get(a.base);
         if (!previous || a.ref.k > previous.k)
           lags.set(a.base, { k: a.ref.k, span: previous?.span ?? name.span });
@@ -115,9 +108,7 @@ export class ScanLowering {
           D.missingInitialValue(
             at,
             name,
-            missing
-              .map((p) => (p === 0 ? `${name}_0` : `${name}_<${p}>`))
-              .join(", "),
+            missing.map((p) => (p === 0 ? `${name}_0` : `${name}_<${p}>`)).join(", "),
           ),
         );
         ok = false;
@@ -131,21 +122,14 @@ export class ScanLowering {
     for (const e of expressions) {
       for (const name of referencedNames(e)) {
         const a = analyzeName(name, host.indices);
-        if (a.kind === "plain" && host.isOuterName(a.name))
-          host.lowerName(a.name, name.span);
+        if (a.kind === "plain" && host.isOuterName(a.name)) host.lowerName(a.name, name.span);
       }
     }
     if (!ok) return null;
 
     const shapes = this.inferShapes(index, equations, reductions, states);
     if (!shapes) return null;
-    const lowered = this.lowerBody(
-      index,
-      equations,
-      reductions,
-      states,
-      shapes,
-    );
+    const lowered = this.lowerBody(index, equations, reductions, states, shapes);
     if (!lowered) return null;
     const { scope, reductionNodes } = lowered;
     for (const [i, s] of states.entries()) {
@@ -173,16 +157,10 @@ export class ScanLowering {
       }
     }
     const stateNames = new Set(states.map((s) => s.name));
-    const perStep = [...equations.keys()].filter(
-      (name) => !stateNames.has(name),
-    );
-    const outputs = [
-      ...perStep.map((name) => scope.nodeOf.get(name)!),
-      ...reductionNodes,
-    ];
+    const perStep = [...equations.keys()].filter((name) => !stateNames.has(name));
+    const outputs = [...perStep.map((name) => scope.nodeOf.get(name)!), ...reductionNodes];
     const sources = new Set<NodeId>(states.flatMap((s) => s.init));
-    for (const n of scope.b.nodes)
-      if (n.kind === "slice" || n.kind === "outer") sources.add(n.source);
+    for (const n of scope.b.nodes) if (n.kind === "slice" || n.kind === "outer") sources.add(n.source);
     const scan = host.outer.add({
       kind: "scan",
       args: [...sources].sort((a, b) => a - b),
@@ -202,12 +180,7 @@ export class ScanLowering {
     });
     const stacked = new Map<string, NodeId>();
     const lengthDisplay = info.upperDim ?? info.length;
-    const project = (
-      what: "state" | "output",
-      k: number,
-      shape: Shape,
-      name?: string,
-    ) => {
+    const project = (what: "state" | "output", k: number, shape: Shape, name?: string) => {
       const id = host.outer.add({
         kind: "project",
         scan,
@@ -231,19 +204,10 @@ export class ScanLowering {
       return id;
     };
     states.forEach((s, i) => project("state", i, shapes[i]!, s.name));
-    perStep.forEach((name, k) =>
-      project("output", k, scope.b.shape(scope.nodeOf.get(name)!), name),
-    );
+    perStep.forEach((name, k) => project("output", k, scope.b.shape(scope.nodeOf.get(name)!), name));
     const reductionMap = new Map<CallExpr, NodeId>();
     reductions.forEach((call, k) =>
-      reductionMap.set(
-        call,
-        project(
-          "output",
-          perStep.length + k,
-          scope.b.shape(reductionNodes[k]!),
-        ),
-      ),
+      reductionMap.set(call, project("output", perStep.length + k, scope.b.shape(reductionNodes[k]!))),
     );
     return { scan, stacked, reductions: reductionMap };
   }
@@ -260,9 +224,7 @@ export class ScanLowering {
     states: readonly StateInfo[],
   ): Shape[] | null {
     const fixed = states.map((s) =>
-      s.init
-        .map((i) => this.host.outer.shape(i))
-        .find((shape) => shape.length > 0),
+      s.init.map((i) => this.host.outer.shape(i)).find((shape) => shape.length > 0),
     );
     const open = states.map((_, i) => i).filter((i) => fixed[i] === undefined);
     if (open.length === 0) return fixed as Shape[];
@@ -272,13 +234,7 @@ export class ScanLowering {
     const attempt = (k: number): Shape[] | undefined => {
       if (k === open.length) {
         if (++trials > SHAPE_TRIALS) return undefined;
-        return this.probe(
-          index,
-          equations,
-          reductions,
-          states,
-          assignment as Shape[],
-        )
+        return this.probe(index, equations, reductions, states, assignment as Shape[])
           ? (assignment as Shape[]).slice()
           : undefined;
       }
@@ -319,21 +275,12 @@ export class ScanLowering {
     this.host.muted = muted;
     this.probeErrors = muted;
     try {
-      const lowered = this.lowerBody(
-        index,
-        equations,
-        reductions,
-        states,
-        shapes,
-      );
+      const lowered = this.lowerBody(index, equations, reductions, states, shapes);
       return (
         lowered !== null &&
         muted.length === 0 &&
         states.every((s, i) =>
-          sameShape(
-            lowered.scope.b.shape(lowered.scope.nodeOf.get(s.name)!),
-            shapes[i]!,
-          ),
+          sameShape(lowered.scope.b.shape(lowered.scope.nodeOf.get(s.name)!), shapes[i]!),
         )
       );
     } finally {
@@ -346,13 +293,7 @@ export class ScanLowering {
     const seen = new Map<string, Shape>([["", []]]);
     const add = (s: Shape) => seen.has(s.join(",")) || seen.set(s.join(","), s);
     for (const n of this.host.named) {
-      if (
-        n.kind !== "input" &&
-        n.kind !== "target" &&
-        n.kind !== "param" &&
-        n.kind !== "const"
-      )
-        continue;
+      if (n.kind !== "input" && n.kind !== "target" && n.kind !== "param" && n.kind !== "const") continue;
       const shape = this.host.outer.shape(n.node).slice(n.index ? 1 : 0);
       for (const d of shape) add([d]);
       add(shape);
@@ -383,11 +324,8 @@ export class ScanLowering {
     const before = errors();
     let failed = false;
     try {
-      for (const [name, e] of equations)
-        if (scope.equation(name, e.target.span) === null) failed = true;
-      const reductionNodes = reductions.map((c) =>
-        lowerExpr(host, c.args[0]!.value),
-      );
+      for (const [name, e] of equations) if (scope.equation(name, e.target.span) === null) failed = true;
+      const reductionNodes = reductions.map((c) => lowerExpr(host, c.args[0]!.value));
       if (reductionNodes.some((n) => n === null)) failed = true;
       if (failed || errors() > before) return null;
       return { scope, reductionNodes: reductionNodes as NodeId[] };
@@ -409,19 +347,15 @@ class BodyScope {
     private readonly scans: ScanLowering,
     private readonly index: string,
     private readonly equations: ReadonlyMap<string, Equation>,
-    private readonly states: ReadonlyMap<
-      string,
-      { index: number; shape: Shape }
-    >,
+    private readonly states: ReadonlyMap<string, { index: number; shape: Shape }>,
   ) {}
 
   equation(name: string, span: Span): NodeId | null {
     if (this.nodeOf.has(name)) return this.nodeOf.get(name)!;
     if (this.lowering.includes(name)) {
-      const cycle = [
-        ...this.lowering.slice(this.lowering.indexOf(name)),
-        name,
-      ].map((n) => `${n}_${this.index}`);
+      const cycle = [...this.lowering.slice(this.lowering.indexOf(name)), name].map(
+        (n) => `${n}_${this.index}`,
+      );
       this.host.report(D.cycle(span, cycle));
       this.nodeOf.set(name, null);
       return null;
@@ -440,10 +374,7 @@ class BodyScope {
     if (id === null || id === undefined) return null;
     const n = this.host.outer.node(id);
     if (n.kind === "const") return this.b.constant(n.value, n.shape, n.span);
-    return this.b.add(
-      { kind: "outer", source: id, shape: n.shape, span: n.span },
-      `outer|${id}`,
-    );
+    return this.b.add({ kind: "outer", source: id, shape: n.shape, span: n.span }, `outer|${id}`);
   }
 
   reference(name: SubscriptedName): NodeId | null {
@@ -455,9 +386,7 @@ class BodyScope {
     }
     if (a.kind === "plain") {
       if (host.isOuterName(a.name))
-        return this.outerValue(
-          this.scans.outside(() => host.lowerName(a.name, name.span)),
-        );
+        return this.outerValue(this.scans.outside(() => host.lowerName(a.name, name.span)));
       if (host.dims.has(a.name)) return host.dimValue(a.name, name.span);
       if (this.equations.has(a.name) || host.sequences.has(a.name)) {
         host.report(
@@ -470,27 +399,15 @@ class BodyScope {
       }
       return host.unknown(name, a.name);
     }
-    if (
-      a.ref.kind === "literal" &&
-      a.ref.n <= 0 &&
-      host.hasInit(a.base, a.ref.n)
-    ) {
+    if (a.ref.kind === "literal" && a.ref.n <= 0 && host.hasInit(a.base, a.ref.n)) {
       return this.outerValue(
-        this.scans.outside(() =>
-          host.initValue(
-            a.base,
-            a.ref.kind === "literal" ? a.ref.n : 0,
-            name.span,
-          ),
-        ),
+        this.scans.outside(() => host.initValue(a.base, a.ref.kind === "literal" ? a.ref.n : 0, name.span)),
       );
     }
     const sequence = host.sequences.get(a.base);
     const ownIndex = this.equations.has(a.base) ? this.index : sequence?.index;
     if (ownIndex === undefined) {
-      const elsewhere = [...host.stepEquations].find(([, eqs]) =>
-        eqs.has(a.base),
-      );
+      const elsewhere = [...host.stepEquations].find(([, eqs]) => eqs.has(a.base));
       if (elsewhere) {
         host.report(
           D.stepContext(
@@ -515,14 +432,11 @@ class BodyScope {
     }
     const ref = a.ref;
     if (ref.kind === "lead") {
-      host.report(
-        D.futureStep(name.span, `${a.base}_<${this.index}+${ref.k}>`),
-      );
+      host.report(D.futureStep(name.span, `${a.base}_<${this.index}+${ref.k}>`));
       return null;
     }
     if (ref.kind === "literal" || ref.kind === "fromEnd") {
-      if (sequence)
-        return this.outerValue(this.scans.outside(() => host.reference(name)));
+      if (sequence) return this.outerValue(this.scans.outside(() => host.reference(name)));
       host.report(
         D.stepContext(
           name.span,
@@ -541,15 +455,10 @@ class BodyScope {
         );
         return null;
       }
-      const source = this.scans.outside(() =>
-        host.lowerName(a.base, name.span),
-      );
+      const source = this.scans.outside(() => host.lowerName(a.base, name.span));
       if (source === null || source === undefined) return null;
       const shape = host.outer.shape(source).slice(1);
-      return this.b.add(
-        { kind: "slice", source, shape, span: name.span },
-        `slice|${source}`,
-      );
+      return this.b.add({ kind: "slice", source, shape, span: name.span }, `slice|${source}`);
     }
     if (ref.kind === "current") return this.equation(a.base, name.span);
     const state = this.states.get(a.base);

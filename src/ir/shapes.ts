@@ -21,10 +21,7 @@ export function broadcastShapes(a: Shape, b: Shape): Shape | undefined {
 }
 
 /** The concrete shape once free dims are bound. */
-export function resolveShape(
-  shape: Shape,
-  dims: ReadonlyMap<string, number>,
-): number[] {
+export function resolveShape(shape: Shape, dims: ReadonlyMap<string, number>): number[] {
   return shape.map((d) => {
     if (typeof d === "number") return d;
     const v = dims.get(d);

@@ -34,21 +34,16 @@ type Linear = {
   readonly offset: number;
 };
 
-function linear(
-  e: Expr,
-  indices: ReadonlyMap<string, IndexInfo>,
-): Linear | undefined {
+function linear(e: Expr, indices: ReadonlyMap<string, IndexInfo>): Linear | undefined {
   switch (e.kind) {
     case "number":
       return Number.isInteger(e.value) ? { offset: e.value } : undefined;
     case "name": {
       if (e.name.subscript) return undefined;
       const id = e.name.identifier;
-      if (indices.has(id))
-        return { anchor: { kind: "index", index: id }, offset: 0 };
+      if (indices.has(id)) return { anchor: { kind: "index", index: id }, offset: 0 };
       for (const info of indices.values())
-        if (info.upperDim === id)
-          return { anchor: { kind: "end", index: info.name }, offset: 0 };
+        if (info.upperDim === id) return { anchor: { kind: "end", index: info.name }, offset: 0 };
       return undefined;
     }
     case "negate": {
@@ -73,15 +68,11 @@ function linear(
 function toRef(l: Linear): { index?: string; ref: StepRef } {
   if (!l.anchor) return { ref: { kind: "literal", n: l.offset } };
   const index = l.anchor.index;
-  if (l.anchor.kind === "end")
-    return { index, ref: { kind: "fromEnd", k: -l.offset } };
+  if (l.anchor.kind === "end") return { index, ref: { kind: "fromEnd", k: -l.offset } };
   if (l.offset === 0) return { index, ref: { kind: "current" } };
   return {
     index,
-    ref:
-      l.offset < 0
-        ? { kind: "lag", k: -l.offset }
-        : { kind: "lead", k: l.offset },
+    ref: l.offset < 0 ? { kind: "lag", k: -l.offset } : { kind: "lead", k: l.offset },
   };
 }
 
@@ -107,8 +98,7 @@ export function analyzeName(
   if (cut > 0) {
     const suffix = name.identifier.slice(cut + 1);
     const base = name.identifier.slice(0, cut);
-    if (indices.has(suffix))
-      return { kind: "step", base, index: suffix, ref: { kind: "current" } };
+    if (indices.has(suffix)) return { kind: "step", base, index: suffix, ref: { kind: "current" } };
     for (const info of indices.values())
       if (info.upperDim === suffix)
         return {
@@ -134,9 +124,7 @@ export function indexReduction(
 ): { op: "sum" | "mean"; index: string } | undefined {
   if (callee.subscript) return undefined;
   const m = /^(sum|mean)_([A-Za-z][A-Za-z0-9]*)$/.exec(callee.identifier);
-  return m && indices.has(m[2]!)
-    ? { op: m[1] as "sum" | "mean", index: m[2]! }
-    : undefined;
+  return m && indices.has(m[2]!) ? { op: m[1] as "sum" | "mean", index: m[2]! } : undefined;
 }
 
 /** Every expression node of `e`, depth first. */

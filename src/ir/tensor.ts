@@ -4,18 +4,14 @@ export interface Tensor {
   readonly data: Float64Array;
 }
 
-export const sizeOf = (shape: readonly number[]): number =>
-  shape.reduce((a, b) => a * b, 1);
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 export function tensor(shape: readonly number[], data?: Float64Array): Tensor {
   return { shape, data: data ?? new Float64Array(sizeOf(shape)) };
 }
 
 /** Row-major strides of `shape` as seen from an output of rank `rank`, 0 where broadcast. */
-export function broadcastStrides(
-  shape: readonly number[],
-  outShape: readonly number[],
-): number[] {
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
   const strides = new Array<number>(outShape.length).fill(0);
   let stride = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -39,8 +35,7 @@ export function forEachBroadcast(
   for (let flat = 0; flat < total; flat++) {
     for (let a = 0; a < argShapes.length; a++) {
       let off = 0;
-      for (let d = 0; d < outShape.length; d++)
-        off += index[d]! * strides[a]![d]!;
+      for (let d = 0; d < outShape.length; d++) off += index[d]! * strides[a]![d]!;
       offsets[a] = off;
     }
     visit(flat, offsets);
@@ -52,21 +47,14 @@ export function forEachBroadcast(
 }
 
 /** Nested arrays (row-major) from flat data; a scalar becomes a number. */
-export function toNested(
-  shape: readonly number[],
-  data: ArrayLike<number>,
-): unknown {
+export function toNested(shape: readonly number[], data: ArrayLike<number>): unknown {
   if (shape.length === 0) return data[0];
   const build = (axis: number, offset: number): unknown[] => {
     const n = shape[axis]!;
     const inner = sizeOf(shape.slice(axis + 1));
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) {
-      out.push(
-        axis === shape.length - 1
-          ? data[offset + i]
-          : build(axis + 1, offset + i * inner),
-      );
+      out.push(axis === shape.length - 1 ? data[offset + i] : build(axis + 1, offset + i * inner));
     }
     return out;
   };

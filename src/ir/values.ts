@@ -29,10 +29,7 @@ export function lowerExample(
   const values = new Map(inits);
   const bound = new Map<string, number>();
   const byName = new Map(declared.map((d) => [d.name, d]));
-  const fits = (
-    expected: readonly (string | number)[],
-    actual: readonly number[],
-  ) =>
+  const fits = (expected: readonly (string | number)[], actual: readonly number[]) =>
     actual.length === expected.length &&
     expected.every((d, i) => {
       if (typeof d === "number") return d === actual[i];
@@ -41,17 +38,13 @@ export function lowerExample(
       bound.set(d, actual[i]!);
       return true;
     });
-  const steps = new Map<
-    string,
-    Map<number, { values: number[]; shape: number[]; span: Span }>
-  >();
+  const steps = new Map<string, Map<number, { values: number[]; shape: number[]; span: Span }>>();
   for (const s of statements) {
     if (s.kind !== "example") continue;
     for (const a of s.assignments) {
       const identifier = a.target.identifier;
       const step = /^(.+)_(\d+)$/.exec(identifier);
-      const sequence =
-        step && !a.target.subscript ? byName.get(step[1]!) : undefined;
+      const sequence = step && !a.target.subscript ? byName.get(step[1]!) : undefined;
       const target = sequence?.sequence ? sequence : byName.get(identifier);
       if (!target || a.target.subscript) {
         diagnostics.push(D.exampleUnknown(a.target.span, identifier));
@@ -93,9 +86,7 @@ export function lowerExample(
   for (const [name, rows] of steps) {
     const target = byName.get(name)!;
     const count = Math.max(...rows.keys());
-    const missing = Array.from({ length: count }, (_, i) => i + 1).filter(
-      (n) => !rows.has(n),
-    );
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !rows.has(n));
     const first = [...rows.values()][0]!;
     if (missing.length > 0) {
       diagnostics.push(
@@ -112,23 +103,13 @@ export function lowerExample(
     const bad = ordered.find((r) => !fits(target.shape.slice(1), r.shape));
     if (bad) {
       diagnostics.push(
-        D.declaredShapeMismatch(
-          bad.span,
-          name,
-          formatShape(target.shape.slice(1)),
-          formatShape(bad.shape),
-        ),
+        D.declaredShapeMismatch(bad.span, name, formatShape(target.shape.slice(1)), formatShape(bad.shape)),
       );
       continue;
     }
     if (!fits(target.shape.slice(0, 1), [count])) {
       diagnostics.push(
-        D.declaredShapeMismatch(
-          first.span,
-          name,
-          formatShape(target.shape),
-          `${count} steps`,
-        ),
+        D.declaredShapeMismatch(first.span, name, formatShape(target.shape), `${count} steps`),
       );
       continue;
     }
@@ -145,44 +126,23 @@ export function lowerTrain(
   diagnostics: Diagnostic[],
 ): TrainSettings | undefined {
   if (s.optimizer !== "sgd") {
-    diagnostics.push(
-      D.badTrain(
-        s.span,
-        `unknown optimiser '${s.optimizer}'; this release has 'sgd'`,
-      ),
-    );
+    diagnostics.push(D.badTrain(s.span, `unknown optimiser '${s.optimizer}'; this release has 'sgd'`));
     return undefined;
   }
   let lr = 0.1;
   let steps = 1;
   for (const a of s.args) {
     const literal = constantLiteral(a.value);
-    const v =
-      literal && literal !== "ragged" && literal.shape.length === 0
-        ? literal.values[0]!
-        : undefined;
+    const v = literal && literal !== "ragged" && literal.shape.length === 0 ? literal.values[0]! : undefined;
     if (a.name === "lr") {
       if (v !== undefined && v > 0 && Number.isFinite(v)) lr = v;
-      else
-        diagnostics.push(
-          D.badTrain(
-            a.value.span,
-            "the learning rate lr must be a positive number",
-          ),
-        );
+      else diagnostics.push(D.badTrain(a.value.span, "the learning rate lr must be a positive number"));
     } else if (a.name === "steps") {
-      if (v !== undefined && Number.isInteger(v) && v >= 1 && v <= 1000)
-        steps = v;
-      else
-        diagnostics.push(
-          D.badTrain(a.value.span, "steps must be an integer from 1 to 1000"),
-        );
+      if (v !== undefined && Number.isInteger(v) && v >= 1 && v <= 1000) steps = v;
+      else diagnostics.push(D.badTrain(a.value.span, "steps must be an integer from 1 to 1000"));
     } else {
       diagnostics.push(
-        D.badTrain(
-          a.span,
-          `sgd takes named arguments lr and steps${a.name ? `, not '${a.name}'` : ""}`,
-        ),
+        D.badTrain(a.span, `sgd takes named arguments lr and steps${a.name ? `, not '${a.name}'` : ""}`),
       );
     }
   }

@@ -15,18 +15,11 @@ const ROLE_TITLE = {
 
 export function escapeText(s: string): string {
   return s.replace(/[\\{}_^#$%&~]/g, (c) =>
-    c === "\\"
-      ? "\\textbackslash{}"
-      : c === "~"
-        ? "\\textasciitilde{}"
-        : c === "^"
-          ? "\\^{}"
-          : `\\${c}`,
+    c === "\\" ? "\\textbackslash{}" : c === "~" ? "\\textasciitilde{}" : c === "^" ? "\\^{}" : `\\${c}`,
   );
 }
 
-export const align = (rows: readonly string[]) =>
-  `\\begin{align*}\n${rows.join(" \\\\\n")}\n\\end{align*}`;
+export const align = (rows: readonly string[]) => `\\begin{align*}\n${rows.join(" \\\\\n")}\n\\end{align*}`;
 
 /**
  * The handout: the model with shapes, the forward pass, every adjoint derived by the chain
@@ -69,9 +62,7 @@ export function forwardOrder(view: DerivationView): NodeId[] {
     .map((n) => n.node);
   // Stacked values of a recurrence are defined by its equations, listed with it.
   const own = (id: NodeId) => view.gradient.nodes[id]!.kind !== "project";
-  return [...new Set([...equations, ...view.auxiliaries])]
-    .filter(own)
-    .sort((a, b) => a - b);
+  return [...new Set([...equations, ...view.auxiliaries])].filter(own).sort((a, b) => a - b);
 }
 
 function modelSection(view: DerivationView): string {
@@ -109,17 +100,9 @@ function modelSection(view: DerivationView): string {
       align([...r.equationRows(), ...inits]),
     );
   }
-  lines.push(
-    "\\paragraph{Forward pass} The equations in the order they are computed:",
-    align(rows),
-  );
-  if (
-    view.auxiliaries.length > 0 ||
-    view.recurrences.some((r) => r.auxiliaries.size > 0)
-  )
-    lines.push(
-      "The $u$ name intermediate results that the derivation refers to.",
-    );
+  lines.push("\\paragraph{Forward pass} The equations in the order they are computed:", align(rows));
+  if (view.auxiliaries.length > 0 || view.recurrences.some((r) => r.auxiliaries.size > 0))
+    lines.push("The $u$ name intermediate results that the derivation refers to.");
   return lines.join("\n\n");
 }
 
@@ -135,12 +118,8 @@ function stepLines(view: DerivationView, step: DerivationStep): string {
     return `\\frac{\\partial ${lossName}}{\\partial ${c}}\\,\\frac{\\partial ${c}}{\\partial ${v}}`;
   });
   const backward = view.backwardFor(step);
-  const general = sumTerms(
-    step.terms.map((t) => backward.reference(t.general)),
-  );
-  const result = view.symbols.has(step.result)
-    ? view.symbol(step.result)
-    : backward.definition(step.result);
+  const general = sumTerms(step.terms.map((t) => backward.reference(t.general)));
+  const result = view.symbols.has(step.result) ? view.symbol(step.result) : backward.definition(step.result);
   const rows = [
     `\\delta_{${v}} = \\frac{\\partial ${lossName}}{\\partial ${v}} &= ${chain}`,
     `&= ${general}`,
@@ -155,9 +134,7 @@ function backwardSection(view: DerivationView): string {
     "\\section{The backward pass}",
     `We write $\\delta_v = \\partial ${view.lossName} / \\partial v$ for the gradient of the loss with respect to a value $v$ (the \\emph{error} of $v$); it has the shape of $v$. Going backwards from the loss, each $\\delta$ follows from the chain rule, and a value used by several equations receives the sum of their contributions. $\\odot$ is the elementwise product, $\\mathbf{1}$ a tensor of ones, and $^{\\top}$ the transpose.`,
   ];
-  const params = new Set(
-    view.graph.named.filter((n) => n.kind === "param").map((n) => n.node),
-  );
+  const params = new Set(view.graph.named.filter((n) => n.kind === "param").map((n) => n.node));
   for (const step of view.steps) {
     const title = params.has(step.node)
       ? `The gradient of $${view.symbol(step.node)}$`
@@ -167,10 +144,7 @@ function backwardSection(view: DerivationView): string {
   for (const r of view.recurrences) {
     if (!r.adjoint) continue;
     const external = (k: number) => r.adjoint!.stateAdjoints[k] ?? null;
-    lines.push(
-      `\\subsection*{Backpropagation through time over $${r.index}$}`,
-      r.derivation(external),
-    );
+    lines.push(`\\subsection*{Backpropagation through time over $${r.index}$}`, r.derivation(external));
   }
   return lines.join("\n\n");
 }

@@ -65,8 +65,7 @@ export function checkLatexName(text: string): string | undefined {
   if (!/^[A-Za-z0-9_^{}\\ ',.+\-*()]*$/.test(text))
     return `${JSON.stringify(text)} may only use letters, digits, _ ^ { } and a few math commands`;
   for (const m of text.matchAll(/\\([A-Za-z]+|.)/g)) {
-    if (!ALLOWED_COMMANDS.has(m[1]!))
-      return `the command \\${m[1]} is not one of the allowed math commands`;
+    if (!ALLOWED_COMMANDS.has(m[1]!)) return `the command \\${m[1]} is not one of the allowed math commands`;
   }
   let depth = 0;
   for (const ch of text) {
@@ -78,8 +77,7 @@ export function checkLatexName(text: string): string | undefined {
 
 function base(name: string): string {
   if (GREEK.has(name)) return `\\${name}`;
-  if (name.length > 3 && name.endsWith("hat"))
-    return `\\hat{${base(name.slice(0, -3))}}`;
+  if (name.length > 3 && name.endsWith("hat")) return `\\hat{${base(name.slice(0, -3))}}`;
   if (name.length === 1) return name;
   // A lower-case word stays a word (net, out); otherwise the first letter carries the rest
   // as a subscript: Wxh → W_{xh}, W1 → W_{1}, xL → x_{L}, h2 → h_{2}.
@@ -99,12 +97,7 @@ export function latexName(name: string, override?: string): string {
     const m = /^(.*)_\{(.*)\}$/.exec(head);
     return m ? `${m[1]}_{${m[2]},${sub}}` : `${head}_{${sub}}`;
   }
-  if (
-    GREEK.has(name) ||
-    name.endsWith("hat") ||
-    /^[A-Za-z][A-Za-z0-9]*$/.test(name)
-  )
-    return base(name);
+  if (GREEK.has(name) || name.endsWith("hat") || /^[A-Za-z][A-Za-z0-9]*$/.test(name)) return base(name);
   return `\\mathrm{${escapeText(name)}}`;
 }
 

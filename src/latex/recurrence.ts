@@ -1,11 +1,4 @@
-import type {
-  BodyStep,
-  Graph,
-  Node,
-  NodeId,
-  ScanAdjointNode,
-  ScanNode,
-} from "../ir/types.js";
+import type { BodyStep, Graph, Node, NodeId, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { PREC, type Latex } from "../ops/def.js";
 import { latexName } from "./names.js";
 import { ExpressionRenderer } from "./render.js";
@@ -14,18 +7,13 @@ import { ExpressionRenderer } from "./render.js";
 export function withSubscript(latex: string, sub: string): string {
   const m = /^(.*)_\{([^{}]*)\}$/.exec(latex);
   if (m) return `${m[1]}_{${m[2]},${sub}}`;
-  if (/^([A-Za-z]|\\[A-Za-z]+(\{[^{}]*\})?)$/.test(latex))
-    return `${latex}_{${sub}}`;
+  if (/^([A-Za-z]|\\[A-Za-z]+(\{[^{}]*\})?)$/.test(latex)) return `${latex}_{${sub}}`;
   return `{${latex}}_{${sub}}`;
 }
 
 /** Terms joined by +, writing a + (−b) as a − b. */
 export function sumTerms(terms: readonly string[]): string {
-  return terms
-    .map((t, i) =>
-      i === 0 ? t : t.startsWith("-") ? `- ${t.slice(1)}` : `+ ${t}`,
-    )
-    .join(" ");
+  return terms.map((t, i) => (i === 0 ? t : t.startsWith("-") ? `- ${t.slice(1)}` : `+ ${t}`)).join(" ");
 }
 
 const stepText = (index: string, shift: number) =>
@@ -59,10 +47,7 @@ export class RecurrenceView {
   ) {
     this.index = scan.index;
     scan.states.forEach((s) =>
-      this.names.set(
-        s.next,
-        latexName(s.name, graph.named.find((n) => n.name === s.name)?.latex),
-      ),
+      this.names.set(s.next, latexName(s.name, graph.named.find((n) => n.name === s.name)?.latex)),
     );
     for (const n of graph.named) {
       const p = outerNodes[n.node];
@@ -74,18 +59,12 @@ export class RecurrenceView {
       const byResult = new Map<NodeId, NodeId>();
       for (const step of adjoint.trace) {
         const previous = byResult.get(step.result);
-        if (previous === undefined || step.node > previous)
-          byResult.set(step.result, step.node);
+        if (previous === undefined || step.node > previous) byResult.set(step.result, step.node);
       }
-      for (const step of adjoint.trace)
-        this.representative.set(step.node, byResult.get(step.result)!);
+      for (const step of adjoint.trace) this.representative.set(step.node, byResult.get(step.result)!);
       for (const step of [...adjoint.trace].reverse()) {
         const n = scan.body[step.node]!;
-        if (
-          n.kind === "op" &&
-          !this.names.has(step.node) &&
-          byResult.get(step.result) === step.node
-        )
+        if (n.kind === "op" && !this.names.has(step.node) && byResult.get(step.result) === step.node)
           this.auxiliaries.set(step.node, `${letter}^{(${++k})}`);
       }
       for (const step of adjoint.trace)
@@ -102,12 +81,8 @@ export class RecurrenceView {
     const n = this.scan.body[id]!;
     const at = stepText(this.index, shift);
     if (n.kind === "carry")
-      return withSubscript(
-        latexName(this.scan.states[n.state]!.name),
-        stepText(this.index, shift - n.lag),
-      );
-    if (n.kind === "slice")
-      return withSubscript(this.outerSymbol(n.source), at);
+      return withSubscript(latexName(this.scan.states[n.state]!.name), stepText(this.index, shift - n.lag));
+    if (n.kind === "slice") return withSubscript(this.outerSymbol(n.source), at);
     if (n.kind === "outer") return this.outerSymbol(n.source);
     const name = this.names.get(id) ?? this.auxiliaries.get(id);
     return name === undefined ? undefined : withSubscript(name, at);
@@ -124,16 +99,12 @@ export class RecurrenceView {
 
   delta(id: NodeId, shift = 0): string {
     const shared = this.representative.get(id);
-    const name =
-      this.symbol(id, shift) ??
-      (shared !== undefined ? this.symbol(shared, shift) : undefined);
+    const name = this.symbol(id, shift) ?? (shared !== undefined ? this.symbol(shared, shift) : undefined);
     return `\\delta_{${name ?? "?"}}`;
   }
 
   forwardRenderer(shift = 0): ExpressionRenderer {
-    return new ExpressionRenderer(this.scan.body, this.symbols(shift), (of) =>
-      this.delta(of, shift),
-    );
+    return new ExpressionRenderer(this.scan.body, this.symbols(shift), (of) => this.delta(of, shift));
   }
 
   /** Adjoint expressions at step t + shift: residuals print as forward values, adjoints as δs. */
@@ -141,14 +112,11 @@ export class RecurrenceView {
     const adjoint = this.adjoint!;
     const forward = this.forwardRenderer(shift);
     const symbols = new Map<NodeId, string>();
-    for (const step of this.shownSteps)
-      symbols.set(step.result, this.delta(step.node, shift));
+    for (const step of this.shownSteps) symbols.set(step.result, this.delta(step.node, shift));
     const other = (n: Node): Latex | undefined => {
       if (n.kind === "residual") {
         const s = this.symbol(n.node, shift);
-        return s !== undefined
-          ? { text: s, prec: PREC.atom }
-          : forward.latex(n.node);
+        return s !== undefined ? { text: s, prec: PREC.atom } : forward.latex(n.node);
       }
       if (n.kind === "state_adjoint")
         return {
@@ -160,16 +128,10 @@ export class RecurrenceView {
           text: `\\left(\\delta_{${this.outerSymbol(n.source)}}\\right)_{${stepText(this.index, shift)}}`,
           prec: PREC.atom,
         };
-      if (n.kind === "outer")
-        return { text: this.outerSymbol(n.source), prec: PREC.atom };
+      if (n.kind === "outer") return { text: this.outerSymbol(n.source), prec: PREC.atom };
       return undefined;
     };
-    return new ExpressionRenderer(
-      adjoint.body,
-      symbols,
-      (of) => this.delta(of, shift),
-      other,
-    );
+    return new ExpressionRenderer(adjoint.body, symbols, (of) => this.delta(of, shift), other);
   }
 
   /** What the loss sends a per-step value directly: row t of an outer adjoint. */
@@ -183,11 +145,7 @@ export class RecurrenceView {
   equationRows(): string[] {
     const r = this.forwardRenderer();
     const ids = [
-      ...new Set([
-        ...this.scan.states.map((s) => s.next),
-        ...this.names.keys(),
-        ...this.auxiliaries.keys(),
-      ]),
+      ...new Set([...this.scan.states.map((s) => s.next), ...this.names.keys(), ...this.auxiliaries.keys()]),
     ].sort((a, b) => a - b);
     return ids.map((id) => `${this.symbol(id)} &= ${r.definition(id)}`);
   }
@@ -201,17 +159,13 @@ export class RecurrenceView {
     const rows: string[] = [];
     this.scan.states.forEach((s, k) => {
       const parts: string[] = [];
-      if (external(k) !== null)
-        parts.push(`\\left(\\delta_{${latexName(s.name)}}\\right)_{${t}}`);
+      if (external(k) !== null) parts.push(`\\left(\\delta_{${latexName(s.name)}}\\right)_{${t}}`);
       for (const c of adjoint.carries.filter((c) => c.state === k))
         parts.push(this.backwardRenderer(c.lag).reference(c.node));
       // Uses of the state within its own step (h_t = o_t ⊙ tanh(c_t) reads c_t).
       const own = adjoint.trace.find((step) => step.node === s.next);
-      for (const term of own?.terms ?? [])
-        parts.push(now.reference(term.general));
-      rows.push(
-        `${this.delta(s.next)} &= ${parts.length > 0 ? sumTerms(parts) : "0"}`,
-      );
+      for (const term of own?.terms ?? []) parts.push(now.reference(term.general));
+      rows.push(`${this.delta(s.next)} &= ${parts.length > 0 ? sumTerms(parts) : "0"}`);
     });
     lines.push(
       `Going backwards, $${t} = ${this.scan.length}, \\dots, 1$, each state's $\\delta$ collects what the loss sends it directly (from the equations outside the recurrence) and what the next step sends back through it; terms of steps after the last are zero:`,
@@ -228,9 +182,7 @@ export class RecurrenceView {
           result.kind === "slice"
             ? [step.result]
             : result.kind === "op" && result.op === "add"
-              ? result.args.filter(
-                  (a) => this.adjoint!.body[a]!.kind === "slice",
-                )
+              ? result.args.filter((a) => this.adjoint!.body[a]!.kind === "slice")
               : [];
         const general = sumTerms([
           ...seed.map((id) => this.seedLatex(id)),
@@ -241,8 +193,7 @@ export class RecurrenceView {
           `${this.delta(step.node)} &= ${general || "0"} && \\text{(${rules.length > 0 ? `using $${rules.join("$, $")}$` : "direct"})}`,
         );
       }
-      if (inner.length > 0)
-        lines.push(`\\begin{align*}\n${inner.join(" \\\\\n")}\n\\end{align*}`);
+      if (inner.length > 0) lines.push(`\\begin{align*}\n${inner.join(" \\\\\n")}\n\\end{align*}`);
     }
     const sums = adjoint.summed.map((n, j) => ({
       n,

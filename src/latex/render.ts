@@ -34,8 +34,7 @@ export class ExpressionRenderer {
 
   private render(id: NodeId, expand: NodeId | undefined): Latex {
     const symbol = this.symbols.get(id);
-    if (symbol !== undefined && id !== expand)
-      return { text: symbol, prec: PREC.atom };
+    if (symbol !== undefined && id !== expand) return { text: symbol, prec: PREC.atom };
     const n = this.nodes[id]!;
     switch (n.kind) {
       case "input":
@@ -76,8 +75,7 @@ function constantLatex(value: Float64Array, shape: Shape): Latex {
   const v = value[0]!;
   if (value.every((x) => x === v)) {
     const text = formatNumber(v);
-    if (shape.length === 0)
-      return { text, prec: v < 0 ? PREC.unary : PREC.atom };
+    if (shape.length === 0) return { text, prec: v < 0 ? PREC.unary : PREC.atom };
     return { text: `${text}\\,\\mathbf{1}`, prec: PREC.product };
   }
   return {
@@ -114,10 +112,7 @@ export function tensorLatex(t: Tensor): string {
     const lines: string[] = [];
     for (let r = 0; r < rows; r++)
       lines.push(
-        Array.from(
-          t.data.subarray(offset + r * cols, offset + (r + 1) * cols),
-          formatNumber,
-        ).join(" & "),
+        Array.from(t.data.subarray(offset + r * cols, offset + (r + 1) * cols), formatNumber).join(" & "),
       );
     return `\\begin{bmatrix} ${lines.join(" \\\\ ")} \\end{bmatrix}`;
   };
@@ -129,7 +124,5 @@ export function tensorLatex(t: Tensor): string {
 
 /** Shapes as sets: ℝ^{N×D}, ℝ for scalars. */
 export function spaceLatex(shape: readonly (string | number)[]): string {
-  return shape.length === 0
-    ? "\\mathbb{R}"
-    : `\\mathbb{R}^{${shape.join(" \\times ")}}`;
+  return shape.length === 0 ? "\\mathbb{R}" : `\\mathbb{R}^{${shape.join(" \\times ")}}`;
 }

@@ -41,47 +41,36 @@ export class DerivationView {
   ) {
     const nodes = gradient.nodes;
     for (const n of graph.named)
-      if (!this.symbols.has(n.node))
-        this.symbols.set(n.node, latexName(n.name, n.latex));
+      if (!this.symbols.has(n.node)) this.symbols.set(n.node, latexName(n.name, n.latex));
     // Values sharing one adjoint node are represented by the one nearest the loss.
     const byAdjoint = new Map<NodeId, NodeId>();
     for (const [forward, adjoint] of gradient.adjoints) {
       const previous = byAdjoint.get(adjoint);
-      if (previous === undefined || forward > previous)
-        byAdjoint.set(adjoint, forward);
+      if (previous === undefined || forward > previous) byAdjoint.set(adjoint, forward);
     }
     for (const [forward, adjoint] of gradient.adjoints)
       this.representative.set(forward, byAdjoint.get(adjoint)!);
-    const shown = (id: NodeId) =>
-      this.symbols.has(id) || this.representative.get(id) === id;
+    const shown = (id: NodeId) => this.symbols.has(id) || this.representative.get(id) === id;
     // One step of a stacked sequence reads as that step: h_T, x_3.
     for (const n of nodes) {
-      if (n.kind !== "op" || n.op !== "take" || this.symbols.has(n.id))
-        continue;
+      if (n.kind !== "op" || n.op !== "take" || this.symbols.has(n.id)) continue;
       const of = this.symbols.get(n.args[0]!);
-      if (of !== undefined)
-        this.symbols.set(n.id, withSubscript(of, String(n.attrs.step)));
+      if (of !== undefined) this.symbols.set(n.id, withSubscript(of, String(n.attrs.step)));
     }
     const letter = freeLetter(graph);
     let aux = 0;
     for (const step of [...gradient.trace].reverse()) {
-      if (
-        nodes[step.node]!.kind === "op" &&
-        !this.symbols.has(step.node) &&
-        shown(step.node)
-      ) {
+      if (nodes[step.node]!.kind === "op" && !this.symbols.has(step.node) && shown(step.node)) {
         this.symbols.set(step.node, `${letter}_{${++aux}}`);
         this.auxiliaries.push(step.node);
       }
     }
-    for (const step of gradient.trace)
-      if (this.symbols.has(step.node)) this.steps.push(step);
+    for (const step of gradient.trace) if (this.symbols.has(step.node)) this.steps.push(step);
     this.lossName = this.symbols.get(graph.loss)!;
     for (const n of nodes) {
       if (n.kind !== "scan") continue;
       const adjoint = nodes.find(
-        (a): a is ScanAdjointNode =>
-          a.kind === "scan_adjoint" && a.forward === n.id,
+        (a): a is ScanAdjointNode => a.kind === "scan_adjoint" && a.forward === n.id,
       );
       this.recurrences.push(
         new RecurrenceView(
@@ -102,11 +91,7 @@ export class DerivationView {
     const adjointSymbols = new Map(this.symbols);
     for (const [adjoint, forward] of byAdjoint) {
       // A trivial δ_L = 1 and adjoints that are forward values themselves print as what they are.
-      if (
-        forward !== graph.loss &&
-        nodes[adjoint]!.kind === "op" &&
-        !this.symbols.has(adjoint)
-      ) {
+      if (forward !== graph.loss && nodes[adjoint]!.kind === "op" && !this.symbols.has(adjoint)) {
         adjointSymbols.set(adjoint, this.delta(forward));
       }
     }
@@ -117,9 +102,7 @@ export class DerivationView {
   readonly recurrences: RecurrenceView[] = [];
 
   recurrenceOf(scan: NodeId): RecurrenceView | undefined {
-    return this.recurrences.find(
-      (r) => r.scan.id === scan || r.adjoint?.id === scan,
-    );
+    return this.recurrences.find((r) => r.scan.id === scan || r.adjoint?.id === scan);
   }
 
   /** LaTeX for the values of a scan: stacked states and outputs, sums over the steps, initial values' adjoints. */
@@ -170,11 +153,7 @@ export class DerivationView {
     if (!this.symbols.has(step.result)) symbols.delete(step.result);
     for (const t of step.terms) {
       const adjoint = this.gradient.adjoints.get(t.consumer);
-      if (
-        adjoint !== undefined &&
-        symbols.has(adjoint) &&
-        !this.symbols.has(adjoint)
-      )
+      if (adjoint !== undefined && symbols.has(adjoint) && !this.symbols.has(adjoint))
         symbols.set(adjoint, this.delta(t.consumer));
     }
     return new ExpressionRenderer(
@@ -186,16 +165,12 @@ export class DerivationView {
   }
 
   symbol(id: NodeId): string {
-    return (
-      this.symbols.get(id) ?? `\\left(${this.forward.definition(id)}\\right)`
-    );
+    return this.symbols.get(id) ?? `\\left(${this.forward.definition(id)}\\right)`;
   }
 
   /** δ of a value: its own, or that of the value it shares its adjoint with. */
   delta(of: NodeId): string {
-    const named = this.symbols.has(of)
-      ? of
-      : (this.representative.get(of) ?? of);
+    const named = this.symbols.has(of) ? of : (this.representative.get(of) ?? of);
     return `\\delta_{${this.symbols.get(named) ?? "?"}}`;
   }
 }

@@ -16,17 +16,13 @@ const TABLE_ENTRIES = 4;
  */
 export function workedExample(view: DerivationView): string | undefined {
   const { graph, gradient } = view;
-  const given = graph.named.filter(
-    (n) => n.kind === "input" || n.kind === "target" || n.kind === "param",
-  );
-  if (given.length === 0 || given.some((n) => !graph.example.has(n.name)))
-    return undefined;
+  const given = graph.named.filter((n) => n.kind === "input" || n.kind === "target" || n.kind === "param");
+  if (given.length === 0 || given.some((n) => !graph.example.has(n.name))) return undefined;
   const lr = graph.train?.lr ?? 0.1;
   const steps = graph.train?.steps ?? 1;
   const params = graph.named.filter((n) => n.kind === "param");
   const values = new Map(graph.example);
-  const show = (id: NodeId, t: Tensor) =>
-    `${view.symbol(id)} &= ${tensorLatex(t)}`;
+  const show = (id: NodeId, t: Tensor) => `${view.symbol(id)} &= ${tensorLatex(t)}`;
   const gradientOf = (ev: Evaluator, name: string): Tensor => {
     const g = gradient.params.get(name);
     const current = values.get(name)!;
@@ -42,22 +38,12 @@ export function workedExample(view: DerivationView): string | undefined {
     align(given.map((n) => show(n.node, values.get(n.name)!))),
   ];
   for (const r of view.recurrences) lines.push(...recurrenceTable(view, r, ev));
-  lines.push(
-    "\\paragraph{Forward pass}",
-    align(forwardOrder(view).map((id) => show(id, ev.value(id)))),
-  );
-  const deltas = view.steps.filter(
-    (s) => s.node !== graph.loss && !params.some((p) => p.node === s.node),
-  );
+  lines.push("\\paragraph{Forward pass}", align(forwardOrder(view).map((id) => show(id, ev.value(id)))));
+  const deltas = view.steps.filter((s) => s.node !== graph.loss && !params.some((p) => p.node === s.node));
   if (deltas.length > 0)
     lines.push(
       "\\paragraph{Backward pass}",
-      align(
-        deltas.map(
-          (s) =>
-            `\\delta_{${view.symbol(s.node)}} &= ${tensorLatex(ev.value(s.result))}`,
-        ),
-      ),
+      align(deltas.map((s) => `\\delta_{${view.symbol(s.node)}} &= ${tensorLatex(ev.value(s.result))}`)),
     );
   lines.push(
     "\\paragraph{Gradients}",
@@ -69,9 +55,7 @@ export function workedExample(view: DerivationView): string | undefined {
     ),
   );
 
-  const tableParams = params.filter(
-    (p) => values.get(p.name)!.data.length <= TABLE_ENTRIES,
-  );
+  const tableParams = params.filter((p) => values.get(p.name)!.data.length <= TABLE_ENTRIES);
   const tableValues = graph.named
     .filter((n) => n.kind === "equation" && ev.value(n.node).data.length === 1)
     .slice(0, 3);
@@ -80,14 +64,10 @@ export function workedExample(view: DerivationView): string | undefined {
     const grads = params.map((p) => gradientOf(ev, p.name));
     table.push([
       String(k),
-      ...tableParams.flatMap((p) =>
-        Array.from(values.get(p.name)!.data, formatNumber),
-      ),
+      ...tableParams.flatMap((p) => Array.from(values.get(p.name)!.data, formatNumber)),
       ...tableValues.map((n) => formatNumber(ev.value(n.node).data[0]!)),
       formatNumber(ev.value(graph.loss).data[0]!),
-      ...tableParams.flatMap((p) =>
-        Array.from(grads[params.indexOf(p)]!.data, formatNumber),
-      ),
+      ...tableParams.flatMap((p) => Array.from(grads[params.indexOf(p)]!.data, formatNumber)),
     ]);
     const updated = params.map((p, i) => {
       const old = values.get(p.name)!;
@@ -113,9 +93,7 @@ export function workedExample(view: DerivationView): string | undefined {
   if (steps > 1 && tableParams.length > 0) {
     const header = [
       "k",
-      ...tableParams.flatMap((p) =>
-        entryNames(view.symbol(p.node), values.get(p.name)!.data.length),
-      ),
+      ...tableParams.flatMap((p) => entryNames(view.symbol(p.node), values.get(p.name)!.data.length)),
       ...tableValues.map((n) => view.symbol(n.node)),
       view.lossName,
       ...tableParams.flatMap((p) =>
@@ -154,11 +132,7 @@ function cell(t: Tensor): string | undefined {
  * values of the step, then (going backwards) each δ and the step's contributions to the
  * parameters it reads at every step.
  */
-function recurrenceTable(
-  view: DerivationView,
-  r: RecurrenceView,
-  ev: Evaluator,
-): string[] {
+function recurrenceTable(view: DerivationView, r: RecurrenceView, ev: Evaluator): string[] {
   const forwardSteps = ev.scanSteps(r.scan.id);
   const backwardSteps = r.adjoint ? ev.adjointSteps(r.adjoint.id) : [];
   const columns: { header: string; at: (t: number) => Tensor }[] = [];
@@ -169,10 +143,7 @@ function recurrenceTable(
       ...r.scan.body
         .filter(
           (n) =>
-            n.kind !== "const" &&
-            r.symbol(n.id) !== undefined &&
-            n.kind !== "outer" &&
-            n.kind !== "carry",
+            n.kind !== "const" && r.symbol(n.id) !== undefined && n.kind !== "outer" && n.kind !== "carry",
         )
         .map((n) => n.id),
     ]),
@@ -185,11 +156,7 @@ function recurrenceTable(
   if (r.adjoint) {
     const adjoint = r.adjoint;
     for (const step of adjoint.trace) {
-      if (
-        !r.auxiliaries.has(step.node) &&
-        !r.scan.states.some((s) => s.next === step.node)
-      )
-        continue;
+      if (!r.auxiliaries.has(step.node) && !r.scan.states.some((s) => s.next === step.node)) continue;
       columns.push({
         header: r.delta(step.node),
         at: (t) => backwardSteps[t]!.value(step.result),
@@ -199,10 +166,7 @@ function recurrenceTable(
       (n) => n.kind === "outer" && adjoint.trace.some((s) => s.node === n.id),
     );
     adjoint.summed.forEach((node, j) => {
-      const source = sources[j] as Extract<
-        (typeof sources)[number],
-        { kind: "outer" }
-      >;
+      const source = sources[j] as Extract<(typeof sources)[number], { kind: "outer" }>;
       columns.push({
         header: `\\text{step's } \\partial ${view.lossName}/\\partial ${view.symbol(source.source)}`,
         at: (t) => backwardSteps[t]!.value(node),
@@ -211,15 +175,10 @@ function recurrenceTable(
   }
   const length = forwardSteps.length;
   const shown = columns.filter((c) =>
-    Array.from({ length }, (_, t) => cell(c.at(t))).every(
-      (x) => x !== undefined,
-    ),
+    Array.from({ length }, (_, t) => cell(c.at(t))).every((x) => x !== undefined),
   );
   if (shown.length === 0 || length > 50) return [];
-  const rows = Array.from({ length }, (_, t) => [
-    String(t + 1),
-    ...shown.map((c) => cell(c.at(t))!),
-  ]);
+  const rows = Array.from({ length }, (_, t) => [String(t + 1), ...shown.map((c) => cell(c.at(t))!)]);
   const header = [r.index, ...shown.map((c) => c.header)];
   return [
     `\\paragraph{Steps of the recurrence over $${r.index}$} Forward values, then the backward pass (computed from the last step to the first):`,
@@ -228,7 +187,5 @@ function recurrenceTable(
 }
 
 function entryNames(name: string, count: number): string[] {
-  return count === 1
-    ? [name]
-    : Array.from({ length: count }, (_, i) => `(${name})_{${i + 1}}`);
+  return count === 1 ? [name] : Array.from({ length: count }, (_, i) => `(${name})_{${i + 1}}`);
 }

@@ -6,11 +6,7 @@ import type { ShapeResult } from "./def.js";
 import { formatShape } from "../ir/types.js";
 
 /** The adjoint of a broadcast: sum the upstream gradient back down to the operand's shape. */
-export function reduceTo(
-  b: GraphBuilder,
-  adjoint: NodeId,
-  shape: Shape,
-): NodeId {
+export function reduceTo(b: GraphBuilder, adjoint: NodeId, shape: Shape): NodeId {
   if (sameShape(b.shape(adjoint), shape)) return adjoint;
   return b.op("sum_to", [adjoint], { shape });
 }
@@ -25,8 +21,7 @@ export function evalMap(
   const shapes = args.map((a) => a.shape);
   const values = new Array<number>(args.length);
   forEachBroadcast(shape, shapes, (o, offsets) => {
-    for (let a = 0; a < args.length; a++)
-      values[a] = args[a]!.data[offsets[a]!]!;
+    for (let a = 0; a < args.length; a++) values[a] = args[a]!.data[offsets[a]!]!;
     out.data[o] = f(...values);
   });
   return out;
@@ -38,10 +33,7 @@ export const sameAsFirst = (args: readonly Shape[]): ShapeResult => ({
 
 export const scalarShape = (): ShapeResult => ({ shape: [] });
 
-export function requireSameShape(
-  args: readonly Shape[],
-  what: string,
-): ShapeResult {
+export function requireSameShape(args: readonly Shape[], what: string): ShapeResult {
   if (!sameShape(args[0]!, args[1]!)) {
     return {
       error: `${what} needs two operands of the same shape, got ${formatShape(args[0]!)} and ${formatShape(args[1]!)}`,
@@ -60,10 +52,7 @@ export function softmaxRows(x: Tensor, log: boolean): Tensor {
     let sum = 0;
     for (let j = 0; j < n; j++) sum += Math.exp(x.data[r + j]! - max);
     const lse = max + Math.log(sum);
-    for (let j = 0; j < n; j++)
-      out.data[r + j] = log
-        ? x.data[r + j]! - lse
-        : Math.exp(x.data[r + j]! - lse);
+    for (let j = 0; j < n; j++) out.data[r + j] = log ? x.data[r + j]! - lse : Math.exp(x.data[r + j]! - lse);
   }
   return out;
 }

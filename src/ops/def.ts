@@ -43,11 +43,7 @@ export interface OpDef {
   readonly surface?: { readonly params: readonly SurfaceParam[] };
   readonly shape: (args: readonly Shape[], attrs: Attrs) => ShapeResult;
   /** Rewrites applied when the node is built (fusion, identities); undefined keeps the node. */
-  readonly simplify?: (
-    b: GraphBuilder,
-    args: readonly NodeId[],
-    attrs: Attrs,
-  ) => NodeId | undefined;
+  readonly simplify?: (b: GraphBuilder, args: readonly NodeId[], attrs: Attrs) => NodeId | undefined;
   /** Vector-Jacobian product: the adjoint contribution to each arg, built as IR; null is a symbolic zero. */
   readonly vjp: (
     b: GraphBuilder,
@@ -68,33 +64,19 @@ export interface OpDef {
    * For elementwise ops: the value of one element from its operands' element values.
    * The code generator uses it to fuse chains of elementwise ops into one loop.
    */
-  readonly elementwise?: (
-    values: readonly string[],
-    attrs: Attrs,
-    ctx: EmitContext,
-  ) => string;
+  readonly elementwise?: (values: readonly string[], attrs: Attrs, ctx: EmitContext) => string;
   /**
    * Statements adding the node's value to `target` (same shape) without computing it into a
    * buffer first: a backward loop sums per-step contributions (Σ_t δ_t h_{t-1}ᵀ) this way.
    */
-  readonly accumulate?: (
-    ctx: EmitContext,
-    node: OpNode,
-    target: string,
-  ) => string;
+  readonly accumulate?: (ctx: EmitContext, node: OpNode, target: string) => string;
   /** The value is its first operand's buffer read in another shape (a reshape): no code, no copy. */
   readonly sharesBuffer?: boolean;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
-  readonly latex: (
-    args: readonly Latex[],
-    attrs: Attrs,
-    argShapes: readonly Shape[],
-  ) => Latex;
+  readonly latex: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
   /** Where the gradient property test samples each operand, e.g. positive for log. */
-  readonly domain?: (
-    argIndex: number,
-  ) => "any" | "positive" | "probability" | "awayFromZero";
+  readonly domain?: (argIndex: number) => "any" | "positive" | "probability" | "awayFromZero";
   /** Args that carry no derivative (targets of a loss, index masks). */
   readonly nonDifferentiable?: readonly number[];
 }

@@ -14,10 +14,8 @@ export const dimOps: readonly OpDef[] = [
     rule: () => "\\text{a size does not depend on any value}",
     evaluate: (_args, attrs, _shape, dims) => {
       const fixed = attrs.value;
-      const size =
-        typeof fixed === "number" ? fixed : dims.get(String(attrs.dim));
-      if (size === undefined)
-        throw new Error(`dim ${String(attrs.dim)} is not bound`);
+      const size = typeof fixed === "number" ? fixed : dims.get(String(attrs.dim));
+      if (size === undefined) throw new Error(`dim ${String(attrs.dim)} is not bound`);
       return tensor([], Float64Array.of(size));
     },
     emit: (ctx, node) => {

@@ -26,8 +26,7 @@ interface UnarySpec {
 const fn = (name: string) => (x: Latex) => `${name}\\left(${x.text}\\right)`;
 
 function unary(spec: UnarySpec): OpDef {
-  const attrOf = (attrs: Attrs) =>
-    spec.attr ? Number(attrs[spec.attr.name] ?? spec.attr.default) : 0;
+  const attrOf = (attrs: Attrs) => (spec.attr ? Number(attrs[spec.attr.name] ?? spec.attr.default) : 0);
   return {
     name: spec.name,
     ...(spec.surface === false
@@ -58,9 +57,7 @@ function unary(spec: UnarySpec): OpDef {
     },
     elementwise: ([x], attrs, ctx) => spec.js(x!, ctx.num(attrOf(attrs))),
     emit: (ctx, node) =>
-      emitElementwise(ctx, node.id, node.shape, node.args, ([x]) =>
-        spec.js(x!, ctx.num(attrOf(node.attrs))),
-      ),
+      emitElementwise(ctx, node.id, node.shape, node.args, ([x]) => spec.js(x!, ctx.num(attrOf(node.attrs)))),
     latex: ([x], attrs) => ({
       text: spec.latex(x!, attrOf(attrs)),
       prec: spec.name === "neg" ? PREC.unary : PREC.atom,
@@ -70,10 +67,7 @@ function unary(spec: UnarySpec): OpDef {
   };
 }
 
-function simplifyNeg(
-  b: GraphBuilder,
-  [x]: readonly NodeId[],
-): NodeId | undefined {
+function simplifyNeg(b: GraphBuilder, [x]: readonly NodeId[]): NodeId | undefined {
   const n = b.node(x!);
   if (n.kind === "op" && n.op === "neg") return n.args[0];
   return undefined;
@@ -141,8 +135,7 @@ const unaryOps: OpDef[] = [
     f: Math.tanh,
     js: (x) => `Math.tanh(${x})`,
     latex: fn("\\tanh"),
-    vjp: (b, n, g) =>
-      mul(b, g, b.op("sub", [one(b), b.op("pow", [n.id, b.scalar(2)])])),
+    vjp: (b, n, g) => mul(b, g, b.op("sub", [one(b), b.op("pow", [n.id, b.scalar(2)])])),
     rule: "\\frac{\\partial \\tanh a}{\\partial a} = 1 - \\tanh^2 a",
   }),
   unary({
@@ -166,8 +159,7 @@ const unaryOps: OpDef[] = [
   unary({
     name: "softplus",
     f: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
-    js: (x) =>
-      `(${x} > 0 ? ${x} + Math.log1p(Math.exp(-(${x}))) : Math.log1p(Math.exp(${x})))`,
+    js: (x) => `(${x} > 0 ? ${x} + Math.log1p(Math.exp(-(${x}))) : Math.log1p(Math.exp(${x})))`,
     latex: fn("\\operatorname{softplus}"),
     vjp: (b, n, g) => mul(b, g, b.op("sigmoid", [n.args[0]!])),
     rule: "\\operatorname{softplus}'(a) = \\sigma(a)",
@@ -177,14 +169,8 @@ const unaryOps: OpDef[] = [
     attr: { name: "alpha", default: 0.01 },
     f: (x, alpha) => (x > 0 ? x : alpha * x),
     js: (x, alpha) => `(${x} > 0 ? ${x} : ${alpha} * ${x})`,
-    latex: (x, alpha) =>
-      `\\operatorname{LReLU}_{${alpha}}\\left(${x.text}\\right)`,
-    vjp: (b, n, g) =>
-      mul(
-        b,
-        g,
-        b.op("leaky_step", [n.args[0]!], { alpha: n.attrs.alpha ?? 0.01 }),
-      ),
+    latex: (x, alpha) => `\\operatorname{LReLU}_{${alpha}}\\left(${x.text}\\right)`,
+    vjp: (b, n, g) => mul(b, g, b.op("leaky_step", [n.args[0]!], { alpha: n.attrs.alpha ?? 0.01 })),
     rule: "\\operatorname{LReLU}_\\alpha'(a) = 1 \\text{ if } a > 0 \\text{ else } \\alpha",
     domain: "awayFromZero",
   }),
@@ -194,8 +180,7 @@ const unaryOps: OpDef[] = [
     attr: { name: "alpha", default: 0.01 },
     f: (x, alpha) => (x > 0 ? 1 : alpha),
     js: (x, alpha) => `(${x} > 0 ? 1 : ${alpha})`,
-    latex: (x, alpha) =>
-      `\\operatorname{LReLU}_{${alpha}}'\\left(${x.text}\\right)`,
+    latex: (x, alpha) => `\\operatorname{LReLU}_{${alpha}}'\\left(${x.text}\\right)`,
     vjp: null,
     rule: "zero almost everywhere",
   }),
@@ -215,17 +200,8 @@ interface BinarySpec {
   readonly f: (a: number, b: number) => number;
   readonly js: (a: string, b: string) => string;
   readonly latex: (a: Latex, b: Latex, scalarOperand: boolean) => Latex;
-  readonly vjp: (
-    b: GraphBuilder,
-    node: OpNode,
-    g: NodeId,
-    needed: readonly boolean[],
-  ) => (NodeId | null)[];
-  readonly simplify?: (
-    b: GraphBuilder,
-    x: NodeId,
-    y: NodeId,
-  ) => NodeId | undefined;
+  readonly vjp: (b: GraphBuilder, node: OpNode, g: NodeId, needed: readonly boolean[]) => (NodeId | null)[];
+  readonly simplify?: (b: GraphBuilder, x: NodeId, y: NodeId) => NodeId | undefined;
   readonly rule: (argIndex: number) => string;
   readonly domain?: (argIndex: number) => Domain;
 }
@@ -245,21 +221,14 @@ function binary(spec: BinarySpec): OpDef {
     vjp: (b, node, g, needed) => {
       const [ga, gb] = spec.vjp(b, node, g, needed);
       return [
-        needed[0] && ga !== null
-          ? reduceTo(b, ga!, b.shape(node.args[0]!))
-          : null,
-        needed[1] && gb !== null
-          ? reduceTo(b, gb!, b.shape(node.args[1]!))
-          : null,
+        needed[0] && ga !== null ? reduceTo(b, ga!, b.shape(node.args[0]!)) : null,
+        needed[1] && gb !== null ? reduceTo(b, gb!, b.shape(node.args[1]!)) : null,
       ];
     },
     rule: spec.rule,
     evaluate: (args, _attrs, shape) => evalMap(args, shape, spec.f),
     elementwise: ([a, b]) => spec.js(a!, b!),
-    emit: (ctx, node) =>
-      emitElementwise(ctx, node.id, node.shape, node.args, ([a, b]) =>
-        spec.js(a!, b!),
-      ),
+    emit: (ctx, node) => emitElementwise(ctx, node.id, node.shape, node.args, ([a, b]) => spec.js(a!, b!)),
     latex: ([a, b], _attrs, shapes) =>
       spec.latex(
         a!,
@@ -273,8 +242,7 @@ function binary(spec: BinarySpec): OpDef {
 /** `x` itself when an identity leaves it unchanged in value and shape. */
 function keep(b: GraphBuilder, x: NodeId, other: NodeId): NodeId | undefined {
   const xs = b.shape(x);
-  return broadcastShapes(xs, b.shape(other)) &&
-    sameShape(broadcastShapes(xs, b.shape(other))!, xs)
+  return broadcastShapes(xs, b.shape(other)) && sameShape(broadcastShapes(xs, b.shape(other))!, xs)
     ? x
     : undefined;
 }
@@ -294,13 +262,8 @@ const binaryOps: OpDef[] = [
     }),
     vjp: (_b, _n, g) => [g, g],
     simplify: (b, x, y) =>
-      b.constValue(y) === 0
-        ? keep(b, x, y)
-        : b.constValue(x) === 0
-          ? keep(b, y, x)
-          : undefined,
-    rule: () =>
-      "\\frac{\\partial (a + b)}{\\partial a} = \\frac{\\partial (a + b)}{\\partial b} = 1",
+      b.constValue(y) === 0 ? keep(b, x, y) : b.constValue(x) === 0 ? keep(b, y, x) : undefined,
+    rule: () => "\\frac{\\partial (a + b)}{\\partial a} = \\frac{\\partial (a + b)}{\\partial b} = 1",
   }),
   binary({
     name: "sub",
@@ -313,17 +276,12 @@ const binaryOps: OpDef[] = [
     vjp: (b, _n, g, needed) => [g, needed[1] ? b.op("neg", [g]) : null],
     simplify: (b, x, y) => {
       if (b.constValue(y) === 0) return keep(b, x, y);
-      if (
-        b.constValue(x) === 0 &&
-        sameShape(b.shape(y), broadcastShapes(b.shape(x), b.shape(y)) ?? [])
-      )
+      if (b.constValue(x) === 0 && sameShape(b.shape(y), broadcastShapes(b.shape(x), b.shape(y)) ?? []))
         return b.op("neg", [y]);
       return undefined;
     },
     rule: (i) =>
-      i === 0
-        ? "\\frac{\\partial (a - b)}{\\partial a} = 1"
-        : "\\frac{\\partial (a - b)}{\\partial b} = -1",
+      i === 0 ? "\\frac{\\partial (a - b)}{\\partial a} = 1" : "\\frac{\\partial (a - b)}{\\partial b} = -1",
   }),
   binary({
     name: "mul",
@@ -340,10 +298,8 @@ const binaryOps: OpDef[] = [
     simplify: (b, x, y) => {
       if (b.constValue(y) === 1) return keep(b, x, y);
       if (b.constValue(x) === 1) return keep(b, y, x);
-      if (b.constValue(x) === -1 && keep(b, y, x) !== undefined)
-        return b.op("neg", [y]);
-      if (b.constValue(y) === -1 && keep(b, x, y) !== undefined)
-        return b.op("neg", [x]);
+      if (b.constValue(x) === -1 && keep(b, y, x) !== undefined) return b.op("neg", [y]);
+      if (b.constValue(y) === -1 && keep(b, x, y) !== undefined) return b.op("neg", [x]);
       return undefined;
     },
     rule: (i) =>
@@ -361,9 +317,7 @@ const binaryOps: OpDef[] = [
     }),
     vjp: (b, n, g, needed) => [
       needed[0] ? b.op("div", [g, n.args[1]!]) : null,
-      needed[1]
-        ? b.op("neg", [b.op("div", [b.op("mul", [g, n.id]), n.args[1]!])])
-        : null,
+      needed[1] ? b.op("neg", [b.op("div", [b.op("mul", [g, n.id]), n.args[1]!])]) : null,
     ],
     simplify: (b, x, y) => (b.constValue(y) === 1 ? keep(b, x, y) : undefined),
     rule: (i) =>
@@ -376,13 +330,7 @@ const binaryOps: OpDef[] = [
     name: "pow",
     f: Math.pow,
     js: (a, b) =>
-      b === "2"
-        ? `${a} * ${a}`
-        : b === "1"
-          ? a
-          : b === "0.5"
-            ? `Math.sqrt(${a})`
-            : `Math.pow(${a}, ${b})`,
+      b === "2" ? `${a} * ${a}` : b === "1" ? a : b === "0.5" ? `Math.sqrt(${a})` : `Math.pow(${a}, ${b})`,
     latex: (a, b) => ({
       text: `{${group(a, PREC.atom)}}^{${b.text}}`,
       prec: PREC.power,
@@ -391,14 +339,9 @@ const binaryOps: OpDef[] = [
       const [x, p] = n.args as [NodeId, NodeId];
       return [
         needed[0]
-          ? b.op("mul", [
-              b.op("mul", [g, p]),
-              b.op("pow", [x, b.op("sub", [p, b.scalar(1)])]),
-            ])
+          ? b.op("mul", [b.op("mul", [g, p]), b.op("pow", [x, b.op("sub", [p, b.scalar(1)])])])
           : null,
-        needed[1]
-          ? b.op("mul", [b.op("mul", [g, n.id]), b.op("log", [x])])
-          : null,
+        needed[1] ? b.op("mul", [b.op("mul", [g, n.id]), b.op("log", [x])]) : null,
       ];
     },
     simplify: (b, x, y) => (b.constValue(y) === 1 ? keep(b, x, y) : undefined),

@@ -3,25 +3,16 @@ import type { Attrs, NodeId, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "../codegen/context.js";
-import {
-  emitDot,
-  emitMatMat,
-  emitMatVec,
-  emitOuter,
-} from "../codegen/kernels.js";
+import { emitDot, emitMatMat, emitMatVec, emitOuter } from "../codegen/kernels.js";
 import { group, PREC, type Latex, type OpDef } from "./def.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
-const tr = (l: Latex, t: boolean) =>
-  t ? `{${group(l, PREC.atom)}}^{\\top}` : group(l, PREC.product);
+const tr = (l: Latex, t: boolean) => (t ? `{${group(l, PREC.atom)}}^{\\top}` : group(l, PREC.product));
 
 /** Logical [rows, cols] of a stored matrix under an optional transpose. */
 const view = (s: Shape, t: boolean): Shape => (t ? [s[1]!, s[0]!] : s);
 
-function matmulShape(
-  [a, b]: readonly Shape[],
-  attrs: Attrs,
-): { shape: Shape } | { error: string } {
+function matmulShape([a, b]: readonly Shape[], attrs: Attrs): { shape: Shape } | { error: string } {
   const ta = flag(attrs, "transA");
   const tb = flag(attrs, "transB");
   if (a!.length > 2 || b!.length > 2 || a!.length === 0 || b!.length === 0) {
@@ -46,11 +37,7 @@ function at(t: Tensor, i: number, j: number, transposed: boolean): number {
   return transposed ? t.data[j * cols + i]! : t.data[i * cols + j]!;
 }
 
-function evaluateMatmul(
-  [a, b]: readonly Tensor[],
-  attrs: Attrs,
-  shape: readonly number[],
-): Tensor {
+function evaluateMatmul([a, b]: readonly Tensor[], attrs: Attrs, shape: readonly number[]): Tensor {
   const ta = flag(attrs, "transA");
   const tb = flag(attrs, "transB");
   // Treat vectors as a row (left) or a column (right) so one loop covers every case.
@@ -116,10 +103,7 @@ function matmulVjp(
   return [needed[0] ? dA() : null, needed[1] ? dB() : null];
 }
 
-function emitMatmul(
-  ctx: EmitContext,
-  node: { id: NodeId; args: readonly NodeId[]; attrs: Attrs },
-): string {
+function emitMatmul(ctx: EmitContext, node: { id: NodeId; args: readonly NodeId[]; attrs: Attrs }): string {
   const [A, B] = node.args as [NodeId, NodeId];
   const sa = ctx.shapeOf(A);
   const sb = ctx.shapeOf(B);
@@ -215,12 +199,8 @@ export const linalgOps: readonly OpDef[] = [
         ? { shape: [a![0]!, b![0]!] }
         : { error: "outer product needs two vectors" },
     vjp: (b, node, g, needed) => [
-      needed[0]
-        ? b.op("matmul", [g, node.args[1]!], { transA: false, transB: false })
-        : null,
-      needed[1]
-        ? b.op("matmul", [g, node.args[0]!], { transA: true, transB: false })
-        : null,
+      needed[0] ? b.op("matmul", [g, node.args[1]!], { transA: false, transB: false }) : null,
+      needed[1] ? b.op("matmul", [g, node.args[0]!], { transA: true, transB: false }) : null,
     ],
     rule: () =>
       "\\frac{\\partial (a b^{\\top})}{\\partial a} \\text{ and } \\frac{\\partial (a b^{\\top})}{\\partial b}",
@@ -228,8 +208,7 @@ export const linalgOps: readonly OpDef[] = [
       const out = tensor(shape);
       const n = b!.data.length;
       for (let i = 0; i < a!.data.length; i++)
-        for (let j = 0; j < n; j++)
-          out.data[i * n + j] = a!.data[i]! * b!.data[j]!;
+        for (let j = 0; j < n; j++) out.data[i * n + j] = a!.data[i]! * b!.data[j]!;
       return out;
     },
     emit: (ctx, node) => emitOuterOp(ctx, node, ctx.ref(node.id), "="),
@@ -258,8 +237,7 @@ export const linalgOps: readonly OpDef[] = [
     evaluate: ([a], _attrs, shape) => {
       const out = tensor(shape);
       const [r, c] = a!.shape as [number, number];
-      for (let i = 0; i < r; i++)
-        for (let j = 0; j < c; j++) out.data[j * r + i] = a!.data[i * c + j]!;
+      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out.data[j * r + i] = a!.data[i * c + j]!;
       return out;
     },
     emit: (ctx, node) => {

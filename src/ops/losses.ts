@@ -14,11 +14,7 @@ const pair =
   });
 
 /** The op that produced `id`, when it is `name`. */
-function producedBy(
-  b: GraphBuilder,
-  id: NodeId,
-  name: string,
-): NodeId | undefined {
+function producedBy(b: GraphBuilder, id: NodeId, name: string): NodeId | undefined {
   const n = b.node(id);
   return n.kind === "op" && n.op === name ? n.args[0] : undefined;
 }
@@ -35,8 +31,7 @@ function sumLoop(
 
 const stableSoftplus = (z: string) =>
   `(${z} > 0 ? ${z} + Math.log1p(Math.exp(-(${z}))) : Math.log1p(Math.exp(${z})))`;
-const softplus = (z: number) =>
-  z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
 
 export const lossOps: readonly OpDef[] = [
   {
@@ -45,10 +40,7 @@ export const lossOps: readonly OpDef[] = [
     shape: (args) => requireSameShape(args, "mse"),
     vjp: (b, node, g, needed) => {
       const [p, y] = node.args as [NodeId, NodeId];
-      const scaled = b.op("div", [
-        b.op("mul", [b.scalar(2), g]),
-        b.op("count", [p]),
-      ]);
+      const scaled = b.op("div", [b.op("mul", [b.scalar(2), g]), b.op("count", [p])]);
       const diff = b.op("sub", [p, y]);
       return [
         needed[0] ? b.op("mul", [scaled, diff]) : null,
@@ -57,11 +49,7 @@ export const lossOps: readonly OpDef[] = [
     },
     rule: () =>
       "\\frac{\\partial \\operatorname{MSE}(\\hat y, y)}{\\partial \\hat y} = \\frac{2}{n}(\\hat y - y)",
-    evaluate: ([p, y]) =>
-      scalar(
-        p!.data.reduce((s, v, i) => s + (v - y!.data[i]!) ** 2, 0) /
-          p!.data.length,
-      ),
+    evaluate: ([p, y]) => scalar(p!.data.reduce((s, v, i) => s + (v - y!.data[i]!) ** 2, 0) / p!.data.length),
     emit: (ctx, node) => {
       const [p, y] = node.args.map((a) => ctx.ref(a));
       const n = ctx.size(node.args.length ? ctx.shapeOf(node.args[0]!) : []);
@@ -77,9 +65,7 @@ export const lossOps: readonly OpDef[] = [
     // Fused rule: cross-entropy of a softmax is computed from the logits (log-sum-exp) and differentiates to ŷ − y.
     simplify: (b, [p, y]) => {
       const z = producedBy(b, p!, "softmax");
-      return z === undefined
-        ? undefined
-        : b.op("softmax_cross_entropy", [z, y!, p!]);
+      return z === undefined ? undefined : b.op("softmax_cross_entropy", [z, y!, p!]);
     },
     vjp: (b, node, g, needed) => {
       const [p, y] = node.args as [NodeId, NodeId];
@@ -88,10 +74,8 @@ export const lossOps: readonly OpDef[] = [
         needed[1] ? b.op("neg", [b.op("mul", [g, b.op("log", [p])])]) : null,
       ];
     },
-    rule: () =>
-      "\\frac{\\partial \\operatorname{CE}(p, y)}{\\partial p} = -\\frac{y}{p}",
-    evaluate: ([p, y]) =>
-      scalar(-p!.data.reduce((s, v, i) => s + y!.data[i]! * Math.log(v), 0)),
+    rule: () => "\\frac{\\partial \\operatorname{CE}(p, y)}{\\partial p} = -\\frac{y}{p}",
+    evaluate: ([p, y]) => scalar(-p!.data.reduce((s, v, i) => s + y!.data[i]! * Math.log(v), 0)),
     emit: (ctx, node) => {
       const [p, y] = node.args.map((a) => ctx.ref(a));
       return sumLoop(
@@ -112,9 +96,7 @@ export const lossOps: readonly OpDef[] = [
       const [z, y, p] = node.args as [NodeId, NodeId, NodeId];
       return [
         needed[0] ? b.op("mul", [g, b.op("softmax_xent_grad", [p, y])]) : null,
-        needed[1]
-          ? b.op("neg", [b.op("mul", [g, b.op("log_softmax", [z])])])
-          : null,
+        needed[1] ? b.op("neg", [b.op("mul", [g, b.op("log_softmax", [z])])]) : null,
         null,
       ];
     },
@@ -164,9 +146,7 @@ ${ctx.ref(node.id)}[0] = ${s};`;
       const [p, y] = node.args as [NodeId, NodeId];
       return [
         needed[0] ? b.op("mul", [g, b.op("rowsum", [y])]) : null,
-        needed[1]
-          ? b.op("sub", [b.op("rowsum", [b.op("mul", [g, p])]), g])
-          : null,
+        needed[1] ? b.op("sub", [b.op("rowsum", [b.op("mul", [g, p])]), g]) : null,
       ];
     },
     rule: (i) =>
@@ -179,8 +159,7 @@ ${ctx.ref(node.id)}[0] = ${s};`;
       for (let r = 0; r < p!.data.length; r += n) {
         let t = 0;
         for (let j = 0; j < n; j++) t += y!.data[r + j]!;
-        for (let j = 0; j < n; j++)
-          out.data[r + j] = p!.data[r + j]! * t - y!.data[r + j]!;
+        for (let j = 0; j < n; j++) out.data[r + j] = p!.data[r + j]! * t - y!.data[r + j]!;
       }
       return out;
     },
@@ -191,10 +170,7 @@ ${ctx.ref(node.id)}[0] = ${s};`;
       return emitRows(
         ctx,
         node.shape,
-        (
-          r,
-          n,
-        ) => `let ${t} = 0; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${t} += ${y}[${r} + ${j}];
+        (r, n) => `let ${t} = 0; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${t} += ${y}[${r} + ${j}];
 for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${p}[${r} + ${j}] * ${t} - ${y}[${r} + ${j}];`,
       );
     },
@@ -214,39 +190,22 @@ for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${p}[${r} + ${j}] 
       const one = b.scalar(1);
       return [
         needed[0]
-          ? b.op("mul", [
-              g,
-              b.op("div", [
-                b.op("sub", [p, y]),
-                b.op("mul", [p, b.op("sub", [one, p])]),
-              ]),
-            ])
+          ? b.op("mul", [g, b.op("div", [b.op("sub", [p, y]), b.op("mul", [p, b.op("sub", [one, p])])])])
           : null,
-        needed[1]
-          ? b.op("mul", [
-              g,
-              b.op("log", [b.op("div", [b.op("sub", [one, p]), p])]),
-            ])
-          : null,
+        needed[1] ? b.op("mul", [g, b.op("log", [b.op("div", [b.op("sub", [one, p]), p])])]) : null,
       ];
     },
-    rule: () =>
-      "\\frac{\\partial \\operatorname{BCE}(p, y)}{\\partial p} = \\frac{p - y}{p(1 - p)}",
+    rule: () => "\\frac{\\partial \\operatorname{BCE}(p, y)}{\\partial p} = \\frac{p - y}{p(1 - p)}",
     evaluate: ([p, y]) =>
       scalar(
-        -p!.data.reduce(
-          (s, v, i) =>
-            s + y!.data[i]! * Math.log(v) + (1 - y!.data[i]!) * Math.log(1 - v),
-          0,
-        ),
+        -p!.data.reduce((s, v, i) => s + y!.data[i]! * Math.log(v) + (1 - y!.data[i]!) * Math.log(1 - v), 0),
       ),
     emit: (ctx, node) => {
       const [p, y] = node.args.map((a) => ctx.ref(a));
       return sumLoop(
         ctx,
         ctx.size(ctx.shapeOf(node.args[0]!)),
-        (i) =>
-          `-(${y}[${i}] * Math.log(${p}[${i}]) + (1 - ${y}[${i}]) * Math.log(1 - ${p}[${i}]))`,
+        (i) => `-(${y}[${i}] * Math.log(${p}[${i}]) + (1 - ${y}[${i}]) * Math.log(1 - ${p}[${i}]))`,
         ctx.ref(node.id),
       );
     },
@@ -270,8 +229,7 @@ for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${p}[${r} + ${j}] 
       i === 0
         ? "\\text{sigmoid with BCE: } \\frac{\\partial L}{\\partial z} = \\sigma(z) - y"
         : "\\frac{\\partial \\operatorname{BCE}}{\\partial y} = -z",
-    evaluate: ([z, y]) =>
-      scalar(z!.data.reduce((s, v, i) => s + softplus(v) - y!.data[i]! * v, 0)),
+    evaluate: ([z, y]) => scalar(z!.data.reduce((s, v, i) => s + softplus(v) - y!.data[i]! * v, 0)),
     emit: (ctx, node) => {
       const [z, y] = node.args.map((a) => ctx.ref(a));
       return sumLoop(

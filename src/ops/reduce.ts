@@ -7,8 +7,7 @@ import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
 import { group, PREC, type Latex, type OpDef } from "./def.js";
 
 const targetShape = (attrs: Attrs) => attrs.shape as Shape;
-const rowShape = (s: Shape): Shape =>
-  s.length === 0 ? [] : [...s.slice(0, -1), 1];
+const rowShape = (s: Shape): Shape => (s.length === 0 ? [] : [...s.slice(0, -1), 1]);
 const fnLatex =
   (name: string) =>
   ([x]: readonly Latex[]): Latex => ({
@@ -17,14 +16,9 @@ const fnLatex =
   });
 /** The element count of a shape in LaTeX: `N K`, or a number when fixed. */
 export const countLatex = (shape: Shape): string => {
-  const fixed = shape
-    .filter((d): d is number => typeof d === "number")
-    .reduce((a, b) => a * b, 1);
+  const fixed = shape.filter((d): d is number => typeof d === "number").reduce((a, b) => a * b, 1);
   const named = shape.filter((d): d is string => typeof d === "string");
-  return [
-    ...(fixed !== 1 || named.length === 0 ? [String(fixed)] : []),
-    ...named,
-  ].join(" ");
+  return [...(fixed !== 1 || named.length === 0 ? [String(fixed)] : []), ...named].join(" ");
 };
 
 function sumRows(x: Tensor): Tensor {
@@ -43,12 +37,9 @@ export const reduceOps: readonly OpDef[] = [
     name: "sum",
     surface: { params: [{ name: "x" }] },
     shape: scalarShape,
-    vjp: (b, node, g) => [
-      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) }),
-    ],
+    vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) })],
     rule: () => "\\frac{\\partial \\sum_i a_i}{\\partial a_j} = 1",
-    evaluate: ([x]) =>
-      tensor([], Float64Array.of(x!.data.reduce((a, v) => a + v, 0))),
+    evaluate: ([x]) => tensor([], Float64Array.of(x!.data.reduce((a, v) => a + v, 0))),
     emit: (ctx, node) => {
       const [s, i] = [ctx.fresh("s"), ctx.fresh("i")];
       const x = ctx.ref(node.args[0]!);
@@ -71,13 +62,8 @@ export const reduceOps: readonly OpDef[] = [
         }),
       ];
     },
-    rule: () =>
-      "\\frac{\\partial \\operatorname{mean}(a)}{\\partial a_j} = \\frac{1}{n}",
-    evaluate: ([x]) =>
-      tensor(
-        [],
-        Float64Array.of(x!.data.reduce((a, v) => a + v, 0) / x!.data.length),
-      ),
+    rule: () => "\\frac{\\partial \\operatorname{mean}(a)}{\\partial a_j} = \\frac{1}{n}",
+    evaluate: ([x]) => tensor([], Float64Array.of(x!.data.reduce((a, v) => a + v, 0) / x!.data.length)),
     emit: (ctx, node) => {
       const [s, i] = [ctx.fresh("s"), ctx.fresh("i")];
       const arg = node.args[0]!;
@@ -94,17 +80,13 @@ export const reduceOps: readonly OpDef[] = [
     shape: scalarShape,
     simplify: (b, [x]) => {
       const shape = b.shape(x!);
-      return shape.every((d) => typeof d === "number")
-        ? b.scalar(sizeOf(shape as number[]))
-        : undefined;
+      return shape.every((d) => typeof d === "number") ? b.scalar(sizeOf(shape as number[])) : undefined;
     },
     vjp: () => [null],
     nonDifferentiable: [0],
-    rule: () =>
-      "\\text{the number of elements does not depend on their values}",
+    rule: () => "\\text{the number of elements does not depend on their values}",
     evaluate: ([x]) => tensor([], Float64Array.of(x!.data.length)),
-    emit: (ctx, node) =>
-      `${ctx.ref(node.id)}[0] = ${ctx.size(ctx.shapeOf(node.args[0]!))};`,
+    emit: (ctx, node) => `${ctx.ref(node.id)}[0] = ${ctx.size(ctx.shapeOf(node.args[0]!))};`,
     latex: (_args, _attrs, [s]) => ({
       text: countLatex(s!),
       prec: PREC.product,
@@ -113,19 +95,14 @@ export const reduceOps: readonly OpDef[] = [
   {
     name: "sum_to",
     shape: ([x], attrs) =>
-      broadcastShapes(x!, targetShape(attrs)) &&
-      sameShape(broadcastShapes(x!, targetShape(attrs))!, x!)
+      broadcastShapes(x!, targetShape(attrs)) && sameShape(broadcastShapes(x!, targetShape(attrs))!, x!)
         ? { shape: targetShape(attrs) }
         : {
             error: `cannot sum ${formatShape(x!)} down to ${formatShape(targetShape(attrs))}`,
           },
-    simplify: (b, [x], attrs) =>
-      sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined,
-    vjp: (b, node, g) => [
-      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) }),
-    ],
-    rule: () =>
-      "\\text{a broadcast operand receives the sum of the gradient over the broadcast axes}",
+    simplify: (b, [x], attrs) => (sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined),
+    vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) })],
+    rule: () => "\\text{a broadcast operand receives the sum of the gradient over the broadcast axes}",
     evaluate: ([x], _attrs, shape) => {
       const out = tensor(shape);
       const xs = x!;
@@ -150,14 +127,12 @@ export const reduceOps: readonly OpDef[] = [
         : {
             error: `cannot broadcast ${formatShape(x!)} to ${formatShape(targetShape(attrs))}`,
           },
-    simplify: (b, [x], attrs) =>
-      sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined,
+    simplify: (b, [x], attrs) => (sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined),
     vjp: (b, node, g) => [reduceTo(b, g, b.shape(node.args[0]!))],
     rule: () => "\\text{broadcasting copies the value, so gradients add up}",
     evaluate: (args, _attrs, shape) => evalMap(args, shape, (x) => x),
     elementwise: ([x]) => x!,
-    emit: (ctx, node) =>
-      emitElementwise(ctx, node.id, node.shape, node.args, ([x]) => x!),
+    emit: (ctx, node) => emitElementwise(ctx, node.id, node.shape, node.args, ([x]) => x!),
     latex: ([x], attrs) => ({
       text: `${group(x!, PREC.atom)}\\,\\mathbf{1}`,
       prec: PREC.product,
@@ -166,9 +141,7 @@ export const reduceOps: readonly OpDef[] = [
   {
     name: "rowsum",
     shape: ([x]) => ({ shape: rowShape(x!) }),
-    vjp: (b, node, g) => [
-      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) }),
-    ],
+    vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) })],
     rule: () => "\\frac{\\partial \\sum_j a_{ij}}{\\partial a_{ij}} = 1",
     evaluate: ([x]) => sumRows(x!),
     emit: (ctx, node) => {
@@ -186,33 +159,21 @@ export const reduceOps: readonly OpDef[] = [
     surface: { params: [{ name: "z" }] },
     shape: ([x]) => ({ shape: x! }),
     vjp: (b, node, g) => [
-      b.op("mul", [
-        node.id,
-        b.op("sub", [g, b.op("rowsum", [b.op("mul", [g, node.id])])]),
-      ]),
+      b.op("mul", [node.id, b.op("sub", [g, b.op("rowsum", [b.op("mul", [g, node.id])])])]),
     ],
-    rule: () =>
-      "\\frac{\\partial \\operatorname{softmax}(z)_i}{\\partial z_j} = s_i(\\delta_{ij} - s_j)",
+    rule: () => "\\frac{\\partial \\operatorname{softmax}(z)_i}{\\partial z_j} = s_i(\\delta_{ij} - s_j)",
     evaluate: ([x]) => softmaxRows(x!, false),
-    emit: (ctx, node) =>
-      emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), false),
+    emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), false),
     latex: fnLatex("\\operatorname{softmax}"),
   },
   {
     name: "log_softmax",
     surface: { params: [{ name: "z" }] },
     shape: ([x]) => ({ shape: x! }),
-    vjp: (b, node, g) => [
-      b.op("sub", [
-        g,
-        b.op("mul", [b.op("exp", [node.id]), b.op("rowsum", [g])]),
-      ]),
-    ],
-    rule: () =>
-      "\\frac{\\partial \\log\\operatorname{softmax}(z)_i}{\\partial z_j} = \\delta_{ij} - s_j",
+    vjp: (b, node, g) => [b.op("sub", [g, b.op("mul", [b.op("exp", [node.id]), b.op("rowsum", [g])])])],
+    rule: () => "\\frac{\\partial \\log\\operatorname{softmax}(z)_i}{\\partial z_j} = \\delta_{ij} - s_j",
     evaluate: ([x]) => softmaxRows(x!, true),
-    emit: (ctx, node) =>
-      emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), true),
+    emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), true),
     latex: fnLatex("\\log\\operatorname{softmax}"),
   },
 ];
@@ -225,12 +186,7 @@ export function emitSoftmax(
   log: boolean,
 ): string {
   const x = ctx.ref(input);
-  const [m, s, j, lse] = [
-    ctx.fresh("m"),
-    ctx.fresh("s"),
-    ctx.fresh("j"),
-    ctx.fresh("lse"),
-  ];
+  const [m, s, j, lse] = [ctx.fresh("m"), ctx.fresh("s"), ctx.fresh("j"), ctx.fresh("lse")];
   return emitRows(
     ctx,
     ctx.shapeOf(input),

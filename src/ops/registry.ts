@@ -3,7 +3,8 @@ import { elementwiseOps } from "./elementwise.js";
 import { linalgOps } from "./linalg.js";
 import { reduceOps } from "./reduce.js";
 import { lossOps } from "./losses.js";
-import { imageOps } from "./image.js";
+import { convOps } from "./conv.js";
+import { poolOps } from "./pool.js";
 import { dimOps } from "./dims.js";
 import { stepOps } from "./steps.js";
 
@@ -15,7 +16,8 @@ for (const def of [
   ...lossOps,
   ...dimOps,
   ...stepOps,
-  ...imageOps,
+  ...convOps,
+  ...poolOps,
 ]) {
   if (table.has(def.name)) throw new Error(`op ${def.name} registered twice`);
   table.set(def.name, def);

@@ -7,22 +7,15 @@ import { group, PREC, type OpDef } from "./def.js";
 const stepIndex = (attrs: Attrs, length: number) =>
   attrs.from === "end" ? length - 1 - Number(attrs.k) : Number(attrs.k);
 const stepExpr = (attrs: Attrs, length: string) =>
-  attrs.from === "end"
-    ? `${length} - 1 - ${Number(attrs.k)}`
-    : String(Number(attrs.k));
+  attrs.from === "end" ? `${length} - 1 - ${Number(attrs.k)}` : String(Number(attrs.k));
 
 export const stepOps: readonly OpDef[] = [
   {
     name: "take",
     shape: ([x]) =>
-      x!.length >= 1
-        ? { shape: x!.slice(1) }
-        : { error: `a step of ${formatShape(x!)}: not a sequence` },
-    vjp: (b, node, g) => [
-      b.op("place", [g], { ...node.attrs, length: b.shape(node.args[0]!)[0]! }),
-    ],
-    rule: () =>
-      "\\text{the gradient of one step enters the sequence at that step}",
+      x!.length >= 1 ? { shape: x!.slice(1) } : { error: `a step of ${formatShape(x!)}: not a sequence` },
+    vjp: (b, node, g) => [b.op("place", [g], { ...node.attrs, length: b.shape(node.args[0]!)[0]! })],
+    rule: () => "\\text{the gradient of one step enters the sequence at that step}",
     evaluate: ([x], attrs, shape) => {
       const size = sizeOf(shape);
       const at = stepIndex(attrs, x!.shape[0]!);
@@ -73,9 +66,7 @@ export const stepOps: readonly OpDef[] = [
       x!.length >= 1
         ? { shape: x!.slice(1) }
         : { error: `a sum over steps of ${formatShape(x!)}: not a sequence` },
-    vjp: (b, node, g) => [
-      b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) as Shape }),
-    ],
+    vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) as Shape })],
     rule: () => "\\frac{\\partial \\sum_t a_t}{\\partial a_t} = 1",
     evaluate: ([x], _attrs, shape) => {
       const out = tensor(shape);

@@ -19,8 +19,7 @@ export function resolveName(
   indices: ReadonlySet<string>,
   indexDims: ReadonlySet<string>,
 ): ResolvedName {
-  if (name.subscript)
-    return { kind: "subscripted", base: name.identifier, subscript: "<expr>" };
+  if (name.subscript) return { kind: "subscripted", base: name.identifier, subscript: "<expr>" };
   const cut = name.identifier.lastIndexOf("_");
   if (cut > 0) {
     const suffix = name.identifier.slice(cut + 1);
@@ -35,10 +34,7 @@ export function resolveName(
   return { kind: "plain", name: name.identifier };
 }
 
-export function closestName(
-  name: string,
-  candidates: Iterable<string>,
-): string | undefined {
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -48,10 +44,7 @@ export function closestName(
       best = c;
     }
   }
-  return best !== undefined &&
-    bestDistance <= Math.max(1, Math.floor(name.length / 3))
-    ? best
-    : undefined;
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {
@@ -61,11 +54,7 @@ function editDistance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const current = row[j]!;
-      row[j] = Math.min(
-        row[j]! + 1,
-        row[j - 1]! + 1,
-        previous + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
       previous = current;
     }
   }

@@ -10,6 +10,9 @@ export interface Span {
 
 // Chevrotain's endOffset is inclusive: this is the one place that converts it.
 export function tokenSpan(token: IToken): Span {
+  // A token chevrotain inserted while recovering from a syntax error has no place in the
+  // source: the statement holding it was reported already and is left out of the AST.
+  if (token.isInsertedInRecovery || Number.isNaN(token.startOffset)) throw new RecoveredToken();
   return {
     start: token.startOffset,
     end: (token.endOffset ?? token.startOffset) + 1,
@@ -26,3 +29,6 @@ export function joinSpans(first: Span, last: Span): Span {
     column: first.column,
   };
 }
+
+/** Thrown for a token that error recovery made up; the statement around it is skipped. */
+export class RecoveredToken extends Error {}

@@ -21,12 +21,9 @@ type Children = Record<string, (CstNode | IToken)[] | undefined>;
 const BaseVisitor = nablaParser.getBaseCstVisitorConstructor();
 
 const tok = (c: Children, key: string, i = 0): IToken => c[key]![i] as IToken;
-const node = (c: Children, key: string, i = 0): CstNode =>
-  c[key]![i] as CstNode;
-const nodes = (c: Children, key: string): CstNode[] =>
-  (c[key] ?? []) as CstNode[];
-const maybeTok = (c: Children, key: string): IToken | undefined =>
-  c[key]?.[0] as IToken | undefined;
+const node = (c: Children, key: string, i = 0): CstNode => c[key]![i] as CstNode;
+const nodes = (c: Children, key: string): CstNode[] => (c[key] ?? []) as CstNode[];
+const maybeTok = (c: Children, key: string): IToken | undefined => c[key]?.[0] as IToken | undefined;
 
 /** CST → AST. Every AST node keeps the span of the source it came from. */
 class AstBuilder extends BaseVisitor {
@@ -69,9 +66,7 @@ class AstBuilder extends BaseVisitor {
   dimItem(c: Children): Statement {
     const name = tok(c, "Identifier");
     const value = maybeTok(c, "NumberLiteral");
-    const span = value
-      ? joinSpans(tokenSpan(name), tokenSpan(value))
-      : tokenSpan(name);
+    const span = value ? joinSpans(tokenSpan(name), tokenSpan(value)) : tokenSpan(name);
     return value
       ? { kind: "dim", name: name.image, value: Number(value.image), span }
       : { kind: "dim", name: name.image, span };
@@ -100,13 +95,9 @@ class AstBuilder extends BaseVisitor {
   varDecl(c: Children): Statement {
     const role = tok(c, "role");
     const name = this.visit(node(c, "lhsName")) as SubscriptedName;
-    const shape = c.shape
-      ? (this.visit(node(c, "shape")) as DimRef[])
-      : undefined;
+    const shape = c.shape ? (this.visit(node(c, "shape")) as DimRef[]) : undefined;
     const latexToken = maybeTok(c, "StringLiteral");
-    const init = c.expression
-      ? (this.visit(node(c, "expression")) as Expr)
-      : undefined;
+    const init = c.expression ? (this.visit(node(c, "expression")) as Expr) : undefined;
     const span = joinSpans(tokenSpan(role), init?.span ?? name.span);
     return {
       kind: "declaration",
@@ -191,10 +182,7 @@ class AstBuilder extends BaseVisitor {
     return {
       kind: "example",
       assignments,
-      span: joinSpans(
-        tokenSpan(tok(c, "Example")),
-        tokenSpan(tok(c, "RBrace")),
-      ),
+      span: joinSpans(tokenSpan(tok(c, "Example")), tokenSpan(tok(c, "RBrace"))),
     };
   }
 
@@ -270,8 +258,7 @@ class AstBuilder extends BaseVisitor {
 
   primary(c: Children): Expr {
     const n = maybeTok(c, "NumberLiteral");
-    if (n)
-      return { kind: "number", value: Number(n.image), span: tokenSpan(n) };
+    if (n) return { kind: "number", value: Number(n.image), span: tokenSpan(n) };
     const key = Object.keys(c)[0]!;
     return this.visit(node(c, key)) as Expr;
   }
@@ -284,10 +271,7 @@ class AstBuilder extends BaseVisitor {
     return {
       kind: "tensor",
       elements: nodes(c, "expression").map((e) => this.visit(e) as Expr),
-      span: joinSpans(
-        tokenSpan(tok(c, "LBracket")),
-        tokenSpan(tok(c, "RBracket")),
-      ),
+      span: joinSpans(tokenSpan(tok(c, "LBracket")), tokenSpan(tok(c, "RBracket"))),
     };
   }
 
@@ -341,10 +325,7 @@ function fallbackSpan(source: string): Span {
 }
 
 /** Parses source text; syntax errors go to `diagnostics` and the AST holds what could be recovered. */
-export function parseProgram(
-  source: string,
-  diagnostics: Diagnostic[],
-): Program {
+export function parseProgram(source: string, diagnostics: Diagnostic[]): Program {
   const lexed = nablaLexer.tokenize(source);
   for (const e of lexed.errors) {
     diagnostics.push(
@@ -363,10 +344,8 @@ export function parseProgram(
   const cst = nablaParser.program();
   for (const e of nablaParser.errors) {
     const t = e.token;
-    const span =
-      Number.isNaN(t.startOffset) || t.tokenType.name === "EOF"
-        ? fallbackSpan(source)
-        : tokenSpan(t);
+    const real = !Number.isNaN(t.startOffset) && !t.isInsertedInRecovery && t.tokenType.name !== "EOF";
+    const span = real ? tokenSpan(t) : fallbackSpan(source);
     diagnostics.push(syntaxError(span, describeSyntaxError(e)));
   }
   const program = astBuilder.visit(cst) as Program;
@@ -404,19 +383,11 @@ const RULE_TEXT: Record<string, string> = {
 
 function describeSyntaxError(e: IRecognitionException): string {
   const token = e.token;
-  const found =
-    token.tokenType.name === "EOF" ? "end of file" : `'${token.image}'`;
+  const found = token.tokenType.name === "EOF" ? "end of file" : `'${token.image}'`;
   const expected = /Expecting token of type --> (\w+) <--/.exec(e.message)?.[1];
-  if (expected)
-    return `expected ${TOKEN_TEXT[expected] ?? expected} but found ${found}`;
+  if (expected) return `expected ${TOKEN_TEXT[expected] ?? expected} but found ${found}`;
   const rule = e.context?.ruleStack?.[e.context.ruleStack.length - 1];
   const wanted =
-    e.name === "NotAllInputParsedException"
-      ? RULE_TEXT.program
-      : rule
-        ? RULE_TEXT[rule]
-        : undefined;
-  return wanted
-    ? `unexpected ${found}; expected ${wanted}`
-    : `unexpected ${found}`;
+    e.name === "NotAllInputParsedException" ? RULE_TEXT.program : rule ? RULE_TEXT[rule] : undefined;
+  return wanted ? `unexpected ${found}; expected ${wanted}` : `unexpected ${found}`;
 }

@@ -59,8 +59,7 @@ const small: CnnDims[] = [
   { C: 1, H: 6, W: 9, F: 2, K: 5 },
 ];
 
-const label = ({ C, H, W, F, K }: CnnDims) =>
-  `${C}×${H}×${W} image, F=${F}, K=${K}`;
+const label = ({ C, H, W, F, K }: CnnDims) => `${C}×${H}×${W} image, F=${F}, K=${K}`;
 
 async function generated(dims: CnnDims) {
   const r = await compile(cnnSource(dims), { file: "cnn.nabla" });
@@ -80,16 +79,13 @@ async function expectAgreement(
   const mine = zeros(dims);
   const loss = createCnnGradient(dims)(params, inputs, mine);
   const theirs = mod.gradient(data.params, data.inputs, undefined, data.dims);
-  expect(Math.abs(loss - theirs.loss) / Math.abs(theirs.loss)).toBeLessThan(
-    1e-12,
-  );
+  expect(Math.abs(loss - theirs.loss) / Math.abs(theirs.loss)).toBeLessThan(1e-12);
   const fwd = mod.forward(data.params, data.inputs, data.dims);
   expect(Math.abs(fwd.loss - loss) / Math.abs(loss)).toBeLessThan(1e-12);
   for (const name of names)
-    expect(
-      relativeError(mine[name], theirs.gradients[name]!),
-      `∂${name} at ${label(dims)}`,
-    ).toBeLessThan(1e-12);
+    expect(relativeError(mine[name], theirs.gradients[name]!), `∂${name} at ${label(dims)}`).toBeLessThan(
+      1e-12,
+    );
   return mine;
 }
 
@@ -114,10 +110,9 @@ describe("hand-written CNN gradient (bench baseline)", () => {
           p[i] = saved;
           const fd = (up - down) / (2 * h);
           const g = out[name][i]!;
-          expect(
-            Math.abs(fd - g),
-            `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`,
-          ).toBeLessThan(1e-9 + 1e-6 * Math.abs(g));
+          expect(Math.abs(fd - g), `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`).toBeLessThan(
+            1e-9 + 1e-6 * Math.abs(g),
+          );
         }
       }
     });
@@ -160,13 +155,9 @@ describe("hand-written CNN gradient (bench baseline)", () => {
       for (let i = 0; i < PH; i++)
         for (let j = 0; j < PW; j++) {
           const centre = inputs.x[(2 * i + 1) * IW + 2 * j + 1]!;
-          pooled[(f * PH + i) * PW + j] = Math.max(
-            0,
-            params.k[f * 9 + 4]! * centre + params.bk[f]!,
-          );
+          pooled[(f * PH + i) * PW + j] = Math.max(0, params.k[f * 9 + 4]! * centre + params.bk[f]!);
         }
-    for (let r = 0; r < K; r++)
-      for (let n = 0; n < N; n++) z[r] += params.W[r * N + n]! * pooled[n]!;
+    for (let r = 0; r < K; r++) for (let n = 0; n < N; n++) z[r] += params.W[r * N + n]! * pooled[n]!;
     const e = z.map((v) => Math.exp(v));
     const sum = e.reduce((a, v) => a + v, 0);
     const expected = new Float64Array(F * 9);
@@ -176,12 +167,10 @@ describe("hand-written CNN gradient (bench baseline)", () => {
           const n = (f * PH + i) * PW + j;
           if (!(pooled[n]! > 0)) continue;
           let dP = 0;
-          for (let r = 0; r < K; r++)
-            dP += params.W[r * N + n]! * (e[r]! / sum - inputs.y[r]!);
+          for (let r = 0; r < K; r++) dP += params.W[r * N + n]! * (e[r]! / sum - inputs.y[r]!);
           for (let u = 0; u < 3; u++)
             for (let v = 0; v < 3; v++)
-              expected[f * 9 + u * 3 + v] +=
-                dP * inputs.x[(2 * i + u) * IW + 2 * j + v]!;
+              expected[f * 9 + u * 3 + v] += dP * inputs.x[(2 * i + u) * IW + 2 * j + v]!;
         }
     expect(relativeError(mine.k, expected)).toBeLessThan(1e-12);
     // Both filters have live and dead windows, so the test exercises both.
@@ -215,9 +204,7 @@ describe("hand-written CNN gradient (bench baseline)", () => {
   it("rejects arrays of the wrong length and bad sizes", () => {
     const dims: CnnDims = { C: 1, H: 8, W: 8, F: 2, K: 3 };
     const { params, inputs } = setup(dims, 1);
-    expect(() =>
-      createCnnGradient({ ...dims, H: 9 })(params, inputs, zeros(dims)),
-    ).toThrow(/x has/);
+    expect(() => createCnnGradient({ ...dims, H: 9 })(params, inputs, zeros(dims))).toThrow(/x has/);
     expect(() =>
       createCnnGradient(dims)(params, inputs, {
         ...zeros(dims),

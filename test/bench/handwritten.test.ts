@@ -61,8 +61,7 @@ describe("hand-written MLP gradient (bench baseline)", () => {
         const p = params[name];
         // A few random coordinates plus the first and last, which sit at tile edges.
         const coords = [0, p.length - 1];
-        for (let t = 0; t < 4; t++)
-          coords.push(Math.floor(random() * p.length));
+        for (let t = 0; t < 4; t++) coords.push(Math.floor(random() * p.length));
         for (const i of coords) {
           const saved = p[i]!;
           p[i] = saved + h;
@@ -72,10 +71,9 @@ describe("hand-written MLP gradient (bench baseline)", () => {
           p[i] = saved;
           const fd = (up - down) / (2 * h);
           const g = out[name][i]!;
-          expect(
-            Math.abs(fd - g),
-            `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`,
-          ).toBeLessThan(1e-8 + 1e-6 * Math.abs(g));
+          expect(Math.abs(fd - g), `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`).toBeLessThan(
+            1e-8 + 1e-6 * Math.abs(g),
+          );
         }
       }
     });
@@ -89,20 +87,10 @@ describe("hand-written MLP gradient (bench baseline)", () => {
       const { data, params, inputs } = setup(n, 3 * n);
       const mine = zeros();
       const loss = createMlpGradient(n)(params, inputs, mine);
-      const theirs = mod.gradient(
-        data.params,
-        data.inputs,
-        undefined,
-        data.dims,
-      );
-      expect(Math.abs(loss - theirs.loss) / Math.abs(theirs.loss)).toBeLessThan(
-        1e-12,
-      );
+      const theirs = mod.gradient(data.params, data.inputs, undefined, data.dims);
+      expect(Math.abs(loss - theirs.loss) / Math.abs(theirs.loss)).toBeLessThan(1e-12);
       for (const name of names)
-        expect(
-          relativeError(mine[name], theirs.gradients[name]!),
-          `∂${name} at N=${n}`,
-        ).toBeLessThan(1e-12);
+        expect(relativeError(mine[name], theirs.gradients[name]!), `∂${name} at N=${n}`).toBeLessThan(1e-12);
     }
   });
 
@@ -121,9 +109,7 @@ describe("hand-written MLP gradient (bench baseline)", () => {
 
   it("rejects arrays of the wrong length", () => {
     const { params, inputs } = setup(4, 1);
-    expect(() => createMlpGradient(5)(params, inputs, zeros())).toThrow(
-      /X has/,
-    );
+    expect(() => createMlpGradient(5)(params, inputs, zeros())).toThrow(/X has/);
     expect(() =>
       createMlpGradient(4)(params, inputs, {
         ...zeros(),

@@ -77,10 +77,9 @@ describe("hand-written RNN gradient (bench baseline)", () => {
           p[i] = saved;
           const fd = (up - down) / (2 * h);
           const g = out[name][i]!;
-          expect(
-            Math.abs(fd - g),
-            `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`,
-          ).toBeLessThan(1e-9 + 1e-6 * Math.abs(g));
+          expect(Math.abs(fd - g), `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`).toBeLessThan(
+            1e-9 + 1e-6 * Math.abs(g),
+          );
         }
       }
     });
@@ -94,22 +93,14 @@ describe("hand-written RNN gradient (bench baseline)", () => {
       const { data, params, inputs } = setup(dims, 3 * dims.H + dims.T);
       const mine = zeros(dims);
       const loss = createRnnGradient(dims)(params, inputs, mine);
-      const theirs = mod.gradient(
-        data.params,
-        data.inputs,
-        undefined,
-        data.dims,
-      );
-      expect(Math.abs(loss - theirs.loss) / Math.abs(theirs.loss)).toBeLessThan(
-        1e-12,
-      );
+      const theirs = mod.gradient(data.params, data.inputs, undefined, data.dims);
+      expect(Math.abs(loss - theirs.loss) / Math.abs(theirs.loss)).toBeLessThan(1e-12);
       const fwd = mod.forward(data.params, data.inputs, data.dims);
       expect(Math.abs(fwd.loss - loss) / Math.abs(loss)).toBeLessThan(1e-12);
       for (const name of names)
-        expect(
-          relativeError(mine[name], theirs.gradients[name]!),
-          `∂${name} at ${label(dims)}`,
-        ).toBeLessThan(1e-12);
+        expect(relativeError(mine[name], theirs.gradients[name]!), `∂${name} at ${label(dims)}`).toBeLessThan(
+          1e-12,
+        );
     }
   });
 
@@ -151,9 +142,7 @@ describe("hand-written RNN gradient (bench baseline)", () => {
   it("rejects arrays of the wrong length and bad sizes", () => {
     const dims = { D: 3, H: 4, O: 2, T: 4 };
     const { params, inputs } = setup(dims, 1);
-    expect(() =>
-      createRnnGradient({ ...dims, T: 5 })(params, inputs, zeros(dims)),
-    ).toThrow(/x has/);
+    expect(() => createRnnGradient({ ...dims, T: 5 })(params, inputs, zeros(dims))).toThrow(/x has/);
     expect(() =>
       createRnnGradient(dims)(params, inputs, {
         ...zeros(dims),

@@ -10,14 +10,7 @@ const nabla = (...args: string[]) =>
   spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8" });
 
 /** The two-layer linear chain by hand: x1 = w1 x0 + b1, x2 = w2 x1 + b2, E = (x2 - y)^2. */
-function chain(
-  x0: number,
-  y: number,
-  w1: number,
-  b1: number,
-  w2: number,
-  b2: number,
-) {
+function chain(x0: number, y: number, w1: number, b1: number, w2: number, b2: number) {
   const x1 = w1 * x0 + b1;
   const x2 = w2 * x1 + b2;
   const e = 2 * (x2 - y);
@@ -38,25 +31,17 @@ describe("nabla run", () => {
     expect(out.loss).toBeCloseTo(expected.loss, 12);
     expect(out.values.x1).toBeCloseTo(expected.x1, 12);
     expect(out.values.x2).toBeCloseTo(expected.x2, 12);
-    for (const [k, v] of Object.entries(expected.gradients))
-      expect(out.gradients[k]).toBeCloseTo(v, 12);
+    for (const [k, v] of Object.entries(expected.gradients)) expect(out.gradients[k]).toBeCloseTo(v, 12);
   });
 
   it("takes values from a file over the example's, nested arrays for tensors", () => {
     const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
     writeFileSync(join(dir, "v.json"), JSON.stringify({ x0: 2, w2: -0.5 }));
-    const r = nabla(
-      "run",
-      "examples/linear_chain.nabla",
-      "--values",
-      join(dir, "v.json"),
-      "--json",
-    );
+    const r = nabla("run", "examples/linear_chain.nabla", "--values", join(dir, "v.json"), "--json");
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     const expected = chain(2, 0.5, 0.8, 1, -0.5, 1);
-    for (const [k, v] of Object.entries(expected.gradients))
-      expect(out.gradients[k]).toBeCloseTo(v, 12);
+    for (const [k, v] of Object.entries(expected.gradients)) expect(out.gradients[k]).toBeCloseTo(v, 12);
     writeFileSync(
       join(dir, "m.json"),
       JSON.stringify({
@@ -67,13 +52,7 @@ describe("nabla run", () => {
       }),
     );
     const m = JSON.parse(
-      nabla(
-        "run",
-        "examples/sigmoid_2_2_2.nabla",
-        "--values",
-        join(dir, "m.json"),
-        "--json",
-      ).stdout,
+      nabla("run", "examples/sigmoid_2_2_2.nabla", "--values", join(dir, "m.json"), "--json").stdout,
     );
     expect(m.gradients.W1).toHaveLength(2);
     expect(m.gradients.W1[0]).toHaveLength(2);
@@ -91,24 +70,13 @@ describe("nabla run", () => {
     const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
     const cases: [string, RegExp][] = [
       ["{ not json", /not valid JSON/],
-      [
-        JSON.stringify({ nope: 1 }),
-        /'nope', which is not an input, target or param/,
-      ],
-      [
-        JSON.stringify({ x0: [1, 2] }),
-        /'x0' has shape \[2\], but the model declares \[\]/,
-      ],
+      [JSON.stringify({ nope: 1 }), /'nope', which is not an input, target or param/],
+      [JSON.stringify({ x0: [1, 2] }), /'x0' has shape \[2\], but the model declares \[\]/],
       [JSON.stringify({ x0: "one" }), /'x0' must hold finite numbers/],
     ];
     for (const [text, message] of cases) {
       writeFileSync(join(dir, "bad.json"), text);
-      const r = nabla(
-        "run",
-        "examples/linear_chain.nabla",
-        "--values",
-        join(dir, "bad.json"),
-      );
+      const r = nabla("run", "examples/linear_chain.nabla", "--values", join(dir, "bad.json"));
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).toContain("bad.json");
@@ -119,17 +87,13 @@ describe("nabla run", () => {
   it("reports model errors with exit status 1", () => {
     const r = nabla("check", "test/bad/shape_mismatch.nabla");
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(
-      /test\/bad\/shape_mismatch\.nabla:6:5: error NB3002/,
-    );
+    expect(r.stderr).toMatch(/test\/bad\/shape_mismatch\.nabla:6:5: error NB3002/);
   });
 
   it("reports usage errors with exit status 2", () => {
     expect(nabla("frobnicate").status).toBe(2);
     expect(nabla("run").status).toBe(2);
-    expect(nabla("run", "no/such/file.nabla").stderr).toMatch(
-      /cannot read model file/,
-    );
+    expect(nabla("run", "no/such/file.nabla").stderr).toMatch(/cannot read model file/);
   });
 });
 
@@ -140,9 +104,7 @@ describe("nabla compile and demo", () => {
     expect(r.status).toBe(0);
     for (const ext of ["ts", "js", "tex"])
       expect(existsSync(join(dir, `matrix_two_layer.${ext}`))).toBe(true);
-    expect(readFileSync(join(dir, "matrix_two_layer.tex"), "utf8")).toContain(
-      "\\begin{document}",
-    );
+    expect(readFileSync(join(dir, "matrix_two_layer.tex"), "utf8")).toContain("\\begin{document}");
   });
   it("demo compiles and runs the built-in example", () => {
     const dir = mkdtempSync(join(tmpdir(), "nabla-demo-"));
@@ -154,16 +116,9 @@ describe("nabla compile and demo", () => {
 
 describe("nabla run on a sequence model", () => {
   /** The next-word RNN by hand (H = 1): its loss for given params, to difference numerically. */
-  function nextWordLoss(
-    x: number[][],
-    y: number[],
-    wxh: number[],
-    whh: number,
-    whz: number[],
-  ): number {
+  function nextWordLoss(x: number[][], y: number[], wxh: number[], whh: number, whz: number[]): number {
     let h = 0;
-    for (const xt of x)
-      h = Math.tanh(xt.reduce((s, v, i) => s + v * wxh[i]!, 0) + whh * h);
+    for (const xt of x) h = Math.tanh(xt.reduce((s, v, i) => s + v * wxh[i]!, 0) + whh * h);
     const z = whz.map((w) => w * h);
     const m = Math.max(...z);
     const lse = m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
@@ -179,13 +134,7 @@ describe("nabla run on a sequence model", () => {
       [0, 0, 1, 0],
     ];
     writeFileSync(join(dir, "v.json"), JSON.stringify({ x: x.slice(0, 3) }));
-    const r = nabla(
-      "run",
-      "examples/next_word_rnn.nabla",
-      "--values",
-      join(dir, "v.json"),
-      "--json",
-    );
+    const r = nabla("run", "examples/next_word_rnn.nabla", "--values", join(dir, "v.json"), "--json");
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.values.h).toHaveLength(3);
@@ -193,10 +142,7 @@ describe("nabla run on a sequence model", () => {
     const whz = [0.1, 0.2, 0.3, 0.4];
     const y = [0, 0, 0, 1];
     const h = 1e-6;
-    expect(out.loss).toBeCloseTo(
-      nextWordLoss(x.slice(0, 3), y, wxh, 0.2, whz),
-      12,
-    );
+    expect(out.loss).toBeCloseTo(nextWordLoss(x.slice(0, 3), y, wxh, 0.2, whz), 12);
     const dWhh =
       (nextWordLoss(x.slice(0, 3), y, wxh, 0.2 + h, whz) -
         nextWordLoss(x.slice(0, 3), y, wxh, 0.2 - h, whz)) /
@@ -206,22 +152,14 @@ describe("nabla run on a sequence model", () => {
       const up = wxh.map((v, j) => (j === i ? v + h : v));
       const down = wxh.map((v, j) => (j === i ? v - h : v));
       const fd =
-        (nextWordLoss(x.slice(0, 3), y, up, 0.2, whz) -
-          nextWordLoss(x.slice(0, 3), y, down, 0.2, whz)) /
+        (nextWordLoss(x.slice(0, 3), y, up, 0.2, whz) - nextWordLoss(x.slice(0, 3), y, down, 0.2, whz)) /
         (2 * h);
       expect(out.gradients.Wxh[0][i]).toBeCloseTo(fd, 8);
     });
     // The model fixes T = 3: a sequence of another length is refused with the file's name.
     writeFileSync(join(dir, "long.json"), JSON.stringify({ x }));
-    const bad = nabla(
-      "run",
-      "examples/next_word_rnn.nabla",
-      "--values",
-      join(dir, "long.json"),
-    );
+    const bad = nabla("run", "examples/next_word_rnn.nabla", "--values", join(dir, "long.json"));
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(
-      /long\.json: 'x' has shape \[4, 4\], but the model declares \[T, V\]/,
-    );
+    expect(bad.stderr).toMatch(/long\.json: 'x' has shape \[4, 4\], but the model declares \[T, V\]/);
   });
 });

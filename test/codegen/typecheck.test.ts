@@ -12,18 +12,11 @@ describe("generated modules", () => {
   it("type-check under tsc --strict, together with code that uses their types", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nabla-tsc-"));
     const files: string[] = [];
-    for (const file of readdirSync(examples).filter((f) =>
-      f.endsWith(".nabla"),
-    )) {
+    for (const file of readdirSync(examples).filter((f) => f.endsWith(".nabla"))) {
       const stem = file.replace(/\.nabla$/, "");
-      const compiled = await compileOk(
-        readFileSync(join(examples, file), "utf8"),
-        file,
-      );
+      const compiled = await compileOk(readFileSync(join(examples, file), "utf8"), file);
       writeFileSync(join(dir, `${stem}.ts`), compiled.module.typescript);
-      const params = compiled.graph.named
-        .filter((n) => n.kind === "param")
-        .map((n) => n.name);
+      const params = compiled.graph.named.filter((n) => n.kind === "param").map((n) => n.name);
       // A consumer: the interfaces must describe what the functions take and return.
       writeFileSync(
         join(dir, `use_${stem}.ts`),

@@ -20,30 +20,20 @@ describe("every example's gradient", () => {
   for (const file of examples) {
     it(`${file}: generated code = reference evaluator = finite differences = TensorFlow.js`, async () => {
       await tf.setBackend("cpu");
-      const compiled = await compileOk(
-        readFileSync(join(dir, file), "utf8"),
-        file,
-      );
+      const compiled = await compileOk(readFileSync(join(dir, file), "utf8"), file);
       const values = compiled.graph.example;
       const mod = await loadModule(compiled.module.javascript);
       const data = splitValues(compiled, values);
       const generated = mod.gradient(data.params, data.inputs);
       const reference = evaluatorGradient(compiled, values);
       expect(generated.loss).toBeCloseTo(reference.loss, 10);
-      expect(
-        maxRelativeError(generated.gradients, reference.gradients),
-      ).toBeLessThan(1e-12);
-      expect(
-        maxRelativeError(generated.gradients, finiteDifferences(mod, data)),
-      ).toBeLessThan(1e-5);
+      expect(maxRelativeError(generated.gradients, reference.gradients)).toBeLessThan(1e-12);
+      expect(maxRelativeError(generated.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-5);
       const independent = tfjsGradients(compiled.graph, values);
       expect(
-        Math.abs(independent.loss - generated.loss) /
-          Math.max(1, Math.abs(generated.loss)),
+        Math.abs(independent.loss - generated.loss) / Math.max(1, Math.abs(generated.loss)),
       ).toBeLessThan(1e-4);
-      expect(
-        maxRelativeError(generated.gradients, independent.gradients),
-      ).toBeLessThan(1e-3);
+      expect(maxRelativeError(generated.gradients, independent.gradients)).toBeLessThan(1e-3);
     });
   }
 });

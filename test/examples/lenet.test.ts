@@ -14,9 +14,7 @@ function bars(count: number, seed: number) {
     const vertical = n % 2 === 0;
     const at = 1 + Math.floor(r() * 4);
     for (let i = 0; i < 6; i++)
-      for (let j = 0; j < 6; j++)
-        X[n * 36 + i * 6 + j] =
-          0.2 * r() + ((vertical ? j : i) === at ? 0.8 : 0);
+      for (let j = 0; j < 6; j++) X[n * 36 + i * 6 + j] = 0.2 * r() + ((vertical ? j : i) === at ? 0.8 : 0);
     Y[n * 2 + (vertical ? 0 : 1)] = 1;
   }
   return { X, Y };
@@ -24,10 +22,7 @@ function bars(count: number, seed: number) {
 
 describe("the LeNet-like example", () => {
   it("learns to tell vertical bars from horizontal ones", async () => {
-    const source = readFileSync(
-      join(import.meta.dirname, "../../examples/bars_lenet.nabla"),
-      "utf8",
-    );
+    const source = readFileSync(join(import.meta.dirname, "../../examples/bars_lenet.nabla"), "utf8");
     const compiled = await compileOk(source, "bars_lenet.nabla");
     const mod = await loadModule(compiled.module.javascript);
     const { params } = splitValues(compiled, compiled.graph.example);
@@ -37,10 +32,7 @@ describe("the LeNet-like example", () => {
       const p = mod.forward(params, data).values.Yhat!;
       let right = 0;
       for (let n = 0; n < data.Y.length / 2; n++)
-        if (
-          (p[2 * n]! > p[2 * n + 1]! ? 0 : 1) === (data.Y[2 * n]! === 1 ? 0 : 1)
-        )
-          right++;
+        if ((p[2 * n]! > p[2 * n + 1]! ? 0 : 1) === (data.Y[2 * n]! === 1 ? 0 : 1)) right++;
       return right / (data.Y.length / 2);
     };
     const first = mod.forward(params, train).loss;

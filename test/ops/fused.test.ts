@@ -11,11 +11,9 @@ describe("fused rules keep losses finite where the naive formula overflows", () 
       yhat = softmax(z0 + b)
       loss L = cross_entropy(yhat, y)
     `);
-    expect(
-      compiled.gradient.nodes.some(
-        (n) => n.kind === "op" && n.op === "softmax_cross_entropy",
-      ),
-    ).toBe(true);
+    expect(compiled.gradient.nodes.some((n) => n.kind === "op" && n.op === "softmax_cross_entropy")).toBe(
+      true,
+    );
     const mod = await loadModule(compiled.module.javascript);
     const params = { b: new Float64Array([0, 0, 0]) };
     const inputs = {

@@ -22,12 +22,7 @@ interface Case {
 
 const M = [2, 3];
 const cases: Record<string, readonly Case[]> = {
-  add: [
-    { shapes: [M, M] },
-    { shapes: [M, [3]] },
-    { shapes: [[], M] },
-    { shapes: [[2, 1], M] },
-  ],
+  add: [{ shapes: [M, M] }, { shapes: [M, [3]] }, { shapes: [[], M] }, { shapes: [[2, 1], M] }],
   sub: [{ shapes: [M, M] }, { shapes: [[3], M] }],
   mul: [
     { shapes: [M, M] },
@@ -97,12 +92,8 @@ const cases: Record<string, readonly Case[]> = {
   mse: [{ shapes: [M, M] }],
   cross_entropy: [{ shapes: [M, M] }],
   bce: [{ shapes: [M, M] }],
-  softmax_cross_entropy: [
-    { shapes: [M, M, M], derived: { 2: { op: "softmax", from: 0 } } },
-  ],
-  sigmoid_bce: [
-    { shapes: [M, M, M], derived: { 2: { op: "sigmoid", from: 0 } } },
-  ],
+  softmax_cross_entropy: [{ shapes: [M, M, M], derived: { 2: { op: "softmax", from: 0 } } }],
+  sigmoid_bce: [{ shapes: [M, M, M], derived: { 2: { op: "sigmoid", from: 0 } } }],
   softmax_xent_grad: [{ shapes: [M, M] }],
   leaky_relu: [{ shapes: [M], attrs: { alpha: 0.2 } }],
   leaky_step: [{ shapes: [M], attrs: { alpha: 0.2 } }],
@@ -110,9 +101,7 @@ const cases: Record<string, readonly Case[]> = {
     { shapes: [[4, 3]], attrs: { from: "end", k: 0, step: "T" } },
     { shapes: [[4, 3]], attrs: { from: "start", k: 1, step: "2" } },
   ],
-  place: [
-    { shapes: [[3]], attrs: { from: "end", k: 1, length: 4, step: "T-1" } },
-  ],
+  place: [{ shapes: [[3]], attrs: { from: "end", k: 1, length: 4, step: "T-1" } }],
   sum_steps: [{ shapes: [[4, 3]], attrs: { index: "t" } }],
   conv2d: [
     {
@@ -202,9 +191,7 @@ const cases: Record<string, readonly Case[]> = {
     { shapes: [[4, 4]], attrs: { size: 2, stride: 2 } },
     { shapes: [[2, 3, 5]], attrs: { size: 3, stride: 1 } },
   ],
-  avgpool_grad: [
-    { shapes: [[2, 2]], attrs: { size: 2, stride: 2, shape: [4, 4] } },
-  ],
+  avgpool_grad: [{ shapes: [[2, 2]], attrs: { size: 2, stride: 2, shape: [4, 4] } }],
   flatten: [
     { shapes: [[2, 3, 4]], attrs: { from: 0 } },
     { shapes: [[2, 3, 4]], attrs: { from: 1 } },
@@ -215,19 +202,9 @@ const cases: Record<string, readonly Case[]> = {
 for (const def of allOps()) {
   if (
     !(def.name in cases) &&
-    [
-      "neg",
-      "exp",
-      "log",
-      "sqrt",
-      "abs",
-      "sign",
-      "tanh",
-      "sigmoid",
-      "relu",
-      "softplus",
-      "heaviside",
-    ].includes(def.name)
+    ["neg", "exp", "log", "sqrt", "abs", "sign", "tanh", "sigmoid", "relu", "softplus", "heaviside"].includes(
+      def.name,
+    )
   ) {
     cases[def.name] = [{ shapes: [M] }];
   }
@@ -270,10 +247,7 @@ function buildCase(opName: string, c: Case, rand: () => number) {
   });
   const out = b.op(opName, args, c.attrs ?? {});
   const outShape = b.shape(out) as number[];
-  const weights = Float64Array.from(
-    { length: outShape.reduce((x, y) => x * y, 1) },
-    () => 2 * rand() - 1,
-  );
+  const weights = Float64Array.from({ length: outShape.reduce((x, y) => x * y, 1) }, () => 2 * rand() - 1);
   const loss = b.op("sum", [b.op("mul", [out, b.constant(weights, outShape)])]);
   const graph: Graph = {
     modelName: opName,
@@ -301,8 +275,7 @@ function checkCase(opName: string, c: Case, seed: number): void {
   const ev = new Evaluator(gradient.nodes, values);
   for (const [name, g] of gradient.params) {
     const v = values.get(name)!;
-    const symbolic =
-      g === null ? new Float64Array(v.data.length) : ev.value(g).data;
+    const symbolic = g === null ? new Float64Array(v.data.length) : ev.value(g).data;
     for (let i = 0; i < v.data.length; i++) {
       const h = 1e-6;
       const saved = v.data[i]!;
@@ -314,10 +287,9 @@ function checkCase(opName: string, c: Case, seed: number): void {
         return new Evaluator(graph.nodes, copy).value(graph.loss).data[0]!;
       };
       const numeric = (at(saved + h) - at(saved - h)) / (2 * h);
-      expect(
-        Math.abs(symbolic[i]! - numeric),
-        `${opName} d/d${name}[${i}]`,
-      ).toBeLessThan(1e-5 * Math.max(1, Math.abs(numeric)));
+      expect(Math.abs(symbolic[i]! - numeric), `${opName} d/d${name}[${i}]`).toBeLessThan(
+        1e-5 * Math.max(1, Math.abs(numeric)),
+      );
     }
   }
 }
@@ -334,9 +306,7 @@ describe("every op's vector-Jacobian product matches central differences", () =>
     it(opName, () => {
       list.forEach((c) =>
         fc.assert(
-          fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) =>
-            checkCase(opName, c, seed),
-          ),
+          fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => checkCase(opName, c, seed)),
           { numRuns: 12 },
         ),
       );
@@ -350,23 +320,15 @@ describe("every op's generated code agrees with its reference evaluator", () => 
       for (const [k, c] of list.entries()) {
         const { graph, values } = buildCase(opName, c, mulberry32(1234 + k));
         const gradient = differentiate(graph);
-        const mod = await loadModule(
-          (await generateModule(graph, gradient)).javascript,
-        );
-        const params = Object.fromEntries(
-          [...values].map(([name, t]) => [name, Float64Array.from(t.data)]),
-        );
+        const mod = await loadModule((await generateModule(graph, gradient)).javascript);
+        const params = Object.fromEntries([...values].map(([name, t]) => [name, Float64Array.from(t.data)]));
         const result = mod.gradient(params, {});
         const ev = new Evaluator(gradient.nodes, values);
         expect(result.loss).toBeCloseTo(ev.value(graph.loss).data[0]!, 12);
         for (const [name, g] of gradient.params) {
-          const expected =
-            g === null
-              ? new Float64Array(values.get(name)!.data.length)
-              : ev.value(g).data;
+          const expected = g === null ? new Float64Array(values.get(name)!.data.length) : ev.value(g).data;
           const actual = result.gradients[name]!;
-          for (let i = 0; i < expected.length; i++)
-            expect(actual[i]).toBeCloseTo(expected[i]!, 12);
+          for (let i = 0; i < expected.length; i++) expect(actual[i]).toBeCloseTo(expected[i]!, 12);
         }
       }
     });

@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadModule } from "../../src/run.js";
-import {
-  compileOk,
-  finiteDifferences,
-  maxRelativeError,
-} from "../support/check.js";
+import { compileOk, finiteDifferences, maxRelativeError } from "../support/check.js";
 
 const source = `
   dim N, D = 3, K = 2
@@ -36,9 +32,7 @@ describe("dims bound at run time", () => {
     for (const n of [1, 5, 2, 7]) {
       const inputs = data(n, 7 + n);
       const { gradients } = mod.gradient(params, inputs);
-      expect(
-        maxRelativeError(gradients, finiteDifferences(mod, { params, inputs })),
-      ).toBeLessThan(1e-6);
+      expect(maxRelativeError(gradients, finiteDifferences(mod, { params, inputs }))).toBeLessThan(1e-6);
       expect(mod.forward(params, inputs).values.P!.length).toBe(n * 2);
     }
   });
@@ -46,18 +40,15 @@ describe("dims bound at run time", () => {
   it("reject data whose lengths do not fit the shapes", async () => {
     const mod = await loadModule((await compileOk(source)).module.javascript);
     const params = { W: new Float64Array(6), b: new Float64Array(2) };
-    expect(() =>
-      mod.gradient(params, { X: new Float64Array(7), Y: new Float64Array(4) }),
-    ).toThrow(/cannot bind dim N/);
-    expect(() =>
-      mod.gradient(params, { X: new Float64Array(6), Y: new Float64Array(6) }),
-    ).toThrow(/Y has 6 elements, expected 4/);
-    expect(() =>
-      mod.gradient(
-        { W: new Float64Array(5), b: new Float64Array(2) },
-        data(2, 1),
-      ),
-    ).toThrow(/W has 5 elements, expected 6/);
+    expect(() => mod.gradient(params, { X: new Float64Array(7), Y: new Float64Array(4) })).toThrow(
+      /cannot bind dim N/,
+    );
+    expect(() => mod.gradient(params, { X: new Float64Array(6), Y: new Float64Array(6) })).toThrow(
+      /Y has 6 elements, expected 4/,
+    );
+    expect(() => mod.gradient({ W: new Float64Array(5), b: new Float64Array(2) }, data(2, 1))).toThrow(
+      /W has 5 elements, expected 6/,
+    );
   });
 });
 
@@ -66,11 +57,7 @@ describe("the gradient grows linearly with the model", () => {
     const lines = ["dim D = 4", "input x: [D]", "target y: [D]"];
     let h = "x";
     for (let l = 0; l < layers; l++) {
-      lines.push(
-        `param W${l}: [D, D]`,
-        `param b${l}: [D]`,
-        `h${l} = tanh(W${l}*${h} + b${l})`,
-      );
+      lines.push(`param W${l}: [D, D]`, `param b${l}: [D]`, `h${l} = tanh(W${l}*${h} + b${l})`);
       h = `h${l}`;
     }
     lines.push(`loss L = sum((${h} - y)^2)`);

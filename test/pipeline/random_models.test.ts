@@ -10,22 +10,8 @@ import {
   splitValues,
 } from "../support/check.js";
 
-const activations = [
-  "sigmoid",
-  "tanh",
-  "softplus",
-  "exp",
-  "leaky_relu",
-  "relu",
-  "",
-] as const;
-const losses = [
-  "mse",
-  "softmax_ce",
-  "sigmoid_bce",
-  "sum_squares",
-  "mean_abs",
-] as const;
+const activations = ["sigmoid", "tanh", "softplus", "exp", "leaky_relu", "relu", ""] as const;
+const losses = ["mse", "softmax_ce", "sigmoid_bce", "sum_squares", "mean_abs"] as const;
 
 interface Spec {
   batched: boolean;
@@ -61,11 +47,7 @@ const spec: fc.Arbitrary<Spec> = fc
     bias: r.bias.slice(0, r.depth),
   }));
 
-const literal = (
-  shape: number[],
-  rand: () => number,
-  f = () => 2 * rand() - 1,
-): string =>
+const literal = (shape: number[], rand: () => number, f = () => 2 * rand() - 1): string =>
   shape.length === 0
     ? f().toFixed(4)
     : `[${Array.from({ length: shape[0]! }, () => literal(shape.slice(1), rand, f)).join(", ")}]`;
@@ -98,8 +80,7 @@ function modelSource(s: Spec): string {
       z = `${z} + b${l}`;
     }
     const last = l === s.acts.length - 1;
-    const useAct =
-      last && (s.loss === "softmax_ce" || s.loss === "sigmoid_bce") ? "" : act;
+    const useAct = last && (s.loss === "softmax_ce" || s.loss === "sigmoid_bce") ? "" : act;
     lines.push(
       `h${l} = ${useAct === "leaky_relu" ? `leaky_relu(${z}, alpha = 0.1)` : useAct ? `${useAct}(${z})` : `(${z})`}`,
     );
@@ -116,8 +97,7 @@ function modelSource(s: Spec): string {
       const rows = s.batched ? n : 1;
       const hot = Array.from({ length: rows }, () => Math.floor(rand() * out));
       const oneHot = hot.map(
-        (k) =>
-          `[${Array.from({ length: out }, (_, j) => (j === k ? 1 : 0)).join(", ")}]`,
+        (k) => `[${Array.from({ length: out }, (_, j) => (j === k ? 1 : 0)).join(", ")}]`,
       );
       example.push(`y = ${s.batched ? `[${oneHot.join(", ")}]` : oneHot[0]}`);
       break;
@@ -155,9 +135,7 @@ describe("random dense models, source to generated code", () => {
           ),
         ).toBeLessThan(1e-10);
         // relu and |·| have kinks; random values land on one with probability zero.
-        expect(
-          maxRelativeError(generated.gradients, finiteDifferences(mod, data)),
-        ).toBeLessThan(1e-5);
+        expect(maxRelativeError(generated.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-5);
       }),
       { numRuns: 60 },
     );

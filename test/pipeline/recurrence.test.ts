@@ -2,11 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadModule } from "../../src/run.js";
 import { mulberry32 } from "../../bench/workload.js";
-import {
-  compileOk,
-  finiteDifferences,
-  maxRelativeError,
-} from "../support/check.js";
+import { compileOk, finiteDifferences, maxRelativeError } from "../support/check.js";
 
 const elman = (steps: number) => `
   dim D = 3, H = 4, O = 2, T = ${steps}
@@ -30,9 +26,7 @@ describe("a recurrence is never unrolled", () => {
     const shape = (code: string) => code.replace(/\b\d+\b/g, "#");
     expect(shape(long.module.typescript)).toBe(shape(short.module.typescript));
     expect(long.module.typescript).toContain("100000");
-    expect(long.module.typescript.length).toBeLessThan(
-      short.module.typescript.length + 200,
-    );
+    expect(long.module.typescript.length).toBeLessThan(short.module.typescript.length + 200);
   });
 });
 
@@ -51,11 +45,7 @@ const spec: fc.Arbitrary<Spec> = fc.record({
   d: fc.integer({ min: 1, max: 3 }),
   h: fc.integer({ min: 1, max: 3 }),
   steps: fc.integer({ min: 1, max: 4 }),
-  act: fc.constantFrom(
-    "tanh" as const,
-    "sigmoid" as const,
-    "softplus" as const,
-  ),
+  act: fc.constantFrom("tanh" as const, "sigmoid" as const, "softplus" as const),
   bias: fc.boolean(),
   lag2: fc.boolean(),
   perStep: fc.boolean(),
@@ -105,14 +95,10 @@ function sources(s: Spec): { recurrent: string; unrolled: string } {
     "h_0 = h0",
     ...(s.lag2 ? ["h_<-1> = h0"] : []),
     `h_t = ${step("x_t", "h_<t-1>", "h_<t-2>")}`,
-    s.perStep
-      ? "loss L = sum_t(sum((Why*h_t - y_t)^2))"
-      : "loss L = sum((Why*h_T - y)^2)",
+    s.perStep ? "loss L = sum_t(sum((Why*h_t - y_t)^2))" : "loss L = sum((Why*h_T - y)^2)",
     "example {",
     ...xs.map((x, i) => `  x_${i + 1} = ${x}`),
-    ...(s.perStep
-      ? ys.map((y, i) => `  y_${i + 1} = ${y}`)
-      : [`  y = ${ys[0]}`]),
+    ...(s.perStep ? ys.map((y, i) => `  y_${i + 1} = ${y}`) : [`  y = ${ys[0]}`]),
     ...paramValues.map((p) => `  ${p}`),
     "}",
   ].join("\n");
@@ -120,9 +106,7 @@ function sources(s: Spec): { recurrent: string; unrolled: string } {
   const unrolled = [
     ...declarations,
     ...xs.map((_, i) => `input x${i + 1}: [D]`),
-    ...(s.perStep
-      ? ys.map((_, i) => `target y${i + 1}: [O]`)
-      : ["target y: [O]"]),
+    ...(s.perStep ? ys.map((_, i) => `target y${i + 1}: [O]`) : ["target y: [O]"]),
     "const h0: [H] = 0",
     ...xs.map((_, i) => `h${i + 1} = ${step(`x${i + 1}`, hs(i), hs(i - 1))}`),
     s.perStep
@@ -130,9 +114,7 @@ function sources(s: Spec): { recurrent: string; unrolled: string } {
       : `loss L = sum((Why*h${s.steps} - y)^2)`,
     "example {",
     ...xs.map((x, i) => `  x${i + 1} = ${x}`),
-    ...(s.perStep
-      ? ys.map((y, i) => `  y${i + 1} = ${y}`)
-      : [`  y = ${ys[0]}`]),
+    ...(s.perStep ? ys.map((y, i) => `  y${i + 1} = ${y}`) : [`  y = ${ys[0]}`]),
     ...paramValues.map((p) => `  ${p}`),
     "}",
   ].join("\n");
@@ -147,8 +129,7 @@ async function gradientOf(source: string) {
   for (const n of compiled.graph.named) {
     const v = compiled.graph.example.get(n.name);
     if (n.kind === "param") params[n.name] = Float64Array.from(v!.data);
-    if (n.kind === "input" || n.kind === "target")
-      inputs[n.name] = Float64Array.from(v!.data);
+    if (n.kind === "input" || n.kind === "target") inputs[n.name] = Float64Array.from(v!.data);
   }
   return mod.gradient(params, inputs);
 }
@@ -160,9 +141,7 @@ describe("the backward recurrence", () => {
         const { recurrent, unrolled } = sources(s);
         const a = await gradientOf(recurrent);
         const b = await gradientOf(unrolled);
-        expect(Math.abs(a.loss - b.loss)).toBeLessThan(
-          1e-12 * Math.max(1, Math.abs(b.loss)),
-        );
+        expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-12 * Math.max(1, Math.abs(b.loss)));
         expect(maxRelativeError(a.gradients, b.gradients)).toBeLessThan(1e-12);
       }),
       { numRuns: 40 },
@@ -193,9 +172,7 @@ describe("a sequence length bound at run time", () => {
         x: Float64Array.from({ length: steps * 2 }, () => 2 * r() - 1),
       };
       const { gradients } = mod.gradient(params, inputs);
-      expect(
-        maxRelativeError(gradients, finiteDifferences(mod, { params, inputs })),
-      ).toBeLessThan(1e-6);
+      expect(maxRelativeError(gradients, finiteDifferences(mod, { params, inputs }))).toBeLessThan(1e-6);
       expect(mod.forward(params, inputs).values.h!.length).toBe(steps * 3);
     }
   });

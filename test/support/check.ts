@@ -6,9 +6,7 @@ import type { Tensor } from "../../src/ir/tensor.js";
 export async function compileOk(
   source: string,
   file = "model.nabla",
-): Promise<
-  Required<Pick<CompileResult, "graph" | "gradient" | "module" | "latex">>
-> {
+): Promise<Required<Pick<CompileResult, "graph" | "gradient" | "module" | "latex">>> {
   const r = await compile(source, { file });
   if (!r.graph || !r.gradient || !r.module || r.latex === undefined)
     throw new Error(`expected a clean compile:\n${r.rendered}`);
@@ -35,18 +33,13 @@ export function splitValues(
   for (const n of compiled.graph.named) {
     const v = values.get(n.name);
     if (n.kind === "param") params[n.name] = Float64Array.from(v!.data);
-    if (n.kind === "input" || n.kind === "target")
-      inputs[n.name] = Float64Array.from(v!.data);
+    if (n.kind === "input" || n.kind === "target") inputs[n.name] = Float64Array.from(v!.data);
   }
   return { params, inputs };
 }
 
 /** Central differences of the generated module's own forward loss. */
-export function finiteDifferences(
-  mod: LoadedModule,
-  data: Data,
-  h = 1e-6,
-): Record<string, Float64Array> {
+export function finiteDifferences(mod: LoadedModule, data: Data, h = 1e-6): Record<string, Float64Array> {
   const out: Record<string, Float64Array> = {};
   for (const [name, p] of Object.entries(data.params)) {
     const g = new Float64Array(p.length);
@@ -73,8 +66,7 @@ export function evaluatorGradient(
   const out: Record<string, Float64Array> = {};
   for (const [name, g] of compiled.gradient.params) {
     const size = values.get(name)!.data.length;
-    out[name] =
-      g === null ? new Float64Array(size) : Float64Array.from(ev.value(g).data);
+    out[name] = g === null ? new Float64Array(size) : Float64Array.from(ev.value(g).data);
   }
   return { loss: ev.value(compiled.graph.loss).data[0]!, gradients: out };
 }
@@ -90,10 +82,7 @@ export function maxRelativeError(
     const y = b[k]!;
     if (x.length !== y.length) return Infinity;
     for (let i = 0; i < y.length; i++)
-      worst = Math.max(
-        worst,
-        Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)),
-      );
+      worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
   }
   return worst;
 }

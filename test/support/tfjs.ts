@@ -55,26 +55,15 @@ function forwardOp(
     case "matmul": {
       const ta = n.attrs.transA === true;
       const tb = n.attrs.transB === true;
-      if (x.rank === 2 && y.rank === 2)
-        return tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb);
+      if (x.rank === 2 && y.rank === 2) return tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb);
       if (x.rank === 2)
         return tf.reshape(
-          tf.matMul(
-            x as tf.Tensor2D,
-            tf.reshape(y, [-1, 1]) as tf.Tensor2D,
-            ta,
-            false,
-          ),
+          tf.matMul(x as tf.Tensor2D, tf.reshape(y, [-1, 1]) as tf.Tensor2D, ta, false),
           [-1],
         );
       if (y.rank === 2)
         return tf.reshape(
-          tf.matMul(
-            tf.reshape(x, [1, -1]) as tf.Tensor2D,
-            y as tf.Tensor2D,
-            false,
-            tb,
-          ),
+          tf.matMul(tf.reshape(x, [1, -1]) as tf.Tensor2D, y as tf.Tensor2D, false, tb),
           [-1],
         );
       return tf.sum(tf.mul(x, y));
@@ -94,20 +83,10 @@ function forwardOp(
     case "softmax_cross_entropy":
       return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(x))));
     case "bce":
-      return tf.neg(
-        tf.sum(
-          tf.add(
-            tf.mul(y, tf.log(x)),
-            tf.mul(tf.sub(1, y), tf.log(tf.sub(1, x))),
-          ),
-        ),
-      );
+      return tf.neg(tf.sum(tf.add(tf.mul(y, tf.log(x)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, x))))));
     case "take": {
       const length = x.shape[0]!;
-      const at =
-        n.attrs.from === "end"
-          ? length - 1 - Number(n.attrs.k)
-          : Number(n.attrs.k);
+      const at = n.attrs.from === "end" ? length - 1 - Number(n.attrs.k) : Number(n.attrs.k);
       return tf.unstack(x)[at]!;
     }
     case "sum_steps":
@@ -115,12 +94,7 @@ function forwardOp(
     case "conv2d": {
       // nabla's layout is [N, C, H, W] with filters [F, C, kh, kw]; TF.js wants NHWC and [kh, kw, C, F].
       const rank = x.rank;
-      const nchw =
-        rank === 2
-          ? tf.reshape(x, [1, 1, ...x.shape])
-          : rank === 3
-            ? tf.expandDims(x, 0)
-            : x;
+      const nchw = rank === 2 ? tf.reshape(x, [1, 1, ...x.shape]) : rank === 3 ? tf.expandDims(x, 0) : x;
       const k4 = y.rank === 2 ? tf.reshape(y, [1, 1, ...y.shape]) : y;
       const out = tf.conv2d(
         tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D,
@@ -129,11 +103,7 @@ function forwardOp(
         Number(n.attrs.padding ?? 0) as never,
       );
       const back = tf.transpose(out, [0, 3, 1, 2]);
-      return rank === 2
-        ? tf.reshape(back, back.shape.slice(2))
-        : rank === 3
-          ? tf.squeeze(back, [0])
-          : back;
+      return rank === 2 ? tf.reshape(back, back.shape.slice(2)) : rank === 3 ? tf.squeeze(back, [0]) : back;
     }
     case "maxpool":
     case "avgpool": {
@@ -155,11 +125,7 @@ function forwardOp(
       return tf.reshape(x, [...x.shape.slice(0, from), -1]);
     }
     case "dim_size":
-      return tf.scalar(
-        typeof n.attrs.value === "number"
-          ? n.attrs.value
-          : dims.get(String(n.attrs.dim))!,
-      );
+      return tf.scalar(typeof n.attrs.value === "number" ? n.attrs.value : dims.get(String(n.attrs.dim))!);
     case "sigmoid_bce":
       return tf.sum(tf.sub(tf.softplus(x), tf.mul(y, x)));
     default:
@@ -178,32 +144,22 @@ function forwardGraph(
   memo: Map<number, tf.Tensor>,
   input?: (n: Node) => tf.Tensor,
 ): (id: number) => tf.Tensor {
-  const scans = new Map<
-    number,
-    { states: tf.Tensor[]; outputs: tf.Tensor[] }
-  >();
+  const scans = new Map<number, { states: tf.Tensor[]; outputs: tf.Tensor[] }>();
   const dims = new Map<string, number>();
   for (const n of nodes) {
     if (n.kind !== "input" && n.kind !== "param") continue;
     const v = values.get(n.name);
-    if (v)
-      n.shape.forEach(
-        (d, i) => typeof d === "string" && dims.set(d, v.shape[i]!),
-      );
+    if (v) n.shape.forEach((d, i) => typeof d === "string" && dims.set(d, v.shape[i]!));
   }
   const runScan = (s: Extract<Node, { kind: "scan" }>) => {
     const cached = scans.get(s.id);
     if (cached) return cached;
-    const length =
-      typeof s.length === "number" ? s.length : dims.get(s.length)!;
-    const history = s.states.map((st) =>
-      st.init.map((i) => tf.broadcastTo(value(i), st.shape as number[])),
-    );
+    const length = typeof s.length === "number" ? s.length : dims.get(s.length)!;
+    const history = s.states.map((st) => st.init.map((i) => tf.broadcastTo(value(i), st.shape as number[])));
     const outputs: tf.Tensor[][] = s.outputs.map(() => []);
     for (let t = 0; t < length; t++) {
       const step = forwardGraph(s.body, values, new Map(), (n) => {
-        if (n.kind === "carry")
-          return history[n.state]![s.states[n.state]!.lags + t - n.lag]!;
+        if (n.kind === "carry") return history[n.state]![s.states[n.state]!.lags + t - n.lag]!;
         if (n.kind === "slice") return tf.unstack(value(n.source))[t]!;
         if (n.kind === "outer") return value(n.source);
         throw new Error(`${n.kind} in a forward body`);
@@ -226,17 +182,12 @@ function forwardGraph(
     if (n.kind === "input" || n.kind === "param") {
       const v = values.get(n.name)!;
       t = tf.tensor(Array.from(v.data), v.shape as number[]);
-    } else if (n.kind === "const")
-      t = tf.tensor(Array.from(n.value), n.shape as number[]);
+    } else if (n.kind === "const") t = tf.tensor(Array.from(n.value), n.shape as number[]);
     else if (n.kind === "op") t = forwardOp(n, n.args.map(value), dims);
     else if (n.kind === "project") {
       const r = runScan(nodes[n.scan] as Extract<Node, { kind: "scan" }>);
       t = n.what === "state" ? r.states[n.index]! : r.outputs[n.index]!;
-    } else if (
-      input &&
-      (n.kind === "carry" || n.kind === "slice" || n.kind === "outer")
-    )
-      t = input(n);
+    } else if (input && (n.kind === "carry" || n.kind === "slice" || n.kind === "outer")) t = input(n);
     else throw new Error(`${n.kind} is not part of the forward graph`);
     memo.set(id, t);
     return t;
@@ -262,9 +213,7 @@ export function tfjsGradients(
     });
     const { value, grads } = tf.valueAndGrads(lossFn)(inputs);
     const gradients: Record<string, Float32Array> = {};
-    params.forEach(
-      (p, i) => (gradients[p.name] = grads[i]!.dataSync() as Float32Array),
-    );
+    params.forEach((p, i) => (gradients[p.name] = grads[i]!.dataSync() as Float32Array));
     return { loss: value.dataSync()[0]!, gradients };
   } finally {
     tf.engine().endScope();

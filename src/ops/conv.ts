@@ -1,0 +1,296 @@
+import type { Attrs } from "../ir/types.js";
+import { tensor } from "../ir/tensor.js";
+import type { EmitContext } from "../codegen/context.js";
+import { group, PREC, type OpDef } from "./def.js";
+import { convDims, gradientShape, asShape, num, padding, stride, type ConvDims } from "./imageShapes.js";
+import type { Shape } from "../ir/types.js";
+
+/**
+ * Image operations as deep-learning practice means them: conv2d is a cross-correlation with
+ * zero padding, over [H, W] with a [kh, kw] kernel, [C, H, W] with [F, C, kh, kw] filters, or
+ * a batch [N, C, H, W]; pooling works on the last two axes. Every variant is handled as the
+ * batched four-axis case with axes of size one, and gradients are ops of their own (the
+ * input's gradient a full convolution with the flipped kernel, the kernel's a correlation
+ * of the input with the upstream gradient), so each has its rules here too.
+ */
+
+/** Loops over a conv's index space; `body` sees the flat offsets of x, k and the output. */
+function convLoops(
+  ctx: EmitContext,
+  d: ConvDims,
+  attrs: Attrs,
+  body: (x: string, k: string, o: string) => string,
+  perOutput?: { before: (o: string) => string; after: (o: string) => string },
+): string {
+  const [n, f, oh, ow, c, i, j, ih, iw] = ["n", "f", "oh", "ow", "c", "i", "j", "ih", "iw"].map((p) =>
+    ctx.fresh(p),
+  );
+  const s = stride(attrs);
+  const p = padding(attrs);
+  const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
+  const o = `((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}`;
+  const row =
+    p > 0
+      ? `const ${ih} = ${oh} * ${s} + ${i} - ${p}; if (${ih} < 0 || ${ih} >= ${d.h}) continue;`
+      : `const ${ih} = ${oh} * ${s} + ${i};`;
+  const col =
+    p > 0
+      ? `const ${iw} = ${ow} * ${s} + ${j} - ${p}; if (${iw} < 0 || ${iw} >= ${d.w}) continue;`
+      : `const ${iw} = ${ow} * ${s} + ${j};`;
+  const inner = `for (let ${c} = 0; ${c} < ${C}; ${c}++) for (let ${i} = 0; ${i} < ${d.kh}; ${i}++) { ${row} for (let ${j} = 0; ${j} < ${d.kw}; ${j}++) { ${col} ${body(`((${n} * ${C} + ${c}) * ${d.h} + ${ih}) * ${d.w} + ${iw}`, `((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}`, o)} } }`;
+  return `for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { ${perOutput?.before(o) ?? ""} ${inner} ${perOutput?.after(o) ?? ""} }`;
+}
+
+/** The same index space for the reference evaluator. */
+function eachConv(
+  d: ConvDims,
+  attrs: Attrs,
+  dims: ReadonlyMap<string, number>,
+  visit: (x: number, k: number, o: number) => void,
+): void {
+  const [N, C, F] = [num(d.n, dims), num(d.c, dims), num(d.f, dims)];
+  const s = stride(attrs);
+  const p = padding(attrs);
+  for (let n = 0; n < N; n++)
+    for (let f = 0; f < F; f++)
+      for (let oh = 0; oh < d.ho; oh++)
+        for (let ow = 0; ow < d.wo; ow++)
+          for (let c = 0; c < C; c++)
+            for (let i = 0; i < d.kh; i++) {
+              const ih = oh * s + i - p;
+              if (ih < 0 || ih >= d.h) continue;
+              for (let j = 0; j < d.kw; j++) {
+                const iw = ow * s + j - p;
+                if (iw < 0 || iw >= d.w) continue;
+                visit(
+                  ((n * C + c) * d.h + ih) * d.w + iw,
+                  ((f * C + c) * d.kh + i) * d.kw + j,
+                  ((n * F + f) * d.ho + oh) * d.wo + ow,
+                );
+              }
+            }
+}
+
+/** Kernels up to this many taps per channel are unrolled, their weights or sums held in locals. */
+const UNROLL_TAPS = 25;
+const unrollable = (d: ConvDims, attrs: Attrs) => padding(attrs) === 0 && d.kh * d.kw <= UNROLL_TAPS;
+
+/**
+ * conv2d without padding and with a small kernel, as hand-written code does it: each
+ * filter's weights in locals, the taps written out, one store per output.
+ */
+function emitConvUnrolled(
+  ctx: EmitContext,
+  d: ConvDims,
+  attrs: Attrs,
+  x: string,
+  k: string,
+  out: string,
+): string {
+  const [n, f, c, oh, ow, col] = ["n", "f", "c", "oh", "ow", "col"].map((p) => ctx.fresh(p));
+  const [w, r, acc] = [ctx.fresh("w"), ctx.fresh("r"), ctx.fresh("s")];
+  const s = stride(attrs);
+  const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
+  const taps: [number, number][] = [];
+  for (let i = 0; i < d.kh; i++) for (let j = 0; j < d.kw; j++) taps.push([i, j]);
+  const weights = taps
+    .map(([i, j]) => `const ${w}_${i}_${j} = ${k}[((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}];`)
+    .join(" ");
+  const rows = Array.from(
+    { length: d.kh },
+    (_, i) => `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w};`,
+  ).join(" ");
+  const sum = taps
+    .map(([i, j]) => `${w}_${i}_${j} * ${x}[${r}_${i} + ${col}${j === 0 ? "" : ` + ${j}`}]`)
+    .join(" + ");
+  const o = `((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}`;
+  // One pass per input channel: the first writes the output, the others add to it.
+  return `for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${c} = 0; ${c} < ${C}; ${c}++) {
+  ${weights}
+  for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) {
+    ${rows}
+    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${col} = ${ow} * ${s}; const ${acc} = ${sum}; if (${c} === 0) ${out}[${o}] = ${acc}; else ${out}[${o}] += ${acc}; }
+  }
+}`;
+}
+
+/**
+ * The kernel's gradient without padding and with a small kernel: for each filter and
+ * channel, one sum per tap held in a local while the loop runs over every output position.
+ */
+function emitKernelGradUnrolled(
+  ctx: EmitContext,
+  d: ConvDims,
+  attrs: Attrs,
+  x: string,
+  g: string,
+  out: string,
+): string {
+  const [n, f, c, oh, ow, col, gv] = ["n", "f", "c", "oh", "ow", "col", "g"].map((p) => ctx.fresh(p));
+  const [acc, r] = [ctx.fresh("s"), ctx.fresh("r")];
+  const s = stride(attrs);
+  const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
+  const taps: [number, number][] = [];
+  for (let i = 0; i < d.kh; i++) for (let j = 0; j < d.kw; j++) taps.push([i, j]);
+  const rows = Array.from(
+    { length: d.kh },
+    (_, i) => `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w};`,
+  ).join(" ");
+  return `for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${c} = 0; ${c} < ${C}; ${c}++) {
+  ${taps.map(([i, j]) => `let ${acc}_${i}_${j} = 0;`).join(" ")}
+  for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) {
+    ${rows}
+    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) {
+      const ${gv} = ${g}[((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}]; const ${col} = ${ow} * ${s};
+      ${taps.map(([i, j]) => `${acc}_${i}_${j} += ${gv} * ${x}[${r}_${i} + ${col}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}
+    }
+  }
+  ${taps.map(([i, j]) => `${out}[((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}] = ${acc}_${i}_${j};`).join(" ")}
+}`;
+}
+
+const convAttrs = (attrs: Attrs) => ({
+  stride: stride(attrs),
+  padding: padding(attrs),
+});
+const sub = (attrs: Attrs) => {
+  const parts = [
+    stride(attrs) !== 1 ? `s=${stride(attrs)}` : "",
+    padding(attrs) !== 0 ? `p=${padding(attrs)}` : "",
+  ].filter(Boolean);
+  return parts.length > 0 ? `_{${parts.join(",")}}` : "";
+};
+export const convOps: readonly OpDef[] = [
+  {
+    name: "conv2d",
+    surface: {
+      params: [
+        { name: "x" },
+        { name: "k" },
+        { name: "stride", attr: true, default: 1 },
+        { name: "padding", attr: true, default: 0 },
+      ],
+    },
+    shape: ([x, k], attrs) => asShape(convDims(x!, k!, attrs)),
+    vjp: (b, node, g, needed) => {
+      const [x, k] = node.args as [number, number];
+      return [
+        needed[0]
+          ? b.op("conv2d_input_grad", [g, k], {
+              ...convAttrs(node.attrs),
+              shape: b.shape(x),
+            })
+          : null,
+        needed[1]
+          ? b.op("conv2d_kernel_grad", [x, g], {
+              ...convAttrs(node.attrs),
+              shape: b.shape(k),
+            })
+          : null,
+      ];
+    },
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial L}{\\partial x} = \\operatorname{conv}_{\\text{full}}\\left(\\delta, \\operatorname{rot}_{180}\\, k\\right) \\text{ (a full convolution with the flipped kernel)}"
+        : "\\frac{\\partial L}{\\partial k} = x \\star \\delta \\text{ (the input correlated with the upstream gradient)}",
+    evaluate: ([x, k], attrs, shape, dims) => {
+      const d = convDims(x!.shape, k!.shape, attrs) as ConvDims;
+      const out = tensor(shape);
+      eachConv(d, attrs, dims, (xi, ki, o) => (out.data[o]! += x!.data[xi]! * k!.data[ki]!));
+      return out;
+    },
+    emit: (ctx, node) => {
+      const [x, k] = node.args.map((a) => ctx.ref(a));
+      const d = convDims(ctx.shapeOf(node.args[0]!), ctx.shapeOf(node.args[1]!), node.attrs) as ConvDims;
+      if (unrollable(d, node.attrs)) return emitConvUnrolled(ctx, d, node.attrs, x!, k!, ctx.ref(node.id));
+      const s = ctx.fresh("s");
+      return convLoops(ctx, d, node.attrs, (xi, ki) => `${s} += ${x}[${xi}] * ${k}[${ki}];`, {
+        before: () => `let ${s} = 0;`,
+        after: (o) => `${ctx.ref(node.id)}[${o}] = ${s};`,
+      });
+    },
+    latex: ([x, k], attrs) => ({
+      text: `\\left(${group(x!, PREC.product)} \\star ${group(k!, PREC.product)}\\right)${sub(attrs)}`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "conv2d_input_grad",
+    shape: ([g, k], attrs) =>
+      gradientShape(convDims(attrs.shape as Shape, k!, attrs), g!, () => attrs.shape as Shape),
+    vjp: (b, node, u, needed) => {
+      const [g, k] = node.args as [number, number];
+      return [
+        needed[0] ? b.op("conv2d", [u, k], convAttrs(node.attrs)) : null,
+        needed[1]
+          ? b.op("conv2d_kernel_grad", [u, g], {
+              ...convAttrs(node.attrs),
+              shape: b.shape(k),
+            })
+          : null,
+      ];
+    },
+    rule: () => "\\text{linear in } \\delta \\text{ and } k",
+    evaluate: ([g, k], attrs, shape, dims) => {
+      const d = convDims(shape, k!.shape, attrs) as ConvDims;
+      const out = tensor(shape);
+      eachConv(d, attrs, dims, (xi, ki, o) => (out.data[xi]! += g!.data[o]! * k!.data[ki]!));
+      return out;
+    },
+    emit: (ctx, node) => {
+      const [g, k] = node.args.map((a) => ctx.ref(a));
+      const d = convDims(node.shape, ctx.shapeOf(node.args[1]!), node.attrs) as ConvDims;
+      const out = ctx.ref(node.id);
+      const gv = ctx.fresh("g");
+      const loops = convLoops(ctx, d, node.attrs, (xi, ki) => `${out}[${xi}] += ${gv} * ${k}[${ki}];`, {
+        before: (o) => `const ${gv} = ${g}[${o}];`,
+        after: () => "",
+      });
+      return `${out}.fill(0);\n${loops}`;
+    },
+    latex: ([g, k], attrs) => ({
+      text: `\\operatorname{conv}_{\\text{full}}${sub(attrs)}\\left(${g!.text}, \\operatorname{rot}_{180}\\, ${group(k!, PREC.atom)}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "conv2d_kernel_grad",
+    shape: ([x, g], attrs) =>
+      gradientShape(convDims(x!, attrs.shape as Shape, attrs), g!, () => attrs.shape as Shape),
+    vjp: (b, node, v, needed) => {
+      const [x, g] = node.args as [number, number];
+      return [
+        needed[0]
+          ? b.op("conv2d_input_grad", [g, v], {
+              ...convAttrs(node.attrs),
+              shape: b.shape(x),
+            })
+          : null,
+        needed[1] ? b.op("conv2d", [x, v], convAttrs(node.attrs)) : null,
+      ];
+    },
+    rule: () => "\\text{linear in } x \\text{ and } \\delta",
+    evaluate: ([x, g], attrs, shape, dims) => {
+      const d = convDims(x!.shape, shape, attrs) as ConvDims;
+      const out = tensor(shape);
+      eachConv(d, attrs, dims, (xi, ki, o) => (out.data[ki]! += x!.data[xi]! * g!.data[o]!));
+      return out;
+    },
+    emit: (ctx, node) => {
+      const [x, g] = node.args.map((a) => ctx.ref(a));
+      const d = convDims(ctx.shapeOf(node.args[0]!), node.shape, node.attrs) as ConvDims;
+      const out = ctx.ref(node.id);
+      if (unrollable(d, node.attrs)) return emitKernelGradUnrolled(ctx, d, node.attrs, x!, g!, out);
+      const gv = ctx.fresh("g");
+      const loops = convLoops(ctx, d, node.attrs, (xi, ki) => `${out}[${ki}] += ${x}[${xi}] * ${gv};`, {
+        before: (o) => `const ${gv} = ${g}[${o}];`,
+        after: () => "",
+      });
+      return `${out}.fill(0);\n${loops}`;
+    },
+    latex: ([x, g], attrs) => ({
+      text: `\\left(${group(x!, PREC.product)} \\star ${group(g!, PREC.product)}\\right)${sub(attrs)}`,
+      prec: PREC.atom,
+    }),
+  },
+];

@@ -1,0 +1,147 @@
+import type { Attrs, Dim, Shape } from "../ir/types.js";
+import { formatShape } from "../ir/types.js";
+import type { ShapeResult } from "./def.js";
+
+/**
+ * Sizes for the image operations: every variant is the batched four-axis case with axes
+ * of size one, and output sizes follow ⌊(size + 2·padding − kernel)/stride⌋ + 1.
+ */
+export interface ConvDims {
+  readonly n: Dim;
+  readonly c: Dim;
+  readonly h: number;
+  readonly w: number;
+  readonly f: Dim;
+  readonly kh: number;
+  readonly kw: number;
+  readonly ho: number;
+  readonly wo: number;
+  readonly out: Shape;
+}
+
+export const stride = (attrs: Attrs) => Number(attrs.stride ?? 1);
+export const padding = (attrs: Attrs) => Number(attrs.padding ?? 0);
+export const windowSize = (attrs: Attrs) => Number(attrs.size ?? 2);
+
+/** ⌊(size + 2·padding − kernel)/stride⌋ + 1, or the arithmetic that shows why it does not fit. */
+export function outputSize(
+  what: "kernel" | "window",
+  axis: "H" | "W",
+  size: number,
+  kernel: number,
+  s: number,
+  p: number,
+): number | { error: string; notes: string[]; size: true } {
+  const span = size + 2 * p - kernel;
+  const formula =
+    what === "kernel"
+      ? `${axis}′ = ⌊(${axis} + 2·padding − ${what})/stride⌋ + 1 = ⌊(${size} + 2·${p} − ${kernel})/${s}⌋ + 1`
+      : `${axis}′ = ⌊(${axis} − ${what})/stride⌋ + 1 = ⌊(${size} − ${kernel})/${s}⌋ + 1`;
+  if (span < 0) {
+    const where = `${axis === "H" ? "height" : "width"} ${size}${p > 0 ? ` (padded by ${p} on each side)` : ""}`;
+    return {
+      error: `the ${what} of ${axis === "H" ? "height" : "width"} ${kernel} does not fit in the image's ${where}`,
+      notes: [`${formula} < 1`],
+      size: true,
+    };
+  }
+  return Math.floor(span / s) + 1;
+}
+
+export function checkAttrs(
+  attrs: Attrs,
+  names: readonly ("stride" | "padding" | "size")[],
+): { error: string } | undefined {
+  for (const name of names) {
+    const v = Number(attrs[name] ?? (name === "padding" ? 0 : name === "size" ? 2 : 1));
+    const ok = Number.isInteger(v) && (name === "padding" ? v >= 0 : v >= 1);
+    if (!ok)
+      return {
+        error: `${name} must be ${name === "padding" ? "a non-negative" : "a positive"} integer, got ${v}`,
+      };
+  }
+  return undefined;
+}
+
+export function convDims(
+  x: Shape,
+  k: Shape,
+  attrs: Attrs,
+): ConvDims | { error: string; notes?: string[]; size?: true } {
+  const bad = checkAttrs(attrs, ["stride", "padding"]);
+  if (bad) return bad;
+  const rank = x.length;
+  const expectedKernel = rank === 2 ? 2 : 4;
+  if (rank < 2 || rank > 4 || k.length !== expectedKernel) {
+    return {
+      error: `conv2d takes an image [H, W] with a kernel [kh, kw], or [C, H, W] or [N, C, H, W] with filters [F, C, kh, kw]; got ${formatShape(x)} and ${formatShape(k)}`,
+    };
+  }
+  const [h, w] = [x[rank - 2], x[rank - 1]];
+  const [kh, kw] = [k[k.length - 2], k[k.length - 1]];
+  if (typeof h !== "number" || typeof w !== "number" || typeof kh !== "number" || typeof kw !== "number") {
+    return { error: "image and kernel heights and widths must be fixed sizes" };
+  }
+  const c = rank >= 3 ? x[rank - 3]! : 1;
+  if (rank >= 3 && k[1] !== c)
+    return {
+      error: `the image has ${c} channels but the filters ${formatShape(k)} expect ${k[1]}`,
+    };
+  const ho = outputSize("kernel", "H", h, kh, stride(attrs), padding(attrs));
+  if (typeof ho !== "number") return ho;
+  const wo = outputSize("kernel", "W", w, kw, stride(attrs), padding(attrs));
+  if (typeof wo !== "number") return wo;
+  const n = rank === 4 ? x[0]! : 1;
+  const f = k.length === 4 ? k[0]! : 1;
+  const out: Shape = rank === 2 ? [ho, wo] : rank === 3 ? [f, ho, wo] : [n, f, ho, wo];
+  return { n, c, h, w, f, kh, kw, ho, wo, out };
+}
+
+export interface PoolDims {
+  readonly lead: readonly Dim[];
+  readonly h: number;
+  readonly w: number;
+  readonly ho: number;
+  readonly wo: number;
+  readonly out: Shape;
+}
+
+export function poolDims(
+  x: Shape,
+  attrs: Attrs,
+): PoolDims | { error: string; notes?: string[]; size?: true } {
+  const bad = checkAttrs(attrs, ["size", "stride"]);
+  if (bad) return bad;
+  if (x.length < 2)
+    return {
+      error: `pooling needs an image of at least two axes, got ${formatShape(x)}`,
+    };
+  const [h, w] = [x[x.length - 2], x[x.length - 1]];
+  if (typeof h !== "number" || typeof w !== "number")
+    return { error: "image heights and widths must be fixed sizes" };
+  const ho = outputSize("window", "H", h, windowSize(attrs), stride(attrs), 0);
+  if (typeof ho !== "number") return ho;
+  const wo = outputSize("window", "W", w, windowSize(attrs), stride(attrs), 0);
+  if (typeof wo !== "number") return wo;
+  const lead = x.slice(0, -2);
+  return { lead, h, w, ho, wo, out: [...lead, ho, wo] };
+}
+
+export const asShape = (r: ConvDims | PoolDims | { error: string }): ShapeResult =>
+  "error" in r ? r : { shape: r.out };
+
+/** A gradient op's shape: `result`, once `operand` matches the forward op's output `d.out`. */
+export function gradientShape(
+  d: ConvDims | PoolDims | { error: string },
+  operand: Shape,
+  result: () => Shape,
+  what = "the forward output",
+): ShapeResult {
+  if ("error" in d) return d;
+  return formatShape(d.out) === formatShape(operand)
+    ? { shape: result() }
+    : {
+        error: `${formatShape(operand)} does not match ${what} ${formatShape(d.out)}`,
+      };
+}
+export const num = (d: Dim, dims: ReadonlyMap<string, number>) => (typeof d === "number" ? d : dims.get(d)!);

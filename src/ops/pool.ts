@@ -1,0 +1,298 @@
+import type { Attrs, Shape } from "../ir/types.js";
+import { formatShape } from "../ir/types.js";
+import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
+import type { EmitContext } from "../codegen/context.js";
+import { group, PREC, type OpDef } from "./def.js";
+import { asShape, gradientShape, num, poolDims, stride, windowSize, type PoolDims } from "./imageShapes.js";
+
+/**
+ * Pooling over the last two axes (any leading axes: channels, a batch), flatten and
+ * reshape. Max-pooling's gradient goes to the first maximum of each window in row-major
+ * order; with overlapping windows a position receives the sum of the windows that chose it.
+ */
+/** Each pooling window: its output offset and the input offsets it covers, row by row. */
+function eachWindow(
+  d: PoolDims,
+  attrs: Attrs,
+  dims: ReadonlyMap<string, number>,
+  visit: (o: number, inputs: number[]) => void,
+): void {
+  const lead = d.lead.reduce<number>((a, x) => a * num(x, dims), 1);
+  const [k, s] = [windowSize(attrs), stride(attrs)];
+  for (let l = 0; l < lead; l++)
+    for (let oh = 0; oh < d.ho; oh++)
+      for (let ow = 0; ow < d.wo; ow++) {
+        const inputs: number[] = [];
+        for (let i = 0; i < k; i++)
+          for (let j = 0; j < k; j++) inputs.push((l * d.h + oh * s + i) * d.w + ow * s + j);
+        visit((l * d.ho + oh) * d.wo + ow, inputs);
+      }
+}
+
+/** Loops over pooling windows in generated code; `body` gets the window's output offset and a function of (i, j) giving input offsets. */
+function windowLoops(
+  ctx: EmitContext,
+  d: PoolDims,
+  attrs: Attrs,
+  body: (o: string, at: (i: string, j: string) => string) => string,
+): string {
+  const [l, oh, ow, o] = ["l", "oh", "ow", "o"].map((p) => ctx.fresh(p));
+  const s = stride(attrs);
+  const lead = d.lead.length === 0 ? "1" : d.lead.map((x) => ctx.dim(x)).join(" * ");
+  const at = (i: string, j: string) => `(${l} * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w} + ${ow} * ${s} + ${j}`;
+  return `for (let ${l} = 0; ${l} < ${lead}; ${l}++) for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${o} = (${l} * ${d.ho} + ${oh}) * ${d.wo} + ${ow}; ${body(o, at)} }`;
+}
+
+/** Code finding the first maximum of a window into local `best`, and its offset into `arg` when asked for. */
+function argmaxCode(
+  ctx: EmitContext,
+  x: string,
+  attrs: Attrs,
+  at: (i: string, j: string) => string,
+  best: string,
+  arg?: string,
+): string {
+  const [i, j, q] = [ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("q")];
+  const k = windowSize(attrs);
+  const track = arg ? ` ${arg} = ${q};` : "";
+  return `let ${best} = -Infinity;${arg ? ` let ${arg} = 0;` : ""} for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) { const ${q} = ${at(i, j)}; if (${x}[${q}] > ${best}) { ${best} = ${x}[${q}];${track} } }`;
+}
+
+/** The first maximum of a window (ties go to the first position in row-major order). */
+const argmax = (x: Tensor, inputs: readonly number[]) =>
+  inputs.reduce((best, q) => (x.data[q]! > x.data[best]! ? q : best), inputs[0]!);
+
+const poolAttrs = (attrs: Attrs) => ({
+  size: windowSize(attrs),
+  stride: stride(attrs),
+});
+const poolSub = (attrs: Attrs) =>
+  `_{${windowSize(attrs)}\\times${windowSize(attrs)}${stride(attrs) !== windowSize(attrs) ? `,s=${stride(attrs)}` : ""}}`;
+
+export const poolOps: readonly OpDef[] = [
+  {
+    name: "maxpool",
+    surface: {
+      params: [
+        { name: "x" },
+        { name: "size", attr: true, default: 2 },
+        { name: "stride", attr: true, default: 2 },
+      ],
+    },
+    shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
+    vjp: (b, node, g) => [b.op("maxpool_grad", [node.args[0]!, g], poolAttrs(node.attrs))],
+    rule: () => "\\text{each window's gradient goes to the position of its maximum (the first, on ties)}",
+    evaluate: ([x], attrs, shape, dims) => {
+      const out = tensor(shape);
+      eachWindow(
+        poolDims(x!.shape, attrs) as PoolDims,
+        attrs,
+        dims,
+        (o, inputs) => (out.data[o] = x!.data[argmax(x!, inputs)]!),
+      );
+      return out;
+    },
+    emit: (ctx, node) => {
+      const x = ctx.ref(node.args[0]!);
+      const best = ctx.fresh("m");
+      return windowLoops(
+        ctx,
+        poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims,
+        node.attrs,
+        (o, at) => `${argmaxCode(ctx, x, node.attrs, at, best)} ${ctx.ref(node.id)}[${o}] = ${best};`,
+      );
+    },
+    latex: ([x], attrs) => ({
+      text: `\\operatorname{maxpool}${poolSub(attrs)}\\left(${x!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "maxpool_grad",
+    shape: ([x, g], attrs) => gradientShape(poolDims(x!, attrs), g!, () => x!, "the pooled"),
+    vjp: (b, node, u, needed) => [
+      null,
+      needed[1] ? b.op("maxpool_gather", [node.args[0]!, u], poolAttrs(node.attrs)) : null,
+    ],
+    nonDifferentiable: [0],
+    rule: () => "\\text{linear in } \\delta",
+    evaluate: ([x, g], attrs, shape, dims) => {
+      const out = tensor(shape);
+      eachWindow(
+        poolDims(x!.shape, attrs) as PoolDims,
+        attrs,
+        dims,
+        (o, inputs) => (out.data[argmax(x!, inputs)]! += g!.data[o]!),
+      );
+      return out;
+    },
+    emit: (ctx, node) => {
+      const [x, g] = node.args.map((a) => ctx.ref(a));
+      const out = ctx.ref(node.id);
+      const [best, arg] = [ctx.fresh("m"), ctx.fresh("q")];
+      return `${out}.fill(0);\n${windowLoops(ctx, poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims, node.attrs, (o, at) => `${argmaxCode(ctx, x, node.attrs, at, best, arg)} ${out}[${arg}] += ${g}[${o}];`)}`;
+    },
+    latex: ([x, g]) => ({
+      text: `\\operatorname{unpool}_{\\arg\\max ${group(x!, PREC.atom)}}\\left(${g!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+    domain: () => "any",
+  },
+  {
+    name: "maxpool_gather",
+    shape: ([x, u], attrs) =>
+      formatShape(x!) === formatShape(u!)
+        ? asShape(poolDims(x!, attrs))
+        : {
+            error: `${formatShape(u!)} does not match the image ${formatShape(x!)}`,
+          },
+    vjp: (b, node, v, needed) => [
+      null,
+      needed[1] ? b.op("maxpool_grad", [node.args[0]!, v], poolAttrs(node.attrs)) : null,
+    ],
+    nonDifferentiable: [0],
+    rule: () => "\\text{linear in its second argument}",
+    evaluate: ([x, u], attrs, shape, dims) => {
+      const out = tensor(shape);
+      eachWindow(
+        poolDims(x!.shape, attrs) as PoolDims,
+        attrs,
+        dims,
+        (o, inputs) => (out.data[o] = u!.data[argmax(x!, inputs)]!),
+      );
+      return out;
+    },
+    emit: (ctx, node) => {
+      const [x, u] = node.args.map((a) => ctx.ref(a));
+      const [best, arg] = [ctx.fresh("m"), ctx.fresh("q")];
+      return windowLoops(
+        ctx,
+        poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims,
+        node.attrs,
+        (o, at) =>
+          `${argmaxCode(ctx, x, node.attrs, at, best, arg)} ${ctx.ref(node.id)}[${o}] = ${u}[${arg}];`,
+      );
+    },
+    latex: ([x, u]) => ({
+      text: `\\operatorname{gather}_{\\arg\\max ${group(x!, PREC.atom)}}\\left(${u!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "avgpool",
+    surface: {
+      params: [
+        { name: "x" },
+        { name: "size", attr: true, default: 2 },
+        { name: "stride", attr: true, default: 2 },
+      ],
+    },
+    shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
+    vjp: (b, node, g) => [
+      b.op("avgpool_grad", [g], {
+        ...poolAttrs(node.attrs),
+        shape: b.shape(node.args[0]!),
+      }),
+    ],
+    rule: () => "\\text{each window's gradient is spread evenly over the window}",
+    evaluate: ([x], attrs, shape, dims) => {
+      const out = tensor(shape);
+      eachWindow(
+        poolDims(x!.shape, attrs) as PoolDims,
+        attrs,
+        dims,
+        (o, inputs) => (out.data[o] = inputs.reduce((s, q) => s + x!.data[q]!, 0) / inputs.length),
+      );
+      return out;
+    },
+    emit: (ctx, node) => {
+      const x = ctx.ref(node.args[0]!);
+      const k = windowSize(node.attrs);
+      const [s, i, j] = [ctx.fresh("s"), ctx.fresh("i"), ctx.fresh("j")];
+      return windowLoops(
+        ctx,
+        poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims,
+        node.attrs,
+        (o, at) =>
+          `let ${s} = 0; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${s} += ${x}[${at(i, j)}]; ${ctx.ref(node.id)}[${o}] = ${s} / ${k * k};`,
+      );
+    },
+    latex: ([x], attrs) => ({
+      text: `\\operatorname{avgpool}${poolSub(attrs)}\\left(${x!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "avgpool_grad",
+    shape: ([g], attrs) =>
+      gradientShape(poolDims(attrs.shape as Shape, attrs), g!, () => attrs.shape as Shape, "the pooled"),
+    vjp: (b, node, u) => [b.op("avgpool", [u], poolAttrs(node.attrs))],
+    rule: () => "\\text{linear}",
+    evaluate: ([g], attrs, shape, dims) => {
+      const out = tensor(shape);
+      eachWindow(poolDims(shape, attrs) as PoolDims, attrs, dims, (o, inputs) =>
+        inputs.forEach((q) => (out.data[q]! += g!.data[o]! / inputs.length)),
+      );
+      return out;
+    },
+    emit: (ctx, node) => {
+      const g = ctx.ref(node.args[0]!);
+      const out = ctx.ref(node.id);
+      const k = windowSize(node.attrs);
+      const [i, j, v] = [ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("v")];
+      return `${out}.fill(0);\n${windowLoops(ctx, poolDims(node.shape, node.attrs) as PoolDims, node.attrs, (o, at) => `const ${v} = ${g}[${o}] / ${k * k}; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${out}[${at(i, j)}] += ${v};`)}`;
+    },
+    latex: ([g], attrs) => ({
+      text: `\\operatorname{spread}${poolSub(attrs)}\\left(${g!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "flatten",
+    surface: {
+      params: [{ name: "x" }, { name: "from", attr: true, default: 0 }],
+    },
+    shape: ([x], attrs) => {
+      const from = Number(attrs.from ?? 0);
+      if (!Number.isInteger(from) || from < 0 || from >= Math.max(1, x!.length))
+        return { error: `'from' must be an axis of ${formatShape(x!)}` };
+      const rest = x!.slice(from);
+      if (!rest.every((d) => typeof d === "number"))
+        return { error: "the flattened axes must have fixed sizes" };
+      return { shape: [...x!.slice(0, from), sizeOf(rest as number[])] };
+    },
+    vjp: (b, node, g) => [b.op("reshape", [g], { shape: b.shape(node.args[0]!) })],
+    rule: () => "\\text{flattening only reorders: the gradient is reshaped back}",
+    evaluate: ([x], _attrs, shape) => tensor(shape, Float64Array.from(x!.data)),
+    sharesBuffer: true,
+    emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
+    latex: ([x]) => ({
+      text: `\\operatorname{vec}\\left(${x!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+  {
+    name: "reshape",
+    shape: ([x], attrs) => {
+      const to = attrs.shape as Shape;
+      const same =
+        x!.filter((d) => typeof d === "string").join() === to.filter((d) => typeof d === "string").join();
+      const fixed = (s: Shape) =>
+        s.filter((d): d is number => typeof d === "number").reduce((a, b) => a * b, 1);
+      return same && fixed(x!) === fixed(to)
+        ? { shape: to }
+        : { error: `cannot reshape ${formatShape(x!)} to ${formatShape(to)}` };
+    },
+    vjp: (b, node, g) => [b.op("reshape", [g], { shape: b.shape(node.args[0]!) })],
+    rule: () => "\\text{reshaping only reorders: the gradient is reshaped back}",
+    evaluate: ([x], _attrs, shape) => tensor(shape, Float64Array.from(x!.data)),
+    sharesBuffer: true,
+    emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
+    latex: ([x], attrs) => ({
+      text: `\\operatorname{reshape}_{${formatShape(attrs.shape as Shape)
+        .replace(/[[\]]/g, "")
+        .replace(/, /g, "\\times ")}}\\left(${x!.text}\\right)`,
+      prec: PREC.atom,
+    }),
+  },
+];
