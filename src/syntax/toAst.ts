@@ -385,6 +385,9 @@ function describeSyntaxError(e: IRecognitionException): string {
   const token = e.token;
   const found = token.tokenType.name === "EOF" ? "end of file" : `'${token.image}'`;
   const expected = /Expecting token of type --> (\w+) <--/.exec(e.message)?.[1];
+  if (expected === "Identifier" && /^[a-z]+$/.test(token.image) && token.tokenType.name !== "Identifier") {
+    return `'${token.image}' is a keyword and cannot be used as a name`;
+  }
   if (expected) return `expected ${TOKEN_TEXT[expected] ?? expected} but found ${found}`;
   const rule = e.context?.ruleStack?.[e.context.ruleStack.length - 1];
   const wanted =
