@@ -38,6 +38,8 @@ export class ScanLowering {
   private readonly built = new Map<string, BuiltScan | null | "building">();
   /** The diagnostics of the last shape trial. */
   private probeErrors: Diagnostic[] = [];
+  /** Whether any shape trial got as far as a body or an error of its own. */
+  private probeSpoke = false;
 
   constructor(private readonly host: Lowering) {}
 
@@ -245,8 +247,11 @@ export class ScanLowering {
       }
       return undefined;
     };
+    this.probeSpoke = false;
     const found = attempt(0);
     if (found) return found;
+    // Every trial failed silently: something the body reads failed and was reported already.
+    if (!this.probeSpoke) return null;
     // Errors that every trial hit whatever the shapes (a bad subscript, an unknown name) are the real ones.
     const shapeless = this.probeErrors.filter((d) => !d.code.startsWith("NB3"));
     if (shapeless.length > 0) {
@@ -276,6 +281,7 @@ export class ScanLowering {
     this.probeErrors = muted;
     try {
       const lowered = this.lowerBody(index, equations, reductions, states, shapes);
+      if (lowered !== null || muted.length > 0) this.probeSpoke = true;
       return (
         lowered !== null &&
         muted.length === 0 &&

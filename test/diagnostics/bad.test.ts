@@ -23,7 +23,9 @@ describe("bad models get located, coded diagnostics", () => {
   }
 });
 
-const example = readFileSync(join(import.meta.dirname, "../../examples/linear_chain.nabla"), "utf8");
+const fuzzed = ["linear_chain", "next_word_rnn", "lstm", "cnn_lecture"].map((name) =>
+  readFileSync(join(import.meta.dirname, `../../examples/${name}.nabla`), "utf8"),
+);
 
 describe("the front end never throws", () => {
   it("on arbitrary text", () => {
@@ -35,7 +37,7 @@ describe("the front end never throws", () => {
       { numRuns: 300 },
     );
   });
-  it("on an example with a slice deleted or a token inserted", () => {
+  it("on examples with a slice deleted or a token inserted: an error with a place, or a model", () => {
     const tokens = [
       "*",
       "+",
@@ -49,21 +51,31 @@ describe("the front end never throws", () => {
       "^T",
       "loss",
       "param",
-      "x0",
+      "x",
+      "t-1",
+      "_T",
       "1..",
       ",",
       "\n",
     ];
     fc.assert(
-      fc.property(fc.nat(example.length), fc.nat(20), fc.constantFrom(...tokens), (at, cut, insert) => {
-        const text = example.slice(0, at) + insert + example.slice(at + cut);
-        const r = analyze(text);
-        for (const d of r.diagnostics) {
-          expect(d.span.line).toBeGreaterThanOrEqual(1);
-          expect(d.span.column).toBeGreaterThanOrEqual(1);
-        }
-      }),
-      { numRuns: 2000 },
+      fc.property(
+        fc.constantFrom(...fuzzed),
+        fc.nat(2000),
+        fc.nat(20),
+        fc.constantFrom(...tokens),
+        (example, at, cut, insert) => {
+          const where = at % (example.length + 1);
+          const text = example.slice(0, where) + insert + example.slice(where + cut);
+          const r = analyze(text);
+          expect(r.graph !== undefined || r.diagnostics.length > 0).toBe(true);
+          for (const d of r.diagnostics) {
+            expect(d.span.line).toBeGreaterThanOrEqual(1);
+            expect(d.span.column).toBeGreaterThanOrEqual(1);
+          }
+        },
+      ),
+      { numRuns: 1500 },
     );
   });
 });
