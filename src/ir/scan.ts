@@ -80,9 +80,9 @@ export class ScanLowering {
 
   private build(index: string, span: Span): BuiltScan | null {
     const host = this.host;
-    const info = host.indices.get(index)!;
-    const equations = host.stepEquations.get(index) ?? new Map<string, Equation>();
-    const reductions = (host.reductions.get(index) ?? []).filter(
+    const info = host.symbols.indices.get(index)!;
+    const equations = host.symbols.stepEquations.get(index) ?? new Map<string, Equation>();
+    const reductions = (host.symbols.reductions.get(index) ?? []).filter(
       (c) => c.args.length === 1 && c.args[0]!.name === undefined,
     );
     const expressions = [
@@ -93,7 +93,7 @@ export class ScanLowering {
     const lags = new Map<string, { k: number; span: Span }>();
     for (const e of expressions) {
       for (const name of referencedNames(e)) {
-        const a = analyzeName(name, host.indices);
+        const a = analyzeName(name, host.symbols.indices);
         if (a.kind !== "step" || a.ref.kind !== "lag" || !equations.has(a.base)) continue;
         const previous = lags.get(a.base);
         if (!previous || a.ref.k > previous.k)
@@ -104,7 +104,7 @@ export class ScanLowering {
     const states: StateInfo[] = [];
     for (const [name, { k, span: at }] of lags) {
       const positions = Array.from({ length: k }, (_, i) => i + 1 - k);
-      const missing = positions.filter((p) => !host.hasInit(name, p));
+      const missing = positions.filter((p) => !host.symbols.hasInit(name, p));
       if (missing.length > 0) {
         host.report(
           D.missingInitialValue(
@@ -123,8 +123,8 @@ export class ScanLowering {
     // Outer values the body reads are lowered once, for real, before any shape probing.
     for (const e of expressions) {
       for (const name of referencedNames(e)) {
-        const a = analyzeName(name, host.indices);
-        if (a.kind === "plain" && host.isOuterName(a.name)) host.lowerName(a.name, name.span);
+        const a = analyzeName(name, host.symbols.indices);
+        if (a.kind === "plain" && host.symbols.isOuterName(a.name)) host.lowerName(a.name, name.span);
       }
     }
     if (!ok) return null;
@@ -385,16 +385,16 @@ class BodyScope {
 
   reference(name: SubscriptedName): NodeId | null {
     const host = this.host;
-    const a = analyzeName(name, host.indices);
+    const a = analyzeName(name, host.symbols.indices);
     if (a.kind === "error") {
       host.report(D.badSubscript(name.span, a.message));
       return null;
     }
     if (a.kind === "plain") {
-      if (host.isOuterName(a.name))
+      if (host.symbols.isOuterName(a.name))
         return this.outerValue(this.scans.outside(() => host.lowerName(a.name, name.span)));
-      if (host.dims.has(a.name)) return host.dimValue(a.name, name.span);
-      if (this.equations.has(a.name) || host.sequences.has(a.name)) {
+      if (host.symbols.dims.has(a.name)) return host.dimValue(a.name, name.span);
+      if (this.equations.has(a.name) || host.symbols.sequences.has(a.name)) {
         host.report(
           D.stepContext(
             name.span,
@@ -405,15 +405,15 @@ class BodyScope {
       }
       return host.unknown(name, a.name);
     }
-    if (a.ref.kind === "literal" && a.ref.n <= 0 && host.hasInit(a.base, a.ref.n)) {
+    if (a.ref.kind === "literal" && a.ref.n <= 0 && host.symbols.hasInit(a.base, a.ref.n)) {
       return this.outerValue(
         this.scans.outside(() => host.initValue(a.base, a.ref.kind === "literal" ? a.ref.n : 0, name.span)),
       );
     }
-    const sequence = host.sequences.get(a.base);
+    const sequence = host.symbols.sequences.get(a.base);
     const ownIndex = this.equations.has(a.base) ? this.index : sequence?.index;
     if (ownIndex === undefined) {
-      const elsewhere = [...host.stepEquations].find(([, eqs]) => eqs.has(a.base));
+      const elsewhere = [...host.symbols.stepEquations].find(([, eqs]) => eqs.has(a.base));
       if (elsewhere) {
         host.report(
           D.stepContext(

@@ -4,7 +4,7 @@ import { latexName } from "./names.js";
 import { ExpressionRenderer } from "./render.js";
 import { RecurrenceView, withSubscript } from "./recurrence.js";
 import { PREC, type Latex } from "../ops/def.js";
-import type { Node, ScanAdjointNode, ScanNode } from "../ir/types.js";
+import type { Node, ScanAdjointNode } from "../ir/types.js";
 
 /** A letter for intermediate values that no name of the model starts with (u, unless the model uses it). */
 function freeLetter(graph: Graph): string {
