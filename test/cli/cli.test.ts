@@ -97,6 +97,14 @@ describe("nabla run", () => {
   });
 });
 
+describe("the nabla command", () => {
+  it("is an executable script", () => {
+    const r = spawnSync(join(root, "bin/nabla.js"), ["--version"], { cwd: root, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^nabla \d+\.\d+\.\d+/);
+  });
+});
+
 describe("nabla compile and demo", () => {
   it("compile writes the module, its JavaScript and the handout", () => {
     const dir = mkdtempSync(join(tmpdir(), "nabla-out-"));
