@@ -77,10 +77,24 @@ for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
   }
   const rank = outShape.length;
   const idx = outShape.map(() => ctx.fresh("i"));
-  const values = args.map((a) => ctx.element(a, broadcastOffset(ctx, ctx.shapeOf(a), outShape, idx), idx));
   const flat = ctx.fresh("o");
-  let code = `${outRef}[${flat}++] = ${body(values)};`;
-  for (let axis = rank - 1; axis >= 0; axis--) {
+  const inner = idx[rank - 1]!;
+  // Operands of the full shape are read at the running output index; a broadcast operand
+  // that does not vary along the innermost axis (a bias per row or per filter) is read once
+  // per inner loop.
+  const hoisted: string[] = [];
+  const values = args.map((a) => {
+    const shape = ctx.shapeOf(a);
+    if (isSameShape(shape, outShape) && !ctx.needsAxes(a)) return ctx.element(a, flat);
+    const value = ctx.element(a, broadcastOffset(ctx, shape, outShape, idx), idx);
+    if (ctx.needsAxes(a) || new RegExp(`\\b${inner}\\b`).test(value)) return value;
+    const local = ctx.fresh("h");
+    hoisted.push(`const ${local} = ${value};`);
+    return local;
+  });
+  let code = `for (let ${inner} = 0; ${inner} < ${ctx.dim(outShape[rank - 1]!)}; ${inner}++, ${flat}++) { ${outRef}[${flat}] = ${body(values)}; }`;
+  if (hoisted.length > 0) code = `${hoisted.join(" ")} ${code}`;
+  for (let axis = rank - 2; axis >= 0; axis--) {
     code = `for (let ${idx[axis]} = 0; ${idx[axis]} < ${ctx.dim(outShape[axis]!)}; ${idx[axis]}++) { ${code} }`;
   }
   return `let ${flat} = 0;\n${code}`;
@@ -111,8 +125,19 @@ export function emitSumTo(ctx: EmitContext, out: NodeId, outShape: Shape, input:
   const idx = inShape.map(() => ctx.fresh("i"));
   const flat = ctx.fresh("f");
   const outRef = ctx.ref(out);
-  let code = `${outRef}[${broadcastOffset(ctx, outShape, inShape, idx)}] += ${ctx.ref(input)}[${flat}++];`;
-  for (let axis = rank - 1; axis >= 0; axis--) {
+  const target = `${outRef}[${broadcastOffset(ctx, outShape, inShape, idx)}]`;
+  const last = rank - 1;
+  // When the innermost axis is summed away, its sum runs in a local and is added once.
+  const innerReduced =
+    rank > 0 && (outShape.length < rank - last || outShape[outShape.length - 1] === 1) && inShape[last] !== 1;
+  let code: string;
+  if (innerReduced) {
+    const acc = ctx.fresh("s");
+    code = `let ${acc} = 0; for (let ${idx[last]} = 0; ${idx[last]} < ${ctx.dim(inShape[last]!)}; ${idx[last]}++) ${acc} += ${ctx.ref(input)}[${flat}++]; ${target.replace(new RegExp(`\\b${idx[last]}\\b`, "g"), "0")} += ${acc};`;
+  } else {
+    code = `${target} += ${ctx.ref(input)}[${flat}++];`;
+  }
+  for (let axis = (innerReduced ? last : rank) - 1; axis >= 0; axis--) {
     code = `for (let ${idx[axis]} = 0; ${idx[axis]} < ${ctx.dim(inShape[axis]!)}; ${idx[axis]}++) { ${code} }`;
   }
   return `${outRef}.fill(0, 0, ${ctx.size(outShape)});\nlet ${flat} = 0;\n${code}`;

@@ -187,7 +187,8 @@ const unaryOps: OpDef[] = [
   unary({
     name: "heaviside",
     f: (x) => (x > 0 ? 1 : 0),
-    js: (x) => `(${x} > 0 ? 1 : 0)`,
+    // +(x > 0) compiles without a branch: a mask of ReLU's zeros is not predictable.
+    js: (x) => `+(${x} > 0)`,
     latex: (x) => `H\\left(${x.text}\\right)`,
     vjp: null,
     rule: "H'(a) = 0 \\text{ (taken as zero everywhere)}",

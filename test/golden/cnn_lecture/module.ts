@@ -401,7 +401,7 @@ export function gradient(
       }
 
   for (let i107 = 0; i107 < 9; i107++) {
-    v34[i107] = v30[i107] * (v9[i107] > 0 ? 1 : 0);
+    v34[i107] = v30[i107] * +(v9[i107] > 0);
   }
   for (let f109 = 0; f109 < 1; f109++)
     for (let c110 = 0; c110 < 1; c110++) {

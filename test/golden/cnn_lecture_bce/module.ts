@@ -427,7 +427,7 @@ export function gradient(
       }
 
   for (let i103 = 0; i103 < 9; i103++) {
-    v46[i103] = v42[i103] * (v9[i103] > 0 ? 1 : 0);
+    v46[i103] = v42[i103] * +(v9[i103] > 0);
   }
   for (let f105 = 0; f105 < 1; f105++)
     for (let c106 = 0; c106 < 1; c106++) {

@@ -130,7 +130,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i12 = 0; i12 < 8; i12++) {
-    v9[i12] = v8[i12] > 0 ? 1 : 0;
+    v9[i12] = +(v8[i12] > 0);
   }
 
   for (let i13 = 0; i13 < 8; i13++) {
@@ -204,7 +204,7 @@ export function gradient(
   }
 
   for (let i28 = 0; i28 < 8; i28++) {
-    v10[i28] = (v8[i28] > 0 ? 1 : 0) - v1[i28];
+    v10[i28] = +(v8[i28] > 0) - v1[i28];
   }
 
   for (let i29 = 0; i29 < 8; i29++) {
@@ -217,24 +217,24 @@ export function gradient(
   }
   v20.fill(0, 0, 1);
   let f33 = 0;
-  for (let i32 = 0; i32 < 8; i32++) {
-    v20[0] += v10[f33++];
-  }
+  let s34 = 0;
+  for (let i32 = 0; i32 < 8; i32++) s34 += v10[f33++];
+  v20[0] += s34;
   {
-    let i34 = 0;
-    for (; i34 < 3; i34++) {
+    let i35 = 0;
+    for (; i35 < 3; i35++) {
       {
-        let j35 = 0;
-        for (; j35 < 1; j35++) {
-          let s43_0_0 = 0;
-          for (let p36 = 0; p36 < 8; p36++) {
-            const pm39 = p36 * 3;
-            const pn40 = p36 * 1;
-            const a41_0 = v0[pm39 + i34];
-            const b42_0 = v10[pn40 + j35];
-            s43_0_0 += a41_0 * b42_0;
+        let j36 = 0;
+        for (; j36 < 1; j36++) {
+          let s44_0_0 = 0;
+          for (let p37 = 0; p37 < 8; p37++) {
+            const pm40 = p37 * 3;
+            const pn41 = p37 * 1;
+            const a42_0 = v0[pm40 + i35];
+            const b43_0 = v10[pn41 + j36];
+            s44_0_0 += a42_0 * b43_0;
           }
-          v23[i34 * 1 + j35] = s43_0_0;
+          v23[i35 * 1 + j36] = s44_0_0;
         }
       }
     }
