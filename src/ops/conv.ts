@@ -88,7 +88,7 @@ function emitConvUnrolled(
   out: string,
 ): string {
   const [n, f, c, oh, ow, col] = ["n", "f", "c", "oh", "ow", "col"].map((p) => ctx.fresh(p));
-  const [w, r, acc] = [ctx.fresh("w"), ctx.fresh("r"), ctx.fresh("s")];
+  const [w, r] = [ctx.fresh("w"), ctx.fresh("r")];
   const s = stride(attrs);
   const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
   const taps: [number, number][] = [];
@@ -103,14 +103,19 @@ function emitConvUnrolled(
   const sum = taps
     .map(([i, j]) => `${w}_${i}_${j} * ${x}[${r}_${i} + ${col}${j === 0 ? "" : ` + ${j}`}]`)
     .join(" + ");
-  const o = `((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}`;
-  // One pass per input channel: the first writes the output, the others add to it.
-  return `for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${c} = 0; ${c} < ${C}; ${c}++) {
+  const base = ctx.fresh("ob");
+  // One pass per input channel: the first writes the output, the others add to it (two loops, no branch).
+  const pass = (assign: "=" | "+=") => `{
   ${weights}
   for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) {
     ${rows}
-    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${col} = ${ow} * ${s}; const ${acc} = ${sum}; if (${c} === 0) ${out}[${o}] = ${acc}; else ${out}[${o}] += ${acc}; }
+    const ${base} = ((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo};
+    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${col} = ${ow} * ${s}; ${out}[${base} + ${ow}] ${assign} ${sum}; }
   }
+}`;
+  return `for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${f} = 0; ${f} < ${F}; ${f}++) {
+  { const ${c} = 0; ${pass("=")} }
+  for (let ${c} = 1; ${c} < ${C}; ${c}++) ${pass("+=")}
 }`;
 }
 

@@ -149,8 +149,41 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v5 = params["b"];
   const { v6, v8, v10, v13, v14, v15, v16, v17, v18 } = w;
   for (let n0 = 0; n0 < d0; n0++)
-    for (let f1 = 0; f1 < 2; f1++)
-      for (let c2 = 0; c2 < 1; c2++) {
+    for (let f1 = 0; f1 < 2; f1++) {
+      {
+        const c2 = 0;
+        {
+          const w6_0_0 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+          const w6_0_1 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+          const w6_0_2 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+          const w6_1_0 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+          const w6_1_1 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+          const w6_1_2 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+          const w6_2_0 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+          const w6_2_1 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+          const w6_2_2 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+          for (let oh3 = 0; oh3 < 4; oh3++) {
+            const r7_0 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 0) * 6;
+            const r7_1 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 1) * 6;
+            const r7_2 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 2) * 6;
+            const ob8 = ((n0 * 2 + f1) * 4 + oh3) * 4;
+            for (let ow4 = 0; ow4 < 4; ow4++) {
+              const col5 = ow4 * 1;
+              v6[ob8 + ow4] =
+                w6_0_0 * v0[r7_0 + col5] +
+                w6_0_1 * v0[r7_0 + col5 + 1] +
+                w6_0_2 * v0[r7_0 + col5 + 2] +
+                w6_1_0 * v0[r7_1 + col5] +
+                w6_1_1 * v0[r7_1 + col5 + 1] +
+                w6_1_2 * v0[r7_1 + col5 + 2] +
+                w6_2_0 * v0[r7_2 + col5] +
+                w6_2_1 * v0[r7_2 + col5 + 1] +
+                w6_2_2 * v0[r7_2 + col5 + 2];
+            }
+          }
+        }
+      }
+      for (let c2 = 1; c2 < 1; c2++) {
         const w6_0_0 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
         const w6_0_1 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
         const w6_0_2 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
@@ -164,9 +197,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           const r7_0 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 0) * 6;
           const r7_1 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 1) * 6;
           const r7_2 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 2) * 6;
+          const ob8 = ((n0 * 2 + f1) * 4 + oh3) * 4;
           for (let ow4 = 0; ow4 < 4; ow4++) {
             const col5 = ow4 * 1;
-            const s8 =
+            v6[ob8 + ow4] +=
               w6_0_0 * v0[r7_0 + col5] +
               w6_0_1 * v0[r7_0 + col5 + 1] +
               w6_0_2 * v0[r7_0 + col5 + 2] +
@@ -176,11 +210,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               w6_2_0 * v0[r7_2 + col5] +
               w6_2_1 * v0[r7_2 + col5 + 1] +
               w6_2_2 * v0[r7_2 + col5 + 2];
-            if (c2 === 0) v6[((n0 * 2 + f1) * 4 + oh3) * 4 + ow4] = s8;
-            else v6[((n0 * 2 + f1) * 4 + oh3) * 4 + ow4] += s8;
           }
         }
       }
+    }
   let o13 = 0;
   for (let i9 = 0; i9 < d0; i9++) {
     for (let i10 = 0; i10 < 2; i10++) {
@@ -336,8 +369,41 @@ export function gradient(
   const v47 = out["k"];
   const { v6, v8, v10, v13, v14, v15, v16, v17, v18, v19, v22, v23, v29, v37, v41 } = w;
   for (let n49 = 0; n49 < d0; n49++)
-    for (let f50 = 0; f50 < 2; f50++)
-      for (let c51 = 0; c51 < 1; c51++) {
+    for (let f50 = 0; f50 < 2; f50++) {
+      {
+        const c51 = 0;
+        {
+          const w55_0_0 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
+          const w55_0_1 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
+          const w55_0_2 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
+          const w55_1_0 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 0];
+          const w55_1_1 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 1];
+          const w55_1_2 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 2];
+          const w55_2_0 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 0];
+          const w55_2_1 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 1];
+          const w55_2_2 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 2];
+          for (let oh52 = 0; oh52 < 4; oh52++) {
+            const r56_0 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 0) * 6;
+            const r56_1 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 1) * 6;
+            const r56_2 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 2) * 6;
+            const ob57 = ((n49 * 2 + f50) * 4 + oh52) * 4;
+            for (let ow53 = 0; ow53 < 4; ow53++) {
+              const col54 = ow53 * 1;
+              v6[ob57 + ow53] =
+                w55_0_0 * v0[r56_0 + col54] +
+                w55_0_1 * v0[r56_0 + col54 + 1] +
+                w55_0_2 * v0[r56_0 + col54 + 2] +
+                w55_1_0 * v0[r56_1 + col54] +
+                w55_1_1 * v0[r56_1 + col54 + 1] +
+                w55_1_2 * v0[r56_1 + col54 + 2] +
+                w55_2_0 * v0[r56_2 + col54] +
+                w55_2_1 * v0[r56_2 + col54 + 1] +
+                w55_2_2 * v0[r56_2 + col54 + 2];
+            }
+          }
+        }
+      }
+      for (let c51 = 1; c51 < 1; c51++) {
         const w55_0_0 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
         const w55_0_1 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
         const w55_0_2 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
@@ -351,9 +417,10 @@ export function gradient(
           const r56_0 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 0) * 6;
           const r56_1 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 1) * 6;
           const r56_2 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 2) * 6;
+          const ob57 = ((n49 * 2 + f50) * 4 + oh52) * 4;
           for (let ow53 = 0; ow53 < 4; ow53++) {
             const col54 = ow53 * 1;
-            const s57 =
+            v6[ob57 + ow53] +=
               w55_0_0 * v0[r56_0 + col54] +
               w55_0_1 * v0[r56_0 + col54 + 1] +
               w55_0_2 * v0[r56_0 + col54 + 2] +
@@ -363,11 +430,10 @@ export function gradient(
               w55_2_0 * v0[r56_2 + col54] +
               w55_2_1 * v0[r56_2 + col54 + 1] +
               w55_2_2 * v0[r56_2 + col54 + 2];
-            if (c51 === 0) v6[((n49 * 2 + f50) * 4 + oh52) * 4 + ow53] = s57;
-            else v6[((n49 * 2 + f50) * 4 + oh52) * 4 + ow53] += s57;
           }
         }
       }
+    }
   let o62 = 0;
   for (let i58 = 0; i58 < d0; i58++) {
     for (let i59 = 0; i59 < 2; i59++) {

@@ -111,8 +111,41 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v7 = params["b"];
   const { v8, v9, v12, v13, v14, v15, v16, v17 } = w;
   for (let n0 = 0; n0 < 1; n0++)
-    for (let f1 = 0; f1 < 1; f1++)
-      for (let c2 = 0; c2 < 1; c2++) {
+    for (let f1 = 0; f1 < 1; f1++) {
+      {
+        const c2 = 0;
+        {
+          const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+          const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+          const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+          const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+          const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+          const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+          const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+          const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+          const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+          for (let oh3 = 0; oh3 < 3; oh3++) {
+            const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
+            const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
+            const r7_2 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 2) * 5;
+            const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
+            for (let ow4 = 0; ow4 < 3; ow4++) {
+              const col5 = ow4 * 1;
+              v8[ob8 + ow4] =
+                w6_0_0 * v0[r7_0 + col5] +
+                w6_0_1 * v0[r7_0 + col5 + 1] +
+                w6_0_2 * v0[r7_0 + col5 + 2] +
+                w6_1_0 * v0[r7_1 + col5] +
+                w6_1_1 * v0[r7_1 + col5 + 1] +
+                w6_1_2 * v0[r7_1 + col5 + 2] +
+                w6_2_0 * v0[r7_2 + col5] +
+                w6_2_1 * v0[r7_2 + col5 + 1] +
+                w6_2_2 * v0[r7_2 + col5 + 2];
+            }
+          }
+        }
+      }
+      for (let c2 = 1; c2 < 1; c2++) {
         const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
         const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
         const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
@@ -126,9 +159,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
           const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
           const r7_2 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 2) * 5;
+          const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
           for (let ow4 = 0; ow4 < 3; ow4++) {
             const col5 = ow4 * 1;
-            const s8 =
+            v8[ob8 + ow4] +=
               w6_0_0 * v0[r7_0 + col5] +
               w6_0_1 * v0[r7_0 + col5 + 1] +
               w6_0_2 * v0[r7_0 + col5 + 2] +
@@ -138,11 +172,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               w6_2_0 * v0[r7_2 + col5] +
               w6_2_1 * v0[r7_2 + col5 + 1] +
               w6_2_2 * v0[r7_2 + col5 + 2];
-            if (c2 === 0) v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] = s8;
-            else v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] += s8;
           }
         }
       }
+    }
 
   for (let i9 = 0; i9 < 9; i9++) {
     v9[i9] = Math.max(v8[i9], 0);
@@ -244,8 +277,41 @@ export function gradient(
   const v37 = out["k"];
   const { v8, v9, v12, v14, v15, v16, v17, v23, v30, v34 } = w;
   for (let n40 = 0; n40 < 1; n40++)
-    for (let f41 = 0; f41 < 1; f41++)
-      for (let c42 = 0; c42 < 1; c42++) {
+    for (let f41 = 0; f41 < 1; f41++) {
+      {
+        const c42 = 0;
+        {
+          const w46_0_0 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
+          const w46_0_1 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
+          const w46_0_2 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
+          const w46_1_0 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
+          const w46_1_1 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
+          const w46_1_2 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
+          const w46_2_0 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
+          const w46_2_1 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
+          const w46_2_2 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
+          for (let oh43 = 0; oh43 < 3; oh43++) {
+            const r47_0 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 0) * 5;
+            const r47_1 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 1) * 5;
+            const r47_2 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 2) * 5;
+            const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
+            for (let ow44 = 0; ow44 < 3; ow44++) {
+              const col45 = ow44 * 1;
+              v8[ob48 + ow44] =
+                w46_0_0 * v0[r47_0 + col45] +
+                w46_0_1 * v0[r47_0 + col45 + 1] +
+                w46_0_2 * v0[r47_0 + col45 + 2] +
+                w46_1_0 * v0[r47_1 + col45] +
+                w46_1_1 * v0[r47_1 + col45 + 1] +
+                w46_1_2 * v0[r47_1 + col45 + 2] +
+                w46_2_0 * v0[r47_2 + col45] +
+                w46_2_1 * v0[r47_2 + col45 + 1] +
+                w46_2_2 * v0[r47_2 + col45 + 2];
+            }
+          }
+        }
+      }
+      for (let c42 = 1; c42 < 1; c42++) {
         const w46_0_0 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
         const w46_0_1 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
         const w46_0_2 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
@@ -259,9 +325,10 @@ export function gradient(
           const r47_0 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 0) * 5;
           const r47_1 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 1) * 5;
           const r47_2 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 2) * 5;
+          const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
           for (let ow44 = 0; ow44 < 3; ow44++) {
             const col45 = ow44 * 1;
-            const s48 =
+            v8[ob48 + ow44] +=
               w46_0_0 * v0[r47_0 + col45] +
               w46_0_1 * v0[r47_0 + col45 + 1] +
               w46_0_2 * v0[r47_0 + col45 + 2] +
@@ -271,11 +338,10 @@ export function gradient(
               w46_2_0 * v0[r47_2 + col45] +
               w46_2_1 * v0[r47_2 + col45 + 1] +
               w46_2_2 * v0[r47_2 + col45 + 2];
-            if (c42 === 0) v8[((n40 * 1 + f41) * 3 + oh43) * 3 + ow44] = s48;
-            else v8[((n40 * 1 + f41) * 3 + oh43) * 3 + ow44] += s48;
           }
         }
       }
+    }
 
   for (let i49 = 0; i49 < 9; i49++) {
     v9[i49] = Math.max(v8[i49], 0);

@@ -141,8 +141,41 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v7 = params["b"];
   const { v8, v9, v12, v14, v15, v16, v17 } = w;
   for (let n0 = 0; n0 < 1; n0++)
-    for (let f1 = 0; f1 < 1; f1++)
-      for (let c2 = 0; c2 < 1; c2++) {
+    for (let f1 = 0; f1 < 1; f1++) {
+      {
+        const c2 = 0;
+        {
+          const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+          const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+          const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+          const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+          const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+          const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+          const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+          const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+          const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+          for (let oh3 = 0; oh3 < 3; oh3++) {
+            const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
+            const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
+            const r7_2 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 2) * 5;
+            const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
+            for (let ow4 = 0; ow4 < 3; ow4++) {
+              const col5 = ow4 * 1;
+              v8[ob8 + ow4] =
+                w6_0_0 * v0[r7_0 + col5] +
+                w6_0_1 * v0[r7_0 + col5 + 1] +
+                w6_0_2 * v0[r7_0 + col5 + 2] +
+                w6_1_0 * v0[r7_1 + col5] +
+                w6_1_1 * v0[r7_1 + col5 + 1] +
+                w6_1_2 * v0[r7_1 + col5 + 2] +
+                w6_2_0 * v0[r7_2 + col5] +
+                w6_2_1 * v0[r7_2 + col5 + 1] +
+                w6_2_2 * v0[r7_2 + col5 + 2];
+            }
+          }
+        }
+      }
+      for (let c2 = 1; c2 < 1; c2++) {
         const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
         const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
         const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
@@ -156,9 +189,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
           const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
           const r7_2 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 2) * 5;
+          const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
           for (let ow4 = 0; ow4 < 3; ow4++) {
             const col5 = ow4 * 1;
-            const s8 =
+            v8[ob8 + ow4] +=
               w6_0_0 * v0[r7_0 + col5] +
               w6_0_1 * v0[r7_0 + col5 + 1] +
               w6_0_2 * v0[r7_0 + col5 + 2] +
@@ -168,11 +202,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               w6_2_0 * v0[r7_2 + col5] +
               w6_2_1 * v0[r7_2 + col5 + 1] +
               w6_2_2 * v0[r7_2 + col5 + 2];
-            if (c2 === 0) v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] = s8;
-            else v8[((n0 * 1 + f1) * 3 + oh3) * 3 + ow4] += s8;
           }
         }
       }
+    }
 
   for (let i9 = 0; i9 < 9; i9++) {
     v9[i9] = Math.max(v8[i9], 0);
@@ -261,8 +294,41 @@ export function gradient(
   const v49 = out["k"];
   const { v8, v9, v12, v14, v15, v16, v17, v21, v24, v25, v35, v42, v46 } = w;
   for (let n36 = 0; n36 < 1; n36++)
-    for (let f37 = 0; f37 < 1; f37++)
-      for (let c38 = 0; c38 < 1; c38++) {
+    for (let f37 = 0; f37 < 1; f37++) {
+      {
+        const c38 = 0;
+        {
+          const w42_0_0 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
+          const w42_0_1 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
+          const w42_0_2 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
+          const w42_1_0 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
+          const w42_1_1 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
+          const w42_1_2 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
+          const w42_2_0 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
+          const w42_2_1 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
+          const w42_2_2 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
+          for (let oh39 = 0; oh39 < 3; oh39++) {
+            const r43_0 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 0) * 5;
+            const r43_1 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 1) * 5;
+            const r43_2 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 2) * 5;
+            const ob44 = ((n36 * 1 + f37) * 3 + oh39) * 3;
+            for (let ow40 = 0; ow40 < 3; ow40++) {
+              const col41 = ow40 * 1;
+              v8[ob44 + ow40] =
+                w42_0_0 * v0[r43_0 + col41] +
+                w42_0_1 * v0[r43_0 + col41 + 1] +
+                w42_0_2 * v0[r43_0 + col41 + 2] +
+                w42_1_0 * v0[r43_1 + col41] +
+                w42_1_1 * v0[r43_1 + col41 + 1] +
+                w42_1_2 * v0[r43_1 + col41 + 2] +
+                w42_2_0 * v0[r43_2 + col41] +
+                w42_2_1 * v0[r43_2 + col41 + 1] +
+                w42_2_2 * v0[r43_2 + col41 + 2];
+            }
+          }
+        }
+      }
+      for (let c38 = 1; c38 < 1; c38++) {
         const w42_0_0 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
         const w42_0_1 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
         const w42_0_2 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
@@ -276,9 +342,10 @@ export function gradient(
           const r43_0 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 0) * 5;
           const r43_1 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 1) * 5;
           const r43_2 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 2) * 5;
+          const ob44 = ((n36 * 1 + f37) * 3 + oh39) * 3;
           for (let ow40 = 0; ow40 < 3; ow40++) {
             const col41 = ow40 * 1;
-            const s44 =
+            v8[ob44 + ow40] +=
               w42_0_0 * v0[r43_0 + col41] +
               w42_0_1 * v0[r43_0 + col41 + 1] +
               w42_0_2 * v0[r43_0 + col41 + 2] +
@@ -288,11 +355,10 @@ export function gradient(
               w42_2_0 * v0[r43_2 + col41] +
               w42_2_1 * v0[r43_2 + col41 + 1] +
               w42_2_2 * v0[r43_2 + col41 + 2];
-            if (c38 === 0) v8[((n36 * 1 + f37) * 3 + oh39) * 3 + ow40] = s44;
-            else v8[((n36 * 1 + f37) * 3 + oh39) * 3 + ow40] += s44;
           }
         }
       }
+    }
 
   for (let i45 = 0; i45 < 9; i45++) {
     v9[i45] = Math.max(v8[i45], 0);
