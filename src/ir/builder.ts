@@ -1,4 +1,4 @@
-import type { Attrs, Node, NodeId, OpNode, Shape } from "./types.js";
+import type { Attrs, Node, NodeId, Shape } from "./types.js";
 import type { Span } from "../syntax/span.js";
 import { getOp } from "../ops/registry.js";
 import { sizeOf, tensor } from "./tensor.js";
@@ -66,33 +66,15 @@ export class GraphBuilder {
   }
 
   constant(value: Float64Array, shape: Shape, span: Span = this.currentSpan): NodeId {
-    const node: Node = {
-      kind: "const",
-      id: this.nodes.length,
-      shape,
-      value,
-      span,
-    };
-    const key = keyOf(node);
-    const existing = this.keys.get(key);
-    if (existing !== undefined) return existing;
-    this.keys.set(key, node.id);
-    return this.push(node);
+    const node = { kind: "const" as const, shape, value, span };
+    return this.add(node, keyOf({ ...node, id: this.nodes.length }));
   }
 
   adjointSymbol(of: NodeId): NodeId {
-    const node: Node = {
-      kind: "adjoint",
-      id: this.nodes.length,
-      of,
-      shape: this.shape(of),
-      span: this.nodes[of]!.span,
-    };
-    const key = `adjoint|${of}`;
-    const existing = this.keys.get(key);
-    if (existing !== undefined) return existing;
-    this.keys.set(key, node.id);
-    return this.push(node);
+    return this.add(
+      { kind: "adjoint", of, shape: this.shape(of), span: this.nodes[of]!.span },
+      `adjoint|${of}`,
+    );
   }
 
   /**
@@ -134,20 +116,8 @@ export class GraphBuilder {
     const { shape } = shapeResult;
     const folded = this.fold(name, args, attrs, shape, span);
     if (folded !== undefined) return folded;
-    const node: OpNode = {
-      kind: "op",
-      id: this.nodes.length,
-      op: name,
-      args,
-      attrs,
-      shape,
-      span,
-    };
-    const key = keyOf(node);
-    const existing = this.keys.get(key);
-    if (existing !== undefined) return existing;
-    this.keys.set(key, node.id);
-    return this.push(node);
+    const node = { kind: "op" as const, op: name, args, attrs, shape, span };
+    return this.add(node, keyOf({ ...node, id: this.nodes.length }));
   }
 
   private fold(
