@@ -25,6 +25,7 @@ export class NablaParser extends CstParser {
       { ALT: () => this.SUBRULE(this.lossDecl) },
       { ALT: () => this.SUBRULE(this.exampleBlock) },
       { ALT: () => this.SUBRULE(this.trainDecl) },
+      { ALT: () => this.SUBRULE(this.lectureBlock) },
       { ALT: () => this.SUBRULE(this.equation) },
     ]);
   });
@@ -94,12 +95,15 @@ export class NablaParser extends CstParser {
   lossDecl = this.RULE("lossDecl", () => {
     this.CONSUME(T.Loss);
     this.SUBRULE(this.lhsName);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
     this.CONSUME(T.Equals);
     this.SUBRULE(this.expression);
   });
 
+  // An optional string after the name is how the handout writes it: `xL "x^L" = w*x + b`.
   equation = this.RULE("equation", () => {
     this.SUBRULE(this.lhsName);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
     this.CONSUME(T.Equals);
     this.SUBRULE(this.expression);
   });
@@ -120,6 +124,46 @@ export class NablaParser extends CstParser {
     this.CONSUME(T.LBrace);
     this.MANY(() => this.SUBRULE(this.equation));
     this.CONSUME(T.RBrace);
+  });
+
+  // What a lecture prints, to be checked: `lecture "source" { h_1 = 0.462  dL/dWhz = [...]  after 1 { w = 0.29 } }`.
+  lectureBlock = this.RULE("lectureBlock", () => {
+    this.CONSUME(T.Lecture);
+    this.OPTION(() => this.CONSUME(T.StringLiteral));
+    this.CONSUME(T.LBrace);
+    this.MANY(() =>
+      this.OR([
+        { ALT: () => this.SUBRULE(this.lectureStep) },
+        { ALT: () => this.SUBRULE(this.lectureEntry) },
+        { ALT: () => this.CONSUME2(T.StringLiteral, { LABEL: "remark" }) },
+      ]),
+    );
+    this.CONSUME(T.RBrace);
+  });
+
+  lectureStep = this.RULE("lectureStep", () => {
+    this.CONSUME(T.After);
+    this.CONSUME(T.NumberLiteral);
+    this.CONSUME(T.LBrace);
+    this.MANY(() => this.SUBRULE(this.lectureEntry));
+    this.CONSUME(T.RBrace);
+  });
+
+  lectureEntry = this.RULE("lectureEntry", () => {
+    this.CONSUME(T.Identifier, { LABEL: "quantity" });
+    this.OPTION(() => {
+      this.CONSUME(T.Slash);
+      this.CONSUME2(T.Identifier, { LABEL: "wrt" });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(T.LBracket);
+      this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.NumberLiteral, { LABEL: "entry" }) });
+      this.CONSUME(T.RBracket);
+    });
+    this.OPTION4(() => this.CONSUME(T.StringLiteral, { LABEL: "latex" }));
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+    this.OPTION3(() => this.CONSUME2(T.StringLiteral, { LABEL: "note" }));
   });
 
   trainDecl = this.RULE("trainDecl", () => {

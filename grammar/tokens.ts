@@ -25,6 +25,8 @@ export const Const = keyword("Const", "const");
 export const Loss = keyword("Loss", "loss");
 export const Example = keyword("Example", "example");
 export const Train = keyword("Train", "train");
+export const Lecture = keyword("Lecture", "lecture");
+export const After = keyword("After", "after");
 
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
@@ -87,6 +89,8 @@ export const allTokens: TokenType[] = [
   Loss,
   Example,
   Train,
+  Lecture,
+  After,
   NumberLiteral,
   StringLiteral,
   SubscriptOpen,

@@ -3,7 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { compile, type CompileResult } from "./index.js";
+import { analyze, compile, type CompileResult } from "./index.js";
+import { checkLecture } from "./lecture/check.js";
+import { describeLecture } from "./lecture/describe.js";
 import { fromNested, runCompiled, ValuesError, type RunOutput } from "./run.js";
 import type { Tensor } from "./ir/tensor.js";
 
@@ -15,7 +17,8 @@ Usage:
                                              compile, run the generated module on the model's example
                                              values (overridden by the values file), print loss,
                                              values and gradients
-  nabla check <model.nabla>                  report diagnostics only
+  nabla check <model.nabla>                  report diagnostics, and check the numbers of the model's
+                                             lecture block (exit status 3 when one is wrong)
   nabla demo [-o <dir>]                      compile and run the built-in default example
   nabla --help | --version`;
 
@@ -172,10 +175,18 @@ async function main(argv: string[]): Promise<number> {
       return commandRun(file, flags.values, flags.json === true);
     case "check": {
       if (!file) throw new UsageError("check needs a model file", true);
-      const result = await compile(readSource(file), { file });
-      if (result.rendered) process.stderr.write(`${result.rendered}\n`);
-      else process.stdout.write(`${file}: ok\n`);
-      return result.rendered ? 1 : 0;
+      const result = analyze(readSource(file), { file });
+      if (result.rendered) {
+        process.stderr.write(`${result.rendered}\n`);
+        return 1;
+      }
+      const lecture = checkLecture(result.graph!, result.gradient!);
+      if (!lecture) {
+        process.stdout.write(`${file}: ok\n`);
+        return 0;
+      }
+      process.stdout.write(`${describeLecture(file, lecture)}\n`);
+      return lecture.wrong > 0 ? 3 : 0;
     }
     case "demo": {
       const example = join(dirname(fileURLToPath(import.meta.url)), "../../examples", DEFAULT_EXAMPLE);

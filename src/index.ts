@@ -2,7 +2,10 @@ import { parseProgram } from "./syntax/toAst.js";
 import { Lowering } from "./ir/lower.js";
 import { differentiate, type Gradient } from "./autodiff/reverse.js";
 import { generateModule, type GeneratedModule } from "./codegen/module.js";
-import { renderHandout } from "./latex/handout.js";
+import { buildHandout } from "./handout/build.js";
+import { printLatex } from "./latex/print.js";
+import { printHtml } from "./html/print.js";
+import { checkLecture, type LectureReport } from "./lecture/check.js";
 import { renderDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import type { Graph } from "./ir/types.js";
 
@@ -26,7 +29,11 @@ export interface Analysis {
 
 export interface CompileResult extends Analysis {
   readonly module?: GeneratedModule;
+  /** The derivation handout as LaTeX (for pdflatex) and as one self-contained HTML page. */
   readonly latex?: string;
+  readonly html?: string;
+  /** What the model's `lecture` block records, checked against the correct computation. */
+  readonly lecture?: LectureReport;
 }
 
 /** Source → IR → symbolic gradient, with every diagnostic the front end can find. */
@@ -34,7 +41,7 @@ export function analyze(source: string, options: CompileOptions = {}): Analysis 
   const diagnostics: Diagnostic[] = [];
   const program = parseProgram(source, diagnostics);
   const syntaxErrors = diagnostics.length;
-  const graph = new Lowering(program, diagnostics).run();
+  const graph = new Lowering(program, diagnostics, source).run();
   if (syntaxErrors > 0) {
     // A statement the parser could not read defines nothing: unknown names and a missing loss may only echo that.
     const echoes = new Set(["NB2001", "NB2007"]);
@@ -55,6 +62,13 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const analysis = analyze(source, options);
   if (!analysis.graph || !analysis.gradient) return analysis;
   const module = await generateModule(analysis.graph, analysis.gradient);
-  const latex = renderHandout(analysis.graph, analysis.gradient);
-  return { ...analysis, module, latex };
+  const lecture = checkLecture(analysis.graph, analysis.gradient);
+  const handout = buildHandout(analysis.graph, analysis.gradient, lecture);
+  return {
+    ...analysis,
+    module,
+    latex: printLatex(handout),
+    html: printHtml(handout),
+    ...(lecture ? { lecture } : {}),
+  };
 }

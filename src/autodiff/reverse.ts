@@ -1,26 +1,10 @@
 import { GraphBuilder } from "../ir/builder.js";
-import type { Graph, Node, NodeId, ScanNode } from "../ir/types.js";
+import type { ChainTerm, DerivationStep, Graph, Node, NodeId, ScanNode } from "../ir/types.js";
 import { dependencies } from "../ir/types.js";
 import { getOp } from "../ops/registry.js";
 import { differentiateScan } from "./scan.js";
 
-/** One use of a value, as the chain rule sees it: the consumer, the arg, and the contribution. */
-export interface ChainTerm {
-  readonly consumer: NodeId;
-  readonly argIndex: number;
-  /** The op's rule for this arg, in LaTeX: the local derivative the step uses. */
-  readonly rule: string;
-  /** The contribution with the consumer's adjoint as a symbol: the general form of the step. */
-  readonly general: NodeId;
-}
-
-/** The derivation of one adjoint: ∂L/∂v = Σ over consumers, then substituted and simplified. */
-export interface DerivationStep {
-  readonly node: NodeId;
-  readonly terms: readonly ChainTerm[];
-  /** The simplified adjoint as IR; what the generated code computes. */
-  readonly result: NodeId;
-}
+export type { ChainTerm, DerivationStep } from "../ir/types.js";
 
 export interface Gradient {
   /** Forward nodes followed by the gradient's nodes: one graph, one source of truth. */
@@ -38,32 +22,41 @@ export interface SweepResult {
   readonly trace: DerivationStep[];
 }
 
+/** Where an adjoint starts: the loss's 1, or what a recurrence's surroundings send into its body. */
+export interface Seed {
+  readonly node: NodeId;
+  readonly value: NodeId;
+  /** Absent for the loss, whose δ is 1 by definition. */
+  readonly term?: ChainTerm;
+}
+
+export type Contribute = (to: NodeId, term: ChainTerm) => void;
+
 /**
  * Reverse accumulation over `nodes` (the first `count` of them, in reverse order): each op's
  * `vjp` builds its adjoint contributions as new IR in `b`; contributions from several
  * consumers add up; the builder simplifies and shares common subexpressions as they are
- * built. `special` handles what is not an op (a scan, in the outer graph).
+ * built. Every contribution is recorded as a chain-rule term. `special` handles what is not
+ * an op (a scan, in the outer graph).
  */
 export function sweep(
   nodes: readonly Node[],
   count: number,
   b: GraphBuilder,
   relevant: (id: NodeId) => boolean,
-  seeds: ReadonlyMap<NodeId, NodeId>,
-  special?: (
-    node: Node,
-    adjoints: Map<NodeId, NodeId>,
-    contribute: (to: NodeId, c: NodeId, term?: ChainTerm) => void,
-  ) => void,
+  seeds: readonly Seed[],
+  special?: (node: Node, adjoints: Map<NodeId, NodeId>, contribute: Contribute) => void,
 ): SweepResult {
-  const adjoints = new Map(seeds);
+  const adjoints = new Map<NodeId, NodeId>();
   const terms = new Map<NodeId, ChainTerm[]>();
   const trace: DerivationStep[] = [];
-  const contribute = (to: NodeId, c: NodeId, term?: ChainTerm) => {
+  const add = (to: NodeId, value: NodeId, term?: ChainTerm) => {
     const previous = adjoints.get(to);
-    adjoints.set(to, previous === undefined ? c : b.op("add", [previous, c]));
+    adjoints.set(to, previous === undefined ? value : b.op("add", [previous, value]));
     if (term) terms.set(to, [...(terms.get(to) ?? []), term]);
   };
+  for (const s of seeds) add(s.node, s.value, s.term);
+  const contribute: Contribute = (to, term) => add(to, term.value, term);
   for (let id = count - 1; id >= 0; id--) {
     const node = nodes[id]!;
     if (node.kind === "scan") {
@@ -75,23 +68,51 @@ export function sweep(
     trace.push({ node: id, terms: terms.get(id) ?? [], result: adjoint });
     if (node.kind !== "op") continue;
     const def = getOp(node.op);
-    const needed = node.args.map((a, i) => relevant(a) && !(def.nonDifferentiable ?? []).includes(i));
+    const needed = node.args.map((a, k) => relevant(a) && !(def.nonDifferentiable ?? []).includes(k));
     if (!needed.some(Boolean)) continue;
     b.currentSpan = node.span;
     const contributions = def.vjp(b, node, adjoint, needed);
-    const general = def.vjp(b, node, b.adjointSymbol(id), needed);
-    node.args.forEach((arg, i) => {
-      const c = contributions[i];
-      if (!needed[i] || c === null || c === undefined) return;
-      contribute(arg, c, {
+    // The general form names the consumer's δ, unless that δ is a constant (the loss's 1, and
+    // what passes it on unchanged), which reads better as the number it is.
+    const general = def.vjp(
+      b,
+      node,
+      b.node(adjoint).kind === "const" ? adjoint : b.adjointSymbol(id),
+      needed,
+    );
+    const local = localDerivatives(b, node, needed);
+    node.args.forEach((arg, argIndex) => {
+      const value = contributions[argIndex];
+      if (!needed[argIndex] || value === null || value === undefined) return;
+      contribute(arg, {
+        kind: "use",
         consumer: id,
-        argIndex: i,
-        rule: def.rule(i),
-        general: general[i]!,
+        argIndex,
+        rule: def.rule(argIndex),
+        general: general[argIndex]!,
+        value,
+        ...(local[argIndex] !== undefined ? { local: local[argIndex] } : {}),
       });
     });
   }
   return { adjoints, trace };
+}
+
+/**
+ * ∂node/∂arg for elementwise ops: the vector-Jacobian product with a seed of 1 is the
+ * derivative itself (the diagonal of the Jacobian), which the handout prints factor by factor.
+ */
+function localDerivatives(b: GraphBuilder, node: Extract<Node, { kind: "op" }>, needed: readonly boolean[]) {
+  const def = getOp(node.op);
+  const scalar = node.shape.length === 0 && node.args.every((a) => b.shape(a).length === 0);
+  if (!def.elementwise && !scalar) return [];
+  // A seed of ones shaped like the node; only for small, fixed shapes (they are for reading).
+  const shape = node.shape;
+  if (!shape.every((d) => typeof d === "number")) return [];
+  const size = (shape as number[]).reduce((a, d) => a * d, 1);
+  if (size > 64) return [];
+  const ones = shape.length === 0 ? b.scalar(1) : b.constant(new Float64Array(size).fill(1), shape);
+  return def.vjp(b, node, ones, needed).map((l) => l ?? undefined);
 }
 
 /**
@@ -111,8 +132,7 @@ export function differentiate(graph: Graph): Gradient {
     if (reachesLoss[id]) for (const a of dependencies(graph.nodes[id]!)) reachesLoss[a] = true;
   }
   const relevant = (id: NodeId) => dependsOnParam[id]! && reachesLoss[id]!;
-  const seeds = new Map<NodeId, NodeId>();
-  if (relevant(graph.loss)) seeds.set(graph.loss, b.scalar(1));
+  const seeds: Seed[] = relevant(graph.loss) ? [{ node: graph.loss, value: b.scalar(1) }] : [];
 
   const { adjoints, trace } = sweep(
     graph.nodes,

@@ -1,7 +1,7 @@
 import { GraphBuilder } from "../ir/builder.js";
 import type { Node, NodeId, ScanNode } from "../ir/types.js";
 import { reduceTo } from "../ops/common.js";
-import { sweep, type ChainTerm } from "./reverse.js";
+import { sweep, type Contribute, type Seed } from "./reverse.js";
 
 /**
  * The adjoint of a scan is a scan run backwards (backpropagation through time): its body is
@@ -19,7 +19,7 @@ export function differentiateScan(
   nodes: readonly Node[],
   adjoints: ReadonlyMap<NodeId, NodeId>,
   relevant: (id: NodeId) => boolean,
-  contribute: (to: NodeId, c: NodeId, term?: ChainTerm) => void,
+  contribute: Contribute,
 ): void {
   const stateAdjoints: (NodeId | null)[] = scan.states.map(() => null);
   const outputAdjoints: (NodeId | null)[] = scan.outputs.map(() => null);
@@ -64,20 +64,22 @@ export function differentiateScan(
     if (n.kind === "const") rb.add({ kind: "const", shape: n.shape, value: n.value, span: n.span });
     else rb.add({ kind: "residual", node: n.id, shape: n.shape, span: n.span });
   }
-  const seeds = new Map<NodeId, NodeId>();
-  const seed = (id: NodeId, c: NodeId) =>
-    seeds.set(id, seeds.has(id) ? rb.op("add", [seeds.get(id)!, c]) : c);
+  // A state's value at step t receives its total δ (from the loss directly and from later
+  // steps); a per-step output receives row t of what the equations after the recurrence send it.
+  const seeds: Seed[] = [];
   scan.states.forEach((s, k) => {
-    if (stateRelevant[k] && bodyRelevant[s.next])
-      seed(
-        s.next,
-        rb.add({ kind: "state_adjoint", state: k, shape: s.shape, span: scan.span }, `state_adjoint|${k}`),
-      );
+    if (!stateRelevant[k] || !bodyRelevant[s.next]) return;
+    const value = rb.add(
+      { kind: "state_adjoint", state: k, shape: s.shape, span: scan.span },
+      `state_adjoint|${k}`,
+    );
+    seeds.push({ node: s.next, value, term: { kind: "state", state: k, value } });
   });
   scan.outputs.forEach((o, k) => {
     const g = outputAdjoints[k];
-    if (g !== null && bodyRelevant[o])
-      seed(o, rb.add({ kind: "slice", source: g, shape: body[o]!.shape, span: scan.span }, `slice|${g}`));
+    if (g === null || !bodyRelevant[o]) return;
+    const value = rb.add({ kind: "slice", source: g, shape: body[o]!.shape, span: scan.span }, `slice|${g}`);
+    seeds.push({ node: o, value, term: { kind: "direct", source: g, value } });
   });
   const result = sweep(body, body.length, rb, (id) => bodyRelevant[id]!, seeds);
 
@@ -110,7 +112,9 @@ export function differentiateScan(
     stateAdjoints,
     carries,
     stacked,
+    stackedSources,
     summed,
+    summedSources,
     trace: result.trace,
     shape: [],
     span: scan.span,
@@ -130,20 +134,19 @@ export function differentiateScan(
       shape,
       span: scan.span,
     });
-  // The trace records each contribution as coming from the scan, with the projection as its form.
-  const through = (to: NodeId, c: NodeId) =>
-    contribute(to, c, {
-      consumer: scan.id,
-      argIndex: -1,
-      rule: `\\text{backpropagation through time over } ${scan.index}`,
-      general: c,
-    });
-  stackedSources.forEach((source, j) => through(source, project("stacked", j, 0, b.shape(source))));
-  summedSources.forEach((source, j) => through(source, project("summed", j, 0, b.shape(source))));
+  const through = (to: NodeId, part: "stacked" | "summed" | "init", index: number, value: NodeId) =>
+    contribute(to, { kind: "recurrence", scan: scan.id, part, index, value });
+  stackedSources.forEach((source, j) =>
+    through(source, "stacked", j, project("stacked", j, 0, b.shape(source))),
+  );
+  summedSources.forEach((source, j) =>
+    through(source, "summed", j, project("summed", j, 0, b.shape(source))),
+  );
   scan.states.forEach((s, k) => {
     if (!stateRelevant[k]) return;
     s.init.forEach((init, p) => {
-      if (relevant(init)) through(init, reduceTo(b, project("init", k, p, s.shape), b.shape(init)));
+      if (relevant(init))
+        through(init, "init", k, reduceTo(b, project("init", k, p, s.shape), b.shape(init)));
     });
   });
 }

@@ -3,6 +3,24 @@ import type { Graph, NamedValue, Node, NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { jsNumber } from "./emitter.js";
 import { CodePlan } from "./plan.js";
+import { getOp } from "../ops/registry.js";
+import type { EmitContext } from "./context.js";
+import { updateRule, type UpdateRule } from "../train/update.js";
+
+/** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
+function updateExpression(rule: UpdateRule): string {
+  const js = (id: NodeId): string => {
+    const n = rule.nodes[id]!;
+    if (id === rule.theta) return "p[i]";
+    if (id === rule.gradient) return "g[i]";
+    if (id === rule.lr) return "lr";
+    if (n.kind === "const") return jsNumber(n.value[0]!);
+    if (n.kind !== "op") throw new Error(`an update rule holds a ${n.kind} node`);
+    const ctx = { num: jsNumber } as unknown as EmitContext;
+    return `(${getOp(n.op).elementwise!(n.args.map(js), n.attrs, ctx)})`;
+  };
+  return js(rule.next);
+}
 
 export interface GeneratedModule {
   /** The TypeScript module, formatted with prettier. */
@@ -217,7 +235,7 @@ export function gradient(params${T(": Params")}, inputs${T(": Inputs")}, out${T(
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(params${T(": Params")}, gradients${T(": Gradients")}, lr${T(": number")} = defaultLearningRate)${T(": void")} {
-  ${layout.params.map((p) => `{ const p = ${prop("params", p.name)}, g = ${prop("gradients", p.name)}; for (let i = 0; i < p.length; i++) p[i] -= lr * g[i]; }`).join("\n")}
+  ${layout.params.map((p) => `{ const p = ${prop("params", p.name)}, g = ${prop("gradients", p.name)}; for (let i = 0; i < p.length; i++) p[i] = ${updateExpression(updateRule(graph.train?.optimizer))}; }`).join("\n")}
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
 export function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(": number")} = defaultLearningRate, ${dimsParam})${T(": number")} {

@@ -13,7 +13,8 @@ import { getOp } from "../ops/registry.js";
 export const stateStore = (scan: NodeId, k: number) => `s${scan}_${k}`;
 export const adjointStore = (adjoint: NodeId, k: number) => `d${adjoint}_${k}`;
 export const residualStore = (scan: NodeId, node: NodeId) => `r${scan}_${node}`;
-export const bodyTemp = (scope: NodeId, node: NodeId) => `b${scope}_${node}`;
+// "bt", not a prefix that kernels extend with "_k" (b12_0 is a register of the matrix kernel).
+export const bodyTemp = (scope: NodeId, node: NodeId) => `bt${scope}_${node}`;
 export const bodyConstPrefix = (scope: NodeId) => `K${scope}_`;
 
 /** A workspace array: its name and the expression that allocates it (or views another). */

@@ -65,8 +65,8 @@ export class GraphBuilder {
     });
   }
 
-  constant(value: Float64Array, shape: Shape, span: Span = this.currentSpan): NodeId {
-    const node = { kind: "const" as const, shape, value, span };
+  constant(value: Float64Array, shape: Shape, span: Span = this.currentSpan, name?: string): NodeId {
+    const node = { kind: "const" as const, shape, value, span, ...(name !== undefined ? { name } : {}) };
     return this.add(node, keyOf({ ...node, id: this.nodes.length }));
   }
 
@@ -147,7 +147,8 @@ export class GraphBuilder {
 }
 
 function keyOf(node: Node): string {
-  if (node.kind === "const") return `const|${node.shape.join(",")}|${Array.from(node.value).join(",")}`;
+  if (node.kind === "const")
+    return `const|${node.name ?? ""}|${node.shape.join(",")}|${Array.from(node.value).join(",")}`;
   if (node.kind === "op") return `${node.op}|${node.args.join(",")}|${JSON.stringify(node.attrs)}`;
   return `${node.kind}|${node.id}`;
 }

@@ -67,6 +67,12 @@ export class Evaluator {
     }
   }
 
+  /** Evaluates as if `id` had this value (a lecture's own number, another step's value). */
+  assume(id: NodeId, value: Tensor): this {
+    this.memo.set(id, value);
+    return this;
+  }
+
   value(id: NodeId): Tensor {
     const cached = this.memo.get(id);
     if (cached) return cached;

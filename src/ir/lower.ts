@@ -13,6 +13,7 @@ import {
   type TrainSettings,
 } from "./types.js";
 import { lowerExample, lowerTrain } from "./values.js";
+import { lowerLecture } from "./lecture.js";
 import type { Tensor } from "./tensor.js";
 import { apply, lowerExpr, type ExprHost } from "./expr.js";
 import { expandConstant } from "./literals.js";
@@ -43,6 +44,8 @@ export class Lowering implements ExprHost {
   constructor(
     private readonly program: Program,
     private readonly diagnostics: Diagnostic[],
+    /** The source text, for quoting a lecture's formula as written. */
+    readonly source = "",
   ) {
     this.scans = new ScanLowering(this);
     this.symbols = new ModelSymbols(program.statements, (d) => this.report(d));
@@ -80,7 +83,20 @@ export class Lowering implements ExprHost {
       this.paramInits(),
     );
     let train: TrainSettings | undefined;
-    for (const s of statements) if (s.kind === "train") train = lowerTrain(s, this.diagnostics) ?? train;
+    const scalarConst = (name: string) => {
+      const d = this.symbols.declarations.get(name);
+      const v = this.constantInit.get(name);
+      return d?.role === "const" && v?.length === 1 ? { value: v[0]!, name } : undefined;
+    };
+    for (const s of statements)
+      if (s.kind === "train") train = lowerTrain(s, this.diagnostics, scalarConst) ?? train;
+    const lectureStatement = statements.find((s) => s.kind === "lecture");
+    const lecture =
+      lectureStatement && this.diagnostics.length === 0
+        ? lowerLecture(this, lectureStatement, loss?.target.identifier, (d) => this.report(d))
+        : undefined;
+    for (const s of statements.filter((s) => s.kind === "lecture").slice(1))
+      this.report(D.badLecture(s.span, "a model has one lecture block"));
     if (this.diagnostics.length > 0 || lossNode === undefined || lossNode === null) return undefined;
     return {
       modelName: this.symbols.modelName,
@@ -90,7 +106,51 @@ export class Lowering implements ExprHost {
       dims: this.symbols.dims,
       example,
       ...(train ? { train } : {}),
+      ...(lecture ? { lecture } : {}),
     };
+  }
+
+  /** Whether a name (or one step of a sequence, h_3) is the model's. */
+  knows(identifier: string): boolean {
+    const a = analyzeName({ identifier, span: SCALAR_SPAN_FALLBACK }, this.symbols.indices);
+    const base = a.kind === "error" ? identifier : a.kind === "plain" ? identifier : a.base;
+    return (
+      this.symbols.declarations.has(base) ||
+      this.symbols.equations.has(base) ||
+      this.symbols.ownerOf(base) !== undefined ||
+      this.symbols.dims.has(base)
+    );
+  }
+
+  isDim(identifier: string): boolean {
+    return this.symbols.dims.has(identifier);
+  }
+
+  /** Names a lecture's formula may have confused with one another: values, params, steps of sequences. */
+  candidateNames(): string[] {
+    const out = [...this.symbols.declarations.keys(), ...this.symbols.equations.keys()];
+    for (const [base, seq] of this.symbols.sequences) out.push(...this.stepNames(base, seq.index));
+    for (const [index, equations] of this.symbols.stepEquations)
+      for (const base of equations.keys()) out.push(...this.stepNames(base, index));
+    return out;
+  }
+
+  private stepNames(base: string, index: string): string[] {
+    const length = this.symbols.indices.get(index)?.length;
+    return typeof length === "number" && length <= 12
+      ? Array.from({ length }, (_, i) => `${base}_${i + 1}`)
+      : [];
+  }
+
+  /** Dims and products of two dims: a factor 1/N the lecture may have taken as 1/(N K). */
+  dimProducts(): string[] {
+    const dims = [...this.symbols.dims.keys()];
+    // Products of two different dims first: a square is the less likely slip.
+    return [
+      ...dims,
+      ...dims.flatMap((a, i) => dims.slice(i + 1).map((b) => `${a}*${b}`)),
+      ...dims.map((a) => `${a}*${a}`),
+    ];
   }
 
   /** Initial values written in param declarations: the starting point of worked examples. */
@@ -159,7 +219,7 @@ export class Lowering implements ExprHost {
     if (d.role === "param") id = this.outer.param(key, shape, d.name.span);
     else if (d.role === "const") {
       if (!initValue) return null;
-      id = this.outer.constant(initValue, shape, d.name.span);
+      id = this.outer.constant(initValue, shape, d.name.span, key);
     } else id = this.outer.input(key, d.role, shape, d.name.span);
     const indexDisplay = index ? [index.upperDim ?? index.length] : [];
     this.named.push({
@@ -183,6 +243,7 @@ export class Lowering implements ExprHost {
       node: id,
       kind: e.isLoss ? "loss" : "equation",
       declaredShape: [...this.outer.shape(id)],
+      ...(e.latex ? { latex: e.latex.text } : {}),
       span: e.target.span,
     });
     return id;

@@ -199,6 +199,7 @@ export class ScanLowering {
           kind: "equation",
           declaredShape: [lengthDisplay, ...shape],
           index,
+          ...(equations.get(name)!.latex ? { latex: equations.get(name)!.latex!.text } : {}),
           span: equations.get(name)!.target.span,
         });
       }

@@ -143,6 +143,10 @@ export class ModelSymbols {
 
   /** Sorts an equation into outer, per-step (h_t = …) or initial (h_0 = …); false when it was rejected. */
   private defineEquation(s: Equation): boolean {
+    if (s.latex) {
+      const problem = checkLatexName(s.latex.text);
+      if (problem) this.report(D.unsafeLatex(s.latex.span, problem));
+    }
     const a = analyzeName(s.target, this.indices);
     if (a.kind === "error") {
       this.report(D.badSubscript(s.target.span, a.message));

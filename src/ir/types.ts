@@ -32,6 +32,8 @@ export type Node =
       readonly id: NodeId;
       readonly shape: Shape;
       readonly value: Float64Array;
+      /** A `const` the model names: never shared with an equal literal, so that λ = 0.5 does not name every 0.5. */
+      readonly name?: string;
       readonly span: Span;
     }
   /** The adjoint ∂L/∂v of a forward node as a symbol: the derivation trace's general form uses it. */
@@ -109,25 +111,55 @@ export interface ScanAdjointNode {
     readonly lag: number;
     readonly node: NodeId;
   }[];
-  /** Body nodes stacked over the steps (adjoints of sequences read as slices). */
+  /** Body nodes stacked over the steps (adjoints of sequences read as slices), with the outer sequence each belongs to. */
   readonly stacked: readonly NodeId[];
-  /** Body nodes summed over the steps (adjoints of loop-invariant values). */
+  readonly stackedSources: readonly NodeId[];
+  /** Body nodes summed over the steps (adjoints of loop-invariant values), with the outer value each belongs to. */
   readonly summed: readonly NodeId[];
+  readonly summedSources: readonly NodeId[];
   /** The derivation of one step, for the handout. */
-  readonly trace: readonly BodyStep[];
+  readonly trace: readonly DerivationStep[];
   readonly shape: Shape;
   readonly span: Span;
 }
 
-/** One chain-rule step inside a recurrence body (the body's own ids). */
-export interface BodyStep {
+/**
+ * One contribution to an adjoint, as the chain rule names it. The derivation is recorded as
+ * these terms so that the handout renders it and never re-derives it.
+ */
+export type ChainTerm =
+  /** The value is argument `argIndex` of `consumer`: δ_consumer times the local derivative. */
+  | {
+      readonly kind: "use";
+      readonly consumer: NodeId;
+      readonly argIndex: number;
+      /** The op's rule for this argument, in LaTeX. */
+      readonly rule: string;
+      /** The contribution with the consumer's adjoint as a symbol (1 for the loss): the general form. */
+      readonly general: NodeId;
+      /** The contribution itself. */
+      readonly value: NodeId;
+      /** ∂consumer/∂value as IR where it is elementwise (a number for scalars, a diagonal otherwise). */
+      readonly local?: NodeId;
+    }
+  /** A recurrence sends the value its gradient: one per step (stacked), summed over the steps, or to an initial value. */
+  | {
+      readonly kind: "recurrence";
+      readonly scan: NodeId;
+      readonly part: "stacked" | "summed" | "init";
+      readonly index: number;
+      readonly value: NodeId;
+    }
+  /** Inside a recurrence: what the equations after it send a per-step value at this step (row t of `source`). */
+  | { readonly kind: "direct"; readonly source: NodeId; readonly value: NodeId }
+  /** Inside a recurrence: a state's total δ at this step (from the loss directly and from later steps). */
+  | { readonly kind: "state"; readonly state: number; readonly value: NodeId };
+
+/** The derivation of one adjoint: ∂L/∂v as the sum of its terms, then simplified to `result`. */
+export interface DerivationStep {
   readonly node: NodeId;
-  readonly terms: readonly {
-    readonly consumer: NodeId;
-    readonly argIndex: number;
-    readonly rule: string;
-    readonly general: NodeId;
-  }[];
+  readonly terms: readonly ChainTerm[];
+  /** The simplified adjoint as IR; what the generated code computes. */
   readonly result: NodeId;
 }
 
@@ -218,6 +250,60 @@ export interface TrainSettings {
   readonly optimizer: "sgd";
   readonly lr: number;
   readonly steps: number;
+  /** The `const` the learning rate was given by (its name is how the handout writes it). */
+  readonly lrName?: string;
+}
+
+/** What a `lecture` block says a quantity is, resolved against the model. */
+export type LectureQuantity =
+  /** A value of the model: a named value, a param, an input, or one step of a sequence (h_1). */
+  | { readonly kind: "value"; readonly node: NodeId }
+  /** dL/dX for a param, a named value or one step of a sequence (dL/dh_3: the total δ at that step). */
+  | { readonly kind: "gradient"; readonly of: NodeId }
+  /** A quantity the lecture defines by a formula (O_error = O_out - Y) and the model does not name. */
+  | { readonly kind: "definition"; readonly node: NodeId };
+
+/** One thing a lecture prints, to be checked against the correct computation. */
+export interface LectureItem {
+  /** The quantity as the lecture block writes it, for messages: `dL/dWhz`, `h_1`. */
+  readonly label: string;
+  /** The model's name of the quantity (X in dL/dX), for LaTeX. */
+  readonly name: string;
+  /** How the handout writes a quantity the lecture defines. */
+  readonly latex?: string;
+  readonly quantity: LectureQuantity;
+  /** Steps of gradient descent before the lecture's value (0: the example's starting point). */
+  readonly after: number;
+  /** One entry of a tensor, counted from 1. */
+  readonly entry?: readonly number[];
+  /** The printed numbers, row-major, with the decimals each was printed with. */
+  readonly printed?: {
+    readonly shape: readonly number[];
+    readonly values: readonly number[];
+    readonly decimals: readonly number[];
+  };
+  /** The lecture's formula for the quantity, lowered; variants with one operand changed, to find a slip. */
+  readonly formula?: {
+    readonly node: NodeId;
+    readonly text: string;
+    readonly variants: readonly LectureVariant[];
+  };
+  readonly note?: string;
+  readonly span: Span;
+}
+
+/** The lecture's formula with one name (or function) changed: the lecture wrote `wrote`, this variant has `meant`. */
+export interface LectureVariant {
+  readonly wrote: string;
+  readonly meant: string;
+  readonly node: NodeId;
+}
+
+export interface Lecture {
+  readonly source?: string;
+  readonly items: readonly LectureItem[];
+  /** What the lecture block says in words (conventions, what the lecture leaves out). */
+  readonly remarks: readonly string[];
 }
 
 /** The typed, shaped computation graph of a model: the one source of truth downstream. */
@@ -231,6 +317,8 @@ export interface Graph {
   /** Worked values: param initial values and the `example` block, keyed by declared name. */
   readonly example: ReadonlyMap<string, Tensor>;
   readonly train?: TrainSettings;
+  /** What the lecture the model comes from prints, to be checked. */
+  readonly lecture?: Lecture;
 }
 
 export const isScalar = (shape: Shape): boolean => shape.length === 0;

@@ -124,6 +124,8 @@ export function lowerExample(
 export function lowerTrain(
   s: Extract<Statement, { kind: "train" }>,
   diagnostics: Diagnostic[],
+  /** A scalar `const` by name: `train sgd(lr = tau)` takes τ's value and prints it as τ. */
+  constant: (name: string) => { value: number; name: string } | undefined = () => undefined,
 ): TrainSettings | undefined {
   if (s.optimizer !== "sgd") {
     diagnostics.push(D.badTrain(s.span, `unknown optimiser '${s.optimizer}'; this release has 'sgd'`));
@@ -131,10 +133,16 @@ export function lowerTrain(
   }
   let lr = 0.1;
   let steps = 1;
+  let lrName: string | undefined;
   for (const a of s.args) {
     const literal = constantLiteral(a.value);
-    const v = literal && literal !== "ragged" && literal.shape.length === 0 ? literal.values[0]! : undefined;
+    const named =
+      a.value.kind === "name" && !a.value.name.subscript ? constant(a.value.name.identifier) : undefined;
+    const v =
+      named?.value ??
+      (literal && literal !== "ragged" && literal.shape.length === 0 ? literal.values[0]! : undefined);
     if (a.name === "lr") {
+      if (named) lrName = named.name;
       if (v !== undefined && v > 0 && Number.isFinite(v)) lr = v;
       else diagnostics.push(D.badTrain(a.value.span, "the learning rate lr must be a positive number"));
     } else if (a.name === "steps") {
@@ -146,5 +154,5 @@ export function lowerTrain(
       );
     }
   }
-  return { optimizer: "sgd", lr, steps };
+  return { optimizer: "sgd", lr, steps, ...(lrName !== undefined ? { lrName } : {}) };
 }

@@ -58,11 +58,17 @@ const ALLOWED_COMMANDS = new Set([
   "top",
   "star",
   "ast",
+  "frac",
+  "partial",
+  "text",
+  "cdot",
 ]);
 
 /** Why an override is not allowed, or undefined when it is safe math. */
 export function checkLatexName(text: string): string | undefined {
-  if (!/^[A-Za-z0-9_^{}\\ ',.+\-*()]*$/.test(text))
+  // ^^5c is TeX's spelling of a backslash: it would smuggle in any command.
+  if (text.includes("^^")) return "'^^' is TeX's escape for characters and is not allowed";
+  if (!/^[A-Za-z0-9_^{}\\ ',.+\-*()/]*$/.test(text))
     return `${JSON.stringify(text)} may only use letters, digits, _ ^ { } and a few math commands`;
   for (const m of text.matchAll(/\\([A-Za-z]+|.)/g)) {
     if (!ALLOWED_COMMANDS.has(m[1]!)) return `the command \\${m[1]} is not one of the allowed math commands`;
@@ -92,7 +98,9 @@ export function latexName(name: string, override?: string): string {
   if (override !== undefined) return override;
   const parts = name.split("_");
   if (parts.length === 2 && parts[0] && parts[1]) {
-    const head = base(parts[0]);
+    // A head word written before an explicit subscript stays a word: in_h1 is in_{h1}, not i_{n,h1}.
+    const head =
+      /^[a-z]{2,}$/.test(parts[0]) && !GREEK.has(parts[0]) ? `\\mathrm{${parts[0]}}` : base(parts[0]);
     const sub = escapeText(parts[1]);
     const m = /^(.*)_\{(.*)\}$/.exec(head);
     return m ? `${m[1]}_{${m[2]},${sub}}` : `${head}_{${sub}}`;

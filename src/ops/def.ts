@@ -7,6 +7,8 @@ import type { EmitContext } from "../codegen/context.js";
 export interface Latex {
   readonly text: string;
   readonly prec: number;
+  /** A number (a worked value): a product with it needs an explicit dot. */
+  readonly numeric?: boolean;
 }
 export const PREC = {
   sum: 1,

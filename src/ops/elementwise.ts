@@ -288,8 +288,9 @@ const binaryOps: OpDef[] = [
     name: "mul",
     f: (a, b) => a * b,
     js: (a, b) => `${a} * ${b}`,
+    // Juxtaposition for symbols (2 x, δ h); a number after a factor needs a dot: 0.74 \cdot 0.19.
     latex: (a, b, scalarOperand) => ({
-      text: `${group(a, PREC.product)} ${scalarOperand ? "\\," : "\\odot"} ${group(b, PREC.product + 0.5)}`,
+      text: `${group(a, PREC.product)} ${scalarOperand ? (b.numeric ? "\\cdot" : "\\,") : "\\odot"} ${group(b, PREC.product + 0.5)}`,
       prec: PREC.product,
     }),
     vjp: (b, n, g, needed) => [

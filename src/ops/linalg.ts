@@ -188,7 +188,7 @@ export const linalgOps: readonly OpDef[] = [
     evaluate: evaluateMatmul,
     emit: emitMatmul,
     latex: ([a, b], attrs) => ({
-      text: `${tr(a!, flag(attrs, "transA"))} ${tr(b!, flag(attrs, "transB"))}`,
+      text: `${tr(a!, flag(attrs, "transA"))} ${b!.numeric ? "\\cdot " : ""}${tr(b!, flag(attrs, "transB"))}`,
       prec: PREC.product,
     }),
   },

@@ -3,7 +3,8 @@ import type { Span } from "./span.js";
 export type BinaryOperator = "+" | "-" | "*" | ".*" | "/" | "^";
 
 export type Expr =
-  | { readonly kind: "number"; readonly value: number; readonly span: Span }
+  /** `text` is the literal as written: a lecture's printed digits. */
+  | { readonly kind: "number"; readonly value: number; readonly text: string; readonly span: Span }
   | {
       readonly kind: "tensor";
       readonly elements: readonly Expr[];
@@ -80,8 +81,17 @@ export type Statement =
   | {
       readonly kind: "equation";
       readonly target: SubscriptedName;
+      readonly latex?: { readonly text: string; readonly span: Span };
       readonly value: Expr;
       readonly isLoss: boolean;
+      readonly span: Span;
+    }
+  | {
+      readonly kind: "lecture";
+      readonly source?: string;
+      readonly entries: readonly LectureEntry[];
+      /** What the lecture block says in words: conventions, what the lecture leaves out. */
+      readonly remarks: readonly string[];
       readonly span: Span;
     }
   | {
@@ -95,6 +105,24 @@ export type Statement =
       readonly args: readonly Argument[];
       readonly span: Span;
     };
+
+/**
+ * One thing a lecture prints: a value (`h_1`), a derivative (`dL/dWhz`), optionally one
+ * entry (`[1, 2]`, from 1), after `after` steps of gradient descent; the printed numbers or
+ * the lecture's formula, and a remark.
+ */
+export interface LectureEntry {
+  readonly quantity: { readonly name: string; readonly span: Span };
+  /** For a derivative dL/dX: X, with `quantity` holding L. */
+  readonly wrt?: { readonly name: string; readonly span: Span };
+  readonly entry?: readonly number[];
+  /** How the handout writes a quantity the lecture defines: `dout "\\partial out/\\partial in" = …`. */
+  readonly latex?: { readonly text: string; readonly span: Span };
+  readonly after: number;
+  readonly value: Expr;
+  readonly note?: string;
+  readonly span: Span;
+}
 
 export interface Assignment {
   readonly target: SubscriptedName;

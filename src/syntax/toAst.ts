@@ -7,6 +7,7 @@ import type {
   BinaryOperator,
   DimRef,
   Expr,
+  LectureEntry,
   Program,
   Role,
   Statement,
@@ -24,6 +25,12 @@ const tok = (c: Children, key: string, i = 0): IToken => c[key]![i] as IToken;
 const node = (c: Children, key: string, i = 0): CstNode => c[key]![i] as CstNode;
 const nodes = (c: Children, key: string): CstNode[] => (c[key] ?? []) as CstNode[];
 const maybeTok = (c: Children, key: string): IToken | undefined => c[key]?.[0] as IToken | undefined;
+
+/** The optional LaTeX spelling written after a name. */
+function latexOf(c: Children): { latex?: { text: string; span: Span } } {
+  const t = maybeTok(c, "StringLiteral");
+  return t ? { latex: { text: t.image.slice(1, -1), span: tokenSpan(t) } } : {};
+}
 
 /** CST → AST. Every AST node keeps the span of the source it came from. */
 class AstBuilder extends BaseVisitor {
@@ -134,6 +141,7 @@ class AstBuilder extends BaseVisitor {
     return {
       kind: "equation",
       target,
+      ...latexOf(c),
       value,
       isLoss: true,
       span: joinSpans(tokenSpan(tok(c, "Loss")), value.span),
@@ -146,6 +154,7 @@ class AstBuilder extends BaseVisitor {
     return {
       kind: "equation",
       target,
+      ...latexOf(c),
       value,
       isLoss: false,
       span: joinSpans(target.span, value.span),
@@ -183,6 +192,45 @@ class AstBuilder extends BaseVisitor {
       kind: "example",
       assignments,
       span: joinSpans(tokenSpan(tok(c, "Example")), tokenSpan(tok(c, "RBrace"))),
+    };
+  }
+
+  lectureBlock(c: Children): Statement {
+    const source = maybeTok(c, "StringLiteral");
+    const entries: LectureEntry[] = [
+      ...nodes(c, "lectureEntry").map((e) => this.visit(e, 0) as LectureEntry),
+      ...nodes(c, "lectureStep").flatMap((step) => this.visit(step) as LectureEntry[]),
+    ];
+    return {
+      kind: "lecture",
+      ...(source ? { source: source.image.slice(1, -1) } : {}),
+      entries: entries.sort((a, b) => a.span.start - b.span.start),
+      remarks: ((c.remark ?? []) as IToken[]).map((t) => t.image.slice(1, -1)),
+      span: joinSpans(tokenSpan(tok(c, "Lecture")), tokenSpan(tok(c, "RBrace"))),
+    };
+  }
+
+  lectureStep(c: Children): LectureEntry[] {
+    const after = Number(tok(c, "NumberLiteral").image);
+    return nodes(c, "lectureEntry").map((e) => this.visit(e, after) as LectureEntry);
+  }
+
+  lectureEntry(c: Children, after: number): LectureEntry {
+    const quantity = tok(c, "quantity");
+    const wrt = maybeTok(c, "wrt");
+    const value = this.visit(node(c, "expression")) as Expr;
+    const note = maybeTok(c, "note");
+    const latex = maybeTok(c, "latex");
+    const entry = ((c.entry ?? []) as IToken[]).map((t) => Number(t.image));
+    return {
+      quantity: { name: quantity.image, span: tokenSpan(quantity) },
+      ...(latex ? { latex: { text: latex.image.slice(1, -1), span: tokenSpan(latex) } } : {}),
+      ...(wrt ? { wrt: { name: wrt.image, span: tokenSpan(wrt) } } : {}),
+      ...(entry.length > 0 ? { entry } : {}),
+      after,
+      value,
+      ...(note ? { note: note.image.slice(1, -1) } : {}),
+      span: joinSpans(tokenSpan(quantity), note ? tokenSpan(note) : value.span),
     };
   }
 
@@ -258,7 +306,7 @@ class AstBuilder extends BaseVisitor {
 
   primary(c: Children): Expr {
     const n = maybeTok(c, "NumberLiteral");
-    if (n) return { kind: "number", value: Number(n.image), span: tokenSpan(n) };
+    if (n) return { kind: "number", value: Number(n.image), text: n.image, span: tokenSpan(n) };
     const key = Object.keys(c)[0]!;
     return this.visit(node(c, key)) as Expr;
   }

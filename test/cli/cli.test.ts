@@ -52,7 +52,7 @@ describe("nabla run", () => {
       }),
     );
     const m = JSON.parse(
-      nabla("run", "examples/sigmoid_2_2_2.nabla", "--values", join(dir, "m.json"), "--json").stdout,
+      nabla("run", "examples/sigmoid_2_2_2_matrix.nabla", "--values", join(dir, "m.json"), "--json").stdout,
     );
     expect(m.gradients.W1).toHaveLength(2);
     expect(m.gradients.W1[0]).toHaveLength(2);
@@ -60,7 +60,7 @@ describe("nabla run", () => {
   });
 
   it("prints a readable table without --json", () => {
-    const r = nabla("run", "examples/sigmoid_2_2_2.nabla");
+    const r = nabla("run", "examples/sigmoid_2_2_2_matrix.nabla");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^loss = /);
     expect(r.stdout).toMatch(/d loss \/ d W2 = \[/);

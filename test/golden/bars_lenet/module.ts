@@ -93,17 +93,17 @@ function allocate(d0: number) {
   const v17 = new Float64Array(1);
   const v18 = new Float64Array(1);
   const v19 = new Float64Array(1);
-  const v22 = new Float64Array(2 * d0);
-  const v23 = new Float64Array(2 * d0);
-  const v26 = new Float64Array(2);
-  const v29 = new Float64Array(8 * d0);
-  const v30 = new Float64Array(16);
-  const v34 = new Float64Array(8 * d0);
-  const v37 = new Float64Array(32 * d0);
-  const v40 = new Float64Array(32 * d0);
-  const v41 = new Float64Array(32 * d0);
-  const v44 = new Float64Array(2);
-  const v47 = new Float64Array(18);
+  const v20 = new Float64Array(2 * d0);
+  const v21 = new Float64Array(2 * d0);
+  const v24 = new Float64Array(2);
+  const v27 = new Float64Array(8 * d0);
+  const v28 = new Float64Array(16);
+  const v32 = new Float64Array(8 * d0);
+  const v35 = new Float64Array(32 * d0);
+  const v38 = new Float64Array(32 * d0);
+  const v39 = new Float64Array(32 * d0);
+  const v42 = new Float64Array(2);
+  const v45 = new Float64Array(18);
   return {
     key: "" + "," + d0,
     v6,
@@ -118,17 +118,17 @@ function allocate(d0: number) {
     v17,
     v18,
     v19,
-    v22,
-    v23,
-    v26,
-    v29,
-    v30,
-    v34,
-    v37,
-    v40,
-    v41,
-    v44,
-    v47,
+    v20,
+    v21,
+    v24,
+    v27,
+    v28,
+    v32,
+    v35,
+    v38,
+    v39,
+    v42,
+    v45,
   };
 }
 function buffers(d0: number) {
@@ -363,11 +363,11 @@ export function gradient(
   const v3 = params["bk"];
   const v4 = params["W"];
   const v5 = params["b"];
-  const v26 = out["b"];
-  const v30 = out["W"];
-  const v44 = out["bk"];
-  const v47 = out["k"];
-  const { v6, v8, v10, v13, v14, v15, v16, v17, v18, v19, v22, v23, v29, v37, v41 } = w;
+  const v24 = out["b"];
+  const v28 = out["W"];
+  const v42 = out["bk"];
+  const v45 = out["k"];
+  const { v6, v8, v10, v13, v14, v15, v16, v17, v18, v19, v20, v21, v27, v35, v39 } = w;
   for (let n49 = 0; n49 < d0; n49++)
     for (let f50 = 0; f50 < 2; f50++) {
       {
@@ -559,17 +559,17 @@ export function gradient(
     let t100 = 0;
     for (let j101 = 0; j101 < 2; j101++) t100 += v1[r102 + j101];
     for (let j101 = 0; j101 < 2; j101++)
-      v22[r102 + j101] = v15[r102 + j101] * t100 - v1[r102 + j101];
+      v20[r102 + j101] = v15[r102 + j101] * t100 - v1[r102 + j101];
   }
   const s104 = v19[0];
   for (let i103 = 0; i103 < 2 * d0; i103++) {
-    v23[i103] = s104 * v22[i103];
+    v21[i103] = s104 * v20[i103];
   }
-  v26.fill(0, 0, 2);
+  v24.fill(0, 0, 2);
   let f107 = 0;
   for (let i105 = 0; i105 < d0; i105++) {
     for (let i106 = 0; i106 < 2; i106++) {
-      v26[i106] += v23[f107++];
+      v24[i106] += v21[f107++];
     }
   }
   {
@@ -593,10 +593,10 @@ export function gradient(
           let s117_3_0 = 0;
           let s117_3_1 = 0;
           for (let p110 = 0; p110 < 2; p110++) {
-            const a115_0 = v23[ar111_0 + p110];
-            const a115_1 = v23[ar111_1 + p110];
-            const a115_2 = v23[ar111_2 + p110];
-            const a115_3 = v23[ar111_3 + p110];
+            const a115_0 = v21[ar111_0 + p110];
+            const a115_1 = v21[ar111_1 + p110];
+            const a115_2 = v21[ar111_2 + p110];
+            const a115_3 = v21[ar111_3 + p110];
             const b116_0 = v4[bc112_0 + p110];
             const b116_1 = v4[bc112_1 + p110];
             s117_0_0 += a115_0 * b116_0;
@@ -608,14 +608,14 @@ export function gradient(
             s117_3_0 += a115_3 * b116_0;
             s117_3_1 += a115_3 * b116_1;
           }
-          v29[i108 * 8 + j109] = s117_0_0;
-          v29[i108 * 8 + j109 + 1] = s117_0_1;
-          v29[(i108 + 1) * 8 + j109] = s117_1_0;
-          v29[(i108 + 1) * 8 + j109 + 1] = s117_1_1;
-          v29[(i108 + 2) * 8 + j109] = s117_2_0;
-          v29[(i108 + 2) * 8 + j109 + 1] = s117_2_1;
-          v29[(i108 + 3) * 8 + j109] = s117_3_0;
-          v29[(i108 + 3) * 8 + j109 + 1] = s117_3_1;
+          v27[i108 * 8 + j109] = s117_0_0;
+          v27[i108 * 8 + j109 + 1] = s117_0_1;
+          v27[(i108 + 1) * 8 + j109] = s117_1_0;
+          v27[(i108 + 1) * 8 + j109 + 1] = s117_1_1;
+          v27[(i108 + 2) * 8 + j109] = s117_2_0;
+          v27[(i108 + 2) * 8 + j109 + 1] = s117_2_1;
+          v27[(i108 + 3) * 8 + j109] = s117_3_0;
+          v27[(i108 + 3) * 8 + j109 + 1] = s117_3_1;
         }
       }
     }
@@ -629,14 +629,14 @@ export function gradient(
           let s117_0_0 = 0;
           let s117_0_1 = 0;
           for (let p110 = 0; p110 < 2; p110++) {
-            const a115_0 = v23[ar111_0 + p110];
+            const a115_0 = v21[ar111_0 + p110];
             const b116_0 = v4[bc112_0 + p110];
             const b116_1 = v4[bc112_1 + p110];
             s117_0_0 += a115_0 * b116_0;
             s117_0_1 += a115_0 * b116_1;
           }
-          v29[i108 * 8 + j109] = s117_0_0;
-          v29[i108 * 8 + j109 + 1] = s117_0_1;
+          v27[i108 * 8 + j109] = s117_0_0;
+          v27[i108 * 8 + j109 + 1] = s117_0_1;
         }
       }
     }
@@ -654,17 +654,17 @@ export function gradient(
             const pn124 = p120 * 2;
             const a125_0 = v10[pm123 + i118];
             const a125_1 = v10[pm123 + i118 + 1];
-            const b126_0 = v23[pn124 + j119];
+            const b126_0 = v21[pn124 + j119];
             s127_0_0 += a125_0 * b126_0;
             s127_1_0 += a125_1 * b126_0;
           }
-          v30[i118 * 2 + j119] = s127_0_0;
-          v30[(i118 + 1) * 2 + j119] = s127_1_0;
+          v28[i118 * 2 + j119] = s127_0_0;
+          v28[(i118 + 1) * 2 + j119] = s127_1_0;
         }
       }
     }
   }
-  v37.fill(0);
+  v35.fill(0);
   for (let l130 = 0; l130 < d0 * 2; l130++)
     for (let oh131 = 0; oh131 < 2; oh131++)
       for (let ow132 = 0; ow132 < 2; ow132++) {
@@ -679,20 +679,20 @@ export function gradient(
               q129 = q136;
             }
           }
-        v37[q129] += v29[o133];
+        v35[q129] += v27[o133];
       }
 
   for (let i137 = 0; i137 < 32 * d0; i137++) {
-    v41[i137] = v37[i137] * +(v8[i137] > 0);
+    v39[i137] = v35[i137] * +(v8[i137] > 0);
   }
-  v44.fill(0, 0, 2);
+  v42.fill(0, 0, 2);
   let f142 = 0;
   for (let i138 = 0; i138 < d0; i138++) {
     for (let i139 = 0; i139 < 2; i139++) {
       for (let i140 = 0; i140 < 4; i140++) {
         let s143 = 0;
-        for (let i141 = 0; i141 < 4; i141++) s143 += v41[f142++];
-        v44[i139] += s143;
+        for (let i141 = 0; i141 < 4; i141++) s143 += v39[f142++];
+        v42[i139] += s143;
       }
     }
   }
@@ -713,7 +713,7 @@ export function gradient(
           const r152_1 = ((n144 * 1 + c146) * 6 + oh147 * 1 + 1) * 6;
           const r152_2 = ((n144 * 1 + c146) * 6 + oh147 * 1 + 2) * 6;
           for (let ow148 = 0; ow148 < 4; ow148++) {
-            const g150 = v41[((n144 * 2 + f145) * 4 + oh147) * 4 + ow148];
+            const g150 = v39[((n144 * 2 + f145) * 4 + oh147) * 4 + ow148];
             const col149 = ow148 * 1;
             s151_0_0 += g150 * v0[r152_0 + col149];
             s151_0_1 += g150 * v0[r152_0 + col149 + 1];
@@ -726,15 +726,15 @@ export function gradient(
             s151_2_2 += g150 * v0[r152_2 + col149 + 2];
           }
         }
-      v47[((f145 * 1 + c146) * 3 + 0) * 3 + 0] = s151_0_0;
-      v47[((f145 * 1 + c146) * 3 + 0) * 3 + 1] = s151_0_1;
-      v47[((f145 * 1 + c146) * 3 + 0) * 3 + 2] = s151_0_2;
-      v47[((f145 * 1 + c146) * 3 + 1) * 3 + 0] = s151_1_0;
-      v47[((f145 * 1 + c146) * 3 + 1) * 3 + 1] = s151_1_1;
-      v47[((f145 * 1 + c146) * 3 + 1) * 3 + 2] = s151_1_2;
-      v47[((f145 * 1 + c146) * 3 + 2) * 3 + 0] = s151_2_0;
-      v47[((f145 * 1 + c146) * 3 + 2) * 3 + 1] = s151_2_1;
-      v47[((f145 * 1 + c146) * 3 + 2) * 3 + 2] = s151_2_2;
+      v45[((f145 * 1 + c146) * 3 + 0) * 3 + 0] = s151_0_0;
+      v45[((f145 * 1 + c146) * 3 + 0) * 3 + 1] = s151_0_1;
+      v45[((f145 * 1 + c146) * 3 + 0) * 3 + 2] = s151_0_2;
+      v45[((f145 * 1 + c146) * 3 + 1) * 3 + 0] = s151_1_0;
+      v45[((f145 * 1 + c146) * 3 + 1) * 3 + 1] = s151_1_1;
+      v45[((f145 * 1 + c146) * 3 + 1) * 3 + 2] = s151_1_2;
+      v45[((f145 * 1 + c146) * 3 + 2) * 3 + 0] = s151_2_0;
+      v45[((f145 * 1 + c146) * 3 + 2) * 3 + 1] = s151_2_1;
+      v45[((f145 * 1 + c146) * 3 + 2) * 3 + 2] = s151_2_2;
     }
 
   return { loss: v18[0], gradients: out };
@@ -748,22 +748,22 @@ export function sgdStep(
   {
     const p = params["k"],
       g = gradients["k"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bk"],
       g = gradients["bk"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["W"],
       g = gradients["W"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b"],
       g = gradients["b"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

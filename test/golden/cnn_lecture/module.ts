@@ -7,7 +7,7 @@ export const modelName = "TinyCNN";
 export const shapes = {
   params: { k: [3, 3], W: [2, 4], b: [2] },
   inputs: { x: [5, 5], y: [2] },
-  values: { c: [3, 3], h: [3, 3], p: [2, 2], f: [4], z: [2], yhat: [2], L: [] },
+  values: { h: [3, 3], hr: [3, 3], hp: [2, 2], hf: [4], z: [2], yhat: [2], L: [] },
 } as const;
 
 export const dims = {} as const;
@@ -42,10 +42,10 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    c: Float64Array;
     h: Float64Array;
-    p: Float64Array;
-    f: Float64Array;
+    hr: Float64Array;
+    hp: Float64Array;
+    hf: Float64Array;
     z: Float64Array;
     yhat: Float64Array;
     L: Float64Array;
@@ -76,23 +76,41 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v8 = new Float64Array(9);
-  const v9 = new Float64Array(9);
-  const v12 = new Float64Array(4);
-  const v13 = new Float64Array(4);
-  const v14 = new Float64Array(2);
-  const v15 = new Float64Array(2);
+  const v10 = new Float64Array(9);
+  const v11 = new Float64Array(9);
+  const v14 = new Float64Array(4);
+  const v15 = new Float64Array(4);
   const v16 = new Float64Array(2);
-  const v17 = new Float64Array(1);
+  const v17 = new Float64Array(2);
   const v18 = new Float64Array(2);
-  const v22 = new Float64Array(8);
-  const v23 = new Float64Array(4);
-  const v27 = new Float64Array(4);
-  const v30 = new Float64Array(9);
-  const v33 = new Float64Array(9);
-  const v34 = new Float64Array(9);
-  const v37 = new Float64Array(9);
-  return { key: "", v8, v9, v12, v13, v14, v15, v16, v17, v18, v22, v23, v27, v30, v33, v34, v37 };
+  const v19 = new Float64Array(1);
+  const v43 = new Float64Array(2);
+  const v46 = new Float64Array(8);
+  const v47 = new Float64Array(4);
+  const v51 = new Float64Array(4);
+  const v54 = new Float64Array(9);
+  const v57 = new Float64Array(9);
+  const v58 = new Float64Array(9);
+  const v62 = new Float64Array(9);
+  return {
+    key: "",
+    v10,
+    v11,
+    v14,
+    v15,
+    v16,
+    v17,
+    v18,
+    v19,
+    v43,
+    v46,
+    v47,
+    v51,
+    v54,
+    v57,
+    v58,
+    v62,
+  };
 }
 function buffers() {
   const k = "";
@@ -109,7 +127,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v3 = params["k"];
   const v5 = params["W"];
   const v7 = params["b"];
-  const { v8, v9, v12, v13, v14, v15, v16, v17 } = w;
+  const { v10, v11, v14, v15, v16, v17, v18, v19 } = w;
   for (let n0 = 0; n0 < 1; n0++)
     for (let f1 = 0; f1 < 1; f1++) {
       {
@@ -131,7 +149,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
             for (let ow4 = 0; ow4 < 3; ow4++) {
               const col5 = ow4 * 1;
-              v8[ob8 + ow4] =
+              v10[ob8 + ow4] =
                 w6_0_0 * v0[r7_0 + col5] +
                 w6_0_1 * v0[r7_0 + col5 + 1] +
                 w6_0_2 * v0[r7_0 + col5 + 2] +
@@ -162,7 +180,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
           for (let ow4 = 0; ow4 < 3; ow4++) {
             const col5 = ow4 * 1;
-            v8[ob8 + ow4] +=
+            v10[ob8 + ow4] +=
               w6_0_0 * v0[r7_0 + col5] +
               w6_0_1 * v0[r7_0 + col5 + 1] +
               w6_0_2 * v0[r7_0 + col5 + 2] +
@@ -178,7 +196,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
 
   for (let i9 = 0; i9 < 9; i9++) {
-    v9[i9] = Math.max(v8[i9], 0);
+    v11[i9] = Math.max(v10[i9], 0);
   }
   for (let l11 = 0; l11 < 1; l11++)
     for (let oh12 = 0; oh12 < 2; oh12++)
@@ -188,13 +206,13 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i15 = 0; i15 < 2; i15++)
           for (let j16 = 0; j16 < 2; j16++) {
             const q17 = (l11 * 3 + oh12 * 1 + i15) * 3 + ow13 * 1 + j16;
-            if (v9[q17] > m10) {
-              m10 = v9[q17];
+            if (v11[q17] > m10) {
+              m10 = v11[q17];
             }
           }
-        v12[o14] = m10;
+        v14[o14] = m10;
       }
-  v13.set(v12);
+  v15.set(v14);
   {
     let i18 = 0;
     for (; i18 < 2; i18++) {
@@ -206,46 +224,46 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           for (let p20 = 0; p20 < 4; p20++) {
             const pn24 = p20 * 1;
             const a25_0 = v5[ar21_0 + p20];
-            const b26_0 = v13[pn24 + j19];
+            const b26_0 = v15[pn24 + j19];
             s27_0_0 += a25_0 * b26_0;
           }
-          v14[i18 * 1 + j19] = s27_0_0;
+          v16[i18 * 1 + j19] = s27_0_0;
         }
       }
     }
   }
 
   for (let i28 = 0; i28 < 2; i28++) {
-    v15[i28] = v14[i28] + v7[i28];
+    v17[i28] = v16[i28] + v7[i28];
   }
   for (let r33 = 0; r33 < 2; r33 += 2) {
     let m29 = -Infinity;
-    for (let j31 = 0; j31 < 2; j31++) if (v15[r33 + j31] > m29) m29 = v15[r33 + j31];
+    for (let j31 = 0; j31 < 2; j31++) if (v17[r33 + j31] > m29) m29 = v17[r33 + j31];
     let s30 = 0;
-    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v15[r33 + j31] - m29);
+    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v17[r33 + j31] - m29);
     const lse32 = m29 + Math.log(s30);
-    for (let j31 = 0; j31 < 2; j31++) v16[r33 + j31] = Math.exp(v15[r33 + j31] - lse32);
+    for (let j31 = 0; j31 < 2; j31++) v18[r33 + j31] = Math.exp(v17[r33 + j31] - lse32);
   }
   let s34 = 0;
   for (let r39 = 0; r39 < 2; r39 += 2) {
     let m35 = -Infinity;
-    for (let j37 = 0; j37 < 2; j37++) if (v15[r39 + j37] > m35) m35 = v15[r39 + j37];
+    for (let j37 = 0; j37 < 2; j37++) if (v17[r39 + j37] > m35) m35 = v17[r39 + j37];
     let e36 = 0;
-    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(v15[r39 + j37] - m35);
+    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(v17[r39 + j37] - m35);
     const lse38 = m35 + Math.log(e36);
-    for (let j37 = 0; j37 < 2; j37++) s34 -= v1[r39 + j37] * (v15[r39 + j37] - lse38);
+    for (let j37 = 0; j37 < 2; j37++) s34 -= v1[r39 + j37] * (v17[r39 + j37] - lse38);
   }
-  v17[0] = s34;
+  v19[0] = s34;
   return {
-    loss: v17[0],
+    loss: v19[0],
     values: {
-      c: v8.slice(),
-      h: v9.slice(),
-      p: v12.slice(),
-      f: v13.slice(),
-      z: v15.slice(),
-      yhat: v16.slice(),
-      L: v17.slice(),
+      h: v10.slice(),
+      hr: v11.slice(),
+      hp: v14.slice(),
+      hf: v15.slice(),
+      z: v17.slice(),
+      yhat: v18.slice(),
+      L: v19.slice(),
     },
   };
 }
@@ -272,10 +290,10 @@ export function gradient(
   const v3 = params["k"];
   const v5 = params["W"];
   const v7 = params["b"];
-  const v18 = out["b"];
-  const v22 = out["W"];
-  const v37 = out["k"];
-  const { v8, v9, v12, v14, v15, v16, v17, v23, v30, v34 } = w;
+  const v43 = out["b"];
+  const v46 = out["W"];
+  const v62 = out["k"];
+  const { v10, v11, v14, v16, v17, v18, v19, v47, v54, v58 } = w;
   for (let n40 = 0; n40 < 1; n40++)
     for (let f41 = 0; f41 < 1; f41++) {
       {
@@ -297,7 +315,7 @@ export function gradient(
             const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
             for (let ow44 = 0; ow44 < 3; ow44++) {
               const col45 = ow44 * 1;
-              v8[ob48 + ow44] =
+              v10[ob48 + ow44] =
                 w46_0_0 * v0[r47_0 + col45] +
                 w46_0_1 * v0[r47_0 + col45 + 1] +
                 w46_0_2 * v0[r47_0 + col45 + 2] +
@@ -328,7 +346,7 @@ export function gradient(
           const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
           for (let ow44 = 0; ow44 < 3; ow44++) {
             const col45 = ow44 * 1;
-            v8[ob48 + ow44] +=
+            v10[ob48 + ow44] +=
               w46_0_0 * v0[r47_0 + col45] +
               w46_0_1 * v0[r47_0 + col45 + 1] +
               w46_0_2 * v0[r47_0 + col45 + 2] +
@@ -344,7 +362,7 @@ export function gradient(
     }
 
   for (let i49 = 0; i49 < 9; i49++) {
-    v9[i49] = Math.max(v8[i49], 0);
+    v11[i49] = Math.max(v10[i49], 0);
   }
   for (let l51 = 0; l51 < 1; l51++)
     for (let oh52 = 0; oh52 < 2; oh52++)
@@ -354,11 +372,11 @@ export function gradient(
         for (let i55 = 0; i55 < 2; i55++)
           for (let j56 = 0; j56 < 2; j56++) {
             const q57 = (l51 * 3 + oh52 * 1 + i55) * 3 + ow53 * 1 + j56;
-            if (v9[q57] > m50) {
-              m50 = v9[q57];
+            if (v11[q57] > m50) {
+              m50 = v11[q57];
             }
           }
-        v12[o54] = m50;
+        v14[o54] = m50;
       }
   {
     let i58 = 0;
@@ -371,49 +389,49 @@ export function gradient(
           for (let p60 = 0; p60 < 4; p60++) {
             const pn64 = p60 * 1;
             const a65_0 = v5[ar61_0 + p60];
-            const b66_0 = v12[pn64 + j59];
+            const b66_0 = v14[pn64 + j59];
             s67_0_0 += a65_0 * b66_0;
           }
-          v14[i58 * 1 + j59] = s67_0_0;
+          v16[i58 * 1 + j59] = s67_0_0;
         }
       }
     }
   }
 
   for (let i68 = 0; i68 < 2; i68++) {
-    v15[i68] = v14[i68] + v7[i68];
+    v17[i68] = v16[i68] + v7[i68];
   }
   for (let r73 = 0; r73 < 2; r73 += 2) {
     let m69 = -Infinity;
-    for (let j71 = 0; j71 < 2; j71++) if (v15[r73 + j71] > m69) m69 = v15[r73 + j71];
+    for (let j71 = 0; j71 < 2; j71++) if (v17[r73 + j71] > m69) m69 = v17[r73 + j71];
     let s70 = 0;
-    for (let j71 = 0; j71 < 2; j71++) s70 += Math.exp(v15[r73 + j71] - m69);
+    for (let j71 = 0; j71 < 2; j71++) s70 += Math.exp(v17[r73 + j71] - m69);
     const lse72 = m69 + Math.log(s70);
-    for (let j71 = 0; j71 < 2; j71++) v16[r73 + j71] = Math.exp(v15[r73 + j71] - lse72);
+    for (let j71 = 0; j71 < 2; j71++) v18[r73 + j71] = Math.exp(v17[r73 + j71] - lse72);
   }
   let s74 = 0;
   for (let r79 = 0; r79 < 2; r79 += 2) {
     let m75 = -Infinity;
-    for (let j77 = 0; j77 < 2; j77++) if (v15[r79 + j77] > m75) m75 = v15[r79 + j77];
+    for (let j77 = 0; j77 < 2; j77++) if (v17[r79 + j77] > m75) m75 = v17[r79 + j77];
     let e76 = 0;
-    for (let j77 = 0; j77 < 2; j77++) e76 += Math.exp(v15[r79 + j77] - m75);
+    for (let j77 = 0; j77 < 2; j77++) e76 += Math.exp(v17[r79 + j77] - m75);
     const lse78 = m75 + Math.log(e76);
-    for (let j77 = 0; j77 < 2; j77++) s74 -= v1[r79 + j77] * (v15[r79 + j77] - lse78);
+    for (let j77 = 0; j77 < 2; j77++) s74 -= v1[r79 + j77] * (v17[r79 + j77] - lse78);
   }
-  v17[0] = s74;
+  v19[0] = s74;
   for (let r82 = 0; r82 < 2; r82 += 2) {
     let t80 = 0;
     for (let j81 = 0; j81 < 2; j81++) t80 += v1[r82 + j81];
-    for (let j81 = 0; j81 < 2; j81++) v18[r82 + j81] = v16[r82 + j81] * t80 - v1[r82 + j81];
+    for (let j81 = 0; j81 < 2; j81++) v43[r82 + j81] = v18[r82 + j81] * t80 - v1[r82 + j81];
   }
   {
     let i83 = 0;
     for (; i83 < 2; i83++) {
-      const a85_0 = v18[i83];
+      const a85_0 = v43[i83];
       const o86_0 = i83 * 4;
       for (let j84 = 0; j84 < 4; j84++) {
-        const bv87 = v12[j84];
-        v22[o86_0 + j84] = a85_0 * bv87;
+        const bv87 = v14[j84];
+        v46[o86_0 + j84] = a85_0 * bv87;
       }
     }
   }
@@ -434,21 +452,21 @@ export function gradient(
             const a95_1 = v5[pm93 + i88 + 1];
             const a95_2 = v5[pm93 + i88 + 2];
             const a95_3 = v5[pm93 + i88 + 3];
-            const b96_0 = v18[pn94 + j89];
+            const b96_0 = v43[pn94 + j89];
             s97_0_0 += a95_0 * b96_0;
             s97_1_0 += a95_1 * b96_0;
             s97_2_0 += a95_2 * b96_0;
             s97_3_0 += a95_3 * b96_0;
           }
-          v23[i88 * 1 + j89] = s97_0_0;
-          v23[(i88 + 1) * 1 + j89] = s97_1_0;
-          v23[(i88 + 2) * 1 + j89] = s97_2_0;
-          v23[(i88 + 3) * 1 + j89] = s97_3_0;
+          v47[i88 * 1 + j89] = s97_0_0;
+          v47[(i88 + 1) * 1 + j89] = s97_1_0;
+          v47[(i88 + 2) * 1 + j89] = s97_2_0;
+          v47[(i88 + 3) * 1 + j89] = s97_3_0;
         }
       }
     }
   }
-  v30.fill(0);
+  v54.fill(0);
   for (let l100 = 0; l100 < 1; l100++)
     for (let oh101 = 0; oh101 < 2; oh101++)
       for (let ow102 = 0; ow102 < 2; ow102++) {
@@ -458,16 +476,16 @@ export function gradient(
         for (let i104 = 0; i104 < 2; i104++)
           for (let j105 = 0; j105 < 2; j105++) {
             const q106 = (l100 * 3 + oh101 * 1 + i104) * 3 + ow102 * 1 + j105;
-            if (v9[q106] > m98) {
-              m98 = v9[q106];
+            if (v11[q106] > m98) {
+              m98 = v11[q106];
               q99 = q106;
             }
           }
-        v30[q99] += v23[o103];
+        v54[q99] += v47[o103];
       }
 
   for (let i107 = 0; i107 < 9; i107++) {
-    v34[i107] = v30[i107] * +(v9[i107] > 0);
+    v58[i107] = v54[i107] * +(v11[i107] > 0);
   }
   for (let f109 = 0; f109 < 1; f109++)
     for (let c110 = 0; c110 < 1; c110++) {
@@ -486,7 +504,7 @@ export function gradient(
           const r116_1 = ((n108 * 1 + c110) * 5 + oh111 * 1 + 1) * 5;
           const r116_2 = ((n108 * 1 + c110) * 5 + oh111 * 1 + 2) * 5;
           for (let ow112 = 0; ow112 < 3; ow112++) {
-            const g114 = v34[((n108 * 1 + f109) * 3 + oh111) * 3 + ow112];
+            const g114 = v58[((n108 * 1 + f109) * 3 + oh111) * 3 + ow112];
             const col113 = ow112 * 1;
             s115_0_0 += g114 * v0[r116_0 + col113];
             s115_0_1 += g114 * v0[r116_0 + col113 + 1];
@@ -499,18 +517,18 @@ export function gradient(
             s115_2_2 += g114 * v0[r116_2 + col113 + 2];
           }
         }
-      v37[((f109 * 1 + c110) * 3 + 0) * 3 + 0] = s115_0_0;
-      v37[((f109 * 1 + c110) * 3 + 0) * 3 + 1] = s115_0_1;
-      v37[((f109 * 1 + c110) * 3 + 0) * 3 + 2] = s115_0_2;
-      v37[((f109 * 1 + c110) * 3 + 1) * 3 + 0] = s115_1_0;
-      v37[((f109 * 1 + c110) * 3 + 1) * 3 + 1] = s115_1_1;
-      v37[((f109 * 1 + c110) * 3 + 1) * 3 + 2] = s115_1_2;
-      v37[((f109 * 1 + c110) * 3 + 2) * 3 + 0] = s115_2_0;
-      v37[((f109 * 1 + c110) * 3 + 2) * 3 + 1] = s115_2_1;
-      v37[((f109 * 1 + c110) * 3 + 2) * 3 + 2] = s115_2_2;
+      v62[((f109 * 1 + c110) * 3 + 0) * 3 + 0] = s115_0_0;
+      v62[((f109 * 1 + c110) * 3 + 0) * 3 + 1] = s115_0_1;
+      v62[((f109 * 1 + c110) * 3 + 0) * 3 + 2] = s115_0_2;
+      v62[((f109 * 1 + c110) * 3 + 1) * 3 + 0] = s115_1_0;
+      v62[((f109 * 1 + c110) * 3 + 1) * 3 + 1] = s115_1_1;
+      v62[((f109 * 1 + c110) * 3 + 1) * 3 + 2] = s115_1_2;
+      v62[((f109 * 1 + c110) * 3 + 2) * 3 + 0] = s115_2_0;
+      v62[((f109 * 1 + c110) * 3 + 2) * 3 + 1] = s115_2_1;
+      v62[((f109 * 1 + c110) * 3 + 2) * 3 + 2] = s115_2_2;
     }
 
-  return { loss: v17[0], gradients: out };
+  return { loss: v19[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -521,17 +539,17 @@ export function sgdStep(
   {
     const p = params["k"],
       g = gradients["k"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["W"],
       g = gradients["W"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b"],
       g = gradients["b"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -86,16 +86,16 @@ function allocate() {
   const v19 = new Float64Array(2);
   const v20 = new Float64Array(2);
   const v21 = new Float64Array(2);
+  const v22 = new Float64Array(2);
+  const v23 = new Float64Array(1);
   const v24 = new Float64Array(2);
-  const v25 = new Float64Array(1);
-  const v26 = new Float64Array(2);
-  const v27 = new Float64Array(2);
-  const v34 = new Float64Array(8);
-  const v35 = new Float64Array(4);
-  const v39 = new Float64Array(4);
-  const v42 = new Float64Array(9);
+  const v25 = new Float64Array(2);
+  const v33 = new Float64Array(8);
+  const v34 = new Float64Array(4);
+  const v38 = new Float64Array(4);
+  const v41 = new Float64Array(9);
+  const v44 = new Float64Array(9);
   const v45 = new Float64Array(9);
-  const v46 = new Float64Array(9);
   const v49 = new Float64Array(9);
   return {
     key: "",
@@ -111,16 +111,16 @@ function allocate() {
     v19,
     v20,
     v21,
+    v22,
+    v23,
     v24,
     v25,
-    v26,
-    v27,
+    v33,
     v34,
-    v35,
-    v39,
-    v42,
+    v38,
+    v41,
+    v44,
     v45,
-    v46,
     v49,
   };
 }
@@ -289,10 +289,10 @@ export function gradient(
   const v3 = params["k"];
   const v5 = params["W"];
   const v7 = params["b"];
-  const v27 = out["b"];
-  const v34 = out["W"];
+  const v25 = out["b"];
+  const v33 = out["W"];
   const v49 = out["k"];
-  const { v8, v9, v12, v14, v15, v16, v17, v21, v24, v25, v35, v42, v46 } = w;
+  const { v8, v9, v12, v14, v15, v16, v17, v21, v22, v23, v34, v41, v45 } = w;
   for (let n36 = 0; n36 < 1; n36++)
     for (let f37 = 0; f37 < 1; f37++) {
       {
@@ -420,26 +420,26 @@ export function gradient(
   }
 
   for (let i73 = 0; i73 < 2; i73++) {
-    v24[i73] = v21[i73] * v16[i73];
+    v22[i73] = v21[i73] * v16[i73];
   }
   let o76 = 0;
   for (let r77 = 0; r77 < 2; r77 += 2) {
     let s74 = 0;
-    for (let j75 = 0; j75 < 2; j75++) s74 += v24[r77 + j75];
-    v25[o76++] = s74;
+    for (let j75 = 0; j75 < 2; j75++) s74 += v22[r77 + j75];
+    v23[o76++] = s74;
   }
 
   for (let i78 = 0; i78 < 2; i78++) {
-    v27[i78] = v16[i78] * (v21[i78] - v25[0]);
+    v25[i78] = v16[i78] * (v21[i78] - v23[0]);
   }
   {
     let i79 = 0;
     for (; i79 < 2; i79++) {
-      const a81_0 = v27[i79];
+      const a81_0 = v25[i79];
       const o82_0 = i79 * 4;
       for (let j80 = 0; j80 < 4; j80++) {
         const bv83 = v12[j80];
-        v34[o82_0 + j80] = a81_0 * bv83;
+        v33[o82_0 + j80] = a81_0 * bv83;
       }
     }
   }
@@ -460,21 +460,21 @@ export function gradient(
             const a91_1 = v5[pm89 + i84 + 1];
             const a91_2 = v5[pm89 + i84 + 2];
             const a91_3 = v5[pm89 + i84 + 3];
-            const b92_0 = v27[pn90 + j85];
+            const b92_0 = v25[pn90 + j85];
             s93_0_0 += a91_0 * b92_0;
             s93_1_0 += a91_1 * b92_0;
             s93_2_0 += a91_2 * b92_0;
             s93_3_0 += a91_3 * b92_0;
           }
-          v35[i84 * 1 + j85] = s93_0_0;
-          v35[(i84 + 1) * 1 + j85] = s93_1_0;
-          v35[(i84 + 2) * 1 + j85] = s93_2_0;
-          v35[(i84 + 3) * 1 + j85] = s93_3_0;
+          v34[i84 * 1 + j85] = s93_0_0;
+          v34[(i84 + 1) * 1 + j85] = s93_1_0;
+          v34[(i84 + 2) * 1 + j85] = s93_2_0;
+          v34[(i84 + 3) * 1 + j85] = s93_3_0;
         }
       }
     }
   }
-  v42.fill(0);
+  v41.fill(0);
   for (let l96 = 0; l96 < 1; l96++)
     for (let oh97 = 0; oh97 < 2; oh97++)
       for (let ow98 = 0; ow98 < 2; ow98++) {
@@ -489,11 +489,11 @@ export function gradient(
               q95 = q102;
             }
           }
-        v42[q95] += v35[o99];
+        v41[q95] += v34[o99];
       }
 
   for (let i103 = 0; i103 < 9; i103++) {
-    v46[i103] = v42[i103] * +(v9[i103] > 0);
+    v45[i103] = v41[i103] * +(v9[i103] > 0);
   }
   for (let f105 = 0; f105 < 1; f105++)
     for (let c106 = 0; c106 < 1; c106++) {
@@ -512,7 +512,7 @@ export function gradient(
           const r112_1 = ((n104 * 1 + c106) * 5 + oh107 * 1 + 1) * 5;
           const r112_2 = ((n104 * 1 + c106) * 5 + oh107 * 1 + 2) * 5;
           for (let ow108 = 0; ow108 < 3; ow108++) {
-            const g110 = v46[((n104 * 1 + f105) * 3 + oh107) * 3 + ow108];
+            const g110 = v45[((n104 * 1 + f105) * 3 + oh107) * 3 + ow108];
             const col109 = ow108 * 1;
             s111_0_0 += g110 * v0[r112_0 + col109];
             s111_0_1 += g110 * v0[r112_0 + col109 + 1];
@@ -547,17 +547,17 @@ export function sgdStep(
   {
     const p = params["k"],
       g = gradients["k"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["W"],
       g = gradients["W"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b"],
       g = gradients["b"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -67,74 +67,76 @@ let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const s5_0 = new Float64Array((1 + 4) * 3);
   const r5_5 = new Float64Array(4 * 3);
-  const b5_0 = new Float64Array(9);
-  const b5_1 = new Float64Array(3);
-  const b5_2 = new Float64Array(3);
-  const b5_3 = new Float64Array(3);
-  const b5_4 = new Float64Array(3);
-  const b5_5 = new Float64Array(3);
+  const bt5_0 = new Float64Array(9);
+  const bt5_1 = new Float64Array(3);
+  const bt5_2 = new Float64Array(3);
+  const bt5_3 = new Float64Array(3);
+  const bt5_4 = new Float64Array(3);
+  const bt5_5 = new Float64Array(3);
   const v6 = s5_0.subarray(1 * 3);
   const v7 = new Float64Array(3);
   const v8 = new Float64Array(3);
   const v10 = new Float64Array(3);
   const v11 = new Float64Array(1);
   const v12 = new Float64Array(1);
+  const v19 = new Float64Array(12);
+  const d22_0 = new Float64Array((1 + 4) * 3);
+  const bt22_0 = new Float64Array(9);
+  const bt22_1 = new Float64Array(3);
+  const bt22_2 = new Float64Array(3);
+  const bt22_3 = new Float64Array(3);
+  const bt22_4 = new Float64Array(3);
+  const bt22_5 = new Float64Array(3);
+  const bt22_6 = new Float64Array(3);
+  const bt22_7 = new Float64Array(3);
+  const bt22_9 = new Float64Array(3);
+  const bt22_10 = new Float64Array(3);
+  const bt22_12 = new Float64Array(3);
+  const bt22_13 = new Float64Array(3);
+  const bt22_15 = new Float64Array(3);
+  const bt22_17 = new Float64Array(9);
+  const bt22_18 = new Float64Array(3);
+  const bt22_20 = new Float64Array(9);
+  const bt22_21 = new Float64Array(3);
+  const v23 = new Float64Array(36);
   const v24 = new Float64Array(12);
-  const d27_0 = new Float64Array((1 + 4) * 3);
-  const b27_0 = new Float64Array(9);
-  const b27_1 = new Float64Array(3);
-  const b27_2 = new Float64Array(3);
-  const b27_3 = new Float64Array(3);
-  const b27_4 = new Float64Array(3);
-  const b27_5 = new Float64Array(3);
-  const b27_6 = new Float64Array(3);
-  const b27_7 = new Float64Array(3);
-  const b27_9 = new Float64Array(3);
-  const b27_10 = new Float64Array(3);
-  const b27_12 = new Float64Array(3);
-  const b27_13 = new Float64Array(3);
-  const b27_15 = new Float64Array(9);
-  const b27_16 = new Float64Array(3);
-  const b27_18 = new Float64Array(9);
-  const b27_19 = new Float64Array(3);
-  const v28 = new Float64Array(36);
-  const v29 = new Float64Array(12);
   return {
     key: "",
     s5_0,
     r5_5,
-    b5_0,
-    b5_1,
-    b5_2,
-    b5_3,
-    b5_4,
-    b5_5,
+    bt5_0,
+    bt5_1,
+    bt5_2,
+    bt5_3,
+    bt5_4,
+    bt5_5,
     v6,
     v7,
     v8,
     v10,
     v11,
     v12,
+    v19,
+    d22_0,
+    bt22_0,
+    bt22_1,
+    bt22_2,
+    bt22_3,
+    bt22_4,
+    bt22_5,
+    bt22_6,
+    bt22_7,
+    bt22_9,
+    bt22_10,
+    bt22_12,
+    bt22_13,
+    bt22_15,
+    bt22_17,
+    bt22_18,
+    bt22_20,
+    bt22_21,
+    v23,
     v24,
-    d27_0,
-    b27_0,
-    b27_1,
-    b27_2,
-    b27_3,
-    b27_4,
-    b27_5,
-    b27_6,
-    b27_7,
-    b27_9,
-    b27_10,
-    b27_12,
-    b27_13,
-    b27_15,
-    b27_16,
-    b27_18,
-    b27_19,
-    v28,
-    v29,
   };
 }
 function buffers() {
@@ -151,21 +153,21 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v1 = inputs["y"];
   const v2 = params["W"];
   const v3 = params["b"];
-  const { s5_0, b5_0, b5_1, b5_2, b5_3, b5_5, v6, v7, v10, v11, v12 } = w;
+  const { s5_0, bt5_0, bt5_1, bt5_2, bt5_3, bt5_5, v6, v7, v10, v11, v12 } = w;
   {
     s5_0.set(v0, 0 * 3);
     for (let t0 = 0; t0 < 4; t0++) {
       {
         const o1 = t0 * 9;
-        for (let i2 = 0; i2 < 9; i2++) b5_0[i2] = v2[o1 + i2];
+        for (let i2 = 0; i2 < 9; i2++) bt5_0[i2] = v2[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 3;
-        for (let i4 = 0; i4 < 3; i4++) b5_1[i4] = s5_0[o3 + i4];
+        for (let i4 = 0; i4 < 3; i4++) bt5_1[i4] = s5_0[o3 + i4];
       }
       {
         const o5 = t0 * 3;
-        for (let i6 = 0; i6 < 3; i6++) b5_3[i6] = v3[o5 + i6];
+        for (let i6 = 0; i6 < 3; i6++) bt5_3[i6] = v3[o5 + i6];
       }
       {
         let i7 = 0;
@@ -177,20 +179,20 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s16_0_0 = 0;
               for (let p9 = 0; p9 < 3; p9++) {
                 const pn13 = p9 * 1;
-                const a14_0 = b5_0[ar10_0 + p9];
-                const b15_0 = b5_1[pn13 + j8];
+                const a14_0 = bt5_0[ar10_0 + p9];
+                const b15_0 = bt5_1[pn13 + j8];
                 s16_0_0 += a14_0 * b15_0;
               }
-              b5_2[i7 * 1 + j8] = s16_0_0;
+              bt5_2[i7 * 1 + j8] = s16_0_0;
             }
           }
         }
       }
 
       for (let i17 = 0; i17 < 3; i17++) {
-        b5_5[i17] = 1 / (1 + Math.exp(-(b5_2[i17] + b5_3[i17])));
+        bt5_5[i17] = 1 / (1 + Math.exp(-(bt5_2[i17] + bt5_3[i17])));
       }
-      s5_0.set(b5_5, (t0 + 1) * 3);
+      s5_0.set(bt5_5, (t0 + 1) * 3);
     }
   }
   {
@@ -228,46 +230,46 @@ export function gradient(
   const v1 = inputs["y"];
   const v2 = params["W"];
   const v3 = params["b"];
-  const v28 = out["W"];
-  const v29 = out["b"];
+  const v23 = out["W"];
+  const v24 = out["b"];
   const {
     s5_0,
     r5_5,
-    b5_0,
-    b5_1,
-    b5_2,
-    b5_3,
-    b5_5,
+    bt5_0,
+    bt5_1,
+    bt5_2,
+    bt5_3,
+    bt5_5,
     v6,
     v7,
     v8,
     v10,
     v11,
     v12,
-    v24,
-    d27_0,
-    b27_0,
-    b27_1,
-    b27_5,
-    b27_6,
-    b27_10,
-    b27_15,
-    b27_16,
+    v19,
+    d22_0,
+    bt22_0,
+    bt22_1,
+    bt22_5,
+    bt22_6,
+    bt22_10,
+    bt22_17,
+    bt22_18,
   } = w;
   {
     s5_0.set(v0, 0 * 3);
     for (let t25 = 0; t25 < 4; t25++) {
       {
         const o26 = t25 * 9;
-        for (let i27 = 0; i27 < 9; i27++) b5_0[i27] = v2[o26 + i27];
+        for (let i27 = 0; i27 < 9; i27++) bt5_0[i27] = v2[o26 + i27];
       }
       {
         const o28 = (t25 + 0) * 3;
-        for (let i29 = 0; i29 < 3; i29++) b5_1[i29] = s5_0[o28 + i29];
+        for (let i29 = 0; i29 < 3; i29++) bt5_1[i29] = s5_0[o28 + i29];
       }
       {
         const o30 = t25 * 3;
-        for (let i31 = 0; i31 < 3; i31++) b5_3[i31] = v3[o30 + i31];
+        for (let i31 = 0; i31 < 3; i31++) bt5_3[i31] = v3[o30 + i31];
       }
       {
         let i32 = 0;
@@ -279,21 +281,21 @@ export function gradient(
               let s41_0_0 = 0;
               for (let p34 = 0; p34 < 3; p34++) {
                 const pn38 = p34 * 1;
-                const a39_0 = b5_0[ar35_0 + p34];
-                const b40_0 = b5_1[pn38 + j33];
+                const a39_0 = bt5_0[ar35_0 + p34];
+                const b40_0 = bt5_1[pn38 + j33];
                 s41_0_0 += a39_0 * b40_0;
               }
-              b5_2[i32 * 1 + j33] = s41_0_0;
+              bt5_2[i32 * 1 + j33] = s41_0_0;
             }
           }
         }
       }
 
       for (let i42 = 0; i42 < 3; i42++) {
-        b5_5[i42] = 1 / (1 + Math.exp(-(b5_2[i42] + b5_3[i42])));
+        bt5_5[i42] = 1 / (1 + Math.exp(-(bt5_2[i42] + bt5_3[i42])));
       }
-      s5_0.set(b5_5, (t25 + 1) * 3);
-      r5_5.set(b5_5, t25 * 3);
+      s5_0.set(bt5_5, (t25 + 1) * 3);
+      r5_5.set(bt5_5, t25 * 3);
     }
   }
   {
@@ -315,43 +317,43 @@ export function gradient(
   }
   const s50 = v11[0];
   v12[0] = 0.5 * s50;
-  v24.fill(0);
+  v19.fill(0);
   {
     const o51 = (4 - 1 - 0) * 3;
-    for (let i52 = 0; i52 < 3; i52++) v24[o51 + i52] = v8[i52];
+    for (let i52 = 0; i52 < 3; i52++) v19[o51 + i52] = v8[i52];
   }
   {
-    d27_0.fill(0);
-    d27_0.set(v24, 1 * 3);
+    d22_0.fill(0);
+    d22_0.set(v19, 1 * 3);
     for (let t53 = 4 - 1; t53 >= 0; t53--) {
       {
         const o54 = t53 * 9;
-        for (let i55 = 0; i55 < 9; i55++) b27_0[i55] = v2[o54 + i55];
+        for (let i55 = 0; i55 < 9; i55++) bt22_0[i55] = v2[o54 + i55];
       }
       {
         const o56 = (t53 + 0) * 3;
-        for (let i57 = 0; i57 < 3; i57++) b27_1[i57] = s5_0[o56 + i57];
+        for (let i57 = 0; i57 < 3; i57++) bt22_1[i57] = s5_0[o56 + i57];
       }
       {
         const o58 = t53 * 3;
-        for (let i59 = 0; i59 < 3; i59++) b27_5[i59] = r5_5[o58 + i59];
+        for (let i59 = 0; i59 < 3; i59++) bt22_5[i59] = r5_5[o58 + i59];
       }
       {
         const o60 = (t53 + 1) * 3;
-        for (let i61 = 0; i61 < 3; i61++) b27_6[i61] = d27_0[o60 + i61];
+        for (let i61 = 0; i61 < 3; i61++) bt22_6[i61] = d22_0[o60 + i61];
       }
 
       for (let i62 = 0; i62 < 3; i62++) {
-        b27_10[i62] = b27_6[i62] * b27_5[i62] * (1 - b27_5[i62]);
+        bt22_10[i62] = bt22_6[i62] * bt22_5[i62] * (1 - bt22_5[i62]);
       }
       {
         let i63 = 0;
         for (; i63 < 3; i63++) {
-          const a65_0 = b27_10[i63];
+          const a65_0 = bt22_10[i63];
           const o66_0 = i63 * 3;
           for (let j64 = 0; j64 < 3; j64++) {
-            const bv67 = b27_1[j64];
-            b27_15[o66_0 + j64] = a65_0 * bv67;
+            const bv67 = bt22_1[j64];
+            bt22_17[o66_0 + j64] = a65_0 * bv67;
           }
         }
       }
@@ -365,21 +367,21 @@ export function gradient(
               for (let p70 = 0; p70 < 3; p70++) {
                 const pm73 = p70 * 3;
                 const pn74 = p70 * 1;
-                const a75_0 = b27_0[pm73 + i68];
-                const b76_0 = b27_10[pn74 + j69];
+                const a75_0 = bt22_0[pm73 + i68];
+                const b76_0 = bt22_10[pn74 + j69];
                 s77_0_0 += a75_0 * b76_0;
               }
-              b27_16[i68 * 1 + j69] = s77_0_0;
+              bt22_18[i68 * 1 + j69] = s77_0_0;
             }
           }
         }
       }
       {
         const o78 = (t53 + 0) * 3;
-        for (let i79 = 0; i79 < 3; i79++) d27_0[o78 + i79] += b27_16[i79];
+        for (let i79 = 0; i79 < 3; i79++) d22_0[o78 + i79] += bt22_18[i79];
       }
-      v28.set(b27_15, t53 * 9);
-      v29.set(b27_10, t53 * 3);
+      v23.set(bt22_17, t53 * 9);
+      v24.set(bt22_10, t53 * 3);
     }
   }
 
@@ -394,12 +396,12 @@ export function sgdStep(
   {
     const p = params["W"],
       g = gradients["W"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b"],
       g = gradients["b"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -117,28 +117,28 @@ function allocate() {
   const r14_21 = new Float64Array(5 * 4);
   const r14_26 = new Float64Array(5 * 4);
   const r14_28 = new Float64Array(5 * 4);
-  const b14_1 = new Float64Array(3);
-  const b14_2 = new Float64Array(4);
-  const b14_4 = new Float64Array(4);
-  const b14_5 = new Float64Array(4);
-  const b14_6 = new Float64Array(4);
-  const b14_8 = new Float64Array(4);
-  const b14_9 = new Float64Array(4);
-  const b14_11 = new Float64Array(4);
-  const b14_13 = new Float64Array(4);
-  const b14_14 = new Float64Array(4);
-  const b14_16 = new Float64Array(4);
-  const b14_17 = new Float64Array(4);
-  const b14_19 = new Float64Array(4);
-  const b14_21 = new Float64Array(4);
-  const b14_22 = new Float64Array(4);
-  const b14_23 = new Float64Array(4);
-  const b14_25 = new Float64Array(4);
-  const b14_26 = new Float64Array(4);
-  const b14_28 = new Float64Array(4);
-  const b14_29 = new Float64Array(4);
-  const b14_30 = new Float64Array(4);
-  const b14_31 = new Float64Array(4);
+  const bt14_1 = new Float64Array(3);
+  const bt14_2 = new Float64Array(4);
+  const bt14_4 = new Float64Array(4);
+  const bt14_5 = new Float64Array(4);
+  const bt14_6 = new Float64Array(4);
+  const bt14_8 = new Float64Array(4);
+  const bt14_9 = new Float64Array(4);
+  const bt14_11 = new Float64Array(4);
+  const bt14_13 = new Float64Array(4);
+  const bt14_14 = new Float64Array(4);
+  const bt14_16 = new Float64Array(4);
+  const bt14_17 = new Float64Array(4);
+  const bt14_19 = new Float64Array(4);
+  const bt14_21 = new Float64Array(4);
+  const bt14_22 = new Float64Array(4);
+  const bt14_23 = new Float64Array(4);
+  const bt14_25 = new Float64Array(4);
+  const bt14_26 = new Float64Array(4);
+  const bt14_28 = new Float64Array(4);
+  const bt14_29 = new Float64Array(4);
+  const bt14_30 = new Float64Array(4);
+  const bt14_31 = new Float64Array(4);
   const v15 = s14_0.subarray(1 * 4);
   const v16 = new Float64Array(20);
   const v17 = new Float64Array(20);
@@ -149,101 +149,103 @@ function allocate() {
   const v22 = new Float64Array(2);
   const v23 = new Float64Array(1);
   const v25 = new Float64Array(2);
-  const v29 = new Float64Array(8);
-  const v30 = new Float64Array(4);
-  const v34 = new Float64Array(20);
-  const d37_0 = new Float64Array((1 + 5) * 4);
-  const b37_0 = new Float64Array(12);
-  const b37_1 = new Float64Array(3);
-  const b37_2 = new Float64Array(4);
-  const b37_3 = new Float64Array(16);
-  const b37_4 = new Float64Array(4);
-  const b37_5 = new Float64Array(4);
-  const b37_6 = new Float64Array(4);
-  const b37_7 = new Float64Array(4);
-  const b37_8 = new Float64Array(4);
-  const b37_9 = new Float64Array(4);
-  const b37_10 = new Float64Array(12);
-  const b37_11 = new Float64Array(4);
-  const b37_12 = new Float64Array(16);
-  const b37_13 = new Float64Array(4);
-  const b37_14 = new Float64Array(4);
-  const b37_15 = new Float64Array(4);
-  const b37_16 = new Float64Array(4);
-  const b37_17 = new Float64Array(4);
-  const b37_18 = new Float64Array(12);
-  const b37_19 = new Float64Array(4);
-  const b37_20 = new Float64Array(16);
-  const b37_21 = new Float64Array(4);
-  const b37_22 = new Float64Array(4);
-  const b37_23 = new Float64Array(4);
-  const b37_24 = new Float64Array(4);
-  const b37_25 = new Float64Array(4);
-  const b37_26 = new Float64Array(4);
-  const b37_28 = new Float64Array(4);
-  const b37_29 = new Float64Array(4);
-  const b37_30 = new Float64Array(4);
-  const b37_31 = new Float64Array(4);
-  const b37_32 = new Float64Array(4);
-  const b37_34 = new Float64Array(4);
-  const b37_35 = new Float64Array(4);
-  const b37_37 = new Float64Array(4);
-  const b37_38 = new Float64Array(4);
-  const b37_39 = new Float64Array(4);
-  const b37_40 = new Float64Array(4);
-  const b37_42 = new Float64Array(4);
-  const b37_43 = new Float64Array(4);
-  const b37_44 = new Float64Array(4);
-  const b37_46 = new Float64Array(4);
-  const b37_47 = new Float64Array(4);
-  const b37_50 = new Float64Array(4);
-  const b37_51 = new Float64Array(4);
-  const b37_52 = new Float64Array(4);
-  const b37_54 = new Float64Array(4);
-  const b37_57 = new Float64Array(16);
-  const b37_58 = new Float64Array(4);
-  const b37_60 = new Float64Array(16);
-  const b37_61 = new Float64Array(4);
-  const b37_62 = new Float64Array(4);
-  const b37_63 = new Float64Array(4);
-  const b37_65 = new Float64Array(4);
-  const b37_66 = new Float64Array(4);
-  const b37_67 = new Float64Array(4);
-  const b37_68 = new Float64Array(12);
-  const b37_70 = new Float64Array(12);
-  const b37_71 = new Float64Array(4);
-  const b37_72 = new Float64Array(4);
-  const b37_73 = new Float64Array(4);
-  const b37_75 = new Float64Array(4);
-  const b37_76 = new Float64Array(4);
-  const b37_79 = new Float64Array(16);
-  const b37_80 = new Float64Array(4);
-  const b37_82 = new Float64Array(16);
-  const b37_83 = new Float64Array(4);
-  const b37_84 = new Float64Array(4);
-  const b37_85 = new Float64Array(12);
-  const b37_87 = new Float64Array(12);
-  const b37_88 = new Float64Array(4);
-  const b37_89 = new Float64Array(4);
-  const b37_90 = new Float64Array(4);
-  const b37_92 = new Float64Array(4);
-  const b37_93 = new Float64Array(4);
-  const b37_96 = new Float64Array(16);
-  const b37_97 = new Float64Array(4);
-  const b37_99 = new Float64Array(16);
-  const b37_100 = new Float64Array(4);
-  const b37_101 = new Float64Array(4);
-  const b37_102 = new Float64Array(12);
-  const b37_104 = new Float64Array(12);
-  const v38 = new Float64Array(12);
-  const v39 = new Float64Array(16);
-  const v40 = new Float64Array(4);
-  const v41 = new Float64Array(12);
-  const v42 = new Float64Array(16);
-  const v43 = new Float64Array(4);
-  const v44 = new Float64Array(12);
-  const v45 = new Float64Array(16);
-  const v46 = new Float64Array(4);
+  const v28 = new Float64Array(8);
+  const v29 = new Float64Array(4);
+  const v33 = new Float64Array(20);
+  const d36_0 = new Float64Array((1 + 5) * 4);
+  const bt36_0 = new Float64Array(12);
+  const bt36_1 = new Float64Array(3);
+  const bt36_2 = new Float64Array(4);
+  const bt36_3 = new Float64Array(16);
+  const bt36_4 = new Float64Array(4);
+  const bt36_5 = new Float64Array(4);
+  const bt36_6 = new Float64Array(4);
+  const bt36_7 = new Float64Array(4);
+  const bt36_8 = new Float64Array(4);
+  const bt36_9 = new Float64Array(4);
+  const bt36_10 = new Float64Array(12);
+  const bt36_11 = new Float64Array(4);
+  const bt36_12 = new Float64Array(16);
+  const bt36_13 = new Float64Array(4);
+  const bt36_14 = new Float64Array(4);
+  const bt36_15 = new Float64Array(4);
+  const bt36_16 = new Float64Array(4);
+  const bt36_17 = new Float64Array(4);
+  const bt36_18 = new Float64Array(12);
+  const bt36_19 = new Float64Array(4);
+  const bt36_20 = new Float64Array(16);
+  const bt36_21 = new Float64Array(4);
+  const bt36_22 = new Float64Array(4);
+  const bt36_23 = new Float64Array(4);
+  const bt36_24 = new Float64Array(4);
+  const bt36_25 = new Float64Array(4);
+  const bt36_26 = new Float64Array(4);
+  const bt36_28 = new Float64Array(4);
+  const bt36_29 = new Float64Array(4);
+  const bt36_30 = new Float64Array(4);
+  const bt36_31 = new Float64Array(4);
+  const bt36_32 = new Float64Array(4);
+  const bt36_35 = new Float64Array(4);
+  const bt36_36 = new Float64Array(4);
+  const bt36_38 = new Float64Array(4);
+  const bt36_39 = new Float64Array(4);
+  const bt36_40 = new Float64Array(4);
+  const bt36_41 = new Float64Array(4);
+  const bt36_43 = new Float64Array(4);
+  const bt36_44 = new Float64Array(4);
+  const bt36_45 = new Float64Array(4);
+  const bt36_47 = new Float64Array(4);
+  const bt36_49 = new Float64Array(4);
+  const bt36_52 = new Float64Array(4);
+  const bt36_53 = new Float64Array(4);
+  const bt36_54 = new Float64Array(4);
+  const bt36_56 = new Float64Array(4);
+  const bt36_59 = new Float64Array(16);
+  const bt36_60 = new Float64Array(4);
+  const bt36_62 = new Float64Array(16);
+  const bt36_63 = new Float64Array(4);
+  const bt36_64 = new Float64Array(4);
+  const bt36_65 = new Float64Array(4);
+  const bt36_67 = new Float64Array(4);
+  const bt36_68 = new Float64Array(4);
+  const bt36_69 = new Float64Array(4);
+  const bt36_70 = new Float64Array(12);
+  const bt36_72 = new Float64Array(12);
+  const bt36_73 = new Float64Array(4);
+  const bt36_74 = new Float64Array(4);
+  const bt36_75 = new Float64Array(4);
+  const bt36_77 = new Float64Array(4);
+  const bt36_78 = new Float64Array(4);
+  const bt36_79 = new Float64Array(4);
+  const bt36_82 = new Float64Array(16);
+  const bt36_83 = new Float64Array(4);
+  const bt36_85 = new Float64Array(16);
+  const bt36_86 = new Float64Array(4);
+  const bt36_87 = new Float64Array(4);
+  const bt36_88 = new Float64Array(12);
+  const bt36_90 = new Float64Array(12);
+  const bt36_91 = new Float64Array(4);
+  const bt36_92 = new Float64Array(4);
+  const bt36_93 = new Float64Array(4);
+  const bt36_95 = new Float64Array(4);
+  const bt36_96 = new Float64Array(4);
+  const bt36_97 = new Float64Array(4);
+  const bt36_100 = new Float64Array(16);
+  const bt36_101 = new Float64Array(4);
+  const bt36_103 = new Float64Array(16);
+  const bt36_104 = new Float64Array(4);
+  const bt36_105 = new Float64Array(4);
+  const bt36_106 = new Float64Array(12);
+  const bt36_108 = new Float64Array(12);
+  const v37 = new Float64Array(12);
+  const v38 = new Float64Array(16);
+  const v39 = new Float64Array(4);
+  const v40 = new Float64Array(12);
+  const v41 = new Float64Array(16);
+  const v42 = new Float64Array(4);
+  const v43 = new Float64Array(12);
+  const v44 = new Float64Array(16);
+  const v45 = new Float64Array(4);
   return {
     key: "",
     s14_0,
@@ -252,28 +254,28 @@ function allocate() {
     r14_21,
     r14_26,
     r14_28,
-    b14_1,
-    b14_2,
-    b14_4,
-    b14_5,
-    b14_6,
-    b14_8,
-    b14_9,
-    b14_11,
-    b14_13,
-    b14_14,
-    b14_16,
-    b14_17,
-    b14_19,
-    b14_21,
-    b14_22,
-    b14_23,
-    b14_25,
-    b14_26,
-    b14_28,
-    b14_29,
-    b14_30,
-    b14_31,
+    bt14_1,
+    bt14_2,
+    bt14_4,
+    bt14_5,
+    bt14_6,
+    bt14_8,
+    bt14_9,
+    bt14_11,
+    bt14_13,
+    bt14_14,
+    bt14_16,
+    bt14_17,
+    bt14_19,
+    bt14_21,
+    bt14_22,
+    bt14_23,
+    bt14_25,
+    bt14_26,
+    bt14_28,
+    bt14_29,
+    bt14_30,
+    bt14_31,
     v15,
     v16,
     v17,
@@ -284,92 +286,95 @@ function allocate() {
     v22,
     v23,
     v25,
+    v28,
     v29,
-    v30,
-    v34,
-    d37_0,
-    b37_0,
-    b37_1,
-    b37_2,
-    b37_3,
-    b37_4,
-    b37_5,
-    b37_6,
-    b37_7,
-    b37_8,
-    b37_9,
-    b37_10,
-    b37_11,
-    b37_12,
-    b37_13,
-    b37_14,
-    b37_15,
-    b37_16,
-    b37_17,
-    b37_18,
-    b37_19,
-    b37_20,
-    b37_21,
-    b37_22,
-    b37_23,
-    b37_24,
-    b37_25,
-    b37_26,
-    b37_28,
-    b37_29,
-    b37_30,
-    b37_31,
-    b37_32,
-    b37_34,
-    b37_35,
-    b37_37,
-    b37_38,
-    b37_39,
-    b37_40,
-    b37_42,
-    b37_43,
-    b37_44,
-    b37_46,
-    b37_47,
-    b37_50,
-    b37_51,
-    b37_52,
-    b37_54,
-    b37_57,
-    b37_58,
-    b37_60,
-    b37_61,
-    b37_62,
-    b37_63,
-    b37_65,
-    b37_66,
-    b37_67,
-    b37_68,
-    b37_70,
-    b37_71,
-    b37_72,
-    b37_73,
-    b37_75,
-    b37_76,
-    b37_79,
-    b37_80,
-    b37_82,
-    b37_83,
-    b37_84,
-    b37_85,
-    b37_87,
-    b37_88,
-    b37_89,
-    b37_90,
-    b37_92,
-    b37_93,
-    b37_96,
-    b37_97,
-    b37_99,
-    b37_100,
-    b37_101,
-    b37_102,
-    b37_104,
+    v33,
+    d36_0,
+    bt36_0,
+    bt36_1,
+    bt36_2,
+    bt36_3,
+    bt36_4,
+    bt36_5,
+    bt36_6,
+    bt36_7,
+    bt36_8,
+    bt36_9,
+    bt36_10,
+    bt36_11,
+    bt36_12,
+    bt36_13,
+    bt36_14,
+    bt36_15,
+    bt36_16,
+    bt36_17,
+    bt36_18,
+    bt36_19,
+    bt36_20,
+    bt36_21,
+    bt36_22,
+    bt36_23,
+    bt36_24,
+    bt36_25,
+    bt36_26,
+    bt36_28,
+    bt36_29,
+    bt36_30,
+    bt36_31,
+    bt36_32,
+    bt36_35,
+    bt36_36,
+    bt36_38,
+    bt36_39,
+    bt36_40,
+    bt36_41,
+    bt36_43,
+    bt36_44,
+    bt36_45,
+    bt36_47,
+    bt36_49,
+    bt36_52,
+    bt36_53,
+    bt36_54,
+    bt36_56,
+    bt36_59,
+    bt36_60,
+    bt36_62,
+    bt36_63,
+    bt36_64,
+    bt36_65,
+    bt36_67,
+    bt36_68,
+    bt36_69,
+    bt36_70,
+    bt36_72,
+    bt36_73,
+    bt36_74,
+    bt36_75,
+    bt36_77,
+    bt36_78,
+    bt36_79,
+    bt36_82,
+    bt36_83,
+    bt36_85,
+    bt36_86,
+    bt36_87,
+    bt36_88,
+    bt36_90,
+    bt36_91,
+    bt36_92,
+    bt36_93,
+    bt36_95,
+    bt36_96,
+    bt36_97,
+    bt36_100,
+    bt36_101,
+    bt36_103,
+    bt36_104,
+    bt36_105,
+    bt36_106,
+    bt36_108,
+    v37,
     v38,
     v39,
     v40,
@@ -378,7 +383,6 @@ function allocate() {
     v43,
     v44,
     v45,
-    v46,
   };
 }
 function buffers() {
@@ -406,19 +410,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v12 = params["by"];
   const {
     s14_0,
-    b14_1,
-    b14_2,
-    b14_4,
-    b14_5,
-    b14_9,
-    b14_11,
-    b14_13,
-    b14_17,
-    b14_19,
-    b14_21,
-    b14_22,
-    b14_26,
-    b14_31,
+    bt14_1,
+    bt14_2,
+    bt14_4,
+    bt14_5,
+    bt14_9,
+    bt14_11,
+    bt14_13,
+    bt14_17,
+    bt14_19,
+    bt14_21,
+    bt14_22,
+    bt14_26,
+    bt14_31,
     v15,
     v16,
     v17,
@@ -434,11 +438,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let t0 = 0; t0 < 5; t0++) {
       {
         const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) b14_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 3; i2++) bt14_1[i2] = v0[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) b14_4[i4] = s14_0[o3 + i4];
+        for (let i4 = 0; i4 < 4; i4++) bt14_4[i4] = s14_0[o3 + i4];
       }
       {
         let i5 = 0;
@@ -460,16 +464,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a12_1 = v2[ar8_1 + p7];
                 const a12_2 = v2[ar8_2 + p7];
                 const a12_3 = v2[ar8_3 + p7];
-                const b13_0 = b14_1[pn11 + j6];
+                const b13_0 = bt14_1[pn11 + j6];
                 s14_0_0 += a12_0 * b13_0;
                 s14_1_0 += a12_1 * b13_0;
                 s14_2_0 += a12_2 * b13_0;
                 s14_3_0 += a12_3 * b13_0;
               }
-              b14_2[i5 * 1 + j6] = s14_0_0;
-              b14_2[(i5 + 1) * 1 + j6] = s14_1_0;
-              b14_2[(i5 + 2) * 1 + j6] = s14_2_0;
-              b14_2[(i5 + 3) * 1 + j6] = s14_3_0;
+              bt14_2[i5 * 1 + j6] = s14_0_0;
+              bt14_2[(i5 + 1) * 1 + j6] = s14_1_0;
+              bt14_2[(i5 + 2) * 1 + j6] = s14_2_0;
+              bt14_2[(i5 + 3) * 1 + j6] = s14_3_0;
             }
           }
         }
@@ -494,23 +498,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a22_1 = v3[ar18_1 + p17];
                 const a22_2 = v3[ar18_2 + p17];
                 const a22_3 = v3[ar18_3 + p17];
-                const b23_0 = b14_4[pn21 + j16];
+                const b23_0 = bt14_4[pn21 + j16];
                 s24_0_0 += a22_0 * b23_0;
                 s24_1_0 += a22_1 * b23_0;
                 s24_2_0 += a22_2 * b23_0;
                 s24_3_0 += a22_3 * b23_0;
               }
-              b14_5[i15 * 1 + j16] = s24_0_0;
-              b14_5[(i15 + 1) * 1 + j16] = s24_1_0;
-              b14_5[(i15 + 2) * 1 + j16] = s24_2_0;
-              b14_5[(i15 + 3) * 1 + j16] = s24_3_0;
+              bt14_5[i15 * 1 + j16] = s24_0_0;
+              bt14_5[(i15 + 1) * 1 + j16] = s24_1_0;
+              bt14_5[(i15 + 2) * 1 + j16] = s24_2_0;
+              bt14_5[(i15 + 3) * 1 + j16] = s24_3_0;
             }
           }
         }
       }
 
       for (let i25 = 0; i25 < 4; i25++) {
-        b14_9[i25] = 1 / (1 + Math.exp(-(b14_2[i25] + b14_5[i25] + v4[i25])));
+        bt14_9[i25] = 1 / (1 + Math.exp(-(bt14_2[i25] + bt14_5[i25] + v4[i25])));
       }
       {
         let i26 = 0;
@@ -532,16 +536,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a33_1 = v5[ar29_1 + p28];
                 const a33_2 = v5[ar29_2 + p28];
                 const a33_3 = v5[ar29_3 + p28];
-                const b34_0 = b14_1[pn32 + j27];
+                const b34_0 = bt14_1[pn32 + j27];
                 s35_0_0 += a33_0 * b34_0;
                 s35_1_0 += a33_1 * b34_0;
                 s35_2_0 += a33_2 * b34_0;
                 s35_3_0 += a33_3 * b34_0;
               }
-              b14_11[i26 * 1 + j27] = s35_0_0;
-              b14_11[(i26 + 1) * 1 + j27] = s35_1_0;
-              b14_11[(i26 + 2) * 1 + j27] = s35_2_0;
-              b14_11[(i26 + 3) * 1 + j27] = s35_3_0;
+              bt14_11[i26 * 1 + j27] = s35_0_0;
+              bt14_11[(i26 + 1) * 1 + j27] = s35_1_0;
+              bt14_11[(i26 + 2) * 1 + j27] = s35_2_0;
+              bt14_11[(i26 + 3) * 1 + j27] = s35_3_0;
             }
           }
         }
@@ -566,23 +570,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a43_1 = v6[ar39_1 + p38];
                 const a43_2 = v6[ar39_2 + p38];
                 const a43_3 = v6[ar39_3 + p38];
-                const b44_0 = b14_4[pn42 + j37];
+                const b44_0 = bt14_4[pn42 + j37];
                 s45_0_0 += a43_0 * b44_0;
                 s45_1_0 += a43_1 * b44_0;
                 s45_2_0 += a43_2 * b44_0;
                 s45_3_0 += a43_3 * b44_0;
               }
-              b14_13[i36 * 1 + j37] = s45_0_0;
-              b14_13[(i36 + 1) * 1 + j37] = s45_1_0;
-              b14_13[(i36 + 2) * 1 + j37] = s45_2_0;
-              b14_13[(i36 + 3) * 1 + j37] = s45_3_0;
+              bt14_13[i36 * 1 + j37] = s45_0_0;
+              bt14_13[(i36 + 1) * 1 + j37] = s45_1_0;
+              bt14_13[(i36 + 2) * 1 + j37] = s45_2_0;
+              bt14_13[(i36 + 3) * 1 + j37] = s45_3_0;
             }
           }
         }
       }
 
       for (let i46 = 0; i46 < 4; i46++) {
-        b14_17[i46] = 1 / (1 + Math.exp(-(b14_11[i46] + b14_13[i46] + v7[i46])));
+        bt14_17[i46] = 1 / (1 + Math.exp(-(bt14_11[i46] + bt14_13[i46] + v7[i46])));
       }
       {
         let i47 = 0;
@@ -604,23 +608,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a54_1 = v8[ar50_1 + p49];
                 const a54_2 = v8[ar50_2 + p49];
                 const a54_3 = v8[ar50_3 + p49];
-                const b55_0 = b14_1[pn53 + j48];
+                const b55_0 = bt14_1[pn53 + j48];
                 s56_0_0 += a54_0 * b55_0;
                 s56_1_0 += a54_1 * b55_0;
                 s56_2_0 += a54_2 * b55_0;
                 s56_3_0 += a54_3 * b55_0;
               }
-              b14_19[i47 * 1 + j48] = s56_0_0;
-              b14_19[(i47 + 1) * 1 + j48] = s56_1_0;
-              b14_19[(i47 + 2) * 1 + j48] = s56_2_0;
-              b14_19[(i47 + 3) * 1 + j48] = s56_3_0;
+              bt14_19[i47 * 1 + j48] = s56_0_0;
+              bt14_19[(i47 + 1) * 1 + j48] = s56_1_0;
+              bt14_19[(i47 + 2) * 1 + j48] = s56_2_0;
+              bt14_19[(i47 + 3) * 1 + j48] = s56_3_0;
             }
           }
         }
       }
 
       for (let i57 = 0; i57 < 4; i57++) {
-        b14_21[i57] = b14_17[i57] * b14_4[i57];
+        bt14_21[i57] = bt14_17[i57] * bt14_4[i57];
       }
       {
         let i58 = 0;
@@ -642,32 +646,32 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a65_1 = v9[ar61_1 + p60];
                 const a65_2 = v9[ar61_2 + p60];
                 const a65_3 = v9[ar61_3 + p60];
-                const b66_0 = b14_21[pn64 + j59];
+                const b66_0 = bt14_21[pn64 + j59];
                 s67_0_0 += a65_0 * b66_0;
                 s67_1_0 += a65_1 * b66_0;
                 s67_2_0 += a65_2 * b66_0;
                 s67_3_0 += a65_3 * b66_0;
               }
-              b14_22[i58 * 1 + j59] = s67_0_0;
-              b14_22[(i58 + 1) * 1 + j59] = s67_1_0;
-              b14_22[(i58 + 2) * 1 + j59] = s67_2_0;
-              b14_22[(i58 + 3) * 1 + j59] = s67_3_0;
+              bt14_22[i58 * 1 + j59] = s67_0_0;
+              bt14_22[(i58 + 1) * 1 + j59] = s67_1_0;
+              bt14_22[(i58 + 2) * 1 + j59] = s67_2_0;
+              bt14_22[(i58 + 3) * 1 + j59] = s67_3_0;
             }
           }
         }
       }
 
       for (let i68 = 0; i68 < 4; i68++) {
-        b14_26[i68] = Math.tanh(b14_19[i68] + b14_22[i68] + v10[i68]);
+        bt14_26[i68] = Math.tanh(bt14_19[i68] + bt14_22[i68] + v10[i68]);
       }
 
       for (let i69 = 0; i69 < 4; i69++) {
-        b14_31[i69] = (1 - b14_9[i69]) * b14_26[i69] + b14_9[i69] * b14_4[i69];
+        bt14_31[i69] = (1 - bt14_9[i69]) * bt14_26[i69] + bt14_9[i69] * bt14_4[i69];
       }
-      s14_0.set(b14_31, (t0 + 1) * 4);
-      v16.set(b14_9, t0 * 4);
-      v17.set(b14_17, t0 * 4);
-      v18.set(b14_26, t0 * 4);
+      s14_0.set(bt14_31, (t0 + 1) * 4);
+      v16.set(bt14_9, t0 * 4);
+      v17.set(bt14_17, t0 * 4);
+      v18.set(bt14_26, t0 * 4);
     }
   }
   {
@@ -767,16 +771,16 @@ export function gradient(
   const v11 = params["Why"];
   const v12 = params["by"];
   const v25 = out["by"];
-  const v29 = out["Why"];
-  const v38 = out["Wz"];
-  const v39 = out["Uz"];
-  const v40 = out["bz"];
-  const v41 = out["Wr"];
-  const v42 = out["Ur"];
-  const v43 = out["br"];
-  const v44 = out["Wn"];
-  const v45 = out["Un"];
-  const v46 = out["bn"];
+  const v28 = out["Why"];
+  const v37 = out["Wz"];
+  const v38 = out["Uz"];
+  const v39 = out["bz"];
+  const v40 = out["Wr"];
+  const v41 = out["Ur"];
+  const v42 = out["br"];
+  const v43 = out["Wn"];
+  const v44 = out["Un"];
+  const v45 = out["bn"];
   const {
     s14_0,
     r14_9,
@@ -784,55 +788,55 @@ export function gradient(
     r14_21,
     r14_26,
     r14_28,
-    b14_1,
-    b14_2,
-    b14_4,
-    b14_5,
-    b14_9,
-    b14_11,
-    b14_13,
-    b14_17,
-    b14_19,
-    b14_21,
-    b14_22,
-    b14_26,
-    b14_28,
-    b14_31,
+    bt14_1,
+    bt14_2,
+    bt14_4,
+    bt14_5,
+    bt14_9,
+    bt14_11,
+    bt14_13,
+    bt14_17,
+    bt14_19,
+    bt14_21,
+    bt14_22,
+    bt14_26,
+    bt14_28,
+    bt14_31,
     v15,
     v19,
     v20,
     v21,
     v22,
     v23,
-    v30,
-    v34,
-    d37_0,
-    b37_1,
-    b37_4,
-    b37_9,
-    b37_17,
-    b37_21,
-    b37_26,
-    b37_28,
-    b37_32,
-    b37_52,
-    b37_58,
-    b37_73,
-    b37_80,
-    b37_90,
-    b37_97,
-    b37_101,
+    v29,
+    v33,
+    d36_0,
+    bt36_1,
+    bt36_4,
+    bt36_9,
+    bt36_17,
+    bt36_21,
+    bt36_26,
+    bt36_28,
+    bt36_32,
+    bt36_54,
+    bt36_60,
+    bt36_75,
+    bt36_83,
+    bt36_93,
+    bt36_101,
+    bt36_105,
   } = w;
   {
     s14_0.fill(0, 0 * 4, 1 * 4);
     for (let t94 = 0; t94 < 5; t94++) {
       {
         const o95 = t94 * 3;
-        for (let i96 = 0; i96 < 3; i96++) b14_1[i96] = v0[o95 + i96];
+        for (let i96 = 0; i96 < 3; i96++) bt14_1[i96] = v0[o95 + i96];
       }
       {
         const o97 = (t94 + 0) * 4;
-        for (let i98 = 0; i98 < 4; i98++) b14_4[i98] = s14_0[o97 + i98];
+        for (let i98 = 0; i98 < 4; i98++) bt14_4[i98] = s14_0[o97 + i98];
       }
       {
         let i99 = 0;
@@ -854,16 +858,16 @@ export function gradient(
                 const a106_1 = v2[ar102_1 + p101];
                 const a106_2 = v2[ar102_2 + p101];
                 const a106_3 = v2[ar102_3 + p101];
-                const b107_0 = b14_1[pn105 + j100];
+                const b107_0 = bt14_1[pn105 + j100];
                 s108_0_0 += a106_0 * b107_0;
                 s108_1_0 += a106_1 * b107_0;
                 s108_2_0 += a106_2 * b107_0;
                 s108_3_0 += a106_3 * b107_0;
               }
-              b14_2[i99 * 1 + j100] = s108_0_0;
-              b14_2[(i99 + 1) * 1 + j100] = s108_1_0;
-              b14_2[(i99 + 2) * 1 + j100] = s108_2_0;
-              b14_2[(i99 + 3) * 1 + j100] = s108_3_0;
+              bt14_2[i99 * 1 + j100] = s108_0_0;
+              bt14_2[(i99 + 1) * 1 + j100] = s108_1_0;
+              bt14_2[(i99 + 2) * 1 + j100] = s108_2_0;
+              bt14_2[(i99 + 3) * 1 + j100] = s108_3_0;
             }
           }
         }
@@ -888,23 +892,23 @@ export function gradient(
                 const a116_1 = v3[ar112_1 + p111];
                 const a116_2 = v3[ar112_2 + p111];
                 const a116_3 = v3[ar112_3 + p111];
-                const b117_0 = b14_4[pn115 + j110];
+                const b117_0 = bt14_4[pn115 + j110];
                 s118_0_0 += a116_0 * b117_0;
                 s118_1_0 += a116_1 * b117_0;
                 s118_2_0 += a116_2 * b117_0;
                 s118_3_0 += a116_3 * b117_0;
               }
-              b14_5[i109 * 1 + j110] = s118_0_0;
-              b14_5[(i109 + 1) * 1 + j110] = s118_1_0;
-              b14_5[(i109 + 2) * 1 + j110] = s118_2_0;
-              b14_5[(i109 + 3) * 1 + j110] = s118_3_0;
+              bt14_5[i109 * 1 + j110] = s118_0_0;
+              bt14_5[(i109 + 1) * 1 + j110] = s118_1_0;
+              bt14_5[(i109 + 2) * 1 + j110] = s118_2_0;
+              bt14_5[(i109 + 3) * 1 + j110] = s118_3_0;
             }
           }
         }
       }
 
       for (let i119 = 0; i119 < 4; i119++) {
-        b14_9[i119] = 1 / (1 + Math.exp(-(b14_2[i119] + b14_5[i119] + v4[i119])));
+        bt14_9[i119] = 1 / (1 + Math.exp(-(bt14_2[i119] + bt14_5[i119] + v4[i119])));
       }
       {
         let i120 = 0;
@@ -926,16 +930,16 @@ export function gradient(
                 const a127_1 = v5[ar123_1 + p122];
                 const a127_2 = v5[ar123_2 + p122];
                 const a127_3 = v5[ar123_3 + p122];
-                const b128_0 = b14_1[pn126 + j121];
+                const b128_0 = bt14_1[pn126 + j121];
                 s129_0_0 += a127_0 * b128_0;
                 s129_1_0 += a127_1 * b128_0;
                 s129_2_0 += a127_2 * b128_0;
                 s129_3_0 += a127_3 * b128_0;
               }
-              b14_11[i120 * 1 + j121] = s129_0_0;
-              b14_11[(i120 + 1) * 1 + j121] = s129_1_0;
-              b14_11[(i120 + 2) * 1 + j121] = s129_2_0;
-              b14_11[(i120 + 3) * 1 + j121] = s129_3_0;
+              bt14_11[i120 * 1 + j121] = s129_0_0;
+              bt14_11[(i120 + 1) * 1 + j121] = s129_1_0;
+              bt14_11[(i120 + 2) * 1 + j121] = s129_2_0;
+              bt14_11[(i120 + 3) * 1 + j121] = s129_3_0;
             }
           }
         }
@@ -960,23 +964,23 @@ export function gradient(
                 const a137_1 = v6[ar133_1 + p132];
                 const a137_2 = v6[ar133_2 + p132];
                 const a137_3 = v6[ar133_3 + p132];
-                const b138_0 = b14_4[pn136 + j131];
+                const b138_0 = bt14_4[pn136 + j131];
                 s139_0_0 += a137_0 * b138_0;
                 s139_1_0 += a137_1 * b138_0;
                 s139_2_0 += a137_2 * b138_0;
                 s139_3_0 += a137_3 * b138_0;
               }
-              b14_13[i130 * 1 + j131] = s139_0_0;
-              b14_13[(i130 + 1) * 1 + j131] = s139_1_0;
-              b14_13[(i130 + 2) * 1 + j131] = s139_2_0;
-              b14_13[(i130 + 3) * 1 + j131] = s139_3_0;
+              bt14_13[i130 * 1 + j131] = s139_0_0;
+              bt14_13[(i130 + 1) * 1 + j131] = s139_1_0;
+              bt14_13[(i130 + 2) * 1 + j131] = s139_2_0;
+              bt14_13[(i130 + 3) * 1 + j131] = s139_3_0;
             }
           }
         }
       }
 
       for (let i140 = 0; i140 < 4; i140++) {
-        b14_17[i140] = 1 / (1 + Math.exp(-(b14_11[i140] + b14_13[i140] + v7[i140])));
+        bt14_17[i140] = 1 / (1 + Math.exp(-(bt14_11[i140] + bt14_13[i140] + v7[i140])));
       }
       {
         let i141 = 0;
@@ -998,23 +1002,23 @@ export function gradient(
                 const a148_1 = v8[ar144_1 + p143];
                 const a148_2 = v8[ar144_2 + p143];
                 const a148_3 = v8[ar144_3 + p143];
-                const b149_0 = b14_1[pn147 + j142];
+                const b149_0 = bt14_1[pn147 + j142];
                 s150_0_0 += a148_0 * b149_0;
                 s150_1_0 += a148_1 * b149_0;
                 s150_2_0 += a148_2 * b149_0;
                 s150_3_0 += a148_3 * b149_0;
               }
-              b14_19[i141 * 1 + j142] = s150_0_0;
-              b14_19[(i141 + 1) * 1 + j142] = s150_1_0;
-              b14_19[(i141 + 2) * 1 + j142] = s150_2_0;
-              b14_19[(i141 + 3) * 1 + j142] = s150_3_0;
+              bt14_19[i141 * 1 + j142] = s150_0_0;
+              bt14_19[(i141 + 1) * 1 + j142] = s150_1_0;
+              bt14_19[(i141 + 2) * 1 + j142] = s150_2_0;
+              bt14_19[(i141 + 3) * 1 + j142] = s150_3_0;
             }
           }
         }
       }
 
       for (let i151 = 0; i151 < 4; i151++) {
-        b14_21[i151] = b14_17[i151] * b14_4[i151];
+        bt14_21[i151] = bt14_17[i151] * bt14_4[i151];
       }
       {
         let i152 = 0;
@@ -1036,38 +1040,38 @@ export function gradient(
                 const a159_1 = v9[ar155_1 + p154];
                 const a159_2 = v9[ar155_2 + p154];
                 const a159_3 = v9[ar155_3 + p154];
-                const b160_0 = b14_21[pn158 + j153];
+                const b160_0 = bt14_21[pn158 + j153];
                 s161_0_0 += a159_0 * b160_0;
                 s161_1_0 += a159_1 * b160_0;
                 s161_2_0 += a159_2 * b160_0;
                 s161_3_0 += a159_3 * b160_0;
               }
-              b14_22[i152 * 1 + j153] = s161_0_0;
-              b14_22[(i152 + 1) * 1 + j153] = s161_1_0;
-              b14_22[(i152 + 2) * 1 + j153] = s161_2_0;
-              b14_22[(i152 + 3) * 1 + j153] = s161_3_0;
+              bt14_22[i152 * 1 + j153] = s161_0_0;
+              bt14_22[(i152 + 1) * 1 + j153] = s161_1_0;
+              bt14_22[(i152 + 2) * 1 + j153] = s161_2_0;
+              bt14_22[(i152 + 3) * 1 + j153] = s161_3_0;
             }
           }
         }
       }
 
       for (let i162 = 0; i162 < 4; i162++) {
-        b14_26[i162] = Math.tanh(b14_19[i162] + b14_22[i162] + v10[i162]);
+        bt14_26[i162] = Math.tanh(bt14_19[i162] + bt14_22[i162] + v10[i162]);
       }
 
       for (let i163 = 0; i163 < 4; i163++) {
-        b14_28[i163] = 1 - b14_9[i163];
+        bt14_28[i163] = 1 - bt14_9[i163];
       }
 
       for (let i164 = 0; i164 < 4; i164++) {
-        b14_31[i164] = b14_28[i164] * b14_26[i164] + b14_9[i164] * b14_4[i164];
+        bt14_31[i164] = bt14_28[i164] * bt14_26[i164] + bt14_9[i164] * bt14_4[i164];
       }
-      s14_0.set(b14_31, (t94 + 1) * 4);
-      r14_9.set(b14_9, t94 * 4);
-      r14_17.set(b14_17, t94 * 4);
-      r14_21.set(b14_21, t94 * 4);
-      r14_26.set(b14_26, t94 * 4);
-      r14_28.set(b14_28, t94 * 4);
+      s14_0.set(bt14_31, (t94 + 1) * 4);
+      r14_9.set(bt14_9, t94 * 4);
+      r14_17.set(bt14_17, t94 * 4);
+      r14_21.set(bt14_21, t94 * 4);
+      r14_26.set(bt14_26, t94 * 4);
+      r14_28.set(bt14_28, t94 * 4);
     }
   }
   {
@@ -1128,7 +1132,7 @@ export function gradient(
       const o195_0 = i192 * 4;
       for (let j193 = 0; j193 < 4; j193++) {
         const bv196 = v19[j193];
-        v29[o195_0 + j193] = a194_0 * bv196;
+        v28[o195_0 + j193] = a194_0 * bv196;
       }
     }
   }
@@ -1155,22 +1159,23 @@ export function gradient(
             s206_2_0 += a204_2 * b205_0;
             s206_3_0 += a204_3 * b205_0;
           }
-          v30[i197 * 1 + j198] = s206_0_0;
-          v30[(i197 + 1) * 1 + j198] = s206_1_0;
-          v30[(i197 + 2) * 1 + j198] = s206_2_0;
-          v30[(i197 + 3) * 1 + j198] = s206_3_0;
+          v29[i197 * 1 + j198] = s206_0_0;
+          v29[(i197 + 1) * 1 + j198] = s206_1_0;
+          v29[(i197 + 2) * 1 + j198] = s206_2_0;
+          v29[(i197 + 3) * 1 + j198] = s206_3_0;
         }
       }
     }
   }
-  v34.fill(0);
+  v33.fill(0);
   {
     const o207 = (5 - 1 - 0) * 4;
-    for (let i208 = 0; i208 < 4; i208++) v34[o207 + i208] = v30[i208];
+    for (let i208 = 0; i208 < 4; i208++) v33[o207 + i208] = v29[i208];
   }
   {
-    d37_0.fill(0);
-    d37_0.set(v34, 1 * 4);
+    d36_0.fill(0);
+    d36_0.set(v33, 1 * 4);
+    v37.fill(0);
     v38.fill(0);
     v39.fill(0);
     v40.fill(0);
@@ -1179,43 +1184,42 @@ export function gradient(
     v43.fill(0);
     v44.fill(0);
     v45.fill(0);
-    v46.fill(0);
     for (let t209 = 5 - 1; t209 >= 0; t209--) {
       {
         const o210 = t209 * 3;
-        for (let i211 = 0; i211 < 3; i211++) b37_1[i211] = v0[o210 + i211];
+        for (let i211 = 0; i211 < 3; i211++) bt36_1[i211] = v0[o210 + i211];
       }
       {
         const o212 = (t209 + 0) * 4;
-        for (let i213 = 0; i213 < 4; i213++) b37_4[i213] = s14_0[o212 + i213];
+        for (let i213 = 0; i213 < 4; i213++) bt36_4[i213] = s14_0[o212 + i213];
       }
       {
         const o214 = t209 * 4;
-        for (let i215 = 0; i215 < 4; i215++) b37_9[i215] = r14_9[o214 + i215];
+        for (let i215 = 0; i215 < 4; i215++) bt36_9[i215] = r14_9[o214 + i215];
       }
       {
         const o216 = t209 * 4;
-        for (let i217 = 0; i217 < 4; i217++) b37_17[i217] = r14_17[o216 + i217];
+        for (let i217 = 0; i217 < 4; i217++) bt36_17[i217] = r14_17[o216 + i217];
       }
       {
         const o218 = t209 * 4;
-        for (let i219 = 0; i219 < 4; i219++) b37_21[i219] = r14_21[o218 + i219];
+        for (let i219 = 0; i219 < 4; i219++) bt36_21[i219] = r14_21[o218 + i219];
       }
       {
         const o220 = t209 * 4;
-        for (let i221 = 0; i221 < 4; i221++) b37_26[i221] = r14_26[o220 + i221];
+        for (let i221 = 0; i221 < 4; i221++) bt36_26[i221] = r14_26[o220 + i221];
       }
       {
         const o222 = t209 * 4;
-        for (let i223 = 0; i223 < 4; i223++) b37_28[i223] = r14_28[o222 + i223];
+        for (let i223 = 0; i223 < 4; i223++) bt36_28[i223] = r14_28[o222 + i223];
       }
       {
         const o224 = (t209 + 1) * 4;
-        for (let i225 = 0; i225 < 4; i225++) b37_32[i225] = d37_0[o224 + i225];
+        for (let i225 = 0; i225 < 4; i225++) bt36_32[i225] = d36_0[o224 + i225];
       }
 
       for (let i226 = 0; i226 < 4; i226++) {
-        b37_52[i226] = b37_32[i226] * b37_28[i226] * (1 - b37_26[i226] * b37_26[i226]);
+        bt36_54[i226] = bt36_32[i226] * bt36_28[i226] * (1 - bt36_26[i226] * bt36_26[i226]);
       }
       {
         let i227 = 0;
@@ -1234,23 +1238,23 @@ export function gradient(
                 const a234_1 = v9[pm232 + i227 + 1];
                 const a234_2 = v9[pm232 + i227 + 2];
                 const a234_3 = v9[pm232 + i227 + 3];
-                const b235_0 = b37_52[pn233 + j228];
+                const b235_0 = bt36_54[pn233 + j228];
                 s236_0_0 += a234_0 * b235_0;
                 s236_1_0 += a234_1 * b235_0;
                 s236_2_0 += a234_2 * b235_0;
                 s236_3_0 += a234_3 * b235_0;
               }
-              b37_58[i227 * 1 + j228] = s236_0_0;
-              b37_58[(i227 + 1) * 1 + j228] = s236_1_0;
-              b37_58[(i227 + 2) * 1 + j228] = s236_2_0;
-              b37_58[(i227 + 3) * 1 + j228] = s236_3_0;
+              bt36_60[i227 * 1 + j228] = s236_0_0;
+              bt36_60[(i227 + 1) * 1 + j228] = s236_1_0;
+              bt36_60[(i227 + 2) * 1 + j228] = s236_2_0;
+              bt36_60[(i227 + 3) * 1 + j228] = s236_3_0;
             }
           }
         }
       }
 
       for (let i237 = 0; i237 < 4; i237++) {
-        b37_73[i237] = b37_58[i237] * b37_4[i237] * b37_17[i237] * (1 - b37_17[i237]);
+        bt36_75[i237] = bt36_60[i237] * bt36_4[i237] * bt36_17[i237] * (1 - bt36_17[i237]);
       }
       {
         let i238 = 0;
@@ -1269,26 +1273,26 @@ export function gradient(
                 const a245_1 = v6[pm243 + i238 + 1];
                 const a245_2 = v6[pm243 + i238 + 2];
                 const a245_3 = v6[pm243 + i238 + 3];
-                const b246_0 = b37_73[pn244 + j239];
+                const b246_0 = bt36_75[pn244 + j239];
                 s247_0_0 += a245_0 * b246_0;
                 s247_1_0 += a245_1 * b246_0;
                 s247_2_0 += a245_2 * b246_0;
                 s247_3_0 += a245_3 * b246_0;
               }
-              b37_80[i238 * 1 + j239] = s247_0_0;
-              b37_80[(i238 + 1) * 1 + j239] = s247_1_0;
-              b37_80[(i238 + 2) * 1 + j239] = s247_2_0;
-              b37_80[(i238 + 3) * 1 + j239] = s247_3_0;
+              bt36_83[i238 * 1 + j239] = s247_0_0;
+              bt36_83[(i238 + 1) * 1 + j239] = s247_1_0;
+              bt36_83[(i238 + 2) * 1 + j239] = s247_2_0;
+              bt36_83[(i238 + 3) * 1 + j239] = s247_3_0;
             }
           }
         }
       }
 
       for (let i248 = 0; i248 < 4; i248++) {
-        b37_90[i248] =
-          (b37_32[i248] * b37_4[i248] + -(b37_32[i248] * b37_26[i248])) *
-          b37_9[i248] *
-          (1 - b37_9[i248]);
+        bt36_93[i248] =
+          (bt36_32[i248] * bt36_4[i248] + -(bt36_32[i248] * bt36_26[i248])) *
+          bt36_9[i248] *
+          (1 - bt36_9[i248]);
       }
       {
         let i249 = 0;
@@ -1307,152 +1311,155 @@ export function gradient(
                 const a256_1 = v3[pm254 + i249 + 1];
                 const a256_2 = v3[pm254 + i249 + 2];
                 const a256_3 = v3[pm254 + i249 + 3];
-                const b257_0 = b37_90[pn255 + j250];
+                const b257_0 = bt36_93[pn255 + j250];
                 s258_0_0 += a256_0 * b257_0;
                 s258_1_0 += a256_1 * b257_0;
                 s258_2_0 += a256_2 * b257_0;
                 s258_3_0 += a256_3 * b257_0;
               }
-              b37_97[i249 * 1 + j250] = s258_0_0;
-              b37_97[(i249 + 1) * 1 + j250] = s258_1_0;
-              b37_97[(i249 + 2) * 1 + j250] = s258_2_0;
-              b37_97[(i249 + 3) * 1 + j250] = s258_3_0;
+              bt36_101[i249 * 1 + j250] = s258_0_0;
+              bt36_101[(i249 + 1) * 1 + j250] = s258_1_0;
+              bt36_101[(i249 + 2) * 1 + j250] = s258_2_0;
+              bt36_101[(i249 + 3) * 1 + j250] = s258_3_0;
             }
           }
         }
       }
 
       for (let i259 = 0; i259 < 4; i259++) {
-        b37_101[i259] =
-          b37_32[i259] * b37_9[i259] + b37_58[i259] * b37_17[i259] + b37_80[i259] + b37_97[i259];
+        bt36_105[i259] =
+          bt36_32[i259] * bt36_9[i259] +
+          bt36_60[i259] * bt36_17[i259] +
+          bt36_83[i259] +
+          bt36_101[i259];
       }
       {
         const o260 = (t209 + 0) * 4;
-        for (let i261 = 0; i261 < 4; i261++) d37_0[o260 + i261] += b37_101[i261];
+        for (let i261 = 0; i261 < 4; i261++) d36_0[o260 + i261] += bt36_105[i261];
       }
       {
         let i262 = 0;
         for (; i262 + 3 < 4; i262 += 4) {
-          const a264_0 = b37_90[i262];
+          const a264_0 = bt36_93[i262];
           const o265_0 = i262 * 3;
-          const a264_1 = b37_90[i262 + 1];
+          const a264_1 = bt36_93[i262 + 1];
           const o265_1 = (i262 + 1) * 3;
-          const a264_2 = b37_90[i262 + 2];
+          const a264_2 = bt36_93[i262 + 2];
           const o265_2 = (i262 + 2) * 3;
-          const a264_3 = b37_90[i262 + 3];
+          const a264_3 = bt36_93[i262 + 3];
           const o265_3 = (i262 + 3) * 3;
           for (let j263 = 0; j263 < 3; j263++) {
-            const bv266 = b37_1[j263];
-            v38[o265_0 + j263] += a264_0 * bv266;
-            v38[o265_1 + j263] += a264_1 * bv266;
-            v38[o265_2 + j263] += a264_2 * bv266;
-            v38[o265_3 + j263] += a264_3 * bv266;
+            const bv266 = bt36_1[j263];
+            v37[o265_0 + j263] += a264_0 * bv266;
+            v37[o265_1 + j263] += a264_1 * bv266;
+            v37[o265_2 + j263] += a264_2 * bv266;
+            v37[o265_3 + j263] += a264_3 * bv266;
           }
         }
       }
       {
         let i267 = 0;
         for (; i267 + 3 < 4; i267 += 4) {
-          const a269_0 = b37_90[i267];
+          const a269_0 = bt36_93[i267];
           const o270_0 = i267 * 4;
-          const a269_1 = b37_90[i267 + 1];
+          const a269_1 = bt36_93[i267 + 1];
           const o270_1 = (i267 + 1) * 4;
-          const a269_2 = b37_90[i267 + 2];
+          const a269_2 = bt36_93[i267 + 2];
           const o270_2 = (i267 + 2) * 4;
-          const a269_3 = b37_90[i267 + 3];
+          const a269_3 = bt36_93[i267 + 3];
           const o270_3 = (i267 + 3) * 4;
           for (let j268 = 0; j268 < 4; j268++) {
-            const bv271 = b37_4[j268];
-            v39[o270_0 + j268] += a269_0 * bv271;
-            v39[o270_1 + j268] += a269_1 * bv271;
-            v39[o270_2 + j268] += a269_2 * bv271;
-            v39[o270_3 + j268] += a269_3 * bv271;
+            const bv271 = bt36_4[j268];
+            v38[o270_0 + j268] += a269_0 * bv271;
+            v38[o270_1 + j268] += a269_1 * bv271;
+            v38[o270_2 + j268] += a269_2 * bv271;
+            v38[o270_3 + j268] += a269_3 * bv271;
           }
         }
       }
-      for (let i272 = 0; i272 < 4; i272++) v40[i272] += b37_90[i272];
+      for (let i272 = 0; i272 < 4; i272++) v39[i272] += bt36_93[i272];
       {
         let i273 = 0;
         for (; i273 + 3 < 4; i273 += 4) {
-          const a275_0 = b37_73[i273];
+          const a275_0 = bt36_75[i273];
           const o276_0 = i273 * 3;
-          const a275_1 = b37_73[i273 + 1];
+          const a275_1 = bt36_75[i273 + 1];
           const o276_1 = (i273 + 1) * 3;
-          const a275_2 = b37_73[i273 + 2];
+          const a275_2 = bt36_75[i273 + 2];
           const o276_2 = (i273 + 2) * 3;
-          const a275_3 = b37_73[i273 + 3];
+          const a275_3 = bt36_75[i273 + 3];
           const o276_3 = (i273 + 3) * 3;
           for (let j274 = 0; j274 < 3; j274++) {
-            const bv277 = b37_1[j274];
-            v41[o276_0 + j274] += a275_0 * bv277;
-            v41[o276_1 + j274] += a275_1 * bv277;
-            v41[o276_2 + j274] += a275_2 * bv277;
-            v41[o276_3 + j274] += a275_3 * bv277;
+            const bv277 = bt36_1[j274];
+            v40[o276_0 + j274] += a275_0 * bv277;
+            v40[o276_1 + j274] += a275_1 * bv277;
+            v40[o276_2 + j274] += a275_2 * bv277;
+            v40[o276_3 + j274] += a275_3 * bv277;
           }
         }
       }
       {
         let i278 = 0;
         for (; i278 + 3 < 4; i278 += 4) {
-          const a280_0 = b37_73[i278];
+          const a280_0 = bt36_75[i278];
           const o281_0 = i278 * 4;
-          const a280_1 = b37_73[i278 + 1];
+          const a280_1 = bt36_75[i278 + 1];
           const o281_1 = (i278 + 1) * 4;
-          const a280_2 = b37_73[i278 + 2];
+          const a280_2 = bt36_75[i278 + 2];
           const o281_2 = (i278 + 2) * 4;
-          const a280_3 = b37_73[i278 + 3];
+          const a280_3 = bt36_75[i278 + 3];
           const o281_3 = (i278 + 3) * 4;
           for (let j279 = 0; j279 < 4; j279++) {
-            const bv282 = b37_4[j279];
-            v42[o281_0 + j279] += a280_0 * bv282;
-            v42[o281_1 + j279] += a280_1 * bv282;
-            v42[o281_2 + j279] += a280_2 * bv282;
-            v42[o281_3 + j279] += a280_3 * bv282;
+            const bv282 = bt36_4[j279];
+            v41[o281_0 + j279] += a280_0 * bv282;
+            v41[o281_1 + j279] += a280_1 * bv282;
+            v41[o281_2 + j279] += a280_2 * bv282;
+            v41[o281_3 + j279] += a280_3 * bv282;
           }
         }
       }
-      for (let i283 = 0; i283 < 4; i283++) v43[i283] += b37_73[i283];
+      for (let i283 = 0; i283 < 4; i283++) v42[i283] += bt36_75[i283];
       {
         let i284 = 0;
         for (; i284 + 3 < 4; i284 += 4) {
-          const a286_0 = b37_52[i284];
+          const a286_0 = bt36_54[i284];
           const o287_0 = i284 * 3;
-          const a286_1 = b37_52[i284 + 1];
+          const a286_1 = bt36_54[i284 + 1];
           const o287_1 = (i284 + 1) * 3;
-          const a286_2 = b37_52[i284 + 2];
+          const a286_2 = bt36_54[i284 + 2];
           const o287_2 = (i284 + 2) * 3;
-          const a286_3 = b37_52[i284 + 3];
+          const a286_3 = bt36_54[i284 + 3];
           const o287_3 = (i284 + 3) * 3;
           for (let j285 = 0; j285 < 3; j285++) {
-            const bv288 = b37_1[j285];
-            v44[o287_0 + j285] += a286_0 * bv288;
-            v44[o287_1 + j285] += a286_1 * bv288;
-            v44[o287_2 + j285] += a286_2 * bv288;
-            v44[o287_3 + j285] += a286_3 * bv288;
+            const bv288 = bt36_1[j285];
+            v43[o287_0 + j285] += a286_0 * bv288;
+            v43[o287_1 + j285] += a286_1 * bv288;
+            v43[o287_2 + j285] += a286_2 * bv288;
+            v43[o287_3 + j285] += a286_3 * bv288;
           }
         }
       }
       {
         let i289 = 0;
         for (; i289 + 3 < 4; i289 += 4) {
-          const a291_0 = b37_52[i289];
+          const a291_0 = bt36_54[i289];
           const o292_0 = i289 * 4;
-          const a291_1 = b37_52[i289 + 1];
+          const a291_1 = bt36_54[i289 + 1];
           const o292_1 = (i289 + 1) * 4;
-          const a291_2 = b37_52[i289 + 2];
+          const a291_2 = bt36_54[i289 + 2];
           const o292_2 = (i289 + 2) * 4;
-          const a291_3 = b37_52[i289 + 3];
+          const a291_3 = bt36_54[i289 + 3];
           const o292_3 = (i289 + 3) * 4;
           for (let j290 = 0; j290 < 4; j290++) {
-            const bv293 = b37_21[j290];
-            v45[o292_0 + j290] += a291_0 * bv293;
-            v45[o292_1 + j290] += a291_1 * bv293;
-            v45[o292_2 + j290] += a291_2 * bv293;
-            v45[o292_3 + j290] += a291_3 * bv293;
+            const bv293 = bt36_21[j290];
+            v44[o292_0 + j290] += a291_0 * bv293;
+            v44[o292_1 + j290] += a291_1 * bv293;
+            v44[o292_2 + j290] += a291_2 * bv293;
+            v44[o292_3 + j290] += a291_3 * bv293;
           }
         }
       }
-      for (let i294 = 0; i294 < 4; i294++) v46[i294] += b37_52[i294];
+      for (let i294 = 0; i294 < 4; i294++) v45[i294] += bt36_54[i294];
     }
   }
 
@@ -1467,57 +1474,57 @@ export function sgdStep(
   {
     const p = params["Wz"],
       g = gradients["Wz"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Uz"],
       g = gradients["Uz"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bz"],
       g = gradients["bz"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Wr"],
       g = gradients["Wr"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Ur"],
       g = gradients["Ur"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["br"],
       g = gradients["br"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Wn"],
       g = gradients["Wn"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Un"],
       g = gradients["Un"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bn"],
       g = gradients["bn"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Why"],
       g = gradients["Why"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["by"],
       g = gradients["by"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

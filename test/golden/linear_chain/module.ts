@@ -71,17 +71,17 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v8 = new Float64Array(1);
-  const v9 = new Float64Array(1);
   const v10 = new Float64Array(1);
   const v11 = new Float64Array(1);
   const v12 = new Float64Array(1);
+  const v13 = new Float64Array(1);
   const v14 = new Float64Array(1);
-  const v15 = new Float64Array(1);
-  const v21 = new Float64Array(1);
-  const v22 = new Float64Array(1);
-  const v27 = new Float64Array(1);
-  return { key: "", v8, v9, v10, v11, v12, v14, v15, v21, v22, v27 };
+  const v16 = new Float64Array(1);
+  const v17 = new Float64Array(1);
+  const v18 = new Float64Array(1);
+  const v77 = new Float64Array(1);
+  const v128 = new Float64Array(1);
+  return { key: "", v10, v11, v12, v13, v14, v16, v17, v18, v77, v128 };
 }
 function buffers() {
   const k = "";
@@ -99,25 +99,25 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v5 = params["b1"];
   const v6 = params["w2"];
   const v7 = params["b2"];
-  const { v8, v9, v10, v11, v12, v14 } = w;
+  const { v10, v11, v12, v13, v14, v16 } = w;
   const s1 = v3[0];
   const s2 = v0[0];
-  v8[0] = s1 * s2;
-  const s4 = v8[0];
+  v10[0] = s1 * s2;
+  const s4 = v10[0];
   const s5 = v5[0];
-  v9[0] = s4 + s5;
+  v11[0] = s4 + s5;
   const s7 = v6[0];
-  const s8 = v9[0];
-  v10[0] = s7 * s8;
-  const s10 = v10[0];
+  const s8 = v11[0];
+  v12[0] = s7 * s8;
+  const s10 = v12[0];
   const s11 = v7[0];
-  v11[0] = s10 + s11;
-  const s13 = v11[0];
+  v13[0] = s10 + s11;
+  const s13 = v13[0];
   const s14 = v1[0];
-  v12[0] = s13 - s14;
-  const s16 = v12[0];
-  v14[0] = s16 * s16;
-  return { loss: v14[0], values: { x1: v9.slice(), x2: v11.slice(), E: v14.slice() } };
+  v14[0] = s13 - s14;
+  const s16 = v14[0];
+  v16[0] = s16 * s16;
+  return { loss: v16[0], values: { x1: v11.slice(), x2: v13.slice(), E: v16.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -144,41 +144,41 @@ export function gradient(
   const v5 = params["b1"];
   const v6 = params["w2"];
   const v7 = params["b2"];
-  const v15 = out["b2"];
-  const v21 = out["w2"];
-  const v22 = out["b1"];
-  const v27 = out["w1"];
-  const { v8, v9, v10, v11, v12, v14 } = w;
+  const v17 = out["b2"];
+  const v18 = out["w2"];
+  const v77 = out["b1"];
+  const v128 = out["w1"];
+  const { v10, v11, v12, v13, v14, v16 } = w;
   const s18 = v3[0];
   const s19 = v0[0];
-  v8[0] = s18 * s19;
-  const s21 = v8[0];
+  v10[0] = s18 * s19;
+  const s21 = v10[0];
   const s22 = v5[0];
-  v9[0] = s21 + s22;
+  v11[0] = s21 + s22;
   const s24 = v6[0];
-  const s25 = v9[0];
-  v10[0] = s24 * s25;
-  const s27 = v10[0];
+  const s25 = v11[0];
+  v12[0] = s24 * s25;
+  const s27 = v12[0];
   const s28 = v7[0];
-  v11[0] = s27 + s28;
-  const s30 = v11[0];
+  v13[0] = s27 + s28;
+  const s30 = v13[0];
   const s31 = v1[0];
-  v12[0] = s30 - s31;
-  const s33 = v12[0];
-  v14[0] = s33 * s33;
-  const s35 = v12[0];
-  v15[0] = 2 * s35;
-  const s37 = v15[0];
-  const s38 = v9[0];
-  v21[0] = s37 * s38;
-  const s40 = v15[0];
+  v14[0] = s30 - s31;
+  const s33 = v14[0];
+  v16[0] = s33 * s33;
+  const s35 = v14[0];
+  v17[0] = 2 * s35;
+  const s37 = v17[0];
+  const s38 = v11[0];
+  v18[0] = s37 * s38;
+  const s40 = v17[0];
   const s41 = v6[0];
-  v22[0] = s40 * s41;
-  const s43 = v22[0];
+  v77[0] = s40 * s41;
+  const s43 = v77[0];
   const s44 = v0[0];
-  v27[0] = s43 * s44;
+  v128[0] = s43 * s44;
 
-  return { loss: v14[0], gradients: out };
+  return { loss: v16[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -189,22 +189,22 @@ export function sgdStep(
   {
     const p = params["w1"],
       g = gradients["w1"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b1"],
       g = gradients["b1"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["w2"],
       g = gradients["w2"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b2"],
       g = gradients["b2"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -65,13 +65,13 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v6 = new Float64Array(1);
-  const v7 = new Float64Array(1);
   const v8 = new Float64Array(1);
+  const v9 = new Float64Array(1);
   const v10 = new Float64Array(1);
-  const v11 = new Float64Array(1);
-  const v17 = new Float64Array(1);
-  return { key: "", v6, v7, v8, v10, v11, v17 };
+  const v12 = new Float64Array(1);
+  const v13 = new Float64Array(1);
+  const v14 = new Float64Array(1);
+  return { key: "", v8, v9, v10, v12, v13, v14 };
 }
 function buffers() {
   const k = "";
@@ -87,19 +87,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v5 = params["b"];
-  const { v6, v7, v8, v10 } = w;
+  const { v8, v9, v10, v12 } = w;
   const s1 = v3[0];
   const s2 = v0[0];
-  v6[0] = s1 * s2;
-  const s4 = v6[0];
+  v8[0] = s1 * s2;
+  const s4 = v8[0];
   const s5 = v5[0];
-  v7[0] = s4 + s5;
-  const s7 = v7[0];
+  v9[0] = s4 + s5;
+  const s7 = v9[0];
   const s8 = v1[0];
-  v8[0] = s7 - s8;
-  const s10 = v8[0];
-  v10[0] = s10 * s10;
-  return { loss: v10[0], values: { xL: v7.slice(), E: v10.slice() } };
+  v10[0] = s7 - s8;
+  const s10 = v10[0];
+  v12[0] = s10 * s10;
+  return { loss: v12[0], values: { xL: v9.slice(), E: v12.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -119,27 +119,27 @@ export function gradient(
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v5 = params["b"];
-  const v11 = out["b"];
-  const v17 = out["w"];
-  const { v6, v7, v8, v10 } = w;
+  const v13 = out["b"];
+  const v14 = out["w"];
+  const { v8, v9, v10, v12 } = w;
   const s12 = v3[0];
   const s13 = v0[0];
-  v6[0] = s12 * s13;
-  const s15 = v6[0];
+  v8[0] = s12 * s13;
+  const s15 = v8[0];
   const s16 = v5[0];
-  v7[0] = s15 + s16;
-  const s18 = v7[0];
+  v9[0] = s15 + s16;
+  const s18 = v9[0];
   const s19 = v1[0];
-  v8[0] = s18 - s19;
-  const s21 = v8[0];
-  v10[0] = s21 * s21;
-  const s23 = v8[0];
-  v11[0] = 2 * s23;
-  const s25 = v11[0];
+  v10[0] = s18 - s19;
+  const s21 = v10[0];
+  v12[0] = s21 * s21;
+  const s23 = v10[0];
+  v13[0] = 2 * s23;
+  const s25 = v13[0];
   const s26 = v0[0];
-  v17[0] = s25 * s26;
+  v14[0] = s25 * s26;
 
-  return { loss: v10[0], gradients: out };
+  return { loss: v12[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -150,12 +150,12 @@ export function sgdStep(
   {
     const p = params["w"],
       g = gradients["w"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b"],
       g = gradients["b"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

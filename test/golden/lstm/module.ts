@@ -141,34 +141,34 @@ function allocate() {
   const r17_25 = new Float64Array(5 * 4);
   const r17_33 = new Float64Array(5 * 4);
   const r17_38 = new Float64Array(5 * 4);
-  const b17_1 = new Float64Array(3);
-  const b17_2 = new Float64Array(4);
-  const b17_4 = new Float64Array(4);
-  const b17_5 = new Float64Array(4);
-  const b17_6 = new Float64Array(4);
-  const b17_8 = new Float64Array(4);
-  const b17_9 = new Float64Array(4);
-  const b17_11 = new Float64Array(4);
-  const b17_13 = new Float64Array(4);
-  const b17_14 = new Float64Array(4);
-  const b17_16 = new Float64Array(4);
-  const b17_17 = new Float64Array(4);
-  const b17_19 = new Float64Array(4);
-  const b17_21 = new Float64Array(4);
-  const b17_22 = new Float64Array(4);
-  const b17_24 = new Float64Array(4);
-  const b17_25 = new Float64Array(4);
-  const b17_27 = new Float64Array(4);
-  const b17_29 = new Float64Array(4);
-  const b17_30 = new Float64Array(4);
-  const b17_32 = new Float64Array(4);
-  const b17_33 = new Float64Array(4);
-  const b17_34 = new Float64Array(4);
-  const b17_35 = new Float64Array(4);
-  const b17_36 = new Float64Array(4);
-  const b17_37 = new Float64Array(4);
-  const b17_38 = new Float64Array(4);
-  const b17_39 = new Float64Array(4);
+  const bt17_1 = new Float64Array(3);
+  const bt17_2 = new Float64Array(4);
+  const bt17_4 = new Float64Array(4);
+  const bt17_5 = new Float64Array(4);
+  const bt17_6 = new Float64Array(4);
+  const bt17_8 = new Float64Array(4);
+  const bt17_9 = new Float64Array(4);
+  const bt17_11 = new Float64Array(4);
+  const bt17_13 = new Float64Array(4);
+  const bt17_14 = new Float64Array(4);
+  const bt17_16 = new Float64Array(4);
+  const bt17_17 = new Float64Array(4);
+  const bt17_19 = new Float64Array(4);
+  const bt17_21 = new Float64Array(4);
+  const bt17_22 = new Float64Array(4);
+  const bt17_24 = new Float64Array(4);
+  const bt17_25 = new Float64Array(4);
+  const bt17_27 = new Float64Array(4);
+  const bt17_29 = new Float64Array(4);
+  const bt17_30 = new Float64Array(4);
+  const bt17_32 = new Float64Array(4);
+  const bt17_33 = new Float64Array(4);
+  const bt17_34 = new Float64Array(4);
+  const bt17_35 = new Float64Array(4);
+  const bt17_36 = new Float64Array(4);
+  const bt17_37 = new Float64Array(4);
+  const bt17_38 = new Float64Array(4);
+  const bt17_39 = new Float64Array(4);
   const v18 = s17_0.subarray(1 * 4);
   const v19 = s17_1.subarray(1 * 4);
   const v20 = new Float64Array(20);
@@ -180,116 +180,122 @@ function allocate() {
   const v26 = new Float64Array(2);
   const v27 = new Float64Array(1);
   const v30 = new Float64Array(2);
-  const v36 = new Float64Array(8);
-  const v37 = new Float64Array(4);
-  const v41 = new Float64Array(20);
-  const d44_0 = new Float64Array((1 + 5) * 4);
-  const d44_1 = new Float64Array((1 + 5) * 4);
-  const b44_0 = new Float64Array(12);
-  const b44_1 = new Float64Array(3);
-  const b44_2 = new Float64Array(4);
-  const b44_3 = new Float64Array(16);
-  const b44_4 = new Float64Array(4);
-  const b44_5 = new Float64Array(4);
-  const b44_6 = new Float64Array(4);
-  const b44_7 = new Float64Array(4);
-  const b44_8 = new Float64Array(4);
-  const b44_9 = new Float64Array(4);
-  const b44_10 = new Float64Array(12);
-  const b44_11 = new Float64Array(4);
-  const b44_12 = new Float64Array(16);
-  const b44_13 = new Float64Array(4);
-  const b44_14 = new Float64Array(4);
-  const b44_15 = new Float64Array(4);
-  const b44_16 = new Float64Array(4);
-  const b44_17 = new Float64Array(4);
-  const b44_18 = new Float64Array(12);
-  const b44_19 = new Float64Array(4);
-  const b44_20 = new Float64Array(16);
-  const b44_21 = new Float64Array(4);
-  const b44_22 = new Float64Array(4);
-  const b44_23 = new Float64Array(4);
-  const b44_24 = new Float64Array(4);
-  const b44_25 = new Float64Array(4);
-  const b44_26 = new Float64Array(12);
-  const b44_27 = new Float64Array(4);
-  const b44_28 = new Float64Array(16);
-  const b44_29 = new Float64Array(4);
-  const b44_30 = new Float64Array(4);
-  const b44_31 = new Float64Array(4);
-  const b44_32 = new Float64Array(4);
-  const b44_33 = new Float64Array(4);
-  const b44_34 = new Float64Array(4);
-  const b44_35 = new Float64Array(4);
-  const b44_36 = new Float64Array(4);
-  const b44_37 = new Float64Array(4);
-  const b44_38 = new Float64Array(4);
-  const b44_39 = new Float64Array(4);
-  const b44_40 = new Float64Array(4);
-  const b44_41 = new Float64Array(4);
-  const b44_42 = new Float64Array(4);
-  const b44_43 = new Float64Array(4);
-  const b44_45 = new Float64Array(4);
-  const b44_46 = new Float64Array(4);
-  const b44_49 = new Float64Array(4);
-  const b44_50 = new Float64Array(4);
-  const b44_51 = new Float64Array(4);
-  const b44_53 = new Float64Array(4);
-  const b44_54 = new Float64Array(4);
-  const b44_56 = new Float64Array(4);
-  const b44_57 = new Float64Array(4);
-  const b44_59 = new Float64Array(4);
-  const b44_60 = new Float64Array(4);
-  const b44_61 = new Float64Array(4);
-  const b44_62 = new Float64Array(4);
-  const b44_64 = new Float64Array(4);
-  const b44_65 = new Float64Array(4);
-  const b44_66 = new Float64Array(4);
-  const b44_67 = new Float64Array(4);
-  const b44_68 = new Float64Array(4);
-  const b44_70 = new Float64Array(4);
-  const b44_73 = new Float64Array(16);
-  const b44_74 = new Float64Array(4);
-  const b44_76 = new Float64Array(16);
-  const b44_77 = new Float64Array(4);
-  const b44_78 = new Float64Array(12);
-  const b44_80 = new Float64Array(12);
-  const b44_81 = new Float64Array(4);
-  const b44_82 = new Float64Array(4);
-  const b44_83 = new Float64Array(4);
-  const b44_85 = new Float64Array(4);
-  const b44_86 = new Float64Array(4);
-  const b44_89 = new Float64Array(16);
-  const b44_90 = new Float64Array(4);
-  const b44_92 = new Float64Array(16);
-  const b44_93 = new Float64Array(4);
-  const b44_94 = new Float64Array(4);
-  const b44_95 = new Float64Array(12);
-  const b44_97 = new Float64Array(12);
-  const b44_98 = new Float64Array(4);
-  const b44_99 = new Float64Array(4);
-  const b44_100 = new Float64Array(4);
-  const b44_102 = new Float64Array(4);
-  const b44_103 = new Float64Array(4);
-  const b44_106 = new Float64Array(16);
-  const b44_107 = new Float64Array(4);
-  const b44_109 = new Float64Array(16);
-  const b44_110 = new Float64Array(4);
-  const b44_111 = new Float64Array(4);
-  const b44_112 = new Float64Array(12);
-  const b44_114 = new Float64Array(12);
-  const b44_115 = new Float64Array(4);
-  const b44_116 = new Float64Array(4);
-  const b44_117 = new Float64Array(4);
-  const b44_119 = new Float64Array(4);
-  const b44_120 = new Float64Array(4);
-  const b44_123 = new Float64Array(16);
-  const b44_124 = new Float64Array(4);
-  const b44_126 = new Float64Array(16);
-  const b44_127 = new Float64Array(4);
-  const b44_128 = new Float64Array(4);
-  const b44_129 = new Float64Array(12);
-  const b44_131 = new Float64Array(12);
+  const v33 = new Float64Array(8);
+  const v34 = new Float64Array(4);
+  const v38 = new Float64Array(20);
+  const d41_0 = new Float64Array((1 + 5) * 4);
+  const d41_1 = new Float64Array((1 + 5) * 4);
+  const bt41_0 = new Float64Array(12);
+  const bt41_1 = new Float64Array(3);
+  const bt41_2 = new Float64Array(4);
+  const bt41_3 = new Float64Array(16);
+  const bt41_4 = new Float64Array(4);
+  const bt41_5 = new Float64Array(4);
+  const bt41_6 = new Float64Array(4);
+  const bt41_7 = new Float64Array(4);
+  const bt41_8 = new Float64Array(4);
+  const bt41_9 = new Float64Array(4);
+  const bt41_10 = new Float64Array(12);
+  const bt41_11 = new Float64Array(4);
+  const bt41_12 = new Float64Array(16);
+  const bt41_13 = new Float64Array(4);
+  const bt41_14 = new Float64Array(4);
+  const bt41_15 = new Float64Array(4);
+  const bt41_16 = new Float64Array(4);
+  const bt41_17 = new Float64Array(4);
+  const bt41_18 = new Float64Array(12);
+  const bt41_19 = new Float64Array(4);
+  const bt41_20 = new Float64Array(16);
+  const bt41_21 = new Float64Array(4);
+  const bt41_22 = new Float64Array(4);
+  const bt41_23 = new Float64Array(4);
+  const bt41_24 = new Float64Array(4);
+  const bt41_25 = new Float64Array(4);
+  const bt41_26 = new Float64Array(12);
+  const bt41_27 = new Float64Array(4);
+  const bt41_28 = new Float64Array(16);
+  const bt41_29 = new Float64Array(4);
+  const bt41_30 = new Float64Array(4);
+  const bt41_31 = new Float64Array(4);
+  const bt41_32 = new Float64Array(4);
+  const bt41_33 = new Float64Array(4);
+  const bt41_34 = new Float64Array(4);
+  const bt41_35 = new Float64Array(4);
+  const bt41_36 = new Float64Array(4);
+  const bt41_37 = new Float64Array(4);
+  const bt41_38 = new Float64Array(4);
+  const bt41_39 = new Float64Array(4);
+  const bt41_40 = new Float64Array(4);
+  const bt41_41 = new Float64Array(4);
+  const bt41_42 = new Float64Array(4);
+  const bt41_43 = new Float64Array(4);
+  const bt41_45 = new Float64Array(4);
+  const bt41_46 = new Float64Array(4);
+  const bt41_50 = new Float64Array(4);
+  const bt41_51 = new Float64Array(4);
+  const bt41_52 = new Float64Array(4);
+  const bt41_54 = new Float64Array(4);
+  const bt41_55 = new Float64Array(4);
+  const bt41_57 = new Float64Array(4);
+  const bt41_58 = new Float64Array(4);
+  const bt41_60 = new Float64Array(4);
+  const bt41_61 = new Float64Array(4);
+  const bt41_62 = new Float64Array(4);
+  const bt41_63 = new Float64Array(4);
+  const bt41_65 = new Float64Array(4);
+  const bt41_66 = new Float64Array(4);
+  const bt41_67 = new Float64Array(4);
+  const bt41_68 = new Float64Array(4);
+  const bt41_69 = new Float64Array(4);
+  const bt41_71 = new Float64Array(4);
+  const bt41_74 = new Float64Array(16);
+  const bt41_75 = new Float64Array(4);
+  const bt41_77 = new Float64Array(16);
+  const bt41_78 = new Float64Array(4);
+  const bt41_79 = new Float64Array(12);
+  const bt41_81 = new Float64Array(12);
+  const bt41_82 = new Float64Array(4);
+  const bt41_83 = new Float64Array(4);
+  const bt41_84 = new Float64Array(4);
+  const bt41_86 = new Float64Array(4);
+  const bt41_87 = new Float64Array(4);
+  const bt41_88 = new Float64Array(4);
+  const bt41_91 = new Float64Array(16);
+  const bt41_92 = new Float64Array(4);
+  const bt41_94 = new Float64Array(16);
+  const bt41_95 = new Float64Array(4);
+  const bt41_96 = new Float64Array(4);
+  const bt41_97 = new Float64Array(12);
+  const bt41_99 = new Float64Array(12);
+  const bt41_100 = new Float64Array(4);
+  const bt41_101 = new Float64Array(4);
+  const bt41_102 = new Float64Array(4);
+  const bt41_104 = new Float64Array(4);
+  const bt41_105 = new Float64Array(4);
+  const bt41_106 = new Float64Array(4);
+  const bt41_109 = new Float64Array(16);
+  const bt41_110 = new Float64Array(4);
+  const bt41_112 = new Float64Array(16);
+  const bt41_113 = new Float64Array(4);
+  const bt41_114 = new Float64Array(4);
+  const bt41_115 = new Float64Array(12);
+  const bt41_117 = new Float64Array(12);
+  const bt41_118 = new Float64Array(4);
+  const bt41_119 = new Float64Array(4);
+  const bt41_120 = new Float64Array(4);
+  const bt41_122 = new Float64Array(4);
+  const bt41_123 = new Float64Array(4);
+  const bt41_124 = new Float64Array(4);
+  const bt41_127 = new Float64Array(16);
+  const bt41_128 = new Float64Array(4);
+  const bt41_130 = new Float64Array(16);
+  const bt41_131 = new Float64Array(4);
+  const bt41_132 = new Float64Array(4);
+  const bt41_133 = new Float64Array(12);
+  const bt41_135 = new Float64Array(12);
+  const v42 = new Float64Array(12);
+  const v43 = new Float64Array(16);
+  const v44 = new Float64Array(4);
   const v45 = new Float64Array(12);
   const v46 = new Float64Array(16);
   const v47 = new Float64Array(4);
@@ -299,9 +305,6 @@ function allocate() {
   const v51 = new Float64Array(12);
   const v52 = new Float64Array(16);
   const v53 = new Float64Array(4);
-  const v54 = new Float64Array(12);
-  const v55 = new Float64Array(16);
-  const v56 = new Float64Array(4);
   return {
     key: "",
     s17_0,
@@ -311,34 +314,34 @@ function allocate() {
     r17_25,
     r17_33,
     r17_38,
-    b17_1,
-    b17_2,
-    b17_4,
-    b17_5,
-    b17_6,
-    b17_8,
-    b17_9,
-    b17_11,
-    b17_13,
-    b17_14,
-    b17_16,
-    b17_17,
-    b17_19,
-    b17_21,
-    b17_22,
-    b17_24,
-    b17_25,
-    b17_27,
-    b17_29,
-    b17_30,
-    b17_32,
-    b17_33,
-    b17_34,
-    b17_35,
-    b17_36,
-    b17_37,
-    b17_38,
-    b17_39,
+    bt17_1,
+    bt17_2,
+    bt17_4,
+    bt17_5,
+    bt17_6,
+    bt17_8,
+    bt17_9,
+    bt17_11,
+    bt17_13,
+    bt17_14,
+    bt17_16,
+    bt17_17,
+    bt17_19,
+    bt17_21,
+    bt17_22,
+    bt17_24,
+    bt17_25,
+    bt17_27,
+    bt17_29,
+    bt17_30,
+    bt17_32,
+    bt17_33,
+    bt17_34,
+    bt17_35,
+    bt17_36,
+    bt17_37,
+    bt17_38,
+    bt17_39,
     v18,
     v19,
     v20,
@@ -350,116 +353,122 @@ function allocate() {
     v26,
     v27,
     v30,
-    v36,
-    v37,
-    v41,
-    d44_0,
-    d44_1,
-    b44_0,
-    b44_1,
-    b44_2,
-    b44_3,
-    b44_4,
-    b44_5,
-    b44_6,
-    b44_7,
-    b44_8,
-    b44_9,
-    b44_10,
-    b44_11,
-    b44_12,
-    b44_13,
-    b44_14,
-    b44_15,
-    b44_16,
-    b44_17,
-    b44_18,
-    b44_19,
-    b44_20,
-    b44_21,
-    b44_22,
-    b44_23,
-    b44_24,
-    b44_25,
-    b44_26,
-    b44_27,
-    b44_28,
-    b44_29,
-    b44_30,
-    b44_31,
-    b44_32,
-    b44_33,
-    b44_34,
-    b44_35,
-    b44_36,
-    b44_37,
-    b44_38,
-    b44_39,
-    b44_40,
-    b44_41,
-    b44_42,
-    b44_43,
-    b44_45,
-    b44_46,
-    b44_49,
-    b44_50,
-    b44_51,
-    b44_53,
-    b44_54,
-    b44_56,
-    b44_57,
-    b44_59,
-    b44_60,
-    b44_61,
-    b44_62,
-    b44_64,
-    b44_65,
-    b44_66,
-    b44_67,
-    b44_68,
-    b44_70,
-    b44_73,
-    b44_74,
-    b44_76,
-    b44_77,
-    b44_78,
-    b44_80,
-    b44_81,
-    b44_82,
-    b44_83,
-    b44_85,
-    b44_86,
-    b44_89,
-    b44_90,
-    b44_92,
-    b44_93,
-    b44_94,
-    b44_95,
-    b44_97,
-    b44_98,
-    b44_99,
-    b44_100,
-    b44_102,
-    b44_103,
-    b44_106,
-    b44_107,
-    b44_109,
-    b44_110,
-    b44_111,
-    b44_112,
-    b44_114,
-    b44_115,
-    b44_116,
-    b44_117,
-    b44_119,
-    b44_120,
-    b44_123,
-    b44_124,
-    b44_126,
-    b44_127,
-    b44_128,
-    b44_129,
-    b44_131,
+    v33,
+    v34,
+    v38,
+    d41_0,
+    d41_1,
+    bt41_0,
+    bt41_1,
+    bt41_2,
+    bt41_3,
+    bt41_4,
+    bt41_5,
+    bt41_6,
+    bt41_7,
+    bt41_8,
+    bt41_9,
+    bt41_10,
+    bt41_11,
+    bt41_12,
+    bt41_13,
+    bt41_14,
+    bt41_15,
+    bt41_16,
+    bt41_17,
+    bt41_18,
+    bt41_19,
+    bt41_20,
+    bt41_21,
+    bt41_22,
+    bt41_23,
+    bt41_24,
+    bt41_25,
+    bt41_26,
+    bt41_27,
+    bt41_28,
+    bt41_29,
+    bt41_30,
+    bt41_31,
+    bt41_32,
+    bt41_33,
+    bt41_34,
+    bt41_35,
+    bt41_36,
+    bt41_37,
+    bt41_38,
+    bt41_39,
+    bt41_40,
+    bt41_41,
+    bt41_42,
+    bt41_43,
+    bt41_45,
+    bt41_46,
+    bt41_50,
+    bt41_51,
+    bt41_52,
+    bt41_54,
+    bt41_55,
+    bt41_57,
+    bt41_58,
+    bt41_60,
+    bt41_61,
+    bt41_62,
+    bt41_63,
+    bt41_65,
+    bt41_66,
+    bt41_67,
+    bt41_68,
+    bt41_69,
+    bt41_71,
+    bt41_74,
+    bt41_75,
+    bt41_77,
+    bt41_78,
+    bt41_79,
+    bt41_81,
+    bt41_82,
+    bt41_83,
+    bt41_84,
+    bt41_86,
+    bt41_87,
+    bt41_88,
+    bt41_91,
+    bt41_92,
+    bt41_94,
+    bt41_95,
+    bt41_96,
+    bt41_97,
+    bt41_99,
+    bt41_100,
+    bt41_101,
+    bt41_102,
+    bt41_104,
+    bt41_105,
+    bt41_106,
+    bt41_109,
+    bt41_110,
+    bt41_112,
+    bt41_113,
+    bt41_114,
+    bt41_115,
+    bt41_117,
+    bt41_118,
+    bt41_119,
+    bt41_120,
+    bt41_122,
+    bt41_123,
+    bt41_124,
+    bt41_127,
+    bt41_128,
+    bt41_130,
+    bt41_131,
+    bt41_132,
+    bt41_133,
+    bt41_135,
+    v42,
+    v43,
+    v44,
     v45,
     v46,
     v47,
@@ -469,9 +478,6 @@ function allocate() {
     v51,
     v52,
     v53,
-    v54,
-    v55,
-    v56,
   };
 }
 function buffers() {
@@ -503,23 +509,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const {
     s17_0,
     s17_1,
-    b17_1,
-    b17_2,
-    b17_4,
-    b17_5,
-    b17_9,
-    b17_11,
-    b17_13,
-    b17_17,
-    b17_19,
-    b17_21,
-    b17_25,
-    b17_27,
-    b17_29,
-    b17_33,
-    b17_34,
-    b17_37,
-    b17_39,
+    bt17_1,
+    bt17_2,
+    bt17_4,
+    bt17_5,
+    bt17_9,
+    bt17_11,
+    bt17_13,
+    bt17_17,
+    bt17_19,
+    bt17_21,
+    bt17_25,
+    bt17_27,
+    bt17_29,
+    bt17_33,
+    bt17_34,
+    bt17_37,
+    bt17_39,
     v18,
     v19,
     v20,
@@ -537,15 +543,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let t0 = 0; t0 < 5; t0++) {
       {
         const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) b17_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 3; i2++) bt17_1[i2] = v0[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) b17_4[i4] = s17_0[o3 + i4];
+        for (let i4 = 0; i4 < 4; i4++) bt17_4[i4] = s17_0[o3 + i4];
       }
       {
         const o5 = (t0 + 0) * 4;
-        for (let i6 = 0; i6 < 4; i6++) b17_34[i6] = s17_1[o5 + i6];
+        for (let i6 = 0; i6 < 4; i6++) bt17_34[i6] = s17_1[o5 + i6];
       }
       {
         let i7 = 0;
@@ -567,16 +573,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a14_1 = v2[ar10_1 + p9];
                 const a14_2 = v2[ar10_2 + p9];
                 const a14_3 = v2[ar10_3 + p9];
-                const b15_0 = b17_1[pn13 + j8];
+                const b15_0 = bt17_1[pn13 + j8];
                 s16_0_0 += a14_0 * b15_0;
                 s16_1_0 += a14_1 * b15_0;
                 s16_2_0 += a14_2 * b15_0;
                 s16_3_0 += a14_3 * b15_0;
               }
-              b17_2[i7 * 1 + j8] = s16_0_0;
-              b17_2[(i7 + 1) * 1 + j8] = s16_1_0;
-              b17_2[(i7 + 2) * 1 + j8] = s16_2_0;
-              b17_2[(i7 + 3) * 1 + j8] = s16_3_0;
+              bt17_2[i7 * 1 + j8] = s16_0_0;
+              bt17_2[(i7 + 1) * 1 + j8] = s16_1_0;
+              bt17_2[(i7 + 2) * 1 + j8] = s16_2_0;
+              bt17_2[(i7 + 3) * 1 + j8] = s16_3_0;
             }
           }
         }
@@ -601,23 +607,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a24_1 = v3[ar20_1 + p19];
                 const a24_2 = v3[ar20_2 + p19];
                 const a24_3 = v3[ar20_3 + p19];
-                const b25_0 = b17_4[pn23 + j18];
+                const b25_0 = bt17_4[pn23 + j18];
                 s26_0_0 += a24_0 * b25_0;
                 s26_1_0 += a24_1 * b25_0;
                 s26_2_0 += a24_2 * b25_0;
                 s26_3_0 += a24_3 * b25_0;
               }
-              b17_5[i17 * 1 + j18] = s26_0_0;
-              b17_5[(i17 + 1) * 1 + j18] = s26_1_0;
-              b17_5[(i17 + 2) * 1 + j18] = s26_2_0;
-              b17_5[(i17 + 3) * 1 + j18] = s26_3_0;
+              bt17_5[i17 * 1 + j18] = s26_0_0;
+              bt17_5[(i17 + 1) * 1 + j18] = s26_1_0;
+              bt17_5[(i17 + 2) * 1 + j18] = s26_2_0;
+              bt17_5[(i17 + 3) * 1 + j18] = s26_3_0;
             }
           }
         }
       }
 
       for (let i27 = 0; i27 < 4; i27++) {
-        b17_9[i27] = 1 / (1 + Math.exp(-(b17_2[i27] + b17_5[i27] + v4[i27])));
+        bt17_9[i27] = 1 / (1 + Math.exp(-(bt17_2[i27] + bt17_5[i27] + v4[i27])));
       }
       {
         let i28 = 0;
@@ -639,16 +645,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a35_1 = v5[ar31_1 + p30];
                 const a35_2 = v5[ar31_2 + p30];
                 const a35_3 = v5[ar31_3 + p30];
-                const b36_0 = b17_1[pn34 + j29];
+                const b36_0 = bt17_1[pn34 + j29];
                 s37_0_0 += a35_0 * b36_0;
                 s37_1_0 += a35_1 * b36_0;
                 s37_2_0 += a35_2 * b36_0;
                 s37_3_0 += a35_3 * b36_0;
               }
-              b17_11[i28 * 1 + j29] = s37_0_0;
-              b17_11[(i28 + 1) * 1 + j29] = s37_1_0;
-              b17_11[(i28 + 2) * 1 + j29] = s37_2_0;
-              b17_11[(i28 + 3) * 1 + j29] = s37_3_0;
+              bt17_11[i28 * 1 + j29] = s37_0_0;
+              bt17_11[(i28 + 1) * 1 + j29] = s37_1_0;
+              bt17_11[(i28 + 2) * 1 + j29] = s37_2_0;
+              bt17_11[(i28 + 3) * 1 + j29] = s37_3_0;
             }
           }
         }
@@ -673,23 +679,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a45_1 = v6[ar41_1 + p40];
                 const a45_2 = v6[ar41_2 + p40];
                 const a45_3 = v6[ar41_3 + p40];
-                const b46_0 = b17_4[pn44 + j39];
+                const b46_0 = bt17_4[pn44 + j39];
                 s47_0_0 += a45_0 * b46_0;
                 s47_1_0 += a45_1 * b46_0;
                 s47_2_0 += a45_2 * b46_0;
                 s47_3_0 += a45_3 * b46_0;
               }
-              b17_13[i38 * 1 + j39] = s47_0_0;
-              b17_13[(i38 + 1) * 1 + j39] = s47_1_0;
-              b17_13[(i38 + 2) * 1 + j39] = s47_2_0;
-              b17_13[(i38 + 3) * 1 + j39] = s47_3_0;
+              bt17_13[i38 * 1 + j39] = s47_0_0;
+              bt17_13[(i38 + 1) * 1 + j39] = s47_1_0;
+              bt17_13[(i38 + 2) * 1 + j39] = s47_2_0;
+              bt17_13[(i38 + 3) * 1 + j39] = s47_3_0;
             }
           }
         }
       }
 
       for (let i48 = 0; i48 < 4; i48++) {
-        b17_17[i48] = 1 / (1 + Math.exp(-(b17_11[i48] + b17_13[i48] + v7[i48])));
+        bt17_17[i48] = 1 / (1 + Math.exp(-(bt17_11[i48] + bt17_13[i48] + v7[i48])));
       }
       {
         let i49 = 0;
@@ -711,16 +717,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a56_1 = v8[ar52_1 + p51];
                 const a56_2 = v8[ar52_2 + p51];
                 const a56_3 = v8[ar52_3 + p51];
-                const b57_0 = b17_1[pn55 + j50];
+                const b57_0 = bt17_1[pn55 + j50];
                 s58_0_0 += a56_0 * b57_0;
                 s58_1_0 += a56_1 * b57_0;
                 s58_2_0 += a56_2 * b57_0;
                 s58_3_0 += a56_3 * b57_0;
               }
-              b17_19[i49 * 1 + j50] = s58_0_0;
-              b17_19[(i49 + 1) * 1 + j50] = s58_1_0;
-              b17_19[(i49 + 2) * 1 + j50] = s58_2_0;
-              b17_19[(i49 + 3) * 1 + j50] = s58_3_0;
+              bt17_19[i49 * 1 + j50] = s58_0_0;
+              bt17_19[(i49 + 1) * 1 + j50] = s58_1_0;
+              bt17_19[(i49 + 2) * 1 + j50] = s58_2_0;
+              bt17_19[(i49 + 3) * 1 + j50] = s58_3_0;
             }
           }
         }
@@ -745,23 +751,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a66_1 = v9[ar62_1 + p61];
                 const a66_2 = v9[ar62_2 + p61];
                 const a66_3 = v9[ar62_3 + p61];
-                const b67_0 = b17_4[pn65 + j60];
+                const b67_0 = bt17_4[pn65 + j60];
                 s68_0_0 += a66_0 * b67_0;
                 s68_1_0 += a66_1 * b67_0;
                 s68_2_0 += a66_2 * b67_0;
                 s68_3_0 += a66_3 * b67_0;
               }
-              b17_21[i59 * 1 + j60] = s68_0_0;
-              b17_21[(i59 + 1) * 1 + j60] = s68_1_0;
-              b17_21[(i59 + 2) * 1 + j60] = s68_2_0;
-              b17_21[(i59 + 3) * 1 + j60] = s68_3_0;
+              bt17_21[i59 * 1 + j60] = s68_0_0;
+              bt17_21[(i59 + 1) * 1 + j60] = s68_1_0;
+              bt17_21[(i59 + 2) * 1 + j60] = s68_2_0;
+              bt17_21[(i59 + 3) * 1 + j60] = s68_3_0;
             }
           }
         }
       }
 
       for (let i69 = 0; i69 < 4; i69++) {
-        b17_25[i69] = 1 / (1 + Math.exp(-(b17_19[i69] + b17_21[i69] + v10[i69])));
+        bt17_25[i69] = 1 / (1 + Math.exp(-(bt17_19[i69] + bt17_21[i69] + v10[i69])));
       }
       {
         let i70 = 0;
@@ -783,16 +789,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a77_1 = v11[ar73_1 + p72];
                 const a77_2 = v11[ar73_2 + p72];
                 const a77_3 = v11[ar73_3 + p72];
-                const b78_0 = b17_1[pn76 + j71];
+                const b78_0 = bt17_1[pn76 + j71];
                 s79_0_0 += a77_0 * b78_0;
                 s79_1_0 += a77_1 * b78_0;
                 s79_2_0 += a77_2 * b78_0;
                 s79_3_0 += a77_3 * b78_0;
               }
-              b17_27[i70 * 1 + j71] = s79_0_0;
-              b17_27[(i70 + 1) * 1 + j71] = s79_1_0;
-              b17_27[(i70 + 2) * 1 + j71] = s79_2_0;
-              b17_27[(i70 + 3) * 1 + j71] = s79_3_0;
+              bt17_27[i70 * 1 + j71] = s79_0_0;
+              bt17_27[(i70 + 1) * 1 + j71] = s79_1_0;
+              bt17_27[(i70 + 2) * 1 + j71] = s79_2_0;
+              bt17_27[(i70 + 3) * 1 + j71] = s79_3_0;
             }
           }
         }
@@ -817,38 +823,38 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a87_1 = v12[ar83_1 + p82];
                 const a87_2 = v12[ar83_2 + p82];
                 const a87_3 = v12[ar83_3 + p82];
-                const b88_0 = b17_4[pn86 + j81];
+                const b88_0 = bt17_4[pn86 + j81];
                 s89_0_0 += a87_0 * b88_0;
                 s89_1_0 += a87_1 * b88_0;
                 s89_2_0 += a87_2 * b88_0;
                 s89_3_0 += a87_3 * b88_0;
               }
-              b17_29[i80 * 1 + j81] = s89_0_0;
-              b17_29[(i80 + 1) * 1 + j81] = s89_1_0;
-              b17_29[(i80 + 2) * 1 + j81] = s89_2_0;
-              b17_29[(i80 + 3) * 1 + j81] = s89_3_0;
+              bt17_29[i80 * 1 + j81] = s89_0_0;
+              bt17_29[(i80 + 1) * 1 + j81] = s89_1_0;
+              bt17_29[(i80 + 2) * 1 + j81] = s89_2_0;
+              bt17_29[(i80 + 3) * 1 + j81] = s89_3_0;
             }
           }
         }
       }
 
       for (let i90 = 0; i90 < 4; i90++) {
-        b17_33[i90] = Math.tanh(b17_27[i90] + b17_29[i90] + v13[i90]);
+        bt17_33[i90] = Math.tanh(bt17_27[i90] + bt17_29[i90] + v13[i90]);
       }
 
       for (let i91 = 0; i91 < 4; i91++) {
-        b17_37[i91] = b17_9[i91] * b17_34[i91] + b17_17[i91] * b17_33[i91];
+        bt17_37[i91] = bt17_9[i91] * bt17_34[i91] + bt17_17[i91] * bt17_33[i91];
       }
 
       for (let i92 = 0; i92 < 4; i92++) {
-        b17_39[i92] = b17_25[i92] * Math.tanh(b17_37[i92]);
+        bt17_39[i92] = bt17_25[i92] * Math.tanh(bt17_37[i92]);
       }
-      s17_0.set(b17_39, (t0 + 1) * 4);
-      s17_1.set(b17_37, (t0 + 1) * 4);
-      v20.set(b17_9, t0 * 4);
-      v21.set(b17_17, t0 * 4);
-      v22.set(b17_25, t0 * 4);
-      v23.set(b17_33, t0 * 4);
+      s17_0.set(bt17_39, (t0 + 1) * 4);
+      s17_1.set(bt17_37, (t0 + 1) * 4);
+      v20.set(bt17_9, t0 * 4);
+      v21.set(bt17_17, t0 * 4);
+      v22.set(bt17_25, t0 * 4);
+      v23.set(bt17_33, t0 * 4);
     }
   }
   {
@@ -946,19 +952,19 @@ export function gradient(
   const v14 = params["Why"];
   const v15 = params["by"];
   const v30 = out["by"];
-  const v36 = out["Why"];
-  const v45 = out["Wf"];
-  const v46 = out["Uf"];
-  const v47 = out["bf"];
-  const v48 = out["Wi"];
-  const v49 = out["Ui"];
-  const v50 = out["bi"];
-  const v51 = out["Wo"];
-  const v52 = out["Uo"];
-  const v53 = out["bo"];
-  const v54 = out["Wc"];
-  const v55 = out["Uc"];
-  const v56 = out["bc"];
+  const v33 = out["Why"];
+  const v42 = out["Wf"];
+  const v43 = out["Uf"];
+  const v44 = out["bf"];
+  const v45 = out["Wi"];
+  const v46 = out["Ui"];
+  const v47 = out["bi"];
+  const v48 = out["Wo"];
+  const v49 = out["Uo"];
+  const v50 = out["bo"];
+  const v51 = out["Wc"];
+  const v52 = out["Uc"];
+  const v53 = out["bc"];
   const {
     s17_0,
     s17_1,
@@ -967,54 +973,54 @@ export function gradient(
     r17_25,
     r17_33,
     r17_38,
-    b17_1,
-    b17_2,
-    b17_4,
-    b17_5,
-    b17_9,
-    b17_11,
-    b17_13,
-    b17_17,
-    b17_19,
-    b17_21,
-    b17_25,
-    b17_27,
-    b17_29,
-    b17_33,
-    b17_34,
-    b17_37,
-    b17_38,
-    b17_39,
+    bt17_1,
+    bt17_2,
+    bt17_4,
+    bt17_5,
+    bt17_9,
+    bt17_11,
+    bt17_13,
+    bt17_17,
+    bt17_19,
+    bt17_21,
+    bt17_25,
+    bt17_27,
+    bt17_29,
+    bt17_33,
+    bt17_34,
+    bt17_37,
+    bt17_38,
+    bt17_39,
     v18,
     v24,
     v25,
     v26,
     v27,
-    v37,
-    v41,
-    d44_0,
-    d44_1,
-    b44_1,
-    b44_4,
-    b44_9,
-    b44_17,
-    b44_25,
-    b44_33,
-    b44_34,
-    b44_38,
-    b44_40,
-    b44_41,
-    b44_54,
-    b44_62,
-    b44_68,
-    b44_74,
-    b44_83,
-    b44_90,
-    b44_100,
-    b44_107,
-    b44_117,
-    b44_124,
-    b44_128,
+    v34,
+    v38,
+    d41_0,
+    d41_1,
+    bt41_1,
+    bt41_4,
+    bt41_9,
+    bt41_17,
+    bt41_25,
+    bt41_33,
+    bt41_34,
+    bt41_38,
+    bt41_40,
+    bt41_41,
+    bt41_55,
+    bt41_63,
+    bt41_69,
+    bt41_75,
+    bt41_84,
+    bt41_92,
+    bt41_102,
+    bt41_110,
+    bt41_120,
+    bt41_128,
+    bt41_132,
   } = w;
   {
     s17_0.fill(0, 0 * 4, 1 * 4);
@@ -1022,15 +1028,15 @@ export function gradient(
     for (let t109 = 0; t109 < 5; t109++) {
       {
         const o110 = t109 * 3;
-        for (let i111 = 0; i111 < 3; i111++) b17_1[i111] = v0[o110 + i111];
+        for (let i111 = 0; i111 < 3; i111++) bt17_1[i111] = v0[o110 + i111];
       }
       {
         const o112 = (t109 + 0) * 4;
-        for (let i113 = 0; i113 < 4; i113++) b17_4[i113] = s17_0[o112 + i113];
+        for (let i113 = 0; i113 < 4; i113++) bt17_4[i113] = s17_0[o112 + i113];
       }
       {
         const o114 = (t109 + 0) * 4;
-        for (let i115 = 0; i115 < 4; i115++) b17_34[i115] = s17_1[o114 + i115];
+        for (let i115 = 0; i115 < 4; i115++) bt17_34[i115] = s17_1[o114 + i115];
       }
       {
         let i116 = 0;
@@ -1052,16 +1058,16 @@ export function gradient(
                 const a123_1 = v2[ar119_1 + p118];
                 const a123_2 = v2[ar119_2 + p118];
                 const a123_3 = v2[ar119_3 + p118];
-                const b124_0 = b17_1[pn122 + j117];
+                const b124_0 = bt17_1[pn122 + j117];
                 s125_0_0 += a123_0 * b124_0;
                 s125_1_0 += a123_1 * b124_0;
                 s125_2_0 += a123_2 * b124_0;
                 s125_3_0 += a123_3 * b124_0;
               }
-              b17_2[i116 * 1 + j117] = s125_0_0;
-              b17_2[(i116 + 1) * 1 + j117] = s125_1_0;
-              b17_2[(i116 + 2) * 1 + j117] = s125_2_0;
-              b17_2[(i116 + 3) * 1 + j117] = s125_3_0;
+              bt17_2[i116 * 1 + j117] = s125_0_0;
+              bt17_2[(i116 + 1) * 1 + j117] = s125_1_0;
+              bt17_2[(i116 + 2) * 1 + j117] = s125_2_0;
+              bt17_2[(i116 + 3) * 1 + j117] = s125_3_0;
             }
           }
         }
@@ -1086,23 +1092,23 @@ export function gradient(
                 const a133_1 = v3[ar129_1 + p128];
                 const a133_2 = v3[ar129_2 + p128];
                 const a133_3 = v3[ar129_3 + p128];
-                const b134_0 = b17_4[pn132 + j127];
+                const b134_0 = bt17_4[pn132 + j127];
                 s135_0_0 += a133_0 * b134_0;
                 s135_1_0 += a133_1 * b134_0;
                 s135_2_0 += a133_2 * b134_0;
                 s135_3_0 += a133_3 * b134_0;
               }
-              b17_5[i126 * 1 + j127] = s135_0_0;
-              b17_5[(i126 + 1) * 1 + j127] = s135_1_0;
-              b17_5[(i126 + 2) * 1 + j127] = s135_2_0;
-              b17_5[(i126 + 3) * 1 + j127] = s135_3_0;
+              bt17_5[i126 * 1 + j127] = s135_0_0;
+              bt17_5[(i126 + 1) * 1 + j127] = s135_1_0;
+              bt17_5[(i126 + 2) * 1 + j127] = s135_2_0;
+              bt17_5[(i126 + 3) * 1 + j127] = s135_3_0;
             }
           }
         }
       }
 
       for (let i136 = 0; i136 < 4; i136++) {
-        b17_9[i136] = 1 / (1 + Math.exp(-(b17_2[i136] + b17_5[i136] + v4[i136])));
+        bt17_9[i136] = 1 / (1 + Math.exp(-(bt17_2[i136] + bt17_5[i136] + v4[i136])));
       }
       {
         let i137 = 0;
@@ -1124,16 +1130,16 @@ export function gradient(
                 const a144_1 = v5[ar140_1 + p139];
                 const a144_2 = v5[ar140_2 + p139];
                 const a144_3 = v5[ar140_3 + p139];
-                const b145_0 = b17_1[pn143 + j138];
+                const b145_0 = bt17_1[pn143 + j138];
                 s146_0_0 += a144_0 * b145_0;
                 s146_1_0 += a144_1 * b145_0;
                 s146_2_0 += a144_2 * b145_0;
                 s146_3_0 += a144_3 * b145_0;
               }
-              b17_11[i137 * 1 + j138] = s146_0_0;
-              b17_11[(i137 + 1) * 1 + j138] = s146_1_0;
-              b17_11[(i137 + 2) * 1 + j138] = s146_2_0;
-              b17_11[(i137 + 3) * 1 + j138] = s146_3_0;
+              bt17_11[i137 * 1 + j138] = s146_0_0;
+              bt17_11[(i137 + 1) * 1 + j138] = s146_1_0;
+              bt17_11[(i137 + 2) * 1 + j138] = s146_2_0;
+              bt17_11[(i137 + 3) * 1 + j138] = s146_3_0;
             }
           }
         }
@@ -1158,23 +1164,23 @@ export function gradient(
                 const a154_1 = v6[ar150_1 + p149];
                 const a154_2 = v6[ar150_2 + p149];
                 const a154_3 = v6[ar150_3 + p149];
-                const b155_0 = b17_4[pn153 + j148];
+                const b155_0 = bt17_4[pn153 + j148];
                 s156_0_0 += a154_0 * b155_0;
                 s156_1_0 += a154_1 * b155_0;
                 s156_2_0 += a154_2 * b155_0;
                 s156_3_0 += a154_3 * b155_0;
               }
-              b17_13[i147 * 1 + j148] = s156_0_0;
-              b17_13[(i147 + 1) * 1 + j148] = s156_1_0;
-              b17_13[(i147 + 2) * 1 + j148] = s156_2_0;
-              b17_13[(i147 + 3) * 1 + j148] = s156_3_0;
+              bt17_13[i147 * 1 + j148] = s156_0_0;
+              bt17_13[(i147 + 1) * 1 + j148] = s156_1_0;
+              bt17_13[(i147 + 2) * 1 + j148] = s156_2_0;
+              bt17_13[(i147 + 3) * 1 + j148] = s156_3_0;
             }
           }
         }
       }
 
       for (let i157 = 0; i157 < 4; i157++) {
-        b17_17[i157] = 1 / (1 + Math.exp(-(b17_11[i157] + b17_13[i157] + v7[i157])));
+        bt17_17[i157] = 1 / (1 + Math.exp(-(bt17_11[i157] + bt17_13[i157] + v7[i157])));
       }
       {
         let i158 = 0;
@@ -1196,16 +1202,16 @@ export function gradient(
                 const a165_1 = v8[ar161_1 + p160];
                 const a165_2 = v8[ar161_2 + p160];
                 const a165_3 = v8[ar161_3 + p160];
-                const b166_0 = b17_1[pn164 + j159];
+                const b166_0 = bt17_1[pn164 + j159];
                 s167_0_0 += a165_0 * b166_0;
                 s167_1_0 += a165_1 * b166_0;
                 s167_2_0 += a165_2 * b166_0;
                 s167_3_0 += a165_3 * b166_0;
               }
-              b17_19[i158 * 1 + j159] = s167_0_0;
-              b17_19[(i158 + 1) * 1 + j159] = s167_1_0;
-              b17_19[(i158 + 2) * 1 + j159] = s167_2_0;
-              b17_19[(i158 + 3) * 1 + j159] = s167_3_0;
+              bt17_19[i158 * 1 + j159] = s167_0_0;
+              bt17_19[(i158 + 1) * 1 + j159] = s167_1_0;
+              bt17_19[(i158 + 2) * 1 + j159] = s167_2_0;
+              bt17_19[(i158 + 3) * 1 + j159] = s167_3_0;
             }
           }
         }
@@ -1230,23 +1236,23 @@ export function gradient(
                 const a175_1 = v9[ar171_1 + p170];
                 const a175_2 = v9[ar171_2 + p170];
                 const a175_3 = v9[ar171_3 + p170];
-                const b176_0 = b17_4[pn174 + j169];
+                const b176_0 = bt17_4[pn174 + j169];
                 s177_0_0 += a175_0 * b176_0;
                 s177_1_0 += a175_1 * b176_0;
                 s177_2_0 += a175_2 * b176_0;
                 s177_3_0 += a175_3 * b176_0;
               }
-              b17_21[i168 * 1 + j169] = s177_0_0;
-              b17_21[(i168 + 1) * 1 + j169] = s177_1_0;
-              b17_21[(i168 + 2) * 1 + j169] = s177_2_0;
-              b17_21[(i168 + 3) * 1 + j169] = s177_3_0;
+              bt17_21[i168 * 1 + j169] = s177_0_0;
+              bt17_21[(i168 + 1) * 1 + j169] = s177_1_0;
+              bt17_21[(i168 + 2) * 1 + j169] = s177_2_0;
+              bt17_21[(i168 + 3) * 1 + j169] = s177_3_0;
             }
           }
         }
       }
 
       for (let i178 = 0; i178 < 4; i178++) {
-        b17_25[i178] = 1 / (1 + Math.exp(-(b17_19[i178] + b17_21[i178] + v10[i178])));
+        bt17_25[i178] = 1 / (1 + Math.exp(-(bt17_19[i178] + bt17_21[i178] + v10[i178])));
       }
       {
         let i179 = 0;
@@ -1268,16 +1274,16 @@ export function gradient(
                 const a186_1 = v11[ar182_1 + p181];
                 const a186_2 = v11[ar182_2 + p181];
                 const a186_3 = v11[ar182_3 + p181];
-                const b187_0 = b17_1[pn185 + j180];
+                const b187_0 = bt17_1[pn185 + j180];
                 s188_0_0 += a186_0 * b187_0;
                 s188_1_0 += a186_1 * b187_0;
                 s188_2_0 += a186_2 * b187_0;
                 s188_3_0 += a186_3 * b187_0;
               }
-              b17_27[i179 * 1 + j180] = s188_0_0;
-              b17_27[(i179 + 1) * 1 + j180] = s188_1_0;
-              b17_27[(i179 + 2) * 1 + j180] = s188_2_0;
-              b17_27[(i179 + 3) * 1 + j180] = s188_3_0;
+              bt17_27[i179 * 1 + j180] = s188_0_0;
+              bt17_27[(i179 + 1) * 1 + j180] = s188_1_0;
+              bt17_27[(i179 + 2) * 1 + j180] = s188_2_0;
+              bt17_27[(i179 + 3) * 1 + j180] = s188_3_0;
             }
           }
         }
@@ -1302,43 +1308,43 @@ export function gradient(
                 const a196_1 = v12[ar192_1 + p191];
                 const a196_2 = v12[ar192_2 + p191];
                 const a196_3 = v12[ar192_3 + p191];
-                const b197_0 = b17_4[pn195 + j190];
+                const b197_0 = bt17_4[pn195 + j190];
                 s198_0_0 += a196_0 * b197_0;
                 s198_1_0 += a196_1 * b197_0;
                 s198_2_0 += a196_2 * b197_0;
                 s198_3_0 += a196_3 * b197_0;
               }
-              b17_29[i189 * 1 + j190] = s198_0_0;
-              b17_29[(i189 + 1) * 1 + j190] = s198_1_0;
-              b17_29[(i189 + 2) * 1 + j190] = s198_2_0;
-              b17_29[(i189 + 3) * 1 + j190] = s198_3_0;
+              bt17_29[i189 * 1 + j190] = s198_0_0;
+              bt17_29[(i189 + 1) * 1 + j190] = s198_1_0;
+              bt17_29[(i189 + 2) * 1 + j190] = s198_2_0;
+              bt17_29[(i189 + 3) * 1 + j190] = s198_3_0;
             }
           }
         }
       }
 
       for (let i199 = 0; i199 < 4; i199++) {
-        b17_33[i199] = Math.tanh(b17_27[i199] + b17_29[i199] + v13[i199]);
+        bt17_33[i199] = Math.tanh(bt17_27[i199] + bt17_29[i199] + v13[i199]);
       }
 
       for (let i200 = 0; i200 < 4; i200++) {
-        b17_37[i200] = b17_9[i200] * b17_34[i200] + b17_17[i200] * b17_33[i200];
+        bt17_37[i200] = bt17_9[i200] * bt17_34[i200] + bt17_17[i200] * bt17_33[i200];
       }
 
       for (let i201 = 0; i201 < 4; i201++) {
-        b17_38[i201] = Math.tanh(b17_37[i201]);
+        bt17_38[i201] = Math.tanh(bt17_37[i201]);
       }
 
       for (let i202 = 0; i202 < 4; i202++) {
-        b17_39[i202] = b17_25[i202] * b17_38[i202];
+        bt17_39[i202] = bt17_25[i202] * bt17_38[i202];
       }
-      s17_0.set(b17_39, (t109 + 1) * 4);
-      s17_1.set(b17_37, (t109 + 1) * 4);
-      r17_9.set(b17_9, t109 * 4);
-      r17_17.set(b17_17, t109 * 4);
-      r17_25.set(b17_25, t109 * 4);
-      r17_33.set(b17_33, t109 * 4);
-      r17_38.set(b17_38, t109 * 4);
+      s17_0.set(bt17_39, (t109 + 1) * 4);
+      s17_1.set(bt17_37, (t109 + 1) * 4);
+      r17_9.set(bt17_9, t109 * 4);
+      r17_17.set(bt17_17, t109 * 4);
+      r17_25.set(bt17_25, t109 * 4);
+      r17_33.set(bt17_33, t109 * 4);
+      r17_38.set(bt17_38, t109 * 4);
     }
   }
   {
@@ -1387,7 +1393,7 @@ export function gradient(
       const o223_0 = i220 * 4;
       for (let j221 = 0; j221 < 4; j221++) {
         const bv224 = v24[j221];
-        v36[o223_0 + j221] = a222_0 * bv224;
+        v33[o223_0 + j221] = a222_0 * bv224;
       }
     }
   }
@@ -1414,23 +1420,26 @@ export function gradient(
             s234_2_0 += a232_2 * b233_0;
             s234_3_0 += a232_3 * b233_0;
           }
-          v37[i225 * 1 + j226] = s234_0_0;
-          v37[(i225 + 1) * 1 + j226] = s234_1_0;
-          v37[(i225 + 2) * 1 + j226] = s234_2_0;
-          v37[(i225 + 3) * 1 + j226] = s234_3_0;
+          v34[i225 * 1 + j226] = s234_0_0;
+          v34[(i225 + 1) * 1 + j226] = s234_1_0;
+          v34[(i225 + 2) * 1 + j226] = s234_2_0;
+          v34[(i225 + 3) * 1 + j226] = s234_3_0;
         }
       }
     }
   }
-  v41.fill(0);
+  v38.fill(0);
   {
     const o235 = (5 - 1 - 0) * 4;
-    for (let i236 = 0; i236 < 4; i236++) v41[o235 + i236] = v37[i236];
+    for (let i236 = 0; i236 < 4; i236++) v38[o235 + i236] = v34[i236];
   }
   {
-    d44_0.fill(0);
-    d44_0.set(v41, 1 * 4);
-    d44_1.fill(0);
+    d41_0.fill(0);
+    d41_0.set(v38, 1 * 4);
+    d41_1.fill(0);
+    v42.fill(0);
+    v43.fill(0);
+    v44.fill(0);
     v45.fill(0);
     v46.fill(0);
     v47.fill(0);
@@ -1440,62 +1449,59 @@ export function gradient(
     v51.fill(0);
     v52.fill(0);
     v53.fill(0);
-    v54.fill(0);
-    v55.fill(0);
-    v56.fill(0);
     for (let t237 = 5 - 1; t237 >= 0; t237--) {
       {
         const o238 = t237 * 3;
-        for (let i239 = 0; i239 < 3; i239++) b44_1[i239] = v0[o238 + i239];
+        for (let i239 = 0; i239 < 3; i239++) bt41_1[i239] = v0[o238 + i239];
       }
       {
         const o240 = (t237 + 0) * 4;
-        for (let i241 = 0; i241 < 4; i241++) b44_4[i241] = s17_0[o240 + i241];
+        for (let i241 = 0; i241 < 4; i241++) bt41_4[i241] = s17_0[o240 + i241];
       }
       {
         const o242 = t237 * 4;
-        for (let i243 = 0; i243 < 4; i243++) b44_9[i243] = r17_9[o242 + i243];
+        for (let i243 = 0; i243 < 4; i243++) bt41_9[i243] = r17_9[o242 + i243];
       }
       {
         const o244 = t237 * 4;
-        for (let i245 = 0; i245 < 4; i245++) b44_17[i245] = r17_17[o244 + i245];
+        for (let i245 = 0; i245 < 4; i245++) bt41_17[i245] = r17_17[o244 + i245];
       }
       {
         const o246 = t237 * 4;
-        for (let i247 = 0; i247 < 4; i247++) b44_25[i247] = r17_25[o246 + i247];
+        for (let i247 = 0; i247 < 4; i247++) bt41_25[i247] = r17_25[o246 + i247];
       }
       {
         const o248 = t237 * 4;
-        for (let i249 = 0; i249 < 4; i249++) b44_33[i249] = r17_33[o248 + i249];
+        for (let i249 = 0; i249 < 4; i249++) bt41_33[i249] = r17_33[o248 + i249];
       }
       {
         const o250 = (t237 + 0) * 4;
-        for (let i251 = 0; i251 < 4; i251++) b44_34[i251] = s17_1[o250 + i251];
+        for (let i251 = 0; i251 < 4; i251++) bt41_34[i251] = s17_1[o250 + i251];
       }
       {
         const o252 = t237 * 4;
-        for (let i253 = 0; i253 < 4; i253++) b44_38[i253] = r17_38[o252 + i253];
+        for (let i253 = 0; i253 < 4; i253++) bt41_38[i253] = r17_38[o252 + i253];
       }
       {
         const o254 = (t237 + 1) * 4;
-        for (let i255 = 0; i255 < 4; i255++) b44_40[i255] = d44_0[o254 + i255];
+        for (let i255 = 0; i255 < 4; i255++) bt41_40[i255] = d41_0[o254 + i255];
       }
       {
         const o256 = (t237 + 1) * 4;
-        for (let i257 = 0; i257 < 4; i257++) b44_41[i257] = d44_1[o256 + i257];
+        for (let i257 = 0; i257 < 4; i257++) bt41_41[i257] = d41_1[o256 + i257];
       }
 
       for (let i258 = 0; i258 < 4; i258++) {
-        b44_54[i258] =
-          b44_41[i258] + b44_40[i258] * b44_25[i258] * (1 - b44_38[i258] * b44_38[i258]);
+        bt41_55[i258] =
+          bt41_41[i258] + bt41_40[i258] * bt41_25[i258] * (1 - bt41_38[i258] * bt41_38[i258]);
       }
 
       for (let i259 = 0; i259 < 4; i259++) {
-        b44_62[i259] = b44_54[i259] * b44_9[i259];
+        bt41_63[i259] = bt41_55[i259] * bt41_9[i259];
       }
 
       for (let i260 = 0; i260 < 4; i260++) {
-        b44_68[i260] = b44_54[i260] * b44_17[i260] * (1 - b44_33[i260] * b44_33[i260]);
+        bt41_69[i260] = bt41_55[i260] * bt41_17[i260] * (1 - bt41_33[i260] * bt41_33[i260]);
       }
       {
         let i261 = 0;
@@ -1514,23 +1520,23 @@ export function gradient(
                 const a268_1 = v12[pm266 + i261 + 1];
                 const a268_2 = v12[pm266 + i261 + 2];
                 const a268_3 = v12[pm266 + i261 + 3];
-                const b269_0 = b44_68[pn267 + j262];
+                const b269_0 = bt41_69[pn267 + j262];
                 s270_0_0 += a268_0 * b269_0;
                 s270_1_0 += a268_1 * b269_0;
                 s270_2_0 += a268_2 * b269_0;
                 s270_3_0 += a268_3 * b269_0;
               }
-              b44_74[i261 * 1 + j262] = s270_0_0;
-              b44_74[(i261 + 1) * 1 + j262] = s270_1_0;
-              b44_74[(i261 + 2) * 1 + j262] = s270_2_0;
-              b44_74[(i261 + 3) * 1 + j262] = s270_3_0;
+              bt41_75[i261 * 1 + j262] = s270_0_0;
+              bt41_75[(i261 + 1) * 1 + j262] = s270_1_0;
+              bt41_75[(i261 + 2) * 1 + j262] = s270_2_0;
+              bt41_75[(i261 + 3) * 1 + j262] = s270_3_0;
             }
           }
         }
       }
 
       for (let i271 = 0; i271 < 4; i271++) {
-        b44_83[i271] = b44_40[i271] * b44_38[i271] * b44_25[i271] * (1 - b44_25[i271]);
+        bt41_84[i271] = bt41_40[i271] * bt41_38[i271] * bt41_25[i271] * (1 - bt41_25[i271]);
       }
       {
         let i272 = 0;
@@ -1549,23 +1555,23 @@ export function gradient(
                 const a279_1 = v9[pm277 + i272 + 1];
                 const a279_2 = v9[pm277 + i272 + 2];
                 const a279_3 = v9[pm277 + i272 + 3];
-                const b280_0 = b44_83[pn278 + j273];
+                const b280_0 = bt41_84[pn278 + j273];
                 s281_0_0 += a279_0 * b280_0;
                 s281_1_0 += a279_1 * b280_0;
                 s281_2_0 += a279_2 * b280_0;
                 s281_3_0 += a279_3 * b280_0;
               }
-              b44_90[i272 * 1 + j273] = s281_0_0;
-              b44_90[(i272 + 1) * 1 + j273] = s281_1_0;
-              b44_90[(i272 + 2) * 1 + j273] = s281_2_0;
-              b44_90[(i272 + 3) * 1 + j273] = s281_3_0;
+              bt41_92[i272 * 1 + j273] = s281_0_0;
+              bt41_92[(i272 + 1) * 1 + j273] = s281_1_0;
+              bt41_92[(i272 + 2) * 1 + j273] = s281_2_0;
+              bt41_92[(i272 + 3) * 1 + j273] = s281_3_0;
             }
           }
         }
       }
 
       for (let i282 = 0; i282 < 4; i282++) {
-        b44_100[i282] = b44_54[i282] * b44_33[i282] * b44_17[i282] * (1 - b44_17[i282]);
+        bt41_102[i282] = bt41_55[i282] * bt41_33[i282] * bt41_17[i282] * (1 - bt41_17[i282]);
       }
       {
         let i283 = 0;
@@ -1584,23 +1590,23 @@ export function gradient(
                 const a290_1 = v6[pm288 + i283 + 1];
                 const a290_2 = v6[pm288 + i283 + 2];
                 const a290_3 = v6[pm288 + i283 + 3];
-                const b291_0 = b44_100[pn289 + j284];
+                const b291_0 = bt41_102[pn289 + j284];
                 s292_0_0 += a290_0 * b291_0;
                 s292_1_0 += a290_1 * b291_0;
                 s292_2_0 += a290_2 * b291_0;
                 s292_3_0 += a290_3 * b291_0;
               }
-              b44_107[i283 * 1 + j284] = s292_0_0;
-              b44_107[(i283 + 1) * 1 + j284] = s292_1_0;
-              b44_107[(i283 + 2) * 1 + j284] = s292_2_0;
-              b44_107[(i283 + 3) * 1 + j284] = s292_3_0;
+              bt41_110[i283 * 1 + j284] = s292_0_0;
+              bt41_110[(i283 + 1) * 1 + j284] = s292_1_0;
+              bt41_110[(i283 + 2) * 1 + j284] = s292_2_0;
+              bt41_110[(i283 + 3) * 1 + j284] = s292_3_0;
             }
           }
         }
       }
 
       for (let i293 = 0; i293 < 4; i293++) {
-        b44_117[i293] = b44_54[i293] * b44_34[i293] * b44_9[i293] * (1 - b44_9[i293]);
+        bt41_120[i293] = bt41_55[i293] * bt41_34[i293] * bt41_9[i293] * (1 - bt41_9[i293]);
       }
       {
         let i294 = 0;
@@ -1619,196 +1625,196 @@ export function gradient(
                 const a301_1 = v3[pm299 + i294 + 1];
                 const a301_2 = v3[pm299 + i294 + 2];
                 const a301_3 = v3[pm299 + i294 + 3];
-                const b302_0 = b44_117[pn300 + j295];
+                const b302_0 = bt41_120[pn300 + j295];
                 s303_0_0 += a301_0 * b302_0;
                 s303_1_0 += a301_1 * b302_0;
                 s303_2_0 += a301_2 * b302_0;
                 s303_3_0 += a301_3 * b302_0;
               }
-              b44_124[i294 * 1 + j295] = s303_0_0;
-              b44_124[(i294 + 1) * 1 + j295] = s303_1_0;
-              b44_124[(i294 + 2) * 1 + j295] = s303_2_0;
-              b44_124[(i294 + 3) * 1 + j295] = s303_3_0;
+              bt41_128[i294 * 1 + j295] = s303_0_0;
+              bt41_128[(i294 + 1) * 1 + j295] = s303_1_0;
+              bt41_128[(i294 + 2) * 1 + j295] = s303_2_0;
+              bt41_128[(i294 + 3) * 1 + j295] = s303_3_0;
             }
           }
         }
       }
 
       for (let i304 = 0; i304 < 4; i304++) {
-        b44_128[i304] = b44_74[i304] + b44_90[i304] + b44_107[i304] + b44_124[i304];
+        bt41_132[i304] = bt41_75[i304] + bt41_92[i304] + bt41_110[i304] + bt41_128[i304];
       }
       {
         const o305 = (t237 + 0) * 4;
-        for (let i306 = 0; i306 < 4; i306++) d44_0[o305 + i306] += b44_128[i306];
+        for (let i306 = 0; i306 < 4; i306++) d41_0[o305 + i306] += bt41_132[i306];
       }
       {
         const o307 = (t237 + 0) * 4;
-        for (let i308 = 0; i308 < 4; i308++) d44_1[o307 + i308] += b44_62[i308];
+        for (let i308 = 0; i308 < 4; i308++) d41_1[o307 + i308] += bt41_63[i308];
       }
       {
         let i309 = 0;
         for (; i309 + 3 < 4; i309 += 4) {
-          const a311_0 = b44_117[i309];
+          const a311_0 = bt41_120[i309];
           const o312_0 = i309 * 3;
-          const a311_1 = b44_117[i309 + 1];
+          const a311_1 = bt41_120[i309 + 1];
           const o312_1 = (i309 + 1) * 3;
-          const a311_2 = b44_117[i309 + 2];
+          const a311_2 = bt41_120[i309 + 2];
           const o312_2 = (i309 + 2) * 3;
-          const a311_3 = b44_117[i309 + 3];
+          const a311_3 = bt41_120[i309 + 3];
           const o312_3 = (i309 + 3) * 3;
           for (let j310 = 0; j310 < 3; j310++) {
-            const bv313 = b44_1[j310];
-            v45[o312_0 + j310] += a311_0 * bv313;
-            v45[o312_1 + j310] += a311_1 * bv313;
-            v45[o312_2 + j310] += a311_2 * bv313;
-            v45[o312_3 + j310] += a311_3 * bv313;
+            const bv313 = bt41_1[j310];
+            v42[o312_0 + j310] += a311_0 * bv313;
+            v42[o312_1 + j310] += a311_1 * bv313;
+            v42[o312_2 + j310] += a311_2 * bv313;
+            v42[o312_3 + j310] += a311_3 * bv313;
           }
         }
       }
       {
         let i314 = 0;
         for (; i314 + 3 < 4; i314 += 4) {
-          const a316_0 = b44_117[i314];
+          const a316_0 = bt41_120[i314];
           const o317_0 = i314 * 4;
-          const a316_1 = b44_117[i314 + 1];
+          const a316_1 = bt41_120[i314 + 1];
           const o317_1 = (i314 + 1) * 4;
-          const a316_2 = b44_117[i314 + 2];
+          const a316_2 = bt41_120[i314 + 2];
           const o317_2 = (i314 + 2) * 4;
-          const a316_3 = b44_117[i314 + 3];
+          const a316_3 = bt41_120[i314 + 3];
           const o317_3 = (i314 + 3) * 4;
           for (let j315 = 0; j315 < 4; j315++) {
-            const bv318 = b44_4[j315];
-            v46[o317_0 + j315] += a316_0 * bv318;
-            v46[o317_1 + j315] += a316_1 * bv318;
-            v46[o317_2 + j315] += a316_2 * bv318;
-            v46[o317_3 + j315] += a316_3 * bv318;
+            const bv318 = bt41_4[j315];
+            v43[o317_0 + j315] += a316_0 * bv318;
+            v43[o317_1 + j315] += a316_1 * bv318;
+            v43[o317_2 + j315] += a316_2 * bv318;
+            v43[o317_3 + j315] += a316_3 * bv318;
           }
         }
       }
-      for (let i319 = 0; i319 < 4; i319++) v47[i319] += b44_117[i319];
+      for (let i319 = 0; i319 < 4; i319++) v44[i319] += bt41_120[i319];
       {
         let i320 = 0;
         for (; i320 + 3 < 4; i320 += 4) {
-          const a322_0 = b44_100[i320];
+          const a322_0 = bt41_102[i320];
           const o323_0 = i320 * 3;
-          const a322_1 = b44_100[i320 + 1];
+          const a322_1 = bt41_102[i320 + 1];
           const o323_1 = (i320 + 1) * 3;
-          const a322_2 = b44_100[i320 + 2];
+          const a322_2 = bt41_102[i320 + 2];
           const o323_2 = (i320 + 2) * 3;
-          const a322_3 = b44_100[i320 + 3];
+          const a322_3 = bt41_102[i320 + 3];
           const o323_3 = (i320 + 3) * 3;
           for (let j321 = 0; j321 < 3; j321++) {
-            const bv324 = b44_1[j321];
-            v48[o323_0 + j321] += a322_0 * bv324;
-            v48[o323_1 + j321] += a322_1 * bv324;
-            v48[o323_2 + j321] += a322_2 * bv324;
-            v48[o323_3 + j321] += a322_3 * bv324;
+            const bv324 = bt41_1[j321];
+            v45[o323_0 + j321] += a322_0 * bv324;
+            v45[o323_1 + j321] += a322_1 * bv324;
+            v45[o323_2 + j321] += a322_2 * bv324;
+            v45[o323_3 + j321] += a322_3 * bv324;
           }
         }
       }
       {
         let i325 = 0;
         for (; i325 + 3 < 4; i325 += 4) {
-          const a327_0 = b44_100[i325];
+          const a327_0 = bt41_102[i325];
           const o328_0 = i325 * 4;
-          const a327_1 = b44_100[i325 + 1];
+          const a327_1 = bt41_102[i325 + 1];
           const o328_1 = (i325 + 1) * 4;
-          const a327_2 = b44_100[i325 + 2];
+          const a327_2 = bt41_102[i325 + 2];
           const o328_2 = (i325 + 2) * 4;
-          const a327_3 = b44_100[i325 + 3];
+          const a327_3 = bt41_102[i325 + 3];
           const o328_3 = (i325 + 3) * 4;
           for (let j326 = 0; j326 < 4; j326++) {
-            const bv329 = b44_4[j326];
-            v49[o328_0 + j326] += a327_0 * bv329;
-            v49[o328_1 + j326] += a327_1 * bv329;
-            v49[o328_2 + j326] += a327_2 * bv329;
-            v49[o328_3 + j326] += a327_3 * bv329;
+            const bv329 = bt41_4[j326];
+            v46[o328_0 + j326] += a327_0 * bv329;
+            v46[o328_1 + j326] += a327_1 * bv329;
+            v46[o328_2 + j326] += a327_2 * bv329;
+            v46[o328_3 + j326] += a327_3 * bv329;
           }
         }
       }
-      for (let i330 = 0; i330 < 4; i330++) v50[i330] += b44_100[i330];
+      for (let i330 = 0; i330 < 4; i330++) v47[i330] += bt41_102[i330];
       {
         let i331 = 0;
         for (; i331 + 3 < 4; i331 += 4) {
-          const a333_0 = b44_83[i331];
+          const a333_0 = bt41_84[i331];
           const o334_0 = i331 * 3;
-          const a333_1 = b44_83[i331 + 1];
+          const a333_1 = bt41_84[i331 + 1];
           const o334_1 = (i331 + 1) * 3;
-          const a333_2 = b44_83[i331 + 2];
+          const a333_2 = bt41_84[i331 + 2];
           const o334_2 = (i331 + 2) * 3;
-          const a333_3 = b44_83[i331 + 3];
+          const a333_3 = bt41_84[i331 + 3];
           const o334_3 = (i331 + 3) * 3;
           for (let j332 = 0; j332 < 3; j332++) {
-            const bv335 = b44_1[j332];
-            v51[o334_0 + j332] += a333_0 * bv335;
-            v51[o334_1 + j332] += a333_1 * bv335;
-            v51[o334_2 + j332] += a333_2 * bv335;
-            v51[o334_3 + j332] += a333_3 * bv335;
+            const bv335 = bt41_1[j332];
+            v48[o334_0 + j332] += a333_0 * bv335;
+            v48[o334_1 + j332] += a333_1 * bv335;
+            v48[o334_2 + j332] += a333_2 * bv335;
+            v48[o334_3 + j332] += a333_3 * bv335;
           }
         }
       }
       {
         let i336 = 0;
         for (; i336 + 3 < 4; i336 += 4) {
-          const a338_0 = b44_83[i336];
+          const a338_0 = bt41_84[i336];
           const o339_0 = i336 * 4;
-          const a338_1 = b44_83[i336 + 1];
+          const a338_1 = bt41_84[i336 + 1];
           const o339_1 = (i336 + 1) * 4;
-          const a338_2 = b44_83[i336 + 2];
+          const a338_2 = bt41_84[i336 + 2];
           const o339_2 = (i336 + 2) * 4;
-          const a338_3 = b44_83[i336 + 3];
+          const a338_3 = bt41_84[i336 + 3];
           const o339_3 = (i336 + 3) * 4;
           for (let j337 = 0; j337 < 4; j337++) {
-            const bv340 = b44_4[j337];
-            v52[o339_0 + j337] += a338_0 * bv340;
-            v52[o339_1 + j337] += a338_1 * bv340;
-            v52[o339_2 + j337] += a338_2 * bv340;
-            v52[o339_3 + j337] += a338_3 * bv340;
+            const bv340 = bt41_4[j337];
+            v49[o339_0 + j337] += a338_0 * bv340;
+            v49[o339_1 + j337] += a338_1 * bv340;
+            v49[o339_2 + j337] += a338_2 * bv340;
+            v49[o339_3 + j337] += a338_3 * bv340;
           }
         }
       }
-      for (let i341 = 0; i341 < 4; i341++) v53[i341] += b44_83[i341];
+      for (let i341 = 0; i341 < 4; i341++) v50[i341] += bt41_84[i341];
       {
         let i342 = 0;
         for (; i342 + 3 < 4; i342 += 4) {
-          const a344_0 = b44_68[i342];
+          const a344_0 = bt41_69[i342];
           const o345_0 = i342 * 3;
-          const a344_1 = b44_68[i342 + 1];
+          const a344_1 = bt41_69[i342 + 1];
           const o345_1 = (i342 + 1) * 3;
-          const a344_2 = b44_68[i342 + 2];
+          const a344_2 = bt41_69[i342 + 2];
           const o345_2 = (i342 + 2) * 3;
-          const a344_3 = b44_68[i342 + 3];
+          const a344_3 = bt41_69[i342 + 3];
           const o345_3 = (i342 + 3) * 3;
           for (let j343 = 0; j343 < 3; j343++) {
-            const bv346 = b44_1[j343];
-            v54[o345_0 + j343] += a344_0 * bv346;
-            v54[o345_1 + j343] += a344_1 * bv346;
-            v54[o345_2 + j343] += a344_2 * bv346;
-            v54[o345_3 + j343] += a344_3 * bv346;
+            const bv346 = bt41_1[j343];
+            v51[o345_0 + j343] += a344_0 * bv346;
+            v51[o345_1 + j343] += a344_1 * bv346;
+            v51[o345_2 + j343] += a344_2 * bv346;
+            v51[o345_3 + j343] += a344_3 * bv346;
           }
         }
       }
       {
         let i347 = 0;
         for (; i347 + 3 < 4; i347 += 4) {
-          const a349_0 = b44_68[i347];
+          const a349_0 = bt41_69[i347];
           const o350_0 = i347 * 4;
-          const a349_1 = b44_68[i347 + 1];
+          const a349_1 = bt41_69[i347 + 1];
           const o350_1 = (i347 + 1) * 4;
-          const a349_2 = b44_68[i347 + 2];
+          const a349_2 = bt41_69[i347 + 2];
           const o350_2 = (i347 + 2) * 4;
-          const a349_3 = b44_68[i347 + 3];
+          const a349_3 = bt41_69[i347 + 3];
           const o350_3 = (i347 + 3) * 4;
           for (let j348 = 0; j348 < 4; j348++) {
-            const bv351 = b44_4[j348];
-            v55[o350_0 + j348] += a349_0 * bv351;
-            v55[o350_1 + j348] += a349_1 * bv351;
-            v55[o350_2 + j348] += a349_2 * bv351;
-            v55[o350_3 + j348] += a349_3 * bv351;
+            const bv351 = bt41_4[j348];
+            v52[o350_0 + j348] += a349_0 * bv351;
+            v52[o350_1 + j348] += a349_1 * bv351;
+            v52[o350_2 + j348] += a349_2 * bv351;
+            v52[o350_3 + j348] += a349_3 * bv351;
           }
         }
       }
-      for (let i352 = 0; i352 < 4; i352++) v56[i352] += b44_68[i352];
+      for (let i352 = 0; i352 < 4; i352++) v53[i352] += bt41_69[i352];
     }
   }
 
@@ -1823,72 +1829,72 @@ export function sgdStep(
   {
     const p = params["Wf"],
       g = gradients["Wf"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Uf"],
       g = gradients["Uf"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bf"],
       g = gradients["bf"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Wi"],
       g = gradients["Wi"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Ui"],
       g = gradients["Ui"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bi"],
       g = gradients["bi"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Wo"],
       g = gradients["Wo"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Uo"],
       g = gradients["Uo"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bo"],
       g = gradients["bo"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Wc"],
       g = gradients["Wc"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Uc"],
       g = gradients["Uc"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bc"],
       g = gradients["bc"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Why"],
       g = gradients["Why"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["by"],
       g = gradients["by"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

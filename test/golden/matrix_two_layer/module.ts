@@ -71,54 +71,54 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v4 = new Float64Array(6);
-  const v5 = new Float64Array(6);
-  const v6 = new Float64Array(9);
-  const v7 = new Float64Array(9);
+  const v6 = new Float64Array(6);
+  const v7 = new Float64Array(6);
   const v8 = new Float64Array(9);
+  const v9 = new Float64Array(9);
   const v10 = new Float64Array(9);
-  const v11 = new Float64Array(1);
-  const v12 = new Float64Array(1);
+  const v12 = new Float64Array(9);
   const v13 = new Float64Array(1);
   const v14 = new Float64Array(1);
+  const v15 = new Float64Array(1);
   const v16 = new Float64Array(1);
-  const v19 = new Float64Array(9);
-  const v22 = new Float64Array(9);
-  const v23 = new Float64Array(9);
-  const v28 = new Float64Array(9);
-  const v29 = new Float64Array(9);
-  const v30 = new Float64Array(9);
-  const v34 = new Float64Array(6);
-  const v35 = new Float64Array(6);
-  const v39 = new Float64Array(6);
-  const v40 = new Float64Array(6);
-  const v41 = new Float64Array(6);
-  const v45 = new Float64Array(8);
+  const v26 = new Float64Array(9);
+  const v52 = new Float64Array(6);
+  const v233 = new Float64Array(1);
+  const v234 = new Float64Array(9);
+  const v237 = new Float64Array(9);
+  const v238 = new Float64Array(9);
+  const v246 = new Float64Array(9);
+  const v247 = new Float64Array(9);
+  const v251 = new Float64Array(6);
+  const v252 = new Float64Array(6);
+  const v256 = new Float64Array(6);
+  const v257 = new Float64Array(6);
+  const v262 = new Float64Array(8);
   return {
     key: "",
-    v4,
-    v5,
     v6,
     v7,
     v8,
+    v9,
     v10,
-    v11,
     v12,
     v13,
     v14,
+    v15,
     v16,
-    v19,
-    v22,
-    v23,
-    v28,
-    v29,
-    v30,
-    v34,
-    v35,
-    v39,
-    v40,
-    v41,
-    v45,
+    v26,
+    v52,
+    v233,
+    v234,
+    v237,
+    v238,
+    v246,
+    v247,
+    v251,
+    v252,
+    v256,
+    v257,
+    v262,
   };
 }
 function buffers() {
@@ -135,7 +135,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v1 = inputs["Y"];
   const v2 = params["W1"];
   const v3 = params["W2"];
-  const { v4, v5, v6, v7, v10, v11, v12, v13, v14 } = w;
+  const { v6, v7, v8, v9, v12, v13, v14, v15, v16 } = w;
   {
     let i0 = 0;
     for (; i0 < 3; i0++) {
@@ -153,15 +153,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             s9_0_0 += a7_0 * b8_0;
             s9_0_1 += a7_0 * b8_1;
           }
-          v4[i0 * 2 + j1] = s9_0_0;
-          v4[i0 * 2 + j1 + 1] = s9_0_1;
+          v6[i0 * 2 + j1] = s9_0_0;
+          v6[i0 * 2 + j1 + 1] = s9_0_1;
         }
       }
     }
   }
 
   for (let i10 = 0; i10 < 6; i10++) {
-    v5[i10] = 1 / (1 + Math.exp(-v4[i10]));
+    v7[i10] = 1 / (1 + Math.exp(-v6[i10]));
   }
   {
     let i11 = 0;
@@ -174,56 +174,56 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s20_0_1 = 0;
           for (let p13 = 0; p13 < 2; p13++) {
             const pn17 = p13 * 3;
-            const a18_0 = v5[ar14_0 + p13];
+            const a18_0 = v7[ar14_0 + p13];
             const b19_0 = v3[pn17 + j12];
             const b19_1 = v3[pn17 + j12 + 1];
             s20_0_0 += a18_0 * b19_0;
             s20_0_1 += a18_0 * b19_1;
           }
-          v6[i11 * 3 + j12] = s20_0_0;
-          v6[i11 * 3 + j12 + 1] = s20_0_1;
+          v8[i11 * 3 + j12] = s20_0_0;
+          v8[i11 * 3 + j12 + 1] = s20_0_1;
         }
         for (; j12 < 3; j12++) {
           const ar14_0 = i11 * 2;
           let s20_0_0 = 0;
           for (let p13 = 0; p13 < 2; p13++) {
             const pn17 = p13 * 3;
-            const a18_0 = v5[ar14_0 + p13];
+            const a18_0 = v7[ar14_0 + p13];
             const b19_0 = v3[pn17 + j12];
             s20_0_0 += a18_0 * b19_0;
           }
-          v6[i11 * 3 + j12] = s20_0_0;
+          v8[i11 * 3 + j12] = s20_0_0;
         }
       }
     }
   }
 
   for (let i21 = 0; i21 < 9; i21++) {
-    v7[i21] = 1 / (1 + Math.exp(-v6[i21]));
+    v9[i21] = 1 / (1 + Math.exp(-v8[i21]));
   }
 
   for (let i22 = 0; i22 < 9; i22++) {
-    v10[i22] = (v7[i22] - v1[i22]) * (v7[i22] - v1[i22]);
+    v12[i22] = (v9[i22] - v1[i22]) * (v9[i22] - v1[i22]);
   }
   {
     let s23 = 0;
-    for (let i24 = 0; i24 < 9; i24++) s23 += v10[i24];
-    v11[0] = s23;
+    for (let i24 = 0; i24 < 9; i24++) s23 += v12[i24];
+    v13[0] = s23;
   }
-  v12[0] = 3;
-  const s26 = v12[0];
-  v13[0] = 2 * s26;
-  const s28 = v11[0];
-  const s29 = v13[0];
-  v14[0] = s28 / s29;
+  v14[0] = 3;
+  const s26 = v14[0];
+  v15[0] = 2 * s26;
+  const s28 = v13[0];
+  const s29 = v15[0];
+  v16[0] = s28 / s29;
   return {
-    loss: v14[0],
+    loss: v16[0],
     values: {
-      H_in: v4.slice(),
-      H_out: v5.slice(),
-      O_in: v6.slice(),
-      O_out: v7.slice(),
-      E: v14.slice(),
+      H_in: v6.slice(),
+      H_out: v7.slice(),
+      O_in: v8.slice(),
+      O_out: v9.slice(),
+      E: v16.slice(),
     },
   };
 }
@@ -245,9 +245,9 @@ export function gradient(
   const v1 = inputs["Y"];
   const v2 = params["W1"];
   const v3 = params["W2"];
-  const v35 = out["W2"];
-  const v45 = out["W1"];
-  const { v4, v5, v6, v7, v8, v10, v11, v12, v13, v14, v16, v30, v34, v41 } = w;
+  const v252 = out["W2"];
+  const v262 = out["W1"];
+  const { v6, v7, v8, v9, v10, v12, v13, v14, v15, v16, v233, v247, v251, v257 } = w;
   {
     let i30 = 0;
     for (; i30 < 3; i30++) {
@@ -265,15 +265,15 @@ export function gradient(
             s39_0_0 += a37_0 * b38_0;
             s39_0_1 += a37_0 * b38_1;
           }
-          v4[i30 * 2 + j31] = s39_0_0;
-          v4[i30 * 2 + j31 + 1] = s39_0_1;
+          v6[i30 * 2 + j31] = s39_0_0;
+          v6[i30 * 2 + j31 + 1] = s39_0_1;
         }
       }
     }
   }
 
   for (let i40 = 0; i40 < 6; i40++) {
-    v5[i40] = 1 / (1 + Math.exp(-v4[i40]));
+    v7[i40] = 1 / (1 + Math.exp(-v6[i40]));
   }
   {
     let i41 = 0;
@@ -286,57 +286,57 @@ export function gradient(
           let s50_0_1 = 0;
           for (let p43 = 0; p43 < 2; p43++) {
             const pn47 = p43 * 3;
-            const a48_0 = v5[ar44_0 + p43];
+            const a48_0 = v7[ar44_0 + p43];
             const b49_0 = v3[pn47 + j42];
             const b49_1 = v3[pn47 + j42 + 1];
             s50_0_0 += a48_0 * b49_0;
             s50_0_1 += a48_0 * b49_1;
           }
-          v6[i41 * 3 + j42] = s50_0_0;
-          v6[i41 * 3 + j42 + 1] = s50_0_1;
+          v8[i41 * 3 + j42] = s50_0_0;
+          v8[i41 * 3 + j42 + 1] = s50_0_1;
         }
         for (; j42 < 3; j42++) {
           const ar44_0 = i41 * 2;
           let s50_0_0 = 0;
           for (let p43 = 0; p43 < 2; p43++) {
             const pn47 = p43 * 3;
-            const a48_0 = v5[ar44_0 + p43];
+            const a48_0 = v7[ar44_0 + p43];
             const b49_0 = v3[pn47 + j42];
             s50_0_0 += a48_0 * b49_0;
           }
-          v6[i41 * 3 + j42] = s50_0_0;
+          v8[i41 * 3 + j42] = s50_0_0;
         }
       }
     }
   }
 
   for (let i51 = 0; i51 < 9; i51++) {
-    v7[i51] = 1 / (1 + Math.exp(-v6[i51]));
+    v9[i51] = 1 / (1 + Math.exp(-v8[i51]));
   }
 
   for (let i52 = 0; i52 < 9; i52++) {
-    v8[i52] = v7[i52] - v1[i52];
+    v10[i52] = v9[i52] - v1[i52];
   }
 
   for (let i53 = 0; i53 < 9; i53++) {
-    v10[i53] = v8[i53] * v8[i53];
+    v12[i53] = v10[i53] * v10[i53];
   }
   {
     let s54 = 0;
-    for (let i55 = 0; i55 < 9; i55++) s54 += v10[i55];
-    v11[0] = s54;
+    for (let i55 = 0; i55 < 9; i55++) s54 += v12[i55];
+    v13[0] = s54;
   }
-  v12[0] = 3;
-  const s57 = v12[0];
-  v13[0] = 2 * s57;
-  const s59 = v11[0];
-  const s60 = v13[0];
-  v14[0] = s59 / s60;
-  const s62 = v13[0];
-  v16[0] = 1 / s62;
+  v14[0] = 3;
+  const s57 = v14[0];
+  v15[0] = 2 * s57;
+  const s59 = v13[0];
+  const s60 = v15[0];
+  v16[0] = s59 / s60;
+  const s62 = v15[0];
+  v233[0] = 1 / s62;
 
   for (let i63 = 0; i63 < 9; i63++) {
-    v30[i63] = v16[0] * 2 * v8[i63] * v7[i63] * (1 - v7[i63]);
+    v247[i63] = v233[0] * 2 * v10[i63] * v9[i63] * (1 - v9[i63]);
   }
   {
     let i64 = 0;
@@ -350,14 +350,14 @@ export function gradient(
           let s73_0_0 = 0;
           let s73_0_1 = 0;
           for (let p66 = 0; p66 < 3; p66++) {
-            const a71_0 = v30[ar67_0 + p66];
+            const a71_0 = v247[ar67_0 + p66];
             const b72_0 = v3[bc68_0 + p66];
             const b72_1 = v3[bc68_1 + p66];
             s73_0_0 += a71_0 * b72_0;
             s73_0_1 += a71_0 * b72_1;
           }
-          v34[i64 * 2 + j65] = s73_0_0;
-          v34[i64 * 2 + j65 + 1] = s73_0_1;
+          v251[i64 * 2 + j65] = s73_0_0;
+          v251[i64 * 2 + j65 + 1] = s73_0_1;
         }
       }
     }
@@ -373,21 +373,21 @@ export function gradient(
           for (let p76 = 0; p76 < 3; p76++) {
             const pm79 = p76 * 2;
             const pn80 = p76 * 3;
-            const a81_0 = v5[pm79 + i74];
-            const a81_1 = v5[pm79 + i74 + 1];
-            const b82_0 = v30[pn80 + j75];
+            const a81_0 = v7[pm79 + i74];
+            const a81_1 = v7[pm79 + i74 + 1];
+            const b82_0 = v247[pn80 + j75];
             s83_0_0 += a81_0 * b82_0;
             s83_1_0 += a81_1 * b82_0;
           }
-          v35[i74 * 3 + j75] = s83_0_0;
-          v35[(i74 + 1) * 3 + j75] = s83_1_0;
+          v252[i74 * 3 + j75] = s83_0_0;
+          v252[(i74 + 1) * 3 + j75] = s83_1_0;
         }
       }
     }
   }
 
   for (let i84 = 0; i84 < 6; i84++) {
-    v41[i84] = v34[i84] * v5[i84] * (1 - v5[i84]);
+    v257[i84] = v251[i84] * v7[i84] * (1 - v7[i84]);
   }
   {
     let i85 = 0;
@@ -402,18 +402,18 @@ export function gradient(
             const pn91 = p87 * 2;
             const a92_0 = v0[pm90 + i85];
             const a92_1 = v0[pm90 + i85 + 1];
-            const b93_0 = v41[pn91 + j86];
+            const b93_0 = v257[pn91 + j86];
             s94_0_0 += a92_0 * b93_0;
             s94_1_0 += a92_1 * b93_0;
           }
-          v45[i85 * 2 + j86] = s94_0_0;
-          v45[(i85 + 1) * 2 + j86] = s94_1_0;
+          v262[i85 * 2 + j86] = s94_0_0;
+          v262[(i85 + 1) * 2 + j86] = s94_1_0;
         }
       }
     }
   }
 
-  return { loss: v14[0], gradients: out };
+  return { loss: v16[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -424,12 +424,12 @@ export function sgdStep(
   {
     const p = params["W1"],
       g = gradients["W1"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["W2"],
       g = gradients["W2"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -7,7 +7,7 @@ export const modelName = "NextWordRNN";
 export const shapes = {
   params: { Wxh: ["H", "V"], Whh: ["H", "H"], Whz: ["V", "H"] },
   inputs: { x: ["T", "V"], y: ["V"] },
-  values: { h: ["T", 1], z: [4], yhat: [4], L: [] },
+  values: { h: ["T", 1], a: ["T", 1], z: [4], yhat: [4], L: [] },
 } as const;
 
 export const dims = { V: 4, H: 1, T: 3 } as const;
@@ -41,7 +41,13 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { h: Float64Array; z: Float64Array; yhat: Float64Array; L: Float64Array };
+  values: {
+    h: Float64Array;
+    a: Float64Array;
+    z: Float64Array;
+    yhat: Float64Array;
+    L: Float64Array;
+  };
 }
 
 export interface GradientResult {
@@ -49,7 +55,7 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-const K8 = new Float64Array([0]);
+const K10 = new Float64Array([0]);
 
 function check(array: Float64Array | undefined, length: number, name: string): void {
   if (!(array instanceof Float64Array))
@@ -70,86 +76,88 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s9_0 = new Float64Array((1 + 3) * 1);
-  const r9_7 = new Float64Array(3 * 1);
-  const b9_1 = new Float64Array(4);
-  const b9_2 = new Float64Array(1);
-  const b9_4 = new Float64Array(1);
-  const b9_5 = new Float64Array(1);
-  const b9_6 = new Float64Array(1);
-  const b9_7 = new Float64Array(1);
-  const v10 = s9_0.subarray(1 * 1);
-  const v11 = new Float64Array(1);
-  const v12 = new Float64Array(4);
-  const v13 = new Float64Array(4);
+  const s11_0 = new Float64Array((1 + 3) * 1);
+  const r11_7 = new Float64Array(3 * 1);
+  const bt11_1 = new Float64Array(4);
+  const bt11_2 = new Float64Array(1);
+  const bt11_4 = new Float64Array(1);
+  const bt11_5 = new Float64Array(1);
+  const bt11_6 = new Float64Array(1);
+  const bt11_7 = new Float64Array(1);
+  const v12 = s11_0.subarray(1 * 1);
+  const v13 = new Float64Array(3);
   const v14 = new Float64Array(1);
+  const v15 = new Float64Array(4);
   const v16 = new Float64Array(4);
-  const v19 = new Float64Array(4);
-  const v20 = new Float64Array(1);
-  const v24 = new Float64Array(3);
-  const d27_0 = new Float64Array((1 + 3) * 1);
-  const b27_0 = new Float64Array(4);
-  const b27_1 = new Float64Array(4);
-  const b27_2 = new Float64Array(1);
-  const b27_3 = new Float64Array(1);
-  const b27_4 = new Float64Array(1);
-  const b27_5 = new Float64Array(1);
-  const b27_6 = new Float64Array(1);
-  const b27_7 = new Float64Array(1);
-  const b27_8 = new Float64Array(1);
-  const b27_11 = new Float64Array(1);
-  const b27_12 = new Float64Array(1);
-  const b27_13 = new Float64Array(1);
-  const b27_15 = new Float64Array(1);
-  const b27_17 = new Float64Array(1);
-  const b27_18 = new Float64Array(1);
-  const b27_20 = new Float64Array(1);
-  const b27_21 = new Float64Array(1);
-  const b27_22 = new Float64Array(4);
-  const b27_24 = new Float64Array(4);
-  const v28 = new Float64Array(4);
-  const v29 = new Float64Array(1);
+  const v17 = new Float64Array(1);
+  const v25 = new Float64Array(4);
+  const v26 = new Float64Array(4);
+  const v27 = new Float64Array(1);
+  const v31 = new Float64Array(3);
+  const d34_0 = new Float64Array((1 + 3) * 1);
+  const bt34_0 = new Float64Array(4);
+  const bt34_1 = new Float64Array(4);
+  const bt34_2 = new Float64Array(1);
+  const bt34_3 = new Float64Array(1);
+  const bt34_4 = new Float64Array(1);
+  const bt34_5 = new Float64Array(1);
+  const bt34_6 = new Float64Array(1);
+  const bt34_7 = new Float64Array(1);
+  const bt34_8 = new Float64Array(1);
+  const bt34_11 = new Float64Array(1);
+  const bt34_12 = new Float64Array(1);
+  const bt34_13 = new Float64Array(1);
+  const bt34_15 = new Float64Array(1);
+  const bt34_18 = new Float64Array(1);
+  const bt34_19 = new Float64Array(1);
+  const bt34_21 = new Float64Array(1);
+  const bt34_22 = new Float64Array(1);
+  const bt34_23 = new Float64Array(4);
+  const bt34_25 = new Float64Array(4);
+  const v35 = new Float64Array(4);
+  const v36 = new Float64Array(1);
   return {
     key: "",
-    s9_0,
-    r9_7,
-    b9_1,
-    b9_2,
-    b9_4,
-    b9_5,
-    b9_6,
-    b9_7,
-    v10,
-    v11,
+    s11_0,
+    r11_7,
+    bt11_1,
+    bt11_2,
+    bt11_4,
+    bt11_5,
+    bt11_6,
+    bt11_7,
     v12,
     v13,
     v14,
+    v15,
     v16,
-    v19,
-    v20,
-    v24,
-    d27_0,
-    b27_0,
-    b27_1,
-    b27_2,
-    b27_3,
-    b27_4,
-    b27_5,
-    b27_6,
-    b27_7,
-    b27_8,
-    b27_11,
-    b27_12,
-    b27_13,
-    b27_15,
-    b27_17,
-    b27_18,
-    b27_20,
-    b27_21,
-    b27_22,
-    b27_24,
-    v28,
-    v29,
+    v17,
+    v25,
+    v26,
+    v27,
+    v31,
+    d34_0,
+    bt34_0,
+    bt34_1,
+    bt34_2,
+    bt34_3,
+    bt34_4,
+    bt34_5,
+    bt34_6,
+    bt34_7,
+    bt34_8,
+    bt34_11,
+    bt34_12,
+    bt34_13,
+    bt34_15,
+    bt34_18,
+    bt34_19,
+    bt34_21,
+    bt34_22,
+    bt34_23,
+    bt34_25,
+    v35,
+    v36,
   };
 }
 function buffers() {
@@ -167,17 +175,17 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v3 = params["Wxh"];
   const v5 = params["Whh"];
   const v7 = params["Whz"];
-  const { s9_0, b9_1, b9_2, b9_4, b9_5, b9_6, b9_7, v10, v11, v12, v13, v14 } = w;
+  const { s11_0, bt11_1, bt11_2, bt11_4, bt11_5, bt11_6, bt11_7, v12, v13, v14, v15, v16, v17 } = w;
   {
-    s9_0.set(K8, 0 * 1);
+    s11_0.set(K10, 0 * 1);
     for (let t0 = 0; t0 < 3; t0++) {
       {
         const o1 = t0 * 4;
-        for (let i2 = 0; i2 < 4; i2++) b9_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 4; i2++) bt11_1[i2] = v0[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 1;
-        for (let i4 = 0; i4 < 1; i4++) b9_4[i4] = s9_0[o3 + i4];
+        for (let i4 = 0; i4 < 1; i4++) bt11_4[i4] = s11_0[o3 + i4];
       }
       {
         let i5 = 0;
@@ -190,10 +198,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               for (let p7 = 0; p7 < 4; p7++) {
                 const pn11 = p7 * 1;
                 const a12_0 = v3[ar8_0 + p7];
-                const b13_0 = b9_1[pn11 + j6];
+                const b13_0 = bt11_1[pn11 + j6];
                 s14_0_0 += a12_0 * b13_0;
               }
-              b9_2[i5 * 1 + j6] = s14_0_0;
+              bt11_2[i5 * 1 + j6] = s14_0_0;
             }
           }
         }
@@ -209,25 +217,26 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               for (let p17 = 0; p17 < 1; p17++) {
                 const pn21 = p17 * 1;
                 const a22_0 = v5[ar18_0 + p17];
-                const b23_0 = b9_4[pn21 + j16];
+                const b23_0 = bt11_4[pn21 + j16];
                 s24_0_0 += a22_0 * b23_0;
               }
-              b9_5[i15 * 1 + j16] = s24_0_0;
+              bt11_5[i15 * 1 + j16] = s24_0_0;
             }
           }
         }
       }
-      const s26 = b9_2[0];
-      const s27 = b9_5[0];
-      b9_6[0] = s26 + s27;
-      const s29 = b9_6[0];
-      b9_7[0] = Math.tanh(s29);
-      s9_0.set(b9_7, (t0 + 1) * 1);
+      const s26 = bt11_2[0];
+      const s27 = bt11_5[0];
+      bt11_6[0] = s26 + s27;
+      const s29 = bt11_6[0];
+      bt11_7[0] = Math.tanh(s29);
+      s11_0.set(bt11_7, (t0 + 1) * 1);
+      v13.set(bt11_6, t0 * 1);
     }
   }
   {
     const o30 = (3 - 1 - 0) * 1;
-    for (let i31 = 0; i31 < 1; i31++) v11[i31] = v10[o30 + i31];
+    for (let i31 = 0; i31 < 1; i31++) v14[i31] = v12[o30 + i31];
   }
   {
     let i32 = 0;
@@ -249,41 +258,41 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             const a39_1 = v7[ar35_1 + p34];
             const a39_2 = v7[ar35_2 + p34];
             const a39_3 = v7[ar35_3 + p34];
-            const b40_0 = v11[pn38 + j33];
+            const b40_0 = v14[pn38 + j33];
             s41_0_0 += a39_0 * b40_0;
             s41_1_0 += a39_1 * b40_0;
             s41_2_0 += a39_2 * b40_0;
             s41_3_0 += a39_3 * b40_0;
           }
-          v12[i32 * 1 + j33] = s41_0_0;
-          v12[(i32 + 1) * 1 + j33] = s41_1_0;
-          v12[(i32 + 2) * 1 + j33] = s41_2_0;
-          v12[(i32 + 3) * 1 + j33] = s41_3_0;
+          v15[i32 * 1 + j33] = s41_0_0;
+          v15[(i32 + 1) * 1 + j33] = s41_1_0;
+          v15[(i32 + 2) * 1 + j33] = s41_2_0;
+          v15[(i32 + 3) * 1 + j33] = s41_3_0;
         }
       }
     }
   }
   for (let r46 = 0; r46 < 4; r46 += 4) {
     let m42 = -Infinity;
-    for (let j44 = 0; j44 < 4; j44++) if (v12[r46 + j44] > m42) m42 = v12[r46 + j44];
+    for (let j44 = 0; j44 < 4; j44++) if (v15[r46 + j44] > m42) m42 = v15[r46 + j44];
     let s43 = 0;
-    for (let j44 = 0; j44 < 4; j44++) s43 += Math.exp(v12[r46 + j44] - m42);
+    for (let j44 = 0; j44 < 4; j44++) s43 += Math.exp(v15[r46 + j44] - m42);
     const lse45 = m42 + Math.log(s43);
-    for (let j44 = 0; j44 < 4; j44++) v13[r46 + j44] = Math.exp(v12[r46 + j44] - lse45);
+    for (let j44 = 0; j44 < 4; j44++) v16[r46 + j44] = Math.exp(v15[r46 + j44] - lse45);
   }
   let s47 = 0;
   for (let r52 = 0; r52 < 4; r52 += 4) {
     let m48 = -Infinity;
-    for (let j50 = 0; j50 < 4; j50++) if (v12[r52 + j50] > m48) m48 = v12[r52 + j50];
+    for (let j50 = 0; j50 < 4; j50++) if (v15[r52 + j50] > m48) m48 = v15[r52 + j50];
     let e49 = 0;
-    for (let j50 = 0; j50 < 4; j50++) e49 += Math.exp(v12[r52 + j50] - m48);
+    for (let j50 = 0; j50 < 4; j50++) e49 += Math.exp(v15[r52 + j50] - m48);
     const lse51 = m48 + Math.log(e49);
-    for (let j50 = 0; j50 < 4; j50++) s47 -= v1[r52 + j50] * (v12[r52 + j50] - lse51);
+    for (let j50 = 0; j50 < 4; j50++) s47 -= v1[r52 + j50] * (v15[r52 + j50] - lse51);
   }
-  v14[0] = s47;
+  v17[0] = s47;
   return {
-    loss: v14[0],
-    values: { h: v10.slice(), z: v12.slice(), yhat: v13.slice(), L: v14.slice() },
+    loss: v17[0],
+    values: { h: v12.slice(), a: v13.slice(), z: v15.slice(), yhat: v16.slice(), L: v17.slice() },
   };
 }
 
@@ -309,46 +318,46 @@ export function gradient(
   const v3 = params["Wxh"];
   const v5 = params["Whh"];
   const v7 = params["Whz"];
-  const v19 = out["Whz"];
-  const v28 = out["Wxh"];
-  const v29 = out["Whh"];
+  const v26 = out["Whz"];
+  const v35 = out["Wxh"];
+  const v36 = out["Whh"];
   const {
-    s9_0,
-    r9_7,
-    b9_1,
-    b9_2,
-    b9_4,
-    b9_5,
-    b9_6,
-    b9_7,
-    v10,
-    v11,
+    s11_0,
+    r11_7,
+    bt11_1,
+    bt11_2,
+    bt11_4,
+    bt11_5,
+    bt11_6,
+    bt11_7,
     v12,
-    v13,
     v14,
+    v15,
     v16,
-    v20,
-    v24,
-    d27_0,
-    b27_1,
-    b27_4,
-    b27_7,
-    b27_8,
-    b27_11,
-    b27_12,
-    b27_13,
-    b27_18,
+    v17,
+    v25,
+    v27,
+    v31,
+    d34_0,
+    bt34_1,
+    bt34_4,
+    bt34_7,
+    bt34_8,
+    bt34_11,
+    bt34_12,
+    bt34_13,
+    bt34_19,
   } = w;
   {
-    s9_0.set(K8, 0 * 1);
+    s11_0.set(K10, 0 * 1);
     for (let t53 = 0; t53 < 3; t53++) {
       {
         const o54 = t53 * 4;
-        for (let i55 = 0; i55 < 4; i55++) b9_1[i55] = v0[o54 + i55];
+        for (let i55 = 0; i55 < 4; i55++) bt11_1[i55] = v0[o54 + i55];
       }
       {
         const o56 = (t53 + 0) * 1;
-        for (let i57 = 0; i57 < 1; i57++) b9_4[i57] = s9_0[o56 + i57];
+        for (let i57 = 0; i57 < 1; i57++) bt11_4[i57] = s11_0[o56 + i57];
       }
       {
         let i58 = 0;
@@ -361,10 +370,10 @@ export function gradient(
               for (let p60 = 0; p60 < 4; p60++) {
                 const pn64 = p60 * 1;
                 const a65_0 = v3[ar61_0 + p60];
-                const b66_0 = b9_1[pn64 + j59];
+                const b66_0 = bt11_1[pn64 + j59];
                 s67_0_0 += a65_0 * b66_0;
               }
-              b9_2[i58 * 1 + j59] = s67_0_0;
+              bt11_2[i58 * 1 + j59] = s67_0_0;
             }
           }
         }
@@ -380,26 +389,26 @@ export function gradient(
               for (let p70 = 0; p70 < 1; p70++) {
                 const pn74 = p70 * 1;
                 const a75_0 = v5[ar71_0 + p70];
-                const b76_0 = b9_4[pn74 + j69];
+                const b76_0 = bt11_4[pn74 + j69];
                 s77_0_0 += a75_0 * b76_0;
               }
-              b9_5[i68 * 1 + j69] = s77_0_0;
+              bt11_5[i68 * 1 + j69] = s77_0_0;
             }
           }
         }
       }
-      const s79 = b9_2[0];
-      const s80 = b9_5[0];
-      b9_6[0] = s79 + s80;
-      const s82 = b9_6[0];
-      b9_7[0] = Math.tanh(s82);
-      s9_0.set(b9_7, (t53 + 1) * 1);
-      r9_7.set(b9_7, t53 * 1);
+      const s79 = bt11_2[0];
+      const s80 = bt11_5[0];
+      bt11_6[0] = s79 + s80;
+      const s82 = bt11_6[0];
+      bt11_7[0] = Math.tanh(s82);
+      s11_0.set(bt11_7, (t53 + 1) * 1);
+      r11_7.set(bt11_7, t53 * 1);
     }
   }
   {
     const o83 = (3 - 1 - 0) * 1;
-    for (let i84 = 0; i84 < 1; i84++) v11[i84] = v10[o83 + i84];
+    for (let i84 = 0; i84 < 1; i84++) v14[i84] = v12[o83 + i84];
   }
   {
     let i85 = 0;
@@ -421,61 +430,61 @@ export function gradient(
             const a92_1 = v7[ar88_1 + p87];
             const a92_2 = v7[ar88_2 + p87];
             const a92_3 = v7[ar88_3 + p87];
-            const b93_0 = v11[pn91 + j86];
+            const b93_0 = v14[pn91 + j86];
             s94_0_0 += a92_0 * b93_0;
             s94_1_0 += a92_1 * b93_0;
             s94_2_0 += a92_2 * b93_0;
             s94_3_0 += a92_3 * b93_0;
           }
-          v12[i85 * 1 + j86] = s94_0_0;
-          v12[(i85 + 1) * 1 + j86] = s94_1_0;
-          v12[(i85 + 2) * 1 + j86] = s94_2_0;
-          v12[(i85 + 3) * 1 + j86] = s94_3_0;
+          v15[i85 * 1 + j86] = s94_0_0;
+          v15[(i85 + 1) * 1 + j86] = s94_1_0;
+          v15[(i85 + 2) * 1 + j86] = s94_2_0;
+          v15[(i85 + 3) * 1 + j86] = s94_3_0;
         }
       }
     }
   }
   for (let r99 = 0; r99 < 4; r99 += 4) {
     let m95 = -Infinity;
-    for (let j97 = 0; j97 < 4; j97++) if (v12[r99 + j97] > m95) m95 = v12[r99 + j97];
+    for (let j97 = 0; j97 < 4; j97++) if (v15[r99 + j97] > m95) m95 = v15[r99 + j97];
     let s96 = 0;
-    for (let j97 = 0; j97 < 4; j97++) s96 += Math.exp(v12[r99 + j97] - m95);
+    for (let j97 = 0; j97 < 4; j97++) s96 += Math.exp(v15[r99 + j97] - m95);
     const lse98 = m95 + Math.log(s96);
-    for (let j97 = 0; j97 < 4; j97++) v13[r99 + j97] = Math.exp(v12[r99 + j97] - lse98);
+    for (let j97 = 0; j97 < 4; j97++) v16[r99 + j97] = Math.exp(v15[r99 + j97] - lse98);
   }
   let s100 = 0;
   for (let r105 = 0; r105 < 4; r105 += 4) {
     let m101 = -Infinity;
-    for (let j103 = 0; j103 < 4; j103++) if (v12[r105 + j103] > m101) m101 = v12[r105 + j103];
+    for (let j103 = 0; j103 < 4; j103++) if (v15[r105 + j103] > m101) m101 = v15[r105 + j103];
     let e102 = 0;
-    for (let j103 = 0; j103 < 4; j103++) e102 += Math.exp(v12[r105 + j103] - m101);
+    for (let j103 = 0; j103 < 4; j103++) e102 += Math.exp(v15[r105 + j103] - m101);
     const lse104 = m101 + Math.log(e102);
-    for (let j103 = 0; j103 < 4; j103++) s100 -= v1[r105 + j103] * (v12[r105 + j103] - lse104);
+    for (let j103 = 0; j103 < 4; j103++) s100 -= v1[r105 + j103] * (v15[r105 + j103] - lse104);
   }
-  v14[0] = s100;
+  v17[0] = s100;
   for (let r108 = 0; r108 < 4; r108 += 4) {
     let t106 = 0;
     for (let j107 = 0; j107 < 4; j107++) t106 += v1[r108 + j107];
     for (let j107 = 0; j107 < 4; j107++)
-      v16[r108 + j107] = v13[r108 + j107] * t106 - v1[r108 + j107];
+      v25[r108 + j107] = v16[r108 + j107] * t106 - v1[r108 + j107];
   }
   {
     let i109 = 0;
     for (; i109 + 3 < 4; i109 += 4) {
-      const a111_0 = v16[i109];
+      const a111_0 = v25[i109];
       const o112_0 = i109 * 1;
-      const a111_1 = v16[i109 + 1];
+      const a111_1 = v25[i109 + 1];
       const o112_1 = (i109 + 1) * 1;
-      const a111_2 = v16[i109 + 2];
+      const a111_2 = v25[i109 + 2];
       const o112_2 = (i109 + 2) * 1;
-      const a111_3 = v16[i109 + 3];
+      const a111_3 = v25[i109 + 3];
       const o112_3 = (i109 + 3) * 1;
       for (let j110 = 0; j110 < 1; j110++) {
-        const bv113 = v11[j110];
-        v19[o112_0 + j110] = a111_0 * bv113;
-        v19[o112_1 + j110] = a111_1 * bv113;
-        v19[o112_2 + j110] = a111_2 * bv113;
-        v19[o112_3 + j110] = a111_3 * bv113;
+        const bv113 = v14[j110];
+        v26[o112_0 + j110] = a111_0 * bv113;
+        v26[o112_1 + j110] = a111_1 * bv113;
+        v26[o112_2 + j110] = a111_2 * bv113;
+        v26[o112_3 + j110] = a111_3 * bv113;
       }
     }
   }
@@ -490,48 +499,48 @@ export function gradient(
             const pm119 = p116 * 1;
             const pn120 = p116 * 1;
             const a121_0 = v7[pm119 + i114];
-            const b122_0 = v16[pn120 + j115];
+            const b122_0 = v25[pn120 + j115];
             s123_0_0 += a121_0 * b122_0;
           }
-          v20[i114 * 1 + j115] = s123_0_0;
+          v27[i114 * 1 + j115] = s123_0_0;
         }
       }
     }
   }
-  v24.fill(0);
+  v31.fill(0);
   {
     const o124 = (3 - 1 - 0) * 1;
-    for (let i125 = 0; i125 < 1; i125++) v24[o124 + i125] = v20[i125];
+    for (let i125 = 0; i125 < 1; i125++) v31[o124 + i125] = v27[i125];
   }
   {
-    d27_0.fill(0);
-    d27_0.set(v24, 1 * 1);
-    v28.fill(0);
-    v29.fill(0);
+    d34_0.fill(0);
+    d34_0.set(v31, 1 * 1);
+    v35.fill(0);
+    v36.fill(0);
     for (let t126 = 3 - 1; t126 >= 0; t126--) {
       {
         const o127 = t126 * 4;
-        for (let i128 = 0; i128 < 4; i128++) b27_1[i128] = v0[o127 + i128];
+        for (let i128 = 0; i128 < 4; i128++) bt34_1[i128] = v0[o127 + i128];
       }
       {
         const o129 = (t126 + 0) * 1;
-        for (let i130 = 0; i130 < 1; i130++) b27_4[i130] = s9_0[o129 + i130];
+        for (let i130 = 0; i130 < 1; i130++) bt34_4[i130] = s11_0[o129 + i130];
       }
       {
         const o131 = t126 * 1;
-        for (let i132 = 0; i132 < 1; i132++) b27_7[i132] = r9_7[o131 + i132];
+        for (let i132 = 0; i132 < 1; i132++) bt34_7[i132] = r11_7[o131 + i132];
       }
       {
         const o133 = (t126 + 1) * 1;
-        for (let i134 = 0; i134 < 1; i134++) b27_8[i134] = d27_0[o133 + i134];
+        for (let i134 = 0; i134 < 1; i134++) bt34_8[i134] = d34_0[o133 + i134];
       }
-      const s136 = b27_7[0];
-      b27_11[0] = s136 * s136;
-      const s138 = b27_11[0];
-      b27_12[0] = 1 - s138;
-      const s140 = b27_8[0];
-      const s141 = b27_12[0];
-      b27_13[0] = s140 * s141;
+      const s136 = bt34_7[0];
+      bt34_11[0] = s136 * s136;
+      const s138 = bt34_11[0];
+      bt34_12[0] = 1 - s138;
+      const s140 = bt34_8[0];
+      const s141 = bt34_12[0];
+      bt34_13[0] = s140 * s141;
       {
         let i142 = 0;
         for (; i142 < 1; i142++) {
@@ -543,44 +552,44 @@ export function gradient(
                 const pm147 = p144 * 1;
                 const pn148 = p144 * 1;
                 const a149_0 = v5[pm147 + i142];
-                const b150_0 = b27_13[pn148 + j143];
+                const b150_0 = bt34_13[pn148 + j143];
                 s151_0_0 += a149_0 * b150_0;
               }
-              b27_18[i142 * 1 + j143] = s151_0_0;
+              bt34_19[i142 * 1 + j143] = s151_0_0;
             }
           }
         }
       }
       {
         const o152 = (t126 + 0) * 1;
-        for (let i153 = 0; i153 < 1; i153++) d27_0[o152 + i153] += b27_18[i153];
+        for (let i153 = 0; i153 < 1; i153++) d34_0[o152 + i153] += bt34_19[i153];
       }
       {
         let i154 = 0;
         for (; i154 < 1; i154++) {
-          const a156_0 = b27_13[i154];
+          const a156_0 = bt34_13[i154];
           const o157_0 = i154 * 4;
           for (let j155 = 0; j155 < 4; j155++) {
-            const bv158 = b27_1[j155];
-            v28[o157_0 + j155] += a156_0 * bv158;
+            const bv158 = bt34_1[j155];
+            v35[o157_0 + j155] += a156_0 * bv158;
           }
         }
       }
       {
         let i159 = 0;
         for (; i159 < 1; i159++) {
-          const a161_0 = b27_13[i159];
+          const a161_0 = bt34_13[i159];
           const o162_0 = i159 * 1;
           for (let j160 = 0; j160 < 1; j160++) {
-            const bv163 = b27_4[j160];
-            v29[o162_0 + j160] += a161_0 * bv163;
+            const bv163 = bt34_4[j160];
+            v36[o162_0 + j160] += a161_0 * bv163;
           }
         }
       }
     }
   }
 
-  return { loss: v14[0], gradients: out };
+  return { loss: v17[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -591,17 +600,17 @@ export function sgdStep(
   {
     const p = params["Wxh"],
       g = gradients["Wxh"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Whh"],
       g = gradients["Whh"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Whz"],
       g = gradients["Whz"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -72,8 +72,8 @@ function allocate() {
   const v11 = new Float64Array(2);
   const v12 = new Float64Array(1);
   const v21 = new Float64Array(1);
-  const v24 = new Float64Array(3);
-  return { key: "", v7, v8, v9, v10, v11, v12, v21, v24 };
+  const v25 = new Float64Array(3);
+  return { key: "", v7, v8, v9, v10, v11, v12, v21, v25 };
 }
 function buffers() {
   const k = "";
@@ -147,7 +147,7 @@ export function gradient(
   const v3 = params["w"];
   const v6 = params["b"];
   const v21 = out["b"];
-  const v24 = out["w"];
+  const v25 = out["w"];
   const { v7, v8, v10, v11, v12 } = w;
   {
     let i16 = 0;
@@ -204,7 +204,7 @@ export function gradient(
             const b43_0 = v10[pn41 + j36];
             s44_0_0 += a42_0 * b43_0;
           }
-          v24[i35 * 1 + j36] = s44_0_0;
+          v25[i35 * 1 + j36] = s44_0_0;
         }
       }
     }
@@ -221,12 +221,12 @@ export function sgdStep(
   {
     const p = params["w"],
       g = gradients["w"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b"],
       g = gradients["b"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -71,9 +71,9 @@ function allocate() {
   const v10 = new Float64Array(8);
   const v11 = new Float64Array(8);
   const v12 = new Float64Array(1);
-  const v20 = new Float64Array(1);
-  const v23 = new Float64Array(3);
-  return { key: "", v7, v8, v9, v10, v11, v12, v20, v23 };
+  const v15 = new Float64Array(1);
+  const v19 = new Float64Array(3);
+  return { key: "", v7, v8, v9, v10, v11, v12, v15, v19 };
 }
 function buffers() {
   const k = "";
@@ -161,8 +161,8 @@ export function gradient(
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v6 = params["b"];
-  const v20 = out["b"];
-  const v23 = out["w"];
+  const v15 = out["b"];
+  const v19 = out["w"];
   const { v7, v8, v10, v11, v12 } = w;
   {
     let i16 = 0;
@@ -215,11 +215,11 @@ export function gradient(
     for (let i31 = 0; i31 < 8; i31++) s30 += v11[i31];
     v12[0] = s30;
   }
-  v20.fill(0, 0, 1);
+  v15.fill(0, 0, 1);
   let f33 = 0;
   let s34 = 0;
   for (let i32 = 0; i32 < 8; i32++) s34 += v10[f33++];
-  v20[0] += s34;
+  v15[0] += s34;
   {
     let i35 = 0;
     for (; i35 < 3; i35++) {
@@ -234,7 +234,7 @@ export function gradient(
             const b43_0 = v10[pn41 + j36];
             s44_0_0 += a42_0 * b43_0;
           }
-          v23[i35 * 1 + j36] = s44_0_0;
+          v19[i35 * 1 + j36] = s44_0_0;
         }
       }
     }
@@ -251,12 +251,12 @@ export function sgdStep(
   {
     const p = params["w"],
       g = gradients["w"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["b"],
       g = gradients["b"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

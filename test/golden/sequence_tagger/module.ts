@@ -77,18 +77,18 @@ function allocate() {
   const s13_0 = new Float64Array((1 + 4) * 4);
   const r13_9 = new Float64Array(4 * 4);
   const r13_14 = new Float64Array(4 * 3);
-  const b13_1 = new Float64Array(3);
-  const b13_2 = new Float64Array(4);
-  const b13_4 = new Float64Array(4);
-  const b13_5 = new Float64Array(4);
-  const b13_6 = new Float64Array(4);
-  const b13_8 = new Float64Array(4);
-  const b13_9 = new Float64Array(4);
-  const b13_11 = new Float64Array(3);
-  const b13_13 = new Float64Array(3);
-  const b13_14 = new Float64Array(3);
-  const b13_15 = new Float64Array(3);
-  const b13_16 = new Float64Array(1);
+  const bt13_1 = new Float64Array(3);
+  const bt13_2 = new Float64Array(4);
+  const bt13_4 = new Float64Array(4);
+  const bt13_5 = new Float64Array(4);
+  const bt13_6 = new Float64Array(4);
+  const bt13_8 = new Float64Array(4);
+  const bt13_9 = new Float64Array(4);
+  const bt13_11 = new Float64Array(3);
+  const bt13_13 = new Float64Array(3);
+  const bt13_14 = new Float64Array(3);
+  const bt13_15 = new Float64Array(3);
+  const bt13_16 = new Float64Array(1);
   const v14 = s13_0.subarray(1 * 4);
   const v15 = new Float64Array(12);
   const v16 = new Float64Array(4);
@@ -96,67 +96,67 @@ function allocate() {
   const v18 = new Float64Array(1);
   const v19 = new Float64Array(1);
   const v21 = new Float64Array(1);
-  const v24 = new Float64Array(4);
-  const d27_0 = new Float64Array((1 + 4) * 4);
-  const b27_0 = new Float64Array(12);
-  const b27_1 = new Float64Array(3);
-  const b27_2 = new Float64Array(4);
-  const b27_3 = new Float64Array(16);
-  const b27_4 = new Float64Array(4);
-  const b27_5 = new Float64Array(4);
-  const b27_6 = new Float64Array(4);
-  const b27_7 = new Float64Array(4);
-  const b27_8 = new Float64Array(4);
-  const b27_9 = new Float64Array(4);
-  const b27_10 = new Float64Array(12);
-  const b27_11 = new Float64Array(3);
-  const b27_12 = new Float64Array(3);
-  const b27_13 = new Float64Array(3);
-  const b27_14 = new Float64Array(3);
-  const b27_15 = new Float64Array(3);
-  const b27_16 = new Float64Array(1);
-  const b27_17 = new Float64Array(4);
-  const b27_18 = new Float64Array(1);
-  const b27_19 = new Float64Array(3);
-  const b27_20 = new Float64Array(3);
-  const b27_22 = new Float64Array(3);
-  const b27_24 = new Float64Array(12);
-  const b27_25 = new Float64Array(4);
-  const b27_27 = new Float64Array(12);
-  const b27_28 = new Float64Array(4);
-  const b27_29 = new Float64Array(4);
-  const b27_32 = new Float64Array(4);
-  const b27_33 = new Float64Array(4);
-  const b27_34 = new Float64Array(4);
-  const b27_36 = new Float64Array(4);
-  const b27_39 = new Float64Array(16);
-  const b27_40 = new Float64Array(4);
-  const b27_42 = new Float64Array(16);
-  const b27_43 = new Float64Array(4);
-  const b27_44 = new Float64Array(12);
-  const b27_46 = new Float64Array(12);
-  const v28 = new Float64Array(12);
-  const v29 = new Float64Array(16);
-  const v30 = new Float64Array(4);
-  const v31 = new Float64Array(12);
-  const v32 = new Float64Array(3);
+  const v22 = new Float64Array(4);
+  const d25_0 = new Float64Array((1 + 4) * 4);
+  const bt25_0 = new Float64Array(12);
+  const bt25_1 = new Float64Array(3);
+  const bt25_2 = new Float64Array(4);
+  const bt25_3 = new Float64Array(16);
+  const bt25_4 = new Float64Array(4);
+  const bt25_5 = new Float64Array(4);
+  const bt25_6 = new Float64Array(4);
+  const bt25_7 = new Float64Array(4);
+  const bt25_8 = new Float64Array(4);
+  const bt25_9 = new Float64Array(4);
+  const bt25_10 = new Float64Array(12);
+  const bt25_11 = new Float64Array(3);
+  const bt25_12 = new Float64Array(3);
+  const bt25_13 = new Float64Array(3);
+  const bt25_14 = new Float64Array(3);
+  const bt25_15 = new Float64Array(3);
+  const bt25_16 = new Float64Array(1);
+  const bt25_17 = new Float64Array(4);
+  const bt25_18 = new Float64Array(1);
+  const bt25_19 = new Float64Array(3);
+  const bt25_20 = new Float64Array(3);
+  const bt25_22 = new Float64Array(3);
+  const bt25_25 = new Float64Array(12);
+  const bt25_26 = new Float64Array(4);
+  const bt25_28 = new Float64Array(12);
+  const bt25_29 = new Float64Array(4);
+  const bt25_30 = new Float64Array(4);
+  const bt25_33 = new Float64Array(4);
+  const bt25_34 = new Float64Array(4);
+  const bt25_35 = new Float64Array(4);
+  const bt25_37 = new Float64Array(4);
+  const bt25_41 = new Float64Array(16);
+  const bt25_42 = new Float64Array(4);
+  const bt25_44 = new Float64Array(16);
+  const bt25_45 = new Float64Array(4);
+  const bt25_46 = new Float64Array(12);
+  const bt25_48 = new Float64Array(12);
+  const v26 = new Float64Array(12);
+  const v27 = new Float64Array(16);
+  const v28 = new Float64Array(4);
+  const v29 = new Float64Array(12);
+  const v30 = new Float64Array(3);
   return {
     key: "",
     s13_0,
     r13_9,
     r13_14,
-    b13_1,
-    b13_2,
-    b13_4,
-    b13_5,
-    b13_6,
-    b13_8,
-    b13_9,
-    b13_11,
-    b13_13,
-    b13_14,
-    b13_15,
-    b13_16,
+    bt13_1,
+    bt13_2,
+    bt13_4,
+    bt13_5,
+    bt13_6,
+    bt13_8,
+    bt13_9,
+    bt13_11,
+    bt13_13,
+    bt13_14,
+    bt13_15,
+    bt13_16,
     v14,
     v15,
     v16,
@@ -164,50 +164,50 @@ function allocate() {
     v18,
     v19,
     v21,
-    v24,
-    d27_0,
-    b27_0,
-    b27_1,
-    b27_2,
-    b27_3,
-    b27_4,
-    b27_5,
-    b27_6,
-    b27_7,
-    b27_8,
-    b27_9,
-    b27_10,
-    b27_11,
-    b27_12,
-    b27_13,
-    b27_14,
-    b27_15,
-    b27_16,
-    b27_17,
-    b27_18,
-    b27_19,
-    b27_20,
-    b27_22,
-    b27_24,
-    b27_25,
-    b27_27,
-    b27_28,
-    b27_29,
-    b27_32,
-    b27_33,
-    b27_34,
-    b27_36,
-    b27_39,
-    b27_40,
-    b27_42,
-    b27_43,
-    b27_44,
-    b27_46,
+    v22,
+    d25_0,
+    bt25_0,
+    bt25_1,
+    bt25_2,
+    bt25_3,
+    bt25_4,
+    bt25_5,
+    bt25_6,
+    bt25_7,
+    bt25_8,
+    bt25_9,
+    bt25_10,
+    bt25_11,
+    bt25_12,
+    bt25_13,
+    bt25_14,
+    bt25_15,
+    bt25_16,
+    bt25_17,
+    bt25_18,
+    bt25_19,
+    bt25_20,
+    bt25_22,
+    bt25_25,
+    bt25_26,
+    bt25_28,
+    bt25_29,
+    bt25_30,
+    bt25_33,
+    bt25_34,
+    bt25_35,
+    bt25_37,
+    bt25_41,
+    bt25_42,
+    bt25_44,
+    bt25_45,
+    bt25_46,
+    bt25_48,
+    v26,
+    v27,
     v28,
     v29,
     v30,
-    v31,
-    v32,
   };
 }
 function buffers() {
@@ -229,16 +229,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v11 = params["by"];
   const {
     s13_0,
-    b13_1,
-    b13_2,
-    b13_4,
-    b13_5,
-    b13_9,
-    b13_11,
-    b13_13,
-    b13_14,
-    b13_15,
-    b13_16,
+    bt13_1,
+    bt13_2,
+    bt13_4,
+    bt13_5,
+    bt13_9,
+    bt13_11,
+    bt13_13,
+    bt13_14,
+    bt13_15,
+    bt13_16,
     v14,
     v15,
     v16,
@@ -251,15 +251,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let t0 = 0; t0 < 4; t0++) {
       {
         const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) b13_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 3; i2++) bt13_1[i2] = v0[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) b13_4[i4] = s13_0[o3 + i4];
+        for (let i4 = 0; i4 < 4; i4++) bt13_4[i4] = s13_0[o3 + i4];
       }
       {
         const o5 = t0 * 3;
-        for (let i6 = 0; i6 < 3; i6++) b13_15[i6] = v1[o5 + i6];
+        for (let i6 = 0; i6 < 3; i6++) bt13_15[i6] = v1[o5 + i6];
       }
       {
         let i7 = 0;
@@ -281,16 +281,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a14_1 = v3[ar10_1 + p9];
                 const a14_2 = v3[ar10_2 + p9];
                 const a14_3 = v3[ar10_3 + p9];
-                const b15_0 = b13_1[pn13 + j8];
+                const b15_0 = bt13_1[pn13 + j8];
                 s16_0_0 += a14_0 * b15_0;
                 s16_1_0 += a14_1 * b15_0;
                 s16_2_0 += a14_2 * b15_0;
                 s16_3_0 += a14_3 * b15_0;
               }
-              b13_2[i7 * 1 + j8] = s16_0_0;
-              b13_2[(i7 + 1) * 1 + j8] = s16_1_0;
-              b13_2[(i7 + 2) * 1 + j8] = s16_2_0;
-              b13_2[(i7 + 3) * 1 + j8] = s16_3_0;
+              bt13_2[i7 * 1 + j8] = s16_0_0;
+              bt13_2[(i7 + 1) * 1 + j8] = s16_1_0;
+              bt13_2[(i7 + 2) * 1 + j8] = s16_2_0;
+              bt13_2[(i7 + 3) * 1 + j8] = s16_3_0;
             }
           }
         }
@@ -315,23 +315,23 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
                 const a24_1 = v5[ar20_1 + p19];
                 const a24_2 = v5[ar20_2 + p19];
                 const a24_3 = v5[ar20_3 + p19];
-                const b25_0 = b13_4[pn23 + j18];
+                const b25_0 = bt13_4[pn23 + j18];
                 s26_0_0 += a24_0 * b25_0;
                 s26_1_0 += a24_1 * b25_0;
                 s26_2_0 += a24_2 * b25_0;
                 s26_3_0 += a24_3 * b25_0;
               }
-              b13_5[i17 * 1 + j18] = s26_0_0;
-              b13_5[(i17 + 1) * 1 + j18] = s26_1_0;
-              b13_5[(i17 + 2) * 1 + j18] = s26_2_0;
-              b13_5[(i17 + 3) * 1 + j18] = s26_3_0;
+              bt13_5[i17 * 1 + j18] = s26_0_0;
+              bt13_5[(i17 + 1) * 1 + j18] = s26_1_0;
+              bt13_5[(i17 + 2) * 1 + j18] = s26_2_0;
+              bt13_5[(i17 + 3) * 1 + j18] = s26_3_0;
             }
           }
         }
       }
 
       for (let i27 = 0; i27 < 4; i27++) {
-        b13_9[i27] = Math.tanh(b13_2[i27] + b13_5[i27] + v7[i27]);
+        bt13_9[i27] = Math.tanh(bt13_2[i27] + bt13_5[i27] + v7[i27]);
       }
       {
         let i28 = 0;
@@ -344,39 +344,39 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               for (let p30 = 0; p30 < 4; p30++) {
                 const pn34 = p30 * 1;
                 const a35_0 = v9[ar31_0 + p30];
-                const b36_0 = b13_9[pn34 + j29];
+                const b36_0 = bt13_9[pn34 + j29];
                 s37_0_0 += a35_0 * b36_0;
               }
-              b13_11[i28 * 1 + j29] = s37_0_0;
+              bt13_11[i28 * 1 + j29] = s37_0_0;
             }
           }
         }
       }
 
       for (let i38 = 0; i38 < 3; i38++) {
-        b13_13[i38] = b13_11[i38] + v11[i38];
+        bt13_13[i38] = bt13_11[i38] + v11[i38];
       }
       for (let r43 = 0; r43 < 3; r43 += 3) {
         let m39 = -Infinity;
-        for (let j41 = 0; j41 < 3; j41++) if (b13_13[r43 + j41] > m39) m39 = b13_13[r43 + j41];
+        for (let j41 = 0; j41 < 3; j41++) if (bt13_13[r43 + j41] > m39) m39 = bt13_13[r43 + j41];
         let s40 = 0;
-        for (let j41 = 0; j41 < 3; j41++) s40 += Math.exp(b13_13[r43 + j41] - m39);
+        for (let j41 = 0; j41 < 3; j41++) s40 += Math.exp(bt13_13[r43 + j41] - m39);
         const lse42 = m39 + Math.log(s40);
-        for (let j41 = 0; j41 < 3; j41++) b13_14[r43 + j41] = Math.exp(b13_13[r43 + j41] - lse42);
+        for (let j41 = 0; j41 < 3; j41++) bt13_14[r43 + j41] = Math.exp(bt13_13[r43 + j41] - lse42);
       }
       let s44 = 0;
       for (let r49 = 0; r49 < 3; r49 += 3) {
         let m45 = -Infinity;
-        for (let j47 = 0; j47 < 3; j47++) if (b13_13[r49 + j47] > m45) m45 = b13_13[r49 + j47];
+        for (let j47 = 0; j47 < 3; j47++) if (bt13_13[r49 + j47] > m45) m45 = bt13_13[r49 + j47];
         let e46 = 0;
-        for (let j47 = 0; j47 < 3; j47++) e46 += Math.exp(b13_13[r49 + j47] - m45);
+        for (let j47 = 0; j47 < 3; j47++) e46 += Math.exp(bt13_13[r49 + j47] - m45);
         const lse48 = m45 + Math.log(e46);
-        for (let j47 = 0; j47 < 3; j47++) s44 -= b13_15[r49 + j47] * (b13_13[r49 + j47] - lse48);
+        for (let j47 = 0; j47 < 3; j47++) s44 -= bt13_15[r49 + j47] * (bt13_13[r49 + j47] - lse48);
       }
-      b13_16[0] = s44;
-      s13_0.set(b13_9, (t0 + 1) * 4);
-      v15.set(b13_14, t0 * 3);
-      v16.set(b13_16, t0 * 1);
+      bt13_16[0] = s44;
+      s13_0.set(bt13_9, (t0 + 1) * 4);
+      v15.set(bt13_14, t0 * 3);
+      v16.set(bt13_16, t0 * 1);
     }
   }
   v17.fill(0);
@@ -414,59 +414,59 @@ export function gradient(
   const v7 = params["bh"];
   const v9 = params["Why"];
   const v11 = params["by"];
-  const v28 = out["Wxh"];
-  const v29 = out["Whh"];
-  const v30 = out["bh"];
-  const v31 = out["Why"];
-  const v32 = out["by"];
+  const v26 = out["Wxh"];
+  const v27 = out["Whh"];
+  const v28 = out["bh"];
+  const v29 = out["Why"];
+  const v30 = out["by"];
   const {
     s13_0,
     r13_9,
     r13_14,
-    b13_1,
-    b13_2,
-    b13_4,
-    b13_5,
-    b13_9,
-    b13_11,
-    b13_13,
-    b13_14,
-    b13_15,
-    b13_16,
+    bt13_1,
+    bt13_2,
+    bt13_4,
+    bt13_5,
+    bt13_9,
+    bt13_11,
+    bt13_13,
+    bt13_14,
+    bt13_15,
+    bt13_16,
     v16,
     v17,
     v18,
     v19,
     v21,
-    v24,
-    d27_0,
-    b27_1,
-    b27_4,
-    b27_9,
-    b27_14,
-    b27_15,
-    b27_17,
-    b27_18,
-    b27_19,
-    b27_20,
-    b27_25,
-    b27_34,
-    b27_40,
+    v22,
+    d25_0,
+    bt25_1,
+    bt25_4,
+    bt25_9,
+    bt25_14,
+    bt25_15,
+    bt25_17,
+    bt25_18,
+    bt25_19,
+    bt25_20,
+    bt25_26,
+    bt25_35,
+    bt25_42,
   } = w;
   {
     s13_0.fill(0, 0 * 4, 1 * 4);
     for (let t55 = 0; t55 < 4; t55++) {
       {
         const o56 = t55 * 3;
-        for (let i57 = 0; i57 < 3; i57++) b13_1[i57] = v0[o56 + i57];
+        for (let i57 = 0; i57 < 3; i57++) bt13_1[i57] = v0[o56 + i57];
       }
       {
         const o58 = (t55 + 0) * 4;
-        for (let i59 = 0; i59 < 4; i59++) b13_4[i59] = s13_0[o58 + i59];
+        for (let i59 = 0; i59 < 4; i59++) bt13_4[i59] = s13_0[o58 + i59];
       }
       {
         const o60 = t55 * 3;
-        for (let i61 = 0; i61 < 3; i61++) b13_15[i61] = v1[o60 + i61];
+        for (let i61 = 0; i61 < 3; i61++) bt13_15[i61] = v1[o60 + i61];
       }
       {
         let i62 = 0;
@@ -488,16 +488,16 @@ export function gradient(
                 const a69_1 = v3[ar65_1 + p64];
                 const a69_2 = v3[ar65_2 + p64];
                 const a69_3 = v3[ar65_3 + p64];
-                const b70_0 = b13_1[pn68 + j63];
+                const b70_0 = bt13_1[pn68 + j63];
                 s71_0_0 += a69_0 * b70_0;
                 s71_1_0 += a69_1 * b70_0;
                 s71_2_0 += a69_2 * b70_0;
                 s71_3_0 += a69_3 * b70_0;
               }
-              b13_2[i62 * 1 + j63] = s71_0_0;
-              b13_2[(i62 + 1) * 1 + j63] = s71_1_0;
-              b13_2[(i62 + 2) * 1 + j63] = s71_2_0;
-              b13_2[(i62 + 3) * 1 + j63] = s71_3_0;
+              bt13_2[i62 * 1 + j63] = s71_0_0;
+              bt13_2[(i62 + 1) * 1 + j63] = s71_1_0;
+              bt13_2[(i62 + 2) * 1 + j63] = s71_2_0;
+              bt13_2[(i62 + 3) * 1 + j63] = s71_3_0;
             }
           }
         }
@@ -522,23 +522,23 @@ export function gradient(
                 const a79_1 = v5[ar75_1 + p74];
                 const a79_2 = v5[ar75_2 + p74];
                 const a79_3 = v5[ar75_3 + p74];
-                const b80_0 = b13_4[pn78 + j73];
+                const b80_0 = bt13_4[pn78 + j73];
                 s81_0_0 += a79_0 * b80_0;
                 s81_1_0 += a79_1 * b80_0;
                 s81_2_0 += a79_2 * b80_0;
                 s81_3_0 += a79_3 * b80_0;
               }
-              b13_5[i72 * 1 + j73] = s81_0_0;
-              b13_5[(i72 + 1) * 1 + j73] = s81_1_0;
-              b13_5[(i72 + 2) * 1 + j73] = s81_2_0;
-              b13_5[(i72 + 3) * 1 + j73] = s81_3_0;
+              bt13_5[i72 * 1 + j73] = s81_0_0;
+              bt13_5[(i72 + 1) * 1 + j73] = s81_1_0;
+              bt13_5[(i72 + 2) * 1 + j73] = s81_2_0;
+              bt13_5[(i72 + 3) * 1 + j73] = s81_3_0;
             }
           }
         }
       }
 
       for (let i82 = 0; i82 < 4; i82++) {
-        b13_9[i82] = Math.tanh(b13_2[i82] + b13_5[i82] + v7[i82]);
+        bt13_9[i82] = Math.tanh(bt13_2[i82] + bt13_5[i82] + v7[i82]);
       }
       {
         let i83 = 0;
@@ -551,42 +551,42 @@ export function gradient(
               for (let p85 = 0; p85 < 4; p85++) {
                 const pn89 = p85 * 1;
                 const a90_0 = v9[ar86_0 + p85];
-                const b91_0 = b13_9[pn89 + j84];
+                const b91_0 = bt13_9[pn89 + j84];
                 s92_0_0 += a90_0 * b91_0;
               }
-              b13_11[i83 * 1 + j84] = s92_0_0;
+              bt13_11[i83 * 1 + j84] = s92_0_0;
             }
           }
         }
       }
 
       for (let i93 = 0; i93 < 3; i93++) {
-        b13_13[i93] = b13_11[i93] + v11[i93];
+        bt13_13[i93] = bt13_11[i93] + v11[i93];
       }
       for (let r98 = 0; r98 < 3; r98 += 3) {
         let m94 = -Infinity;
-        for (let j96 = 0; j96 < 3; j96++) if (b13_13[r98 + j96] > m94) m94 = b13_13[r98 + j96];
+        for (let j96 = 0; j96 < 3; j96++) if (bt13_13[r98 + j96] > m94) m94 = bt13_13[r98 + j96];
         let s95 = 0;
-        for (let j96 = 0; j96 < 3; j96++) s95 += Math.exp(b13_13[r98 + j96] - m94);
+        for (let j96 = 0; j96 < 3; j96++) s95 += Math.exp(bt13_13[r98 + j96] - m94);
         const lse97 = m94 + Math.log(s95);
-        for (let j96 = 0; j96 < 3; j96++) b13_14[r98 + j96] = Math.exp(b13_13[r98 + j96] - lse97);
+        for (let j96 = 0; j96 < 3; j96++) bt13_14[r98 + j96] = Math.exp(bt13_13[r98 + j96] - lse97);
       }
       let s99 = 0;
       for (let r104 = 0; r104 < 3; r104 += 3) {
         let m100 = -Infinity;
         for (let j102 = 0; j102 < 3; j102++)
-          if (b13_13[r104 + j102] > m100) m100 = b13_13[r104 + j102];
+          if (bt13_13[r104 + j102] > m100) m100 = bt13_13[r104 + j102];
         let e101 = 0;
-        for (let j102 = 0; j102 < 3; j102++) e101 += Math.exp(b13_13[r104 + j102] - m100);
+        for (let j102 = 0; j102 < 3; j102++) e101 += Math.exp(bt13_13[r104 + j102] - m100);
         const lse103 = m100 + Math.log(e101);
         for (let j102 = 0; j102 < 3; j102++)
-          s99 -= b13_15[r104 + j102] * (b13_13[r104 + j102] - lse103);
+          s99 -= bt13_15[r104 + j102] * (bt13_13[r104 + j102] - lse103);
       }
-      b13_16[0] = s99;
-      s13_0.set(b13_9, (t55 + 1) * 4);
-      v16.set(b13_16, t55 * 1);
-      r13_9.set(b13_9, t55 * 4);
-      r13_14.set(b13_14, t55 * 3);
+      bt13_16[0] = s99;
+      s13_0.set(bt13_9, (t55 + 1) * 4);
+      v16.set(bt13_16, t55 * 1);
+      r13_9.set(bt13_9, t55 * 4);
+      r13_14.set(bt13_14, t55 * 3);
     }
   }
   v17.fill(0);
@@ -600,53 +600,53 @@ export function gradient(
   v21[0] = 1 / s111;
   const s113 = v21[0];
   for (let i112 = 0; i112 < 4; i112++) {
-    v24[i112] = s113;
+    v22[i112] = s113;
   }
   {
-    d27_0.fill(0);
+    d25_0.fill(0);
+    v26.fill(0);
+    v27.fill(0);
     v28.fill(0);
     v29.fill(0);
     v30.fill(0);
-    v31.fill(0);
-    v32.fill(0);
     for (let t114 = 4 - 1; t114 >= 0; t114--) {
       {
         const o115 = t114 * 3;
-        for (let i116 = 0; i116 < 3; i116++) b27_1[i116] = v0[o115 + i116];
+        for (let i116 = 0; i116 < 3; i116++) bt25_1[i116] = v0[o115 + i116];
       }
       {
         const o117 = (t114 + 0) * 4;
-        for (let i118 = 0; i118 < 4; i118++) b27_4[i118] = s13_0[o117 + i118];
+        for (let i118 = 0; i118 < 4; i118++) bt25_4[i118] = s13_0[o117 + i118];
       }
       {
         const o119 = t114 * 4;
-        for (let i120 = 0; i120 < 4; i120++) b27_9[i120] = r13_9[o119 + i120];
+        for (let i120 = 0; i120 < 4; i120++) bt25_9[i120] = r13_9[o119 + i120];
       }
       {
         const o121 = t114 * 3;
-        for (let i122 = 0; i122 < 3; i122++) b27_14[i122] = r13_14[o121 + i122];
+        for (let i122 = 0; i122 < 3; i122++) bt25_14[i122] = r13_14[o121 + i122];
       }
       {
         const o123 = t114 * 3;
-        for (let i124 = 0; i124 < 3; i124++) b27_15[i124] = v1[o123 + i124];
+        for (let i124 = 0; i124 < 3; i124++) bt25_15[i124] = v1[o123 + i124];
       }
       {
         const o125 = (t114 + 1) * 4;
-        for (let i126 = 0; i126 < 4; i126++) b27_17[i126] = d27_0[o125 + i126];
+        for (let i126 = 0; i126 < 4; i126++) bt25_17[i126] = d25_0[o125 + i126];
       }
       {
         const o127 = t114 * 1;
-        for (let i128 = 0; i128 < 1; i128++) b27_18[i128] = v24[o127 + i128];
+        for (let i128 = 0; i128 < 1; i128++) bt25_18[i128] = v22[o127 + i128];
       }
       for (let r131 = 0; r131 < 3; r131 += 3) {
         let t129 = 0;
-        for (let j130 = 0; j130 < 3; j130++) t129 += b27_15[r131 + j130];
+        for (let j130 = 0; j130 < 3; j130++) t129 += bt25_15[r131 + j130];
         for (let j130 = 0; j130 < 3; j130++)
-          b27_19[r131 + j130] = b27_14[r131 + j130] * t129 - b27_15[r131 + j130];
+          bt25_19[r131 + j130] = bt25_14[r131 + j130] * t129 - bt25_15[r131 + j130];
       }
-      const s133 = b27_18[0];
+      const s133 = bt25_18[0];
       for (let i132 = 0; i132 < 3; i132++) {
-        b27_20[i132] = s133 * b27_19[i132];
+        bt25_20[i132] = s133 * bt25_19[i132];
       }
       {
         let i134 = 0;
@@ -665,23 +665,23 @@ export function gradient(
                 const a141_1 = v9[pm139 + i134 + 1];
                 const a141_2 = v9[pm139 + i134 + 2];
                 const a141_3 = v9[pm139 + i134 + 3];
-                const b142_0 = b27_20[pn140 + j135];
+                const b142_0 = bt25_20[pn140 + j135];
                 s143_0_0 += a141_0 * b142_0;
                 s143_1_0 += a141_1 * b142_0;
                 s143_2_0 += a141_2 * b142_0;
                 s143_3_0 += a141_3 * b142_0;
               }
-              b27_25[i134 * 1 + j135] = s143_0_0;
-              b27_25[(i134 + 1) * 1 + j135] = s143_1_0;
-              b27_25[(i134 + 2) * 1 + j135] = s143_2_0;
-              b27_25[(i134 + 3) * 1 + j135] = s143_3_0;
+              bt25_26[i134 * 1 + j135] = s143_0_0;
+              bt25_26[(i134 + 1) * 1 + j135] = s143_1_0;
+              bt25_26[(i134 + 2) * 1 + j135] = s143_2_0;
+              bt25_26[(i134 + 3) * 1 + j135] = s143_3_0;
             }
           }
         }
       }
 
       for (let i144 = 0; i144 < 4; i144++) {
-        b27_34[i144] = (b27_17[i144] + b27_25[i144]) * (1 - b27_9[i144] * b27_9[i144]);
+        bt25_35[i144] = (bt25_17[i144] + bt25_26[i144]) * (1 - bt25_9[i144] * bt25_9[i144]);
       }
       {
         let i145 = 0;
@@ -700,77 +700,77 @@ export function gradient(
                 const a152_1 = v5[pm150 + i145 + 1];
                 const a152_2 = v5[pm150 + i145 + 2];
                 const a152_3 = v5[pm150 + i145 + 3];
-                const b153_0 = b27_34[pn151 + j146];
+                const b153_0 = bt25_35[pn151 + j146];
                 s154_0_0 += a152_0 * b153_0;
                 s154_1_0 += a152_1 * b153_0;
                 s154_2_0 += a152_2 * b153_0;
                 s154_3_0 += a152_3 * b153_0;
               }
-              b27_40[i145 * 1 + j146] = s154_0_0;
-              b27_40[(i145 + 1) * 1 + j146] = s154_1_0;
-              b27_40[(i145 + 2) * 1 + j146] = s154_2_0;
-              b27_40[(i145 + 3) * 1 + j146] = s154_3_0;
+              bt25_42[i145 * 1 + j146] = s154_0_0;
+              bt25_42[(i145 + 1) * 1 + j146] = s154_1_0;
+              bt25_42[(i145 + 2) * 1 + j146] = s154_2_0;
+              bt25_42[(i145 + 3) * 1 + j146] = s154_3_0;
             }
           }
         }
       }
       {
         const o155 = (t114 + 0) * 4;
-        for (let i156 = 0; i156 < 4; i156++) d27_0[o155 + i156] += b27_40[i156];
+        for (let i156 = 0; i156 < 4; i156++) d25_0[o155 + i156] += bt25_42[i156];
       }
       {
         let i157 = 0;
         for (; i157 + 3 < 4; i157 += 4) {
-          const a159_0 = b27_34[i157];
+          const a159_0 = bt25_35[i157];
           const o160_0 = i157 * 3;
-          const a159_1 = b27_34[i157 + 1];
+          const a159_1 = bt25_35[i157 + 1];
           const o160_1 = (i157 + 1) * 3;
-          const a159_2 = b27_34[i157 + 2];
+          const a159_2 = bt25_35[i157 + 2];
           const o160_2 = (i157 + 2) * 3;
-          const a159_3 = b27_34[i157 + 3];
+          const a159_3 = bt25_35[i157 + 3];
           const o160_3 = (i157 + 3) * 3;
           for (let j158 = 0; j158 < 3; j158++) {
-            const bv161 = b27_1[j158];
-            v28[o160_0 + j158] += a159_0 * bv161;
-            v28[o160_1 + j158] += a159_1 * bv161;
-            v28[o160_2 + j158] += a159_2 * bv161;
-            v28[o160_3 + j158] += a159_3 * bv161;
+            const bv161 = bt25_1[j158];
+            v26[o160_0 + j158] += a159_0 * bv161;
+            v26[o160_1 + j158] += a159_1 * bv161;
+            v26[o160_2 + j158] += a159_2 * bv161;
+            v26[o160_3 + j158] += a159_3 * bv161;
           }
         }
       }
       {
         let i162 = 0;
         for (; i162 + 3 < 4; i162 += 4) {
-          const a164_0 = b27_34[i162];
+          const a164_0 = bt25_35[i162];
           const o165_0 = i162 * 4;
-          const a164_1 = b27_34[i162 + 1];
+          const a164_1 = bt25_35[i162 + 1];
           const o165_1 = (i162 + 1) * 4;
-          const a164_2 = b27_34[i162 + 2];
+          const a164_2 = bt25_35[i162 + 2];
           const o165_2 = (i162 + 2) * 4;
-          const a164_3 = b27_34[i162 + 3];
+          const a164_3 = bt25_35[i162 + 3];
           const o165_3 = (i162 + 3) * 4;
           for (let j163 = 0; j163 < 4; j163++) {
-            const bv166 = b27_4[j163];
-            v29[o165_0 + j163] += a164_0 * bv166;
-            v29[o165_1 + j163] += a164_1 * bv166;
-            v29[o165_2 + j163] += a164_2 * bv166;
-            v29[o165_3 + j163] += a164_3 * bv166;
+            const bv166 = bt25_4[j163];
+            v27[o165_0 + j163] += a164_0 * bv166;
+            v27[o165_1 + j163] += a164_1 * bv166;
+            v27[o165_2 + j163] += a164_2 * bv166;
+            v27[o165_3 + j163] += a164_3 * bv166;
           }
         }
       }
-      for (let i167 = 0; i167 < 4; i167++) v30[i167] += b27_34[i167];
+      for (let i167 = 0; i167 < 4; i167++) v28[i167] += bt25_35[i167];
       {
         let i168 = 0;
         for (; i168 < 3; i168++) {
-          const a170_0 = b27_20[i168];
+          const a170_0 = bt25_20[i168];
           const o171_0 = i168 * 4;
           for (let j169 = 0; j169 < 4; j169++) {
-            const bv172 = b27_9[j169];
-            v31[o171_0 + j169] += a170_0 * bv172;
+            const bv172 = bt25_9[j169];
+            v29[o171_0 + j169] += a170_0 * bv172;
           }
         }
       }
-      for (let i173 = 0; i173 < 3; i173++) v32[i173] += b27_20[i173];
+      for (let i173 = 0; i173 < 3; i173++) v30[i173] += bt25_20[i173];
     }
   }
 
@@ -785,27 +785,27 @@ export function sgdStep(
   {
     const p = params["Wxh"],
       g = gradients["Wxh"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Whh"],
       g = gradients["Whh"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["bh"],
       g = gradients["bh"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Why"],
       g = gradients["Why"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["by"],
       g = gradients["by"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -2,12 +2,24 @@
 
 /* eslint-disable */
 
-export const modelName = "Mazur222";
+export const modelName = "FollowANetworkWhileItLearns";
 
 export const shapes = {
-  params: { W1: [2, 2], W2: [2, 2] },
-  inputs: { x: [2], y: [2] },
-  values: { net_h: [2], out_h: [2], net_o: [2], out_o: [2], L: [] },
+  params: { w1: [], w2: [], w3: [], w4: [], w5: [], w6: [], w7: [], w8: [] },
+  inputs: { i1: [], i2: [], target_o1: [], target_o2: [] },
+  values: {
+    in_h1: [],
+    in_h2: [],
+    out_h1: [],
+    out_h2: [],
+    in_o1: [],
+    in_o2: [],
+    out_o1: [],
+    out_o2: [],
+    L_o1: [],
+    L_o2: [],
+    L_total: [],
+  },
 } as const;
 
 export const dims = {} as const;
@@ -17,20 +29,34 @@ export const defaultLearningRate = 0.5;
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  W1: Float64Array;
-  W2: Float64Array;
+  w1: Float64Array;
+  w2: Float64Array;
+  w3: Float64Array;
+  w4: Float64Array;
+  w5: Float64Array;
+  w6: Float64Array;
+  w7: Float64Array;
+  w8: Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  i1: Float64Array;
+  i2: Float64Array;
+  target_o1: Float64Array;
+  target_o2: Float64Array;
 }
 
 export interface Gradients {
-  W1: Float64Array;
-  W2: Float64Array;
+  w1: Float64Array;
+  w2: Float64Array;
+  w3: Float64Array;
+  w4: Float64Array;
+  w5: Float64Array;
+  w6: Float64Array;
+  w7: Float64Array;
+  w8: Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -40,11 +66,17 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    net_h: Float64Array;
-    out_h: Float64Array;
-    net_o: Float64Array;
-    out_o: Float64Array;
-    L: Float64Array;
+    in_h1: Float64Array;
+    in_h2: Float64Array;
+    out_h1: Float64Array;
+    out_h2: Float64Array;
+    in_o1: Float64Array;
+    in_o2: Float64Array;
+    out_o1: Float64Array;
+    out_o2: Float64Array;
+    L_o1: Float64Array;
+    L_o2: Float64Array;
+    L_total: Float64Array;
   };
 }
 
@@ -62,57 +94,135 @@ function check(array: Float64Array | undefined, length: number, name: string): v
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["x"], 2, "x");
-  check(inputs["y"], 2, "y");
-  check(params["W1"], 4, "W1");
-  check(params["W2"], 4, "W2");
+  check(inputs["i1"], 1, "i1");
+  check(inputs["i2"], 1, "i2");
+  check(inputs["target_o1"], 1, "target_o1");
+  check(inputs["target_o2"], 1, "target_o2");
+  check(params["w1"], 1, "w1");
+  check(params["w2"], 1, "w2");
+  check(params["w3"], 1, "w3");
+  check(params["w4"], 1, "w4");
+  check(params["w5"], 1, "w5");
+  check(params["w6"], 1, "w6");
+  check(params["w7"], 1, "w7");
+  check(params["w8"], 1, "w8");
   return [];
 }
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v8 = new Float64Array(2);
-  const v9 = new Float64Array(2);
-  const v10 = new Float64Array(2);
-  const v11 = new Float64Array(2);
-  const v12 = new Float64Array(2);
-  const v13 = new Float64Array(2);
-  const v15 = new Float64Array(2);
-  const v17 = new Float64Array(2);
-  const v18 = new Float64Array(1);
-  const v19 = new Float64Array(1);
-  const v30 = new Float64Array(2);
-  const v33 = new Float64Array(2);
-  const v34 = new Float64Array(2);
-  const v35 = new Float64Array(2);
-  const v40 = new Float64Array(4);
-  const v41 = new Float64Array(2);
-  const v45 = new Float64Array(2);
-  const v46 = new Float64Array(2);
-  const v47 = new Float64Array(2);
-  const v52 = new Float64Array(4);
+  const v25 = new Float64Array(1);
+  const v26 = new Float64Array(1);
+  const v27 = new Float64Array(1);
+  const v28 = new Float64Array(1);
+  const v29 = new Float64Array(1);
+  const v30 = new Float64Array(1);
+  const v31 = new Float64Array(1);
+  const v32 = new Float64Array(1);
+  const v33 = new Float64Array(1);
+  const v34 = new Float64Array(1);
+  const v35 = new Float64Array(1);
+  const v36 = new Float64Array(1);
+  const v37 = new Float64Array(1);
+  const v38 = new Float64Array(1);
+  const v39 = new Float64Array(1);
+  const v40 = new Float64Array(1);
+  const v41 = new Float64Array(1);
+  const v42 = new Float64Array(1);
+  const v43 = new Float64Array(1);
+  const v44 = new Float64Array(1);
+  const v45 = new Float64Array(1);
+  const v47 = new Float64Array(1);
+  const v48 = new Float64Array(1);
+  const v49 = new Float64Array(1);
+  const v50 = new Float64Array(1);
+  const v51 = new Float64Array(1);
+  const v52 = new Float64Array(1);
+  const v54 = new Float64Array(1);
+  const v113 = new Float64Array(1);
+  const v115 = new Float64Array(1);
+  const v121 = new Float64Array(1);
+  const v130 = new Float64Array(1);
+  const v135 = new Float64Array(1);
+  const v138 = new Float64Array(1);
+  const v139 = new Float64Array(1);
+  const v144 = new Float64Array(1);
+  const v145 = new Float64Array(1);
+  const v151 = new Float64Array(1);
+  const v152 = new Float64Array(1);
+  const v156 = new Float64Array(1);
+  const v157 = new Float64Array(1);
+  const v163 = new Float64Array(1);
+  const v164 = new Float64Array(1);
+  const v168 = new Float64Array(1);
+  const v169 = new Float64Array(1);
+  const v170 = new Float64Array(1);
+  const v174 = new Float64Array(1);
+  const v175 = new Float64Array(1);
+  const v176 = new Float64Array(1);
+  const v181 = new Float64Array(1);
+  const v182 = new Float64Array(1);
+  const v189 = new Float64Array(1);
+  const v192 = new Float64Array(1);
+  const v197 = new Float64Array(1);
+  const v200 = new Float64Array(1);
   return {
     key: "",
-    v8,
-    v9,
-    v10,
-    v11,
-    v12,
-    v13,
-    v15,
-    v17,
-    v18,
-    v19,
+    v25,
+    v26,
+    v27,
+    v28,
+    v29,
     v30,
+    v31,
+    v32,
     v33,
     v34,
     v35,
+    v36,
+    v37,
+    v38,
+    v39,
     v40,
     v41,
+    v42,
+    v43,
+    v44,
     v45,
-    v46,
     v47,
+    v48,
+    v49,
+    v50,
+    v51,
     v52,
+    v54,
+    v113,
+    v115,
+    v121,
+    v130,
+    v135,
+    v138,
+    v139,
+    v144,
+    v145,
+    v151,
+    v152,
+    v156,
+    v157,
+    v163,
+    v164,
+    v168,
+    v169,
+    v170,
+    v174,
+    v175,
+    v176,
+    v181,
+    v182,
+    v189,
+    v192,
+    v197,
+    v200,
   };
 }
 function buffers() {
@@ -125,91 +235,146 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["W1"];
-  const v5 = params["W2"];
-  const { v8, v9, v10, v11, v12, v13, v17, v18, v19 } = w;
-  {
-    let i0 = 0;
-    for (; i0 < 2; i0++) {
-      {
-        let j1 = 0;
-        for (; j1 < 1; j1++) {
-          const ar3_0 = i0 * 2;
-          let s9_0_0 = 0;
-          for (let p2 = 0; p2 < 2; p2++) {
-            const pn6 = p2 * 1;
-            const a7_0 = v3[ar3_0 + p2];
-            const b8_0 = v0[pn6 + j1];
-            s9_0_0 += a7_0 * b8_0;
-          }
-          v8[i0 * 1 + j1] = s9_0_0;
-        }
-      }
-    }
-  }
-
-  for (let i10 = 0; i10 < 2; i10++) {
-    v9[i10] = v8[i10] + 0.35;
-  }
-
-  for (let i11 = 0; i11 < 2; i11++) {
-    v10[i11] = 1 / (1 + Math.exp(-v9[i11]));
-  }
-  {
-    let i12 = 0;
-    for (; i12 < 2; i12++) {
-      {
-        let j13 = 0;
-        for (; j13 < 1; j13++) {
-          const ar15_0 = i12 * 2;
-          let s21_0_0 = 0;
-          for (let p14 = 0; p14 < 2; p14++) {
-            const pn18 = p14 * 1;
-            const a19_0 = v5[ar15_0 + p14];
-            const b20_0 = v10[pn18 + j13];
-            s21_0_0 += a19_0 * b20_0;
-          }
-          v11[i12 * 1 + j13] = s21_0_0;
-        }
-      }
-    }
-  }
-
-  for (let i22 = 0; i22 < 2; i22++) {
-    v12[i22] = v11[i22] + 0.6;
-  }
-
-  for (let i23 = 0; i23 < 2; i23++) {
-    v13[i23] = 1 / (1 + Math.exp(-v12[i23]));
-  }
-
-  for (let i24 = 0; i24 < 2; i24++) {
-    v17[i24] = (v1[i24] - v13[i24]) * (v1[i24] - v13[i24]);
-  }
-  {
-    let s25 = 0;
-    for (let i26 = 0; i26 < 2; i26++) s25 += v17[i26];
-    v18[0] = s25;
-  }
-  const s28 = v18[0];
-  v19[0] = 0.5 * s28;
+  const v0 = inputs["i1"];
+  const v1 = inputs["i2"];
+  const v2 = inputs["target_o1"];
+  const v3 = inputs["target_o2"];
+  const v5 = params["w1"];
+  const v7 = params["w2"];
+  const v9 = params["w3"];
+  const v11 = params["w4"];
+  const v13 = params["w5"];
+  const v15 = params["w6"];
+  const v17 = params["w7"];
+  const v19 = params["w8"];
+  const {
+    v25,
+    v26,
+    v27,
+    v28,
+    v29,
+    v30,
+    v31,
+    v32,
+    v33,
+    v34,
+    v35,
+    v36,
+    v37,
+    v38,
+    v39,
+    v40,
+    v41,
+    v42,
+    v43,
+    v44,
+    v45,
+    v47,
+    v48,
+    v49,
+    v50,
+    v51,
+    v52,
+  } = w;
+  const s1 = v5[0];
+  const s2 = v0[0];
+  v25[0] = s1 * s2;
+  const s4 = v7[0];
+  const s5 = v1[0];
+  v26[0] = s4 * s5;
+  const s7 = v25[0];
+  const s8 = v26[0];
+  v27[0] = s7 + s8;
+  const s10 = v27[0];
+  v28[0] = s10 + 0.35;
+  const s12 = v9[0];
+  const s13 = v0[0];
+  v29[0] = s12 * s13;
+  const s15 = v11[0];
+  const s16 = v1[0];
+  v30[0] = s15 * s16;
+  const s18 = v29[0];
+  const s19 = v30[0];
+  v31[0] = s18 + s19;
+  const s21 = v31[0];
+  v32[0] = s21 + 0.35;
+  const s23 = v28[0];
+  v33[0] = 1 / (1 + Math.exp(-s23));
+  const s25 = v32[0];
+  v34[0] = 1 / (1 + Math.exp(-s25));
+  const s27 = v13[0];
+  const s28 = v33[0];
+  v35[0] = s27 * s28;
+  const s30 = v15[0];
+  const s31 = v34[0];
+  v36[0] = s30 * s31;
+  const s33 = v35[0];
+  const s34 = v36[0];
+  v37[0] = s33 + s34;
+  const s36 = v37[0];
+  v38[0] = s36 + 0.6;
+  const s38 = v17[0];
+  const s39 = v33[0];
+  v39[0] = s38 * s39;
+  const s41 = v19[0];
+  const s42 = v34[0];
+  v40[0] = s41 * s42;
+  const s44 = v39[0];
+  const s45 = v40[0];
+  v41[0] = s44 + s45;
+  const s47 = v41[0];
+  v42[0] = s47 + 0.6;
+  const s49 = v38[0];
+  v43[0] = 1 / (1 + Math.exp(-s49));
+  const s51 = v42[0];
+  v44[0] = 1 / (1 + Math.exp(-s51));
+  const s53 = v2[0];
+  const s54 = v43[0];
+  v45[0] = s53 - s54;
+  const s56 = v45[0];
+  v47[0] = s56 * s56;
+  const s58 = v47[0];
+  v48[0] = 0.5 * s58;
+  const s60 = v3[0];
+  const s61 = v44[0];
+  v49[0] = s60 - s61;
+  const s63 = v49[0];
+  v50[0] = s63 * s63;
+  const s65 = v50[0];
+  v51[0] = 0.5 * s65;
+  const s67 = v48[0];
+  const s68 = v51[0];
+  v52[0] = s67 + s68;
   return {
-    loss: v19[0],
+    loss: v52[0],
     values: {
-      net_h: v9.slice(),
-      out_h: v10.slice(),
-      net_o: v12.slice(),
-      out_o: v13.slice(),
-      L: v19.slice(),
+      in_h1: v28.slice(),
+      in_h2: v32.slice(),
+      out_h1: v33.slice(),
+      out_h2: v34.slice(),
+      in_o1: v38.slice(),
+      in_o2: v42.slice(),
+      out_o1: v43.slice(),
+      out_o2: v44.slice(),
+      L_o1: v48.slice(),
+      L_o2: v51.slice(),
+      L_total: v52.slice(),
     },
   };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
-  return { W1: new Float64Array(params["W1"].length), W2: new Float64Array(params["W2"].length) };
+  return {
+    w1: new Float64Array(params["w1"].length),
+    w2: new Float64Array(params["w2"].length),
+    w3: new Float64Array(params["w3"].length),
+    w4: new Float64Array(params["w4"].length),
+    w5: new Float64Array(params["w5"].length),
+    w6: new Float64Array(params["w6"].length),
+    w7: new Float64Array(params["w7"].length),
+    w8: new Float64Array(params["w8"].length),
+  };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
 export function gradient(
@@ -220,125 +385,224 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["W1"];
-  const v5 = params["W2"];
-  const v40 = out["W2"];
-  const v52 = out["W1"];
-  const { v8, v10, v11, v13, v15, v17, v18, v19, v35, v41, v47 } = w;
-  {
-    let i29 = 0;
-    for (; i29 < 2; i29++) {
-      {
-        let j30 = 0;
-        for (; j30 < 1; j30++) {
-          const ar32_0 = i29 * 2;
-          let s38_0_0 = 0;
-          for (let p31 = 0; p31 < 2; p31++) {
-            const pn35 = p31 * 1;
-            const a36_0 = v3[ar32_0 + p31];
-            const b37_0 = v0[pn35 + j30];
-            s38_0_0 += a36_0 * b37_0;
-          }
-          v8[i29 * 1 + j30] = s38_0_0;
-        }
-      }
-    }
-  }
+  const v0 = inputs["i1"];
+  const v1 = inputs["i2"];
+  const v2 = inputs["target_o1"];
+  const v3 = inputs["target_o2"];
+  const v5 = params["w1"];
+  const v7 = params["w2"];
+  const v9 = params["w3"];
+  const v11 = params["w4"];
+  const v13 = params["w5"];
+  const v15 = params["w6"];
+  const v17 = params["w7"];
+  const v19 = params["w8"];
+  const v151 = out["w8"];
+  const v156 = out["w7"];
+  const v163 = out["w6"];
+  const v169 = out["w5"];
+  const v189 = out["w4"];
+  const v192 = out["w3"];
+  const v197 = out["w2"];
+  const v200 = out["w1"];
+  const {
+    v25,
+    v26,
+    v27,
+    v28,
+    v29,
+    v30,
+    v31,
+    v32,
+    v33,
+    v34,
+    v35,
+    v36,
+    v37,
+    v38,
+    v39,
+    v40,
+    v41,
+    v42,
+    v43,
+    v44,
+    v45,
+    v47,
+    v48,
+    v49,
+    v50,
+    v51,
+    v52,
+    v54,
+    v113,
+    v115,
+    v121,
+    v130,
+    v135,
+    v138,
+    v139,
+    v144,
+    v145,
+    v152,
+    v157,
+    v164,
+    v168,
+    v170,
+    v174,
+    v175,
+    v176,
+    v181,
+    v182,
+  } = w;
+  const s70 = v5[0];
+  const s71 = v0[0];
+  v25[0] = s70 * s71;
+  const s73 = v7[0];
+  const s74 = v1[0];
+  v26[0] = s73 * s74;
+  const s76 = v25[0];
+  const s77 = v26[0];
+  v27[0] = s76 + s77;
+  const s79 = v27[0];
+  v28[0] = s79 + 0.35;
+  const s81 = v9[0];
+  const s82 = v0[0];
+  v29[0] = s81 * s82;
+  const s84 = v11[0];
+  const s85 = v1[0];
+  v30[0] = s84 * s85;
+  const s87 = v29[0];
+  const s88 = v30[0];
+  v31[0] = s87 + s88;
+  const s90 = v31[0];
+  v32[0] = s90 + 0.35;
+  const s92 = v28[0];
+  v33[0] = 1 / (1 + Math.exp(-s92));
+  const s94 = v32[0];
+  v34[0] = 1 / (1 + Math.exp(-s94));
+  const s96 = v13[0];
+  const s97 = v33[0];
+  v35[0] = s96 * s97;
+  const s99 = v15[0];
+  const s100 = v34[0];
+  v36[0] = s99 * s100;
+  const s102 = v35[0];
+  const s103 = v36[0];
+  v37[0] = s102 + s103;
+  const s105 = v37[0];
+  v38[0] = s105 + 0.6;
+  const s107 = v17[0];
+  const s108 = v33[0];
+  v39[0] = s107 * s108;
+  const s110 = v19[0];
+  const s111 = v34[0];
+  v40[0] = s110 * s111;
+  const s113 = v39[0];
+  const s114 = v40[0];
+  v41[0] = s113 + s114;
+  const s116 = v41[0];
+  v42[0] = s116 + 0.6;
+  const s118 = v38[0];
+  v43[0] = 1 / (1 + Math.exp(-s118));
+  const s120 = v42[0];
+  v44[0] = 1 / (1 + Math.exp(-s120));
+  const s122 = v2[0];
+  const s123 = v43[0];
+  v45[0] = s122 - s123;
+  const s125 = v45[0];
+  v47[0] = s125 * s125;
+  const s127 = v47[0];
+  v48[0] = 0.5 * s127;
+  const s129 = v3[0];
+  const s130 = v44[0];
+  v49[0] = s129 - s130;
+  const s132 = v49[0];
+  v50[0] = s132 * s132;
+  const s134 = v50[0];
+  v51[0] = 0.5 * s134;
+  const s136 = v48[0];
+  const s137 = v51[0];
+  v52[0] = s136 + s137;
+  const s139 = v43[0];
+  v54[0] = 1 - s139;
+  const s141 = v33[0];
+  v113[0] = 1 - s141;
+  const s143 = v34[0];
+  v115[0] = 1 - s143;
+  const s145 = v44[0];
+  v121[0] = 1 - s145;
+  const s147 = v49[0];
+  v130[0] = -s147;
+  const s149 = v45[0];
+  v135[0] = -s149;
+  const s151 = v130[0];
+  const s152 = v44[0];
+  v138[0] = s151 * s152;
+  const s154 = v138[0];
+  const s155 = v121[0];
+  v139[0] = s154 * s155;
+  const s157 = v135[0];
+  const s158 = v43[0];
+  v144[0] = s157 * s158;
+  const s160 = v144[0];
+  const s161 = v54[0];
+  v145[0] = s160 * s161;
+  const s163 = v139[0];
+  const s164 = v34[0];
+  v151[0] = s163 * s164;
+  const s166 = v139[0];
+  const s167 = v19[0];
+  v152[0] = s166 * s167;
+  const s169 = v139[0];
+  const s170 = v33[0];
+  v156[0] = s169 * s170;
+  const s172 = v139[0];
+  const s173 = v17[0];
+  v157[0] = s172 * s173;
+  const s175 = v145[0];
+  const s176 = v34[0];
+  v163[0] = s175 * s176;
+  const s178 = v145[0];
+  const s179 = v15[0];
+  v164[0] = s178 * s179;
+  const s181 = v152[0];
+  const s182 = v164[0];
+  v168[0] = s181 + s182;
+  const s184 = v145[0];
+  const s185 = v33[0];
+  v169[0] = s184 * s185;
+  const s187 = v145[0];
+  const s188 = v13[0];
+  v170[0] = s187 * s188;
+  const s190 = v157[0];
+  const s191 = v170[0];
+  v174[0] = s190 + s191;
+  const s193 = v168[0];
+  const s194 = v34[0];
+  v175[0] = s193 * s194;
+  const s196 = v175[0];
+  const s197 = v115[0];
+  v176[0] = s196 * s197;
+  const s199 = v174[0];
+  const s200 = v33[0];
+  v181[0] = s199 * s200;
+  const s202 = v181[0];
+  const s203 = v113[0];
+  v182[0] = s202 * s203;
+  const s205 = v176[0];
+  const s206 = v1[0];
+  v189[0] = s205 * s206;
+  const s208 = v176[0];
+  const s209 = v0[0];
+  v192[0] = s208 * s209;
+  const s211 = v182[0];
+  const s212 = v1[0];
+  v197[0] = s211 * s212;
+  const s214 = v182[0];
+  const s215 = v0[0];
+  v200[0] = s214 * s215;
 
-  for (let i39 = 0; i39 < 2; i39++) {
-    v10[i39] = 1 / (1 + Math.exp(-(v8[i39] + 0.35)));
-  }
-  {
-    let i40 = 0;
-    for (; i40 < 2; i40++) {
-      {
-        let j41 = 0;
-        for (; j41 < 1; j41++) {
-          const ar43_0 = i40 * 2;
-          let s49_0_0 = 0;
-          for (let p42 = 0; p42 < 2; p42++) {
-            const pn46 = p42 * 1;
-            const a47_0 = v5[ar43_0 + p42];
-            const b48_0 = v10[pn46 + j41];
-            s49_0_0 += a47_0 * b48_0;
-          }
-          v11[i40 * 1 + j41] = s49_0_0;
-        }
-      }
-    }
-  }
-
-  for (let i50 = 0; i50 < 2; i50++) {
-    v13[i50] = 1 / (1 + Math.exp(-(v11[i50] + 0.6)));
-  }
-
-  for (let i51 = 0; i51 < 2; i51++) {
-    v15[i51] = v1[i51] - v13[i51];
-  }
-
-  for (let i52 = 0; i52 < 2; i52++) {
-    v17[i52] = v15[i52] * v15[i52];
-  }
-  {
-    let s53 = 0;
-    for (let i54 = 0; i54 < 2; i54++) s53 += v17[i54];
-    v18[0] = s53;
-  }
-  const s56 = v18[0];
-  v19[0] = 0.5 * s56;
-
-  for (let i57 = 0; i57 < 2; i57++) {
-    v35[i57] = -v15[i57] * v13[i57] * (1 - v13[i57]);
-  }
-  {
-    let i58 = 0;
-    for (; i58 < 2; i58++) {
-      const a60_0 = v35[i58];
-      const o61_0 = i58 * 2;
-      for (let j59 = 0; j59 < 2; j59++) {
-        const bv62 = v10[j59];
-        v40[o61_0 + j59] = a60_0 * bv62;
-      }
-    }
-  }
-  {
-    let i63 = 0;
-    for (; i63 < 2; i63++) {
-      {
-        let j64 = 0;
-        for (; j64 < 1; j64++) {
-          let s72_0_0 = 0;
-          for (let p65 = 0; p65 < 2; p65++) {
-            const pm68 = p65 * 2;
-            const pn69 = p65 * 1;
-            const a70_0 = v5[pm68 + i63];
-            const b71_0 = v35[pn69 + j64];
-            s72_0_0 += a70_0 * b71_0;
-          }
-          v41[i63 * 1 + j64] = s72_0_0;
-        }
-      }
-    }
-  }
-
-  for (let i73 = 0; i73 < 2; i73++) {
-    v47[i73] = v41[i73] * v10[i73] * (1 - v10[i73]);
-  }
-  {
-    let i74 = 0;
-    for (; i74 < 2; i74++) {
-      const a76_0 = v47[i74];
-      const o77_0 = i74 * 2;
-      for (let j75 = 0; j75 < 2; j75++) {
-        const bv78 = v0[j75];
-        v52[o77_0 + j75] = a76_0 * bv78;
-      }
-    }
-  }
-
-  return { loss: v19[0], gradients: out };
+  return { loss: v52[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -347,14 +611,44 @@ export function sgdStep(
   lr: number = defaultLearningRate,
 ): void {
   {
-    const p = params["W1"],
-      g = gradients["W1"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    const p = params["w1"],
+      g = gradients["w1"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["W2"],
-      g = gradients["W2"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    const p = params["w2"],
+      g = gradients["w2"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+  }
+  {
+    const p = params["w3"],
+      g = gradients["w3"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+  }
+  {
+    const p = params["w4"],
+      g = gradients["w4"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+  }
+  {
+    const p = params["w5"],
+      g = gradients["w5"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+  }
+  {
+    const p = params["w6"],
+      g = gradients["w6"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+  }
+  {
+    const p = params["w7"],
+      g = gradients["w7"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+  }
+  {
+    const p = params["w8"],
+      g = gradients["w8"];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

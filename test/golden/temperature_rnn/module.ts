@@ -7,7 +7,7 @@ export const modelName = "TemperatureRNN";
 export const shapes = {
   params: { Wxh: [], Whh: [], Whz: [] },
   inputs: { x: [3], y: [] },
-  values: { h: [3], z: [], L: [] },
+  values: { h: [3], a: [3], z: [], yhat: [], L: [] },
 } as const;
 
 export const dims = {} as const;
@@ -41,7 +41,13 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { h: Float64Array; z: Float64Array; L: Float64Array };
+  values: {
+    h: Float64Array;
+    a: Float64Array;
+    z: Float64Array;
+    yhat: Float64Array;
+    L: Float64Array;
+  };
 }
 
 export interface GradientResult {
@@ -49,7 +55,7 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-const K8 = new Float64Array([0]);
+const K14 = new Float64Array([0]);
 
 function check(array: Float64Array | undefined, length: number, name: string): void {
   if (!(array instanceof Float64Array))
@@ -70,86 +76,90 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s9_0 = new Float64Array((1 + 3) * 1);
-  const r9_7 = new Float64Array(3 * 1);
-  const b9_1 = new Float64Array(1);
-  const b9_2 = new Float64Array(1);
-  const b9_4 = new Float64Array(1);
-  const b9_5 = new Float64Array(1);
-  const b9_6 = new Float64Array(1);
-  const b9_7 = new Float64Array(1);
-  const v10 = s9_0.subarray(1 * 1);
-  const v11 = new Float64Array(1);
-  const v12 = new Float64Array(1);
-  const v13 = new Float64Array(1);
-  const v15 = new Float64Array(1);
-  const v16 = new Float64Array(1);
+  const s15_0 = new Float64Array((1 + 3) * 1);
+  const r15_7 = new Float64Array(3 * 1);
+  const bt15_1 = new Float64Array(1);
+  const bt15_2 = new Float64Array(1);
+  const bt15_4 = new Float64Array(1);
+  const bt15_5 = new Float64Array(1);
+  const bt15_6 = new Float64Array(1);
+  const bt15_7 = new Float64Array(1);
+  const v16 = s15_0.subarray(1 * 1);
+  const v17 = new Float64Array(3);
+  const v18 = new Float64Array(1);
+  const v19 = new Float64Array(1);
+  const v20 = new Float64Array(1);
   const v21 = new Float64Array(1);
-  const v22 = new Float64Array(1);
-  const v26 = new Float64Array(3);
-  const d29_0 = new Float64Array((1 + 3) * 1);
-  const b29_0 = new Float64Array(1);
-  const b29_1 = new Float64Array(1);
-  const b29_2 = new Float64Array(1);
-  const b29_3 = new Float64Array(1);
-  const b29_4 = new Float64Array(1);
-  const b29_5 = new Float64Array(1);
-  const b29_6 = new Float64Array(1);
-  const b29_7 = new Float64Array(1);
-  const b29_8 = new Float64Array(1);
-  const b29_11 = new Float64Array(1);
-  const b29_12 = new Float64Array(1);
-  const b29_13 = new Float64Array(1);
-  const b29_15 = new Float64Array(1);
-  const b29_17 = new Float64Array(1);
-  const b29_18 = new Float64Array(1);
-  const b29_20 = new Float64Array(1);
-  const b29_21 = new Float64Array(1);
-  const b29_22 = new Float64Array(1);
-  const b29_24 = new Float64Array(1);
-  const v30 = new Float64Array(1);
-  const v31 = new Float64Array(1);
+  const v23 = new Float64Array(1);
+  const v29 = new Float64Array(1);
+  const v32 = new Float64Array(1);
+  const v33 = new Float64Array(1);
+  const v37 = new Float64Array(3);
+  const d40_0 = new Float64Array((1 + 3) * 1);
+  const bt40_0 = new Float64Array(1);
+  const bt40_1 = new Float64Array(1);
+  const bt40_2 = new Float64Array(1);
+  const bt40_3 = new Float64Array(1);
+  const bt40_4 = new Float64Array(1);
+  const bt40_5 = new Float64Array(1);
+  const bt40_6 = new Float64Array(1);
+  const bt40_7 = new Float64Array(1);
+  const bt40_8 = new Float64Array(1);
+  const bt40_11 = new Float64Array(1);
+  const bt40_12 = new Float64Array(1);
+  const bt40_13 = new Float64Array(1);
+  const bt40_15 = new Float64Array(1);
+  const bt40_17 = new Float64Array(1);
+  const bt40_18 = new Float64Array(1);
+  const bt40_20 = new Float64Array(1);
+  const bt40_21 = new Float64Array(1);
+  const bt40_22 = new Float64Array(1);
+  const bt40_24 = new Float64Array(1);
+  const v41 = new Float64Array(1);
+  const v42 = new Float64Array(1);
   return {
     key: "",
-    s9_0,
-    r9_7,
-    b9_1,
-    b9_2,
-    b9_4,
-    b9_5,
-    b9_6,
-    b9_7,
-    v10,
-    v11,
-    v12,
-    v13,
-    v15,
+    s15_0,
+    r15_7,
+    bt15_1,
+    bt15_2,
+    bt15_4,
+    bt15_5,
+    bt15_6,
+    bt15_7,
     v16,
+    v17,
+    v18,
+    v19,
+    v20,
     v21,
-    v22,
-    v26,
-    d29_0,
-    b29_0,
-    b29_1,
-    b29_2,
-    b29_3,
-    b29_4,
-    b29_5,
-    b29_6,
-    b29_7,
-    b29_8,
-    b29_11,
-    b29_12,
-    b29_13,
-    b29_15,
-    b29_17,
-    b29_18,
-    b29_20,
-    b29_21,
-    b29_22,
-    b29_24,
-    v30,
-    v31,
+    v23,
+    v29,
+    v32,
+    v33,
+    v37,
+    d40_0,
+    bt40_0,
+    bt40_1,
+    bt40_2,
+    bt40_3,
+    bt40_4,
+    bt40_5,
+    bt40_6,
+    bt40_7,
+    bt40_8,
+    bt40_11,
+    bt40_12,
+    bt40_13,
+    bt40_15,
+    bt40_17,
+    bt40_18,
+    bt40_20,
+    bt40_21,
+    bt40_22,
+    bt40_24,
+    v41,
+    v42,
   };
 }
 function buffers() {
@@ -167,45 +177,66 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const v3 = params["Wxh"];
   const v5 = params["Whh"];
   const v7 = params["Whz"];
-  const { s9_0, b9_1, b9_2, b9_4, b9_5, b9_6, b9_7, v10, v11, v12, v13, v15 } = w;
+  const {
+    s15_0,
+    bt15_1,
+    bt15_2,
+    bt15_4,
+    bt15_5,
+    bt15_6,
+    bt15_7,
+    v16,
+    v17,
+    v18,
+    v19,
+    v20,
+    v21,
+    v23,
+  } = w;
   {
-    s9_0.set(K8, 0 * 1);
+    s15_0.set(K14, 0 * 1);
     for (let t0 = 0; t0 < 3; t0++) {
       {
         const o1 = t0 * 1;
-        for (let i2 = 0; i2 < 1; i2++) b9_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 1; i2++) bt15_1[i2] = v0[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 1;
-        for (let i4 = 0; i4 < 1; i4++) b9_4[i4] = s9_0[o3 + i4];
+        for (let i4 = 0; i4 < 1; i4++) bt15_4[i4] = s15_0[o3 + i4];
       }
       const s6 = v3[0];
-      const s7 = b9_1[0];
-      b9_2[0] = s6 * s7;
+      const s7 = bt15_1[0];
+      bt15_2[0] = s6 * s7;
       const s9 = v5[0];
-      const s10 = b9_4[0];
-      b9_5[0] = s9 * s10;
-      const s12 = b9_2[0];
-      const s13 = b9_5[0];
-      b9_6[0] = s12 + s13;
-      const s15 = b9_6[0];
-      b9_7[0] = Math.tanh(s15);
-      s9_0.set(b9_7, (t0 + 1) * 1);
+      const s10 = bt15_4[0];
+      bt15_5[0] = s9 * s10;
+      const s12 = bt15_2[0];
+      const s13 = bt15_5[0];
+      bt15_6[0] = s12 + s13;
+      const s15 = bt15_6[0];
+      bt15_7[0] = Math.tanh(s15);
+      s15_0.set(bt15_7, (t0 + 1) * 1);
+      v17.set(bt15_6, t0 * 1);
     }
   }
   {
     const o16 = 2 * 1;
-    for (let i17 = 0; i17 < 1; i17++) v11[i17] = v10[o16 + i17];
+    for (let i17 = 0; i17 < 1; i17++) v18[i17] = v16[o16 + i17];
   }
   const s19 = v7[0];
-  const s20 = v11[0];
-  v12[0] = s19 * s20;
-  const s22 = v12[0];
-  const s23 = v1[0];
-  v13[0] = s22 - s23;
-  const s25 = v13[0];
-  v15[0] = s25 * s25;
-  return { loss: v15[0], values: { h: v10.slice(), z: v12.slice(), L: v15.slice() } };
+  const s20 = v18[0];
+  v19[0] = s19 * s20;
+  const s22 = v19[0];
+  v20[0] = 15 + s22;
+  const s24 = v20[0];
+  const s25 = v1[0];
+  v21[0] = s24 - s25;
+  const s27 = v21[0];
+  v23[0] = s27 * s27;
+  return {
+    loss: v23[0],
+    values: { h: v16.slice(), a: v17.slice(), z: v19.slice(), yhat: v20.slice(), L: v23.slice() },
+  };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -230,137 +261,140 @@ export function gradient(
   const v3 = params["Wxh"];
   const v5 = params["Whh"];
   const v7 = params["Whz"];
-  const v21 = out["Whz"];
-  const v30 = out["Wxh"];
-  const v31 = out["Whh"];
+  const v32 = out["Whz"];
+  const v41 = out["Wxh"];
+  const v42 = out["Whh"];
   const {
-    s9_0,
-    r9_7,
-    b9_1,
-    b9_2,
-    b9_4,
-    b9_5,
-    b9_6,
-    b9_7,
-    v10,
-    v11,
-    v12,
-    v13,
-    v15,
+    s15_0,
+    r15_7,
+    bt15_1,
+    bt15_2,
+    bt15_4,
+    bt15_5,
+    bt15_6,
+    bt15_7,
     v16,
-    v22,
-    v26,
-    d29_0,
-    b29_1,
-    b29_4,
-    b29_7,
-    b29_8,
-    b29_11,
-    b29_12,
-    b29_13,
-    b29_17,
-    b29_18,
-    b29_22,
+    v18,
+    v19,
+    v20,
+    v21,
+    v23,
+    v29,
+    v33,
+    v37,
+    d40_0,
+    bt40_1,
+    bt40_4,
+    bt40_7,
+    bt40_8,
+    bt40_11,
+    bt40_12,
+    bt40_13,
+    bt40_17,
+    bt40_18,
+    bt40_22,
   } = w;
   {
-    s9_0.set(K8, 0 * 1);
-    for (let t26 = 0; t26 < 3; t26++) {
+    s15_0.set(K14, 0 * 1);
+    for (let t28 = 0; t28 < 3; t28++) {
       {
-        const o27 = t26 * 1;
-        for (let i28 = 0; i28 < 1; i28++) b9_1[i28] = v0[o27 + i28];
+        const o29 = t28 * 1;
+        for (let i30 = 0; i30 < 1; i30++) bt15_1[i30] = v0[o29 + i30];
       }
       {
-        const o29 = (t26 + 0) * 1;
-        for (let i30 = 0; i30 < 1; i30++) b9_4[i30] = s9_0[o29 + i30];
+        const o31 = (t28 + 0) * 1;
+        for (let i32 = 0; i32 < 1; i32++) bt15_4[i32] = s15_0[o31 + i32];
       }
-      const s32 = v3[0];
-      const s33 = b9_1[0];
-      b9_2[0] = s32 * s33;
-      const s35 = v5[0];
-      const s36 = b9_4[0];
-      b9_5[0] = s35 * s36;
-      const s38 = b9_2[0];
-      const s39 = b9_5[0];
-      b9_6[0] = s38 + s39;
-      const s41 = b9_6[0];
-      b9_7[0] = Math.tanh(s41);
-      s9_0.set(b9_7, (t26 + 1) * 1);
-      r9_7.set(b9_7, t26 * 1);
+      const s34 = v3[0];
+      const s35 = bt15_1[0];
+      bt15_2[0] = s34 * s35;
+      const s37 = v5[0];
+      const s38 = bt15_4[0];
+      bt15_5[0] = s37 * s38;
+      const s40 = bt15_2[0];
+      const s41 = bt15_5[0];
+      bt15_6[0] = s40 + s41;
+      const s43 = bt15_6[0];
+      bt15_7[0] = Math.tanh(s43);
+      s15_0.set(bt15_7, (t28 + 1) * 1);
+      r15_7.set(bt15_7, t28 * 1);
     }
   }
   {
-    const o42 = 2 * 1;
-    for (let i43 = 0; i43 < 1; i43++) v11[i43] = v10[o42 + i43];
+    const o44 = 2 * 1;
+    for (let i45 = 0; i45 < 1; i45++) v18[i45] = v16[o44 + i45];
   }
-  const s45 = v7[0];
-  const s46 = v11[0];
-  v12[0] = s45 * s46;
-  const s48 = v12[0];
-  const s49 = v1[0];
-  v13[0] = s48 - s49;
-  const s51 = v13[0];
-  v15[0] = s51 * s51;
-  const s53 = v13[0];
-  v16[0] = 2 * s53;
-  const s55 = v16[0];
-  const s56 = v11[0];
-  v21[0] = s55 * s56;
-  const s58 = v16[0];
-  const s59 = v7[0];
-  v22[0] = s58 * s59;
-  v26.fill(0);
+  const s47 = v7[0];
+  const s48 = v18[0];
+  v19[0] = s47 * s48;
+  const s50 = v19[0];
+  v20[0] = 15 + s50;
+  const s52 = v20[0];
+  const s53 = v1[0];
+  v21[0] = s52 - s53;
+  const s55 = v21[0];
+  v23[0] = s55 * s55;
+  const s57 = v21[0];
+  v29[0] = 2 * s57;
+  const s59 = v29[0];
+  const s60 = v18[0];
+  v32[0] = s59 * s60;
+  const s62 = v29[0];
+  const s63 = v7[0];
+  v33[0] = s62 * s63;
+  v37.fill(0);
   {
-    const o60 = 2 * 1;
-    for (let i61 = 0; i61 < 1; i61++) v26[o60 + i61] = v22[i61];
+    const o64 = 2 * 1;
+    for (let i65 = 0; i65 < 1; i65++) v37[o64 + i65] = v33[i65];
   }
   {
-    d29_0.fill(0);
-    d29_0.set(v26, 1 * 1);
-    v30.fill(0);
-    v31.fill(0);
-    for (let t62 = 3 - 1; t62 >= 0; t62--) {
+    d40_0.fill(0);
+    d40_0.set(v37, 1 * 1);
+    v41.fill(0);
+    v42.fill(0);
+    for (let t66 = 3 - 1; t66 >= 0; t66--) {
       {
-        const o63 = t62 * 1;
-        for (let i64 = 0; i64 < 1; i64++) b29_1[i64] = v0[o63 + i64];
+        const o67 = t66 * 1;
+        for (let i68 = 0; i68 < 1; i68++) bt40_1[i68] = v0[o67 + i68];
       }
       {
-        const o65 = (t62 + 0) * 1;
-        for (let i66 = 0; i66 < 1; i66++) b29_4[i66] = s9_0[o65 + i66];
+        const o69 = (t66 + 0) * 1;
+        for (let i70 = 0; i70 < 1; i70++) bt40_4[i70] = s15_0[o69 + i70];
       }
       {
-        const o67 = t62 * 1;
-        for (let i68 = 0; i68 < 1; i68++) b29_7[i68] = r9_7[o67 + i68];
+        const o71 = t66 * 1;
+        for (let i72 = 0; i72 < 1; i72++) bt40_7[i72] = r15_7[o71 + i72];
       }
       {
-        const o69 = (t62 + 1) * 1;
-        for (let i70 = 0; i70 < 1; i70++) b29_8[i70] = d29_0[o69 + i70];
+        const o73 = (t66 + 1) * 1;
+        for (let i74 = 0; i74 < 1; i74++) bt40_8[i74] = d40_0[o73 + i74];
       }
-      const s72 = b29_7[0];
-      b29_11[0] = s72 * s72;
-      const s74 = b29_11[0];
-      b29_12[0] = 1 - s74;
-      const s76 = b29_8[0];
-      const s77 = b29_12[0];
-      b29_13[0] = s76 * s77;
-      const s79 = b29_13[0];
-      const s80 = b29_4[0];
-      b29_17[0] = s79 * s80;
-      const s82 = b29_13[0];
-      const s83 = v5[0];
-      b29_18[0] = s82 * s83;
-      const s85 = b29_13[0];
-      const s86 = b29_1[0];
-      b29_22[0] = s85 * s86;
+      const s76 = bt40_7[0];
+      bt40_11[0] = s76 * s76;
+      const s78 = bt40_11[0];
+      bt40_12[0] = 1 - s78;
+      const s80 = bt40_8[0];
+      const s81 = bt40_12[0];
+      bt40_13[0] = s80 * s81;
+      const s83 = bt40_13[0];
+      const s84 = bt40_4[0];
+      bt40_17[0] = s83 * s84;
+      const s86 = bt40_13[0];
+      const s87 = v5[0];
+      bt40_18[0] = s86 * s87;
+      const s89 = bt40_13[0];
+      const s90 = bt40_1[0];
+      bt40_22[0] = s89 * s90;
       {
-        const o87 = (t62 + 0) * 1;
-        for (let i88 = 0; i88 < 1; i88++) d29_0[o87 + i88] += b29_18[i88];
+        const o91 = (t66 + 0) * 1;
+        for (let i92 = 0; i92 < 1; i92++) d40_0[o91 + i92] += bt40_18[i92];
       }
-      for (let i89 = 0; i89 < 1; i89++) v30[i89] += b29_22[i89];
-      for (let i90 = 0; i90 < 1; i90++) v31[i90] += b29_17[i90];
+      for (let i93 = 0; i93 < 1; i93++) v41[i93] += bt40_22[i93];
+      for (let i94 = 0; i94 < 1; i94++) v42[i94] += bt40_17[i94];
     }
   }
 
-  return { loss: v15[0], gradients: out };
+  return { loss: v23[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -371,17 +405,17 @@ export function sgdStep(
   {
     const p = params["Wxh"],
       g = gradients["Wxh"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Whh"],
       g = gradients["Whh"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
     const p = params["Whz"],
       g = gradients["Whz"];
-    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */

@@ -1,0 +1,247 @@
+import type { Graph, NodeId } from "../ir/types.js";
+import type { Gradient } from "../autodiff/reverse.js";
+import { spaceLatex } from "../latex/render.js";
+import type { Block, Document, Inline } from "./document.js";
+import { heading, math, para, prose, text } from "./document.js";
+import { HandoutContext } from "./context.js";
+import { deltaStep, paramStep, partial } from "./derivation.js";
+import { glossary, opsUsed } from "./glossary.js";
+import { descent, forwardItems, forwardNumbers, givenValues } from "./worked.js";
+import { breakRows } from "./width.js";
+import type { RecurrenceContext } from "./recurrence.js";
+import type { ItemCheck, LectureReport } from "../lecture/check.js";
+import { lectureSection, slipNote } from "./lecture.js";
+
+const ROLE_TITLE = { input: "Inputs", target: "Targets", param: "Parameters", const: "Constants" } as const;
+
+/**
+ * The handout as a lecture derives it: the model and its notation, the forward pass (with the
+ * numbers when the model carries an example), the backward pass one δ at a time from the loss
+ * back to every parameter, backpropagation through time for a recurrence, and gradient
+ * descent. It renders what the differentiator recorded; it never differentiates anything.
+ */
+export function buildHandout(graph: Graph, gradient: Gradient, lecture?: LectureReport): Document {
+  const ctx = new HandoutContext(graph, gradient);
+  const slips = (where: (c: ItemCheck) => boolean): Block[] =>
+    (lecture?.items ?? [])
+      .filter(
+        (c) =>
+          (c.verdict === "differs" || c.verdict === "formula-differs" || c.verdict === "negligible") &&
+          where(c),
+      )
+      .map((c) => slipNote(ctx, c));
+  const placed = new Set<ItemCheck>();
+  const at = (where: (c: ItemCheck) => boolean) =>
+    slips((c) => {
+      if (placed.has(c) || !where(c)) return false;
+      placed.add(c);
+      return true;
+    });
+  const gradientOf = (ids: readonly NodeId[]) => (c: ItemCheck) =>
+    c.item.after === 0 && c.item.quantity.kind === "gradient" && ids.includes(c.item.quantity.of);
+  const blocks: Block[] = [...modelSection(ctx), ...notationSection(ctx)];
+  if (ctx.worked)
+    blocks.push(
+      heading(1, text("The forward pass, with numbers")),
+      ...givenValues(ctx),
+      ...forwardNumbers(ctx, ctx.worked),
+      ...at((c) => c.item.after === 0 && c.item.quantity.kind !== "gradient"),
+    );
+  blocks.push(...backwardSection(ctx, (ids) => at(gradientOf(ids))));
+  blocks.push(
+    heading(1, text("Gradient descent")),
+    ...descent(ctx, ctx.worked),
+    ...at((c) => c.item.after > 0),
+  );
+  if (lecture) blocks.push(...lectureSection(ctx, lecture, placed));
+  return { title: `${graph.modelName}: deriving the gradients`, blocks };
+}
+
+function modelSection(ctx: HandoutContext): Block[] {
+  const { graph } = ctx;
+  const blocks: Block[] = [heading(1, text("The model"))];
+  const dims = [...graph.dims];
+  if (dims.length > 0)
+    blocks.push(
+      para(
+        text("Dimensions: "),
+        ...dims.flatMap(([name, v], i) => [
+          ...(i > 0 ? [text(", ")] : []),
+          math(`${name.replace(/_/g, "\\_")}${v === undefined ? "" : ` = ${v}`}`),
+          ...(v === undefined ? [text(" (set by the data)")] : []),
+        ]),
+        text("."),
+      ),
+    );
+  for (const role of ["input", "target", "param", "const"] as const) {
+    const named = graph.named.filter((n) => n.kind === role);
+    if (named.length === 0) continue;
+    blocks.push(
+      para(
+        { strong: [text(`${ROLE_TITLE[role]}: `)] },
+        ...named.flatMap((n, i) => [
+          ...(i > 0 ? [text(", ")] : []),
+          math(`${ctx.symbol(n.node) ?? n.name} \\in ${spaceLatex(n.declaredShape)}`),
+        ]),
+        text("."),
+      ),
+    );
+  }
+  const f = ctx.forward();
+  const items = forwardItems(ctx);
+  for (const item of items) {
+    if (item.kind === "recurrence") {
+      const r = item.r;
+      const start = r.initialRows().map((row) => `$${row.lhs} = ${row.rhs}$`);
+      blocks.push(
+        para(
+          ...prose(
+            `For $${r.index} = 1, \\dots, ${r.length}$, in order${start.length > 0 ? `, starting from ${start.join(", ")}` : ""}:`,
+          ),
+        ),
+      );
+      blocks.push({ kind: "equations", rows: breakRows(r.equationRows()) });
+    } else {
+      if (items.length > 1) blocks.push(para(text(item === items[0] ? "First:" : "Then:")));
+      else blocks.push(para(text("The equations, in the order they are computed:")));
+      blocks.push({
+        kind: "equations",
+        rows: breakRows(item.ids.map((id) => ({ lhs: ctx.symbol(id)!, rhs: f.definition(id) }))),
+      });
+    }
+  }
+  blocks.push(para(...prose(`The loss is $${ctx.lossSymbol}$.`)));
+  return blocks;
+}
+
+function notationSection(ctx: HandoutContext): Block[] {
+  const blocks: Block[] = [heading(1, text("Notation"))];
+  const L = ctx.lossSymbol;
+  blocks.push(
+    para(
+      ...prose(
+        `For a value $v$ of the model, $\\delta_v = ${partial(L, "v")}$ is the gradient of the loss with respect to $v$ (the error of $v$); it has the shape of $v$. Going backwards from the loss, each $\\delta$ follows by the chain rule from the $\\delta$s of the values computed from it; a value used by several equations receives the sum of what each sends back.`,
+      ),
+    ),
+  );
+  const aux = [
+    ...ctx.notation.auxiliaries,
+    ...ctx.recurrences.flatMap((r) => r.notation.auxiliaries.map((a) => ({ ...a, r }))),
+  ];
+  if (aux.length > 0) {
+    const parts: Inline[] = [text("The derivation names ")];
+    aux.forEach((a, i) => {
+      if (i > 0) parts.push(text(i === aux.length - 1 ? " and " : ", "));
+      const r = "r" in a ? (a.r as RecurrenceContext) : undefined;
+      const definition = r ? r.forward().definition(a.node) : ctx.forward().definition(a.node);
+      const of =
+        a.preactivationOf !== undefined
+          ? r
+            ? r.symbol(a.preactivationOf)
+            : ctx.symbol(a.preactivationOf)
+          : undefined;
+      parts.push(math(`${r ? r.symbol(a.node) : a.symbol} = ${definition}`));
+      if (of) parts.push(text(" (the pre-activation of "), math(of), text(")"));
+    });
+    parts.push(text(", because more than one step of the derivation uses its δ."));
+    blocks.push(para(...parts));
+  }
+  const tensors = ctx.gradient.nodes.slice(0, ctx.gradient.forwardCount).some((n) => n.shape.length > 0);
+  const ops = opsUsed(ctx.gradient.nodes, ctx.gradient.forwardCount).filter((op) => op !== "mul" || tensors);
+  if (tensors && !ops.includes("mul")) ops.unshift("mul");
+  blocks.push(...glossary(ops));
+  return blocks;
+}
+
+/** Items of the backward pass: a δ, a param's gradient, or a recurrence's backward pass. */
+type Item =
+  | { kind: "delta"; id: NodeId }
+  | { kind: "param"; id: NodeId }
+  | { kind: "recurrence"; r: RecurrenceContext };
+
+/**
+ * The order a lecture derives in: from the loss backwards, one value as soon as everything
+ * it feeds is done, going deep before wide (δ^L, then ∂E/∂W^L and ∂E/∂b^L, then δ^{L−1}, …),
+ * and among values ready together, the one the model defines first.
+ */
+function derivationOrder(ctx: HandoutContext): Item[] {
+  const items = new Map<string, Item>();
+  const deps = new Map<string, Set<string>>();
+  const keyOf = (id: NodeId) => `n${id}`;
+  const scanKey = (scan: NodeId) => `s${scan}`;
+  const consumersOf = (id: NodeId): string[] => {
+    const out: string[] = [];
+    for (const t of ctx.notation.effectiveTerms(id)) {
+      if (t.term.kind === "recurrence") out.push(scanKey(t.term.scan));
+      else if (
+        t.through !== undefined &&
+        t.through !== ctx.graph.loss &&
+        ctx.notation.shown.includes(t.through)
+      )
+        out.push(keyOf(t.through));
+    }
+    return out;
+  };
+  for (const id of ctx.notation.shown) {
+    if (id === ctx.graph.loss) continue;
+    items.set(keyOf(id), { kind: "delta", id });
+    deps.set(keyOf(id), new Set(consumersOf(id)));
+  }
+  for (const p of ctx.params) {
+    items.set(keyOf(p.node), { kind: "param", id: p.node });
+    deps.set(keyOf(p.node), new Set(consumersOf(p.node)));
+  }
+  for (const r of ctx.recurrences) {
+    if (!r.adjoint) continue;
+    items.set(scanKey(r.scan.id), { kind: "recurrence", r });
+    const d = new Set<string>();
+    for (const n of ctx.gradient.nodes)
+      if (n.kind === "project" && n.scan === r.scan.id) for (const c of consumersOf(n.id)) d.add(c);
+    deps.set(scanKey(r.scan.id), d);
+  }
+  for (const d of deps.values()) for (const k of [...d]) if (!items.has(k)) d.delete(k);
+  const order: Item[] = [];
+  const done = new Set<string>();
+  const idOf = (k: string) => Number(k.slice(1));
+  const ready = () =>
+    [...items.keys()].filter((k) => !done.has(k) && [...deps.get(k)!].every((d) => done.has(d)));
+  let stack = ready().sort((a, b) => idOf(b) - idOf(a));
+  while (stack.length > 0) {
+    const k = stack.pop()!;
+    if (done.has(k)) continue;
+    done.add(k);
+    order.push(items.get(k)!);
+    const fresh = ready().filter((r) => !stack.includes(r));
+    stack = [...stack, ...fresh.sort((a, b) => idOf(b) - idOf(a))];
+  }
+  return order;
+}
+
+/** The backward pass in derivation order; `slips` gives the lecture's wrong values for the gradients of these nodes. */
+function backwardSection(ctx: HandoutContext, slips: (ids: readonly NodeId[]) => Block[]): Block[] {
+  const blocks: Block[] = [heading(1, text("The backward pass"))];
+  for (const item of derivationOrder(ctx)) {
+    if (item.kind === "delta") {
+      const members = ctx.gradient.trace
+        .filter((s) => ctx.notation.representativeOf(s.node) === item.id)
+        .map((s) => s.node);
+      blocks.push(heading(3, math(ctx.delta(item.id))), ...deltaStep(ctx, item.id), ...slips(members));
+    } else if (item.kind === "param") {
+      blocks.push(
+        heading(2, text("The gradient of "), math(ctx.symbol(item.id)!)),
+        ...paramStep(ctx, item.id),
+        ...slips([item.id]),
+      );
+    } else {
+      const r = item.r;
+      blocks.push(heading(2, text("Backpropagation through time over "), math(r.index)), ...r.derivation());
+      if (ctx.worked)
+        blocks.push(
+          para(text("The numbers of every step (the δs are computed from the last step back to the first):")),
+          ...r.table(ctx.worked),
+        );
+      blocks.push(...slips(r.stepNodes()));
+    }
+  }
+  return blocks;
+}

@@ -1,0 +1,210 @@
+import type { Graph, Node, NodeId, NamedValue } from "../ir/types.js";
+import type { Gradient } from "../autodiff/reverse.js";
+import type { Tensor } from "../ir/tensor.js";
+import { Evaluator } from "../ir/evaluate.js";
+import { ExpressionRenderer, type RenderContext } from "../latex/render.js";
+import { latexName } from "../latex/names.js";
+import { PREC, type Latex } from "../ops/def.js";
+import { baseLetters, Notation } from "./notation.js";
+import { DEFAULT_DIGITS, formatNumber, numberLatex, tensorLatex } from "./numbers.js";
+import { RecurrenceContext, withSubscript } from "./recurrence.js";
+import type { DerivationScope } from "./derivation.js";
+
+/** Constants print as numbers; a uniform tensor as c·1. */
+export function constantLatex(value: Float64Array, shape: Node["shape"], digits: number): Latex {
+  const v = value[0]!;
+  if (value.every((x) => x === v)) {
+    const text = formatNumber(v, digits);
+    if (shape.length === 0) return numberLatex(v, digits);
+    return { text: `${text}\\,\\mathbf{1}`, prec: PREC.product };
+  }
+  return { text: tensorLatex({ shape: shape as number[], data: value }, digits), prec: PREC.atom };
+}
+
+/** δ of a symbol: δ_{h_t}. */
+export const deltaOf = (symbol: string) => `\\delta_{${symbol}}`;
+
+/**
+ * Everything the handout's sections share: the names of values (the model's and the few the
+ * derivation adds), the derivation as autodiff recorded it, and the worked numbers from the
+ * reference evaluator running the same IR the code is generated from.
+ */
+export class HandoutContext implements DerivationScope {
+  readonly notation: Notation;
+  readonly recurrences: RecurrenceContext[] = [];
+  readonly lossSymbol: string;
+  readonly params: readonly NamedValue[];
+  /** The reference evaluator at the example values, when the model has them all. */
+  readonly worked: Evaluator | undefined;
+  readonly values: ReadonlyMap<string, Tensor>;
+  /** Result node → the δ it is, for adjoint expressions. */
+  private readonly resultSymbols = new Map<NodeId, string>();
+
+  constructor(
+    readonly graph: Graph,
+    readonly gradient: Gradient,
+    readonly digits = DEFAULT_DIGITS,
+  ) {
+    const nodes = gradient.nodes;
+    const symbols = new Map<NodeId, string>();
+    for (const n of graph.named) if (!symbols.has(n.node)) symbols.set(n.node, latexName(n.name, n.latex));
+    // One step of a stacked sequence reads as that step: h_T, x_3.
+    for (const n of nodes) {
+      if (n.kind !== "op" || n.op !== "take" || symbols.has(n.id)) continue;
+      const of = symbols.get(n.args[0]!);
+      if (of !== undefined) symbols.set(n.id, withSubscript(of, String(n.attrs.step)));
+    }
+    this.params = graph.named.filter((n) => n.kind === "param");
+    const params = new Set(this.params.map((p) => p.node));
+    const used = baseLetters(symbols.values());
+    this.notation = new Notation(
+      nodes,
+      gradient.trace,
+      symbols,
+      used,
+      (id) => params.has(id) || nodes[id]!.kind === "project" || nodes[id]!.kind === "input",
+    );
+    this.lossSymbol = this.notation.symbols.get(graph.loss)!;
+    for (const id of this.notation.shown) {
+      const result = this.notation.step(id)!.result;
+      if (nodes[result]!.kind !== "const" && !this.resultSymbols.has(result))
+        this.resultSymbols.set(result, this.delta(id));
+    }
+    const given = graph.named.filter((n) => n.kind === "input" || n.kind === "target" || n.kind === "param");
+    this.values = graph.example;
+    this.worked =
+      given.length > 0 && given.every((n) => graph.example.has(n.name))
+        ? new Evaluator(nodes, graph.example)
+        : undefined;
+    for (const n of nodes) if (n.kind === "scan") this.recurrences.push(new RecurrenceContext(this, n, used));
+  }
+
+  symbol(id: NodeId): string | undefined {
+    return this.notation.symbols.get(id);
+  }
+
+  /** δ of a value as the derivation names it (that of the value it shares its δ with). */
+  delta(id: NodeId): string {
+    const head = this.notation.representativeOf(id);
+    return deltaOf(this.notation.deltaNames.get(head) ?? this.notation.symbols.get(id) ?? "?");
+  }
+
+  /** The name of the value whose δ a step derives (a shared δ goes by its named member's name). */
+  deltaName(id: NodeId): string {
+    return this.notation.deltaNames.get(id) ?? this.symbol(id) ?? "?";
+  }
+
+  private renderContext(symbols: (id: NodeId) => Latex | undefined): RenderContext {
+    return {
+      symbol: symbols,
+      adjoint: (of) => this.composedDelta(of),
+      constant: (value, shape) => constantLatex(value, shape, this.digits),
+      other: (n) => this.recurrenceOf(n)?.outerLatex(n),
+    };
+  }
+
+  /** Expressions over the forward values: named values and the derivation's names print as symbols. */
+  forward(): ExpressionRenderer {
+    return new ExpressionRenderer(
+      this.gradient.nodes,
+      this.renderContext((id) => {
+        const s = this.notation.symbols.get(id);
+        return s === undefined ? undefined : { text: s, prec: PREC.atom };
+      }),
+    );
+  }
+
+  /**
+   * Expressions over adjoints: a shown value's δ prints as δ_v. When deriving `step`, the δs
+   * of its own consumers print as those consumers' δ, as the chain rule just written says.
+   */
+  backward(expanding?: NodeId): ExpressionRenderer {
+    const local = new Map(this.resultSymbols);
+    if (expanding !== undefined) {
+      local.delete(this.notation.step(expanding)!.result);
+      for (const { through } of this.notation.effectiveTerms(expanding)) {
+        if (through === undefined) continue;
+        const r = this.notation.step(through)?.result;
+        if (
+          r !== undefined &&
+          this.gradient.nodes[r]!.kind !== "const" &&
+          this.notation.shown.includes(through)
+        )
+          local.set(r, this.delta(through));
+      }
+    }
+    return new ExpressionRenderer(
+      this.gradient.nodes,
+      this.renderContext((id) => {
+        const s = this.notation.symbols.get(id) ?? local.get(id);
+        return s === undefined ? undefined : { text: s, prec: PREC.atom };
+      }),
+    );
+  }
+
+  /**
+   * The same expressions with every symbol replaced by its worked value: the line a reader
+   * checks with a calculator. Only for scalar expressions.
+   */
+  numeric(ev: Evaluator, deltas = true): ExpressionRenderer {
+    const number = (id: NodeId): Latex => numberLatex(ev.value(id).data[0]!, this.digits);
+    const resultOf = new Map<NodeId, true>();
+    for (const id of this.notation.shown) resultOf.set(this.notation.step(id)!.result, true);
+    return new ExpressionRenderer(this.gradient.nodes, {
+      symbol: (id) => {
+        const n = this.gradient.nodes[id]!;
+        if (n.kind === "const") return undefined;
+        const leaf =
+          this.notation.symbols.has(id) ||
+          (deltas && resultOf.has(id)) ||
+          n.kind === "input" ||
+          n.kind === "param";
+        if (!leaf) return undefined;
+        // Only scalars are substituted; a tensor keeps its name.
+        if (n.shape.length > 0)
+          return { text: this.notation.symbols.get(id) ?? this.delta(id), prec: PREC.atom };
+        return number(id);
+      },
+      adjoint: (of) => number(this.notation.step(of)!.result),
+      constant: (value, shape) => constantLatex(value, shape, this.digits),
+      other: (n) => this.recurrenceOf(n)?.outerLatex(n),
+    });
+  }
+
+  /**
+   * δ of a value in a general form: its symbol when it has a step of its own, otherwise what
+   * its chain rule gives (the sum of its terms' general forms), so that unnamed values vanish
+   * into the expressions around them.
+   */
+  composedDelta(of: NodeId): Latex {
+    const head = this.notation.representativeOf(of);
+    const result = this.notation.step(head)?.result;
+    if (result !== undefined && this.gradient.nodes[result]!.kind === "const")
+      return constantLatex(
+        (this.gradient.nodes[result] as Extract<Node, { kind: "const" }>).value,
+        [],
+        this.digits,
+      );
+    if (this.notation.shown.includes(head) || this.notation.step(head) === undefined)
+      return { text: this.delta(head), prec: PREC.atom };
+    const r = this.backward();
+    const parts = this.notation
+      .step(head)!
+      .terms.map((t) => (t.kind === "use" ? r.latex(t.general) : r.latex(t.value)));
+    if (parts.length === 1) return parts[0]!;
+    return { text: parts.map((p) => p.text).join(" + "), prec: PREC.sum };
+  }
+
+  recurrenceOf(n: Node): RecurrenceContext | undefined {
+    if (n.kind !== "project") return undefined;
+    return this.recurrences.find((r) => r.scan.id === n.scan || r.adjoint?.id === n.scan);
+  }
+
+  isLoss(id: NodeId): boolean {
+    return id === this.graph.loss;
+  }
+
+  isScalar(id: NodeId): boolean {
+    return this.gradient.nodes[id]!.shape.length === 0;
+  }
+}

@@ -1,0 +1,74 @@
+import type { Node } from "../ir/types.js";
+import type { Block, Inline } from "./document.js";
+import { prose } from "./document.js";
+
+/**
+ * What the handout says about an operation the first time a model uses it: its definition
+ * and the derivative the derivation relies on. Fused rules (softmax with cross-entropy,
+ * sigmoid with BCE) are explained, not asserted: the Jacobian behind ŷ − y is shown.
+ */
+const DEFINITIONS: Record<string, string> = {
+  mul: "$\\odot$ is the elementwise (Hadamard) product; between scalars, products are written side by side or with $\\cdot$.",
+  matmul:
+    "A product of matrices and vectors is the usual matrix product; $^{\\top}$ is the transpose. For $u = A\\,b$: $\\partial L/\\partial A = \\delta_u\\, b^{\\top}$ and $\\partial L/\\partial b = A^{\\top} \\delta_u$.",
+  sigmoid:
+    "$\\sigma(a) = 1/(1 + e^{-a})$ is the logistic sigmoid, with $\\sigma'(a) = \\sigma(a)\\,(1 - \\sigma(a))$.",
+  tanh: "$\\tanh'(a) = 1 - \\tanh^2 a$: when $|a|$ is large, $\\tanh a$ is close to $\\pm 1$ (saturated) and its derivative close to 0.",
+  relu: "$\\operatorname{ReLU}(a) = \\max(0, a)$, with $\\operatorname{ReLU}'(a) = H(a)$, where $H(a) = 1$ if $a > 0$ and 0 otherwise: the gradient passes only where the input was positive.",
+  heaviside:
+    "$H(a) = 1$ if $a > 0$ and 0 otherwise (the step function); its derivative is taken as 0 everywhere.",
+  softplus:
+    "$\\operatorname{softplus}(a) = \\log(1 + e^{a})$, with $\\operatorname{softplus}'(a) = \\sigma(a)$.",
+  leaky_relu:
+    "$\\operatorname{LReLU}_\\alpha(a) = a$ for $a > 0$ and $\\alpha a$ otherwise; its derivative is 1 or $\\alpha$.",
+  exp: "$\\partial e^{a}/\\partial a = e^{a}$.",
+  log: "$\\partial \\log a/\\partial a = 1/a$ ($\\log$ is the natural logarithm).",
+  pow: "$\\partial a^{p}/\\partial a = p\\,a^{p-1}$.",
+  softmax:
+    "$\\operatorname{softmax}(z)_i = e^{z_i} / \\sum_j e^{z_j}$. Its Jacobian is $\\partial \\hat y_i / \\partial z_j = \\hat y_i(\\delta_{ij} - \\hat y_j)$: $\\hat y_i(1 - \\hat y_i)$ on the diagonal and $-\\hat y_i \\hat y_j$ off it ($\\delta_{ij}$ is 1 when $i = j$ and 0 otherwise).",
+  cross_entropy:
+    "$\\operatorname{CE}(\\hat y, y) = -\\sum_i y_i \\log \\hat y_i$ is the cross-entropy of a prediction $\\hat y$ against a target $y$.",
+  softmax_cross_entropy:
+    "$\\operatorname{CE}(\\hat y, y) = -\\sum_i y_i \\log \\hat y_i$ is the cross-entropy. When $\\hat y = \\operatorname{softmax}(z)$, the chain rule through the softmax Jacobian gives $\\partial L/\\partial z_j = \\sum_i \\left(-\\frac{y_i}{\\hat y_i}\\right) \\hat y_i (\\delta_{ij} - \\hat y_j) = -y_j + \\hat y_j \\sum_i y_i = \\hat y_j - y_j$, because the entries of $y$ sum to 1: $\\partial L/\\partial z = \\hat y - y$. (The loss is computed from $z$ as $\\log\\sum_j e^{z_j} - \\sum_i y_i z_i$, which stays finite for large $z$.)",
+  bce: "$\\operatorname{BCE}(p, y) = -\\sum_i \\left(y_i \\log p_i + (1 - y_i)\\log(1 - p_i)\\right)$ is the binary cross-entropy, summed over the entries, with $\\partial \\operatorname{BCE}/\\partial p_i = (p_i - y_i)/(p_i(1 - p_i))$.",
+  sigmoid_bce:
+    "$\\operatorname{BCE}(p, y) = -\\sum_i \\left(y_i \\log p_i + (1 - y_i)\\log(1 - p_i)\\right)$ is the binary cross-entropy. When $p = \\sigma(z)$, $\\partial \\operatorname{BCE}/\\partial p_i = (p_i - y_i)/(p_i(1 - p_i))$ and $\\sigma'(z_i) = p_i(1 - p_i)$ cancel: $\\partial L/\\partial z = \\sigma(z) - y$.",
+  mse: "$\\operatorname{MSE}(\\hat y, y) = \\frac{1}{n}\\sum_i (\\hat y_i - y_i)^2$ is the mean of the squared errors over the $n$ entries, so $\\partial \\operatorname{MSE}/\\partial \\hat y = \\frac{2}{n}(\\hat y - y)$.",
+  sum: "$\\sum$ adds every entry; each entry's derivative is 1, so the gradient of a sum is a tensor of ones $\\mathbf{1}$ times the δ of the sum.",
+  mean: "$\\operatorname{mean}$ divides the sum of the $n$ entries by $n$, so each entry receives $1/n$ of the δ.",
+  conv2d:
+    "$x \\star k$ is the (cross-)correlation of an image with a kernel, as deep-learning libraries compute a convolution: $(x \\star k)_{ij} = \\sum_{u,v} x_{i+u,\\,j+v}\\, k_{uv}$, the kernel laid on the image at $(i, j)$, multiplied entry by entry and summed. Its gradient with respect to the kernel correlates the image with the δ of the output: $\\partial L/\\partial k_{uv} = \\sum_{i,j} \\delta_{ij}\\, x_{i+u,\\,j+v}$, the sum over the regions the kernel visited, each weighted by that output's δ.",
+  maxpool:
+    "$\\operatorname{maxpool}$ takes the maximum of each window; its gradient sends each window's δ to the position of the window's maximum (the first, on a tie) and nothing to the others, adding where windows overlap.",
+  avgpool:
+    "$\\operatorname{avgpool}$ takes the mean of each window; its gradient spreads each window's δ evenly over the window.",
+  flatten:
+    "$\\operatorname{vec}$ reads a tensor's entries row by row into a vector; its gradient reshapes the δ back.",
+  transpose: "$^{\\top}$ is the transpose.",
+};
+
+/** The ops a model's forward graph (and its recurrences' bodies) uses, in order of first use. */
+export function opsUsed(nodes: readonly Node[], forwardCount: number): string[] {
+  const out = new Set<string>();
+  const visit = (list: readonly Node[], count: number) => {
+    for (const n of list.slice(0, count)) {
+      if (n.kind === "op") out.add(n.op);
+      if (n.kind === "scan") visit(n.body, n.body.length);
+    }
+  };
+  visit(nodes, forwardCount);
+  return [...out];
+}
+
+/** A paragraph per operation the model uses that needs one. */
+export function glossary(ops: readonly string[]): Block[] {
+  const items: Inline[][] = [];
+  const seen = new Set<string>();
+  for (const op of ops) {
+    const key = op === "neg" || op === "add" || op === "sub" || op === "div" ? undefined : op;
+    if (key === undefined || seen.has(key) || DEFINITIONS[key] === undefined) continue;
+    seen.add(key);
+    items.push(prose(DEFINITIONS[key]!));
+  }
+  return items.length === 0 ? [] : [{ kind: "list", items }];
+}

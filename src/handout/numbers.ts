@@ -1,0 +1,99 @@
+import type { Tensor } from "../ir/tensor.js";
+import { PREC, type Latex } from "../ops/def.js";
+
+/** How many significant digits the handout prints unless a lecture prints more. */
+export const DEFAULT_DIGITS = 4;
+const MAX_DIGITS = 15;
+
+/**
+ * A number as a lecture prints it: `digits` significant digits, no trailing zeros — but a
+ * value that rounds to a whole number it is not (tanh(9.7) = 0.99999998…) keeps the digits
+ * that show how far it is from it, so that 1 − h² can be checked by hand.
+ */
+export function formatNumber(v: number, digits = DEFAULT_DIGITS): string {
+  if (Number.isNaN(v)) return "\\mathrm{NaN}";
+  if (!Number.isFinite(v)) return v > 0 ? "\\infty" : "-\\infty";
+  if (v === 0 || Object.is(v, -0)) return "0";
+  const abs = Math.abs(v);
+  if (abs >= 1e-3 && abs < 1e5) {
+    let p = digits;
+    const rounded = (q: number) => Number(v.toPrecision(q));
+    const gap = Math.abs(v - Math.round(v));
+    if (Number.isInteger(rounded(p)) && gap > 1e-12 * Math.max(1, abs)) {
+      // Saturated: show the digits up to the first two that differ from the whole number.
+      while (p < MAX_DIGITS && Number.isInteger(rounded(p))) p++;
+      p = Math.min(MAX_DIGITS, p + 1);
+    }
+    return String(rounded(p));
+  }
+  const [mantissa, exponent] = v.toExponential(Math.max(0, digits - 1)).split("e");
+  return `${Number(mantissa)} \\cdot 10^{${Number(exponent)}}`;
+}
+
+/** A worked number inside an expression: a negative one is parenthesised where a sum would be. */
+export function numberLatex(v: number, digits = DEFAULT_DIGITS): Latex {
+  const text = formatNumber(v, digits);
+  const prec = text.startsWith("-") ? PREC.sum : text.includes("\\cdot") ? PREC.product : PREC.atom;
+  return { text, prec, numeric: true };
+}
+
+/** A number as an operand of a printed formula: a negative number gets parentheses. */
+export function operandNumber(v: number, digits = DEFAULT_DIGITS): string {
+  const text = formatNumber(v, digits);
+  return text.startsWith("-") || text.includes("\\cdot") ? `\\left(${text}\\right)` : text;
+}
+
+/**
+ * Entries that are floating-point noise next to the tensor's other entries (1e-18 beside
+ * 0.1: a sum that cancels exactly) are zero by structure and print as 0.
+ */
+export function structuralZeros(t: Tensor): Tensor {
+  if (t.data.length < 2) return t;
+  let max = 0;
+  for (const v of t.data) max = Math.max(max, Math.abs(v));
+  const floor = max * 1e-13;
+  if (!t.data.some((v) => v !== 0 && Math.abs(v) < floor)) return t;
+  return { shape: t.shape, data: t.data.map((v) => (Math.abs(v) < floor ? 0 : v)) };
+}
+
+/** Rows or columns beyond this are summarised: the first three, ⋯, the last two. */
+const MAX_LINES = 8;
+
+function shownIndices(n: number): (number | "gap")[] {
+  if (n <= MAX_LINES) return Array.from({ length: n }, (_, i) => i);
+  return [0, 1, 2, "gap", n - 2, n - 1];
+}
+
+/** Entries of a large tensor a summary leaves out. */
+export function isSummarised(t: Tensor): boolean {
+  const [rows, cols] = t.shape.length >= 2 ? t.shape.slice(-2) : [t.shape[0] ?? 1, 1];
+  return (rows ?? 1) > MAX_LINES || (cols ?? 1) > MAX_LINES || t.shape.length > 3;
+}
+
+/**
+ * A scalar, a column vector or a matrix (rank 3: a row of matrices, one per leading index);
+ * large ones summarised with ⋯ and ⋮ so that they fit the page.
+ */
+export function tensorLatex(t: Tensor, digits = DEFAULT_DIGITS): string {
+  const clean = structuralZeros(t);
+  const f = (v: number) => formatNumber(v, digits);
+  if (clean.shape.length === 0) return f(clean.data[0]!);
+  if (clean.shape.length === 1) {
+    const entries = shownIndices(clean.shape[0]!).map((i) => (i === "gap" ? "\\vdots" : f(clean.data[i]!)));
+    return `\\begin{bmatrix} ${entries.join(" \\\\ ")} \\end{bmatrix}`;
+  }
+  const [rows, cols] = clean.shape.slice(-2) as [number, number];
+  const matrix = (offset: number) => {
+    const colIdx = shownIndices(cols);
+    const lines = shownIndices(rows).map((r) =>
+      r === "gap"
+        ? colIdx.map((c) => (c === "gap" ? "\\ddots" : "\\vdots")).join(" & ")
+        : colIdx.map((c) => (c === "gap" ? "\\cdots" : f(clean.data[offset + r * cols + c]!))).join(" & "),
+    );
+    return `\\begin{bmatrix} ${lines.join(" \\\\ ")} \\end{bmatrix}`;
+  };
+  if (clean.shape.length === 2) return matrix(0);
+  const count = clean.data.length / (rows * cols);
+  const parts = shownIndices(count).map((i) => (i === "gap" ? "\\cdots" : matrix(i * rows * cols)));
+  return `\\left(${parts.join(",\\; ")}\\right)`;
+}

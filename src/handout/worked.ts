@@ -1,0 +1,275 @@
+import type { NodeId, NamedValue } from "../ir/types.js";
+import { Evaluator } from "../ir/evaluate.js";
+import type { Tensor } from "../ir/tensor.js";
+import { ExpressionRenderer } from "../latex/render.js";
+import { PREC } from "../ops/def.js";
+import { applyUpdate, updateRule } from "../train/update.js";
+import type { Block, EquationRow, Inline, Table } from "./document.js";
+import { math, para, prose, text } from "./document.js";
+import { constantLatex, type HandoutContext } from "./context.js";
+import { formatNumber, operandNumber, tensorLatex } from "./numbers.js";
+import { partial } from "./derivation.js";
+import { breakRows, estimateWidth, TEXT_WIDTH_EM } from "./width.js";
+import type { RecurrenceContext } from "./recurrence.js";
+
+/** The value of a given name: a const's from the IR, the rest from the example. */
+function givenValue(ctx: HandoutContext, n: NamedValue): Tensor | undefined {
+  const node = ctx.gradient.nodes[n.node]!;
+  if (node.kind === "const") return { shape: node.shape as number[], data: node.value };
+  return ctx.values.get(n.name);
+}
+
+/** Every given number, constants included: what a reader needs to redo the example. */
+export function givenValues(ctx: HandoutContext): Block[] {
+  const rows: EquationRow[] = [];
+  for (const n of ctx.graph.named) {
+    if (n.kind !== "input" && n.kind !== "target" && n.kind !== "param" && n.kind !== "const") continue;
+    const v = givenValue(ctx, n);
+    if (!v) continue;
+    rows.push({ lhs: ctx.symbol(n.node) ?? n.name, rhs: tensorLatex(v, ctx.digits) });
+  }
+  return rows.length === 0 ? [] : [{ kind: "equations", rows: packRows(rows) }];
+}
+
+/** Short rows side by side (x = 1.5, y = 0.5, …) so that a list of scalars does not fill a page. */
+function packRows(rows: readonly EquationRow[]): EquationRow[] {
+  const out: EquationRow[] = [];
+  let pending: EquationRow | undefined;
+  for (const r of rows) {
+    const short = estimateWidth(`${r.lhs}=${r.rhs}`) < 9;
+    if (pending && short && estimateWidth(`${pending.rhs}, ${r.lhs} = ${r.rhs}`) < TEXT_WIDTH_EM - 8) {
+      pending = { ...pending, rhs: `${pending.rhs}, \\quad ${r.lhs} = ${r.rhs}` };
+      continue;
+    }
+    if (pending) out.push(pending);
+    pending = short ? r : undefined;
+    if (!short) out.push(r);
+  }
+  if (pending) out.push(pending);
+  return out;
+}
+
+/** Equations of the model outside recurrences, in the order they are computed, with the names the derivation adds. */
+export function forwardOrder(ctx: HandoutContext): NodeId[] {
+  const equations = ctx.graph.named
+    .filter((n) => n.kind === "equation" || n.kind === "loss")
+    .map((n) => n.node);
+  const aux = ctx.notation.auxiliaries.map((a) => a.node);
+  return [...new Set([...equations, ...aux])]
+    .filter((id) => ctx.gradient.nodes[id]!.kind === "op")
+    .sort((a, b) => a - b);
+}
+
+/** The forward pass as a sequence of equations and recurrences, in the order they are computed. */
+export type ForwardItem =
+  | { readonly kind: "equations"; readonly ids: NodeId[] }
+  | { readonly kind: "recurrence"; readonly r: RecurrenceContext };
+
+export function forwardItems(ctx: HandoutContext): ForwardItem[] {
+  const entries: { id: NodeId; r?: RecurrenceContext }[] = [
+    ...forwardOrder(ctx).map((id) => ({ id })),
+    ...ctx.recurrences.map((r) => ({ id: r.scan.id, r })),
+  ].sort((a, b) => a.id - b.id);
+  const out: ForwardItem[] = [];
+  for (const e of entries) {
+    const last = out[out.length - 1];
+    if (e.r) out.push({ kind: "recurrence", r: e.r });
+    else if (last?.kind === "equations") last.ids.push(e.id);
+    else out.push({ kind: "equations", ids: [e.id] });
+  }
+  return out;
+}
+
+/** The forward pass with the numbers: v = definition = the numbers substituted = value. */
+export function forwardNumbers(ctx: HandoutContext, ev: Evaluator): Block[] {
+  const f = ctx.forward();
+  const num = ctx.numeric(ev);
+  const blocks: Block[] = [];
+  for (const item of forwardItems(ctx)) {
+    if (item.kind === "recurrence") {
+      blocks.push(...item.r.forwardTable(ev));
+      continue;
+    }
+    const rows: EquationRow[] = [];
+    for (const id of item.ids) {
+      const lhs = ctx.symbol(id)!;
+      const line: string[] = [f.definition(id)];
+      if (ctx.isScalar(id)) line.push(num.definition(id));
+      line.push(tensorLatex(ev.value(id), ctx.digits));
+      const distinct = line.filter((x, i) => line.indexOf(x) === i);
+      distinct.forEach((rhs, i) => rows.push({ lhs: i === 0 ? lhs : "", rhs }));
+    }
+    blocks.push({ kind: "equations", rows: breakRows(rows) });
+  }
+  return blocks;
+}
+
+/** The learning rate's symbol. */
+const ETA = "\\eta";
+
+/**
+ * Gradient descent as the module's step function computes it (the same update rule, as IR):
+ * the rule, the first step with its numbers, and — for several steps — a table whose row k
+ * holds the parameters after step k and the output and loss they give.
+ */
+export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[] {
+  const rule = updateRule(ctx.graph.train?.optimizer);
+  const lr = ctx.graph.train?.lr ?? 0.1;
+  const steps = ctx.graph.train?.steps ?? 1;
+  const L = ctx.lossSymbol;
+  const ruleLatex = (theta: string, gradient: string, eta: string) =>
+    new ExpressionRenderer(rule.nodes, {
+      symbol: (id) =>
+        id === rule.theta
+          ? { text: theta, prec: PREC.atom }
+          : id === rule.gradient
+            ? {
+                text: gradient,
+                prec: PREC.atom,
+                numeric: /^[\d(\\]/.test(gradient) && !gradient.startsWith("\\frac"),
+              }
+            : id === rule.lr
+              ? { text: eta, prec: PREC.atom, numeric: /^\d/.test(eta) }
+              : undefined,
+      adjoint: () => ({ text: "?", prec: PREC.atom }),
+      constant: (value, shape) => constantLatex(value, shape, ctx.digits),
+    }).definition(rule.next);
+  const blocks: Block[] = [
+    para(
+      ...prose(
+        `Every parameter moves against its gradient with learning rate $${ETA} = ${formatNumber(lr)}$, all at once (every gradient is computed before any parameter changes):`,
+      ),
+    ),
+    {
+      kind: "equations",
+      rows: [{ lhs: "\\theta", rel: "\\leftarrow", rhs: ruleLatex("\\theta", partial(L, "\\theta"), ETA) }],
+    },
+  ];
+  if (!ev) return blocks;
+  const params = ctx.params;
+  let values = new Map(ctx.values);
+  let current = ev;
+  const gradientOf = (e: Evaluator, p: NamedValue): Tensor => {
+    const g = ctx.gradient.params.get(p.name);
+    const v = values.get(p.name)!;
+    return g === null || g === undefined
+      ? { shape: v.shape, data: new Float64Array(v.data.length) }
+      : e.value(g);
+  };
+  const history: Map<string, Tensor>[] = [values];
+  const losses: number[] = [current.value(ctx.graph.loss).data[0]!];
+  const outputs = tableOutputs(ctx);
+  const outputHistory: number[][] = [outputs.map((o) => current.value(o).data[0]!)];
+  for (let k = 1; k <= steps; k++) {
+    const grads = params.map((p) => gradientOf(current, p));
+    const next = new Map(values);
+    params.forEach((p, i) => next.set(p.name, applyUpdate(rule, values.get(p.name)!, grads[i]!, lr)));
+    if (k === 1) {
+      const rows: EquationRow[] = params.map((p, i) => {
+        const old = values.get(p.name)!;
+        const updated = next.get(p.name)!;
+        const symbol = ctx.symbol(p.node)!;
+        const scalar = old.data.length === 1;
+        // A step too small to show at the usual digits gets the digits that show it (0.6 → 0.59999995).
+        let digits = ctx.digits;
+        while (
+          scalar &&
+          digits < 12 &&
+          updated.data[0] !== old.data[0] &&
+          formatNumber(updated.data[0]!, digits) === formatNumber(old.data[0]!, digits)
+        )
+          digits++;
+        const numbers = scalar
+          ? `${ruleLatex(operandNumber(old.data[0]!, ctx.digits), operandNumber(grads[i]!.data[0]!, ctx.digits), formatNumber(lr))} = ${formatNumber(updated.data[0]!, digits)}`
+          : tensorLatex(updated, ctx.digits);
+        return {
+          lhs: symbol,
+          rel: "\\leftarrow",
+          rhs: `${ruleLatex(symbol, partial(L, symbol), ETA)} = ${numbers}`,
+        };
+      });
+      blocks.push(para(text("The first step:")), { kind: "equations", rows: breakRows(rows) });
+    }
+    values = next;
+    current = new Evaluator(ctx.gradient.nodes, values);
+    history.push(values);
+    losses.push(current.value(ctx.graph.loss).data[0]!);
+    outputHistory.push(outputs.map((o) => current.value(o).data[0]!));
+  }
+  if (steps > 1) blocks.push(...iterationTable(ctx, history, outputs, outputHistory, losses));
+  blocks.push(
+    para(
+      ...prose(
+        `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${L} = ${formatNumber(losses[losses.length - 1]!, ctx.digits)}$ (it was $${formatNumber(losses[0]!, ctx.digits)}$).`,
+      ),
+    ),
+  );
+  return blocks;
+}
+
+/** Scalar values of the model worth following over the iterations: its scalar equations other than the loss. */
+function tableOutputs(ctx: HandoutContext): NodeId[] {
+  return ctx.graph.named
+    .filter(
+      (n) =>
+        n.kind === "equation" && n.declaredShape.length === 0 && ctx.gradient.nodes[n.node]!.kind === "op",
+    )
+    .map((n) => n.node)
+    .slice(-2);
+}
+
+/** A param's entries as table columns: every entry of a small tensor, none of a large one. */
+const TABLE_ENTRIES = 4;
+
+function iterationTable(
+  ctx: HandoutContext,
+  history: readonly Map<string, Tensor>[],
+  outputs: readonly NodeId[],
+  outputHistory: readonly number[][],
+  losses: readonly number[],
+): Block[] {
+  const columns: { header: string; values: number[] }[] = [];
+  const large: string[] = [];
+  for (const p of ctx.params) {
+    const first = history[0]!.get(p.name)!;
+    const symbol = ctx.symbol(p.node)!;
+    if (first.data.length > TABLE_ENTRIES) {
+      large.push(symbol);
+      continue;
+    }
+    for (let i = 0; i < first.data.length; i++)
+      columns.push({
+        header: first.data.length === 1 ? symbol : `(${symbol})_{${i + 1}}`,
+        values: history.map((h) => h.get(p.name)!.data[i]!),
+      });
+  }
+  outputs.forEach((o, j) =>
+    columns.push({ header: ctx.symbol(o)!, values: outputHistory.map((h) => h[j]!) }),
+  );
+  columns.push({ header: ctx.lossSymbol, values: [...losses] });
+  const intro: Inline[] = prose(
+    "Row $k$ holds the parameters after step $k$ (row 0: the start) and the values and the loss they give.",
+  );
+  if (large.length > 0)
+    intro.push(
+      text(` The larger parameters (`),
+      ...large.flatMap((s, i) => [...(i > 0 ? [text(", ")] : []), math(s)]),
+      text(") are left out of the table."),
+    );
+  // As many columns per table as fit the page; the rest continue in a second table.
+  const perTable = Math.max(2, Math.floor((TEXT_WIDTH_EM - 3) / 6));
+  const tables: Table[] = [];
+  for (let start = 0; start < columns.length; start += perTable) {
+    const chunk = columns.slice(start, start + perTable);
+    tables.push({
+      kind: "table",
+      columns: ["r", ...chunk.map(() => "r" as const)],
+      header: [[math("k")], ...chunk.map((c) => [math(c.header)])],
+      rows: history.map((_, k) => [
+        [math(String(k))],
+        ...chunk.map((c) => [math(formatNumber(c.values[k]!, ctx.digits))]),
+      ]),
+    });
+  }
+  return [para(...intro), ...tables];
+}

@@ -1,0 +1,76 @@
+import type { Cause, ItemCheck, LectureReport } from "./check.js";
+
+const list = (values: ArrayLike<number>, format: (v: number, i: number) => string) => {
+  const cells = Array.from(values, format);
+  return cells.length === 1 ? cells[0]! : `[${cells.join(", ")}]`;
+};
+
+function cause(c: Cause, check: ItemCheck): string {
+  switch (c.kind) {
+    case "truncated":
+      return "digits cut off instead of rounded";
+    case "sign":
+      return "wrong sign";
+    case "factor":
+      return `${c.factor >= 1 ? Math.round(c.factor) : `1/${Math.round(1 / c.factor)}`} times the correct value`;
+    case "operand":
+      return check.verdict === "formula-differs"
+        ? `the formula has ${c.wrote} where ${c.meant} belongs`
+        : `computed with ${c.wrote} where ${c.meant} belongs${c.rounded ? `, from its own rounded ${c.rounded.join(", ")}` : ""}`;
+    case "rounded":
+      return `recomputed from the lecture's own rounded ${c.from.join(", ")}${c.truncated ? " and truncated" : ""}`;
+    case "follows":
+      return `follows from the lecture's wrong ${c.from}`;
+    case "zero":
+      return "printed as 0, but the value is not 0";
+    case "last-digit":
+      return "off in the last digit: rounded intermediates";
+    case "missing":
+      return `${c.printed} of ${c.total} entries printed`;
+    case "other":
+      return `the printed numbers are ${c.label.replace(/^d\/d/, "the gradient of ")}`;
+    case "entries":
+      return `entr${c.at.length === 1 ? "y" : "ies"} ${c.at.join(", ")}: ${c.cause === "truncated" ? "truncated" : c.cause === "last-digit" ? "off in the last digit" : "no single slip found"}`;
+  }
+}
+
+/** The lecture check as `nabla check` prints it: one line per printed quantity, located. */
+export function describeLecture(file: string, report: LectureReport): string {
+  const lines: string[] = [];
+  const checked = report.items.filter((c) => c.verdict !== "defined");
+  for (const c of checked) {
+    const at = `${file}:${c.item.span.line}:${c.item.span.column}`;
+    const name = `${c.item.label}${c.item.after > 0 ? ` after step ${c.item.after}` : ""}`;
+    const correct = list(c.correct.data, (v) => String(Number(v.toPrecision(6))));
+    const p = c.item.printed;
+    const formula = c.formulaValue ? list(c.formulaValue.data, (v) => String(Number(v.toPrecision(6)))) : "";
+    const printed = p
+      ? list(p.values, (v, i) => v.toFixed(p.decimals[i]!))
+      : `its formula ${c.item.formula?.text ?? ""}`;
+    const why = c.causes.map((x) => cause(x, c)).join("; ");
+    switch (c.verdict) {
+      case "agrees":
+      case "formula-agrees":
+        lines.push(`${at}: ok     ${name} = ${printed}`);
+        break;
+      case "negligible":
+        lines.push(`${at}: ~0     ${name} = 0 is ${correct}: negligible, but not zero`);
+        break;
+      case "formula-differs":
+        lines.push(
+          `${at}: WRONG  ${name}: the lecture's formula ${c.item.formula?.text ?? ""} gives ${formula}, correct is ${correct}${why ? ` (${why})` : ""}`,
+        );
+        break;
+      default:
+        lines.push(
+          `${at}: WRONG  ${name}: the lecture prints ${printed}, correct is ${correct}${why ? ` (${why})` : ""}`,
+        );
+    }
+  }
+  lines.push(
+    report.wrong === 0
+      ? `${file}: all ${checked.length} numbers the lecture prints are right`
+      : `${file}: ${report.wrong} of ${checked.length} numbers the lecture prints are wrong`,
+  );
+  return lines.join("\n");
+}
