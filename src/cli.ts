@@ -12,7 +12,9 @@ import type { Tensor } from "./ir/tensor.js";
 const USAGE = `nabla — models as equations, compiled to gradients, code and handouts
 
 Usage:
-  nabla compile <model.nabla> [-o <dir>]     write <dir>/<model>.ts, .js and .tex (default dir: out)
+  nabla compile <model.nabla> [-o <dir>] [--html]
+                                             write <dir>/<model>.ts, .js and .tex (default dir: out);
+                                             --html also writes the handout as one HTML page
   nabla run <model.nabla> [--values <file.json>] [--json]
                                              compile, run the generated module on the model's example
                                              values (overridden by the values file), print loss,
@@ -45,11 +47,12 @@ function readSource(file: string): string {
 async function compileFile(
   file: string,
   source: string,
-): Promise<Required<Pick<CompileResult, "graph" | "module" | "latex">> | undefined> {
+): Promise<Required<Pick<CompileResult, "graph" | "module" | "latex" | "html">> | undefined> {
   const result = await compile(source, { file });
   if (result.rendered) process.stderr.write(`${result.rendered}\n`);
-  if (!result.graph || !result.module || result.latex === undefined) return undefined;
-  return { graph: result.graph, module: result.module, latex: result.latex };
+  if (!result.graph || !result.module || result.latex === undefined || result.html === undefined)
+    return undefined;
+  return { graph: result.graph, module: result.module, latex: result.latex, html: result.html };
 }
 
 function outputStem(file: string): string {
@@ -59,16 +62,17 @@ function outputStem(file: string): string {
   return stem.length > 0 ? stem : "model";
 }
 
-async function commandCompile(file: string, outDir: string): Promise<number> {
+async function commandCompile(file: string, outDir: string, html = false): Promise<number> {
   const compiled = await compileFile(file, readSource(file));
   if (!compiled) return 1;
   mkdirSync(outDir, { recursive: true });
   const stem = outputStem(file);
-  const written = [
+  const written: [string, string][] = [
     [`${stem}.ts`, compiled.module.typescript],
     [`${stem}.js`, compiled.module.javascript],
     [`${stem}.tex`, compiled.latex],
-  ] as const;
+  ];
+  if (html) written.push([`${stem}.html`, compiled.html]);
   for (const [name, text] of written) writeFileSync(join(outDir, name), text);
   process.stdout.write(`compiled ${file}: ${written.map(([name]) => join(outDir, name)).join(", ")}\n`);
   return 0;
@@ -148,6 +152,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: "string", short: "o" },
       values: { type: "string" },
       json: { type: "boolean" },
+      html: { type: "boolean" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean" },
     },
@@ -169,7 +174,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "compile":
       if (!file) throw new UsageError("compile needs a model file", true);
-      return commandCompile(file, outDir);
+      return commandCompile(file, outDir, flags.html === true);
     case "run":
       if (!file) throw new UsageError("run needs a model file", true);
       return commandRun(file, flags.values, flags.json === true);

@@ -1,4 +1,4 @@
-import type { Graph, NodeId } from "../ir/types.js";
+import type { Graph, NamedValue, NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { spaceLatex } from "../latex/render.js";
 import type { Block, Document, Inline } from "./document.js";
@@ -8,7 +8,8 @@ import { deltaStep, paramStep, partial } from "./derivation.js";
 import { glossary, opsUsed } from "./glossary.js";
 import { descent, forwardItems, forwardNumbers, givenValues } from "./worked.js";
 import { breakRows } from "./width.js";
-import type { RecurrenceContext } from "./recurrence.js";
+import { computationGraph, unrolled } from "./diagram.js";
+import { withSubscript, type RecurrenceContext } from "./recurrence.js";
 import type { ItemCheck, LectureReport } from "../lecture/check.js";
 import { lectureSection, slipNote } from "./lecture.js";
 
@@ -79,10 +80,7 @@ function modelSection(ctx: HandoutContext): Block[] {
     blocks.push(
       para(
         { strong: [text(`${ROLE_TITLE[role]}: `)] },
-        ...named.flatMap((n, i) => [
-          ...(i > 0 ? [text(", ")] : []),
-          math(`${ctx.symbol(n.node) ?? n.name} \\in ${spaceLatex(n.declaredShape)}`),
-        ]),
+        ...named.flatMap((n, i) => [...(i > 0 ? [text(", ")] : []), math(declaration(ctx, n))]),
         text("."),
       ),
     );
@@ -111,7 +109,17 @@ function modelSection(ctx: HandoutContext): Block[] {
     }
   }
   blocks.push(para(...prose(`The loss is $${ctx.lossSymbol}$.`)));
+  const pictures =
+    ctx.recurrences.length > 0 ? ctx.recurrences.map((r) => unrolled(ctx, r)) : [computationGraph(ctx)];
+  for (const p of pictures) if (p) blocks.push(p);
   return blocks;
+}
+
+/** `W ∈ ℝ^{H×D}`; one value per step of an index reads `x_t ∈ ℝ^{D}`. */
+function declaration(ctx: HandoutContext, n: NamedValue): string {
+  const symbol = ctx.symbol(n.node) ?? n.name;
+  if (n.index === undefined) return `${symbol} \\in ${spaceLatex(n.declaredShape)}`;
+  return `${withSubscript(symbol, n.index)} \\in ${spaceLatex(n.declaredShape.slice(1))}`;
 }
 
 function notationSection(ctx: HandoutContext): Block[] {

@@ -67,7 +67,9 @@ function shownIndices(n: number): (number | "gap")[] {
 /** Entries of a large tensor a summary leaves out. */
 export function isSummarised(t: Tensor): boolean {
   const [rows, cols] = t.shape.length >= 2 ? t.shape.slice(-2) : [t.shape[0] ?? 1, 1];
-  return (rows ?? 1) > MAX_LINES || (cols ?? 1) > MAX_LINES || t.shape.length > 3;
+  return (
+    (rows ?? 1) > MAX_LINES || (cols ?? 1) > MAX_LINES || t.data.length / ((rows ?? 1) * (cols ?? 1)) > 4
+  );
 }
 
 /**
@@ -79,6 +81,10 @@ export function tensorLatex(t: Tensor, digits = DEFAULT_DIGITS): string {
   const f = (v: number) => formatNumber(v, digits);
   if (clean.shape.length === 0) return f(clean.data[0]!);
   if (clean.shape.length === 1) {
+    // A short vector lies on its side, transposed, as lectures print it: [0.24, 0.25, 0.25, 0.26]ᵀ.
+    if (clean.shape[0]! === 1) return `\\begin{bmatrix} ${f(clean.data[0]!)} \\end{bmatrix}`;
+    if (clean.shape[0]! <= 6)
+      return `\\begin{bmatrix} ${Array.from(clean.data, f).join(" & ")} \\end{bmatrix}^{\\top}`;
     const entries = shownIndices(clean.shape[0]!).map((i) => (i === "gap" ? "\\vdots" : f(clean.data[i]!)));
     return `\\begin{bmatrix} ${entries.join(" \\\\ ")} \\end{bmatrix}`;
   }
@@ -93,7 +99,21 @@ export function tensorLatex(t: Tensor, digits = DEFAULT_DIGITS): string {
     return `\\begin{bmatrix} ${lines.join(" \\\\ ")} \\end{bmatrix}`;
   };
   if (clean.shape.length === 2) return matrix(0);
+  // Higher ranks: the matrices of the leading indices stacked, each labelled, so the width stays one matrix's.
   const count = clean.data.length / (rows * cols);
-  const parts = shownIndices(count).map((i) => (i === "gap" ? "\\cdots" : matrix(i * rows * cols)));
-  return `\\left(${parts.join(",\\; ")}\\right)`;
+  const leading = clean.shape.slice(0, -2);
+  const label = (i: number) => {
+    const idx: number[] = [];
+    for (let k = leading.length - 1, r = i; k >= 0; k--) {
+      idx.unshift((r % leading[k]!) + 1);
+      r = Math.floor(r / leading[k]!);
+    }
+    return idx.join(",");
+  };
+  const shown =
+    count <= 4
+      ? Array.from({ length: count }, (_, i) => i as number | "gap")
+      : [0, 1, "gap" as const, count - 1];
+  const parts = shown.map((i) => (i === "gap" ? "\\vdots" : `{${matrix(i * rows * cols)}}_{[${label(i)}]}`));
+  return `\\begin{array}{c} ${parts.join(" \\\\[2pt] ")} \\end{array}`;
 }

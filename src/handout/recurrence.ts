@@ -471,13 +471,18 @@ export class RecurrenceContext implements DerivationScope {
           label: this.delta(id),
           values: backwardSteps.map((b) => b.value(this.notation.step(id)!.result)),
         });
-      adjoint.summedSources.forEach((source, j) =>
+      // A contribution that is a δ already in the table (a bias's is its pre-activation's) is not repeated.
+      const shownResults = new Set(this.notation.shown.map((id) => this.notation.step(id)!.result));
+      let first = true;
+      adjoint.summedSources.forEach((source, j) => {
+        if (shownResults.has(adjoint.summed[j]!)) return;
         rows.push({
           label: `\\partial ${this.lossSymbol}/\\partial ${this.outerSymbol(source)}^{(${this.index})}`,
           values: backwardSteps.map((b) => b.value(adjoint.summed[j]!)),
-          group: j === 0,
-        }),
-      );
+          group: first,
+        });
+        first = false;
+      });
     }
     return stepTable(this.index, rows, this.digits);
   }

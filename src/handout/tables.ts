@@ -14,6 +14,8 @@ export interface StepRow {
 /** Step columns per table; longer recurrences are split, very long ones shown at both ends. */
 const STEP_COLUMNS = 8;
 const ENTRY_ROWS = 6;
+/** Rows per table: what fits a page. */
+const MAX_LINES = 40;
 
 const entryLabel = (label: string, index: string) => `(${label})_{${index}}`;
 
@@ -57,26 +59,44 @@ export function stepTable(index: string, rows: readonly StepRow[], digits: numbe
     for (let s = 0; s < length; s += STEP_COLUMNS)
       chunks.push(Array.from({ length: Math.min(STEP_COLUMNS, length - s) }, (_, i) => s + i));
   } else chunks.push([0, 1, 2, 3, "gap", length - 4, length - 3, length - 2, length - 1]);
-  return chunks.map((steps): Table => {
-    const header: Inline[][] = [
-      [math(index)],
-      ...steps.map((s) => [math(s === "gap" ? "\\cdots" : String(s + 1))]),
-    ];
-    const body = lines.map((l) => [
-      [math(l.label)],
-      ...steps.map((s) => {
-        if (s === "gap") return [math("\\cdots")];
-        const v = l.cells[s];
-        return [math(v === undefined ? "\\vdots" : formatNumber(v, digits))];
-      }),
-    ]);
-    const groupAfter = lines.flatMap((l, i) => (l.group && i > 0 ? [i - 1] : []));
-    return {
-      kind: "table",
-      columns: ["l", ...steps.map(() => "r" as const)],
-      header,
-      rows: body,
-      groupAfter,
-    };
-  });
+  // A table taller than a page is cut into several, at a group boundary where there is one.
+  const pieces: (typeof lines)[] = [];
+  let current: typeof lines = [];
+  for (const l of lines) {
+    if (current.length >= MAX_LINES || (l.group && current.length >= MAX_LINES - 12)) {
+      pieces.push(current);
+      current = [];
+    }
+    current.push(l);
+  }
+  if (current.length > 0) pieces.push(current);
+  return chunks.flatMap((steps) => pieces.map((piece) => table(index, steps, piece, digits)));
+}
+
+interface Line {
+  readonly label: string;
+  readonly cells: readonly (number | undefined)[];
+  readonly group: boolean;
+}
+
+function table(
+  index: string,
+  steps: readonly (number | "gap")[],
+  lines: readonly Line[],
+  digits: number,
+): Table {
+  const header: Inline[][] = [
+    [math(index)],
+    ...steps.map((s) => [math(s === "gap" ? "\\cdots" : String(s + 1))]),
+  ];
+  const body = lines.map((l) => [
+    [math(l.label)],
+    ...steps.map((s) => {
+      if (s === "gap") return [math("\\cdots")];
+      const v = l.cells[s];
+      return [math(v === undefined ? "\\vdots" : formatNumber(v, digits))];
+    }),
+  ]);
+  const groupAfter = lines.flatMap((l, i) => (l.group && i > 0 ? [i - 1] : []));
+  return { kind: "table", columns: ["l", ...steps.map(() => "r" as const)], header, rows: body, groupAfter };
 }

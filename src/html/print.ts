@@ -104,7 +104,7 @@ function katexCss(): string {
 let cachedCss: string | undefined;
 
 const PAGE_CSS = `
-body { font: 16px/1.5 "Latin Modern Roman", "Computer Modern Serif", Georgia, serif; max-width: 52rem; margin: 2rem auto; padding: 0 1.5rem; color: #111; }
+body { font: 17px/1.5 KaTeX_Main, "Latin Modern Roman", Georgia, serif; max-width: 52rem; margin: 2rem auto; padding: 0 1.5rem; color: #111; }
 h1 { font-size: 1.7rem; text-align: center; margin-bottom: 0.2rem; }
 .byline { text-align: center; color: #555; margin-top: 0; }
 h2 { font-size: 1.35rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }

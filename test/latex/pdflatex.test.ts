@@ -1,32 +1,99 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { compileOk } from "../support/check.js";
+import { mulberry32, uniform } from "../../bench/workload.js";
 
 const examples = join(import.meta.dirname, "../../examples");
 const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;
 
+/** Values written as nabla literals, rows of a matrix as nested lists. */
+function literal(values: Float64Array, rows: number, cols: number): string {
+  const row = (r: number) =>
+    `[${Array.from(values.subarray(r * cols, (r + 1) * cols), (v) => v.toFixed(3)).join(", ")}]`;
+  return rows === 1 && cols === values.length && cols > 0 && rows === 1
+    ? row(0)
+    : `[${Array.from({ length: rows }, (_, r) => row(r)).join(", ")}]`;
+}
+
+/** A 784-like MLP, scaled to a handout: 16 inputs, 64 hidden units, 10 classes, a batch of 4. */
+function mlp64(): string {
+  const random = mulberry32(64);
+  const [n, d, h, k] = [4, 16, 64, 10];
+  const onehot = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) onehot[i * k + (i % k)] = 1;
+  return `model MLP64
+dim N = ${n}, D = ${d}, H = ${h}, K = ${k}
+input  X: [N, D]
+target Y: [N, K]
+param  W1: [D, H]
+param  b1: [H]
+param  W2: [H, K]
+param  b2: [K]
+A = relu(X*W1 + b1)
+P = softmax(A*W2 + b2)
+loss L = cross_entropy(P, Y) / N
+example {
+  X = ${literal(uniform(random, n * d, -1, 1), n, d)}
+  Y = ${literal(onehot, n, k)}
+  W1 = ${literal(uniform(random, d * h, -0.3, 0.3), d, h)}
+  b1 = ${literal(uniform(random, h, -0.1, 0.1), 1, h)}
+  W2 = ${literal(uniform(random, h * k, -0.3, 0.3), h, k)}
+  b2 = ${literal(uniform(random, k, -0.1, 0.1), 1, k)}
+}
+train sgd(lr = 0.5, steps = 3)
+`;
+}
+
+/** Runs pdflatex; returns its log and the number of pages. */
+function typeset(latex: string): { log: string; status: number | null; pages: number; errors: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), "nabla-tex-"));
+  writeFileSync(join(dir, "handout.tex"), latex);
+  const run = spawnSync(
+    "pdflatex",
+    ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "handout.tex"],
+    {
+      cwd: dir,
+      encoding: "utf8",
+    },
+  );
+  const log = existsSync(join(dir, "handout.log")) ? readFileSync(join(dir, "handout.log"), "latin1") : "";
+  const pages = Number(/Output written on handout\.pdf \((\d+) pages?/.exec(log)?.[1] ?? 0);
+  return { log, status: run.status, pages, errors: run.stdout.split("\n").filter((l) => l.startsWith("!")) };
+}
+
+/** Every box wider (or a page taller) than the page by more than 1 pt. */
+function overfull(log: string): string[] {
+  return [...log.matchAll(/Overfull \\[hv]box \(([\d.]+)pt too (?:wide|high)\)[^\n]*/g)]
+    .filter((m) => Number(m[1]) > 1)
+    .map((m) => m[0]);
+}
+
+const sources: [string, () => string][] = [
+  ...readdirSync(examples)
+    .filter((f) => f.endsWith(".nabla"))
+    .map((f): [string, () => string] => [f, () => readFileSync(join(examples, f), "utf8")]),
+  ["an MLP with 64 hidden units", mlp64],
+];
+
 // CI installs TeX Live (.ci/run); a developer machine without it skips, CI never does.
-describe.skipIf(!hasPdflatex && !process.env.CI)("handouts compile with pdflatex", () => {
-  for (const file of readdirSync(examples).filter((f) => f.endsWith(".nabla"))) {
-    it(file, async () => {
-      const compiled = await compileOk(readFileSync(join(examples, file), "utf8"), file);
-      const dir = mkdtempSync(join(tmpdir(), "nabla-tex-"));
-      writeFileSync(join(dir, "handout.tex"), compiled.latex);
-      const run = spawnSync(
-        "pdflatex",
-        ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", "handout.tex"],
-        { cwd: dir, encoding: "utf8" },
-      );
-      const errors = run.stdout.split("\n").filter((l) => l.startsWith("!"));
-      expect(errors).toEqual([]);
-      expect(run.status).toBe(0);
-      expect(existsSync(join(dir, "handout.pdf"))).toBe(true);
-      const log = readFileSync(join(dir, "handout.log"), "utf8");
-      expect(log).not.toMatch(/Undefined control sequence/);
-      void execFileSync;
-    });
-  }
-});
+describe.skipIf(!hasPdflatex && !process.env.CI)(
+  "handouts typeset with pdflatex, nothing off the page",
+  () => {
+    for (const [name, source] of sources) {
+      it(name, async () => {
+        const compiled = await compileOk(source(), name);
+        const { log, status, pages, errors } = typeset(compiled.latex);
+        expect(errors).toEqual([]);
+        expect(status).toBe(0);
+        expect(log).not.toMatch(/Undefined control sequence/);
+        expect(overfull(log)).toEqual([]);
+        // Long models get long handouts, not endless ones.
+        expect(pages).toBeGreaterThan(0);
+        expect(pages).toBeLessThanOrEqual(25);
+      });
+    }
+  },
+);
