@@ -9,6 +9,7 @@ import { glossary, opsUsed } from "./glossary.js";
 import { descent, forwardItems, forwardNumbers, givenValues } from "./worked.js";
 import { breakRows } from "./width.js";
 import { computationGraph, unrolled } from "./diagram.js";
+import { kernelGradientIllustration, poolRoutingIllustration } from "./images.js";
 import { withSubscript, type RecurrenceContext } from "./recurrence.js";
 import type { ItemCheck, LectureReport } from "../lecture/check.js";
 import { lectureSection, slipNote } from "./lecture.js";
@@ -233,11 +234,19 @@ function backwardSection(ctx: HandoutContext, slips: (ids: readonly NodeId[]) =>
       const members = ctx.gradient.trace
         .filter((s) => ctx.notation.representativeOf(s.node) === item.id)
         .map((s) => s.node);
-      blocks.push(heading(3, math(ctx.delta(item.id))), ...deltaStep(ctx, item.id), ...slips(members));
+      const routing = ctx.worked ? members.flatMap((m) => poolRoutingIllustration(ctx, m, ctx.worked!)) : [];
+      blocks.push(
+        heading(3, math(ctx.delta(item.id))),
+        ...routing,
+        ...deltaStep(ctx, item.id),
+        ...slips(members),
+      );
     } else if (item.kind === "param") {
+      const regions = ctx.worked ? kernelGradientIllustration(ctx, item.id, ctx.worked) : [];
       blocks.push(
         heading(2, text("The gradient of "), math(ctx.symbol(item.id)!)),
         ...paramStep(ctx, item.id),
+        ...regions,
         ...slips([item.id]),
       );
     } else {

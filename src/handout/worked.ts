@@ -11,6 +11,7 @@ import { formatNumber, operandNumber, tensorLatex } from "./numbers.js";
 import { partial } from "./derivation.js";
 import { breakRows, estimateWidth, TEXT_WIDTH_EM } from "./width.js";
 import type { RecurrenceContext } from "./recurrence.js";
+import { forwardIllustration } from "./images.js";
 
 /** The value of a given name: a const's from the IR, the rest from the example. */
 function givenValue(ctx: HandoutContext, n: NamedValue): Tensor | undefined {
@@ -90,16 +91,24 @@ export function forwardNumbers(ctx: HandoutContext, ev: Evaluator): Block[] {
       blocks.push(...item.r.forwardTable(ev));
       continue;
     }
-    const rows: EquationRow[] = [];
+    let rows: EquationRow[] = [];
     for (const id of item.ids) {
       const lhs = ctx.symbol(id)!;
       const line: string[] = [f.definition(id)];
       if (ctx.isScalar(id)) line.push(num.definition(id));
       line.push(tensorLatex(ev.value(id), ctx.digits));
       const distinct = line.filter((x, i) => line.indexOf(x) === i);
+      // An image operation is shown as the lecture shows it, between its definition and its value.
+      const illustration = forwardIllustration(ctx, id, ev);
+      if (illustration.length > 0) {
+        rows.push({ lhs, rhs: distinct[0]! });
+        blocks.push({ kind: "equations", rows: breakRows(rows) }, ...illustration);
+        rows = distinct.slice(1).map((rhs, i) => ({ lhs: i === 0 ? lhs : "", rhs }));
+        continue;
+      }
       distinct.forEach((rhs, i) => rows.push({ lhs: i === 0 ? lhs : "", rhs }));
     }
-    blocks.push({ kind: "equations", rows: breakRows(rows) });
+    if (rows.length > 0) blocks.push({ kind: "equations", rows: breakRows(rows) });
   }
   return blocks;
 }

@@ -69,6 +69,8 @@ export interface LectureReport {
 }
 
 const agrees = (p: number, c: number, d: number) => Math.abs(p - c) <= 0.5 * 10 ** -d * (1 + 1e-9) + 1e-12;
+/** A printed number against a value: a bare 0 claims the value is zero, any other number is rounded to its digits. */
+const matches = (p: number, c: number, d: number) => (p === 0 && d === 0 ? c === 0 : agrees(p, c, d));
 const truncate = (c: number, d: number) => Math.trunc(c * 10 ** d + Math.sign(c) * 1e-9) / 10 ** d;
 
 /** The quantity's correct value at the state `ev` describes. */
@@ -130,7 +132,7 @@ const equal = (a: Tensor, b: Tensor) =>
 function fits(item: LectureItem, value: Tensor): boolean {
   const p = item.printed!;
   const n = Math.min(p.values.length, value.data.length);
-  for (let i = 0; i < n; i++) if (!agrees(p.values[i]!, value.data[i]!, p.decimals[i]!)) return false;
+  for (let i = 0; i < n; i++) if (!matches(p.values[i]!, value.data[i]!, p.decimals[i]!)) return false;
   return n > 0;
 }
 
@@ -194,7 +196,7 @@ export function checkLecture(graph: Graph, gradient: Gradient): LectureReport | 
       const c = correct.data[i]!;
       const [printed, d] = [p.values[i]!, p.decimals[i]!];
       // A bare 0 is a claim that the value is zero, not a number rounded to units.
-      const ok = printed === 0 && d === 0 ? c === 0 : agrees(printed, c, d);
+      const ok = matches(printed, c, d);
       entries.push({ index: i, printed, decimals: d, correct: c, ok });
     }
     const missing = correct.data.length > p.values.length;
@@ -270,7 +272,10 @@ function explain(
 
 /** The printed numbers are those of another value of the model (a δ printed under the wrong name). */
 function otherQuantity(item: LectureItem, s: Scope): Cause | undefined {
-  if (item.quantity.kind !== "gradient") return undefined;
+  // A single number, or a row of zeros, matches another quantity by coincidence too easily.
+  const printed = item.printed!.values;
+  if (item.quantity.kind !== "gradient" || printed.length < 2 || printed.every((v) => v === 0))
+    return undefined;
   const own = item.quantity.of;
   for (const n of s.graph.named) {
     if (n.node === own || s.gradient.nodes[n.node]!.kind === "project") continue;

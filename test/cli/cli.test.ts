@@ -114,6 +114,14 @@ describe("nabla compile and demo", () => {
       expect(existsSync(join(dir, `matrix_two_layer.${ext}`))).toBe(true);
     expect(readFileSync(join(dir, "matrix_two_layer.tex"), "utf8")).toContain("\\begin{document}");
   });
+  it("compile --html also writes the handout as one HTML page", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-out-"));
+    const r = nabla("compile", "examples/linear_neuron.nabla", "-o", dir, "--html");
+    expect(r.status).toBe(0);
+    const html = readFileSync(join(dir, "linear_neuron.html"), "utf8");
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain('class="katex"');
+  });
   it("demo compiles and runs the built-in example", () => {
     const dir = mkdtempSync(join(tmpdir(), "nabla-demo-"));
     const r = nabla("demo", "-o", dir);
@@ -169,5 +177,21 @@ describe("nabla run on a sequence model", () => {
     const bad = nabla("run", "examples/next_word_rnn.nabla", "--values", join(dir, "long.json"));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/long\.json: 'x' has shape \[4, 4\], but the model declares \[T, V\]/);
+  });
+});
+
+describe("nabla check on a model with a lecture block", () => {
+  it("lists each printed number, located, and exits 3 when one is wrong", () => {
+    const r = nabla("check", "examples/next_word_rnn.nabla");
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(
+      /examples\/next_word_rnn\.nabla:\d+:\d+: WRONG {2}dL\/dWhz: .*computed with h_1 where h_3 belongs/,
+    );
+    expect(r.stdout).toMatch(/next_word_rnn\.nabla: 7 of 17 numbers the lecture prints are wrong/);
+  });
+  it("exits 0 when every printed number is right", () => {
+    const r = nabla("check", "examples/linear_neuron.nabla");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/all 23 numbers the lecture prints are right/);
   });
 });
