@@ -12,7 +12,7 @@ import { computationGraph, unrolled } from "./diagram.js";
 import { kernelGradientIllustration, poolRoutingIllustration } from "./images.js";
 import { withSubscript, type RecurrenceContext } from "./recurrence.js";
 import type { ItemCheck, LectureReport } from "../lecture/check.js";
-import { lectureSection, slipNote } from "./lecture.js";
+import { lectureSection, remarks, slipNote } from "./lecture.js";
 
 const ROLE_TITLE = { input: "Inputs", target: "Targets", param: "Parameters", const: "Constants" } as const;
 
@@ -41,7 +41,7 @@ export function buildHandout(graph: Graph, gradient: Gradient, lecture?: Lecture
     });
   const gradientOf = (ids: readonly NodeId[]) => (c: ItemCheck) =>
     c.item.after === 0 && c.item.quantity.kind === "gradient" && ids.includes(c.item.quantity.of);
-  const blocks: Block[] = [...modelSection(ctx), ...notationSection(ctx)];
+  const blocks: Block[] = [...modelSection(ctx), ...remarks(ctx), ...notationSection(ctx)];
   if (ctx.worked)
     blocks.push(
       heading(1, text("The forward pass, with numbers")),
@@ -56,7 +56,29 @@ export function buildHandout(graph: Graph, gradient: Gradient, lecture?: Lecture
     ...at((c) => c.item.after > 0),
   );
   if (lecture) blocks.push(...lectureSection(ctx, lecture, placed));
-  return { title: `${graph.modelName}: deriving the gradients`, blocks };
+  const source = graph.lecture?.source;
+  return {
+    title: `${graph.modelName}: deriving the gradients`,
+    ...(source ? { subtitle: `after ${source}` } : {}),
+    blocks: mergeNotes(blocks),
+  };
+}
+
+/** Notes of one kind that follow each other read as one note with several paragraphs. */
+function mergeNotes(blocks: readonly Block[]): Block[] {
+  const out: Block[] = [];
+  for (const b of blocks) {
+    const last = out[out.length - 1];
+    if (
+      b.kind === "note" &&
+      last?.kind === "note" &&
+      last.tone === b.tone &&
+      JSON.stringify(last.title) === JSON.stringify(b.title)
+    )
+      out[out.length - 1] = { ...last, body: [...last.body, ...b.body] };
+    else out.push(b);
+  }
+  return out;
 }
 
 function modelSection(ctx: HandoutContext): Block[] {
@@ -236,7 +258,7 @@ function backwardSection(ctx: HandoutContext, slips: (ids: readonly NodeId[]) =>
         .map((s) => s.node);
       const routing = ctx.worked ? members.flatMap((m) => poolRoutingIllustration(ctx, m, ctx.worked!)) : [];
       blocks.push(
-        heading(3, math(ctx.delta(item.id))),
+        heading(2, text("The error of "), math(ctx.deltaName(item.id))),
         ...routing,
         ...deltaStep(ctx, item.id),
         ...slips(members),

@@ -114,6 +114,21 @@ export class HandoutContext implements DerivationScope {
     );
   }
 
+  /** A lecture's formulas: forward values, and the quantities the lecture defines by their names (O_delta). */
+  lectureFormulas(): ExpressionRenderer {
+    const defined = new Map<NodeId, string>();
+    for (const item of this.graph.lecture?.items ?? [])
+      if (item.quantity.kind === "definition" && !defined.has(item.quantity.node))
+        defined.set(item.quantity.node, item.latex ?? latexName(item.name));
+    return new ExpressionRenderer(
+      this.gradient.nodes,
+      this.renderContext((id) => {
+        const s = defined.get(id) ?? this.notation.symbols.get(id);
+        return s === undefined ? undefined : { text: s, prec: PREC.atom };
+      }),
+    );
+  }
+
   /**
    * Expressions over adjoints: a shown value's δ prints as δ_v. When deriving `step`, the δs
    * of its own consumers print as those consumers' δ, as the chain rule just written says.
@@ -150,7 +165,16 @@ export class HandoutContext implements DerivationScope {
     const number = (id: NodeId): Latex => numberLatex(ev.value(id).data[0]!, this.digits);
     const resultOf = new Map<NodeId, true>();
     for (const id of this.notation.shown) resultOf.set(this.notation.step(id)!.result, true);
-    return new ExpressionRenderer(this.gradient.nodes, {
+    // A δ with no step of its own is written out, as the symbolic line wrote it, with numbers.
+    const adjoint = (of: NodeId): Latex => {
+      const head = this.notation.representativeOf(of);
+      const step = this.notation.step(head);
+      if (!step || this.notation.shown.includes(head) || this.gradient.nodes[step.result]!.kind === "const")
+        return number(step?.result ?? of);
+      const parts = step.terms.map((t) => renderer.latex(t.kind === "use" ? t.general : t.value));
+      return parts.length === 1 ? parts[0]! : { text: parts.map((p) => p.text).join(" + "), prec: PREC.sum };
+    };
+    const renderer: ExpressionRenderer = new ExpressionRenderer(this.gradient.nodes, {
       symbol: (id) => {
         const n = this.gradient.nodes[id]!;
         if (n.kind === "const") return undefined;
@@ -165,10 +189,11 @@ export class HandoutContext implements DerivationScope {
           return { text: this.notation.symbols.get(id) ?? this.delta(id), prec: PREC.atom };
         return number(id);
       },
-      adjoint: (of) => number(this.notation.step(of)!.result),
+      adjoint,
       constant: (value, shape) => constantLatex(value, shape, this.digits),
       other: (n) => this.recurrenceOf(n)?.outerLatex(n),
     });
+    return renderer;
   }
 
   /**

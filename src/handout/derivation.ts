@@ -6,7 +6,10 @@ import { math, para, prose, text } from "./document.js";
 import type { HandoutContext } from "./context.js";
 import type { EffectiveTerm, Notation } from "./notation.js";
 import { operandNumber, tensorLatex } from "./numbers.js";
-import { breakRows, estimateWidth, ROW_WIDTH_EM } from "./width.js";
+import { breakRows, estimateWidth, ROW_WIDTH_EM, sumParts } from "./width.js";
+
+/** A term with its sign made explicit, so that a + b and b + a compare equal. */
+const signed = (t: string) => (t.startsWith("-") || t.startsWith("+") ? t.replace(/^\+\s*/, "") : t);
 
 export const partial = (of: string, by: string) => `\\frac{\\partial ${of}}{\\partial ${by}}`;
 
@@ -71,7 +74,11 @@ export function deltaStep(ctx: DerivationScope, id: NodeId): Block[] {
   if (chain !== partial(ctx.lossSymbol, v)) pushDistinct(rows, lhs, chain);
   const general = sum(terms.map((t) => generalOf(ctx, id, t)));
   pushDistinct(rows, lhs, general);
-  pushDistinct(rows, lhs, ctx.backward(id).definition(step.result));
+  // The simplified form, unless it only reorders the terms just written.
+  const simplified = ctx.backward(id).definition(step.result);
+  const sameTerms = (a: string, b: string) =>
+    sumParts(a).map(signed).sort().join("|") === sumParts(b).map(signed).sort().join("|");
+  if (!sameTerms(simplified, general)) pushDistinct(rows, lhs, simplified);
   rows.push(...numbers(ctx, id, step.result, terms, rows.length === 0 ? lhs : ""));
   const blocks: Block[] = [];
   if (terms.filter((t) => t.through !== undefined).length > 1) {

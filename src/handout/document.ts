@@ -72,6 +72,8 @@ export type Block =
 
 export interface Document {
   readonly title: string;
+  /** Where the model comes from: the lecture it follows. */
+  readonly subtitle?: string;
   readonly blocks: readonly Block[];
 }
 

@@ -39,15 +39,21 @@ export function nameLatex(ctx: HandoutContext, name: string): string {
   return latexName(name);
 }
 
-/** The quantity an item is about: ∂L/∂W_hz, h_1, (∂L/∂k)_{22}, after step 1 written W_hz^{(1)}. */
-export function quantityLatex(ctx: HandoutContext, item: LectureItem): string {
+/** The quantity an item is about: ∂L/∂W_hz, h_1, (∂L/∂k)_{2,2}; `inline` writes ∂L/∂W with a slash. */
+export function quantityLatex(ctx: HandoutContext, item: LectureItem, inline = false): string {
   const x = nameLatex(ctx, item.name);
-  let q = item.quantity.kind === "gradient" ? partial(ctx.lossSymbol, x) : x;
-  if (item.entry) q = `\\left(${q}\\right)_{${item.entry.join("")}}`;
-  if (item.after > 0)
-    q = `${item.quantity.kind === "gradient" ? `\\left.${q}\\right|` : `{${q}}`}^{(${item.after})}`;
+  let q =
+    item.quantity.kind === "gradient"
+      ? inline
+        ? `\\partial ${ctx.lossSymbol}/\\partial ${x}`
+        : partial(ctx.lossSymbol, x)
+      : x;
+  if (item.entry) q = `\\left(${q}\\right)_{${item.entry.join(",")}}`;
   return q;
 }
+
+/** "after step k" for a value the lecture prints after some steps of gradient descent. */
+const afterText = (item: LectureItem) => (item.after > 0 ? ` after step ${item.after}` : "");
 
 /** Numbers as the lecture printed them (its digits), a vector or matrix on one line. */
 function printedCells(item: LectureItem): string[] {
@@ -70,7 +76,7 @@ function cellLatex(cells: readonly string[], shape: readonly number[]): string {
   const cols = shape.length >= 2 ? shape[shape.length - 1]! : 1;
   const rows: string[] = [];
   for (let r = 0; r < cells.length; r += cols) rows.push(cells.slice(r, r + cols).join(" & "));
-  return `\\left(\\begin{smallmatrix} ${rows.join(" \\\\ ")} \\end{smallmatrix}\\right)`;
+  return `\\begin{pmatrix} ${rows.join(" \\\\ ")} \\end{pmatrix}`;
 }
 
 /** (a, b, c) for a vector, rows separated by semicolons for a matrix; long ones cut with …. */
@@ -133,9 +139,21 @@ function causeProse(ctx: HandoutContext, check: ItemCheck, cause: Cause): Inline
       );
     case "entries":
       return prose(
-        `entr${cause.at.length === 1 ? "y" : "ies"} ${cause.at.join(", ")} ${cause.at.length === 1 ? "is" : "are"} ${cause.cause === "truncated" ? "truncated instead of rounded" : cause.cause === "last-digit" ? "off by a few units in the last digit (rounded intermediates)" : `wrong with no single slip that explains ${cause.at.length === 1 ? "it" : "them"}`}.`,
+        `${cause.at.length === 1 ? "the entry" : "the entries"} ${cause.at.map((i) => `$${entryName(check, i)}$`).join(", ")} ${cause.at.length === 1 ? "is" : "are"} ${cause.cause === "truncated" ? "truncated instead of rounded" : cause.cause === "last-digit" ? "off by a few units in the last digit (rounded intermediates)" : `wrong with no single slip that explains ${cause.at.length === 1 ? "it" : "them"}`}.`,
       );
   }
+}
+
+/** The 1-based row-major entry number as (row, column) in the quantity's shape. */
+function entryName(check: ItemCheck, flat: number): string {
+  const shape = check.correct.shape;
+  const idx: number[] = [];
+  let r = flat - 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    idx.unshift((r % shape[k]!) + 1);
+    r = Math.floor(r / shape[k]!);
+  }
+  return `(${idx.join(",")})`;
 }
 
 function formatFactor(f: number): string {
@@ -145,12 +163,13 @@ function formatFactor(f: number): string {
 /** A remark under a derivation step: the lecture's printed value beside the correct one, and the likely slip. */
 export function slipNote(ctx: HandoutContext, check: ItemCheck): Block {
   const q = quantityLatex(ctx, check.item);
+  const after = afterText(check.item);
   const body: Inline[] = [];
   if (check.verdict === "formula-differs") {
-    const formula = ctx.forward().definition(check.item.formula!.node);
+    const formula = ctx.lectureFormulas().definition(check.item.formula!.node);
     body.push(
       ...prose(
-        `The lecture writes $${q} = ${formula}$, which gives $${tensorCompact(check.formulaValue!)}$; the correct value is $${tensorCompact(check.correct)}$. `,
+        `The lecture writes $${q} = ${formula}$${after}, which gives $${tensorCompact(check.formulaValue!)}$; the correct value is $${tensorCompact(check.correct)}$. `,
       ),
     );
   } else if (check.verdict === "negligible") {
@@ -173,7 +192,7 @@ export function slipNote(ctx: HandoutContext, check: ItemCheck): Block {
     );
   } else if (check.verdict === "differs" || check.verdict === "formula-differs")
     body.push(text("The checker found no single slip that explains it."));
-  if (check.item.note) body.push(text(` The lecture says: \u201c${check.item.note}\u201d.`));
+  if (check.item.note) body.push(text(` (The model's note on this line: ${check.item.note}.)`));
   return {
     kind: "note",
     tone: check.verdict === "negligible" ? "convention" : "slip",
@@ -197,21 +216,48 @@ export function lectureSection(
 ): Block[] {
   const blocks: Block[] = [heading(1, text("The lecture's numbers, checked"))];
   const checked = report.items.filter((c) => c.verdict !== "defined");
-  const wrong = report.wrong;
+  const numbers = checked.filter((c) => c.item.printed);
+  const formulas = checked.filter((c) => !c.item.printed);
+  const wrongNumbers = numbers.filter((c) => c.verdict === "differs").length;
+  const wrongFormulas = formulas.filter((c) => c.verdict === "formula-differs").length;
+  const negligible = numbers.filter((c) => c.verdict === "negligible").length;
+  const count = (n: number, of: number, what: string) =>
+    n === 0
+      ? `all ${of} ${what}${of === 1 ? " is" : "s are"} right`
+      : `${n} of the ${of} ${what}s ${n === 1 ? "is" : "are"} wrong`;
+  const summary = [
+    numbers.length > 0 ? count(wrongNumbers, numbers.length, "printed number") : undefined,
+    formulas.length > 0 ? count(wrongFormulas, formulas.length, "formula") : undefined,
+  ].filter((x) => x !== undefined);
   blocks.push(
     para(
       ...prose(
-        `${report.source ? `The lecture (${report.source})` : "The lecture"} prints the numbers below. Each is compared with the correct value to the digits the lecture prints (a value printed with 3 decimals must be within $0.0005$ of the correct one). ${wrong === 0 ? "All of them are right." : `${wrong} of ${checked.length} are wrong (marked $\\times$); each is explained where the handout derives the value.`}`,
+        `${report.source ? `The lecture (${report.source})` : "The lecture"} prints the numbers and formulas below. Each number is compared with the correct value to the digits the lecture prints (a value printed with 3 decimals must be within $0.0005$ of it; a bare 0 claims the value is zero), each formula with the correct quantity. ${summary.join("; ")}${negligible > 0 ? `; ${negligible} printed as 0 ${negligible === 1 ? "is" : "are"} tiny but not zero ($\\approx$)` : ""}. Each wrong one ($\\times$) is explained where the handout derives it.`,
       ),
     ),
   );
+  // The "after step" column only when the lecture prints values after some steps.
+  const steps = checked.some((c) => c.item.after > 0);
   blocks.push({
     kind: "table",
-    columns: ["l", "l", "l", "c"],
-    header: [[text("quantity")], [text("the lecture prints")], [text("correct")], [text("")]],
+    columns: steps ? ["l", "c", "l", "l", "c"] : ["l", "l", "l", "c"],
+    header: [
+      [text("quantity")],
+      ...(steps ? [[text("after step")]] : []),
+      [text("the lecture prints")],
+      [text("correct")],
+      [text("")],
+    ],
     rows: checked.map((c) => [
-      [math(quantityLatex(ctx, c.item))],
-      [c.item.printed ? math(cellLatex(printedCells(c.item), c.item.printed.shape)) : text("a formula")],
+      [math(quantityLatex(ctx, c.item, true))],
+      ...(steps ? [[text(c.item.after > 0 ? String(c.item.after) : "")]] : []),
+      [
+        math(
+          c.item.printed
+            ? cellLatex(printedCells(c.item), c.item.printed.shape)
+            : ctx.lectureFormulas().definition(c.item.formula!.node),
+        ),
+      ],
       [math(cellLatex(correctCells(c), c.correct.shape))],
       [math(VERDICT[c.verdict])],
     ]),
@@ -223,4 +269,18 @@ export function lectureSection(
     )
       blocks.push(slipNote(ctx, c));
   return blocks;
+}
+
+/** What the model's lecture block says in words: reconstructed values, assumptions, conventions. */
+export function remarks(ctx: HandoutContext): Block[] {
+  const lecture = ctx.graph.lecture;
+  if (!lecture || lecture.remarks.length === 0) return [];
+  return [
+    {
+      kind: "note",
+      tone: "convention",
+      title: [text(lecture.source ? `About the lecture (${lecture.source})` : "About the lecture")],
+      body: lecture.remarks.map((r) => para(text(r))),
+    },
+  ];
 }

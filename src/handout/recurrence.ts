@@ -466,11 +466,22 @@ export class RecurrenceContext implements DerivationScope {
         if (head)
           rows.push({ label: this.delta(s.next), values: backwardSteps.map((b) => b.value(head.result)) });
       });
-      for (const id of this.notation.shown.filter((id) => !this.scan.states.some((s) => s.next === id)))
+      for (const id of this.notation.shown.filter((id) => !this.scan.states.some((s) => s.next === id))) {
+        // The local derivative beside the δ it multiplies: 1 − h_t² shows a saturated tanh.
+        const terms = this.notation.effectiveTerms(id);
+        const only = terms[0];
+        if (terms.length === 1 && only!.through !== undefined && only!.locals?.length === 1) {
+          const local = only!.locals[0]!;
+          rows.push({
+            label: `\\partial ${this.symbolAt(only!.through, 0) ?? "?"}/\\partial ${this.deltaName(id)}`,
+            values: backwardSteps.map((b) => b.value(local)),
+          });
+        }
         rows.push({
           label: this.delta(id),
           values: backwardSteps.map((b) => b.value(this.notation.step(id)!.result)),
         });
+      }
       // A contribution that is a δ already in the table (a bias's is its pre-activation's) is not repeated.
       const shownResults = new Set(this.notation.shown.map((id) => this.notation.step(id)!.result));
       let first = true;

@@ -113,9 +113,6 @@ export function forwardNumbers(ctx: HandoutContext, ev: Evaluator): Block[] {
   return blocks;
 }
 
-/** The learning rate's symbol. */
-const ETA = "\\eta";
-
 /**
  * Gradient descent as the module's step function computes it (the same update rule, as IR):
  * the rule, the first step with its numbers, and — for several steps — a table whose row k
@@ -126,6 +123,9 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
   const lr = ctx.graph.train?.lr ?? 0.1;
   const steps = ctx.graph.train?.steps ?? 1;
   const L = ctx.lossSymbol;
+  // The learning rate is written as the lecture's const when the model gives it by name (τ, λ, α).
+  const lrConst = ctx.graph.named.find((n) => n.kind === "const" && n.name === ctx.graph.train?.lrName);
+  const ETA = lrConst ? ctx.symbol(lrConst.node)! : "\\eta";
   const ruleLatex = (theta: string, gradient: string, eta: string) =>
     new ExpressionRenderer(rule.nodes, {
       symbol: (id) =>

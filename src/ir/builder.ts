@@ -97,7 +97,8 @@ export class GraphBuilder {
   /** The value of a node when it is a constant scalar or a uniform constant tensor. */
   constValue(id: NodeId): number | undefined {
     const n = this.nodes[id]!;
-    if (n.kind !== "const" || n.value.length === 0) return undefined;
+    // A const the model names stays in its equations (y_max - y_min is not folded to 1).
+    if (n.kind !== "const" || n.value.length === 0 || n.name !== undefined) return undefined;
     const v = n.value[0]!;
     return n.value.every((x) => x === v) ? v : undefined;
   }
@@ -133,7 +134,7 @@ export class GraphBuilder {
     const values = [];
     for (const a of args) {
       const n = this.nodes[a]!;
-      if (n.kind !== "const") return undefined;
+      if (n.kind !== "const" || n.name !== undefined) return undefined;
       values.push(tensor(n.shape as number[], n.value));
     }
     const result = getOp(name).evaluate(values, attrs, concrete, new Map());

@@ -67,10 +67,19 @@ export function describeLecture(file: string, report: LectureReport): string {
         );
     }
   }
-  lines.push(
-    report.wrong === 0
-      ? `${file}: all ${checked.length} numbers the lecture prints are right`
-      : `${file}: ${report.wrong} of ${checked.length} numbers the lecture prints are wrong`,
-  );
+  const numbers = checked.filter((c) => c.item.printed);
+  const formulas = checked.filter((c) => !c.item.printed);
+  const count = (list: readonly ItemCheck[], what: string) => {
+    const wrong = list.filter((c) => c.verdict === "differs" || c.verdict === "formula-differs").length;
+    if (wrong > 0)
+      return `${wrong} of the ${list.length} ${what}s the lecture prints ${wrong === 1 ? "is" : "are"} wrong`;
+    if (list.length === 1) return `the ${what} the lecture prints is right`;
+    return `${list.length === 2 ? "both" : `all ${list.length}`} ${what}s the lecture prints are right`;
+  };
+  const parts = [
+    numbers.length > 0 ? count(numbers, "number") : "",
+    formulas.length > 0 ? count(formulas, "formula") : "",
+  ];
+  lines.push(`${file}: ${parts.filter((p) => p !== "").join("; ")}`);
   return lines.join("\n");
 }

@@ -82,18 +82,18 @@ function allocate() {
   const v15 = new Float64Array(1);
   const v16 = new Float64Array(1);
   const v26 = new Float64Array(9);
-  const v52 = new Float64Array(6);
-  const v233 = new Float64Array(1);
-  const v234 = new Float64Array(9);
-  const v237 = new Float64Array(9);
-  const v238 = new Float64Array(9);
+  const v54 = new Float64Array(6);
+  const v245 = new Float64Array(1);
   const v246 = new Float64Array(9);
-  const v247 = new Float64Array(9);
-  const v251 = new Float64Array(6);
-  const v252 = new Float64Array(6);
-  const v256 = new Float64Array(6);
-  const v257 = new Float64Array(6);
-  const v262 = new Float64Array(8);
+  const v249 = new Float64Array(9);
+  const v250 = new Float64Array(9);
+  const v258 = new Float64Array(9);
+  const v259 = new Float64Array(9);
+  const v264 = new Float64Array(6);
+  const v265 = new Float64Array(6);
+  const v269 = new Float64Array(6);
+  const v270 = new Float64Array(6);
+  const v276 = new Float64Array(8);
   return {
     key: "",
     v6,
@@ -107,18 +107,18 @@ function allocate() {
     v15,
     v16,
     v26,
-    v52,
-    v233,
-    v234,
-    v237,
-    v238,
+    v54,
+    v245,
     v246,
-    v247,
-    v251,
-    v252,
-    v256,
-    v257,
-    v262,
+    v249,
+    v250,
+    v258,
+    v259,
+    v264,
+    v265,
+    v269,
+    v270,
+    v276,
   };
 }
 function buffers() {
@@ -245,9 +245,9 @@ export function gradient(
   const v1 = inputs["Y"];
   const v2 = params["W1"];
   const v3 = params["W2"];
-  const v252 = out["W2"];
-  const v262 = out["W1"];
-  const { v6, v7, v8, v9, v10, v12, v13, v14, v15, v16, v233, v247, v251, v257 } = w;
+  const v265 = out["W2"];
+  const v276 = out["W1"];
+  const { v6, v7, v8, v9, v10, v12, v13, v14, v15, v16, v245, v259, v264, v270 } = w;
   {
     let i30 = 0;
     for (; i30 < 3; i30++) {
@@ -333,10 +333,10 @@ export function gradient(
   const s60 = v15[0];
   v16[0] = s59 / s60;
   const s62 = v15[0];
-  v233[0] = 1 / s62;
+  v245[0] = 1 / s62;
 
   for (let i63 = 0; i63 < 9; i63++) {
-    v247[i63] = v233[0] * 2 * v10[i63] * v9[i63] * (1 - v9[i63]);
+    v259[i63] = v245[0] * 2 * v10[i63] * v9[i63] * (1 - v9[i63]);
   }
   {
     let i64 = 0;
@@ -350,14 +350,14 @@ export function gradient(
           let s73_0_0 = 0;
           let s73_0_1 = 0;
           for (let p66 = 0; p66 < 3; p66++) {
-            const a71_0 = v247[ar67_0 + p66];
+            const a71_0 = v259[ar67_0 + p66];
             const b72_0 = v3[bc68_0 + p66];
             const b72_1 = v3[bc68_1 + p66];
             s73_0_0 += a71_0 * b72_0;
             s73_0_1 += a71_0 * b72_1;
           }
-          v251[i64 * 2 + j65] = s73_0_0;
-          v251[i64 * 2 + j65 + 1] = s73_0_1;
+          v264[i64 * 2 + j65] = s73_0_0;
+          v264[i64 * 2 + j65 + 1] = s73_0_1;
         }
       }
     }
@@ -375,19 +375,19 @@ export function gradient(
             const pn80 = p76 * 3;
             const a81_0 = v7[pm79 + i74];
             const a81_1 = v7[pm79 + i74 + 1];
-            const b82_0 = v247[pn80 + j75];
+            const b82_0 = v259[pn80 + j75];
             s83_0_0 += a81_0 * b82_0;
             s83_1_0 += a81_1 * b82_0;
           }
-          v252[i74 * 3 + j75] = s83_0_0;
-          v252[(i74 + 1) * 3 + j75] = s83_1_0;
+          v265[i74 * 3 + j75] = s83_0_0;
+          v265[(i74 + 1) * 3 + j75] = s83_1_0;
         }
       }
     }
   }
 
   for (let i84 = 0; i84 < 6; i84++) {
-    v257[i84] = v251[i84] * v7[i84] * (1 - v7[i84]);
+    v270[i84] = v264[i84] * v7[i84] * (1 - v7[i84]);
   }
   {
     let i85 = 0;
@@ -402,12 +402,12 @@ export function gradient(
             const pn91 = p87 * 2;
             const a92_0 = v0[pm90 + i85];
             const a92_1 = v0[pm90 + i85 + 1];
-            const b93_0 = v257[pn91 + j86];
+            const b93_0 = v270[pn91 + j86];
             s94_0_0 += a92_0 * b93_0;
             s94_1_0 += a92_1 * b93_0;
           }
-          v262[i85 * 2 + j86] = s94_0_0;
-          v262[(i85 + 1) * 2 + j86] = s94_1_0;
+          v276[i85 * 2 + j86] = s94_0_0;
+          v276[(i85 + 1) * 2 + j86] = s94_1_0;
         }
       }
     }

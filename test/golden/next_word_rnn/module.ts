@@ -90,32 +90,32 @@ function allocate() {
   const v15 = new Float64Array(4);
   const v16 = new Float64Array(4);
   const v17 = new Float64Array(1);
+  const v24 = new Float64Array(4);
   const v25 = new Float64Array(4);
-  const v26 = new Float64Array(4);
-  const v27 = new Float64Array(1);
-  const v31 = new Float64Array(3);
-  const d34_0 = new Float64Array((1 + 3) * 1);
-  const bt34_0 = new Float64Array(4);
-  const bt34_1 = new Float64Array(4);
-  const bt34_2 = new Float64Array(1);
-  const bt34_3 = new Float64Array(1);
-  const bt34_4 = new Float64Array(1);
-  const bt34_5 = new Float64Array(1);
-  const bt34_6 = new Float64Array(1);
-  const bt34_7 = new Float64Array(1);
-  const bt34_8 = new Float64Array(1);
-  const bt34_11 = new Float64Array(1);
-  const bt34_12 = new Float64Array(1);
-  const bt34_13 = new Float64Array(1);
-  const bt34_15 = new Float64Array(1);
-  const bt34_18 = new Float64Array(1);
-  const bt34_19 = new Float64Array(1);
-  const bt34_21 = new Float64Array(1);
-  const bt34_22 = new Float64Array(1);
-  const bt34_23 = new Float64Array(4);
-  const bt34_25 = new Float64Array(4);
-  const v35 = new Float64Array(4);
-  const v36 = new Float64Array(1);
+  const v26 = new Float64Array(1);
+  const v30 = new Float64Array(3);
+  const d33_0 = new Float64Array((1 + 3) * 1);
+  const bt33_0 = new Float64Array(4);
+  const bt33_1 = new Float64Array(4);
+  const bt33_2 = new Float64Array(1);
+  const bt33_3 = new Float64Array(1);
+  const bt33_4 = new Float64Array(1);
+  const bt33_5 = new Float64Array(1);
+  const bt33_6 = new Float64Array(1);
+  const bt33_7 = new Float64Array(1);
+  const bt33_8 = new Float64Array(1);
+  const bt33_11 = new Float64Array(1);
+  const bt33_12 = new Float64Array(1);
+  const bt33_13 = new Float64Array(1);
+  const bt33_15 = new Float64Array(1);
+  const bt33_18 = new Float64Array(1);
+  const bt33_19 = new Float64Array(1);
+  const bt33_21 = new Float64Array(1);
+  const bt33_22 = new Float64Array(1);
+  const bt33_23 = new Float64Array(4);
+  const bt33_25 = new Float64Array(4);
+  const v34 = new Float64Array(4);
+  const v35 = new Float64Array(1);
   return {
     key: "",
     s11_0,
@@ -132,32 +132,32 @@ function allocate() {
     v15,
     v16,
     v17,
+    v24,
     v25,
     v26,
-    v27,
-    v31,
-    d34_0,
-    bt34_0,
-    bt34_1,
-    bt34_2,
-    bt34_3,
-    bt34_4,
-    bt34_5,
-    bt34_6,
-    bt34_7,
-    bt34_8,
-    bt34_11,
-    bt34_12,
-    bt34_13,
-    bt34_15,
-    bt34_18,
-    bt34_19,
-    bt34_21,
-    bt34_22,
-    bt34_23,
-    bt34_25,
+    v30,
+    d33_0,
+    bt33_0,
+    bt33_1,
+    bt33_2,
+    bt33_3,
+    bt33_4,
+    bt33_5,
+    bt33_6,
+    bt33_7,
+    bt33_8,
+    bt33_11,
+    bt33_12,
+    bt33_13,
+    bt33_15,
+    bt33_18,
+    bt33_19,
+    bt33_21,
+    bt33_22,
+    bt33_23,
+    bt33_25,
+    v34,
     v35,
-    v36,
   };
 }
 function buffers() {
@@ -235,7 +235,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    const o30 = (3 - 1 - 0) * 1;
+    const o30 = 2 * 1;
     for (let i31 = 0; i31 < 1; i31++) v14[i31] = v12[o30 + i31];
   }
   {
@@ -318,9 +318,9 @@ export function gradient(
   const v3 = params["Wxh"];
   const v5 = params["Whh"];
   const v7 = params["Whz"];
-  const v26 = out["Whz"];
-  const v35 = out["Wxh"];
-  const v36 = out["Whh"];
+  const v25 = out["Whz"];
+  const v34 = out["Wxh"];
+  const v35 = out["Whh"];
   const {
     s11_0,
     r11_7,
@@ -335,18 +335,18 @@ export function gradient(
     v15,
     v16,
     v17,
-    v25,
-    v27,
-    v31,
-    d34_0,
-    bt34_1,
-    bt34_4,
-    bt34_7,
-    bt34_8,
-    bt34_11,
-    bt34_12,
-    bt34_13,
-    bt34_19,
+    v24,
+    v26,
+    v30,
+    d33_0,
+    bt33_1,
+    bt33_4,
+    bt33_7,
+    bt33_8,
+    bt33_11,
+    bt33_12,
+    bt33_13,
+    bt33_19,
   } = w;
   {
     s11_0.set(K10, 0 * 1);
@@ -407,7 +407,7 @@ export function gradient(
     }
   }
   {
-    const o83 = (3 - 1 - 0) * 1;
+    const o83 = 2 * 1;
     for (let i84 = 0; i84 < 1; i84++) v14[i84] = v12[o83 + i84];
   }
   {
@@ -466,25 +466,25 @@ export function gradient(
     let t106 = 0;
     for (let j107 = 0; j107 < 4; j107++) t106 += v1[r108 + j107];
     for (let j107 = 0; j107 < 4; j107++)
-      v25[r108 + j107] = v16[r108 + j107] * t106 - v1[r108 + j107];
+      v24[r108 + j107] = v16[r108 + j107] * t106 - v1[r108 + j107];
   }
   {
     let i109 = 0;
     for (; i109 + 3 < 4; i109 += 4) {
-      const a111_0 = v25[i109];
+      const a111_0 = v24[i109];
       const o112_0 = i109 * 1;
-      const a111_1 = v25[i109 + 1];
+      const a111_1 = v24[i109 + 1];
       const o112_1 = (i109 + 1) * 1;
-      const a111_2 = v25[i109 + 2];
+      const a111_2 = v24[i109 + 2];
       const o112_2 = (i109 + 2) * 1;
-      const a111_3 = v25[i109 + 3];
+      const a111_3 = v24[i109 + 3];
       const o112_3 = (i109 + 3) * 1;
       for (let j110 = 0; j110 < 1; j110++) {
         const bv113 = v14[j110];
-        v26[o112_0 + j110] = a111_0 * bv113;
-        v26[o112_1 + j110] = a111_1 * bv113;
-        v26[o112_2 + j110] = a111_2 * bv113;
-        v26[o112_3 + j110] = a111_3 * bv113;
+        v25[o112_0 + j110] = a111_0 * bv113;
+        v25[o112_1 + j110] = a111_1 * bv113;
+        v25[o112_2 + j110] = a111_2 * bv113;
+        v25[o112_3 + j110] = a111_3 * bv113;
       }
     }
   }
@@ -499,48 +499,48 @@ export function gradient(
             const pm119 = p116 * 1;
             const pn120 = p116 * 1;
             const a121_0 = v7[pm119 + i114];
-            const b122_0 = v25[pn120 + j115];
+            const b122_0 = v24[pn120 + j115];
             s123_0_0 += a121_0 * b122_0;
           }
-          v27[i114 * 1 + j115] = s123_0_0;
+          v26[i114 * 1 + j115] = s123_0_0;
         }
       }
     }
   }
-  v31.fill(0);
+  v30.fill(0);
   {
-    const o124 = (3 - 1 - 0) * 1;
-    for (let i125 = 0; i125 < 1; i125++) v31[o124 + i125] = v27[i125];
+    const o124 = 2 * 1;
+    for (let i125 = 0; i125 < 1; i125++) v30[o124 + i125] = v26[i125];
   }
   {
-    d34_0.fill(0);
-    d34_0.set(v31, 1 * 1);
+    d33_0.fill(0);
+    d33_0.set(v30, 1 * 1);
+    v34.fill(0);
     v35.fill(0);
-    v36.fill(0);
     for (let t126 = 3 - 1; t126 >= 0; t126--) {
       {
         const o127 = t126 * 4;
-        for (let i128 = 0; i128 < 4; i128++) bt34_1[i128] = v0[o127 + i128];
+        for (let i128 = 0; i128 < 4; i128++) bt33_1[i128] = v0[o127 + i128];
       }
       {
         const o129 = (t126 + 0) * 1;
-        for (let i130 = 0; i130 < 1; i130++) bt34_4[i130] = s11_0[o129 + i130];
+        for (let i130 = 0; i130 < 1; i130++) bt33_4[i130] = s11_0[o129 + i130];
       }
       {
         const o131 = t126 * 1;
-        for (let i132 = 0; i132 < 1; i132++) bt34_7[i132] = r11_7[o131 + i132];
+        for (let i132 = 0; i132 < 1; i132++) bt33_7[i132] = r11_7[o131 + i132];
       }
       {
         const o133 = (t126 + 1) * 1;
-        for (let i134 = 0; i134 < 1; i134++) bt34_8[i134] = d34_0[o133 + i134];
+        for (let i134 = 0; i134 < 1; i134++) bt33_8[i134] = d33_0[o133 + i134];
       }
-      const s136 = bt34_7[0];
-      bt34_11[0] = s136 * s136;
-      const s138 = bt34_11[0];
-      bt34_12[0] = 1 - s138;
-      const s140 = bt34_8[0];
-      const s141 = bt34_12[0];
-      bt34_13[0] = s140 * s141;
+      const s136 = bt33_7[0];
+      bt33_11[0] = s136 * s136;
+      const s138 = bt33_11[0];
+      bt33_12[0] = 1 - s138;
+      const s140 = bt33_8[0];
+      const s141 = bt33_12[0];
+      bt33_13[0] = s140 * s141;
       {
         let i142 = 0;
         for (; i142 < 1; i142++) {
@@ -552,37 +552,37 @@ export function gradient(
                 const pm147 = p144 * 1;
                 const pn148 = p144 * 1;
                 const a149_0 = v5[pm147 + i142];
-                const b150_0 = bt34_13[pn148 + j143];
+                const b150_0 = bt33_13[pn148 + j143];
                 s151_0_0 += a149_0 * b150_0;
               }
-              bt34_19[i142 * 1 + j143] = s151_0_0;
+              bt33_19[i142 * 1 + j143] = s151_0_0;
             }
           }
         }
       }
       {
         const o152 = (t126 + 0) * 1;
-        for (let i153 = 0; i153 < 1; i153++) d34_0[o152 + i153] += bt34_19[i153];
+        for (let i153 = 0; i153 < 1; i153++) d33_0[o152 + i153] += bt33_19[i153];
       }
       {
         let i154 = 0;
         for (; i154 < 1; i154++) {
-          const a156_0 = bt34_13[i154];
+          const a156_0 = bt33_13[i154];
           const o157_0 = i154 * 4;
           for (let j155 = 0; j155 < 4; j155++) {
-            const bv158 = bt34_1[j155];
-            v35[o157_0 + j155] += a156_0 * bv158;
+            const bv158 = bt33_1[j155];
+            v34[o157_0 + j155] += a156_0 * bv158;
           }
         }
       }
       {
         let i159 = 0;
         for (; i159 < 1; i159++) {
-          const a161_0 = bt34_13[i159];
+          const a161_0 = bt33_13[i159];
           const o162_0 = i159 * 1;
           for (let j160 = 0; j160 < 1; j160++) {
-            const bv163 = bt34_4[j160];
-            v36[o162_0 + j160] += a161_0 * bv163;
+            const bv163 = bt33_4[j160];
+            v35[o162_0 + j160] += a161_0 * bv163;
           }
         }
       }

@@ -71,9 +71,9 @@ function allocate() {
   const v10 = new Float64Array(2);
   const v11 = new Float64Array(2);
   const v12 = new Float64Array(1);
-  const v21 = new Float64Array(1);
-  const v25 = new Float64Array(3);
-  return { key: "", v7, v8, v9, v10, v11, v12, v21, v25 };
+  const v16 = new Float64Array(1);
+  const v20 = new Float64Array(3);
+  return { key: "", v7, v8, v9, v10, v11, v12, v16, v20 };
 }
 function buffers() {
   const k = "";
@@ -146,8 +146,8 @@ export function gradient(
   const v1 = inputs["y"];
   const v3 = params["w"];
   const v6 = params["b"];
-  const v21 = out["b"];
-  const v25 = out["w"];
+  const v16 = out["b"];
+  const v20 = out["w"];
   const { v7, v8, v10, v11, v12 } = w;
   {
     let i16 = 0;
@@ -185,11 +185,11 @@ export function gradient(
     for (let i31 = 0; i31 < 2; i31++) s30 += v11[i31];
     v12[0] = s30;
   }
-  v21.fill(0, 0, 1);
+  v16.fill(0, 0, 1);
   let f33 = 0;
   let s34 = 0;
   for (let i32 = 0; i32 < 2; i32++) s34 += v10[f33++];
-  v21[0] += s34;
+  v16[0] += s34;
   {
     let i35 = 0;
     for (; i35 < 3; i35++) {
@@ -204,7 +204,7 @@ export function gradient(
             const b43_0 = v10[pn41 + j36];
             s44_0_0 += a42_0 * b43_0;
           }
-          v25[i35 * 1 + j36] = s44_0_0;
+          v20[i35 * 1 + j36] = s44_0_0;
         }
       }
     }

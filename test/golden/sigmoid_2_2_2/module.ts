@@ -139,33 +139,33 @@ function allocate() {
   const v51 = new Float64Array(1);
   const v52 = new Float64Array(1);
   const v54 = new Float64Array(1);
-  const v113 = new Float64Array(1);
   const v115 = new Float64Array(1);
-  const v121 = new Float64Array(1);
-  const v130 = new Float64Array(1);
-  const v135 = new Float64Array(1);
-  const v138 = new Float64Array(1);
-  const v139 = new Float64Array(1);
-  const v144 = new Float64Array(1);
-  const v145 = new Float64Array(1);
-  const v151 = new Float64Array(1);
-  const v152 = new Float64Array(1);
-  const v156 = new Float64Array(1);
-  const v157 = new Float64Array(1);
-  const v163 = new Float64Array(1);
-  const v164 = new Float64Array(1);
-  const v168 = new Float64Array(1);
-  const v169 = new Float64Array(1);
+  const v117 = new Float64Array(1);
+  const v123 = new Float64Array(1);
+  const v132 = new Float64Array(1);
+  const v137 = new Float64Array(1);
+  const v140 = new Float64Array(1);
+  const v141 = new Float64Array(1);
+  const v146 = new Float64Array(1);
+  const v147 = new Float64Array(1);
+  const v153 = new Float64Array(1);
+  const v154 = new Float64Array(1);
+  const v158 = new Float64Array(1);
+  const v159 = new Float64Array(1);
+  const v165 = new Float64Array(1);
+  const v166 = new Float64Array(1);
   const v170 = new Float64Array(1);
-  const v174 = new Float64Array(1);
-  const v175 = new Float64Array(1);
+  const v171 = new Float64Array(1);
+  const v172 = new Float64Array(1);
   const v176 = new Float64Array(1);
-  const v181 = new Float64Array(1);
-  const v182 = new Float64Array(1);
-  const v189 = new Float64Array(1);
-  const v192 = new Float64Array(1);
-  const v197 = new Float64Array(1);
-  const v200 = new Float64Array(1);
+  const v177 = new Float64Array(1);
+  const v178 = new Float64Array(1);
+  const v183 = new Float64Array(1);
+  const v184 = new Float64Array(1);
+  const v191 = new Float64Array(1);
+  const v194 = new Float64Array(1);
+  const v199 = new Float64Array(1);
+  const v202 = new Float64Array(1);
   return {
     key: "",
     v25,
@@ -196,33 +196,33 @@ function allocate() {
     v51,
     v52,
     v54,
-    v113,
     v115,
-    v121,
-    v130,
-    v135,
-    v138,
-    v139,
-    v144,
-    v145,
-    v151,
-    v152,
-    v156,
-    v157,
-    v163,
-    v164,
-    v168,
-    v169,
+    v117,
+    v123,
+    v132,
+    v137,
+    v140,
+    v141,
+    v146,
+    v147,
+    v153,
+    v154,
+    v158,
+    v159,
+    v165,
+    v166,
     v170,
-    v174,
-    v175,
+    v171,
+    v172,
     v176,
-    v181,
-    v182,
-    v189,
-    v192,
-    v197,
-    v200,
+    v177,
+    v178,
+    v183,
+    v184,
+    v191,
+    v194,
+    v199,
+    v202,
   };
 }
 function buffers() {
@@ -397,14 +397,14 @@ export function gradient(
   const v15 = params["w6"];
   const v17 = params["w7"];
   const v19 = params["w8"];
-  const v151 = out["w8"];
-  const v156 = out["w7"];
-  const v163 = out["w6"];
-  const v169 = out["w5"];
-  const v189 = out["w4"];
-  const v192 = out["w3"];
-  const v197 = out["w2"];
-  const v200 = out["w1"];
+  const v153 = out["w8"];
+  const v158 = out["w7"];
+  const v165 = out["w6"];
+  const v171 = out["w5"];
+  const v191 = out["w4"];
+  const v194 = out["w3"];
+  const v199 = out["w2"];
+  const v202 = out["w1"];
   const {
     v25,
     v26,
@@ -434,25 +434,25 @@ export function gradient(
     v51,
     v52,
     v54,
-    v113,
     v115,
-    v121,
-    v130,
-    v135,
-    v138,
-    v139,
-    v144,
-    v145,
-    v152,
-    v157,
-    v164,
-    v168,
+    v117,
+    v123,
+    v132,
+    v137,
+    v140,
+    v141,
+    v146,
+    v147,
+    v154,
+    v159,
+    v166,
     v170,
-    v174,
-    v175,
+    v172,
     v176,
-    v181,
-    v182,
+    v177,
+    v178,
+    v183,
+    v184,
   } = w;
   const s70 = v5[0];
   const s71 = v0[0];
@@ -526,81 +526,81 @@ export function gradient(
   const s139 = v43[0];
   v54[0] = 1 - s139;
   const s141 = v33[0];
-  v113[0] = 1 - s141;
+  v115[0] = 1 - s141;
   const s143 = v34[0];
-  v115[0] = 1 - s143;
+  v117[0] = 1 - s143;
   const s145 = v44[0];
-  v121[0] = 1 - s145;
+  v123[0] = 1 - s145;
   const s147 = v49[0];
-  v130[0] = -s147;
+  v132[0] = -s147;
   const s149 = v45[0];
-  v135[0] = -s149;
-  const s151 = v130[0];
+  v137[0] = -s149;
+  const s151 = v132[0];
   const s152 = v44[0];
-  v138[0] = s151 * s152;
-  const s154 = v138[0];
-  const s155 = v121[0];
-  v139[0] = s154 * s155;
-  const s157 = v135[0];
+  v140[0] = s151 * s152;
+  const s154 = v140[0];
+  const s155 = v123[0];
+  v141[0] = s154 * s155;
+  const s157 = v137[0];
   const s158 = v43[0];
-  v144[0] = s157 * s158;
-  const s160 = v144[0];
+  v146[0] = s157 * s158;
+  const s160 = v146[0];
   const s161 = v54[0];
-  v145[0] = s160 * s161;
-  const s163 = v139[0];
+  v147[0] = s160 * s161;
+  const s163 = v141[0];
   const s164 = v34[0];
-  v151[0] = s163 * s164;
-  const s166 = v139[0];
+  v153[0] = s163 * s164;
+  const s166 = v141[0];
   const s167 = v19[0];
-  v152[0] = s166 * s167;
-  const s169 = v139[0];
+  v154[0] = s166 * s167;
+  const s169 = v141[0];
   const s170 = v33[0];
-  v156[0] = s169 * s170;
-  const s172 = v139[0];
+  v158[0] = s169 * s170;
+  const s172 = v141[0];
   const s173 = v17[0];
-  v157[0] = s172 * s173;
-  const s175 = v145[0];
+  v159[0] = s172 * s173;
+  const s175 = v147[0];
   const s176 = v34[0];
-  v163[0] = s175 * s176;
-  const s178 = v145[0];
+  v165[0] = s175 * s176;
+  const s178 = v147[0];
   const s179 = v15[0];
-  v164[0] = s178 * s179;
-  const s181 = v152[0];
-  const s182 = v164[0];
-  v168[0] = s181 + s182;
-  const s184 = v145[0];
+  v166[0] = s178 * s179;
+  const s181 = v154[0];
+  const s182 = v166[0];
+  v170[0] = s181 + s182;
+  const s184 = v147[0];
   const s185 = v33[0];
-  v169[0] = s184 * s185;
-  const s187 = v145[0];
+  v171[0] = s184 * s185;
+  const s187 = v147[0];
   const s188 = v13[0];
-  v170[0] = s187 * s188;
-  const s190 = v157[0];
-  const s191 = v170[0];
-  v174[0] = s190 + s191;
-  const s193 = v168[0];
+  v172[0] = s187 * s188;
+  const s190 = v159[0];
+  const s191 = v172[0];
+  v176[0] = s190 + s191;
+  const s193 = v170[0];
   const s194 = v34[0];
-  v175[0] = s193 * s194;
-  const s196 = v175[0];
-  const s197 = v115[0];
-  v176[0] = s196 * s197;
-  const s199 = v174[0];
+  v177[0] = s193 * s194;
+  const s196 = v177[0];
+  const s197 = v117[0];
+  v178[0] = s196 * s197;
+  const s199 = v176[0];
   const s200 = v33[0];
-  v181[0] = s199 * s200;
-  const s202 = v181[0];
-  const s203 = v113[0];
-  v182[0] = s202 * s203;
-  const s205 = v176[0];
+  v183[0] = s199 * s200;
+  const s202 = v183[0];
+  const s203 = v115[0];
+  v184[0] = s202 * s203;
+  const s205 = v178[0];
   const s206 = v1[0];
-  v189[0] = s205 * s206;
-  const s208 = v176[0];
+  v191[0] = s205 * s206;
+  const s208 = v178[0];
   const s209 = v0[0];
-  v192[0] = s208 * s209;
-  const s211 = v182[0];
+  v194[0] = s208 * s209;
+  const s211 = v184[0];
   const s212 = v1[0];
-  v197[0] = s211 * s212;
-  const s214 = v182[0];
+  v199[0] = s211 * s212;
+  const s214 = v184[0];
   const s215 = v0[0];
-  v200[0] = s214 * s215;
+  v202[0] = s214 * s215;
 
   return { loss: v52[0], gradients: out };
 }

@@ -90,33 +90,36 @@ function allocate() {
   const v19 = new Float64Array(1);
   const v20 = new Float64Array(1);
   const v21 = new Float64Array(1);
+  const v22 = new Float64Array(1);
   const v23 = new Float64Array(1);
-  const v29 = new Float64Array(1);
-  const v32 = new Float64Array(1);
-  const v33 = new Float64Array(1);
-  const v37 = new Float64Array(3);
-  const d40_0 = new Float64Array((1 + 3) * 1);
-  const bt40_0 = new Float64Array(1);
-  const bt40_1 = new Float64Array(1);
-  const bt40_2 = new Float64Array(1);
-  const bt40_3 = new Float64Array(1);
-  const bt40_4 = new Float64Array(1);
-  const bt40_5 = new Float64Array(1);
-  const bt40_6 = new Float64Array(1);
-  const bt40_7 = new Float64Array(1);
-  const bt40_8 = new Float64Array(1);
-  const bt40_11 = new Float64Array(1);
-  const bt40_12 = new Float64Array(1);
-  const bt40_13 = new Float64Array(1);
-  const bt40_15 = new Float64Array(1);
-  const bt40_17 = new Float64Array(1);
-  const bt40_18 = new Float64Array(1);
-  const bt40_20 = new Float64Array(1);
-  const bt40_21 = new Float64Array(1);
-  const bt40_22 = new Float64Array(1);
-  const bt40_24 = new Float64Array(1);
-  const v41 = new Float64Array(1);
-  const v42 = new Float64Array(1);
+  const v25 = new Float64Array(1);
+  const v31 = new Float64Array(1);
+  const v34 = new Float64Array(1);
+  const v37 = new Float64Array(1);
+  const v38 = new Float64Array(1);
+  const v42 = new Float64Array(3);
+  const d45_0 = new Float64Array((1 + 3) * 1);
+  const bt45_0 = new Float64Array(1);
+  const bt45_1 = new Float64Array(1);
+  const bt45_2 = new Float64Array(1);
+  const bt45_3 = new Float64Array(1);
+  const bt45_4 = new Float64Array(1);
+  const bt45_5 = new Float64Array(1);
+  const bt45_6 = new Float64Array(1);
+  const bt45_7 = new Float64Array(1);
+  const bt45_8 = new Float64Array(1);
+  const bt45_11 = new Float64Array(1);
+  const bt45_12 = new Float64Array(1);
+  const bt45_13 = new Float64Array(1);
+  const bt45_15 = new Float64Array(1);
+  const bt45_17 = new Float64Array(1);
+  const bt45_18 = new Float64Array(1);
+  const bt45_20 = new Float64Array(1);
+  const bt45_21 = new Float64Array(1);
+  const bt45_22 = new Float64Array(1);
+  const bt45_24 = new Float64Array(1);
+  const v46 = new Float64Array(1);
+  const v47 = new Float64Array(1);
   return {
     key: "",
     s15_0,
@@ -133,33 +136,36 @@ function allocate() {
     v19,
     v20,
     v21,
+    v22,
     v23,
-    v29,
-    v32,
-    v33,
+    v25,
+    v31,
+    v34,
     v37,
-    d40_0,
-    bt40_0,
-    bt40_1,
-    bt40_2,
-    bt40_3,
-    bt40_4,
-    bt40_5,
-    bt40_6,
-    bt40_7,
-    bt40_8,
-    bt40_11,
-    bt40_12,
-    bt40_13,
-    bt40_15,
-    bt40_17,
-    bt40_18,
-    bt40_20,
-    bt40_21,
-    bt40_22,
-    bt40_24,
-    v41,
+    v38,
     v42,
+    d45_0,
+    bt45_0,
+    bt45_1,
+    bt45_2,
+    bt45_3,
+    bt45_4,
+    bt45_5,
+    bt45_6,
+    bt45_7,
+    bt45_8,
+    bt45_11,
+    bt45_12,
+    bt45_13,
+    bt45_15,
+    bt45_17,
+    bt45_18,
+    bt45_20,
+    bt45_21,
+    bt45_22,
+    bt45_24,
+    v46,
+    v47,
   };
 }
 function buffers() {
@@ -191,7 +197,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     v19,
     v20,
     v21,
+    v22,
     v23,
+    v25,
   } = w;
   {
     s15_0.set(K14, 0 * 1);
@@ -226,16 +234,21 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s19 = v7[0];
   const s20 = v18[0];
   v19[0] = s19 * s20;
-  const s22 = v19[0];
-  v20[0] = 15 + s22;
-  const s24 = v20[0];
-  const s25 = v1[0];
-  v21[0] = s24 - s25;
-  const s27 = v21[0];
-  v23[0] = s27 * s27;
+
+  v20[0] = 16 - 15;
+  const s23 = v20[0];
+  const s24 = v19[0];
+  v21[0] = s23 * s24;
+  const s26 = v21[0];
+  v22[0] = 15 + s26;
+  const s28 = v22[0];
+  const s29 = v1[0];
+  v23[0] = s28 - s29;
+  const s31 = v23[0];
+  v25[0] = s31 * s31;
   return {
-    loss: v23[0],
-    values: { h: v16.slice(), a: v17.slice(), z: v19.slice(), yhat: v20.slice(), L: v23.slice() },
+    loss: v25[0],
+    values: { h: v16.slice(), a: v17.slice(), z: v19.slice(), yhat: v22.slice(), L: v25.slice() },
   };
 }
 
@@ -261,9 +274,9 @@ export function gradient(
   const v3 = params["Wxh"];
   const v5 = params["Whh"];
   const v7 = params["Whz"];
-  const v32 = out["Whz"];
-  const v41 = out["Wxh"];
-  const v42 = out["Whh"];
+  const v37 = out["Whz"];
+  const v46 = out["Wxh"];
+  const v47 = out["Whh"];
   const {
     s15_0,
     r15_7,
@@ -278,123 +291,134 @@ export function gradient(
     v19,
     v20,
     v21,
+    v22,
     v23,
-    v29,
-    v33,
-    v37,
-    d40_0,
-    bt40_1,
-    bt40_4,
-    bt40_7,
-    bt40_8,
-    bt40_11,
-    bt40_12,
-    bt40_13,
-    bt40_17,
-    bt40_18,
-    bt40_22,
+    v25,
+    v31,
+    v34,
+    v38,
+    v42,
+    d45_0,
+    bt45_1,
+    bt45_4,
+    bt45_7,
+    bt45_8,
+    bt45_11,
+    bt45_12,
+    bt45_13,
+    bt45_17,
+    bt45_18,
+    bt45_22,
   } = w;
   {
     s15_0.set(K14, 0 * 1);
-    for (let t28 = 0; t28 < 3; t28++) {
+    for (let t32 = 0; t32 < 3; t32++) {
       {
-        const o29 = t28 * 1;
-        for (let i30 = 0; i30 < 1; i30++) bt15_1[i30] = v0[o29 + i30];
+        const o33 = t32 * 1;
+        for (let i34 = 0; i34 < 1; i34++) bt15_1[i34] = v0[o33 + i34];
       }
       {
-        const o31 = (t28 + 0) * 1;
-        for (let i32 = 0; i32 < 1; i32++) bt15_4[i32] = s15_0[o31 + i32];
+        const o35 = (t32 + 0) * 1;
+        for (let i36 = 0; i36 < 1; i36++) bt15_4[i36] = s15_0[o35 + i36];
       }
-      const s34 = v3[0];
-      const s35 = bt15_1[0];
-      bt15_2[0] = s34 * s35;
-      const s37 = v5[0];
-      const s38 = bt15_4[0];
-      bt15_5[0] = s37 * s38;
-      const s40 = bt15_2[0];
-      const s41 = bt15_5[0];
-      bt15_6[0] = s40 + s41;
-      const s43 = bt15_6[0];
-      bt15_7[0] = Math.tanh(s43);
-      s15_0.set(bt15_7, (t28 + 1) * 1);
-      r15_7.set(bt15_7, t28 * 1);
+      const s38 = v3[0];
+      const s39 = bt15_1[0];
+      bt15_2[0] = s38 * s39;
+      const s41 = v5[0];
+      const s42 = bt15_4[0];
+      bt15_5[0] = s41 * s42;
+      const s44 = bt15_2[0];
+      const s45 = bt15_5[0];
+      bt15_6[0] = s44 + s45;
+      const s47 = bt15_6[0];
+      bt15_7[0] = Math.tanh(s47);
+      s15_0.set(bt15_7, (t32 + 1) * 1);
+      r15_7.set(bt15_7, t32 * 1);
     }
   }
   {
-    const o44 = 2 * 1;
-    for (let i45 = 0; i45 < 1; i45++) v18[i45] = v16[o44 + i45];
+    const o48 = 2 * 1;
+    for (let i49 = 0; i49 < 1; i49++) v18[i49] = v16[o48 + i49];
   }
-  const s47 = v7[0];
-  const s48 = v18[0];
-  v19[0] = s47 * s48;
-  const s50 = v19[0];
-  v20[0] = 15 + s50;
-  const s52 = v20[0];
-  const s53 = v1[0];
-  v21[0] = s52 - s53;
-  const s55 = v21[0];
-  v23[0] = s55 * s55;
-  const s57 = v21[0];
-  v29[0] = 2 * s57;
-  const s59 = v29[0];
-  const s60 = v18[0];
-  v32[0] = s59 * s60;
-  const s62 = v29[0];
-  const s63 = v7[0];
-  v33[0] = s62 * s63;
-  v37.fill(0);
+  const s51 = v7[0];
+  const s52 = v18[0];
+  v19[0] = s51 * s52;
+
+  v20[0] = 16 - 15;
+  const s55 = v20[0];
+  const s56 = v19[0];
+  v21[0] = s55 * s56;
+  const s58 = v21[0];
+  v22[0] = 15 + s58;
+  const s60 = v22[0];
+  const s61 = v1[0];
+  v23[0] = s60 - s61;
+  const s63 = v23[0];
+  v25[0] = s63 * s63;
+  const s65 = v23[0];
+  v31[0] = 2 * s65;
+  const s67 = v31[0];
+  const s68 = v20[0];
+  v34[0] = s67 * s68;
+  const s70 = v34[0];
+  const s71 = v18[0];
+  v37[0] = s70 * s71;
+  const s73 = v34[0];
+  const s74 = v7[0];
+  v38[0] = s73 * s74;
+  v42.fill(0);
   {
-    const o64 = 2 * 1;
-    for (let i65 = 0; i65 < 1; i65++) v37[o64 + i65] = v33[i65];
+    const o75 = 2 * 1;
+    for (let i76 = 0; i76 < 1; i76++) v42[o75 + i76] = v38[i76];
   }
   {
-    d40_0.fill(0);
-    d40_0.set(v37, 1 * 1);
-    v41.fill(0);
-    v42.fill(0);
-    for (let t66 = 3 - 1; t66 >= 0; t66--) {
+    d45_0.fill(0);
+    d45_0.set(v42, 1 * 1);
+    v46.fill(0);
+    v47.fill(0);
+    for (let t77 = 3 - 1; t77 >= 0; t77--) {
       {
-        const o67 = t66 * 1;
-        for (let i68 = 0; i68 < 1; i68++) bt40_1[i68] = v0[o67 + i68];
+        const o78 = t77 * 1;
+        for (let i79 = 0; i79 < 1; i79++) bt45_1[i79] = v0[o78 + i79];
       }
       {
-        const o69 = (t66 + 0) * 1;
-        for (let i70 = 0; i70 < 1; i70++) bt40_4[i70] = s15_0[o69 + i70];
+        const o80 = (t77 + 0) * 1;
+        for (let i81 = 0; i81 < 1; i81++) bt45_4[i81] = s15_0[o80 + i81];
       }
       {
-        const o71 = t66 * 1;
-        for (let i72 = 0; i72 < 1; i72++) bt40_7[i72] = r15_7[o71 + i72];
+        const o82 = t77 * 1;
+        for (let i83 = 0; i83 < 1; i83++) bt45_7[i83] = r15_7[o82 + i83];
       }
       {
-        const o73 = (t66 + 1) * 1;
-        for (let i74 = 0; i74 < 1; i74++) bt40_8[i74] = d40_0[o73 + i74];
+        const o84 = (t77 + 1) * 1;
+        for (let i85 = 0; i85 < 1; i85++) bt45_8[i85] = d45_0[o84 + i85];
       }
-      const s76 = bt40_7[0];
-      bt40_11[0] = s76 * s76;
-      const s78 = bt40_11[0];
-      bt40_12[0] = 1 - s78;
-      const s80 = bt40_8[0];
-      const s81 = bt40_12[0];
-      bt40_13[0] = s80 * s81;
-      const s83 = bt40_13[0];
-      const s84 = bt40_4[0];
-      bt40_17[0] = s83 * s84;
-      const s86 = bt40_13[0];
-      const s87 = v5[0];
-      bt40_18[0] = s86 * s87;
-      const s89 = bt40_13[0];
-      const s90 = bt40_1[0];
-      bt40_22[0] = s89 * s90;
+      const s87 = bt45_7[0];
+      bt45_11[0] = s87 * s87;
+      const s89 = bt45_11[0];
+      bt45_12[0] = 1 - s89;
+      const s91 = bt45_8[0];
+      const s92 = bt45_12[0];
+      bt45_13[0] = s91 * s92;
+      const s94 = bt45_13[0];
+      const s95 = bt45_4[0];
+      bt45_17[0] = s94 * s95;
+      const s97 = bt45_13[0];
+      const s98 = v5[0];
+      bt45_18[0] = s97 * s98;
+      const s100 = bt45_13[0];
+      const s101 = bt45_1[0];
+      bt45_22[0] = s100 * s101;
       {
-        const o91 = (t66 + 0) * 1;
-        for (let i92 = 0; i92 < 1; i92++) d40_0[o91 + i92] += bt40_18[i92];
+        const o102 = (t77 + 0) * 1;
+        for (let i103 = 0; i103 < 1; i103++) d45_0[o102 + i103] += bt45_18[i103];
       }
-      for (let i93 = 0; i93 < 1; i93++) v41[i93] += bt40_22[i93];
-      for (let i94 = 0; i94 < 1; i94++) v42[i94] += bt40_17[i94];
+      for (let i104 = 0; i104 < 1; i104++) v46[i104] += bt45_22[i104];
+      for (let i105 = 0; i105 < 1; i105++) v47[i105] += bt45_17[i105];
     }
   }
 
-  return { loss: v23[0], gradients: out };
+  return { loss: v25[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
