@@ -46,7 +46,12 @@ export function buildHandout(graph: Graph, gradient: Gradient, lecture?: Lecture
     blocks.push(
       heading(1, text("The forward pass, with numbers")),
       ...givenValues(ctx),
-      ...forwardNumbers(ctx, ctx.worked),
+      ...forwardNumbers(ctx, ctx.worked, (ids) =>
+        at(
+          (c) =>
+            c.item.after === 0 && c.item.quantity.kind !== "gradient" && ids.includes(c.item.quantity.node),
+        ),
+      ),
       ...at((c) => c.item.after === 0 && c.item.quantity.kind !== "gradient"),
     );
   blocks.push(...backwardSection(ctx, (ids) => at(gradientOf(ids))));
@@ -178,7 +183,8 @@ function notationSection(ctx: HandoutContext): Block[] {
     blocks.push(para(...parts));
   }
   const tensors = ctx.gradient.nodes.slice(0, ctx.gradient.forwardCount).some((n) => n.shape.length > 0);
-  const ops = opsUsed(ctx.gradient.nodes, ctx.gradient.forwardCount).filter((op) => op !== "mul" || tensors);
+  const roots = ctx.graph.named.map((n) => n.node);
+  const ops = opsUsed(ctx.gradient.nodes, roots).filter((op) => op !== "mul" || tensors);
   if (tensors && !ops.includes("mul")) ops.unshift("mul");
   blocks.push(...glossary(ops));
   return blocks;

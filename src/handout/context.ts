@@ -16,7 +16,10 @@ export function constantLatex(value: Float64Array, shape: Node["shape"], digits:
   if (value.every((x) => x === v)) {
     const text = formatNumber(v, digits);
     if (shape.length === 0) return numberLatex(v, digits);
-    return { text: `${text}\\,\\mathbf{1}`, prec: PREC.product };
+    // A tensor of ones is 𝟏, of another constant c·𝟏.
+    return v === 1
+      ? { text: "\\mathbf{1}", prec: PREC.atom }
+      : { text: `${text}\\,\\mathbf{1}`, prec: PREC.product };
   }
   return { text: tensorLatex({ shape: shape as number[], data: value }, digits), prec: PREC.atom };
 }

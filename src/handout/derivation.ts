@@ -174,8 +174,10 @@ export function paramStep(ctx: HandoutContext, id: NodeId): Block[] {
   const fits = closed !== undefined && estimateWidth(`${lhs} = ${closed}`) <= ROW_WIDTH_EM;
   // Factor by factor, as a lecture multiplies them out: δ of the top of the chain, then each local derivative.
   const top = chain?.nodes[chain.nodes.length - 1];
+  // Factor by factor only when every value on the chain is a number: for tensors the factors are Jacobians.
+  const allScalar = chain !== undefined && chain.nodes.every((n) => ctx.isScalar(n));
   const factors =
-    chain?.locals && scalar && top !== undefined
+    chain?.locals && scalar && allScalar && top !== undefined
       ? chain.locals.filter(
           (l) => ctx.gradient.nodes[l]!.kind !== "const" || (ev?.value(l).data[0] ?? 0) !== 1,
         )

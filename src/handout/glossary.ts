@@ -1,4 +1,4 @@
-import type { Node } from "../ir/types.js";
+import type { Node, NodeId } from "../ir/types.js";
 import type { Block, Inline } from "./document.js";
 import { prose } from "./document.js";
 
@@ -37,7 +37,7 @@ const DEFINITIONS: Record<string, string> = {
   sum: "$\\sum$ adds every entry; each entry's derivative is 1, so the gradient of a sum is a tensor of ones $\\mathbf{1}$ times the δ of the sum.",
   mean: "$\\operatorname{mean}$ divides the sum of the $n$ entries by $n$, so each entry receives $1/n$ of the δ.",
   conv2d:
-    "$x \\star k$ is the (cross-)correlation of an image with a kernel, as deep-learning libraries compute a convolution: $(x \\star k)_{ij} = \\sum_{u,v} x_{i+u,\\,j+v}\\, k_{uv}$, the kernel laid on the image at $(i, j)$, multiplied entry by entry and summed. Its gradient with respect to the kernel correlates the image with the δ of the output: $\\partial L/\\partial k_{uv} = \\sum_{i,j} \\delta_{ij}\\, x_{i+u,\\,j+v}$, the sum over the regions the kernel visited, each weighted by that output's δ.",
+    "$x \\star k$ is the (cross-)correlation of an image with a kernel, as deep-learning libraries compute a convolution: $(x \\star k)_{ij} = \\sum_{u,v} x_{i+u-1,\\,j+v-1}\\, k_{uv}$ (indices from 1), the kernel laid on the image at $(i, j)$, multiplied entry by entry and summed. Its gradient with respect to the kernel correlates the image with the δ of the output: $\\partial L/\\partial k_{uv} = \\sum_{i,j} \\delta_{ij}\\, x_{i+u-1,\\,j+v-1}$, the sum over the regions the kernel visited, each weighted by that output's δ.",
   maxpool:
     "$\\operatorname{maxpool}$ takes the maximum of each window; its gradient sends each window's δ to the position of the window's maximum (the first, on a tie) and nothing to the others, adding where windows overlap.",
   avgpool:
@@ -48,15 +48,24 @@ const DEFINITIONS: Record<string, string> = {
 };
 
 /** The ops a model's forward graph (and its recurrences' bodies) uses, in order of first use. */
-export function opsUsed(nodes: readonly Node[], forwardCount: number): string[] {
+export function opsUsed(nodes: readonly Node[], roots: readonly NodeId[]): string[] {
   const out = new Set<string>();
-  const visit = (list: readonly Node[], count: number) => {
-    for (const n of list.slice(0, count)) {
-      if (n.kind === "op") out.add(n.op);
-      if (n.kind === "scan") visit(n.body, n.body.length);
-    }
+  const seen = new Set<string>();
+  // Only what the model computes: a lecture block's formulas (sigmoid for softmax) are not the model's.
+  const visit = (list: readonly Node[], id: NodeId, scope: string) => {
+    const key = `${scope}:${id}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const n = list[id]!;
+    if (n.kind === "op") {
+      out.add(n.op);
+      n.args.forEach((a) => visit(list, a, scope));
+    } else if (n.kind === "scan") {
+      n.args.forEach((a) => visit(list, a, scope));
+      n.body.forEach((b) => visit(n.body, b.id, `${scope}/${n.id}`));
+    } else if (n.kind === "project") visit(list, n.scan, scope);
   };
-  visit(nodes, forwardCount);
+  roots.forEach((r) => visit(nodes, r, ""));
   return [...out];
 }
 

@@ -56,7 +56,7 @@ export function forwardIllustration(ctx: HandoutContext, id: NodeId, ev: Evaluat
     const rows: EquationRow[] = [
       {
         lhs: entry(out, 0, 0),
-        rhs: `\\sum_{u,v} ${entry(c.xs, 0, 0).replace(/_\{11\}$/, "_{1+u,\\,1+v}")}\\, ${c.ks}_{uv} = ${terms.join(" + ")}`,
+        rhs: `\\sum_{u,v} ${c.xs}_{uv}\\, ${c.ks}_{uv} = ${terms.join(" + ")}`,
       },
       { lhs: "", rhs: formatNumber(at(value, 0, 0), ctx.digits) },
     ];
@@ -130,12 +130,12 @@ export function kernelGradientIllustration(ctx: HandoutContext, param: NodeId, e
       );
     }
   if (regions.length === 0 || regions.length > 9) return [];
-  const convSymbol = ctx.symbol(conv.id) ?? "c";
+  const convDelta = ctx.delta(conv.id);
   const zeros = oh * ow - regions.length;
   return [
     para(
       ...prose(
-        `Entry by entry, $${partial(ctx.lossSymbol, `${c.ks}_{uv}`)} = \\sum_{i,j} \\delta_{${convSymbol},ij}\\, ${c.xs}_{i+u-1,\\,j+v-1}$: each region of $${c.xs}$ the kernel covered, times the δ of the output cell it produced, summed.${zeros > 0 ? ` The ${zeros} cells whose δ is 0 contribute nothing; the others:` : ""}`,
+        `Entry by entry, $${partial(ctx.lossSymbol, `${c.ks}_{uv}`)} = \\sum_{i,j} \\left(${convDelta}\\right)_{ij}\\, ${c.xs}_{i+u-1,\\,j+v-1}$: each region of $${c.xs}$ the kernel covered, times the δ of the output cell it produced, summed.${zeros > 0 ? ` The ${zeros} cells whose δ is 0 contribute nothing; the others:` : ""}`,
       ),
     ),
     {

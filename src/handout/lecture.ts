@@ -1,7 +1,8 @@
 import type { LectureItem } from "../ir/types.js";
 import type { Tensor } from "../ir/tensor.js";
-import { latexName } from "../latex/names.js";
+import { checkLatexName, latexName } from "../latex/names.js";
 import type { Cause, ItemCheck, LectureReport } from "../lecture/check.js";
+import { entryName } from "../lecture/describe.js";
 import type { Block, Inline } from "./document.js";
 import { heading, math, para, prose, text } from "./document.js";
 import type { HandoutContext } from "./context.js";
@@ -139,21 +140,9 @@ function causeProse(ctx: HandoutContext, check: ItemCheck, cause: Cause): Inline
       );
     case "entries":
       return prose(
-        `${cause.at.length === 1 ? "the entry" : "the entries"} ${cause.at.map((i) => `$${entryName(check, i)}$`).join(", ")} ${cause.at.length === 1 ? "is" : "are"} ${cause.cause === "truncated" ? "truncated instead of rounded" : cause.cause === "last-digit" ? "off by a few units in the last digit (rounded intermediates)" : `wrong with no single slip that explains ${cause.at.length === 1 ? "it" : "them"}`}.`,
+        `${cause.at.length === 1 ? "the entry" : "the entries"} ${cause.at.map((i) => `$${entryName(check.correct.shape, i)}$`).join(", ")} ${cause.at.length === 1 ? "is" : "are"} ${cause.cause === "truncated" ? "truncated instead of rounded" : cause.cause === "last-digit" ? "off by a few units in the last digit (rounded intermediates)" : `wrong with no single slip that explains ${cause.at.length === 1 ? "it" : "them"}`}.`,
       );
   }
-}
-
-/** The 1-based row-major entry number as (row, column) in the quantity's shape. */
-function entryName(check: ItemCheck, flat: number): string {
-  const shape = check.correct.shape;
-  const idx: number[] = [];
-  let r = flat - 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    idx.unshift((r % shape[k]!) + 1);
-    r = Math.floor(r / shape[k]!);
-  }
-  return `(${idx.join(",")})`;
 }
 
 function formatFactor(f: number): string {
@@ -192,7 +181,7 @@ export function slipNote(ctx: HandoutContext, check: ItemCheck): Block {
     );
   } else if (check.verdict === "differs" || check.verdict === "formula-differs")
     body.push(text("The checker found no single slip that explains it."));
-  if (check.item.note) body.push(text(` (The model's note on this line: ${check.item.note}.)`));
+  if (check.item.note) body.push(text(` The lecture: \u201c${check.item.note}\u201d.`));
   return {
     kind: "note",
     tone: check.verdict === "negligible" ? "convention" : "slip",
@@ -222,9 +211,12 @@ export function lectureSection(
   const wrongFormulas = formulas.filter((c) => c.verdict === "formula-differs").length;
   const negligible = numbers.filter((c) => c.verdict === "negligible").length;
   const count = (n: number, of: number, what: string) =>
-    n === 0
-      ? `all ${of} ${what}${of === 1 ? " is" : "s are"} right`
-      : `${n} of the ${of} ${what}s ${n === 1 ? "is" : "are"} wrong`;
+    n > 0
+      ? `${n} of the ${of} ${what}s ${n === 1 ? "is" : "are"} wrong`
+      : of === 1
+        ? `the ${what} is right`
+        : `${of === 2 ? "both" : `all ${of}`} ${what}s are right`;
+  const capitalize = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
   const summary = [
     numbers.length > 0 ? count(wrongNumbers, numbers.length, "printed number") : undefined,
     formulas.length > 0 ? count(wrongFormulas, formulas.length, "formula") : undefined,
@@ -232,7 +224,7 @@ export function lectureSection(
   blocks.push(
     para(
       ...prose(
-        `${report.source ? `The lecture (${report.source})` : "The lecture"} prints the numbers and formulas below. Each number is compared with the correct value to the digits the lecture prints (a value printed with 3 decimals must be within $0.0005$ of it; a bare 0 claims the value is zero), each formula with the correct quantity. ${summary.join("; ")}${negligible > 0 ? `; ${negligible} printed as 0 ${negligible === 1 ? "is" : "are"} tiny but not zero ($\\approx$)` : ""}. Each wrong one ($\\times$) is explained where the handout derives it.`,
+        `${report.source ? `The lecture (${report.source})` : "The lecture"} prints the numbers and formulas below. Each number is compared with the correct value to the digits the lecture prints (a value printed with 3 decimals must be within $0.0005$ of it; a bare 0 claims the value is zero), each formula with the correct quantity. ${capitalize(summary.join("; "))}${negligible > 0 ? `; ${negligible} printed as 0 ${negligible === 1 ? "is" : "are"} tiny but not zero ($\\approx$)` : ""}. Each wrong one ($\\times$) is explained where the handout derives it.`,
       ),
     ),
   );
@@ -280,7 +272,16 @@ export function remarks(ctx: HandoutContext): Block[] {
       kind: "note",
       tone: "convention",
       title: [text(lecture.source ? `About the lecture (${lecture.source})` : "About the lecture")],
-      body: lecture.remarks.map((r) => para(text(r))),
+      body: lecture.remarks.map((r) => para(...remarkInlines(r))),
     },
   ];
+}
+
+/** A remark's text, with $…$ spans as maths when they are safe LaTeX (the names' rules) and as text otherwise. */
+function remarkInlines(remark: string): Inline[] {
+  return remark
+    .split("$")
+    .map((part, i) =>
+      i % 2 === 1 && checkLatexName(part) === undefined ? math(part) : text(i % 2 === 1 ? `$${part}$` : part),
+    );
 }

@@ -65,7 +65,8 @@ export class Notation {
     for (const step of trace) {
       const head = this.representative.get(step.node)!;
       const symbol = this.symbols.get(step.node);
-      if (symbol !== undefined && !groupName.has(head)) groupName.set(head, symbol);
+      // A param or a step's input shares its δ with what adds it (b_h in W x + b_h) but does not name it.
+      if (symbol !== undefined && !leaf(step.node) && !groupName.has(head)) groupName.set(head, symbol);
     }
     const uses = new Map<NodeId, number>();
     for (const step of trace)

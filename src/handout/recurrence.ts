@@ -386,6 +386,18 @@ export class RecurrenceContext implements DerivationScope {
     return out;
   }
 
+  /** Every node reading one step of this recurrence's values, the model's (h_T) and a lecture block's (h_1). */
+  readNodes(): NodeId[] {
+    const nodes = this.ctx.gradient.nodes;
+    return nodes
+      .filter((n) => n.kind === "op" && n.op === "take")
+      .filter((n) => {
+        const p = nodes[(n as Extract<Node, { kind: "op" }>).args[0]!];
+        return p?.kind === "project" && p.scan === this.scan.id;
+      })
+      .map((n) => n.id);
+  }
+
   /** Outer nodes that read one step of this recurrence (h_T): where the lecture's ∂L/∂h_3 belongs. */
   stepNodes(): NodeId[] {
     const nodes = this.ctx.gradient.nodes;

@@ -82,13 +82,18 @@ export function forwardItems(ctx: HandoutContext): ForwardItem[] {
 }
 
 /** The forward pass with the numbers: v = definition = the numbers substituted = value. */
-export function forwardNumbers(ctx: HandoutContext, ev: Evaluator): Block[] {
+export function forwardNumbers(
+  ctx: HandoutContext,
+  ev: Evaluator,
+  /** What to print right after the given values are computed (a lecture's slip about them). */
+  after: (ids: readonly NodeId[]) => Block[] = () => [],
+): Block[] {
   const f = ctx.forward();
   const num = ctx.numeric(ev);
   const blocks: Block[] = [];
   for (const item of forwardItems(ctx)) {
     if (item.kind === "recurrence") {
-      blocks.push(...item.r.forwardTable(ev));
+      blocks.push(...item.r.forwardTable(ev), ...after(item.r.readNodes()));
       continue;
     }
     let rows: EquationRow[] = [];
@@ -107,6 +112,11 @@ export function forwardNumbers(ctx: HandoutContext, ev: Evaluator): Block[] {
         continue;
       }
       distinct.forEach((rhs, i) => rows.push({ lhs: i === 0 ? lhs : "", rhs }));
+      const notes = after([id]);
+      if (notes.length > 0) {
+        blocks.push({ kind: "equations", rows: breakRows(rows) }, ...notes);
+        rows = [];
+      }
     }
     if (rows.length > 0) blocks.push({ kind: "equations", rows: breakRows(rows) });
   }

@@ -282,7 +282,14 @@ export function lowerLecture(
     return out;
   }
 
+  /** The formula as written: an expression's span leaves out its outer brackets, which are put back. */
   function sourceText(e: Expr): string {
-    return host.source.slice(e.span.start, e.span.end);
+    let [start, end] = [e.span.start, e.span.end];
+    const count = (c: string) => host.source.slice(start, end).split(c).length - 1;
+    while (count("(") > count(")") && host.source.slice(end).trimStart().startsWith(")"))
+      end = host.source.indexOf(")", end) + 1;
+    while (count(")") > count("(") && host.source.slice(0, start).trimEnd().endsWith("("))
+      start = host.source.lastIndexOf("(", start - 1);
+    return host.source.slice(start, end);
   }
 }

@@ -62,13 +62,28 @@ const ALLOWED_COMMANDS = new Set([
   "partial",
   "text",
   "cdot",
+  "times",
+  "tanh",
+  "log",
+  "exp",
+  "max",
+  "min",
+  "sum",
+  "le",
+  "ge",
+  "leq",
+  "geq",
+  "approx",
+  "quad",
+  ",",
+  ";",
 ]);
 
 /** Why an override is not allowed, or undefined when it is safe math. */
 export function checkLatexName(text: string): string | undefined {
   // ^^5c is TeX's spelling of a backslash: it would smuggle in any command.
   if (text.includes("^^")) return "'^^' is TeX's escape for characters and is not allowed";
-  if (!/^[A-Za-z0-9_^{}\\ ',.+\-*()/]*$/.test(text))
+  if (!/^[A-Za-z0-9_^{}\\ ',.+\-*()/=;:<>|]*$/.test(text))
     return `${JSON.stringify(text)} may only use letters, digits, _ ^ { } and a few math commands`;
   for (const m of text.matchAll(/\\([A-Za-z]+|.)/g)) {
     if (!ALLOWED_COMMANDS.has(m[1]!)) return `the command \\${m[1]} is not one of the allowed math commands`;

@@ -30,8 +30,19 @@ function cause(c: Cause, check: ItemCheck): string {
     case "other":
       return `the printed numbers are ${c.label.replace(/^d\/d/, "the gradient of ")}`;
     case "entries":
-      return `entr${c.at.length === 1 ? "y" : "ies"} ${c.at.join(", ")}: ${c.cause === "truncated" ? "truncated" : c.cause === "last-digit" ? "off in the last digit" : "no single slip found"}`;
+      return `entr${c.at.length === 1 ? "y" : "ies"} ${c.at.map((i) => entryName(check.correct.shape, i)).join(", ")}: ${c.cause === "truncated" ? "truncated" : c.cause === "last-digit" ? "off in the last digit" : "no single slip found"}`;
   }
+}
+
+/** A 1-based row-major entry number as (row, column), counted from 1. */
+export function entryName(shape: readonly number[], flat: number): string {
+  const idx: number[] = [];
+  let r = flat - 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    idx.unshift((r % shape[k]!) + 1);
+    r = Math.floor(r / shape[k]!);
+  }
+  return `(${idx.join(",")})`;
 }
 
 /** The lecture check as `nabla check` prints it: one line per printed quantity, located. */

@@ -7,7 +7,8 @@ import { emitDot, emitMatMat, emitMatVec, emitOuter } from "../codegen/kernels.j
 import { group, PREC, type Latex, type OpDef } from "./def.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
-const tr = (l: Latex, t: boolean) => (t ? `{${group(l, PREC.atom)}}^{\\top}` : group(l, PREC.product));
+// A factor of a product: a negation or a sum gets brackets (W^T (−δ), not W^T −δ).
+const tr = (l: Latex, t: boolean) => (t ? `{${group(l, PREC.atom)}}^{\\top}` : group(l, PREC.power));
 
 /** Logical [rows, cols] of a stored matrix under an optional transpose. */
 const view = (s: Shape, t: boolean): Shape => (t ? [s[1]!, s[0]!] : s);
