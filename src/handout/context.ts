@@ -228,6 +228,10 @@ export class HandoutContext implements DerivationScope {
     return this.recurrences.find((r) => r.scan.id === n.scan || r.adjoint?.id === n.scan);
   }
 
+  nodeOf(id: NodeId): Node | undefined {
+    return this.gradient.nodes[id];
+  }
+
   isLoss(id: NodeId): boolean {
     return id === this.graph.loss;
   }

@@ -1,4 +1,5 @@
-import type { NodeId } from "../ir/types.js";
+import type { Node, NodeId } from "../ir/types.js";
+import type { Tensor } from "../ir/tensor.js";
 import type { Evaluator } from "../ir/evaluate.js";
 import type { ExpressionRenderer } from "../latex/render.js";
 import type { Block, EquationRow, Inline } from "./document.js";
@@ -28,6 +29,8 @@ export interface DerivationScope {
   isScalar(id: NodeId): boolean;
   backward(expanding?: NodeId): ExpressionRenderer;
   numeric(ev: Evaluator, deltas?: boolean): ExpressionRenderer;
+  /** The IR node of an id (for the numbers of a product). */
+  nodeOf(id: NodeId): Node | undefined;
 }
 
 /** Joins terms into a sum, writing a + (−b) as a − b. */
@@ -115,6 +118,10 @@ function numbers(
       terms.map((t) => r.reference(t.term.kind === "use" ? t.term.general : t.term.value)),
     );
     rows.push({ lhs, rhs: substituted });
+  } else if (terms.length === 1 && terms[0]!.term.kind === "use") {
+    // A product that gives one number is written out: W_hzᵀ δ_z = 0.1 · 0.2412 + 0.2 · 0.247 + …
+    const dot = dotProduct(ctx.nodeOf(terms[0]!.term.value), ev, ctx.digits);
+    if (dot) rows.push({ lhs, rhs: dot });
   }
   const value = tensorLatex(ev.value(result), ctx.digits);
   if (rows[rows.length - 1]?.rhs !== value) rows.push({ lhs: rows.length === 0 ? lhs : "", rhs: value });
@@ -199,4 +206,19 @@ export function paramStep(ctx: HandoutContext, id: NodeId): Block[] {
 
 function group(l: { text: string; prec: number }): string {
   return l.prec < 2 ? `\\left(${l.text}\\right)` : l.text;
+}
+
+/** A matrix product with one entry as the sum of its products, when it has at most six. */
+function dotProduct(node: Node | undefined, ev: Evaluator, digits: number): string | undefined {
+  if (node?.kind !== "op" || node.op !== "matmul") return undefined;
+  const [a, b] = node.args.map((x) => ev.value(x)) as [Tensor, Tensor];
+  const out = ev.value(node.id);
+  if (out.data.length !== 1) return undefined;
+  const k = a.data.length;
+  if (k !== b.data.length || k < 2 || k > 6) return undefined;
+  // With one output entry, op(A) is a row and op(B) a column: their entries in storage order.
+  return Array.from(
+    { length: k },
+    (_, i) => `${operandNumber(a.data[i]!, digits)} \\cdot ${operandNumber(b.data[i]!, digits)}`,
+  ).join(" + ");
 }

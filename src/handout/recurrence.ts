@@ -138,6 +138,10 @@ export class RecurrenceContext implements DerivationScope {
     return undefined;
   }
 
+  nodeOf(id: NodeId): Node | undefined {
+    return this.adjoint?.body[id];
+  }
+
   isLoss(): boolean {
     return false;
   }

@@ -9,7 +9,7 @@ import { math, para, prose, text } from "./document.js";
 import { constantLatex, type HandoutContext } from "./context.js";
 import { formatNumber, operandNumber, tensorLatex } from "./numbers.js";
 import { partial } from "./derivation.js";
-import { breakRows, estimateWidth, TEXT_WIDTH_EM } from "./width.js";
+import { breakRows, estimateWidth, ROW_WIDTH_EM, TEXT_WIDTH_EM } from "./width.js";
 import type { RecurrenceContext } from "./recurrence.js";
 import { forwardIllustration } from "./images.js";
 
@@ -176,6 +176,7 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
       : e.value(g);
   };
   const history: Map<string, Tensor>[] = [values];
+  let moved = false;
   const losses: number[] = [current.value(ctx.graph.loss).data[0]!];
   const outputs = tableOutputs(ctx);
   const outputHistory: number[][] = [outputs.map((o) => current.value(o).data[0]!)];
@@ -198,9 +199,13 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
           formatNumber(updated.data[0]!, digits) === formatNumber(old.data[0]!, digits)
         )
           digits++;
+        // A small tensor's update gets its numbers too, when the line fits.
+        const substituted = `${ruleLatex(tensorLatex(old, ctx.digits), tensorLatex(grads[i]!, ctx.digits), formatNumber(lr))} = ${tensorLatex(updated, ctx.digits)}`;
         const numbers = scalar
           ? `${ruleLatex(operandNumber(old.data[0]!, ctx.digits), operandNumber(grads[i]!.data[0]!, ctx.digits), formatNumber(lr))} = ${formatNumber(updated.data[0]!, digits)}`
-          : tensorLatex(updated, ctx.digits);
+          : old.data.length <= 4 && estimateWidth(substituted) + estimateWidth(symbol) * 3 < ROW_WIDTH_EM
+            ? substituted
+            : tensorLatex(updated, ctx.digits);
         return {
           lhs: symbol,
           rel: "\\leftarrow",
@@ -209,6 +214,8 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
       });
       blocks.push(para(text("The first step:")), { kind: "equations", rows: breakRows(rows) });
     }
+    if (params.some((p) => next.get(p.name)!.data.some((v, j) => v !== values.get(p.name)!.data[j])))
+      moved = true;
     values = next;
     current = new Evaluator(ctx.gradient.nodes, values);
     history.push(values);
@@ -219,7 +226,9 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
   blocks.push(
     para(
       ...prose(
-        `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${L} = ${formatNumber(losses[losses.length - 1]!, ctx.digits)}$ (it was $${formatNumber(losses[0]!, ctx.digits)}$).`,
+        !moved
+          ? `Every gradient is 0 here, so the ${steps === 1 ? "step changes" : "steps change"} nothing: the loss stays $${L} = ${formatNumber(losses[0]!, ctx.digits)}$.`
+          : `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${L} = ${formatNumber(losses[losses.length - 1]!, Math.max(ctx.digits, 5))}$ (it was $${formatNumber(losses[0]!, Math.max(ctx.digits, 5))}$).`,
       ),
     ),
   );
