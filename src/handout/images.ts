@@ -36,6 +36,14 @@ function plainConv(ctx: HandoutContext, node: OpNode, ev: Evaluator) {
   return { x, k, stride, xs: ctx.symbol(node.args[0]!) ?? "x", ks: ctx.symbol(node.args[1]!) ?? "k" };
 }
 
+/** The model's op of this kind that reads `id` as its argument `argIndex`. */
+function forwardConsumer(ctx: HandoutContext, op: string, argIndex: number, id: NodeId): OpNode | undefined {
+  return ctx.gradient.nodes.find(
+    (n): n is OpNode =>
+      n.kind === "op" && n.op === op && n.args[argIndex] === id && n.id < ctx.gradient.forwardCount,
+  );
+}
+
 /** Forward illustrations: one output cell of a convolution, every window of a max-pooling. */
 export function forwardIllustration(ctx: HandoutContext, id: NodeId, ev: Evaluator): Block[] {
   const node = ctx.gradient.nodes[id]!;
@@ -108,11 +116,7 @@ export function forwardIllustration(ctx: HandoutContext, id: NodeId, ev: Evaluat
  * with the corresponding region, summed").
  */
 export function kernelGradientIllustration(ctx: HandoutContext, param: NodeId, ev: Evaluator): Block[] {
-  const nodes = ctx.gradient.nodes;
-  const conv = nodes.find(
-    (n): n is OpNode =>
-      n.kind === "op" && n.op === "conv2d" && n.args[1] === param && n.id < ctx.gradient.forwardCount,
-  );
+  const conv = forwardConsumer(ctx, "conv2d", 1, param);
   if (!conv) return [];
   const c = plainConv(ctx, conv, ev);
   const adjoint = ctx.gradient.adjoints.get(conv.id);
@@ -162,11 +166,7 @@ function splitRegions(row: EquationRow): EquationRow[] {
 
 /** Where a max-pooling's δ goes: each window's δ to the position of its maximum. */
 export function poolRoutingIllustration(ctx: HandoutContext, id: NodeId, ev: Evaluator): Block[] {
-  const nodes = ctx.gradient.nodes;
-  const pool = nodes.find(
-    (n): n is OpNode =>
-      n.kind === "op" && n.op === "maxpool" && n.args[0] === id && n.id < ctx.gradient.forwardCount,
-  );
+  const pool = forwardConsumer(ctx, "maxpool", 0, id);
   if (!pool) return [];
   const x = ev.value(id);
   const adjoint = ctx.gradient.adjoints.get(pool.id);
