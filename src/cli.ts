@@ -21,7 +21,7 @@ Usage:
                                              values and gradients
   nabla check <model.nabla>                  report diagnostics, and check the numbers of the model's
                                              lecture block (exit status 3 when one is wrong)
-  nabla demo [-o <dir>]                      compile and run the built-in default example
+  nabla demo [-o <dir>]                      compile (with the HTML handout) and run the built-in example
   nabla --help | --version`;
 
 /** The default example shipped with the package: the next-word RNN of the RNN lecture. */
@@ -196,10 +196,15 @@ async function main(argv: string[]): Promise<number> {
     case "demo": {
       const example = join(dirname(fileURLToPath(import.meta.url)), "../../examples", DEFAULT_EXAMPLE);
       process.stdout.write(`nabla demo: ${DEFAULT_EXAMPLE}\n\n${readSource(example)}\n`);
-      const status = await commandCompile(example, outDir);
+      const status = await commandCompile(example, outDir, true);
       if (status !== 0) return status;
       process.stdout.write("\n");
-      return commandRun(example, undefined, false);
+      const run = await commandRun(example, undefined, false);
+      const stem = join(outDir, outputStem(example));
+      process.stdout.write(
+        `\nThe handout derives every gradient and checks the lecture's printed numbers: open ${stem}.html, or typeset ${stem}.tex with pdflatex.\n`,
+      );
+      return run;
     }
     default:
       throw new UsageError(`unknown command '${command}'`, true);
