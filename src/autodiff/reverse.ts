@@ -30,7 +30,7 @@ export interface Seed {
   readonly term?: ChainTerm;
 }
 
-export type Contribute = (to: NodeId, term: ChainTerm) => void;
+export type Contribute = (to: NodeId, term: Exclude<ChainTerm, { kind: "zero" }>) => void;
 
 /**
  * Reverse accumulation over `nodes` (the first `count` of them, in reverse order): each op's
@@ -69,6 +69,13 @@ export function sweep(
     if (node.kind !== "op") continue;
     const def = getOp(node.op);
     const needed = node.args.map((a, k) => relevant(a) && !(def.nonDifferentiable ?? []).includes(k));
+    // A path through a step function carries nothing; the derivation still shows it, as 0.
+    for (const k of def.zeroDerivative ?? [])
+      if (relevant(node.args[k]!))
+        terms.set(node.args[k]!, [
+          ...(terms.get(node.args[k]!) ?? []),
+          { kind: "zero", consumer: id, argIndex: k, rule: def.rule(k) },
+        ]);
     if (!needed.some(Boolean)) continue;
     b.currentSpan = node.span;
     const contributions = def.vjp(b, node, adjoint, needed);

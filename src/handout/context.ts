@@ -5,7 +5,7 @@ import { Evaluator } from "../ir/evaluate.js";
 import { ExpressionRenderer, type RenderContext } from "../latex/render.js";
 import { latexName } from "../latex/names.js";
 import { PREC, type Latex } from "../ops/def.js";
-import { baseLetters, Notation } from "./notation.js";
+import { baseLetters, Notation, termNode } from "./notation.js";
 import { DEFAULT_DIGITS, formatNumber, numberLatex, tensorLatex } from "./numbers.js";
 import { RecurrenceContext, withSubscript } from "./recurrence.js";
 import type { DerivationScope } from "./derivation.js";
@@ -174,7 +174,9 @@ export class HandoutContext implements DerivationScope {
       const step = this.notation.step(head);
       if (!step || this.notation.shown.includes(head) || this.gradient.nodes[step.result]!.kind === "const")
         return number(step?.result ?? of);
-      const parts = step.terms.map((t) => renderer.latex(t.kind === "use" ? t.general : t.value));
+      const parts = step.terms.flatMap((t) =>
+        termNode(t) === undefined ? [] : [renderer.latex(termNode(t)!)],
+      );
       return parts.length === 1 ? parts[0]! : { text: parts.map((p) => p.text).join(" + "), prec: PREC.sum };
     };
     const renderer: ExpressionRenderer = new ExpressionRenderer(this.gradient.nodes, {
@@ -218,7 +220,7 @@ export class HandoutContext implements DerivationScope {
     const r = this.backward();
     const parts = this.notation
       .step(head)!
-      .terms.map((t) => (t.kind === "use" ? r.latex(t.general) : r.latex(t.value)));
+      .terms.flatMap((t) => (termNode(t) === undefined ? [] : [r.latex(termNode(t)!)]));
     if (parts.length === 1) return parts[0]!;
     return { text: parts.map((p) => p.text).join(" + "), prec: PREC.sum };
   }

@@ -2,10 +2,11 @@ import type { Node, NodeId } from "../ir/types.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Evaluator } from "../ir/evaluate.js";
 import type { ExpressionRenderer } from "../latex/render.js";
+import { PREC } from "../ops/def.js";
 import type { Block, EquationRow, Inline } from "./document.js";
 import { math, para, prose, text } from "./document.js";
 import type { HandoutContext } from "./context.js";
-import type { EffectiveTerm, Notation } from "./notation.js";
+import { termNode, type EffectiveTerm, type Notation } from "./notation.js";
 import { operandNumber, tensorLatex } from "./numbers.js";
 import { breakRows, estimateWidth, ROW_WIDTH_EM, sumParts } from "./width.js";
 
@@ -60,7 +61,11 @@ function chainFactor(ctx: DerivationScope, t: EffectiveTerm, v: string): string 
 /** The general form of a term: δ of the consumer times its local derivative (or a recurrence's sum). */
 function generalOf(ctx: DerivationScope, id: NodeId, t: EffectiveTerm): string {
   const r = ctx.backward(id);
-  return r.reference(t.term.kind === "use" ? t.term.general : t.term.value);
+  const node = termNode(t.term);
+  // A path through a step function: written out, and 0.
+  if (node === undefined)
+    return `\\underbrace{${ctx.delta(t.through!)}\\, ${partial(ctx.deltaName(t.through!), ctx.deltaName(id))}}_{=\\,0}`;
+  return r.reference(node);
 }
 
 /**
@@ -78,7 +83,10 @@ export function deltaStep(ctx: DerivationScope, id: NodeId): Block[] {
   const general = sum(terms.map((t) => generalOf(ctx, id, t)));
   pushDistinct(rows, lhs, general);
   // The simplified form, unless it only reorders the terms just written.
-  const simplified = ctx.backward(id).definition(step.result);
+  // The δ as it is finally computed: a value of the model stays its name (δ_ŷ = z, not z's equation).
+  const r = ctx.backward(id);
+  const asValue = r.latex(step.result);
+  const simplified = asValue.prec === PREC.atom ? asValue.text : r.definition(step.result);
   const sameTerms = (a: string, b: string) =>
     sumParts(a).map(signed).sort().join("|") === sumParts(b).map(signed).sort().join("|");
   if (!sameTerms(simplified, general)) pushDistinct(rows, lhs, simplified);
@@ -115,7 +123,7 @@ function numbers(
   if (ctx.isScalar(id) && terms.every((t) => t.term.kind === "use")) {
     const r = ctx.numeric(ev);
     const substituted = sum(
-      terms.map((t) => r.reference(t.term.kind === "use" ? t.term.general : t.term.value)),
+      terms.map((t) => (termNode(t.term) === undefined ? "0" : r.reference(termNode(t.term)!))),
     );
     rows.push({ lhs, rhs: substituted });
   } else if (terms.length === 1 && terms[0]!.term.kind === "use") {

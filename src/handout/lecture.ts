@@ -6,7 +6,8 @@ import { entryName } from "../lecture/describe.js";
 import type { Block, Inline } from "./document.js";
 import { heading, math, para, prose, text } from "./document.js";
 import type { HandoutContext } from "./context.js";
-import { formatNumber } from "./numbers.js";
+import { formatNumber, tensorLatex } from "./numbers.js";
+import { breakRows } from "./width.js";
 import { partial } from "./derivation.js";
 import { withSubscript } from "./recurrence.js";
 
@@ -113,6 +114,10 @@ function causeProse(ctx: HandoutContext, check: ItemCheck, cause: Cause): Inline
     case "factor":
       return prose(`the printed values are $${formatFactor(cause.factor)}$ times the correct ones.`);
     case "operand":
+      if (cause.wrote === "1")
+        return prose(
+          `the factor $${nameLatex(ctx, cause.meant)}$ is left out: without it the printed numbers come out.`,
+        );
       return check.verdict === "formula-differs"
         ? prose(
             `the formula has $${nameLatex(ctx, cause.wrote)}$ where $${nameLatex(ctx, cause.meant)}$ belongs; with $${nameLatex(ctx, cause.meant)}$ it is correct.`,
@@ -125,7 +130,11 @@ function causeProse(ctx: HandoutContext, check: ItemCheck, cause: Cause): Inline
         `recomputed from the lecture's own rounded ${cause.from.map((f) => `$${nameLatex(ctx, f)}$`).join(", ")}, it is what the lecture prints${cause.truncated ? " once truncated" : ""}: the lecture carried rounded intermediate values.`,
       );
     case "follows":
-      return prose("it is the update made with the lecture's own wrong gradient above.");
+      return check.item.quantity.kind === "gradient"
+        ? prose(
+            `it carries on the lecture's own $${labelQuantity(ctx, cause.from)} = 0$ above: nothing flows back from a 0.`,
+          )
+        : prose("it is the update made with the lecture's own wrong gradient above.");
     case "zero":
       return prose("the lecture says it is 0, but it is not: gradient does flow here.");
     case "last-digit":
@@ -133,14 +142,16 @@ function causeProse(ctx: HandoutContext, check: ItemCheck, cause: Cause): Inline
         "it differs by a few units in the last digit printed: intermediate values were rounded (or truncated) along the way.",
       );
     case "missing":
-      return prose(`the lecture prints ${cause.printed} of its ${cause.total} entries.`);
+      return prose(
+        `the lecture prints ${cause.printed} of its ${cause.total} entries, leaving out ${cause.left.map((i) => `$${entryName(check.correct.shape, i)}$`).join(", ")}.`,
+      );
     case "other":
       return prose(
         `the printed numbers are $${partial(ctx.lossSymbol, nameLatex(ctx, cause.label.replace(/^d\/d/, "")))}$, another quantity's.`,
       );
     case "entries":
       return prose(
-        `${cause.at.length === 1 ? "the entry" : "the entries"} ${cause.at.map((i) => `$${entryName(check.correct.shape, i)}$`).join(", ")} ${cause.at.length === 1 ? "is" : "are"} ${cause.cause === "truncated" ? "truncated instead of rounded" : cause.cause === "last-digit" ? "off by a few units in the last digit (rounded intermediates)" : `wrong with no single slip that explains ${cause.at.length === 1 ? "it" : "them"}`}.`,
+        `${cause.at.length === 1 ? "the entry" : "the entries"} ${cause.at.map((i) => `$${entryName(check.correct.shape, i)}$`).join(", ")} ${cause.at.length === 1 ? "is" : "are"} ${cause.cause === "truncated" ? "truncated instead of rounded" : cause.cause === "last-digit" ? "off by a few units in the last digit (rounded intermediates)" : cause.cause === "sign" ? "printed with the wrong sign" : `wrong with no single slip that explains ${cause.at.length === 1 ? "it" : "them"}`}.`,
       );
   }
 }
@@ -228,6 +239,20 @@ export function lectureSection(
       ),
     ),
   );
+  // What the lecture defines in its own names, with the correct values, so that each can be recomputed.
+  const defined = report.items.filter((c) => c.verdict === "defined");
+  if (defined.length > 0) {
+    const f = ctx.lectureFormulas();
+    blocks.push(para(text("The lecture's own quantities, as it defines them, with their correct values:")), {
+      kind: "equations",
+      rows: breakRows(
+        defined.map((c) => ({
+          lhs: nameLatex(ctx, c.item.name),
+          rhs: `${f.definition(c.item.formula!.node)} = ${tensorLatex(c.correct, ctx.digits)}`,
+        })),
+      ),
+    });
+  }
   // The "after step" column only when the lecture prints values after some steps.
   const steps = checked.some((c) => c.item.after > 0);
   blocks.push({
@@ -284,4 +309,10 @@ function remarkInlines(remark: string): Inline[] {
     .map((part, i) =>
       i % 2 === 1 && checkLatexName(part) === undefined ? math(part) : text(i % 2 === 1 ? `$${part}$` : part),
     );
+}
+
+/** A lecture item's label (dL/dh_3) as LaTeX. */
+function labelQuantity(ctx: HandoutContext, label: string): string {
+  const item = ctx.graph.lecture?.items.find((i) => i.label === label);
+  return item ? quantityLatex(ctx, item, true) : label;
 }

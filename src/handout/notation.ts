@@ -143,13 +143,19 @@ export class Notation {
    */
   effectiveTerms(id: NodeId): EffectiveTerm[] {
     // In the order the model defines the consumers: in_o1 before in_o2.
-    const order = (t: EffectiveTerm) => (t.term.kind === "use" ? t.term.consumer : Number.MAX_SAFE_INTEGER);
+    const order = (t: EffectiveTerm) =>
+      t.term.kind === "use" || t.term.kind === "zero" ? t.term.consumer : Number.MAX_SAFE_INTEGER;
     return this.collectTerms(id).sort((a, b) => order(a) - order(b));
   }
 
   private collectTerms(id: NodeId): EffectiveTerm[] {
     const out: EffectiveTerm[] = [];
     for (const term of this.steps.get(id)?.terms ?? []) {
+      if (term.kind === "zero") {
+        // The path through a step function: through the value it feeds, carrying 0.
+        out.push({ term, through: this.representativeOf(term.consumer), locals: undefined });
+        continue;
+      }
       if (term.kind !== "use") {
         out.push({ term, through: undefined, locals: undefined });
         continue;
@@ -215,4 +221,9 @@ export function baseLetters(symbols: Iterable<string>): Set<string> {
   const out = new Set<string>();
   for (const s of symbols) out.add(decorations(s).base);
   return out;
+}
+
+/** The IR of a term's general form (the consumer's δ times the local derivative), or undefined for a path that carries 0. */
+export function termNode(t: ChainTerm): NodeId | undefined {
+  return t.kind === "use" ? t.general : t.kind === "zero" ? undefined : t.value;
 }

@@ -6,7 +6,7 @@ import { latexName } from "../latex/names.js";
 import { PREC, type Latex } from "../ops/def.js";
 import type { Block, EquationRow } from "./document.js";
 import { para, prose } from "./document.js";
-import { Notation } from "./notation.js";
+import { Notation, termNode } from "./notation.js";
 import { constantLatex, deltaOf, type HandoutContext } from "./context.js";
 import { deltaStep, partial, sum, type DerivationScope } from "./derivation.js";
 import { breakRows } from "./width.js";
@@ -222,7 +222,7 @@ export class RecurrenceContext implements DerivationScope {
     if (this.notation.shown.includes(head) || !step)
       return { text: this.delta(head, shift), prec: PREC.atom };
     const r = this.backward(undefined, shift);
-    const parts = step.terms.map((t) => (t.kind === "use" ? r.latex(t.general) : r.latex(t.value)));
+    const parts = step.terms.flatMap((t) => (termNode(t) === undefined ? [] : [r.latex(termNode(t)!)]));
     return parts.length === 1 ? parts[0]! : { text: parts.map((p) => p.text).join(" + "), prec: PREC.sum };
   }
 
@@ -263,9 +263,11 @@ export class RecurrenceContext implements DerivationScope {
     const r = this.backward(undefined, shift);
     if (leaf === undefined) return r.latex(resultNode);
     const terms = this.notation.effectiveTerms(leaf);
-    const parts = terms.map((t) => r.reference(t.term.kind === "use" ? t.term.general : t.term.value));
+    const parts = terms.flatMap((t) =>
+      termNode(t.term) === undefined ? [] : [r.reference(termNode(t.term)!)],
+    );
     return parts.length === 1
-      ? r.latex(terms[0]!.term.kind === "use" ? terms[0]!.term.general : terms[0]!.term.value)
+      ? r.latex(termNode(terms[0]!.term) ?? resultNode)
       : { text: sum(parts), prec: PREC.sum };
   }
 

@@ -142,6 +142,13 @@ export type ChainTerm =
       /** ∂consumer/∂value as IR where it is elementwise (a number for scalars, a diagonal otherwise). */
       readonly local?: NodeId;
     }
+  /** The value is an argument of `consumer` whose derivative is zero everywhere (a step function): nothing flows. */
+  | {
+      readonly kind: "zero";
+      readonly consumer: NodeId;
+      readonly argIndex: number;
+      readonly rule: string;
+    }
   /** A recurrence sends the value its gradient: one per step (stacked), summed over the steps, or to an initial value. */
   | {
       readonly kind: "recurrence";

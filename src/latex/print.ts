@@ -68,22 +68,40 @@ function equations(rows: readonly EquationRow[]): string {
   return `\\begin{align*}\n${lines.join(" \\\\\n")}\n\\end{align*}`;
 }
 
-/** A longtable: it breaks across pages instead of leaving a page half empty; rows get a little air. */
+/** Rows per tabular: a longer table continues in another under the same header, so no table outruns a page. */
+const ROWS_PER_TABLE = 28;
+
+/**
+ * Tables are plain tabulars (a longtable needs a second run to align its columns); a long
+ * one is cut into pieces of at most ROWS_PER_TABLE rows, each with the header.
+ */
 function table(t: Table): string {
   const row = (cells: readonly (readonly Inline[])[]) => cells.map(inline).join(" & ");
-  const body = t.rows.map((r, i) => row(r) + " \\\\" + (t.groupAfter?.includes(i) ? "\n\\addlinespace" : ""));
-  return [
-    "\\begingroup\\small",
-    `\\begin{longtable}{${t.columns.join("")}}`,
-    "\\toprule",
-    `${row(t.header)} \\\\`,
-    "\\midrule",
-    "\\endhead",
-    ...body,
-    "\\bottomrule",
-    "\\end{longtable}",
-    "\\endgroup",
-  ].join("\n");
+  const pieces: string[] = [];
+  for (let start = 0; start < t.rows.length || start === 0; start += ROWS_PER_TABLE) {
+    const rows = t.rows.slice(start, start + ROWS_PER_TABLE);
+    const body = rows.map(
+      (r, i) =>
+        row(r) +
+        " \\\\" +
+        (t.groupAfter?.includes(start + i) && i < rows.length - 1 ? "\n\\addlinespace" : ""),
+    );
+    pieces.push(
+      [
+        "\\begin{center}\\small",
+        `\\begin{tabular}{${t.columns.join("")}}`,
+        "\\toprule",
+        `${row(t.header)} \\\\`,
+        "\\midrule",
+        ...body,
+        "\\bottomrule",
+        "\\end{tabular}",
+        "\\end{center}",
+      ].join("\n"),
+    );
+    if (t.rows.length === 0) break;
+  }
+  return pieces.join("\n\n");
 }
 
 function block(b: Block): string {
@@ -120,7 +138,7 @@ const preamble = (
 ) => `\\documentclass[11pt,a4paper]{article}
 \\usepackage[margin=2cm]{geometry}
 \\usepackage{amsmath,amssymb}
-\\usepackage{booktabs,longtable}
+\\usepackage{booktabs}
 \\usepackage{xcolor}
 ${diagrams ? "\\usepackage{tikz}\n" : ""}\\setcounter{MaxMatrixCols}{30}
 \\allowdisplaybreaks

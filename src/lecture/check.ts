@@ -25,14 +25,19 @@ export type Cause =
   /** A few units in the last printed digit: intermediate values rounded along the way. */
   | { readonly kind: "last-digit" }
   /** The lecture prints fewer entries than the quantity has. */
-  | { readonly kind: "missing"; readonly printed: number; readonly total: number }
+  | {
+      readonly kind: "missing";
+      readonly printed: number;
+      readonly total: number;
+      readonly left: readonly number[];
+    }
   /** The printed numbers are another quantity's: ∂L/∂h printed under the name ∂L/∂h'. */
   | { readonly kind: "other"; readonly label: string }
   /** Causes that hold for some entries only (1-based entry numbers, row-major). */
   | {
       readonly kind: "entries";
       readonly at: readonly number[];
-      readonly cause: "truncated" | "last-digit" | "unexplained";
+      readonly cause: "truncated" | "last-digit" | "sign" | "unexplained";
     };
 
 export interface EntryCheck {
@@ -136,6 +141,43 @@ function fits(item: LectureItem, value: Tensor): boolean {
   return n > 0;
 }
 
+/**
+ * Which entry each printed number is (by position when all are printed; otherwise the
+ * order-keeping choice of entries that the most printed numbers fit, up to a sign).
+ */
+function alignment(
+  printed: readonly number[],
+  decimals: readonly number[],
+  correct: ArrayLike<number>,
+): number[] {
+  const n = Math.min(printed.length, correct.length);
+  const identity = Array.from({ length: n }, (_, i) => i);
+  if (printed.length >= correct.length || correct.length > 10) return identity;
+  const score = (at: readonly number[]) =>
+    at.reduce(
+      (s, k, i) =>
+        s +
+        (matches(printed[i]!, correct[k]!, decimals[i]!)
+          ? 2
+          : matches(printed[i]!, -correct[k]!, decimals[i]!)
+            ? 1
+            : 0),
+      0,
+    );
+  let best = identity;
+  let bestScore = score(identity);
+  const choose = (start: number, picked: number[]) => {
+    if (picked.length === n) {
+      const s = score(picked);
+      if (s > bestScore) [best, bestScore] = [[...picked], s];
+      return;
+    }
+    for (let k = start; k < correct.length; k++) choose(k + 1, [...picked, k]);
+  };
+  choose(0, []);
+  return best;
+}
+
 /** A ratio as a lecture's slip would have it: 2, 1/2, 3, 1/3, … */
 function simpleFactor(r: number): number | undefined {
   for (let k = 2; k <= 12; k++) {
@@ -191,14 +233,18 @@ export function checkLecture(graph: Graph, gradient: Gradient): LectureReport | 
       continue;
     }
     const p = item.printed!;
-    const entries: EntryCheck[] = [];
-    for (let i = 0; i < Math.min(p.values.length, correct.data.length); i++) {
-      const c = correct.data[i]!;
+    // With entries left out, the printed numbers are matched to the entries they fit best.
+    const at = alignment(p.values, p.decimals, correct.data);
+    const entries: EntryCheck[] = at.map((index, i) => {
       const [printed, d] = [p.values[i]!, p.decimals[i]!];
-      // A bare 0 is a claim that the value is zero, not a number rounded to units.
-      const ok = matches(printed, c, d);
-      entries.push({ index: i, printed, decimals: d, correct: c, ok });
-    }
+      return {
+        index,
+        printed,
+        decimals: d,
+        correct: correct.data[index]!,
+        ok: matches(printed, correct.data[index]!, d),
+      };
+    });
     const missing = correct.data.length > p.values.length;
     const wrong = entries.filter((e) => !e.ok);
     if (wrong.length === 0 && !missing) {
@@ -210,8 +256,14 @@ export function checkLecture(graph: Graph, gradient: Gradient): LectureReport | 
       continue;
     }
     const causes: Cause[] = [];
-    if (missing) causes.push({ kind: "missing", printed: p.values.length, total: correct.data.length });
-    if (wrong.length > 0)
+    if (missing) {
+      const left = [...correct.data.keys()].filter((k) => !at.includes(k)).map((k) => k + 1);
+      causes.push({ kind: "missing", printed: p.values.length, total: correct.data.length, left });
+      const flipped = wrong.filter((e) => matches(e.printed, -e.correct, e.decimals)).map((e) => e.index + 1);
+      if (flipped.length > 0 && flipped.length === wrong.length)
+        causes.push({ kind: "entries", at: flipped, cause: "sign" });
+    }
+    if (wrong.length > 0 && !(missing && causes.length > 1))
       causes.push(...explain(item, wrong, entries, { graph, gradient, ev, checks, states }));
     checks.push({ item, correct, verdict: "differs", entries, causes });
   }
@@ -238,7 +290,20 @@ function explain(
 ): Cause[] {
   const other = otherQuantity(item, s);
   if (other) return [other];
-  if (wrong.every((e) => e.printed === 0 && e.correct !== 0)) return [{ kind: "zero" }];
+  if (wrong.every((e) => e.printed === 0 && e.correct !== 0)) {
+    // A zero where gradient flows: a dropped factor, or the lecture's own earlier zero carried on.
+    const dropped = operandSlip(item, s);
+    if (dropped) return [dropped];
+    const earlier = s.checks.find(
+      (c) =>
+        c.verdict === "differs" &&
+        c.item.quantity.kind === "gradient" &&
+        c.item.printed?.values.every((v) => v === 0),
+    );
+    return earlier && item.quantity.kind === "gradient"
+      ? [{ kind: "follows", from: earlier.item.label }]
+      : [{ kind: "zero" }];
+  }
   if (wrong.every((e) => truncate(e.correct, e.decimals) === e.printed)) return [{ kind: "truncated" }];
   if (entries.every((e) => agrees(e.printed, -e.correct, e.decimals)) && wrong.some((e) => e.correct !== 0))
     return [{ kind: "sign" }];
@@ -380,6 +445,10 @@ function alternatives(u: NodeId, s: Scope): { name: string; value: Tensor }[] {
       if (!equal(value, own)) out.push({ name: `${of}_${t + 1}`, value });
     }
   }
+  // The factor left out altogether: the quantity computed with u replaced by ones.
+  const named = s.graph.named.find((v) => v.node === u);
+  if (named && (named.kind === "param" || named.kind === "equation"))
+    out.push({ name: "1", value: { shape: own.shape, data: new Float64Array(own.data.length).fill(1) } });
   for (const v of s.graph.named) {
     if (v.node === u || nodes[v.node]!.kind === "project") continue;
     const value = ev.value(v.node);

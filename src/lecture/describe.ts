@@ -16,21 +16,23 @@ function cause(c: Cause, check: ItemCheck): string {
     case "operand":
       return check.verdict === "formula-differs"
         ? `the formula has ${c.wrote} where ${c.meant} belongs`
-        : `computed with ${c.wrote} where ${c.meant} belongs${c.rounded ? `, from its own rounded ${c.rounded.join(", ")}` : ""}`;
+        : c.wrote === "1"
+          ? `the factor ${c.meant} is left out`
+          : `computed with ${c.wrote} where ${c.meant} belongs${c.rounded ? `, from its own rounded ${c.rounded.join(", ")}` : ""}`;
     case "rounded":
       return `recomputed from the lecture's own rounded ${c.from.join(", ")}${c.truncated ? " and truncated" : ""}`;
     case "follows":
-      return `follows from the lecture's wrong ${c.from}`;
+      return `follows from the lecture's ${c.from} above`;
     case "zero":
       return "printed as 0, but the value is not 0";
     case "last-digit":
       return "off in the last digit: rounded intermediates";
     case "missing":
-      return `${c.printed} of ${c.total} entries printed`;
+      return `${c.printed} of ${c.total} entries printed; missing ${c.left.map((i) => entryName(check.correct.shape, i)).join(", ")}`;
     case "other":
       return `the printed numbers are ${c.label.replace(/^d\/d/, "the gradient of ")}`;
     case "entries":
-      return `entr${c.at.length === 1 ? "y" : "ies"} ${c.at.map((i) => entryName(check.correct.shape, i)).join(", ")}: ${c.cause === "truncated" ? "truncated" : c.cause === "last-digit" ? "off in the last digit" : "no single slip found"}`;
+      return `entr${c.at.length === 1 ? "y" : "ies"} ${c.at.map((i) => entryName(check.correct.shape, i)).join(", ")}: ${c.cause === "truncated" ? "truncated" : c.cause === "last-digit" ? "off in the last digit" : c.cause === "sign" ? "wrong sign" : "no single slip found"}`;
   }
 }
 

@@ -81,6 +81,8 @@ export interface OpDef {
   readonly domain?: (argIndex: number) => "any" | "positive" | "probability" | "awayFromZero";
   /** Args that carry no derivative (targets of a loss, index masks). */
   readonly nonDifferentiable?: readonly number[];
+  /** Of those, the args whose derivative is zero everywhere (H(a), sign(a)): the handout shows the path with 0. */
+  readonly zeroDerivative?: readonly number[];
 }
 
 export function group(l: Latex, minPrec: number): string {

@@ -63,7 +63,7 @@ function unary(spec: UnarySpec): OpDef {
       prec: spec.name === "neg" ? PREC.unary : PREC.atom,
     }),
     domain: () => spec.domain ?? "any",
-    ...(spec.vjp ? {} : { nonDifferentiable: [0] }),
+    ...(spec.vjp ? {} : { nonDifferentiable: [0], zeroDerivative: [0] }),
   };
 }
 
@@ -289,10 +289,23 @@ const binaryOps: OpDef[] = [
     f: (a, b) => a * b,
     js: (a, b) => `${a} * ${b}`,
     // Juxtaposition for symbols (2 x, δ h); a number after a factor needs a dot: 0.74 \cdot 0.19.
-    latex: (a, b, scalarOperand) => ({
-      text: `${group(a, PREC.product)} ${scalarOperand ? (b.numeric ? "\\cdot" : "\\,") : "\\odot"} ${group(b, PREC.product + 0.5)}`,
-      prec: PREC.product,
-    }),
+    latex: (a, b, scalarOperand) => {
+      // c·𝟏 ⊙ x is c x: a broadcast constant multiplies entry by entry anyway.
+      const ones = (l: Latex) => l.text === "\\mathbf{1}" || l.text.endsWith("\\,\\mathbf{1}");
+      const strip = (l: Latex): Latex =>
+        l.text === "\\mathbf{1}"
+          ? { text: "1", prec: PREC.atom, numeric: true }
+          : { ...l, text: l.text.slice(0, -"\\,\\mathbf{1}".length) };
+      if (!scalarOperand && ones(a) !== ones(b)) {
+        const [c, x] = ones(a) ? [strip(a), b] : [strip(b), a];
+        if (c.text === "1") return x;
+        return { text: `${group(c, PREC.product)} \\, ${group(x, PREC.product + 0.5)}`, prec: PREC.product };
+      }
+      return {
+        text: `${group(a, PREC.product)} ${scalarOperand ? (b.numeric ? "\\cdot" : "\\,") : "\\odot"} ${group(b, PREC.product + 0.5)}`,
+        prec: PREC.product,
+      };
+    },
     vjp: (b, n, g, needed) => [
       needed[0] ? b.op("mul", [g, n.args[1]!]) : null,
       needed[1] ? b.op("mul", [g, n.args[0]!]) : null,
@@ -300,6 +313,18 @@ const binaryOps: OpDef[] = [
     simplify: (b, x, y) => {
       if (b.constValue(y) === 1) return keep(b, x, y);
       if (b.constValue(x) === 1) return keep(b, y, x);
+      // A broadcast scalar times a tensor of its shape is the scalar times the tensor, and a
+      // broadcast scalar times a scalar is the broadcast of their product: 1/(2N)·2 (O − Y), not 1/(2N)𝟏·2 ⊙ (O − Y).
+      for (const [s, t] of [
+        [x, y],
+        [y, x],
+      ] as const) {
+        const n = b.node(s);
+        if (n.kind !== "op" || n.op !== "broadcast_to" || b.shape(n.args[0]!).length !== 0) continue;
+        if (sameShape(b.shape(t), n.shape)) return b.op("mul", s === x ? [n.args[0]!, t] : [t, n.args[0]!]);
+        if (b.shape(t).length === 0)
+          return b.op("broadcast_to", [b.op("mul", s === x ? [n.args[0]!, t] : [t, n.args[0]!])], n.attrs);
+      }
       if (b.constValue(x) === -1 && keep(b, y, x) !== undefined) return b.op("neg", [y]);
       if (b.constValue(y) === -1 && keep(b, x, y) !== undefined) return b.op("neg", [x]);
       return undefined;

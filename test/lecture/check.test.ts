@@ -32,7 +32,10 @@ describe("the seed lectures' printed numbers", () => {
     const r = example("next_word_rnn");
     expect(find(r, "dL/dWhz").causes).toEqual([{ kind: "operand", wrote: "h_1", meant: "h_3" }]);
     expect(find(r, "Whz@1").causes).toEqual([{ kind: "follows", from: "dL/dWhz" }]);
-    for (const l of ["dL/dh_3", "dL/dWhh", "dL/dWxh"]) expect(find(r, l).causes).toEqual([{ kind: "zero" }]);
+    // Its dL/dh_3 = 0 sums yhat - y (entries adding to 0) without the factor W_hz; the zeros after it follow.
+    expect(find(r, "dL/dh_3").causes).toEqual([{ kind: "operand", wrote: "1", meant: "Whz" }]);
+    for (const l of ["dL/dh_2", "dL/dWhh", "dL/dWxh"])
+      expect(find(r, l).causes).toEqual([{ kind: "follows", from: "dL/dh_3" }]);
     expect(find(r, "dL/dWhh").correct.data[0]).toBeCloseTo(0.029723, 5);
     expect(find(r, "L").verdict).toBe("differs");
     for (const l of ["a_1", "h_1", "a_2", "h_2", "a_3", "h_3", "z", "yhat", "dL/dz"])
@@ -67,7 +70,12 @@ describe("the seed lectures' printed numbers", () => {
     expect(find(r, "dL/dhr").causes).toEqual([{ kind: "other", label: "d/dh" }]);
     const k = find(r, "dL/dk");
     expect(k.entries.filter((e) => !e.ok).map((e) => e.index)).toEqual([4, 6]);
-    expect(find(r, "dL/dW[1]").causes).toEqual([{ kind: "missing", printed: 3, total: 4 }]);
+    expect(find(r, "dL/dW[1]").causes).toEqual([{ kind: "missing", printed: 3, total: 4, left: [4] }]);
+    // Its second row leaves out the third entry and flips the sign of the fourth.
+    expect(find(r, "dL/dW[2]").causes).toEqual([
+      { kind: "missing", printed: 3, total: 4, left: [3] },
+      { kind: "entries", at: [4], cause: "sign" },
+    ]);
   });
 
   it("the temperature RNN: every number right, its zeros only approximately zero", () => {

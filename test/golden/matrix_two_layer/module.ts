@@ -84,16 +84,15 @@ function allocate() {
   const v26 = new Float64Array(9);
   const v54 = new Float64Array(6);
   const v245 = new Float64Array(1);
-  const v246 = new Float64Array(9);
-  const v249 = new Float64Array(9);
-  const v250 = new Float64Array(9);
-  const v258 = new Float64Array(9);
+  const v249 = new Float64Array(1);
+  const v251 = new Float64Array(9);
   const v259 = new Float64Array(9);
-  const v264 = new Float64Array(6);
+  const v260 = new Float64Array(9);
   const v265 = new Float64Array(6);
-  const v269 = new Float64Array(6);
+  const v266 = new Float64Array(6);
   const v270 = new Float64Array(6);
-  const v276 = new Float64Array(8);
+  const v271 = new Float64Array(6);
+  const v277 = new Float64Array(8);
   return {
     key: "",
     v6,
@@ -109,16 +108,15 @@ function allocate() {
     v26,
     v54,
     v245,
-    v246,
     v249,
-    v250,
-    v258,
+    v251,
     v259,
-    v264,
+    v260,
     v265,
-    v269,
+    v266,
     v270,
-    v276,
+    v271,
+    v277,
   };
 }
 function buffers() {
@@ -245,9 +243,9 @@ export function gradient(
   const v1 = inputs["Y"];
   const v2 = params["W1"];
   const v3 = params["W2"];
-  const v265 = out["W2"];
-  const v276 = out["W1"];
-  const { v6, v7, v8, v9, v10, v12, v13, v14, v15, v16, v245, v259, v264, v270 } = w;
+  const v266 = out["W2"];
+  const v277 = out["W1"];
+  const { v6, v7, v8, v9, v10, v12, v13, v14, v15, v16, v245, v249, v260, v265, v271 } = w;
   {
     let i30 = 0;
     for (; i30 < 3; i30++) {
@@ -334,80 +332,82 @@ export function gradient(
   v16[0] = s59 / s60;
   const s62 = v15[0];
   v245[0] = 1 / s62;
+  const s64 = v245[0];
+  v249[0] = s64 * 2;
 
-  for (let i63 = 0; i63 < 9; i63++) {
-    v259[i63] = v245[0] * 2 * v10[i63] * v9[i63] * (1 - v9[i63]);
+  for (let i65 = 0; i65 < 9; i65++) {
+    v260[i65] = v249[0] * v10[i65] * v9[i65] * (1 - v9[i65]);
   }
   {
-    let i64 = 0;
-    for (; i64 < 3; i64++) {
+    let i66 = 0;
+    for (; i66 < 3; i66++) {
       {
-        let j65 = 0;
-        for (; j65 + 1 < 2; j65 += 2) {
-          const ar67_0 = i64 * 3;
-          const bc68_0 = j65 * 3;
-          const bc68_1 = (j65 + 1) * 3;
-          let s73_0_0 = 0;
-          let s73_0_1 = 0;
-          for (let p66 = 0; p66 < 3; p66++) {
-            const a71_0 = v259[ar67_0 + p66];
-            const b72_0 = v3[bc68_0 + p66];
-            const b72_1 = v3[bc68_1 + p66];
-            s73_0_0 += a71_0 * b72_0;
-            s73_0_1 += a71_0 * b72_1;
+        let j67 = 0;
+        for (; j67 + 1 < 2; j67 += 2) {
+          const ar69_0 = i66 * 3;
+          const bc70_0 = j67 * 3;
+          const bc70_1 = (j67 + 1) * 3;
+          let s75_0_0 = 0;
+          let s75_0_1 = 0;
+          for (let p68 = 0; p68 < 3; p68++) {
+            const a73_0 = v260[ar69_0 + p68];
+            const b74_0 = v3[bc70_0 + p68];
+            const b74_1 = v3[bc70_1 + p68];
+            s75_0_0 += a73_0 * b74_0;
+            s75_0_1 += a73_0 * b74_1;
           }
-          v264[i64 * 2 + j65] = s73_0_0;
-          v264[i64 * 2 + j65 + 1] = s73_0_1;
+          v265[i66 * 2 + j67] = s75_0_0;
+          v265[i66 * 2 + j67 + 1] = s75_0_1;
         }
       }
     }
   }
   {
-    let i74 = 0;
-    for (; i74 + 1 < 2; i74 += 2) {
+    let i76 = 0;
+    for (; i76 + 1 < 2; i76 += 2) {
       {
-        let j75 = 0;
-        for (; j75 < 3; j75++) {
-          let s83_0_0 = 0;
-          let s83_1_0 = 0;
-          for (let p76 = 0; p76 < 3; p76++) {
-            const pm79 = p76 * 2;
-            const pn80 = p76 * 3;
-            const a81_0 = v7[pm79 + i74];
-            const a81_1 = v7[pm79 + i74 + 1];
-            const b82_0 = v259[pn80 + j75];
-            s83_0_0 += a81_0 * b82_0;
-            s83_1_0 += a81_1 * b82_0;
+        let j77 = 0;
+        for (; j77 < 3; j77++) {
+          let s85_0_0 = 0;
+          let s85_1_0 = 0;
+          for (let p78 = 0; p78 < 3; p78++) {
+            const pm81 = p78 * 2;
+            const pn82 = p78 * 3;
+            const a83_0 = v7[pm81 + i76];
+            const a83_1 = v7[pm81 + i76 + 1];
+            const b84_0 = v260[pn82 + j77];
+            s85_0_0 += a83_0 * b84_0;
+            s85_1_0 += a83_1 * b84_0;
           }
-          v265[i74 * 3 + j75] = s83_0_0;
-          v265[(i74 + 1) * 3 + j75] = s83_1_0;
+          v266[i76 * 3 + j77] = s85_0_0;
+          v266[(i76 + 1) * 3 + j77] = s85_1_0;
         }
       }
     }
   }
 
-  for (let i84 = 0; i84 < 6; i84++) {
-    v270[i84] = v264[i84] * v7[i84] * (1 - v7[i84]);
+  for (let i86 = 0; i86 < 6; i86++) {
+    v271[i86] = v265[i86] * v7[i86] * (1 - v7[i86]);
   }
   {
-    let i85 = 0;
-    for (; i85 + 1 < 4; i85 += 2) {
+    let i87 = 0;
+    for (; i87 + 1 < 4; i87 += 2) {
       {
-        let j86 = 0;
-        for (; j86 < 2; j86++) {
-          let s94_0_0 = 0;
-          let s94_1_0 = 0;
-          for (let p87 = 0; p87 < 3; p87++) {
-            const pm90 = p87 * 4;
-            const pn91 = p87 * 2;
-            const a92_0 = v0[pm90 + i85];
-            const a92_1 = v0[pm90 + i85 + 1];
-            const b93_0 = v270[pn91 + j86];
-            s94_0_0 += a92_0 * b93_0;
-            s94_1_0 += a92_1 * b93_0;
+        let j88 = 0;
+        for (; j88 < 2; j88++) {
+          let s96_0_0 = 0;
+          let s96_1_0 = 0;
+          for (let p89 = 0; p89 < 3; p89++) {
+            const pm92 = p89 * 4;
+            const pn93 = p89 * 2;
+            const a94_0 = v0[pm92 + i87];
+            const a94_1 = v0[pm92 + i87 + 1];
+            const b95_0 = v271[pn93 + j88];
+            s96_0_0 += a94_0 * b95_0;
+            s96_1_0 += a94_1 * b95_0;
           }
-          v276[i85 * 2 + j86] = s94_0_0;
-          v276[(i85 + 1) * 2 + j86] = s94_1_0;
+          v277[i87 * 2 + j88] = s96_0_0;
+          v277[(i87 + 1) * 2 + j88] = s96_1_0;
         }
       }
     }
