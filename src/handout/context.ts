@@ -164,10 +164,12 @@ export class HandoutContext implements DerivationScope {
    * The same expressions with every symbol replaced by its worked value: the line a reader
    * checks with a calculator. Only for scalar expressions.
    */
-  numeric(ev: Evaluator, deltas = true): ExpressionRenderer {
+  numeric(ev: Evaluator, deltas = true, expanding?: NodeId): ExpressionRenderer {
     const number = (id: NodeId): Latex => numberLatex(ev.value(id).data[0]!, this.digits);
     const resultOf = new Map<NodeId, true>();
     for (const id of this.notation.shown) resultOf.set(this.notation.step(id)!.result, true);
+    // The δ being derived is written out, not replaced by its own value.
+    if (expanding !== undefined) resultOf.delete(this.notation.step(expanding)!.result);
     // A δ with no step of its own is written out, as the symbolic line wrote it, with numbers.
     const adjoint = (of: NodeId): Latex => {
       const head = this.notation.representativeOf(of);

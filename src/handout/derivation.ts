@@ -29,7 +29,7 @@ export interface DerivationScope {
   isLoss(id: NodeId): boolean;
   isScalar(id: NodeId): boolean;
   backward(expanding?: NodeId): ExpressionRenderer;
-  numeric(ev: Evaluator, deltas?: boolean): ExpressionRenderer;
+  numeric(ev: Evaluator, deltas?: boolean, expanding?: NodeId): ExpressionRenderer;
   /** The IR node of an id (for the numbers of a product). */
   nodeOf(id: NodeId): Node | undefined;
 }
@@ -121,7 +121,7 @@ function numbers(
   if (!ev) return [];
   const rows: EquationRow[] = [];
   if (ctx.isScalar(id) && terms.every((t) => t.term.kind === "use")) {
-    const r = ctx.numeric(ev);
+    const r = ctx.numeric(ev, true, id);
     const substituted = sum(
       terms.map((t) => (termNode(t.term) === undefined ? "0" : r.reference(termNode(t.term)!))),
     );
