@@ -78,6 +78,16 @@ export class Notation {
     const letters = new Set(usedLetters);
     const taken = new Set(this.symbols.values());
     let counter = 0;
+    // With several pre-activations (an LSTM's gates) each carries its activation's name: a_{f,t}, a_{i,t}.
+    const needsName = (id: NodeId) =>
+      this.representative.get(id) === id &&
+      !leaf(id) &&
+      !groupName.has(id) &&
+      nodes[id]!.kind === "op" &&
+      (uses.get(id) ?? 0) >= 2;
+    const preactivations = trace.filter(
+      (s) => needsName(s.node) && this.activationReading(s.node) !== undefined,
+    ).length;
     for (const step of [...trace].reverse()) {
       const id = step.node;
       if (this.representative.get(id) !== id || leaf(id)) continue;
@@ -90,7 +100,7 @@ export class Notation {
       if (n.kind !== "op" || (uses.get(id) ?? 0) < 2) continue;
       const activation = this.activationReading(id);
       let symbol = activation
-        ? preactivationSymbol(this.symbols.get(activation)!, letters, taken)
+        ? preactivationSymbol(this.symbols.get(activation)!, letters, taken, preactivations > 1)
         : undefined;
       if (symbol === undefined) {
         const letter = freeLetter(letters, ["u", "v", "q", "r"]);
@@ -210,10 +220,13 @@ function preactivationSymbol(
   of: string,
   used: ReadonlySet<string>,
   taken: ReadonlySet<string>,
+  byName: boolean,
 ): string | undefined {
   const { base, rest } = decorations(of);
   const candidates = /^[A-Z]/.test(base) ? ["A", "Z", "S"] : ["a", "z", "s"];
-  return candidates.map((l) => `${l}${rest}`).find((s, i) => !used.has(candidates[i]!) && !taken.has(s));
+  // f_{t} gives a_{f,t}; a plain name A gives Z_{A}.
+  const symbol = (l: string) => (byName ? `${l}_{${of.replace(/_\{([^{}]*)\}$/, ",$1")}}` : `${l}${rest}`);
+  return candidates.map(symbol).find((s, i) => !used.has(candidates[i]!) && !taken.has(s));
 }
 
 /** The first letters of the model's symbols: a new name must not read as one of them. */

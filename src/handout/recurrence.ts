@@ -47,7 +47,10 @@ export class RecurrenceContext implements DerivationScope {
   /** Body values the model names (states and per-step equations), by body id. */
   private readonly names = new Map<NodeId, string>();
   /** Unnamed body values the derivation names: the letter, and for a pre-activation the value it feeds. */
-  private readonly auxiliaries = new Map<NodeId, { letter: string; of?: NodeId; counter?: number }>();
+  private readonly auxiliaries = new Map<
+    NodeId,
+    { letter: string; of?: NodeId; counter?: number; byName?: boolean }
+  >();
 
   constructor(
     private readonly ctx: HandoutContext,
@@ -83,7 +86,13 @@ export class RecurrenceContext implements DerivationScope {
       const letter = /^(\\[A-Za-z]+|[A-Za-z])/.exec(a.symbol)![1]!;
       this.auxiliaries.set(
         a.node,
-        a.preactivationOf !== undefined ? { letter, of: a.preactivationOf } : { letter, counter: ++counter },
+        a.preactivationOf !== undefined
+          ? {
+              letter,
+              of: a.preactivationOf,
+              byName: a.symbol.startsWith(`${letter}_{`) && a.symbol.includes(","),
+            }
+          : { letter, counter: ++counter },
       );
     }
   }
@@ -104,6 +113,8 @@ export class RecurrenceContext implements DerivationScope {
     const aux = this.auxiliaries?.get(id);
     if (!aux) return undefined;
     if (aux.of !== undefined) {
+      // a_{f,t} names the gate it feeds; a_t replaces the activation's letter.
+      if (aux.byName) return withSubscript(`${aux.letter}_{${this.names.get(aux.of) ?? "?"}}`, at);
       const of = this.symbolAt(aux.of, shift, base)!;
       return of.replace(/^(\\[A-Za-z]+\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z])/, aux.letter);
     }
