@@ -52,9 +52,11 @@ export function buildHandout(graph: Graph, gradient: Gradient, lecture?: Lecture
             c.item.after === 0 && c.item.quantity.kind !== "gradient" && ids.includes(c.item.quantity.node),
         ),
       ),
-      ...at((c) => c.item.after === 0 && c.item.quantity.kind !== "gradient"),
+      ...at((c) => c.item.after === 0 && c.item.quantity.kind === "value"),
     );
   blocks.push(...backwardSection(ctx, (ids) => at(gradientOf(ids))));
+  // The lecture's own quantities (the sheet's O_delta) belong to its backward pass: after ours.
+  blocks.push(...at((c) => c.item.after === 0 && c.item.quantity.kind === "definition"));
   blocks.push(
     heading(1, text("Gradient descent")),
     ...descent(ctx, ctx.worked),

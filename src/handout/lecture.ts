@@ -223,7 +223,9 @@ export function lectureSection(
   const negligible = numbers.filter((c) => c.verdict === "negligible").length;
   const count = (n: number, of: number, what: string) =>
     n > 0
-      ? `${n} of the ${of} ${what}s ${n === 1 ? "is" : "are"} wrong`
+      ? n === of && of === 2
+        ? `both ${what}s are wrong`
+        : `${n} of the ${of} ${what}s ${n === 1 ? "is" : "are"} wrong`
       : of === 1
         ? `the ${what} is right`
         : `${of === 2 ? "both" : `all ${of}`} ${what}s are right`;
@@ -235,7 +237,7 @@ export function lectureSection(
   blocks.push(
     para(
       ...prose(
-        `${report.source ? `The lecture (${report.source})` : "The lecture"} prints the numbers and formulas below. Each number is compared with the correct value to the digits the lecture prints (a value printed with 3 decimals must be within $0.0005$ of it; a bare 0 claims the value is zero), each formula with the correct quantity. ${capitalize(summary.join("; "))}${negligible > 0 ? `; ${negligible} printed as 0 ${negligible === 1 ? "is" : "are"} tiny but not zero ($\\approx$)` : ""}. Each wrong one ($\\times$) is explained where the handout derives it.`,
+        `${report.source ? `The lecture (${report.source})` : "The lecture"} prints the ${formulas.length > 0 ? "numbers and formulas" : "numbers"} below. Each number is compared with the correct value to the digits the lecture prints (a value printed with 3 decimals must be within $0.0005$ of it; a bare 0 claims the value is zero)${formulas.length > 0 ? ", each formula with the correct quantity" : ""}. ${capitalize(summary.join("; "))}${negligible > 0 ? `; ${negligible} printed as 0 ${negligible === 1 ? "is" : "are"} tiny but not zero ($\\approx$)` : ""}.${wrongNumbers + wrongFormulas > 0 ? " Each wrong one ($\\times$) is explained where the handout derives it." : ""}`,
       ),
     ),
   );

@@ -215,7 +215,8 @@ export const convOps: readonly OpDef[] = [
       });
     },
     latex: ([x, k], attrs) => ({
-      text: `\\left(${group(x!, PREC.product)} \\star ${group(k!, PREC.product)}\\right)${sub(attrs)}`,
+      // A product operand gets brackets: x ⋆ (u ⊙ H(h)), not x ⋆ u ⊙ H(h).
+      text: `\\left(${group(x!, PREC.power)} \\star ${group(k!, PREC.power)}\\right)${sub(attrs)}`,
       prec: PREC.atom,
     }),
   },
@@ -294,7 +295,7 @@ export const convOps: readonly OpDef[] = [
       return `${out}.fill(0);\n${loops}`;
     },
     latex: ([x, g], attrs) => ({
-      text: `\\left(${group(x!, PREC.product)} \\star ${group(g!, PREC.product)}\\right)${sub(attrs)}`,
+      text: `\\left(${group(x!, PREC.power)} \\star ${group(g!, PREC.power)}\\right)${sub(attrs)}`,
       prec: PREC.atom,
     }),
   },
