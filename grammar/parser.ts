@@ -1,4 +1,4 @@
-import { CstParser } from "chevrotain";
+import { CstParser, type IRecognitionException } from "chevrotain";
 import * as T from "./tokens.js";
 
 /**
@@ -6,10 +6,24 @@ import * as T from "./tokens.js";
  * Statements need no separator because every statement starts with a keyword
  * or with `name =`, and an expression never continues with a bare name.
  */
+/** Thrown to stop parsing a file with too many syntax errors: recovery from each costs time. */
+export class TooManySyntaxErrors extends Error {}
+
+/** Syntax errors reported before parsing stops. */
+export const MAX_SYNTAX_ERRORS = 40;
+
 export class NablaParser extends CstParser {
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3 });
     this.performSelfAnalysis();
+  }
+
+  // Every recognition error passes here; past the limit the parse ends instead of recovering again.
+  SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+    if (this.errors.length >= MAX_SYNTAX_ERRORS) throw new TooManySyntaxErrors();
+    return (
+      CstParser.prototype as unknown as { SAVE_ERROR(e: IRecognitionException): IRecognitionException }
+    ).SAVE_ERROR.call(this, error);
   }
 
   program = this.RULE("program", () => {

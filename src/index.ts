@@ -37,7 +37,9 @@ export interface CompileResult extends Analysis {
 }
 
 /** Source → IR → symbolic gradient, with every diagnostic the front end can find. */
-export function analyze(source: string, options: CompileOptions = {}): Analysis {
+export function analyze(text: string, options: CompileOptions = {}): Analysis {
+  // Lines end in \n for everything downstream: a lone \r (old Mac files) is a line break too.
+  const source = text.replace(/\r\n?/g, "\n");
   const diagnostics: Diagnostic[] = [];
   const program = parseProgram(source, diagnostics);
   const syntaxErrors = diagnostics.length;

@@ -1,6 +1,6 @@
 import type { CstNode, IRecognitionException, IToken } from "chevrotain";
 import { nablaLexer } from "../../grammar/tokens.js";
-import { nablaParser } from "../../grammar/parser.js";
+import { MAX_SYNTAX_ERRORS, nablaParser, TooManySyntaxErrors } from "../../grammar/parser.js";
 import type {
   Argument,
   Assignment,
@@ -15,7 +15,7 @@ import type {
 } from "./ast.js";
 import { joinSpans, tokenSpan, type Span } from "./span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { lexError, syntaxError } from "../diagnostics/codes.js";
+import { lexError, nameTooLong, syntaxError, tooDeep, tooLong } from "../diagnostics/codes.js";
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
@@ -34,6 +34,8 @@ function latexOf(c: Children): { latex?: { text: string; span: Span } } {
 
 /** CST → AST. Every AST node keeps the span of the source it came from. */
 class AstBuilder extends BaseVisitor {
+  /** Diagnostics found while building the AST (a statement too long to lower). */
+  problems: Diagnostic[] = [];
   constructor() {
     super();
     this.validateVisitor();
@@ -252,7 +254,20 @@ class AstBuilder extends BaseVisitor {
   }
 
   private foldBinary(c: Children): Expr {
-    const operands = nodes(c, "operands").map((o) => this.visit(o) as Expr);
+    const cst = nodes(c, "operands");
+    if (cst.length > MAX_OPERANDS) {
+      // Later stages recurse along a sum's chain: a very long one is refused, located at its start.
+      const first = firstToken(cst[0]!);
+      this.problems.push(
+        tooLong(
+          first ? tokenSpan(first) : { start: 0, end: 1, line: 1, column: 1 },
+          cst.length,
+          MAX_OPERANDS,
+        ),
+      );
+      throw new Error("expression too long");
+    }
+    const operands = cst.map((o) => this.visit(o) as Expr);
     const operators = (c.operators ?? []) as IToken[];
     let result = operands[0]!;
     operators.forEach((op, i) => {
@@ -359,6 +374,62 @@ class AstBuilder extends BaseVisitor {
   }
 }
 
+/** The first token of a CST node (iteratively: the node may be deep). */
+function firstToken(node: CstNode): IToken | undefined {
+  let current: CstNode | IToken = node;
+  while ("children" in current) {
+    const children = Object.values(current.children).flat() as (CstNode | IToken)[];
+    if (children.length === 0) return undefined;
+    current = children.reduce((a, b) => (offsetOf(a) <= offsetOf(b) ? a : b));
+  }
+  return current;
+}
+const offsetOf = (x: CstNode | IToken): number =>
+  "children" in x
+    ? Math.min(...(Object.values(x.children).flat() as (CstNode | IToken)[]).map(offsetOf))
+    : x.startOffset;
+
+/** Nesting allowed in an expression: brackets, calls and signs, each a level. */
+const MAX_DEPTH = 64;
+/** Operands allowed in one sum or product. */
+export const MAX_OPERANDS = 512;
+
+const OPENERS = new Set(["LParen", "LBracket", "LBrace", "SubscriptOpen"]);
+const CLOSERS = new Set(["RParen", "RBracket", "RBrace", "RAngle"]);
+const BEFORE_SIGN = new Set([
+  "LParen",
+  "LBracket",
+  "Comma",
+  "Equals",
+  "Plus",
+  "Minus",
+  "Star",
+  "Slash",
+  "Hadamard",
+  "Caret",
+  "SubscriptOpen",
+]);
+
+/** The first token nested deeper than MAX_DEPTH, counting a run of signs (- - - x) as nesting too. */
+function tooDeepAt(tokens: readonly IToken[]): IToken | undefined {
+  let depth = 0;
+  let signs = 0;
+  let previous: string | undefined;
+  for (const t of tokens) {
+    const type = t.tokenType.name;
+    if (OPENERS.has(type)) depth++;
+    else if (CLOSERS.has(type)) depth = Math.max(0, depth - 1);
+    if (type === "Minus" && (previous === undefined || BEFORE_SIGN.has(previous))) signs++;
+    else if (type !== "Minus") signs = 0;
+    if (depth + signs > MAX_DEPTH) return t;
+    previous = type;
+  }
+  return undefined;
+}
+
+/** Longest name a model may use. */
+export const MAX_NAME = 64;
+
 const astBuilder = new AstBuilder();
 
 function fallbackSpan(source: string): Span {
@@ -388,15 +459,44 @@ export function parseProgram(source: string, diagnostics: Diagnostic[]): Program
       ),
     );
   }
+  // Deep nesting would exhaust the parser's (and every later stage's) recursion: refuse it first.
+  const deep = tooDeepAt(lexed.tokens);
+  if (deep) {
+    diagnostics.push(tooDeep(tokenSpan(deep), MAX_DEPTH));
+    return { statements: [] };
+  }
+  // A name is printed in diagnostics, code and handouts: one longer than a line cannot be typeset.
+  const long = lexed.tokens.find((t) => t.tokenType.name === "Identifier" && t.image.length > MAX_NAME);
+  if (long) {
+    diagnostics.push(nameTooLong(tokenSpan(long), long.image.length, MAX_NAME));
+    return { statements: [] };
+  }
   nablaParser.input = lexed.tokens;
-  const cst = nablaParser.program();
+  let cst: CstNode | undefined;
+  try {
+    cst = nablaParser.program();
+  } catch (e) {
+    if (!(e instanceof TooManySyntaxErrors)) throw e;
+  }
   for (const e of nablaParser.errors) {
     const t = e.token;
     const real = !Number.isNaN(t.startOffset) && !t.isInsertedInRecovery && t.tokenType.name !== "EOF";
     const span = real ? tokenSpan(t) : fallbackSpan(source);
     diagnostics.push(syntaxError(span, describeSyntaxError(e)));
   }
+  if (cst === undefined) {
+    // Parsing stopped at the error limit: the errors found so far are the report.
+    const last = diagnostics[diagnostics.length - 1];
+    if (last)
+      diagnostics.push({
+        ...last,
+        message: `more syntax errors follow; the first ${MAX_SYNTAX_ERRORS} are reported`,
+      });
+    return { statements: [] };
+  }
+  astBuilder.problems = [];
   const program = astBuilder.visit(cst) as Program;
+  diagnostics.push(...astBuilder.problems);
   // dim declarations with several items come back as arrays.
   return { statements: program.statements.flat() as Statement[] };
 }
