@@ -8,6 +8,9 @@ import { checkLecture } from "./lecture/check.js";
 import { describeLecture } from "./lecture/describe.js";
 import { fromNested, runCompiled, ValuesError, type RunOutput } from "./run.js";
 import type { Tensor } from "./ir/tensor.js";
+import type { Graph } from "./ir/types.js";
+import type { Gradient } from "./autodiff/reverse.js";
+import { MAX_EVALUATED_ENTRIES, MAX_EVALUATED_STEPS, unworked } from "./ir/evaluate.js";
 
 const USAGE = `nabla — models as equations, compiled to gradients, code and handouts
 
@@ -187,7 +190,7 @@ async function main(argv: string[]): Promise<number> {
       }
       const lecture = checkLecture(result.graph!, result.gradient!);
       if (!lecture) {
-        process.stdout.write(`${file}: ok\n`);
+        process.stdout.write(`${file}: ok${uncheckedLecture(result.graph!, result.gradient!)}\n`);
         return 0;
       }
       process.stdout.write(`${describeLecture(file, lecture)}\n`);
@@ -236,3 +239,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = 70;
   },
 );
+
+/** Why a model's lecture block was not checked, as the end of the `ok` line; empty without one. */
+function uncheckedLecture(graph: Graph, gradient: Gradient): string {
+  const u = graph.lecture ? unworked(graph, gradient.nodes) : undefined;
+  if (!u) return "";
+  const why =
+    u.kind === "missing"
+      ? `the example gives no value for ${u.names.join(", ")}`
+      : u.kind === "steps"
+        ? `the recurrence runs over ${u.steps} steps, more than the ${MAX_EVALUATED_STEPS} worked through`
+        : `the largest value has ${u.entries} entries, more than the ${MAX_EVALUATED_ENTRIES} worked through`;
+  return `; its lecture block is not checked: ${why}`;
+}

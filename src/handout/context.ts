@@ -1,7 +1,7 @@
 import type { Graph, Node, NodeId, NamedValue } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import type { Tensor } from "../ir/tensor.js";
-import { Evaluator } from "../ir/evaluate.js";
+import { Evaluator, unworked, type Unworked } from "../ir/evaluate.js";
 import { ExpressionRenderer, type RenderContext } from "../latex/render.js";
 import { latexName } from "../latex/names.js";
 import { PREC, type Latex } from "../ops/def.js";
@@ -37,6 +37,8 @@ export class HandoutContext implements DerivationScope {
   readonly recurrences: RecurrenceContext[] = [];
   readonly lossSymbol: string;
   readonly params: readonly NamedValue[];
+  /** Why there are no worked numbers, when there are none though the model has values to work with. */
+  readonly unworked: Unworked | undefined;
   /** The reference evaluator at the example values, when the model has them all. */
   readonly worked: Evaluator | undefined;
   readonly values: ReadonlyMap<string, Tensor>;
@@ -75,10 +77,11 @@ export class HandoutContext implements DerivationScope {
     }
     const given = graph.named.filter((n) => n.kind === "input" || n.kind === "target" || n.kind === "param");
     this.values = graph.example;
-    this.worked =
-      given.length > 0 && given.every((n) => graph.example.has(n.name))
-        ? new Evaluator(nodes, graph.example)
-        : undefined;
+
+    // No worked example for a recurrence too long or a value too large to print: the evaluator
+    // would keep every step and every entry. The handout says so instead.
+    this.unworked = given.length > 0 ? unworked(graph, nodes) : undefined;
+    this.worked = given.length > 0 && !this.unworked ? new Evaluator(nodes, graph.example) : undefined;
     for (const n of nodes) if (n.kind === "scan") this.recurrences.push(new RecurrenceContext(this, n, used));
   }
 

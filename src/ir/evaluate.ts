@@ -1,4 +1,4 @@
-import type { Node, NodeId, ScanAdjointNode, ScanNode } from "./types.js";
+import type { Graph, Node, NodeId, ScanAdjointNode, ScanNode } from "./types.js";
 import { assertNever } from "./types.js";
 import { getOp } from "../ops/registry.js";
 import { resolveShape } from "./shapes.js";
@@ -37,6 +37,44 @@ const filled = (shape: readonly number[], from: Tensor): Tensor =>
 const addInto = (into: Tensor, x: Tensor) => {
   for (let i = 0; i < into.data.length; i++) into.data[i]! += x.data[i]!;
 };
+
+/** Steps of a recurrence the reference evaluator runs at most: it keeps every step's values. */
+export const MAX_EVALUATED_STEPS = 10_000;
+/** Entries of one value the reference evaluator computes at most for a worked example. */
+export const MAX_EVALUATED_ENTRIES = 2 ** 16;
+
+/** Why a model gets no worked numbers (and its lecture block no check). */
+export type Unworked =
+  | { readonly kind: "missing"; readonly names: readonly string[] }
+  | { readonly kind: "steps"; readonly steps: number }
+  | { readonly kind: "entries"; readonly entries: number };
+
+/**
+ * Why the reference evaluator does not work through a model's example, or undefined when it
+ * does: a value the example leaves out, a recurrence too long to keep every step of, or a
+ * value too large to print. Everything that computes worked numbers asks here first.
+ */
+export function unworked(graph: Graph, nodes: readonly Node[]): Unworked | undefined {
+  const names = graph.named
+    .filter((n) => n.kind === "input" || n.kind === "target" || n.kind === "param")
+    .filter((n) => !graph.example.has(n.name))
+    .map((n) => n.name);
+  if (names.length > 0) return { kind: "missing", names };
+  const dims = new Evaluator(nodes, graph.example).dims;
+  const size = (d: string | number) => (typeof d === "number" ? d : (dims.get(d) ?? 1));
+  let steps = 0;
+  let entries = 0;
+  for (const n of nodes) {
+    if (n.kind === "scan") steps = Math.max(steps, size(n.length));
+    entries = Math.max(
+      entries,
+      n.shape.reduce<number>((a, d) => a * size(d), 1),
+    );
+  }
+  if (steps > MAX_EVALUATED_STEPS) return { kind: "steps", steps };
+  if (entries > MAX_EVALUATED_ENTRIES) return { kind: "entries", entries };
+  return undefined;
+}
 
 /**
  * The reference evaluator: runs the IR with each op's `evaluate` rule, scans step by step.

@@ -19,6 +19,9 @@ import { apply, lowerExpr, type ExprHost } from "./expr.js";
 import { expandConstant } from "./literals.js";
 import { analyzeName, indexReduction, type StepRef } from "./steps.js";
 import { ScanLowering, type BuiltScan } from "./scan.js";
+
+/** Entries a value written in the model (`param W: [H, D] = 0`) may fill: it is built at compile time. */
+export const MAX_FILLED = 2 ** 22;
 import { ModelSymbols, type CallExpr, type Declaration, type Equation } from "./symbols.js";
 
 export type { CallExpr, Equation };
@@ -208,6 +211,11 @@ export class Lowering implements ExprHost {
         return null;
       }
       if (!d.shape && !index) shape = n.shape;
+      const entries = shape.reduce<number>((a, x) => a * (typeof x === "number" ? x : 1), 1);
+      if (entries > MAX_FILLED) {
+        this.report(D.valueTooLarge(d.init.span, key, entries, MAX_FILLED));
+        return null;
+      }
       initValue = expandConstant(n.value, n.shape, shape);
       if (!initValue) {
         this.report(D.declaredShapeMismatch(d.init.span, key, formatShape(shape), formatShape(n.shape)));
@@ -257,6 +265,10 @@ export class Lowering implements ExprHost {
     if (!equation) return undefined;
     const key = `${base}_<${position}>`;
     if (this.nodeOf.has(key)) return this.nodeOf.get(key)!;
+    if (this.lowering.includes(key)) {
+      this.report(D.cycle(useSpan, [...this.lowering.slice(this.lowering.indexOf(key)), key]));
+      return null;
+    }
     const saved = this.builder;
     this.builder = this.outer;
     this.lowering.push(key);

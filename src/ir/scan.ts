@@ -23,6 +23,9 @@ interface StateInfo {
   readonly span: Span;
 }
 
+/** The longest lag a recurrence may read (h_<t-1000>): each lag needs its own initial value. */
+const MAX_LAG = 1000;
+
 /** At most this many combinations of candidate state shapes are tried. */
 const SHAPE_TRIALS = 400;
 
@@ -102,6 +105,17 @@ export class ScanLowering {
     let ok = true;
     const states: StateInfo[] = [];
     for (const [name, { k, span: at }] of lags) {
+      // Each step back needs its own initial value: past a thousand, the lag is a slip.
+      if (k > MAX_LAG) {
+        host.report(
+          D.stepOutOfRange(
+            at,
+            `'${name}_<${index}-${k}>' reads ${k} steps back; a recurrence reads at most ${MAX_LAG} steps back, each with its own initial value`,
+          ),
+        );
+        ok = false;
+        continue;
+      }
       const positions = Array.from({ length: k }, (_, i) => i + 1 - k);
       const missing = positions.filter((p) => !host.symbols.hasInit(name, p));
       if (missing.length > 0) {
@@ -109,7 +123,7 @@ export class ScanLowering {
           D.missingInitialValue(
             at,
             name,
-            missing.map((p) => (p === 0 ? `${name}_0` : `${name}_<${p}>`)).join(", "),
+            missing.map((p) => (p === 0 ? `${name}_0` : `${name}_<${p}>`)),
           ),
         );
         ok = false;

@@ -5,6 +5,10 @@ import * as D from "../diagnostics/codes.js";
 import type { Dim } from "./types.js";
 import { checkLatexName } from "../latex/names.js";
 import type { DeclaredValue } from "./values.js";
+
+/** Largest dim or number of steps: a size past it is a slip, and no array could hold it. */
+export const MAX_SIZE = 2 ** 24;
+const validSize = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_SIZE;
 import { analyzeName, indexReduction, type IndexInfo } from "./steps.js";
 
 export type Declaration = Extract<Statement, { kind: "declaration" }>;
@@ -26,6 +30,7 @@ export class ModelSymbols {
   modelName = "Model";
   loss: Equation | undefined;
   readonly dims = new Map<string, number | undefined>();
+  private readonly rejectedDims = new Set<string>();
   readonly indices = new Map<string, IndexInfo>();
   readonly declarations = new Map<string, Declaration>();
   readonly sequences = new Map<string, SequenceDeclaration>();
@@ -68,8 +73,11 @@ export class ModelSymbols {
 
   private declareDim(s: Extract<Statement, { kind: "dim" }>): void {
     if (!this.claim(s.name, s.span)) return;
-    if (s.value !== undefined && (!Number.isInteger(s.value) || s.value < 1)) {
-      this.report(D.invalidDim(s.span, `dim '${s.name}' must be a positive integer, got ${s.value}`));
+    if (s.value !== undefined && !validSize(s.value)) {
+      this.report(
+        D.invalidDim(s.span, `dim '${s.name}' must be a positive integer up to ${MAX_SIZE}, got ${s.value}`),
+      );
+      this.rejectedDims.add(s.name);
       return;
     }
     this.dims.set(s.name, s.value);
@@ -87,9 +95,12 @@ export class ModelSymbols {
       return;
     }
     if (s.upper.kind === "literal") {
-      if (!Number.isInteger(s.upper.value) || s.upper.value < 1) {
+      if (!validSize(s.upper.value)) {
         this.report(
-          D.badIndex(s.upper.span, `the last step must be a positive integer, got ${s.upper.value}`),
+          D.badIndex(
+            s.upper.span,
+            `the last step must be a positive integer up to ${MAX_SIZE}, got ${s.upper.value}`,
+          ),
         );
         return;
       }
@@ -97,7 +108,7 @@ export class ModelSymbols {
       return;
     }
     if (!this.dims.has(s.upper.name)) {
-      this.report(D.unknownDim(s.upper.span, s.upper.name));
+      if (!this.rejectedDims.has(s.upper.name)) this.report(D.unknownDim(s.upper.span, s.upper.name));
       return;
     }
     this.indices.set(s.name, {
@@ -219,13 +230,16 @@ export class ModelSymbols {
     let ok = true;
     for (const r of refs) {
       if (r.kind === "literal") {
-        if (!Number.isInteger(r.value) || r.value < 1) {
-          this.report(D.invalidDim(r.span, `a dimension must be a positive integer, got ${r.value}`));
+        if (!validSize(r.value)) {
+          this.report(
+            D.invalidDim(r.span, `a dimension must be a positive integer up to ${MAX_SIZE}, got ${r.value}`),
+          );
           ok = false;
         }
         out.push(r.value);
       } else if (!this.dims.has(r.name)) {
-        this.report(D.unknownDim(r.span, r.name));
+        // A dim whose declaration was refused is not unknown: that error was enough.
+        if (!this.rejectedDims.has(r.name)) this.report(D.unknownDim(r.span, r.name));
         ok = false;
       } else out.push(this.dims.get(r.name) ?? r.name);
     }
