@@ -1,3 +1,4 @@
+import { dimLatex, latexName } from "../latex/names.js";
 import type { Graph, NamedValue, NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { spaceLatex } from "../latex/render.js";
@@ -42,6 +43,7 @@ export function buildHandout(graph: Graph, gradient: Gradient, lecture?: Lecture
   const gradientOf = (ids: readonly NodeId[]) => (c: ItemCheck) =>
     c.item.after === 0 && c.item.quantity.kind === "gradient" && ids.includes(c.item.quantity.of);
   const blocks: Block[] = [...modelSection(ctx), ...remarks(ctx), ...notationSection(ctx)];
+  blocks.push(...withoutNumbers(ctx));
   if (ctx.worked)
     blocks.push(
       heading(1, text("The forward pass, with numbers")),
@@ -88,6 +90,31 @@ function mergeNotes(blocks: readonly Block[]): Block[] {
   return out;
 }
 
+/** Why this handout has no worked numbers, when the model has values but they are not worked through. */
+function withoutNumbers(ctx: HandoutContext): Block[] {
+  const u = ctx.unworked;
+  const { graph } = ctx;
+  // A model that gives no values at all asks for no numbers: nothing needs saying.
+  if (!u || (u.kind === "missing" && graph.example.size === 0 && !graph.lecture)) return [];
+  const end = `, so this handout derives the gradients without numbers${graph.lecture ? " and does not check the lecture's" : ""}`;
+  if (u.kind === "missing")
+    return [
+      para(
+        text("The model gives no example value for "),
+        ...u.names.flatMap((name, i) => {
+          const named = graph.named.find((n) => n.name === name)!;
+          return [...(i > 0 ? [text(", ")] : []), math(ctx.symbol(named.node) ?? latexName(name))];
+        }),
+        text(`${end}.`),
+      ),
+    ];
+  const why =
+    u.kind === "steps"
+      ? `The recurrence runs over ${u.steps.toLocaleString("en")} steps: too many to work through here`
+      : `The model's largest value has ${u.entries.toLocaleString("en")} entries: too many to print`;
+  return [para(text(`${why}${end}. The generated module computes them.`))];
+}
+
 function modelSection(ctx: HandoutContext): Block[] {
   const { graph } = ctx;
   const blocks: Block[] = [heading(1, text("The model"))];
@@ -98,7 +125,7 @@ function modelSection(ctx: HandoutContext): Block[] {
         text("Dimensions: "),
         ...dims.flatMap(([name, v], i) => [
           ...(i > 0 ? [text(", ")] : []),
-          math(`${name.replace(/_/g, "\\_")}${v === undefined ? "" : ` = ${v}`}`),
+          math(`${dimLatex(name)}${v === undefined ? "" : ` = ${v}`}`),
           ...(v === undefined ? [text(" (set by the data)")] : []),
         ]),
         text("."),
@@ -149,7 +176,7 @@ function modelSection(ctx: HandoutContext): Block[] {
 function declaration(ctx: HandoutContext, n: NamedValue): string {
   const symbol = ctx.symbol(n.node) ?? n.name;
   if (n.index === undefined) return `${symbol} \\in ${spaceLatex(n.declaredShape)}`;
-  return `${withSubscript(symbol, n.index)} \\in ${spaceLatex(n.declaredShape.slice(1))}`;
+  return `${withSubscript(symbol, dimLatex(n.index))} \\in ${spaceLatex(n.declaredShape.slice(1))}`;
 }
 
 function notationSection(ctx: HandoutContext): Block[] {

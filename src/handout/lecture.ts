@@ -1,6 +1,6 @@
 import type { LectureItem } from "../ir/types.js";
 import type { Tensor } from "../ir/tensor.js";
-import { checkLatexName, latexName } from "../latex/names.js";
+import { latexName, parseLatexName } from "../latex/names.js";
 import type { Cause, ItemCheck, LectureReport } from "../lecture/check.js";
 import { entryName } from "../lecture/describe.js";
 import type { Block, Inline } from "./document.js";
@@ -306,11 +306,11 @@ export function remarks(ctx: HandoutContext): Block[] {
 
 /** A remark's text, with $…$ spans as maths when they are safe LaTeX (the names' rules) and as text otherwise. */
 function remarkInlines(remark: string): Inline[] {
-  return remark
-    .split("$")
-    .map((part, i) =>
-      i % 2 === 1 && checkLatexName(part) === undefined ? math(part) : text(i % 2 === 1 ? `$${part}$` : part),
-    );
+  return remark.split("$").map((part, i) => {
+    if (i % 2 === 0) return text(part);
+    const parsed = parseLatexName(part);
+    return "latex" in parsed ? math(parsed.latex) : text(`$${part}$`);
+  });
 }
 
 /** A lecture item's label (dL/dh_3) as LaTeX. */

@@ -2,7 +2,7 @@ import type { Node, NodeId, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import type { Evaluator } from "../ir/evaluate.js";
 import type { Tensor } from "../ir/tensor.js";
 import { ExpressionRenderer } from "../latex/render.js";
-import { latexName } from "../latex/names.js";
+import { dimLatex, latexName } from "../latex/names.js";
 import { PREC, type Latex } from "../ops/def.js";
 import type { Block, EquationRow } from "./document.js";
 import { para, prose } from "./document.js";
@@ -61,7 +61,7 @@ export class RecurrenceContext implements DerivationScope {
     this.adjoint = nodes.find(
       (a): a is ScanAdjointNode => a.kind === "scan_adjoint" && a.forward === scan.id,
     );
-    this.index = scan.index;
+    this.index = dimLatex(scan.index);
     this.length = String(scan.length);
     this.lossSymbol = ctx.lossSymbol;
     this.digits = ctx.digits;

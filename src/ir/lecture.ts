@@ -5,7 +5,7 @@ import { constantLiteral } from "./literals.js";
 import { lowerExpr, type ExprHost } from "./expr.js";
 import type { Lecture, LectureItem, LectureQuantity, LectureVariant, NodeId } from "./types.js";
 import type { Lowering } from "./lower.js";
-import { checkLatexName } from "../latex/names.js";
+import { parseLatexName } from "../latex/names.js";
 
 /** Functions a lecture may name where the computation used another of the same family. */
 const FAMILIES = [
@@ -207,9 +207,10 @@ export function lowerLecture(
     }
     const entry = e.entry ? { entry: e.entry } : {};
     if (e.latex) {
-      const problem = checkLatexName(e.latex.text);
-      if (problem) report(D.unsafeLatex(e.latex.span, problem));
-      else latexNames.set(name, e.latex.text);
+      // What is kept is nabla's own writing of the spelling, never the text as given.
+      const parsed = parseLatexName(e.latex.text);
+      if ("error" in parsed) report(D.unsafeLatex(e.latex.span, parsed.error));
+      else latexNames.set(name, parsed.latex);
     }
     const note = e.note !== undefined ? { note: e.note } : {};
     const latex = latexNames.get(name);

@@ -1,3 +1,4 @@
+import { dimLatex } from "./names.js";
 import type { Node, NodeId } from "../ir/types.js";
 import { assertNever } from "../ir/types.js";
 import { getOp } from "../ops/registry.js";
@@ -83,5 +84,5 @@ export class ExpressionRenderer {
 
 /** Shapes as sets: ℝ^{N×D}, ℝ for scalars. */
 export function spaceLatex(shape: readonly (string | number)[]): string {
-  return shape.length === 0 ? "\\mathbb{R}" : `\\mathbb{R}^{${shape.join(" \\times ")}}`;
+  return shape.length === 0 ? "\\mathbb{R}" : `\\mathbb{R}^{${shape.map(dimLatex).join(" \\times ")}}`;
 }

@@ -71,11 +71,34 @@ function overfull(log: string): string[] {
     .map((m) => m[0]);
 }
 
+/** Names TeX reads in many ways: primes, scripts, accents, brackets, underscores in dims. */
+const trickyNames = `model TrickyNames
+dim a_b_c = 2, hidden_units = 3
+index t in 1..3
+input x_t: [a_b_c] "x'_{1}"
+param W: [hidden_units, a_b_c] "W^{[1]}_{\\text{in}}"
+param U: [hidden_units, hidden_units] "U''"
+param b: [hidden_units] "\\hat{b}'"
+param v: [hidden_units] "\\boldsymbol{v}^{\\top}"
+h_0 = 0
+h_t "h^{(1)}" = tanh(W*x_t + U*h_<t-1> + b)
+yhat "\\hat{y}^{2}_{k}" = sum(v .* h_3)
+loss L "\\mathcal{L}'" = (yhat - 1)^2
+example {
+  x = [[1, 0], [0, 1], [1, 1]]
+  W = [[0.1, 0.2], [0.3, -0.1], [0, 0.2]]
+  U = [[0.1, 0, 0], [0, 0.1, 0], [0, 0, 0.1]]
+  b = [0, 0.1, -0.1]
+  v = [1, -1, 0.5]
+}
+`;
+
 const sources: [string, () => string][] = [
   ...readdirSync(examples)
     .filter((f) => f.endsWith(".nabla"))
     .map((f): [string, () => string] => [f, () => readFileSync(join(examples, f), "utf8")]),
   ["an MLP with 64 hidden units", mlp64],
+  ["a model whose names TeX reads in many ways", () => trickyNames],
 ];
 
 // CI installs TeX Live (.ci/run); a developer machine without it skips, CI never does.
