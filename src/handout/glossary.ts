@@ -18,7 +18,11 @@ const DEFINITIONS: Record<string, string> = {
   heaviside:
     "$H(a) = 1$ if $a > 0$ and 0 otherwise (the step function); its derivative is taken as 0 everywhere.",
   softplus:
-    "$\\operatorname{softplus}(a) = \\log(1 + e^{a})$, with $\\operatorname{softplus}'(a) = \\sigma(a)$.",
+    "$\\operatorname{softplus}(a) = \\log(1 + e^{a})$, with $\\operatorname{softplus}'(a) = \\sigma(a)$. It is computed as $a + \\log(1 + e^{-a})$ when $a > 0$, so it stays finite for large $a$ (a model's $\\log(1 + e^{a})$ is computed this way too).",
+  log_sigmoid:
+    "$\\log\\sigma(a)$, with derivative $1 - \\sigma(a)$, is computed as $-\\operatorname{softplus}(-a) = -\\log(1 + e^{-a})$: $\\sigma(a)$ itself rounds to 0 when $a$ is very negative, and its logarithm would be $-\\infty$.",
+  log_softmax:
+    "$\\log\\operatorname{softmax}(z)_i = z_i - \\log\\sum_j e^{z_j}$, with $\\partial \\log\\operatorname{softmax}(z)_i / \\partial z_j = \\delta_{ij} - \\operatorname{softmax}(z)_j$. It is computed in this form, the row maximum subtracted before the exponentials, so it stays finite where a softmax rounds to 0 and its logarithm would be $-\\infty$.",
   leaky_relu:
     "$\\operatorname{LReLU}_\\alpha(a) = a$ for $a > 0$ and $\\alpha a$ otherwise; its derivative is 1 or $\\alpha$.",
   exp: "$\\partial e^{a}/\\partial a = e^{a}$.",

@@ -21,6 +21,7 @@ interface UnarySpec {
   readonly vjp: ((b: GraphBuilder, node: OpNode, g: NodeId) => NodeId) | null;
   readonly rule: string;
   readonly domain?: Domain;
+  readonly simplify?: (b: GraphBuilder, x: NodeId) => NodeId | undefined;
 }
 
 const fn = (name: string) => (x: Latex) => `${name}\\left(${x.text}\\right)`;
@@ -48,7 +49,8 @@ function unary(spec: UnarySpec): OpDef {
           },
         }),
     shape: sameAsFirst,
-    simplify: spec.name === "neg" ? simplifyNeg : undefined,
+    simplify:
+      spec.name === "neg" ? simplifyNeg : spec.simplify ? (b, [x]) => spec.simplify!(b, x!) : undefined,
     vjp: (b, node, g) => [spec.vjp ? spec.vjp(b, node, g) : null],
     rule: () => spec.rule,
     evaluate: (args, attrs, shape) => {
@@ -70,6 +72,30 @@ function unary(spec: UnarySpec): OpDef {
 function simplifyNeg(b: GraphBuilder, [x]: readonly NodeId[]): NodeId | undefined {
   const n = b.node(x!);
   if (n.kind === "op" && n.op === "neg") return n.args[0];
+  return undefined;
+}
+
+/**
+ * A logarithm of what overflows or underflows at large inputs is computed in the form that
+ * does not: log softmax(z) as log_softmax(z), log σ(z) as log_sigmoid(z) = −softplus(−z),
+ * log(1 + e^z) as softplus(z), log e^z as z. The glossary says so where the model uses them.
+ */
+function stableLog(b: GraphBuilder, x: NodeId): NodeId | undefined {
+  const n = b.node(x);
+  if (n.kind !== "op") return undefined;
+  const [a, c] = n.args;
+  if (n.op === "softmax") return b.op("log_softmax", [a!]);
+  if (n.op === "sigmoid") return b.op("log_sigmoid", [a!]);
+  if (n.op === "exp") return a;
+  if (n.op === "add")
+    for (const [k, e] of [
+      [a!, c!],
+      [c!, a!],
+    ] as const) {
+      const exp = b.node(e);
+      if (b.constValue(k) === 1 && sameShape(b.shape(k), []) && exp.kind === "op" && exp.op === "exp")
+        if (sameShape(exp.shape, n.shape)) return b.op("softplus", [exp.args[0]!]);
+    }
   return undefined;
 }
 
@@ -102,6 +128,15 @@ const unaryOps: OpDef[] = [
     vjp: (b, n, g) => b.op("div", [g, n.args[0]!]),
     rule: "\\frac{\\partial \\log a}{\\partial a} = \\frac{1}{a}",
     domain: "positive",
+    simplify: stableLog,
+  }),
+  unary({
+    name: "log_sigmoid",
+    f: (x) => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x))),
+    js: (x) => `(${x} >= 0 ? -Math.log1p(Math.exp(-(${x}))) : ${x} - Math.log1p(Math.exp(${x})))`,
+    latex: (x) => `\\log\\sigma\\left(${x.text}\\right)`,
+    vjp: (b, n, g) => mul(b, g, b.op("sub", [one(b), b.op("sigmoid", [n.args[0]!])])),
+    rule: "\\frac{\\partial \\log\\sigma(a)}{\\partial a} = 1 - \\sigma(a)",
   }),
   unary({
     name: "sqrt",
@@ -365,7 +400,8 @@ const binaryOps: OpDef[] = [
     vjp: (b, n, g, needed) => {
       const [x, p] = n.args as [NodeId, NodeId];
       return [
-        needed[0]
+        // a^0 is 1 everywhere, 0^0 included: its derivative is 0, not 0 · 0^{-1}.
+        needed[0] && b.constValue(p) !== 0
           ? b.op("mul", [b.op("mul", [g, p]), b.op("pow", [x, b.op("sub", [p, b.scalar(1)])])])
           : null,
         needed[1] ? b.op("mul", [b.op("mul", [g, n.id]), b.op("log", [x])]) : null,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
 import { loadModule } from "../../src/run.js";
 import { compileOk } from "../support/check.js";
 
@@ -58,5 +59,64 @@ describe("fused rules keep losses finite where the naive formula overflows", () 
     const p = e.map((v) => v / (e[0]! + e[1]!));
     expect(gradients.z![0]).toBeCloseTo(p[0]! * 1.4 - 0.5, 14);
     expect(gradients.z![1]).toBeCloseTo(p[1]! * 1.4 - 0.9, 14);
+  });
+});
+
+describe("non-finite results that have a finite answer", () => {
+  async function gradientAt(source: string, params: Record<string, number[]>) {
+    const mod = await loadModule((await compileOk(source)).module.javascript);
+    const p = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Float64Array.from(v)]));
+    return mod.gradient(p, {});
+  }
+
+  it("w^0 has derivative 0, also at w = 0", async () => {
+    const { loss, gradients } = await gradientAt("param w = 0\nloss L = sum(w^0)", { w: [0] });
+    expect(loss).toBe(1);
+    expect(gradients.w![0]).toBe(0);
+  });
+
+  // Large logits: each written form against its stable form, by value and by gradient.
+  const logits = [800, -800, 0, 30, -30, 1e-3];
+  const pairs: [string, string][] = [
+    ["log(softmax(z))", "log_softmax(z)"],
+    ["log(sigmoid(z))", "-softplus(-z)"],
+    ["log(1 + exp(z))", "softplus(z)"],
+    ["log(exp(z) + 1)", "softplus(z)"],
+    ["log(exp(z))", "z"],
+  ];
+  const reference: Record<string, (z: tf.Tensor) => tf.Tensor> = {
+    "log(softmax(z))": (z) => tf.logSoftmax(z),
+    "log(sigmoid(z))": (z) => tf.logSigmoid(z),
+    "log(1 + exp(z))": (z) => tf.softplus(z),
+    "log(exp(z) + 1)": (z) => tf.softplus(z),
+    "log(exp(z))": (z) => z,
+  };
+  for (const [written, stable] of pairs)
+    it(`${written} is computed as ${stable}: finite and equal`, async () => {
+      const model = (e: string) => `dim K = 6\nparam z: [K]\nparam c: [K]\nloss L = sum(c .* ${e})`;
+      const params = { z: logits, c: [1, 2, 3, 4, 5, 6] };
+      const a = await gradientAt(model(written), params);
+      const b = await gradientAt(model(stable), params);
+      expect(Number.isFinite(a.loss)).toBe(true);
+      expect(a.loss).toBeCloseTo(b.loss, 9);
+      for (let i = 0; i < logits.length; i++) {
+        expect(Number.isFinite(a.gradients.z![i]!)).toBe(true);
+        expect(a.gradients.z![i]).toBeCloseTo(b.gradients.z![i]!, 9);
+      }
+      // TensorFlow.js's own stable ops and autodiff, in float32.
+      const c = tf.tensor1d(params.c);
+      const f = (z: tf.Tensor) => tf.sum(tf.mul(c, reference[written]!(z))) as tf.Scalar;
+      const z = tf.tensor1d(logits);
+      const loss = f(z).dataSync()[0]!;
+      const grad = tf.grad(f)(z).dataSync();
+      expect(Math.abs(a.loss - loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(loss)));
+      for (let i = 0; i < logits.length; i++)
+        expect(Math.abs(a.gradients.z![i]! - grad[i]!)).toBeLessThan(1e-5);
+    });
+
+  it("the handout says which form it computes", async () => {
+    const r = await compileOk("dim K = 2\nparam z: [K]\nloss L = -sum(log(sigmoid(z)))");
+    expect(r.latex).toContain("\\log\\sigma");
+    expect(r.latex).toContain("-\\operatorname{softplus}(-a)");
   });
 });

@@ -202,9 +202,20 @@ const cases: Record<string, readonly Case[]> = {
 for (const def of allOps()) {
   if (
     !(def.name in cases) &&
-    ["neg", "exp", "log", "sqrt", "abs", "sign", "tanh", "sigmoid", "relu", "softplus", "heaviside"].includes(
-      def.name,
-    )
+    [
+      "neg",
+      "exp",
+      "log",
+      "sqrt",
+      "abs",
+      "sign",
+      "tanh",
+      "sigmoid",
+      "relu",
+      "softplus",
+      "log_sigmoid",
+      "heaviside",
+    ].includes(def.name)
   ) {
     cases[def.name] = [{ shapes: [M] }];
   }

@@ -34,6 +34,8 @@ function forwardOp(
       return tf.relu(x);
     case "softplus":
       return tf.softplus(x);
+    case "log_sigmoid":
+      return tf.logSigmoid(x);
     case "leaky_relu":
       return tf.leakyRelu(x, alpha);
     case "heaviside":
