@@ -6,6 +6,7 @@ import { CodePlan } from "./plan.js";
 import { getOp } from "../ops/registry.js";
 import type { EmitContext } from "./context.js";
 import { updateRule, type UpdateRule } from "../train/update.js";
+import { argumentHelpers, outCheck } from "./arguments.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
 function updateExpression(rule: UpdateRule): string {
@@ -65,15 +66,22 @@ export async function generateModule(graph: Graph, gradient: Gradient): Promise<
   const typed = render(graph, gradient, true);
   const untyped = render(graph, gradient, false);
   return {
-    typescript: await prettier.format(typed, {
-      parser: "typescript",
-      printWidth: 100,
-    }),
-    javascript: await prettier.format(untyped, {
-      parser: "babel",
-      printWidth: 100,
-    }),
+    typescript: await format(typed, "typescript"),
+    javascript: await format(untyped, "babel"),
   };
+}
+
+/**
+ * Prettier's parsers recurse: a very long fused expression can exhaust the stack. The code
+ * is valid either way; then it is returned as generated, unformatted.
+ */
+async function format(code: string, parser: "typescript" | "babel"): Promise<string> {
+  try {
+    return await prettier.format(code, { parser, printWidth: 100 });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return `// Not formatted: too deeply nested for the formatter.\n${code}\n`;
+  }
 }
 
 function render(graph: Graph, gradient: Gradient, typed: boolean): string {
@@ -139,7 +147,7 @@ function render(graph: Graph, gradient: Gradient, typed: boolean): string {
         const rest = emitter.size(shape.filter((x) => x !== d));
         const src = s.kind === "param" ? "params" : "inputs";
         bindLines.push(
-          `const ${layout.dimLocal(d)} = dims?.[${key(d)}] ?? ${prop(src, s.name)}.length / (${rest});`,
+          `const ${layout.dimLocal(d)} = given(dims, ${key(d)}) ?? ${prop(src, s.name)}.length / (${rest});`,
         );
         known.add(d);
         break;
@@ -147,33 +155,47 @@ function render(graph: Graph, gradient: Gradient, typed: boolean): string {
     }
   }
   for (const d of layout.freeDims) {
-    if (!known.has(d)) bindLines.push(`const ${layout.dimLocal(d)} = need(dims?.[${key(d)}], ${key(d)});`);
+    if (!known.has(d))
+      bindLines.push(`const ${layout.dimLocal(d)} = need(given(dims, ${key(d)}), ${key(d)});`);
     bindLines.push(
-      `if (!Number.isInteger(${layout.dimLocal(d)}) || ${layout.dimLocal(d)} < 1) throw new Error(${key(`nabla: cannot bind dim ${d} from the data`)});`,
+      `if (!Number.isInteger(${layout.dimLocal(d)}) || ${layout.dimLocal(d)} < 1) throw new Error(${key(`nabla: dim ${d} must be a positive integer: pass dims.${d}, or arrays whose lengths give it`)});`,
     );
   }
   const checks = sources.map((s) => {
     const src = s.kind === "param" ? "params" : "inputs";
     const n = nodes[s.node]!;
-    return `check(${prop(src, s.name)}, ${shapeExpr(n)}, ${key(s.name)});`;
+    return `check(${prop(src, s.name)}, ${shapeExpr(n)}, ${key(`${src}.${s.name}`)});`;
   });
+  // Presence and type first, so that binding a dim reads only arrays that are there.
+  const presence = [
+    `object(params, "params");`,
+    `object(inputs, "inputs");`,
+    ...(layout.freeDims.length > 0 ? [`if (dims !== undefined) object(dims, "dims");`] : []),
+    ...sources.map((s) => {
+      const src = s.kind === "param" ? "params" : "inputs";
+      return `array(${src}, ${key(s.name)}, ${key(src)});`;
+    }),
+  ];
   const needed = bindLines.some((l) => l.includes("need("));
   if (needed)
     out.push(`function need(value${T(": number | undefined")}, name${T(": string")})${T(": number")} {
   if (value === undefined) throw new Error("nabla: dim " + name + " cannot be inferred from the data; pass it in dims");
   return value;
 }`);
-  out.push(`function check(array${T(": Float64Array | undefined")}, length${T(": number")}, name${T(": string")})${T(": void")} {
-  if (!(array instanceof Float64Array)) throw new Error("nabla: " + name + " must be a Float64Array");
-  if (array.length !== length) throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
-}`);
+  out.push(argumentHelpers(T, layout.freeDims.length > 0));
+  out.push(
+    outCheck(
+      T,
+      layout.params.map((p) => p.name),
+      layout.data.map((d) => d.name),
+    ),
+  );
   const dimsParam = `dims${T("?: Partial<Dims>")}`;
   // Unused parameters take a leading underscore, so the module passes --noUnusedParameters.
   const unused = (name: string, used: boolean) => (used ? name : `_${name}`);
   out.push(`/** Checks the data against the model's shapes and returns the run-time dims. */
-export function bindDims(${unused("params", layout.params.length > 0)}${T(": Params")}, ${unused("inputs", layout.data.length > 0)}${T(": Inputs")}, ${unused("dims", layout.freeDims.length > 0)}${T("?: Partial<Dims>")})${T(": number[]")} {
-  ${bindLines.join("\n")}
-  ${checks.join("\n")}
+export function bindDims(params${T(": Params")}, inputs${T(": Inputs")}, ${unused("dims", layout.freeDims.length > 0)}${T("?: Partial<Dims>")})${T(": number[]")} {
+  ${[...presence, ...bindLines, ...checks].join("\n")}
   return [${dimsKey.join(", ")}];
 }`);
 
@@ -213,7 +235,7 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
   const gradientCode = plan.emitFunction(gradientRoots, writtenInPlace, gradientReturn);
   const forwardPrologue = `${head}\n${forwardCode.prologue}`;
   const forwardBody = forwardCode.body;
-  const gradientPrologue = `${head}\n${gradientCode.prologue}`;
+  const gradientPrologue = `${head}\ncheckOut(out, params, inputs);\n${gradientCode.prologue}`;
   const gradientBody = gradientCode.body;
 
   out.push(`/** Evaluates the model: the loss and every named equation's value (fresh copies). */
@@ -224,8 +246,9 @@ export function forward(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsPa
 }`);
 
   out.push(`/** Fresh zeroed gradient arrays shaped like the params. */
-export function zeroGradients(${layout.params.length > 0 ? "params" : "_params"}${T(": Params")})${T(": Gradients")} {
-  return { ${layout.params.map((p) => `${key(p.name)}: new Float64Array(${prop("params", p.name)}.length)`).join(", ")} };
+export function zeroGradients(params${T(": Params")})${T(": Gradients")} {
+  object(params, "params");
+  return { ${layout.params.map((p) => `${key(p.name)}: new Float64Array(array(params, ${key(p.name)}, "params").length)`).join(", ")} };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass \`out\` to reuse arrays. */
 export function gradient(params${T(": Params")}, inputs${T(": Inputs")}, out${T(": Gradients")} = zeroGradients(params), ${dimsParam})${T(": GradientResult")} {
@@ -235,7 +258,10 @@ export function gradient(params${T(": Params")}, inputs${T(": Inputs")}, out${T(
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(params${T(": Params")}, gradients${T(": Gradients")}, lr${T(": number")} = defaultLearningRate)${T(": void")} {
-  ${layout.params.map((p) => `{ const p = ${prop("params", p.name)}, g = ${prop("gradients", p.name)}; for (let i = 0; i < p.length; i++) p[i] = ${updateExpression(updateRule(graph.train?.optimizer))}; }`).join("\n")}
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr)) throw new Error("nabla: lr must be a finite number");
+  ${layout.params.map((p) => `{ const p = array(params, ${key(p.name)}, "params"), g = array(gradients, ${key(p.name)}, "gradients"); if (g.length !== p.length) throw new Error(${key(`nabla: gradients.${p.name} has the wrong length for params.${p.name}`)}); for (let i = 0; i < p.length; i++) p[i] = ${updateExpression(updateRule(graph.train?.optimizer))}; }`).join("\n")}
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
 export function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(": number")} = defaultLearningRate, ${dimsParam})${T(": number")} {

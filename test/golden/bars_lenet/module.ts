@@ -59,23 +59,88 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+function given(dims: object | undefined, name: string): number | undefined {
+  if (dims === undefined || !Object.prototype.hasOwnProperty.call(dims, name)) return undefined;
+  const value = (dims as Record<string, unknown>)[name];
+  if (typeof value !== "number") throw new Error("nabla: dims." + name + " must be a number");
+  return value;
+}
+
+const paramNames = ["k", "bk", "W", "b"];
+const inputNames = ["X", "Y"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, dims?: Partial<Dims>): number[] {
-  const d0 = dims?.["N"] ?? inputs["X"].length / 36;
-  if (!Number.isInteger(d0) || d0 < 1) throw new Error("nabla: cannot bind dim N from the data");
-  check(inputs["X"], 36 * d0, "X");
-  check(inputs["Y"], 2 * d0, "Y");
-  check(params["k"], 18, "k");
-  check(params["bk"], 2, "bk");
-  check(params["W"], 16, "W");
-  check(params["b"], 2, "b");
+  object(params, "params");
+  object(inputs, "inputs");
+  if (dims !== undefined) object(dims, "dims");
+  array(inputs, "X", "inputs");
+  array(inputs, "Y", "inputs");
+  array(params, "k", "params");
+  array(params, "bk", "params");
+  array(params, "W", "params");
+  array(params, "b", "params");
+  const d0 = given(dims, "N") ?? inputs["X"].length / 36;
+  if (!Number.isInteger(d0) || d0 < 1)
+    throw new Error(
+      "nabla: dim N must be a positive integer: pass dims.N, or arrays whose lengths give it",
+    );
+  check(inputs["X"], 36 * d0, "inputs.X");
+  check(inputs["Y"], 2 * d0, "inputs.Y");
+  check(params["k"], 18, "params.k");
+  check(params["bk"], 2, "params.bk");
+  check(params["W"], 16, "params.W");
+  check(params["b"], 2, "params.b");
   return [d0];
 }
 
@@ -341,11 +406,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
+  object(params, "params");
   return {
-    k: new Float64Array(params["k"].length),
-    bk: new Float64Array(params["bk"].length),
-    W: new Float64Array(params["W"].length),
-    b: new Float64Array(params["b"].length),
+    k: new Float64Array(array(params, "k", "params").length),
+    bk: new Float64Array(array(params, "bk", "params").length),
+    W: new Float64Array(array(params, "W", "params").length),
+    b: new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -357,6 +423,7 @@ export function gradient(
 ): GradientResult {
   const [d0] = bindDims(params, inputs, dims);
   const w = buffers(d0);
+  checkOut(out, params, inputs);
   const v0 = inputs["X"];
   const v1 = inputs["Y"];
   const v2 = params["k"];
@@ -745,24 +812,36 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["k"],
-      g = gradients["k"];
+    const p = array(params, "k", "params"),
+      g = array(gradients, "k", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.k has the wrong length for params.k");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["bk"],
-      g = gradients["bk"];
+    const p = array(params, "bk", "params"),
+      g = array(gradients, "bk", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.bk has the wrong length for params.bk");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["W"],
-      g = gradients["W"];
+    const p = array(params, "W", "params"),
+      g = array(gradients, "W", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.W has the wrong length for params.W");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["b"],
-      g = gradients["b"];
+    const p = array(params, "b", "params"),
+      g = array(gradients, "b", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.b has the wrong length for params.b");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }

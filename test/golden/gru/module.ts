@@ -84,28 +84,90 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+const paramNames = ["Wz", "Uz", "bz", "Wr", "Ur", "br", "Wn", "Un", "bn", "Why", "by"];
+const inputNames = ["x", "y"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["x"], 15, "x");
-  check(inputs["y"], 2, "y");
-  check(params["Wz"], 12, "Wz");
-  check(params["Uz"], 16, "Uz");
-  check(params["bz"], 4, "bz");
-  check(params["Wr"], 12, "Wr");
-  check(params["Ur"], 16, "Ur");
-  check(params["br"], 4, "br");
-  check(params["Wn"], 12, "Wn");
-  check(params["Un"], 16, "Un");
-  check(params["bn"], 4, "bn");
-  check(params["Why"], 8, "Why");
-  check(params["by"], 2, "by");
+  object(params, "params");
+  object(inputs, "inputs");
+  array(inputs, "x", "inputs");
+  array(inputs, "y", "inputs");
+  array(params, "Wz", "params");
+  array(params, "Uz", "params");
+  array(params, "bz", "params");
+  array(params, "Wr", "params");
+  array(params, "Ur", "params");
+  array(params, "br", "params");
+  array(params, "Wn", "params");
+  array(params, "Un", "params");
+  array(params, "bn", "params");
+  array(params, "Why", "params");
+  array(params, "by", "params");
+  check(inputs["x"], 15, "inputs.x");
+  check(inputs["y"], 2, "inputs.y");
+  check(params["Wz"], 12, "params.Wz");
+  check(params["Uz"], 16, "params.Uz");
+  check(params["bz"], 4, "params.bz");
+  check(params["Wr"], 12, "params.Wr");
+  check(params["Ur"], 16, "params.Ur");
+  check(params["br"], 4, "params.br");
+  check(params["Wn"], 12, "params.Wn");
+  check(params["Un"], 16, "params.Un");
+  check(params["bn"], 4, "params.bn");
+  check(params["Why"], 8, "params.Why");
+  check(params["by"], 2, "params.by");
   return [];
 }
 
@@ -734,18 +796,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
+  object(params, "params");
   return {
-    Wz: new Float64Array(params["Wz"].length),
-    Uz: new Float64Array(params["Uz"].length),
-    bz: new Float64Array(params["bz"].length),
-    Wr: new Float64Array(params["Wr"].length),
-    Ur: new Float64Array(params["Ur"].length),
-    br: new Float64Array(params["br"].length),
-    Wn: new Float64Array(params["Wn"].length),
-    Un: new Float64Array(params["Un"].length),
-    bn: new Float64Array(params["bn"].length),
-    Why: new Float64Array(params["Why"].length),
-    by: new Float64Array(params["by"].length),
+    Wz: new Float64Array(array(params, "Wz", "params").length),
+    Uz: new Float64Array(array(params, "Uz", "params").length),
+    bz: new Float64Array(array(params, "bz", "params").length),
+    Wr: new Float64Array(array(params, "Wr", "params").length),
+    Ur: new Float64Array(array(params, "Ur", "params").length),
+    br: new Float64Array(array(params, "br", "params").length),
+    Wn: new Float64Array(array(params, "Wn", "params").length),
+    Un: new Float64Array(array(params, "Un", "params").length),
+    bn: new Float64Array(array(params, "bn", "params").length),
+    Why: new Float64Array(array(params, "Why", "params").length),
+    by: new Float64Array(array(params, "by", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -757,6 +820,7 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
+  checkOut(out, params, inputs);
   const v0 = inputs["x"];
   const v1 = inputs["y"];
   const v2 = params["Wz"];
@@ -1471,59 +1535,85 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["Wz"],
-      g = gradients["Wz"];
+    const p = array(params, "Wz", "params"),
+      g = array(gradients, "Wz", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wz has the wrong length for params.Wz");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Uz"],
-      g = gradients["Uz"];
+    const p = array(params, "Uz", "params"),
+      g = array(gradients, "Uz", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Uz has the wrong length for params.Uz");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["bz"],
-      g = gradients["bz"];
+    const p = array(params, "bz", "params"),
+      g = array(gradients, "bz", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.bz has the wrong length for params.bz");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Wr"],
-      g = gradients["Wr"];
+    const p = array(params, "Wr", "params"),
+      g = array(gradients, "Wr", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wr has the wrong length for params.Wr");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Ur"],
-      g = gradients["Ur"];
+    const p = array(params, "Ur", "params"),
+      g = array(gradients, "Ur", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Ur has the wrong length for params.Ur");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["br"],
-      g = gradients["br"];
+    const p = array(params, "br", "params"),
+      g = array(gradients, "br", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.br has the wrong length for params.br");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Wn"],
-      g = gradients["Wn"];
+    const p = array(params, "Wn", "params"),
+      g = array(gradients, "Wn", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wn has the wrong length for params.Wn");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Un"],
-      g = gradients["Un"];
+    const p = array(params, "Un", "params"),
+      g = array(gradients, "Un", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Un has the wrong length for params.Un");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["bn"],
-      g = gradients["bn"];
+    const p = array(params, "bn", "params"),
+      g = array(gradients, "bn", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.bn has the wrong length for params.bn");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Why"],
-      g = gradients["Why"];
+    const p = array(params, "Why", "params"),
+      g = array(gradients, "Why", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Why has the wrong length for params.Why");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["by"],
-      g = gradients["by"];
+    const p = array(params, "by", "params"),
+      g = array(gradients, "by", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.by has the wrong length for params.by");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }

@@ -51,21 +51,76 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+const paramNames = ["w1", "b1", "w2", "b2"];
+const inputNames = ["x0", "y"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["x0"], 1, "x0");
-  check(inputs["y"], 1, "y");
-  check(params["w1"], 1, "w1");
-  check(params["b1"], 1, "b1");
-  check(params["w2"], 1, "w2");
-  check(params["b2"], 1, "b2");
+  object(params, "params");
+  object(inputs, "inputs");
+  array(inputs, "x0", "inputs");
+  array(inputs, "y", "inputs");
+  array(params, "w1", "params");
+  array(params, "b1", "params");
+  array(params, "w2", "params");
+  array(params, "b2", "params");
+  check(inputs["x0"], 1, "inputs.x0");
+  check(inputs["y"], 1, "inputs.y");
+  check(params["w1"], 1, "params.w1");
+  check(params["b1"], 1, "params.b1");
+  check(params["w2"], 1, "params.w2");
+  check(params["b2"], 1, "params.b2");
   return [];
 }
 
@@ -122,11 +177,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
+  object(params, "params");
   return {
-    w1: new Float64Array(params["w1"].length),
-    b1: new Float64Array(params["b1"].length),
-    w2: new Float64Array(params["w2"].length),
-    b2: new Float64Array(params["b2"].length),
+    w1: new Float64Array(array(params, "w1", "params").length),
+    b1: new Float64Array(array(params, "b1", "params").length),
+    w2: new Float64Array(array(params, "w2", "params").length),
+    b2: new Float64Array(array(params, "b2", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -138,6 +194,7 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
+  checkOut(out, params, inputs);
   const v0 = inputs["x0"];
   const v1 = inputs["y"];
   const v3 = params["w1"];
@@ -186,24 +243,36 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["w1"],
-      g = gradients["w1"];
+    const p = array(params, "w1", "params"),
+      g = array(gradients, "w1", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w1 has the wrong length for params.w1");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["b1"],
-      g = gradients["b1"];
+    const p = array(params, "b1", "params"),
+      g = array(gradients, "b1", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.b1 has the wrong length for params.b1");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w2"],
-      g = gradients["w2"];
+    const p = array(params, "w2", "params"),
+      g = array(gradients, "w2", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w2 has the wrong length for params.w2");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["b2"],
-      g = gradients["b2"];
+    const p = array(params, "b2", "params"),
+      g = array(gradients, "b2", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.b2 has the wrong length for params.b2");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }

@@ -104,31 +104,111 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+const paramNames = [
+  "Wf",
+  "Uf",
+  "bf",
+  "Wi",
+  "Ui",
+  "bi",
+  "Wo",
+  "Uo",
+  "bo",
+  "Wc",
+  "Uc",
+  "bc",
+  "Why",
+  "by",
+];
+const inputNames = ["x", "y"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["x"], 15, "x");
-  check(inputs["y"], 2, "y");
-  check(params["Wf"], 12, "Wf");
-  check(params["Uf"], 16, "Uf");
-  check(params["bf"], 4, "bf");
-  check(params["Wi"], 12, "Wi");
-  check(params["Ui"], 16, "Ui");
-  check(params["bi"], 4, "bi");
-  check(params["Wo"], 12, "Wo");
-  check(params["Uo"], 16, "Uo");
-  check(params["bo"], 4, "bo");
-  check(params["Wc"], 12, "Wc");
-  check(params["Uc"], 16, "Uc");
-  check(params["bc"], 4, "bc");
-  check(params["Why"], 8, "Why");
-  check(params["by"], 2, "by");
+  object(params, "params");
+  object(inputs, "inputs");
+  array(inputs, "x", "inputs");
+  array(inputs, "y", "inputs");
+  array(params, "Wf", "params");
+  array(params, "Uf", "params");
+  array(params, "bf", "params");
+  array(params, "Wi", "params");
+  array(params, "Ui", "params");
+  array(params, "bi", "params");
+  array(params, "Wo", "params");
+  array(params, "Uo", "params");
+  array(params, "bo", "params");
+  array(params, "Wc", "params");
+  array(params, "Uc", "params");
+  array(params, "bc", "params");
+  array(params, "Why", "params");
+  array(params, "by", "params");
+  check(inputs["x"], 15, "inputs.x");
+  check(inputs["y"], 2, "inputs.y");
+  check(params["Wf"], 12, "params.Wf");
+  check(params["Uf"], 16, "params.Uf");
+  check(params["bf"], 4, "params.bf");
+  check(params["Wi"], 12, "params.Wi");
+  check(params["Ui"], 16, "params.Ui");
+  check(params["bi"], 4, "params.bi");
+  check(params["Wo"], 12, "params.Wo");
+  check(params["Uo"], 16, "params.Uo");
+  check(params["bo"], 4, "params.bo");
+  check(params["Wc"], 12, "params.Wc");
+  check(params["Uc"], 16, "params.Uc");
+  check(params["bc"], 4, "params.bc");
+  check(params["Why"], 8, "params.Why");
+  check(params["by"], 2, "params.by");
   return [];
 }
 
@@ -909,21 +989,22 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
+  object(params, "params");
   return {
-    Wf: new Float64Array(params["Wf"].length),
-    Uf: new Float64Array(params["Uf"].length),
-    bf: new Float64Array(params["bf"].length),
-    Wi: new Float64Array(params["Wi"].length),
-    Ui: new Float64Array(params["Ui"].length),
-    bi: new Float64Array(params["bi"].length),
-    Wo: new Float64Array(params["Wo"].length),
-    Uo: new Float64Array(params["Uo"].length),
-    bo: new Float64Array(params["bo"].length),
-    Wc: new Float64Array(params["Wc"].length),
-    Uc: new Float64Array(params["Uc"].length),
-    bc: new Float64Array(params["bc"].length),
-    Why: new Float64Array(params["Why"].length),
-    by: new Float64Array(params["by"].length),
+    Wf: new Float64Array(array(params, "Wf", "params").length),
+    Uf: new Float64Array(array(params, "Uf", "params").length),
+    bf: new Float64Array(array(params, "bf", "params").length),
+    Wi: new Float64Array(array(params, "Wi", "params").length),
+    Ui: new Float64Array(array(params, "Ui", "params").length),
+    bi: new Float64Array(array(params, "bi", "params").length),
+    Wo: new Float64Array(array(params, "Wo", "params").length),
+    Uo: new Float64Array(array(params, "Uo", "params").length),
+    bo: new Float64Array(array(params, "bo", "params").length),
+    Wc: new Float64Array(array(params, "Wc", "params").length),
+    Uc: new Float64Array(array(params, "Uc", "params").length),
+    bc: new Float64Array(array(params, "bc", "params").length),
+    Why: new Float64Array(array(params, "Why", "params").length),
+    by: new Float64Array(array(params, "by", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -935,6 +1016,7 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
+  checkOut(out, params, inputs);
   const v0 = inputs["x"];
   const v1 = inputs["y"];
   const v2 = params["Wf"];
@@ -1826,74 +1908,106 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["Wf"],
-      g = gradients["Wf"];
+    const p = array(params, "Wf", "params"),
+      g = array(gradients, "Wf", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wf has the wrong length for params.Wf");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Uf"],
-      g = gradients["Uf"];
+    const p = array(params, "Uf", "params"),
+      g = array(gradients, "Uf", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Uf has the wrong length for params.Uf");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["bf"],
-      g = gradients["bf"];
+    const p = array(params, "bf", "params"),
+      g = array(gradients, "bf", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.bf has the wrong length for params.bf");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Wi"],
-      g = gradients["Wi"];
+    const p = array(params, "Wi", "params"),
+      g = array(gradients, "Wi", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wi has the wrong length for params.Wi");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Ui"],
-      g = gradients["Ui"];
+    const p = array(params, "Ui", "params"),
+      g = array(gradients, "Ui", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Ui has the wrong length for params.Ui");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["bi"],
-      g = gradients["bi"];
+    const p = array(params, "bi", "params"),
+      g = array(gradients, "bi", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.bi has the wrong length for params.bi");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Wo"],
-      g = gradients["Wo"];
+    const p = array(params, "Wo", "params"),
+      g = array(gradients, "Wo", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wo has the wrong length for params.Wo");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Uo"],
-      g = gradients["Uo"];
+    const p = array(params, "Uo", "params"),
+      g = array(gradients, "Uo", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Uo has the wrong length for params.Uo");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["bo"],
-      g = gradients["bo"];
+    const p = array(params, "bo", "params"),
+      g = array(gradients, "bo", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.bo has the wrong length for params.bo");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Wc"],
-      g = gradients["Wc"];
+    const p = array(params, "Wc", "params"),
+      g = array(gradients, "Wc", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wc has the wrong length for params.Wc");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Uc"],
-      g = gradients["Uc"];
+    const p = array(params, "Uc", "params"),
+      g = array(gradients, "Uc", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Uc has the wrong length for params.Uc");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["bc"],
-      g = gradients["bc"];
+    const p = array(params, "bc", "params"),
+      g = array(gradients, "bc", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.bc has the wrong length for params.bc");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Why"],
-      g = gradients["Why"];
+    const p = array(params, "Why", "params"),
+      g = array(gradients, "Why", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Why has the wrong length for params.Why");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["by"],
-      g = gradients["by"];
+    const p = array(params, "by", "params"),
+      g = array(gradients, "by", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.by has the wrong length for params.by");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }

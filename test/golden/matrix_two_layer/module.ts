@@ -53,19 +53,72 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+const paramNames = ["W1", "W2"];
+const inputNames = ["X", "Y"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["X"], 12, "X");
-  check(inputs["Y"], 9, "Y");
-  check(params["W1"], 8, "W1");
-  check(params["W2"], 6, "W2");
+  object(params, "params");
+  object(inputs, "inputs");
+  array(inputs, "X", "inputs");
+  array(inputs, "Y", "inputs");
+  array(params, "W1", "params");
+  array(params, "W2", "params");
+  check(inputs["X"], 12, "inputs.X");
+  check(inputs["Y"], 9, "inputs.Y");
+  check(params["W1"], 8, "params.W1");
+  check(params["W2"], 6, "params.W2");
   return [];
 }
 
@@ -228,7 +281,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
-  return { W1: new Float64Array(params["W1"].length), W2: new Float64Array(params["W2"].length) };
+  object(params, "params");
+  return {
+    W1: new Float64Array(array(params, "W1", "params").length),
+    W2: new Float64Array(array(params, "W2", "params").length),
+  };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
 export function gradient(
@@ -239,6 +296,7 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
+  checkOut(out, params, inputs);
   const v0 = inputs["X"];
   const v1 = inputs["Y"];
   const v2 = params["W1"];
@@ -421,14 +479,22 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["W1"],
-      g = gradients["W1"];
+    const p = array(params, "W1", "params"),
+      g = array(gradients, "W1", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.W1 has the wrong length for params.W1");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["W2"],
-      g = gradients["W2"];
+    const p = array(params, "W2", "params"),
+      g = array(gradients, "W2", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.W2 has the wrong length for params.W2");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }

@@ -57,20 +57,74 @@ export interface GradientResult {
 
 const K10 = new Float64Array([0]);
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+const paramNames = ["Wxh", "Whh", "Whz"];
+const inputNames = ["x", "y"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["x"], 12, "x");
-  check(inputs["y"], 4, "y");
-  check(params["Wxh"], 4, "Wxh");
-  check(params["Whh"], 1, "Whh");
-  check(params["Whz"], 4, "Whz");
+  object(params, "params");
+  object(inputs, "inputs");
+  array(inputs, "x", "inputs");
+  array(inputs, "y", "inputs");
+  array(params, "Wxh", "params");
+  array(params, "Whh", "params");
+  array(params, "Whz", "params");
+  check(inputs["x"], 12, "inputs.x");
+  check(inputs["y"], 4, "inputs.y");
+  check(params["Wxh"], 4, "params.Wxh");
+  check(params["Whh"], 1, "params.Whh");
+  check(params["Whz"], 4, "params.Whz");
   return [];
 }
 
@@ -298,10 +352,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
+  object(params, "params");
   return {
-    Wxh: new Float64Array(params["Wxh"].length),
-    Whh: new Float64Array(params["Whh"].length),
-    Whz: new Float64Array(params["Whz"].length),
+    Wxh: new Float64Array(array(params, "Wxh", "params").length),
+    Whh: new Float64Array(array(params, "Whh", "params").length),
+    Whz: new Float64Array(array(params, "Whz", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -313,6 +368,7 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
+  checkOut(out, params, inputs);
   const v0 = inputs["x"];
   const v1 = inputs["y"];
   const v3 = params["Wxh"];
@@ -597,19 +653,29 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["Wxh"],
-      g = gradients["Wxh"];
+    const p = array(params, "Wxh", "params"),
+      g = array(gradients, "Wxh", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Wxh has the wrong length for params.Wxh");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Whh"],
-      g = gradients["Whh"];
+    const p = array(params, "Whh", "params"),
+      g = array(gradients, "Whh", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Whh has the wrong length for params.Whh");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["Whz"],
-      g = gradients["Whz"];
+    const p = array(params, "Whz", "params"),
+      g = array(gradients, "Whz", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.Whz has the wrong length for params.Whz");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }

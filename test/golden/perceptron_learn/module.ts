@@ -47,19 +47,72 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+const paramNames = ["w", "b"];
+const inputNames = ["X", "y"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["X"], 24, "X");
-  check(inputs["y"], 8, "y");
-  check(params["w"], 3, "w");
-  check(params["b"], 1, "b");
+  object(params, "params");
+  object(inputs, "inputs");
+  array(inputs, "X", "inputs");
+  array(inputs, "y", "inputs");
+  array(params, "w", "params");
+  array(params, "b", "params");
+  check(inputs["X"], 24, "inputs.X");
+  check(inputs["y"], 8, "inputs.y");
+  check(params["w"], 3, "params.w");
+  check(params["b"], 1, "params.b");
   return [];
 }
 
@@ -146,7 +199,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
-  return { w: new Float64Array(params["w"].length), b: new Float64Array(params["b"].length) };
+  object(params, "params");
+  return {
+    w: new Float64Array(array(params, "w", "params").length),
+    b: new Float64Array(array(params, "b", "params").length),
+  };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
 export function gradient(
@@ -157,6 +214,7 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
+  checkOut(out, params, inputs);
   const v0 = inputs["X"];
   const v1 = inputs["y"];
   const v3 = params["w"];
@@ -248,14 +306,22 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["w"],
-      g = gradients["w"];
+    const p = array(params, "w", "params"),
+      g = array(gradients, "w", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w has the wrong length for params.w");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["b"],
-      g = gradients["b"];
+    const p = array(params, "b", "params"),
+      g = array(gradients, "b", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.b has the wrong length for params.b");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }

@@ -85,27 +85,88 @@ export interface GradientResult {
   gradients: Gradients;
 }
 
-function check(array: Float64Array | undefined, length: number, name: string): void {
-  if (!(array instanceof Float64Array))
-    throw new Error("nabla: " + name + " must be a Float64Array");
+function object(value: unknown, name: string): void {
+  if (value === null || typeof value !== "object")
+    throw new Error("nabla: " + name + " must be an object of Float64Arrays, one per name");
+}
+function array(holder: object, name: string, where: string): Float64Array {
+  const value = Object.prototype.hasOwnProperty.call(holder, name)
+    ? (holder as Record<string, unknown>)[name]
+    : undefined;
+  if (value === undefined) throw new Error("nabla: " + where + "." + name + " is missing");
+  if (!(value instanceof Float64Array))
+    throw new Error("nabla: " + where + "." + name + " must be a Float64Array");
+  return value;
+}
+function check(array: Float64Array, length: number, name: string): void {
   if (array.length !== length)
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
+}
+function overlaps(a: Float64Array, b: Float64Array): boolean {
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset < b.byteOffset + b.byteLength &&
+    b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+const paramNames = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"];
+const inputNames = ["i1", "i2", "target_o1", "target_o2"];
+function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
+  object(out, "out");
+  const o = out as unknown as Record<string, Float64Array>,
+    p = params as unknown as Record<string, Float64Array>,
+    x = inputs as unknown as Record<string, Float64Array>;
+  for (const name of paramNames) {
+    const g = array(o, name, "out");
+    check(g, p[name]!.length, "out." + name);
+  }
+  for (const name of paramNames) {
+    const g = o[name]!;
+    for (const other of paramNames) {
+      if (overlaps(g, p[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+        );
+      if (other !== name && overlaps(g, o[other]!))
+        throw new Error("nabla: out." + name + " shares memory with out." + other);
+    }
+    for (const other of inputNames)
+      if (overlaps(g, x[other]!))
+        throw new Error(
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+        );
+  }
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
 export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>): number[] {
-  check(inputs["i1"], 1, "i1");
-  check(inputs["i2"], 1, "i2");
-  check(inputs["target_o1"], 1, "target_o1");
-  check(inputs["target_o2"], 1, "target_o2");
-  check(params["w1"], 1, "w1");
-  check(params["w2"], 1, "w2");
-  check(params["w3"], 1, "w3");
-  check(params["w4"], 1, "w4");
-  check(params["w5"], 1, "w5");
-  check(params["w6"], 1, "w6");
-  check(params["w7"], 1, "w7");
-  check(params["w8"], 1, "w8");
+  object(params, "params");
+  object(inputs, "inputs");
+  array(inputs, "i1", "inputs");
+  array(inputs, "i2", "inputs");
+  array(inputs, "target_o1", "inputs");
+  array(inputs, "target_o2", "inputs");
+  array(params, "w1", "params");
+  array(params, "w2", "params");
+  array(params, "w3", "params");
+  array(params, "w4", "params");
+  array(params, "w5", "params");
+  array(params, "w6", "params");
+  array(params, "w7", "params");
+  array(params, "w8", "params");
+  check(inputs["i1"], 1, "inputs.i1");
+  check(inputs["i2"], 1, "inputs.i2");
+  check(inputs["target_o1"], 1, "inputs.target_o1");
+  check(inputs["target_o2"], 1, "inputs.target_o2");
+  check(params["w1"], 1, "params.w1");
+  check(params["w2"], 1, "params.w2");
+  check(params["w3"], 1, "params.w3");
+  check(params["w4"], 1, "params.w4");
+  check(params["w5"], 1, "params.w5");
+  check(params["w6"], 1, "params.w6");
+  check(params["w7"], 1, "params.w7");
+  check(params["w8"], 1, "params.w8");
   return [];
 }
 
@@ -365,15 +426,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
+  object(params, "params");
   return {
-    w1: new Float64Array(params["w1"].length),
-    w2: new Float64Array(params["w2"].length),
-    w3: new Float64Array(params["w3"].length),
-    w4: new Float64Array(params["w4"].length),
-    w5: new Float64Array(params["w5"].length),
-    w6: new Float64Array(params["w6"].length),
-    w7: new Float64Array(params["w7"].length),
-    w8: new Float64Array(params["w8"].length),
+    w1: new Float64Array(array(params, "w1", "params").length),
+    w2: new Float64Array(array(params, "w2", "params").length),
+    w3: new Float64Array(array(params, "w3", "params").length),
+    w4: new Float64Array(array(params, "w4", "params").length),
+    w5: new Float64Array(array(params, "w5", "params").length),
+    w6: new Float64Array(array(params, "w6", "params").length),
+    w7: new Float64Array(array(params, "w7", "params").length),
+    w8: new Float64Array(array(params, "w8", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -385,6 +447,7 @@ export function gradient(
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
+  checkOut(out, params, inputs);
   const v0 = inputs["i1"];
   const v1 = inputs["i2"];
   const v2 = inputs["target_o1"];
@@ -610,44 +673,64 @@ export function sgdStep(
   gradients: Gradients,
   lr: number = defaultLearningRate,
 ): void {
+  object(params, "params");
+  object(gradients, "gradients");
+  if (typeof lr !== "number" || !Number.isFinite(lr))
+    throw new Error("nabla: lr must be a finite number");
   {
-    const p = params["w1"],
-      g = gradients["w1"];
+    const p = array(params, "w1", "params"),
+      g = array(gradients, "w1", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w1 has the wrong length for params.w1");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w2"],
-      g = gradients["w2"];
+    const p = array(params, "w2", "params"),
+      g = array(gradients, "w2", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w2 has the wrong length for params.w2");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w3"],
-      g = gradients["w3"];
+    const p = array(params, "w3", "params"),
+      g = array(gradients, "w3", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w3 has the wrong length for params.w3");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w4"],
-      g = gradients["w4"];
+    const p = array(params, "w4", "params"),
+      g = array(gradients, "w4", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w4 has the wrong length for params.w4");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w5"],
-      g = gradients["w5"];
+    const p = array(params, "w5", "params"),
+      g = array(gradients, "w5", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w5 has the wrong length for params.w5");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w6"],
-      g = gradients["w6"];
+    const p = array(params, "w6", "params"),
+      g = array(gradients, "w6", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w6 has the wrong length for params.w6");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w7"],
-      g = gradients["w7"];
+    const p = array(params, "w7", "params"),
+      g = array(gradients, "w7", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w7 has the wrong length for params.w7");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
   {
-    const p = params["w8"],
-      g = gradients["w8"];
+    const p = array(params, "w8", "params"),
+      g = array(gradients, "w8", "gradients");
+    if (g.length !== p.length)
+      throw new Error("nabla: gradients.w8 has the wrong length for params.w8");
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
