@@ -12,6 +12,21 @@ const make = (code: string, span: Span, message: string, notes?: string[]): Diag
 export const lexError = (span: Span, text: string) =>
   make("NB1001", span, `unexpected character ${JSON.stringify(text)}`);
 export const syntaxError = (span: Span, message: string) => make("NB1002", span, message);
+export const tooDeep = (span: Span, limit: number) =>
+  make(
+    "NB1003",
+    span,
+    `expression nested more than ${limit} levels deep (brackets, calls and signs); split it into named equations`,
+  );
+export const tooLong = (span: Span, operands: number, limit: number) =>
+  make(
+    "NB1004",
+    span,
+    `expression with ${operands} operands; at most ${limit} in one expression: split it into named equations`,
+  );
+
+export const nameTooLong = (span: Span, length: number, limit: number) =>
+  make("NB1005", span, `a name of ${length} characters; names have at most ${limit}`);
 
 export const unknownName = (span: Span, name: string, suggestion?: string) =>
   make("NB2001", span, `unknown name '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
@@ -23,7 +38,12 @@ export const unknownFunction = (span: Span, name: string, suggestion?: string) =
   make("NB2004", span, `unknown function '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
 export const badArguments = (span: Span, message: string) => make("NB2005", span, message);
 export const cycle = (span: Span, names: readonly string[]) =>
-  make("NB2006", span, `equations form a cycle: ${names.join(" -> ")}`);
+  // An initial value is kept as h_<0>; the model writes it h_0.
+  make(
+    "NB2006",
+    span,
+    `equations form a cycle: ${names.map((n) => n.replace(/_<(\d+)>$/, "_$1")).join(" -> ")}`,
+  );
 export const missingLoss = (span: Span) =>
   make(
     "NB2007",
@@ -45,12 +65,15 @@ export const missingValue = (span: Span, name: string) =>
 export const invalidDim = (span: Span, detail: string) => make("NB2012", span, detail);
 
 export const badSubscript = (span: Span, message: string) => make("NB2014", span, message);
-export const missingInitialValue = (span: Span, name: string, needed: string) =>
-  make(
+export const missingInitialValue = (span: Span, name: string, needed: readonly string[]) => {
+  // A long lag needs many: the first few name the pattern.
+  const shown = needed.length > 6 ? [...needed.slice(0, 5), `… (${needed.length} in all)`] : needed;
+  return make(
     "NB2015",
     span,
-    `'${name}' reads earlier steps, so it needs the initial value${needed.includes(",") ? "s" : ""} ${needed}, e.g. '${needed.split(", ").pop()} = 0'`,
+    `'${name}' reads earlier steps, so it needs the initial value${needed.length > 1 ? "s" : ""} ${shown.join(", ")}, e.g. '${needed.at(-1)} = 0'`,
   );
+};
 export const futureStep = (span: Span, name: string) =>
   make(
     "NB2016",
@@ -87,3 +110,9 @@ export const exampleNotConstant = (span: Span) =>
   make("NB5002", span, "example values must be numbers or tensor literals of numbers");
 export const badTrain = (span: Span, message: string) => make("NB5003", span, message);
 export const badLecture = (span: Span, message: string) => make("NB5004", span, message);
+export const valueTooLarge = (span: Span, name: string, entries: number, limit: number) =>
+  make(
+    "NB5005",
+    span,
+    `'${name}' would be filled with ${entries.toLocaleString("en")} entries; a value written in the model holds at most ${limit.toLocaleString("en")}: pass larger values at run time`,
+  );
