@@ -15,6 +15,9 @@ const FAMILIES = [
 /** The search for a slip stops here: a formula with more operands is checked but not explained. */
 const MAX_VARIANTS = 240;
 
+/** More digits than a double holds are not a lecture's: 1e-200 would ask for 200. */
+const MAX_DECIMALS = 20;
+
 /** Digits after the decimal point as printed: "0.111" → 3, "2" → 0, "1.5e-3" → 4. */
 function decimals(text: string): number {
   const [mantissa, exponent] = text.toLowerCase().split("e");
@@ -228,6 +231,12 @@ export function lowerLecture(
       const literal = constantLiteral(e.value);
       if (!literal || literal === "ragged") {
         report(D.raggedLiteral(e.value.span));
+        return undefined;
+      }
+      if (printed.some((d) => d > MAX_DECIMALS)) {
+        report(
+          D.badLecture(e.value.span, `a printed number has at most ${MAX_DECIMALS} digits after the point`),
+        );
         return undefined;
       }
       return { ...base, printed: { shape: literal.shape, values: literal.values, decimals: printed } };

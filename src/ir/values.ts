@@ -4,6 +4,7 @@ import * as D from "../diagnostics/codes.js";
 import { formatShape, type TrainSettings } from "./types.js";
 import type { Tensor } from "./tensor.js";
 import { constantLiteral } from "./literals.js";
+import { MAX_SIZE } from "./symbols.js";
 import type { Span } from "../syntax/span.js";
 
 /** A declared input, target, param or const as the `example` block sees it. */
@@ -85,16 +86,30 @@ export function lowerExample(
   }
   for (const [name, rows] of steps) {
     const target = byName.get(name)!;
-    const count = Math.max(...rows.keys());
-    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !rows.has(n));
+    let count = 0;
+    for (const k of rows.keys()) count = Math.max(count, k);
     const first = [...rows.values()][0]!;
+    // A step past the sequence's last is reported where it is written, before anything is built for it.
+    const last = typeof target.shape[0] === "number" ? target.shape[0] : MAX_SIZE;
+    if (count > last) {
+      diagnostics.push(
+        D.stepOutOfRange(
+          rows.get(count)!.span,
+          `'${name}' has steps 1..${last}; this value is for a step outside them`,
+        ),
+      );
+      continue;
+    }
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !rows.has(n));
     if (missing.length > 0) {
+      const names = missing.map((n) => `${name}_${n}`);
+      const shown = names.length > 6 ? [...names.slice(0, 5), `… (${names.length} in all)`] : names;
       diagnostics.push(
         D.declaredShapeMismatch(
           first.span,
           name,
           formatShape(target.shape),
-          `steps 1..${count} without ${missing.map((n) => `${name}_${n}`).join(", ")}`,
+          `steps 1..${count} without ${shown.join(", ")}`,
         ),
       );
       continue;

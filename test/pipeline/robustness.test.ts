@@ -142,6 +142,18 @@ describe("LaTeX names", () => {
 });
 
 describe("values that overflow the compiler", () => {
+  it("an example value for step 10^27 of a 3-step sequence: NB2017, nothing built for it", () => {
+    const r = timed(() =>
+      analyze(
+        "index t in 1..3\ninput x_t\nparam w = 1\nh_0 = 0\nh_t = w*x_t + h_<t-1>\nloss L = h_3\nexample { x_1 = 1  x_1000000000000000000000000000 = 2 }",
+      ),
+    );
+    expect(codes(r)).toEqual(["NB2017"]);
+  });
+  it("a lecture number with 200 decimals: NB5004", () => {
+    const r = timed(() => analyze("param w = 1\nloss L = w^2\nlecture { L = 1e-200 }"));
+    expect(codes(r)).toEqual(["NB5004"]);
+  });
   it("a dim of 1e308 is refused: NB2012", () => {
     const r = timed(() => analyze("dim H = 1e308\nparam W: [H] = 0\nloss L = sum(W)"));
     expect(codes(r)).toEqual(["NB2012"]);
