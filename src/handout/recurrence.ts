@@ -121,6 +121,25 @@ export class RecurrenceContext implements DerivationScope {
     return `${aux.letter}^{(${aux.counter})}_{${at}}`;
   }
 
+  /**
+   * The name a row of the recurrence's equations defines. A bare copy (c_t = x_t) is the node
+   * it copies, whose symbol is the original's: its row is named after the copy.
+   */
+  nameAt(id: NodeId, shift: number, base?: number): string {
+    const n = this.scan.body[id]!;
+    const name = this.names.get(id);
+    if (name !== undefined && (n.kind === "slice" || n.kind === "carry" || n.kind === "outer"))
+      return withSubscript(name, stepText(this.index, shift, base));
+    return this.symbolAt(id, shift, base)!;
+  }
+
+  /** What a copy reads, as a definition: the original's symbol. */
+  private copied(n: Node, shift: number, base?: number): Latex | undefined {
+    if (n.kind !== "slice" && n.kind !== "carry" && n.kind !== "outer") return undefined;
+    const s = this.symbolAt(n.id, shift, base);
+    return s === undefined ? undefined : { text: s, prec: PREC.atom };
+  }
+
   private outerSymbol(source: NodeId): string {
     return this.ctx.symbol(source) ?? this.ctx.forward().reference(source);
   }
@@ -169,6 +188,7 @@ export class RecurrenceContext implements DerivationScope {
       },
       adjoint: () => ({ text: "?", prec: PREC.atom }),
       constant: (value, shape) => constantLatex(value, shape, this.digits),
+      other: (n) => this.copied(n, shift, base),
     });
   }
 
@@ -288,7 +308,7 @@ export class RecurrenceContext implements DerivationScope {
     const ids = [
       ...new Set([...this.scan.states.map((s) => s.next), ...this.names.keys(), ...this.auxiliaries.keys()]),
     ].sort((a, b) => a - b);
-    return ids.map((id) => ({ lhs: this.symbolAt(id, 0)!, rhs: f.definition(id) }));
+    return ids.map((id) => ({ lhs: this.nameAt(id, 0), rhs: f.definition(id) }));
   }
 
   initialRows(): EquationRow[] {
@@ -438,7 +458,7 @@ export class RecurrenceContext implements DerivationScope {
     const small = steps.length <= 6 && ids.every((id) => steps[0]!.value(id).data.length === 1);
     if (!small) {
       const rows: StepRow[] = ids.map((id) => ({
-        label: this.symbolAt(id, 0)!,
+        label: this.nameAt(id, 0),
         values: steps.map((s) => s.value(id)),
       }));
       return [
@@ -459,13 +479,17 @@ export class RecurrenceContext implements DerivationScope {
         },
         adjoint: () => ({ text: "?", prec: PREC.atom }),
         constant: (value, shape) => constantLatex(value, shape, this.digits),
+        other: (n) => {
+          const v = step.value(n.id);
+          return v.data.length === 1 ? numberLatex(v.data[0]!, this.digits) : this.copied(n, 0, t + 1);
+        },
       });
       for (const id of ids) {
         const value = formatNumber(step.value(id).data[0]!, this.digits);
         const lines = [symbolic.definition(id), numeric.definition(id), value].filter(
           (x, i, all) => all.indexOf(x) === i,
         );
-        rows.push({ lhs: this.symbolAt(id, 0, t + 1)!, rhs: lines.join(" = ") });
+        rows.push({ lhs: this.nameAt(id, 0, t + 1), rhs: lines.join(" = ") });
       }
     });
     return [

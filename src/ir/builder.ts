@@ -13,8 +13,7 @@ export class ShapeError extends Error {
     readonly op: string,
     readonly detail: string,
     readonly notes: readonly string[] = [],
-    /** The error is about sizes that do not fit (a convolution, a pooling window). */
-    readonly size = false,
+    readonly kind?: "broadcast" | "inner" | "size",
   ) {
     super(detail);
   }
@@ -113,7 +112,7 @@ export class GraphBuilder {
       attrs,
     );
     if ("error" in shapeResult)
-      throw new ShapeError(name, shapeResult.error, shapeResult.notes, shapeResult.size);
+      throw new ShapeError(name, shapeResult.error, shapeResult.notes, shapeResult.kind);
     const { shape } = shapeResult;
     const folded = this.fold(name, args, attrs, shape, span);
     if (folded !== undefined) return folded;

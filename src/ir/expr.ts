@@ -160,11 +160,14 @@ export function apply(
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
     const shapes = args.map((a) => formatShape(b.shape(a)));
-    if (op === "matmul") host.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
-    else if (["add", "sub", "mul", "div", "pow"].includes(op))
-      host.report(D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!));
-    else if (error.size) host.report(D.sizeMismatch(span, `${op}: ${error.detail}`, error.notes));
-    else host.report(D.rankError(span, `${op}: ${error.detail}`));
+    if (error.kind === "inner") host.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
+    else if (error.kind === "broadcast") host.report(D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!));
+    else {
+      // A function's errors name it (conv2d: …); an operator's (*) speak for themselves.
+      const detail = /^[A-Za-z]/.test(operator) ? `${op}: ${error.detail}` : error.detail;
+      if (error.kind === "size") host.report(D.sizeMismatch(span, detail, error.notes));
+      else host.report(D.rankError(span, detail));
+    }
     return null;
   }
 }

@@ -32,7 +32,11 @@ export type ShapeResult =
   | {
       readonly error: string;
       readonly notes?: readonly string[];
-      readonly size?: boolean;
+      /**
+       * What kind of mismatch, for the diagnostic: operands that do not broadcast, a matrix
+       * product's inner sizes, sizes that do not fit (a kernel, a window); otherwise a rank.
+       */
+      readonly kind?: "broadcast" | "inner" | "size";
     };
 
 /**

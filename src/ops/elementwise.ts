@@ -251,6 +251,7 @@ function binary(spec: BinarySpec): OpDef {
         ? { shape }
         : {
             error: `shapes ${formatShape(a!)} and ${formatShape(b!)} do not broadcast`,
+            kind: "broadcast" as const,
           };
     },
     simplify: (b, [x, y]) => spec.simplify?.(b, x!, y!),

@@ -31,7 +31,7 @@ export function outputSize(
   kernel: number,
   s: number,
   p: number,
-): number | { error: string; notes: string[]; size: true } {
+): number | { error: string; notes: string[]; kind: "size" } {
   const span = size + 2 * p - kernel;
   const formula =
     what === "kernel"
@@ -42,7 +42,7 @@ export function outputSize(
     return {
       error: `the ${what} of ${axis === "H" ? "height" : "width"} ${kernel} does not fit in the image's ${where}`,
       notes: [`${formula} < 1`],
-      size: true,
+      kind: "size",
     };
   }
   return Math.floor(span / s) + 1;

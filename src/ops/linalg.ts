@@ -4,7 +4,7 @@ import { formatShape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "../codegen/context.js";
 import { emitDot, emitMatMat, emitMatVec, emitOuter } from "../codegen/kernels.js";
-import { group, PREC, type Latex, type OpDef } from "./def.js";
+import { group, PREC, type Latex, type OpDef, type ShapeResult } from "./def.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
 // A factor of a product: a negation or a sum gets brackets (W^T (−δ), not W^T −δ).
@@ -13,12 +13,12 @@ const tr = (l: Latex, t: boolean) => (t ? `{${group(l, PREC.atom)}}^{\\top}` : g
 /** Logical [rows, cols] of a stored matrix under an optional transpose. */
 const view = (s: Shape, t: boolean): Shape => (t ? [s[1]!, s[0]!] : s);
 
-function matmulShape([a, b]: readonly Shape[], attrs: Attrs): { shape: Shape } | { error: string } {
+function matmulShape([a, b]: readonly Shape[], attrs: Attrs): ShapeResult {
   const ta = flag(attrs, "transA");
   const tb = flag(attrs, "transB");
   if (a!.length > 2 || b!.length > 2 || a!.length === 0 || b!.length === 0) {
     return {
-      error: `matrix product needs vectors or matrices, got ${formatShape(a!)} and ${formatShape(b!)}`,
+      error: `a matrix product multiplies vectors and matrices, got ${formatShape(a!)} and ${formatShape(b!)}`,
     };
   }
   const va = a!.length === 2 ? view(a!, ta) : a!;
@@ -28,6 +28,7 @@ function matmulShape([a, b]: readonly Shape[], attrs: Attrs): { shape: Shape } |
   if (inner !== innerB) {
     return {
       error: `matrix product of ${formatShape(va)} and ${formatShape(vb)}: inner dimensions ${inner} and ${innerB} differ`,
+      kind: "inner",
     };
   }
   return { shape: [...va.slice(0, -1), ...vb.slice(1)] };

@@ -177,3 +177,24 @@ describe("a sequence length bound at run time", () => {
     }
   });
 });
+
+describe("a step that copies a value (teacher forcing: c_t = x_t)", () => {
+  for (const copy of ["x_t", "h_<t-1>", "w"])
+    it(`c_t = ${copy}: the handout names the copy, and the gradient is the finite differences'`, async () => {
+      const compiled = await compileOk(`
+        index t in 1..3
+        input x_t
+        param w = 0.5
+        c_t = ${copy}
+        h_0 = 0.2
+        h_t = tanh(w*c_t + h_<t-1>)
+        loss L = h_3^2
+        example { x = [1, -2, 0.5] }
+      `);
+      expect(compiled.latex).toMatch(/c_\{t\} &= |c_\{1\} &= /);
+      const mod = await loadModule(compiled.module.javascript);
+      const data = { params: { w: Float64Array.of(0.5) }, inputs: { x: Float64Array.of(1, -2, 0.5) } };
+      const { gradients } = mod.gradient(data.params, data.inputs);
+      expect(maxRelativeError(gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
+    });
+});
