@@ -1,7 +1,7 @@
 import { GraphBuilder } from "../ir/builder.js";
 import type { ChainTerm, DerivationStep, Graph, Node, NodeId, ScanNode } from "../ir/types.js";
 import { dependencies } from "../ir/types.js";
-import { getOp } from "../ops/registry.js";
+import { getOp } from "../ir/registry.js";
 import { differentiateScan } from "./scan.js";
 
 export type { ChainTerm, DerivationStep } from "../ir/types.js";

@@ -1,7 +1,7 @@
 import type { Node, NodeId, Shape } from "../ir/types.js";
 import { assertNever, dependencies } from "../ir/types.js";
-import { getOp } from "../ops/registry.js";
-import { broadcastOffset, product, type EmitContext } from "./context.js";
+import { getOp } from "../ir/registry.js";
+import { broadcastOffset, product, type EmitContext } from "../ops/lowering.js";
 import { sameShape } from "../ir/shapes.js";
 
 /** A JS numeric literal for any double, including the ones that have no literal. */

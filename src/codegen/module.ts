@@ -3,8 +3,8 @@ import type { Graph, NamedValue, Node, NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { jsNumber } from "./emitter.js";
 import { CodePlan } from "./plan.js";
-import { getOp } from "../ops/registry.js";
-import type { EmitContext } from "./context.js";
+import { getOp } from "../ir/registry.js";
+import type { EmitContext } from "../ops/lowering.js";
 import { updateRule, type UpdateRule } from "../train/update.js";
 import { argumentHelpers, outCheck } from "./arguments.js";
 

@@ -1,7 +1,7 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode, Shape } from "../ir/types.js";
 import { bufferName, closure, type StatementEmitter } from "./emitter.js";
 import { dependencies } from "../ir/types.js";
-import { getOp } from "../ops/registry.js";
+import { getOp } from "../ir/registry.js";
 
 /**
  * Recurrences in the generated code: a scan is a `for` loop over the steps whose body is

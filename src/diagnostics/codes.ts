@@ -1,4 +1,4 @@
-import type { Span } from "../syntax/span.js";
+import type { Span } from "./span.js";
 import type { Diagnostic } from "./diagnostic.js";
 
 /**

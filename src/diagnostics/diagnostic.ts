@@ -1,4 +1,4 @@
-import type { Span } from "../syntax/span.js";
+import type { Span } from "./span.js";
 
 export interface Diagnostic {
   readonly code: string;

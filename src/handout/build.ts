@@ -1,7 +1,7 @@
-import { dimLatex, latexName } from "../latex/names.js";
+import { dimLatex, latexName } from "../syntax/latexName.js";
 import type { Graph, NamedValue, NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
-import { spaceLatex } from "../latex/render.js";
+import { spaceLatex } from "./render.js";
 import type { Block, Document, Inline } from "./document.js";
 import { heading, math, para, prose, text } from "./document.js";
 import { HandoutContext } from "./context.js";

@@ -1,8 +1,8 @@
 import type { Node, NodeId } from "../ir/types.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Evaluator } from "../ir/evaluate.js";
-import type { ExpressionRenderer } from "../latex/render.js";
-import { PREC } from "../ops/def.js";
+import type { ExpressionRenderer } from "./render.js";
+import { PREC } from "../ir/op.js";
 import type { Block, EquationRow, Inline } from "./document.js";
 import { math, para, prose, text } from "./document.js";
 import type { HandoutContext } from "./context.js";

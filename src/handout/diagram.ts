@@ -5,7 +5,7 @@ import type { HandoutContext } from "./context.js";
 import type { RecurrenceContext } from "./recurrence.js";
 import { withSubscript } from "./recurrence.js";
 import { estimateWidth } from "./width.js";
-import { latexName } from "../latex/names.js";
+import { latexName } from "../syntax/latexName.js";
 
 /** Pictures stay within the text width (17 cm) and a third of a page. */
 const MAX_WIDTH = 16;

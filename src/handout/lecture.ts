@@ -1,6 +1,6 @@
 import type { LectureItem } from "../ir/types.js";
 import type { Tensor } from "../ir/tensor.js";
-import { latexName, parseLatexName } from "../latex/names.js";
+import { latexName, parseLatexName } from "../syntax/latexName.js";
 import type { Cause, ItemCheck, LectureReport } from "../lecture/check.js";
 import { entryName } from "../lecture/describe.js";
 import type { Block, Inline } from "./document.js";

@@ -1,5 +1,5 @@
 import type { Tensor } from "../ir/tensor.js";
-import { PREC, type Latex } from "../ops/def.js";
+import { PREC, type Latex } from "../ir/op.js";
 
 /** How many significant digits the handout prints unless a lecture prints more. */
 export const DEFAULT_DIGITS = 4;

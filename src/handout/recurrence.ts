@@ -1,9 +1,9 @@
 import type { Node, NodeId, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import type { Evaluator } from "../ir/evaluate.js";
 import type { Tensor } from "../ir/tensor.js";
-import { ExpressionRenderer } from "../latex/render.js";
-import { dimLatex, latexName } from "../latex/names.js";
-import { PREC, type Latex } from "../ops/def.js";
+import { ExpressionRenderer } from "./render.js";
+import { dimLatex, latexName } from "../syntax/latexName.js";
+import { PREC, type Latex } from "../ir/op.js";
 import type { Block, EquationRow } from "./document.js";
 import { para, prose } from "./document.js";
 import { Notation, termNode } from "./notation.js";

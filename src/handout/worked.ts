@@ -1,8 +1,8 @@
 import type { NodeId, NamedValue } from "../ir/types.js";
 import { Evaluator } from "../ir/evaluate.js";
 import type { Tensor } from "../ir/tensor.js";
-import { ExpressionRenderer } from "../latex/render.js";
-import { PREC } from "../ops/def.js";
+import { ExpressionRenderer } from "./render.js";
+import { PREC } from "../ir/op.js";
 import { applyUpdate, updateRule } from "../train/update.js";
 import type { Block, EquationRow, Inline, Table } from "./document.js";
 import { math, para, prose, text } from "./document.js";

@@ -1,5 +1,5 @@
 import type { SubscriptedName } from "../syntax/ast.js";
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 import * as D from "../diagnostics/codes.js";
 import { GraphBuilder } from "./builder.js";
 import type { NodeId, Shape } from "./types.js";

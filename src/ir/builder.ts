@@ -1,6 +1,6 @@
 import type { Attrs, Node, NodeId, Shape } from "./types.js";
-import type { Span } from "../syntax/span.js";
-import { getOp } from "../ops/registry.js";
+import type { Span } from "../diagnostics/span.js";
+import { getOp } from "./registry.js";
 import { sizeOf, tensor } from "./tensor.js";
 
 /** Constant folding stops here so that the IR never carries large literal tensors it made itself. */

@@ -1,6 +1,6 @@
 import type { Graph, Node, NodeId, ScanAdjointNode, ScanNode } from "./types.js";
 import { assertNever } from "./types.js";
-import { getOp } from "../ops/registry.js";
+import { getOp } from "./registry.js";
 import { resolveShape } from "./shapes.js";
 import { sizeOf, tensor, type Tensor } from "./tensor.js";
 

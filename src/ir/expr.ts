@@ -1,11 +1,11 @@
 import type { Argument, Expr, SubscriptedName } from "../syntax/ast.js";
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
 import { closestName } from "../syntax/names.js";
 import { ShapeError, type GraphBuilder } from "./builder.js";
 import { formatShape, type NodeId } from "./types.js";
-import { surfaceFunction, surfaceNames } from "../ops/registry.js";
+import { surfaceFunction, surfaceNames } from "./registry.js";
 import { constantLiteral } from "./literals.js";
 
 /** What expression lowering needs from its surroundings: where names and reductions resolve, and where nodes go. */

@@ -5,7 +5,7 @@ import { constantLiteral } from "./literals.js";
 import { lowerExpr, type ExprHost } from "./expr.js";
 import type { Lecture, LectureItem, LectureQuantity, LectureVariant, NodeId } from "./types.js";
 import type { Lowering } from "./lower.js";
-import { parseLatexName } from "../latex/names.js";
+import { parseLatexName } from "../syntax/latexName.js";
 
 /** Functions a lecture may name where the computation used another of the same family. */
 const FAMILIES = [

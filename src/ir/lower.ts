@@ -1,5 +1,5 @@
 import type { Program, SubscriptedName } from "../syntax/ast.js";
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
 import { closestName } from "../syntax/names.js";

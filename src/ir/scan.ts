@@ -1,4 +1,4 @@
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 import * as D from "../diagnostics/codes.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { formatShape, type NodeId, type Shape } from "./types.js";

@@ -1,9 +1,9 @@
 import type { DimRef, Expr, Statement } from "../syntax/ast.js";
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
 import type { Dim } from "./types.js";
-import { checkLatexName } from "../latex/names.js";
+import { checkLatexName } from "../syntax/latexName.js";
 import type { DeclaredValue } from "./values.js";
 
 /** Largest dim or number of steps: a size past it is a slip, and no array could hold it. */

@@ -1,4 +1,4 @@
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 import type { Tensor } from "./tensor.js";
 
 /** A fixed size, or the name of a dim bound from the data at run time. */

@@ -5,7 +5,7 @@ import { formatShape, type TrainSettings } from "./types.js";
 import type { Tensor } from "./tensor.js";
 import { constantLiteral } from "./literals.js";
 import { MAX_SIZE } from "./symbols.js";
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 
 /** A declared input, target, param or const as the `example` block sees it. */
 export interface DeclaredValue {

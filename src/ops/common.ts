@@ -2,7 +2,7 @@ import type { GraphBuilder } from "../ir/builder.js";
 import type { NodeId, Shape } from "../ir/types.js";
 import { sameShape } from "../ir/shapes.js";
 import { forEachBroadcast, tensor, type Tensor } from "../ir/tensor.js";
-import type { ShapeResult } from "./def.js";
+import type { ShapeResult } from "../ir/op.js";
 import { formatShape } from "../ir/types.js";
 
 /** The adjoint of a broadcast: sum the upstream gradient back down to the operand's shape. */

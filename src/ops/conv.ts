@@ -1,7 +1,7 @@
 import type { Attrs } from "../ir/types.js";
 import { tensor } from "../ir/tensor.js";
-import type { EmitContext } from "../codegen/context.js";
-import { group, PREC, type OpDef } from "./def.js";
+import type { EmitContext } from "./lowering.js";
+import { group, PREC, type OpDef } from "../ir/op.js";
 import { convDims, gradientShape, asShape, num, padding, stride, type ConvDims } from "./imageShapes.js";
 import type { Shape } from "../ir/types.js";
 

@@ -1,6 +1,6 @@
 import { tensor } from "../ir/tensor.js";
-import { latexName } from "../latex/names.js";
-import { PREC, type OpDef } from "./def.js";
+import { latexName } from "../syntax/latexName.js";
+import { PREC, type OpDef } from "../ir/op.js";
 
 /**
  * The size of a named dim used as a number (`sum(e) / (2*N)`). It stays a symbol, so the

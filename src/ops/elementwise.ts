@@ -2,9 +2,9 @@ import type { GraphBuilder } from "../ir/builder.js";
 import type { Attrs, NodeId, OpNode } from "../ir/types.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { formatShape } from "../ir/types.js";
-import { emitElementwise } from "../codegen/context.js";
+import { emitElementwise } from "./lowering.js";
 import { evalMap, reduceTo, sameAsFirst } from "./common.js";
-import { group, PREC, type Latex, type OpDef } from "./def.js";
+import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
 
 type Domain = ReturnType<NonNullable<OpDef["domain"]>>;
 

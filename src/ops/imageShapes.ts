@@ -1,6 +1,6 @@
 import type { Attrs, Dim, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
-import type { ShapeResult } from "./def.js";
+import type { ShapeResult } from "../ir/op.js";
 
 /**
  * Sizes for the image operations: every variant is the batched four-axis case with axes

@@ -2,9 +2,9 @@ import type { GraphBuilder } from "../ir/builder.js";
 import type { Attrs, NodeId, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
-import type { EmitContext } from "../codegen/context.js";
-import { emitDot, emitMatMat, emitMatVec, emitOuter } from "../codegen/kernels.js";
-import { group, PREC, type Latex, type OpDef, type ShapeResult } from "./def.js";
+import type { EmitContext } from "./lowering.js";
+import { emitDot, emitMatMat, emitMatVec, emitOuter } from "./kernels.js";
+import { group, PREC, type Latex, type OpDef, type ShapeResult } from "../ir/op.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
 // A factor of a product: a negation or a sum gets brackets (W^T (−δ), not W^T −δ).

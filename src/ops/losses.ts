@@ -1,9 +1,9 @@
 import type { GraphBuilder } from "../ir/builder.js";
 import type { NodeId } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
-import { emitRows } from "../codegen/context.js";
+import { emitRows } from "./lowering.js";
 import { requireSameShape, softmaxRows } from "./common.js";
-import { PREC, type Latex, type OpDef } from "./def.js";
+import { PREC, type Latex, type OpDef } from "../ir/op.js";
 
 const scalar = (v: number): Tensor => tensor([], Float64Array.of(v));
 const pair =

@@ -1,8 +1,8 @@
 import type { Attrs, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
-import type { EmitContext } from "../codegen/context.js";
-import { group, PREC, type OpDef } from "./def.js";
+import type { EmitContext } from "./lowering.js";
+import { group, PREC, type OpDef } from "../ir/op.js";
 import { asShape, gradientShape, num, poolDims, stride, windowSize, type PoolDims } from "./imageShapes.js";
 
 /**

@@ -2,9 +2,9 @@ import type { Attrs, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { sizeOf, tensor, forEachBroadcast, type Tensor } from "../ir/tensor.js";
-import { emitElementwise, emitRows, emitSumTo } from "../codegen/context.js";
+import { emitElementwise, emitRows, emitSumTo } from "./lowering.js";
 import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
-import { group, PREC, type Latex, type OpDef } from "./def.js";
+import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
 
 const targetShape = (attrs: Attrs) => attrs.shape as Shape;
 const rowShape = (s: Shape): Shape => (s.length === 0 ? [] : [...s.slice(0, -1), 1]);

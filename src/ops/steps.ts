@@ -1,7 +1,7 @@
 import type { Attrs, Dim, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { sizeOf, tensor } from "../ir/tensor.js";
-import { group, PREC, type OpDef } from "./def.js";
+import { group, PREC, type OpDef } from "../ir/op.js";
 
 /** Steps of a sequence (the first axis): `h_T`, `h_3`, and sums over an index. */
 const stepIndex = (attrs: Attrs, length: number) =>

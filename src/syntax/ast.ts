@@ -1,4 +1,4 @@
-import type { Span } from "./span.js";
+import type { Span } from "../diagnostics/span.js";
 
 export type BinaryOperator = "+" | "-" | "*" | ".*" | "/" | "^";
 

@@ -13,7 +13,7 @@ import type {
   Statement,
   SubscriptedName,
 } from "./ast.js";
-import { joinSpans, tokenSpan, type Span } from "./span.js";
+import { joinSpans, tokenSpan, type Span } from "../diagnostics/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { lexError, nameTooLong, syntaxError, tooDeep, tooLong } from "../diagnostics/codes.js";
 

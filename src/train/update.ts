@@ -2,7 +2,7 @@ import { GraphBuilder } from "../ir/builder.js";
 import { Evaluator } from "../ir/evaluate.js";
 import type { Tensor } from "../ir/tensor.js";
 import type { Node, NodeId, TrainSettings } from "../ir/types.js";
-import type { Span } from "../syntax/span.js";
+import type { Span } from "../diagnostics/span.js";
 
 const NOWHERE: Span = { start: 0, end: 0, line: 1, column: 1 };
 

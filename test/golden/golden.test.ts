@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compileOk } from "../support/check.js";
-import { printIr } from "../../src/ir/print.js";
+import { printIr } from "../../src/autodiff/print.js";
 
 const examples = join(import.meta.dirname, "../../examples");
 

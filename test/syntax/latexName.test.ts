@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import katex from "katex";
-import { dimLatex, latexName, MAX_LATEX_NAME, parseLatexName } from "../../src/latex/names.js";
+import { dimLatex, latexName, MAX_LATEX_NAME, parseLatexName } from "../../src/syntax/latexName.js";
 import { mulberry32 } from "../../bench/workload.js";
 
 const hasPdflatex = spawnSync("pdflatex", ["--version"]).status === 0;

@@ -1,8 +1,8 @@
-import { dimLatex } from "./names.js";
+import { dimLatex } from "../syntax/latexName.js";
 import type { Node, NodeId } from "../ir/types.js";
 import { assertNever } from "../ir/types.js";
-import { getOp } from "../ops/registry.js";
-import { PREC, type Latex } from "../ops/def.js";
+import { getOp } from "../ir/registry.js";
+import { PREC, type Latex } from "../ir/op.js";
 
 /** What a rendering needs to know beyond the IR: which nodes print as a symbol, and what δs read as. */
 export interface RenderContext {

@@ -1,6 +1,6 @@
-import type { Graph, Node, NodeId } from "./types.js";
-import { assertNever, dependencies, formatShape } from "./types.js";
-import type { Gradient } from "../autodiff/reverse.js";
+import type { Graph, Node, NodeId } from "../ir/types.js";
+import { assertNever, dependencies, formatShape } from "../ir/types.js";
+import type { Gradient } from "./reverse.js";
 
 function describe(n: Node): string {
   switch (n.kind) {

@@ -1,4 +1,4 @@
-import type { EmitContext } from "./context.js";
+import type { EmitContext } from "./lowering.js";
 
 /**
  * Matrix kernels as performance engineers write them by hand: row-major flat arrays and

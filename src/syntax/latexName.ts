@@ -1,8 +1,10 @@
 /**
- * LaTeX names: the convention that turns `Wxh` into W_{xh}, `yhat` into \hat{y} and `eta`
- * into \eta, and the check that keeps a user's override to harmless math.
+ * A name's LaTeX. The spelling a model may give a name ("W^{[1]}", "\hat{y}_t") is read by a
+ * small grammar of harmless maths when the source is read and written back by nabla, so that
+ * nothing TeX would reinterpret reaches a handout; without one, the convention turns `Wxh`
+ * into W_{xh}, `yhat` into \hat{y} and `eta` into \eta.
  */
-const GREEK = new Set([
+export const GREEK: ReadonlySet<string> = new Set([
   "alpha",
   "beta",
   "gamma",

@@ -1,7 +1,34 @@
-import type { Attrs, NodeId, OpNode, Shape } from "../ir/types.js";
-import type { Tensor } from "../ir/tensor.js";
-import type { GraphBuilder } from "../ir/builder.js";
-import type { EmitContext } from "../codegen/context.js";
+/**
+ * What an operation is: the rules one op definition holds side by side. The IR core knows
+ * ops only through this interface and the registry (registry.ts); ops/ defines them.
+ */
+import type { Attrs, NodeId, OpNode, Shape } from "./types.js";
+import type { Tensor } from "./tensor.js";
+import type { GraphBuilder } from "./builder.js";
+
+/** What an op's `emit` rule may ask of the code generator. */
+export interface EmitContext {
+  /** The Float64Array holding a node's value. */
+  ref(id: NodeId): string;
+  shapeOf(id: NodeId): Shape;
+  /** A JS expression for each dim: a literal for fixed dims, a local for free ones. */
+  dim(d: Shape[number]): string;
+  /** A JS expression for the number of elements. */
+  size(shape: Shape): string;
+  /** A scalar operand's value: an inlined literal for constants, `buf[0]` otherwise. */
+  scalar(id: NodeId): string;
+  /** A fresh local name. */
+  fresh(prefix: string): string;
+  /** A numeric literal that is valid JS whatever the number. */
+  num(value: number): string;
+  /**
+   * The value of element `index` of a node: a read of its buffer, or — for an elementwise
+   * node fused into its only consumer — its expression, computed in place.
+   */
+  element(id: NodeId, index: string, axes?: readonly string[]): string;
+  /** Whether `element` needs per-axis loop indices for this node. */
+  needsAxes(id: NodeId): boolean;
+}
 
 /** LaTeX with its precedence, so renderers parenthesise only where needed. */
 export interface Latex {
