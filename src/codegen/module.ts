@@ -1,5 +1,6 @@
 import * as prettier from "prettier";
 import type { Graph, NamedValue, Node, NodeId } from "../ir/types.js";
+import type { Helper } from "../ir/op.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { jsNumber } from "./emitter.js";
 import { CodePlan } from "./plan.js";
@@ -82,6 +83,20 @@ async function format(code: string, parser: "typescript" | "babel"): Promise<str
     if (!(error instanceof RangeError)) throw error;
     return `// Not formatted: too deeply nested for the formatter.\n${code}\n`;
   }
+}
+
+/** The functions the model's ops call (erf), each once, from every graph the module runs. */
+function opHelpers(nodes: readonly Node[]): Map<string, Helper> {
+  const helpers = new Map<string, Helper>();
+  const visit = (list: readonly Node[]) => {
+    for (const n of list) {
+      if (n.kind === "op")
+        for (const [name, helper] of Object.entries(getOp(n.op).helpers ?? {})) helpers.set(name, helper);
+      if (n.kind === "scan" || n.kind === "scan_adjoint") visit(n.body);
+    }
+  };
+  visit(nodes);
+  return helpers;
 }
 
 function render(graph: Graph, gradient: Gradient, typed: boolean): string {
@@ -183,6 +198,8 @@ function render(graph: Graph, gradient: Gradient, typed: boolean): string {
   return value;
 }`);
   out.push(argumentHelpers(T, layout.freeDims.length > 0));
+  for (const [name, helper] of opHelpers(nodes))
+    out.push(`const ${name}${T(`: ${helper.type}`)} = ${helper.source};`);
   out.push(
     outCheck(
       T,

@@ -25,6 +25,21 @@ const DEFINITIONS: Record<string, string> = {
     "$\\log\\operatorname{softmax}(z)_i = z_i - \\log\\sum_j e^{z_j}$, with $\\partial \\log\\operatorname{softmax}(z)_i / \\partial z_j = \\delta_{ij} - \\operatorname{softmax}(z)_j$. It is computed in this form, the row maximum subtracted before the exponentials, so it stays finite where a softmax rounds to 0 and its logarithm would be $-\\infty$.",
   leaky_relu:
     "$\\operatorname{LReLU}_\\alpha(a) = a$ for $a > 0$ and $\\alpha a$ otherwise; its derivative is 1 or $\\alpha$.",
+  elu: "$\\operatorname{ELU}_\\alpha(a) = a$ for $a > 0$ and $\\alpha\\,(e^{a} - 1)$ otherwise ($\\alpha = 1$ unless written); its derivative is 1 or $\\alpha e^{a}$.",
+  gelu: "$\\operatorname{GELU}(a) = a\\,\\Phi(a)$, where $\\Phi(a) = \\frac{1}{2}\\left(1 + \\operatorname{erf}(a/\\sqrt{2})\\right)$ is the standard normal distribution function; its derivative is $\\Phi(a) + a\\,\\varphi(a)$ with $\\varphi(a) = e^{-a^2/2}/\\sqrt{2\\pi}$.",
+  silu: "$\\operatorname{SiLU}(a) = a\\,\\sigma(a)$ (also called swish), with derivative $\\sigma(a)\\,(1 + a\\,(1 - \\sigma(a)))$.",
+  huber:
+    "$H_\\delta(a) = \\frac{1}{2}a^2$ for $|a| \\le \\delta$ and $\\delta\\,(|a| - \\frac{1}{2}\\delta)$ otherwise (the Huber loss of a residual $a$): quadratic near 0, linear in the tails, with derivative $a$ or $\\delta\\,\\operatorname{sign}(a)$.",
+  clamp:
+    "$\\operatorname{clamp}(a, l, h) = \\min(\\max(a, l), h)$: its derivative is 1 where $l \\le a \\le h$ and 0 outside, where $l$ or $h$ receives it.",
+  max: "$\\max(a, b)$ is taken entry by entry; its derivative is $[a \\ge b]$ with respect to $a$ and $[a < b]$ with respect to $b$ ($[\\cdot]$ is 1 where the condition holds and 0 elsewhere).",
+  min: "$\\min(a, b)$ is taken entry by entry; its derivative is $[a \\le b]$ with respect to $a$ and $[a > b]$ with respect to $b$.",
+  compare:
+    "$[a > b]$ is 1 where the condition holds and 0 elsewhere (Iverson's bracket); its derivative is taken as 0.",
+  where:
+    "A case distinction picks, entry by entry, its first value where the condition holds and its second elsewhere; the δ goes to the value that was picked, and nothing to the condition.",
+  erf: "$\\operatorname{erf}(a) = \\frac{2}{\\sqrt{\\pi}}\\int_0^a e^{-s^2}\\,ds$, with derivative $\\frac{2}{\\sqrt{\\pi}}e^{-a^2}$.",
+  log1p: "$\\partial \\log(1 + a)/\\partial a = 1/(1 + a)$.",
   exp: "$\\partial e^{a}/\\partial a = e^{a}$.",
   log: "$\\partial \\log a/\\partial a = 1/a$ ($\\log$ is the natural logarithm).",
   pow: "$\\partial a^{p}/\\partial a = p\\,a^{p-1}$.",

@@ -1,4 +1,4 @@
-import type { Argument, Expr, SubscriptedName } from "../syntax/ast.js";
+import type { Argument, BinaryOperator, Expr, Relation, SubscriptedName } from "../syntax/ast.js";
 import type { Span } from "../diagnostics/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
@@ -40,6 +40,8 @@ export function lowerExpr(host: ExprHost, e: Expr): NodeId | null {
       const r = lowerExpr(host, e.right);
       if (l === null || r === null) return null;
       const b = host.builder;
+      if (isRelation(e.operator))
+        return apply(host, "compare", [l, r], { relation: e.operator }, e.span, e.operator);
       const scalarSide = b.shape(l).length === 0 || b.shape(r).length === 0;
       const op = {
         "+": "add",
@@ -55,6 +57,9 @@ export function lowerExpr(host: ExprHost, e: Expr): NodeId | null {
       return lowerCall(host, e);
   }
 }
+
+const RELATIONS: ReadonlySet<string> = new Set([">", ">=", "<", "<=", "==", "!="]);
+const isRelation = (operator: BinaryOperator): operator is Relation => RELATIONS.has(operator);
 
 function lowerTensor(host: ExprHost, e: Extract<Expr, { kind: "tensor" }>): NodeId | null {
   const literal = constantLiteral(e);

@@ -36,6 +36,8 @@ export interface Latex {
   readonly prec: number;
   /** A number (a worked value): a product with it needs an explicit dot. */
   readonly numeric?: boolean;
+  /** A comparison's relation without its Iverson brackets (a > 0), for `where`'s cases. */
+  readonly condition?: string;
 }
 export const PREC = {
   sum: 1,
@@ -108,12 +110,22 @@ export interface OpDef {
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
+  /** Defined by an expansion into other ops (ops/composite.ts) rather than as a primitive. */
+  readonly composite?: boolean;
+  /** Functions the generated code calls, emitted once per module. */
+  readonly helpers?: Readonly<Record<string, Helper>>;
   /** Where the gradient property test samples each operand, e.g. positive for log. */
   readonly domain?: (argIndex: number) => "any" | "positive" | "probability" | "awayFromZero";
   /** Args that carry no derivative (targets of a loss, index masks). */
   readonly nonDifferentiable?: readonly number[];
   /** Of those, the args whose derivative is zero everywhere (H(a), sign(a)): the handout shows the path with 0. */
   readonly zeroDerivative?: readonly number[];
+}
+
+/** A function of the generated module: its JavaScript source and its TypeScript type. */
+export interface Helper {
+  readonly source: string;
+  readonly type: string;
 }
 
 export function group(l: Latex, minPrec: number): string {

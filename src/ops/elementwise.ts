@@ -4,7 +4,8 @@ import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { formatShape } from "../ir/types.js";
 import { emitElementwise } from "./lowering.js";
 import { evalMap, reduceTo, sameAsFirst } from "./common.js";
-import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
+import { group, PREC, type Helper, type Latex, type OpDef } from "../ir/op.js";
+import { nablaErf } from "./erf.js";
 
 type Domain = ReturnType<NonNullable<OpDef["domain"]>>;
 
@@ -22,6 +23,7 @@ interface UnarySpec {
   readonly rule: string;
   readonly domain?: Domain;
   readonly simplify?: (b: GraphBuilder, x: NodeId) => NodeId | undefined;
+  readonly helpers?: Readonly<Record<string, Helper>>;
 }
 
 const fn = (name: string) => (x: Latex) => `${name}\\left(${x.text}\\right)`;
@@ -66,6 +68,7 @@ function unary(spec: UnarySpec): OpDef {
     }),
     domain: () => spec.domain ?? "any",
     ...(spec.vjp ? {} : { nonDifferentiable: [0], zeroDerivative: [0] }),
+    ...(spec.helpers ? { helpers: spec.helpers } : {}),
   };
 }
 
@@ -148,6 +151,33 @@ const unaryOps: OpDef[] = [
     domain: "positive",
   }),
   unary({
+    name: "log1p",
+    f: Math.log1p,
+    js: (x) => `Math.log1p(${x})`,
+    latex: (x) => `\\log\\left(1 + ${x.text}\\right)`,
+    vjp: (b, n, g) => b.op("div", [g, b.op("add", [one(b), n.args[0]!])]),
+    rule: "\\frac{\\partial \\log(1 + a)}{\\partial a} = \\frac{1}{1 + a}",
+    domain: "positive",
+  }),
+  unary({
+    name: "erf",
+    f: nablaErf,
+    js: (x) => `nablaErf(${x})`,
+    latex: fn("\\operatorname{erf}"),
+    vjp: (b, n, g) =>
+      mul(
+        b,
+        g,
+        mul(
+          b,
+          b.scalar(2 / Math.sqrt(Math.PI)),
+          b.op("exp", [b.op("neg", [b.op("pow", [n.args[0]!, b.scalar(2)])])]),
+        ),
+      ),
+    rule: "\\frac{\\partial \\operatorname{erf} a}{\\partial a} = \\frac{2}{\\sqrt{\\pi}} e^{-a^2}",
+    helpers: { nablaErf: { source: nablaErf.toString(), type: "(x: number) => number" } },
+  }),
+  unary({
     name: "abs",
     f: Math.abs,
     js: (x) => `Math.abs(${x})`,
@@ -192,34 +222,6 @@ const unaryOps: OpDef[] = [
     domain: "awayFromZero",
   }),
   unary({
-    name: "softplus",
-    f: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
-    js: (x) => `(${x} > 0 ? ${x} + Math.log1p(Math.exp(-(${x}))) : Math.log1p(Math.exp(${x})))`,
-    latex: fn("\\operatorname{softplus}"),
-    vjp: (b, n, g) => mul(b, g, b.op("sigmoid", [n.args[0]!])),
-    rule: "\\operatorname{softplus}'(a) = \\sigma(a)",
-  }),
-  unary({
-    name: "leaky_relu",
-    attr: { name: "alpha", default: 0.01 },
-    f: (x, alpha) => (x > 0 ? x : alpha * x),
-    js: (x, alpha) => `(${x} > 0 ? ${x} : ${alpha} * ${x})`,
-    latex: (x, alpha) => `\\operatorname{LReLU}_{${alpha}}\\left(${x.text}\\right)`,
-    vjp: (b, n, g) => mul(b, g, b.op("leaky_step", [n.args[0]!], { alpha: n.attrs.alpha ?? 0.01 })),
-    rule: "\\operatorname{LReLU}_\\alpha'(a) = 1 \\text{ if } a > 0 \\text{ else } \\alpha",
-    domain: "awayFromZero",
-  }),
-  unary({
-    name: "leaky_step",
-    surface: false,
-    attr: { name: "alpha", default: 0.01 },
-    f: (x, alpha) => (x > 0 ? 1 : alpha),
-    js: (x, alpha) => `(${x} > 0 ? 1 : ${alpha})`,
-    latex: (x, alpha) => `\\operatorname{LReLU}_{${alpha}}'\\left(${x.text}\\right)`,
-    vjp: null,
-    rule: "zero almost everywhere",
-  }),
-  unary({
     name: "heaviside",
     f: (x) => (x > 0 ? 1 : 0),
     // +(x > 0) compiles without a branch: a mask of ReLU's zeros is not predictable.
@@ -240,11 +242,14 @@ interface BinarySpec {
   readonly simplify?: (b: GraphBuilder, x: NodeId, y: NodeId) => NodeId | undefined;
   readonly rule: (argIndex: number) => string;
   readonly domain?: (argIndex: number) => Domain;
+  /** Operand names, when users may call the op by name (max(a, b)). */
+  readonly surface?: readonly string[];
 }
 
 function binary(spec: BinarySpec): OpDef {
   return {
     name: spec.name,
+    ...(spec.surface ? { surface: { params: spec.surface.map((name) => ({ name })) } } : {}),
     shape: ([a, b]) => {
       const shape = broadcastShapes(a!, b!);
       return shape
@@ -414,6 +419,37 @@ const binaryOps: OpDef[] = [
         ? "\\frac{\\partial a^{p}}{\\partial a} = p\\,a^{p-1}"
         : "\\frac{\\partial a^{p}}{\\partial p} = a^{p}\\log a",
     domain: (i) => (i === 0 ? "positive" : "any"),
+  }),
+  binary({
+    name: "max",
+    surface: ["a", "b"],
+    f: Math.max,
+    js: (a, b) => `Math.max(${a}, ${b})`,
+    latex: (a, b) => ({ text: `\\max\\left(${a.text}, ${b.text}\\right)`, prec: PREC.atom }),
+    // As TensorFlow's maximum: a tie sends the whole adjoint to the first operand.
+    vjp: (b, n, g, needed) => [
+      needed[0] ? mul(b, g, b.op("compare", [n.args[0]!, n.args[1]!], { relation: ">=" })) : null,
+      needed[1] ? mul(b, g, b.op("compare", [n.args[0]!, n.args[1]!], { relation: "<" })) : null,
+    ],
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial \\max(a, b)}{\\partial a} = [a \\ge b]"
+        : "\\frac{\\partial \\max(a, b)}{\\partial b} = [a < b]",
+  }),
+  binary({
+    name: "min",
+    surface: ["a", "b"],
+    f: Math.min,
+    js: (a, b) => `Math.min(${a}, ${b})`,
+    latex: (a, b) => ({ text: `\\min\\left(${a.text}, ${b.text}\\right)`, prec: PREC.atom }),
+    vjp: (b, n, g, needed) => [
+      needed[0] ? mul(b, g, b.op("compare", [n.args[0]!, n.args[1]!], { relation: "<=" })) : null,
+      needed[1] ? mul(b, g, b.op("compare", [n.args[0]!, n.args[1]!], { relation: ">" })) : null,
+    ],
+    rule: (i) =>
+      i === 0
+        ? "\\frac{\\partial \\min(a, b)}{\\partial a} = [a \\le b]"
+        : "\\frac{\\partial \\min(a, b)}{\\partial b} = [a > b]",
   }),
 ];
 

@@ -7,10 +7,14 @@ import { convOps } from "./conv.js";
 import { poolOps } from "./pool.js";
 import { dimOps } from "./dims.js";
 import { stepOps } from "./steps.js";
+import { logicOps } from "./logic.js";
+import { activationOps } from "./activations.js";
 
 /** Every op family, registered in the IR's op table when this module is loaded. */
 registerOps([
   ...elementwiseOps,
+  ...logicOps,
+  ...activationOps,
   ...linalgOps,
   ...reduceOps,
   ...lossOps,

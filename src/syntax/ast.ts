@@ -1,6 +1,7 @@
 import type { Span } from "../diagnostics/span.js";
 
-export type BinaryOperator = "+" | "-" | "*" | ".*" | "/" | "^";
+export type Relation = ">" | ">=" | "<" | "<=" | "==" | "!=";
+export type BinaryOperator = "+" | "-" | "*" | ".*" | "/" | "^" | Relation;
 
 export type Expr =
   /** `text` is the literal as written: a lecture's printed digits. */

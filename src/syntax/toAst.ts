@@ -139,7 +139,7 @@ class AstBuilder extends BaseVisitor {
 
   lossDecl(c: Children): Statement {
     const target = this.visit(node(c, "lhsName")) as SubscriptedName;
-    const value = this.visit(node(c, "expression")) as Expr;
+    const value = this.visit(node(c, "comparison")) as Expr;
     return {
       kind: "equation",
       target,
@@ -152,7 +152,7 @@ class AstBuilder extends BaseVisitor {
 
   equation(c: Children): Statement {
     const target = this.visit(node(c, "lhsName")) as SubscriptedName;
-    const value = this.visit(node(c, "expression")) as Expr;
+    const value = this.visit(node(c, "comparison")) as Expr;
     return {
       kind: "equation",
       target,
@@ -245,6 +245,10 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
+  comparison(c: Children): Expr {
+    return this.foldBinary(c);
+  }
+
   expression(c: Children): Expr {
     return this.foldBinary(c);
   }
@@ -327,7 +331,7 @@ class AstBuilder extends BaseVisitor {
   }
 
   parenthesized(c: Children): Expr {
-    return this.visit(node(c, "expression")) as Expr;
+    return this.visit(node(c, "comparison")) as Expr;
   }
 
   tensorLiteral(c: Children): Expr {
@@ -363,7 +367,7 @@ class AstBuilder extends BaseVisitor {
   }
 
   argument(c: Children): Argument {
-    const value = this.visit(node(c, "expression")) as Expr;
+    const value = this.visit(node(c, "comparison")) as Expr;
     const argName = maybeTok(c, "argName");
     if (!argName) return { value, span: value.span };
     return {
@@ -408,6 +412,12 @@ const BEFORE_SIGN = new Set([
   "Hadamard",
   "Caret",
   "SubscriptOpen",
+  "RAngle",
+  "GreaterEqual",
+  "Less",
+  "LessEqual",
+  "EqualEqual",
+  "NotEqual",
 ]);
 
 /** The first token nested deeper than MAX_DEPTH, counting a run of signs (- - - x) as nesting too. */
@@ -509,6 +519,11 @@ const TOKEN_TEXT: Record<string, string> = {
   RBrace: "'}'",
   LBrace: "'{'",
   RAngle: "'>'",
+  GreaterEqual: "'>='",
+  LessEqual: "'<='",
+  Less: "'<'",
+  EqualEqual: "'=='",
+  NotEqual: "'!='",
   Equals: "'='",
   Colon: "':'",
   Comma: "','",

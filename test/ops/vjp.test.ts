@@ -35,6 +35,16 @@ const cases: Record<string, readonly Case[]> = {
     },
   ],
   div: [{ shapes: [M, M] }, { shapes: [M, [3]] }],
+  max: [{ shapes: [M, M] }, { shapes: [M, []] }],
+  min: [{ shapes: [M, M] }, { shapes: [[3], M] }],
+  compare: [
+    { shapes: [M, M], attrs: { relation: ">" } },
+    { shapes: [M, []], attrs: { relation: "<=" } },
+  ],
+  where: [{ shapes: [M, M, M], derived: { 0: { op: "heaviside", from: 1 } } }, { shapes: [M, [3], []] }],
+  clamp: [{ shapes: [M, [], []] }],
+  elu: [{ shapes: [M] }, { shapes: [M], attrs: { alpha: 0.5 } }],
+  huber: [{ shapes: [M] }, { shapes: [M], attrs: { delta: 0.5 } }],
   pow: [{ shapes: [M, M] }, { shapes: [M, []] }],
   matmul: [
     {
@@ -96,7 +106,6 @@ const cases: Record<string, readonly Case[]> = {
   sigmoid_bce: [{ shapes: [M, M, M], derived: { 2: { op: "sigmoid", from: 0 } } }],
   softmax_xent_grad: [{ shapes: [M, M] }],
   leaky_relu: [{ shapes: [M], attrs: { alpha: 0.2 } }],
-  leaky_step: [{ shapes: [M], attrs: { alpha: 0.2 } }],
   take: [
     { shapes: [[4, 3]], attrs: { from: "end", k: 0, step: "T" } },
     { shapes: [[4, 3]], attrs: { from: "start", k: 1, step: "2" } },
@@ -214,6 +223,10 @@ for (const def of allOps()) {
       "relu",
       "softplus",
       "log_sigmoid",
+      "log1p",
+      "erf",
+      "gelu",
+      "silu",
       "heaviside",
     ].includes(def.name)
   ) {
@@ -241,12 +254,9 @@ function buildCase(opName: string, c: Case, rand: () => number) {
   const def = getOp(opName);
   const values = new Map<string, Tensor>();
   const args: NodeId[] = [];
+  // Params first, then the operands derived from them (a where's condition from its value).
   c.shapes.forEach((shape, i) => {
-    const derived = c.derived?.[i];
-    if (derived) {
-      args.push(b.op(derived.op, [args[derived.from]!]));
-      return;
-    }
+    if (c.derived?.[i]) return;
     const name = `a${i}`;
     const size = shape.reduce<number>((x, y) => x * (y as number), 1);
     const domain = def.domain?.(i) ?? "any";
@@ -254,8 +264,10 @@ function buildCase(opName: string, c: Case, rand: () => number) {
       shape: shape as number[],
       data: Float64Array.from({ length: size }, () => sample(rand, domain)),
     });
-    args.push(b.param(name, shape, span));
+    args[i] = b.param(name, shape, span);
   });
+  for (const [i, derived] of Object.entries(c.derived ?? {}))
+    args[Number(i)] = b.op(derived.op, [args[derived.from]!]);
   const out = b.op(opName, args, c.attrs ?? {});
   const outShape = b.shape(out) as number[];
   const weights = Float64Array.from({ length: outShape.reduce((x, y) => x * y, 1) }, () => 2 * rand() - 1);

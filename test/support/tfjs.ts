@@ -36,6 +36,53 @@ function forwardOp(
       return tf.softplus(x);
     case "log_sigmoid":
       return tf.logSigmoid(x);
+    case "log1p":
+      return tf.log1p(x);
+    case "erf":
+      return tf.erf(x);
+    case "max":
+      return tf.maximum(x, y);
+    case "min":
+      return tf.minimum(x, y);
+    case "compare": {
+      const relation = {
+        ">": tf.greater,
+        ">=": tf.greaterEqual,
+        "<": tf.less,
+        "<=": tf.lessEqual,
+        "==": tf.equal,
+        "!=": tf.notEqual,
+      }[String(n.attrs.relation)]!;
+      // A comparison carries no gradient: it reads copies of its operands, off TF.js's tape.
+      const constant = (t: tf.Tensor) => tf.tensor(t.dataSync(), t.shape);
+      return tf.cast(relation(constant(x), constant(y)), "float32");
+    }
+    case "where": {
+      const z = a[2]!;
+      const shape = tf.add(tf.add(tf.zerosLike(x), tf.zerosLike(y)), tf.zerosLike(z)).shape;
+      const full = (t: tf.Tensor) => tf.broadcastTo(t, shape);
+      return tf.where(tf.notEqual(tf.tensor(full(x).dataSync(), shape), 0), full(y), full(z));
+    }
+    case "elu":
+      return Number(n.attrs.alpha ?? 1) === 1
+        ? tf.elu(x)
+        : tf.where(
+            tf.greater(tf.tensor(x.dataSync(), x.shape), 0),
+            x,
+            tf.mul(Number(n.attrs.alpha), tf.sub(tf.exp(x), 1)),
+          );
+    case "gelu":
+      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
+    case "silu":
+      return tf.mul(x, tf.sigmoid(x));
+    case "clamp":
+      return tf.minimum(tf.maximum(x, y), a[2]!);
+    case "huber": {
+      const delta = Number(n.attrs.delta ?? 1);
+      const size = tf.abs(x);
+      const inside = tf.lessEqual(tf.tensor(size.dataSync(), size.shape), delta);
+      return tf.where(inside, tf.mul(0.5, tf.square(x)), tf.mul(delta, tf.sub(size, 0.5 * delta)));
+    }
     case "leaky_relu":
       return tf.leakyRelu(x, alpha);
     case "heaviside":

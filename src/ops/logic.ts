@@ -1,0 +1,91 @@
+import type { NodeId } from "../ir/types.js";
+import { formatShape } from "../ir/types.js";
+import { broadcastShapes } from "../ir/shapes.js";
+import { PREC, type Latex, type OpDef, type ShapeResult } from "../ir/op.js";
+import { evalMap, reduceTo } from "./common.js";
+import { emitElementwise } from "./lowering.js";
+
+/** The relations a comparison may state, with their meaning, code and LaTeX. */
+const RELATIONS: Record<string, { f: (a: number, b: number) => boolean; js: string; latex: string }> = {
+  ">": { f: (a, b) => a > b, js: ">", latex: ">" },
+  ">=": { f: (a, b) => a >= b, js: ">=", latex: "\\ge" },
+  "<": { f: (a, b) => a < b, js: "<", latex: "<" },
+  "<=": { f: (a, b) => a <= b, js: "<=", latex: "\\le" },
+  "==": { f: (a, b) => a === b, js: "===", latex: "=" },
+  "!=": { f: (a, b) => a !== b, js: "!==", latex: "\\ne" },
+};
+
+const relationOf = (attrs: { readonly relation?: unknown }) => {
+  const r = RELATIONS[String(attrs.relation)];
+  if (!r) throw new Error(`no relation ${String(attrs.relation)}`);
+  return r;
+};
+
+function broadcastAll(shapes: readonly (readonly (string | number)[])[]): ShapeResult {
+  let shape: readonly (string | number)[] | undefined = [];
+  for (const s of shapes) shape = shape && broadcastShapes(shape, s);
+  return shape
+    ? { shape }
+    : { error: `shapes ${shapes.map((s) => formatShape(s)).join(", ")} do not broadcast`, kind: "broadcast" };
+}
+
+/**
+ * Comparisons are 1 where the relation holds and 0 elsewhere (Iverson's [a > b]), with
+ * derivative 0; `where(c, a, b)` picks a where c is not 0 and b elsewhere, and sends the
+ * adjoint to the operand it picked.
+ */
+export const logicOps: readonly OpDef[] = [
+  {
+    name: "compare",
+    shape: (shapes) => broadcastAll(shapes),
+    vjp: () => [null, null],
+    rule: () => "\\frac{\\partial [a > b]}{\\partial a} = \\frac{\\partial [a > b]}{\\partial b} = 0",
+    evaluate: (args, attrs, shape) => {
+      const r = relationOf(attrs);
+      return evalMap(args, shape, (a, b) => (r.f(a, b) ? 1 : 0));
+    },
+    elementwise: ([a, b], attrs) => `+(${a} ${relationOf(attrs).js} ${b})`,
+    emit: (ctx, node) =>
+      emitElementwise(
+        ctx,
+        node.id,
+        node.shape,
+        node.args,
+        ([a, b]) => `+(${a} ${relationOf(node.attrs).js} ${b})`,
+      ),
+    latex: ([a, b], attrs): Latex => {
+      const condition = `${a!.text} ${relationOf(attrs).latex} ${b!.text}`;
+      return { text: `\\left[${condition}\\right]`, prec: PREC.atom, condition };
+    },
+    nonDifferentiable: [0, 1],
+    zeroDerivative: [0, 1],
+  },
+  {
+    name: "where",
+    surface: { params: [{ name: "condition" }, { name: "a" }, { name: "b" }] },
+    shape: (shapes) => broadcastAll(shapes),
+    vjp: (b, node, g, needed) => {
+      const [c, x, y] = node.args as [NodeId, NodeId, NodeId];
+      const zero = b.scalar(0);
+      return [
+        null,
+        needed[1] ? reduceTo(b, b.op("where", [c, g, zero]), b.shape(x)) : null,
+        needed[2] ? reduceTo(b, b.op("where", [c, zero, g]), b.shape(y)) : null,
+      ];
+    },
+    rule: (i) =>
+      i === 1
+        ? "\\frac{\\partial \\operatorname{where}(c, a, b)}{\\partial a} = [c \\ne 0]"
+        : "\\frac{\\partial \\operatorname{where}(c, a, b)}{\\partial b} = [c = 0]",
+    evaluate: (args, _attrs, shape) => evalMap(args, shape, (c, a, b) => (c !== 0 ? a : b)),
+    elementwise: ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`,
+    emit: (ctx, node) =>
+      emitElementwise(ctx, node.id, node.shape, node.args, ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`),
+    latex: ([c, a, b]) => ({
+      text: `\\begin{cases} ${a!.text} & \\text{if } ${c!.condition ?? `${c!.text} \\ne 0`} \\\\ ${b!.text} & \\text{otherwise} \\end{cases}`,
+      prec: PREC.atom,
+    }),
+    nonDifferentiable: [0],
+    zeroDerivative: [0],
+  },
+];
