@@ -111,7 +111,7 @@ export class NablaParser extends CstParser {
     this.SUBRULE(this.lhsName);
     this.OPTION(() => this.CONSUME(T.StringLiteral));
     this.CONSUME(T.Equals);
-    this.SUBRULE(this.expression);
+    this.SUBRULE(this.comparison);
   });
 
   // An optional string after the name is how the handout writes it: `xL "x^L" = w*x + b`.
@@ -119,7 +119,7 @@ export class NablaParser extends CstParser {
     this.SUBRULE(this.lhsName);
     this.OPTION(() => this.CONSUME(T.StringLiteral));
     this.CONSUME(T.Equals);
-    this.SUBRULE(this.expression);
+    this.SUBRULE(this.comparison);
   });
 
   lhsName = this.RULE("lhsName", () => {
@@ -188,6 +188,23 @@ export class NablaParser extends CstParser {
     this.CONSUME(T.RParen);
   });
 
+  // A comparison (1 where it holds, 0 elsewhere) is not chained and binds loosest of all; a
+  // subscript reads an `expression`, so the `>` after `h_<t-1` closes it.
+  comparison = this.RULE("comparison", () => {
+    this.SUBRULE(this.expression, { LABEL: "operands" });
+    this.OPTION(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.RAngle, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.GreaterEqual, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.Less, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.LessEqual, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.EqualEqual, { LABEL: "operators" }) },
+        { ALT: () => this.CONSUME(T.NotEqual, { LABEL: "operators" }) },
+      ]);
+      this.SUBRULE2(this.expression, { LABEL: "operands" });
+    });
+  });
+
   expression = this.RULE("expression", () => {
     this.SUBRULE(this.multiplicative, { LABEL: "operands" });
     this.MANY(() => {
@@ -248,7 +265,7 @@ export class NablaParser extends CstParser {
 
   parenthesized = this.RULE("parenthesized", () => {
     this.CONSUME(T.LParen);
-    this.SUBRULE(this.expression);
+    this.SUBRULE(this.comparison);
     this.CONSUME(T.RParen);
   });
 
@@ -276,7 +293,7 @@ export class NablaParser extends CstParser {
         this.CONSUME(T.Equals);
       },
     });
-    this.SUBRULE(this.expression);
+    this.SUBRULE(this.comparison);
   });
 }
 

@@ -53,6 +53,11 @@ export const SubscriptOpen = createToken({
   pattern: /_</,
 });
 export const RAngle = createToken({ name: "RAngle", pattern: />/ });
+export const GreaterEqual = createToken({ name: "GreaterEqual", pattern: />=/ });
+export const LessEqual = createToken({ name: "LessEqual", pattern: /<=/ });
+export const Less = createToken({ name: "Less", pattern: /</ });
+export const EqualEqual = createToken({ name: "EqualEqual", pattern: /==/ });
+export const NotEqual = createToken({ name: "NotEqual", pattern: /!=/ });
 export const Range = createToken({ name: "Range", pattern: /\.\./ });
 export const Hadamard = createToken({ name: "Hadamard", pattern: /\.\*|⊙/ });
 // `^T` is transpose whenever T stands alone after the caret; a power needs another operand.
@@ -95,7 +100,12 @@ export const allTokens: TokenType[] = [
   StringLiteral,
   SubscriptOpen,
   Identifier,
+  GreaterEqual,
+  LessEqual,
+  EqualEqual,
+  NotEqual,
   RAngle,
+  Less,
   Range,
   Hadamard,
   Transpose,

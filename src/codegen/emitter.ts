@@ -101,8 +101,9 @@ export class StatementEmitter implements EmitContext {
       const shape = this.nodes[a]!.shape;
       if (sameShape(shape, n.shape)) return this.element(a, index, axes);
       if (shape.every((d) => d === 1)) return this.scalar(a);
-      // A broadcast operand (a bias per filter) is read at the loop's indices.
-      return `${this.ref(a)}[${broadcastOffset(this, shape, n.shape, axes!)}]`;
+      // A broadcast operand (a bias per filter) is read at the loop's indices; computed there
+      // when it is fused too (its own operands have its shape: see plan).
+      return this.element(a, broadcastOffset(this, shape, n.shape, axes!));
     });
     return `(${getOp(n.op).elementwise!(values, n.attrs, this)})`;
   }
@@ -148,6 +149,8 @@ export class StatementEmitter implements EmitContext {
       const fits = (a: NodeId) =>
         sameShape(this.nodes[a]!.shape, n.shape) || this.nodes[a]!.shape.every((d) => d === 1);
       if (!n.args.every(fits) && !sameShape(consumer.shape, n.shape)) continue;
+      // Read at a broadcast offset, a fused node cannot also need the loop's indices itself.
+      if (!sameShape(consumer.shape, n.shape) && n.args.some((a) => this.needsAxes(a))) continue;
       const markers = consumer.args.map((_, i) => `@${i}@`);
       const text = formula(markers, consumer.attrs, this);
       const position = consumer.args.indexOf(id);

@@ -94,7 +94,7 @@ function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId |
     const arg = bound[i];
     if (p.attr) {
       if (!arg) {
-        attrs[p.name] = p.default!;
+        if (p.default !== undefined) attrs[p.name] = p.default;
         return;
       }
       const v = lowerExpr(host, arg.value);

@@ -3,6 +3,7 @@ import { formatShape } from "../ir/types.js";
 import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
+import { dimLatex } from "../syntax/latexName.js";
 import { asShape, gradientShape, num, poolDims, stride, windowSize, type PoolDims } from "./imageShapes.js";
 
 /**
@@ -289,9 +290,7 @@ export const poolOps: readonly OpDef[] = [
     sharesBuffer: true,
     emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
     latex: ([x], attrs) => ({
-      text: `\\operatorname{reshape}_{${formatShape(attrs.shape as Shape)
-        .replace(/[[\]]/g, "")
-        .replace(/, /g, "\\times ")}}\\left(${x!.text}\\right)`,
+      text: `\\operatorname{reshape}_{${(attrs.shape as Shape).map(dimLatex).join("\\times ")}}\\left(${x!.text}\\right)`,
       prec: PREC.atom,
     }),
   },

@@ -21,6 +21,22 @@ export const countLatex = (shape: Shape): string => {
   return [...(fixed !== 1 || named.length === 0 ? [String(fixed)] : []), ...named].join(" ");
 };
 
+/** Index letters for the axes a sum runs over: Σ_i over the first, Σ_j over the second. */
+const AXIS_LETTERS = ["i", "j", "k", "l"];
+const flag = (v: Attrs[string]) => v !== undefined && v !== 0 && v !== false;
+
+/** The axis a reduction runs over (a negative one counts from the end), when it is one of `shape`'s. */
+export function axisOf(shape: Shape, attrs: Attrs): number | undefined {
+  const a = Number(attrs.axis);
+  const axis = a < 0 ? shape.length + a : a;
+  return Number.isInteger(axis) && axis >= 0 && axis < shape.length ? axis : undefined;
+}
+
+/** `shape` without `axis`, or with it as 1 when the reduction keeps it. */
+export function reducedShape(shape: Shape, axis: number, keep: boolean): Shape {
+  return keep ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
+}
+
 function sumRows(x: Tensor): Tensor {
   const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1]!;
   const out = tensor(rowShape(x.shape) as number[]);
@@ -35,25 +51,73 @@ function sumRows(x: Tensor): Tensor {
 export const reduceOps: readonly OpDef[] = [
   {
     name: "sum",
-    surface: { params: [{ name: "x" }] },
-    shape: scalarShape,
-    vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) })],
-    rule: () => "\\frac{\\partial \\sum_i a_i}{\\partial a_j} = 1",
-    evaluate: ([x]) => tensor([], Float64Array.of(x!.data.reduce((a, v) => a + v, 0))),
-    emit: (ctx, node) => {
-      const [s, i] = [ctx.fresh("s"), ctx.fresh("i")];
-      const x = ctx.ref(node.args[0]!);
-      return `{ let ${s} = 0; for (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(node.args[0]!))}; ${i}++) ${s} += ${x}[${i}]; ${ctx.ref(node.id)}[0] = ${s}; }`;
+    surface: {
+      params: [{ name: "x" }, { name: "axis", attr: true }, { name: "keep", attr: true }],
     },
-    latex: ([x]) => ({
-      text: `\\sum ${group(x!, PREC.atom)}`,
+    shape: ([x], attrs) => {
+      if (attrs.axis === undefined) return { shape: [] };
+      const axis = axisOf(x!, attrs);
+      if (axis === undefined)
+        return { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` };
+      return { shape: reducedShape(x!, axis, flag(attrs.keep)) };
+    },
+    vjp: (b, node, g) => {
+      const x = node.args[0]!;
+      const shape = b.shape(x);
+      if (node.attrs.axis === undefined) return [b.op("broadcast_to", [g], { shape })];
+      // The sum of each row goes back to every entry of its row: keep the axis, then broadcast.
+      const kept = reducedShape(shape, axisOf(shape, node.attrs)!, true);
+      return [b.op("broadcast_to", [b.op("reshape", [g], { shape: kept })], { shape })];
+    },
+    rule: () => "\\frac{\\partial \\sum_i a_i}{\\partial a_j} = 1",
+    evaluate: ([x], attrs, shape) => {
+      if (attrs.axis === undefined) return tensor([], Float64Array.of(x!.data.reduce((a, v) => a + v, 0)));
+      const kept = reducedShape(x!.shape, axisOf(x!.shape, attrs)!, true) as number[];
+      const out = tensor(shape);
+      forEachBroadcast(x!.shape, [kept], (flat, [o]) => {
+        out.data[o!]! += x!.data[flat]!;
+      });
+      return out;
+    },
+    emit: (ctx, node) => {
+      const arg = node.args[0]!;
+      if (node.attrs.axis !== undefined) {
+        // Without the axis or with it kept as 1, the sums lie in the same order in memory.
+        const kept = reducedShape(ctx.shapeOf(arg), axisOf(ctx.shapeOf(arg), node.attrs)!, true);
+        return emitSumTo(ctx, node.id, kept, arg);
+      }
+      const [s, i] = [ctx.fresh("s"), ctx.fresh("i")];
+      const x = ctx.ref(arg);
+      return `{ let ${s} = 0; for (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(arg))}; ${i}++) ${s} += ${x}[${i}]; ${ctx.ref(node.id)}[0] = ${s}; }`;
+    },
+    latex: ([x], attrs, [shape]) => ({
+      text:
+        attrs.axis === undefined
+          ? `\\sum ${group(x!, PREC.atom)}`
+          : `\\textstyle\\sum_{${AXIS_LETTERS[axisOf(shape!, attrs)!] ?? "k"}} ${group(x!, PREC.atom)}`,
       prec: PREC.product,
     }),
   },
   {
     name: "mean",
-    surface: { params: [{ name: "x" }] },
-    shape: scalarShape,
+    surface: {
+      params: [{ name: "x" }, { name: "axis", attr: true }, { name: "keep", attr: true }],
+    },
+    // With a valid axis, simplify has already made the node a sum divided by a size.
+    shape: ([x], attrs) =>
+      attrs.axis === undefined
+        ? { shape: [] }
+        : { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` },
+    // Over an axis, the mean is that axis's sum divided by its size: μ_i = (1/D) Σ_j x_ij.
+    simplify: (b, [x], attrs) => {
+      if (attrs.axis === undefined) return undefined;
+      const shape = b.shape(x!);
+      const axis = axisOf(shape, attrs);
+      if (axis === undefined) return undefined;
+      const size = shape[axis]!;
+      const n = typeof size === "number" ? b.scalar(size) : b.op("dim_size", [], { dim: size });
+      return b.op("div", [b.op("sum", [x!], attrs), n]);
+    },
     vjp: (b, node, g) => {
       const x = node.args[0]!;
       return [

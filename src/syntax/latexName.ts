@@ -226,6 +226,9 @@ export function checkLatexName(text: string): string | undefined {
 
 function base(name: string): string {
   if (GREEK.has(name)) return `\\${name}`;
+  // A Greek letter numbered: sigma2 → σ_2, as x2 → x_2.
+  const greek = /^([A-Za-z]+?)(\d+)$/.exec(name);
+  if (greek && GREEK.has(greek[1]!)) return `\\${greek[1]}_{${greek[2]}}`;
   if (name.length > 3 && name.endsWith("hat")) return `\\hat{${base(name.slice(0, -3))}}`;
   if (name.length === 1) return name;
   // A lower-case word stays a word (net, out); otherwise the first letter carries the rest

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { loadModule } from "../../src/run.js";
+import { Evaluator } from "../../src/ir/evaluate.js";
 import {
   compileOk,
   evaluatorGradient,
@@ -26,6 +27,14 @@ describe("every example's gradient", () => {
       const data = splitValues(compiled, values);
       const generated = mod.gradient(data.params, data.inputs);
       const reference = evaluatorGradient(compiled, values);
+      // forward() computes every named value itself (its own fusion plan): each must be the evaluator's.
+      const forward = mod.forward(data.params, data.inputs);
+      const evaluator = new Evaluator(compiled.gradient.nodes, values);
+      for (const n of compiled.graph.named.filter((v) => v.kind === "equation" || v.kind === "loss"))
+        expect(
+          maxRelativeError({ [n.name]: forward.values[n.name]! }, { [n.name]: evaluator.value(n.node).data }),
+          n.name,
+        ).toBeLessThan(1e-12);
       expect(generated.loss).toBeCloseTo(reference.loss, 10);
       expect(maxRelativeError(generated.gradients, reference.gradients)).toBeLessThan(1e-12);
       expect(maxRelativeError(generated.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-5);

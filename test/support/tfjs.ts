@@ -118,7 +118,7 @@ function forwardOp(
       return tf.sum(tf.mul(x, y));
     }
     case "sum":
-      return tf.sum(x);
+      return n.attrs.axis === undefined ? tf.sum(x) : tf.sum(x, Number(n.attrs.axis), n.attrs.keep === 1);
     case "mean":
       return tf.mean(x);
     case "softmax":
