@@ -89,6 +89,8 @@ export class NablaParser extends CstParser {
       this.CONSUME(T.Colon);
       this.SUBRULE(this.shape);
     });
+    // Integer data (class labels, token ids): `input y: [N] int`.
+    this.OPTION4(() => this.CONSUME(T.Int));
     this.OPTION2(() => this.CONSUME(T.StringLiteral));
     this.OPTION3(() => {
       this.CONSUME(T.Equals);
@@ -282,6 +284,12 @@ export class NablaParser extends CstParser {
       this.CONSUME(T.LParen);
       this.MANY_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.argument) });
       this.CONSUME(T.RParen);
+    });
+    // Rows of a table at integer indices: E[ids].
+    this.OPTION3(() => {
+      this.CONSUME(T.LBracket);
+      this.SUBRULE(this.expression, { LABEL: "index" });
+      this.CONSUME(T.RBracket);
     });
   });
 

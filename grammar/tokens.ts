@@ -27,6 +27,7 @@ export const Example = keyword("Example", "example");
 export const Train = keyword("Train", "train");
 export const Lecture = keyword("Lecture", "lecture");
 export const After = keyword("After", "after");
+export const Int = keyword("Int", "int");
 
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
@@ -96,6 +97,7 @@ export const allTokens: TokenType[] = [
   Train,
   Lecture,
   After,
+  Int,
   NumberLiteral,
   StringLiteral,
   SubscriptOpen,

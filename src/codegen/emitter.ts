@@ -46,11 +46,20 @@ export class StatementEmitter implements EmitContext {
     /** Shared with nested emitters, so locals never collide. */
     private readonly counter: { next: number } = { next: 0 },
     readonly constPrefix = "K",
+    /** The emitter of the graph a scan body reads its slices and outer values from. */
+    private readonly parent?: StatementEmitter,
   ) {}
 
   /** An emitter for a scan body, sharing this one's dims and fresh names. */
   nested(nodes: readonly Node[], naming: Naming, constPrefix: string): StatementEmitter {
-    return new StatementEmitter(nodes, this.dimLocal, naming, this.counter, constPrefix);
+    return new StatementEmitter(nodes, this.dimLocal, naming, this.counter, constPrefix, this);
+  }
+
+  describe(id: NodeId): string {
+    const n = this.nodes[id]!;
+    if (n.kind === "input") return `inputs.${n.name}`;
+    if ((n.kind === "slice" || n.kind === "outer") && this.parent) return this.parent.describe(n.source);
+    return "an index";
   }
 
   ref(id: NodeId): string {

@@ -110,6 +110,12 @@ export const exampleNotConstant = (span: Span) =>
   make("NB5002", span, "example values must be numbers or tensor literals of numbers");
 export const badTrain = (span: Span, message: string) => make("NB5003", span, message);
 export const badLecture = (span: Span, message: string) => make("NB5004", span, message);
+export const badIndexData = (span: Span, name: string, value: number, entry: number, bound: number) =>
+  make(
+    "NB5006",
+    span,
+    `'${name}' holds ${value} at entry ${entry + 1}, but it indexes 0..${bound - 1}: integer data are whole numbers from 0`,
+  );
 export const valueTooLarge = (span: Span, name: string, entries: number, limit: number) =>
   make(
     "NB5005",

@@ -175,8 +175,11 @@ function modelSection(ctx: HandoutContext): Block[] {
 /** `W ∈ ℝ^{H×D}`; one value per step of an index reads `x_t ∈ ℝ^{D}`. */
 function declaration(ctx: HandoutContext, n: NamedValue): string {
   const symbol = ctx.symbol(n.node) ?? n.name;
-  if (n.index === undefined) return `${symbol} \\in ${spaceLatex(n.declaredShape)}`;
-  return `${withSubscript(symbol, dimLatex(n.index))} \\in ${spaceLatex(n.declaredShape.slice(1))}`;
+  const node = ctx.graph.nodes[n.node]!;
+  // Integer data (labels, token ids) are indices from 0, not real numbers.
+  const set = node.kind === "input" && node.integer ? "\\{0, 1, \\dots\\}" : "\\mathbb{R}";
+  if (n.index === undefined) return `${symbol} \\in ${spaceLatex(n.declaredShape, set)}`;
+  return `${withSubscript(symbol, dimLatex(n.index))} \\in ${spaceLatex(n.declaredShape.slice(1), set)}`;
 }
 
 function notationSection(ctx: HandoutContext): Block[] {

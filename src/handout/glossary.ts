@@ -40,6 +40,10 @@ const DEFINITIONS: Record<string, string> = {
     "A case distinction picks, entry by entry, its first value where the condition holds and its second elsewhere; the δ goes to the value that was picked, and nothing to the condition.",
   erf: "$\\operatorname{erf}(a) = \\frac{2}{\\sqrt{\\pi}}\\int_0^a e^{-s^2}\\,ds$, with derivative $\\frac{2}{\\sqrt{\\pi}}e^{-a^2}$.",
   log1p: "$\\partial \\log(1 + a)/\\partial a = 1/(1 + a)$.",
+  gather:
+    "$E_{y}$ takes the rows of the table $E$ at the indices $y$ (counted from 0): an embedding looks up one row per token. Its gradient sends each row's $\\delta$ back to the row it was read from, $\\partial L/\\partial E_{v} = \\sum_{i : y_i = v} \\delta_i$ (a row read twice receives both, a row never read receives 0); that is $\\operatorname{scatter}_{y}(\\delta)$.",
+  onehot:
+    "$\\mathbf{e}_{y}$ is the row of the identity at the class label $y$ (counted from 0): 1 at $y$ and 0 elsewhere, so that $\\operatorname{CE}(\\hat y, \\mathbf{e}_{y}) = -\\log \\hat y_{y}$.",
   exp: "$\\partial e^{a}/\\partial a = e^{a}$.",
   log: "$\\partial \\log a/\\partial a = 1/a$ ($\\log$ is the natural logarithm).",
   pow: "$\\partial a^{p}/\\partial a = p\\,a^{p-1}$.",

@@ -83,6 +83,6 @@ export class ExpressionRenderer {
 }
 
 /** Shapes as sets: ℝ^{N×D}, ℝ for scalars. */
-export function spaceLatex(shape: readonly (string | number)[]): string {
-  return shape.length === 0 ? "\\mathbb{R}" : `\\mathbb{R}^{${shape.map(dimLatex).join(" \\times ")}}`;
+export function spaceLatex(shape: readonly (string | number)[], set = "\\mathbb{R}"): string {
+  return shape.length === 0 ? set : `${set}^{${shape.map(dimLatex).join(" \\times ")}}`;
 }

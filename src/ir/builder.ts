@@ -43,7 +43,7 @@ export class GraphBuilder {
     return this.nodes[id]!.shape;
   }
 
-  input(name: string, role: "input" | "target", shape: Shape, span: Span): NodeId {
+  input(name: string, role: "input" | "target", shape: Shape, span: Span, integer = false): NodeId {
     return this.push({
       kind: "input",
       id: this.nodes.length,
@@ -51,6 +51,7 @@ export class GraphBuilder {
       role,
       shape,
       span,
+      ...(integer ? { integer: true as const } : {}),
     });
   }
 

@@ -16,6 +16,8 @@ export interface ExprHost {
   reference(name: SubscriptedName): NodeId | null;
   /** `sum_t(...)`/`mean_t(...)`, or undefined when the callee is not a reduction over an index. */
   reduction(call: Extract<Expr, { kind: "call" }>): NodeId | null | undefined;
+  /** Whether a value is integer data: an `int` input, or one step of one. */
+  integer(id: NodeId): boolean;
 }
 
 /** Lowers an expression into the host's builder; null when an error was reported for it or for something it uses. */
@@ -57,6 +59,8 @@ export function lowerExpr(host: ExprHost, e: Expr): NodeId | null {
       return lowerCall(host, e);
   }
 }
+
+const exprName = (e: Expr) => (e.kind === "name" ? e.name.identifier : "ids");
 
 const RELATIONS: ReadonlySet<string> = new Set([">", ">=", "<", "<=", "==", "!="]);
 const isRelation = (operator: BinaryOperator): operator is Relation => RELATIONS.has(operator);
@@ -108,7 +112,15 @@ function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId |
     }
     const v = lowerExpr(host, arg!.value);
     if (v === null) failed = true;
-    else operands.push(v);
+    else if (p.integer && !host.integer(v)) {
+      host.report(
+        D.badArguments(
+          arg!.span,
+          `'${p.name}' of ${name} must be integer data: declare it as 'input ${exprName(arg!.value)}: [...] int'`,
+        ),
+      );
+      failed = true;
+    } else operands.push(v);
   });
   if (failed) return null;
   return apply(host, name, operands, attrs, e.span);

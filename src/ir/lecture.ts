@@ -147,6 +147,7 @@ export function lowerLecture(
     reference: (name) =>
       (name.subscript ? undefined : definitions.get(name.identifier)) ?? host.reference(name),
     reduction: (call) => host.reduction(call),
+    integer: (id) => host.integer(id),
   };
   const known = (identifier: string) => definitions.has(identifier) || host.knows(identifier);
   const items: LectureItem[] = [];

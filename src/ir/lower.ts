@@ -17,6 +17,7 @@ import { lowerLecture } from "./lecture.js";
 import type { Tensor } from "./tensor.js";
 import { apply, lowerExpr, type ExprHost } from "./expr.js";
 import { expandConstant } from "./literals.js";
+import { checkIndexData } from "./indices.js";
 import { analyzeName, indexReduction, type StepRef } from "./steps.js";
 import { ScanLowering, type BuiltScan } from "./scan.js";
 
@@ -85,6 +86,8 @@ export class Lowering implements ExprHost {
       this.diagnostics,
       this.paramInits(),
     );
+    if (this.diagnostics.length === 0)
+      checkIndexData(this.outer.nodes, example, statements, (d) => this.report(d));
     let train: TrainSettings | undefined;
     const scalarConst = (name: string) => {
       const d = this.symbols.declarations.get(name);
@@ -196,6 +199,15 @@ export class Lowering implements ExprHost {
   private lowerDeclaration(key: string, d: Declaration): NodeId | null {
     const perStep = d.shape ? this.symbols.resolveShape(d.shape) : [];
     if (!perStep) return null;
+    if (d.integer && d.role !== "input" && d.role !== "target") {
+      this.report(
+        D.badArguments(
+          d.integer.span,
+          `only data is 'int' (class labels, token ids): an ${d.role} is a real number`,
+        ),
+      );
+      return null;
+    }
     const sequence = this.symbols.sequences.get(key);
     const index = sequence ? this.symbols.indices.get(sequence.index) : undefined;
     if (sequence && !index) return null;
@@ -228,7 +240,7 @@ export class Lowering implements ExprHost {
     else if (d.role === "const") {
       if (!initValue) return null;
       id = this.outer.constant(initValue, shape, d.name.span, key);
-    } else id = this.outer.input(key, d.role, shape, d.name.span);
+    } else id = this.outer.input(key, d.role, shape, d.name.span, d.integer !== undefined);
     const indexDisplay = index ? [index.upperDim ?? index.length] : [];
     this.named.push({
       name: key,
@@ -386,6 +398,19 @@ export class Lowering implements ExprHost {
     ];
     this.report(D.unknownName(name.span, base, closestName(base, known)));
     return null;
+  }
+
+  integer(id: NodeId): boolean {
+    const n = this.builder.node(id);
+    if (n.kind === "input") return n.integer === true;
+    // One step of a sequence, or an outer value, read inside a recurrence's body.
+    if (n.kind === "slice" || n.kind === "outer") return this.integerOuter(n.source);
+    return false;
+  }
+
+  private integerOuter(id: NodeId): boolean {
+    const n = this.outer.node(id);
+    return n.kind === "input" && n.integer === true;
   }
 
   reduction(call: CallExpr): NodeId | null | undefined {

@@ -26,6 +26,8 @@ export interface EmitContext {
    * node fused into its only consumer — its expression, computed in place.
    */
   element(id: NodeId, index: string, axes?: readonly string[]): string;
+  /** How an error message names the data a node reads (`inputs.y`). */
+  describe(id: NodeId): string;
   /** Whether `element` needs per-axis loop indices for this node. */
   needsAxes(id: NodeId): boolean;
 }
@@ -53,6 +55,8 @@ export interface SurfaceParam {
   /** Attributes are compile-time numbers (`alpha`, `stride`); operands are tensors. */
   readonly attr?: boolean;
   readonly default?: number;
+  /** An operand that must be integer data (an `int` input, or one step of one): indices. */
+  readonly integer?: boolean;
 }
 
 export type ShapeResult =
@@ -110,6 +114,8 @@ export interface OpDef {
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
+  /** For an op reading integer data: the exclusive upper bound of its indices (a table's rows). */
+  readonly indexBound?: (argShapes: readonly Shape[], node: OpNode) => Shape[number];
   /** Defined by an expansion into other ops (ops/composite.ts) rather than as a primitive. */
   readonly composite?: boolean;
   /** Functions the generated code calls, emitted once per module. */

@@ -19,6 +19,8 @@ export type Node =
       readonly role: Role;
       readonly shape: Shape;
       readonly span: Span;
+      /** Integer data (class labels, token ids): indices, not values to differentiate. */
+      readonly integer?: true;
     }
   | {
       readonly kind: "param";

@@ -1,3 +1,4 @@
+import { sameShape } from "../ir/shapes.js";
 import type { GraphBuilder } from "../ir/builder.js";
 import type { NodeId } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
@@ -64,6 +65,15 @@ export const lossOps: readonly OpDef[] = [
     shape: (args) => requireSameShape(args, "cross_entropy"),
     // Fused rule: cross-entropy of a softmax is computed from the logits (log-sum-exp) and differentiates to ŷ − y.
     simplify: (b, [p, y]) => {
+      // Class labels (one per row of p) read as the rows of the identity: CE(p, e_y).
+      const ps = b.shape(p!);
+      const k = ps[ps.length - 1];
+      if (
+        typeof k === "number" &&
+        ps.length === b.shape(y!).length + 1 &&
+        sameShape(ps.slice(0, -1), b.shape(y!))
+      )
+        return b.op("cross_entropy", [p!, b.op("onehot", [y!], { classes: k })]);
       const z = producedBy(b, p!, "softmax");
       return z === undefined ? undefined : b.op("softmax_cross_entropy", [z, y!, p!]);
     },

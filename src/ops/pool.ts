@@ -289,9 +289,15 @@ export const poolOps: readonly OpDef[] = [
     evaluate: ([x], _attrs, shape) => tensor(shape, Float64Array.from(x!.data)),
     sharesBuffer: true,
     emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
-    latex: ([x], attrs) => ({
-      text: `\\operatorname{reshape}_{${(attrs.shape as Shape).map(dimLatex).join("\\times ")}}\\left(${x!.text}\\right)`,
-      prec: PREC.atom,
-    }),
+    // A reshape that only adds or drops axes of size 1 (a row sum kept as a column) is not written.
+    latex: ([x], attrs, [from]) => {
+      const to = attrs.shape as Shape;
+      const sizes = (s: Shape) => s.filter((d) => d !== 1).join(",");
+      if (sizes(from!) === sizes(to)) return x!;
+      return {
+        text: `\\operatorname{reshape}_{${to.map(dimLatex).join("\\times ")}}\\left(${x!.text}\\right)`,
+        prec: PREC.atom,
+      };
+    },
   },
 ];

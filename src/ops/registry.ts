@@ -9,12 +9,14 @@ import { dimOps } from "./dims.js";
 import { stepOps } from "./steps.js";
 import { logicOps } from "./logic.js";
 import { activationOps } from "./activations.js";
+import { indexingOps } from "./indexing.js";
 
 /** Every op family, registered in the IR's op table when this module is loaded. */
 registerOps([
   ...elementwiseOps,
   ...logicOps,
   ...activationOps,
+  ...indexingOps,
   ...linalgOps,
   ...reduceOps,
   ...lossOps,

@@ -75,6 +75,8 @@ export type Statement =
       readonly role: Role;
       readonly name: SubscriptedName;
       readonly shape?: readonly DimRef[];
+      /** Integer data: class labels, token ids (`input y: [N] int`). */
+      readonly integer?: { readonly span: Span };
       readonly latex?: { readonly text: string; readonly span: Span };
       readonly init?: Expr;
       readonly span: Span;

@@ -122,6 +122,7 @@ class AstBuilder extends BaseVisitor {
           }
         : {}),
       ...(init ? { init } : {}),
+      ...(c.Int ? { integer: { span: tokenSpan(tok(c, "Int")) } } : {}),
       span,
     };
   }
@@ -354,6 +355,21 @@ class AstBuilder extends BaseVisitor {
         identifier: id.image,
         subscript: sub.expr,
         span: joinSpans(name.span, sub.close),
+      };
+    }
+    if (c.index) {
+      // E[ids] is gather(E, ids): the rows of E at the indices.
+      const index = this.visit(node(c, "index")) as Expr;
+      const table: Expr = { kind: "name", name, span: name.span };
+      const span = joinSpans(name.span, tokenSpan(tok(c, "RBracket")));
+      return {
+        kind: "call",
+        callee: { identifier: "gather", span },
+        args: [
+          { value: table, span: table.span },
+          { value: index, span: index.span },
+        ],
+        span,
       };
     }
     if (!c.LParen) return { kind: "name", name, span: name.span };

@@ -18,6 +18,8 @@ interface Case {
   readonly attrs?: Attrs;
   /** Operand i computed from operand j by an op, instead of being a param. */
   readonly derived?: Readonly<Record<number, { op: string; from: number }>>;
+  /** Operand i a constant (integer data: indices). */
+  readonly fixed?: Readonly<Record<number, readonly number[]>>;
 }
 
 const M = [2, 3];
@@ -36,6 +38,12 @@ const cases: Record<string, readonly Case[]> = {
   ],
   div: [{ shapes: [M, M] }, { shapes: [M, [3]] }],
   max: [{ shapes: [M, M] }, { shapes: [M, []] }],
+  gather: [
+    { shapes: [[4, 3], [5]], fixed: { 1: [0, 3, 3, 1, 2] } },
+    { shapes: [[4], [2, 2]], fixed: { 1: [1, 0, 3, 3] } },
+  ],
+  scatter_add: [{ shapes: [[5, 3], [5]], fixed: { 1: [0, 3, 3, 1, 2] }, attrs: { rows: 4 } }],
+  onehot: [{ shapes: [[3]], fixed: { 0: [2, 0, 1] }, attrs: { classes: 3 } }],
   min: [{ shapes: [M, M] }, { shapes: [[3], M] }],
   compare: [
     { shapes: [M, M], attrs: { relation: ">" } },
@@ -257,6 +265,11 @@ function buildCase(opName: string, c: Case, rand: () => number) {
   // Params first, then the operands derived from them (a where's condition from its value).
   c.shapes.forEach((shape, i) => {
     if (c.derived?.[i]) return;
+    const fixed = c.fixed?.[i];
+    if (fixed) {
+      args[i] = b.constant(Float64Array.from(fixed), shape);
+      return;
+    }
     const name = `a${i}`;
     const size = shape.reduce<number>((x, y) => x * (y as number), 1);
     const domain = def.domain?.(i) ?? "any";

@@ -36,6 +36,16 @@ function forwardOp(
       return tf.softplus(x);
     case "log_sigmoid":
       return tf.logSigmoid(x);
+    case "gather":
+      return tf.gather(x, tf.tensor(Array.from(y.dataSync()), y.shape, "int32"));
+    case "onehot":
+      return tf.cast(
+        tf.oneHot(
+          tf.tensor(Array.from(x.dataSync()), x.shape, "int32") as tf.Tensor1D,
+          Number(n.attrs.classes),
+        ),
+        "float32",
+      );
     case "log1p":
       return tf.log1p(x);
     case "erf":
