@@ -74,7 +74,7 @@ export function sweep(
       if (relevant(node.args[k]!))
         terms.set(node.args[k]!, [
           ...(terms.get(node.args[k]!) ?? []),
-          { kind: "zero", consumer: id, argIndex: k, rule: def.rule(k) },
+          { kind: "zero", consumer: id, argIndex: k, rule: def.rule(k, node.attrs) },
         ]);
     if (!needed.some(Boolean)) continue;
     b.currentSpan = node.span;
@@ -95,7 +95,7 @@ export function sweep(
         kind: "use",
         consumer: id,
         argIndex,
-        rule: def.rule(argIndex),
+        rule: def.rule(argIndex, node.attrs),
         general: general[argIndex]!,
         value,
         ...(local[argIndex] !== undefined ? { local: local[argIndex] } : {}),

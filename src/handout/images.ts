@@ -28,7 +28,8 @@ function matrixLatex(t: Tensor, rows: [number, number], cols: [number, number], 
 
 /** A plain 2-D correlation of a small image with a small kernel, no padding: what the lecture draws. */
 function plainConv(ctx: HandoutContext, node: OpNode, ev: Evaluator) {
-  if (node.op !== "conv2d" || Number(node.attrs.padding ?? 0) !== 0) return undefined;
+  if (node.op !== "conv2d" || node.attrs.transpose !== undefined || Number(node.attrs.padding ?? 0) !== 0)
+    return undefined;
   const [x, k] = node.args.map((a) => ev.value(a)) as [Tensor, Tensor];
   if (x.shape.length !== 2 || k.shape.length !== 2) return undefined;
   if (Math.max(...x.shape) > SMALL_IMAGE || Math.max(...k.shape) > SMALL_KERNEL) return undefined;

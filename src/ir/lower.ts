@@ -203,7 +203,7 @@ export class Lowering implements ExprHost {
       this.report(
         D.badArguments(
           d.integer.span,
-          `only data is 'int' (class labels, token ids): an ${d.role} is a real number`,
+          `only data is 'int' (class labels, token ids): a ${d.role} is a real number`,
         ),
       );
       return null;

@@ -91,7 +91,7 @@ export interface OpDef {
     needed: readonly boolean[],
   ) => readonly (NodeId | null)[];
   /** The rule named in the handout for the derivative with respect to an arg. */
-  readonly rule: (argIndex: number) => string;
+  readonly rule: (argIndex: number, attrs: Attrs) => string;
   readonly evaluate: (
     args: readonly Tensor[],
     attrs: Attrs,
@@ -115,7 +115,7 @@ export interface OpDef {
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
   /** For an op reading integer data: the exclusive upper bound of its indices (a table's rows). */
-  readonly indexBound?: (argShapes: readonly Shape[], node: OpNode) => Shape[number];
+  readonly indexBound?: (argShapes: readonly Shape[], node: OpNode) => Shape[number] | undefined;
   /** Defined by an expansion into other ops (ops/composite.ts) rather than as a primitive. */
   readonly composite?: boolean;
   /** Functions the generated code calls, emitted once per module. */

@@ -165,6 +165,34 @@ const sub = (attrs: Attrs) => {
   ].filter(Boolean);
   return parts.length > 0 ? `_{${parts.join(",")}}` : "";
 };
+
+/**
+ * conv2d is bilinear: out[n,f,oh,ow] = Σ x[n,c,oh·s+i−p, ow·s+j−p] · k[f,c,i,j]. Its two
+ * transposes are the same index space read the other way round, so they are conv2d too, with
+ * `transpose` naming the operand whose place the result takes (as JAX's `defbilinear` makes a
+ * convolution's transposes convolutions): "x", args [δ, k], is a full convolution with the
+ * flipped kernel; "k", args [x, δ], correlates the input with δ. `shape` is the result's.
+ */
+type Role = "out" | "x" | "k";
+const roleOf = (attrs: Attrs): Role =>
+  attrs.transpose === "x" || attrs.transpose === "k" ? attrs.transpose : "out";
+const conv = (b: Parameters<OpDef["vjp"]>[0], role: Role, args: number[], attrs: Attrs, shape?: number) =>
+  b.op(
+    "conv2d",
+    args,
+    role === "out" ? convAttrs(attrs) : { ...convAttrs(attrs), transpose: role, shape: b.shape(shape!) },
+  );
+
+/** The x, k and output shapes of a conv2d node in any role. */
+function roleDims(role: Role, [a, c]: readonly Shape[], attrs: Attrs) {
+  const result = attrs.shape as Shape;
+  return role === "out"
+    ? convDims(a!, c!, attrs)
+    : role === "x"
+      ? convDims(result, c!, attrs)
+      : convDims(a!, result, attrs);
+}
+
 export const convOps: readonly OpDef[] = [
   {
     name: "conv2d",
@@ -176,127 +204,89 @@ export const convOps: readonly OpDef[] = [
         { name: "padding", attr: true, default: 0 },
       ],
     },
-    shape: ([x, k], attrs) => asShape(convDims(x!, k!, attrs)),
+    shape: (args, attrs) => {
+      const role = roleOf(attrs);
+      const d = roleDims(role, args, attrs);
+      return role === "out"
+        ? asShape(d)
+        : gradientShape(d, role === "x" ? args[0]! : args[1]!, () => attrs.shape as Shape);
+    },
     vjp: (b, node, g, needed) => {
-      const [x, k] = node.args as [number, number];
-      return [
-        needed[0]
-          ? b.op("conv2d_input_grad", [g, k], {
-              ...convAttrs(node.attrs),
-              shape: b.shape(x),
-            })
-          : null,
-        needed[1]
-          ? b.op("conv2d_kernel_grad", [x, g], {
-              ...convAttrs(node.attrs),
-              shape: b.shape(k),
-            })
-          : null,
-      ];
+      const [a, c] = node.args as [number, number];
+      const role = roleOf(node.attrs);
+      const at = node.attrs;
+      // Each role's two operands, and the roles their cotangents take (x, k and out permute).
+      if (role === "out")
+        return [
+          needed[0] ? conv(b, "x", [g, c], at, a) : null,
+          needed[1] ? conv(b, "k", [a, g], at, c) : null,
+        ];
+      if (role === "x")
+        return [
+          needed[0] ? conv(b, "out", [g, c], at) : null,
+          needed[1] ? conv(b, "k", [g, a], at, c) : null,
+        ];
+      return [needed[0] ? conv(b, "x", [c, g], at, a) : null, needed[1] ? conv(b, "out", [a, g], at) : null];
     },
-    rule: (i) =>
-      i === 0
+    rule: (i, attrs) => {
+      const role = roleOf(attrs);
+      if (role !== "out") return `\\text{linear in each operand}`;
+      return i === 0
         ? "\\frac{\\partial L}{\\partial x} = \\operatorname{conv}_{\\text{full}}\\left(\\delta, \\operatorname{rot}_{180}\\, k\\right) \\text{ (a full convolution with the flipped kernel)}"
-        : "\\frac{\\partial L}{\\partial k} = x \\star \\delta \\text{ (the input correlated with the upstream gradient)}",
-    evaluate: ([x, k], attrs, shape, dims) => {
-      const d = convDims(x!.shape, k!.shape, attrs) as ConvDims;
+        : "\\frac{\\partial L}{\\partial k} = x \\star \\delta \\text{ (the input correlated with the upstream gradient)}";
+    },
+    evaluate: ([a, c], attrs, shape, dims) => {
+      const role = roleOf(attrs);
+      const d = roleDims(role, [a!.shape, c!.shape], attrs) as ConvDims;
       const out = tensor(shape);
-      eachConv(d, attrs, dims, (xi, ki, o) => (out.data[o]! += x!.data[xi]! * k!.data[ki]!));
+      const [A, C] = [a!.data, c!.data];
+      if (role === "out") eachConv(d, attrs, dims, (xi, ki, o) => (out.data[o]! += A[xi]! * C[ki]!));
+      else if (role === "x") eachConv(d, attrs, dims, (xi, ki, o) => (out.data[xi]! += A[o]! * C[ki]!));
+      else eachConv(d, attrs, dims, (xi, ki, o) => (out.data[ki]! += A[xi]! * C[o]!));
       return out;
     },
     emit: (ctx, node) => {
-      const [x, k] = node.args.map((a) => ctx.ref(a));
-      const d = convDims(ctx.shapeOf(node.args[0]!), ctx.shapeOf(node.args[1]!), node.attrs) as ConvDims;
-      if (unrollable(d, node.attrs)) return emitConvUnrolled(ctx, d, node.attrs, x!, k!, ctx.ref(node.id));
-      const s = ctx.fresh("s");
-      return convLoops(ctx, d, node.attrs, (xi, ki) => `${s} += ${x}[${xi}] * ${k}[${ki}];`, {
-        before: () => `let ${s} = 0;`,
-        after: (o) => `${ctx.ref(node.id)}[${o}] = ${s};`,
+      const [a, c] = node.args.map((x) => ctx.ref(x)) as [string, string];
+      const role = roleOf(node.attrs);
+      const d = roleDims(
+        role,
+        node.args.map((x) => ctx.shapeOf(x)),
+        node.attrs,
+      ) as ConvDims;
+      const out = ctx.ref(node.id);
+      if (role === "out") {
+        if (unrollable(d, node.attrs)) return emitConvUnrolled(ctx, d, node.attrs, a, c, out);
+        const s = ctx.fresh("s");
+        return convLoops(ctx, d, node.attrs, (xi, ki) => `${s} += ${a}[${xi}] * ${c}[${ki}];`, {
+          before: () => `let ${s} = 0;`,
+          after: (o) => `${out}[${o}] = ${s};`,
+        });
+      }
+      if (role === "k" && unrollable(d, node.attrs))
+        return emitKernelGradUnrolled(ctx, d, node.attrs, a, c, out);
+      const gv = ctx.fresh("g");
+      const [g, accumulate] =
+        role === "x"
+          ? [a, (xi: string, ki: string) => `${out}[${xi}] += ${gv} * ${c}[${ki}];`]
+          : [c, (xi: string, ki: string) => `${out}[${ki}] += ${a}[${xi}] * ${gv};`];
+      const loops = convLoops(ctx, d, node.attrs, accumulate, {
+        before: (o) => `const ${gv} = ${g}[${o}];`,
+        after: () => "",
       });
+      return `${out}.fill(0);\n${loops}`;
     },
-    latex: ([x, k], attrs) => ({
+    latex: ([a, c], attrs) => {
+      const role = roleOf(attrs);
+      if (role === "x")
+        return {
+          text: `\\operatorname{conv}_{\\text{full}}${sub(attrs)}\\left(${a!.text}, \\operatorname{rot}_{180}\\, ${group(c!, PREC.atom)}\\right)`,
+          prec: PREC.atom,
+        };
       // A product operand gets brackets: x ⋆ (u ⊙ H(h)), not x ⋆ u ⊙ H(h).
-      text: `\\left(${group(x!, PREC.power)} \\star ${group(k!, PREC.power)}\\right)${sub(attrs)}`,
-      prec: PREC.atom,
-    }),
-  },
-  {
-    name: "conv2d_input_grad",
-    shape: ([g, k], attrs) =>
-      gradientShape(convDims(attrs.shape as Shape, k!, attrs), g!, () => attrs.shape as Shape),
-    vjp: (b, node, u, needed) => {
-      const [g, k] = node.args as [number, number];
-      return [
-        needed[0] ? b.op("conv2d", [u, k], convAttrs(node.attrs)) : null,
-        needed[1]
-          ? b.op("conv2d_kernel_grad", [u, g], {
-              ...convAttrs(node.attrs),
-              shape: b.shape(k),
-            })
-          : null,
-      ];
+      return {
+        text: `\\left(${group(a!, PREC.power)} \\star ${group(c!, PREC.power)}\\right)${sub(attrs)}`,
+        prec: PREC.atom,
+      };
     },
-    rule: () => "\\text{linear in } \\delta \\text{ and } k",
-    evaluate: ([g, k], attrs, shape, dims) => {
-      const d = convDims(shape, k!.shape, attrs) as ConvDims;
-      const out = tensor(shape);
-      eachConv(d, attrs, dims, (xi, ki, o) => (out.data[xi]! += g!.data[o]! * k!.data[ki]!));
-      return out;
-    },
-    emit: (ctx, node) => {
-      const [g, k] = node.args.map((a) => ctx.ref(a));
-      const d = convDims(node.shape, ctx.shapeOf(node.args[1]!), node.attrs) as ConvDims;
-      const out = ctx.ref(node.id);
-      const gv = ctx.fresh("g");
-      const loops = convLoops(ctx, d, node.attrs, (xi, ki) => `${out}[${xi}] += ${gv} * ${k}[${ki}];`, {
-        before: (o) => `const ${gv} = ${g}[${o}];`,
-        after: () => "",
-      });
-      return `${out}.fill(0);\n${loops}`;
-    },
-    latex: ([g, k], attrs) => ({
-      text: `\\operatorname{conv}_{\\text{full}}${sub(attrs)}\\left(${g!.text}, \\operatorname{rot}_{180}\\, ${group(k!, PREC.atom)}\\right)`,
-      prec: PREC.atom,
-    }),
-  },
-  {
-    name: "conv2d_kernel_grad",
-    shape: ([x, g], attrs) =>
-      gradientShape(convDims(x!, attrs.shape as Shape, attrs), g!, () => attrs.shape as Shape),
-    vjp: (b, node, v, needed) => {
-      const [x, g] = node.args as [number, number];
-      return [
-        needed[0]
-          ? b.op("conv2d_input_grad", [g, v], {
-              ...convAttrs(node.attrs),
-              shape: b.shape(x),
-            })
-          : null,
-        needed[1] ? b.op("conv2d", [x, v], convAttrs(node.attrs)) : null,
-      ];
-    },
-    rule: () => "\\text{linear in } x \\text{ and } \\delta",
-    evaluate: ([x, g], attrs, shape, dims) => {
-      const d = convDims(x!.shape, shape, attrs) as ConvDims;
-      const out = tensor(shape);
-      eachConv(d, attrs, dims, (xi, ki, o) => (out.data[ki]! += x!.data[xi]! * g!.data[o]!));
-      return out;
-    },
-    emit: (ctx, node) => {
-      const [x, g] = node.args.map((a) => ctx.ref(a));
-      const d = convDims(ctx.shapeOf(node.args[0]!), node.shape, node.attrs) as ConvDims;
-      const out = ctx.ref(node.id);
-      if (unrollable(d, node.attrs)) return emitKernelGradUnrolled(ctx, d, node.attrs, x!, g!, out);
-      const gv = ctx.fresh("g");
-      const loops = convLoops(ctx, d, node.attrs, (xi, ki) => `${out}[${ki}] += ${x}[${xi}] * ${gv};`, {
-        before: (o) => `const ${gv} = ${g}[${o}];`,
-        after: () => "",
-      });
-      return `${out}.fill(0);\n${loops}`;
-    },
-    latex: ([x, g], attrs) => ({
-      text: `\\left(${group(x!, PREC.power)} \\star ${group(g!, PREC.power)}\\right)${sub(attrs)}`,
-      prec: PREC.atom,
-    }),
   },
 ];

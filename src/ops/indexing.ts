@@ -12,6 +12,15 @@ import { PREC, type EmitContext, type OpDef } from "../ir/op.js";
  */
 const rowSize = <D>(shape: readonly D[]): D[] => shape.slice(1);
 
+/**
+ * With `flat`, a gather reads single entries of the whole table (its offsets in memory, as
+ * max-pooling's argmax gives them) and a scatter_add builds a tensor of shape `shape`. Flat
+ * indices are never data, only computed by the module (in range by making), so they are not
+ * checked at run time.
+ */
+const isFlat = (attrs: { readonly flat?: unknown }) => attrs.flat === true;
+const entrySize = <D>(table: readonly D[], flat: boolean): D[] => (flat ? [] : rowSize(table));
+
 /** Throws the evaluator's error for an index outside 0..bound − 1. */
 function checkedIndex(value: number, bound: number, what: string): number {
   if (!Number.isInteger(value) || value < 0 || value >= bound)
@@ -29,15 +38,20 @@ export const indexingOps: readonly OpDef[] = [
   {
     name: "gather",
     surface: { params: [{ name: "table" }, { name: "ids", integer: true }] },
-    shape: ([table, ids]) =>
+    shape: ([table, ids], attrs) =>
       table!.length === 0
         ? { error: `indexing needs a table with rows, got ${formatShape(table!)}` }
-        : { shape: [...ids!, ...rowSize(table!)] },
-    vjp: (b, node, g) => [b.op("scatter_add", [g, node.args[1]!], { rows: b.shape(node.args[0]!)[0]! })],
+        : { shape: [...ids!, ...entrySize(table!, isFlat(attrs))] },
+    vjp: (b, node, g) => [
+      isFlat(node.attrs)
+        ? b.op("scatter_add", [g, node.args[1]!], { flat: true, shape: b.shape(node.args[0]!) })
+        : b.op("scatter_add", [g, node.args[1]!], { rows: b.shape(node.args[0]!)[0]! }),
+    ],
     rule: () => "\\frac{\\partial E_{y}}{\\partial E_{v}} = [y = v]",
-    evaluate: ([table, ids], _attrs, shape) => {
-      const rows = table!.shape[0]!;
-      const size = sizeOf(rowSize(table!.shape));
+    evaluate: ([table, ids], attrs, shape) => {
+      const flat = isFlat(attrs);
+      const rows = flat ? table!.data.length : table!.shape[0]!;
+      const size = sizeOf(entrySize(table!.shape, flat));
       const out = tensor(shape);
       ids!.data.forEach((id, i) => {
         const r = checkedIndex(id, rows, "gather");
@@ -48,33 +62,42 @@ export const indexingOps: readonly OpDef[] = [
     emit: (ctx, node) => {
       const [table, ids] = node.args as [NodeId, NodeId];
       const tableShape = ctx.shapeOf(table);
-      const size = ctx.size(rowSize(tableShape));
+      const flat = isFlat(node.attrs);
       const [i, j, k] = [ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("k")];
+      if (flat)
+        return `for (let ${i} = 0; ${i} < ${ctx.size(node.shape)}; ${i}++) ${ctx.ref(node.id)}[${i}] = ${ctx.ref(table)}[${ctx.ref(ids)}[${i}]];`;
+      const size = ctx.size(rowSize(tableShape));
       return `for (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(ids))}; ${i}++) { ${indexCode(ctx, ids, i, ctx.dim(tableShape[0]!), j)} for (let ${k} = 0; ${k} < ${size}; ${k}++) ${ctx.ref(node.id)}[${i} * ${size} + ${k}] = ${ctx.ref(table)}[${j} * ${size} + ${k}]; }`;
     },
     latex: ([table, ids]) => ({ text: `{${table!.text}}_{${ids!.text}}`, prec: PREC.atom }),
     nonDifferentiable: [1],
-    indexBound: (shapes) => shapes[0]![0]!,
+    indexBound: (shapes, node) => (isFlat(node.attrs) ? undefined : shapes[0]![0]!),
   },
   {
     name: "scatter_add",
-    shape: ([g, ids], attrs) => ({ shape: [attrs.rows as Dim, ...g!.slice(ids!.length)] }),
-    vjp: (b, node, g) => [b.op("gather", [g, node.args[1]!])],
+    shape: ([g, ids], attrs) =>
+      isFlat(attrs)
+        ? { shape: attrs.shape as readonly Dim[] }
+        : { shape: [attrs.rows as Dim, ...g!.slice(ids!.length)] },
+    vjp: (b, node, g) => [b.op("gather", [g, node.args[1]!], isFlat(node.attrs) ? { flat: true } : {})],
     rule: () => "\\frac{\\partial}{\\partial \\delta_i} \\sum_{i : y_i = v} \\delta_i = [y_i = v]",
-    evaluate: ([g, ids], _attrs, shape) => {
-      const size = sizeOf(shape.slice(1));
+    evaluate: ([g, ids], attrs, shape) => {
+      const flat = isFlat(attrs);
+      const size = flat ? 1 : sizeOf(shape.slice(1));
       const out = tensor(shape);
       ids!.data.forEach((id, i) => {
-        const r = checkedIndex(id, shape[0]!, "scatter_add");
+        const r = checkedIndex(id, flat ? out.data.length : shape[0]!, "scatter_add");
         for (let k = 0; k < size; k++) out.data[r * size + k]! += g!.data[i * size + k]!;
       });
       return out;
     },
     emit: (ctx, node) => {
       const [g, ids] = node.args as [NodeId, NodeId];
-      const size = ctx.size(node.shape.slice(1));
       const [i, j, k] = [ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("k")];
       const out = ctx.ref(node.id);
+      if (isFlat(node.attrs))
+        return `${out}.fill(0, 0, ${ctx.size(node.shape)});\nfor (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(ids))}; ${i}++) ${out}[${ctx.ref(ids)}[${i}]] += ${ctx.ref(g)}[${i}];`;
+      const size = ctx.size(node.shape.slice(1));
       return `${out}.fill(0, 0, ${ctx.size(node.shape)});\nfor (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(ids))}; ${i}++) { ${indexCode(ctx, ids, i, ctx.dim(node.shape[0]!), j)} for (let ${k} = 0; ${k} < ${size}; ${k}++) ${out}[${j} * ${size} + ${k}] += ${ctx.ref(g)}[${i} * ${size} + ${k}]; }`;
     },
     latex: ([g, ids]) => ({
@@ -82,7 +105,7 @@ export const indexingOps: readonly OpDef[] = [
       prec: PREC.atom,
     }),
     nonDifferentiable: [1],
-    indexBound: (_shapes, node) => node.attrs.rows as Dim,
+    indexBound: (_shapes, node) => (isFlat(node.attrs) ? undefined : (node.attrs.rows as Dim)),
   },
   {
     name: "onehot",

@@ -4,6 +4,7 @@ import type { NodeId } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import { emitRows } from "./lowering.js";
 import { requireSameShape, softmaxRows } from "./common.js";
+import { rowSum } from "./reduce.js";
 import { PREC, type Latex, type OpDef } from "../ir/op.js";
 
 const scalar = (v: number): Tensor => tensor([], Float64Array.of(v));
@@ -155,8 +156,8 @@ ${ctx.ref(node.id)}[0] = ${s};`;
     vjp: (b, node, g, needed) => {
       const [p, y] = node.args as [NodeId, NodeId];
       return [
-        needed[0] ? b.op("mul", [g, b.op("rowsum", [y])]) : null,
-        needed[1] ? b.op("sub", [b.op("rowsum", [b.op("mul", [g, p])]), g]) : null,
+        needed[0] ? b.op("mul", [g, rowSum(b, y)]) : null,
+        needed[1] ? b.op("sub", [rowSum(b, b.op("mul", [g, p])), g]) : null,
       ];
     },
     rule: (i) =>

@@ -81,7 +81,12 @@ export const poolOps: readonly OpDef[] = [
       ],
     },
     shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
-    vjp: (b, node, g) => [b.op("maxpool_grad", [node.args[0]!, g], poolAttrs(node.attrs))],
+    // The gradient is routed by indices: each window's δ is scattered to its argmax.
+    vjp: (b, node, g) => {
+      const x = node.args[0]!;
+      const routes = b.op("pool_argmax", [x], poolAttrs(node.attrs));
+      return [b.op("scatter_add", [g, routes], { flat: true, shape: b.shape(x) })];
+    },
     rule: () => "\\text{each window's gradient goes to the position of its maximum (the first, on ties)}",
     evaluate: ([x], attrs, shape, dims) => {
       const out = tensor(shape);
@@ -109,77 +114,43 @@ export const poolOps: readonly OpDef[] = [
     }),
   },
   {
-    name: "maxpool_grad",
-    shape: ([x, g], attrs) => gradientShape(poolDims(x!, attrs), g!, () => x!, "the pooled"),
-    vjp: (b, node, u, needed) => [
-      null,
-      needed[1] ? b.op("maxpool_gather", [node.args[0]!, u], poolAttrs(node.attrs)) : null,
-    ],
+    // Where each window's maximum lies: its offset in the image (the first maximum in row-major
+    // order). Integer-valued, so it carries no derivative; a gather at these offsets is the
+    // max-pooling, a scatter_add to them its gradient.
+    name: "pool_argmax",
+    shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
+    vjp: () => [null],
     nonDifferentiable: [0],
-    rule: () => "\\text{linear in } \\delta",
-    evaluate: ([x, g], attrs, shape, dims) => {
+    rule: () => "\\text{the positions of the maxima do not change under a small change of } x",
+    evaluate: ([x], attrs, shape, dims) => {
       const out = tensor(shape);
       eachWindow(
         poolDims(x!.shape, attrs) as PoolDims,
         attrs,
         dims,
-        (o, inputs) => (out.data[argmax(x!, inputs)]! += g!.data[o]!),
+        (o, inputs) => (out.data[o] = argmax(x!, inputs)),
       );
       return out;
     },
     emit: (ctx, node) => {
-      const [x, g] = node.args.map((a) => ctx.ref(a));
-      const out = ctx.ref(node.id);
-      const [best, arg] = [ctx.fresh("m"), ctx.fresh("q")];
-      return `${out}.fill(0);\n${windowLoops(ctx, poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims, node.attrs, (o, at) => `${argmaxCode(ctx, x, node.attrs, at, best, arg)} ${out}[${arg}] += ${g}[${o}];`)}`;
-    },
-    latex: ([x, g]) => ({
-      text: `\\operatorname{unpool}_{\\arg\\max ${group(x!, PREC.atom)}}\\left(${g!.text}\\right)`,
-      prec: PREC.atom,
-    }),
-    domain: () => "any",
-  },
-  {
-    name: "maxpool_gather",
-    shape: ([x, u], attrs) =>
-      formatShape(x!) === formatShape(u!)
-        ? asShape(poolDims(x!, attrs))
-        : {
-            error: `${formatShape(u!)} does not match the image ${formatShape(x!)}`,
-          },
-    vjp: (b, node, v, needed) => [
-      null,
-      needed[1] ? b.op("maxpool_grad", [node.args[0]!, v], poolAttrs(node.attrs)) : null,
-    ],
-    nonDifferentiable: [0],
-    rule: () => "\\text{linear in its second argument}",
-    evaluate: ([x, u], attrs, shape, dims) => {
-      const out = tensor(shape);
-      eachWindow(
-        poolDims(x!.shape, attrs) as PoolDims,
-        attrs,
-        dims,
-        (o, inputs) => (out.data[o] = u!.data[argmax(x!, inputs)]!),
-      );
-      return out;
-    },
-    emit: (ctx, node) => {
-      const [x, u] = node.args.map((a) => ctx.ref(a));
+      const x = ctx.ref(node.args[0]!);
       const [best, arg] = [ctx.fresh("m"), ctx.fresh("q")];
       return windowLoops(
         ctx,
         poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims,
         node.attrs,
-        (o, at) =>
-          `${argmaxCode(ctx, x, node.attrs, at, best, arg)} ${ctx.ref(node.id)}[${o}] = ${u}[${arg}];`,
+        (o, at) => `${argmaxCode(ctx, x, node.attrs, at, best, arg)} ${ctx.ref(node.id)}[${o}] = ${arg};`,
       );
     },
-    latex: ([x, u]) => ({
-      text: `\\operatorname{gather}_{\\arg\\max ${group(x!, PREC.atom)}}\\left(${u!.text}\\right)`,
+    latex: ([x], attrs) => ({
+      text: `\\arg\\max${poolSub(attrs)} ${group(x!, PREC.atom)}`,
       prec: PREC.atom,
     }),
+    domain: () => "any",
   },
   {
+    // Linear, so its transpose (`transpose: "x"`, `shape` the image's) is avgpool read the
+    // other way round: each window's value spread evenly over the window.
     name: "avgpool",
     surface: {
       params: [
@@ -188,16 +159,27 @@ export const poolOps: readonly OpDef[] = [
         { name: "stride", attr: true, default: 2 },
       ],
     },
-    shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
+    shape: ([x], attrs) =>
+      attrs.transpose === "x"
+        ? gradientShape(poolDims(attrs.shape as Shape, attrs), x!, () => attrs.shape as Shape, "the pooled")
+        : asShape(poolDims(x!, attrs)),
     vjp: (b, node, g) => [
-      b.op("avgpool_grad", [g], {
-        ...poolAttrs(node.attrs),
-        shape: b.shape(node.args[0]!),
-      }),
+      node.attrs.transpose === "x"
+        ? b.op("avgpool", [g], poolAttrs(node.attrs))
+        : b.op("avgpool", [g], { ...poolAttrs(node.attrs), transpose: "x", shape: b.shape(node.args[0]!) }),
     ],
-    rule: () => "\\text{each window's gradient is spread evenly over the window}",
+    rule: (_i, attrs) =>
+      attrs.transpose === "x"
+        ? "\\text{linear}"
+        : "\\text{each window's gradient is spread evenly over the window}",
     evaluate: ([x], attrs, shape, dims) => {
       const out = tensor(shape);
+      if (attrs.transpose === "x") {
+        eachWindow(poolDims(shape, attrs) as PoolDims, attrs, dims, (o, inputs) =>
+          inputs.forEach((q) => (out.data[q]! += x!.data[o]! / inputs.length)),
+        );
+        return out;
+      }
       eachWindow(
         poolDims(x!.shape, attrs) as PoolDims,
         attrs,
@@ -208,43 +190,21 @@ export const poolOps: readonly OpDef[] = [
     },
     emit: (ctx, node) => {
       const x = ctx.ref(node.args[0]!);
+      const out = ctx.ref(node.id);
       const k = windowSize(node.attrs);
       const [s, i, j] = [ctx.fresh("s"), ctx.fresh("i"), ctx.fresh("j")];
+      if (node.attrs.transpose === "x")
+        return `${out}.fill(0);\n${windowLoops(ctx, poolDims(node.shape, node.attrs) as PoolDims, node.attrs, (o, at) => `const ${s} = ${x}[${o}] / ${k * k}; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${out}[${at(i, j)}] += ${s};`)}`;
       return windowLoops(
         ctx,
         poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims,
         node.attrs,
         (o, at) =>
-          `let ${s} = 0; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${s} += ${x}[${at(i, j)}]; ${ctx.ref(node.id)}[${o}] = ${s} / ${k * k};`,
+          `let ${s} = 0; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${s} += ${x}[${at(i, j)}]; ${out}[${o}] = ${s} / ${k * k};`,
       );
     },
     latex: ([x], attrs) => ({
-      text: `\\operatorname{avgpool}${poolSub(attrs)}\\left(${x!.text}\\right)`,
-      prec: PREC.atom,
-    }),
-  },
-  {
-    name: "avgpool_grad",
-    shape: ([g], attrs) =>
-      gradientShape(poolDims(attrs.shape as Shape, attrs), g!, () => attrs.shape as Shape, "the pooled"),
-    vjp: (b, node, u) => [b.op("avgpool", [u], poolAttrs(node.attrs))],
-    rule: () => "\\text{linear}",
-    evaluate: ([g], attrs, shape, dims) => {
-      const out = tensor(shape);
-      eachWindow(poolDims(shape, attrs) as PoolDims, attrs, dims, (o, inputs) =>
-        inputs.forEach((q) => (out.data[q]! += g!.data[o]! / inputs.length)),
-      );
-      return out;
-    },
-    emit: (ctx, node) => {
-      const g = ctx.ref(node.args[0]!);
-      const out = ctx.ref(node.id);
-      const k = windowSize(node.attrs);
-      const [i, j, v] = [ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("v")];
-      return `${out}.fill(0);\n${windowLoops(ctx, poolDims(node.shape, node.attrs) as PoolDims, node.attrs, (o, at) => `const ${v} = ${g}[${o}] / ${k * k}; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${out}[${at(i, j)}] += ${v};`)}`;
-    },
-    latex: ([g], attrs) => ({
-      text: `\\operatorname{spread}${poolSub(attrs)}\\left(${g!.text}\\right)`,
+      text: `\\operatorname{${attrs.transpose === "x" ? "spread" : "avgpool"}}${poolSub(attrs)}\\left(${x!.text}\\right)`,
       prec: PREC.atom,
     }),
   },

@@ -1,13 +1,13 @@
-import type { Attrs, Shape } from "../ir/types.js";
+import type { Attrs, NodeId, Shape } from "../ir/types.js";
+import type { GraphBuilder } from "../ir/builder.js";
 import { formatShape } from "../ir/types.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
-import { sizeOf, tensor, forEachBroadcast, type Tensor } from "../ir/tensor.js";
+import { sizeOf, tensor, forEachBroadcast } from "../ir/tensor.js";
 import { emitElementwise, emitRows, emitSumTo } from "./lowering.js";
 import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
 import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
 
 const targetShape = (attrs: Attrs) => attrs.shape as Shape;
-const rowShape = (s: Shape): Shape => (s.length === 0 ? [] : [...s.slice(0, -1), 1]);
 const fnLatex =
   (name: string) =>
   ([x]: readonly Latex[]): Latex => ({
@@ -23,6 +23,13 @@ export const countLatex = (shape: Shape): string => {
 
 /** Index letters for the axes a sum runs over: Σ_i over the first, Σ_j over the second. */
 const AXIS_LETTERS = ["i", "j", "k", "l"];
+/** A sum's index letter: j along the last axis (a row's entries, a softmax's classes), else by position. */
+const axisLetter = (shape: Shape, axis: number) =>
+  axis === shape.length - 1 ? "j" : (AXIS_LETTERS[axis] ?? "k");
+
+/** Each row's sum, its last axis kept as 1 (a scalar is its own sum). */
+export const rowSum = (b: GraphBuilder, x: NodeId): NodeId =>
+  b.shape(x).length === 0 ? x : b.op("sum", [x], { axis: -1, keep: 1 });
 const flag = (v: Attrs[string]) => v !== undefined && v !== 0 && v !== false;
 
 /** The axis a reduction runs over (a negative one counts from the end), when it is one of `shape`'s. */
@@ -35,17 +42,6 @@ export function axisOf(shape: Shape, attrs: Attrs): number | undefined {
 /** `shape` without `axis`, or with it as 1 when the reduction keeps it. */
 export function reducedShape(shape: Shape, axis: number, keep: boolean): Shape {
   return keep ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
-}
-
-function sumRows(x: Tensor): Tensor {
-  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1]!;
-  const out = tensor(rowShape(x.shape) as number[]);
-  for (let r = 0, o = 0; r < x.data.length; r += n, o++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += x.data[r + j]!;
-    out.data[o] = s;
-  }
-  return out;
 }
 
 export const reduceOps: readonly OpDef[] = [
@@ -94,7 +90,7 @@ export const reduceOps: readonly OpDef[] = [
       text:
         attrs.axis === undefined
           ? `\\sum ${group(x!, PREC.atom)}`
-          : `\\textstyle\\sum_{${AXIS_LETTERS[axisOf(shape!, attrs)!] ?? "k"}} ${group(x!, PREC.atom)}`,
+          : `\\textstyle\\sum_{${axisLetter(shape!, axisOf(shape!, attrs)!)}} ${group(x!, PREC.atom)}`,
       prec: PREC.product,
     }),
   },
@@ -203,28 +199,10 @@ export const reduceOps: readonly OpDef[] = [
     }),
   },
   {
-    name: "rowsum",
-    shape: ([x]) => ({ shape: rowShape(x!) }),
-    vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) })],
-    rule: () => "\\frac{\\partial \\sum_j a_{ij}}{\\partial a_{ij}} = 1",
-    evaluate: ([x]) => sumRows(x!),
-    emit: (ctx, node) => {
-      const x = ctx.ref(node.args[0]!);
-      const [s, j, o] = [ctx.fresh("s"), ctx.fresh("j"), ctx.fresh("o")];
-      return `let ${o} = 0;\n${emitRows(ctx, ctx.shapeOf(node.args[0]!), (r, n) => `let ${s} = 0; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${s} += ${x}[${r} + ${j}]; ${ctx.ref(node.id)}[${o}++] = ${s};`)}`;
-    },
-    latex: ([x]) => ({
-      text: `\\textstyle\\sum_j ${group(x!, PREC.atom)}`,
-      prec: PREC.product,
-    }),
-  },
-  {
     name: "softmax",
     surface: { params: [{ name: "z" }] },
     shape: ([x]) => ({ shape: x! }),
-    vjp: (b, node, g) => [
-      b.op("mul", [node.id, b.op("sub", [g, b.op("rowsum", [b.op("mul", [g, node.id])])])]),
-    ],
+    vjp: (b, node, g) => [b.op("mul", [node.id, b.op("sub", [g, rowSum(b, b.op("mul", [g, node.id]))])])],
     rule: () => "\\frac{\\partial \\operatorname{softmax}(z)_i}{\\partial z_j} = s_i(\\delta_{ij} - s_j)",
     evaluate: ([x]) => softmaxRows(x!, false),
     emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), false),
@@ -234,7 +212,7 @@ export const reduceOps: readonly OpDef[] = [
     name: "log_softmax",
     surface: { params: [{ name: "z" }] },
     shape: ([x]) => ({ shape: x! }),
-    vjp: (b, node, g) => [b.op("sub", [g, b.op("mul", [b.op("exp", [node.id]), b.op("rowsum", [g])])])],
+    vjp: (b, node, g) => [b.op("sub", [g, b.op("mul", [b.op("exp", [node.id]), rowSum(b, g)])])],
     rule: () => "\\frac{\\partial \\log\\operatorname{softmax}(z)_i}{\\partial z_j} = \\delta_{ij} - s_j",
     evaluate: ([x]) => softmaxRows(x!, true),
     emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), true),

@@ -41,8 +41,26 @@ const cases: Record<string, readonly Case[]> = {
   gather: [
     { shapes: [[4, 3], [5]], fixed: { 1: [0, 3, 3, 1, 2] } },
     { shapes: [[4], [2, 2]], fixed: { 1: [1, 0, 3, 3] } },
+    {
+      shapes: [
+        [2, 3],
+        [2, 2],
+      ],
+      fixed: { 1: [5, 0, 3, 3] },
+      attrs: { flat: true },
+    },
   ],
-  scatter_add: [{ shapes: [[5, 3], [5]], fixed: { 1: [0, 3, 3, 1, 2] }, attrs: { rows: 4 } }],
+  scatter_add: [
+    { shapes: [[5, 3], [5]], fixed: { 1: [0, 3, 3, 1, 2] }, attrs: { rows: 4 } },
+    {
+      shapes: [
+        [2, 2],
+        [2, 2],
+      ],
+      fixed: { 1: [5, 0, 3, 3] },
+      attrs: { flat: true, shape: [2, 3] },
+    },
+  ],
   onehot: [{ shapes: [[3]], fixed: { 0: [2, 0, 1] }, attrs: { classes: 3 } }],
   min: [{ shapes: [M, M] }, { shapes: [[3], M] }],
   compare: [
@@ -99,7 +117,6 @@ const cases: Record<string, readonly Case[]> = {
   sum: [{ shapes: [M] }],
   mean: [{ shapes: [M] }],
   count: [{ shapes: [M] }],
-  rowsum: [{ shapes: [M] }],
   sum_to: [
     { shapes: [M], attrs: { shape: [3] } },
     { shapes: [M], attrs: { shape: [2, 1] } },
@@ -149,66 +166,47 @@ const cases: Record<string, readonly Case[]> = {
       ],
       attrs: { stride: 2, padding: 0 },
     },
-  ],
-  conv2d_input_grad: [
+    // Its transposes, which its VJPs are: the input's place (a full convolution), the kernel's.
     {
       shapes: [
         [3, 3],
         [3, 3],
       ],
-      attrs: { stride: 1, padding: 0, shape: [5, 5] },
+      attrs: { stride: 1, padding: 0, transpose: "x", shape: [5, 5] },
     },
     {
       shapes: [
         [3, 3, 3],
         [3, 2, 3, 3],
       ],
-      attrs: { stride: 2, padding: 1, shape: [2, 5, 5] },
+      attrs: { stride: 2, padding: 1, transpose: "x", shape: [2, 5, 5] },
     },
-  ],
-  conv2d_kernel_grad: [
     {
       shapes: [
         [5, 5],
         [3, 3],
       ],
-      attrs: { stride: 1, padding: 0, shape: [3, 3] },
+      attrs: { stride: 1, padding: 0, transpose: "k", shape: [3, 3] },
     },
     {
       shapes: [
         [2, 5, 5],
         [3, 3, 3],
       ],
-      attrs: { stride: 2, padding: 1, shape: [3, 2, 3, 3] },
+      attrs: { stride: 2, padding: 1, transpose: "k", shape: [3, 2, 3, 3] },
     },
   ],
   maxpool: [
     { shapes: [[4, 4]], attrs: { size: 2, stride: 1 } },
     { shapes: [[2, 5, 5]], attrs: { size: 2, stride: 2 } },
   ],
-  maxpool_grad: [
-    {
-      shapes: [
-        [4, 4],
-        [3, 3],
-      ],
-      attrs: { size: 2, stride: 1 },
-    },
-  ],
-  maxpool_gather: [
-    {
-      shapes: [
-        [4, 4],
-        [4, 4],
-      ],
-      attrs: { size: 2, stride: 1 },
-    },
-  ],
+  pool_argmax: [{ shapes: [[4, 4]], attrs: { size: 2, stride: 1 } }],
   avgpool: [
     { shapes: [[4, 4]], attrs: { size: 2, stride: 2 } },
     { shapes: [[2, 3, 5]], attrs: { size: 3, stride: 1 } },
+    // Its transpose, which its VJP is: each window's value spread over the window.
+    { shapes: [[2, 2]], attrs: { size: 2, stride: 2, transpose: "x", shape: [4, 4] } },
   ],
-  avgpool_grad: [{ shapes: [[2, 2]], attrs: { size: 2, stride: 2, shape: [4, 4] } }],
   flatten: [
     { shapes: [[2, 3, 4]], attrs: { from: 0 } },
     { shapes: [[2, 3, 4]], attrs: { from: 1 } },

@@ -164,11 +164,12 @@ function allocate(d0: number) {
   const v27 = new Float64Array(8 * d0);
   const v28 = new Float64Array(16);
   const v32 = new Float64Array(8 * d0);
-  const v35 = new Float64Array(32 * d0);
-  const v38 = new Float64Array(32 * d0);
+  const v35 = new Float64Array(8 * d0);
+  const v36 = new Float64Array(32 * d0);
   const v39 = new Float64Array(32 * d0);
-  const v42 = new Float64Array(2);
-  const v45 = new Float64Array(18);
+  const v40 = new Float64Array(32 * d0);
+  const v43 = new Float64Array(2);
+  const v46 = new Float64Array(18);
   return {
     key: "" + "," + d0,
     v6,
@@ -190,10 +191,11 @@ function allocate(d0: number) {
     v28,
     v32,
     v35,
-    v38,
+    v36,
     v39,
-    v42,
-    v45,
+    v40,
+    v43,
+    v46,
   };
 }
 function buffers(d0: number) {
@@ -432,9 +434,9 @@ export function gradient(
   const v5 = params["b"];
   const v24 = out["b"];
   const v28 = out["W"];
-  const v42 = out["bk"];
-  const v45 = out["k"];
-  const { v6, v8, v10, v13, v14, v15, v16, v17, v18, v19, v20, v21, v27, v35, v39 } = w;
+  const v43 = out["bk"];
+  const v46 = out["k"];
+  const { v6, v8, v10, v13, v14, v15, v16, v17, v18, v19, v20, v21, v27, v35, v36, v40 } = w;
   for (let n49 = 0; n49 < d0; n49++)
     for (let f50 = 0; f50 < 2; f50++) {
       {
@@ -731,7 +733,6 @@ export function gradient(
       }
     }
   }
-  v35.fill(0);
   for (let l130 = 0; l130 < d0 * 2; l130++)
     for (let oh131 = 0; oh131 < 2; oh131++)
       for (let ow132 = 0; ow132 < 2; ow132++) {
@@ -746,62 +747,64 @@ export function gradient(
               q129 = q136;
             }
           }
-        v35[q129] += v27[o133];
+        v35[o133] = q129;
       }
+  v36.fill(0, 0, 32 * d0);
+  for (let i137 = 0; i137 < 8 * d0; i137++) v36[v35[i137]] += v27[i137];
 
-  for (let i137 = 0; i137 < 32 * d0; i137++) {
-    v39[i137] = v35[i137] * +(v8[i137] > 0);
+  for (let i140 = 0; i140 < 32 * d0; i140++) {
+    v40[i140] = v36[i140] * +(v8[i140] > 0);
   }
-  v42.fill(0, 0, 2);
-  let f142 = 0;
-  for (let i138 = 0; i138 < d0; i138++) {
-    for (let i139 = 0; i139 < 2; i139++) {
-      for (let i140 = 0; i140 < 4; i140++) {
-        let s143 = 0;
-        for (let i141 = 0; i141 < 4; i141++) s143 += v39[f142++];
-        v42[i139] += s143;
+  v43.fill(0, 0, 2);
+  let f145 = 0;
+  for (let i141 = 0; i141 < d0; i141++) {
+    for (let i142 = 0; i142 < 2; i142++) {
+      for (let i143 = 0; i143 < 4; i143++) {
+        let s146 = 0;
+        for (let i144 = 0; i144 < 4; i144++) s146 += v40[f145++];
+        v43[i142] += s146;
       }
     }
   }
-  for (let f145 = 0; f145 < 2; f145++)
-    for (let c146 = 0; c146 < 1; c146++) {
-      let s151_0_0 = 0;
-      let s151_0_1 = 0;
-      let s151_0_2 = 0;
-      let s151_1_0 = 0;
-      let s151_1_1 = 0;
-      let s151_1_2 = 0;
-      let s151_2_0 = 0;
-      let s151_2_1 = 0;
-      let s151_2_2 = 0;
-      for (let n144 = 0; n144 < d0; n144++)
-        for (let oh147 = 0; oh147 < 4; oh147++) {
-          const r152_0 = ((n144 * 1 + c146) * 6 + oh147 * 1 + 0) * 6;
-          const r152_1 = ((n144 * 1 + c146) * 6 + oh147 * 1 + 1) * 6;
-          const r152_2 = ((n144 * 1 + c146) * 6 + oh147 * 1 + 2) * 6;
-          for (let ow148 = 0; ow148 < 4; ow148++) {
-            const g150 = v39[((n144 * 2 + f145) * 4 + oh147) * 4 + ow148];
-            const col149 = ow148 * 1;
-            s151_0_0 += g150 * v0[r152_0 + col149];
-            s151_0_1 += g150 * v0[r152_0 + col149 + 1];
-            s151_0_2 += g150 * v0[r152_0 + col149 + 2];
-            s151_1_0 += g150 * v0[r152_1 + col149];
-            s151_1_1 += g150 * v0[r152_1 + col149 + 1];
-            s151_1_2 += g150 * v0[r152_1 + col149 + 2];
-            s151_2_0 += g150 * v0[r152_2 + col149];
-            s151_2_1 += g150 * v0[r152_2 + col149 + 1];
-            s151_2_2 += g150 * v0[r152_2 + col149 + 2];
+  for (let f148 = 0; f148 < 2; f148++)
+    for (let c149 = 0; c149 < 1; c149++) {
+      let s154_0_0 = 0;
+      let s154_0_1 = 0;
+      let s154_0_2 = 0;
+      let s154_1_0 = 0;
+      let s154_1_1 = 0;
+      let s154_1_2 = 0;
+      let s154_2_0 = 0;
+      let s154_2_1 = 0;
+      let s154_2_2 = 0;
+      for (let n147 = 0; n147 < d0; n147++)
+        for (let oh150 = 0; oh150 < 4; oh150++) {
+          const r155_0 = ((n147 * 1 + c149) * 6 + oh150 * 1 + 0) * 6;
+          const r155_1 = ((n147 * 1 + c149) * 6 + oh150 * 1 + 1) * 6;
+          const r155_2 = ((n147 * 1 + c149) * 6 + oh150 * 1 + 2) * 6;
+          for (let ow151 = 0; ow151 < 4; ow151++) {
+            const g153 = v40[((n147 * 2 + f148) * 4 + oh150) * 4 + ow151];
+            const col152 = ow151 * 1;
+            s154_0_0 += g153 * v0[r155_0 + col152];
+            s154_0_1 += g153 * v0[r155_0 + col152 + 1];
+            s154_0_2 += g153 * v0[r155_0 + col152 + 2];
+            s154_1_0 += g153 * v0[r155_1 + col152];
+            s154_1_1 += g153 * v0[r155_1 + col152 + 1];
+            s154_1_2 += g153 * v0[r155_1 + col152 + 2];
+            s154_2_0 += g153 * v0[r155_2 + col152];
+            s154_2_1 += g153 * v0[r155_2 + col152 + 1];
+            s154_2_2 += g153 * v0[r155_2 + col152 + 2];
           }
         }
-      v45[((f145 * 1 + c146) * 3 + 0) * 3 + 0] = s151_0_0;
-      v45[((f145 * 1 + c146) * 3 + 0) * 3 + 1] = s151_0_1;
-      v45[((f145 * 1 + c146) * 3 + 0) * 3 + 2] = s151_0_2;
-      v45[((f145 * 1 + c146) * 3 + 1) * 3 + 0] = s151_1_0;
-      v45[((f145 * 1 + c146) * 3 + 1) * 3 + 1] = s151_1_1;
-      v45[((f145 * 1 + c146) * 3 + 1) * 3 + 2] = s151_1_2;
-      v45[((f145 * 1 + c146) * 3 + 2) * 3 + 0] = s151_2_0;
-      v45[((f145 * 1 + c146) * 3 + 2) * 3 + 1] = s151_2_1;
-      v45[((f145 * 1 + c146) * 3 + 2) * 3 + 2] = s151_2_2;
+      v46[((f148 * 1 + c149) * 3 + 0) * 3 + 0] = s154_0_0;
+      v46[((f148 * 1 + c149) * 3 + 0) * 3 + 1] = s154_0_1;
+      v46[((f148 * 1 + c149) * 3 + 0) * 3 + 2] = s154_0_2;
+      v46[((f148 * 1 + c149) * 3 + 1) * 3 + 0] = s154_1_0;
+      v46[((f148 * 1 + c149) * 3 + 1) * 3 + 1] = s154_1_1;
+      v46[((f148 * 1 + c149) * 3 + 1) * 3 + 2] = s154_1_2;
+      v46[((f148 * 1 + c149) * 3 + 2) * 3 + 0] = s154_2_0;
+      v46[((f148 * 1 + c149) * 3 + 2) * 3 + 1] = s154_2_1;
+      v46[((f148 * 1 + c149) * 3 + 2) * 3 + 2] = s154_2_2;
     }
 
   return { loss: v18[0], gradients: out };
