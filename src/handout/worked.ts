@@ -17,6 +17,8 @@ import { forwardIllustration } from "./images.js";
 function givenValue(ctx: HandoutContext, n: NamedValue): Tensor | undefined {
   const node = ctx.gradient.nodes[n.node]!;
   if (node.kind === "const") return { shape: node.shape as number[], data: node.value };
+  // A const filling a run-time shape (ones: [N] = 1) takes its size from the example.
+  if (n.kind === "const") return ctx.worked?.value(n.node);
   return ctx.values.get(n.name);
 }
 

@@ -223,6 +223,20 @@ export class Lowering implements ExprHost {
         return null;
       }
       if (!d.shape && !index) shape = n.shape;
+      // A number fills a shape with a run-time dim when the data binds it (const ones: [N] = 1).
+      if (d.role === "const" && n.shape.length === 0 && shape.some((x) => typeof x === "string")) {
+        const id = this.outer.op("broadcast_to", [init], { shape });
+        this.named.push({
+          name: key,
+          node: id,
+          kind: d.role,
+          declaredShape: [...(index ? [index.upperDim ?? index.length] : []), ...perStepDisplay],
+          ...(d.latex ? { latex: d.latex.text } : {}),
+          ...(sequence ? { index: sequence.index } : {}),
+          span: d.name.span,
+        });
+        return id;
+      }
       const entries = shape.reduce<number>((a, x) => a * (typeof x === "number" ? x : 1), 1);
       if (entries > MAX_FILLED) {
         this.report(D.valueTooLarge(d.init.span, key, entries, MAX_FILLED));

@@ -308,7 +308,7 @@ export class ScanLowering {
     }
   }
 
-  /** [] first, then every declared per-step shape and each of its axes, by rank. */
+  /** [] first, then every declared per-step shape, each of its axes and each pair of axes, smallest first. */
   private candidateShapes(): Shape[] {
     const seen = new Map<string, Shape>([["", []]]);
     const add = (s: Shape) => seen.has(s.join(",")) || seen.set(s.join(","), s);
@@ -318,7 +318,13 @@ export class ScanLowering {
       for (const d of shape) add([d]);
       add(shape);
     }
-    return [...seen.values()].sort((a, b) => a.length - b.length);
+    // A batch of states (h_0 = 0 read against x_t: [N, D]) is a matrix of two of the model's
+    // dims that no declaration need spell out.
+    const axes = [...seen.values()].filter((s) => s.length === 1).map((s) => s[0]!);
+    for (const a of axes) for (const b of axes) add([a, b]);
+    // Smallest first: by rank, then by entries (a run-time dim counts as larger than any size).
+    const entries = (s: Shape) => s.reduce<number>((n, d) => n * (typeof d === "number" ? d : 2 ** 30), 1);
+    return [...seen.values()].sort((a, b) => a.length - b.length || entries(a) - entries(b));
   }
 
   private lowerBody(
