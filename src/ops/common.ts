@@ -42,17 +42,22 @@ export function requireSameShape(args: readonly Shape[], what: string): ShapeRes
   return { shape: [] };
 }
 
-/** Softmax over the last axis of `x`, computed stably (the row maximum is subtracted). */
-export function softmaxRows(x: Tensor, log: boolean): Tensor {
+/** Softmax over an axis of `x` (the last by default), computed stably (the line's maximum is subtracted). */
+export function softmaxRows(x: Tensor, log: boolean, axis = x.shape.length - 1): Tensor {
   const out = tensor(x.shape);
-  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1]!;
-  for (let r = 0; r < x.data.length; r += n) {
+  const n = x.shape.length === 0 ? 1 : x.shape[axis]!;
+  // Each line along the axis: its entries lie `inner` apart, from `base`.
+  const inner = x.shape.slice(axis + 1).reduce<number>((a, d) => a * d, 1);
+  const lines: number[] = [];
+  for (let o = 0; o < x.data.length; o += n * inner) for (let i = 0; i < inner; i++) lines.push(o + i);
+  for (const base of lines) {
+    const at = (j: number) => base + j * inner;
     let max = -Infinity;
-    for (let j = 0; j < n; j++) max = Math.max(max, x.data[r + j]!);
+    for (let j = 0; j < n; j++) max = Math.max(max, x.data[at(j)]!);
     let sum = 0;
-    for (let j = 0; j < n; j++) sum += Math.exp(x.data[r + j]! - max);
+    for (let j = 0; j < n; j++) sum += Math.exp(x.data[at(j)]! - max);
     const lse = max + Math.log(sum);
-    for (let j = 0; j < n; j++) out.data[r + j] = log ? x.data[r + j]! - lse : Math.exp(x.data[r + j]! - lse);
+    for (let j = 0; j < n; j++) out.data[at(j)] = log ? x.data[at(j)]! - lse : Math.exp(x.data[at(j)]! - lse);
   }
   return out;
 }

@@ -87,7 +87,7 @@ function stableLog(b: GraphBuilder, x: NodeId): NodeId | undefined {
   const n = b.node(x);
   if (n.kind !== "op") return undefined;
   const [a, c] = n.args;
-  if (n.op === "softmax") return b.op("log_softmax", [a!]);
+  if (n.op === "softmax") return b.op("log_softmax", [a!], n.attrs);
   if (n.op === "sigmoid") return b.op("log_sigmoid", [a!]);
   if (n.op === "exp") return a;
   if (n.op === "add")

@@ -16,9 +16,10 @@ const pair =
   });
 
 /** The op that produced `id`, when it is `name`. */
+/** The argument of `id` when `id` is op `name` over its default axis (the fused rules' case). */
 function producedBy(b: GraphBuilder, id: NodeId, name: string): NodeId | undefined {
   const n = b.node(id);
-  return n.kind === "op" && n.op === name ? n.args[0] : undefined;
+  return n.kind === "op" && n.op === name && n.attrs.axis === undefined ? n.args[0] : undefined;
 }
 
 function sumLoop(

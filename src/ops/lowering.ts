@@ -123,6 +123,23 @@ export function emitSumTo(ctx: EmitContext, out: NodeId, outShape: Shape, input:
 }
 
 /** Runs `body(rowStart)` for each row of the last axis; `n` is the row length expression. */
+/**
+ * Loops over the lines of `shape` along `axis` (not the last): `body` gets a function giving
+ * the offset of a line's entry j, and the axis's length.
+ */
+export function emitLines(
+  ctx: EmitContext,
+  shape: Shape,
+  axis: number,
+  body: (at: (j: string) => string, n: string) => string,
+): string {
+  const [o, i, base] = [ctx.fresh("o"), ctx.fresh("i"), ctx.fresh("base")];
+  const n = ctx.dim(shape[axis]!);
+  const inner = ctx.size(shape.slice(axis + 1));
+  const outer = ctx.size(shape.slice(0, axis));
+  return `for (let ${o} = 0; ${o} < ${outer}; ${o}++) for (let ${i} = 0; ${i} < ${inner}; ${i}++) { const ${base} = ${o} * ${n} * ${inner} + ${i}; ${body((j) => `${base} + ${j} * ${inner}`, n)} }`;
+}
+
 export function emitRows(ctx: EmitContext, shape: Shape, body: (row: string, n: string) => string): string {
   const n = shape.length === 0 ? "1" : ctx.dim(shape[shape.length - 1]!);
   const r = ctx.fresh("r");

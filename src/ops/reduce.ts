@@ -3,17 +3,11 @@ import type { GraphBuilder } from "../ir/builder.js";
 import { formatShape } from "../ir/types.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { sizeOf, tensor, forEachBroadcast } from "../ir/tensor.js";
-import { emitElementwise, emitRows, emitSumTo } from "./lowering.js";
+import { emitElementwise, emitLines, emitRows, emitSumTo } from "./lowering.js";
 import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
 import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
 
 const targetShape = (attrs: Attrs) => attrs.shape as Shape;
-const fnLatex =
-  (name: string) =>
-  ([x]: readonly Latex[]): Latex => ({
-    text: `${name}\\left(${x!.text}\\right)`,
-    prec: PREC.atom,
-  });
 /** The element count of a shape in LaTeX: `N K`, or a number when fixed. */
 export const countLatex = (shape: Shape): string => {
   const fixed = shape.filter((d): d is number => typeof d === "number").reduce((a, b) => a * b, 1);
@@ -200,44 +194,79 @@ export const reduceOps: readonly OpDef[] = [
   },
   {
     name: "softmax",
-    surface: { params: [{ name: "z" }] },
-    shape: ([x]) => ({ shape: x! }),
-    vjp: (b, node, g) => [b.op("mul", [node.id, b.op("sub", [g, rowSum(b, b.op("mul", [g, node.id]))])])],
+    surface: { params: [{ name: "z" }, { name: "axis", attr: true }] },
+    shape: softmaxShape,
+    simplify: lastAxisPlain("softmax"),
+    vjp: (b, node, g) => {
+      const sum = (x: NodeId) => lineSum(b, x, node.attrs);
+      return [b.op("mul", [node.id, b.op("sub", [g, sum(b.op("mul", [g, node.id]))])])];
+    },
     rule: () => "\\frac{\\partial \\operatorname{softmax}(z)_i}{\\partial z_j} = s_i(\\delta_{ij} - s_j)",
-    evaluate: ([x]) => softmaxRows(x!, false),
-    emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), false),
-    latex: fnLatex("\\operatorname{softmax}"),
+    evaluate: ([x], attrs) => softmaxRows(x!, false, axisOf(x!.shape, attrs)),
+    emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), false, node.attrs),
+    latex: softmaxLatex("\\operatorname{softmax}"),
   },
   {
     name: "log_softmax",
-    surface: { params: [{ name: "z" }] },
-    shape: ([x]) => ({ shape: x! }),
-    vjp: (b, node, g) => [b.op("sub", [g, b.op("mul", [b.op("exp", [node.id]), rowSum(b, g)])])],
+    surface: { params: [{ name: "z" }, { name: "axis", attr: true }] },
+    shape: softmaxShape,
+    simplify: lastAxisPlain("log_softmax"),
+    vjp: (b, node, g) => [b.op("sub", [g, b.op("mul", [b.op("exp", [node.id]), lineSum(b, g, node.attrs)])])],
     rule: () => "\\frac{\\partial \\log\\operatorname{softmax}(z)_i}{\\partial z_j} = \\delta_{ij} - s_j",
-    evaluate: ([x]) => softmaxRows(x!, true),
-    emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), true),
-    latex: fnLatex("\\log\\operatorname{softmax}"),
+    evaluate: ([x], attrs) => softmaxRows(x!, true, axisOf(x!.shape, attrs)),
+    emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), true, node.attrs),
+    latex: softmaxLatex("\\log\\operatorname{softmax}"),
   },
 ];
 
-/** Softmax (or its log) over the last axis, stable: the row maximum is subtracted first. */
+/**
+ * A softmax runs over the last axis unless `axis` names another (a column softmax of a
+ * matrix is axis = 0). An axis naming the last one is dropped, so the node is the plain
+ * softmax that the fused cross-entropy rules recognise.
+ */
+function softmaxShape([x]: readonly Shape[], attrs: Attrs) {
+  if (attrs.axis === undefined) return { shape: x! };
+  return axisOf(x!, attrs) === undefined
+    ? { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` }
+    : { shape: x! };
+}
+function lastAxisPlain(op: string) {
+  return (b: GraphBuilder, [x]: readonly NodeId[], attrs: Attrs): NodeId | undefined => {
+    if (attrs.axis === undefined) return undefined;
+    const shape = b.shape(x!);
+    const axis = axisOf(shape, attrs);
+    if (axis === undefined) return undefined;
+    if (axis === shape.length - 1) return b.op(op, [x!]);
+    return attrs.axis === axis ? undefined : b.op(op, [x!], { axis });
+  };
+}
+/** Sums along the softmax's axis, kept as 1. */
+function lineSum(b: GraphBuilder, x: NodeId, attrs: Attrs): NodeId {
+  return attrs.axis === undefined ? rowSum(b, x) : b.op("sum", [x], { axis: attrs.axis, keep: 1 });
+}
+function softmaxLatex(name: string) {
+  return ([x]: readonly Latex[], attrs: Attrs, [shape]: readonly Shape[]): Latex => ({
+    text: `${name}${attrs.axis === undefined ? "" : `_{${axisLetter(shape!, axisOf(shape!, attrs)!)}}`}\\left(${x!.text}\\right)`,
+    prec: PREC.atom,
+  });
+}
+
+/** Softmax (or its log) over the last axis or `attrs.axis`, stable: the line's maximum is subtracted first. */
 export function emitSoftmax(
   ctx: Parameters<OpDef["emit"]>[0],
   input: number,
   out: string,
   log: boolean,
+  attrs: Attrs = {},
 ): string {
   const x = ctx.ref(input);
   const [m, s, j, lse] = [ctx.fresh("m"), ctx.fresh("s"), ctx.fresh("j"), ctx.fresh("lse")];
-  return emitRows(
-    ctx,
-    ctx.shapeOf(input),
-    (
-      r,
-      n,
-    ) => `let ${m} = -Infinity; for (let ${j} = 0; ${j} < ${n}; ${j}++) if (${x}[${r} + ${j}] > ${m}) ${m} = ${x}[${r} + ${j}];
-let ${s} = 0; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${s} += Math.exp(${x}[${r} + ${j}] - ${m});
+  const line = (at: (j: string) => string, n: string) =>
+    `let ${m} = -Infinity; for (let ${j} = 0; ${j} < ${n}; ${j}++) if (${x}[${at(j)}] > ${m}) ${m} = ${x}[${at(j)}];
+let ${s} = 0; for (let ${j} = 0; ${j} < ${n}; ${j}++) ${s} += Math.exp(${x}[${at(j)}] - ${m});
 const ${lse} = ${m} + Math.log(${s});
-for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${log ? `${x}[${r} + ${j}] - ${lse}` : `Math.exp(${x}[${r} + ${j}] - ${lse})`};`,
-  );
+for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${at(j)}] = ${log ? `${x}[${at(j)}] - ${lse}` : `Math.exp(${x}[${at(j)}] - ${lse})`};`;
+  const shape = ctx.shapeOf(input);
+  if (attrs.axis !== undefined) return emitLines(ctx, shape, axisOf(shape, attrs)!, line);
+  return emitRows(ctx, shape, (r, n) => line((k) => `${r} + ${k}`, n));
 }

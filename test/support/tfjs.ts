@@ -131,10 +131,11 @@ function forwardOp(
       return n.attrs.axis === undefined ? tf.sum(x) : tf.sum(x, Number(n.attrs.axis), n.attrs.keep === 1);
     case "mean":
       return tf.mean(x);
+    // TF.js's softmax runs over the last axis only: another axis is z − logsumexp(z) along it.
     case "softmax":
-      return tf.softmax(x);
+      return n.attrs.axis === undefined ? tf.softmax(x) : tf.exp(logSoftmaxAlong(x, Number(n.attrs.axis)));
     case "log_softmax":
-      return tf.logSoftmax(x);
+      return n.attrs.axis === undefined ? tf.logSoftmax(x) : logSoftmaxAlong(x, Number(n.attrs.axis));
     case "mse":
       return tf.mean(tf.square(tf.sub(x, y)));
     case "cross_entropy":
@@ -278,3 +279,5 @@ export function tfjsGradients(
     tf.engine().endScope();
   }
 }
+
+const logSoftmaxAlong = (x: tf.Tensor, axis: number) => tf.sub(x, tf.logSumExp(x, axis, true));
