@@ -85,6 +85,12 @@ export class NablaParser extends CstParser {
       { ALT: () => this.CONSUME(T.Const, { LABEL: "role" }) },
     ]);
     this.SUBRULE(this.lhsName);
+    // A constant defined entry by entry: `const M[i, j]: [T, T] = where(j <= i, 0, -1e9)`.
+    this.OPTION5(() => {
+      this.CONSUME(T.LBracket);
+      this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: "axisName" }) });
+      this.CONSUME(T.RBracket);
+    });
     this.OPTION(() => {
       this.CONSUME(T.Colon);
       this.SUBRULE(this.shape);

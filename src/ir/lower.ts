@@ -17,6 +17,7 @@ import { lowerLecture } from "./lecture.js";
 import type { Tensor } from "./tensor.js";
 import { apply, lowerExpr, type ExprHost } from "./expr.js";
 import { expandConstant } from "./literals.js";
+import { sameShape } from "./shapes.js";
 import { checkIndexData } from "./indices.js";
 import { analyzeName, indexReduction, type StepRef } from "./steps.js";
 import { ScanLowering, type BuiltScan } from "./scan.js";
@@ -44,6 +45,8 @@ export class Lowering implements ExprHost {
   private readonly scans: ScanLowering;
   /** While probing shapes, diagnostics go here instead of to the user. */
   muted: Diagnostic[] | undefined;
+  /** The positions a const defined entry by entry names (its `i`, `j`), while its value is lowered. */
+  private axisBindings: ReadonlyMap<string, NodeId> | undefined;
 
   constructor(
     private readonly program: Program,
@@ -214,6 +217,7 @@ export class Lowering implements ExprHost {
     let shape: Shape = index ? [index.length, ...perStep] : perStep;
     const perStepDisplay = (d.shape ?? []).map((r) => (r.kind === "literal" ? r.value : r.name));
     let initValue: Float64Array | undefined;
+    if (d.axes) return this.lowerEntrywise(key, d, shape, perStepDisplay, index !== undefined);
     if (d.init) {
       const init = lowerExpr(this, d.init);
       if (init === null) return null;
@@ -266,6 +270,110 @@ export class Lowering implements ExprHost {
       span: d.name.span,
     });
     return id;
+  }
+
+  /**
+   * A const defined entry by entry, `const M[i, j]: [T, T] = where(j <= i, 0, -1e9)`: the
+   * names in brackets are each entry's position along the axes (from 0), and the value is
+   * an expression of them, numbers and dims. Fixed sizes fold to a literal; a run-time dim
+   * makes it a value the module computes once the data binds the dim.
+   */
+  private lowerEntrywise(
+    key: string,
+    d: Declaration,
+    shape: Shape,
+    perStepDisplay: readonly (string | number)[],
+    sequence: boolean,
+  ): NodeId | null {
+    const axes = d.axes!;
+    const where = axes[0]!.span;
+    if (d.role !== "const" || sequence) {
+      this.report(
+        D.badArguments(where, `only a const may be defined entry by entry ('const ${key}[…]: [...] = …')`),
+      );
+      return null;
+    }
+    if (!d.shape || axes.length !== shape.length) {
+      this.report(
+        D.badArguments(
+          where,
+          `'${key}[${axes.map((a) => a.name).join(", ")}]' names ${axes.length} position${axes.length === 1 ? "" : "s"}: give it a shape of ${axes.length} ax${axes.length === 1 ? "is" : "es"} (': [T, T]')`,
+        ),
+      );
+      return null;
+    }
+    const seen = new Set<string>();
+    for (const a of axes) {
+      if (seen.has(a.name)) {
+        this.report(D.badArguments(a.span, `'${a.name}' names two axes of '${key}'`));
+        return null;
+      }
+      seen.add(a.name);
+    }
+    if (!d.init) return null;
+    const fixed = shape.every((x) => typeof x === "number");
+    const positions = axes.map((a, axis) => {
+      if (!fixed) return this.outer.op("position", [], { shape, axis, name: a.name }, a.span);
+      const inner = (shape.slice(axis + 1) as number[]).reduce((p, x) => p * x, 1);
+      const n = shape[axis] as number;
+      const size = (shape as number[]).reduce((p, x) => p * x, 1);
+      return this.outer.constant(
+        Float64Array.from({ length: size }, (_, e) => Math.floor(e / inner) % n),
+        shape,
+        a.span,
+      );
+    });
+    const saved = this.axisBindings;
+    this.axisBindings = new Map(axes.map((a, k) => [a.name, positions[k]!]));
+    let value: NodeId | null;
+    try {
+      value = lowerExpr(this, d.init);
+    } finally {
+      this.axisBindings = saved;
+    }
+    if (value === null) return null;
+    const reads = this.readsData(value);
+    if (reads) {
+      this.report(
+        D.badArguments(
+          d.init.span,
+          `'${key}' is a constant: its entries may depend on their positions, numbers and dims, not on '${reads}'`,
+        ),
+      );
+      return null;
+    }
+    const valueShape = this.outer.shape(value);
+    if (!sameShape(valueShape, shape)) {
+      if (valueShape.length > 0) {
+        this.report(D.declaredShapeMismatch(d.init.span, key, formatShape(shape), formatShape(valueShape)));
+        return null;
+      }
+      value = this.outer.op("broadcast_to", [value], { shape }, d.init.span);
+    }
+    this.named.push({
+      name: key,
+      node: value,
+      kind: "const",
+      declaredShape: [...perStepDisplay],
+      ...(d.latex ? { latex: d.latex.text } : {}),
+      span: d.name.span,
+    });
+    return value;
+  }
+
+  /** The name of a param or data value that `id` depends on, if any. */
+  private readsData(id: NodeId): string | undefined {
+    const seen = new Set<NodeId>();
+    const stack = [id];
+    while (stack.length > 0) {
+      const n = this.outer.node(stack.pop()!);
+      if (seen.has(n.id)) continue;
+      seen.add(n.id);
+      if (n.kind === "param" || n.kind === "input") return n.name;
+      if (n.kind === "op") stack.push(...n.args);
+      else if (n.kind !== "const") return this.named.find((v) => v.node === n.id)?.name ?? "a recurrence";
+    }
+    return undefined;
   }
 
   private lowerEquation(e: Equation): NodeId | null {
@@ -382,6 +490,8 @@ export class Lowering implements ExprHost {
   }
 
   private plainReference(name: SubscriptedName): NodeId | null {
+    const position = this.axisBindings?.get(name.identifier);
+    if (position !== undefined) return position;
     const id = this.lowerName(name.identifier, name.span);
     if (id !== undefined) return id;
     if (this.symbols.sequences.has(name.identifier) || this.symbols.ownerOf(name.identifier)) {

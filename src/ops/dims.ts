@@ -1,4 +1,5 @@
-import { tensor } from "../ir/tensor.js";
+import { sizeOf, tensor } from "../ir/tensor.js";
+import type { Dim } from "../ir/types.js";
 import { latexName } from "../syntax/latexName.js";
 import { PREC, type OpDef } from "../ir/op.js";
 
@@ -26,5 +27,28 @@ export const dimOps: readonly OpDef[] = [
       text: latexName(String(attrs.dim)),
       prec: PREC.atom,
     }),
+  },
+  {
+    // The position along axis `axis` of each entry of a tensor of shape `shape`, from 0: the
+    // `i` and `j` of a constant defined entry by entry (const M[i, j]: [T, T] = [j <= i]).
+    name: "position",
+    shape: (_args, attrs) => ({ shape: attrs.shape as readonly Dim[] }),
+    vjp: () => [],
+    rule: () => "\\text{a position does not depend on any value}",
+    evaluate: (_args, attrs, shape) => {
+      const out = tensor(shape);
+      const axis = Number(attrs.axis);
+      const inner = sizeOf(shape.slice(axis + 1) as number[]);
+      const n = shape[axis] as number;
+      for (let e = 0; e < out.data.length; e++) out.data[e] = Math.floor(e / inner) % n;
+      return out;
+    },
+    emit: (ctx, node) => {
+      const axis = Number(node.attrs.axis);
+      const e = ctx.fresh("e");
+      const inner = ctx.size(node.shape.slice(axis + 1));
+      return `for (let ${e} = 0; ${e} < ${ctx.size(node.shape)}; ${e}++) ${ctx.ref(node.id)}[${e}] = Math.floor(${e} / ${inner}) % ${ctx.dim(node.shape[axis]!)};`;
+    },
+    latex: (_args, attrs) => ({ text: latexName(String(attrs.name)), prec: PREC.atom }),
   },
 ];

@@ -77,6 +77,8 @@ export type Statement =
       readonly shape?: readonly DimRef[];
       /** Integer data: class labels, token ids (`input y: [N] int`). */
       readonly integer?: { readonly span: Span };
+      /** Names of the positions along each axis of a const defined entry by entry (`M[i, j]`). */
+      readonly axes?: readonly { readonly name: string; readonly span: Span }[];
       readonly latex?: { readonly text: string; readonly span: Span };
       readonly init?: Expr;
       readonly span: Span;

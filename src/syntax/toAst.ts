@@ -123,6 +123,9 @@ class AstBuilder extends BaseVisitor {
         : {}),
       ...(init ? { init } : {}),
       ...(c.Int ? { integer: { span: tokenSpan(tok(c, "Int")) } } : {}),
+      ...(c.axisName
+        ? { axes: (c.axisName as IToken[]).map((t) => ({ name: t.image, span: tokenSpan(t) })) }
+        : {}),
       span,
     };
   }

@@ -218,6 +218,7 @@ const cases: Record<string, readonly Case[]> = {
   ],
   reshape: [{ shapes: [[6]], attrs: { shape: [2, 3] } }],
   dim_size: [{ shapes: [], attrs: { dim: "N", value: 3 } }],
+  position: [{ shapes: [], attrs: { shape: [2, 3], axis: 1, name: "j" } }],
 };
 for (const def of allOps()) {
   if (
