@@ -65,20 +65,19 @@ export const missingValue = (span: Span, name: string) =>
 export const invalidDim = (span: Span, detail: string) => make("NB2012", span, detail);
 
 export const badSubscript = (span: Span, message: string) => make("NB2014", span, message);
-export const missingInitialValue = (span: Span, name: string, needed: readonly string[]) => {
+export const missingInitialValue = (span: Span, name: string, needed: readonly string[], later = false) => {
   // A long lag needs many: the first few name the pattern.
   const shown = needed.length > 6 ? [...needed.slice(0, 5), `… (${needed.length} in all)`] : needed;
-  return make(
-    "NB2015",
-    span,
-    `'${name}' reads earlier steps, so it needs the initial value${needed.length > 1 ? "s" : ""} ${shown.join(", ")}, e.g. '${needed.at(-1)} = 0'`,
-  );
+  const what = later
+    ? `reads later steps, so it runs backwards and needs the value${needed.length > 1 ? "s" : ""} after the last step`
+    : `reads earlier steps, so it needs the initial value${needed.length > 1 ? "s" : ""}`;
+  return make("NB2015", span, `'${name}' ${what} ${shown.join(", ")}, e.g. '${needed.at(-1)} = 0'`);
 };
-export const futureStep = (span: Span, name: string) =>
+export const futureStep = (span: Span, name: string, hint?: string) =>
   make(
     "NB2016",
     span,
-    `'${name}' refers to a future step: a recurrence can only read steps already computed`,
+    `'${name}' refers to a future step: a recurrence can only read steps already computed${hint ? `; ${hint}` : ""}`,
   );
 export const stepOutOfRange = (span: Span, message: string) => make("NB2017", span, message);
 export const stepContext = (span: Span, message: string) => make("NB2018", span, message);

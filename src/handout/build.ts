@@ -12,6 +12,7 @@ import { breakRows } from "./width.js";
 import { computationGraph, unrolled } from "./diagram.js";
 import { kernelGradientIllustration, poolRoutingIllustration } from "./images.js";
 import { withSubscript, type RecurrenceContext } from "./recurrence.js";
+import { flipOver } from "../ir/reversed.js";
 import type { ItemCheck, LectureReport } from "../lecture/check.js";
 import { lectureSection, remarks, slipNote } from "./lecture.js";
 
@@ -151,7 +152,9 @@ function modelSection(ctx: HandoutContext): Block[] {
       blocks.push(
         para(
           ...prose(
-            `For $${r.index} = 1, \\dots, ${r.length}$, in order${start.length > 0 ? `, starting from ${start.join(", ")}` : ""}:`,
+            r.reverse
+              ? `For $${r.index} = ${r.length}, \\dots, 1$, backwards from the last step${start.length > 0 ? `, starting from ${start.join(", ")}` : ""}:`
+              : `For $${r.index} = 1, \\dots, ${r.length}$, in order${start.length > 0 ? `, starting from ${start.join(", ")}` : ""}:`,
           ),
         ),
       );
@@ -265,7 +268,9 @@ function derivationOrder(ctx: HandoutContext): Item[] {
     items.set(scanKey(r.scan.id), { kind: "recurrence", r });
     const d = new Set<string>();
     for (const n of ctx.gradient.nodes)
-      if (n.kind === "project" && n.scan === r.scan.id) for (const c of consumersOf(n.id)) d.add(c);
+      if (n.kind === "project" && n.scan === r.scan.id)
+        for (const read of [n.id, flipOver(ctx.gradient.nodes, n.id)])
+          if (read !== undefined) for (const c of consumersOf(read)) d.add(c);
     deps.set(scanKey(r.scan.id), d);
   }
   for (const d of deps.values()) for (const k of [...d]) if (!items.has(k)) d.delete(k);
@@ -311,12 +316,16 @@ function backwardSection(ctx: HandoutContext, slips: (ids: readonly NodeId[]) =>
       );
     } else {
       const r = item.r;
-      blocks.push(heading(2, text("Backpropagation through time over "), math(r.index)), ...r.derivation());
-      if (ctx.worked)
-        blocks.push(
-          para(text("The numbers of every step (the δs are computed from the last step back to the first):")),
-          ...r.table(ctx.worked),
-        );
+      // Without states nothing is carried between steps: each step's δs are its own.
+      const title = r.scan.states.length > 0 ? "Backpropagation through time over " : "Each step of ";
+      blocks.push(heading(2, text(title), math(r.index)), ...r.derivation());
+      const order =
+        r.scan.states.length === 0
+          ? ""
+          : r.reverse
+            ? " (the δs are computed from the first step to the last)"
+            : " (the δs are computed from the last step back to the first)";
+      if (ctx.worked) blocks.push(para(text(`The numbers of every step${order}:`)), ...r.table(ctx.worked));
       blocks.push(...slips(r.stepNodes()));
     }
   }

@@ -9,6 +9,7 @@ import { baseLetters, Notation, termNode } from "./notation.js";
 import { DEFAULT_DIGITS, formatNumber, numberLatex, tensorLatex } from "./numbers.js";
 import { RecurrenceContext, withSubscript } from "./recurrence.js";
 import type { DerivationScope } from "./derivation.js";
+import { isFlippedProjection, unflip } from "../ir/reversed.js";
 
 /** Constants print as numbers; a uniform tensor as c·1. */
 export function constantLatex(value: Float64Array, shape: Node["shape"], digits: number): Latex {
@@ -53,6 +54,9 @@ export class HandoutContext implements DerivationScope {
     const nodes = gradient.nodes;
     const symbols = new Map<NodeId, string>();
     for (const n of graph.named) if (!symbols.has(n.node)) symbols.set(n.node, latexName(n.name, n.latex));
+    // A backward recurrence's projection is its stacked value, in reverse: it has the value's name.
+    for (const n of graph.named)
+      if (isFlippedProjection(nodes, n.node)) symbols.set(unflip(nodes, n.node), latexName(n.name, n.latex));
     // One step of a stacked sequence reads as that step: h_T, x_3.
     for (const n of nodes) {
       if (n.kind !== "op" || n.op !== "take" || symbols.has(n.id)) continue;
@@ -67,7 +71,11 @@ export class HandoutContext implements DerivationScope {
       gradient.trace,
       symbols,
       used,
-      (id) => params.has(id) || nodes[id]!.kind === "project" || nodes[id]!.kind === "input",
+      (id) =>
+        params.has(id) ||
+        nodes[id]!.kind === "project" ||
+        isFlippedProjection(nodes, id) ||
+        nodes[id]!.kind === "input",
     );
     this.lossSymbol = this.notation.symbols.get(graph.loss)!;
     for (const id of this.notation.shown) {
@@ -82,7 +90,15 @@ export class HandoutContext implements DerivationScope {
     // would keep every step and every entry. The handout says so instead.
     this.unworked = given.length > 0 ? unworked(graph, nodes) : undefined;
     this.worked = given.length > 0 && !this.unworked ? new Evaluator(nodes, graph.example) : undefined;
-    for (const n of nodes) if (n.kind === "scan") this.recurrences.push(new RecurrenceContext(this, n, used));
+    // Each recurrence names its unnamed values with letters the others have not taken: a
+    // bidirectional RNN's two pre-activations are a_t and b_t, not a_t twice.
+    const taken = new Set(used);
+    for (const n of nodes)
+      if (n.kind === "scan") {
+        const r = new RecurrenceContext(this, n, taken);
+        this.recurrences.push(r);
+        for (const a of r.notation.auxiliaries) taken.add(/^(\\[A-Za-z]+|[A-Za-z])/.exec(a.symbol)![1]!);
+      }
   }
 
   symbol(id: NodeId): string | undefined {
@@ -231,6 +247,8 @@ export class HandoutContext implements DerivationScope {
   }
 
   recurrenceOf(n: Node): RecurrenceContext | undefined {
+    if (isFlippedProjection(this.gradient.nodes, n.id))
+      n = this.gradient.nodes[unflip(this.gradient.nodes, n.id)]!;
     if (n.kind !== "project") return undefined;
     return this.recurrences.find((r) => r.scan.id === n.scan || r.adjoint?.id === n.scan);
   }

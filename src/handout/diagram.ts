@@ -4,6 +4,7 @@ import { prose } from "./document.js";
 import type { HandoutContext } from "./context.js";
 import type { RecurrenceContext } from "./recurrence.js";
 import { withSubscript } from "./recurrence.js";
+import { isFlippedProjection, unflip } from "../ir/reversed.js";
 import { estimateWidth } from "./width.js";
 import { latexName } from "../syntax/latexName.js";
 
@@ -102,7 +103,8 @@ function roleOf(ctx: HandoutContext, id: NodeId): DiagramNode["role"] {
 export function computationGraph(ctx: HandoutContext): Diagram | undefined {
   const nodes = ctx.gradient.nodes;
   const shown = new Set<NodeId>();
-  for (const n of ctx.graph.named) if (nodes[n.node]!.kind !== "project") shown.add(n.node);
+  for (const n of ctx.graph.named)
+    if (nodes[n.node]!.kind !== "project" && !isFlippedProjection(nodes, n.node)) shown.add(n.node);
   for (const a of ctx.notation.auxiliaries) shown.add(a.node);
   if (shown.size > MAX_NODES || shown.size < 3) return undefined;
   // The values a value is computed from, looking through the unnamed steps in between.
@@ -141,6 +143,8 @@ export function computationGraph(ctx: HandoutContext): Diagram | undefined {
  * the states h_t along a row (each carried to the next step), what reads the last step.
  */
 export function unrolled(ctx: HandoutContext, r: RecurrenceContext): Diagram | undefined {
+  // A loop that carries nothing between steps (a bidirectional RNN's outputs) has nothing to unroll.
+  if (r.scan.states.length === 0) return undefined;
   const length = typeof r.scan.length === "number" ? r.scan.length : undefined;
   const steps =
     length !== undefined && length <= 5
@@ -154,18 +158,21 @@ export function unrolled(ctx: HandoutContext, r: RecurrenceContext): Diagram | u
   const sequences = [
     ...new Set(r.scan.body.filter((n) => n.kind === "slice").map((n) => (n as { source: NodeId }).source)),
   ];
+  // A backward recurrence is drawn in the model's order too: it starts right, after the last step.
+  const first = (lags: number) =>
+    !r.reverse ? String(1 - lags) : length !== undefined ? String(length + lags) : `${r.length}+${lags}`;
   const inits = r.scan.states.map((s, k) => ({
     k,
-    label: withSubscript(stateNames[k]!, String(1 - s.lags)),
+    label: withSubscript(stateNames[k]!, first(s.lags)),
   }));
   for (const init of inits) vertices.push({ id: `s${init.k}_0`, label: init.label, role: "const" });
-  steps.forEach((t, i) => {
+  (r.reverse ? [...steps].reverse() : steps).forEach((t, i) => {
     r.scan.states.forEach((_, k) => {
       vertices.push({ id: `s${k}_${i + 1}`, label: withSubscript(stateNames[k]!, t), role: "value" });
       edges.push({ from: `s${k}_${i}`, to: `s${k}_${i + 1}` });
     });
     sequences.forEach((source, j) => {
-      const symbol = ctx.symbol(source) ?? "x";
+      const symbol = ctx.symbol(unflip(ctx.gradient.nodes, source)) ?? "x";
       vertices.push({ id: `x${j}_${i + 1}`, label: withSubscript(symbol, t), role: "input" });
       r.scan.states.forEach((_, k) => edges.push({ from: `x${j}_${i + 1}`, to: `s${k}_${i + 1}` }));
     });
@@ -175,7 +182,7 @@ export function unrolled(ctx: HandoutContext, r: RecurrenceContext): Diagram | u
     (n) => n.kind === "op" && n.op === "take" && ctx.gradient.nodes[n.args[0]!]?.kind === "project",
   );
   const last = steps.length;
-  for (const n of readers) {
+  for (const n of r.reverse ? [] : readers) {
     const p = ctx.gradient.nodes[(n as { args: readonly NodeId[] }).args[0]!] as Extract<
       Node,
       { kind: "project" }
@@ -209,7 +216,9 @@ export function unrolled(ctx: HandoutContext, r: RecurrenceContext): Diagram | u
   const columnOf = (id: string) =>
     id.startsWith("o")
       ? last + 1 + vertices.filter((v) => v.id.startsWith("o")).findIndex((v) => v.id === id)
-      : Number(id.split("_")[1]);
+      : r.reverse
+        ? last + 1 - Number(id.split("_")[1])
+        : Number(id.split("_")[1]);
   const rowOf = (id: string) =>
     id.startsWith("x")
       ? r.scan.states.length + Number(id.slice(1).split("_")[0])
@@ -233,7 +242,9 @@ export function unrolled(ctx: HandoutContext, r: RecurrenceContext): Diagram | u
     nodes,
     edges,
     caption: prose(
-      `The recurrence unrolled over $${r.index} = 1, \\dots, ${r.length}$: every step computes its state from the one before and the step's input, with the same parameters. Backpropagation through time runs these arrows in reverse.`,
+      r.reverse
+        ? `The recurrence unrolled over $${r.index} = ${r.length}, \\dots, 1$, backwards: every step computes its state from the one after it and the step's input, with the same parameters. Backpropagation through time runs these arrows in reverse, from the first step to the last.`
+        : `The recurrence unrolled over $${r.index} = 1, \\dots, ${r.length}$: every step computes its state from the one before and the step's input, with the same parameters. Backpropagation through time runs these arrows in reverse.`,
     ),
   };
 }

@@ -12,6 +12,7 @@ import { deltaStep, partial, sum, type DerivationScope } from "./derivation.js";
 import { breakRows } from "./width.js";
 import { formatNumber, numberLatex } from "./numbers.js";
 import { stepTable, type StepRow } from "./tables.js";
+import { flipOver, unflip } from "../ir/reversed.js";
 
 /** `W_{xh}` with subscript t is W_{xh,t}; `\hat{y}` is \hat{y}_{t}. */
 export function withSubscript(latex: string, sub: string): string {
@@ -20,16 +21,6 @@ export function withSubscript(latex: string, sub: string): string {
   if (/^([A-Za-z]|\\[A-Za-z]+(\{[^{}]*\})?)$/.test(latex)) return `${latex}_{${sub}}`;
   return `{${latex}}_{${sub}}`;
 }
-
-/** The step t + shift, or a numbered step when `base` is given (h_2 rather than h_{t-1}). */
-const stepText = (index: string, shift: number, base?: number) =>
-  base !== undefined
-    ? String(base + shift)
-    : shift === 0
-      ? index
-      : shift > 0
-        ? `${index}+${shift}`
-        : `${index}-${-shift}`;
 
 /**
  * One recurrence as the handout writes it: its equations for a step t, and — when it has an
@@ -44,6 +35,10 @@ export class RecurrenceContext implements DerivationScope {
   readonly lossSymbol: string;
   readonly digits: number;
   readonly worked = undefined;
+  /** The steps run from the last to the first (the states read later steps). */
+  readonly reverse: boolean;
+  /** The number of steps of the worked example, for numbering a backward recurrence's steps. */
+  private workedSteps: number | undefined;
   /** Body values the model names (states and per-step equations), by body id. */
   private readonly names = new Map<NodeId, string>();
   /** Unnamed body values the derivation names: the letter, and for a pre-activation the value it feeds. */
@@ -62,13 +57,14 @@ export class RecurrenceContext implements DerivationScope {
       (a): a is ScanAdjointNode => a.kind === "scan_adjoint" && a.forward === scan.id,
     );
     this.index = dimLatex(scan.index);
-    this.length = String(scan.length);
+    this.length = typeof scan.length === "number" ? String(scan.length) : dimLatex(scan.length);
+    this.reverse = scan.reverse === true;
     this.lossSymbol = ctx.lossSymbol;
     this.digits = ctx.digits;
     const latexOf = (name: string) => ctx.graph.named.find((n) => n.name === name)?.latex;
     scan.states.forEach((s) => this.names.set(s.next, latexName(s.name, latexOf(s.name))));
     for (const n of ctx.graph.named) {
-      const p = nodes[n.node];
+      const p = nodes[unflip(nodes, n.node)];
       if (p?.kind === "project" && p.scan === scan.id && p.what === "output")
         this.names.set(scan.outputs[p.index]!, latexName(n.name, n.latex));
     }
@@ -97,15 +93,38 @@ export class RecurrenceContext implements DerivationScope {
     }
   }
 
+  /**
+   * Step t + shift in the order the recurrence runs — t − shift for one that runs backwards —
+   * or, with `base`, the step numbered base + shift in that order (h_2 rather than h_{t-1}).
+   */
+  stepText(shift: number, base?: number): string {
+    if (base !== undefined) {
+      const p = base + shift;
+      if (!this.reverse) return String(p);
+      const steps = this.workedSteps ?? (/^\d+$/.test(this.length) ? Number(this.length) : undefined);
+      return steps !== undefined ? String(steps + 1 - p) : `${this.length}+${1 - p}`;
+    }
+    const offset = this.reverse ? -shift : shift;
+    return offset === 0 ? this.index : offset > 0 ? `${this.index}+${offset}` : `${this.index}-${-offset}`;
+  }
+
+  /** The step an initial value stands for: 1 − lags + p going forwards, T + lags − p going backwards. */
+  private initialStep(lags: number, p: number): string {
+    if (!this.reverse) return String(p - lags + 1);
+    return /^\d+$/.test(this.length) ? String(Number(this.length) + lags - p) : `${this.length}+${lags - p}`;
+  }
+
+  /** The steps in the model's order (a backward recurrence computes them last first). */
+  private inModelOrder<T>(values: readonly T[]): T[] {
+    return this.reverse ? [...values].reverse() : [...values];
+  }
+
   /** The symbol of a forward body value at step t + shift (undefined for an unnamed intermediate). */
   symbolAt(id: NodeId, shift: number, base?: number): string | undefined {
     const n = this.scan.body[id]!;
-    const at = stepText(this.index, shift, base);
+    const at = this.stepText(shift, base);
     if (n.kind === "carry")
-      return withSubscript(
-        latexName(this.scan.states[n.state]!.name),
-        stepText(this.index, shift - n.lag, base),
-      );
+      return withSubscript(latexName(this.scan.states[n.state]!.name), this.stepText(shift - n.lag, base));
     if (n.kind === "slice") return withSubscript(this.outerSymbol(n.source), at);
     if (n.kind === "outer") return this.outerSymbol(n.source);
     const name = this.names.get(id);
@@ -129,7 +148,7 @@ export class RecurrenceContext implements DerivationScope {
     const n = this.scan.body[id]!;
     const name = this.names.get(id);
     if (name !== undefined && (n.kind === "slice" || n.kind === "carry" || n.kind === "outer"))
-      return withSubscript(name, stepText(this.index, shift, base));
+      return withSubscript(name, this.stepText(shift, base));
     return this.symbolAt(id, shift, base)!;
   }
 
@@ -141,7 +160,8 @@ export class RecurrenceContext implements DerivationScope {
   }
 
   private outerSymbol(source: NodeId): string {
-    return this.ctx.symbol(source) ?? this.ctx.forward().reference(source);
+    const read = unflip(this.ctx.gradient.nodes, source);
+    return this.ctx.symbol(read) ?? this.ctx.forward().reference(read);
   }
 
   symbol(id: NodeId): string | undefined {
@@ -232,13 +252,14 @@ export class RecurrenceContext implements DerivationScope {
   /** What the equations after the recurrence send a per-step value directly at step t. */
   private direct(outerAdjoint: NodeId, shift: number): string {
     const owner = this.ctx.gradient.adjoints;
+    // A backward recurrence receives its stacked δ flipped into its own order.
+    const sent = unflip(this.ctx.gradient.nodes, outerAdjoint);
     for (const [forward, adjoint] of owner)
-      if (adjoint === outerAdjoint) {
+      if (adjoint === sent || adjoint === outerAdjoint) {
         const s = this.ctx.symbol(forward);
-        if (s !== undefined)
-          return `\\delta^{\\mathrm{out}}_{${withSubscript(s, stepText(this.index, shift))}}`;
+        if (s !== undefined) return `\\delta^{\\mathrm{out}}_{${withSubscript(s, this.stepText(shift))}}`;
       }
-    return `\\left(${this.ctx.backward().reference(outerAdjoint)}\\right)_{${stepText(this.index, shift)}}`;
+    return `\\left(${this.ctx.backward().reference(outerAdjoint)}\\right)_{${this.stepText(shift)}}`;
   }
 
   composedDelta(of: NodeId, shift: number): Latex {
@@ -281,7 +302,7 @@ export class RecurrenceContext implements DerivationScope {
       case "init": {
         const s = this.scan.states[n.index]!;
         return {
-          text: deltaOf(withSubscript(latexName(s.name), String(n.position - s.lags + 1))),
+          text: deltaOf(withSubscript(latexName(s.name), this.initialStep(s.lags, n.position))),
           prec: PREC.atom,
         };
       }
@@ -314,7 +335,7 @@ export class RecurrenceContext implements DerivationScope {
   initialRows(): EquationRow[] {
     return this.scan.states.flatMap((st) =>
       st.init.map((init, p) => ({
-        lhs: withSubscript(latexName(st.name), String(p - st.lags + 1)),
+        lhs: withSubscript(latexName(st.name), this.initialStep(st.lags, p)),
         rhs: this.ctx.forward().reference(init),
       })),
     );
@@ -326,13 +347,16 @@ export class RecurrenceContext implements DerivationScope {
     if (!adjoint) return [];
     const t = this.index;
     const blocks: Block[] = [];
-    blocks.push(
-      para(
-        ...prose(
-          `Going backwards, $${t} = ${this.length}, \\dots, 1$, the δ of a state collects what the equations after the recurrence send it directly (written $\\delta^{\\mathrm{out}}$) and what step $${t}+1$ sends back through it; a step after the last sends nothing.`,
+    if (this.scan.states.length > 0)
+      blocks.push(
+        para(
+          ...prose(
+            this.reverse
+              ? `The recurrence ran backwards, so its δs run forwards, $${t} = 1, \\dots, ${this.length}$: the δ of a state collects what the equations after the recurrence send it directly (written $\\delta^{\\mathrm{out}}$) and what step $${t}-1$, computed from it, sends back through it; a step before the first sends nothing.`
+              : `Going backwards, $${t} = ${this.length}, \\dots, 1$, the δ of a state collects what the equations after the recurrence send it directly (written $\\delta^{\\mathrm{out}}$) and what step $${t}+1$ sends back through it; a step after the last sends nothing.`,
+          ),
         ),
-      ),
-    );
+      );
     const rows: EquationRow[] = [];
     this.scan.states.forEach((s, k) => {
       const parts: string[] = [];
@@ -348,11 +372,19 @@ export class RecurrenceContext implements DerivationScope {
         rhs: parts.length > 0 ? sum(parts) : "0",
       });
     });
-    blocks.push({ kind: "equations", rows: breakRows(rows) });
+    if (rows.length > 0) blocks.push({ kind: "equations", rows: breakRows(rows) });
     blocks.push(...this.directParts());
     const inner = this.notation.shown.filter((id) => !this.scan.states.some((s) => s.next === id));
     if (inner.length > 0) {
-      blocks.push(para(...prose(`Within step $${t}$, by the chain rule:`)));
+      blocks.push(
+        para(
+          ...prose(
+            rows.length > 0
+              ? `Within step $${t}$, by the chain rule:`
+              : `At each step $${t}$, by the chain rule:`,
+          ),
+        ),
+      );
       for (const id of inner) blocks.push(...deltaStep(this, id));
     }
     const finals: EquationRow[] = [];
@@ -397,7 +429,8 @@ export class RecurrenceContext implements DerivationScope {
       const symbol = withSubscript(latexName(s.name), t);
       const steps: string[] = [];
       let everyStep = false;
-      for (const term of this.ctx.notation.effectiveTerms(stacked.id)) {
+      const read = flipOver(this.ctx.gradient.nodes, stacked.id) ?? stacked.id;
+      for (const term of this.ctx.notation.effectiveTerms(read)) {
         const consumer = term.term.kind === "use" ? this.ctx.gradient.nodes[term.term.consumer] : undefined;
         if (consumer?.kind === "op" && consumer.op === "take")
           steps.push(`$${this.ctx.delta(consumer.id)}$ at $${t} = ${String(consumer.attrs.step)}$`);
@@ -415,7 +448,7 @@ export class RecurrenceContext implements DerivationScope {
         out.push(
           para(
             ...prose(
-              `Here $\\delta^{\\mathrm{out}}_{${symbol}}$ is ${steps.join(", ")}, and 0 at every other step: only ${steps.length === 1 ? "that step is" : "those steps are"} read after the recurrence, so every other step's δ comes only from the step after it.`,
+              `Here $\\delta^{\\mathrm{out}}_{${symbol}}$ is ${steps.join(", ")}, and 0 at every other step: only ${steps.length === 1 ? "that step is" : "those steps are"} read after the recurrence, so every other step's δ comes only from the step ${this.reverse ? "before" : "after"} it.`,
             ),
           ),
         );
@@ -429,7 +462,7 @@ export class RecurrenceContext implements DerivationScope {
     return nodes
       .filter((n) => n.kind === "op" && n.op === "take")
       .filter((n) => {
-        const p = nodes[(n as Extract<Node, { kind: "op" }>).args[0]!];
+        const p = nodes[unflip(nodes, (n as Extract<Node, { kind: "op" }>).args[0]!)];
         return p?.kind === "project" && p.scan === this.scan.id;
       })
       .map((n) => n.id);
@@ -439,11 +472,17 @@ export class RecurrenceContext implements DerivationScope {
   stepNodes(): NodeId[] {
     const nodes = this.ctx.gradient.nodes;
     return nodes
-      .filter((n) => n.kind === "op" && n.op === "take" && nodes[n.args[0]!]?.kind === "project")
+      .filter(
+        (n) => n.kind === "op" && n.op === "take" && nodes[unflip(nodes, n.args[0]!)]?.kind === "project",
+      )
       .filter(
         (n) =>
-          (nodes[(n as Extract<Node, { kind: "op" }>).args[0]!] as Extract<Node, { kind: "project" }>)
-            .scan === this.scan.id,
+          (
+            nodes[unflip(nodes, (n as Extract<Node, { kind: "op" }>).args[0]!)] as Extract<
+              Node,
+              { kind: "project" }
+            >
+          ).scan === this.scan.id,
       )
       .map((n) => n.id);
   }
@@ -454,15 +493,22 @@ export class RecurrenceContext implements DerivationScope {
    */
   forwardTable(ev: Evaluator): Block[] {
     const steps = ev.scanSteps(this.scan.id);
+    this.workedSteps = steps.length;
     const ids = [...new Set([...this.names.keys(), ...this.auxiliaries.keys()])].sort((a, b) => a - b);
     const small = steps.length <= 6 && ids.every((id) => steps[0]!.value(id).data.length === 1);
     if (!small) {
       const rows: StepRow[] = ids.map((id) => ({
         label: this.nameAt(id, 0),
-        values: steps.map((s) => s.value(id)),
+        values: this.inModelOrder(steps.map((s) => s.value(id))),
       }));
       return [
-        para(...prose(`The steps of the recurrence over $${this.index}$:`)),
+        para(
+          ...prose(
+            this.reverse
+              ? `The steps of the recurrence over $${this.index}$ (computed from the last, shown in order):`
+              : `The steps of the recurrence over $${this.index}$:`,
+          ),
+        ),
         ...stepTable(this.index, rows, this.digits),
       ];
     }
@@ -493,7 +539,13 @@ export class RecurrenceContext implements DerivationScope {
       }
     });
     return [
-      para(...prose(`Step by step, for $${this.index} = 1, \\dots, ${steps.length}$:`)),
+      para(
+        ...prose(
+          this.reverse
+            ? `Step by step, from the last step back, $${this.index} = ${steps.length}, \\dots, 1$:`
+            : `Step by step, for $${this.index} = 1, \\dots, ${steps.length}$:`,
+        ),
+      ),
       { kind: "equations", rows: breakRows(rows) },
     ];
   }
@@ -511,13 +563,16 @@ export class RecurrenceContext implements DerivationScope {
           const all = ev.value(outer);
           rows.push({
             label: this.direct(outer, 0),
-            values: forwardSteps.map((_, i) => row(all, i)),
+            values: this.inModelOrder(forwardSteps.map((_, i) => row(all, i))),
             group: true,
           });
         }
         const head = this.notation.step(s.next);
         if (head)
-          rows.push({ label: this.delta(s.next), values: backwardSteps.map((b) => b.value(head.result)) });
+          rows.push({
+            label: this.delta(s.next),
+            values: this.inModelOrder(backwardSteps.map((b) => b.value(head.result))),
+          });
       });
       for (const id of this.notation.shown.filter((id) => !this.scan.states.some((s) => s.next === id))) {
         // The local derivative beside the δ it multiplies: 1 − h_t² shows a saturated tanh.
@@ -527,12 +582,12 @@ export class RecurrenceContext implements DerivationScope {
           const local = only!.locals[0]!;
           rows.push({
             label: `\\partial ${this.symbolAt(only!.through, 0) ?? "?"}/\\partial ${this.deltaName(id)}`,
-            values: backwardSteps.map((b) => b.value(local)),
+            values: this.inModelOrder(backwardSteps.map((b) => b.value(local))),
           });
         }
         rows.push({
           label: this.delta(id),
-          values: backwardSteps.map((b) => b.value(this.notation.step(id)!.result)),
+          values: this.inModelOrder(backwardSteps.map((b) => b.value(this.notation.step(id)!.result))),
         });
       }
       // A contribution that is a δ already in the table (a bias's is its pre-activation's) is not repeated.
@@ -542,7 +597,7 @@ export class RecurrenceContext implements DerivationScope {
         if (shownResults.has(adjoint.summed[j]!)) return;
         rows.push({
           label: `\\partial ${this.lossSymbol}/\\partial ${this.outerSymbol(source)}^{(${this.index})}`,
-          values: backwardSteps.map((b) => b.value(adjoint.summed[j]!)),
+          values: this.inModelOrder(backwardSteps.map((b) => b.value(adjoint.summed[j]!))),
           group: first,
         });
         first = false;

@@ -12,6 +12,7 @@ import { partial } from "./derivation.js";
 import { breakRows, estimateWidth, ROW_WIDTH_EM, TEXT_WIDTH_EM } from "./width.js";
 import type { RecurrenceContext } from "./recurrence.js";
 import { forwardIllustration } from "./images.js";
+import { isFlippedProjection } from "../ir/reversed.js";
 
 /** The value of a given name: a const's from the IR, the rest from the example. */
 function givenValue(ctx: HandoutContext, n: NamedValue): Tensor | undefined {
@@ -59,7 +60,7 @@ export function forwardOrder(ctx: HandoutContext): NodeId[] {
     .map((n) => n.node);
   const aux = ctx.notation.auxiliaries.map((a) => a.node);
   return [...new Set([...equations, ...aux])]
-    .filter((id) => ctx.gradient.nodes[id]!.kind === "op")
+    .filter((id) => ctx.gradient.nodes[id]!.kind === "op" && !isFlippedProjection(ctx.gradient.nodes, id))
     .sort((a, b) => a - b);
 }
 

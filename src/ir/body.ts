@@ -20,7 +20,21 @@ export class BodyScope {
     private readonly index: string,
     private readonly equations: ReadonlyMap<string, Equation>,
     private readonly states: ReadonlyMap<string, { index: number; shape: Shape }>,
+    /** The scan runs from the last step to the first: its states read later steps. */
+    private readonly reverse: boolean = false,
+    /** Values of the same index that scans before this one computed, stacked over the steps. */
+    private readonly earlier: ReadonlyMap<string, NodeId> = new Map(),
   ) {}
+
+  /** The current step of a stacked outer sequence (flipped first when the scan runs backwards). */
+  private sliceOf(source: NodeId, span: Span): NodeId {
+    const host = this.host;
+    const inOrder = this.reverse
+      ? this.scans.outside(() => host.outer.op("flip", [source], {}, span))
+      : source;
+    const shape = host.outer.shape(inOrder).slice(1);
+    return this.b.add({ kind: "slice", source: inOrder, shape, span }, `slice|${inOrder}`);
+  }
 
   equation(name: string, span: Span): NodeId | null {
     if (this.nodeOf.has(name)) return this.nodeOf.get(name)!;
@@ -77,6 +91,19 @@ export class BodyScope {
       );
     }
     const sequence = host.symbols.sequences.get(a.base);
+    const computedEarlier = this.earlier.get(a.base);
+    if (computedEarlier !== undefined && (!a.index || a.index === this.index)) {
+      if (a.ref.kind === "current") return this.sliceOf(computedEarlier, name.span);
+      if (a.ref.kind === "literal" || a.ref.kind === "fromEnd")
+        return this.outerValue(this.scans.outside(() => host.reference(name)));
+      host.report(
+        D.stepContext(
+          name.span,
+          `'${name.identifier}${name.subscript ? "_<…>" : ""}' reads another step of '${a.base}', which a recurrence running the other way computes; read '${a.base}_${this.index}', the current step`,
+        ),
+      );
+      return null;
+    }
     const ownIndex = this.equations.has(a.base) ? this.index : sequence?.index;
     if (ownIndex === undefined) {
       const elsewhere = [...host.symbols.stepEquations].find(([, eqs]) => eqs.has(a.base));
@@ -103,8 +130,17 @@ export class BodyScope {
       return null;
     }
     const ref = a.ref;
-    if (ref.kind === "lead") {
-      host.report(D.futureStep(name.span, `${a.base}_<${this.index}+${ref.k}>`));
+    // Steps already computed: earlier ones going forwards, later ones going backwards.
+    const done = this.reverse ? "lead" : "lag";
+    if (!sequence && (ref.kind === "lead" || ref.kind === "lag") && ref.kind !== done) {
+      host.report(
+        ref.kind === "lead"
+          ? D.futureStep(name.span, `${a.base}_<${this.index}+${ref.k}>`)
+          : D.stepContext(
+              name.span,
+              `'${a.base}_<${this.index}-${ref.k}>' is not computed yet: this recurrence runs backwards, from the last step, and reads later steps`,
+            ),
+      );
       return null;
     }
     if (ref.kind === "literal" || ref.kind === "fromEnd") {
@@ -118,19 +154,20 @@ export class BodyScope {
       return null;
     }
     if (sequence) {
-      if (ref.kind === "lag") {
+      if (ref.kind === "lag" || ref.kind === "lead") {
         host.report(
           D.stepOutOfRange(
             name.span,
-            `'${a.base}_<${this.index}-${ref.k}>' reads before the first step of the sequence '${a.base}'`,
+            ref.kind === "lag"
+              ? `'${a.base}_<${this.index}-${ref.k}>' reads before the first step of the sequence '${a.base}'`
+              : `'${a.base}_<${this.index}+${ref.k}>' reads after the last step of the sequence '${a.base}'`,
           ),
         );
         return null;
       }
       const source = this.scans.outside(() => host.lowerName(a.base, name.span));
       if (source === null || source === undefined) return null;
-      const shape = host.outer.shape(source).slice(1);
-      return this.b.add({ kind: "slice", source, shape, span: name.span }, `slice|${source}`);
+      return this.sliceOf(source, name.span);
     }
     if (ref.kind === "current") return this.equation(a.base, name.span);
     const state = this.states.get(a.base);

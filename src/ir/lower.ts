@@ -7,6 +7,7 @@ import { GraphBuilder } from "./builder.js";
 import {
   formatShape,
   type Graph,
+  type Dim,
   type NamedValue,
   type NodeId,
   type Shape,
@@ -45,6 +46,8 @@ export class Lowering implements ExprHost {
   private readonly scans: ScanLowering;
   /** While probing shapes, diagnostics go here instead of to the user. */
   muted: Diagnostic[] | undefined;
+  /** The values after the last step that a backward recurrence read: any other is a slip. */
+  private readonly finalsUsed = new Set<object>();
   /** The positions a const defined entry by entry names (its `i`, `j`), while its value is lowered. */
   private axisBindings: ReadonlyMap<string, NodeId> | undefined;
 
@@ -75,6 +78,22 @@ export class Lowering implements ExprHost {
       this.scans.scanFor(index, first.target.span);
     }
 
+    // Only a model that is otherwise fine says a value after the last step is unused: a
+    // recurrence that failed to build read none.
+    const built = this.diagnostics.length === 0;
+    for (const [base, positions] of this.symbols.finalDefinitions)
+      for (const definition of positions.values())
+        if (built && !this.finalsUsed.has(definition)) {
+          const span =
+            definition.equation?.target.span ??
+            this.symbols.declarations.get(definition.declared!)?.name.span;
+          this.report(
+            D.badStepDefinition(
+              span ?? SCALAR_SPAN_FALLBACK,
+              `the steps of '${base}' are defined together by '${base}_t = …', its initial value by '${base}_0 = …', and — for a recurrence that reads later steps ('${base}_<t+1>') — the value after the last step by '${base}_<T+1> = …'`,
+            ),
+          );
+        }
     if (!loss) {
       const last = statements[statements.length - 1];
       this.report(D.missingLoss(last?.span ?? SCALAR_SPAN_FALLBACK));
@@ -407,6 +426,28 @@ export class Lowering implements ExprHost {
     this.builder = this.outer;
     this.lowering.push(key);
     const id = lowerExpr(this, equation.value);
+    this.lowering.pop();
+    this.builder = saved;
+    this.nodeOf.set(key, id);
+    return id;
+  }
+
+  /** The value after the last step (T + a) of a recurrence that runs backwards, lowered as an outer value. */
+  finalValue(base: string, a: number, length: Dim, useSpan: Span): NodeId | null | undefined {
+    const definition = this.symbols.finalDefinition(base, a, length);
+    if (!definition) return undefined;
+    this.finalsUsed.add(definition);
+    if (definition.declared !== undefined) return this.lowerName(definition.declared, useSpan);
+    const key = `${base}_<T+${a}>`;
+    if (this.nodeOf.has(key)) return this.nodeOf.get(key)!;
+    if (this.lowering.includes(key)) {
+      this.report(D.cycle(useSpan, [...this.lowering.slice(this.lowering.indexOf(key)), key]));
+      return null;
+    }
+    const saved = this.builder;
+    this.builder = this.outer;
+    this.lowering.push(key);
+    const id = lowerExpr(this, definition.equation!.value);
     this.lowering.pop();
     this.builder = saved;
     this.nodeOf.set(key, id);

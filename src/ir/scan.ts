@@ -16,6 +16,17 @@ export interface BuiltScan {
   readonly reductions: ReadonlyMap<CallExpr, NodeId>;
 }
 
+/** What one scan of an index is built from. */
+interface GroupContext {
+  readonly equations: ReadonlyMap<string, Equation>;
+  readonly reductions: readonly CallExpr[];
+  readonly states: readonly StateInfo[];
+  /** Whether it runs from the last step to the first (its states read later steps). */
+  readonly reverse: boolean;
+  /** The stacked values of the index's scans that run before it, by name. */
+  readonly earlier: ReadonlyMap<string, NodeId>;
+}
+
 interface StateInfo {
   readonly name: string;
   readonly lags: number;
@@ -80,23 +91,126 @@ export class ScanLowering {
     return this.scanFor(index, call.span)?.reductions.get(call) ?? null;
   }
 
+  /**
+   * The scans of one index. Its equations run as one scan, forwards, unless some state reads
+   * later steps (g_<t+1>): then they split into up to three scans, in order — the equations
+   * that need no backward state (forwards), the backward states and what they need
+   * (backwards, over flipped sequences), and the rest, which read both (forwards: a
+   * bidirectional RNN's output). A later scan reads an earlier one's values at the current
+   * step as it reads a sequence.
+   */
   private build(index: string, span: Span): BuiltScan | null {
     const host = this.host;
-    const info = host.symbols.indices.get(index)!;
     const equations = host.symbols.stepEquations.get(index) ?? new Map<string, Equation>();
     const reductions = (host.symbols.reductions.get(index) ?? []).filter(
       (c) => c.args.length === 1 && c.args[0]!.name === undefined,
     );
+    const reads = new Map<string, Set<string>>();
+    const lags = new Map<string, Span>();
+    const leads = new Map<string, Span>();
+    for (const [base, e] of equations) {
+      const deps = new Set<string>();
+      for (const name of referencedNames(e.value)) {
+        const a = analyzeName(name, host.symbols.indices);
+        if (a.kind !== "step" || !equations.has(a.base) || (a.index && a.index !== index)) continue;
+        deps.add(a.base);
+        if (a.ref.kind === "lag" && !lags.has(a.base)) lags.set(a.base, name.span);
+        if (a.ref.kind === "lead" && !leads.has(a.base)) leads.set(a.base, name.span);
+      }
+      reads.set(base, deps);
+    }
+    for (const [base, at] of leads)
+      if (lags.has(base)) {
+        host.report(
+          D.stepContext(
+            at,
+            `'${base}' reads both earlier steps ('${base}_<${index}-1>') and later ones ('${base}_<${index}+1>'): a recurrence runs one way; write the two directions as two states`,
+          ),
+        );
+        return null;
+      }
+    if (leads.size === 0) return this.buildGroup(index, span, equations, reductions, false, new Map());
+
+    // Which equations need a backward state, directly or through others.
+    const needsBackward = new Set<string>(leads.keys());
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const [base, deps] of reads)
+        if (!needsBackward.has(base) && [...deps].some((d) => needsBackward.has(d))) {
+          needsBackward.add(base);
+          grew = true;
+        }
+    }
+    const backward = new Set<string>();
+    const stack = [...leads.keys()];
+    while (stack.length > 0) {
+      const base = stack.pop()!;
+      if (backward.has(base) || !needsBackward.has(base)) continue;
+      backward.add(base);
+      stack.push(...reads.get(base)!);
+    }
+    for (const base of backward)
+      if (lags.has(base)) {
+        host.report(
+          D.stepContext(
+            lags.get(base)!,
+            `'${base}' reads earlier steps, but a recurrence that reads later steps needs it at the same step: the two cannot run in one direction`,
+          ),
+        );
+        return null;
+      }
+    const pick = (keep: (base: string) => boolean) => new Map([...equations].filter(([base]) => keep(base)));
+    const groups = [
+      { equations: pick((b) => !needsBackward.has(b)), reverse: false },
+      { equations: pick((b) => backward.has(b)), reverse: true },
+      { equations: pick((b) => needsBackward.has(b) && !backward.has(b)), reverse: false },
+    ].filter((g) => g.equations.size > 0);
+    const stacked = new Map<string, NodeId>();
+    const reductionMap = new Map<CallExpr, NodeId>();
+    let last: BuiltScan | null = null;
+    for (const [k, g] of groups.entries()) {
+      const built = this.buildGroup(
+        index,
+        span,
+        g.equations,
+        k === groups.length - 1 ? reductions : [],
+        g.reverse,
+        stacked,
+      );
+      if (!built) return null;
+      for (const [name, id] of built.stacked) stacked.set(name, id);
+      for (const [call, id] of built.reductions) reductionMap.set(call, id);
+      last = built;
+    }
+    return { scan: last!.scan, stacked, reductions: reductionMap };
+  }
+
+  /**
+   * One scan: the body graph of its equations and of the `sum_t(…)` arguments, with carries
+   * for the steps it computed before (`h_<t-1>`, or `g_<t+1>` when it runs backwards), slices
+   * of sequences (`x_t`) and of earlier scans' values, and loop-invariant outer values; the
+   * states' shapes; the stacked projections the rest of the model reads.
+   */
+  private buildGroup(
+    index: string,
+    span: Span,
+    equations: ReadonlyMap<string, Equation>,
+    reductions: readonly CallExpr[],
+    reverse: boolean,
+    earlier: ReadonlyMap<string, NodeId>,
+  ): BuiltScan | null {
+    const host = this.host;
+    const info = host.symbols.indices.get(index)!;
     const expressions = [
       ...[...equations.values()].map((e) => e.value),
       ...reductions.map((c) => c.args[0]!.value),
     ];
-
+    const carried = reverse ? "lead" : "lag";
     const lags = new Map<string, { k: number; span: Span }>();
     for (const e of expressions) {
       for (const name of referencedNames(e)) {
         const a = analyzeName(name, host.symbols.indices);
-        if (a.kind !== "step" || a.ref.kind !== "lag" || !equations.has(a.base)) continue;
+        if (a.kind !== "step" || a.ref.kind !== carried || !equations.has(a.base)) continue;
         const previous = lags.get(a.base);
         if (!previous || a.ref.k > previous.k)
           lags.set(a.base, { k: a.ref.k, span: previous?.span ?? name.span });
@@ -104,32 +218,54 @@ export class ScanLowering {
     }
     let ok = true;
     const states: StateInfo[] = [];
+    const sign = reverse ? "+" : "-";
     for (const [name, { k, span: at }] of lags) {
       // Each step back needs its own initial value: past a thousand, the lag is a slip.
       if (k > MAX_LAG) {
         host.report(
           D.stepOutOfRange(
             at,
-            `'${name}_<${index}-${k}>' reads ${k} steps back; a recurrence reads at most ${MAX_LAG} steps back, each with its own initial value`,
+            `'${name}_<${index}${sign}${k}>' reads ${k} steps ${reverse ? "ahead" : "back"}; a recurrence reads at most ${MAX_LAG} steps ${reverse ? "ahead" : "back"}, each with its own initial value`,
           ),
         );
         ok = false;
         continue;
       }
-      const positions = Array.from({ length: k }, (_, i) => i + 1 - k);
-      const missing = positions.filter((p) => !host.symbols.hasInit(name, p));
-      if (missing.length > 0) {
+      // Oldest first in the order the scan runs: h_<-1>, h_0 forwards; g_<T+2>, g_<T+1> backwards.
+      const positions = Array.from({ length: k }, (_, i) => (reverse ? k - i : i + 1 - k));
+      const label = (p: number) =>
+        !reverse
+          ? p === 0
+            ? `${name}_0`
+            : `${name}_<${p}>`
+          : info.upperDim
+            ? `${name}_<${info.upperDim}+${p}>`
+            : `${name}_${Number(info.length) + p}`;
+      const has = (p: number) =>
+        reverse
+          ? host.symbols.finalDefinition(name, p, info.length) !== undefined
+          : host.symbols.hasInit(name, p);
+      const missing = positions.filter((p) => !has(p));
+      if (missing.length > 0 && reverse && host.symbols.hasInit(name, 0)) {
+        // h_0 given and h_<t+1> read: most likely a slip for h_<t-1>.
         host.report(
-          D.missingInitialValue(
+          D.futureStep(
             at,
-            name,
-            missing.map((p) => (p === 0 ? `${name}_0` : `${name}_<${p}>`)),
+            `${name}_<${index}+${k}>`,
+            `'${name}' starts from ${name}_0, so read '${name}_<${index}-${k}>'; a recurrence that runs backwards starts after the last step ('${label(1)} = …')`,
           ),
         );
         ok = false;
         continue;
       }
-      const init = positions.map((p) => host.initValue(name, p, at));
+      if (missing.length > 0) {
+        host.report(D.missingInitialValue(at, name, missing.map(label), reverse));
+        ok = false;
+        continue;
+      }
+      const init = positions.map((p) =>
+        reverse ? host.finalValue(name, p, info.length, at) : host.initValue(name, p, at),
+      );
       if (init.some((x) => x === null || x === undefined)) ok = false;
       else states.push({ name, lags: k, init: init as NodeId[], span: at });
     }
@@ -142,9 +278,10 @@ export class ScanLowering {
     }
     if (!ok) return null;
 
-    const shapes = this.inferShapes(index, equations, reductions, states);
+    const group: GroupContext = { equations, reductions, states, reverse, earlier };
+    const shapes = this.inferShapes(index, group);
     if (!shapes) return null;
-    const lowered = this.lowerBody(index, equations, reductions, states, shapes);
+    const lowered = this.lowerBody(index, group, shapes);
     if (!lowered) return null;
     const { scope, reductionNodes } = lowered;
     for (const [i, s] of states.entries()) {
@@ -153,7 +290,7 @@ export class ScanLowering {
         host.report(
           D.stateShape(
             equations.get(s.name)!.target.span,
-            `'${s.name}_${index}' has shape ${formatShape(scope.b.shape(next!))}, but its earlier steps have shape ${formatShape(shapes[i]!)}`,
+            `'${s.name}_${index}' has shape ${formatShape(scope.b.shape(next!))}, but its ${reverse ? "later" : "earlier"} steps have shape ${formatShape(shapes[i]!)}`,
           ),
         );
         return null;
@@ -192,11 +329,12 @@ export class ScanLowering {
       outputs,
       shape: [],
       span,
+      ...(reverse ? { reverse: true } : {}),
     });
     const stacked = new Map<string, NodeId>();
     const lengthDisplay = info.upperDim ?? info.length;
     const project = (what: "state" | "output", k: number, shape: Shape, name?: string) => {
-      const id = host.outer.add({
+      const inOrder = host.outer.add({
         kind: "project",
         scan,
         what,
@@ -205,6 +343,8 @@ export class ScanLowering {
         shape: [info.length, ...shape],
         span,
       });
+      // A backward scan stacks its steps last to first: flipped back, step t is at t.
+      const id = reverse ? host.outer.op("flip", [inOrder], {}, span) : inOrder;
       if (name) {
         stacked.set(name, id);
         host.named.push({
@@ -233,12 +373,8 @@ export class ScanLowering {
    * it is the smallest shape that the step equation maps to itself, among the shapes the
    * model declares and their axes.
    */
-  private inferShapes(
-    index: string,
-    equations: ReadonlyMap<string, Equation>,
-    reductions: readonly CallExpr[],
-    states: readonly StateInfo[],
-  ): Shape[] | null {
+  private inferShapes(index: string, group: GroupContext): Shape[] | null {
+    const states = group.states;
     const fixed = states.map((s) =>
       s.init.map((i) => this.host.outer.shape(i)).find((shape) => shape.length > 0),
     );
@@ -250,9 +386,7 @@ export class ScanLowering {
     const attempt = (k: number): Shape[] | undefined => {
       if (k === open.length) {
         if (++trials > SHAPE_TRIALS) return undefined;
-        return this.probe(index, equations, reductions, states, assignment as Shape[])
-          ? (assignment as Shape[]).slice()
-          : undefined;
+        return this.probe(index, group, assignment as Shape[]) ? (assignment as Shape[]).slice() : undefined;
       }
       for (const c of candidates) {
         assignment[open[k]!] = c;
@@ -282,19 +416,14 @@ export class ScanLowering {
     return null;
   }
 
-  private probe(
-    index: string,
-    equations: ReadonlyMap<string, Equation>,
-    reductions: readonly CallExpr[],
-    states: readonly StateInfo[],
-    shapes: readonly Shape[],
-  ): boolean {
+  private probe(index: string, group: GroupContext, shapes: readonly Shape[]): boolean {
+    const states = group.states;
     const muted: typeof this.host.muted = [];
     const saved = this.host.muted;
     this.host.muted = muted;
     this.probeErrors = muted;
     try {
-      const lowered = this.lowerBody(index, equations, reductions, states, shapes);
+      const lowered = this.lowerBody(index, group, shapes);
       if (lowered !== null || muted.length > 0) this.probeSpoke = true;
       return (
         lowered !== null &&
@@ -327,20 +456,17 @@ export class ScanLowering {
     return [...seen.values()].sort((a, b) => a.length - b.length || entries(a) - entries(b));
   }
 
-  private lowerBody(
-    index: string,
-    equations: ReadonlyMap<string, Equation>,
-    reductions: readonly CallExpr[],
-    states: readonly StateInfo[],
-    shapes: readonly Shape[],
-  ) {
+  private lowerBody(index: string, group: GroupContext, shapes: readonly Shape[]) {
     const host = this.host;
+    const { equations, reductions, states } = group;
     const scope = new BodyScope(
       host,
       this,
       index,
       equations,
       new Map(states.map((s, i) => [s.name, { index: i, shape: shapes[i]! }])),
+      group.reverse,
+      group.earlier,
     );
     const savedBody = this.currentBody;
     const savedBuilder = host.builder;

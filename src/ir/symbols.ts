@@ -9,7 +9,7 @@ import type { DeclaredValue } from "./values.js";
 /** Largest dim or number of steps: a size past it is a slip, and no array could hold it. */
 export const MAX_SIZE = 2 ** 24;
 const validSize = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_SIZE;
-import { analyzeName, indexReduction, type IndexInfo } from "./steps.js";
+import { analyzeName, indexReduction, type IndexInfo, type StepRef } from "./steps.js";
 
 export type Declaration = Extract<Statement, { kind: "declaration" }>;
 export type Equation = Extract<Statement, { kind: "equation" }>;
@@ -38,6 +38,12 @@ export class ModelSymbols {
   readonly equations = new Map<string, Equation>();
   readonly stepEquations = new Map<string, Map<string, Equation>>();
   readonly initEquations = new Map<string, Map<number, Equation>>();
+  /**
+   * Values after the last step, for recurrences that run backwards: `g_<T+1> = …` by its
+   * offset from the end (1), `g_5 = …` (for 1..4) by its step number, matched to the
+   * recurrence's length when its scan is built.
+   */
+  readonly finalDefinitions = new Map<string, Map<string, { equation?: Equation; declared?: string }>>();
   readonly reductions = new Map<string, CallExpr[]>();
   private readonly firstLine = new Map<string, number>();
 
@@ -133,6 +139,8 @@ export class ModelSymbols {
         const positions = this.initDeclarations.get(a.base) ?? new Map<number, string>();
         positions.set(a.ref.n, key);
         this.initDeclarations.set(a.base, positions);
+      } else if (finalKey(a.ref)) {
+        this.defineFinal(a.base, finalKey(a.ref)!, { declared: key });
       } else {
         this.report(
           D.badStepDefinition(
@@ -197,6 +205,12 @@ export class ModelSymbols {
       const positions = this.initEquations.get(a.base) ?? new Map<number, Equation>();
       positions.set(a.ref.n, s);
       this.initEquations.set(a.base, positions);
+      return true;
+    }
+    const final = finalKey(a.ref);
+    if (final) {
+      if (!this.claim(`${a.base}_<${final}>`, s.target.span)) return false;
+      this.defineFinal(a.base, final, { equation: s });
       return true;
     }
     this.report(
@@ -265,6 +279,21 @@ export class ModelSymbols {
     return out;
   }
 
+  private defineFinal(base: string, key: string, definition: { equation?: Equation; declared?: string }) {
+    const positions = this.finalDefinitions.get(base) ?? new Map();
+    positions.set(key, definition);
+    this.finalDefinitions.set(base, positions);
+  }
+
+  /** The value given for step T + a of `base` (a ≥ 1), for a recurrence of `length` steps. */
+  finalDefinition(base: string, a: number, length: Dim) {
+    const positions = this.finalDefinitions.get(base);
+    return (
+      positions?.get(`end+${a}`) ??
+      (typeof length === "number" ? positions?.get(`step${length + a}`) : undefined)
+    );
+  }
+
   hasInit(base: string, position: number): boolean {
     return (
       this.initDeclarations.get(base)?.get(position) !== undefined ||
@@ -282,7 +311,15 @@ export class ModelSymbols {
     if (sequence) return { index: sequence.index, kind: "sequence" };
     for (const [index, equations] of this.stepEquations)
       if (equations.has(base)) return { index, kind: "equation" };
-    if (this.initEquations.has(base) || this.initDeclarations.has(base)) return undefined;
+    if (this.initEquations.has(base) || this.initDeclarations.has(base) || this.finalDefinitions.has(base))
+      return undefined;
     return undefined;
   }
+}
+
+/** A definition's step after the last one: `g_<T+1>` (end+1) or a step number `g_5` (step5). */
+function finalKey(ref: StepRef): string | undefined {
+  if (ref.kind === "fromEnd" && ref.k < 0) return `end+${-ref.k}`;
+  if (ref.kind === "literal" && ref.n >= 1) return `step${ref.n}`;
+  return undefined;
 }

@@ -80,6 +80,12 @@ export interface ScanNode {
   readonly outputs: readonly NodeId[];
   readonly shape: Shape;
   readonly span: Span;
+  /**
+   * The steps run from the last to the first (g_t = f(g_<t+1>)): the scan itself runs
+   * forwards over flipped sequences, and its stacked values are flipped back; the handout
+   * numbers its steps as the model does.
+   */
+  readonly reverse?: boolean;
 }
 
 export interface ScanState {

@@ -3,6 +3,7 @@ import type { Gradient } from "../autodiff/reverse.js";
 import { Evaluator, unworked } from "../ir/evaluate.js";
 import type { Tensor } from "../ir/tensor.js";
 import { trainingStates } from "../train/update.js";
+import { isFlippedProjection, unflip } from "../ir/reversed.js";
 
 /** Why a printed number differs from the correct one, as far as the checker can tell. */
 export type Cause =
@@ -106,13 +107,15 @@ function zeros(n: Node): Tensor {
 function stateStep(nodes: readonly Node[], id: NodeId) {
   const take = nodes[id]!;
   if (take.kind !== "op" || take.op !== "take") return undefined;
-  const project = nodes[take.args[0]!]!;
+  const project = nodes[unflip(nodes, take.args[0]!)]!;
   if (project.kind !== "project" || (project.what !== "state" && project.what !== "output")) return undefined;
   const scan = nodes[project.scan] as ScanNode;
   const adjoint = nodes.find((n): n is ScanAdjointNode => n.kind === "scan_adjoint" && n.forward === scan.id);
   if (!adjoint || typeof scan.length !== "number") return undefined;
   const k = Number(take.attrs.k);
-  const t = take.attrs.from === "end" ? scan.length - 1 - k : k;
+  const step = take.attrs.from === "end" ? scan.length - 1 - k : k;
+  // A backward recurrence computed step t as its (T − t)th.
+  const t = scan.reverse ? scan.length - 1 - step : step;
   const body = project.what === "state" ? scan.states[project.index]!.next : scan.outputs[project.index]!;
   const result = adjoint.trace.find((s) => s.node === body)?.result;
   return result === undefined ? undefined : { adjoint, t, result };
@@ -345,7 +348,12 @@ function otherQuantity(item: LectureItem, s: Scope): Cause | undefined {
     return undefined;
   const own = item.quantity.of;
   for (const n of s.graph.named) {
-    if (n.node === own || s.gradient.nodes[n.node]!.kind === "project") continue;
+    if (
+      n.node === own ||
+      s.gradient.nodes[n.node]!.kind === "project" ||
+      isFlippedProjection(s.gradient.nodes, n.node)
+    )
+      continue;
     const a = n.kind === "param" ? s.gradient.params.get(n.name) : s.gradient.adjoints.get(n.node);
     if (a === undefined || a === null) continue;
     const value = select(s.ev.value(a), item.entry);
@@ -422,7 +430,10 @@ function labelOf(id: NodeId, s: Scope): string {
   if (named) return named.name;
   if (n.kind === "op" && n.op === "take") {
     const of = s.graph.named.find((v) => v.node === n.args[0]);
-    const scan = s.gradient.nodes[(s.gradient.nodes[n.args[0]!] as Extract<Node, { kind: "project" }>).scan];
+    const scan =
+      s.gradient.nodes[
+        (s.gradient.nodes[unflip(s.gradient.nodes, n.args[0]!)] as Extract<Node, { kind: "project" }>).scan
+      ];
     const length = scan?.kind === "scan" && typeof scan.length === "number" ? scan.length : undefined;
     const step =
       n.attrs.from === "end" && length !== undefined ? length - Number(n.attrs.k) : Number(n.attrs.k) + 1;
@@ -452,7 +463,7 @@ function alternatives(u: NodeId, s: Scope): { name: string; value: Tensor }[] {
   if (named && (named.kind === "param" || named.kind === "equation"))
     out.push({ name: "1", value: { shape: own.shape, data: new Float64Array(own.data.length).fill(1) } });
   for (const v of s.graph.named) {
-    if (v.node === u || nodes[v.node]!.kind === "project") continue;
+    if (v.node === u || nodes[v.node]!.kind === "project" || isFlippedProjection(nodes, v.node)) continue;
     const value = ev.value(v.node);
     if (
       value.data.length === own.data.length &&

@@ -86,4 +86,32 @@ export const stepOps: readonly OpDef[] = [
       prec: PREC.product,
     }),
   },
+  {
+    // A sequence in the opposite order of steps: a recurrence that runs backwards
+    // (g_t = f(g_<t+1>)) is computed as one that runs forwards over flipped sequences, as JAX's
+    // scan(reverse=True) is. Its own transpose.
+    name: "flip",
+    shape: ([x]) =>
+      x!.length >= 1
+        ? { shape: x! }
+        : { error: `the steps of ${formatShape(x!)} in reverse: not a sequence` },
+    vjp: (b, _node, g) => [b.op("flip", [g])],
+    rule: () => "\\text{reversing the steps moves each gradient to its step}",
+    evaluate: ([x], _attrs, shape) => {
+      const out = tensor(shape);
+      const n = shape[0] as number;
+      const size = n === 0 ? 0 : x!.data.length / n;
+      for (let t = 0; t < n; t++)
+        out.data.set(x!.data.subarray(t * size, (t + 1) * size), (n - 1 - t) * size);
+      return out;
+    },
+    emit: (ctx, node) => {
+      const x = node.args[0]!;
+      const n = ctx.dim(node.shape[0]!);
+      const size = ctx.size(node.shape.slice(1));
+      const [t, i] = [ctx.fresh("t"), ctx.fresh("i")];
+      return `for (let ${t} = 0; ${t} < ${n}; ${t}++) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[(${n} - 1 - ${t}) * ${size} + ${i}] = ${ctx.ref(x)}[${t} * ${size} + ${i}];`;
+    },
+    latex: ([x]) => ({ text: `\\operatorname{rev}\\left(${x!.text}\\right)`, prec: PREC.atom }),
+  },
 ];

@@ -142,6 +142,7 @@ const cases: Record<string, readonly Case[]> = {
   ],
   place: [{ shapes: [[3]], attrs: { from: "end", k: 1, length: 4, step: "T-1" } }],
   sum_steps: [{ shapes: [[4, 3]], attrs: { index: "t" } }],
+  flip: [{ shapes: [[4, 3]] }, { shapes: [[3]] }],
   conv2d: [
     {
       shapes: [

@@ -144,6 +144,8 @@ function forwardOp(
       return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(x))));
     case "bce":
       return tf.neg(tf.sum(tf.add(tf.mul(y, tf.log(x)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, x))))));
+    case "flip":
+      return tf.reverse(x, 0);
     case "take": {
       const length = x.shape[0]!;
       const at = n.attrs.from === "end" ? length - 1 - Number(n.attrs.k) : Number(n.attrs.k);
