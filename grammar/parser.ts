@@ -91,6 +91,8 @@ export class NablaParser extends CstParser {
       this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: "axisName" }) });
       this.CONSUME(T.RBracket);
     });
+    // The LaTeX name may come before the shape too (`param g "\gamma": [D]`), as one writes it.
+    this.OPTION6(() => this.CONSUME2(T.StringLiteral, { LABEL: "latexFirst" }));
     this.OPTION(() => {
       this.CONSUME(T.Colon);
       this.SUBRULE(this.shape);

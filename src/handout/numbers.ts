@@ -59,8 +59,11 @@ export function structuralZeros(t: Tensor): Tensor {
 /** Rows or columns beyond this are summarised: the first three, ⋯, the last two. */
 const MAX_LINES = 8;
 
-function shownIndices(n: number): (number | "gap")[] {
-  if (n <= MAX_LINES) return Array.from({ length: n }, (_, i) => i);
+/** A row of more than this many numbers does not fit the page: its middle columns are left out. */
+const MAX_COLUMNS = 7;
+
+function shownIndices(n: number, max = MAX_LINES): (number | "gap")[] {
+  if (n <= max) return Array.from({ length: n }, (_, i) => i);
   return [0, 1, 2, "gap", n - 2, n - 1];
 }
 
@@ -68,7 +71,7 @@ function shownIndices(n: number): (number | "gap")[] {
 export function isSummarised(t: Tensor): boolean {
   const [rows, cols] = t.shape.length >= 2 ? t.shape.slice(-2) : [t.shape[0] ?? 1, 1];
   return (
-    (rows ?? 1) > MAX_LINES || (cols ?? 1) > MAX_LINES || t.data.length / ((rows ?? 1) * (cols ?? 1)) > 4
+    (rows ?? 1) > MAX_LINES || (cols ?? 1) > MAX_COLUMNS || t.data.length / ((rows ?? 1) * (cols ?? 1)) > 4
   );
 }
 
@@ -90,7 +93,7 @@ export function tensorLatex(t: Tensor, digits = DEFAULT_DIGITS): string {
   }
   const [rows, cols] = clean.shape.slice(-2) as [number, number];
   const matrix = (offset: number) => {
-    const colIdx = shownIndices(cols);
+    const colIdx = shownIndices(cols, MAX_COLUMNS);
     const lines = shownIndices(rows).map((r) =>
       r === "gap"
         ? colIdx.map((c) => (c === "gap" ? "\\ddots" : "\\vdots")).join(" & ")

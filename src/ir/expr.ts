@@ -4,7 +4,7 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
 import { closestName } from "../syntax/names.js";
 import { ShapeError, type GraphBuilder } from "./builder.js";
-import { formatShape, type NodeId } from "./types.js";
+import { formatShape, type AttrValue, type Dim, type NodeId } from "./types.js";
 import { surfaceFunction, surfaceNames } from "./registry.js";
 import { constantLiteral } from "./literals.js";
 
@@ -18,6 +18,8 @@ export interface ExprHost {
   reduction(call: Extract<Expr, { kind: "call" }>): NodeId | null | undefined;
   /** Whether a value is integer data: an `int` input, or one step of one. */
   integer(id: NodeId): boolean;
+  /** A dim as a shape entry: its size when fixed, its name when bound at run time; null when it is not a dim. */
+  dimSize(name: string): Dim | null;
 }
 
 /** Lowers an expression into the host's builder; null when an error was reported for it or for something it uses. */
@@ -92,10 +94,25 @@ function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId |
   const bound = bindArguments(host, name, params, e.args, e.span);
   if (!bound) return null;
   const operands: NodeId[] = [];
-  const attrs: Record<string, number> = {};
+  const attrs: Record<string, AttrValue> = {};
   let failed = false;
   params.forEach((p, i) => {
     const arg = bound[i];
+    if (p.list) {
+      const list = arg ? listAttr(host, arg.value, p.list) : undefined;
+      if (list === undefined) {
+        host.report(
+          D.badArguments(
+            arg?.span ?? e.span,
+            p.list === "numbers"
+              ? `'${p.name}' of ${name} must be a list of whole numbers in brackets, e.g. [1, 0, 2]`
+              : `'${p.name}' of ${name} must be a shape in brackets: sizes and dim names, e.g. [T, H, 4]`,
+          ),
+        );
+        failed = true;
+      } else attrs[p.name] = list;
+      return;
+    }
     if (p.attr) {
       if (!arg) {
         if (p.default !== undefined) attrs[p.name] = p.default;
@@ -124,6 +141,29 @@ function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId |
   });
   if (failed) return null;
   return apply(host, name, operands, attrs, e.span);
+}
+
+/** A bracketed list of whole numbers, or of sizes and dim names (a shape), written in the call. */
+function listAttr(host: ExprHost, e: Expr, kind: "numbers" | "shape"): readonly Dim[] | undefined {
+  if (e.kind !== "tensor") return undefined;
+  const out: Dim[] = [];
+  for (const x of e.elements) {
+    if (
+      x.kind === "number" &&
+      Number.isInteger(x.value) &&
+      (kind === "numbers" ? x.value >= 0 : x.value >= 1)
+    )
+      out.push(x.value);
+    else if (
+      kind === "shape" &&
+      x.kind === "name" &&
+      !x.name.subscript &&
+      host.dimSize(x.name.identifier) !== null
+    )
+      out.push(host.dimSize(x.name.identifier)!);
+    else return undefined;
+  }
+  return out.length > 0 ? out : undefined;
 }
 
 /** Matches positional and named arguments to an op's parameters; undefined after reporting a mismatch. */
@@ -166,7 +206,7 @@ export function apply(
   host: Pick<ExprHost, "builder" | "report">,
   op: string,
   args: NodeId[],
-  attrs: Record<string, number | string>,
+  attrs: Record<string, AttrValue>,
   span: Span,
   operator = op,
 ): NodeId | null {

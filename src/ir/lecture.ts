@@ -148,6 +148,7 @@ export function lowerLecture(
       (name.subscript ? undefined : definitions.get(name.identifier)) ?? host.reference(name),
     reduction: (call) => host.reduction(call),
     integer: (id) => host.integer(id),
+    dimSize: (name) => host.dimSize(name),
   };
   const known = (identifier: string) => definitions.has(identifier) || host.knows(identifier);
   const items: LectureItem[] = [];

@@ -549,6 +549,11 @@ export class Lowering implements ExprHost {
     return this.unknown(name, name.identifier);
   }
 
+  dimSize(name: string): Dim | null {
+    if (!this.symbols.dims.has(name)) return null;
+    return this.symbols.dims.get(name) ?? name;
+  }
+
   dimValue(dim: string, span: Span): NodeId {
     const value = this.symbols.dims.get(dim);
     return this.builder.op("dim_size", [], value === undefined ? { dim } : { dim, value }, span);

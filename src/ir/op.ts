@@ -55,6 +55,11 @@ export interface SurfaceParam {
   /** Attributes are compile-time numbers (`alpha`, `stride`); operands are tensors. */
   readonly attr?: boolean;
   readonly default?: number;
+  /**
+   * A list written as a bracket of constants: "numbers" (`permute(x, [1, 0, 2])`), or
+   * "shape", sizes and dim names (`reshape(x, [T, H, 4])`).
+   */
+  readonly list?: "numbers" | "shape";
   /** An operand that must be integer data (an `int` input, or one step of one): indices. */
   readonly integer?: boolean;
 }

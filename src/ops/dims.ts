@@ -1,6 +1,6 @@
 import { sizeOf, tensor } from "../ir/tensor.js";
 import type { Dim } from "../ir/types.js";
-import { latexName } from "../syntax/latexName.js";
+import { dimLatex, latexName } from "../syntax/latexName.js";
 import { PREC, type OpDef } from "../ir/op.js";
 
 /**
@@ -23,8 +23,9 @@ export const dimOps: readonly OpDef[] = [
       const fixed = node.attrs.value;
       return `${ctx.ref(node.id)}[0] = ${typeof fixed === "number" ? String(fixed) : ctx.dim(String(node.attrs.dim))};`;
     },
+    // As the model section lists the dims: N, \mathrm{Dk}.
     latex: (_args, attrs) => ({
-      text: latexName(String(attrs.dim)),
+      text: dimLatex(String(attrs.dim)),
       prec: PREC.atom,
     }),
   },

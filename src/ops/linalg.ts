@@ -5,6 +5,7 @@ import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { emitDot, emitMatMat, emitMatVec, emitOuter } from "./kernels.js";
 import { group, PREC, type Latex, type OpDef, type ShapeResult } from "../ir/op.js";
+import { transposeLast } from "./batched.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
 // A factor of a product: a negation or a sum gets brackets (W^T (−δ), not W^T −δ).
@@ -18,7 +19,7 @@ function matmulShape([a, b]: readonly Shape[], attrs: Attrs): ShapeResult {
   const tb = flag(attrs, "transB");
   if (a!.length > 2 || b!.length > 2 || a!.length === 0 || b!.length === 0) {
     return {
-      error: `a matrix product multiplies vectors and matrices, got ${formatShape(a!)} and ${formatShape(b!)}`,
+      error: `a matrix product multiplies vectors, matrices and stacks of matrices ([B, m, k]), got ${formatShape(a!)} and ${formatShape(b!)}`,
     };
   }
   const va = a!.length === 2 ? view(a!, ta) : a!;
@@ -169,6 +170,8 @@ export const linalgOps: readonly OpDef[] = [
     name: "matmul",
     shape: matmulShape,
     simplify: (b, [x, y], attrs) => {
+      // Stacks of matrices multiply matrix by matrix (attention's Q K^T per head).
+      if (b.shape(x!).length === 3 || b.shape(y!).length === 3) return b.op("bmatmul", [x!, y!]);
       // A transpose feeding a product becomes a flag: no copy, and the kernel reads it in place.
       for (const [i, key] of [
         [0, "transA"],
@@ -231,6 +234,7 @@ export const linalgOps: readonly OpDef[] = [
     simplify: (b, [x]) => {
       const n = b.node(x!);
       if (n.shape.length < 2) return x;
+      if (n.shape.length === 3) return transposeLast(b, x!);
       return n.kind === "op" && n.op === "transpose" ? n.args[0] : undefined;
     },
     vjp: (b, _node, g) => [b.op("transpose", [g])],

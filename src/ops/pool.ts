@@ -234,6 +234,7 @@ export const poolOps: readonly OpDef[] = [
   },
   {
     name: "reshape",
+    surface: { params: [{ name: "x" }, { name: "shape", list: "shape" }] },
     shape: ([x], attrs) => {
       const to = attrs.shape as Shape;
       const same =

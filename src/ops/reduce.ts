@@ -167,10 +167,20 @@ export const reduceOps: readonly OpDef[] = [
       return out;
     },
     emit: (ctx, node) => emitSumTo(ctx, node.id, node.shape, node.args[0]!),
-    latex: ([x], attrs) => ({
-      text: `\\sum_{\\text{rows}} ${group(x!, PREC.atom)}`,
-      prec: PREC.product,
-    }),
+    // Over j within each row when only the last axis goes (a per-row statistic's gradient);
+    // over the rows otherwise (a bias's, broadcast along the leading axes).
+    latex: ([x], attrs, [from]) => {
+      const to = targetShape(attrs);
+      const last = from!.length - 1;
+      const withinRows =
+        from!.length >= 2 &&
+        to.length === from!.length &&
+        to[last] === 1 &&
+        from![last] !== 1 &&
+        to.slice(0, last).every((d, i) => d === from![i]);
+      const over = withinRows ? "j" : "\\text{rows}";
+      return { text: `\\sum_{${over}} ${group(x!, PREC.atom)}`, prec: PREC.product };
+    },
   },
   {
     name: "broadcast_to",

@@ -10,6 +10,7 @@ import { stepOps } from "./steps.js";
 import { logicOps } from "./logic.js";
 import { activationOps } from "./activations.js";
 import { indexingOps } from "./indexing.js";
+import { batchedOps } from "./batched.js";
 
 /** Every op family, registered in the IR's op table when this module is loaded. */
 registerOps([
@@ -18,6 +19,7 @@ registerOps([
   ...activationOps,
   ...indexingOps,
   ...linalgOps,
+  ...batchedOps,
   ...reduceOps,
   ...lossOps,
   ...dimOps,

@@ -105,7 +105,11 @@ class AstBuilder extends BaseVisitor {
     const role = tok(c, "role");
     const name = this.visit(node(c, "lhsName")) as SubscriptedName;
     const shape = c.shape ? (this.visit(node(c, "shape")) as DimRef[]) : undefined;
-    const latexToken = maybeTok(c, "StringLiteral");
+    const latexToken = maybeTok(c, "latexFirst") ?? maybeTok(c, "StringLiteral");
+    if (c.latexFirst && c.StringLiteral)
+      this.problems.push(
+        syntaxError(tokenSpan(tok(c, "StringLiteral")), `'${name.identifier}' has two LaTeX names; give one`),
+      );
     const init = c.expression ? (this.visit(node(c, "expression")) as Expr) : undefined;
     const span = joinSpans(tokenSpan(role), init?.span ?? name.span);
     return {

@@ -143,6 +143,31 @@ const cases: Record<string, readonly Case[]> = {
   place: [{ shapes: [[3]], attrs: { from: "end", k: 1, length: 4, step: "T-1" } }],
   sum_steps: [{ shapes: [[4, 3]], attrs: { index: "t" } }],
   flip: [{ shapes: [[4, 3]] }, { shapes: [[3]] }],
+  permute: [
+    { shapes: [[2, 3, 4]], attrs: { axes: [1, 0, 2] } },
+    { shapes: [[2, 3, 4]], attrs: { axes: [2, 0, 1] } },
+    { shapes: [[3, 2]], attrs: { axes: [1, 0] } },
+  ],
+  bmatmul: [
+    {
+      shapes: [
+        [2, 3, 4],
+        [2, 4, 2],
+      ],
+    },
+    {
+      shapes: [
+        [2, 3, 4],
+        [4, 2],
+      ],
+    },
+    {
+      shapes: [
+        [3, 4],
+        [2, 4, 2],
+      ],
+    },
+  ],
   conv2d: [
     {
       shapes: [

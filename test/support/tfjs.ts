@@ -146,6 +146,14 @@ function forwardOp(
       return tf.neg(tf.sum(tf.add(tf.mul(y, tf.log(x)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, x))))));
     case "flip":
       return tf.reverse(x, 0);
+    case "permute":
+      return tf.transpose(x, (n.attrs.axes as number[]).map(Number));
+    case "bmatmul": {
+      // A matrix shared by the stack is tiled over it: TF.js multiplies stacks of equal size.
+      const batch = (x.rank === 3 ? x : y).shape[0]!;
+      const stack = (t: tf.Tensor) => (t.rank === 3 ? t : tf.tile(tf.expandDims(t, 0), [batch, 1, 1]));
+      return tf.matMul(stack(x) as tf.Tensor3D, stack(y) as tf.Tensor3D);
+    }
     case "take": {
       const length = x.shape[0]!;
       const at = n.attrs.from === "end" ? length - 1 - Number(n.attrs.k) : Number(n.attrs.k);
@@ -186,6 +194,11 @@ function forwardOp(
       const from = Number(n.attrs.from ?? 0);
       return tf.reshape(x, [...x.shape.slice(0, from), -1]);
     }
+    case "reshape":
+      return tf.reshape(
+        x,
+        n.shape.map((d) => (typeof d === "number" ? d : dims.get(d)!)),
+      );
     case "dim_size":
       return tf.scalar(typeof n.attrs.value === "number" ? n.attrs.value : dims.get(String(n.attrs.dim))!);
     case "sigmoid_bce":
