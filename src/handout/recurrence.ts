@@ -125,7 +125,16 @@ export class RecurrenceContext implements DerivationScope {
     const at = this.stepText(shift, base);
     if (n.kind === "carry")
       return withSubscript(latexName(this.scan.states[n.state]!.name), this.stepText(shift - n.lag, base));
-    if (n.kind === "slice") return withSubscript(this.outerSymbol(n.source), at);
+    if (n.kind === "slice") {
+      // A sequence read k steps back (teacher forcing): y_{t-1}.
+      const delay = this.ctx.gradient.nodes[n.source];
+      if (delay?.kind === "op" && delay.op === "delay")
+        return withSubscript(
+          this.outerSymbol(delay.args[0]!),
+          this.stepText(shift - Number(delay.attrs.k), base),
+        );
+      return withSubscript(this.outerSymbol(n.source), at);
+    }
     if (n.kind === "outer") return this.outerSymbol(n.source);
     const name = this.names.get(id);
     if (name !== undefined) return withSubscript(name, at);
@@ -333,12 +342,24 @@ export class RecurrenceContext implements DerivationScope {
   }
 
   initialRows(): EquationRow[] {
-    return this.scan.states.flatMap((st) =>
+    const states = this.scan.states.flatMap((st) =>
       st.init.map((init, p) => ({
         lhs: withSubscript(latexName(st.name), this.initialStep(st.lags, p)),
         rhs: this.ctx.forward().reference(init),
       })),
     );
+    // A sequence read steps back (teacher forcing) starts from its given values too: y_0 = 0.
+    const nodes = this.ctx.gradient.nodes;
+    const sequences = this.scan.body.flatMap((n) => {
+      const delay = n.kind === "slice" ? nodes[n.source] : undefined;
+      if (delay?.kind !== "op" || delay.op !== "delay") return [];
+      const [x, ...inits] = delay.args;
+      return inits.map((init, p) => ({
+        lhs: withSubscript(this.outerSymbol(x!), this.initialStep(inits.length, p)),
+        rhs: this.ctx.forward().reference(init),
+      }));
+    });
+    return [...states, ...sequences];
   }
 
   /** Backpropagation through time: the states' δ, the chain rule within a step, the sums over the steps. */

@@ -2,7 +2,8 @@ import type { SubscriptedName } from "../syntax/ast.js";
 import type { Span } from "../diagnostics/span.js";
 import * as D from "../diagnostics/codes.js";
 import { GraphBuilder } from "./builder.js";
-import type { NodeId, Shape } from "./types.js";
+import { formatShape, type NodeId, type Shape } from "./types.js";
+import { sameShape } from "./shapes.js";
 import { lowerExpr } from "./expr.js";
 import { analyzeName } from "./steps.js";
 import type { Equation, Lowering } from "./lower.js";
@@ -27,13 +28,54 @@ export class BodyScope {
   ) {}
 
   /** The current step of a stacked outer sequence (flipped first when the scan runs backwards). */
-  private sliceOf(source: NodeId, span: Span): NodeId {
+  private sliceOf(source: NodeId, span: Span, inOrder = false): NodeId {
     const host = this.host;
-    const inOrder = this.reverse
-      ? this.scans.outside(() => host.outer.op("flip", [source], {}, span))
-      : source;
-    const shape = host.outer.shape(inOrder).slice(1);
-    return this.b.add({ kind: "slice", source: inOrder, shape, span }, `slice|${inOrder}`);
+    const read =
+      inOrder || !this.reverse ? source : this.scans.outside(() => host.outer.op("flip", [source], {}, span));
+    const shape = host.outer.shape(read).slice(1);
+    return this.b.add({ kind: "slice", source: read, shape, span }, `slice|${read}`);
+  }
+
+  /**
+   * A sequence read k steps before the current one (teacher forcing: y_<t-1>), when the model
+   * gives its values before the first step (y_0 = …): the sequence delayed by k, in the order
+   * the scan runs. Undefined when those values are not given; null after an error.
+   */
+  private delayed(base: string, k: number, span: Span): NodeId | null | undefined {
+    const host = this.host;
+    const info = host.symbols.indices.get(this.index)!;
+    // Oldest first in the scan's order: y_<1-k> … y_0 forwards, y_<T+k> … y_<T+1> backwards.
+    const positions = Array.from({ length: k }, (_, i) => i);
+    const given = (i: number) =>
+      this.reverse
+        ? host.symbols.finalDefinition(base, k - i, info.length) !== undefined
+        : host.symbols.hasInit(base, i + 1 - k);
+    if (!positions.every(given)) return undefined;
+    return this.scans.outside((): NodeId | null => {
+      const source = host.lowerName(base, span);
+      if (source === null || source === undefined) return null;
+      const step = host.outer.shape(source).slice(1);
+      const inits: NodeId[] = [];
+      for (const i of positions) {
+        const init = this.reverse
+          ? host.finalValue(base, k - i, info.length, span)
+          : host.initValue(base, i + 1 - k, span);
+        if (init === null || init === undefined) return null;
+        const shape = host.outer.shape(init);
+        if (shape.length > 0 && !sameShape(shape, step)) {
+          host.report(
+            D.stateShape(
+              span,
+              `the value of '${base}' before its first step has shape ${formatShape(shape)}, but a step of '${base}' has shape ${formatShape(step)}`,
+            ),
+          );
+          return null;
+        }
+        inits.push(init);
+      }
+      const inOrder = this.reverse ? host.outer.op("flip", [source], {}, span) : source;
+      return host.outer.op("delay", [inOrder, ...inits], { k }, span);
+    });
   }
 
   equation(name: string, span: Span): NodeId | null {
@@ -153,14 +195,18 @@ export class BodyScope {
       );
       return null;
     }
+    if (sequence && ref.kind === (this.reverse ? "lead" : "lag")) {
+      const delayed = this.delayed(a.base, ref.k, name.span);
+      if (delayed !== undefined) return delayed === null ? null : this.sliceOf(delayed, name.span, true);
+    }
     if (sequence) {
       if (ref.kind === "lag" || ref.kind === "lead") {
         host.report(
           D.stepOutOfRange(
             name.span,
             ref.kind === "lag"
-              ? `'${a.base}_<${this.index}-${ref.k}>' reads before the first step of the sequence '${a.base}'`
-              : `'${a.base}_<${this.index}+${ref.k}>' reads after the last step of the sequence '${a.base}'`,
+              ? `'${a.base}_<${this.index}-${ref.k}>' reads before the first step of the sequence '${a.base}'${this.reverse ? "" : `; give its value${ref.k > 1 ? "s" : ""} before the first step (${Array.from({ length: ref.k }, (_, i) => (i === ref.k - 1 ? `'${a.base}_0 = …'` : `'${a.base}_<${i + 1 - ref.k}> = …'`)).join(", ")}) to read it there`}`
+              : `'${a.base}_<${this.index}+${ref.k}>' reads after the last step of the sequence '${a.base}'${this.reverse ? `; give its value${ref.k > 1 ? "s" : ""} after the last step ('${a.base}_<T+1> = …') to read it there` : ""}`,
           ),
         );
         return null;

@@ -2,6 +2,7 @@ import type { Attrs, Dim, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { sizeOf, tensor } from "../ir/tensor.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
+import { reduceTo } from "./common.js";
 
 /** Steps of a sequence (the first axis): `h_T`, `h_3`, and sums over an index. */
 const stepIndex = (attrs: Attrs, length: number) =>
@@ -113,5 +114,74 @@ export const stepOps: readonly OpDef[] = [
       return `for (let ${t} = 0; ${t} < ${n}; ${t}++) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[(${n} - 1 - ${t}) * ${size} + ${i}] = ${ctx.ref(x)}[${t} * ${size} + ${i}];`;
     },
     latex: ([x]) => ({ text: `\\operatorname{rev}\\left(${x!.text}\\right)`, prec: PREC.atom }),
+  },
+  {
+    // A sequence read k steps back inside a recurrence (teacher forcing: y_<t-1>), with its
+    // given values before the first step: args [x, init_{1-k}, …, init_0], each init of one
+    // step's shape. out_t = x_{t-k}, and the inits for the first k steps.
+    name: "delay",
+    shape: ([x, ...inits]) =>
+      x!.length >= 1 && inits.every((s) => s.length === 0 || formatShape(s) === formatShape(x!.slice(1)))
+        ? { shape: x! }
+        : {
+            error: `the steps of ${formatShape(x!)} delayed, with initial values ${inits.map(formatShape).join(", ")}`,
+          },
+    vjp: (b, node, g, needed) => {
+      const k = Number(node.attrs.k);
+      const step = b.shape(node.args[0]!).slice(1);
+      const zeros = Array.from({ length: k }, () => b.op("broadcast_to", [b.scalar(0)], { shape: step }));
+      // x_s went to step s + k: the gradient moved k steps back, zero for the last k steps.
+      const advanced = b.op("flip", [b.op("delay", [b.op("flip", [g]), ...zeros], { k })]);
+      return node.args.map((_, i) =>
+        !needed[i]
+          ? null
+          : i === 0
+            ? advanced
+            : reduceTo(
+                b,
+                b.op("take", [g], { from: "start", k: i - 1, step: String(i) }),
+                b.shape(node.args[i]!),
+              ),
+      );
+    },
+    rule: (i) =>
+      i === 0
+        ? "\\text{step } t \\text{ of the sequence is read at step } t + k"
+        : "\\text{an initial value is read at its step before the first}",
+    evaluate: ([x, ...inits], attrs, shape) => {
+      const out = tensor(shape);
+      const k = Number(attrs.k);
+      const n = shape[0] as number;
+      const size = n === 0 ? 0 : x!.data.length / n;
+      for (let t = 0; t < n; t++)
+        out.data.set(
+          t < k
+            ? inits[t]!.data.length === 1
+              ? new Float64Array(size).fill(inits[t]!.data[0]!)
+              : inits[t]!.data.subarray(0, size)
+            : x!.data.subarray((t - k) * size, (t - k + 1) * size),
+          t * size,
+        );
+      return out;
+    },
+    emit: (ctx, node) => {
+      const [x, ...inits] = node.args;
+      const k = Number(node.attrs.k);
+      const n = ctx.dim(node.shape[0]!);
+      const size = ctx.size(node.shape.slice(1));
+      const out = ctx.ref(node.id);
+      const [t, i] = [ctx.fresh("t"), ctx.fresh("i")];
+      const first = inits
+        .map(
+          (init, j) =>
+            `if (${j} < ${n}) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${out}[${j} * ${size} + ${i}] = ${ctx.ref(init!)}[${ctx.shapeOf(init!).length === 0 ? "0" : i}];`,
+        )
+        .join("\n");
+      return `${first}\nfor (let ${t} = ${k}; ${t} < ${n}; ${t}++) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${out}[${t} * ${size} + ${i}] = ${ctx.ref(x!)}[(${t} - ${k}) * ${size} + ${i}];`;
+    },
+    latex: ([x], attrs) => ({
+      text: `\\operatorname{delay}_{${Number(attrs.k)}}\\left(${x!.text}\\right)`,
+      prec: PREC.atom,
+    }),
   },
 ];

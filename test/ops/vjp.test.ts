@@ -143,6 +143,10 @@ const cases: Record<string, readonly Case[]> = {
   place: [{ shapes: [[3]], attrs: { from: "end", k: 1, length: 4, step: "T-1" } }],
   sum_steps: [{ shapes: [[4, 3]], attrs: { index: "t" } }],
   flip: [{ shapes: [[4, 3]] }, { shapes: [[3]] }],
+  delay: [
+    { shapes: [[4, 3], [3], [3]], attrs: { k: 2 } },
+    { shapes: [[4, 3], []], attrs: { k: 1 } },
+  ],
   permute: [
     { shapes: [[2, 3, 4]], attrs: { axes: [1, 0, 2] } },
     { shapes: [[2, 3, 4]], attrs: { axes: [2, 0, 1] } },

@@ -146,6 +146,12 @@ function forwardOp(
       return tf.neg(tf.sum(tf.add(tf.mul(y, tf.log(x)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, x))))));
     case "flip":
       return tf.reverse(x, 0);
+    case "delay": {
+      const k = Number(n.attrs.k);
+      const step = x.shape.slice(1);
+      const inits = a.slice(1).map((init) => tf.expandDims(tf.broadcastTo(init, step), 0));
+      return tf.concat([...inits, x.slice(0, x.shape[0]! - k)], 0).slice(0, x.shape[0]!);
+    }
     case "permute":
       return tf.transpose(x, (n.attrs.axes as number[]).map(Number));
     case "bmatmul": {
