@@ -28,6 +28,8 @@ const DEFINITIONS: Record<string, string> = {
   elu: "$\\operatorname{ELU}_\\alpha(a) = a$ for $a > 0$ and $\\alpha\\,(e^{a} - 1)$ otherwise ($\\alpha = 1$ unless written); its derivative is 1 or $\\alpha e^{a}$.",
   gelu: "$\\operatorname{GELU}(a) = a\\,\\Phi(a)$, where $\\Phi(a) = \\frac{1}{2}\\left(1 + \\operatorname{erf}(a/\\sqrt{2})\\right)$ is the standard normal distribution function; its derivative is $\\Phi(a) + a\\,\\varphi(a)$ with $\\varphi(a) = e^{-a^2/2}/\\sqrt{2\\pi}$.",
   silu: "$\\operatorname{SiLU}(a) = a\\,\\sigma(a)$ (also called swish), with derivative $\\sigma(a)\\,(1 + a\\,(1 - \\sigma(a)))$.",
+  mish: "$\\operatorname{mish}(a) = a\\,\\tanh(\\operatorname{softplus}(a))$, with derivative $\\tanh(\\operatorname{sp}(a)) + a\\,\\sigma(a)\\,(1 - \\tanh^2(\\operatorname{sp}(a)))$, where $\\operatorname{sp} = \\operatorname{softplus}$.",
+  softsign: "$\\operatorname{softsign}(a) = a / (1 + |a|)$, with derivative $1 / (1 + |a|)^2$.",
   huber:
     "$H_\\delta(a) = \\frac{1}{2}a^2$ for $|a| \\le \\delta$ and $\\delta\\,(|a| - \\frac{1}{2}\\delta)$ otherwise (the Huber loss of a residual $a$): quadratic near 0, linear in the tails, with derivative $a$ or $\\delta\\,\\operatorname{sign}(a)$.",
   clamp:

@@ -82,6 +82,14 @@ export const activationOps: readonly OpDef[] = [
     rule: () => "\\operatorname{SiLU}'(a) = \\sigma(a)\\,(1 + a\\,(1 - \\sigma(a)))",
   }),
   composite({
+    name: "mish",
+    params: [{ name: "x" }],
+    expand: (b, [x]) => op(b, "mul", x!, op(b, "tanh", op(b, "softplus", x!))),
+    latex: ([x]) => call("mish", x!),
+    rule: () =>
+      "\\operatorname{mish}'(a) = \\tanh(\\operatorname{sp}(a)) + a\\,\\sigma(a)\\,(1 - \\tanh^2(\\operatorname{sp}(a)))",
+  }),
+  composite({
     name: "clamp",
     params: [{ name: "x" }, { name: "low" }, { name: "high" }],
     expand: (b, [x, low, high]) => op(b, "min", op(b, "max", x!, low!), high!),

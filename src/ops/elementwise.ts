@@ -204,6 +204,16 @@ const unaryOps: OpDef[] = [
     rule: "\\frac{\\partial \\tanh a}{\\partial a} = 1 - \\tanh^2 a",
   }),
   unary({
+    name: "softsign",
+    f: (x) => x / (1 + Math.abs(x)),
+    js: (x) => `(${x}) / (1 + Math.abs(${x}))`,
+    latex: fn("\\operatorname{softsign}"),
+    // d/dx = 1 / (1 + |x|)²
+    vjp: (b, n, g) =>
+      b.op("div", [g, b.op("pow", [b.op("add", [one(b), b.op("abs", [n.args[0]!])]), b.scalar(2)])]),
+    rule: "\\operatorname{softsign}'(a) = \\frac{1}{(1 + |a|)^2}",
+  }),
+  unary({
     name: "sigmoid",
     f: (x) => 1 / (1 + Math.exp(-x)),
     js: (x) => `1 / (1 + Math.exp(-(${x})))`,

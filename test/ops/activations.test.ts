@@ -15,6 +15,8 @@ const uses = [
   "elu(z)",
   "elu(z, alpha = 0.5)",
   "silu(z)",
+  "mish(z)",
+  "softsign(z)",
   "softplus(z)",
   "leaky_relu(z, alpha = 0.1)",
   "huber(z)",

@@ -269,6 +269,8 @@ for (const def of allOps()) {
       "erf",
       "gelu",
       "silu",
+      "softsign",
+      "mish",
       "heaviside",
     ].includes(def.name)
   ) {

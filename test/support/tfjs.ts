@@ -85,6 +85,10 @@ function forwardOp(
       return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
     case "silu":
       return tf.mul(x, tf.sigmoid(x));
+    case "mish":
+      return tf.mul(x, tf.tanh(tf.softplus(x)));
+    case "softsign":
+      return tf.div(x, tf.add(1, tf.abs(x)));
     case "clamp":
       return tf.minimum(tf.maximum(x, y), a[2]!);
     case "huber": {
