@@ -6,6 +6,11 @@ export interface Diagnostic {
   readonly span: Span;
   /** Extra lines printed under the caret, e.g. the arithmetic behind a size. */
   readonly notes?: readonly string[];
+  /**
+   * Reported because an op's shape rule rejected its operands' shapes: a recurrence's shape
+   * inference, trying shapes for a state, takes these as "not this shape" rather than errors.
+   */
+  readonly fromShapeRule?: true;
 }
 
 /** Collects diagnostics instead of throwing, so one run reports every error it can find. */

@@ -217,14 +217,17 @@ export function apply(
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
     const shapes = args.map((a) => formatShape(b.shape(a)));
-    if (error.kind === "inner") host.report(D.matmulMismatch(span, shapes[0]!, shapes[1]!));
-    else if (error.kind === "broadcast") host.report(D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!));
-    else {
-      // A function's errors name it (conv2d: …); an operator's (*) speak for themselves.
-      const detail = /^[A-Za-z]/.test(operator) ? `${op}: ${error.detail}` : error.detail;
-      if (error.kind === "size") host.report(D.sizeMismatch(span, detail, error.notes));
-      else host.report(D.rankError(span, detail));
-    }
+    // A function's errors name it (conv2d: …); an operator's (*) speak for themselves.
+    const detail = /^[A-Za-z]/.test(operator) ? `${op}: ${error.detail}` : error.detail;
+    const diagnostic =
+      error.kind === "inner"
+        ? D.matmulMismatch(span, shapes[0]!, shapes[1]!)
+        : error.kind === "broadcast"
+          ? D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!)
+          : error.kind === "size"
+            ? D.sizeMismatch(span, detail, error.notes)
+            : D.rankError(span, detail);
+    host.report({ ...diagnostic, fromShapeRule: true });
     return null;
   }
 }

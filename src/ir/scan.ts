@@ -401,7 +401,7 @@ export class ScanLowering {
     // Every trial failed silently: something the body reads failed and was reported already.
     if (!this.probeSpoke) return null;
     // Errors that every trial hit whatever the shapes (a bad subscript, an unknown name) are the real ones.
-    const shapeless = this.probeErrors.filter((d) => !d.code.startsWith("NB3"));
+    const shapeless = this.probeErrors.filter((d) => !d.fromShapeRule);
     if (shapeless.length > 0) {
       for (const d of shapeless) this.host.report(d);
       return null;
