@@ -11,6 +11,7 @@ import { logicOps } from "./logic.js";
 import { activationOps } from "./activations.js";
 import { indexingOps } from "./indexing.js";
 import { batchedOps } from "./batched.js";
+import { concatOps } from "./concat.js";
 
 /** Every op family, registered in the IR's op table when this module is loaded. */
 registerOps([
@@ -20,6 +21,7 @@ registerOps([
   ...indexingOps,
   ...linalgOps,
   ...batchedOps,
+  ...concatOps,
   ...reduceOps,
   ...lossOps,
   ...dimOps,

@@ -147,6 +147,28 @@ const cases: Record<string, readonly Case[]> = {
     { shapes: [[4, 3], [3], [3]], attrs: { k: 2 } },
     { shapes: [[4, 3], []], attrs: { k: 1 } },
   ],
+  concat: [
+    { shapes: [[3], [2]], attrs: { axis: 0 } },
+    {
+      shapes: [
+        [2, 3],
+        [2, 1],
+      ],
+      attrs: { axis: -1 },
+    },
+    {
+      shapes: [
+        [1, 3],
+        [2, 3],
+      ],
+      attrs: { axis: 0 },
+    },
+  ],
+  slice: [
+    { shapes: [[5]], attrs: { from: 1, to: 4, axis: -1 } },
+    { shapes: [[3, 4]], attrs: { from: 0, to: 2, axis: 0 } },
+  ],
+  pad: [{ shapes: [[2, 2]], attrs: { from: 1, to: 3, axis: 1, size: 4 } }],
   permute: [
     { shapes: [[2, 3, 4]], attrs: { axes: [1, 0, 2] } },
     { shapes: [[2, 3, 4]], attrs: { axes: [2, 0, 1] } },

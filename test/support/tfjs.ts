@@ -156,6 +156,17 @@ function forwardOp(
       const inits = a.slice(1).map((init) => tf.expandDims(tf.broadcastTo(init, step), 0));
       return tf.concat([...inits, x.slice(0, x.shape[0]! - k)], 0).slice(0, x.shape[0]!);
     }
+    case "concat": {
+      const axis = Number(n.attrs.axis ?? -1);
+      return tf.concat([x, y], axis < 0 ? x.rank + axis : axis);
+    }
+    case "slice": {
+      const axis = Number(n.attrs.axis ?? -1);
+      const at = axis < 0 ? x.rank + axis : axis;
+      const begin = x.shape.map((_, i) => (i === at ? Number(n.attrs.from) : 0));
+      const size = x.shape.map((d, i) => (i === at ? Number(n.attrs.to) - Number(n.attrs.from) : d));
+      return tf.slice(x, begin, size);
+    }
     case "permute":
       return tf.transpose(x, (n.attrs.axes as number[]).map(Number));
     case "bmatmul": {
