@@ -3,6 +3,12 @@ import "./ops/registry.js";
 import { parseProgram } from "./syntax/toAst.js";
 import { Lowering } from "./ir/lower.js";
 import { differentiate, type Gradient } from "./autodiff/reverse.js";
+import { hessianVectorProduct } from "./autodiff/hessian.js";
+import { paramEntries } from "./train/newton.js";
+import { unsupported } from "./diagnostics/codes.js";
+
+/** Newton's method builds the Hessian over every param entry: n² entries, n products. */
+const MAX_NEWTON_ENTRIES = 256;
 import { generateModule, type GeneratedModule } from "./codegen/module.js";
 import { buildHandout } from "./handout/build.js";
 import { printLatex } from "./latex/print.js";
@@ -58,7 +64,23 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   const rendered =
     diagnostics.length > 0 ? renderDiagnostics(diagnostics, source, options.file ?? "<input>") : "";
   if (!graph || diagnostics.length > 0) return { diagnostics, rendered };
-  return { diagnostics, rendered, graph, gradient: differentiate(graph) };
+  const gradient = differentiate(graph);
+  if (graph.train?.optimizer !== "newton") return { diagnostics, rendered, graph, gradient };
+  const refused = (message: string) => {
+    const d = [unsupported(graph.train!.span!, message)];
+    return { diagnostics: d, rendered: renderDiagnostics(d, source, options.file ?? "<input>") };
+  };
+  const entries = paramEntries(graph.nodes);
+  if (entries.some((e) => e.shape.some((d) => typeof d !== "number")))
+    return refused("Newton's method needs params of fixed sizes: the Hessian is a matrix over their entries");
+  const n = entries.reduce((a, e) => a + e.size, 0);
+  if (n > MAX_NEWTON_ENTRIES)
+    return refused(
+      `Newton's method needs the ${n} × ${n} Hessian over every param entry; it is offered for at most ${MAX_NEWTON_ENTRIES} entries (use sgd)`,
+    );
+  const hessian = hessianVectorProduct(graph, gradient);
+  if ("unsupported" in hessian) return refused(`Newton's method: ${hessian.unsupported}`);
+  return { diagnostics, rendered, graph, gradient: { ...gradient, hessian } };
 }
 
 /** The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. */

@@ -3,6 +3,7 @@ import type { ChainTerm, DerivationStep, Graph, Node, NodeId, ScanNode } from ".
 import { dependencies } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
 import { differentiateScan } from "./scan.js";
+import type { HessianProduct } from "./hessian.js";
 
 export type { ChainTerm, DerivationStep } from "../ir/types.js";
 
@@ -15,6 +16,8 @@ export interface Gradient {
   readonly adjoints: ReadonlyMap<NodeId, NodeId>;
   /** In the order the derivation proceeds: from the loss back to the params. */
   readonly trace: readonly DerivationStep[];
+  /** The Hessian-vector product, when the model trains by Newton's method. */
+  readonly hessian?: HessianProduct;
 }
 
 export interface SweepResult {

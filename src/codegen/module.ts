@@ -8,6 +8,8 @@ import { getOp } from "../ir/registry.js";
 import type { EmitContext } from "../ops/lowering.js";
 import { updateRule, type UpdateRule } from "../train/update.js";
 import { argumentHelpers, outCheck } from "./arguments.js";
+import { directionName, type HessianProduct } from "../autodiff/hessian.js";
+import { nablaSolve } from "../train/newton.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
 function updateExpression(rule: UpdateRule): string {
@@ -102,11 +104,17 @@ function opHelpers(nodes: readonly Node[]): Map<string, Helper> {
 function render(graph: Graph, gradient: Gradient, typed: boolean): string {
   const T = (annotation: string) => (typed ? annotation : "");
   const layout = layoutOf(graph);
-  const nodes = gradient.nodes;
+  const hessian = gradient.hessian;
+  const nodes = hessian?.nodes ?? gradient.nodes;
   const lossNode = graph.loss;
   const forwardRoots = [lossNode, ...layout.equations.map((e) => e.node)];
   const gradientRoots = [lossNode, ...[...gradient.params.values()].filter((g): g is NodeId => g !== null)];
-  const plan = new CodePlan(nodes, layout.dimLocal, [forwardRoots, gradientRoots]);
+  const productRoots = hessian ? [...hessian.product.values()].filter((g): g is NodeId => g !== null) : [];
+  const plan = new CodePlan(
+    nodes,
+    layout.dimLocal,
+    hessian ? [forwardRoots, gradientRoots, productRoots] : [forwardRoots, gradientRoots],
+  );
   const emitter = plan.emitter;
   const shapeExpr = (n: Node) => emitter.size(n.shape);
   const dimsKey = layout.freeDims.map((_, i) => `d${i}`);
@@ -286,6 +294,84 @@ export function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(
   sgdStep(params, gradients, lr);
   return loss;
 }`);
+  if (hessian) out.push(newtonFunctions(graph, hessian, plan, layout, head, dimsParam, T));
   out.splice(constsAt, 0, ...plan.constDeclarations(out.join("\n")));
   return out.join("\n\n");
+}
+
+/**
+ * Newton's method in the module: the Hessian-vector product (one more reverse sweep, over
+ * the gradient), the Hessian from it column by column, and a step that solves H d = ∇L.
+ */
+function newtonFunctions(
+  graph: Graph,
+  hessian: HessianProduct,
+  plan: CodePlan,
+  layout: Layout,
+  head: string,
+  dimsParam: string,
+  T: (annotation: string) => string,
+): string {
+  const emitter = plan.emitter;
+  const writes = layout.params.map((p) => {
+    const v = hessian.product.get(p.name);
+    return v === null || v === undefined
+      ? `${prop("out", p.name)}.fill(0);`
+      : `${prop("out", p.name)}.set(${emitter.ref(v)});`;
+  });
+  const code = plan.emitFunction(
+    [...hessian.product.values()].filter((g): g is NodeId => g !== null),
+    new Map(),
+    writes.join("\n"),
+  );
+  const directions = layout.params
+    .map((p) => `${key(directionName(p.name))}: array(direction, ${key(p.name)}, "direction")`)
+    .join(", ");
+  const sizes = layout.params.map((p) => `array(params, ${key(p.name)}, "params").length`).join(" + ");
+  const order = layout.params.map((p) => key(p.name)).join(", ");
+  return `/** The Hessian of the loss times a direction (one array per param, like the params): H v, by reverse mode over the gradient. */
+export function hessianVectorProduct(params${T(": Params")}, data${T(": Inputs")}, direction${T(": Params")}, out${T(": Gradients")} = zeroGradients(params), ${dimsParam})${T(": Gradients")} {
+  object(direction, "direction");
+  const inputs = Object.assign({}, data, { ${directions} });
+  ${head}
+  checkOut(out, params, data);
+  ${layout.params.map((p) => `check(${prop("direction", p.name)}, ${prop("params", p.name)}.length, ${key(`direction.${p.name}`)});`).join("\n")}
+  ${code.prologue}
+  ${code.body}
+  ${writes.join("\n")}
+  return out;
+}
+/** The order of the entries the Hessian is over: each param's entries, row-major, in this order. */
+export const hessianOrder = [${order}]${T(" as const")};
+/** The Hessian over every param entry (n × n, row-major), column by column from Hessian-vector products. */
+export function hessian(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsParam})${T(": Float64Array")} {
+  object(params, "params");
+  const n = ${sizes};
+  const h = new Float64Array(n * n);
+  const direction = zeroGradients(params);
+  const column = zeroGradients(params);
+  for (let i = 0; i < n; i++) {
+    let offset = 0;
+    for (const name of hessianOrder) { const d = direction[name]; d.fill(0); if (i >= offset && i < offset + d.length) d[i - offset] = 1; offset += d.length; }
+    hessianVectorProduct(params, inputs, direction, column, dims);
+    offset = 0;
+    for (const name of hessianOrder) { const c = column[name]; for (let k = 0; k < c.length; k++) h[(offset + k) * n + i] = c[k]; offset += c.length; }
+  }
+  return h;
+}
+const nablaSolve${T(": (a: Float64Array, b: Float64Array) => Float64Array | undefined")} = ${nablaSolve.toString()};
+/** One step of Newton's method in place, W ← W − lr · H⁻¹ ∇L; returns the loss before the step. Throws when the Hessian is singular. */
+export function newtonStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(": number")} = defaultLearningRate, ${dimsParam})${T(": number")} {
+  if (typeof lr !== "number" || !Number.isFinite(lr)) throw new Error("nabla: lr must be a finite number");
+  const { loss, gradients } = gradient(params, inputs, undefined, dims);
+  const h = hessian(params, inputs, dims);
+  const g = new Float64Array(Math.sqrt(h.length));
+  let offset = 0;
+  for (const name of hessianOrder) { g.set(gradients[name], offset); offset += gradients[name].length; }
+  const d = nablaSolve(h, g);
+  if (d === undefined) throw new Error("nabla: the Hessian is singular at these params: Newton's method cannot take a step (try sgd, or other starting values)");
+  offset = 0;
+  for (const name of hessianOrder) { const p = params[name]; for (let k = 0; k < p.length; k++) p[k] -= lr * d[offset + k]; offset += p.length; }
+  return loss;
+}`;
 }

@@ -108,6 +108,7 @@ export const exampleUnknown = (span: Span, name: string) =>
 export const exampleNotConstant = (span: Span) =>
   make("NB5002", span, "example values must be numbers or tensor literals of numbers");
 export const badTrain = (span: Span, message: string) => make("NB5003", span, message);
+export const unsupported = (span: Span, message: string) => make("NB4002", span, message);
 export const badLecture = (span: Span, message: string) => make("NB5004", span, message);
 export const badIndexData = (span: Span, name: string, value: number, entry: number, bound: number) =>
   make(

@@ -61,7 +61,7 @@ export function buildHandout(graph: Graph, gradient: Gradient, lecture?: Lecture
   // The lecture's own quantities (the sheet's O_delta) belong to its backward pass: after ours.
   blocks.push(...at((c) => c.item.after === 0 && c.item.quantity.kind === "definition"));
   blocks.push(
-    heading(1, text("Gradient descent")),
+    heading(1, text(ctx.graph.train?.optimizer === "newton" ? "Newton's method" : "Gradient descent")),
     ...descent(ctx, ctx.worked),
     ...at((c) => c.item.after > 0),
   );

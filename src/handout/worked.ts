@@ -13,6 +13,9 @@ import { breakRows, estimateWidth, ROW_WIDTH_EM, TEXT_WIDTH_EM } from "./width.j
 import type { RecurrenceContext } from "./recurrence.js";
 import { forwardIllustration } from "./images.js";
 import { isFlippedProjection } from "../ir/reversed.js";
+import { newtonStates } from "../train/newton.js";
+import { withSubscript } from "./recurrence.js";
+import type { HessianProduct } from "../autodiff/hessian.js";
 
 /** The value of a given name: a const's from the IR, the rest from the example. */
 function givenValue(ctx: HandoutContext, n: NamedValue): Tensor | undefined {
@@ -132,6 +135,8 @@ export function forwardNumbers(
  * holds the parameters after step k and the output and loss they give.
  */
 export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[] {
+  if (ctx.graph.train?.optimizer === "newton" && ctx.gradient.hessian)
+    return newton(ctx, ctx.gradient.hessian, ev);
   const rule = updateRule(ctx.graph.train?.optimizer);
   const lr = ctx.graph.train?.lr ?? 0.1;
   const steps = ctx.graph.train?.steps ?? 1;
@@ -303,4 +308,108 @@ function iterationTable(
     });
   }
   return [para(...intro), ...tables];
+}
+
+/**
+ * Newton's method as the intro lecture writes it, W ← W − λ H⁻¹ ∇L: the Hessian over every
+ * param entry, the first step with its numbers (H, ∇L, the step H⁻¹ ∇L), and the loss over
+ * the steps. The numbers come from the same Hessian-vector products the module computes.
+ */
+function newton(ctx: HandoutContext, hvp: HessianProduct, ev: Evaluator | undefined): Block[] {
+  const lr = ctx.graph.train?.lr ?? 1;
+  const steps = ctx.graph.train?.steps ?? 1;
+  const L = ctx.lossSymbol;
+  const lrConst = ctx.graph.named.find((n) => n.kind === "const" && n.name === ctx.graph.train?.lrName);
+  const LAMBDA = lrConst ? ctx.symbol(lrConst.node)! : "\\lambda";
+  // w_1, w_2 for a vector's entries, W_{12} for a matrix's: as the lecture numbers them.
+  const entries = ctx.params.flatMap((p) => {
+    const shape = ctx.gradient.nodes[p.node]!.shape.map(Number);
+    const size = shape.reduce((a, d) => a * d, 1);
+    const symbol = ctx.symbol(p.node)!;
+    return Array.from({ length: size }, (_, i) =>
+      size === 1
+        ? symbol
+        : shape.length === 2
+          ? withSubscript(symbol, `${Math.floor(i / shape[1]!) + 1}${(i % shape[1]!) + 1}`)
+          : withSubscript(symbol, String(i + 1)),
+    );
+  });
+  const theta = entries.length <= 6 ? `(${entries.join(", ")})` : "";
+  const blocks: Block[] = [
+    para(
+      ...prose(
+        `Newton's method moves every parameter at once by the inverse of the Hessian $H$ — the matrix of second derivatives of $${L}$ — times the gradient, with step size $${LAMBDA} = ${formatNumber(lr)}$:`,
+      ),
+    ),
+    {
+      kind: "equations",
+      rows: [
+        {
+          lhs: "\\theta",
+          rel: "\\leftarrow",
+          rhs: `\\theta - ${LAMBDA}\\, H^{-1} \\nabla ${L}, \\qquad H_{ij} = \\frac{\\partial^2 ${L}}{\\partial \\theta_i\\, \\partial \\theta_j}`,
+        },
+      ],
+    },
+    para(
+      ...prose(
+        `Here $\\theta${theta ? ` = ${theta}` : ""}$ lists every parameter entry${theta ? "" : " (each parameter's entries in row-major order, the parameters in the order the model declares them)"}. Each column of $H$ is a Hessian-vector product, $H e_j = \\nabla (\\nabla ${L} \\cdot e_j)$: one more reverse pass, over the gradient.`,
+      ),
+    ),
+  ];
+  if (!ev) return blocks;
+  const states = newtonStates(hvp, ctx.gradient.params, ctx.gradient.nodes, ctx.values, lr, steps);
+  const first = states[1]!.step!;
+  const n = entries.length;
+  const vector = (data: Float64Array) => tensorLatex({ shape: [n], data }, ctx.digits);
+  const rows: EquationRow[] = [
+    { lhs: "H", rhs: tensorLatex({ shape: [n, n], data: first.hessian }, ctx.digits) },
+    { lhs: `\\nabla ${L}`, rhs: vector(first.gradient) },
+  ];
+  if (first.step) {
+    rows.push({ lhs: `H^{-1} \\nabla ${L}`, rhs: vector(first.step) });
+    const next = new Float64Array(n);
+    let offset = 0;
+    for (const p of ctx.params) {
+      const v = states[1]!.values.get(p.name)!;
+      next.set(v.data, offset);
+      offset += v.data.length;
+    }
+    rows.push({ lhs: `\\theta - ${LAMBDA}\\, H^{-1} \\nabla ${L}`, rhs: vector(next) });
+  }
+  blocks.push(para(text("The first step, at the starting values:")), { kind: "equations", rows });
+  if (!first.step) {
+    blocks.push(
+      para(
+        ...prose(
+          "$H$ is singular here: $H^{-1}$ does not exist and Newton's method cannot take a step from these values.",
+        ),
+      ),
+    );
+    return blocks;
+  }
+  const losses = states.map((s) => s.evaluator.value(ctx.graph.loss).data[0]!);
+  const outputs = tableOutputs(ctx);
+  const outputHistory = states.map((s) => outputs.map((o) => s.evaluator.value(o).data[0]!));
+  const singular = states.findIndex((s, k) => k > 0 && s.step?.step === undefined);
+  if (steps > 1)
+    blocks.push(
+      ...iterationTable(
+        ctx,
+        states.map((s) => s.values),
+        outputs,
+        outputHistory,
+        losses,
+      ),
+    );
+  blocks.push(
+    para(
+      ...prose(
+        singular > 0
+          ? `At step ${singular} $H$ is singular and the steps stop there.`
+          : `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${L} = ${formatNumber(losses[losses.length - 1]!, Math.max(ctx.digits, 5))}$ (it was $${formatNumber(losses[0]!, Math.max(ctx.digits, 5))}$).`,
+      ),
+    ),
+  );
+  return blocks;
 }

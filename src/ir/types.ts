@@ -262,9 +262,11 @@ export interface NamedValue {
 }
 
 export interface TrainSettings {
-  readonly optimizer: "sgd";
+  /** Gradient descent, or Newton's method (W ← W − λ H⁻¹ ∇L). */
+  readonly optimizer: "sgd" | "newton";
   readonly lr: number;
   readonly steps: number;
+  readonly span?: Span;
   /** The `const` the learning rate was given by (its name is how the handout writes it). */
   readonly lrName?: string;
 }

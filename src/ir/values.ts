@@ -142,11 +142,15 @@ export function lowerTrain(
   /** A scalar `const` by name: `train sgd(lr = tau)` takes τ's value and prints it as τ. */
   constant: (name: string) => { value: number; name: string } | undefined = () => undefined,
 ): TrainSettings | undefined {
-  if (s.optimizer !== "sgd") {
-    diagnostics.push(D.badTrain(s.span, `unknown optimiser '${s.optimizer}'; this release has 'sgd'`));
+  if (s.optimizer !== "sgd" && s.optimizer !== "newton") {
+    diagnostics.push(
+      D.badTrain(s.span, `unknown optimiser '${s.optimizer}'; this release has 'sgd' and 'newton'`),
+    );
     return undefined;
   }
-  let lr = 0.1;
+  const optimizer = s.optimizer;
+  // Newton's step is a whole step (λ = 1) unless damped.
+  let lr = optimizer === "newton" ? 1 : 0.1;
   let steps = 1;
   let lrName: string | undefined;
   for (const a of s.args) {
@@ -165,9 +169,12 @@ export function lowerTrain(
       else diagnostics.push(D.badTrain(a.value.span, "steps must be an integer from 1 to 1000"));
     } else {
       diagnostics.push(
-        D.badTrain(a.span, `sgd takes named arguments lr and steps${a.name ? `, not '${a.name}'` : ""}`),
+        D.badTrain(
+          a.span,
+          `${optimizer} takes named arguments lr and steps${a.name ? `, not '${a.name}'` : ""}`,
+        ),
       );
     }
   }
-  return { optimizer: "sgd", lr, steps, ...(lrName !== undefined ? { lrName } : {}) };
+  return { optimizer, lr, steps, span: s.span, ...(lrName !== undefined ? { lrName } : {}) };
 }

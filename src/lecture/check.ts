@@ -3,6 +3,7 @@ import type { Gradient } from "../autodiff/reverse.js";
 import { Evaluator, unworked } from "../ir/evaluate.js";
 import type { Tensor } from "../ir/tensor.js";
 import { trainingStates } from "../train/update.js";
+import { newtonStates } from "../train/newton.js";
 import { isFlippedProjection, unflip } from "../ir/reversed.js";
 
 /** Why a printed number differs from the correct one, as far as the checker can tell. */
@@ -202,13 +203,17 @@ export function checkLecture(graph: Graph, gradient: Gradient): LectureReport | 
   // over a recurrence or a value too large to work through (the handout says why).
   if (!lecture || unworked(graph, gradient.nodes)) return undefined;
   const maxAfter = Math.max(0, ...lecture.items.map((i) => i.after));
-  const states = trainingStates(
-    gradient.nodes,
-    gradient.params,
-    graph.example,
-    graph.train?.lr ?? 0.1,
-    maxAfter,
-  );
+  const states =
+    graph.train?.optimizer === "newton" && gradient.hessian
+      ? newtonStates(
+          gradient.hessian,
+          gradient.params,
+          gradient.nodes,
+          graph.example,
+          graph.train.lr,
+          maxAfter,
+        )
+      : trainingStates(gradient.nodes, gradient.params, graph.example, graph.train?.lr ?? 0.1, maxAfter);
   const checks: ItemCheck[] = [];
   for (const item of lecture.items) {
     const ev = states[item.after]!.evaluator;
@@ -490,7 +495,8 @@ function followsFromPrinted(item: LectureItem, s: Scope): Cause | undefined {
       c.item.printed &&
       !c.item.entry,
   );
-  if (!gradientCheck) return undefined;
+  // The update from a printed gradient is gradient descent's; a Newton step needs the Hessian too.
+  if (!gradientCheck || s.graph.train?.optimizer === "newton") return undefined;
   const before = s.states[item.after - 1]!.values.get(param.name)!;
   const lr = s.graph.train?.lr ?? 0.1;
   const printed = gradientCheck.item.printed!.values;
