@@ -2,8 +2,9 @@ import type { Attrs } from "../ir/types.js";
 import { tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
-import { convDims, gradientShape, asShape, num, padding, stride, type ConvDims } from "./imageShapes.js";
+import { convDims, gradientShape, asShape, num, paddings, strides, type ConvDims } from "./imageShapes.js";
 import type { Shape } from "../ir/types.js";
+import { formatShape } from "../ir/types.js";
 
 /**
  * Image operations as deep-learning practice means them: conv2d is a cross-correlation with
@@ -25,18 +26,17 @@ function convLoops(
   const [n, f, oh, ow, c, i, j, ih, iw] = ["n", "f", "oh", "ow", "c", "i", "j", "ih", "iw"].map((p) =>
     ctx.fresh(p),
   );
-  const s = stride(attrs);
-  const p = padding(attrs);
+  const [[sh, sw], [ph, pw]] = [strides(attrs), paddings(attrs)];
   const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
   const o = `((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}`;
   const row =
-    p > 0
-      ? `const ${ih} = ${oh} * ${s} + ${i} - ${p}; if (${ih} < 0 || ${ih} >= ${d.h}) continue;`
-      : `const ${ih} = ${oh} * ${s} + ${i};`;
+    ph > 0
+      ? `const ${ih} = ${oh} * ${sh} + ${i} - ${ph}; if (${ih} < 0 || ${ih} >= ${d.h}) continue;`
+      : `const ${ih} = ${oh} * ${sh} + ${i};`;
   const col =
-    p > 0
-      ? `const ${iw} = ${ow} * ${s} + ${j} - ${p}; if (${iw} < 0 || ${iw} >= ${d.w}) continue;`
-      : `const ${iw} = ${ow} * ${s} + ${j};`;
+    pw > 0
+      ? `const ${iw} = ${ow} * ${sw} + ${j} - ${pw}; if (${iw} < 0 || ${iw} >= ${d.w}) continue;`
+      : `const ${iw} = ${ow} * ${sw} + ${j};`;
   const inner = `for (let ${c} = 0; ${c} < ${C}; ${c}++) for (let ${i} = 0; ${i} < ${d.kh}; ${i}++) { ${row} for (let ${j} = 0; ${j} < ${d.kw}; ${j}++) { ${col} ${body(`((${n} * ${C} + ${c}) * ${d.h} + ${ih}) * ${d.w} + ${iw}`, `((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}`, o)} } }`;
   return `for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { ${perOutput?.before(o) ?? ""} ${inner} ${perOutput?.after(o) ?? ""} }`;
 }
@@ -49,18 +49,17 @@ function eachConv(
   visit: (x: number, k: number, o: number) => void,
 ): void {
   const [N, C, F] = [num(d.n, dims), num(d.c, dims), num(d.f, dims)];
-  const s = stride(attrs);
-  const p = padding(attrs);
+  const [[sh, sw], [ph, pw]] = [strides(attrs), paddings(attrs)];
   for (let n = 0; n < N; n++)
     for (let f = 0; f < F; f++)
       for (let oh = 0; oh < d.ho; oh++)
         for (let ow = 0; ow < d.wo; ow++)
           for (let c = 0; c < C; c++)
             for (let i = 0; i < d.kh; i++) {
-              const ih = oh * s + i - p;
+              const ih = oh * sh + i - ph;
               if (ih < 0 || ih >= d.h) continue;
               for (let j = 0; j < d.kw; j++) {
-                const iw = ow * s + j - p;
+                const iw = ow * sw + j - pw;
                 if (iw < 0 || iw >= d.w) continue;
                 visit(
                   ((n * C + c) * d.h + ih) * d.w + iw,
@@ -73,7 +72,8 @@ function eachConv(
 
 /** Kernels up to this many taps per channel are unrolled, their weights or sums held in locals. */
 const UNROLL_TAPS = 25;
-const unrollable = (d: ConvDims, attrs: Attrs) => padding(attrs) === 0 && d.kh * d.kw <= UNROLL_TAPS;
+const unrollable = (d: ConvDims, attrs: Attrs) =>
+  paddings(attrs).every((p) => p === 0) && d.kh * d.kw <= UNROLL_TAPS;
 
 /**
  * conv2d without padding and with a small kernel, as hand-written code does it: each
@@ -89,7 +89,7 @@ function emitConvUnrolled(
 ): string {
   const [n, f, c, oh, ow, col] = ["n", "f", "c", "oh", "ow", "col"].map((p) => ctx.fresh(p));
   const [w, r] = [ctx.fresh("w"), ctx.fresh("r")];
-  const s = stride(attrs);
+  const [sh, sw] = strides(attrs);
   const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
   const taps: [number, number][] = [];
   for (let i = 0; i < d.kh; i++) for (let j = 0; j < d.kw; j++) taps.push([i, j]);
@@ -98,7 +98,7 @@ function emitConvUnrolled(
     .join(" ");
   const rows = Array.from(
     { length: d.kh },
-    (_, i) => `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w};`,
+    (_, i) => `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${sh} + ${i}) * ${d.w};`,
   ).join(" ");
   const sum = taps
     .map(([i, j]) => `${w}_${i}_${j} * ${x}[${r}_${i} + ${col}${j === 0 ? "" : ` + ${j}`}]`)
@@ -110,7 +110,7 @@ function emitConvUnrolled(
   for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) {
     ${rows}
     const ${base} = ((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo};
-    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${col} = ${ow} * ${s}; ${out}[${base} + ${ow}] ${assign} ${sum}; }
+    for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${col} = ${ow} * ${sw}; ${out}[${base} + ${ow}] ${assign} ${sum}; }
   }
 }`;
   return `for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${f} = 0; ${f} < ${F}; ${f}++) {
@@ -133,20 +133,20 @@ function emitKernelGradUnrolled(
 ): string {
   const [n, f, c, oh, ow, col, gv] = ["n", "f", "c", "oh", "ow", "col", "g"].map((p) => ctx.fresh(p));
   const [acc, r] = [ctx.fresh("s"), ctx.fresh("r")];
-  const s = stride(attrs);
+  const [sh, sw] = strides(attrs);
   const [N, C, F] = [ctx.dim(d.n), ctx.dim(d.c), ctx.dim(d.f)];
   const taps: [number, number][] = [];
   for (let i = 0; i < d.kh; i++) for (let j = 0; j < d.kw; j++) taps.push([i, j]);
   const rows = Array.from(
     { length: d.kh },
-    (_, i) => `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w};`,
+    (_, i) => `const ${r}_${i} = ((${n} * ${C} + ${c}) * ${d.h} + ${oh} * ${sh} + ${i}) * ${d.w};`,
   ).join(" ");
   return `for (let ${f} = 0; ${f} < ${F}; ${f}++) for (let ${c} = 0; ${c} < ${C}; ${c}++) {
   ${taps.map(([i, j]) => `let ${acc}_${i}_${j} = 0;`).join(" ")}
   for (let ${n} = 0; ${n} < ${N}; ${n}++) for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) {
     ${rows}
     for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) {
-      const ${gv} = ${g}[((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}]; const ${col} = ${ow} * ${s};
+      const ${gv} = ${g}[((${n} * ${F} + ${f}) * ${d.ho} + ${oh}) * ${d.wo} + ${ow}]; const ${col} = ${ow} * ${sw};
       ${taps.map(([i, j]) => `${acc}_${i}_${j} += ${gv} * ${x}[${r}_${i} + ${col}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}
     }
   }
@@ -155,13 +155,17 @@ function emitKernelGradUnrolled(
 }
 
 const convAttrs = (attrs: Attrs) => ({
-  stride: stride(attrs),
-  padding: padding(attrs),
+  stride: attrs.stride ?? 1,
+  padding: attrs.padding ?? 0,
+  ...(attrs.line ? { line: true } : {}),
 });
+/** s=2, p=1 under the ⋆; a 1-D convolution (`line`) shows its one axis, a 2-D one a pair when the axes differ. */
 const sub = (attrs: Attrs) => {
+  const show = ([h, w]: [number, number]) => (attrs.line ? String(w) : h === w ? String(h) : `(${h},${w})`);
+  const [s, p] = [strides(attrs), paddings(attrs)];
   const parts = [
-    stride(attrs) !== 1 ? `s=${stride(attrs)}` : "",
-    padding(attrs) !== 0 ? `p=${padding(attrs)}` : "",
+    s.some((v) => v !== 1) ? `s=${show(s)}` : "",
+    p.some((v) => v !== 0) ? `p=${show(p)}` : "",
   ].filter(Boolean);
   return parts.length > 0 ? `_{${parts.join(",")}}` : "";
 };
@@ -289,4 +293,52 @@ export const convOps: readonly OpDef[] = [
       };
     },
   },
+  {
+    // A 1-D convolution (a signal [L], channels [C, L] or a batch [N, C, L], with a kernel [kw]
+    // or filters [F, C, kw]) is a convolution of a 1-high image: reshapes that only add that
+    // axis (which the handout does not write), conv2d strided and padded along W only.
+    name: "conv1d",
+    surface: {
+      params: [
+        { name: "x" },
+        { name: "k" },
+        { name: "stride", attr: true, default: 1 },
+        { name: "padding", attr: true, default: 0 },
+      ],
+    },
+    shape: ([x, k]) =>
+      oneD(x!, k!)
+        ? { error: "unreachable: conv1d is rewritten as conv2d" }
+        : {
+            error: `conv1d takes a signal [L] with a kernel [kw], or [C, L] or [N, C, L] with filters [F, C, kw]; got ${formatShape(x!)} and ${formatShape(k!)}`,
+          },
+    simplify: (b, [x, k], attrs) => {
+      const [xs, ks] = [b.shape(x!), b.shape(k!)];
+      if (!oneD(xs, ks)) return undefined;
+      const image = [...xs.slice(0, -1), 1, xs[xs.length - 1]!];
+      const kernel = [...ks.slice(0, -1), 1, ks[ks.length - 1]!];
+      const [s, p] = [Number(attrs.stride ?? 1), Number(attrs.padding ?? 0)];
+      const out = b.op(
+        "conv2d",
+        [b.op("reshape", [x!], { shape: image }), b.op("reshape", [k!], { shape: kernel })],
+        { stride: s === 1 ? 1 : [1, s], padding: p === 0 ? 0 : [0, p], line: true },
+      );
+      const shape = b.shape(out);
+      return b.op("reshape", [out], { shape: [...shape.slice(0, -2), shape[shape.length - 1]!] });
+    },
+    vjp: () => [null, null],
+    rule: () => "\\text{a 1-D convolution is a 2-D one of a 1-high image}",
+    evaluate: () => {
+      throw new Error("conv1d is rewritten as conv2d before it is evaluated");
+    },
+    emit: () => {
+      throw new Error("conv1d is rewritten as conv2d before code is generated");
+    },
+    latex: ([x, k]) => ({ text: `\\left(${x!.text} \\star ${k!.text}\\right)`, prec: PREC.atom }),
+  },
 ];
+
+/** Whether shapes are a 1-D convolution's: [L] with [kw], or [C, L] / [N, C, L] with [F, C, kw]. */
+function oneD(x: Shape, k: Shape): boolean {
+  return (x.length === 1 && k.length === 1) || ((x.length === 2 || x.length === 3) && k.length === 3);
+}

@@ -19,8 +19,16 @@ export interface ConvDims {
   readonly out: Shape;
 }
 
-export const stride = (attrs: Attrs) => Number(attrs.stride ?? 1);
-export const padding = (attrs: Attrs) => Number(attrs.padding ?? 0);
+/**
+ * A convolution's stride and padding per axis, [H, W]: one number for both, or a pair (a
+ * 1-D convolution is a 1-high image padded and strided along W only).
+ */
+const perAxis = (v: Attrs[string] | undefined, fallback: number): [number, number] =>
+  Array.isArray(v) ? [Number(v[0]), Number(v[1])] : [Number(v ?? fallback), Number(v ?? fallback)];
+export const strides = (attrs: Attrs) => perAxis(attrs.stride, 1);
+export const paddings = (attrs: Attrs) => perAxis(attrs.padding, 0);
+export const stride = (attrs: Attrs) => strides(attrs)[0];
+export const padding = (attrs: Attrs) => paddings(attrs)[0];
 export const windowSize = (attrs: Attrs) => Number(attrs.size ?? 2);
 
 /** ⌊(size + 2·padding − kernel)/stride⌋ + 1, or the arithmetic that shows why it does not fit. */
@@ -53,12 +61,13 @@ export function checkAttrs(
   names: readonly ("stride" | "padding" | "size")[],
 ): { error: string } | undefined {
   for (const name of names) {
-    const v = Number(attrs[name] ?? (name === "padding" ? 0 : name === "size" ? 2 : 1));
-    const ok = Number.isInteger(v) && (name === "padding" ? v >= 0 : v >= 1);
-    if (!ok)
-      return {
-        error: `${name} must be ${name === "padding" ? "a non-negative" : "a positive"} integer, got ${v}`,
-      };
+    for (const v of perAxis(attrs[name], name === "padding" ? 0 : name === "size" ? 2 : 1)) {
+      const ok = Number.isInteger(v) && (name === "padding" ? v >= 0 : v >= 1);
+      if (!ok)
+        return {
+          error: `${name} must be ${name === "padding" ? "a non-negative" : "a positive"} integer, got ${v}`,
+        };
+    }
   }
   return undefined;
 }
@@ -87,9 +96,10 @@ export function convDims(
     return {
       error: `the image has ${c} channels but the filters ${formatShape(k)} expect ${k[1]}`,
     };
-  const ho = outputSize("kernel", "H", h, kh, stride(attrs), padding(attrs));
+  const [[sh, sw], [ph, pw]] = [strides(attrs), paddings(attrs)];
+  const ho = outputSize("kernel", "H", h, kh, sh, ph);
   if (typeof ho !== "number") return ho;
-  const wo = outputSize("kernel", "W", w, kw, stride(attrs), padding(attrs));
+  const wo = outputSize("kernel", "W", w, kw, sw, pw);
   if (typeof wo !== "number") return wo;
   const n = rank === 4 ? x[0]! : 1;
   const f = k.length === 4 ? k[0]! : 1;

@@ -223,6 +223,14 @@ const cases: Record<string, readonly Case[]> = {
       ],
       attrs: { stride: 2, padding: 0 },
     },
+    // Strides and paddings per axis, as a 1-D convolution's 1-high image has them.
+    {
+      shapes: [
+        [2, 1, 7],
+        [3, 2, 1, 3],
+      ],
+      attrs: { stride: [1, 2], padding: [0, 1] },
+    },
     // Its transposes, which its VJPs are: the input's place (a full convolution), the kernel's.
     {
       shapes: [
@@ -252,6 +260,17 @@ const cases: Record<string, readonly Case[]> = {
       ],
       attrs: { stride: 2, padding: 1, transpose: "k", shape: [3, 2, 3, 3] },
     },
+  ],
+  // Rewritten as a conv2d of a 1-high image: the case checks the rewrite's derivative.
+  conv1d: [
+    {
+      shapes: [
+        [2, 6],
+        [3, 2, 3],
+      ],
+      attrs: { stride: 2, padding: 1 },
+    },
+    { shapes: [[7], [3]], attrs: { stride: 1, padding: 0 } },
   ],
   maxpool: [
     { shapes: [[4, 4]], attrs: { size: 2, stride: 1 } },

@@ -190,8 +190,13 @@ function forwardOp(
       const out = tf.conv2d(
         tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D,
         tf.transpose(k4, [2, 3, 1, 0]) as tf.Tensor4D,
-        Number(n.attrs.stride ?? 1),
-        Number(n.attrs.padding ?? 0) as never,
+        perAxis(n.attrs.stride, 1),
+        [
+          [0, 0],
+          [perAxis(n.attrs.padding, 0)[0], perAxis(n.attrs.padding, 0)[0]],
+          [perAxis(n.attrs.padding, 0)[1], perAxis(n.attrs.padding, 0)[1]],
+          [0, 0],
+        ],
       );
       const back = tf.transpose(out, [0, 3, 1, 2]);
       return rank === 2 ? tf.reshape(back, back.shape.slice(2)) : rank === 3 ? tf.squeeze(back, [0]) : back;
@@ -317,3 +322,7 @@ export function tfjsGradients(
 }
 
 const logSoftmaxAlong = (x: tf.Tensor, axis: number) => tf.sub(x, tf.logSumExp(x, axis, true));
+
+/** A convolution's stride or padding per axis [H, W]: one number for both, or a pair. */
+const perAxis = (v: unknown, fallback: number): [number, number] =>
+  Array.isArray(v) ? [Number(v[0]), Number(v[1])] : [Number(v ?? fallback), Number(v ?? fallback)];
