@@ -28,7 +28,14 @@ function matrixLatex(t: Tensor, rows: [number, number], cols: [number, number], 
 
 /** A plain 2-D correlation of a small image with a small kernel, no padding: what the lecture draws. */
 function plainConv(ctx: HandoutContext, node: OpNode, ev: Evaluator) {
-  if (node.op !== "conv2d" || node.attrs.transpose !== undefined || Number(node.attrs.padding ?? 0) !== 0)
+  // Per-axis strides or paddings ([1, 2]: a 1-D convolution's) are not drawn cell by cell.
+  if (
+    node.op !== "conv2d" ||
+    node.attrs.transpose !== undefined ||
+    Array.isArray(node.attrs.stride) ||
+    Array.isArray(node.attrs.padding) ||
+    Number(node.attrs.padding ?? 0) !== 0
+  )
     return undefined;
   const [x, k] = node.args.map((a) => ev.value(a)) as [Tensor, Tensor];
   if (x.shape.length !== 2 || k.shape.length !== 2) return undefined;
@@ -82,6 +89,8 @@ export function forwardIllustration(ctx: HandoutContext, id: NodeId, ev: Evaluat
   if (node.op === "maxpool") {
     const x = ev.value(node.args[0]!);
     if (x.shape.length !== 2 || Math.max(...x.shape) > SMALL_IMAGE) return [];
+    // A rectangular window or stride is written as its result only.
+    if (Array.isArray(node.attrs.size) || Array.isArray(node.attrs.stride)) return [];
     const size = Number(node.attrs.size ?? 2);
     const stride = Number(node.attrs.stride ?? 2);
     const xs = ctx.symbol(node.args[0]!) ?? "x";
@@ -172,6 +181,7 @@ export function poolRoutingIllustration(ctx: HandoutContext, id: NodeId, ev: Eva
   const x = ev.value(id);
   const adjoint = ctx.gradient.adjoints.get(pool.id);
   if (x.shape.length !== 2 || Math.max(...x.shape) > SMALL_IMAGE || adjoint === undefined) return [];
+  if (Array.isArray(pool.attrs.size) || Array.isArray(pool.attrs.stride)) return [];
   const delta = ev.value(adjoint);
   const size = Number(pool.attrs.size ?? 2);
   const stride = Number(pool.attrs.stride ?? 2);

@@ -118,6 +118,17 @@ function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId |
         if (p.default !== undefined) attrs[p.name] = p.default;
         return;
       }
+      if (p.pair && arg.value.kind === "tensor") {
+        const pair = listAttr(host, arg.value, "numbers");
+        if (pair?.length === 2) attrs[p.name] = pair;
+        else {
+          host.report(
+            D.badArguments(arg.span, `'${p.name}' of ${name} is a number or a pair [h, w] of whole numbers`),
+          );
+          failed = true;
+        }
+        return;
+      }
       const v = lowerExpr(host, arg.value);
       const c = v === null ? undefined : host.builder.constValue(v);
       if (v !== null && (c === undefined || host.builder.shape(v).length !== 0)) {

@@ -60,6 +60,8 @@ export interface SurfaceParam {
    * "shape", sizes and dim names (`reshape(x, [T, H, 4])`).
    */
   readonly list?: "numbers" | "shape";
+  /** An attribute per image axis: one number for both, or a pair `[h, w]` (a 2 × 3 window). */
+  readonly pair?: boolean;
   /** An operand that must be integer data (an `int` input, or one step of one): indices. */
   readonly integer?: boolean;
 }

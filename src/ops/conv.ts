@@ -204,8 +204,8 @@ export const convOps: readonly OpDef[] = [
       params: [
         { name: "x" },
         { name: "k" },
-        { name: "stride", attr: true, default: 1 },
-        { name: "padding", attr: true, default: 0 },
+        { name: "stride", attr: true, default: 1, pair: true },
+        { name: "padding", attr: true, default: 0, pair: true },
       ],
     },
     shape: (args, attrs) => {

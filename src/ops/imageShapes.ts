@@ -29,7 +29,8 @@ export const strides = (attrs: Attrs) => perAxis(attrs.stride, 1);
 export const paddings = (attrs: Attrs) => perAxis(attrs.padding, 0);
 export const stride = (attrs: Attrs) => strides(attrs)[0];
 export const padding = (attrs: Attrs) => paddings(attrs)[0];
-export const windowSize = (attrs: Attrs) => Number(attrs.size ?? 2);
+export const windowSizes = (attrs: Attrs) => perAxis(attrs.size, 2);
+export const windowSize = (attrs: Attrs) => windowSizes(attrs)[0];
 
 /** ⌊(size + 2·padding − kernel)/stride⌋ + 1, or the arithmetic that shows why it does not fit. */
 export function outputSize(
@@ -129,9 +130,10 @@ export function poolDims(
   const [h, w] = [x[x.length - 2], x[x.length - 1]];
   if (typeof h !== "number" || typeof w !== "number")
     return { error: "image heights and widths must be fixed sizes" };
-  const ho = outputSize("window", "H", h, windowSize(attrs), stride(attrs), 0);
+  const [[kh, kw], [sh, sw]] = [windowSizes(attrs), strides(attrs)];
+  const ho = outputSize("window", "H", h, kh, sh, 0);
   if (typeof ho !== "number") return ho;
-  const wo = outputSize("window", "W", w, windowSize(attrs), stride(attrs), 0);
+  const wo = outputSize("window", "W", w, kw, sw, 0);
   if (typeof wo !== "number") return wo;
   const lead = x.slice(0, -2);
   return { lead, h, w, ho, wo, out: [...lead, ho, wo] };

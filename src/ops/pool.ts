@@ -4,7 +4,7 @@ import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
 import { dimLatex } from "../syntax/latexName.js";
-import { asShape, gradientShape, num, poolDims, stride, windowSize, type PoolDims } from "./imageShapes.js";
+import { asShape, gradientShape, num, poolDims, strides, windowSizes, type PoolDims } from "./imageShapes.js";
 
 /**
  * Pooling over the last two axes (any leading axes: channels, a batch), flatten and
@@ -19,13 +19,13 @@ function eachWindow(
   visit: (o: number, inputs: number[]) => void,
 ): void {
   const lead = d.lead.reduce<number>((a, x) => a * num(x, dims), 1);
-  const [k, s] = [windowSize(attrs), stride(attrs)];
+  const [[kh, kw], [sh, sw]] = [windowSizes(attrs), strides(attrs)];
   for (let l = 0; l < lead; l++)
     for (let oh = 0; oh < d.ho; oh++)
       for (let ow = 0; ow < d.wo; ow++) {
         const inputs: number[] = [];
-        for (let i = 0; i < k; i++)
-          for (let j = 0; j < k; j++) inputs.push((l * d.h + oh * s + i) * d.w + ow * s + j);
+        for (let i = 0; i < kh; i++)
+          for (let j = 0; j < kw; j++) inputs.push((l * d.h + oh * sh + i) * d.w + ow * sw + j);
         visit((l * d.ho + oh) * d.wo + ow, inputs);
       }
 }
@@ -38,9 +38,10 @@ function windowLoops(
   body: (o: string, at: (i: string, j: string) => string) => string,
 ): string {
   const [l, oh, ow, o] = ["l", "oh", "ow", "o"].map((p) => ctx.fresh(p));
-  const s = stride(attrs);
+  const [sh, sw] = strides(attrs);
   const lead = d.lead.length === 0 ? "1" : d.lead.map((x) => ctx.dim(x)).join(" * ");
-  const at = (i: string, j: string) => `(${l} * ${d.h} + ${oh} * ${s} + ${i}) * ${d.w} + ${ow} * ${s} + ${j}`;
+  const at = (i: string, j: string) =>
+    `(${l} * ${d.h} + ${oh} * ${sh} + ${i}) * ${d.w} + ${ow} * ${sw} + ${j}`;
   return `for (let ${l} = 0; ${l} < ${lead}; ${l}++) for (let ${oh} = 0; ${oh} < ${d.ho}; ${oh}++) for (let ${ow} = 0; ${ow} < ${d.wo}; ${ow}++) { const ${o} = (${l} * ${d.ho} + ${oh}) * ${d.wo} + ${ow}; ${body(o, at)} }`;
 }
 
@@ -54,9 +55,9 @@ function argmaxCode(
   arg?: string,
 ): string {
   const [i, j, q] = [ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("q")];
-  const k = windowSize(attrs);
+  const [kh, kw] = windowSizes(attrs);
   const track = arg ? ` ${arg} = ${q};` : "";
-  return `let ${best} = -Infinity;${arg ? ` let ${arg} = 0;` : ""} for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) { const ${q} = ${at(i, j)}; if (${x}[${q}] > ${best}) { ${best} = ${x}[${q}];${track} } }`;
+  return `let ${best} = -Infinity;${arg ? ` let ${arg} = 0;` : ""} for (let ${i} = 0; ${i} < ${kh}; ${i}++) for (let ${j} = 0; ${j} < ${kw}; ${j}++) { const ${q} = ${at(i, j)}; if (${x}[${q}] > ${best}) { ${best} = ${x}[${q}];${track} } }`;
 }
 
 /** The first maximum of a window (ties go to the first position in row-major order). */
@@ -64,11 +65,15 @@ const argmax = (x: Tensor, inputs: readonly number[]) =>
   inputs.reduce((best, q) => (x.data[q]! > x.data[best]! ? q : best), inputs[0]!);
 
 const poolAttrs = (attrs: Attrs) => ({
-  size: windowSize(attrs),
-  stride: stride(attrs),
+  size: attrs.size ?? 2,
+  stride: attrs.stride ?? 2,
 });
-const poolSub = (attrs: Attrs) =>
-  `_{${windowSize(attrs)}\\times${windowSize(attrs)}${stride(attrs) !== windowSize(attrs) ? `,s=${stride(attrs)}` : ""}}`;
+/** 2×2, or 2×3 with s=(1,2) when the stride is not the window. */
+const poolSub = (attrs: Attrs) => {
+  const [[kh, kw], [sh, sw]] = [windowSizes(attrs), strides(attrs)];
+  const s = sh === kh && sw === kw ? "" : sh === sw ? `,s=${sh}` : `,s=(${sh},${sw})`;
+  return `_{${kh}\\times${kw}${s}}`;
+};
 
 export const poolOps: readonly OpDef[] = [
   {
@@ -76,8 +81,8 @@ export const poolOps: readonly OpDef[] = [
     surface: {
       params: [
         { name: "x" },
-        { name: "size", attr: true, default: 2 },
-        { name: "stride", attr: true, default: 2 },
+        { name: "size", attr: true, default: 2, pair: true },
+        { name: "stride", attr: true, default: 2, pair: true },
       ],
     },
     shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
@@ -155,8 +160,8 @@ export const poolOps: readonly OpDef[] = [
     surface: {
       params: [
         { name: "x" },
-        { name: "size", attr: true, default: 2 },
-        { name: "stride", attr: true, default: 2 },
+        { name: "size", attr: true, default: 2, pair: true },
+        { name: "stride", attr: true, default: 2, pair: true },
       ],
     },
     shape: ([x], attrs) =>
@@ -191,16 +196,16 @@ export const poolOps: readonly OpDef[] = [
     emit: (ctx, node) => {
       const x = ctx.ref(node.args[0]!);
       const out = ctx.ref(node.id);
-      const k = windowSize(node.attrs);
+      const [kh, kw] = windowSizes(node.attrs);
       const [s, i, j] = [ctx.fresh("s"), ctx.fresh("i"), ctx.fresh("j")];
       if (node.attrs.transpose === "x")
-        return `${out}.fill(0);\n${windowLoops(ctx, poolDims(node.shape, node.attrs) as PoolDims, node.attrs, (o, at) => `const ${s} = ${x}[${o}] / ${k * k}; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${out}[${at(i, j)}] += ${s};`)}`;
+        return `${out}.fill(0);\n${windowLoops(ctx, poolDims(node.shape, node.attrs) as PoolDims, node.attrs, (o, at) => `const ${s} = ${x}[${o}] / ${kh * kw}; for (let ${i} = 0; ${i} < ${kh}; ${i}++) for (let ${j} = 0; ${j} < ${kw}; ${j}++) ${out}[${at(i, j)}] += ${s};`)}`;
       return windowLoops(
         ctx,
         poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims,
         node.attrs,
         (o, at) =>
-          `let ${s} = 0; for (let ${i} = 0; ${i} < ${k}; ${i}++) for (let ${j} = 0; ${j} < ${k}; ${j}++) ${s} += ${x}[${at(i, j)}]; ${out}[${o}] = ${s} / ${k * k};`,
+          `let ${s} = 0; for (let ${i} = 0; ${i} < ${kh}; ${i}++) for (let ${j} = 0; ${j} < ${kw}; ${j}++) ${s} += ${x}[${at(i, j)}]; ${out}[${o}] = ${s} / ${kh * kw};`,
       );
     },
     latex: ([x], attrs) => ({

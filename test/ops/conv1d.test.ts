@@ -75,3 +75,29 @@ describe("conv1d", () => {
     expect(named.shape).toEqual(["N", 4, 4]);
   });
 });
+
+describe("rectangular windows and per-axis strides and paddings", () => {
+  it("maxpool(x, size = [2, 3]), avgpool and conv2d(…, stride = [1, 2], padding = [0, 1]) against TensorFlow.js", async () => {
+    await tf.setBackend("cpu");
+    const { tfjsGradients } = await import("../support/tfjs.js");
+    const compiled = await compileOk(
+      `
+      dim H = 4, W = 6
+      param x: [H, W]
+      param k: [2, 3]
+      loss L = sum(maxpool(x, size = [2, 3], stride = [2, 1]) .^ 2) + sum(avgpool(x, size = [1, 3], stride = [1, 3])) + sum(conv2d(x, k, stride = [1, 2], padding = [0, 1]) .^ 2)
+      example {
+        x = [[1, 0.5, -1, 2, 0.1, 3], [0, 1.1, 1.8, -0.5, 1.5, 0.2], [-1.2, -0.6, 0.3, 0.9, 2.2, -2], [2.1, 1.3, -0.1, 0.7, -0.3, 1.4]]
+        k = [[0.1, -0.2, 0.3], [0.4, 0.1, -0.1]]
+      }
+    `.replaceAll(".^ 2", "^2"),
+    );
+    const mod = await loadModule(compiled.module.javascript);
+    const data = splitValues(compiled, compiled.graph.example);
+    const generated = mod.gradient(data.params, data.inputs);
+    expect(maxRelativeError(generated.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
+    const independent = tfjsGradients(compiled.graph, compiled.graph.example);
+    expect(maxRelativeError(generated.gradients, independent.gradients)).toBeLessThan(1e-4);
+    expect(compiled.latex).toContain("2\\times3,s=(2,1)");
+  });
+});

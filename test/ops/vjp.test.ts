@@ -275,11 +275,13 @@ const cases: Record<string, readonly Case[]> = {
   maxpool: [
     { shapes: [[4, 4]], attrs: { size: 2, stride: 1 } },
     { shapes: [[2, 5, 5]], attrs: { size: 2, stride: 2 } },
+    { shapes: [[4, 6]], attrs: { size: [2, 3], stride: [2, 1] } },
   ],
   pool_argmax: [{ shapes: [[4, 4]], attrs: { size: 2, stride: 1 } }],
   avgpool: [
     { shapes: [[4, 4]], attrs: { size: 2, stride: 2 } },
     { shapes: [[2, 3, 5]], attrs: { size: 3, stride: 1 } },
+    { shapes: [[4, 6]], attrs: { size: [1, 3], stride: [1, 3] } },
     // Its transpose, which its VJP is: each window's value spread over the window.
     { shapes: [[2, 2]], attrs: { size: 2, stride: 2, transpose: "x", shape: [4, 4] } },
   ],

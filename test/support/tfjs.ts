@@ -207,8 +207,8 @@ function forwardOp(
       const lead = x.shape.slice(0, -2);
       const [h, w] = x.shape.slice(-2) as [number, number];
       const nhwc = tf.reshape(x, [-1, h, w, 1]) as tf.Tensor4D;
-      const size = Number(n.attrs.size ?? 2);
-      const stride = Number(n.attrs.stride ?? 2);
+      const size = perAxis(n.attrs.size, 2);
+      const stride = perAxis(n.attrs.stride, 2);
       const pooled =
         n.op === "maxpool"
           ? tf.maxPool(nhwc, size, stride, "valid")
