@@ -1,5 +1,36 @@
 import type { CstNode, IRecognitionException, IToken } from "chevrotain";
 import { nablaLexer } from "../../grammar/tokens.js";
+import type {
+  ArgumentCstChildren,
+  ComparisonCstChildren,
+  DimDeclCstChildren,
+  DimItemCstChildren,
+  DimRefCstChildren,
+  EquationCstChildren,
+  ExampleBlockCstChildren,
+  ExpressionCstChildren,
+  IndexDeclCstChildren,
+  LectureBlockCstChildren,
+  LectureEntryCstChildren,
+  LectureStepCstChildren,
+  LhsNameCstChildren,
+  LossDeclCstChildren,
+  ModelDeclCstChildren,
+  MultiplicativeCstChildren,
+  ParenthesizedCstChildren,
+  PostfixCstChildren,
+  PowerCstChildren,
+  PrimaryCstChildren,
+  ProgramCstChildren,
+  ReferenceCstChildren,
+  ShapeCstChildren,
+  StatementCstChildren,
+  SubscriptCstChildren,
+  TensorLiteralCstChildren,
+  TrainDeclCstChildren,
+  UnaryCstChildren,
+  VarDeclCstChildren,
+} from "../../grammar/cst.js";
 import { MAX_SYNTAX_ERRORS, nablaParser, TooManySyntaxErrors } from "../../grammar/parser.js";
 import type {
   Argument,
@@ -21,13 +52,17 @@ type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
 const BaseVisitor = nablaParser.getBaseCstVisitorConstructor();
 
-const tok = (c: Children, key: string, i = 0): IToken => c[key]![i] as IToken;
-const node = (c: Children, key: string, i = 0): CstNode => c[key]![i] as CstNode;
-const nodes = (c: Children, key: string): CstNode[] => (c[key] ?? []) as CstNode[];
-const maybeTok = (c: Children, key: string): IToken | undefined => c[key]?.[0] as IToken | undefined;
+// Keys are checked against the rule's generated children type (grammar/cst.ts): a child the
+// grammar does not have is a type error, not an undefined at run time.
+type Key<C> = keyof C & string;
+const tok = <C extends Children>(c: C, key: Key<C>, i = 0): IToken => c[key]![i] as IToken;
+const node = <C extends Children>(c: C, key: Key<C>, i = 0): CstNode => c[key]![i] as CstNode;
+const nodes = <C extends Children>(c: C, key: Key<C>): CstNode[] => (c[key] ?? []) as CstNode[];
+const maybeTok = <C extends Children>(c: C, key: Key<C>): IToken | undefined =>
+  c[key]?.[0] as IToken | undefined;
 
 /** The optional LaTeX spelling written after a name. */
-function latexOf(c: Children): { latex?: { text: string; span: Span } } {
+function latexOf(c: LossDeclCstChildren | EquationCstChildren): { latex?: { text: string; span: Span } } {
   const t = maybeTok(c, "StringLiteral");
   return t ? { latex: { text: t.image.slice(1, -1), span: tokenSpan(t) } } : {};
 }
@@ -41,7 +76,7 @@ class AstBuilder extends BaseVisitor {
     this.validateVisitor();
   }
 
-  program(c: Children): Program {
+  program(c: ProgramCstChildren): Program {
     const statements: Statement[] = [];
     for (const s of nodes(c, "statement")) {
       // A statement chevrotain had to recover is already reported; skip what it could not rebuild.
@@ -54,12 +89,13 @@ class AstBuilder extends BaseVisitor {
     return { statements };
   }
 
-  statement(c: Children): Statement {
-    const key = Object.keys(c)[0]!;
+  statement(c: StatementCstChildren): Statement {
+    // One alternative is present: whichever kind of statement it is.
+    const key = Object.keys(c)[0]! as Key<StatementCstChildren>;
     return this.visit(node(c, key)) as Statement;
   }
 
-  modelDecl(c: Children): Statement {
+  modelDecl(c: ModelDeclCstChildren): Statement {
     const name = tok(c, "Identifier");
     return {
       kind: "model",
@@ -68,11 +104,11 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  dimDecl(c: Children): Statement[] {
+  dimDecl(c: DimDeclCstChildren): Statement[] {
     return nodes(c, "dimItem").map((item) => this.visit(item) as Statement);
   }
 
-  dimItem(c: Children): Statement {
+  dimItem(c: DimItemCstChildren): Statement {
     const name = tok(c, "Identifier");
     const value = maybeTok(c, "NumberLiteral");
     const span = value ? joinSpans(tokenSpan(name), tokenSpan(value)) : tokenSpan(name);
@@ -81,7 +117,7 @@ class AstBuilder extends BaseVisitor {
       : { kind: "dim", name: name.image, span };
   }
 
-  indexDecl(c: Children): Statement {
+  indexDecl(c: IndexDeclCstChildren): Statement {
     const upperNumber = maybeTok(c, "upperNumber");
     const upperDim = maybeTok(c, "upperDim");
     const last = (upperNumber ?? upperDim)!;
@@ -101,7 +137,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  varDecl(c: Children): Statement {
+  varDecl(c: VarDeclCstChildren): Statement {
     const role = tok(c, "role");
     const name = this.visit(node(c, "lhsName")) as SubscriptedName;
     const shape = c.shape ? (this.visit(node(c, "shape")) as DimRef[]) : undefined;
@@ -134,18 +170,18 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  shape(c: Children): DimRef[] {
+  shape(c: ShapeCstChildren): DimRef[] {
     return nodes(c, "dimRef").map((d) => this.visit(d) as DimRef);
   }
 
-  dimRef(c: Children): DimRef {
+  dimRef(c: DimRefCstChildren): DimRef {
     const id = maybeTok(c, "Identifier");
     if (id) return { kind: "named", name: id.image, span: tokenSpan(id) };
     const n = tok(c, "NumberLiteral");
     return { kind: "literal", value: Number(n.image), span: tokenSpan(n) };
   }
 
-  lossDecl(c: Children): Statement {
+  lossDecl(c: LossDeclCstChildren): Statement {
     const target = this.visit(node(c, "lhsName")) as SubscriptedName;
     const value = this.visit(node(c, "comparison")) as Expr;
     return {
@@ -158,7 +194,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  equation(c: Children): Statement {
+  equation(c: EquationCstChildren): Statement {
     const target = this.visit(node(c, "lhsName")) as SubscriptedName;
     const value = this.visit(node(c, "comparison")) as Expr;
     return {
@@ -171,7 +207,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  lhsName(c: Children): SubscriptedName {
+  lhsName(c: LhsNameCstChildren): SubscriptedName {
     const id = tok(c, "Identifier");
     if (!c.subscript) return { identifier: id.image, span: tokenSpan(id) };
     const sub = this.visit(node(c, "subscript")) as { expr: Expr; close: Span };
@@ -182,14 +218,14 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  subscript(c: Children): { expr: Expr; close: Span } {
+  subscript(c: SubscriptCstChildren): { expr: Expr; close: Span } {
     return {
       expr: this.visit(node(c, "expression")) as Expr,
       close: tokenSpan(tok(c, "RAngle")),
     };
   }
 
-  exampleBlock(c: Children): Statement {
+  exampleBlock(c: ExampleBlockCstChildren): Statement {
     const assignments = nodes(c, "equation").map((e) => {
       const eq = this.visit(e) as Extract<Statement, { kind: "equation" }>;
       return {
@@ -205,7 +241,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  lectureBlock(c: Children): Statement {
+  lectureBlock(c: LectureBlockCstChildren): Statement {
     const source = maybeTok(c, "StringLiteral");
     const entries: LectureEntry[] = [
       ...nodes(c, "lectureEntry").map((e) => this.visit(e, 0) as LectureEntry),
@@ -220,12 +256,12 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  lectureStep(c: Children): LectureEntry[] {
+  lectureStep(c: LectureStepCstChildren): LectureEntry[] {
     const after = Number(tok(c, "NumberLiteral").image);
     return nodes(c, "lectureEntry").map((e) => this.visit(e, after) as LectureEntry);
   }
 
-  lectureEntry(c: Children, after: number): LectureEntry {
+  lectureEntry(c: LectureEntryCstChildren, after: number): LectureEntry {
     const quantity = tok(c, "quantity");
     const wrt = maybeTok(c, "wrt");
     const value = this.visit(node(c, "expression")) as Expr;
@@ -244,7 +280,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  trainDecl(c: Children): Statement {
+  trainDecl(c: TrainDeclCstChildren): Statement {
     return {
       kind: "train",
       optimizer: tok(c, "Identifier").image,
@@ -253,15 +289,15 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  comparison(c: Children): Expr {
+  comparison(c: ComparisonCstChildren): Expr {
     return this.foldBinary(c);
   }
 
-  expression(c: Children): Expr {
+  expression(c: ExpressionCstChildren): Expr {
     return this.foldBinary(c);
   }
 
-  multiplicative(c: Children): Expr {
+  multiplicative(c: MultiplicativeCstChildren): Expr {
     return this.foldBinary(c);
   }
 
@@ -296,7 +332,7 @@ class AstBuilder extends BaseVisitor {
     return result;
   }
 
-  unary(c: Children): Expr {
+  unary(c: UnaryCstChildren): Expr {
     if (c.power) return this.visit(node(c, "power")) as Expr;
     const operand = this.visit(node(c, "unary")) as Expr;
     return {
@@ -306,7 +342,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  power(c: Children): Expr {
+  power(c: PowerCstChildren): Expr {
     const base = this.visit(node(c, "postfix")) as Expr;
     if (!c.exponent) return base;
     const exponent = this.visit(node(c, "exponent")) as Expr;
@@ -319,7 +355,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  postfix(c: Children): Expr {
+  postfix(c: PostfixCstChildren): Expr {
     let result = this.visit(node(c, "primary")) as Expr;
     for (const t of (c.Transpose ?? []) as IToken[]) {
       result = {
@@ -331,18 +367,18 @@ class AstBuilder extends BaseVisitor {
     return result;
   }
 
-  primary(c: Children): Expr {
+  primary(c: PrimaryCstChildren): Expr {
     const n = maybeTok(c, "NumberLiteral");
     if (n) return { kind: "number", value: Number(n.image), text: n.image, span: tokenSpan(n) };
-    const key = Object.keys(c)[0]!;
+    const key = Object.keys(c)[0]! as Key<PrimaryCstChildren>;
     return this.visit(node(c, key)) as Expr;
   }
 
-  parenthesized(c: Children): Expr {
+  parenthesized(c: ParenthesizedCstChildren): Expr {
     return this.visit(node(c, "comparison")) as Expr;
   }
 
-  tensorLiteral(c: Children): Expr {
+  tensorLiteral(c: TensorLiteralCstChildren): Expr {
     return {
       kind: "tensor",
       elements: nodes(c, "expression").map((e) => this.visit(e) as Expr),
@@ -350,7 +386,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  reference(c: Children): Expr {
+  reference(c: ReferenceCstChildren): Expr {
     const id = tok(c, "Identifier");
     let name: SubscriptedName = { identifier: id.image, span: tokenSpan(id) };
     if (c.subscript) {
@@ -389,7 +425,7 @@ class AstBuilder extends BaseVisitor {
     };
   }
 
-  argument(c: Children): Argument {
+  argument(c: ArgumentCstChildren): Argument {
     const value = this.visit(node(c, "comparison")) as Expr;
     const argName = maybeTok(c, "argName");
     if (!argName) return { value, span: value.span };
