@@ -416,7 +416,11 @@ export class Lowering implements ExprHost {
     if (declared !== undefined) return this.lowerName(declared, useSpan);
     const equation = this.symbols.initEquations.get(base)?.get(position);
     if (!equation) return undefined;
-    const key = `${base}_<${position}>`;
+    return this.boundaryValue(`${base}_<${position}>`, equation, useSpan);
+  }
+
+  /** A value before the first step or after the last, lowered once as an outer value under `key`. */
+  private boundaryValue(key: string, equation: Equation, useSpan: Span): NodeId | null {
     if (this.nodeOf.has(key)) return this.nodeOf.get(key)!;
     if (this.lowering.includes(key)) {
       this.report(D.cycle(useSpan, [...this.lowering.slice(this.lowering.indexOf(key)), key]));
@@ -438,20 +442,7 @@ export class Lowering implements ExprHost {
     if (!definition) return undefined;
     this.finalsUsed.add(definition);
     if (definition.declared !== undefined) return this.lowerName(definition.declared, useSpan);
-    const key = `${base}_<T+${a}>`;
-    if (this.nodeOf.has(key)) return this.nodeOf.get(key)!;
-    if (this.lowering.includes(key)) {
-      this.report(D.cycle(useSpan, [...this.lowering.slice(this.lowering.indexOf(key)), key]));
-      return null;
-    }
-    const saved = this.builder;
-    this.builder = this.outer;
-    this.lowering.push(key);
-    const id = lowerExpr(this, definition.equation!.value);
-    this.lowering.pop();
-    this.builder = saved;
-    this.nodeOf.set(key, id);
-    return id;
+    return this.boundaryValue(`${base}_<T+${a}>`, definition.equation!, useSpan);
   }
 
   reference(name: SubscriptedName): NodeId | null {
