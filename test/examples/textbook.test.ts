@@ -1,8 +1,5 @@
-import { describe, expect, it } from "vitest";
-import * as tf from "@tensorflow/tfjs";
-import { loadModule } from "../../src/run.js";
-import { compileOk, finiteDifferences, maxRelativeError, splitValues } from "../support/check.js";
-import { tfjsGradients } from "../support/tfjs.js";
+import { describe, it } from "vitest";
+import { expectGradientsAgree } from "../support/agree.js";
 
 /**
  * Textbook models that once needed workarounds (one-hot rows built from comparisons,
@@ -107,16 +104,6 @@ const models: Record<string, string> = {
 describe("textbook models, written as textbooks write them", () => {
   for (const [name, source] of Object.entries(models))
     it(`${name}: code = finite differences = TensorFlow.js`, async () => {
-      await tf.setBackend("cpu");
-      const compiled = await compileOk(source);
-      const mod = await loadModule(compiled.module.javascript);
-      const data = splitValues(compiled, compiled.graph.example);
-      const generated = mod.gradient(data.params, data.inputs);
-      expect(maxRelativeError(generated.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
-      const independent = tfjsGradients(compiled.graph, compiled.graph.example);
-      expect(
-        Math.abs(independent.loss - generated.loss) / Math.max(1, Math.abs(generated.loss)),
-      ).toBeLessThan(1e-5);
-      expect(maxRelativeError(generated.gradients, independent.gradients)).toBeLessThan(1e-4);
+      await expectGradientsAgree(source);
     });
 });

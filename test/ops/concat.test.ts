@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
-import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
-import { loadModule } from "../../src/run.js";
 import { compile } from "../../src/index.js";
-import { compileOk, finiteDifferences, maxRelativeError, splitValues } from "../support/check.js";
-import { tfjsGradients } from "../support/tfjs.js";
+import { expectGradientsAgree } from "../support/agree.js";
 
 /**
  * concat and slice as a user writes them: the textbook's W [h_{t-1}; x_t] inside a
@@ -21,8 +18,7 @@ const uses = [
 describe("concat and slice", () => {
   for (const use of uses)
     it(`${use}: code = finite differences = TensorFlow.js`, async () => {
-      await tf.setBackend("cpu");
-      const compiled = await compileOk(`
+      await expectGradientsAgree(`
         dim N = 2
         param A: [N, 3]
         param B: [N, 3]
@@ -36,24 +32,11 @@ describe("concat and slice", () => {
           C2 = [[1, -1, 2], [0.5, 3, -2], [1, 1, 1], [-0.5, 2, 0.3]]
         }
       `);
-      const mod = await loadModule(compiled.module.javascript);
-      const data = splitValues(compiled, compiled.graph.example);
-      const generated = mod.gradient(data.params, data.inputs);
-      expect(maxRelativeError(generated.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
-      const independent = tfjsGradients(compiled.graph, compiled.graph.example);
-      expect(maxRelativeError(generated.gradients, independent.gradients)).toBeLessThan(1e-4);
     });
 
   it("an LSTM written with W [h_{t-1}; x_t]: code = finite differences = TensorFlow.js", async () => {
-    await tf.setBackend("cpu");
     const source = readFileSync(new URL("../../examples/lstm_concat.nabla", import.meta.url), "utf8");
-    const compiled = await compileOk(source);
-    const mod = await loadModule(compiled.module.javascript);
-    const data = splitValues(compiled, compiled.graph.example);
-    const generated = mod.gradient(data.params, data.inputs);
-    expect(maxRelativeError(generated.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
-    const independent = tfjsGradients(compiled.graph, compiled.graph.example);
-    expect(maxRelativeError(generated.gradients, independent.gradients)).toBeLessThan(1e-4);
+    const compiled = await expectGradientsAgree(source);
     expect(compiled.latex).toContain("\\begin{bmatrix} h_{t-1} \\\\ x_{t} \\end{bmatrix}");
   });
 

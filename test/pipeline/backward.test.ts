@@ -67,7 +67,7 @@ function tfjsBidirectional(t: number) {
   const values = names.map((n) => m(params[n]));
   const grads = tf.grads(loss)(values);
   return {
-    loss: (loss(...values).dataSync() as Float64Array)[0]!,
+    loss: loss(...values).dataSync()[0]!,
     gradients: Object.fromEntries(names.map((n, i) => [n, Float64Array.from(grads[i]!.dataSync())])),
   };
 }

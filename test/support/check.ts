@@ -1,5 +1,5 @@
 import { compile, type CompileResult } from "../../src/index.js";
-import { loadModule, type LoadedModule } from "../../src/run.js";
+import type { LoadedModule } from "../../src/run.js";
 import { Evaluator } from "../../src/ir/evaluate.js";
 import type { Tensor } from "../../src/ir/tensor.js";
 
