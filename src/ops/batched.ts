@@ -77,7 +77,7 @@ export const batchedOps: readonly OpDef[] = [
     simplify: (b, [x], attrs) => {
       const axes = axesOf(attrs);
       // Two permutations in a row stay two: the inner one may be a value the model names (K in K^T).
-      return axes.every((a, i) => a === i) ? x : undefined;
+      return axes.length === b.shape(x!).length && axes.every((a, i) => a === i) ? x : undefined;
     },
     vjp: (b, node, g) => {
       const axes = axesOf(node.attrs);

@@ -111,6 +111,9 @@ describe("batched products, reshapes and permutations", () => {
     expect(await errors("loss L = sum(permute(reshape(X, [T, H, 3]), [0, 0, 1]))")).toMatch(
       /error NB\d+: .*permute needs each axis of \[4, 2, 3\] once, numbered from 0: got \[0, 0, 1\]/,
     );
+    expect(await errors("loss L = sum(permute(X, [0, 1, 2]))")).toMatch(
+      /error NB\d+: .*permute needs each axis of \[4, 6\] once, numbered from 0: got \[0, 1, 2\]/,
+    );
     expect(await errors("loss L = sum(reshape(X, [T, H, 3]) * reshape(X, [H, 3, T]))")).toMatch(
       /error NB3\d+: .*the stacks hold 4 and 2 matrices/,
     );
