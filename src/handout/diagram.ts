@@ -159,11 +159,9 @@ export function unrolled(ctx: HandoutContext, r: RecurrenceContext): Diagram | u
     ...new Set(r.scan.body.filter((n) => n.kind === "slice").map((n) => (n as { source: NodeId }).source)),
   ];
   // A backward recurrence is drawn in the model's order too: it starts right, after the last step.
-  const first = (lags: number) =>
-    !r.reverse ? String(1 - lags) : length !== undefined ? String(length + lags) : `${r.length}+${lags}`;
   const inits = r.scan.states.map((s, k) => ({
     k,
-    label: withSubscript(stateNames[k]!, first(s.lags)),
+    label: withSubscript(stateNames[k]!, r.initialStep(s.lags, 0)),
   }));
   for (const init of inits) vertices.push({ id: `s${init.k}_0`, label: init.label, role: "const" });
   (r.reverse ? [...steps].reverse() : steps).forEach((t, i) => {

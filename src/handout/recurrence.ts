@@ -109,7 +109,7 @@ export class RecurrenceContext implements DerivationScope {
   }
 
   /** The step an initial value stands for: 1 − lags + p going forwards, T + lags − p going backwards. */
-  private initialStep(lags: number, p: number): string {
+  initialStep(lags: number, p: number): string {
     if (!this.reverse) return String(p - lags + 1);
     return /^\d+$/.test(this.length) ? String(Number(this.length) + lags - p) : `${this.length}+${lags - p}`;
   }

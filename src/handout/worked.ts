@@ -236,7 +236,7 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
       ...prose(
         !moved
           ? `Every gradient is 0 here, so the ${steps === 1 ? "step changes" : "steps change"} nothing: the loss stays $${L} = ${formatNumber(losses[0]!, ctx.digits)}$.`
-          : `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${L} = ${formatNumber(losses[losses.length - 1]!, Math.max(ctx.digits, 5))}$ (it was $${formatNumber(losses[0]!, Math.max(ctx.digits, 5))}$).`,
+          : lossAfter(ctx, steps, losses),
       ),
     ),
   );
@@ -407,9 +407,15 @@ function newton(ctx: HandoutContext, hvp: HessianProduct, ev: Evaluator | undefi
       ...prose(
         singular > 0
           ? `At step ${singular} $H$ is singular and the steps stop there.`
-          : `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${L} = ${formatNumber(losses[losses.length - 1]!, Math.max(ctx.digits, 5))}$ (it was $${formatNumber(losses[0]!, Math.max(ctx.digits, 5))}$).`,
+          : lossAfter(ctx, steps, losses),
       ),
     ),
   );
   return blocks;
+}
+
+/** "After 3 steps the loss is L = 0.5527 (it was 0.6931)." */
+function lossAfter(ctx: HandoutContext, steps: number, losses: readonly number[]): string {
+  const digits = Math.max(ctx.digits, 5);
+  return `After ${steps === 1 ? "the step" : `${steps} steps`} the loss is $${ctx.lossSymbol} = ${formatNumber(losses[losses.length - 1]!, digits)}$ (it was $${formatNumber(losses[0]!, digits)}$).`;
 }

@@ -19,6 +19,7 @@ import type { Tensor } from "./tensor.js";
 import { apply, lowerExpr, type ExprHost } from "./expr.js";
 import { expandConstant } from "./literals.js";
 import { sameShape } from "./shapes.js";
+import { getOp } from "./registry.js";
 import { checkIndexData } from "./indices.js";
 import { analyzeName, indexReduction, type StepRef } from "./steps.js";
 import { ScanLowering, type BuiltScan } from "./scan.js";
@@ -236,6 +237,7 @@ export class Lowering implements ExprHost {
     let shape: Shape = index ? [index.length, ...perStep] : perStep;
     const perStepDisplay = (d.shape ?? []).map((r) => (r.kind === "literal" ? r.value : r.name));
     let initValue: Float64Array | undefined;
+    let filled: NodeId | undefined;
     if (d.axes) return this.lowerEntrywise(key, d, shape, perStepDisplay, index !== undefined);
     if (d.init) {
       const init = lowerExpr(this, d.init);
@@ -247,33 +249,25 @@ export class Lowering implements ExprHost {
       }
       if (!d.shape && !index) shape = n.shape;
       // A number fills a shape with a run-time dim when the data binds it (const ones: [N] = 1).
-      if (d.role === "const" && n.shape.length === 0 && shape.some((x) => typeof x === "string")) {
-        const id = this.outer.op("broadcast_to", [init], { shape });
-        this.named.push({
-          name: key,
-          node: id,
-          kind: d.role,
-          declaredShape: [...(index ? [index.upperDim ?? index.length] : []), ...perStepDisplay],
-          ...(d.latex ? { latex: d.latex.text } : {}),
-          ...(sequence ? { index: sequence.index } : {}),
-          span: d.name.span,
-        });
-        return id;
+      if (d.role === "const" && n.shape.length === 0 && shape.some((x) => typeof x === "string"))
+        filled = this.outer.op("broadcast_to", [init], { shape });
+      else {
+        const entries = shape.reduce<number>((a, x) => a * (typeof x === "number" ? x : 1), 1);
+        if (entries > MAX_FILLED) {
+          this.report(D.valueTooLarge(d.init.span, key, entries, MAX_FILLED));
+          return null;
+        }
+        initValue = expandConstant(n.value, n.shape, shape);
+        if (!initValue) {
+          this.report(D.declaredShapeMismatch(d.init.span, key, formatShape(shape), formatShape(n.shape)));
+          return null;
+        }
+        this.constantInit.set(key, initValue);
       }
-      const entries = shape.reduce<number>((a, x) => a * (typeof x === "number" ? x : 1), 1);
-      if (entries > MAX_FILLED) {
-        this.report(D.valueTooLarge(d.init.span, key, entries, MAX_FILLED));
-        return null;
-      }
-      initValue = expandConstant(n.value, n.shape, shape);
-      if (!initValue) {
-        this.report(D.declaredShapeMismatch(d.init.span, key, formatShape(shape), formatShape(n.shape)));
-        return null;
-      }
-      this.constantInit.set(key, initValue);
     }
     let id: NodeId;
-    if (d.role === "param") id = this.outer.param(key, shape, d.name.span);
+    if (filled !== undefined) id = filled;
+    else if (d.role === "param") id = this.outer.param(key, shape, d.name.span);
     else if (d.role === "const") {
       if (!initValue) return null;
       id = this.outer.constant(initValue, shape, d.name.span, key);
@@ -331,16 +325,13 @@ export class Lowering implements ExprHost {
     }
     if (!d.init) return null;
     const fixed = shape.every((x) => typeof x === "number");
+    // With fixed sizes the positions are constants (the position op's own values), so the
+    // value folds to a literal; with a run-time dim the module computes them.
     const positions = axes.map((a, axis) => {
-      if (!fixed) return this.outer.op("position", [], { shape, axis, name: a.name }, a.span);
-      const inner = (shape.slice(axis + 1) as number[]).reduce((p, x) => p * x, 1);
-      const n = shape[axis] as number;
-      const size = (shape as number[]).reduce((p, x) => p * x, 1);
-      return this.outer.constant(
-        Float64Array.from({ length: size }, (_, e) => Math.floor(e / inner) % n),
-        shape,
-        a.span,
-      );
+      const attrs = { shape, axis, name: a.name };
+      if (!fixed) return this.outer.op("position", [], attrs, a.span);
+      const values = getOp("position").evaluate([], attrs, shape as number[], new Map());
+      return this.outer.constant(values.data, shape, a.span);
     });
     const saved = this.axisBindings;
     this.axisBindings = new Map(axes.map((a, k) => [a.name, positions[k]!]));

@@ -3,6 +3,7 @@ import { formatShape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { PREC, type OpDef, type ShapeResult } from "../ir/op.js";
+import { axisOf } from "./reduce.js";
 
 /**
  * Joining and cutting along an axis: `concat(h, x)` is the textbook's [h; x] (an LSTM's
@@ -11,21 +12,15 @@ import { PREC, type OpDef, type ShapeResult } from "../ir/op.js";
  * size (`pad`), a pad's is the slice: each is the other's transpose, and concat's VJP is
  * one slice per operand.
  */
-const axisOf = (rank: number, attrs: Attrs) => {
-  const a = Number(attrs.axis ?? -1);
-  return a < 0 ? rank + a : a;
-};
-const validAxis = (rank: number, attrs: Attrs) => {
-  const a = axisOf(rank, attrs);
-  return Number.isInteger(a) && a >= 0 && a < rank ? a : undefined;
-};
+/** The axis joined or cut: the last unless `axis` names another; undefined when it is not one of `shape`'s. */
+const axisIn = (shape: Shape, attrs: Attrs) => axisOf(shape, { axis: attrs.axis ?? -1 });
 
 function concatShape([a, b]: readonly Shape[], attrs: Attrs): ShapeResult {
   if (a!.length !== b!.length || a!.length === 0)
     return {
       error: `concat joins values of one rank along an axis, got ${formatShape(a!)} and ${formatShape(b!)}`,
     };
-  const axis = validAxis(a!.length, attrs);
+  const axis = axisIn(a!, attrs);
   if (axis === undefined) return { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(a!)}` };
   const [na, nb] = [a![axis], b![axis]];
   if (typeof na !== "number" || typeof nb !== "number")
@@ -79,7 +74,7 @@ export const concatOps: readonly OpDef[] = [
     shape: concatShape,
     vjp: (b, node, g, needed) => {
       const A = node.args[0]!;
-      const axis = axisOf(node.shape.length, node.attrs);
+      const axis = axisIn(node.shape, node.attrs)!;
       const na = b.shape(A)[axis] as number;
       const n = node.shape[axis] as number;
       return [
@@ -91,14 +86,14 @@ export const concatOps: readonly OpDef[] = [
       i === 0 ? "\\text{the first part of the joined δ}" : "\\text{the second part of the joined δ}",
     evaluate: ([a, b], attrs, shape) => {
       const out = tensor(shape);
-      const axis = axisOf(shape.length, attrs);
+      const axis = axisIn(shape, attrs)!;
       copyInto(a!, out, axis, 0);
       copyInto(b!, out, axis, a!.shape[axis]!);
       return out;
     },
     emit: (ctx, node) => {
       const [A, B] = node.args as [number, number];
-      const axis = axisOf(node.shape.length, node.attrs);
+      const axis = axisIn(node.shape, node.attrs)!;
       const [na, n] = [ctx.shapeOf(A)[axis] as number, node.shape[axis] as number];
       const out = { ref: ctx.ref(node.id), size: n };
       return [
@@ -116,7 +111,7 @@ export const concatOps: readonly OpDef[] = [
     // [h; x] for vectors (stacked), [A, B] side by side for a last axis, stacked otherwise.
     latex: ([a, b], attrs, [shape]) => {
       const rank = shape!.length;
-      const axis = axisOf(rank, attrs);
+      const axis = axisIn(shape!, attrs);
       const sep = rank >= 2 && axis === rank - 1 ? " & " : " \\\\ ";
       return { text: `\\begin{bmatrix} ${a!.text}${sep}${b!.text} \\end{bmatrix}`, prec: PREC.atom };
     },
@@ -132,7 +127,7 @@ export const concatOps: readonly OpDef[] = [
       ],
     },
     shape: ([x], attrs) => {
-      const axis = validAxis(x!.length, attrs);
+      const axis = axisIn(x!, attrs);
       if (axis === undefined)
         return { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` };
       const [from, to] = sliceRange(attrs);
@@ -146,13 +141,13 @@ export const concatOps: readonly OpDef[] = [
       return { shape: x!.map((d, i) => (i === axis ? to - from : d)) };
     },
     vjp: (b, node, g) => {
-      const axis = axisOf(node.shape.length, node.attrs);
+      const axis = axisIn(node.shape, node.attrs)!;
       return [b.op("pad", [g], { ...node.attrs, axis, size: b.shape(node.args[0]!)[axis] as Dim })];
     },
     rule: () => "\\text{the δ of the entries taken, and 0 for the others}",
     evaluate: ([x], attrs, shape) => {
       const out = tensor(shape);
-      const axis = axisOf(shape.length, attrs);
+      const axis = axisIn(shape, attrs)!;
       const s = around(x!.shape, axis);
       const [from, to] = sliceRange(attrs);
       for (let o = 0; o < s.outer; o++)
@@ -164,7 +159,7 @@ export const concatOps: readonly OpDef[] = [
     },
     emit: (ctx, node) => {
       const x = node.args[0]!;
-      const axis = axisOf(node.shape.length, node.attrs);
+      const axis = axisIn(node.shape, node.attrs)!;
       const [from, to] = sliceRange(node.attrs);
       const n = ctx.shapeOf(x)[axis] as number;
       return emitBlockCopy(
@@ -178,7 +173,7 @@ export const concatOps: readonly OpDef[] = [
     },
     latex: ([x], attrs, [shape]) => {
       const [from, to] = sliceRange(attrs);
-      const axis = axisOf(shape!.length, attrs);
+      const axis = axisIn(shape!, attrs)!;
       const range = `${from + 1}:${to}`;
       // (δ_{v_{t+1}})_{1:2}, not a double subscript.
       const base =
@@ -192,7 +187,7 @@ export const concatOps: readonly OpDef[] = [
   {
     name: "pad",
     shape: ([g], attrs) => {
-      const axis = axisOf(g!.length, attrs);
+      const axis = axisIn(g!, attrs)!;
       return { shape: g!.map((d, i) => (i === axis ? (attrs.size as Dim) : d)) };
     },
     vjp: (b, node, u) => [
@@ -201,13 +196,13 @@ export const concatOps: readonly OpDef[] = [
     rule: () => "\\text{only the padded entries' gradient is read}",
     evaluate: ([g], attrs, shape) => {
       const out = tensor(shape);
-      const axis = axisOf(shape.length, attrs);
+      const axis = axisIn(shape, attrs)!;
       copyInto(g!, out, axis, Number(attrs.from));
       return out;
     },
     emit: (ctx, node) => {
       const g = node.args[0]!;
-      const axis = axisOf(node.shape.length, node.attrs);
+      const axis = axisIn(node.shape, node.attrs)!;
       const [from, to] = sliceRange(node.attrs);
       const n = node.shape[axis] as number;
       return `${ctx.ref(node.id)}.fill(0);\n${emitBlockCopy(ctx, node.shape, axis, to - from, { ref: ctx.ref(g), size: to - from, at: 0 }, { ref: ctx.ref(node.id), size: n, at: from })}`;

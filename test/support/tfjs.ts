@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Graph, Node } from "../../src/ir/types.js";
 import type { Tensor } from "../../src/ir/tensor.js";
+import { paddings, strides, windowSizes } from "../../src/ops/imageShapes.js";
 
 /**
  * The model's forward graph rebuilt from TensorFlow.js ops, so that TF.js's own autodiff —
@@ -190,11 +191,11 @@ function forwardOp(
       const out = tf.conv2d(
         tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D,
         tf.transpose(k4, [2, 3, 1, 0]) as tf.Tensor4D,
-        perAxis(n.attrs.stride, 1),
+        strides(n.attrs),
         [
           [0, 0],
-          [perAxis(n.attrs.padding, 0)[0], perAxis(n.attrs.padding, 0)[0]],
-          [perAxis(n.attrs.padding, 0)[1], perAxis(n.attrs.padding, 0)[1]],
+          [paddings(n.attrs)[0], paddings(n.attrs)[0]],
+          [paddings(n.attrs)[1], paddings(n.attrs)[1]],
           [0, 0],
         ],
       );
@@ -207,8 +208,8 @@ function forwardOp(
       const lead = x.shape.slice(0, -2);
       const [h, w] = x.shape.slice(-2) as [number, number];
       const nhwc = tf.reshape(x, [-1, h, w, 1]) as tf.Tensor4D;
-      const size = perAxis(n.attrs.size, 2);
-      const stride = perAxis(n.attrs.stride, 2);
+      const size = windowSizes(n.attrs);
+      const stride = strides(n.attrs);
       const pooled =
         n.op === "maxpool"
           ? tf.maxPool(nhwc, size, stride, "valid")
@@ -322,7 +323,3 @@ export function tfjsGradients(
 }
 
 const logSoftmaxAlong = (x: tf.Tensor, axis: number) => tf.sub(x, tf.logSumExp(x, axis, true));
-
-/** A convolution's stride or padding per axis [H, W]: one number for both, or a pair. */
-const perAxis = (v: unknown, fallback: number): [number, number] =>
-  Array.isArray(v) ? [Number(v[0]), Number(v[1])] : [Number(v ?? fallback), Number(v ?? fallback)];
