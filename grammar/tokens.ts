@@ -66,11 +66,13 @@ export const Transpose = createToken({
   name: "Transpose",
   pattern: /\^\s*T(?![A-Za-z0-9_])/,
 });
-export const Caret = createToken({ name: "Caret", pattern: /\^/ });
+// `.^` and `./` are MATLAB's spellings of the elementwise power and quotient, which
+// textbooks copy; they mean what `^` and `/` mean.
+export const Caret = createToken({ name: "Caret", pattern: /\.\^|\^/ });
 export const Plus = createToken({ name: "Plus", pattern: /\+/ });
 export const Minus = createToken({ name: "Minus", pattern: /-/ });
 export const Star = createToken({ name: "Star", pattern: /\*/ });
-export const Slash = createToken({ name: "Slash", pattern: /\// });
+export const Slash = createToken({ name: "Slash", pattern: /\.\/|\// });
 export const Equals = createToken({ name: "Equals", pattern: /=/ });
 export const Colon = createToken({ name: "Colon", pattern: /:/ });
 export const Comma = createToken({ name: "Comma", pattern: /,/ });

@@ -50,6 +50,9 @@ import { lexError, nameTooLong, syntaxError, tooDeep, tooLong } from "../diagnos
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
+// Other spellings of an operator: ⊙ for .*, MATLAB's ./ for /.
+const OPERATOR_SPELLINGS: Record<string, BinaryOperator> = { "⊙": ".*", "./": "/" };
+
 const BaseVisitor = nablaParser.getBaseCstVisitorConstructor();
 
 // Keys are checked against the rule's generated children type (grammar/cst.ts): a child the
@@ -320,7 +323,7 @@ class AstBuilder extends BaseVisitor {
     let result = operands[0]!;
     operators.forEach((op, i) => {
       const right = operands[i + 1]!;
-      const operator = (op.image === "⊙" ? ".*" : op.image) as BinaryOperator;
+      const operator = (OPERATOR_SPELLINGS[op.image] ?? op.image) as BinaryOperator;
       result = {
         kind: "binary",
         operator,
