@@ -36,7 +36,9 @@ function forwardOp(
     case "softplus":
       return tf.softplus(x);
     case "log_sigmoid":
-      return tf.logSigmoid(x);
+      // tf.logSigmoid's gradient reads a tensor its own custom gradient has disposed (TF.js 4.22,
+      // cpu backend), so it is written as the identity log σ(x) = −softplus(−x).
+      return tf.neg(tf.softplus(tf.neg(x)));
     case "gather":
       return tf.gather(x, tf.tensor(Array.from(y.dataSync()), y.shape, "int32"));
     case "onehot":
@@ -147,6 +149,8 @@ function forwardOp(
       return tf.neg(tf.sum(tf.mul(y, tf.log(x))));
     case "softmax_cross_entropy":
       return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(x))));
+    case "softmax_xent_grad":
+      return tf.sub(tf.mul(x, tf.sum(y, -1, true)), y);
     case "bce":
       return tf.neg(tf.sum(tf.add(tf.mul(y, tf.log(x)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, x))))));
     case "flip":
