@@ -4,6 +4,7 @@ import { parseProgram } from "./syntax/toAst.js";
 import { Lowering } from "./ir/lower.js";
 import { differentiate, type Gradient } from "./autodiff/reverse.js";
 import { hessianVectorProduct } from "./autodiff/hessian.js";
+import { innerGradient } from "./autodiff/inner.js";
 import { paramEntries } from "./train/newton.js";
 import { unsupported } from "./diagnostics/codes.js";
 
@@ -51,7 +52,7 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   const diagnostics: Diagnostic[] = [];
   const program = parseProgram(source, diagnostics);
   const syntaxErrors = diagnostics.length;
-  const graph = new Lowering(program, diagnostics, source).run();
+  const graph = new Lowering(program, diagnostics, source, innerGradient).run();
   if (syntaxErrors > 0) {
     // A statement the parser could not read defines nothing: unknown names and a missing loss may only echo that.
     const echoes = new Set(["NB2001", "NB2007"]);

@@ -49,6 +49,8 @@ export function sweep(
   relevant: (id: NodeId) => boolean,
   seeds: readonly Seed[],
   special?: (node: Node, adjoints: Map<NodeId, NodeId>, contribute: Contribute) => void,
+  /** Without a trace (a gradient inside the model), only the adjoints are built. */
+  options: { trace: boolean } = { trace: true },
 ): SweepResult {
   const adjoints = new Map<NodeId, NodeId>();
   const terms = new Map<NodeId, ChainTerm[]>();
@@ -82,6 +84,13 @@ export function sweep(
     if (!needed.some(Boolean)) continue;
     b.currentSpan = node.span;
     const contributions = def.vjp(b, node, adjoint, needed);
+    if (!options.trace) {
+      node.args.forEach((arg, k) => {
+        const value = contributions[k];
+        if (needed[k] && value !== null && value !== undefined) add(arg, value);
+      });
+      continue;
+    }
     // The general form names the consumer's δ, unless that δ is a constant (the loss's 1, and
     // what passes it on unchanged), which reads better as the number it is.
     const general = def.vjp(

@@ -164,7 +164,7 @@ function modelSection(ctx: HandoutContext): Block[] {
       else blocks.push(para(text("The equations, in the order they are computed:")));
       blocks.push({
         kind: "equations",
-        rows: breakRows(item.ids.map((id) => ({ lhs: ctx.symbol(id)!, rhs: f.definition(id) }))),
+        rows: breakRows(item.ids.map((id) => ({ lhs: ctx.symbol(id)!, rhs: ctx.definition(id, f) }))),
       });
     }
   }
@@ -195,6 +195,14 @@ function notationSection(ctx: HandoutContext): Block[] {
       ),
     ),
   );
+  for (const g of ctx.graph.gradients ?? [])
+    blocks.push(
+      para(
+        ...prose(
+          `$${ctx.symbol(g.node)} = ${ctx.gradientTaken(g.node)}$ is a gradient the model takes itself. It is derived by the same chain rule, backwards from $${ctx.forward().reference(g.of)}$ (whose own $\\delta$ there is 1) to $${ctx.forward().reference(g.wrt)}$, and the equations write it as the expression that derivation comes to. The loss's $\\delta$s then flow back through that expression like through any other equation, so the gradients below contain second derivatives of the model.`,
+        ),
+      ),
+    );
   const aux = [
     ...ctx.notation.auxiliaries,
     ...ctx.recurrences.flatMap((r) => r.notation.auxiliaries.map((a) => ({ ...a, r }))),

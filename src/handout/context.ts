@@ -126,6 +126,23 @@ export class HandoutContext implements DerivationScope {
   }
 
   /** Expressions over the forward values: named values and the derivation's names print as symbols. */
+  /**
+   * `∂f/∂x` for a gradient the model takes itself (`grad(f, x)`), written before its
+   * expansion so the equation says what it computes.
+   */
+  gradientTaken(id: NodeId): string | undefined {
+    const g = this.graph.gradients?.find((g) => g.node === id);
+    if (!g) return undefined;
+    const f = this.forward();
+    return `\\frac{\\partial ${f.reference(g.of)}}{\\partial ${f.reference(g.wrt)}}`;
+  }
+
+  /** A value's defining expression, after `∂f/∂x =` when it is a gradient the model takes. */
+  definition(id: NodeId, f: ExpressionRenderer = this.forward()): string {
+    const taken = this.gradientTaken(id);
+    return taken === undefined ? f.definition(id) : `${taken} = ${f.definition(id)}`;
+  }
+
   forward(): ExpressionRenderer {
     return new ExpressionRenderer(
       this.gradient.nodes,

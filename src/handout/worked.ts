@@ -105,7 +105,7 @@ export function forwardNumbers(
     let rows: EquationRow[] = [];
     for (const id of item.ids) {
       const lhs = ctx.symbol(id)!;
-      const line: string[] = [f.definition(id)];
+      const line: string[] = [ctx.definition(id, f)];
       if (ctx.isScalar(id)) line.push(num.definition(id));
       line.push(tensorLatex(ev.value(id), ctx.digits));
       const distinct = line.filter((x, i) => line.indexOf(x) === i);

@@ -16,6 +16,8 @@ export interface ExprHost {
   reference(name: SubscriptedName): NodeId | null;
   /** `sum_t(...)`/`mean_t(...)`, or undefined when the callee is not a reduction over an index. */
   reduction(call: Extract<Expr, { kind: "call" }>): NodeId | null | undefined;
+  /** `grad(f, x)`; absent where a gradient cannot be taken (a lecture's formula). */
+  gradient?(call: Extract<Expr, { kind: "call" }>): NodeId | null;
   /** Whether a value is integer data: an `int` input, or one step of one. */
   integer(id: NodeId): boolean;
   /** A dim as a shape entry: its size when fixed, its name when bound at run time; null when it is not a dim. */
@@ -85,6 +87,7 @@ function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId |
   const name = callee.identifier;
   const reduced = host.reduction(e);
   if (reduced !== undefined) return reduced;
+  if (name === "grad" && host.gradient) return host.gradient(e);
   const def = surfaceFunction(name);
   if (!def) {
     host.report(D.unknownFunction(callee.span, name, closestName(name, surfaceNames())));

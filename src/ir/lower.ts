@@ -11,6 +11,8 @@ import {
   type NamedValue,
   type NodeId,
   type Shape,
+  type GradientInModel,
+  type InnerGradient,
   type TrainSettings,
 } from "./types.js";
 import { lowerExample, lowerTrain } from "./values.js";
@@ -21,6 +23,7 @@ import { expandConstant } from "./literals.js";
 import { sameShape } from "./shapes.js";
 import { getOp } from "./registry.js";
 import { checkIndexData } from "./indices.js";
+import { lowerGradient } from "./gradient.js";
 import { analyzeName, indexReduction, type StepRef } from "./steps.js";
 import { ScanLowering, type BuiltScan } from "./scan.js";
 
@@ -49,6 +52,7 @@ export class Lowering implements ExprHost {
   muted: Diagnostic[] | undefined;
   /** The values after the last step that a backward recurrence read: any other is a slip. */
   private readonly finalsUsed = new Set<object>();
+  private readonly gradients: GradientInModel[] = [];
   /** The positions a const defined entry by entry names (its `i`, `j`), while its value is lowered. */
   private axisBindings: ReadonlyMap<string, NodeId> | undefined;
 
@@ -57,6 +61,8 @@ export class Lowering implements ExprHost {
     private readonly diagnostics: Diagnostic[],
     /** The source text, for quoting a lecture's formula as written. */
     readonly source = "",
+    /** The differentiator, for gradients the model takes itself (`grad(f, x)`). */
+    private readonly differentiate?: InnerGradient,
   ) {
     this.scans = new ScanLowering(this);
     this.symbols = new ModelSymbols(program.statements, (d) => this.report(d));
@@ -136,6 +142,7 @@ export class Lowering implements ExprHost {
       example,
       ...(train ? { train } : {}),
       ...(lecture ? { lecture } : {}),
+      ...(this.gradients.length > 0 ? { gradients: this.gradients } : {}),
     };
   }
 
@@ -563,6 +570,14 @@ export class Lowering implements ExprHost {
   private integerOuter(id: NodeId): boolean {
     const n = this.outer.node(id);
     return n.kind === "input" && n.integer === true;
+  }
+
+  gradient(call: CallExpr): NodeId | null {
+    if (this.scans.currentBody) {
+      this.report(D.stepContext(call.callee.span, "grad(…) inside a recurrence: take it outside"));
+      return null;
+    }
+    return lowerGradient(this, call, this.differentiate, this.gradients);
   }
 
   reduction(call: CallExpr): NodeId | null | undefined {

@@ -1,5 +1,6 @@
 import type { Span } from "../diagnostics/span.js";
 import type { Tensor } from "./tensor.js";
+import type { GraphBuilder } from "./builder.js";
 
 /** A fixed size, or the name of a dim bound from the data at run time. */
 export type Dim = number | string;
@@ -324,6 +325,24 @@ export interface Lecture {
 }
 
 /** The typed, shaped computation graph of a model: the one source of truth downstream. */
+/**
+ * The gradient of a scalar node with respect to another, built into `b` as more nodes:
+ * null when `of` does not depend on `wrt`. Lowering is given it by the pipeline (the
+ * differentiator's `innerGradient`), so the IR does not import the differentiator.
+ */
+export type InnerGradient = (
+  b: GraphBuilder,
+  of: NodeId,
+  wrt: NodeId,
+) => NodeId | null | { unsupported: string };
+
+/** `g = grad(f, x)` in the model: the node computing ∂f/∂x, for the handout to name it. */
+export interface GradientInModel {
+  readonly node: NodeId;
+  readonly of: NodeId;
+  readonly wrt: NodeId;
+}
+
 export interface Graph {
   readonly modelName: string;
   /** Topological: every node's args come before it. */
@@ -336,6 +355,8 @@ export interface Graph {
   readonly train?: TrainSettings;
   /** What the lecture the model comes from prints, to be checked. */
   readonly lecture?: Lecture;
+  /** Gradients the model takes itself (`grad(f, x)`), in the order they are computed. */
+  readonly gradients?: readonly GradientInModel[];
 }
 
 export const isScalar = (shape: Shape): boolean => shape.length === 0;
