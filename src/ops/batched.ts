@@ -6,8 +6,9 @@ import { group, PREC, type OpDef, type ShapeResult } from "../ir/op.js";
 
 /**
  * Products over leading axes and reordered axes, as attention writes them: `Q * K^T` with
- * Q, K of shape [heads, T, d] is one matrix product per head ([heads, T, T]); a matrix
- * operand ([d, d]) is shared by every head. `permute(x, [1, 0, 2])` reorders axes; `^T` of
+ * Q, K of shape [heads, T, d] is one matrix product per head ([heads, T, T]), and over a
+ * batch of sequences [N, heads, T, d] one per sequence and head; a matrix operand ([d, d])
+ * is shared by every matrix of the stack. `permute(x, [1, 0, 2])` reorders axes; `^T` of
  * a stack of matrices transposes each. The batched product's two VJPs are batched products
  * again (with transposes), summed over the batch for a shared matrix.
  */
@@ -43,17 +44,21 @@ export const transposeLast = (b: GraphBuilder, x: NodeId): NodeId => {
   return b.op("permute", [x], { axes });
 };
 
-/** [batch…, m, k] · [batch…, k, n] with a rank-2 operand shared by the batch. */
+/**
+ * [batch…, m, k] · [batch…, k, n]: equal leading axes (heads, or batch × heads), or a rank-2
+ * operand shared by every matrix of the other.
+ */
 function bmatmulShape([a, b]: readonly Shape[]): ShapeResult {
-  if (a!.length < 2 || b!.length < 2 || Math.max(a!.length, b!.length) !== 3 || a!.length + b!.length < 5)
+  const stacks = `a batched matrix product multiplies stacks of matrices [B…, m, k] and [B…, k, n] with the same leading axes (or one matrix shared by the stack), got ${formatShape(a!)} and ${formatShape(b!)}`;
+  if (a!.length < 2 || b!.length < 2 || Math.max(a!.length, b!.length) < 3) return { error: stacks };
+  const batchA = a!.slice(0, -2);
+  const batchB = b!.slice(0, -2);
+  if (batchA.length > 0 && batchB.length > 0 && formatShape(batchA) !== formatShape(batchB))
     return {
-      error: `a batched matrix product multiplies stacks of matrices [B, m, k] and [B, k, n] (or one matrix shared by the stack), got ${formatShape(a!)} and ${formatShape(b!)}`,
-    };
-  const batchA = a!.length === 3 ? a![0] : undefined;
-  const batchB = b!.length === 3 ? b![0] : undefined;
-  if (batchA !== undefined && batchB !== undefined && batchA !== batchB)
-    return {
-      error: `the stacks hold ${String(batchA)} and ${String(batchB)} matrices: ${formatShape(a!)} and ${formatShape(b!)}`,
+      error:
+        batchA.length === 1 && batchB.length === 1
+          ? `the stacks hold ${String(batchA[0])} and ${String(batchB[0])} matrices: ${formatShape(a!)} and ${formatShape(b!)}`
+          : `the stacks' leading axes differ, ${formatShape(batchA)} and ${formatShape(batchB)}: ${formatShape(a!)} and ${formatShape(b!)}`,
     };
   const [m, k] = a!.slice(-2) as [Dim, Dim];
   const [k2, n] = b!.slice(-2) as [Dim, Dim];
@@ -62,12 +67,19 @@ function bmatmulShape([a, b]: readonly Shape[]): ShapeResult {
       error: `matrix product of ${formatShape(a!)} and ${formatShape(b!)}: inner dimensions ${k} and ${k2} differ`,
       kind: "inner",
     };
-  return { shape: [(batchA ?? batchB)!, m, n] };
+  return { shape: [...(batchA.length > 0 ? batchA : batchB), m, n] };
 }
 
 /** The offsets of matrix `i` of the batch: 0 for a shared matrix. */
 const batchStride = (shape: Shape, size: (s: Shape) => string) =>
-  shape.length === 3 ? size(shape.slice(1)) : "0";
+  shape.length >= 3 ? size(shape.slice(-2)) : "0";
+
+/** A shared matrix's gradient: the per-matrix gradients summed over every leading axis. */
+function sumLeading(b: GraphBuilder, d: NodeId): NodeId {
+  let out = d;
+  while (b.shape(out).length > 2) out = b.op("sum", [out], { axis: 0 });
+  return out;
+}
 
 export const batchedOps: readonly OpDef[] = [
   {
@@ -133,7 +145,7 @@ export const batchedOps: readonly OpDef[] = [
     shape: bmatmulShape,
     vjp: (b, node, g, needed) => {
       const [A, B] = node.args as [NodeId, NodeId];
-      const shared = (x: NodeId, d: NodeId) => (b.shape(x).length === 2 ? b.op("sum", [d], { axis: 0 }) : d);
+      const shared = (x: NodeId, d: NodeId) => (b.shape(x).length === 2 ? sumLeading(b, d) : d);
       return [
         needed[0] ? shared(A, b.op("bmatmul", [g, transposeLast(b, B)])) : null,
         needed[1] ? shared(B, b.op("bmatmul", [transposeLast(b, A), g])) : null,
@@ -144,9 +156,10 @@ export const batchedOps: readonly OpDef[] = [
         ? "\\frac{\\partial L}{\\partial A_i} = \\frac{\\partial L}{\\partial (A_i B_i)}\\,B_i^{\\top} \\text{ for each matrix } i \\text{ of the stack}"
         : "\\frac{\\partial L}{\\partial B_i} = A_i^{\\top}\\,\\frac{\\partial L}{\\partial (A_i B_i)} \\text{ for each matrix } i \\text{ of the stack}",
     evaluate: ([a, b], _attrs, shape) => {
-      const [batch, m, n] = shape as [number, number, number];
+      const [m, n] = shape.slice(-2) as [number, number];
+      const batch = shape.slice(0, -2).reduce((x, d) => x * d, 1);
       const k = a!.shape[a!.shape.length - 1]!;
-      const [sa, sb] = [a!.shape.length === 3 ? m * k : 0, b!.shape.length === 3 ? k * n : 0];
+      const [sa, sb] = [a!.shape.length >= 3 ? m * k : 0, b!.shape.length >= 3 ? k * n : 0];
       const out = tensor(shape);
       for (let i = 0; i < batch; i++)
         for (let r = 0; r < m; r++)
@@ -160,7 +173,8 @@ export const batchedOps: readonly OpDef[] = [
     emit: (ctx, node) => {
       const [A, B] = node.args as [NodeId, NodeId];
       const [sa, sb] = [ctx.shapeOf(A), ctx.shapeOf(B)];
-      const [batch, m, n] = node.shape.map((d) => ctx.dim(d)) as [string, string, string];
+      const [m, n] = node.shape.slice(-2).map((d) => ctx.dim(d)) as [string, string];
+      const batch = ctx.size(node.shape.slice(0, -2));
       const k = ctx.dim(sa[sa.length - 1]!);
       const [i, r, c, p, s, a0, b0, o] = ["i", "r", "c", "p", "s", "a", "b", "o"].map((x) => ctx.fresh(x));
       const size = (shape: Shape) => ctx.size(shape);

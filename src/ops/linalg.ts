@@ -171,7 +171,7 @@ export const linalgOps: readonly OpDef[] = [
     shape: matmulShape,
     simplify: (b, [x, y], attrs) => {
       // Stacks of matrices multiply matrix by matrix (attention's Q K^T per head).
-      if (b.shape(x!).length === 3 || b.shape(y!).length === 3) return b.op("bmatmul", [x!, y!]);
+      if (b.shape(x!).length >= 3 || b.shape(y!).length >= 3) return b.op("bmatmul", [x!, y!]);
       // A transpose feeding a product becomes a flag: no copy, and the kernel reads it in place.
       for (const [i, key] of [
         [0, "transA"],
@@ -225,16 +225,12 @@ export const linalgOps: readonly OpDef[] = [
   },
   {
     name: "transpose",
-    shape: ([a]) =>
-      a!.length <= 2
-        ? { shape: a!.length === 2 ? [a![1]!, a![0]!] : a! }
-        : {
-            error: `transpose needs a vector or a matrix, got ${formatShape(a!)}`,
-          },
+    // A stack of matrices ([B, m, n], [N, heads, m, n]) is transposed matrix by matrix.
+    shape: ([a]) => ({ shape: a!.length < 2 ? a! : [...a!.slice(0, -2), a!.at(-1)!, a!.at(-2)!] }),
     simplify: (b, [x]) => {
       const n = b.node(x!);
       if (n.shape.length < 2) return x;
-      if (n.shape.length === 3) return transposeLast(b, x!);
+      if (n.shape.length >= 3) return transposeLast(b, x!);
       return n.kind === "op" && n.op === "transpose" ? n.args[0] : undefined;
     },
     vjp: (b, _node, g) => [b.op("transpose", [g])],

@@ -275,6 +275,21 @@ const models: Record<string, string> = {
     kl = -0.5*sum(1 + logvar - mu.^2 - exp(logvar))
     loss L = (bce(Xhat, X) + kl) / N
     ${exampleBlock({ X: { shape: [3, 4], low: 0.05, high: 0.95 }, eps: [3, 2], We: [4, 2], Wv: [4, 2], Wd: [2, 4] })}`,
+  "multi-head causal attention over a batch: products over batch × heads": `
+    dim N = 2, T = 3, D = 4, Hn = 2, Dk = 2
+    input X: [N, T, D]
+    target Y: [N, T, D]
+    param Wq: [D, D]
+    param Wk: [D, D]
+    param Wv: [D, D]
+    const M[i, j]: [T, T] = where(j <= i, 0, -1e9)
+    Q = permute(reshape(X * Wq, [N, T, Hn, Dk]), [0, 2, 1, 3])
+    K = permute(reshape(X * Wk, [N, T, Hn, Dk]), [0, 2, 1, 3])
+    V = permute(reshape(X * Wv, [N, T, Hn, Dk]), [0, 2, 1, 3])
+    A = softmax(Q * K^T / sqrt(Dk) + M)
+    O = reshape(permute(A * V, [0, 2, 1, 3]), [N, T, D])
+    loss L = mse(O, Y)
+    ${exampleBlock({ X: [2, 3, 4], Y: [2, 3, 4], Wq: [4, 4], Wk: [4, 4], Wv: [4, 4] })}`,
 };
 
 /** Textbook models that are examples, by file. */

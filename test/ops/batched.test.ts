@@ -117,5 +117,8 @@ describe("batched products, reshapes and permutations", () => {
     expect(await errors("loss L = sum(reshape(X, [T, H, 3]) * reshape(X, [H, 3, T]))")).toMatch(
       /error NB3\d+: .*the stacks hold 4 and 2 matrices/,
     );
+    expect(await errors("loss L = sum(reshape(X, [2, 2, 2, 3]) * reshape(X, [2, 4, 3, 1]))")).toMatch(
+      /error NB3\d+: .*the stacks' leading axes differ, \[2, 2\] and \[2, 4\]/,
+    );
   });
 });

@@ -175,9 +175,9 @@ function forwardOp(
     case "permute":
       return tf.transpose(x, (n.attrs.axes as number[]).map(Number));
     case "bmatmul": {
-      // A matrix shared by the stack is tiled over it: TF.js multiplies stacks of equal size.
-      const batch = (x.rank === 3 ? x : y).shape[0]!;
-      const stack = (t: tf.Tensor) => (t.rank === 3 ? t : tf.tile(tf.expandDims(t, 0), [batch, 1, 1]));
+      // A matrix shared by the stack is repeated over its leading axes: TF.js multiplies stacks of equal shape.
+      const lead = (x.rank >= 3 ? x : y).shape.slice(0, -2);
+      const stack = (t: tf.Tensor) => (t.rank >= 3 ? t : tf.broadcastTo(t, [...lead, ...t.shape]));
       return tf.matMul(stack(x) as tf.Tensor3D, stack(y) as tf.Tensor3D);
     }
     case "take": {
