@@ -3,6 +3,7 @@ import { assertNever, dependencies } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
 import { broadcastOffset, product, type EmitContext } from "../ops/lowering.js";
 import { sameShape } from "../ir/shapes.js";
+import { CodeNames } from "./names.js";
 
 /** A JS numeric literal for any double, including the ones that have no literal. */
 export function jsNumber(value: number): string {
@@ -13,10 +14,6 @@ export function jsNumber(value: number): string {
   return String(value);
 }
 
-/** Generated identifiers derive from node ids and dim positions only: nothing a model names reaches the code. */
-export const bufferName = (id: NodeId) => `v${id}`;
-export const constName = (id: NodeId) => `K${id}`;
-
 /** Where each node of a graph (the model's, or a scan body's) lives in the generated code. */
 export interface Naming {
   /** The Float64Array holding the node's value. */
@@ -26,12 +23,20 @@ export interface Naming {
 }
 
 export const outerNaming: Naming = {
-  ref: (id) => bufferName(id),
+  ref: (id) => `v${id}`,
 };
+
+/** What the emitters of one module share: fresh-name numbering, and the arrays the code being emitted reads. */
+export interface EmitScope {
+  next: number;
+  /** Every array named in the statements emitted since `recording` began. */
+  reads?: Set<string>;
+}
 
 /**
  * Lowers a list of IR nodes to statements. Names of dims are mapped to locals by the
- * caller (`dimLocal`), so model-chosen names never become identifiers.
+ * caller (`dimLocal`); every array a statement names goes through `use`, so the caller
+ * knows which arrays the code reads without reading the code.
  */
 export class StatementEmitter implements EmitContext {
   /** Elementwise nodes computed inside their only consumer's loop instead of into a buffer. */
@@ -44,15 +49,17 @@ export class StatementEmitter implements EmitContext {
     readonly dimLocal: (name: string) => string,
     private readonly naming: Naming = outerNaming,
     /** Shared with nested emitters, so locals never collide. */
-    private readonly counter: { next: number } = { next: 0 },
+    private readonly counter: EmitScope = { next: 0 },
     readonly constPrefix = "K",
     /** The emitter of the graph a scan body reads its slices and outer values from. */
     private readonly parent?: StatementEmitter,
+    /** The module's array names, shared with nested emitters. */
+    readonly names: CodeNames = new CodeNames(),
   ) {}
 
   /** An emitter for a scan body, sharing this one's dims and fresh names. */
   nested(nodes: readonly Node[], naming: Naming, constPrefix: string): StatementEmitter {
-    return new StatementEmitter(nodes, this.dimLocal, naming, this.counter, constPrefix, this);
+    return new StatementEmitter(nodes, this.dimLocal, naming, this.counter, constPrefix, this, this.names);
   }
 
   describe(id: NodeId): string {
@@ -66,7 +73,31 @@ export class StatementEmitter implements EmitContext {
     const n = this.nodes[id]!;
     const same = this.aliases.get(id);
     if (same !== undefined) return this.ref(same);
-    return n.kind === "const" ? `${this.constPrefix}${id}` : this.naming.ref(id);
+    return this.use(n.kind === "const" ? `${this.constPrefix}${id}` : this.naming.ref(id));
+  }
+
+  /** The name of a node's own buffer, for allocating it (not a read). */
+  bufferOf(id: NodeId): string {
+    return this.naming.ref(id);
+  }
+
+  /** An array's name, as the code emitted now reads it. */
+  use(name: string): string {
+    this.counter.reads?.add(name);
+    return name;
+  }
+
+  /** Records the arrays named by what `emit` emits. */
+  recording<T>(emit: () => T): { result: T; reads: ReadonlySet<string> } {
+    const reads = new Set<string>();
+    const saved = this.counter.reads;
+    this.counter.reads = reads;
+    try {
+      return { result: emit(), reads };
+    } finally {
+      this.counter.reads = saved;
+      for (const r of reads) saved?.add(r);
+    }
   }
 
   shapeOf(id: NodeId): Shape {
@@ -90,8 +121,16 @@ export class StatementEmitter implements EmitContext {
     return `${this.ref(id)}[0]`;
   }
 
+  isLiteral(id: NodeId): boolean {
+    const n = this.nodes[id]!;
+    return n.kind === "const" && n.value.length === 1;
+  }
+
   fresh(prefix: string): string {
-    return `${prefix}${this.counter.next++}`;
+    let name: string;
+    do name = `${prefix}${this.counter.next++}`;
+    while (this.names.blocks(name));
+    return name;
   }
 
   num(value: number): string {
@@ -160,10 +199,14 @@ export class StatementEmitter implements EmitContext {
       if (!n.args.every(fits) && !sameShape(consumer.shape, n.shape)) continue;
       // Read at a broadcast offset, a fused node cannot also need the loop's indices itself.
       if (!sameShape(consumer.shape, n.shape) && n.args.some((a) => this.needsAxes(a))) continue;
-      const markers = consumer.args.map((_, i) => `@${i}@`);
-      const text = formula(markers, consumer.attrs, this);
-      const position = consumer.args.indexOf(id);
-      if (text.split(markers[position]!).length - 1 !== 1) continue;
+      // How often the formula reads each operand, counted as it converts them to text: the
+      // formula's output is never read.
+      const reads = consumer.args.map(() => 0);
+      const operands = consumer.args.map(
+        (_, i) => ({ toString: () => (reads[i]!++, "x") }) as unknown as string,
+      );
+      formula(operands, consumer.attrs, this);
+      if (reads[consumer.args.indexOf(id)] !== 1) continue;
       this.fused.add(id);
     }
     return this.fused;

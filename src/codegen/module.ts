@@ -1,9 +1,10 @@
 import * as prettier from "prettier";
-import type { Graph, NamedValue, Node, NodeId } from "../ir/types.js";
+import type { Graph, NamedValue, Node, NodeId, ProjectNode } from "../ir/types.js";
 import type { Helper } from "../ir/op.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { jsNumber } from "./emitter.js";
 import { CodePlan } from "./plan.js";
+import { codeNames } from "./names.js";
 import { getOp } from "../ir/registry.js";
 import type { EmitContext } from "../ops/lowering.js";
 import { updateRule, type UpdateRule } from "../train/update.js";
@@ -101,6 +102,51 @@ function opHelpers(nodes: readonly Node[]): Map<string, Helper> {
   return helpers;
 }
 
+/**
+ * What each block of the generated functions computes, as a comment above it: the model's
+ * equations as written (a recurrence's loop lists its step equations), and for the
+ * gradient, the derivative each block is.
+ */
+function headings(graph: Graph, gradient: Gradient, nodes: readonly Node[]): Map<NodeId, string> {
+  const out = new Map<NodeId, string>();
+  const add = (id: NodeId | null | undefined, text: string) => {
+    if (id === null || id === undefined) return;
+    out.set(id, out.has(id) ? `${out.get(id)}; ${text}` : text);
+  };
+  const loss = graph.named.find((n) => n.kind === "loss")?.name ?? "L";
+  const scanOf = (id: NodeId): NodeId | undefined => {
+    const n = nodes[id]!;
+    if (n.kind === "project") return n.scan;
+    // A backward recurrence's value is its scan's stack, flipped back into the order of t.
+    if (n.kind === "op" && n.op === "flip") return scanOf(n.args[0]!);
+    return undefined;
+  };
+  for (const n of [...graph.named].sort((a, b) => a.span.start - b.span.start)) {
+    if (n.written === undefined) continue;
+    const scan = scanOf(n.node);
+    add(scan ?? n.node, n.written);
+  }
+  for (const [param, g] of gradient.params) if (g !== null && !out.has(g)) add(g, `d${loss}/d${param}`);
+  for (const n of graph.named) {
+    const delta = gradient.adjoints.get(n.node);
+    if (n.kind !== "loss" && delta !== undefined && !out.has(delta)) add(delta, `d${loss}/d${n.name}`);
+  }
+  for (const n of nodes)
+    if (n.kind === "scan_adjoint") {
+      const forward = nodes[n.forward] as Extract<Node, { kind: "scan" }>;
+      const summed = [...gradient.params]
+        .filter(
+          ([, g]) => g !== null && nodes[g]!.kind === "project" && (nodes[g] as ProjectNode).scan === n.id,
+        )
+        .map(([param]) => `d${loss}/d${param}`);
+      add(
+        n.id,
+        `backpropagation through time: d${loss}/d${forward.states.map((s) => `${s.name}_${forward.index}`).join(", ")} from the last step to the first${summed.length > 0 ? `, summing ${summed.join(", ")} over the steps` : ""}`,
+      );
+    }
+  return out;
+}
+
 function render(graph: Graph, gradient: Gradient, typed: boolean): string {
   const T = (annotation: string) => (typed ? annotation : "");
   const layout = layoutOf(graph);
@@ -114,6 +160,8 @@ function render(graph: Graph, gradient: Gradient, typed: boolean): string {
     nodes,
     layout.dimLocal,
     hessian ? [forwardRoots, gradientRoots, productRoots] : [forwardRoots, gradientRoots],
+    codeNames(graph, gradient, nodes),
+    headings(graph, gradient, nodes),
   );
   const emitter = plan.emitter;
   const shapeExpr = (n: Node) => emitter.size(n.shape);
@@ -249,13 +297,16 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     `const [${dimsKey.join(", ")}] = bindDims(params, inputs, dims);`,
     `const w = buffers(${dimsKey.join(", ")});`,
   ].join("\n");
-  const forwardReturn = `return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${emitter.ref(e.node)}.slice()`).join(", ")} } };`;
-  const gradientWrites = layout.params.map((p) => {
-    const g = gradient.params.get(p.name);
-    if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
-    return writtenInPlace.get(g) === p.name ? "" : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
-  });
-  const gradientReturn = `${gradientWrites.join("\n")}\nreturn { loss: ${emitter.ref(lossNode)}[0], gradients: out };`;
+  const forwardReturn = () =>
+    `return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${emitter.ref(e.node)}.slice()`).join(", ")} } };`;
+  const gradientReturn = () => {
+    const writes = layout.params.map((p) => {
+      const g = gradient.params.get(p.name);
+      if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
+      return writtenInPlace.get(g) === p.name ? "" : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
+    });
+    return `${writes.join("\n")}\nreturn { loss: ${emitter.ref(lossNode)}[0], gradients: out };`;
+  };
   const forwardCode = plan.emitFunction(forwardRoots, new Map(), forwardReturn);
   const gradientCode = plan.emitFunction(gradientRoots, writtenInPlace, gradientReturn);
   const forwardPrologue = `${head}\n${forwardCode.prologue}`;
@@ -267,7 +318,7 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
 export function forward(params${T(": Params")}, inputs${T(": Inputs")}, ${dimsParam})${T(": ForwardResult")} {
   ${forwardPrologue}
   ${forwardBody}
-  ${forwardReturn}
+  ${forwardCode.epilogue}
 }`);
 
   out.push(`/** Fresh zeroed gradient arrays shaped like the params. */
@@ -279,7 +330,7 @@ export function zeroGradients(params${T(": Params")})${T(": Gradients")} {
 export function gradient(params${T(": Params")}, inputs${T(": Inputs")}, out${T(": Gradients")} = zeroGradients(params), ${dimsParam})${T(": GradientResult")} {
   ${gradientPrologue}
   ${gradientBody}
-  ${gradientReturn}
+  ${gradientCode.epilogue}
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(params${T(": Params")}, gradients${T(": Gradients")}, lr${T(": number")} = defaultLearningRate)${T(": void")} {
@@ -295,7 +346,7 @@ export function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(
   return loss;
 }`);
   if (hessian) out.push(newtonFunctions(graph, hessian, plan, layout, head, dimsParam, T));
-  out.splice(constsAt, 0, ...plan.constDeclarations(out.join("\n")));
+  out.splice(constsAt, 0, ...plan.constDeclarations());
   return out.join("\n\n");
 }
 
@@ -313,16 +364,19 @@ function newtonFunctions(
   T: (annotation: string) => string,
 ): string {
   const emitter = plan.emitter;
-  const writes = layout.params.map((p) => {
-    const v = hessian.product.get(p.name);
-    return v === null || v === undefined
-      ? `${prop("out", p.name)}.fill(0);`
-      : `${prop("out", p.name)}.set(${emitter.ref(v)});`;
-  });
+  const writes = () =>
+    layout.params
+      .map((p) => {
+        const v = hessian.product.get(p.name);
+        return v === null || v === undefined
+          ? `${prop("out", p.name)}.fill(0);`
+          : `${prop("out", p.name)}.set(${emitter.ref(v)});`;
+      })
+      .join("\n");
   const code = plan.emitFunction(
     [...hessian.product.values()].filter((g): g is NodeId => g !== null),
     new Map(),
-    writes.join("\n"),
+    writes,
   );
   const directions = layout.params
     .map((p) => `${key(directionName(p.name))}: array(direction, ${key(p.name)}, "direction")`)
@@ -338,7 +392,7 @@ export function hessianVectorProduct(params${T(": Params")}, data${T(": Inputs")
   ${layout.params.map((p) => `check(${prop("direction", p.name)}, ${prop("params", p.name)}.length, ${key(`direction.${p.name}`)});`).join("\n")}
   ${code.prologue}
   ${code.body}
-  ${writes.join("\n")}
+  ${code.epilogue}
   return out;
 }
 /** The order of the entries the Hessian is over: each param's entries, row-major, in this order. */

@@ -1,14 +1,27 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
-import { bufferName, closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
+import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
+import { CodeNames } from "./names.js";
 import { emitScan, emitScanAdjoint, residualsOf, scanStorage, type StorageField } from "./scan.js";
 
 const prop = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
+
+/**
+ * A line comment. Headings are equations as the model writes them, which hold no line
+ * break (whitespace is collapsed when they are recorded); any that slipped through would
+ * end the comment, so every whitespace run is one space here too.
+ */
+const comment = (text: string) => {
+  const line = text.replace(/\s+/g, " ");
+  return `// ${line.length > 160 ? `${line.slice(0, 159)}…` : line}`;
+};
 
 /** One generated function's statements and the locals they need. */
 export interface EmittedFunction {
   /** `const vN = …` lines: params, inputs, in-place outputs and workspace arrays the body reads. */
   readonly prologue: string;
   readonly body: string;
+  /** The code after the body (the return statement), as emitted with it. */
+  readonly epilogue: string;
 }
 
 /**
@@ -21,14 +34,20 @@ export class CodePlan {
   private residuals = new Map<NodeId, Set<NodeId>>();
   private readonly storageFields = new Map<string, StorageField>();
   private readonly bodyConsts = new Map<string, Float64Array>();
+  /** The constant arrays some function reads, by name: only these are declared. */
+  private readonly constsRead = new Set<string>();
 
   constructor(
     private readonly nodes: readonly Node[],
     dimLocal: (name: string) => string,
     functions: readonly (readonly NodeId[])[],
+    /** The arrays' names (names.ts): the model's where they describe them, numbered otherwise. */
+    names: CodeNames = new CodeNames(),
+    /** A line of comment above a node's statements: the equation it computes. */
+    private readonly headings: ReadonlyMap<NodeId, string> = new Map(),
   ) {
     const naming: Naming = {
-      ref: (id) => bufferName(id),
+      ref: (id) => names.buffer(id),
       loop: (id, ctx) => {
         const n = this.nodes[id]!;
         if (n.kind === "scan")
@@ -37,7 +56,7 @@ export class CodePlan {
         return emitScanAdjoint(ctx, a, this.nodes[a.forward] as ScanNode, this.projections.get(id) ?? []);
       },
     };
-    this.emitter = new StatementEmitter(nodes, dimLocal, naming);
+    this.emitter = new StatementEmitter(nodes, dimLocal, naming, { next: 0 }, "K", undefined, names);
     // The workspace serves every function: it holds the union of what each needs.
     const all = new Set(functions.flatMap((roots) => closure(nodes, roots)));
     this.select([...all]);
@@ -45,8 +64,8 @@ export class CodePlan {
       const n = nodes[id]!;
       if (n.kind === "op" || n.kind === "project") {
         if (n.kind === "project" && this.ownedByScan(n)) continue;
-        this.storageFields.set(bufferName(id), {
-          name: bufferName(id),
+        this.storageFields.set(this.emitter.bufferOf(id), {
+          name: this.emitter.bufferOf(id),
           init: `new Float64Array(${this.emitter.size(n.shape)})`,
         });
       }
@@ -91,46 +110,65 @@ export class CodePlan {
     return [...this.storageFields.values()];
   }
 
-  /** The statements computing `roots`, and the prologue binding every array they read. */
+  /**
+   * The statements computing `roots`, and the prologue binding every array they read; the
+   * epilogue (the return statement) is emitted here too, so that its reads count.
+   */
   emitFunction(
     roots: readonly NodeId[],
     inPlace: ReadonlyMap<NodeId, string> = new Map(),
-    /** Code after the body (the return statement), whose reads count too. */
-    epilogue = "",
+    epilogue: () => string = () => "",
   ): EmittedFunction {
     const ids = closure(this.nodes, roots);
     this.select(ids);
     this.emitter.plan(ids, new Set(roots));
-    const body = ids
-      .map((id) => this.emitter.emit(id))
-      .filter((s) => s !== "")
-      .join("\n");
+    const { result, reads } = this.emitter.recording(() => ({
+      body: ids
+        .map((id) => {
+          const code = this.emitter.emit(id);
+          const heading = this.headings.get(id);
+          return code !== "" && heading !== undefined ? `${comment(heading)}\n${code}` : code;
+        })
+        .filter((s) => s !== "")
+        .join("\n"),
+      epilogue: epilogue(),
+    }));
     const lines: string[] = [];
-    const reads = (name: string) => new RegExp(`\\b${name}\\b`).test(`${body}\n${epilogue}`);
+    const bound = new Set<string>();
     for (const id of ids) {
       const n = this.nodes[id]!;
-      const name = bufferName(id);
-      if (this.emitter.isFused(id) || !reads(name)) continue;
-      if (n.kind === "param") lines.push(`const ${name} = ${prop("params", n.name)};`);
-      else if (n.kind === "input") lines.push(`const ${name} = ${prop("inputs", n.name)};`);
-      else if (inPlace.has(id)) lines.push(`const ${name} = ${prop("out", inPlace.get(id)!)};`);
+      const name = this.emitter.bufferOf(id);
+      if (this.emitter.isFused(id) || !reads.has(name) || bound.has(name)) continue;
+      let source: string | undefined;
+      if (n.kind === "param") source = prop("params", n.name);
+      else if (n.kind === "input") source = prop("inputs", n.name);
+      else if (inPlace.has(id)) source = prop("out", inPlace.get(id)!);
+      if (source === undefined) continue;
+      lines.push(`const ${name} = ${source};`);
+      bound.add(name);
     }
     const fromWorkspace = this.storage
       .map((f) => f.name)
-      .filter((name) => reads(name) && !lines.some((l) => l.startsWith(`const ${name} =`)));
+      .filter((name) => reads.has(name) && !bound.has(name));
     if (fromWorkspace.length > 0) lines.push(`const { ${fromWorkspace.join(", ")} } = w;`);
-    return { prologue: lines.join("\n"), body };
+    for (const name of reads) if (this.constValues.has(name)) this.constsRead.add(name);
+    return { prologue: lines.join("\n"), body: result.body, epilogue: result.epilogue };
   }
 
-  /** Declarations of the constant arrays `text` refers to (scalars are inlined and need none). */
-  constDeclarations(text: string): string[] {
-    const out: string[] = [];
-    const declare = (name: string, value: Float64Array) => {
-      if (new RegExp(`\\b${name}\\b`).test(text))
-        out.push(`const ${name} = new Float64Array([${Array.from(value, jsNumber).join(", ")}]);`);
-    };
-    for (const n of this.nodes) if (n.kind === "const") declare(`K${n.id}`, n.value);
-    for (const [name, value] of this.bodyConsts) declare(name, value);
+  /** Every constant array a node or a scan body holds, by the name the code reads it by. */
+  private get constValues(): Map<string, Float64Array> {
+    const out = new Map<string, Float64Array>();
+    for (const n of this.nodes) if (n.kind === "const") out.set(`K${n.id}`, n.value);
+    for (const [name, value] of this.bodyConsts) out.set(name, value);
     return out;
+  }
+
+  /** Declarations of the constant arrays the emitted functions read (scalars are inlined and need none). */
+  constDeclarations(): string[] {
+    return [...this.constValues]
+      .filter(([name]) => this.constsRead.has(name))
+      .map(
+        ([name, value]) => `const ${name} = new Float64Array([${Array.from(value, jsNumber).join(", ")}]);`,
+      );
   }
 }

@@ -1,5 +1,5 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode, Shape } from "../ir/types.js";
-import { bufferName, closure, type StatementEmitter } from "./emitter.js";
+import { closure, type StatementEmitter } from "./emitter.js";
 import { dependencies } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
 
@@ -10,12 +10,7 @@ import { getOp } from "../ir/registry.js";
  * the same loop run backwards. The code is the same whatever the number of steps: T is a
  * literal or a run-time dim, never unrolled.
  */
-export const stateStore = (scan: NodeId, k: number) => `s${scan}_${k}`;
-export const adjointStore = (adjoint: NodeId, k: number) => `d${adjoint}_${k}`;
-export const residualStore = (scan: NodeId, node: NodeId) => `r${scan}_${node}`;
-// "bt", not a prefix that kernels extend with "_k" (b12_0 is a register of the matrix kernel).
-export const bodyTemp = (scope: NodeId, node: NodeId) => `bt${scope}_${node}`;
-export const bodyConstPrefix = (scope: NodeId) => `K${scope}_`;
+const bodyConstPrefix = (scope: NodeId) => `K${scope}_`;
 
 /** A workspace array: its name and the expression that allocates it (or views another). */
 export interface StorageField {
@@ -56,19 +51,19 @@ export function scanStorage(
   if (node.kind === "scan") {
     states.forEach((s, k) =>
       fields.push({
-        name: stateStore(node.id, k),
+        name: ctx.names.state(node.id, k),
         init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
       }),
     );
     for (const id of residuals)
       fields.push({
-        name: residualStore(node.id, id),
+        name: ctx.names.residual(node.id, id),
         init: `new Float64Array(${length} * ${size(node.body[id]!.shape)})`,
       });
   } else {
     states.forEach((s, k) =>
       fields.push({
-        name: adjointStore(node.id, k),
+        name: ctx.names.adjointState(node.id, k),
         init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
       }),
     );
@@ -76,24 +71,24 @@ export function scanStorage(
   for (const n of node.body)
     if (isStep(n))
       fields.push({
-        name: bodyTemp(node.id, n.id),
+        name: ctx.names.bodyTemp(node.id, n.id),
         init: `new Float64Array(${size(n.shape)})`,
       });
   for (const p of projections) {
     const s = states[p.index];
     if (p.what === "state")
       fields.push({
-        name: bufferName(p.id),
-        init: `${stateStore(node.id, p.index)}.subarray(${s!.lags} * ${size(s!.shape)})`,
+        name: ctx.bufferOf(p.id),
+        init: `${ctx.names.state(node.id, p.index)}.subarray(${s!.lags} * ${size(s!.shape)})`,
       });
     else if (p.what === "init")
       fields.push({
-        name: bufferName(p.id),
-        init: `${adjointStore(node.id, p.index)}.subarray(${p.position} * ${size(s!.shape)}, ${p.position + 1} * ${size(s!.shape)})`,
+        name: ctx.bufferOf(p.id),
+        init: `${ctx.names.adjointState(node.id, p.index)}.subarray(${p.position} * ${size(s!.shape)}, ${p.position + 1} * ${size(s!.shape)})`,
       });
     else
       fields.push({
-        name: bufferName(p.id),
+        name: ctx.bufferOf(p.id),
         init: `new Float64Array(${size(p.shape)})`,
       });
   }
@@ -119,7 +114,7 @@ export function emitScan(
     {
       ref: (id) => {
         const n = scan.body[id]!;
-        return n.kind === "outer" ? ctx.ref(n.source) : bodyTemp(scan.id, id);
+        return n.kind === "outer" ? ctx.ref(n.source) : ctx.names.bodyTemp(scan.id, id);
       },
     },
     bodyConstPrefix(scan.id),
@@ -134,7 +129,7 @@ export function emitScan(
   scan.states.forEach((s, k) => {
     const size = ctx.size(s.shape);
     s.init.forEach((init, p) => {
-      const store = stateStore(scan.id, k);
+      const store = ctx.use(ctx.names.state(scan.id, k));
       lines.push(
         ctx.size(ctx.shapeOf(init)) === size
           ? `${store}.set(${ctx.ref(init)}, ${p} * ${size});`
@@ -151,28 +146,30 @@ export function emitScan(
       step.push(
         copyIn(
           ctx,
-          bodyTemp(scan.id, id),
-          stateStore(scan.id, n.state),
+          ctx.use(ctx.names.bodyTemp(scan.id, id)),
+          ctx.use(ctx.names.state(scan.id, n.state)),
           `(${t} + ${s.lags - n.lag}) * ${size}`,
           size,
         ),
       );
     } else if (n.kind === "slice")
-      step.push(copyIn(ctx, bodyTemp(scan.id, id), ctx.ref(n.source), `${t} * ${size}`, size));
+      step.push(
+        copyIn(ctx, ctx.use(ctx.names.bodyTemp(scan.id, id)), ctx.ref(n.source), `${t} * ${size}`, size),
+      );
   }
   step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
   scan.states.forEach((s, k) =>
     step.push(
-      `${stateStore(scan.id, k)}.set(${body.ref(s.next)}, (${t} + ${s.lags}) * ${ctx.size(s.shape)});`,
+      `${ctx.use(ctx.names.state(scan.id, k))}.set(${body.ref(s.next)}, (${t} + ${s.lags}) * ${ctx.size(s.shape)});`,
     ),
   );
   for (const o of outputs)
     step.push(
-      `${bufferName(o.project.id)}.set(${body.ref(o.node)}, ${t} * ${ctx.size(scan.body[o.node]!.shape)});`,
+      `${ctx.ref(o.project.id)}.set(${body.ref(o.node)}, ${t} * ${ctx.size(scan.body[o.node]!.shape)});`,
     );
   for (const id of residuals)
     step.push(
-      `${residualStore(scan.id, id)}.set(${body.ref(id)}, ${t} * ${ctx.size(scan.body[id]!.shape)});`,
+      `${ctx.use(ctx.names.residual(scan.id, id))}.set(${body.ref(id)}, ${t} * ${ctx.size(scan.body[id]!.shape)});`,
     );
   lines.push(`for (let ${t} = 0; ${t} < ${length}; ${t}++) {\n${step.join("\n")}\n}`);
   return `{\n${lines.join("\n")}\n}`;
@@ -197,7 +194,7 @@ export function emitScanAdjoint(
           const f = forward.body[n.node]!;
           if (f.kind === "outer") return ctx.ref(f.source);
         }
-        return bodyTemp(adjoint.id, id);
+        return ctx.names.bodyTemp(adjoint.id, id);
       },
     },
     bodyConstPrefix(adjoint.id),
@@ -233,40 +230,50 @@ export function emitScanAdjoint(
   body.plan(ids, new Set(roots));
   const lines: string[] = [];
   forward.states.forEach((s, k) => {
-    const store = adjointStore(adjoint.id, k);
+    const store = ctx.use(ctx.names.adjointState(adjoint.id, k));
     lines.push(`${store}.fill(0);`);
     const external = adjoint.stateAdjoints[k];
     if (external !== null && external !== undefined)
       lines.push(`${store}.set(${ctx.ref(external)}, ${s.lags} * ${ctx.size(s.shape)});`);
   });
-  for (const s of summed) lines.push(`${bufferName(s.project.id)}.fill(0);`);
+  for (const s of summed) lines.push(`${ctx.ref(s.project.id)}.fill(0);`);
   const step: string[] = [];
   for (const id of ids) {
     const n = adjoint.body[id]!;
     const size = ctx.size(n.shape);
-    const temp = bodyTemp(adjoint.id, id);
+    // Named only where a copy into it is emitted: the other body nodes are the body's own statements.
+    const temp = () => ctx.use(ctx.names.bodyTemp(adjoint.id, id));
     if (n.kind === "state_adjoint") {
       step.push(
         copyIn(
           ctx,
-          temp,
-          adjointStore(adjoint.id, n.state),
+          temp(),
+          ctx.use(ctx.names.adjointState(adjoint.id, n.state)),
           `(${t} + ${forward.states[n.state]!.lags}) * ${size}`,
           size,
         ),
       );
     } else if (n.kind === "slice") {
-      step.push(copyIn(ctx, temp, ctx.ref(n.source), `${t} * ${size}`, size));
+      step.push(copyIn(ctx, temp(), ctx.ref(n.source), `${t} * ${size}`, size));
     } else if (n.kind === "residual") {
       const f = forward.body[n.node]!;
       if (f.kind === "op")
-        step.push(copyIn(ctx, temp, residualStore(forward.id, n.node), `${t} * ${size}`, size));
+        step.push(
+          copyIn(ctx, temp(), ctx.use(ctx.names.residual(forward.id, n.node)), `${t} * ${size}`, size),
+        );
       else if (f.kind === "carry") {
         const s = forward.states[f.state]!;
         step.push(
-          copyIn(ctx, temp, stateStore(forward.id, f.state), `(${t} + ${s.lags - f.lag}) * ${size}`, size),
+          copyIn(
+            ctx,
+            temp(),
+            ctx.use(ctx.names.state(forward.id, f.state)),
+            `(${t} + ${s.lags - f.lag}) * ${size}`,
+            size,
+          ),
         );
-      } else if (f.kind === "slice") step.push(copyIn(ctx, temp, ctx.ref(f.source), `${t} * ${size}`, size));
+      } else if (f.kind === "slice")
+        step.push(copyIn(ctx, temp(), ctx.ref(f.source), `${t} * ${size}`, size));
     }
   }
   step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
@@ -275,15 +282,15 @@ export function emitScanAdjoint(
     const size = ctx.size(s.shape);
     const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
     step.push(
-      `{ const ${o} = (${t} + ${s.lags - c.lag}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${adjointStore(adjoint.id, c.state)}[${o} + ${i}] += ${body.ref(c.node)}[${i}]; }`,
+      `{ const ${o} = (${t} + ${s.lags - c.lag}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.use(ctx.names.adjointState(adjoint.id, c.state))}[${o} + ${i}] += ${body.ref(c.node)}[${i}]; }`,
     );
   }
   for (const s of stacked)
     step.push(
-      `${bufferName(s.project.id)}.set(${body.ref(s.node)}, ${t} * ${ctx.size(adjoint.body[s.node]!.shape)});`,
+      `${ctx.ref(s.project.id)}.set(${body.ref(s.node)}, ${t} * ${ctx.size(adjoint.body[s.node]!.shape)});`,
     );
   for (const s of summed) {
-    const target = bufferName(s.project.id);
+    const target = ctx.ref(s.project.id);
     const n = adjoint.body[s.node]!;
     if (direct.has(s.node) && n.kind === "op") {
       step.push(getOp(n.op).accumulate!(body, n, target));

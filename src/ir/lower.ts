@@ -403,9 +403,16 @@ export class Lowering implements ExprHost {
       kind: e.isLoss ? "loss" : "equation",
       declaredShape: [...this.outer.shape(id)],
       ...(e.latex ? { latex: e.latex.text } : {}),
+      written: this.written(e),
       span: e.target.span,
     });
     return id;
+  }
+
+  /** An equation's text as written, on one line. */
+  written(e: Equation): string {
+    const text = (span: Span) => this.source.slice(span.start, span.end);
+    return `${e.isLoss ? "loss " : ""}${text(e.target.span)} = ${text(e.value.span)}`.replace(/\s+/g, " ");
   }
 
   /** The initial value of a recurrence at step `position` (0, -1, …), lowered as an outer value. */

@@ -17,6 +17,8 @@ export interface EmitContext {
   size(shape: Shape): string;
   /** A scalar operand's value: an inlined literal for constants, `buf[0]` otherwise. */
   scalar(id: NodeId): string;
+  /** Whether `scalar(id)` is an inlined literal (a constant), not a read. */
+  isLiteral(id: NodeId): boolean;
   /** A fresh local name. */
   fresh(prefix: string): string;
   /** A numeric literal that is valid JS whatever the number. */

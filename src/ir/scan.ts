@@ -354,6 +354,7 @@ export class ScanLowering {
           declaredShape: [lengthDisplay, ...shape],
           index,
           ...(equations.get(name)!.latex ? { latex: equations.get(name)!.latex!.text } : {}),
+          written: host.written(equations.get(name)!),
           span: equations.get(name)!.target.span,
         });
       }

@@ -259,6 +259,8 @@ export interface NamedValue {
   readonly latex?: string;
   /** For a value with one entry per step: the index (its first axis). */
   readonly index?: string;
+  /** An equation as the model writes it, on one line (`h_t = tanh(W*x_t)`): the generated code's comments. */
+  readonly written?: string;
   readonly span: Span;
 }
 

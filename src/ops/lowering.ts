@@ -43,7 +43,7 @@ export function emitElementwise(
     const values = args.map((a) => {
       if (isSameShape(ctx.shapeOf(a), outShape) && !isOne(outShape)) return ctx.element(a, i);
       const s = ctx.scalar(a);
-      if (/^[-\d.e+()]+$/.test(s)) return s;
+      if (ctx.isLiteral(a)) return s;
       const local = ctx.fresh("s");
       pre.push(`const ${local} = ${s};`);
       return local;
@@ -66,7 +66,9 @@ for (let ${i} = 0; ${i} < ${n}; ${i}++) { ${outRef}[${i}] = ${body(values)}; }`;
     const shape = ctx.shapeOf(a);
     if (isSameShape(shape, outShape) && !ctx.needsAxes(a)) return ctx.element(a, flat);
     const value = ctx.element(a, broadcastOffset(ctx, shape, outShape, idx), idx);
-    if (ctx.needsAxes(a) || new RegExp(`\\b${inner}\\b`).test(value)) return value;
+    // Its offset holds the inner index unless its last axis is broadcast along the output's.
+    const alongInner = shape.length > 0 && !(shape[shape.length - 1] === 1 && outShape[rank - 1] !== 1);
+    if (ctx.needsAxes(a) || alongInner) return value;
     const local = ctx.fresh("h");
     hoisted.push(`const ${local} = ${value};`);
     return local;
@@ -112,7 +114,7 @@ export function emitSumTo(ctx: EmitContext, out: NodeId, outShape: Shape, input:
   let code: string;
   if (innerReduced) {
     const acc = ctx.fresh("s");
-    code = `let ${acc} = 0; for (let ${idx[last]} = 0; ${idx[last]} < ${ctx.dim(inShape[last]!)}; ${idx[last]}++) ${acc} += ${ctx.ref(input)}[${flat}++]; ${target.replace(new RegExp(`\\b${idx[last]}\\b`, "g"), "0")} += ${acc};`;
+    code = `let ${acc} = 0; for (let ${idx[last]} = 0; ${idx[last]} < ${ctx.dim(inShape[last]!)}; ${idx[last]}++) ${acc} += ${ctx.ref(input)}[${flat}++]; ${outRef}[${broadcastOffset(ctx, outShape, inShape, [...idx.slice(0, last), "0"])}] += ${acc};`;
   } else {
     code = `${target} += ${ctx.ref(input)}[${flat}++];`;
   }

@@ -135,68 +135,68 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v12 = new Float64Array(8);
-  const v13 = new Float64Array(8);
-  const v14 = new Float64Array(12);
+  const Q = new Float64Array(8);
+  const K = new Float64Array(8);
+  const V = new Float64Array(12);
   const v16 = new Float64Array(16);
   const v17 = new Float64Array(1);
   const v18 = new Float64Array(1);
-  const v19 = new Float64Array(16);
+  const S = new Float64Array(16);
   const v20 = new Float64Array(16);
-  const v21 = new Float64Array(16);
-  const v22 = new Float64Array(12);
+  const A = new Float64Array(16);
+  const H = new Float64Array(12);
   const v23 = new Float64Array(12);
   const v25 = new Float64Array(12);
   const v26 = new Float64Array(1);
   const v27 = new Float64Array(1);
-  const v28 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v30 = new Float64Array(1);
   const v34 = new Float64Array(1);
-  const v36 = new Float64Array(12);
-  const v44 = new Float64Array(16);
-  const v45 = new Float64Array(12);
+  const dL_dH = new Float64Array(12);
+  const dL_dA = new Float64Array(16);
+  const dL_dV = new Float64Array(12);
   const v49 = new Float64Array(16);
   const v50 = new Float64Array(4);
   const v51 = new Float64Array(16);
-  const v52 = new Float64Array(16);
+  const dL_dS = new Float64Array(16);
   const v60 = new Float64Array(16);
-  const v64 = new Float64Array(8);
-  const v65 = new Float64Array(8);
-  const v69 = new Float64Array(9);
-  const v72 = new Float64Array(6);
-  const v75 = new Float64Array(6);
+  const dL_dQ = new Float64Array(8);
+  const dL_dK = new Float64Array(8);
+  const dL_dWv = new Float64Array(9);
+  const dL_dWk = new Float64Array(6);
+  const dL_dWq = new Float64Array(6);
   return {
     key: "",
-    v12,
-    v13,
-    v14,
+    Q,
+    K,
+    V,
     v16,
     v17,
     v18,
-    v19,
+    S,
     v20,
-    v21,
-    v22,
+    A,
+    H,
     v23,
     v25,
     v26,
     v27,
-    v28,
+    L,
     v30,
     v34,
-    v36,
-    v44,
-    v45,
+    dL_dH,
+    dL_dA,
+    dL_dV,
     v49,
     v50,
     v51,
-    v52,
+    dL_dS,
     v60,
-    v64,
-    v65,
-    v69,
-    v72,
-    v75,
+    dL_dQ,
+    dL_dK,
+    dL_dWv,
+    dL_dWk,
+    dL_dWq,
   };
 }
 function buffers() {
@@ -209,12 +209,13 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["Wq"];
-  const v3 = params["Wk"];
-  const v4 = params["Wv"];
-  const { v12, v13, v14, v16, v17, v18, v19, v20, v21, v22, v25, v26, v27, v28 } = w;
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const Wq = params["Wq"];
+  const Wk = params["Wk"];
+  const Wv = params["Wv"];
+  const { Q, K, V, v16, v17, v18, S, v20, A, H, v25, v26, v27, L } = w;
+  // Q = X * Wq
   {
     let i0 = 0;
     for (; i0 + 3 < 4; i0 += 4) {
@@ -235,12 +236,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_3_1 = 0;
           for (let p2 = 0; p2 < 3; p2++) {
             const pn6 = p2 * 2;
-            const a7_0 = v0[ar3_0 + p2];
-            const a7_1 = v0[ar3_1 + p2];
-            const a7_2 = v0[ar3_2 + p2];
-            const a7_3 = v0[ar3_3 + p2];
-            const b8_0 = v2[pn6 + j1];
-            const b8_1 = v2[pn6 + j1 + 1];
+            const a7_0 = X[ar3_0 + p2];
+            const a7_1 = X[ar3_1 + p2];
+            const a7_2 = X[ar3_2 + p2];
+            const a7_3 = X[ar3_3 + p2];
+            const b8_0 = Wq[pn6 + j1];
+            const b8_1 = Wq[pn6 + j1 + 1];
             s9_0_0 += a7_0 * b8_0;
             s9_0_1 += a7_0 * b8_1;
             s9_1_0 += a7_1 * b8_0;
@@ -250,18 +251,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             s9_3_0 += a7_3 * b8_0;
             s9_3_1 += a7_3 * b8_1;
           }
-          v12[i0 * 2 + j1] = s9_0_0;
-          v12[i0 * 2 + j1 + 1] = s9_0_1;
-          v12[(i0 + 1) * 2 + j1] = s9_1_0;
-          v12[(i0 + 1) * 2 + j1 + 1] = s9_1_1;
-          v12[(i0 + 2) * 2 + j1] = s9_2_0;
-          v12[(i0 + 2) * 2 + j1 + 1] = s9_2_1;
-          v12[(i0 + 3) * 2 + j1] = s9_3_0;
-          v12[(i0 + 3) * 2 + j1 + 1] = s9_3_1;
+          Q[i0 * 2 + j1] = s9_0_0;
+          Q[i0 * 2 + j1 + 1] = s9_0_1;
+          Q[(i0 + 1) * 2 + j1] = s9_1_0;
+          Q[(i0 + 1) * 2 + j1 + 1] = s9_1_1;
+          Q[(i0 + 2) * 2 + j1] = s9_2_0;
+          Q[(i0 + 2) * 2 + j1 + 1] = s9_2_1;
+          Q[(i0 + 3) * 2 + j1] = s9_3_0;
+          Q[(i0 + 3) * 2 + j1 + 1] = s9_3_1;
         }
       }
     }
   }
+  // K = X * Wk
   {
     let i10 = 0;
     for (; i10 + 3 < 4; i10 += 4) {
@@ -282,12 +284,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s19_3_1 = 0;
           for (let p12 = 0; p12 < 3; p12++) {
             const pn16 = p12 * 2;
-            const a17_0 = v0[ar13_0 + p12];
-            const a17_1 = v0[ar13_1 + p12];
-            const a17_2 = v0[ar13_2 + p12];
-            const a17_3 = v0[ar13_3 + p12];
-            const b18_0 = v3[pn16 + j11];
-            const b18_1 = v3[pn16 + j11 + 1];
+            const a17_0 = X[ar13_0 + p12];
+            const a17_1 = X[ar13_1 + p12];
+            const a17_2 = X[ar13_2 + p12];
+            const a17_3 = X[ar13_3 + p12];
+            const b18_0 = Wk[pn16 + j11];
+            const b18_1 = Wk[pn16 + j11 + 1];
             s19_0_0 += a17_0 * b18_0;
             s19_0_1 += a17_0 * b18_1;
             s19_1_0 += a17_1 * b18_0;
@@ -297,18 +299,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             s19_3_0 += a17_3 * b18_0;
             s19_3_1 += a17_3 * b18_1;
           }
-          v13[i10 * 2 + j11] = s19_0_0;
-          v13[i10 * 2 + j11 + 1] = s19_0_1;
-          v13[(i10 + 1) * 2 + j11] = s19_1_0;
-          v13[(i10 + 1) * 2 + j11 + 1] = s19_1_1;
-          v13[(i10 + 2) * 2 + j11] = s19_2_0;
-          v13[(i10 + 2) * 2 + j11 + 1] = s19_2_1;
-          v13[(i10 + 3) * 2 + j11] = s19_3_0;
-          v13[(i10 + 3) * 2 + j11 + 1] = s19_3_1;
+          K[i10 * 2 + j11] = s19_0_0;
+          K[i10 * 2 + j11 + 1] = s19_0_1;
+          K[(i10 + 1) * 2 + j11] = s19_1_0;
+          K[(i10 + 1) * 2 + j11 + 1] = s19_1_1;
+          K[(i10 + 2) * 2 + j11] = s19_2_0;
+          K[(i10 + 2) * 2 + j11 + 1] = s19_2_1;
+          K[(i10 + 3) * 2 + j11] = s19_3_0;
+          K[(i10 + 3) * 2 + j11 + 1] = s19_3_1;
         }
       }
     }
   }
+  // V = X * Wv
   {
     let i20 = 0;
     for (; i20 + 3 < 4; i20 += 4) {
@@ -329,12 +332,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s29_3_1 = 0;
           for (let p22 = 0; p22 < 3; p22++) {
             const pn26 = p22 * 3;
-            const a27_0 = v0[ar23_0 + p22];
-            const a27_1 = v0[ar23_1 + p22];
-            const a27_2 = v0[ar23_2 + p22];
-            const a27_3 = v0[ar23_3 + p22];
-            const b28_0 = v4[pn26 + j21];
-            const b28_1 = v4[pn26 + j21 + 1];
+            const a27_0 = X[ar23_0 + p22];
+            const a27_1 = X[ar23_1 + p22];
+            const a27_2 = X[ar23_2 + p22];
+            const a27_3 = X[ar23_3 + p22];
+            const b28_0 = Wv[pn26 + j21];
+            const b28_1 = Wv[pn26 + j21 + 1];
             s29_0_0 += a27_0 * b28_0;
             s29_0_1 += a27_0 * b28_1;
             s29_1_0 += a27_1 * b28_0;
@@ -344,14 +347,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             s29_3_0 += a27_3 * b28_0;
             s29_3_1 += a27_3 * b28_1;
           }
-          v14[i20 * 3 + j21] = s29_0_0;
-          v14[i20 * 3 + j21 + 1] = s29_0_1;
-          v14[(i20 + 1) * 3 + j21] = s29_1_0;
-          v14[(i20 + 1) * 3 + j21 + 1] = s29_1_1;
-          v14[(i20 + 2) * 3 + j21] = s29_2_0;
-          v14[(i20 + 2) * 3 + j21 + 1] = s29_2_1;
-          v14[(i20 + 3) * 3 + j21] = s29_3_0;
-          v14[(i20 + 3) * 3 + j21 + 1] = s29_3_1;
+          V[i20 * 3 + j21] = s29_0_0;
+          V[i20 * 3 + j21 + 1] = s29_0_1;
+          V[(i20 + 1) * 3 + j21] = s29_1_0;
+          V[(i20 + 1) * 3 + j21 + 1] = s29_1_1;
+          V[(i20 + 2) * 3 + j21] = s29_2_0;
+          V[(i20 + 2) * 3 + j21 + 1] = s29_2_1;
+          V[(i20 + 3) * 3 + j21] = s29_3_0;
+          V[(i20 + 3) * 3 + j21 + 1] = s29_3_1;
         }
         for (; j21 < 3; j21++) {
           const ar23_0 = i20 * 3;
@@ -364,20 +367,20 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s29_3_0 = 0;
           for (let p22 = 0; p22 < 3; p22++) {
             const pn26 = p22 * 3;
-            const a27_0 = v0[ar23_0 + p22];
-            const a27_1 = v0[ar23_1 + p22];
-            const a27_2 = v0[ar23_2 + p22];
-            const a27_3 = v0[ar23_3 + p22];
-            const b28_0 = v4[pn26 + j21];
+            const a27_0 = X[ar23_0 + p22];
+            const a27_1 = X[ar23_1 + p22];
+            const a27_2 = X[ar23_2 + p22];
+            const a27_3 = X[ar23_3 + p22];
+            const b28_0 = Wv[pn26 + j21];
             s29_0_0 += a27_0 * b28_0;
             s29_1_0 += a27_1 * b28_0;
             s29_2_0 += a27_2 * b28_0;
             s29_3_0 += a27_3 * b28_0;
           }
-          v14[i20 * 3 + j21] = s29_0_0;
-          v14[(i20 + 1) * 3 + j21] = s29_1_0;
-          v14[(i20 + 2) * 3 + j21] = s29_2_0;
-          v14[(i20 + 3) * 3 + j21] = s29_3_0;
+          V[i20 * 3 + j21] = s29_0_0;
+          V[(i20 + 1) * 3 + j21] = s29_1_0;
+          V[(i20 + 2) * 3 + j21] = s29_2_0;
+          V[(i20 + 3) * 3 + j21] = s29_3_0;
         }
       }
     }
@@ -403,12 +406,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s39_3_0 = 0;
           let s39_3_1 = 0;
           for (let p32 = 0; p32 < 2; p32++) {
-            const a37_0 = v12[ar33_0 + p32];
-            const a37_1 = v12[ar33_1 + p32];
-            const a37_2 = v12[ar33_2 + p32];
-            const a37_3 = v12[ar33_3 + p32];
-            const b38_0 = v13[bc34_0 + p32];
-            const b38_1 = v13[bc34_1 + p32];
+            const a37_0 = Q[ar33_0 + p32];
+            const a37_1 = Q[ar33_1 + p32];
+            const a37_2 = Q[ar33_2 + p32];
+            const a37_3 = Q[ar33_3 + p32];
+            const b38_0 = K[bc34_0 + p32];
+            const b38_1 = K[bc34_1 + p32];
             s39_0_0 += a37_0 * b38_0;
             s39_0_1 += a37_0 * b38_1;
             s39_1_0 += a37_1 * b38_0;
@@ -433,22 +436,25 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   v17[0] = 2;
   const s41 = v17[0];
   v18[0] = Math.sqrt(s41);
+  // S = Q * K^T / sqrt(Dk)
   const s43 = v18[0];
   for (let i42 = 0; i42 < 16; i42++) {
-    v19[i42] = v16[i42] / s43;
+    S[i42] = v16[i42] / s43;
   }
 
   for (let i44 = 0; i44 < 16; i44++) {
-    v20[i44] = v19[i44] + K11[i44];
+    v20[i44] = S[i44] + K11[i44];
   }
+  // A = softmax(S + M)
   for (let r49 = 0; r49 < 16; r49 += 4) {
     let m45 = -Infinity;
     for (let j47 = 0; j47 < 4; j47++) if (v20[r49 + j47] > m45) m45 = v20[r49 + j47];
     let s46 = 0;
     for (let j47 = 0; j47 < 4; j47++) s46 += Math.exp(v20[r49 + j47] - m45);
     const lse48 = m45 + Math.log(s46);
-    for (let j47 = 0; j47 < 4; j47++) v21[r49 + j47] = Math.exp(v20[r49 + j47] - lse48);
+    for (let j47 = 0; j47 < 4; j47++) A[r49 + j47] = Math.exp(v20[r49 + j47] - lse48);
   }
+  // H = A * V
   {
     let i50 = 0;
     for (; i50 + 3 < 4; i50 += 4) {
@@ -469,12 +475,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s59_3_1 = 0;
           for (let p52 = 0; p52 < 4; p52++) {
             const pn56 = p52 * 3;
-            const a57_0 = v21[ar53_0 + p52];
-            const a57_1 = v21[ar53_1 + p52];
-            const a57_2 = v21[ar53_2 + p52];
-            const a57_3 = v21[ar53_3 + p52];
-            const b58_0 = v14[pn56 + j51];
-            const b58_1 = v14[pn56 + j51 + 1];
+            const a57_0 = A[ar53_0 + p52];
+            const a57_1 = A[ar53_1 + p52];
+            const a57_2 = A[ar53_2 + p52];
+            const a57_3 = A[ar53_3 + p52];
+            const b58_0 = V[pn56 + j51];
+            const b58_1 = V[pn56 + j51 + 1];
             s59_0_0 += a57_0 * b58_0;
             s59_0_1 += a57_0 * b58_1;
             s59_1_0 += a57_1 * b58_0;
@@ -484,14 +490,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             s59_3_0 += a57_3 * b58_0;
             s59_3_1 += a57_3 * b58_1;
           }
-          v22[i50 * 3 + j51] = s59_0_0;
-          v22[i50 * 3 + j51 + 1] = s59_0_1;
-          v22[(i50 + 1) * 3 + j51] = s59_1_0;
-          v22[(i50 + 1) * 3 + j51 + 1] = s59_1_1;
-          v22[(i50 + 2) * 3 + j51] = s59_2_0;
-          v22[(i50 + 2) * 3 + j51 + 1] = s59_2_1;
-          v22[(i50 + 3) * 3 + j51] = s59_3_0;
-          v22[(i50 + 3) * 3 + j51 + 1] = s59_3_1;
+          H[i50 * 3 + j51] = s59_0_0;
+          H[i50 * 3 + j51 + 1] = s59_0_1;
+          H[(i50 + 1) * 3 + j51] = s59_1_0;
+          H[(i50 + 1) * 3 + j51 + 1] = s59_1_1;
+          H[(i50 + 2) * 3 + j51] = s59_2_0;
+          H[(i50 + 2) * 3 + j51 + 1] = s59_2_1;
+          H[(i50 + 3) * 3 + j51] = s59_3_0;
+          H[(i50 + 3) * 3 + j51 + 1] = s59_3_1;
         }
         for (; j51 < 3; j51++) {
           const ar53_0 = i50 * 4;
@@ -504,27 +510,27 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s59_3_0 = 0;
           for (let p52 = 0; p52 < 4; p52++) {
             const pn56 = p52 * 3;
-            const a57_0 = v21[ar53_0 + p52];
-            const a57_1 = v21[ar53_1 + p52];
-            const a57_2 = v21[ar53_2 + p52];
-            const a57_3 = v21[ar53_3 + p52];
-            const b58_0 = v14[pn56 + j51];
+            const a57_0 = A[ar53_0 + p52];
+            const a57_1 = A[ar53_1 + p52];
+            const a57_2 = A[ar53_2 + p52];
+            const a57_3 = A[ar53_3 + p52];
+            const b58_0 = V[pn56 + j51];
             s59_0_0 += a57_0 * b58_0;
             s59_1_0 += a57_1 * b58_0;
             s59_2_0 += a57_2 * b58_0;
             s59_3_0 += a57_3 * b58_0;
           }
-          v22[i50 * 3 + j51] = s59_0_0;
-          v22[(i50 + 1) * 3 + j51] = s59_1_0;
-          v22[(i50 + 2) * 3 + j51] = s59_2_0;
-          v22[(i50 + 3) * 3 + j51] = s59_3_0;
+          H[i50 * 3 + j51] = s59_0_0;
+          H[(i50 + 1) * 3 + j51] = s59_1_0;
+          H[(i50 + 2) * 3 + j51] = s59_2_0;
+          H[(i50 + 3) * 3 + j51] = s59_3_0;
         }
       }
     }
   }
 
   for (let i60 = 0; i60 < 12; i60++) {
-    v25[i60] = (v22[i60] - v1[i60]) * (v22[i60] - v1[i60]);
+    v25[i60] = (H[i60] - Y[i60]) * (H[i60] - Y[i60]);
   }
   {
     let s61 = 0;
@@ -532,19 +538,20 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     v26[0] = s61;
   }
   v27[0] = 4;
+  // loss L = sum((H - Y)^2) / T
   const s64 = v26[0];
   const s65 = v27[0];
-  v28[0] = s64 / s65;
+  L[0] = s64 / s65;
   return {
-    loss: v28[0],
+    loss: L[0],
     values: {
-      Q: v12.slice(),
-      K: v13.slice(),
-      V: v14.slice(),
-      S: v19.slice(),
-      A: v21.slice(),
-      H: v22.slice(),
-      L: v28.slice(),
+      Q: Q.slice(),
+      K: K.slice(),
+      V: V.slice(),
+      S: S.slice(),
+      A: A.slice(),
+      H: H.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -568,40 +575,41 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["Wq"];
-  const v3 = params["Wk"];
-  const v4 = params["Wv"];
-  const v69 = out["Wv"];
-  const v72 = out["Wk"];
-  const v75 = out["Wq"];
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const Wq = params["Wq"];
+  const Wk = params["Wk"];
+  const Wv = params["Wv"];
+  const dL_dWv = out["Wv"];
+  const dL_dWk = out["Wk"];
+  const dL_dWq = out["Wq"];
   const {
-    v12,
-    v13,
-    v14,
+    Q,
+    K,
+    V,
     v16,
     v17,
     v18,
     v20,
-    v21,
-    v22,
+    A,
+    H,
     v23,
     v25,
     v26,
     v27,
-    v28,
+    L,
     v30,
     v34,
-    v36,
-    v44,
-    v45,
+    dL_dH,
+    dL_dA,
+    dL_dV,
     v49,
     v50,
     v60,
-    v64,
-    v65,
+    dL_dQ,
+    dL_dK,
   } = w;
+  // Q = X * Wq
   {
     let i66 = 0;
     for (; i66 + 3 < 4; i66 += 4) {
@@ -622,12 +630,12 @@ export function gradient(
           let s75_3_1 = 0;
           for (let p68 = 0; p68 < 3; p68++) {
             const pn72 = p68 * 2;
-            const a73_0 = v0[ar69_0 + p68];
-            const a73_1 = v0[ar69_1 + p68];
-            const a73_2 = v0[ar69_2 + p68];
-            const a73_3 = v0[ar69_3 + p68];
-            const b74_0 = v2[pn72 + j67];
-            const b74_1 = v2[pn72 + j67 + 1];
+            const a73_0 = X[ar69_0 + p68];
+            const a73_1 = X[ar69_1 + p68];
+            const a73_2 = X[ar69_2 + p68];
+            const a73_3 = X[ar69_3 + p68];
+            const b74_0 = Wq[pn72 + j67];
+            const b74_1 = Wq[pn72 + j67 + 1];
             s75_0_0 += a73_0 * b74_0;
             s75_0_1 += a73_0 * b74_1;
             s75_1_0 += a73_1 * b74_0;
@@ -637,18 +645,19 @@ export function gradient(
             s75_3_0 += a73_3 * b74_0;
             s75_3_1 += a73_3 * b74_1;
           }
-          v12[i66 * 2 + j67] = s75_0_0;
-          v12[i66 * 2 + j67 + 1] = s75_0_1;
-          v12[(i66 + 1) * 2 + j67] = s75_1_0;
-          v12[(i66 + 1) * 2 + j67 + 1] = s75_1_1;
-          v12[(i66 + 2) * 2 + j67] = s75_2_0;
-          v12[(i66 + 2) * 2 + j67 + 1] = s75_2_1;
-          v12[(i66 + 3) * 2 + j67] = s75_3_0;
-          v12[(i66 + 3) * 2 + j67 + 1] = s75_3_1;
+          Q[i66 * 2 + j67] = s75_0_0;
+          Q[i66 * 2 + j67 + 1] = s75_0_1;
+          Q[(i66 + 1) * 2 + j67] = s75_1_0;
+          Q[(i66 + 1) * 2 + j67 + 1] = s75_1_1;
+          Q[(i66 + 2) * 2 + j67] = s75_2_0;
+          Q[(i66 + 2) * 2 + j67 + 1] = s75_2_1;
+          Q[(i66 + 3) * 2 + j67] = s75_3_0;
+          Q[(i66 + 3) * 2 + j67 + 1] = s75_3_1;
         }
       }
     }
   }
+  // K = X * Wk
   {
     let i76 = 0;
     for (; i76 + 3 < 4; i76 += 4) {
@@ -669,12 +678,12 @@ export function gradient(
           let s85_3_1 = 0;
           for (let p78 = 0; p78 < 3; p78++) {
             const pn82 = p78 * 2;
-            const a83_0 = v0[ar79_0 + p78];
-            const a83_1 = v0[ar79_1 + p78];
-            const a83_2 = v0[ar79_2 + p78];
-            const a83_3 = v0[ar79_3 + p78];
-            const b84_0 = v3[pn82 + j77];
-            const b84_1 = v3[pn82 + j77 + 1];
+            const a83_0 = X[ar79_0 + p78];
+            const a83_1 = X[ar79_1 + p78];
+            const a83_2 = X[ar79_2 + p78];
+            const a83_3 = X[ar79_3 + p78];
+            const b84_0 = Wk[pn82 + j77];
+            const b84_1 = Wk[pn82 + j77 + 1];
             s85_0_0 += a83_0 * b84_0;
             s85_0_1 += a83_0 * b84_1;
             s85_1_0 += a83_1 * b84_0;
@@ -684,18 +693,19 @@ export function gradient(
             s85_3_0 += a83_3 * b84_0;
             s85_3_1 += a83_3 * b84_1;
           }
-          v13[i76 * 2 + j77] = s85_0_0;
-          v13[i76 * 2 + j77 + 1] = s85_0_1;
-          v13[(i76 + 1) * 2 + j77] = s85_1_0;
-          v13[(i76 + 1) * 2 + j77 + 1] = s85_1_1;
-          v13[(i76 + 2) * 2 + j77] = s85_2_0;
-          v13[(i76 + 2) * 2 + j77 + 1] = s85_2_1;
-          v13[(i76 + 3) * 2 + j77] = s85_3_0;
-          v13[(i76 + 3) * 2 + j77 + 1] = s85_3_1;
+          K[i76 * 2 + j77] = s85_0_0;
+          K[i76 * 2 + j77 + 1] = s85_0_1;
+          K[(i76 + 1) * 2 + j77] = s85_1_0;
+          K[(i76 + 1) * 2 + j77 + 1] = s85_1_1;
+          K[(i76 + 2) * 2 + j77] = s85_2_0;
+          K[(i76 + 2) * 2 + j77 + 1] = s85_2_1;
+          K[(i76 + 3) * 2 + j77] = s85_3_0;
+          K[(i76 + 3) * 2 + j77 + 1] = s85_3_1;
         }
       }
     }
   }
+  // V = X * Wv
   {
     let i86 = 0;
     for (; i86 + 3 < 4; i86 += 4) {
@@ -716,12 +726,12 @@ export function gradient(
           let s95_3_1 = 0;
           for (let p88 = 0; p88 < 3; p88++) {
             const pn92 = p88 * 3;
-            const a93_0 = v0[ar89_0 + p88];
-            const a93_1 = v0[ar89_1 + p88];
-            const a93_2 = v0[ar89_2 + p88];
-            const a93_3 = v0[ar89_3 + p88];
-            const b94_0 = v4[pn92 + j87];
-            const b94_1 = v4[pn92 + j87 + 1];
+            const a93_0 = X[ar89_0 + p88];
+            const a93_1 = X[ar89_1 + p88];
+            const a93_2 = X[ar89_2 + p88];
+            const a93_3 = X[ar89_3 + p88];
+            const b94_0 = Wv[pn92 + j87];
+            const b94_1 = Wv[pn92 + j87 + 1];
             s95_0_0 += a93_0 * b94_0;
             s95_0_1 += a93_0 * b94_1;
             s95_1_0 += a93_1 * b94_0;
@@ -731,14 +741,14 @@ export function gradient(
             s95_3_0 += a93_3 * b94_0;
             s95_3_1 += a93_3 * b94_1;
           }
-          v14[i86 * 3 + j87] = s95_0_0;
-          v14[i86 * 3 + j87 + 1] = s95_0_1;
-          v14[(i86 + 1) * 3 + j87] = s95_1_0;
-          v14[(i86 + 1) * 3 + j87 + 1] = s95_1_1;
-          v14[(i86 + 2) * 3 + j87] = s95_2_0;
-          v14[(i86 + 2) * 3 + j87 + 1] = s95_2_1;
-          v14[(i86 + 3) * 3 + j87] = s95_3_0;
-          v14[(i86 + 3) * 3 + j87 + 1] = s95_3_1;
+          V[i86 * 3 + j87] = s95_0_0;
+          V[i86 * 3 + j87 + 1] = s95_0_1;
+          V[(i86 + 1) * 3 + j87] = s95_1_0;
+          V[(i86 + 1) * 3 + j87 + 1] = s95_1_1;
+          V[(i86 + 2) * 3 + j87] = s95_2_0;
+          V[(i86 + 2) * 3 + j87 + 1] = s95_2_1;
+          V[(i86 + 3) * 3 + j87] = s95_3_0;
+          V[(i86 + 3) * 3 + j87 + 1] = s95_3_1;
         }
         for (; j87 < 3; j87++) {
           const ar89_0 = i86 * 3;
@@ -751,20 +761,20 @@ export function gradient(
           let s95_3_0 = 0;
           for (let p88 = 0; p88 < 3; p88++) {
             const pn92 = p88 * 3;
-            const a93_0 = v0[ar89_0 + p88];
-            const a93_1 = v0[ar89_1 + p88];
-            const a93_2 = v0[ar89_2 + p88];
-            const a93_3 = v0[ar89_3 + p88];
-            const b94_0 = v4[pn92 + j87];
+            const a93_0 = X[ar89_0 + p88];
+            const a93_1 = X[ar89_1 + p88];
+            const a93_2 = X[ar89_2 + p88];
+            const a93_3 = X[ar89_3 + p88];
+            const b94_0 = Wv[pn92 + j87];
             s95_0_0 += a93_0 * b94_0;
             s95_1_0 += a93_1 * b94_0;
             s95_2_0 += a93_2 * b94_0;
             s95_3_0 += a93_3 * b94_0;
           }
-          v14[i86 * 3 + j87] = s95_0_0;
-          v14[(i86 + 1) * 3 + j87] = s95_1_0;
-          v14[(i86 + 2) * 3 + j87] = s95_2_0;
-          v14[(i86 + 3) * 3 + j87] = s95_3_0;
+          V[i86 * 3 + j87] = s95_0_0;
+          V[(i86 + 1) * 3 + j87] = s95_1_0;
+          V[(i86 + 2) * 3 + j87] = s95_2_0;
+          V[(i86 + 3) * 3 + j87] = s95_3_0;
         }
       }
     }
@@ -790,12 +800,12 @@ export function gradient(
           let s105_3_0 = 0;
           let s105_3_1 = 0;
           for (let p98 = 0; p98 < 2; p98++) {
-            const a103_0 = v12[ar99_0 + p98];
-            const a103_1 = v12[ar99_1 + p98];
-            const a103_2 = v12[ar99_2 + p98];
-            const a103_3 = v12[ar99_3 + p98];
-            const b104_0 = v13[bc100_0 + p98];
-            const b104_1 = v13[bc100_1 + p98];
+            const a103_0 = Q[ar99_0 + p98];
+            const a103_1 = Q[ar99_1 + p98];
+            const a103_2 = Q[ar99_2 + p98];
+            const a103_3 = Q[ar99_3 + p98];
+            const b104_0 = K[bc100_0 + p98];
+            const b104_1 = K[bc100_1 + p98];
             s105_0_0 += a103_0 * b104_0;
             s105_0_1 += a103_0 * b104_1;
             s105_1_0 += a103_1 * b104_0;
@@ -824,14 +834,16 @@ export function gradient(
   for (let i108 = 0; i108 < 16; i108++) {
     v20[i108] = v16[i108] / v18[0] + K11[i108];
   }
+  // A = softmax(S + M)
   for (let r113 = 0; r113 < 16; r113 += 4) {
     let m109 = -Infinity;
     for (let j111 = 0; j111 < 4; j111++) if (v20[r113 + j111] > m109) m109 = v20[r113 + j111];
     let s110 = 0;
     for (let j111 = 0; j111 < 4; j111++) s110 += Math.exp(v20[r113 + j111] - m109);
     const lse112 = m109 + Math.log(s110);
-    for (let j111 = 0; j111 < 4; j111++) v21[r113 + j111] = Math.exp(v20[r113 + j111] - lse112);
+    for (let j111 = 0; j111 < 4; j111++) A[r113 + j111] = Math.exp(v20[r113 + j111] - lse112);
   }
+  // H = A * V
   {
     let i114 = 0;
     for (; i114 + 3 < 4; i114 += 4) {
@@ -852,12 +864,12 @@ export function gradient(
           let s123_3_1 = 0;
           for (let p116 = 0; p116 < 4; p116++) {
             const pn120 = p116 * 3;
-            const a121_0 = v21[ar117_0 + p116];
-            const a121_1 = v21[ar117_1 + p116];
-            const a121_2 = v21[ar117_2 + p116];
-            const a121_3 = v21[ar117_3 + p116];
-            const b122_0 = v14[pn120 + j115];
-            const b122_1 = v14[pn120 + j115 + 1];
+            const a121_0 = A[ar117_0 + p116];
+            const a121_1 = A[ar117_1 + p116];
+            const a121_2 = A[ar117_2 + p116];
+            const a121_3 = A[ar117_3 + p116];
+            const b122_0 = V[pn120 + j115];
+            const b122_1 = V[pn120 + j115 + 1];
             s123_0_0 += a121_0 * b122_0;
             s123_0_1 += a121_0 * b122_1;
             s123_1_0 += a121_1 * b122_0;
@@ -867,14 +879,14 @@ export function gradient(
             s123_3_0 += a121_3 * b122_0;
             s123_3_1 += a121_3 * b122_1;
           }
-          v22[i114 * 3 + j115] = s123_0_0;
-          v22[i114 * 3 + j115 + 1] = s123_0_1;
-          v22[(i114 + 1) * 3 + j115] = s123_1_0;
-          v22[(i114 + 1) * 3 + j115 + 1] = s123_1_1;
-          v22[(i114 + 2) * 3 + j115] = s123_2_0;
-          v22[(i114 + 2) * 3 + j115 + 1] = s123_2_1;
-          v22[(i114 + 3) * 3 + j115] = s123_3_0;
-          v22[(i114 + 3) * 3 + j115 + 1] = s123_3_1;
+          H[i114 * 3 + j115] = s123_0_0;
+          H[i114 * 3 + j115 + 1] = s123_0_1;
+          H[(i114 + 1) * 3 + j115] = s123_1_0;
+          H[(i114 + 1) * 3 + j115 + 1] = s123_1_1;
+          H[(i114 + 2) * 3 + j115] = s123_2_0;
+          H[(i114 + 2) * 3 + j115 + 1] = s123_2_1;
+          H[(i114 + 3) * 3 + j115] = s123_3_0;
+          H[(i114 + 3) * 3 + j115 + 1] = s123_3_1;
         }
         for (; j115 < 3; j115++) {
           const ar117_0 = i114 * 4;
@@ -887,27 +899,27 @@ export function gradient(
           let s123_3_0 = 0;
           for (let p116 = 0; p116 < 4; p116++) {
             const pn120 = p116 * 3;
-            const a121_0 = v21[ar117_0 + p116];
-            const a121_1 = v21[ar117_1 + p116];
-            const a121_2 = v21[ar117_2 + p116];
-            const a121_3 = v21[ar117_3 + p116];
-            const b122_0 = v14[pn120 + j115];
+            const a121_0 = A[ar117_0 + p116];
+            const a121_1 = A[ar117_1 + p116];
+            const a121_2 = A[ar117_2 + p116];
+            const a121_3 = A[ar117_3 + p116];
+            const b122_0 = V[pn120 + j115];
             s123_0_0 += a121_0 * b122_0;
             s123_1_0 += a121_1 * b122_0;
             s123_2_0 += a121_2 * b122_0;
             s123_3_0 += a121_3 * b122_0;
           }
-          v22[i114 * 3 + j115] = s123_0_0;
-          v22[(i114 + 1) * 3 + j115] = s123_1_0;
-          v22[(i114 + 2) * 3 + j115] = s123_2_0;
-          v22[(i114 + 3) * 3 + j115] = s123_3_0;
+          H[i114 * 3 + j115] = s123_0_0;
+          H[(i114 + 1) * 3 + j115] = s123_1_0;
+          H[(i114 + 2) * 3 + j115] = s123_2_0;
+          H[(i114 + 3) * 3 + j115] = s123_3_0;
         }
       }
     }
   }
 
   for (let i124 = 0; i124 < 12; i124++) {
-    v23[i124] = v22[i124] - v1[i124];
+    v23[i124] = H[i124] - Y[i124];
   }
 
   for (let i125 = 0; i125 < 12; i125++) {
@@ -919,17 +931,20 @@ export function gradient(
     v26[0] = s126;
   }
   v27[0] = 4;
+  // loss L = sum((H - Y)^2) / T
   const s129 = v26[0];
   const s130 = v27[0];
-  v28[0] = s129 / s130;
+  L[0] = s129 / s130;
   const s132 = v27[0];
   v30[0] = 1 / s132;
   const s134 = v30[0];
   v34[0] = s134 * 2;
+  // dL/dH
   const s136 = v34[0];
   for (let i135 = 0; i135 < 12; i135++) {
-    v36[i135] = s136 * v23[i135];
+    dL_dH[i135] = s136 * v23[i135];
   }
+  // dL/dA
   {
     let i137 = 0;
     for (; i137 + 3 < 4; i137 += 4) {
@@ -951,12 +966,12 @@ export function gradient(
           let s146_3_0 = 0;
           let s146_3_1 = 0;
           for (let p139 = 0; p139 < 3; p139++) {
-            const a144_0 = v36[ar140_0 + p139];
-            const a144_1 = v36[ar140_1 + p139];
-            const a144_2 = v36[ar140_2 + p139];
-            const a144_3 = v36[ar140_3 + p139];
-            const b145_0 = v14[bc141_0 + p139];
-            const b145_1 = v14[bc141_1 + p139];
+            const a144_0 = dL_dH[ar140_0 + p139];
+            const a144_1 = dL_dH[ar140_1 + p139];
+            const a144_2 = dL_dH[ar140_2 + p139];
+            const a144_3 = dL_dH[ar140_3 + p139];
+            const b145_0 = V[bc141_0 + p139];
+            const b145_1 = V[bc141_1 + p139];
             s146_0_0 += a144_0 * b145_0;
             s146_0_1 += a144_0 * b145_1;
             s146_1_0 += a144_1 * b145_0;
@@ -966,18 +981,19 @@ export function gradient(
             s146_3_0 += a144_3 * b145_0;
             s146_3_1 += a144_3 * b145_1;
           }
-          v44[i137 * 4 + j138] = s146_0_0;
-          v44[i137 * 4 + j138 + 1] = s146_0_1;
-          v44[(i137 + 1) * 4 + j138] = s146_1_0;
-          v44[(i137 + 1) * 4 + j138 + 1] = s146_1_1;
-          v44[(i137 + 2) * 4 + j138] = s146_2_0;
-          v44[(i137 + 2) * 4 + j138 + 1] = s146_2_1;
-          v44[(i137 + 3) * 4 + j138] = s146_3_0;
-          v44[(i137 + 3) * 4 + j138 + 1] = s146_3_1;
+          dL_dA[i137 * 4 + j138] = s146_0_0;
+          dL_dA[i137 * 4 + j138 + 1] = s146_0_1;
+          dL_dA[(i137 + 1) * 4 + j138] = s146_1_0;
+          dL_dA[(i137 + 1) * 4 + j138 + 1] = s146_1_1;
+          dL_dA[(i137 + 2) * 4 + j138] = s146_2_0;
+          dL_dA[(i137 + 2) * 4 + j138 + 1] = s146_2_1;
+          dL_dA[(i137 + 3) * 4 + j138] = s146_3_0;
+          dL_dA[(i137 + 3) * 4 + j138 + 1] = s146_3_1;
         }
       }
     }
   }
+  // dL/dV
   {
     let i147 = 0;
     for (; i147 + 1 < 4; i147 += 2) {
@@ -989,21 +1005,21 @@ export function gradient(
           for (let p149 = 0; p149 < 4; p149++) {
             const pm152 = p149 * 4;
             const pn153 = p149 * 3;
-            const a154_0 = v21[pm152 + i147];
-            const a154_1 = v21[pm152 + i147 + 1];
-            const b155_0 = v36[pn153 + j148];
+            const a154_0 = A[pm152 + i147];
+            const a154_1 = A[pm152 + i147 + 1];
+            const b155_0 = dL_dH[pn153 + j148];
             s156_0_0 += a154_0 * b155_0;
             s156_1_0 += a154_1 * b155_0;
           }
-          v45[i147 * 3 + j148] = s156_0_0;
-          v45[(i147 + 1) * 3 + j148] = s156_1_0;
+          dL_dV[i147 * 3 + j148] = s156_0_0;
+          dL_dV[(i147 + 1) * 3 + j148] = s156_1_0;
         }
       }
     }
   }
 
   for (let i157 = 0; i157 < 16; i157++) {
-    v49[i157] = v44[i157] * v21[i157];
+    v49[i157] = dL_dA[i157] * A[i157];
   }
   v50.fill(0, 0, 4);
   let f160 = 0;
@@ -1016,9 +1032,10 @@ export function gradient(
   for (let i162 = 0; i162 < 4; i162++) {
     const h165 = v18[0];
     for (let i163 = 0; i163 < 4; i163++, o164++) {
-      v60[o164] = (v21[i163 + i162 * 4] * (v44[i163 + i162 * 4] - v50[i162])) / h165;
+      v60[o164] = (A[i163 + i162 * 4] * (dL_dA[i163 + i162 * 4] - v50[i162])) / h165;
     }
   }
+  // dL/dQ
   {
     let i166 = 0;
     for (; i166 + 3 < 4; i166 += 4) {
@@ -1043,8 +1060,8 @@ export function gradient(
             const a173_1 = v60[ar169_1 + p168];
             const a173_2 = v60[ar169_2 + p168];
             const a173_3 = v60[ar169_3 + p168];
-            const b174_0 = v13[pn172 + j167];
-            const b174_1 = v13[pn172 + j167 + 1];
+            const b174_0 = K[pn172 + j167];
+            const b174_1 = K[pn172 + j167 + 1];
             s175_0_0 += a173_0 * b174_0;
             s175_0_1 += a173_0 * b174_1;
             s175_1_0 += a173_1 * b174_0;
@@ -1054,18 +1071,19 @@ export function gradient(
             s175_3_0 += a173_3 * b174_0;
             s175_3_1 += a173_3 * b174_1;
           }
-          v64[i166 * 2 + j167] = s175_0_0;
-          v64[i166 * 2 + j167 + 1] = s175_0_1;
-          v64[(i166 + 1) * 2 + j167] = s175_1_0;
-          v64[(i166 + 1) * 2 + j167 + 1] = s175_1_1;
-          v64[(i166 + 2) * 2 + j167] = s175_2_0;
-          v64[(i166 + 2) * 2 + j167 + 1] = s175_2_1;
-          v64[(i166 + 3) * 2 + j167] = s175_3_0;
-          v64[(i166 + 3) * 2 + j167 + 1] = s175_3_1;
+          dL_dQ[i166 * 2 + j167] = s175_0_0;
+          dL_dQ[i166 * 2 + j167 + 1] = s175_0_1;
+          dL_dQ[(i166 + 1) * 2 + j167] = s175_1_0;
+          dL_dQ[(i166 + 1) * 2 + j167 + 1] = s175_1_1;
+          dL_dQ[(i166 + 2) * 2 + j167] = s175_2_0;
+          dL_dQ[(i166 + 2) * 2 + j167 + 1] = s175_2_1;
+          dL_dQ[(i166 + 3) * 2 + j167] = s175_3_0;
+          dL_dQ[(i166 + 3) * 2 + j167 + 1] = s175_3_1;
         }
       }
     }
   }
+  // dL/dK
   {
     let i176 = 0;
     for (; i176 + 1 < 4; i176 += 2) {
@@ -1079,16 +1097,17 @@ export function gradient(
             const pn182 = p178 * 2;
             const a183_0 = v60[pm181 + i176];
             const a183_1 = v60[pm181 + i176 + 1];
-            const b184_0 = v12[pn182 + j177];
+            const b184_0 = Q[pn182 + j177];
             s185_0_0 += a183_0 * b184_0;
             s185_1_0 += a183_1 * b184_0;
           }
-          v65[i176 * 2 + j177] = s185_0_0;
-          v65[(i176 + 1) * 2 + j177] = s185_1_0;
+          dL_dK[i176 * 2 + j177] = s185_0_0;
+          dL_dK[(i176 + 1) * 2 + j177] = s185_1_0;
         }
       }
     }
   }
+  // dL/dWv
   {
     let i186 = 0;
     for (; i186 + 1 < 3; i186 += 2) {
@@ -1100,14 +1119,14 @@ export function gradient(
           for (let p188 = 0; p188 < 4; p188++) {
             const pm191 = p188 * 3;
             const pn192 = p188 * 3;
-            const a193_0 = v0[pm191 + i186];
-            const a193_1 = v0[pm191 + i186 + 1];
-            const b194_0 = v45[pn192 + j187];
+            const a193_0 = X[pm191 + i186];
+            const a193_1 = X[pm191 + i186 + 1];
+            const b194_0 = dL_dV[pn192 + j187];
             s195_0_0 += a193_0 * b194_0;
             s195_1_0 += a193_1 * b194_0;
           }
-          v69[i186 * 3 + j187] = s195_0_0;
-          v69[(i186 + 1) * 3 + j187] = s195_1_0;
+          dL_dWv[i186 * 3 + j187] = s195_0_0;
+          dL_dWv[(i186 + 1) * 3 + j187] = s195_1_0;
         }
       }
     }
@@ -1119,15 +1138,16 @@ export function gradient(
           for (let p188 = 0; p188 < 4; p188++) {
             const pm191 = p188 * 3;
             const pn192 = p188 * 3;
-            const a193_0 = v0[pm191 + i186];
-            const b194_0 = v45[pn192 + j187];
+            const a193_0 = X[pm191 + i186];
+            const b194_0 = dL_dV[pn192 + j187];
             s195_0_0 += a193_0 * b194_0;
           }
-          v69[i186 * 3 + j187] = s195_0_0;
+          dL_dWv[i186 * 3 + j187] = s195_0_0;
         }
       }
     }
   }
+  // dL/dWk
   {
     let i196 = 0;
     for (; i196 + 1 < 3; i196 += 2) {
@@ -1139,14 +1159,14 @@ export function gradient(
           for (let p198 = 0; p198 < 4; p198++) {
             const pm201 = p198 * 3;
             const pn202 = p198 * 2;
-            const a203_0 = v0[pm201 + i196];
-            const a203_1 = v0[pm201 + i196 + 1];
-            const b204_0 = v65[pn202 + j197];
+            const a203_0 = X[pm201 + i196];
+            const a203_1 = X[pm201 + i196 + 1];
+            const b204_0 = dL_dK[pn202 + j197];
             s205_0_0 += a203_0 * b204_0;
             s205_1_0 += a203_1 * b204_0;
           }
-          v72[i196 * 2 + j197] = s205_0_0;
-          v72[(i196 + 1) * 2 + j197] = s205_1_0;
+          dL_dWk[i196 * 2 + j197] = s205_0_0;
+          dL_dWk[(i196 + 1) * 2 + j197] = s205_1_0;
         }
       }
     }
@@ -1158,15 +1178,16 @@ export function gradient(
           for (let p198 = 0; p198 < 4; p198++) {
             const pm201 = p198 * 3;
             const pn202 = p198 * 2;
-            const a203_0 = v0[pm201 + i196];
-            const b204_0 = v65[pn202 + j197];
+            const a203_0 = X[pm201 + i196];
+            const b204_0 = dL_dK[pn202 + j197];
             s205_0_0 += a203_0 * b204_0;
           }
-          v72[i196 * 2 + j197] = s205_0_0;
+          dL_dWk[i196 * 2 + j197] = s205_0_0;
         }
       }
     }
   }
+  // dL/dWq
   {
     let i206 = 0;
     for (; i206 + 1 < 3; i206 += 2) {
@@ -1178,14 +1199,14 @@ export function gradient(
           for (let p208 = 0; p208 < 4; p208++) {
             const pm211 = p208 * 3;
             const pn212 = p208 * 2;
-            const a213_0 = v0[pm211 + i206];
-            const a213_1 = v0[pm211 + i206 + 1];
-            const b214_0 = v64[pn212 + j207];
+            const a213_0 = X[pm211 + i206];
+            const a213_1 = X[pm211 + i206 + 1];
+            const b214_0 = dL_dQ[pn212 + j207];
             s215_0_0 += a213_0 * b214_0;
             s215_1_0 += a213_1 * b214_0;
           }
-          v75[i206 * 2 + j207] = s215_0_0;
-          v75[(i206 + 1) * 2 + j207] = s215_1_0;
+          dL_dWq[i206 * 2 + j207] = s215_0_0;
+          dL_dWq[(i206 + 1) * 2 + j207] = s215_1_0;
         }
       }
     }
@@ -1197,17 +1218,17 @@ export function gradient(
           for (let p208 = 0; p208 < 4; p208++) {
             const pm211 = p208 * 3;
             const pn212 = p208 * 2;
-            const a213_0 = v0[pm211 + i206];
-            const b214_0 = v64[pn212 + j207];
+            const a213_0 = X[pm211 + i206];
+            const b214_0 = dL_dQ[pn212 + j207];
             s215_0_0 += a213_0 * b214_0;
           }
-          v75[i206 * 2 + j207] = s215_0_0;
+          dL_dWq[i206 * 2 + j207] = s215_0_0;
         }
       }
     }
   }
 
-  return { loss: v28[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

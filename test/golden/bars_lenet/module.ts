@@ -148,54 +148,54 @@ let workspace: ReturnType<typeof allocate> | undefined;
 function allocate(d0: number) {
   const v6 = new Float64Array(32 * d0);
   const v7 = new Float64Array(32 * d0);
-  const v8 = new Float64Array(32 * d0);
-  const v10 = new Float64Array(8 * d0);
+  const A = new Float64Array(32 * d0);
+  const P = new Float64Array(8 * d0);
   const v12 = new Float64Array(8 * d0);
   const v13 = new Float64Array(2 * d0);
-  const v14 = new Float64Array(2 * d0);
-  const v15 = new Float64Array(2 * d0);
+  const Z = new Float64Array(2 * d0);
+  const Yhat = new Float64Array(2 * d0);
   const v16 = new Float64Array(1);
   const v17 = new Float64Array(1);
-  const v18 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v19 = new Float64Array(1);
   const v20 = new Float64Array(2 * d0);
-  const v21 = new Float64Array(2 * d0);
-  const v24 = new Float64Array(2);
+  const dL_dZ = new Float64Array(2 * d0);
+  const dL_db = new Float64Array(2);
   const v27 = new Float64Array(8 * d0);
-  const v28 = new Float64Array(16);
-  const v32 = new Float64Array(8 * d0);
+  const dL_dW = new Float64Array(16);
+  const dL_dP = new Float64Array(8 * d0);
   const v35 = new Float64Array(8 * d0);
-  const v36 = new Float64Array(32 * d0);
+  const dL_dA = new Float64Array(32 * d0);
   const v39 = new Float64Array(32 * d0);
   const v40 = new Float64Array(32 * d0);
-  const v43 = new Float64Array(2);
-  const v46 = new Float64Array(18);
+  const dL_dbk = new Float64Array(2);
+  const dL_dk = new Float64Array(18);
   return {
     key: "" + "," + d0,
     v6,
     v7,
-    v8,
-    v10,
+    A,
+    P,
     v12,
     v13,
-    v14,
-    v15,
+    Z,
+    Yhat,
     v16,
     v17,
-    v18,
+    L,
     v19,
     v20,
-    v21,
-    v24,
+    dL_dZ,
+    dL_db,
     v27,
-    v28,
-    v32,
+    dL_dW,
+    dL_dP,
     v35,
-    v36,
+    dL_dA,
     v39,
     v40,
-    v43,
-    v46,
+    dL_dbk,
+    dL_dk,
   };
 }
 function buffers(d0: number) {
@@ -208,27 +208,27 @@ function buffers(d0: number) {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [d0] = bindDims(params, inputs, dims);
   const w = buffers(d0);
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["k"];
-  const v3 = params["bk"];
-  const v4 = params["W"];
-  const v5 = params["b"];
-  const { v6, v8, v10, v13, v14, v15, v16, v17, v18 } = w;
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const k = params["k"];
+  const bk = params["bk"];
+  const W = params["W"];
+  const b = params["b"];
+  const { v6, A, P, v13, Z, Yhat, v16, v17, L } = w;
   for (let n0 = 0; n0 < d0; n0++)
     for (let f1 = 0; f1 < 2; f1++) {
       {
         const c2 = 0;
         {
-          const w6_0_0 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-          const w6_0_1 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-          const w6_0_2 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-          const w6_1_0 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-          const w6_1_1 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-          const w6_1_2 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-          const w6_2_0 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-          const w6_2_1 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-          const w6_2_2 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+          const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+          const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+          const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+          const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+          const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+          const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+          const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+          const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+          const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
           for (let oh3 = 0; oh3 < 4; oh3++) {
             const r7_0 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 0) * 6;
             const r7_1 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 1) * 6;
@@ -237,29 +237,29 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             for (let ow4 = 0; ow4 < 4; ow4++) {
               const col5 = ow4 * 1;
               v6[ob8 + ow4] =
-                w6_0_0 * v0[r7_0 + col5] +
-                w6_0_1 * v0[r7_0 + col5 + 1] +
-                w6_0_2 * v0[r7_0 + col5 + 2] +
-                w6_1_0 * v0[r7_1 + col5] +
-                w6_1_1 * v0[r7_1 + col5 + 1] +
-                w6_1_2 * v0[r7_1 + col5 + 2] +
-                w6_2_0 * v0[r7_2 + col5] +
-                w6_2_1 * v0[r7_2 + col5 + 1] +
-                w6_2_2 * v0[r7_2 + col5 + 2];
+                w6_0_0 * X[r7_0 + col5] +
+                w6_0_1 * X[r7_0 + col5 + 1] +
+                w6_0_2 * X[r7_0 + col5 + 2] +
+                w6_1_0 * X[r7_1 + col5] +
+                w6_1_1 * X[r7_1 + col5 + 1] +
+                w6_1_2 * X[r7_1 + col5 + 2] +
+                w6_2_0 * X[r7_2 + col5] +
+                w6_2_1 * X[r7_2 + col5 + 1] +
+                w6_2_2 * X[r7_2 + col5 + 2];
             }
           }
         }
       }
       for (let c2 = 1; c2 < 1; c2++) {
-        const w6_0_0 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-        const w6_0_1 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-        const w6_0_2 = v2[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-        const w6_1_0 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-        const w6_1_1 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-        const w6_1_2 = v2[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-        const w6_2_0 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-        const w6_2_1 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-        const w6_2_2 = v2[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+        const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+        const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+        const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+        const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+        const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+        const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+        const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+        const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+        const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
         for (let oh3 = 0; oh3 < 4; oh3++) {
           const r7_0 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 0) * 6;
           const r7_1 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 1) * 6;
@@ -268,29 +268,31 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           for (let ow4 = 0; ow4 < 4; ow4++) {
             const col5 = ow4 * 1;
             v6[ob8 + ow4] +=
-              w6_0_0 * v0[r7_0 + col5] +
-              w6_0_1 * v0[r7_0 + col5 + 1] +
-              w6_0_2 * v0[r7_0 + col5 + 2] +
-              w6_1_0 * v0[r7_1 + col5] +
-              w6_1_1 * v0[r7_1 + col5 + 1] +
-              w6_1_2 * v0[r7_1 + col5 + 2] +
-              w6_2_0 * v0[r7_2 + col5] +
-              w6_2_1 * v0[r7_2 + col5 + 1] +
-              w6_2_2 * v0[r7_2 + col5 + 2];
+              w6_0_0 * X[r7_0 + col5] +
+              w6_0_1 * X[r7_0 + col5 + 1] +
+              w6_0_2 * X[r7_0 + col5 + 2] +
+              w6_1_0 * X[r7_1 + col5] +
+              w6_1_1 * X[r7_1 + col5 + 1] +
+              w6_1_2 * X[r7_1 + col5 + 2] +
+              w6_2_0 * X[r7_2 + col5] +
+              w6_2_1 * X[r7_2 + col5 + 1] +
+              w6_2_2 * X[r7_2 + col5 + 2];
           }
         }
       }
     }
+  // A = relu(conv2d(X, k) + bk)
   let o13 = 0;
   for (let i9 = 0; i9 < d0; i9++) {
     for (let i10 = 0; i10 < 2; i10++) {
       for (let i11 = 0; i11 < 4; i11++) {
         for (let i12 = 0; i12 < 4; i12++, o13++) {
-          v8[o13] = Math.max(v6[i12 + i11 * 4 + i10 * 16 + i9 * 32] + v3[i10], 0);
+          A[o13] = Math.max(v6[i12 + i11 * 4 + i10 * 16 + i9 * 32] + bk[i10], 0);
         }
       }
     }
   }
+  // P = maxpool(A, size=2, stride=2)
   for (let l15 = 0; l15 < d0 * 2; l15++)
     for (let oh16 = 0; oh16 < 2; oh16++)
       for (let ow17 = 0; ow17 < 2; ow17++) {
@@ -299,11 +301,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i19 = 0; i19 < 2; i19++)
           for (let j20 = 0; j20 < 2; j20++) {
             const q21 = (l15 * 4 + oh16 * 2 + i19) * 4 + ow17 * 2 + j20;
-            if (v8[q21] > m14) {
-              m14 = v8[q21];
+            if (A[q21] > m14) {
+              m14 = A[q21];
             }
           }
-        v10[o18] = m14;
+        P[o18] = m14;
       }
   {
     let i22 = 0;
@@ -325,12 +327,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s31_3_1 = 0;
           for (let p24 = 0; p24 < 8; p24++) {
             const pn28 = p24 * 2;
-            const a29_0 = v10[ar25_0 + p24];
-            const a29_1 = v10[ar25_1 + p24];
-            const a29_2 = v10[ar25_2 + p24];
-            const a29_3 = v10[ar25_3 + p24];
-            const b30_0 = v4[pn28 + j23];
-            const b30_1 = v4[pn28 + j23 + 1];
+            const a29_0 = P[ar25_0 + p24];
+            const a29_1 = P[ar25_1 + p24];
+            const a29_2 = P[ar25_2 + p24];
+            const a29_3 = P[ar25_3 + p24];
+            const b30_0 = W[pn28 + j23];
+            const b30_1 = W[pn28 + j23 + 1];
             s31_0_0 += a29_0 * b30_0;
             s31_0_1 += a29_0 * b30_1;
             s31_1_0 += a29_1 * b30_0;
@@ -360,9 +362,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s31_0_1 = 0;
           for (let p24 = 0; p24 < 8; p24++) {
             const pn28 = p24 * 2;
-            const a29_0 = v10[ar25_0 + p24];
-            const b30_0 = v4[pn28 + j23];
-            const b30_1 = v4[pn28 + j23 + 1];
+            const a29_0 = P[ar25_0 + p24];
+            const b30_0 = W[pn28 + j23];
+            const b30_1 = W[pn28 + j23 + 1];
             s31_0_0 += a29_0 * b30_0;
             s31_0_1 += a29_0 * b30_1;
           }
@@ -372,37 +374,40 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // Z = flatten(P, from=1)*W + b
   let o34 = 0;
   for (let i32 = 0; i32 < d0; i32++) {
     for (let i33 = 0; i33 < 2; i33++, o34++) {
-      v14[o34] = v13[o34] + v5[i33];
+      Z[o34] = v13[o34] + b[i33];
     }
   }
+  // Yhat = softmax(Z)
   for (let r39 = 0; r39 < 2 * d0; r39 += 2) {
     let m35 = -Infinity;
-    for (let j37 = 0; j37 < 2; j37++) if (v14[r39 + j37] > m35) m35 = v14[r39 + j37];
+    for (let j37 = 0; j37 < 2; j37++) if (Z[r39 + j37] > m35) m35 = Z[r39 + j37];
     let s36 = 0;
-    for (let j37 = 0; j37 < 2; j37++) s36 += Math.exp(v14[r39 + j37] - m35);
+    for (let j37 = 0; j37 < 2; j37++) s36 += Math.exp(Z[r39 + j37] - m35);
     const lse38 = m35 + Math.log(s36);
-    for (let j37 = 0; j37 < 2; j37++) v15[r39 + j37] = Math.exp(v14[r39 + j37] - lse38);
+    for (let j37 = 0; j37 < 2; j37++) Yhat[r39 + j37] = Math.exp(Z[r39 + j37] - lse38);
   }
   let s40 = 0;
   for (let r45 = 0; r45 < 2 * d0; r45 += 2) {
     let m41 = -Infinity;
-    for (let j43 = 0; j43 < 2; j43++) if (v14[r45 + j43] > m41) m41 = v14[r45 + j43];
+    for (let j43 = 0; j43 < 2; j43++) if (Z[r45 + j43] > m41) m41 = Z[r45 + j43];
     let e42 = 0;
-    for (let j43 = 0; j43 < 2; j43++) e42 += Math.exp(v14[r45 + j43] - m41);
+    for (let j43 = 0; j43 < 2; j43++) e42 += Math.exp(Z[r45 + j43] - m41);
     const lse44 = m41 + Math.log(e42);
-    for (let j43 = 0; j43 < 2; j43++) s40 -= v1[r45 + j43] * (v14[r45 + j43] - lse44);
+    for (let j43 = 0; j43 < 2; j43++) s40 -= Y[r45 + j43] * (Z[r45 + j43] - lse44);
   }
   v16[0] = s40;
   v17[0] = d0;
+  // loss L = cross_entropy(Yhat, Y) / N
   const s47 = v16[0];
   const s48 = v17[0];
-  v18[0] = s47 / s48;
+  L[0] = s47 / s48;
   return {
-    loss: v18[0],
-    values: { A: v8.slice(), P: v10.slice(), Z: v14.slice(), Yhat: v15.slice(), L: v18.slice() },
+    loss: L[0],
+    values: { A: A.slice(), P: P.slice(), Z: Z.slice(), Yhat: Yhat.slice(), L: L.slice() },
   };
 }
 
@@ -426,31 +431,31 @@ export function gradient(
   const [d0] = bindDims(params, inputs, dims);
   const w = buffers(d0);
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["k"];
-  const v3 = params["bk"];
-  const v4 = params["W"];
-  const v5 = params["b"];
-  const v24 = out["b"];
-  const v28 = out["W"];
-  const v43 = out["bk"];
-  const v46 = out["k"];
-  const { v6, v8, v10, v13, v14, v15, v16, v17, v18, v19, v20, v21, v27, v35, v36, v40 } = w;
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const k = params["k"];
+  const bk = params["bk"];
+  const W = params["W"];
+  const b = params["b"];
+  const dL_db = out["b"];
+  const dL_dW = out["W"];
+  const dL_dbk = out["bk"];
+  const dL_dk = out["k"];
+  const { v6, A, P, v13, Z, Yhat, v16, v17, L, v19, v20, dL_dZ, v27, v35, dL_dA, v40 } = w;
   for (let n49 = 0; n49 < d0; n49++)
     for (let f50 = 0; f50 < 2; f50++) {
       {
         const c51 = 0;
         {
-          const w55_0_0 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
-          const w55_0_1 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
-          const w55_0_2 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
-          const w55_1_0 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 0];
-          const w55_1_1 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 1];
-          const w55_1_2 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 2];
-          const w55_2_0 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 0];
-          const w55_2_1 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 1];
-          const w55_2_2 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 2];
+          const w55_0_0 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
+          const w55_0_1 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
+          const w55_0_2 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
+          const w55_1_0 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 0];
+          const w55_1_1 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 1];
+          const w55_1_2 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 2];
+          const w55_2_0 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 0];
+          const w55_2_1 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 1];
+          const w55_2_2 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 2];
           for (let oh52 = 0; oh52 < 4; oh52++) {
             const r56_0 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 0) * 6;
             const r56_1 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 1) * 6;
@@ -459,29 +464,29 @@ export function gradient(
             for (let ow53 = 0; ow53 < 4; ow53++) {
               const col54 = ow53 * 1;
               v6[ob57 + ow53] =
-                w55_0_0 * v0[r56_0 + col54] +
-                w55_0_1 * v0[r56_0 + col54 + 1] +
-                w55_0_2 * v0[r56_0 + col54 + 2] +
-                w55_1_0 * v0[r56_1 + col54] +
-                w55_1_1 * v0[r56_1 + col54 + 1] +
-                w55_1_2 * v0[r56_1 + col54 + 2] +
-                w55_2_0 * v0[r56_2 + col54] +
-                w55_2_1 * v0[r56_2 + col54 + 1] +
-                w55_2_2 * v0[r56_2 + col54 + 2];
+                w55_0_0 * X[r56_0 + col54] +
+                w55_0_1 * X[r56_0 + col54 + 1] +
+                w55_0_2 * X[r56_0 + col54 + 2] +
+                w55_1_0 * X[r56_1 + col54] +
+                w55_1_1 * X[r56_1 + col54 + 1] +
+                w55_1_2 * X[r56_1 + col54 + 2] +
+                w55_2_0 * X[r56_2 + col54] +
+                w55_2_1 * X[r56_2 + col54 + 1] +
+                w55_2_2 * X[r56_2 + col54 + 2];
             }
           }
         }
       }
       for (let c51 = 1; c51 < 1; c51++) {
-        const w55_0_0 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
-        const w55_0_1 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
-        const w55_0_2 = v2[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
-        const w55_1_0 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 0];
-        const w55_1_1 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 1];
-        const w55_1_2 = v2[((f50 * 1 + c51) * 3 + 1) * 3 + 2];
-        const w55_2_0 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 0];
-        const w55_2_1 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 1];
-        const w55_2_2 = v2[((f50 * 1 + c51) * 3 + 2) * 3 + 2];
+        const w55_0_0 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
+        const w55_0_1 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
+        const w55_0_2 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
+        const w55_1_0 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 0];
+        const w55_1_1 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 1];
+        const w55_1_2 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 2];
+        const w55_2_0 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 0];
+        const w55_2_1 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 1];
+        const w55_2_2 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 2];
         for (let oh52 = 0; oh52 < 4; oh52++) {
           const r56_0 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 0) * 6;
           const r56_1 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 1) * 6;
@@ -490,29 +495,31 @@ export function gradient(
           for (let ow53 = 0; ow53 < 4; ow53++) {
             const col54 = ow53 * 1;
             v6[ob57 + ow53] +=
-              w55_0_0 * v0[r56_0 + col54] +
-              w55_0_1 * v0[r56_0 + col54 + 1] +
-              w55_0_2 * v0[r56_0 + col54 + 2] +
-              w55_1_0 * v0[r56_1 + col54] +
-              w55_1_1 * v0[r56_1 + col54 + 1] +
-              w55_1_2 * v0[r56_1 + col54 + 2] +
-              w55_2_0 * v0[r56_2 + col54] +
-              w55_2_1 * v0[r56_2 + col54 + 1] +
-              w55_2_2 * v0[r56_2 + col54 + 2];
+              w55_0_0 * X[r56_0 + col54] +
+              w55_0_1 * X[r56_0 + col54 + 1] +
+              w55_0_2 * X[r56_0 + col54 + 2] +
+              w55_1_0 * X[r56_1 + col54] +
+              w55_1_1 * X[r56_1 + col54 + 1] +
+              w55_1_2 * X[r56_1 + col54 + 2] +
+              w55_2_0 * X[r56_2 + col54] +
+              w55_2_1 * X[r56_2 + col54 + 1] +
+              w55_2_2 * X[r56_2 + col54 + 2];
           }
         }
       }
     }
+  // A = relu(conv2d(X, k) + bk)
   let o62 = 0;
   for (let i58 = 0; i58 < d0; i58++) {
     for (let i59 = 0; i59 < 2; i59++) {
       for (let i60 = 0; i60 < 4; i60++) {
         for (let i61 = 0; i61 < 4; i61++, o62++) {
-          v8[o62] = Math.max(v6[i61 + i60 * 4 + i59 * 16 + i58 * 32] + v3[i59], 0);
+          A[o62] = Math.max(v6[i61 + i60 * 4 + i59 * 16 + i58 * 32] + bk[i59], 0);
         }
       }
     }
   }
+  // P = maxpool(A, size=2, stride=2)
   for (let l64 = 0; l64 < d0 * 2; l64++)
     for (let oh65 = 0; oh65 < 2; oh65++)
       for (let ow66 = 0; ow66 < 2; ow66++) {
@@ -521,11 +528,11 @@ export function gradient(
         for (let i68 = 0; i68 < 2; i68++)
           for (let j69 = 0; j69 < 2; j69++) {
             const q70 = (l64 * 4 + oh65 * 2 + i68) * 4 + ow66 * 2 + j69;
-            if (v8[q70] > m63) {
-              m63 = v8[q70];
+            if (A[q70] > m63) {
+              m63 = A[q70];
             }
           }
-        v10[o67] = m63;
+        P[o67] = m63;
       }
   {
     let i71 = 0;
@@ -547,12 +554,12 @@ export function gradient(
           let s80_3_1 = 0;
           for (let p73 = 0; p73 < 8; p73++) {
             const pn77 = p73 * 2;
-            const a78_0 = v10[ar74_0 + p73];
-            const a78_1 = v10[ar74_1 + p73];
-            const a78_2 = v10[ar74_2 + p73];
-            const a78_3 = v10[ar74_3 + p73];
-            const b79_0 = v4[pn77 + j72];
-            const b79_1 = v4[pn77 + j72 + 1];
+            const a78_0 = P[ar74_0 + p73];
+            const a78_1 = P[ar74_1 + p73];
+            const a78_2 = P[ar74_2 + p73];
+            const a78_3 = P[ar74_3 + p73];
+            const b79_0 = W[pn77 + j72];
+            const b79_1 = W[pn77 + j72 + 1];
             s80_0_0 += a78_0 * b79_0;
             s80_0_1 += a78_0 * b79_1;
             s80_1_0 += a78_1 * b79_0;
@@ -582,9 +589,9 @@ export function gradient(
           let s80_0_1 = 0;
           for (let p73 = 0; p73 < 8; p73++) {
             const pn77 = p73 * 2;
-            const a78_0 = v10[ar74_0 + p73];
-            const b79_0 = v4[pn77 + j72];
-            const b79_1 = v4[pn77 + j72 + 1];
+            const a78_0 = P[ar74_0 + p73];
+            const b79_0 = W[pn77 + j72];
+            const b79_1 = W[pn77 + j72 + 1];
             s80_0_0 += a78_0 * b79_0;
             s80_0_1 += a78_0 * b79_1;
           }
@@ -594,51 +601,56 @@ export function gradient(
       }
     }
   }
+  // Z = flatten(P, from=1)*W + b
   let o83 = 0;
   for (let i81 = 0; i81 < d0; i81++) {
     for (let i82 = 0; i82 < 2; i82++, o83++) {
-      v14[o83] = v13[o83] + v5[i82];
+      Z[o83] = v13[o83] + b[i82];
     }
   }
+  // Yhat = softmax(Z)
   for (let r88 = 0; r88 < 2 * d0; r88 += 2) {
     let m84 = -Infinity;
-    for (let j86 = 0; j86 < 2; j86++) if (v14[r88 + j86] > m84) m84 = v14[r88 + j86];
+    for (let j86 = 0; j86 < 2; j86++) if (Z[r88 + j86] > m84) m84 = Z[r88 + j86];
     let s85 = 0;
-    for (let j86 = 0; j86 < 2; j86++) s85 += Math.exp(v14[r88 + j86] - m84);
+    for (let j86 = 0; j86 < 2; j86++) s85 += Math.exp(Z[r88 + j86] - m84);
     const lse87 = m84 + Math.log(s85);
-    for (let j86 = 0; j86 < 2; j86++) v15[r88 + j86] = Math.exp(v14[r88 + j86] - lse87);
+    for (let j86 = 0; j86 < 2; j86++) Yhat[r88 + j86] = Math.exp(Z[r88 + j86] - lse87);
   }
   let s89 = 0;
   for (let r94 = 0; r94 < 2 * d0; r94 += 2) {
     let m90 = -Infinity;
-    for (let j92 = 0; j92 < 2; j92++) if (v14[r94 + j92] > m90) m90 = v14[r94 + j92];
+    for (let j92 = 0; j92 < 2; j92++) if (Z[r94 + j92] > m90) m90 = Z[r94 + j92];
     let e91 = 0;
-    for (let j92 = 0; j92 < 2; j92++) e91 += Math.exp(v14[r94 + j92] - m90);
+    for (let j92 = 0; j92 < 2; j92++) e91 += Math.exp(Z[r94 + j92] - m90);
     const lse93 = m90 + Math.log(e91);
-    for (let j92 = 0; j92 < 2; j92++) s89 -= v1[r94 + j92] * (v14[r94 + j92] - lse93);
+    for (let j92 = 0; j92 < 2; j92++) s89 -= Y[r94 + j92] * (Z[r94 + j92] - lse93);
   }
   v16[0] = s89;
   v17[0] = d0;
+  // loss L = cross_entropy(Yhat, Y) / N
   const s96 = v16[0];
   const s97 = v17[0];
-  v18[0] = s96 / s97;
+  L[0] = s96 / s97;
   const s99 = v17[0];
   v19[0] = 1 / s99;
   for (let r102 = 0; r102 < 2 * d0; r102 += 2) {
     let t100 = 0;
-    for (let j101 = 0; j101 < 2; j101++) t100 += v1[r102 + j101];
+    for (let j101 = 0; j101 < 2; j101++) t100 += Y[r102 + j101];
     for (let j101 = 0; j101 < 2; j101++)
-      v20[r102 + j101] = v15[r102 + j101] * t100 - v1[r102 + j101];
+      v20[r102 + j101] = Yhat[r102 + j101] * t100 - Y[r102 + j101];
   }
+  // dL/dZ
   const s104 = v19[0];
   for (let i103 = 0; i103 < 2 * d0; i103++) {
-    v21[i103] = s104 * v20[i103];
+    dL_dZ[i103] = s104 * v20[i103];
   }
-  v24.fill(0, 0, 2);
+  // dL/db
+  dL_db.fill(0, 0, 2);
   let f107 = 0;
   for (let i105 = 0; i105 < d0; i105++) {
     for (let i106 = 0; i106 < 2; i106++) {
-      v24[i106] += v21[f107++];
+      dL_db[i106] += dL_dZ[f107++];
     }
   }
   {
@@ -662,12 +674,12 @@ export function gradient(
           let s117_3_0 = 0;
           let s117_3_1 = 0;
           for (let p110 = 0; p110 < 2; p110++) {
-            const a115_0 = v21[ar111_0 + p110];
-            const a115_1 = v21[ar111_1 + p110];
-            const a115_2 = v21[ar111_2 + p110];
-            const a115_3 = v21[ar111_3 + p110];
-            const b116_0 = v4[bc112_0 + p110];
-            const b116_1 = v4[bc112_1 + p110];
+            const a115_0 = dL_dZ[ar111_0 + p110];
+            const a115_1 = dL_dZ[ar111_1 + p110];
+            const a115_2 = dL_dZ[ar111_2 + p110];
+            const a115_3 = dL_dZ[ar111_3 + p110];
+            const b116_0 = W[bc112_0 + p110];
+            const b116_1 = W[bc112_1 + p110];
             s117_0_0 += a115_0 * b116_0;
             s117_0_1 += a115_0 * b116_1;
             s117_1_0 += a115_1 * b116_0;
@@ -698,9 +710,9 @@ export function gradient(
           let s117_0_0 = 0;
           let s117_0_1 = 0;
           for (let p110 = 0; p110 < 2; p110++) {
-            const a115_0 = v21[ar111_0 + p110];
-            const b116_0 = v4[bc112_0 + p110];
-            const b116_1 = v4[bc112_1 + p110];
+            const a115_0 = dL_dZ[ar111_0 + p110];
+            const b116_0 = W[bc112_0 + p110];
+            const b116_1 = W[bc112_1 + p110];
             s117_0_0 += a115_0 * b116_0;
             s117_0_1 += a115_0 * b116_1;
           }
@@ -710,6 +722,7 @@ export function gradient(
       }
     }
   }
+  // dL/dW
   {
     let i118 = 0;
     for (; i118 + 1 < 8; i118 += 2) {
@@ -721,14 +734,14 @@ export function gradient(
           for (let p120 = 0; p120 < d0; p120++) {
             const pm123 = p120 * 8;
             const pn124 = p120 * 2;
-            const a125_0 = v10[pm123 + i118];
-            const a125_1 = v10[pm123 + i118 + 1];
-            const b126_0 = v21[pn124 + j119];
+            const a125_0 = P[pm123 + i118];
+            const a125_1 = P[pm123 + i118 + 1];
+            const b126_0 = dL_dZ[pn124 + j119];
             s127_0_0 += a125_0 * b126_0;
             s127_1_0 += a125_1 * b126_0;
           }
-          v28[i118 * 2 + j119] = s127_0_0;
-          v28[(i118 + 1) * 2 + j119] = s127_1_0;
+          dL_dW[i118 * 2 + j119] = s127_0_0;
+          dL_dW[(i118 + 1) * 2 + j119] = s127_1_0;
         }
       }
     }
@@ -742,30 +755,33 @@ export function gradient(
         for (let i134 = 0; i134 < 2; i134++)
           for (let j135 = 0; j135 < 2; j135++) {
             const q136 = (l130 * 4 + oh131 * 2 + i134) * 4 + ow132 * 2 + j135;
-            if (v8[q136] > m128) {
-              m128 = v8[q136];
+            if (A[q136] > m128) {
+              m128 = A[q136];
               q129 = q136;
             }
           }
         v35[o133] = q129;
       }
-  v36.fill(0, 0, 32 * d0);
-  for (let i137 = 0; i137 < 8 * d0; i137++) v36[v35[i137]] += v27[i137];
+  // dL/dA
+  dL_dA.fill(0, 0, 32 * d0);
+  for (let i137 = 0; i137 < 8 * d0; i137++) dL_dA[v35[i137]] += v27[i137];
 
   for (let i140 = 0; i140 < 32 * d0; i140++) {
-    v40[i140] = v36[i140] * +(v8[i140] > 0);
+    v40[i140] = dL_dA[i140] * +(A[i140] > 0);
   }
-  v43.fill(0, 0, 2);
+  // dL/dbk
+  dL_dbk.fill(0, 0, 2);
   let f145 = 0;
   for (let i141 = 0; i141 < d0; i141++) {
     for (let i142 = 0; i142 < 2; i142++) {
       for (let i143 = 0; i143 < 4; i143++) {
         let s146 = 0;
         for (let i144 = 0; i144 < 4; i144++) s146 += v40[f145++];
-        v43[i142] += s146;
+        dL_dbk[i142] += s146;
       }
     }
   }
+  // dL/dk
   for (let f148 = 0; f148 < 2; f148++)
     for (let c149 = 0; c149 < 1; c149++) {
       let s154_0_0 = 0;
@@ -785,29 +801,29 @@ export function gradient(
           for (let ow151 = 0; ow151 < 4; ow151++) {
             const g153 = v40[((n147 * 2 + f148) * 4 + oh150) * 4 + ow151];
             const col152 = ow151 * 1;
-            s154_0_0 += g153 * v0[r155_0 + col152];
-            s154_0_1 += g153 * v0[r155_0 + col152 + 1];
-            s154_0_2 += g153 * v0[r155_0 + col152 + 2];
-            s154_1_0 += g153 * v0[r155_1 + col152];
-            s154_1_1 += g153 * v0[r155_1 + col152 + 1];
-            s154_1_2 += g153 * v0[r155_1 + col152 + 2];
-            s154_2_0 += g153 * v0[r155_2 + col152];
-            s154_2_1 += g153 * v0[r155_2 + col152 + 1];
-            s154_2_2 += g153 * v0[r155_2 + col152 + 2];
+            s154_0_0 += g153 * X[r155_0 + col152];
+            s154_0_1 += g153 * X[r155_0 + col152 + 1];
+            s154_0_2 += g153 * X[r155_0 + col152 + 2];
+            s154_1_0 += g153 * X[r155_1 + col152];
+            s154_1_1 += g153 * X[r155_1 + col152 + 1];
+            s154_1_2 += g153 * X[r155_1 + col152 + 2];
+            s154_2_0 += g153 * X[r155_2 + col152];
+            s154_2_1 += g153 * X[r155_2 + col152 + 1];
+            s154_2_2 += g153 * X[r155_2 + col152 + 2];
           }
         }
-      v46[((f148 * 1 + c149) * 3 + 0) * 3 + 0] = s154_0_0;
-      v46[((f148 * 1 + c149) * 3 + 0) * 3 + 1] = s154_0_1;
-      v46[((f148 * 1 + c149) * 3 + 0) * 3 + 2] = s154_0_2;
-      v46[((f148 * 1 + c149) * 3 + 1) * 3 + 0] = s154_1_0;
-      v46[((f148 * 1 + c149) * 3 + 1) * 3 + 1] = s154_1_1;
-      v46[((f148 * 1 + c149) * 3 + 1) * 3 + 2] = s154_1_2;
-      v46[((f148 * 1 + c149) * 3 + 2) * 3 + 0] = s154_2_0;
-      v46[((f148 * 1 + c149) * 3 + 2) * 3 + 1] = s154_2_1;
-      v46[((f148 * 1 + c149) * 3 + 2) * 3 + 2] = s154_2_2;
+      dL_dk[((f148 * 1 + c149) * 3 + 0) * 3 + 0] = s154_0_0;
+      dL_dk[((f148 * 1 + c149) * 3 + 0) * 3 + 1] = s154_0_1;
+      dL_dk[((f148 * 1 + c149) * 3 + 0) * 3 + 2] = s154_0_2;
+      dL_dk[((f148 * 1 + c149) * 3 + 1) * 3 + 0] = s154_1_0;
+      dL_dk[((f148 * 1 + c149) * 3 + 1) * 3 + 1] = s154_1_1;
+      dL_dk[((f148 * 1 + c149) * 3 + 1) * 3 + 2] = s154_1_2;
+      dL_dk[((f148 * 1 + c149) * 3 + 2) * 3 + 0] = s154_2_0;
+      dL_dk[((f148 * 1 + c149) * 3 + 2) * 3 + 1] = s154_2_1;
+      dL_dk[((f148 * 1 + c149) * 3 + 2) * 3 + 2] = s154_2_2;
     }
 
-  return { loss: v18[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -143,38 +143,38 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s9_0 = new Float64Array((1 + 3) * 2);
+  const h_steps = new Float64Array((1 + 3) * 2);
   const r9_7 = new Float64Array(3 * 2);
-  const bt9_1 = new Float64Array(2);
+  const x_t = new Float64Array(2);
   const bt9_2 = new Float64Array(2);
-  const bt9_4 = new Float64Array(2);
+  const h_prev = new Float64Array(2);
   const bt9_5 = new Float64Array(2);
   const bt9_6 = new Float64Array(2);
-  const bt9_7 = new Float64Array(2);
-  const v10 = s9_0.subarray(1 * 2);
+  const h_t = new Float64Array(2);
+  const h = h_steps.subarray(1 * 2);
   const v11 = new Float64Array(6);
-  const s12_0 = new Float64Array((1 + 3) * 2);
+  const g_steps = new Float64Array((1 + 3) * 2);
   const r12_7 = new Float64Array(3 * 2);
   const bt12_1 = new Float64Array(2);
   const bt12_2 = new Float64Array(2);
-  const bt12_4 = new Float64Array(2);
+  const g_prev = new Float64Array(2);
   const bt12_5 = new Float64Array(2);
   const bt12_6 = new Float64Array(2);
-  const bt12_7 = new Float64Array(2);
-  const v13 = s12_0.subarray(1 * 2);
-  const v14 = new Float64Array(6);
+  const g_t = new Float64Array(2);
+  const v13 = g_steps.subarray(1 * 2);
+  const g = new Float64Array(6);
   const r15_7 = new Float64Array(3 * 2);
-  const bt15_1 = new Float64Array(2);
+  const h_t_ = new Float64Array(2);
   const bt15_2 = new Float64Array(2);
-  const bt15_4 = new Float64Array(2);
+  const g_t_ = new Float64Array(2);
   const bt15_5 = new Float64Array(2);
   const bt15_6 = new Float64Array(2);
-  const bt15_7 = new Float64Array(2);
-  const bt15_8 = new Float64Array(2);
+  const yhat_t = new Float64Array(2);
+  const y_t = new Float64Array(2);
   const bt15_9 = new Float64Array(1);
-  const v16 = new Float64Array(6);
+  const yhat = new Float64Array(6);
   const v17 = new Float64Array(3);
-  const v18 = new Float64Array(1);
+  const L = new Float64Array(1);
   const bt21_0 = new Float64Array(4);
   const bt21_1 = new Float64Array(2);
   const bt21_2 = new Float64Array(2);
@@ -197,12 +197,12 @@ function allocate() {
   const bt21_23 = new Float64Array(2);
   const bt21_25 = new Float64Array(4);
   const bt21_26 = new Float64Array(2);
-  const v22 = new Float64Array(6);
-  const v23 = new Float64Array(6);
-  const v24 = new Float64Array(4);
-  const v25 = new Float64Array(4);
+  const dL_dh = new Float64Array(6);
+  const dL_dg = new Float64Array(6);
+  const dL_dVf = new Float64Array(4);
+  const dL_dVb = new Float64Array(4);
   const v26 = new Float64Array(6);
-  const d29_0 = new Float64Array((1 + 3) * 2);
+  const dL_dg_steps = new Float64Array((1 + 3) * 2);
   const bt29_0 = new Float64Array(4);
   const bt29_1 = new Float64Array(2);
   const bt29_2 = new Float64Array(2);
@@ -222,9 +222,9 @@ function allocate() {
   const bt29_22 = new Float64Array(2);
   const bt29_23 = new Float64Array(4);
   const bt29_25 = new Float64Array(4);
-  const v30 = new Float64Array(4);
-  const v31 = new Float64Array(4);
-  const d32_0 = new Float64Array((1 + 3) * 2);
+  const dL_dUb = new Float64Array(4);
+  const dL_dWb = new Float64Array(4);
+  const dL_dh_steps = new Float64Array((1 + 3) * 2);
   const bt32_0 = new Float64Array(4);
   const bt32_1 = new Float64Array(2);
   const bt32_2 = new Float64Array(2);
@@ -244,42 +244,42 @@ function allocate() {
   const bt32_22 = new Float64Array(2);
   const bt32_23 = new Float64Array(4);
   const bt32_25 = new Float64Array(4);
-  const v33 = new Float64Array(4);
-  const v34 = new Float64Array(4);
+  const dL_dUf = new Float64Array(4);
+  const dL_dWf = new Float64Array(4);
   return {
     key: "",
-    s9_0,
+    h_steps,
     r9_7,
-    bt9_1,
+    x_t,
     bt9_2,
-    bt9_4,
+    h_prev,
     bt9_5,
     bt9_6,
-    bt9_7,
-    v10,
+    h_t,
+    h,
     v11,
-    s12_0,
+    g_steps,
     r12_7,
     bt12_1,
     bt12_2,
-    bt12_4,
+    g_prev,
     bt12_5,
     bt12_6,
-    bt12_7,
+    g_t,
     v13,
-    v14,
+    g,
     r15_7,
-    bt15_1,
+    h_t_,
     bt15_2,
-    bt15_4,
+    g_t_,
     bt15_5,
     bt15_6,
-    bt15_7,
-    bt15_8,
+    yhat_t,
+    y_t,
     bt15_9,
-    v16,
+    yhat,
     v17,
-    v18,
+    L,
     bt21_0,
     bt21_1,
     bt21_2,
@@ -302,12 +302,12 @@ function allocate() {
     bt21_23,
     bt21_25,
     bt21_26,
-    v22,
-    v23,
-    v24,
-    v25,
+    dL_dh,
+    dL_dg,
+    dL_dVf,
+    dL_dVb,
     v26,
-    d29_0,
+    dL_dg_steps,
     bt29_0,
     bt29_1,
     bt29_2,
@@ -327,9 +327,9 @@ function allocate() {
     bt29_22,
     bt29_23,
     bt29_25,
-    v30,
-    v31,
-    d32_0,
+    dL_dUb,
+    dL_dWb,
+    dL_dh_steps,
     bt32_0,
     bt32_1,
     bt32_2,
@@ -349,8 +349,8 @@ function allocate() {
     bt32_22,
     bt32_23,
     bt32_25,
-    v33,
-    v34,
+    dL_dUf,
+    dL_dWf,
   };
 }
 function buffers() {
@@ -363,53 +363,54 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Uf"];
-  const v3 = params["Wf"];
-  const v4 = params["Ub"];
-  const v5 = params["Wb"];
-  const v6 = params["Vf"];
-  const v7 = params["Vb"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Uf = params["Uf"];
+  const Wf = params["Wf"];
+  const Ub = params["Ub"];
+  const Wb = params["Wb"];
+  const Vf = params["Vf"];
+  const Vb = params["Vb"];
   const {
-    s9_0,
-    bt9_1,
+    h_steps,
+    x_t,
     bt9_2,
-    bt9_4,
+    h_prev,
     bt9_5,
-    bt9_7,
-    v10,
+    h_t,
+    h,
     v11,
-    s12_0,
+    g_steps,
     bt12_1,
     bt12_2,
-    bt12_4,
+    g_prev,
     bt12_5,
-    bt12_7,
+    g_t,
     v13,
-    v14,
-    bt15_1,
+    g,
+    h_t_,
     bt15_2,
-    bt15_4,
+    g_t_,
     bt15_5,
     bt15_6,
-    bt15_7,
-    bt15_8,
+    yhat_t,
+    y_t,
     bt15_9,
-    v16,
+    yhat,
     v17,
-    v18,
+    L,
   } = w;
+  // h_t = tanh(Uf*x_t + Wf*h_<t-1>)
   {
-    s9_0.fill(0, 0 * 2, 1 * 2);
+    h_steps.fill(0, 0 * 2, 1 * 2);
     for (let t0 = 0; t0 < 3; t0++) {
       {
         const o1 = t0 * 2;
-        for (let i2 = 0; i2 < 2; i2++) bt9_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 2; i2++) x_t[i2] = x[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 2;
-        for (let i4 = 0; i4 < 2; i4++) bt9_4[i4] = s9_0[o3 + i4];
+        for (let i4 = 0; i4 < 2; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
         let i5 = 0;
@@ -421,8 +422,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s14_0_0 = 0;
               for (let p7 = 0; p7 < 2; p7++) {
                 const pn11 = p7 * 1;
-                const a12_0 = v2[ar8_0 + p7];
-                const b13_0 = bt9_1[pn11 + j6];
+                const a12_0 = Uf[ar8_0 + p7];
+                const b13_0 = x_t[pn11 + j6];
                 s14_0_0 += a12_0 * b13_0;
               }
               bt9_2[i5 * 1 + j6] = s14_0_0;
@@ -440,8 +441,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s24_0_0 = 0;
               for (let p17 = 0; p17 < 2; p17++) {
                 const pn21 = p17 * 1;
-                const a22_0 = v3[ar18_0 + p17];
-                const b23_0 = bt9_4[pn21 + j16];
+                const a22_0 = Wf[ar18_0 + p17];
+                const b23_0 = h_prev[pn21 + j16];
                 s24_0_0 += a22_0 * b23_0;
               }
               bt9_5[i15 * 1 + j16] = s24_0_0;
@@ -451,15 +452,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i25 = 0; i25 < 2; i25++) {
-        bt9_7[i25] = Math.tanh(bt9_2[i25] + bt9_5[i25]);
+        h_t[i25] = Math.tanh(bt9_2[i25] + bt9_5[i25]);
       }
-      s9_0.set(bt9_7, (t0 + 1) * 2);
+      h_steps.set(h_t, (t0 + 1) * 2);
     }
   }
   for (let t26 = 0; t26 < 3; t26++)
-    for (let i27 = 0; i27 < 2; i27++) v11[(3 - 1 - t26) * 2 + i27] = v0[t26 * 2 + i27];
+    for (let i27 = 0; i27 < 2; i27++) v11[(3 - 1 - t26) * 2 + i27] = x[t26 * 2 + i27];
+  // g_t = tanh(Ub*x_t + Wb*g_<t+1>)
   {
-    s12_0.fill(0, 0 * 2, 1 * 2);
+    g_steps.fill(0, 0 * 2, 1 * 2);
     for (let t28 = 0; t28 < 3; t28++) {
       {
         const o29 = t28 * 2;
@@ -467,7 +469,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
       {
         const o31 = (t28 + 0) * 2;
-        for (let i32 = 0; i32 < 2; i32++) bt12_4[i32] = s12_0[o31 + i32];
+        for (let i32 = 0; i32 < 2; i32++) g_prev[i32] = g_steps[o31 + i32];
       }
       {
         let i33 = 0;
@@ -479,7 +481,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s42_0_0 = 0;
               for (let p35 = 0; p35 < 2; p35++) {
                 const pn39 = p35 * 1;
-                const a40_0 = v4[ar36_0 + p35];
+                const a40_0 = Ub[ar36_0 + p35];
                 const b41_0 = bt12_1[pn39 + j34];
                 s42_0_0 += a40_0 * b41_0;
               }
@@ -498,8 +500,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s52_0_0 = 0;
               for (let p45 = 0; p45 < 2; p45++) {
                 const pn49 = p45 * 1;
-                const a50_0 = v5[ar46_0 + p45];
-                const b51_0 = bt12_4[pn49 + j44];
+                const a50_0 = Wb[ar46_0 + p45];
+                const b51_0 = g_prev[pn49 + j44];
                 s52_0_0 += a50_0 * b51_0;
               }
               bt12_5[i43 * 1 + j44] = s52_0_0;
@@ -509,26 +511,27 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i53 = 0; i53 < 2; i53++) {
-        bt12_7[i53] = Math.tanh(bt12_2[i53] + bt12_5[i53]);
+        g_t[i53] = Math.tanh(bt12_2[i53] + bt12_5[i53]);
       }
-      s12_0.set(bt12_7, (t28 + 1) * 2);
+      g_steps.set(g_t, (t28 + 1) * 2);
     }
   }
   for (let t54 = 0; t54 < 3; t54++)
-    for (let i55 = 0; i55 < 2; i55++) v14[(3 - 1 - t54) * 2 + i55] = v13[t54 * 2 + i55];
+    for (let i55 = 0; i55 < 2; i55++) g[(3 - 1 - t54) * 2 + i55] = v13[t54 * 2 + i55];
+  // yhat_t = softmax(Vf*h_t + Vb*g_t)
   {
     for (let t56 = 0; t56 < 3; t56++) {
       {
         const o57 = t56 * 2;
-        for (let i58 = 0; i58 < 2; i58++) bt15_1[i58] = v10[o57 + i58];
+        for (let i58 = 0; i58 < 2; i58++) h_t_[i58] = h[o57 + i58];
       }
       {
         const o59 = t56 * 2;
-        for (let i60 = 0; i60 < 2; i60++) bt15_4[i60] = v14[o59 + i60];
+        for (let i60 = 0; i60 < 2; i60++) g_t_[i60] = g[o59 + i60];
       }
       {
         const o61 = t56 * 2;
-        for (let i62 = 0; i62 < 2; i62++) bt15_8[i62] = v1[o61 + i62];
+        for (let i62 = 0; i62 < 2; i62++) y_t[i62] = y[o61 + i62];
       }
       {
         let i63 = 0;
@@ -540,8 +543,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s72_0_0 = 0;
               for (let p65 = 0; p65 < 2; p65++) {
                 const pn69 = p65 * 1;
-                const a70_0 = v6[ar66_0 + p65];
-                const b71_0 = bt15_1[pn69 + j64];
+                const a70_0 = Vf[ar66_0 + p65];
+                const b71_0 = h_t_[pn69 + j64];
                 s72_0_0 += a70_0 * b71_0;
               }
               bt15_2[i63 * 1 + j64] = s72_0_0;
@@ -559,8 +562,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s82_0_0 = 0;
               for (let p75 = 0; p75 < 2; p75++) {
                 const pn79 = p75 * 1;
-                const a80_0 = v7[ar76_0 + p75];
-                const b81_0 = bt15_4[pn79 + j74];
+                const a80_0 = Vb[ar76_0 + p75];
+                const b81_0 = g_t_[pn79 + j74];
                 s82_0_0 += a80_0 * b81_0;
               }
               bt15_5[i73 * 1 + j74] = s82_0_0;
@@ -578,7 +581,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         let s85 = 0;
         for (let j86 = 0; j86 < 2; j86++) s85 += Math.exp(bt15_6[r88 + j86] - m84);
         const lse87 = m84 + Math.log(s85);
-        for (let j86 = 0; j86 < 2; j86++) bt15_7[r88 + j86] = Math.exp(bt15_6[r88 + j86] - lse87);
+        for (let j86 = 0; j86 < 2; j86++) yhat_t[r88 + j86] = Math.exp(bt15_6[r88 + j86] - lse87);
       }
       let s89 = 0;
       for (let r94 = 0; r94 < 2; r94 += 2) {
@@ -587,19 +590,17 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         let e91 = 0;
         for (let j92 = 0; j92 < 2; j92++) e91 += Math.exp(bt15_6[r94 + j92] - m90);
         const lse93 = m90 + Math.log(e91);
-        for (let j92 = 0; j92 < 2; j92++) s89 -= bt15_8[r94 + j92] * (bt15_6[r94 + j92] - lse93);
+        for (let j92 = 0; j92 < 2; j92++) s89 -= y_t[r94 + j92] * (bt15_6[r94 + j92] - lse93);
       }
       bt15_9[0] = s89;
-      v16.set(bt15_7, t56 * 2);
+      yhat.set(yhat_t, t56 * 2);
       v17.set(bt15_9, t56 * 1);
     }
   }
-  v18.fill(0);
-  for (let r95 = 0; r95 < 3; r95 += 1) for (let i96 = 0; i96 < 1; i96++) v18[i96] += v17[r95 + i96];
-  return {
-    loss: v18[0],
-    values: { h: v10.slice(), g: v14.slice(), yhat: v16.slice(), L: v18.slice() },
-  };
+  // loss L = sum_t(cross_entropy(yhat_t, y_t))
+  L.fill(0);
+  for (let r95 = 0; r95 < 3; r95 += 1) for (let i96 = 0; i96 < 1; i96++) L[i96] += v17[r95 + i96];
+  return { loss: L[0], values: { h: h.slice(), g: g.slice(), yhat: yhat.slice(), L: L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -624,50 +625,50 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Uf"];
-  const v3 = params["Wf"];
-  const v4 = params["Ub"];
-  const v5 = params["Wb"];
-  const v6 = params["Vf"];
-  const v7 = params["Vb"];
-  const v24 = out["Vf"];
-  const v25 = out["Vb"];
-  const v30 = out["Ub"];
-  const v31 = out["Wb"];
-  const v33 = out["Uf"];
-  const v34 = out["Wf"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Uf = params["Uf"];
+  const Wf = params["Wf"];
+  const Ub = params["Ub"];
+  const Wb = params["Wb"];
+  const Vf = params["Vf"];
+  const Vb = params["Vb"];
+  const dL_dVf = out["Vf"];
+  const dL_dVb = out["Vb"];
+  const dL_dUb = out["Ub"];
+  const dL_dWb = out["Wb"];
+  const dL_dUf = out["Uf"];
+  const dL_dWf = out["Wf"];
   const {
-    s9_0,
+    h_steps,
     r9_7,
-    bt9_1,
+    x_t,
     bt9_2,
-    bt9_4,
+    h_prev,
     bt9_5,
-    bt9_7,
-    v10,
+    h_t,
+    h,
     v11,
-    s12_0,
+    g_steps,
     r12_7,
     bt12_1,
     bt12_2,
-    bt12_4,
+    g_prev,
     bt12_5,
-    bt12_7,
+    g_t,
     v13,
-    v14,
+    g,
     r15_7,
-    bt15_1,
+    h_t_,
     bt15_2,
-    bt15_4,
+    g_t_,
     bt15_5,
     bt15_6,
-    bt15_7,
-    bt15_8,
+    yhat_t,
+    y_t,
     bt15_9,
     v17,
-    v18,
+    L,
     bt21_1,
     bt21_4,
     bt21_7,
@@ -677,17 +678,17 @@ export function gradient(
     bt21_12,
     bt21_18,
     bt21_23,
-    v22,
-    v23,
+    dL_dh,
+    dL_dg,
     v26,
-    d29_0,
+    dL_dg_steps,
     bt29_1,
     bt29_4,
     bt29_7,
     bt29_8,
     bt29_13,
     bt29_19,
-    d32_0,
+    dL_dh_steps,
     bt32_1,
     bt32_4,
     bt32_7,
@@ -695,16 +696,17 @@ export function gradient(
     bt32_13,
     bt32_19,
   } = w;
+  // h_t = tanh(Uf*x_t + Wf*h_<t-1>)
   {
-    s9_0.fill(0, 0 * 2, 1 * 2);
+    h_steps.fill(0, 0 * 2, 1 * 2);
     for (let t97 = 0; t97 < 3; t97++) {
       {
         const o98 = t97 * 2;
-        for (let i99 = 0; i99 < 2; i99++) bt9_1[i99] = v0[o98 + i99];
+        for (let i99 = 0; i99 < 2; i99++) x_t[i99] = x[o98 + i99];
       }
       {
         const o100 = (t97 + 0) * 2;
-        for (let i101 = 0; i101 < 2; i101++) bt9_4[i101] = s9_0[o100 + i101];
+        for (let i101 = 0; i101 < 2; i101++) h_prev[i101] = h_steps[o100 + i101];
       }
       {
         let i102 = 0;
@@ -716,8 +718,8 @@ export function gradient(
               let s111_0_0 = 0;
               for (let p104 = 0; p104 < 2; p104++) {
                 const pn108 = p104 * 1;
-                const a109_0 = v2[ar105_0 + p104];
-                const b110_0 = bt9_1[pn108 + j103];
+                const a109_0 = Uf[ar105_0 + p104];
+                const b110_0 = x_t[pn108 + j103];
                 s111_0_0 += a109_0 * b110_0;
               }
               bt9_2[i102 * 1 + j103] = s111_0_0;
@@ -735,8 +737,8 @@ export function gradient(
               let s121_0_0 = 0;
               for (let p114 = 0; p114 < 2; p114++) {
                 const pn118 = p114 * 1;
-                const a119_0 = v3[ar115_0 + p114];
-                const b120_0 = bt9_4[pn118 + j113];
+                const a119_0 = Wf[ar115_0 + p114];
+                const b120_0 = h_prev[pn118 + j113];
                 s121_0_0 += a119_0 * b120_0;
               }
               bt9_5[i112 * 1 + j113] = s121_0_0;
@@ -746,16 +748,17 @@ export function gradient(
       }
 
       for (let i122 = 0; i122 < 2; i122++) {
-        bt9_7[i122] = Math.tanh(bt9_2[i122] + bt9_5[i122]);
+        h_t[i122] = Math.tanh(bt9_2[i122] + bt9_5[i122]);
       }
-      s9_0.set(bt9_7, (t97 + 1) * 2);
-      r9_7.set(bt9_7, t97 * 2);
+      h_steps.set(h_t, (t97 + 1) * 2);
+      r9_7.set(h_t, t97 * 2);
     }
   }
   for (let t123 = 0; t123 < 3; t123++)
-    for (let i124 = 0; i124 < 2; i124++) v11[(3 - 1 - t123) * 2 + i124] = v0[t123 * 2 + i124];
+    for (let i124 = 0; i124 < 2; i124++) v11[(3 - 1 - t123) * 2 + i124] = x[t123 * 2 + i124];
+  // g_t = tanh(Ub*x_t + Wb*g_<t+1>)
   {
-    s12_0.fill(0, 0 * 2, 1 * 2);
+    g_steps.fill(0, 0 * 2, 1 * 2);
     for (let t125 = 0; t125 < 3; t125++) {
       {
         const o126 = t125 * 2;
@@ -763,7 +766,7 @@ export function gradient(
       }
       {
         const o128 = (t125 + 0) * 2;
-        for (let i129 = 0; i129 < 2; i129++) bt12_4[i129] = s12_0[o128 + i129];
+        for (let i129 = 0; i129 < 2; i129++) g_prev[i129] = g_steps[o128 + i129];
       }
       {
         let i130 = 0;
@@ -775,7 +778,7 @@ export function gradient(
               let s139_0_0 = 0;
               for (let p132 = 0; p132 < 2; p132++) {
                 const pn136 = p132 * 1;
-                const a137_0 = v4[ar133_0 + p132];
+                const a137_0 = Ub[ar133_0 + p132];
                 const b138_0 = bt12_1[pn136 + j131];
                 s139_0_0 += a137_0 * b138_0;
               }
@@ -794,8 +797,8 @@ export function gradient(
               let s149_0_0 = 0;
               for (let p142 = 0; p142 < 2; p142++) {
                 const pn146 = p142 * 1;
-                const a147_0 = v5[ar143_0 + p142];
-                const b148_0 = bt12_4[pn146 + j141];
+                const a147_0 = Wb[ar143_0 + p142];
+                const b148_0 = g_prev[pn146 + j141];
                 s149_0_0 += a147_0 * b148_0;
               }
               bt12_5[i140 * 1 + j141] = s149_0_0;
@@ -805,27 +808,28 @@ export function gradient(
       }
 
       for (let i150 = 0; i150 < 2; i150++) {
-        bt12_7[i150] = Math.tanh(bt12_2[i150] + bt12_5[i150]);
+        g_t[i150] = Math.tanh(bt12_2[i150] + bt12_5[i150]);
       }
-      s12_0.set(bt12_7, (t125 + 1) * 2);
-      r12_7.set(bt12_7, t125 * 2);
+      g_steps.set(g_t, (t125 + 1) * 2);
+      r12_7.set(g_t, t125 * 2);
     }
   }
   for (let t151 = 0; t151 < 3; t151++)
-    for (let i152 = 0; i152 < 2; i152++) v14[(3 - 1 - t151) * 2 + i152] = v13[t151 * 2 + i152];
+    for (let i152 = 0; i152 < 2; i152++) g[(3 - 1 - t151) * 2 + i152] = v13[t151 * 2 + i152];
+  // yhat_t = softmax(Vf*h_t + Vb*g_t)
   {
     for (let t153 = 0; t153 < 3; t153++) {
       {
         const o154 = t153 * 2;
-        for (let i155 = 0; i155 < 2; i155++) bt15_1[i155] = v10[o154 + i155];
+        for (let i155 = 0; i155 < 2; i155++) h_t_[i155] = h[o154 + i155];
       }
       {
         const o156 = t153 * 2;
-        for (let i157 = 0; i157 < 2; i157++) bt15_4[i157] = v14[o156 + i157];
+        for (let i157 = 0; i157 < 2; i157++) g_t_[i157] = g[o156 + i157];
       }
       {
         const o158 = t153 * 2;
-        for (let i159 = 0; i159 < 2; i159++) bt15_8[i159] = v1[o158 + i159];
+        for (let i159 = 0; i159 < 2; i159++) y_t[i159] = y[o158 + i159];
       }
       {
         let i160 = 0;
@@ -837,8 +841,8 @@ export function gradient(
               let s169_0_0 = 0;
               for (let p162 = 0; p162 < 2; p162++) {
                 const pn166 = p162 * 1;
-                const a167_0 = v6[ar163_0 + p162];
-                const b168_0 = bt15_1[pn166 + j161];
+                const a167_0 = Vf[ar163_0 + p162];
+                const b168_0 = h_t_[pn166 + j161];
                 s169_0_0 += a167_0 * b168_0;
               }
               bt15_2[i160 * 1 + j161] = s169_0_0;
@@ -856,8 +860,8 @@ export function gradient(
               let s179_0_0 = 0;
               for (let p172 = 0; p172 < 2; p172++) {
                 const pn176 = p172 * 1;
-                const a177_0 = v7[ar173_0 + p172];
-                const b178_0 = bt15_4[pn176 + j171];
+                const a177_0 = Vb[ar173_0 + p172];
+                const b178_0 = g_t_[pn176 + j171];
                 s179_0_0 += a177_0 * b178_0;
               }
               bt15_5[i170 * 1 + j171] = s179_0_0;
@@ -877,7 +881,7 @@ export function gradient(
         for (let j183 = 0; j183 < 2; j183++) s182 += Math.exp(bt15_6[r185 + j183] - m181);
         const lse184 = m181 + Math.log(s182);
         for (let j183 = 0; j183 < 2; j183++)
-          bt15_7[r185 + j183] = Math.exp(bt15_6[r185 + j183] - lse184);
+          yhat_t[r185 + j183] = Math.exp(bt15_6[r185 + j183] - lse184);
       }
       let s186 = 0;
       for (let r191 = 0; r191 < 2; r191 += 2) {
@@ -888,27 +892,29 @@ export function gradient(
         for (let j189 = 0; j189 < 2; j189++) e188 += Math.exp(bt15_6[r191 + j189] - m187);
         const lse190 = m187 + Math.log(e188);
         for (let j189 = 0; j189 < 2; j189++)
-          s186 -= bt15_8[r191 + j189] * (bt15_6[r191 + j189] - lse190);
+          s186 -= y_t[r191 + j189] * (bt15_6[r191 + j189] - lse190);
       }
       bt15_9[0] = s186;
       v17.set(bt15_9, t153 * 1);
-      r15_7.set(bt15_7, t153 * 2);
+      r15_7.set(yhat_t, t153 * 2);
     }
   }
-  v18.fill(0);
+  // loss L = sum_t(cross_entropy(yhat_t, y_t))
+  L.fill(0);
   for (let r192 = 0; r192 < 3; r192 += 1)
-    for (let i193 = 0; i193 < 1; i193++) v18[i193] += v17[r192 + i193];
+    for (let i193 = 0; i193 < 1; i193++) L[i193] += v17[r192 + i193];
+  // backpropagation through time: dL/d from the last step to the first, summing dL/dVf, dL/dVb over the steps
   {
-    v24.fill(0);
-    v25.fill(0);
+    dL_dVf.fill(0);
+    dL_dVb.fill(0);
     for (let t194 = 3 - 1; t194 >= 0; t194--) {
       {
         const o195 = t194 * 2;
-        for (let i196 = 0; i196 < 2; i196++) bt21_1[i196] = v10[o195 + i196];
+        for (let i196 = 0; i196 < 2; i196++) bt21_1[i196] = h[o195 + i196];
       }
       {
         const o197 = t194 * 2;
-        for (let i198 = 0; i198 < 2; i198++) bt21_4[i198] = v14[o197 + i198];
+        for (let i198 = 0; i198 < 2; i198++) bt21_4[i198] = g[o197 + i198];
       }
       {
         const o199 = t194 * 2;
@@ -916,7 +922,7 @@ export function gradient(
       }
       {
         const o201 = t194 * 2;
-        for (let i202 = 0; i202 < 2; i202++) bt21_8[i202] = v1[o201 + i202];
+        for (let i202 = 0; i202 < 2; i202++) bt21_8[i202] = y[o201 + i202];
       }
       {
         const o203 = t194 * 1;
@@ -942,7 +948,7 @@ export function gradient(
               for (let p212 = 0; p212 < 2; p212++) {
                 const pm215 = p212 * 2;
                 const pn216 = p212 * 1;
-                const a217_0 = v7[pm215 + i210];
+                const a217_0 = Vb[pm215 + i210];
                 const b218_0 = bt21_12[pn216 + j211];
                 s219_0_0 += a217_0 * b218_0;
               }
@@ -961,7 +967,7 @@ export function gradient(
               for (let p222 = 0; p222 < 2; p222++) {
                 const pm225 = p222 * 2;
                 const pn226 = p222 * 1;
-                const a227_0 = v6[pm225 + i220];
+                const a227_0 = Vf[pm225 + i220];
                 const b228_0 = bt21_12[pn226 + j221];
                 s229_0_0 += a227_0 * b228_0;
               }
@@ -970,8 +976,8 @@ export function gradient(
           }
         }
       }
-      v22.set(bt21_23, t194 * 2);
-      v23.set(bt21_18, t194 * 2);
+      dL_dh.set(bt21_23, t194 * 2);
+      dL_dg.set(bt21_18, t194 * 2);
       {
         let i230 = 0;
         for (; i230 < 2; i230++) {
@@ -979,7 +985,7 @@ export function gradient(
           const o233_0 = i230 * 2;
           for (let j231 = 0; j231 < 2; j231++) {
             const bv234 = bt21_1[j231];
-            v24[o233_0 + j231] += a232_0 * bv234;
+            dL_dVf[o233_0 + j231] += a232_0 * bv234;
           }
         }
       }
@@ -990,19 +996,20 @@ export function gradient(
           const o238_0 = i235 * 2;
           for (let j236 = 0; j236 < 2; j236++) {
             const bv239 = bt21_4[j236];
-            v25[o238_0 + j236] += a237_0 * bv239;
+            dL_dVb[o238_0 + j236] += a237_0 * bv239;
           }
         }
       }
     }
   }
   for (let t240 = 0; t240 < 3; t240++)
-    for (let i241 = 0; i241 < 2; i241++) v26[(3 - 1 - t240) * 2 + i241] = v23[t240 * 2 + i241];
+    for (let i241 = 0; i241 < 2; i241++) v26[(3 - 1 - t240) * 2 + i241] = dL_dg[t240 * 2 + i241];
+  // backpropagation through time: dL/dg_t from the last step to the first, summing dL/dUb, dL/dWb over the steps
   {
-    d29_0.fill(0);
-    d29_0.set(v26, 1 * 2);
-    v30.fill(0);
-    v31.fill(0);
+    dL_dg_steps.fill(0);
+    dL_dg_steps.set(v26, 1 * 2);
+    dL_dUb.fill(0);
+    dL_dWb.fill(0);
     for (let t242 = 3 - 1; t242 >= 0; t242--) {
       {
         const o243 = t242 * 2;
@@ -1010,7 +1017,7 @@ export function gradient(
       }
       {
         const o245 = (t242 + 0) * 2;
-        for (let i246 = 0; i246 < 2; i246++) bt29_4[i246] = s12_0[o245 + i246];
+        for (let i246 = 0; i246 < 2; i246++) bt29_4[i246] = g_steps[o245 + i246];
       }
       {
         const o247 = t242 * 2;
@@ -1018,7 +1025,7 @@ export function gradient(
       }
       {
         const o249 = (t242 + 1) * 2;
-        for (let i250 = 0; i250 < 2; i250++) bt29_8[i250] = d29_0[o249 + i250];
+        for (let i250 = 0; i250 < 2; i250++) bt29_8[i250] = dL_dg_steps[o249 + i250];
       }
 
       for (let i251 = 0; i251 < 2; i251++) {
@@ -1034,7 +1041,7 @@ export function gradient(
               for (let p254 = 0; p254 < 2; p254++) {
                 const pm257 = p254 * 2;
                 const pn258 = p254 * 1;
-                const a259_0 = v5[pm257 + i252];
+                const a259_0 = Wb[pm257 + i252];
                 const b260_0 = bt29_13[pn258 + j253];
                 s261_0_0 += a259_0 * b260_0;
               }
@@ -1045,7 +1052,7 @@ export function gradient(
       }
       {
         const o262 = (t242 + 0) * 2;
-        for (let i263 = 0; i263 < 2; i263++) d29_0[o262 + i263] += bt29_19[i263];
+        for (let i263 = 0; i263 < 2; i263++) dL_dg_steps[o262 + i263] += bt29_19[i263];
       }
       {
         let i264 = 0;
@@ -1054,7 +1061,7 @@ export function gradient(
           const o267_0 = i264 * 2;
           for (let j265 = 0; j265 < 2; j265++) {
             const bv268 = bt29_1[j265];
-            v30[o267_0 + j265] += a266_0 * bv268;
+            dL_dUb[o267_0 + j265] += a266_0 * bv268;
           }
         }
       }
@@ -1065,25 +1072,26 @@ export function gradient(
           const o272_0 = i269 * 2;
           for (let j270 = 0; j270 < 2; j270++) {
             const bv273 = bt29_4[j270];
-            v31[o272_0 + j270] += a271_0 * bv273;
+            dL_dWb[o272_0 + j270] += a271_0 * bv273;
           }
         }
       }
     }
   }
+  // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dUf, dL/dWf over the steps
   {
-    d32_0.fill(0);
-    d32_0.set(v22, 1 * 2);
-    v33.fill(0);
-    v34.fill(0);
+    dL_dh_steps.fill(0);
+    dL_dh_steps.set(dL_dh, 1 * 2);
+    dL_dUf.fill(0);
+    dL_dWf.fill(0);
     for (let t274 = 3 - 1; t274 >= 0; t274--) {
       {
         const o275 = t274 * 2;
-        for (let i276 = 0; i276 < 2; i276++) bt32_1[i276] = v0[o275 + i276];
+        for (let i276 = 0; i276 < 2; i276++) bt32_1[i276] = x[o275 + i276];
       }
       {
         const o277 = (t274 + 0) * 2;
-        for (let i278 = 0; i278 < 2; i278++) bt32_4[i278] = s9_0[o277 + i278];
+        for (let i278 = 0; i278 < 2; i278++) bt32_4[i278] = h_steps[o277 + i278];
       }
       {
         const o279 = t274 * 2;
@@ -1091,7 +1099,7 @@ export function gradient(
       }
       {
         const o281 = (t274 + 1) * 2;
-        for (let i282 = 0; i282 < 2; i282++) bt32_8[i282] = d32_0[o281 + i282];
+        for (let i282 = 0; i282 < 2; i282++) bt32_8[i282] = dL_dh_steps[o281 + i282];
       }
 
       for (let i283 = 0; i283 < 2; i283++) {
@@ -1107,7 +1115,7 @@ export function gradient(
               for (let p286 = 0; p286 < 2; p286++) {
                 const pm289 = p286 * 2;
                 const pn290 = p286 * 1;
-                const a291_0 = v3[pm289 + i284];
+                const a291_0 = Wf[pm289 + i284];
                 const b292_0 = bt32_13[pn290 + j285];
                 s293_0_0 += a291_0 * b292_0;
               }
@@ -1118,7 +1126,7 @@ export function gradient(
       }
       {
         const o294 = (t274 + 0) * 2;
-        for (let i295 = 0; i295 < 2; i295++) d32_0[o294 + i295] += bt32_19[i295];
+        for (let i295 = 0; i295 < 2; i295++) dL_dh_steps[o294 + i295] += bt32_19[i295];
       }
       {
         let i296 = 0;
@@ -1127,7 +1135,7 @@ export function gradient(
           const o299_0 = i296 * 2;
           for (let j297 = 0; j297 < 2; j297++) {
             const bv300 = bt32_1[j297];
-            v33[o299_0 + j297] += a298_0 * bv300;
+            dL_dUf[o299_0 + j297] += a298_0 * bv300;
           }
         }
       }
@@ -1138,14 +1146,14 @@ export function gradient(
           const o304_0 = i301 * 2;
           for (let j302 = 0; j302 < 2; j302++) {
             const bv305 = bt32_4[j302];
-            v34[o304_0 + j302] += a303_0 * bv305;
+            dL_dWf[o304_0 + j302] += a303_0 * bv305;
           }
         }
       }
     }
   }
 
-  return { loss: v18[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -130,42 +130,42 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v10 = new Float64Array(9);
-  const v11 = new Float64Array(9);
-  const v14 = new Float64Array(4);
-  const v15 = new Float64Array(4);
+  const h = new Float64Array(9);
+  const hr = new Float64Array(9);
+  const hp = new Float64Array(4);
+  const hf = new Float64Array(4);
   const v16 = new Float64Array(2);
-  const v17 = new Float64Array(2);
-  const v18 = new Float64Array(2);
-  const v19 = new Float64Array(1);
-  const v43 = new Float64Array(2);
-  const v46 = new Float64Array(8);
-  const v47 = new Float64Array(4);
-  const v51 = new Float64Array(4);
+  const z = new Float64Array(2);
+  const yhat = new Float64Array(2);
+  const L = new Float64Array(1);
+  const dL_db = new Float64Array(2);
+  const dL_dW = new Float64Array(8);
+  const dL_dhf = new Float64Array(4);
+  const dL_dhp = new Float64Array(4);
   const v54 = new Float64Array(4);
-  const v55 = new Float64Array(9);
+  const dL_dhr = new Float64Array(9);
   const v58 = new Float64Array(9);
-  const v59 = new Float64Array(9);
-  const v63 = new Float64Array(9);
+  const dL_dh = new Float64Array(9);
+  const dL_dk = new Float64Array(9);
   return {
     key: "",
-    v10,
-    v11,
-    v14,
-    v15,
+    h,
+    hr,
+    hp,
+    hf,
     v16,
-    v17,
-    v18,
-    v19,
-    v43,
-    v46,
-    v47,
-    v51,
+    z,
+    yhat,
+    L,
+    dL_db,
+    dL_dW,
+    dL_dhf,
+    dL_dhp,
     v54,
-    v55,
+    dL_dhr,
     v58,
-    v59,
-    v63,
+    dL_dh,
+    dL_dk,
   };
 }
 function buffers() {
@@ -178,26 +178,27 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["k"];
-  const v5 = params["W"];
-  const v7 = params["b"];
-  const { v10, v11, v14, v15, v16, v17, v18, v19 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const k = params["k"];
+  const W = params["W"];
+  const b = params["b"];
+  const { h, hr, hp, hf, v16, z, yhat, L } = w;
+  // h = conv2d(x, k)
   for (let n0 = 0; n0 < 1; n0++)
     for (let f1 = 0; f1 < 1; f1++) {
       {
         const c2 = 0;
         {
-          const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-          const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-          const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-          const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-          const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-          const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-          const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-          const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-          const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+          const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+          const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+          const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+          const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+          const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+          const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+          const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+          const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+          const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
           for (let oh3 = 0; oh3 < 3; oh3++) {
             const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
             const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
@@ -205,30 +206,30 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
             for (let ow4 = 0; ow4 < 3; ow4++) {
               const col5 = ow4 * 1;
-              v10[ob8 + ow4] =
-                w6_0_0 * v0[r7_0 + col5] +
-                w6_0_1 * v0[r7_0 + col5 + 1] +
-                w6_0_2 * v0[r7_0 + col5 + 2] +
-                w6_1_0 * v0[r7_1 + col5] +
-                w6_1_1 * v0[r7_1 + col5 + 1] +
-                w6_1_2 * v0[r7_1 + col5 + 2] +
-                w6_2_0 * v0[r7_2 + col5] +
-                w6_2_1 * v0[r7_2 + col5 + 1] +
-                w6_2_2 * v0[r7_2 + col5 + 2];
+              h[ob8 + ow4] =
+                w6_0_0 * x[r7_0 + col5] +
+                w6_0_1 * x[r7_0 + col5 + 1] +
+                w6_0_2 * x[r7_0 + col5 + 2] +
+                w6_1_0 * x[r7_1 + col5] +
+                w6_1_1 * x[r7_1 + col5 + 1] +
+                w6_1_2 * x[r7_1 + col5 + 2] +
+                w6_2_0 * x[r7_2 + col5] +
+                w6_2_1 * x[r7_2 + col5 + 1] +
+                w6_2_2 * x[r7_2 + col5 + 2];
             }
           }
         }
       }
       for (let c2 = 1; c2 < 1; c2++) {
-        const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-        const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-        const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-        const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-        const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-        const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-        const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-        const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-        const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+        const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+        const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+        const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+        const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+        const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+        const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+        const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+        const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+        const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
         for (let oh3 = 0; oh3 < 3; oh3++) {
           const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
           const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
@@ -236,24 +237,26 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
           for (let ow4 = 0; ow4 < 3; ow4++) {
             const col5 = ow4 * 1;
-            v10[ob8 + ow4] +=
-              w6_0_0 * v0[r7_0 + col5] +
-              w6_0_1 * v0[r7_0 + col5 + 1] +
-              w6_0_2 * v0[r7_0 + col5 + 2] +
-              w6_1_0 * v0[r7_1 + col5] +
-              w6_1_1 * v0[r7_1 + col5 + 1] +
-              w6_1_2 * v0[r7_1 + col5 + 2] +
-              w6_2_0 * v0[r7_2 + col5] +
-              w6_2_1 * v0[r7_2 + col5 + 1] +
-              w6_2_2 * v0[r7_2 + col5 + 2];
+            h[ob8 + ow4] +=
+              w6_0_0 * x[r7_0 + col5] +
+              w6_0_1 * x[r7_0 + col5 + 1] +
+              w6_0_2 * x[r7_0 + col5 + 2] +
+              w6_1_0 * x[r7_1 + col5] +
+              w6_1_1 * x[r7_1 + col5 + 1] +
+              w6_1_2 * x[r7_1 + col5 + 2] +
+              w6_2_0 * x[r7_2 + col5] +
+              w6_2_1 * x[r7_2 + col5 + 1] +
+              w6_2_2 * x[r7_2 + col5 + 2];
           }
         }
       }
     }
+  // hr = relu(h)
 
   for (let i9 = 0; i9 < 9; i9++) {
-    v11[i9] = Math.max(v10[i9], 0);
+    hr[i9] = Math.max(h[i9], 0);
   }
+  // hp = maxpool(hr, size=2, stride=1)
   for (let l11 = 0; l11 < 1; l11++)
     for (let oh12 = 0; oh12 < 2; oh12++)
       for (let ow13 = 0; ow13 < 2; ow13++) {
@@ -262,13 +265,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i15 = 0; i15 < 2; i15++)
           for (let j16 = 0; j16 < 2; j16++) {
             const q17 = (l11 * 3 + oh12 * 1 + i15) * 3 + ow13 * 1 + j16;
-            if (v11[q17] > m10) {
-              m10 = v11[q17];
+            if (hr[q17] > m10) {
+              m10 = hr[q17];
             }
           }
-        v14[o14] = m10;
+        hp[o14] = m10;
       }
-  v15.set(v14);
+  // hf = flatten(hp)
+  hf.set(hp);
   {
     let i18 = 0;
     for (; i18 < 2; i18++) {
@@ -279,8 +283,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s27_0_0 = 0;
           for (let p20 = 0; p20 < 4; p20++) {
             const pn24 = p20 * 1;
-            const a25_0 = v5[ar21_0 + p20];
-            const b26_0 = v15[pn24 + j19];
+            const a25_0 = W[ar21_0 + p20];
+            const b26_0 = hf[pn24 + j19];
             s27_0_0 += a25_0 * b26_0;
           }
           v16[i18 * 1 + j19] = s27_0_0;
@@ -288,38 +292,41 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // z = W*hf + b
 
   for (let i28 = 0; i28 < 2; i28++) {
-    v17[i28] = v16[i28] + v7[i28];
+    z[i28] = v16[i28] + b[i28];
   }
+  // yhat = softmax(z)
   for (let r33 = 0; r33 < 2; r33 += 2) {
     let m29 = -Infinity;
-    for (let j31 = 0; j31 < 2; j31++) if (v17[r33 + j31] > m29) m29 = v17[r33 + j31];
+    for (let j31 = 0; j31 < 2; j31++) if (z[r33 + j31] > m29) m29 = z[r33 + j31];
     let s30 = 0;
-    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v17[r33 + j31] - m29);
+    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(z[r33 + j31] - m29);
     const lse32 = m29 + Math.log(s30);
-    for (let j31 = 0; j31 < 2; j31++) v18[r33 + j31] = Math.exp(v17[r33 + j31] - lse32);
+    for (let j31 = 0; j31 < 2; j31++) yhat[r33 + j31] = Math.exp(z[r33 + j31] - lse32);
   }
+  // loss L = cross_entropy(yhat, y)
   let s34 = 0;
   for (let r39 = 0; r39 < 2; r39 += 2) {
     let m35 = -Infinity;
-    for (let j37 = 0; j37 < 2; j37++) if (v17[r39 + j37] > m35) m35 = v17[r39 + j37];
+    for (let j37 = 0; j37 < 2; j37++) if (z[r39 + j37] > m35) m35 = z[r39 + j37];
     let e36 = 0;
-    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(v17[r39 + j37] - m35);
+    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(z[r39 + j37] - m35);
     const lse38 = m35 + Math.log(e36);
-    for (let j37 = 0; j37 < 2; j37++) s34 -= v1[r39 + j37] * (v17[r39 + j37] - lse38);
+    for (let j37 = 0; j37 < 2; j37++) s34 -= y[r39 + j37] * (z[r39 + j37] - lse38);
   }
-  v19[0] = s34;
+  L[0] = s34;
   return {
-    loss: v19[0],
+    loss: L[0],
     values: {
-      h: v10.slice(),
-      hr: v11.slice(),
-      hp: v14.slice(),
-      hf: v15.slice(),
-      z: v17.slice(),
-      yhat: v18.slice(),
-      L: v19.slice(),
+      h: h.slice(),
+      hr: hr.slice(),
+      hp: hp.slice(),
+      hf: hf.slice(),
+      z: z.slice(),
+      yhat: yhat.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -343,29 +350,30 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["k"];
-  const v5 = params["W"];
-  const v7 = params["b"];
-  const v43 = out["b"];
-  const v46 = out["W"];
-  const v63 = out["k"];
-  const { v10, v11, v14, v16, v17, v18, v19, v47, v54, v55, v59 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const k = params["k"];
+  const W = params["W"];
+  const b = params["b"];
+  const dL_db = out["b"];
+  const dL_dW = out["W"];
+  const dL_dk = out["k"];
+  const { h, hr, hp, v16, z, yhat, L, dL_dhf, v54, dL_dhr, dL_dh } = w;
+  // h = conv2d(x, k)
   for (let n40 = 0; n40 < 1; n40++)
     for (let f41 = 0; f41 < 1; f41++) {
       {
         const c42 = 0;
         {
-          const w46_0_0 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
-          const w46_0_1 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
-          const w46_0_2 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
-          const w46_1_0 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
-          const w46_1_1 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
-          const w46_1_2 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
-          const w46_2_0 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
-          const w46_2_1 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
-          const w46_2_2 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
+          const w46_0_0 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
+          const w46_0_1 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
+          const w46_0_2 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
+          const w46_1_0 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
+          const w46_1_1 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
+          const w46_1_2 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
+          const w46_2_0 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
+          const w46_2_1 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
+          const w46_2_2 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
           for (let oh43 = 0; oh43 < 3; oh43++) {
             const r47_0 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 0) * 5;
             const r47_1 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 1) * 5;
@@ -373,30 +381,30 @@ export function gradient(
             const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
             for (let ow44 = 0; ow44 < 3; ow44++) {
               const col45 = ow44 * 1;
-              v10[ob48 + ow44] =
-                w46_0_0 * v0[r47_0 + col45] +
-                w46_0_1 * v0[r47_0 + col45 + 1] +
-                w46_0_2 * v0[r47_0 + col45 + 2] +
-                w46_1_0 * v0[r47_1 + col45] +
-                w46_1_1 * v0[r47_1 + col45 + 1] +
-                w46_1_2 * v0[r47_1 + col45 + 2] +
-                w46_2_0 * v0[r47_2 + col45] +
-                w46_2_1 * v0[r47_2 + col45 + 1] +
-                w46_2_2 * v0[r47_2 + col45 + 2];
+              h[ob48 + ow44] =
+                w46_0_0 * x[r47_0 + col45] +
+                w46_0_1 * x[r47_0 + col45 + 1] +
+                w46_0_2 * x[r47_0 + col45 + 2] +
+                w46_1_0 * x[r47_1 + col45] +
+                w46_1_1 * x[r47_1 + col45 + 1] +
+                w46_1_2 * x[r47_1 + col45 + 2] +
+                w46_2_0 * x[r47_2 + col45] +
+                w46_2_1 * x[r47_2 + col45 + 1] +
+                w46_2_2 * x[r47_2 + col45 + 2];
             }
           }
         }
       }
       for (let c42 = 1; c42 < 1; c42++) {
-        const w46_0_0 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
-        const w46_0_1 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
-        const w46_0_2 = v3[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
-        const w46_1_0 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
-        const w46_1_1 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
-        const w46_1_2 = v3[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
-        const w46_2_0 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
-        const w46_2_1 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
-        const w46_2_2 = v3[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
+        const w46_0_0 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
+        const w46_0_1 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
+        const w46_0_2 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
+        const w46_1_0 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
+        const w46_1_1 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
+        const w46_1_2 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
+        const w46_2_0 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
+        const w46_2_1 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
+        const w46_2_2 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
         for (let oh43 = 0; oh43 < 3; oh43++) {
           const r47_0 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 0) * 5;
           const r47_1 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 1) * 5;
@@ -404,24 +412,26 @@ export function gradient(
           const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
           for (let ow44 = 0; ow44 < 3; ow44++) {
             const col45 = ow44 * 1;
-            v10[ob48 + ow44] +=
-              w46_0_0 * v0[r47_0 + col45] +
-              w46_0_1 * v0[r47_0 + col45 + 1] +
-              w46_0_2 * v0[r47_0 + col45 + 2] +
-              w46_1_0 * v0[r47_1 + col45] +
-              w46_1_1 * v0[r47_1 + col45 + 1] +
-              w46_1_2 * v0[r47_1 + col45 + 2] +
-              w46_2_0 * v0[r47_2 + col45] +
-              w46_2_1 * v0[r47_2 + col45 + 1] +
-              w46_2_2 * v0[r47_2 + col45 + 2];
+            h[ob48 + ow44] +=
+              w46_0_0 * x[r47_0 + col45] +
+              w46_0_1 * x[r47_0 + col45 + 1] +
+              w46_0_2 * x[r47_0 + col45 + 2] +
+              w46_1_0 * x[r47_1 + col45] +
+              w46_1_1 * x[r47_1 + col45 + 1] +
+              w46_1_2 * x[r47_1 + col45 + 2] +
+              w46_2_0 * x[r47_2 + col45] +
+              w46_2_1 * x[r47_2 + col45 + 1] +
+              w46_2_2 * x[r47_2 + col45 + 2];
           }
         }
       }
     }
+  // hr = relu(h)
 
   for (let i49 = 0; i49 < 9; i49++) {
-    v11[i49] = Math.max(v10[i49], 0);
+    hr[i49] = Math.max(h[i49], 0);
   }
+  // hp = maxpool(hr, size=2, stride=1)
   for (let l51 = 0; l51 < 1; l51++)
     for (let oh52 = 0; oh52 < 2; oh52++)
       for (let ow53 = 0; ow53 < 2; ow53++) {
@@ -430,11 +440,11 @@ export function gradient(
         for (let i55 = 0; i55 < 2; i55++)
           for (let j56 = 0; j56 < 2; j56++) {
             const q57 = (l51 * 3 + oh52 * 1 + i55) * 3 + ow53 * 1 + j56;
-            if (v11[q57] > m50) {
-              m50 = v11[q57];
+            if (hr[q57] > m50) {
+              m50 = hr[q57];
             }
           }
-        v14[o54] = m50;
+        hp[o54] = m50;
       }
   {
     let i58 = 0;
@@ -446,8 +456,8 @@ export function gradient(
           let s67_0_0 = 0;
           for (let p60 = 0; p60 < 4; p60++) {
             const pn64 = p60 * 1;
-            const a65_0 = v5[ar61_0 + p60];
-            const b66_0 = v14[pn64 + j59];
+            const a65_0 = W[ar61_0 + p60];
+            const b66_0 = hp[pn64 + j59];
             s67_0_0 += a65_0 * b66_0;
           }
           v16[i58 * 1 + j59] = s67_0_0;
@@ -455,44 +465,50 @@ export function gradient(
       }
     }
   }
+  // z = W*hf + b
 
   for (let i68 = 0; i68 < 2; i68++) {
-    v17[i68] = v16[i68] + v7[i68];
+    z[i68] = v16[i68] + b[i68];
   }
+  // yhat = softmax(z)
   for (let r73 = 0; r73 < 2; r73 += 2) {
     let m69 = -Infinity;
-    for (let j71 = 0; j71 < 2; j71++) if (v17[r73 + j71] > m69) m69 = v17[r73 + j71];
+    for (let j71 = 0; j71 < 2; j71++) if (z[r73 + j71] > m69) m69 = z[r73 + j71];
     let s70 = 0;
-    for (let j71 = 0; j71 < 2; j71++) s70 += Math.exp(v17[r73 + j71] - m69);
+    for (let j71 = 0; j71 < 2; j71++) s70 += Math.exp(z[r73 + j71] - m69);
     const lse72 = m69 + Math.log(s70);
-    for (let j71 = 0; j71 < 2; j71++) v18[r73 + j71] = Math.exp(v17[r73 + j71] - lse72);
+    for (let j71 = 0; j71 < 2; j71++) yhat[r73 + j71] = Math.exp(z[r73 + j71] - lse72);
   }
+  // loss L = cross_entropy(yhat, y)
   let s74 = 0;
   for (let r79 = 0; r79 < 2; r79 += 2) {
     let m75 = -Infinity;
-    for (let j77 = 0; j77 < 2; j77++) if (v17[r79 + j77] > m75) m75 = v17[r79 + j77];
+    for (let j77 = 0; j77 < 2; j77++) if (z[r79 + j77] > m75) m75 = z[r79 + j77];
     let e76 = 0;
-    for (let j77 = 0; j77 < 2; j77++) e76 += Math.exp(v17[r79 + j77] - m75);
+    for (let j77 = 0; j77 < 2; j77++) e76 += Math.exp(z[r79 + j77] - m75);
     const lse78 = m75 + Math.log(e76);
-    for (let j77 = 0; j77 < 2; j77++) s74 -= v1[r79 + j77] * (v17[r79 + j77] - lse78);
+    for (let j77 = 0; j77 < 2; j77++) s74 -= y[r79 + j77] * (z[r79 + j77] - lse78);
   }
-  v19[0] = s74;
+  L[0] = s74;
+  // dL/db
   for (let r82 = 0; r82 < 2; r82 += 2) {
     let t80 = 0;
-    for (let j81 = 0; j81 < 2; j81++) t80 += v1[r82 + j81];
-    for (let j81 = 0; j81 < 2; j81++) v43[r82 + j81] = v18[r82 + j81] * t80 - v1[r82 + j81];
+    for (let j81 = 0; j81 < 2; j81++) t80 += y[r82 + j81];
+    for (let j81 = 0; j81 < 2; j81++) dL_db[r82 + j81] = yhat[r82 + j81] * t80 - y[r82 + j81];
   }
+  // dL/dW
   {
     let i83 = 0;
     for (; i83 < 2; i83++) {
-      const a85_0 = v43[i83];
+      const a85_0 = dL_db[i83];
       const o86_0 = i83 * 4;
       for (let j84 = 0; j84 < 4; j84++) {
-        const bv87 = v14[j84];
-        v46[o86_0 + j84] = a85_0 * bv87;
+        const bv87 = hp[j84];
+        dL_dW[o86_0 + j84] = a85_0 * bv87;
       }
     }
   }
+  // dL/dhf
   {
     let i88 = 0;
     for (; i88 + 3 < 4; i88 += 4) {
@@ -506,20 +522,20 @@ export function gradient(
           for (let p90 = 0; p90 < 2; p90++) {
             const pm93 = p90 * 4;
             const pn94 = p90 * 1;
-            const a95_0 = v5[pm93 + i88];
-            const a95_1 = v5[pm93 + i88 + 1];
-            const a95_2 = v5[pm93 + i88 + 2];
-            const a95_3 = v5[pm93 + i88 + 3];
-            const b96_0 = v43[pn94 + j89];
+            const a95_0 = W[pm93 + i88];
+            const a95_1 = W[pm93 + i88 + 1];
+            const a95_2 = W[pm93 + i88 + 2];
+            const a95_3 = W[pm93 + i88 + 3];
+            const b96_0 = dL_db[pn94 + j89];
             s97_0_0 += a95_0 * b96_0;
             s97_1_0 += a95_1 * b96_0;
             s97_2_0 += a95_2 * b96_0;
             s97_3_0 += a95_3 * b96_0;
           }
-          v47[i88 * 1 + j89] = s97_0_0;
-          v47[(i88 + 1) * 1 + j89] = s97_1_0;
-          v47[(i88 + 2) * 1 + j89] = s97_2_0;
-          v47[(i88 + 3) * 1 + j89] = s97_3_0;
+          dL_dhf[i88 * 1 + j89] = s97_0_0;
+          dL_dhf[(i88 + 1) * 1 + j89] = s97_1_0;
+          dL_dhf[(i88 + 2) * 1 + j89] = s97_2_0;
+          dL_dhf[(i88 + 3) * 1 + j89] = s97_3_0;
         }
       }
     }
@@ -533,19 +549,22 @@ export function gradient(
         for (let i104 = 0; i104 < 2; i104++)
           for (let j105 = 0; j105 < 2; j105++) {
             const q106 = (l100 * 3 + oh101 * 1 + i104) * 3 + ow102 * 1 + j105;
-            if (v11[q106] > m98) {
-              m98 = v11[q106];
+            if (hr[q106] > m98) {
+              m98 = hr[q106];
               q99 = q106;
             }
           }
         v54[o103] = q99;
       }
-  v55.fill(0, 0, 9);
-  for (let i107 = 0; i107 < 4; i107++) v55[v54[i107]] += v47[i107];
+  // dL/dhr
+  dL_dhr.fill(0, 0, 9);
+  for (let i107 = 0; i107 < 4; i107++) dL_dhr[v54[i107]] += dL_dhf[i107];
+  // dL/dh
 
   for (let i110 = 0; i110 < 9; i110++) {
-    v59[i110] = v55[i110] * +(v11[i110] > 0);
+    dL_dh[i110] = dL_dhr[i110] * +(hr[i110] > 0);
   }
+  // dL/dk
   for (let f112 = 0; f112 < 1; f112++)
     for (let c113 = 0; c113 < 1; c113++) {
       let s118_0_0 = 0;
@@ -563,31 +582,31 @@ export function gradient(
           const r119_1 = ((n111 * 1 + c113) * 5 + oh114 * 1 + 1) * 5;
           const r119_2 = ((n111 * 1 + c113) * 5 + oh114 * 1 + 2) * 5;
           for (let ow115 = 0; ow115 < 3; ow115++) {
-            const g117 = v59[((n111 * 1 + f112) * 3 + oh114) * 3 + ow115];
+            const g117 = dL_dh[((n111 * 1 + f112) * 3 + oh114) * 3 + ow115];
             const col116 = ow115 * 1;
-            s118_0_0 += g117 * v0[r119_0 + col116];
-            s118_0_1 += g117 * v0[r119_0 + col116 + 1];
-            s118_0_2 += g117 * v0[r119_0 + col116 + 2];
-            s118_1_0 += g117 * v0[r119_1 + col116];
-            s118_1_1 += g117 * v0[r119_1 + col116 + 1];
-            s118_1_2 += g117 * v0[r119_1 + col116 + 2];
-            s118_2_0 += g117 * v0[r119_2 + col116];
-            s118_2_1 += g117 * v0[r119_2 + col116 + 1];
-            s118_2_2 += g117 * v0[r119_2 + col116 + 2];
+            s118_0_0 += g117 * x[r119_0 + col116];
+            s118_0_1 += g117 * x[r119_0 + col116 + 1];
+            s118_0_2 += g117 * x[r119_0 + col116 + 2];
+            s118_1_0 += g117 * x[r119_1 + col116];
+            s118_1_1 += g117 * x[r119_1 + col116 + 1];
+            s118_1_2 += g117 * x[r119_1 + col116 + 2];
+            s118_2_0 += g117 * x[r119_2 + col116];
+            s118_2_1 += g117 * x[r119_2 + col116 + 1];
+            s118_2_2 += g117 * x[r119_2 + col116 + 2];
           }
         }
-      v63[((f112 * 1 + c113) * 3 + 0) * 3 + 0] = s118_0_0;
-      v63[((f112 * 1 + c113) * 3 + 0) * 3 + 1] = s118_0_1;
-      v63[((f112 * 1 + c113) * 3 + 0) * 3 + 2] = s118_0_2;
-      v63[((f112 * 1 + c113) * 3 + 1) * 3 + 0] = s118_1_0;
-      v63[((f112 * 1 + c113) * 3 + 1) * 3 + 1] = s118_1_1;
-      v63[((f112 * 1 + c113) * 3 + 1) * 3 + 2] = s118_1_2;
-      v63[((f112 * 1 + c113) * 3 + 2) * 3 + 0] = s118_2_0;
-      v63[((f112 * 1 + c113) * 3 + 2) * 3 + 1] = s118_2_1;
-      v63[((f112 * 1 + c113) * 3 + 2) * 3 + 2] = s118_2_2;
+      dL_dk[((f112 * 1 + c113) * 3 + 0) * 3 + 0] = s118_0_0;
+      dL_dk[((f112 * 1 + c113) * 3 + 0) * 3 + 1] = s118_0_1;
+      dL_dk[((f112 * 1 + c113) * 3 + 0) * 3 + 2] = s118_0_2;
+      dL_dk[((f112 * 1 + c113) * 3 + 1) * 3 + 0] = s118_1_0;
+      dL_dk[((f112 * 1 + c113) * 3 + 1) * 3 + 1] = s118_1_1;
+      dL_dk[((f112 * 1 + c113) * 3 + 1) * 3 + 2] = s118_1_2;
+      dL_dk[((f112 * 1 + c113) * 3 + 2) * 3 + 0] = s118_2_0;
+      dL_dk[((f112 * 1 + c113) * 3 + 2) * 3 + 1] = s118_2_1;
+      dL_dk[((f112 * 1 + c113) * 3 + 2) * 3 + 2] = s118_2_2;
     }
 
-  return { loss: v19[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -129,55 +129,55 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v8 = new Float64Array(9);
-  const v9 = new Float64Array(9);
-  const v12 = new Float64Array(4);
+  const h = new Float64Array(9);
+  const p = new Float64Array(4);
   const v13 = new Float64Array(4);
   const v14 = new Float64Array(2);
-  const v15 = new Float64Array(2);
-  const v16 = new Float64Array(2);
-  const v17 = new Float64Array(1);
+  const z = new Float64Array(2);
+  const yhat = new Float64Array(2);
+  const L = new Float64Array(1);
   const v18 = new Float64Array(2);
   const v19 = new Float64Array(2);
   const v20 = new Float64Array(2);
-  const v21 = new Float64Array(2);
+  const dL_dyhat = new Float64Array(2);
   const v22 = new Float64Array(2);
   const v23 = new Float64Array(1);
   const v24 = new Float64Array(2);
-  const v25 = new Float64Array(2);
-  const v33 = new Float64Array(8);
+  const dL_db = new Float64Array(2);
+  const dL_dW = new Float64Array(8);
   const v34 = new Float64Array(4);
-  const v38 = new Float64Array(4);
+  const dL_dp = new Float64Array(4);
   const v41 = new Float64Array(4);
-  const v42 = new Float64Array(9);
+  const dL_dh = new Float64Array(9);
   const v45 = new Float64Array(9);
   const v46 = new Float64Array(9);
-  const v50 = new Float64Array(9);
+  const dL_dk = new Float64Array(9);
   return {
     key: "",
     v8,
-    v9,
-    v12,
+    h,
+    p,
     v13,
     v14,
-    v15,
-    v16,
-    v17,
+    z,
+    yhat,
+    L,
     v18,
     v19,
     v20,
-    v21,
+    dL_dyhat,
     v22,
     v23,
     v24,
-    v25,
-    v33,
+    dL_db,
+    dL_dW,
     v34,
-    v38,
+    dL_dp,
     v41,
-    v42,
+    dL_dh,
     v45,
     v46,
-    v50,
+    dL_dk,
   };
 }
 function buffers() {
@@ -190,26 +190,26 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["k"];
-  const v5 = params["W"];
-  const v7 = params["b"];
-  const { v8, v9, v12, v14, v15, v16, v17 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const k = params["k"];
+  const W = params["W"];
+  const b = params["b"];
+  const { v8, h, p, v14, z, yhat, L } = w;
   for (let n0 = 0; n0 < 1; n0++)
     for (let f1 = 0; f1 < 1; f1++) {
       {
         const c2 = 0;
         {
-          const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-          const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-          const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-          const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-          const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-          const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-          const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-          const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-          const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+          const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+          const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+          const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+          const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+          const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+          const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+          const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+          const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+          const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
           for (let oh3 = 0; oh3 < 3; oh3++) {
             const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
             const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
@@ -218,29 +218,29 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             for (let ow4 = 0; ow4 < 3; ow4++) {
               const col5 = ow4 * 1;
               v8[ob8 + ow4] =
-                w6_0_0 * v0[r7_0 + col5] +
-                w6_0_1 * v0[r7_0 + col5 + 1] +
-                w6_0_2 * v0[r7_0 + col5 + 2] +
-                w6_1_0 * v0[r7_1 + col5] +
-                w6_1_1 * v0[r7_1 + col5 + 1] +
-                w6_1_2 * v0[r7_1 + col5 + 2] +
-                w6_2_0 * v0[r7_2 + col5] +
-                w6_2_1 * v0[r7_2 + col5 + 1] +
-                w6_2_2 * v0[r7_2 + col5 + 2];
+                w6_0_0 * x[r7_0 + col5] +
+                w6_0_1 * x[r7_0 + col5 + 1] +
+                w6_0_2 * x[r7_0 + col5 + 2] +
+                w6_1_0 * x[r7_1 + col5] +
+                w6_1_1 * x[r7_1 + col5 + 1] +
+                w6_1_2 * x[r7_1 + col5 + 2] +
+                w6_2_0 * x[r7_2 + col5] +
+                w6_2_1 * x[r7_2 + col5 + 1] +
+                w6_2_2 * x[r7_2 + col5 + 2];
             }
           }
         }
       }
       for (let c2 = 1; c2 < 1; c2++) {
-        const w6_0_0 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-        const w6_0_1 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-        const w6_0_2 = v3[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-        const w6_1_0 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-        const w6_1_1 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-        const w6_1_2 = v3[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-        const w6_2_0 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-        const w6_2_1 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-        const w6_2_2 = v3[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
+        const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
+        const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
+        const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
+        const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
+        const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
+        const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
+        const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
+        const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
+        const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
         for (let oh3 = 0; oh3 < 3; oh3++) {
           const r7_0 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 0) * 5;
           const r7_1 = ((n0 * 1 + c2) * 5 + oh3 * 1 + 1) * 5;
@@ -249,23 +249,25 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           for (let ow4 = 0; ow4 < 3; ow4++) {
             const col5 = ow4 * 1;
             v8[ob8 + ow4] +=
-              w6_0_0 * v0[r7_0 + col5] +
-              w6_0_1 * v0[r7_0 + col5 + 1] +
-              w6_0_2 * v0[r7_0 + col5 + 2] +
-              w6_1_0 * v0[r7_1 + col5] +
-              w6_1_1 * v0[r7_1 + col5 + 1] +
-              w6_1_2 * v0[r7_1 + col5 + 2] +
-              w6_2_0 * v0[r7_2 + col5] +
-              w6_2_1 * v0[r7_2 + col5 + 1] +
-              w6_2_2 * v0[r7_2 + col5 + 2];
+              w6_0_0 * x[r7_0 + col5] +
+              w6_0_1 * x[r7_0 + col5 + 1] +
+              w6_0_2 * x[r7_0 + col5 + 2] +
+              w6_1_0 * x[r7_1 + col5] +
+              w6_1_1 * x[r7_1 + col5 + 1] +
+              w6_1_2 * x[r7_1 + col5 + 2] +
+              w6_2_0 * x[r7_2 + col5] +
+              w6_2_1 * x[r7_2 + col5 + 1] +
+              w6_2_2 * x[r7_2 + col5 + 2];
           }
         }
       }
     }
+  // h = relu(conv2d(x, k))
 
   for (let i9 = 0; i9 < 9; i9++) {
-    v9[i9] = Math.max(v8[i9], 0);
+    h[i9] = Math.max(v8[i9], 0);
   }
+  // p = maxpool(h, size=2, stride=1)
   for (let l11 = 0; l11 < 1; l11++)
     for (let oh12 = 0; oh12 < 2; oh12++)
       for (let ow13 = 0; ow13 < 2; ow13++) {
@@ -274,11 +276,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i15 = 0; i15 < 2; i15++)
           for (let j16 = 0; j16 < 2; j16++) {
             const q17 = (l11 * 3 + oh12 * 1 + i15) * 3 + ow13 * 1 + j16;
-            if (v9[q17] > m10) {
-              m10 = v9[q17];
+            if (h[q17] > m10) {
+              m10 = h[q17];
             }
           }
-        v12[o14] = m10;
+        p[o14] = m10;
       }
   {
     let i18 = 0;
@@ -290,8 +292,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s27_0_0 = 0;
           for (let p20 = 0; p20 < 4; p20++) {
             const pn24 = p20 * 1;
-            const a25_0 = v5[ar21_0 + p20];
-            const b26_0 = v12[pn24 + j19];
+            const a25_0 = W[ar21_0 + p20];
+            const b26_0 = p[pn24 + j19];
             s27_0_0 += a25_0 * b26_0;
           }
           v14[i18 * 1 + j19] = s27_0_0;
@@ -299,27 +301,30 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // z = W*flatten(p) + b
 
   for (let i28 = 0; i28 < 2; i28++) {
-    v15[i28] = v14[i28] + v7[i28];
+    z[i28] = v14[i28] + b[i28];
   }
+  // yhat = softmax(z)
   for (let r33 = 0; r33 < 2; r33 += 2) {
     let m29 = -Infinity;
-    for (let j31 = 0; j31 < 2; j31++) if (v15[r33 + j31] > m29) m29 = v15[r33 + j31];
+    for (let j31 = 0; j31 < 2; j31++) if (z[r33 + j31] > m29) m29 = z[r33 + j31];
     let s30 = 0;
-    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v15[r33 + j31] - m29);
+    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(z[r33 + j31] - m29);
     const lse32 = m29 + Math.log(s30);
-    for (let j31 = 0; j31 < 2; j31++) v16[r33 + j31] = Math.exp(v15[r33 + j31] - lse32);
+    for (let j31 = 0; j31 < 2; j31++) yhat[r33 + j31] = Math.exp(z[r33 + j31] - lse32);
   }
+  // loss L = bce(yhat, y)
   {
     let s34 = 0;
     for (let i35 = 0; i35 < 2; i35++)
-      s34 += -(v1[i35] * Math.log(v16[i35]) + (1 - v1[i35]) * Math.log(1 - v16[i35]));
-    v17[0] = s34;
+      s34 += -(y[i35] * Math.log(yhat[i35]) + (1 - y[i35]) * Math.log(1 - yhat[i35]));
+    L[0] = s34;
   }
   return {
-    loss: v17[0],
-    values: { h: v9.slice(), p: v12.slice(), z: v15.slice(), yhat: v16.slice(), L: v17.slice() },
+    loss: L[0],
+    values: { h: h.slice(), p: p.slice(), z: z.slice(), yhat: yhat.slice(), L: L.slice() },
   };
 }
 
@@ -342,29 +347,29 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["k"];
-  const v5 = params["W"];
-  const v7 = params["b"];
-  const v25 = out["b"];
-  const v33 = out["W"];
-  const v50 = out["k"];
-  const { v8, v9, v12, v14, v15, v16, v17, v21, v22, v23, v34, v41, v42, v46 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const k = params["k"];
+  const W = params["W"];
+  const b = params["b"];
+  const dL_db = out["b"];
+  const dL_dW = out["W"];
+  const dL_dk = out["k"];
+  const { v8, h, p, v14, z, yhat, L, dL_dyhat, v22, v23, v34, v41, dL_dh, v46 } = w;
   for (let n36 = 0; n36 < 1; n36++)
     for (let f37 = 0; f37 < 1; f37++) {
       {
         const c38 = 0;
         {
-          const w42_0_0 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
-          const w42_0_1 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
-          const w42_0_2 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
-          const w42_1_0 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
-          const w42_1_1 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
-          const w42_1_2 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
-          const w42_2_0 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
-          const w42_2_1 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
-          const w42_2_2 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
+          const w42_0_0 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
+          const w42_0_1 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
+          const w42_0_2 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
+          const w42_1_0 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
+          const w42_1_1 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
+          const w42_1_2 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
+          const w42_2_0 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
+          const w42_2_1 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
+          const w42_2_2 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
           for (let oh39 = 0; oh39 < 3; oh39++) {
             const r43_0 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 0) * 5;
             const r43_1 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 1) * 5;
@@ -373,29 +378,29 @@ export function gradient(
             for (let ow40 = 0; ow40 < 3; ow40++) {
               const col41 = ow40 * 1;
               v8[ob44 + ow40] =
-                w42_0_0 * v0[r43_0 + col41] +
-                w42_0_1 * v0[r43_0 + col41 + 1] +
-                w42_0_2 * v0[r43_0 + col41 + 2] +
-                w42_1_0 * v0[r43_1 + col41] +
-                w42_1_1 * v0[r43_1 + col41 + 1] +
-                w42_1_2 * v0[r43_1 + col41 + 2] +
-                w42_2_0 * v0[r43_2 + col41] +
-                w42_2_1 * v0[r43_2 + col41 + 1] +
-                w42_2_2 * v0[r43_2 + col41 + 2];
+                w42_0_0 * x[r43_0 + col41] +
+                w42_0_1 * x[r43_0 + col41 + 1] +
+                w42_0_2 * x[r43_0 + col41 + 2] +
+                w42_1_0 * x[r43_1 + col41] +
+                w42_1_1 * x[r43_1 + col41 + 1] +
+                w42_1_2 * x[r43_1 + col41 + 2] +
+                w42_2_0 * x[r43_2 + col41] +
+                w42_2_1 * x[r43_2 + col41 + 1] +
+                w42_2_2 * x[r43_2 + col41 + 2];
             }
           }
         }
       }
       for (let c38 = 1; c38 < 1; c38++) {
-        const w42_0_0 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
-        const w42_0_1 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
-        const w42_0_2 = v3[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
-        const w42_1_0 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
-        const w42_1_1 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
-        const w42_1_2 = v3[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
-        const w42_2_0 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
-        const w42_2_1 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
-        const w42_2_2 = v3[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
+        const w42_0_0 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
+        const w42_0_1 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
+        const w42_0_2 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
+        const w42_1_0 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
+        const w42_1_1 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
+        const w42_1_2 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
+        const w42_2_0 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
+        const w42_2_1 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
+        const w42_2_2 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
         for (let oh39 = 0; oh39 < 3; oh39++) {
           const r43_0 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 0) * 5;
           const r43_1 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 1) * 5;
@@ -404,23 +409,25 @@ export function gradient(
           for (let ow40 = 0; ow40 < 3; ow40++) {
             const col41 = ow40 * 1;
             v8[ob44 + ow40] +=
-              w42_0_0 * v0[r43_0 + col41] +
-              w42_0_1 * v0[r43_0 + col41 + 1] +
-              w42_0_2 * v0[r43_0 + col41 + 2] +
-              w42_1_0 * v0[r43_1 + col41] +
-              w42_1_1 * v0[r43_1 + col41 + 1] +
-              w42_1_2 * v0[r43_1 + col41 + 2] +
-              w42_2_0 * v0[r43_2 + col41] +
-              w42_2_1 * v0[r43_2 + col41 + 1] +
-              w42_2_2 * v0[r43_2 + col41 + 2];
+              w42_0_0 * x[r43_0 + col41] +
+              w42_0_1 * x[r43_0 + col41 + 1] +
+              w42_0_2 * x[r43_0 + col41 + 2] +
+              w42_1_0 * x[r43_1 + col41] +
+              w42_1_1 * x[r43_1 + col41 + 1] +
+              w42_1_2 * x[r43_1 + col41 + 2] +
+              w42_2_0 * x[r43_2 + col41] +
+              w42_2_1 * x[r43_2 + col41 + 1] +
+              w42_2_2 * x[r43_2 + col41 + 2];
           }
         }
       }
     }
+  // h = relu(conv2d(x, k))
 
   for (let i45 = 0; i45 < 9; i45++) {
-    v9[i45] = Math.max(v8[i45], 0);
+    h[i45] = Math.max(v8[i45], 0);
   }
+  // p = maxpool(h, size=2, stride=1)
   for (let l47 = 0; l47 < 1; l47++)
     for (let oh48 = 0; oh48 < 2; oh48++)
       for (let ow49 = 0; ow49 < 2; ow49++) {
@@ -429,11 +436,11 @@ export function gradient(
         for (let i51 = 0; i51 < 2; i51++)
           for (let j52 = 0; j52 < 2; j52++) {
             const q53 = (l47 * 3 + oh48 * 1 + i51) * 3 + ow49 * 1 + j52;
-            if (v9[q53] > m46) {
-              m46 = v9[q53];
+            if (h[q53] > m46) {
+              m46 = h[q53];
             }
           }
-        v12[o50] = m46;
+        p[o50] = m46;
       }
   {
     let i54 = 0;
@@ -445,8 +452,8 @@ export function gradient(
           let s63_0_0 = 0;
           for (let p56 = 0; p56 < 4; p56++) {
             const pn60 = p56 * 1;
-            const a61_0 = v5[ar57_0 + p56];
-            const b62_0 = v12[pn60 + j55];
+            const a61_0 = W[ar57_0 + p56];
+            const b62_0 = p[pn60 + j55];
             s63_0_0 += a61_0 * b62_0;
           }
           v14[i54 * 1 + j55] = s63_0_0;
@@ -454,49 +461,55 @@ export function gradient(
       }
     }
   }
+  // z = W*flatten(p) + b
 
   for (let i64 = 0; i64 < 2; i64++) {
-    v15[i64] = v14[i64] + v7[i64];
+    z[i64] = v14[i64] + b[i64];
   }
+  // yhat = softmax(z)
   for (let r69 = 0; r69 < 2; r69 += 2) {
     let m65 = -Infinity;
-    for (let j67 = 0; j67 < 2; j67++) if (v15[r69 + j67] > m65) m65 = v15[r69 + j67];
+    for (let j67 = 0; j67 < 2; j67++) if (z[r69 + j67] > m65) m65 = z[r69 + j67];
     let s66 = 0;
-    for (let j67 = 0; j67 < 2; j67++) s66 += Math.exp(v15[r69 + j67] - m65);
+    for (let j67 = 0; j67 < 2; j67++) s66 += Math.exp(z[r69 + j67] - m65);
     const lse68 = m65 + Math.log(s66);
-    for (let j67 = 0; j67 < 2; j67++) v16[r69 + j67] = Math.exp(v15[r69 + j67] - lse68);
+    for (let j67 = 0; j67 < 2; j67++) yhat[r69 + j67] = Math.exp(z[r69 + j67] - lse68);
   }
+  // loss L = bce(yhat, y)
   {
     let s70 = 0;
     for (let i71 = 0; i71 < 2; i71++)
-      s70 += -(v1[i71] * Math.log(v16[i71]) + (1 - v1[i71]) * Math.log(1 - v16[i71]));
-    v17[0] = s70;
+      s70 += -(y[i71] * Math.log(yhat[i71]) + (1 - y[i71]) * Math.log(1 - yhat[i71]));
+    L[0] = s70;
   }
+  // dL/dyhat
 
   for (let i72 = 0; i72 < 2; i72++) {
-    v21[i72] = (v16[i72] - v1[i72]) / (v16[i72] * (1 - v16[i72]));
+    dL_dyhat[i72] = (yhat[i72] - y[i72]) / (yhat[i72] * (1 - yhat[i72]));
   }
 
   for (let i73 = 0; i73 < 2; i73++) {
-    v22[i73] = v21[i73] * v16[i73];
+    v22[i73] = dL_dyhat[i73] * yhat[i73];
   }
   v23.fill(0, 0, 1);
   let f75 = 0;
   let s76 = 0;
   for (let i74 = 0; i74 < 2; i74++) s76 += v22[f75++];
   v23[0] += s76;
+  // dL/db
 
   for (let i77 = 0; i77 < 2; i77++) {
-    v25[i77] = v16[i77] * (v21[i77] - v23[0]);
+    dL_db[i77] = yhat[i77] * (dL_dyhat[i77] - v23[0]);
   }
+  // dL/dW
   {
     let i78 = 0;
     for (; i78 < 2; i78++) {
-      const a80_0 = v25[i78];
+      const a80_0 = dL_db[i78];
       const o81_0 = i78 * 4;
       for (let j79 = 0; j79 < 4; j79++) {
-        const bv82 = v12[j79];
-        v33[o81_0 + j79] = a80_0 * bv82;
+        const bv82 = p[j79];
+        dL_dW[o81_0 + j79] = a80_0 * bv82;
       }
     }
   }
@@ -513,11 +526,11 @@ export function gradient(
           for (let p85 = 0; p85 < 2; p85++) {
             const pm88 = p85 * 4;
             const pn89 = p85 * 1;
-            const a90_0 = v5[pm88 + i83];
-            const a90_1 = v5[pm88 + i83 + 1];
-            const a90_2 = v5[pm88 + i83 + 2];
-            const a90_3 = v5[pm88 + i83 + 3];
-            const b91_0 = v25[pn89 + j84];
+            const a90_0 = W[pm88 + i83];
+            const a90_1 = W[pm88 + i83 + 1];
+            const a90_2 = W[pm88 + i83 + 2];
+            const a90_3 = W[pm88 + i83 + 3];
+            const b91_0 = dL_db[pn89 + j84];
             s92_0_0 += a90_0 * b91_0;
             s92_1_0 += a90_1 * b91_0;
             s92_2_0 += a90_2 * b91_0;
@@ -540,19 +553,21 @@ export function gradient(
         for (let i99 = 0; i99 < 2; i99++)
           for (let j100 = 0; j100 < 2; j100++) {
             const q101 = (l95 * 3 + oh96 * 1 + i99) * 3 + ow97 * 1 + j100;
-            if (v9[q101] > m93) {
-              m93 = v9[q101];
+            if (h[q101] > m93) {
+              m93 = h[q101];
               q94 = q101;
             }
           }
         v41[o98] = q94;
       }
-  v42.fill(0, 0, 9);
-  for (let i102 = 0; i102 < 4; i102++) v42[v41[i102]] += v34[i102];
+  // dL/dh
+  dL_dh.fill(0, 0, 9);
+  for (let i102 = 0; i102 < 4; i102++) dL_dh[v41[i102]] += v34[i102];
 
   for (let i105 = 0; i105 < 9; i105++) {
-    v46[i105] = v42[i105] * +(v9[i105] > 0);
+    v46[i105] = dL_dh[i105] * +(h[i105] > 0);
   }
+  // dL/dk
   for (let f107 = 0; f107 < 1; f107++)
     for (let c108 = 0; c108 < 1; c108++) {
       let s113_0_0 = 0;
@@ -572,29 +587,29 @@ export function gradient(
           for (let ow110 = 0; ow110 < 3; ow110++) {
             const g112 = v46[((n106 * 1 + f107) * 3 + oh109) * 3 + ow110];
             const col111 = ow110 * 1;
-            s113_0_0 += g112 * v0[r114_0 + col111];
-            s113_0_1 += g112 * v0[r114_0 + col111 + 1];
-            s113_0_2 += g112 * v0[r114_0 + col111 + 2];
-            s113_1_0 += g112 * v0[r114_1 + col111];
-            s113_1_1 += g112 * v0[r114_1 + col111 + 1];
-            s113_1_2 += g112 * v0[r114_1 + col111 + 2];
-            s113_2_0 += g112 * v0[r114_2 + col111];
-            s113_2_1 += g112 * v0[r114_2 + col111 + 1];
-            s113_2_2 += g112 * v0[r114_2 + col111 + 2];
+            s113_0_0 += g112 * x[r114_0 + col111];
+            s113_0_1 += g112 * x[r114_0 + col111 + 1];
+            s113_0_2 += g112 * x[r114_0 + col111 + 2];
+            s113_1_0 += g112 * x[r114_1 + col111];
+            s113_1_1 += g112 * x[r114_1 + col111 + 1];
+            s113_1_2 += g112 * x[r114_1 + col111 + 2];
+            s113_2_0 += g112 * x[r114_2 + col111];
+            s113_2_1 += g112 * x[r114_2 + col111 + 1];
+            s113_2_2 += g112 * x[r114_2 + col111 + 2];
           }
         }
-      v50[((f107 * 1 + c108) * 3 + 0) * 3 + 0] = s113_0_0;
-      v50[((f107 * 1 + c108) * 3 + 0) * 3 + 1] = s113_0_1;
-      v50[((f107 * 1 + c108) * 3 + 0) * 3 + 2] = s113_0_2;
-      v50[((f107 * 1 + c108) * 3 + 1) * 3 + 0] = s113_1_0;
-      v50[((f107 * 1 + c108) * 3 + 1) * 3 + 1] = s113_1_1;
-      v50[((f107 * 1 + c108) * 3 + 1) * 3 + 2] = s113_1_2;
-      v50[((f107 * 1 + c108) * 3 + 2) * 3 + 0] = s113_2_0;
-      v50[((f107 * 1 + c108) * 3 + 2) * 3 + 1] = s113_2_1;
-      v50[((f107 * 1 + c108) * 3 + 2) * 3 + 2] = s113_2_2;
+      dL_dk[((f107 * 1 + c108) * 3 + 0) * 3 + 0] = s113_0_0;
+      dL_dk[((f107 * 1 + c108) * 3 + 0) * 3 + 1] = s113_0_1;
+      dL_dk[((f107 * 1 + c108) * 3 + 0) * 3 + 2] = s113_0_2;
+      dL_dk[((f107 * 1 + c108) * 3 + 1) * 3 + 0] = s113_1_0;
+      dL_dk[((f107 * 1 + c108) * 3 + 1) * 3 + 1] = s113_1_1;
+      dL_dk[((f107 * 1 + c108) * 3 + 1) * 3 + 2] = s113_1_2;
+      dL_dk[((f107 * 1 + c108) * 3 + 2) * 3 + 0] = s113_2_0;
+      dL_dk[((f107 * 1 + c108) * 3 + 2) * 3 + 1] = s113_2_1;
+      dL_dk[((f107 * 1 + c108) * 3 + 2) * 3 + 2] = s113_2_2;
     }
 
-  return { loss: v17[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

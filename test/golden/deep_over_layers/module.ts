@@ -118,22 +118,22 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s5_0 = new Float64Array((1 + 4) * 3);
+  const a_steps = new Float64Array((1 + 4) * 3);
   const r5_5 = new Float64Array(4 * 3);
-  const bt5_0 = new Float64Array(9);
-  const bt5_1 = new Float64Array(3);
+  const W_l = new Float64Array(9);
+  const a_prev = new Float64Array(3);
   const bt5_2 = new Float64Array(3);
-  const bt5_3 = new Float64Array(3);
+  const b_l = new Float64Array(3);
   const bt5_4 = new Float64Array(3);
-  const bt5_5 = new Float64Array(3);
-  const v6 = s5_0.subarray(1 * 3);
-  const v7 = new Float64Array(3);
+  const a_l = new Float64Array(3);
+  const a = a_steps.subarray(1 * 3);
+  const a_L = new Float64Array(3);
   const v8 = new Float64Array(3);
   const v10 = new Float64Array(3);
   const v11 = new Float64Array(1);
-  const v12 = new Float64Array(1);
-  const v19 = new Float64Array(12);
-  const d22_0 = new Float64Array((1 + 4) * 3);
+  const E = new Float64Array(1);
+  const dE_da = new Float64Array(12);
+  const dE_da_steps = new Float64Array((1 + 4) * 3);
   const bt22_0 = new Float64Array(9);
   const bt22_1 = new Float64Array(3);
   const bt22_2 = new Float64Array(3);
@@ -151,26 +151,26 @@ function allocate() {
   const bt22_18 = new Float64Array(3);
   const bt22_20 = new Float64Array(9);
   const bt22_21 = new Float64Array(3);
-  const v23 = new Float64Array(36);
-  const v24 = new Float64Array(12);
+  const dE_dW = new Float64Array(36);
+  const dE_db = new Float64Array(12);
   return {
     key: "",
-    s5_0,
+    a_steps,
     r5_5,
-    bt5_0,
-    bt5_1,
+    W_l,
+    a_prev,
     bt5_2,
-    bt5_3,
+    b_l,
     bt5_4,
-    bt5_5,
-    v6,
-    v7,
+    a_l,
+    a,
+    a_L,
     v8,
     v10,
     v11,
-    v12,
-    v19,
-    d22_0,
+    E,
+    dE_da,
+    dE_da_steps,
     bt22_0,
     bt22_1,
     bt22_2,
@@ -188,8 +188,8 @@ function allocate() {
     bt22_18,
     bt22_20,
     bt22_21,
-    v23,
-    v24,
+    dE_dW,
+    dE_db,
   };
 }
 function buffers() {
@@ -202,25 +202,26 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["W"];
-  const v3 = params["b"];
-  const { s5_0, bt5_0, bt5_1, bt5_2, bt5_3, bt5_5, v6, v7, v10, v11, v12 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const W = params["W"];
+  const b = params["b"];
+  const { a_steps, W_l, a_prev, bt5_2, b_l, a_l, a, a_L, v10, v11, E } = w;
+  // a_l = sigmoid(W_l*a_<l-1> + b_l)
   {
-    s5_0.set(v0, 0 * 3);
+    a_steps.set(x, 0 * 3);
     for (let t0 = 0; t0 < 4; t0++) {
       {
         const o1 = t0 * 9;
-        for (let i2 = 0; i2 < 9; i2++) bt5_0[i2] = v2[o1 + i2];
+        for (let i2 = 0; i2 < 9; i2++) W_l[i2] = W[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 3;
-        for (let i4 = 0; i4 < 3; i4++) bt5_1[i4] = s5_0[o3 + i4];
+        for (let i4 = 0; i4 < 3; i4++) a_prev[i4] = a_steps[o3 + i4];
       }
       {
         const o5 = t0 * 3;
-        for (let i6 = 0; i6 < 3; i6++) bt5_3[i6] = v3[o5 + i6];
+        for (let i6 = 0; i6 < 3; i6++) b_l[i6] = b[o5 + i6];
       }
       {
         let i7 = 0;
@@ -232,8 +233,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s16_0_0 = 0;
               for (let p9 = 0; p9 < 3; p9++) {
                 const pn13 = p9 * 1;
-                const a14_0 = bt5_0[ar10_0 + p9];
-                const b15_0 = bt5_1[pn13 + j8];
+                const a14_0 = W_l[ar10_0 + p9];
+                const b15_0 = a_prev[pn13 + j8];
                 s16_0_0 += a14_0 * b15_0;
               }
               bt5_2[i7 * 1 + j8] = s16_0_0;
@@ -243,27 +244,28 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i17 = 0; i17 < 3; i17++) {
-        bt5_5[i17] = 1 / (1 + Math.exp(-(bt5_2[i17] + bt5_3[i17])));
+        a_l[i17] = 1 / (1 + Math.exp(-(bt5_2[i17] + b_l[i17])));
       }
-      s5_0.set(bt5_5, (t0 + 1) * 3);
+      a_steps.set(a_l, (t0 + 1) * 3);
     }
   }
   {
     const o18 = (4 - 1 - 0) * 3;
-    for (let i19 = 0; i19 < 3; i19++) v7[i19] = v6[o18 + i19];
+    for (let i19 = 0; i19 < 3; i19++) a_L[i19] = a[o18 + i19];
   }
 
   for (let i20 = 0; i20 < 3; i20++) {
-    v10[i20] = (v7[i20] - v1[i20]) * (v7[i20] - v1[i20]);
+    v10[i20] = (a_L[i20] - y[i20]) * (a_L[i20] - y[i20]);
   }
   {
     let s21 = 0;
     for (let i22 = 0; i22 < 3; i22++) s21 += v10[i22];
     v11[0] = s21;
   }
+  // loss E = 0.5 * sum((a_L - y)^2)
   const s24 = v11[0];
-  v12[0] = 0.5 * s24;
-  return { loss: v12[0], values: { a: v6.slice(), E: v12.slice() } };
+  E[0] = 0.5 * s24;
+  return { loss: E[0], values: { a: a.slice(), E: E.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -284,28 +286,28 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["W"];
-  const v3 = params["b"];
-  const v23 = out["W"];
-  const v24 = out["b"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const W = params["W"];
+  const b = params["b"];
+  const dE_dW = out["W"];
+  const dE_db = out["b"];
   const {
-    s5_0,
+    a_steps,
     r5_5,
-    bt5_0,
-    bt5_1,
+    W_l,
+    a_prev,
     bt5_2,
-    bt5_3,
-    bt5_5,
-    v6,
-    v7,
+    b_l,
+    a_l,
+    a,
+    a_L,
     v8,
     v10,
     v11,
-    v12,
-    v19,
-    d22_0,
+    E,
+    dE_da,
+    dE_da_steps,
     bt22_0,
     bt22_1,
     bt22_5,
@@ -314,20 +316,21 @@ export function gradient(
     bt22_17,
     bt22_18,
   } = w;
+  // a_l = sigmoid(W_l*a_<l-1> + b_l)
   {
-    s5_0.set(v0, 0 * 3);
+    a_steps.set(x, 0 * 3);
     for (let t25 = 0; t25 < 4; t25++) {
       {
         const o26 = t25 * 9;
-        for (let i27 = 0; i27 < 9; i27++) bt5_0[i27] = v2[o26 + i27];
+        for (let i27 = 0; i27 < 9; i27++) W_l[i27] = W[o26 + i27];
       }
       {
         const o28 = (t25 + 0) * 3;
-        for (let i29 = 0; i29 < 3; i29++) bt5_1[i29] = s5_0[o28 + i29];
+        for (let i29 = 0; i29 < 3; i29++) a_prev[i29] = a_steps[o28 + i29];
       }
       {
         const o30 = t25 * 3;
-        for (let i31 = 0; i31 < 3; i31++) bt5_3[i31] = v3[o30 + i31];
+        for (let i31 = 0; i31 < 3; i31++) b_l[i31] = b[o30 + i31];
       }
       {
         let i32 = 0;
@@ -339,8 +342,8 @@ export function gradient(
               let s41_0_0 = 0;
               for (let p34 = 0; p34 < 3; p34++) {
                 const pn38 = p34 * 1;
-                const a39_0 = bt5_0[ar35_0 + p34];
-                const b40_0 = bt5_1[pn38 + j33];
+                const a39_0 = W_l[ar35_0 + p34];
+                const b40_0 = a_prev[pn38 + j33];
                 s41_0_0 += a39_0 * b40_0;
               }
               bt5_2[i32 * 1 + j33] = s41_0_0;
@@ -350,19 +353,19 @@ export function gradient(
       }
 
       for (let i42 = 0; i42 < 3; i42++) {
-        bt5_5[i42] = 1 / (1 + Math.exp(-(bt5_2[i42] + bt5_3[i42])));
+        a_l[i42] = 1 / (1 + Math.exp(-(bt5_2[i42] + b_l[i42])));
       }
-      s5_0.set(bt5_5, (t25 + 1) * 3);
-      r5_5.set(bt5_5, t25 * 3);
+      a_steps.set(a_l, (t25 + 1) * 3);
+      r5_5.set(a_l, t25 * 3);
     }
   }
   {
     const o43 = (4 - 1 - 0) * 3;
-    for (let i44 = 0; i44 < 3; i44++) v7[i44] = v6[o43 + i44];
+    for (let i44 = 0; i44 < 3; i44++) a_L[i44] = a[o43 + i44];
   }
 
   for (let i45 = 0; i45 < 3; i45++) {
-    v8[i45] = v7[i45] - v1[i45];
+    v8[i45] = a_L[i45] - y[i45];
   }
 
   for (let i46 = 0; i46 < 3; i46++) {
@@ -373,24 +376,27 @@ export function gradient(
     for (let i48 = 0; i48 < 3; i48++) s47 += v10[i48];
     v11[0] = s47;
   }
+  // loss E = 0.5 * sum((a_L - y)^2)
   const s50 = v11[0];
-  v12[0] = 0.5 * s50;
-  v19.fill(0);
+  E[0] = 0.5 * s50;
+  // dE/da
+  dE_da.fill(0);
   {
     const o51 = (4 - 1 - 0) * 3;
-    for (let i52 = 0; i52 < 3; i52++) v19[o51 + i52] = v8[i52];
+    for (let i52 = 0; i52 < 3; i52++) dE_da[o51 + i52] = v8[i52];
   }
+  // backpropagation through time: dE/da_l from the last step to the first, summing dE/dW, dE/db over the steps
   {
-    d22_0.fill(0);
-    d22_0.set(v19, 1 * 3);
+    dE_da_steps.fill(0);
+    dE_da_steps.set(dE_da, 1 * 3);
     for (let t53 = 4 - 1; t53 >= 0; t53--) {
       {
         const o54 = t53 * 9;
-        for (let i55 = 0; i55 < 9; i55++) bt22_0[i55] = v2[o54 + i55];
+        for (let i55 = 0; i55 < 9; i55++) bt22_0[i55] = W[o54 + i55];
       }
       {
         const o56 = (t53 + 0) * 3;
-        for (let i57 = 0; i57 < 3; i57++) bt22_1[i57] = s5_0[o56 + i57];
+        for (let i57 = 0; i57 < 3; i57++) bt22_1[i57] = a_steps[o56 + i57];
       }
       {
         const o58 = t53 * 3;
@@ -398,7 +404,7 @@ export function gradient(
       }
       {
         const o60 = (t53 + 1) * 3;
-        for (let i61 = 0; i61 < 3; i61++) bt22_6[i61] = d22_0[o60 + i61];
+        for (let i61 = 0; i61 < 3; i61++) bt22_6[i61] = dE_da_steps[o60 + i61];
       }
 
       for (let i62 = 0; i62 < 3; i62++) {
@@ -436,14 +442,14 @@ export function gradient(
       }
       {
         const o78 = (t53 + 0) * 3;
-        for (let i79 = 0; i79 < 3; i79++) d22_0[o78 + i79] += bt22_18[i79];
+        for (let i79 = 0; i79 < 3; i79++) dE_da_steps[o78 + i79] += bt22_18[i79];
       }
-      v23.set(bt22_17, t53 * 9);
-      v24.set(bt22_10, t53 * 3);
+      dE_dW.set(bt22_17, t53 * 9);
+      dE_db.set(bt22_10, t53 * 3);
     }
   }
 
-  return { loss: v12[0], gradients: out };
+  return { loss: E[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -124,46 +124,46 @@ let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v5 = new Float64Array(36);
   const v8 = new Float64Array(12);
-  const v9 = new Float64Array(12);
+  const S = new Float64Array(12);
   const v10 = new Float64Array(8);
   const v11 = new Float64Array(8);
-  const v12 = new Float64Array(8);
+  const P = new Float64Array(8);
   const v13 = new Float64Array(8);
   const v14 = new Float64Array(1);
   const v15 = new Float64Array(1);
-  const v16 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v17 = new Float64Array(1);
   const v18 = new Float64Array(8);
   const v19 = new Float64Array(8);
-  const v22 = new Float64Array(2);
-  const v27 = new Float64Array(12);
-  const v28 = new Float64Array(6);
+  const dL_db = new Float64Array(2);
+  const dL_dS = new Float64Array(12);
+  const dL_dW = new Float64Array(6);
   const v32 = new Float64Array(12);
   const v37 = new Float64Array(12);
   const v38 = new Float64Array(36);
-  const v42 = new Float64Array(18);
+  const dL_dE = new Float64Array(18);
   return {
     key: "",
     v5,
     v8,
-    v9,
+    S,
     v10,
     v11,
-    v12,
+    P,
     v13,
     v14,
     v15,
-    v16,
+    L,
     v17,
     v18,
     v19,
-    v22,
-    v27,
-    v28,
+    dL_db,
+    dL_dS,
+    dL_dW,
     v32,
     v37,
     v38,
-    v42,
+    dL_dE,
   };
 }
 function buffers() {
@@ -176,19 +176,19 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["tokens"];
-  const v1 = inputs["label"];
-  const v2 = params["E"];
-  const v3 = params["W"];
-  const v4 = params["b"];
-  const { v5, v8, v9, v10, v11, v12, v13, v14, v15, v16 } = w;
+  const tokens = inputs["tokens"];
+  const label = inputs["label"];
+  const E = params["E"];
+  const W = params["W"];
+  const b = params["b"];
+  const { v5, v8, S, v10, v11, P, v13, v14, v15, L } = w;
   for (let i0 = 0; i0 < 12; i0++) {
-    const j1 = v0[i0];
+    const j1 = tokens[i0];
     if (!(j1 >= 0 && j1 < 6 && j1 === Math.floor(j1)))
       throw new Error(
         "nabla: inputs.tokens holds " + j1 + " at entry " + i0 + ", outside 0.." + (6 - 1),
       );
-    for (let k2 = 0; k2 < 3; k2++) v5[i0 * 3 + k2] = v2[j1 * 3 + k2];
+    for (let k2 = 0; k2 < 3; k2++) v5[i0 * 3 + k2] = E[j1 * 3 + k2];
   }
   v8.fill(0, 0, 12);
   let f6 = 0;
@@ -199,9 +199,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // S = mean(E[tokens], axis = 1)
 
   for (let i7 = 0; i7 < 12; i7++) {
-    v9[i7] = v8[i7] / 3;
+    S[i7] = v8[i7] / 3;
   }
   {
     let i8 = 0;
@@ -223,12 +224,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s17_3_1 = 0;
           for (let p10 = 0; p10 < 3; p10++) {
             const pn14 = p10 * 2;
-            const a15_0 = v9[ar11_0 + p10];
-            const a15_1 = v9[ar11_1 + p10];
-            const a15_2 = v9[ar11_2 + p10];
-            const a15_3 = v9[ar11_3 + p10];
-            const b16_0 = v3[pn14 + j9];
-            const b16_1 = v3[pn14 + j9 + 1];
+            const a15_0 = S[ar11_0 + p10];
+            const a15_1 = S[ar11_1 + p10];
+            const a15_2 = S[ar11_2 + p10];
+            const a15_3 = S[ar11_3 + p10];
+            const b16_0 = W[pn14 + j9];
+            const b16_1 = W[pn14 + j9 + 1];
             s17_0_0 += a15_0 * b16_0;
             s17_0_1 += a15_0 * b16_1;
             s17_1_0 += a15_1 * b16_0;
@@ -253,20 +254,21 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o20 = 0;
   for (let i18 = 0; i18 < 4; i18++) {
     for (let i19 = 0; i19 < 2; i19++, o20++) {
-      v11[o20] = v10[o20] + v4[i19];
+      v11[o20] = v10[o20] + b[i19];
     }
   }
+  // P = softmax(S * W + b)
   for (let r25 = 0; r25 < 8; r25 += 2) {
     let m21 = -Infinity;
     for (let j23 = 0; j23 < 2; j23++) if (v11[r25 + j23] > m21) m21 = v11[r25 + j23];
     let s22 = 0;
     for (let j23 = 0; j23 < 2; j23++) s22 += Math.exp(v11[r25 + j23] - m21);
     const lse24 = m21 + Math.log(s22);
-    for (let j23 = 0; j23 < 2; j23++) v12[r25 + j23] = Math.exp(v11[r25 + j23] - lse24);
+    for (let j23 = 0; j23 < 2; j23++) P[r25 + j23] = Math.exp(v11[r25 + j23] - lse24);
   }
   v13.fill(0, 0, 8);
   for (let i26 = 0; i26 < 4; i26++) {
-    const j27 = v1[i26];
+    const j27 = label[i26];
     if (!(j27 >= 0 && j27 < 2 && j27 === Math.floor(j27)))
       throw new Error(
         "nabla: inputs.label holds " + j27 + " at entry " + i26 + ", outside 0.." + (2 - 1),
@@ -284,10 +286,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   v14[0] = s28;
   v15[0] = 4;
+  // loss L = cross_entropy(P, label) / N
   const s35 = v14[0];
   const s36 = v15[0];
-  v16[0] = s35 / s36;
-  return { loss: v16[0], values: { S: v9.slice(), P: v12.slice(), L: v16.slice() } };
+  L[0] = s35 / s36;
+  return { loss: L[0], values: { S: S.slice(), P: P.slice(), L: L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -309,22 +312,22 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["tokens"];
-  const v1 = inputs["label"];
-  const v2 = params["E"];
-  const v3 = params["W"];
-  const v4 = params["b"];
-  const v22 = out["b"];
-  const v28 = out["W"];
-  const v42 = out["E"];
-  const { v5, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v27, v32, v38 } = w;
+  const tokens = inputs["tokens"];
+  const label = inputs["label"];
+  const E = params["E"];
+  const W = params["W"];
+  const b = params["b"];
+  const dL_db = out["b"];
+  const dL_dW = out["W"];
+  const dL_dE = out["E"];
+  const { v5, v8, S, v10, v11, P, v13, v14, v15, L, v17, v18, v19, dL_dS, v32, v38 } = w;
   for (let i37 = 0; i37 < 12; i37++) {
-    const j38 = v0[i37];
+    const j38 = tokens[i37];
     if (!(j38 >= 0 && j38 < 6 && j38 === Math.floor(j38)))
       throw new Error(
         "nabla: inputs.tokens holds " + j38 + " at entry " + i37 + ", outside 0.." + (6 - 1),
       );
-    for (let k39 = 0; k39 < 3; k39++) v5[i37 * 3 + k39] = v2[j38 * 3 + k39];
+    for (let k39 = 0; k39 < 3; k39++) v5[i37 * 3 + k39] = E[j38 * 3 + k39];
   }
   v8.fill(0, 0, 12);
   let f43 = 0;
@@ -335,9 +338,10 @@ export function gradient(
       }
     }
   }
+  // S = mean(E[tokens], axis = 1)
 
   for (let i44 = 0; i44 < 12; i44++) {
-    v9[i44] = v8[i44] / 3;
+    S[i44] = v8[i44] / 3;
   }
   {
     let i45 = 0;
@@ -359,12 +363,12 @@ export function gradient(
           let s54_3_1 = 0;
           for (let p47 = 0; p47 < 3; p47++) {
             const pn51 = p47 * 2;
-            const a52_0 = v9[ar48_0 + p47];
-            const a52_1 = v9[ar48_1 + p47];
-            const a52_2 = v9[ar48_2 + p47];
-            const a52_3 = v9[ar48_3 + p47];
-            const b53_0 = v3[pn51 + j46];
-            const b53_1 = v3[pn51 + j46 + 1];
+            const a52_0 = S[ar48_0 + p47];
+            const a52_1 = S[ar48_1 + p47];
+            const a52_2 = S[ar48_2 + p47];
+            const a52_3 = S[ar48_3 + p47];
+            const b53_0 = W[pn51 + j46];
+            const b53_1 = W[pn51 + j46 + 1];
             s54_0_0 += a52_0 * b53_0;
             s54_0_1 += a52_0 * b53_1;
             s54_1_0 += a52_1 * b53_0;
@@ -389,20 +393,21 @@ export function gradient(
   let o57 = 0;
   for (let i55 = 0; i55 < 4; i55++) {
     for (let i56 = 0; i56 < 2; i56++, o57++) {
-      v11[o57] = v10[o57] + v4[i56];
+      v11[o57] = v10[o57] + b[i56];
     }
   }
+  // P = softmax(S * W + b)
   for (let r62 = 0; r62 < 8; r62 += 2) {
     let m58 = -Infinity;
     for (let j60 = 0; j60 < 2; j60++) if (v11[r62 + j60] > m58) m58 = v11[r62 + j60];
     let s59 = 0;
     for (let j60 = 0; j60 < 2; j60++) s59 += Math.exp(v11[r62 + j60] - m58);
     const lse61 = m58 + Math.log(s59);
-    for (let j60 = 0; j60 < 2; j60++) v12[r62 + j60] = Math.exp(v11[r62 + j60] - lse61);
+    for (let j60 = 0; j60 < 2; j60++) P[r62 + j60] = Math.exp(v11[r62 + j60] - lse61);
   }
   v13.fill(0, 0, 8);
   for (let i63 = 0; i63 < 4; i63++) {
-    const j64 = v1[i63];
+    const j64 = label[i63];
     if (!(j64 >= 0 && j64 < 2 && j64 === Math.floor(j64)))
       throw new Error(
         "nabla: inputs.label holds " + j64 + " at entry " + i63 + ", outside 0.." + (2 - 1),
@@ -420,27 +425,30 @@ export function gradient(
   }
   v14[0] = s65;
   v15[0] = 4;
+  // loss L = cross_entropy(P, label) / N
   const s72 = v14[0];
   const s73 = v15[0];
-  v16[0] = s72 / s73;
+  L[0] = s72 / s73;
   const s75 = v15[0];
   v17[0] = 1 / s75;
   for (let r78 = 0; r78 < 8; r78 += 2) {
     let t76 = 0;
     for (let j77 = 0; j77 < 2; j77++) t76 += v13[r78 + j77];
-    for (let j77 = 0; j77 < 2; j77++) v18[r78 + j77] = v12[r78 + j77] * t76 - v13[r78 + j77];
+    for (let j77 = 0; j77 < 2; j77++) v18[r78 + j77] = P[r78 + j77] * t76 - v13[r78 + j77];
   }
   const s80 = v17[0];
   for (let i79 = 0; i79 < 8; i79++) {
     v19[i79] = s80 * v18[i79];
   }
-  v22.fill(0, 0, 2);
+  // dL/db
+  dL_db.fill(0, 0, 2);
   let f83 = 0;
   for (let i81 = 0; i81 < 4; i81++) {
     for (let i82 = 0; i82 < 2; i82++) {
-      v22[i82] += v19[f83++];
+      dL_db[i82] += v19[f83++];
     }
   }
+  // dL/dS
   {
     let i84 = 0;
     for (; i84 + 3 < 4; i84 += 4) {
@@ -466,8 +474,8 @@ export function gradient(
             const a91_1 = v19[ar87_1 + p86];
             const a91_2 = v19[ar87_2 + p86];
             const a91_3 = v19[ar87_3 + p86];
-            const b92_0 = v3[bc88_0 + p86];
-            const b92_1 = v3[bc88_1 + p86];
+            const b92_0 = W[bc88_0 + p86];
+            const b92_1 = W[bc88_1 + p86];
             s93_0_0 += a91_0 * b92_0;
             s93_0_1 += a91_0 * b92_1;
             s93_1_0 += a91_1 * b92_0;
@@ -477,14 +485,14 @@ export function gradient(
             s93_3_0 += a91_3 * b92_0;
             s93_3_1 += a91_3 * b92_1;
           }
-          v27[i84 * 3 + j85] = s93_0_0;
-          v27[i84 * 3 + j85 + 1] = s93_0_1;
-          v27[(i84 + 1) * 3 + j85] = s93_1_0;
-          v27[(i84 + 1) * 3 + j85 + 1] = s93_1_1;
-          v27[(i84 + 2) * 3 + j85] = s93_2_0;
-          v27[(i84 + 2) * 3 + j85 + 1] = s93_2_1;
-          v27[(i84 + 3) * 3 + j85] = s93_3_0;
-          v27[(i84 + 3) * 3 + j85 + 1] = s93_3_1;
+          dL_dS[i84 * 3 + j85] = s93_0_0;
+          dL_dS[i84 * 3 + j85 + 1] = s93_0_1;
+          dL_dS[(i84 + 1) * 3 + j85] = s93_1_0;
+          dL_dS[(i84 + 1) * 3 + j85 + 1] = s93_1_1;
+          dL_dS[(i84 + 2) * 3 + j85] = s93_2_0;
+          dL_dS[(i84 + 2) * 3 + j85 + 1] = s93_2_1;
+          dL_dS[(i84 + 3) * 3 + j85] = s93_3_0;
+          dL_dS[(i84 + 3) * 3 + j85 + 1] = s93_3_1;
         }
         for (; j85 < 3; j85++) {
           const ar87_0 = i84 * 2;
@@ -501,20 +509,21 @@ export function gradient(
             const a91_1 = v19[ar87_1 + p86];
             const a91_2 = v19[ar87_2 + p86];
             const a91_3 = v19[ar87_3 + p86];
-            const b92_0 = v3[bc88_0 + p86];
+            const b92_0 = W[bc88_0 + p86];
             s93_0_0 += a91_0 * b92_0;
             s93_1_0 += a91_1 * b92_0;
             s93_2_0 += a91_2 * b92_0;
             s93_3_0 += a91_3 * b92_0;
           }
-          v27[i84 * 3 + j85] = s93_0_0;
-          v27[(i84 + 1) * 3 + j85] = s93_1_0;
-          v27[(i84 + 2) * 3 + j85] = s93_2_0;
-          v27[(i84 + 3) * 3 + j85] = s93_3_0;
+          dL_dS[i84 * 3 + j85] = s93_0_0;
+          dL_dS[(i84 + 1) * 3 + j85] = s93_1_0;
+          dL_dS[(i84 + 2) * 3 + j85] = s93_2_0;
+          dL_dS[(i84 + 3) * 3 + j85] = s93_3_0;
         }
       }
     }
   }
+  // dL/dW
   {
     let i94 = 0;
     for (; i94 + 1 < 3; i94 += 2) {
@@ -526,14 +535,14 @@ export function gradient(
           for (let p96 = 0; p96 < 4; p96++) {
             const pm99 = p96 * 3;
             const pn100 = p96 * 2;
-            const a101_0 = v9[pm99 + i94];
-            const a101_1 = v9[pm99 + i94 + 1];
+            const a101_0 = S[pm99 + i94];
+            const a101_1 = S[pm99 + i94 + 1];
             const b102_0 = v19[pn100 + j95];
             s103_0_0 += a101_0 * b102_0;
             s103_1_0 += a101_1 * b102_0;
           }
-          v28[i94 * 2 + j95] = s103_0_0;
-          v28[(i94 + 1) * 2 + j95] = s103_1_0;
+          dL_dW[i94 * 2 + j95] = s103_0_0;
+          dL_dW[(i94 + 1) * 2 + j95] = s103_1_0;
         }
       }
     }
@@ -545,18 +554,18 @@ export function gradient(
           for (let p96 = 0; p96 < 4; p96++) {
             const pm99 = p96 * 3;
             const pn100 = p96 * 2;
-            const a101_0 = v9[pm99 + i94];
+            const a101_0 = S[pm99 + i94];
             const b102_0 = v19[pn100 + j95];
             s103_0_0 += a101_0 * b102_0;
           }
-          v28[i94 * 2 + j95] = s103_0_0;
+          dL_dW[i94 * 2 + j95] = s103_0_0;
         }
       }
     }
   }
 
   for (let i104 = 0; i104 < 12; i104++) {
-    v32[i104] = v27[i104] / 3;
+    v32[i104] = dL_dS[i104] / 3;
   }
   let o108 = 0;
   for (let i105 = 0; i105 < 4; i105++) {
@@ -566,17 +575,18 @@ export function gradient(
       }
     }
   }
-  v42.fill(0, 0, 18);
+  // dL/dE
+  dL_dE.fill(0, 0, 18);
   for (let i109 = 0; i109 < 12; i109++) {
-    const j110 = v0[i109];
+    const j110 = tokens[i109];
     if (!(j110 >= 0 && j110 < 6 && j110 === Math.floor(j110)))
       throw new Error(
         "nabla: inputs.tokens holds " + j110 + " at entry " + i109 + ", outside 0.." + (6 - 1),
       );
-    for (let k111 = 0; k111 < 3; k111++) v42[j110 * 3 + k111] += v38[i109 * 3 + k111];
+    for (let k111 = 0; k111 < 3; k111++) dL_dE[j110 * 3 + k111] += v38[i109 * 3 + k111];
   }
 
-  return { loss: v16[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -141,23 +141,23 @@ function allocate() {
   const v8 = new Float64Array(12);
   const v9 = new Float64Array(12);
   const v10 = new Float64Array(12);
-  const v11 = new Float64Array(3);
+  const Dr = new Float64Array(3);
   const v12 = new Float64Array(12);
   const v13 = new Float64Array(12);
   const v14 = new Float64Array(12);
-  const v15 = new Float64Array(3);
+  const Df = new Float64Array(3);
   const v16 = new Float64Array(12);
   const v17 = new Float64Array(12);
   const v18 = new Float64Array(12);
-  const v19 = new Float64Array(3);
+  const Dm = new Float64Array(3);
   const v23 = new Float64Array(12);
   const v25 = new Float64Array(12);
   const v26 = new Float64Array(12);
   const v27 = new Float64Array(12);
-  const v28 = new Float64Array(6);
+  const G = new Float64Array(6);
   const v29 = new Float64Array(6);
   const v30 = new Float64Array(3);
-  const v31 = new Float64Array(3);
+  const n = new Float64Array(3);
   const v32 = new Float64Array(1);
   const v33 = new Float64Array(1);
   const v34 = new Float64Array(1);
@@ -165,16 +165,16 @@ function allocate() {
   const v36 = new Float64Array(3);
   const v37 = new Float64Array(1);
   const v38 = new Float64Array(1);
-  const v39 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v41 = new Float64Array(1);
   const v43 = new Float64Array(1);
-  const v45 = new Float64Array(3);
+  const dL_dn = new Float64Array(3);
   const v57 = new Float64Array(3);
   const v58 = new Float64Array(3);
   const v62 = new Float64Array(3);
   const v63 = new Float64Array(6);
   const v67 = new Float64Array(6);
-  const v68 = new Float64Array(6);
+  const dL_dG = new Float64Array(6);
   const v75 = new Float64Array(12);
   const v76 = new Float64Array(8);
   const v80 = new Float64Array(12);
@@ -199,36 +199,36 @@ function allocate() {
   const v126 = new Float64Array(8);
   const v127 = new Float64Array(12);
   const v128 = new Float64Array(4);
-  const v129 = new Float64Array(4);
+  const dL_dv = new Float64Array(4);
   const v130 = new Float64Array(12);
   const v131 = new Float64Array(12);
   const v132 = new Float64Array(12);
   const v135 = new Float64Array(4);
-  const v138 = new Float64Array(4);
+  const dL_db = new Float64Array(4);
   const v139 = new Float64Array(8);
-  const v142 = new Float64Array(8);
+  const dL_dW = new Float64Array(8);
   return {
     key: "",
     v8,
     v9,
     v10,
-    v11,
+    Dr,
     v12,
     v13,
     v14,
-    v15,
+    Df,
     v16,
     v17,
     v18,
-    v19,
+    Dm,
     v23,
     v25,
     v26,
     v27,
-    v28,
+    G,
     v29,
     v30,
-    v31,
+    n,
     v32,
     v33,
     v34,
@@ -236,16 +236,16 @@ function allocate() {
     v36,
     v37,
     v38,
-    v39,
+    L,
     v41,
     v43,
-    v45,
+    dL_dn,
     v57,
     v58,
     v62,
     v63,
     v67,
-    v68,
+    dL_dG,
     v75,
     v76,
     v80,
@@ -270,14 +270,14 @@ function allocate() {
     v126,
     v127,
     v128,
-    v129,
+    dL_dv,
     v130,
     v131,
     v132,
     v135,
-    v138,
+    dL_db,
     v139,
-    v142,
+    dL_dW,
   };
 }
 function buffers() {
@@ -290,35 +290,35 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["Xr"];
-  const v1 = inputs["Xf"];
-  const v2 = inputs["Xm"];
-  const v3 = params["W"];
-  const v4 = params["b"];
-  const v5 = params["v"];
+  const Xr = inputs["Xr"];
+  const Xf = inputs["Xf"];
+  const Xm = inputs["Xm"];
+  const W = params["W"];
+  const b = params["b"];
+  const v = params["v"];
   const {
     v8,
     v10,
-    v11,
+    Dr,
     v12,
     v14,
-    v15,
+    Df,
     v16,
     v18,
-    v19,
+    Dm,
     v23,
     v27,
-    v28,
+    G,
     v29,
     v30,
-    v31,
+    n,
     v32,
     v33,
     v34,
     v36,
     v37,
     v38,
-    v39,
+    L,
   } = w;
   {
     let i0 = 0;
@@ -331,9 +331,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_0_1 = 0;
           for (let p2 = 0; p2 < 2; p2++) {
             const pn6 = p2 * 4;
-            const a7_0 = v0[ar3_0 + p2];
-            const b8_0 = v3[pn6 + j1];
-            const b8_1 = v3[pn6 + j1 + 1];
+            const a7_0 = Xr[ar3_0 + p2];
+            const b8_0 = W[pn6 + j1];
+            const b8_1 = W[pn6 + j1 + 1];
             s9_0_0 += a7_0 * b8_0;
             s9_0_1 += a7_0 * b8_1;
           }
@@ -346,9 +346,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o12 = 0;
   for (let i10 = 0; i10 < 3; i10++) {
     for (let i11 = 0; i11 < 4; i11++, o12++) {
-      v10[o12] = Math.tanh(v8[i11 + i10 * 4] + v4[i11]);
+      v10[o12] = Math.tanh(v8[i11 + i10 * 4] + b[i11]);
     }
   }
+  // Dr = tanh(Xr*W + b)*v
   {
     let i13 = 0;
     for (; i13 < 3; i13++) {
@@ -360,10 +361,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           for (let p15 = 0; p15 < 4; p15++) {
             const pn19 = p15 * 1;
             const a20_0 = v10[ar16_0 + p15];
-            const b21_0 = v5[pn19 + j14];
+            const b21_0 = v[pn19 + j14];
             s22_0_0 += a20_0 * b21_0;
           }
-          v11[i13 * 1 + j14] = s22_0_0;
+          Dr[i13 * 1 + j14] = s22_0_0;
         }
       }
     }
@@ -379,9 +380,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s32_0_1 = 0;
           for (let p25 = 0; p25 < 2; p25++) {
             const pn29 = p25 * 4;
-            const a30_0 = v1[ar26_0 + p25];
-            const b31_0 = v3[pn29 + j24];
-            const b31_1 = v3[pn29 + j24 + 1];
+            const a30_0 = Xf[ar26_0 + p25];
+            const b31_0 = W[pn29 + j24];
+            const b31_1 = W[pn29 + j24 + 1];
             s32_0_0 += a30_0 * b31_0;
             s32_0_1 += a30_0 * b31_1;
           }
@@ -394,9 +395,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o35 = 0;
   for (let i33 = 0; i33 < 3; i33++) {
     for (let i34 = 0; i34 < 4; i34++, o35++) {
-      v14[o35] = Math.tanh(v12[i34 + i33 * 4] + v4[i34]);
+      v14[o35] = Math.tanh(v12[i34 + i33 * 4] + b[i34]);
     }
   }
+  // Df = tanh(Xf*W + b)*v
   {
     let i36 = 0;
     for (; i36 < 3; i36++) {
@@ -408,10 +410,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           for (let p38 = 0; p38 < 4; p38++) {
             const pn42 = p38 * 1;
             const a43_0 = v14[ar39_0 + p38];
-            const b44_0 = v5[pn42 + j37];
+            const b44_0 = v[pn42 + j37];
             s45_0_0 += a43_0 * b44_0;
           }
-          v15[i36 * 1 + j37] = s45_0_0;
+          Df[i36 * 1 + j37] = s45_0_0;
         }
       }
     }
@@ -427,9 +429,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s55_0_1 = 0;
           for (let p48 = 0; p48 < 2; p48++) {
             const pn52 = p48 * 4;
-            const a53_0 = v2[ar49_0 + p48];
-            const b54_0 = v3[pn52 + j47];
-            const b54_1 = v3[pn52 + j47 + 1];
+            const a53_0 = Xm[ar49_0 + p48];
+            const b54_0 = W[pn52 + j47];
+            const b54_1 = W[pn52 + j47 + 1];
             s55_0_0 += a53_0 * b54_0;
             s55_0_1 += a53_0 * b54_1;
           }
@@ -442,9 +444,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o58 = 0;
   for (let i56 = 0; i56 < 3; i56++) {
     for (let i57 = 0; i57 < 4; i57++, o58++) {
-      v18[o58] = Math.tanh(v16[i57 + i56 * 4] + v4[i57]);
+      v18[o58] = Math.tanh(v16[i57 + i56 * 4] + b[i57]);
     }
   }
+  // Dm = tanh(Xm*W + b)*v
   {
     let i59 = 0;
     for (; i59 < 3; i59++) {
@@ -456,10 +459,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           for (let p61 = 0; p61 < 4; p61++) {
             const pn65 = p61 * 1;
             const a66_0 = v18[ar62_0 + p61];
-            const b67_0 = v5[pn65 + j60];
+            const b67_0 = v[pn65 + j60];
             s68_0_0 += a66_0 * b67_0;
           }
-          v19[i59 * 1 + j60] = s68_0_0;
+          Dm[i59 * 1 + j60] = s68_0_0;
         }
       }
     }
@@ -470,7 +473,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       const a71_0 = K22[i69];
       const o72_0 = i69 * 4;
       for (let j70 = 0; j70 < 4; j70++) {
-        const bv73 = v5[j70];
+        const bv73 = v[j70];
         v23[o72_0 + j70] = a71_0 * bv73;
       }
     }
@@ -479,6 +482,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i74 = 0; i74 < 12; i74++) {
     v27[i74] = v23[i74] * (1 - v18[i74] * v18[i74]);
   }
+  // G = grad(sum(Dm), Xm)
   {
     let i75 = 0;
     for (; i75 < 3; i75++) {
@@ -492,20 +496,20 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s84_0_1 = 0;
           for (let p77 = 0; p77 < 4; p77++) {
             const a82_0 = v27[ar78_0 + p77];
-            const b83_0 = v3[bc79_0 + p77];
-            const b83_1 = v3[bc79_1 + p77];
+            const b83_0 = W[bc79_0 + p77];
+            const b83_1 = W[bc79_1 + p77];
             s84_0_0 += a82_0 * b83_0;
             s84_0_1 += a82_0 * b83_1;
           }
-          v28[i75 * 2 + j76] = s84_0_0;
-          v28[i75 * 2 + j76 + 1] = s84_0_1;
+          G[i75 * 2 + j76] = s84_0_0;
+          G[i75 * 2 + j76 + 1] = s84_0_1;
         }
       }
     }
   }
 
   for (let i85 = 0; i85 < 6; i85++) {
-    v29[i85] = v28[i85] * v28[i85];
+    v29[i85] = G[i85] * G[i85];
   }
   v30.fill(0, 0, 3);
   let f88 = 0;
@@ -514,18 +518,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let i87 = 0; i87 < 2; i87++) s89 += v29[f88++];
     v30[i86] += s89;
   }
+  // n = sqrt(sum(G.^2, axis = 1))
 
   for (let i90 = 0; i90 < 3; i90++) {
-    v31[i90] = Math.sqrt(v30[i90]);
+    n[i90] = Math.sqrt(v30[i90]);
   }
   {
     let s91 = 0;
-    for (let i92 = 0; i92 < 3; i92++) s91 += v15[i92];
+    for (let i92 = 0; i92 < 3; i92++) s91 += Df[i92];
     v32[0] = s91 / 3;
   }
   {
     let s93 = 0;
-    for (let i94 = 0; i94 < 3; i94++) s93 += v11[i94];
+    for (let i94 = 0; i94 < 3; i94++) s93 += Dr[i94];
     v33[0] = s93 / 3;
   }
   const s96 = v32[0];
@@ -533,7 +538,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   v34[0] = s96 - s97;
 
   for (let i98 = 0; i98 < 3; i98++) {
-    v36[i98] = (v31[i98] - 1) * (v31[i98] - 1);
+    v36[i98] = (n[i98] - 1) * (n[i98] - 1);
   }
   {
     let s99 = 0;
@@ -542,18 +547,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   const s102 = v37[0];
   v38[0] = 10 * s102;
+  // loss L = mean(Df) - mean(Dr) + lambda*mean((n - 1).^2)
   const s104 = v34[0];
   const s105 = v38[0];
-  v39[0] = s104 + s105;
+  L[0] = s104 + s105;
   return {
-    loss: v39[0],
+    loss: L[0],
     values: {
-      Dr: v11.slice(),
-      Df: v15.slice(),
-      Dm: v19.slice(),
-      G: v28.slice(),
-      n: v31.slice(),
-      L: v39.slice(),
+      Dr: Dr.slice(),
+      Df: Df.slice(),
+      Dm: Dm.slice(),
+      G: G.slice(),
+      n: n.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -577,31 +583,31 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["Xr"];
-  const v1 = inputs["Xf"];
-  const v2 = inputs["Xm"];
-  const v3 = params["W"];
-  const v4 = params["b"];
-  const v5 = params["v"];
-  const v129 = out["v"];
-  const v138 = out["b"];
-  const v142 = out["W"];
+  const Xr = inputs["Xr"];
+  const Xf = inputs["Xf"];
+  const Xm = inputs["Xm"];
+  const W = params["W"];
+  const b = params["b"];
+  const v = params["v"];
+  const dL_dv = out["v"];
+  const dL_db = out["b"];
+  const dL_dW = out["W"];
   const {
     v8,
     v10,
-    v11,
+    Dr,
     v12,
     v14,
-    v15,
+    Df,
     v16,
     v18,
     v23,
     v26,
     v27,
-    v28,
+    G,
     v29,
     v30,
-    v31,
+    n,
     v32,
     v33,
     v34,
@@ -609,11 +615,11 @@ export function gradient(
     v36,
     v37,
     v38,
-    v39,
+    L,
     v41,
     v43,
     v58,
-    v68,
+    dL_dG,
     v75,
     v76,
     v80,
@@ -643,9 +649,9 @@ export function gradient(
           let s115_0_1 = 0;
           for (let p108 = 0; p108 < 2; p108++) {
             const pn112 = p108 * 4;
-            const a113_0 = v0[ar109_0 + p108];
-            const b114_0 = v3[pn112 + j107];
-            const b114_1 = v3[pn112 + j107 + 1];
+            const a113_0 = Xr[ar109_0 + p108];
+            const b114_0 = W[pn112 + j107];
+            const b114_1 = W[pn112 + j107 + 1];
             s115_0_0 += a113_0 * b114_0;
             s115_0_1 += a113_0 * b114_1;
           }
@@ -658,9 +664,10 @@ export function gradient(
   let o118 = 0;
   for (let i116 = 0; i116 < 3; i116++) {
     for (let i117 = 0; i117 < 4; i117++, o118++) {
-      v10[o118] = Math.tanh(v8[i117 + i116 * 4] + v4[i117]);
+      v10[o118] = Math.tanh(v8[i117 + i116 * 4] + b[i117]);
     }
   }
+  // Dr = tanh(Xr*W + b)*v
   {
     let i119 = 0;
     for (; i119 < 3; i119++) {
@@ -672,10 +679,10 @@ export function gradient(
           for (let p121 = 0; p121 < 4; p121++) {
             const pn125 = p121 * 1;
             const a126_0 = v10[ar122_0 + p121];
-            const b127_0 = v5[pn125 + j120];
+            const b127_0 = v[pn125 + j120];
             s128_0_0 += a126_0 * b127_0;
           }
-          v11[i119 * 1 + j120] = s128_0_0;
+          Dr[i119 * 1 + j120] = s128_0_0;
         }
       }
     }
@@ -691,9 +698,9 @@ export function gradient(
           let s138_0_1 = 0;
           for (let p131 = 0; p131 < 2; p131++) {
             const pn135 = p131 * 4;
-            const a136_0 = v1[ar132_0 + p131];
-            const b137_0 = v3[pn135 + j130];
-            const b137_1 = v3[pn135 + j130 + 1];
+            const a136_0 = Xf[ar132_0 + p131];
+            const b137_0 = W[pn135 + j130];
+            const b137_1 = W[pn135 + j130 + 1];
             s138_0_0 += a136_0 * b137_0;
             s138_0_1 += a136_0 * b137_1;
           }
@@ -706,9 +713,10 @@ export function gradient(
   let o141 = 0;
   for (let i139 = 0; i139 < 3; i139++) {
     for (let i140 = 0; i140 < 4; i140++, o141++) {
-      v14[o141] = Math.tanh(v12[i140 + i139 * 4] + v4[i140]);
+      v14[o141] = Math.tanh(v12[i140 + i139 * 4] + b[i140]);
     }
   }
+  // Df = tanh(Xf*W + b)*v
   {
     let i142 = 0;
     for (; i142 < 3; i142++) {
@@ -720,10 +728,10 @@ export function gradient(
           for (let p144 = 0; p144 < 4; p144++) {
             const pn148 = p144 * 1;
             const a149_0 = v14[ar145_0 + p144];
-            const b150_0 = v5[pn148 + j143];
+            const b150_0 = v[pn148 + j143];
             s151_0_0 += a149_0 * b150_0;
           }
-          v15[i142 * 1 + j143] = s151_0_0;
+          Df[i142 * 1 + j143] = s151_0_0;
         }
       }
     }
@@ -739,9 +747,9 @@ export function gradient(
           let s161_0_1 = 0;
           for (let p154 = 0; p154 < 2; p154++) {
             const pn158 = p154 * 4;
-            const a159_0 = v2[ar155_0 + p154];
-            const b160_0 = v3[pn158 + j153];
-            const b160_1 = v3[pn158 + j153 + 1];
+            const a159_0 = Xm[ar155_0 + p154];
+            const b160_0 = W[pn158 + j153];
+            const b160_1 = W[pn158 + j153 + 1];
             s161_0_0 += a159_0 * b160_0;
             s161_0_1 += a159_0 * b160_1;
           }
@@ -754,7 +762,7 @@ export function gradient(
   let o164 = 0;
   for (let i162 = 0; i162 < 3; i162++) {
     for (let i163 = 0; i163 < 4; i163++, o164++) {
-      v18[o164] = Math.tanh(v16[i163 + i162 * 4] + v4[i163]);
+      v18[o164] = Math.tanh(v16[i163 + i162 * 4] + b[i163]);
     }
   }
   {
@@ -763,7 +771,7 @@ export function gradient(
       const a167_0 = K22[i165];
       const o168_0 = i165 * 4;
       for (let j166 = 0; j166 < 4; j166++) {
-        const bv169 = v5[j166];
+        const bv169 = v[j166];
         v23[o168_0 + j166] = a167_0 * bv169;
       }
     }
@@ -776,6 +784,7 @@ export function gradient(
   for (let i171 = 0; i171 < 12; i171++) {
     v27[i171] = v23[i171] * v26[i171];
   }
+  // G = grad(sum(Dm), Xm)
   {
     let i172 = 0;
     for (; i172 < 3; i172++) {
@@ -789,20 +798,20 @@ export function gradient(
           let s181_0_1 = 0;
           for (let p174 = 0; p174 < 4; p174++) {
             const a179_0 = v27[ar175_0 + p174];
-            const b180_0 = v3[bc176_0 + p174];
-            const b180_1 = v3[bc176_1 + p174];
+            const b180_0 = W[bc176_0 + p174];
+            const b180_1 = W[bc176_1 + p174];
             s181_0_0 += a179_0 * b180_0;
             s181_0_1 += a179_0 * b180_1;
           }
-          v28[i172 * 2 + j173] = s181_0_0;
-          v28[i172 * 2 + j173 + 1] = s181_0_1;
+          G[i172 * 2 + j173] = s181_0_0;
+          G[i172 * 2 + j173 + 1] = s181_0_1;
         }
       }
     }
   }
 
   for (let i182 = 0; i182 < 6; i182++) {
-    v29[i182] = v28[i182] * v28[i182];
+    v29[i182] = G[i182] * G[i182];
   }
   v30.fill(0, 0, 3);
   let f185 = 0;
@@ -811,18 +820,19 @@ export function gradient(
     for (let i184 = 0; i184 < 2; i184++) s186 += v29[f185++];
     v30[i183] += s186;
   }
+  // n = sqrt(sum(G.^2, axis = 1))
 
   for (let i187 = 0; i187 < 3; i187++) {
-    v31[i187] = Math.sqrt(v30[i187]);
+    n[i187] = Math.sqrt(v30[i187]);
   }
   {
     let s188 = 0;
-    for (let i189 = 0; i189 < 3; i189++) s188 += v15[i189];
+    for (let i189 = 0; i189 < 3; i189++) s188 += Df[i189];
     v32[0] = s188 / 3;
   }
   {
     let s190 = 0;
-    for (let i191 = 0; i191 < 3; i191++) s190 += v11[i191];
+    for (let i191 = 0; i191 < 3; i191++) s190 += Dr[i191];
     v33[0] = s190 / 3;
   }
   const s193 = v32[0];
@@ -830,7 +840,7 @@ export function gradient(
   v34[0] = s193 - s194;
 
   for (let i195 = 0; i195 < 3; i195++) {
-    v35[i195] = v31[i195] - 1;
+    v35[i195] = n[i195] - 1;
   }
 
   for (let i196 = 0; i196 < 3; i196++) {
@@ -843,21 +853,23 @@ export function gradient(
   }
   const s200 = v37[0];
   v38[0] = 10 * s200;
+  // loss L = mean(Df) - mean(Dr) + lambda*mean((n - 1).^2)
   const s202 = v34[0];
   const s203 = v38[0];
-  v39[0] = s202 + s203;
+  L[0] = s202 + s203;
 
   v41[0] = 10 / 3;
   const s206 = v41[0];
   v43[0] = s206 * 2;
 
   for (let i207 = 0; i207 < 3; i207++) {
-    v58[i207] = (v43[0] * v35[i207]) / (2 * v31[i207]);
+    v58[i207] = (v43[0] * v35[i207]) / (2 * n[i207]);
   }
+  // dL/dG
   let o210 = 0;
   for (let i208 = 0; i208 < 3; i208++) {
     for (let i209 = 0; i209 < 2; i209++, o210++) {
-      v68[o210] = v58[i208] * 2 * v28[o210];
+      dL_dG[o210] = v58[i208] * 2 * G[o210];
     }
   }
   {
@@ -871,9 +883,9 @@ export function gradient(
           let s220_0_1 = 0;
           for (let p213 = 0; p213 < 2; p213++) {
             const pn217 = p213 * 4;
-            const a218_0 = v68[ar214_0 + p213];
-            const b219_0 = v3[pn217 + j212];
-            const b219_1 = v3[pn217 + j212 + 1];
+            const a218_0 = dL_dG[ar214_0 + p213];
+            const b219_0 = W[pn217 + j212];
+            const b219_1 = W[pn217 + j212 + 1];
             s220_0_0 += a218_0 * b219_0;
             s220_0_1 += a218_0 * b219_1;
           }
@@ -900,8 +912,8 @@ export function gradient(
           for (let p223 = 0; p223 < 3; p223++) {
             const pm226 = p223 * 2;
             const pn227 = p223 * 4;
-            const a228_0 = v68[pm226 + i221];
-            const a228_1 = v68[pm226 + i221 + 1];
+            const a228_0 = dL_dG[pm226 + i221];
+            const a228_1 = dL_dG[pm226 + i221 + 1];
             const b229_0 = v27[pn227 + j222];
             const b229_1 = v27[pn227 + j222 + 1];
             const b229_2 = v27[pn227 + j222 + 2];
@@ -990,8 +1002,8 @@ export function gradient(
           for (let p248 = 0; p248 < 3; p248++) {
             const pm251 = p248 * 2;
             const pn252 = p248 * 4;
-            const a253_0 = v2[pm251 + i246];
-            const a253_1 = v2[pm251 + i246 + 1];
+            const a253_0 = Xm[pm251 + i246];
+            const a253_1 = Xm[pm251 + i246 + 1];
             const b254_0 = v100[pn252 + j247];
             const b254_1 = v100[pn252 + j247 + 1];
             const b254_2 = v100[pn252 + j247 + 2];
@@ -1023,7 +1035,7 @@ export function gradient(
       const a258_0 = K56[i256];
       const o259_0 = i256 * 4;
       for (let j257 = 0; j257 < 4; j257++) {
-        const bv260 = v5[j257];
+        const bv260 = v[j257];
         v111[o259_0 + j257] = a258_0 * bv260;
       }
     }
@@ -1087,8 +1099,8 @@ export function gradient(
           for (let p277 = 0; p277 < 3; p277++) {
             const pm280 = p277 * 2;
             const pn281 = p277 * 4;
-            const a282_0 = v1[pm280 + i275];
-            const a282_1 = v1[pm280 + i275 + 1];
+            const a282_0 = Xf[pm280 + i275];
+            const a282_1 = Xf[pm280 + i275 + 1];
             const b283_0 = v116[pn281 + j276];
             const b283_1 = v116[pn281 + j276 + 1];
             const b283_2 = v116[pn281 + j276 + 2];
@@ -1120,7 +1132,7 @@ export function gradient(
       const a287_0 = K54[i285];
       const o288_0 = i285 * 4;
       for (let j286 = 0; j286 < 4; j286++) {
-        const bv289 = v5[j286];
+        const bv289 = v[j286];
         v127[o288_0 + j286] = a287_0 * bv289;
       }
     }
@@ -1156,9 +1168,10 @@ export function gradient(
       }
     }
   }
+  // dL/dv
 
   for (let i300 = 0; i300 < 4; i300++) {
-    v129[i300] = v97[i300] + v112[i300] + v128[i300];
+    dL_dv[i300] = v97[i300] + v112[i300] + v128[i300];
   }
 
   for (let i301 = 0; i301 < 12; i301++) {
@@ -1171,9 +1184,10 @@ export function gradient(
       v135[i303] += v132[f304++];
     }
   }
+  // dL/db
 
   for (let i305 = 0; i305 < 4; i305++) {
-    v138[i305] = v103[i305] + v119[i305] + v135[i305];
+    dL_db[i305] = v103[i305] + v119[i305] + v135[i305];
   }
   {
     let i306 = 0;
@@ -1192,8 +1206,8 @@ export function gradient(
           for (let p308 = 0; p308 < 3; p308++) {
             const pm311 = p308 * 2;
             const pn312 = p308 * 4;
-            const a313_0 = v0[pm311 + i306];
-            const a313_1 = v0[pm311 + i306 + 1];
+            const a313_0 = Xr[pm311 + i306];
+            const a313_1 = Xr[pm311 + i306 + 1];
             const b314_0 = v132[pn312 + j307];
             const b314_1 = v132[pn312 + j307 + 1];
             const b314_2 = v132[pn312 + j307 + 2];
@@ -1219,12 +1233,13 @@ export function gradient(
       }
     }
   }
+  // dL/dW
 
   for (let i316 = 0; i316 < 8; i316++) {
-    v142[i316] = v76[i316] + v107[i316] + v123[i316] + v139[i316];
+    dL_dW[i316] = v76[i316] + v107[i316] + v123[i316] + v139[i316];
   }
 
-  return { loss: v39[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

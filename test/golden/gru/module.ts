@@ -173,48 +173,48 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s14_0 = new Float64Array((1 + 5) * 4);
+  const h_steps = new Float64Array((1 + 5) * 4);
   const r14_9 = new Float64Array(5 * 4);
   const r14_17 = new Float64Array(5 * 4);
   const r14_21 = new Float64Array(5 * 4);
   const r14_26 = new Float64Array(5 * 4);
   const r14_28 = new Float64Array(5 * 4);
-  const bt14_1 = new Float64Array(3);
+  const x_t = new Float64Array(3);
   const bt14_2 = new Float64Array(4);
-  const bt14_4 = new Float64Array(4);
+  const h_prev = new Float64Array(4);
   const bt14_5 = new Float64Array(4);
   const bt14_6 = new Float64Array(4);
   const bt14_8 = new Float64Array(4);
-  const bt14_9 = new Float64Array(4);
+  const u_t = new Float64Array(4);
   const bt14_11 = new Float64Array(4);
   const bt14_13 = new Float64Array(4);
   const bt14_14 = new Float64Array(4);
   const bt14_16 = new Float64Array(4);
-  const bt14_17 = new Float64Array(4);
+  const r_t = new Float64Array(4);
   const bt14_19 = new Float64Array(4);
   const bt14_21 = new Float64Array(4);
   const bt14_22 = new Float64Array(4);
   const bt14_23 = new Float64Array(4);
   const bt14_25 = new Float64Array(4);
-  const bt14_26 = new Float64Array(4);
+  const n_t = new Float64Array(4);
   const bt14_28 = new Float64Array(4);
   const bt14_29 = new Float64Array(4);
   const bt14_30 = new Float64Array(4);
-  const bt14_31 = new Float64Array(4);
-  const v15 = s14_0.subarray(1 * 4);
-  const v16 = new Float64Array(20);
-  const v17 = new Float64Array(20);
-  const v18 = new Float64Array(20);
-  const v19 = new Float64Array(4);
+  const h_t = new Float64Array(4);
+  const h = h_steps.subarray(1 * 4);
+  const u = new Float64Array(20);
+  const r = new Float64Array(20);
+  const n = new Float64Array(20);
+  const h_T = new Float64Array(4);
   const v20 = new Float64Array(2);
   const v21 = new Float64Array(2);
-  const v22 = new Float64Array(2);
-  const v23 = new Float64Array(1);
-  const v25 = new Float64Array(2);
-  const v28 = new Float64Array(8);
+  const p = new Float64Array(2);
+  const L = new Float64Array(1);
+  const dL_dby = new Float64Array(2);
+  const dL_dWhy = new Float64Array(8);
   const v29 = new Float64Array(4);
-  const v33 = new Float64Array(20);
-  const d36_0 = new Float64Array((1 + 5) * 4);
+  const dL_dh = new Float64Array(20);
+  const dL_dh_steps = new Float64Array((1 + 5) * 4);
   const bt36_0 = new Float64Array(12);
   const bt36_1 = new Float64Array(3);
   const bt36_2 = new Float64Array(4);
@@ -299,59 +299,59 @@ function allocate() {
   const bt36_105 = new Float64Array(4);
   const bt36_106 = new Float64Array(12);
   const bt36_108 = new Float64Array(12);
-  const v37 = new Float64Array(12);
-  const v38 = new Float64Array(16);
-  const v39 = new Float64Array(4);
-  const v40 = new Float64Array(12);
-  const v41 = new Float64Array(16);
-  const v42 = new Float64Array(4);
-  const v43 = new Float64Array(12);
-  const v44 = new Float64Array(16);
-  const v45 = new Float64Array(4);
+  const dL_dWz = new Float64Array(12);
+  const dL_dUz = new Float64Array(16);
+  const dL_dbz = new Float64Array(4);
+  const dL_dWr = new Float64Array(12);
+  const dL_dUr = new Float64Array(16);
+  const dL_dbr = new Float64Array(4);
+  const dL_dWn = new Float64Array(12);
+  const dL_dUn = new Float64Array(16);
+  const dL_dbn = new Float64Array(4);
   return {
     key: "",
-    s14_0,
+    h_steps,
     r14_9,
     r14_17,
     r14_21,
     r14_26,
     r14_28,
-    bt14_1,
+    x_t,
     bt14_2,
-    bt14_4,
+    h_prev,
     bt14_5,
     bt14_6,
     bt14_8,
-    bt14_9,
+    u_t,
     bt14_11,
     bt14_13,
     bt14_14,
     bt14_16,
-    bt14_17,
+    r_t,
     bt14_19,
     bt14_21,
     bt14_22,
     bt14_23,
     bt14_25,
-    bt14_26,
+    n_t,
     bt14_28,
     bt14_29,
     bt14_30,
-    bt14_31,
-    v15,
-    v16,
-    v17,
-    v18,
-    v19,
+    h_t,
+    h,
+    u,
+    r,
+    n,
+    h_T,
     v20,
     v21,
-    v22,
-    v23,
-    v25,
-    v28,
+    p,
+    L,
+    dL_dby,
+    dL_dWhy,
     v29,
-    v33,
-    d36_0,
+    dL_dh,
+    dL_dh_steps,
     bt36_0,
     bt36_1,
     bt36_2,
@@ -436,15 +436,15 @@ function allocate() {
     bt36_105,
     bt36_106,
     bt36_108,
-    v37,
-    v38,
-    v39,
-    v40,
-    v41,
-    v42,
-    v43,
-    v44,
-    v45,
+    dL_dWz,
+    dL_dUz,
+    dL_dbz,
+    dL_dWr,
+    dL_dUr,
+    dL_dbr,
+    dL_dWn,
+    dL_dUn,
+    dL_dbn,
   };
 }
 function buffers() {
@@ -457,54 +457,55 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Wz"];
-  const v3 = params["Uz"];
-  const v4 = params["bz"];
-  const v5 = params["Wr"];
-  const v6 = params["Ur"];
-  const v7 = params["br"];
-  const v8 = params["Wn"];
-  const v9 = params["Un"];
-  const v10 = params["bn"];
-  const v11 = params["Why"];
-  const v12 = params["by"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wz = params["Wz"];
+  const Uz = params["Uz"];
+  const bz = params["bz"];
+  const Wr = params["Wr"];
+  const Ur = params["Ur"];
+  const br = params["br"];
+  const Wn = params["Wn"];
+  const Un = params["Un"];
+  const bn = params["bn"];
+  const Why = params["Why"];
+  const by = params["by"];
   const {
-    s14_0,
-    bt14_1,
+    h_steps,
+    x_t,
     bt14_2,
-    bt14_4,
+    h_prev,
     bt14_5,
-    bt14_9,
+    u_t,
     bt14_11,
     bt14_13,
-    bt14_17,
+    r_t,
     bt14_19,
     bt14_21,
     bt14_22,
-    bt14_26,
-    bt14_31,
-    v15,
-    v16,
-    v17,
-    v18,
-    v19,
+    n_t,
+    h_t,
+    h,
+    u,
+    r,
+    n,
+    h_T,
     v20,
     v21,
-    v22,
-    v23,
+    p,
+    L,
   } = w;
+  // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = 1 - u_t) .* n_t + u_t .*…
   {
-    s14_0.fill(0, 0 * 4, 1 * 4);
+    h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t0 = 0; t0 < 5; t0++) {
       {
         const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) bt14_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 3; i2++) x_t[i2] = x[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) bt14_4[i4] = s14_0[o3 + i4];
+        for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
         let i5 = 0;
@@ -522,11 +523,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s14_3_0 = 0;
               for (let p7 = 0; p7 < 3; p7++) {
                 const pn11 = p7 * 1;
-                const a12_0 = v2[ar8_0 + p7];
-                const a12_1 = v2[ar8_1 + p7];
-                const a12_2 = v2[ar8_2 + p7];
-                const a12_3 = v2[ar8_3 + p7];
-                const b13_0 = bt14_1[pn11 + j6];
+                const a12_0 = Wz[ar8_0 + p7];
+                const a12_1 = Wz[ar8_1 + p7];
+                const a12_2 = Wz[ar8_2 + p7];
+                const a12_3 = Wz[ar8_3 + p7];
+                const b13_0 = x_t[pn11 + j6];
                 s14_0_0 += a12_0 * b13_0;
                 s14_1_0 += a12_1 * b13_0;
                 s14_2_0 += a12_2 * b13_0;
@@ -556,11 +557,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s24_3_0 = 0;
               for (let p17 = 0; p17 < 4; p17++) {
                 const pn21 = p17 * 1;
-                const a22_0 = v3[ar18_0 + p17];
-                const a22_1 = v3[ar18_1 + p17];
-                const a22_2 = v3[ar18_2 + p17];
-                const a22_3 = v3[ar18_3 + p17];
-                const b23_0 = bt14_4[pn21 + j16];
+                const a22_0 = Uz[ar18_0 + p17];
+                const a22_1 = Uz[ar18_1 + p17];
+                const a22_2 = Uz[ar18_2 + p17];
+                const a22_3 = Uz[ar18_3 + p17];
+                const b23_0 = h_prev[pn21 + j16];
                 s24_0_0 += a22_0 * b23_0;
                 s24_1_0 += a22_1 * b23_0;
                 s24_2_0 += a22_2 * b23_0;
@@ -576,7 +577,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i25 = 0; i25 < 4; i25++) {
-        bt14_9[i25] = 1 / (1 + Math.exp(-(bt14_2[i25] + bt14_5[i25] + v4[i25])));
+        u_t[i25] = 1 / (1 + Math.exp(-(bt14_2[i25] + bt14_5[i25] + bz[i25])));
       }
       {
         let i26 = 0;
@@ -594,11 +595,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s35_3_0 = 0;
               for (let p28 = 0; p28 < 3; p28++) {
                 const pn32 = p28 * 1;
-                const a33_0 = v5[ar29_0 + p28];
-                const a33_1 = v5[ar29_1 + p28];
-                const a33_2 = v5[ar29_2 + p28];
-                const a33_3 = v5[ar29_3 + p28];
-                const b34_0 = bt14_1[pn32 + j27];
+                const a33_0 = Wr[ar29_0 + p28];
+                const a33_1 = Wr[ar29_1 + p28];
+                const a33_2 = Wr[ar29_2 + p28];
+                const a33_3 = Wr[ar29_3 + p28];
+                const b34_0 = x_t[pn32 + j27];
                 s35_0_0 += a33_0 * b34_0;
                 s35_1_0 += a33_1 * b34_0;
                 s35_2_0 += a33_2 * b34_0;
@@ -628,11 +629,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s45_3_0 = 0;
               for (let p38 = 0; p38 < 4; p38++) {
                 const pn42 = p38 * 1;
-                const a43_0 = v6[ar39_0 + p38];
-                const a43_1 = v6[ar39_1 + p38];
-                const a43_2 = v6[ar39_2 + p38];
-                const a43_3 = v6[ar39_3 + p38];
-                const b44_0 = bt14_4[pn42 + j37];
+                const a43_0 = Ur[ar39_0 + p38];
+                const a43_1 = Ur[ar39_1 + p38];
+                const a43_2 = Ur[ar39_2 + p38];
+                const a43_3 = Ur[ar39_3 + p38];
+                const b44_0 = h_prev[pn42 + j37];
                 s45_0_0 += a43_0 * b44_0;
                 s45_1_0 += a43_1 * b44_0;
                 s45_2_0 += a43_2 * b44_0;
@@ -648,7 +649,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i46 = 0; i46 < 4; i46++) {
-        bt14_17[i46] = 1 / (1 + Math.exp(-(bt14_11[i46] + bt14_13[i46] + v7[i46])));
+        r_t[i46] = 1 / (1 + Math.exp(-(bt14_11[i46] + bt14_13[i46] + br[i46])));
       }
       {
         let i47 = 0;
@@ -666,11 +667,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s56_3_0 = 0;
               for (let p49 = 0; p49 < 3; p49++) {
                 const pn53 = p49 * 1;
-                const a54_0 = v8[ar50_0 + p49];
-                const a54_1 = v8[ar50_1 + p49];
-                const a54_2 = v8[ar50_2 + p49];
-                const a54_3 = v8[ar50_3 + p49];
-                const b55_0 = bt14_1[pn53 + j48];
+                const a54_0 = Wn[ar50_0 + p49];
+                const a54_1 = Wn[ar50_1 + p49];
+                const a54_2 = Wn[ar50_2 + p49];
+                const a54_3 = Wn[ar50_3 + p49];
+                const b55_0 = x_t[pn53 + j48];
                 s56_0_0 += a54_0 * b55_0;
                 s56_1_0 += a54_1 * b55_0;
                 s56_2_0 += a54_2 * b55_0;
@@ -686,7 +687,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i57 = 0; i57 < 4; i57++) {
-        bt14_21[i57] = bt14_17[i57] * bt14_4[i57];
+        bt14_21[i57] = r_t[i57] * h_prev[i57];
       }
       {
         let i58 = 0;
@@ -704,10 +705,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s67_3_0 = 0;
               for (let p60 = 0; p60 < 4; p60++) {
                 const pn64 = p60 * 1;
-                const a65_0 = v9[ar61_0 + p60];
-                const a65_1 = v9[ar61_1 + p60];
-                const a65_2 = v9[ar61_2 + p60];
-                const a65_3 = v9[ar61_3 + p60];
+                const a65_0 = Un[ar61_0 + p60];
+                const a65_1 = Un[ar61_1 + p60];
+                const a65_2 = Un[ar61_2 + p60];
+                const a65_3 = Un[ar61_3 + p60];
                 const b66_0 = bt14_21[pn64 + j59];
                 s67_0_0 += a65_0 * b66_0;
                 s67_1_0 += a65_1 * b66_0;
@@ -724,21 +725,21 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i68 = 0; i68 < 4; i68++) {
-        bt14_26[i68] = Math.tanh(bt14_19[i68] + bt14_22[i68] + v10[i68]);
+        n_t[i68] = Math.tanh(bt14_19[i68] + bt14_22[i68] + bn[i68]);
       }
 
       for (let i69 = 0; i69 < 4; i69++) {
-        bt14_31[i69] = (1 - bt14_9[i69]) * bt14_26[i69] + bt14_9[i69] * bt14_4[i69];
+        h_t[i69] = (1 - u_t[i69]) * n_t[i69] + u_t[i69] * h_prev[i69];
       }
-      s14_0.set(bt14_31, (t0 + 1) * 4);
-      v16.set(bt14_9, t0 * 4);
-      v17.set(bt14_17, t0 * 4);
-      v18.set(bt14_26, t0 * 4);
+      h_steps.set(h_t, (t0 + 1) * 4);
+      u.set(u_t, t0 * 4);
+      r.set(r_t, t0 * 4);
+      n.set(n_t, t0 * 4);
     }
   }
   {
     const o70 = (5 - 1 - 0) * 4;
-    for (let i71 = 0; i71 < 4; i71++) v19[i71] = v15[o70 + i71];
+    for (let i71 = 0; i71 < 4; i71++) h_T[i71] = h[o70 + i71];
   }
   {
     let i72 = 0;
@@ -750,8 +751,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s81_0_0 = 0;
           for (let p74 = 0; p74 < 4; p74++) {
             const pn78 = p74 * 1;
-            const a79_0 = v11[ar75_0 + p74];
-            const b80_0 = v19[pn78 + j73];
+            const a79_0 = Why[ar75_0 + p74];
+            const b80_0 = h_T[pn78 + j73];
             s81_0_0 += a79_0 * b80_0;
           }
           v20[i72 * 1 + j73] = s81_0_0;
@@ -761,16 +762,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i82 = 0; i82 < 2; i82++) {
-    v21[i82] = v20[i82] + v12[i82];
+    v21[i82] = v20[i82] + by[i82];
   }
+  // p = softmax(Why*h_T + by)
   for (let r87 = 0; r87 < 2; r87 += 2) {
     let m83 = -Infinity;
     for (let j85 = 0; j85 < 2; j85++) if (v21[r87 + j85] > m83) m83 = v21[r87 + j85];
     let s84 = 0;
     for (let j85 = 0; j85 < 2; j85++) s84 += Math.exp(v21[r87 + j85] - m83);
     const lse86 = m83 + Math.log(s84);
-    for (let j85 = 0; j85 < 2; j85++) v22[r87 + j85] = Math.exp(v21[r87 + j85] - lse86);
+    for (let j85 = 0; j85 < 2; j85++) p[r87 + j85] = Math.exp(v21[r87 + j85] - lse86);
   }
+  // loss L = cross_entropy(p, y)
   let s88 = 0;
   for (let r93 = 0; r93 < 2; r93 += 2) {
     let m89 = -Infinity;
@@ -778,19 +781,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     let e90 = 0;
     for (let j91 = 0; j91 < 2; j91++) e90 += Math.exp(v21[r93 + j91] - m89);
     const lse92 = m89 + Math.log(e90);
-    for (let j91 = 0; j91 < 2; j91++) s88 -= v1[r93 + j91] * (v21[r93 + j91] - lse92);
+    for (let j91 = 0; j91 < 2; j91++) s88 -= y[r93 + j91] * (v21[r93 + j91] - lse92);
   }
-  v23[0] = s88;
+  L[0] = s88;
   return {
-    loss: v23[0],
-    values: {
-      h: v15.slice(),
-      u: v16.slice(),
-      r: v17.slice(),
-      n: v18.slice(),
-      p: v22.slice(),
-      L: v23.slice(),
-    },
+    loss: L[0],
+    values: { h: h.slice(), u: u.slice(), r: r.slice(), n: n.slice(), p: p.slice(), L: L.slice() },
   };
 }
 
@@ -821,60 +817,60 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Wz"];
-  const v3 = params["Uz"];
-  const v4 = params["bz"];
-  const v5 = params["Wr"];
-  const v6 = params["Ur"];
-  const v7 = params["br"];
-  const v8 = params["Wn"];
-  const v9 = params["Un"];
-  const v10 = params["bn"];
-  const v11 = params["Why"];
-  const v12 = params["by"];
-  const v25 = out["by"];
-  const v28 = out["Why"];
-  const v37 = out["Wz"];
-  const v38 = out["Uz"];
-  const v39 = out["bz"];
-  const v40 = out["Wr"];
-  const v41 = out["Ur"];
-  const v42 = out["br"];
-  const v43 = out["Wn"];
-  const v44 = out["Un"];
-  const v45 = out["bn"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wz = params["Wz"];
+  const Uz = params["Uz"];
+  const bz = params["bz"];
+  const Wr = params["Wr"];
+  const Ur = params["Ur"];
+  const br = params["br"];
+  const Wn = params["Wn"];
+  const Un = params["Un"];
+  const bn = params["bn"];
+  const Why = params["Why"];
+  const by = params["by"];
+  const dL_dby = out["by"];
+  const dL_dWhy = out["Why"];
+  const dL_dWz = out["Wz"];
+  const dL_dUz = out["Uz"];
+  const dL_dbz = out["bz"];
+  const dL_dWr = out["Wr"];
+  const dL_dUr = out["Ur"];
+  const dL_dbr = out["br"];
+  const dL_dWn = out["Wn"];
+  const dL_dUn = out["Un"];
+  const dL_dbn = out["bn"];
   const {
-    s14_0,
+    h_steps,
     r14_9,
     r14_17,
     r14_21,
     r14_26,
     r14_28,
-    bt14_1,
+    x_t,
     bt14_2,
-    bt14_4,
+    h_prev,
     bt14_5,
-    bt14_9,
+    u_t,
     bt14_11,
     bt14_13,
-    bt14_17,
+    r_t,
     bt14_19,
     bt14_21,
     bt14_22,
-    bt14_26,
+    n_t,
     bt14_28,
-    bt14_31,
-    v15,
-    v19,
+    h_t,
+    h,
+    h_T,
     v20,
     v21,
-    v22,
-    v23,
+    p,
+    L,
     v29,
-    v33,
-    d36_0,
+    dL_dh,
+    dL_dh_steps,
     bt36_1,
     bt36_4,
     bt36_9,
@@ -891,16 +887,17 @@ export function gradient(
     bt36_101,
     bt36_105,
   } = w;
+  // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = 1 - u_t) .* n_t + u_t .*…
   {
-    s14_0.fill(0, 0 * 4, 1 * 4);
+    h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t94 = 0; t94 < 5; t94++) {
       {
         const o95 = t94 * 3;
-        for (let i96 = 0; i96 < 3; i96++) bt14_1[i96] = v0[o95 + i96];
+        for (let i96 = 0; i96 < 3; i96++) x_t[i96] = x[o95 + i96];
       }
       {
         const o97 = (t94 + 0) * 4;
-        for (let i98 = 0; i98 < 4; i98++) bt14_4[i98] = s14_0[o97 + i98];
+        for (let i98 = 0; i98 < 4; i98++) h_prev[i98] = h_steps[o97 + i98];
       }
       {
         let i99 = 0;
@@ -918,11 +915,11 @@ export function gradient(
               let s108_3_0 = 0;
               for (let p101 = 0; p101 < 3; p101++) {
                 const pn105 = p101 * 1;
-                const a106_0 = v2[ar102_0 + p101];
-                const a106_1 = v2[ar102_1 + p101];
-                const a106_2 = v2[ar102_2 + p101];
-                const a106_3 = v2[ar102_3 + p101];
-                const b107_0 = bt14_1[pn105 + j100];
+                const a106_0 = Wz[ar102_0 + p101];
+                const a106_1 = Wz[ar102_1 + p101];
+                const a106_2 = Wz[ar102_2 + p101];
+                const a106_3 = Wz[ar102_3 + p101];
+                const b107_0 = x_t[pn105 + j100];
                 s108_0_0 += a106_0 * b107_0;
                 s108_1_0 += a106_1 * b107_0;
                 s108_2_0 += a106_2 * b107_0;
@@ -952,11 +949,11 @@ export function gradient(
               let s118_3_0 = 0;
               for (let p111 = 0; p111 < 4; p111++) {
                 const pn115 = p111 * 1;
-                const a116_0 = v3[ar112_0 + p111];
-                const a116_1 = v3[ar112_1 + p111];
-                const a116_2 = v3[ar112_2 + p111];
-                const a116_3 = v3[ar112_3 + p111];
-                const b117_0 = bt14_4[pn115 + j110];
+                const a116_0 = Uz[ar112_0 + p111];
+                const a116_1 = Uz[ar112_1 + p111];
+                const a116_2 = Uz[ar112_2 + p111];
+                const a116_3 = Uz[ar112_3 + p111];
+                const b117_0 = h_prev[pn115 + j110];
                 s118_0_0 += a116_0 * b117_0;
                 s118_1_0 += a116_1 * b117_0;
                 s118_2_0 += a116_2 * b117_0;
@@ -972,7 +969,7 @@ export function gradient(
       }
 
       for (let i119 = 0; i119 < 4; i119++) {
-        bt14_9[i119] = 1 / (1 + Math.exp(-(bt14_2[i119] + bt14_5[i119] + v4[i119])));
+        u_t[i119] = 1 / (1 + Math.exp(-(bt14_2[i119] + bt14_5[i119] + bz[i119])));
       }
       {
         let i120 = 0;
@@ -990,11 +987,11 @@ export function gradient(
               let s129_3_0 = 0;
               for (let p122 = 0; p122 < 3; p122++) {
                 const pn126 = p122 * 1;
-                const a127_0 = v5[ar123_0 + p122];
-                const a127_1 = v5[ar123_1 + p122];
-                const a127_2 = v5[ar123_2 + p122];
-                const a127_3 = v5[ar123_3 + p122];
-                const b128_0 = bt14_1[pn126 + j121];
+                const a127_0 = Wr[ar123_0 + p122];
+                const a127_1 = Wr[ar123_1 + p122];
+                const a127_2 = Wr[ar123_2 + p122];
+                const a127_3 = Wr[ar123_3 + p122];
+                const b128_0 = x_t[pn126 + j121];
                 s129_0_0 += a127_0 * b128_0;
                 s129_1_0 += a127_1 * b128_0;
                 s129_2_0 += a127_2 * b128_0;
@@ -1024,11 +1021,11 @@ export function gradient(
               let s139_3_0 = 0;
               for (let p132 = 0; p132 < 4; p132++) {
                 const pn136 = p132 * 1;
-                const a137_0 = v6[ar133_0 + p132];
-                const a137_1 = v6[ar133_1 + p132];
-                const a137_2 = v6[ar133_2 + p132];
-                const a137_3 = v6[ar133_3 + p132];
-                const b138_0 = bt14_4[pn136 + j131];
+                const a137_0 = Ur[ar133_0 + p132];
+                const a137_1 = Ur[ar133_1 + p132];
+                const a137_2 = Ur[ar133_2 + p132];
+                const a137_3 = Ur[ar133_3 + p132];
+                const b138_0 = h_prev[pn136 + j131];
                 s139_0_0 += a137_0 * b138_0;
                 s139_1_0 += a137_1 * b138_0;
                 s139_2_0 += a137_2 * b138_0;
@@ -1044,7 +1041,7 @@ export function gradient(
       }
 
       for (let i140 = 0; i140 < 4; i140++) {
-        bt14_17[i140] = 1 / (1 + Math.exp(-(bt14_11[i140] + bt14_13[i140] + v7[i140])));
+        r_t[i140] = 1 / (1 + Math.exp(-(bt14_11[i140] + bt14_13[i140] + br[i140])));
       }
       {
         let i141 = 0;
@@ -1062,11 +1059,11 @@ export function gradient(
               let s150_3_0 = 0;
               for (let p143 = 0; p143 < 3; p143++) {
                 const pn147 = p143 * 1;
-                const a148_0 = v8[ar144_0 + p143];
-                const a148_1 = v8[ar144_1 + p143];
-                const a148_2 = v8[ar144_2 + p143];
-                const a148_3 = v8[ar144_3 + p143];
-                const b149_0 = bt14_1[pn147 + j142];
+                const a148_0 = Wn[ar144_0 + p143];
+                const a148_1 = Wn[ar144_1 + p143];
+                const a148_2 = Wn[ar144_2 + p143];
+                const a148_3 = Wn[ar144_3 + p143];
+                const b149_0 = x_t[pn147 + j142];
                 s150_0_0 += a148_0 * b149_0;
                 s150_1_0 += a148_1 * b149_0;
                 s150_2_0 += a148_2 * b149_0;
@@ -1082,7 +1079,7 @@ export function gradient(
       }
 
       for (let i151 = 0; i151 < 4; i151++) {
-        bt14_21[i151] = bt14_17[i151] * bt14_4[i151];
+        bt14_21[i151] = r_t[i151] * h_prev[i151];
       }
       {
         let i152 = 0;
@@ -1100,10 +1097,10 @@ export function gradient(
               let s161_3_0 = 0;
               for (let p154 = 0; p154 < 4; p154++) {
                 const pn158 = p154 * 1;
-                const a159_0 = v9[ar155_0 + p154];
-                const a159_1 = v9[ar155_1 + p154];
-                const a159_2 = v9[ar155_2 + p154];
-                const a159_3 = v9[ar155_3 + p154];
+                const a159_0 = Un[ar155_0 + p154];
+                const a159_1 = Un[ar155_1 + p154];
+                const a159_2 = Un[ar155_2 + p154];
+                const a159_3 = Un[ar155_3 + p154];
                 const b160_0 = bt14_21[pn158 + j153];
                 s161_0_0 += a159_0 * b160_0;
                 s161_1_0 += a159_1 * b160_0;
@@ -1120,27 +1117,27 @@ export function gradient(
       }
 
       for (let i162 = 0; i162 < 4; i162++) {
-        bt14_26[i162] = Math.tanh(bt14_19[i162] + bt14_22[i162] + v10[i162]);
+        n_t[i162] = Math.tanh(bt14_19[i162] + bt14_22[i162] + bn[i162]);
       }
 
       for (let i163 = 0; i163 < 4; i163++) {
-        bt14_28[i163] = 1 - bt14_9[i163];
+        bt14_28[i163] = 1 - u_t[i163];
       }
 
       for (let i164 = 0; i164 < 4; i164++) {
-        bt14_31[i164] = bt14_28[i164] * bt14_26[i164] + bt14_9[i164] * bt14_4[i164];
+        h_t[i164] = bt14_28[i164] * n_t[i164] + u_t[i164] * h_prev[i164];
       }
-      s14_0.set(bt14_31, (t94 + 1) * 4);
-      r14_9.set(bt14_9, t94 * 4);
-      r14_17.set(bt14_17, t94 * 4);
+      h_steps.set(h_t, (t94 + 1) * 4);
+      r14_9.set(u_t, t94 * 4);
+      r14_17.set(r_t, t94 * 4);
       r14_21.set(bt14_21, t94 * 4);
-      r14_26.set(bt14_26, t94 * 4);
+      r14_26.set(n_t, t94 * 4);
       r14_28.set(bt14_28, t94 * 4);
     }
   }
   {
     const o165 = (5 - 1 - 0) * 4;
-    for (let i166 = 0; i166 < 4; i166++) v19[i166] = v15[o165 + i166];
+    for (let i166 = 0; i166 < 4; i166++) h_T[i166] = h[o165 + i166];
   }
   {
     let i167 = 0;
@@ -1152,8 +1149,8 @@ export function gradient(
           let s176_0_0 = 0;
           for (let p169 = 0; p169 < 4; p169++) {
             const pn173 = p169 * 1;
-            const a174_0 = v11[ar170_0 + p169];
-            const b175_0 = v19[pn173 + j168];
+            const a174_0 = Why[ar170_0 + p169];
+            const b175_0 = h_T[pn173 + j168];
             s176_0_0 += a174_0 * b175_0;
           }
           v20[i167 * 1 + j168] = s176_0_0;
@@ -1163,16 +1160,18 @@ export function gradient(
   }
 
   for (let i177 = 0; i177 < 2; i177++) {
-    v21[i177] = v20[i177] + v12[i177];
+    v21[i177] = v20[i177] + by[i177];
   }
+  // p = softmax(Why*h_T + by)
   for (let r182 = 0; r182 < 2; r182 += 2) {
     let m178 = -Infinity;
     for (let j180 = 0; j180 < 2; j180++) if (v21[r182 + j180] > m178) m178 = v21[r182 + j180];
     let s179 = 0;
     for (let j180 = 0; j180 < 2; j180++) s179 += Math.exp(v21[r182 + j180] - m178);
     const lse181 = m178 + Math.log(s179);
-    for (let j180 = 0; j180 < 2; j180++) v22[r182 + j180] = Math.exp(v21[r182 + j180] - lse181);
+    for (let j180 = 0; j180 < 2; j180++) p[r182 + j180] = Math.exp(v21[r182 + j180] - lse181);
   }
+  // loss L = cross_entropy(p, y)
   let s183 = 0;
   for (let r188 = 0; r188 < 2; r188 += 2) {
     let m184 = -Infinity;
@@ -1180,23 +1179,25 @@ export function gradient(
     let e185 = 0;
     for (let j186 = 0; j186 < 2; j186++) e185 += Math.exp(v21[r188 + j186] - m184);
     const lse187 = m184 + Math.log(e185);
-    for (let j186 = 0; j186 < 2; j186++) s183 -= v1[r188 + j186] * (v21[r188 + j186] - lse187);
+    for (let j186 = 0; j186 < 2; j186++) s183 -= y[r188 + j186] * (v21[r188 + j186] - lse187);
   }
-  v23[0] = s183;
+  L[0] = s183;
+  // dL/dby
   for (let r191 = 0; r191 < 2; r191 += 2) {
     let t189 = 0;
-    for (let j190 = 0; j190 < 2; j190++) t189 += v1[r191 + j190];
+    for (let j190 = 0; j190 < 2; j190++) t189 += y[r191 + j190];
     for (let j190 = 0; j190 < 2; j190++)
-      v25[r191 + j190] = v22[r191 + j190] * t189 - v1[r191 + j190];
+      dL_dby[r191 + j190] = p[r191 + j190] * t189 - y[r191 + j190];
   }
+  // dL/dWhy
   {
     let i192 = 0;
     for (; i192 < 2; i192++) {
-      const a194_0 = v25[i192];
+      const a194_0 = dL_dby[i192];
       const o195_0 = i192 * 4;
       for (let j193 = 0; j193 < 4; j193++) {
-        const bv196 = v19[j193];
-        v28[o195_0 + j193] = a194_0 * bv196;
+        const bv196 = h_T[j193];
+        dL_dWhy[o195_0 + j193] = a194_0 * bv196;
       }
     }
   }
@@ -1213,11 +1214,11 @@ export function gradient(
           for (let p199 = 0; p199 < 2; p199++) {
             const pm202 = p199 * 4;
             const pn203 = p199 * 1;
-            const a204_0 = v11[pm202 + i197];
-            const a204_1 = v11[pm202 + i197 + 1];
-            const a204_2 = v11[pm202 + i197 + 2];
-            const a204_3 = v11[pm202 + i197 + 3];
-            const b205_0 = v25[pn203 + j198];
+            const a204_0 = Why[pm202 + i197];
+            const a204_1 = Why[pm202 + i197 + 1];
+            const a204_2 = Why[pm202 + i197 + 2];
+            const a204_3 = Why[pm202 + i197 + 3];
+            const b205_0 = dL_dby[pn203 + j198];
             s206_0_0 += a204_0 * b205_0;
             s206_1_0 += a204_1 * b205_0;
             s206_2_0 += a204_2 * b205_0;
@@ -1231,31 +1232,33 @@ export function gradient(
       }
     }
   }
-  v33.fill(0);
+  // dL/dh
+  dL_dh.fill(0);
   {
     const o207 = (5 - 1 - 0) * 4;
-    for (let i208 = 0; i208 < 4; i208++) v33[o207 + i208] = v29[i208];
+    for (let i208 = 0; i208 < 4; i208++) dL_dh[o207 + i208] = v29[i208];
   }
+  // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWz, dL/dUz, dL/dbz, dL/dWr, dL/dUr, dL/dbr, dL/dWn, dL/dUn, dL/dbn over the …
   {
-    d36_0.fill(0);
-    d36_0.set(v33, 1 * 4);
-    v37.fill(0);
-    v38.fill(0);
-    v39.fill(0);
-    v40.fill(0);
-    v41.fill(0);
-    v42.fill(0);
-    v43.fill(0);
-    v44.fill(0);
-    v45.fill(0);
+    dL_dh_steps.fill(0);
+    dL_dh_steps.set(dL_dh, 1 * 4);
+    dL_dWz.fill(0);
+    dL_dUz.fill(0);
+    dL_dbz.fill(0);
+    dL_dWr.fill(0);
+    dL_dUr.fill(0);
+    dL_dbr.fill(0);
+    dL_dWn.fill(0);
+    dL_dUn.fill(0);
+    dL_dbn.fill(0);
     for (let t209 = 5 - 1; t209 >= 0; t209--) {
       {
         const o210 = t209 * 3;
-        for (let i211 = 0; i211 < 3; i211++) bt36_1[i211] = v0[o210 + i211];
+        for (let i211 = 0; i211 < 3; i211++) bt36_1[i211] = x[o210 + i211];
       }
       {
         const o212 = (t209 + 0) * 4;
-        for (let i213 = 0; i213 < 4; i213++) bt36_4[i213] = s14_0[o212 + i213];
+        for (let i213 = 0; i213 < 4; i213++) bt36_4[i213] = h_steps[o212 + i213];
       }
       {
         const o214 = t209 * 4;
@@ -1279,7 +1282,7 @@ export function gradient(
       }
       {
         const o224 = (t209 + 1) * 4;
-        for (let i225 = 0; i225 < 4; i225++) bt36_32[i225] = d36_0[o224 + i225];
+        for (let i225 = 0; i225 < 4; i225++) bt36_32[i225] = dL_dh_steps[o224 + i225];
       }
 
       for (let i226 = 0; i226 < 4; i226++) {
@@ -1298,10 +1301,10 @@ export function gradient(
               for (let p229 = 0; p229 < 4; p229++) {
                 const pm232 = p229 * 4;
                 const pn233 = p229 * 1;
-                const a234_0 = v9[pm232 + i227];
-                const a234_1 = v9[pm232 + i227 + 1];
-                const a234_2 = v9[pm232 + i227 + 2];
-                const a234_3 = v9[pm232 + i227 + 3];
+                const a234_0 = Un[pm232 + i227];
+                const a234_1 = Un[pm232 + i227 + 1];
+                const a234_2 = Un[pm232 + i227 + 2];
+                const a234_3 = Un[pm232 + i227 + 3];
                 const b235_0 = bt36_54[pn233 + j228];
                 s236_0_0 += a234_0 * b235_0;
                 s236_1_0 += a234_1 * b235_0;
@@ -1333,10 +1336,10 @@ export function gradient(
               for (let p240 = 0; p240 < 4; p240++) {
                 const pm243 = p240 * 4;
                 const pn244 = p240 * 1;
-                const a245_0 = v6[pm243 + i238];
-                const a245_1 = v6[pm243 + i238 + 1];
-                const a245_2 = v6[pm243 + i238 + 2];
-                const a245_3 = v6[pm243 + i238 + 3];
+                const a245_0 = Ur[pm243 + i238];
+                const a245_1 = Ur[pm243 + i238 + 1];
+                const a245_2 = Ur[pm243 + i238 + 2];
+                const a245_3 = Ur[pm243 + i238 + 3];
                 const b246_0 = bt36_75[pn244 + j239];
                 s247_0_0 += a245_0 * b246_0;
                 s247_1_0 += a245_1 * b246_0;
@@ -1371,10 +1374,10 @@ export function gradient(
               for (let p251 = 0; p251 < 4; p251++) {
                 const pm254 = p251 * 4;
                 const pn255 = p251 * 1;
-                const a256_0 = v3[pm254 + i249];
-                const a256_1 = v3[pm254 + i249 + 1];
-                const a256_2 = v3[pm254 + i249 + 2];
-                const a256_3 = v3[pm254 + i249 + 3];
+                const a256_0 = Uz[pm254 + i249];
+                const a256_1 = Uz[pm254 + i249 + 1];
+                const a256_2 = Uz[pm254 + i249 + 2];
+                const a256_3 = Uz[pm254 + i249 + 3];
                 const b257_0 = bt36_93[pn255 + j250];
                 s258_0_0 += a256_0 * b257_0;
                 s258_1_0 += a256_1 * b257_0;
@@ -1399,7 +1402,7 @@ export function gradient(
       }
       {
         const o260 = (t209 + 0) * 4;
-        for (let i261 = 0; i261 < 4; i261++) d36_0[o260 + i261] += bt36_105[i261];
+        for (let i261 = 0; i261 < 4; i261++) dL_dh_steps[o260 + i261] += bt36_105[i261];
       }
       {
         let i262 = 0;
@@ -1414,10 +1417,10 @@ export function gradient(
           const o265_3 = (i262 + 3) * 3;
           for (let j263 = 0; j263 < 3; j263++) {
             const bv266 = bt36_1[j263];
-            v37[o265_0 + j263] += a264_0 * bv266;
-            v37[o265_1 + j263] += a264_1 * bv266;
-            v37[o265_2 + j263] += a264_2 * bv266;
-            v37[o265_3 + j263] += a264_3 * bv266;
+            dL_dWz[o265_0 + j263] += a264_0 * bv266;
+            dL_dWz[o265_1 + j263] += a264_1 * bv266;
+            dL_dWz[o265_2 + j263] += a264_2 * bv266;
+            dL_dWz[o265_3 + j263] += a264_3 * bv266;
           }
         }
       }
@@ -1434,14 +1437,14 @@ export function gradient(
           const o270_3 = (i267 + 3) * 4;
           for (let j268 = 0; j268 < 4; j268++) {
             const bv271 = bt36_4[j268];
-            v38[o270_0 + j268] += a269_0 * bv271;
-            v38[o270_1 + j268] += a269_1 * bv271;
-            v38[o270_2 + j268] += a269_2 * bv271;
-            v38[o270_3 + j268] += a269_3 * bv271;
+            dL_dUz[o270_0 + j268] += a269_0 * bv271;
+            dL_dUz[o270_1 + j268] += a269_1 * bv271;
+            dL_dUz[o270_2 + j268] += a269_2 * bv271;
+            dL_dUz[o270_3 + j268] += a269_3 * bv271;
           }
         }
       }
-      for (let i272 = 0; i272 < 4; i272++) v39[i272] += bt36_93[i272];
+      for (let i272 = 0; i272 < 4; i272++) dL_dbz[i272] += bt36_93[i272];
       {
         let i273 = 0;
         for (; i273 + 3 < 4; i273 += 4) {
@@ -1455,10 +1458,10 @@ export function gradient(
           const o276_3 = (i273 + 3) * 3;
           for (let j274 = 0; j274 < 3; j274++) {
             const bv277 = bt36_1[j274];
-            v40[o276_0 + j274] += a275_0 * bv277;
-            v40[o276_1 + j274] += a275_1 * bv277;
-            v40[o276_2 + j274] += a275_2 * bv277;
-            v40[o276_3 + j274] += a275_3 * bv277;
+            dL_dWr[o276_0 + j274] += a275_0 * bv277;
+            dL_dWr[o276_1 + j274] += a275_1 * bv277;
+            dL_dWr[o276_2 + j274] += a275_2 * bv277;
+            dL_dWr[o276_3 + j274] += a275_3 * bv277;
           }
         }
       }
@@ -1475,14 +1478,14 @@ export function gradient(
           const o281_3 = (i278 + 3) * 4;
           for (let j279 = 0; j279 < 4; j279++) {
             const bv282 = bt36_4[j279];
-            v41[o281_0 + j279] += a280_0 * bv282;
-            v41[o281_1 + j279] += a280_1 * bv282;
-            v41[o281_2 + j279] += a280_2 * bv282;
-            v41[o281_3 + j279] += a280_3 * bv282;
+            dL_dUr[o281_0 + j279] += a280_0 * bv282;
+            dL_dUr[o281_1 + j279] += a280_1 * bv282;
+            dL_dUr[o281_2 + j279] += a280_2 * bv282;
+            dL_dUr[o281_3 + j279] += a280_3 * bv282;
           }
         }
       }
-      for (let i283 = 0; i283 < 4; i283++) v42[i283] += bt36_75[i283];
+      for (let i283 = 0; i283 < 4; i283++) dL_dbr[i283] += bt36_75[i283];
       {
         let i284 = 0;
         for (; i284 + 3 < 4; i284 += 4) {
@@ -1496,10 +1499,10 @@ export function gradient(
           const o287_3 = (i284 + 3) * 3;
           for (let j285 = 0; j285 < 3; j285++) {
             const bv288 = bt36_1[j285];
-            v43[o287_0 + j285] += a286_0 * bv288;
-            v43[o287_1 + j285] += a286_1 * bv288;
-            v43[o287_2 + j285] += a286_2 * bv288;
-            v43[o287_3 + j285] += a286_3 * bv288;
+            dL_dWn[o287_0 + j285] += a286_0 * bv288;
+            dL_dWn[o287_1 + j285] += a286_1 * bv288;
+            dL_dWn[o287_2 + j285] += a286_2 * bv288;
+            dL_dWn[o287_3 + j285] += a286_3 * bv288;
           }
         }
       }
@@ -1516,18 +1519,18 @@ export function gradient(
           const o292_3 = (i289 + 3) * 4;
           for (let j290 = 0; j290 < 4; j290++) {
             const bv293 = bt36_21[j290];
-            v44[o292_0 + j290] += a291_0 * bv293;
-            v44[o292_1 + j290] += a291_1 * bv293;
-            v44[o292_2 + j290] += a291_2 * bv293;
-            v44[o292_3 + j290] += a291_3 * bv293;
+            dL_dUn[o292_0 + j290] += a291_0 * bv293;
+            dL_dUn[o292_1 + j290] += a291_1 * bv293;
+            dL_dUn[o292_2 + j290] += a291_2 * bv293;
+            dL_dUn[o292_3 + j290] += a291_3 * bv293;
           }
         }
       }
-      for (let i294 = 0; i294 < 4; i294++) v45[i294] += bt36_54[i294];
+      for (let i294 = 0; i294 < 4; i294++) dL_dbn[i294] += bt36_54[i294];
     }
   }
 
-  return { loss: v23[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -129,37 +129,37 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v7 = new Float64Array(12);
+  const H = new Float64Array(12);
   const v10 = new Float64Array(4);
-  const v11 = new Float64Array(4);
+  const mu = new Float64Array(4);
   const v12 = new Float64Array(12);
   const v14 = new Float64Array(12);
   const v15 = new Float64Array(4);
-  const v16 = new Float64Array(4);
+  const sigma2 = new Float64Array(4);
   const v17 = new Float64Array(4);
   const v18 = new Float64Array(4);
-  const v19 = new Float64Array(12);
+  const Hhat = new Float64Array(12);
   const v20 = new Float64Array(12);
-  const v21 = new Float64Array(12);
+  const Z = new Float64Array(12);
   const v22 = new Float64Array(12);
   const v23 = new Float64Array(12);
   const v24 = new Float64Array(1);
   const v25 = new Float64Array(1);
-  const v26 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v27 = new Float64Array(1);
   const v31 = new Float64Array(1);
-  const v33 = new Float64Array(12);
-  const v41 = new Float64Array(3);
+  const dL_dZ = new Float64Array(12);
+  const dL_dbeta = new Float64Array(3);
   const v45 = new Float64Array(12);
-  const v46 = new Float64Array(12);
-  const v47 = new Float64Array(3);
+  const dL_dHhat = new Float64Array(12);
+  const dL_dgamma = new Float64Array(3);
   const v54 = new Float64Array(12);
   const v55 = new Float64Array(12);
   const v56 = new Float64Array(12);
   const v57 = new Float64Array(12);
   const v58 = new Float64Array(4);
   const v69 = new Float64Array(4);
-  const v70 = new Float64Array(4);
+  const dL_dsigma2 = new Float64Array(4);
   const v76 = new Float64Array(4);
   const v80 = new Float64Array(4);
   const v81 = new Float64Array(12);
@@ -167,45 +167,45 @@ function allocate() {
   const v86 = new Float64Array(12);
   const v91 = new Float64Array(12);
   const v92 = new Float64Array(12);
-  const v93 = new Float64Array(4);
+  const dL_dmu = new Float64Array(4);
   const v99 = new Float64Array(4);
   const v102 = new Float64Array(4);
   const v103 = new Float64Array(12);
-  const v107 = new Float64Array(12);
-  const v108 = new Float64Array(9);
+  const dL_dH = new Float64Array(12);
+  const dL_dW = new Float64Array(9);
   return {
     key: "",
-    v7,
+    H,
     v10,
-    v11,
+    mu,
     v12,
     v14,
     v15,
-    v16,
+    sigma2,
     v17,
     v18,
-    v19,
+    Hhat,
     v20,
-    v21,
+    Z,
     v22,
     v23,
     v24,
     v25,
-    v26,
+    L,
     v27,
     v31,
-    v33,
-    v41,
+    dL_dZ,
+    dL_dbeta,
     v45,
-    v46,
-    v47,
+    dL_dHhat,
+    dL_dgamma,
     v54,
     v55,
     v56,
     v57,
     v58,
     v69,
-    v70,
+    dL_dsigma2,
     v76,
     v80,
     v81,
@@ -213,12 +213,12 @@ function allocate() {
     v86,
     v91,
     v92,
-    v93,
+    dL_dmu,
     v99,
     v102,
     v103,
-    v107,
-    v108,
+    dL_dH,
+    dL_dW,
   };
 }
 function buffers() {
@@ -231,12 +231,13 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["W"];
-  const v3 = params["gamma"];
-  const v4 = params["beta"];
-  const { v7, v10, v11, v12, v14, v15, v16, v19, v21, v23, v24, v25, v26 } = w;
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const W = params["W"];
+  const gamma = params["gamma"];
+  const beta = params["beta"];
+  const { H, v10, mu, v12, v14, v15, sigma2, Hhat, Z, v23, v24, v25, L } = w;
+  // H = X * W
   {
     let i0 = 0;
     for (; i0 + 3 < 4; i0 += 4) {
@@ -257,12 +258,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_3_1 = 0;
           for (let p2 = 0; p2 < 3; p2++) {
             const pn6 = p2 * 3;
-            const a7_0 = v0[ar3_0 + p2];
-            const a7_1 = v0[ar3_1 + p2];
-            const a7_2 = v0[ar3_2 + p2];
-            const a7_3 = v0[ar3_3 + p2];
-            const b8_0 = v2[pn6 + j1];
-            const b8_1 = v2[pn6 + j1 + 1];
+            const a7_0 = X[ar3_0 + p2];
+            const a7_1 = X[ar3_1 + p2];
+            const a7_2 = X[ar3_2 + p2];
+            const a7_3 = X[ar3_3 + p2];
+            const b8_0 = W[pn6 + j1];
+            const b8_1 = W[pn6 + j1 + 1];
             s9_0_0 += a7_0 * b8_0;
             s9_0_1 += a7_0 * b8_1;
             s9_1_0 += a7_1 * b8_0;
@@ -272,14 +273,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             s9_3_0 += a7_3 * b8_0;
             s9_3_1 += a7_3 * b8_1;
           }
-          v7[i0 * 3 + j1] = s9_0_0;
-          v7[i0 * 3 + j1 + 1] = s9_0_1;
-          v7[(i0 + 1) * 3 + j1] = s9_1_0;
-          v7[(i0 + 1) * 3 + j1 + 1] = s9_1_1;
-          v7[(i0 + 2) * 3 + j1] = s9_2_0;
-          v7[(i0 + 2) * 3 + j1 + 1] = s9_2_1;
-          v7[(i0 + 3) * 3 + j1] = s9_3_0;
-          v7[(i0 + 3) * 3 + j1 + 1] = s9_3_1;
+          H[i0 * 3 + j1] = s9_0_0;
+          H[i0 * 3 + j1 + 1] = s9_0_1;
+          H[(i0 + 1) * 3 + j1] = s9_1_0;
+          H[(i0 + 1) * 3 + j1 + 1] = s9_1_1;
+          H[(i0 + 2) * 3 + j1] = s9_2_0;
+          H[(i0 + 2) * 3 + j1 + 1] = s9_2_1;
+          H[(i0 + 3) * 3 + j1] = s9_3_0;
+          H[(i0 + 3) * 3 + j1 + 1] = s9_3_1;
         }
         for (; j1 < 3; j1++) {
           const ar3_0 = i0 * 3;
@@ -292,20 +293,20 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_3_0 = 0;
           for (let p2 = 0; p2 < 3; p2++) {
             const pn6 = p2 * 3;
-            const a7_0 = v0[ar3_0 + p2];
-            const a7_1 = v0[ar3_1 + p2];
-            const a7_2 = v0[ar3_2 + p2];
-            const a7_3 = v0[ar3_3 + p2];
-            const b8_0 = v2[pn6 + j1];
+            const a7_0 = X[ar3_0 + p2];
+            const a7_1 = X[ar3_1 + p2];
+            const a7_2 = X[ar3_2 + p2];
+            const a7_3 = X[ar3_3 + p2];
+            const b8_0 = W[pn6 + j1];
             s9_0_0 += a7_0 * b8_0;
             s9_1_0 += a7_1 * b8_0;
             s9_2_0 += a7_2 * b8_0;
             s9_3_0 += a7_3 * b8_0;
           }
-          v7[i0 * 3 + j1] = s9_0_0;
-          v7[(i0 + 1) * 3 + j1] = s9_1_0;
-          v7[(i0 + 2) * 3 + j1] = s9_2_0;
-          v7[(i0 + 3) * 3 + j1] = s9_3_0;
+          H[i0 * 3 + j1] = s9_0_0;
+          H[(i0 + 1) * 3 + j1] = s9_1_0;
+          H[(i0 + 2) * 3 + j1] = s9_2_0;
+          H[(i0 + 3) * 3 + j1] = s9_3_0;
         }
       }
     }
@@ -314,18 +315,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let f12 = 0;
   for (let i10 = 0; i10 < 4; i10++) {
     let s13 = 0;
-    for (let i11 = 0; i11 < 3; i11++) s13 += v7[f12++];
+    for (let i11 = 0; i11 < 3; i11++) s13 += H[f12++];
     v10[i10] += s13;
   }
+  // mu = mean(H, axis = 1, keep = 1)
 
   for (let i14 = 0; i14 < 4; i14++) {
-    v11[i14] = v10[i14] / 3;
+    mu[i14] = v10[i14] / 3;
   }
   let o17 = 0;
   for (let i15 = 0; i15 < 4; i15++) {
-    const h18 = v11[i15];
+    const h18 = mu[i15];
     for (let i16 = 0; i16 < 3; i16++, o17++) {
-      v12[o17] = v7[o17] - h18;
+      v12[o17] = H[o17] - h18;
     }
   }
 
@@ -339,26 +341,29 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let i21 = 0; i21 < 3; i21++) s23 += v14[f22++];
     v15[i20] += s23;
   }
+  // sigma2 = mean((H - mu)^2, axis = 1, keep = 1)
 
   for (let i24 = 0; i24 < 4; i24++) {
-    v16[i24] = v15[i24] / 3;
+    sigma2[i24] = v15[i24] / 3;
   }
+  // Hhat = H - mu) / sqrt(sigma2 + eps)
   let o27 = 0;
   for (let i25 = 0; i25 < 4; i25++) {
-    const h28 = Math.sqrt(v16[i25] + 0.00001);
+    const h28 = Math.sqrt(sigma2[i25] + 0.00001);
     for (let i26 = 0; i26 < 3; i26++, o27++) {
-      v19[o27] = v12[o27] / h28;
+      Hhat[o27] = v12[o27] / h28;
     }
   }
+  // Z = gamma .* Hhat + beta
   let o31 = 0;
   for (let i29 = 0; i29 < 4; i29++) {
     for (let i30 = 0; i30 < 3; i30++, o31++) {
-      v21[o31] = v3[i30] * v19[i30 + i29 * 3] + v4[i30];
+      Z[o31] = gamma[i30] * Hhat[i30 + i29 * 3] + beta[i30];
     }
   }
 
   for (let i32 = 0; i32 < 12; i32++) {
-    v23[i32] = (v21[i32] - v1[i32]) * (v21[i32] - v1[i32]);
+    v23[i32] = (Z[i32] - Y[i32]) * (Z[i32] - Y[i32]);
   }
   {
     let s33 = 0;
@@ -366,18 +371,19 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     v24[0] = s33;
   }
   v25[0] = 4;
+  // loss L = sum((Z - Y)^2) / N
   const s36 = v24[0];
   const s37 = v25[0];
-  v26[0] = s36 / s37;
+  L[0] = s36 / s37;
   return {
-    loss: v26[0],
+    loss: L[0],
     values: {
-      H: v7.slice(),
-      mu: v11.slice(),
-      sigma2: v16.slice(),
-      Hhat: v19.slice(),
-      Z: v21.slice(),
-      L: v26.slice(),
+      H: H.slice(),
+      mu: mu.slice(),
+      sigma2: sigma2.slice(),
+      Hhat: Hhat.slice(),
+      Z: Z.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -401,41 +407,42 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["W"];
-  const v3 = params["gamma"];
-  const v4 = params["beta"];
-  const v41 = out["beta"];
-  const v47 = out["gamma"];
-  const v108 = out["W"];
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const W = params["W"];
+  const gamma = params["gamma"];
+  const beta = params["beta"];
+  const dL_dbeta = out["beta"];
+  const dL_dgamma = out["gamma"];
+  const dL_dW = out["W"];
   const {
-    v7,
+    H,
     v10,
     v12,
     v14,
     v15,
     v18,
-    v19,
+    Hhat,
     v22,
     v23,
     v24,
     v25,
-    v26,
+    L,
     v27,
     v31,
-    v33,
+    dL_dZ,
     v45,
-    v46,
+    dL_dHhat,
     v57,
     v58,
     v76,
     v91,
     v92,
-    v93,
+    dL_dmu,
     v99,
-    v107,
+    dL_dH,
   } = w;
+  // H = X * W
   {
     let i38 = 0;
     for (; i38 + 3 < 4; i38 += 4) {
@@ -456,12 +463,12 @@ export function gradient(
           let s47_3_1 = 0;
           for (let p40 = 0; p40 < 3; p40++) {
             const pn44 = p40 * 3;
-            const a45_0 = v0[ar41_0 + p40];
-            const a45_1 = v0[ar41_1 + p40];
-            const a45_2 = v0[ar41_2 + p40];
-            const a45_3 = v0[ar41_3 + p40];
-            const b46_0 = v2[pn44 + j39];
-            const b46_1 = v2[pn44 + j39 + 1];
+            const a45_0 = X[ar41_0 + p40];
+            const a45_1 = X[ar41_1 + p40];
+            const a45_2 = X[ar41_2 + p40];
+            const a45_3 = X[ar41_3 + p40];
+            const b46_0 = W[pn44 + j39];
+            const b46_1 = W[pn44 + j39 + 1];
             s47_0_0 += a45_0 * b46_0;
             s47_0_1 += a45_0 * b46_1;
             s47_1_0 += a45_1 * b46_0;
@@ -471,14 +478,14 @@ export function gradient(
             s47_3_0 += a45_3 * b46_0;
             s47_3_1 += a45_3 * b46_1;
           }
-          v7[i38 * 3 + j39] = s47_0_0;
-          v7[i38 * 3 + j39 + 1] = s47_0_1;
-          v7[(i38 + 1) * 3 + j39] = s47_1_0;
-          v7[(i38 + 1) * 3 + j39 + 1] = s47_1_1;
-          v7[(i38 + 2) * 3 + j39] = s47_2_0;
-          v7[(i38 + 2) * 3 + j39 + 1] = s47_2_1;
-          v7[(i38 + 3) * 3 + j39] = s47_3_0;
-          v7[(i38 + 3) * 3 + j39 + 1] = s47_3_1;
+          H[i38 * 3 + j39] = s47_0_0;
+          H[i38 * 3 + j39 + 1] = s47_0_1;
+          H[(i38 + 1) * 3 + j39] = s47_1_0;
+          H[(i38 + 1) * 3 + j39 + 1] = s47_1_1;
+          H[(i38 + 2) * 3 + j39] = s47_2_0;
+          H[(i38 + 2) * 3 + j39 + 1] = s47_2_1;
+          H[(i38 + 3) * 3 + j39] = s47_3_0;
+          H[(i38 + 3) * 3 + j39 + 1] = s47_3_1;
         }
         for (; j39 < 3; j39++) {
           const ar41_0 = i38 * 3;
@@ -491,20 +498,20 @@ export function gradient(
           let s47_3_0 = 0;
           for (let p40 = 0; p40 < 3; p40++) {
             const pn44 = p40 * 3;
-            const a45_0 = v0[ar41_0 + p40];
-            const a45_1 = v0[ar41_1 + p40];
-            const a45_2 = v0[ar41_2 + p40];
-            const a45_3 = v0[ar41_3 + p40];
-            const b46_0 = v2[pn44 + j39];
+            const a45_0 = X[ar41_0 + p40];
+            const a45_1 = X[ar41_1 + p40];
+            const a45_2 = X[ar41_2 + p40];
+            const a45_3 = X[ar41_3 + p40];
+            const b46_0 = W[pn44 + j39];
             s47_0_0 += a45_0 * b46_0;
             s47_1_0 += a45_1 * b46_0;
             s47_2_0 += a45_2 * b46_0;
             s47_3_0 += a45_3 * b46_0;
           }
-          v7[i38 * 3 + j39] = s47_0_0;
-          v7[(i38 + 1) * 3 + j39] = s47_1_0;
-          v7[(i38 + 2) * 3 + j39] = s47_2_0;
-          v7[(i38 + 3) * 3 + j39] = s47_3_0;
+          H[i38 * 3 + j39] = s47_0_0;
+          H[(i38 + 1) * 3 + j39] = s47_1_0;
+          H[(i38 + 2) * 3 + j39] = s47_2_0;
+          H[(i38 + 3) * 3 + j39] = s47_3_0;
         }
       }
     }
@@ -513,14 +520,14 @@ export function gradient(
   let f50 = 0;
   for (let i48 = 0; i48 < 4; i48++) {
     let s51 = 0;
-    for (let i49 = 0; i49 < 3; i49++) s51 += v7[f50++];
+    for (let i49 = 0; i49 < 3; i49++) s51 += H[f50++];
     v10[i48] += s51;
   }
   let o54 = 0;
   for (let i52 = 0; i52 < 4; i52++) {
     const h55 = v10[i52] / 3;
     for (let i53 = 0; i53 < 3; i53++, o54++) {
-      v12[o54] = v7[o54] - h55;
+      v12[o54] = H[o54] - h55;
     }
   }
 
@@ -538,17 +545,18 @@ export function gradient(
   for (let i61 = 0; i61 < 4; i61++) {
     v18[i61] = Math.sqrt(v15[i61] / 3 + 0.00001);
   }
+  // Hhat = H - mu) / sqrt(sigma2 + eps)
   let o64 = 0;
   for (let i62 = 0; i62 < 4; i62++) {
     const h65 = v18[i62];
     for (let i63 = 0; i63 < 3; i63++, o64++) {
-      v19[o64] = v12[o64] / h65;
+      Hhat[o64] = v12[o64] / h65;
     }
   }
   let o68 = 0;
   for (let i66 = 0; i66 < 4; i66++) {
     for (let i67 = 0; i67 < 3; i67++, o68++) {
-      v22[o68] = v3[i67] * v19[i67 + i66 * 3] + v4[i67] - v1[o68];
+      v22[o68] = gamma[i67] * Hhat[i67 + i66 * 3] + beta[i67] - Y[o68];
     }
   }
 
@@ -561,45 +569,50 @@ export function gradient(
     v24[0] = s70;
   }
   v25[0] = 4;
+  // loss L = sum((Z - Y)^2) / N
   const s73 = v24[0];
   const s74 = v25[0];
-  v26[0] = s73 / s74;
+  L[0] = s73 / s74;
   const s76 = v25[0];
   v27[0] = 1 / s76;
   const s78 = v27[0];
   v31[0] = s78 * 2;
+  // dL/dZ
   const s80 = v31[0];
   for (let i79 = 0; i79 < 12; i79++) {
-    v33[i79] = s80 * v22[i79];
+    dL_dZ[i79] = s80 * v22[i79];
   }
-  v41.fill(0, 0, 3);
+  // dL/dbeta
+  dL_dbeta.fill(0, 0, 3);
   let f83 = 0;
   for (let i81 = 0; i81 < 4; i81++) {
     for (let i82 = 0; i82 < 3; i82++) {
-      v41[i82] += v33[f83++];
+      dL_dbeta[i82] += dL_dZ[f83++];
     }
   }
 
   for (let i84 = 0; i84 < 12; i84++) {
-    v45[i84] = v33[i84] * v19[i84];
+    v45[i84] = dL_dZ[i84] * Hhat[i84];
   }
+  // dL/dHhat
   let o87 = 0;
   for (let i85 = 0; i85 < 4; i85++) {
     for (let i86 = 0; i86 < 3; i86++, o87++) {
-      v46[o87] = v33[o87] * v3[i86];
+      dL_dHhat[o87] = dL_dZ[o87] * gamma[i86];
     }
   }
-  v47.fill(0, 0, 3);
+  // dL/dgamma
+  dL_dgamma.fill(0, 0, 3);
   let f90 = 0;
   for (let i88 = 0; i88 < 4; i88++) {
     for (let i89 = 0; i89 < 3; i89++) {
-      v47[i89] += v45[f90++];
+      dL_dgamma[i89] += v45[f90++];
     }
   }
   let o93 = 0;
   for (let i91 = 0; i91 < 4; i91++) {
     for (let i92 = 0; i92 < 3; i92++, o93++) {
-      v57[o93] = -((v46[i92 + i91 * 3] * v19[i92 + i91 * 3]) / v18[i91]);
+      v57[o93] = -((dL_dHhat[i92 + i91 * 3] * Hhat[i92 + i91 * 3]) / v18[i91]);
     }
   }
   v58.fill(0, 0, 4);
@@ -616,30 +629,33 @@ export function gradient(
   let o101 = 0;
   for (let i99 = 0; i99 < 4; i99++) {
     for (let i100 = 0; i100 < 3; i100++, o101++) {
-      v91[o101] = v46[i100 + i99 * 3] / v18[i99] + v76[i99] * 2 * v12[i100 + i99 * 3];
+      v91[o101] = dL_dHhat[i100 + i99 * 3] / v18[i99] + v76[i99] * 2 * v12[i100 + i99 * 3];
     }
   }
 
   for (let i102 = 0; i102 < 12; i102++) {
     v92[i102] = -v91[i102];
   }
-  v93.fill(0, 0, 4);
+  // dL/dmu
+  dL_dmu.fill(0, 0, 4);
   let f105 = 0;
   for (let i103 = 0; i103 < 4; i103++) {
     let s106 = 0;
     for (let i104 = 0; i104 < 3; i104++) s106 += v92[f105++];
-    v93[i103] += s106;
+    dL_dmu[i103] += s106;
   }
 
   for (let i107 = 0; i107 < 4; i107++) {
-    v99[i107] = v93[i107] / 3;
+    v99[i107] = dL_dmu[i107] / 3;
   }
+  // dL/dH
   let o110 = 0;
   for (let i108 = 0; i108 < 4; i108++) {
     for (let i109 = 0; i109 < 3; i109++, o110++) {
-      v107[o110] = v91[o110] + v99[i108];
+      dL_dH[o110] = v91[o110] + v99[i108];
     }
   }
+  // dL/dW
   {
     let i111 = 0;
     for (; i111 + 1 < 3; i111 += 2) {
@@ -651,14 +667,14 @@ export function gradient(
           for (let p113 = 0; p113 < 4; p113++) {
             const pm116 = p113 * 3;
             const pn117 = p113 * 3;
-            const a118_0 = v0[pm116 + i111];
-            const a118_1 = v0[pm116 + i111 + 1];
-            const b119_0 = v107[pn117 + j112];
+            const a118_0 = X[pm116 + i111];
+            const a118_1 = X[pm116 + i111 + 1];
+            const b119_0 = dL_dH[pn117 + j112];
             s120_0_0 += a118_0 * b119_0;
             s120_1_0 += a118_1 * b119_0;
           }
-          v108[i111 * 3 + j112] = s120_0_0;
-          v108[(i111 + 1) * 3 + j112] = s120_1_0;
+          dL_dW[i111 * 3 + j112] = s120_0_0;
+          dL_dW[(i111 + 1) * 3 + j112] = s120_1_0;
         }
       }
     }
@@ -670,17 +686,17 @@ export function gradient(
           for (let p113 = 0; p113 < 4; p113++) {
             const pm116 = p113 * 3;
             const pn117 = p113 * 3;
-            const a118_0 = v0[pm116 + i111];
-            const b119_0 = v107[pn117 + j112];
+            const a118_0 = X[pm116 + i111];
+            const b119_0 = dL_dH[pn117 + j112];
             s120_0_0 += a118_0 * b119_0;
           }
-          v108[i111 * 3 + j112] = s120_0_0;
+          dL_dW[i111 * 3 + j112] = s120_0_0;
         }
       }
     }
   }
 
-  return { loss: v26[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -127,16 +127,16 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v10 = new Float64Array(1);
-  const v11 = new Float64Array(1);
+  const x1 = new Float64Array(1);
   const v12 = new Float64Array(1);
-  const v13 = new Float64Array(1);
+  const x2 = new Float64Array(1);
   const v14 = new Float64Array(1);
-  const v16 = new Float64Array(1);
-  const v17 = new Float64Array(1);
-  const v18 = new Float64Array(1);
-  const v77 = new Float64Array(1);
-  const v128 = new Float64Array(1);
-  return { key: "", v10, v11, v12, v13, v14, v16, v17, v18, v77, v128 };
+  const E = new Float64Array(1);
+  const dE_db2 = new Float64Array(1);
+  const dE_dw2 = new Float64Array(1);
+  const dE_db1 = new Float64Array(1);
+  const dE_dw1 = new Float64Array(1);
+  return { key: "", v10, x1, v12, x2, v14, E, dE_db2, dE_dw2, dE_db1, dE_dw1 };
 }
 function buffers() {
   const k = "";
@@ -148,31 +148,34 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x0"];
-  const v1 = inputs["y"];
-  const v3 = params["w1"];
-  const v5 = params["b1"];
-  const v6 = params["w2"];
-  const v7 = params["b2"];
-  const { v10, v11, v12, v13, v14, v16 } = w;
-  const s1 = v3[0];
-  const s2 = v0[0];
+  const x0 = inputs["x0"];
+  const y = inputs["y"];
+  const w1 = params["w1"];
+  const b1 = params["b1"];
+  const w2 = params["w2"];
+  const b2 = params["b2"];
+  const { v10, x1, v12, x2, v14, E } = w;
+  const s1 = w1[0];
+  const s2 = x0[0];
   v10[0] = s1 * s2;
+  // x1 = w1*x0 + b1
   const s4 = v10[0];
-  const s5 = v5[0];
-  v11[0] = s4 + s5;
-  const s7 = v6[0];
-  const s8 = v11[0];
+  const s5 = b1[0];
+  x1[0] = s4 + s5;
+  const s7 = w2[0];
+  const s8 = x1[0];
   v12[0] = s7 * s8;
+  // x2 = w2*x1 + b2
   const s10 = v12[0];
-  const s11 = v7[0];
-  v13[0] = s10 + s11;
-  const s13 = v13[0];
-  const s14 = v1[0];
+  const s11 = b2[0];
+  x2[0] = s10 + s11;
+  const s13 = x2[0];
+  const s14 = y[0];
   v14[0] = s13 - s14;
+  // loss E = x2 - y)^2
   const s16 = v14[0];
-  v16[0] = s16 * s16;
-  return { loss: v16[0], values: { x1: v11.slice(), x2: v13.slice(), E: v16.slice() } };
+  E[0] = s16 * s16;
+  return { loss: E[0], values: { x1: x1.slice(), x2: x2.slice(), E: E.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -195,47 +198,54 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x0"];
-  const v1 = inputs["y"];
-  const v3 = params["w1"];
-  const v5 = params["b1"];
-  const v6 = params["w2"];
-  const v7 = params["b2"];
-  const v17 = out["b2"];
-  const v18 = out["w2"];
-  const v77 = out["b1"];
-  const v128 = out["w1"];
-  const { v10, v11, v12, v13, v14, v16 } = w;
-  const s18 = v3[0];
-  const s19 = v0[0];
+  const x0 = inputs["x0"];
+  const y = inputs["y"];
+  const w1 = params["w1"];
+  const b1 = params["b1"];
+  const w2 = params["w2"];
+  const b2 = params["b2"];
+  const dE_db2 = out["b2"];
+  const dE_dw2 = out["w2"];
+  const dE_db1 = out["b1"];
+  const dE_dw1 = out["w1"];
+  const { v10, x1, v12, x2, v14, E } = w;
+  const s18 = w1[0];
+  const s19 = x0[0];
   v10[0] = s18 * s19;
+  // x1 = w1*x0 + b1
   const s21 = v10[0];
-  const s22 = v5[0];
-  v11[0] = s21 + s22;
-  const s24 = v6[0];
-  const s25 = v11[0];
+  const s22 = b1[0];
+  x1[0] = s21 + s22;
+  const s24 = w2[0];
+  const s25 = x1[0];
   v12[0] = s24 * s25;
+  // x2 = w2*x1 + b2
   const s27 = v12[0];
-  const s28 = v7[0];
-  v13[0] = s27 + s28;
-  const s30 = v13[0];
-  const s31 = v1[0];
+  const s28 = b2[0];
+  x2[0] = s27 + s28;
+  const s30 = x2[0];
+  const s31 = y[0];
   v14[0] = s30 - s31;
+  // loss E = x2 - y)^2
   const s33 = v14[0];
-  v16[0] = s33 * s33;
+  E[0] = s33 * s33;
+  // dE/db2
   const s35 = v14[0];
-  v17[0] = 2 * s35;
-  const s37 = v17[0];
-  const s38 = v11[0];
-  v18[0] = s37 * s38;
-  const s40 = v17[0];
-  const s41 = v6[0];
-  v77[0] = s40 * s41;
-  const s43 = v77[0];
-  const s44 = v0[0];
-  v128[0] = s43 * s44;
+  dE_db2[0] = 2 * s35;
+  // dE/dw2
+  const s37 = dE_db2[0];
+  const s38 = x1[0];
+  dE_dw2[0] = s37 * s38;
+  // dE/db1
+  const s40 = dE_db2[0];
+  const s41 = w2[0];
+  dE_db1[0] = s40 * s41;
+  // dE/dw1
+  const s43 = dE_db1[0];
+  const s44 = x0[0];
+  dE_dw1[0] = s43 * s44;
 
-  return { loss: v16[0], gradients: out };
+  return { loss: E[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

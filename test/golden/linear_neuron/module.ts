@@ -119,12 +119,12 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v8 = new Float64Array(1);
-  const v9 = new Float64Array(1);
+  const xL = new Float64Array(1);
   const v10 = new Float64Array(1);
-  const v12 = new Float64Array(1);
-  const v13 = new Float64Array(1);
-  const v14 = new Float64Array(1);
-  return { key: "", v8, v9, v10, v12, v13, v14 };
+  const E = new Float64Array(1);
+  const dE_db = new Float64Array(1);
+  const dE_dw = new Float64Array(1);
+  return { key: "", v8, xL, v10, E, dE_db, dE_dw };
 }
 function buffers() {
   const k = "";
@@ -136,23 +136,25 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["w"];
-  const v5 = params["b"];
-  const { v8, v9, v10, v12 } = w;
-  const s1 = v3[0];
-  const s2 = v0[0];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const { v8, xL, v10, E } = w;
+  const s1 = w_[0];
+  const s2 = x[0];
   v8[0] = s1 * s2;
+  // xL = w*x + b
   const s4 = v8[0];
-  const s5 = v5[0];
-  v9[0] = s4 + s5;
-  const s7 = v9[0];
-  const s8 = v1[0];
+  const s5 = b[0];
+  xL[0] = s4 + s5;
+  const s7 = xL[0];
+  const s8 = y[0];
   v10[0] = s7 - s8;
+  // loss E = xL - y)^2
   const s10 = v10[0];
-  v12[0] = s10 * s10;
-  return { loss: v12[0], values: { xL: v9.slice(), E: v12.slice() } };
+  E[0] = s10 * s10;
+  return { loss: E[0], values: { xL: xL.slice(), E: E.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -173,31 +175,35 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["w"];
-  const v5 = params["b"];
-  const v13 = out["b"];
-  const v14 = out["w"];
-  const { v8, v9, v10, v12 } = w;
-  const s12 = v3[0];
-  const s13 = v0[0];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const dE_db = out["b"];
+  const dE_dw = out["w"];
+  const { v8, xL, v10, E } = w;
+  const s12 = w_[0];
+  const s13 = x[0];
   v8[0] = s12 * s13;
+  // xL = w*x + b
   const s15 = v8[0];
-  const s16 = v5[0];
-  v9[0] = s15 + s16;
-  const s18 = v9[0];
-  const s19 = v1[0];
+  const s16 = b[0];
+  xL[0] = s15 + s16;
+  const s18 = xL[0];
+  const s19 = y[0];
   v10[0] = s18 - s19;
+  // loss E = xL - y)^2
   const s21 = v10[0];
-  v12[0] = s21 * s21;
+  E[0] = s21 * s21;
+  // dE/db
   const s23 = v10[0];
-  v13[0] = 2 * s23;
-  const s25 = v13[0];
-  const s26 = v0[0];
-  v14[0] = s25 * s26;
+  dE_db[0] = 2 * s23;
+  // dE/dw
+  const s25 = dE_db[0];
+  const s26 = x[0];
+  dE_dw[0] = s25 * s26;
 
-  return { loss: v12[0], gradients: out };
+  return { loss: E[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -214,57 +214,57 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s17_0 = new Float64Array((1 + 5) * 4);
-  const s17_1 = new Float64Array((1 + 5) * 4);
+  const h_steps = new Float64Array((1 + 5) * 4);
+  const c_steps = new Float64Array((1 + 5) * 4);
   const r17_9 = new Float64Array(5 * 4);
   const r17_17 = new Float64Array(5 * 4);
   const r17_25 = new Float64Array(5 * 4);
   const r17_33 = new Float64Array(5 * 4);
   const r17_38 = new Float64Array(5 * 4);
-  const bt17_1 = new Float64Array(3);
+  const x_t = new Float64Array(3);
   const bt17_2 = new Float64Array(4);
-  const bt17_4 = new Float64Array(4);
+  const h_prev = new Float64Array(4);
   const bt17_5 = new Float64Array(4);
   const bt17_6 = new Float64Array(4);
   const bt17_8 = new Float64Array(4);
-  const bt17_9 = new Float64Array(4);
+  const f_t = new Float64Array(4);
   const bt17_11 = new Float64Array(4);
   const bt17_13 = new Float64Array(4);
   const bt17_14 = new Float64Array(4);
   const bt17_16 = new Float64Array(4);
-  const bt17_17 = new Float64Array(4);
+  const i_t = new Float64Array(4);
   const bt17_19 = new Float64Array(4);
   const bt17_21 = new Float64Array(4);
   const bt17_22 = new Float64Array(4);
   const bt17_24 = new Float64Array(4);
-  const bt17_25 = new Float64Array(4);
+  const o_t = new Float64Array(4);
   const bt17_27 = new Float64Array(4);
   const bt17_29 = new Float64Array(4);
   const bt17_30 = new Float64Array(4);
   const bt17_32 = new Float64Array(4);
-  const bt17_33 = new Float64Array(4);
-  const bt17_34 = new Float64Array(4);
+  const g_t = new Float64Array(4);
+  const c_prev = new Float64Array(4);
   const bt17_35 = new Float64Array(4);
   const bt17_36 = new Float64Array(4);
-  const bt17_37 = new Float64Array(4);
+  const c_t = new Float64Array(4);
   const bt17_38 = new Float64Array(4);
-  const bt17_39 = new Float64Array(4);
-  const v18 = s17_0.subarray(1 * 4);
-  const v19 = s17_1.subarray(1 * 4);
-  const v20 = new Float64Array(20);
-  const v21 = new Float64Array(20);
-  const v22 = new Float64Array(20);
-  const v23 = new Float64Array(20);
-  const v24 = new Float64Array(4);
+  const h_t = new Float64Array(4);
+  const h = h_steps.subarray(1 * 4);
+  const c = c_steps.subarray(1 * 4);
+  const f = new Float64Array(20);
+  const i = new Float64Array(20);
+  const o = new Float64Array(20);
+  const g = new Float64Array(20);
+  const h_T = new Float64Array(4);
   const v25 = new Float64Array(2);
-  const v26 = new Float64Array(2);
-  const v27 = new Float64Array(1);
-  const v30 = new Float64Array(2);
-  const v33 = new Float64Array(8);
+  const z = new Float64Array(2);
+  const L = new Float64Array(1);
+  const dL_dby = new Float64Array(2);
+  const dL_dWhy = new Float64Array(8);
   const v34 = new Float64Array(4);
-  const v38 = new Float64Array(20);
-  const d41_0 = new Float64Array((1 + 5) * 4);
-  const d41_1 = new Float64Array((1 + 5) * 4);
+  const dL_dh = new Float64Array(20);
+  const dL_dh_steps = new Float64Array((1 + 5) * 4);
+  const dL_dc_steps = new Float64Array((1 + 5) * 4);
   const bt41_0 = new Float64Array(12);
   const bt41_1 = new Float64Array(3);
   const bt41_2 = new Float64Array(4);
@@ -373,71 +373,71 @@ function allocate() {
   const bt41_132 = new Float64Array(4);
   const bt41_133 = new Float64Array(12);
   const bt41_135 = new Float64Array(12);
-  const v42 = new Float64Array(12);
-  const v43 = new Float64Array(16);
-  const v44 = new Float64Array(4);
-  const v45 = new Float64Array(12);
-  const v46 = new Float64Array(16);
-  const v47 = new Float64Array(4);
-  const v48 = new Float64Array(12);
-  const v49 = new Float64Array(16);
-  const v50 = new Float64Array(4);
-  const v51 = new Float64Array(12);
-  const v52 = new Float64Array(16);
-  const v53 = new Float64Array(4);
+  const dL_dWf = new Float64Array(12);
+  const dL_dUf = new Float64Array(16);
+  const dL_dbf = new Float64Array(4);
+  const dL_dWi = new Float64Array(12);
+  const dL_dUi = new Float64Array(16);
+  const dL_dbi = new Float64Array(4);
+  const dL_dWo = new Float64Array(12);
+  const dL_dUo = new Float64Array(16);
+  const dL_dbo = new Float64Array(4);
+  const dL_dWc = new Float64Array(12);
+  const dL_dUc = new Float64Array(16);
+  const dL_dbc = new Float64Array(4);
   return {
     key: "",
-    s17_0,
-    s17_1,
+    h_steps,
+    c_steps,
     r17_9,
     r17_17,
     r17_25,
     r17_33,
     r17_38,
-    bt17_1,
+    x_t,
     bt17_2,
-    bt17_4,
+    h_prev,
     bt17_5,
     bt17_6,
     bt17_8,
-    bt17_9,
+    f_t,
     bt17_11,
     bt17_13,
     bt17_14,
     bt17_16,
-    bt17_17,
+    i_t,
     bt17_19,
     bt17_21,
     bt17_22,
     bt17_24,
-    bt17_25,
+    o_t,
     bt17_27,
     bt17_29,
     bt17_30,
     bt17_32,
-    bt17_33,
-    bt17_34,
+    g_t,
+    c_prev,
     bt17_35,
     bt17_36,
-    bt17_37,
+    c_t,
     bt17_38,
-    bt17_39,
-    v18,
-    v19,
-    v20,
-    v21,
-    v22,
-    v23,
-    v24,
+    h_t,
+    h,
+    c,
+    f,
+    i,
+    o,
+    g,
+    h_T,
     v25,
-    v26,
-    v27,
-    v30,
-    v33,
+    z,
+    L,
+    dL_dby,
+    dL_dWhy,
     v34,
-    v38,
-    d41_0,
-    d41_1,
+    dL_dh,
+    dL_dh_steps,
+    dL_dc_steps,
     bt41_0,
     bt41_1,
     bt41_2,
@@ -546,18 +546,18 @@ function allocate() {
     bt41_132,
     bt41_133,
     bt41_135,
-    v42,
-    v43,
-    v44,
-    v45,
-    v46,
-    v47,
-    v48,
-    v49,
-    v50,
-    v51,
-    v52,
-    v53,
+    dL_dWf,
+    dL_dUf,
+    dL_dbf,
+    dL_dWi,
+    dL_dUi,
+    dL_dbi,
+    dL_dWo,
+    dL_dUo,
+    dL_dbo,
+    dL_dWc,
+    dL_dUc,
+    dL_dbc,
   };
 }
 function buffers() {
@@ -570,68 +570,69 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Wf"];
-  const v3 = params["Uf"];
-  const v4 = params["bf"];
-  const v5 = params["Wi"];
-  const v6 = params["Ui"];
-  const v7 = params["bi"];
-  const v8 = params["Wo"];
-  const v9 = params["Uo"];
-  const v10 = params["bo"];
-  const v11 = params["Wc"];
-  const v12 = params["Uc"];
-  const v13 = params["bc"];
-  const v14 = params["Why"];
-  const v15 = params["by"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wf = params["Wf"];
+  const Uf = params["Uf"];
+  const bf = params["bf"];
+  const Wi = params["Wi"];
+  const Ui = params["Ui"];
+  const bi = params["bi"];
+  const Wo = params["Wo"];
+  const Uo = params["Uo"];
+  const bo = params["bo"];
+  const Wc = params["Wc"];
+  const Uc = params["Uc"];
+  const bc = params["bc"];
+  const Why = params["Why"];
+  const by = params["by"];
   const {
-    s17_0,
-    s17_1,
-    bt17_1,
+    h_steps,
+    c_steps,
+    x_t,
     bt17_2,
-    bt17_4,
+    h_prev,
     bt17_5,
-    bt17_9,
+    f_t,
     bt17_11,
     bt17_13,
-    bt17_17,
+    i_t,
     bt17_19,
     bt17_21,
-    bt17_25,
+    o_t,
     bt17_27,
     bt17_29,
-    bt17_33,
-    bt17_34,
-    bt17_37,
-    bt17_39,
-    v18,
-    v19,
-    v20,
-    v21,
-    v22,
-    v23,
-    v24,
+    g_t,
+    c_prev,
+    c_t,
+    h_t,
+    h,
+    c,
+    f,
+    i,
+    o,
+    g,
+    h_T,
     v25,
-    v26,
-    v27,
+    z,
+    L,
   } = w;
+  // f_t = sigmoid(Wf*x_t + Uf*h_<t-1> + bf); i_t = sigmoid(Wi*x_t + Ui*h_<t-1> + bi); o_t = sigmoid(Wo*x_t + Uo*h_<t-1> + bo); g_t = tanh(Wc*x_t + Uc*h_<t-1> + bc)…
   {
-    s17_0.fill(0, 0 * 4, 1 * 4);
-    s17_1.fill(0, 0 * 4, 1 * 4);
+    h_steps.fill(0, 0 * 4, 1 * 4);
+    c_steps.fill(0, 0 * 4, 1 * 4);
     for (let t0 = 0; t0 < 5; t0++) {
       {
         const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) bt17_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 3; i2++) x_t[i2] = x[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) bt17_4[i4] = s17_0[o3 + i4];
+        for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
         const o5 = (t0 + 0) * 4;
-        for (let i6 = 0; i6 < 4; i6++) bt17_34[i6] = s17_1[o5 + i6];
+        for (let i6 = 0; i6 < 4; i6++) c_prev[i6] = c_steps[o5 + i6];
       }
       {
         let i7 = 0;
@@ -649,11 +650,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s16_3_0 = 0;
               for (let p9 = 0; p9 < 3; p9++) {
                 const pn13 = p9 * 1;
-                const a14_0 = v2[ar10_0 + p9];
-                const a14_1 = v2[ar10_1 + p9];
-                const a14_2 = v2[ar10_2 + p9];
-                const a14_3 = v2[ar10_3 + p9];
-                const b15_0 = bt17_1[pn13 + j8];
+                const a14_0 = Wf[ar10_0 + p9];
+                const a14_1 = Wf[ar10_1 + p9];
+                const a14_2 = Wf[ar10_2 + p9];
+                const a14_3 = Wf[ar10_3 + p9];
+                const b15_0 = x_t[pn13 + j8];
                 s16_0_0 += a14_0 * b15_0;
                 s16_1_0 += a14_1 * b15_0;
                 s16_2_0 += a14_2 * b15_0;
@@ -683,11 +684,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s26_3_0 = 0;
               for (let p19 = 0; p19 < 4; p19++) {
                 const pn23 = p19 * 1;
-                const a24_0 = v3[ar20_0 + p19];
-                const a24_1 = v3[ar20_1 + p19];
-                const a24_2 = v3[ar20_2 + p19];
-                const a24_3 = v3[ar20_3 + p19];
-                const b25_0 = bt17_4[pn23 + j18];
+                const a24_0 = Uf[ar20_0 + p19];
+                const a24_1 = Uf[ar20_1 + p19];
+                const a24_2 = Uf[ar20_2 + p19];
+                const a24_3 = Uf[ar20_3 + p19];
+                const b25_0 = h_prev[pn23 + j18];
                 s26_0_0 += a24_0 * b25_0;
                 s26_1_0 += a24_1 * b25_0;
                 s26_2_0 += a24_2 * b25_0;
@@ -703,7 +704,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i27 = 0; i27 < 4; i27++) {
-        bt17_9[i27] = 1 / (1 + Math.exp(-(bt17_2[i27] + bt17_5[i27] + v4[i27])));
+        f_t[i27] = 1 / (1 + Math.exp(-(bt17_2[i27] + bt17_5[i27] + bf[i27])));
       }
       {
         let i28 = 0;
@@ -721,11 +722,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s37_3_0 = 0;
               for (let p30 = 0; p30 < 3; p30++) {
                 const pn34 = p30 * 1;
-                const a35_0 = v5[ar31_0 + p30];
-                const a35_1 = v5[ar31_1 + p30];
-                const a35_2 = v5[ar31_2 + p30];
-                const a35_3 = v5[ar31_3 + p30];
-                const b36_0 = bt17_1[pn34 + j29];
+                const a35_0 = Wi[ar31_0 + p30];
+                const a35_1 = Wi[ar31_1 + p30];
+                const a35_2 = Wi[ar31_2 + p30];
+                const a35_3 = Wi[ar31_3 + p30];
+                const b36_0 = x_t[pn34 + j29];
                 s37_0_0 += a35_0 * b36_0;
                 s37_1_0 += a35_1 * b36_0;
                 s37_2_0 += a35_2 * b36_0;
@@ -755,11 +756,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s47_3_0 = 0;
               for (let p40 = 0; p40 < 4; p40++) {
                 const pn44 = p40 * 1;
-                const a45_0 = v6[ar41_0 + p40];
-                const a45_1 = v6[ar41_1 + p40];
-                const a45_2 = v6[ar41_2 + p40];
-                const a45_3 = v6[ar41_3 + p40];
-                const b46_0 = bt17_4[pn44 + j39];
+                const a45_0 = Ui[ar41_0 + p40];
+                const a45_1 = Ui[ar41_1 + p40];
+                const a45_2 = Ui[ar41_2 + p40];
+                const a45_3 = Ui[ar41_3 + p40];
+                const b46_0 = h_prev[pn44 + j39];
                 s47_0_0 += a45_0 * b46_0;
                 s47_1_0 += a45_1 * b46_0;
                 s47_2_0 += a45_2 * b46_0;
@@ -775,7 +776,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i48 = 0; i48 < 4; i48++) {
-        bt17_17[i48] = 1 / (1 + Math.exp(-(bt17_11[i48] + bt17_13[i48] + v7[i48])));
+        i_t[i48] = 1 / (1 + Math.exp(-(bt17_11[i48] + bt17_13[i48] + bi[i48])));
       }
       {
         let i49 = 0;
@@ -793,11 +794,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s58_3_0 = 0;
               for (let p51 = 0; p51 < 3; p51++) {
                 const pn55 = p51 * 1;
-                const a56_0 = v8[ar52_0 + p51];
-                const a56_1 = v8[ar52_1 + p51];
-                const a56_2 = v8[ar52_2 + p51];
-                const a56_3 = v8[ar52_3 + p51];
-                const b57_0 = bt17_1[pn55 + j50];
+                const a56_0 = Wo[ar52_0 + p51];
+                const a56_1 = Wo[ar52_1 + p51];
+                const a56_2 = Wo[ar52_2 + p51];
+                const a56_3 = Wo[ar52_3 + p51];
+                const b57_0 = x_t[pn55 + j50];
                 s58_0_0 += a56_0 * b57_0;
                 s58_1_0 += a56_1 * b57_0;
                 s58_2_0 += a56_2 * b57_0;
@@ -827,11 +828,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s68_3_0 = 0;
               for (let p61 = 0; p61 < 4; p61++) {
                 const pn65 = p61 * 1;
-                const a66_0 = v9[ar62_0 + p61];
-                const a66_1 = v9[ar62_1 + p61];
-                const a66_2 = v9[ar62_2 + p61];
-                const a66_3 = v9[ar62_3 + p61];
-                const b67_0 = bt17_4[pn65 + j60];
+                const a66_0 = Uo[ar62_0 + p61];
+                const a66_1 = Uo[ar62_1 + p61];
+                const a66_2 = Uo[ar62_2 + p61];
+                const a66_3 = Uo[ar62_3 + p61];
+                const b67_0 = h_prev[pn65 + j60];
                 s68_0_0 += a66_0 * b67_0;
                 s68_1_0 += a66_1 * b67_0;
                 s68_2_0 += a66_2 * b67_0;
@@ -847,7 +848,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i69 = 0; i69 < 4; i69++) {
-        bt17_25[i69] = 1 / (1 + Math.exp(-(bt17_19[i69] + bt17_21[i69] + v10[i69])));
+        o_t[i69] = 1 / (1 + Math.exp(-(bt17_19[i69] + bt17_21[i69] + bo[i69])));
       }
       {
         let i70 = 0;
@@ -865,11 +866,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s79_3_0 = 0;
               for (let p72 = 0; p72 < 3; p72++) {
                 const pn76 = p72 * 1;
-                const a77_0 = v11[ar73_0 + p72];
-                const a77_1 = v11[ar73_1 + p72];
-                const a77_2 = v11[ar73_2 + p72];
-                const a77_3 = v11[ar73_3 + p72];
-                const b78_0 = bt17_1[pn76 + j71];
+                const a77_0 = Wc[ar73_0 + p72];
+                const a77_1 = Wc[ar73_1 + p72];
+                const a77_2 = Wc[ar73_2 + p72];
+                const a77_3 = Wc[ar73_3 + p72];
+                const b78_0 = x_t[pn76 + j71];
                 s79_0_0 += a77_0 * b78_0;
                 s79_1_0 += a77_1 * b78_0;
                 s79_2_0 += a77_2 * b78_0;
@@ -899,11 +900,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s89_3_0 = 0;
               for (let p82 = 0; p82 < 4; p82++) {
                 const pn86 = p82 * 1;
-                const a87_0 = v12[ar83_0 + p82];
-                const a87_1 = v12[ar83_1 + p82];
-                const a87_2 = v12[ar83_2 + p82];
-                const a87_3 = v12[ar83_3 + p82];
-                const b88_0 = bt17_4[pn86 + j81];
+                const a87_0 = Uc[ar83_0 + p82];
+                const a87_1 = Uc[ar83_1 + p82];
+                const a87_2 = Uc[ar83_2 + p82];
+                const a87_3 = Uc[ar83_3 + p82];
+                const b88_0 = h_prev[pn86 + j81];
                 s89_0_0 += a87_0 * b88_0;
                 s89_1_0 += a87_1 * b88_0;
                 s89_2_0 += a87_2 * b88_0;
@@ -919,27 +920,27 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i90 = 0; i90 < 4; i90++) {
-        bt17_33[i90] = Math.tanh(bt17_27[i90] + bt17_29[i90] + v13[i90]);
+        g_t[i90] = Math.tanh(bt17_27[i90] + bt17_29[i90] + bc[i90]);
       }
 
       for (let i91 = 0; i91 < 4; i91++) {
-        bt17_37[i91] = bt17_9[i91] * bt17_34[i91] + bt17_17[i91] * bt17_33[i91];
+        c_t[i91] = f_t[i91] * c_prev[i91] + i_t[i91] * g_t[i91];
       }
 
       for (let i92 = 0; i92 < 4; i92++) {
-        bt17_39[i92] = bt17_25[i92] * Math.tanh(bt17_37[i92]);
+        h_t[i92] = o_t[i92] * Math.tanh(c_t[i92]);
       }
-      s17_0.set(bt17_39, (t0 + 1) * 4);
-      s17_1.set(bt17_37, (t0 + 1) * 4);
-      v20.set(bt17_9, t0 * 4);
-      v21.set(bt17_17, t0 * 4);
-      v22.set(bt17_25, t0 * 4);
-      v23.set(bt17_33, t0 * 4);
+      h_steps.set(h_t, (t0 + 1) * 4);
+      c_steps.set(c_t, (t0 + 1) * 4);
+      f.set(f_t, t0 * 4);
+      i.set(i_t, t0 * 4);
+      o.set(o_t, t0 * 4);
+      g.set(g_t, t0 * 4);
     }
   }
   {
     const o93 = (5 - 1 - 0) * 4;
-    for (let i94 = 0; i94 < 4; i94++) v24[i94] = v18[o93 + i94];
+    for (let i94 = 0; i94 < 4; i94++) h_T[i94] = h[o93 + i94];
   }
   {
     let i95 = 0;
@@ -951,8 +952,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s104_0_0 = 0;
           for (let p97 = 0; p97 < 4; p97++) {
             const pn101 = p97 * 1;
-            const a102_0 = v14[ar98_0 + p97];
-            const b103_0 = v24[pn101 + j96];
+            const a102_0 = Why[ar98_0 + p97];
+            const b103_0 = h_T[pn101 + j96];
             s104_0_0 += a102_0 * b103_0;
           }
           v25[i95 * 1 + j96] = s104_0_0;
@@ -960,29 +961,31 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // z = Why*h_T + by
 
   for (let i105 = 0; i105 < 2; i105++) {
-    v26[i105] = v25[i105] + v15[i105];
+    z[i105] = v25[i105] + by[i105];
   }
+  // loss L = mse(z, y)
   {
     let s106 = 0;
     for (let i107 = 0; i107 < 2; i107++) {
-      const d108 = v26[i107] - v1[i107];
+      const d108 = z[i107] - y[i107];
       s106 += d108 * d108;
     }
-    v27[0] = s106 / 2;
+    L[0] = s106 / 2;
   }
   return {
-    loss: v27[0],
+    loss: L[0],
     values: {
-      h: v18.slice(),
-      c: v19.slice(),
-      f: v20.slice(),
-      i: v21.slice(),
-      o: v22.slice(),
-      g: v23.slice(),
-      z: v26.slice(),
-      L: v27.slice(),
+      h: h.slice(),
+      c: c.slice(),
+      f: f.slice(),
+      i: i.slice(),
+      o: o.slice(),
+      g: g.slice(),
+      z: z.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -1017,71 +1020,71 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Wf"];
-  const v3 = params["Uf"];
-  const v4 = params["bf"];
-  const v5 = params["Wi"];
-  const v6 = params["Ui"];
-  const v7 = params["bi"];
-  const v8 = params["Wo"];
-  const v9 = params["Uo"];
-  const v10 = params["bo"];
-  const v11 = params["Wc"];
-  const v12 = params["Uc"];
-  const v13 = params["bc"];
-  const v14 = params["Why"];
-  const v15 = params["by"];
-  const v30 = out["by"];
-  const v33 = out["Why"];
-  const v42 = out["Wf"];
-  const v43 = out["Uf"];
-  const v44 = out["bf"];
-  const v45 = out["Wi"];
-  const v46 = out["Ui"];
-  const v47 = out["bi"];
-  const v48 = out["Wo"];
-  const v49 = out["Uo"];
-  const v50 = out["bo"];
-  const v51 = out["Wc"];
-  const v52 = out["Uc"];
-  const v53 = out["bc"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wf = params["Wf"];
+  const Uf = params["Uf"];
+  const bf = params["bf"];
+  const Wi = params["Wi"];
+  const Ui = params["Ui"];
+  const bi = params["bi"];
+  const Wo = params["Wo"];
+  const Uo = params["Uo"];
+  const bo = params["bo"];
+  const Wc = params["Wc"];
+  const Uc = params["Uc"];
+  const bc = params["bc"];
+  const Why = params["Why"];
+  const by = params["by"];
+  const dL_dby = out["by"];
+  const dL_dWhy = out["Why"];
+  const dL_dWf = out["Wf"];
+  const dL_dUf = out["Uf"];
+  const dL_dbf = out["bf"];
+  const dL_dWi = out["Wi"];
+  const dL_dUi = out["Ui"];
+  const dL_dbi = out["bi"];
+  const dL_dWo = out["Wo"];
+  const dL_dUo = out["Uo"];
+  const dL_dbo = out["bo"];
+  const dL_dWc = out["Wc"];
+  const dL_dUc = out["Uc"];
+  const dL_dbc = out["bc"];
   const {
-    s17_0,
-    s17_1,
+    h_steps,
+    c_steps,
     r17_9,
     r17_17,
     r17_25,
     r17_33,
     r17_38,
-    bt17_1,
+    x_t,
     bt17_2,
-    bt17_4,
+    h_prev,
     bt17_5,
-    bt17_9,
+    f_t,
     bt17_11,
     bt17_13,
-    bt17_17,
+    i_t,
     bt17_19,
     bt17_21,
-    bt17_25,
+    o_t,
     bt17_27,
     bt17_29,
-    bt17_33,
-    bt17_34,
-    bt17_37,
+    g_t,
+    c_prev,
+    c_t,
     bt17_38,
-    bt17_39,
-    v18,
-    v24,
+    h_t,
+    h,
+    h_T,
     v25,
-    v26,
-    v27,
+    z,
+    L,
     v34,
-    v38,
-    d41_0,
-    d41_1,
+    dL_dh,
+    dL_dh_steps,
+    dL_dc_steps,
     bt41_1,
     bt41_4,
     bt41_9,
@@ -1104,21 +1107,22 @@ export function gradient(
     bt41_128,
     bt41_132,
   } = w;
+  // f_t = sigmoid(Wf*x_t + Uf*h_<t-1> + bf); i_t = sigmoid(Wi*x_t + Ui*h_<t-1> + bi); o_t = sigmoid(Wo*x_t + Uo*h_<t-1> + bo); g_t = tanh(Wc*x_t + Uc*h_<t-1> + bc)…
   {
-    s17_0.fill(0, 0 * 4, 1 * 4);
-    s17_1.fill(0, 0 * 4, 1 * 4);
+    h_steps.fill(0, 0 * 4, 1 * 4);
+    c_steps.fill(0, 0 * 4, 1 * 4);
     for (let t109 = 0; t109 < 5; t109++) {
       {
         const o110 = t109 * 3;
-        for (let i111 = 0; i111 < 3; i111++) bt17_1[i111] = v0[o110 + i111];
+        for (let i111 = 0; i111 < 3; i111++) x_t[i111] = x[o110 + i111];
       }
       {
         const o112 = (t109 + 0) * 4;
-        for (let i113 = 0; i113 < 4; i113++) bt17_4[i113] = s17_0[o112 + i113];
+        for (let i113 = 0; i113 < 4; i113++) h_prev[i113] = h_steps[o112 + i113];
       }
       {
         const o114 = (t109 + 0) * 4;
-        for (let i115 = 0; i115 < 4; i115++) bt17_34[i115] = s17_1[o114 + i115];
+        for (let i115 = 0; i115 < 4; i115++) c_prev[i115] = c_steps[o114 + i115];
       }
       {
         let i116 = 0;
@@ -1136,11 +1140,11 @@ export function gradient(
               let s125_3_0 = 0;
               for (let p118 = 0; p118 < 3; p118++) {
                 const pn122 = p118 * 1;
-                const a123_0 = v2[ar119_0 + p118];
-                const a123_1 = v2[ar119_1 + p118];
-                const a123_2 = v2[ar119_2 + p118];
-                const a123_3 = v2[ar119_3 + p118];
-                const b124_0 = bt17_1[pn122 + j117];
+                const a123_0 = Wf[ar119_0 + p118];
+                const a123_1 = Wf[ar119_1 + p118];
+                const a123_2 = Wf[ar119_2 + p118];
+                const a123_3 = Wf[ar119_3 + p118];
+                const b124_0 = x_t[pn122 + j117];
                 s125_0_0 += a123_0 * b124_0;
                 s125_1_0 += a123_1 * b124_0;
                 s125_2_0 += a123_2 * b124_0;
@@ -1170,11 +1174,11 @@ export function gradient(
               let s135_3_0 = 0;
               for (let p128 = 0; p128 < 4; p128++) {
                 const pn132 = p128 * 1;
-                const a133_0 = v3[ar129_0 + p128];
-                const a133_1 = v3[ar129_1 + p128];
-                const a133_2 = v3[ar129_2 + p128];
-                const a133_3 = v3[ar129_3 + p128];
-                const b134_0 = bt17_4[pn132 + j127];
+                const a133_0 = Uf[ar129_0 + p128];
+                const a133_1 = Uf[ar129_1 + p128];
+                const a133_2 = Uf[ar129_2 + p128];
+                const a133_3 = Uf[ar129_3 + p128];
+                const b134_0 = h_prev[pn132 + j127];
                 s135_0_0 += a133_0 * b134_0;
                 s135_1_0 += a133_1 * b134_0;
                 s135_2_0 += a133_2 * b134_0;
@@ -1190,7 +1194,7 @@ export function gradient(
       }
 
       for (let i136 = 0; i136 < 4; i136++) {
-        bt17_9[i136] = 1 / (1 + Math.exp(-(bt17_2[i136] + bt17_5[i136] + v4[i136])));
+        f_t[i136] = 1 / (1 + Math.exp(-(bt17_2[i136] + bt17_5[i136] + bf[i136])));
       }
       {
         let i137 = 0;
@@ -1208,11 +1212,11 @@ export function gradient(
               let s146_3_0 = 0;
               for (let p139 = 0; p139 < 3; p139++) {
                 const pn143 = p139 * 1;
-                const a144_0 = v5[ar140_0 + p139];
-                const a144_1 = v5[ar140_1 + p139];
-                const a144_2 = v5[ar140_2 + p139];
-                const a144_3 = v5[ar140_3 + p139];
-                const b145_0 = bt17_1[pn143 + j138];
+                const a144_0 = Wi[ar140_0 + p139];
+                const a144_1 = Wi[ar140_1 + p139];
+                const a144_2 = Wi[ar140_2 + p139];
+                const a144_3 = Wi[ar140_3 + p139];
+                const b145_0 = x_t[pn143 + j138];
                 s146_0_0 += a144_0 * b145_0;
                 s146_1_0 += a144_1 * b145_0;
                 s146_2_0 += a144_2 * b145_0;
@@ -1242,11 +1246,11 @@ export function gradient(
               let s156_3_0 = 0;
               for (let p149 = 0; p149 < 4; p149++) {
                 const pn153 = p149 * 1;
-                const a154_0 = v6[ar150_0 + p149];
-                const a154_1 = v6[ar150_1 + p149];
-                const a154_2 = v6[ar150_2 + p149];
-                const a154_3 = v6[ar150_3 + p149];
-                const b155_0 = bt17_4[pn153 + j148];
+                const a154_0 = Ui[ar150_0 + p149];
+                const a154_1 = Ui[ar150_1 + p149];
+                const a154_2 = Ui[ar150_2 + p149];
+                const a154_3 = Ui[ar150_3 + p149];
+                const b155_0 = h_prev[pn153 + j148];
                 s156_0_0 += a154_0 * b155_0;
                 s156_1_0 += a154_1 * b155_0;
                 s156_2_0 += a154_2 * b155_0;
@@ -1262,7 +1266,7 @@ export function gradient(
       }
 
       for (let i157 = 0; i157 < 4; i157++) {
-        bt17_17[i157] = 1 / (1 + Math.exp(-(bt17_11[i157] + bt17_13[i157] + v7[i157])));
+        i_t[i157] = 1 / (1 + Math.exp(-(bt17_11[i157] + bt17_13[i157] + bi[i157])));
       }
       {
         let i158 = 0;
@@ -1280,11 +1284,11 @@ export function gradient(
               let s167_3_0 = 0;
               for (let p160 = 0; p160 < 3; p160++) {
                 const pn164 = p160 * 1;
-                const a165_0 = v8[ar161_0 + p160];
-                const a165_1 = v8[ar161_1 + p160];
-                const a165_2 = v8[ar161_2 + p160];
-                const a165_3 = v8[ar161_3 + p160];
-                const b166_0 = bt17_1[pn164 + j159];
+                const a165_0 = Wo[ar161_0 + p160];
+                const a165_1 = Wo[ar161_1 + p160];
+                const a165_2 = Wo[ar161_2 + p160];
+                const a165_3 = Wo[ar161_3 + p160];
+                const b166_0 = x_t[pn164 + j159];
                 s167_0_0 += a165_0 * b166_0;
                 s167_1_0 += a165_1 * b166_0;
                 s167_2_0 += a165_2 * b166_0;
@@ -1314,11 +1318,11 @@ export function gradient(
               let s177_3_0 = 0;
               for (let p170 = 0; p170 < 4; p170++) {
                 const pn174 = p170 * 1;
-                const a175_0 = v9[ar171_0 + p170];
-                const a175_1 = v9[ar171_1 + p170];
-                const a175_2 = v9[ar171_2 + p170];
-                const a175_3 = v9[ar171_3 + p170];
-                const b176_0 = bt17_4[pn174 + j169];
+                const a175_0 = Uo[ar171_0 + p170];
+                const a175_1 = Uo[ar171_1 + p170];
+                const a175_2 = Uo[ar171_2 + p170];
+                const a175_3 = Uo[ar171_3 + p170];
+                const b176_0 = h_prev[pn174 + j169];
                 s177_0_0 += a175_0 * b176_0;
                 s177_1_0 += a175_1 * b176_0;
                 s177_2_0 += a175_2 * b176_0;
@@ -1334,7 +1338,7 @@ export function gradient(
       }
 
       for (let i178 = 0; i178 < 4; i178++) {
-        bt17_25[i178] = 1 / (1 + Math.exp(-(bt17_19[i178] + bt17_21[i178] + v10[i178])));
+        o_t[i178] = 1 / (1 + Math.exp(-(bt17_19[i178] + bt17_21[i178] + bo[i178])));
       }
       {
         let i179 = 0;
@@ -1352,11 +1356,11 @@ export function gradient(
               let s188_3_0 = 0;
               for (let p181 = 0; p181 < 3; p181++) {
                 const pn185 = p181 * 1;
-                const a186_0 = v11[ar182_0 + p181];
-                const a186_1 = v11[ar182_1 + p181];
-                const a186_2 = v11[ar182_2 + p181];
-                const a186_3 = v11[ar182_3 + p181];
-                const b187_0 = bt17_1[pn185 + j180];
+                const a186_0 = Wc[ar182_0 + p181];
+                const a186_1 = Wc[ar182_1 + p181];
+                const a186_2 = Wc[ar182_2 + p181];
+                const a186_3 = Wc[ar182_3 + p181];
+                const b187_0 = x_t[pn185 + j180];
                 s188_0_0 += a186_0 * b187_0;
                 s188_1_0 += a186_1 * b187_0;
                 s188_2_0 += a186_2 * b187_0;
@@ -1386,11 +1390,11 @@ export function gradient(
               let s198_3_0 = 0;
               for (let p191 = 0; p191 < 4; p191++) {
                 const pn195 = p191 * 1;
-                const a196_0 = v12[ar192_0 + p191];
-                const a196_1 = v12[ar192_1 + p191];
-                const a196_2 = v12[ar192_2 + p191];
-                const a196_3 = v12[ar192_3 + p191];
-                const b197_0 = bt17_4[pn195 + j190];
+                const a196_0 = Uc[ar192_0 + p191];
+                const a196_1 = Uc[ar192_1 + p191];
+                const a196_2 = Uc[ar192_2 + p191];
+                const a196_3 = Uc[ar192_3 + p191];
+                const b197_0 = h_prev[pn195 + j190];
                 s198_0_0 += a196_0 * b197_0;
                 s198_1_0 += a196_1 * b197_0;
                 s198_2_0 += a196_2 * b197_0;
@@ -1406,32 +1410,32 @@ export function gradient(
       }
 
       for (let i199 = 0; i199 < 4; i199++) {
-        bt17_33[i199] = Math.tanh(bt17_27[i199] + bt17_29[i199] + v13[i199]);
+        g_t[i199] = Math.tanh(bt17_27[i199] + bt17_29[i199] + bc[i199]);
       }
 
       for (let i200 = 0; i200 < 4; i200++) {
-        bt17_37[i200] = bt17_9[i200] * bt17_34[i200] + bt17_17[i200] * bt17_33[i200];
+        c_t[i200] = f_t[i200] * c_prev[i200] + i_t[i200] * g_t[i200];
       }
 
       for (let i201 = 0; i201 < 4; i201++) {
-        bt17_38[i201] = Math.tanh(bt17_37[i201]);
+        bt17_38[i201] = Math.tanh(c_t[i201]);
       }
 
       for (let i202 = 0; i202 < 4; i202++) {
-        bt17_39[i202] = bt17_25[i202] * bt17_38[i202];
+        h_t[i202] = o_t[i202] * bt17_38[i202];
       }
-      s17_0.set(bt17_39, (t109 + 1) * 4);
-      s17_1.set(bt17_37, (t109 + 1) * 4);
-      r17_9.set(bt17_9, t109 * 4);
-      r17_17.set(bt17_17, t109 * 4);
-      r17_25.set(bt17_25, t109 * 4);
-      r17_33.set(bt17_33, t109 * 4);
+      h_steps.set(h_t, (t109 + 1) * 4);
+      c_steps.set(c_t, (t109 + 1) * 4);
+      r17_9.set(f_t, t109 * 4);
+      r17_17.set(i_t, t109 * 4);
+      r17_25.set(o_t, t109 * 4);
+      r17_33.set(g_t, t109 * 4);
       r17_38.set(bt17_38, t109 * 4);
     }
   }
   {
     const o203 = (5 - 1 - 0) * 4;
-    for (let i204 = 0; i204 < 4; i204++) v24[i204] = v18[o203 + i204];
+    for (let i204 = 0; i204 < 4; i204++) h_T[i204] = h[o203 + i204];
   }
   {
     let i205 = 0;
@@ -1443,8 +1447,8 @@ export function gradient(
           let s214_0_0 = 0;
           for (let p207 = 0; p207 < 4; p207++) {
             const pn211 = p207 * 1;
-            const a212_0 = v14[ar208_0 + p207];
-            const b213_0 = v24[pn211 + j206];
+            const a212_0 = Why[ar208_0 + p207];
+            const b213_0 = h_T[pn211 + j206];
             s214_0_0 += a212_0 * b213_0;
           }
           v25[i205 * 1 + j206] = s214_0_0;
@@ -1452,30 +1456,34 @@ export function gradient(
       }
     }
   }
+  // z = Why*h_T + by
 
   for (let i215 = 0; i215 < 2; i215++) {
-    v26[i215] = v25[i215] + v15[i215];
+    z[i215] = v25[i215] + by[i215];
   }
+  // loss L = mse(z, y)
   {
     let s216 = 0;
     for (let i217 = 0; i217 < 2; i217++) {
-      const d218 = v26[i217] - v1[i217];
+      const d218 = z[i217] - y[i217];
       s216 += d218 * d218;
     }
-    v27[0] = s216 / 2;
+    L[0] = s216 / 2;
   }
+  // dL/dby
 
   for (let i219 = 0; i219 < 2; i219++) {
-    v30[i219] = v26[i219] - v1[i219];
+    dL_dby[i219] = z[i219] - y[i219];
   }
+  // dL/dWhy
   {
     let i220 = 0;
     for (; i220 < 2; i220++) {
-      const a222_0 = v30[i220];
+      const a222_0 = dL_dby[i220];
       const o223_0 = i220 * 4;
       for (let j221 = 0; j221 < 4; j221++) {
-        const bv224 = v24[j221];
-        v33[o223_0 + j221] = a222_0 * bv224;
+        const bv224 = h_T[j221];
+        dL_dWhy[o223_0 + j221] = a222_0 * bv224;
       }
     }
   }
@@ -1492,11 +1500,11 @@ export function gradient(
           for (let p227 = 0; p227 < 2; p227++) {
             const pm230 = p227 * 4;
             const pn231 = p227 * 1;
-            const a232_0 = v14[pm230 + i225];
-            const a232_1 = v14[pm230 + i225 + 1];
-            const a232_2 = v14[pm230 + i225 + 2];
-            const a232_3 = v14[pm230 + i225 + 3];
-            const b233_0 = v30[pn231 + j226];
+            const a232_0 = Why[pm230 + i225];
+            const a232_1 = Why[pm230 + i225 + 1];
+            const a232_2 = Why[pm230 + i225 + 2];
+            const a232_3 = Why[pm230 + i225 + 3];
+            const b233_0 = dL_dby[pn231 + j226];
             s234_0_0 += a232_0 * b233_0;
             s234_1_0 += a232_1 * b233_0;
             s234_2_0 += a232_2 * b233_0;
@@ -1510,35 +1518,37 @@ export function gradient(
       }
     }
   }
-  v38.fill(0);
+  // dL/dh
+  dL_dh.fill(0);
   {
     const o235 = (5 - 1 - 0) * 4;
-    for (let i236 = 0; i236 < 4; i236++) v38[o235 + i236] = v34[i236];
+    for (let i236 = 0; i236 < 4; i236++) dL_dh[o235 + i236] = v34[i236];
   }
+  // backpropagation through time: dL/dh_t, c_t from the last step to the first, summing dL/dWf, dL/dUf, dL/dbf, dL/dWi, dL/dUi, dL/dbi, dL/dWo, dL/dUo, dL/dbo, dL/…
   {
-    d41_0.fill(0);
-    d41_0.set(v38, 1 * 4);
-    d41_1.fill(0);
-    v42.fill(0);
-    v43.fill(0);
-    v44.fill(0);
-    v45.fill(0);
-    v46.fill(0);
-    v47.fill(0);
-    v48.fill(0);
-    v49.fill(0);
-    v50.fill(0);
-    v51.fill(0);
-    v52.fill(0);
-    v53.fill(0);
+    dL_dh_steps.fill(0);
+    dL_dh_steps.set(dL_dh, 1 * 4);
+    dL_dc_steps.fill(0);
+    dL_dWf.fill(0);
+    dL_dUf.fill(0);
+    dL_dbf.fill(0);
+    dL_dWi.fill(0);
+    dL_dUi.fill(0);
+    dL_dbi.fill(0);
+    dL_dWo.fill(0);
+    dL_dUo.fill(0);
+    dL_dbo.fill(0);
+    dL_dWc.fill(0);
+    dL_dUc.fill(0);
+    dL_dbc.fill(0);
     for (let t237 = 5 - 1; t237 >= 0; t237--) {
       {
         const o238 = t237 * 3;
-        for (let i239 = 0; i239 < 3; i239++) bt41_1[i239] = v0[o238 + i239];
+        for (let i239 = 0; i239 < 3; i239++) bt41_1[i239] = x[o238 + i239];
       }
       {
         const o240 = (t237 + 0) * 4;
-        for (let i241 = 0; i241 < 4; i241++) bt41_4[i241] = s17_0[o240 + i241];
+        for (let i241 = 0; i241 < 4; i241++) bt41_4[i241] = h_steps[o240 + i241];
       }
       {
         const o242 = t237 * 4;
@@ -1558,7 +1568,7 @@ export function gradient(
       }
       {
         const o250 = (t237 + 0) * 4;
-        for (let i251 = 0; i251 < 4; i251++) bt41_34[i251] = s17_1[o250 + i251];
+        for (let i251 = 0; i251 < 4; i251++) bt41_34[i251] = c_steps[o250 + i251];
       }
       {
         const o252 = t237 * 4;
@@ -1566,11 +1576,11 @@ export function gradient(
       }
       {
         const o254 = (t237 + 1) * 4;
-        for (let i255 = 0; i255 < 4; i255++) bt41_40[i255] = d41_0[o254 + i255];
+        for (let i255 = 0; i255 < 4; i255++) bt41_40[i255] = dL_dh_steps[o254 + i255];
       }
       {
         const o256 = (t237 + 1) * 4;
-        for (let i257 = 0; i257 < 4; i257++) bt41_41[i257] = d41_1[o256 + i257];
+        for (let i257 = 0; i257 < 4; i257++) bt41_41[i257] = dL_dc_steps[o256 + i257];
       }
 
       for (let i258 = 0; i258 < 4; i258++) {
@@ -1598,10 +1608,10 @@ export function gradient(
               for (let p263 = 0; p263 < 4; p263++) {
                 const pm266 = p263 * 4;
                 const pn267 = p263 * 1;
-                const a268_0 = v12[pm266 + i261];
-                const a268_1 = v12[pm266 + i261 + 1];
-                const a268_2 = v12[pm266 + i261 + 2];
-                const a268_3 = v12[pm266 + i261 + 3];
+                const a268_0 = Uc[pm266 + i261];
+                const a268_1 = Uc[pm266 + i261 + 1];
+                const a268_2 = Uc[pm266 + i261 + 2];
+                const a268_3 = Uc[pm266 + i261 + 3];
                 const b269_0 = bt41_69[pn267 + j262];
                 s270_0_0 += a268_0 * b269_0;
                 s270_1_0 += a268_1 * b269_0;
@@ -1633,10 +1643,10 @@ export function gradient(
               for (let p274 = 0; p274 < 4; p274++) {
                 const pm277 = p274 * 4;
                 const pn278 = p274 * 1;
-                const a279_0 = v9[pm277 + i272];
-                const a279_1 = v9[pm277 + i272 + 1];
-                const a279_2 = v9[pm277 + i272 + 2];
-                const a279_3 = v9[pm277 + i272 + 3];
+                const a279_0 = Uo[pm277 + i272];
+                const a279_1 = Uo[pm277 + i272 + 1];
+                const a279_2 = Uo[pm277 + i272 + 2];
+                const a279_3 = Uo[pm277 + i272 + 3];
                 const b280_0 = bt41_84[pn278 + j273];
                 s281_0_0 += a279_0 * b280_0;
                 s281_1_0 += a279_1 * b280_0;
@@ -1668,10 +1678,10 @@ export function gradient(
               for (let p285 = 0; p285 < 4; p285++) {
                 const pm288 = p285 * 4;
                 const pn289 = p285 * 1;
-                const a290_0 = v6[pm288 + i283];
-                const a290_1 = v6[pm288 + i283 + 1];
-                const a290_2 = v6[pm288 + i283 + 2];
-                const a290_3 = v6[pm288 + i283 + 3];
+                const a290_0 = Ui[pm288 + i283];
+                const a290_1 = Ui[pm288 + i283 + 1];
+                const a290_2 = Ui[pm288 + i283 + 2];
+                const a290_3 = Ui[pm288 + i283 + 3];
                 const b291_0 = bt41_102[pn289 + j284];
                 s292_0_0 += a290_0 * b291_0;
                 s292_1_0 += a290_1 * b291_0;
@@ -1703,10 +1713,10 @@ export function gradient(
               for (let p296 = 0; p296 < 4; p296++) {
                 const pm299 = p296 * 4;
                 const pn300 = p296 * 1;
-                const a301_0 = v3[pm299 + i294];
-                const a301_1 = v3[pm299 + i294 + 1];
-                const a301_2 = v3[pm299 + i294 + 2];
-                const a301_3 = v3[pm299 + i294 + 3];
+                const a301_0 = Uf[pm299 + i294];
+                const a301_1 = Uf[pm299 + i294 + 1];
+                const a301_2 = Uf[pm299 + i294 + 2];
+                const a301_3 = Uf[pm299 + i294 + 3];
                 const b302_0 = bt41_120[pn300 + j295];
                 s303_0_0 += a301_0 * b302_0;
                 s303_1_0 += a301_1 * b302_0;
@@ -1727,11 +1737,11 @@ export function gradient(
       }
       {
         const o305 = (t237 + 0) * 4;
-        for (let i306 = 0; i306 < 4; i306++) d41_0[o305 + i306] += bt41_132[i306];
+        for (let i306 = 0; i306 < 4; i306++) dL_dh_steps[o305 + i306] += bt41_132[i306];
       }
       {
         const o307 = (t237 + 0) * 4;
-        for (let i308 = 0; i308 < 4; i308++) d41_1[o307 + i308] += bt41_63[i308];
+        for (let i308 = 0; i308 < 4; i308++) dL_dc_steps[o307 + i308] += bt41_63[i308];
       }
       {
         let i309 = 0;
@@ -1746,10 +1756,10 @@ export function gradient(
           const o312_3 = (i309 + 3) * 3;
           for (let j310 = 0; j310 < 3; j310++) {
             const bv313 = bt41_1[j310];
-            v42[o312_0 + j310] += a311_0 * bv313;
-            v42[o312_1 + j310] += a311_1 * bv313;
-            v42[o312_2 + j310] += a311_2 * bv313;
-            v42[o312_3 + j310] += a311_3 * bv313;
+            dL_dWf[o312_0 + j310] += a311_0 * bv313;
+            dL_dWf[o312_1 + j310] += a311_1 * bv313;
+            dL_dWf[o312_2 + j310] += a311_2 * bv313;
+            dL_dWf[o312_3 + j310] += a311_3 * bv313;
           }
         }
       }
@@ -1766,14 +1776,14 @@ export function gradient(
           const o317_3 = (i314 + 3) * 4;
           for (let j315 = 0; j315 < 4; j315++) {
             const bv318 = bt41_4[j315];
-            v43[o317_0 + j315] += a316_0 * bv318;
-            v43[o317_1 + j315] += a316_1 * bv318;
-            v43[o317_2 + j315] += a316_2 * bv318;
-            v43[o317_3 + j315] += a316_3 * bv318;
+            dL_dUf[o317_0 + j315] += a316_0 * bv318;
+            dL_dUf[o317_1 + j315] += a316_1 * bv318;
+            dL_dUf[o317_2 + j315] += a316_2 * bv318;
+            dL_dUf[o317_3 + j315] += a316_3 * bv318;
           }
         }
       }
-      for (let i319 = 0; i319 < 4; i319++) v44[i319] += bt41_120[i319];
+      for (let i319 = 0; i319 < 4; i319++) dL_dbf[i319] += bt41_120[i319];
       {
         let i320 = 0;
         for (; i320 + 3 < 4; i320 += 4) {
@@ -1787,10 +1797,10 @@ export function gradient(
           const o323_3 = (i320 + 3) * 3;
           for (let j321 = 0; j321 < 3; j321++) {
             const bv324 = bt41_1[j321];
-            v45[o323_0 + j321] += a322_0 * bv324;
-            v45[o323_1 + j321] += a322_1 * bv324;
-            v45[o323_2 + j321] += a322_2 * bv324;
-            v45[o323_3 + j321] += a322_3 * bv324;
+            dL_dWi[o323_0 + j321] += a322_0 * bv324;
+            dL_dWi[o323_1 + j321] += a322_1 * bv324;
+            dL_dWi[o323_2 + j321] += a322_2 * bv324;
+            dL_dWi[o323_3 + j321] += a322_3 * bv324;
           }
         }
       }
@@ -1807,14 +1817,14 @@ export function gradient(
           const o328_3 = (i325 + 3) * 4;
           for (let j326 = 0; j326 < 4; j326++) {
             const bv329 = bt41_4[j326];
-            v46[o328_0 + j326] += a327_0 * bv329;
-            v46[o328_1 + j326] += a327_1 * bv329;
-            v46[o328_2 + j326] += a327_2 * bv329;
-            v46[o328_3 + j326] += a327_3 * bv329;
+            dL_dUi[o328_0 + j326] += a327_0 * bv329;
+            dL_dUi[o328_1 + j326] += a327_1 * bv329;
+            dL_dUi[o328_2 + j326] += a327_2 * bv329;
+            dL_dUi[o328_3 + j326] += a327_3 * bv329;
           }
         }
       }
-      for (let i330 = 0; i330 < 4; i330++) v47[i330] += bt41_102[i330];
+      for (let i330 = 0; i330 < 4; i330++) dL_dbi[i330] += bt41_102[i330];
       {
         let i331 = 0;
         for (; i331 + 3 < 4; i331 += 4) {
@@ -1828,10 +1838,10 @@ export function gradient(
           const o334_3 = (i331 + 3) * 3;
           for (let j332 = 0; j332 < 3; j332++) {
             const bv335 = bt41_1[j332];
-            v48[o334_0 + j332] += a333_0 * bv335;
-            v48[o334_1 + j332] += a333_1 * bv335;
-            v48[o334_2 + j332] += a333_2 * bv335;
-            v48[o334_3 + j332] += a333_3 * bv335;
+            dL_dWo[o334_0 + j332] += a333_0 * bv335;
+            dL_dWo[o334_1 + j332] += a333_1 * bv335;
+            dL_dWo[o334_2 + j332] += a333_2 * bv335;
+            dL_dWo[o334_3 + j332] += a333_3 * bv335;
           }
         }
       }
@@ -1848,14 +1858,14 @@ export function gradient(
           const o339_3 = (i336 + 3) * 4;
           for (let j337 = 0; j337 < 4; j337++) {
             const bv340 = bt41_4[j337];
-            v49[o339_0 + j337] += a338_0 * bv340;
-            v49[o339_1 + j337] += a338_1 * bv340;
-            v49[o339_2 + j337] += a338_2 * bv340;
-            v49[o339_3 + j337] += a338_3 * bv340;
+            dL_dUo[o339_0 + j337] += a338_0 * bv340;
+            dL_dUo[o339_1 + j337] += a338_1 * bv340;
+            dL_dUo[o339_2 + j337] += a338_2 * bv340;
+            dL_dUo[o339_3 + j337] += a338_3 * bv340;
           }
         }
       }
-      for (let i341 = 0; i341 < 4; i341++) v50[i341] += bt41_84[i341];
+      for (let i341 = 0; i341 < 4; i341++) dL_dbo[i341] += bt41_84[i341];
       {
         let i342 = 0;
         for (; i342 + 3 < 4; i342 += 4) {
@@ -1869,10 +1879,10 @@ export function gradient(
           const o345_3 = (i342 + 3) * 3;
           for (let j343 = 0; j343 < 3; j343++) {
             const bv346 = bt41_1[j343];
-            v51[o345_0 + j343] += a344_0 * bv346;
-            v51[o345_1 + j343] += a344_1 * bv346;
-            v51[o345_2 + j343] += a344_2 * bv346;
-            v51[o345_3 + j343] += a344_3 * bv346;
+            dL_dWc[o345_0 + j343] += a344_0 * bv346;
+            dL_dWc[o345_1 + j343] += a344_1 * bv346;
+            dL_dWc[o345_2 + j343] += a344_2 * bv346;
+            dL_dWc[o345_3 + j343] += a344_3 * bv346;
           }
         }
       }
@@ -1889,18 +1899,18 @@ export function gradient(
           const o350_3 = (i347 + 3) * 4;
           for (let j348 = 0; j348 < 4; j348++) {
             const bv351 = bt41_4[j348];
-            v52[o350_0 + j348] += a349_0 * bv351;
-            v52[o350_1 + j348] += a349_1 * bv351;
-            v52[o350_2 + j348] += a349_2 * bv351;
-            v52[o350_3 + j348] += a349_3 * bv351;
+            dL_dUc[o350_0 + j348] += a349_0 * bv351;
+            dL_dUc[o350_1 + j348] += a349_1 * bv351;
+            dL_dUc[o350_2 + j348] += a349_2 * bv351;
+            dL_dUc[o350_3 + j348] += a349_3 * bv351;
           }
         }
       }
-      for (let i352 = 0; i352 < 4; i352++) v53[i352] += bt41_69[i352];
+      for (let i352 = 0; i352 < 4; i352++) dL_dbc[i352] += bt41_69[i352];
     }
   }
 
-  return { loss: v27[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

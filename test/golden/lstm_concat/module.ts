@@ -136,45 +136,45 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s7_0 = new Float64Array((1 + 3) * 2);
-  const s7_1 = new Float64Array((1 + 3) * 2);
+  const h_steps = new Float64Array((1 + 3) * 2);
+  const c_steps = new Float64Array((1 + 3) * 2);
   const r7_2 = new Float64Array(3 * 4);
   const r7_5 = new Float64Array(3 * 2);
   const r7_8 = new Float64Array(3 * 2);
   const r7_11 = new Float64Array(3 * 2);
   const r7_16 = new Float64Array(3 * 2);
   const r7_19 = new Float64Array(3 * 2);
-  const bt7_0 = new Float64Array(2);
-  const bt7_1 = new Float64Array(2);
-  const bt7_2 = new Float64Array(4);
+  const h_prev = new Float64Array(2);
+  const x_t = new Float64Array(2);
+  const v_t = new Float64Array(4);
   const bt7_4 = new Float64Array(2);
-  const bt7_5 = new Float64Array(2);
+  const f_t = new Float64Array(2);
   const bt7_7 = new Float64Array(2);
-  const bt7_8 = new Float64Array(2);
+  const i_t = new Float64Array(2);
   const bt7_10 = new Float64Array(2);
-  const bt7_11 = new Float64Array(2);
-  const bt7_12 = new Float64Array(2);
+  const o_t = new Float64Array(2);
+  const c_prev = new Float64Array(2);
   const bt7_13 = new Float64Array(2);
   const bt7_15 = new Float64Array(2);
   const bt7_16 = new Float64Array(2);
   const bt7_17 = new Float64Array(2);
-  const bt7_18 = new Float64Array(2);
+  const c_t = new Float64Array(2);
   const bt7_19 = new Float64Array(2);
-  const bt7_20 = new Float64Array(2);
-  const v8 = s7_0.subarray(1 * 2);
-  const v9 = s7_1.subarray(1 * 2);
-  const v10 = new Float64Array(12);
-  const v11 = new Float64Array(6);
-  const v12 = new Float64Array(6);
-  const v13 = new Float64Array(6);
-  const v14 = new Float64Array(2);
+  const h_t = new Float64Array(2);
+  const h = h_steps.subarray(1 * 2);
+  const c = c_steps.subarray(1 * 2);
+  const v = new Float64Array(12);
+  const f = new Float64Array(6);
+  const i = new Float64Array(6);
+  const o = new Float64Array(6);
+  const h_T = new Float64Array(2);
   const v15 = new Float64Array(2);
   const v17 = new Float64Array(2);
-  const v18 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v22 = new Float64Array(2);
-  const v24 = new Float64Array(6);
-  const d27_0 = new Float64Array((1 + 3) * 2);
-  const d27_1 = new Float64Array((1 + 3) * 2);
+  const dL_dh = new Float64Array(6);
+  const dL_dh_steps = new Float64Array((1 + 3) * 2);
+  const dL_dc_steps = new Float64Array((1 + 3) * 2);
   const bt27_0 = new Float64Array(2);
   const bt27_1 = new Float64Array(2);
   const bt27_2 = new Float64Array(4);
@@ -258,51 +258,51 @@ function allocate() {
   const bt27_96 = new Float64Array(4);
   const bt27_97 = new Float64Array(2);
   const bt27_99 = new Float64Array(2);
-  const v28 = new Float64Array(8);
-  const v29 = new Float64Array(8);
-  const v30 = new Float64Array(8);
-  const v31 = new Float64Array(8);
+  const dL_dWf = new Float64Array(8);
+  const dL_dWi = new Float64Array(8);
+  const dL_dWo = new Float64Array(8);
+  const dL_dWc = new Float64Array(8);
   return {
     key: "",
-    s7_0,
-    s7_1,
+    h_steps,
+    c_steps,
     r7_2,
     r7_5,
     r7_8,
     r7_11,
     r7_16,
     r7_19,
-    bt7_0,
-    bt7_1,
-    bt7_2,
+    h_prev,
+    x_t,
+    v_t,
     bt7_4,
-    bt7_5,
+    f_t,
     bt7_7,
-    bt7_8,
+    i_t,
     bt7_10,
-    bt7_11,
-    bt7_12,
+    o_t,
+    c_prev,
     bt7_13,
     bt7_15,
     bt7_16,
     bt7_17,
-    bt7_18,
+    c_t,
     bt7_19,
-    bt7_20,
-    v8,
-    v9,
-    v10,
-    v11,
-    v12,
-    v13,
-    v14,
+    h_t,
+    h,
+    c,
+    v,
+    f,
+    i,
+    o,
+    h_T,
     v15,
     v17,
-    v18,
+    L,
     v22,
-    v24,
-    d27_0,
-    d27_1,
+    dL_dh,
+    dL_dh_steps,
+    dL_dc_steps,
     bt27_0,
     bt27_1,
     bt27_2,
@@ -386,10 +386,10 @@ function allocate() {
     bt27_96,
     bt27_97,
     bt27_99,
-    v28,
-    v29,
-    v30,
-    v31,
+    dL_dWf,
+    dL_dWi,
+    dL_dWo,
+    dL_dWc,
   };
 }
 function buffers() {
@@ -402,60 +402,61 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Wf"];
-  const v3 = params["Wi"];
-  const v4 = params["Wc"];
-  const v5 = params["Wo"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wf = params["Wf"];
+  const Wi = params["Wi"];
+  const Wc = params["Wc"];
+  const Wo = params["Wo"];
   const {
-    s7_0,
-    s7_1,
-    bt7_0,
-    bt7_1,
-    bt7_2,
+    h_steps,
+    c_steps,
+    h_prev,
+    x_t,
+    v_t,
     bt7_4,
-    bt7_5,
+    f_t,
     bt7_7,
-    bt7_8,
+    i_t,
     bt7_10,
-    bt7_11,
-    bt7_12,
+    o_t,
+    c_prev,
     bt7_15,
-    bt7_18,
-    bt7_20,
-    v8,
-    v9,
-    v10,
-    v11,
-    v12,
-    v13,
-    v14,
+    c_t,
+    h_t,
+    h,
+    c,
+    v,
+    f,
+    i,
+    o,
+    h_T,
     v17,
-    v18,
+    L,
   } = w;
+  // v_t = concat(h_<t-1>, x_t); f_t = sigmoid(Wf*v_t); i_t = sigmoid(Wi*v_t); o_t = sigmoid(Wo*v_t); c_t = f_t .* c_<t-1> + i_t .* tanh(Wc*v_t); h_t = o_t .* tanh(…
   {
-    s7_0.fill(0, 0 * 2, 1 * 2);
-    s7_1.fill(0, 0 * 2, 1 * 2);
+    h_steps.fill(0, 0 * 2, 1 * 2);
+    c_steps.fill(0, 0 * 2, 1 * 2);
     for (let t0 = 0; t0 < 3; t0++) {
       {
         const o1 = (t0 + 0) * 2;
-        for (let i2 = 0; i2 < 2; i2++) bt7_0[i2] = s7_0[o1 + i2];
+        for (let i2 = 0; i2 < 2; i2++) h_prev[i2] = h_steps[o1 + i2];
       }
       {
         const o3 = t0 * 2;
-        for (let i4 = 0; i4 < 2; i4++) bt7_1[i4] = v0[o3 + i4];
+        for (let i4 = 0; i4 < 2; i4++) x_t[i4] = x[o3 + i4];
       }
       {
         const o5 = (t0 + 0) * 2;
-        for (let i6 = 0; i6 < 2; i6++) bt7_12[i6] = s7_1[o5 + i6];
+        for (let i6 = 0; i6 < 2; i6++) c_prev[i6] = c_steps[o5 + i6];
       }
       for (let o7 = 0; o7 < 1; o7++)
         for (let j8 = 0; j8 < 2 * 1; j8++)
-          bt7_2[(o7 * 4 + 0) * 1 + j8] = bt7_0[(o7 * 2 + 0) * 1 + j8];
+          v_t[(o7 * 4 + 0) * 1 + j8] = h_prev[(o7 * 2 + 0) * 1 + j8];
       for (let o9 = 0; o9 < 1; o9++)
         for (let j10 = 0; j10 < 2 * 1; j10++)
-          bt7_2[(o9 * 4 + 2) * 1 + j10] = bt7_1[(o9 * 2 + 0) * 1 + j10];
+          v_t[(o9 * 4 + 2) * 1 + j10] = x_t[(o9 * 2 + 0) * 1 + j10];
       {
         let i11 = 0;
         for (; i11 < 2; i11++) {
@@ -466,8 +467,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s20_0_0 = 0;
               for (let p13 = 0; p13 < 4; p13++) {
                 const pn17 = p13 * 1;
-                const a18_0 = v2[ar14_0 + p13];
-                const b19_0 = bt7_2[pn17 + j12];
+                const a18_0 = Wf[ar14_0 + p13];
+                const b19_0 = v_t[pn17 + j12];
                 s20_0_0 += a18_0 * b19_0;
               }
               bt7_4[i11 * 1 + j12] = s20_0_0;
@@ -477,7 +478,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i21 = 0; i21 < 2; i21++) {
-        bt7_5[i21] = 1 / (1 + Math.exp(-bt7_4[i21]));
+        f_t[i21] = 1 / (1 + Math.exp(-bt7_4[i21]));
       }
       {
         let i22 = 0;
@@ -489,8 +490,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s31_0_0 = 0;
               for (let p24 = 0; p24 < 4; p24++) {
                 const pn28 = p24 * 1;
-                const a29_0 = v3[ar25_0 + p24];
-                const b30_0 = bt7_2[pn28 + j23];
+                const a29_0 = Wi[ar25_0 + p24];
+                const b30_0 = v_t[pn28 + j23];
                 s31_0_0 += a29_0 * b30_0;
               }
               bt7_7[i22 * 1 + j23] = s31_0_0;
@@ -500,7 +501,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i32 = 0; i32 < 2; i32++) {
-        bt7_8[i32] = 1 / (1 + Math.exp(-bt7_7[i32]));
+        i_t[i32] = 1 / (1 + Math.exp(-bt7_7[i32]));
       }
       {
         let i33 = 0;
@@ -512,8 +513,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s42_0_0 = 0;
               for (let p35 = 0; p35 < 4; p35++) {
                 const pn39 = p35 * 1;
-                const a40_0 = v5[ar36_0 + p35];
-                const b41_0 = bt7_2[pn39 + j34];
+                const a40_0 = Wo[ar36_0 + p35];
+                const b41_0 = v_t[pn39 + j34];
                 s42_0_0 += a40_0 * b41_0;
               }
               bt7_10[i33 * 1 + j34] = s42_0_0;
@@ -523,7 +524,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i43 = 0; i43 < 2; i43++) {
-        bt7_11[i43] = 1 / (1 + Math.exp(-bt7_10[i43]));
+        o_t[i43] = 1 / (1 + Math.exp(-bt7_10[i43]));
       }
       {
         let i44 = 0;
@@ -535,8 +536,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s53_0_0 = 0;
               for (let p46 = 0; p46 < 4; p46++) {
                 const pn50 = p46 * 1;
-                const a51_0 = v4[ar47_0 + p46];
-                const b52_0 = bt7_2[pn50 + j45];
+                const a51_0 = Wc[ar47_0 + p46];
+                const b52_0 = v_t[pn50 + j45];
                 s53_0_0 += a51_0 * b52_0;
               }
               bt7_15[i44 * 1 + j45] = s53_0_0;
@@ -546,43 +547,44 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i54 = 0; i54 < 2; i54++) {
-        bt7_18[i54] = bt7_5[i54] * bt7_12[i54] + bt7_8[i54] * Math.tanh(bt7_15[i54]);
+        c_t[i54] = f_t[i54] * c_prev[i54] + i_t[i54] * Math.tanh(bt7_15[i54]);
       }
 
       for (let i55 = 0; i55 < 2; i55++) {
-        bt7_20[i55] = bt7_11[i55] * Math.tanh(bt7_18[i55]);
+        h_t[i55] = o_t[i55] * Math.tanh(c_t[i55]);
       }
-      s7_0.set(bt7_20, (t0 + 1) * 2);
-      s7_1.set(bt7_18, (t0 + 1) * 2);
-      v10.set(bt7_2, t0 * 4);
-      v11.set(bt7_5, t0 * 2);
-      v12.set(bt7_8, t0 * 2);
-      v13.set(bt7_11, t0 * 2);
+      h_steps.set(h_t, (t0 + 1) * 2);
+      c_steps.set(c_t, (t0 + 1) * 2);
+      v.set(v_t, t0 * 4);
+      f.set(f_t, t0 * 2);
+      i.set(i_t, t0 * 2);
+      o.set(o_t, t0 * 2);
     }
   }
   {
     const o56 = (3 - 1 - 0) * 2;
-    for (let i57 = 0; i57 < 2; i57++) v14[i57] = v8[o56 + i57];
+    for (let i57 = 0; i57 < 2; i57++) h_T[i57] = h[o56 + i57];
   }
 
   for (let i58 = 0; i58 < 2; i58++) {
-    v17[i58] = (v14[i58] - v1[i58]) * (v14[i58] - v1[i58]);
+    v17[i58] = (h_T[i58] - y[i58]) * (h_T[i58] - y[i58]);
   }
+  // loss L = sum((h_T - y)^2)
   {
     let s59 = 0;
     for (let i60 = 0; i60 < 2; i60++) s59 += v17[i60];
-    v18[0] = s59;
+    L[0] = s59;
   }
   return {
-    loss: v18[0],
+    loss: L[0],
     values: {
-      h: v8.slice(),
-      c: v9.slice(),
-      v: v10.slice(),
-      f: v11.slice(),
-      i: v12.slice(),
-      o: v13.slice(),
-      L: v18.slice(),
+      h: h.slice(),
+      c: c.slice(),
+      v: v.slice(),
+      f: f.slice(),
+      i: i.slice(),
+      o: o.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -607,49 +609,49 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v2 = params["Wf"];
-  const v3 = params["Wi"];
-  const v4 = params["Wc"];
-  const v5 = params["Wo"];
-  const v28 = out["Wf"];
-  const v29 = out["Wi"];
-  const v30 = out["Wo"];
-  const v31 = out["Wc"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wf = params["Wf"];
+  const Wi = params["Wi"];
+  const Wc = params["Wc"];
+  const Wo = params["Wo"];
+  const dL_dWf = out["Wf"];
+  const dL_dWi = out["Wi"];
+  const dL_dWo = out["Wo"];
+  const dL_dWc = out["Wc"];
   const {
-    s7_0,
-    s7_1,
+    h_steps,
+    c_steps,
     r7_2,
     r7_5,
     r7_8,
     r7_11,
     r7_16,
     r7_19,
-    bt7_0,
-    bt7_1,
-    bt7_2,
+    h_prev,
+    x_t,
+    v_t,
     bt7_4,
-    bt7_5,
+    f_t,
     bt7_7,
-    bt7_8,
+    i_t,
     bt7_10,
-    bt7_11,
-    bt7_12,
+    o_t,
+    c_prev,
     bt7_15,
     bt7_16,
-    bt7_18,
+    c_t,
     bt7_19,
-    bt7_20,
-    v8,
-    v14,
+    h_t,
+    h,
+    h_T,
     v15,
     v17,
-    v18,
+    L,
     v22,
-    v24,
-    d27_0,
-    d27_1,
+    dL_dh,
+    dL_dh_steps,
+    dL_dc_steps,
     bt27_2,
     bt27_5,
     bt27_8,
@@ -672,28 +674,29 @@ export function gradient(
     bt27_96,
     bt27_97,
   } = w;
+  // v_t = concat(h_<t-1>, x_t); f_t = sigmoid(Wf*v_t); i_t = sigmoid(Wi*v_t); o_t = sigmoid(Wo*v_t); c_t = f_t .* c_<t-1> + i_t .* tanh(Wc*v_t); h_t = o_t .* tanh(…
   {
-    s7_0.fill(0, 0 * 2, 1 * 2);
-    s7_1.fill(0, 0 * 2, 1 * 2);
+    h_steps.fill(0, 0 * 2, 1 * 2);
+    c_steps.fill(0, 0 * 2, 1 * 2);
     for (let t61 = 0; t61 < 3; t61++) {
       {
         const o62 = (t61 + 0) * 2;
-        for (let i63 = 0; i63 < 2; i63++) bt7_0[i63] = s7_0[o62 + i63];
+        for (let i63 = 0; i63 < 2; i63++) h_prev[i63] = h_steps[o62 + i63];
       }
       {
         const o64 = t61 * 2;
-        for (let i65 = 0; i65 < 2; i65++) bt7_1[i65] = v0[o64 + i65];
+        for (let i65 = 0; i65 < 2; i65++) x_t[i65] = x[o64 + i65];
       }
       {
         const o66 = (t61 + 0) * 2;
-        for (let i67 = 0; i67 < 2; i67++) bt7_12[i67] = s7_1[o66 + i67];
+        for (let i67 = 0; i67 < 2; i67++) c_prev[i67] = c_steps[o66 + i67];
       }
       for (let o68 = 0; o68 < 1; o68++)
         for (let j69 = 0; j69 < 2 * 1; j69++)
-          bt7_2[(o68 * 4 + 0) * 1 + j69] = bt7_0[(o68 * 2 + 0) * 1 + j69];
+          v_t[(o68 * 4 + 0) * 1 + j69] = h_prev[(o68 * 2 + 0) * 1 + j69];
       for (let o70 = 0; o70 < 1; o70++)
         for (let j71 = 0; j71 < 2 * 1; j71++)
-          bt7_2[(o70 * 4 + 2) * 1 + j71] = bt7_1[(o70 * 2 + 0) * 1 + j71];
+          v_t[(o70 * 4 + 2) * 1 + j71] = x_t[(o70 * 2 + 0) * 1 + j71];
       {
         let i72 = 0;
         for (; i72 < 2; i72++) {
@@ -704,8 +707,8 @@ export function gradient(
               let s81_0_0 = 0;
               for (let p74 = 0; p74 < 4; p74++) {
                 const pn78 = p74 * 1;
-                const a79_0 = v2[ar75_0 + p74];
-                const b80_0 = bt7_2[pn78 + j73];
+                const a79_0 = Wf[ar75_0 + p74];
+                const b80_0 = v_t[pn78 + j73];
                 s81_0_0 += a79_0 * b80_0;
               }
               bt7_4[i72 * 1 + j73] = s81_0_0;
@@ -715,7 +718,7 @@ export function gradient(
       }
 
       for (let i82 = 0; i82 < 2; i82++) {
-        bt7_5[i82] = 1 / (1 + Math.exp(-bt7_4[i82]));
+        f_t[i82] = 1 / (1 + Math.exp(-bt7_4[i82]));
       }
       {
         let i83 = 0;
@@ -727,8 +730,8 @@ export function gradient(
               let s92_0_0 = 0;
               for (let p85 = 0; p85 < 4; p85++) {
                 const pn89 = p85 * 1;
-                const a90_0 = v3[ar86_0 + p85];
-                const b91_0 = bt7_2[pn89 + j84];
+                const a90_0 = Wi[ar86_0 + p85];
+                const b91_0 = v_t[pn89 + j84];
                 s92_0_0 += a90_0 * b91_0;
               }
               bt7_7[i83 * 1 + j84] = s92_0_0;
@@ -738,7 +741,7 @@ export function gradient(
       }
 
       for (let i93 = 0; i93 < 2; i93++) {
-        bt7_8[i93] = 1 / (1 + Math.exp(-bt7_7[i93]));
+        i_t[i93] = 1 / (1 + Math.exp(-bt7_7[i93]));
       }
       {
         let i94 = 0;
@@ -750,8 +753,8 @@ export function gradient(
               let s103_0_0 = 0;
               for (let p96 = 0; p96 < 4; p96++) {
                 const pn100 = p96 * 1;
-                const a101_0 = v5[ar97_0 + p96];
-                const b102_0 = bt7_2[pn100 + j95];
+                const a101_0 = Wo[ar97_0 + p96];
+                const b102_0 = v_t[pn100 + j95];
                 s103_0_0 += a101_0 * b102_0;
               }
               bt7_10[i94 * 1 + j95] = s103_0_0;
@@ -761,7 +764,7 @@ export function gradient(
       }
 
       for (let i104 = 0; i104 < 2; i104++) {
-        bt7_11[i104] = 1 / (1 + Math.exp(-bt7_10[i104]));
+        o_t[i104] = 1 / (1 + Math.exp(-bt7_10[i104]));
       }
       {
         let i105 = 0;
@@ -773,8 +776,8 @@ export function gradient(
               let s114_0_0 = 0;
               for (let p107 = 0; p107 < 4; p107++) {
                 const pn111 = p107 * 1;
-                const a112_0 = v4[ar108_0 + p107];
-                const b113_0 = bt7_2[pn111 + j106];
+                const a112_0 = Wc[ar108_0 + p107];
+                const b113_0 = v_t[pn111 + j106];
                 s114_0_0 += a112_0 * b113_0;
               }
               bt7_15[i105 * 1 + j106] = s114_0_0;
@@ -788,60 +791,63 @@ export function gradient(
       }
 
       for (let i116 = 0; i116 < 2; i116++) {
-        bt7_18[i116] = bt7_5[i116] * bt7_12[i116] + bt7_8[i116] * bt7_16[i116];
+        c_t[i116] = f_t[i116] * c_prev[i116] + i_t[i116] * bt7_16[i116];
       }
 
       for (let i117 = 0; i117 < 2; i117++) {
-        bt7_19[i117] = Math.tanh(bt7_18[i117]);
+        bt7_19[i117] = Math.tanh(c_t[i117]);
       }
 
       for (let i118 = 0; i118 < 2; i118++) {
-        bt7_20[i118] = bt7_11[i118] * bt7_19[i118];
+        h_t[i118] = o_t[i118] * bt7_19[i118];
       }
-      s7_0.set(bt7_20, (t61 + 1) * 2);
-      s7_1.set(bt7_18, (t61 + 1) * 2);
-      r7_2.set(bt7_2, t61 * 4);
-      r7_5.set(bt7_5, t61 * 2);
-      r7_8.set(bt7_8, t61 * 2);
-      r7_11.set(bt7_11, t61 * 2);
+      h_steps.set(h_t, (t61 + 1) * 2);
+      c_steps.set(c_t, (t61 + 1) * 2);
+      r7_2.set(v_t, t61 * 4);
+      r7_5.set(f_t, t61 * 2);
+      r7_8.set(i_t, t61 * 2);
+      r7_11.set(o_t, t61 * 2);
       r7_16.set(bt7_16, t61 * 2);
       r7_19.set(bt7_19, t61 * 2);
     }
   }
   {
     const o119 = (3 - 1 - 0) * 2;
-    for (let i120 = 0; i120 < 2; i120++) v14[i120] = v8[o119 + i120];
+    for (let i120 = 0; i120 < 2; i120++) h_T[i120] = h[o119 + i120];
   }
 
   for (let i121 = 0; i121 < 2; i121++) {
-    v15[i121] = v14[i121] - v1[i121];
+    v15[i121] = h_T[i121] - y[i121];
   }
 
   for (let i122 = 0; i122 < 2; i122++) {
     v17[i122] = v15[i122] * v15[i122];
   }
+  // loss L = sum((h_T - y)^2)
   {
     let s123 = 0;
     for (let i124 = 0; i124 < 2; i124++) s123 += v17[i124];
-    v18[0] = s123;
+    L[0] = s123;
   }
 
   for (let i125 = 0; i125 < 2; i125++) {
     v22[i125] = K21[i125] * v15[i125];
   }
-  v24.fill(0);
+  // dL/dh
+  dL_dh.fill(0);
   {
     const o126 = (3 - 1 - 0) * 2;
-    for (let i127 = 0; i127 < 2; i127++) v24[o126 + i127] = v22[i127];
+    for (let i127 = 0; i127 < 2; i127++) dL_dh[o126 + i127] = v22[i127];
   }
+  // backpropagation through time: dL/dh_t, c_t from the last step to the first, summing dL/dWf, dL/dWi, dL/dWc, dL/dWo over the steps
   {
-    d27_0.fill(0);
-    d27_0.set(v24, 1 * 2);
-    d27_1.fill(0);
-    v28.fill(0);
-    v29.fill(0);
-    v30.fill(0);
-    v31.fill(0);
+    dL_dh_steps.fill(0);
+    dL_dh_steps.set(dL_dh, 1 * 2);
+    dL_dc_steps.fill(0);
+    dL_dWf.fill(0);
+    dL_dWi.fill(0);
+    dL_dWo.fill(0);
+    dL_dWc.fill(0);
     for (let t128 = 3 - 1; t128 >= 0; t128--) {
       {
         const o129 = t128 * 4;
@@ -861,7 +867,7 @@ export function gradient(
       }
       {
         const o137 = (t128 + 0) * 2;
-        for (let i138 = 0; i138 < 2; i138++) bt27_12[i138] = s7_1[o137 + i138];
+        for (let i138 = 0; i138 < 2; i138++) bt27_12[i138] = c_steps[o137 + i138];
       }
       {
         const o139 = t128 * 2;
@@ -873,11 +879,11 @@ export function gradient(
       }
       {
         const o143 = (t128 + 1) * 2;
-        for (let i144 = 0; i144 < 2; i144++) bt27_21[i144] = d27_0[o143 + i144];
+        for (let i144 = 0; i144 < 2; i144++) bt27_21[i144] = dL_dh_steps[o143 + i144];
       }
       {
         const o145 = (t128 + 1) * 2;
-        for (let i146 = 0; i146 < 2; i146++) bt27_22[i146] = d27_1[o145 + i146];
+        for (let i146 = 0; i146 < 2; i146++) bt27_22[i146] = dL_dc_steps[o145 + i146];
       }
 
       for (let i147 = 0; i147 < 2; i147++) {
@@ -901,10 +907,10 @@ export function gradient(
               for (let p151 = 0; p151 < 2; p151++) {
                 const pm154 = p151 * 4;
                 const pn155 = p151 * 1;
-                const a156_0 = v4[pm154 + i149];
-                const a156_1 = v4[pm154 + i149 + 1];
-                const a156_2 = v4[pm154 + i149 + 2];
-                const a156_3 = v4[pm154 + i149 + 3];
+                const a156_0 = Wc[pm154 + i149];
+                const a156_1 = Wc[pm154 + i149 + 1];
+                const a156_2 = Wc[pm154 + i149 + 2];
+                const a156_3 = Wc[pm154 + i149 + 3];
                 const b157_0 = bt27_45[pn155 + j150];
                 s158_0_0 += a156_0 * b157_0;
                 s158_1_0 += a156_1 * b157_0;
@@ -940,10 +946,10 @@ export function gradient(
               for (let p163 = 0; p163 < 2; p163++) {
                 const pm166 = p163 * 4;
                 const pn167 = p163 * 1;
-                const a168_0 = v5[pm166 + i161];
-                const a168_1 = v5[pm166 + i161 + 1];
-                const a168_2 = v5[pm166 + i161 + 2];
-                const a168_3 = v5[pm166 + i161 + 3];
+                const a168_0 = Wo[pm166 + i161];
+                const a168_1 = Wo[pm166 + i161 + 1];
+                const a168_2 = Wo[pm166 + i161 + 2];
+                const a168_3 = Wo[pm166 + i161 + 3];
                 const b169_0 = bt27_60[pn167 + j162];
                 s170_0_0 += a168_0 * b169_0;
                 s170_1_0 += a168_1 * b169_0;
@@ -975,10 +981,10 @@ export function gradient(
               for (let p174 = 0; p174 < 2; p174++) {
                 const pm177 = p174 * 4;
                 const pn178 = p174 * 1;
-                const a179_0 = v3[pm177 + i172];
-                const a179_1 = v3[pm177 + i172 + 1];
-                const a179_2 = v3[pm177 + i172 + 2];
-                const a179_3 = v3[pm177 + i172 + 3];
+                const a179_0 = Wi[pm177 + i172];
+                const a179_1 = Wi[pm177 + i172 + 1];
+                const a179_2 = Wi[pm177 + i172 + 2];
+                const a179_3 = Wi[pm177 + i172 + 3];
                 const b180_0 = bt27_73[pn178 + j173];
                 s181_0_0 += a179_0 * b180_0;
                 s181_1_0 += a179_1 * b180_0;
@@ -1010,10 +1016,10 @@ export function gradient(
               for (let p185 = 0; p185 < 2; p185++) {
                 const pm188 = p185 * 4;
                 const pn189 = p185 * 1;
-                const a190_0 = v2[pm188 + i183];
-                const a190_1 = v2[pm188 + i183 + 1];
-                const a190_2 = v2[pm188 + i183 + 2];
-                const a190_3 = v2[pm188 + i183 + 3];
+                const a190_0 = Wf[pm188 + i183];
+                const a190_1 = Wf[pm188 + i183 + 1];
+                const a190_2 = Wf[pm188 + i183 + 2];
+                const a190_3 = Wf[pm188 + i183 + 3];
                 const b191_0 = bt27_86[pn189 + j184];
                 s192_0_0 += a190_0 * b191_0;
                 s192_1_0 += a190_1 * b191_0;
@@ -1037,11 +1043,11 @@ export function gradient(
           bt27_97[(o194 * 2 + 0) * 1 + j195] = bt27_96[(o194 * 4 + 0) * 1 + j195];
       {
         const o196 = (t128 + 0) * 2;
-        for (let i197 = 0; i197 < 2; i197++) d27_0[o196 + i197] += bt27_97[i197];
+        for (let i197 = 0; i197 < 2; i197++) dL_dh_steps[o196 + i197] += bt27_97[i197];
       }
       {
         const o198 = (t128 + 0) * 2;
-        for (let i199 = 0; i199 < 2; i199++) d27_1[o198 + i199] += bt27_54[i199];
+        for (let i199 = 0; i199 < 2; i199++) dL_dc_steps[o198 + i199] += bt27_54[i199];
       }
       {
         let i200 = 0;
@@ -1050,7 +1056,7 @@ export function gradient(
           const o203_0 = i200 * 4;
           for (let j201 = 0; j201 < 4; j201++) {
             const bv204 = bt27_2[j201];
-            v28[o203_0 + j201] += a202_0 * bv204;
+            dL_dWf[o203_0 + j201] += a202_0 * bv204;
           }
         }
       }
@@ -1061,7 +1067,7 @@ export function gradient(
           const o208_0 = i205 * 4;
           for (let j206 = 0; j206 < 4; j206++) {
             const bv209 = bt27_2[j206];
-            v29[o208_0 + j206] += a207_0 * bv209;
+            dL_dWi[o208_0 + j206] += a207_0 * bv209;
           }
         }
       }
@@ -1072,7 +1078,7 @@ export function gradient(
           const o213_0 = i210 * 4;
           for (let j211 = 0; j211 < 4; j211++) {
             const bv214 = bt27_2[j211];
-            v30[o213_0 + j211] += a212_0 * bv214;
+            dL_dWo[o213_0 + j211] += a212_0 * bv214;
           }
         }
       }
@@ -1083,14 +1089,14 @@ export function gradient(
           const o218_0 = i215 * 4;
           for (let j216 = 0; j216 < 4; j216++) {
             const bv219 = bt27_2[j216];
-            v31[o218_0 + j216] += a217_0 * bv219;
+            dL_dWc[o218_0 + j216] += a217_0 * bv219;
           }
         }
       }
     }
   }
 
-  return { loss: v18[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

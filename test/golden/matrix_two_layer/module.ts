@@ -124,52 +124,52 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v6 = new Float64Array(6);
-  const v7 = new Float64Array(6);
-  const v8 = new Float64Array(9);
-  const v9 = new Float64Array(9);
+  const H_in = new Float64Array(6);
+  const H_out = new Float64Array(6);
+  const O_in = new Float64Array(9);
+  const O_out = new Float64Array(9);
   const v10 = new Float64Array(9);
   const v12 = new Float64Array(9);
   const v13 = new Float64Array(1);
   const v14 = new Float64Array(1);
   const v15 = new Float64Array(1);
-  const v16 = new Float64Array(1);
+  const E = new Float64Array(1);
   const v26 = new Float64Array(9);
   const v54 = new Float64Array(6);
   const v245 = new Float64Array(1);
   const v249 = new Float64Array(1);
-  const v251 = new Float64Array(9);
+  const dE_dO_out = new Float64Array(9);
   const v259 = new Float64Array(9);
-  const v260 = new Float64Array(9);
-  const v265 = new Float64Array(6);
-  const v266 = new Float64Array(6);
+  const dE_dO_in = new Float64Array(9);
+  const dE_dH_out = new Float64Array(6);
+  const dE_dW2 = new Float64Array(6);
   const v270 = new Float64Array(6);
-  const v271 = new Float64Array(6);
-  const v277 = new Float64Array(8);
+  const dE_dH_in = new Float64Array(6);
+  const dE_dW1 = new Float64Array(8);
   return {
     key: "",
-    v6,
-    v7,
-    v8,
-    v9,
+    H_in,
+    H_out,
+    O_in,
+    O_out,
     v10,
     v12,
     v13,
     v14,
     v15,
-    v16,
+    E,
     v26,
     v54,
     v245,
     v249,
-    v251,
+    dE_dO_out,
     v259,
-    v260,
-    v265,
-    v266,
+    dE_dO_in,
+    dE_dH_out,
+    dE_dW2,
     v270,
-    v271,
-    v277,
+    dE_dH_in,
+    dE_dW1,
   };
 }
 function buffers() {
@@ -182,11 +182,12 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["W1"];
-  const v3 = params["W2"];
-  const { v6, v7, v8, v9, v12, v13, v14, v15, v16 } = w;
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const W1 = params["W1"];
+  const W2 = params["W2"];
+  const { H_in, H_out, O_in, O_out, v12, v13, v14, v15, E } = w;
+  // H_in = X*W1
   {
     let i0 = 0;
     for (; i0 < 3; i0++) {
@@ -198,22 +199,24 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_0_1 = 0;
           for (let p2 = 0; p2 < 4; p2++) {
             const pn6 = p2 * 2;
-            const a7_0 = v0[ar3_0 + p2];
-            const b8_0 = v2[pn6 + j1];
-            const b8_1 = v2[pn6 + j1 + 1];
+            const a7_0 = X[ar3_0 + p2];
+            const b8_0 = W1[pn6 + j1];
+            const b8_1 = W1[pn6 + j1 + 1];
             s9_0_0 += a7_0 * b8_0;
             s9_0_1 += a7_0 * b8_1;
           }
-          v6[i0 * 2 + j1] = s9_0_0;
-          v6[i0 * 2 + j1 + 1] = s9_0_1;
+          H_in[i0 * 2 + j1] = s9_0_0;
+          H_in[i0 * 2 + j1 + 1] = s9_0_1;
         }
       }
     }
   }
+  // H_out = sigmoid(H_in)
 
   for (let i10 = 0; i10 < 6; i10++) {
-    v7[i10] = 1 / (1 + Math.exp(-v6[i10]));
+    H_out[i10] = 1 / (1 + Math.exp(-H_in[i10]));
   }
+  // O_in = H_out*W2
   {
     let i11 = 0;
     for (; i11 < 3; i11++) {
@@ -225,36 +228,37 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s20_0_1 = 0;
           for (let p13 = 0; p13 < 2; p13++) {
             const pn17 = p13 * 3;
-            const a18_0 = v7[ar14_0 + p13];
-            const b19_0 = v3[pn17 + j12];
-            const b19_1 = v3[pn17 + j12 + 1];
+            const a18_0 = H_out[ar14_0 + p13];
+            const b19_0 = W2[pn17 + j12];
+            const b19_1 = W2[pn17 + j12 + 1];
             s20_0_0 += a18_0 * b19_0;
             s20_0_1 += a18_0 * b19_1;
           }
-          v8[i11 * 3 + j12] = s20_0_0;
-          v8[i11 * 3 + j12 + 1] = s20_0_1;
+          O_in[i11 * 3 + j12] = s20_0_0;
+          O_in[i11 * 3 + j12 + 1] = s20_0_1;
         }
         for (; j12 < 3; j12++) {
           const ar14_0 = i11 * 2;
           let s20_0_0 = 0;
           for (let p13 = 0; p13 < 2; p13++) {
             const pn17 = p13 * 3;
-            const a18_0 = v7[ar14_0 + p13];
-            const b19_0 = v3[pn17 + j12];
+            const a18_0 = H_out[ar14_0 + p13];
+            const b19_0 = W2[pn17 + j12];
             s20_0_0 += a18_0 * b19_0;
           }
-          v8[i11 * 3 + j12] = s20_0_0;
+          O_in[i11 * 3 + j12] = s20_0_0;
         }
       }
     }
   }
+  // O_out = sigmoid(O_in)
 
   for (let i21 = 0; i21 < 9; i21++) {
-    v9[i21] = 1 / (1 + Math.exp(-v8[i21]));
+    O_out[i21] = 1 / (1 + Math.exp(-O_in[i21]));
   }
 
   for (let i22 = 0; i22 < 9; i22++) {
-    v12[i22] = (v9[i22] - v1[i22]) * (v9[i22] - v1[i22]);
+    v12[i22] = (O_out[i22] - Y[i22]) * (O_out[i22] - Y[i22]);
   }
   {
     let s23 = 0;
@@ -264,17 +268,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   v14[0] = 3;
   const s26 = v14[0];
   v15[0] = 2 * s26;
+  // loss E = sum((O_out - Y)^2) / (2*N
   const s28 = v13[0];
   const s29 = v15[0];
-  v16[0] = s28 / s29;
+  E[0] = s28 / s29;
   return {
-    loss: v16[0],
+    loss: E[0],
     values: {
-      H_in: v6.slice(),
-      H_out: v7.slice(),
-      O_in: v8.slice(),
-      O_out: v9.slice(),
-      E: v16.slice(),
+      H_in: H_in.slice(),
+      H_out: H_out.slice(),
+      O_in: O_in.slice(),
+      O_out: O_out.slice(),
+      E: E.slice(),
     },
   };
 }
@@ -297,13 +302,30 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["W1"];
-  const v3 = params["W2"];
-  const v266 = out["W2"];
-  const v277 = out["W1"];
-  const { v6, v7, v8, v9, v10, v12, v13, v14, v15, v16, v245, v249, v260, v265, v271 } = w;
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const W1 = params["W1"];
+  const W2 = params["W2"];
+  const dE_dW2 = out["W2"];
+  const dE_dW1 = out["W1"];
+  const {
+    H_in,
+    H_out,
+    O_in,
+    O_out,
+    v10,
+    v12,
+    v13,
+    v14,
+    v15,
+    E,
+    v245,
+    v249,
+    dE_dO_in,
+    dE_dH_out,
+    dE_dH_in,
+  } = w;
+  // H_in = X*W1
   {
     let i30 = 0;
     for (; i30 < 3; i30++) {
@@ -315,22 +337,24 @@ export function gradient(
           let s39_0_1 = 0;
           for (let p32 = 0; p32 < 4; p32++) {
             const pn36 = p32 * 2;
-            const a37_0 = v0[ar33_0 + p32];
-            const b38_0 = v2[pn36 + j31];
-            const b38_1 = v2[pn36 + j31 + 1];
+            const a37_0 = X[ar33_0 + p32];
+            const b38_0 = W1[pn36 + j31];
+            const b38_1 = W1[pn36 + j31 + 1];
             s39_0_0 += a37_0 * b38_0;
             s39_0_1 += a37_0 * b38_1;
           }
-          v6[i30 * 2 + j31] = s39_0_0;
-          v6[i30 * 2 + j31 + 1] = s39_0_1;
+          H_in[i30 * 2 + j31] = s39_0_0;
+          H_in[i30 * 2 + j31 + 1] = s39_0_1;
         }
       }
     }
   }
+  // H_out = sigmoid(H_in)
 
   for (let i40 = 0; i40 < 6; i40++) {
-    v7[i40] = 1 / (1 + Math.exp(-v6[i40]));
+    H_out[i40] = 1 / (1 + Math.exp(-H_in[i40]));
   }
+  // O_in = H_out*W2
   {
     let i41 = 0;
     for (; i41 < 3; i41++) {
@@ -342,36 +366,37 @@ export function gradient(
           let s50_0_1 = 0;
           for (let p43 = 0; p43 < 2; p43++) {
             const pn47 = p43 * 3;
-            const a48_0 = v7[ar44_0 + p43];
-            const b49_0 = v3[pn47 + j42];
-            const b49_1 = v3[pn47 + j42 + 1];
+            const a48_0 = H_out[ar44_0 + p43];
+            const b49_0 = W2[pn47 + j42];
+            const b49_1 = W2[pn47 + j42 + 1];
             s50_0_0 += a48_0 * b49_0;
             s50_0_1 += a48_0 * b49_1;
           }
-          v8[i41 * 3 + j42] = s50_0_0;
-          v8[i41 * 3 + j42 + 1] = s50_0_1;
+          O_in[i41 * 3 + j42] = s50_0_0;
+          O_in[i41 * 3 + j42 + 1] = s50_0_1;
         }
         for (; j42 < 3; j42++) {
           const ar44_0 = i41 * 2;
           let s50_0_0 = 0;
           for (let p43 = 0; p43 < 2; p43++) {
             const pn47 = p43 * 3;
-            const a48_0 = v7[ar44_0 + p43];
-            const b49_0 = v3[pn47 + j42];
+            const a48_0 = H_out[ar44_0 + p43];
+            const b49_0 = W2[pn47 + j42];
             s50_0_0 += a48_0 * b49_0;
           }
-          v8[i41 * 3 + j42] = s50_0_0;
+          O_in[i41 * 3 + j42] = s50_0_0;
         }
       }
     }
   }
+  // O_out = sigmoid(O_in)
 
   for (let i51 = 0; i51 < 9; i51++) {
-    v9[i51] = 1 / (1 + Math.exp(-v8[i51]));
+    O_out[i51] = 1 / (1 + Math.exp(-O_in[i51]));
   }
 
   for (let i52 = 0; i52 < 9; i52++) {
-    v10[i52] = v9[i52] - v1[i52];
+    v10[i52] = O_out[i52] - Y[i52];
   }
 
   for (let i53 = 0; i53 < 9; i53++) {
@@ -385,17 +410,20 @@ export function gradient(
   v14[0] = 3;
   const s57 = v14[0];
   v15[0] = 2 * s57;
+  // loss E = sum((O_out - Y)^2) / (2*N
   const s59 = v13[0];
   const s60 = v15[0];
-  v16[0] = s59 / s60;
+  E[0] = s59 / s60;
   const s62 = v15[0];
   v245[0] = 1 / s62;
   const s64 = v245[0];
   v249[0] = s64 * 2;
+  // dE/dO_in
 
   for (let i65 = 0; i65 < 9; i65++) {
-    v260[i65] = v249[0] * v10[i65] * v9[i65] * (1 - v9[i65]);
+    dE_dO_in[i65] = v249[0] * v10[i65] * O_out[i65] * (1 - O_out[i65]);
   }
+  // dE/dH_out
   {
     let i66 = 0;
     for (; i66 < 3; i66++) {
@@ -408,18 +436,19 @@ export function gradient(
           let s75_0_0 = 0;
           let s75_0_1 = 0;
           for (let p68 = 0; p68 < 3; p68++) {
-            const a73_0 = v260[ar69_0 + p68];
-            const b74_0 = v3[bc70_0 + p68];
-            const b74_1 = v3[bc70_1 + p68];
+            const a73_0 = dE_dO_in[ar69_0 + p68];
+            const b74_0 = W2[bc70_0 + p68];
+            const b74_1 = W2[bc70_1 + p68];
             s75_0_0 += a73_0 * b74_0;
             s75_0_1 += a73_0 * b74_1;
           }
-          v265[i66 * 2 + j67] = s75_0_0;
-          v265[i66 * 2 + j67 + 1] = s75_0_1;
+          dE_dH_out[i66 * 2 + j67] = s75_0_0;
+          dE_dH_out[i66 * 2 + j67 + 1] = s75_0_1;
         }
       }
     }
   }
+  // dE/dW2
   {
     let i76 = 0;
     for (; i76 + 1 < 2; i76 += 2) {
@@ -431,22 +460,24 @@ export function gradient(
           for (let p78 = 0; p78 < 3; p78++) {
             const pm81 = p78 * 2;
             const pn82 = p78 * 3;
-            const a83_0 = v7[pm81 + i76];
-            const a83_1 = v7[pm81 + i76 + 1];
-            const b84_0 = v260[pn82 + j77];
+            const a83_0 = H_out[pm81 + i76];
+            const a83_1 = H_out[pm81 + i76 + 1];
+            const b84_0 = dE_dO_in[pn82 + j77];
             s85_0_0 += a83_0 * b84_0;
             s85_1_0 += a83_1 * b84_0;
           }
-          v266[i76 * 3 + j77] = s85_0_0;
-          v266[(i76 + 1) * 3 + j77] = s85_1_0;
+          dE_dW2[i76 * 3 + j77] = s85_0_0;
+          dE_dW2[(i76 + 1) * 3 + j77] = s85_1_0;
         }
       }
     }
   }
+  // dE/dH_in
 
   for (let i86 = 0; i86 < 6; i86++) {
-    v271[i86] = v265[i86] * v7[i86] * (1 - v7[i86]);
+    dE_dH_in[i86] = dE_dH_out[i86] * H_out[i86] * (1 - H_out[i86]);
   }
+  // dE/dW1
   {
     let i87 = 0;
     for (; i87 + 1 < 4; i87 += 2) {
@@ -458,20 +489,20 @@ export function gradient(
           for (let p89 = 0; p89 < 3; p89++) {
             const pm92 = p89 * 4;
             const pn93 = p89 * 2;
-            const a94_0 = v0[pm92 + i87];
-            const a94_1 = v0[pm92 + i87 + 1];
-            const b95_0 = v271[pn93 + j88];
+            const a94_0 = X[pm92 + i87];
+            const a94_1 = X[pm92 + i87 + 1];
+            const b95_0 = dE_dH_in[pn93 + j88];
             s96_0_0 += a94_0 * b95_0;
             s96_1_0 += a94_1 * b95_0;
           }
-          v277[i87 * 2 + j88] = s96_0_0;
-          v277[(i87 + 1) * 2 + j88] = s96_1_0;
+          dE_dW1[i87 * 2 + j88] = s96_0_0;
+          dE_dW1[(i87 + 1) * 2 + j88] = s96_1_0;
         }
       }
     }
   }
 
-  return { loss: v16[0], gradients: out };
+  return { loss: E[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -151,116 +151,116 @@ let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v13 = new Float64Array(16);
   const v14 = new Float64Array(16);
-  const v15 = new Float64Array(16);
+  const Q = new Float64Array(16);
   const v16 = new Float64Array(16);
   const v17 = new Float64Array(16);
-  const v18 = new Float64Array(16);
+  const K = new Float64Array(16);
   const v19 = new Float64Array(16);
   const v20 = new Float64Array(16);
-  const v21 = new Float64Array(16);
+  const V = new Float64Array(16);
   const v22 = new Float64Array(16);
   const v23 = new Float64Array(32);
   const v24 = new Float64Array(1);
   const v25 = new Float64Array(1);
-  const v26 = new Float64Array(32);
+  const S = new Float64Array(32);
   const v27 = new Float64Array(32);
-  const v28 = new Float64Array(32);
+  const A = new Float64Array(32);
   const v29 = new Float64Array(16);
   const v30 = new Float64Array(16);
-  const v31 = new Float64Array(16);
-  const v32 = new Float64Array(16);
+  const H = new Float64Array(16);
+  const Z = new Float64Array(16);
   const v33 = new Float64Array(16);
   const v35 = new Float64Array(16);
   const v36 = new Float64Array(1);
   const v37 = new Float64Array(1);
-  const v38 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v40 = new Float64Array(1);
   const v44 = new Float64Array(1);
-  const v46 = new Float64Array(16);
-  const v54 = new Float64Array(16);
-  const v55 = new Float64Array(16);
+  const dL_dZ = new Float64Array(16);
+  const dL_dH = new Float64Array(16);
+  const dL_dWo = new Float64Array(16);
   const v59 = new Float64Array(16);
   const v62 = new Float64Array(16);
   const v65 = new Float64Array(16);
-  const v66 = new Float64Array(32);
+  const dL_dA = new Float64Array(32);
   const v67 = new Float64Array(32);
-  const v68 = new Float64Array(16);
+  const dL_dV = new Float64Array(16);
   const v72 = new Float64Array(32);
   const v73 = new Float64Array(8);
   const v74 = new Float64Array(32);
-  const v75 = new Float64Array(32);
+  const dL_dS = new Float64Array(32);
   const v83 = new Float64Array(32);
   const v87 = new Float64Array(16);
-  const v88 = new Float64Array(16);
+  const dL_dQ = new Float64Array(16);
   const v89 = new Float64Array(16);
   const v90 = new Float64Array(16);
-  const v94 = new Float64Array(16);
+  const dL_dK = new Float64Array(16);
   const v97 = new Float64Array(16);
   const v100 = new Float64Array(16);
-  const v103 = new Float64Array(16);
+  const dL_dWv = new Float64Array(16);
   const v106 = new Float64Array(16);
   const v109 = new Float64Array(16);
-  const v112 = new Float64Array(16);
+  const dL_dWk = new Float64Array(16);
   const v115 = new Float64Array(16);
   const v118 = new Float64Array(16);
-  const v121 = new Float64Array(16);
+  const dL_dWq = new Float64Array(16);
   return {
     key: "",
     v13,
     v14,
-    v15,
+    Q,
     v16,
     v17,
-    v18,
+    K,
     v19,
     v20,
-    v21,
+    V,
     v22,
     v23,
     v24,
     v25,
-    v26,
+    S,
     v27,
-    v28,
+    A,
     v29,
     v30,
-    v31,
-    v32,
+    H,
+    Z,
     v33,
     v35,
     v36,
     v37,
-    v38,
+    L,
     v40,
     v44,
-    v46,
-    v54,
-    v55,
+    dL_dZ,
+    dL_dH,
+    dL_dWo,
     v59,
     v62,
     v65,
-    v66,
+    dL_dA,
     v67,
-    v68,
+    dL_dV,
     v72,
     v73,
     v74,
-    v75,
+    dL_dS,
     v83,
     v87,
-    v88,
+    dL_dQ,
     v89,
     v90,
-    v94,
+    dL_dK,
     v97,
     v100,
-    v103,
+    dL_dWv,
     v106,
     v109,
-    v112,
+    dL_dWk,
     v115,
     v118,
-    v121,
+    dL_dWq,
   };
 }
 function buffers() {
@@ -273,34 +273,34 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["Wq"];
-  const v3 = params["Wk"];
-  const v4 = params["Wv"];
-  const v5 = params["Wo"];
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const Wq = params["Wq"];
+  const Wk = params["Wk"];
+  const Wv = params["Wv"];
+  const Wo = params["Wo"];
   const {
     v13,
-    v15,
+    Q,
     v16,
-    v18,
+    K,
     v19,
-    v21,
+    V,
     v22,
     v23,
     v24,
     v25,
-    v26,
+    S,
     v27,
-    v28,
+    A,
     v29,
     v30,
-    v31,
-    v32,
+    H,
+    Z,
     v35,
     v36,
     v37,
-    v38,
+    L,
   } = w;
   {
     let i0 = 0;
@@ -322,12 +322,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_3_1 = 0;
           for (let p2 = 0; p2 < 4; p2++) {
             const pn6 = p2 * 4;
-            const a7_0 = v0[ar3_0 + p2];
-            const a7_1 = v0[ar3_1 + p2];
-            const a7_2 = v0[ar3_2 + p2];
-            const a7_3 = v0[ar3_3 + p2];
-            const b8_0 = v2[pn6 + j1];
-            const b8_1 = v2[pn6 + j1 + 1];
+            const a7_0 = X[ar3_0 + p2];
+            const a7_1 = X[ar3_1 + p2];
+            const a7_2 = X[ar3_2 + p2];
+            const a7_3 = X[ar3_3 + p2];
+            const b8_0 = Wq[pn6 + j1];
+            const b8_1 = Wq[pn6 + j1 + 1];
             s9_0_0 += a7_0 * b8_0;
             s9_0_1 += a7_0 * b8_1;
             s9_1_0 += a7_1 * b8_0;
@@ -349,11 +349,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // Q = permute(reshape(X * Wq, [T, Hn, Dk]), [1, 0, 2])
   {
     let o13 = 0;
     for (let i10 = 0; i10 < 2; i10++)
       for (let i11 = 0; i11 < 4; i11++)
-        for (let i12 = 0; i12 < 2; i12++) v15[o13++] = v13[i10 * 2 + i11 * 4 + i12 * 1];
+        for (let i12 = 0; i12 < 2; i12++) Q[o13++] = v13[i10 * 2 + i11 * 4 + i12 * 1];
   }
   {
     let i14 = 0;
@@ -375,12 +376,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s23_3_1 = 0;
           for (let p16 = 0; p16 < 4; p16++) {
             const pn20 = p16 * 4;
-            const a21_0 = v0[ar17_0 + p16];
-            const a21_1 = v0[ar17_1 + p16];
-            const a21_2 = v0[ar17_2 + p16];
-            const a21_3 = v0[ar17_3 + p16];
-            const b22_0 = v3[pn20 + j15];
-            const b22_1 = v3[pn20 + j15 + 1];
+            const a21_0 = X[ar17_0 + p16];
+            const a21_1 = X[ar17_1 + p16];
+            const a21_2 = X[ar17_2 + p16];
+            const a21_3 = X[ar17_3 + p16];
+            const b22_0 = Wk[pn20 + j15];
+            const b22_1 = Wk[pn20 + j15 + 1];
             s23_0_0 += a21_0 * b22_0;
             s23_0_1 += a21_0 * b22_1;
             s23_1_0 += a21_1 * b22_0;
@@ -402,11 +403,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // K = permute(reshape(X * Wk, [T, Hn, Dk]), [1, 0, 2])
   {
     let o27 = 0;
     for (let i24 = 0; i24 < 2; i24++)
       for (let i25 = 0; i25 < 4; i25++)
-        for (let i26 = 0; i26 < 2; i26++) v18[o27++] = v16[i24 * 2 + i25 * 4 + i26 * 1];
+        for (let i26 = 0; i26 < 2; i26++) K[o27++] = v16[i24 * 2 + i25 * 4 + i26 * 1];
   }
   {
     let i28 = 0;
@@ -428,12 +430,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s37_3_1 = 0;
           for (let p30 = 0; p30 < 4; p30++) {
             const pn34 = p30 * 4;
-            const a35_0 = v0[ar31_0 + p30];
-            const a35_1 = v0[ar31_1 + p30];
-            const a35_2 = v0[ar31_2 + p30];
-            const a35_3 = v0[ar31_3 + p30];
-            const b36_0 = v4[pn34 + j29];
-            const b36_1 = v4[pn34 + j29 + 1];
+            const a35_0 = X[ar31_0 + p30];
+            const a35_1 = X[ar31_1 + p30];
+            const a35_2 = X[ar31_2 + p30];
+            const a35_3 = X[ar31_3 + p30];
+            const b36_0 = Wv[pn34 + j29];
+            const b36_1 = Wv[pn34 + j29 + 1];
             s37_0_0 += a35_0 * b36_0;
             s37_0_1 += a35_0 * b36_1;
             s37_1_0 += a35_1 * b36_0;
@@ -455,17 +457,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // V = permute(reshape(X * Wv, [T, Hn, Dk]), [1, 0, 2])
   {
     let o41 = 0;
     for (let i38 = 0; i38 < 2; i38++)
       for (let i39 = 0; i39 < 4; i39++)
-        for (let i40 = 0; i40 < 2; i40++) v21[o41++] = v19[i38 * 2 + i39 * 4 + i40 * 1];
+        for (let i40 = 0; i40 < 2; i40++) V[o41++] = v19[i38 * 2 + i39 * 4 + i40 * 1];
   }
   {
     let o45 = 0;
     for (let i42 = 0; i42 < 2; i42++)
       for (let i43 = 0; i43 < 2; i43++)
-        for (let i44 = 0; i44 < 4; i44++) v22[o45++] = v18[i42 * 8 + i43 * 1 + i44 * 2];
+        for (let i44 = 0; i44 < 4; i44++) v22[o45++] = K[i42 * 8 + i43 * 1 + i44 * 2];
   }
   for (let i46 = 0; i46 < 2; i46++) {
     const a51 = i46 * 8;
@@ -474,33 +477,34 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let r47 = 0; r47 < 4; r47++)
       for (let c48 = 0; c48 < 4; c48++) {
         let s50 = 0;
-        for (let p49 = 0; p49 < 2; p49++)
-          s50 += v15[a51 + r47 * 2 + p49] * v22[b52 + p49 * 4 + c48];
+        for (let p49 = 0; p49 < 2; p49++) s50 += Q[a51 + r47 * 2 + p49] * v22[b52 + p49 * 4 + c48];
         v23[o53 + r47 * 4 + c48] = s50;
       }
   }
   v24[0] = 2;
   const s55 = v24[0];
   v25[0] = Math.sqrt(s55);
+  // S = Q * K^T / sqrt(Dk)
   const s57 = v25[0];
   for (let i56 = 0; i56 < 32; i56++) {
-    v26[i56] = v23[i56] / s57;
+    S[i56] = v23[i56] / s57;
   }
   let o61 = 0;
   for (let i58 = 0; i58 < 2; i58++) {
     for (let i59 = 0; i59 < 4; i59++) {
       for (let i60 = 0; i60 < 4; i60++, o61++) {
-        v27[o61] = v26[o61] + K12[i60 + i59 * 4];
+        v27[o61] = S[o61] + K12[i60 + i59 * 4];
       }
     }
   }
+  // A = softmax(S + M)
   for (let r66 = 0; r66 < 32; r66 += 4) {
     let m62 = -Infinity;
     for (let j64 = 0; j64 < 4; j64++) if (v27[r66 + j64] > m62) m62 = v27[r66 + j64];
     let s63 = 0;
     for (let j64 = 0; j64 < 4; j64++) s63 += Math.exp(v27[r66 + j64] - m62);
     const lse65 = m62 + Math.log(s63);
-    for (let j64 = 0; j64 < 4; j64++) v28[r66 + j64] = Math.exp(v27[r66 + j64] - lse65);
+    for (let j64 = 0; j64 < 4; j64++) A[r66 + j64] = Math.exp(v27[r66 + j64] - lse65);
   }
   for (let i67 = 0; i67 < 2; i67++) {
     const a72 = i67 * 16;
@@ -509,8 +513,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let r68 = 0; r68 < 4; r68++)
       for (let c69 = 0; c69 < 2; c69++) {
         let s71 = 0;
-        for (let p70 = 0; p70 < 4; p70++)
-          s71 += v28[a72 + r68 * 4 + p70] * v21[b73 + p70 * 2 + c69];
+        for (let p70 = 0; p70 < 4; p70++) s71 += A[a72 + r68 * 4 + p70] * V[b73 + p70 * 2 + c69];
         v29[o74 + r68 * 2 + c69] = s71;
       }
   }
@@ -520,7 +523,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       for (let i76 = 0; i76 < 2; i76++)
         for (let i77 = 0; i77 < 2; i77++) v30[o78++] = v29[i75 * 2 + i76 * 8 + i77 * 1];
   }
-  v31.set(v30);
+  // H = reshape(permute(A * V, [1, 0, 2]), [T, D])
+  H.set(v30);
+  // Z = H * Wo
   {
     let i79 = 0;
     for (; i79 + 3 < 4; i79 += 4) {
@@ -541,12 +546,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s88_3_1 = 0;
           for (let p81 = 0; p81 < 4; p81++) {
             const pn85 = p81 * 4;
-            const a86_0 = v31[ar82_0 + p81];
-            const a86_1 = v31[ar82_1 + p81];
-            const a86_2 = v31[ar82_2 + p81];
-            const a86_3 = v31[ar82_3 + p81];
-            const b87_0 = v5[pn85 + j80];
-            const b87_1 = v5[pn85 + j80 + 1];
+            const a86_0 = H[ar82_0 + p81];
+            const a86_1 = H[ar82_1 + p81];
+            const a86_2 = H[ar82_2 + p81];
+            const a86_3 = H[ar82_3 + p81];
+            const b87_0 = Wo[pn85 + j80];
+            const b87_1 = Wo[pn85 + j80 + 1];
             s88_0_0 += a86_0 * b87_0;
             s88_0_1 += a86_0 * b87_1;
             s88_1_0 += a86_1 * b87_0;
@@ -556,21 +561,21 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             s88_3_0 += a86_3 * b87_0;
             s88_3_1 += a86_3 * b87_1;
           }
-          v32[i79 * 4 + j80] = s88_0_0;
-          v32[i79 * 4 + j80 + 1] = s88_0_1;
-          v32[(i79 + 1) * 4 + j80] = s88_1_0;
-          v32[(i79 + 1) * 4 + j80 + 1] = s88_1_1;
-          v32[(i79 + 2) * 4 + j80] = s88_2_0;
-          v32[(i79 + 2) * 4 + j80 + 1] = s88_2_1;
-          v32[(i79 + 3) * 4 + j80] = s88_3_0;
-          v32[(i79 + 3) * 4 + j80 + 1] = s88_3_1;
+          Z[i79 * 4 + j80] = s88_0_0;
+          Z[i79 * 4 + j80 + 1] = s88_0_1;
+          Z[(i79 + 1) * 4 + j80] = s88_1_0;
+          Z[(i79 + 1) * 4 + j80 + 1] = s88_1_1;
+          Z[(i79 + 2) * 4 + j80] = s88_2_0;
+          Z[(i79 + 2) * 4 + j80 + 1] = s88_2_1;
+          Z[(i79 + 3) * 4 + j80] = s88_3_0;
+          Z[(i79 + 3) * 4 + j80 + 1] = s88_3_1;
         }
       }
     }
   }
 
   for (let i89 = 0; i89 < 16; i89++) {
-    v35[i89] = (v32[i89] - v1[i89]) * (v32[i89] - v1[i89]);
+    v35[i89] = (Z[i89] - Y[i89]) * (Z[i89] - Y[i89]);
   }
   {
     let s90 = 0;
@@ -578,20 +583,21 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     v36[0] = s90;
   }
   v37[0] = 4;
+  // loss L = sum((Z - Y)^2) / T
   const s93 = v36[0];
   const s94 = v37[0];
-  v38[0] = s93 / s94;
+  L[0] = s93 / s94;
   return {
-    loss: v38[0],
+    loss: L[0],
     values: {
-      Q: v15.slice(),
-      K: v18.slice(),
-      V: v21.slice(),
-      S: v26.slice(),
-      A: v28.slice(),
-      H: v31.slice(),
-      Z: v32.slice(),
-      L: v38.slice(),
+      Q: Q.slice(),
+      K: K.slice(),
+      V: V.slice(),
+      S: S.slice(),
+      A: A.slice(),
+      H: H.slice(),
+      Z: Z.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -616,54 +622,54 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["Wq"];
-  const v3 = params["Wk"];
-  const v4 = params["Wv"];
-  const v5 = params["Wo"];
-  const v55 = out["Wo"];
-  const v103 = out["Wv"];
-  const v112 = out["Wk"];
-  const v121 = out["Wq"];
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const Wq = params["Wq"];
+  const Wk = params["Wk"];
+  const Wv = params["Wv"];
+  const Wo = params["Wo"];
+  const dL_dWo = out["Wo"];
+  const dL_dWv = out["Wv"];
+  const dL_dWk = out["Wk"];
+  const dL_dWq = out["Wq"];
   const {
     v13,
-    v15,
+    Q,
     v16,
-    v18,
+    K,
     v19,
-    v21,
+    V,
     v22,
     v23,
     v24,
     v25,
     v27,
-    v28,
+    A,
     v29,
     v30,
-    v32,
+    Z,
     v33,
     v35,
     v36,
     v37,
-    v38,
+    L,
     v40,
     v44,
-    v46,
-    v54,
+    dL_dZ,
+    dL_dH,
     v62,
     v65,
-    v66,
+    dL_dA,
     v67,
-    v68,
+    dL_dV,
     v72,
     v73,
     v83,
     v87,
-    v88,
+    dL_dQ,
     v89,
     v90,
-    v94,
+    dL_dK,
     v97,
     v106,
     v115,
@@ -688,12 +694,12 @@ export function gradient(
           let s104_3_1 = 0;
           for (let p97 = 0; p97 < 4; p97++) {
             const pn101 = p97 * 4;
-            const a102_0 = v0[ar98_0 + p97];
-            const a102_1 = v0[ar98_1 + p97];
-            const a102_2 = v0[ar98_2 + p97];
-            const a102_3 = v0[ar98_3 + p97];
-            const b103_0 = v2[pn101 + j96];
-            const b103_1 = v2[pn101 + j96 + 1];
+            const a102_0 = X[ar98_0 + p97];
+            const a102_1 = X[ar98_1 + p97];
+            const a102_2 = X[ar98_2 + p97];
+            const a102_3 = X[ar98_3 + p97];
+            const b103_0 = Wq[pn101 + j96];
+            const b103_1 = Wq[pn101 + j96 + 1];
             s104_0_0 += a102_0 * b103_0;
             s104_0_1 += a102_0 * b103_1;
             s104_1_0 += a102_1 * b103_0;
@@ -715,11 +721,12 @@ export function gradient(
       }
     }
   }
+  // Q = permute(reshape(X * Wq, [T, Hn, Dk]), [1, 0, 2])
   {
     let o108 = 0;
     for (let i105 = 0; i105 < 2; i105++)
       for (let i106 = 0; i106 < 4; i106++)
-        for (let i107 = 0; i107 < 2; i107++) v15[o108++] = v13[i105 * 2 + i106 * 4 + i107 * 1];
+        for (let i107 = 0; i107 < 2; i107++) Q[o108++] = v13[i105 * 2 + i106 * 4 + i107 * 1];
   }
   {
     let i109 = 0;
@@ -741,12 +748,12 @@ export function gradient(
           let s118_3_1 = 0;
           for (let p111 = 0; p111 < 4; p111++) {
             const pn115 = p111 * 4;
-            const a116_0 = v0[ar112_0 + p111];
-            const a116_1 = v0[ar112_1 + p111];
-            const a116_2 = v0[ar112_2 + p111];
-            const a116_3 = v0[ar112_3 + p111];
-            const b117_0 = v3[pn115 + j110];
-            const b117_1 = v3[pn115 + j110 + 1];
+            const a116_0 = X[ar112_0 + p111];
+            const a116_1 = X[ar112_1 + p111];
+            const a116_2 = X[ar112_2 + p111];
+            const a116_3 = X[ar112_3 + p111];
+            const b117_0 = Wk[pn115 + j110];
+            const b117_1 = Wk[pn115 + j110 + 1];
             s118_0_0 += a116_0 * b117_0;
             s118_0_1 += a116_0 * b117_1;
             s118_1_0 += a116_1 * b117_0;
@@ -768,11 +775,12 @@ export function gradient(
       }
     }
   }
+  // K = permute(reshape(X * Wk, [T, Hn, Dk]), [1, 0, 2])
   {
     let o122 = 0;
     for (let i119 = 0; i119 < 2; i119++)
       for (let i120 = 0; i120 < 4; i120++)
-        for (let i121 = 0; i121 < 2; i121++) v18[o122++] = v16[i119 * 2 + i120 * 4 + i121 * 1];
+        for (let i121 = 0; i121 < 2; i121++) K[o122++] = v16[i119 * 2 + i120 * 4 + i121 * 1];
   }
   {
     let i123 = 0;
@@ -794,12 +802,12 @@ export function gradient(
           let s132_3_1 = 0;
           for (let p125 = 0; p125 < 4; p125++) {
             const pn129 = p125 * 4;
-            const a130_0 = v0[ar126_0 + p125];
-            const a130_1 = v0[ar126_1 + p125];
-            const a130_2 = v0[ar126_2 + p125];
-            const a130_3 = v0[ar126_3 + p125];
-            const b131_0 = v4[pn129 + j124];
-            const b131_1 = v4[pn129 + j124 + 1];
+            const a130_0 = X[ar126_0 + p125];
+            const a130_1 = X[ar126_1 + p125];
+            const a130_2 = X[ar126_2 + p125];
+            const a130_3 = X[ar126_3 + p125];
+            const b131_0 = Wv[pn129 + j124];
+            const b131_1 = Wv[pn129 + j124 + 1];
             s132_0_0 += a130_0 * b131_0;
             s132_0_1 += a130_0 * b131_1;
             s132_1_0 += a130_1 * b131_0;
@@ -821,17 +829,18 @@ export function gradient(
       }
     }
   }
+  // V = permute(reshape(X * Wv, [T, Hn, Dk]), [1, 0, 2])
   {
     let o136 = 0;
     for (let i133 = 0; i133 < 2; i133++)
       for (let i134 = 0; i134 < 4; i134++)
-        for (let i135 = 0; i135 < 2; i135++) v21[o136++] = v19[i133 * 2 + i134 * 4 + i135 * 1];
+        for (let i135 = 0; i135 < 2; i135++) V[o136++] = v19[i133 * 2 + i134 * 4 + i135 * 1];
   }
   {
     let o140 = 0;
     for (let i137 = 0; i137 < 2; i137++)
       for (let i138 = 0; i138 < 2; i138++)
-        for (let i139 = 0; i139 < 4; i139++) v22[o140++] = v18[i137 * 8 + i138 * 1 + i139 * 2];
+        for (let i139 = 0; i139 < 4; i139++) v22[o140++] = K[i137 * 8 + i138 * 1 + i139 * 2];
   }
   for (let i141 = 0; i141 < 2; i141++) {
     const a146 = i141 * 8;
@@ -841,7 +850,7 @@ export function gradient(
       for (let c143 = 0; c143 < 4; c143++) {
         let s145 = 0;
         for (let p144 = 0; p144 < 2; p144++)
-          s145 += v15[a146 + r142 * 2 + p144] * v22[b147 + p144 * 4 + c143];
+          s145 += Q[a146 + r142 * 2 + p144] * v22[b147 + p144 * 4 + c143];
         v23[o148 + r142 * 4 + c143] = s145;
       }
   }
@@ -856,13 +865,14 @@ export function gradient(
       }
     }
   }
+  // A = softmax(S + M)
   for (let r159 = 0; r159 < 32; r159 += 4) {
     let m155 = -Infinity;
     for (let j157 = 0; j157 < 4; j157++) if (v27[r159 + j157] > m155) m155 = v27[r159 + j157];
     let s156 = 0;
     for (let j157 = 0; j157 < 4; j157++) s156 += Math.exp(v27[r159 + j157] - m155);
     const lse158 = m155 + Math.log(s156);
-    for (let j157 = 0; j157 < 4; j157++) v28[r159 + j157] = Math.exp(v27[r159 + j157] - lse158);
+    for (let j157 = 0; j157 < 4; j157++) A[r159 + j157] = Math.exp(v27[r159 + j157] - lse158);
   }
   for (let i160 = 0; i160 < 2; i160++) {
     const a165 = i160 * 16;
@@ -872,7 +882,7 @@ export function gradient(
       for (let c162 = 0; c162 < 2; c162++) {
         let s164 = 0;
         for (let p163 = 0; p163 < 4; p163++)
-          s164 += v28[a165 + r161 * 4 + p163] * v21[b166 + p163 * 2 + c162];
+          s164 += A[a165 + r161 * 4 + p163] * V[b166 + p163 * 2 + c162];
         v29[o167 + r161 * 2 + c162] = s164;
       }
   }
@@ -882,6 +892,7 @@ export function gradient(
       for (let i169 = 0; i169 < 2; i169++)
         for (let i170 = 0; i170 < 2; i170++) v30[o171++] = v29[i168 * 2 + i169 * 8 + i170 * 1];
   }
+  // Z = H * Wo
   {
     let i172 = 0;
     for (; i172 + 3 < 4; i172 += 4) {
@@ -906,8 +917,8 @@ export function gradient(
             const a179_1 = v30[ar175_1 + p174];
             const a179_2 = v30[ar175_2 + p174];
             const a179_3 = v30[ar175_3 + p174];
-            const b180_0 = v5[pn178 + j173];
-            const b180_1 = v5[pn178 + j173 + 1];
+            const b180_0 = Wo[pn178 + j173];
+            const b180_1 = Wo[pn178 + j173 + 1];
             s181_0_0 += a179_0 * b180_0;
             s181_0_1 += a179_0 * b180_1;
             s181_1_0 += a179_1 * b180_0;
@@ -917,21 +928,21 @@ export function gradient(
             s181_3_0 += a179_3 * b180_0;
             s181_3_1 += a179_3 * b180_1;
           }
-          v32[i172 * 4 + j173] = s181_0_0;
-          v32[i172 * 4 + j173 + 1] = s181_0_1;
-          v32[(i172 + 1) * 4 + j173] = s181_1_0;
-          v32[(i172 + 1) * 4 + j173 + 1] = s181_1_1;
-          v32[(i172 + 2) * 4 + j173] = s181_2_0;
-          v32[(i172 + 2) * 4 + j173 + 1] = s181_2_1;
-          v32[(i172 + 3) * 4 + j173] = s181_3_0;
-          v32[(i172 + 3) * 4 + j173 + 1] = s181_3_1;
+          Z[i172 * 4 + j173] = s181_0_0;
+          Z[i172 * 4 + j173 + 1] = s181_0_1;
+          Z[(i172 + 1) * 4 + j173] = s181_1_0;
+          Z[(i172 + 1) * 4 + j173 + 1] = s181_1_1;
+          Z[(i172 + 2) * 4 + j173] = s181_2_0;
+          Z[(i172 + 2) * 4 + j173 + 1] = s181_2_1;
+          Z[(i172 + 3) * 4 + j173] = s181_3_0;
+          Z[(i172 + 3) * 4 + j173 + 1] = s181_3_1;
         }
       }
     }
   }
 
   for (let i182 = 0; i182 < 16; i182++) {
-    v33[i182] = v32[i182] - v1[i182];
+    v33[i182] = Z[i182] - Y[i182];
   }
 
   for (let i183 = 0; i183 < 16; i183++) {
@@ -943,17 +954,20 @@ export function gradient(
     v36[0] = s184;
   }
   v37[0] = 4;
+  // loss L = sum((Z - Y)^2) / T
   const s187 = v36[0];
   const s188 = v37[0];
-  v38[0] = s187 / s188;
+  L[0] = s187 / s188;
   const s190 = v37[0];
   v40[0] = 1 / s190;
   const s192 = v40[0];
   v44[0] = s192 * 2;
+  // dL/dZ
   const s194 = v44[0];
   for (let i193 = 0; i193 < 16; i193++) {
-    v46[i193] = s194 * v33[i193];
+    dL_dZ[i193] = s194 * v33[i193];
   }
+  // dL/dH
   {
     let i195 = 0;
     for (; i195 + 3 < 4; i195 += 4) {
@@ -975,12 +989,12 @@ export function gradient(
           let s204_3_0 = 0;
           let s204_3_1 = 0;
           for (let p197 = 0; p197 < 4; p197++) {
-            const a202_0 = v46[ar198_0 + p197];
-            const a202_1 = v46[ar198_1 + p197];
-            const a202_2 = v46[ar198_2 + p197];
-            const a202_3 = v46[ar198_3 + p197];
-            const b203_0 = v5[bc199_0 + p197];
-            const b203_1 = v5[bc199_1 + p197];
+            const a202_0 = dL_dZ[ar198_0 + p197];
+            const a202_1 = dL_dZ[ar198_1 + p197];
+            const a202_2 = dL_dZ[ar198_2 + p197];
+            const a202_3 = dL_dZ[ar198_3 + p197];
+            const b203_0 = Wo[bc199_0 + p197];
+            const b203_1 = Wo[bc199_1 + p197];
             s204_0_0 += a202_0 * b203_0;
             s204_0_1 += a202_0 * b203_1;
             s204_1_0 += a202_1 * b203_0;
@@ -990,18 +1004,19 @@ export function gradient(
             s204_3_0 += a202_3 * b203_0;
             s204_3_1 += a202_3 * b203_1;
           }
-          v54[i195 * 4 + j196] = s204_0_0;
-          v54[i195 * 4 + j196 + 1] = s204_0_1;
-          v54[(i195 + 1) * 4 + j196] = s204_1_0;
-          v54[(i195 + 1) * 4 + j196 + 1] = s204_1_1;
-          v54[(i195 + 2) * 4 + j196] = s204_2_0;
-          v54[(i195 + 2) * 4 + j196 + 1] = s204_2_1;
-          v54[(i195 + 3) * 4 + j196] = s204_3_0;
-          v54[(i195 + 3) * 4 + j196 + 1] = s204_3_1;
+          dL_dH[i195 * 4 + j196] = s204_0_0;
+          dL_dH[i195 * 4 + j196 + 1] = s204_0_1;
+          dL_dH[(i195 + 1) * 4 + j196] = s204_1_0;
+          dL_dH[(i195 + 1) * 4 + j196 + 1] = s204_1_1;
+          dL_dH[(i195 + 2) * 4 + j196] = s204_2_0;
+          dL_dH[(i195 + 2) * 4 + j196 + 1] = s204_2_1;
+          dL_dH[(i195 + 3) * 4 + j196] = s204_3_0;
+          dL_dH[(i195 + 3) * 4 + j196 + 1] = s204_3_1;
         }
       }
     }
   }
+  // dL/dWo
   {
     let i205 = 0;
     for (; i205 + 1 < 4; i205 += 2) {
@@ -1021,10 +1036,10 @@ export function gradient(
             const pn211 = p207 * 4;
             const a212_0 = v30[pm210 + i205];
             const a212_1 = v30[pm210 + i205 + 1];
-            const b213_0 = v46[pn211 + j206];
-            const b213_1 = v46[pn211 + j206 + 1];
-            const b213_2 = v46[pn211 + j206 + 2];
-            const b213_3 = v46[pn211 + j206 + 3];
+            const b213_0 = dL_dZ[pn211 + j206];
+            const b213_1 = dL_dZ[pn211 + j206 + 1];
+            const b213_2 = dL_dZ[pn211 + j206 + 2];
+            const b213_3 = dL_dZ[pn211 + j206 + 3];
             s214_0_0 += a212_0 * b213_0;
             s214_0_1 += a212_0 * b213_1;
             s214_0_2 += a212_0 * b213_2;
@@ -1034,14 +1049,14 @@ export function gradient(
             s214_1_2 += a212_1 * b213_2;
             s214_1_3 += a212_1 * b213_3;
           }
-          v55[i205 * 4 + j206] = s214_0_0;
-          v55[i205 * 4 + j206 + 1] = s214_0_1;
-          v55[i205 * 4 + j206 + 2] = s214_0_2;
-          v55[i205 * 4 + j206 + 3] = s214_0_3;
-          v55[(i205 + 1) * 4 + j206] = s214_1_0;
-          v55[(i205 + 1) * 4 + j206 + 1] = s214_1_1;
-          v55[(i205 + 1) * 4 + j206 + 2] = s214_1_2;
-          v55[(i205 + 1) * 4 + j206 + 3] = s214_1_3;
+          dL_dWo[i205 * 4 + j206] = s214_0_0;
+          dL_dWo[i205 * 4 + j206 + 1] = s214_0_1;
+          dL_dWo[i205 * 4 + j206 + 2] = s214_0_2;
+          dL_dWo[i205 * 4 + j206 + 3] = s214_0_3;
+          dL_dWo[(i205 + 1) * 4 + j206] = s214_1_0;
+          dL_dWo[(i205 + 1) * 4 + j206 + 1] = s214_1_1;
+          dL_dWo[(i205 + 1) * 4 + j206 + 2] = s214_1_2;
+          dL_dWo[(i205 + 1) * 4 + j206 + 3] = s214_1_3;
         }
       }
     }
@@ -1050,14 +1065,15 @@ export function gradient(
     let o218 = 0;
     for (let i215 = 0; i215 < 2; i215++)
       for (let i216 = 0; i216 < 4; i216++)
-        for (let i217 = 0; i217 < 2; i217++) v62[o218++] = v54[i215 * 2 + i216 * 4 + i217 * 1];
+        for (let i217 = 0; i217 < 2; i217++) v62[o218++] = dL_dH[i215 * 2 + i216 * 4 + i217 * 1];
   }
   {
     let o222 = 0;
     for (let i219 = 0; i219 < 2; i219++)
       for (let i220 = 0; i220 < 2; i220++)
-        for (let i221 = 0; i221 < 4; i221++) v65[o222++] = v21[i219 * 8 + i220 * 1 + i221 * 2];
+        for (let i221 = 0; i221 < 4; i221++) v65[o222++] = V[i219 * 8 + i220 * 1 + i221 * 2];
   }
+  // dL/dA
   for (let i223 = 0; i223 < 2; i223++) {
     const a228 = i223 * 8;
     const b229 = i223 * 8;
@@ -1067,15 +1083,16 @@ export function gradient(
         let s227 = 0;
         for (let p226 = 0; p226 < 2; p226++)
           s227 += v62[a228 + r224 * 2 + p226] * v65[b229 + p226 * 4 + c225];
-        v66[o230 + r224 * 4 + c225] = s227;
+        dL_dA[o230 + r224 * 4 + c225] = s227;
       }
   }
   {
     let o234 = 0;
     for (let i231 = 0; i231 < 2; i231++)
       for (let i232 = 0; i232 < 4; i232++)
-        for (let i233 = 0; i233 < 4; i233++) v67[o234++] = v28[i231 * 16 + i232 * 1 + i233 * 4];
+        for (let i233 = 0; i233 < 4; i233++) v67[o234++] = A[i231 * 16 + i232 * 1 + i233 * 4];
   }
+  // dL/dV
   for (let i235 = 0; i235 < 2; i235++) {
     const a240 = i235 * 16;
     const b241 = i235 * 8;
@@ -1085,12 +1102,12 @@ export function gradient(
         let s239 = 0;
         for (let p238 = 0; p238 < 4; p238++)
           s239 += v67[a240 + r236 * 4 + p238] * v62[b241 + p238 * 2 + c237];
-        v68[o242 + r236 * 2 + c237] = s239;
+        dL_dV[o242 + r236 * 2 + c237] = s239;
       }
   }
 
   for (let i243 = 0; i243 < 32; i243++) {
-    v72[i243] = v66[i243] * v28[i243];
+    v72[i243] = dL_dA[i243] * A[i243];
   }
   v73.fill(0, 0, 8);
   let f247 = 0;
@@ -1107,8 +1124,8 @@ export function gradient(
       const h253 = v25[0];
       for (let i251 = 0; i251 < 4; i251++, o252++) {
         v83[o252] =
-          (v28[i251 + i250 * 4 + i249 * 16] *
-            (v66[i251 + i250 * 4 + i249 * 16] - v73[i250 + i249 * 4])) /
+          (A[i251 + i250 * 4 + i249 * 16] *
+            (dL_dA[i251 + i250 * 4 + i249 * 16] - v73[i250 + i249 * 4])) /
           h253;
       }
     }
@@ -1119,6 +1136,7 @@ export function gradient(
       for (let i255 = 0; i255 < 4; i255++)
         for (let i256 = 0; i256 < 2; i256++) v87[o257++] = v22[i254 * 8 + i255 * 1 + i256 * 4];
   }
+  // dL/dQ
   for (let i258 = 0; i258 < 2; i258++) {
     const a263 = i258 * 16;
     const b264 = i258 * 8;
@@ -1128,14 +1146,14 @@ export function gradient(
         let s262 = 0;
         for (let p261 = 0; p261 < 4; p261++)
           s262 += v83[a263 + r259 * 4 + p261] * v87[b264 + p261 * 2 + c260];
-        v88[o265 + r259 * 2 + c260] = s262;
+        dL_dQ[o265 + r259 * 2 + c260] = s262;
       }
   }
   {
     let o269 = 0;
     for (let i266 = 0; i266 < 2; i266++)
       for (let i267 = 0; i267 < 2; i267++)
-        for (let i268 = 0; i268 < 4; i268++) v89[o269++] = v15[i266 * 8 + i267 * 1 + i268 * 2];
+        for (let i268 = 0; i268 < 4; i268++) v89[o269++] = Q[i266 * 8 + i267 * 1 + i268 * 2];
   }
   for (let i270 = 0; i270 < 2; i270++) {
     const a275 = i270 * 8;
@@ -1149,18 +1167,20 @@ export function gradient(
         v90[o277 + r271 * 4 + c272] = s274;
       }
   }
+  // dL/dK
   {
     let o281 = 0;
     for (let i278 = 0; i278 < 2; i278++)
       for (let i279 = 0; i279 < 4; i279++)
-        for (let i280 = 0; i280 < 2; i280++) v94[o281++] = v90[i278 * 8 + i279 * 1 + i280 * 4];
+        for (let i280 = 0; i280 < 2; i280++) dL_dK[o281++] = v90[i278 * 8 + i279 * 1 + i280 * 4];
   }
   {
     let o285 = 0;
     for (let i282 = 0; i282 < 4; i282++)
       for (let i283 = 0; i283 < 2; i283++)
-        for (let i284 = 0; i284 < 2; i284++) v97[o285++] = v68[i282 * 2 + i283 * 8 + i284 * 1];
+        for (let i284 = 0; i284 < 2; i284++) v97[o285++] = dL_dV[i282 * 2 + i283 * 8 + i284 * 1];
   }
+  // dL/dWv
   {
     let i286 = 0;
     for (; i286 + 1 < 4; i286 += 2) {
@@ -1178,8 +1198,8 @@ export function gradient(
           for (let p288 = 0; p288 < 4; p288++) {
             const pm291 = p288 * 4;
             const pn292 = p288 * 4;
-            const a293_0 = v0[pm291 + i286];
-            const a293_1 = v0[pm291 + i286 + 1];
+            const a293_0 = X[pm291 + i286];
+            const a293_1 = X[pm291 + i286 + 1];
             const b294_0 = v97[pn292 + j287];
             const b294_1 = v97[pn292 + j287 + 1];
             const b294_2 = v97[pn292 + j287 + 2];
@@ -1193,14 +1213,14 @@ export function gradient(
             s295_1_2 += a293_1 * b294_2;
             s295_1_3 += a293_1 * b294_3;
           }
-          v103[i286 * 4 + j287] = s295_0_0;
-          v103[i286 * 4 + j287 + 1] = s295_0_1;
-          v103[i286 * 4 + j287 + 2] = s295_0_2;
-          v103[i286 * 4 + j287 + 3] = s295_0_3;
-          v103[(i286 + 1) * 4 + j287] = s295_1_0;
-          v103[(i286 + 1) * 4 + j287 + 1] = s295_1_1;
-          v103[(i286 + 1) * 4 + j287 + 2] = s295_1_2;
-          v103[(i286 + 1) * 4 + j287 + 3] = s295_1_3;
+          dL_dWv[i286 * 4 + j287] = s295_0_0;
+          dL_dWv[i286 * 4 + j287 + 1] = s295_0_1;
+          dL_dWv[i286 * 4 + j287 + 2] = s295_0_2;
+          dL_dWv[i286 * 4 + j287 + 3] = s295_0_3;
+          dL_dWv[(i286 + 1) * 4 + j287] = s295_1_0;
+          dL_dWv[(i286 + 1) * 4 + j287 + 1] = s295_1_1;
+          dL_dWv[(i286 + 1) * 4 + j287 + 2] = s295_1_2;
+          dL_dWv[(i286 + 1) * 4 + j287 + 3] = s295_1_3;
         }
       }
     }
@@ -1209,8 +1229,9 @@ export function gradient(
     let o299 = 0;
     for (let i296 = 0; i296 < 4; i296++)
       for (let i297 = 0; i297 < 2; i297++)
-        for (let i298 = 0; i298 < 2; i298++) v106[o299++] = v94[i296 * 2 + i297 * 8 + i298 * 1];
+        for (let i298 = 0; i298 < 2; i298++) v106[o299++] = dL_dK[i296 * 2 + i297 * 8 + i298 * 1];
   }
+  // dL/dWk
   {
     let i300 = 0;
     for (; i300 + 1 < 4; i300 += 2) {
@@ -1228,8 +1249,8 @@ export function gradient(
           for (let p302 = 0; p302 < 4; p302++) {
             const pm305 = p302 * 4;
             const pn306 = p302 * 4;
-            const a307_0 = v0[pm305 + i300];
-            const a307_1 = v0[pm305 + i300 + 1];
+            const a307_0 = X[pm305 + i300];
+            const a307_1 = X[pm305 + i300 + 1];
             const b308_0 = v106[pn306 + j301];
             const b308_1 = v106[pn306 + j301 + 1];
             const b308_2 = v106[pn306 + j301 + 2];
@@ -1243,14 +1264,14 @@ export function gradient(
             s309_1_2 += a307_1 * b308_2;
             s309_1_3 += a307_1 * b308_3;
           }
-          v112[i300 * 4 + j301] = s309_0_0;
-          v112[i300 * 4 + j301 + 1] = s309_0_1;
-          v112[i300 * 4 + j301 + 2] = s309_0_2;
-          v112[i300 * 4 + j301 + 3] = s309_0_3;
-          v112[(i300 + 1) * 4 + j301] = s309_1_0;
-          v112[(i300 + 1) * 4 + j301 + 1] = s309_1_1;
-          v112[(i300 + 1) * 4 + j301 + 2] = s309_1_2;
-          v112[(i300 + 1) * 4 + j301 + 3] = s309_1_3;
+          dL_dWk[i300 * 4 + j301] = s309_0_0;
+          dL_dWk[i300 * 4 + j301 + 1] = s309_0_1;
+          dL_dWk[i300 * 4 + j301 + 2] = s309_0_2;
+          dL_dWk[i300 * 4 + j301 + 3] = s309_0_3;
+          dL_dWk[(i300 + 1) * 4 + j301] = s309_1_0;
+          dL_dWk[(i300 + 1) * 4 + j301 + 1] = s309_1_1;
+          dL_dWk[(i300 + 1) * 4 + j301 + 2] = s309_1_2;
+          dL_dWk[(i300 + 1) * 4 + j301 + 3] = s309_1_3;
         }
       }
     }
@@ -1259,8 +1280,9 @@ export function gradient(
     let o313 = 0;
     for (let i310 = 0; i310 < 4; i310++)
       for (let i311 = 0; i311 < 2; i311++)
-        for (let i312 = 0; i312 < 2; i312++) v115[o313++] = v88[i310 * 2 + i311 * 8 + i312 * 1];
+        for (let i312 = 0; i312 < 2; i312++) v115[o313++] = dL_dQ[i310 * 2 + i311 * 8 + i312 * 1];
   }
+  // dL/dWq
   {
     let i314 = 0;
     for (; i314 + 1 < 4; i314 += 2) {
@@ -1278,8 +1300,8 @@ export function gradient(
           for (let p316 = 0; p316 < 4; p316++) {
             const pm319 = p316 * 4;
             const pn320 = p316 * 4;
-            const a321_0 = v0[pm319 + i314];
-            const a321_1 = v0[pm319 + i314 + 1];
+            const a321_0 = X[pm319 + i314];
+            const a321_1 = X[pm319 + i314 + 1];
             const b322_0 = v115[pn320 + j315];
             const b322_1 = v115[pn320 + j315 + 1];
             const b322_2 = v115[pn320 + j315 + 2];
@@ -1293,20 +1315,20 @@ export function gradient(
             s323_1_2 += a321_1 * b322_2;
             s323_1_3 += a321_1 * b322_3;
           }
-          v121[i314 * 4 + j315] = s323_0_0;
-          v121[i314 * 4 + j315 + 1] = s323_0_1;
-          v121[i314 * 4 + j315 + 2] = s323_0_2;
-          v121[i314 * 4 + j315 + 3] = s323_0_3;
-          v121[(i314 + 1) * 4 + j315] = s323_1_0;
-          v121[(i314 + 1) * 4 + j315 + 1] = s323_1_1;
-          v121[(i314 + 1) * 4 + j315 + 2] = s323_1_2;
-          v121[(i314 + 1) * 4 + j315 + 3] = s323_1_3;
+          dL_dWq[i314 * 4 + j315] = s323_0_0;
+          dL_dWq[i314 * 4 + j315 + 1] = s323_0_1;
+          dL_dWq[i314 * 4 + j315 + 2] = s323_0_2;
+          dL_dWq[i314 * 4 + j315 + 3] = s323_0_3;
+          dL_dWq[(i314 + 1) * 4 + j315] = s323_1_0;
+          dL_dWq[(i314 + 1) * 4 + j315 + 1] = s323_1_1;
+          dL_dWq[(i314 + 1) * 4 + j315 + 2] = s323_1_2;
+          dL_dWq[(i314 + 1) * 4 + j315 + 3] = s323_1_3;
         }
       }
     }
   }
 
-  return { loss: v38[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

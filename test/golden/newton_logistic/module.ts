@@ -120,15 +120,15 @@ let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v4 = new Float64Array(8);
   const v5 = new Float64Array(8);
-  const v6 = new Float64Array(8);
+  const p = new Float64Array(8);
   const v7 = new Float64Array(1);
   const v8 = new Float64Array(1);
-  const v9 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v11 = new Float64Array(1);
   const v12 = new Float64Array(8);
   const v13 = new Float64Array(8);
-  const v16 = new Float64Array(1);
-  const v21 = new Float64Array(2);
+  const dL_db = new Float64Array(1);
+  const dL_dw = new Float64Array(2);
   const v32 = new Float64Array(8);
   const v35 = new Float64Array(8);
   const v38 = new Float64Array(8);
@@ -142,15 +142,15 @@ function allocate() {
     key: "",
     v4,
     v5,
-    v6,
+    p,
     v7,
     v8,
-    v9,
+    L,
     v11,
     v12,
     v13,
-    v16,
-    v21,
+    dL_db,
+    dL_dw,
     v32,
     v35,
     v38,
@@ -172,11 +172,11 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["y"];
-  const v2 = params["w"];
-  const v3 = params["b"];
-  const { v4, v5, v6, v7, v8, v9 } = w;
+  const X = inputs["X"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const { v4, v5, p, v7, v8, L } = w;
   {
     let i0 = 0;
     for (; i0 + 3 < 8; i0 += 4) {
@@ -193,11 +193,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_3_0 = 0;
           for (let p2 = 0; p2 < 2; p2++) {
             const pn6 = p2 * 1;
-            const a7_0 = v0[ar3_0 + p2];
-            const a7_1 = v0[ar3_1 + p2];
-            const a7_2 = v0[ar3_2 + p2];
-            const a7_3 = v0[ar3_3 + p2];
-            const b8_0 = v2[pn6 + j1];
+            const a7_0 = X[ar3_0 + p2];
+            const a7_1 = X[ar3_1 + p2];
+            const a7_2 = X[ar3_2 + p2];
+            const a7_3 = X[ar3_3 + p2];
+            const b8_0 = w_[pn6 + j1];
             s9_0_0 += a7_0 * b8_0;
             s9_1_0 += a7_1 * b8_0;
             s9_2_0 += a7_2 * b8_0;
@@ -211,27 +211,29 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
-  const s11 = v3[0];
+  const s11 = b[0];
   for (let i10 = 0; i10 < 8; i10++) {
     v5[i10] = v4[i10] + s11;
   }
+  // p = sigmoid(X*w + b)
 
   for (let i12 = 0; i12 < 8; i12++) {
-    v6[i12] = 1 / (1 + Math.exp(-v5[i12]));
+    p[i12] = 1 / (1 + Math.exp(-v5[i12]));
   }
   {
     let s13 = 0;
     for (let i14 = 0; i14 < 8; i14++)
       s13 +=
         (v5[i14] > 0 ? v5[i14] + Math.log1p(Math.exp(-v5[i14])) : Math.log1p(Math.exp(v5[i14]))) -
-        v1[i14] * v5[i14];
+        y[i14] * v5[i14];
     v7[0] = s13;
   }
   v8[0] = 8;
+  // loss L = bce(p, y) / N
   const s16 = v7[0];
   const s17 = v8[0];
-  v9[0] = s16 / s17;
-  return { loss: v9[0], values: { p: v6.slice(), L: v9.slice() } };
+  L[0] = s16 / s17;
+  return { loss: L[0], values: { p: p.slice(), L: L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -252,13 +254,13 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["y"];
-  const v2 = params["w"];
-  const v3 = params["b"];
-  const v16 = out["b"];
-  const v21 = out["w"];
-  const { v4, v5, v6, v7, v8, v9, v11, v13 } = w;
+  const X = inputs["X"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const dL_db = out["b"];
+  const dL_dw = out["w"];
+  const { v4, v5, p, v7, v8, L, v11, v13 } = w;
   {
     let i18 = 0;
     for (; i18 + 3 < 8; i18 += 4) {
@@ -275,11 +277,11 @@ export function gradient(
           let s27_3_0 = 0;
           for (let p20 = 0; p20 < 2; p20++) {
             const pn24 = p20 * 1;
-            const a25_0 = v0[ar21_0 + p20];
-            const a25_1 = v0[ar21_1 + p20];
-            const a25_2 = v0[ar21_2 + p20];
-            const a25_3 = v0[ar21_3 + p20];
-            const b26_0 = v2[pn24 + j19];
+            const a25_0 = X[ar21_0 + p20];
+            const a25_1 = X[ar21_1 + p20];
+            const a25_2 = X[ar21_2 + p20];
+            const a25_3 = X[ar21_3 + p20];
+            const b26_0 = w_[pn24 + j19];
             s27_0_0 += a25_0 * b26_0;
             s27_1_0 += a25_1 * b26_0;
             s27_2_0 += a25_2 * b26_0;
@@ -293,37 +295,41 @@ export function gradient(
       }
     }
   }
-  const s29 = v3[0];
+  const s29 = b[0];
   for (let i28 = 0; i28 < 8; i28++) {
     v5[i28] = v4[i28] + s29;
   }
+  // p = sigmoid(X*w + b)
 
   for (let i30 = 0; i30 < 8; i30++) {
-    v6[i30] = 1 / (1 + Math.exp(-v5[i30]));
+    p[i30] = 1 / (1 + Math.exp(-v5[i30]));
   }
   {
     let s31 = 0;
     for (let i32 = 0; i32 < 8; i32++)
       s31 +=
         (v5[i32] > 0 ? v5[i32] + Math.log1p(Math.exp(-v5[i32])) : Math.log1p(Math.exp(v5[i32]))) -
-        v1[i32] * v5[i32];
+        y[i32] * v5[i32];
     v7[0] = s31;
   }
   v8[0] = 8;
+  // loss L = bce(p, y) / N
   const s34 = v7[0];
   const s35 = v8[0];
-  v9[0] = s34 / s35;
+  L[0] = s34 / s35;
   const s37 = v8[0];
   v11[0] = 1 / s37;
   const s39 = v11[0];
   for (let i38 = 0; i38 < 8; i38++) {
-    v13[i38] = s39 * (v6[i38] - v1[i38]);
+    v13[i38] = s39 * (p[i38] - y[i38]);
   }
-  v16.fill(0, 0, 1);
+  // dL/db
+  dL_db.fill(0, 0, 1);
   let f41 = 0;
   let s42 = 0;
   for (let i40 = 0; i40 < 8; i40++) s42 += v13[f41++];
-  v16[0] += s42;
+  dL_db[0] += s42;
+  // dL/dw
   {
     let i43 = 0;
     for (; i43 < 2; i43++) {
@@ -334,17 +340,17 @@ export function gradient(
           for (let p45 = 0; p45 < 8; p45++) {
             const pm48 = p45 * 2;
             const pn49 = p45 * 1;
-            const a50_0 = v0[pm48 + i43];
+            const a50_0 = X[pm48 + i43];
             const b51_0 = v13[pn49 + j44];
             s52_0_0 += a50_0 * b51_0;
           }
-          v21[i43 * 1 + j44] = s52_0_0;
+          dL_dw[i43 * 1 + j44] = s52_0_0;
         }
       }
     }
   }
 
-  return { loss: v9[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
@@ -401,12 +407,12 @@ export function hessianVectorProduct(
   checkOut(out, params, data);
   check(direction["w"], params["w"].length, "direction.w");
   check(direction["b"], params["b"].length, "direction.b");
-  const v0 = inputs["X"];
-  const v2 = params["w"];
-  const v3 = params["b"];
+  const X = inputs["X"];
+  const w_ = params["w"];
+  const b = params["b"];
   const v24 = inputs["direction:w"];
   const v27 = inputs["direction:b"];
-  const { v4, v6, v8, v11, v32, v46, v51, v54 } = w;
+  const { v4, p, v8, v11, v32, v46, v51, v54 } = w;
   {
     let i53 = 0;
     for (; i53 + 3 < 8; i53 += 4) {
@@ -423,11 +429,11 @@ export function hessianVectorProduct(
           let s62_3_0 = 0;
           for (let p55 = 0; p55 < 2; p55++) {
             const pn59 = p55 * 1;
-            const a60_0 = v0[ar56_0 + p55];
-            const a60_1 = v0[ar56_1 + p55];
-            const a60_2 = v0[ar56_2 + p55];
-            const a60_3 = v0[ar56_3 + p55];
-            const b61_0 = v2[pn59 + j54];
+            const a60_0 = X[ar56_0 + p55];
+            const a60_1 = X[ar56_1 + p55];
+            const a60_2 = X[ar56_2 + p55];
+            const a60_3 = X[ar56_3 + p55];
+            const b61_0 = w_[pn59 + j54];
             s62_0_0 += a60_0 * b61_0;
             s62_1_0 += a60_1 * b61_0;
             s62_2_0 += a60_2 * b61_0;
@@ -441,9 +447,10 @@ export function hessianVectorProduct(
       }
     }
   }
+  // p = sigmoid(X*w + b)
 
   for (let i63 = 0; i63 < 8; i63++) {
-    v6[i63] = 1 / (1 + Math.exp(-(v4[i63] + v3[0])));
+    p[i63] = 1 / (1 + Math.exp(-(v4[i63] + b[0])));
   }
   v8[0] = 8;
   const s65 = v8[0];
@@ -464,10 +471,10 @@ export function hessianVectorProduct(
           let s75_3_0 = 0;
           for (let p68 = 0; p68 < 2; p68++) {
             const pn72 = p68 * 1;
-            const a73_0 = v0[ar69_0 + p68];
-            const a73_1 = v0[ar69_1 + p68];
-            const a73_2 = v0[ar69_2 + p68];
-            const a73_3 = v0[ar69_3 + p68];
+            const a73_0 = X[ar69_0 + p68];
+            const a73_1 = X[ar69_1 + p68];
+            const a73_2 = X[ar69_2 + p68];
+            const a73_3 = X[ar69_3 + p68];
             const b74_0 = v24[pn72 + j67];
             s75_0_0 += a73_0 * b74_0;
             s75_1_0 += a73_1 * b74_0;
@@ -484,7 +491,7 @@ export function hessianVectorProduct(
   }
 
   for (let i76 = 0; i76 < 8; i76++) {
-    v46[i76] = (v32[i76] + v27[0]) * v11[0] * v6[i76] * (1 - v6[i76]);
+    v46[i76] = (v32[i76] + v27[0]) * v11[0] * p[i76] * (1 - p[i76]);
   }
   v51.fill(0, 0, 1);
   let f78 = 0;
@@ -501,7 +508,7 @@ export function hessianVectorProduct(
           for (let p82 = 0; p82 < 8; p82++) {
             const pm85 = p82 * 2;
             const pn86 = p82 * 1;
-            const a87_0 = v0[pm85 + i80];
+            const a87_0 = X[pm85 + i80];
             const b88_0 = v46[pn86 + j81];
             s89_0_0 += a87_0 * b88_0;
           }

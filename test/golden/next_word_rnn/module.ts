@@ -130,25 +130,25 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s11_0 = new Float64Array((1 + 3) * 1);
+  const h_steps = new Float64Array((1 + 3) * 1);
   const r11_7 = new Float64Array(3 * 1);
-  const bt11_1 = new Float64Array(4);
+  const x_t = new Float64Array(4);
   const bt11_2 = new Float64Array(1);
-  const bt11_4 = new Float64Array(1);
+  const h_prev = new Float64Array(1);
   const bt11_5 = new Float64Array(1);
-  const bt11_6 = new Float64Array(1);
-  const bt11_7 = new Float64Array(1);
-  const v12 = s11_0.subarray(1 * 1);
-  const v13 = new Float64Array(3);
-  const v14 = new Float64Array(1);
-  const v15 = new Float64Array(4);
-  const v16 = new Float64Array(4);
-  const v17 = new Float64Array(1);
-  const v24 = new Float64Array(4);
-  const v25 = new Float64Array(4);
+  const a_t = new Float64Array(1);
+  const h_t = new Float64Array(1);
+  const h = h_steps.subarray(1 * 1);
+  const a = new Float64Array(3);
+  const h_3 = new Float64Array(1);
+  const z = new Float64Array(4);
+  const yhat = new Float64Array(4);
+  const L = new Float64Array(1);
+  const dL_dz = new Float64Array(4);
+  const dL_dWhz = new Float64Array(4);
   const v26 = new Float64Array(1);
-  const v30 = new Float64Array(3);
-  const d33_0 = new Float64Array((1 + 3) * 1);
+  const dL_dh = new Float64Array(3);
+  const dL_dh_steps = new Float64Array((1 + 3) * 1);
   const bt33_0 = new Float64Array(4);
   const bt33_1 = new Float64Array(4);
   const bt33_2 = new Float64Array(1);
@@ -168,29 +168,29 @@ function allocate() {
   const bt33_22 = new Float64Array(1);
   const bt33_23 = new Float64Array(4);
   const bt33_25 = new Float64Array(4);
-  const v34 = new Float64Array(4);
-  const v35 = new Float64Array(1);
+  const dL_dWxh = new Float64Array(4);
+  const dL_dWhh = new Float64Array(1);
   return {
     key: "",
-    s11_0,
+    h_steps,
     r11_7,
-    bt11_1,
+    x_t,
     bt11_2,
-    bt11_4,
+    h_prev,
     bt11_5,
-    bt11_6,
-    bt11_7,
-    v12,
-    v13,
-    v14,
-    v15,
-    v16,
-    v17,
-    v24,
-    v25,
+    a_t,
+    h_t,
+    h,
+    a,
+    h_3,
+    z,
+    yhat,
+    L,
+    dL_dz,
+    dL_dWhz,
     v26,
-    v30,
-    d33_0,
+    dL_dh,
+    dL_dh_steps,
     bt33_0,
     bt33_1,
     bt33_2,
@@ -210,8 +210,8 @@ function allocate() {
     bt33_22,
     bt33_23,
     bt33_25,
-    v34,
-    v35,
+    dL_dWxh,
+    dL_dWhh,
   };
 }
 function buffers() {
@@ -224,22 +224,23 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["Wxh"];
-  const v5 = params["Whh"];
-  const v7 = params["Whz"];
-  const { s11_0, bt11_1, bt11_2, bt11_4, bt11_5, bt11_6, bt11_7, v12, v13, v14, v15, v16, v17 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wxh = params["Wxh"];
+  const Whh = params["Whh"];
+  const Whz = params["Whz"];
+  const { h_steps, x_t, bt11_2, h_prev, bt11_5, a_t, h_t, h, a, h_3, z, yhat, L } = w;
+  // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
-    s11_0.set(K10, 0 * 1);
+    h_steps.set(K10, 0 * 1);
     for (let t0 = 0; t0 < 3; t0++) {
       {
         const o1 = t0 * 4;
-        for (let i2 = 0; i2 < 4; i2++) bt11_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 4; i2++) x_t[i2] = x[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 1;
-        for (let i4 = 0; i4 < 1; i4++) bt11_4[i4] = s11_0[o3 + i4];
+        for (let i4 = 0; i4 < 1; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
         let i5 = 0;
@@ -251,8 +252,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s14_0_0 = 0;
               for (let p7 = 0; p7 < 4; p7++) {
                 const pn11 = p7 * 1;
-                const a12_0 = v3[ar8_0 + p7];
-                const b13_0 = bt11_1[pn11 + j6];
+                const a12_0 = Wxh[ar8_0 + p7];
+                const b13_0 = x_t[pn11 + j6];
                 s14_0_0 += a12_0 * b13_0;
               }
               bt11_2[i5 * 1 + j6] = s14_0_0;
@@ -270,8 +271,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s24_0_0 = 0;
               for (let p17 = 0; p17 < 1; p17++) {
                 const pn21 = p17 * 1;
-                const a22_0 = v5[ar18_0 + p17];
-                const b23_0 = bt11_4[pn21 + j16];
+                const a22_0 = Whh[ar18_0 + p17];
+                const b23_0 = h_prev[pn21 + j16];
                 s24_0_0 += a22_0 * b23_0;
               }
               bt11_5[i15 * 1 + j16] = s24_0_0;
@@ -281,17 +282,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
       const s26 = bt11_2[0];
       const s27 = bt11_5[0];
-      bt11_6[0] = s26 + s27;
-      const s29 = bt11_6[0];
-      bt11_7[0] = Math.tanh(s29);
-      s11_0.set(bt11_7, (t0 + 1) * 1);
-      v13.set(bt11_6, t0 * 1);
+      a_t[0] = s26 + s27;
+      const s29 = a_t[0];
+      h_t[0] = Math.tanh(s29);
+      h_steps.set(h_t, (t0 + 1) * 1);
+      a.set(a_t, t0 * 1);
     }
   }
   {
     const o30 = 2 * 1;
-    for (let i31 = 0; i31 < 1; i31++) v14[i31] = v12[o30 + i31];
+    for (let i31 = 0; i31 < 1; i31++) h_3[i31] = h[o30 + i31];
   }
+  // z = Whz*h_3
   {
     let i32 = 0;
     for (; i32 + 3 < 4; i32 += 4) {
@@ -308,45 +310,47 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s41_3_0 = 0;
           for (let p34 = 0; p34 < 1; p34++) {
             const pn38 = p34 * 1;
-            const a39_0 = v7[ar35_0 + p34];
-            const a39_1 = v7[ar35_1 + p34];
-            const a39_2 = v7[ar35_2 + p34];
-            const a39_3 = v7[ar35_3 + p34];
-            const b40_0 = v14[pn38 + j33];
+            const a39_0 = Whz[ar35_0 + p34];
+            const a39_1 = Whz[ar35_1 + p34];
+            const a39_2 = Whz[ar35_2 + p34];
+            const a39_3 = Whz[ar35_3 + p34];
+            const b40_0 = h_3[pn38 + j33];
             s41_0_0 += a39_0 * b40_0;
             s41_1_0 += a39_1 * b40_0;
             s41_2_0 += a39_2 * b40_0;
             s41_3_0 += a39_3 * b40_0;
           }
-          v15[i32 * 1 + j33] = s41_0_0;
-          v15[(i32 + 1) * 1 + j33] = s41_1_0;
-          v15[(i32 + 2) * 1 + j33] = s41_2_0;
-          v15[(i32 + 3) * 1 + j33] = s41_3_0;
+          z[i32 * 1 + j33] = s41_0_0;
+          z[(i32 + 1) * 1 + j33] = s41_1_0;
+          z[(i32 + 2) * 1 + j33] = s41_2_0;
+          z[(i32 + 3) * 1 + j33] = s41_3_0;
         }
       }
     }
   }
+  // yhat = softmax(z)
   for (let r46 = 0; r46 < 4; r46 += 4) {
     let m42 = -Infinity;
-    for (let j44 = 0; j44 < 4; j44++) if (v15[r46 + j44] > m42) m42 = v15[r46 + j44];
+    for (let j44 = 0; j44 < 4; j44++) if (z[r46 + j44] > m42) m42 = z[r46 + j44];
     let s43 = 0;
-    for (let j44 = 0; j44 < 4; j44++) s43 += Math.exp(v15[r46 + j44] - m42);
+    for (let j44 = 0; j44 < 4; j44++) s43 += Math.exp(z[r46 + j44] - m42);
     const lse45 = m42 + Math.log(s43);
-    for (let j44 = 0; j44 < 4; j44++) v16[r46 + j44] = Math.exp(v15[r46 + j44] - lse45);
+    for (let j44 = 0; j44 < 4; j44++) yhat[r46 + j44] = Math.exp(z[r46 + j44] - lse45);
   }
+  // loss L = cross_entropy(yhat, y)
   let s47 = 0;
   for (let r52 = 0; r52 < 4; r52 += 4) {
     let m48 = -Infinity;
-    for (let j50 = 0; j50 < 4; j50++) if (v15[r52 + j50] > m48) m48 = v15[r52 + j50];
+    for (let j50 = 0; j50 < 4; j50++) if (z[r52 + j50] > m48) m48 = z[r52 + j50];
     let e49 = 0;
-    for (let j50 = 0; j50 < 4; j50++) e49 += Math.exp(v15[r52 + j50] - m48);
+    for (let j50 = 0; j50 < 4; j50++) e49 += Math.exp(z[r52 + j50] - m48);
     const lse51 = m48 + Math.log(e49);
-    for (let j50 = 0; j50 < 4; j50++) s47 -= v1[r52 + j50] * (v15[r52 + j50] - lse51);
+    for (let j50 = 0; j50 < 4; j50++) s47 -= y[r52 + j50] * (z[r52 + j50] - lse51);
   }
-  v17[0] = s47;
+  L[0] = s47;
   return {
-    loss: v17[0],
-    values: { h: v12.slice(), a: v13.slice(), z: v15.slice(), yhat: v16.slice(), L: v17.slice() },
+    loss: L[0],
+    values: { h: h.slice(), a: a.slice(), z: z.slice(), yhat: yhat.slice(), L: L.slice() },
   };
 }
 
@@ -369,32 +373,32 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["Wxh"];
-  const v5 = params["Whh"];
-  const v7 = params["Whz"];
-  const v25 = out["Whz"];
-  const v34 = out["Wxh"];
-  const v35 = out["Whh"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wxh = params["Wxh"];
+  const Whh = params["Whh"];
+  const Whz = params["Whz"];
+  const dL_dWhz = out["Whz"];
+  const dL_dWxh = out["Wxh"];
+  const dL_dWhh = out["Whh"];
   const {
-    s11_0,
+    h_steps,
     r11_7,
-    bt11_1,
+    x_t,
     bt11_2,
-    bt11_4,
+    h_prev,
     bt11_5,
-    bt11_6,
-    bt11_7,
-    v12,
-    v14,
-    v15,
-    v16,
-    v17,
-    v24,
+    a_t,
+    h_t,
+    h,
+    h_3,
+    z,
+    yhat,
+    L,
+    dL_dz,
     v26,
-    v30,
-    d33_0,
+    dL_dh,
+    dL_dh_steps,
     bt33_1,
     bt33_4,
     bt33_7,
@@ -404,16 +408,17 @@ export function gradient(
     bt33_13,
     bt33_19,
   } = w;
+  // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
-    s11_0.set(K10, 0 * 1);
+    h_steps.set(K10, 0 * 1);
     for (let t53 = 0; t53 < 3; t53++) {
       {
         const o54 = t53 * 4;
-        for (let i55 = 0; i55 < 4; i55++) bt11_1[i55] = v0[o54 + i55];
+        for (let i55 = 0; i55 < 4; i55++) x_t[i55] = x[o54 + i55];
       }
       {
         const o56 = (t53 + 0) * 1;
-        for (let i57 = 0; i57 < 1; i57++) bt11_4[i57] = s11_0[o56 + i57];
+        for (let i57 = 0; i57 < 1; i57++) h_prev[i57] = h_steps[o56 + i57];
       }
       {
         let i58 = 0;
@@ -425,8 +430,8 @@ export function gradient(
               let s67_0_0 = 0;
               for (let p60 = 0; p60 < 4; p60++) {
                 const pn64 = p60 * 1;
-                const a65_0 = v3[ar61_0 + p60];
-                const b66_0 = bt11_1[pn64 + j59];
+                const a65_0 = Wxh[ar61_0 + p60];
+                const b66_0 = x_t[pn64 + j59];
                 s67_0_0 += a65_0 * b66_0;
               }
               bt11_2[i58 * 1 + j59] = s67_0_0;
@@ -444,8 +449,8 @@ export function gradient(
               let s77_0_0 = 0;
               for (let p70 = 0; p70 < 1; p70++) {
                 const pn74 = p70 * 1;
-                const a75_0 = v5[ar71_0 + p70];
-                const b76_0 = bt11_4[pn74 + j69];
+                const a75_0 = Whh[ar71_0 + p70];
+                const b76_0 = h_prev[pn74 + j69];
                 s77_0_0 += a75_0 * b76_0;
               }
               bt11_5[i68 * 1 + j69] = s77_0_0;
@@ -455,17 +460,18 @@ export function gradient(
       }
       const s79 = bt11_2[0];
       const s80 = bt11_5[0];
-      bt11_6[0] = s79 + s80;
-      const s82 = bt11_6[0];
-      bt11_7[0] = Math.tanh(s82);
-      s11_0.set(bt11_7, (t53 + 1) * 1);
-      r11_7.set(bt11_7, t53 * 1);
+      a_t[0] = s79 + s80;
+      const s82 = a_t[0];
+      h_t[0] = Math.tanh(s82);
+      h_steps.set(h_t, (t53 + 1) * 1);
+      r11_7.set(h_t, t53 * 1);
     }
   }
   {
     const o83 = 2 * 1;
-    for (let i84 = 0; i84 < 1; i84++) v14[i84] = v12[o83 + i84];
+    for (let i84 = 0; i84 < 1; i84++) h_3[i84] = h[o83 + i84];
   }
+  // z = Whz*h_3
   {
     let i85 = 0;
     for (; i85 + 3 < 4; i85 += 4) {
@@ -482,65 +488,69 @@ export function gradient(
           let s94_3_0 = 0;
           for (let p87 = 0; p87 < 1; p87++) {
             const pn91 = p87 * 1;
-            const a92_0 = v7[ar88_0 + p87];
-            const a92_1 = v7[ar88_1 + p87];
-            const a92_2 = v7[ar88_2 + p87];
-            const a92_3 = v7[ar88_3 + p87];
-            const b93_0 = v14[pn91 + j86];
+            const a92_0 = Whz[ar88_0 + p87];
+            const a92_1 = Whz[ar88_1 + p87];
+            const a92_2 = Whz[ar88_2 + p87];
+            const a92_3 = Whz[ar88_3 + p87];
+            const b93_0 = h_3[pn91 + j86];
             s94_0_0 += a92_0 * b93_0;
             s94_1_0 += a92_1 * b93_0;
             s94_2_0 += a92_2 * b93_0;
             s94_3_0 += a92_3 * b93_0;
           }
-          v15[i85 * 1 + j86] = s94_0_0;
-          v15[(i85 + 1) * 1 + j86] = s94_1_0;
-          v15[(i85 + 2) * 1 + j86] = s94_2_0;
-          v15[(i85 + 3) * 1 + j86] = s94_3_0;
+          z[i85 * 1 + j86] = s94_0_0;
+          z[(i85 + 1) * 1 + j86] = s94_1_0;
+          z[(i85 + 2) * 1 + j86] = s94_2_0;
+          z[(i85 + 3) * 1 + j86] = s94_3_0;
         }
       }
     }
   }
+  // yhat = softmax(z)
   for (let r99 = 0; r99 < 4; r99 += 4) {
     let m95 = -Infinity;
-    for (let j97 = 0; j97 < 4; j97++) if (v15[r99 + j97] > m95) m95 = v15[r99 + j97];
+    for (let j97 = 0; j97 < 4; j97++) if (z[r99 + j97] > m95) m95 = z[r99 + j97];
     let s96 = 0;
-    for (let j97 = 0; j97 < 4; j97++) s96 += Math.exp(v15[r99 + j97] - m95);
+    for (let j97 = 0; j97 < 4; j97++) s96 += Math.exp(z[r99 + j97] - m95);
     const lse98 = m95 + Math.log(s96);
-    for (let j97 = 0; j97 < 4; j97++) v16[r99 + j97] = Math.exp(v15[r99 + j97] - lse98);
+    for (let j97 = 0; j97 < 4; j97++) yhat[r99 + j97] = Math.exp(z[r99 + j97] - lse98);
   }
+  // loss L = cross_entropy(yhat, y)
   let s100 = 0;
   for (let r105 = 0; r105 < 4; r105 += 4) {
     let m101 = -Infinity;
-    for (let j103 = 0; j103 < 4; j103++) if (v15[r105 + j103] > m101) m101 = v15[r105 + j103];
+    for (let j103 = 0; j103 < 4; j103++) if (z[r105 + j103] > m101) m101 = z[r105 + j103];
     let e102 = 0;
-    for (let j103 = 0; j103 < 4; j103++) e102 += Math.exp(v15[r105 + j103] - m101);
+    for (let j103 = 0; j103 < 4; j103++) e102 += Math.exp(z[r105 + j103] - m101);
     const lse104 = m101 + Math.log(e102);
-    for (let j103 = 0; j103 < 4; j103++) s100 -= v1[r105 + j103] * (v15[r105 + j103] - lse104);
+    for (let j103 = 0; j103 < 4; j103++) s100 -= y[r105 + j103] * (z[r105 + j103] - lse104);
   }
-  v17[0] = s100;
+  L[0] = s100;
+  // dL/dz
   for (let r108 = 0; r108 < 4; r108 += 4) {
     let t106 = 0;
-    for (let j107 = 0; j107 < 4; j107++) t106 += v1[r108 + j107];
+    for (let j107 = 0; j107 < 4; j107++) t106 += y[r108 + j107];
     for (let j107 = 0; j107 < 4; j107++)
-      v24[r108 + j107] = v16[r108 + j107] * t106 - v1[r108 + j107];
+      dL_dz[r108 + j107] = yhat[r108 + j107] * t106 - y[r108 + j107];
   }
+  // dL/dWhz
   {
     let i109 = 0;
     for (; i109 + 3 < 4; i109 += 4) {
-      const a111_0 = v24[i109];
+      const a111_0 = dL_dz[i109];
       const o112_0 = i109 * 1;
-      const a111_1 = v24[i109 + 1];
+      const a111_1 = dL_dz[i109 + 1];
       const o112_1 = (i109 + 1) * 1;
-      const a111_2 = v24[i109 + 2];
+      const a111_2 = dL_dz[i109 + 2];
       const o112_2 = (i109 + 2) * 1;
-      const a111_3 = v24[i109 + 3];
+      const a111_3 = dL_dz[i109 + 3];
       const o112_3 = (i109 + 3) * 1;
       for (let j110 = 0; j110 < 1; j110++) {
-        const bv113 = v14[j110];
-        v25[o112_0 + j110] = a111_0 * bv113;
-        v25[o112_1 + j110] = a111_1 * bv113;
-        v25[o112_2 + j110] = a111_2 * bv113;
-        v25[o112_3 + j110] = a111_3 * bv113;
+        const bv113 = h_3[j110];
+        dL_dWhz[o112_0 + j110] = a111_0 * bv113;
+        dL_dWhz[o112_1 + j110] = a111_1 * bv113;
+        dL_dWhz[o112_2 + j110] = a111_2 * bv113;
+        dL_dWhz[o112_3 + j110] = a111_3 * bv113;
       }
     }
   }
@@ -554,8 +564,8 @@ export function gradient(
           for (let p116 = 0; p116 < 4; p116++) {
             const pm119 = p116 * 1;
             const pn120 = p116 * 1;
-            const a121_0 = v7[pm119 + i114];
-            const b122_0 = v24[pn120 + j115];
+            const a121_0 = Whz[pm119 + i114];
+            const b122_0 = dL_dz[pn120 + j115];
             s123_0_0 += a121_0 * b122_0;
           }
           v26[i114 * 1 + j115] = s123_0_0;
@@ -563,24 +573,26 @@ export function gradient(
       }
     }
   }
-  v30.fill(0);
+  // dL/dh
+  dL_dh.fill(0);
   {
     const o124 = 2 * 1;
-    for (let i125 = 0; i125 < 1; i125++) v30[o124 + i125] = v26[i125];
+    for (let i125 = 0; i125 < 1; i125++) dL_dh[o124 + i125] = v26[i125];
   }
+  // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh over the steps
   {
-    d33_0.fill(0);
-    d33_0.set(v30, 1 * 1);
-    v34.fill(0);
-    v35.fill(0);
+    dL_dh_steps.fill(0);
+    dL_dh_steps.set(dL_dh, 1 * 1);
+    dL_dWxh.fill(0);
+    dL_dWhh.fill(0);
     for (let t126 = 3 - 1; t126 >= 0; t126--) {
       {
         const o127 = t126 * 4;
-        for (let i128 = 0; i128 < 4; i128++) bt33_1[i128] = v0[o127 + i128];
+        for (let i128 = 0; i128 < 4; i128++) bt33_1[i128] = x[o127 + i128];
       }
       {
         const o129 = (t126 + 0) * 1;
-        for (let i130 = 0; i130 < 1; i130++) bt33_4[i130] = s11_0[o129 + i130];
+        for (let i130 = 0; i130 < 1; i130++) bt33_4[i130] = h_steps[o129 + i130];
       }
       {
         const o131 = t126 * 1;
@@ -588,7 +600,7 @@ export function gradient(
       }
       {
         const o133 = (t126 + 1) * 1;
-        for (let i134 = 0; i134 < 1; i134++) bt33_8[i134] = d33_0[o133 + i134];
+        for (let i134 = 0; i134 < 1; i134++) bt33_8[i134] = dL_dh_steps[o133 + i134];
       }
       const s136 = bt33_7[0];
       bt33_11[0] = s136 * s136;
@@ -607,7 +619,7 @@ export function gradient(
               for (let p144 = 0; p144 < 1; p144++) {
                 const pm147 = p144 * 1;
                 const pn148 = p144 * 1;
-                const a149_0 = v5[pm147 + i142];
+                const a149_0 = Whh[pm147 + i142];
                 const b150_0 = bt33_13[pn148 + j143];
                 s151_0_0 += a149_0 * b150_0;
               }
@@ -618,7 +630,7 @@ export function gradient(
       }
       {
         const o152 = (t126 + 0) * 1;
-        for (let i153 = 0; i153 < 1; i153++) d33_0[o152 + i153] += bt33_19[i153];
+        for (let i153 = 0; i153 < 1; i153++) dL_dh_steps[o152 + i153] += bt33_19[i153];
       }
       {
         let i154 = 0;
@@ -627,7 +639,7 @@ export function gradient(
           const o157_0 = i154 * 4;
           for (let j155 = 0; j155 < 4; j155++) {
             const bv158 = bt33_1[j155];
-            v34[o157_0 + j155] += a156_0 * bv158;
+            dL_dWxh[o157_0 + j155] += a156_0 * bv158;
           }
         }
       }
@@ -638,14 +650,14 @@ export function gradient(
           const o162_0 = i159 * 1;
           for (let j160 = 0; j160 < 1; j160++) {
             const bv163 = bt33_4[j160];
-            v35[o162_0 + j160] += a161_0 * bv163;
+            dL_dWhh[o162_0 + j160] += a161_0 * bv163;
           }
         }
       }
     }
   }
 
-  return { loss: v17[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

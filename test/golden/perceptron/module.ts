@@ -119,14 +119,14 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v7 = new Float64Array(2);
-  const v8 = new Float64Array(2);
-  const v9 = new Float64Array(2);
-  const v10 = new Float64Array(2);
+  const z = new Float64Array(2);
+  const yhat = new Float64Array(2);
+  const dL_dz = new Float64Array(2);
   const v11 = new Float64Array(2);
-  const v12 = new Float64Array(1);
-  const v16 = new Float64Array(1);
-  const v20 = new Float64Array(3);
-  return { key: "", v7, v8, v9, v10, v11, v12, v16, v20 };
+  const L = new Float64Array(1);
+  const dL_db = new Float64Array(1);
+  const dL_dw = new Float64Array(3);
+  return { key: "", v7, z, yhat, dL_dz, v11, L, dL_db, dL_dw };
 }
 function buffers() {
   const k = "";
@@ -138,11 +138,11 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["y"];
-  const v3 = params["w"];
-  const v6 = params["b"];
-  const { v7, v8, v9, v11, v12 } = w;
+  const X = inputs["X"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const { v7, z, yhat, v11, L } = w;
   {
     let i0 = 0;
     for (; i0 < 2; i0++) {
@@ -153,8 +153,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_0_0 = 0;
           for (let p2 = 0; p2 < 3; p2++) {
             const pn6 = p2 * 1;
-            const a7_0 = v0[ar3_0 + p2];
-            const b8_0 = v3[pn6 + j1];
+            const a7_0 = X[ar3_0 + p2];
+            const b8_0 = w_[pn6 + j1];
             s9_0_0 += a7_0 * b8_0;
           }
           v7[i0 * 1 + j1] = s9_0_0;
@@ -162,24 +162,27 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
-  const s11 = v6[0];
+  // z = X*w + b
+  const s11 = b[0];
   for (let i10 = 0; i10 < 2; i10++) {
-    v8[i10] = v7[i10] + s11;
+    z[i10] = v7[i10] + s11;
   }
+  // yhat = heaviside(z)
 
   for (let i12 = 0; i12 < 2; i12++) {
-    v9[i12] = +(v8[i12] > 0);
+    yhat[i12] = +(z[i12] > 0);
   }
 
   for (let i13 = 0; i13 < 2; i13++) {
-    v11[i13] = (v9[i13] - v1[i13]) * v8[i13];
+    v11[i13] = (yhat[i13] - y[i13]) * z[i13];
   }
+  // loss L = sum((yhat - y) .* z)
   {
     let s14 = 0;
     for (let i15 = 0; i15 < 2; i15++) s14 += v11[i15];
-    v12[0] = s14;
+    L[0] = s14;
   }
-  return { loss: v12[0], values: { z: v8.slice(), yhat: v9.slice(), L: v12.slice() } };
+  return { loss: L[0], values: { z: z.slice(), yhat: yhat.slice(), L: L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -200,13 +203,13 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["y"];
-  const v3 = params["w"];
-  const v6 = params["b"];
-  const v16 = out["b"];
-  const v20 = out["w"];
-  const { v7, v8, v10, v11, v12 } = w;
+  const X = inputs["X"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const dL_db = out["b"];
+  const dL_dw = out["w"];
+  const { v7, z, dL_dz, v11, L } = w;
   {
     let i16 = 0;
     for (; i16 < 2; i16++) {
@@ -217,8 +220,8 @@ export function gradient(
           let s25_0_0 = 0;
           for (let p18 = 0; p18 < 3; p18++) {
             const pn22 = p18 * 1;
-            const a23_0 = v0[ar19_0 + p18];
-            const b24_0 = v3[pn22 + j17];
+            const a23_0 = X[ar19_0 + p18];
+            const b24_0 = w_[pn22 + j17];
             s25_0_0 += a23_0 * b24_0;
           }
           v7[i16 * 1 + j17] = s25_0_0;
@@ -226,28 +229,33 @@ export function gradient(
       }
     }
   }
-  const s27 = v6[0];
+  // z = X*w + b
+  const s27 = b[0];
   for (let i26 = 0; i26 < 2; i26++) {
-    v8[i26] = v7[i26] + s27;
+    z[i26] = v7[i26] + s27;
   }
+  // dL/dz
 
   for (let i28 = 0; i28 < 2; i28++) {
-    v10[i28] = +(v8[i28] > 0) - v1[i28];
+    dL_dz[i28] = +(z[i28] > 0) - y[i28];
   }
 
   for (let i29 = 0; i29 < 2; i29++) {
-    v11[i29] = v10[i29] * v8[i29];
+    v11[i29] = dL_dz[i29] * z[i29];
   }
+  // loss L = sum((yhat - y) .* z)
   {
     let s30 = 0;
     for (let i31 = 0; i31 < 2; i31++) s30 += v11[i31];
-    v12[0] = s30;
+    L[0] = s30;
   }
-  v16.fill(0, 0, 1);
+  // dL/db
+  dL_db.fill(0, 0, 1);
   let f33 = 0;
   let s34 = 0;
-  for (let i32 = 0; i32 < 2; i32++) s34 += v10[f33++];
-  v16[0] += s34;
+  for (let i32 = 0; i32 < 2; i32++) s34 += dL_dz[f33++];
+  dL_db[0] += s34;
+  // dL/dw
   {
     let i35 = 0;
     for (; i35 < 3; i35++) {
@@ -258,17 +266,17 @@ export function gradient(
           for (let p37 = 0; p37 < 2; p37++) {
             const pm40 = p37 * 3;
             const pn41 = p37 * 1;
-            const a42_0 = v0[pm40 + i35];
-            const b43_0 = v10[pn41 + j36];
+            const a42_0 = X[pm40 + i35];
+            const b43_0 = dL_dz[pn41 + j36];
             s44_0_0 += a42_0 * b43_0;
           }
-          v20[i35 * 1 + j36] = s44_0_0;
+          dL_dw[i35 * 1 + j36] = s44_0_0;
         }
       }
     }
   }
 
-  return { loss: v12[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -119,14 +119,14 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v7 = new Float64Array(8);
-  const v8 = new Float64Array(8);
-  const v9 = new Float64Array(8);
-  const v10 = new Float64Array(8);
+  const z = new Float64Array(8);
+  const yhat = new Float64Array(8);
+  const dL_dz = new Float64Array(8);
   const v11 = new Float64Array(8);
-  const v12 = new Float64Array(1);
-  const v15 = new Float64Array(1);
-  const v19 = new Float64Array(3);
-  return { key: "", v7, v8, v9, v10, v11, v12, v15, v19 };
+  const L = new Float64Array(1);
+  const dL_db = new Float64Array(1);
+  const dL_dw = new Float64Array(3);
+  return { key: "", v7, z, yhat, dL_dz, v11, L, dL_db, dL_dw };
 }
 function buffers() {
   const k = "";
@@ -138,11 +138,11 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["y"];
-  const v3 = params["w"];
-  const v6 = params["b"];
-  const { v7, v8, v9, v11, v12 } = w;
+  const X = inputs["X"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const { v7, z, yhat, v11, L } = w;
   {
     let i0 = 0;
     for (; i0 + 3 < 8; i0 += 4) {
@@ -159,11 +159,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_3_0 = 0;
           for (let p2 = 0; p2 < 3; p2++) {
             const pn6 = p2 * 1;
-            const a7_0 = v0[ar3_0 + p2];
-            const a7_1 = v0[ar3_1 + p2];
-            const a7_2 = v0[ar3_2 + p2];
-            const a7_3 = v0[ar3_3 + p2];
-            const b8_0 = v3[pn6 + j1];
+            const a7_0 = X[ar3_0 + p2];
+            const a7_1 = X[ar3_1 + p2];
+            const a7_2 = X[ar3_2 + p2];
+            const a7_3 = X[ar3_3 + p2];
+            const b8_0 = w_[pn6 + j1];
             s9_0_0 += a7_0 * b8_0;
             s9_1_0 += a7_1 * b8_0;
             s9_2_0 += a7_2 * b8_0;
@@ -177,24 +177,27 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
-  const s11 = v6[0];
+  // z = X*w + b
+  const s11 = b[0];
   for (let i10 = 0; i10 < 8; i10++) {
-    v8[i10] = v7[i10] + s11;
+    z[i10] = v7[i10] + s11;
   }
+  // yhat = heaviside(z)
 
   for (let i12 = 0; i12 < 8; i12++) {
-    v9[i12] = +(v8[i12] > 0);
+    yhat[i12] = +(z[i12] > 0);
   }
 
   for (let i13 = 0; i13 < 8; i13++) {
-    v11[i13] = (v9[i13] - v1[i13]) * v8[i13];
+    v11[i13] = (yhat[i13] - y[i13]) * z[i13];
   }
+  // loss L = sum((yhat - y) .* z)
   {
     let s14 = 0;
     for (let i15 = 0; i15 < 8; i15++) s14 += v11[i15];
-    v12[0] = s14;
+    L[0] = s14;
   }
-  return { loss: v12[0], values: { z: v8.slice(), yhat: v9.slice(), L: v12.slice() } };
+  return { loss: L[0], values: { z: z.slice(), yhat: yhat.slice(), L: L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -215,13 +218,13 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["y"];
-  const v3 = params["w"];
-  const v6 = params["b"];
-  const v15 = out["b"];
-  const v19 = out["w"];
-  const { v7, v8, v10, v11, v12 } = w;
+  const X = inputs["X"];
+  const y = inputs["y"];
+  const w_ = params["w"];
+  const b = params["b"];
+  const dL_db = out["b"];
+  const dL_dw = out["w"];
+  const { v7, z, dL_dz, v11, L } = w;
   {
     let i16 = 0;
     for (; i16 + 3 < 8; i16 += 4) {
@@ -238,11 +241,11 @@ export function gradient(
           let s25_3_0 = 0;
           for (let p18 = 0; p18 < 3; p18++) {
             const pn22 = p18 * 1;
-            const a23_0 = v0[ar19_0 + p18];
-            const a23_1 = v0[ar19_1 + p18];
-            const a23_2 = v0[ar19_2 + p18];
-            const a23_3 = v0[ar19_3 + p18];
-            const b24_0 = v3[pn22 + j17];
+            const a23_0 = X[ar19_0 + p18];
+            const a23_1 = X[ar19_1 + p18];
+            const a23_2 = X[ar19_2 + p18];
+            const a23_3 = X[ar19_3 + p18];
+            const b24_0 = w_[pn22 + j17];
             s25_0_0 += a23_0 * b24_0;
             s25_1_0 += a23_1 * b24_0;
             s25_2_0 += a23_2 * b24_0;
@@ -256,28 +259,33 @@ export function gradient(
       }
     }
   }
-  const s27 = v6[0];
+  // z = X*w + b
+  const s27 = b[0];
   for (let i26 = 0; i26 < 8; i26++) {
-    v8[i26] = v7[i26] + s27;
+    z[i26] = v7[i26] + s27;
   }
+  // dL/dz
 
   for (let i28 = 0; i28 < 8; i28++) {
-    v10[i28] = +(v8[i28] > 0) - v1[i28];
+    dL_dz[i28] = +(z[i28] > 0) - y[i28];
   }
 
   for (let i29 = 0; i29 < 8; i29++) {
-    v11[i29] = v10[i29] * v8[i29];
+    v11[i29] = dL_dz[i29] * z[i29];
   }
+  // loss L = sum((yhat - y) .* z)
   {
     let s30 = 0;
     for (let i31 = 0; i31 < 8; i31++) s30 += v11[i31];
-    v12[0] = s30;
+    L[0] = s30;
   }
-  v15.fill(0, 0, 1);
+  // dL/db
+  dL_db.fill(0, 0, 1);
   let f33 = 0;
   let s34 = 0;
-  for (let i32 = 0; i32 < 8; i32++) s34 += v10[f33++];
-  v15[0] += s34;
+  for (let i32 = 0; i32 < 8; i32++) s34 += dL_dz[f33++];
+  dL_db[0] += s34;
+  // dL/dw
   {
     let i35 = 0;
     for (; i35 < 3; i35++) {
@@ -288,17 +296,17 @@ export function gradient(
           for (let p37 = 0; p37 < 8; p37++) {
             const pm40 = p37 * 3;
             const pn41 = p37 * 1;
-            const a42_0 = v0[pm40 + i35];
-            const b43_0 = v10[pn41 + j36];
+            const a42_0 = X[pm40 + i35];
+            const b43_0 = dL_dz[pn41 + j36];
             s44_0_0 += a42_0 * b43_0;
           }
-          v19[i35 * 1 + j36] = s44_0_0;
+          dL_dw[i35 * 1 + j36] = s44_0_0;
         }
       }
     }
   }
 
-  return { loss: v12[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

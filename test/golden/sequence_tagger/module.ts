@@ -130,30 +130,30 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s13_0 = new Float64Array((1 + 4) * 4);
+  const h_steps = new Float64Array((1 + 4) * 4);
   const r13_9 = new Float64Array(4 * 4);
   const r13_14 = new Float64Array(4 * 3);
-  const bt13_1 = new Float64Array(3);
+  const x_t = new Float64Array(3);
   const bt13_2 = new Float64Array(4);
-  const bt13_4 = new Float64Array(4);
+  const h_prev = new Float64Array(4);
   const bt13_5 = new Float64Array(4);
   const bt13_6 = new Float64Array(4);
   const bt13_8 = new Float64Array(4);
-  const bt13_9 = new Float64Array(4);
+  const h_t = new Float64Array(4);
   const bt13_11 = new Float64Array(3);
   const bt13_13 = new Float64Array(3);
-  const bt13_14 = new Float64Array(3);
-  const bt13_15 = new Float64Array(3);
+  const yhat_t = new Float64Array(3);
+  const y_t = new Float64Array(3);
   const bt13_16 = new Float64Array(1);
-  const v14 = s13_0.subarray(1 * 4);
-  const v15 = new Float64Array(12);
+  const h = h_steps.subarray(1 * 4);
+  const yhat = new Float64Array(12);
   const v16 = new Float64Array(4);
   const v17 = new Float64Array(1);
   const v18 = new Float64Array(1);
-  const v19 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v21 = new Float64Array(1);
   const v22 = new Float64Array(4);
-  const d25_0 = new Float64Array((1 + 4) * 4);
+  const dL_dh_steps = new Float64Array((1 + 4) * 4);
   const bt25_0 = new Float64Array(12);
   const bt25_1 = new Float64Array(3);
   const bt25_2 = new Float64Array(4);
@@ -191,37 +191,37 @@ function allocate() {
   const bt25_45 = new Float64Array(4);
   const bt25_46 = new Float64Array(12);
   const bt25_48 = new Float64Array(12);
-  const v26 = new Float64Array(12);
-  const v27 = new Float64Array(16);
-  const v28 = new Float64Array(4);
-  const v29 = new Float64Array(12);
-  const v30 = new Float64Array(3);
+  const dL_dWxh = new Float64Array(12);
+  const dL_dWhh = new Float64Array(16);
+  const dL_dbh = new Float64Array(4);
+  const dL_dWhy = new Float64Array(12);
+  const dL_dby = new Float64Array(3);
   return {
     key: "",
-    s13_0,
+    h_steps,
     r13_9,
     r13_14,
-    bt13_1,
+    x_t,
     bt13_2,
-    bt13_4,
+    h_prev,
     bt13_5,
     bt13_6,
     bt13_8,
-    bt13_9,
+    h_t,
     bt13_11,
     bt13_13,
-    bt13_14,
-    bt13_15,
+    yhat_t,
+    y_t,
     bt13_16,
-    v14,
-    v15,
+    h,
+    yhat,
     v16,
     v17,
     v18,
-    v19,
+    L,
     v21,
     v22,
-    d25_0,
+    dL_dh_steps,
     bt25_0,
     bt25_1,
     bt25_2,
@@ -259,11 +259,11 @@ function allocate() {
     bt25_45,
     bt25_46,
     bt25_48,
-    v26,
-    v27,
-    v28,
-    v29,
-    v30,
+    dL_dWxh,
+    dL_dWhh,
+    dL_dbh,
+    dL_dWhy,
+    dL_dby,
   };
 }
 function buffers() {
@@ -276,46 +276,47 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["Wxh"];
-  const v5 = params["Whh"];
-  const v7 = params["bh"];
-  const v9 = params["Why"];
-  const v11 = params["by"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wxh = params["Wxh"];
+  const Whh = params["Whh"];
+  const bh = params["bh"];
+  const Why = params["Why"];
+  const by = params["by"];
   const {
-    s13_0,
-    bt13_1,
+    h_steps,
+    x_t,
     bt13_2,
-    bt13_4,
+    h_prev,
     bt13_5,
-    bt13_9,
+    h_t,
     bt13_11,
     bt13_13,
-    bt13_14,
-    bt13_15,
+    yhat_t,
+    y_t,
     bt13_16,
-    v14,
-    v15,
+    h,
+    yhat,
     v16,
     v17,
     v18,
-    v19,
+    L,
   } = w;
+  // h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh); yhat_t = softmax(Why*h_t + by)
   {
-    s13_0.fill(0, 0 * 4, 1 * 4);
+    h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t0 = 0; t0 < 4; t0++) {
       {
         const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) bt13_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 3; i2++) x_t[i2] = x[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) bt13_4[i4] = s13_0[o3 + i4];
+        for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
         const o5 = t0 * 3;
-        for (let i6 = 0; i6 < 3; i6++) bt13_15[i6] = v1[o5 + i6];
+        for (let i6 = 0; i6 < 3; i6++) y_t[i6] = y[o5 + i6];
       }
       {
         let i7 = 0;
@@ -333,11 +334,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s16_3_0 = 0;
               for (let p9 = 0; p9 < 3; p9++) {
                 const pn13 = p9 * 1;
-                const a14_0 = v3[ar10_0 + p9];
-                const a14_1 = v3[ar10_1 + p9];
-                const a14_2 = v3[ar10_2 + p9];
-                const a14_3 = v3[ar10_3 + p9];
-                const b15_0 = bt13_1[pn13 + j8];
+                const a14_0 = Wxh[ar10_0 + p9];
+                const a14_1 = Wxh[ar10_1 + p9];
+                const a14_2 = Wxh[ar10_2 + p9];
+                const a14_3 = Wxh[ar10_3 + p9];
+                const b15_0 = x_t[pn13 + j8];
                 s16_0_0 += a14_0 * b15_0;
                 s16_1_0 += a14_1 * b15_0;
                 s16_2_0 += a14_2 * b15_0;
@@ -367,11 +368,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s26_3_0 = 0;
               for (let p19 = 0; p19 < 4; p19++) {
                 const pn23 = p19 * 1;
-                const a24_0 = v5[ar20_0 + p19];
-                const a24_1 = v5[ar20_1 + p19];
-                const a24_2 = v5[ar20_2 + p19];
-                const a24_3 = v5[ar20_3 + p19];
-                const b25_0 = bt13_4[pn23 + j18];
+                const a24_0 = Whh[ar20_0 + p19];
+                const a24_1 = Whh[ar20_1 + p19];
+                const a24_2 = Whh[ar20_2 + p19];
+                const a24_3 = Whh[ar20_3 + p19];
+                const b25_0 = h_prev[pn23 + j18];
                 s26_0_0 += a24_0 * b25_0;
                 s26_1_0 += a24_1 * b25_0;
                 s26_2_0 += a24_2 * b25_0;
@@ -387,7 +388,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i27 = 0; i27 < 4; i27++) {
-        bt13_9[i27] = Math.tanh(bt13_2[i27] + bt13_5[i27] + v7[i27]);
+        h_t[i27] = Math.tanh(bt13_2[i27] + bt13_5[i27] + bh[i27]);
       }
       {
         let i28 = 0;
@@ -399,8 +400,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
               let s37_0_0 = 0;
               for (let p30 = 0; p30 < 4; p30++) {
                 const pn34 = p30 * 1;
-                const a35_0 = v9[ar31_0 + p30];
-                const b36_0 = bt13_9[pn34 + j29];
+                const a35_0 = Why[ar31_0 + p30];
+                const b36_0 = h_t[pn34 + j29];
                 s37_0_0 += a35_0 * b36_0;
               }
               bt13_11[i28 * 1 + j29] = s37_0_0;
@@ -410,7 +411,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i38 = 0; i38 < 3; i38++) {
-        bt13_13[i38] = bt13_11[i38] + v11[i38];
+        bt13_13[i38] = bt13_11[i38] + by[i38];
       }
       for (let r43 = 0; r43 < 3; r43 += 3) {
         let m39 = -Infinity;
@@ -418,7 +419,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         let s40 = 0;
         for (let j41 = 0; j41 < 3; j41++) s40 += Math.exp(bt13_13[r43 + j41] - m39);
         const lse42 = m39 + Math.log(s40);
-        for (let j41 = 0; j41 < 3; j41++) bt13_14[r43 + j41] = Math.exp(bt13_13[r43 + j41] - lse42);
+        for (let j41 = 0; j41 < 3; j41++) yhat_t[r43 + j41] = Math.exp(bt13_13[r43 + j41] - lse42);
       }
       let s44 = 0;
       for (let r49 = 0; r49 < 3; r49 += 3) {
@@ -427,21 +428,22 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         let e46 = 0;
         for (let j47 = 0; j47 < 3; j47++) e46 += Math.exp(bt13_13[r49 + j47] - m45);
         const lse48 = m45 + Math.log(e46);
-        for (let j47 = 0; j47 < 3; j47++) s44 -= bt13_15[r49 + j47] * (bt13_13[r49 + j47] - lse48);
+        for (let j47 = 0; j47 < 3; j47++) s44 -= y_t[r49 + j47] * (bt13_13[r49 + j47] - lse48);
       }
       bt13_16[0] = s44;
-      s13_0.set(bt13_9, (t0 + 1) * 4);
-      v15.set(bt13_14, t0 * 3);
+      h_steps.set(h_t, (t0 + 1) * 4);
+      yhat.set(yhat_t, t0 * 3);
       v16.set(bt13_16, t0 * 1);
     }
   }
   v17.fill(0);
   for (let r50 = 0; r50 < 4; r50 += 1) for (let i51 = 0; i51 < 1; i51++) v17[i51] += v16[r50 + i51];
   v18[0] = 4;
+  // loss L = mean_t(cross_entropy(yhat_t, y_t))
   const s53 = v17[0];
   const s54 = v18[0];
-  v19[0] = s53 / s54;
-  return { loss: v19[0], values: { h: v14.slice(), yhat: v15.slice(), L: v19.slice() } };
+  L[0] = s53 / s54;
+  return { loss: L[0], values: { h: h.slice(), yhat: yhat.slice(), L: L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
@@ -465,39 +467,39 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["Wxh"];
-  const v5 = params["Whh"];
-  const v7 = params["bh"];
-  const v9 = params["Why"];
-  const v11 = params["by"];
-  const v26 = out["Wxh"];
-  const v27 = out["Whh"];
-  const v28 = out["bh"];
-  const v29 = out["Why"];
-  const v30 = out["by"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wxh = params["Wxh"];
+  const Whh = params["Whh"];
+  const bh = params["bh"];
+  const Why = params["Why"];
+  const by = params["by"];
+  const dL_dWxh = out["Wxh"];
+  const dL_dWhh = out["Whh"];
+  const dL_dbh = out["bh"];
+  const dL_dWhy = out["Why"];
+  const dL_dby = out["by"];
   const {
-    s13_0,
+    h_steps,
     r13_9,
     r13_14,
-    bt13_1,
+    x_t,
     bt13_2,
-    bt13_4,
+    h_prev,
     bt13_5,
-    bt13_9,
+    h_t,
     bt13_11,
     bt13_13,
-    bt13_14,
-    bt13_15,
+    yhat_t,
+    y_t,
     bt13_16,
     v16,
     v17,
     v18,
-    v19,
+    L,
     v21,
     v22,
-    d25_0,
+    dL_dh_steps,
     bt25_1,
     bt25_4,
     bt25_9,
@@ -511,20 +513,21 @@ export function gradient(
     bt25_35,
     bt25_42,
   } = w;
+  // h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh); yhat_t = softmax(Why*h_t + by)
   {
-    s13_0.fill(0, 0 * 4, 1 * 4);
+    h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t55 = 0; t55 < 4; t55++) {
       {
         const o56 = t55 * 3;
-        for (let i57 = 0; i57 < 3; i57++) bt13_1[i57] = v0[o56 + i57];
+        for (let i57 = 0; i57 < 3; i57++) x_t[i57] = x[o56 + i57];
       }
       {
         const o58 = (t55 + 0) * 4;
-        for (let i59 = 0; i59 < 4; i59++) bt13_4[i59] = s13_0[o58 + i59];
+        for (let i59 = 0; i59 < 4; i59++) h_prev[i59] = h_steps[o58 + i59];
       }
       {
         const o60 = t55 * 3;
-        for (let i61 = 0; i61 < 3; i61++) bt13_15[i61] = v1[o60 + i61];
+        for (let i61 = 0; i61 < 3; i61++) y_t[i61] = y[o60 + i61];
       }
       {
         let i62 = 0;
@@ -542,11 +545,11 @@ export function gradient(
               let s71_3_0 = 0;
               for (let p64 = 0; p64 < 3; p64++) {
                 const pn68 = p64 * 1;
-                const a69_0 = v3[ar65_0 + p64];
-                const a69_1 = v3[ar65_1 + p64];
-                const a69_2 = v3[ar65_2 + p64];
-                const a69_3 = v3[ar65_3 + p64];
-                const b70_0 = bt13_1[pn68 + j63];
+                const a69_0 = Wxh[ar65_0 + p64];
+                const a69_1 = Wxh[ar65_1 + p64];
+                const a69_2 = Wxh[ar65_2 + p64];
+                const a69_3 = Wxh[ar65_3 + p64];
+                const b70_0 = x_t[pn68 + j63];
                 s71_0_0 += a69_0 * b70_0;
                 s71_1_0 += a69_1 * b70_0;
                 s71_2_0 += a69_2 * b70_0;
@@ -576,11 +579,11 @@ export function gradient(
               let s81_3_0 = 0;
               for (let p74 = 0; p74 < 4; p74++) {
                 const pn78 = p74 * 1;
-                const a79_0 = v5[ar75_0 + p74];
-                const a79_1 = v5[ar75_1 + p74];
-                const a79_2 = v5[ar75_2 + p74];
-                const a79_3 = v5[ar75_3 + p74];
-                const b80_0 = bt13_4[pn78 + j73];
+                const a79_0 = Whh[ar75_0 + p74];
+                const a79_1 = Whh[ar75_1 + p74];
+                const a79_2 = Whh[ar75_2 + p74];
+                const a79_3 = Whh[ar75_3 + p74];
+                const b80_0 = h_prev[pn78 + j73];
                 s81_0_0 += a79_0 * b80_0;
                 s81_1_0 += a79_1 * b80_0;
                 s81_2_0 += a79_2 * b80_0;
@@ -596,7 +599,7 @@ export function gradient(
       }
 
       for (let i82 = 0; i82 < 4; i82++) {
-        bt13_9[i82] = Math.tanh(bt13_2[i82] + bt13_5[i82] + v7[i82]);
+        h_t[i82] = Math.tanh(bt13_2[i82] + bt13_5[i82] + bh[i82]);
       }
       {
         let i83 = 0;
@@ -608,8 +611,8 @@ export function gradient(
               let s92_0_0 = 0;
               for (let p85 = 0; p85 < 4; p85++) {
                 const pn89 = p85 * 1;
-                const a90_0 = v9[ar86_0 + p85];
-                const b91_0 = bt13_9[pn89 + j84];
+                const a90_0 = Why[ar86_0 + p85];
+                const b91_0 = h_t[pn89 + j84];
                 s92_0_0 += a90_0 * b91_0;
               }
               bt13_11[i83 * 1 + j84] = s92_0_0;
@@ -619,7 +622,7 @@ export function gradient(
       }
 
       for (let i93 = 0; i93 < 3; i93++) {
-        bt13_13[i93] = bt13_11[i93] + v11[i93];
+        bt13_13[i93] = bt13_11[i93] + by[i93];
       }
       for (let r98 = 0; r98 < 3; r98 += 3) {
         let m94 = -Infinity;
@@ -627,7 +630,7 @@ export function gradient(
         let s95 = 0;
         for (let j96 = 0; j96 < 3; j96++) s95 += Math.exp(bt13_13[r98 + j96] - m94);
         const lse97 = m94 + Math.log(s95);
-        for (let j96 = 0; j96 < 3; j96++) bt13_14[r98 + j96] = Math.exp(bt13_13[r98 + j96] - lse97);
+        for (let j96 = 0; j96 < 3; j96++) yhat_t[r98 + j96] = Math.exp(bt13_13[r98 + j96] - lse97);
       }
       let s99 = 0;
       for (let r104 = 0; r104 < 3; r104 += 3) {
@@ -638,43 +641,45 @@ export function gradient(
         for (let j102 = 0; j102 < 3; j102++) e101 += Math.exp(bt13_13[r104 + j102] - m100);
         const lse103 = m100 + Math.log(e101);
         for (let j102 = 0; j102 < 3; j102++)
-          s99 -= bt13_15[r104 + j102] * (bt13_13[r104 + j102] - lse103);
+          s99 -= y_t[r104 + j102] * (bt13_13[r104 + j102] - lse103);
       }
       bt13_16[0] = s99;
-      s13_0.set(bt13_9, (t55 + 1) * 4);
+      h_steps.set(h_t, (t55 + 1) * 4);
       v16.set(bt13_16, t55 * 1);
-      r13_9.set(bt13_9, t55 * 4);
-      r13_14.set(bt13_14, t55 * 3);
+      r13_9.set(h_t, t55 * 4);
+      r13_14.set(yhat_t, t55 * 3);
     }
   }
   v17.fill(0);
   for (let r105 = 0; r105 < 4; r105 += 1)
     for (let i106 = 0; i106 < 1; i106++) v17[i106] += v16[r105 + i106];
   v18[0] = 4;
+  // loss L = mean_t(cross_entropy(yhat_t, y_t))
   const s108 = v17[0];
   const s109 = v18[0];
-  v19[0] = s108 / s109;
+  L[0] = s108 / s109;
   const s111 = v18[0];
   v21[0] = 1 / s111;
   const s113 = v21[0];
   for (let i112 = 0; i112 < 4; i112++) {
     v22[i112] = s113;
   }
+  // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh, dL/dbh, dL/dWhy, dL/dby over the steps
   {
-    d25_0.fill(0);
-    v26.fill(0);
-    v27.fill(0);
-    v28.fill(0);
-    v29.fill(0);
-    v30.fill(0);
+    dL_dh_steps.fill(0);
+    dL_dWxh.fill(0);
+    dL_dWhh.fill(0);
+    dL_dbh.fill(0);
+    dL_dWhy.fill(0);
+    dL_dby.fill(0);
     for (let t114 = 4 - 1; t114 >= 0; t114--) {
       {
         const o115 = t114 * 3;
-        for (let i116 = 0; i116 < 3; i116++) bt25_1[i116] = v0[o115 + i116];
+        for (let i116 = 0; i116 < 3; i116++) bt25_1[i116] = x[o115 + i116];
       }
       {
         const o117 = (t114 + 0) * 4;
-        for (let i118 = 0; i118 < 4; i118++) bt25_4[i118] = s13_0[o117 + i118];
+        for (let i118 = 0; i118 < 4; i118++) bt25_4[i118] = h_steps[o117 + i118];
       }
       {
         const o119 = t114 * 4;
@@ -686,11 +691,11 @@ export function gradient(
       }
       {
         const o123 = t114 * 3;
-        for (let i124 = 0; i124 < 3; i124++) bt25_15[i124] = v1[o123 + i124];
+        for (let i124 = 0; i124 < 3; i124++) bt25_15[i124] = y[o123 + i124];
       }
       {
         const o125 = (t114 + 1) * 4;
-        for (let i126 = 0; i126 < 4; i126++) bt25_17[i126] = d25_0[o125 + i126];
+        for (let i126 = 0; i126 < 4; i126++) bt25_17[i126] = dL_dh_steps[o125 + i126];
       }
       {
         const o127 = t114 * 1;
@@ -719,10 +724,10 @@ export function gradient(
               for (let p136 = 0; p136 < 3; p136++) {
                 const pm139 = p136 * 4;
                 const pn140 = p136 * 1;
-                const a141_0 = v9[pm139 + i134];
-                const a141_1 = v9[pm139 + i134 + 1];
-                const a141_2 = v9[pm139 + i134 + 2];
-                const a141_3 = v9[pm139 + i134 + 3];
+                const a141_0 = Why[pm139 + i134];
+                const a141_1 = Why[pm139 + i134 + 1];
+                const a141_2 = Why[pm139 + i134 + 2];
+                const a141_3 = Why[pm139 + i134 + 3];
                 const b142_0 = bt25_20[pn140 + j135];
                 s143_0_0 += a141_0 * b142_0;
                 s143_1_0 += a141_1 * b142_0;
@@ -754,10 +759,10 @@ export function gradient(
               for (let p147 = 0; p147 < 4; p147++) {
                 const pm150 = p147 * 4;
                 const pn151 = p147 * 1;
-                const a152_0 = v5[pm150 + i145];
-                const a152_1 = v5[pm150 + i145 + 1];
-                const a152_2 = v5[pm150 + i145 + 2];
-                const a152_3 = v5[pm150 + i145 + 3];
+                const a152_0 = Whh[pm150 + i145];
+                const a152_1 = Whh[pm150 + i145 + 1];
+                const a152_2 = Whh[pm150 + i145 + 2];
+                const a152_3 = Whh[pm150 + i145 + 3];
                 const b153_0 = bt25_35[pn151 + j146];
                 s154_0_0 += a152_0 * b153_0;
                 s154_1_0 += a152_1 * b153_0;
@@ -774,7 +779,7 @@ export function gradient(
       }
       {
         const o155 = (t114 + 0) * 4;
-        for (let i156 = 0; i156 < 4; i156++) d25_0[o155 + i156] += bt25_42[i156];
+        for (let i156 = 0; i156 < 4; i156++) dL_dh_steps[o155 + i156] += bt25_42[i156];
       }
       {
         let i157 = 0;
@@ -789,10 +794,10 @@ export function gradient(
           const o160_3 = (i157 + 3) * 3;
           for (let j158 = 0; j158 < 3; j158++) {
             const bv161 = bt25_1[j158];
-            v26[o160_0 + j158] += a159_0 * bv161;
-            v26[o160_1 + j158] += a159_1 * bv161;
-            v26[o160_2 + j158] += a159_2 * bv161;
-            v26[o160_3 + j158] += a159_3 * bv161;
+            dL_dWxh[o160_0 + j158] += a159_0 * bv161;
+            dL_dWxh[o160_1 + j158] += a159_1 * bv161;
+            dL_dWxh[o160_2 + j158] += a159_2 * bv161;
+            dL_dWxh[o160_3 + j158] += a159_3 * bv161;
           }
         }
       }
@@ -809,14 +814,14 @@ export function gradient(
           const o165_3 = (i162 + 3) * 4;
           for (let j163 = 0; j163 < 4; j163++) {
             const bv166 = bt25_4[j163];
-            v27[o165_0 + j163] += a164_0 * bv166;
-            v27[o165_1 + j163] += a164_1 * bv166;
-            v27[o165_2 + j163] += a164_2 * bv166;
-            v27[o165_3 + j163] += a164_3 * bv166;
+            dL_dWhh[o165_0 + j163] += a164_0 * bv166;
+            dL_dWhh[o165_1 + j163] += a164_1 * bv166;
+            dL_dWhh[o165_2 + j163] += a164_2 * bv166;
+            dL_dWhh[o165_3 + j163] += a164_3 * bv166;
           }
         }
       }
-      for (let i167 = 0; i167 < 4; i167++) v28[i167] += bt25_35[i167];
+      for (let i167 = 0; i167 < 4; i167++) dL_dbh[i167] += bt25_35[i167];
       {
         let i168 = 0;
         for (; i168 < 3; i168++) {
@@ -824,15 +829,15 @@ export function gradient(
           const o171_0 = i168 * 4;
           for (let j169 = 0; j169 < 4; j169++) {
             const bv172 = bt25_9[j169];
-            v29[o171_0 + j169] += a170_0 * bv172;
+            dL_dWhy[o171_0 + j169] += a170_0 * bv172;
           }
         }
       }
-      for (let i173 = 0; i173 < 3; i173++) v30[i173] += bt25_20[i173];
+      for (let i173 = 0; i173 < 3; i173++) dL_dby[i173] += bt25_20[i173];
     }
   }
 
-  return { loss: v19[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

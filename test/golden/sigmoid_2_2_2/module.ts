@@ -175,115 +175,115 @@ function allocate() {
   const v25 = new Float64Array(1);
   const v26 = new Float64Array(1);
   const v27 = new Float64Array(1);
-  const v28 = new Float64Array(1);
+  const in_h1 = new Float64Array(1);
   const v29 = new Float64Array(1);
   const v30 = new Float64Array(1);
   const v31 = new Float64Array(1);
-  const v32 = new Float64Array(1);
-  const v33 = new Float64Array(1);
-  const v34 = new Float64Array(1);
+  const in_h2 = new Float64Array(1);
+  const out_h1 = new Float64Array(1);
+  const out_h2 = new Float64Array(1);
   const v35 = new Float64Array(1);
   const v36 = new Float64Array(1);
   const v37 = new Float64Array(1);
-  const v38 = new Float64Array(1);
+  const in_o1 = new Float64Array(1);
   const v39 = new Float64Array(1);
   const v40 = new Float64Array(1);
   const v41 = new Float64Array(1);
-  const v42 = new Float64Array(1);
-  const v43 = new Float64Array(1);
-  const v44 = new Float64Array(1);
+  const in_o2 = new Float64Array(1);
+  const out_o1 = new Float64Array(1);
+  const out_o2 = new Float64Array(1);
   const v45 = new Float64Array(1);
   const v47 = new Float64Array(1);
-  const v48 = new Float64Array(1);
+  const L_o1 = new Float64Array(1);
   const v49 = new Float64Array(1);
   const v50 = new Float64Array(1);
-  const v51 = new Float64Array(1);
-  const v52 = new Float64Array(1);
+  const L_o2 = new Float64Array(1);
+  const L_total = new Float64Array(1);
   const v54 = new Float64Array(1);
   const v115 = new Float64Array(1);
   const v117 = new Float64Array(1);
   const v123 = new Float64Array(1);
-  const v132 = new Float64Array(1);
-  const v137 = new Float64Array(1);
+  const dL_total_dout_o2 = new Float64Array(1);
+  const dL_total_dout_o1 = new Float64Array(1);
   const v140 = new Float64Array(1);
-  const v141 = new Float64Array(1);
+  const dL_total_din_o2 = new Float64Array(1);
   const v146 = new Float64Array(1);
-  const v147 = new Float64Array(1);
-  const v153 = new Float64Array(1);
+  const dL_total_din_o1 = new Float64Array(1);
+  const dL_total_dw8 = new Float64Array(1);
   const v154 = new Float64Array(1);
-  const v158 = new Float64Array(1);
+  const dL_total_dw7 = new Float64Array(1);
   const v159 = new Float64Array(1);
-  const v165 = new Float64Array(1);
+  const dL_total_dw6 = new Float64Array(1);
   const v166 = new Float64Array(1);
-  const v170 = new Float64Array(1);
-  const v171 = new Float64Array(1);
+  const dL_total_dout_h2 = new Float64Array(1);
+  const dL_total_dw5 = new Float64Array(1);
   const v172 = new Float64Array(1);
-  const v176 = new Float64Array(1);
+  const dL_total_dout_h1 = new Float64Array(1);
   const v177 = new Float64Array(1);
-  const v178 = new Float64Array(1);
+  const dL_total_din_h2 = new Float64Array(1);
   const v183 = new Float64Array(1);
-  const v184 = new Float64Array(1);
-  const v191 = new Float64Array(1);
-  const v194 = new Float64Array(1);
-  const v199 = new Float64Array(1);
-  const v202 = new Float64Array(1);
+  const dL_total_din_h1 = new Float64Array(1);
+  const dL_total_dw4 = new Float64Array(1);
+  const dL_total_dw3 = new Float64Array(1);
+  const dL_total_dw2 = new Float64Array(1);
+  const dL_total_dw1 = new Float64Array(1);
   return {
     key: "",
     v25,
     v26,
     v27,
-    v28,
+    in_h1,
     v29,
     v30,
     v31,
-    v32,
-    v33,
-    v34,
+    in_h2,
+    out_h1,
+    out_h2,
     v35,
     v36,
     v37,
-    v38,
+    in_o1,
     v39,
     v40,
     v41,
-    v42,
-    v43,
-    v44,
+    in_o2,
+    out_o1,
+    out_o2,
     v45,
     v47,
-    v48,
+    L_o1,
     v49,
     v50,
-    v51,
-    v52,
+    L_o2,
+    L_total,
     v54,
     v115,
     v117,
     v123,
-    v132,
-    v137,
+    dL_total_dout_o2,
+    dL_total_dout_o1,
     v140,
-    v141,
+    dL_total_din_o2,
     v146,
-    v147,
-    v153,
+    dL_total_din_o1,
+    dL_total_dw8,
     v154,
-    v158,
+    dL_total_dw7,
     v159,
-    v165,
+    dL_total_dw6,
     v166,
-    v170,
-    v171,
+    dL_total_dout_h2,
+    dL_total_dw5,
     v172,
-    v176,
+    dL_total_dout_h1,
     v177,
-    v178,
+    dL_total_din_h2,
     v183,
-    v184,
-    v191,
-    v194,
-    v199,
-    v202,
+    dL_total_din_h1,
+    dL_total_dw4,
+    dL_total_dw3,
+    dL_total_dw2,
+    dL_total_dw1,
   };
 }
 function buffers() {
@@ -296,130 +296,141 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["i1"];
-  const v1 = inputs["i2"];
-  const v2 = inputs["target_o1"];
-  const v3 = inputs["target_o2"];
-  const v5 = params["w1"];
-  const v7 = params["w2"];
-  const v9 = params["w3"];
-  const v11 = params["w4"];
-  const v13 = params["w5"];
-  const v15 = params["w6"];
-  const v17 = params["w7"];
-  const v19 = params["w8"];
+  const i1 = inputs["i1"];
+  const i2 = inputs["i2"];
+  const target_o1 = inputs["target_o1"];
+  const target_o2 = inputs["target_o2"];
+  const w1 = params["w1"];
+  const w2 = params["w2"];
+  const w3 = params["w3"];
+  const w4 = params["w4"];
+  const w5 = params["w5"];
+  const w6 = params["w6"];
+  const w7 = params["w7"];
+  const w8 = params["w8"];
   const {
     v25,
     v26,
     v27,
-    v28,
+    in_h1,
     v29,
     v30,
     v31,
-    v32,
-    v33,
-    v34,
+    in_h2,
+    out_h1,
+    out_h2,
     v35,
     v36,
     v37,
-    v38,
+    in_o1,
     v39,
     v40,
     v41,
-    v42,
-    v43,
-    v44,
+    in_o2,
+    out_o1,
+    out_o2,
     v45,
     v47,
-    v48,
+    L_o1,
     v49,
     v50,
-    v51,
-    v52,
+    L_o2,
+    L_total,
   } = w;
-  const s1 = v5[0];
-  const s2 = v0[0];
+  const s1 = w1[0];
+  const s2 = i1[0];
   v25[0] = s1 * s2;
-  const s4 = v7[0];
-  const s5 = v1[0];
+  const s4 = w2[0];
+  const s5 = i2[0];
   v26[0] = s4 * s5;
   const s7 = v25[0];
   const s8 = v26[0];
   v27[0] = s7 + s8;
+  // in_h1 = w1*i1 + w2*i2 + b1
   const s10 = v27[0];
-  v28[0] = s10 + 0.35;
-  const s12 = v9[0];
-  const s13 = v0[0];
+  in_h1[0] = s10 + 0.35;
+  const s12 = w3[0];
+  const s13 = i1[0];
   v29[0] = s12 * s13;
-  const s15 = v11[0];
-  const s16 = v1[0];
+  const s15 = w4[0];
+  const s16 = i2[0];
   v30[0] = s15 * s16;
   const s18 = v29[0];
   const s19 = v30[0];
   v31[0] = s18 + s19;
+  // in_h2 = w3*i1 + w4*i2 + b1
   const s21 = v31[0];
-  v32[0] = s21 + 0.35;
-  const s23 = v28[0];
-  v33[0] = 1 / (1 + Math.exp(-s23));
-  const s25 = v32[0];
-  v34[0] = 1 / (1 + Math.exp(-s25));
-  const s27 = v13[0];
-  const s28 = v33[0];
+  in_h2[0] = s21 + 0.35;
+  // out_h1 = sigmoid(in_h1)
+  const s23 = in_h1[0];
+  out_h1[0] = 1 / (1 + Math.exp(-s23));
+  // out_h2 = sigmoid(in_h2)
+  const s25 = in_h2[0];
+  out_h2[0] = 1 / (1 + Math.exp(-s25));
+  const s27 = w5[0];
+  const s28 = out_h1[0];
   v35[0] = s27 * s28;
-  const s30 = v15[0];
-  const s31 = v34[0];
+  const s30 = w6[0];
+  const s31 = out_h2[0];
   v36[0] = s30 * s31;
   const s33 = v35[0];
   const s34 = v36[0];
   v37[0] = s33 + s34;
+  // in_o1 = w5*out_h1 + w6*out_h2 + b2
   const s36 = v37[0];
-  v38[0] = s36 + 0.6;
-  const s38 = v17[0];
-  const s39 = v33[0];
+  in_o1[0] = s36 + 0.6;
+  const s38 = w7[0];
+  const s39 = out_h1[0];
   v39[0] = s38 * s39;
-  const s41 = v19[0];
-  const s42 = v34[0];
+  const s41 = w8[0];
+  const s42 = out_h2[0];
   v40[0] = s41 * s42;
   const s44 = v39[0];
   const s45 = v40[0];
   v41[0] = s44 + s45;
+  // in_o2 = w7*out_h1 + w8*out_h2 + b2
   const s47 = v41[0];
-  v42[0] = s47 + 0.6;
-  const s49 = v38[0];
-  v43[0] = 1 / (1 + Math.exp(-s49));
-  const s51 = v42[0];
-  v44[0] = 1 / (1 + Math.exp(-s51));
-  const s53 = v2[0];
-  const s54 = v43[0];
+  in_o2[0] = s47 + 0.6;
+  // out_o1 = sigmoid(in_o1)
+  const s49 = in_o1[0];
+  out_o1[0] = 1 / (1 + Math.exp(-s49));
+  // out_o2 = sigmoid(in_o2)
+  const s51 = in_o2[0];
+  out_o2[0] = 1 / (1 + Math.exp(-s51));
+  const s53 = target_o1[0];
+  const s54 = out_o1[0];
   v45[0] = s53 - s54;
   const s56 = v45[0];
   v47[0] = s56 * s56;
+  // L_o1 = 0.5*(target_o1 - out_o1)^2
   const s58 = v47[0];
-  v48[0] = 0.5 * s58;
-  const s60 = v3[0];
-  const s61 = v44[0];
+  L_o1[0] = 0.5 * s58;
+  const s60 = target_o2[0];
+  const s61 = out_o2[0];
   v49[0] = s60 - s61;
   const s63 = v49[0];
   v50[0] = s63 * s63;
+  // L_o2 = 0.5*(target_o2 - out_o2)^2
   const s65 = v50[0];
-  v51[0] = 0.5 * s65;
-  const s67 = v48[0];
-  const s68 = v51[0];
-  v52[0] = s67 + s68;
+  L_o2[0] = 0.5 * s65;
+  // loss L_total = L_o1 + L_o2
+  const s67 = L_o1[0];
+  const s68 = L_o2[0];
+  L_total[0] = s67 + s68;
   return {
-    loss: v52[0],
+    loss: L_total[0],
     values: {
-      in_h1: v28.slice(),
-      in_h2: v32.slice(),
-      out_h1: v33.slice(),
-      out_h2: v34.slice(),
-      in_o1: v38.slice(),
-      in_o2: v42.slice(),
-      out_o1: v43.slice(),
-      out_o2: v44.slice(),
-      L_o1: v48.slice(),
-      L_o2: v51.slice(),
-      L_total: v52.slice(),
+      in_h1: in_h1.slice(),
+      in_h2: in_h2.slice(),
+      out_h1: out_h1.slice(),
+      out_h2: out_h2.slice(),
+      in_o1: in_o1.slice(),
+      in_o2: in_o2.slice(),
+      out_o1: out_o1.slice(),
+      out_o2: out_o2.slice(),
+      L_o1: L_o1.slice(),
+      L_o2: L_o2.slice(),
+      L_total: L_total.slice(),
     },
   };
 }
@@ -448,224 +459,251 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["i1"];
-  const v1 = inputs["i2"];
-  const v2 = inputs["target_o1"];
-  const v3 = inputs["target_o2"];
-  const v5 = params["w1"];
-  const v7 = params["w2"];
-  const v9 = params["w3"];
-  const v11 = params["w4"];
-  const v13 = params["w5"];
-  const v15 = params["w6"];
-  const v17 = params["w7"];
-  const v19 = params["w8"];
-  const v153 = out["w8"];
-  const v158 = out["w7"];
-  const v165 = out["w6"];
-  const v171 = out["w5"];
-  const v191 = out["w4"];
-  const v194 = out["w3"];
-  const v199 = out["w2"];
-  const v202 = out["w1"];
+  const i1 = inputs["i1"];
+  const i2 = inputs["i2"];
+  const target_o1 = inputs["target_o1"];
+  const target_o2 = inputs["target_o2"];
+  const w1 = params["w1"];
+  const w2 = params["w2"];
+  const w3 = params["w3"];
+  const w4 = params["w4"];
+  const w5 = params["w5"];
+  const w6 = params["w6"];
+  const w7 = params["w7"];
+  const w8 = params["w8"];
+  const dL_total_dw8 = out["w8"];
+  const dL_total_dw7 = out["w7"];
+  const dL_total_dw6 = out["w6"];
+  const dL_total_dw5 = out["w5"];
+  const dL_total_dw4 = out["w4"];
+  const dL_total_dw3 = out["w3"];
+  const dL_total_dw2 = out["w2"];
+  const dL_total_dw1 = out["w1"];
   const {
     v25,
     v26,
     v27,
-    v28,
+    in_h1,
     v29,
     v30,
     v31,
-    v32,
-    v33,
-    v34,
+    in_h2,
+    out_h1,
+    out_h2,
     v35,
     v36,
     v37,
-    v38,
+    in_o1,
     v39,
     v40,
     v41,
-    v42,
-    v43,
-    v44,
+    in_o2,
+    out_o1,
+    out_o2,
     v45,
     v47,
-    v48,
+    L_o1,
     v49,
     v50,
-    v51,
-    v52,
+    L_o2,
+    L_total,
     v54,
     v115,
     v117,
     v123,
-    v132,
-    v137,
+    dL_total_dout_o2,
+    dL_total_dout_o1,
     v140,
-    v141,
+    dL_total_din_o2,
     v146,
-    v147,
+    dL_total_din_o1,
     v154,
     v159,
     v166,
-    v170,
+    dL_total_dout_h2,
     v172,
-    v176,
+    dL_total_dout_h1,
     v177,
-    v178,
+    dL_total_din_h2,
     v183,
-    v184,
+    dL_total_din_h1,
   } = w;
-  const s70 = v5[0];
-  const s71 = v0[0];
+  const s70 = w1[0];
+  const s71 = i1[0];
   v25[0] = s70 * s71;
-  const s73 = v7[0];
-  const s74 = v1[0];
+  const s73 = w2[0];
+  const s74 = i2[0];
   v26[0] = s73 * s74;
   const s76 = v25[0];
   const s77 = v26[0];
   v27[0] = s76 + s77;
+  // in_h1 = w1*i1 + w2*i2 + b1
   const s79 = v27[0];
-  v28[0] = s79 + 0.35;
-  const s81 = v9[0];
-  const s82 = v0[0];
+  in_h1[0] = s79 + 0.35;
+  const s81 = w3[0];
+  const s82 = i1[0];
   v29[0] = s81 * s82;
-  const s84 = v11[0];
-  const s85 = v1[0];
+  const s84 = w4[0];
+  const s85 = i2[0];
   v30[0] = s84 * s85;
   const s87 = v29[0];
   const s88 = v30[0];
   v31[0] = s87 + s88;
+  // in_h2 = w3*i1 + w4*i2 + b1
   const s90 = v31[0];
-  v32[0] = s90 + 0.35;
-  const s92 = v28[0];
-  v33[0] = 1 / (1 + Math.exp(-s92));
-  const s94 = v32[0];
-  v34[0] = 1 / (1 + Math.exp(-s94));
-  const s96 = v13[0];
-  const s97 = v33[0];
+  in_h2[0] = s90 + 0.35;
+  // out_h1 = sigmoid(in_h1)
+  const s92 = in_h1[0];
+  out_h1[0] = 1 / (1 + Math.exp(-s92));
+  // out_h2 = sigmoid(in_h2)
+  const s94 = in_h2[0];
+  out_h2[0] = 1 / (1 + Math.exp(-s94));
+  const s96 = w5[0];
+  const s97 = out_h1[0];
   v35[0] = s96 * s97;
-  const s99 = v15[0];
-  const s100 = v34[0];
+  const s99 = w6[0];
+  const s100 = out_h2[0];
   v36[0] = s99 * s100;
   const s102 = v35[0];
   const s103 = v36[0];
   v37[0] = s102 + s103;
+  // in_o1 = w5*out_h1 + w6*out_h2 + b2
   const s105 = v37[0];
-  v38[0] = s105 + 0.6;
-  const s107 = v17[0];
-  const s108 = v33[0];
+  in_o1[0] = s105 + 0.6;
+  const s107 = w7[0];
+  const s108 = out_h1[0];
   v39[0] = s107 * s108;
-  const s110 = v19[0];
-  const s111 = v34[0];
+  const s110 = w8[0];
+  const s111 = out_h2[0];
   v40[0] = s110 * s111;
   const s113 = v39[0];
   const s114 = v40[0];
   v41[0] = s113 + s114;
+  // in_o2 = w7*out_h1 + w8*out_h2 + b2
   const s116 = v41[0];
-  v42[0] = s116 + 0.6;
-  const s118 = v38[0];
-  v43[0] = 1 / (1 + Math.exp(-s118));
-  const s120 = v42[0];
-  v44[0] = 1 / (1 + Math.exp(-s120));
-  const s122 = v2[0];
-  const s123 = v43[0];
+  in_o2[0] = s116 + 0.6;
+  // out_o1 = sigmoid(in_o1)
+  const s118 = in_o1[0];
+  out_o1[0] = 1 / (1 + Math.exp(-s118));
+  // out_o2 = sigmoid(in_o2)
+  const s120 = in_o2[0];
+  out_o2[0] = 1 / (1 + Math.exp(-s120));
+  const s122 = target_o1[0];
+  const s123 = out_o1[0];
   v45[0] = s122 - s123;
   const s125 = v45[0];
   v47[0] = s125 * s125;
+  // L_o1 = 0.5*(target_o1 - out_o1)^2
   const s127 = v47[0];
-  v48[0] = 0.5 * s127;
-  const s129 = v3[0];
-  const s130 = v44[0];
+  L_o1[0] = 0.5 * s127;
+  const s129 = target_o2[0];
+  const s130 = out_o2[0];
   v49[0] = s129 - s130;
   const s132 = v49[0];
   v50[0] = s132 * s132;
+  // L_o2 = 0.5*(target_o2 - out_o2)^2
   const s134 = v50[0];
-  v51[0] = 0.5 * s134;
-  const s136 = v48[0];
-  const s137 = v51[0];
-  v52[0] = s136 + s137;
-  const s139 = v43[0];
+  L_o2[0] = 0.5 * s134;
+  // loss L_total = L_o1 + L_o2
+  const s136 = L_o1[0];
+  const s137 = L_o2[0];
+  L_total[0] = s136 + s137;
+  const s139 = out_o1[0];
   v54[0] = 1 - s139;
-  const s141 = v33[0];
+  const s141 = out_h1[0];
   v115[0] = 1 - s141;
-  const s143 = v34[0];
+  const s143 = out_h2[0];
   v117[0] = 1 - s143;
-  const s145 = v44[0];
+  const s145 = out_o2[0];
   v123[0] = 1 - s145;
+  // dL_total/dout_o2
   const s147 = v49[0];
-  v132[0] = -s147;
+  dL_total_dout_o2[0] = -s147;
+  // dL_total/dout_o1
   const s149 = v45[0];
-  v137[0] = -s149;
-  const s151 = v132[0];
-  const s152 = v44[0];
+  dL_total_dout_o1[0] = -s149;
+  const s151 = dL_total_dout_o2[0];
+  const s152 = out_o2[0];
   v140[0] = s151 * s152;
+  // dL_total/din_o2
   const s154 = v140[0];
   const s155 = v123[0];
-  v141[0] = s154 * s155;
-  const s157 = v137[0];
-  const s158 = v43[0];
+  dL_total_din_o2[0] = s154 * s155;
+  const s157 = dL_total_dout_o1[0];
+  const s158 = out_o1[0];
   v146[0] = s157 * s158;
+  // dL_total/din_o1
   const s160 = v146[0];
   const s161 = v54[0];
-  v147[0] = s160 * s161;
-  const s163 = v141[0];
-  const s164 = v34[0];
-  v153[0] = s163 * s164;
-  const s166 = v141[0];
-  const s167 = v19[0];
+  dL_total_din_o1[0] = s160 * s161;
+  // dL_total/dw8
+  const s163 = dL_total_din_o2[0];
+  const s164 = out_h2[0];
+  dL_total_dw8[0] = s163 * s164;
+  const s166 = dL_total_din_o2[0];
+  const s167 = w8[0];
   v154[0] = s166 * s167;
-  const s169 = v141[0];
-  const s170 = v33[0];
-  v158[0] = s169 * s170;
-  const s172 = v141[0];
-  const s173 = v17[0];
+  // dL_total/dw7
+  const s169 = dL_total_din_o2[0];
+  const s170 = out_h1[0];
+  dL_total_dw7[0] = s169 * s170;
+  const s172 = dL_total_din_o2[0];
+  const s173 = w7[0];
   v159[0] = s172 * s173;
-  const s175 = v147[0];
-  const s176 = v34[0];
-  v165[0] = s175 * s176;
-  const s178 = v147[0];
-  const s179 = v15[0];
+  // dL_total/dw6
+  const s175 = dL_total_din_o1[0];
+  const s176 = out_h2[0];
+  dL_total_dw6[0] = s175 * s176;
+  const s178 = dL_total_din_o1[0];
+  const s179 = w6[0];
   v166[0] = s178 * s179;
+  // dL_total/dout_h2
   const s181 = v154[0];
   const s182 = v166[0];
-  v170[0] = s181 + s182;
-  const s184 = v147[0];
-  const s185 = v33[0];
-  v171[0] = s184 * s185;
-  const s187 = v147[0];
-  const s188 = v13[0];
+  dL_total_dout_h2[0] = s181 + s182;
+  // dL_total/dw5
+  const s184 = dL_total_din_o1[0];
+  const s185 = out_h1[0];
+  dL_total_dw5[0] = s184 * s185;
+  const s187 = dL_total_din_o1[0];
+  const s188 = w5[0];
   v172[0] = s187 * s188;
+  // dL_total/dout_h1
   const s190 = v159[0];
   const s191 = v172[0];
-  v176[0] = s190 + s191;
-  const s193 = v170[0];
-  const s194 = v34[0];
+  dL_total_dout_h1[0] = s190 + s191;
+  const s193 = dL_total_dout_h2[0];
+  const s194 = out_h2[0];
   v177[0] = s193 * s194;
+  // dL_total/din_h2
   const s196 = v177[0];
   const s197 = v117[0];
-  v178[0] = s196 * s197;
-  const s199 = v176[0];
-  const s200 = v33[0];
+  dL_total_din_h2[0] = s196 * s197;
+  const s199 = dL_total_dout_h1[0];
+  const s200 = out_h1[0];
   v183[0] = s199 * s200;
+  // dL_total/din_h1
   const s202 = v183[0];
   const s203 = v115[0];
-  v184[0] = s202 * s203;
-  const s205 = v178[0];
-  const s206 = v1[0];
-  v191[0] = s205 * s206;
-  const s208 = v178[0];
-  const s209 = v0[0];
-  v194[0] = s208 * s209;
-  const s211 = v184[0];
-  const s212 = v1[0];
-  v199[0] = s211 * s212;
-  const s214 = v184[0];
-  const s215 = v0[0];
-  v202[0] = s214 * s215;
+  dL_total_din_h1[0] = s202 * s203;
+  // dL_total/dw4
+  const s205 = dL_total_din_h2[0];
+  const s206 = i2[0];
+  dL_total_dw4[0] = s205 * s206;
+  // dL_total/dw3
+  const s208 = dL_total_din_h2[0];
+  const s209 = i1[0];
+  dL_total_dw3[0] = s208 * s209;
+  // dL_total/dw2
+  const s211 = dL_total_din_h1[0];
+  const s212 = i2[0];
+  dL_total_dw2[0] = s211 * s212;
+  // dL_total/dw1
+  const s214 = dL_total_din_h1[0];
+  const s215 = i1[0];
+  dL_total_dw1[0] = s214 * s215;
 
-  return { loss: v52[0], gradients: out };
+  return { loss: L_total[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -125,47 +125,47 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v10 = new Float64Array(2);
-  const v11 = new Float64Array(2);
-  const v12 = new Float64Array(2);
+  const net_h = new Float64Array(2);
+  const out_h = new Float64Array(2);
   const v13 = new Float64Array(2);
-  const v14 = new Float64Array(2);
-  const v15 = new Float64Array(2);
+  const net_o = new Float64Array(2);
+  const out_o = new Float64Array(2);
   const v17 = new Float64Array(2);
   const v19 = new Float64Array(2);
   const v20 = new Float64Array(1);
-  const v21 = new Float64Array(1);
-  const v27 = new Float64Array(2);
+  const L = new Float64Array(1);
+  const dL_dout_o = new Float64Array(2);
   const v31 = new Float64Array(2);
   const v32 = new Float64Array(2);
-  const v33 = new Float64Array(2);
-  const v39 = new Float64Array(4);
-  const v40 = new Float64Array(2);
+  const dL_dnet_o = new Float64Array(2);
+  const dL_dW2 = new Float64Array(4);
+  const dL_dout_h = new Float64Array(2);
   const v44 = new Float64Array(2);
   const v45 = new Float64Array(2);
-  const v46 = new Float64Array(2);
-  const v52 = new Float64Array(4);
+  const dL_dnet_h = new Float64Array(2);
+  const dL_dW1 = new Float64Array(4);
   return {
     key: "",
     v10,
-    v11,
-    v12,
+    net_h,
+    out_h,
     v13,
-    v14,
-    v15,
+    net_o,
+    out_o,
     v17,
     v19,
     v20,
-    v21,
-    v27,
+    L,
+    dL_dout_o,
     v31,
     v32,
-    v33,
-    v39,
-    v40,
+    dL_dnet_o,
+    dL_dW2,
+    dL_dout_h,
     v44,
     v45,
-    v46,
-    v52,
+    dL_dnet_h,
+    dL_dW1,
   };
 }
 function buffers() {
@@ -178,11 +178,11 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["W1"];
-  const v5 = params["W2"];
-  const { v10, v11, v12, v13, v14, v15, v19, v20, v21 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const W1 = params["W1"];
+  const W2 = params["W2"];
+  const { v10, net_h, out_h, v13, net_o, out_o, v19, v20, L } = w;
   {
     let i0 = 0;
     for (; i0 < 2; i0++) {
@@ -193,8 +193,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_0_0 = 0;
           for (let p2 = 0; p2 < 2; p2++) {
             const pn6 = p2 * 1;
-            const a7_0 = v3[ar3_0 + p2];
-            const b8_0 = v0[pn6 + j1];
+            const a7_0 = W1[ar3_0 + p2];
+            const b8_0 = x[pn6 + j1];
             s9_0_0 += a7_0 * b8_0;
           }
           v10[i0 * 1 + j1] = s9_0_0;
@@ -202,13 +202,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // net_h = W1*x + b1
 
   for (let i10 = 0; i10 < 2; i10++) {
-    v11[i10] = v10[i10] + 0.35;
+    net_h[i10] = v10[i10] + 0.35;
   }
+  // out_h = sigmoid(net_h)
 
   for (let i11 = 0; i11 < 2; i11++) {
-    v12[i11] = 1 / (1 + Math.exp(-v11[i11]));
+    out_h[i11] = 1 / (1 + Math.exp(-net_h[i11]));
   }
   {
     let i12 = 0;
@@ -220,8 +222,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s21_0_0 = 0;
           for (let p14 = 0; p14 < 2; p14++) {
             const pn18 = p14 * 1;
-            const a19_0 = v5[ar15_0 + p14];
-            const b20_0 = v12[pn18 + j13];
+            const a19_0 = W2[ar15_0 + p14];
+            const b20_0 = out_h[pn18 + j13];
             s21_0_0 += a19_0 * b20_0;
           }
           v13[i12 * 1 + j13] = s21_0_0;
@@ -229,33 +231,36 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // net_o = W2*out_h + b2
 
   for (let i22 = 0; i22 < 2; i22++) {
-    v14[i22] = v13[i22] + 0.6;
+    net_o[i22] = v13[i22] + 0.6;
   }
+  // out_o = sigmoid(net_o)
 
   for (let i23 = 0; i23 < 2; i23++) {
-    v15[i23] = 1 / (1 + Math.exp(-v14[i23]));
+    out_o[i23] = 1 / (1 + Math.exp(-net_o[i23]));
   }
 
   for (let i24 = 0; i24 < 2; i24++) {
-    v19[i24] = (v1[i24] - v15[i24]) * (v1[i24] - v15[i24]);
+    v19[i24] = (y[i24] - out_o[i24]) * (y[i24] - out_o[i24]);
   }
   {
     let s25 = 0;
     for (let i26 = 0; i26 < 2; i26++) s25 += v19[i26];
     v20[0] = s25;
   }
+  // loss L = 0.5 * sum((y - out_o)^2)
   const s28 = v20[0];
-  v21[0] = 0.5 * s28;
+  L[0] = 0.5 * s28;
   return {
-    loss: v21[0],
+    loss: L[0],
     values: {
-      net_h: v11.slice(),
-      out_h: v12.slice(),
-      net_o: v14.slice(),
-      out_o: v15.slice(),
-      L: v21.slice(),
+      net_h: net_h.slice(),
+      out_h: out_h.slice(),
+      net_o: net_o.slice(),
+      out_o: out_o.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -278,13 +283,13 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["W1"];
-  const v5 = params["W2"];
-  const v39 = out["W2"];
-  const v52 = out["W1"];
-  const { v10, v12, v13, v15, v17, v19, v20, v21, v33, v40, v46 } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const W1 = params["W1"];
+  const W2 = params["W2"];
+  const dL_dW2 = out["W2"];
+  const dL_dW1 = out["W1"];
+  const { v10, out_h, v13, out_o, v17, v19, v20, L, dL_dnet_o, dL_dout_h, dL_dnet_h } = w;
   {
     let i29 = 0;
     for (; i29 < 2; i29++) {
@@ -295,8 +300,8 @@ export function gradient(
           let s38_0_0 = 0;
           for (let p31 = 0; p31 < 2; p31++) {
             const pn35 = p31 * 1;
-            const a36_0 = v3[ar32_0 + p31];
-            const b37_0 = v0[pn35 + j30];
+            const a36_0 = W1[ar32_0 + p31];
+            const b37_0 = x[pn35 + j30];
             s38_0_0 += a36_0 * b37_0;
           }
           v10[i29 * 1 + j30] = s38_0_0;
@@ -304,9 +309,10 @@ export function gradient(
       }
     }
   }
+  // out_h = sigmoid(net_h)
 
   for (let i39 = 0; i39 < 2; i39++) {
-    v12[i39] = 1 / (1 + Math.exp(-(v10[i39] + 0.35)));
+    out_h[i39] = 1 / (1 + Math.exp(-(v10[i39] + 0.35)));
   }
   {
     let i40 = 0;
@@ -318,8 +324,8 @@ export function gradient(
           let s49_0_0 = 0;
           for (let p42 = 0; p42 < 2; p42++) {
             const pn46 = p42 * 1;
-            const a47_0 = v5[ar43_0 + p42];
-            const b48_0 = v12[pn46 + j41];
+            const a47_0 = W2[ar43_0 + p42];
+            const b48_0 = out_h[pn46 + j41];
             s49_0_0 += a47_0 * b48_0;
           }
           v13[i40 * 1 + j41] = s49_0_0;
@@ -327,13 +333,14 @@ export function gradient(
       }
     }
   }
+  // out_o = sigmoid(net_o)
 
   for (let i50 = 0; i50 < 2; i50++) {
-    v15[i50] = 1 / (1 + Math.exp(-(v13[i50] + 0.6)));
+    out_o[i50] = 1 / (1 + Math.exp(-(v13[i50] + 0.6)));
   }
 
   for (let i51 = 0; i51 < 2; i51++) {
-    v17[i51] = v1[i51] - v15[i51];
+    v17[i51] = y[i51] - out_o[i51];
   }
 
   for (let i52 = 0; i52 < 2; i52++) {
@@ -344,23 +351,27 @@ export function gradient(
     for (let i54 = 0; i54 < 2; i54++) s53 += v19[i54];
     v20[0] = s53;
   }
+  // loss L = 0.5 * sum((y - out_o)^2)
   const s56 = v20[0];
-  v21[0] = 0.5 * s56;
+  L[0] = 0.5 * s56;
+  // dL/dnet_o
 
   for (let i57 = 0; i57 < 2; i57++) {
-    v33[i57] = -v17[i57] * v15[i57] * (1 - v15[i57]);
+    dL_dnet_o[i57] = -v17[i57] * out_o[i57] * (1 - out_o[i57]);
   }
+  // dL/dW2
   {
     let i58 = 0;
     for (; i58 < 2; i58++) {
-      const a60_0 = v33[i58];
+      const a60_0 = dL_dnet_o[i58];
       const o61_0 = i58 * 2;
       for (let j59 = 0; j59 < 2; j59++) {
-        const bv62 = v12[j59];
-        v39[o61_0 + j59] = a60_0 * bv62;
+        const bv62 = out_h[j59];
+        dL_dW2[o61_0 + j59] = a60_0 * bv62;
       }
     }
   }
+  // dL/dout_h
   {
     let i63 = 0;
     for (; i63 < 2; i63++) {
@@ -371,32 +382,34 @@ export function gradient(
           for (let p65 = 0; p65 < 2; p65++) {
             const pm68 = p65 * 2;
             const pn69 = p65 * 1;
-            const a70_0 = v5[pm68 + i63];
-            const b71_0 = v33[pn69 + j64];
+            const a70_0 = W2[pm68 + i63];
+            const b71_0 = dL_dnet_o[pn69 + j64];
             s72_0_0 += a70_0 * b71_0;
           }
-          v40[i63 * 1 + j64] = s72_0_0;
+          dL_dout_h[i63 * 1 + j64] = s72_0_0;
         }
       }
     }
   }
+  // dL/dnet_h
 
   for (let i73 = 0; i73 < 2; i73++) {
-    v46[i73] = v40[i73] * v12[i73] * (1 - v12[i73]);
+    dL_dnet_h[i73] = dL_dout_h[i73] * out_h[i73] * (1 - out_h[i73]);
   }
+  // dL/dW1
   {
     let i74 = 0;
     for (; i74 < 2; i74++) {
-      const a76_0 = v46[i74];
+      const a76_0 = dL_dnet_h[i74];
       const o77_0 = i74 * 2;
       for (let j75 = 0; j75 < 2; j75++) {
-        const bv78 = v0[j75];
-        v52[o77_0 + j75] = a76_0 * bv78;
+        const bv78 = x[j75];
+        dL_dW1[o77_0 + j75] = a76_0 * bv78;
       }
     }
   }
 
-  return { loss: v21[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -130,29 +130,29 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const s15_0 = new Float64Array((1 + 3) * 1);
+  const h_steps = new Float64Array((1 + 3) * 1);
   const r15_7 = new Float64Array(3 * 1);
-  const bt15_1 = new Float64Array(1);
+  const x_t = new Float64Array(1);
   const bt15_2 = new Float64Array(1);
-  const bt15_4 = new Float64Array(1);
+  const h_prev = new Float64Array(1);
   const bt15_5 = new Float64Array(1);
-  const bt15_6 = new Float64Array(1);
-  const bt15_7 = new Float64Array(1);
-  const v16 = s15_0.subarray(1 * 1);
-  const v17 = new Float64Array(3);
-  const v18 = new Float64Array(1);
-  const v19 = new Float64Array(1);
+  const a_t = new Float64Array(1);
+  const h_t = new Float64Array(1);
+  const h = h_steps.subarray(1 * 1);
+  const a = new Float64Array(3);
+  const h_3 = new Float64Array(1);
+  const z = new Float64Array(1);
   const v20 = new Float64Array(1);
   const v21 = new Float64Array(1);
-  const v22 = new Float64Array(1);
+  const yhat = new Float64Array(1);
   const v23 = new Float64Array(1);
-  const v25 = new Float64Array(1);
-  const v31 = new Float64Array(1);
-  const v34 = new Float64Array(1);
-  const v37 = new Float64Array(1);
+  const L = new Float64Array(1);
+  const dL_dyhat = new Float64Array(1);
+  const dL_dz = new Float64Array(1);
+  const dL_dWhz = new Float64Array(1);
   const v38 = new Float64Array(1);
-  const v42 = new Float64Array(3);
-  const d45_0 = new Float64Array((1 + 3) * 1);
+  const dL_dh = new Float64Array(3);
+  const dL_dh_steps = new Float64Array((1 + 3) * 1);
   const bt45_0 = new Float64Array(1);
   const bt45_1 = new Float64Array(1);
   const bt45_2 = new Float64Array(1);
@@ -172,33 +172,33 @@ function allocate() {
   const bt45_21 = new Float64Array(1);
   const bt45_22 = new Float64Array(1);
   const bt45_24 = new Float64Array(1);
-  const v46 = new Float64Array(1);
-  const v47 = new Float64Array(1);
+  const dL_dWxh = new Float64Array(1);
+  const dL_dWhh = new Float64Array(1);
   return {
     key: "",
-    s15_0,
+    h_steps,
     r15_7,
-    bt15_1,
+    x_t,
     bt15_2,
-    bt15_4,
+    h_prev,
     bt15_5,
-    bt15_6,
-    bt15_7,
-    v16,
-    v17,
-    v18,
-    v19,
+    a_t,
+    h_t,
+    h,
+    a,
+    h_3,
+    z,
     v20,
     v21,
-    v22,
+    yhat,
     v23,
-    v25,
-    v31,
-    v34,
-    v37,
+    L,
+    dL_dyhat,
+    dL_dz,
+    dL_dWhz,
     v38,
-    v42,
-    d45_0,
+    dL_dh,
+    dL_dh_steps,
     bt45_0,
     bt45_1,
     bt45_2,
@@ -218,8 +218,8 @@ function allocate() {
     bt45_21,
     bt45_22,
     bt45_24,
-    v46,
-    v47,
+    dL_dWxh,
+    dL_dWhh,
   };
 }
 function buffers() {
@@ -232,77 +232,65 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["Wxh"];
-  const v5 = params["Whh"];
-  const v7 = params["Whz"];
-  const {
-    s15_0,
-    bt15_1,
-    bt15_2,
-    bt15_4,
-    bt15_5,
-    bt15_6,
-    bt15_7,
-    v16,
-    v17,
-    v18,
-    v19,
-    v20,
-    v21,
-    v22,
-    v23,
-    v25,
-  } = w;
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wxh = params["Wxh"];
+  const Whh = params["Whh"];
+  const Whz = params["Whz"];
+  const { h_steps, x_t, bt15_2, h_prev, bt15_5, a_t, h_t, h, a, h_3, z, v20, v21, yhat, v23, L } =
+    w;
+  // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
-    s15_0.set(K14, 0 * 1);
+    h_steps.set(K14, 0 * 1);
     for (let t0 = 0; t0 < 3; t0++) {
       {
         const o1 = t0 * 1;
-        for (let i2 = 0; i2 < 1; i2++) bt15_1[i2] = v0[o1 + i2];
+        for (let i2 = 0; i2 < 1; i2++) x_t[i2] = x[o1 + i2];
       }
       {
         const o3 = (t0 + 0) * 1;
-        for (let i4 = 0; i4 < 1; i4++) bt15_4[i4] = s15_0[o3 + i4];
+        for (let i4 = 0; i4 < 1; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
-      const s6 = v3[0];
-      const s7 = bt15_1[0];
+      const s6 = Wxh[0];
+      const s7 = x_t[0];
       bt15_2[0] = s6 * s7;
-      const s9 = v5[0];
-      const s10 = bt15_4[0];
+      const s9 = Whh[0];
+      const s10 = h_prev[0];
       bt15_5[0] = s9 * s10;
       const s12 = bt15_2[0];
       const s13 = bt15_5[0];
-      bt15_6[0] = s12 + s13;
-      const s15 = bt15_6[0];
-      bt15_7[0] = Math.tanh(s15);
-      s15_0.set(bt15_7, (t0 + 1) * 1);
-      v17.set(bt15_6, t0 * 1);
+      a_t[0] = s12 + s13;
+      const s15 = a_t[0];
+      h_t[0] = Math.tanh(s15);
+      h_steps.set(h_t, (t0 + 1) * 1);
+      a.set(a_t, t0 * 1);
     }
   }
   {
     const o16 = 2 * 1;
-    for (let i17 = 0; i17 < 1; i17++) v18[i17] = v16[o16 + i17];
+    for (let i17 = 0; i17 < 1; i17++) h_3[i17] = h[o16 + i17];
   }
-  const s19 = v7[0];
-  const s20 = v18[0];
-  v19[0] = s19 * s20;
+  // z = Whz*h_3
+  const s19 = Whz[0];
+  const s20 = h_3[0];
+  z[0] = s19 * s20;
 
   v20[0] = 16 - 15;
   const s23 = v20[0];
-  const s24 = v19[0];
+  const s24 = z[0];
   v21[0] = s23 * s24;
+  // yhat = ymin + (ymax - ymin)*z
   const s26 = v21[0];
-  v22[0] = 15 + s26;
-  const s28 = v22[0];
-  const s29 = v1[0];
+  yhat[0] = 15 + s26;
+  const s28 = yhat[0];
+  const s29 = y[0];
   v23[0] = s28 - s29;
+  // loss L = yhat - y)^2
   const s31 = v23[0];
-  v25[0] = s31 * s31;
+  L[0] = s31 * s31;
   return {
-    loss: v25[0],
-    values: { h: v16.slice(), a: v17.slice(), z: v19.slice(), yhat: v22.slice(), L: v25.slice() },
+    loss: L[0],
+    values: { h: h.slice(), a: a.slice(), z: z.slice(), yhat: yhat.slice(), L: L.slice() },
   };
 }
 
@@ -325,36 +313,36 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["x"];
-  const v1 = inputs["y"];
-  const v3 = params["Wxh"];
-  const v5 = params["Whh"];
-  const v7 = params["Whz"];
-  const v37 = out["Whz"];
-  const v46 = out["Wxh"];
-  const v47 = out["Whh"];
+  const x = inputs["x"];
+  const y = inputs["y"];
+  const Wxh = params["Wxh"];
+  const Whh = params["Whh"];
+  const Whz = params["Whz"];
+  const dL_dWhz = out["Whz"];
+  const dL_dWxh = out["Wxh"];
+  const dL_dWhh = out["Whh"];
   const {
-    s15_0,
+    h_steps,
     r15_7,
-    bt15_1,
+    x_t,
     bt15_2,
-    bt15_4,
+    h_prev,
     bt15_5,
-    bt15_6,
-    bt15_7,
-    v16,
-    v18,
-    v19,
+    a_t,
+    h_t,
+    h,
+    h_3,
+    z,
     v20,
     v21,
-    v22,
+    yhat,
     v23,
-    v25,
-    v31,
-    v34,
+    L,
+    dL_dyhat,
+    dL_dz,
     v38,
-    v42,
-    d45_0,
+    dL_dh,
+    dL_dh_steps,
     bt45_1,
     bt45_4,
     bt45_7,
@@ -366,80 +354,89 @@ export function gradient(
     bt45_18,
     bt45_22,
   } = w;
+  // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
-    s15_0.set(K14, 0 * 1);
+    h_steps.set(K14, 0 * 1);
     for (let t32 = 0; t32 < 3; t32++) {
       {
         const o33 = t32 * 1;
-        for (let i34 = 0; i34 < 1; i34++) bt15_1[i34] = v0[o33 + i34];
+        for (let i34 = 0; i34 < 1; i34++) x_t[i34] = x[o33 + i34];
       }
       {
         const o35 = (t32 + 0) * 1;
-        for (let i36 = 0; i36 < 1; i36++) bt15_4[i36] = s15_0[o35 + i36];
+        for (let i36 = 0; i36 < 1; i36++) h_prev[i36] = h_steps[o35 + i36];
       }
-      const s38 = v3[0];
-      const s39 = bt15_1[0];
+      const s38 = Wxh[0];
+      const s39 = x_t[0];
       bt15_2[0] = s38 * s39;
-      const s41 = v5[0];
-      const s42 = bt15_4[0];
+      const s41 = Whh[0];
+      const s42 = h_prev[0];
       bt15_5[0] = s41 * s42;
       const s44 = bt15_2[0];
       const s45 = bt15_5[0];
-      bt15_6[0] = s44 + s45;
-      const s47 = bt15_6[0];
-      bt15_7[0] = Math.tanh(s47);
-      s15_0.set(bt15_7, (t32 + 1) * 1);
-      r15_7.set(bt15_7, t32 * 1);
+      a_t[0] = s44 + s45;
+      const s47 = a_t[0];
+      h_t[0] = Math.tanh(s47);
+      h_steps.set(h_t, (t32 + 1) * 1);
+      r15_7.set(h_t, t32 * 1);
     }
   }
   {
     const o48 = 2 * 1;
-    for (let i49 = 0; i49 < 1; i49++) v18[i49] = v16[o48 + i49];
+    for (let i49 = 0; i49 < 1; i49++) h_3[i49] = h[o48 + i49];
   }
-  const s51 = v7[0];
-  const s52 = v18[0];
-  v19[0] = s51 * s52;
+  // z = Whz*h_3
+  const s51 = Whz[0];
+  const s52 = h_3[0];
+  z[0] = s51 * s52;
 
   v20[0] = 16 - 15;
   const s55 = v20[0];
-  const s56 = v19[0];
+  const s56 = z[0];
   v21[0] = s55 * s56;
+  // yhat = ymin + (ymax - ymin)*z
   const s58 = v21[0];
-  v22[0] = 15 + s58;
-  const s60 = v22[0];
-  const s61 = v1[0];
+  yhat[0] = 15 + s58;
+  const s60 = yhat[0];
+  const s61 = y[0];
   v23[0] = s60 - s61;
+  // loss L = yhat - y)^2
   const s63 = v23[0];
-  v25[0] = s63 * s63;
+  L[0] = s63 * s63;
+  // dL/dyhat
   const s65 = v23[0];
-  v31[0] = 2 * s65;
-  const s67 = v31[0];
+  dL_dyhat[0] = 2 * s65;
+  // dL/dz
+  const s67 = dL_dyhat[0];
   const s68 = v20[0];
-  v34[0] = s67 * s68;
-  const s70 = v34[0];
-  const s71 = v18[0];
-  v37[0] = s70 * s71;
-  const s73 = v34[0];
-  const s74 = v7[0];
+  dL_dz[0] = s67 * s68;
+  // dL/dWhz
+  const s70 = dL_dz[0];
+  const s71 = h_3[0];
+  dL_dWhz[0] = s70 * s71;
+  const s73 = dL_dz[0];
+  const s74 = Whz[0];
   v38[0] = s73 * s74;
-  v42.fill(0);
+  // dL/dh
+  dL_dh.fill(0);
   {
     const o75 = 2 * 1;
-    for (let i76 = 0; i76 < 1; i76++) v42[o75 + i76] = v38[i76];
+    for (let i76 = 0; i76 < 1; i76++) dL_dh[o75 + i76] = v38[i76];
   }
+  // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh over the steps
   {
-    d45_0.fill(0);
-    d45_0.set(v42, 1 * 1);
-    v46.fill(0);
-    v47.fill(0);
+    dL_dh_steps.fill(0);
+    dL_dh_steps.set(dL_dh, 1 * 1);
+    dL_dWxh.fill(0);
+    dL_dWhh.fill(0);
     for (let t77 = 3 - 1; t77 >= 0; t77--) {
       {
         const o78 = t77 * 1;
-        for (let i79 = 0; i79 < 1; i79++) bt45_1[i79] = v0[o78 + i79];
+        for (let i79 = 0; i79 < 1; i79++) bt45_1[i79] = x[o78 + i79];
       }
       {
         const o80 = (t77 + 0) * 1;
-        for (let i81 = 0; i81 < 1; i81++) bt45_4[i81] = s15_0[o80 + i81];
+        for (let i81 = 0; i81 < 1; i81++) bt45_4[i81] = h_steps[o80 + i81];
       }
       {
         const o82 = t77 * 1;
@@ -447,7 +444,7 @@ export function gradient(
       }
       {
         const o84 = (t77 + 1) * 1;
-        for (let i85 = 0; i85 < 1; i85++) bt45_8[i85] = d45_0[o84 + i85];
+        for (let i85 = 0; i85 < 1; i85++) bt45_8[i85] = dL_dh_steps[o84 + i85];
       }
       const s87 = bt45_7[0];
       bt45_11[0] = s87 * s87;
@@ -460,21 +457,21 @@ export function gradient(
       const s95 = bt45_4[0];
       bt45_17[0] = s94 * s95;
       const s97 = bt45_13[0];
-      const s98 = v5[0];
+      const s98 = Whh[0];
       bt45_18[0] = s97 * s98;
       const s100 = bt45_13[0];
       const s101 = bt45_1[0];
       bt45_22[0] = s100 * s101;
       {
         const o102 = (t77 + 0) * 1;
-        for (let i103 = 0; i103 < 1; i103++) d45_0[o102 + i103] += bt45_18[i103];
+        for (let i103 = 0; i103 < 1; i103++) dL_dh_steps[o102 + i103] += bt45_18[i103];
       }
-      for (let i104 = 0; i104 < 1; i104++) v46[i104] += bt45_22[i104];
-      for (let i105 = 0; i105 < 1; i105++) v47[i105] += bt45_17[i105];
+      for (let i104 = 0; i104 < 1; i104++) dL_dWxh[i104] += bt45_22[i104];
+      for (let i105 = 0; i105 < 1; i105++) dL_dWhh[i105] += bt45_17[i105];
     }
   }
 
-  return { loss: v25[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(

@@ -208,72 +208,72 @@ let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v23 = new Float64Array(16);
   const v24 = new Float64Array(16);
-  const v25 = new Float64Array(16);
+  const Q = new Float64Array(16);
   const v26 = new Float64Array(16);
   const v27 = new Float64Array(16);
-  const v28 = new Float64Array(16);
+  const K = new Float64Array(16);
   const v29 = new Float64Array(16);
   const v30 = new Float64Array(16);
-  const v31 = new Float64Array(16);
+  const V = new Float64Array(16);
   const v32 = new Float64Array(16);
   const v33 = new Float64Array(32);
   const v34 = new Float64Array(1);
   const v35 = new Float64Array(1);
   const v36 = new Float64Array(32);
   const v37 = new Float64Array(32);
-  const v38 = new Float64Array(32);
+  const A = new Float64Array(32);
   const v39 = new Float64Array(16);
   const v40 = new Float64Array(16);
-  const v41 = new Float64Array(16);
+  const H = new Float64Array(16);
   const v42 = new Float64Array(16);
-  const v43 = new Float64Array(16);
+  const R1 = new Float64Array(16);
   const v46 = new Float64Array(4);
-  const v47 = new Float64Array(4);
+  const mu1 = new Float64Array(4);
   const v48 = new Float64Array(16);
   const v50 = new Float64Array(16);
   const v51 = new Float64Array(4);
-  const v52 = new Float64Array(4);
+  const var1 = new Float64Array(4);
   const v53 = new Float64Array(16);
   const v54 = new Float64Array(4);
   const v55 = new Float64Array(4);
   const v56 = new Float64Array(16);
-  const v57 = new Float64Array(16);
+  const N1 = new Float64Array(16);
   const v58 = new Float64Array(32);
   const v59 = new Float64Array(32);
   const v60 = new Float64Array(32);
   const v61 = new Float64Array(16);
   const v62 = new Float64Array(16);
-  const v63 = new Float64Array(16);
+  const R2 = new Float64Array(16);
   const v64 = new Float64Array(4);
-  const v65 = new Float64Array(4);
+  const mu2 = new Float64Array(4);
   const v66 = new Float64Array(16);
   const v67 = new Float64Array(16);
   const v68 = new Float64Array(4);
-  const v69 = new Float64Array(4);
+  const var2 = new Float64Array(4);
   const v70 = new Float64Array(16);
   const v71 = new Float64Array(4);
   const v72 = new Float64Array(4);
   const v73 = new Float64Array(16);
-  const v74 = new Float64Array(16);
+  const Z = new Float64Array(16);
   const v75 = new Float64Array(16);
   const v76 = new Float64Array(16);
   const v77 = new Float64Array(1);
   const v78 = new Float64Array(1);
-  const v79 = new Float64Array(1);
+  const L = new Float64Array(1);
   const v80 = new Float64Array(1);
   const v84 = new Float64Array(1);
-  const v86 = new Float64Array(16);
-  const v94 = new Float64Array(4);
+  const dL_dZ = new Float64Array(16);
+  const dL_dc2 = new Float64Array(4);
   const v98 = new Float64Array(16);
   const v99 = new Float64Array(16);
   const v100 = new Float64Array(16);
   const v101 = new Float64Array(16);
   const v102 = new Float64Array(4);
   const v113 = new Float64Array(4);
-  const v114 = new Float64Array(4);
+  const dL_dvar2 = new Float64Array(4);
   const v120 = new Float64Array(16);
   const v121 = new Float64Array(16);
-  const v122 = new Float64Array(4);
+  const dL_dg2 = new Float64Array(4);
   const v129 = new Float64Array(4);
   const v133 = new Float64Array(4);
   const v134 = new Float64Array(16);
@@ -281,31 +281,31 @@ function allocate() {
   const v139 = new Float64Array(16);
   const v144 = new Float64Array(16);
   const v145 = new Float64Array(16);
-  const v146 = new Float64Array(4);
+  const dL_dmu2 = new Float64Array(4);
   const v152 = new Float64Array(4);
   const v155 = new Float64Array(4);
   const v156 = new Float64Array(16);
-  const v160 = new Float64Array(16);
-  const v161 = new Float64Array(4);
+  const dL_dR2 = new Float64Array(16);
+  const dL_db2 = new Float64Array(4);
   const v165 = new Float64Array(32);
-  const v166 = new Float64Array(32);
+  const dL_dW2 = new Float64Array(32);
   const v170 = new Float64Array(32);
   const v171 = new Float64Array(32);
-  const v175 = new Float64Array(8);
+  const dL_db1 = new Float64Array(8);
   const v179 = new Float64Array(16);
-  const v180 = new Float64Array(32);
-  const v184 = new Float64Array(16);
-  const v185 = new Float64Array(4);
+  const dL_dW1 = new Float64Array(32);
+  const dL_dN1 = new Float64Array(16);
+  const dL_dc1 = new Float64Array(4);
   const v188 = new Float64Array(16);
   const v189 = new Float64Array(16);
   const v190 = new Float64Array(16);
   const v191 = new Float64Array(16);
   const v192 = new Float64Array(4);
   const v203 = new Float64Array(4);
-  const v204 = new Float64Array(4);
+  const dL_dvar1 = new Float64Array(4);
   const v209 = new Float64Array(16);
   const v210 = new Float64Array(16);
-  const v211 = new Float64Array(4);
+  const dL_dg1 = new Float64Array(4);
   const v218 = new Float64Array(4);
   const v221 = new Float64Array(4);
   const v222 = new Float64Array(16);
@@ -313,108 +313,108 @@ function allocate() {
   const v227 = new Float64Array(16);
   const v232 = new Float64Array(16);
   const v233 = new Float64Array(16);
-  const v234 = new Float64Array(4);
+  const dL_dmu1 = new Float64Array(4);
   const v238 = new Float64Array(4);
   const v241 = new Float64Array(4);
   const v242 = new Float64Array(16);
-  const v246 = new Float64Array(16);
-  const v248 = new Float64Array(16);
-  const v249 = new Float64Array(16);
+  const dL_dR1 = new Float64Array(16);
+  const dL_dH = new Float64Array(16);
+  const dL_dWo = new Float64Array(16);
   const v253 = new Float64Array(16);
   const v256 = new Float64Array(16);
   const v259 = new Float64Array(16);
-  const v260 = new Float64Array(32);
+  const dL_dA = new Float64Array(32);
   const v261 = new Float64Array(32);
-  const v262 = new Float64Array(16);
+  const dL_dV = new Float64Array(16);
   const v266 = new Float64Array(32);
   const v267 = new Float64Array(8);
   const v268 = new Float64Array(32);
   const v269 = new Float64Array(32);
   const v277 = new Float64Array(32);
   const v281 = new Float64Array(16);
-  const v282 = new Float64Array(16);
+  const dL_dQ = new Float64Array(16);
   const v283 = new Float64Array(16);
   const v284 = new Float64Array(16);
-  const v288 = new Float64Array(16);
+  const dL_dK = new Float64Array(16);
   const v291 = new Float64Array(16);
   const v294 = new Float64Array(16);
-  const v297 = new Float64Array(16);
+  const dL_dWv = new Float64Array(16);
   const v300 = new Float64Array(16);
   const v303 = new Float64Array(16);
-  const v306 = new Float64Array(16);
+  const dL_dWk = new Float64Array(16);
   const v309 = new Float64Array(16);
   const v312 = new Float64Array(16);
-  const v315 = new Float64Array(16);
+  const dL_dWq = new Float64Array(16);
   return {
     key: "",
     v23,
     v24,
-    v25,
+    Q,
     v26,
     v27,
-    v28,
+    K,
     v29,
     v30,
-    v31,
+    V,
     v32,
     v33,
     v34,
     v35,
     v36,
     v37,
-    v38,
+    A,
     v39,
     v40,
-    v41,
+    H,
     v42,
-    v43,
+    R1,
     v46,
-    v47,
+    mu1,
     v48,
     v50,
     v51,
-    v52,
+    var1,
     v53,
     v54,
     v55,
     v56,
-    v57,
+    N1,
     v58,
     v59,
     v60,
     v61,
     v62,
-    v63,
+    R2,
     v64,
-    v65,
+    mu2,
     v66,
     v67,
     v68,
-    v69,
+    var2,
     v70,
     v71,
     v72,
     v73,
-    v74,
+    Z,
     v75,
     v76,
     v77,
     v78,
-    v79,
+    L,
     v80,
     v84,
-    v86,
-    v94,
+    dL_dZ,
+    dL_dc2,
     v98,
     v99,
     v100,
     v101,
     v102,
     v113,
-    v114,
+    dL_dvar2,
     v120,
     v121,
-    v122,
+    dL_dg2,
     v129,
     v133,
     v134,
@@ -422,31 +422,31 @@ function allocate() {
     v139,
     v144,
     v145,
-    v146,
+    dL_dmu2,
     v152,
     v155,
     v156,
-    v160,
-    v161,
+    dL_dR2,
+    dL_db2,
     v165,
-    v166,
+    dL_dW2,
     v170,
     v171,
-    v175,
+    dL_db1,
     v179,
-    v180,
-    v184,
-    v185,
+    dL_dW1,
+    dL_dN1,
+    dL_dc1,
     v188,
     v189,
     v190,
     v191,
     v192,
     v203,
-    v204,
+    dL_dvar1,
     v209,
     v210,
-    v211,
+    dL_dg1,
     v218,
     v221,
     v222,
@@ -454,38 +454,38 @@ function allocate() {
     v227,
     v232,
     v233,
-    v234,
+    dL_dmu1,
     v238,
     v241,
     v242,
-    v246,
-    v248,
-    v249,
+    dL_dR1,
+    dL_dH,
+    dL_dWo,
     v253,
     v256,
     v259,
-    v260,
+    dL_dA,
     v261,
-    v262,
+    dL_dV,
     v266,
     v267,
     v268,
     v269,
     v277,
     v281,
-    v282,
+    dL_dQ,
     v283,
     v284,
-    v288,
+    dL_dK,
     v291,
     v294,
-    v297,
+    dL_dWv,
     v300,
     v303,
-    v306,
+    dL_dWk,
     v309,
     v312,
-    v315,
+    dL_dWq,
   };
 }
 function buffers() {
@@ -498,60 +498,60 @@ function buffers() {
 export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): ForwardResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["Wq"];
-  const v3 = params["Wk"];
-  const v4 = params["Wv"];
-  const v5 = params["Wo"];
-  const v6 = params["g1"];
-  const v7 = params["c1"];
-  const v8 = params["W1"];
-  const v9 = params["b1"];
-  const v10 = params["W2"];
-  const v11 = params["b2"];
-  const v12 = params["g2"];
-  const v13 = params["c2"];
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const Wq = params["Wq"];
+  const Wk = params["Wk"];
+  const Wv = params["Wv"];
+  const Wo = params["Wo"];
+  const g1 = params["g1"];
+  const c1 = params["c1"];
+  const W1 = params["W1"];
+  const b1 = params["b1"];
+  const W2 = params["W2"];
+  const b2 = params["b2"];
+  const g2 = params["g2"];
+  const c2 = params["c2"];
   const {
     v23,
-    v25,
+    Q,
     v26,
-    v28,
+    K,
     v29,
-    v31,
+    V,
     v32,
     v33,
     v34,
     v35,
     v37,
-    v38,
+    A,
     v39,
     v40,
-    v41,
+    H,
     v42,
-    v43,
+    R1,
     v46,
-    v47,
+    mu1,
     v48,
     v50,
     v51,
-    v52,
-    v57,
+    var1,
+    N1,
     v58,
     v60,
     v61,
-    v63,
+    R2,
     v64,
-    v65,
+    mu2,
     v66,
     v67,
     v68,
-    v69,
-    v74,
+    var2,
+    Z,
     v76,
     v77,
     v78,
-    v79,
+    L,
   } = w;
   {
     let i0 = 0;
@@ -573,12 +573,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s9_3_1 = 0;
           for (let p2 = 0; p2 < 4; p2++) {
             const pn6 = p2 * 4;
-            const a7_0 = v0[ar3_0 + p2];
-            const a7_1 = v0[ar3_1 + p2];
-            const a7_2 = v0[ar3_2 + p2];
-            const a7_3 = v0[ar3_3 + p2];
-            const b8_0 = v2[pn6 + j1];
-            const b8_1 = v2[pn6 + j1 + 1];
+            const a7_0 = X[ar3_0 + p2];
+            const a7_1 = X[ar3_1 + p2];
+            const a7_2 = X[ar3_2 + p2];
+            const a7_3 = X[ar3_3 + p2];
+            const b8_0 = Wq[pn6 + j1];
+            const b8_1 = Wq[pn6 + j1 + 1];
             s9_0_0 += a7_0 * b8_0;
             s9_0_1 += a7_0 * b8_1;
             s9_1_0 += a7_1 * b8_0;
@@ -600,11 +600,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // Q = permute(reshape(X * Wq, [T, Hn, Dk]), [1, 0, 2])
   {
     let o13 = 0;
     for (let i10 = 0; i10 < 2; i10++)
       for (let i11 = 0; i11 < 4; i11++)
-        for (let i12 = 0; i12 < 2; i12++) v25[o13++] = v23[i10 * 2 + i11 * 4 + i12 * 1];
+        for (let i12 = 0; i12 < 2; i12++) Q[o13++] = v23[i10 * 2 + i11 * 4 + i12 * 1];
   }
   {
     let i14 = 0;
@@ -626,12 +627,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s23_3_1 = 0;
           for (let p16 = 0; p16 < 4; p16++) {
             const pn20 = p16 * 4;
-            const a21_0 = v0[ar17_0 + p16];
-            const a21_1 = v0[ar17_1 + p16];
-            const a21_2 = v0[ar17_2 + p16];
-            const a21_3 = v0[ar17_3 + p16];
-            const b22_0 = v3[pn20 + j15];
-            const b22_1 = v3[pn20 + j15 + 1];
+            const a21_0 = X[ar17_0 + p16];
+            const a21_1 = X[ar17_1 + p16];
+            const a21_2 = X[ar17_2 + p16];
+            const a21_3 = X[ar17_3 + p16];
+            const b22_0 = Wk[pn20 + j15];
+            const b22_1 = Wk[pn20 + j15 + 1];
             s23_0_0 += a21_0 * b22_0;
             s23_0_1 += a21_0 * b22_1;
             s23_1_0 += a21_1 * b22_0;
@@ -653,11 +654,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // K = permute(reshape(X * Wk, [T, Hn, Dk]), [1, 0, 2])
   {
     let o27 = 0;
     for (let i24 = 0; i24 < 2; i24++)
       for (let i25 = 0; i25 < 4; i25++)
-        for (let i26 = 0; i26 < 2; i26++) v28[o27++] = v26[i24 * 2 + i25 * 4 + i26 * 1];
+        for (let i26 = 0; i26 < 2; i26++) K[o27++] = v26[i24 * 2 + i25 * 4 + i26 * 1];
   }
   {
     let i28 = 0;
@@ -679,12 +681,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s37_3_1 = 0;
           for (let p30 = 0; p30 < 4; p30++) {
             const pn34 = p30 * 4;
-            const a35_0 = v0[ar31_0 + p30];
-            const a35_1 = v0[ar31_1 + p30];
-            const a35_2 = v0[ar31_2 + p30];
-            const a35_3 = v0[ar31_3 + p30];
-            const b36_0 = v4[pn34 + j29];
-            const b36_1 = v4[pn34 + j29 + 1];
+            const a35_0 = X[ar31_0 + p30];
+            const a35_1 = X[ar31_1 + p30];
+            const a35_2 = X[ar31_2 + p30];
+            const a35_3 = X[ar31_3 + p30];
+            const b36_0 = Wv[pn34 + j29];
+            const b36_1 = Wv[pn34 + j29 + 1];
             s37_0_0 += a35_0 * b36_0;
             s37_0_1 += a35_0 * b36_1;
             s37_1_0 += a35_1 * b36_0;
@@ -706,17 +708,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // V = permute(reshape(X * Wv, [T, Hn, Dk]), [1, 0, 2])
   {
     let o41 = 0;
     for (let i38 = 0; i38 < 2; i38++)
       for (let i39 = 0; i39 < 4; i39++)
-        for (let i40 = 0; i40 < 2; i40++) v31[o41++] = v29[i38 * 2 + i39 * 4 + i40 * 1];
+        for (let i40 = 0; i40 < 2; i40++) V[o41++] = v29[i38 * 2 + i39 * 4 + i40 * 1];
   }
   {
     let o45 = 0;
     for (let i42 = 0; i42 < 2; i42++)
       for (let i43 = 0; i43 < 2; i43++)
-        for (let i44 = 0; i44 < 4; i44++) v32[o45++] = v28[i42 * 8 + i43 * 1 + i44 * 2];
+        for (let i44 = 0; i44 < 4; i44++) v32[o45++] = K[i42 * 8 + i43 * 1 + i44 * 2];
   }
   for (let i46 = 0; i46 < 2; i46++) {
     const a51 = i46 * 8;
@@ -725,8 +728,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let r47 = 0; r47 < 4; r47++)
       for (let c48 = 0; c48 < 4; c48++) {
         let s50 = 0;
-        for (let p49 = 0; p49 < 2; p49++)
-          s50 += v25[a51 + r47 * 2 + p49] * v32[b52 + p49 * 4 + c48];
+        for (let p49 = 0; p49 < 2; p49++) s50 += Q[a51 + r47 * 2 + p49] * v32[b52 + p49 * 4 + c48];
         v33[o53 + r47 * 4 + c48] = s50;
       }
   }
@@ -741,13 +743,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // A = softmax(Q * K^T / sqrt(Dk) + M)
   for (let r64 = 0; r64 < 32; r64 += 4) {
     let m60 = -Infinity;
     for (let j62 = 0; j62 < 4; j62++) if (v37[r64 + j62] > m60) m60 = v37[r64 + j62];
     let s61 = 0;
     for (let j62 = 0; j62 < 4; j62++) s61 += Math.exp(v37[r64 + j62] - m60);
     const lse63 = m60 + Math.log(s61);
-    for (let j62 = 0; j62 < 4; j62++) v38[r64 + j62] = Math.exp(v37[r64 + j62] - lse63);
+    for (let j62 = 0; j62 < 4; j62++) A[r64 + j62] = Math.exp(v37[r64 + j62] - lse63);
   }
   for (let i65 = 0; i65 < 2; i65++) {
     const a70 = i65 * 16;
@@ -756,8 +759,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let r66 = 0; r66 < 4; r66++)
       for (let c67 = 0; c67 < 2; c67++) {
         let s69 = 0;
-        for (let p68 = 0; p68 < 4; p68++)
-          s69 += v38[a70 + r66 * 4 + p68] * v31[b71 + p68 * 2 + c67];
+        for (let p68 = 0; p68 < 4; p68++) s69 += A[a70 + r66 * 4 + p68] * V[b71 + p68 * 2 + c67];
         v39[o72 + r66 * 2 + c67] = s69;
       }
   }
@@ -767,7 +769,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       for (let i74 = 0; i74 < 2; i74++)
         for (let i75 = 0; i75 < 2; i75++) v40[o76++] = v39[i73 * 2 + i74 * 8 + i75 * 1];
   }
-  v41.set(v40);
+  // H = reshape(permute(A * V, [1, 0, 2]), [T, D])
+  H.set(v40);
   {
     let i77 = 0;
     for (; i77 + 3 < 4; i77 += 4) {
@@ -788,12 +791,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s86_3_1 = 0;
           for (let p79 = 0; p79 < 4; p79++) {
             const pn83 = p79 * 4;
-            const a84_0 = v41[ar80_0 + p79];
-            const a84_1 = v41[ar80_1 + p79];
-            const a84_2 = v41[ar80_2 + p79];
-            const a84_3 = v41[ar80_3 + p79];
-            const b85_0 = v5[pn83 + j78];
-            const b85_1 = v5[pn83 + j78 + 1];
+            const a84_0 = H[ar80_0 + p79];
+            const a84_1 = H[ar80_1 + p79];
+            const a84_2 = H[ar80_2 + p79];
+            const a84_3 = H[ar80_3 + p79];
+            const b85_0 = Wo[pn83 + j78];
+            const b85_1 = Wo[pn83 + j78 + 1];
             s86_0_0 += a84_0 * b85_0;
             s86_0_1 += a84_0 * b85_1;
             s86_1_0 += a84_1 * b85_0;
@@ -815,26 +818,28 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // R1 = X + H * Wo
 
   for (let i87 = 0; i87 < 16; i87++) {
-    v43[i87] = v0[i87] + v42[i87];
+    R1[i87] = X[i87] + v42[i87];
   }
   v46.fill(0, 0, 4);
   let f90 = 0;
   for (let i88 = 0; i88 < 4; i88++) {
     let s91 = 0;
-    for (let i89 = 0; i89 < 4; i89++) s91 += v43[f90++];
+    for (let i89 = 0; i89 < 4; i89++) s91 += R1[f90++];
     v46[i88] += s91;
   }
+  // mu1 = mean(R1, axis = 1, keep = 1)
 
   for (let i92 = 0; i92 < 4; i92++) {
-    v47[i92] = v46[i92] / 4;
+    mu1[i92] = v46[i92] / 4;
   }
   let o95 = 0;
   for (let i93 = 0; i93 < 4; i93++) {
-    const h96 = v47[i93];
+    const h96 = mu1[i93];
     for (let i94 = 0; i94 < 4; i94++, o95++) {
-      v48[o95] = v43[o95] - h96;
+      v48[o95] = R1[o95] - h96;
     }
   }
 
@@ -848,14 +853,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let i99 = 0; i99 < 4; i99++) s101 += v50[f100++];
     v51[i98] += s101;
   }
+  // var1 = mean((R1 - mu1)^2, axis = 1, keep = 1)
 
   for (let i102 = 0; i102 < 4; i102++) {
-    v52[i102] = v51[i102] / 4;
+    var1[i102] = v51[i102] / 4;
   }
+  // N1 = g1 .* (R1 - mu1) / sqrt(var1 + eps) + c1
   let o105 = 0;
   for (let i103 = 0; i103 < 4; i103++) {
     for (let i104 = 0; i104 < 4; i104++, o105++) {
-      v57[o105] = (v6[i104] * v48[i104 + i103 * 4]) / Math.sqrt(v52[i103] + 0.00001) + v7[i104];
+      N1[o105] = (g1[i104] * v48[i104 + i103 * 4]) / Math.sqrt(var1[i103] + 0.00001) + c1[i104];
     }
   }
   {
@@ -878,12 +885,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           let s115_3_1 = 0;
           for (let p108 = 0; p108 < 4; p108++) {
             const pn112 = p108 * 8;
-            const a113_0 = v57[ar109_0 + p108];
-            const a113_1 = v57[ar109_1 + p108];
-            const a113_2 = v57[ar109_2 + p108];
-            const a113_3 = v57[ar109_3 + p108];
-            const b114_0 = v8[pn112 + j107];
-            const b114_1 = v8[pn112 + j107 + 1];
+            const a113_0 = N1[ar109_0 + p108];
+            const a113_1 = N1[ar109_1 + p108];
+            const a113_2 = N1[ar109_2 + p108];
+            const a113_3 = N1[ar109_3 + p108];
+            const b114_0 = W1[pn112 + j107];
+            const b114_1 = W1[pn112 + j107 + 1];
             s115_0_0 += a113_0 * b114_0;
             s115_0_1 += a113_0 * b114_1;
             s115_1_0 += a113_1 * b114_0;
@@ -908,7 +915,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o118 = 0;
   for (let i116 = 0; i116 < 4; i116++) {
     for (let i117 = 0; i117 < 8; i117++, o118++) {
-      v60[o118] = Math.max(v58[i117 + i116 * 8] + v9[i117], 0);
+      v60[o118] = Math.max(v58[i117 + i116 * 8] + b1[i117], 0);
     }
   }
   {
@@ -935,8 +942,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             const a126_1 = v60[ar122_1 + p121];
             const a126_2 = v60[ar122_2 + p121];
             const a126_3 = v60[ar122_3 + p121];
-            const b127_0 = v10[pn125 + j120];
-            const b127_1 = v10[pn125 + j120 + 1];
+            const b127_0 = W2[pn125 + j120];
+            const b127_1 = W2[pn125 + j120 + 1];
             s128_0_0 += a126_0 * b127_0;
             s128_0_1 += a126_0 * b127_1;
             s128_1_0 += a126_1 * b127_0;
@@ -958,28 +965,30 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
     }
   }
+  // R2 = N1 + relu(N1 * W1 + b1) * W2 + b2
   let o131 = 0;
   for (let i129 = 0; i129 < 4; i129++) {
     for (let i130 = 0; i130 < 4; i130++, o131++) {
-      v63[o131] = v57[o131] + v61[o131] + v11[i130];
+      R2[o131] = N1[o131] + v61[o131] + b2[i130];
     }
   }
   v64.fill(0, 0, 4);
   let f134 = 0;
   for (let i132 = 0; i132 < 4; i132++) {
     let s135 = 0;
-    for (let i133 = 0; i133 < 4; i133++) s135 += v63[f134++];
+    for (let i133 = 0; i133 < 4; i133++) s135 += R2[f134++];
     v64[i132] += s135;
   }
+  // mu2 = mean(R2, axis = 1, keep = 1)
 
   for (let i136 = 0; i136 < 4; i136++) {
-    v65[i136] = v64[i136] / 4;
+    mu2[i136] = v64[i136] / 4;
   }
   let o139 = 0;
   for (let i137 = 0; i137 < 4; i137++) {
-    const h140 = v65[i137];
+    const h140 = mu2[i137];
     for (let i138 = 0; i138 < 4; i138++, o139++) {
-      v66[o139] = v63[o139] - h140;
+      v66[o139] = R2[o139] - h140;
     }
   }
 
@@ -993,19 +1002,21 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let i143 = 0; i143 < 4; i143++) s145 += v67[f144++];
     v68[i142] += s145;
   }
+  // var2 = mean((R2 - mu2)^2, axis = 1, keep = 1)
 
   for (let i146 = 0; i146 < 4; i146++) {
-    v69[i146] = v68[i146] / 4;
+    var2[i146] = v68[i146] / 4;
   }
+  // Z = g2 .* (R2 - mu2) / sqrt(var2 + eps) + c2
   let o149 = 0;
   for (let i147 = 0; i147 < 4; i147++) {
     for (let i148 = 0; i148 < 4; i148++, o149++) {
-      v74[o149] = (v12[i148] * v66[i148 + i147 * 4]) / Math.sqrt(v69[i147] + 0.00001) + v13[i148];
+      Z[o149] = (g2[i148] * v66[i148 + i147 * 4]) / Math.sqrt(var2[i147] + 0.00001) + c2[i148];
     }
   }
 
   for (let i150 = 0; i150 < 16; i150++) {
-    v76[i150] = (v74[i150] - v1[i150]) * (v74[i150] - v1[i150]);
+    v76[i150] = (Z[i150] - Y[i150]) * (Z[i150] - Y[i150]);
   }
   {
     let s151 = 0;
@@ -1013,26 +1024,27 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     v77[0] = s151;
   }
   v78[0] = 4;
+  // loss L = sum((Z - Y)^2) / T
   const s154 = v77[0];
   const s155 = v78[0];
-  v79[0] = s154 / s155;
+  L[0] = s154 / s155;
   return {
-    loss: v79[0],
+    loss: L[0],
     values: {
-      Q: v25.slice(),
-      K: v28.slice(),
-      V: v31.slice(),
-      A: v38.slice(),
-      H: v41.slice(),
-      R1: v43.slice(),
-      mu1: v47.slice(),
-      var1: v52.slice(),
-      N1: v57.slice(),
-      R2: v63.slice(),
-      mu2: v65.slice(),
-      var2: v69.slice(),
-      Z: v74.slice(),
-      L: v79.slice(),
+      Q: Q.slice(),
+      K: K.slice(),
+      V: V.slice(),
+      A: A.slice(),
+      H: H.slice(),
+      R1: R1.slice(),
+      mu1: mu1.slice(),
+      var1: var1.slice(),
+      N1: N1.slice(),
+      R2: R2.slice(),
+      mu2: mu2.slice(),
+      var2: var2.slice(),
+      Z: Z.slice(),
+      L: L.slice(),
     },
   };
 }
@@ -1065,60 +1077,60 @@ export function gradient(
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, inputs);
-  const v0 = inputs["X"];
-  const v1 = inputs["Y"];
-  const v2 = params["Wq"];
-  const v3 = params["Wk"];
-  const v4 = params["Wv"];
-  const v5 = params["Wo"];
-  const v6 = params["g1"];
-  const v7 = params["c1"];
-  const v8 = params["W1"];
-  const v9 = params["b1"];
-  const v10 = params["W2"];
-  const v11 = params["b2"];
-  const v12 = params["g2"];
-  const v13 = params["c2"];
-  const v94 = out["c2"];
-  const v122 = out["g2"];
-  const v161 = out["b2"];
-  const v166 = out["W2"];
-  const v175 = out["b1"];
-  const v180 = out["W1"];
-  const v185 = out["c1"];
-  const v211 = out["g1"];
-  const v249 = out["Wo"];
-  const v297 = out["Wv"];
-  const v306 = out["Wk"];
-  const v315 = out["Wq"];
+  const X = inputs["X"];
+  const Y = inputs["Y"];
+  const Wq = params["Wq"];
+  const Wk = params["Wk"];
+  const Wv = params["Wv"];
+  const Wo = params["Wo"];
+  const g1 = params["g1"];
+  const c1 = params["c1"];
+  const W1 = params["W1"];
+  const b1 = params["b1"];
+  const W2 = params["W2"];
+  const b2 = params["b2"];
+  const g2 = params["g2"];
+  const c2 = params["c2"];
+  const dL_dc2 = out["c2"];
+  const dL_dg2 = out["g2"];
+  const dL_db2 = out["b2"];
+  const dL_dW2 = out["W2"];
+  const dL_db1 = out["b1"];
+  const dL_dW1 = out["W1"];
+  const dL_dc1 = out["c1"];
+  const dL_dg1 = out["g1"];
+  const dL_dWo = out["Wo"];
+  const dL_dWv = out["Wv"];
+  const dL_dWk = out["Wk"];
+  const dL_dWq = out["Wq"];
   const {
     v23,
-    v25,
+    Q,
     v26,
-    v28,
+    K,
     v29,
-    v31,
+    V,
     v32,
     v33,
     v34,
     v35,
     v37,
-    v38,
+    A,
     v39,
     v40,
     v42,
-    v43,
+    R1,
     v46,
     v48,
     v50,
     v51,
     v55,
     v56,
-    v57,
+    N1,
     v58,
     v60,
     v61,
-    v63,
+    R2,
     v64,
     v66,
     v67,
@@ -1129,10 +1141,10 @@ export function gradient(
     v76,
     v77,
     v78,
-    v79,
+    L,
     v80,
     v84,
-    v86,
+    dL_dZ,
     v98,
     v101,
     v102,
@@ -1140,13 +1152,13 @@ export function gradient(
     v129,
     v144,
     v145,
-    v146,
+    dL_dmu2,
     v152,
-    v160,
+    dL_dR2,
     v165,
     v171,
     v179,
-    v184,
+    dL_dN1,
     v188,
     v191,
     v192,
@@ -1154,23 +1166,23 @@ export function gradient(
     v218,
     v232,
     v233,
-    v234,
+    dL_dmu1,
     v238,
-    v246,
-    v248,
+    dL_dR1,
+    dL_dH,
     v256,
     v259,
-    v260,
+    dL_dA,
     v261,
-    v262,
+    dL_dV,
     v266,
     v267,
     v277,
     v281,
-    v282,
+    dL_dQ,
     v283,
     v284,
-    v288,
+    dL_dK,
     v291,
     v300,
     v309,
@@ -1195,12 +1207,12 @@ export function gradient(
           let s165_3_1 = 0;
           for (let p158 = 0; p158 < 4; p158++) {
             const pn162 = p158 * 4;
-            const a163_0 = v0[ar159_0 + p158];
-            const a163_1 = v0[ar159_1 + p158];
-            const a163_2 = v0[ar159_2 + p158];
-            const a163_3 = v0[ar159_3 + p158];
-            const b164_0 = v2[pn162 + j157];
-            const b164_1 = v2[pn162 + j157 + 1];
+            const a163_0 = X[ar159_0 + p158];
+            const a163_1 = X[ar159_1 + p158];
+            const a163_2 = X[ar159_2 + p158];
+            const a163_3 = X[ar159_3 + p158];
+            const b164_0 = Wq[pn162 + j157];
+            const b164_1 = Wq[pn162 + j157 + 1];
             s165_0_0 += a163_0 * b164_0;
             s165_0_1 += a163_0 * b164_1;
             s165_1_0 += a163_1 * b164_0;
@@ -1222,11 +1234,12 @@ export function gradient(
       }
     }
   }
+  // Q = permute(reshape(X * Wq, [T, Hn, Dk]), [1, 0, 2])
   {
     let o169 = 0;
     for (let i166 = 0; i166 < 2; i166++)
       for (let i167 = 0; i167 < 4; i167++)
-        for (let i168 = 0; i168 < 2; i168++) v25[o169++] = v23[i166 * 2 + i167 * 4 + i168 * 1];
+        for (let i168 = 0; i168 < 2; i168++) Q[o169++] = v23[i166 * 2 + i167 * 4 + i168 * 1];
   }
   {
     let i170 = 0;
@@ -1248,12 +1261,12 @@ export function gradient(
           let s179_3_1 = 0;
           for (let p172 = 0; p172 < 4; p172++) {
             const pn176 = p172 * 4;
-            const a177_0 = v0[ar173_0 + p172];
-            const a177_1 = v0[ar173_1 + p172];
-            const a177_2 = v0[ar173_2 + p172];
-            const a177_3 = v0[ar173_3 + p172];
-            const b178_0 = v3[pn176 + j171];
-            const b178_1 = v3[pn176 + j171 + 1];
+            const a177_0 = X[ar173_0 + p172];
+            const a177_1 = X[ar173_1 + p172];
+            const a177_2 = X[ar173_2 + p172];
+            const a177_3 = X[ar173_3 + p172];
+            const b178_0 = Wk[pn176 + j171];
+            const b178_1 = Wk[pn176 + j171 + 1];
             s179_0_0 += a177_0 * b178_0;
             s179_0_1 += a177_0 * b178_1;
             s179_1_0 += a177_1 * b178_0;
@@ -1275,11 +1288,12 @@ export function gradient(
       }
     }
   }
+  // K = permute(reshape(X * Wk, [T, Hn, Dk]), [1, 0, 2])
   {
     let o183 = 0;
     for (let i180 = 0; i180 < 2; i180++)
       for (let i181 = 0; i181 < 4; i181++)
-        for (let i182 = 0; i182 < 2; i182++) v28[o183++] = v26[i180 * 2 + i181 * 4 + i182 * 1];
+        for (let i182 = 0; i182 < 2; i182++) K[o183++] = v26[i180 * 2 + i181 * 4 + i182 * 1];
   }
   {
     let i184 = 0;
@@ -1301,12 +1315,12 @@ export function gradient(
           let s193_3_1 = 0;
           for (let p186 = 0; p186 < 4; p186++) {
             const pn190 = p186 * 4;
-            const a191_0 = v0[ar187_0 + p186];
-            const a191_1 = v0[ar187_1 + p186];
-            const a191_2 = v0[ar187_2 + p186];
-            const a191_3 = v0[ar187_3 + p186];
-            const b192_0 = v4[pn190 + j185];
-            const b192_1 = v4[pn190 + j185 + 1];
+            const a191_0 = X[ar187_0 + p186];
+            const a191_1 = X[ar187_1 + p186];
+            const a191_2 = X[ar187_2 + p186];
+            const a191_3 = X[ar187_3 + p186];
+            const b192_0 = Wv[pn190 + j185];
+            const b192_1 = Wv[pn190 + j185 + 1];
             s193_0_0 += a191_0 * b192_0;
             s193_0_1 += a191_0 * b192_1;
             s193_1_0 += a191_1 * b192_0;
@@ -1328,17 +1342,18 @@ export function gradient(
       }
     }
   }
+  // V = permute(reshape(X * Wv, [T, Hn, Dk]), [1, 0, 2])
   {
     let o197 = 0;
     for (let i194 = 0; i194 < 2; i194++)
       for (let i195 = 0; i195 < 4; i195++)
-        for (let i196 = 0; i196 < 2; i196++) v31[o197++] = v29[i194 * 2 + i195 * 4 + i196 * 1];
+        for (let i196 = 0; i196 < 2; i196++) V[o197++] = v29[i194 * 2 + i195 * 4 + i196 * 1];
   }
   {
     let o201 = 0;
     for (let i198 = 0; i198 < 2; i198++)
       for (let i199 = 0; i199 < 2; i199++)
-        for (let i200 = 0; i200 < 4; i200++) v32[o201++] = v28[i198 * 8 + i199 * 1 + i200 * 2];
+        for (let i200 = 0; i200 < 4; i200++) v32[o201++] = K[i198 * 8 + i199 * 1 + i200 * 2];
   }
   for (let i202 = 0; i202 < 2; i202++) {
     const a207 = i202 * 8;
@@ -1348,7 +1363,7 @@ export function gradient(
       for (let c204 = 0; c204 < 4; c204++) {
         let s206 = 0;
         for (let p205 = 0; p205 < 2; p205++)
-          s206 += v25[a207 + r203 * 2 + p205] * v32[b208 + p205 * 4 + c204];
+          s206 += Q[a207 + r203 * 2 + p205] * v32[b208 + p205 * 4 + c204];
         v33[o209 + r203 * 4 + c204] = s206;
       }
   }
@@ -1363,13 +1378,14 @@ export function gradient(
       }
     }
   }
+  // A = softmax(Q * K^T / sqrt(Dk) + M)
   for (let r220 = 0; r220 < 32; r220 += 4) {
     let m216 = -Infinity;
     for (let j218 = 0; j218 < 4; j218++) if (v37[r220 + j218] > m216) m216 = v37[r220 + j218];
     let s217 = 0;
     for (let j218 = 0; j218 < 4; j218++) s217 += Math.exp(v37[r220 + j218] - m216);
     const lse219 = m216 + Math.log(s217);
-    for (let j218 = 0; j218 < 4; j218++) v38[r220 + j218] = Math.exp(v37[r220 + j218] - lse219);
+    for (let j218 = 0; j218 < 4; j218++) A[r220 + j218] = Math.exp(v37[r220 + j218] - lse219);
   }
   for (let i221 = 0; i221 < 2; i221++) {
     const a226 = i221 * 16;
@@ -1379,7 +1395,7 @@ export function gradient(
       for (let c223 = 0; c223 < 2; c223++) {
         let s225 = 0;
         for (let p224 = 0; p224 < 4; p224++)
-          s225 += v38[a226 + r222 * 4 + p224] * v31[b227 + p224 * 2 + c223];
+          s225 += A[a226 + r222 * 4 + p224] * V[b227 + p224 * 2 + c223];
         v39[o228 + r222 * 2 + c223] = s225;
       }
   }
@@ -1413,8 +1429,8 @@ export function gradient(
             const a240_1 = v40[ar236_1 + p235];
             const a240_2 = v40[ar236_2 + p235];
             const a240_3 = v40[ar236_3 + p235];
-            const b241_0 = v5[pn239 + j234];
-            const b241_1 = v5[pn239 + j234 + 1];
+            const b241_0 = Wo[pn239 + j234];
+            const b241_1 = Wo[pn239 + j234 + 1];
             s242_0_0 += a240_0 * b241_0;
             s242_0_1 += a240_0 * b241_1;
             s242_1_0 += a240_1 * b241_0;
@@ -1436,22 +1452,23 @@ export function gradient(
       }
     }
   }
+  // R1 = X + H * Wo
 
   for (let i243 = 0; i243 < 16; i243++) {
-    v43[i243] = v0[i243] + v42[i243];
+    R1[i243] = X[i243] + v42[i243];
   }
   v46.fill(0, 0, 4);
   let f246 = 0;
   for (let i244 = 0; i244 < 4; i244++) {
     let s247 = 0;
-    for (let i245 = 0; i245 < 4; i245++) s247 += v43[f246++];
+    for (let i245 = 0; i245 < 4; i245++) s247 += R1[f246++];
     v46[i244] += s247;
   }
   let o250 = 0;
   for (let i248 = 0; i248 < 4; i248++) {
     const h251 = v46[i248] / 4;
     for (let i249 = 0; i249 < 4; i249++, o250++) {
-      v48[o250] = v43[o250] - h251;
+      v48[o250] = R1[o250] - h251;
     }
   }
 
@@ -1473,13 +1490,14 @@ export function gradient(
   for (let i258 = 0; i258 < 4; i258++) {
     const h261 = v55[i258];
     for (let i259 = 0; i259 < 4; i259++, o260++) {
-      v56[o260] = (v6[i259] * v48[i259 + i258 * 4]) / h261;
+      v56[o260] = (g1[i259] * v48[i259 + i258 * 4]) / h261;
     }
   }
+  // N1 = g1 .* (R1 - mu1) / sqrt(var1 + eps) + c1
   let o264 = 0;
   for (let i262 = 0; i262 < 4; i262++) {
     for (let i263 = 0; i263 < 4; i263++, o264++) {
-      v57[o264] = v56[o264] + v7[i263];
+      N1[o264] = v56[o264] + c1[i263];
     }
   }
   {
@@ -1502,12 +1520,12 @@ export function gradient(
           let s274_3_1 = 0;
           for (let p267 = 0; p267 < 4; p267++) {
             const pn271 = p267 * 8;
-            const a272_0 = v57[ar268_0 + p267];
-            const a272_1 = v57[ar268_1 + p267];
-            const a272_2 = v57[ar268_2 + p267];
-            const a272_3 = v57[ar268_3 + p267];
-            const b273_0 = v8[pn271 + j266];
-            const b273_1 = v8[pn271 + j266 + 1];
+            const a272_0 = N1[ar268_0 + p267];
+            const a272_1 = N1[ar268_1 + p267];
+            const a272_2 = N1[ar268_2 + p267];
+            const a272_3 = N1[ar268_3 + p267];
+            const b273_0 = W1[pn271 + j266];
+            const b273_1 = W1[pn271 + j266 + 1];
             s274_0_0 += a272_0 * b273_0;
             s274_0_1 += a272_0 * b273_1;
             s274_1_0 += a272_1 * b273_0;
@@ -1532,7 +1550,7 @@ export function gradient(
   let o277 = 0;
   for (let i275 = 0; i275 < 4; i275++) {
     for (let i276 = 0; i276 < 8; i276++, o277++) {
-      v60[o277] = Math.max(v58[i276 + i275 * 8] + v9[i276], 0);
+      v60[o277] = Math.max(v58[i276 + i275 * 8] + b1[i276], 0);
     }
   }
   {
@@ -1559,8 +1577,8 @@ export function gradient(
             const a285_1 = v60[ar281_1 + p280];
             const a285_2 = v60[ar281_2 + p280];
             const a285_3 = v60[ar281_3 + p280];
-            const b286_0 = v10[pn284 + j279];
-            const b286_1 = v10[pn284 + j279 + 1];
+            const b286_0 = W2[pn284 + j279];
+            const b286_1 = W2[pn284 + j279 + 1];
             s287_0_0 += a285_0 * b286_0;
             s287_0_1 += a285_0 * b286_1;
             s287_1_0 += a285_1 * b286_0;
@@ -1582,24 +1600,25 @@ export function gradient(
       }
     }
   }
+  // R2 = N1 + relu(N1 * W1 + b1) * W2 + b2
   let o290 = 0;
   for (let i288 = 0; i288 < 4; i288++) {
     for (let i289 = 0; i289 < 4; i289++, o290++) {
-      v63[o290] = v57[o290] + v61[o290] + v11[i289];
+      R2[o290] = N1[o290] + v61[o290] + b2[i289];
     }
   }
   v64.fill(0, 0, 4);
   let f293 = 0;
   for (let i291 = 0; i291 < 4; i291++) {
     let s294 = 0;
-    for (let i292 = 0; i292 < 4; i292++) s294 += v63[f293++];
+    for (let i292 = 0; i292 < 4; i292++) s294 += R2[f293++];
     v64[i291] += s294;
   }
   let o297 = 0;
   for (let i295 = 0; i295 < 4; i295++) {
     const h298 = v64[i295] / 4;
     for (let i296 = 0; i296 < 4; i296++, o297++) {
-      v66[o297] = v63[o297] - h298;
+      v66[o297] = R2[o297] - h298;
     }
   }
 
@@ -1621,13 +1640,13 @@ export function gradient(
   for (let i305 = 0; i305 < 4; i305++) {
     const h308 = v72[i305];
     for (let i306 = 0; i306 < 4; i306++, o307++) {
-      v73[o307] = (v12[i306] * v66[i306 + i305 * 4]) / h308;
+      v73[o307] = (g2[i306] * v66[i306 + i305 * 4]) / h308;
     }
   }
   let o311 = 0;
   for (let i309 = 0; i309 < 4; i309++) {
     for (let i310 = 0; i310 < 4; i310++, o311++) {
-      v75[o311] = v73[i310 + i309 * 4] + v13[i310] - v1[o311];
+      v75[o311] = v73[i310 + i309 * 4] + c2[i310] - Y[o311];
     }
   }
 
@@ -1640,35 +1659,38 @@ export function gradient(
     v77[0] = s313;
   }
   v78[0] = 4;
+  // loss L = sum((Z - Y)^2) / T
   const s316 = v77[0];
   const s317 = v78[0];
-  v79[0] = s316 / s317;
+  L[0] = s316 / s317;
   const s319 = v78[0];
   v80[0] = 1 / s319;
   const s321 = v80[0];
   v84[0] = s321 * 2;
+  // dL/dZ
   const s323 = v84[0];
   for (let i322 = 0; i322 < 16; i322++) {
-    v86[i322] = s323 * v75[i322];
+    dL_dZ[i322] = s323 * v75[i322];
   }
-  v94.fill(0, 0, 4);
+  // dL/dc2
+  dL_dc2.fill(0, 0, 4);
   let f326 = 0;
   for (let i324 = 0; i324 < 4; i324++) {
     for (let i325 = 0; i325 < 4; i325++) {
-      v94[i325] += v86[f326++];
+      dL_dc2[i325] += dL_dZ[f326++];
     }
   }
   let o329 = 0;
   for (let i327 = 0; i327 < 4; i327++) {
     const h330 = v72[i327];
     for (let i328 = 0; i328 < 4; i328++, o329++) {
-      v98[o329] = v86[o329] / h330;
+      v98[o329] = dL_dZ[o329] / h330;
     }
   }
   let o333 = 0;
   for (let i331 = 0; i331 < 4; i331++) {
     for (let i332 = 0; i332 < 4; i332++, o333++) {
-      v101[o333] = -((v86[i332 + i331 * 4] * v73[i332 + i331 * 4]) / v72[i331]);
+      v101[o333] = -((dL_dZ[i332 + i331 * 4] * v73[i332 + i331 * 4]) / v72[i331]);
     }
   }
   v102.fill(0, 0, 4);
@@ -1682,11 +1704,12 @@ export function gradient(
   for (let i338 = 0; i338 < 16; i338++) {
     v120[i338] = v98[i338] * v66[i338];
   }
-  v122.fill(0, 0, 4);
+  // dL/dg2
+  dL_dg2.fill(0, 0, 4);
   let f341 = 0;
   for (let i339 = 0; i339 < 4; i339++) {
     for (let i340 = 0; i340 < 4; i340++) {
-      v122[i340] += v120[f341++];
+      dL_dg2[i340] += v120[f341++];
     }
   }
 
@@ -1696,35 +1719,38 @@ export function gradient(
   let o345 = 0;
   for (let i343 = 0; i343 < 4; i343++) {
     for (let i344 = 0; i344 < 4; i344++, o345++) {
-      v144[o345] = v98[i344 + i343 * 4] * v12[i344] + v129[i343] * 2 * v66[i344 + i343 * 4];
+      v144[o345] = v98[i344 + i343 * 4] * g2[i344] + v129[i343] * 2 * v66[i344 + i343 * 4];
     }
   }
 
   for (let i346 = 0; i346 < 16; i346++) {
     v145[i346] = -v144[i346];
   }
-  v146.fill(0, 0, 4);
+  // dL/dmu2
+  dL_dmu2.fill(0, 0, 4);
   let f349 = 0;
   for (let i347 = 0; i347 < 4; i347++) {
     let s350 = 0;
     for (let i348 = 0; i348 < 4; i348++) s350 += v145[f349++];
-    v146[i347] += s350;
+    dL_dmu2[i347] += s350;
   }
 
   for (let i351 = 0; i351 < 4; i351++) {
-    v152[i351] = v146[i351] / 4;
+    v152[i351] = dL_dmu2[i351] / 4;
   }
+  // dL/dR2
   let o354 = 0;
   for (let i352 = 0; i352 < 4; i352++) {
     for (let i353 = 0; i353 < 4; i353++, o354++) {
-      v160[o354] = v144[o354] + v152[i352];
+      dL_dR2[o354] = v144[o354] + v152[i352];
     }
   }
-  v161.fill(0, 0, 4);
+  // dL/db2
+  dL_db2.fill(0, 0, 4);
   let f357 = 0;
   for (let i355 = 0; i355 < 4; i355++) {
     for (let i356 = 0; i356 < 4; i356++) {
-      v161[i356] += v160[f357++];
+      dL_db2[i356] += dL_dR2[f357++];
     }
   }
   {
@@ -1748,12 +1774,12 @@ export function gradient(
           let s367_3_0 = 0;
           let s367_3_1 = 0;
           for (let p360 = 0; p360 < 4; p360++) {
-            const a365_0 = v160[ar361_0 + p360];
-            const a365_1 = v160[ar361_1 + p360];
-            const a365_2 = v160[ar361_2 + p360];
-            const a365_3 = v160[ar361_3 + p360];
-            const b366_0 = v10[bc362_0 + p360];
-            const b366_1 = v10[bc362_1 + p360];
+            const a365_0 = dL_dR2[ar361_0 + p360];
+            const a365_1 = dL_dR2[ar361_1 + p360];
+            const a365_2 = dL_dR2[ar361_2 + p360];
+            const a365_3 = dL_dR2[ar361_3 + p360];
+            const b366_0 = W2[bc362_0 + p360];
+            const b366_1 = W2[bc362_1 + p360];
             s367_0_0 += a365_0 * b366_0;
             s367_0_1 += a365_0 * b366_1;
             s367_1_0 += a365_1 * b366_0;
@@ -1775,6 +1801,7 @@ export function gradient(
       }
     }
   }
+  // dL/dW2
   {
     let i368 = 0;
     for (; i368 + 1 < 8; i368 += 2) {
@@ -1794,10 +1821,10 @@ export function gradient(
             const pn374 = p370 * 4;
             const a375_0 = v60[pm373 + i368];
             const a375_1 = v60[pm373 + i368 + 1];
-            const b376_0 = v160[pn374 + j369];
-            const b376_1 = v160[pn374 + j369 + 1];
-            const b376_2 = v160[pn374 + j369 + 2];
-            const b376_3 = v160[pn374 + j369 + 3];
+            const b376_0 = dL_dR2[pn374 + j369];
+            const b376_1 = dL_dR2[pn374 + j369 + 1];
+            const b376_2 = dL_dR2[pn374 + j369 + 2];
+            const b376_3 = dL_dR2[pn374 + j369 + 3];
             s377_0_0 += a375_0 * b376_0;
             s377_0_1 += a375_0 * b376_1;
             s377_0_2 += a375_0 * b376_2;
@@ -1807,14 +1834,14 @@ export function gradient(
             s377_1_2 += a375_1 * b376_2;
             s377_1_3 += a375_1 * b376_3;
           }
-          v166[i368 * 4 + j369] = s377_0_0;
-          v166[i368 * 4 + j369 + 1] = s377_0_1;
-          v166[i368 * 4 + j369 + 2] = s377_0_2;
-          v166[i368 * 4 + j369 + 3] = s377_0_3;
-          v166[(i368 + 1) * 4 + j369] = s377_1_0;
-          v166[(i368 + 1) * 4 + j369 + 1] = s377_1_1;
-          v166[(i368 + 1) * 4 + j369 + 2] = s377_1_2;
-          v166[(i368 + 1) * 4 + j369 + 3] = s377_1_3;
+          dL_dW2[i368 * 4 + j369] = s377_0_0;
+          dL_dW2[i368 * 4 + j369 + 1] = s377_0_1;
+          dL_dW2[i368 * 4 + j369 + 2] = s377_0_2;
+          dL_dW2[i368 * 4 + j369 + 3] = s377_0_3;
+          dL_dW2[(i368 + 1) * 4 + j369] = s377_1_0;
+          dL_dW2[(i368 + 1) * 4 + j369 + 1] = s377_1_1;
+          dL_dW2[(i368 + 1) * 4 + j369 + 2] = s377_1_2;
+          dL_dW2[(i368 + 1) * 4 + j369 + 3] = s377_1_3;
         }
       }
     }
@@ -1823,11 +1850,12 @@ export function gradient(
   for (let i378 = 0; i378 < 32; i378++) {
     v171[i378] = v165[i378] * +(v60[i378] > 0);
   }
-  v175.fill(0, 0, 8);
+  // dL/db1
+  dL_db1.fill(0, 0, 8);
   let f381 = 0;
   for (let i379 = 0; i379 < 4; i379++) {
     for (let i380 = 0; i380 < 8; i380++) {
-      v175[i380] += v171[f381++];
+      dL_db1[i380] += v171[f381++];
     }
   }
   {
@@ -1855,8 +1883,8 @@ export function gradient(
             const a389_1 = v171[ar385_1 + p384];
             const a389_2 = v171[ar385_2 + p384];
             const a389_3 = v171[ar385_3 + p384];
-            const b390_0 = v8[bc386_0 + p384];
-            const b390_1 = v8[bc386_1 + p384];
+            const b390_0 = W1[bc386_0 + p384];
+            const b390_1 = W1[bc386_1 + p384];
             s391_0_0 += a389_0 * b390_0;
             s391_0_1 += a389_0 * b390_1;
             s391_1_0 += a389_1 * b390_0;
@@ -1878,6 +1906,7 @@ export function gradient(
       }
     }
   }
+  // dL/dW1
   {
     let i392 = 0;
     for (; i392 + 1 < 4; i392 += 2) {
@@ -1895,8 +1924,8 @@ export function gradient(
           for (let p394 = 0; p394 < 4; p394++) {
             const pm397 = p394 * 4;
             const pn398 = p394 * 8;
-            const a399_0 = v57[pm397 + i392];
-            const a399_1 = v57[pm397 + i392 + 1];
+            const a399_0 = N1[pm397 + i392];
+            const a399_1 = N1[pm397 + i392 + 1];
             const b400_0 = v171[pn398 + j393];
             const b400_1 = v171[pn398 + j393 + 1];
             const b400_2 = v171[pn398 + j393 + 2];
@@ -1910,40 +1939,42 @@ export function gradient(
             s401_1_2 += a399_1 * b400_2;
             s401_1_3 += a399_1 * b400_3;
           }
-          v180[i392 * 8 + j393] = s401_0_0;
-          v180[i392 * 8 + j393 + 1] = s401_0_1;
-          v180[i392 * 8 + j393 + 2] = s401_0_2;
-          v180[i392 * 8 + j393 + 3] = s401_0_3;
-          v180[(i392 + 1) * 8 + j393] = s401_1_0;
-          v180[(i392 + 1) * 8 + j393 + 1] = s401_1_1;
-          v180[(i392 + 1) * 8 + j393 + 2] = s401_1_2;
-          v180[(i392 + 1) * 8 + j393 + 3] = s401_1_3;
+          dL_dW1[i392 * 8 + j393] = s401_0_0;
+          dL_dW1[i392 * 8 + j393 + 1] = s401_0_1;
+          dL_dW1[i392 * 8 + j393 + 2] = s401_0_2;
+          dL_dW1[i392 * 8 + j393 + 3] = s401_0_3;
+          dL_dW1[(i392 + 1) * 8 + j393] = s401_1_0;
+          dL_dW1[(i392 + 1) * 8 + j393 + 1] = s401_1_1;
+          dL_dW1[(i392 + 1) * 8 + j393 + 2] = s401_1_2;
+          dL_dW1[(i392 + 1) * 8 + j393 + 3] = s401_1_3;
         }
       }
     }
   }
+  // dL/dN1
 
   for (let i402 = 0; i402 < 16; i402++) {
-    v184[i402] = v160[i402] + v179[i402];
+    dL_dN1[i402] = dL_dR2[i402] + v179[i402];
   }
-  v185.fill(0, 0, 4);
+  // dL/dc1
+  dL_dc1.fill(0, 0, 4);
   let f405 = 0;
   for (let i403 = 0; i403 < 4; i403++) {
     for (let i404 = 0; i404 < 4; i404++) {
-      v185[i404] += v184[f405++];
+      dL_dc1[i404] += dL_dN1[f405++];
     }
   }
   let o408 = 0;
   for (let i406 = 0; i406 < 4; i406++) {
     const h409 = v55[i406];
     for (let i407 = 0; i407 < 4; i407++, o408++) {
-      v188[o408] = v184[o408] / h409;
+      v188[o408] = dL_dN1[o408] / h409;
     }
   }
   let o412 = 0;
   for (let i410 = 0; i410 < 4; i410++) {
     for (let i411 = 0; i411 < 4; i411++, o412++) {
-      v191[o412] = -((v184[i411 + i410 * 4] * v56[i411 + i410 * 4]) / v55[i410]);
+      v191[o412] = -((dL_dN1[i411 + i410 * 4] * v56[i411 + i410 * 4]) / v55[i410]);
     }
   }
   v192.fill(0, 0, 4);
@@ -1957,11 +1988,12 @@ export function gradient(
   for (let i417 = 0; i417 < 16; i417++) {
     v209[i417] = v188[i417] * v48[i417];
   }
-  v211.fill(0, 0, 4);
+  // dL/dg1
+  dL_dg1.fill(0, 0, 4);
   let f420 = 0;
   for (let i418 = 0; i418 < 4; i418++) {
     for (let i419 = 0; i419 < 4; i419++) {
-      v211[i419] += v209[f420++];
+      dL_dg1[i419] += v209[f420++];
     }
   }
 
@@ -1971,30 +2003,33 @@ export function gradient(
   let o424 = 0;
   for (let i422 = 0; i422 < 4; i422++) {
     for (let i423 = 0; i423 < 4; i423++, o424++) {
-      v232[o424] = v188[i423 + i422 * 4] * v6[i423] + v218[i422] * 2 * v48[i423 + i422 * 4];
+      v232[o424] = v188[i423 + i422 * 4] * g1[i423] + v218[i422] * 2 * v48[i423 + i422 * 4];
     }
   }
 
   for (let i425 = 0; i425 < 16; i425++) {
     v233[i425] = -v232[i425];
   }
-  v234.fill(0, 0, 4);
+  // dL/dmu1
+  dL_dmu1.fill(0, 0, 4);
   let f428 = 0;
   for (let i426 = 0; i426 < 4; i426++) {
     let s429 = 0;
     for (let i427 = 0; i427 < 4; i427++) s429 += v233[f428++];
-    v234[i426] += s429;
+    dL_dmu1[i426] += s429;
   }
 
   for (let i430 = 0; i430 < 4; i430++) {
-    v238[i430] = v234[i430] / 4;
+    v238[i430] = dL_dmu1[i430] / 4;
   }
+  // dL/dR1
   let o433 = 0;
   for (let i431 = 0; i431 < 4; i431++) {
     for (let i432 = 0; i432 < 4; i432++, o433++) {
-      v246[o433] = v232[o433] + v238[i431];
+      dL_dR1[o433] = v232[o433] + v238[i431];
     }
   }
+  // dL/dH
   {
     let i434 = 0;
     for (; i434 + 3 < 4; i434 += 4) {
@@ -2016,12 +2051,12 @@ export function gradient(
           let s443_3_0 = 0;
           let s443_3_1 = 0;
           for (let p436 = 0; p436 < 4; p436++) {
-            const a441_0 = v246[ar437_0 + p436];
-            const a441_1 = v246[ar437_1 + p436];
-            const a441_2 = v246[ar437_2 + p436];
-            const a441_3 = v246[ar437_3 + p436];
-            const b442_0 = v5[bc438_0 + p436];
-            const b442_1 = v5[bc438_1 + p436];
+            const a441_0 = dL_dR1[ar437_0 + p436];
+            const a441_1 = dL_dR1[ar437_1 + p436];
+            const a441_2 = dL_dR1[ar437_2 + p436];
+            const a441_3 = dL_dR1[ar437_3 + p436];
+            const b442_0 = Wo[bc438_0 + p436];
+            const b442_1 = Wo[bc438_1 + p436];
             s443_0_0 += a441_0 * b442_0;
             s443_0_1 += a441_0 * b442_1;
             s443_1_0 += a441_1 * b442_0;
@@ -2031,18 +2066,19 @@ export function gradient(
             s443_3_0 += a441_3 * b442_0;
             s443_3_1 += a441_3 * b442_1;
           }
-          v248[i434 * 4 + j435] = s443_0_0;
-          v248[i434 * 4 + j435 + 1] = s443_0_1;
-          v248[(i434 + 1) * 4 + j435] = s443_1_0;
-          v248[(i434 + 1) * 4 + j435 + 1] = s443_1_1;
-          v248[(i434 + 2) * 4 + j435] = s443_2_0;
-          v248[(i434 + 2) * 4 + j435 + 1] = s443_2_1;
-          v248[(i434 + 3) * 4 + j435] = s443_3_0;
-          v248[(i434 + 3) * 4 + j435 + 1] = s443_3_1;
+          dL_dH[i434 * 4 + j435] = s443_0_0;
+          dL_dH[i434 * 4 + j435 + 1] = s443_0_1;
+          dL_dH[(i434 + 1) * 4 + j435] = s443_1_0;
+          dL_dH[(i434 + 1) * 4 + j435 + 1] = s443_1_1;
+          dL_dH[(i434 + 2) * 4 + j435] = s443_2_0;
+          dL_dH[(i434 + 2) * 4 + j435 + 1] = s443_2_1;
+          dL_dH[(i434 + 3) * 4 + j435] = s443_3_0;
+          dL_dH[(i434 + 3) * 4 + j435 + 1] = s443_3_1;
         }
       }
     }
   }
+  // dL/dWo
   {
     let i444 = 0;
     for (; i444 + 1 < 4; i444 += 2) {
@@ -2062,10 +2098,10 @@ export function gradient(
             const pn450 = p446 * 4;
             const a451_0 = v40[pm449 + i444];
             const a451_1 = v40[pm449 + i444 + 1];
-            const b452_0 = v246[pn450 + j445];
-            const b452_1 = v246[pn450 + j445 + 1];
-            const b452_2 = v246[pn450 + j445 + 2];
-            const b452_3 = v246[pn450 + j445 + 3];
+            const b452_0 = dL_dR1[pn450 + j445];
+            const b452_1 = dL_dR1[pn450 + j445 + 1];
+            const b452_2 = dL_dR1[pn450 + j445 + 2];
+            const b452_3 = dL_dR1[pn450 + j445 + 3];
             s453_0_0 += a451_0 * b452_0;
             s453_0_1 += a451_0 * b452_1;
             s453_0_2 += a451_0 * b452_2;
@@ -2075,14 +2111,14 @@ export function gradient(
             s453_1_2 += a451_1 * b452_2;
             s453_1_3 += a451_1 * b452_3;
           }
-          v249[i444 * 4 + j445] = s453_0_0;
-          v249[i444 * 4 + j445 + 1] = s453_0_1;
-          v249[i444 * 4 + j445 + 2] = s453_0_2;
-          v249[i444 * 4 + j445 + 3] = s453_0_3;
-          v249[(i444 + 1) * 4 + j445] = s453_1_0;
-          v249[(i444 + 1) * 4 + j445 + 1] = s453_1_1;
-          v249[(i444 + 1) * 4 + j445 + 2] = s453_1_2;
-          v249[(i444 + 1) * 4 + j445 + 3] = s453_1_3;
+          dL_dWo[i444 * 4 + j445] = s453_0_0;
+          dL_dWo[i444 * 4 + j445 + 1] = s453_0_1;
+          dL_dWo[i444 * 4 + j445 + 2] = s453_0_2;
+          dL_dWo[i444 * 4 + j445 + 3] = s453_0_3;
+          dL_dWo[(i444 + 1) * 4 + j445] = s453_1_0;
+          dL_dWo[(i444 + 1) * 4 + j445 + 1] = s453_1_1;
+          dL_dWo[(i444 + 1) * 4 + j445 + 2] = s453_1_2;
+          dL_dWo[(i444 + 1) * 4 + j445 + 3] = s453_1_3;
         }
       }
     }
@@ -2091,14 +2127,15 @@ export function gradient(
     let o457 = 0;
     for (let i454 = 0; i454 < 2; i454++)
       for (let i455 = 0; i455 < 4; i455++)
-        for (let i456 = 0; i456 < 2; i456++) v256[o457++] = v248[i454 * 2 + i455 * 4 + i456 * 1];
+        for (let i456 = 0; i456 < 2; i456++) v256[o457++] = dL_dH[i454 * 2 + i455 * 4 + i456 * 1];
   }
   {
     let o461 = 0;
     for (let i458 = 0; i458 < 2; i458++)
       for (let i459 = 0; i459 < 2; i459++)
-        for (let i460 = 0; i460 < 4; i460++) v259[o461++] = v31[i458 * 8 + i459 * 1 + i460 * 2];
+        for (let i460 = 0; i460 < 4; i460++) v259[o461++] = V[i458 * 8 + i459 * 1 + i460 * 2];
   }
+  // dL/dA
   for (let i462 = 0; i462 < 2; i462++) {
     const a467 = i462 * 8;
     const b468 = i462 * 8;
@@ -2108,15 +2145,16 @@ export function gradient(
         let s466 = 0;
         for (let p465 = 0; p465 < 2; p465++)
           s466 += v256[a467 + r463 * 2 + p465] * v259[b468 + p465 * 4 + c464];
-        v260[o469 + r463 * 4 + c464] = s466;
+        dL_dA[o469 + r463 * 4 + c464] = s466;
       }
   }
   {
     let o473 = 0;
     for (let i470 = 0; i470 < 2; i470++)
       for (let i471 = 0; i471 < 4; i471++)
-        for (let i472 = 0; i472 < 4; i472++) v261[o473++] = v38[i470 * 16 + i471 * 1 + i472 * 4];
+        for (let i472 = 0; i472 < 4; i472++) v261[o473++] = A[i470 * 16 + i471 * 1 + i472 * 4];
   }
+  // dL/dV
   for (let i474 = 0; i474 < 2; i474++) {
     const a479 = i474 * 16;
     const b480 = i474 * 8;
@@ -2126,12 +2164,12 @@ export function gradient(
         let s478 = 0;
         for (let p477 = 0; p477 < 4; p477++)
           s478 += v261[a479 + r475 * 4 + p477] * v256[b480 + p477 * 2 + c476];
-        v262[o481 + r475 * 2 + c476] = s478;
+        dL_dV[o481 + r475 * 2 + c476] = s478;
       }
   }
 
   for (let i482 = 0; i482 < 32; i482++) {
-    v266[i482] = v260[i482] * v38[i482];
+    v266[i482] = dL_dA[i482] * A[i482];
   }
   v267.fill(0, 0, 8);
   let f486 = 0;
@@ -2148,8 +2186,8 @@ export function gradient(
       const h492 = v35[0];
       for (let i490 = 0; i490 < 4; i490++, o491++) {
         v277[o491] =
-          (v38[i490 + i489 * 4 + i488 * 16] *
-            (v260[i490 + i489 * 4 + i488 * 16] - v267[i489 + i488 * 4])) /
+          (A[i490 + i489 * 4 + i488 * 16] *
+            (dL_dA[i490 + i489 * 4 + i488 * 16] - v267[i489 + i488 * 4])) /
           h492;
       }
     }
@@ -2160,6 +2198,7 @@ export function gradient(
       for (let i494 = 0; i494 < 4; i494++)
         for (let i495 = 0; i495 < 2; i495++) v281[o496++] = v32[i493 * 8 + i494 * 1 + i495 * 4];
   }
+  // dL/dQ
   for (let i497 = 0; i497 < 2; i497++) {
     const a502 = i497 * 16;
     const b503 = i497 * 8;
@@ -2169,14 +2208,14 @@ export function gradient(
         let s501 = 0;
         for (let p500 = 0; p500 < 4; p500++)
           s501 += v277[a502 + r498 * 4 + p500] * v281[b503 + p500 * 2 + c499];
-        v282[o504 + r498 * 2 + c499] = s501;
+        dL_dQ[o504 + r498 * 2 + c499] = s501;
       }
   }
   {
     let o508 = 0;
     for (let i505 = 0; i505 < 2; i505++)
       for (let i506 = 0; i506 < 2; i506++)
-        for (let i507 = 0; i507 < 4; i507++) v283[o508++] = v25[i505 * 8 + i506 * 1 + i507 * 2];
+        for (let i507 = 0; i507 < 4; i507++) v283[o508++] = Q[i505 * 8 + i506 * 1 + i507 * 2];
   }
   for (let i509 = 0; i509 < 2; i509++) {
     const a514 = i509 * 8;
@@ -2190,18 +2229,20 @@ export function gradient(
         v284[o516 + r510 * 4 + c511] = s513;
       }
   }
+  // dL/dK
   {
     let o520 = 0;
     for (let i517 = 0; i517 < 2; i517++)
       for (let i518 = 0; i518 < 4; i518++)
-        for (let i519 = 0; i519 < 2; i519++) v288[o520++] = v284[i517 * 8 + i518 * 1 + i519 * 4];
+        for (let i519 = 0; i519 < 2; i519++) dL_dK[o520++] = v284[i517 * 8 + i518 * 1 + i519 * 4];
   }
   {
     let o524 = 0;
     for (let i521 = 0; i521 < 4; i521++)
       for (let i522 = 0; i522 < 2; i522++)
-        for (let i523 = 0; i523 < 2; i523++) v291[o524++] = v262[i521 * 2 + i522 * 8 + i523 * 1];
+        for (let i523 = 0; i523 < 2; i523++) v291[o524++] = dL_dV[i521 * 2 + i522 * 8 + i523 * 1];
   }
+  // dL/dWv
   {
     let i525 = 0;
     for (; i525 + 1 < 4; i525 += 2) {
@@ -2219,8 +2260,8 @@ export function gradient(
           for (let p527 = 0; p527 < 4; p527++) {
             const pm530 = p527 * 4;
             const pn531 = p527 * 4;
-            const a532_0 = v0[pm530 + i525];
-            const a532_1 = v0[pm530 + i525 + 1];
+            const a532_0 = X[pm530 + i525];
+            const a532_1 = X[pm530 + i525 + 1];
             const b533_0 = v291[pn531 + j526];
             const b533_1 = v291[pn531 + j526 + 1];
             const b533_2 = v291[pn531 + j526 + 2];
@@ -2234,14 +2275,14 @@ export function gradient(
             s534_1_2 += a532_1 * b533_2;
             s534_1_3 += a532_1 * b533_3;
           }
-          v297[i525 * 4 + j526] = s534_0_0;
-          v297[i525 * 4 + j526 + 1] = s534_0_1;
-          v297[i525 * 4 + j526 + 2] = s534_0_2;
-          v297[i525 * 4 + j526 + 3] = s534_0_3;
-          v297[(i525 + 1) * 4 + j526] = s534_1_0;
-          v297[(i525 + 1) * 4 + j526 + 1] = s534_1_1;
-          v297[(i525 + 1) * 4 + j526 + 2] = s534_1_2;
-          v297[(i525 + 1) * 4 + j526 + 3] = s534_1_3;
+          dL_dWv[i525 * 4 + j526] = s534_0_0;
+          dL_dWv[i525 * 4 + j526 + 1] = s534_0_1;
+          dL_dWv[i525 * 4 + j526 + 2] = s534_0_2;
+          dL_dWv[i525 * 4 + j526 + 3] = s534_0_3;
+          dL_dWv[(i525 + 1) * 4 + j526] = s534_1_0;
+          dL_dWv[(i525 + 1) * 4 + j526 + 1] = s534_1_1;
+          dL_dWv[(i525 + 1) * 4 + j526 + 2] = s534_1_2;
+          dL_dWv[(i525 + 1) * 4 + j526 + 3] = s534_1_3;
         }
       }
     }
@@ -2250,8 +2291,9 @@ export function gradient(
     let o538 = 0;
     for (let i535 = 0; i535 < 4; i535++)
       for (let i536 = 0; i536 < 2; i536++)
-        for (let i537 = 0; i537 < 2; i537++) v300[o538++] = v288[i535 * 2 + i536 * 8 + i537 * 1];
+        for (let i537 = 0; i537 < 2; i537++) v300[o538++] = dL_dK[i535 * 2 + i536 * 8 + i537 * 1];
   }
+  // dL/dWk
   {
     let i539 = 0;
     for (; i539 + 1 < 4; i539 += 2) {
@@ -2269,8 +2311,8 @@ export function gradient(
           for (let p541 = 0; p541 < 4; p541++) {
             const pm544 = p541 * 4;
             const pn545 = p541 * 4;
-            const a546_0 = v0[pm544 + i539];
-            const a546_1 = v0[pm544 + i539 + 1];
+            const a546_0 = X[pm544 + i539];
+            const a546_1 = X[pm544 + i539 + 1];
             const b547_0 = v300[pn545 + j540];
             const b547_1 = v300[pn545 + j540 + 1];
             const b547_2 = v300[pn545 + j540 + 2];
@@ -2284,14 +2326,14 @@ export function gradient(
             s548_1_2 += a546_1 * b547_2;
             s548_1_3 += a546_1 * b547_3;
           }
-          v306[i539 * 4 + j540] = s548_0_0;
-          v306[i539 * 4 + j540 + 1] = s548_0_1;
-          v306[i539 * 4 + j540 + 2] = s548_0_2;
-          v306[i539 * 4 + j540 + 3] = s548_0_3;
-          v306[(i539 + 1) * 4 + j540] = s548_1_0;
-          v306[(i539 + 1) * 4 + j540 + 1] = s548_1_1;
-          v306[(i539 + 1) * 4 + j540 + 2] = s548_1_2;
-          v306[(i539 + 1) * 4 + j540 + 3] = s548_1_3;
+          dL_dWk[i539 * 4 + j540] = s548_0_0;
+          dL_dWk[i539 * 4 + j540 + 1] = s548_0_1;
+          dL_dWk[i539 * 4 + j540 + 2] = s548_0_2;
+          dL_dWk[i539 * 4 + j540 + 3] = s548_0_3;
+          dL_dWk[(i539 + 1) * 4 + j540] = s548_1_0;
+          dL_dWk[(i539 + 1) * 4 + j540 + 1] = s548_1_1;
+          dL_dWk[(i539 + 1) * 4 + j540 + 2] = s548_1_2;
+          dL_dWk[(i539 + 1) * 4 + j540 + 3] = s548_1_3;
         }
       }
     }
@@ -2300,8 +2342,9 @@ export function gradient(
     let o552 = 0;
     for (let i549 = 0; i549 < 4; i549++)
       for (let i550 = 0; i550 < 2; i550++)
-        for (let i551 = 0; i551 < 2; i551++) v309[o552++] = v282[i549 * 2 + i550 * 8 + i551 * 1];
+        for (let i551 = 0; i551 < 2; i551++) v309[o552++] = dL_dQ[i549 * 2 + i550 * 8 + i551 * 1];
   }
+  // dL/dWq
   {
     let i553 = 0;
     for (; i553 + 1 < 4; i553 += 2) {
@@ -2319,8 +2362,8 @@ export function gradient(
           for (let p555 = 0; p555 < 4; p555++) {
             const pm558 = p555 * 4;
             const pn559 = p555 * 4;
-            const a560_0 = v0[pm558 + i553];
-            const a560_1 = v0[pm558 + i553 + 1];
+            const a560_0 = X[pm558 + i553];
+            const a560_1 = X[pm558 + i553 + 1];
             const b561_0 = v309[pn559 + j554];
             const b561_1 = v309[pn559 + j554 + 1];
             const b561_2 = v309[pn559 + j554 + 2];
@@ -2334,20 +2377,20 @@ export function gradient(
             s562_1_2 += a560_1 * b561_2;
             s562_1_3 += a560_1 * b561_3;
           }
-          v315[i553 * 4 + j554] = s562_0_0;
-          v315[i553 * 4 + j554 + 1] = s562_0_1;
-          v315[i553 * 4 + j554 + 2] = s562_0_2;
-          v315[i553 * 4 + j554 + 3] = s562_0_3;
-          v315[(i553 + 1) * 4 + j554] = s562_1_0;
-          v315[(i553 + 1) * 4 + j554 + 1] = s562_1_1;
-          v315[(i553 + 1) * 4 + j554 + 2] = s562_1_2;
-          v315[(i553 + 1) * 4 + j554 + 3] = s562_1_3;
+          dL_dWq[i553 * 4 + j554] = s562_0_0;
+          dL_dWq[i553 * 4 + j554 + 1] = s562_0_1;
+          dL_dWq[i553 * 4 + j554 + 2] = s562_0_2;
+          dL_dWq[i553 * 4 + j554 + 3] = s562_0_3;
+          dL_dWq[(i553 + 1) * 4 + j554] = s562_1_0;
+          dL_dWq[(i553 + 1) * 4 + j554 + 1] = s562_1_1;
+          dL_dWq[(i553 + 1) * 4 + j554 + 2] = s562_1_2;
+          dL_dWq[(i553 + 1) * 4 + j554 + 3] = s562_1_3;
         }
       }
     }
   }
 
-  return { loss: v79[0], gradients: out };
+  return { loss: L[0], gradients: out };
 }
 /** One step of gradient descent in place: p ← p − lr · ∂loss/∂p. */
 export function sgdStep(
