@@ -84,22 +84,17 @@ export const stepContext = (span: Span, message: string) => make("NB2018", span,
 export const badIndex = (span: Span, message: string) => make("NB2019", span, message);
 export const badStepDefinition = (span: Span, message: string) => make("NB2020", span, message);
 
-export const shapeMismatch = (span: Span, operator: string, left: string, right: string) =>
-  make("NB3001", span, `shapes ${left} and ${right} do not broadcast for '${operator}'`);
-export const matmulMismatch = (span: Span, left: string, right: string) =>
-  make("NB3002", span, `matrix product of ${left} and ${right}: inner dimensions differ`);
 export const lossNotScalar = (span: Span, shape: string) =>
   make(
     "NB3003",
     span,
     `the loss must be a scalar, but this expression has shape ${shape}; reduce it with sum(...) or mean(...)`,
   );
+/** Shape problems an op's rule finds are in shapes.ts; this one is found outside the rules. */
 export const rankError = (span: Span, message: string) => make("NB3004", span, message);
 export const declaredShapeMismatch = (span: Span, name: string, declared: string, actual: string) =>
   make("NB3005", span, `'${name}' is declared with shape ${declared}, but its value has shape ${actual}`);
 export const stateShape = (span: Span, message: string) => make("NB3007", span, message);
-export const sizeMismatch = (span: Span, message: string, notes: readonly string[]) =>
-  make("NB3008", span, message, [...notes]);
 export const raggedLiteral = (span: Span) =>
   make("NB3006", span, "tensor literal rows have different lengths");
 

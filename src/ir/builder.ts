@@ -1,4 +1,5 @@
 import type { Attrs, Node, NodeId, Shape } from "./types.js";
+import type { ShapeProblem } from "../diagnostics/shapes.js";
 import type { Span } from "../diagnostics/span.js";
 import { getOp } from "./registry.js";
 import { sizeOf, tensor } from "./tensor.js";
@@ -11,11 +12,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export class ShapeError extends Error {
   constructor(
     readonly op: string,
-    readonly detail: string,
-    readonly notes: readonly string[] = [],
-    readonly kind?: "broadcast" | "inner" | "size",
+    readonly problem: ShapeProblem,
   ) {
-    super(detail);
+    super(`${op}: ${problem.name}`);
   }
 }
 
@@ -112,8 +111,7 @@ export class GraphBuilder {
       args.map((a) => this.shape(a)),
       attrs,
     );
-    if ("error" in shapeResult)
-      throw new ShapeError(name, shapeResult.error, shapeResult.notes, shapeResult.kind);
+    if ("error" in shapeResult) throw new ShapeError(name, shapeResult.error);
     const { shape } = shapeResult;
     const folded = this.fold(name, args, attrs, shape, span);
     if (folded !== undefined) return folded;

@@ -2,9 +2,10 @@ import type { Argument, BinaryOperator, Expr, Relation, SubscriptedName } from "
 import type { Span } from "../diagnostics/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import * as D from "../diagnostics/codes.js";
+import { shapeDiagnostic } from "../diagnostics/shapes.js";
 import { closestName } from "../syntax/names.js";
 import { ShapeError, type GraphBuilder } from "./builder.js";
-import { formatShape, type AttrValue, type Dim, type NodeId } from "./types.js";
+import type { AttrValue, Dim, NodeId } from "./types.js";
 import { surfaceFunction, surfaceNames } from "./registry.js";
 import { constantLiteral } from "./literals.js";
 
@@ -230,18 +231,8 @@ export function apply(
     return b.op(op, args, attrs, span);
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
-    const shapes = args.map((a) => formatShape(b.shape(a)));
-    // A function's errors name it (conv2d: …); an operator's (*) speak for themselves.
-    const detail = /^[A-Za-z]/.test(operator) ? `${op}: ${error.detail}` : error.detail;
-    const diagnostic =
-      error.kind === "inner"
-        ? D.matmulMismatch(span, shapes[0]!, shapes[1]!)
-        : error.kind === "broadcast"
-          ? D.shapeMismatch(span, operator, shapes[0]!, shapes[1]!)
-          : error.kind === "size"
-            ? D.sizeMismatch(span, detail, error.notes)
-            : D.rankError(span, detail);
-    host.report({ ...diagnostic, fromShapeRule: true });
+    const site = { op, operator, operands: args.map((a) => b.shape(a)) };
+    host.report({ ...shapeDiagnostic(error.problem, site, span), fromShapeRule: true });
     return null;
   }
 }

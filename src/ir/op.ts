@@ -3,6 +3,7 @@
  * ops only through this interface and the registry (registry.ts); ops/ defines them.
  */
 import type { Attrs, NodeId, OpNode, Shape } from "./types.js";
+import type { ShapeProblem } from "../diagnostics/shapes.js";
 import type { Tensor } from "./tensor.js";
 import type { GraphBuilder } from "./builder.js";
 
@@ -68,18 +69,8 @@ export interface SurfaceParam {
   readonly integer?: boolean;
 }
 
-export type ShapeResult =
-  | { readonly shape: Shape }
-  /** `notes` show the arithmetic behind a size, e.g. ⌊(5 − 3 + 2·0)/1⌋ + 1 = 3. */
-  | {
-      readonly error: string;
-      readonly notes?: readonly string[];
-      /**
-       * What kind of mismatch, for the diagnostic: operands that do not broadcast, a matrix
-       * product's inner sizes, sizes that do not fit (a kernel, a window); otherwise a rank.
-       */
-      readonly kind?: "broadcast" | "inner" | "size";
-    };
+/** A shape, or the catalogue entry (diagnostics/shapes.ts) that says why there is none. */
+export type ShapeResult = { readonly shape: Shape } | { readonly error: ShapeProblem };
 
 /**
  * Everything about one operation, side by side: shape rule, derivative, code, LaTeX,

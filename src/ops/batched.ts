@@ -1,4 +1,5 @@
 import type { GraphBuilder } from "../ir/builder.js";
+import { problem } from "../diagnostics/shapes.js";
 import type { Attrs, Dim, NodeId, Shape } from "../ir/types.js";
 import { formatShape } from "../ir/types.js";
 import { tensor } from "../ir/tensor.js";
@@ -20,11 +21,7 @@ function permuteShape([x]: readonly Shape[], attrs: Attrs): ShapeResult {
     axes.length === x!.length &&
     axes.every((a) => Number.isInteger(a) && a >= 0 && a < x!.length) &&
     new Set(axes).size === axes.length;
-  return ok
-    ? { shape: axes.map((a) => x![a]!) }
-    : {
-        error: `permute needs each axis of ${formatShape(x!)} once, numbered from 0: got [${axes.join(", ")}]`,
-      };
+  return ok ? { shape: axes.map((a) => x![a]!) } : { error: problem("permuteAxes", { shape: x!, axes }) };
 }
 
 /** Row-major strides of a shape of known sizes. */
@@ -49,24 +46,20 @@ export const transposeLast = (b: GraphBuilder, x: NodeId): NodeId => {
  * operand shared by every matrix of the other.
  */
 function bmatmulShape([a, b]: readonly Shape[]): ShapeResult {
-  const stacks = `a batched matrix product multiplies stacks of matrices [B…, m, k] and [B…, k, n] with the same leading axes (or one matrix shared by the stack), got ${formatShape(a!)} and ${formatShape(b!)}`;
-  if (a!.length < 2 || b!.length < 2 || Math.max(a!.length, b!.length) < 3) return { error: stacks };
+  if (a!.length < 2 || b!.length < 2 || Math.max(a!.length, b!.length) < 3)
+    return { error: problem("stacks", { a: a!, b: b! }) };
   const batchA = a!.slice(0, -2);
   const batchB = b!.slice(0, -2);
   if (batchA.length > 0 && batchB.length > 0 && formatShape(batchA) !== formatShape(batchB))
     return {
-      error:
-        batchA.length === 1 && batchB.length === 1
-          ? `the stacks hold ${String(batchA[0])} and ${String(batchB[0])} matrices: ${formatShape(a!)} and ${formatShape(b!)}`
-          : `the stacks' leading axes differ, ${formatShape(batchA)} and ${formatShape(batchB)}: ${formatShape(a!)} and ${formatShape(b!)}`,
+      error: problem(batchA.length === 1 && batchB.length === 1 ? "stackCounts" : "stackAxes", {
+        a: a!,
+        b: b!,
+      }),
     };
   const [m, k] = a!.slice(-2) as [Dim, Dim];
   const [k2, n] = b!.slice(-2) as [Dim, Dim];
-  if (k !== k2)
-    return {
-      error: `matrix product of ${formatShape(a!)} and ${formatShape(b!)}: inner dimensions ${k} and ${k2} differ`,
-      kind: "inner",
-    };
+  if (k !== k2) return { error: problem("innerDims") };
   return { shape: [...(batchA.length > 0 ? batchA : batchB), m, n] };
 }
 

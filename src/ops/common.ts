@@ -1,9 +1,9 @@
 import type { GraphBuilder } from "../ir/builder.js";
+import { problem } from "../diagnostics/shapes.js";
 import type { NodeId, Shape } from "../ir/types.js";
 import { sameShape } from "../ir/shapes.js";
 import { forEachBroadcast, tensor, type Tensor } from "../ir/tensor.js";
 import type { ShapeResult } from "../ir/op.js";
-import { formatShape } from "../ir/types.js";
 
 /** The adjoint of a broadcast: sum the upstream gradient back down to the operand's shape. */
 export function reduceTo(b: GraphBuilder, adjoint: NodeId, shape: Shape): NodeId {
@@ -36,7 +36,7 @@ export const scalarShape = (): ShapeResult => ({ shape: [] });
 export function requireSameShape(args: readonly Shape[], what: string): ShapeResult {
   if (!sameShape(args[0]!, args[1]!)) {
     return {
-      error: `${what} needs two operands of the same shape, got ${formatShape(args[0]!)} and ${formatShape(args[1]!)}`,
+      error: problem("sameShape", { what, a: args[0]!, b: args[1]! }),
     };
   }
   return { shape: [] };

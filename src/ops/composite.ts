@@ -1,4 +1,5 @@
 import { GraphBuilder, ShapeError } from "../ir/builder.js";
+import { problem } from "../diagnostics/shapes.js";
 import { Evaluator } from "../ir/evaluate.js";
 import type { Attrs, NodeId, OpNode, Shape } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
@@ -159,13 +160,14 @@ export function composite(spec: CompositeSpec): OpDef {
     composite: true,
     surface: { params: spec.params },
     shape: (shapes, attrs): ShapeResult => {
-      if (shapes.length !== operands) return { error: `${spec.name} takes ${operands} operands` };
+      if (shapes.length !== operands)
+        return { error: problem("operandCount", { name: spec.name, count: operands }) };
       try {
         const { b, out } = expandAlone(spec, shapes, attrs);
         return { shape: b.shape(out) };
       } catch (error) {
         if (!(error instanceof ShapeError)) throw error;
-        return { error: error.detail, ...(error.kind ? { kind: error.kind } : {}) };
+        return { error: error.problem };
       }
     },
     vjp: spec.vjp ?? ((b, node, g, needed) => expansionVjp(spec, b, node, g, needed)),

@@ -1,5 +1,5 @@
 import type { Attrs, Dim, Shape } from "../ir/types.js";
-import { formatShape } from "../ir/types.js";
+import { problem } from "../diagnostics/shapes.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { PREC, type OpDef, type ShapeResult } from "../ir/op.js";
@@ -18,18 +18,18 @@ const axisIn = (shape: Shape, attrs: Attrs) => axisOf(shape, { axis: attrs.axis 
 function concatShape([a, b]: readonly Shape[], attrs: Attrs): ShapeResult {
   if (a!.length !== b!.length || a!.length === 0)
     return {
-      error: `concat joins values of one rank along an axis, got ${formatShape(a!)} and ${formatShape(b!)}`,
+      error: problem("concatRank", { a: a!, b: b! }),
     };
   const axis = axisIn(a!, attrs);
-  if (axis === undefined) return { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(a!)}` };
+  if (axis === undefined) return { error: problem("notAnAxis", { axis: attrs.axis, shape: a! }) };
   const [na, nb] = [a![axis], b![axis]];
   if (typeof na !== "number" || typeof nb !== "number")
     return {
-      error: `concat needs fixed sizes along the axis it joins, got ${formatShape(a!)} and ${formatShape(b!)}`,
+      error: problem("concatFixed", { a: a!, b: b! }),
     };
   if (a!.some((d, i) => i !== axis && d !== b![i]))
     return {
-      error: `concat along axis ${axis} needs the other axes equal, got ${formatShape(a!)} and ${formatShape(b!)}`,
+      error: problem("concatOthers", { axis, a: a!, b: b! }),
     };
   return { shape: a!.map((d, i) => (i === axis ? na + nb : d)) };
 }
@@ -128,15 +128,13 @@ export const concatOps: readonly OpDef[] = [
     },
     shape: ([x], attrs) => {
       const axis = axisIn(x!, attrs);
-      if (axis === undefined)
-        return { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` };
+      if (axis === undefined) return { error: problem("notAnAxis", { axis: attrs.axis, shape: x! }) };
       const [from, to] = sliceRange(attrs);
       const n = x![axis];
-      if (typeof n !== "number")
-        return { error: `slice needs a fixed size along its axis, got ${formatShape(x!)}` };
+      if (typeof n !== "number") return { error: problem("sliceFixed", { shape: x! }) };
       if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > n || from >= to)
         return {
-          error: `slice from ${from} to ${to} (entries from..to−1, counted from 0) does not fit axis ${axis} of ${formatShape(x!)}, of size ${n}`,
+          error: problem("sliceRange", { from, to, axis, shape: x!, size: n }),
         };
       return { shape: x!.map((d, i) => (i === axis ? to - from : d)) };
     },

@@ -1,10 +1,10 @@
 import type { Attrs } from "../ir/types.js";
+import { problem } from "../diagnostics/shapes.js";
 import { tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
 import { convDims, gradientShape, asShape, num, paddings, strides, type ConvDims } from "./imageShapes.js";
 import type { Shape } from "../ir/types.js";
-import { formatShape } from "../ir/types.js";
 
 /**
  * Image operations as deep-learning practice means them: conv2d is a cross-correlation with
@@ -307,11 +307,8 @@ export const convOps: readonly OpDef[] = [
       ],
     },
     shape: ([x, k]) =>
-      oneD(x!, k!)
-        ? { error: "unreachable: conv1d is rewritten as conv2d" }
-        : {
-            error: `conv1d takes a signal [L] with a kernel [kw], or [C, L] or [N, C, L] with filters [F, C, kw]; got ${formatShape(x!)} and ${formatShape(k!)}`,
-          },
+      // A signal and kernel that fit are rewritten as conv2d before this rule is asked.
+      ({ error: problem("conv1dShapes", { x: x!, k: k! }) }),
     simplify: (b, [x, k], attrs) => {
       const [xs, ks] = [b.shape(x!), b.shape(k!)];
       if (!oneD(xs, ks)) return undefined;

@@ -1,7 +1,7 @@
 import type { GraphBuilder } from "../ir/builder.js";
+import { problem } from "../diagnostics/shapes.js";
 import type { Attrs, NodeId, OpNode } from "../ir/types.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
-import { formatShape } from "../ir/types.js";
 import { emitElementwise } from "./lowering.js";
 import { evalMap, reduceTo, sameAsFirst } from "./common.js";
 import { group, PREC, type Helper, type Latex, type OpDef } from "../ir/op.js";
@@ -262,12 +262,7 @@ function binary(spec: BinarySpec): OpDef {
     ...(spec.surface ? { surface: { params: spec.surface.map((name) => ({ name })) } } : {}),
     shape: ([a, b]) => {
       const shape = broadcastShapes(a!, b!);
-      return shape
-        ? { shape }
-        : {
-            error: `shapes ${formatShape(a!)} and ${formatShape(b!)} do not broadcast`,
-            kind: "broadcast" as const,
-          };
+      return shape ? { shape } : { error: problem("broadcast", { shapes: [a!, b!] }) };
     },
     simplify: (b, [x, y]) => spec.simplify?.(b, x!, y!),
     vjp: (b, node, g, needed) => {

@@ -1,4 +1,5 @@
 import type { Attrs, Dim, Shape } from "../ir/types.js";
+import { problem, type ShapeProblem } from "../diagnostics/shapes.js";
 import { formatShape } from "../ir/types.js";
 import type { ShapeResult } from "../ir/op.js";
 
@@ -40,63 +41,45 @@ export function outputSize(
   kernel: number,
   s: number,
   p: number,
-): number | { error: string; notes: string[]; kind: "size" } {
+): number | { error: ShapeProblem } {
   const span = size + 2 * p - kernel;
   const formula =
     what === "kernel"
       ? `${axis}′ = ⌊(${axis} + 2·padding − ${what})/stride⌋ + 1 = ⌊(${size} + 2·${p} − ${kernel})/${s}⌋ + 1`
       : `${axis}′ = ⌊(${axis} − ${what})/stride⌋ + 1 = ⌊(${size} − ${kernel})/${s}⌋ + 1`;
-  if (span < 0) {
-    const where = `${axis === "H" ? "height" : "width"} ${size}${p > 0 ? ` (padded by ${p} on each side)` : ""}`;
-    return {
-      error: `the ${what} of ${axis === "H" ? "height" : "width"} ${kernel} does not fit in the image's ${where}`,
-      notes: [`${formula} < 1`],
-      kind: "size",
-    };
-  }
+  if (span < 0)
+    return { error: problem("windowFit", { what, axis, kernel, size, padding: p }, [`${formula} < 1`]) };
   return Math.floor(span / s) + 1;
 }
 
 export function checkAttrs(
   attrs: Attrs,
   names: readonly ("stride" | "padding" | "size")[],
-): { error: string } | undefined {
+): { error: ShapeProblem } | undefined {
   for (const name of names) {
     for (const v of perAxis(attrs[name], name === "padding" ? 0 : name === "size" ? 2 : 1)) {
       const ok = Number.isInteger(v) && (name === "padding" ? v >= 0 : v >= 1);
-      if (!ok)
-        return {
-          error: `${name} must be ${name === "padding" ? "a non-negative" : "a positive"} integer, got ${v}`,
-        };
+      if (!ok) return { error: problem("positiveInteger", { name, value: v }) };
     }
   }
   return undefined;
 }
 
-export function convDims(
-  x: Shape,
-  k: Shape,
-  attrs: Attrs,
-): ConvDims | { error: string; notes?: string[]; size?: true } {
+export function convDims(x: Shape, k: Shape, attrs: Attrs): ConvDims | { error: ShapeProblem } {
   const bad = checkAttrs(attrs, ["stride", "padding"]);
   if (bad) return bad;
   const rank = x.length;
   const expectedKernel = rank === 2 ? 2 : 4;
   if (rank < 2 || rank > 4 || k.length !== expectedKernel) {
-    return {
-      error: `conv2d takes an image [H, W] with a kernel [kh, kw], or [C, H, W] or [N, C, H, W] with filters [F, C, kh, kw]; got ${formatShape(x)} and ${formatShape(k)}`,
-    };
+    return { error: problem("conv2dShapes", { x, k }) };
   }
   const [h, w] = [x[rank - 2], x[rank - 1]];
   const [kh, kw] = [k[k.length - 2], k[k.length - 1]];
   if (typeof h !== "number" || typeof w !== "number" || typeof kh !== "number" || typeof kw !== "number") {
-    return { error: "image and kernel heights and widths must be fixed sizes" };
+    return { error: problem("convFixed") };
   }
   const c = rank >= 3 ? x[rank - 3]! : 1;
-  if (rank >= 3 && k[1] !== c)
-    return {
-      error: `the image has ${c} channels but the filters ${formatShape(k)} expect ${k[1]}`,
-    };
+  if (rank >= 3 && k[1] !== c) return { error: problem("channels", { channels: c, k }) };
   const [[sh, sw], [ph, pw]] = [strides(attrs), paddings(attrs)];
   const ho = outputSize("kernel", "H", h, kh, sh, ph);
   if (typeof ho !== "number") return ho;
@@ -117,19 +100,12 @@ export interface PoolDims {
   readonly out: Shape;
 }
 
-export function poolDims(
-  x: Shape,
-  attrs: Attrs,
-): PoolDims | { error: string; notes?: string[]; size?: true } {
+export function poolDims(x: Shape, attrs: Attrs): PoolDims | { error: ShapeProblem } {
   const bad = checkAttrs(attrs, ["size", "stride"]);
   if (bad) return bad;
-  if (x.length < 2)
-    return {
-      error: `pooling needs an image of at least two axes, got ${formatShape(x)}`,
-    };
+  if (x.length < 2) return { error: problem("poolRank", { x }) };
   const [h, w] = [x[x.length - 2], x[x.length - 1]];
-  if (typeof h !== "number" || typeof w !== "number")
-    return { error: "image heights and widths must be fixed sizes" };
+  if (typeof h !== "number" || typeof w !== "number") return { error: problem("poolFixed") };
   const [[kh, kw], [sh, sw]] = [windowSizes(attrs), strides(attrs)];
   const ho = outputSize("window", "H", h, kh, sh, 0);
   if (typeof ho !== "number") return ho;
@@ -139,12 +115,12 @@ export function poolDims(
   return { lead, h, w, ho, wo, out: [...lead, ho, wo] };
 }
 
-export const asShape = (r: ConvDims | PoolDims | { error: string }): ShapeResult =>
+export const asShape = (r: ConvDims | PoolDims | { error: ShapeProblem }): ShapeResult =>
   "error" in r ? r : { shape: r.out };
 
 /** A gradient op's shape: `result`, once `operand` matches the forward op's output `d.out`. */
 export function gradientShape(
-  d: ConvDims | PoolDims | { error: string },
+  d: ConvDims | PoolDims | { error: ShapeProblem },
   operand: Shape,
   result: () => Shape,
   what = "the forward output",
@@ -152,8 +128,6 @@ export function gradientShape(
   if ("error" in d) return d;
   return formatShape(d.out) === formatShape(operand)
     ? { shape: result() }
-    : {
-        error: `${formatShape(operand)} does not match ${what} ${formatShape(d.out)}`,
-      };
+    : { error: problem("forwardMismatch", { operand, what, out: d.out }) };
 }
 export const num = (d: Dim, dims: ReadonlyMap<string, number>) => (typeof d === "number" ? d : dims.get(d)!);

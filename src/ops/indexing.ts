@@ -1,5 +1,5 @@
 import type { Dim, NodeId } from "../ir/types.js";
-import { formatShape } from "../ir/types.js";
+import { problem } from "../diagnostics/shapes.js";
 import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
 import { PREC, type EmitContext, type OpDef } from "../ir/op.js";
 
@@ -40,7 +40,7 @@ export const indexingOps: readonly OpDef[] = [
     surface: { params: [{ name: "table" }, { name: "ids", integer: true }] },
     shape: ([table, ids], attrs) =>
       table!.length === 0
-        ? { error: `indexing needs a table with rows, got ${formatShape(table!)}` }
+        ? { error: problem("tableRows", { table: table! }) }
         : { shape: [...ids!, ...entrySize(table!, isFlat(attrs))] },
     vjp: (b, node, g) => [
       isFlat(node.attrs)
@@ -118,7 +118,7 @@ export const indexingOps: readonly OpDef[] = [
     shape: ([y], attrs) =>
       Number.isInteger(attrs.classes) && Number(attrs.classes) > 0
         ? { shape: [...y!, Number(attrs.classes)] }
-        : { error: `onehot needs a number of classes, a positive integer` },
+        : { error: problem("onehotClasses") },
     vjp: () => [null],
     rule: () => "\\text{class labels are data: no derivative}",
     evaluate: ([y], attrs, shape): Tensor => {

@@ -1,6 +1,6 @@
 import type { GraphBuilder } from "../ir/builder.js";
+import { problem } from "../diagnostics/shapes.js";
 import type { Attrs, NodeId, Shape } from "../ir/types.js";
-import { formatShape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { emitDot, emitMatMat, emitMatVec, emitOuter } from "./kernels.js";
@@ -19,19 +19,14 @@ function matmulShape([a, b]: readonly Shape[], attrs: Attrs): ShapeResult {
   const tb = flag(attrs, "transB");
   if (a!.length > 2 || b!.length > 2 || a!.length === 0 || b!.length === 0) {
     return {
-      error: `a matrix product multiplies vectors, matrices and stacks of matrices ([B, m, k]), got ${formatShape(a!)} and ${formatShape(b!)}`,
+      error: problem("matmulRank", { a: a!, b: b! }),
     };
   }
   const va = a!.length === 2 ? view(a!, ta) : a!;
   const vb = b!.length === 2 ? view(b!, tb) : b!;
   const inner = va[va.length - 1];
   const innerB = vb[0];
-  if (inner !== innerB) {
-    return {
-      error: `matrix product of ${formatShape(va)} and ${formatShape(vb)}: inner dimensions ${inner} and ${innerB} differ`,
-      kind: "inner",
-    };
-  }
+  if (inner !== innerB) return { error: problem("innerDims") };
   return { shape: [...va.slice(0, -1), ...vb.slice(1)] };
 }
 
@@ -200,9 +195,7 @@ export const linalgOps: readonly OpDef[] = [
   {
     name: "outer",
     shape: ([a, b]) =>
-      a!.length === 1 && b!.length === 1
-        ? { shape: [a![0]!, b![0]!] }
-        : { error: "outer product needs two vectors" },
+      a!.length === 1 && b!.length === 1 ? { shape: [a![0]!, b![0]!] } : { error: problem("outerVectors") },
     vjp: (b, node, g, needed) => [
       needed[0] ? b.op("matmul", [g, node.args[1]!], { transA: false, transB: false }) : null,
       needed[1] ? b.op("matmul", [g, node.args[0]!], { transA: true, transB: false }) : null,

@@ -1,5 +1,5 @@
 import type { NodeId } from "../ir/types.js";
-import { formatShape } from "../ir/types.js";
+import { problem } from "../diagnostics/shapes.js";
 import { broadcastShapes } from "../ir/shapes.js";
 import { PREC, type Latex, type OpDef, type ShapeResult } from "../ir/op.js";
 import { evalMap, reduceTo } from "./common.js";
@@ -24,9 +24,7 @@ const relationOf = (attrs: { readonly relation?: unknown }) => {
 function broadcastAll(shapes: readonly (readonly (string | number)[])[]): ShapeResult {
   let shape: readonly (string | number)[] | undefined = [];
   for (const s of shapes) shape = shape && broadcastShapes(shape, s);
-  return shape
-    ? { shape }
-    : { error: `shapes ${shapes.map((s) => formatShape(s)).join(", ")} do not broadcast`, kind: "broadcast" };
+  return shape ? { shape } : { error: problem("broadcast", { shapes }) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Attrs, Shape } from "../ir/types.js";
-import { formatShape } from "../ir/types.js";
+import { problem } from "../diagnostics/shapes.js";
 import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
@@ -221,10 +221,9 @@ export const poolOps: readonly OpDef[] = [
     shape: ([x], attrs) => {
       const from = Number(attrs.from ?? 0);
       if (!Number.isInteger(from) || from < 0 || from >= Math.max(1, x!.length))
-        return { error: `'from' must be an axis of ${formatShape(x!)}` };
+        return { error: problem("flattenFrom", { shape: x! }) };
       const rest = x!.slice(from);
-      if (!rest.every((d) => typeof d === "number"))
-        return { error: "the flattened axes must have fixed sizes" };
+      if (!rest.every((d) => typeof d === "number")) return { error: problem("flattenFixed") };
       return { shape: [...x!.slice(0, from), sizeOf(rest as number[])] };
     },
     vjp: (b, node, g) => [b.op("reshape", [g], { shape: b.shape(node.args[0]!) })],
@@ -248,7 +247,7 @@ export const poolOps: readonly OpDef[] = [
         s.filter((d): d is number => typeof d === "number").reduce((a, b) => a * b, 1);
       return same && fixed(x!) === fixed(to)
         ? { shape: to }
-        : { error: `cannot reshape ${formatShape(x!)} to ${formatShape(to)}` };
+        : { error: problem("reshape", { from: x!, to }) };
     },
     vjp: (b, node, g) => [b.op("reshape", [g], { shape: b.shape(node.args[0]!) })],
     rule: () => "\\text{reshaping only reorders: the gradient is reshaped back}",

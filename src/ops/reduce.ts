@@ -1,6 +1,6 @@
 import type { Attrs, NodeId, Shape } from "../ir/types.js";
+import { problem } from "../diagnostics/shapes.js";
 import type { GraphBuilder } from "../ir/builder.js";
-import { formatShape } from "../ir/types.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { sizeOf, tensor, forEachBroadcast } from "../ir/tensor.js";
 import { emitElementwise, emitLines, emitRows, emitSumTo } from "./lowering.js";
@@ -47,8 +47,7 @@ export const reduceOps: readonly OpDef[] = [
     shape: ([x], attrs) => {
       if (attrs.axis === undefined) return { shape: [] };
       const axis = axisOf(x!, attrs);
-      if (axis === undefined)
-        return { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` };
+      if (axis === undefined) return { error: problem("notAnAxis", { axis: attrs.axis, shape: x! }) };
       return { shape: reducedShape(x!, axis, flag(attrs.keep)) };
     },
     vjp: (b, node, g) => {
@@ -97,7 +96,7 @@ export const reduceOps: readonly OpDef[] = [
     shape: ([x], attrs) =>
       attrs.axis === undefined
         ? { shape: [] }
-        : { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` },
+        : { error: problem("notAnAxis", { axis: attrs.axis, shape: x! }) },
     // Over an axis, the mean is that axis's sum divided by its size: μ_i = (1/D) Σ_j x_ij.
     simplify: (b, [x], attrs) => {
       if (attrs.axis === undefined) return undefined;
@@ -152,7 +151,7 @@ export const reduceOps: readonly OpDef[] = [
       broadcastShapes(x!, targetShape(attrs)) && sameShape(broadcastShapes(x!, targetShape(attrs))!, x!)
         ? { shape: targetShape(attrs) }
         : {
-            error: `cannot sum ${formatShape(x!)} down to ${formatShape(targetShape(attrs))}`,
+            error: problem("sumTo", { from: x!, to: targetShape(attrs) }),
           },
     simplify: (b, [x], attrs) => (sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined),
     vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) })],
@@ -189,7 +188,7 @@ export const reduceOps: readonly OpDef[] = [
       sameShape(broadcastShapes(x!, targetShape(attrs))!, targetShape(attrs))
         ? { shape: targetShape(attrs) }
         : {
-            error: `cannot broadcast ${formatShape(x!)} to ${formatShape(targetShape(attrs))}`,
+            error: problem("broadcastTo", { from: x!, to: targetShape(attrs) }),
           },
     simplify: (b, [x], attrs) => (sameShape(b.shape(x!), targetShape(attrs)) ? x : undefined),
     vjp: (b, node, g) => [reduceTo(b, g, b.shape(node.args[0]!))],
@@ -237,7 +236,7 @@ export const reduceOps: readonly OpDef[] = [
 function softmaxShape([x]: readonly Shape[], attrs: Attrs) {
   if (attrs.axis === undefined) return { shape: x! };
   return axisOf(x!, attrs) === undefined
-    ? { error: `axis ${String(attrs.axis)} is not an axis of ${formatShape(x!)}` }
+    ? { error: problem("notAnAxis", { axis: attrs.axis, shape: x! }) }
     : { shape: x! };
 }
 function lastAxisPlain(op: string) {

@@ -1,4 +1,5 @@
 import type { Attrs, Dim, Shape } from "../ir/types.js";
+import { problem } from "../diagnostics/shapes.js";
 import { formatShape } from "../ir/types.js";
 import { sizeOf, tensor } from "../ir/tensor.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
@@ -13,8 +14,7 @@ const stepExpr = (attrs: Attrs, length: string) =>
 export const stepOps: readonly OpDef[] = [
   {
     name: "take",
-    shape: ([x]) =>
-      x!.length >= 1 ? { shape: x!.slice(1) } : { error: `a step of ${formatShape(x!)}: not a sequence` },
+    shape: ([x]) => (x!.length >= 1 ? { shape: x!.slice(1) } : { error: problem("stepOf", { shape: x! }) }),
     vjp: (b, node, g) => [b.op("place", [g], { ...node.attrs, length: b.shape(node.args[0]!)[0]! })],
     rule: () => "\\text{the gradient of one step enters the sequence at that step}",
     evaluate: ([x], attrs, shape) => {
@@ -64,9 +64,7 @@ export const stepOps: readonly OpDef[] = [
   {
     name: "sum_steps",
     shape: ([x]) =>
-      x!.length >= 1
-        ? { shape: x!.slice(1) }
-        : { error: `a sum over steps of ${formatShape(x!)}: not a sequence` },
+      x!.length >= 1 ? { shape: x!.slice(1) } : { error: problem("sumOverSteps", { shape: x! }) },
     vjp: (b, node, g) => [b.op("broadcast_to", [g], { shape: b.shape(node.args[0]!) as Shape })],
     rule: () => "\\frac{\\partial \\sum_t a_t}{\\partial a_t} = 1",
     evaluate: ([x], _attrs, shape) => {
@@ -92,10 +90,7 @@ export const stepOps: readonly OpDef[] = [
     // (g_t = f(g_<t+1>)) is computed as one that runs forwards over flipped sequences, as JAX's
     // scan(reverse=True) is. Its own transpose.
     name: "flip",
-    shape: ([x]) =>
-      x!.length >= 1
-        ? { shape: x! }
-        : { error: `the steps of ${formatShape(x!)} in reverse: not a sequence` },
+    shape: ([x]) => (x!.length >= 1 ? { shape: x! } : { error: problem("stepsReversed", { shape: x! }) }),
     vjp: (b, _node, g) => [b.op("flip", [g])],
     rule: () => "\\text{reversing the steps moves each gradient to its step}",
     evaluate: ([x], _attrs, shape) => {
@@ -124,7 +119,7 @@ export const stepOps: readonly OpDef[] = [
       x!.length >= 1 && inits.every((s) => s.length === 0 || formatShape(s) === formatShape(x!.slice(1)))
         ? { shape: x! }
         : {
-            error: `the steps of ${formatShape(x!)} delayed, with initial values ${inits.map(formatShape).join(", ")}`,
+            error: problem("delayInits", { shape: x!, inits }),
           },
     vjp: (b, node, g, needed) => {
       const k = Number(node.attrs.k);
