@@ -1,6 +1,6 @@
 // Loading the op families registers them in the IR's op table.
 import "./ops/registry.js";
-import { parseProgram } from "./syntax/toAst.js";
+import { parseProgram } from "./syntax/parse.js";
 import { Lowering } from "./ir/lower.js";
 import { differentiate, type Gradient } from "./autodiff/reverse.js";
 import { hessianVectorProduct } from "./autodiff/hessian.js";

@@ -1,5 +1,4 @@
-import type { CstNode, IRecognitionException, IToken } from "chevrotain";
-import { nablaLexer } from "../../grammar/tokens.js";
+import type { CstNode, IToken } from "chevrotain";
 import type {
   ArgumentCstChildren,
   ComparisonCstChildren,
@@ -31,7 +30,7 @@ import type {
   UnaryCstChildren,
   VarDeclCstChildren,
 } from "../../grammar/cst.js";
-import { MAX_SYNTAX_ERRORS, nablaParser, TooManySyntaxErrors } from "../../grammar/parser.js";
+import { nablaParser } from "../../grammar/parser.js";
 import type {
   Argument,
   Assignment,
@@ -46,7 +45,7 @@ import type {
 } from "./ast.js";
 import { joinSpans, tokenSpan, type Span } from "../diagnostics/span.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { lexError, nameTooLong, syntaxError, tooDeep, tooLong } from "../diagnostics/codes.js";
+import { syntaxError, tooLong } from "../diagnostics/codes.js";
 
 type Children = Record<string, (CstNode | IToken)[] | undefined>;
 
@@ -71,7 +70,7 @@ function latexOf(c: LossDeclCstChildren | EquationCstChildren): { latex?: { text
 }
 
 /** CST → AST. Every AST node keeps the span of the source it came from. */
-class AstBuilder extends BaseVisitor {
+export class AstBuilder extends BaseVisitor {
   /** Diagnostics found while building the AST (a statement too long to lower). */
   problems: Diagnostic[] = [];
   constructor() {
@@ -455,167 +454,5 @@ const offsetOf = (x: CstNode | IToken): number =>
     ? Math.min(...(Object.values(x.children).flat() as (CstNode | IToken)[]).map(offsetOf))
     : x.startOffset;
 
-/** Nesting allowed in an expression: brackets, calls and signs, each a level. */
-const MAX_DEPTH = 64;
 /** Operands allowed in one sum or product. */
 export const MAX_OPERANDS = 512;
-
-const OPENERS = new Set(["LParen", "LBracket", "LBrace", "SubscriptOpen"]);
-const CLOSERS = new Set(["RParen", "RBracket", "RBrace", "RAngle"]);
-const BEFORE_SIGN = new Set([
-  "LParen",
-  "LBracket",
-  "Comma",
-  "Equals",
-  "Plus",
-  "Minus",
-  "Star",
-  "Slash",
-  "Hadamard",
-  "Caret",
-  "SubscriptOpen",
-  "RAngle",
-  "GreaterEqual",
-  "Less",
-  "LessEqual",
-  "EqualEqual",
-  "NotEqual",
-]);
-
-/** The first token nested deeper than MAX_DEPTH, counting a run of signs (- - - x) as nesting too. */
-function tooDeepAt(tokens: readonly IToken[]): IToken | undefined {
-  let depth = 0;
-  let signs = 0;
-  let previous: string | undefined;
-  for (const t of tokens) {
-    const type = t.tokenType.name;
-    if (OPENERS.has(type)) depth++;
-    else if (CLOSERS.has(type)) depth = Math.max(0, depth - 1);
-    if (type === "Minus" && (previous === undefined || BEFORE_SIGN.has(previous))) signs++;
-    else if (type !== "Minus") signs = 0;
-    if (depth + signs > MAX_DEPTH) return t;
-    previous = type;
-  }
-  return undefined;
-}
-
-/** Longest name a model may use. */
-export const MAX_NAME = 64;
-
-const astBuilder = new AstBuilder();
-
-function fallbackSpan(source: string): Span {
-  const lines = source.split("\n");
-  const line = Math.max(1, lines.length);
-  return {
-    start: source.length,
-    end: source.length + 1,
-    line,
-    column: (lines[line - 1]?.length ?? 0) + 1,
-  };
-}
-
-/** Parses source text; syntax errors go to `diagnostics` and the AST holds what could be recovered. */
-export function parseProgram(source: string, diagnostics: Diagnostic[]): Program {
-  const lexed = nablaLexer.tokenize(source);
-  for (const e of lexed.errors) {
-    diagnostics.push(
-      lexError(
-        {
-          start: e.offset,
-          end: e.offset + e.length,
-          line: e.line ?? 1,
-          column: e.column ?? 1,
-        },
-        source.slice(e.offset, e.offset + e.length),
-      ),
-    );
-  }
-  // Deep nesting would exhaust the parser's (and every later stage's) recursion: refuse it first.
-  const deep = tooDeepAt(lexed.tokens);
-  if (deep) {
-    diagnostics.push(tooDeep(tokenSpan(deep), MAX_DEPTH));
-    return { statements: [] };
-  }
-  // A name is printed in diagnostics, code and handouts: one longer than a line cannot be typeset.
-  const long = lexed.tokens.find((t) => t.tokenType.name === "Identifier" && t.image.length > MAX_NAME);
-  if (long) {
-    diagnostics.push(nameTooLong(tokenSpan(long), long.image.length, MAX_NAME));
-    return { statements: [] };
-  }
-  nablaParser.input = lexed.tokens;
-  let cst: CstNode | undefined;
-  try {
-    cst = nablaParser.program();
-  } catch (e) {
-    if (!(e instanceof TooManySyntaxErrors)) throw e;
-  }
-  for (const e of nablaParser.errors) {
-    const t = e.token;
-    const real = !Number.isNaN(t.startOffset) && !t.isInsertedInRecovery && t.tokenType.name !== "EOF";
-    const span = real ? tokenSpan(t) : fallbackSpan(source);
-    diagnostics.push(syntaxError(span, describeSyntaxError(e)));
-  }
-  if (cst === undefined) {
-    // Parsing stopped at the error limit: the errors found so far are the report.
-    const last = diagnostics[diagnostics.length - 1];
-    if (last)
-      diagnostics.push({
-        ...last,
-        message: `more syntax errors follow; the first ${MAX_SYNTAX_ERRORS} are reported`,
-      });
-    return { statements: [] };
-  }
-  astBuilder.problems = [];
-  const program = astBuilder.visit(cst) as Program;
-  diagnostics.push(...astBuilder.problems);
-  // dim declarations with several items come back as arrays.
-  return { statements: program.statements.flat() as Statement[] };
-}
-
-const TOKEN_TEXT: Record<string, string> = {
-  RParen: "')'",
-  LParen: "'('",
-  RBracket: "']'",
-  LBracket: "'['",
-  RBrace: "'}'",
-  LBrace: "'{'",
-  RAngle: "'>'",
-  GreaterEqual: "'>='",
-  LessEqual: "'<='",
-  Less: "'<'",
-  EqualEqual: "'=='",
-  NotEqual: "'!='",
-  Equals: "'='",
-  Colon: "':'",
-  Comma: "','",
-  Range: "'..'",
-  Identifier: "a name",
-  NumberLiteral: "a number",
-  In: "'in'",
-};
-
-const RULE_TEXT: Record<string, string> = {
-  program: "a declaration or an equation",
-  statement: "a declaration or an equation",
-  primary: "an expression",
-  unary: "an expression",
-  expression: "an expression",
-  dimRef: "a dim name or a size",
-  indexDecl: "a range such as 1..T",
-  varDecl: "'input', 'target', 'param' or 'const'",
-};
-
-function describeSyntaxError(e: IRecognitionException): string {
-  const token = e.token;
-  const found = token.tokenType.name === "EOF" ? "end of file" : `'${token.image}'`;
-  const expected = /Expecting token of type --> (\w+) <--/.exec(e.message)?.[1];
-  if (expected === "Identifier" && /^[a-z]+$/.test(token.image) && token.tokenType.name !== "Identifier") {
-    return `'${token.image}' is a keyword and cannot be used as a name`;
-  }
-  if (expected) return `expected ${TOKEN_TEXT[expected] ?? expected} but found ${found}`;
-  const rule = e.context?.ruleStack?.[e.context.ruleStack.length - 1];
-  const wanted =
-    e.name === "NotAllInputParsedException" ? RULE_TEXT.program : rule ? RULE_TEXT[rule] : undefined;
-  return wanted ? `unexpected ${found}; expected ${wanted}` : `unexpected ${found}`;
-}

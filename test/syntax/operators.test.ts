@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseProgram } from "../../src/syntax/toAst.js";
+import { parseProgram } from "../../src/syntax/parse.js";
 import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 
 /** The AST of one equation's right-hand side, without positions. */
