@@ -35,5 +35,6 @@ export const innerGradient: InnerGradient = (b: GraphBuilder, of: NodeId, wrt: N
       trace: false,
     },
   );
-  return adjoints.get(wrt) ?? null;
+  const node = adjoints.get(wrt);
+  return node === undefined ? null : { node, adjoints };
 };

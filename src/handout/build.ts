@@ -1,5 +1,5 @@
 import { dimLatex, latexName } from "../syntax/latexName.js";
-import type { Graph, NamedValue, NodeId } from "../ir/types.js";
+import { dependencies, type GradientInModel, type Graph, type NamedValue, type NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { spaceLatex } from "./render.js";
 import type { Block, Document, Inline } from "./document.js";
@@ -195,14 +195,7 @@ function notationSection(ctx: HandoutContext): Block[] {
       ),
     ),
   );
-  for (const g of ctx.graph.gradients ?? [])
-    blocks.push(
-      para(
-        ...prose(
-          `$${ctx.symbol(g.node)} = ${ctx.gradientTaken(g.node)}$ is a gradient the model takes itself. It is derived by the same chain rule, backwards from $${ctx.forward().reference(g.of)}$ (whose own $\\delta$ there is 1) to $${ctx.forward().reference(g.wrt)}$, and the equations write it as the expression that derivation comes to. The loss's $\\delta$s then flow back through that expression like through any other equation, so the gradients below contain second derivatives of the model.`,
-        ),
-      ),
-    );
+  for (const g of ctx.graph.gradients ?? []) blocks.push(gradientInModelNote(ctx, g));
   const aux = [
     ...ctx.notation.auxiliaries,
     ...ctx.recurrences.flatMap((r) => r.notation.auxiliaries.map((a) => ({ ...a, r }))),
@@ -231,6 +224,42 @@ function notationSection(ctx: HandoutContext): Block[] {
   if (tensors && !ops.includes("mul")) ops.unshift("mul");
   blocks.push(...glossary(ops));
   return blocks;
+}
+
+/**
+ * What a gradient the model takes itself is (G = ∂ΣD/∂X): a backward pass of its own, whose
+ * δs the derivation may name (u = ∂ΣD/∂r); values that feed only it get no δ of the loss.
+ */
+function gradientInModelNote(ctx: HandoutContext, g: GradientInModel): Block {
+  const f = ctx.forward();
+  const [S, X] = [f.reference(g.of), f.reference(g.wrt)];
+  const named = [...g.adjoints]
+    .filter(
+      ([value, delta]) =>
+        delta !== g.node && ctx.symbol(delta) !== undefined && ctx.symbol(value) !== undefined,
+    )
+    .map(([value, delta]) => `$${ctx.symbol(delta)} = ${partial(S, ctx.symbol(value)!)}$`);
+  const reachesLoss = new Set<NodeId>([ctx.graph.loss]);
+  for (let id = ctx.graph.loss; id >= 0; id--)
+    if (reachesLoss.has(id)) for (const a of dependencies(ctx.graph.nodes[id]!)) reachesLoss.add(a);
+  const feeds = new Set<NodeId>([g.of]);
+  for (let id = g.of; id >= 0; id--)
+    if (feeds.has(id)) for (const a of dependencies(ctx.graph.nodes[id]!)) feeds.add(a);
+  const unused = ctx.graph.named
+    .filter(
+      (n) => (n.kind === "equation" || n.kind === "loss") && feeds.has(n.node) && !reachesLoss.has(n.node),
+    )
+    .map((n) => ctx.symbol(n.node))
+    .filter((symbol): symbol is string => symbol !== undefined);
+  const sentences = [
+    `$${ctx.symbol(g.node)} = ${ctx.gradientTaken(g.node)}$ is a gradient the model takes itself, by a backward pass of its own: the chain rule from $${S}$, where that pass starts with 1, back to $${X}$, written in the equations as the expression it comes to${named.length > 0 ? `; in it, ${named.join(", ")} ${named.length > 1 ? "are that pass's $\\delta$s" : "is that pass's $\\delta$"}` : ""}.`,
+    ...unused.map(
+      (u) =>
+        `$${u}$ itself does not enter the loss, only its gradient does: $\\delta_{${u}} = 0$, and no $\\delta$ below runs through it.`,
+    ),
+    `The loss's $\\delta$s flow back through $${ctx.symbol(g.node)}$'s expression like through any other equation, so the gradients below hold second derivatives of the model.`,
+  ];
+  return para(...prose(sentences.join(" ")));
 }
 
 /** Items of the backward pass: a δ, a param's gradient, or a recurrence's backward pass. */

@@ -55,7 +55,7 @@ export function lowerGradient(
     return null;
   }
   const result = differentiate(b, of, wrt);
-  if (result !== null && typeof result === "object") {
+  if (result !== null && "unsupported" in result) {
     host.report(D.unsupported(call.span, result.unsupported));
     return null;
   }
@@ -68,6 +68,6 @@ export function lowerGradient(
     );
     return null;
   }
-  recorded.push({ node: result, of, wrt });
-  return result;
+  recorded.push({ node: result.node, of, wrt, adjoints: result.adjoints });
+  return result.node;
 }

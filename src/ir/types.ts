@@ -336,13 +336,15 @@ export type InnerGradient = (
   b: GraphBuilder,
   of: NodeId,
   wrt: NodeId,
-) => NodeId | null | { unsupported: string };
+) => { node: NodeId; adjoints: ReadonlyMap<NodeId, NodeId> } | null | { unsupported: string };
 
 /** `g = grad(f, x)` in the model: the node computing ∂f/∂x, for the handout to name it. */
 export interface GradientInModel {
   readonly node: NodeId;
   readonly of: NodeId;
   readonly wrt: NodeId;
+  /** That pass's δs: ∂f/∂v for each value v between x and f, for the handout to name them. */
+  readonly adjoints: ReadonlyMap<NodeId, NodeId>;
 }
 
 export interface Graph {
