@@ -122,10 +122,16 @@ export class HandoutContext implements DerivationScope {
       adjoint: (of) => this.composedDelta(of),
       constant: (value, shape) => constantLatex(value, shape, this.digits),
       other: (n) => this.recurrenceOf(n)?.outerLatex(n),
+      operandValues: (n) => n.args.map((a) => this.workedValue(a)),
     };
   }
 
-  /** Expressions over the forward values: named values and the derivation's names print as symbols. */
+  /** A value of the outer graph at the example, when the handout works with numbers. */
+  workedValue(id: NodeId): Tensor | undefined {
+    const n = this.gradient.nodes[id];
+    return this.worked && n && n.kind !== "adjoint" ? this.worked.value(id) : undefined;
+  }
+
   /**
    * `∂f/∂x` for a gradient the model takes itself (`grad(f, x)`), written before its
    * expansion so the equation says what it computes.
@@ -143,6 +149,7 @@ export class HandoutContext implements DerivationScope {
     return taken === undefined ? f.definition(id) : `${taken} = ${f.definition(id)}`;
   }
 
+  /** Expressions over the forward values: named values and the derivation's names print as symbols. */
   forward(): ExpressionRenderer {
     return new ExpressionRenderer(
       this.gradient.nodes,
@@ -235,6 +242,7 @@ export class HandoutContext implements DerivationScope {
       adjoint,
       constant: (value, shape) => constantLatex(value, shape, this.digits),
       other: (n) => this.recurrenceOf(n)?.outerLatex(n),
+      operandValues: (n) => n.args.map((a) => this.workedValue(a)),
     });
     return renderer;
   }

@@ -218,7 +218,16 @@ export class RecurrenceContext implements DerivationScope {
       adjoint: () => ({ text: "?", prec: PREC.atom }),
       constant: (value, shape) => constantLatex(value, shape, this.digits),
       other: (n) => this.copied(n, shift, base),
+      operandValues: (n) => n.args.map((a) => this.givenSteps(this.scan.body, a)),
     });
+  }
+
+  /** A body value over every step at the example, when the model gives it (a sequence, an outer value). */
+  private givenSteps(body: readonly Node[], id: NodeId): Tensor | undefined {
+    const n = body[id]!;
+    if (n.kind === "slice" || n.kind === "outer") return this.ctx.workedValue(n.source);
+    if (n.kind === "residual") return this.givenSteps(this.scan.body, n.node);
+    return undefined;
   }
 
   /** Adjoint expressions at step t + shift: forward values by their symbols, δs by theirs. */
@@ -239,6 +248,7 @@ export class RecurrenceContext implements DerivationScope {
       adjoint: (of) => this.composedDelta(of, shift),
       constant: (value, shape) => constantLatex(value, shape, this.digits),
       other: (n) => this.bodyLatex(n, shift, forward),
+      operandValues: (n) => n.args.map((a) => this.givenSteps(adjoint.body, a)),
     });
   }
 
@@ -546,6 +556,7 @@ export class RecurrenceContext implements DerivationScope {
         },
         adjoint: () => ({ text: "?", prec: PREC.atom }),
         constant: (value, shape) => constantLatex(value, shape, this.digits),
+        operandValues: (n) => n.args.map((a) => this.givenSteps(this.scan.body, a)),
         other: (n) => {
           const v = step.value(n.id);
           return v.data.length === 1 ? numberLatex(v.data[0]!, this.digits) : this.copied(n, 0, t + 1);

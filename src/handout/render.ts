@@ -3,6 +3,7 @@ import type { Node, NodeId } from "../ir/types.js";
 import { assertNever } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
 import { PREC, type Latex } from "../ir/op.js";
+import type { Tensor } from "../ir/tensor.js";
 
 /** What a rendering needs to know beyond the IR: which nodes print as a symbol, and what δs read as. */
 export interface RenderContext {
@@ -14,6 +15,8 @@ export interface RenderContext {
   other?(n: Node): Latex | undefined;
   /** A constant as LaTeX (numbers follow the handout's formatting). */
   constant(value: Float64Array, shape: Node["shape"]): Latex;
+  /** The worked values of an op's operands, where known: whether its written form holds. */
+  operandValues?(n: Extract<Node, { kind: "op" }>): readonly (Tensor | undefined)[];
 }
 
 /** Renders IR as LaTeX, parenthesising by precedence. */
@@ -58,7 +61,9 @@ export class ExpressionRenderer {
         return this.context.adjoint(n.of);
       case "op": {
         const def = getOp(n.op);
-        return def.latex(
+        // A form that holds only for some operands is written when it holds for these.
+        const holds = def.writtenForm?.holds(this.context.operandValues?.(n) ?? []) ?? true;
+        return (holds ? def.latex : def.writtenForm!.general)(
           n.args.map((a) => this.render(a, undefined)),
           n.attrs,
           n.args.map((a) => this.nodes[a]!.shape),

@@ -114,6 +114,15 @@ export interface OpDef {
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
+  /**
+   * When `latex` writes a form that holds only for some operands (ŷ − y, when each row of
+   * y sums to one): whether it holds for these operand values (undefined where unknown),
+   * and the form that always holds, which the handout writes otherwise.
+   */
+  readonly writtenForm?: {
+    readonly holds: (args: readonly (Tensor | undefined)[]) => boolean;
+    readonly general: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
+  };
   /** For an op reading integer data: the exclusive upper bound of its indices (a table's rows). */
   readonly indexBound?: (argShapes: readonly Shape[], node: OpNode) => Shape[number] | undefined;
   /** Defined by an expansion into other ops (ops/composite.ts) rather than as a primitive. */

@@ -5,7 +5,7 @@ import { tensor, type Tensor } from "../ir/tensor.js";
 import { emitRows } from "./lowering.js";
 import { requireSameShape, softmaxRows } from "./common.js";
 import { rowSum } from "./reduce.js";
-import { PREC, type Latex, type OpDef } from "../ir/op.js";
+import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
 
 const scalar = (v: number): Tensor => tensor([], Float64Array.of(v));
 const pair =
@@ -187,6 +187,15 @@ for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${p}[${r} + ${j}] 
       );
     },
     latex: ([p, y]) => ({ text: `${p!.text} - ${y!.text}`, prec: PREC.sum }),
+    // ŷ − y is what lectures write, and it is what is computed when each row of y sums to
+    // one; for other targets the handout writes what is computed.
+    writtenForm: {
+      holds: ([, y]) => y !== undefined && rowsSumToOne(y),
+      general: ([p, y]) => ({
+        text: `${group(p!, PREC.product)} \\odot \\textstyle\\sum_j ${group(y!, PREC.power)} - ${group(y!, PREC.product)}`,
+        prec: PREC.sum,
+      }),
+    },
   },
   {
     name: "bce",
@@ -257,3 +266,14 @@ for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${p}[${r} + ${j}] 
     }),
   },
 ];
+
+/** Whether each row (along the last axis) of a tensor sums to one: one-hot or soft labels. */
+function rowsSumToOne(y: Tensor): boolean {
+  const n = y.shape.length === 0 ? 1 : y.shape[y.shape.length - 1]!;
+  for (let r = 0; r < y.data.length; r += n) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += y.data[r + j]!;
+    if (Math.abs(s - 1) > 1e-9) return false;
+  }
+  return true;
+}

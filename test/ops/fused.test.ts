@@ -60,6 +60,26 @@ describe("fused rules keep losses finite where the naive formula overflows", () 
     expect(gradients.z![0]).toBeCloseTo(p[0]! * 1.4 - 0.5, 14);
     expect(gradients.z![1]).toBeCloseTo(p[1]! * 1.4 - 0.9, 14);
   });
+
+  it("the handout writes ŷ − y where the example's targets sum to one per row, and what is computed where not", async () => {
+    const model = (Y: string) => `
+      dim N = 2, K = 3
+      input X: [N, K]
+      target Y: [N, K]
+      param W: [K, K]
+      P = softmax(X*W)
+      loss L = cross_entropy(P, Y)
+      example {
+        X = [[1, 0, 2], [0.5, 1, -1]]
+        Y = ${Y}
+        W = [[0.1, 0.2, 0], [0, 0.1, -0.1], [0.3, 0, 0.2]]
+      }`;
+    const oneHot = await compileOk(model("[[0, 1, 0], [0.2, 0.3, 0.5]]"));
+    expect(oneHot.latex).toContain("{X}^{\\top} \\left(P - Y\\right)");
+    const multiHot = await compileOk(model("[[1, 1, 0], [0, 0.5, 0]]"));
+    expect(multiHot.latex).not.toContain("P - Y");
+    expect(multiHot.latex).toContain("{X}^{\\top} \\left(P \\odot \\textstyle\\sum_j Y - Y\\right)");
+  });
 });
 
 describe("non-finite results that have a finite answer", () => {
