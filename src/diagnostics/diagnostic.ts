@@ -11,6 +11,8 @@ export interface Diagnostic {
    * inference, trying shapes for a state, takes these as "not this shape" rather than errors.
    */
   readonly fromShapeRule?: true;
+  /** Which entry of the shape rules' catalogue (shapes.ts) it is, when it is one. */
+  readonly shapeProblem?: string;
 }
 
 /** Collects diagnostics instead of throwing, so one run reports every error it can find. */

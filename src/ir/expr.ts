@@ -232,7 +232,11 @@ export function apply(
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
     const site = { op, operator, operands: args.map((a) => b.shape(a)) };
-    host.report({ ...shapeDiagnostic(error.problem, site, span), fromShapeRule: true });
+    host.report({
+      ...shapeDiagnostic(error.problem, site, span),
+      fromShapeRule: true,
+      shapeProblem: error.problem.name,
+    });
     return null;
   }
 }

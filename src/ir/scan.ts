@@ -2,7 +2,7 @@ import type { Span } from "../diagnostics/span.js";
 import * as D from "../diagnostics/codes.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { formatShape, type NodeId, type Shape } from "./types.js";
-import { sameShape } from "./shapes.js";
+import { DimUnifier, sameShape, unifyShapes, withUnifier } from "./shapes.js";
 import { lowerExpr } from "./expr.js";
 import { analyzeName, referencedNames } from "./steps.js";
 import type { CallExpr, Equation, Lowering } from "./lower.js";
@@ -37,8 +37,33 @@ interface StateInfo {
 /** The longest lag a recurrence may read (h_<t-1000>): each lag needs its own initial value. */
 const MAX_LAG = 1000;
 
-/** At most this many combinations of candidate state shapes are tried. */
+/** At most this many combinations of the model's sizes are tried when solving cannot fix a size. */
 const SHAPE_TRIALS = 400;
+
+/** Shape problems of rules that need sizes as numbers: solving cannot supply them. */
+const NEEDS_NUMBERS: ReadonlySet<string> = new Set([
+  "concatFixed",
+  "sliceFixed",
+  "convFixed",
+  "poolFixed",
+  "flattenFixed",
+  "reshape",
+]);
+
+/** The highest rank a state solved for may have: a batch of images. */
+const MAX_STATE_RANK = 4;
+
+/** Ranks for `n` open states, smallest in total first. */
+function rankChoices(n: number): number[][] {
+  const all: number[][] = [[]];
+  for (let k = 0; k < n; k++)
+    all.splice(
+      0,
+      all.length,
+      ...all.flatMap((r) => Array.from({ length: MAX_STATE_RANK + 1 }, (_, d) => [...r, d])),
+    );
+  return all.sort((a, b) => a.reduce((x, y) => x + y, 0) - b.reduce((x, y) => x + y, 0));
+}
 
 /**
  * Builds the scan of one index: the body graph of its equations (`h_t = …`, `yhat_t = …`)
@@ -49,9 +74,9 @@ const SHAPE_TRIALS = 400;
 export class ScanLowering {
   currentBody: BodyScope | undefined;
   private readonly built = new Map<string, BuiltScan | null | "building">();
-  /** The diagnostics of the last shape trial. */
+  /** The diagnostics of the last attempt at solving state shapes. */
   private probeErrors: Diagnostic[] = [];
-  /** Whether any shape trial got as far as a body or an error of its own. */
+  /** Whether any attempt got as far as a body or an error of its own. */
   private probeSpoke = false;
 
   constructor(private readonly host: Lowering) {}
@@ -370,9 +395,12 @@ export class ScanLowering {
   }
 
   /**
-   * A state's shape is its initial value's, unless that is a bare number (h_0 = 0): then
-   * it is the smallest shape that the step equation maps to itself, among the shapes the
-   * model declares and their axes.
+   * A state's shape is its initial value's, unless that is a bare number (h_0 = 0): then it
+   * is solved for. The state gets a shape of unknown sizes (variables), the step equations
+   * are lowered once with it, and the shape rules fix each variable where they meet it (the
+   * inner size of Whh h_<t-1>, the partner of a sum); the step's new value must then have the
+   * state's shape. Ranks are tried smallest first (a vector before a batch of them), so the
+   * smallest shape the step maps to itself is the one found.
    */
   private inferShapes(index: string, group: GroupContext): Shape[] | null {
     const states = group.states;
@@ -381,6 +409,77 @@ export class ScanLowering {
     );
     const open = states.map((_, i) => i).filter((i) => fixed[i] === undefined);
     if (open.length === 0) return fixed as Shape[];
+    this.probeSpoke = false;
+    for (const ranks of rankChoices(open.length)) {
+      const found = this.solve(index, group, fixed, open, ranks);
+      if (found) return found;
+      // A rule that needs a size as a number met an unknown one: other ranks will meet it too.
+      if (this.probeErrors.some((d) => NEEDS_NUMBERS.has(d.shapeProblem ?? ""))) break;
+    }
+    // Sizes the rules need as numbers (a concat's, a convolution's) are not solved for: then
+    // the model's own sizes are tried, smallest first.
+    const searched = this.search(index, group, fixed, open);
+    if (searched) return searched;
+    // Every attempt failed silently: something the body reads failed and was reported already.
+    if (!this.probeSpoke) return null;
+    // Errors that every attempt hit whatever the shapes (a bad subscript, an unknown name) are the real ones.
+    const shapeless = this.probeErrors.filter((d) => !d.fromShapeRule);
+    if (shapeless.length > 0) {
+      for (const d of shapeless) this.host.report(d);
+      return null;
+    }
+    const names = open.map((i) => states[i]!.name);
+    this.host.report(
+      D.stateShape(
+        states[open[0]!]!.span,
+        `cannot infer the shape of ${names.map((n) => `'${n}'`).join(" and ")} from an initial value that is a bare number; give it a shape, e.g. 'const ${names[0]}0: [H] = 0' and '${names[0]}_0 = ${names[0]}0'`,
+      ),
+    );
+    return null;
+  }
+
+  /** The open states' shapes at these ranks, solved; undefined when the step equations admit none. */
+  private solve(
+    index: string,
+    group: GroupContext,
+    fixed: readonly (Shape | undefined)[],
+    open: readonly number[],
+    ranks: readonly number[],
+  ): Shape[] | undefined {
+    const u = new DimUnifier();
+    const shapes = fixed.map((s) => s) as Shape[];
+    open.forEach((i, k) => (shapes[i] = Array.from({ length: ranks[k]! }, () => u.fresh())));
+    const muted: Diagnostic[] = [];
+    const saved = this.host.muted;
+    this.host.muted = muted;
+    this.probeErrors = muted;
+    try {
+      return withUnifier(u, () => {
+        const lowered = this.lowerBody(index, group, shapes);
+        if (lowered !== null || muted.length > 0) this.probeSpoke = true;
+        if (lowered === null || muted.length > 0) return undefined;
+        const next = (i: number) => lowered.scope.b.shape(lowered.scope.nodeOf.get(group.states[i]!.name)!);
+        if (!group.states.every((_, i) => unifyShapes(next(i), shapes[i]!))) return undefined;
+        // A size no equation fixed is one that only broadcasts (h_<t-1> + b with b: [1, H]): 1.
+        return shapes.map((shape) =>
+          shape.map((d) => {
+            const r = u.resolve(d);
+            return typeof r === "string" && r.startsWith("?") ? 1 : r;
+          }),
+        );
+      });
+    } finally {
+      this.host.muted = saved;
+    }
+  }
+
+  /** Shapes made of the model's declared sizes, tried smallest first, for what solving cannot fix. */
+  private search(
+    index: string,
+    group: GroupContext,
+    fixed: readonly (Shape | undefined)[],
+    open: readonly number[],
+  ): Shape[] | undefined {
     const candidates = this.candidateShapes();
     let trials = 0;
     const assignment = [...fixed];
@@ -396,25 +495,7 @@ export class ScanLowering {
       }
       return undefined;
     };
-    this.probeSpoke = false;
-    const found = attempt(0);
-    if (found) return found;
-    // Every trial failed silently: something the body reads failed and was reported already.
-    if (!this.probeSpoke) return null;
-    // Errors that every trial hit whatever the shapes (a bad subscript, an unknown name) are the real ones.
-    const shapeless = this.probeErrors.filter((d) => !d.fromShapeRule);
-    if (shapeless.length > 0) {
-      for (const d of shapeless) this.host.report(d);
-      return null;
-    }
-    const names = open.map((i) => states[i]!.name);
-    this.host.report(
-      D.stateShape(
-        states[open[0]!]!.span,
-        `cannot infer the shape of ${names.map((n) => `'${n}'`).join(" and ")} from an initial value that is a bare number; give it a shape, e.g. 'const ${names[0]}0: [H] = 0' and '${names[0]}_0 = ${names[0]}0'`,
-      ),
-    );
-    return null;
+    return attempt(0);
   }
 
   private probe(index: string, group: GroupContext, shapes: readonly Shape[]): boolean {

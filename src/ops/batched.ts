@@ -1,7 +1,7 @@
 import type { GraphBuilder } from "../ir/builder.js";
+import { unifyDims, unifyShapes } from "../ir/shapes.js";
 import { problem } from "../diagnostics/shapes.js";
 import type { Attrs, Dim, NodeId, Shape } from "../ir/types.js";
-import { formatShape } from "../ir/types.js";
 import { tensor } from "../ir/tensor.js";
 import { group, PREC, type OpDef, type ShapeResult } from "../ir/op.js";
 
@@ -50,7 +50,7 @@ function bmatmulShape([a, b]: readonly Shape[]): ShapeResult {
     return { error: problem("stacks", { a: a!, b: b! }) };
   const batchA = a!.slice(0, -2);
   const batchB = b!.slice(0, -2);
-  if (batchA.length > 0 && batchB.length > 0 && formatShape(batchA) !== formatShape(batchB))
+  if (batchA.length > 0 && batchB.length > 0 && !unifyShapes(batchA, batchB))
     return {
       error: problem(batchA.length === 1 && batchB.length === 1 ? "stackCounts" : "stackAxes", {
         a: a!,
@@ -59,7 +59,7 @@ function bmatmulShape([a, b]: readonly Shape[]): ShapeResult {
     };
   const [m, k] = a!.slice(-2) as [Dim, Dim];
   const [k2, n] = b!.slice(-2) as [Dim, Dim];
-  if (k !== k2) return { error: problem("innerDims") };
+  if (!unifyDims(k, k2)) return { error: problem("innerDims") };
   return { shape: [...(batchA.length > 0 ? batchA : batchB), m, n] };
 }
 

@@ -1,7 +1,7 @@
 import type { GraphBuilder } from "../ir/builder.js";
 import { problem } from "../diagnostics/shapes.js";
 import type { NodeId, Shape } from "../ir/types.js";
-import { sameShape } from "../ir/shapes.js";
+import { sameShape, unifyShapes } from "../ir/shapes.js";
 import { forEachBroadcast, tensor, type Tensor } from "../ir/tensor.js";
 import type { ShapeResult } from "../ir/op.js";
 
@@ -34,7 +34,7 @@ export const sameAsFirst = (args: readonly Shape[]): ShapeResult => ({
 export const scalarShape = (): ShapeResult => ({ shape: [] });
 
 export function requireSameShape(args: readonly Shape[], what: string): ShapeResult {
-  if (!sameShape(args[0]!, args[1]!)) {
+  if (!unifyShapes(args[0]!, args[1]!)) {
     return {
       error: problem("sameShape", { what, a: args[0]!, b: args[1]! }),
     };

@@ -1,4 +1,5 @@
 import type { Attrs, Dim, Shape } from "../ir/types.js";
+import { unifyDims } from "../ir/shapes.js";
 import { problem } from "../diagnostics/shapes.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
@@ -27,7 +28,7 @@ function concatShape([a, b]: readonly Shape[], attrs: Attrs): ShapeResult {
     return {
       error: problem("concatFixed", { a: a!, b: b! }),
     };
-  if (a!.some((d, i) => i !== axis && d !== b![i]))
+  if (a!.some((d, i) => i !== axis && !unifyDims(d, b![i]!)))
     return {
       error: problem("concatOthers", { axis, a: a!, b: b! }),
     };

@@ -1,4 +1,5 @@
 import type { Attrs, Dim, Shape } from "../ir/types.js";
+import { unifyDims } from "../ir/shapes.js";
 import { problem, type ShapeProblem } from "../diagnostics/shapes.js";
 import { formatShape } from "../ir/types.js";
 import type { ShapeResult } from "../ir/op.js";
@@ -79,7 +80,7 @@ export function convDims(x: Shape, k: Shape, attrs: Attrs): ConvDims | { error: 
     return { error: problem("convFixed") };
   }
   const c = rank >= 3 ? x[rank - 3]! : 1;
-  if (rank >= 3 && k[1] !== c) return { error: problem("channels", { channels: c, k }) };
+  if (rank >= 3 && !unifyDims(k[1]!, c)) return { error: problem("channels", { channels: c, k }) };
   const [[sh, sw], [ph, pw]] = [strides(attrs), paddings(attrs)];
   const ho = outputSize("kernel", "H", h, kh, sh, ph);
   if (typeof ho !== "number") return ho;

@@ -1,4 +1,5 @@
 import type { GraphBuilder } from "../ir/builder.js";
+import { unifyDims } from "../ir/shapes.js";
 import { problem } from "../diagnostics/shapes.js";
 import type { Attrs, NodeId, Shape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
@@ -26,7 +27,8 @@ function matmulShape([a, b]: readonly Shape[], attrs: Attrs): ShapeResult {
   const vb = b!.length === 2 ? view(b!, tb) : b!;
   const inner = va[va.length - 1];
   const innerB = vb[0];
-  if (inner !== innerB) return { error: problem("innerDims") };
+  if (inner === undefined || innerB === undefined || !unifyDims(inner, innerB))
+    return { error: problem("innerDims") };
   return { shape: [...va.slice(0, -1), ...vb.slice(1)] };
 }
 
