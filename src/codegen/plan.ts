@@ -15,6 +15,15 @@ const comment = (text: string) => {
   return `// ${line.length > 160 ? `${line.slice(0, 159)}…` : line}`;
 };
 
+/** A block of a generated function: the node's array it writes, the arrays it names, its code. */
+interface Statement {
+  readonly writes: string;
+  readonly uses: ReadonlySet<string>;
+  /** The equation it computes, as a comment above it. */
+  readonly heading?: string;
+  readonly code: string;
+}
+
 /** One generated function's statements and the locals they need. */
 export interface EmittedFunction {
   /** `const vN = …` lines: params, inputs, in-place outputs and workspace arrays the body reads. */
@@ -122,17 +131,16 @@ export class CodePlan {
     const ids = closure(this.nodes, roots);
     this.select(ids);
     this.emitter.plan(ids, new Set(roots));
-    const { result, reads } = this.emitter.recording(() => ({
-      body: ids
-        .map((id) => {
-          const code = this.emitter.emit(id);
-          const heading = this.headings.get(id);
-          return code !== "" && heading !== undefined ? `${comment(heading)}\n${code}` : code;
-        })
-        .filter((s) => s !== "")
-        .join("\n"),
-      epilogue: epilogue(),
-    }));
+    // The function as statements that know the arrays they name; printed once all are built.
+    const statements: Statement[] = [];
+    for (const id of ids) {
+      const { result: code, reads: uses } = this.emitter.recording(() => this.emitter.emit(id));
+      if (code === "") continue;
+      const heading = this.headings.get(id);
+      statements.push({ writes: this.emitter.bufferOf(id), uses, code, ...(heading ? { heading } : {}) });
+    }
+    const end = this.emitter.recording(epilogue);
+    const reads = new Set([...statements.flatMap((st) => [...st.uses]), ...end.reads]);
     const lines: string[] = [];
     const bound = new Set<string>();
     for (const id of ids) {
@@ -152,7 +160,8 @@ export class CodePlan {
       .filter((name) => reads.has(name) && !bound.has(name));
     if (fromWorkspace.length > 0) lines.push(`const { ${fromWorkspace.join(", ")} } = w;`);
     for (const name of reads) if (this.constValues.has(name)) this.constsRead.add(name);
-    return { prologue: lines.join("\n"), body: result.body, epilogue: result.epilogue };
+    const body = statements.map((st) => (st.heading ? `${comment(st.heading)}\n${st.code}` : st.code));
+    return { prologue: lines.join("\n"), body: body.join("\n"), epilogue: end.result };
   }
 
   /** Every constant array a node or a scan body holds, by the name the code reads it by. */
