@@ -11,29 +11,94 @@ import type { Tensor } from "./ir/tensor.js";
 import type { Graph } from "./ir/types.js";
 import type { Gradient } from "./autodiff/reverse.js";
 import { MAX_EVALUATED_ENTRIES, MAX_EVALUATED_STEPS, unworked } from "./ir/evaluate.js";
+import { closestName } from "./syntax/names.js";
+
+/** Each command: how it is called, what it does, and the options it takes. */
+const COMMANDS = {
+  compile: {
+    usage: "nabla compile <model.nabla> [-o <dir>] [--html]",
+    does: "write <dir>/<model>.ts, .js and .tex (default dir: out); --html also writes the handout as one HTML page",
+    options: ["out", "html"],
+  },
+  run: {
+    usage: "nabla run <model.nabla> [--values <file.json>] [--json]",
+    does: "compile, run the generated module on the model's example values (overridden by the values file), print loss, values and gradients",
+    options: ["values", "json"],
+  },
+  check: {
+    usage: "nabla check <model.nabla>",
+    does: "report diagnostics, and check the numbers of the model's lecture block (exit status 3 when one is wrong)",
+    options: [],
+  },
+  demo: {
+    usage: "nabla demo [-o <dir>]",
+    does: "compile (with the HTML handout) and run the built-in example",
+    options: ["out"],
+  },
+  help: {
+    usage: "nabla help [<command>]",
+    does: "this summary, or one command's",
+    options: [],
+  },
+} as const;
+type Command = keyof typeof COMMANDS;
+
+const OPTIONS = {
+  out: {
+    type: "string",
+    short: "o",
+    text: "-o, --out <dir>      the folder to write to (created if missing)",
+  },
+  values: {
+    type: "string",
+    text: "--values <file.json>  values overriding the example's, keyed by declared name",
+  },
+  json: { type: "boolean", text: "--json               print the result as JSON" },
+  html: { type: "boolean", text: "--html               also write the handout as one HTML page" },
+  help: { type: "boolean", short: "h", text: "-h, --help           this help" },
+  version: { type: "boolean", text: "--version            the version" },
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+const wrap = (text: string, indent: string) => {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + word.length + 1 > 96 - indent.length) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.map((l) => indent + l).join("\n");
+};
 
 const USAGE = `nabla — models as equations, compiled to gradients, code and handouts
 
 Usage:
-  nabla compile <model.nabla> [-o <dir>] [--html]
-                                             write <dir>/<model>.ts, .js and .tex (default dir: out);
-                                             --html also writes the handout as one HTML page
-  nabla run <model.nabla> [--values <file.json>] [--json]
-                                             compile, run the generated module on the model's example
-                                             values (overridden by the values file), print loss,
-                                             values and gradients
-  nabla check <model.nabla>                  report diagnostics, and check the numbers of the model's
-                                             lecture block (exit status 3 when one is wrong)
-  nabla demo [-o <dir>]                      compile (with the HTML handout) and run the built-in example
-  nabla --help | --version`;
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage}\n${wrap(c.does, "      ")}`)
+  .join("\n")}
+  nabla --help | --version
+
+Exit status: 0 success, 1 the model has errors, 2 a usage, file or values error, 3 a number
+a lecture block records is wrong. \`nabla help <command>\` describes one command.`;
+
+function commandHelp(command: Command): string {
+  const c = COMMANDS[command];
+  const options = [...c.options, "help"].map((o) => `  ${OPTIONS[o as OptionName].text}`);
+  return `${c.usage}\n\n${wrap(c.does, "")}\n\nOptions:\n${options.join("\n")}`;
+}
 
 /** The default example shipped with the package: the next-word RNN of the RNN lecture. */
 const DEFAULT_EXAMPLE = "next_word_rnn.nabla";
 
+/** A mistake in how nabla was called, or a file it cannot read or write: exit status 2. */
 class UsageError extends Error {
   constructor(
     message: string,
-    readonly showUsage = false,
+    /** The help printed after the message: the command's, the whole summary's, or none. */
+    readonly help: Command | "all" | undefined = undefined,
   ) {
     super(message);
   }
@@ -68,7 +133,7 @@ function outputStem(file: string): string {
 async function commandCompile(file: string, outDir: string, html = false): Promise<number> {
   const compiled = await compileFile(file, readSource(file));
   if (!compiled) return 1;
-  mkdirSync(outDir, { recursive: true });
+  writableFolder(outDir);
   const stem = outputStem(file);
   const written: [string, string][] = [
     [`${stem}.ts`, compiled.module.typescript],
@@ -76,9 +141,36 @@ async function commandCompile(file: string, outDir: string, html = false): Promi
     [`${stem}.tex`, compiled.latex],
   ];
   if (html) written.push([`${stem}.html`, compiled.html]);
-  for (const [name, text] of written) writeFileSync(join(outDir, name), text);
+  for (const [name, text] of written) writeOutput(join(outDir, name), text);
   process.stdout.write(`compiled ${file}: ${written.map(([name]) => join(outDir, name)).join(", ")}\n`);
   return 0;
+}
+
+/** The output folder, created if missing; a path that is a file, or not writable, is a usage error. */
+function writableFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new UsageError(outputProblem(dir, error));
+  }
+}
+
+function writeOutput(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (error) {
+    throw new UsageError(outputProblem(path, error));
+  }
+}
+
+function outputProblem(path: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EEXIST" || code === "ENOTDIR")
+    return `cannot write to '${path}': a file is in the way of the folder (give -o a folder)`;
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+    return `cannot write to '${path}': no permission`;
+  if (code === "EISDIR") return `cannot write '${path}': it is a folder`;
+  return `cannot write '${path}' (${code ?? (error as Error).message})`;
 }
 
 function readValues(file: string | undefined): Map<string, Tensor> {
@@ -148,18 +240,7 @@ async function commandRun(file: string, valuesFile: string | undefined, json: bo
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values: flags, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      out: { type: "string", short: "o" },
-      values: { type: "string" },
-      json: { type: "boolean" },
-      html: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean" },
-    },
-  });
+  const { values: flags, positionals } = parseArguments(argv);
   if (flags.version) {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
       version: string;
@@ -167,22 +248,35 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`nabla ${pkg.version}\n`);
     return 0;
   }
-  const [command, file, ...extra] = positionals;
-  if (flags.help || command === undefined) {
+  const [name, file, ...extra] = positionals;
+  if (name === undefined) {
     process.stdout.write(`${USAGE}\n`);
-    return command === undefined && !flags.help ? 2 : 0;
+    return flags.help ? 0 : 2;
   }
-  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`, true);
+  const command = knownCommand(name);
+  if (command === "help" || flags.help) {
+    const about = command === "help" ? file : name;
+    process.stdout.write(`${about === undefined ? USAGE : commandHelp(knownCommand(about))}\n`);
+    return 0;
+  }
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`, command);
+  for (const option of Object.keys(flags) as OptionName[])
+    if (
+      option !== "help" &&
+      option !== "version" &&
+      !(COMMANDS[command].options as readonly string[]).includes(option)
+    )
+      throw new UsageError(`${command} takes no option '--${option}'`, command);
   const outDir = flags.out ?? "out";
   switch (command) {
     case "compile":
-      if (!file) throw new UsageError("compile needs a model file", true);
+      if (!file) throw new UsageError("compile needs a model file", command);
       return commandCompile(file, outDir, flags.html === true);
     case "run":
-      if (!file) throw new UsageError("run needs a model file", true);
+      if (!file) throw new UsageError("run needs a model file", command);
       return commandRun(file, flags.values, flags.json === true);
     case "check": {
-      if (!file) throw new UsageError("check needs a model file", true);
+      if (!file) throw new UsageError("check needs a model file", command);
       const result = analyze(readSource(file), { file });
       if (result.rendered) {
         process.stderr.write(`${result.rendered}\n`);
@@ -210,7 +304,44 @@ async function main(argv: string[]): Promise<number> {
       return run;
     }
     default:
-      throw new UsageError(`unknown command '${command}'`, true);
+      throw new UsageError(`unknown command '${command}'`, "all");
+  }
+}
+
+/** The command named, or a usage error with the closest one. */
+function knownCommand(name: string): Command {
+  if (Object.hasOwn(COMMANDS, name)) return name as Command;
+  const close = closestName(name, Object.keys(COMMANDS));
+  throw new UsageError(`unknown command '${name}'${close ? `; did you mean '${close}'?` : ""}`, "all");
+}
+
+/** Flags and positionals; an unknown option is a usage error naming the closest known one. */
+function parseArguments(argv: string[]) {
+  const options = Object.fromEntries(
+    Object.entries(OPTIONS).map(([name, o]) => [
+      name,
+      { type: o.type, ...("short" in o ? { short: o.short } : {}) },
+    ]),
+  ) as { [K in OptionName]: { type: (typeof OPTIONS)[K]["type"]; short?: string } };
+  const { tokens } = parseArgs({ args: argv, allowPositionals: true, strict: false, tokens: true, options });
+  for (const t of tokens)
+    if (t.kind === "option" && !Object.hasOwn(OPTIONS, t.name)) {
+      const close = closestName(t.name, Object.keys(OPTIONS));
+      throw new UsageError(
+        `unknown option '${t.rawName}'${close ? `; did you mean '--${close}'?` : ""}`,
+        "all",
+      );
+    }
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (error) {
+    // A value missing after an option that takes one (`-o` at the end).
+    const option = tokens.find(
+      (t) => t.kind === "option" && OPTIONS[t.name as OptionName].type === "string" && t.value === undefined,
+    );
+    if (option && option.kind === "option")
+      throw new UsageError(`option '${option.rawName}' needs a value`, "all");
+    throw error;
   }
 }
 
@@ -225,11 +356,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    const parseError =
-      error instanceof TypeError && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    if (error instanceof UsageError || parseError) {
-      const usage = parseError || (error as UsageError).showUsage ? `\n${USAGE}\n` : "";
-      process.stderr.write(`nabla: error: ${(error as Error).message}\n${usage}`);
+    if (error instanceof UsageError) {
+      const help =
+        error.help === undefined ? "" : `\n${error.help === "all" ? USAGE : commandHelp(error.help)}\n`;
+      process.stderr.write(`nabla: error: ${error.message}\n${help}`);
       process.exitCode = 2;
       return;
     }

@@ -95,6 +95,59 @@ describe("nabla run", () => {
     expect(nabla("run").status).toBe(2);
     expect(nabla("run", "no/such/file.nabla").stderr).toMatch(/cannot read model file/);
   });
+
+  it("answers a mistyped command or option with the closest valid one", () => {
+    const command = nabla("compil", "examples/linear_chain.nabla");
+    expect(command.status).toBe(2);
+    expect(command.stderr).toMatch(/^nabla: error: unknown command 'compil'; did you mean 'compile'\?\n/);
+    const option = nabla("run", "examples/linear_chain.nabla", "--jsn");
+    expect(option.status).toBe(2);
+    expect(option.stderr).toMatch(/^nabla: error: unknown option '--jsn'; did you mean '--json'\?\n/);
+    expect(option.stderr).not.toMatch(/positional|'--' /);
+    const misplaced = nabla("compile", "examples/linear_chain.nabla", "--json");
+    expect(misplaced.status).toBe(2);
+    expect(misplaced.stderr).toMatch(
+      /^nabla: error: compile takes no option '--json'\n\nnabla compile <model.nabla>/,
+    );
+    expect(nabla("compile", "examples/linear_chain.nabla", "-o").stderr).toMatch(/option '-o' needs a value/);
+  });
+
+  it("an output path that is a file is an ordinary error with exit status 2, not an internal one", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
+    writeFileSync(join(dir, "taken"), "");
+    const r = nabla("compile", "examples/linear_chain.nabla", "-o", join(dir, "taken"));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^nabla: error: cannot write to '.*taken': a file is in the way of the folder/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
+
+describe("help", () => {
+  it("nabla help <command> and nabla <command> --help describe one command and its options", () => {
+    for (const args of [
+      ["help", "compile"],
+      ["compile", "--help"],
+      ["compile", "-h"],
+    ]) {
+      const r = nabla(...args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^nabla compile <model.nabla> \[-o <dir>\] \[--html\]\n/);
+      expect(r.stdout).toMatch(/-o, --out <dir>/);
+      expect(r.stdout).not.toMatch(/--values/);
+    }
+    expect(nabla("help", "run").stdout).toMatch(/--values <file.json>/);
+  });
+
+  it("nabla help and nabla --help list every command with the exit statuses", () => {
+    for (const args of [["help"], ["--help"]]) {
+      const r = nabla(...args);
+      expect(r.status).toBe(0);
+      for (const command of ["compile", "run", "check", "demo", "help"])
+        expect(r.stdout).toContain(`nabla ${command}`);
+      expect(r.stdout).toMatch(/Exit status: 0 success, 1 the model has errors, 2 a usage/);
+    }
+    expect(nabla("help", "compil").stderr).toMatch(/did you mean 'compile'/);
+  });
 });
 
 describe("the nabla command", () => {
