@@ -30,7 +30,7 @@ const JAVASCRIPT = [
  * modules and fails when one is missing.
  */
 export const MODULE_IDENTIFIERS: readonly string[] = [
-  "modelName shapes dims defaultLearningRate Params Inputs Gradients Dims ForwardResult GradientResult",
+  "modelName shapes shapeNames example dims defaultLearningRate Params Inputs Gradients Dims ForwardResult GradientResult",
   "need given object array check overlaps paramNames inputNames checkOut bindDims workspace allocate buffers",
   "forward zeroGradients gradient sgdStep trainStep hessianVectorProduct hessianOrder hessian nablaSolve newtonStep",
   "params inputs out w data direction",

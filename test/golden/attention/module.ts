@@ -4,11 +4,37 @@
 
 export const modelName = "CausalAttention";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { Wq: [3, 2], Wk: [3, 2], Wv: [3, 3] },
+  inputs: { X: [4, 3], Y: [4, 3] },
+  values: { Q: [4, 2], K: [4, 2], V: [4, 3], S: [4, 4], A: [4, 4], H: [4, 3], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { Wq: ["D", "Dk"], Wk: ["D", "Dk"], Wv: ["D", "D"] },
   inputs: { X: ["T", "D"], Y: ["T", "D"] },
   values: { Q: [4, 2], K: [4, 2], V: [4, 3], S: [4, 4], A: [4, 4], H: [4, 3], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wq: Float64Array.from([0.4, -0.2, 0.1, 0.3, -0.3, 0.5]),
+      Wk: Float64Array.from([0.2, 0.1, -0.4, 0.3, 0.5, -0.1]),
+      Wv: Float64Array.from([0.6, -0.1, 0.2, 0.1, 0.5, -0.3, -0.2, 0.3, 0.7]),
+    },
+    inputs: {
+      X: Float64Array.from([1, 0, 0.5, 0, 1, -0.5, 1, 1, 0, 0.5, -1, 1]),
+      Y: Float64Array.from([0.5, 0, 0.5, 0, 0.5, 0, 0.5, 0.5, 0.5, 0, 0, 1]),
+    },
+  };
+}
 
 export const dims = { T: 4, D: 3, Dk: 2 } as const;
 

@@ -4,7 +4,17 @@
 
 export const modelName = "BidirectionalRNN";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { Uf: [2, 2], Wf: [2, 2], Ub: [2, 2], Wb: [2, 2], Vf: [2, 2], Vb: [2, 2] },
+  inputs: { x: [3, 2], y: [3, 2] },
+  values: { h: [3, 2], g: [3, 2], yhat: [3, 2], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: {
     Uf: ["H", "D"],
     Wf: ["H", "H"],
@@ -16,6 +26,25 @@ export const shapes = {
   inputs: { x: ["T", "D"], y: ["T", "K"] },
   values: { h: ["T", 2], g: ["T", 2], yhat: ["T", 2], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Uf: Float64Array.from([0.5, -0.3, 0.2, 0.8]),
+      Wf: Float64Array.from([0.1, 0.4, -0.6, 0.3]),
+      Ub: Float64Array.from([-0.4, 0.3, 0.6, 0.1]),
+      Wb: Float64Array.from([0.2, -0.1, 0.3, 0.5]),
+      Vf: Float64Array.from([0.7, -0.2, 0.1, 0.4]),
+      Vb: Float64Array.from([-0.3, 0.6, 0.5, 0.2]),
+    },
+    inputs: {
+      x: Float64Array.from([1, 0, 0.5, -1, 0, 2]),
+      y: Float64Array.from([1, 0, 0, 1, 1, 0]),
+    },
+  };
+}
 
 export const dims = { T: 3, D: 2, H: 2, K: 2 } as const;
 

@@ -4,11 +4,39 @@
 
 export const modelName = "TinyCNNBce";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
   params: { k: [3, 3], W: [2, 4], b: [2] },
   inputs: { x: [5, 5], y: [2] },
   values: { h: [3, 3], p: [2, 2], z: [2], yhat: [2], L: [] },
 } as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
+  params: { k: [3, 3], W: [2, 4], b: [2] },
+  inputs: { x: [5, 5], y: [2] },
+  values: { h: [3, 3], p: [2, 2], z: [2], yhat: [2], L: [] },
+} as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      k: Float64Array.from([1, 0, -1, 1, 0, -1, 1, 0, -1]),
+      W: Float64Array.from([0.2, 0.4, 0.1, -0.5, -0.3, 0.6, 0.2, 0.1]),
+      b: Float64Array.from([0.1, -0.2]),
+    },
+    inputs: {
+      x: Float64Array.from([
+        1, 0, 2, 3, 0, 4, 6, 6, 8, 1, 3, 1, 1, 0, 2, 1, 2, 2, 4, 1, 2, 4, 0, 1, 3,
+      ]),
+      y: Float64Array.from([0, 1]),
+    },
+  };
+}
 
 export const dims = {} as const;
 

@@ -4,11 +4,39 @@
 
 export const modelName = "DeepOverLayers";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { W: [4, 3, 3], b: [4, 3] },
+  inputs: { x: [3], y: [3] },
+  values: { a: [4, 3], E: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { W: ["L", "H", "H"], b: ["L", "H"] },
   inputs: { x: ["H"], y: ["H"] },
   values: { a: ["L", 3], E: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      W: Float64Array.from([
+        -0.11, 0.04, 0.02, -0.01, -0.21, -0.27, 0.36, -0.38, 0.47, -0.28, -0.58, -0.49, -0.29, 0.13,
+        -0.33, -0.28, -0.45, -0.59, 0.59, -0.1, 0.5, 0.15, -0.55, 0.25, 0.53, 0.56, -0.29, -0.38,
+        0.52, 0.15, 0.04, -0.35, -0.07, 0.21, -0.28, 0.36,
+      ]),
+      b: Float64Array.from([
+        0.3, -0.28, -0.29, 0, 0.29, 0.01, -0.15, -0.03, 0.09, 0.09, 0.09, 0.03,
+      ]),
+    },
+    inputs: { x: Float64Array.from([0.5, -0.2, 0.1]), y: Float64Array.from([0.1, 0.9, 0.4]) },
+  };
+}
 
 export const dims = { H: 3, L: 4 } as const;
 

@@ -4,11 +4,40 @@
 
 export const modelName = "BagOfEmbeddings";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { E: [6, 3], W: [3, 2], b: [2] },
+  inputs: { tokens: [4, 3], label: [4] },
+  values: { S: [4, 3], P: [4, 2], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { E: ["V", "D"], W: ["D", "K"], b: ["K"] },
   inputs: { tokens: ["N", "T"], label: ["N"] },
   values: { S: [4, 3], P: [4, 2], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      E: Float64Array.from([
+        0.1, -0.2, 0.3, 0.4, 0.1, -0.1, -0.3, 0.2, 0.2, 0.2, 0.5, -0.4, -0.1, -0.3, 0.6, 0.3, 0,
+        0.1,
+      ]),
+      W: Float64Array.from([0.5, -0.3, 0.2, 0.4, -0.6, 0.1]),
+      b: Float64Array.from([0, 0]),
+    },
+    inputs: {
+      tokens: Float64Array.from([0, 1, 2, 3, 4, 5, 0, 4, 4, 5, 2, 1]),
+      label: Float64Array.from([0, 1, 1, 0]),
+    },
+  };
+}
 
 export const dims = { V: 6, D: 3, N: 4, T: 3, K: 2 } as const;
 

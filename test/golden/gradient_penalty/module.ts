@@ -4,11 +4,38 @@
 
 export const modelName = "GradientPenalty";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { W: [2, 4], b: [4], v: [4] },
+  inputs: { Xr: [3, 2], Xf: [3, 2], Xm: [3, 2] },
+  values: { Dr: [3], Df: [3], Dm: [3], G: [3, 2], n: [3], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { W: ["D", "H"], b: ["H"], v: ["H"] },
   inputs: { Xr: ["N", "D"], Xf: ["N", "D"], Xm: ["N", "D"] },
   values: { Dr: [3], Df: [3], Dm: [3], G: [3, 2], n: [3], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      W: Float64Array.from([0.5, -0.3, 0.8, 0.1, -0.2, 0.4, 0.3, -0.6]),
+      b: Float64Array.from([0.1, -0.1, 0, 0.2]),
+      v: Float64Array.from([0.7, -0.5, 0.3, 0.9]),
+    },
+    inputs: {
+      Xr: Float64Array.from([1, 0.5, 0.2, -0.3, -1, 0.8]),
+      Xf: Float64Array.from([0.3, 0.1, -0.5, 0.4, 0.9, -0.2]),
+      Xm: Float64Array.from([0.6, 0.3, -0.2, 0.1, 0, 0.3]),
+    },
+  };
+}
 
 export const dims = { N: 3, D: 2, H: 4 } as const;
 

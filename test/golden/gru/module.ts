@@ -4,7 +4,29 @@
 
 export const modelName = "GRU";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: {
+    Wz: [4, 3],
+    Uz: [4, 4],
+    bz: [4],
+    Wr: [4, 3],
+    Ur: [4, 4],
+    br: [4],
+    Wn: [4, 3],
+    Un: [4, 4],
+    bn: [4],
+    Why: [2, 4],
+    by: [2],
+  },
+  inputs: { x: [5, 3], y: [2] },
+  values: { h: [5, 4], u: [5, 4], r: [5, 4], n: [5, 4], p: [2], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: {
     Wz: ["H", "D"],
     Uz: ["H", "H"],
@@ -21,6 +43,48 @@ export const shapes = {
   inputs: { x: ["T", "D"], y: ["O"] },
   values: { h: ["T", 4], u: ["T", 4], r: ["T", 4], n: ["T", 4], p: [2], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wz: Float64Array.from([
+        0.37, 0.58, 0.42, 0.37, 0.38, 0.29, -0.33, 0.02, -0.17, -0.57, -0.57, -0.26,
+      ]),
+      Uz: Float64Array.from([
+        -0.29, 0.23, 0.55, -0.06, 0.52, 0.59, 0.55, -0.16, -0.34, -0.33, -0.36, -0.35, 0.15, 0.48,
+        0.41, -0.02,
+      ]),
+      bz: Float64Array.from([0.09, 0.18, -0.25, 0.1]),
+      Wr: Float64Array.from([
+        0.49, 0.34, 0.3, -0.03, -0.39, 0.35, -0.2, 0.36, 0.57, -0.12, -0.12, 0.54,
+      ]),
+      Ur: Float64Array.from([
+        0.27, -0.4, -0.45, -0.42, 0.49, 0.37, -0.42, 0.39, 0.58, 0.19, -0.18, 0.06, -0.44, -0.58,
+        0.57, 0.18,
+      ]),
+      br: Float64Array.from([0.02, 0.26, -0.04, 0.22]),
+      Wn: Float64Array.from([
+        0.39, -0.35, -0.3, -0.25, -0.31, 0.1, -0.29, -0.1, -0.44, 0.49, -0.18, -0.05,
+      ]),
+      Un: Float64Array.from([
+        0.1, 0.49, -0.1, 0.5, 0, 0.04, 0.03, -0.58, -0.07, -0.38, -0.6, 0.36, -0.39, -0.03, 0.27,
+        0.07,
+      ]),
+      bn: Float64Array.from([-0.1, 0.01, 0.03, 0.17]),
+      Why: Float64Array.from([-0.47, 0.07, -0.3, -0.27, 0.33, 0.01, 0.07, 0.31]),
+      by: Float64Array.from([0.25, -0.03]),
+    },
+    inputs: {
+      x: Float64Array.from([
+        -0.71, 0.09, -0.95, 0.06, 0.96, 0.73, 0.39, -0.48, -0.27, -0.67, 0.54, 0.07, 0.56, -0.34,
+        -0.55,
+      ]),
+      y: Float64Array.from([0, 1]),
+    },
+  };
+}
 
 export const dims = { D: 3, H: 4, O: 2, T: 5 } as const;
 

@@ -4,11 +4,37 @@
 
 export const modelName = "LayerNorm";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { W: [3, 3], gamma: [3], beta: [3] },
+  inputs: { X: [4, 3], Y: [4, 3] },
+  values: { H: [4, 3], mu: [4, 1], sigma2: [4, 1], Hhat: [4, 3], Z: [4, 3], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { W: ["D", "D"], gamma: ["D"], beta: ["D"] },
   inputs: { X: ["N", "D"], Y: ["N", "D"] },
   values: { H: [4, 3], mu: [4, 1], sigma2: [4, 1], Hhat: [4, 3], Z: [4, 3], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      W: Float64Array.from([0.5, -0.2, 0.1, 0.3, 0.8, -0.5, -0.4, 0.2, 0.9]),
+      gamma: Float64Array.from([1, 0.5, 2]),
+      beta: Float64Array.from([0, 0.1, -0.1]),
+    },
+    inputs: {
+      X: Float64Array.from([1, 2, 3, 0.5, -1, 2, 3, 3.5, -2, 0, 1, 0.25]),
+      Y: Float64Array.from([0.1, 0.2, 0.3, -0.5, 1, 0, 1, 0, -1, 0.3, 0.2, 0.1]),
+    },
+  };
+}
 
 export const dims = { N: 4, D: 3 } as const;
 

@@ -4,11 +4,35 @@
 
 export const modelName = "LinearChain";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
   params: { w1: [], b1: [], w2: [], b2: [] },
   inputs: { x0: [], y: [] },
   values: { x1: [], x2: [], E: [] },
 } as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
+  params: { w1: [], b1: [], w2: [], b2: [] },
+  inputs: { x0: [], y: [] },
+  values: { x1: [], x2: [], E: [] },
+} as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      w1: Float64Array.from([0.8]),
+      b1: Float64Array.from([1]),
+      w2: Float64Array.from([0.8]),
+      b2: Float64Array.from([1]),
+    },
+    inputs: { x0: Float64Array.from([1.5]), y: Float64Array.from([0.5]) },
+  };
+}
 
 export const dims = {} as const;
 

@@ -4,11 +4,30 @@
 
 export const modelName = "LinearNeuron";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
   params: { w: [], b: [] },
   inputs: { x: [], y: [] },
   values: { xL: [], E: [] },
 } as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
+  params: { w: [], b: [] },
+  inputs: { x: [], y: [] },
+  values: { xL: [], E: [] },
+} as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: { w: Float64Array.from([0.8]), b: Float64Array.from([1]) },
+    inputs: { x: Float64Array.from([1.5]), y: Float64Array.from([0.5]) },
+  };
+}
 
 export const dims = {} as const;
 

@@ -4,7 +4,32 @@
 
 export const modelName = "LSTM";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: {
+    Wf: [4, 3],
+    Uf: [4, 4],
+    bf: [4],
+    Wi: [4, 3],
+    Ui: [4, 4],
+    bi: [4],
+    Wo: [4, 3],
+    Uo: [4, 4],
+    bo: [4],
+    Wc: [4, 3],
+    Uc: [4, 4],
+    bc: [4],
+    Why: [2, 4],
+    by: [2],
+  },
+  inputs: { x: [5, 3], y: [2] },
+  values: { h: [5, 4], c: [5, 4], f: [5, 4], i: [5, 4], o: [5, 4], g: [5, 4], z: [2], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: {
     Wf: ["H", "D"],
     Uf: ["H", "H"],
@@ -33,6 +58,56 @@ export const shapes = {
     L: [],
   },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wf: Float64Array.from([
+        0.54, 0.09, -0.12, 0.57, -0.54, 0.43, -0.25, -0.43, -0.46, -0.23, 0.38, -0.38,
+      ]),
+      Uf: Float64Array.from([
+        0.1, 0.17, -0.15, 0.06, -0.52, -0.53, -0.35, 0.22, -0.09, -0.22, 0.1, -0.06, -0.24, 0.35,
+        0.24, -0.31,
+      ]),
+      bf: Float64Array.from([0.04, 0.02, 0.23, 0.14]),
+      Wi: Float64Array.from([
+        -0.25, 0.58, -0.46, -0.1, 0.31, -0.42, -0.01, -0.55, 0.2, 0.32, 0.09, 0.45,
+      ]),
+      Ui: Float64Array.from([
+        -0.22, 0.23, 0.11, 0.1, -0.05, 0.41, 0.53, -0.03, 0.2, -0.53, 0.24, 0.18, 0.59, 0.39, -0.26,
+        -0.14,
+      ]),
+      bi: Float64Array.from([0.1, -0.29, -0.02, -0.2]),
+      Wo: Float64Array.from([
+        -0.46, -0.53, 0.32, -0.44, -0.3, -0.13, 0.45, -0.5, -0.06, 0.06, 0.46, 0.38,
+      ]),
+      Uo: Float64Array.from([
+        0.44, -0.27, -0.1, -0.17, 0.46, 0.55, -0.42, -0.39, -0.32, -0.32, -0.02, 0.11, -0.28, -0.6,
+        -0.1, -0.16,
+      ]),
+      bo: Float64Array.from([0.04, 0.27, 0.11, 0.01]),
+      Wc: Float64Array.from([
+        0.14, 0.21, -0.54, 0.48, 0.34, 0.45, 0.36, -0.13, -0.12, -0.48, 0.16, -0.53,
+      ]),
+      Uc: Float64Array.from([
+        -0.52, -0.35, -0.41, -0.19, -0.54, -0.6, -0.42, -0.48, -0.16, -0.57, 0.45, 0.14, -0.42,
+        -0.3, -0.18, -0.16,
+      ]),
+      bc: Float64Array.from([-0.23, 0.21, 0.3, -0.02]),
+      Why: Float64Array.from([-0.02, -0.5, -0.48, -0.19, -0.28, 0.39, -0.41, -0.57]),
+      by: Float64Array.from([0.27, 0.02]),
+    },
+    inputs: {
+      x: Float64Array.from([
+        -0.35, -0.7, 0.3, -0.86, 0.07, -0.27, -0.88, 0.01, -0.93, -0.13, -0.86, -0.82, -0.15, 0.65,
+        -0.75,
+      ]),
+      y: Float64Array.from([-0.28, 0.13]),
+    },
+  };
+}
 
 export const dims = { D: 3, H: 4, O: 2, T: 5 } as const;
 

@@ -4,11 +4,35 @@
 
 export const modelName = "ConcatLSTM";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { Wf: [2, 4], Wi: [2, 4], Wc: [2, 4], Wo: [2, 4] },
+  inputs: { x: [3, 2], y: [2] },
+  values: { h: [3, 2], c: [3, 2], v: [3, 4], f: [3, 2], i: [3, 2], o: [3, 2], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { Wf: ["H", 4], Wi: ["H", 4], Wc: ["H", 4], Wo: ["H", 4] },
   inputs: { x: ["T", "D"], y: ["H"] },
   values: { h: ["T", 2], c: ["T", 2], v: ["T", 4], f: ["T", 2], i: ["T", 2], o: ["T", 2], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wf: Float64Array.from([0.1, 0.2, -0.3, 0.4, 0.2, -0.1, 0.3, 0.1]),
+      Wi: Float64Array.from([-0.2, 0.3, 0.1, 0.2, 0.4, 0.1, -0.2, 0.3]),
+      Wc: Float64Array.from([0.3, -0.4, 0.2, 0.1, 0.1, 0.2, 0.3, -0.2]),
+      Wo: Float64Array.from([0.2, 0.1, 0.4, -0.1, -0.3, 0.2, 0.1, 0.3]),
+    },
+    inputs: { x: Float64Array.from([1, 0, 0.5, -1, 0, 2]), y: Float64Array.from([0.2, -0.1]) },
+  };
+}
 
 export const dims = { T: 3, D: 2, H: 2 } as const;
 

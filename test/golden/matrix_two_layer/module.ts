@@ -4,11 +4,36 @@
 
 export const modelName = "MatrixTwoLayer";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { W1: [4, 2], W2: [2, 3] },
+  inputs: { X: [3, 4], Y: [3, 3] },
+  values: { H_in: [3, 2], H_out: [3, 2], O_in: [3, 3], O_out: [3, 3], E: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { W1: ["D", "H"], W2: ["H", "K"] },
   inputs: { X: ["N", "D"], Y: ["N", "K"] },
   values: { H_in: [3, 2], H_out: [3, 2], O_in: [3, 3], O_out: [3, 3], E: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      W1: Float64Array.from([0.7, 0.4, -0.8, 0, 0.3, -0.4, 0.1, 0.1]),
+      W2: Float64Array.from([0, -0.1, 0.2, 0.6, -0.5, 0.5]),
+    },
+    inputs: {
+      X: Float64Array.from([4.9, 3, 1.4, 0.2, 6.4, 3.2, 4.5, 1.5, 5.8, 2.7, 5.1, 1.9]),
+      Y: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]),
+    },
+  };
+}
 
 export const dims = { N: 3, D: 4, H: 2, K: 3 } as const;
 

@@ -4,7 +4,26 @@
 
 export const modelName = "MultiHeadAttention";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { Wq: [4, 4], Wk: [4, 4], Wv: [4, 4], Wo: [4, 4] },
+  inputs: { X: [4, 4], Y: [4, 4] },
+  values: {
+    Q: [2, 4, 2],
+    K: [2, 4, 2],
+    V: [2, 4, 2],
+    S: [2, 4, 4],
+    A: [2, 4, 4],
+    H: [4, 4],
+    Z: [4, 4],
+    L: [],
+  },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { Wq: ["D", "D"], Wk: ["D", "D"], Wv: ["D", "D"], Wo: ["D", "D"] },
   inputs: { X: ["T", "D"], Y: ["T", "D"] },
   values: {
@@ -18,6 +37,31 @@ export const shapes = {
     L: [],
   },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wq: Float64Array.from([
+        0.4, -0.2, 0.1, 0.3, 0.1, 0.3, -0.2, 0.2, -0.3, 0.5, 0.2, -0.1, 0.2, 0.1, 0.4, 0.3,
+      ]),
+      Wk: Float64Array.from([
+        0.2, 0.1, -0.3, 0.4, -0.4, 0.3, 0.1, 0.2, 0.5, -0.1, 0.2, 0.1, 0.1, 0.2, -0.2, 0.3,
+      ]),
+      Wv: Float64Array.from([
+        0.6, -0.1, 0.2, 0.1, 0.1, 0.5, -0.3, 0.2, -0.2, 0.3, 0.7, -0.1, 0.3, -0.2, 0.1, 0.4,
+      ]),
+      Wo: Float64Array.from([
+        0.5, 0.1, -0.2, 0.3, -0.1, 0.4, 0.2, 0.1, 0.2, -0.3, 0.6, 0.1, 0.1, 0.2, -0.1, 0.5,
+      ]),
+    },
+    inputs: {
+      X: Float64Array.from([1, 0, 0.5, -0.2, 0, 1, -0.5, 0.3, 1, 1, 0, 0.1, 0.5, -1, 1, 0]),
+      Y: Float64Array.from([0.5, 0, 0.5, 0, 0, 0.5, 0, 0.2, 0.5, 0.5, 0.5, 0, 0, 0, 1, -0.1]),
+    },
+  };
+}
 
 export const dims = { T: 4, D: 4, Hn: 2, Dk: 2 } as const;
 

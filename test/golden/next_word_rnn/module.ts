@@ -4,11 +4,37 @@
 
 export const modelName = "NextWordRNN";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { Wxh: [1, 4], Whh: [1, 1], Whz: [4, 1] },
+  inputs: { x: [3, 4], y: [4] },
+  values: { h: [3, 1], a: [3, 1], z: [4], yhat: [4], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { Wxh: ["H", "V"], Whh: ["H", "H"], Whz: ["V", "H"] },
   inputs: { x: ["T", "V"], y: ["V"] },
   values: { h: ["T", 1], a: ["T", 1], z: [4], yhat: [4], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wxh: Float64Array.from([0.5, -0.4, 0.3, 0.1]),
+      Whh: Float64Array.from([0.2]),
+      Whz: Float64Array.from([0.1, 0.2, 0.3, 0.4]),
+    },
+    inputs: {
+      x: Float64Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]),
+      y: Float64Array.from([0, 0, 0, 1]),
+    },
+  };
+}
 
 export const dims = { V: 4, H: 1, T: 3 } as const;
 

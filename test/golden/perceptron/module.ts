@@ -4,11 +4,30 @@
 
 export const modelName = "FestivalPerceptron";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { w: [3], b: [] },
+  inputs: { X: [2, 3], y: [2] },
+  values: { z: [2], yhat: [2], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { w: ["D"], b: [] },
   inputs: { X: ["N", "D"], y: ["N"] },
   values: { z: [2], yhat: [2], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: { w: Float64Array.from([6, 2, 2]), b: Float64Array.from([-5]) },
+    inputs: { X: Float64Array.from([0, 1, 1, 1, 0, 0]), y: Float64Array.from([0, 1]) },
+  };
+}
 
 export const dims = { N: 2, D: 3 } as const;
 

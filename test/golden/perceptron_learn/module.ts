@@ -4,11 +4,35 @@
 
 export const modelName = "FestivalPerceptronLearn";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { w: [3], b: [] },
+  inputs: { X: [8, 3], y: [8] },
+  values: { z: [8], yhat: [8], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { w: ["D"], b: [] },
   inputs: { X: ["N", "D"], y: ["N"] },
   values: { z: [8], yhat: [8], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: { w: Float64Array.from([0, 0, 0]), b: Float64Array.from([-1]) },
+    inputs: {
+      X: Float64Array.from([
+        0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 0, 1, 1, 1,
+      ]),
+      y: Float64Array.from([0, 0, 0, 0, 1, 1, 1, 1]),
+    },
+  };
+}
 
 export const dims = { N: 8, D: 3 } as const;
 

@@ -4,11 +4,48 @@
 
 export const modelName = "SequenceTagger";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
+  params: { Wxh: [4, 3], Whh: [4, 4], bh: [4], Why: [3, 4], by: [3] },
+  inputs: { x: [4, 3], y: [4, 3] },
+  values: { h: [4, 4], yhat: [4, 3], L: [] },
+} as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
   params: { Wxh: ["H", "D"], Whh: ["H", "H"], bh: ["H"], Why: ["K", "H"], by: ["K"] },
   inputs: { x: ["T", "D"], y: ["T", "K"] },
   values: { h: ["T", 4], yhat: ["T", 3], L: [] },
 } as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wxh: Float64Array.from([
+        0.14, 0.01, 0.01, 0.23, -0.06, 0.04, -0.03, 0.53, 0.24, 0.45, 0.53, -0.29,
+      ]),
+      Whh: Float64Array.from([
+        0.07, 0.53, 0.41, -0.44, -0.45, -0.07, -0.51, -0.31, -0.51, 0.2, 0.34, 0.48, -0.41, 0.26,
+        0.19, -0.43,
+      ]),
+      bh: Float64Array.from([0.23, 0.28, -0.17, 0.27]),
+      Why: Float64Array.from([
+        -0.12, -0.02, 0.59, 0.4, -0.41, -0.08, 0.02, -0.19, -0.37, -0.22, 0.27, -0.58,
+      ]),
+      by: Float64Array.from([0.03, -0.04, -0.29]),
+    },
+    inputs: {
+      x: Float64Array.from([
+        -0.34, 0.25, 0.02, -0.87, 0.97, 0.58, 0.94, -0.79, -0.47, -0.92, 0.56, -0.46,
+      ]),
+      y: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0]),
+    },
+  };
+}
 
 export const dims = { D: 3, H: 4, K: 3, T: 4 } as const;
 

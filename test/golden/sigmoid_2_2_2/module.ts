@@ -4,6 +4,8 @@
 
 export const modelName = "FollowANetworkWhileItLearns";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
   params: { w1: [], w2: [], w3: [], w4: [], w5: [], w6: [], w7: [], w8: [] },
   inputs: { i1: [], i2: [], target_o1: [], target_o2: [] },
@@ -21,6 +23,49 @@ export const shapes = {
     L_total: [],
   },
 } as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
+  params: { w1: [], w2: [], w3: [], w4: [], w5: [], w6: [], w7: [], w8: [] },
+  inputs: { i1: [], i2: [], target_o1: [], target_o2: [] },
+  values: {
+    in_h1: [],
+    in_h2: [],
+    out_h1: [],
+    out_h2: [],
+    in_o1: [],
+    in_o2: [],
+    out_o1: [],
+    out_o2: [],
+    L_o1: [],
+    L_o2: [],
+    L_total: [],
+  },
+} as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      w1: Float64Array.from([0.15]),
+      w2: Float64Array.from([0.2]),
+      w3: Float64Array.from([0.25]),
+      w4: Float64Array.from([0.3]),
+      w5: Float64Array.from([0.4]),
+      w6: Float64Array.from([0.45]),
+      w7: Float64Array.from([0.5]),
+      w8: Float64Array.from([0.55]),
+    },
+    inputs: {
+      i1: Float64Array.from([0.05]),
+      i2: Float64Array.from([0.1]),
+      target_o1: Float64Array.from([0.01]),
+      target_o2: Float64Array.from([0.99]),
+    },
+  };
+}
 
 export const dims = {} as const;
 

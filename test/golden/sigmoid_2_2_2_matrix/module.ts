@@ -4,11 +4,33 @@
 
 export const modelName = "Mazur222";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
   params: { W1: [2, 2], W2: [2, 2] },
   inputs: { x: [2], y: [2] },
   values: { net_h: [2], out_h: [2], net_o: [2], out_o: [2], L: [] },
 } as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
+  params: { W1: [2, 2], W2: [2, 2] },
+  inputs: { x: [2], y: [2] },
+  values: { net_h: [2], out_h: [2], net_o: [2], out_o: [2], L: [] },
+} as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      W1: Float64Array.from([0.15, 0.2, 0.25, 0.3]),
+      W2: Float64Array.from([0.4, 0.45, 0.5, 0.55]),
+    },
+    inputs: { x: Float64Array.from([0.05, 0.1]), y: Float64Array.from([0.01, 0.99]) },
+  };
+}
 
 export const dims = {} as const;
 

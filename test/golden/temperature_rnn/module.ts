@@ -4,11 +4,34 @@
 
 export const modelName = "TemperatureRNN";
 
+/** Every param's, input's and named value's shape: sizes, null where the data sets them. */
+
 export const shapes = {
   params: { Wxh: [], Whh: [], Whz: [] },
   inputs: { x: [3], y: [] },
   values: { h: [3], a: [3], z: [], yhat: [], L: [] },
 } as const;
+
+/** The same shapes as the model writes them, with dim names. */
+
+export const shapeNames = {
+  params: { Wxh: [], Whh: [], Whz: [] },
+  inputs: { x: [3], y: [] },
+  values: { h: [3], a: [3], z: [], yhat: [], L: [] },
+} as const;
+
+/** The model's example values, fresh arrays on each call: the numbers its handout works with. */
+
+export function example(): { params: Params; inputs: Inputs } {
+  return {
+    params: {
+      Wxh: Float64Array.from([0.6]),
+      Whh: Float64Array.from([0.4]),
+      Whz: Float64Array.from([1]),
+    },
+    inputs: { x: Float64Array.from([15, 16, 15.5]), y: Float64Array.from([15]) },
+  };
+}
 
 export const dims = {} as const;
 
