@@ -12,6 +12,7 @@ import type { Graph } from "./ir/types.js";
 import type { Gradient } from "./autodiff/reverse.js";
 import { MAX_EVALUATED_ENTRIES, MAX_EVALUATED_STEPS, unworked } from "./ir/evaluate.js";
 import { closestName } from "./syntax/names.js";
+import { gradientCheck, GRADCHECK_TOLERANCE, type ParamCheck } from "./gradcheck.js";
 
 /** Each command: how it is called, what it does, and the options it takes. */
 const COMMANDS = {
@@ -24,6 +25,11 @@ const COMMANDS = {
     usage: "nabla run <model.nabla> [--values <file.json>] [--json]",
     does: "compile, run the generated module on the model's example values (overridden by the values file), print loss, values and gradients",
     options: ["values", "json"],
+  },
+  gradcheck: {
+    usage: "nabla gradcheck <model.nabla> [--values <file.json>]",
+    does: "compare the generated gradient of every param with central finite differences at the example values (exit status 4 when one differs)",
+    options: ["values"],
   },
   check: {
     usage: "nabla check <model.nabla>",
@@ -82,7 +88,7 @@ ${Object.values(COMMANDS)
   nabla --help | --version
 
 Exit status: 0 success, 1 the model has errors, 2 a usage, file or values error, 3 a number
-a lecture block records is wrong. \`nabla help <command>\` describes one command.`;
+a lecture block records is wrong, 4 a gradient differs from central differences. \`nabla help <command>\` describes one command.`;
 
 function commandHelp(command: Command): string {
   const c = COMMANDS[command];
@@ -236,7 +242,53 @@ async function commandRun(file: string, valuesFile: string | undefined, json: bo
   }
   if (json) process.stdout.write(`${JSON.stringify(output)}\n`);
   else printTable(output);
+  const problem = nonFinite(compiled.graph, output);
+  if (problem) process.stderr.write(`nabla: warning: ${problem}\n`);
   return 0;
+}
+
+async function commandGradcheck(file: string, valuesFile: string | undefined): Promise<number> {
+  const values = readValues(valuesFile);
+  const compiled = await compileFile(file, readSource(file));
+  if (!compiled) return 1;
+  let checks: ParamCheck[];
+  try {
+    checks = await gradientCheck(compiled.graph, compiled.module.javascript, values);
+  } catch (error) {
+    if (error instanceof ValuesError || (error instanceof Error && error.message.startsWith("nabla:")))
+      throw new UsageError(`${valuesFile ?? file}: ${error.message.replace(/^nabla: /, "")}`);
+    throw error;
+  }
+  const width = Math.max(5, ...checks.map((c) => c.name.length));
+  const rows = checks.map(
+    (c) =>
+      `  ${c.name.padEnd(width)}  ${String(c.entries).padStart(7)}  ${c.absolute.toExponential(1).padStart(9)}  ${c.relative.toExponential(1).padStart(9)}  ${c.ok ? "ok" : "DIFFERS"}`,
+  );
+  const wrong = checks.filter((c) => !c.ok);
+  process.stdout.write(
+    `${file}: the generated gradient against central differences (h = 1e-6·max(1, |θ|)), tolerance ${GRADCHECK_TOLERANCE.toExponential(0)} relative\n  ${"param".padEnd(width)}  ${"entries".padStart(7)}  ${"max |Δ|".padStart(9)}  ${"relative".padStart(9)}\n${rows.join("\n")}\n${
+      wrong.length === 0
+        ? "every gradient agrees"
+        : `${wrong.map((c) => c.name).join(", ")} ${wrong.length === 1 ? "differs" : "differ"} (near a kink — relu at 0, a tie in a max — the difference quotient can disagree by design)`
+    }\n`,
+  );
+  return wrong.length === 0 ? 0 : 4;
+}
+
+/** Where the forward pass first stops being finite, for a warning after a run. */
+function nonFinite(graph: Graph, output: RunOutput): string | undefined {
+  const finite = (v: unknown): boolean => (Array.isArray(v) ? v.every(finite) : Number.isFinite(v as number));
+  const badGradients = Object.entries(output.gradients)
+    .filter(([, g]) => !finite(g))
+    .map(([name]) => name);
+  if (Number.isFinite(output.loss) && badGradients.length === 0) return undefined;
+  const first = graph.named.find(
+    (n) => (n.kind === "equation" || n.kind === "loss") && !finite(output.values[n.name]),
+  );
+  const what = Number.isFinite(output.loss)
+    ? `the gradient of ${badGradients.map((n) => `'${n}'`).join(", ")} is not finite`
+    : `the loss is ${output.loss}`;
+  return `${what}${first ? `; the first value that is not finite is '${first.name}' (line ${first.span.line})` : ""}`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -275,6 +327,9 @@ async function main(argv: string[]): Promise<number> {
     case "run":
       if (!file) throw new UsageError("run needs a model file", command);
       return commandRun(file, flags.values, flags.json === true);
+    case "gradcheck":
+      if (!file) throw new UsageError("gradcheck needs a model file", command);
+      return commandGradcheck(file, flags.values);
     case "check": {
       if (!file) throw new UsageError("check needs a model file", command);
       const result = analyze(readSource(file), { file });

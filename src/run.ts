@@ -59,15 +59,14 @@ export interface RunOutput {
   readonly gradients: Record<string, unknown>;
 }
 
-/**
- * Runs a compiled module on worked values: the model's `example` block, overridden by
- * `overrides` (from a values file), keyed by declared names.
- */
-export async function runCompiled(
-  graph: Graph,
-  javascript: string,
-  overrides: ReadonlyMap<string, Tensor>,
-): Promise<RunOutput> {
+/** The module's arguments from worked values: the example, overridden by a values file's. */
+export interface BoundValues {
+  readonly params: Record<string, Float64Array>;
+  readonly inputs: Record<string, Float64Array>;
+  readonly dims: Record<string, number>;
+}
+
+export function bindValues(graph: Graph, overrides: ReadonlyMap<string, Tensor>): BoundValues {
   const values = new Map(graph.example);
   for (const [k, v] of overrides) values.set(k, v);
   const declared = new Map(
@@ -105,6 +104,19 @@ export async function runCompiled(
     });
     (n.kind === "param" ? params : inputs)[n.name] = Float64Array.from(v.data);
   }
+  return { params, inputs, dims };
+}
+
+/**
+ * Runs a compiled module on worked values: the model's `example` block, overridden by
+ * `overrides` (from a values file), keyed by declared names.
+ */
+export async function runCompiled(
+  graph: Graph,
+  javascript: string,
+  overrides: ReadonlyMap<string, Tensor>,
+): Promise<RunOutput> {
+  const { params, inputs, dims } = bindValues(graph, overrides);
   const mod = await loadModule(javascript);
   const fwd = mod.forward(params, inputs, dims);
   const grad = mod.gradient(params, inputs, undefined, dims);

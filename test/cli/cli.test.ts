@@ -122,6 +122,42 @@ describe("nabla run", () => {
   });
 });
 
+describe("nabla gradcheck", () => {
+  it("prints every param's agreement with central differences and exits 0", () => {
+    const r = nabla("gradcheck", "examples/lstm.nabla");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}Wf +\d+ +\S+ +\S+ {2}ok$/m);
+    expect(r.stdout).toMatch(/every gradient agrees\n$/);
+  });
+
+  it("exits 4 naming the param where they differ (a kink: relu at 0)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
+    writeFileSync(join(dir, "kink.nabla"), "param w = 0\nparam v = 2\nloss L = relu(w) + v^2\n");
+    const r = nabla("gradcheck", join(dir, "kink.nabla"));
+    expect(r.status).toBe(4);
+    expect(r.stdout).toMatch(/^ {2}w +1 +5\.0e-1 +5\.0e-1 {2}DIFFERS$/m);
+    expect(r.stdout).toMatch(/^ {2}v +1 .* ok$/m);
+    expect(r.stdout).toMatch(/w differs \(near a kink/);
+  });
+});
+
+describe("a loss or gradient that is not finite", () => {
+  it("nabla run warns, naming the first value that is not finite and its line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
+    writeFileSync(
+      join(dir, "inf.nabla"),
+      "input x\nparam w = 1\na = x + w\nz = log(x * w)\nloss L = z + a\nexample { x = 0 }\n",
+    );
+    const r = nabla("run", join(dir, "inf.nabla"), "--json");
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).loss).toBeNull();
+    expect(r.stderr).toBe(
+      "nabla: warning: the loss is -Infinity; the first value that is not finite is 'z' (line 4)\n",
+    );
+    expect(nabla("run", "examples/linear_chain.nabla").stderr).toBe("");
+  });
+});
+
 describe("help", () => {
   it("nabla help <command> and nabla <command> --help describe one command and its options", () => {
     for (const args of [
