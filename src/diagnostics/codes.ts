@@ -30,6 +30,8 @@ export const nameTooLong = (span: Span, length: number, limit: number) =>
 
 export const unknownName = (span: Span, name: string, suggestion?: string) =>
   make("NB2001", span, `unknown name '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
+export const unknownE = (span: Span) =>
+  make("NB2001", span, "unknown name 'e'; the exponential is written exp(x) (e^x in lecture notes)");
 export const duplicateDefinition = (span: Span, name: string, previousLine: number) =>
   make("NB2002", span, `'${name}' is already defined on line ${previousLine}`);
 export const unknownDim = (span: Span, name: string) =>

@@ -562,7 +562,9 @@ export class Lowering implements ExprHost {
       ...this.symbols.sequences.keys(),
       ...[...this.symbols.stepEquations.values()].flatMap((m) => [...m.keys()]),
     ];
-    this.report(D.unknownName(name.span, base, closestName(base, known)));
+    // Lecture notes write the exponential as e^x.
+    if (base === "e" && !name.subscript) this.report(D.unknownE(name.span));
+    else this.report(D.unknownName(name.span, base, closestName(base, known)));
     return null;
   }
 

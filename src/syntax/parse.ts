@@ -59,6 +59,75 @@ export const MAX_NAME = 64;
 
 const astBuilder = new AstBuilder();
 
+const KEYWORDS = new Set([
+  "model",
+  "dim",
+  "index",
+  "input",
+  "target",
+  "param",
+  "const",
+  "loss",
+  "example",
+  "train",
+  "lecture",
+]);
+
+/** `**` for a power, `h_{t-1}` for a step, `Loss` for `loss`: what lecture notes write that nabla spells otherwise. */
+function notationHints(
+  source: string,
+  tokens: readonly IToken[],
+  unexpected: readonly number[],
+): Diagnostic[] {
+  const hints: Diagnostic[] = [];
+  tokens.forEach((t, i) => {
+    const next = tokens[i + 1];
+    const type = t.tokenType.name;
+    if (type === "Star" && next?.tokenType.name === "Star" && next.startOffset === t.endOffset! + 1)
+      hints.push(syntaxError(tokenSpan(t), "'**' is not a power in nabla: write '^', as in (y - yhat)^2"));
+    const lineStart = i === 0 || tokens[i - 1]!.endLine !== t.startLine;
+    if (
+      type === "Identifier" &&
+      lineStart &&
+      t.image !== t.image.toLowerCase() &&
+      KEYWORDS.has(t.image.toLowerCase()) &&
+      next?.tokenType.name === "Identifier" &&
+      next.startLine === t.startLine
+    )
+      hints.push(
+        syntaxError(
+          tokenSpan(t),
+          `keywords are lower-case: write '${t.image.toLowerCase()}', not '${t.image}'`,
+        ),
+      );
+  });
+  // `h_{t-1}`: the lexer stops at the `_` (a name does not end in one); strings and comments,
+  // where LaTeX's W_{xh} belongs, are tokens of their own and never get here.
+  for (const offset of unexpected) {
+    if (source[offset] !== "_" || source[offset + 1] !== "{") continue;
+    const name = tokens.find((t) => t.tokenType.name === "Identifier" && t.endOffset === offset - 1);
+    const close = source.indexOf("}", offset);
+    if (!name || close < 0 || source.slice(offset, close).includes("\n")) continue;
+    const step = source.slice(offset + 2, close).trim();
+    const written = `${name.image}_{${source.slice(offset + 2, close)}}`;
+    const instead = /^[A-Za-z][A-Za-z0-9]*$/.test(step) ? `${name.image}_${step}` : `${name.image}_<${step}>`;
+    hints.push(
+      syntaxError(
+        spanAt(source, name.startOffset, close + 1 - name.startOffset),
+        `a step is written '${instead}' in nabla, not '${written}'`,
+      ),
+    );
+  }
+  return hints.sort((a, b) => a.span.start - b.span.start);
+}
+
+/** The span of `length` characters at `offset` of `source`. */
+function spanAt(source: string, offset: number, length: number): Span {
+  const before = source.slice(0, offset);
+  const line = before.split("\n").length;
+  return { start: offset, end: offset + length, line, column: offset - before.lastIndexOf("\n") };
+}
+
 function fallbackSpan(source: string): Span {
   const lines = source.split("\n");
   const line = Math.max(1, lines.length);
@@ -96,6 +165,17 @@ export function parseProgram(source: string, diagnostics: Diagnostic[]): Program
   const long = lexed.tokens.find((t) => t.tokenType.name === "Identifier" && t.image.length > MAX_NAME);
   if (long) {
     diagnostics.push(nameTooLong(tokenSpan(long), long.image.length, MAX_NAME));
+    return { statements: [] };
+  }
+  // Notations of lecture notes that nabla spells otherwise: one hint each, instead of the
+  // syntax errors they would set off.
+  const hints = notationHints(
+    source,
+    lexed.tokens,
+    lexed.errors.map((e) => e.offset),
+  );
+  if (hints.length > 0) {
+    diagnostics.splice(0, diagnostics.length, ...hints);
     return { statements: [] };
   }
   nablaParser.input = lexed.tokens;
