@@ -39,12 +39,12 @@ export const unknownDim = (span: Span, name: string) =>
 export const unknownFunction = (span: Span, name: string, suggestion?: string) =>
   make("NB2004", span, `unknown function '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""}`);
 export const badArguments = (span: Span, message: string) => make("NB2005", span, message);
-export const cycle = (span: Span, names: readonly string[]) =>
+export const cycle = (span: Span, names: readonly string[], hint?: string) =>
   // An initial value is kept as h_<0>; the model writes it h_0.
   make(
     "NB2006",
     span,
-    `equations form a cycle: ${names.map((n) => n.replace(/_<(\d+)>$/, "_$1")).join(" -> ")}`,
+    `equations form a cycle: ${names.map((n) => n.replace(/_<(\d+)>$/, "_$1")).join(" -> ")}${hint ? `; ${hint}` : ""}`,
   );
 export const missingLoss = (span: Span) =>
   make(

@@ -84,7 +84,12 @@ export class BodyScope {
       const cycle = [...this.lowering.slice(this.lowering.indexOf(name)), name].map(
         (n) => `${n}_${this.index}`,
       );
-      this.host.report(D.cycle(span, cycle));
+      // `h_t-1`, as lecture notes write the step before, reads h_t minus 1.
+      const lag = /^\s*-\s*(\d+)/.exec(this.host.source.slice(span.end))?.[1];
+      const hint = lag
+        ? `'${name}_${this.index}-${lag}' is ${name}_${this.index} minus ${lag}: the step before is written ${name}_<${this.index}-${lag}>`
+        : undefined;
+      this.host.report(D.cycle(span, cycle, hint));
       this.nodeOf.set(name, null);
       return null;
     }

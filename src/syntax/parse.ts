@@ -101,6 +101,25 @@ function notationHints(
         ),
       );
   });
+  // `dim N = 2 D = 3`: a comma left out between dims.
+  let dimLine: number | undefined;
+  tokens.forEach((t, i) => {
+    if (t.tokenType.name === "Dim") dimLine = t.startLine;
+    else if (t.startLine !== dimLine) return;
+    const next = tokens[i + 1];
+    const type = t.tokenType.name;
+    if (
+      (type === "NumberLiteral" || type === "Identifier") &&
+      next?.tokenType.name === "Identifier" &&
+      next.startLine === dimLine
+    )
+      hints.push(
+        syntaxError(
+          tokenSpan(next),
+          `dims are separated by commas: write ', ${next.image}' (dim N = 2, D = 3)`,
+        ),
+      );
+  });
   // `h_{t-1}`: the lexer stops at the `_` (a name does not end in one); strings and comments,
   // where LaTeX's W_{xh} belongs, are tokens of their own and never get here.
   for (const offset of unexpected) {
@@ -119,6 +138,16 @@ function notationHints(
     );
   }
   return hints.sort((a, b) => a.span.start - b.span.start);
+}
+
+/** The last '(' before `offset` that no ')' in the whole file closes. */
+function unclosed(tokens: readonly IToken[], offset: number): IToken | undefined {
+  const open: IToken[] = [];
+  for (const t of tokens) {
+    if (t.tokenType.name === "LParen") open.push(t);
+    else if (t.tokenType.name === "RParen") open.pop();
+  }
+  return open.filter((t) => t.startOffset < offset).at(-1);
 }
 
 /** The span of `length` characters at `offset` of `source`. */
@@ -188,6 +217,15 @@ export function parseProgram(source: string, diagnostics: Diagnostic[]): Program
   for (const e of nablaParser.errors) {
     const t = e.token;
     const real = !Number.isNaN(t.startOffset) && !t.isInsertedInRecovery && t.tokenType.name !== "EOF";
+    // A bracket left open is reported where it opens, not where the parser noticed.
+    const open = /Expecting token of type --> RParen <--/.test(e.message)
+      ? unclosed(lexed.tokens, real ? t.startOffset : source.length)
+      : undefined;
+    if (open) {
+      const found = real ? `'${t.image}' on line ${t.startLine}` : "the end of the file";
+      diagnostics.push(syntaxError(tokenSpan(open), `'(' is not closed: ')' expected before ${found}`));
+      continue;
+    }
     const span = real ? tokenSpan(t) : fallbackSpan(source);
     diagnostics.push(syntaxError(span, describeSyntaxError(e)));
   }
