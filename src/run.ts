@@ -38,18 +38,25 @@ export function fromNested(value: unknown, name: string): Tensor {
   }
   const data = new Float64Array(sizeOf(shape));
   let k = 0;
-  const walk = (v: unknown, axis: number): void => {
+  // Each entry is named by its path (X[2][0]), so a ragged row is found without counting.
+  const walk = (v: unknown, axis: number, path: string): void => {
     if (axis === shape.length) {
       if (typeof v !== "number" || !Number.isFinite(v))
-        throw new ValuesError(`'${name}' must hold finite numbers, found ${JSON.stringify(v)}`);
+        throw new ValuesError(`${path} must be a finite number, found ${JSON.stringify(v) ?? String(v)}`);
       data[k++] = v;
       return;
     }
-    if (!Array.isArray(v) || v.length !== shape[axis])
-      throw new ValuesError(`'${name}' is not a regular array of shape [${shape.join(", ")}]`);
-    for (const x of v) walk(x, axis + 1);
+    if (!Array.isArray(v))
+      throw new ValuesError(
+        `${path} must be an array of ${shape[axis]}, as ${name}[0${"][0".repeat(axis - 1)}] is`,
+      );
+    if (v.length !== shape[axis])
+      throw new ValuesError(
+        `${path} has ${v.length} entries where ${axis === 0 ? "" : `${name}[0${"][0".repeat(axis - 1)}]`}${axis === 0 ? "the first row says" : " has"} ${shape[axis]}: the rows of '${name}' differ in length`,
+      );
+    v.forEach((x, i) => walk(x, axis + 1, `${path}[${i}]`));
   };
-  walk(value, 0);
+  walk(value, 0, name);
   return { shape, data };
 }
 
@@ -74,8 +81,14 @@ export function bindValues(graph: Graph, overrides: ReadonlyMap<string, Tensor>)
   );
   for (const k of overrides.keys()) {
     if (!declared.has(k) || declared.get(k)!.kind === "const") {
+      // The example block's spelling of one step (x_1) is not a values file's: a sequence is one array over t.
+      const base = /^(.+)_\d+$/.exec(k)?.[1];
+      const hint =
+        base && declared.has(base)
+          ? `; a sequence is given whole, one array over its steps: "${base}": [[…step 1…], […step 2…], …]`
+          : "";
       throw new ValuesError(
-        `the values file gives '${k}', which is not an input, target or param of the model`,
+        `the values file gives '${k}', which is not an input, target or param of the model${hint}`,
       );
     }
   }
@@ -91,8 +104,11 @@ export function bindValues(graph: Graph, overrides: ReadonlyMap<string, Tensor>)
       );
     const shape = graph.nodes[n.node]!.shape;
     if (v.shape.length !== shape.length || shape.some((d, i) => typeof d === "number" && d !== v.shape[i])) {
+      const sizes = shape.map((d) => (typeof d === "number" ? d : (graph.dims.get(d) ?? d)));
+      const declared = `[${n.declaredShape.join(", ")}]`;
+      const withSizes = `[${sizes.join(", ")}]`;
       throw new ValuesError(
-        `'${n.name}' has shape [${v.shape.join(", ")}], but the model declares [${n.declaredShape.join(", ")}]`,
+        `'${n.name}' has shape [${v.shape.join(", ")}], but the model declares ${declared}${declared === withSizes ? "" : ` = ${withSizes}`}`,
       );
     }
     shape.forEach((d, i) => {

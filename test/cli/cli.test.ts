@@ -72,7 +72,7 @@ describe("nabla run", () => {
       ["{ not json", /not valid JSON/],
       [JSON.stringify({ nope: 1 }), /'nope', which is not an input, target or param/],
       [JSON.stringify({ x0: [1, 2] }), /'x0' has shape \[2\], but the model declares \[\]/],
-      [JSON.stringify({ x0: "one" }), /'x0' must hold finite numbers/],
+      [JSON.stringify({ x0: "one" }), /x0 must be a finite number, found "one"/],
     ];
     for (const [text, message] of cases) {
       writeFileSync(join(dir, "bad.json"), text);
@@ -265,7 +265,62 @@ describe("nabla run on a sequence model", () => {
     writeFileSync(join(dir, "long.json"), JSON.stringify({ x }));
     const bad = nabla("run", "examples/next_word_rnn.nabla", "--values", join(dir, "long.json"));
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/long\.json: 'x' has shape \[4, 4\], but the model declares \[T, V\]/);
+    expect(bad.stderr).toMatch(
+      /long\.json: 'x' has shape \[4, 4\], but the model declares \[T, V\] = \[3, 4\]\n/,
+    );
+  });
+
+  it("names the entry of a values file that is wrong, by its path", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-cli-"));
+    const cases: [string, object, RegExp][] = [
+      [
+        "layer_norm",
+        {
+          X: [
+            [1, 2, 3],
+            [4, 5],
+            [1, 2, 3],
+            [1, 1, 1],
+          ],
+        },
+        /X\[1\] has 2 entries where X\[0\] has 3: the rows of 'X' differ in length/,
+      ],
+      [
+        "layer_norm",
+        {
+          X: [
+            [1, 2, 3],
+            [4, 5, "a"],
+            [1, 2, 3],
+            [1, 1, 1],
+          ],
+        },
+        /X\[1\]\[2\] must be a finite number, found "a"/,
+      ],
+      [
+        "layer_norm",
+        {
+          X: [
+            [1, 2],
+            [4, 5],
+            [1, 2],
+            [1, 1],
+          ],
+        },
+        /'X' has shape \[4, 2\], but the model declares \[N, D\] = \[4, 3\]/,
+      ],
+      [
+        "lstm",
+        { x_1: [1, 2] },
+        /gives 'x_1', .*; a sequence is given whole, one array over its steps: "x": \[/,
+      ],
+    ];
+    for (const [model, values, message] of cases) {
+      writeFileSync(join(dir, "v.json"), JSON.stringify(values));
+      const r = nabla("run", `examples/${model}.nabla`, "--values", join(dir, "v.json"));
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
   });
 });
 
