@@ -142,6 +142,8 @@ function lowerCall(host: ExprHost, e: Extract<Expr, { kind: "call" }>): NodeId |
       else attrs[p.name] = c;
       return;
     }
+    // Indices into a table that failed say nothing more (h[t-1] with h a sequence: one error).
+    if (p.integer && failed) return;
     const v = lowerExpr(host, arg!.value);
     if (v === null) failed = true;
     else if (p.integer && !host.integer(v)) {

@@ -562,8 +562,15 @@ export class Lowering implements ExprHost {
       ...this.symbols.sequences.keys(),
       ...[...this.symbols.stepEquations.values()].flatMap((m) => [...m.keys()]),
     ];
-    // Lecture notes write the exponential as e^x.
+    // Lecture notes write the exponential as e^x, and a step as h[t-1].
     if (base === "e" && !name.subscript) this.report(D.unknownE(name.span));
+    else if (this.symbols.indices.has(base) && !name.subscript)
+      this.report(
+        D.stepContext(
+          name.span,
+          `'${base}' is an index, not a value: a step is written h_${base} or h_<${base}-1>, not h[${base}-1]`,
+        ),
+      );
     else this.report(D.unknownName(name.span, base, closestName(base, known)));
     return null;
   }
