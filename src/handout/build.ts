@@ -7,6 +7,7 @@ import { heading, math, para, prose, text } from "./document.js";
 import { HandoutContext } from "./context.js";
 import { deltaStep, paramStep, partial } from "./derivation.js";
 import { glossary, opsUsed } from "./glossary.js";
+import { baseLetters } from "./notation.js";
 import { descent, forwardItems, forwardNumbers, givenValues } from "./worked.js";
 import { breakRows } from "./width.js";
 import { computationGraph, unrolled } from "./diagram.js";
@@ -188,10 +189,13 @@ function declaration(ctx: HandoutContext, n: NamedValue): string {
 function notationSection(ctx: HandoutContext): Block[] {
   const blocks: Block[] = [heading(1, text("Notation"))];
   const L = ctx.lossSymbol;
+  // The placeholder for "a value" is a letter the model does not use (a param may be v).
+  const taken = baseLetters(ctx.notation.symbols.values());
+  const v = ["v", "u", "q", "s", "a"].find((l) => !taken.has(l)) ?? "v";
   blocks.push(
     para(
       ...prose(
-        `For a value $v$ of the model, $\\delta_v = ${partial(L, "v")}$ is the gradient of the loss with respect to $v$ (the error of $v$); it has the shape of $v$. Going backwards from the loss, each $\\delta$ follows by the chain rule from the $\\delta$s of the values computed from it; a value used by several equations receives the sum of what each sends back.`,
+        `For a value $${v}$ of the model, $\\delta_${v} = ${partial(L, v)}$ is the gradient of the loss with respect to $${v}$ (the error of $${v}$); it has the shape of $${v}$. Going backwards from the loss, each $\\delta$ follows by the chain rule from the $\\delta$s of the values computed from it; a value used by several equations receives the sum of what each sends back.`,
       ),
     ),
   );
