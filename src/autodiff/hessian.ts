@@ -1,6 +1,6 @@
 import { GraphBuilder } from "../ir/builder.js";
 import type { Graph, Node, NodeId } from "../ir/types.js";
-import { dependencies } from "../ir/types.js";
+import { dependingOn, feeding } from "../ir/types.js";
 import type { Gradient } from "./reverse.js";
 import { sweep } from "./reverse.js";
 
@@ -46,13 +46,8 @@ export function hessianVectorProduct(
     return { nodes: b.nodes, direction, product };
   }
   const count = b.nodes.length;
-  const dependsOnParam = new Array<boolean>(count).fill(false);
-  for (const n of b.nodes)
-    dependsOnParam[n.id] = n.kind === "param" || dependencies(n).some((a) => dependsOnParam[a]);
-  const reaches = new Array<boolean>(count).fill(false);
-  reaches[dot] = true;
-  for (let id = count - 1; id >= 0; id--)
-    if (reaches[id]) for (const a of dependencies(b.nodes[id]!)) reaches[a] = true;
+  const dependsOnParam = dependingOn(b.nodes, (n) => n.kind === "param");
+  const reaches = feeding(b.nodes, dot);
   const { adjoints } = sweep(b.nodes.slice(), count, b, (id) => dependsOnParam[id]! && reaches[id]!, [
     { node: dot, value: b.scalar(1) },
   ]);

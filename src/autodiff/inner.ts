@@ -1,6 +1,6 @@
 import type { GraphBuilder } from "../ir/builder.js";
 import type { InnerGradient, NodeId } from "../ir/types.js";
-import { dependencies } from "../ir/types.js";
+import { dependingOn, feeding } from "../ir/types.js";
 import { sweep } from "./reverse.js";
 
 /**
@@ -12,13 +12,8 @@ import { sweep } from "./reverse.js";
  */
 export const innerGradient: InnerGradient = (b: GraphBuilder, of: NodeId, wrt: NodeId) => {
   const count = b.nodes.length;
-  const dependsOnWrt = new Array<boolean>(count).fill(false);
-  for (let id = wrt; id < count; id++)
-    dependsOnWrt[id] = id === wrt || dependencies(b.nodes[id]!).some((a) => dependsOnWrt[a]);
-  const reaches = new Array<boolean>(count).fill(false);
-  reaches[of] = true;
-  for (let id = of; id >= 0; id--)
-    if (reaches[id]) for (const a of dependencies(b.nodes[id]!)) reaches[a] = true;
+  const dependsOnWrt = dependingOn(b.nodes, (n) => n.id === wrt);
+  const reaches = feeding(b.nodes, of);
   const relevant = (id: NodeId) => dependsOnWrt[id]! && reaches[id]!;
   const kinds = new Set(b.nodes.filter((n) => relevant(n.id)).map((n) => n.kind));
   if (kinds.has("scan") || kinds.has("project"))

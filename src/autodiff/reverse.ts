@@ -1,6 +1,6 @@
 import { GraphBuilder } from "../ir/builder.js";
 import type { ChainTerm, DerivationStep, Graph, Node, NodeId, ScanNode } from "../ir/types.js";
-import { dependencies } from "../ir/types.js";
+import { dependingOn, feeding } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
 import { differentiateScan } from "./scan.js";
 import type { HessianProduct } from "./hessian.js";
@@ -142,14 +142,8 @@ function localDerivatives(b: GraphBuilder, node: Extract<Node, { kind: "op" }>, 
 export function differentiate(graph: Graph): Gradient {
   const b = new GraphBuilder(graph.nodes);
   const forwardCount = graph.nodes.length;
-  const dependsOnParam = new Array<boolean>(forwardCount).fill(false);
-  for (const n of graph.nodes)
-    dependsOnParam[n.id] = n.kind === "param" || dependencies(n).some((a) => dependsOnParam[a]);
-  const reachesLoss = new Array<boolean>(forwardCount).fill(false);
-  reachesLoss[graph.loss] = true;
-  for (let id = forwardCount - 1; id >= 0; id--) {
-    if (reachesLoss[id]) for (const a of dependencies(graph.nodes[id]!)) reachesLoss[a] = true;
-  }
+  const dependsOnParam = dependingOn(graph.nodes, (n) => n.kind === "param");
+  const reachesLoss = feeding(graph.nodes, graph.loss);
   const relevant = (id: NodeId) => dependsOnParam[id]! && reachesLoss[id]!;
   const seeds: Seed[] = relevant(graph.loss) ? [{ node: graph.loss, value: b.scalar(1) }] : [];
 

@@ -1,5 +1,5 @@
 import { dimLatex, latexName } from "../syntax/latexName.js";
-import { dependencies, type GradientInModel, type Graph, type NamedValue, type NodeId } from "../ir/types.js";
+import { feeding, type GradientInModel, type Graph, type NamedValue, type NodeId } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { spaceLatex } from "./render.js";
 import type { Block, Document, Inline } from "./document.js";
@@ -243,16 +243,10 @@ function gradientInModelNote(ctx: HandoutContext, g: GradientInModel): Block {
         delta !== g.node && ctx.symbol(delta) !== undefined && ctx.symbol(value) !== undefined,
     )
     .map(([value, delta]) => `$${ctx.symbol(delta)} = ${partial(S, ctx.symbol(value)!)}$`);
-  const reachesLoss = new Set<NodeId>([ctx.graph.loss]);
-  for (let id = ctx.graph.loss; id >= 0; id--)
-    if (reachesLoss.has(id)) for (const a of dependencies(ctx.graph.nodes[id]!)) reachesLoss.add(a);
-  const feeds = new Set<NodeId>([g.of]);
-  for (let id = g.of; id >= 0; id--)
-    if (feeds.has(id)) for (const a of dependencies(ctx.graph.nodes[id]!)) feeds.add(a);
+  const reachesLoss = feeding(ctx.graph.nodes, ctx.graph.loss);
+  const feeds = feeding(ctx.graph.nodes, g.of);
   const unused = ctx.graph.named
-    .filter(
-      (n) => (n.kind === "equation" || n.kind === "loss") && feeds.has(n.node) && !reachesLoss.has(n.node),
-    )
+    .filter((n) => (n.kind === "equation" || n.kind === "loss") && feeds[n.node] && !reachesLoss[n.node])
     .map((n) => ctx.symbol(n.node))
     .filter((symbol): symbol is string => symbol !== undefined);
   const sentences = [

@@ -245,6 +245,22 @@ export function dependencies(n: Node): readonly NodeId[] {
   }
 }
 
+/** Which nodes `target` is computed from, itself included (indexed by node id). */
+export function feeding(nodes: readonly Node[], target: NodeId): boolean[] {
+  const feeds = new Array<boolean>(nodes.length).fill(false);
+  feeds[target] = true;
+  for (let id = target; id >= 0; id--)
+    if (feeds[id]) for (const a of dependencies(nodes[id]!)) feeds[a] = true;
+  return feeds;
+}
+
+/** Which nodes are computed from a node for which `source` holds, those included (indexed by node id). */
+export function dependingOn(nodes: readonly Node[], source: (n: Node) => boolean): boolean[] {
+  const depends = new Array<boolean>(nodes.length).fill(false);
+  for (const n of nodes) depends[n.id] = source(n) || dependencies(n).some((a) => depends[a]);
+  return depends;
+}
+
 export function assertNever(x: never): never {
   throw new Error(`unexpected ${JSON.stringify(x)}`);
 }
