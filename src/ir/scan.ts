@@ -2,7 +2,7 @@ import type { Span } from "../diagnostics/span.js";
 import * as D from "../diagnostics/codes.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { formatShape, type NodeId, type Shape } from "./types.js";
-import { DimUnifier, sameShape, unifyShapes, withUnifier } from "./shapes.js";
+import { DimUnifier, isVariable, sameShape, unifyShapes, withUnifier } from "./shapes.js";
 import { lowerExpr } from "./expr.js";
 import { analyzeName, referencedNames } from "./steps.js";
 import type { CallExpr, Equation, Lowering } from "./lower.js";
@@ -449,28 +449,14 @@ export class ScanLowering {
     const u = new DimUnifier();
     const shapes = fixed.map((s) => s) as Shape[];
     open.forEach((i, k) => (shapes[i] = Array.from({ length: ranks[k]! }, () => u.fresh())));
-    const muted: Diagnostic[] = [];
-    const saved = this.host.muted;
-    this.host.muted = muted;
-    this.probeErrors = muted;
-    try {
-      return withUnifier(u, () => {
-        const lowered = this.lowerBody(index, group, shapes);
-        if (lowered !== null || muted.length > 0) this.probeSpoke = true;
-        if (lowered === null || muted.length > 0) return undefined;
-        const next = (i: number) => lowered.scope.b.shape(lowered.scope.nodeOf.get(group.states[i]!.name)!);
-        if (!group.states.every((_, i) => unifyShapes(next(i), shapes[i]!))) return undefined;
-        // A size no equation fixed is one that only broadcasts (h_<t-1> + b with b: [1, H]): 1.
-        return shapes.map((shape) =>
-          shape.map((d) => {
-            const r = u.resolve(d);
-            return typeof r === "string" && r.startsWith("?") ? 1 : r;
-          }),
-        );
-      });
-    } finally {
-      this.host.muted = saved;
-    }
+    if (!withUnifier(u, () => this.fits(index, group, shapes))) return undefined;
+    // A size no equation fixed is one that only broadcasts (h_<t-1> + b with b: [1, H]): 1.
+    return shapes.map((shape) =>
+      shape.map((d) => {
+        const r = u.resolve(d);
+        return isVariable(r) ? 1 : r;
+      }),
+    );
   }
 
   /** Shapes made of the model's declared sizes, tried smallest first, for what solving cannot fix. */
@@ -486,7 +472,7 @@ export class ScanLowering {
     const attempt = (k: number): Shape[] | undefined => {
       if (k === open.length) {
         if (++trials > SHAPE_TRIALS) return undefined;
-        return this.probe(index, group, assignment as Shape[]) ? (assignment as Shape[]).slice() : undefined;
+        return this.fits(index, group, assignment as Shape[]) ? (assignment as Shape[]).slice() : undefined;
       }
       for (const c of candidates) {
         assignment[open[k]!] = c;
@@ -498,9 +484,12 @@ export class ScanLowering {
     return attempt(0);
   }
 
-  private probe(index: string, group: GroupContext, shapes: readonly Shape[]): boolean {
-    const states = group.states;
-    const muted: typeof this.host.muted = [];
+  /**
+   * Lowers the step equations with these state shapes, its diagnostics kept aside: whether
+   * each step maps its state to the state's shape (while solving, that binds the unknowns).
+   */
+  private fits(index: string, group: GroupContext, shapes: readonly Shape[]): boolean {
+    const muted: Diagnostic[] = [];
     const saved = this.host.muted;
     this.host.muted = muted;
     this.probeErrors = muted;
@@ -510,8 +499,8 @@ export class ScanLowering {
       return (
         lowered !== null &&
         muted.length === 0 &&
-        states.every((s, i) =>
-          sameShape(lowered.scope.b.shape(lowered.scope.nodeOf.get(s.name)!), shapes[i]!),
+        group.states.every((s, i) =>
+          unifyShapes(lowered.scope.b.shape(lowered.scope.nodeOf.get(s.name)!), shapes[i]!),
         )
       );
     } finally {

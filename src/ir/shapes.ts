@@ -33,7 +33,8 @@ export class DimUnifier {
   }
 }
 
-const isVariable = (d: Dim): d is string => typeof d === "string" && d.startsWith("?");
+/** Whether a dim is an unknown size of the solver (`?0`), not a size or a dim of the model. */
+export const isVariable = (d: Dim): d is string => typeof d === "string" && d.startsWith("?");
 
 let solving: DimUnifier | undefined;
 
