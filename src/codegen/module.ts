@@ -4,7 +4,8 @@ import type { Helper } from "../ir/op.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { jsNumber } from "./emitter.js";
 import { CodePlan } from "./plan.js";
-import { codeNames } from "./names.js";
+import { codeNames, lossName } from "./names.js";
+import { unflip } from "../ir/reversed.js";
 import { getOp } from "../ir/registry.js";
 import type { EmitContext } from "../ops/lowering.js";
 import { updateRule, type UpdateRule } from "../train/update.js";
@@ -113,13 +114,11 @@ function headings(graph: Graph, gradient: Gradient, nodes: readonly Node[]): Map
     if (id === null || id === undefined) return;
     out.set(id, out.has(id) ? `${out.get(id)}; ${text}` : text);
   };
-  const loss = graph.named.find((n) => n.kind === "loss")?.name ?? "L";
+  const loss = lossName(graph);
+  // A recurrence's value is its scan's stack (a backward one's flipped back into the order of t).
   const scanOf = (id: NodeId): NodeId | undefined => {
-    const n = nodes[id]!;
-    if (n.kind === "project") return n.scan;
-    // A backward recurrence's value is its scan's stack, flipped back into the order of t.
-    if (n.kind === "op" && n.op === "flip") return scanOf(n.args[0]!);
-    return undefined;
+    const n = nodes[unflip(nodes, id)]!;
+    return n.kind === "project" ? n.scan : undefined;
   };
   for (const n of [...graph.named].sort((a, b) => a.span.start - b.span.start)) {
     if (n.written === undefined) continue;

@@ -118,6 +118,9 @@ export class CodeNames {
   }
 }
 
+/** The loss's name as the model writes it: gradients are named after it (dL_dW). */
+export const lossName = (graph: Graph): string => graph.named.find((n) => n.kind === "loss")?.name ?? "L";
+
 /** The readable names of a graph's arrays, claimed in order of importance: model names first. */
 export function codeNames(graph: Graph, gradient: Gradient, nodes: readonly Node[]): CodeNames {
   const ids = new Identifiers(numberedNames(graph, nodes));
@@ -135,7 +138,7 @@ export function codeNames(graph: Graph, gradient: Gradient, nodes: readonly Node
     named.set(id, base);
     give(`v${id}`, base);
   };
-  const loss = graph.named.find((n) => n.kind === "loss")?.name ?? "L";
+  const loss = lossName(graph);
   for (const n of graph.named) value(n.node, n.name);
   for (const [param, g] of gradient.params) value(g, `d${loss}_d${param}`);
   for (const n of graph.named)

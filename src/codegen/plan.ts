@@ -42,7 +42,8 @@ export class CodePlan {
   private projections = new Map<NodeId, ProjectNode[]>();
   private residuals = new Map<NodeId, Set<NodeId>>();
   private readonly storageFields = new Map<string, StorageField>();
-  private readonly bodyConsts = new Map<string, Float64Array>();
+  /** Every constant array a node or a scan body holds, by the name the code reads it by. */
+  private readonly constArrays = new Map<string, Float64Array>();
   /** The constant arrays some function reads, by name: only these are declared. */
   private readonly constsRead = new Set<string>();
 
@@ -66,6 +67,7 @@ export class CodePlan {
       },
     };
     this.emitter = new StatementEmitter(nodes, dimLocal, naming, { next: 0 }, "K", undefined, names);
+    for (const n of nodes) if (n.kind === "const") this.constArrays.set(`K${n.id}`, n.value);
     // The workspace serves every function: it holds the union of what each needs.
     const all = new Set(functions.flatMap((roots) => closure(nodes, roots)));
     this.select([...all]);
@@ -89,7 +91,7 @@ export class CodePlan {
         ))
           this.storageFields.set(f.name, f);
         n.body.forEach((b) => {
-          if (b.kind === "const") this.bodyConsts.set(`K${id}_${b.id}`, b.value);
+          if (b.kind === "const") this.constArrays.set(`K${id}_${b.id}`, b.value);
         });
       }
     }
@@ -159,22 +161,14 @@ export class CodePlan {
       .map((f) => f.name)
       .filter((name) => reads.has(name) && !bound.has(name));
     if (fromWorkspace.length > 0) lines.push(`const { ${fromWorkspace.join(", ")} } = w;`);
-    for (const name of reads) if (this.constValues.has(name)) this.constsRead.add(name);
+    for (const name of reads) if (this.constArrays.has(name)) this.constsRead.add(name);
     const body = statements.map((st) => (st.heading ? `${comment(st.heading)}\n${st.code}` : st.code));
     return { prologue: lines.join("\n"), body: body.join("\n"), epilogue: end.result };
   }
 
-  /** Every constant array a node or a scan body holds, by the name the code reads it by. */
-  private get constValues(): Map<string, Float64Array> {
-    const out = new Map<string, Float64Array>();
-    for (const n of this.nodes) if (n.kind === "const") out.set(`K${n.id}`, n.value);
-    for (const [name, value] of this.bodyConsts) out.set(name, value);
-    return out;
-  }
-
   /** Declarations of the constant arrays the emitted functions read (scalars are inlined and need none). */
   constDeclarations(): string[] {
-    return [...this.constValues]
+    return [...this.constArrays]
       .filter(([name]) => this.constsRead.has(name))
       .map(
         ([name, value]) => `const ${name} = new Float64Array([${Array.from(value, jsNumber).join(", ")}]);`,
