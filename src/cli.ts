@@ -227,6 +227,17 @@ function printTable(output: RunOutput): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/**
+ * Values that do not fit the model, found binding them (ValuesError) or by the module's own
+ * argument checks ("nabla: …"), are the values file's problem: a usage error naming it.
+ * Anything else is passed on as it is.
+ */
+function asValuesProblem(error: unknown, where: string): unknown {
+  if (error instanceof ValuesError || (error instanceof Error && error.message.startsWith("nabla:")))
+    return new UsageError(`${where}: ${error.message.replace(/^nabla: /, "")}`);
+  return error;
+}
+
 async function commandRun(file: string, valuesFile: string | undefined, json: boolean): Promise<number> {
   const values = readValues(valuesFile);
   const compiled = await compileFile(file, readSource(file));
@@ -235,10 +246,7 @@ async function commandRun(file: string, valuesFile: string | undefined, json: bo
   try {
     output = await runCompiled(compiled.graph, compiled.module.javascript, values);
   } catch (error) {
-    if (error instanceof ValuesError || (error instanceof Error && error.message.startsWith("nabla:"))) {
-      throw new UsageError(`${valuesFile ?? file}: ${error.message.replace(/^nabla: /, "")}`);
-    }
-    throw error;
+    throw asValuesProblem(error, valuesFile ?? file);
   }
   if (json) process.stdout.write(`${JSON.stringify(output)}\n`);
   else printTable(output);
@@ -255,9 +263,7 @@ async function commandGradcheck(file: string, valuesFile: string | undefined): P
   try {
     checks = await gradientCheck(compiled.graph, compiled.module.javascript, values);
   } catch (error) {
-    if (error instanceof ValuesError || (error instanceof Error && error.message.startsWith("nabla:")))
-      throw new UsageError(`${valuesFile ?? file}: ${error.message.replace(/^nabla: /, "")}`);
-    throw error;
+    throw asValuesProblem(error, valuesFile ?? file);
   }
   const width = Math.max(5, ...checks.map((c) => c.name.length));
   const rows = checks.map(

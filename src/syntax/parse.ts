@@ -157,16 +157,8 @@ function spanAt(source: string, offset: number, length: number): Span {
   return { start: offset, end: offset + length, line, column: offset - before.lastIndexOf("\n") };
 }
 
-function fallbackSpan(source: string): Span {
-  const lines = source.split("\n");
-  const line = Math.max(1, lines.length);
-  return {
-    start: source.length,
-    end: source.length + 1,
-    line,
-    column: (lines[line - 1]?.length ?? 0) + 1,
-  };
-}
+/** Where an error with no token of its own is reported: just past the end of the file. */
+const fallbackSpan = (source: string): Span => spanAt(source, source.length, 1);
 
 /** Parses source text; syntax errors go to `diagnostics` and the AST holds what could be recovered. */
 export function parseProgram(source: string, diagnostics: Diagnostic[]): Program {

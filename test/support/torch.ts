@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { Tensor } from "../../src/ir/tensor.js";
+import { toNested, type Tensor } from "../../src/ir/tensor.js";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -30,7 +30,7 @@ export function torchReference(
 ): TorchReference {
   const input = JSON.stringify({
     model,
-    values: Object.fromEntries([...values].map(([k, t]) => [k, nested(t)])),
+    values: Object.fromEntries([...values].map(([k, t]) => [k, toNested(t.shape, t.data)])),
   });
   const path = fileURLToPath(new URL(`../../reference/${script}`, import.meta.url));
   const r = spawnSync(PYTHON, [path], { input, encoding: "utf8" });
@@ -40,12 +40,3 @@ export function torchReference(
 
 /** A nested list of numbers flattened row-major, as the generated module holds tensors. */
 export const flat = (x: unknown): Float64Array => Float64Array.from([x].flat(Infinity as 1) as number[]);
-
-function nested(t: Tensor): unknown {
-  const build = (axis: number, offset: number): unknown => {
-    if (axis === t.shape.length) return t.data[offset];
-    const stride = t.shape.slice(axis + 1).reduce((a, d) => a * d, 1);
-    return Array.from({ length: t.shape[axis]! }, (_, i) => build(axis + 1, offset + i * stride));
-  };
-  return build(0, 0);
-}
