@@ -68,12 +68,19 @@ function layoutOf(graph: Graph): Layout {
  * allocated once per set of run-time dims and reused between calls.
  */
 export async function generateModule(graph: Graph, gradient: Gradient): Promise<GeneratedModule> {
-  const typed = render(graph, gradient, true);
-  const untyped = render(graph, gradient, false);
+  const module = renderModule(graph, gradient);
   return {
-    typescript: await format(typed, "typescript"),
-    javascript: await format(untyped, "babel"),
+    typescript: await format(module.typescript, "typescript"),
+    javascript: await format(module.javascript, "babel"),
   };
+}
+
+/**
+ * The same module before formatting: valid and runnable, laid out by the emitter alone. The
+ * playground runs and shows it as one types, since formatting costs more than compiling.
+ */
+export function renderModule(graph: Graph, gradient: Gradient): GeneratedModule {
+  return { typescript: render(graph, gradient, true), javascript: render(graph, gradient, false) };
 }
 
 /**
