@@ -6,7 +6,11 @@ export const Identifier = createToken({
   pattern: /[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*/,
 });
 
+/** The language's keywords as written (`model`, `param`, …), for editors' highlighting and completion. */
+export const keywords: string[] = [];
+
 function keyword(name: string, word: string): TokenType {
+  keywords.push(word);
   return createToken({
     name,
     pattern: new RegExp(`${word}(?![A-Za-z0-9_])`),

@@ -12,6 +12,7 @@ import type { Graph } from "./ir/types.js";
 import type { Gradient } from "./autodiff/reverse.js";
 import { MAX_EVALUATED_ENTRIES, MAX_EVALUATED_STEPS, unworked } from "./ir/evaluate.js";
 import { closestName } from "./syntax/names.js";
+import { BUILT_SITE, servePlayground, SiteMissing, type Serving } from "./playground/serve.js";
 import { gradientCheck, GRADCHECK_TOLERANCE, type ParamCheck } from "./gradcheck.js";
 
 /** Each command: how it is called, what it does, and the options it takes. */
@@ -36,6 +37,11 @@ const COMMANDS = {
     does: "report diagnostics, and check the numbers of the model's lecture block (exit status 3 when one is wrong)",
     options: [],
   },
+  playground: {
+    usage: "nabla playground [--port <n>]",
+    does: "serve the playground on localhost (default port 8480): type a model, see its diagnostics, derivation, shapes, generated code and numbers as you type",
+    options: ["port"],
+  },
   demo: {
     usage: "nabla demo [-o <dir>]",
     does: "compile (with the HTML handout) and run the built-in example",
@@ -59,6 +65,7 @@ const OPTIONS = {
     type: "string",
     text: "--values <file.json>  values overriding the example's, keyed by declared name",
   },
+  port: { type: "string", text: "--port <n>           the port to serve on, 1–65535 (default 8480)" },
   json: { type: "boolean", text: "--json               print the result as JSON" },
   html: { type: "boolean", text: "--html               also write the handout as one HTML page" },
   help: { type: "boolean", short: "h", text: "-h, --help           this help" },
@@ -238,6 +245,33 @@ function asValuesProblem(error: unknown, where: string): unknown {
   return error;
 }
 
+const PLAYGROUND_PORT = 8480;
+
+/** Serves the playground until interrupted; a port in use or a site not built is a usage error. */
+async function commandPlayground(portText: string | undefined): Promise<number> {
+  const port = portText === undefined ? PLAYGROUND_PORT : Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--port needs a whole number from 1 to 65535, not '${portText}'`, "playground");
+  let serving: Serving;
+  try {
+    serving = await servePlayground(BUILT_SITE, port);
+  } catch (error) {
+    if (error instanceof SiteMissing) throw new UsageError(error.message);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new UsageError(`port ${port} is in use: choose another with --port`);
+    if (code === "EACCES")
+      throw new UsageError(`port ${port} needs privileges: choose one above 1023 with --port`);
+    throw error;
+  }
+  process.stdout.write(`nabla playground: ${serving.url} (Ctrl-C stops it)\n`);
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => {
+      serving.server.close();
+      resolve(0);
+    });
+  });
+}
+
 async function commandRun(file: string, valuesFile: string | undefined, json: boolean): Promise<number> {
   const values = readValues(valuesFile);
   const compiled = await compileFile(file, readSource(file));
@@ -351,6 +385,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${describeLecture(file, lecture)}\n`);
       return lecture.wrong > 0 ? 3 : 0;
     }
+    case "playground":
+      return commandPlayground(flags.port);
     case "demo": {
       const example = join(dirname(fileURLToPath(import.meta.url)), "../../examples", DEFAULT_EXAMPLE);
       process.stdout.write(`nabla demo: ${DEFAULT_EXAMPLE}\n\n${readSource(example)}\n`);

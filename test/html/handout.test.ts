@@ -1,32 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium as launch, skipWithoutChromium } from "../support/chromium.js";
 import { compile } from "../../src/index.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
 const examples = join(import.meta.dirname, "../../examples");
 
-/** Debian's Chromium, headless, with nothing that would reach the network. */
-const launch = () =>
-  chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-
 // CI installs Debian's chromium (.ci/run); a developer machine without it skips, CI never does.
-describe.skipIf(!hasChromium && !process.env.CI)("the HTML handout in Chromium", () => {
+describe.skipIf(skipWithoutChromium)("the HTML handout in Chromium", () => {
   for (const name of ["next_word_rnn", "cnn_lecture", "sigmoid_2_2_2"]) {
     it(`${name}: every formula typeset by KaTeX, offline, and the page looks like a handout`, async () => {
       const source = readFileSync(join(examples, `${name}.nabla`), "utf8");

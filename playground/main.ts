@@ -1,0 +1,185 @@
+/**
+ * The playground page: a model typed on the left, compiled in the page as one types, with its
+ * derivation, the generated module run on the example values, the shapes of every name and
+ * the generated TypeScript on the right. The compiler is the command line's, bundled.
+ */
+import "katex/dist/katex.min.css";
+import examples from "nabla:examples";
+import { compileForPage, type PageResult } from "../src/playground/compile.js";
+import { HANDOUT_CSS } from "../src/html/body.js";
+import { createEditor, replaceText, revealOffset, setModelNames, showDiagnostics } from "./editor.js";
+import { renderRun, renderShapes, runModule } from "./results.js";
+import { decodeModel, encodeModel, exampleInAddress } from "./share.js";
+
+const DEFAULT_EXAMPLE = "next_word_rnn";
+/** Typing pauses this long before the model is compiled again. */
+const COMPILE_DELAY_MS = 60;
+const ADDRESS_DELAY_MS = 400;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const status = $<HTMLSpanElement>("status");
+const problems = $<HTMLUListElement>("problems");
+const picker = $<HTMLSelectElement>("examples");
+const frame = $<HTMLIFrameElement>("derivation");
+const typescriptView = $<HTMLPreElement>("typescript");
+
+let compiles = 0;
+let latest: PageResult | undefined;
+let formattedFor: string | undefined;
+
+/** The derivation's frame keeps the handout's own styles apart from the page's. */
+const frameReady = new Promise<Document>((resolve) => {
+  frame.addEventListener("load", () => resolve(frame.contentDocument!), { once: true });
+  frame.srcdoc = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="stylesheet" href="${new URL("playground.css", location.href).href}"><style>${HANDOUT_CSS}
+.stale { border: 1px solid #e0b4b0; background: #fdf0ef; color: #8a1c13; padding: 0.4rem 0.8rem; font: 14px system-ui, sans-serif; border-radius: 4px; }</style></head><body></body></html>`;
+});
+
+function setStatus(text: string, tone: "good" | "bad" | ""): void {
+  status.textContent = text;
+  status.className = tone;
+}
+
+function listProblems(result: PageResult): void {
+  problems.replaceChildren(
+    ...result.diagnostics.map((d) => {
+      const item = document.createElement("li");
+      const where = document.createElement("span");
+      where.className = "where";
+      where.textContent = `${d.line}:${d.column} `;
+      const code = document.createElement("span");
+      code.className = "code";
+      code.textContent = `${d.code} `;
+      item.append(where, code, d.message);
+      item.addEventListener("click", () => revealOffset(editor, d.from));
+      return item;
+    }),
+  );
+}
+
+async function showDerivation(result: PageResult): Promise<void> {
+  const doc = await frameReady;
+  if (result.derivation !== undefined) {
+    doc.body.innerHTML = result.derivation;
+    return;
+  }
+  // The last derivation stays, under a note that it is not this text's.
+  doc.querySelector(".stale")?.remove();
+  const note = doc.createElement("p");
+  note.className = "stale";
+  note.textContent =
+    "The model has errors (listed under the editor): this is the derivation of the last version that compiled.";
+  doc.body.prepend(note);
+}
+
+async function compile(text: string): Promise<void> {
+  const run = ++compiles;
+  const result = compileForPage(text);
+  latest = result;
+  showDiagnostics(editor, result.diagnostics);
+  listProblems(result);
+  await showDerivation(result);
+  if (!result.javascript) {
+    const n = result.diagnostics.length;
+    setStatus(`${n} problem${n === 1 ? "" : "s"} · checked in ${result.millis.toFixed(0)} ms`, "bad");
+    document.body.dataset.state = "errors";
+    document.body.dataset.compiles = String(run);
+    return;
+  }
+  typescriptView.textContent = result.typescript!;
+  formattedFor = undefined;
+  const started = performance.now();
+  const ran = await runModule(result.javascript, result.runnable);
+  if (run !== compiles) return;
+  const runMillis = performance.now() - started;
+  setModelNames([
+    ...Object.keys(ran.module.shapeNames.params),
+    ...Object.keys(ran.module.shapeNames.inputs),
+    ...Object.keys(ran.module.shapeNames.values),
+  ]);
+  renderShapes($("panel-shapes"), ran.module);
+  renderRun($("panel-run"), ran);
+  setStatus(
+    `compiled in ${result.millis.toFixed(0)} ms · ran in ${runMillis.toFixed(0)} ms` +
+      (ran.loss !== undefined ? ` · loss ${Number(ran.loss.toPrecision(6))}` : ""),
+    "good",
+  );
+  document.body.dataset.state = "ok";
+  document.body.dataset.compileMillis = result.millis.toFixed(2);
+  document.body.dataset.compiles = String(run);
+  if (!$("panel-typescript").hidden) void formatShown();
+}
+
+/** The TypeScript tab shows the module formatted by prettier, loaded and run only when the tab is open. */
+async function formatShown(): Promise<void> {
+  const source = latest?.typescript;
+  if (!source || formattedFor === source) return;
+  const [prettier, typescript, estree] = await Promise.all([
+    import("prettier/standalone"),
+    import("prettier/plugins/typescript"),
+    import("prettier/plugins/estree"),
+  ]);
+  try {
+    const formatted = await prettier.format(source, {
+      parser: "typescript",
+      plugins: [typescript, estree],
+      printWidth: 100,
+    });
+    if (latest?.typescript !== source) return;
+    typescriptView.textContent = formatted;
+    formattedFor = source;
+  } catch {
+    // Too deeply nested for the formatter: the emitter's own layout stays.
+  }
+}
+
+function selectTab(tab: HTMLButtonElement): void {
+  for (const other of document.querySelectorAll<HTMLButtonElement>('[role="tab"]')) {
+    const selected = other === tab;
+    other.setAttribute("aria-selected", String(selected));
+    $(other.getAttribute("aria-controls")!).hidden = !selected;
+  }
+  if (tab.id === "tab-typescript") void formatShown();
+}
+
+let compileTimer: ReturnType<typeof setTimeout> | undefined;
+let addressTimer: ReturnType<typeof setTimeout> | undefined;
+
+function edited(text: string): void {
+  clearTimeout(compileTimer);
+  clearTimeout(addressTimer);
+  compileTimer = setTimeout(() => void compile(text), COMPILE_DELAY_MS);
+  addressTimer = setTimeout(async () => {
+    const example = Object.entries(examples).find(([, source]) => source === text)?.[0];
+    picker.value = example ?? "";
+    history.replaceState(null, "", example ? `#example=${example}` : await encodeModel(text));
+  }, ADDRESS_DELAY_MS);
+}
+
+async function initialModel(): Promise<string> {
+  const shared = await decodeModel(location.hash);
+  if (shared !== undefined) return shared;
+  const named = exampleInAddress(location.hash);
+  return examples[named && named in examples ? named : DEFAULT_EXAMPLE]!;
+}
+
+for (const name of Object.keys(examples)) picker.add(new Option(name, name));
+picker.add(new Option("(edited)", ""));
+for (const tab of document.querySelectorAll<HTMLButtonElement>('[role="tab"]'))
+  tab.addEventListener("click", () => selectTab(tab));
+
+const editor = createEditor($("editor"), "", edited);
+picker.addEventListener("change", () => {
+  if (picker.value) replaceText(editor, examples[picker.value]!);
+});
+$("share").addEventListener("click", async () => {
+  const link = location.origin + location.pathname + (await encodeModel(editor.state.doc.toString()));
+  history.replaceState(null, "", link);
+  try {
+    await navigator.clipboard.writeText(link);
+    setStatus("link copied", "good");
+  } catch {
+    setStatus("the address bar holds the link", "good");
+  }
+});
+
+replaceText(editor, await initialModel());
