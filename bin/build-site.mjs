@@ -34,7 +34,10 @@ const examplesPlugin = {
 
 mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: { playground: join(root, "playground/main.ts") },
+  entryPoints: {
+    playground: join(root, "playground/main.ts"),
+    "derivation-worker": join(root, "playground/derivation-worker.ts"),
+  },
   outdir: out,
   bundle: true,
   splitting: true,

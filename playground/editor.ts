@@ -113,6 +113,7 @@ function complete(context: CompletionContext): CompletionResult | null {
 export function createEditor(parent: HTMLElement, doc: string, onChange: (text: string) => void): EditorView {
   const extensions: Extension[] = [
     basicSetup,
+    EditorView.lineWrapping,
     highlighting,
     theme,
     lintGutter(),

@@ -5,7 +5,8 @@
  */
 import "katex/dist/katex.min.css";
 import examples from "nabla:examples";
-import { compileForPage, type PageResult } from "../src/playground/compile.js";
+import { compileForPage, type PageDerivation, type PageResult } from "../src/playground/compile.js";
+import type { DerivationRequest } from "./derivation-worker.js";
 import { HANDOUT_CSS } from "../src/html/body.js";
 import { createEditor, replaceText, revealOffset, setModelNames, showDiagnostics } from "./editor.js";
 import { renderRun, renderShapes, runModule } from "./results.js";
@@ -56,14 +57,11 @@ function listProblems(result: PageResult): void {
   );
 }
 
-async function showDerivation(result: PageResult): Promise<void> {
-  const doc = await frameReady;
-  if (result.derivation !== undefined) {
-    doc.body.innerHTML = result.derivation;
-    return;
-  }
+/** The derivation's pieces now shown, each in its own element: an edit replaces only those it changed. */
+let shownPieces: string[] = [];
+
+function showStale(doc: Document): void {
   // The last derivation stays, under a note that it is not this text's.
-  doc.querySelector(".stale")?.remove();
   const note = doc.createElement("p");
   note.className = "stale";
   note.textContent =
@@ -71,14 +69,87 @@ async function showDerivation(result: PageResult): Promise<void> {
   doc.body.prepend(note);
 }
 
+async function showDerivation(pieces: readonly string[] | undefined): Promise<void> {
+  const doc = await frameReady;
+  doc.querySelector(".stale")?.remove();
+  if (pieces === undefined) return showStale(doc);
+  const holders = [...doc.body.children] as HTMLElement[];
+  for (let i = 0; i < pieces.length; i++) {
+    if (shownPieces[i] === pieces[i]) continue;
+    let holder = holders[i];
+    if (!holder) {
+      holder = doc.createElement("div");
+      doc.body.append(holder);
+    }
+    holder.innerHTML = pieces[i]!;
+  }
+  for (const extra of holders.slice(pieces.length)) extra.remove();
+  shownPieces = [...pieces];
+}
+
+/*
+ * The derivation is typeset in a worker: the page sends it each new source that compiled, at
+ * most one at a time, the newest waiting; a result for an older version than the newest is dropped.
+ */
+const worker = new Worker(new URL("derivation-worker.js", import.meta.url), { type: "module" });
+let derivationVersion = 0;
+let workerBusy = false;
+let waiting: DerivationRequest | undefined;
+let requestedAt = 0;
+
+function requestDerivation(source: string | undefined): void {
+  derivationVersion++;
+  requestedAt = performance.now();
+  if (source === undefined) {
+    waiting = undefined;
+    const version = derivationVersion;
+    void showDerivation(undefined).then(() => {
+      document.body.dataset.derivations = String(version);
+    });
+    return;
+  }
+  const request = { version: derivationVersion, source };
+  if (workerBusy) waiting = request;
+  else {
+    workerBusy = true;
+    worker.postMessage(request);
+  }
+}
+
+worker.onmessage = async (event: MessageEvent<PageDerivation & { version: number; failure?: string }>) => {
+  workerBusy = false;
+  if (waiting) {
+    workerBusy = true;
+    worker.postMessage(waiting);
+    waiting = undefined;
+  }
+  const { version, pieces, millis, failure } = event.data;
+  if (version !== derivationVersion) return;
+  if (failure !== undefined) {
+    setStatus(`the derivation failed: ${failure}`, "bad");
+    return;
+  }
+  await showDerivation(pieces);
+  document.body.dataset.derivationMillis = millis.toFixed(2);
+  // From the edit compiled to its derivation shown, waiting for the worker included.
+  document.body.dataset.derivationLatency = (performance.now() - requestedAt).toFixed(2);
+  document.body.dataset.derivations = String(version);
+  derivationNote = ` · derivation in ${millis.toFixed(0)} ms`;
+  if (status.className === "good") status.textContent = compiledNote + derivationNote;
+};
+
+let compiledNote = "";
+let derivationNote = "";
+
 async function compile(text: string): Promise<void> {
   const run = ++compiles;
+  const begun = performance.now();
   const result = compileForPage(text);
   latest = result;
   showDiagnostics(editor, result.diagnostics);
   listProblems(result);
-  await showDerivation(result);
-  if (!result.javascript) {
+  requestDerivation(result.script === undefined ? undefined : text);
+  if (!result.script) {
     const n = result.diagnostics.length;
     setStatus(`${n} problem${n === 1 ? "" : "s"} · checked in ${result.millis.toFixed(0)} ms`, "bad");
     document.body.dataset.state = "errors";
@@ -88,7 +159,7 @@ async function compile(text: string): Promise<void> {
   typescriptView.textContent = result.typescript!;
   formattedFor = undefined;
   const started = performance.now();
-  const ran = await runModule(result.javascript, result.runnable);
+  const ran = runModule(result.script, result.runnable);
   if (run !== compiles) return;
   const runMillis = performance.now() - started;
   setModelNames([
@@ -98,13 +169,15 @@ async function compile(text: string): Promise<void> {
   ]);
   renderShapes($("panel-shapes"), ran.module);
   renderRun($("panel-run"), ran);
-  setStatus(
+  compiledNote =
     `compiled in ${result.millis.toFixed(0)} ms · ran in ${runMillis.toFixed(0)} ms` +
-      (ran.loss !== undefined ? ` · loss ${Number(ran.loss.toPrecision(6))}` : ""),
-    "good",
-  );
+    (ran.loss !== undefined ? ` · loss ${Number(ran.loss.toPrecision(6))}` : "");
+  derivationNote = " · typesetting the derivation…";
+  setStatus(compiledNote + derivationNote, "good");
   document.body.dataset.state = "ok";
   document.body.dataset.compileMillis = result.millis.toFixed(2);
+  // From the text to every panel but the derivation updated: compile, run and tables.
+  document.body.dataset.updateMillis = (performance.now() - begun).toFixed(2);
   document.body.dataset.compiles = String(run);
   if (!$("panel-typescript").hidden) void formatShown();
 }
@@ -180,6 +253,12 @@ $("share").addEventListener("click", async () => {
   } catch {
     setStatus("the address bar holds the link", "good");
   }
+});
+
+// A link pasted into this tab's address bar changes only the hash: load the model it holds.
+window.addEventListener("hashchange", async () => {
+  const model = await initialModel();
+  if (model !== editor.state.doc.toString()) replaceText(editor, model);
 });
 
 replaceText(editor, await initialModel());

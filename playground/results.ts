@@ -1,5 +1,5 @@
 /**
- * The generated module, run in the page: imported from its JavaScript text, called on the
+ * The generated module, run in the page: made a function from its script form, called on the
  * model's example values, and shown as tables. Everything printed here is set as text, never
  * as HTML, whatever the model names its values.
  */
@@ -27,14 +27,9 @@ export interface Run {
   readonly failure?: string;
 }
 
-export async function runModule(javascript: string, runnable: boolean): Promise<Run> {
-  const url = URL.createObjectURL(new Blob([javascript], { type: "text/javascript" }));
-  let module: GeneratedModule;
-  try {
-    module = (await import(/* @vite-ignore */ url)) as GeneratedModule;
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+/** Runs the module's script form (a function body returning its exports) and calls it on the example. */
+export function runModule(script: string, runnable: boolean): Run {
+  const module = new Function(script)() as GeneratedModule;
   if (!runnable || !module.example) return { module };
   try {
     const { params, inputs } = module.example();

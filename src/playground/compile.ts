@@ -1,14 +1,16 @@
 /**
  * What the playground shows for one source text, computed by the same pipeline as the
- * command line: diagnostics, the derivation as HTML (KaTeX) and the generated module. It
- * reads no file and imports nothing of Node's, so it runs in the page; the module is the
- * emitter's own layout, unformatted, because formatting costs more than compiling.
+ * command line. It reads no file and imports nothing of Node's, so it runs in the page. Two
+ * halves: `compileForPage` (diagnostics and the generated module, which the page runs) on
+ * every edit, and `derivationForPage` (the handout, typeset by KaTeX, far the costlier) in a
+ * worker beside the page, so typing never waits for typesetting. The module is the emitter's
+ * own layout, unformatted, because formatting costs more than compiling.
  */
 import { analyze } from "../analyze.js";
 import { renderModule } from "../codegen/module.js";
 import { checkLecture } from "../lecture/check.js";
 import { buildHandout } from "../handout/build.js";
-import { printHandoutBody } from "../html/body.js";
+import { printHandoutBlocks } from "../html/body.js";
 
 /** A diagnostic placed for an editor: offsets into the source, half-open. */
 export interface PageDiagnostic {
@@ -24,10 +26,9 @@ export interface PageResult {
   readonly diagnostics: readonly PageDiagnostic[];
   /** `file:line:col: error …` with carets, as the command line prints them. */
   readonly rendered: string;
-  /** The derivation handout's body (KaTeX-typeset HTML); absent when the model has errors. */
-  readonly derivation?: string;
   readonly typescript?: string;
-  readonly javascript?: string;
+  /** The module as a function body returning its exports: the page runs it with `new Function`. */
+  readonly script?: string;
   /** Whether the model has example values, so the page can run the module on them. */
   readonly runnable: boolean;
   readonly millis: number;
@@ -48,18 +49,29 @@ export function compileForPage(source: string, file = "model.nabla"): PageResult
     return { diagnostics, rendered: analysis.rendered, runnable: false, millis: performance.now() - started };
   const { graph, gradient } = analysis;
   const module = renderModule(graph, gradient);
-  const lecture = checkLecture(graph, gradient);
-  const derivation = printHandoutBody(buildHandout(graph, gradient, lecture));
   const runnable = graph.named
     .filter((n) => n.kind === "param" || n.kind === "input" || n.kind === "target")
     .every((n) => graph.example.has(n.name));
   return {
     diagnostics,
     rendered: analysis.rendered,
-    derivation,
     typescript: module.typescript,
-    javascript: module.javascript,
+    script: module.script,
     runnable,
     millis: performance.now() - started,
   };
+}
+
+export interface PageDerivation {
+  /** The handout's body as HTML pieces, one per block (KaTeX-typeset); absent when the model has errors. */
+  readonly pieces?: readonly string[];
+  readonly millis: number;
+}
+
+export function derivationForPage(source: string, file = "model.nabla"): PageDerivation {
+  const started = performance.now();
+  const { graph, gradient } = analyze(source, { file });
+  if (!graph || !gradient) return { millis: performance.now() - started };
+  const pieces = printHandoutBlocks(buildHandout(graph, gradient, checkLecture(graph, gradient)));
+  return { pieces, millis: performance.now() - started };
 }
