@@ -44,7 +44,7 @@ const COMMANDS = {
   lsp: {
     usage: "nabla lsp --stdio",
     does: "run the language server over stdin and stdout, for editors: diagnostics while typing, hover with a name's shape and its gradient's derivation, go to definition, completion",
-    options: ["stdio"],
+    options: ["stdio", "clientProcessId"],
   },
   help: {
     usage: "nabla help [<command>]",
@@ -69,6 +69,12 @@ const OPTIONS = {
   stdio: {
     type: "boolean",
     text: "--stdio              talk the Language Server Protocol over stdin and stdout",
+  },
+  // Language clients that start a server as a Node module (VS Code's) add this: accepted, and
+  // the protocol library watches that process, so the server ends with the editor.
+  clientProcessId: {
+    type: "string",
+    text: "--clientProcessId <pid>  the editor's process, which the server ends with (language clients add it)",
   },
   help: { type: "boolean", short: "h", text: "-h, --help           this help" },
   version: { type: "boolean", text: "--version            the version" },

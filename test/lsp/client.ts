@@ -32,8 +32,9 @@ export class TestClient {
   private readonly waiting: { uri: string; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
   private readonly versions = new Map<string, number>();
 
-  constructor() {
-    this.child = spawn(process.execPath, [join(root, "bin/nabla.js"), "lsp", "--stdio"], {
+  /** `args` follow `nabla lsp --stdio`: what a language client adds. */
+  constructor(args: readonly string[] = []) {
+    this.child = spawn(process.execPath, [join(root, "bin/nabla.js"), "lsp", "--stdio", ...args], {
       cwd: root,
       stdio: ["pipe", "pipe", "pipe"],
     });

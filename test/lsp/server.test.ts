@@ -24,7 +24,8 @@ describe("nabla lsp --stdio, over the Language Server Protocol", () => {
   let initialized: InitializeResult;
 
   beforeAll(async () => {
-    client = new TestClient();
+    // As VS Code's client starts a server module: with the editor's process id.
+    client = new TestClient([`--clientProcessId=${process.pid}`]);
     initialized = await client.initialize();
   });
 
