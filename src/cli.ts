@@ -74,7 +74,7 @@ const OPTIONS = {
   // the protocol library watches that process, so the server ends with the editor.
   clientProcessId: {
     type: "string",
-    text: "--clientProcessId <pid>  the editor's process, which the server ends with (language clients add it)",
+    text: `--clientProcessId <pid>\n${" ".repeat(23)}the editor's process, which the server ends with (language clients add it)`,
   },
   help: { type: "boolean", short: "h", text: "-h, --help           this help" },
   version: { type: "boolean", text: "--version            the version" },

@@ -22,18 +22,6 @@ export function hoverAt(
 
 const code = (text: string, language = "nabla") => `\`\`\`${language}\n${text}\n\`\`\``;
 
-const KIND_WORDS: Record<ModelSymbol["kind"], string> = {
-  input: "input",
-  target: "target",
-  param: "param",
-  const: "const",
-  value: "value",
-  loss: "loss",
-  dim: "dim",
-  index: "index",
-  model: "model",
-};
-
 function describeSymbol(
   analysis: DocumentAnalysis,
   symbol: ModelSymbol,
@@ -58,7 +46,7 @@ function describeSymbol(
       `index ${s.name} in ${s.lower}..${upper}${size === undefined ? "" : `  # ${upper} = ${size}`}`,
     );
   }
-  const parts: string[] = [code(`${KIND_WORDS[symbol.kind]} ${symbol.name}: ${shapeOf(analysis, symbol)}`)];
+  const parts: string[] = [code(`${symbol.kind} ${symbol.name}: ${shapeOf(analysis, symbol)}`)];
   const named = analysis.namedValue(symbol.name);
   const index =
     named?.index ??

@@ -181,22 +181,14 @@ export class DocumentAnalysis {
    * (`h_0` → `h_0 = 0`), else that of the value it is a step of (`h_3`, `h_<t-1>` → `h_t = …`).
    */
   definitionOf(name: Pick<NameAt, "identifier" | "subscripted">): ModelSymbol | undefined {
-    if (!name.subscripted) {
-      const exact = this.symbols.find((s) => s.written === name.identifier && s.step === undefined);
-      if (exact) return exact;
-    }
     const base = this.baseName(name);
-    const candidates = this.symbols.filter((s) => s.name === base && !isDimension(s.kind));
-    if (!name.subscripted) {
-      const sameStep = candidates.find((s) => s.written === name.identifier);
-      if (sameStep) return sameStep;
-    }
-    // A step of a recurrence is defined by the equation over its index, not by an initial value.
+    const definitions = this.symbols.filter((s) => s.name === base && !isDimension(s.kind));
     return (
-      candidates.find((s) => s.step !== undefined && this.indices.has(s.step)) ??
-      candidates.find((s) => s.kind !== "value" || s.step === undefined) ??
-      candidates[0] ??
-      this.symbols.find((s) => s.name === name.identifier)
+      (name.subscripted ? undefined : definitions.find((s) => s.written === name.identifier)) ??
+      // A step of a recurrence is defined by the equation over its index, not by an initial value.
+      definitions.find((s) => s.step !== undefined && this.indices.has(s.step)) ??
+      definitions[0] ??
+      this.symbols.find((s) => isDimension(s.kind) && s.name === name.identifier)
     );
   }
 
