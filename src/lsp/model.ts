@@ -57,6 +57,8 @@ export class DocumentAnalysis {
   /** Declared indices (`t`) and the dims they run to (`T`): what makes `h_t` a step of `h`. */
   readonly indices = new Set<string>();
   readonly indexDims = new Set<string>();
+  /** A lecture block's `dL/dWhz` writes the names L and Whz with a `d`: the name each token stands for, by offset. */
+  private readonly lectureDerivatives = new Map<number, string>();
 
   constructor(text: string, file: string) {
     this.source = new SourceText(text);
@@ -93,6 +95,13 @@ export class DocumentAnalysis {
         if (s.upper.kind === "named") this.indexDims.add(s.upper.name);
       }
     this.symbols = program.statements.flatMap((s) => this.symbolsOf(s));
+    for (const s of program.statements)
+      if (s.kind === "lecture")
+        for (const e of s.entries)
+          if (e.wrt)
+            for (const written of [e.quantity, e.wrt])
+              if (written.name.startsWith("d"))
+                this.lectureDerivatives.set(written.span.start, written.name.slice(1));
   }
 
   private symbolsOf(s: Statement): ModelSymbol[] {
@@ -155,6 +164,15 @@ export class DocumentAnalysis {
     );
     const token = this.tokens[i];
     if (!token) return undefined;
+    const derivative = this.lectureDerivatives.get(token.startOffset);
+    if (derivative !== undefined)
+      return {
+        identifier: derivative,
+        span: this.tokenSpan(token),
+        written: derivative,
+        subscripted: false,
+        called: false,
+      };
     const next = this.tokens[i + 1];
     let end = token.startOffset + token.image.length;
     if (next?.tokenType.name === "SubscriptOpen") {

@@ -98,6 +98,9 @@ describe("nabla lsp --stdio, over the Language Server Protocol", () => {
     expect(tanh).toContain("tanh(x)");
     expect(tanh).toContain("1 - \\tanh^2 a");
     expect(await client.hover(uri, positionOf(nextWord, "# "))).toBeNull();
+    const lecture = await hoverText(client, uri, nextWord, "dWhh");
+    expect(lecture).toContain("param Whh: [H, H] = [1, 1]");
+    expect(lecture).toContain("\\frac{\\partial L}{\\partial W_{hh}} &= ");
   });
 
   it("jumps from a use to the declaration or equation defining it", async () => {
@@ -115,6 +118,9 @@ describe("nabla lsp --stdio, over the Language Server Protocol", () => {
     expect(await definitionAt("x_t", 1)).toEqual(rangeOf("x_t ", 3));
     expect(await definitionAt("a_t)")).toEqual(rangeOf("a_t = ", 3));
     expect(await definitionAt("h_0 = 0")).toEqual(rangeOf("h_0 = 0", 3));
+    // A lecture block's dL/dWhz: the loss and the param it names.
+    expect(await definitionAt("dWhz = 2")).toEqual(rangeOf("Whz = 1.0", 3));
+    expect(await definitionAt("dL/dWhz")).toEqual(rangeOf("L = (yhat", 1));
     expect(await client.definition(uri, positionOf(temperature, "tanh(a_t)"))).toBeNull();
   });
 
