@@ -151,5 +151,8 @@ export function runLanguageServer(): void {
   process.on("uncaughtException", (error) => {
     connection.console.error(`nabla: ${error.message}`);
   });
+  process.on("unhandledRejection", (reason) => {
+    connection.console.error(`nabla: ${reason instanceof Error ? reason.message : String(reason)}`);
+  });
   serve(connection);
 }
