@@ -47,6 +47,11 @@ const COMMANDS = {
     does: "compile (with the HTML handout) and run the built-in example",
     options: ["out"],
   },
+  lsp: {
+    usage: "nabla lsp --stdio",
+    does: "run the language server over stdin and stdout, for editors: diagnostics while typing, hover with a name's shape and its gradient's derivation, go to definition, completion",
+    options: ["stdio", "clientProcessId"],
+  },
   help: {
     usage: "nabla help [<command>]",
     does: "this summary, or one command's",
@@ -68,6 +73,16 @@ const OPTIONS = {
   port: { type: "string", text: "--port <n>           the port to serve on, 1–65535 (default 8480)" },
   json: { type: "boolean", text: "--json               print the result as JSON" },
   html: { type: "boolean", text: "--html               also write the handout as one HTML page" },
+  stdio: {
+    type: "boolean",
+    text: "--stdio              talk the Language Server Protocol over stdin and stdout",
+  },
+  // Language clients that start a server as a Node module (VS Code's) add this: accepted, and
+  // the protocol library watches that process, so the server ends with the editor.
+  clientProcessId: {
+    type: "string",
+    text: `--clientProcessId <pid>\n${" ".repeat(23)}the editor's process, which the server ends with (language clients add it)`,
+  },
   help: { type: "boolean", short: "h", text: "-h, --help           this help" },
   version: { type: "boolean", text: "--version            the version" },
 } as const;
@@ -399,6 +414,19 @@ async function main(argv: string[]): Promise<number> {
         `\nThe handout derives every gradient and checks the lecture's printed numbers: open ${stem}.html, or typeset ${stem}.tex with pdflatex.\n`,
       );
       return run;
+    }
+    case "lsp": {
+      if (file) throw new UsageError(`unexpected argument '${file}'`, command);
+      if (flags.stdio !== true)
+        throw new UsageError(
+          "the language server talks over stdin and stdout: run it as 'nabla lsp --stdio'",
+          command,
+        );
+      // Loaded only here: the other commands do without the protocol library.
+      const { runLanguageServer } = await import("./lsp/server.js");
+      runLanguageServer();
+      // The server ends the process itself, when the editor says exit or closes its stdin.
+      return new Promise<number>(() => {});
     }
     default:
       throw new UsageError(`unknown command '${command}'`, "all");

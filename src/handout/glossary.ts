@@ -72,6 +72,11 @@ const DEFINITIONS: Record<string, string> = {
   transpose: "$^{\\top}$ is the transpose.",
 };
 
+/** What the handout says about an operation (LaTeX in $…$), for an editor's hover; undefined for one it does not explain. */
+export function operationNote(op: string): string | undefined {
+  return Object.hasOwn(DEFINITIONS, op) ? DEFINITIONS[op] : undefined;
+}
+
 /** The ops a model's forward graph (and its recurrences' bodies) uses, in order of first use. */
 export function opsUsed(nodes: readonly Node[], roots: readonly NodeId[]): string[] {
   const out = new Set<string>();
