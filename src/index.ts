@@ -17,11 +17,13 @@ import { printHtml } from "./html/print.js";
 import { checkLecture, type LectureReport } from "./lecture/check.js";
 import { renderDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
 import type { Graph } from "./ir/types.js";
+import { exportPytorch, type PytorchModule } from "./export/pytorch.js";
 
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export type { Graph } from "./ir/types.js";
 export type { Gradient } from "./autodiff/reverse.js";
 export type { GeneratedModule } from "./codegen/module.js";
+export type { PytorchModule } from "./export/pytorch.js";
 
 export interface CompileOptions {
   /** The file name used in diagnostics. */
@@ -82,6 +84,25 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
   const hessian = hessianVectorProduct(graph, gradient);
   if ("unsupported" in hessian) return refused(`Newton's method: ${hessian.unsupported}`);
   return { diagnostics, rendered, graph, gradient: { ...gradient, hessian } };
+}
+
+export interface PytorchResult extends Analysis {
+  /** The model as a Python module: a torch.nn.Module with the example's values. */
+  readonly pytorch?: PytorchModule;
+}
+
+/** Source → IR → the forward pass as a PyTorch module, or diagnostics (an op with no PyTorch form). */
+export function toPytorch(text: string, options: CompileOptions = {}): PytorchResult {
+  const analysis = analyze(text, options);
+  if (!analysis.graph) return analysis;
+  const file = options.file ?? "<input>";
+  const exported = exportPytorch(analysis.graph, file.split(/[\\/]/).pop()!);
+  if ("module" in exported) return { ...analysis, pytorch: exported.module };
+  const source = text.replace(/\r\n?/g, "\n");
+  return {
+    diagnostics: exported.diagnostics,
+    rendered: renderDiagnostics(exported.diagnostics, source, file),
+  };
 }
 
 /** The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. */
