@@ -225,6 +225,8 @@ class PytorchWriter {
 
   /** Writes the statements computing `roots` at one level, in the graph's order. */
   private emitLevel(level: Level, roots: readonly NodeId[], out: string[]): void {
+    // Node ids number each level on its own: the model's names and gradients are the top level's.
+    const top = level.outer === undefined;
     const needed = new Array<boolean>(level.nodes.length).fill(false);
     const uses = new Array<number>(level.nodes.length).fill(0);
     const stack = [...roots];
@@ -238,7 +240,8 @@ class PytorchWriter {
     for (const n of level.nodes) {
       if (!needed[n.id] || n.kind !== "op") continue;
       // Computed once and read more than once, or read by a loop or a gradient: a statement of its own.
-      if (uses[n.id]! > 1 || level.named.has(n.id) || this.gradients.has(n.id)) level.statement.add(n.id);
+      if (uses[n.id]! > 1 || level.named.has(n.id) || (top && this.gradients.has(n.id)))
+        level.statement.add(n.id);
     }
     for (const n of level.nodes) {
       if (n.kind !== "scan") continue;
@@ -251,7 +254,7 @@ class PytorchWriter {
     for (const n of level.nodes) {
       if (!needed[n.id]) continue;
       if (n.kind === "scan") this.emitScan(level, n, out);
-      else if (n.kind === "const" && this.names.has(n.id) && n.shape.length === 0)
+      else if (n.kind === "const" && top && this.names.has(n.id) && n.shape.length === 0)
         out.push(`${level.indent}${level.named.get(n.id)!.text} = ${this.num(n.value[0]!).text}`);
       else if (level.statement.has(n.id) && n.kind !== "project") this.emitStatement(level, n, out);
     }
