@@ -43,14 +43,22 @@ export class PythonNames {
 
   constructor(private readonly attributes = false) {}
 
+  /** A numbered local (`tmp1`, `tmp2`): the first number free. */
+  fresh(prefix: string): string {
+    let k = 1;
+    while (this.isTaken(`${prefix}${k}`)) k++;
+    return this.claim(`${prefix}${k}`);
+  }
+
+  private isTaken(name: string): boolean {
+    return (
+      PYTHON_RESERVED.has(name) || (this.attributes && MODULE_ATTRIBUTES.has(name)) || this.taken.has(name)
+    );
+  }
+
   claim(base: string): string {
     let name = IDENTIFIER.test(base) ? base : "value";
-    while (
-      PYTHON_RESERVED.has(name) ||
-      (this.attributes && MODULE_ATTRIBUTES.has(name)) ||
-      this.taken.has(name)
-    )
-      name += "_";
+    while (this.isTaken(name)) name += "_";
     this.taken.add(name);
     return name;
   }

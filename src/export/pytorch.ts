@@ -64,6 +64,8 @@ class PytorchWriter {
   private readonly inputArguments = new Map<string, string>();
   /** Buffers registered in __init__: constants that are tensors. */
   private readonly buffers: string[] = [];
+  /** The loop variable of each recurrence index. */
+  private readonly indexLocals = new Map<string, string>();
   /** Dims read in the forward pass, bound to locals at its top. */
   private readonly dimLocals = new Map<string, string>();
   /** Gradients the model takes (grad(f, x)), by the node that computes them. */
@@ -276,7 +278,7 @@ class PytorchWriter {
   }
 
   private emitStatement(level: Level, n: Node, out: string[]): void {
-    const name = level.named.get(n.id)?.text ?? this.locals.claim(`tmp${n.id}`);
+    const name = level.named.get(n.id)?.text ?? this.locals.fresh("tmp");
     const before: string[] = [];
     const value = this.build(level, n, before);
     const written = this.written.get(n.id);
@@ -341,7 +343,7 @@ class PytorchWriter {
           : x,
       once: (x) => {
         if (x.prec === PREC.atom && /^[A-Za-z_][A-Za-z0-9_.]*$|^-?[0-9.e+-]+$/.test(x.text)) return x;
-        const name = this.locals.claim("tmp");
+        const name = this.locals.fresh("tmp");
         before.push(`${level.indent}${name} = ${x.text}`);
         return { text: name, prec: PREC.atom, ...(x.number ? { number: true } : {}) };
       },
@@ -405,9 +407,14 @@ class PytorchWriter {
       this.locals.claim(`${stepName("output", k, `out${k}`)}${s.reverse ? "_reversed" : ""}_steps`),
     );
     out.push(...before);
+    // nabla runs such a recurrence forwards over its sequences flipped, and flips its values back.
+    if (s.reverse)
+      out.push(`${level.indent}# From the last step to the first: a loop over the sequences reversed.`);
     states.forEach(({ list, inits }) => out.push(`${level.indent}${list} = [${inits.join(", ")}]`));
     outputs.forEach((list) => out.push(`${level.indent}${list} = []`));
-    const index = this.locals.claim(s.index);
+    // Loops over the same index share its name: t in every loop over t.
+    let index = this.indexLocals.get(s.index);
+    if (!index) this.indexLocals.set(s.index, (index = this.locals.claim(s.index)));
     out.push(`${level.indent}for ${index} in range(${this.dim(s.length)}):`);
     const body: Level = {
       nodes: s.body,
