@@ -113,6 +113,12 @@ export const noTorchForm = (span: Span, op: string) =>
     `the PyTorch export has no form for '${op}' here (an operation nabla uses only for gradients, which torch.autograd computes itself)`,
   );
 export const badLecture = (span: Span, message: string) => make("NB5004", span, message);
+export const exportNeedsExample = (span: Span, kind: string, name: string) =>
+  make(
+    "NB5007",
+    span,
+    `the PyTorch export writes the example's values, and the example block gives none for ${kind} '${name}'`,
+  );
 export const badIndexData = (span: Span, name: string, value: number, entry: number, bound: number) =>
   make(
     "NB5006",

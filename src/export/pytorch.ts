@@ -1,5 +1,5 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import { noTorchForm, unsupported } from "../diagnostics/codes.js";
+import { exportNeedsExample, noTorchForm, unsupported } from "../diagnostics/codes.js";
 import type { Span } from "../diagnostics/span.js";
 import { getOp } from "../ir/registry.js";
 import { PREC, type Python, type TorchContext } from "../ir/op.js";
@@ -513,11 +513,7 @@ class PytorchWriter {
   private exampleValue(name: string, integer: boolean): string {
     const value = this.graph.example.get(name);
     const declared = this.graph.named.find((n) => n.name === name)!;
-    if (!value)
-      throw this.refuse(
-        declared.span,
-        `'${name}' without a value in the example block: the exported module holds the example's values`,
-      );
+    if (!value) throw new Refusal(exportNeedsExample(declared.span, declared.kind, name));
     return nestedList(toNested(value.shape, value.data), integer, INDENT);
   }
 

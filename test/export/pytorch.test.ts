@@ -20,7 +20,12 @@ const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".nabla"));
  * every value of values() and every param's gradient by module attribute — or the error.
  */
 const DRIVER = `
-import importlib.util, json, sys, traceback
+import importlib.util, json, os, sys, traceback
+# A batch of the first rows of every input, when asked: a dim the model leaves free then changes size.
+rows = int(os.environ.get("NABLA_ROWS", "0"))
+def inputs(module):
+    given = module.example_inputs()
+    return {k: v[:rows] for k, v in given.items()} if rows else given
 results = {}
 for path in sys.argv[1:]:
     try:
@@ -28,8 +33,8 @@ for path in sys.argv[1:]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         model = module.Model()
-        values = model.values(**module.example_inputs())
-        loss = model(**module.example_inputs())
+        values = model.values(**inputs(module))
+        loss = model(**inputs(module))
         loss.backward()
         results[path] = {
             "loss": loss.item(),
@@ -49,7 +54,7 @@ interface TorchRun {
 }
 
 /** Writes each module to a fresh folder and runs them all through the driver. */
-function runExported(modules: Record<string, string>): Record<string, TorchRun> {
+function runExported(modules: Record<string, string>, rows = 0): Record<string, TorchRun> {
   const dir = mkdtempSync(join(tmpdir(), "nabla-pytorch-"));
   const paths = Object.entries(modules).map(([stem, python]) => {
     const path = join(dir, `${stem}.py`);
@@ -58,6 +63,7 @@ function runExported(modules: Record<string, string>): Record<string, TorchRun> 
   });
   const r = spawnSync(PYTHON, ["-c", DRIVER, ...paths.map(([, p]) => p)], {
     encoding: "utf8",
+    env: { ...process.env, NABLA_ROWS: String(rows) },
     maxBuffer: 256 << 20,
   });
   if (r.status !== 0) throw new Error(`the driver failed:\n${r.stderr}`);
@@ -255,6 +261,26 @@ example {
     await expectAgreement({ hostile: source });
   });
 
+  it("reads a dim the model leaves free from the inputs: the batch of a data-parallel shard", async () => {
+    // bars_lenet declares `dim N`: its exported module takes 2 of the example's 4 images.
+    const source = readFileSync(join(examplesDir, "bars_lenet.nabla"), "utf8");
+    const module = exported(source, "bars_lenet.nabla");
+    expect(module.python).toContain("N = X.shape[0]");
+    const run = runExported({ bars: module.python }, 2).bars!;
+    expect(run.error).toBeUndefined();
+    const compiled = await compileOk(source, "bars_lenet.nabla");
+    const mod = await loadModule(compiled.module.javascript);
+    const data = splitValues(compiled, compiled.graph.example);
+    const half = { X: data.inputs.X!.slice(0, 2 * 36), Y: data.inputs.Y!.slice(0, 2 * 2) };
+    const nabla = mod.gradient(data.params, half, undefined, { N: 2 });
+    expect(Math.abs(run.loss - nabla.loss)).toBeLessThan(TOLERANCE);
+    expect(Math.abs(run.loss - mod.gradient(data.params, data.inputs).loss)).toBeGreaterThan(1e-6);
+    for (const [name, attribute] of module.paramAttributes)
+      expect(maxRelative(flat(run.gradients[attribute]), nabla.gradients[name]!), name).toBeLessThan(
+        TOLERANCE,
+      );
+  });
+
   it("writes comments on one line and numbers Python reads, whatever the model holds", () => {
     const source = `model Odd
 input x: [2]
@@ -274,8 +300,24 @@ example {
     expect(python.split("\n").some((l) => l.startsWith("name.nabla"))).toBe(false);
     expect(runExported({ odd: python }).odd!.error).toBeUndefined();
   });
+});
 
-  it("refuses with a located diagnostic an op it has no PyTorch form for", () => {
+describe("nabla export --target pytorch refuses, with a located diagnostic", () => {
+  it("a model whose example gives no value for a param (NB5007)", () => {
+    const r = toPytorch(
+      "model M\ninput x: [2]\nparam w: [2]\nloss L = sum(w .* x)\nexample {\n  x = [1, 2]\n}\n",
+      {
+        file: "m.nabla",
+      },
+    );
+    expect(r.pytorch).toBeUndefined();
+    expect(r.diagnostics.map((d) => [d.code, d.span.line])).toEqual([["NB5007", 3]]);
+    expect(r.rendered).toContain(
+      "m.nabla:3:7: error NB5007: the PyTorch export writes the example's values, and the example block gives none for param 'w'",
+    );
+  });
+
+  it("an op it has no PyTorch form for (NB4003)", () => {
     // Only gradients use such ops (softmax_xent_grad, the ŷ − y of a softmax's cross-entropy):
     // a model cannot write one, so the exporter is handed a forward graph with one swapped in.
     const source = `model P
