@@ -42,8 +42,11 @@ interface Level {
   readonly named: Map<NodeId, Python>;
   /** Nodes written as a statement of their own rather than inlined into the one use. */
   readonly statement: Set<NodeId>;
-  /** How an outer node reads, for a body's `outer` and `slice` nodes. */
-  readonly outer?: (id: NodeId) => Python;
+  /**
+   * The top level; a body numbers its nodes on its own, so the model's names and the
+   * gradients it takes (keyed by top-level ids) are only the top level's.
+   */
+  readonly top: boolean;
   readonly indent: string;
 }
 
@@ -59,7 +62,8 @@ export function exportPytorch(graph: Graph, sourceFile: string): PytorchExport {
 class PytorchWriter {
   private readonly locals = new PythonNames();
   private readonly attributes = new PythonNames(true);
-  private readonly lines: string[] = [];
+  /** The statements of __init__ that make the params. */
+  private readonly paramLines: string[] = [];
   private readonly paramAttributes = new Map<string, string>();
   private readonly inputArguments = new Map<string, string>();
   /** Buffers registered in __init__: constants that are tensors. */
@@ -96,6 +100,7 @@ class PytorchWriter {
       nodes: this.graph.nodes,
       named: new Map(),
       statement: new Set(),
+      top: true,
       indent: INDENT.repeat(2),
     };
     this.declare(top);
@@ -135,7 +140,7 @@ class PytorchWriter {
         `${INDENT}def __init__(self, params=None):`,
         `${INDENT}${INDENT}super().__init__()`,
         `${INDENT}${INDENT}params = EXAMPLE_PARAMS if params is None else params`,
-        ...this.lines,
+        ...this.paramLines,
         ...this.buffers,
         "",
         `${INDENT}def forward(self${args.map((a) => `, ${a}`).join("")}):`,
@@ -174,7 +179,7 @@ class PytorchWriter {
         this.paramAttributes.set(n.name, attr);
         top.named.set(n.id, atom(`self.${attr}`));
         this.reference ??= `self.${attr}`;
-        this.lines.push(
+        this.paramLines.push(
           `${INDENT}${INDENT}self.${attr} = nn.Parameter(torch.tensor(params[${pythonString(n.name)}], dtype=${DTYPE}))`,
         );
       } else if (n.kind === "input") {
@@ -212,7 +217,7 @@ class PytorchWriter {
 
   /** A node's operands as the export reads them: a gradient the model takes reads only f and x. */
   private operands(level: Level, n: Node): readonly NodeId[] {
-    const g = level.outer === undefined ? this.gradients.get(n.id) : undefined;
+    const g = level.top ? this.gradients.get(n.id) : undefined;
     if (g) return [g.of, g.wrt];
     if (n.kind === "op") return n.args;
     if (n.kind === "project") return [n.scan];
@@ -227,8 +232,7 @@ class PytorchWriter {
 
   /** Writes the statements computing `roots` at one level, in the graph's order. */
   private emitLevel(level: Level, roots: readonly NodeId[], out: string[]): void {
-    // Node ids number each level on its own: the model's names and gradients are the top level's.
-    const top = level.outer === undefined;
+    const top = level.top;
     const needed = new Array<boolean>(level.nodes.length).fill(false);
     const uses = new Array<number>(level.nodes.length).fill(0);
     const stack = [...roots];
@@ -251,8 +255,8 @@ class PytorchWriter {
         if (level.nodes[s]!.kind === "op") level.statement.add(s);
     }
     for (const g of this.gradients.values())
-      if (level.outer === undefined && level.nodes[g.wrt]!.kind === "op") level.statement.add(g.wrt);
-    if (level.outer === undefined) this.requireGradInputs(level, out);
+      if (level.top && level.nodes[g.wrt]!.kind === "op") level.statement.add(g.wrt);
+    if (level.top) this.requireGradInputs(level, out);
     for (const n of level.nodes) {
       if (!needed[n.id]) continue;
       if (n.kind === "scan") this.emitScan(level, n, out);
@@ -282,11 +286,11 @@ class PytorchWriter {
     const before: string[] = [];
     const value = this.build(level, n, before);
     const written = this.written.get(n.id);
-    if (written && level.outer === undefined) out.push(`${level.indent}# ${commentText(written)}`);
+    if (written && level.top) out.push(`${level.indent}# ${commentText(written)}`);
     out.push(...before, `${level.indent}${name} = ${value.text}`);
     level.named.set(n.id, { text: name, prec: PREC.atom, ...(value.number ? { number: true } : {}) });
     const g = [...this.gradients.values()].find((x) => x.wrt === n.id);
-    if (g && level.outer === undefined)
+    if (g && level.top)
       out.push(
         `${level.indent}${name} = ${name} if ${name}.requires_grad else ${name}.detach().requires_grad_()`,
       );
@@ -298,7 +302,7 @@ class PytorchWriter {
   }
 
   private build(level: Level, n: Node, before: string[]): Python {
-    const g = level.outer === undefined ? this.gradients.get(n.id) : undefined;
+    const g = level.top ? this.gradients.get(n.id) : undefined;
     if (g) {
       const [f, x] = [this.expression(level, g.of, before), this.expression(level, g.wrt, before)];
       return atom(`torch.autograd.grad(${f.text}, ${x.text}, create_graph=True)[0]`);
@@ -420,7 +424,7 @@ class PytorchWriter {
       nodes: s.body,
       named: new Map(),
       statement: new Set(),
-      outer: (id) => this.expression(level, id, out),
+      top: false,
       indent: level.indent + INDENT,
     };
     for (const b of s.body) {
@@ -454,6 +458,8 @@ class PytorchWriter {
     ];
     out.push(...appendBefore, ...appends);
     for (const p of projects) {
+      if (p.what !== "state" && p.what !== "output")
+        throw this.refuse(p.span, `a ${p.what} projection in the forward pass`);
       const name =
         level.named.get(p.id)?.text ??
         this.locals.claim(
@@ -463,8 +469,6 @@ class PytorchWriter {
         );
       const list =
         p.what === "state" ? `${states[p.index]!.list}[${s.states[p.index]!.lags}:]` : outputs[p.index]!;
-      if (p.what !== "state" && p.what !== "output")
-        throw this.refuse(p.span, `a ${p.what} projection in the forward pass`);
       out.push(`${level.indent}${name} = torch.stack(${list})`);
       level.named.set(p.id, atom(name));
     }
