@@ -77,7 +77,7 @@ const poolSub = (attrs: Attrs) => {
 };
 
 /** Pooling over the last two axes whatever the leading ones: torch pools [C, H, W] and [N, C, H, W]. */
-function poolTorch(fn: string, x: Python, attrs: Attrs, shape: Shape, ctx: TorchContext): Python {
+function poolTorch(fn: string, x: Python, attrs: Attrs, shape: Shape, out: Shape, ctx: TorchContext): Python {
   const [size, stride] = [windowSizes(attrs), strides(attrs)];
   const rest = [`kernel_size=${tuple(size.map(String))}`, `stride=${tuple(stride.map(String))}`];
   if (shape.length === 3 || shape.length === 4) return imageCall(fn, x, 0, rest, ctx);
@@ -86,7 +86,7 @@ function poolTorch(fn: string, x: Python, attrs: Attrs, shape: Shape, ctx: Torch
   const [h, w] = shape.slice(-2);
   const flat = atom(`${py(ctx.tensor(x), PREC.atom)}.reshape(-1, ${ctx.dim(h!)}, ${ctx.dim(w!)})`);
   const pooled = imageCall(fn, flat, 0, rest, ctx);
-  return atom(`${pooled.text}.reshape(${[...shape.slice(0, -2).map((d) => ctx.dim(d)), "-1"].join(", ")})`);
+  return atom(`${pooled.text}.reshape(${out.map((d) => ctx.dim(d)).join(", ")})`);
 }
 
 export const poolOps: readonly OpDef[] = [
@@ -127,7 +127,7 @@ export const poolOps: readonly OpDef[] = [
         (o, at) => `${argmaxCode(ctx, x, node.attrs, at, best)} ${ctx.ref(node.id)}[${o}] = ${best};`,
       );
     },
-    torch: ([x], attrs, [xs], _shape, ctx) => poolTorch("F.max_pool2d", x!, attrs, xs!, ctx),
+    torch: ([x], attrs, [xs], out, ctx) => poolTorch("F.max_pool2d", x!, attrs, xs!, out, ctx),
     latex: ([x], attrs) => ({
       text: `\\operatorname{maxpool}${poolSub(attrs)}\\left(${x!.text}\\right)`,
       prec: PREC.atom,
@@ -224,8 +224,8 @@ export const poolOps: readonly OpDef[] = [
       );
     },
     // The spreading of an average back over its window is a gradient: torch.autograd's business.
-    torch: ([x], attrs, [xs], _shape, ctx) =>
-      attrs.transpose === "x" ? undefined : poolTorch("F.avg_pool2d", x!, attrs, xs!, ctx),
+    torch: ([x], attrs, [xs], out, ctx) =>
+      attrs.transpose === "x" ? undefined : poolTorch("F.avg_pool2d", x!, attrs, xs!, out, ctx),
     latex: ([x], attrs) => ({
       text: `\\operatorname{${attrs.transpose === "x" ? "spread" : "avgpool"}}${poolSub(attrs)}\\left(${x!.text}\\right)`,
       prec: PREC.atom,

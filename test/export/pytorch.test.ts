@@ -90,6 +90,13 @@ async function nablaModule(source: string, file: string) {
   return { graph: analysis.graph, mod, data: bindValues(analysis.graph, new Map()) };
 }
 
+/** The shape of a nested list of numbers (torch's tolist()). */
+function nestedShape(x: unknown): number[] {
+  const shape: number[] = [];
+  for (let probe = x; Array.isArray(probe); probe = probe[0]) shape.push(probe.length);
+  return shape;
+}
+
 /** max |a − b| / max(1, |b|) over the entries of two equal-length arrays. */
 function maxRelative(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
@@ -123,11 +130,14 @@ async function expectAgreement(sources: Record<string, string>): Promise<Record<
       const got = torchGradient === null ? new Float64Array(expected.length) : flat(torchGradient);
       expect(maxRelative(got, expected), `${stem}: d loss / d ${name}`).toBeLessThan(TOLERANCE);
     }
-    for (const n of graph.named.filter((v) => v.kind === "equation" || v.kind === "loss"))
+    for (const n of graph.named.filter((v) => v.kind === "equation" || v.kind === "loss")) {
+      const shape = graph.nodes[n.node]!.shape.map((d) => (typeof d === "number" ? d : data.dims[d]!));
+      expect(nestedShape(run.values[n.name]), `${stem}: the shape of ${n.name}`).toEqual(shape);
       expect(
         maxRelative(flat(run.values[n.name]), forward.values[n.name]!),
         `${stem}: ${n.name}`,
       ).toBeLessThan(TOLERANCE);
+    }
   }
   return modules;
 }
@@ -175,7 +185,8 @@ c = conv2d(img, k2, stride = [2, 1], padding = [1, 0])
 m = maxpool(c, size = 2, stride = 2)
 u = flatten(p, from = 1)
 z = concat(slice(u, 0, 3), E[ids]) * concat(W, W, axis = 0) + reshape(slice(sum(permute(g, [0, 2, 3, 1]), axis = 1), 0, 1, axis = 1), [N, F])
-loss L = cross_entropy(softmax(z), label) / N + sum(a) + sum(m) + sum(M * W) + sum(g * permute(g, [0, 1, 3, 2]))
+v = avgpool(reshape(g, [N, F, 1, 2, 3]), size = [1, 3], stride = [1, 3])
+loss L = cross_entropy(softmax(z), label) / N + sum(a) + sum(m) + sum(v .* v) + sum(M * W) + sum(g * permute(g, [0, 1, 3, 2]))
 example {
   x = [[[0.1, 0.5, -0.3, 0.8, 0.2, -0.6], [0.4, -0.1, 0.7, 0.3, -0.5, 0.9]], [[-0.2, 0.6, 0.1, -0.4, 0.5, 0.3], [0.8, 0.2, -0.7, 0.1, 0.4, -0.3]]]
   img = [[0.1, 0.2, 0.3, 0.4, 0.5], [0.5, 0.4, 0.3, 0.2, 0.1], [0.9, -0.1, 0.3, 0.7, -0.5], [0.2, 0.6, -0.8, 0.4, 0.0], [0.3, -0.3, 0.5, -0.5, 0.7]]
