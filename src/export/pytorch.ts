@@ -106,10 +106,14 @@ class PytorchWriter {
     this.declare(top);
     const body: string[] = [];
     this.emitLevel(top, this.roots(), body);
-    const lossName = this.names.get(this.graph.loss) ?? "loss";
-    const outputs = this.graph.named
-      .filter((n) => n.kind === "equation" || n.kind === "loss")
-      .map((n) => `${pythonString(n.name)}: ${this.expression(top, n.node, body).text}`);
+    const returned = this.graph.named.filter((n) => n.kind === "equation" || n.kind === "loss");
+    const lossEntry = returned.find((n) => n.node === this.graph.loss);
+    const lossName = lossEntry?.name ?? "loss";
+    // Every value as a tensor, a size (`n = 2*N`) too.
+    const tensor = (id: NodeId) => this.context(top, body).tensor(this.expression(top, id, body)).text;
+    const outputs = returned.map((n) => `${pythonString(n.name)}: ${tensor(n.node)}`);
+    // A graph built without the model's names (a test's) still returns its loss.
+    if (!lossEntry) outputs.push(`"loss": ${tensor(this.graph.loss)}`);
     body.push(`${top.indent}return {${outputs.join(", ")}}`);
     const dims = [...this.dimLocals].map(([dim, local]) => `${top.indent}${local} = ${this.dimSource(dim)}`);
     const args = [...this.inputArguments.values()];
