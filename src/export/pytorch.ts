@@ -50,6 +50,13 @@ interface Level {
   readonly indent: string;
 }
 
+/** A dict literal after `start`: on one line when it fits, one entry per line otherwise. */
+function dictLines(start: string, entries: readonly string[], indent: string): string[] {
+  const oneLine = `${start}{${entries.join(", ")}}`;
+  if (oneLine.length <= 96) return [oneLine];
+  return [`${start}{`, ...entries.map((e) => `${indent}${INDENT}${e},`), `${indent}}`];
+}
+
 export function exportPytorch(graph: Graph, sourceFile: string): PytorchExport {
   try {
     return { module: new PytorchWriter(graph, sourceFile).write() };
@@ -114,7 +121,7 @@ class PytorchWriter {
     const outputs = returned.map((n) => `${pythonString(n.name)}: ${tensor(n.node)}`);
     // A graph built without the model's names (a test's) still returns its loss.
     if (!lossEntry) outputs.push(`"loss": ${tensor(this.graph.loss)}`);
-    body.push(`${top.indent}return {${outputs.join(", ")}}`);
+    body.push(...dictLines(`${top.indent}return `, outputs, top.indent));
     const dims = [...this.dimLocals].map(([dim, local]) => `${top.indent}${local} = ${this.dimSource(dim)}`);
     const args = [...this.inputArguments.values()];
     const header = [
@@ -159,8 +166,13 @@ class PytorchWriter {
         `${INDENT}model = Model()`,
         `${INDENT}loss = model(**example_inputs())`,
         `${INDENT}loss.backward()`,
-        `${INDENT}gradients = {${[...this.paramAttributes].map(([name, attr]) => `${pythonString(name)}: model.${attr}.grad`).join(", ")}}`,
-        `${INDENT}print(json.dumps({"loss": loss.item(), "gradients": {name: None if g is None else g.tolist() for name, g in gradients.items()}}))`,
+        ...dictLines(
+          `${INDENT}gradients = `,
+          [...this.paramAttributes].map(([name, attr]) => `${pythonString(name)}: model.${attr}.grad`),
+          INDENT,
+        ),
+        `${INDENT}gradients = {name: None if g is None else g.tolist() for name, g in gradients.items()}`,
+        `${INDENT}print(json.dumps({"loss": loss.item(), "gradients": gradients}))`,
         "",
       ].join("\n"),
       paramAttributes: this.paramAttributes,
