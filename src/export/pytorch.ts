@@ -399,7 +399,8 @@ class PytorchWriter {
         n.kind === "input" ? this.inputArguments.get(n.name)! : `self.${this.paramAttributes.get(n.name)!}`;
       return `${owner}.shape[${axis}]`;
     }
-    throw new Error(`dim ${d} is bound by no input`);
+    const user = this.graph.nodes.find((n) => n.shape.includes(d)) ?? this.graph.nodes[this.graph.loss]!;
+    throw this.refuse(user.span, `the dim '${d}', which no input or param has to read its size from`);
   }
 
   /** A recurrence: one list per state and output, a loop over the steps, then the lists stacked. */
