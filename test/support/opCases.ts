@@ -8,6 +8,7 @@ import type { Tensor } from "../../src/ir/tensor.js";
  * L = sum(op(args) .* R). The op tests check its derivative, its code and its PyTorch form on
  * these cases.
  */
+
 const span = { start: 0, end: 1, line: 1, column: 1 };
 
 /** How to exercise one op: operand shapes, attributes, and operands built from others (p = softmax(z)). */
