@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { analyze, compile, type CompileResult } from "./index.js";
+import { analyze, compile, toPytorch, type CompileResult } from "./index.js";
 import { checkLecture } from "./lecture/check.js";
 import { describeLecture } from "./lecture/describe.js";
 import { fromNested, runCompiled, ValuesError, type RunOutput } from "./run.js";
@@ -31,6 +31,11 @@ const COMMANDS = {
     usage: "nabla gradcheck <model.nabla> [--values <file.json>]",
     does: "compare the generated gradient of every param with central finite differences at the example values (exit status 4 when one differs)",
     options: ["values"],
+  },
+  export: {
+    usage: "nabla export <model.nabla> --target pytorch [-o <dir>]",
+    does: "write <dir>/<model>.py (default dir: out): the model as a torch.nn.Module holding the example's params, its forward pass and loss, and the example's inputs, to train with PyTorch — on many machines with DistributedDataParallel (docs/export.md)",
+    options: ["target", "out"],
   },
   check: {
     usage: "nabla check <model.nabla>",
@@ -71,6 +76,7 @@ const OPTIONS = {
     text: "--values <file.json>  values overriding the example's, keyed by declared name",
   },
   port: { type: "string", text: "--port <n>           the port to serve on, 1–65535 (default 8480)" },
+  target: { type: "string", text: "--target <name>      the framework to write for: pytorch" },
   json: { type: "boolean", text: "--json               print the result as JSON" },
   html: { type: "boolean", text: "--html               also write the handout as one HTML page" },
   stdio: {
@@ -171,6 +177,29 @@ async function commandCompile(file: string, outDir: string, html = false): Promi
   if (html) written.push([`${stem}.html`, compiled.html]);
   for (const [name, text] of written) writeOutput(join(outDir, name), text);
   process.stdout.write(`compiled ${file}: ${written.map(([name]) => join(outDir, name)).join(", ")}\n`);
+  return 0;
+}
+
+/** The frameworks `nabla export` writes for. */
+const TARGETS = ["pytorch"] as const;
+
+async function commandExport(file: string, target: string | undefined, outDir: string): Promise<number> {
+  if (target === undefined)
+    throw new UsageError(`export needs --target (one of: ${TARGETS.join(", ")})`, "export");
+  if (!(TARGETS as readonly string[]).includes(target)) {
+    const close = closestName(target, [...TARGETS]);
+    throw new UsageError(
+      `unknown target '${target}'${close ? `; did you mean '${close}'?` : ""} (targets: ${TARGETS.join(", ")})`,
+      "export",
+    );
+  }
+  const result = toPytorch(readSource(file), { file });
+  if (result.rendered) process.stderr.write(`${result.rendered}\n`);
+  if (!result.pytorch) return 1;
+  writableFolder(outDir);
+  const path = join(outDir, `${outputStem(file)}.py`);
+  writeOutput(path, result.pytorch.python);
+  process.stdout.write(`exported ${file} for PyTorch: ${path}\n`);
   return 0;
 }
 
@@ -385,6 +414,9 @@ async function main(argv: string[]): Promise<number> {
     case "gradcheck":
       if (!file) throw new UsageError("gradcheck needs a model file", command);
       return commandGradcheck(file, flags.values);
+    case "export":
+      if (!file) throw new UsageError("export needs a model file", command);
+      return commandExport(file, flags.target, outDir);
     case "check": {
       if (!file) throw new UsageError("check needs a model file", command);
       const result = analyze(readSource(file), { file });

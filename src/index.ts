@@ -4,6 +4,8 @@ import { buildHandout } from "./handout/build.js";
 import { printLatex } from "./latex/print.js";
 import { printHtml } from "./html/print.js";
 import { checkLecture, type LectureReport } from "./lecture/check.js";
+import { renderDiagnostics } from "./diagnostics/diagnostic.js";
+import { exportPytorch, type PytorchModule } from "./export/pytorch.js";
 
 export { analyze } from "./analyze.js";
 export type { Analysis, CompileOptions } from "./analyze.js";
@@ -11,6 +13,7 @@ export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export type { Graph } from "./ir/types.js";
 export type { Gradient } from "./autodiff/reverse.js";
 export type { GeneratedModule } from "./codegen/module.js";
+export type { PytorchModule } from "./export/pytorch.js";
 
 export interface CompileResult extends Analysis {
   readonly module?: GeneratedModule;
@@ -34,5 +37,24 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
     latex: printLatex(handout),
     html: printHtml(handout),
     ...(lecture ? { lecture } : {}),
+  };
+}
+
+export interface PytorchResult extends Analysis {
+  /** The model as a Python module: a torch.nn.Module with the example's values. */
+  readonly pytorch?: PytorchModule;
+}
+
+/** Source → IR → the forward pass as a PyTorch module, or diagnostics (an op with no PyTorch form). */
+export function toPytorch(text: string, options: CompileOptions = {}): PytorchResult {
+  const analysis = analyze(text, options);
+  if (!analysis.graph) return analysis;
+  const file = options.file ?? "<input>";
+  const exported = exportPytorch(analysis.graph, file.split(/[\\/]/).pop()!);
+  if ("module" in exported) return { ...analysis, pytorch: exported.module };
+  const source = text.replace(/\r\n?/g, "\n");
+  return {
+    diagnostics: exported.diagnostics,
+    rendered: renderDiagnostics(exported.diagnostics, source, file),
   };
 }

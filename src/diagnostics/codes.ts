@@ -106,7 +106,19 @@ export const exampleNotConstant = (span: Span) =>
   make("NB5002", span, "example values must be numbers or tensor literals of numbers");
 export const badTrain = (span: Span, message: string) => make("NB5003", span, message);
 export const unsupported = (span: Span, message: string) => make("NB4002", span, message);
+export const noTorchForm = (span: Span, op: string) =>
+  make(
+    "NB4003",
+    span,
+    `the PyTorch export has no form for '${op}' here (an operation nabla uses only for gradients, which torch.autograd computes itself)`,
+  );
 export const badLecture = (span: Span, message: string) => make("NB5004", span, message);
+export const exportNeedsExample = (span: Span, kind: string, name: string) =>
+  make(
+    "NB5007",
+    span,
+    `the PyTorch export writes the example's values, and the example block gives none for ${kind} '${name}'`,
+  );
 export const badIndexData = (span: Span, name: string, value: number, entry: number, bound: number) =>
   make(
     "NB5006",

@@ -2,7 +2,7 @@
  * What an operation is: the rules one op definition holds side by side. The IR core knows
  * ops only through this interface and the registry (registry.ts); ops/ defines them.
  */
-import type { Attrs, NodeId, OpNode, Shape } from "./types.js";
+import type { Attrs, Dim, NodeId, OpNode, Shape } from "./types.js";
 import type { ShapeProblem } from "../diagnostics/shapes.js";
 import type { Tensor } from "./tensor.js";
 import type { GraphBuilder } from "./builder.js";
@@ -51,6 +51,35 @@ export const PREC = {
   power: 4,
   atom: 5,
 } as const;
+
+/**
+ * A Python expression for the PyTorch export, with its precedence (PREC's levels, which
+ * Python's operators share: + −, then * / @, unary −, **, atoms), so that operands are
+ * parenthesised only where needed. `number` marks a Python number (a literal, a size)
+ * rather than a tensor: Python's operators take either, torch's functions want tensors.
+ */
+export interface Python {
+  readonly text: string;
+  readonly prec: number;
+  readonly number?: boolean;
+}
+
+/** What an op's `torch` rule may ask of the PyTorch exporter. */
+export interface TorchContext {
+  /** A Python expression for a dim: a literal for a fixed one, the local bound from the inputs' shapes otherwise. */
+  dim(d: Dim): string;
+  /** A float literal that is valid Python whatever the number (inf and nan included). */
+  num(value: number): Python;
+  /** A Python number as a 0-dim tensor of the model's dtype; a tensor as it is. */
+  tensor(x: Python): Python;
+  /**
+   * An operand the rule writes more than once, bound to a local first (when it is not a name
+   * or a literal already), so that it is computed once.
+   */
+  once(x: Python): Python;
+  /** The model's floating dtype, `torch.float64`. */
+  readonly dtype: string;
+}
 
 /** A surface-language parameter: positional or named, an operand or a constant attribute. */
 export interface SurfaceParam {
@@ -114,6 +143,18 @@ export interface OpDef {
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   readonly latex: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
+  /**
+   * The op as a PyTorch expression over its operands' expressions, for `nabla export --target
+   * pytorch`. Absent for ops that only gradients use: the export writes the forward pass, and
+   * torch.autograd differentiates it.
+   */
+  readonly torch?: (
+    args: readonly Python[],
+    attrs: Attrs,
+    argShapes: readonly Shape[],
+    shape: Shape,
+    ctx: TorchContext,
+  ) => Python | undefined;
   /**
    * When `latex` writes a form that holds only for some operands (ŷ − y, when each row of
    * y sums to one): whether it holds for these operand values (undefined where unknown),

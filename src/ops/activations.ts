@@ -1,3 +1,4 @@
+import { atom as pyAtom, call as pyCall } from "./python.js";
 import type { GraphBuilder } from "../ir/builder.js";
 import type { Attrs, NodeId } from "../ir/types.js";
 import type { Latex, OpDef } from "../ir/op.js";
@@ -16,6 +17,8 @@ const greater = (b: GraphBuilder, x: NodeId, y: NodeId) => b.op("compare", [x, y
 export const activationOps: readonly OpDef[] = [
   composite({
     name: "softplus",
+    // Above `threshold` torch returns x itself; at 40, log(1 + e^x) already rounds to x in float64.
+    torch: ([x], _attrs, _shapes, _shape, ctx) => pyCall("F.softplus", [x!], ctx, "threshold=40"),
     params: [{ name: "x" }],
     // log(1 + e^x) = max(x, 0) + log(1 + e^{−|x|}): finite for every x.
     expand: (b, [x]) =>
@@ -26,6 +29,13 @@ export const activationOps: readonly OpDef[] = [
   }),
   composite({
     name: "leaky_relu",
+    torch: ([x], attrs, _shapes, _shape, ctx) =>
+      pyCall(
+        "F.leaky_relu",
+        [x!],
+        ctx,
+        ctx.num(attrs.alpha === undefined ? 0.01 : attr(attrs, "alpha")).text,
+      ),
     params: [{ name: "x" }, { name: "alpha", attr: true, default: 0.01 }],
     expand: (b, [x], attrs) =>
       b.op("where", [greater(b, x!, num(b, 0)), x!, op(b, "mul", num(b, attr(attrs, "alpha")), x!)]),
@@ -35,6 +45,8 @@ export const activationOps: readonly OpDef[] = [
   }),
   composite({
     name: "elu",
+    torch: ([x], attrs, _shapes, _shape, ctx) =>
+      pyCall("F.elu", [x!], ctx, ctx.num(attrs.alpha === undefined ? 1 : attr(attrs, "alpha")).text),
     params: [{ name: "x" }, { name: "alpha", attr: true, default: 1 }],
     // The exponential of min(x, 0): the branch not taken never overflows, nor does its derivative.
     expand: (b, [x], attrs) =>
@@ -57,6 +69,7 @@ export const activationOps: readonly OpDef[] = [
   }),
   composite({
     name: "gelu",
+    torch: ([x], _attrs, _shapes, _shape, ctx) => pyCall("F.gelu", [x!], ctx),
     params: [{ name: "x" }],
     // x Φ(x), Φ the standard normal distribution function: Φ(x) = (1 + erf(x/√2))/2.
     expand: (b, [x]) =>
@@ -76,6 +89,7 @@ export const activationOps: readonly OpDef[] = [
   }),
   composite({
     name: "silu",
+    torch: ([x], _attrs, _shapes, _shape, ctx) => pyCall("F.silu", [x!], ctx),
     params: [{ name: "x" }],
     expand: (b, [x]) => op(b, "mul", x!, op(b, "sigmoid", x!)),
     latex: ([x]) => call("SiLU", x!),
@@ -83,6 +97,7 @@ export const activationOps: readonly OpDef[] = [
   }),
   composite({
     name: "mish",
+    torch: ([x], _attrs, _shapes, _shape, ctx) => pyCall("F.mish", [x!], ctx),
     params: [{ name: "x" }],
     expand: (b, [x]) => op(b, "mul", x!, op(b, "tanh", op(b, "softplus", x!))),
     latex: ([x]) => call("mish", x!),
@@ -91,6 +106,7 @@ export const activationOps: readonly OpDef[] = [
   }),
   composite({
     name: "clamp",
+    torch: ([x, low, high], _attrs, _shapes, _shape, ctx) => pyCall("torch.clamp", [x!, low!, high!], ctx),
     params: [{ name: "x" }, { name: "low" }, { name: "high" }],
     expand: (b, [x, low, high]) => op(b, "min", op(b, "max", x!, low!), high!),
     latex: ([x, low, high]) => `\\operatorname{clamp}\\left(${x!.text}, ${low!.text}, ${high!.text}\\right)`,
@@ -101,6 +117,11 @@ export const activationOps: readonly OpDef[] = [
   }),
   composite({
     name: "huber",
+    torch: ([a], attrs, _shapes, _shape, ctx) => {
+      const x = ctx.once(ctx.tensor(a!));
+      const delta = ctx.num(attrs.delta === undefined ? 1 : attr(attrs, "delta")).text;
+      return pyAtom(`F.huber_loss(${x.text}, torch.zeros_like(${x.text}), reduction="none", delta=${delta})`);
+    },
     params: [{ name: "a" }, { name: "delta", attr: true, default: 1 }],
     // ½a² within δ of 0, δ(|a| − ½δ) beyond: quadratic near 0, linear in the tails.
     expand: (b, [a], attrs) => {

@@ -4,6 +4,7 @@ import { problem } from "../diagnostics/shapes.js";
 import type { Attrs, Dim, NodeId, Shape } from "../ir/types.js";
 import { tensor } from "../ir/tensor.js";
 import { group, PREC, type OpDef, type ShapeResult } from "../ir/op.js";
+import { atom, infix, py } from "./python.js";
 
 /**
  * Products over leading axes and reordered axes, as attention writes them: `Q * K^T` with
@@ -119,6 +120,7 @@ export const batchedOps: readonly OpDef[] = [
         .join(" ");
       return `{ let ${o} = 0; ${open} ${ctx.ref(node.id)}[${o}++] = ${ctx.ref(node.args[0]!)}[${source || "0"}]; }`;
     },
+    torch: ([x], attrs) => atom(`${py(x!, PREC.atom)}.permute(${axesOf(attrs).join(", ")})`),
     latex: ([x], attrs, [from]) => {
       const axes = axesOf(attrs);
       const rank = from!.length;
@@ -177,5 +179,7 @@ export const batchedOps: readonly OpDef[] = [
       text: `${group(a!, PREC.power)} ${b!.numeric ? "\\cdot " : ""}${group(b!, PREC.power)}`,
       prec: PREC.product,
     }),
+    // torch.matmul multiplies stacks matrix by matrix and shares a rank-2 operand, as here.
+    torch: ([a, b]) => infix(a!, "@", b!, PREC.product),
   },
 ];

@@ -32,6 +32,8 @@ export interface CompositeSpec {
   /** Replaces the derivative of the expansion (softplus′ = σ, written as the lecture writes it). */
   readonly vjp?: OpDef["vjp"];
   readonly domain?: OpDef["domain"];
+  /** The op in PyTorch, where it has a function of its own (F.gelu). */
+  readonly torch?: OpDef["torch"];
 }
 
 const SPAN = { start: 0, end: 0, line: 1, column: 1 };
@@ -192,6 +194,7 @@ export function composite(spec: CompositeSpec): OpDef {
       emitElementwise(ctx, node.id, node.shape, node.args, (values) => formula(values, node.attrs, ctx)),
     latex: (args, attrs) => ({ text: spec.latex(args, withDefaults(spec, attrs)), prec: PREC.atom }),
     domain: spec.domain ?? (() => "any"),
+    ...(spec.torch ? { torch: spec.torch } : {}),
     get helpers() {
       helpers ??= Object.assign({}, ...expansionOps(spec).map((n) => getOp(n.op).helpers ?? {})) as Record<
         string,

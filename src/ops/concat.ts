@@ -4,6 +4,7 @@ import { problem } from "../diagnostics/shapes.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { PREC, type OpDef, type ShapeResult } from "../ir/op.js";
+import { atom, call, py } from "./python.js";
 import { axisOf } from "./reduce.js";
 
 /**
@@ -110,6 +111,8 @@ export const concatOps: readonly OpDef[] = [
       ].join("\n");
     },
     // [h; x] for vectors (stacked), [A, B] side by side for a last axis, stacked otherwise.
+    torch: ([a, b], attrs, [shape], _shape, ctx) =>
+      atom(`torch.cat([${ctx.tensor(a!).text}, ${ctx.tensor(b!).text}], dim=${axisIn(shape!, attrs)!})`),
     latex: ([a, b], attrs, [shape]) => {
       const rank = shape!.length;
       const axis = axisIn(shape!, attrs);
@@ -170,6 +173,11 @@ export const concatOps: readonly OpDef[] = [
         { ref: ctx.ref(node.id), size: to - from, at: 0 },
       );
     },
+    torch: ([x], attrs, [shape]) => {
+      const [from, to] = sliceRange(attrs);
+      const axis = axisIn(shape!, attrs)!;
+      return atom(`${py(x!, PREC.atom)}[${[...Array<string>(axis).fill(":"), `${from}:${to}`].join(", ")}]`);
+    },
     latex: ([x], attrs, [shape]) => {
       const [from, to] = sliceRange(attrs);
       const axis = axisIn(shape!, attrs)!;
@@ -205,6 +213,15 @@ export const concatOps: readonly OpDef[] = [
       const [from, to] = sliceRange(node.attrs);
       const n = node.shape[axis] as number;
       return `${ctx.ref(node.id)}.fill(0);\n${emitBlockCopy(ctx, node.shape, axis, to - from, { ref: ctx.ref(g), size: to - from, at: 0 }, { ref: ctx.ref(node.id), size: n, at: from })}`;
+    },
+    // F.pad lists (before, after) per axis from the last axis backwards.
+    torch: ([g], attrs, [shape], out, ctx) => {
+      const [from, to] = sliceRange(attrs);
+      const axis = axisIn(out, attrs)!;
+      const pads = shape!.map((_, i) =>
+        i === axis ? [String(from), `${ctx.dim(out[axis]!)} - ${to}`] : ["0", "0"],
+      );
+      return call("F.pad", [g!], ctx, `[${pads.slice(axis).reverse().flat().join(", ")}]`);
     },
     latex: ([g], attrs) => {
       const [from, to] = sliceRange(attrs);

@@ -5,6 +5,7 @@ import type { EmitContext } from "./lowering.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
 import { convDims, gradientShape, asShape, num, paddings, strides, type ConvDims } from "./imageShapes.js";
 import type { Shape } from "../ir/types.js";
+import { imageCall, py, tuple } from "./python.js";
 
 /**
  * Image operations as deep-learning practice means them: conv2d is a cross-correlation with
@@ -278,6 +279,19 @@ export const convOps: readonly OpDef[] = [
         after: () => "",
       });
       return `${out}.fill(0);\n${loops}`;
+    },
+    // Only the convolution itself: its transposes are gradients, which torch.autograd computes.
+    torch: ([x, k], attrs, [xs, ks], _shape, ctx) => {
+      if (roleOf(attrs) !== "out") return undefined;
+      const [stride, padding] = [strides(attrs), paddings(attrs)];
+      const kernel = ks!.length === 2 ? `${py(ctx.tensor(k!), PREC.atom)}[None, None]` : ctx.tensor(k!).text;
+      return imageCall(
+        "F.conv2d",
+        x!,
+        4 - xs!.length,
+        [kernel, `stride=${tuple(stride.map(String))}`, `padding=${tuple(padding.map(String))}`],
+        ctx,
+      );
     },
     latex: ([a, c], attrs) => {
       const role = roleOf(attrs);

@@ -2,6 +2,7 @@ import { sizeOf, tensor } from "../ir/tensor.js";
 import type { Dim } from "../ir/types.js";
 import { dimLatex, latexName } from "../syntax/latexName.js";
 import { PREC, type OpDef } from "../ir/op.js";
+import { tuple } from "./python.js";
 
 /**
  * The size of a named dim used as a number (`sum(e) / (2*N)`). It stays a symbol, so the
@@ -23,6 +24,12 @@ export const dimOps: readonly OpDef[] = [
       const fixed = node.attrs.value;
       return `${ctx.ref(node.id)}[0] = ${typeof fixed === "number" ? String(fixed) : ctx.dim(String(node.attrs.dim))};`;
     },
+    // The dim's local (an int bound at the top of the forward pass): sqrt(Dk) is math.sqrt(Dk).
+    torch: (_args, attrs, _shapes, _shape, ctx) => ({
+      text: ctx.dim(String(attrs.dim)),
+      prec: PREC.atom,
+      number: true,
+    }),
     // As the model section lists the dims: N, \mathrm{Dk}.
     latex: (_args, attrs) => ({
       text: dimLatex(String(attrs.dim)),
@@ -51,5 +58,13 @@ export const dimOps: readonly OpDef[] = [
       return `for (let ${e} = 0; ${e} < ${ctx.size(node.shape)}; ${e}++) ${ctx.ref(node.id)}[${e}] = Math.floor(${e} / ${inner}) % ${ctx.dim(node.shape[axis]!)};`;
     },
     latex: (_args, attrs) => ({ text: latexName(String(attrs.name)), prec: PREC.atom }),
+    torch: (_args, attrs, _shapes, shape, ctx) => {
+      const axis = Number(attrs.axis);
+      const along = shape.map((d, i) => (i === axis ? "-1" : "1"));
+      return {
+        text: `torch.arange(${ctx.dim(shape[axis]!)}, dtype=${ctx.dtype}).reshape${tuple(along)}.expand${tuple(shape.map((d) => ctx.dim(d)))}`,
+        prec: PREC.atom,
+      };
+    },
   },
 ];

@@ -4,7 +4,16 @@ import type { Attrs, NodeId, OpNode } from "../ir/types.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { emitElementwise } from "./lowering.js";
 import { evalMap, reduceTo, sameAsFirst } from "./common.js";
-import { group, PREC, type Helper, type Latex, type OpDef } from "../ir/op.js";
+import {
+  group,
+  PREC,
+  type Helper,
+  type Latex,
+  type OpDef,
+  type Python,
+  type TorchContext,
+} from "../ir/op.js";
+import { atom, call, infix, negate, power } from "./python.js";
 import { nablaErf } from "./erf.js";
 
 type Domain = ReturnType<NonNullable<OpDef["domain"]>>;
@@ -24,6 +33,16 @@ interface UnarySpec {
   readonly domain?: Domain;
   readonly simplify?: (b: GraphBuilder, x: NodeId) => NodeId | undefined;
   readonly helpers?: Readonly<Record<string, Helper>>;
+  /** The PyTorch function (`torch.tanh`), or the expression over the operand's text. */
+  readonly torch: string | ((x: string) => string);
+  /** Python's `math` function for a Python number operand (a size: sqrt(Dk)), keeping it a number. */
+  readonly math?: string;
+}
+
+function unaryTorch(spec: UnarySpec, x: Python, ctx: TorchContext): Python {
+  if (spec.name === "neg") return negate(x);
+  if (x.number && spec.math) return { text: `${spec.math}(${x.text})`, prec: PREC.atom, number: true };
+  return typeof spec.torch === "string" ? call(spec.torch, [x], ctx) : atom(spec.torch(ctx.tensor(x).text));
 }
 
 const fn = (name: string) => (x: Latex) => `${name}\\left(${x.text}\\right)`;
@@ -66,6 +85,7 @@ function unary(spec: UnarySpec): OpDef {
       text: spec.latex(x!, attrOf(attrs)),
       prec: spec.name === "neg" ? PREC.unary : PREC.atom,
     }),
+    torch: ([x], _attrs, _shapes, _shape, ctx) => unaryTorch(spec, x!, ctx),
     domain: () => spec.domain ?? "any",
     ...(spec.vjp ? {} : { nonDifferentiable: [0], zeroDerivative: [0] }),
     ...(spec.helpers ? { helpers: spec.helpers } : {}),
@@ -108,6 +128,7 @@ const one = (b: GraphBuilder) => b.scalar(1);
 const unaryOps: OpDef[] = [
   unary({
     name: "neg",
+    torch: "-",
     surface: false,
     f: (x) => -x,
     js: (x) => `-(${x})`,
@@ -117,6 +138,8 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "exp",
+    torch: "torch.exp",
+    math: "math.exp",
     f: Math.exp,
     js: (x) => `Math.exp(${x})`,
     latex: (x) => `e^{${x.text}}`,
@@ -125,6 +148,8 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "log",
+    torch: "torch.log",
+    math: "math.log",
     f: Math.log,
     js: (x) => `Math.log(${x})`,
     latex: fn("\\log"),
@@ -135,6 +160,7 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "log_sigmoid",
+    torch: "F.logsigmoid",
     f: (x) => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x))),
     js: (x) => `(${x} >= 0 ? -Math.log1p(Math.exp(-(${x}))) : ${x} - Math.log1p(Math.exp(${x})))`,
     latex: (x) => `\\log\\sigma\\left(${x.text}\\right)`,
@@ -143,6 +169,8 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "sqrt",
+    torch: "torch.sqrt",
+    math: "math.sqrt",
     f: Math.sqrt,
     js: (x) => `Math.sqrt(${x})`,
     latex: (x) => `\\sqrt{${x.text}}`,
@@ -152,6 +180,8 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "log1p",
+    torch: "torch.log1p",
+    math: "math.log1p",
     f: Math.log1p,
     js: (x) => `Math.log1p(${x})`,
     latex: (x) => `\\log\\left(1 + ${x.text}\\right)`,
@@ -161,6 +191,8 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "erf",
+    torch: "torch.erf",
+    math: "math.erf",
     f: nablaErf,
     js: (x) => `nablaErf(${x})`,
     latex: fn("\\operatorname{erf}"),
@@ -179,6 +211,7 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "abs",
+    torch: "torch.abs",
     f: Math.abs,
     js: (x) => `Math.abs(${x})`,
     latex: (x) => `\\left|${x.text}\\right|`,
@@ -188,6 +221,7 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "sign",
+    torch: "torch.sign",
     surface: false,
     f: Math.sign,
     js: (x) => `Math.sign(${x})`,
@@ -197,6 +231,8 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "tanh",
+    torch: "torch.tanh",
+    math: "math.tanh",
     f: Math.tanh,
     js: (x) => `Math.tanh(${x})`,
     latex: fn("\\tanh"),
@@ -205,6 +241,7 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "softsign",
+    torch: "F.softsign",
     f: (x) => x / (1 + Math.abs(x)),
     js: (x) => `(${x}) / (1 + Math.abs(${x}))`,
     latex: fn("\\operatorname{softsign}"),
@@ -215,6 +252,7 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "sigmoid",
+    torch: "torch.sigmoid",
     f: (x) => 1 / (1 + Math.exp(-x)),
     js: (x) => `1 / (1 + Math.exp(-(${x})))`,
     latex: fn("\\sigma"),
@@ -223,6 +261,7 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "relu",
+    torch: "torch.relu",
     f: (x) => (x > 0 ? x : 0),
     js: (x) => `Math.max(${x}, 0)`,
     latex: fn("\\operatorname{ReLU}"),
@@ -233,6 +272,7 @@ const unaryOps: OpDef[] = [
   }),
   unary({
     name: "heaviside",
+    torch: (x) => `torch.sign(torch.relu(${x}))`,
     f: (x) => (x > 0 ? 1 : 0),
     // +(x > 0) compiles without a branch: a mask of ReLU's zeros is not predictable.
     js: (x) => `+(${x} > 0)`,
@@ -254,6 +294,7 @@ interface BinarySpec {
   readonly domain?: (argIndex: number) => Domain;
   /** Operand names, when users may call the op by name (max(a, b)). */
   readonly surface?: readonly string[];
+  readonly torch: (a: Python, b: Python, ctx: TorchContext) => Python;
 }
 
 function binary(spec: BinarySpec): OpDef {
@@ -282,8 +323,15 @@ function binary(spec: BinarySpec): OpDef {
         b!,
         shapes.some((s) => s.length === 0),
       ),
+    torch: ([a, b], _attrs, _shapes, _shape, ctx) => spec.torch(a!, b!, ctx),
     domain: spec.domain ?? (() => "any"),
   };
+}
+
+/** `torch.where(a >= b, a, b)`: the operand the relation picks, and the gradient only to it. */
+function pick(a: Python, relation: string, b: Python, ctx: TorchContext): Python {
+  const [x, y] = [ctx.once(ctx.tensor(a)), ctx.once(ctx.tensor(b))];
+  return atom(`torch.where(${x.text} ${relation} ${y.text}, ${x.text}, ${y.text})`);
 }
 
 /** `x` itself when an identity leaves it unchanged in value and shape. */
@@ -297,6 +345,7 @@ function keep(b: GraphBuilder, x: NodeId, other: NodeId): NodeId | undefined {
 const binaryOps: OpDef[] = [
   binary({
     name: "add",
+    torch: (a, b) => infix(a, "+", b, PREC.sum),
     f: (a, b) => a + b,
     js: (a, b) => `${a} + ${b}`,
     // a + (−b) reads a − b.
@@ -314,6 +363,7 @@ const binaryOps: OpDef[] = [
   }),
   binary({
     name: "sub",
+    torch: (a, b) => infix(a, "-", b, PREC.sum),
     f: (a, b) => a - b,
     js: (a, b) => `${a} - (${b})`,
     latex: (a, b) => ({
@@ -332,6 +382,7 @@ const binaryOps: OpDef[] = [
   }),
   binary({
     name: "mul",
+    torch: (a, b) => infix(a, "*", b, PREC.product),
     f: (a, b) => a * b,
     js: (a, b) => `${a} * ${b}`,
     // Juxtaposition for symbols (2 x, δ h); a number after a factor needs a dot: 0.74 \cdot 0.19.
@@ -382,6 +433,7 @@ const binaryOps: OpDef[] = [
   }),
   binary({
     name: "div",
+    torch: (a, b) => infix(a, "/", b, PREC.product),
     f: (a, b) => a / b,
     js: (a, b) => `${a} / ${b}`,
     latex: (a, b) => ({
@@ -401,6 +453,7 @@ const binaryOps: OpDef[] = [
   }),
   binary({
     name: "pow",
+    torch: (a, b) => power(a, b),
     f: Math.pow,
     js: (a, b) =>
       b === "2" ? `${a} * ${a}` : b === "1" ? a : b === "0.5" ? `Math.sqrt(${a})` : `Math.pow(${a}, ${b})`,
@@ -427,6 +480,8 @@ const binaryOps: OpDef[] = [
   }),
   binary({
     name: "max",
+    // A tie sends the whole gradient to the first operand, as nabla's rule does (torch.maximum splits it).
+    torch: (a, b, ctx) => pick(a, ">=", b, ctx),
     surface: ["a", "b"],
     f: Math.max,
     js: (a, b) => `Math.max(${a}, ${b})`,
@@ -443,6 +498,7 @@ const binaryOps: OpDef[] = [
   }),
   binary({
     name: "min",
+    torch: (a, b, ctx) => pick(a, "<=", b, ctx),
     surface: ["a", "b"],
     f: Math.min,
     js: (a, b) => `Math.min(${a}, ${b})`,

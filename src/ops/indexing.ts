@@ -2,6 +2,7 @@ import type { Dim, NodeId } from "../ir/types.js";
 import { problem } from "../diagnostics/shapes.js";
 import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
 import { PREC, type EmitContext, type OpDef } from "../ir/op.js";
+import { atom, py } from "./python.js";
 
 /**
  * Integer data as indices: `E[ids]` gathers rows of a table, `scatter_add` sends rows back
@@ -70,6 +71,9 @@ export const indexingOps: readonly OpDef[] = [
       return `for (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(ids))}; ${i}++) { ${indexCode(ctx, ids, i, ctx.dim(tableShape[0]!), j)} for (let ${k} = 0; ${k} < ${size}; ${k}++) ${ctx.ref(node.id)}[${i} * ${size} + ${k}] = ${ctx.ref(table)}[${j} * ${size} + ${k}]; }`;
     },
     latex: ([table, ids]) => ({ text: `{${table!.text}}_{${ids!.text}}`, prec: PREC.atom }),
+    // The ids are integer data: the export passes them as torch.long, which indexing wants.
+    torch: ([table, ids], attrs) =>
+      atom(`${py(table!, PREC.atom)}${isFlat(attrs) ? ".reshape(-1)" : ""}[${ids!.text}]`),
     nonDifferentiable: [1],
     indexBound: (shapes, node) => (isFlat(node.attrs) ? undefined : shapes[0]![0]!),
   },
@@ -135,6 +139,8 @@ export const indexingOps: readonly OpDef[] = [
       return `${out}.fill(0, 0, ${ctx.size(node.shape)});\nfor (let ${i} = 0; ${i} < ${ctx.size(ctx.shapeOf(y))}; ${i}++) { ${indexCode(ctx, y, i, String(k), j)} ${out}[${i} * ${k} + ${j}] = 1; }`;
     },
     latex: ([y]) => ({ text: `\\mathbf{e}_{${y!.text}}`, prec: PREC.atom }),
+    torch: ([y], attrs, _shapes, _shape, ctx) =>
+      atom(`F.one_hot(${y!.text}, ${Number(attrs.classes)}).to(${ctx.dtype})`),
     nonDifferentiable: [0],
     indexBound: (_shapes, node) => Number(node.attrs.classes),
   },

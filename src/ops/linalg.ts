@@ -5,8 +5,9 @@ import type { Attrs, NodeId, Shape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
 import { emitDot, emitMatMat, emitMatVec, emitOuter } from "./kernels.js";
-import { group, PREC, type Latex, type OpDef, type ShapeResult } from "../ir/op.js";
+import { group, PREC, type Latex, type OpDef, type Python, type ShapeResult } from "../ir/op.js";
 import { transposeLast } from "./batched.js";
+import { atom, call, infix, py } from "./python.js";
 
 const flag = (attrs: Attrs, name: string) => attrs[name] === true;
 // A factor of a product: a negation or a sum gets brackets (W^T (−δ), not W^T −δ).
@@ -193,6 +194,11 @@ export const linalgOps: readonly OpDef[] = [
       text: `${tr(a!, flag(attrs, "transA"))} ${b!.numeric ? "\\cdot " : ""}${tr(b!, flag(attrs, "transB"))}`,
       prec: PREC.product,
     }),
+    // Python's @ is torch.matmul: a vector on the left is a row, on the right a column, as here.
+    torch: ([a, b], attrs) => {
+      const t = (x: Python, transposed: boolean) => (transposed ? atom(`${py(x, PREC.atom)}.T`) : x);
+      return infix(t(a!, flag(attrs, "transA")), "@", t(b!, flag(attrs, "transB")), PREC.product);
+    },
   },
   {
     name: "outer",
@@ -217,6 +223,7 @@ export const linalgOps: readonly OpDef[] = [
       text: `${group(a!, PREC.product)} {${group(b!, PREC.atom)}}^{\\top}`,
       prec: PREC.product,
     }),
+    torch: ([a, b], _attrs, _shapes, _shape, ctx) => call("torch.outer", [a!, b!], ctx),
   },
   {
     name: "transpose",
@@ -247,5 +254,6 @@ export const linalgOps: readonly OpDef[] = [
       text: `{${group(a!, PREC.atom)}}^{\\top}`,
       prec: PREC.power,
     }),
+    torch: ([a]) => atom(`${py(a!, PREC.atom)}.transpose(-2, -1)`),
   },
 ];

@@ -4,15 +4,19 @@ import { broadcastShapes } from "../ir/shapes.js";
 import { PREC, type Latex, type OpDef, type ShapeResult } from "../ir/op.js";
 import { evalMap, reduceTo } from "./common.js";
 import { emitElementwise } from "./lowering.js";
+import { atom, call, py } from "./python.js";
 
 /** The relations a comparison may state, with their meaning, code and LaTeX. */
-const RELATIONS: Record<string, { f: (a: number, b: number) => boolean; js: string; latex: string }> = {
-  ">": { f: (a, b) => a > b, js: ">", latex: ">" },
-  ">=": { f: (a, b) => a >= b, js: ">=", latex: "\\ge" },
-  "<": { f: (a, b) => a < b, js: "<", latex: "<" },
-  "<=": { f: (a, b) => a <= b, js: "<=", latex: "\\le" },
-  "==": { f: (a, b) => a === b, js: "===", latex: "=" },
-  "!=": { f: (a, b) => a !== b, js: "!==", latex: "\\ne" },
+const RELATIONS: Record<
+  string,
+  { f: (a: number, b: number) => boolean; js: string; latex: string; py: string }
+> = {
+  ">": { f: (a, b) => a > b, js: ">", latex: ">", py: ">" },
+  ">=": { f: (a, b) => a >= b, js: ">=", latex: "\\ge", py: ">=" },
+  "<": { f: (a, b) => a < b, js: "<", latex: "<", py: "<" },
+  "<=": { f: (a, b) => a <= b, js: "<=", latex: "\\le", py: "<=" },
+  "==": { f: (a, b) => a === b, js: "===", latex: "=", py: "==" },
+  "!=": { f: (a, b) => a !== b, js: "!==", latex: "\\ne", py: "!=" },
 };
 
 const relationOf = (attrs: { readonly relation?: unknown }) => {
@@ -55,6 +59,9 @@ export const logicOps: readonly OpDef[] = [
       const condition = `${a!.text} ${relationOf(attrs).latex} ${b!.text}`;
       return { text: `\\left[${condition}\\right]`, prec: PREC.atom, condition };
     },
+    // Python's comparison operators bind more loosely than arithmetic: the bracket holds the relation.
+    torch: ([a, b], attrs, _shapes, _shape, ctx) =>
+      atom(`(${py(ctx.tensor(a!), PREC.sum)} ${relationOf(attrs).py} ${py(b!, PREC.sum)}).to(${ctx.dtype})`),
     nonDifferentiable: [0, 1],
     zeroDerivative: [0, 1],
   },
@@ -83,6 +90,15 @@ export const logicOps: readonly OpDef[] = [
       text: `\\begin{cases} ${a!.text} & \\text{if } ${c!.condition ?? `${c!.text} \\ne 0`} \\\\ ${b!.text} & \\text{otherwise} \\end{cases}`,
       prec: PREC.atom,
     }),
+    torch: ([c, a, b], _attrs, _shapes, _shape, ctx) =>
+      call(
+        "torch.where",
+        [],
+        ctx,
+        `${py(ctx.tensor(c!), PREC.atom)} != 0`,
+        ctx.tensor(a!).text,
+        ctx.tensor(b!).text,
+      ),
     nonDifferentiable: [0],
     zeroDerivative: [0],
   },

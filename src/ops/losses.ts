@@ -5,7 +5,12 @@ import { tensor, type Tensor } from "../ir/tensor.js";
 import { emitRows } from "./lowering.js";
 import { requireSameShape, softmaxRows } from "./common.js";
 import { rowSum } from "./reduce.js";
-import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
+import { group, PREC, type Latex, type OpDef, type Python, type TorchContext } from "../ir/op.js";
+import { atom, call, infix, negate, power } from "./python.js";
+
+/** −Σ y ⊙ log p, with the log's argument written by `log`. */
+const negSum = (y: Python, log: Python, ctx: TorchContext): Python =>
+  negate(call("torch.sum", [infix(y, "*", log, PREC.product)], ctx));
 
 const scalar = (v: number): Tensor => tensor([], Float64Array.of(v));
 const pair =
@@ -60,6 +65,8 @@ export const lossOps: readonly OpDef[] = [
       return `{ let ${s} = 0; for (let ${i} = 0; ${i} < ${n}; ${i}++) { const ${d} = ${p}[${i}] - ${y}[${i}]; ${s} += ${d} * ${d}; } ${ctx.ref(node.id)}[0] = ${s} / (${n}); }`;
     },
     latex: pair("MSE"),
+    torch: ([p, y], _attrs, _shapes, _shape, ctx) =>
+      call("torch.mean", [power(infix(p!, "-", y!, PREC.sum), ctx.num(2))], ctx),
   },
   {
     name: "cross_entropy",
@@ -98,6 +105,7 @@ export const lossOps: readonly OpDef[] = [
       );
     },
     latex: pair("CE"),
+    torch: ([p, y], _attrs, _shapes, _shape, ctx) => negSum(y!, call("torch.log", [p!], ctx), ctx),
     domain: (i) => (i === 0 ? "probability" : "any"),
   },
   {
@@ -144,6 +152,9 @@ for (let ${j} = 0; ${j} < ${n}; ${j}++) ${s} -= ${y}[${r} + ${j}] * (${z}[${r} +
 )}
 ${ctx.ref(node.id)}[0] = ${s};`;
     },
+    // The softmax the model computes (the third operand) is not read: log_softmax is stable.
+    torch: ([z, y], _attrs, _shapes, _shape, ctx) =>
+      negSum(y!, call("torch.log_softmax", [z!], ctx, "dim=-1"), ctx),
     latex: ([, y, p]) => ({
       text: `\\operatorname{CE}\\left(${p!.text}, ${y!.text}\\right)`,
       prec: PREC.atom,
@@ -231,6 +242,22 @@ for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${p}[${r} + ${j}] 
       );
     },
     latex: pair("BCE"),
+    torch: ([p, y], _attrs, _shapes, _shape, ctx) => {
+      const [q, t] = [ctx.once(ctx.tensor(p!)), ctx.once(y!)];
+      const one = ctx.num(1);
+      const logs = infix(
+        infix(t, "*", call("torch.log", [q], ctx), PREC.product),
+        "+",
+        infix(
+          infix(one, "-", t, PREC.sum),
+          "*",
+          call("torch.log", [infix(one, "-", q, PREC.sum)], ctx),
+          PREC.product,
+        ),
+        PREC.sum,
+      );
+      return negate(call("torch.sum", [logs], ctx));
+    },
     domain: (i) => (i === 0 ? "probability" : "any"),
   },
   {
@@ -259,6 +286,12 @@ for (let ${j} = 0; ${j} < ${n}; ${j}++) ${out}[${r} + ${j}] = ${p}[${r} + ${j}] 
         (i) => `${stableSoftplus(`${z}[${i}]`)} - ${y}[${i}] * ${z}[${i}]`,
         ctx.ref(node.id),
       );
+    },
+    // softplus(z) − y z; the sigmoid the model computes (the third operand) is not read.
+    torch: ([z, y], _attrs, _shapes, _shape, ctx) => {
+      const logits = ctx.once(ctx.tensor(z!));
+      const softplus = atom(`F.softplus(${logits.text}, threshold=40)`);
+      return call("torch.sum", [infix(softplus, "-", infix(y!, "*", logits, PREC.product), PREC.sum)], ctx);
     },
     latex: ([, y, p]) => ({
       text: `\\operatorname{BCE}\\left(${p!.text}, ${y!.text}\\right)`,

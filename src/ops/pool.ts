@@ -2,7 +2,8 @@ import type { Attrs, Shape } from "../ir/types.js";
 import { problem } from "../diagnostics/shapes.js";
 import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
-import { group, PREC, type OpDef } from "../ir/op.js";
+import { group, PREC, type OpDef, type Python, type TorchContext } from "../ir/op.js";
+import { atom, call, imageCall, method, py, tuple } from "./python.js";
 import { dimLatex } from "../syntax/latexName.js";
 import { asShape, gradientShape, num, poolDims, strides, windowSizes, type PoolDims } from "./imageShapes.js";
 
@@ -75,6 +76,19 @@ const poolSub = (attrs: Attrs) => {
   return `_{${kh}\\times${kw}${s}}`;
 };
 
+/** Pooling over the last two axes whatever the leading ones: torch pools [C, H, W] and [N, C, H, W]. */
+function poolTorch(fn: string, x: Python, attrs: Attrs, shape: Shape, out: Shape, ctx: TorchContext): Python {
+  const [size, stride] = [windowSizes(attrs), strides(attrs)];
+  const rest = [`kernel_size=${tuple(size.map(String))}`, `stride=${tuple(stride.map(String))}`];
+  if (shape.length === 3 || shape.length === 4) return imageCall(fn, x, 0, rest, ctx);
+  if (shape.length === 2) return imageCall(fn, x, 1, rest, ctx);
+  // More leading axes: pool them as one, then put them back.
+  const [h, w] = shape.slice(-2);
+  const flat = atom(`${py(ctx.tensor(x), PREC.atom)}.reshape(-1, ${ctx.dim(h!)}, ${ctx.dim(w!)})`);
+  const pooled = imageCall(fn, flat, 0, rest, ctx);
+  return atom(`${pooled.text}.reshape(${out.map((d) => ctx.dim(d)).join(", ")})`);
+}
+
 export const poolOps: readonly OpDef[] = [
   {
     name: "maxpool",
@@ -113,6 +127,7 @@ export const poolOps: readonly OpDef[] = [
         (o, at) => `${argmaxCode(ctx, x, node.attrs, at, best)} ${ctx.ref(node.id)}[${o}] = ${best};`,
       );
     },
+    torch: ([x], attrs, [xs], out, ctx) => poolTorch("F.max_pool2d", x!, attrs, xs!, out, ctx),
     latex: ([x], attrs) => ({
       text: `\\operatorname{maxpool}${poolSub(attrs)}\\left(${x!.text}\\right)`,
       prec: PREC.atom,
@@ -208,6 +223,9 @@ export const poolOps: readonly OpDef[] = [
           `let ${s} = 0; for (let ${i} = 0; ${i} < ${kh}; ${i}++) for (let ${j} = 0; ${j} < ${kw}; ${j}++) ${s} += ${x}[${at(i, j)}]; ${out}[${o}] = ${s} / ${kh * kw};`,
       );
     },
+    // The spreading of an average back over its window is a gradient: torch.autograd's business.
+    torch: ([x], attrs, [xs], out, ctx) =>
+      attrs.transpose === "x" ? undefined : poolTorch("F.avg_pool2d", x!, attrs, xs!, out, ctx),
     latex: ([x], attrs) => ({
       text: `\\operatorname{${attrs.transpose === "x" ? "spread" : "avgpool"}}${poolSub(attrs)}\\left(${x!.text}\\right)`,
       prec: PREC.atom,
@@ -231,6 +249,8 @@ export const poolOps: readonly OpDef[] = [
     evaluate: ([x], _attrs, shape) => tensor(shape, Float64Array.from(x!.data)),
     sharesBuffer: true,
     emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
+    torch: ([x], attrs, _shapes, _shape, ctx) =>
+      call("torch.flatten", [x!], ctx, `start_dim=${Number(attrs.from ?? 0)}`),
     latex: ([x]) => ({
       text: `\\operatorname{vec}\\left(${x!.text}\\right)`,
       prec: PREC.atom,
@@ -254,6 +274,8 @@ export const poolOps: readonly OpDef[] = [
     evaluate: ([x], _attrs, shape) => tensor(shape, Float64Array.from(x!.data)),
     sharesBuffer: true,
     emit: (ctx, node) => `${ctx.ref(node.id)}.set(${ctx.ref(node.args[0]!)});`,
+    torch: ([x], attrs, _shapes, _shape, ctx) =>
+      method(x!, "reshape", ctx, ...(attrs.shape as Shape).map((d) => ctx.dim(d))),
     // A reshape that only adds or drops axes of size 1 (a row sum kept as a column) is not written.
     latex: ([x], attrs, [from]) => {
       const to = attrs.shape as Shape;

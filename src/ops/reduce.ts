@@ -6,6 +6,7 @@ import { sizeOf, tensor, forEachBroadcast } from "../ir/tensor.js";
 import { emitElementwise, emitLines, emitRows, emitSumTo } from "./lowering.js";
 import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
 import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
+import { call, method, py, tuple } from "./python.js";
 
 const targetShape = (attrs: Attrs) => attrs.shape as Shape;
 /** The element count of a shape in LaTeX: `N K`, or a number when fixed. */
@@ -86,6 +87,16 @@ export const reduceOps: readonly OpDef[] = [
           : `\\textstyle\\sum_{${axisLetter(shape!, axisOf(shape!, attrs)!)}} ${group(x!, PREC.atom)}`,
       prec: PREC.product,
     }),
+    torch: ([x], attrs, [shape], _shape, ctx) =>
+      attrs.axis === undefined
+        ? call("torch.sum", [x!], ctx)
+        : call(
+            "torch.sum",
+            [x!],
+            ctx,
+            `dim=${axisOf(shape!, attrs)!}`,
+            ...(flag(attrs.keep) ? ["keepdim=True"] : []),
+          ),
   },
   {
     name: "mean",
@@ -127,6 +138,7 @@ export const reduceOps: readonly OpDef[] = [
       text: `\\operatorname{mean}\\left(${x!.text}\\right)`,
       prec: PREC.atom,
     }),
+    torch: ([x], _attrs, _shapes, _shape, ctx) => call("torch.mean", [x!], ctx),
   },
   {
     name: "count",
@@ -140,6 +152,12 @@ export const reduceOps: readonly OpDef[] = [
     rule: () => "\\text{the number of elements does not depend on their values}",
     evaluate: ([x]) => tensor([], Float64Array.of(x!.data.length)),
     emit: (ctx, node) => `${ctx.ref(node.id)}[0] = ${ctx.size(ctx.shapeOf(node.args[0]!))};`,
+    // The number of entries as a Python number, as a size is.
+    torch: ([x], _attrs, _shapes, _shape, ctx) => ({
+      text: `float(${py(ctx.tensor(x!), PREC.atom)}.numel())`,
+      prec: PREC.atom,
+      number: true,
+    }),
     latex: (_args, _attrs, [s]) => ({
       text: countLatex(s!),
       prec: PREC.product,
@@ -168,6 +186,11 @@ export const reduceOps: readonly OpDef[] = [
     emit: (ctx, node) => emitSumTo(ctx, node.id, node.shape, node.args[0]!),
     // Over j within each row when only the last axis goes (a per-row statistic's gradient);
     // over the rows otherwise (a bias's, broadcast along the leading axes).
+    // sum_to_size sums over the axes a broadcast added or stretched.
+    torch: ([x], attrs, _shapes, _shape, ctx) =>
+      targetShape(attrs).length === 0
+        ? call("torch.sum", [x!], ctx)
+        : method(x!, "sum_to_size", ctx, ...targetShape(attrs).map((d) => ctx.dim(d))),
     latex: ([x], attrs, [from]) => {
       const to = targetShape(attrs);
       const last = from!.length - 1;
@@ -200,6 +223,8 @@ export const reduceOps: readonly OpDef[] = [
       text: `${group(x!, PREC.atom)}\\,\\mathbf{1}`,
       prec: PREC.product,
     }),
+    torch: ([x], attrs, _shapes, _shape, ctx) =>
+      call("torch.broadcast_to", [x!], ctx, tuple(targetShape(attrs).map((d) => ctx.dim(d)))),
   },
   {
     name: "softmax",
@@ -214,6 +239,7 @@ export const reduceOps: readonly OpDef[] = [
     evaluate: ([x], attrs) => softmaxRows(x!, false, axisOf(x!.shape, attrs)),
     emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), false, node.attrs),
     latex: softmaxLatex("\\operatorname{softmax}"),
+    torch: softmaxTorch("torch.softmax"),
   },
   {
     name: "log_softmax",
@@ -225,6 +251,7 @@ export const reduceOps: readonly OpDef[] = [
     evaluate: ([x], attrs) => softmaxRows(x!, true, axisOf(x!.shape, attrs)),
     emit: (ctx, node) => emitSoftmax(ctx, node.args[0]!, ctx.ref(node.id), true, node.attrs),
     latex: softmaxLatex("\\log\\operatorname{softmax}"),
+    torch: softmaxTorch("torch.log_softmax"),
   },
 ];
 
@@ -253,6 +280,11 @@ function lastAxisPlain(op: string) {
 function lineSum(b: GraphBuilder, x: NodeId, attrs: Attrs): NodeId {
   return attrs.axis === undefined ? rowSum(b, x) : b.op("sum", [x], { axis: attrs.axis, keep: 1 });
 }
+function softmaxTorch(fn: string): OpDef["torch"] {
+  return ([x], attrs, [shape], _shape, ctx) =>
+    call(fn, [x!], ctx, `dim=${attrs.axis === undefined ? -1 : axisOf(shape!, attrs)!}`);
+}
+
 function softmaxLatex(name: string) {
   return ([x]: readonly Latex[], attrs: Attrs, [shape]: readonly Shape[]): Latex => ({
     text: `${name}${attrs.axis === undefined ? "" : `_{${axisLetter(shape!, axisOf(shape!, attrs)!)}}`}\\left(${x!.text}\\right)`,

@@ -4,6 +4,7 @@ import { formatShape } from "../ir/types.js";
 import { sizeOf, tensor } from "../ir/tensor.js";
 import { group, PREC, type OpDef } from "../ir/op.js";
 import { reduceTo } from "./common.js";
+import { atom, call, py, tuple } from "./python.js";
 
 /** Steps of a sequence (the first axis): `h_T`, `h_3`, and sums over an index. */
 const stepIndex = (attrs: Attrs, length: number) =>
@@ -28,6 +29,9 @@ export const stepOps: readonly OpDef[] = [
       const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
       return `{ const ${o} = (${stepExpr(node.attrs, ctx.dim(ctx.shapeOf(x)[0]!))}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[${i}] = ${ctx.ref(x)}[${o} + ${i}]; }`;
     },
+    // h_T is h[-1]: Python counts from the end with negative indices.
+    torch: ([x], attrs) =>
+      atom(`${py(x!, PREC.atom)}[${attrs.from === "end" ? -1 - Number(attrs.k) : Number(attrs.k)}]`),
     latex: ([x], attrs) => ({
       text: `{${group(x!, PREC.atom)}}_{${String(attrs.step)}}`,
       prec: PREC.atom,
@@ -80,6 +84,7 @@ export const stepOps: readonly OpDef[] = [
       const [r, i] = [ctx.fresh("r"), ctx.fresh("i")];
       return `${ctx.ref(node.id)}.fill(0);\nfor (let ${r} = 0; ${r} < ${ctx.size(ctx.shapeOf(x))}; ${r} += ${size}) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[${i}] += ${ctx.ref(x)}[${r} + ${i}];`;
     },
+    torch: ([x], _attrs, _shapes, _shape, ctx) => call("torch.sum", [x!], ctx, "dim=0"),
     latex: ([x], attrs) => ({
       text: `\\sum_{${String(attrs.index)}} ${group(x!, PREC.product)}`,
       prec: PREC.product,
@@ -109,6 +114,7 @@ export const stepOps: readonly OpDef[] = [
       return `for (let ${t} = 0; ${t} < ${n}; ${t}++) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.ref(node.id)}[(${n} - 1 - ${t}) * ${size} + ${i}] = ${ctx.ref(x)}[${t} * ${size} + ${i}];`;
     },
     latex: ([x]) => ({ text: `\\operatorname{rev}\\left(${x!.text}\\right)`, prec: PREC.atom }),
+    torch: ([x], _attrs, _shapes, _shape, ctx) => call("torch.flip", [x!], ctx, "[0]"),
   },
   {
     // A sequence read k steps back inside a recurrence (teacher forcing: y_<t-1>), with its
@@ -173,6 +179,15 @@ export const stepOps: readonly OpDef[] = [
         )
         .join("\n");
       return `${first}\nfor (let ${t} = ${k}; ${t} < ${n}; ${t}++) for (let ${i} = 0; ${i} < ${size}; ${i}++) ${out}[${t} * ${size} + ${i}] = ${ctx.ref(x!)}[(${t} - ${k}) * ${size} + ${i}];`;
+    },
+    // The initial values, then the sequence, cut to the sequence's length.
+    torch: ([x, ...inits], _attrs, _shapes, shape, ctx) => {
+      const sequence = ctx.once(x!);
+      const step = tuple(["1", ...shape.slice(1).map((d) => ctx.dim(d))]);
+      const first = inits.map((init) => call("torch.broadcast_to", [init], ctx, step).text);
+      return atom(
+        `torch.cat([${[...first, sequence.text].join(", ")}])[: ${py(sequence, PREC.atom)}.shape[0]]`,
+      );
     },
     latex: ([x], attrs) => ({
       text: `\\operatorname{delay}_{${Number(attrs.k)}}\\left(${x!.text}\\right)`,
