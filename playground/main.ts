@@ -221,12 +221,15 @@ function edited(text: string): void {
   clearTimeout(compileTimer);
   clearTimeout(addressTimer);
   compileTimer = setTimeout(() => void compile(text), COMPILE_DELAY_MS);
+  picker.value = exampleNamed(text) ?? "";
   addressTimer = setTimeout(async () => {
-    const example = Object.entries(examples).find(([, source]) => source === text)?.[0];
-    picker.value = example ?? "";
+    const example = exampleNamed(text);
     history.replaceState(null, "", example ? `#example=${example}` : await encodeModel(text));
   }, ADDRESS_DELAY_MS);
 }
+
+/** The example whose text this is, unedited. */
+const exampleNamed = (text: string) => Object.entries(examples).find(([, source]) => source === text)?.[0];
 
 async function initialModel(): Promise<string> {
   const shared = await decodeModel(location.hash);
