@@ -326,7 +326,11 @@ async function commandRun(file: string, valuesFile: string | undefined, json: bo
   } catch (error) {
     throw asValuesProblem(error, valuesFile ?? file);
   }
-  if (json) process.stdout.write(`${JSON.stringify(output)}\n`);
+  // JSON has no Infinity or NaN: they are written as the strings "Infinity", "-Infinity" and "NaN", not as null.
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify(output, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v))}\n`,
+    );
   else printTable(output);
   const problem = nonFinite(compiled.graph, output);
   if (problem) process.stderr.write(`nabla: warning: ${problem}\n`);
