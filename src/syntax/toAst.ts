@@ -377,7 +377,10 @@ export class AstBuilder extends BaseVisitor {
   }
 
   parenthesized(c: ParenthesizedCstChildren): Expr {
-    return this.visit(node(c, "comparison")) as Expr;
+    // The brackets are part of what was written: `(a - b)^2` spans from its "(" (an equation's
+    // text as written, and a caret under the operand, start there).
+    const inner = this.visit(node(c, "comparison")) as Expr;
+    return { ...inner, span: joinSpans(tokenSpan(tok(c, "LParen")), tokenSpan(tok(c, "RParen"))) };
   }
 
   tensorLiteral(c: TensorLiteralCstChildren): Expr {

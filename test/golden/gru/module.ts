@@ -559,7 +559,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     p,
     L,
   } = w;
-  // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = 1 - u_t) .* n_t + u_t .*…
+  // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = (1 - u_t) .* n_t + u_t .…
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t0 = 0; t0 < 5; t0++) {
@@ -951,7 +951,7 @@ export function gradient(
     bt36_101,
     bt36_105,
   } = w;
-  // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = 1 - u_t) .* n_t + u_t .*…
+  // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = (1 - u_t) .* n_t + u_t .…
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t94 = 0; t94 < 5; t94++) {

@@ -372,7 +372,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i24 = 0; i24 < 4; i24++) {
     sigma2[i24] = v15[i24] / 3;
   }
-  // Hhat = H - mu) / sqrt(sigma2 + eps)
+  // Hhat = (H - mu) / sqrt(sigma2 + eps)
   let o27 = 0;
   for (let i25 = 0; i25 < 4; i25++) {
     const h28 = Math.sqrt(sigma2[i25] + 0.00001);
@@ -571,7 +571,7 @@ export function gradient(
   for (let i61 = 0; i61 < 4; i61++) {
     v18[i61] = Math.sqrt(v15[i61] / 3 + 0.00001);
   }
-  // Hhat = H - mu) / sqrt(sigma2 + eps)
+  // Hhat = (H - mu) / sqrt(sigma2 + eps)
   let o64 = 0;
   for (let i62 = 0; i62 < 4; i62++) {
     const h65 = v18[i62];

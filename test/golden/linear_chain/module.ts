@@ -196,7 +196,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s13 = x2[0];
   const s14 = y[0];
   v14[0] = s13 - s14;
-  // loss E = x2 - y)^2
+  // loss E = (x2 - y)^2
   const s16 = v14[0];
   E[0] = s16 * s16;
   return { loss: E[0], values: { x1: x1.slice(), x2: x2.slice(), E: E.slice() } };
@@ -250,7 +250,7 @@ export function gradient(
   const s30 = x2[0];
   const s31 = y[0];
   v14[0] = s30 - s31;
-  // loss E = x2 - y)^2
+  // loss E = (x2 - y)^2
   const s33 = v14[0];
   E[0] = s33 * s33;
   // dE/db2

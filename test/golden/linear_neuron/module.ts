@@ -170,7 +170,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s7 = xL[0];
   const s8 = y[0];
   v10[0] = s7 - s8;
-  // loss E = xL - y)^2
+  // loss E = (xL - y)^2
   const s10 = v10[0];
   E[0] = s10 * s10;
   return { loss: E[0], values: { xL: xL.slice(), E: E.slice() } };
@@ -211,7 +211,7 @@ export function gradient(
   const s18 = xL[0];
   const s19 = y[0];
   v10[0] = s18 - s19;
-  // loss E = xL - y)^2
+  // loss E = (xL - y)^2
   const s21 = v10[0];
   E[0] = s21 * s21;
   // dE/db

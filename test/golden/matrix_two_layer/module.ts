@@ -293,7 +293,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   v14[0] = 3;
   const s26 = v14[0];
   v15[0] = 2 * s26;
-  // loss E = sum((O_out - Y)^2) / (2*N
+  // loss E = sum((O_out - Y)^2) / (2*N)
   const s28 = v13[0];
   const s29 = v15[0];
   E[0] = s28 / s29;
@@ -435,7 +435,7 @@ export function gradient(
   v14[0] = 3;
   const s57 = v14[0];
   v15[0] = 2 * s57;
-  // loss E = sum((O_out - Y)^2) / (2*N
+  // loss E = sum((O_out - Y)^2) / (2*N)
   const s59 = v13[0];
   const s60 = v15[0];
   E[0] = s59 / s60;

@@ -308,7 +308,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s28 = yhat[0];
   const s29 = y[0];
   v23[0] = s28 - s29;
-  // loss L = yhat - y)^2
+  // loss L = (yhat - y)^2
   const s31 = v23[0];
   L[0] = s31 * s31;
   return {
@@ -423,7 +423,7 @@ export function gradient(
   const s60 = yhat[0];
   const s61 = y[0];
   v23[0] = s60 - s61;
-  // loss L = yhat - y)^2
+  // loss L = (yhat - y)^2
   const s63 = v23[0];
   L[0] = s63 * s63;
   // dL/dyhat
