@@ -146,3 +146,8 @@ export function revealOffset(view: EditorView, offset: number): void {
   view.dispatch({ selection: { anchor: at }, scrollIntoView: true });
   view.focus();
 }
+
+/** After the editor's box changed size (the problems list grew or shrank), keep the cursor in view. */
+export function keepCursorVisible(view: EditorView): void {
+  if (view.hasFocus) view.dispatch({ effects: EditorView.scrollIntoView(view.state.selection.main.head) });
+}

@@ -8,7 +8,14 @@ import examples from "nabla:examples";
 import { compileForPage, type PageDerivation, type PageResult } from "../src/playground/compile.js";
 import type { DerivationRequest } from "./derivation-worker.js";
 import { HANDOUT_CSS } from "../src/html/body.js";
-import { createEditor, replaceText, revealOffset, setModelNames, showDiagnostics } from "./editor.js";
+import {
+  createEditor,
+  keepCursorVisible,
+  replaceText,
+  revealOffset,
+  setModelNames,
+  showDiagnostics,
+} from "./editor.js";
 import { renderRun, renderShapes, runModule } from "./results.js";
 import { decodeModel, encodeModel, exampleInAddress } from "./share.js";
 
@@ -41,6 +48,7 @@ function setStatus(text: string, tone: "good" | "bad" | ""): void {
 }
 
 function listProblems(result: PageResult): void {
+  const height = problems.offsetHeight;
   problems.replaceChildren(
     ...result.diagnostics.map((d) => {
       const item = document.createElement("li");
@@ -55,6 +63,7 @@ function listProblems(result: PageResult): void {
       return item;
     }),
   );
+  if (problems.offsetHeight !== height) keepCursorVisible(editor);
 }
 
 /** The derivation's pieces now shown, each in its own element: an edit replaces only those it changed. */
