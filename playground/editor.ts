@@ -9,7 +9,7 @@ import { Decoration, ViewPlugin, type DecorationSet, type ViewUpdate } from "@co
 import { setDiagnostics, lintGutter, type Diagnostic as LintDiagnostic } from "@codemirror/lint";
 import { autocompletion, type CompletionContext, type CompletionResult } from "@codemirror/autocomplete";
 import { keywords, nablaLexer } from "../grammar/tokens.js";
-import { getOp, surfaceNames } from "../src/ir/registry.js";
+import { getOp, signature, surfaceNames } from "../src/ir/registry.js";
 import type { PageDiagnostic } from "../src/playground/compile.js";
 
 const KEYWORDS = new Set(keywords);
@@ -91,11 +91,6 @@ export function setModelNames(names: readonly string[]): void {
   modelNames = names;
 }
 
-function signature(name: string): string {
-  const params = getOp(name).surface?.params ?? [];
-  return `${name}(${params.map((p) => (p.default !== undefined ? `${p.name}=${p.default}` : p.name)).join(", ")})`;
-}
-
 function complete(context: CompletionContext): CompletionResult | null {
   const word = context.matchBefore(/[A-Za-z][A-Za-z0-9_]*/);
   if (!word || (word.from === word.to && !context.explicit)) return null;
@@ -103,7 +98,12 @@ function complete(context: CompletionContext): CompletionResult | null {
     from: word.from,
     options: [
       ...[...KEYWORDS].map((k) => ({ label: k, type: "keyword" })),
-      ...[...FUNCTIONS].map((f) => ({ label: f, type: "function", detail: signature(f), apply: `${f}(` })),
+      ...[...FUNCTIONS].map((f) => ({
+        label: f,
+        type: "function",
+        detail: signature(f, getOp(f).surface?.params ?? []),
+        apply: `${f}(`,
+      })),
       ...modelNames.map((n) => ({ label: n, type: "variable" })),
     ],
     validFor: /^[A-Za-z][A-Za-z0-9_]*$/,

@@ -150,8 +150,25 @@ worker.onmessage = async (event: MessageEvent<PageDerivation & { version: number
 let compiledNote = "";
 let derivationNote = "";
 
-async function compile(text: string): Promise<void> {
+/**
+ * A failure of nabla itself (never of the model: those are diagnostics) is said in the status
+ * line, with the panels left dimmed, rather than lost as an unhandled rejection.
+ */
+function compile(text: string): void {
   const run = ++compiles;
+  try {
+    update(text, run);
+  } catch (error) {
+    setStatus(
+      `nabla failed on this model (please report it with the model): ${error instanceof Error ? error.message : String(error)}`,
+      "bad",
+    );
+    document.body.dataset.state = "errors";
+    document.body.dataset.compiles = String(run);
+  }
+}
+
+function update(text: string, run: number): void {
   const begun = performance.now();
   const result = compileForPage(text);
   latest = result;
@@ -169,7 +186,6 @@ async function compile(text: string): Promise<void> {
   formattedFor = undefined;
   const started = performance.now();
   const ran = runModule(result.script, result.runnable);
-  if (run !== compiles) return;
   const runMillis = performance.now() - started;
   setModelNames([
     ...Object.keys(ran.module.shapeNames.params),
@@ -229,7 +245,7 @@ let addressTimer: ReturnType<typeof setTimeout> | undefined;
 function edited(text: string): void {
   clearTimeout(compileTimer);
   clearTimeout(addressTimer);
-  compileTimer = setTimeout(() => void compile(text), COMPILE_DELAY_MS);
+  compileTimer = setTimeout(() => compile(text), COMPILE_DELAY_MS);
   picker.value = exampleNamed(text) ?? "";
   addressTimer = setTimeout(async () => {
     const example = exampleNamed(text);

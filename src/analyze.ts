@@ -21,6 +21,11 @@ const MAX_NEWTON_ENTRIES = 256;
 export interface CompileOptions {
   /** The file name used in diagnostics. */
   readonly file?: string;
+  /**
+   * Whether a model trained by Newton's method gets its Hessian (default true), and with it the
+   * limits on its size. The PyTorch export writes the loss alone, for PyTorch to differentiate.
+   */
+  readonly hessian?: boolean;
 }
 
 export interface Analysis {
@@ -31,10 +36,14 @@ export interface Analysis {
   readonly gradient?: Gradient;
 }
 
+/** Lines end in \n for everything downstream: a lone \r (old Mac files) is a line break too. */
+export function normalizeLineEnds(text: string): string {
+  return text.replace(/\r\n?/g, "\n");
+}
+
 /** Source → IR → symbolic gradient, with every diagnostic the front end can find. */
 export function analyze(text: string, options: CompileOptions = {}): Analysis {
-  // Lines end in \n for everything downstream: a lone \r (old Mac files) is a line break too.
-  const source = text.replace(/\r\n?/g, "\n");
+  const source = normalizeLineEnds(text);
   const diagnostics: Diagnostic[] = [];
   const program = parseProgram(source, diagnostics);
   const syntaxErrors = diagnostics.length;
@@ -52,7 +61,8 @@ export function analyze(text: string, options: CompileOptions = {}): Analysis {
     diagnostics.length > 0 ? renderDiagnostics(diagnostics, source, options.file ?? "<input>") : "";
   if (!graph || diagnostics.length > 0) return { diagnostics, rendered };
   const gradient = differentiate(graph);
-  if (graph.train?.optimizer !== "newton") return { diagnostics, rendered, graph, gradient };
+  if (graph.train?.optimizer !== "newton" || options.hessian === false)
+    return { diagnostics, rendered, graph, gradient };
   const refused = (message: string) => {
     const d = [unsupported(graph.train!.span!, message)];
     return { diagnostics: d, rendered: renderDiagnostics(d, source, options.file ?? "<input>") };

@@ -13,6 +13,7 @@ import type { Gradient } from "./autodiff/reverse.js";
 import { MAX_EVALUATED_ENTRIES, MAX_EVALUATED_STEPS, unworked } from "./ir/evaluate.js";
 import { closestName } from "./syntax/names.js";
 import { BUILT_SITE, servePlayground, SiteMissing, type Serving } from "./playground/serve.js";
+import { pythonModuleName } from "./export/python.js";
 import { gradientCheck, GRADCHECK_TOLERANCE, type ParamCheck } from "./gradcheck.js";
 
 /** Each command: how it is called, what it does, and the options it takes. */
@@ -34,7 +35,7 @@ const COMMANDS = {
   },
   export: {
     usage: "nabla export <model.nabla> --target pytorch [-o <dir>]",
-    does: "write <dir>/<model>.py (default dir: out): the model as a torch.nn.Module holding the example's params, its forward pass and loss, and the example's inputs, to train with PyTorch — on many machines with DistributedDataParallel (docs/export.md)",
+    does: "write <dir>/<model>.py (default dir: out; a model file's name made a Python module name, my-model → my_model): the model as a torch.nn.Module holding the example's params, its forward pass and loss, and the example's inputs, to train with PyTorch — on many machines with DistributedDataParallel (docs/export.md)",
     options: ["target", "out"],
   },
   check: {
@@ -197,7 +198,7 @@ async function commandExport(file: string, target: string | undefined, outDir: s
   if (result.rendered) process.stderr.write(`${result.rendered}\n`);
   if (!result.pytorch) return 1;
   writableFolder(outDir);
-  const path = join(outDir, `${outputStem(file)}.py`);
+  const path = join(outDir, `${pythonModuleName(outputStem(file))}.py`);
   writeOutput(path, result.pytorch.python);
   process.stdout.write(`exported ${file} for PyTorch: ${path}\n`);
   return 0;

@@ -1,4 +1,4 @@
-import { analyze, type Analysis, type CompileOptions } from "./analyze.js";
+import { analyze, normalizeLineEnds, type Analysis, type CompileOptions } from "./analyze.js";
 import { generateModule, type GeneratedModule } from "./codegen/module.js";
 import { buildHandout } from "./handout/build.js";
 import { printLatex } from "./latex/print.js";
@@ -47,12 +47,12 @@ export interface PytorchResult extends Analysis {
 
 /** Source → IR → the forward pass as a PyTorch module, or diagnostics (an op with no PyTorch form). */
 export function toPytorch(text: string, options: CompileOptions = {}): PytorchResult {
-  const analysis = analyze(text, options);
+  const analysis = analyze(text, { ...options, hessian: false });
   if (!analysis.graph) return analysis;
   const file = options.file ?? "<input>";
   const exported = exportPytorch(analysis.graph, file.split(/[\\/]/).pop()!);
   if ("module" in exported) return { ...analysis, pytorch: exported.module };
-  const source = text.replace(/\r\n?/g, "\n");
+  const source = normalizeLineEnds(text);
   return {
     diagnostics: exported.diagnostics,
     rendered: renderDiagnostics(exported.diagnostics, source, file),

@@ -74,21 +74,12 @@ export async function generateModule(graph: Graph, gradient: Gradient): Promise<
   };
 }
 
-/** The module as the emitter lays it out, unformatted, and as a function body for `new Function`. */
-export interface RenderedModule extends GeneratedModule {
-  readonly script: string;
-}
-
 /**
- * The same module before formatting: valid and runnable, laid out by the emitter alone. The
- * playground runs and shows it as one types, since formatting costs more than compiling.
+ * The module before formatting, as the emitter lays it out: valid and runnable. The playground
+ * shows and runs it as one types, since formatting costs more than compiling.
  */
-export function renderModule(graph: Graph, gradient: Gradient): RenderedModule {
-  return {
-    typescript: render(graph, gradient, "typescript"),
-    javascript: render(graph, gradient, "javascript"),
-    script: render(graph, gradient, "script"),
-  };
+export function renderModule(graph: Graph, gradient: Gradient, form: ModuleForm): string {
+  return render(graph, gradient, form);
 }
 
 /**
@@ -166,7 +157,7 @@ function headings(graph: Graph, gradient: Gradient, nodes: readonly Node[]): Map
  * hands over what the module would export (the playground runs it with `new Function`, far
  * quicker than importing a module).
  */
-type ModuleForm = "typescript" | "javascript" | "script";
+export type ModuleForm = "typescript" | "javascript" | "script";
 
 function render(graph: Graph, gradient: Gradient, form: ModuleForm): string {
   const typed = form === "typescript";

@@ -93,3 +93,12 @@ export function nestedList(nested: unknown, integer: boolean, indent: string): s
   if (!Array.isArray(nested) || oneLine.length + indent.length <= 96) return oneLine;
   return `[\n${nested.map((row) => `${indent}    ${flat(row)},`).join("\n")}\n${indent}]`;
 }
+
+/**
+ * The file name a model's module is imported by (`from my_model import Model`): the model
+ * file's stem with what Python does not allow in a module name made `_`.
+ */
+export function pythonModuleName(stem: string): string {
+  const name = stem.replace(/[^A-Za-z0-9_]/g, "_");
+  return /^[0-9]/.test(name) || name === "" ? `model_${name}` : name;
+}

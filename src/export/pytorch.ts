@@ -130,8 +130,12 @@ class PytorchWriter {
       if (n.kind === "input" || n.kind === "target")
         this.inputArguments.set(n.name, this.locals.claim(n.name));
     for (const n of this.graph.named)
-      if (n.kind === "equation" || n.kind === "loss" || n.kind === "const")
-        top.named.set(n.node, atom(this.locals.claim(n.name)));
+      if (n.kind === "equation" || n.kind === "loss" || n.kind === "const") {
+        const local = atom(this.locals.claim(n.name));
+        // A named scalar const is a Python float (c = 0.5): a torch function needs it made a tensor.
+        const number = n.kind === "const" && this.graph.nodes[n.node]!.shape.length === 0;
+        top.named.set(n.node, number ? { ...local, number: true } : local);
+      }
     for (const n of this.graph.nodes) {
       if (n.kind === "param") {
         const attr = this.attributes.claim(n.name);
@@ -311,6 +315,7 @@ class PytorchWriter {
         return { text: name, prec: PREC.atom, ...(x.number ? { number: true } : {}) };
       },
       dtype: DTYPE,
+      device: this.reference ? `${this.reference}.device` : "None",
     };
   }
 

@@ -10,9 +10,9 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Maths rendered by KaTeX at compile time: the page needs no script, only KaTeX's CSS and fonts. */
 /**
- * Typeset formulas by their source, so recompiling an edited model in the playground typesets
+ * Maths rendered by KaTeX when the handout is printed (the page needs no script, only KaTeX's
+ * CSS and fonts), and kept by its source, so recompiling an edited model in the playground typesets
  * only what changed: KaTeX costs far more than the rest of the pipeline.
  */
 const typeset = new Map<string, string>();

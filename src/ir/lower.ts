@@ -332,6 +332,11 @@ export class Lowering implements ExprHost {
     }
     if (!d.init) return null;
     const fixed = shape.every((x) => typeof x === "number");
+    const entries = shape.reduce<number>((a, x) => a * (typeof x === "number" ? x : 1), 1);
+    if (fixed && entries > MAX_FILLED) {
+      this.report(D.valueTooLarge(d.init.span, key, entries, MAX_FILLED));
+      return null;
+    }
     // With fixed sizes the positions are constants (the position op's own values), so the
     // value folds to a literal; with a run-time dim the module computes them.
     const positions = axes.map((a, axis) => {

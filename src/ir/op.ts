@@ -79,6 +79,8 @@ export interface TorchContext {
   once(x: Python): Python;
   /** The model's floating dtype, `torch.float64`. */
   readonly dtype: string;
+  /** The device a tensor made from nothing goes on: the model's own (`self.W.device`), so it runs off the CPU too. */
+  readonly device: string;
 }
 
 /** A surface-language parameter: positional or named, an operand or a constant attribute. */

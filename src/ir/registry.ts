@@ -1,4 +1,4 @@
-import type { OpDef } from "./op.js";
+import type { OpDef, SurfaceParam } from "./op.js";
 
 /**
  * The op table. ops/ registers its definitions (ops/registry.ts) when it is loaded; the IR
@@ -31,4 +31,9 @@ export function surfaceFunction(name: string): OpDef | undefined {
 
 export function surfaceNames(): string[] {
   return [...table.values()].filter((d) => d.surface).map((d) => d.name);
+}
+
+/** How a function is called, for editors: `leaky_relu(x, alpha = 0.01)`. */
+export function signature(name: string, params: readonly SurfaceParam[]): string {
+  return `${name}(${params.map((p) => (p.default === undefined ? p.name : `${p.name} = ${p.default}`)).join(", ")})`;
 }

@@ -1,12 +1,8 @@
 import { CompletionItemKind, InsertTextFormat, type CompletionItem } from "vscode-languageserver";
-import { allTokens, Identifier } from "../../grammar/tokens.js";
-import { surfaceFunction, surfaceNames } from "../ir/registry.js";
+import { Identifier, keywords } from "../../grammar/tokens.js";
+import { signature, surfaceFunction, surfaceNames } from "../ir/registry.js";
 import { formatShape } from "../ir/types.js";
-import { signature } from "./hover.js";
 import { writtenShape, type DocumentAnalysis, type ModelSymbol } from "./model.js";
-
-/** The language's keywords: the tokens that would otherwise lex as a name. */
-const KEYWORDS = allTokens.filter((t) => t.LONGER_ALT === Identifier).map((t) => t.name.toLowerCase());
 
 /** The optimisers `train` takes. */
 const OPTIMIZERS = ["sgd", "newton"];
@@ -82,7 +78,7 @@ export function completionsAt(analysis: DocumentAnalysis, offset: number): Compl
       insertTextFormat: InsertTextFormat.Snippet,
       sortText: `2${f.label}`,
     });
-  for (const k of [...KEYWORDS, ...OPTIMIZERS])
+  for (const k of [...keywords, ...OPTIMIZERS])
     add({ label: k, kind: CompletionItemKind.Keyword, sortText: `3${k}` });
   return [...items.values()];
 }

@@ -1,6 +1,5 @@
 import type { Hover } from "vscode-languageserver";
-import { surfaceFunction } from "../ir/registry.js";
-import type { SurfaceParam } from "../ir/op.js";
+import { signature, surfaceFunction } from "../ir/registry.js";
 import { formatShape } from "../ir/types.js";
 import { operationNote } from "../handout/glossary.js";
 import { writtenShape, type DocumentAnalysis, type ModelSymbol, type NameAt } from "./model.js";
@@ -132,9 +131,4 @@ function describeFunction(analysis: DocumentAnalysis, at: NameAt): string | unde
       `${constants.map((p) => `\`${p.name}\``).join(", ")} ${constants.length === 1 ? "is a constant" : "are constants"} written in the model, not a value to differentiate.`,
     );
   return parts.join("\n\n");
-}
-
-/** `leaky_relu(x, alpha = 0.01)`. */
-export function signature(name: string, params: readonly SurfaceParam[]): string {
-  return `${name}(${params.map((p) => (p.default === undefined ? p.name : `${p.name} = ${p.default}`)).join(", ")})`;
 }

@@ -1,5 +1,6 @@
 import type { Position, Range } from "vscode-languageserver";
 import type { Span } from "../diagnostics/span.js";
+import { normalizeLineEnds } from "../analyze.js";
 
 /**
  * A document's text as the compiler reads it (`analyze` turns \r\n and a lone \r into \n, and
@@ -13,7 +14,7 @@ export class SourceText {
   private readonly lineStarts: number[] = [0];
 
   constructor(raw: string) {
-    this.text = raw.replace(/\r\n?/g, "\n");
+    this.text = normalizeLineEnds(raw);
     for (let i = 0; i < this.text.length; i++) if (this.text[i] === "\n") this.lineStarts.push(i + 1);
   }
 

@@ -62,7 +62,7 @@ export const dimOps: readonly OpDef[] = [
       const axis = Number(attrs.axis);
       const along = shape.map((d, i) => (i === axis ? "-1" : "1"));
       return {
-        text: `torch.arange(${ctx.dim(shape[axis]!)}, dtype=${ctx.dtype}).reshape${tuple(along)}.expand${tuple(shape.map((d) => ctx.dim(d)))}`,
+        text: `torch.arange(${ctx.dim(shape[axis]!)}, dtype=${ctx.dtype}, device=${ctx.device}).reshape${tuple(along)}.expand${tuple(shape.map((d) => ctx.dim(d)))}`,
         prec: PREC.atom,
       };
     },

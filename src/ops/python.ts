@@ -62,6 +62,3 @@ export function imageCall(
   const out = `${fn}(${[input, ...rest].join(", ")})`;
   return atom(lift === 0 ? out : `${out}[${Array<string>(lift).fill("0").join(", ")}]`);
 }
-
-/** The axis `axis` of a rank-`rank` tensor counted from 0, as a Python literal. */
-export const axisArg = (axis: number, rank: number): string => String(axis < 0 ? rank + axis : axis);

@@ -48,15 +48,15 @@ export function compileForPage(source: string, file = "model.nabla"): PageResult
   if (!analysis.graph || !analysis.gradient)
     return { diagnostics, rendered: analysis.rendered, runnable: false, millis: performance.now() - started };
   const { graph, gradient } = analysis;
-  const module = renderModule(graph, gradient);
+
   const runnable = graph.named
     .filter((n) => n.kind === "param" || n.kind === "input" || n.kind === "target")
     .every((n) => graph.example.has(n.name));
   return {
     diagnostics,
     rendered: analysis.rendered,
-    typescript: module.typescript,
-    script: module.script,
+    typescript: renderModule(graph, gradient, "typescript"),
+    script: renderModule(graph, gradient, "script"),
     runnable,
     millis: performance.now() - started,
   };

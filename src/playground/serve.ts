@@ -2,7 +2,7 @@
  * Serves the built playground (npm run build:site) on localhost: `nabla playground`, and the
  * page's end-to-end tests. Files only, from one folder; nothing the request names leaves it.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,14 +34,21 @@ export function servePlayground(folder: string = BUILT_SITE, port = 0): Promise<
     throw new SiteMissing(
       `the playground is not built in ${root}: run 'npm run build:site' in nabla's folder`,
     );
+  const refuse = (response: ServerResponse, status: number, text: string) => {
+    response.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+    response.end(`${text}\n`);
+  };
   const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
-    const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
-    if ((file !== root && !file.startsWith(root + sep)) || !existsSync(file) || !statSync(file).isFile()) {
-      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-      response.end("not found\n");
-      return;
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
+    } catch {
+      // A malformed escape (%E0%A4%A) is the request's fault; it must not end the server.
+      return refuse(response, 400, "bad request");
     }
+    const file = normalize(join(root, path.endsWith("/") ? `${path}index.html` : path));
+    if ((file !== root && !file.startsWith(root + sep)) || !existsSync(file) || !statSync(file).isFile())
+      return refuse(response, 404, "not found");
     response.writeHead(200, {
       "content-type": TYPES[extname(file)] ?? "application/octet-stream",
       "cache-control": "no-cache",

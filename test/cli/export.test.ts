@@ -33,6 +33,32 @@ describe("nabla export", () => {
     },
   );
 
+  it.skipIf(!torchAvailable)(
+    "names the module so Python can import it, and prints a loss that is not finite as nabla run --json does",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "nabla-export-"));
+      writeFileSync(
+        join(dir, "my-model.nabla"),
+        "input x\nparam w\nloss L = log(w*x)\nexample {\n  x = 0\n  w = 1\n}\n",
+      );
+      expect(nabla("export", join(dir, "my-model.nabla"), "--target", "pytorch", "-o", dir).status).toBe(0);
+      const python = spawnSync(
+        "/usr/bin/python3",
+        ["-c", "import my_model, runpy; runpy.run_module('my_model', run_name='__main__')"],
+        {
+          cwd: dir,
+          encoding: "utf8",
+        },
+      );
+      expect(python.stderr).toBe("");
+      const printed = JSON.parse(python.stdout);
+      const run = JSON.parse(nabla("run", join(dir, "my-model.nabla"), "--json").stdout);
+      expect(printed).toEqual({ loss: "-Infinity", gradients: { w: "NaN" } });
+      expect(printed.loss).toBe(run.loss);
+      expect(printed.gradients.w).toBe(run.gradients.w);
+    },
+  );
+
   it("an unknown target is a usage error naming the closest one", () => {
     const dir = mkdtempSync(join(tmpdir(), "nabla-export-"));
     const r = nabla("export", "examples/lstm.nabla", "--target", "pytorc", "-o", dir);

@@ -11,9 +11,10 @@ describe("the module's script form (what the playground runs with new Function)"
   it("returns exactly what the ES module exports, computing the same numbers", async () => {
     for (const file of readdirSync(examples).filter((f) => f.endsWith(".nabla"))) {
       const { graph, gradient } = analyze(readFileSync(join(examples, file), "utf8"));
-      const rendered = renderModule(graph!, gradient!);
-      const script = new Function(rendered.script)() as Awaited<ReturnType<typeof loadModule>>;
-      const module = await loadModule(rendered.javascript);
+      const script = new Function(renderModule(graph!, gradient!, "script"))() as Awaited<
+        ReturnType<typeof loadModule>
+      >;
+      const module = await loadModule(renderModule(graph!, gradient!, "javascript"));
       expect(Object.keys(script).sort(), file).toEqual(Object.keys(module).sort());
       const { params, inputs } = module.example();
       const expected = module.gradient(params, inputs);

@@ -371,7 +371,8 @@ example {
 input x: [2]
 param w: [2]
 const big = 1e300
-z = w .* x * big / big + 1e-9   # a comment with """ and \\ in it
+z = (w .* x * big / big
+     + 1e-9)
 loss L = sum(z^2)
 example {
   x = [1, 2]
@@ -383,7 +384,71 @@ example {
     expect(python).toContain("1e-9");
     // The file name's line break does not end the header comment: no line starts with its second half.
     expect(python.split("\n").some((l) => l.startsWith("name.nabla"))).toBe(false);
+    // The equation written over two lines is one comment line.
+    expect(python).toContain("# z = (w .* x * big / big + 1e-9)\n");
     expect(runExported({ odd: python }).odd!.error).toBeUndefined();
+  });
+});
+
+describe.skipIf(!torchAvailable)("the exported module, used as PyTorch users do", () => {
+  const source = `model Device
+dim N
+index i in 1..N
+input x: [N]
+target y
+param w
+const c = 0.5
+const M[i, j]: [N, N] = where(j <= i, 1, 0)
+z = exp(c) * w * x
+loss L = (sum(M * max(z, c)) - y)^2
+example {
+  x = [1, 2, 3]
+  y = 1
+  w = 0.5
+}
+`;
+
+  it("a named number inside a function call (exp(c), max(z, c)) agrees with nabla", async () => {
+    await expectAgreement({ device: source });
+  });
+
+  it("runs where its params are: a tensor it makes (a causal mask's positions) goes on their device", () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-device-"));
+    writeFileSync(join(dir, "device_model.py"), exported(source, "device_model.nabla").python);
+    // PyTorch's meta device stands for any other (a GPU): shapes and devices without numbers.
+    const r = spawnSync(
+      PYTHON,
+      [
+        "-c",
+        "import device_model as m\nmodel = m.Model().to('meta')\ninputs = {k: v.to('meta') for k, v in m.example_inputs().items()}\nprint(model(**inputs).device)",
+      ],
+      { cwd: dir, encoding: "utf8" },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("meta\n");
+  });
+});
+
+describe("what nabla export needs of a model", () => {
+  it("only its loss: a model Newton's method cannot train here (its Hessian too large) still exports", () => {
+    const entries = (n: number, f: (i: number) => number) =>
+      Array.from({ length: n }, (_, i) => f(i)).join(", ");
+    const source = `dim D = 20
+input x: [D]
+target y: [D]
+param W: [D, D]
+loss L = sum((W*x - y)^2)
+train newton(lr = 1, steps = 1)
+example {
+  x = [${entries(20, (i) => i / 10)}]
+  y = [${entries(20, (i) => i / 7)}]
+  W = [${entries(20, (i) => `[${entries(20, (j) => ((i * j) % 5) / 10)}]`)}]
+}
+`;
+    expect(analyze(source).diagnostics.map((d) => d.code)).toEqual(["NB4002"]);
+    expect(toPytorch(source, { file: "newton_big.nabla" }).pytorch?.python).toContain(
+      "class Model(nn.Module)",
+    );
   });
 });
 

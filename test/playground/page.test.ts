@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +28,8 @@ example {
 
 let site: Serving;
 let browser: Browser;
+/** Uncaught errors in any page a test opened: each test ends with none. */
+const pageErrors: string[] = [];
 
 async function open(address: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
@@ -35,9 +37,7 @@ async function open(address: string): Promise<Page> {
   page.on("request", (r) => {
     if (!r.url().startsWith(site.url) && !/^(data|blob):/.test(r.url())) remote.push(r.url());
   });
-  page.on("pageerror", (e) => {
-    throw e;
-  });
+  page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.goto(site.url + address);
   await compiled(page, 1);
   // Offline: nothing but the page's own files is ever fetched.
@@ -75,6 +75,9 @@ describe.skipIf(skipWithoutChromium)("the playground in Chromium", () => {
     site = await servePlayground(out);
     browser = await launchChromium();
   }, 120_000);
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
   afterAll(async () => {
     await browser?.close();
     site?.server.close();

@@ -31,8 +31,11 @@ describe("serving the playground", () => {
       expect(index.status).toBe(200);
       expect(index.headers.get("content-type")).toMatch(/^text\/html/);
       expect(await index.text()).toBe("<p>page</p>");
-      for (const path of ["../secret.txt", "%2e%2e/secret.txt", "..%2fsecret.txt", "missing.js"])
+      for (const path of ["../secret.txt", "%2e%2e/secret.txt", "..%2fsecret.txt", "missing.js", "%00"])
         expect((await fetch(url + path)).status, path).toBe(404);
+      // A malformed escape is refused, and the server goes on serving.
+      expect((await fetch(url + "%E0%A4%A")).status).toBe(400);
+      expect((await fetch(url)).status).toBe(200);
     } finally {
       server.close();
     }
