@@ -654,7 +654,9 @@ const lossText = (v: number) => (Number.isFinite(v) ? v.toPrecision(4) : String(
 
 function epochLine(r: EpochRecord, epochs: number): string {
   const parts = [
-    `epoch ${Number.isInteger(r.epoch) ? r.epoch : r.epoch.toFixed(2)}/${epochs}`,
+    r.partial
+      ? `epoch ${Math.ceil(r.epoch)}/${epochs} (${r.partial.step} of ${r.partial.steps} steps)`
+      : `epoch ${r.epoch}/${epochs}`,
     `train loss ${lossText(r.trainLoss)}`,
   ];
   if (r.validLoss !== undefined) parts.push(`valid loss ${lossText(r.validLoss)}`);

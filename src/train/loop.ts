@@ -78,6 +78,8 @@ export interface EpochRecord {
   readonly validAccuracy?: number;
   /** Seconds since training started. */
   readonly seconds: number;
+  /** For an epoch cut short: the steps it took of how many. */
+  readonly partial?: { readonly step: number; readonly steps: number };
 }
 
 export interface StepProgress {
@@ -177,7 +179,7 @@ export async function train(setup: TrainSetup): Promise<TrainOutcome> {
       : undefined;
     return { loss: out.loss, accuracy: acc };
   };
-  const record = (epoch: number, lossSum: number, rows: number): EpochRecord => {
+  const record = (epoch: number, lossSum: number, rows: number, done = steps): EpochRecord => {
     const valid = setup.valid ? evaluate(setup.valid) : undefined;
     const trainAccuracy = setup.accuracy ? evaluate(data).accuracy : undefined;
     const r: EpochRecord = {
@@ -187,6 +189,7 @@ export async function train(setup: TrainSetup): Promise<TrainOutcome> {
       ...(trainAccuracy !== undefined ? { trainAccuracy } : {}),
       ...(valid?.accuracy !== undefined ? { validAccuracy: valid.accuracy } : {}),
       seconds: (performance.now() - started) / 1000,
+      ...(done < steps ? { partial: { step: done, steps } } : {}),
     };
     history.push(r);
     setup.onEpoch?.(r);
@@ -202,7 +205,7 @@ export async function train(setup: TrainSetup): Promise<TrainOutcome> {
       const inputs = { ...setup.fixedInputs, ...gather(data, order, from, count, buffers) };
       const loss = setup.step(params, inputs, { ...setup.dims, [batchDim]: count });
       if (!Number.isFinite(loss)) {
-        if (seen > 0) record(epoch - 1 + (step - 1) / steps, lossSum, seen);
+        if (seen > 0) record(epoch - 1 + (step - 1) / steps, lossSum, seen, step - 1);
         return { kind: "diverged", history, epoch, step, loss };
       }
       lossSum += loss * count;
@@ -214,7 +217,7 @@ export async function train(setup: TrainSetup): Promise<TrainOutcome> {
         yielded = performance.now();
       }
       if (setup.shouldStop?.()) {
-        record(epoch - 1 + step / steps, lossSum, seen);
+        record(epoch - 1 + step / steps, lossSum, seen, step);
         return { kind: "interrupted", history, epoch, step };
       }
     }
