@@ -95,7 +95,7 @@ const OPTIONS = {
   },
   data: {
     type: "string",
-    text: '--data <file>        the training set: CSV (a header, a column per entry: X_1, X_2, …, y) or JSON ({"X": [rows], "y": [rows]})',
+    text: `--data <file>        the training set: CSV, a header and a column per entry (X_1, X_2, y),\n${" ".repeat(23)}or JSON, an array of rows per input ({"X": [[…], …], "y": […]})`,
   },
   valid: {
     type: "string",
@@ -104,7 +104,7 @@ const OPTIONS = {
   epochs: { type: "string", text: "--epochs <n>         passes over the training set (default 10)" },
   batch: {
     type: "string",
-    text: "--batch <n>          rows per minibatch (default 32; the last one of an epoch may be smaller)",
+    text: "--batch <n>          rows per minibatch (default 32; an epoch's last may have fewer)",
   },
   lr: {
     type: "string",
@@ -116,7 +116,7 @@ const OPTIONS = {
   },
   accuracy: {
     type: "string",
-    text: "--accuracy <value>   also report how often the argmax of this value ([N, K]) is the target's class",
+    text: "--accuracy <value>   also report how often the argmax of a value [N, K] is the target's class",
   },
   port: { type: "string", text: "--port <n>           the port to serve on, 1–65535 (default 8480)" },
   target: { type: "string", text: "--target <name>      the framework to write for: pytorch" },
@@ -159,8 +159,8 @@ ${Object.values(COMMANDS)
   nabla --help | --version
 
 Exit status: 0 success, 1 the model has errors, 2 a usage, file or values error, 3 a number
-a lecture block records is wrong, 4 a gradient differs from central differences, 5 training stopped on a loss
-that is not finite, 130 training interrupted (Ctrl-C) after writing what it had. \`nabla help <command>\` describes one command.`;
+a lecture block records is wrong, 4 a gradient differs from central differences, 5 training
+stopped on a loss that is not finite, 130 training interrupted (Ctrl-C) after writing what it had. \`nabla help <command>\` describes one command.`;
 
 function commandHelp(command: Command): string {
   const c = COMMANDS[command];
@@ -549,6 +549,15 @@ function parseArguments(argv: string[]) {
     );
     if (option && option.kind === "option")
       throw new UsageError(`option '${option.rawName}' needs a value`, "all");
+    // A value that starts with a dash (`--lr -1`) reads as an option.
+    const dashed = tokens.find(
+      (t) => t.kind === "option" && !t.inlineValue && typeof t.value === "string" && t.value.startsWith("-"),
+    );
+    if (dashed && dashed.kind === "option")
+      throw new UsageError(
+        `option '${dashed.rawName}' is followed by '${dashed.value}', which reads as an option: write ${dashed.rawName}=${dashed.value} for a value that starts with '-'`,
+        "all",
+      );
     throw error;
   }
 }
