@@ -94,8 +94,44 @@ describe("nabla train", () => {
     const loss = JSON.parse(run.stdout).loss as number;
     // The line prints 4 significant digits.
     expect(Math.abs(loss - last.valid!) / loss).toBeLessThan(1e-3);
-    // The params file alone is a values file too: the example's inputs with the trained params.
+    // The params file alone is a values file too: the example's inputs with the trained params;
+    // and --values starts training from it.
     expect(nabla("run", model, "--values", join(out, "moons.params.json")).status).toBe(0);
+    const more = nabla(
+      "train",
+      model,
+      "--data",
+      trainCsv,
+      "--valid",
+      join(out, "valid.json"),
+      "--values",
+      join(out, "moons.params.json"),
+      "--epochs",
+      "1",
+      "--lr",
+      "0",
+      "-o",
+      join(out, "more"),
+    );
+    expect(more.stderr).toMatch(/--lr needs a positive number/);
+    const resumed = nabla(
+      "train",
+      model,
+      "--data",
+      trainCsv,
+      "--valid",
+      join(out, "valid.json"),
+      "--values",
+      join(out, "moons.params.json"),
+      "--epochs",
+      "1",
+      "--lr",
+      "1e-12",
+      "-o",
+      join(out, "more"),
+    );
+    expect(resumed.status).toBe(0);
+    expect(Math.abs(epochs(resumed.stdout)[0]!.valid! - last.valid!) / last.valid!).toBeLessThan(1e-3);
   });
 
   it("plots the train and validation losses as a well-formed SVG with two polylines", () => {
