@@ -1,5 +1,4 @@
-import { parse } from "csv-parse/sync";
-import { CsvError } from "csv-parse";
+import { CsvError, parse } from "csv-parse/sync";
 import type { Graph, NamedValue } from "../ir/types.js";
 import type { Tensor } from "../ir/tensor.js";
 import { fromNested, ValuesError } from "../run.js";
