@@ -155,6 +155,38 @@ describe("nabla train", () => {
     expect(svg).toContain(">loss</text>");
   });
 
+  // util-linux's script(1) runs the command on a pseudo-terminal.
+  it.skipIf(!existsSync("/usr/bin/script"))(
+    "shows a progress bar on a terminal, above which the epoch lines go",
+    () => {
+      const out = temp();
+      const command = [
+        process.execPath,
+        cli,
+        "train",
+        model,
+        "--data",
+        trainCsv,
+        "--epochs",
+        "200",
+        "--batch",
+        "4",
+        "-o",
+        out,
+      ]
+        .map((a) => `'${a}'`)
+        .join(" ");
+      const r = spawnSync("/usr/bin/script", ["-qfec", command, "/dev/null"], {
+        cwd: root,
+        encoding: "utf8",
+      });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/epoch \d+\/200 [=-]+ step \d+\/75 \| loss \S+ \| \d+ steps\/s \| \S+ left/);
+      expect(r.stdout).toMatch(/epoch 200\/200  train loss \S+/);
+      expect(r.stdout).toMatch(/trained 200 epochs in/);
+    },
+  );
+
   it("reproduces a run with the same seed, and shuffles differently with another", () => {
     const run = (seed: string) => {
       const out = temp();
