@@ -716,6 +716,19 @@ async function commandTrain(file: string, flags: Flags, outDir: string): Promise
   );
   const mod = (await loadModule(compiled.module.javascript)) as unknown as TrainableModule;
   const params = bound.params;
+  // One forward pass over each whole set first: what the module's own checks find (a label out
+  // of range) is then found before training, with entries counted over the file's rows.
+  for (const [set, where] of [
+    [trainSet, flags.data],
+    [validSet, flags.valid],
+  ] as const)
+    if (set && where)
+      try {
+        const whole = Object.fromEntries([...set.tensors].map(([n, t]) => [n, t.data]));
+        mod.forward(params, { ...fixedInputs, ...whole }, { ...dims, [batched.batchDim]: set.rows });
+      } catch (error) {
+        throw asValuesProblem(error, where);
+      }
   const stepsPerEpoch = Math.ceil(trainSet.rows / batch);
   const progress = trainingProgress(epochs, stepsPerEpoch, process.stderr.isTTY === true);
   let stop = false;
@@ -751,7 +764,7 @@ async function commandTrain(file: string, flags: Flags, outDir: string): Promise
     });
   } catch (error) {
     progress.stop();
-    throw asValuesProblem(error, flags.valid ?? flags.data);
+    throw asValuesProblem(error, flags.valid ? `${flags.data} or ${flags.valid}` : flags.data);
   } finally {
     process.removeListener("SIGINT", onInterrupt);
   }

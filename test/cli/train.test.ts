@@ -250,6 +250,12 @@ describe("nabla train", () => {
       /bad\.json: 'label' has 2 rows but 'X' has 1/,
     );
     expect(nabla("train", model, "--data", join(dir, "none.csv")).stderr).toMatch(/cannot read data file/);
+    // The module's own check, on the whole set before training: a label past the classes.
+    writeFileSync(bad, "X_1,X_2,label\n0.1,0.2,0\n0.3,0.4,5\n");
+    r = nabla("train", model, "--data", bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.csv: inputs\.label holds 5 at entry 1, outside 0\.\.1/);
+    expect(r.stdout).not.toMatch(/^epoch/m);
   });
 
   it("answers missing or bad options with exit status 2 and the command's help", () => {
