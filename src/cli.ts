@@ -729,6 +729,8 @@ async function commandTrain(file: string, flags: Flags, outDir: string): Promise
       } catch (error) {
         throw asValuesProblem(error, where);
       }
+  // A folder that cannot be written is found now, not after the training it was to keep.
+  writableFolder(outDir);
   const stepsPerEpoch = Math.ceil(trainSet.rows / batch);
   const progress = trainingProgress(epochs, stepsPerEpoch, process.stderr.isTTY === true);
   let stop = false;
@@ -769,7 +771,6 @@ async function commandTrain(file: string, flags: Flags, outDir: string): Promise
     process.removeListener("SIGINT", onInterrupt);
   }
   progress.stop();
-  writableFolder(outDir);
   const stem = outputStem(file);
   const plotPath = join(outDir, `${stem}.loss.svg`);
   writeOutput(plotPath, lossPlot(outcome.history, `${graph.modelName}: loss per epoch`));

@@ -278,6 +278,12 @@ describe("nabla train", () => {
     r = nabla("train", "examples/linear_chain.nabla", "--data", trainCsv);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/has no batch dim/);
+    const taken = join(temp(), "taken");
+    writeFileSync(taken, "");
+    r = nabla("train", model, "--data", trainCsv, "-o", taken);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/a file is in the way of the folder/);
+    expect(r.stdout).toBe("");
     expect(nabla("help", "train").stdout).toMatch(/Ctrl-C stops after the current step/);
   });
 
