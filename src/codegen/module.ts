@@ -496,17 +496,18 @@ ${exported("sgdStep")}function sgdStep(params${T(": Params")}, gradients${T(": G
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr)) throw new Error("nabla: lr must be a finite number");
   ${layout.params.map((p) => `{ const p = array(params, ${key(p.name)}, "params"), g = array(gradients, ${key(p.name)}, "gradients"); if (g.length !== p.length) throw new Error(${key(`nabla: gradients.${p.name} has the wrong length for params.${p.name}`)}); for (let i = 0; i < p.length; i++) p[i] = ${updateExpression(updateRule())}; }`).join("\n")}
-}`);
-  out.push(
-    plainDescent(graph.train)
-      ? `/** Computes the gradient and takes one SGD step; returns the loss before the step. */
+}
+${
+  plainDescent(graph.train)
+    ? `/** Computes the gradient and takes one SGD step; returns the loss before the step. */
 ${exported("trainStep")}function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(": number")} = defaultLearningRate, ${dimsParam})${T(": number")} {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);
   return loss;
 }`
-      : optimizerFunctions(graph, layout, dimsParam, T, exported),
-  );
+    : optimizerFunctions(graph, layout, dimsParam, T, exported)
+}`);
+
   if (hessian) out.push(newtonFunctions(graph, hessian, plan, layout, head, dimsParam, T, exported));
   out.splice(constsAt, 0, ...plan.constDeclarations());
   if (form === "script") out.push(`return { ${exports.join(", ")} };`);

@@ -352,7 +352,7 @@ function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block
     blocks.push(
       para(
         ...prose(
-          `Before each step the gradients are clipped together (torch.nn.utils.clip_grad_norm_): with $\\lVert g \\rVert$ the norm of all gradients of all parameters as one vector, each gradient is multiplied by $c = \\min\\left(1, \\frac{C}{\\lVert g \\rVert + 10^{-6}}\\right)$, $C = ${formatNumber(train.clip)}$.`,
+          `Before each step the gradients are clipped together (torch.nn.utils.clip_grad_norm_): with $\\lVert g \\rVert$ the norm of all gradients of all parameters as one vector, each gradient is multiplied by $\\kappa = \\min\\left(1, \\frac{C}{\\lVert g \\rVert + 10^{-6}}\\right)$, $C = ${formatNumber(train.clip)}$.`,
         ),
       ),
     );
@@ -414,7 +414,7 @@ function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block
       rows.push(
         { lhs: "\\lVert g \\rVert", rhs: formatNumber(step.norm, ctx.digits) },
         {
-          lhs: "c",
+          lhs: "\\kappa",
           rhs: `\\min\\left(1, \\frac{${formatNumber(train.clip!)}}{${formatNumber(step.norm, ctx.digits)} + 10^{-6}}\\right) = ${formatNumber(step.factor!, ctx.digits)}`,
         },
       );
@@ -437,7 +437,7 @@ function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block
       const seen = step.gradients.get(p.name)!;
       rows.push({
         lhs: sub("g"),
-        rhs: `${step.factor !== undefined ? `c\\,` : ""}${partial(L, symbol)} = ${step.factor !== undefined ? `${scalar ? formatNumber(step.factor, ctx.digits) : formatNumber(step.factor, ctx.digits)} \\cdot ${num(g).text} = ` : ""}${scalar ? formatNumber(seen.data[0]!, ctx.digits) : tensorLatex(seen, ctx.digits)}`,
+        rhs: `${step.factor !== undefined ? `\\kappa\\,` : ""}${partial(L, symbol)} = ${step.factor !== undefined ? `${formatNumber(step.factor, ctx.digits)} \\cdot ${num(g).text} = ` : ""}${scalar ? formatNumber(seen.data[0]!, ctx.digits) : tensorLatex(seen, ctx.digits)}`,
       });
       const named = new Map<NodeId, Sym>([
         [rule.theta, { text: symbol }],
