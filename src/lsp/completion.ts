@@ -4,12 +4,13 @@ import { surfaceFunction, surfaceNames } from "../ir/registry.js";
 import { formatShape } from "../ir/types.js";
 import { signature } from "./hover.js";
 import { writtenShape, type DocumentAnalysis, type ModelSymbol } from "./model.js";
+import { OPTIMIZERS as OPTIMIZER_TABLE } from "../ir/optimisers.js";
 
 /** The language's keywords: the tokens that would otherwise lex as a name. */
 const KEYWORDS = allTokens.filter((t) => t.LONGER_ALT === Identifier).map((t) => t.name.toLowerCase());
 
 /** The optimisers `train` takes. */
-const OPTIMIZERS = ["sgd", "newton"];
+const OPTIMIZERS = Object.keys(OPTIMIZER_TABLE);
 
 const SYMBOL_KINDS: Record<ModelSymbol["kind"], CompletionItemKind> = {
   input: CompletionItemKind.Variable,

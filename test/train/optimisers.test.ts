@@ -4,6 +4,7 @@ import { loadModule } from "../../src/run.js";
 import { toNested } from "../../src/ir/tensor.js";
 import { OptimizerRun, trainingStates } from "../../src/train/update.js";
 import { compileOk, splitValues } from "../support/check.js";
+import { formatNumber } from "../../src/handout/numbers.js";
 import { flat, torchAvailable } from "../support/torch.js";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -230,6 +231,11 @@ describe("optimisers in the handout", () => {
       values = run.step(values, grads).values;
     }
     expect(values.get("c")!.data[0]).toBeCloseTo(params.c![0]!, 12);
+    // The table's row 4 prints the module's c and loss after four steps.
+    const rows = compiled.latex.split("\n").filter((l) => /^\s*\$4\$ &/.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows.join(" ")).toContain(`$${formatNumber(params.c![0]!)}$`);
+    expect(rows.join(" ")).toContain(`$${formatNumber(mod.forward(params, inputs).loss)}$`);
   });
 });
 
