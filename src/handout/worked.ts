@@ -365,6 +365,7 @@ function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block
   const losses: number[] = [current.value(ctx.graph.loss).data[0]!];
   const outputs = tableOutputs(ctx);
   const outputHistory: number[][] = [outputs.map((o) => current.value(o).data[0]!)];
+  const rates: number[] = [];
   for (let k = 1; k <= steps; k++) {
     const grads = new Map<string, Tensor>();
     for (const p of params) {
@@ -379,6 +380,7 @@ function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block
     }
     const before = new Map([...run.state].map(([k, v]) => [k, new Map(v)]));
     const step = run.step(values, grads);
+    rates.push(step.lr);
     if (k === 1) blocks.push(...firstStep(ctx, step, values, grads, before));
     if (params.some((p) => step.values.get(p.name)!.data.some((v, j) => v !== values.get(p.name)!.data[j])))
       moved = true;
@@ -388,7 +390,17 @@ function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block
     losses.push(current.value(ctx.graph.loss).data[0]!);
     outputHistory.push(outputs.map((o) => current.value(o).data[0]!));
   }
-  if (steps > 1) blocks.push(...iterationTable(ctx, history, outputs, outputHistory, losses));
+  if (steps > 1)
+    blocks.push(
+      ...iterationTable(
+        ctx,
+        history,
+        outputs,
+        outputHistory,
+        losses,
+        train.schedule ? { header: `${ETA}_k`, values: rates } : undefined,
+      ),
+    );
   blocks.push(
     para(
       ...prose(
@@ -511,8 +523,11 @@ function iterationTable(
   outputs: readonly NodeId[],
   outputHistory: readonly number[][],
   losses: readonly number[],
+  /** With a schedule: the learning rate each step took, a column whose row k is step k's. */
+  rates?: { readonly header: string; readonly values: readonly number[] },
 ): Block[] {
   const columns: { header: string; values: number[] }[] = [];
+  if (rates) columns.push({ header: rates.header, values: [Number.NaN, ...rates.values] });
   const large: string[] = [];
   for (const p of ctx.params) {
     const first = history[0]!.get(p.name)!;
@@ -532,7 +547,7 @@ function iterationTable(
   );
   columns.push({ header: ctx.lossSymbol, values: [...losses] });
   const intro: Inline[] = prose(
-    "Row $k$ holds the parameters after step $k$ (row 0: the start) and the values and the loss they give.",
+    `Row $k$ holds ${rates ? `the learning rate $${rates.header}$ of step $k$, ` : ""}the parameters after step $k$ (row 0: the start) and the values and the loss they give.`,
   );
   if (large.length > 0)
     intro.push(
@@ -551,7 +566,9 @@ function iterationTable(
       header: [[math("k")], ...chunk.map((c) => [math(c.header)])],
       rows: history.map((_, k) => [
         [math(String(k))],
-        ...chunk.map((c) => [math(formatNumber(c.values[k]!, ctx.digits))]),
+        ...chunk.map((c) =>
+          Number.isNaN(c.values[k]!) ? [] : [math(formatNumber(c.values[k]!, ctx.digits))],
+        ),
       ]),
     });
   }
