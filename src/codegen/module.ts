@@ -8,24 +8,135 @@ import { codeNames, lossName } from "./names.js";
 import { unflip } from "../ir/reversed.js";
 import { getOp } from "../ir/registry.js";
 import type { EmitContext } from "../ops/lowering.js";
-import { updateRule, type UpdateRule } from "../train/update.js";
+import { plainDescent, STATE_WORDS, stateKeys, updateRule, type UpdateRule } from "../train/update.js";
 import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
-function updateExpression(rule: UpdateRule): string {
+function updateExpression(rule: UpdateRule, names: ReadonlyMap<NodeId, string> = new Map()): string {
+  return ruleExpression(rule, rule.next, names);
+}
+
+/** A node of an update rule as a JavaScript expression, with the given names for its inputs and lines. */
+function ruleExpression(rule: UpdateRule, root: NodeId, names: ReadonlyMap<NodeId, string>): string {
+  const hyper = new Map(rule.hyper.map((h) => [h.node, jsNumber(h.value)]));
   const js = (id: NodeId): string => {
     const n = rule.nodes[id]!;
+    const named = names.get(id) ?? hyper.get(id);
+    if (named !== undefined) return named;
     if (id === rule.theta) return "p[i]";
     if (id === rule.gradient) return "g[i]";
     if (id === rule.lr) return "lr";
+    if (id === rule.step) return "t";
     if (n.kind === "const") return jsNumber(n.value[0]!);
     if (n.kind !== "op") throw new Error(`an update rule holds a ${n.kind} node`);
     const ctx = { num: jsNumber } as unknown as EmitContext;
     return `(${getOp(n.op).elementwise!(n.args.map(js), n.attrs, ctx)})`;
   };
-  return js(rule.next);
+  return js(root);
+}
+
+/** Whether a rule reads a node (Adam's bias correction reads the step number). */
+function reads(rule: UpdateRule, id: NodeId): boolean {
+  return rule.nodes.some((n) => n.kind === "op" && n.args.includes(id));
+}
+
+/**
+ * The optimiser in the module, for any `train` setting but plain gradient descent: a state
+ * allocated once (the step count, the gradients' arrays and the optimiser's per-entry state),
+ * a step that clips, schedules and applies the update rule in place, allocation-free, and
+ * trainStep over them.
+ */
+function optimizerFunctions(
+  graph: Graph,
+  layout: Layout,
+  dimsParam: string,
+  T: (annotation: string) => string,
+  exported: (name: string) => string,
+): string {
+  const train = graph.train!;
+  const rule = updateRule(train);
+  const keys = stateKeys(rule);
+  const params = layout.params;
+  const names = new Map<NodeId, string>([
+    [rule.gradient, train.clip !== undefined ? "gi" : "g[i]"],
+    [rule.lr, "eta"],
+  ]);
+  for (const l of rule.lines) if (l.input !== undefined) names.set(l.input, `S${keys.indexOf(l.key!)}[i]`);
+  const body: string[] = [];
+  rule.lines.forEach((l, j) => {
+    if (l.kind === "theta") return;
+    body.push(`const x${j} = ${ruleExpression(rule, l.node, names)};`);
+    if (l.kind === "state") body.push(`S${keys.indexOf(l.key!)}[i] = x${j};`);
+    names.set(l.node, `x${j}`);
+  });
+  body.push(`p[i] = ${ruleExpression(rule, rule.next, names)};`);
+  const words = (k: string) => STATE_WORDS[k] ?? k;
+  const schedule = train.schedule
+    ? `lr * Math.pow(${jsNumber(train.schedule.decay)}, Math.floor((t - 1) / ${train.schedule.every}))`
+    : "lr";
+  const clip =
+    train.clip === undefined
+      ? []
+      : [
+          `let norm = 0;`,
+          ...params.map(
+            (p) =>
+              `{ const g = array(gradients, ${key(p.name)}, "gradients"); for (let i = 0; i < g.length; i++) norm += g[i] * g[i]; }`,
+          ),
+          `const c = Math.min(1, ${jsNumber(train.clip)} / (Math.sqrt(norm) + 1e-6));`,
+        ];
+  const perParam = params.map((p) => {
+    const arrays = keys.map((k, i) => `, S${i} = array(state.${k}, ${key(p.name)}, "state.${k}")`).join("");
+    const lengths = ["g", ...keys.map((_, i) => `S${i}`)]
+      .map(
+        (a) =>
+          `if (${a}.length !== p.length) throw new Error(${key(`nabla: ${a === "g" ? "gradients" : `state.${keys[Number(a.slice(1))]}`}.${p.name} has the wrong length for params.${p.name}`)});`,
+      )
+      .join(" ");
+    return `{ const p = array(params, ${key(p.name)}, "params"), g = array(gradients, ${key(p.name)}, "gradients")${arrays}; ${lengths}
+    for (let i = 0; i < p.length; i++) { ${train.clip !== undefined ? "const gi = g[i] * c; " : ""}${body.join(" ")} } }`;
+  });
+  const described = [
+    train.clip !== undefined ? `the gradients clipped to norm ${jsNumber(train.clip)} together` : "",
+    train.schedule
+      ? `the learning rate times ${jsNumber(train.schedule.decay)} after every ${train.schedule.every} step${train.schedule.every === 1 ? "" : "s"}`
+      : "",
+  ].filter((s) => s !== "");
+  const stateType = `{ step: number; gradients: Gradients;${keys.map((k) => ` ${k}: Gradients;`).join("")} }`;
+  return `/** ${rule.optimizer}'s state: the steps taken, the gradients' arrays${keys.map((k) => `, ${k} (${words(k)})`).join("")}; one array per param each. */
+${T(`export type OptimizerState = ${stateType};
+`)}/** A fresh optimiser state for these params: every array allocated once, zeroed. */
+${exported("createOptimizerState")}function createOptimizerState(params${T(": Params")})${T(": OptimizerState")} {
+  object(params, "params");
+  return { step: 0, gradients: zeroGradients(params)${keys.map((k) => `, ${k}: zeroGradients(params)`).join("")} };
+}
+/** One step of ${rule.optimizer} in place${described.length > 0 ? `, with ${described.join(" and ")}` : ""}: allocates nothing. */
+${exported("optimizerStep")}function optimizerStep(params${T(": Params")}, gradients${T(": Gradients")}, state${T(": OptimizerState")}, lr${T(": number")} = defaultLearningRate)${T(": void")} {
+  object(params, "params");
+  object(gradients, "gradients");
+  object(state, "state");
+  ${keys.map((k) => `object(state.${k}, "state.${k}");`).join("\n")}
+  if (typeof lr !== "number" || !Number.isFinite(lr)) throw new Error("nabla: lr must be a finite number");
+  ${reads(rule, rule.step) || train.schedule ? "const t = (state.step += 1);" : "state.step += 1;"}
+  const eta = ${schedule};
+  ${clip.join("\n")}
+  ${perParam.join("\n")}
+}
+/** Each params object's optimiser state, for trainStep called without one. */
+const optimizerStates = new WeakMap${T("<Params, OptimizerState>")}();
+function stateFor(params${T(": Params")})${T(": OptimizerState")} {
+  let state = optimizerStates.get(params);
+  if (state === undefined) optimizerStates.set(params, (state = createOptimizerState(params)));
+  return state;
+}
+/** Computes the gradient into the state's arrays and takes one step of ${rule.optimizer}; returns the loss before the step. Without a state, the params' own (kept from call to call). */
+${exported("trainStep")}function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(": number")} = defaultLearningRate, ${dimsParam}, state${T(": OptimizerState")} = stateFor(params))${T(": number")} {
+  const { loss } = gradient(params, inputs, state.gradients, dims);
+  optimizerStep(params, state.gradients, state, lr);
+  return loss;
+}`;
 }
 
 export interface GeneratedModule {
@@ -375,14 +486,19 @@ ${exported("sgdStep")}function sgdStep(params${T(": Params")}, gradients${T(": G
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr)) throw new Error("nabla: lr must be a finite number");
-  ${layout.params.map((p) => `{ const p = array(params, ${key(p.name)}, "params"), g = array(gradients, ${key(p.name)}, "gradients"); if (g.length !== p.length) throw new Error(${key(`nabla: gradients.${p.name} has the wrong length for params.${p.name}`)}); for (let i = 0; i < p.length; i++) p[i] = ${updateExpression(updateRule(graph.train?.optimizer))}; }`).join("\n")}
+  ${layout.params.map((p) => `{ const p = array(params, ${key(p.name)}, "params"), g = array(gradients, ${key(p.name)}, "gradients"); if (g.length !== p.length) throw new Error(${key(`nabla: gradients.${p.name} has the wrong length for params.${p.name}`)}); for (let i = 0; i < p.length; i++) p[i] = ${updateExpression(updateRule())}; }`).join("\n")}
 }
-/** Computes the gradient and takes one SGD step; returns the loss before the step. */
+${
+  plainDescent(graph.train)
+    ? `/** Computes the gradient and takes one SGD step; returns the loss before the step. */
 ${exported("trainStep")}function trainStep(params${T(": Params")}, inputs${T(": Inputs")}, lr${T(": number")} = defaultLearningRate, ${dimsParam})${T(": number")} {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);
   return loss;
+}`
+    : optimizerFunctions(graph, layout, dimsParam, T, exported)
 }`);
+
   if (hessian) out.push(newtonFunctions(graph, hessian, plan, layout, head, dimsParam, T, exported));
   out.splice(constsAt, 0, ...plan.constDeclarations());
   if (form === "script") out.push(`return { ${exports.join(", ")} };`);

@@ -33,7 +33,8 @@ export const MODULE_IDENTIFIERS: readonly string[] = [
   "modelName shapes shapeNames example dims defaultLearningRate Params Inputs Gradients Dims ForwardResult GradientResult",
   "need given object array check overlaps paramNames inputNames checkOut bindDims workspace allocate buffers",
   "forward zeroGradients gradient sgdStep trainStep hessianVectorProduct hessianOrder hessian nablaSolve newtonStep",
-  "params inputs out w data direction",
+  "createOptimizerState optimizerStep optimizerStates stateFor OptimizerState",
+  "params inputs out w data direction state",
 ]
   .join(" ")
   .split(" ");

@@ -105,6 +105,24 @@ export const exampleUnknown = (span: Span, name: string) =>
 export const exampleNotConstant = (span: Span) =>
   make("NB5002", span, "example values must be numbers or tensor literals of numbers");
 export const badTrain = (span: Span, message: string) => make("NB5003", span, message);
+export const unknownOptimizer = (span: Span, name: string, known: readonly string[], suggestion?: string) =>
+  make(
+    "NB5008",
+    span,
+    `unknown optimiser '${name}'${suggestion ? `; did you mean '${suggestion}'?` : ""} (nabla has ${known.map((k) => `'${k}'`).join(", ")})`,
+  );
+export const unknownTrainSetting = (
+  span: Span,
+  optimizer: string,
+  name: string | undefined,
+  known: readonly string[],
+  suggestion?: string,
+) =>
+  make(
+    "NB5009",
+    span,
+    `${name ? `unknown setting '${name}' for ${optimizer}` : `${optimizer} takes named settings`}${suggestion ? `; did you mean '${suggestion}'?` : ""} (${optimizer} takes ${known.join(", ")})`,
+  );
 export const unsupported = (span: Span, message: string) => make("NB4002", span, message);
 export const noTorchForm = (span: Span, op: string) =>
   make(

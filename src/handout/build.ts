@@ -8,7 +8,7 @@ import { HandoutContext } from "./context.js";
 import { deltaStep, paramStep, partial } from "./derivation.js";
 import { glossary, opsUsed } from "./glossary.js";
 import { baseLetters } from "./notation.js";
-import { descent, forwardItems, forwardNumbers, givenValues } from "./worked.js";
+import { descent, forwardItems, forwardNumbers, givenValues, optimizerTitle } from "./worked.js";
 import { breakRows } from "./width.js";
 import { computationGraph, unrolled } from "./diagram.js";
 import { kernelGradientIllustration, poolRoutingIllustration } from "./images.js";
@@ -62,7 +62,7 @@ export function buildHandout(graph: Graph, gradient: Gradient, lecture?: Lecture
   // The lecture's own quantities (the sheet's O_delta) belong to its backward pass: after ours.
   blocks.push(...at((c) => c.item.after === 0 && c.item.quantity.kind === "definition"));
   blocks.push(
-    heading(1, text(ctx.graph.train?.optimizer === "newton" ? "Newton's method" : "Gradient descent")),
+    heading(1, text(optimizerTitle(ctx.graph.train))),
     ...descent(ctx, ctx.worked),
     ...at((c) => c.item.after > 0),
   );

@@ -3,7 +3,9 @@ import { Evaluator } from "../ir/evaluate.js";
 import type { Tensor } from "../ir/tensor.js";
 import { ExpressionRenderer } from "./render.js";
 import { PREC } from "../ir/op.js";
-import { applyUpdate, updateRule } from "../train/update.js";
+import { applyUpdate, OptimizerRun, plainDescent, STATE_WORDS, updateRule } from "../train/update.js";
+import type { RuleLine } from "../train/update.js";
+import type { TrainSettings } from "../ir/types.js";
 import type { Block, EquationRow, Inline, Table } from "./document.js";
 import { math, para, prose, text } from "./document.js";
 import { constantLatex, type HandoutContext } from "./context.js";
@@ -137,7 +139,8 @@ export function forwardNumbers(
 export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[] {
   if (ctx.graph.train?.optimizer === "newton" && ctx.gradient.hessian)
     return newton(ctx, ctx.gradient.hessian, ev);
-  const rule = updateRule(ctx.graph.train?.optimizer);
+  if (!plainDescent(ctx.graph.train)) return optimizerDescent(ctx, ev);
+  const rule = updateRule();
   const lr = ctx.graph.train?.lr ?? 0.1;
   const steps = ctx.graph.train?.steps ?? 1;
   const L = ctx.lossSymbol;
@@ -243,6 +246,263 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
   return blocks;
 }
 
+/** How the handout names each optimiser, after PyTorch's class that computes the same. */
+export function optimizerTitle(train: TrainSettings | undefined): string {
+  switch (train?.optimizer) {
+    case undefined:
+    case "sgd":
+      return "Gradient descent";
+    case "newton":
+      return "Newton's method";
+    case "momentum":
+      return "Gradient descent with momentum";
+    case "nesterov":
+      return "Gradient descent with Nesterov momentum";
+    case "rmsprop":
+      return "RMSProp";
+    case "adam":
+      return "Adam";
+    case "adamw":
+      return "AdamW";
+  }
+}
+
+const OPTIMIZER_WORDS: Readonly<Record<string, string>> = {
+  sgd: "plain gradient descent (torch.optim.SGD)",
+  momentum:
+    "gradient descent with momentum (torch.optim.SGD with momentum $= \\beta$): a velocity $v$ sums the gradients, each earlier one weighted down by $\\beta$ per step, and the parameter moves along it",
+  nesterov:
+    "gradient descent with Nesterov momentum (torch.optim.SGD with nesterov): as momentum, but the step looks ahead, along the gradient plus $\\beta$ times the new velocity",
+  rmsprop:
+    "RMSProp (torch.optim.RMSprop, whose alpha is $\\rho$): each entry's step is divided by the root of a running average $s$ of its squared gradients",
+  adam: "Adam (torch.optim.Adam): running averages of the gradient ($m$) and of its square ($s$), each corrected for starting at 0 ($\\hat{m}$, $\\hat{s}$; $t$ counts the steps from 1), give each entry its own step",
+  adamw:
+    "AdamW (torch.optim.AdamW): Adam with the weight decay applied to the parameter itself, $\\theta (1 - \\eta\\lambda)$, before Adam's step",
+};
+
+/**
+ * A first-order optimiser with state, clipping or a schedule, as the module's optimizerStep
+ * computes it (the same rule, as IR): the rule line by line, the first step with its numbers,
+ * and the iteration table.
+ */
+function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block[] {
+  const train = ctx.graph.train!;
+  const steps = train.steps;
+  const L = ctx.lossSymbol;
+  const run = new OptimizerRun(train);
+  const rule = run.rule;
+  const lrConst = ctx.graph.named.find((n) => n.kind === "const" && n.name === train.lrName);
+  const ETA = lrConst ? ctx.symbol(lrConst.node)! : "\\eta";
+  const ETA_T = train.schedule ? `${ETA}_t` : ETA;
+  type Sym = { text: string; numeric?: boolean };
+  const lineLatex = (line: RuleLine, symbols: ReadonlyMap<NodeId, Sym>) =>
+    new ExpressionRenderer(rule.nodes, {
+      symbol: (id) => {
+        const s = symbols.get(id);
+        return s ? { text: s.text, prec: PREC.atom, ...(s.numeric ? { numeric: true } : {}) } : undefined;
+      },
+      adjoint: () => ({ text: "?", prec: PREC.atom }),
+      constant: (value, shape) => constantLatex(value, shape, ctx.digits),
+    }).definition(line.node);
+  const rel = (l: RuleLine) => (l.kind === "derived" ? "=" : "\\leftarrow");
+  // The general rule: every symbol as the lecture writes it.
+  const general = new Map<NodeId, Sym>([
+    [rule.theta, { text: "\\theta" }],
+    [rule.gradient, { text: "g" }],
+    [rule.lr, { text: ETA_T }],
+    [rule.step, { text: "t" }],
+    ...rule.hyper.map((h): [NodeId, Sym] => [h.node, { text: h.latex }]),
+  ]);
+  for (const l of rule.lines) {
+    if (l.input !== undefined) general.set(l.input, { text: l.latex });
+    if (l.kind !== "theta") general.set(l.node, { text: l.latex });
+  }
+  const settings = [
+    `$${ETA} = ${formatNumber(train.lr)}$`,
+    ...rule.hyper.map((h) => `$${h.latex} = ${formatNumber(h.value)}$`),
+  ];
+  const states = rule.lines.filter((l) => l.kind === "state");
+  const blocks: Block[] = [
+    para(
+      ...prose(
+        `The parameters are trained with ${OPTIMIZER_WORDS[rule.optimizer]}. For every entry $\\theta$ of every parameter, with its gradient $g = ${partial(L, "\\theta")}$${train.clip !== undefined ? " (clipped, below)" : ""}${states.length > 0 ? `, and ${states.map((l) => `$${l.latex}$ (${STATE_WORDS[l.key!] ?? l.key}, 0 before the first step)`).join(" and ")}` : ""}, each step computes, in this order (every gradient is computed before any parameter changes):`,
+      ),
+    ),
+    {
+      kind: "equations",
+      rows: rule.lines.map((l) => ({
+        lhs: l.latex,
+        rel: rel(l),
+        rhs: lineLatex(l, new Map([...general].filter(([id]) => id !== l.node))),
+      })),
+    },
+    para(...prose(`with ${settings.join(", ")}.`)),
+  ];
+  if (train.schedule) {
+    const { decay, every } = train.schedule;
+    blocks.push(
+      para(
+        ...prose(
+          `The learning rate of step $t$ is $${ETA}_t = ${ETA} \\gamma^{\\lfloor (t-1)/k \\rfloor}$ with $\\gamma = ${formatNumber(decay)}$ and $k = ${every}$: it is multiplied by $\\gamma$ after every ${every === 1 ? "step" : `${every} steps`} (torch.optim.lr_scheduler.StepLR).`,
+        ),
+      ),
+    );
+  }
+  if (train.clip !== undefined)
+    blocks.push(
+      para(
+        ...prose(
+          `Before each step the gradients are clipped together (torch.nn.utils.clip_grad_norm_): with $\\lVert g \\rVert$ the norm of all gradients of all parameters as one vector, each gradient is multiplied by $\\kappa = \\min\\left(1, \\frac{C}{\\lVert g \\rVert + 10^{-6}}\\right)$, $C = ${formatNumber(train.clip)}$.`,
+        ),
+      ),
+    );
+  if (!ev) return blocks;
+  const params = ctx.params;
+  let values = new Map(ctx.values);
+  let current = ev;
+  const history: Map<string, Tensor>[] = [values];
+  let moved = false;
+  const losses: number[] = [current.value(ctx.graph.loss).data[0]!];
+  const outputs = tableOutputs(ctx);
+  const outputHistory: number[][] = [outputs.map((o) => current.value(o).data[0]!)];
+  const rates: number[] = [];
+  for (let k = 1; k <= steps; k++) {
+    const grads = new Map<string, Tensor>();
+    for (const p of params) {
+      const g = ctx.gradient.params.get(p.name);
+      const v = values.get(p.name)!;
+      grads.set(
+        p.name,
+        g === null || g === undefined
+          ? { shape: v.shape, data: new Float64Array(v.data.length) }
+          : current.value(g),
+      );
+    }
+    const before = new Map([...run.state].map(([k, v]) => [k, new Map(v)]));
+    const step = run.step(values, grads);
+    rates.push(step.lr);
+    if (k === 1) blocks.push(...firstStep(ctx, step, values, grads, before));
+    if (params.some((p) => step.values.get(p.name)!.data.some((v, j) => v !== values.get(p.name)!.data[j])))
+      moved = true;
+    values = step.values;
+    current = new Evaluator(ctx.gradient.nodes, values);
+    history.push(values);
+    losses.push(current.value(ctx.graph.loss).data[0]!);
+    outputHistory.push(outputs.map((o) => current.value(o).data[0]!));
+  }
+  if (steps > 1)
+    blocks.push(
+      ...iterationTable(
+        ctx,
+        history,
+        outputs,
+        outputHistory,
+        losses,
+        train.schedule ? { header: `${ETA}_k`, values: rates } : undefined,
+      ),
+    );
+  blocks.push(
+    para(
+      ...prose(
+        !moved
+          ? `Every gradient is 0 here, so the ${steps === 1 ? "step changes" : "steps change"} nothing: the loss stays $${L} = ${formatNumber(losses[0]!, ctx.digits)}$.`
+          : lossAfter(ctx, steps, losses),
+      ),
+    ),
+  );
+  return blocks;
+
+  /** The first step's numbers: the clipping, then each small parameter's lines. */
+  function firstStep(
+    ctx: HandoutContext,
+    step: ReturnType<OptimizerRun["step"]>,
+    values: ReadonlyMap<string, Tensor>,
+    grads: ReadonlyMap<string, Tensor>,
+    before: ReadonlyMap<string, ReadonlyMap<string, Tensor>>,
+  ): Block[] {
+    const out: Block[] = [];
+    const rows: EquationRow[] = [];
+    if (step.norm !== undefined)
+      rows.push(
+        { lhs: "\\lVert g \\rVert", rhs: formatNumber(step.norm, ctx.digits) },
+        {
+          lhs: "\\kappa",
+          rhs: `\\min\\left(1, \\frac{${formatNumber(train.clip!)}}{${formatNumber(step.norm, ctx.digits)} + 10^{-6}}\\right) = ${formatNumber(step.factor!, ctx.digits)}`,
+        },
+      );
+    if (train.schedule) rows.push({ lhs: `${ETA}_1`, rhs: formatNumber(step.lr) });
+    const large: string[] = [];
+    for (const p of ctx.params) {
+      const symbol = ctx.symbol(p.node)!;
+      const old = values.get(p.name)!;
+      if (old.data.length > TABLE_ENTRIES) {
+        large.push(symbol);
+        continue;
+      }
+      const scalar = old.data.length === 1;
+      const sub = (s: string) => `${s}_{${symbol}}`;
+      const num = (t: Tensor): Sym =>
+        scalar
+          ? { text: operandNumber(t.data[0]!, ctx.digits), numeric: true }
+          : { text: tensorLatex(t, ctx.digits) };
+      const g = grads.get(p.name)!;
+      const seen = step.gradients.get(p.name)!;
+      rows.push({
+        lhs: sub("g"),
+        rhs: `${step.factor !== undefined ? `\\kappa\\,` : ""}${partial(L, symbol)} = ${step.factor !== undefined ? `${formatNumber(step.factor, ctx.digits)} \\cdot ${num(g).text} = ` : ""}${scalar ? formatNumber(seen.data[0]!, ctx.digits) : tensorLatex(seen, ctx.digits)}`,
+      });
+      const named = new Map<NodeId, Sym>([
+        [rule.theta, { text: symbol }],
+        [rule.gradient, { text: sub("g") }],
+        [rule.lr, { text: train.schedule ? `${ETA}_1` : ETA }],
+        [rule.step, { text: "1", numeric: true }],
+        ...rule.hyper.map((h): [NodeId, Sym] => [h.node, { text: h.latex }]),
+      ]);
+      const numbers = new Map<NodeId, Sym>([
+        [rule.theta, num(old)],
+        [rule.gradient, num(seen)],
+        [rule.lr, { text: formatNumber(step.lr), numeric: true }],
+        [rule.step, { text: "1", numeric: true }],
+        ...rule.hyper.map((h): [NodeId, Sym] => [h.node, { text: formatNumber(h.value), numeric: true }]),
+      ]);
+      const lines = step.lines.get(p.name)!;
+      rule.lines.forEach((l, j) => {
+        const lhs = l.kind === "theta" ? symbol : sub(l.latex);
+        if (l.input !== undefined) {
+          named.set(l.input, { text: sub(l.latex) });
+          const prior = before.get(p.name)?.get(l.key!) ?? {
+            shape: old.shape,
+            data: new Float64Array(old.data.length),
+          };
+          numbers.set(l.input, num(prior));
+        }
+        const value = lines[j]!;
+        const substituted = lineLatex(l, numbers);
+        const fits = estimateWidth(substituted) < ROW_WIDTH_EM;
+        rows.push({
+          lhs,
+          rel: rel(l),
+          rhs: `${lineLatex(l, named)} = ${fits && scalar ? `${substituted} = ` : ""}${scalar ? formatNumber(value.data[0]!, ctx.digits) : tensorLatex(value, ctx.digits)}`,
+        });
+        if (l.kind !== "theta") {
+          named.set(l.node, { text: lhs });
+          numbers.set(l.node, num(value));
+        }
+      });
+    }
+    out.push(para(text("The first step:")), { kind: "equations", rows: breakRows(rows) });
+    if (large.length > 0)
+      out.push(
+        para(
+          text("The larger parameters ("),
+          ...large.flatMap((s, i) => [...(i > 0 ? [text(", ")] : []), math(s)]),
+          text(") take the same step entry by entry."),
+        ),
+      );
+    return out;
+  }
+}
+
 /** Scalar values of the model worth following over the iterations: its scalar equations other than the loss. */
 function tableOutputs(ctx: HandoutContext): NodeId[] {
   return ctx.graph.named
@@ -263,8 +523,11 @@ function iterationTable(
   outputs: readonly NodeId[],
   outputHistory: readonly number[][],
   losses: readonly number[],
+  /** With a schedule: the learning rate each step took, a column whose row k is step k's. */
+  rates?: { readonly header: string; readonly values: readonly number[] },
 ): Block[] {
   const columns: { header: string; values: number[] }[] = [];
+  if (rates) columns.push({ header: rates.header, values: [Number.NaN, ...rates.values] });
   const large: string[] = [];
   for (const p of ctx.params) {
     const first = history[0]!.get(p.name)!;
@@ -284,7 +547,7 @@ function iterationTable(
   );
   columns.push({ header: ctx.lossSymbol, values: [...losses] });
   const intro: Inline[] = prose(
-    "Row $k$ holds the parameters after step $k$ (row 0: the start) and the values and the loss they give.",
+    `Row $k$ holds ${rates ? `the learning rate $${rates.header}$ of step $k$, ` : ""}the parameters after step $k$ (row 0: the start) and the values and the loss they give.`,
   );
   if (large.length > 0)
     intro.push(
@@ -303,7 +566,9 @@ function iterationTable(
       header: [[math("k")], ...chunk.map((c) => [math(c.header)])],
       rows: history.map((_, k) => [
         [math(String(k))],
-        ...chunk.map((c) => [math(formatNumber(c.values[k]!, ctx.digits))]),
+        ...chunk.map((c) =>
+          Number.isNaN(c.values[k]!) ? [] : [math(formatNumber(c.values[k]!, ctx.digits))],
+        ),
       ]),
     });
   }

@@ -1,3 +1,4 @@
+import type { OptimizerName } from "./optimisers.js";
 import type { Span } from "../diagnostics/span.js";
 import type { Tensor } from "./tensor.js";
 import type { GraphBuilder } from "./builder.js";
@@ -281,8 +282,14 @@ export interface NamedValue {
 }
 
 export interface TrainSettings {
-  /** Gradient descent, or Newton's method (W ← W − λ H⁻¹ ∇L). */
-  readonly optimizer: "sgd" | "newton";
+  /** Gradient descent, one of PyTorch's first-order optimisers, or Newton's method (W ← W − λ H⁻¹ ∇L). */
+  readonly optimizer: OptimizerName;
+  /** The optimiser's hyper-parameters (beta, rho, beta1, beta2, eps, weight_decay), defaults filled in. */
+  readonly hyper?: Readonly<Record<string, number>>;
+  /** Clip the gradient of all params together to this norm (torch.nn.utils.clip_grad_norm_). */
+  readonly clip?: number;
+  /** A step schedule: η is multiplied by `decay` after every `every` steps (torch's StepLR). */
+  readonly schedule?: { readonly decay: number; readonly every: number };
   readonly lr: number;
   readonly steps: number;
   readonly span?: Span;

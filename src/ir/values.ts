@@ -5,6 +5,8 @@ import { formatShape, type TrainSettings } from "./types.js";
 import type { Tensor } from "./tensor.js";
 import { constantLiteral } from "./literals.js";
 import { MAX_SIZE } from "./symbols.js";
+import { COMMON_SETTINGS, isOptimizer, OPTIMIZERS } from "./optimisers.js";
+import { closestName } from "../syntax/names.js";
 import type { Span } from "../diagnostics/span.js";
 
 /** A declared input, target, param or const as the `example` block sees it. */
@@ -142,17 +144,27 @@ export function lowerTrain(
   /** A scalar `const` by name: `train sgd(lr = tau)` takes τ's value and prints it as τ. */
   constant: (name: string) => { value: number; name: string } | undefined = () => undefined,
 ): TrainSettings | undefined {
-  if (s.optimizer !== "sgd" && s.optimizer !== "newton") {
+  if (!isOptimizer(s.optimizer)) {
+    const known = Object.keys(OPTIMIZERS);
     diagnostics.push(
-      D.badTrain(s.span, `unknown optimiser '${s.optimizer}'; this release has 'sgd' and 'newton'`),
+      D.unknownOptimizer(s.optimizerSpan ?? s.span, s.optimizer, known, closestName(s.optimizer, known)),
     );
     return undefined;
   }
   const optimizer = s.optimizer;
+  const spec = OPTIMIZERS[optimizer];
   // Newton's step is a whole step (λ = 1) unless damped.
-  let lr = optimizer === "newton" ? 1 : 0.1;
+  let lr = spec.lr;
   let steps = 1;
   let lrName: string | undefined;
+  let clip: number | undefined;
+  let decay: number | undefined;
+  let every: number | undefined;
+  const hyper: Record<string, number> = Object.fromEntries(spec.hyper.map((h) => [h.name, h.value]));
+  const known = [
+    ...(optimizer === "newton" ? ["lr", "steps"] : COMMON_SETTINGS),
+    ...spec.hyper.map((h) => h.name),
+  ];
   for (const a of s.args) {
     const literal = constantLiteral(a.value);
     const named =
@@ -160,21 +172,57 @@ export function lowerTrain(
     const v =
       named?.value ??
       (literal && literal !== "ragged" && literal.shape.length === 0 ? literal.values[0]! : undefined);
-    if (a.name === "lr") {
+    const h = spec.hyper.find((x) => x.name === a.name);
+    if (a.name === undefined || !known.includes(a.name)) {
+      diagnostics.push(
+        D.unknownTrainSetting(
+          a.span,
+          optimizer,
+          a.name,
+          known,
+          a.name === undefined ? undefined : closestName(a.name, known),
+        ),
+      );
+    } else if (a.name === "lr") {
       if (named) lrName = named.name;
       if (v !== undefined && v > 0 && Number.isFinite(v)) lr = v;
       else diagnostics.push(D.badTrain(a.value.span, "the learning rate lr must be a positive number"));
     } else if (a.name === "steps") {
       if (v !== undefined && Number.isInteger(v) && v >= 1 && v <= 1000) steps = v;
       else diagnostics.push(D.badTrain(a.value.span, "steps must be an integer from 1 to 1000"));
-    } else {
-      diagnostics.push(
-        D.badTrain(
-          a.span,
-          `${optimizer} takes named arguments lr and steps${a.name ? `, not '${a.name}'` : ""}`,
-        ),
-      );
+    } else if (a.name === "clip") {
+      if (v !== undefined && v > 0 && Number.isFinite(v)) clip = v;
+      else
+        diagnostics.push(
+          D.badTrain(a.value.span, "clip (the largest gradient norm) must be a positive number"),
+        );
+    } else if (a.name === "decay") {
+      if (v !== undefined && v > 0 && v <= 1) decay = v;
+      else
+        diagnostics.push(
+          D.badTrain(a.value.span, "decay (the learning rate's factor) must be a number in (0, 1]"),
+        );
+    } else if (a.name === "every") {
+      if (v !== undefined && Number.isInteger(v) && v >= 1 && v <= 1000) every = v;
+      else
+        diagnostics.push(
+          D.badTrain(a.value.span, "every (steps between decays) must be an integer from 1 to 1000"),
+        );
+    } else if (h) {
+      if (v !== undefined && h.valid(v)) hyper[h.name] = v;
+      else diagnostics.push(D.badTrain(a.value.span, `${h.name} must be ${h.range}`));
     }
   }
-  return { optimizer, lr, steps, span: s.span, ...(lrName !== undefined ? { lrName } : {}) };
+  if (every !== undefined && decay === undefined)
+    diagnostics.push(D.badTrain(s.span, "every needs decay: the factor the learning rate is multiplied by"));
+  return {
+    optimizer,
+    lr,
+    steps,
+    span: s.span,
+    ...(lrName !== undefined ? { lrName } : {}),
+    ...(spec.hyper.length > 0 ? { hyper } : {}),
+    ...(clip !== undefined ? { clip } : {}),
+    ...(decay !== undefined ? { schedule: { decay, every: every ?? 1 } } : {}),
+  };
 }

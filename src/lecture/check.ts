@@ -213,7 +213,14 @@ export function checkLecture(graph: Graph, gradient: Gradient): LectureReport | 
           graph.train.lr,
           maxAfter,
         )
-      : trainingStates(gradient.nodes, gradient.params, graph.example, graph.train?.lr ?? 0.1, maxAfter);
+      : trainingStates(
+          gradient.nodes,
+          gradient.params,
+          graph.example,
+          graph.train?.lr ?? 0.1,
+          maxAfter,
+          graph.train,
+        );
   const checks: ItemCheck[] = [];
   for (const item of lecture.items) {
     const ev = states[item.after]!.evaluator;
@@ -495,8 +502,11 @@ function followsFromPrinted(item: LectureItem, s: Scope): Cause | undefined {
       c.item.printed &&
       !c.item.entry,
   );
-  // The update from a printed gradient is gradient descent's; a Newton step needs the Hessian too.
-  if (!gradientCheck || s.graph.train?.optimizer === "newton") return undefined;
+  // The update from a printed gradient is plain gradient descent's; a Newton step needs the
+  // Hessian too, and another optimiser its state.
+  const train = s.graph.train;
+  if (!gradientCheck || (train && (train.optimizer !== "sgd" || train.clip !== undefined || train.schedule)))
+    return undefined;
   const before = s.states[item.after - 1]!.values.get(param.name)!;
   const lr = s.graph.train?.lr ?? 0.1;
   const printed = gradientCheck.item.printed!.values;

@@ -3,9 +3,10 @@ import { Identifier, keywords } from "../../grammar/tokens.js";
 import { signature, surfaceFunction, surfaceNames } from "../ir/registry.js";
 import { formatShape } from "../ir/types.js";
 import { writtenShape, type DocumentAnalysis, type ModelSymbol } from "./model.js";
+import { OPTIMIZERS as OPTIMIZER_TABLE } from "../ir/optimisers.js";
 
 /** The optimisers `train` takes. */
-const OPTIMIZERS = ["sgd", "newton"];
+const OPTIMIZERS = Object.keys(OPTIMIZER_TABLE);
 
 const SYMBOL_KINDS: Record<ModelSymbol["kind"], CompletionItemKind> = {
   input: CompletionItemKind.Variable,

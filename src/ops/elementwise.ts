@@ -457,9 +457,11 @@ const binaryOps: OpDef[] = [
     f: Math.pow,
     js: (a, b) =>
       b === "2" ? `${a} * ${a}` : b === "1" ? a : b === "0.5" ? `Math.sqrt(${a})` : `Math.pow(${a}, ${b})`,
+    // A number's power starts with the number: after a factor it needs a dot, as the number would.
     latex: (a, b) => ({
       text: `{${group(a, PREC.atom)}}^{${b.text}}`,
       prec: PREC.power,
+      ...(a.numeric ? { numeric: true } : {}),
     }),
     vjp: (b, n, g, needed) => {
       const [x, p] = n.args as [NodeId, NodeId];

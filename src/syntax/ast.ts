@@ -107,6 +107,8 @@ export type Statement =
   | {
       readonly kind: "train";
       readonly optimizer: string;
+      /** Where the optimiser's name is written. */
+      readonly optimizerSpan?: Span;
       readonly args: readonly Argument[];
       readonly span: Span;
     };

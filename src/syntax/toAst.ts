@@ -286,6 +286,7 @@ export class AstBuilder extends BaseVisitor {
     return {
       kind: "train",
       optimizer: tok(c, "Identifier").image,
+      optimizerSpan: tokenSpan(tok(c, "Identifier")),
       args: nodes(c, "argument").map((a) => this.visit(a) as Argument),
       span: joinSpans(tokenSpan(tok(c, "Train")), tokenSpan(tok(c, "RParen"))),
     };
