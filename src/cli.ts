@@ -9,7 +9,7 @@ import { describeLecture } from "./lecture/describe.js";
 import { bindValues, fromNested, loadModule, runCompiled, ValuesError, type RunOutput } from "./run.js";
 import { batchedInputs, DataError, readData, type Batched, type DataSet } from "./train/data.js";
 import {
-  sgdSteps,
+  modelSteps,
   train,
   type AccuracySpec,
   type EpochRecord,
@@ -758,7 +758,7 @@ async function commandTrain(file: string, flags: Flags, outDir: string): Promise
       epochs,
       batch,
       seed,
-      step: sgdSteps(mod, lr),
+      step: modelSteps(mod, lr),
       forward: mod.forward,
       ...(spec ? { accuracy: spec } : {}),
       shouldStop: () => stop,

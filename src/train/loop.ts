@@ -6,17 +6,23 @@ type Arrays = Record<string, Float64Array>;
 export interface TrainableModule {
   forward(params: Arrays, inputs: Arrays, dims?: Record<string, number>): { loss: number; values: Arrays };
   trainStep(params: Arrays, inputs: Arrays, lr?: number, dims?: Record<string, number>): number;
+  /** Present when the model trains by Newton's method (`train newton`). */
+  newtonStep?(params: Arrays, inputs: Arrays, lr?: number, dims?: Record<string, number>): number;
 }
 
 /**
  * One optimiser step on one minibatch, changing `params` in place; returns the loss before the
- * step. Built from the generated module's `trainStep` (plain SGD) today; an optimiser that keeps
- * state between steps (momentum, Adam's moments) is a step function that closes over its state.
+ * step.
  */
 export type StepFunction = (params: Arrays, inputs: Arrays, dims: Record<string, number>) => number;
 
-/** The generated module's SGD step with a learning rate. */
-export function sgdSteps(mod: TrainableModule, lr: number): StepFunction {
+/**
+ * The step of the model's own optimiser, as its `train` line sets it: the generated module's
+ * `trainStep` (SGD, momentum, Adam…, keeping the optimiser's state between calls on the same
+ * params), or its `newtonStep` for Newton's method.
+ */
+export function modelSteps(mod: TrainableModule, lr: number): StepFunction {
+  if (mod.newtonStep) return (params, inputs, dims) => mod.newtonStep!(params, inputs, lr, dims);
   return (params, inputs, dims) => mod.trainStep(params, inputs, lr, dims);
 }
 

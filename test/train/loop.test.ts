@@ -5,7 +5,7 @@ import {
   accuracy,
   permutation,
   seededRandom,
-  sgdSteps,
+  modelSteps,
   train,
   type TrainableModule,
 } from "../../src/train/loop.js";
@@ -71,7 +71,7 @@ describe("the training loop", () => {
       epochs: 2,
       batch: 2,
       seed: 42,
-      step: sgdSteps(mod, lr),
+      step: modelSteps(mod, lr),
       forward: mod.forward,
     });
     expect(outcome.kind).toBe("done");
@@ -97,6 +97,52 @@ describe("the training loop", () => {
     outcome.history.forEach((r, i) => expect(r.trainLoss).toBeCloseTo(epochLosses[i]!, 12));
   });
 
+  it("takes the model's own optimiser's steps, Adam's moments carried from step to step, by hand", async () => {
+    const result = await compile(
+      LINE.replace("train sgd(lr = 0.1, steps = 1)", "train adam(lr = 0.1, steps = 1)"),
+      {
+        file: "line.nabla",
+      },
+    );
+    const mod = (await loadModule(result.module!.javascript)) as unknown as TrainableModule;
+    const params = { w: Float64Array.of(0), b: Float64Array.of(0) };
+    await train({
+      params,
+      fixedInputs: {},
+      train: data,
+      batchDim: "N",
+      dims: {},
+      epochs: 3,
+      batch: 5,
+      seed: 1,
+      step: modelSteps(mod, 0.1),
+      forward: mod.forward,
+    });
+    // Adam by hand (PyTorch's defaults β₁ = 0.9, β₂ = 0.999, ε = 1e-8) on the full-batch gradients.
+    const theta = [0, 0];
+    const m = [0, 0];
+    const v = [0, 0];
+    for (let t = 1; t <= 3; t++) {
+      const all = [0, 1, 2, 3, 4];
+      const n = all.length;
+      const g = [0, 0];
+      for (const r of all) {
+        const e = theta[0]! * xs[r]! + theta[1]! - ys[r]!;
+        g[0]! += (2 * e * xs[r]!) / n;
+        g[1]! += (2 * e) / n;
+      }
+      for (let k = 0; k < 2; k++) {
+        m[k] = 0.9 * m[k]! + 0.1 * g[k]!;
+        v[k] = 0.999 * v[k]! + 0.001 * g[k]! ** 2;
+        const mHat = m[k]! / (1 - 0.9 ** t);
+        const vHat = v[k]! / (1 - 0.999 ** t);
+        theta[k] = theta[k]! - (0.1 * mHat) / (Math.sqrt(vHat) + 1e-8);
+      }
+    }
+    expect(params.w[0]).toBeCloseTo(theta[0]!, 12);
+    expect(params.b[0]).toBeCloseTo(theta[1]!, 12);
+  });
+
   it("with one minibatch of every row takes full-batch gradient steps, whatever the shuffle", async () => {
     const mod = await lineModule();
     const params = { w: Float64Array.of(0), b: Float64Array.of(0) };
@@ -110,7 +156,7 @@ describe("the training loop", () => {
       epochs: 3,
       batch: 100,
       seed: 1,
-      step: sgdSteps(mod, 0.05),
+      step: modelSteps(mod, 0.05),
       forward: mod.forward,
     });
     let s = { loss: 0, w: 0, b: 0 };
@@ -134,7 +180,7 @@ describe("the training loop", () => {
       epochs: 5,
       batch: 1,
       seed: 3,
-      step: sgdSteps(mod, 0.01),
+      step: modelSteps(mod, 0.01),
       forward: mod.forward,
       onStep: () => steps++,
       shouldStop: () => steps === 7,
