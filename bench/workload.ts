@@ -3,6 +3,7 @@
  * ways — as nabla source (compiled by the harness), by hand in plain TypeScript, and on
  * TensorFlow.js — plus the data to run them on.
  */
+import { seededRandom } from "../src/train/loop.js";
 
 /** Parameters and inputs by the names the nabla model declares, flat row-major. */
 export interface WorkloadData {
@@ -43,17 +44,8 @@ export interface Workload {
   handwrittenForward?(data: WorkloadData): Runner | Promise<Runner>;
 }
 
-/** mulberry32: a small, fast, seedable PRNG with uniform output on [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small, fast, seedable PRNG with uniform output on [0, 1), the one `nabla train` shuffles with. */
+export const mulberry32 = seededRandom;
 
 /** `n` values uniform on [lo, hi). */
 export function uniform(random: () => number, n: number, lo: number, hi: number): Float64Array {

@@ -234,16 +234,20 @@ export function descent(ctx: HandoutContext, ev: Evaluator | undefined): Block[]
     outputHistory.push(outputs.map((o) => current.value(o).data[0]!));
   }
   if (steps > 1) blocks.push(...iterationTable(ctx, history, outputs, outputHistory, losses));
-  blocks.push(
-    para(
-      ...prose(
-        !moved
-          ? `Every gradient is 0 here, so the ${steps === 1 ? "step changes" : "steps change"} nothing: the loss stays $${L} = ${formatNumber(losses[0]!, ctx.digits)}$.`
-          : lossAfter(ctx, steps, losses),
-      ),
+  blocks.push(closingLoss(ctx, steps, losses, moved));
+  return blocks;
+}
+
+/** The sentence after the steps: the loss they reach, or that nothing moved. */
+function closingLoss(ctx: HandoutContext, steps: number, losses: readonly number[], moved: boolean): Block {
+  const L = ctx.lossSymbol;
+  return para(
+    ...prose(
+      !moved
+        ? `Every gradient is 0 here, so the ${steps === 1 ? "step changes" : "steps change"} nothing: the loss stays $${L} = ${formatNumber(losses[0]!, ctx.digits)}$.`
+        : lossAfter(ctx, steps, losses),
     ),
   );
-  return blocks;
 }
 
 /** How the handout names each optimiser, after PyTorch's class that computes the same. */
@@ -401,15 +405,7 @@ function optimizerDescent(ctx: HandoutContext, ev: Evaluator | undefined): Block
         train.schedule ? { header: `${ETA}_k`, values: rates } : undefined,
       ),
     );
-  blocks.push(
-    para(
-      ...prose(
-        !moved
-          ? `Every gradient is 0 here, so the ${steps === 1 ? "step changes" : "steps change"} nothing: the loss stays $${L} = ${formatNumber(losses[0]!, ctx.digits)}$.`
-          : lossAfter(ctx, steps, losses),
-      ),
-    ),
-  );
+  blocks.push(closingLoss(ctx, steps, losses, moved));
   return blocks;
 
   /** The first step's numbers: the clipping, then each small parameter's lines. */

@@ -3,6 +3,8 @@
  * its shapes, not pages of numbers. `exampleBlock({ W: [3, 2], ids: { shape: [4], below: 6 } })`
  * gives an `example { … }` block with W's entries in [-0.5, 0.5) and ids' in 0 … 5.
  */
+import { seededRandom } from "../../src/train/loop.js";
+
 export type ValueSpec =
   | number[]
   | { shape: number[]; below: number }
@@ -10,7 +12,7 @@ export type ValueSpec =
   | { shape: number[]; choices: number[] };
 
 export function exampleBlock(specs: Record<string, ValueSpec>, seed = 1): string {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const lines = Object.entries(specs).map(([name, spec]) => {
     const shape = Array.isArray(spec) ? spec : spec.shape;
     const entry = (): number => {
@@ -31,15 +33,3 @@ function literal(shape: number[], entry: () => number): string {
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
-
-/** mulberry32: small, fast, and the same numbers on every machine. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
