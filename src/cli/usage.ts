@@ -28,7 +28,7 @@ export const COMMANDS = {
   train: {
     usage:
       "nabla train <model.nabla> --data <train.csv|json> [--valid <file>] [--epochs <n>] [--batch <n>]\n          [--lr <x>] [--seed <n>] [--accuracy <value>] [--values <file.json>] [-o <dir>]",
-    does: "train the model's params on a data set with minibatch SGD, shuffled with a seed: a progress bar on a terminal, a line per epoch otherwise; write <dir>/<model>.params.json (a values file for nabla run --values) and <dir>/<model>.loss.svg, the train and validation loss per epoch (default dir: out). Ctrl-C stops after the current step and writes both (exit status 130); a loss that is not finite stops training (exit status 5)",
+    does: "train the model's params on a data set in minibatches (shuffled with a seed) with the model's own optimiser, its train line's (sgd, adam, …): a progress bar on a terminal, a line per epoch otherwise; write <dir>/<model>.params.json (a values file for nabla run --values) and <dir>/<model>.loss.svg, the train and validation loss per epoch (default dir: out). Ctrl-C stops after the current step and writes both (exit status 130); a loss that is not finite stops training (exit status 5)",
     options: ["data", "valid", "epochs", "batch", "lr", "seed", "accuracy", "values", "out"],
   },
   check: {
