@@ -211,15 +211,15 @@ function update(text: string, run: number): void {
 async function formatShown(): Promise<void> {
   const source = latest?.typescript;
   if (!source || formattedFor === source) return;
-  const [prettier, typescript, estree] = await Promise.all([
+  const [prettier, babel, estree] = await Promise.all([
     import("prettier/standalone"),
-    import("prettier/plugins/typescript"),
+    import("prettier/plugins/babel"),
     import("prettier/plugins/estree"),
   ]);
   try {
     const formatted = await prettier.format(source, {
-      parser: "typescript",
-      plugins: [typescript, estree],
+      parser: "babel-ts",
+      plugins: [babel, estree],
       printWidth: 100,
     });
     if (latest?.typescript !== source) return;
