@@ -2,7 +2,7 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { exportNeedsExample } from "../diagnostics/codes.js";
 import { toNested } from "../ir/tensor.js";
 import type { Graph } from "../ir/types.js";
-import { commentText, nestedList, pythonString } from "./python.js";
+import { commentText, nestedList, pythonFloat, pythonString } from "./python.js";
 
 /**
  * The exported Python module around the forward pass that pytorch.ts writes: the imports,
@@ -77,6 +77,7 @@ export function moduleText(m: ModuleParts): string {
     ...m.values,
     "",
     "",
+    ...optimizerLines(m.graph),
     'if __name__ == "__main__":',
     `${INDENT}model = Model()`,
     `${INDENT}loss = model(**example_inputs())`,
@@ -134,4 +135,53 @@ function exampleValue(graph: Graph, name: string, integer: boolean): string {
   const declared = graph.named.find((n) => n.name === name)!;
   if (!value) throw new Refusal(exportNeedsExample(declared.span, declared.kind, name));
   return nestedList(toNested(value.shape, value.data), integer, INDENT);
+}
+
+/**
+ * The model's `train` line as PyTorch's optimiser, clipping and schedule, so that training
+ * it there takes the steps nabla's module takes (the same definitions: src/ir/optimisers.ts).
+ * Newton's method has no torch.optim counterpart: nothing is written for it.
+ */
+function optimizerLines(graph: Graph): string[] {
+  const train = graph.train;
+  if (!train || train.optimizer === "newton") return [];
+  const h = (name: string) => pythonFloat(train.hyper?.[name] ?? NaN);
+  const lr = `lr=${pythonFloat(train.lr)}`;
+  const made: Record<Exclude<typeof train.optimizer, "newton">, string> = {
+    sgd: `torch.optim.SGD(model.parameters(), ${lr})`,
+    momentum: `torch.optim.SGD(model.parameters(), ${lr}, momentum=${h("beta")})`,
+    nesterov: `torch.optim.SGD(model.parameters(), ${lr}, momentum=${h("beta")}, nesterov=True)`,
+    rmsprop: `torch.optim.RMSprop(model.parameters(), ${lr}, alpha=${h("rho")}, eps=${h("eps")})`,
+    adam: `torch.optim.Adam(model.parameters(), ${lr}, betas=(${h("beta1")}, ${h("beta2")}), eps=${h("eps")})`,
+    adamw: `torch.optim.AdamW(model.parameters(), ${lr}, betas=(${h("beta1")}, ${h("beta2")}), eps=${h("eps")}, weight_decay=${h("weight_decay")})`,
+  };
+  const schedule = train.schedule
+    ? `torch.optim.lr_scheduler.StepLR(optimizer, step_size=${train.schedule.every}, gamma=${pythonFloat(train.schedule.decay)})`
+    : "None";
+  return [
+    "# The model's train line: the gradient of all params clipped to this norm before each step (None: not clipped).",
+    `CLIP_NORM = ${train.clip === undefined ? "None" : pythonFloat(train.clip)}`,
+    "",
+    "",
+    "def make_optimizer(model):",
+    `${INDENT}"""The model's train line as PyTorch's optimiser and learning-rate schedule (None without one)."""`,
+    `${INDENT}optimizer = ${made[train.optimizer]}`,
+    `${INDENT}scheduler = ${schedule}`,
+    `${INDENT}return optimizer, scheduler`,
+    "",
+    "",
+    "def train_step(model, optimizer, scheduler=None, **inputs):",
+    `${INDENT}"""One step of the train line on a batch of inputs; returns the loss before the step."""`,
+    `${INDENT}optimizer.zero_grad()`,
+    `${INDENT}loss = model(**inputs)`,
+    `${INDENT}loss.backward()`,
+    `${INDENT}if CLIP_NORM is not None:`,
+    `${INDENT}${INDENT}torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)`,
+    `${INDENT}optimizer.step()`,
+    `${INDENT}if scheduler is not None:`,
+    `${INDENT}${INDENT}scheduler.step()`,
+    `${INDENT}return loss.item()`,
+    "",
+    "",
+  ];
 }

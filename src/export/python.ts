@@ -12,7 +12,7 @@ const PYTHON_RESERVED = new Set(
   [
     "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield match case type _",
     "abs all any bool dict enumerate float getattr hasattr int isinstance len list map max min object print range round set setattr slice str sum super tuple zip",
-    "json math torch nn F self params inputs Model EXAMPLE_PARAMS example_inputs values main model loss grad",
+    "json math torch nn F self params inputs Model EXAMPLE_PARAMS example_inputs values main model loss grad make_optimizer train_step CLIP_NORM optimizer scheduler",
   ]
     .join(" ")
     .split(" "),

@@ -429,6 +429,59 @@ example {
   });
 });
 
+describe.skipIf(!torchAvailable)("the exported optimiser", () => {
+  const STEPS = 5;
+  const TRAINER = `
+import importlib.util, json, sys
+out = {}
+for path in sys.argv[1:]:
+    spec = importlib.util.spec_from_file_location("exported", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    model = m.Model()
+    optimizer, scheduler = m.make_optimizer(model)
+    for _ in range(${STEPS}):
+        m.train_step(model, optimizer, scheduler, **m.example_inputs())
+    out[path] = {k: p.detach().tolist() for k, p in model.named_parameters()}
+print(json.dumps(out))
+`;
+  const base = readFileSync(join(examplesDir, "adam_logistic.nabla"), "utf8");
+  const trainLine = /^train .*$/m;
+  const lines: Record<string, string> = {
+    adam_clip: base.match(trainLine)![0],
+    sgd: "train sgd(lr = 0.3, steps = 5)",
+    momentum_schedule: "train momentum(lr = 0.3, beta = 0.8, decay = 0.5, every = 2, steps = 5)",
+    nesterov: "train nesterov(lr = 0.2, steps = 5)",
+    rmsprop: "train rmsprop(lr = 0.05, rho = 0.9, steps = 5)",
+    adamw_clip: "train adamw(lr = 0.1, weight_decay = 0.1, clip = 0.3, steps = 5)",
+  };
+
+  it("takes the steps nabla's module takes: make_optimizer and train_step, for every optimiser (1e-10)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-optim-"));
+    const sources = Object.fromEntries(
+      Object.entries(lines).map(([name, line]) => [name, base.replace(trainLine, line)]),
+    );
+    const paths = Object.entries(sources).map(([name, source]) => {
+      const path = join(dir, `${name}.py`);
+      writeFileSync(path, exported(source, `${name}.nabla`).python);
+      return [name, path] as const;
+    });
+    const r = spawnSync(PYTHON, ["-c", TRAINER, ...paths.map(([, p]) => p)], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    const trained = JSON.parse(r.stdout) as Record<string, Record<string, unknown>>;
+    for (const [name, path] of paths) {
+      const { mod, data } = await nablaModule(sources[name]!, `${name}.nabla`);
+      for (let i = 0; i < STEPS; i++) mod.trainStep(data.params, data.inputs);
+      const module = exported(sources[name]!, `${name}.nabla`);
+      for (const [param, attribute] of module.paramAttributes)
+        expect(
+          maxRelative(flat(trained[path]![attribute]), data.params[param]!),
+          `${name}: ${param}`,
+        ).toBeLessThan(TOLERANCE);
+    }
+  });
+});
+
 describe("what nabla export needs of a model", () => {
   it("only its loss: a model Newton's method cannot train here (its Hessian too large) still exports", () => {
     const entries = (n: number, f: (i: number) => number) =>
