@@ -8,7 +8,15 @@ import { codeNames, lossName } from "./names.js";
 import { unflip } from "../ir/reversed.js";
 import { getOp } from "../ir/registry.js";
 import type { EmitContext } from "../ops/lowering.js";
-import { plainDescent, STATE_WORDS, stateKeys, updateRule, type UpdateRule } from "../train/update.js";
+import {
+  clipFactor,
+  plainDescent,
+  STATE_WORDS,
+  stateKeys,
+  stepRate,
+  updateRule,
+  type UpdateRule,
+} from "../train/update.js";
 import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
@@ -74,8 +82,19 @@ function optimizerFunctions(
   body.push(`p[i] = ${ruleExpression(rule, rule.next, names)};`);
   const words = (k: string) => STATE_WORDS[k] ?? k;
   const schedule = train.schedule
-    ? `lr * Math.pow(${jsNumber(train.schedule.decay)}, Math.floor((t - 1) / ${train.schedule.every}))`
+    ? `stepRate(lr, ${jsNumber(train.schedule.decay)}, ${train.schedule.every}, t)`
     : "lr";
+  // The handout's own functions (train/update.ts), so the module and the worked steps agree.
+  const helpers = [
+    ...(train.schedule
+      ? [
+          `const stepRate${T(": (lr: number, decay: number, every: number, t: number) => number")} = ${stepRate.toString()};`,
+        ]
+      : []),
+    ...(train.clip !== undefined
+      ? [`const clipFactor${T(": (norm: number, clip: number) => number")} = ${clipFactor.toString()};`]
+      : []),
+  ];
   const clip =
     train.clip === undefined
       ? []
@@ -85,7 +104,7 @@ function optimizerFunctions(
             (p) =>
               `{ const g = array(gradients, ${key(p.name)}, "gradients"); for (let i = 0; i < g.length; i++) norm += g[i] * g[i]; }`,
           ),
-          `const c = Math.min(1, ${jsNumber(train.clip)} / (Math.sqrt(norm) + 1e-6));`,
+          `const c = clipFactor(Math.sqrt(norm), ${jsNumber(train.clip)});`,
         ];
   const perParam = params.map((p) => {
     const arrays = keys.map((k, i) => `, S${i} = array(state.${k}, ${key(p.name)}, "state.${k}")`).join("");
@@ -105,7 +124,8 @@ function optimizerFunctions(
       : "",
   ].filter((s) => s !== "");
   const stateType = `{ step: number; gradients: Gradients;${keys.map((k) => ` ${k}: Gradients;`).join("")} }`;
-  return `/** ${rule.optimizer}'s state: the steps taken, the gradients' arrays${keys.map((k) => `, ${k} (${words(k)})`).join("")}; one array per param each. */
+  return `${helpers.join("\n")}
+/** ${rule.optimizer}'s state: the steps taken, the gradients' arrays${keys.map((k) => `, ${k} (${words(k)})`).join("")}; one array per param each. */
 ${T(`export type OptimizerState = ${stateType};
 `)}/** A fresh optimiser state for these params: every array allocated once, zeroed. */
 ${exported("createOptimizerState")}function createOptimizerState(params${T(": Params")})${T(": OptimizerState")} {

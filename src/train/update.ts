@@ -121,18 +121,30 @@ export function updateRule(train?: Pick<TrainSettings, "optimizer" | "hyper">): 
 export const stateKeys = (rule: UpdateRule): string[] =>
   rule.lines.filter((l) => l.kind === "state").map((l) => l.key!);
 
-/** The learning rate of step t (from 1): η γ^⌊(t − 1)/k⌋ with a schedule (torch's StepLR), else η. */
+/*
+ * The schedule and the clipping are written once, here: the handout's worked steps call these,
+ * and the generated module carries their source (as it does nablaSolve's).
+ */
+
+/** The learning rate of step t (from 1) under a step schedule: η γ^⌊(t − 1)/k⌋ (torch's StepLR). */
+export function stepRate(lr: number, decay: number, every: number, t: number): number {
+  return lr * Math.pow(decay, Math.floor((t - 1) / every));
+}
+
+/** The learning rate of step t: scheduled when the model schedules it, else η. */
 export function scheduledRate(
   train: Pick<TrainSettings, "schedule"> | undefined,
   lr: number,
   t: number,
 ): number {
   const s = train?.schedule;
-  return s ? lr * Math.pow(s.decay, Math.floor((t - 1) / s.every)) : lr;
+  return s ? stepRate(lr, s.decay, s.every, t) : lr;
 }
 
 /** The factor every gradient is multiplied by to clip their joint norm to `clip` (torch's clip_grad_norm_). */
-export const clipFactor = (norm: number, clip: number): number => Math.min(1, clip / (norm + 1e-6));
+export function clipFactor(norm: number, clip: number): number {
+  return Math.min(1, clip / (norm + 1e-6));
+}
 
 /**
  * The rule applied to every entry of a parameter: θ's next value and the next state. The

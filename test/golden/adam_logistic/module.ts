@@ -370,6 +370,9 @@ export function sgdStep(
     for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
   }
 }
+const clipFactor: (norm: number, clip: number) => number = function clipFactor(norm, clip) {
+  return Math.min(1, clip / (norm + 1e-6));
+};
 /** adam's state: the steps taken, the gradients' arrays, average (a running average of the gradients), squareAverage (a running average of the squared gradients); one array per param each. */
 export type OptimizerState = {
   step: number;
@@ -412,7 +415,7 @@ export function optimizerStep(
     const g = array(gradients, "b", "gradients");
     for (let i = 0; i < g.length; i++) norm += g[i] * g[i];
   }
-  const c = Math.min(1, 0.2 / (Math.sqrt(norm) + 1e-6));
+  const c = clipFactor(Math.sqrt(norm), 0.2);
   {
     const p = array(params, "w", "params"),
       g = array(gradients, "w", "gradients"),
