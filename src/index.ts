@@ -2,7 +2,6 @@ import { analyze, normalizeLineEnds, type Analysis, type CompileOptions } from "
 import { generateModule, type GeneratedModule } from "./codegen/module.js";
 import { buildHandout } from "./handout/build.js";
 import { printLatex } from "./latex/print.js";
-import { printHtml } from "./html/print.js";
 import { checkLecture, type LectureReport } from "./lecture/check.js";
 import { renderDiagnostics } from "./diagnostics/diagnostic.js";
 import { exportPytorch, type PytorchModule } from "./export/pytorch.js";
@@ -24,8 +23,16 @@ export interface CompileResult extends Analysis {
   readonly lecture?: LectureReport;
 }
 
+export interface CompileOutputs extends CompileOptions {
+  /**
+   * Whether to print the handout as HTML too (default true). It loads KaTeX, the slowest part
+   * of a command's start: the command line asks for it only with --html.
+   */
+  readonly html?: boolean;
+}
+
 /** The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. */
-export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+export async function compile(source: string, options: CompileOutputs = {}): Promise<CompileResult> {
   const analysis = analyze(source, options);
   if (!analysis.graph || !analysis.gradient) return analysis;
   const module = await generateModule(analysis.graph, analysis.gradient);
@@ -35,7 +42,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
     ...analysis,
     module,
     latex: printLatex(handout),
-    html: printHtml(handout),
+    ...(options.html === false ? {} : { html: (await import("./html/print.js")).printHtml(handout) }),
     ...(lecture ? { lecture } : {}),
   };
 }
