@@ -524,7 +524,9 @@ function runTorch(
   handwrittenMedian: number,
 ): boolean {
   if (setup.torchUnavailable) {
-    cells.torchF64 = cells.torchF32 = { missing: setup.torchUnavailable };
+    // the table says "not installed"; the notes under it give the details in brackets
+    const missing = setup.torchUnavailable.replace(/\s*\(.*\)$/, "");
+    cells.torchF64 = cells.torchF32 = { missing };
     return true;
   }
   const seconds = Math.max(1, options.seconds / 3);
@@ -611,7 +613,7 @@ async function main(): Promise<void> {
   console.log(
     "TF.js runs on its pure-JavaScript cpu backend and on its WebAssembly backend (SIMD, one thread), in float32 " +
       "(its only floating dtype); PyTorch in float64 and float32" +
-      (setup.torchUnavailable ? ` (${setup.torchUnavailable}: ${PYTHON})` : "") +
+      (setup.torchUnavailable ? ` (${setup.torchUnavailable})` : ` (${PYTHON})`) +
       "; the others in float64.",
   );
   let failed = 0;
