@@ -280,11 +280,7 @@ function derivationOrder(ctx: HandoutContext): Item[] {
     const out: string[] = [];
     for (const t of ctx.notation.effectiveTerms(id)) {
       if (t.term.kind === "recurrence") out.push(scanKey(t.term.scan));
-      else if (
-        t.through !== undefined &&
-        t.through !== ctx.graph.loss &&
-        ctx.notation.shown.includes(t.through)
-      )
+      else if (t.through !== undefined && t.through !== ctx.graph.loss && ctx.notation.hasShown(t.through))
         out.push(keyOf(t.through));
     }
     return out;
@@ -312,16 +308,30 @@ function derivationOrder(ctx: HandoutContext): Item[] {
   const order: Item[] = [];
   const done = new Set<string>();
   const idOf = (k: string) => Number(k.slice(1));
-  const ready = () =>
-    [...items.keys()].filter((k) => !done.has(k) && [...deps.get(k)!].every((d) => done.has(d)));
-  let stack = ready().sort((a, b) => idOf(b) - idOf(a));
+  // What each item waits for, counted down as items are done: a model of thousands of
+  // equations would otherwise be scanned whole after each one.
+  const position = new Map([...items.keys()].map((k, i) => [k, i]));
+  const waiting = new Map([...deps].map(([k, d]) => [k, d.size]));
+  const dependents = new Map<string, string[]>();
+  for (const [k, d] of deps) for (const on of d) dependents.set(on, [...(dependents.get(on) ?? []), k]);
+  const byId = (keys: string[]) =>
+    keys.sort((a, b) => position.get(a)! - position.get(b)!).sort((a, b) => idOf(b) - idOf(a));
+  const stacked = new Set([...items.keys()].filter((k) => waiting.get(k) === 0));
+  const stack = byId([...stacked]);
   while (stack.length > 0) {
     const k = stack.pop()!;
     if (done.has(k)) continue;
     done.add(k);
     order.push(items.get(k)!);
-    const fresh = ready().filter((r) => !stack.includes(r));
-    stack = [...stack, ...fresh.sort((a, b) => idOf(b) - idOf(a))];
+    const fresh: string[] = [];
+    for (const d of dependents.get(k) ?? []) {
+      waiting.set(d, waiting.get(d)! - 1);
+      if (waiting.get(d) === 0 && !done.has(d) && !stacked.has(d)) fresh.push(d);
+    }
+    for (const f of byId(fresh)) {
+      stacked.add(f);
+      stack.push(f);
+    }
   }
   return order;
 }
@@ -329,11 +339,14 @@ function derivationOrder(ctx: HandoutContext): Item[] {
 /** The backward pass in derivation order; `slips` gives the lecture's wrong values for the gradients of these nodes. */
 function backwardSection(ctx: HandoutContext, slips: (ids: readonly NodeId[]) => Block[]): Block[] {
   const blocks: Block[] = [heading(1, text("The backward pass"))];
+  const membersOf = new Map<NodeId, NodeId[]>();
+  for (const s of ctx.gradient.trace) {
+    const head = ctx.notation.representativeOf(s.node);
+    membersOf.set(head, [...(membersOf.get(head) ?? []), s.node]);
+  }
   for (const item of derivationOrder(ctx)) {
     if (item.kind === "delta") {
-      const members = ctx.gradient.trace
-        .filter((s) => ctx.notation.representativeOf(s.node) === item.id)
-        .map((s) => s.node);
+      const members = membersOf.get(item.id) ?? [];
       const routing = ctx.worked ? members.flatMap((m) => poolRoutingIllustration(ctx, m, ctx.worked!)) : [];
       blocks.push(
         heading(2, text("The error of "), math(ctx.deltaName(item.id))),

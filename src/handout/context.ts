@@ -45,6 +45,8 @@ export class HandoutContext implements DerivationScope {
   readonly values: ReadonlyMap<string, Tensor>;
   /** Result node → the δ it is, for adjoint expressions. */
   private readonly resultSymbols = new Map<NodeId, string>();
+  /** The nodes that hold a shown value's δ. */
+  private shownResults: Set<NodeId> | undefined;
 
   constructor(
     readonly graph: Graph,
@@ -180,24 +182,22 @@ export class HandoutContext implements DerivationScope {
    * of its own consumers print as those consumers' δ, as the chain rule just written says.
    */
   backward(expanding?: NodeId): ExpressionRenderer {
-    const local = new Map(this.resultSymbols);
+    // Changes over the shared symbols, not a copy of them: asked once for every value.
+    const local = new Map<NodeId, string | undefined>();
     if (expanding !== undefined) {
-      local.delete(this.notation.step(expanding)!.result);
+      local.set(this.notation.step(expanding)!.result, undefined);
       for (const { through } of this.notation.effectiveTerms(expanding)) {
         if (through === undefined) continue;
         const r = this.notation.step(through)?.result;
-        if (
-          r !== undefined &&
-          this.gradient.nodes[r]!.kind !== "const" &&
-          this.notation.shown.includes(through)
-        )
+        if (r !== undefined && this.gradient.nodes[r]!.kind !== "const" && this.notation.hasShown(through))
           local.set(r, this.delta(through));
       }
     }
     return new ExpressionRenderer(
       this.gradient.nodes,
       this.renderContext((id) => {
-        const s = this.notation.symbols.get(id) ?? local.get(id);
+        const s =
+          this.notation.symbols.get(id) ?? (local.has(id) ? local.get(id) : this.resultSymbols.get(id));
         return s === undefined ? undefined : { text: s, prec: PREC.atom };
       }),
     );
@@ -209,15 +209,17 @@ export class HandoutContext implements DerivationScope {
    */
   numeric(ev: Evaluator, deltas = true, expanding?: NodeId): ExpressionRenderer {
     const number = (id: NodeId): Latex => numberLatex(ev.value(id).data[0]!, this.digits);
-    const resultOf = new Map<NodeId, true>();
-    for (const id of this.notation.shown) resultOf.set(this.notation.step(id)!.result, true);
     // The δ being derived is written out, not replaced by its own value.
-    if (expanding !== undefined) resultOf.delete(this.notation.step(expanding)!.result);
+    const expanded = expanding === undefined ? undefined : this.notation.step(expanding)!.result;
+    const results = (this.shownResults ??= new Set(
+      this.notation.shown.map((id) => this.notation.step(id)!.result),
+    ));
+    const resultOf = { has: (id: NodeId) => id !== expanded && results.has(id) };
     // A δ with no step of its own is written out, as the symbolic line wrote it, with numbers.
     const adjoint = (of: NodeId): Latex => {
       const head = this.notation.representativeOf(of);
       const step = this.notation.step(head);
-      if (!step || this.notation.shown.includes(head) || this.gradient.nodes[step.result]!.kind === "const")
+      if (!step || this.notation.hasShown(head) || this.gradient.nodes[step.result]!.kind === "const")
         return number(step?.result ?? of);
       const parts = step.terms.flatMap((t) =>
         termNode(t) === undefined ? [] : [renderer.latex(termNode(t)!)],
@@ -261,7 +263,7 @@ export class HandoutContext implements DerivationScope {
         [],
         this.digits,
       );
-    if (this.notation.shown.includes(head) || this.notation.step(head) === undefined)
+    if (this.notation.hasShown(head) || this.notation.step(head) === undefined)
       return { text: this.delta(head), prec: PREC.atom };
     const r = this.backward();
     const parts = this.notation

@@ -136,6 +136,9 @@ function numbers(
   return rows;
 }
 
+/** The longest chain of values written out link by link. */
+const MAX_CHAIN_LINKS = 8;
+
 /**
  * A single chain of values from a param to the loss (w₅ → in_o1 → out_o1 → loss): the
  * lecture's ∂L/∂out_o1 · ∂out_o1/∂in_o1 · ∂in_o1/∂w₅, ending at the first value used twice.
@@ -149,6 +152,9 @@ function path(
   let complete = true;
   let current = id;
   for (;;) {
+    // A chain longer than a lecture writes out is left to the δs: written for every layer of a
+    // deep network, the chains would grow with the square of its depth.
+    if (nodes.length > MAX_CHAIN_LINKS) return undefined;
     const terms = ctx.notation.effectiveTerms(current);
     if (terms.length !== 1 || terms[0]!.through === undefined || terms[0]!.through === ctx.graph.loss) break;
     const t = terms[0]!;
@@ -161,6 +167,9 @@ function path(
   if (nodes.length < 2) return undefined;
   return { nodes, locals: complete ? locals : undefined };
 }
+
+/** The most terms a gradient's closed form may have to be tried on a row (wider ones never fit one). */
+const CLOSED_FORM_TERMS = 200;
 
 /** ∂L/∂p: the chain rule (along the single path where there is one), the δ form, the closed form, the numbers. */
 export function paramStep(ctx: HandoutContext, id: NodeId): Block[] {
@@ -185,7 +194,9 @@ export function paramStep(ctx: HandoutContext, id: NodeId): Block[] {
   pushDistinct(rows, lhs, general);
   const ev = ctx.worked;
   const scalar = ctx.isScalar(id);
-  const closed = terms.some((t) => t.term.kind !== "use") ? undefined : ctx.forward().definition(result);
+  const closed = terms.some((t) => t.term.kind !== "use")
+    ? undefined
+    : ctx.forward().definitionWithin(result, CLOSED_FORM_TERMS);
   const fits = closed !== undefined && estimateWidth(`${lhs} = ${closed}`) <= ROW_WIDTH_EM;
   // Factor by factor, as a lecture multiplies them out: δ of the top of the chain, then each local derivative.
   const top = chain?.nodes[chain.nodes.length - 1];

@@ -44,12 +44,23 @@ function plainConv(ctx: HandoutContext, node: OpNode, ev: Evaluator) {
   return { x, k, stride, xs: ctx.symbol(node.args[0]!) ?? "x", ks: ctx.symbol(node.args[1]!) ?? "k" };
 }
 
+/** Per handout, the forward ops by what they read: asked of every value, so not a search each time. */
+const consumers = new WeakMap<HandoutContext, Map<string, OpNode>>();
+
 /** The model's op of this kind that reads `id` as its argument `argIndex`. */
 function forwardConsumer(ctx: HandoutContext, op: string, argIndex: number, id: NodeId): OpNode | undefined {
-  return ctx.gradient.nodes.find(
-    (n): n is OpNode =>
-      n.kind === "op" && n.op === op && n.args[argIndex] === id && n.id < ctx.gradient.forwardCount,
-  );
+  let index = consumers.get(ctx);
+  if (index === undefined) {
+    index = new Map();
+    for (const n of ctx.gradient.nodes.slice(0, ctx.gradient.forwardCount))
+      if (n.kind === "op")
+        n.args.forEach((a, k) => {
+          const key = `${n.op} ${k} ${a}`;
+          if (!index!.has(key)) index!.set(key, n);
+        });
+    consumers.set(ctx, index);
+  }
+  return index.get(`${op} ${argIndex} ${id}`);
 }
 
 /** Forward illustrations: one output cell of a convolution, every window of a max-pooling. */

@@ -39,6 +39,10 @@ export class Notation {
   private readonly steps = new Map<NodeId, DerivationStep>();
   /** Values with a δ step of their own, in trace order (from the loss backwards). */
   readonly shown: NodeId[] = [];
+  /** `shown` as a set: asked of every value's every term. */
+  private readonly shownSet = new Set<NodeId>();
+  /** The activations by the value they read (h_t = tanh(a_t) under a_t), in the trace's order. */
+  private activationsOf: Map<NodeId, NodeId[]> | undefined;
 
   constructor(
     readonly nodes: readonly Node[],
@@ -94,7 +98,7 @@ export class Notation {
       const n = nodes[id]!;
       if (groupName.has(id)) {
         this.deltaNames.set(id, groupName.get(id)!);
-        this.shown.push(id);
+        this.show(id);
         continue;
       }
       if (n.kind !== "op" || (uses.get(id) ?? 0) < 2) continue;
@@ -115,7 +119,7 @@ export class Notation {
         symbol,
         ...(activation !== undefined ? { preactivationOf: activation } : {}),
       });
-      this.shown.push(id);
+      this.show(id);
     }
     // `shown` was filled from the inputs towards the loss; the derivation runs the other way.
     const order = new Map(trace.map((s, i) => [s.node, i]));
@@ -124,13 +128,27 @@ export class Notation {
 
   /** The named activation `id` is the argument of, if any (h_t for a_t in h_t = tanh(a_t)). */
   private activationReading(id: NodeId): NodeId | undefined {
-    for (const step of this.trace) {
-      if (this.representative.get(step.node) !== step.node) continue;
-      const n = this.nodes[step.node]!;
-      if (n.kind === "op" && ACTIVATIONS.has(n.op) && n.args[0] === id && this.symbols.has(step.node))
-        return step.node;
+    if (this.activationsOf === undefined) {
+      this.activationsOf = new Map();
+      for (const step of this.trace) {
+        if (this.representative.get(step.node) !== step.node) continue;
+        const n = this.nodes[step.node]!;
+        if (n.kind !== "op" || !ACTIVATIONS.has(n.op)) continue;
+        const readers = this.activationsOf.get(n.args[0]!) ?? [];
+        this.activationsOf.set(n.args[0]!, [...readers, step.node]);
+      }
     }
-    return undefined;
+    return this.activationsOf.get(id)?.find((node) => this.symbols.has(node));
+  }
+
+  private show(id: NodeId): void {
+    this.shown.push(id);
+    this.shownSet.add(id);
+  }
+
+  /** Whether the derivation gives `id` a step of its own. */
+  hasShown(id: NodeId): boolean {
+    return this.shownSet.has(id);
   }
 
   step(id: NodeId): DerivationStep | undefined {
@@ -143,7 +161,7 @@ export class Notation {
   }
 
   isShown(id: NodeId): boolean {
-    return this.shown.includes(this.representativeOf(id));
+    return this.shownSet.has(this.representativeOf(id));
   }
 
   /**
@@ -172,7 +190,7 @@ export class Notation {
       }
       const head = this.representativeOf(term.consumer);
       const locals = term.local === undefined ? undefined : [term.local];
-      if (this.shown.includes(head) || this.steps.get(head) === undefined)
+      if (this.shownSet.has(head) || this.steps.get(head) === undefined)
         out.push({ term, through: head, locals });
       else
         for (const inner of this.collectTerms(head))

@@ -290,8 +290,7 @@ export class RecurrenceContext implements DerivationScope {
         [],
         this.digits,
       );
-    if (this.notation.shown.includes(head) || !step)
-      return { text: this.delta(head, shift), prec: PREC.atom };
+    if (this.notation.hasShown(head) || !step) return { text: this.delta(head, shift), prec: PREC.atom };
     const r = this.backward(undefined, shift);
     const parts = step.terms.flatMap((t) => (termNode(t) === undefined ? [] : [r.latex(termNode(t)!)]));
     return parts.length === 1 ? parts[0]! : { text: parts.map((p) => p.text).join(" + "), prec: PREC.sum };

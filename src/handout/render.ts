@@ -36,6 +36,26 @@ export class ExpressionRenderer {
     return this.render(id, id).text;
   }
 
+  /**
+   * The expression of `id` when it has at most `limit` terms written out, else undefined. A
+   * value used twice is written twice inside an expression, so an expression over a chain of
+   * such values doubles at each step: it is counted before it is written.
+   */
+  definitionWithin(id: NodeId, limit: number): string | undefined {
+    const sizes = new Map<NodeId, number>();
+    const size = (at: NodeId): number => {
+      if (at !== id && this.context.symbol(at) !== undefined) return 1;
+      const known = sizes.get(at);
+      if (known !== undefined) return known;
+      const n = this.nodes[at]!;
+      let total = 1;
+      if (n.kind === "op") for (const a of n.args) total = Math.min(limit + 1, total + size(a));
+      sizes.set(at, total);
+      return total;
+    };
+    return size(id) <= limit ? this.definition(id) : undefined;
+  }
+
   definitionLatex(id: NodeId): Latex {
     return this.render(id, id);
   }

@@ -135,6 +135,7 @@ export class Evaluator {
       case "adjoint":
         throw new Error("an adjoint symbol has no value");
       case "op": {
+        this.evaluateOperands(n);
         const args = n.args.map((a) => this.value(a));
         result = getOp(n.op).evaluate(args, n.attrs, resolveShape(n.shape, this.dims), this.dims);
         break;
@@ -159,6 +160,27 @@ export class Evaluator {
     }
     this.memo.set(id, result);
     return result;
+  }
+
+  /**
+   * The ops an op reads, and theirs, evaluated from the first node up (a node's operands come
+   * before it): a chain of thousands of equations would overflow the stack one call per link.
+   */
+  private evaluateOperands(op: Extract<Node, { kind: "op" }>): void {
+    const pending: NodeId[] = [];
+    const seen = new Set<NodeId>();
+    const stack = [...op.args];
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (seen.has(id) || this.memo.has(id)) continue;
+      seen.add(id);
+      const n = this.nodes[id]!;
+      if (n.kind !== "op") continue;
+      pending.push(id);
+      stack.push(...n.args);
+    }
+    if (pending.length < 2) return;
+    for (const id of pending.sort((a, b) => a - b)) this.value(id);
   }
 
   /** The forward body's evaluator at each step of a scan. */
