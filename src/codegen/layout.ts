@@ -11,6 +11,13 @@
  */
 
 const WIDTH = 100;
+
+/**
+ * Around what only the TypeScript form has (annotations, interfaces): the emitter writes the
+ * module once with these, the layout keeps them as tokens, and `splitForms` makes the two.
+ */
+export const TYPES_BEGIN = "\u0001";
+export const TYPES_END = "\u0002";
 const INDENT = "  ";
 
 /** Classes, not object literals: V8 then sees two shapes, and `instanceof` is one check. */
@@ -69,7 +76,7 @@ const OPERATOR_START = "=!<>+-*/%&|?";
 /** After these a `/` starts a regular expression, not a division. */
 const BEFORE_REGEX = new Set(["return", "typeof", "case", "do", "else", "in", "of", "throw", "void"]);
 /** A `{` after these opens a block, elsewhere an object (or object type). */
-const BEFORE_BLOCK = new Set([")", "]", "=>", "else", "try", "finally", "do", ">"]);
+const BEFORE_BLOCK = new Set([")", "]", "=>", "else", "try", "finally", "do", ">", TYPES_END]);
 const NOT_BEFORE_BLOCK = new Set([
   ...["return", "typeof", "in", "of", "case", "throw", "yield", "await"],
   ...["const", "let", "var", "import", "export"],
@@ -195,7 +202,8 @@ function withoutRedundantParens(children: readonly Node[], closer: string | unde
     const previous = before === undefined ? undefined : isGroup(before) ? before.close?.text : before.text;
     const next = after === undefined ? undefined : text(after).text;
     const call =
-      previous !== undefined && (")]>".includes(previous) || (isWord(before!) && previous !== "return"));
+      previous !== undefined &&
+      (`)]>${TYPES_END}`.includes(previous) || (isWord(before!) && previous !== "return"));
     const arrow = next === "=>" || next === ":";
     const member = next !== undefined && next.startsWith(".") && /^[0-9]/.test(text(n.children[0]!).text);
     if (call || arrow || member || n.children.some(isComment)) return out.push(n);
@@ -401,6 +409,11 @@ class Printer {
   private endsStatement(nodes: readonly Node[], i: number): boolean {
     const n = nodes[i]!;
     const next = nodes[i + 1];
+    // The end of a TypeScript-only statement goes with it; one inside a statement does not end it.
+    const endsOne = (m: Node | undefined) =>
+      m !== undefined && (isGroup(m) ? m.kind === "block" : m.text === ";");
+    if (next !== undefined && !isGroup(next) && next.text === TYPES_END && endsOne(n)) return false;
+    if (!isGroup(n) && n.text === TYPES_END) return endsOne(nodes[i - 1]);
     if (isComment(n)) return true;
     if (next !== undefined && isComment(next) && text(next).breaks > 0) return true;
     if (!isGroup(n)) return n.kind === "punct" && n.text === ";";
@@ -620,4 +633,37 @@ export function layOut(code: string): string {
   const printer = new Printer();
   printer.statements(group(tokenize(code)));
   return printer.result();
+}
+
+/**
+ * The laid-out marked module as its two forms: the TypeScript without the markers, the
+ * JavaScript without what they enclose. A line left with nothing on it goes; blank lines stay
+ * single.
+ */
+export function splitForms(marked: string): { typescript: string; javascript: string } {
+  const ts: string[] = [];
+  const js: string[] = [];
+  let inside = false;
+  for (const line of marked.split("\n")) {
+    let typed = "";
+    let plain = "";
+    for (const c of line) {
+      if (c === TYPES_BEGIN) inside = true;
+      else if (c === TYPES_END) inside = false;
+      else {
+        typed += c;
+        if (!inside) plain += c;
+      }
+    }
+    const emptied = (kept: string) => kept.trim() === "" && line.trim() !== "";
+    if (!emptied(typed)) ts.push(typed.trimEnd());
+    if (!emptied(plain)) js.push(plain.trimEnd());
+  }
+  const tidy = (lines: string[]) =>
+    `${lines
+      .join("\n")
+      .replace(/\n{3,}/g, "\n\n")
+      .replace(/^\n+/, "")
+      .trimEnd()}\n`;
+  return { typescript: tidy(ts), javascript: tidy(js) };
 }

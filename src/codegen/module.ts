@@ -19,7 +19,7 @@ import {
 import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
-import { layOut } from "./layout.js";
+import { layOut, splitForms, TYPES_BEGIN, TYPES_END } from "./layout.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
 function updateExpression(rule: UpdateRule, names: ReadonlyMap<NodeId, string> = new Map()): string {
@@ -126,8 +126,8 @@ function optimizerFunctions(
   const stateType = `{ step: number; gradients: Gradients;${keys.map((k) => ` ${k}: Gradients;`).join("")} }`;
   return `${helpers.join("\n")}
 /** ${rule.optimizer}'s state: the steps taken, the gradients' arrays${keys.map((k) => `, ${k} (${words(k)})`).join("")}; one array per param each. */
-${T(`export type OptimizerState = ${stateType};
-`)}/** A fresh optimiser state for these params: every array allocated once, zeroed. */
+${T(`export type OptimizerState = ${stateType};`)}
+/** A fresh optimiser state for these params: every array allocated once, zeroed. */
 ${exported("createOptimizerState")}function createOptimizerState(params${T(": Params")})${T(": OptimizerState")} {
   object(params, "params");
   return { step: 0, gradients: zeroGradients(params)${keys.map((k) => `, ${k}: zeroGradients(params)`).join("")} };
@@ -199,10 +199,8 @@ function layoutOf(graph: Graph): Layout {
  * allocated once per set of run-time dims and reused between calls.
  */
 export function generateModule(graph: Graph, gradient: Gradient): GeneratedModule {
-  return {
-    typescript: layOut(render(graph, gradient, "typescript")),
-    javascript: layOut(render(graph, gradient, "javascript")),
-  };
+  // Rendered and laid out once, the types marked: the JavaScript is the TypeScript without them.
+  return splitForms(layOut(render(graph, gradient, "marked")));
 }
 
 /**
@@ -277,9 +275,11 @@ function headings(graph: Graph, gradient: Gradient, nodes: readonly Node[]): Map
  */
 export type ModuleForm = "typescript" | "javascript" | "script";
 
-function render(graph: Graph, gradient: Gradient, form: ModuleForm): string {
-  const typed = form === "typescript";
-  const T = (annotation: string) => (typed ? annotation : "");
+/** `marked`: the TypeScript with what only TypeScript has between markers (layout.ts splits the forms). */
+function render(graph: Graph, gradient: Gradient, form: ModuleForm | "marked"): string {
+  const typed = form === "typescript" || form === "marked";
+  const typesOnly = (code: string) => (form === "marked" ? `${TYPES_BEGIN}${code}${TYPES_END}` : code);
+  const T = (annotation: string) => (!typed || annotation === "" ? "" : typesOnly(annotation));
   const exports: string[] = [];
   const exported = (name: string) => {
     exports.push(name);
@@ -339,23 +339,18 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm): string {
     `${exported("defaultLearningRate")}const defaultLearningRate = ${jsNumber(graph.train?.lr ?? 0.1)};`,
   );
   if (typed) {
-    out.push(`/** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */`);
-    out.push(
+    const interfaces = [
+      `/** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */`,
       `export interface Params { ${layout.params.map((p) => `${key(p.name)}: Float64Array;`).join(" ")} }`,
-    );
-    out.push(`/** Inputs and targets, flat row-major. */`);
-    out.push(
+      `/** Inputs and targets, flat row-major. */`,
       `export interface Inputs { ${layout.data.map((p) => `${key(p.name)}: Float64Array;`).join(" ")} }`,
-    );
-    out.push(
       `export interface Gradients { ${layout.params.map((p) => `${key(p.name)}: Float64Array;`).join(" ")} }`,
-    );
-    out.push(`/** Sizes of the dims bound at run time; inferred from the inputs where they can be. */`);
-    out.push(`export interface Dims { ${layout.freeDims.map((d) => `${key(d)}: number;`).join(" ")} }`);
-    out.push(
+      `/** Sizes of the dims bound at run time; inferred from the inputs where they can be. */`,
+      `export interface Dims { ${layout.freeDims.map((d) => `${key(d)}: number;`).join(" ")} }`,
       `export interface ForwardResult { loss: number; values: { ${layout.equations.map((e) => `${key(e.name)}: Float64Array;`).join(" ")} }; }`,
-    );
-    out.push(`export interface GradientResult { loss: number; gradients: Gradients; }`);
+      `export interface GradientResult { loss: number; gradients: Gradients; }`,
+    ];
+    out.push(typesOnly(interfaces.join("\n\n")));
   }
   // Constant tensors go here once the bodies are known: scalars are inlined and need no array.
   const constsAt = out.length;
