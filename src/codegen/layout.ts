@@ -645,6 +645,11 @@ export function splitForms(marked: string): { typescript: string; javascript: st
   const js: string[] = [];
   let inside = false;
   for (const line of marked.split("\n")) {
+    if (!inside && !line.includes(TYPES_BEGIN) && !line.includes(TYPES_END)) {
+      ts.push(line);
+      js.push(line);
+      continue;
+    }
     let typed = "";
     let plain = "";
     for (const c of line) {
