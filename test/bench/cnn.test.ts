@@ -15,6 +15,7 @@ import { cnnSource, makeCnnData } from "../../bench/workloads/cnn.js";
 import { mulberry32, type WorkloadData } from "../../bench/workload.js";
 import { compile } from "../../src/index.js";
 import { loadModule } from "../../src/run.js";
+import { expectCentralDifferences, relativeError } from "./check.js";
 
 function setup(dims: CnnDims, seed: number) {
   const data = makeCnnData(mulberry32(seed), dims);
@@ -37,17 +38,6 @@ function zeros(dims: CnnDims): CnnGradients {
 }
 
 const names = ["k", "bk", "W", "b"] as const;
-
-/** max|a − b| / max|b| (the absolute difference when b is all zeros). */
-function relativeError(a: Float64Array, b: Float64Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 // The small sizes the brief asks for (a 1×8×8 image, 2 filters, K=3: only the one-row
 // remainder of the dense layer's five-row blocks); two channels (the general convolution
@@ -98,23 +88,12 @@ describe("hand-written CNN gradient (bench baseline)", () => {
       expect(loss).toBeCloseTo(cnnLoss(dims, params, inputs), 13);
       expect(createCnnLoss(dims)(params, inputs)).toBe(loss);
 
-      const h = 1e-5;
-      for (const name of names) {
-        const p = params[name];
-        for (let i = 0; i < p.length; i++) {
-          const saved = p[i]!;
-          p[i] = saved + h;
-          const up = cnnLoss(dims, params, inputs);
-          p[i] = saved - h;
-          const down = cnnLoss(dims, params, inputs);
-          p[i] = saved;
-          const fd = (up - down) / (2 * h);
-          const g = out[name][i]!;
-          expect(Math.abs(fd - g), `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`).toBeLessThan(
-            1e-9 + 1e-6 * Math.abs(g),
-          );
-        }
-      }
+      expectCentralDifferences(
+        params,
+        names,
+        () => cnnLoss(dims, params, inputs),
+        (name) => out[name],
+      );
     });
   }
 

@@ -12,6 +12,7 @@ import { makeMlpData, mlpSource } from "../../bench/workloads/mlp.js";
 import { mulberry32 } from "../../bench/workload.js";
 import { compile } from "../../src/index.js";
 import { loadModule } from "../../src/run.js";
+import { expectCentralDifferences, relativeError } from "./check.js";
 
 const { D, H, K } = MLP_DIMS;
 
@@ -35,17 +36,6 @@ function zeros(): MlpGradients {
 
 const names = ["W1", "b1", "W2", "b2"] as const;
 
-/** max|a − b| / max|b|. */
-function relativeError(a: Float64Array, b: Float64Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
 describe("hand-written MLP gradient (bench baseline)", () => {
   // n = 5 runs both the four-row register tiles and the one-row remainder loops.
   for (const n of [5, 3]) {
@@ -56,26 +46,17 @@ describe("hand-written MLP gradient (bench baseline)", () => {
       expect(loss).toBeCloseTo(mlpLoss(n, params, inputs), 12);
 
       const random = mulberry32(99);
-      const h = 1e-5;
-      for (const name of names) {
-        const p = params[name];
-        // A few random coordinates plus the first and last, which sit at tile edges.
-        const coords = [0, p.length - 1];
-        for (let t = 0; t < 4; t++) coords.push(Math.floor(random() * p.length));
-        for (const i of coords) {
-          const saved = p[i]!;
-          p[i] = saved + h;
-          const up = mlpLoss(n, params, inputs);
-          p[i] = saved - h;
-          const down = mlpLoss(n, params, inputs);
-          p[i] = saved;
-          const fd = (up - down) / (2 * h);
-          const g = out[name][i]!;
-          expect(Math.abs(fd - g), `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`).toBeLessThan(
-            1e-8 + 1e-6 * Math.abs(g),
-          );
-        }
-      }
+      expectCentralDifferences(
+        params,
+        names,
+        () => mlpLoss(n, params, inputs),
+        (name) => out[name],
+        {
+          absolute: 1e-8,
+          // A few random coordinates plus the first and last, which sit at tile edges.
+          entries: (p) => [0, p.length - 1, ...[0, 1, 2, 3].map(() => Math.floor(random() * p.length))],
+        },
+      );
     });
   }
 

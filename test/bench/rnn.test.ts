@@ -20,6 +20,7 @@ import {
 import { mulberry32 } from "../../bench/workload.js";
 import { compile } from "../../src/index.js";
 import { loadModule } from "../../src/run.js";
+import { expectCentralDifferences, relativeError } from "./check.js";
 
 function setup(dims: RnnDims, seed: number) {
   const data = makeRnnData(mulberry32(seed), dims);
@@ -42,17 +43,6 @@ function zeros({ D, H, O }: RnnDims): RnnGradients {
 
 const names = ["Wxh", "Whh", "bh", "Why", "by"] as const;
 
-/** max|a − b| / max|b|. */
-function relativeError(a: Float64Array, b: Float64Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
 // The small sizes the brief asks for, and one whose H and O are not multiples of 4, so the
 // one-row remainder loops run next to the four-row blocks.
 const small: RnnDims[] = [
@@ -71,23 +61,12 @@ describe("hand-written RNN gradient (bench baseline)", () => {
       expect(loss).toBeCloseTo(rnnLoss(dims, params, inputs), 13);
       expect(createRnnLoss(dims)(params, inputs)).toBe(loss);
 
-      const h = 1e-5;
-      for (const name of names) {
-        const p = params[name];
-        for (let i = 0; i < p.length; i++) {
-          const saved = p[i]!;
-          p[i] = saved + h;
-          const up = rnnLoss(dims, params, inputs);
-          p[i] = saved - h;
-          const down = rnnLoss(dims, params, inputs);
-          p[i] = saved;
-          const fd = (up - down) / (2 * h);
-          const g = out[name][i]!;
-          expect(Math.abs(fd - g), `∂${name}[${i}]: finite difference ${fd}, gradient ${g}`).toBeLessThan(
-            1e-9 + 1e-6 * Math.abs(g),
-          );
-        }
-      }
+      expectCentralDifferences(
+        params,
+        names,
+        () => rnnLoss(dims, params, inputs),
+        (name) => out[name],
+      );
     });
   }
 
@@ -182,21 +161,12 @@ describe("rnn-large workload (issue 11's D128 H256 O10 T100)", () => {
     const params = data.params as unknown as RnnParams;
     const inputs = data.inputs as unknown as RnnInputs;
     expect(loss).toBeCloseTo(rnnLoss(dims, params, inputs), 13);
-    const h = 1e-5;
-    for (const name of names) {
-      const p = params[name];
-      for (let i = 0; i < p.length; i++) {
-        const saved = p[i]!;
-        p[i] = saved + h;
-        const up = rnnLoss(dims, params, inputs);
-        p[i] = saved - h;
-        const down = rnnLoss(dims, params, inputs);
-        p[i] = saved;
-        const fd = (up - down) / (2 * h);
-        const g = gradients[name]![i]!;
-        expect(Math.abs(fd - g), `∂${name}[${i}]`).toBeLessThan(1e-9 + 1e-6 * Math.abs(g));
-      }
-    }
+    expectCentralDifferences(
+      params,
+      names,
+      () => rnnLoss(dims, params, inputs),
+      (name) => gradients[name]!,
+    );
     const forward = (await workload.handwrittenForward!(data)).evaluate();
     expect(forward.loss).toBe(loss);
   });

@@ -8,17 +8,7 @@ import { makeRnnWorkload } from "../../bench/workloads/rnn.js";
 import { createTfjsCnn } from "../../bench/tfjs/cnn.js";
 import { compile } from "../../src/index.js";
 import { loadModule } from "../../src/run.js";
-
-/** max|a − b| / max|b|. */
-function relativeError(a: Float64Array, b: Float64Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
+import { relativeError } from "./check.js";
 
 async function generated(workload: Workload, data: ReturnType<Workload["makeData"]>) {
   const r = await compile(workload.nablaSource, { file: "model.nabla" });
