@@ -1,5 +1,5 @@
 import { analyze, normalizeLineEnds, type Analysis, type CompileOptions } from "./analyze.js";
-import { generateModule, type GeneratedModule } from "./codegen/module.js";
+import { generateModule, type GeneratedModule, type ModuleOptions } from "./codegen/module.js";
 import { buildHandout } from "./handout/build.js";
 import { printLatex } from "./latex/print.js";
 import { printHtml } from "./html/print.js";
@@ -12,7 +12,8 @@ export type { Analysis, CompileOptions } from "./analyze.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export type { Graph } from "./ir/types.js";
 export type { Gradient } from "./autodiff/reverse.js";
-export type { GeneratedModule } from "./codegen/module.js";
+export type { GeneratedModule, ModuleOptions } from "./codegen/module.js";
+export type { Target } from "./codegen/wasm.js";
 export type { PytorchModule } from "./export/pytorch.js";
 
 export interface CompileResult extends Analysis {
@@ -24,11 +25,21 @@ export interface CompileResult extends Analysis {
   readonly lecture?: LectureReport;
 }
 
-/** The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. */
-export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+/**
+ * The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. With
+ * `target: "wasm"` the module's matrix products are WebAssembly SIMD kernels.
+ */
+export async function compile(
+  source: string,
+  options: CompileOptions & ModuleOptions = {},
+): Promise<CompileResult> {
   const analysis = analyze(source, options);
   if (!analysis.graph || !analysis.gradient) return analysis;
-  const module = await generateModule(analysis.graph, analysis.gradient);
+  const module = await generateModule(
+    analysis.graph,
+    analysis.gradient,
+    options.target === undefined ? {} : { target: options.target },
+  );
   const lecture = checkLecture(analysis.graph, analysis.gradient);
   const handout = buildHandout(analysis.graph, analysis.gradient, lecture);
   return {

@@ -20,6 +20,7 @@ import {
 import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
+import { wasmFields, wasmPreamble, type Target } from "./wasm.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
 function updateExpression(rule: UpdateRule, names: ReadonlyMap<NodeId, string> = new Map()): string {
@@ -198,11 +199,25 @@ function layoutOf(graph: Graph): Layout {
  * gradient), an SGD step and shape metadata; no imports. Buffers live in a workspace
  * allocated once per set of run-time dims and reused between calls.
  */
-export async function generateModule(graph: Graph, gradient: Gradient): Promise<GeneratedModule> {
+export async function generateModule(
+  graph: Graph,
+  gradient: Gradient,
+  options: ModuleOptions = {},
+): Promise<GeneratedModule> {
+  const target = options.target ?? "js";
   return {
-    typescript: await format(render(graph, gradient, "typescript"), "babel-ts"),
-    javascript: await format(render(graph, gradient, "javascript"), "acorn"),
+    typescript: await format(render(graph, gradient, "typescript", target), "babel-ts"),
+    javascript: await format(render(graph, gradient, "javascript", target), "acorn"),
   };
+}
+
+export interface ModuleOptions {
+  /**
+   * "js" (the default): plain JavaScript. "wasm": the matrix products run as WebAssembly SIMD
+   * kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
+   * top-level await.
+   */
+  readonly target?: Target;
 }
 
 /**
@@ -292,7 +307,10 @@ function headings(graph: Graph, gradient: Gradient, nodes: readonly Node[]): Map
  */
 export type ModuleForm = "typescript" | "javascript" | "script";
 
-function render(graph: Graph, gradient: Gradient, form: ModuleForm): string {
+function render(graph: Graph, gradient: Gradient, form: ModuleForm, target: Target = "js"): string {
+  const wasm = target === "wasm";
+  if (wasm && form === "script")
+    throw new Error("the WebAssembly module is an ES module (it awaits its instance): it has no script form");
   const typed = form === "typescript";
   const T = (annotation: string) => (typed ? annotation : "");
   const exports: string[] = [];
@@ -313,6 +331,7 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm): string {
     hessian ? [forwardRoots, gradientRoots, productRoots] : [forwardRoots, gradientRoots],
     codeNames(graph, gradient, nodes),
     headings(graph, gradient, nodes),
+    wasm,
   );
   const emitter = plan.emitter;
   const shapeExpr = (n: Node) => emitter.size(n.shape);
@@ -425,6 +444,7 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm): string {
   return value;
 }`);
   out.push(argumentHelpers(T, layout.freeDims.length > 0));
+  if (wasm) out.push(wasmPreamble(T));
   for (const [name, helper] of opHelpers(nodes))
     out.push(`const ${name}${T(`: ${helper.type}`)} = ${helper.source};`);
   out.push(
@@ -448,7 +468,7 @@ ${exported("bindDims")}function bindDims(params${T(": Params")}, inputs${T(": In
   const keyExpr = `${JSON.stringify("")}${dimsKey.map((d) => ` + "," + ${d}`).join("")}`;
   out.push(`let workspace${T(": ReturnType<typeof allocate> | undefined")};
 function allocate(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
-  ${fields.map((f) => `const ${f.name} = ${f.init};`).join("\n")}
+  ${wasm ? wasmFields(fields) : fields.map((f) => `const ${f.name} = ${f.init};`).join("\n")}
   return { key: ${keyExpr}${fields.map((f) => `, ${f.name}`).join("")} };
 }
 function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
@@ -457,9 +477,10 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
   return workspace;
 }`);
 
-  // A param's gradient is computed straight into the caller's array when no other param shares it.
+  // A param's gradient is computed straight into the caller's array when no other param shares
+  // it (not with the WebAssembly target: a kernel may write it, and only into its memory).
   const writtenInPlace = new Map<NodeId, string>();
-  for (const p of layout.params) {
+  for (const p of wasm ? [] : layout.params) {
     const g = gradient.params.get(p.name);
     if (g !== null && g !== undefined && writesByName(nodes[g]!) && !writtenInPlace.has(g))
       writtenInPlace.set(g, p.name);

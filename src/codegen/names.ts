@@ -1,6 +1,7 @@
 import type { Graph, Node, NodeId, ScanNode } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { allOps } from "../ir/registry.js";
+import { WASM_IDENTIFIERS } from "./wasm.js";
 
 /**
  * The identifiers of the generated code. Buffers holding a model's values are named after
@@ -35,6 +36,7 @@ export const MODULE_IDENTIFIERS: readonly string[] = [
   "forward zeroGradients gradient sgdStep trainStep hessianVectorProduct hessianOrder hessian nablaSolve newtonStep",
   "createOptimizerState optimizerStep optimizerStates stateFor OptimizerState stepRate clipFactor",
   "params inputs out w data direction state",
+  WASM_IDENTIFIERS.join(" "),
 ]
   .join(" ")
   .split(" ");

@@ -16,7 +16,16 @@ const bodyConstPrefix = (scope: NodeId) => `K${scope}_`;
 export interface StorageField {
   readonly name: string;
   readonly init: string;
+  /** For an array of its own (not a view of another): its length, as a JS expression. */
+  readonly length?: string;
 }
+
+/** A workspace array of its own, zeroed. */
+export const freshField = (name: string, length: string): StorageField => ({
+  name,
+  length,
+  init: `new Float64Array(${length})`,
+});
 
 /** Forward body nodes that the backward loop reads: the forward loop stores them for every step. */
 export function residualsOf(adjoint: ScanAdjointNode, forward: ScanNode): Set<NodeId> {
@@ -50,30 +59,19 @@ export function scanStorage(
   const states = forward.states;
   if (node.kind === "scan") {
     states.forEach((s, k) =>
-      fields.push({
-        name: ctx.names.state(node.id, k),
-        init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
-      }),
+      fields.push(freshField(ctx.names.state(node.id, k), `(${s.lags} + ${length}) * ${size(s.shape)}`)),
     );
     for (const id of residuals)
-      fields.push({
-        name: ctx.names.residual(node.id, id),
-        init: `new Float64Array(${length} * ${size(node.body[id]!.shape)})`,
-      });
+      fields.push(freshField(ctx.names.residual(node.id, id), `${length} * ${size(node.body[id]!.shape)}`));
   } else {
     states.forEach((s, k) =>
-      fields.push({
-        name: ctx.names.adjointState(node.id, k),
-        init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
-      }),
+      fields.push(
+        freshField(ctx.names.adjointState(node.id, k), `(${s.lags} + ${length}) * ${size(s.shape)}`),
+      ),
     );
   }
   for (const n of node.body)
-    if (isStep(n))
-      fields.push({
-        name: ctx.names.bodyTemp(node.id, n.id),
-        init: `new Float64Array(${size(n.shape)})`,
-      });
+    if (isStep(n)) fields.push(freshField(ctx.names.bodyTemp(node.id, n.id), `${size(n.shape)}`));
   for (const p of projections) {
     const s = states[p.index];
     if (p.what === "state")
@@ -86,11 +84,7 @@ export function scanStorage(
         name: ctx.bufferOf(p.id),
         init: `${ctx.names.adjointState(node.id, p.index)}.subarray(${p.position} * ${size(s!.shape)}, ${p.position + 1} * ${size(s!.shape)})`,
       });
-    else
-      fields.push({
-        name: ctx.bufferOf(p.id),
-        init: `new Float64Array(${size(p.shape)})`,
-      });
+    else fields.push(freshField(ctx.bufferOf(p.id), `${size(p.shape)}`));
   }
   return fields;
 }
@@ -115,6 +109,10 @@ export function emitScan(
       ref: (id) => {
         const n = scan.body[id]!;
         return n.kind === "outer" ? ctx.ref(n.source) : ctx.names.bodyTemp(scan.id, id);
+      },
+      outside: (id) => {
+        const n = scan.body[id]!;
+        return n.kind === "outer" ? n.source : undefined;
       },
     },
     bodyConstPrefix(scan.id),
@@ -195,6 +193,15 @@ export function emitScanAdjoint(
           if (f.kind === "outer") return ctx.ref(f.source);
         }
         return ctx.names.bodyTemp(adjoint.id, id);
+      },
+      outside: (id) => {
+        const n = adjoint.body[id]!;
+        if (n.kind === "outer") return n.source;
+        if (n.kind === "residual") {
+          const f = forward.body[n.node]!;
+          if (f.kind === "outer") return f.source;
+        }
+        return undefined;
       },
     },
     bodyConstPrefix(adjoint.id),

@@ -33,6 +33,13 @@ export interface EmitContext {
   describe(id: NodeId): string;
   /** Whether `element` needs per-axis loop indices for this node. */
   needsAxes(id: NodeId): boolean;
+  /**
+   * With the WebAssembly target (codegen/wasm.ts): the byte addresses of the nodes' arrays in
+   * the kernels' memory, as JS expressions, recording that they must live there; undefined
+   * when one cannot (a constant), and absent or undefined for the JavaScript target. An op
+   * whose kernel has a WebAssembly form calls it when this gives addresses.
+   */
+  addresses?(ids: readonly NodeId[]): string[] | undefined;
 }
 
 /** LaTeX with its precedence, so renderers parenthesise only where needed. */
