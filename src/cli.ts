@@ -20,15 +20,28 @@ import {
   knownCommand,
   parseArguments,
 } from "./cli/usage.js";
-import { readSource, compileFile, outputStem, writableFolder, writeOutput } from "./cli/files.js";
+import {
+  readSource,
+  compileFile,
+  moduleTarget,
+  outputStem,
+  writableFolder,
+  writeOutput,
+} from "./cli/files.js";
+import type { Target } from "./codegen/wasm.js";
 import { commandRun, commandGradcheck } from "./cli/run.js";
 import { commandTrain } from "./cli/train.js";
 
 /** The default example shipped with the package: the next-word RNN of the RNN lecture. */
 const DEFAULT_EXAMPLE = "next_word_rnn.nabla";
 
-async function commandCompile(file: string, outDir: string, html = false): Promise<number> {
-  const compiled = await compileFile(file, readSource(file));
+async function commandCompile(
+  file: string,
+  outDir: string,
+  html = false,
+  target: Target = "js",
+): Promise<number> {
+  const compiled = await compileFile(file, readSource(file), target);
   if (!compiled) return 1;
   writableFolder(outDir);
   const stem = outputStem(file);
@@ -125,10 +138,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "compile":
       if (!file) throw new UsageError("compile needs a model file", command);
-      return commandCompile(file, outDir, flags.html === true);
+      return commandCompile(file, outDir, flags.html === true, moduleTarget(flags.target, command));
     case "run":
       if (!file) throw new UsageError("run needs a model file", command);
-      return commandRun(file, flags.values, flags.json === true);
+      return commandRun(file, flags.values, flags.json === true, moduleTarget(flags.target, command));
     case "gradcheck":
       if (!file) throw new UsageError("gradcheck needs a model file", command);
       return commandGradcheck(file, flags.values);

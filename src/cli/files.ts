@@ -3,7 +3,9 @@ import { basename } from "node:path";
 import { compile, type CompileResult } from "../index.js";
 import { fromNested, ValuesError } from "../run.js";
 import type { Tensor } from "../ir/tensor.js";
-import { UsageError } from "./usage.js";
+import { UsageError, type Command } from "./usage.js";
+import { TARGETS, type Target } from "../codegen/wasm.js";
+import { closestName } from "../syntax/names.js";
 
 /* The files the commands read and write: models, values files, output folders. */
 
@@ -18,12 +20,24 @@ export function readSource(file: string): string {
 export async function compileFile(
   file: string,
   source: string,
+  target: Target = "js",
 ): Promise<Required<Pick<CompileResult, "graph" | "module" | "latex" | "html">> | undefined> {
-  const result = await compile(source, { file });
+  const result = await compile(source, { file, target });
   if (result.rendered) process.stderr.write(`${result.rendered}\n`);
   if (!result.graph || !result.module || result.latex === undefined || result.html === undefined)
     return undefined;
   return { graph: result.graph, module: result.module, latex: result.latex, html: result.html };
+}
+
+/** The module's target from --target (js when absent); another value is a usage error. */
+export function moduleTarget(value: string | undefined, command: Command): Target {
+  if (value === undefined) return "js";
+  if ((TARGETS as readonly string[]).includes(value)) return value as Target;
+  const close = closestName(value, [...TARGETS]);
+  throw new UsageError(
+    `unknown target '${value}'${close ? `; did you mean '${close}'?` : ""} (targets: ${TARGETS.join(", ")})`,
+    command,
+  );
 }
 
 export function outputStem(file: string): string {

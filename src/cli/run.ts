@@ -1,5 +1,6 @@
 import { runCompiled, type RunOutput } from "../run.js";
 import type { Graph } from "../ir/types.js";
+import type { Target } from "../codegen/wasm.js";
 import { gradientCheck, GRADCHECK_TOLERANCE, type ParamCheck } from "../gradcheck.js";
 import { readSource, compileFile, readValues, asValuesProblem } from "./files.js";
 
@@ -28,9 +29,10 @@ export async function commandRun(
   file: string,
   valuesFile: string | undefined,
   json: boolean,
+  target: Target = "js",
 ): Promise<number> {
   const values = readValues(valuesFile);
-  const compiled = await compileFile(file, readSource(file));
+  const compiled = await compileFile(file, readSource(file), target);
   if (!compiled) return 1;
   let output: RunOutput;
   try {

@@ -224,8 +224,13 @@ export interface ModuleOptions {
  * The module before formatting, as the emitter lays it out: valid and runnable. The playground
  * shows and runs it as one types, since formatting costs more than compiling.
  */
-export function renderModule(graph: Graph, gradient: Gradient, form: ModuleForm): string {
-  return render(graph, gradient, form);
+export function renderModule(
+  graph: Graph,
+  gradient: Gradient,
+  form: ModuleForm,
+  options: ModuleOptions = {},
+): string {
+  return render(graph, gradient, form, options.target ?? "js");
 }
 
 /**

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { analyze } from "../../src/analyze.js";
+import { renderModule } from "../../src/codegen/module.js";
+import { loadModule, type LoadedModule } from "../../src/run.js";
+import { mlpSource, makeMlpData } from "../../bench/workloads/mlp.js";
+import { seededRandom } from "../../src/train/loop.js";
+
+const examples = join(import.meta.dirname, "../../examples");
+
+type Arrays = Record<string, Float64Array>;
+interface Module extends LoadedModule {
+  example(): { params: Arrays; inputs: Arrays };
+  hessian?(params: Arrays, inputs: Arrays): Float64Array;
+  trainStep(params: Arrays, inputs: Arrays): number;
+}
+
+/** The JavaScript and the WebAssembly module of one model, unformatted (formatting changes no code). */
+async function both(source: string, file: string): Promise<{ js: Module; wasm: Module; text: string }> {
+  const { graph, gradient, rendered } = analyze(source, { file });
+  if (!graph || !gradient) throw new Error(rendered);
+  const text = renderModule(graph, gradient, "javascript", { target: "wasm" });
+  return {
+    js: (await loadModule(renderModule(graph, gradient, "javascript"))) as Module,
+    wasm: (await loadModule(text)) as Module,
+    text,
+  };
+}
+
+/** max|a − b| / max|a|, over every array of two records with the same keys. */
+function difference(a: Arrays, b: Arrays): number {
+  expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+  let worst = 0;
+  for (const [name, x] of Object.entries(a)) {
+    const y = b[name]!;
+    expect(y.length).toBe(x.length);
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < x.length; i++) {
+      scale = Math.max(scale, Math.abs(x[i]!));
+      diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+    }
+    worst = Math.max(worst, scale === 0 ? diff : diff / scale);
+  }
+  return worst;
+}
+
+const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Number.MIN_VALUE);
+
+const files = readdirSync(examples).filter((f) => f.endsWith(".nabla"));
+
+describe("the WebAssembly module", () => {
+  it("covers the examples: most of them call the kernel", async () => {
+    let calling = 0;
+    for (const file of ["lstm.nabla", "matrix_two_layer.nabla", "next_word_rnn.nabla"]) {
+      const { text } = await both(readFileSync(join(examples, file), "utf8"), file);
+      if (text.includes("nablaGemm(")) calling++;
+    }
+    expect(calling).toBe(3);
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it.each(files)(
+    "%s: loss, values and every gradient equal the JavaScript module's to 1e-12",
+    async (file) => {
+      const { js, wasm } = await both(readFileSync(join(examples, file), "utf8"), file);
+      // Each module its own copies: a module must not change its caller's arrays.
+      const a = js.example();
+      const b = wasm.example();
+      const fa = js.forward(a.params, a.inputs);
+      const fb = wasm.forward(b.params, b.inputs);
+      expect(relative(fa.loss, fb.loss)).toBeLessThan(1e-12);
+      expect(difference(fa.values, fb.values)).toBeLessThan(1e-12);
+      const ga = js.gradient(a.params, a.inputs);
+      const gb = wasm.gradient(b.params, b.inputs);
+      expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+      expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
+      expect(difference(a.params, b.params)).toBe(0);
+      expect(difference(a.inputs, b.inputs)).toBe(0);
+      if (js.hessian)
+        expect(
+          difference({ H: js.hessian(a.params, a.inputs) }, { H: wasm.hessian!(b.params, b.inputs) }),
+        ).toBeLessThan(1e-12);
+      // Three steps of the model's own optimiser, through the kernels' gradient.
+      for (let step = 0; step < 3; step++) {
+        js.trainStep(a.params, a.inputs);
+        wasm.trainStep(b.params, b.inputs);
+      }
+      expect(difference(a.params, b.params)).toBeLessThan(1e-12);
+    },
+  );
+
+  it("reallocates in its memory when the run-time dims change, and agrees at every size", async () => {
+    const { js, wasm } = await both(mlpSource, "mlp.nabla");
+    // Growing the memory detaches every view made before: sizes up and down again.
+    for (const n of [3, 40, 1, 33]) {
+      const data = makeMlpData(seededRandom(n), n);
+      const ga = js.gradient(data.params, data.inputs);
+      const gb = wasm.gradient(data.params, data.inputs);
+      expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+      expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
+    }
+  });
+
+  it("is safe whatever the model names its values: its own names are reserved", async () => {
+    const names = ["nablaGemm", "nablaViews", "nablaWasm", "memory", "lengths", "offsets"];
+    const source = `
+      dim N = 5, D = 3
+      input X: [N, D]
+      target y: [N]
+      param W: [D, D]
+      param u: [D]
+      ${names.map((n, i) => `${n} = ${i === 0 ? "tanh(X*W)" : `${names[i - 1]}*W`}`).join("\n")}
+      loss L = sum((${names.at(-1)}*u - y)^2)
+      example {
+        X = [[1, 2, 0], [0.5, -1, 1], [0, 1, 0.2], [0.3, 0.1, -0.4], [1, 1, 1]]
+        y = [0.3, -0.2, 0.5, 0, 1]
+        W = [[0.2, -0.4, 0.1], [0.3, 0.2, -0.1], [0, 0.5, 0.25]]
+        u = [0.5, -1, 0.25]
+      }`;
+    const { js, wasm, text } = await both(source, "names.nabla");
+    expect(text.match(/nablaGemm\(/g)!.length).toBeGreaterThan(5);
+    const a = js.example();
+    const ga = js.gradient(a.params, a.inputs);
+    const gb = wasm.gradient(a.params, a.inputs);
+    expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+    expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
+    expect(Object.keys(wasm.forward(a.params, a.inputs).values)).toEqual([...names, "L"]);
+  });
+
+  it("has no script form: it awaits its instance", () => {
+    const { graph, gradient } = analyze(readFileSync(join(examples, "moons.nabla"), "utf8"));
+    expect(() => renderModule(graph!, gradient!, "script", { target: "wasm" })).toThrow(/ES module/);
+  });
+});
