@@ -26,6 +26,7 @@ import { mulberry32, type Runner, type Workload, type WorkloadData } from "./wor
 import { cnnWorkload } from "./workloads/cnn.js";
 import { mlpWorkload } from "./workloads/mlp.js";
 import { rnnWorkload } from "./workloads/rnn.js";
+import { WASM_TOLERANCE, wasmRunner, wasmSummary } from "./wasm.js";
 
 /** Add a workload by appending it here. */
 const workloads: readonly Workload[] = [mlpWorkload, rnnWorkload, cnnWorkload];
@@ -71,7 +72,7 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 interface Entry {
-  readonly key: "generated" | "handwritten" | "tfjs" | "generatedForward" | "handwrittenForward";
+  readonly key: "generated" | "wasm" | "handwritten" | "tfjs" | "generatedForward" | "handwrittenForward";
   readonly label: string;
   readonly runner: Runner;
   samples: number[];
@@ -221,6 +222,7 @@ async function runWorkload(workload: Workload, options: Options, tfjsVersion: st
       runner: nabla.gradient,
       samples: [],
     },
+    { key: "wasm", label: "nabla wasm", runner: await wasmRunner(workload, data), samples: [] },
     {
       key: "tfjs",
       label: `TF.js ${tfjsVersion} cpu`,
@@ -249,11 +251,12 @@ async function runWorkload(workload: Workload, options: Options, tfjsVersion: st
   const reference = byKey("generated").runner.evaluate();
   const handwrittenOk = check(byKey("handwritten"), reference, TOLERANCE.handwritten);
   const tfjsOk = check(byKey("tfjs"), reference, TOLERANCE.tfjs);
+  const wasmOk = check(byKey("wasm"), reference, WASM_TOLERANCE);
   let forwardOk = true;
   for (const e of entries)
     if (e.key === "generatedForward" || e.key === "handwrittenForward")
       if (!check(e, { loss: reference.loss, gradients: {} }, FORWARD_LOSS_TOLERANCE)) forwardOk = false;
-  const ok = handwrittenOk && tfjsOk && forwardOk;
+  const ok = handwrittenOk && tfjsOk && forwardOk && wasmOk;
   if (!ok) {
     for (const e of entries) e.runner.dispose?.();
     return false;
@@ -311,6 +314,7 @@ async function runWorkload(workload: Workload, options: Options, tfjsVersion: st
     `generated / hand-written = ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? "met" : "NOT met"}); ` +
       `TF.js / generated = ${(tfjs / gen).toFixed(2)} (${gen < tfjs ? "generated is faster" : "TF.js is faster"})`,
   );
+  console.log(wasmSummary(gen, stats.get("wasm")!.median));
   if (workload.handwrittenForward) {
     const genOverFwd = gen / stats.get("generatedForward")!.median;
     const handOverFwd = base / stats.get("handwrittenForward")!.median;
