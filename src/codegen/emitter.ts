@@ -163,6 +163,11 @@ export class StatementEmitter implements EmitContext {
     return `(${getOp(n.op).elementwise!(values, n.attrs, this)})`;
   }
 
+  /** Whether the code is for the WebAssembly target (its kernels' memory is recorded). */
+  get wasm(): boolean {
+    return this.counter.memory !== undefined;
+  }
+
   addresses(ids: readonly NodeId[]): string[] | undefined {
     const memory = this.counter.memory;
     if (memory === undefined) return undefined;

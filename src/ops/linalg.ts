@@ -268,6 +268,15 @@ export const linalgOps: readonly OpDef[] = [
     },
     emit: (ctx, node) => emitOuterOp(ctx, node, ctx.ref(node.id), "="),
     accumulate: (ctx, node, target) => emitOuterOp(ctx, node, target, "+="),
+    // Σ_t a_t b_tᵀ = Aᵀ B for A, B the operands stacked over the steps: one product with K = steps.
+    sumOverSteps: (ctx, node, target, [a, b], steps) => {
+      const [m, n] = node.shape.map((d) => ctx.dim(d)) as [string, string];
+      return emitGemmCall(
+        [target, a!, b!].map((x) => `${x}.byteOffset`),
+        { m, n, k: steps, sai: "1", sap: m, sbp: n, sbj: "1" },
+        true,
+      );
+    },
     latex: ([a, b]) => ({
       text: `${group(a!, PREC.product)} {${group(b!, PREC.atom)}}^{\\top}`,
       prec: PREC.product,
