@@ -23,12 +23,12 @@ import {
 import {
   readSource,
   compileFile,
-  moduleTarget,
+  moduleChoice,
+  type ModuleChoice,
   outputStem,
   writableFolder,
   writeOutput,
 } from "./cli/files.js";
-import type { Target } from "./codegen/wasm.js";
 import { commandRun, commandGradcheck } from "./cli/run.js";
 import { commandTrain } from "./cli/train.js";
 
@@ -39,7 +39,7 @@ async function commandCompile(
   file: string,
   outDir: string,
   html = false,
-  target: Target = "js",
+  target: ModuleChoice = { target: "js" },
 ): Promise<number> {
   const compiled = await compileFile(file, readSource(file), target);
   if (!compiled) return 1;
@@ -138,10 +138,20 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "compile":
       if (!file) throw new UsageError("compile needs a model file", command);
-      return commandCompile(file, outDir, flags.html === true, moduleTarget(flags.target, command));
+      return commandCompile(
+        file,
+        outDir,
+        flags.html === true,
+        moduleChoice(flags.target, flags.precision, command),
+      );
     case "run":
       if (!file) throw new UsageError("run needs a model file", command);
-      return commandRun(file, flags.values, flags.json === true, moduleTarget(flags.target, command));
+      return commandRun(
+        file,
+        flags.values,
+        flags.json === true,
+        moduleChoice(flags.target, flags.precision, command),
+      );
     case "gradcheck":
       if (!file) throw new UsageError("gradcheck needs a model file", command);
       return commandGradcheck(file, flags.values);

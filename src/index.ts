@@ -13,7 +13,7 @@ export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export type { Graph } from "./ir/types.js";
 export type { Gradient } from "./autodiff/reverse.js";
 export type { GeneratedModule, ModuleOptions } from "./codegen/module.js";
-export type { Target } from "./codegen/wasm.js";
+export type { Precision, Target } from "./codegen/wasm.js";
 export type { PytorchModule } from "./export/pytorch.js";
 
 export interface CompileResult extends Analysis {
@@ -35,11 +35,10 @@ export async function compile(
 ): Promise<CompileResult> {
   const analysis = analyze(source, options);
   if (!analysis.graph || !analysis.gradient) return analysis;
-  const module = await generateModule(
-    analysis.graph,
-    analysis.gradient,
-    options.target === undefined ? {} : { target: options.target },
-  );
+  const module = await generateModule(analysis.graph, analysis.gradient, {
+    ...(options.target === undefined ? {} : { target: options.target }),
+    ...(options.precision === undefined ? {} : { precision: options.precision }),
+  });
   const lecture = checkLecture(analysis.graph, analysis.gradient);
   const handout = buildHandout(analysis.graph, analysis.gradient, lecture);
   return {

@@ -20,7 +20,7 @@ import {
 import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
-import { wasmFields, wasmPreamble, type Target } from "./wasm.js";
+import { wasmFields, wasmPreamble, type Precision, type Target } from "./wasm.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
 function updateExpression(rule: UpdateRule, names: ReadonlyMap<NodeId, string> = new Map()): string {
@@ -204,10 +204,9 @@ export async function generateModule(
   gradient: Gradient,
   options: ModuleOptions = {},
 ): Promise<GeneratedModule> {
-  const target = options.target ?? "js";
   return {
-    typescript: await format(render(graph, gradient, "typescript", target), "babel-ts"),
-    javascript: await format(render(graph, gradient, "javascript", target), "acorn"),
+    typescript: await format(render(graph, gradient, "typescript", options), "babel-ts"),
+    javascript: await format(render(graph, gradient, "javascript", options), "acorn"),
   };
 }
 
@@ -218,6 +217,12 @@ export interface ModuleOptions {
    * top-level await.
    */
   readonly target?: Target;
+  /**
+   * The WebAssembly module's workspace and kernels: "f64" (the default, f64x2) or "f32"
+   * (Float32Array workspace, f32x4 kernels); its params, inputs and results are Float64Arrays
+   * either way. Only with the "wasm" target.
+   */
+  readonly precision?: Precision;
 }
 
 /**
@@ -230,7 +235,7 @@ export function renderModule(
   form: ModuleForm,
   options: ModuleOptions = {},
 ): string {
-  return render(graph, gradient, form, options.target ?? "js");
+  return render(graph, gradient, form, options);
 }
 
 /**
@@ -312,8 +317,10 @@ function headings(graph: Graph, gradient: Gradient, nodes: readonly Node[]): Map
  */
 export type ModuleForm = "typescript" | "javascript" | "script";
 
-function render(graph: Graph, gradient: Gradient, form: ModuleForm, target: Target = "js"): string {
-  const wasm = target === "wasm";
+function render(graph: Graph, gradient: Gradient, form: ModuleForm, options: ModuleOptions = {}): string {
+  const wasm = options.target === "wasm";
+  const precision = options.precision ?? "f64";
+  if (precision !== "f64" && !wasm) throw new Error(`precision ${precision} needs the wasm target`);
   if (wasm && form === "script")
     throw new Error("the WebAssembly module is an ES module (it awaits its instance): it has no script form");
   const typed = form === "typescript";
@@ -449,7 +456,7 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm, target: Targ
   return value;
 }`);
   out.push(argumentHelpers(T, layout.freeDims.length > 0));
-  if (wasm) out.push(wasmPreamble(T));
+  if (wasm) out.push(wasmPreamble(T, precision));
   for (const [name, helper] of opHelpers(nodes))
     out.push(`const ${name}${T(`: ${helper.type}`)} = ${helper.source};`);
   out.push(
@@ -495,7 +502,7 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     `const w = buffers(${dimsKey.join(", ")});`,
   ].join("\n");
   const forwardReturn = () =>
-    `return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${emitter.ref(e.node)}.slice()`).join(", ")} } };`;
+    `return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${precision === "f64" ? `${emitter.ref(e.node)}.slice()` : `Float64Array.from(${emitter.ref(e.node)})`}`).join(", ")} } };`;
   const gradientReturn = () => {
     const writes = layout.params.map((p) => {
       const g = gradient.params.get(p.name);

@@ -16,14 +16,19 @@ interface Module extends LoadedModule {
   trainStep(params: Arrays, inputs: Arrays): number;
 }
 
-/** The JavaScript and the WebAssembly module of one model, unformatted (formatting changes no code). */
-async function both(source: string, file: string): Promise<{ js: Module; wasm: Module; text: string }> {
+/** The JavaScript and the WebAssembly modules of one model, unformatted (formatting changes no code). */
+async function both(
+  source: string,
+  file: string,
+): Promise<{ js: Module; wasm: Module; f32: Module; text: string }> {
   const { graph, gradient, rendered } = analyze(source, { file });
   if (!graph || !gradient) throw new Error(rendered);
   const text = renderModule(graph, gradient, "javascript", { target: "wasm" });
+  const single = renderModule(graph, gradient, "javascript", { target: "wasm", precision: "f32" });
   return {
     js: (await loadModule(renderModule(graph, gradient, "javascript"))) as Module,
     wasm: (await loadModule(text)) as Module,
+    f32: (await loadModule(single)) as Module,
     text,
   };
 }
@@ -64,7 +69,7 @@ describe("the WebAssembly module", () => {
   it.each(files)(
     "%s: loss, values and every gradient equal the JavaScript module's to 1e-12",
     async (file) => {
-      const { js, wasm } = await both(readFileSync(join(examples, file), "utf8"), file);
+      const { js, wasm, f32 } = await both(readFileSync(join(examples, file), "utf8"), file);
       // Each module its own copies: a module must not change its caller's arrays.
       const a = js.example();
       const b = wasm.example();
@@ -78,6 +83,23 @@ describe("the WebAssembly module", () => {
       expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
       expect(difference(a.params, b.params)).toBe(0);
       expect(difference(a.inputs, b.inputs)).toBe(0);
+      // Single precision: within float32's rounding of the loss and gradients' scale (a saturated
+      // tanh's 1 − tanh² is 0 in float32 where it is 1e-8 in float64: temperature_rnn).
+      const c = js.example();
+      const gc = f32.gradient(c.params, c.inputs);
+      const scale = Math.max(
+        Math.abs(ga.loss),
+        ...Object.values(ga.gradients).flatMap((g) => [...g].map(Math.abs)),
+        Number.MIN_VALUE,
+      );
+      expect(Math.abs(gc.loss - ga.loss) / scale).toBeLessThan(1e-5);
+      for (const [name, g] of Object.entries(ga.gradients)) {
+        const h = gc.gradients[name]!;
+        expect(h).toBeInstanceOf(Float64Array);
+        for (let i = 0; i < g.length; i++) expect(Math.abs(h[i]! - g[i]!) / scale).toBeLessThan(1e-5);
+      }
+      const values = f32.forward(c.params, c.inputs).values;
+      for (const v of Object.values(values)) expect(v).toBeInstanceOf(Float64Array);
       if (js.hessian)
         expect(
           difference({ H: js.hessian(a.params, a.inputs) }, { H: wasm.hessian!(b.params, b.inputs) }),
