@@ -81,6 +81,17 @@ const FORMS: Record<Precision, Form> = {
 /** The rows of C a tile spans, in the order they are tried: 4 while 4 remain, then 1. */
 const ROWS = [4, 1] as const;
 
+/**
+ * The tiles of the loop with B contiguous along j, at most 8 vector accumulators: blocks of 4
+ * rows take 2, 1 then 0 vectors of columns at a time (0: a scalar column), single rows 4, 2,
+ * 1, 0 (a one-row product, δᵀ W, loads one A value per 4 vectors of B). Measured on the MLP's
+ * and the RNN's products.
+ */
+const AXPY: readonly { readonly rows: number; readonly vectors: readonly number[] }[] = [
+  { rows: 4, vectors: [2, 1, 0] },
+  { rows: 1, vectors: [4, 2, 1, 0] },
+];
+
 function gemm(form: Form): FunctionBuilder {
   const f = new FunctionBuilder(new Array(11).fill(I32));
   const [c, a, b, M, N, K, sai, sap, sbp, sbj, beta] = Array.from({ length: 11 }, (_, k) => f.param(k));
@@ -91,7 +102,7 @@ function gemm(form: Form): FunctionBuilder {
   const pb = [0, 1].map(() => f.local(I32));
   const pc = [0, 1, 2, 3].map(() => f.local(I32));
   const va = [0, 1, 2, 3].map(() => f.local(V128));
-  const vb = [0, 1].map(() => f.local(V128));
+  const vb = [0, 1, 2, 3].map(() => f.local(V128));
   const vacc = Array.from({ length: 8 }, () => f.local(V128));
   const sa = [0, 1, 2, 3].map(() => f.local(form.type));
   const sb = [0, 1].map(() => f.local(form.type));
@@ -155,7 +166,7 @@ function gemm(form: Form): FunctionBuilder {
     const vs = Array.from({ length: Math.max(vectors, 1) }, (_, v) => v);
     for (const r of rs) pointer(pa[r]!, a, i, r, sai);
     pointer(pb[0]!, b, j, 0, { bytes: form.size });
-    const acc = (r: number, v: number) => (vectors >= 1 ? vacc : sacc)[r * 2 + v]!;
+    const acc = (r: number, v: number) => (vectors >= 1 ? vacc : sacc)[r * vs.length + v]!;
     for (const r of rs) for (const v of vs) f.zero(vectors >= 1 ? V128 : form.type).set(acc(r, v));
     times(
       () => f.get(K),
@@ -299,7 +310,15 @@ function gemm(form: Form): FunctionBuilder {
     .i32(form.size)
     .op("i32.eq")
     .if(
-      () => tiled([2 * L, L, 1], axpyTile),
+      () => {
+        f.i32(0).set(i);
+        for (const { rows, vectors } of AXPY)
+          blocks(i, rows, M, () => {
+            f.i32(0).set(j);
+            for (const v of vectors)
+              blocks(j, v === 0 ? 1 : v * L, N, () => axpyTile(rows, v === 0 ? 1 : v * L));
+          });
+      },
       () =>
         f
           .get(sap)
