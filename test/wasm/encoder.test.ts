@@ -79,14 +79,15 @@ describe.each(["f64", "f32"] as Precision[])("the %s gemm kernel", (precision) =
       memory: WebAssembly.Memory;
       gemm: (...args: number[]) => void;
     };
-    memory.grow(2);
+    memory.grow(16);
     const Float = precision === "f64" ? Float64Array : Float32Array;
     const size = Float.BYTES_PER_ELEMENT;
     const random = seededRandom(7);
-    const dim = () => 1 + Math.floor(random() * 13);
+    const dim = () => 1 + Math.floor(random() * 21);
     const layouts = new Set<string>();
     for (let trial = 0; trial < 400; trial++) {
-      const [m, n, k] = [dim(), dim(), dim()];
+      // Every tenth product long enough for the kernel to take K in chunks (128 or 256).
+      const [m, n, k] = [dim(), dim(), trial % 10 === 0 ? 200 + Math.floor(random() * 400) : dim()];
       // Every case a product can take: A and B each transposed or not, one-row and one-column
       // products, an outer product (k = 1) accumulated or not.
       const ta = random() < 0.5;
@@ -95,7 +96,7 @@ describe.each(["f64", "f32"] as Precision[])("the %s gemm kernel", (precision) =
       const strides = [ta ? 1 : k, ta ? m : 1, tb ? 1 : n, tb ? k : 1];
       layouts.add(`${ta}${tb}${beta}`);
       // Arrays at element (not 16-byte) offsets: the kernel must not assume aligned rows.
-      const at = (slot: number) => slot * 4096 + Math.floor(random() * 3) * size;
+      const at = (slot: number) => slot * 262144 + Math.floor(random() * 3) * size;
       const A = new Float(memory.buffer, at(0), m * k);
       const B = new Float(memory.buffer, at(1), k * n);
       const C = new Float(memory.buffer, at(2), m * n);
