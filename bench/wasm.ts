@@ -28,8 +28,3 @@ export async function wasmRunner(workload: Workload, data: WorkloadData): Promis
     },
   };
 }
-
-/** The report's line: the WebAssembly module against the JavaScript one, in the same rounds. */
-export function wasmSummary(generatedMs: number, wasmMs: number): string {
-  return `generated JavaScript / nabla wasm = ${(generatedMs / wasmMs).toFixed(2)} (the WebAssembly module ${generatedMs > wasmMs ? "is faster" : "is not faster"})`;
-}

@@ -4,6 +4,7 @@
  * TensorFlow.js — plus the data to run them on.
  */
 import { seededRandom } from "../src/train/loop.js";
+import type { TorchModel } from "./pytorch.js";
 
 /** Parameters and inputs by the names the nabla model declares, flat row-major. */
 export interface WorkloadData {
@@ -21,6 +22,11 @@ export interface Runner {
   step(): number;
   /** The loss and the gradient of every param (float64 copies), for the correctness check. */
   evaluate(): { loss: number; gradients: Record<string, Float64Array> };
+  /**
+   * Called before a batch of `step` calls and before `evaluate`, outside the timed region:
+   * e.g. a TF.js runner selects its backend here.
+   */
+  activate?(): void;
   dispose?(): void;
 }
 
@@ -34,8 +40,18 @@ export interface Workload {
   /** Data drawn from `random` (uniform on [0, 1)), the same for every implementation. */
   makeData(random: () => number): WorkloadData;
   handwritten(data: WorkloadData): Runner | Promise<Runner>;
-  /** TF.js on its CPU backend; the harness has already selected the backend. */
+  /**
+   * How the hand-written baseline is written, for the summary table: "blocked" (register
+   * blocking, several output rows per pass with the sums in locals) or "plain" loops.
+   */
+  readonly handwrittenStyle: "blocked" | "plain";
+  /**
+   * TF.js on the backend the harness has selected before calling (cpu, then wasm): create
+   * every tensor here, on that backend; the harness re-selects it before each use.
+   */
   tfjs(data: WorkloadData): Runner | Promise<Runner>;
+  /** The same model for bench/torch/bench.py: which of its builders, at which sizes. */
+  readonly torch: TorchModel;
   /**
    * Optional: the hand-written forward pass alone (the loss, no gradient). When given, the
    * harness also times the forward passes alone — this and the generated module's `forward`

@@ -13,8 +13,13 @@ export class TooManySyntaxErrors extends Error {}
 export const MAX_SYNTAX_ERRORS = 40;
 
 export class NablaParser extends CstParser {
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3 });
+  /**
+   * `validate`: check the grammar itself (ambiguities, left recursion) while building the
+   * parser. That is a third of a cold start, and the grammar does not change between runs: the
+   * grammar's test builds it validated, every run skips it.
+   */
+  constructor(validate = false) {
+    super(T.allTokens, { recoveryEnabled: true, maxLookahead: 3, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 

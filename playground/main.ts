@@ -6,6 +6,7 @@
 import "katex/dist/katex.min.css";
 import examples from "nabla:examples";
 import { compileForPage, type PageDerivation, type PageResult } from "../src/playground/compile.js";
+import { layOut } from "../src/codegen/layout.js";
 import type { DerivationRequest } from "./derivation-worker.js";
 import { HANDOUT_CSS } from "../src/html/body.js";
 import {
@@ -204,30 +205,15 @@ function update(text: string, run: number): void {
   // From the text to every panel but the derivation updated: compile, run and tables.
   document.body.dataset.updateMillis = (performance.now() - begun).toFixed(2);
   document.body.dataset.compiles = String(run);
-  if (!$("panel-typescript").hidden) void formatShown();
+  if (!$("panel-typescript").hidden) formatShown();
 }
 
-/** The TypeScript tab shows the module formatted by prettier, loaded and run only when the tab is open. */
-async function formatShown(): Promise<void> {
+/** The TypeScript tab shows the module laid out as `nabla compile` writes it, only while the tab is open. */
+function formatShown(): void {
   const source = latest?.typescript;
   if (!source || formattedFor === source) return;
-  const [prettier, babel, estree] = await Promise.all([
-    import("prettier/standalone"),
-    import("prettier/plugins/babel"),
-    import("prettier/plugins/estree"),
-  ]);
-  try {
-    const formatted = await prettier.format(source, {
-      parser: "babel-ts",
-      plugins: [babel, estree],
-      printWidth: 100,
-    });
-    if (latest?.typescript !== source) return;
-    typescriptView.textContent = formatted;
-    formattedFor = source;
-  } catch {
-    // Too deeply nested for the formatter: the emitter's own layout stays.
-  }
+  typescriptView.textContent = layOut(source);
+  formattedFor = source;
 }
 
 function selectTab(tab: HTMLButtonElement): void {
@@ -236,7 +222,7 @@ function selectTab(tab: HTMLButtonElement): void {
     other.setAttribute("aria-selected", String(selected));
     $(other.getAttribute("aria-controls")!).hidden = !selected;
   }
-  if (tab.id === "tab-typescript") void formatShown();
+  if (tab.id === "tab-typescript") formatShown();
 }
 
 let compileTimer: ReturnType<typeof setTimeout> | undefined;

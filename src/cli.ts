@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { analyze, toPytorch } from "./index.js";
+import { pythonModuleName } from "./export/python.js";
 import { checkLecture } from "./lecture/check.js";
 import { describeLecture } from "./lecture/describe.js";
 import type { Graph } from "./ir/types.js";
 import type { Gradient } from "./autodiff/reverse.js";
 import { MAX_EVALUATED_ENTRIES, MAX_EVALUATED_STEPS, unworked } from "./ir/evaluate.js";
 import { closestName } from "./syntax/names.js";
-import { BUILT_SITE, servePlayground, SiteMissing, type Serving } from "./playground/serve.js";
-import { pythonModuleName } from "./export/python.js";
+import type { Serving } from "./playground/serve.js";
+import { packagePath } from "./paths.js";
 import {
   COMMANDS,
   type OptionName,
@@ -30,7 +30,6 @@ import {
   writeOutput,
 } from "./cli/files.js";
 import { commandRun, commandGradcheck } from "./cli/run.js";
-import { commandTrain } from "./cli/train.js";
 
 /** The default example shipped with the package: the next-word RNN of the RNN lecture. */
 const DEFAULT_EXAMPLE = "next_word_rnn.nabla";
@@ -41,7 +40,7 @@ async function commandCompile(
   html = false,
   target: ModuleChoice = { target: "js" },
 ): Promise<number> {
-  const compiled = await compileFile(file, readSource(file), target);
+  const compiled = await compileFile(file, readSource(file), html, target);
   if (!compiled) return 1;
   writableFolder(outDir);
   const stem = outputStem(file);
@@ -50,7 +49,7 @@ async function commandCompile(
     [`${stem}.js`, compiled.module.javascript],
     [`${stem}.tex`, compiled.latex],
   ];
-  if (html) written.push([`${stem}.html`, compiled.html]);
+  if (compiled.html !== undefined) written.push([`${stem}.html`, compiled.html]);
   for (const [name, text] of written) writeOutput(join(outDir, name), text);
   process.stdout.write(`compiled ${file}: ${written.map(([name]) => join(outDir, name)).join(", ")}\n`);
   return 0;
@@ -86,6 +85,8 @@ async function commandPlayground(portText: string | undefined): Promise<number> 
   const port = portText === undefined ? PLAYGROUND_PORT : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UsageError(`--port needs a whole number from 1 to 65535, not '${portText}'`, "playground");
+  // The server, like the trainer's and language server's libraries, loads only for its command.
+  const { BUILT_SITE, servePlayground, SiteMissing } = await import("./playground/serve.js");
   let serving: Serving;
   try {
     serving = await servePlayground(BUILT_SITE, port);
@@ -109,7 +110,7 @@ async function commandPlayground(portText: string | undefined): Promise<number> 
 async function main(argv: string[]): Promise<number> {
   const { values: flags, positionals } = parseArguments(argv);
   if (flags.version) {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    const pkg = JSON.parse(readFileSync(packagePath("package.json"), "utf8")) as {
       version: string;
     };
     process.stdout.write(`nabla ${pkg.version}\n`);
@@ -160,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
       return commandExport(file, flags.target, outDir);
     case "train":
       if (!file) throw new UsageError("train needs a model file", command);
-      return commandTrain(file, flags, outDir);
+      return (await import("./cli/train.js")).commandTrain(file, flags, outDir);
     case "check": {
       if (!file) throw new UsageError("check needs a model file", command);
       const result = analyze(readSource(file), { file });
@@ -179,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
     case "playground":
       return commandPlayground(flags.port);
     case "demo": {
-      const example = join(dirname(fileURLToPath(import.meta.url)), "../../examples", DEFAULT_EXAMPLE);
+      const example = packagePath("examples", DEFAULT_EXAMPLE);
       process.stdout.write(`nabla demo: ${DEFAULT_EXAMPLE}\n\n${readSource(example)}\n`);
       const status = await commandCompile(example, outDir, true);
       if (status !== 0) return status;

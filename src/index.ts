@@ -2,7 +2,6 @@ import { analyze, normalizeLineEnds, type Analysis, type CompileOptions } from "
 import { generateModule, type GeneratedModule, type ModuleOptions } from "./codegen/module.js";
 import { buildHandout } from "./handout/build.js";
 import { printLatex } from "./latex/print.js";
-import { printHtml } from "./html/print.js";
 import { checkLecture, type LectureReport } from "./lecture/check.js";
 import { renderDiagnostics } from "./diagnostics/diagnostic.js";
 import { exportPytorch, type PytorchModule } from "./export/pytorch.js";
@@ -25,17 +24,22 @@ export interface CompileResult extends Analysis {
   readonly lecture?: LectureReport;
 }
 
+export interface CompileOutputs extends CompileOptions, ModuleOptions {
+  /**
+   * Whether to print the handout as HTML too (default true). It loads KaTeX, the slowest part
+   * of a command's start: the command line asks for it only with --html.
+   */
+  readonly html?: boolean;
+}
+
 /**
  * The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. With
  * `target: "wasm"` the module's matrix products are WebAssembly SIMD kernels.
  */
-export async function compile(
-  source: string,
-  options: CompileOptions & ModuleOptions = {},
-): Promise<CompileResult> {
+export async function compile(source: string, options: CompileOutputs = {}): Promise<CompileResult> {
   const analysis = analyze(source, options);
   if (!analysis.graph || !analysis.gradient) return analysis;
-  const module = await generateModule(analysis.graph, analysis.gradient, {
+  const module = generateModule(analysis.graph, analysis.gradient, {
     ...(options.target === undefined ? {} : { target: options.target }),
     ...(options.precision === undefined ? {} : { precision: options.precision }),
   });
@@ -45,7 +49,7 @@ export async function compile(
     ...analysis,
     module,
     latex: printLatex(handout),
-    html: printHtml(handout),
+    ...(options.html === false ? {} : { html: (await import("./html/print.js")).printHtml(handout) }),
     ...(lecture ? { lecture } : {}),
   };
 }

@@ -121,6 +121,8 @@ export const cnnWorkload: Workload = {
   nablaSource: cnnSourceText,
   makeData: (random) => makeCnnData(random),
   handwritten: handwrittenRunner,
+  handwrittenStyle: "plain",
   tfjs: tfjsRunner,
+  torch: { model: "cnn", dims: { C, H, W, F, K } },
   handwrittenForward: handwrittenForwardRunner,
 };

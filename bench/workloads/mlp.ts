@@ -88,5 +88,7 @@ export const mlpWorkload: Workload = {
   nablaSource: mlpSource,
   makeData: (random) => makeMlpData(random),
   handwritten: handwrittenRunner,
+  handwrittenStyle: "blocked",
   tfjs: tfjsRunner,
+  torch: { model: "mlp", dims: { D, H, K } },
 };

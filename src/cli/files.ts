@@ -17,15 +17,16 @@ export function readSource(file: string): string {
   }
 }
 
+/** The model compiled, its diagnostics written to stderr; the HTML handout only when asked for. */
 export async function compileFile(
   file: string,
   source: string,
+  html = false,
   target: ModuleChoice = { target: "js" },
-): Promise<Required<Pick<CompileResult, "graph" | "module" | "latex" | "html">> | undefined> {
-  const result = await compile(source, { file, ...target });
+): Promise<(Required<Pick<CompileResult, "graph" | "module" | "latex">> & { html?: string }) | undefined> {
+  const result = await compile(source, { file, html, ...target });
   if (result.rendered) process.stderr.write(`${result.rendered}\n`);
-  if (!result.graph || !result.module || result.latex === undefined || result.html === undefined)
-    return undefined;
+  if (!result.graph || !result.module || result.latex === undefined) return undefined;
   return { graph: result.graph, module: result.module, latex: result.latex, html: result.html };
 }
 

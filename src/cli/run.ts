@@ -31,7 +31,7 @@ export async function commandRun(
   target: ModuleChoice = { target: "js" },
 ): Promise<number> {
   const values = readValues(valuesFile);
-  const compiled = await compileFile(file, readSource(file), target);
+  const compiled = await compileFile(file, readSource(file), false, target);
   if (!compiled) return 1;
   let output: RunOutput;
   try {

@@ -52,7 +52,9 @@ export function outCheck(T: Annotate, params: readonly string[], inputs: readonl
 const inputNames = [${inputs.map(key).join(", ")}];
 function checkOut(out${T(": Gradients")}, params${T(": Params")}, inputs${T(": Inputs")})${T(": void")} {
   object(out, "out");
-  const o = out${record}, p = params${record}, x = inputs${record};
+  const o = out${record};
+  const p = params${record};
+  const x = inputs${record};
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]${T("!")}.length, "out." + name);

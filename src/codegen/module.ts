@@ -1,4 +1,3 @@
-import * as prettier from "prettier";
 import type { Graph, NamedValue, Node, NodeId, ProjectNode } from "../ir/types.js";
 import type { Helper } from "../ir/op.js";
 import type { Gradient } from "../autodiff/reverse.js";
@@ -21,6 +20,7 @@ import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
 import { wasmFields, wasmPreamble, type Precision, type Target } from "./wasm.js";
+import { layOut } from "./layout.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
 function updateExpression(rule: UpdateRule, names: ReadonlyMap<NodeId, string> = new Map()): string {
@@ -161,7 +161,7 @@ ${exported("trainStep")}function trainStep(params${T(": Params")}, inputs${T(": 
 }
 
 export interface GeneratedModule {
-  /** The TypeScript module, formatted with prettier. */
+  /** The TypeScript module, laid out (codegen/layout.ts). */
   readonly typescript: string;
   /** The same module without type annotations, for running directly under Node or in a browser. */
   readonly javascript: string;
@@ -199,14 +199,14 @@ function layoutOf(graph: Graph): Layout {
  * gradient), an SGD step and shape metadata; no imports. Buffers live in a workspace
  * allocated once per set of run-time dims and reused between calls.
  */
-export async function generateModule(
+export function generateModule(
   graph: Graph,
   gradient: Gradient,
   options: ModuleOptions = {},
-): Promise<GeneratedModule> {
+): GeneratedModule {
   return {
-    typescript: await format(render(graph, gradient, "typescript", options), "babel-ts"),
-    javascript: await format(render(graph, gradient, "javascript", options), "acorn"),
+    typescript: layOut(render(graph, gradient, "typescript", options)),
+    javascript: layOut(render(graph, gradient, "javascript", options)),
   };
 }
 
@@ -226,8 +226,8 @@ export interface ModuleOptions {
 }
 
 /**
- * The module before formatting, as the emitter lays it out: valid and runnable. The playground
- * shows and runs it as one types, since formatting costs more than compiling.
+ * The module before layout: valid and runnable. The playground runs its script form as one
+ * types.
  */
 export function renderModule(
   graph: Graph,
@@ -236,21 +236,6 @@ export function renderModule(
   options: ModuleOptions = {},
 ): string {
   return render(graph, gradient, form, options);
-}
-
-/**
- * Prettier's parsers recurse: a very long fused expression can exhaust the stack. The code
- * is valid either way; then it is returned as generated, unformatted. Prettier's babel-ts and
- * acorn parsers print the same as its typescript and babel ones, in a third of the time
- * (the LSTM's module: 306 → 116 ms, 90 → 80 ms).
- */
-async function format(code: string, parser: "babel-ts" | "acorn"): Promise<string> {
-  try {
-    return await prettier.format(code, { parser, printWidth: 100 });
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    return `// Not formatted: too deeply nested for the formatter.\n${code}\n`;
-  }
 }
 
 /** The functions the model's ops call (erf), each once, from every graph the module runs. */
@@ -399,9 +384,9 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm, options: Mod
     out.push(`/** Sizes of the dims bound at run time; inferred from the inputs where they can be. */`);
     out.push(`export interface Dims { ${layout.freeDims.map((d) => `${key(d)}: number;`).join(" ")} }`);
     out.push(
-      `export interface ForwardResult { loss: number; values: { ${layout.equations.map((e) => `${key(e.name)}: Float64Array;`).join(" ")} } }`,
+      `export interface ForwardResult { loss: number; values: { ${layout.equations.map((e) => `${key(e.name)}: Float64Array;`).join(" ")} }; }`,
     );
-    out.push(`export interface GradientResult { loss: number; gradients: Gradients }`);
+    out.push(`export interface GradientResult { loss: number; gradients: Gradients; }`);
   }
   // Constant tensors go here once the bodies are known: scalars are inlined and need no array.
   const constsAt = out.length;

@@ -5,10 +5,10 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packagePath } from "../paths.js";
 
 /** Where `npm run build:site` writes the page, beside the compiled CLI. */
-export const BUILT_SITE = fileURLToPath(new URL("../../site", import.meta.url));
+export const BUILT_SITE = packagePath("dist", "site");
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

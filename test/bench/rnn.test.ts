@@ -10,7 +10,13 @@ import {
   type RnnInputs,
   type RnnParams,
 } from "../../bench/handwritten/rnn.js";
-import { makeRnnData, rnnSource } from "../../bench/workloads/rnn.js";
+import {
+  makeRnnData,
+  makeRnnWorkload,
+  RNN_LARGE_DIMS,
+  rnnLargeWorkload,
+  rnnSource,
+} from "../../bench/workloads/rnn.js";
 import { mulberry32 } from "../../bench/workload.js";
 import { compile } from "../../src/index.js";
 import { loadModule } from "../../src/run.js";
@@ -150,5 +156,60 @@ describe("hand-written RNN gradient (bench baseline)", () => {
       }),
     ).toThrow(/out\.bh/);
     expect(() => createRnnGradient({ ...dims, H: 0 })).toThrow(/H must/);
+  });
+});
+
+describe("rnn-large workload (issue 11's D128 H256 O10 T100)", () => {
+  it("is the same model at issue 11's sizes", () => {
+    expect(RNN_LARGE_DIMS).toEqual({ D: 128, H: 256, O: 10, T: 100 });
+    expect(rnnLargeWorkload.name).toBe("rnn-large");
+    expect(rnnLargeWorkload.nablaSource).toBe(rnnSource(RNN_LARGE_DIMS));
+    expect(rnnLargeWorkload.nablaSource).toContain("dim D = 128, H = 256, O = 10, T = 100");
+    expect(rnnLargeWorkload.torch).toEqual({ model: "rnn", dims: RNN_LARGE_DIMS });
+    expect(rnnLargeWorkload.handwrittenStyle).toBe("blocked");
+    const data = rnnLargeWorkload.makeData(mulberry32(1));
+    expect(data.params.Whh!.length).toBe(256 * 256);
+    expect(data.inputs.x!.length).toBe(100 * 128);
+  });
+
+  // The workload's own runner (its hand-written kernels loaded as a module instance of their
+  // own), on small sizes: H=6 and O=5 also run the one-row remainder loops.
+  it("has a hand-written runner whose gradient matches central finite differences (small dims)", async () => {
+    const dims = { D: 3, H: 6, O: 5, T: 3 };
+    const workload = makeRnnWorkload("rnn-large-small", dims);
+    const data = workload.makeData(mulberry32(17));
+    const { loss, gradients } = (await workload.handwritten(data)).evaluate();
+    const params = data.params as unknown as RnnParams;
+    const inputs = data.inputs as unknown as RnnInputs;
+    expect(loss).toBeCloseTo(rnnLoss(dims, params, inputs), 13);
+    const h = 1e-5;
+    for (const name of names) {
+      const p = params[name];
+      for (let i = 0; i < p.length; i++) {
+        const saved = p[i]!;
+        p[i] = saved + h;
+        const up = rnnLoss(dims, params, inputs);
+        p[i] = saved - h;
+        const down = rnnLoss(dims, params, inputs);
+        p[i] = saved;
+        const fd = (up - down) / (2 * h);
+        const g = gradients[name]![i]!;
+        expect(Math.abs(fd - g), `∂${name}[${i}]`).toBeLessThan(1e-9 + 1e-6 * Math.abs(g));
+      }
+    }
+    const forward = (await workload.handwrittenForward!(data)).evaluate();
+    expect(forward.loss).toBe(loss);
+  });
+
+  it("has a hand-written runner that agrees with the generated gradient at its full size", async () => {
+    const r = await compile(rnnLargeWorkload.nablaSource, { file: "rnn-large.nabla" });
+    expect(r.rendered).toBe("");
+    const mod = await loadModule(r.module!.javascript);
+    const data = rnnLargeWorkload.makeData(mulberry32(20240601));
+    const mine = (await rnnLargeWorkload.handwritten(data)).evaluate();
+    const theirs = mod.gradient(data.params, data.inputs, undefined, data.dims);
+    expect(Math.abs(mine.loss - theirs.loss) / Math.abs(theirs.loss)).toBeLessThan(1e-12);
+    for (const name of names)
+      expect(relativeError(mine.gradients[name]!, theirs.gradients[name]!), `∂${name}`).toBeLessThan(1e-12);
   });
 });

@@ -7,54 +7,54 @@ export const modelName = "AdamLogistic";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { w: [2], b: [] },
-  inputs: { X: [8, 2], y: [8] },
-  values: { p: [8], L: [] },
+  "params": { "w": [2], "b": [] },
+  "inputs": { "X": [8, 2], "y": [8] },
+  "values": { "p": [8], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { w: ["D"], b: [] },
-  inputs: { X: ["N", "D"], y: ["N"] },
-  values: { p: [8], L: [] },
+  "params": { "w": ["D"], "b": [] },
+  "inputs": { "X": ["N", "D"], "y": ["N"] },
+  "values": { "p": [8], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
 
 export function example(): { params: Params; inputs: Inputs } {
   return {
-    params: { w: Float64Array.from([0, 0]), b: Float64Array.from([0]) },
+    params: { "w": Float64Array.from([0, 0]), "b": Float64Array.from([0]) },
     inputs: {
-      X: Float64Array.from([
+      "X": Float64Array.from([
         1, 2, 0.5, -1, -1, 0.3, 2, 0.5, -0.5, -1.5, 1.5, -0.5, 1, 1.8, -1, 0.5,
       ]),
-      y: Float64Array.from([1, 0, 1, 1, 0, 0, 0, 0]),
+      "y": Float64Array.from([1, 0, 1, 1, 0, 0, 0, 0]),
     },
   };
 }
 
-export const dims = { N: 8, D: 2 } as const;
+export const dims = { "N": 8, "D": 2 } as const;
 
 export const defaultLearningRate = 0.1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  y: Float64Array;
+  "X": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -63,7 +63,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { p: Float64Array; L: Float64Array };
+  values: { "p": Float64Array; "L": Float64Array; };
 }
 
 export interface GradientResult {
@@ -89,20 +89,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["w", "b"];
 const inputNames = ["X", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -112,7 +110,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -120,7 +118,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -211,14 +209,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // p = sigmoid(X*w + b)
 
   for (let i12 = 0; i12 < 8; i12++) {
-    p[i12] = 1 / (1 + Math.exp(-v5[i12]));
+    p[i12] = 1 / (1 + Math.exp(-(v5[i12])));
   }
   {
     let s13 = 0;
     for (let i14 = 0; i14 < 8; i14++)
-      s13 +=
-        (v5[i14] > 0 ? v5[i14] + Math.log1p(Math.exp(-v5[i14])) : Math.log1p(Math.exp(v5[i14]))) -
-        y[i14] * v5[i14];
+      s13 += (v5[i14] > 0
+        ? v5[i14] + Math.log1p(Math.exp(-(v5[i14])))
+        : Math.log1p(Math.exp(v5[i14])))
+        - y[i14] * v5[i14];
     v7[0] = s13;
   }
   v8[0] = 8;
@@ -226,15 +225,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s16 = v7[0];
   const s17 = v8[0];
   L[0] = s16 / s17;
-  return { loss: L[0], values: { p: p.slice(), L: L.slice() } };
+  return { loss: L[0], values: { "p": p.slice(), "L": L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    w: new Float64Array(array(params, "w", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "w": new Float64Array(array(params, "w", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -242,7 +241,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -295,14 +294,15 @@ export function gradient(
   // p = sigmoid(X*w + b)
 
   for (let i30 = 0; i30 < 8; i30++) {
-    p[i30] = 1 / (1 + Math.exp(-v5[i30]));
+    p[i30] = 1 / (1 + Math.exp(-(v5[i30])));
   }
   {
     let s31 = 0;
     for (let i32 = 0; i32 < 8; i32++)
-      s31 +=
-        (v5[i32] > 0 ? v5[i32] + Math.log1p(Math.exp(-v5[i32])) : Math.log1p(Math.exp(v5[i32]))) -
-        y[i32] * v5[i32];
+      s31 += (v5[i32] > 0
+        ? v5[i32] + Math.log1p(Math.exp(-(v5[i32])))
+        : Math.log1p(Math.exp(v5[i32])))
+        - y[i32] * v5[i32];
     v7[0] = s31;
   }
   v8[0] = 8;
@@ -314,7 +314,7 @@ export function gradient(
   v11[0] = 1 / s37;
   const s39 = v11[0];
   for (let i38 = 0; i38 < 8; i38++) {
-    v13[i38] = s39 * (p[i38] - y[i38]);
+    v13[i38] = s39 * (p[i38] - (y[i38]));
   }
   // dL/db
   dL_db.fill(0, 0, 1);
@@ -349,25 +349,23 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "w", "params"),
-      g = array(gradients, "w", "gradients");
+    const p = array(params, "w", "params"), g = array(gradients, "w", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w has the wrong length for params.w");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 const clipFactor: (norm: number, clip: number) => number = function clipFactor(norm, clip) {
@@ -395,7 +393,7 @@ export function optimizerStep(
   params: Params,
   gradients: Gradients,
   state: OptimizerState,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
@@ -417,10 +415,19 @@ export function optimizerStep(
   }
   const c = clipFactor(Math.sqrt(norm), 0.2);
   {
-    const p = array(params, "w", "params"),
-      g = array(gradients, "w", "gradients"),
-      S0 = array(state.average, "w", "state.average"),
-      S1 = array(state.squareAverage, "w", "state.squareAverage");
+    const p = array(
+      params,
+      "w",
+      "params"
+    ), g = array(
+      gradients,
+      "w",
+      "gradients"
+    ), S0 = array(
+      state.average,
+      "w",
+      "state.average"
+    ), S1 = array(state.squareAverage, "w", "state.squareAverage");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w has the wrong length for params.w");
     if (S0.length !== p.length)
@@ -429,20 +436,29 @@ export function optimizerStep(
       throw new Error("nabla: state.squareAverage.w has the wrong length for params.w");
     for (let i = 0; i < p.length; i++) {
       const gi = g[i] * c;
-      const x0 = 0.9 * S0[i] + (1 - 0.9) * gi;
+      const x0 = (0.9 * S0[i]) + ((1 - 0.9) * gi);
       S0[i] = x0;
-      const x1 = 0.999 * S1[i] + (1 - 0.999) * (gi * gi);
+      const x1 = (0.999 * S1[i]) + ((1 - 0.999) * (gi * gi));
       S1[i] = x1;
-      const x2 = x0 / (1 - Math.pow(0.9, t));
-      const x3 = x1 / (1 - Math.pow(0.999, t));
-      p[i] = p[i] - eta * (x2 / (Math.sqrt(x3) + 1e-8));
+      const x2 = x0 / (1 - (Math.pow(0.9, t)));
+      const x3 = x1 / (1 - (Math.pow(0.999, t)));
+      p[i] = p[i] - (eta * (x2 / ((Math.sqrt(x3)) + 1e-8)));
     }
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients"),
-      S0 = array(state.average, "b", "state.average"),
-      S1 = array(state.squareAverage, "b", "state.squareAverage");
+    const p = array(
+      params,
+      "b",
+      "params"
+    ), g = array(
+      gradients,
+      "b",
+      "gradients"
+    ), S0 = array(
+      state.average,
+      "b",
+      "state.average"
+    ), S1 = array(state.squareAverage, "b", "state.squareAverage");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
     if (S0.length !== p.length)
@@ -451,13 +467,13 @@ export function optimizerStep(
       throw new Error("nabla: state.squareAverage.b has the wrong length for params.b");
     for (let i = 0; i < p.length; i++) {
       const gi = g[i] * c;
-      const x0 = 0.9 * S0[i] + (1 - 0.9) * gi;
+      const x0 = (0.9 * S0[i]) + ((1 - 0.9) * gi);
       S0[i] = x0;
-      const x1 = 0.999 * S1[i] + (1 - 0.999) * (gi * gi);
+      const x1 = (0.999 * S1[i]) + ((1 - 0.999) * (gi * gi));
       S1[i] = x1;
-      const x2 = x0 / (1 - Math.pow(0.9, t));
-      const x3 = x1 / (1 - Math.pow(0.999, t));
-      p[i] = p[i] - eta * (x2 / (Math.sqrt(x3) + 1e-8));
+      const x2 = x0 / (1 - (Math.pow(0.9, t)));
+      const x3 = x1 / (1 - (Math.pow(0.999, t)));
+      p[i] = p[i] - (eta * (x2 / ((Math.sqrt(x3)) + 1e-8)));
     }
   }
 }
@@ -474,7 +490,7 @@ export function trainStep(
   inputs: Inputs,
   lr: number = defaultLearningRate,
   dims?: Partial<Dims>,
-  state: OptimizerState = stateFor(params),
+  state: OptimizerState = stateFor(params)
 ): number {
   const { loss } = gradient(params, inputs, state.gradients, dims);
   optimizerStep(params, state.gradients, state, lr);

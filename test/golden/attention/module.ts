@@ -7,17 +7,33 @@ export const modelName = "CausalAttention";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { Wq: [3, 2], Wk: [3, 2], Wv: [3, 3] },
-  inputs: { X: [4, 3], Y: [4, 3] },
-  values: { Q: [4, 2], K: [4, 2], V: [4, 3], S: [4, 4], A: [4, 4], H: [4, 3], L: [] },
+  "params": { "Wq": [3, 2], "Wk": [3, 2], "Wv": [3, 3] },
+  "inputs": { "X": [4, 3], "Y": [4, 3] },
+  "values": {
+    "Q": [4, 2],
+    "K": [4, 2],
+    "V": [4, 3],
+    "S": [4, 4],
+    "A": [4, 4],
+    "H": [4, 3],
+    "L": [],
+  },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { Wq: ["D", "Dk"], Wk: ["D", "Dk"], Wv: ["D", "D"] },
-  inputs: { X: ["T", "D"], Y: ["T", "D"] },
-  values: { Q: [4, 2], K: [4, 2], V: [4, 3], S: [4, 4], A: [4, 4], H: [4, 3], L: [] },
+  "params": { "Wq": ["D", "Dk"], "Wk": ["D", "Dk"], "Wv": ["D", "D"] },
+  "inputs": { "X": ["T", "D"], "Y": ["T", "D"] },
+  "values": {
+    "Q": [4, 2],
+    "K": [4, 2],
+    "V": [4, 3],
+    "S": [4, 4],
+    "A": [4, 4],
+    "H": [4, 3],
+    "L": [],
+  },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,40 +41,40 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wq: Float64Array.from([0.4, -0.2, 0.1, 0.3, -0.3, 0.5]),
-      Wk: Float64Array.from([0.2, 0.1, -0.4, 0.3, 0.5, -0.1]),
-      Wv: Float64Array.from([0.6, -0.1, 0.2, 0.1, 0.5, -0.3, -0.2, 0.3, 0.7]),
+      "Wq": Float64Array.from([0.4, -0.2, 0.1, 0.3, -0.3, 0.5]),
+      "Wk": Float64Array.from([0.2, 0.1, -0.4, 0.3, 0.5, -0.1]),
+      "Wv": Float64Array.from([0.6, -0.1, 0.2, 0.1, 0.5, -0.3, -0.2, 0.3, 0.7]),
     },
     inputs: {
-      X: Float64Array.from([1, 0, 0.5, 0, 1, -0.5, 1, 1, 0, 0.5, -1, 1]),
-      Y: Float64Array.from([0.5, 0, 0.5, 0, 0.5, 0, 0.5, 0.5, 0.5, 0, 0, 1]),
+      "X": Float64Array.from([1, 0, 0.5, 0, 1, -0.5, 1, 1, 0, 0.5, -1, 1]),
+      "Y": Float64Array.from([0.5, 0, 0.5, 0, 0.5, 0, 0.5, 0.5, 0.5, 0, 0, 1]),
     },
   };
 }
 
-export const dims = { T: 4, D: 3, Dk: 2 } as const;
+export const dims = { "T": 4, "D": 3, "Dk": 2 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wq: Float64Array;
-  Wk: Float64Array;
-  Wv: Float64Array;
+  "Wq": Float64Array;
+  "Wk": Float64Array;
+  "Wv": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  Y: Float64Array;
+  "X": Float64Array;
+  "Y": Float64Array;
 }
 
 export interface Gradients {
-  Wq: Float64Array;
-  Wk: Float64Array;
-  Wv: Float64Array;
+  "Wq": Float64Array;
+  "Wk": Float64Array;
+  "Wv": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -68,13 +84,13 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    Q: Float64Array;
-    K: Float64Array;
-    V: Float64Array;
-    S: Float64Array;
-    A: Float64Array;
-    H: Float64Array;
-    L: Float64Array;
+    "Q": Float64Array;
+    "K": Float64Array;
+    "V": Float64Array;
+    "S": Float64Array;
+    "A": Float64Array;
+    "H": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -106,20 +122,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Wq", "Wk", "Wv"];
 const inputNames = ["X", "Y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -129,7 +143,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -137,7 +151,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -556,7 +570,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i60 = 0; i60 < 12; i60++) {
-    v25[i60] = (H[i60] - Y[i60]) * (H[i60] - Y[i60]);
+    v25[i60] = (H[i60] - (Y[i60])) * (H[i60] - (Y[i60]));
   }
   {
     let s61 = 0;
@@ -571,13 +585,13 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      Q: Q.slice(),
-      K: K.slice(),
-      V: V.slice(),
-      S: S.slice(),
-      A: A.slice(),
-      H: H.slice(),
-      L: L.slice(),
+      "Q": Q.slice(),
+      "K": K.slice(),
+      "V": V.slice(),
+      "S": S.slice(),
+      "A": A.slice(),
+      "H": H.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -586,9 +600,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wq: new Float64Array(array(params, "Wq", "params").length),
-    Wk: new Float64Array(array(params, "Wk", "params").length),
-    Wv: new Float64Array(array(params, "Wv", "params").length),
+    "Wq": new Float64Array(array(params, "Wq", "params").length),
+    "Wk": new Float64Array(array(params, "Wk", "params").length),
+    "Wv": new Float64Array(array(params, "Wv", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -596,7 +610,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -858,7 +872,7 @@ export function gradient(
   v18[0] = Math.sqrt(s107);
 
   for (let i108 = 0; i108 < 16; i108++) {
-    v20[i108] = v16[i108] / v18[0] + K11[i108];
+    v20[i108] = (v16[i108] / v18[0]) + K11[i108];
   }
   // A = softmax(S + M)
   for (let r113 = 0; r113 < 16; r113 += 4) {
@@ -945,7 +959,7 @@ export function gradient(
   }
 
   for (let i124 = 0; i124 < 12; i124++) {
-    v23[i124] = H[i124] - Y[i124];
+    v23[i124] = H[i124] - (Y[i124]);
   }
 
   for (let i125 = 0; i125 < 12; i125++) {
@@ -1058,7 +1072,7 @@ export function gradient(
   for (let i162 = 0; i162 < 4; i162++) {
     const h165 = v18[0];
     for (let i163 = 0; i163 < 4; i163++, o164++) {
-      v60[o164] = (A[i163 + i162 * 4] * (dL_dA[i163 + i162 * 4] - v50[i162])) / h165;
+      v60[o164] = (A[i163 + i162 * 4] * (dL_dA[i163 + i162 * 4] - (v50[i162]))) / h165;
     }
   }
   // dL/dQ
@@ -1260,32 +1274,29 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wq", "params"),
-      g = array(gradients, "Wq", "gradients");
+    const p = array(params, "Wq", "params"), g = array(gradients, "Wq", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wq has the wrong length for params.Wq");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wk", "params"),
-      g = array(gradients, "Wk", "gradients");
+    const p = array(params, "Wk", "params"), g = array(gradients, "Wk", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wk has the wrong length for params.Wk");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wv", "params"),
-      g = array(gradients, "Wv", "gradients");
+    const p = array(params, "Wv", "params"), g = array(gradients, "Wv", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wv has the wrong length for params.Wv");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -1293,7 +1304,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,17 +7,23 @@ export const modelName = "BarsLeNet";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { k: [2, 1, 3, 3], bk: [2, 1, 1], W: [8, 2], b: [2] },
-  inputs: { X: [null, 1, 6, 6], Y: [null, 2] },
-  values: { A: [null, 2, 4, 4], P: [null, 2, 2, 2], Z: [null, 2], Yhat: [null, 2], L: [] },
+  "params": { "k": [2, 1, 3, 3], "bk": [2, 1, 1], "W": [8, 2], "b": [2] },
+  "inputs": { "X": [null, 1, 6, 6], "Y": [null, 2] },
+  "values": {
+    "A": [null, 2, 4, 4],
+    "P": [null, 2, 2, 2],
+    "Z": [null, 2],
+    "Yhat": [null, 2],
+    "L": [],
+  },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { k: ["F", "C", 3, 3], bk: ["F", 1, 1], W: [8, "K"], b: ["K"] },
-  inputs: { X: ["N", "C", 6, 6], Y: ["N", "K"] },
-  values: { A: ["N", 2, 4, 4], P: ["N", 2, 2, 2], Z: ["N", 2], Yhat: ["N", 2], L: [] },
+  "params": { "k": ["F", "C", 3, 3], "bk": ["F", 1, 1], "W": [8, "K"], "b": ["K"] },
+  "inputs": { "X": ["N", "C", 6, 6], "Y": ["N", "K"] },
+  "values": { "A": ["N", 2, 4, 4], "P": ["N", 2, 2, 2], "Z": ["N", 2], "Yhat": ["N", 2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,19 +31,19 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      k: Float64Array.from([
+      "k": Float64Array.from([
         -0.41, 0.12, 0.09, -0.08, 0.02, 0.35, -0.04, 0.13, -0.21, 0.07, -0.46, -0.09, -0.3, -0.02,
         0.33, 0.12, 0.01, 0.06,
       ]),
-      bk: Float64Array.from([0, 0]),
-      W: Float64Array.from([
+      "bk": Float64Array.from([0, 0]),
+      "W": Float64Array.from([
         0.29, 0.13, -0.28, -0.03, 0.15, 0.15, 0.28, 0.03, 0.23, 0.22, 0.21, 0.28, -0.23, -0.15,
         -0.28, 0.18,
       ]),
-      b: Float64Array.from([0, 0]),
+      "b": Float64Array.from([0, 0]),
     },
     inputs: {
-      X: Float64Array.from([
+      "X": Float64Array.from([
         0.05, 0.11, 0.07, 0.82, 0.13, 0.01, 0, 0.17, 0.05, 0.83, 0.2, 0.09, 0.17, 0.1, 0.13, 0.84,
         0.13, 0.17, 0.1, 0.15, 0.13, 0.99, 0.15, 0.12, 0.06, 0.01, 0.17, 0.89, 0.14, 0.18, 0.14,
         0.18, 0.08, 0.93, 0.09, 0.19, 0.06, 0.1, 0.08, 0.07, 0.12, 0.12, 0.18, 0.14, 0.19, 0.17,
@@ -49,52 +55,52 @@ export function example(): { params: Params; inputs: Inputs } {
         0.91, 0.97, 0.87, 0.97, 0.16, 0.05, 0.04, 0.09, 0.14, 0.02, 0.06, 0.07, 0.17, 0.09, 0.17,
         0.03, 0.07, 0.13, 0.18, 0.09, 0.05, 0.02,
       ]),
-      Y: Float64Array.from([1, 0, 0, 1, 1, 0, 0, 1]),
+      "Y": Float64Array.from([1, 0, 0, 1, 1, 0, 0, 1]),
     },
   };
 }
 
-export const dims = { N: null, C: 1, F: 2, K: 2 } as const;
+export const dims = { "N": null, "C": 1, "F": 2, "K": 2 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  k: Float64Array;
-  bk: Float64Array;
-  W: Float64Array;
-  b: Float64Array;
+  "k": Float64Array;
+  "bk": Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  Y: Float64Array;
+  "X": Float64Array;
+  "Y": Float64Array;
 }
 
 export interface Gradients {
-  k: Float64Array;
-  bk: Float64Array;
-  W: Float64Array;
-  b: Float64Array;
+  "k": Float64Array;
+  "bk": Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
 
 export interface Dims {
-  N: number;
+  "N": number;
 }
 
 export interface ForwardResult {
   loss: number;
   values: {
-    A: Float64Array;
-    P: Float64Array;
-    Z: Float64Array;
-    Yhat: Float64Array;
-    L: Float64Array;
+    "A": Float64Array;
+    "P": Float64Array;
+    "Z": Float64Array;
+    "Yhat": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -121,11 +127,9 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 function given(dims: object | undefined, name: string): number | undefined {
   if (dims === undefined || !Object.prototype.hasOwnProperty.call(dims, name)) return undefined;
@@ -138,9 +142,9 @@ const paramNames = ["k", "bk", "W", "b"];
 const inputNames = ["X", "Y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -150,7 +154,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -158,7 +162,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -177,7 +181,7 @@ export function bindDims(params: Params, inputs: Inputs, dims?: Partial<Dims>): 
   const d0 = given(dims, "N") ?? inputs["X"].length / 36;
   if (!Number.isInteger(d0) || d0 < 1)
     throw new Error(
-      "nabla: dim N must be a positive integer: pass dims.N, or arrays whose lengths give it",
+      "nabla: dim N must be a positive integer: pass dims.N, or arrays whose lengths give it"
     );
   check(inputs["X"], 36 * d0, "inputs.X");
   check(inputs["Y"], 2 * d0, "inputs.Y");
@@ -280,16 +284,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             const ob8 = ((n0 * 2 + f1) * 4 + oh3) * 4;
             for (let ow4 = 0; ow4 < 4; ow4++) {
               const col5 = ow4 * 1;
-              v6[ob8 + ow4] =
-                w6_0_0 * X[r7_0 + col5] +
-                w6_0_1 * X[r7_0 + col5 + 1] +
-                w6_0_2 * X[r7_0 + col5 + 2] +
-                w6_1_0 * X[r7_1 + col5] +
-                w6_1_1 * X[r7_1 + col5 + 1] +
-                w6_1_2 * X[r7_1 + col5 + 2] +
-                w6_2_0 * X[r7_2 + col5] +
-                w6_2_1 * X[r7_2 + col5 + 1] +
-                w6_2_2 * X[r7_2 + col5 + 2];
+              v6[ob8 + ow4] = w6_0_0 * X[r7_0 + col5]
+                + w6_0_1 * X[r7_0 + col5 + 1]
+                + w6_0_2 * X[r7_0 + col5 + 2]
+                + w6_1_0 * X[r7_1 + col5]
+                + w6_1_1 * X[r7_1 + col5 + 1]
+                + w6_1_2 * X[r7_1 + col5 + 2]
+                + w6_2_0 * X[r7_2 + col5]
+                + w6_2_1 * X[r7_2 + col5 + 1]
+                + w6_2_2 * X[r7_2 + col5 + 2];
             }
           }
         }
@@ -311,16 +314,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           const ob8 = ((n0 * 2 + f1) * 4 + oh3) * 4;
           for (let ow4 = 0; ow4 < 4; ow4++) {
             const col5 = ow4 * 1;
-            v6[ob8 + ow4] +=
-              w6_0_0 * X[r7_0 + col5] +
-              w6_0_1 * X[r7_0 + col5 + 1] +
-              w6_0_2 * X[r7_0 + col5 + 2] +
-              w6_1_0 * X[r7_1 + col5] +
-              w6_1_1 * X[r7_1 + col5 + 1] +
-              w6_1_2 * X[r7_1 + col5 + 2] +
-              w6_2_0 * X[r7_2 + col5] +
-              w6_2_1 * X[r7_2 + col5 + 1] +
-              w6_2_2 * X[r7_2 + col5 + 2];
+            v6[ob8 + ow4] += w6_0_0 * X[r7_0 + col5]
+              + w6_0_1 * X[r7_0 + col5 + 1]
+              + w6_0_2 * X[r7_0 + col5 + 2]
+              + w6_1_0 * X[r7_1 + col5]
+              + w6_1_1 * X[r7_1 + col5 + 1]
+              + w6_1_2 * X[r7_1 + col5 + 2]
+              + w6_2_0 * X[r7_2 + col5]
+              + w6_2_1 * X[r7_2 + col5 + 1]
+              + w6_2_2 * X[r7_2 + col5 + 2];
           }
         }
       }
@@ -451,7 +453,13 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   L[0] = s47 / s48;
   return {
     loss: L[0],
-    values: { A: A.slice(), P: P.slice(), Z: Z.slice(), Yhat: Yhat.slice(), L: L.slice() },
+    values: {
+      "A": A.slice(),
+      "P": P.slice(),
+      "Z": Z.slice(),
+      "Yhat": Yhat.slice(),
+      "L": L.slice(),
+    },
   };
 }
 
@@ -459,10 +467,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    k: new Float64Array(array(params, "k", "params").length),
-    bk: new Float64Array(array(params, "bk", "params").length),
-    W: new Float64Array(array(params, "W", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "k": new Float64Array(array(params, "k", "params").length),
+    "bk": new Float64Array(array(params, "bk", "params").length),
+    "W": new Float64Array(array(params, "W", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -470,7 +478,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [d0] = bindDims(params, inputs, dims);
   const w = buffers(d0);
@@ -507,16 +515,15 @@ export function gradient(
             const ob57 = ((n49 * 2 + f50) * 4 + oh52) * 4;
             for (let ow53 = 0; ow53 < 4; ow53++) {
               const col54 = ow53 * 1;
-              v6[ob57 + ow53] =
-                w55_0_0 * X[r56_0 + col54] +
-                w55_0_1 * X[r56_0 + col54 + 1] +
-                w55_0_2 * X[r56_0 + col54 + 2] +
-                w55_1_0 * X[r56_1 + col54] +
-                w55_1_1 * X[r56_1 + col54 + 1] +
-                w55_1_2 * X[r56_1 + col54 + 2] +
-                w55_2_0 * X[r56_2 + col54] +
-                w55_2_1 * X[r56_2 + col54 + 1] +
-                w55_2_2 * X[r56_2 + col54 + 2];
+              v6[ob57 + ow53] = w55_0_0 * X[r56_0 + col54]
+                + w55_0_1 * X[r56_0 + col54 + 1]
+                + w55_0_2 * X[r56_0 + col54 + 2]
+                + w55_1_0 * X[r56_1 + col54]
+                + w55_1_1 * X[r56_1 + col54 + 1]
+                + w55_1_2 * X[r56_1 + col54 + 2]
+                + w55_2_0 * X[r56_2 + col54]
+                + w55_2_1 * X[r56_2 + col54 + 1]
+                + w55_2_2 * X[r56_2 + col54 + 2];
             }
           }
         }
@@ -538,16 +545,15 @@ export function gradient(
           const ob57 = ((n49 * 2 + f50) * 4 + oh52) * 4;
           for (let ow53 = 0; ow53 < 4; ow53++) {
             const col54 = ow53 * 1;
-            v6[ob57 + ow53] +=
-              w55_0_0 * X[r56_0 + col54] +
-              w55_0_1 * X[r56_0 + col54 + 1] +
-              w55_0_2 * X[r56_0 + col54 + 2] +
-              w55_1_0 * X[r56_1 + col54] +
-              w55_1_1 * X[r56_1 + col54 + 1] +
-              w55_1_2 * X[r56_1 + col54 + 2] +
-              w55_2_0 * X[r56_2 + col54] +
-              w55_2_1 * X[r56_2 + col54 + 1] +
-              w55_2_2 * X[r56_2 + col54 + 2];
+            v6[ob57 + ow53] += w55_0_0 * X[r56_0 + col54]
+              + w55_0_1 * X[r56_0 + col54 + 1]
+              + w55_0_2 * X[r56_0 + col54 + 2]
+              + w55_1_0 * X[r56_1 + col54]
+              + w55_1_1 * X[r56_1 + col54 + 1]
+              + w55_1_2 * X[r56_1 + col54 + 2]
+              + w55_2_0 * X[r56_2 + col54]
+              + w55_2_1 * X[r56_2 + col54 + 1]
+              + w55_2_2 * X[r56_2 + col54 + 2];
           }
         }
       }
@@ -811,7 +817,7 @@ export function gradient(
   for (let i137 = 0; i137 < 8 * d0; i137++) dL_dA[v35[i137]] += v27[i137];
 
   for (let i140 = 0; i140 < 32 * d0; i140++) {
-    v40[i140] = dL_dA[i140] * +(A[i140] > 0);
+    v40[i140] = dL_dA[i140] * (+(A[i140] > 0));
   }
   // dL/dbk
   dL_dbk.fill(0, 0, 2);
@@ -873,39 +879,35 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "k", "params"),
-      g = array(gradients, "k", "gradients");
+    const p = array(params, "k", "params"), g = array(gradients, "k", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.k has the wrong length for params.k");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bk", "params"),
-      g = array(gradients, "bk", "gradients");
+    const p = array(params, "bk", "params"), g = array(gradients, "bk", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bk has the wrong length for params.bk");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W", "params"),
-      g = array(gradients, "W", "gradients");
+    const p = array(params, "W", "params"), g = array(gradients, "W", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W has the wrong length for params.W");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -913,7 +915,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

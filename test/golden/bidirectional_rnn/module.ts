@@ -7,24 +7,24 @@ export const modelName = "BidirectionalRNN";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { Uf: [2, 2], Wf: [2, 2], Ub: [2, 2], Wb: [2, 2], Vf: [2, 2], Vb: [2, 2] },
-  inputs: { x: [3, 2], y: [3, 2] },
-  values: { h: [3, 2], g: [3, 2], yhat: [3, 2], L: [] },
+  "params": { "Uf": [2, 2], "Wf": [2, 2], "Ub": [2, 2], "Wb": [2, 2], "Vf": [2, 2], "Vb": [2, 2] },
+  "inputs": { "x": [3, 2], "y": [3, 2] },
+  "values": { "h": [3, 2], "g": [3, 2], "yhat": [3, 2], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: {
-    Uf: ["H", "D"],
-    Wf: ["H", "H"],
-    Ub: ["H", "D"],
-    Wb: ["H", "H"],
-    Vf: ["K", "H"],
-    Vb: ["K", "H"],
+  "params": {
+    "Uf": ["H", "D"],
+    "Wf": ["H", "H"],
+    "Ub": ["H", "D"],
+    "Wb": ["H", "H"],
+    "Vf": ["K", "H"],
+    "Vb": ["K", "H"],
   },
-  inputs: { x: ["T", "D"], y: ["T", "K"] },
-  values: { h: ["T", 2], g: ["T", 2], yhat: ["T", 2], L: [] },
+  "inputs": { "x": ["T", "D"], "y": ["T", "K"] },
+  "values": { "h": ["T", 2], "g": ["T", 2], "yhat": ["T", 2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -32,49 +32,49 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Uf: Float64Array.from([0.5, -0.3, 0.2, 0.8]),
-      Wf: Float64Array.from([0.1, 0.4, -0.6, 0.3]),
-      Ub: Float64Array.from([-0.4, 0.3, 0.6, 0.1]),
-      Wb: Float64Array.from([0.2, -0.1, 0.3, 0.5]),
-      Vf: Float64Array.from([0.7, -0.2, 0.1, 0.4]),
-      Vb: Float64Array.from([-0.3, 0.6, 0.5, 0.2]),
+      "Uf": Float64Array.from([0.5, -0.3, 0.2, 0.8]),
+      "Wf": Float64Array.from([0.1, 0.4, -0.6, 0.3]),
+      "Ub": Float64Array.from([-0.4, 0.3, 0.6, 0.1]),
+      "Wb": Float64Array.from([0.2, -0.1, 0.3, 0.5]),
+      "Vf": Float64Array.from([0.7, -0.2, 0.1, 0.4]),
+      "Vb": Float64Array.from([-0.3, 0.6, 0.5, 0.2]),
     },
     inputs: {
-      x: Float64Array.from([1, 0, 0.5, -1, 0, 2]),
-      y: Float64Array.from([1, 0, 0, 1, 1, 0]),
+      "x": Float64Array.from([1, 0, 0.5, -1, 0, 2]),
+      "y": Float64Array.from([1, 0, 0, 1, 1, 0]),
     },
   };
 }
 
-export const dims = { T: 3, D: 2, H: 2, K: 2 } as const;
+export const dims = { "T": 3, "D": 2, "H": 2, "K": 2 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Uf: Float64Array;
-  Wf: Float64Array;
-  Ub: Float64Array;
-  Wb: Float64Array;
-  Vf: Float64Array;
-  Vb: Float64Array;
+  "Uf": Float64Array;
+  "Wf": Float64Array;
+  "Ub": Float64Array;
+  "Wb": Float64Array;
+  "Vf": Float64Array;
+  "Vb": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  Uf: Float64Array;
-  Wf: Float64Array;
-  Ub: Float64Array;
-  Wb: Float64Array;
-  Vf: Float64Array;
-  Vb: Float64Array;
+  "Uf": Float64Array;
+  "Wf": Float64Array;
+  "Ub": Float64Array;
+  "Wb": Float64Array;
+  "Vf": Float64Array;
+  "Vb": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -83,7 +83,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { h: Float64Array; g: Float64Array; yhat: Float64Array; L: Float64Array };
+  values: { "h": Float64Array; "g": Float64Array; "yhat": Float64Array; "L": Float64Array; };
 }
 
 export interface GradientResult {
@@ -111,20 +111,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Uf", "Wf", "Ub", "Wb", "Vf", "Vb"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -134,7 +132,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -142,7 +140,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -629,19 +627,22 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // loss L = sum_t(cross_entropy(yhat_t, y_t))
   L.fill(0);
   for (let r95 = 0; r95 < 3; r95 += 1) for (let i96 = 0; i96 < 1; i96++) L[i96] += v17[r95 + i96];
-  return { loss: L[0], values: { h: h.slice(), g: g.slice(), yhat: yhat.slice(), L: L.slice() } };
+  return {
+    loss: L[0],
+    values: { "h": h.slice(), "g": g.slice(), "yhat": yhat.slice(), "L": L.slice() },
+  };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Uf: new Float64Array(array(params, "Uf", "params").length),
-    Wf: new Float64Array(array(params, "Wf", "params").length),
-    Ub: new Float64Array(array(params, "Ub", "params").length),
-    Wb: new Float64Array(array(params, "Wb", "params").length),
-    Vf: new Float64Array(array(params, "Vf", "params").length),
-    Vb: new Float64Array(array(params, "Vb", "params").length),
+    "Uf": new Float64Array(array(params, "Uf", "params").length),
+    "Wf": new Float64Array(array(params, "Wf", "params").length),
+    "Ub": new Float64Array(array(params, "Ub", "params").length),
+    "Wb": new Float64Array(array(params, "Wb", "params").length),
+    "Vf": new Float64Array(array(params, "Vf", "params").length),
+    "Vb": new Float64Array(array(params, "Vb", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -649,7 +650,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -1058,7 +1059,7 @@ export function gradient(
       }
 
       for (let i251 = 0; i251 < 2; i251++) {
-        bt29_13[i251] = bt29_8[i251] * (1 - bt29_7[i251] * bt29_7[i251]);
+        bt29_13[i251] = bt29_8[i251] * (1 - (bt29_7[i251] * bt29_7[i251]));
       }
       {
         let i252 = 0;
@@ -1132,7 +1133,7 @@ export function gradient(
       }
 
       for (let i283 = 0; i283 < 2; i283++) {
-        bt32_13[i283] = bt32_8[i283] * (1 - bt32_7[i283] * bt32_7[i283]);
+        bt32_13[i283] = bt32_8[i283] * (1 - (bt32_7[i283] * bt32_7[i283]));
       }
       {
         let i284 = 0;
@@ -1188,53 +1189,47 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Uf", "params"),
-      g = array(gradients, "Uf", "gradients");
+    const p = array(params, "Uf", "params"), g = array(gradients, "Uf", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Uf has the wrong length for params.Uf");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wf", "params"),
-      g = array(gradients, "Wf", "gradients");
+    const p = array(params, "Wf", "params"), g = array(gradients, "Wf", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wf has the wrong length for params.Wf");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Ub", "params"),
-      g = array(gradients, "Ub", "gradients");
+    const p = array(params, "Ub", "params"), g = array(gradients, "Ub", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Ub has the wrong length for params.Ub");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wb", "params"),
-      g = array(gradients, "Wb", "gradients");
+    const p = array(params, "Wb", "params"), g = array(gradients, "Wb", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wb has the wrong length for params.Wb");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Vf", "params"),
-      g = array(gradients, "Vf", "gradients");
+    const p = array(params, "Vf", "params"), g = array(gradients, "Vf", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Vf has the wrong length for params.Vf");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Vb", "params"),
-      g = array(gradients, "Vb", "gradients");
+    const p = array(params, "Vb", "params"), g = array(gradients, "Vb", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Vb has the wrong length for params.Vb");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -1242,7 +1237,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

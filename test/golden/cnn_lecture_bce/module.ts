@@ -7,17 +7,17 @@ export const modelName = "TinyCNNBce";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { k: [3, 3], W: [2, 4], b: [2] },
-  inputs: { x: [5, 5], y: [2] },
-  values: { h: [3, 3], p: [2, 2], z: [2], yhat: [2], L: [] },
+  "params": { "k": [3, 3], "W": [2, 4], "b": [2] },
+  "inputs": { "x": [5, 5], "y": [2] },
+  "values": { "h": [3, 3], "p": [2, 2], "z": [2], "yhat": [2], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { k: [3, 3], W: [2, 4], b: [2] },
-  inputs: { x: [5, 5], y: [2] },
-  values: { h: [3, 3], p: [2, 2], z: [2], yhat: [2], L: [] },
+  "params": { "k": [3, 3], "W": [2, 4], "b": [2] },
+  "inputs": { "x": [5, 5], "y": [2] },
+  "values": { "h": [3, 3], "p": [2, 2], "z": [2], "yhat": [2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,15 +25,15 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      k: Float64Array.from([1, 0, -1, 1, 0, -1, 1, 0, -1]),
-      W: Float64Array.from([0.2, 0.4, 0.1, -0.5, -0.3, 0.6, 0.2, 0.1]),
-      b: Float64Array.from([0.1, -0.2]),
+      "k": Float64Array.from([1, 0, -1, 1, 0, -1, 1, 0, -1]),
+      "W": Float64Array.from([0.2, 0.4, 0.1, -0.5, -0.3, 0.6, 0.2, 0.1]),
+      "b": Float64Array.from([0.1, -0.2]),
     },
     inputs: {
-      x: Float64Array.from([
+      "x": Float64Array.from([
         1, 0, 2, 3, 0, 4, 6, 6, 8, 1, 3, 1, 1, 0, 2, 1, 2, 2, 4, 1, 2, 4, 0, 1, 3,
       ]),
-      y: Float64Array.from([0, 1]),
+      "y": Float64Array.from([0, 1]),
     },
   };
 }
@@ -45,22 +45,22 @@ export const defaultLearningRate = 0.1;
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  k: Float64Array;
-  W: Float64Array;
-  b: Float64Array;
+  "k": Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  k: Float64Array;
-  W: Float64Array;
-  b: Float64Array;
+  "k": Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -70,11 +70,11 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    h: Float64Array;
-    p: Float64Array;
-    z: Float64Array;
-    yhat: Float64Array;
-    L: Float64Array;
+    "h": Float64Array;
+    "p": Float64Array;
+    "z": Float64Array;
+    "yhat": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -101,20 +101,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["k", "W", "b"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -124,7 +122,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -132,7 +130,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -245,16 +243,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
             const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
             for (let ow4 = 0; ow4 < 3; ow4++) {
               const col5 = ow4 * 1;
-              v8[ob8 + ow4] =
-                w6_0_0 * x[r7_0 + col5] +
-                w6_0_1 * x[r7_0 + col5 + 1] +
-                w6_0_2 * x[r7_0 + col5 + 2] +
-                w6_1_0 * x[r7_1 + col5] +
-                w6_1_1 * x[r7_1 + col5 + 1] +
-                w6_1_2 * x[r7_1 + col5 + 2] +
-                w6_2_0 * x[r7_2 + col5] +
-                w6_2_1 * x[r7_2 + col5 + 1] +
-                w6_2_2 * x[r7_2 + col5 + 2];
+              v8[ob8 + ow4] = w6_0_0 * x[r7_0 + col5]
+                + w6_0_1 * x[r7_0 + col5 + 1]
+                + w6_0_2 * x[r7_0 + col5 + 2]
+                + w6_1_0 * x[r7_1 + col5]
+                + w6_1_1 * x[r7_1 + col5 + 1]
+                + w6_1_2 * x[r7_1 + col5 + 2]
+                + w6_2_0 * x[r7_2 + col5]
+                + w6_2_1 * x[r7_2 + col5 + 1]
+                + w6_2_2 * x[r7_2 + col5 + 2];
             }
           }
         }
@@ -276,16 +273,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           const ob8 = ((n0 * 1 + f1) * 3 + oh3) * 3;
           for (let ow4 = 0; ow4 < 3; ow4++) {
             const col5 = ow4 * 1;
-            v8[ob8 + ow4] +=
-              w6_0_0 * x[r7_0 + col5] +
-              w6_0_1 * x[r7_0 + col5 + 1] +
-              w6_0_2 * x[r7_0 + col5 + 2] +
-              w6_1_0 * x[r7_1 + col5] +
-              w6_1_1 * x[r7_1 + col5 + 1] +
-              w6_1_2 * x[r7_1 + col5 + 2] +
-              w6_2_0 * x[r7_2 + col5] +
-              w6_2_1 * x[r7_2 + col5 + 1] +
-              w6_2_2 * x[r7_2 + col5 + 2];
+            v8[ob8 + ow4] += w6_0_0 * x[r7_0 + col5]
+              + w6_0_1 * x[r7_0 + col5 + 1]
+              + w6_0_2 * x[r7_0 + col5 + 2]
+              + w6_1_0 * x[r7_1 + col5]
+              + w6_1_1 * x[r7_1 + col5 + 1]
+              + w6_1_2 * x[r7_1 + col5 + 2]
+              + w6_2_0 * x[r7_2 + col5]
+              + w6_2_1 * x[r7_2 + col5 + 1]
+              + w6_2_2 * x[r7_2 + col5 + 2];
           }
         }
       }
@@ -352,7 +348,13 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   return {
     loss: L[0],
-    values: { h: h.slice(), p: p.slice(), z: z.slice(), yhat: yhat.slice(), L: L.slice() },
+    values: {
+      "h": h.slice(),
+      "p": p.slice(),
+      "z": z.slice(),
+      "yhat": yhat.slice(),
+      "L": L.slice(),
+    },
   };
 }
 
@@ -360,9 +362,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    k: new Float64Array(array(params, "k", "params").length),
-    W: new Float64Array(array(params, "W", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "k": new Float64Array(array(params, "k", "params").length),
+    "W": new Float64Array(array(params, "W", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -370,7 +372,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -405,16 +407,15 @@ export function gradient(
             const ob44 = ((n36 * 1 + f37) * 3 + oh39) * 3;
             for (let ow40 = 0; ow40 < 3; ow40++) {
               const col41 = ow40 * 1;
-              v8[ob44 + ow40] =
-                w42_0_0 * x[r43_0 + col41] +
-                w42_0_1 * x[r43_0 + col41 + 1] +
-                w42_0_2 * x[r43_0 + col41 + 2] +
-                w42_1_0 * x[r43_1 + col41] +
-                w42_1_1 * x[r43_1 + col41 + 1] +
-                w42_1_2 * x[r43_1 + col41 + 2] +
-                w42_2_0 * x[r43_2 + col41] +
-                w42_2_1 * x[r43_2 + col41 + 1] +
-                w42_2_2 * x[r43_2 + col41 + 2];
+              v8[ob44 + ow40] = w42_0_0 * x[r43_0 + col41]
+                + w42_0_1 * x[r43_0 + col41 + 1]
+                + w42_0_2 * x[r43_0 + col41 + 2]
+                + w42_1_0 * x[r43_1 + col41]
+                + w42_1_1 * x[r43_1 + col41 + 1]
+                + w42_1_2 * x[r43_1 + col41 + 2]
+                + w42_2_0 * x[r43_2 + col41]
+                + w42_2_1 * x[r43_2 + col41 + 1]
+                + w42_2_2 * x[r43_2 + col41 + 2];
             }
           }
         }
@@ -436,16 +437,15 @@ export function gradient(
           const ob44 = ((n36 * 1 + f37) * 3 + oh39) * 3;
           for (let ow40 = 0; ow40 < 3; ow40++) {
             const col41 = ow40 * 1;
-            v8[ob44 + ow40] +=
-              w42_0_0 * x[r43_0 + col41] +
-              w42_0_1 * x[r43_0 + col41 + 1] +
-              w42_0_2 * x[r43_0 + col41 + 2] +
-              w42_1_0 * x[r43_1 + col41] +
-              w42_1_1 * x[r43_1 + col41 + 1] +
-              w42_1_2 * x[r43_1 + col41 + 2] +
-              w42_2_0 * x[r43_2 + col41] +
-              w42_2_1 * x[r43_2 + col41 + 1] +
-              w42_2_2 * x[r43_2 + col41 + 2];
+            v8[ob44 + ow40] += w42_0_0 * x[r43_0 + col41]
+              + w42_0_1 * x[r43_0 + col41 + 1]
+              + w42_0_2 * x[r43_0 + col41 + 2]
+              + w42_1_0 * x[r43_1 + col41]
+              + w42_1_1 * x[r43_1 + col41 + 1]
+              + w42_1_2 * x[r43_1 + col41 + 2]
+              + w42_2_0 * x[r43_2 + col41]
+              + w42_2_1 * x[r43_2 + col41 + 1]
+              + w42_2_2 * x[r43_2 + col41 + 2];
           }
         }
       }
@@ -513,7 +513,7 @@ export function gradient(
   // dL/dyhat
 
   for (let i72 = 0; i72 < 2; i72++) {
-    dL_dyhat[i72] = (yhat[i72] - y[i72]) / (yhat[i72] * (1 - yhat[i72]));
+    dL_dyhat[i72] = (yhat[i72] - (y[i72])) / (yhat[i72] * (1 - (yhat[i72])));
   }
 
   for (let i73 = 0; i73 < 2; i73++) {
@@ -527,7 +527,7 @@ export function gradient(
   // dL/db
 
   for (let i77 = 0; i77 < 2; i77++) {
-    dL_db[i77] = yhat[i77] * (dL_dyhat[i77] - v23[0]);
+    dL_db[i77] = yhat[i77] * (dL_dyhat[i77] - (v23[0]));
   }
   // dL/dW
   {
@@ -593,7 +593,7 @@ export function gradient(
   for (let i102 = 0; i102 < 4; i102++) dL_dh[v41[i102]] += v34[i102];
 
   for (let i105 = 0; i105 < 9; i105++) {
-    v46[i105] = dL_dh[i105] * +(h[i105] > 0);
+    v46[i105] = dL_dh[i105] * (+(h[i105] > 0));
   }
   // dL/dk
   for (let f107 = 0; f107 < 1; f107++)
@@ -643,32 +643,29 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "k", "params"),
-      g = array(gradients, "k", "gradients");
+    const p = array(params, "k", "params"), g = array(gradients, "k", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.k has the wrong length for params.k");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W", "params"),
-      g = array(gradients, "W", "gradients");
+    const p = array(params, "W", "params"), g = array(gradients, "W", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W has the wrong length for params.W");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -676,7 +673,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

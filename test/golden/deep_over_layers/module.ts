@@ -7,17 +7,17 @@ export const modelName = "DeepOverLayers";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { W: [4, 3, 3], b: [4, 3] },
-  inputs: { x: [3], y: [3] },
-  values: { a: [4, 3], E: [] },
+  "params": { "W": [4, 3, 3], "b": [4, 3] },
+  "inputs": { "x": [3], "y": [3] },
+  "values": { "a": [4, 3], "E": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { W: ["L", "H", "H"], b: ["L", "H"] },
-  inputs: { x: ["H"], y: ["H"] },
-  values: { a: ["L", 3], E: [] },
+  "params": { "W": ["L", "H", "H"], "b": ["L", "H"] },
+  "inputs": { "x": ["H"], "y": ["H"] },
+  "values": { "a": ["L", 3], "E": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,40 +25,40 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      W: Float64Array.from([
+      "W": Float64Array.from([
         -0.11, 0.04, 0.02, -0.01, -0.21, -0.27, 0.36, -0.38, 0.47, -0.28, -0.58, -0.49, -0.29, 0.13,
         -0.33, -0.28, -0.45, -0.59, 0.59, -0.1, 0.5, 0.15, -0.55, 0.25, 0.53, 0.56, -0.29, -0.38,
         0.52, 0.15, 0.04, -0.35, -0.07, 0.21, -0.28, 0.36,
       ]),
-      b: Float64Array.from([
+      "b": Float64Array.from([
         0.3, -0.28, -0.29, 0, 0.29, 0.01, -0.15, -0.03, 0.09, 0.09, 0.09, 0.03,
       ]),
     },
-    inputs: { x: Float64Array.from([0.5, -0.2, 0.1]), y: Float64Array.from([0.1, 0.9, 0.4]) },
+    inputs: { "x": Float64Array.from([0.5, -0.2, 0.1]), "y": Float64Array.from([0.1, 0.9, 0.4]) },
   };
 }
 
-export const dims = { H: 3, L: 4 } as const;
+export const dims = { "H": 3, "L": 4 } as const;
 
 export const defaultLearningRate = 1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  W: Float64Array;
-  b: Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  W: Float64Array;
-  b: Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -67,7 +67,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { a: Float64Array; E: Float64Array };
+  values: { "a": Float64Array; "E": Float64Array; };
 }
 
 export interface GradientResult {
@@ -93,20 +93,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["W", "b"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -116,7 +114,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -124,7 +122,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -283,7 +281,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i20 = 0; i20 < 3; i20++) {
-    v10[i20] = (a_L[i20] - y[i20]) * (a_L[i20] - y[i20]);
+    v10[i20] = (a_L[i20] - (y[i20])) * (a_L[i20] - (y[i20]));
   }
   {
     let s21 = 0;
@@ -293,15 +291,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // loss E = 0.5 * sum((a_L - y)^2)
   const s24 = v11[0];
   E[0] = 0.5 * s24;
-  return { loss: E[0], values: { a: a.slice(), E: E.slice() } };
+  return { loss: E[0], values: { "a": a.slice(), "E": E.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    W: new Float64Array(array(params, "W", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "W": new Float64Array(array(params, "W", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -309,7 +307,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -393,7 +391,7 @@ export function gradient(
   }
 
   for (let i45 = 0; i45 < 3; i45++) {
-    v8[i45] = a_L[i45] - y[i45];
+    v8[i45] = a_L[i45] - (y[i45]);
   }
 
   for (let i46 = 0; i46 < 3; i46++) {
@@ -436,7 +434,7 @@ export function gradient(
       }
 
       for (let i62 = 0; i62 < 3; i62++) {
-        bt22_10[i62] = bt22_6[i62] * bt22_5[i62] * (1 - bt22_5[i62]);
+        bt22_10[i62] = (bt22_6[i62] * bt22_5[i62]) * (1 - (bt22_5[i62]));
       }
       {
         let i63 = 0;
@@ -483,25 +481,23 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "W", "params"),
-      g = array(gradients, "W", "gradients");
+    const p = array(params, "W", "params"), g = array(gradients, "W", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W has the wrong length for params.W");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -509,7 +505,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,17 +7,17 @@ export const modelName = "BagOfEmbeddings";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { E: [6, 3], W: [3, 2], b: [2] },
-  inputs: { tokens: [4, 3], label: [4] },
-  values: { S: [4, 3], P: [4, 2], L: [] },
+  "params": { "E": [6, 3], "W": [3, 2], "b": [2] },
+  "inputs": { "tokens": [4, 3], "label": [4] },
+  "values": { "S": [4, 3], "P": [4, 2], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { E: ["V", "D"], W: ["D", "K"], b: ["K"] },
-  inputs: { tokens: ["N", "T"], label: ["N"] },
-  values: { S: [4, 3], P: [4, 2], L: [] },
+  "params": { "E": ["V", "D"], "W": ["D", "K"], "b": ["K"] },
+  "inputs": { "tokens": ["N", "T"], "label": ["N"] },
+  "values": { "S": [4, 3], "P": [4, 2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,43 +25,43 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      E: Float64Array.from([
+      "E": Float64Array.from([
         0.1, -0.2, 0.3, 0.4, 0.1, -0.1, -0.3, 0.2, 0.2, 0.2, 0.5, -0.4, -0.1, -0.3, 0.6, 0.3, 0,
         0.1,
       ]),
-      W: Float64Array.from([0.5, -0.3, 0.2, 0.4, -0.6, 0.1]),
-      b: Float64Array.from([0, 0]),
+      "W": Float64Array.from([0.5, -0.3, 0.2, 0.4, -0.6, 0.1]),
+      "b": Float64Array.from([0, 0]),
     },
     inputs: {
-      tokens: Float64Array.from([0, 1, 2, 3, 4, 5, 0, 4, 4, 5, 2, 1]),
-      label: Float64Array.from([0, 1, 1, 0]),
+      "tokens": Float64Array.from([0, 1, 2, 3, 4, 5, 0, 4, 4, 5, 2, 1]),
+      "label": Float64Array.from([0, 1, 1, 0]),
     },
   };
 }
 
-export const dims = { V: 6, D: 3, N: 4, T: 3, K: 2 } as const;
+export const dims = { "V": 6, "D": 3, "N": 4, "T": 3, "K": 2 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  E: Float64Array;
-  W: Float64Array;
-  b: Float64Array;
+  "E": Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  tokens: Float64Array;
-  label: Float64Array;
+  "tokens": Float64Array;
+  "label": Float64Array;
 }
 
 export interface Gradients {
-  E: Float64Array;
-  W: Float64Array;
-  b: Float64Array;
+  "E": Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -70,7 +70,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { S: Float64Array; P: Float64Array; L: Float64Array };
+  values: { "S": Float64Array; "P": Float64Array; "L": Float64Array; };
 }
 
 export interface GradientResult {
@@ -96,20 +96,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["E", "W", "b"];
 const inputNames = ["tokens", "label"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -119,7 +117,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -127,7 +125,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -214,9 +212,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i0 = 0; i0 < 12; i0++) {
     const j1 = tokens[i0];
     if (!(j1 >= 0 && j1 < 6 && j1 === Math.floor(j1)))
-      throw new Error(
-        "nabla: inputs.tokens holds " + j1 + " at entry " + i0 + ", outside 0.." + (6 - 1),
-      );
+      throw new Error("nabla: inputs.tokens holds "
+        + j1
+        + " at entry "
+        + i0
+        + ", outside 0.."
+        + (6 - 1));
     for (let k2 = 0; k2 < 3; k2++) v5[i0 * 3 + k2] = E[j1 * 3 + k2];
   }
   v8.fill(0, 0, 12);
@@ -299,9 +300,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i26 = 0; i26 < 4; i26++) {
     const j27 = label[i26];
     if (!(j27 >= 0 && j27 < 2 && j27 === Math.floor(j27)))
-      throw new Error(
-        "nabla: inputs.label holds " + j27 + " at entry " + i26 + ", outside 0.." + (2 - 1),
-      );
+      throw new Error("nabla: inputs.label holds "
+        + j27
+        + " at entry "
+        + i26
+        + ", outside 0.."
+        + (2 - 1));
     v13[i26 * 2 + j27] = 1;
   }
   let s28 = 0;
@@ -319,16 +323,16 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s35 = v14[0];
   const s36 = v15[0];
   L[0] = s35 / s36;
-  return { loss: L[0], values: { S: S.slice(), P: P.slice(), L: L.slice() } };
+  return { loss: L[0], values: { "S": S.slice(), "P": P.slice(), "L": L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    E: new Float64Array(array(params, "E", "params").length),
-    W: new Float64Array(array(params, "W", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "E": new Float64Array(array(params, "E", "params").length),
+    "W": new Float64Array(array(params, "W", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -336,7 +340,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -353,9 +357,12 @@ export function gradient(
   for (let i37 = 0; i37 < 12; i37++) {
     const j38 = tokens[i37];
     if (!(j38 >= 0 && j38 < 6 && j38 === Math.floor(j38)))
-      throw new Error(
-        "nabla: inputs.tokens holds " + j38 + " at entry " + i37 + ", outside 0.." + (6 - 1),
-      );
+      throw new Error("nabla: inputs.tokens holds "
+        + j38
+        + " at entry "
+        + i37
+        + ", outside 0.."
+        + (6 - 1));
     for (let k39 = 0; k39 < 3; k39++) v5[i37 * 3 + k39] = E[j38 * 3 + k39];
   }
   v8.fill(0, 0, 12);
@@ -438,9 +445,12 @@ export function gradient(
   for (let i63 = 0; i63 < 4; i63++) {
     const j64 = label[i63];
     if (!(j64 >= 0 && j64 < 2 && j64 === Math.floor(j64)))
-      throw new Error(
-        "nabla: inputs.label holds " + j64 + " at entry " + i63 + ", outside 0.." + (2 - 1),
-      );
+      throw new Error("nabla: inputs.label holds "
+        + j64
+        + " at entry "
+        + i63
+        + ", outside 0.."
+        + (2 - 1));
     v13[i63 * 2 + j64] = 1;
   }
   let s65 = 0;
@@ -609,9 +619,12 @@ export function gradient(
   for (let i109 = 0; i109 < 12; i109++) {
     const j110 = tokens[i109];
     if (!(j110 >= 0 && j110 < 6 && j110 === Math.floor(j110)))
-      throw new Error(
-        "nabla: inputs.tokens holds " + j110 + " at entry " + i109 + ", outside 0.." + (6 - 1),
-      );
+      throw new Error("nabla: inputs.tokens holds "
+        + j110
+        + " at entry "
+        + i109
+        + ", outside 0.."
+        + (6 - 1));
     for (let k111 = 0; k111 < 3; k111++) dL_dE[j110 * 3 + k111] += v38[i109 * 3 + k111];
   }
 
@@ -621,32 +634,29 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "E", "params"),
-      g = array(gradients, "E", "gradients");
+    const p = array(params, "E", "params"), g = array(gradients, "E", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.E has the wrong length for params.E");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W", "params"),
-      g = array(gradients, "W", "gradients");
+    const p = array(params, "W", "params"), g = array(gradients, "W", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W has the wrong length for params.W");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -654,7 +664,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,17 +7,17 @@ export const modelName = "GradientPenalty";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { W: [2, 4], b: [4], v: [4] },
-  inputs: { Xr: [3, 2], Xf: [3, 2], Xm: [3, 2] },
-  values: { Dr: [3], Df: [3], Dm: [3], G: [3, 2], n: [3], L: [] },
+  "params": { "W": [2, 4], "b": [4], "v": [4] },
+  "inputs": { "Xr": [3, 2], "Xf": [3, 2], "Xm": [3, 2] },
+  "values": { "Dr": [3], "Df": [3], "Dm": [3], "G": [3, 2], "n": [3], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { W: ["D", "H"], b: ["H"], v: ["H"] },
-  inputs: { Xr: ["N", "D"], Xf: ["N", "D"], Xm: ["N", "D"] },
-  values: { Dr: [3], Df: [3], Dm: [3], G: [3, 2], n: [3], L: [] },
+  "params": { "W": ["D", "H"], "b": ["H"], "v": ["H"] },
+  "inputs": { "Xr": ["N", "D"], "Xf": ["N", "D"], "Xm": ["N", "D"] },
+  "values": { "Dr": [3], "Df": [3], "Dm": [3], "G": [3, 2], "n": [3], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,42 +25,42 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      W: Float64Array.from([0.5, -0.3, 0.8, 0.1, -0.2, 0.4, 0.3, -0.6]),
-      b: Float64Array.from([0.1, -0.1, 0, 0.2]),
-      v: Float64Array.from([0.7, -0.5, 0.3, 0.9]),
+      "W": Float64Array.from([0.5, -0.3, 0.8, 0.1, -0.2, 0.4, 0.3, -0.6]),
+      "b": Float64Array.from([0.1, -0.1, 0, 0.2]),
+      "v": Float64Array.from([0.7, -0.5, 0.3, 0.9]),
     },
     inputs: {
-      Xr: Float64Array.from([1, 0.5, 0.2, -0.3, -1, 0.8]),
-      Xf: Float64Array.from([0.3, 0.1, -0.5, 0.4, 0.9, -0.2]),
-      Xm: Float64Array.from([0.6, 0.3, -0.2, 0.1, 0, 0.3]),
+      "Xr": Float64Array.from([1, 0.5, 0.2, -0.3, -1, 0.8]),
+      "Xf": Float64Array.from([0.3, 0.1, -0.5, 0.4, 0.9, -0.2]),
+      "Xm": Float64Array.from([0.6, 0.3, -0.2, 0.1, 0, 0.3]),
     },
   };
 }
 
-export const dims = { N: 3, D: 2, H: 4 } as const;
+export const dims = { "N": 3, "D": 2, "H": 4 } as const;
 
 export const defaultLearningRate = 0.02;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  W: Float64Array;
-  b: Float64Array;
-  v: Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
+  "v": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  Xr: Float64Array;
-  Xf: Float64Array;
-  Xm: Float64Array;
+  "Xr": Float64Array;
+  "Xf": Float64Array;
+  "Xm": Float64Array;
 }
 
 export interface Gradients {
-  W: Float64Array;
-  b: Float64Array;
-  v: Float64Array;
+  "W": Float64Array;
+  "b": Float64Array;
+  "v": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -70,12 +70,12 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    Dr: Float64Array;
-    Df: Float64Array;
-    Dm: Float64Array;
-    G: Float64Array;
-    n: Float64Array;
-    L: Float64Array;
+    "Dr": Float64Array;
+    "Df": Float64Array;
+    "Dm": Float64Array;
+    "G": Float64Array;
+    "n": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -108,20 +108,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["W", "b", "v"];
 const inputNames = ["Xr", "Xf", "Xm"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -131,7 +129,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -139,7 +137,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -507,7 +505,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i74 = 0; i74 < 12; i74++) {
-    v27[i74] = v23[i74] * (1 - v18[i74] * v18[i74]);
+    v27[i74] = v23[i74] * (1 - (v18[i74] * v18[i74]));
   }
   // G = grad(sum(Dm), Xm)
   {
@@ -581,12 +579,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      Dr: Dr.slice(),
-      Df: Df.slice(),
-      Dm: Dm.slice(),
-      G: G.slice(),
-      n: n.slice(),
-      L: L.slice(),
+      "Dr": Dr.slice(),
+      "Df": Df.slice(),
+      "Dm": Dm.slice(),
+      "G": G.slice(),
+      "n": n.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -595,9 +593,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    W: new Float64Array(array(params, "W", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
-    v: new Float64Array(array(params, "v", "params").length),
+    "W": new Float64Array(array(params, "W", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
+    "v": new Float64Array(array(params, "v", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -605,7 +603,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -805,7 +803,7 @@ export function gradient(
   }
 
   for (let i170 = 0; i170 < 12; i170++) {
-    v26[i170] = 1 - v18[i170] * v18[i170];
+    v26[i170] = 1 - (v18[i170] * v18[i170]);
   }
 
   for (let i171 = 0; i171 < 12; i171++) {
@@ -896,7 +894,7 @@ export function gradient(
   let o210 = 0;
   for (let i208 = 0; i208 < 3; i208++) {
     for (let i209 = 0; i209 < 2; i209++, o210++) {
-      dL_dG[o210] = v58[i208] * 2 * G[o210];
+      dL_dG[o210] = ((v58[i208]) * 2) * G[o210];
     }
   }
   {
@@ -1003,7 +1001,7 @@ export function gradient(
   }
 
   for (let i242 = 0; i242 < 12; i242++) {
-    v100[i242] = -(v75[i242] * v23[i242]) * 2 * v18[i242] * v26[i242];
+    v100[i242] = (((-(v75[i242] * v23[i242])) * 2) * v18[i242]) * v26[i242];
   }
   v103.fill(0, 0, 4);
   let f245 = 0;
@@ -1100,7 +1098,7 @@ export function gradient(
   }
 
   for (let i271 = 0; i271 < 12; i271++) {
-    v116[i271] = v111[i271] * (1 - v14[i271] * v14[i271]);
+    v116[i271] = v111[i271] * (1 - (v14[i271] * v14[i271]));
   }
   v119.fill(0, 0, 4);
   let f274 = 0;
@@ -1198,11 +1196,11 @@ export function gradient(
   // dL/dv
 
   for (let i300 = 0; i300 < 4; i300++) {
-    dL_dv[i300] = v97[i300] + v112[i300] + v128[i300];
+    dL_dv[i300] = (v97[i300] + v112[i300]) + v128[i300];
   }
 
   for (let i301 = 0; i301 < 12; i301++) {
-    v132[i301] = v127[i301] * (1 - v10[i301] * v10[i301]);
+    v132[i301] = v127[i301] * (1 - (v10[i301] * v10[i301]));
   }
   v135.fill(0, 0, 4);
   let f304 = 0;
@@ -1214,7 +1212,7 @@ export function gradient(
   // dL/db
 
   for (let i305 = 0; i305 < 4; i305++) {
-    dL_db[i305] = v103[i305] + v119[i305] + v135[i305];
+    dL_db[i305] = (v103[i305] + v119[i305]) + v135[i305];
   }
   {
     let i306 = 0;
@@ -1263,7 +1261,7 @@ export function gradient(
   // dL/dW
 
   for (let i316 = 0; i316 < 8; i316++) {
-    dL_dW[i316] = v76[i316] + v107[i316] + v123[i316] + v139[i316];
+    dL_dW[i316] = ((v76[i316] + v107[i316]) + v123[i316]) + v139[i316];
   }
 
   return { loss: L[0], gradients: out };
@@ -1272,32 +1270,29 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "W", "params"),
-      g = array(gradients, "W", "gradients");
+    const p = array(params, "W", "params"), g = array(gradients, "W", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W has the wrong length for params.W");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "v", "params"),
-      g = array(gradients, "v", "gradients");
+    const p = array(params, "v", "params"), g = array(gradients, "v", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.v has the wrong length for params.v");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -1305,7 +1300,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

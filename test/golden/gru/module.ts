@@ -7,41 +7,41 @@ export const modelName = "GRU";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: {
-    Wz: [4, 3],
-    Uz: [4, 4],
-    bz: [4],
-    Wr: [4, 3],
-    Ur: [4, 4],
-    br: [4],
-    Wn: [4, 3],
-    Un: [4, 4],
-    bn: [4],
-    Why: [2, 4],
-    by: [2],
+  "params": {
+    "Wz": [4, 3],
+    "Uz": [4, 4],
+    "bz": [4],
+    "Wr": [4, 3],
+    "Ur": [4, 4],
+    "br": [4],
+    "Wn": [4, 3],
+    "Un": [4, 4],
+    "bn": [4],
+    "Why": [2, 4],
+    "by": [2],
   },
-  inputs: { x: [5, 3], y: [2] },
-  values: { h: [5, 4], u: [5, 4], r: [5, 4], n: [5, 4], p: [2], L: [] },
+  "inputs": { "x": [5, 3], "y": [2] },
+  "values": { "h": [5, 4], "u": [5, 4], "r": [5, 4], "n": [5, 4], "p": [2], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: {
-    Wz: ["H", "D"],
-    Uz: ["H", "H"],
-    bz: ["H"],
-    Wr: ["H", "D"],
-    Ur: ["H", "H"],
-    br: ["H"],
-    Wn: ["H", "D"],
-    Un: ["H", "H"],
-    bn: ["H"],
-    Why: ["O", "H"],
-    by: ["O"],
+  "params": {
+    "Wz": ["H", "D"],
+    "Uz": ["H", "H"],
+    "bz": ["H"],
+    "Wr": ["H", "D"],
+    "Ur": ["H", "H"],
+    "br": ["H"],
+    "Wn": ["H", "D"],
+    "Un": ["H", "H"],
+    "bn": ["H"],
+    "Why": ["O", "H"],
+    "by": ["O"],
   },
-  inputs: { x: ["T", "D"], y: ["O"] },
-  values: { h: ["T", 4], u: ["T", 4], r: ["T", 4], n: ["T", 4], p: [2], L: [] },
+  "inputs": { "x": ["T", "D"], "y": ["O"] },
+  "values": { "h": ["T", 4], "u": ["T", 4], "r": ["T", 4], "n": ["T", 4], "p": [2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -49,82 +49,82 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wz: Float64Array.from([
+      "Wz": Float64Array.from([
         0.37, 0.58, 0.42, 0.37, 0.38, 0.29, -0.33, 0.02, -0.17, -0.57, -0.57, -0.26,
       ]),
-      Uz: Float64Array.from([
+      "Uz": Float64Array.from([
         -0.29, 0.23, 0.55, -0.06, 0.52, 0.59, 0.55, -0.16, -0.34, -0.33, -0.36, -0.35, 0.15, 0.48,
         0.41, -0.02,
       ]),
-      bz: Float64Array.from([0.09, 0.18, -0.25, 0.1]),
-      Wr: Float64Array.from([
+      "bz": Float64Array.from([0.09, 0.18, -0.25, 0.1]),
+      "Wr": Float64Array.from([
         0.49, 0.34, 0.3, -0.03, -0.39, 0.35, -0.2, 0.36, 0.57, -0.12, -0.12, 0.54,
       ]),
-      Ur: Float64Array.from([
+      "Ur": Float64Array.from([
         0.27, -0.4, -0.45, -0.42, 0.49, 0.37, -0.42, 0.39, 0.58, 0.19, -0.18, 0.06, -0.44, -0.58,
         0.57, 0.18,
       ]),
-      br: Float64Array.from([0.02, 0.26, -0.04, 0.22]),
-      Wn: Float64Array.from([
+      "br": Float64Array.from([0.02, 0.26, -0.04, 0.22]),
+      "Wn": Float64Array.from([
         0.39, -0.35, -0.3, -0.25, -0.31, 0.1, -0.29, -0.1, -0.44, 0.49, -0.18, -0.05,
       ]),
-      Un: Float64Array.from([
+      "Un": Float64Array.from([
         0.1, 0.49, -0.1, 0.5, 0, 0.04, 0.03, -0.58, -0.07, -0.38, -0.6, 0.36, -0.39, -0.03, 0.27,
         0.07,
       ]),
-      bn: Float64Array.from([-0.1, 0.01, 0.03, 0.17]),
-      Why: Float64Array.from([-0.47, 0.07, -0.3, -0.27, 0.33, 0.01, 0.07, 0.31]),
-      by: Float64Array.from([0.25, -0.03]),
+      "bn": Float64Array.from([-0.1, 0.01, 0.03, 0.17]),
+      "Why": Float64Array.from([-0.47, 0.07, -0.3, -0.27, 0.33, 0.01, 0.07, 0.31]),
+      "by": Float64Array.from([0.25, -0.03]),
     },
     inputs: {
-      x: Float64Array.from([
+      "x": Float64Array.from([
         -0.71, 0.09, -0.95, 0.06, 0.96, 0.73, 0.39, -0.48, -0.27, -0.67, 0.54, 0.07, 0.56, -0.34,
         -0.55,
       ]),
-      y: Float64Array.from([0, 1]),
+      "y": Float64Array.from([0, 1]),
     },
   };
 }
 
-export const dims = { D: 3, H: 4, O: 2, T: 5 } as const;
+export const dims = { "D": 3, "H": 4, "O": 2, "T": 5 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wz: Float64Array;
-  Uz: Float64Array;
-  bz: Float64Array;
-  Wr: Float64Array;
-  Ur: Float64Array;
-  br: Float64Array;
-  Wn: Float64Array;
-  Un: Float64Array;
-  bn: Float64Array;
-  Why: Float64Array;
-  by: Float64Array;
+  "Wz": Float64Array;
+  "Uz": Float64Array;
+  "bz": Float64Array;
+  "Wr": Float64Array;
+  "Ur": Float64Array;
+  "br": Float64Array;
+  "Wn": Float64Array;
+  "Un": Float64Array;
+  "bn": Float64Array;
+  "Why": Float64Array;
+  "by": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  Wz: Float64Array;
-  Uz: Float64Array;
-  bz: Float64Array;
-  Wr: Float64Array;
-  Ur: Float64Array;
-  br: Float64Array;
-  Wn: Float64Array;
-  Un: Float64Array;
-  bn: Float64Array;
-  Why: Float64Array;
-  by: Float64Array;
+  "Wz": Float64Array;
+  "Uz": Float64Array;
+  "bz": Float64Array;
+  "Wr": Float64Array;
+  "Ur": Float64Array;
+  "br": Float64Array;
+  "Wn": Float64Array;
+  "Un": Float64Array;
+  "bn": Float64Array;
+  "Why": Float64Array;
+  "by": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -134,12 +134,12 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    h: Float64Array;
-    u: Float64Array;
-    r: Float64Array;
-    n: Float64Array;
-    p: Float64Array;
-    L: Float64Array;
+    "h": Float64Array;
+    "u": Float64Array;
+    "r": Float64Array;
+    "n": Float64Array;
+    "p": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -166,20 +166,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Wz", "Uz", "bz", "Wr", "Ur", "br", "Wn", "Un", "bn", "Why", "by"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -189,7 +187,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -197,7 +195,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -641,7 +639,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i25 = 0; i25 < 4; i25++) {
-        u_t[i25] = 1 / (1 + Math.exp(-(bt14_2[i25] + bt14_5[i25] + bz[i25])));
+        u_t[i25] = 1 / (1 + Math.exp(-((bt14_2[i25] + bt14_5[i25]) + bz[i25])));
       }
       {
         let i26 = 0;
@@ -713,7 +711,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i46 = 0; i46 < 4; i46++) {
-        r_t[i46] = 1 / (1 + Math.exp(-(bt14_11[i46] + bt14_13[i46] + br[i46])));
+        r_t[i46] = 1 / (1 + Math.exp(-((bt14_11[i46] + bt14_13[i46]) + br[i46])));
       }
       {
         let i47 = 0;
@@ -789,11 +787,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i68 = 0; i68 < 4; i68++) {
-        n_t[i68] = Math.tanh(bt14_19[i68] + bt14_22[i68] + bn[i68]);
+        n_t[i68] = Math.tanh((bt14_19[i68] + bt14_22[i68]) + bn[i68]);
       }
 
       for (let i69 = 0; i69 < 4; i69++) {
-        h_t[i69] = (1 - u_t[i69]) * n_t[i69] + u_t[i69] * h_prev[i69];
+        h_t[i69] = ((1 - (u_t[i69])) * n_t[i69]) + (u_t[i69] * h_prev[i69]);
       }
       h_steps.set(h_t, (t0 + 1) * 4);
       u.set(u_t, t0 * 4);
@@ -850,7 +848,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   L[0] = s88;
   return {
     loss: L[0],
-    values: { h: h.slice(), u: u.slice(), r: r.slice(), n: n.slice(), p: p.slice(), L: L.slice() },
+    values: {
+      "h": h.slice(),
+      "u": u.slice(),
+      "r": r.slice(),
+      "n": n.slice(),
+      "p": p.slice(),
+      "L": L.slice(),
+    },
   };
 }
 
@@ -858,17 +863,17 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wz: new Float64Array(array(params, "Wz", "params").length),
-    Uz: new Float64Array(array(params, "Uz", "params").length),
-    bz: new Float64Array(array(params, "bz", "params").length),
-    Wr: new Float64Array(array(params, "Wr", "params").length),
-    Ur: new Float64Array(array(params, "Ur", "params").length),
-    br: new Float64Array(array(params, "br", "params").length),
-    Wn: new Float64Array(array(params, "Wn", "params").length),
-    Un: new Float64Array(array(params, "Un", "params").length),
-    bn: new Float64Array(array(params, "bn", "params").length),
-    Why: new Float64Array(array(params, "Why", "params").length),
-    by: new Float64Array(array(params, "by", "params").length),
+    "Wz": new Float64Array(array(params, "Wz", "params").length),
+    "Uz": new Float64Array(array(params, "Uz", "params").length),
+    "bz": new Float64Array(array(params, "bz", "params").length),
+    "Wr": new Float64Array(array(params, "Wr", "params").length),
+    "Ur": new Float64Array(array(params, "Ur", "params").length),
+    "br": new Float64Array(array(params, "br", "params").length),
+    "Wn": new Float64Array(array(params, "Wn", "params").length),
+    "Un": new Float64Array(array(params, "Un", "params").length),
+    "bn": new Float64Array(array(params, "bn", "params").length),
+    "Why": new Float64Array(array(params, "Why", "params").length),
+    "by": new Float64Array(array(params, "by", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -876,7 +881,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -1033,7 +1038,7 @@ export function gradient(
       }
 
       for (let i119 = 0; i119 < 4; i119++) {
-        u_t[i119] = 1 / (1 + Math.exp(-(bt14_2[i119] + bt14_5[i119] + bz[i119])));
+        u_t[i119] = 1 / (1 + Math.exp(-((bt14_2[i119] + bt14_5[i119]) + bz[i119])));
       }
       {
         let i120 = 0;
@@ -1105,7 +1110,7 @@ export function gradient(
       }
 
       for (let i140 = 0; i140 < 4; i140++) {
-        r_t[i140] = 1 / (1 + Math.exp(-(bt14_11[i140] + bt14_13[i140] + br[i140])));
+        r_t[i140] = 1 / (1 + Math.exp(-((bt14_11[i140] + bt14_13[i140]) + br[i140])));
       }
       {
         let i141 = 0;
@@ -1181,15 +1186,15 @@ export function gradient(
       }
 
       for (let i162 = 0; i162 < 4; i162++) {
-        n_t[i162] = Math.tanh(bt14_19[i162] + bt14_22[i162] + bn[i162]);
+        n_t[i162] = Math.tanh((bt14_19[i162] + bt14_22[i162]) + bn[i162]);
       }
 
       for (let i163 = 0; i163 < 4; i163++) {
-        bt14_28[i163] = 1 - u_t[i163];
+        bt14_28[i163] = 1 - (u_t[i163]);
       }
 
       for (let i164 = 0; i164 < 4; i164++) {
-        h_t[i164] = bt14_28[i164] * n_t[i164] + u_t[i164] * h_prev[i164];
+        h_t[i164] = (bt14_28[i164] * n_t[i164]) + (u_t[i164] * h_prev[i164]);
       }
       h_steps.set(h_t, (t94 + 1) * 4);
       r14_9.set(u_t, t94 * 4);
@@ -1350,7 +1355,7 @@ export function gradient(
       }
 
       for (let i226 = 0; i226 < 4; i226++) {
-        bt36_54[i226] = bt36_32[i226] * bt36_28[i226] * (1 - bt36_26[i226] * bt36_26[i226]);
+        bt36_54[i226] = (bt36_32[i226] * bt36_28[i226]) * (1 - (bt36_26[i226] * bt36_26[i226]));
       }
       {
         let i227 = 0;
@@ -1385,7 +1390,7 @@ export function gradient(
       }
 
       for (let i237 = 0; i237 < 4; i237++) {
-        bt36_75[i237] = bt36_60[i237] * bt36_4[i237] * bt36_17[i237] * (1 - bt36_17[i237]);
+        bt36_75[i237] = ((bt36_60[i237] * bt36_4[i237]) * bt36_17[i237]) * (1 - (bt36_17[i237]));
       }
       {
         let i238 = 0;
@@ -1420,10 +1425,9 @@ export function gradient(
       }
 
       for (let i248 = 0; i248 < 4; i248++) {
-        bt36_93[i248] =
-          (bt36_32[i248] * bt36_4[i248] + -(bt36_32[i248] * bt36_26[i248])) *
-          bt36_9[i248] *
-          (1 - bt36_9[i248]);
+        bt36_93[i248] = (((bt36_32[i248] * bt36_4[i248]) + (-(bt36_32[i248] * bt36_26[i248])))
+          * bt36_9[i248])
+          * (1 - (bt36_9[i248]));
       }
       {
         let i249 = 0;
@@ -1458,11 +1462,9 @@ export function gradient(
       }
 
       for (let i259 = 0; i259 < 4; i259++) {
-        bt36_105[i259] =
-          bt36_32[i259] * bt36_9[i259] +
-          bt36_60[i259] * bt36_17[i259] +
-          bt36_83[i259] +
-          bt36_101[i259];
+        bt36_105[i259] = (((bt36_32[i259] * bt36_9[i259]) + (bt36_60[i259] * bt36_17[i259]))
+          + bt36_83[i259])
+          + bt36_101[i259];
       }
       {
         const o260 = (t209 + 0) * 4;
@@ -1600,88 +1602,77 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wz", "params"),
-      g = array(gradients, "Wz", "gradients");
+    const p = array(params, "Wz", "params"), g = array(gradients, "Wz", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wz has the wrong length for params.Wz");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Uz", "params"),
-      g = array(gradients, "Uz", "gradients");
+    const p = array(params, "Uz", "params"), g = array(gradients, "Uz", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Uz has the wrong length for params.Uz");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bz", "params"),
-      g = array(gradients, "bz", "gradients");
+    const p = array(params, "bz", "params"), g = array(gradients, "bz", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bz has the wrong length for params.bz");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wr", "params"),
-      g = array(gradients, "Wr", "gradients");
+    const p = array(params, "Wr", "params"), g = array(gradients, "Wr", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wr has the wrong length for params.Wr");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Ur", "params"),
-      g = array(gradients, "Ur", "gradients");
+    const p = array(params, "Ur", "params"), g = array(gradients, "Ur", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Ur has the wrong length for params.Ur");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "br", "params"),
-      g = array(gradients, "br", "gradients");
+    const p = array(params, "br", "params"), g = array(gradients, "br", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.br has the wrong length for params.br");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wn", "params"),
-      g = array(gradients, "Wn", "gradients");
+    const p = array(params, "Wn", "params"), g = array(gradients, "Wn", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wn has the wrong length for params.Wn");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Un", "params"),
-      g = array(gradients, "Un", "gradients");
+    const p = array(params, "Un", "params"), g = array(gradients, "Un", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Un has the wrong length for params.Un");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bn", "params"),
-      g = array(gradients, "bn", "gradients");
+    const p = array(params, "bn", "params"), g = array(gradients, "bn", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bn has the wrong length for params.bn");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Why", "params"),
-      g = array(gradients, "Why", "gradients");
+    const p = array(params, "Why", "params"), g = array(gradients, "Why", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Why has the wrong length for params.Why");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "by", "params"),
-      g = array(gradients, "by", "gradients");
+    const p = array(params, "by", "params"), g = array(gradients, "by", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.by has the wrong length for params.by");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -1689,7 +1680,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,17 +7,17 @@ export const modelName = "LayerNorm";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { W: [3, 3], gamma: [3], beta: [3] },
-  inputs: { X: [4, 3], Y: [4, 3] },
-  values: { H: [4, 3], mu: [4, 1], sigma2: [4, 1], Hhat: [4, 3], Z: [4, 3], L: [] },
+  "params": { "W": [3, 3], "gamma": [3], "beta": [3] },
+  "inputs": { "X": [4, 3], "Y": [4, 3] },
+  "values": { "H": [4, 3], "mu": [4, 1], "sigma2": [4, 1], "Hhat": [4, 3], "Z": [4, 3], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { W: ["D", "D"], gamma: ["D"], beta: ["D"] },
-  inputs: { X: ["N", "D"], Y: ["N", "D"] },
-  values: { H: [4, 3], mu: [4, 1], sigma2: [4, 1], Hhat: [4, 3], Z: [4, 3], L: [] },
+  "params": { "W": ["D", "D"], "gamma": ["D"], "beta": ["D"] },
+  "inputs": { "X": ["N", "D"], "Y": ["N", "D"] },
+  "values": { "H": [4, 3], "mu": [4, 1], "sigma2": [4, 1], "Hhat": [4, 3], "Z": [4, 3], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,40 +25,40 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      W: Float64Array.from([0.5, -0.2, 0.1, 0.3, 0.8, -0.5, -0.4, 0.2, 0.9]),
-      gamma: Float64Array.from([1, 0.5, 2]),
-      beta: Float64Array.from([0, 0.1, -0.1]),
+      "W": Float64Array.from([0.5, -0.2, 0.1, 0.3, 0.8, -0.5, -0.4, 0.2, 0.9]),
+      "gamma": Float64Array.from([1, 0.5, 2]),
+      "beta": Float64Array.from([0, 0.1, -0.1]),
     },
     inputs: {
-      X: Float64Array.from([1, 2, 3, 0.5, -1, 2, 3, 3.5, -2, 0, 1, 0.25]),
-      Y: Float64Array.from([0.1, 0.2, 0.3, -0.5, 1, 0, 1, 0, -1, 0.3, 0.2, 0.1]),
+      "X": Float64Array.from([1, 2, 3, 0.5, -1, 2, 3, 3.5, -2, 0, 1, 0.25]),
+      "Y": Float64Array.from([0.1, 0.2, 0.3, -0.5, 1, 0, 1, 0, -1, 0.3, 0.2, 0.1]),
     },
   };
 }
 
-export const dims = { N: 4, D: 3 } as const;
+export const dims = { "N": 4, "D": 3 } as const;
 
 export const defaultLearningRate = 0.1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  W: Float64Array;
-  gamma: Float64Array;
-  beta: Float64Array;
+  "W": Float64Array;
+  "gamma": Float64Array;
+  "beta": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  Y: Float64Array;
+  "X": Float64Array;
+  "Y": Float64Array;
 }
 
 export interface Gradients {
-  W: Float64Array;
-  gamma: Float64Array;
-  beta: Float64Array;
+  "W": Float64Array;
+  "gamma": Float64Array;
+  "beta": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -68,12 +68,12 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    H: Float64Array;
-    mu: Float64Array;
-    sigma2: Float64Array;
-    Hhat: Float64Array;
-    Z: Float64Array;
-    L: Float64Array;
+    "H": Float64Array;
+    "mu": Float64Array;
+    "sigma2": Float64Array;
+    "Hhat": Float64Array;
+    "Z": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -100,20 +100,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["W", "gamma", "beta"];
 const inputNames = ["X", "Y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -123,7 +121,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -131,7 +129,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -384,12 +382,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o31 = 0;
   for (let i29 = 0; i29 < 4; i29++) {
     for (let i30 = 0; i30 < 3; i30++, o31++) {
-      Z[o31] = gamma[i30] * Hhat[i30 + i29 * 3] + beta[i30];
+      Z[o31] = (gamma[i30] * Hhat[i30 + i29 * 3]) + beta[i30];
     }
   }
 
   for (let i32 = 0; i32 < 12; i32++) {
-    v23[i32] = (Z[i32] - Y[i32]) * (Z[i32] - Y[i32]);
+    v23[i32] = (Z[i32] - (Y[i32])) * (Z[i32] - (Y[i32]));
   }
   {
     let s33 = 0;
@@ -404,12 +402,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      H: H.slice(),
-      mu: mu.slice(),
-      sigma2: sigma2.slice(),
-      Hhat: Hhat.slice(),
-      Z: Z.slice(),
-      L: L.slice(),
+      "H": H.slice(),
+      "mu": mu.slice(),
+      "sigma2": sigma2.slice(),
+      "Hhat": Hhat.slice(),
+      "Z": Z.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -418,9 +416,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    W: new Float64Array(array(params, "W", "params").length),
-    gamma: new Float64Array(array(params, "gamma", "params").length),
-    beta: new Float64Array(array(params, "beta", "params").length),
+    "W": new Float64Array(array(params, "W", "params").length),
+    "gamma": new Float64Array(array(params, "gamma", "params").length),
+    "beta": new Float64Array(array(params, "beta", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -428,7 +426,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -569,7 +567,7 @@ export function gradient(
   }
 
   for (let i61 = 0; i61 < 4; i61++) {
-    v18[i61] = Math.sqrt(v15[i61] / 3 + 0.00001);
+    v18[i61] = Math.sqrt((v15[i61] / 3) + 0.00001);
   }
   // Hhat = (H - mu) / sqrt(sigma2 + eps)
   let o64 = 0;
@@ -582,7 +580,7 @@ export function gradient(
   let o68 = 0;
   for (let i66 = 0; i66 < 4; i66++) {
     for (let i67 = 0; i67 < 3; i67++, o68++) {
-      v22[o68] = gamma[i67] * Hhat[i67 + i66 * 3] + beta[i67] - Y[o68];
+      v22[o68] = ((gamma[i67] * Hhat[i67 + i66 * 3]) + beta[i67]) - (Y[o68]);
     }
   }
 
@@ -650,17 +648,17 @@ export function gradient(
   }
 
   for (let i98 = 0; i98 < 4; i98++) {
-    v76[i98] = v58[i98] / (2 * v18[i98]) / 3;
+    v76[i98] = (v58[i98] / (2 * v18[i98])) / 3;
   }
   let o101 = 0;
   for (let i99 = 0; i99 < 4; i99++) {
     for (let i100 = 0; i100 < 3; i100++, o101++) {
-      v91[o101] = dL_dHhat[i100 + i99 * 3] / v18[i99] + v76[i99] * 2 * v12[i100 + i99 * 3];
+      v91[o101] = (dL_dHhat[i100 + i99 * 3] / v18[i99]) + (((v76[i99]) * 2) * v12[i100 + i99 * 3]);
     }
   }
 
   for (let i102 = 0; i102 < 12; i102++) {
-    v92[i102] = -v91[i102];
+    v92[i102] = -(v91[i102]);
   }
   // dL/dmu
   dL_dmu.fill(0, 0, 4);
@@ -678,7 +676,7 @@ export function gradient(
   let o110 = 0;
   for (let i108 = 0; i108 < 4; i108++) {
     for (let i109 = 0; i109 < 3; i109++, o110++) {
-      dL_dH[o110] = v91[o110] + v99[i108];
+      dL_dH[o110] = v91[o110] + (v99[i108]);
     }
   }
   // dL/dW
@@ -728,32 +726,29 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "W", "params"),
-      g = array(gradients, "W", "gradients");
+    const p = array(params, "W", "params"), g = array(gradients, "W", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W has the wrong length for params.W");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "gamma", "params"),
-      g = array(gradients, "gamma", "gradients");
+    const p = array(params, "gamma", "params"), g = array(gradients, "gamma", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.gamma has the wrong length for params.gamma");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "beta", "params"),
-      g = array(gradients, "beta", "gradients");
+    const p = array(params, "beta", "params"), g = array(gradients, "beta", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.beta has the wrong length for params.beta");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -761,7 +756,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

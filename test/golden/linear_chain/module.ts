@@ -7,17 +7,17 @@ export const modelName = "LinearChain";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { w1: [], b1: [], w2: [], b2: [] },
-  inputs: { x0: [], y: [] },
-  values: { x1: [], x2: [], E: [] },
+  "params": { "w1": [], "b1": [], "w2": [], "b2": [] },
+  "inputs": { "x0": [], "y": [] },
+  "values": { "x1": [], "x2": [], "E": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { w1: [], b1: [], w2: [], b2: [] },
-  inputs: { x0: [], y: [] },
-  values: { x1: [], x2: [], E: [] },
+  "params": { "w1": [], "b1": [], "w2": [], "b2": [] },
+  "inputs": { "x0": [], "y": [] },
+  "values": { "x1": [], "x2": [], "E": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,12 +25,12 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      w1: Float64Array.from([0.8]),
-      b1: Float64Array.from([1]),
-      w2: Float64Array.from([0.8]),
-      b2: Float64Array.from([1]),
+      "w1": Float64Array.from([0.8]),
+      "b1": Float64Array.from([1]),
+      "w2": Float64Array.from([0.8]),
+      "b2": Float64Array.from([1]),
     },
-    inputs: { x0: Float64Array.from([1.5]), y: Float64Array.from([0.5]) },
+    inputs: { "x0": Float64Array.from([1.5]), "y": Float64Array.from([0.5]) },
   };
 }
 
@@ -41,24 +41,24 @@ export const defaultLearningRate = 0.1;
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  w1: Float64Array;
-  b1: Float64Array;
-  w2: Float64Array;
-  b2: Float64Array;
+  "w1": Float64Array;
+  "b1": Float64Array;
+  "w2": Float64Array;
+  "b2": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x0: Float64Array;
-  y: Float64Array;
+  "x0": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  w1: Float64Array;
-  b1: Float64Array;
-  w2: Float64Array;
-  b2: Float64Array;
+  "w1": Float64Array;
+  "b1": Float64Array;
+  "w2": Float64Array;
+  "b2": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -67,7 +67,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { x1: Float64Array; x2: Float64Array; E: Float64Array };
+  values: { "x1": Float64Array; "x2": Float64Array; "E": Float64Array; };
 }
 
 export interface GradientResult {
@@ -93,20 +93,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["w1", "b1", "w2", "b2"];
 const inputNames = ["x0", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -116,7 +114,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -124,7 +122,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -199,17 +197,17 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // loss E = (x2 - y)^2
   const s16 = v14[0];
   E[0] = s16 * s16;
-  return { loss: E[0], values: { x1: x1.slice(), x2: x2.slice(), E: E.slice() } };
+  return { loss: E[0], values: { "x1": x1.slice(), "x2": x2.slice(), "E": E.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    w1: new Float64Array(array(params, "w1", "params").length),
-    b1: new Float64Array(array(params, "b1", "params").length),
-    w2: new Float64Array(array(params, "w2", "params").length),
-    b2: new Float64Array(array(params, "b2", "params").length),
+    "w1": new Float64Array(array(params, "w1", "params").length),
+    "b1": new Float64Array(array(params, "b1", "params").length),
+    "w2": new Float64Array(array(params, "w2", "params").length),
+    "b2": new Float64Array(array(params, "b2", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -217,7 +215,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -275,39 +273,35 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "w1", "params"),
-      g = array(gradients, "w1", "gradients");
+    const p = array(params, "w1", "params"), g = array(gradients, "w1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w1 has the wrong length for params.w1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b1", "params"),
-      g = array(gradients, "b1", "gradients");
+    const p = array(params, "b1", "params"), g = array(gradients, "b1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b1 has the wrong length for params.b1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w2", "params"),
-      g = array(gradients, "w2", "gradients");
+    const p = array(params, "w2", "params"), g = array(gradients, "w2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w2 has the wrong length for params.w2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b2", "params"),
-      g = array(gradients, "b2", "gradients");
+    const p = array(params, "b2", "params"), g = array(gradients, "b2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b2 has the wrong length for params.b2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -315,7 +309,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

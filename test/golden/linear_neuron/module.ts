@@ -7,25 +7,25 @@ export const modelName = "LinearNeuron";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { w: [], b: [] },
-  inputs: { x: [], y: [] },
-  values: { xL: [], E: [] },
+  "params": { "w": [], "b": [] },
+  "inputs": { "x": [], "y": [] },
+  "values": { "xL": [], "E": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { w: [], b: [] },
-  inputs: { x: [], y: [] },
-  values: { xL: [], E: [] },
+  "params": { "w": [], "b": [] },
+  "inputs": { "x": [], "y": [] },
+  "values": { "xL": [], "E": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
 
 export function example(): { params: Params; inputs: Inputs } {
   return {
-    params: { w: Float64Array.from([0.8]), b: Float64Array.from([1]) },
-    inputs: { x: Float64Array.from([1.5]), y: Float64Array.from([0.5]) },
+    params: { "w": Float64Array.from([0.8]), "b": Float64Array.from([1]) },
+    inputs: { "x": Float64Array.from([1.5]), "y": Float64Array.from([0.5]) },
   };
 }
 
@@ -36,20 +36,20 @@ export const defaultLearningRate = 0.1;
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -58,7 +58,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { xL: Float64Array; E: Float64Array };
+  values: { "xL": Float64Array; "E": Float64Array; };
 }
 
 export interface GradientResult {
@@ -84,20 +84,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["w", "b"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -107,7 +105,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -115,7 +113,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -173,15 +171,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // loss E = (xL - y)^2
   const s10 = v10[0];
   E[0] = s10 * s10;
-  return { loss: E[0], values: { xL: xL.slice(), E: E.slice() } };
+  return { loss: E[0], values: { "xL": xL.slice(), "E": E.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    w: new Float64Array(array(params, "w", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "w": new Float64Array(array(params, "w", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -189,7 +187,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -228,25 +226,23 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "w", "params"),
-      g = array(gradients, "w", "gradients");
+    const p = array(params, "w", "params"), g = array(gradients, "w", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w has the wrong length for params.w");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -254,7 +250,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,55 +7,64 @@ export const modelName = "LSTM";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: {
-    Wf: [4, 3],
-    Uf: [4, 4],
-    bf: [4],
-    Wi: [4, 3],
-    Ui: [4, 4],
-    bi: [4],
-    Wo: [4, 3],
-    Uo: [4, 4],
-    bo: [4],
-    Wc: [4, 3],
-    Uc: [4, 4],
-    bc: [4],
-    Why: [2, 4],
-    by: [2],
+  "params": {
+    "Wf": [4, 3],
+    "Uf": [4, 4],
+    "bf": [4],
+    "Wi": [4, 3],
+    "Ui": [4, 4],
+    "bi": [4],
+    "Wo": [4, 3],
+    "Uo": [4, 4],
+    "bo": [4],
+    "Wc": [4, 3],
+    "Uc": [4, 4],
+    "bc": [4],
+    "Why": [2, 4],
+    "by": [2],
   },
-  inputs: { x: [5, 3], y: [2] },
-  values: { h: [5, 4], c: [5, 4], f: [5, 4], i: [5, 4], o: [5, 4], g: [5, 4], z: [2], L: [] },
+  "inputs": { "x": [5, 3], "y": [2] },
+  "values": {
+    "h": [5, 4],
+    "c": [5, 4],
+    "f": [5, 4],
+    "i": [5, 4],
+    "o": [5, 4],
+    "g": [5, 4],
+    "z": [2],
+    "L": [],
+  },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: {
-    Wf: ["H", "D"],
-    Uf: ["H", "H"],
-    bf: ["H"],
-    Wi: ["H", "D"],
-    Ui: ["H", "H"],
-    bi: ["H"],
-    Wo: ["H", "D"],
-    Uo: ["H", "H"],
-    bo: ["H"],
-    Wc: ["H", "D"],
-    Uc: ["H", "H"],
-    bc: ["H"],
-    Why: ["O", "H"],
-    by: ["O"],
+  "params": {
+    "Wf": ["H", "D"],
+    "Uf": ["H", "H"],
+    "bf": ["H"],
+    "Wi": ["H", "D"],
+    "Ui": ["H", "H"],
+    "bi": ["H"],
+    "Wo": ["H", "D"],
+    "Uo": ["H", "H"],
+    "bo": ["H"],
+    "Wc": ["H", "D"],
+    "Uc": ["H", "H"],
+    "bc": ["H"],
+    "Why": ["O", "H"],
+    "by": ["O"],
   },
-  inputs: { x: ["T", "D"], y: ["O"] },
-  values: {
-    h: ["T", 4],
-    c: ["T", 4],
-    f: ["T", 4],
-    i: ["T", 4],
-    o: ["T", 4],
-    g: ["T", 4],
-    z: [2],
-    L: [],
+  "inputs": { "x": ["T", "D"], "y": ["O"] },
+  "values": {
+    "h": ["T", 4],
+    "c": ["T", 4],
+    "f": ["T", 4],
+    "i": ["T", 4],
+    "o": ["T", 4],
+    "g": ["T", 4],
+    "z": [2],
+    "L": [],
   },
 } as const;
 
@@ -64,96 +73,96 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wf: Float64Array.from([
+      "Wf": Float64Array.from([
         0.54, 0.09, -0.12, 0.57, -0.54, 0.43, -0.25, -0.43, -0.46, -0.23, 0.38, -0.38,
       ]),
-      Uf: Float64Array.from([
+      "Uf": Float64Array.from([
         0.1, 0.17, -0.15, 0.06, -0.52, -0.53, -0.35, 0.22, -0.09, -0.22, 0.1, -0.06, -0.24, 0.35,
         0.24, -0.31,
       ]),
-      bf: Float64Array.from([0.04, 0.02, 0.23, 0.14]),
-      Wi: Float64Array.from([
+      "bf": Float64Array.from([0.04, 0.02, 0.23, 0.14]),
+      "Wi": Float64Array.from([
         -0.25, 0.58, -0.46, -0.1, 0.31, -0.42, -0.01, -0.55, 0.2, 0.32, 0.09, 0.45,
       ]),
-      Ui: Float64Array.from([
+      "Ui": Float64Array.from([
         -0.22, 0.23, 0.11, 0.1, -0.05, 0.41, 0.53, -0.03, 0.2, -0.53, 0.24, 0.18, 0.59, 0.39, -0.26,
         -0.14,
       ]),
-      bi: Float64Array.from([0.1, -0.29, -0.02, -0.2]),
-      Wo: Float64Array.from([
+      "bi": Float64Array.from([0.1, -0.29, -0.02, -0.2]),
+      "Wo": Float64Array.from([
         -0.46, -0.53, 0.32, -0.44, -0.3, -0.13, 0.45, -0.5, -0.06, 0.06, 0.46, 0.38,
       ]),
-      Uo: Float64Array.from([
+      "Uo": Float64Array.from([
         0.44, -0.27, -0.1, -0.17, 0.46, 0.55, -0.42, -0.39, -0.32, -0.32, -0.02, 0.11, -0.28, -0.6,
         -0.1, -0.16,
       ]),
-      bo: Float64Array.from([0.04, 0.27, 0.11, 0.01]),
-      Wc: Float64Array.from([
+      "bo": Float64Array.from([0.04, 0.27, 0.11, 0.01]),
+      "Wc": Float64Array.from([
         0.14, 0.21, -0.54, 0.48, 0.34, 0.45, 0.36, -0.13, -0.12, -0.48, 0.16, -0.53,
       ]),
-      Uc: Float64Array.from([
+      "Uc": Float64Array.from([
         -0.52, -0.35, -0.41, -0.19, -0.54, -0.6, -0.42, -0.48, -0.16, -0.57, 0.45, 0.14, -0.42,
         -0.3, -0.18, -0.16,
       ]),
-      bc: Float64Array.from([-0.23, 0.21, 0.3, -0.02]),
-      Why: Float64Array.from([-0.02, -0.5, -0.48, -0.19, -0.28, 0.39, -0.41, -0.57]),
-      by: Float64Array.from([0.27, 0.02]),
+      "bc": Float64Array.from([-0.23, 0.21, 0.3, -0.02]),
+      "Why": Float64Array.from([-0.02, -0.5, -0.48, -0.19, -0.28, 0.39, -0.41, -0.57]),
+      "by": Float64Array.from([0.27, 0.02]),
     },
     inputs: {
-      x: Float64Array.from([
+      "x": Float64Array.from([
         -0.35, -0.7, 0.3, -0.86, 0.07, -0.27, -0.88, 0.01, -0.93, -0.13, -0.86, -0.82, -0.15, 0.65,
         -0.75,
       ]),
-      y: Float64Array.from([-0.28, 0.13]),
+      "y": Float64Array.from([-0.28, 0.13]),
     },
   };
 }
 
-export const dims = { D: 3, H: 4, O: 2, T: 5 } as const;
+export const dims = { "D": 3, "H": 4, "O": 2, "T": 5 } as const;
 
 export const defaultLearningRate = 0.1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wf: Float64Array;
-  Uf: Float64Array;
-  bf: Float64Array;
-  Wi: Float64Array;
-  Ui: Float64Array;
-  bi: Float64Array;
-  Wo: Float64Array;
-  Uo: Float64Array;
-  bo: Float64Array;
-  Wc: Float64Array;
-  Uc: Float64Array;
-  bc: Float64Array;
-  Why: Float64Array;
-  by: Float64Array;
+  "Wf": Float64Array;
+  "Uf": Float64Array;
+  "bf": Float64Array;
+  "Wi": Float64Array;
+  "Ui": Float64Array;
+  "bi": Float64Array;
+  "Wo": Float64Array;
+  "Uo": Float64Array;
+  "bo": Float64Array;
+  "Wc": Float64Array;
+  "Uc": Float64Array;
+  "bc": Float64Array;
+  "Why": Float64Array;
+  "by": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  Wf: Float64Array;
-  Uf: Float64Array;
-  bf: Float64Array;
-  Wi: Float64Array;
-  Ui: Float64Array;
-  bi: Float64Array;
-  Wo: Float64Array;
-  Uo: Float64Array;
-  bo: Float64Array;
-  Wc: Float64Array;
-  Uc: Float64Array;
-  bc: Float64Array;
-  Why: Float64Array;
-  by: Float64Array;
+  "Wf": Float64Array;
+  "Uf": Float64Array;
+  "bf": Float64Array;
+  "Wi": Float64Array;
+  "Ui": Float64Array;
+  "bi": Float64Array;
+  "Wo": Float64Array;
+  "Uo": Float64Array;
+  "bo": Float64Array;
+  "Wc": Float64Array;
+  "Uc": Float64Array;
+  "bc": Float64Array;
+  "Why": Float64Array;
+  "by": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -163,14 +172,14 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    h: Float64Array;
-    c: Float64Array;
-    f: Float64Array;
-    i: Float64Array;
-    o: Float64Array;
-    g: Float64Array;
-    z: Float64Array;
-    L: Float64Array;
+    "h": Float64Array;
+    "c": Float64Array;
+    "f": Float64Array;
+    "i": Float64Array;
+    "o": Float64Array;
+    "g": Float64Array;
+    "z": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -197,11 +206,9 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = [
@@ -223,9 +230,9 @@ const paramNames = [
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -235,7 +242,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -243,7 +250,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -779,7 +786,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i27 = 0; i27 < 4; i27++) {
-        f_t[i27] = 1 / (1 + Math.exp(-(bt17_2[i27] + bt17_5[i27] + bf[i27])));
+        f_t[i27] = 1 / (1 + Math.exp(-((bt17_2[i27] + bt17_5[i27]) + bf[i27])));
       }
       {
         let i28 = 0;
@@ -851,7 +858,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i48 = 0; i48 < 4; i48++) {
-        i_t[i48] = 1 / (1 + Math.exp(-(bt17_11[i48] + bt17_13[i48] + bi[i48])));
+        i_t[i48] = 1 / (1 + Math.exp(-((bt17_11[i48] + bt17_13[i48]) + bi[i48])));
       }
       {
         let i49 = 0;
@@ -923,7 +930,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i69 = 0; i69 < 4; i69++) {
-        o_t[i69] = 1 / (1 + Math.exp(-(bt17_19[i69] + bt17_21[i69] + bo[i69])));
+        o_t[i69] = 1 / (1 + Math.exp(-((bt17_19[i69] + bt17_21[i69]) + bo[i69])));
       }
       {
         let i70 = 0;
@@ -995,15 +1002,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i90 = 0; i90 < 4; i90++) {
-        g_t[i90] = Math.tanh(bt17_27[i90] + bt17_29[i90] + bc[i90]);
+        g_t[i90] = Math.tanh((bt17_27[i90] + bt17_29[i90]) + bc[i90]);
       }
 
       for (let i91 = 0; i91 < 4; i91++) {
-        c_t[i91] = f_t[i91] * c_prev[i91] + i_t[i91] * g_t[i91];
+        c_t[i91] = (f_t[i91] * c_prev[i91]) + (i_t[i91] * g_t[i91]);
       }
 
       for (let i92 = 0; i92 < 4; i92++) {
-        h_t[i92] = o_t[i92] * Math.tanh(c_t[i92]);
+        h_t[i92] = o_t[i92] * (Math.tanh(c_t[i92]));
       }
       h_steps.set(h_t, (t0 + 1) * 4);
       c_steps.set(c_t, (t0 + 1) * 4);
@@ -1053,14 +1060,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      h: h.slice(),
-      c: c.slice(),
-      f: f.slice(),
-      i: i.slice(),
-      o: o.slice(),
-      g: g.slice(),
-      z: z.slice(),
-      L: L.slice(),
+      "h": h.slice(),
+      "c": c.slice(),
+      "f": f.slice(),
+      "i": i.slice(),
+      "o": o.slice(),
+      "g": g.slice(),
+      "z": z.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -1069,20 +1076,20 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wf: new Float64Array(array(params, "Wf", "params").length),
-    Uf: new Float64Array(array(params, "Uf", "params").length),
-    bf: new Float64Array(array(params, "bf", "params").length),
-    Wi: new Float64Array(array(params, "Wi", "params").length),
-    Ui: new Float64Array(array(params, "Ui", "params").length),
-    bi: new Float64Array(array(params, "bi", "params").length),
-    Wo: new Float64Array(array(params, "Wo", "params").length),
-    Uo: new Float64Array(array(params, "Uo", "params").length),
-    bo: new Float64Array(array(params, "bo", "params").length),
-    Wc: new Float64Array(array(params, "Wc", "params").length),
-    Uc: new Float64Array(array(params, "Uc", "params").length),
-    bc: new Float64Array(array(params, "bc", "params").length),
-    Why: new Float64Array(array(params, "Why", "params").length),
-    by: new Float64Array(array(params, "by", "params").length),
+    "Wf": new Float64Array(array(params, "Wf", "params").length),
+    "Uf": new Float64Array(array(params, "Uf", "params").length),
+    "bf": new Float64Array(array(params, "bf", "params").length),
+    "Wi": new Float64Array(array(params, "Wi", "params").length),
+    "Ui": new Float64Array(array(params, "Ui", "params").length),
+    "bi": new Float64Array(array(params, "bi", "params").length),
+    "Wo": new Float64Array(array(params, "Wo", "params").length),
+    "Uo": new Float64Array(array(params, "Uo", "params").length),
+    "bo": new Float64Array(array(params, "bo", "params").length),
+    "Wc": new Float64Array(array(params, "Wc", "params").length),
+    "Uc": new Float64Array(array(params, "Uc", "params").length),
+    "bc": new Float64Array(array(params, "bc", "params").length),
+    "Why": new Float64Array(array(params, "Why", "params").length),
+    "by": new Float64Array(array(params, "by", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -1090,7 +1097,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -1269,7 +1276,7 @@ export function gradient(
       }
 
       for (let i136 = 0; i136 < 4; i136++) {
-        f_t[i136] = 1 / (1 + Math.exp(-(bt17_2[i136] + bt17_5[i136] + bf[i136])));
+        f_t[i136] = 1 / (1 + Math.exp(-((bt17_2[i136] + bt17_5[i136]) + bf[i136])));
       }
       {
         let i137 = 0;
@@ -1341,7 +1348,7 @@ export function gradient(
       }
 
       for (let i157 = 0; i157 < 4; i157++) {
-        i_t[i157] = 1 / (1 + Math.exp(-(bt17_11[i157] + bt17_13[i157] + bi[i157])));
+        i_t[i157] = 1 / (1 + Math.exp(-((bt17_11[i157] + bt17_13[i157]) + bi[i157])));
       }
       {
         let i158 = 0;
@@ -1413,7 +1420,7 @@ export function gradient(
       }
 
       for (let i178 = 0; i178 < 4; i178++) {
-        o_t[i178] = 1 / (1 + Math.exp(-(bt17_19[i178] + bt17_21[i178] + bo[i178])));
+        o_t[i178] = 1 / (1 + Math.exp(-((bt17_19[i178] + bt17_21[i178]) + bo[i178])));
       }
       {
         let i179 = 0;
@@ -1485,11 +1492,11 @@ export function gradient(
       }
 
       for (let i199 = 0; i199 < 4; i199++) {
-        g_t[i199] = Math.tanh(bt17_27[i199] + bt17_29[i199] + bc[i199]);
+        g_t[i199] = Math.tanh((bt17_27[i199] + bt17_29[i199]) + bc[i199]);
       }
 
       for (let i200 = 0; i200 < 4; i200++) {
-        c_t[i200] = f_t[i200] * c_prev[i200] + i_t[i200] * g_t[i200];
+        c_t[i200] = (f_t[i200] * c_prev[i200]) + (i_t[i200] * g_t[i200]);
       }
 
       for (let i201 = 0; i201 < 4; i201++) {
@@ -1548,7 +1555,7 @@ export function gradient(
   // dL/dby
 
   for (let i219 = 0; i219 < 2; i219++) {
-    dL_dby[i219] = z[i219] - y[i219];
+    dL_dby[i219] = z[i219] - (y[i219]);
   }
   // dL/dWhy
   {
@@ -1659,8 +1666,8 @@ export function gradient(
       }
 
       for (let i258 = 0; i258 < 4; i258++) {
-        bt41_55[i258] =
-          bt41_41[i258] + bt41_40[i258] * bt41_25[i258] * (1 - bt41_38[i258] * bt41_38[i258]);
+        bt41_55[i258] = bt41_41[i258]
+          + ((bt41_40[i258] * bt41_25[i258]) * (1 - (bt41_38[i258] * bt41_38[i258])));
       }
 
       for (let i259 = 0; i259 < 4; i259++) {
@@ -1668,7 +1675,7 @@ export function gradient(
       }
 
       for (let i260 = 0; i260 < 4; i260++) {
-        bt41_69[i260] = bt41_55[i260] * bt41_17[i260] * (1 - bt41_33[i260] * bt41_33[i260]);
+        bt41_69[i260] = (bt41_55[i260] * bt41_17[i260]) * (1 - (bt41_33[i260] * bt41_33[i260]));
       }
       {
         let i261 = 0;
@@ -1703,7 +1710,7 @@ export function gradient(
       }
 
       for (let i271 = 0; i271 < 4; i271++) {
-        bt41_84[i271] = bt41_40[i271] * bt41_38[i271] * bt41_25[i271] * (1 - bt41_25[i271]);
+        bt41_84[i271] = ((bt41_40[i271] * bt41_38[i271]) * bt41_25[i271]) * (1 - (bt41_25[i271]));
       }
       {
         let i272 = 0;
@@ -1738,7 +1745,7 @@ export function gradient(
       }
 
       for (let i282 = 0; i282 < 4; i282++) {
-        bt41_102[i282] = bt41_55[i282] * bt41_33[i282] * bt41_17[i282] * (1 - bt41_17[i282]);
+        bt41_102[i282] = ((bt41_55[i282] * bt41_33[i282]) * bt41_17[i282]) * (1 - (bt41_17[i282]));
       }
       {
         let i283 = 0;
@@ -1773,7 +1780,7 @@ export function gradient(
       }
 
       for (let i293 = 0; i293 < 4; i293++) {
-        bt41_120[i293] = bt41_55[i293] * bt41_34[i293] * bt41_9[i293] * (1 - bt41_9[i293]);
+        bt41_120[i293] = ((bt41_55[i293] * bt41_34[i293]) * bt41_9[i293]) * (1 - (bt41_9[i293]));
       }
       {
         let i294 = 0;
@@ -1808,7 +1815,7 @@ export function gradient(
       }
 
       for (let i304 = 0; i304 < 4; i304++) {
-        bt41_132[i304] = bt41_75[i304] + bt41_92[i304] + bt41_110[i304] + bt41_128[i304];
+        bt41_132[i304] = ((bt41_75[i304] + bt41_92[i304]) + bt41_110[i304]) + bt41_128[i304];
       }
       {
         const o305 = (t237 + 0) * 4;
@@ -1991,109 +1998,95 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wf", "params"),
-      g = array(gradients, "Wf", "gradients");
+    const p = array(params, "Wf", "params"), g = array(gradients, "Wf", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wf has the wrong length for params.Wf");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Uf", "params"),
-      g = array(gradients, "Uf", "gradients");
+    const p = array(params, "Uf", "params"), g = array(gradients, "Uf", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Uf has the wrong length for params.Uf");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bf", "params"),
-      g = array(gradients, "bf", "gradients");
+    const p = array(params, "bf", "params"), g = array(gradients, "bf", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bf has the wrong length for params.bf");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wi", "params"),
-      g = array(gradients, "Wi", "gradients");
+    const p = array(params, "Wi", "params"), g = array(gradients, "Wi", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wi has the wrong length for params.Wi");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Ui", "params"),
-      g = array(gradients, "Ui", "gradients");
+    const p = array(params, "Ui", "params"), g = array(gradients, "Ui", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Ui has the wrong length for params.Ui");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bi", "params"),
-      g = array(gradients, "bi", "gradients");
+    const p = array(params, "bi", "params"), g = array(gradients, "bi", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bi has the wrong length for params.bi");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wo", "params"),
-      g = array(gradients, "Wo", "gradients");
+    const p = array(params, "Wo", "params"), g = array(gradients, "Wo", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wo has the wrong length for params.Wo");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Uo", "params"),
-      g = array(gradients, "Uo", "gradients");
+    const p = array(params, "Uo", "params"), g = array(gradients, "Uo", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Uo has the wrong length for params.Uo");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bo", "params"),
-      g = array(gradients, "bo", "gradients");
+    const p = array(params, "bo", "params"), g = array(gradients, "bo", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bo has the wrong length for params.bo");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wc", "params"),
-      g = array(gradients, "Wc", "gradients");
+    const p = array(params, "Wc", "params"), g = array(gradients, "Wc", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wc has the wrong length for params.Wc");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Uc", "params"),
-      g = array(gradients, "Uc", "gradients");
+    const p = array(params, "Uc", "params"), g = array(gradients, "Uc", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Uc has the wrong length for params.Uc");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bc", "params"),
-      g = array(gradients, "bc", "gradients");
+    const p = array(params, "bc", "params"), g = array(gradients, "bc", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bc has the wrong length for params.bc");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Why", "params"),
-      g = array(gradients, "Why", "gradients");
+    const p = array(params, "Why", "params"), g = array(gradients, "Why", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Why has the wrong length for params.Why");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "by", "params"),
-      g = array(gradients, "by", "gradients");
+    const p = array(params, "by", "params"), g = array(gradients, "by", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.by has the wrong length for params.by");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -2101,7 +2094,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

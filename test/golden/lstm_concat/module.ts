@@ -7,17 +7,33 @@ export const modelName = "ConcatLSTM";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { Wf: [2, 4], Wi: [2, 4], Wc: [2, 4], Wo: [2, 4] },
-  inputs: { x: [3, 2], y: [2] },
-  values: { h: [3, 2], c: [3, 2], v: [3, 4], f: [3, 2], i: [3, 2], o: [3, 2], L: [] },
+  "params": { "Wf": [2, 4], "Wi": [2, 4], "Wc": [2, 4], "Wo": [2, 4] },
+  "inputs": { "x": [3, 2], "y": [2] },
+  "values": {
+    "h": [3, 2],
+    "c": [3, 2],
+    "v": [3, 4],
+    "f": [3, 2],
+    "i": [3, 2],
+    "o": [3, 2],
+    "L": [],
+  },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { Wf: ["H", 4], Wi: ["H", 4], Wc: ["H", 4], Wo: ["H", 4] },
-  inputs: { x: ["T", "D"], y: ["H"] },
-  values: { h: ["T", 2], c: ["T", 2], v: ["T", 4], f: ["T", 2], i: ["T", 2], o: ["T", 2], L: [] },
+  "params": { "Wf": ["H", 4], "Wi": ["H", 4], "Wc": ["H", 4], "Wo": ["H", 4] },
+  "inputs": { "x": ["T", "D"], "y": ["H"] },
+  "values": {
+    "h": ["T", 2],
+    "c": ["T", 2],
+    "v": ["T", 4],
+    "f": ["T", 2],
+    "i": ["T", 2],
+    "o": ["T", 2],
+    "L": [],
+  },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,40 +41,40 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wf: Float64Array.from([0.1, 0.2, -0.3, 0.4, 0.2, -0.1, 0.3, 0.1]),
-      Wi: Float64Array.from([-0.2, 0.3, 0.1, 0.2, 0.4, 0.1, -0.2, 0.3]),
-      Wc: Float64Array.from([0.3, -0.4, 0.2, 0.1, 0.1, 0.2, 0.3, -0.2]),
-      Wo: Float64Array.from([0.2, 0.1, 0.4, -0.1, -0.3, 0.2, 0.1, 0.3]),
+      "Wf": Float64Array.from([0.1, 0.2, -0.3, 0.4, 0.2, -0.1, 0.3, 0.1]),
+      "Wi": Float64Array.from([-0.2, 0.3, 0.1, 0.2, 0.4, 0.1, -0.2, 0.3]),
+      "Wc": Float64Array.from([0.3, -0.4, 0.2, 0.1, 0.1, 0.2, 0.3, -0.2]),
+      "Wo": Float64Array.from([0.2, 0.1, 0.4, -0.1, -0.3, 0.2, 0.1, 0.3]),
     },
-    inputs: { x: Float64Array.from([1, 0, 0.5, -1, 0, 2]), y: Float64Array.from([0.2, -0.1]) },
+    inputs: { "x": Float64Array.from([1, 0, 0.5, -1, 0, 2]), "y": Float64Array.from([0.2, -0.1]) },
   };
 }
 
-export const dims = { T: 3, D: 2, H: 2 } as const;
+export const dims = { "T": 3, "D": 2, "H": 2 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wf: Float64Array;
-  Wi: Float64Array;
-  Wc: Float64Array;
-  Wo: Float64Array;
+  "Wf": Float64Array;
+  "Wi": Float64Array;
+  "Wc": Float64Array;
+  "Wo": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  Wf: Float64Array;
-  Wi: Float64Array;
-  Wc: Float64Array;
-  Wo: Float64Array;
+  "Wf": Float64Array;
+  "Wi": Float64Array;
+  "Wc": Float64Array;
+  "Wo": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -68,13 +84,13 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    h: Float64Array;
-    c: Float64Array;
-    v: Float64Array;
-    f: Float64Array;
-    i: Float64Array;
-    o: Float64Array;
-    L: Float64Array;
+    "h": Float64Array;
+    "c": Float64Array;
+    "v": Float64Array;
+    "f": Float64Array;
+    "i": Float64Array;
+    "o": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -103,20 +119,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Wf", "Wi", "Wc", "Wo"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -126,7 +140,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -134,7 +148,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -502,7 +516,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i21 = 0; i21 < 2; i21++) {
-        f_t[i21] = 1 / (1 + Math.exp(-bt7_4[i21]));
+        f_t[i21] = 1 / (1 + Math.exp(-(bt7_4[i21])));
       }
       {
         let i22 = 0;
@@ -525,7 +539,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i32 = 0; i32 < 2; i32++) {
-        i_t[i32] = 1 / (1 + Math.exp(-bt7_7[i32]));
+        i_t[i32] = 1 / (1 + Math.exp(-(bt7_7[i32])));
       }
       {
         let i33 = 0;
@@ -548,7 +562,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i43 = 0; i43 < 2; i43++) {
-        o_t[i43] = 1 / (1 + Math.exp(-bt7_10[i43]));
+        o_t[i43] = 1 / (1 + Math.exp(-(bt7_10[i43])));
       }
       {
         let i44 = 0;
@@ -571,11 +585,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i54 = 0; i54 < 2; i54++) {
-        c_t[i54] = f_t[i54] * c_prev[i54] + i_t[i54] * Math.tanh(bt7_15[i54]);
+        c_t[i54] = (f_t[i54] * c_prev[i54]) + (i_t[i54] * (Math.tanh(bt7_15[i54])));
       }
 
       for (let i55 = 0; i55 < 2; i55++) {
-        h_t[i55] = o_t[i55] * Math.tanh(c_t[i55]);
+        h_t[i55] = o_t[i55] * (Math.tanh(c_t[i55]));
       }
       h_steps.set(h_t, (t0 + 1) * 2);
       c_steps.set(c_t, (t0 + 1) * 2);
@@ -591,7 +605,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i58 = 0; i58 < 2; i58++) {
-    v17[i58] = (h_T[i58] - y[i58]) * (h_T[i58] - y[i58]);
+    v17[i58] = (h_T[i58] - (y[i58])) * (h_T[i58] - (y[i58]));
   }
   // loss L = sum((h_T - y)^2)
   {
@@ -602,13 +616,13 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      h: h.slice(),
-      c: c.slice(),
-      v: v.slice(),
-      f: f.slice(),
-      i: i.slice(),
-      o: o.slice(),
-      L: L.slice(),
+      "h": h.slice(),
+      "c": c.slice(),
+      "v": v.slice(),
+      "f": f.slice(),
+      "i": i.slice(),
+      "o": o.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -617,10 +631,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wf: new Float64Array(array(params, "Wf", "params").length),
-    Wi: new Float64Array(array(params, "Wi", "params").length),
-    Wc: new Float64Array(array(params, "Wc", "params").length),
-    Wo: new Float64Array(array(params, "Wo", "params").length),
+    "Wf": new Float64Array(array(params, "Wf", "params").length),
+    "Wi": new Float64Array(array(params, "Wi", "params").length),
+    "Wc": new Float64Array(array(params, "Wc", "params").length),
+    "Wo": new Float64Array(array(params, "Wo", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -628,7 +642,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -742,7 +756,7 @@ export function gradient(
       }
 
       for (let i82 = 0; i82 < 2; i82++) {
-        f_t[i82] = 1 / (1 + Math.exp(-bt7_4[i82]));
+        f_t[i82] = 1 / (1 + Math.exp(-(bt7_4[i82])));
       }
       {
         let i83 = 0;
@@ -765,7 +779,7 @@ export function gradient(
       }
 
       for (let i93 = 0; i93 < 2; i93++) {
-        i_t[i93] = 1 / (1 + Math.exp(-bt7_7[i93]));
+        i_t[i93] = 1 / (1 + Math.exp(-(bt7_7[i93])));
       }
       {
         let i94 = 0;
@@ -788,7 +802,7 @@ export function gradient(
       }
 
       for (let i104 = 0; i104 < 2; i104++) {
-        o_t[i104] = 1 / (1 + Math.exp(-bt7_10[i104]));
+        o_t[i104] = 1 / (1 + Math.exp(-(bt7_10[i104])));
       }
       {
         let i105 = 0;
@@ -815,7 +829,7 @@ export function gradient(
       }
 
       for (let i116 = 0; i116 < 2; i116++) {
-        c_t[i116] = f_t[i116] * c_prev[i116] + i_t[i116] * bt7_16[i116];
+        c_t[i116] = (f_t[i116] * c_prev[i116]) + (i_t[i116] * bt7_16[i116]);
       }
 
       for (let i117 = 0; i117 < 2; i117++) {
@@ -841,7 +855,7 @@ export function gradient(
   }
 
   for (let i121 = 0; i121 < 2; i121++) {
-    v15[i121] = h_T[i121] - y[i121];
+    v15[i121] = h_T[i121] - (y[i121]);
   }
 
   for (let i122 = 0; i122 < 2; i122++) {
@@ -911,12 +925,12 @@ export function gradient(
       }
 
       for (let i147 = 0; i147 < 2; i147++) {
-        bt27_36[i147] =
-          bt27_22[i147] + bt27_21[i147] * bt27_11[i147] * (1 - bt27_19[i147] * bt27_19[i147]);
+        bt27_36[i147] = bt27_22[i147]
+          + ((bt27_21[i147] * bt27_11[i147]) * (1 - (bt27_19[i147] * bt27_19[i147])));
       }
 
       for (let i148 = 0; i148 < 2; i148++) {
-        bt27_45[i148] = bt27_36[i148] * bt27_8[i148] * (1 - bt27_16[i148] * bt27_16[i148]);
+        bt27_45[i148] = (bt27_36[i148] * bt27_8[i148]) * (1 - (bt27_16[i148] * bt27_16[i148]));
       }
       {
         let i149 = 0;
@@ -955,7 +969,7 @@ export function gradient(
       }
 
       for (let i160 = 0; i160 < 2; i160++) {
-        bt27_60[i160] = bt27_21[i160] * bt27_19[i160] * bt27_11[i160] * (1 - bt27_11[i160]);
+        bt27_60[i160] = ((bt27_21[i160] * bt27_19[i160]) * bt27_11[i160]) * (1 - (bt27_11[i160]));
       }
       {
         let i161 = 0;
@@ -990,7 +1004,7 @@ export function gradient(
       }
 
       for (let i171 = 0; i171 < 2; i171++) {
-        bt27_73[i171] = bt27_36[i171] * bt27_16[i171] * bt27_8[i171] * (1 - bt27_8[i171]);
+        bt27_73[i171] = ((bt27_36[i171] * bt27_16[i171]) * bt27_8[i171]) * (1 - (bt27_8[i171]));
       }
       {
         let i172 = 0;
@@ -1025,7 +1039,7 @@ export function gradient(
       }
 
       for (let i182 = 0; i182 < 2; i182++) {
-        bt27_86[i182] = bt27_36[i182] * bt27_12[i182] * bt27_5[i182] * (1 - bt27_5[i182]);
+        bt27_86[i182] = ((bt27_36[i182] * bt27_12[i182]) * bt27_5[i182]) * (1 - (bt27_5[i182]));
       }
       {
         let i183 = 0;
@@ -1060,7 +1074,7 @@ export function gradient(
       }
 
       for (let i193 = 0; i193 < 4; i193++) {
-        bt27_96[i193] = bt27_49[i193] + bt27_66[i193] + bt27_79[i193] + bt27_92[i193];
+        bt27_96[i193] = ((bt27_49[i193] + bt27_66[i193]) + bt27_79[i193]) + bt27_92[i193];
       }
       for (let o194 = 0; o194 < 1; o194++)
         for (let j195 = 0; j195 < 2 * 1; j195++)
@@ -1126,39 +1140,35 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wf", "params"),
-      g = array(gradients, "Wf", "gradients");
+    const p = array(params, "Wf", "params"), g = array(gradients, "Wf", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wf has the wrong length for params.Wf");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wi", "params"),
-      g = array(gradients, "Wi", "gradients");
+    const p = array(params, "Wi", "params"), g = array(gradients, "Wi", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wi has the wrong length for params.Wi");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wc", "params"),
-      g = array(gradients, "Wc", "gradients");
+    const p = array(params, "Wc", "params"), g = array(gradients, "Wc", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wc has the wrong length for params.Wc");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wo", "params"),
-      g = array(gradients, "Wo", "gradients");
+    const p = array(params, "Wo", "params"), g = array(gradients, "Wo", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wo has the wrong length for params.Wo");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -1166,7 +1176,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,17 +7,17 @@ export const modelName = "MatrixTwoLayer";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { W1: [4, 2], W2: [2, 3] },
-  inputs: { X: [3, 4], Y: [3, 3] },
-  values: { H_in: [3, 2], H_out: [3, 2], O_in: [3, 3], O_out: [3, 3], E: [] },
+  "params": { "W1": [4, 2], "W2": [2, 3] },
+  "inputs": { "X": [3, 4], "Y": [3, 3] },
+  "values": { "H_in": [3, 2], "H_out": [3, 2], "O_in": [3, 3], "O_out": [3, 3], "E": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { W1: ["D", "H"], W2: ["H", "K"] },
-  inputs: { X: ["N", "D"], Y: ["N", "K"] },
-  values: { H_in: [3, 2], H_out: [3, 2], O_in: [3, 3], O_out: [3, 3], E: [] },
+  "params": { "W1": ["D", "H"], "W2": ["H", "K"] },
+  "inputs": { "X": ["N", "D"], "Y": ["N", "K"] },
+  "values": { "H_in": [3, 2], "H_out": [3, 2], "O_in": [3, 3], "O_out": [3, 3], "E": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,37 +25,37 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      W1: Float64Array.from([0.7, 0.4, -0.8, 0, 0.3, -0.4, 0.1, 0.1]),
-      W2: Float64Array.from([0, -0.1, 0.2, 0.6, -0.5, 0.5]),
+      "W1": Float64Array.from([0.7, 0.4, -0.8, 0, 0.3, -0.4, 0.1, 0.1]),
+      "W2": Float64Array.from([0, -0.1, 0.2, 0.6, -0.5, 0.5]),
     },
     inputs: {
-      X: Float64Array.from([4.9, 3, 1.4, 0.2, 6.4, 3.2, 4.5, 1.5, 5.8, 2.7, 5.1, 1.9]),
-      Y: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]),
+      "X": Float64Array.from([4.9, 3, 1.4, 0.2, 6.4, 3.2, 4.5, 1.5, 5.8, 2.7, 5.1, 1.9]),
+      "Y": Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]),
     },
   };
 }
 
-export const dims = { N: 3, D: 4, H: 2, K: 3 } as const;
+export const dims = { "N": 3, "D": 4, "H": 2, "K": 3 } as const;
 
 export const defaultLearningRate = 1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  W1: Float64Array;
-  W2: Float64Array;
+  "W1": Float64Array;
+  "W2": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  Y: Float64Array;
+  "X": Float64Array;
+  "Y": Float64Array;
 }
 
 export interface Gradients {
-  W1: Float64Array;
-  W2: Float64Array;
+  "W1": Float64Array;
+  "W2": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -65,11 +65,11 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    H_in: Float64Array;
-    H_out: Float64Array;
-    O_in: Float64Array;
-    O_out: Float64Array;
-    E: Float64Array;
+    "H_in": Float64Array;
+    "H_out": Float64Array;
+    "O_in": Float64Array;
+    "O_out": Float64Array;
+    "E": Float64Array;
   };
 }
 
@@ -96,20 +96,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["W1", "W2"];
 const inputNames = ["X", "Y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -119,7 +117,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -127,7 +125,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -239,7 +237,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // H_out = sigmoid(H_in)
 
   for (let i10 = 0; i10 < 6; i10++) {
-    H_out[i10] = 1 / (1 + Math.exp(-H_in[i10]));
+    H_out[i10] = 1 / (1 + Math.exp(-(H_in[i10])));
   }
   // O_in = H_out*W2
   {
@@ -279,11 +277,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // O_out = sigmoid(O_in)
 
   for (let i21 = 0; i21 < 9; i21++) {
-    O_out[i21] = 1 / (1 + Math.exp(-O_in[i21]));
+    O_out[i21] = 1 / (1 + Math.exp(-(O_in[i21])));
   }
 
   for (let i22 = 0; i22 < 9; i22++) {
-    v12[i22] = (O_out[i22] - Y[i22]) * (O_out[i22] - Y[i22]);
+    v12[i22] = (O_out[i22] - (Y[i22])) * (O_out[i22] - (Y[i22]));
   }
   {
     let s23 = 0;
@@ -300,11 +298,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: E[0],
     values: {
-      H_in: H_in.slice(),
-      H_out: H_out.slice(),
-      O_in: O_in.slice(),
-      O_out: O_out.slice(),
-      E: E.slice(),
+      "H_in": H_in.slice(),
+      "H_out": H_out.slice(),
+      "O_in": O_in.slice(),
+      "O_out": O_out.slice(),
+      "E": E.slice(),
     },
   };
 }
@@ -313,8 +311,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    W1: new Float64Array(array(params, "W1", "params").length),
-    W2: new Float64Array(array(params, "W2", "params").length),
+    "W1": new Float64Array(array(params, "W1", "params").length),
+    "W2": new Float64Array(array(params, "W2", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -322,7 +320,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -377,7 +375,7 @@ export function gradient(
   // H_out = sigmoid(H_in)
 
   for (let i40 = 0; i40 < 6; i40++) {
-    H_out[i40] = 1 / (1 + Math.exp(-H_in[i40]));
+    H_out[i40] = 1 / (1 + Math.exp(-(H_in[i40])));
   }
   // O_in = H_out*W2
   {
@@ -417,11 +415,11 @@ export function gradient(
   // O_out = sigmoid(O_in)
 
   for (let i51 = 0; i51 < 9; i51++) {
-    O_out[i51] = 1 / (1 + Math.exp(-O_in[i51]));
+    O_out[i51] = 1 / (1 + Math.exp(-(O_in[i51])));
   }
 
   for (let i52 = 0; i52 < 9; i52++) {
-    v10[i52] = O_out[i52] - Y[i52];
+    v10[i52] = O_out[i52] - (Y[i52]);
   }
 
   for (let i53 = 0; i53 < 9; i53++) {
@@ -446,7 +444,7 @@ export function gradient(
   // dE/dO_in
 
   for (let i65 = 0; i65 < 9; i65++) {
-    dE_dO_in[i65] = v249[0] * v10[i65] * O_out[i65] * (1 - O_out[i65]);
+    dE_dO_in[i65] = ((v249[0] * v10[i65]) * O_out[i65]) * (1 - (O_out[i65]));
   }
   // dE/dH_out
   {
@@ -500,7 +498,7 @@ export function gradient(
   // dE/dH_in
 
   for (let i86 = 0; i86 < 6; i86++) {
-    dE_dH_in[i86] = dE_dH_out[i86] * H_out[i86] * (1 - H_out[i86]);
+    dE_dH_in[i86] = (dE_dH_out[i86] * H_out[i86]) * (1 - (H_out[i86]));
   }
   // dE/dW1
   {
@@ -533,25 +531,23 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "W1", "params"),
-      g = array(gradients, "W1", "gradients");
+    const p = array(params, "W1", "params"), g = array(gradients, "W1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W1 has the wrong length for params.W1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W2", "params"),
-      g = array(gradients, "W2", "gradients");
+    const p = array(params, "W2", "params"), g = array(gradients, "W2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W2 has the wrong length for params.W2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -559,7 +555,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

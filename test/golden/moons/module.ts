@@ -7,17 +7,17 @@ export const modelName = "Moons";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { W1: [2, 8], b1: [8], W2: [8, 2], b2: [2] },
-  inputs: { X: [null, 2], label: [null] },
-  values: { A: [null, 8], P: [null, 2], L: [] },
+  "params": { "W1": [2, 8], "b1": [8], "W2": [8, 2], "b2": [2] },
+  "inputs": { "X": [null, 2], "label": [null] },
+  "values": { "A": [null, 8], "P": [null, 2], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { W1: ["D", "H"], b1: ["H"], W2: ["H", "K"], b2: ["K"] },
-  inputs: { X: ["N", "D"], label: ["N"] },
-  values: { A: ["N", 8], P: ["N", 2], L: [] },
+  "params": { "W1": ["D", "H"], "b1": ["H"], "W2": ["H", "K"], "b2": ["K"] },
+  "inputs": { "X": ["N", "D"], "label": ["N"] },
+  "values": { "A": ["N", 8], "P": ["N", 2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,60 +25,60 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      W1: Float64Array.from([
+      "W1": Float64Array.from([
         0.14, -0.86, -1.01, 0.07, -0.16, 0.43, -1.69, -0.45, -0.81, 0.83, 0.54, 0.4, -0.15, 0.09,
         0.34, -0.92,
       ]),
-      b1: Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0]),
-      W2: Float64Array.from([
+      "b1": Float64Array.from([0, 0, 0, 0, 0, 0, 0, 0]),
+      "W2": Float64Array.from([
         0.52, 0.43, 0.64, -0.14, 0.37, 0.02, -0.3, 0.37, -0.21, -0.19, 0.13, -0.34, -0.15, 0.31,
         0.47, 0.2,
       ]),
-      b2: Float64Array.from([0, 0]),
+      "b2": Float64Array.from([0, 0]),
     },
     inputs: {
-      X: Float64Array.from([-0.3996, 1.3355, 0.3275, -0.1148, 0.2517, 0.9925, 0.274, 0.0496]),
-      label: Float64Array.from([0, 1, 0, 1]),
+      "X": Float64Array.from([-0.3996, 1.3355, 0.3275, -0.1148, 0.2517, 0.9925, 0.274, 0.0496]),
+      "label": Float64Array.from([0, 1, 0, 1]),
     },
   };
 }
 
-export const dims = { N: null, D: 2, H: 8, K: 2 } as const;
+export const dims = { "N": null, "D": 2, "H": 8, "K": 2 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  W1: Float64Array;
-  b1: Float64Array;
-  W2: Float64Array;
-  b2: Float64Array;
+  "W1": Float64Array;
+  "b1": Float64Array;
+  "W2": Float64Array;
+  "b2": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  label: Float64Array;
+  "X": Float64Array;
+  "label": Float64Array;
 }
 
 export interface Gradients {
-  W1: Float64Array;
-  b1: Float64Array;
-  W2: Float64Array;
-  b2: Float64Array;
+  "W1": Float64Array;
+  "b1": Float64Array;
+  "W2": Float64Array;
+  "b2": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
 
 export interface Dims {
-  N: number;
+  "N": number;
 }
 
 export interface ForwardResult {
   loss: number;
-  values: { A: Float64Array; P: Float64Array; L: Float64Array };
+  values: { "A": Float64Array; "P": Float64Array; "L": Float64Array; };
 }
 
 export interface GradientResult {
@@ -104,11 +104,9 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 function given(dims: object | undefined, name: string): number | undefined {
   if (dims === undefined || !Object.prototype.hasOwnProperty.call(dims, name)) return undefined;
@@ -121,9 +119,9 @@ const paramNames = ["W1", "b1", "W2", "b2"];
 const inputNames = ["X", "label"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -133,7 +131,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -141,7 +139,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -160,7 +158,7 @@ export function bindDims(params: Params, inputs: Inputs, dims?: Partial<Dims>): 
   const d0 = given(dims, "N") ?? inputs["X"].length / 2;
   if (!Number.isInteger(d0) || d0 < 1)
     throw new Error(
-      "nabla: dim N must be a positive integer: pass dims.N, or arrays whose lengths give it",
+      "nabla: dim N must be a positive integer: pass dims.N, or arrays whose lengths give it"
     );
   check(inputs["X"], 2 * d0, "inputs.X");
   check(inputs["label"], d0, "inputs.label");
@@ -396,9 +394,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i31 = 0; i31 < d0; i31++) {
     const j32 = label[i31];
     if (!(j32 >= 0 && j32 < 2 && j32 === Math.floor(j32)))
-      throw new Error(
-        "nabla: inputs.label holds " + j32 + " at entry " + i31 + ", outside 0.." + (2 - 1),
-      );
+      throw new Error("nabla: inputs.label holds "
+        + j32
+        + " at entry "
+        + i31
+        + ", outside 0.."
+        + (2 - 1));
     v12[i31 * 2 + j32] = 1;
   }
   let s33 = 0;
@@ -416,17 +417,17 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s40 = v13[0];
   const s41 = v14[0];
   L[0] = s40 / s41;
-  return { loss: L[0], values: { A: A.slice(), P: P.slice(), L: L.slice() } };
+  return { loss: L[0], values: { "A": A.slice(), "P": P.slice(), "L": L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    W1: new Float64Array(array(params, "W1", "params").length),
-    b1: new Float64Array(array(params, "b1", "params").length),
-    W2: new Float64Array(array(params, "W2", "params").length),
-    b2: new Float64Array(array(params, "b2", "params").length),
+    "W1": new Float64Array(array(params, "W1", "params").length),
+    "b1": new Float64Array(array(params, "b1", "params").length),
+    "W2": new Float64Array(array(params, "W2", "params").length),
+    "b2": new Float64Array(array(params, "b2", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -434,7 +435,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [d0] = bindDims(params, inputs, dims);
   const w = buffers(d0);
@@ -610,9 +611,12 @@ export function gradient(
   for (let i73 = 0; i73 < d0; i73++) {
     const j74 = label[i73];
     if (!(j74 >= 0 && j74 < 2 && j74 === Math.floor(j74)))
-      throw new Error(
-        "nabla: inputs.label holds " + j74 + " at entry " + i73 + ", outside 0.." + (2 - 1),
-      );
+      throw new Error("nabla: inputs.label holds "
+        + j74
+        + " at entry "
+        + i73
+        + ", outside 0.."
+        + (2 - 1));
     v12[i73 * 2 + j74] = 1;
   }
   let s75 = 0;
@@ -745,7 +749,7 @@ export function gradient(
   }
 
   for (let i114 = 0; i114 < 8 * d0; i114++) {
-    v33[i114] = dL_dA[i114] * (1 - A[i114] * A[i114]);
+    v33[i114] = dL_dA[i114] * (1 - (A[i114] * A[i114]));
   }
   // dL/db1
   dL_db1.fill(0, 0, 8);
@@ -807,39 +811,35 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "W1", "params"),
-      g = array(gradients, "W1", "gradients");
+    const p = array(params, "W1", "params"), g = array(gradients, "W1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W1 has the wrong length for params.W1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b1", "params"),
-      g = array(gradients, "b1", "gradients");
+    const p = array(params, "b1", "params"), g = array(gradients, "b1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b1 has the wrong length for params.b1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W2", "params"),
-      g = array(gradients, "W2", "gradients");
+    const p = array(params, "W2", "params"), g = array(gradients, "W2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W2 has the wrong length for params.W2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b2", "params"),
-      g = array(gradients, "b2", "gradients");
+    const p = array(params, "b2", "params"), g = array(gradients, "b2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b2 has the wrong length for params.b2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -847,7 +847,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

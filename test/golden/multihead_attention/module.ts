@@ -7,34 +7,34 @@ export const modelName = "MultiHeadAttention";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { Wq: [4, 4], Wk: [4, 4], Wv: [4, 4], Wo: [4, 4] },
-  inputs: { X: [4, 4], Y: [4, 4] },
-  values: {
-    Q: [2, 4, 2],
-    K: [2, 4, 2],
-    V: [2, 4, 2],
-    S: [2, 4, 4],
-    A: [2, 4, 4],
-    H: [4, 4],
-    Z: [4, 4],
-    L: [],
+  "params": { "Wq": [4, 4], "Wk": [4, 4], "Wv": [4, 4], "Wo": [4, 4] },
+  "inputs": { "X": [4, 4], "Y": [4, 4] },
+  "values": {
+    "Q": [2, 4, 2],
+    "K": [2, 4, 2],
+    "V": [2, 4, 2],
+    "S": [2, 4, 4],
+    "A": [2, 4, 4],
+    "H": [4, 4],
+    "Z": [4, 4],
+    "L": [],
   },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { Wq: ["D", "D"], Wk: ["D", "D"], Wv: ["D", "D"], Wo: ["D", "D"] },
-  inputs: { X: ["T", "D"], Y: ["T", "D"] },
-  values: {
-    Q: [2, 4, 2],
-    K: [2, 4, 2],
-    V: [2, 4, 2],
-    S: [2, 4, 4],
-    A: [2, 4, 4],
-    H: [4, 4],
-    Z: [4, 4],
-    L: [],
+  "params": { "Wq": ["D", "D"], "Wk": ["D", "D"], "Wv": ["D", "D"], "Wo": ["D", "D"] },
+  "inputs": { "X": ["T", "D"], "Y": ["T", "D"] },
+  "values": {
+    "Q": [2, 4, 2],
+    "K": [2, 4, 2],
+    "V": [2, 4, 2],
+    "S": [2, 4, 4],
+    "A": [2, 4, 4],
+    "H": [4, 4],
+    "Z": [4, 4],
+    "L": [],
   },
 } as const;
 
@@ -43,51 +43,51 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wq: Float64Array.from([
+      "Wq": Float64Array.from([
         0.4, -0.2, 0.1, 0.3, 0.1, 0.3, -0.2, 0.2, -0.3, 0.5, 0.2, -0.1, 0.2, 0.1, 0.4, 0.3,
       ]),
-      Wk: Float64Array.from([
+      "Wk": Float64Array.from([
         0.2, 0.1, -0.3, 0.4, -0.4, 0.3, 0.1, 0.2, 0.5, -0.1, 0.2, 0.1, 0.1, 0.2, -0.2, 0.3,
       ]),
-      Wv: Float64Array.from([
+      "Wv": Float64Array.from([
         0.6, -0.1, 0.2, 0.1, 0.1, 0.5, -0.3, 0.2, -0.2, 0.3, 0.7, -0.1, 0.3, -0.2, 0.1, 0.4,
       ]),
-      Wo: Float64Array.from([
+      "Wo": Float64Array.from([
         0.5, 0.1, -0.2, 0.3, -0.1, 0.4, 0.2, 0.1, 0.2, -0.3, 0.6, 0.1, 0.1, 0.2, -0.1, 0.5,
       ]),
     },
     inputs: {
-      X: Float64Array.from([1, 0, 0.5, -0.2, 0, 1, -0.5, 0.3, 1, 1, 0, 0.1, 0.5, -1, 1, 0]),
-      Y: Float64Array.from([0.5, 0, 0.5, 0, 0, 0.5, 0, 0.2, 0.5, 0.5, 0.5, 0, 0, 0, 1, -0.1]),
+      "X": Float64Array.from([1, 0, 0.5, -0.2, 0, 1, -0.5, 0.3, 1, 1, 0, 0.1, 0.5, -1, 1, 0]),
+      "Y": Float64Array.from([0.5, 0, 0.5, 0, 0, 0.5, 0, 0.2, 0.5, 0.5, 0.5, 0, 0, 0, 1, -0.1]),
     },
   };
 }
 
-export const dims = { T: 4, D: 4, Hn: 2, Dk: 2 } as const;
+export const dims = { "T": 4, "D": 4, "Hn": 2, "Dk": 2 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wq: Float64Array;
-  Wk: Float64Array;
-  Wv: Float64Array;
-  Wo: Float64Array;
+  "Wq": Float64Array;
+  "Wk": Float64Array;
+  "Wv": Float64Array;
+  "Wo": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  Y: Float64Array;
+  "X": Float64Array;
+  "Y": Float64Array;
 }
 
 export interface Gradients {
-  Wq: Float64Array;
-  Wk: Float64Array;
-  Wv: Float64Array;
-  Wo: Float64Array;
+  "Wq": Float64Array;
+  "Wk": Float64Array;
+  "Wv": Float64Array;
+  "Wo": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -97,14 +97,14 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    Q: Float64Array;
-    K: Float64Array;
-    V: Float64Array;
-    S: Float64Array;
-    A: Float64Array;
-    H: Float64Array;
-    Z: Float64Array;
-    L: Float64Array;
+    "Q": Float64Array;
+    "K": Float64Array;
+    "V": Float64Array;
+    "S": Float64Array;
+    "A": Float64Array;
+    "H": Float64Array;
+    "Z": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -136,20 +136,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Wq", "Wk", "Wv", "Wo"];
 const inputNames = ["X", "Y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -159,7 +157,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -167,7 +165,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -619,7 +617,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i89 = 0; i89 < 16; i89++) {
-    v35[i89] = (Z[i89] - Y[i89]) * (Z[i89] - Y[i89]);
+    v35[i89] = (Z[i89] - (Y[i89])) * (Z[i89] - (Y[i89]));
   }
   {
     let s90 = 0;
@@ -634,14 +632,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      Q: Q.slice(),
-      K: K.slice(),
-      V: V.slice(),
-      S: S.slice(),
-      A: A.slice(),
-      H: H.slice(),
-      Z: Z.slice(),
-      L: L.slice(),
+      "Q": Q.slice(),
+      "K": K.slice(),
+      "V": V.slice(),
+      "S": S.slice(),
+      "A": A.slice(),
+      "H": H.slice(),
+      "Z": Z.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -650,10 +648,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wq: new Float64Array(array(params, "Wq", "params").length),
-    Wk: new Float64Array(array(params, "Wk", "params").length),
-    Wv: new Float64Array(array(params, "Wv", "params").length),
-    Wo: new Float64Array(array(params, "Wo", "params").length),
+    "Wq": new Float64Array(array(params, "Wq", "params").length),
+    "Wk": new Float64Array(array(params, "Wk", "params").length),
+    "Wv": new Float64Array(array(params, "Wv", "params").length),
+    "Wo": new Float64Array(array(params, "Wo", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -661,7 +659,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -905,7 +903,7 @@ export function gradient(
   for (let i151 = 0; i151 < 2; i151++) {
     for (let i152 = 0; i152 < 4; i152++) {
       for (let i153 = 0; i153 < 4; i153++, o154++) {
-        v27[o154] = v23[o154] / v25[0] + K12[i153 + i152 * 4];
+        v27[o154] = (v23[o154] / v25[0]) + K12[i153 + i152 * 4];
       }
     }
   }
@@ -986,7 +984,7 @@ export function gradient(
   }
 
   for (let i182 = 0; i182 < 16; i182++) {
-    v33[i182] = Z[i182] - Y[i182];
+    v33[i182] = Z[i182] - (Y[i182]);
   }
 
   for (let i183 = 0; i183 < 16; i183++) {
@@ -1167,10 +1165,9 @@ export function gradient(
     for (let i250 = 0; i250 < 4; i250++) {
       const h253 = v25[0];
       for (let i251 = 0; i251 < 4; i251++, o252++) {
-        v83[o252] =
-          (A[i251 + i250 * 4 + i249 * 16] *
-            (dL_dA[i251 + i250 * 4 + i249 * 16] - v73[i250 + i249 * 4])) /
-          h253;
+        v83[o252] = (A[i251 + i250 * 4 + i249 * 16]
+          * (dL_dA[i251 + i250 * 4 + i249 * 16] - (v73[i250 + i249 * 4])))
+          / h253;
       }
     }
   }
@@ -1378,39 +1375,35 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wq", "params"),
-      g = array(gradients, "Wq", "gradients");
+    const p = array(params, "Wq", "params"), g = array(gradients, "Wq", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wq has the wrong length for params.Wq");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wk", "params"),
-      g = array(gradients, "Wk", "gradients");
+    const p = array(params, "Wk", "params"), g = array(gradients, "Wk", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wk has the wrong length for params.Wk");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wv", "params"),
-      g = array(gradients, "Wv", "gradients");
+    const p = array(params, "Wv", "params"), g = array(gradients, "Wv", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wv has the wrong length for params.Wv");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wo", "params"),
-      g = array(gradients, "Wo", "gradients");
+    const p = array(params, "Wo", "params"), g = array(gradients, "Wo", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wo has the wrong length for params.Wo");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -1418,7 +1411,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

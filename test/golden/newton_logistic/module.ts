@@ -7,54 +7,54 @@ export const modelName = "NewtonLogistic";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { w: [2], b: [] },
-  inputs: { X: [8, 2], y: [8] },
-  values: { p: [8], L: [] },
+  "params": { "w": [2], "b": [] },
+  "inputs": { "X": [8, 2], "y": [8] },
+  "values": { "p": [8], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { w: ["D"], b: [] },
-  inputs: { X: ["N", "D"], y: ["N"] },
-  values: { p: [8], L: [] },
+  "params": { "w": ["D"], "b": [] },
+  "inputs": { "X": ["N", "D"], "y": ["N"] },
+  "values": { "p": [8], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
 
 export function example(): { params: Params; inputs: Inputs } {
   return {
-    params: { w: Float64Array.from([0, 0]), b: Float64Array.from([0]) },
+    params: { "w": Float64Array.from([0, 0]), "b": Float64Array.from([0]) },
     inputs: {
-      X: Float64Array.from([
+      "X": Float64Array.from([
         1, 2, 0.5, -1, -1, 0.3, 2, 0.5, -0.5, -1.5, 1.5, -0.5, 1, 1.8, -1, 0.5,
       ]),
-      y: Float64Array.from([1, 0, 1, 1, 0, 0, 0, 0]),
+      "y": Float64Array.from([1, 0, 1, 1, 0, 0, 0, 0]),
     },
   };
 }
 
-export const dims = { N: 8, D: 2 } as const;
+export const dims = { "N": 8, "D": 2 } as const;
 
 export const defaultLearningRate = 1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  y: Float64Array;
+  "X": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -63,7 +63,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { p: Float64Array; L: Float64Array };
+  values: { "p": Float64Array; "L": Float64Array; };
 }
 
 export interface GradientResult {
@@ -89,20 +89,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["w", "b"];
 const inputNames = ["X", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -112,7 +110,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -120,7 +118,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -242,14 +240,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // p = sigmoid(X*w + b)
 
   for (let i12 = 0; i12 < 8; i12++) {
-    p[i12] = 1 / (1 + Math.exp(-v5[i12]));
+    p[i12] = 1 / (1 + Math.exp(-(v5[i12])));
   }
   {
     let s13 = 0;
     for (let i14 = 0; i14 < 8; i14++)
-      s13 +=
-        (v5[i14] > 0 ? v5[i14] + Math.log1p(Math.exp(-v5[i14])) : Math.log1p(Math.exp(v5[i14]))) -
-        y[i14] * v5[i14];
+      s13 += (v5[i14] > 0
+        ? v5[i14] + Math.log1p(Math.exp(-(v5[i14])))
+        : Math.log1p(Math.exp(v5[i14])))
+        - y[i14] * v5[i14];
     v7[0] = s13;
   }
   v8[0] = 8;
@@ -257,15 +256,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s16 = v7[0];
   const s17 = v8[0];
   L[0] = s16 / s17;
-  return { loss: L[0], values: { p: p.slice(), L: L.slice() } };
+  return { loss: L[0], values: { "p": p.slice(), "L": L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    w: new Float64Array(array(params, "w", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "w": new Float64Array(array(params, "w", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -273,7 +272,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -326,14 +325,15 @@ export function gradient(
   // p = sigmoid(X*w + b)
 
   for (let i30 = 0; i30 < 8; i30++) {
-    p[i30] = 1 / (1 + Math.exp(-v5[i30]));
+    p[i30] = 1 / (1 + Math.exp(-(v5[i30])));
   }
   {
     let s31 = 0;
     for (let i32 = 0; i32 < 8; i32++)
-      s31 +=
-        (v5[i32] > 0 ? v5[i32] + Math.log1p(Math.exp(-v5[i32])) : Math.log1p(Math.exp(v5[i32]))) -
-        y[i32] * v5[i32];
+      s31 += (v5[i32] > 0
+        ? v5[i32] + Math.log1p(Math.exp(-(v5[i32])))
+        : Math.log1p(Math.exp(v5[i32])))
+        - y[i32] * v5[i32];
     v7[0] = s31;
   }
   v8[0] = 8;
@@ -345,7 +345,7 @@ export function gradient(
   v11[0] = 1 / s37;
   const s39 = v11[0];
   for (let i38 = 0; i38 < 8; i38++) {
-    v13[i38] = s39 * (p[i38] - y[i38]);
+    v13[i38] = s39 * (p[i38] - (y[i38]));
   }
   // dL/db
   dL_db.fill(0, 0, 1);
@@ -380,25 +380,23 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "w", "params"),
-      g = array(gradients, "w", "gradients");
+    const p = array(params, "w", "params"), g = array(gradients, "w", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w has the wrong length for params.w");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -406,7 +404,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);
@@ -419,13 +417,17 @@ export function hessianVectorProduct(
   data: Inputs,
   direction: Params,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): Gradients {
   object(direction, "direction");
-  const inputs = Object.assign({}, data, {
-    "direction:w": array(direction, "w", "direction"),
-    "direction:b": array(direction, "b", "direction"),
-  });
+  const inputs = Object.assign(
+    {},
+    data,
+    {
+      "direction:w": array(direction, "w", "direction"),
+      "direction:b": array(direction, "b", "direction"),
+    }
+  );
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
   checkOut(out, params, data);
@@ -515,7 +517,7 @@ export function hessianVectorProduct(
   }
 
   for (let i76 = 0; i76 < 8; i76++) {
-    v46[i76] = (v32[i76] + v27[0]) * v11[0] * p[i76] * (1 - p[i76]);
+    v46[i76] = (((v32[i76] + (v27[0])) * v11[0]) * p[i76]) * (1 - (p[i76]));
   }
   v51.fill(0, 0, 1);
   let f78 = 0;
@@ -572,49 +574,51 @@ export function hessian(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   return h;
 }
-const nablaSolve: (a: Float64Array, b: Float64Array) => Float64Array | undefined =
-  function nablaSolve(a, b) {
-    const n = b.length;
-    const m = Float64Array.from(a);
-    const x = Float64Array.from(b);
-    let scale = 0;
-    for (let i = 0; i < m.length; i++) scale = Math.max(scale, Math.abs(m[i]));
-    const tiny = scale * n * 1e-14;
-    for (let c = 0; c < n; c++) {
-      let pivot = c;
-      for (let r = c + 1; r < n; r++)
-        if (Math.abs(m[r * n + c]) > Math.abs(m[pivot * n + c])) pivot = r;
-      if (!(Math.abs(m[pivot * n + c]) > tiny)) return undefined;
-      if (pivot !== c) {
-        for (let k = 0; k < n; k++) {
-          const t = m[c * n + k];
-          m[c * n + k] = m[pivot * n + k];
-          m[pivot * n + k] = t;
-        }
-        const t = x[c];
-        x[c] = x[pivot];
-        x[pivot] = t;
-      }
-      for (let r = c + 1; r < n; r++) {
-        const f = m[r * n + c] / m[c * n + c];
-        if (f === 0) continue;
-        for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
-        x[r] -= f * x[c];
-      }
+const nablaSolve: (
+  a: Float64Array,
+  b: Float64Array
+) => Float64Array | undefined = function nablaSolve(a, b) {
+  const n = b.length;
+  const m = Float64Array.from(a);
+  const x = Float64Array.from(b);
+  let scale = 0;
+  for (let i = 0; i < m.length; i++) scale = Math.max(scale, Math.abs(m[i]));
+  const tiny = scale * n * 1e-14;
+  for (let c = 0; c < n; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < n; r++)
+      if (Math.abs(m[r * n + c]) > Math.abs(m[pivot * n + c])) pivot = r;
+    if (!(Math.abs(m[pivot * n + c]) > tiny)) return undefined;
+    if (pivot !== c) {
+      for (let k = 0; k < n; k++) {
+        const t = m[c * n + k];
+        m[c * n + k] = m[pivot * n + k];
+        m[pivot * n + k] = t;
+      };
+      const t = x[c];
+      x[c] = x[pivot];
+      x[pivot] = t;
+    };
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r * n + c] / m[c * n + c];
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
+      x[r] -= f * x[c];
     }
-    for (let r = n - 1; r >= 0; r--) {
-      let s = x[r];
-      for (let k = r + 1; k < n; k++) s -= m[r * n + k] * x[k];
-      x[r] = s / m[r * n + r];
-    }
-    return x;
   };
+  for (let r = n - 1; r >= 0; r--) {
+    let s = x[r];
+    for (let k = r + 1; k < n; k++) s -= m[r * n + k] * x[k];
+    x[r] = s / m[r * n + r];
+  };
+  return x;
+};
 /** One step of Newton's method in place, W ← W − lr · H⁻¹ ∇L; returns the loss before the step. Throws when the Hessian is singular. */
 export function newtonStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
@@ -628,9 +632,7 @@ export function newtonStep(
   }
   const d = nablaSolve(h, g);
   if (d === undefined)
-    throw new Error(
-      "nabla: the Hessian is singular at these params: Newton's method cannot take a step (try sgd, or other starting values)",
-    );
+    throw new Error("nabla: the Hessian is singular at these params: Newton's method cannot take a step (try sgd, or other starting values)");
   offset = 0;
   for (const name of hessianOrder) {
     const p = params[name];

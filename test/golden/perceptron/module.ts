@@ -7,49 +7,49 @@ export const modelName = "FestivalPerceptron";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { w: [3], b: [] },
-  inputs: { X: [2, 3], y: [2] },
-  values: { z: [2], yhat: [2], L: [] },
+  "params": { "w": [3], "b": [] },
+  "inputs": { "X": [2, 3], "y": [2] },
+  "values": { "z": [2], "yhat": [2], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { w: ["D"], b: [] },
-  inputs: { X: ["N", "D"], y: ["N"] },
-  values: { z: [2], yhat: [2], L: [] },
+  "params": { "w": ["D"], "b": [] },
+  "inputs": { "X": ["N", "D"], "y": ["N"] },
+  "values": { "z": [2], "yhat": [2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
 
 export function example(): { params: Params; inputs: Inputs } {
   return {
-    params: { w: Float64Array.from([6, 2, 2]), b: Float64Array.from([-5]) },
-    inputs: { X: Float64Array.from([0, 1, 1, 1, 0, 0]), y: Float64Array.from([0, 1]) },
+    params: { "w": Float64Array.from([6, 2, 2]), "b": Float64Array.from([-5]) },
+    inputs: { "X": Float64Array.from([0, 1, 1, 1, 0, 0]), "y": Float64Array.from([0, 1]) },
   };
 }
 
-export const dims = { N: 2, D: 3 } as const;
+export const dims = { "N": 2, "D": 3 } as const;
 
 export const defaultLearningRate = 1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  y: Float64Array;
+  "X": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  w: Float64Array;
-  b: Float64Array;
+  "w": Float64Array;
+  "b": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -58,7 +58,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { z: Float64Array; yhat: Float64Array; L: Float64Array };
+  values: { "z": Float64Array; "yhat": Float64Array; "L": Float64Array; };
 }
 
 export interface GradientResult {
@@ -84,20 +84,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["w", "b"];
 const inputNames = ["X", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -107,7 +105,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -115,7 +113,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -193,7 +191,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
 
   for (let i13 = 0; i13 < 2; i13++) {
-    v11[i13] = (yhat[i13] - y[i13]) * z[i13];
+    v11[i13] = (yhat[i13] - (y[i13])) * z[i13];
   }
   // loss L = sum((yhat - y) .* z)
   {
@@ -201,15 +199,15 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let i15 = 0; i15 < 2; i15++) s14 += v11[i15];
     L[0] = s14;
   }
-  return { loss: L[0], values: { z: z.slice(), yhat: yhat.slice(), L: L.slice() } };
+  return { loss: L[0], values: { "z": z.slice(), "yhat": yhat.slice(), "L": L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    w: new Float64Array(array(params, "w", "params").length),
-    b: new Float64Array(array(params, "b", "params").length),
+    "w": new Float64Array(array(params, "w", "params").length),
+    "b": new Float64Array(array(params, "b", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -217,7 +215,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -256,7 +254,7 @@ export function gradient(
   // dL/dz
 
   for (let i28 = 0; i28 < 2; i28++) {
-    dL_dz[i28] = +(z[i28] > 0) - y[i28];
+    dL_dz[i28] = (+(z[i28] > 0)) - (y[i28]);
   }
 
   for (let i29 = 0; i29 < 2; i29++) {
@@ -301,25 +299,23 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "w", "params"),
-      g = array(gradients, "w", "gradients");
+    const p = array(params, "w", "params"), g = array(gradients, "w", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w has the wrong length for params.w");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b", "params"),
-      g = array(gradients, "b", "gradients");
+    const p = array(params, "b", "params"), g = array(gradients, "b", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b has the wrong length for params.b");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -327,7 +323,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,17 +7,17 @@ export const modelName = "SequenceTagger";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { Wxh: [4, 3], Whh: [4, 4], bh: [4], Why: [3, 4], by: [3] },
-  inputs: { x: [4, 3], y: [4, 3] },
-  values: { h: [4, 4], yhat: [4, 3], L: [] },
+  "params": { "Wxh": [4, 3], "Whh": [4, 4], "bh": [4], "Why": [3, 4], "by": [3] },
+  "inputs": { "x": [4, 3], "y": [4, 3] },
+  "values": { "h": [4, 4], "yhat": [4, 3], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { Wxh: ["H", "D"], Whh: ["H", "H"], bh: ["H"], Why: ["K", "H"], by: ["K"] },
-  inputs: { x: ["T", "D"], y: ["T", "K"] },
-  values: { h: ["T", 4], yhat: ["T", 3], L: [] },
+  "params": { "Wxh": ["H", "D"], "Whh": ["H", "H"], "bh": ["H"], "Why": ["K", "H"], "by": ["K"] },
+  "inputs": { "x": ["T", "D"], "y": ["T", "K"] },
+  "values": { "h": ["T", 4], "yhat": ["T", 3], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,55 +25,55 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wxh: Float64Array.from([
+      "Wxh": Float64Array.from([
         0.14, 0.01, 0.01, 0.23, -0.06, 0.04, -0.03, 0.53, 0.24, 0.45, 0.53, -0.29,
       ]),
-      Whh: Float64Array.from([
+      "Whh": Float64Array.from([
         0.07, 0.53, 0.41, -0.44, -0.45, -0.07, -0.51, -0.31, -0.51, 0.2, 0.34, 0.48, -0.41, 0.26,
         0.19, -0.43,
       ]),
-      bh: Float64Array.from([0.23, 0.28, -0.17, 0.27]),
-      Why: Float64Array.from([
+      "bh": Float64Array.from([0.23, 0.28, -0.17, 0.27]),
+      "Why": Float64Array.from([
         -0.12, -0.02, 0.59, 0.4, -0.41, -0.08, 0.02, -0.19, -0.37, -0.22, 0.27, -0.58,
       ]),
-      by: Float64Array.from([0.03, -0.04, -0.29]),
+      "by": Float64Array.from([0.03, -0.04, -0.29]),
     },
     inputs: {
-      x: Float64Array.from([
+      "x": Float64Array.from([
         -0.34, 0.25, 0.02, -0.87, 0.97, 0.58, 0.94, -0.79, -0.47, -0.92, 0.56, -0.46,
       ]),
-      y: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0]),
+      "y": Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0]),
     },
   };
 }
 
-export const dims = { D: 3, H: 4, K: 3, T: 4 } as const;
+export const dims = { "D": 3, "H": 4, "K": 3, "T": 4 } as const;
 
 export const defaultLearningRate = 0.5;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wxh: Float64Array;
-  Whh: Float64Array;
-  bh: Float64Array;
-  Why: Float64Array;
-  by: Float64Array;
+  "Wxh": Float64Array;
+  "Whh": Float64Array;
+  "bh": Float64Array;
+  "Why": Float64Array;
+  "by": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  Wxh: Float64Array;
-  Whh: Float64Array;
-  bh: Float64Array;
-  Why: Float64Array;
-  by: Float64Array;
+  "Wxh": Float64Array;
+  "Whh": Float64Array;
+  "bh": Float64Array;
+  "Why": Float64Array;
+  "by": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -82,7 +82,7 @@ export interface Dims {}
 
 export interface ForwardResult {
   loss: number;
-  values: { h: Float64Array; yhat: Float64Array; L: Float64Array };
+  values: { "h": Float64Array; "yhat": Float64Array; "L": Float64Array; };
 }
 
 export interface GradientResult {
@@ -108,20 +108,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Wxh", "Whh", "bh", "Why", "by"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -131,7 +129,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -139,7 +137,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -425,7 +423,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
 
       for (let i27 = 0; i27 < 4; i27++) {
-        h_t[i27] = Math.tanh(bt13_2[i27] + bt13_5[i27] + bh[i27]);
+        h_t[i27] = Math.tanh((bt13_2[i27] + bt13_5[i27]) + bh[i27]);
       }
       {
         let i28 = 0;
@@ -480,18 +478,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const s53 = v17[0];
   const s54 = v18[0];
   L[0] = s53 / s54;
-  return { loss: L[0], values: { h: h.slice(), yhat: yhat.slice(), L: L.slice() } };
+  return { loss: L[0], values: { "h": h.slice(), "yhat": yhat.slice(), "L": L.slice() } };
 }
 
 /** Fresh zeroed gradient arrays shaped like the params. */
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wxh: new Float64Array(array(params, "Wxh", "params").length),
-    Whh: new Float64Array(array(params, "Whh", "params").length),
-    bh: new Float64Array(array(params, "bh", "params").length),
-    Why: new Float64Array(array(params, "Why", "params").length),
-    by: new Float64Array(array(params, "by", "params").length),
+    "Wxh": new Float64Array(array(params, "Wxh", "params").length),
+    "Whh": new Float64Array(array(params, "Whh", "params").length),
+    "bh": new Float64Array(array(params, "bh", "params").length),
+    "Why": new Float64Array(array(params, "Why", "params").length),
+    "by": new Float64Array(array(params, "by", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -499,7 +497,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -636,7 +634,7 @@ export function gradient(
       }
 
       for (let i82 = 0; i82 < 4; i82++) {
-        h_t[i82] = Math.tanh(bt13_2[i82] + bt13_5[i82] + bh[i82]);
+        h_t[i82] = Math.tanh((bt13_2[i82] + bt13_5[i82]) + bh[i82]);
       }
       {
         let i83 = 0;
@@ -781,7 +779,7 @@ export function gradient(
       }
 
       for (let i144 = 0; i144 < 4; i144++) {
-        bt25_35[i144] = (bt25_17[i144] + bt25_26[i144]) * (1 - bt25_9[i144] * bt25_9[i144]);
+        bt25_35[i144] = (bt25_17[i144] + bt25_26[i144]) * (1 - (bt25_9[i144] * bt25_9[i144]));
       }
       {
         let i145 = 0;
@@ -880,46 +878,41 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wxh", "params"),
-      g = array(gradients, "Wxh", "gradients");
+    const p = array(params, "Wxh", "params"), g = array(gradients, "Wxh", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wxh has the wrong length for params.Wxh");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Whh", "params"),
-      g = array(gradients, "Whh", "gradients");
+    const p = array(params, "Whh", "params"), g = array(gradients, "Whh", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Whh has the wrong length for params.Whh");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "bh", "params"),
-      g = array(gradients, "bh", "gradients");
+    const p = array(params, "bh", "params"), g = array(gradients, "bh", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.bh has the wrong length for params.bh");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Why", "params"),
-      g = array(gradients, "Why", "gradients");
+    const p = array(params, "Why", "params"), g = array(gradients, "Why", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Why has the wrong length for params.Why");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "by", "params"),
-      g = array(gradients, "by", "gradients");
+    const p = array(params, "by", "params"), g = array(gradients, "by", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.by has the wrong length for params.by");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -927,7 +920,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,40 +7,40 @@ export const modelName = "FollowANetworkWhileItLearns";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { w1: [], w2: [], w3: [], w4: [], w5: [], w6: [], w7: [], w8: [] },
-  inputs: { i1: [], i2: [], target_o1: [], target_o2: [] },
-  values: {
-    in_h1: [],
-    in_h2: [],
-    out_h1: [],
-    out_h2: [],
-    in_o1: [],
-    in_o2: [],
-    out_o1: [],
-    out_o2: [],
-    L_o1: [],
-    L_o2: [],
-    L_total: [],
+  "params": { "w1": [], "w2": [], "w3": [], "w4": [], "w5": [], "w6": [], "w7": [], "w8": [] },
+  "inputs": { "i1": [], "i2": [], "target_o1": [], "target_o2": [] },
+  "values": {
+    "in_h1": [],
+    "in_h2": [],
+    "out_h1": [],
+    "out_h2": [],
+    "in_o1": [],
+    "in_o2": [],
+    "out_o1": [],
+    "out_o2": [],
+    "L_o1": [],
+    "L_o2": [],
+    "L_total": [],
   },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { w1: [], w2: [], w3: [], w4: [], w5: [], w6: [], w7: [], w8: [] },
-  inputs: { i1: [], i2: [], target_o1: [], target_o2: [] },
-  values: {
-    in_h1: [],
-    in_h2: [],
-    out_h1: [],
-    out_h2: [],
-    in_o1: [],
-    in_o2: [],
-    out_o1: [],
-    out_o2: [],
-    L_o1: [],
-    L_o2: [],
-    L_total: [],
+  "params": { "w1": [], "w2": [], "w3": [], "w4": [], "w5": [], "w6": [], "w7": [], "w8": [] },
+  "inputs": { "i1": [], "i2": [], "target_o1": [], "target_o2": [] },
+  "values": {
+    "in_h1": [],
+    "in_h2": [],
+    "out_h1": [],
+    "out_h2": [],
+    "in_o1": [],
+    "in_o2": [],
+    "out_o1": [],
+    "out_o2": [],
+    "L_o1": [],
+    "L_o2": [],
+    "L_total": [],
   },
 } as const;
 
@@ -49,20 +49,20 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      w1: Float64Array.from([0.15]),
-      w2: Float64Array.from([0.2]),
-      w3: Float64Array.from([0.25]),
-      w4: Float64Array.from([0.3]),
-      w5: Float64Array.from([0.4]),
-      w6: Float64Array.from([0.45]),
-      w7: Float64Array.from([0.5]),
-      w8: Float64Array.from([0.55]),
+      "w1": Float64Array.from([0.15]),
+      "w2": Float64Array.from([0.2]),
+      "w3": Float64Array.from([0.25]),
+      "w4": Float64Array.from([0.3]),
+      "w5": Float64Array.from([0.4]),
+      "w6": Float64Array.from([0.45]),
+      "w7": Float64Array.from([0.5]),
+      "w8": Float64Array.from([0.55]),
     },
     inputs: {
-      i1: Float64Array.from([0.05]),
-      i2: Float64Array.from([0.1]),
-      target_o1: Float64Array.from([0.01]),
-      target_o2: Float64Array.from([0.99]),
+      "i1": Float64Array.from([0.05]),
+      "i2": Float64Array.from([0.1]),
+      "target_o1": Float64Array.from([0.01]),
+      "target_o2": Float64Array.from([0.99]),
     },
   };
 }
@@ -74,34 +74,34 @@ export const defaultLearningRate = 0.5;
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  w1: Float64Array;
-  w2: Float64Array;
-  w3: Float64Array;
-  w4: Float64Array;
-  w5: Float64Array;
-  w6: Float64Array;
-  w7: Float64Array;
-  w8: Float64Array;
+  "w1": Float64Array;
+  "w2": Float64Array;
+  "w3": Float64Array;
+  "w4": Float64Array;
+  "w5": Float64Array;
+  "w6": Float64Array;
+  "w7": Float64Array;
+  "w8": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  i1: Float64Array;
-  i2: Float64Array;
-  target_o1: Float64Array;
-  target_o2: Float64Array;
+  "i1": Float64Array;
+  "i2": Float64Array;
+  "target_o1": Float64Array;
+  "target_o2": Float64Array;
 }
 
 export interface Gradients {
-  w1: Float64Array;
-  w2: Float64Array;
-  w3: Float64Array;
-  w4: Float64Array;
-  w5: Float64Array;
-  w6: Float64Array;
-  w7: Float64Array;
-  w8: Float64Array;
+  "w1": Float64Array;
+  "w2": Float64Array;
+  "w3": Float64Array;
+  "w4": Float64Array;
+  "w5": Float64Array;
+  "w6": Float64Array;
+  "w7": Float64Array;
+  "w8": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -111,17 +111,17 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    in_h1: Float64Array;
-    in_h2: Float64Array;
-    out_h1: Float64Array;
-    out_h2: Float64Array;
-    in_o1: Float64Array;
-    in_o2: Float64Array;
-    out_o1: Float64Array;
-    out_o2: Float64Array;
-    L_o1: Float64Array;
-    L_o2: Float64Array;
-    L_total: Float64Array;
+    "in_h1": Float64Array;
+    "in_h2": Float64Array;
+    "out_h1": Float64Array;
+    "out_h2": Float64Array;
+    "in_o1": Float64Array;
+    "in_o2": Float64Array;
+    "out_o1": Float64Array;
+    "out_o2": Float64Array;
+    "L_o1": Float64Array;
+    "L_o2": Float64Array;
+    "L_total": Float64Array;
   };
 }
 
@@ -148,20 +148,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"];
 const inputNames = ["i1", "i2", "target_o1", "target_o2"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -171,7 +169,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -179,7 +177,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -465,17 +463,17 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L_total[0],
     values: {
-      in_h1: in_h1.slice(),
-      in_h2: in_h2.slice(),
-      out_h1: out_h1.slice(),
-      out_h2: out_h2.slice(),
-      in_o1: in_o1.slice(),
-      in_o2: in_o2.slice(),
-      out_o1: out_o1.slice(),
-      out_o2: out_o2.slice(),
-      L_o1: L_o1.slice(),
-      L_o2: L_o2.slice(),
-      L_total: L_total.slice(),
+      "in_h1": in_h1.slice(),
+      "in_h2": in_h2.slice(),
+      "out_h1": out_h1.slice(),
+      "out_h2": out_h2.slice(),
+      "in_o1": in_o1.slice(),
+      "in_o2": in_o2.slice(),
+      "out_o1": out_o1.slice(),
+      "out_o2": out_o2.slice(),
+      "L_o1": L_o1.slice(),
+      "L_o2": L_o2.slice(),
+      "L_total": L_total.slice(),
     },
   };
 }
@@ -484,14 +482,14 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    w1: new Float64Array(array(params, "w1", "params").length),
-    w2: new Float64Array(array(params, "w2", "params").length),
-    w3: new Float64Array(array(params, "w3", "params").length),
-    w4: new Float64Array(array(params, "w4", "params").length),
-    w5: new Float64Array(array(params, "w5", "params").length),
-    w6: new Float64Array(array(params, "w6", "params").length),
-    w7: new Float64Array(array(params, "w7", "params").length),
-    w8: new Float64Array(array(params, "w8", "params").length),
+    "w1": new Float64Array(array(params, "w1", "params").length),
+    "w2": new Float64Array(array(params, "w2", "params").length),
+    "w3": new Float64Array(array(params, "w3", "params").length),
+    "w4": new Float64Array(array(params, "w4", "params").length),
+    "w5": new Float64Array(array(params, "w5", "params").length),
+    "w6": new Float64Array(array(params, "w6", "params").length),
+    "w7": new Float64Array(array(params, "w7", "params").length),
+    "w8": new Float64Array(array(params, "w8", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -499,7 +497,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -754,67 +752,59 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "w1", "params"),
-      g = array(gradients, "w1", "gradients");
+    const p = array(params, "w1", "params"), g = array(gradients, "w1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w1 has the wrong length for params.w1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w2", "params"),
-      g = array(gradients, "w2", "gradients");
+    const p = array(params, "w2", "params"), g = array(gradients, "w2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w2 has the wrong length for params.w2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w3", "params"),
-      g = array(gradients, "w3", "gradients");
+    const p = array(params, "w3", "params"), g = array(gradients, "w3", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w3 has the wrong length for params.w3");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w4", "params"),
-      g = array(gradients, "w4", "gradients");
+    const p = array(params, "w4", "params"), g = array(gradients, "w4", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w4 has the wrong length for params.w4");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w5", "params"),
-      g = array(gradients, "w5", "gradients");
+    const p = array(params, "w5", "params"), g = array(gradients, "w5", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w5 has the wrong length for params.w5");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w6", "params"),
-      g = array(gradients, "w6", "gradients");
+    const p = array(params, "w6", "params"), g = array(gradients, "w6", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w6 has the wrong length for params.w6");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w7", "params"),
-      g = array(gradients, "w7", "gradients");
+    const p = array(params, "w7", "params"), g = array(gradients, "w7", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w7 has the wrong length for params.w7");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "w8", "params"),
-      g = array(gradients, "w8", "gradients");
+    const p = array(params, "w8", "params"), g = array(gradients, "w8", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.w8 has the wrong length for params.w8");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -822,7 +812,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,17 +7,17 @@ export const modelName = "Mazur222";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { W1: [2, 2], W2: [2, 2] },
-  inputs: { x: [2], y: [2] },
-  values: { net_h: [2], out_h: [2], net_o: [2], out_o: [2], L: [] },
+  "params": { "W1": [2, 2], "W2": [2, 2] },
+  "inputs": { "x": [2], "y": [2] },
+  "values": { "net_h": [2], "out_h": [2], "net_o": [2], "out_o": [2], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { W1: [2, 2], W2: [2, 2] },
-  inputs: { x: [2], y: [2] },
-  values: { net_h: [2], out_h: [2], net_o: [2], out_o: [2], L: [] },
+  "params": { "W1": [2, 2], "W2": [2, 2] },
+  "inputs": { "x": [2], "y": [2] },
+  "values": { "net_h": [2], "out_h": [2], "net_o": [2], "out_o": [2], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,10 +25,10 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      W1: Float64Array.from([0.15, 0.2, 0.25, 0.3]),
-      W2: Float64Array.from([0.4, 0.45, 0.5, 0.55]),
+      "W1": Float64Array.from([0.15, 0.2, 0.25, 0.3]),
+      "W2": Float64Array.from([0.4, 0.45, 0.5, 0.55]),
     },
-    inputs: { x: Float64Array.from([0.05, 0.1]), y: Float64Array.from([0.01, 0.99]) },
+    inputs: { "x": Float64Array.from([0.05, 0.1]), "y": Float64Array.from([0.01, 0.99]) },
   };
 }
 
@@ -39,20 +39,20 @@ export const defaultLearningRate = 0.5;
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  W1: Float64Array;
-  W2: Float64Array;
+  "W1": Float64Array;
+  "W2": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  W1: Float64Array;
-  W2: Float64Array;
+  "W1": Float64Array;
+  "W2": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -62,11 +62,11 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    net_h: Float64Array;
-    out_h: Float64Array;
-    net_o: Float64Array;
-    out_o: Float64Array;
-    L: Float64Array;
+    "net_h": Float64Array;
+    "out_h": Float64Array;
+    "net_o": Float64Array;
+    "out_o": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -93,20 +93,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["W1", "W2"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -116,7 +114,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -124,7 +122,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -232,7 +230,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // out_h = sigmoid(net_h)
 
   for (let i11 = 0; i11 < 2; i11++) {
-    out_h[i11] = 1 / (1 + Math.exp(-net_h[i11]));
+    out_h[i11] = 1 / (1 + Math.exp(-(net_h[i11])));
   }
   {
     let i12 = 0;
@@ -261,11 +259,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // out_o = sigmoid(net_o)
 
   for (let i23 = 0; i23 < 2; i23++) {
-    out_o[i23] = 1 / (1 + Math.exp(-net_o[i23]));
+    out_o[i23] = 1 / (1 + Math.exp(-(net_o[i23])));
   }
 
   for (let i24 = 0; i24 < 2; i24++) {
-    v19[i24] = (y[i24] - out_o[i24]) * (y[i24] - out_o[i24]);
+    v19[i24] = (y[i24] - (out_o[i24])) * (y[i24] - (out_o[i24]));
   }
   {
     let s25 = 0;
@@ -278,11 +276,11 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      net_h: net_h.slice(),
-      out_h: out_h.slice(),
-      net_o: net_o.slice(),
-      out_o: out_o.slice(),
-      L: L.slice(),
+      "net_h": net_h.slice(),
+      "out_h": out_h.slice(),
+      "net_o": net_o.slice(),
+      "out_o": out_o.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -291,8 +289,8 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    W1: new Float64Array(array(params, "W1", "params").length),
-    W2: new Float64Array(array(params, "W2", "params").length),
+    "W1": new Float64Array(array(params, "W1", "params").length),
+    "W2": new Float64Array(array(params, "W2", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -300,7 +298,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -362,7 +360,7 @@ export function gradient(
   }
 
   for (let i51 = 0; i51 < 2; i51++) {
-    v17[i51] = y[i51] - out_o[i51];
+    v17[i51] = y[i51] - (out_o[i51]);
   }
 
   for (let i52 = 0; i52 < 2; i52++) {
@@ -379,7 +377,7 @@ export function gradient(
   // dL/dnet_o
 
   for (let i57 = 0; i57 < 2; i57++) {
-    dL_dnet_o[i57] = -v17[i57] * out_o[i57] * (1 - out_o[i57]);
+    dL_dnet_o[i57] = ((-(v17[i57])) * out_o[i57]) * (1 - (out_o[i57]));
   }
   // dL/dW2
   {
@@ -416,7 +414,7 @@ export function gradient(
   // dL/dnet_h
 
   for (let i73 = 0; i73 < 2; i73++) {
-    dL_dnet_h[i73] = dL_dout_h[i73] * out_h[i73] * (1 - out_h[i73]);
+    dL_dnet_h[i73] = (dL_dout_h[i73] * out_h[i73]) * (1 - (out_h[i73]));
   }
   // dL/dW1
   {
@@ -437,25 +435,23 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "W1", "params"),
-      g = array(gradients, "W1", "gradients");
+    const p = array(params, "W1", "params"), g = array(gradients, "W1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W1 has the wrong length for params.W1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W2", "params"),
-      g = array(gradients, "W2", "gradients");
+    const p = array(params, "W2", "params"), g = array(gradients, "W2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W2 has the wrong length for params.W2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -463,7 +459,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

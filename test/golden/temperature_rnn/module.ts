@@ -7,17 +7,17 @@ export const modelName = "TemperatureRNN";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: { Wxh: [], Whh: [], Whz: [] },
-  inputs: { x: [3], y: [] },
-  values: { h: [3], a: [3], z: [], yhat: [], L: [] },
+  "params": { "Wxh": [], "Whh": [], "Whz": [] },
+  "inputs": { "x": [3], "y": [] },
+  "values": { "h": [3], "a": [3], "z": [], "yhat": [], "L": [] },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: { Wxh: [], Whh: [], Whz: [] },
-  inputs: { x: [3], y: [] },
-  values: { h: [3], a: [3], z: [], yhat: [], L: [] },
+  "params": { "Wxh": [], "Whh": [], "Whz": [] },
+  "inputs": { "x": [3], "y": [] },
+  "values": { "h": [3], "a": [3], "z": [], "yhat": [], "L": [] },
 } as const;
 
 /** The model's example values, fresh arrays on each call: the numbers its handout works with. */
@@ -25,11 +25,11 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wxh: Float64Array.from([0.6]),
-      Whh: Float64Array.from([0.4]),
-      Whz: Float64Array.from([1]),
+      "Wxh": Float64Array.from([0.6]),
+      "Whh": Float64Array.from([0.4]),
+      "Whz": Float64Array.from([1]),
     },
-    inputs: { x: Float64Array.from([15, 16, 15.5]), y: Float64Array.from([15]) },
+    inputs: { "x": Float64Array.from([15, 16, 15.5]), "y": Float64Array.from([15]) },
   };
 }
 
@@ -40,22 +40,22 @@ export const defaultLearningRate = 0.1;
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wxh: Float64Array;
-  Whh: Float64Array;
-  Whz: Float64Array;
+  "Wxh": Float64Array;
+  "Whh": Float64Array;
+  "Whz": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  x: Float64Array;
-  y: Float64Array;
+  "x": Float64Array;
+  "y": Float64Array;
 }
 
 export interface Gradients {
-  Wxh: Float64Array;
-  Whh: Float64Array;
-  Whz: Float64Array;
+  "Wxh": Float64Array;
+  "Whh": Float64Array;
+  "Whz": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -65,11 +65,11 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    h: Float64Array;
-    a: Float64Array;
-    z: Float64Array;
-    yhat: Float64Array;
-    L: Float64Array;
+    "h": Float64Array;
+    "a": Float64Array;
+    "z": Float64Array;
+    "yhat": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -98,20 +98,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Wxh", "Whh", "Whz"];
 const inputNames = ["x", "y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -121,7 +119,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -129,7 +127,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -260,8 +258,24 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const Wxh = params["Wxh"];
   const Whh = params["Whh"];
   const Whz = params["Whz"];
-  const { h_steps, x_t, bt15_2, h_prev, bt15_5, a_t, h_t, h, a, h_3, z, v20, v21, yhat, v23, L } =
-    w;
+  const {
+    h_steps,
+    x_t,
+    bt15_2,
+    h_prev,
+    bt15_5,
+    a_t,
+    h_t,
+    h,
+    a,
+    h_3,
+    z,
+    v20,
+    v21,
+    yhat,
+    v23,
+    L,
+  } = w;
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
     h_steps.set(K14, 0 * 1);
@@ -313,7 +327,13 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   L[0] = s31 * s31;
   return {
     loss: L[0],
-    values: { h: h.slice(), a: a.slice(), z: z.slice(), yhat: yhat.slice(), L: L.slice() },
+    values: {
+      "h": h.slice(),
+      "a": a.slice(),
+      "z": z.slice(),
+      "yhat": yhat.slice(),
+      "L": L.slice(),
+    },
   };
 }
 
@@ -321,9 +341,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wxh: new Float64Array(array(params, "Wxh", "params").length),
-    Whh: new Float64Array(array(params, "Whh", "params").length),
-    Whz: new Float64Array(array(params, "Whz", "params").length),
+    "Wxh": new Float64Array(array(params, "Wxh", "params").length),
+    "Whh": new Float64Array(array(params, "Whh", "params").length),
+    "Whz": new Float64Array(array(params, "Whz", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -331,7 +351,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -500,32 +520,29 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wxh", "params"),
-      g = array(gradients, "Wxh", "gradients");
+    const p = array(params, "Wxh", "params"), g = array(gradients, "Wxh", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wxh has the wrong length for params.Wxh");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Whh", "params"),
-      g = array(gradients, "Whh", "gradients");
+    const p = array(params, "Whh", "params"), g = array(gradients, "Whh", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Whh has the wrong length for params.Whh");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Whz", "params"),
-      g = array(gradients, "Whz", "gradients");
+    const p = array(params, "Whz", "params"), g = array(gradients, "Whz", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Whz has the wrong length for params.Whz");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -533,7 +550,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);

@@ -7,72 +7,72 @@ export const modelName = "TransformerBlock";
 /** Every param's, input's and named value's shape: sizes, null where the data sets them. */
 
 export const shapes = {
-  params: {
-    Wq: [4, 4],
-    Wk: [4, 4],
-    Wv: [4, 4],
-    Wo: [4, 4],
-    g1: [4],
-    c1: [4],
-    W1: [4, 8],
-    b1: [8],
-    W2: [8, 4],
-    b2: [4],
-    g2: [4],
-    c2: [4],
+  "params": {
+    "Wq": [4, 4],
+    "Wk": [4, 4],
+    "Wv": [4, 4],
+    "Wo": [4, 4],
+    "g1": [4],
+    "c1": [4],
+    "W1": [4, 8],
+    "b1": [8],
+    "W2": [8, 4],
+    "b2": [4],
+    "g2": [4],
+    "c2": [4],
   },
-  inputs: { X: [4, 4], Y: [4, 4] },
-  values: {
-    Q: [2, 4, 2],
-    K: [2, 4, 2],
-    V: [2, 4, 2],
-    A: [2, 4, 4],
-    H: [4, 4],
-    R1: [4, 4],
-    mu1: [4, 1],
-    var1: [4, 1],
-    N1: [4, 4],
-    R2: [4, 4],
-    mu2: [4, 1],
-    var2: [4, 1],
-    Z: [4, 4],
-    L: [],
+  "inputs": { "X": [4, 4], "Y": [4, 4] },
+  "values": {
+    "Q": [2, 4, 2],
+    "K": [2, 4, 2],
+    "V": [2, 4, 2],
+    "A": [2, 4, 4],
+    "H": [4, 4],
+    "R1": [4, 4],
+    "mu1": [4, 1],
+    "var1": [4, 1],
+    "N1": [4, 4],
+    "R2": [4, 4],
+    "mu2": [4, 1],
+    "var2": [4, 1],
+    "Z": [4, 4],
+    "L": [],
   },
 } as const;
 
 /** The same shapes as the model writes them, with dim names. */
 
 export const shapeNames = {
-  params: {
-    Wq: ["D", "D"],
-    Wk: ["D", "D"],
-    Wv: ["D", "D"],
-    Wo: ["D", "D"],
-    g1: ["D"],
-    c1: ["D"],
-    W1: ["D", "F"],
-    b1: ["F"],
-    W2: ["F", "D"],
-    b2: ["D"],
-    g2: ["D"],
-    c2: ["D"],
+  "params": {
+    "Wq": ["D", "D"],
+    "Wk": ["D", "D"],
+    "Wv": ["D", "D"],
+    "Wo": ["D", "D"],
+    "g1": ["D"],
+    "c1": ["D"],
+    "W1": ["D", "F"],
+    "b1": ["F"],
+    "W2": ["F", "D"],
+    "b2": ["D"],
+    "g2": ["D"],
+    "c2": ["D"],
   },
-  inputs: { X: ["T", "D"], Y: ["T", "D"] },
-  values: {
-    Q: [2, 4, 2],
-    K: [2, 4, 2],
-    V: [2, 4, 2],
-    A: [2, 4, 4],
-    H: [4, 4],
-    R1: [4, 4],
-    mu1: [4, 1],
-    var1: [4, 1],
-    N1: [4, 4],
-    R2: [4, 4],
-    mu2: [4, 1],
-    var2: [4, 1],
-    Z: [4, 4],
-    L: [],
+  "inputs": { "X": ["T", "D"], "Y": ["T", "D"] },
+  "values": {
+    "Q": [2, 4, 2],
+    "K": [2, 4, 2],
+    "V": [2, 4, 2],
+    "A": [2, 4, 4],
+    "H": [4, 4],
+    "R1": [4, 4],
+    "mu1": [4, 1],
+    "var1": [4, 1],
+    "N1": [4, 4],
+    "R2": [4, 4],
+    "mu2": [4, 1],
+    "var2": [4, 1],
+    "Z": [4, 4],
+    "L": [],
   },
 } as const;
 
@@ -81,81 +81,81 @@ export const shapeNames = {
 export function example(): { params: Params; inputs: Inputs } {
   return {
     params: {
-      Wq: Float64Array.from([
+      "Wq": Float64Array.from([
         0.4, -0.2, 0.1, 0.3, 0.1, 0.3, -0.2, 0.2, -0.3, 0.5, 0.2, -0.1, 0.2, 0.1, 0.4, 0.3,
       ]),
-      Wk: Float64Array.from([
+      "Wk": Float64Array.from([
         0.2, 0.1, -0.3, 0.4, -0.4, 0.3, 0.1, 0.2, 0.5, -0.1, 0.2, 0.1, 0.1, 0.2, -0.2, 0.3,
       ]),
-      Wv: Float64Array.from([
+      "Wv": Float64Array.from([
         0.6, -0.1, 0.2, 0.1, 0.1, 0.5, -0.3, 0.2, -0.2, 0.3, 0.7, -0.1, 0.3, -0.2, 0.1, 0.4,
       ]),
-      Wo: Float64Array.from([
+      "Wo": Float64Array.from([
         0.5, 0.1, -0.2, 0.3, -0.1, 0.4, 0.2, 0.1, 0.2, -0.3, 0.6, 0.1, 0.1, 0.2, -0.1, 0.5,
       ]),
-      g1: Float64Array.from([1, 1, 1, 1]),
-      c1: Float64Array.from([0, 0, 0, 0]),
-      W1: Float64Array.from([
+      "g1": Float64Array.from([1, 1, 1, 1]),
+      "c1": Float64Array.from([0, 0, 0, 0]),
+      "W1": Float64Array.from([
         0.3, -0.2, 0.1, 0.4, -0.1, 0.2, 0.3, -0.3, 0.1, 0.2, -0.4, 0.1, 0.3, -0.2, 0.1, 0.2, -0.2,
         0.3, 0.2, -0.1, 0.2, 0.1, -0.3, 0.1, 0.2, -0.1, 0.1, 0.3, -0.2, 0.4, 0.1, -0.1,
       ]),
-      b1: Float64Array.from([0, 0.1, 0, -0.1, 0, 0.1, 0, -0.1]),
-      W2: Float64Array.from([
+      "b1": Float64Array.from([0, 0.1, 0, -0.1, 0, 0.1, 0, -0.1]),
+      "W2": Float64Array.from([
         0.2, -0.1, 0.3, 0.1, -0.3, 0.2, 0.1, 0.2, 0.1, 0.3, -0.2, 0.1, 0.2, -0.2, 0.1, 0.3, -0.1,
         0.1, 0.2, -0.2, 0.3, 0.1, -0.1, 0.2, 0.1, -0.3, 0.2, 0.1, -0.2, 0.2, 0.1, -0.1,
       ]),
-      b2: Float64Array.from([0, 0, 0, 0]),
-      g2: Float64Array.from([1, 1, 1, 1]),
-      c2: Float64Array.from([0, 0, 0, 0]),
+      "b2": Float64Array.from([0, 0, 0, 0]),
+      "g2": Float64Array.from([1, 1, 1, 1]),
+      "c2": Float64Array.from([0, 0, 0, 0]),
     },
     inputs: {
-      X: Float64Array.from([1, 0, 0.5, -0.2, 0, 1, -0.5, 0.3, 1, 1, 0, 0.1, 0.5, -1, 1, 0]),
-      Y: Float64Array.from([0.5, -0.5, 1, -1, -1, 1, 0.5, -0.5, 1, 0, -1, 0, 0, -1, 1, 0]),
+      "X": Float64Array.from([1, 0, 0.5, -0.2, 0, 1, -0.5, 0.3, 1, 1, 0, 0.1, 0.5, -1, 1, 0]),
+      "Y": Float64Array.from([0.5, -0.5, 1, -1, -1, 1, 0.5, -0.5, 1, 0, -1, 0, 0, -1, 1, 0]),
     },
   };
 }
 
-export const dims = { T: 4, D: 4, Hn: 2, Dk: 2, F: 8 } as const;
+export const dims = { "T": 4, "D": 4, "Hn": 2, "Dk": 2, "F": 8 } as const;
 
 export const defaultLearningRate = 0.1;
 
 /** Trainable tensors, flat row-major Float64Arrays (a scalar is length 1). */
 
 export interface Params {
-  Wq: Float64Array;
-  Wk: Float64Array;
-  Wv: Float64Array;
-  Wo: Float64Array;
-  g1: Float64Array;
-  c1: Float64Array;
-  W1: Float64Array;
-  b1: Float64Array;
-  W2: Float64Array;
-  b2: Float64Array;
-  g2: Float64Array;
-  c2: Float64Array;
+  "Wq": Float64Array;
+  "Wk": Float64Array;
+  "Wv": Float64Array;
+  "Wo": Float64Array;
+  "g1": Float64Array;
+  "c1": Float64Array;
+  "W1": Float64Array;
+  "b1": Float64Array;
+  "W2": Float64Array;
+  "b2": Float64Array;
+  "g2": Float64Array;
+  "c2": Float64Array;
 }
 
 /** Inputs and targets, flat row-major. */
 
 export interface Inputs {
-  X: Float64Array;
-  Y: Float64Array;
+  "X": Float64Array;
+  "Y": Float64Array;
 }
 
 export interface Gradients {
-  Wq: Float64Array;
-  Wk: Float64Array;
-  Wv: Float64Array;
-  Wo: Float64Array;
-  g1: Float64Array;
-  c1: Float64Array;
-  W1: Float64Array;
-  b1: Float64Array;
-  W2: Float64Array;
-  b2: Float64Array;
-  g2: Float64Array;
-  c2: Float64Array;
+  "Wq": Float64Array;
+  "Wk": Float64Array;
+  "Wv": Float64Array;
+  "Wo": Float64Array;
+  "g1": Float64Array;
+  "c1": Float64Array;
+  "W1": Float64Array;
+  "b1": Float64Array;
+  "W2": Float64Array;
+  "b2": Float64Array;
+  "g2": Float64Array;
+  "c2": Float64Array;
 }
 
 /** Sizes of the dims bound at run time; inferred from the inputs where they can be. */
@@ -165,20 +165,20 @@ export interface Dims {}
 export interface ForwardResult {
   loss: number;
   values: {
-    Q: Float64Array;
-    K: Float64Array;
-    V: Float64Array;
-    A: Float64Array;
-    H: Float64Array;
-    R1: Float64Array;
-    mu1: Float64Array;
-    var1: Float64Array;
-    N1: Float64Array;
-    R2: Float64Array;
-    mu2: Float64Array;
-    var2: Float64Array;
-    Z: Float64Array;
-    L: Float64Array;
+    "Q": Float64Array;
+    "K": Float64Array;
+    "V": Float64Array;
+    "A": Float64Array;
+    "H": Float64Array;
+    "R1": Float64Array;
+    "mu1": Float64Array;
+    "var1": Float64Array;
+    "N1": Float64Array;
+    "R2": Float64Array;
+    "mu2": Float64Array;
+    "var2": Float64Array;
+    "Z": Float64Array;
+    "L": Float64Array;
   };
 }
 
@@ -210,20 +210,18 @@ function check(array: Float64Array, length: number, name: string): void {
     throw new Error("nabla: " + name + " has " + array.length + " elements, expected " + length);
 }
 function overlaps(a: Float64Array, b: Float64Array): boolean {
-  return (
-    a.buffer === b.buffer &&
-    a.byteOffset < b.byteOffset + b.byteLength &&
-    b.byteOffset < a.byteOffset + a.byteLength
-  );
+  return a.buffer === b.buffer
+    && a.byteOffset < b.byteOffset + b.byteLength
+    && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 const paramNames = ["Wq", "Wk", "Wv", "Wo", "g1", "c1", "W1", "b1", "W2", "b2", "g2", "c2"];
 const inputNames = ["X", "Y"];
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
-  const o = out as unknown as Record<string, Float64Array>,
-    p = params as unknown as Record<string, Float64Array>,
-    x = inputs as unknown as Record<string, Float64Array>;
+  const o = out as unknown as Record<string, Float64Array>;
+  const p = params as unknown as Record<string, Float64Array>;
+  const x = inputs as unknown as Record<string, Float64Array>;
   for (const name of paramNames) {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
@@ -233,7 +231,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of paramNames) {
       if (overlaps(g, p[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with params." + other + "; pass separate arrays"
         );
       if (other !== name && overlaps(g, o[other]!))
         throw new Error("nabla: out." + name + " shares memory with out." + other);
@@ -241,7 +239,7 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     for (const other of inputNames)
       if (overlaps(g, x[other]!))
         throw new Error(
-          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays",
+          "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
 }
@@ -816,7 +814,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   for (let i56 = 0; i56 < 2; i56++) {
     for (let i57 = 0; i57 < 4; i57++) {
       for (let i58 = 0; i58 < 4; i58++, o59++) {
-        v37[o59] = v33[o59] / v35[0] + K20[i58 + i57 * 4];
+        v37[o59] = (v33[o59] / v35[0]) + K20[i58 + i57 * 4];
       }
     }
   }
@@ -939,7 +937,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o105 = 0;
   for (let i103 = 0; i103 < 4; i103++) {
     for (let i104 = 0; i104 < 4; i104++, o105++) {
-      N1[o105] = (g1[i104] * v48[i104 + i103 * 4]) / Math.sqrt(var1[i103] + 0.00001) + c1[i104];
+      N1[o105] = ((g1[i104] * v48[i104 + i103 * 4]) / (Math.sqrt(var1[i103] + 0.00001))) + c1[i104];
     }
   }
   {
@@ -1046,7 +1044,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o131 = 0;
   for (let i129 = 0; i129 < 4; i129++) {
     for (let i130 = 0; i130 < 4; i130++, o131++) {
-      R2[o131] = N1[o131] + v61[o131] + b2[i130];
+      R2[o131] = (N1[o131] + v61[o131]) + b2[i130];
     }
   }
   v64.fill(0, 0, 4);
@@ -1088,12 +1086,12 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   let o149 = 0;
   for (let i147 = 0; i147 < 4; i147++) {
     for (let i148 = 0; i148 < 4; i148++, o149++) {
-      Z[o149] = (g2[i148] * v66[i148 + i147 * 4]) / Math.sqrt(var2[i147] + 0.00001) + c2[i148];
+      Z[o149] = ((g2[i148] * v66[i148 + i147 * 4]) / (Math.sqrt(var2[i147] + 0.00001))) + c2[i148];
     }
   }
 
   for (let i150 = 0; i150 < 16; i150++) {
-    v76[i150] = (Z[i150] - Y[i150]) * (Z[i150] - Y[i150]);
+    v76[i150] = (Z[i150] - (Y[i150])) * (Z[i150] - (Y[i150]));
   }
   {
     let s151 = 0;
@@ -1108,20 +1106,20 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   return {
     loss: L[0],
     values: {
-      Q: Q.slice(),
-      K: K.slice(),
-      V: V.slice(),
-      A: A.slice(),
-      H: H.slice(),
-      R1: R1.slice(),
-      mu1: mu1.slice(),
-      var1: var1.slice(),
-      N1: N1.slice(),
-      R2: R2.slice(),
-      mu2: mu2.slice(),
-      var2: var2.slice(),
-      Z: Z.slice(),
-      L: L.slice(),
+      "Q": Q.slice(),
+      "K": K.slice(),
+      "V": V.slice(),
+      "A": A.slice(),
+      "H": H.slice(),
+      "R1": R1.slice(),
+      "mu1": mu1.slice(),
+      "var1": var1.slice(),
+      "N1": N1.slice(),
+      "R2": R2.slice(),
+      "mu2": mu2.slice(),
+      "var2": var2.slice(),
+      "Z": Z.slice(),
+      "L": L.slice(),
     },
   };
 }
@@ -1130,18 +1128,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
 export function zeroGradients(params: Params): Gradients {
   object(params, "params");
   return {
-    Wq: new Float64Array(array(params, "Wq", "params").length),
-    Wk: new Float64Array(array(params, "Wk", "params").length),
-    Wv: new Float64Array(array(params, "Wv", "params").length),
-    Wo: new Float64Array(array(params, "Wo", "params").length),
-    g1: new Float64Array(array(params, "g1", "params").length),
-    c1: new Float64Array(array(params, "c1", "params").length),
-    W1: new Float64Array(array(params, "W1", "params").length),
-    b1: new Float64Array(array(params, "b1", "params").length),
-    W2: new Float64Array(array(params, "W2", "params").length),
-    b2: new Float64Array(array(params, "b2", "params").length),
-    g2: new Float64Array(array(params, "g2", "params").length),
-    c2: new Float64Array(array(params, "c2", "params").length),
+    "Wq": new Float64Array(array(params, "Wq", "params").length),
+    "Wk": new Float64Array(array(params, "Wk", "params").length),
+    "Wv": new Float64Array(array(params, "Wv", "params").length),
+    "Wo": new Float64Array(array(params, "Wo", "params").length),
+    "g1": new Float64Array(array(params, "g1", "params").length),
+    "c1": new Float64Array(array(params, "c1", "params").length),
+    "W1": new Float64Array(array(params, "W1", "params").length),
+    "b1": new Float64Array(array(params, "b1", "params").length),
+    "W2": new Float64Array(array(params, "W2", "params").length),
+    "b2": new Float64Array(array(params, "b2", "params").length),
+    "g2": new Float64Array(array(params, "g2", "params").length),
+    "c2": new Float64Array(array(params, "c2", "params").length),
   };
 }
 /** The loss and ∂loss/∂param for every param, by reverse mode; pass `out` to reuse arrays. */
@@ -1149,7 +1147,7 @@ export function gradient(
   params: Params,
   inputs: Inputs,
   out: Gradients = zeroGradients(params),
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): GradientResult {
   const [] = bindDims(params, inputs, dims);
   const w = buffers();
@@ -1451,7 +1449,7 @@ export function gradient(
   for (let i212 = 0; i212 < 2; i212++) {
     for (let i213 = 0; i213 < 4; i213++) {
       for (let i214 = 0; i214 < 4; i214++, o215++) {
-        v37[o215] = v33[o215] / v35[0] + K20[i214 + i213 * 4];
+        v37[o215] = (v33[o215] / v35[0]) + K20[i214 + i213 * 4];
       }
     }
   }
@@ -1561,7 +1559,7 @@ export function gradient(
   }
 
   for (let i257 = 0; i257 < 4; i257++) {
-    v55[i257] = Math.sqrt(v51[i257] / 4 + 0.00001);
+    v55[i257] = Math.sqrt((v51[i257] / 4) + 0.00001);
   }
   let o260 = 0;
   for (let i258 = 0; i258 < 4; i258++) {
@@ -1681,7 +1679,7 @@ export function gradient(
   let o290 = 0;
   for (let i288 = 0; i288 < 4; i288++) {
     for (let i289 = 0; i289 < 4; i289++, o290++) {
-      R2[o290] = N1[o290] + v61[o290] + b2[i289];
+      R2[o290] = (N1[o290] + v61[o290]) + b2[i289];
     }
   }
   v64.fill(0, 0, 4);
@@ -1711,7 +1709,7 @@ export function gradient(
   }
 
   for (let i304 = 0; i304 < 4; i304++) {
-    v72[i304] = Math.sqrt(v68[i304] / 4 + 0.00001);
+    v72[i304] = Math.sqrt((v68[i304] / 4) + 0.00001);
   }
   let o307 = 0;
   for (let i305 = 0; i305 < 4; i305++) {
@@ -1723,7 +1721,7 @@ export function gradient(
   let o311 = 0;
   for (let i309 = 0; i309 < 4; i309++) {
     for (let i310 = 0; i310 < 4; i310++, o311++) {
-      v75[o311] = v73[i310 + i309 * 4] + c2[i310] - Y[o311];
+      v75[o311] = (v73[i310 + i309 * 4] + c2[i310]) - (Y[o311]);
     }
   }
 
@@ -1791,17 +1789,17 @@ export function gradient(
   }
 
   for (let i342 = 0; i342 < 4; i342++) {
-    v129[i342] = v102[i342] / (2 * v72[i342]) / 4;
+    v129[i342] = (v102[i342] / (2 * v72[i342])) / 4;
   }
   let o345 = 0;
   for (let i343 = 0; i343 < 4; i343++) {
     for (let i344 = 0; i344 < 4; i344++, o345++) {
-      v144[o345] = v98[i344 + i343 * 4] * g2[i344] + v129[i343] * 2 * v66[i344 + i343 * 4];
+      v144[o345] = (v98[i344 + i343 * 4] * g2[i344]) + (((v129[i343]) * 2) * v66[i344 + i343 * 4]);
     }
   }
 
   for (let i346 = 0; i346 < 16; i346++) {
-    v145[i346] = -v144[i346];
+    v145[i346] = -(v144[i346]);
   }
   // dL/dmu2
   dL_dmu2.fill(0, 0, 4);
@@ -1819,7 +1817,7 @@ export function gradient(
   let o354 = 0;
   for (let i352 = 0; i352 < 4; i352++) {
     for (let i353 = 0; i353 < 4; i353++, o354++) {
-      dL_dR2[o354] = v144[o354] + v152[i352];
+      dL_dR2[o354] = v144[o354] + (v152[i352]);
     }
   }
   // dL/db2
@@ -1925,7 +1923,7 @@ export function gradient(
   }
 
   for (let i378 = 0; i378 < 32; i378++) {
-    v171[i378] = v165[i378] * +(v60[i378] > 0);
+    v171[i378] = v165[i378] * (+(v60[i378] > 0));
   }
   // dL/db1
   dL_db1.fill(0, 0, 8);
@@ -2075,17 +2073,17 @@ export function gradient(
   }
 
   for (let i421 = 0; i421 < 4; i421++) {
-    v218[i421] = v192[i421] / (2 * v55[i421]) / 4;
+    v218[i421] = (v192[i421] / (2 * v55[i421])) / 4;
   }
   let o424 = 0;
   for (let i422 = 0; i422 < 4; i422++) {
     for (let i423 = 0; i423 < 4; i423++, o424++) {
-      v232[o424] = v188[i423 + i422 * 4] * g1[i423] + v218[i422] * 2 * v48[i423 + i422 * 4];
+      v232[o424] = (v188[i423 + i422 * 4] * g1[i423]) + (((v218[i422]) * 2) * v48[i423 + i422 * 4]);
     }
   }
 
   for (let i425 = 0; i425 < 16; i425++) {
-    v233[i425] = -v232[i425];
+    v233[i425] = -(v232[i425]);
   }
   // dL/dmu1
   dL_dmu1.fill(0, 0, 4);
@@ -2103,7 +2101,7 @@ export function gradient(
   let o433 = 0;
   for (let i431 = 0; i431 < 4; i431++) {
     for (let i432 = 0; i432 < 4; i432++, o433++) {
-      dL_dR1[o433] = v232[o433] + v238[i431];
+      dL_dR1[o433] = v232[o433] + (v238[i431]);
     }
   }
   // dL/dH
@@ -2262,10 +2260,9 @@ export function gradient(
     for (let i489 = 0; i489 < 4; i489++) {
       const h492 = v35[0];
       for (let i490 = 0; i490 < 4; i490++, o491++) {
-        v277[o491] =
-          (A[i490 + i489 * 4 + i488 * 16] *
-            (dL_dA[i490 + i489 * 4 + i488 * 16] - v267[i489 + i488 * 4])) /
-          h492;
+        v277[o491] = (A[i490 + i489 * 4 + i488 * 16]
+          * (dL_dA[i490 + i489 * 4 + i488 * 16] - (v267[i489 + i488 * 4])))
+          / h492;
       }
     }
   }
@@ -2473,95 +2470,83 @@ export function gradient(
 export function sgdStep(
   params: Params,
   gradients: Gradients,
-  lr: number = defaultLearningRate,
+  lr: number = defaultLearningRate
 ): void {
   object(params, "params");
   object(gradients, "gradients");
   if (typeof lr !== "number" || !Number.isFinite(lr))
     throw new Error("nabla: lr must be a finite number");
   {
-    const p = array(params, "Wq", "params"),
-      g = array(gradients, "Wq", "gradients");
+    const p = array(params, "Wq", "params"), g = array(gradients, "Wq", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wq has the wrong length for params.Wq");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wk", "params"),
-      g = array(gradients, "Wk", "gradients");
+    const p = array(params, "Wk", "params"), g = array(gradients, "Wk", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wk has the wrong length for params.Wk");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wv", "params"),
-      g = array(gradients, "Wv", "gradients");
+    const p = array(params, "Wv", "params"), g = array(gradients, "Wv", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wv has the wrong length for params.Wv");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "Wo", "params"),
-      g = array(gradients, "Wo", "gradients");
+    const p = array(params, "Wo", "params"), g = array(gradients, "Wo", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.Wo has the wrong length for params.Wo");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "g1", "params"),
-      g = array(gradients, "g1", "gradients");
+    const p = array(params, "g1", "params"), g = array(gradients, "g1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.g1 has the wrong length for params.g1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "c1", "params"),
-      g = array(gradients, "c1", "gradients");
+    const p = array(params, "c1", "params"), g = array(gradients, "c1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.c1 has the wrong length for params.c1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W1", "params"),
-      g = array(gradients, "W1", "gradients");
+    const p = array(params, "W1", "params"), g = array(gradients, "W1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W1 has the wrong length for params.W1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b1", "params"),
-      g = array(gradients, "b1", "gradients");
+    const p = array(params, "b1", "params"), g = array(gradients, "b1", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b1 has the wrong length for params.b1");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "W2", "params"),
-      g = array(gradients, "W2", "gradients");
+    const p = array(params, "W2", "params"), g = array(gradients, "W2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.W2 has the wrong length for params.W2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "b2", "params"),
-      g = array(gradients, "b2", "gradients");
+    const p = array(params, "b2", "params"), g = array(gradients, "b2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.b2 has the wrong length for params.b2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "g2", "params"),
-      g = array(gradients, "g2", "gradients");
+    const p = array(params, "g2", "params"), g = array(gradients, "g2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.g2 has the wrong length for params.g2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
   {
-    const p = array(params, "c2", "params"),
-      g = array(gradients, "c2", "gradients");
+    const p = array(params, "c2", "params"), g = array(gradients, "c2", "gradients");
     if (g.length !== p.length)
       throw new Error("nabla: gradients.c2 has the wrong length for params.c2");
-    for (let i = 0; i < p.length; i++) p[i] = p[i] - lr * g[i];
+    for (let i = 0; i < p.length; i++) p[i] = p[i] - (lr * g[i]);
   }
 }
 /** Computes the gradient and takes one SGD step; returns the loss before the step. */
@@ -2569,7 +2554,7 @@ export function trainStep(
   params: Params,
   inputs: Inputs,
   lr: number = defaultLearningRate,
-  dims?: Partial<Dims>,
+  dims?: Partial<Dims>
 ): number {
   const { loss, gradients } = gradient(params, inputs, undefined, dims);
   sgdStep(params, gradients, lr);
