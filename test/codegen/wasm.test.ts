@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { analyze } from "../../src/analyze.js";
 import { renderModule } from "../../src/codegen/module.js";
@@ -149,6 +151,36 @@ describe("the WebAssembly module", () => {
     expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
     expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
     expect(Object.keys(wasm.forward(a.params, a.inputs).values)).toEqual([...names, "L"]);
+  });
+
+  it("type-checks under tsc --strict as an ES module, in both precisions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-wasm-tsc-"));
+    // A top-level await needs an ES module: package.json says so.
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    const files: string[] = [];
+    for (const file of ["lstm.nabla", "newton_logistic.nabla", "adam_logistic.nabla"]) {
+      const { graph, gradient } = analyze(readFileSync(join(examples, file), "utf8"), { file });
+      for (const precision of ["f64", "f32"] as const) {
+        const name = `${file.replace(".nabla", "")}_${precision}.ts`;
+        writeFileSync(
+          join(dir, name),
+          renderModule(graph!, gradient!, "typescript", { target: "wasm", precision }),
+        );
+        files.push(name);
+      }
+    }
+    const tsc = join(import.meta.dirname, "../../node_modules/.bin/tsc");
+    const args = ["--strict", "--noEmit", "--target", "es2022", "--module", "nodenext"];
+    let output = "";
+    try {
+      execFileSync(tsc, [...args, "--noUnusedLocals", "--noUnusedParameters", "--types", "", ...files], {
+        cwd: dir,
+        encoding: "utf8",
+      });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error);
+    }
+    expect(output).toBe("");
   });
 
   it("has no script form: it awaits its instance", () => {
