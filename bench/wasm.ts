@@ -1,11 +1,20 @@
 /**
  * The WebAssembly module (`--target wasm`) as another runner of `npm run bench`: the same
  * model compiled with its matrix products as WebAssembly SIMD kernels, on the same data,
- * checked against the generated JavaScript module's gradient like the other runners.
+ * checked against the generated JavaScript module's gradient like the other runners. Its
+ * params and inputs live in the module's memory (its workspaceArrays, filled once at set-up,
+ * as TF.js's tensors live on its backend and PyTorch's in its own memory), so a call copies
+ * nothing in or out; the check computes into fresh arrays, copied out.
  */
 import { compile } from "../src/index.js";
 import { loadModule } from "../src/run.js";
 import type { Runner, Workload, WorkloadData } from "./workload.js";
+
+type Arrays = Record<string, Float64Array>;
+interface WasmModule {
+  gradient(params: Arrays, inputs: Arrays, out?: Arrays, dims?: Record<string, number>): { loss: number };
+  workspaceArrays(dims?: Record<string, number>): { params: Arrays; inputs: Arrays; gradients: Arrays };
+}
 
 /** Largest accepted relative difference from the generated JavaScript module's gradient. */
 export const WASM_TOLERANCE = 1e-12;
@@ -14,16 +23,18 @@ export async function wasmRunner(workload: Workload, data: WorkloadData): Promis
   const result = await compile(workload.nablaSource, { file: `${workload.name}.nabla`, target: "wasm" });
   if (!result.module)
     throw new Error(`nabla did not compile the ${workload.name} model for wasm:\n${result.rendered}`);
-  const mod = await loadModule(result.module.javascript);
-  const zeros = (): Record<string, Float64Array> =>
+  const mod = (await loadModule(result.module.javascript)) as unknown as WasmModule;
+  const zeros = (): Arrays =>
     Object.fromEntries(Object.entries(data.params).map(([k, v]) => [k, new Float64Array(v.length)]));
-  const out = zeros();
+  const own = mod.workspaceArrays(data.dims);
+  for (const [k, v] of Object.entries(data.params)) own.params[k]!.set(v);
+  for (const [k, v] of Object.entries(data.inputs)) own.inputs[k]!.set(v);
   return {
     dtype: "float64",
-    step: () => mod.gradient(data.params, data.inputs, out, data.dims).loss,
+    step: () => mod.gradient(own.params, own.inputs, own.gradients, data.dims).loss,
     evaluate() {
       const g = zeros();
-      const { loss } = mod.gradient(data.params, data.inputs, g, data.dims);
+      const { loss } = mod.gradient(own.params, own.inputs, g, data.dims);
       return { loss, gradients: g };
     },
   };

@@ -328,7 +328,7 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm, options: Mod
     hessian ? [forwardRoots, gradientRoots, productRoots] : [forwardRoots, gradientRoots],
     codeNames(graph, gradient, nodes),
     headings(graph, gradient, nodes),
-    wasm,
+    wasm ? precision : undefined,
   );
   const emitter = plan.emitter;
   const shapeExpr = (n: Node) => emitter.size(n.shape);
@@ -492,7 +492,10 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     const writes = layout.params.map((p) => {
       const g = gradient.params.get(p.name);
       if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
-      return writtenInPlace.get(g) === p.name ? "" : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
+      if (writtenInPlace.get(g) === p.name) return "";
+      // With the WebAssembly target the caller may pass the workspace's own gradient array.
+      const copy = `${prop("out", p.name)}.set(${emitter.ref(g)});`;
+      return wasm && precision === "f64" ? `if (${prop("out", p.name)} !== ${emitter.ref(g)}) ${copy}` : copy;
     });
     return `${writes.join("\n")}\nreturn { loss: ${emitter.ref(lossNode)}[0], gradients: out };`;
   };
@@ -539,6 +542,7 @@ ${exported("trainStep")}function trainStep(params${T(": Params")}, inputs${T(": 
     : optimizerFunctions(graph, layout, dimsParam, T, exported)
 }`);
 
+  if (wasm && precision === "f64") out.push(workspaceArrays(gradient, plan, layout, T, exported));
   if (hessian) out.push(newtonFunctions(graph, hessian, plan, layout, head, dimsParam, T, exported));
   out.splice(constsAt, 0, ...plan.constDeclarations());
   if (form === "script") out.push(`return { ${exports.join(", ")} };`);
@@ -624,5 +628,54 @@ ${exported("newtonStep")}function newtonStep(params${T(": Params")}, inputs${T("
   offset = 0;
   for (const name of hessianOrder) { const p = params[name]; for (let k = 0; k < p.length; k++) p[k] -= lr * d[offset + k]; offset += p.length; }
   return loss;
+}`;
+}
+
+/**
+ * With the WebAssembly target (f64): `workspaceArrays(dims)`, the workspace's own arrays for
+ * the params, inputs and gradients, views of the kernels' memory. Passed to `gradient` they
+ * are not copied in or out (the MLP's W1 and its gradient are 100 000 numbers each).
+ */
+function workspaceArrays(
+  gradient: Gradient,
+  plan: CodePlan,
+  layout: Layout,
+  T: (annotation: string) => string,
+  exported: (name: string) => string,
+): string {
+  const nodes = gradient.hessian?.nodes ?? gradient.nodes;
+  const fields = new Set(plan.storage.map((f) => f.name));
+  const view = (id: NodeId) => {
+    const name = plan.emitter.bufferOf(id);
+    return fields.has(name) ? `w.${name}` : undefined;
+  };
+  const own = (list: readonly NamedValue[]) =>
+    list.map(
+      (n) =>
+        `${key(n.name)}: ${view(n.node) ?? `new Float64Array(${plan.emitter.size(nodes[n.node]!.shape)})`}`,
+    );
+  const given = new Set<NodeId>();
+  const gradients = layout.params.map((p) => {
+    const g = gradient.params.get(p.name);
+    const size = plan.emitter.size(nodes[p.node]!.shape);
+    if (g === null || g === undefined || given.has(g) || !writesByName(nodes[g]!))
+      return `${key(p.name)}: new Float64Array(${size})`;
+    given.add(g);
+    return `${key(p.name)}: ${view(g) ?? `new Float64Array(${size})`}`;
+  });
+  const dims = layout.freeDims.map(
+    (d) =>
+      `const ${layout.dimLocal(d)} = given(dims, ${key(d)});\nif (${layout.dimLocal(d)} === undefined || !Number.isInteger(${layout.dimLocal(d)}) || ${layout.dimLocal(d)} < 1) throw new Error(${key(`nabla: workspaceArrays needs dims.${d}, a positive integer`)});`,
+  );
+  return `/**
+ * The workspace's own arrays for the params, inputs and gradients: views of the kernels' memory.
+ * Fill the params and inputs, pass all three to gradient and nothing is copied in or out. They
+ * stay valid until a call with other run-time dims reallocates the workspace.
+ */
+${exported("workspaceArrays")}function workspaceArrays(${layout.freeDims.length > 0 ? "dims" : "_dims"}${T("?: Partial<Dims>")})${T(": { params: Params; inputs: Inputs; gradients: Gradients }")} {
+  ${layout.freeDims.length > 0 ? `if (dims !== undefined) object(dims, "dims");` : ""}
+  ${dims.join("\n")}
+  const w = buffers(${layout.freeDims.map((d) => layout.dimLocal(d)).join(", ")});
+  return { params: { ${own(layout.params).join(", ")} }, inputs: { ${own(layout.data).join(", ")} }, gradients: { ${gradients.join(", ")} } };
 }`;
 }

@@ -55,6 +55,8 @@ export class CodePlan {
   private readonly constsRead = new Set<string>();
   /** With the WebAssembly target: the arrays the kernels of the function being emitted touch. */
   private readonly memory: Set<string> | undefined;
+  /** The WebAssembly workspace is Float32Array: never the caller's (Float64Array) arrays. */
+  private readonly single: boolean;
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -65,10 +67,11 @@ export class CodePlan {
     /** A line of comment above a node's statements: the equation it computes. */
     private readonly headings: ReadonlyMap<NodeId, string> = new Map(),
     /**
-     * The WebAssembly target: every workspace array lives in the kernels' memory, and the
-     * params and inputs a kernel reads are copied there at the start of each call.
+     * The WebAssembly target's precision (undefined: JavaScript): every workspace array lives
+     * in the kernels' memory, and the params and inputs a kernel reads are copied there at the
+     * start of each call, unless (f64) the caller passes the workspace's own arrays.
      */
-    wasm = false,
+    wasm: "f64" | "f32" | undefined = undefined,
   ) {
     const naming: Naming = {
       ref: (id) => names.buffer(id),
@@ -83,6 +86,7 @@ export class CodePlan {
     const scope = wasm ? { next: 0, memory: new Set<string>() } : { next: 0 };
     this.emitter = new StatementEmitter(nodes, dimLocal, naming, scope, "K", undefined, names);
     this.memory = scope.memory;
+    this.single = wasm === "f32";
     for (const n of nodes) if (n.kind === "const") this.constArrays.set(`K${n.id}`, n.value);
     // The workspace serves every function: it holds the union of what each needs.
     const all = new Set(functions.flatMap((roots) => closure(nodes, roots)));
@@ -176,8 +180,13 @@ export class CodePlan {
       else if (n.kind === "input") source = prop("inputs", n.name);
       else if (inPlace.has(id)) source = prop("out", inPlace.get(id)!);
       if (source === undefined) continue;
-      // A kernel reads it from the memory: a copy there, in the workspace.
-      if (this.memory?.has(name)) lines.push(`const ${name} = w.${name};`, `${name}.set(${source});`);
+      // A kernel reads it from the memory: a copy there, in the workspace (none when the caller
+      // passes the workspace's own array: the module's workspaceArrays).
+      if (this.memory?.has(name))
+        lines.push(
+          `const ${name} = w.${name};`,
+          this.single ? `${name}.set(${source});` : `if (${source} !== ${name}) ${name}.set(${source});`,
+        );
       else lines.push(`const ${name} = ${source};`);
       bound.add(name);
     }

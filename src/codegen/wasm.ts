@@ -16,7 +16,7 @@ export type { Precision };
 export const PRECISIONS: readonly Precision[] = ["f64", "f32"];
 
 /** The module-level identifiers the WebAssembly module declares (names.ts reserves them). */
-export const WASM_IDENTIFIERS = ["nablaWasm", GEMM, "nablaViews"] as const;
+export const WASM_IDENTIFIERS = ["nablaWasm", GEMM, "nablaViews", "workspaceArrays"] as const;
 
 /** The declarations: the instance, the kernel's entry point and the workspace's allocator. */
 export function wasmPreamble(T: (annotation: string) => string, precision: Precision): string {

@@ -13,6 +13,7 @@ const examples = join(import.meta.dirname, "../../examples");
 
 type Arrays = Record<string, Float64Array>;
 interface Module extends LoadedModule {
+  workspaceArrays(dims?: Record<string, number>): { params: Arrays; inputs: Arrays; gradients: Arrays };
   example(): { params: Arrays; inputs: Arrays };
   hessian?(params: Arrays, inputs: Arrays): Float64Array;
   trainStep(params: Arrays, inputs: Arrays): number;
@@ -125,6 +126,33 @@ describe("the WebAssembly module", () => {
       expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
       expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
     }
+  });
+
+  it("hands out its workspace's arrays: passed back, nothing is copied, and the numbers are the same", async () => {
+    const { js, wasm } = await both(mlpSource, "mlp.nabla");
+    const data = makeMlpData(seededRandom(5), 7);
+    const own = wasm.workspaceArrays({ N: 7 });
+    for (const [k, v] of Object.entries(data.params)) own.params[k]!.set(v);
+    for (const [k, v] of Object.entries(data.inputs)) own.inputs[k]!.set(v);
+    const ga = js.gradient(data.params, data.inputs);
+    const gb = wasm.gradient(own.params, own.inputs, own.gradients);
+    expect(gb.gradients).toBe(own.gradients);
+    expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+    expect(difference(ga.gradients, own.gradients)).toBeLessThan(1e-12);
+    // A step in place on the workspace's params, then the gradient there again.
+    js.sgdStep(data.params, ga.gradients, 0.5);
+    wasm.sgdStep(own.params, own.gradients, 0.5);
+    expect(difference(data.params, own.params)).toBeLessThan(1e-12);
+    expect(
+      difference(
+        js.gradient(data.params, data.inputs).gradients,
+        wasm.gradient(own.params, own.inputs, own.gradients).gradients,
+      ),
+    ).toBeLessThan(1e-12);
+    // Other dims reallocate the workspace: the old views are refused, not read.
+    wasm.gradient(makeMlpData(seededRandom(6), 300).params, makeMlpData(seededRandom(6), 300).inputs);
+    expect(() => wasm.gradient(own.params, own.inputs, own.gradients)).toThrow(/nabla:/);
+    expect(() => wasm.workspaceArrays()).toThrow(/needs dims.N/);
   });
 
   it("is safe whatever the model names its values: its own names are reserved", async () => {
