@@ -491,11 +491,15 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
   const gradientReturn = () => {
     const writes = layout.params.map((p) => {
       const g = gradient.params.get(p.name);
-      if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
+      // With the WebAssembly target (f64) the caller may pass the workspace's own gradient
+      // array, and no other view of the memory.
+      const own = wasm && precision === "f64";
+      const target = (mine: string) =>
+        own ? `nablaArg(${prop("out", p.name)}, ${mine}, ${key(`out.${p.name}`)})` : prop("out", p.name);
+      if (g === null || g === undefined) return `${target("undefined")}.fill(0);`;
       if (writtenInPlace.get(g) === p.name) return "";
-      // With the WebAssembly target the caller may pass the workspace's own gradient array.
-      const copy = `${prop("out", p.name)}.set(${emitter.ref(g)});`;
-      return wasm && precision === "f64" ? `if (${prop("out", p.name)} !== ${emitter.ref(g)}) ${copy}` : copy;
+      const copy = `${target(emitter.ref(g))}.set(${emitter.ref(g)});`;
+      return own ? `if (${prop("out", p.name)} !== ${emitter.ref(g)}) ${copy}` : copy;
     });
     return `${writes.join("\n")}\nreturn { loss: ${emitter.ref(lossNode)}[0], gradients: out };`;
   };

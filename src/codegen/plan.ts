@@ -181,13 +181,18 @@ export class CodePlan {
       else if (inPlace.has(id)) source = prop("out", inPlace.get(id)!);
       if (source === undefined) continue;
       // A kernel reads it from the memory: a copy there, in the workspace (none when the caller
-      // passes the workspace's own array: the module's workspaceArrays).
+      // passes the workspace's own array: the module's workspaceArrays). A view of the memory
+      // that is not the workspace's own (one from before a reallocation) is refused.
+      const label = JSON.stringify(
+        `${n.kind === "param" ? "params" : "inputs"}.${(n as { name: string }).name}`,
+      );
+      const checked = `nablaArg(${source}, w.${name}, ${label})`;
       if (this.memory?.has(name))
         lines.push(
           `const ${name} = w.${name};`,
-          this.single ? `${name}.set(${source});` : `if (${source} !== ${name}) ${name}.set(${source});`,
+          this.single ? `${name}.set(${source});` : `if (${source} !== ${name}) ${name}.set(${checked});`,
         );
-      else lines.push(`const ${name} = ${source};`);
+      else lines.push(`const ${name} = ${this.memory !== undefined && !this.single ? checked : source};`);
       bound.add(name);
     }
     const fromWorkspace = this.storage

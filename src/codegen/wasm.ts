@@ -16,7 +16,7 @@ export type { Precision };
 export const PRECISIONS: readonly Precision[] = ["f64", "f32"];
 
 /** The module-level identifiers the WebAssembly module declares (names.ts reserves them). */
-export const WASM_IDENTIFIERS = ["nablaWasm", GEMM, "nablaViews", "workspaceArrays"] as const;
+export const WASM_IDENTIFIERS = ["nablaWasm", GEMM, "nablaViews", "nablaArg", "workspaceArrays"] as const;
 
 /** The declarations: the instance, the kernel's entry point and the workspace's allocator. */
 export function wasmPreamble(T: (annotation: string) => string, precision: Precision): string {
@@ -42,7 +42,16 @@ function nablaViews(lengths${T(": number[]")})${T(`: ${array}[]`)} {
   if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
   new Uint8Array(memory.buffer, 0, end).fill(0);
   return lengths.map((n, i) => new ${array}(memory.buffer, offsets[i], n));
-}`;
+}${
+    precision === "f64"
+      ? `
+/** A caller's array, refused when it is a view of the memory other than the workspace's own \`mine\` (one from before a reallocation). */
+function nablaArg(array${T(": Float64Array")}, mine${T(": Float64Array | undefined")}, name${T(": string")})${T(": Float64Array")} {
+  if (array !== mine && array.buffer === nablaWasm.memory.buffer) throw new Error("nabla: " + name + " is a view of the module's memory but not the workspace's array: take arrays from workspaceArrays again after the run-time dims change");
+  return array;
+}`
+      : ""
+  }`;
 }
 
 /** The workspace's declarations in `allocate`: its own arrays in the memory, then the views of them. */

@@ -153,6 +153,18 @@ describe("the WebAssembly module", () => {
     wasm.gradient(makeMlpData(seededRandom(6), 300).params, makeMlpData(seededRandom(6), 300).inputs);
     expect(() => wasm.gradient(own.params, own.inputs, own.gradients)).toThrow(/nabla:/);
     expect(() => wasm.workspaceArrays()).toThrow(/needs dims.N/);
+    // A reallocation that does not grow the memory leaves old views attached, over the new
+    // workspace: refused too, as params, as inputs and as out.
+    const big = wasm.workspaceArrays({ N: 300 });
+    const small = makeMlpData(seededRandom(7), 2);
+    wasm.gradient(small.params, small.inputs);
+    const stale = /view of the module's memory but not the workspace's array/;
+    expect(() => wasm.gradient(big.params, small.inputs)).toThrow(stale);
+    expect(() =>
+      wasm.gradient(small.params, { X: big.inputs.X!.subarray(0, 2 * 784), Y: small.inputs.Y! }),
+    ).toThrow(stale);
+    expect(() => wasm.gradient(small.params, small.inputs, big.gradients)).toThrow(stale);
+    expect(() => wasm.forward(big.params, small.inputs)).toThrow(stale);
   });
 
   it("is safe whatever the model names its values: its own names are reserved", async () => {
