@@ -46,7 +46,7 @@ import { mulberry32, type Runner, type Workload, type WorkloadData } from "./wor
 import { cnnWorkload } from "./workloads/cnn.js";
 import { mlpWorkload } from "./workloads/mlp.js";
 import { rnnLargeWorkload, rnnWorkload } from "./workloads/rnn.js";
-import { WASM_TOLERANCE, wasmRunner } from "./wasm.js";
+import { WASM_TOLERANCE, wasmF32Runner, wasmRunner } from "./wasm.js";
 
 /** Add a workload by appending it here (and a row to TABLE_ROWS in bench/table.ts for the summary). */
 const workloads: readonly Workload[] = [rnnLargeWorkload, mlpWorkload, cnnWorkload, rnnWorkload];
@@ -181,6 +181,12 @@ const IMPLEMENTATIONS: readonly Implementation[] = [
     label: () => "nabla wasm",
     tolerance: WASM_TOLERANCE,
     create: (ctx) => wasmRunner(ctx.workload, ctx.data),
+  },
+  {
+    key: "nablaWasmF32",
+    label: () => "nabla wasm f32",
+    tolerance: TOLERANCE_F32,
+    create: (ctx) => wasmF32Runner(ctx.workload, ctx.data),
   },
   {
     key: "tfjsCpu",

@@ -19,6 +19,36 @@ interface WasmModule {
 /** Largest accepted relative difference from the generated JavaScript module's gradient. */
 export const WASM_TOLERANCE = 1e-12;
 
+/**
+ * The single-precision module (`--precision f32`): float32 like TF.js and PyTorch f32, checked
+ * to their tolerance. Its workspace is Float32Array, so it copies the params and inputs in and
+ * the gradients out at every call.
+ */
+export async function wasmF32Runner(workload: Workload, data: WorkloadData): Promise<Runner> {
+  const result = await compile(workload.nablaSource, {
+    file: `${workload.name}.nabla`,
+    target: "wasm",
+    precision: "f32",
+  });
+  if (!result.module)
+    throw new Error(`nabla did not compile the ${workload.name} model for wasm f32:\n${result.rendered}`);
+  const mod = (await loadModule(result.module.javascript)) as unknown as WasmModule;
+  const out = Object.fromEntries(
+    Object.entries(data.params).map(([k, v]) => [k, new Float64Array(v.length)]),
+  );
+  return {
+    dtype: "float32",
+    step: () => mod.gradient(data.params, data.inputs, out, data.dims).loss,
+    evaluate() {
+      const g = Object.fromEntries(
+        Object.entries(data.params).map(([k, v]) => [k, new Float64Array(v.length)]),
+      );
+      const { loss } = mod.gradient(data.params, data.inputs, g, data.dims);
+      return { loss, gradients: g };
+    },
+  };
+}
+
 export async function wasmRunner(workload: Workload, data: WorkloadData): Promise<Runner> {
   const result = await compile(workload.nablaSource, { file: `${workload.name}.nabla`, target: "wasm" });
   if (!result.module)
