@@ -8,6 +8,7 @@ import { renderModule } from "../../src/codegen/module.js";
 import { loadModule, type LoadedModule } from "../../src/run.js";
 import { mlpSource, makeMlpData } from "../../bench/workloads/mlp.js";
 import { seededRandom } from "../../src/train/loop.js";
+import { launchChromium, skipWithoutChromium } from "../support/chromium.js";
 
 const examples = join(import.meta.dirname, "../../examples");
 
@@ -222,6 +223,39 @@ describe("the WebAssembly module", () => {
     }
     expect(output).toBe("");
   });
+
+  it.skipIf(skipWithoutChromium)(
+    "runs in a browser (Chromium) as an ES module, with the same gradient",
+    async () => {
+      const source = readFileSync(join(examples, "lstm.nabla"), "utf8");
+      const { js } = await both(source, "lstm.nabla");
+      const { graph, gradient } = analyze(source);
+      const browser = await launchChromium();
+      try {
+        const tab = await browser.newPage();
+        const [f64, f32] = (["f64", "f32"] as const).map(
+          (precision) =>
+            `data:text/javascript;base64,${Buffer.from(renderModule(graph!, gradient!, "javascript", { target: "wasm", precision })).toString("base64")}`,
+        );
+        // A string, not a function: the test runner would rewrite a function's import().
+        const got = (await tab.evaluate(`Promise.all(${JSON.stringify([f64, f32])}.map(async (url) => {
+        const m = await import(url);
+        const e = m.example();
+        const { loss, gradients } = m.gradient(e.params, e.inputs);
+        return { loss, gradients: Object.fromEntries(Object.entries(gradients).map(([k, v]) => [k, [...v]])) };
+      }))`)) as { loss: number; gradients: Record<string, number[]> }[];
+        const e = js.example();
+        const want = js.gradient(e.params, e.inputs);
+        const arrays = (g: Record<string, number[]>) =>
+          Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Float64Array.from(v)]));
+        expect(relative(want.loss, got[0]!.loss)).toBeLessThan(1e-12);
+        expect(difference(want.gradients, arrays(got[0]!.gradients))).toBeLessThan(1e-12);
+        expect(difference(want.gradients, arrays(got[1]!.gradients))).toBeLessThan(1e-5);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   it("has no script form: it awaits its instance", () => {
     const { graph, gradient } = analyze(readFileSync(join(examples, "moons.nabla"), "utf8"));
