@@ -120,7 +120,7 @@ export function runPytorch(
       encoding: "utf8",
       env: childEnv(),
       maxBuffer: 16 << 20,
-      timeout: (options.seconds * 4 + 120) * 1000,
+      timeout: Math.ceil((options.seconds * 4 + 120) * 1000),
     });
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`bench/torch/bench.py exited with ${r.status}:\n${r.stderr.trim()}`);

@@ -46,6 +46,7 @@ import { mulberry32, type Runner, type Workload, type WorkloadData } from "./wor
 import { cnnWorkload } from "./workloads/cnn.js";
 import { mlpWorkload } from "./workloads/mlp.js";
 import { rnnLargeWorkload, rnnWorkload } from "./workloads/rnn.js";
+import { WASM_TOLERANCE, wasmF32Runner, wasmRunner } from "./wasm.js";
 
 /** Add a workload by appending it here (and a row to TABLE_ROWS in bench/table.ts for the summary). */
 const workloads: readonly Workload[] = [rnnLargeWorkload, mlpWorkload, cnnWorkload, rnnWorkload];
@@ -158,12 +159,9 @@ async function tfjsOn(backend: "cpu" | "wasm", ctx: Context): Promise<Runner | U
  * Every implementation timed on every workload, in report order; the generated gradient is
  * the reference the others are checked against.
  *
- * HOOK for "nabla wasm" (the `--target wasm` back end): add an entry
- *   { key: "nablaWasm", label: () => "nabla wasm", tolerance: TOLERANCE_F64,
- *     create: (ctx) => <a Runner calling the wasm module's gradient on ctx.data> },
- * after "generated", and `{ key: "nablaWasm", title: "nabla wasm" }` to TABLE_COLUMNS in
- * bench/table.ts (and, if wanted, a ratio to TABLE_RATIOS). Nothing else changes: checking,
- * timing, the per-workload report and the table all go by this list.
+ * "nabla wasm" is the `--target wasm` module (bench/wasm.ts). Nothing else needs to change
+ * for another implementation: checking, timing, the per-workload report and the table all go
+ * by this list (and TABLE_COLUMNS in bench/table.ts).
  */
 const IMPLEMENTATIONS: readonly Implementation[] = [
   {
@@ -177,6 +175,18 @@ const IMPLEMENTATIONS: readonly Implementation[] = [
     label: () => "nabla (generated)",
     tolerance: 0,
     create: async (ctx) => ctx.nabla.gradient,
+  },
+  {
+    key: "nablaWasm",
+    label: () => "nabla wasm",
+    tolerance: WASM_TOLERANCE,
+    create: (ctx) => wasmRunner(ctx.workload, ctx.data),
+  },
+  {
+    key: "nablaWasmF32",
+    label: () => "nabla wasm f32",
+    tolerance: TOLERANCE_F32,
+    create: (ctx) => wasmF32Runner(ctx.workload, ctx.data),
   },
   {
     key: "tfjsCpu",

@@ -48,6 +48,7 @@ export const TABLE_ROWS: readonly TableRow[] = [
  */
 export const TABLE_COLUMNS: readonly TableColumn[] = [
   { key: "generated", title: "nabla" },
+  { key: "nablaWasm", title: "nabla wasm" },
   { key: "handwritten", title: "best hand-written JS" },
   { key: "tfjsWasm", title: "TF.js wasm" },
   { key: "torchF64", title: "PyTorch f64" },
@@ -57,6 +58,8 @@ export const TABLE_COLUMNS: readonly TableColumn[] = [
 export const TABLE_RATIOS: readonly TableRatio[] = [
   { title: "nabla / hand-written", numerator: "generated", denominator: "handwritten" },
   { title: "TF.js wasm / nabla", numerator: "tfjsWasm", denominator: "generated" },
+  { title: "TF.js wasm / nabla wasm", numerator: "tfjsWasm", denominator: "nablaWasm" },
+  { title: "nabla wasm / PyTorch f64", numerator: "nablaWasm", denominator: "torchF64" },
 ];
 
 /**

@@ -20,14 +20,27 @@ import {
   knownCommand,
   parseArguments,
 } from "./cli/usage.js";
-import { readSource, compileFile, outputStem, writableFolder, writeOutput } from "./cli/files.js";
+import {
+  readSource,
+  compileFile,
+  moduleChoice,
+  type ModuleChoice,
+  outputStem,
+  writableFolder,
+  writeOutput,
+} from "./cli/files.js";
 import { commandRun, commandGradcheck } from "./cli/run.js";
 
 /** The default example shipped with the package: the next-word RNN of the RNN lecture. */
 const DEFAULT_EXAMPLE = "next_word_rnn.nabla";
 
-async function commandCompile(file: string, outDir: string, html = false): Promise<number> {
-  const compiled = await compileFile(file, readSource(file), html);
+async function commandCompile(
+  file: string,
+  outDir: string,
+  html = false,
+  target: ModuleChoice = { target: "js" },
+): Promise<number> {
+  const compiled = await compileFile(file, readSource(file), html, target);
   if (!compiled) return 1;
   writableFolder(outDir);
   const stem = outputStem(file);
@@ -126,10 +139,20 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "compile":
       if (!file) throw new UsageError("compile needs a model file", command);
-      return commandCompile(file, outDir, flags.html === true);
+      return commandCompile(
+        file,
+        outDir,
+        flags.html === true,
+        moduleChoice(flags.target, flags.precision, command),
+      );
     case "run":
       if (!file) throw new UsageError("run needs a model file", command);
-      return commandRun(file, flags.values, flags.json === true);
+      return commandRun(
+        file,
+        flags.values,
+        flags.json === true,
+        moduleChoice(flags.target, flags.precision, command),
+      );
     case "gradcheck":
       if (!file) throw new UsageError("gradcheck needs a model file", command);
       return commandGradcheck(file, flags.values);

@@ -1,5 +1,5 @@
 import { analyze, normalizeLineEnds, type Analysis, type CompileOptions } from "./analyze.js";
-import { generateModule, type GeneratedModule } from "./codegen/module.js";
+import { generateModule, type GeneratedModule, type ModuleOptions } from "./codegen/module.js";
 import { buildHandout } from "./handout/build.js";
 import { printLatex } from "./latex/print.js";
 import { checkLecture, type LectureReport } from "./lecture/check.js";
@@ -11,7 +11,8 @@ export type { Analysis, CompileOptions } from "./analyze.js";
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export type { Graph } from "./ir/types.js";
 export type { Gradient } from "./autodiff/reverse.js";
-export type { GeneratedModule } from "./codegen/module.js";
+export type { GeneratedModule, ModuleOptions } from "./codegen/module.js";
+export type { Precision, Target } from "./codegen/wasm.js";
 export type { PytorchModule } from "./export/pytorch.js";
 
 export interface CompileResult extends Analysis {
@@ -23,7 +24,7 @@ export interface CompileResult extends Analysis {
   readonly lecture?: LectureReport;
 }
 
-export interface CompileOutputs extends CompileOptions {
+export interface CompileOutputs extends CompileOptions, ModuleOptions {
   /**
    * Whether to print the handout as HTML too (default true). It loads KaTeX, the slowest part
    * of a command's start: the command line asks for it only with --html.
@@ -31,11 +32,17 @@ export interface CompileOutputs extends CompileOptions {
   readonly html?: boolean;
 }
 
-/** The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. */
+/**
+ * The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. With
+ * `target: "wasm"` the module's matrix products are WebAssembly SIMD kernels.
+ */
 export async function compile(source: string, options: CompileOutputs = {}): Promise<CompileResult> {
   const analysis = analyze(source, options);
   if (!analysis.graph || !analysis.gradient) return analysis;
-  const module = await generateModule(analysis.graph, analysis.gradient);
+  const module = generateModule(analysis.graph, analysis.gradient, {
+    ...(options.target === undefined ? {} : { target: options.target }),
+    ...(options.precision === undefined ? {} : { precision: options.precision }),
+  });
   const lecture = checkLecture(analysis.graph, analysis.gradient);
   const handout = buildHandout(analysis.graph, analysis.gradient, lecture);
   return {

@@ -3,7 +3,9 @@ import { basename } from "node:path";
 import { compile, type CompileResult } from "../index.js";
 import { fromNested, ValuesError } from "../run.js";
 import type { Tensor } from "../ir/tensor.js";
-import { UsageError } from "./usage.js";
+import { UsageError, type Command } from "./usage.js";
+import { PRECISIONS, TARGETS, type Precision, type Target } from "../codegen/wasm.js";
+import { closestName } from "../syntax/names.js";
 
 /* The files the commands read and write: models, values files, output folders. */
 
@@ -20,11 +22,43 @@ export async function compileFile(
   file: string,
   source: string,
   html = false,
+  target: ModuleChoice = { target: "js" },
 ): Promise<(Required<Pick<CompileResult, "graph" | "module" | "latex">> & { html?: string }) | undefined> {
-  const result = await compile(source, { file, html });
+  const result = await compile(source, { file, html, ...target });
   if (result.rendered) process.stderr.write(`${result.rendered}\n`);
   if (!result.graph || !result.module || result.latex === undefined) return undefined;
   return { graph: result.graph, module: result.module, latex: result.latex, html: result.html };
+}
+
+/** The module compile and run generate: its target and, for the WebAssembly one, its precision. */
+export interface ModuleChoice {
+  readonly target: Target;
+  readonly precision?: Precision;
+}
+
+/**
+ * The module from --target (js when absent) and --precision (f64 when absent, and only with
+ * --target wasm); another value is a usage error.
+ */
+export function moduleChoice(
+  target: string | undefined,
+  precision: string | undefined,
+  command: Command,
+): ModuleChoice {
+  const pick = <T extends string>(what: string, value: string, known: readonly T[]): T => {
+    if ((known as readonly string[]).includes(value)) return value as T;
+    const close = closestName(value, [...known]);
+    throw new UsageError(
+      `unknown ${what} '${value}'${close ? `; did you mean '${close}'?` : ""} (${what}s: ${known.join(", ")})`,
+      command,
+    );
+  };
+  const t = target === undefined ? "js" : pick("target", target, TARGETS);
+  if (precision === undefined) return { target: t };
+  const p = pick("precision", precision, PRECISIONS);
+  if (t !== "wasm")
+    throw new UsageError("--precision is the WebAssembly module's: use it with --target wasm", command);
+  return { target: t, precision: p };
 }
 
 export function outputStem(file: string): string {

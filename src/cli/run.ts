@@ -1,7 +1,7 @@
 import { runCompiled, type RunOutput } from "../run.js";
 import type { Graph } from "../ir/types.js";
 import { gradientCheck, GRADCHECK_TOLERANCE, type ParamCheck } from "../gradcheck.js";
-import { readSource, compileFile, readValues, asValuesProblem } from "./files.js";
+import { readSource, compileFile, readValues, asValuesProblem, type ModuleChoice } from "./files.js";
 
 /* nabla run and nabla gradcheck: the generated module run on the example values (or a values file). */
 
@@ -28,9 +28,10 @@ export async function commandRun(
   file: string,
   valuesFile: string | undefined,
   json: boolean,
+  target: ModuleChoice = { target: "js" },
 ): Promise<number> {
   const values = readValues(valuesFile);
-  const compiled = await compileFile(file, readSource(file));
+  const compiled = await compileFile(file, readSource(file), false, target);
   if (!compiled) return 1;
   let output: RunOutput;
   try {

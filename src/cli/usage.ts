@@ -6,14 +6,14 @@ import { closestName } from "../syntax/names.js";
 /** Each command: how it is called, what it does, and the options it takes. */
 export const COMMANDS = {
   compile: {
-    usage: "nabla compile <model.nabla> [-o <dir>] [--html]",
-    does: "write <dir>/<model>.ts, .js and .tex (default dir: out); --html also writes the handout as one HTML page",
-    options: ["out", "html"],
+    usage: "nabla compile <model.nabla> [-o <dir>] [--html] [--target wasm [--precision f32]]",
+    does: "write <dir>/<model>.ts, .js and .tex (default dir: out); --html also writes the handout as one HTML page; --target wasm writes a module whose matrix products are WebAssembly SIMD kernels, embedded in it (docs/wasm.md), in double precision or, with --precision f32, single",
+    options: ["out", "html", "target", "precision"],
   },
   run: {
-    usage: "nabla run <model.nabla> [--values <file.json>] [--json]",
-    does: "compile, run the generated module on the model's example values (overridden by the values file), print loss, values and gradients",
-    options: ["values", "json"],
+    usage: "nabla run <model.nabla> [--values <file.json>] [--json] [--target wasm [--precision f32]]",
+    does: "compile, run the generated module on the model's example values (overridden by the values file), print loss, values and gradients; --target wasm runs the WebAssembly module",
+    options: ["values", "json", "target", "precision"],
   },
   gradcheck: {
     usage: "nabla gradcheck <model.nabla> [--values <file.json>]",
@@ -95,7 +95,14 @@ export const OPTIONS = {
     text: "--accuracy <value>   also report how often the argmax of a value [N, K] is the target's class",
   },
   port: { type: "string", text: "--port <n>           the port to serve on, 1–65535 (default 8480)" },
-  target: { type: "string", text: "--target <name>      the framework to write for: pytorch" },
+  target: {
+    type: "string",
+    text: `--target <name>      export: the framework to write for (pytorch); compile, run: the module's\n${" ".repeat(23)}code, js (the default) or wasm (WebAssembly SIMD matrix products)`,
+  },
+  precision: {
+    type: "string",
+    text: "--precision <p>      with --target wasm: f64 (the default, f64x2 kernels) or f32 (f32x4)",
+  },
   json: { type: "boolean", text: "--json               print the result as JSON" },
   html: { type: "boolean", text: "--html               also write the handout as one HTML page" },
   stdio: {

@@ -20,6 +20,8 @@ export interface Naming {
   ref(id: NodeId): string;
   /** Statements for a scan or its adjoint; the other non-op kinds need none here. */
   loop?(id: NodeId, emitter: StatementEmitter): string;
+  /** For a scan body: the enclosing graph's node whose array a body node reads in place. */
+  outside?(id: NodeId): NodeId | undefined;
 }
 
 export const outerNaming: Naming = {
@@ -31,6 +33,11 @@ export interface EmitScope {
   next: number;
   /** Every array named in the statements emitted since `recording` began. */
   reads?: Set<string>;
+  /**
+   * With the WebAssembly target: the arrays the kernels have read or written since the set was
+   * last cleared, which must live in the kernels' memory. Absent for the JavaScript target.
+   */
+  memory?: Set<string>;
 }
 
 /**
@@ -154,6 +161,34 @@ export class StatementEmitter implements EmitContext {
       return this.element(a, broadcastOffset(this, shape, n.shape, axes!));
     });
     return `(${getOp(n.op).elementwise!(values, n.attrs, this)})`;
+  }
+
+  /** Whether the code is for the WebAssembly target (its kernels' memory is recorded). */
+  get wasm(): boolean {
+    return this.counter.memory !== undefined;
+  }
+
+  addresses(ids: readonly NodeId[]): string[] | undefined {
+    const memory = this.counter.memory;
+    if (memory === undefined) return undefined;
+    const names: string[] = [];
+    for (const id of ids) {
+      const name = this.inMemory(id);
+      if (name === undefined) return undefined;
+      names.push(name);
+    }
+    for (const name of names) memory.add(name);
+    return names.map((name) => `${this.use(name)}.byteOffset`);
+  }
+
+  /** The name of a node's array when it can live in the kernels' memory: not a constant, not fused. */
+  private inMemory(id: NodeId): string | undefined {
+    const same = this.aliases.get(id);
+    if (same !== undefined) return this.inMemory(same);
+    if (this.fused.has(id) || this.nodes[id]!.kind === "const") return undefined;
+    const outside = this.naming.outside?.(id);
+    if (outside !== undefined) return this.parent!.inMemory(outside);
+    return this.naming.ref(id);
   }
 
   /** Whether reading `id` needs the loop's per-axis indices (a fused node with a broadcast operand). */

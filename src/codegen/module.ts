@@ -19,6 +19,7 @@ import {
 import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
+import { wasmFields, wasmPreamble, type Precision, type Target } from "./wasm.js";
 import { layOut, splitForms, TYPES_BEGIN, TYPES_END } from "./layout.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
@@ -198,17 +199,41 @@ function layoutOf(graph: Graph): Layout {
  * gradient), an SGD step and shape metadata; no imports. Buffers live in a workspace
  * allocated once per set of run-time dims and reused between calls.
  */
-export function generateModule(graph: Graph, gradient: Gradient): GeneratedModule {
+export function generateModule(
+  graph: Graph,
+  gradient: Gradient,
+  options: ModuleOptions = {},
+): GeneratedModule {
   // Rendered and laid out once, the types marked: the JavaScript is the TypeScript without them.
-  return splitForms(layOut(render(graph, gradient, "marked")));
+  return splitForms(layOut(render(graph, gradient, "marked", options)));
+}
+
+export interface ModuleOptions {
+  /**
+   * "js" (the default): plain JavaScript. "wasm": the matrix products run as WebAssembly SIMD
+   * kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
+   * top-level await.
+   */
+  readonly target?: Target;
+  /**
+   * The WebAssembly module's workspace and kernels: "f64" (the default, f64x2) or "f32"
+   * (Float32Array workspace, f32x4 kernels); its params, inputs and results are Float64Arrays
+   * either way. Only with the "wasm" target.
+   */
+  readonly precision?: Precision;
 }
 
 /**
  * The module before layout: valid and runnable. The playground runs its script form as one
  * types.
  */
-export function renderModule(graph: Graph, gradient: Gradient, form: ModuleForm): string {
-  return render(graph, gradient, form);
+export function renderModule(
+  graph: Graph,
+  gradient: Gradient,
+  form: ModuleForm,
+  options: ModuleOptions = {},
+): string {
+  return render(graph, gradient, form, options);
 }
 
 /** The functions the model's ops call (erf), each once, from every graph the module runs. */
@@ -276,7 +301,17 @@ function headings(graph: Graph, gradient: Gradient, nodes: readonly Node[]): Map
 export type ModuleForm = "typescript" | "javascript" | "script";
 
 /** `marked`: the TypeScript with what only TypeScript has between markers (layout.ts splits the forms). */
-function render(graph: Graph, gradient: Gradient, form: ModuleForm | "marked"): string {
+function render(
+  graph: Graph,
+  gradient: Gradient,
+  form: ModuleForm | "marked",
+  options: ModuleOptions = {},
+): string {
+  const wasm = options.target === "wasm";
+  const precision = options.precision ?? "f64";
+  if (precision !== "f64" && !wasm) throw new Error(`precision ${precision} needs the wasm target`);
+  if (wasm && form === "script")
+    throw new Error("the WebAssembly module is an ES module (it awaits its instance): it has no script form");
   const typed = form === "typescript" || form === "marked";
   const typesOnly = (code: string) => (form === "marked" ? `${TYPES_BEGIN}${code}${TYPES_END}` : code);
   const T = (annotation: string) => (!typed || annotation === "" ? "" : typesOnly(annotation));
@@ -298,6 +333,7 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm | "marked"): 
     hessian ? [forwardRoots, gradientRoots, productRoots] : [forwardRoots, gradientRoots],
     codeNames(graph, gradient, nodes),
     headings(graph, gradient, nodes),
+    wasm ? precision : undefined,
   );
   const emitter = plan.emitter;
   const shapeExpr = (n: Node) => emitter.size(n.shape);
@@ -405,6 +441,7 @@ function render(graph: Graph, gradient: Gradient, form: ModuleForm | "marked"): 
   return value;
 }`);
   out.push(argumentHelpers(T, layout.freeDims.length > 0));
+  if (wasm) out.push(wasmPreamble(T, precision));
   for (const [name, helper] of opHelpers(nodes))
     out.push(`const ${name}${T(`: ${helper.type}`)} = ${helper.source};`);
   out.push(
@@ -428,7 +465,7 @@ ${exported("bindDims")}function bindDims(params${T(": Params")}, inputs${T(": In
   const keyExpr = `${JSON.stringify("")}${dimsKey.map((d) => ` + "," + ${d}`).join("")}`;
   out.push(`let workspace${T(": ReturnType<typeof allocate> | undefined")};
 function allocate(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
-  ${fields.map((f) => `const ${f.name} = ${f.init};`).join("\n")}
+  ${wasm ? wasmFields(fields) : fields.map((f) => `const ${f.name} = ${f.init};`).join("\n")}
   return { key: ${keyExpr}${fields.map((f) => `, ${f.name}`).join("")} };
 }
 function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
@@ -437,9 +474,10 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
   return workspace;
 }`);
 
-  // A param's gradient is computed straight into the caller's array when no other param shares it.
+  // A param's gradient is computed straight into the caller's array when no other param shares
+  // it (not with the WebAssembly target: a kernel may write it, and only into its memory).
   const writtenInPlace = new Map<NodeId, string>();
-  for (const p of layout.params) {
+  for (const p of wasm ? [] : layout.params) {
     const g = gradient.params.get(p.name);
     if (g !== null && g !== undefined && writesByName(nodes[g]!) && !writtenInPlace.has(g))
       writtenInPlace.set(g, p.name);
@@ -449,12 +487,19 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     `const w = buffers(${dimsKey.join(", ")});`,
   ].join("\n");
   const forwardReturn = () =>
-    `return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${emitter.ref(e.node)}.slice()`).join(", ")} } };`;
+    `return { loss: ${emitter.ref(lossNode)}[0], values: { ${layout.equations.map((e) => `${key(e.name)}: ${precision === "f64" ? `${emitter.ref(e.node)}.slice()` : `Float64Array.from(${emitter.ref(e.node)})`}`).join(", ")} } };`;
   const gradientReturn = () => {
     const writes = layout.params.map((p) => {
       const g = gradient.params.get(p.name);
-      if (g === null || g === undefined) return `${prop("out", p.name)}.fill(0);`;
-      return writtenInPlace.get(g) === p.name ? "" : `${prop("out", p.name)}.set(${emitter.ref(g)});`;
+      // With the WebAssembly target (f64) the caller may pass the workspace's own gradient
+      // array, and no other view of the memory.
+      const own = wasm && precision === "f64";
+      const target = (mine: string) =>
+        own ? `nablaArg(${prop("out", p.name)}, ${mine}, ${key(`out.${p.name}`)})` : prop("out", p.name);
+      if (g === null || g === undefined) return `${target("undefined")}.fill(0);`;
+      if (writtenInPlace.get(g) === p.name) return "";
+      const copy = `${target(emitter.ref(g))}.set(${emitter.ref(g)});`;
+      return own ? `if (${prop("out", p.name)} !== ${emitter.ref(g)}) ${copy}` : copy;
     });
     return `${writes.join("\n")}\nreturn { loss: ${emitter.ref(lossNode)}[0], gradients: out };`;
   };
@@ -501,6 +546,7 @@ ${exported("trainStep")}function trainStep(params${T(": Params")}, inputs${T(": 
     : optimizerFunctions(graph, layout, dimsParam, T, exported)
 }`);
 
+  if (wasm && precision === "f64") out.push(workspaceArrays(gradient, plan, layout, T, exported));
   if (hessian) out.push(newtonFunctions(graph, hessian, plan, layout, head, dimsParam, T, exported));
   out.splice(constsAt, 0, ...plan.constDeclarations());
   if (form === "script") out.push(`return { ${exports.join(", ")} };`);
@@ -586,5 +632,54 @@ ${exported("newtonStep")}function newtonStep(params${T(": Params")}, inputs${T("
   offset = 0;
   for (const name of hessianOrder) { const p = params[name]; for (let k = 0; k < p.length; k++) p[k] -= lr * d[offset + k]; offset += p.length; }
   return loss;
+}`;
+}
+
+/**
+ * With the WebAssembly target (f64): `workspaceArrays(dims)`, the workspace's own arrays for
+ * the params, inputs and gradients, views of the kernels' memory. Passed to `gradient` they
+ * are not copied in or out (the MLP's W1 and its gradient are 100 000 numbers each).
+ */
+function workspaceArrays(
+  gradient: Gradient,
+  plan: CodePlan,
+  layout: Layout,
+  T: (annotation: string) => string,
+  exported: (name: string) => string,
+): string {
+  const nodes = gradient.hessian?.nodes ?? gradient.nodes;
+  const fields = new Set(plan.storage.map((f) => f.name));
+  const view = (id: NodeId) => {
+    const name = plan.emitter.bufferOf(id);
+    return fields.has(name) ? `w.${name}` : undefined;
+  };
+  const own = (list: readonly NamedValue[]) =>
+    list.map(
+      (n) =>
+        `${key(n.name)}: ${view(n.node) ?? `new Float64Array(${plan.emitter.size(nodes[n.node]!.shape)})`}`,
+    );
+  const given = new Set<NodeId>();
+  const gradients = layout.params.map((p) => {
+    const g = gradient.params.get(p.name);
+    const size = plan.emitter.size(nodes[p.node]!.shape);
+    if (g === null || g === undefined || given.has(g) || !writesByName(nodes[g]!))
+      return `${key(p.name)}: new Float64Array(${size})`;
+    given.add(g);
+    return `${key(p.name)}: ${view(g) ?? `new Float64Array(${size})`}`;
+  });
+  const dims = layout.freeDims.map(
+    (d) =>
+      `const ${layout.dimLocal(d)} = given(dims, ${key(d)});\nif (${layout.dimLocal(d)} === undefined || !Number.isInteger(${layout.dimLocal(d)}) || ${layout.dimLocal(d)} < 1) throw new Error(${key(`nabla: workspaceArrays needs dims.${d}, a positive integer`)});`,
+  );
+  return `/**
+ * The workspace's own arrays for the params, inputs and gradients: views of the kernels' memory.
+ * Fill the params and inputs, pass all three to gradient and nothing is copied in or out. They
+ * stay valid until a call with other run-time dims reallocates the workspace.
+ */
+${exported("workspaceArrays")}function workspaceArrays(${layout.freeDims.length > 0 ? "dims" : "_dims"}${T("?: Partial<Dims>")})${T(": { params: Params; inputs: Inputs; gradients: Gradients }")} {
+  ${layout.freeDims.length > 0 ? `if (dims !== undefined) object(dims, "dims");` : ""}
+  ${dims.join("\n")}
+  const w = buffers(${layout.freeDims.map((d) => layout.dimLocal(d)).join(", ")});
+  return { params: { ${own(layout.params).join(", ")} }, inputs: { ${own(layout.data).join(", ")} }, gradients: { ${gradients.join(", ")} } };
 }`;
 }

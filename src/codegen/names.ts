@@ -1,6 +1,7 @@
 import type { Graph, Node, NodeId, ScanNode } from "../ir/types.js";
 import type { Gradient } from "../autodiff/reverse.js";
 import { allOps } from "../ir/registry.js";
+import { WASM_IDENTIFIERS } from "./wasm.js";
 
 /**
  * The identifiers of the generated code. Buffers holding a model's values are named after
@@ -35,6 +36,7 @@ export const MODULE_IDENTIFIERS: readonly string[] = [
   "forward zeroGradients gradient sgdStep trainStep hessianVectorProduct hessianOrder hessian nablaSolve newtonStep",
   "createOptimizerState optimizerStep optimizerStates stateFor OptimizerState stepRate clipFactor",
   "params inputs out w data direction state",
+  WASM_IDENTIFIERS.join(" "),
 ]
   .join(" ")
   .split(" ");
@@ -113,6 +115,11 @@ export class CodeNames {
     return this.pick(`r${scan}_${node}`);
   }
 
+  /** With the WebAssembly target: operand `k` of a backward loop's batched sum, over every step. */
+  stack(adjoint: NodeId, node: NodeId, k: number): string {
+    return `sk${adjoint}_${node}_${k}`;
+  }
+
   /** A body node's value at the current step. */
   bodyTemp(scope: NodeId, node: NodeId): string {
     return this.pick(`bt${scope}_${node}`);
@@ -187,7 +194,10 @@ function numberedNames(graph: Graph, nodes: readonly Node[]): Set<string> {
     if (n.kind !== "scan" && n.kind !== "scan_adjoint") continue;
     const forward = (n.kind === "scan" ? n : nodes[n.forward]) as ScanNode;
     forward.states.forEach((_, k) => out.add(`s${n.id}_${k}`).add(`d${n.id}_${k}`));
-    for (const b of n.body) out.add(`bt${n.id}_${b.id}`).add(`K${n.id}_${b.id}`).add(`r${n.id}_${b.id}`);
+    for (const b of n.body) {
+      out.add(`bt${n.id}_${b.id}`).add(`K${n.id}_${b.id}`).add(`r${n.id}_${b.id}`);
+      if (b.kind === "op") b.args.forEach((_, k) => out.add(`sk${n.id}_${b.id}_${k}`));
+    }
   }
   return out;
 }

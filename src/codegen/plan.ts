@@ -1,7 +1,14 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
 import { CodeNames } from "./names.js";
-import { emitScan, emitScanAdjoint, residualsOf, scanStorage, type StorageField } from "./scan.js";
+import {
+  emitScan,
+  emitScanAdjoint,
+  freshField,
+  residualsOf,
+  scanStorage,
+  type StorageField,
+} from "./scan.js";
 
 const prop = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
 
@@ -46,6 +53,10 @@ export class CodePlan {
   private readonly constArrays = new Map<string, Float64Array>();
   /** The constant arrays some function reads, by name: only these are declared. */
   private readonly constsRead = new Set<string>();
+  /** With the WebAssembly target: the arrays the kernels of the function being emitted touch. */
+  private readonly memory: Set<string> | undefined;
+  /** The WebAssembly workspace is Float32Array: never the caller's (Float64Array) arrays. */
+  private readonly single: boolean;
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -55,6 +66,12 @@ export class CodePlan {
     names: CodeNames = new CodeNames(),
     /** A line of comment above a node's statements: the equation it computes. */
     private readonly headings: ReadonlyMap<NodeId, string> = new Map(),
+    /**
+     * The WebAssembly target's precision (undefined: JavaScript): every workspace array lives
+     * in the kernels' memory, and the params and inputs a kernel reads are copied there at the
+     * start of each call, unless (f64) the caller passes the workspace's own arrays.
+     */
+    wasm: "f64" | "f32" | undefined = undefined,
   ) {
     const naming: Naming = {
       ref: (id) => names.buffer(id),
@@ -66,19 +83,27 @@ export class CodePlan {
         return emitScanAdjoint(ctx, a, this.nodes[a.forward] as ScanNode, this.projections.get(id) ?? []);
       },
     };
-    this.emitter = new StatementEmitter(nodes, dimLocal, naming, { next: 0 }, "K", undefined, names);
+    const scope = wasm ? { next: 0, memory: new Set<string>() } : { next: 0 };
+    this.emitter = new StatementEmitter(nodes, dimLocal, naming, scope, "K", undefined, names);
+    this.memory = scope.memory;
+    this.single = wasm === "f32";
     for (const n of nodes) if (n.kind === "const") this.constArrays.set(`K${n.id}`, n.value);
     // The workspace serves every function: it holds the union of what each needs.
     const all = new Set(functions.flatMap((roots) => closure(nodes, roots)));
     this.select([...all]);
     for (const id of [...all].sort((a, b) => a - b)) {
       const n = nodes[id]!;
+      if (wasm && (n.kind === "param" || n.kind === "input"))
+        this.storageFields.set(
+          this.emitter.bufferOf(id),
+          freshField(this.emitter.bufferOf(id), this.emitter.size(n.shape)),
+        );
       if (n.kind === "op" || n.kind === "project") {
         if (n.kind === "project" && this.ownedByScan(n)) continue;
-        this.storageFields.set(this.emitter.bufferOf(id), {
-          name: this.emitter.bufferOf(id),
-          init: `new Float64Array(${this.emitter.size(n.shape)})`,
-        });
+        this.storageFields.set(
+          this.emitter.bufferOf(id),
+          freshField(this.emitter.bufferOf(id), this.emitter.size(n.shape)),
+        );
       }
       if (n.kind === "scan" || n.kind === "scan_adjoint") {
         const forward = (n.kind === "scan" ? n : nodes[n.forward]) as ScanNode;
@@ -131,6 +156,7 @@ export class CodePlan {
     epilogue: () => string = () => "",
   ): EmittedFunction {
     const ids = closure(this.nodes, roots);
+    this.memory?.clear();
     this.select(ids);
     this.emitter.plan(ids, new Set(roots));
     // The function as statements that know the arrays they name; printed once all are built.
@@ -154,7 +180,19 @@ export class CodePlan {
       else if (n.kind === "input") source = prop("inputs", n.name);
       else if (inPlace.has(id)) source = prop("out", inPlace.get(id)!);
       if (source === undefined) continue;
-      lines.push(`const ${name} = ${source};`);
+      // A kernel reads it from the memory: a copy there, in the workspace (none when the caller
+      // passes the workspace's own array: the module's workspaceArrays). A view of the memory
+      // that is not the workspace's own (one from before a reallocation) is refused.
+      const label = JSON.stringify(
+        `${n.kind === "param" ? "params" : "inputs"}.${(n as { name: string }).name}`,
+      );
+      const checked = `nablaArg(${source}, w.${name}, ${label})`;
+      if (this.memory?.has(name))
+        lines.push(
+          `const ${name} = w.${name};`,
+          this.single ? `${name}.set(${source});` : `if (${source} !== ${name}) ${name}.set(${checked});`,
+        );
+      else lines.push(`const ${name} = ${this.memory !== undefined && !this.single ? checked : source};`);
       bound.add(name);
     }
     const fromWorkspace = this.storage

@@ -16,7 +16,16 @@ const bodyConstPrefix = (scope: NodeId) => `K${scope}_`;
 export interface StorageField {
   readonly name: string;
   readonly init: string;
+  /** For an array of its own (not a view of another): its length, as a JS expression. */
+  readonly length?: string;
 }
+
+/** A workspace array of its own, zeroed. */
+export const freshField = (name: string, length: string): StorageField => ({
+  name,
+  length,
+  init: `new Float64Array(${length})`,
+});
 
 /** Forward body nodes that the backward loop reads: the forward loop stores them for every step. */
 export function residualsOf(adjoint: ScanAdjointNode, forward: ScanNode): Set<NodeId> {
@@ -36,6 +45,44 @@ const isStep = (n: Node) =>
   n.kind === "residual" ||
   n.kind === "state_adjoint";
 
+/**
+ * The sums over steps a backward loop adds straight into their totals: contributions used by
+ * nothing else, by an op that can accumulate (an outer product, Σ_t δ_t h_{t-1}ᵀ). With the
+ * WebAssembly target, those whose op has a kernel for the whole sum (`sumOverSteps`) are
+ * `batched`: their operands are stacked step by step and summed by one call after the loop.
+ */
+function directSums(
+  adjoint: ScanAdjointNode,
+  projections: readonly ProjectNode[],
+  wasm: boolean,
+): { direct: Set<NodeId>; batched: Set<NodeId> } {
+  const roots = [
+    ...adjoint.carries.map((c) => c.node),
+    ...projections.filter((p) => p.what === "stacked").map((p) => adjoint.stacked[p.index]!),
+    ...projections.filter((p) => p.what === "summed").map((p) => adjoint.summed[p.index]!),
+  ];
+  const uses = new Map<NodeId, number>();
+  for (const id of closure(adjoint.body, roots))
+    for (const a of dependencies(adjoint.body[id]!)) uses.set(a, (uses.get(a) ?? 0) + 1);
+  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
+  const direct = new Set(
+    projections
+      .filter((p) => p.what === "summed")
+      .map((p) => adjoint.summed[p.index]!)
+      .filter((id) => {
+        const n = adjoint.body[id]!;
+        return n.kind === "op" && getOp(n.op).accumulate !== undefined && uses.get(id) === 1;
+      }),
+  );
+  const batched = new Set(
+    [...direct].filter((id) => {
+      const n = adjoint.body[id]!;
+      return wasm && n.kind === "op" && getOp(n.op).sumOverSteps !== undefined;
+    }),
+  );
+  return { direct, batched };
+}
+
 /** Every array a scan or scan adjoint needs, for the workspace. */
 export function scanStorage(
   ctx: StatementEmitter,
@@ -50,30 +97,25 @@ export function scanStorage(
   const states = forward.states;
   if (node.kind === "scan") {
     states.forEach((s, k) =>
-      fields.push({
-        name: ctx.names.state(node.id, k),
-        init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
-      }),
+      fields.push(freshField(ctx.names.state(node.id, k), `(${s.lags} + ${length}) * ${size(s.shape)}`)),
     );
     for (const id of residuals)
-      fields.push({
-        name: ctx.names.residual(node.id, id),
-        init: `new Float64Array(${length} * ${size(node.body[id]!.shape)})`,
-      });
+      fields.push(freshField(ctx.names.residual(node.id, id), `${length} * ${size(node.body[id]!.shape)}`));
   } else {
     states.forEach((s, k) =>
-      fields.push({
-        name: ctx.names.adjointState(node.id, k),
-        init: `new Float64Array((${s.lags} + ${length}) * ${size(s.shape)})`,
-      }),
+      fields.push(
+        freshField(ctx.names.adjointState(node.id, k), `(${s.lags} + ${length}) * ${size(s.shape)}`),
+      ),
     );
+    for (const id of directSums(node, projections, ctx.wasm).batched) {
+      const n = node.body[id] as Extract<Node, { kind: "op" }>;
+      n.args.forEach((a, k) =>
+        fields.push(freshField(ctx.names.stack(node.id, id, k), `${length} * ${size(node.body[a]!.shape)}`)),
+      );
+    }
   }
   for (const n of node.body)
-    if (isStep(n))
-      fields.push({
-        name: ctx.names.bodyTemp(node.id, n.id),
-        init: `new Float64Array(${size(n.shape)})`,
-      });
+    if (isStep(n)) fields.push(freshField(ctx.names.bodyTemp(node.id, n.id), `${size(n.shape)}`));
   for (const p of projections) {
     const s = states[p.index];
     if (p.what === "state")
@@ -86,11 +128,7 @@ export function scanStorage(
         name: ctx.bufferOf(p.id),
         init: `${ctx.names.adjointState(node.id, p.index)}.subarray(${p.position} * ${size(s!.shape)}, ${p.position + 1} * ${size(s!.shape)})`,
       });
-    else
-      fields.push({
-        name: ctx.bufferOf(p.id),
-        init: `new Float64Array(${size(p.shape)})`,
-      });
+    else fields.push(freshField(ctx.bufferOf(p.id), `${size(p.shape)}`));
   }
   return fields;
 }
@@ -115,6 +153,10 @@ export function emitScan(
       ref: (id) => {
         const n = scan.body[id]!;
         return n.kind === "outer" ? ctx.ref(n.source) : ctx.names.bodyTemp(scan.id, id);
+      },
+      outside: (id) => {
+        const n = scan.body[id]!;
+        return n.kind === "outer" ? n.source : undefined;
       },
     },
     bodyConstPrefix(scan.id),
@@ -196,6 +238,15 @@ export function emitScanAdjoint(
         }
         return ctx.names.bodyTemp(adjoint.id, id);
       },
+      outside: (id) => {
+        const n = adjoint.body[id]!;
+        if (n.kind === "outer") return n.source;
+        if (n.kind === "residual") {
+          const f = forward.body[n.node]!;
+          if (f.kind === "outer") return f.source;
+        }
+        return undefined;
+      },
     },
     bodyConstPrefix(adjoint.id),
   );
@@ -211,18 +262,7 @@ export function emitScanAdjoint(
     ...summed.map((s) => s.node),
   ];
   // A contribution used only by its sum is added straight into the sum (no per-step buffer).
-  const uses = new Map<NodeId, number>();
-  for (const id of closure(adjoint.body, roots))
-    for (const a of dependencies(adjoint.body[id]!)) uses.set(a, (uses.get(a) ?? 0) + 1);
-  for (const r of roots) uses.set(r, (uses.get(r) ?? 0) + 1);
-  const direct = new Set(
-    summed
-      .map((s) => s.node)
-      .filter((id) => {
-        const n = adjoint.body[id]!;
-        return n.kind === "op" && getOp(n.op).accumulate !== undefined && uses.get(id) === 1;
-      }),
-  );
+  const { direct, batched } = directSums(adjoint, projections, ctx.wasm);
   const ids = closure(
     adjoint.body,
     roots.flatMap((r) => (direct.has(r) ? dependencies(adjoint.body[r]!) : [r])),
@@ -289,9 +329,22 @@ export function emitScanAdjoint(
     step.push(
       `${ctx.ref(s.project.id)}.set(${body.ref(s.node)}, ${t} * ${ctx.size(adjoint.body[s.node]!.shape)});`,
     );
+  const after: string[] = [];
   for (const s of summed) {
     const target = ctx.ref(s.project.id);
     const n = adjoint.body[s.node]!;
+    if (batched.has(s.node) && n.kind === "op") {
+      const stacks = n.args.map((a, k) => {
+        const stack = ctx.use(ctx.names.stack(adjoint.id, s.node, k));
+        step.push(`${stack}.set(${body.ref(a)}, ${t} * ${ctx.size(adjoint.body[a]!.shape)});`);
+        return stack;
+      });
+      const call = getOp(n.op).sumOverSteps!(ctx, n, target, stacks, length);
+      if (call !== undefined) {
+        after.push(call);
+        continue;
+      }
+    }
     if (direct.has(s.node) && n.kind === "op") {
       step.push(getOp(n.op).accumulate!(body, n, target));
       continue;
@@ -301,6 +354,6 @@ export function emitScanAdjoint(
       `for (let ${i} = 0; ${i} < ${ctx.size(n.shape)}; ${i}++) ${target}[${i}] += ${body.ref(s.node)}[${i}];`,
     );
   }
-  lines.push(`for (let ${t} = ${length} - 1; ${t} >= 0; ${t}--) {\n${step.join("\n")}\n}`);
+  lines.push(`for (let ${t} = ${length} - 1; ${t} >= 0; ${t}--) {\n${step.join("\n")}\n}`, ...after);
   return `{\n${lines.join("\n")}\n}`;
 }

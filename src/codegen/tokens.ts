@@ -70,7 +70,7 @@ const BEFORE_REGEX = new Set(["return", "typeof", "case", "do", "else", "in", "o
 const BEFORE_BLOCK = new Set([")", "]", "=>", "else", "try", "finally", "do", ">", TYPES_END]);
 const NOT_BEFORE_BLOCK = new Set([
   ...["return", "typeof", "in", "of", "case", "throw", "yield", "await"],
-  ...["const", "let", "var", "import", "export"],
+  ...["const", "let", "var", "import", "export", "as", "satisfies"],
 ]);
 
 export function tokenize(code: string): Token[] {

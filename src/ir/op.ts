@@ -33,6 +33,13 @@ export interface EmitContext {
   describe(id: NodeId): string;
   /** Whether `element` needs per-axis loop indices for this node. */
   needsAxes(id: NodeId): boolean;
+  /**
+   * With the WebAssembly target (codegen/wasm.ts): the byte addresses of the nodes' arrays in
+   * the kernels' memory, as JS expressions, recording that they must live there; undefined
+   * when one cannot (a constant), and absent or undefined for the JavaScript target. An op
+   * whose kernel has a WebAssembly form calls it when this gives addresses.
+   */
+  addresses?(ids: readonly NodeId[]): string[] | undefined;
 }
 
 /** LaTeX with its precedence, so renderers parenthesise only where needed. */
@@ -140,6 +147,19 @@ export interface OpDef {
    * buffer first: a backward loop sums per-step contributions (Σ_t δ_t h_{t-1}ᵀ) this way.
    */
   readonly accumulate?: (ctx: EmitContext, node: OpNode, target: string) => string;
+  /**
+   * With the WebAssembly target: a backward loop's sum of the node's values over the steps
+   * (Σ_t δ_t h_{t-1}ᵀ), added to `target` by one kernel call after the loop from its operands
+   * stacked step by step (`stacks[i]`: [steps, …] arrays in the kernels' memory, step t at
+   * row t), instead of an accumulation at every step; undefined when it has none.
+   */
+  readonly sumOverSteps?: (
+    ctx: EmitContext,
+    node: OpNode,
+    target: string,
+    stacks: readonly string[],
+    steps: string,
+  ) => string | undefined;
   /** The value is its first operand's buffer read in another shape (a reshape): no code, no copy. */
   readonly sharesBuffer?: boolean;
   /** Statements computing the node into its buffer. */

@@ -1,4 +1,5 @@
 import type { EmitContext } from "./lowering.js";
+import { GEMM } from "../wasm/kernels.js";
 
 /**
  * Matrix kernels as performance engineers write them by hand: row-major flat arrays and
@@ -137,4 +138,35 @@ function blocked(i: string, bound: string, size: number, block: (count: number) 
 
 function names<K extends string>(ctx: EmitContext, keys: readonly K[]): Record<K, string> {
   return Object.fromEntries(keys.map((k) => [k, ctx.fresh(k)])) as Record<K, string>;
+}
+
+/**
+ * A product in the WebAssembly kernels' terms (wasm/kernels.ts): C[m, n] = β C + A B with
+ * A(i, p) at i·sai + p·sap and B(p, j) at p·sbp + j·sbj, every size a JS expression.
+ */
+export interface GemmSpec {
+  readonly m: string;
+  readonly n: string;
+  readonly k: string;
+  readonly sai: string;
+  readonly sap: string;
+  readonly sbp: string;
+  readonly sbj: string;
+}
+
+/**
+ * The call of the WebAssembly gemm kernel, when the target has one and the arrays are in its
+ * memory ([C, A, B] addresses from `ctx.addresses`); undefined otherwise, and for layouts the
+ * kernel runs only as a plain loop (both operands strided along p and B along j), which the
+ * register-blocked JavaScript kernels do better.
+ */
+export function emitGemmCall(
+  addresses: readonly string[] | undefined,
+  s: GemmSpec,
+  accumulate = false,
+): string | undefined {
+  if (addresses === undefined) return undefined;
+  if (s.sbj !== "1" && !(s.sap === "1" && s.sbp === "1")) return undefined;
+  const [c, a, b] = addresses;
+  return `${GEMM}(${c}, ${a}, ${b}, ${s.m}, ${s.n}, ${s.k}, ${s.sai}, ${s.sap}, ${s.sbp}, ${s.sbj}, ${accumulate ? 1 : 0});`;
 }

@@ -4,7 +4,7 @@ import { problem } from "../diagnostics/shapes.js";
 import type { Attrs, NodeId, Shape } from "../ir/types.js";
 import { tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
-import { emitDot, emitMatMat, emitMatVec, emitOuter } from "./kernels.js";
+import { emitDot, emitGemmCall, emitMatMat, emitMatVec, emitOuter, type GemmSpec } from "./kernels.js";
 import { group, PREC, type Latex, type OpDef, type Python, type ShapeResult } from "../ir/op.js";
 import { transposeLast } from "./batched.js";
 import { atom, call, infix, py } from "./python.js";
@@ -110,6 +110,9 @@ function emitMatmul(ctx: EmitContext, node: { id: NodeId; args: readonly NodeId[
   const sb = ctx.shapeOf(B);
   const ta = flag(node.attrs, "transA");
   const tb = flag(node.attrs, "transB");
+  const gemm = gemmSpec(ctx, A, B, ta, tb);
+  const call = gemm && emitGemmCall(ctx.addresses?.([node.id, ...gemm.operands]), gemm.spec);
+  if (call !== undefined) return call;
   const out = ctx.ref(node.id);
   if (sa.length === 2 && sb.length === 2) {
     const [m, k] = view(sa, ta);
@@ -151,16 +154,62 @@ function emitMatmul(ctx: EmitContext, node: { id: NodeId; args: readonly NodeId[
   return emitDot(ctx, out, ctx.ref(A), ctx.ref(B), ctx.dim(sa[0]!));
 }
 
+/**
+ * The product as the WebAssembly kernel's C = A B, with the operands in the order it reads
+ * them: op(A) op(B) for two matrices; a matrix times a vector is a one-column product (A x,
+ * dot products along A's rows) or, with A transposed, a one-row one (xᵀ A, rows of A added);
+ * a vector times a matrix a one-row one. A vector times a vector (a dot) has none.
+ */
+function gemmSpec(
+  ctx: EmitContext,
+  A: NodeId,
+  B: NodeId,
+  ta: boolean,
+  tb: boolean,
+): { spec: GemmSpec; operands: [NodeId, NodeId] } | undefined {
+  const sa = ctx.shapeOf(A);
+  const sb = ctx.shapeOf(B);
+  const d = (x: Shape[number]) => ctx.dim(x);
+  // A stored [m, k] (or [k, m] read transposed); B stored [k, n] (or [n, k]).
+  const stridesA = (m: string, k: string) => (ta ? { sai: "1", sap: m } : { sai: k, sap: "1" });
+  const stridesB = (k: string, n: string) => (tb ? { sbp: "1", sbj: k } : { sbp: n, sbj: "1" });
+  if (sa.length === 2 && sb.length === 2) {
+    const [m, k] = view(sa, ta).map(d) as [string, string];
+    const n = d(view(sb, tb)[1]!);
+    return { spec: { m, n, k, ...stridesA(m, k), ...stridesB(k, n) }, operands: [A, B] };
+  }
+  if (sa.length === 2 && sb.length === 1) {
+    const [m, k] = view(sa, ta).map(d) as [string, string];
+    // A x: m dot products; Aᵀ x with A stored [k, m] is xᵀ A, the rows of A added.
+    if (!ta) return { spec: { m, n: "1", k, sai: k, sap: "1", sbp: "1", sbj: k }, operands: [A, B] };
+    return { spec: { m: "1", n: m, k, sai: k, sap: "1", sbp: m, sbj: "1" }, operands: [B, A] };
+  }
+  if (sa.length === 1 && sb.length === 2) {
+    const [k, n] = view(sb, tb).map(d) as [string, string];
+    return { spec: { m: "1", n, k, sai: k, sap: "1", ...stridesB(k, n) }, operands: [A, B] };
+  }
+  return undefined;
+}
+
 /** a bᵀ written into (or added to) `target`. */
 function emitOuterOp(
   ctx: EmitContext,
-  node: { args: readonly NodeId[]; shape: readonly (string | number)[] },
+  node: { id: NodeId; args: readonly NodeId[]; shape: readonly (string | number)[] },
   target: string,
   assign: "=" | "+=",
 ): string {
+  const [m, n] = node.shape.map((d) => ctx.dim(d)) as [string, string];
+  // K = 1: C[i, j] (+)= a[i] b[j]. Into the node's own array, or added to `target`, a
+  // workspace array (in the kernels' memory with the WebAssembly target).
+  const addresses = ctx.addresses?.(assign === "=" ? [node.id, ...node.args] : node.args);
+  const call = emitGemmCall(
+    addresses && (assign === "=" ? addresses : [`${target}.byteOffset`, ...addresses]),
+    { m, n, k: "1", sai: "1", sap: "1", sbp: n, sbj: "1" },
+    assign === "+=",
+  );
+  if (call !== undefined) return call;
   const [a, b] = node.args.map((x) => ctx.ref(x));
-  const [m, n] = node.shape.map((d) => ctx.dim(d));
-  return emitOuter(ctx, a!, b!, target, m!, n!, assign);
+  return emitOuter(ctx, a!, b!, target, m, n, assign);
 }
 
 export const linalgOps: readonly OpDef[] = [
@@ -219,6 +268,15 @@ export const linalgOps: readonly OpDef[] = [
     },
     emit: (ctx, node) => emitOuterOp(ctx, node, ctx.ref(node.id), "="),
     accumulate: (ctx, node, target) => emitOuterOp(ctx, node, target, "+="),
+    // Σ_t a_t b_tᵀ = Aᵀ B for A, B the operands stacked over the steps: one product with K = steps.
+    sumOverSteps: (ctx, node, target, [a, b], steps) => {
+      const [m, n] = node.shape.map((d) => ctx.dim(d)) as [string, string];
+      return emitGemmCall(
+        [target, a!, b!].map((x) => `${x}.byteOffset`),
+        { m, n, k: steps, sai: "1", sap: m, sbp: n, sbj: "1" },
+        true,
+      );
+    },
     latex: ([a, b]) => ({
       text: `${group(a!, PREC.product)} {${group(b!, PREC.atom)}}^{\\top}`,
       prec: PREC.product,

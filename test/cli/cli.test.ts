@@ -172,7 +172,9 @@ describe("help", () => {
     ]) {
       const r = nabla(...args);
       expect(r.status).toBe(0);
-      expect(r.stdout).toMatch(/^nabla compile <model.nabla> \[-o <dir>\] \[--html\]\n/);
+      expect(r.stdout).toMatch(
+        /^nabla compile <model.nabla> \[-o <dir>\] \[--html\] \[--target wasm \[--precision f32\]\]\n/,
+      );
       expect(r.stdout).toMatch(/-o, --out <dir>/);
       expect(r.stdout).not.toMatch(/--values/);
     }

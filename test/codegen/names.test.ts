@@ -35,12 +35,16 @@ function bound(pattern: EstreeNode | null): string[] {
 async function ownIdentifiers(source: string): Promise<Set<string>> {
   const program = (await typescript.parsers.typescript.parse(source, {})) as unknown as EstreeNode;
   const out = new Set<string>();
-  const bindsArray = (init: EstreeNode | null) =>
+  const bindsArray = (init: EstreeNode | null): boolean =>
     init !== null &&
     ((init.type === "Identifier" && /^(w|params|inputs|out)$/.test(init.name as string)) ||
       (init.type === "MemberExpression" &&
         (init.object as EstreeNode).type === "Identifier" &&
-        /^(params|inputs|out)$/.test((init.object as EstreeNode).name as string)));
+        /^(params|inputs|out|w)$/.test((init.object as EstreeNode).name as string)) ||
+      // The WebAssembly module's check of a caller's array: nablaArg(params["W"], w.W, …).
+      (init.type === "CallExpression" &&
+        ((init.callee as EstreeNode).name as string) === "nablaArg" &&
+        bindsArray((init.arguments as EstreeNode[])[0]!)));
   const inHolder = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(inHolder);
     if (node === null || typeof node !== "object") return;
@@ -112,11 +116,13 @@ describe("the generated module's names", () => {
       "utf8",
     );
     for (const source of [everyPath, newton, attention]) {
-      const { module } = await compileOk(source);
-      const missing = [...(await ownIdentifiers(module.typescript))].filter(
-        (x) => !MODULE_IDENTIFIERS.includes(x) && !HELPERS.has(x),
-      );
-      expect(missing).toEqual([]);
+      for (const target of ["js", "wasm"] as const) {
+        const { module } = await compile(source, { target });
+        const missing = [...(await ownIdentifiers(module!.typescript))].filter(
+          (x) => !MODULE_IDENTIFIERS.includes(x) && !HELPERS.has(x),
+        );
+        expect(missing).toEqual([]);
+      }
     }
   });
 

@@ -1,0 +1,65 @@
+import { GEMM, kernelModule, type Precision } from "../wasm/kernels.js";
+import type { StorageField } from "./scan.js";
+
+/**
+ * What `--target wasm` adds to the module: the kernels' WebAssembly bytes (wasm/kernels.ts),
+ * embedded as base64 and instantiated once when the module loads (a top-level await: no
+ * import, no file, no network), and a workspace whose arrays are views of the kernels'
+ * memory. The same graph and plan as the JavaScript module: the ops whose kernels have a
+ * WebAssembly form (matmul, outer) call it, everything else is the same JavaScript.
+ */
+export type Target = "js" | "wasm";
+
+export const TARGETS: readonly Target[] = ["js", "wasm"];
+
+export type { Precision };
+export const PRECISIONS: readonly Precision[] = ["f64", "f32"];
+
+/** The module-level identifiers the WebAssembly module declares (names.ts reserves them). */
+export const WASM_IDENTIFIERS = ["nablaWasm", GEMM, "nablaViews", "nablaArg", "workspaceArrays"] as const;
+
+/** The declarations: the instance, the kernel's entry point and the workspace's allocator. */
+export function wasmPreamble(T: (annotation: string) => string, precision: Precision): string {
+  const base64 = btoa(String.fromCharCode(...kernelModule(precision)));
+  const [array, size, simd] =
+    precision === "f64" ? ["Float64Array", 8, "f64x2"] : ["Float32Array", 4, "f32x4"];
+  return `/** The WebAssembly kernels (matrix products, ${simd} SIMD), embedded; their memory holds the workspace${precision === "f32" ? ", in single precision (the params, inputs and results stay Float64Arrays)" : ""}. */
+const nablaWasm = (await WebAssembly.instantiate(Uint8Array.from(atob("${base64}"), (c) => c.charCodeAt(0)))).instance.exports${T(" as unknown as { memory: WebAssembly.Memory; gemm: (c: number, a: number, b: number, m: number, n: number, k: number, sai: number, sap: number, sbp: number, sbj: number, beta: number) => void }")};
+/** C[m, n] = beta C + A B, A(i, p) at a + ${size} (i sai + p sap) and B(p, j) at b + ${size} (p sbp + j sbj): byte addresses in the memory. */
+const ${GEMM} = nablaWasm.gemm;
+/**
+ * Zeroed arrays of these lengths in the kernels' memory, 16-byte aligned. The memory grows
+ * once, before any view is made: growing detaches the views made before it.
+ */
+function nablaViews(lengths${T(": number[]")})${T(`: ${array}[]`)} {
+  const offsets${T(": number[]")} = [];
+  let end = 0;
+  for (const n of lengths) {
+    offsets.push(end);
+    end += Math.ceil(n / ${16 / size}) * 16;
+  }
+  const memory = nablaWasm.memory;
+  if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  new Uint8Array(memory.buffer, 0, end).fill(0);
+  return lengths.map((n, i) => new ${array}(memory.buffer, offsets[i], n));
+}${
+    precision === "f64"
+      ? `
+/** A caller's array, refused when it is a view of the memory other than the workspace's own \`mine\` (one from before a reallocation). */
+function nablaArg(array${T(": Float64Array")}, mine${T(": Float64Array | undefined")}, name${T(": string")})${T(": Float64Array")} {
+  if (array !== mine && array.buffer === nablaWasm.memory.buffer) throw new Error("nabla: " + name + " is a view of the module's memory but not the workspace's array: take arrays from workspaceArrays again after the run-time dims change");
+  return array;
+}`
+      : ""
+  }`;
+}
+
+/** The workspace's declarations in `allocate`: its own arrays in the memory, then the views of them. */
+export function wasmFields(fields: readonly StorageField[]): string {
+  const own = fields.filter((f) => f.length !== undefined);
+  const views = fields.filter((f) => f.length === undefined);
+  return [
+    `const [${own.map((f) => f.name).join(", ")}] = nablaViews([${own.map((f) => f.length).join(", ")}]);`,
+    ...views.map((f) => `const ${f.name} = ${f.init};`),
+  ].join("\n");
+}

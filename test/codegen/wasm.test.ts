@@ -1,0 +1,264 @@
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { analyze } from "../../src/analyze.js";
+import { renderModule } from "../../src/codegen/module.js";
+import { loadModule, type LoadedModule } from "../../src/run.js";
+import { mlpSource, makeMlpData } from "../../bench/workloads/mlp.js";
+import { seededRandom } from "../../src/train/loop.js";
+import { launchChromium, skipWithoutChromium } from "../support/chromium.js";
+
+const examples = join(import.meta.dirname, "../../examples");
+
+type Arrays = Record<string, Float64Array>;
+interface Module extends LoadedModule {
+  workspaceArrays(dims?: Record<string, number>): { params: Arrays; inputs: Arrays; gradients: Arrays };
+  example(): { params: Arrays; inputs: Arrays };
+  hessian?(params: Arrays, inputs: Arrays): Float64Array;
+  trainStep(params: Arrays, inputs: Arrays): number;
+}
+
+/** The JavaScript and the WebAssembly modules of one model, unformatted (formatting changes no code). */
+async function both(
+  source: string,
+  file: string,
+): Promise<{ js: Module; wasm: Module; f32: Module; text: string }> {
+  const { graph, gradient, rendered } = analyze(source, { file });
+  if (!graph || !gradient) throw new Error(rendered);
+  const text = renderModule(graph, gradient, "javascript", { target: "wasm" });
+  const single = renderModule(graph, gradient, "javascript", { target: "wasm", precision: "f32" });
+  return {
+    js: (await loadModule(renderModule(graph, gradient, "javascript"))) as Module,
+    wasm: (await loadModule(text)) as Module,
+    f32: (await loadModule(single)) as Module,
+    text,
+  };
+}
+
+/** max|a − b| / max|a|, over every array of two records with the same keys. */
+function difference(a: Arrays, b: Arrays): number {
+  expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+  let worst = 0;
+  for (const [name, x] of Object.entries(a)) {
+    const y = b[name]!;
+    expect(y.length).toBe(x.length);
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < x.length; i++) {
+      scale = Math.max(scale, Math.abs(x[i]!));
+      diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+    }
+    worst = Math.max(worst, scale === 0 ? diff : diff / scale);
+  }
+  return worst;
+}
+
+const relative = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(a), Number.MIN_VALUE);
+
+const files = readdirSync(examples).filter((f) => f.endsWith(".nabla"));
+
+describe("the WebAssembly module", () => {
+  it("covers the examples: most of them call the kernel", async () => {
+    let calling = 0;
+    for (const file of ["lstm.nabla", "matrix_two_layer.nabla", "next_word_rnn.nabla"]) {
+      const { text } = await both(readFileSync(join(examples, file), "utf8"), file);
+      if (text.includes("nablaGemm(")) calling++;
+    }
+    expect(calling).toBe(3);
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it.each(files)(
+    "%s: loss, values and every gradient equal the JavaScript module's to 1e-12",
+    async (file) => {
+      const { js, wasm, f32 } = await both(readFileSync(join(examples, file), "utf8"), file);
+      // Each module its own copies: a module must not change its caller's arrays.
+      const a = js.example();
+      const b = wasm.example();
+      const fa = js.forward(a.params, a.inputs);
+      const fb = wasm.forward(b.params, b.inputs);
+      expect(relative(fa.loss, fb.loss)).toBeLessThan(1e-12);
+      expect(difference(fa.values, fb.values)).toBeLessThan(1e-12);
+      const ga = js.gradient(a.params, a.inputs);
+      const gb = wasm.gradient(b.params, b.inputs);
+      expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+      expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
+      expect(difference(a.params, b.params)).toBe(0);
+      expect(difference(a.inputs, b.inputs)).toBe(0);
+      // Single precision: within float32's rounding of the loss and gradients' scale (a saturated
+      // tanh's 1 − tanh² is 0 in float32 where it is 1e-8 in float64: temperature_rnn).
+      const c = js.example();
+      const gc = f32.gradient(c.params, c.inputs);
+      const scale = Math.max(
+        Math.abs(ga.loss),
+        ...Object.values(ga.gradients).flatMap((g) => [...g].map(Math.abs)),
+        Number.MIN_VALUE,
+      );
+      expect(Math.abs(gc.loss - ga.loss) / scale).toBeLessThan(1e-5);
+      for (const [name, g] of Object.entries(ga.gradients)) {
+        const h = gc.gradients[name]!;
+        expect(h).toBeInstanceOf(Float64Array);
+        for (let i = 0; i < g.length; i++) expect(Math.abs(h[i]! - g[i]!) / scale).toBeLessThan(1e-5);
+      }
+      const values = f32.forward(c.params, c.inputs).values;
+      for (const v of Object.values(values)) expect(v).toBeInstanceOf(Float64Array);
+      if (js.hessian)
+        expect(
+          difference({ H: js.hessian(a.params, a.inputs) }, { H: wasm.hessian!(b.params, b.inputs) }),
+        ).toBeLessThan(1e-12);
+      // Three steps of the model's own optimiser, through the kernels' gradient.
+      for (let step = 0; step < 3; step++) {
+        js.trainStep(a.params, a.inputs);
+        wasm.trainStep(b.params, b.inputs);
+      }
+      expect(difference(a.params, b.params)).toBeLessThan(1e-12);
+    },
+  );
+
+  it("reallocates in its memory when the run-time dims change, and agrees at every size", async () => {
+    const { js, wasm } = await both(mlpSource, "mlp.nabla");
+    // Growing the memory detaches every view made before: sizes up and down again.
+    for (const n of [3, 40, 1, 33]) {
+      const data = makeMlpData(seededRandom(n), n);
+      const ga = js.gradient(data.params, data.inputs);
+      const gb = wasm.gradient(data.params, data.inputs);
+      expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+      expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
+    }
+  });
+
+  it("hands out its workspace's arrays: passed back, nothing is copied, and the numbers are the same", async () => {
+    const { js, wasm } = await both(mlpSource, "mlp.nabla");
+    const data = makeMlpData(seededRandom(5), 7);
+    const own = wasm.workspaceArrays({ N: 7 });
+    for (const [k, v] of Object.entries(data.params)) own.params[k]!.set(v);
+    for (const [k, v] of Object.entries(data.inputs)) own.inputs[k]!.set(v);
+    const ga = js.gradient(data.params, data.inputs);
+    const gb = wasm.gradient(own.params, own.inputs, own.gradients);
+    expect(gb.gradients).toBe(own.gradients);
+    expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+    expect(difference(ga.gradients, own.gradients)).toBeLessThan(1e-12);
+    // A step in place on the workspace's params, then the gradient there again.
+    js.sgdStep(data.params, ga.gradients, 0.5);
+    wasm.sgdStep(own.params, own.gradients, 0.5);
+    expect(difference(data.params, own.params)).toBeLessThan(1e-12);
+    expect(
+      difference(
+        js.gradient(data.params, data.inputs).gradients,
+        wasm.gradient(own.params, own.inputs, own.gradients).gradients,
+      ),
+    ).toBeLessThan(1e-12);
+    // Other dims reallocate the workspace: the old views are refused, not read.
+    wasm.gradient(makeMlpData(seededRandom(6), 300).params, makeMlpData(seededRandom(6), 300).inputs);
+    expect(() => wasm.gradient(own.params, own.inputs, own.gradients)).toThrow(/nabla:/);
+    expect(() => wasm.workspaceArrays()).toThrow(/needs dims.N/);
+    // A reallocation that does not grow the memory leaves old views attached, over the new
+    // workspace: refused too, as params, as inputs and as out.
+    const big = wasm.workspaceArrays({ N: 300 });
+    const small = makeMlpData(seededRandom(7), 2);
+    wasm.gradient(small.params, small.inputs);
+    const stale = /view of the module's memory but not the workspace's array/;
+    expect(() => wasm.gradient(big.params, small.inputs)).toThrow(stale);
+    expect(() =>
+      wasm.gradient(small.params, { X: big.inputs.X!.subarray(0, 2 * 784), Y: small.inputs.Y! }),
+    ).toThrow(stale);
+    expect(() => wasm.gradient(small.params, small.inputs, big.gradients)).toThrow(stale);
+    expect(() => wasm.forward(big.params, small.inputs)).toThrow(stale);
+  });
+
+  it("is safe whatever the model names its values: its own names are reserved", async () => {
+    const names = ["nablaGemm", "nablaViews", "nablaWasm", "memory", "lengths", "offsets"];
+    const source = `
+      dim N = 5, D = 3
+      input X: [N, D]
+      target y: [N]
+      param W: [D, D]
+      param u: [D]
+      ${names.map((n, i) => `${n} = ${i === 0 ? "tanh(X*W)" : `${names[i - 1]}*W`}`).join("\n")}
+      loss L = sum((${names.at(-1)}*u - y)^2)
+      example {
+        X = [[1, 2, 0], [0.5, -1, 1], [0, 1, 0.2], [0.3, 0.1, -0.4], [1, 1, 1]]
+        y = [0.3, -0.2, 0.5, 0, 1]
+        W = [[0.2, -0.4, 0.1], [0.3, 0.2, -0.1], [0, 0.5, 0.25]]
+        u = [0.5, -1, 0.25]
+      }`;
+    const { js, wasm, text } = await both(source, "names.nabla");
+    expect(text.match(/nablaGemm\(/g)!.length).toBeGreaterThan(5);
+    const a = js.example();
+    const ga = js.gradient(a.params, a.inputs);
+    const gb = wasm.gradient(a.params, a.inputs);
+    expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+    expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
+    expect(Object.keys(wasm.forward(a.params, a.inputs).values)).toEqual([...names, "L"]);
+  });
+
+  it("type-checks under tsc --strict as an ES module, in both precisions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "nabla-wasm-tsc-"));
+    // A top-level await needs an ES module: package.json says so.
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    const files: string[] = [];
+    for (const file of ["lstm.nabla", "newton_logistic.nabla", "adam_logistic.nabla"]) {
+      const { graph, gradient } = analyze(readFileSync(join(examples, file), "utf8"), { file });
+      for (const precision of ["f64", "f32"] as const) {
+        const name = `${file.replace(".nabla", "")}_${precision}.ts`;
+        writeFileSync(
+          join(dir, name),
+          renderModule(graph!, gradient!, "typescript", { target: "wasm", precision }),
+        );
+        files.push(name);
+      }
+    }
+    const tsc = join(import.meta.dirname, "../../node_modules/.bin/tsc");
+    const args = ["--strict", "--noEmit", "--target", "es2022", "--module", "nodenext"];
+    let output = "";
+    try {
+      execFileSync(tsc, [...args, "--noUnusedLocals", "--noUnusedParameters", "--types", "", ...files], {
+        cwd: dir,
+        encoding: "utf8",
+      });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error);
+    }
+    expect(output).toBe("");
+  });
+
+  it.skipIf(skipWithoutChromium)(
+    "runs in a browser (Chromium) as an ES module, with the same gradient",
+    async () => {
+      const source = readFileSync(join(examples, "lstm.nabla"), "utf8");
+      const { js } = await both(source, "lstm.nabla");
+      const { graph, gradient } = analyze(source);
+      const browser = await launchChromium();
+      try {
+        const tab = await browser.newPage();
+        const [f64, f32] = (["f64", "f32"] as const).map(
+          (precision) =>
+            `data:text/javascript;base64,${Buffer.from(renderModule(graph!, gradient!, "javascript", { target: "wasm", precision })).toString("base64")}`,
+        );
+        // A string, not a function: the test runner would rewrite a function's import().
+        const got = (await tab.evaluate(`Promise.all(${JSON.stringify([f64, f32])}.map(async (url) => {
+        const m = await import(url);
+        const e = m.example();
+        const { loss, gradients } = m.gradient(e.params, e.inputs);
+        return { loss, gradients: Object.fromEntries(Object.entries(gradients).map(([k, v]) => [k, [...v]])) };
+      }))`)) as { loss: number; gradients: Record<string, number[]> }[];
+        const e = js.example();
+        const want = js.gradient(e.params, e.inputs);
+        const arrays = (g: Record<string, number[]>) =>
+          Object.fromEntries(Object.entries(g).map(([k, v]) => [k, Float64Array.from(v)]));
+        expect(relative(want.loss, got[0]!.loss)).toBeLessThan(1e-12);
+        expect(difference(want.gradients, arrays(got[0]!.gradients))).toBeLessThan(1e-12);
+        expect(difference(want.gradients, arrays(got[1]!.gradients))).toBeLessThan(1e-5);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
+
+  it("has no script form: it awaits its instance", () => {
+    const { graph, gradient } = analyze(readFileSync(join(examples, "moons.nabla"), "utf8"));
+    expect(() => renderModule(graph!, gradient!, "script", { target: "wasm" })).toThrow(/ES module/);
+  });
+});
