@@ -18,6 +18,11 @@ export function escapeHtml(s: string): string {
 const typeset = new Map<string, string>();
 const TYPESET_KEPT = 4000;
 
+/** Forgets every typeset formula: a measurement of compiling something new starts here. */
+export function forgetTypeset(): void {
+  typeset.clear();
+}
+
 function tex(source: string, displayMode: boolean): string {
   const key = `${displayMode ? "D" : "I"}${source}`;
   const kept = typeset.get(key);
