@@ -1,6 +1,7 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
 import { CodeNames } from "./names.js";
+import { planWindowFusion } from "./fuse.js";
 import { emitScan, emitScanAdjoint, residualsOf, scanStorage, type StorageField } from "./scan.js";
 
 const prop = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
@@ -42,6 +43,10 @@ export class CodePlan {
   private projections = new Map<NodeId, ProjectNode[]>();
   private residuals = new Map<NodeId, Set<NodeId>>();
   private readonly storageFields = new Map<string, StorageField>();
+  /** Buffers of ops and projections, which the workspace holds only when some function names them. */
+  private readonly nodeBuffers = new Set<string>();
+  /** Every array some emitted function names. */
+  private readonly named = new Set<string>();
   /** Every constant array a node or a scan body holds, by the name the code reads it by. */
   private readonly constArrays = new Map<string, Float64Array>();
   /** The constant arrays some function reads, by name: only these are declared. */
@@ -75,6 +80,7 @@ export class CodePlan {
       const n = nodes[id]!;
       if (n.kind === "op" || n.kind === "project") {
         if (n.kind === "project" && this.ownedByScan(n)) continue;
+        this.nodeBuffers.add(this.emitter.bufferOf(id));
         this.storageFields.set(this.emitter.bufferOf(id), {
           name: this.emitter.bufferOf(id),
           init: `new Float64Array(${this.emitter.size(n.shape)})`,
@@ -117,8 +123,14 @@ export class CodePlan {
     }
   }
 
+  /**
+   * The workspace's arrays, once every function is emitted: a node's buffer only when some
+   * function names it (not one fused into its consumer's loop or kept in a fused kernel's locals).
+   */
   get storage(): StorageField[] {
-    return [...this.storageFields.values()];
+    return [...this.storageFields.values()].filter(
+      (f) => !this.nodeBuffers.has(f.name) || this.named.has(f.name),
+    );
   }
 
   /**
@@ -133,6 +145,7 @@ export class CodePlan {
     const ids = closure(this.nodes, roots);
     this.select(ids);
     this.emitter.plan(ids, new Set(roots));
+    planWindowFusion(this.emitter, this.nodes, ids, new Set(roots));
     // The function as statements that know the arrays they name; printed once all are built.
     const statements: Statement[] = [];
     for (const id of ids) {
@@ -143,6 +156,7 @@ export class CodePlan {
     }
     const end = this.emitter.recording(epilogue);
     const reads = new Set([...statements.flatMap((st) => [...st.uses]), ...end.reads]);
+    for (const name of reads) this.named.add(name);
     const lines: string[] = [];
     const bound = new Set<string>();
     for (const id of ids) {
@@ -157,7 +171,7 @@ export class CodePlan {
       lines.push(`const ${name} = ${source};`);
       bound.add(name);
     }
-    const fromWorkspace = this.storage
+    const fromWorkspace = [...this.storageFields.values()]
       .map((f) => f.name)
       .filter((name) => reads.has(name) && !bound.has(name));
     if (fromWorkspace.length > 0) lines.push(`const { ${fromWorkspace.join(", ")} } = w;`);

@@ -3,7 +3,7 @@ import { problem } from "../diagnostics/shapes.js";
 import type { GraphBuilder } from "../ir/builder.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { sizeOf, tensor, forEachBroadcast } from "../ir/tensor.js";
-import { emitElementwise, emitLines, emitRows, emitSumTo } from "./lowering.js";
+import { broadcastOffset, emitElementwise, emitLines, emitRows, emitSumTo } from "./lowering.js";
 import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
 import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
 import { call, method, py, tuple } from "./python.js";
@@ -184,6 +184,16 @@ export const reduceOps: readonly OpDef[] = [
       return out;
     },
     emit: (ctx, node) => emitSumTo(ctx, node.id, node.shape, node.args[0]!),
+    // From a value nonzero only at some points (a max-pool's winners): each adds to its broadcast position.
+    fusion: {
+      atPoints: (ctx, node) => ({
+        init: () => `${ctx.ref(node.id)}.fill(0, 0, ${ctx.size(node.shape)});`,
+        before: () => "",
+        after: () => "",
+        point: (value, axes) =>
+          `${ctx.ref(node.id)}[${broadcastOffset(ctx, node.shape, ctx.shapeOf(node.args[0]!), axes)}] += ${value};`,
+      }),
+    },
     // Over j within each row when only the last axis goes (a per-row statistic's gradient);
     // over the rows otherwise (a bias's, broadcast along the leading axes).
     // sum_to_size sums over the axes a broadcast added or stretched.

@@ -149,11 +149,10 @@ function allocate() {
   const v8 = new Float64Array(1);
   const L = new Float64Array(1);
   const v11 = new Float64Array(1);
-  const v12 = new Float64Array(8);
   const v13 = new Float64Array(8);
   const dL_db = new Float64Array(1);
   const dL_dw = new Float64Array(2);
-  return { key: "", v4, v5, p, v7, v8, L, v11, v12, v13, dL_db, dL_dw };
+  return { key: "", v4, v5, p, v7, v8, L, v11, v13, dL_db, dL_dw };
 }
 function buffers() {
   const k = "";

@@ -183,8 +183,6 @@ function allocate() {
   const dL_dV = new Float64Array(12);
   const v49 = new Float64Array(16);
   const v50 = new Float64Array(4);
-  const v51 = new Float64Array(16);
-  const dL_dS = new Float64Array(16);
   const v60 = new Float64Array(16);
   const dL_dQ = new Float64Array(8);
   const dL_dK = new Float64Array(8);
@@ -215,8 +213,6 @@ function allocate() {
     dL_dV,
     v49,
     v50,
-    v51,
-    dL_dS,
     v60,
     dL_dQ,
     dL_dK,

@@ -169,10 +169,8 @@ function allocate() {
   const dL_db = new Float64Array(2);
   const dL_dW = new Float64Array(8);
   const dL_dhf = new Float64Array(4);
-  const dL_dhp = new Float64Array(4);
   const v54 = new Float64Array(4);
   const dL_dhr = new Float64Array(9);
-  const v58 = new Float64Array(9);
   const dL_dh = new Float64Array(9);
   const dL_dk = new Float64Array(9);
   return {
@@ -188,10 +186,8 @@ function allocate() {
     dL_db,
     dL_dW,
     dL_dhf,
-    dL_dhp,
     v54,
     dL_dhr,
-    v58,
     dL_dh,
     dL_dk,
   };

@@ -159,25 +159,18 @@ function allocate() {
   const v8 = new Float64Array(9);
   const h = new Float64Array(9);
   const p = new Float64Array(4);
-  const v13 = new Float64Array(4);
   const v14 = new Float64Array(2);
   const z = new Float64Array(2);
   const yhat = new Float64Array(2);
   const L = new Float64Array(1);
-  const v18 = new Float64Array(2);
-  const v19 = new Float64Array(2);
-  const v20 = new Float64Array(2);
   const dL_dyhat = new Float64Array(2);
   const v22 = new Float64Array(2);
   const v23 = new Float64Array(1);
-  const v24 = new Float64Array(2);
   const dL_db = new Float64Array(2);
   const dL_dW = new Float64Array(8);
   const v34 = new Float64Array(4);
-  const dL_dp = new Float64Array(4);
   const v41 = new Float64Array(4);
   const dL_dh = new Float64Array(9);
-  const v45 = new Float64Array(9);
   const v46 = new Float64Array(9);
   const dL_dk = new Float64Array(9);
   return {
@@ -185,25 +178,18 @@ function allocate() {
     v8,
     h,
     p,
-    v13,
     v14,
     z,
     yhat,
     L,
-    v18,
-    v19,
-    v20,
     dL_dyhat,
     v22,
     v23,
-    v24,
     dL_db,
     dL_dW,
     v34,
-    dL_dp,
     v41,
     dL_dh,
-    v45,
     v46,
     dL_dk,
   };

@@ -168,7 +168,6 @@ function allocate() {
   const dL_dS = new Float64Array(12);
   const dL_dW = new Float64Array(6);
   const v32 = new Float64Array(12);
-  const v37 = new Float64Array(12);
   const v38 = new Float64Array(36);
   const dL_dE = new Float64Array(18);
   return {
@@ -190,7 +189,6 @@ function allocate() {
     dL_dS,
     dL_dW,
     v32,
-    v37,
     v38,
     dL_dE,
   };

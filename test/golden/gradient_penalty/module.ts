@@ -166,19 +166,15 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v8 = new Float64Array(12);
-  const v9 = new Float64Array(12);
   const v10 = new Float64Array(12);
   const Dr = new Float64Array(3);
   const v12 = new Float64Array(12);
-  const v13 = new Float64Array(12);
   const v14 = new Float64Array(12);
   const Df = new Float64Array(3);
   const v16 = new Float64Array(12);
-  const v17 = new Float64Array(12);
   const v18 = new Float64Array(12);
   const Dm = new Float64Array(3);
   const v23 = new Float64Array(12);
-  const v25 = new Float64Array(12);
   const v26 = new Float64Array(12);
   const v27 = new Float64Array(12);
   const G = new Float64Array(6);
@@ -195,40 +191,23 @@ function allocate() {
   const L = new Float64Array(1);
   const v41 = new Float64Array(1);
   const v43 = new Float64Array(1);
-  const dL_dn = new Float64Array(3);
-  const v57 = new Float64Array(3);
   const v58 = new Float64Array(3);
-  const v62 = new Float64Array(3);
-  const v63 = new Float64Array(6);
-  const v67 = new Float64Array(6);
   const dL_dG = new Float64Array(6);
   const v75 = new Float64Array(12);
   const v76 = new Float64Array(8);
   const v80 = new Float64Array(12);
-  const v81 = new Float64Array(12);
-  const v86 = new Float64Array(12);
-  const v90 = new Float64Array(12);
-  const v91 = new Float64Array(12);
   const v97 = new Float64Array(4);
   const v100 = new Float64Array(12);
   const v103 = new Float64Array(4);
   const v107 = new Float64Array(8);
-  const v110 = new Float64Array(8);
   const v111 = new Float64Array(12);
   const v112 = new Float64Array(4);
-  const v113 = new Float64Array(4);
-  const v114 = new Float64Array(12);
-  const v115 = new Float64Array(12);
   const v116 = new Float64Array(12);
   const v119 = new Float64Array(4);
-  const v122 = new Float64Array(4);
   const v123 = new Float64Array(8);
-  const v126 = new Float64Array(8);
   const v127 = new Float64Array(12);
   const v128 = new Float64Array(4);
   const dL_dv = new Float64Array(4);
-  const v130 = new Float64Array(12);
-  const v131 = new Float64Array(12);
   const v132 = new Float64Array(12);
   const v135 = new Float64Array(4);
   const dL_db = new Float64Array(4);
@@ -237,19 +216,15 @@ function allocate() {
   return {
     key: "",
     v8,
-    v9,
     v10,
     Dr,
     v12,
-    v13,
     v14,
     Df,
     v16,
-    v17,
     v18,
     Dm,
     v23,
-    v25,
     v26,
     v27,
     G,
@@ -266,40 +241,23 @@ function allocate() {
     L,
     v41,
     v43,
-    dL_dn,
-    v57,
     v58,
-    v62,
-    v63,
-    v67,
     dL_dG,
     v75,
     v76,
     v80,
-    v81,
-    v86,
-    v90,
-    v91,
     v97,
     v100,
     v103,
     v107,
-    v110,
     v111,
     v112,
-    v113,
-    v114,
-    v115,
     v116,
     v119,
-    v122,
     v123,
-    v126,
     v127,
     v128,
     dL_dv,
-    v130,
-    v131,
     v132,
     v135,
     dL_db,

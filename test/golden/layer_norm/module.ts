@@ -162,10 +162,8 @@ function allocate() {
   const v14 = new Float64Array(12);
   const v15 = new Float64Array(4);
   const sigma2 = new Float64Array(4);
-  const v17 = new Float64Array(4);
   const v18 = new Float64Array(4);
   const Hhat = new Float64Array(12);
-  const v20 = new Float64Array(12);
   const Z = new Float64Array(12);
   const v22 = new Float64Array(12);
   const v23 = new Float64Array(12);
@@ -179,24 +177,13 @@ function allocate() {
   const v45 = new Float64Array(12);
   const dL_dHhat = new Float64Array(12);
   const dL_dgamma = new Float64Array(3);
-  const v54 = new Float64Array(12);
-  const v55 = new Float64Array(12);
-  const v56 = new Float64Array(12);
   const v57 = new Float64Array(12);
   const v58 = new Float64Array(4);
-  const v69 = new Float64Array(4);
-  const dL_dsigma2 = new Float64Array(4);
   const v76 = new Float64Array(4);
-  const v80 = new Float64Array(4);
-  const v81 = new Float64Array(12);
-  const v85 = new Float64Array(12);
-  const v86 = new Float64Array(12);
   const v91 = new Float64Array(12);
   const v92 = new Float64Array(12);
   const dL_dmu = new Float64Array(4);
   const v99 = new Float64Array(4);
-  const v102 = new Float64Array(4);
-  const v103 = new Float64Array(12);
   const dL_dH = new Float64Array(12);
   const dL_dW = new Float64Array(9);
   return {
@@ -208,10 +195,8 @@ function allocate() {
     v14,
     v15,
     sigma2,
-    v17,
     v18,
     Hhat,
-    v20,
     Z,
     v22,
     v23,
@@ -225,24 +210,13 @@ function allocate() {
     v45,
     dL_dHhat,
     dL_dgamma,
-    v54,
-    v55,
-    v56,
     v57,
     v58,
-    v69,
-    dL_dsigma2,
     v76,
-    v80,
-    v81,
-    v85,
-    v86,
     v91,
     v92,
     dL_dmu,
     v99,
-    v102,
-    v103,
     dL_dH,
     dL_dW,
   };

@@ -159,16 +159,11 @@ function allocate() {
   const v14 = new Float64Array(1);
   const v15 = new Float64Array(1);
   const E = new Float64Array(1);
-  const v26 = new Float64Array(9);
-  const v54 = new Float64Array(6);
   const v245 = new Float64Array(1);
   const v249 = new Float64Array(1);
-  const dE_dO_out = new Float64Array(9);
-  const v259 = new Float64Array(9);
   const dE_dO_in = new Float64Array(9);
   const dE_dH_out = new Float64Array(6);
   const dE_dW2 = new Float64Array(6);
-  const v270 = new Float64Array(6);
   const dE_dH_in = new Float64Array(6);
   const dE_dW1 = new Float64Array(8);
   return {
@@ -183,16 +178,11 @@ function allocate() {
     v14,
     v15,
     E,
-    v26,
-    v54,
     v245,
     v249,
-    dE_dO_out,
-    v259,
     dE_dO_in,
     dE_dH_out,
     dE_dW2,
-    v270,
     dE_dH_in,
     dE_dW1,
   };

@@ -174,7 +174,6 @@ export function bindDims(params: Params, inputs: Inputs, dims?: Partial<Dims>): 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate(d0: number) {
   const v6 = new Float64Array(8 * d0);
-  const v7 = new Float64Array(8 * d0);
   const A = new Float64Array(8 * d0);
   const v9 = new Float64Array(2 * d0);
   const v10 = new Float64Array(2 * d0);
@@ -189,15 +188,12 @@ function allocate(d0: number) {
   const dL_db2 = new Float64Array(2);
   const dL_dA = new Float64Array(8 * d0);
   const dL_dW2 = new Float64Array(16);
-  const v31 = new Float64Array(8 * d0);
-  const v32 = new Float64Array(8 * d0);
   const v33 = new Float64Array(8 * d0);
   const dL_db1 = new Float64Array(8);
   const dL_dW1 = new Float64Array(16);
   return {
     key: "" + "," + d0,
     v6,
-    v7,
     A,
     v9,
     v10,
@@ -212,8 +208,6 @@ function allocate(d0: number) {
     dL_db2,
     dL_dA,
     dL_dW2,
-    v31,
-    v32,
     v33,
     dL_db1,
     dL_dW1,

@@ -194,13 +194,10 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v13 = new Float64Array(16);
-  const v14 = new Float64Array(16);
   const Q = new Float64Array(16);
   const v16 = new Float64Array(16);
-  const v17 = new Float64Array(16);
   const K = new Float64Array(16);
   const v19 = new Float64Array(16);
-  const v20 = new Float64Array(16);
   const V = new Float64Array(16);
   const v22 = new Float64Array(16);
   const v23 = new Float64Array(32);
@@ -223,7 +220,6 @@ function allocate() {
   const dL_dZ = new Float64Array(16);
   const dL_dH = new Float64Array(16);
   const dL_dWo = new Float64Array(16);
-  const v59 = new Float64Array(16);
   const v62 = new Float64Array(16);
   const v65 = new Float64Array(16);
   const dL_dA = new Float64Array(32);
@@ -231,8 +227,6 @@ function allocate() {
   const dL_dV = new Float64Array(16);
   const v72 = new Float64Array(32);
   const v73 = new Float64Array(8);
-  const v74 = new Float64Array(32);
-  const dL_dS = new Float64Array(32);
   const v83 = new Float64Array(32);
   const v87 = new Float64Array(16);
   const dL_dQ = new Float64Array(16);
@@ -240,24 +234,18 @@ function allocate() {
   const v90 = new Float64Array(16);
   const dL_dK = new Float64Array(16);
   const v97 = new Float64Array(16);
-  const v100 = new Float64Array(16);
   const dL_dWv = new Float64Array(16);
   const v106 = new Float64Array(16);
-  const v109 = new Float64Array(16);
   const dL_dWk = new Float64Array(16);
   const v115 = new Float64Array(16);
-  const v118 = new Float64Array(16);
   const dL_dWq = new Float64Array(16);
   return {
     key: "",
     v13,
-    v14,
     Q,
     v16,
-    v17,
     K,
     v19,
-    v20,
     V,
     v22,
     v23,
@@ -280,7 +268,6 @@ function allocate() {
     dL_dZ,
     dL_dH,
     dL_dWo,
-    v59,
     v62,
     v65,
     dL_dA,
@@ -288,8 +275,6 @@ function allocate() {
     dL_dV,
     v72,
     v73,
-    v74,
-    dL_dS,
     v83,
     v87,
     dL_dQ,
@@ -297,13 +282,10 @@ function allocate() {
     v90,
     dL_dK,
     v97,
-    v100,
     dL_dWv,
     v106,
-    v109,
     dL_dWk,
     v115,
-    v118,
     dL_dWq,
   };
 }

@@ -149,42 +149,14 @@ function allocate() {
   const v8 = new Float64Array(1);
   const L = new Float64Array(1);
   const v11 = new Float64Array(1);
-  const v12 = new Float64Array(8);
   const v13 = new Float64Array(8);
   const dL_db = new Float64Array(1);
   const dL_dw = new Float64Array(2);
   const v32 = new Float64Array(8);
-  const v35 = new Float64Array(8);
-  const v38 = new Float64Array(8);
-  const v39 = new Float64Array(8);
-  const v44 = new Float64Array(8);
-  const v45 = new Float64Array(8);
   const v46 = new Float64Array(8);
   const v51 = new Float64Array(1);
   const v54 = new Float64Array(2);
-  return {
-    key: "",
-    v4,
-    v5,
-    p,
-    v7,
-    v8,
-    L,
-    v11,
-    v12,
-    v13,
-    dL_db,
-    dL_dw,
-    v32,
-    v35,
-    v38,
-    v39,
-    v44,
-    v45,
-    v46,
-    v51,
-    v54,
-  };
+  return { key: "", v4, v5, p, v7, v8, L, v11, v13, dL_db, dL_dw, v32, v46, v51, v54 };
 }
 function buffers() {
   const k = "";

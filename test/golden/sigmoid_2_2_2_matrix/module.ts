@@ -156,14 +156,9 @@ function allocate() {
   const v19 = new Float64Array(2);
   const v20 = new Float64Array(1);
   const L = new Float64Array(1);
-  const dL_dout_o = new Float64Array(2);
-  const v31 = new Float64Array(2);
-  const v32 = new Float64Array(2);
   const dL_dnet_o = new Float64Array(2);
   const dL_dW2 = new Float64Array(4);
   const dL_dout_h = new Float64Array(2);
-  const v44 = new Float64Array(2);
-  const v45 = new Float64Array(2);
   const dL_dnet_h = new Float64Array(2);
   const dL_dW1 = new Float64Array(4);
   return {
@@ -178,14 +173,9 @@ function allocate() {
     v19,
     v20,
     L,
-    dL_dout_o,
-    v31,
-    v32,
     dL_dnet_o,
     dL_dW2,
     dL_dout_h,
-    v44,
-    v45,
     dL_dnet_h,
     dL_dW1,
   };

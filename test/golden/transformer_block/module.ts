@@ -284,19 +284,15 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v23 = new Float64Array(16);
-  const v24 = new Float64Array(16);
   const Q = new Float64Array(16);
   const v26 = new Float64Array(16);
-  const v27 = new Float64Array(16);
   const K = new Float64Array(16);
   const v29 = new Float64Array(16);
-  const v30 = new Float64Array(16);
   const V = new Float64Array(16);
   const v32 = new Float64Array(16);
   const v33 = new Float64Array(32);
   const v34 = new Float64Array(1);
   const v35 = new Float64Array(1);
-  const v36 = new Float64Array(32);
   const v37 = new Float64Array(32);
   const A = new Float64Array(32);
   const v39 = new Float64Array(16);
@@ -310,16 +306,12 @@ function allocate() {
   const v50 = new Float64Array(16);
   const v51 = new Float64Array(4);
   const var1 = new Float64Array(4);
-  const v53 = new Float64Array(16);
-  const v54 = new Float64Array(4);
   const v55 = new Float64Array(4);
   const v56 = new Float64Array(16);
   const N1 = new Float64Array(16);
   const v58 = new Float64Array(32);
-  const v59 = new Float64Array(32);
   const v60 = new Float64Array(32);
   const v61 = new Float64Array(16);
-  const v62 = new Float64Array(16);
   const R2 = new Float64Array(16);
   const v64 = new Float64Array(4);
   const mu2 = new Float64Array(4);
@@ -327,8 +319,6 @@ function allocate() {
   const v67 = new Float64Array(16);
   const v68 = new Float64Array(4);
   const var2 = new Float64Array(4);
-  const v70 = new Float64Array(16);
-  const v71 = new Float64Array(4);
   const v72 = new Float64Array(4);
   const v73 = new Float64Array(16);
   const Z = new Float64Array(16);
@@ -342,31 +332,19 @@ function allocate() {
   const dL_dZ = new Float64Array(16);
   const dL_dc2 = new Float64Array(4);
   const v98 = new Float64Array(16);
-  const v99 = new Float64Array(16);
-  const v100 = new Float64Array(16);
   const v101 = new Float64Array(16);
   const v102 = new Float64Array(4);
-  const v113 = new Float64Array(4);
-  const dL_dvar2 = new Float64Array(4);
   const v120 = new Float64Array(16);
-  const v121 = new Float64Array(16);
   const dL_dg2 = new Float64Array(4);
   const v129 = new Float64Array(4);
-  const v133 = new Float64Array(4);
-  const v134 = new Float64Array(16);
-  const v138 = new Float64Array(16);
-  const v139 = new Float64Array(16);
   const v144 = new Float64Array(16);
   const v145 = new Float64Array(16);
   const dL_dmu2 = new Float64Array(4);
   const v152 = new Float64Array(4);
-  const v155 = new Float64Array(4);
-  const v156 = new Float64Array(16);
   const dL_dR2 = new Float64Array(16);
   const dL_db2 = new Float64Array(4);
   const v165 = new Float64Array(32);
   const dL_dW2 = new Float64Array(32);
-  const v170 = new Float64Array(32);
   const v171 = new Float64Array(32);
   const dL_db1 = new Float64Array(8);
   const v179 = new Float64Array(16);
@@ -374,30 +352,18 @@ function allocate() {
   const dL_dN1 = new Float64Array(16);
   const dL_dc1 = new Float64Array(4);
   const v188 = new Float64Array(16);
-  const v189 = new Float64Array(16);
-  const v190 = new Float64Array(16);
   const v191 = new Float64Array(16);
   const v192 = new Float64Array(4);
-  const v203 = new Float64Array(4);
-  const dL_dvar1 = new Float64Array(4);
   const v209 = new Float64Array(16);
-  const v210 = new Float64Array(16);
   const dL_dg1 = new Float64Array(4);
   const v218 = new Float64Array(4);
-  const v221 = new Float64Array(4);
-  const v222 = new Float64Array(16);
-  const v226 = new Float64Array(16);
-  const v227 = new Float64Array(16);
   const v232 = new Float64Array(16);
   const v233 = new Float64Array(16);
   const dL_dmu1 = new Float64Array(4);
   const v238 = new Float64Array(4);
-  const v241 = new Float64Array(4);
-  const v242 = new Float64Array(16);
   const dL_dR1 = new Float64Array(16);
   const dL_dH = new Float64Array(16);
   const dL_dWo = new Float64Array(16);
-  const v253 = new Float64Array(16);
   const v256 = new Float64Array(16);
   const v259 = new Float64Array(16);
   const dL_dA = new Float64Array(32);
@@ -405,8 +371,6 @@ function allocate() {
   const dL_dV = new Float64Array(16);
   const v266 = new Float64Array(32);
   const v267 = new Float64Array(8);
-  const v268 = new Float64Array(32);
-  const v269 = new Float64Array(32);
   const v277 = new Float64Array(32);
   const v281 = new Float64Array(16);
   const dL_dQ = new Float64Array(16);
@@ -414,30 +378,23 @@ function allocate() {
   const v284 = new Float64Array(16);
   const dL_dK = new Float64Array(16);
   const v291 = new Float64Array(16);
-  const v294 = new Float64Array(16);
   const dL_dWv = new Float64Array(16);
   const v300 = new Float64Array(16);
-  const v303 = new Float64Array(16);
   const dL_dWk = new Float64Array(16);
   const v309 = new Float64Array(16);
-  const v312 = new Float64Array(16);
   const dL_dWq = new Float64Array(16);
   return {
     key: "",
     v23,
-    v24,
     Q,
     v26,
-    v27,
     K,
     v29,
-    v30,
     V,
     v32,
     v33,
     v34,
     v35,
-    v36,
     v37,
     A,
     v39,
@@ -451,16 +408,12 @@ function allocate() {
     v50,
     v51,
     var1,
-    v53,
-    v54,
     v55,
     v56,
     N1,
     v58,
-    v59,
     v60,
     v61,
-    v62,
     R2,
     v64,
     mu2,
@@ -468,8 +421,6 @@ function allocate() {
     v67,
     v68,
     var2,
-    v70,
-    v71,
     v72,
     v73,
     Z,
@@ -483,31 +434,19 @@ function allocate() {
     dL_dZ,
     dL_dc2,
     v98,
-    v99,
-    v100,
     v101,
     v102,
-    v113,
-    dL_dvar2,
     v120,
-    v121,
     dL_dg2,
     v129,
-    v133,
-    v134,
-    v138,
-    v139,
     v144,
     v145,
     dL_dmu2,
     v152,
-    v155,
-    v156,
     dL_dR2,
     dL_db2,
     v165,
     dL_dW2,
-    v170,
     v171,
     dL_db1,
     v179,
@@ -515,30 +454,18 @@ function allocate() {
     dL_dN1,
     dL_dc1,
     v188,
-    v189,
-    v190,
     v191,
     v192,
-    v203,
-    dL_dvar1,
     v209,
-    v210,
     dL_dg1,
     v218,
-    v221,
-    v222,
-    v226,
-    v227,
     v232,
     v233,
     dL_dmu1,
     v238,
-    v241,
-    v242,
     dL_dR1,
     dL_dH,
     dL_dWo,
-    v253,
     v256,
     v259,
     dL_dA,
@@ -546,8 +473,6 @@ function allocate() {
     dL_dV,
     v266,
     v267,
-    v268,
-    v269,
     v277,
     v281,
     dL_dQ,
@@ -555,13 +480,10 @@ function allocate() {
     v284,
     dL_dK,
     v291,
-    v294,
     dL_dWv,
     v300,
-    v303,
     dL_dWk,
     v309,
-    v312,
     dL_dWq,
   };
 }
