@@ -188,6 +188,12 @@ export class StatementEmitter implements EmitContext {
     for (const m of members) this.groups.set(m, { anchor, emit });
   }
 
+  /** The nodes a fused kernel emitted at `anchor` computes (the anchor alone when it is in no group). */
+  computedAt(anchor: NodeId): NodeId[] {
+    const members = [...this.groups].filter(([, g]) => g.anchor === anchor).map(([m]) => m);
+    return members.length > 0 ? members.sort((a, b) => a - b) : [anchor];
+  }
+
   /** Whether a node's buffer is never written: fused into a consumer, aliased, or kept in a fused kernel's locals. */
   isComputedElsewhere(id: NodeId): boolean {
     return this.fused.has(id) || this.aliases.has(id) || this.groups.has(id);

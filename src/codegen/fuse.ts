@@ -4,6 +4,7 @@ import { getOp } from "../ir/registry.js";
 import { sameShape } from "../ir/shapes.js";
 import type { BlockCode, BlockPosition, OutputBlock, PointCode } from "../ir/op.js";
 import { strides, windowSizes } from "../ops/imageShapes.js";
+import { emitOuterAndTransposedProduct } from "../ops/kernels.js";
 import type { StatementEmitter } from "./emitter.js";
 
 /**
@@ -190,6 +191,62 @@ export function planWindowFusion(
       return `${all.map((c) => c.init()).join("\n")}\n${loops}`;
     };
     return { readers, members, anchor, emit };
+  }
+}
+
+/**
+ * A matrix's two products with one δ — the rank-1 update g hᵀ (a weight's gradient) and Wᵀ g
+ * (the δ passed down), W shaped like the update — computed in one pass over W's rows instead
+ * of two, the second of which would read W down its columns.
+ */
+export function planSharedPasses(
+  emitter: StatementEmitter,
+  nodes: readonly Node[],
+  ids: readonly NodeId[],
+): void {
+  const present = new Set(ids);
+  const consumers = new Map<NodeId, NodeId[]>();
+  for (const id of ids)
+    for (const a of new Set(dependencies(nodes[id]!)))
+      if (present.has(a)) consumers.set(a, [...(consumers.get(a) ?? []), id]);
+  const free = (id: NodeId) => nodes[id]!.kind === "op" && !emitter.isComputedElsewhere(id);
+  const taken = new Set<NodeId>();
+  for (const id of ids) {
+    const outer = nodes[id]!;
+    if (outer.kind !== "op" || outer.op !== "outer" || !free(id) || taken.has(id)) continue;
+    const [g, h] = outer.args as [NodeId, NodeId];
+    const product = (consumers.get(g) ?? []).find((u) => {
+      const n = nodes[u]!;
+      return (
+        n.kind === "op" &&
+        n.op === "matmul" &&
+        n.attrs.transA === true &&
+        n.attrs.transB !== true &&
+        n.args[1] === g &&
+        n.args[0] !== g &&
+        free(u) &&
+        !taken.has(u) &&
+        sameShape(nodes[n.args[0]!]!.shape, outer.shape)
+      );
+    });
+    if (product === undefined) continue;
+    const anchor = Math.max(id, product);
+    const other = anchor === id ? product : id;
+    if ((consumers.get(other) ?? []).some((u) => u < anchor)) continue;
+    taken.add(id).add(product);
+    const w = (nodes[product] as OpNode).args[0]!;
+    emitter.group([id, product], anchor, () =>
+      emitOuterAndTransposedProduct(emitter, {
+        g: emitter.ref(g),
+        h: emitter.ref(h),
+        w: emitter.ref(w),
+        target: emitter.ref(id),
+        assign: "=",
+        product: emitter.ref(product),
+        m: emitter.dim(outer.shape[0]!),
+        n: emitter.dim(outer.shape[1]!),
+      }),
+    );
   }
 }
 

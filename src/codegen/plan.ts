@@ -1,7 +1,7 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
 import { CodeNames } from "./names.js";
-import { planWindowFusion } from "./fuse.js";
+import { planSharedPasses, planWindowFusion } from "./fuse.js";
 import { emitScan, emitScanAdjoint, residualsOf, scanStorage, type StorageField } from "./scan.js";
 
 const prop = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
@@ -146,12 +146,21 @@ export class CodePlan {
     this.select(ids);
     this.emitter.plan(ids, new Set(roots));
     planWindowFusion(this.emitter, this.nodes, ids, new Set(roots));
+    planSharedPasses(this.emitter, this.nodes, ids);
     // The function as statements that know the arrays they name; printed once all are built.
     const statements: Statement[] = [];
     for (const id of ids) {
       const { result: code, reads: uses } = this.emitter.recording(() => this.emitter.emit(id));
       if (code === "") continue;
-      const heading = this.headings.get(id);
+      // A fused kernel's heading: the equations of the nodes it computes (dL/dbk; dL/dk).
+      const heading = [
+        ...new Set(
+          this.emitter
+            .computedAt(id)
+            .map((m) => this.headings.get(m))
+            .filter((h) => h !== undefined),
+        ),
+      ].join("; ");
       statements.push({ writes: this.emitter.bufferOf(id), uses, code, ...(heading ? { heading } : {}) });
     }
     const end = this.emitter.recording(epilogue);

@@ -24,7 +24,8 @@ export interface MatMatSpec {
  * Tile shapes (rows × columns of the output). Reading A transposed strides through memory,
  * so fewer rows and more columns pay off there; both measured on the MLP benchmark.
  */
-const tileOf = (s: MatMatSpec): [number, number] => (s.n === "1" ? [4, 1] : s.ta ? [2, 4] : [4, 2]);
+const tileOf = (s: MatMatSpec): [number, number] =>
+  s.n === "1" ? [s.ta ? 4 : rowBlock(s.m), 1] : s.ta ? [2, 4] : [4, 2];
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -112,6 +113,42 @@ export function emitOuter(
 for (let ${v.j} = 0; ${v.j} < ${n}; ${v.j}++) { const ${v.bv} = ${b}[${v.j}]; ${rs.map((r) => `${target}[${v.o}_${r} + ${v.j}] ${assign} ${v.a}_${r} * ${v.bv};`).join(" ")} }`;
   };
   return `{\n${blocked(v.i, m, 4, rows)}\n}`;
+}
+
+/**
+ * The two products of one δ `g` [m] with one matrix: the rank-1 update g hᵀ written into
+ * (`=`) or added to (`+=`) `target` [m, n], and Wᵀ g into `product` [n] (W [m, n]), in one
+ * pass over the rows of W and the target, `rows` at a time: each h[j] loaded feeds the rows'
+ * products and each W[i, j] is read once, along its row (as a dense layer's backward is
+ * written by hand).
+ */
+export function emitOuterAndTransposedProduct(
+  ctx: EmitContext,
+  s: {
+    readonly g: string;
+    readonly h: string;
+    readonly w: string;
+    readonly target: string;
+    readonly assign: "=" | "+=";
+    readonly product: string;
+    readonly m: string;
+    readonly n: string;
+  },
+): string {
+  const v = names(ctx, ["i", "j", "g", "o", "hv"]);
+  const rows = (count: number) => {
+    const rs = range(count);
+    const at = (r: number) => (r === 0 ? v.i : `${v.i} + ${r}`);
+    return `${rs.map((r) => `const ${v.g}_${r} = ${s.g}[${at(r)}]; const ${v.o}_${r} = (${at(r)}) * ${s.n};`).join(" ")}
+for (let ${v.j} = 0; ${v.j} < ${s.n}; ${v.j}++) { const ${v.hv} = ${s.h}[${v.j}]; ${rs.map((r) => `${s.target}[${v.o}_${r} + ${v.j}] ${s.assign} ${v.g}_${r} * ${v.hv};`).join(" ")} ${s.product}[${v.j}] += ${rs.map((r) => `${s.w}[${v.o}_${r} + ${v.j}] * ${v.g}_${r}`).join(" + ")}; }`;
+  };
+  return `${s.product}.fill(0, 0, ${s.n});\n{\n${blocked(v.i, s.m, rowBlock(s.m), rows)}\n}`;
+}
+
+/** Rows per pass over a matrix: four, or five when that divides a fixed row count four does not (10 classes: two passes, not three). */
+export function rowBlock(m: string): number {
+  const literal = /^\d+$/.test(m) ? Number(m) : undefined;
+  return literal !== undefined && literal % 4 !== 0 && literal % 5 === 0 ? 5 : 4;
 }
 
 export function emitDot(ctx: EmitContext, out: string, a: string, b: string, n: string): string {

@@ -114,13 +114,14 @@ ${stores}`;
       );
     };
   },
+  // The winner's offset as an integer (| 0): read from a Float64Array, an index V8 would otherwise treat as a double.
   winners: (ctx, node, winners, lead, body) => {
     const d = poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims;
     const [ph, pw, o, q, t, oh, ow] = ["ph", "pw", "o", "q", "t", "oh", "ow"].map((p) => ctx.fresh(p));
     const flat = leadOffset(ctx, lead, d.lead);
     return `for (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {
 const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
-const ${q} = ${winners}[${o}]; const ${t} = (${q} / ${d.w}) | 0; const ${oh} = ${t} - ${flat} * ${d.h}; const ${ow} = ${q} - ${t} * ${d.w};
+const ${q} = ${winners}[${o}] | 0; const ${t} = (${q} / ${d.w}) | 0; const ${oh} = ${t} - ${flat} * ${d.h}; const ${ow} = ${q} - ${t} * ${d.w};
 ${body(o, [...lead, oh, ow])}
 }`;
   },

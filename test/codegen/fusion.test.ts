@@ -191,3 +191,42 @@ describe("conv + bias + activation + max-pool fused", () => {
     ).toBe(0);
   });
 });
+
+/**
+ * A weight's gradient g hᵀ and the δ passed below it, Wᵀ g, computed in one pass over W's
+ * rows: row counts that take the four-row block with a remainder, the five-row block, and
+ * fewer rows than a block.
+ */
+describe("a weight's rank-1 gradient and Wᵀδ in one pass", () => {
+  for (const rows of [7, 10, 3]) {
+    it(`with ${rows} rows`, async () => {
+      const compiled = await compileOk(`
+        input x: [5]
+        target y: [${rows}]
+        param V: [6, 5]
+        param W: [${rows}, 6]
+        h = tanh(V*x)
+        z = W*h
+        loss L = sum((z - y)^2)
+      `);
+      // The pass is one loop: no transposed product reads W down its columns (W[pm + i], pm = p · 6).
+      expect(compiled.module.javascript).not.toMatch(/W\[pm\d+ \+ i\d+/);
+      const mod = await loadModule(compiled.module.javascript);
+      let s = 3;
+      const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+      const values = new Map<string, Tensor>();
+      for (const n of compiled.graph.named)
+        if (n.kind !== "equation" && n.kind !== "loss") {
+          const t = tensor(compiled.graph.nodes[n.node]!.shape as number[]);
+          for (let i = 0; i < t.data.length; i++) t.data[i] = random();
+          values.set(n.name, t);
+        }
+      const data = splitValues(compiled, values);
+      const got = mod.gradient(data.params, data.inputs);
+      expect(maxRelativeError(got.gradients, evaluatorGradient(compiled, values).gradients)).toBeLessThan(
+        1e-12,
+      );
+      expect(maxRelativeError(got.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
+    });
+  }
+});

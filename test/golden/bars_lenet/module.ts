@@ -245,7 +245,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const W = params["W"];
   const b = params["b"];
   const { A, P, v13, Z, Yhat, v16, v17, L } = w;
-  // A = relu(conv2d(X, k) + bk)
+  // A = relu(conv2d(X, k) + bk); P = maxpool(A, size=2, stride=2)
   for (let l0 = 0; l0 < d0; l0++) {
     for (let l1 = 0; l1 < 2; l1++) {
       const w9_0_0 = k[((l1 * 1 + 0) * 3 + 0) * 3 + 0];
@@ -456,7 +456,7 @@ export function gradient(
   const dL_dbk = out["bk"];
   const dL_dk = out["k"];
   const { P, v13, Z, Yhat, v16, v17, L, v19, v20, dL_dZ, v27, v35 } = w;
-  // A = relu(conv2d(X, k) + bk)
+  // A = relu(conv2d(X, k) + bk); P = maxpool(A, size=2, stride=2)
   for (let l40 = 0; l40 < d0; l40++) {
     for (let l41 = 0; l41 < 2; l41++) {
       const w49_0_0 = k[((l41 * 1 + 0) * 3 + 0) * 3 + 0];
@@ -745,7 +745,7 @@ export function gradient(
       }
     }
   }
-  // dL/dk
+  // dL/dA; dL/dbk; dL/dk
   dL_dbk.fill(0, 0, 2);
   dL_dk.fill(0, 0, 18);
   for (let l110 = 0; l110 < d0; l110++) {
@@ -764,7 +764,7 @@ export function gradient(
         for (let ph120 = 0; ph120 < 2; ph120++)
           for (let pw121 = 0; pw121 < 2; pw121++) {
             const o122 = ((l110 * 2 + l111) * 2 + ph120) * 2 + pw121;
-            const q123 = v35[o122];
+            const q123 = v35[o122] | 0;
             const t124 = (q123 / 4) | 0;
             const oh125 = t124 - (l110 * 2 + l111) * 4;
             const ow126 = q123 - t124 * 4;

@@ -560,50 +560,37 @@ export function gradient(
       dL_dz[r108 + j107] = yhat[r108 + j107] * t106 - y[r108 + j107];
   }
   // dL/dWhz
+  v26.fill(0, 0, 1);
   {
     let i109 = 0;
     for (; i109 + 3 < 4; i109 += 4) {
-      const a111_0 = dL_dz[i109];
+      const g111_0 = dL_dz[i109];
       const o112_0 = i109 * 1;
-      const a111_1 = dL_dz[i109 + 1];
+      const g111_1 = dL_dz[i109 + 1];
       const o112_1 = (i109 + 1) * 1;
-      const a111_2 = dL_dz[i109 + 2];
+      const g111_2 = dL_dz[i109 + 2];
       const o112_2 = (i109 + 2) * 1;
-      const a111_3 = dL_dz[i109 + 3];
+      const g111_3 = dL_dz[i109 + 3];
       const o112_3 = (i109 + 3) * 1;
       for (let j110 = 0; j110 < 1; j110++) {
-        const bv113 = h_3[j110];
-        dL_dWhz[o112_0 + j110] = a111_0 * bv113;
-        dL_dWhz[o112_1 + j110] = a111_1 * bv113;
-        dL_dWhz[o112_2 + j110] = a111_2 * bv113;
-        dL_dWhz[o112_3 + j110] = a111_3 * bv113;
-      }
-    }
-  }
-  {
-    let i114 = 0;
-    for (; i114 < 1; i114++) {
-      {
-        let j115 = 0;
-        for (; j115 < 1; j115++) {
-          let s123_0_0 = 0;
-          for (let p116 = 0; p116 < 4; p116++) {
-            const pm119 = p116 * 1;
-            const pn120 = p116 * 1;
-            const a121_0 = Whz[pm119 + i114];
-            const b122_0 = dL_dz[pn120 + j115];
-            s123_0_0 += a121_0 * b122_0;
-          }
-          v26[i114 * 1 + j115] = s123_0_0;
-        }
+        const hv113 = h_3[j110];
+        dL_dWhz[o112_0 + j110] = g111_0 * hv113;
+        dL_dWhz[o112_1 + j110] = g111_1 * hv113;
+        dL_dWhz[o112_2 + j110] = g111_2 * hv113;
+        dL_dWhz[o112_3 + j110] = g111_3 * hv113;
+        v26[j110] +=
+          Whz[o112_0 + j110] * g111_0 +
+          Whz[o112_1 + j110] * g111_1 +
+          Whz[o112_2 + j110] * g111_2 +
+          Whz[o112_3 + j110] * g111_3;
       }
     }
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o124 = 2 * 1;
-    for (let i125 = 0; i125 < 1; i125++) dL_dh[o124 + i125] = v26[i125];
+    const o114 = 2 * 1;
+    for (let i115 = 0; i115 < 1; i115++) dL_dh[o114 + i115] = v26[i115];
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh over the steps
   {
@@ -611,72 +598,72 @@ export function gradient(
     dL_dh_steps.set(dL_dh, 1 * 1);
     dL_dWxh.fill(0);
     dL_dWhh.fill(0);
-    for (let t126 = 3 - 1; t126 >= 0; t126--) {
+    for (let t116 = 3 - 1; t116 >= 0; t116--) {
       {
-        const o127 = t126 * 4;
-        for (let i128 = 0; i128 < 4; i128++) bt33_1[i128] = x[o127 + i128];
+        const o117 = t116 * 4;
+        for (let i118 = 0; i118 < 4; i118++) bt33_1[i118] = x[o117 + i118];
       }
       {
-        const o129 = (t126 + 0) * 1;
-        for (let i130 = 0; i130 < 1; i130++) bt33_4[i130] = h_steps[o129 + i130];
+        const o119 = (t116 + 0) * 1;
+        for (let i120 = 0; i120 < 1; i120++) bt33_4[i120] = h_steps[o119 + i120];
       }
       {
-        const o131 = t126 * 1;
-        for (let i132 = 0; i132 < 1; i132++) bt33_7[i132] = r11_7[o131 + i132];
+        const o121 = t116 * 1;
+        for (let i122 = 0; i122 < 1; i122++) bt33_7[i122] = r11_7[o121 + i122];
       }
       {
-        const o133 = (t126 + 1) * 1;
-        for (let i134 = 0; i134 < 1; i134++) bt33_8[i134] = dL_dh_steps[o133 + i134];
+        const o123 = (t116 + 1) * 1;
+        for (let i124 = 0; i124 < 1; i124++) bt33_8[i124] = dL_dh_steps[o123 + i124];
       }
-      const s136 = bt33_7[0];
-      bt33_11[0] = s136 * s136;
-      const s138 = bt33_11[0];
-      bt33_12[0] = 1 - s138;
-      const s140 = bt33_8[0];
-      const s141 = bt33_12[0];
-      bt33_13[0] = s140 * s141;
+      const s126 = bt33_7[0];
+      bt33_11[0] = s126 * s126;
+      const s128 = bt33_11[0];
+      bt33_12[0] = 1 - s128;
+      const s130 = bt33_8[0];
+      const s131 = bt33_12[0];
+      bt33_13[0] = s130 * s131;
       {
-        let i142 = 0;
-        for (; i142 < 1; i142++) {
+        let i132 = 0;
+        for (; i132 < 1; i132++) {
           {
-            let j143 = 0;
-            for (; j143 < 1; j143++) {
-              let s151_0_0 = 0;
-              for (let p144 = 0; p144 < 1; p144++) {
-                const pm147 = p144 * 1;
-                const pn148 = p144 * 1;
-                const a149_0 = Whh[pm147 + i142];
-                const b150_0 = bt33_13[pn148 + j143];
-                s151_0_0 += a149_0 * b150_0;
+            let j133 = 0;
+            for (; j133 < 1; j133++) {
+              let s141_0_0 = 0;
+              for (let p134 = 0; p134 < 1; p134++) {
+                const pm137 = p134 * 1;
+                const pn138 = p134 * 1;
+                const a139_0 = Whh[pm137 + i132];
+                const b140_0 = bt33_13[pn138 + j133];
+                s141_0_0 += a139_0 * b140_0;
               }
-              bt33_19[i142 * 1 + j143] = s151_0_0;
+              bt33_19[i132 * 1 + j133] = s141_0_0;
             }
           }
         }
       }
       {
-        const o152 = (t126 + 0) * 1;
-        for (let i153 = 0; i153 < 1; i153++) dL_dh_steps[o152 + i153] += bt33_19[i153];
+        const o142 = (t116 + 0) * 1;
+        for (let i143 = 0; i143 < 1; i143++) dL_dh_steps[o142 + i143] += bt33_19[i143];
       }
       {
-        let i154 = 0;
-        for (; i154 < 1; i154++) {
-          const a156_0 = bt33_13[i154];
-          const o157_0 = i154 * 4;
-          for (let j155 = 0; j155 < 4; j155++) {
-            const bv158 = bt33_1[j155];
-            dL_dWxh[o157_0 + j155] += a156_0 * bv158;
+        let i144 = 0;
+        for (; i144 < 1; i144++) {
+          const a146_0 = bt33_13[i144];
+          const o147_0 = i144 * 4;
+          for (let j145 = 0; j145 < 4; j145++) {
+            const bv148 = bt33_1[j145];
+            dL_dWxh[o147_0 + j145] += a146_0 * bv148;
           }
         }
       }
       {
-        let i159 = 0;
-        for (; i159 < 1; i159++) {
-          const a161_0 = bt33_13[i159];
-          const o162_0 = i159 * 1;
-          for (let j160 = 0; j160 < 1; j160++) {
-            const bv163 = bt33_4[j160];
-            dL_dWhh[o162_0 + j160] += a161_0 * bv163;
+        let i149 = 0;
+        for (; i149 < 1; i149++) {
+          const a151_0 = bt33_13[i149];
+          const o152_0 = i149 * 1;
+          for (let j150 = 0; j150 < 1; j150++) {
+            const bv153 = bt33_4[j150];
+            dL_dWhh[o152_0 + j150] += a151_0 * bv153;
           }
         }
       }

@@ -371,52 +371,34 @@ export function gradient(
   for (let i57 = 0; i57 < 2; i57++) {
     dL_dnet_o[i57] = -v17[i57] * out_o[i57] * (1 - out_o[i57]);
   }
-  // dL/dW2
+  // dL/dW2; dL/dout_h
+  dL_dout_h.fill(0, 0, 2);
   {
     let i58 = 0;
     for (; i58 < 2; i58++) {
-      const a60_0 = dL_dnet_o[i58];
+      const g60_0 = dL_dnet_o[i58];
       const o61_0 = i58 * 2;
       for (let j59 = 0; j59 < 2; j59++) {
-        const bv62 = out_h[j59];
-        dL_dW2[o61_0 + j59] = a60_0 * bv62;
-      }
-    }
-  }
-  // dL/dout_h
-  {
-    let i63 = 0;
-    for (; i63 < 2; i63++) {
-      {
-        let j64 = 0;
-        for (; j64 < 1; j64++) {
-          let s72_0_0 = 0;
-          for (let p65 = 0; p65 < 2; p65++) {
-            const pm68 = p65 * 2;
-            const pn69 = p65 * 1;
-            const a70_0 = W2[pm68 + i63];
-            const b71_0 = dL_dnet_o[pn69 + j64];
-            s72_0_0 += a70_0 * b71_0;
-          }
-          dL_dout_h[i63 * 1 + j64] = s72_0_0;
-        }
+        const hv62 = out_h[j59];
+        dL_dW2[o61_0 + j59] = g60_0 * hv62;
+        dL_dout_h[j59] += W2[o61_0 + j59] * g60_0;
       }
     }
   }
   // dL/dnet_h
 
-  for (let i73 = 0; i73 < 2; i73++) {
-    dL_dnet_h[i73] = dL_dout_h[i73] * out_h[i73] * (1 - out_h[i73]);
+  for (let i63 = 0; i63 < 2; i63++) {
+    dL_dnet_h[i63] = dL_dout_h[i63] * out_h[i63] * (1 - out_h[i63]);
   }
   // dL/dW1
   {
-    let i74 = 0;
-    for (; i74 < 2; i74++) {
-      const a76_0 = dL_dnet_h[i74];
-      const o77_0 = i74 * 2;
-      for (let j75 = 0; j75 < 2; j75++) {
-        const bv78 = x[j75];
-        dL_dW1[o77_0 + j75] = a76_0 * bv78;
+    let i64 = 0;
+    for (; i64 < 2; i64++) {
+      const a66_0 = dL_dnet_h[i64];
+      const o67_0 = i64 * 2;
+      for (let j65 = 0; j65 < 2; j65++) {
+        const bv68 = x[j65];
+        dL_dW1[o67_0 + j65] = a66_0 * bv68;
       }
     }
   }
