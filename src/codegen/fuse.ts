@@ -4,7 +4,7 @@ import { getOp } from "../ir/registry.js";
 import { sameShape } from "../ir/shapes.js";
 import type { BlockCode, BlockPosition, OutputBlock, PointCode } from "../ir/op.js";
 import { strides, windowSizes } from "../ops/imageShapes.js";
-import { emitOuterAndTransposedProduct } from "../ops/kernels.js";
+import { emitMatVecsThen, emitOuterAndTransposedProduct } from "../ops/kernels.js";
 import type { StatementEmitter } from "./emitter.js";
 
 /**
@@ -245,6 +245,69 @@ export function planSharedPasses(
         product: emitter.ref(product),
         m: emitter.dim(outer.shape[0]!),
         n: emitter.dim(outer.shape[1]!),
+      }),
+    );
+  }
+}
+
+/**
+ * Matrix-vector products that feed only one elementwise value of their shape (through fused
+ * elementwise nodes) computed with it, in one pass over their rows, the value applied as each
+ * row's sums are stored: a recurrence's step tanh(Wxh x_t + Whh h_{t−1} + b) with no buffer for
+ * either product.
+ */
+export function planProductEpilogues(
+  emitter: StatementEmitter,
+  nodes: readonly Node[],
+  ids: readonly NodeId[],
+  results: ReadonlySet<NodeId>,
+): void {
+  const present = new Set(ids);
+  const count = new Map<NodeId, number>();
+  for (const id of ids)
+    for (const a of dependencies(nodes[id]!)) if (present.has(a)) count.set(a, (count.get(a) ?? 0) + 1);
+  for (const id of ids) {
+    const n = nodes[id]!;
+    if (n.kind !== "op" || !getOp(n.op).elementwise || n.shape.length !== 1) continue;
+    if (emitter.isComputedElsewhere(id) || emitter.needsAxes(id)) continue;
+    // The leaves of its expression reached through fused nodes of its own shape.
+    const leaves: NodeId[] = [];
+    const walk = (a: NodeId) => {
+      const m = nodes[a]!;
+      if (!sameShape(m.shape, n.shape)) return;
+      if (emitter.isFused(a) && m.kind === "op") m.args.forEach(walk);
+      else leaves.push(a);
+    };
+    n.args.forEach(walk);
+    const products = [...new Set(leaves)].filter((a) => {
+      const m = nodes[a]!;
+      return (
+        m.kind === "op" &&
+        m.op === "matmul" &&
+        m.attrs.transA !== true &&
+        nodes[m.args[0]!]!.shape.length === 2 &&
+        nodes[m.args[1]!]!.shape.length === 1 &&
+        count.get(a) === 1 &&
+        leaves.filter((l) => l === a).length === 1 &&
+        !results.has(a) &&
+        !emitter.isComputedElsewhere(a)
+      );
+    });
+    if (products.length === 0) continue;
+    emitter.group([...products, id], id, () =>
+      emitMatVecsThen(emitter, {
+        products: products.map((q) => {
+          const m = nodes[q] as OpNode;
+          return {
+            a: emitter.ref(m.args[0]!),
+            x: emitter.ref(m.args[1]!),
+            k: emitter.dim(nodes[m.args[0]!]!.shape[1]!),
+          };
+        }),
+        m: emitter.dim(n.shape[0]!),
+        out: emitter.ref(id),
+        value: (row, sums) =>
+          emitter.withValues(new Map(products.map((q, i) => [q, sums[i]!])), () => emitter.inline(id, row)),
       }),
     );
   }

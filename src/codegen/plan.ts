@@ -1,7 +1,7 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
 import { CodeNames } from "./names.js";
-import { planSharedPasses, planWindowFusion } from "./fuse.js";
+import { planProductEpilogues, planSharedPasses, planWindowFusion } from "./fuse.js";
 import { emitScan, emitScanAdjoint, residualsOf, scanStorage, type StorageField } from "./scan.js";
 
 const prop = (obj: string, name: string) => `${obj}[${JSON.stringify(name)}]`;
@@ -147,6 +147,7 @@ export class CodePlan {
     this.emitter.plan(ids, new Set(roots));
     planWindowFusion(this.emitter, this.nodes, ids, new Set(roots));
     planSharedPasses(this.emitter, this.nodes, ids);
+    planProductEpilogues(this.emitter, this.nodes, ids, new Set(roots));
     // The function as statements that know the arrays they name; printed once all are built.
     const statements: Statement[] = [];
     for (const id of ids) {

@@ -145,6 +145,44 @@ for (let ${v.j} = 0; ${v.j} < ${s.n}; ${v.j}++) { const ${v.hv} = ${s.h}[${v.j}]
   return `${s.product}.fill(0, 0, ${s.n});\n{\n${blocked(v.i, s.m, rowBlock(s.m), rows)}\n}`;
 }
 
+/**
+ * Matrix-vector products A_q x_q [m] that feed one elementwise value, in one pass over their
+ * rows, `rowBlock` rows at a time: each product's rows accumulate in locals and the value is
+ * stored as they finish (a recurrence's tanh(Wxh x_t + Whh h_{t−1} + b), applied on store),
+ * so the products never go to memory.
+ */
+export function emitMatVecsThen(
+  ctx: EmitContext,
+  s: {
+    readonly products: readonly { readonly a: string; readonly x: string; readonly k: string }[];
+    readonly m: string;
+    readonly out: string;
+    readonly value: (row: string, sums: readonly string[]) => string;
+  },
+): string {
+  const v = names(ctx, ["i", "p", "ar", "x", "s"]);
+  const rows = (count: number) => {
+    const rs = range(count);
+    const at = (r: number) => (r === 0 ? v.i : `${v.i} + ${r}`);
+    const passes = s.products.map(
+      (
+        q,
+        n,
+      ) => `${rs.map((r) => `const ${v.ar}_${n}_${r} = (${at(r)}) * ${q.k}; let ${v.s}_${n}_${r} = 0;`).join(" ")}
+for (let ${v.p} = 0; ${v.p} < ${q.k}; ${v.p}++) { const ${v.x} = ${q.x}[${v.p}]; ${rs.map((r) => `${v.s}_${n}_${r} += ${q.a}[${v.ar}_${n}_${r} + ${v.p}] * ${v.x};`).join(" ")} }`,
+    );
+    const stores = rs.map(
+      (r) =>
+        `${s.out}[${at(r)}] = ${s.value(
+          at(r),
+          s.products.map((_, n) => `${v.s}_${n}_${r}`),
+        )};`,
+    );
+    return `${passes.join("\n")}\n${stores.join(" ")}`;
+  };
+  return `{\n${blocked(v.i, s.m, rowBlock(s.m), rows)}\n}`;
+}
+
 /** Rows per pass over a matrix: four, or five when that divides a fixed row count four does not (10 classes: two passes, not three). */
 export function rowBlock(m: string): number {
   const literal = /^\d+$/.test(m) ? Number(m) : undefined;

@@ -184,15 +184,35 @@ export const reduceOps: readonly OpDef[] = [
       return out;
     },
     emit: (ctx, node) => emitSumTo(ctx, node.id, node.shape, node.args[0]!),
-    // From a value nonzero only at some points (a max-pool's winners): each adds to its broadcast position.
+    // From a value nonzero only at some points (a max-pool's winners): each adds to its
+    // broadcast position; a sum over the image axes (a bias per filter) runs in a local per
+    // lead index.
     fusion: {
-      atPoints: (ctx, node) => ({
-        init: () => `${ctx.ref(node.id)}.fill(0, 0, ${ctx.size(node.shape)});`,
-        before: () => "",
-        after: () => "",
-        point: (value, axes) =>
-          `${ctx.ref(node.id)}[${broadcastOffset(ctx, node.shape, ctx.shapeOf(node.args[0]!), axes)}] += ${value};`,
-      }),
+      atPoints: (ctx, node) => {
+        const [from, to] = [ctx.shapeOf(node.args[0]!), node.shape];
+        const target = (axes: readonly string[]) =>
+          `${ctx.ref(node.id)}[${broadcastOffset(ctx, to, from, axes)}]`;
+        const summed = (k: number) => {
+          const axis = to.length - (from.length - k);
+          return axis < 0 || (to[axis] === 1 && from[k] !== 1);
+        };
+        const init = () => `${ctx.ref(node.id)}.fill(0, 0, ${ctx.size(to)});`;
+        if (from.length < 2 || !summed(from.length - 1) || !summed(from.length - 2))
+          return {
+            init,
+            before: () => "",
+            after: () => "",
+            point: (value, axes) => `${target(axes)} += ${value};`,
+          };
+        let acc: string | undefined;
+        const local = () => (acc ??= ctx.fresh("a"));
+        return {
+          init,
+          before: () => `let ${local()} = 0;`,
+          after: (lead) => `${target([...lead, "0", "0"])} += ${local()};`,
+          point: (value) => `${local()} += ${value};`,
+        };
+      },
     },
     // Over j within each row when only the last axis goes (a per-row statistic's gradient);
     // over the rows otherwise (a bias's, broadcast along the leading axes).

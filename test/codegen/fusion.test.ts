@@ -230,3 +230,48 @@ describe("a weight's rank-1 gradient and Wᵀδ in one pass", () => {
     });
   }
 });
+
+/**
+ * A recurrence's step: both products and tanh in one pass over the rows (tanh applied as each
+ * row is stored), and backward the summed ∂Whh += δ h_{t−1}ᵀ with Whhᵀδ in one pass; sizes
+ * that leave a remainder after the four-row blocks.
+ */
+describe("a recurrence's products fused with their step", () => {
+  it("gives the reference gradient with H = 7, D = 3", async () => {
+    const compiled = await compileOk(`
+      dim D = 3, H = 7, O = 2, T = 4
+      index t in 1..T
+      input x_t: [D]
+      target y: [O]
+      param Wxh: [H, D]
+      param Whh: [H, H]
+      param bh: [H]
+      param Why: [O, H]
+      h_0 = 0
+      h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh)
+      loss L = cross_entropy(softmax(Why*h_T), y)
+    `);
+    const js = compiled.module.javascript;
+    // The step stores tanh of the two products' row sums: no product is written to a buffer.
+    expect(js).toMatch(/= Math\.tanh\(s\d+_0_0 \+ s\d+_1_0 \+ bh\[/);
+    // Backward, ∂Whh and Whhᵀδ share one loop: the update and the product read the same row offset.
+    expect(js).toMatch(/dL_dWhh\[(o\d+_0) \+ (j\d+)\] \+= [^;]+;[^}]*Whh\[\1 \+ \2\]/);
+    const mod = await loadModule(js);
+    let s = 11;
+    const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const values = new Map<string, Tensor>();
+    for (const n of compiled.graph.named)
+      if (n.kind === "param" || n.kind === "input" || n.kind === "target") {
+        const t = tensor(compiled.graph.nodes[n.node]!.shape as number[]);
+        for (let i = 0; i < t.data.length; i++)
+          t.data[i] = n.kind === "target" ? (i === 0 ? 1 : 0) : random();
+        values.set(n.name, t);
+      }
+    const data = splitValues(compiled, values);
+    const got = mod.gradient(data.params, data.inputs);
+    expect(maxRelativeError(got.gradients, evaluatorGradient(compiled, values).gradients)).toBeLessThan(
+      1e-12,
+    );
+    expect(maxRelativeError(got.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
+  });
+});

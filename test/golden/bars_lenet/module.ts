@@ -752,6 +752,7 @@ export function gradient(
     for (let l111 = 0; l111 < 2; l111++) {
       {
         const c113 = 0;
+        let a127 = 0;
         let t114_0_0 = 0;
         let t114_0_1 = 0;
         let t114_0_2 = 0;
@@ -769,7 +770,7 @@ export function gradient(
             const oh125 = t124 - (l110 * 2 + l111) * 4;
             const ow126 = q123 - t124 * 4;
             const d112 = v27[o122] * +(P[o122] > 0);
-            dL_dbk[l111] += d112;
+            a127 += d112;
             const r115_0 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 0) * 6 + ow126 * 1;
             const r115_1 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 1) * 6 + ow126 * 1;
             const r115_2 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 2) * 6 + ow126 * 1;
@@ -783,6 +784,7 @@ export function gradient(
             t114_2_1 += d112 * X[r115_2 + 1];
             t114_2_2 += d112 * X[r115_2 + 2];
           }
+        dL_dbk[l111] += a127;
         dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 0] += t114_0_0;
         dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 1] += t114_0_1;
         dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 2] += t114_0_2;
