@@ -195,18 +195,23 @@ export function emitDot(ctx: EmitContext, out: string, a: string, b: string, n: 
 }
 
 /**
- * `let i = 0;` then a loop taking `size` at a time and one for the rest; with a literal
- * bound, a loop that could never run is left out.
+ * A loop taking `size` rows at a time up to the last whole block, then one for the rest, each
+ * declaring its own index: V8 then knows each index's range, and with it the row offsets'
+ * (declared outside its loop, as an earlier version did, the same kernels measured 1.3× slower).
+ * With a literal bound, a loop that could never run is left out.
  */
 function blocked(i: string, bound: string, size: number, block: (count: number) => string): string {
+  if (size === 1) return `for (let ${i} = 0; ${i} < ${bound}; ${i}++) {\n${block(1)}\n}`;
   const literal = /^\d+$/.test(bound) ? Number(bound) : undefined;
-  const parts = [`let ${i} = 0;`];
-  if (size > 1 && (literal === undefined || literal >= size)) {
-    parts.push(`for (; ${i} + ${size - 1} < ${bound}; ${i} += ${size}) {\n${block(size)}\n}`);
-  }
-  if (size === 1 || literal === undefined || literal % size !== 0) {
-    parts.push(`for (; ${i} < ${bound}; ${i}++) {\n${block(1)}\n}`);
-  }
+  const end =
+    literal !== undefined ? String(literal - (literal % size)) : `(${bound}) - (${bound}) % ${size}`;
+  const parts: string[] = [];
+  if (literal === undefined || literal >= size)
+    parts.push(`for (let ${i} = 0; ${i} < ${end}; ${i} += ${size}) {\n${block(size)}\n}`);
+  if (literal === undefined || literal % size !== 0)
+    parts.push(
+      `for (let ${i} = ${literal !== undefined && literal < size ? 0 : end}; ${i} < ${bound}; ${i}++) {\n${block(1)}\n}`,
+    );
   return parts.join("\n");
 }
 

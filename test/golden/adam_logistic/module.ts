@@ -169,8 +169,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const b = params["b"];
   const { v5, p, v7, v8, L } = w;
   {
-    let i0 = 0;
-    for (; i0 + 3 < 8; i0 += 4) {
+    for (let i0 = 0; i0 < 8; i0 += 4) {
       const ar2_0_0 = i0 * 2;
       let s4_0_0 = 0;
       const ar2_0_1 = (i0 + 1) * 2;
@@ -239,8 +238,7 @@ export function gradient(
   const dL_dw = out["w"];
   const { v5, p, v7, v8, L, v11, v13 } = w;
   {
-    let i11 = 0;
-    for (; i11 + 3 < 8; i11 += 4) {
+    for (let i11 = 0; i11 < 8; i11 += 4) {
       const ar13_0_0 = i11 * 2;
       let s15_0_0 = 0;
       const ar13_0_1 = (i11 + 1) * 2;
@@ -294,11 +292,9 @@ export function gradient(
   dL_db[0] += s28;
   // dL/dw
   {
-    let i29 = 0;
-    for (; i29 < 2; i29++) {
+    for (let i29 = 0; i29 < 2; i29++) {
       {
-        let j30 = 0;
-        for (; j30 < 1; j30++) {
+        for (let j30 = 0; j30 < 1; j30++) {
           let s38_0_0 = 0;
           for (let p31 = 0; p31 < 8; p31++) {
             const pm34 = p31 * 2;

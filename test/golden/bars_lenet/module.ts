@@ -322,11 +322,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i13 = 0;
-    for (; i13 + 3 < d0; i13 += 4) {
+    for (let i13 = 0; i13 < d0 - (d0 % 4); i13 += 4) {
       {
-        let j14 = 0;
-        for (; j14 + 1 < 2; j14 += 2) {
+        for (let j14 = 0; j14 < 2; j14 += 2) {
           const ar16_0 = i13 * 8;
           const ar16_1 = (i13 + 1) * 8;
           const ar16_2 = (i13 + 2) * 8;
@@ -367,10 +365,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
     }
-    for (; i13 < d0; i13++) {
+    for (let i13 = d0 - (d0 % 4); i13 < d0; i13++) {
       {
-        let j14 = 0;
-        for (; j14 + 1 < 2; j14 += 2) {
+        for (let j14 = 0; j14 < 2; j14 += 2) {
           const ar16_0 = i13 * 8;
           let s22_0_0 = 0;
           let s22_0_1 = 0;
@@ -535,11 +532,9 @@ export function gradient(
     }
   }
   {
-    let i53 = 0;
-    for (; i53 + 3 < d0; i53 += 4) {
+    for (let i53 = 0; i53 < d0 - (d0 % 4); i53 += 4) {
       {
-        let j54 = 0;
-        for (; j54 + 1 < 2; j54 += 2) {
+        for (let j54 = 0; j54 < 2; j54 += 2) {
           const ar56_0 = i53 * 8;
           const ar56_1 = (i53 + 1) * 8;
           const ar56_2 = (i53 + 2) * 8;
@@ -580,10 +575,9 @@ export function gradient(
         }
       }
     }
-    for (; i53 < d0; i53++) {
+    for (let i53 = d0 - (d0 % 4); i53 < d0; i53++) {
       {
-        let j54 = 0;
-        for (; j54 + 1 < 2; j54 += 2) {
+        for (let j54 = 0; j54 < 2; j54 += 2) {
           const ar56_0 = i53 * 8;
           let s62_0_0 = 0;
           let s62_0_1 = 0;
@@ -653,11 +647,9 @@ export function gradient(
     }
   }
   {
-    let i90 = 0;
-    for (; i90 + 3 < d0; i90 += 4) {
+    for (let i90 = 0; i90 < d0 - (d0 % 4); i90 += 4) {
       {
-        let j91 = 0;
-        for (; j91 + 1 < 8; j91 += 2) {
+        for (let j91 = 0; j91 < 8; j91 += 2) {
           const ar93_0 = i90 * 2;
           const ar93_1 = (i90 + 1) * 2;
           const ar93_2 = (i90 + 2) * 2;
@@ -699,10 +691,9 @@ export function gradient(
         }
       }
     }
-    for (; i90 < d0; i90++) {
+    for (let i90 = d0 - (d0 % 4); i90 < d0; i90++) {
       {
-        let j91 = 0;
-        for (; j91 + 1 < 8; j91 += 2) {
+        for (let j91 = 0; j91 < 8; j91 += 2) {
           const ar93_0 = i90 * 2;
           const bc94_0 = j91 * 2;
           const bc94_1 = (j91 + 1) * 2;
@@ -723,11 +714,9 @@ export function gradient(
   }
   // dL/dW
   {
-    let i100 = 0;
-    for (; i100 + 1 < 8; i100 += 2) {
+    for (let i100 = 0; i100 < 8; i100 += 2) {
       {
-        let j101 = 0;
-        for (; j101 < 2; j101++) {
+        for (let j101 = 0; j101 < 2; j101++) {
           let s109_0_0 = 0;
           let s109_1_0 = 0;
           for (let p102 = 0; p102 < d0; p102++) {

@@ -436,8 +436,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i4 = 0; i4 < 2; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
-        let i5 = 0;
-        for (; i5 < 2; i5++) {
+        for (let i5 = 0; i5 < 2; i5++) {
           const ar7_0_0 = i5 * 2;
           let s9_0_0 = 0;
           for (let p6 = 0; p6 < 2; p6++) {
@@ -471,8 +470,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i16 = 0; i16 < 2; i16++) g_prev[i16] = g_steps[o15 + i16];
       }
       {
-        let i17 = 0;
-        for (; i17 < 2; i17++) {
+        for (let i17 = 0; i17 < 2; i17++) {
           const ar19_0_0 = i17 * 2;
           let s21_0_0 = 0;
           for (let p18 = 0; p18 < 2; p18++) {
@@ -509,8 +507,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i30 = 0; i30 < 2; i30++) y_t[i30] = y[o29 + i30];
       }
       {
-        let i31 = 0;
-        for (; i31 < 2; i31++) {
+        for (let i31 = 0; i31 < 2; i31++) {
           const ar33_0_0 = i31 * 2;
           let s35_0_0 = 0;
           for (let p32 = 0; p32 < 2; p32++) {
@@ -654,8 +651,7 @@ export function gradient(
         for (let i53 = 0; i53 < 2; i53++) h_prev[i53] = h_steps[o52 + i53];
       }
       {
-        let i54 = 0;
-        for (; i54 < 2; i54++) {
+        for (let i54 = 0; i54 < 2; i54++) {
           const ar56_0_0 = i54 * 2;
           let s58_0_0 = 0;
           for (let p55 = 0; p55 < 2; p55++) {
@@ -690,8 +686,7 @@ export function gradient(
         for (let i65 = 0; i65 < 2; i65++) g_prev[i65] = g_steps[o64 + i65];
       }
       {
-        let i66 = 0;
-        for (; i66 < 2; i66++) {
+        for (let i66 = 0; i66 < 2; i66++) {
           const ar68_0_0 = i66 * 2;
           let s70_0_0 = 0;
           for (let p67 = 0; p67 < 2; p67++) {
@@ -729,8 +724,7 @@ export function gradient(
         for (let i79 = 0; i79 < 2; i79++) y_t[i79] = y[o78 + i79];
       }
       {
-        let i80 = 0;
-        for (; i80 < 2; i80++) {
+        for (let i80 = 0; i80 < 2; i80++) {
           const ar82_0_0 = i80 * 2;
           let s84_0_0 = 0;
           for (let p81 = 0; p81 < 2; p81++) {
@@ -808,8 +802,7 @@ export function gradient(
       }
       bt21_18.fill(0, 0, 2);
       {
-        let i114 = 0;
-        for (; i114 < 2; i114++) {
+        for (let i114 = 0; i114 < 2; i114++) {
           const g116_0 = bt21_12[i114];
           const o117_0 = i114 * 2;
           for (let j115 = 0; j115 < 2; j115++) {
@@ -821,8 +814,7 @@ export function gradient(
       }
       bt21_23.fill(0, 0, 2);
       {
-        let i119 = 0;
-        for (; i119 < 2; i119++) {
+        for (let i119 = 0; i119 < 2; i119++) {
           const g121_0 = bt21_12[i119];
           const o122_0 = i119 * 2;
           for (let j120 = 0; j120 < 2; j120++) {
@@ -867,8 +859,7 @@ export function gradient(
       }
       bt29_19.fill(0, 0, 2);
       {
-        let i136 = 0;
-        for (; i136 < 2; i136++) {
+        for (let i136 = 0; i136 < 2; i136++) {
           const g138_0 = bt29_13[i136];
           const o139_0 = i136 * 2;
           for (let j137 = 0; j137 < 2; j137++) {
@@ -883,8 +874,7 @@ export function gradient(
         for (let i142 = 0; i142 < 2; i142++) dL_dg_steps[o141 + i142] += bt29_19[i142];
       }
       {
-        let i143 = 0;
-        for (; i143 < 2; i143++) {
+        for (let i143 = 0; i143 < 2; i143++) {
           const a145_0 = bt29_13[i143];
           const o146_0 = i143 * 2;
           for (let j144 = 0; j144 < 2; j144++) {
@@ -924,8 +914,7 @@ export function gradient(
       }
       bt32_19.fill(0, 0, 2);
       {
-        let i158 = 0;
-        for (; i158 < 2; i158++) {
+        for (let i158 = 0; i158 < 2; i158++) {
           const g160_0 = bt32_13[i158];
           const o161_0 = i158 * 2;
           for (let j159 = 0; j159 < 2; j159++) {
@@ -940,8 +929,7 @@ export function gradient(
         for (let i164 = 0; i164 < 2; i164++) dL_dh_steps[o163 + i164] += bt32_19[i164];
       }
       {
-        let i165 = 0;
-        for (; i165 < 2; i165++) {
+        for (let i165 = 0; i165 < 2; i165++) {
           const a167_0 = bt32_13[i165];
           const o168_0 = i165 * 2;
           for (let j166 = 0; j166 < 2; j166++) {

@@ -281,8 +281,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   hf.set(hp);
   // z = W*hf + b
   {
-    let i18 = 0;
-    for (; i18 < 2; i18++) {
+    for (let i18 = 0; i18 < 2; i18++) {
       const ar20_0_0 = i18 * 4;
       let s22_0_0 = 0;
       for (let p19 = 0; p19 < 4; p19++) {
@@ -443,8 +442,7 @@ export function gradient(
       }
   // z = W*hf + b
   {
-    let i52 = 0;
-    for (; i52 < 2; i52++) {
+    for (let i52 = 0; i52 < 2; i52++) {
       const ar54_0_0 = i52 * 4;
       let s56_0_0 = 0;
       for (let p53 = 0; p53 < 4; p53++) {
@@ -483,8 +481,7 @@ export function gradient(
   // dL/dW; dL/dhf
   dL_dhf.fill(0, 0, 4);
   {
-    let i71 = 0;
-    for (; i71 < 2; i71++) {
+    for (let i71 = 0; i71 < 2; i71++) {
       const g73_0 = dL_db[i71];
       const o74_0 = i71 * 4;
       for (let j72 = 0; j72 < 4; j72++) {

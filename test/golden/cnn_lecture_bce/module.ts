@@ -296,8 +296,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
   // z = W*flatten(p) + b
   {
-    let i18 = 0;
-    for (; i18 < 2; i18++) {
+    for (let i18 = 0; i18 < 2; i18++) {
       const ar20_0_0 = i18 * 4;
       let s22_0_0 = 0;
       for (let p19 = 0; p19 < 4; p19++) {
@@ -445,8 +444,7 @@ export function gradient(
       }
   // z = W*flatten(p) + b
   {
-    let i48 = 0;
-    for (; i48 < 2; i48++) {
+    for (let i48 = 0; i48 < 2; i48++) {
       const ar50_0_0 = i48 * 4;
       let s52_0_0 = 0;
       for (let p49 = 0; p49 < 4; p49++) {
@@ -494,8 +492,7 @@ export function gradient(
   // dL/dW
   v34.fill(0, 0, 4);
   {
-    let i66 = 0;
-    for (; i66 < 2; i66++) {
+    for (let i66 = 0; i66 < 2; i66++) {
       const g68_0 = dL_db[i66];
       const o69_0 = i66 * 4;
       for (let j67 = 0; j67 < 4; j67++) {

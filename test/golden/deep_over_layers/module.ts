@@ -252,8 +252,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i6 = 0; i6 < 3; i6++) b_l[i6] = b[o5 + i6];
       }
       {
-        let i7 = 0;
-        for (; i7 < 3; i7++) {
+        for (let i7 = 0; i7 < 3; i7++) {
           const ar9_0_0 = i7 * 3;
           let s11_0_0 = 0;
           for (let p8 = 0; p8 < 3; p8++) {
@@ -349,8 +348,7 @@ export function gradient(
         for (let i25 = 0; i25 < 3; i25++) b_l[i25] = b[o24 + i25];
       }
       {
-        let i26 = 0;
-        for (; i26 < 3; i26++) {
+        for (let i26 = 0; i26 < 3; i26++) {
           const ar28_0_0 = i26 * 3;
           let s30_0_0 = 0;
           for (let p27 = 0; p27 < 3; p27++) {
@@ -416,8 +414,7 @@ export function gradient(
         bt22_10[i50] = bt22_6[i50] * bt22_5[i50] * (1 - bt22_5[i50]);
       }
       {
-        let i51 = 0;
-        for (; i51 < 3; i51++) {
+        for (let i51 = 0; i51 < 3; i51++) {
           const a53_0 = bt22_10[i51];
           const o54_0 = i51 * 3;
           for (let j52 = 0; j52 < 3; j52++) {
@@ -427,11 +424,9 @@ export function gradient(
         }
       }
       {
-        let i56 = 0;
-        for (; i56 < 3; i56++) {
+        for (let i56 = 0; i56 < 3; i56++) {
           {
-            let j57 = 0;
-            for (; j57 < 1; j57++) {
+            for (let j57 = 0; j57 < 1; j57++) {
               let s65_0_0 = 0;
               for (let p58 = 0; p58 < 3; p58++) {
                 const pm61 = p58 * 3;

@@ -306,11 +306,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     L,
   } = w;
   {
-    let i0 = 0;
-    for (; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 3; i0++) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 4; j1 += 2) {
+        for (let j1 = 0; j1 < 4; j1 += 2) {
           const ar3_0 = i0 * 2;
           let s9_0_0 = 0;
           let s9_0_1 = 0;
@@ -336,11 +334,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // Dr = tanh(Xr*W + b)*v
   {
-    let i13 = 0;
-    for (; i13 < 3; i13++) {
+    for (let i13 = 0; i13 < 3; i13++) {
       {
-        let j14 = 0;
-        for (; j14 < 1; j14++) {
+        for (let j14 = 0; j14 < 1; j14++) {
           const ar16_0 = i13 * 4;
           let s22_0_0 = 0;
           for (let p15 = 0; p15 < 4; p15++) {
@@ -355,11 +351,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i23 = 0;
-    for (; i23 < 3; i23++) {
+    for (let i23 = 0; i23 < 3; i23++) {
       {
-        let j24 = 0;
-        for (; j24 + 1 < 4; j24 += 2) {
+        for (let j24 = 0; j24 < 4; j24 += 2) {
           const ar26_0 = i23 * 2;
           let s32_0_0 = 0;
           let s32_0_1 = 0;
@@ -385,11 +379,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // Df = tanh(Xf*W + b)*v
   {
-    let i36 = 0;
-    for (; i36 < 3; i36++) {
+    for (let i36 = 0; i36 < 3; i36++) {
       {
-        let j37 = 0;
-        for (; j37 < 1; j37++) {
+        for (let j37 = 0; j37 < 1; j37++) {
           const ar39_0 = i36 * 4;
           let s45_0_0 = 0;
           for (let p38 = 0; p38 < 4; p38++) {
@@ -404,11 +396,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i46 = 0;
-    for (; i46 < 3; i46++) {
+    for (let i46 = 0; i46 < 3; i46++) {
       {
-        let j47 = 0;
-        for (; j47 + 1 < 4; j47 += 2) {
+        for (let j47 = 0; j47 < 4; j47 += 2) {
           const ar49_0 = i46 * 2;
           let s55_0_0 = 0;
           let s55_0_1 = 0;
@@ -434,11 +424,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // Dm = tanh(Xm*W + b)*v
   {
-    let i59 = 0;
-    for (; i59 < 3; i59++) {
+    for (let i59 = 0; i59 < 3; i59++) {
       {
-        let j60 = 0;
-        for (; j60 < 1; j60++) {
+        for (let j60 = 0; j60 < 1; j60++) {
           const ar62_0 = i59 * 4;
           let s68_0_0 = 0;
           for (let p61 = 0; p61 < 4; p61++) {
@@ -453,8 +441,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i69 = 0;
-    for (; i69 < 3; i69++) {
+    for (let i69 = 0; i69 < 3; i69++) {
       const a71_0 = K22[i69];
       const o72_0 = i69 * 4;
       for (let j70 = 0; j70 < 4; j70++) {
@@ -469,11 +456,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // G = grad(sum(Dm), Xm)
   {
-    let i75 = 0;
-    for (; i75 < 3; i75++) {
+    for (let i75 = 0; i75 < 3; i75++) {
       {
-        let j76 = 0;
-        for (; j76 + 1 < 2; j76 += 2) {
+        for (let j76 = 0; j76 < 2; j76 += 2) {
           const ar78_0 = i75 * 4;
           const bc79_0 = j76 * 4;
           const bc79_1 = (j76 + 1) * 4;
@@ -624,11 +609,9 @@ export function gradient(
     v139,
   } = w;
   {
-    let i106 = 0;
-    for (; i106 < 3; i106++) {
+    for (let i106 = 0; i106 < 3; i106++) {
       {
-        let j107 = 0;
-        for (; j107 + 1 < 4; j107 += 2) {
+        for (let j107 = 0; j107 < 4; j107 += 2) {
           const ar109_0 = i106 * 2;
           let s115_0_0 = 0;
           let s115_0_1 = 0;
@@ -654,11 +637,9 @@ export function gradient(
   }
   // Dr = tanh(Xr*W + b)*v
   {
-    let i119 = 0;
-    for (; i119 < 3; i119++) {
+    for (let i119 = 0; i119 < 3; i119++) {
       {
-        let j120 = 0;
-        for (; j120 < 1; j120++) {
+        for (let j120 = 0; j120 < 1; j120++) {
           const ar122_0 = i119 * 4;
           let s128_0_0 = 0;
           for (let p121 = 0; p121 < 4; p121++) {
@@ -673,11 +654,9 @@ export function gradient(
     }
   }
   {
-    let i129 = 0;
-    for (; i129 < 3; i129++) {
+    for (let i129 = 0; i129 < 3; i129++) {
       {
-        let j130 = 0;
-        for (; j130 + 1 < 4; j130 += 2) {
+        for (let j130 = 0; j130 < 4; j130 += 2) {
           const ar132_0 = i129 * 2;
           let s138_0_0 = 0;
           let s138_0_1 = 0;
@@ -703,11 +682,9 @@ export function gradient(
   }
   // Df = tanh(Xf*W + b)*v
   {
-    let i142 = 0;
-    for (; i142 < 3; i142++) {
+    for (let i142 = 0; i142 < 3; i142++) {
       {
-        let j143 = 0;
-        for (; j143 < 1; j143++) {
+        for (let j143 = 0; j143 < 1; j143++) {
           const ar145_0 = i142 * 4;
           let s151_0_0 = 0;
           for (let p144 = 0; p144 < 4; p144++) {
@@ -722,11 +699,9 @@ export function gradient(
     }
   }
   {
-    let i152 = 0;
-    for (; i152 < 3; i152++) {
+    for (let i152 = 0; i152 < 3; i152++) {
       {
-        let j153 = 0;
-        for (; j153 + 1 < 4; j153 += 2) {
+        for (let j153 = 0; j153 < 4; j153 += 2) {
           const ar155_0 = i152 * 2;
           let s161_0_0 = 0;
           let s161_0_1 = 0;
@@ -751,8 +726,7 @@ export function gradient(
     }
   }
   {
-    let i165 = 0;
-    for (; i165 < 3; i165++) {
+    for (let i165 = 0; i165 < 3; i165++) {
       const a167_0 = K22[i165];
       const o168_0 = i165 * 4;
       for (let j166 = 0; j166 < 4; j166++) {
@@ -771,11 +745,9 @@ export function gradient(
   }
   // G = grad(sum(Dm), Xm)
   {
-    let i172 = 0;
-    for (; i172 < 3; i172++) {
+    for (let i172 = 0; i172 < 3; i172++) {
       {
-        let j173 = 0;
-        for (; j173 + 1 < 2; j173 += 2) {
+        for (let j173 = 0; j173 < 2; j173 += 2) {
           const ar175_0 = i172 * 4;
           const bc176_0 = j173 * 4;
           const bc176_1 = (j173 + 1) * 4;
@@ -858,11 +830,9 @@ export function gradient(
     }
   }
   {
-    let i211 = 0;
-    for (; i211 < 3; i211++) {
+    for (let i211 = 0; i211 < 3; i211++) {
       {
-        let j212 = 0;
-        for (; j212 + 1 < 4; j212 += 2) {
+        for (let j212 = 0; j212 < 4; j212 += 2) {
           const ar214_0 = i211 * 2;
           let s220_0_0 = 0;
           let s220_0_1 = 0;
@@ -881,11 +851,9 @@ export function gradient(
     }
   }
   {
-    let i221 = 0;
-    for (; i221 + 1 < 2; i221 += 2) {
+    for (let i221 = 0; i221 < 2; i221 += 2) {
       {
-        let j222 = 0;
-        for (; j222 + 3 < 4; j222 += 4) {
+        for (let j222 = 0; j222 < 4; j222 += 4) {
           let s230_0_0 = 0;
           let s230_0_1 = 0;
           let s230_0_2 = 0;
@@ -929,11 +897,9 @@ export function gradient(
     v80[i231] = v75[i231] * v26[i231];
   }
   {
-    let i232 = 0;
-    for (; i232 + 3 < 4; i232 += 4) {
+    for (let i232 = 0; i232 < 4; i232 += 4) {
       {
-        let j233 = 0;
-        for (; j233 < 1; j233++) {
+        for (let j233 = 0; j233 < 1; j233++) {
           let s241_0_0 = 0;
           let s241_1_0 = 0;
           let s241_2_0 = 0;
@@ -971,11 +937,9 @@ export function gradient(
     }
   }
   {
-    let i246 = 0;
-    for (; i246 + 1 < 2; i246 += 2) {
+    for (let i246 = 0; i246 < 2; i246 += 2) {
       {
-        let j247 = 0;
-        for (; j247 + 3 < 4; j247 += 4) {
+        for (let j247 = 0; j247 < 4; j247 += 4) {
           let s255_0_0 = 0;
           let s255_0_1 = 0;
           let s255_0_2 = 0;
@@ -1016,8 +980,7 @@ export function gradient(
   }
   v112.fill(0, 0, 4);
   {
-    let i256 = 0;
-    for (; i256 < 3; i256++) {
+    for (let i256 = 0; i256 < 3; i256++) {
       const g258_0 = K56[i256];
       const o259_0 = i256 * 4;
       for (let j257 = 0; j257 < 4; j257++) {
@@ -1039,11 +1002,9 @@ export function gradient(
     }
   }
   {
-    let i265 = 0;
-    for (; i265 + 1 < 2; i265 += 2) {
+    for (let i265 = 0; i265 < 2; i265 += 2) {
       {
-        let j266 = 0;
-        for (; j266 + 3 < 4; j266 += 4) {
+        for (let j266 = 0; j266 < 4; j266 += 4) {
           let s274_0_0 = 0;
           let s274_0_1 = 0;
           let s274_0_2 = 0;
@@ -1084,8 +1045,7 @@ export function gradient(
   }
   v128.fill(0, 0, 4);
   {
-    let i275 = 0;
-    for (; i275 < 3; i275++) {
+    for (let i275 = 0; i275 < 3; i275++) {
       const g277_0 = K54[i275];
       const o278_0 = i275 * 4;
       for (let j276 = 0; j276 < 4; j276++) {
@@ -1117,11 +1077,9 @@ export function gradient(
     dL_db[i285] = v103[i285] + v119[i285] + v135[i285];
   }
   {
-    let i286 = 0;
-    for (; i286 + 1 < 2; i286 += 2) {
+    for (let i286 = 0; i286 < 2; i286 += 2) {
       {
-        let j287 = 0;
-        for (; j287 + 3 < 4; j287 += 4) {
+        for (let j287 = 0; j287 < 4; j287 += 4) {
           let s295_0_0 = 0;
           let s295_0_1 = 0;
           let s295_0_2 = 0;

@@ -546,8 +546,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
-        let i5 = 0;
-        for (; i5 + 3 < 4; i5 += 4) {
+        for (let i5 = 0; i5 < 4; i5 += 4) {
           const ar7_0_0 = i5 * 3;
           let s9_0_0 = 0;
           const ar7_0_1 = (i5 + 1) * 3;
@@ -585,8 +584,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i10 = 0;
-        for (; i10 + 3 < 4; i10 += 4) {
+        for (let i10 = 0; i10 < 4; i10 += 4) {
           const ar12_0_0 = i10 * 3;
           let s14_0_0 = 0;
           const ar12_0_1 = (i10 + 1) * 3;
@@ -628,8 +626,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         bt14_21[i15] = r_t[i15] * h_prev[i15];
       }
       {
-        let i16 = 0;
-        for (; i16 + 3 < 4; i16 += 4) {
+        for (let i16 = 0; i16 < 4; i16 += 4) {
           const ar18_0_0 = i16 * 3;
           let s20_0_0 = 0;
           const ar18_0_1 = (i16 + 1) * 3;
@@ -681,8 +678,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     for (let i23 = 0; i23 < 4; i23++) h_T[i23] = h[o22 + i23];
   }
   {
-    let i24 = 0;
-    for (; i24 < 2; i24++) {
+    for (let i24 = 0; i24 < 2; i24++) {
       const ar26_0_0 = i24 * 4;
       let s28_0_0 = 0;
       for (let p25 = 0; p25 < 4; p25++) {
@@ -821,8 +817,7 @@ export function gradient(
         for (let i44 = 0; i44 < 4; i44++) h_prev[i44] = h_steps[o43 + i44];
       }
       {
-        let i45 = 0;
-        for (; i45 + 3 < 4; i45 += 4) {
+        for (let i45 = 0; i45 < 4; i45 += 4) {
           const ar47_0_0 = i45 * 3;
           let s49_0_0 = 0;
           const ar47_0_1 = (i45 + 1) * 3;
@@ -860,8 +855,7 @@ export function gradient(
         }
       }
       {
-        let i50 = 0;
-        for (; i50 + 3 < 4; i50 += 4) {
+        for (let i50 = 0; i50 < 4; i50 += 4) {
           const ar52_0_0 = i50 * 3;
           let s54_0_0 = 0;
           const ar52_0_1 = (i50 + 1) * 3;
@@ -903,8 +897,7 @@ export function gradient(
         bt14_21[i55] = r_t[i55] * h_prev[i55];
       }
       {
-        let i56 = 0;
-        for (; i56 + 3 < 4; i56 += 4) {
+        for (let i56 = 0; i56 < 4; i56 += 4) {
           const ar58_0_0 = i56 * 3;
           let s60_0_0 = 0;
           const ar58_0_1 = (i56 + 1) * 3;
@@ -962,8 +955,7 @@ export function gradient(
     for (let i64 = 0; i64 < 4; i64++) h_T[i64] = h[o63 + i64];
   }
   {
-    let i65 = 0;
-    for (; i65 < 2; i65++) {
+    for (let i65 = 0; i65 < 2; i65++) {
       const ar67_0_0 = i65 * 4;
       let s69_0_0 = 0;
       for (let p66 = 0; p66 < 4; p66++) {
@@ -1002,8 +994,7 @@ export function gradient(
   // dL/dWhy
   v29.fill(0, 0, 4);
   {
-    let i84 = 0;
-    for (; i84 < 2; i84++) {
+    for (let i84 = 0; i84 < 2; i84++) {
       const g86_0 = dL_dby[i84];
       const o87_0 = i84 * 4;
       for (let j85 = 0; j85 < 4; j85++) {
@@ -1071,8 +1062,7 @@ export function gradient(
       }
       bt36_60.fill(0, 0, 4);
       {
-        let i109 = 0;
-        for (; i109 + 3 < 4; i109 += 4) {
+        for (let i109 = 0; i109 < 4; i109 += 4) {
           const g111_0 = bt36_54[i109];
           const o112_0 = i109 * 4;
           const g111_1 = bt36_54[i109 + 1];
@@ -1101,8 +1091,7 @@ export function gradient(
       }
       bt36_83.fill(0, 0, 4);
       {
-        let i115 = 0;
-        for (; i115 + 3 < 4; i115 += 4) {
+        for (let i115 = 0; i115 < 4; i115 += 4) {
           const g117_0 = bt36_75[i115];
           const o118_0 = i115 * 4;
           const g117_1 = bt36_75[i115 + 1];
@@ -1134,8 +1123,7 @@ export function gradient(
       }
       bt36_101.fill(0, 0, 4);
       {
-        let i121 = 0;
-        for (; i121 + 3 < 4; i121 += 4) {
+        for (let i121 = 0; i121 < 4; i121 += 4) {
           const g123_0 = bt36_93[i121];
           const o124_0 = i121 * 4;
           const g123_1 = bt36_93[i121 + 1];
@@ -1171,8 +1159,7 @@ export function gradient(
         for (let i128 = 0; i128 < 4; i128++) dL_dh_steps[o127 + i128] += bt36_105[i128];
       }
       {
-        let i129 = 0;
-        for (; i129 + 3 < 4; i129 += 4) {
+        for (let i129 = 0; i129 < 4; i129 += 4) {
           const a131_0 = bt36_93[i129];
           const o132_0 = i129 * 3;
           const a131_1 = bt36_93[i129 + 1];
@@ -1192,8 +1179,7 @@ export function gradient(
       }
       for (let i134 = 0; i134 < 4; i134++) dL_dbz[i134] += bt36_93[i134];
       {
-        let i135 = 0;
-        for (; i135 + 3 < 4; i135 += 4) {
+        for (let i135 = 0; i135 < 4; i135 += 4) {
           const a137_0 = bt36_75[i135];
           const o138_0 = i135 * 3;
           const a137_1 = bt36_75[i135 + 1];
@@ -1213,8 +1199,7 @@ export function gradient(
       }
       for (let i140 = 0; i140 < 4; i140++) dL_dbr[i140] += bt36_75[i140];
       {
-        let i141 = 0;
-        for (; i141 + 3 < 4; i141 += 4) {
+        for (let i141 = 0; i141 < 4; i141 += 4) {
           const a143_0 = bt36_54[i141];
           const o144_0 = i141 * 3;
           const a143_1 = bt36_54[i141 + 1];

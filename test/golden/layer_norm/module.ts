@@ -239,11 +239,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const { H, v10, mu, v12, v14, v15, sigma2, Hhat, Z, v23, v24, v25, L } = w;
   // H = X * W
   {
-    let i0 = 0;
-    for (; i0 + 3 < 4; i0 += 4) {
+    for (let i0 = 0; i0 < 4; i0 += 4) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 3; j1 += 2) {
+        for (let j1 = 0; j1 < 2; j1 += 2) {
           const ar3_0 = i0 * 3;
           const ar3_1 = (i0 + 1) * 3;
           const ar3_2 = (i0 + 2) * 3;
@@ -282,7 +280,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           H[(i0 + 3) * 3 + j1] = s9_3_0;
           H[(i0 + 3) * 3 + j1 + 1] = s9_3_1;
         }
-        for (; j1 < 3; j1++) {
+        for (let j1 = 2; j1 < 3; j1++) {
           const ar3_0 = i0 * 3;
           const ar3_1 = (i0 + 1) * 3;
           const ar3_2 = (i0 + 2) * 3;
@@ -444,11 +442,9 @@ export function gradient(
   } = w;
   // H = X * W
   {
-    let i38 = 0;
-    for (; i38 + 3 < 4; i38 += 4) {
+    for (let i38 = 0; i38 < 4; i38 += 4) {
       {
-        let j39 = 0;
-        for (; j39 + 1 < 3; j39 += 2) {
+        for (let j39 = 0; j39 < 2; j39 += 2) {
           const ar41_0 = i38 * 3;
           const ar41_1 = (i38 + 1) * 3;
           const ar41_2 = (i38 + 2) * 3;
@@ -487,7 +483,7 @@ export function gradient(
           H[(i38 + 3) * 3 + j39] = s47_3_0;
           H[(i38 + 3) * 3 + j39 + 1] = s47_3_1;
         }
-        for (; j39 < 3; j39++) {
+        for (let j39 = 2; j39 < 3; j39++) {
           const ar41_0 = i38 * 3;
           const ar41_1 = (i38 + 1) * 3;
           const ar41_2 = (i38 + 2) * 3;
@@ -657,11 +653,9 @@ export function gradient(
   }
   // dL/dW
   {
-    let i111 = 0;
-    for (; i111 + 1 < 3; i111 += 2) {
+    for (let i111 = 0; i111 < 2; i111 += 2) {
       {
-        let j112 = 0;
-        for (; j112 < 3; j112++) {
+        for (let j112 = 0; j112 < 3; j112++) {
           let s120_0_0 = 0;
           let s120_1_0 = 0;
           for (let p113 = 0; p113 < 4; p113++) {
@@ -678,10 +672,9 @@ export function gradient(
         }
       }
     }
-    for (; i111 < 3; i111++) {
+    for (let i111 = 2; i111 < 3; i111++) {
       {
-        let j112 = 0;
-        for (; j112 < 3; j112++) {
+        for (let j112 = 0; j112 < 3; j112++) {
           let s120_0_0 = 0;
           for (let p113 = 0; p113 < 4; p113++) {
             const pm116 = p113 * 3;

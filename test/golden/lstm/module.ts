@@ -699,8 +699,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i6 = 0; i6 < 4; i6++) c_prev[i6] = c_steps[o5 + i6];
       }
       {
-        let i7 = 0;
-        for (; i7 + 3 < 4; i7 += 4) {
+        for (let i7 = 0; i7 < 4; i7 += 4) {
           const ar9_0_0 = i7 * 3;
           let s11_0_0 = 0;
           const ar9_0_1 = (i7 + 1) * 3;
@@ -738,8 +737,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i12 = 0;
-        for (; i12 + 3 < 4; i12 += 4) {
+        for (let i12 = 0; i12 < 4; i12 += 4) {
           const ar14_0_0 = i12 * 3;
           let s16_0_0 = 0;
           const ar14_0_1 = (i12 + 1) * 3;
@@ -777,8 +775,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i17 = 0;
-        for (; i17 + 3 < 4; i17 += 4) {
+        for (let i17 = 0; i17 < 4; i17 += 4) {
           const ar19_0_0 = i17 * 3;
           let s21_0_0 = 0;
           const ar19_0_1 = (i17 + 1) * 3;
@@ -816,8 +813,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i22 = 0;
-        for (; i22 + 3 < 4; i22 += 4) {
+        for (let i22 = 0; i22 < 4; i22 += 4) {
           const ar24_0_0 = i22 * 3;
           let s26_0_0 = 0;
           const ar24_0_1 = (i22 + 1) * 3;
@@ -876,8 +872,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // z = Why*h_T + by
   {
-    let i31 = 0;
-    for (; i31 < 2; i31++) {
+    for (let i31 = 0; i31 < 2; i31++) {
       const ar33_0_0 = i31 * 4;
       let s35_0_0 = 0;
       for (let p32 = 0; p32 < 4; p32++) {
@@ -1037,8 +1032,7 @@ export function gradient(
         for (let i45 = 0; i45 < 4; i45++) c_prev[i45] = c_steps[o44 + i45];
       }
       {
-        let i46 = 0;
-        for (; i46 + 3 < 4; i46 += 4) {
+        for (let i46 = 0; i46 < 4; i46 += 4) {
           const ar48_0_0 = i46 * 3;
           let s50_0_0 = 0;
           const ar48_0_1 = (i46 + 1) * 3;
@@ -1076,8 +1070,7 @@ export function gradient(
         }
       }
       {
-        let i51 = 0;
-        for (; i51 + 3 < 4; i51 += 4) {
+        for (let i51 = 0; i51 < 4; i51 += 4) {
           const ar53_0_0 = i51 * 3;
           let s55_0_0 = 0;
           const ar53_0_1 = (i51 + 1) * 3;
@@ -1115,8 +1108,7 @@ export function gradient(
         }
       }
       {
-        let i56 = 0;
-        for (; i56 + 3 < 4; i56 += 4) {
+        for (let i56 = 0; i56 < 4; i56 += 4) {
           const ar58_0_0 = i56 * 3;
           let s60_0_0 = 0;
           const ar58_0_1 = (i56 + 1) * 3;
@@ -1154,8 +1146,7 @@ export function gradient(
         }
       }
       {
-        let i61 = 0;
-        for (; i61 + 3 < 4; i61 += 4) {
+        for (let i61 = 0; i61 < 4; i61 += 4) {
           const ar63_0_0 = i61 * 3;
           let s65_0_0 = 0;
           const ar63_0_1 = (i61 + 1) * 3;
@@ -1219,8 +1210,7 @@ export function gradient(
   }
   // z = Why*h_T + by
   {
-    let i71 = 0;
-    for (; i71 < 2; i71++) {
+    for (let i71 = 0; i71 < 2; i71++) {
       const ar73_0_0 = i71 * 4;
       let s75_0_0 = 0;
       for (let p72 = 0; p72 < 4; p72++) {
@@ -1247,8 +1237,7 @@ export function gradient(
   // dL/dWhy
   v34.fill(0, 0, 4);
   {
-    let i80 = 0;
-    for (; i80 < 2; i80++) {
+    for (let i80 = 0; i80 < 2; i80++) {
       const g82_0 = dL_dby[i80];
       const o83_0 = i80 * 4;
       for (let j81 = 0; j81 < 4; j81++) {
@@ -1337,8 +1326,7 @@ export function gradient(
       }
       bt41_75.fill(0, 0, 4);
       {
-        let i111 = 0;
-        for (; i111 + 3 < 4; i111 += 4) {
+        for (let i111 = 0; i111 < 4; i111 += 4) {
           const g113_0 = bt41_69[i111];
           const o114_0 = i111 * 4;
           const g113_1 = bt41_69[i111 + 1];
@@ -1367,8 +1355,7 @@ export function gradient(
       }
       bt41_92.fill(0, 0, 4);
       {
-        let i117 = 0;
-        for (; i117 + 3 < 4; i117 += 4) {
+        for (let i117 = 0; i117 < 4; i117 += 4) {
           const g119_0 = bt41_84[i117];
           const o120_0 = i117 * 4;
           const g119_1 = bt41_84[i117 + 1];
@@ -1397,8 +1384,7 @@ export function gradient(
       }
       bt41_110.fill(0, 0, 4);
       {
-        let i123 = 0;
-        for (; i123 + 3 < 4; i123 += 4) {
+        for (let i123 = 0; i123 < 4; i123 += 4) {
           const g125_0 = bt41_102[i123];
           const o126_0 = i123 * 4;
           const g125_1 = bt41_102[i123 + 1];
@@ -1427,8 +1413,7 @@ export function gradient(
       }
       bt41_128.fill(0, 0, 4);
       {
-        let i129 = 0;
-        for (; i129 + 3 < 4; i129 += 4) {
+        for (let i129 = 0; i129 < 4; i129 += 4) {
           const g131_0 = bt41_120[i129];
           const o132_0 = i129 * 4;
           const g131_1 = bt41_120[i129 + 1];
@@ -1464,8 +1449,7 @@ export function gradient(
         for (let i138 = 0; i138 < 4; i138++) dL_dc_steps[o137 + i138] += bt41_63[i138];
       }
       {
-        let i139 = 0;
-        for (; i139 + 3 < 4; i139 += 4) {
+        for (let i139 = 0; i139 < 4; i139 += 4) {
           const a141_0 = bt41_120[i139];
           const o142_0 = i139 * 3;
           const a141_1 = bt41_120[i139 + 1];
@@ -1485,8 +1469,7 @@ export function gradient(
       }
       for (let i144 = 0; i144 < 4; i144++) dL_dbf[i144] += bt41_120[i144];
       {
-        let i145 = 0;
-        for (; i145 + 3 < 4; i145 += 4) {
+        for (let i145 = 0; i145 < 4; i145 += 4) {
           const a147_0 = bt41_102[i145];
           const o148_0 = i145 * 3;
           const a147_1 = bt41_102[i145 + 1];
@@ -1506,8 +1489,7 @@ export function gradient(
       }
       for (let i150 = 0; i150 < 4; i150++) dL_dbi[i150] += bt41_102[i150];
       {
-        let i151 = 0;
-        for (; i151 + 3 < 4; i151 += 4) {
+        for (let i151 = 0; i151 < 4; i151 += 4) {
           const a153_0 = bt41_84[i151];
           const o154_0 = i151 * 3;
           const a153_1 = bt41_84[i151 + 1];
@@ -1527,8 +1509,7 @@ export function gradient(
       }
       for (let i156 = 0; i156 < 4; i156++) dL_dbo[i156] += bt41_84[i156];
       {
-        let i157 = 0;
-        for (; i157 + 3 < 4; i157 += 4) {
+        for (let i157 = 0; i157 < 4; i157 += 4) {
           const a159_0 = bt41_69[i157];
           const o160_0 = i157 * 3;
           const a159_1 = bt41_69[i157 + 1];

@@ -478,8 +478,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let j10 = 0; j10 < 2 * 1; j10++)
           v_t[(o9 * 4 + 2) * 1 + j10] = x_t[(o9 * 2 + 0) * 1 + j10];
       {
-        let i11 = 0;
-        for (; i11 < 2; i11++) {
+        for (let i11 = 0; i11 < 2; i11++) {
           const ar13_0_0 = i11 * 4;
           let s15_0_0 = 0;
           for (let p12 = 0; p12 < 4; p12++) {
@@ -490,8 +489,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i16 = 0;
-        for (; i16 < 2; i16++) {
+        for (let i16 = 0; i16 < 2; i16++) {
           const ar18_0_0 = i16 * 4;
           let s20_0_0 = 0;
           for (let p17 = 0; p17 < 4; p17++) {
@@ -502,8 +500,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i21 = 0;
-        for (; i21 < 2; i21++) {
+        for (let i21 = 0; i21 < 2; i21++) {
           const ar23_0_0 = i21 * 4;
           let s25_0_0 = 0;
           for (let p22 = 0; p22 < 4; p22++) {
@@ -514,8 +511,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i26 = 0;
-        for (; i26 < 2; i26++) {
+        for (let i26 = 0; i26 < 2; i26++) {
           const ar28_0_0 = i26 * 4;
           let s30_0_0 = 0;
           for (let p27 = 0; p27 < 4; p27++) {
@@ -670,8 +666,7 @@ export function gradient(
         for (let j47 = 0; j47 < 2 * 1; j47++)
           v_t[(o46 * 4 + 2) * 1 + j47] = x_t[(o46 * 2 + 0) * 1 + j47];
       {
-        let i48 = 0;
-        for (; i48 < 2; i48++) {
+        for (let i48 = 0; i48 < 2; i48++) {
           const ar50_0_0 = i48 * 4;
           let s52_0_0 = 0;
           for (let p49 = 0; p49 < 4; p49++) {
@@ -682,8 +677,7 @@ export function gradient(
         }
       }
       {
-        let i53 = 0;
-        for (; i53 < 2; i53++) {
+        for (let i53 = 0; i53 < 2; i53++) {
           const ar55_0_0 = i53 * 4;
           let s57_0_0 = 0;
           for (let p54 = 0; p54 < 4; p54++) {
@@ -694,8 +688,7 @@ export function gradient(
         }
       }
       {
-        let i58 = 0;
-        for (; i58 < 2; i58++) {
+        for (let i58 = 0; i58 < 2; i58++) {
           const ar60_0_0 = i58 * 4;
           let s62_0_0 = 0;
           for (let p59 = 0; p59 < 4; p59++) {
@@ -706,8 +699,7 @@ export function gradient(
         }
       }
       {
-        let i63 = 0;
-        for (; i63 < 2; i63++) {
+        for (let i63 = 0; i63 < 2; i63++) {
           const ar65_0_0 = i63 * 4;
           let s67_0_0 = 0;
           for (let p64 = 0; p64 < 4; p64++) {
@@ -824,8 +816,7 @@ export function gradient(
       }
       bt27_49.fill(0, 0, 4);
       {
-        let i101 = 0;
-        for (; i101 < 2; i101++) {
+        for (let i101 = 0; i101 < 2; i101++) {
           const g103_0 = bt27_45[i101];
           const o104_0 = i101 * 4;
           for (let j102 = 0; j102 < 4; j102++) {
@@ -845,8 +836,7 @@ export function gradient(
       }
       bt27_66.fill(0, 0, 4);
       {
-        let i108 = 0;
-        for (; i108 < 2; i108++) {
+        for (let i108 = 0; i108 < 2; i108++) {
           const g110_0 = bt27_60[i108];
           const o111_0 = i108 * 4;
           for (let j109 = 0; j109 < 4; j109++) {
@@ -862,8 +852,7 @@ export function gradient(
       }
       bt27_79.fill(0, 0, 4);
       {
-        let i114 = 0;
-        for (; i114 < 2; i114++) {
+        for (let i114 = 0; i114 < 2; i114++) {
           const g116_0 = bt27_73[i114];
           const o117_0 = i114 * 4;
           for (let j115 = 0; j115 < 4; j115++) {
@@ -879,8 +868,7 @@ export function gradient(
       }
       bt27_92.fill(0, 0, 4);
       {
-        let i120 = 0;
-        for (; i120 < 2; i120++) {
+        for (let i120 = 0; i120 < 2; i120++) {
           const g122_0 = bt27_86[i120];
           const o123_0 = i120 * 4;
           for (let j121 = 0; j121 < 4; j121++) {

@@ -172,8 +172,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const b = params["b"];
   const { v5, p, v7, v8, L } = w;
   {
-    let i0 = 0;
-    for (; i0 + 3 < 8; i0 += 4) {
+    for (let i0 = 0; i0 < 8; i0 += 4) {
       const ar2_0_0 = i0 * 2;
       let s4_0_0 = 0;
       const ar2_0_1 = (i0 + 1) * 2;
@@ -242,8 +241,7 @@ export function gradient(
   const dL_dw = out["w"];
   const { v5, p, v7, v8, L, v11, v13 } = w;
   {
-    let i11 = 0;
-    for (; i11 + 3 < 8; i11 += 4) {
+    for (let i11 = 0; i11 < 8; i11 += 4) {
       const ar13_0_0 = i11 * 2;
       let s15_0_0 = 0;
       const ar13_0_1 = (i11 + 1) * 2;
@@ -297,11 +295,9 @@ export function gradient(
   dL_db[0] += s28;
   // dL/dw
   {
-    let i29 = 0;
-    for (; i29 < 2; i29++) {
+    for (let i29 = 0; i29 < 2; i29++) {
       {
-        let j30 = 0;
-        for (; j30 < 1; j30++) {
+        for (let j30 = 0; j30 < 1; j30++) {
           let s38_0_0 = 0;
           for (let p31 = 0; p31 < 8; p31++) {
             const pm34 = p31 * 2;
@@ -381,8 +377,7 @@ export function hessianVectorProduct(
   const { p, v8, v11, v46, v51, v54 } = w;
   // p = sigmoid(X*w + b)
   {
-    let i39 = 0;
-    for (; i39 + 3 < 8; i39 += 4) {
+    for (let i39 = 0; i39 < 8; i39 += 4) {
       const ar41_0_0 = i39 * 2;
       let s43_0_0 = 0;
       const ar41_0_1 = (i39 + 1) * 2;
@@ -408,8 +403,7 @@ export function hessianVectorProduct(
   const s45 = v8[0];
   v11[0] = 1 / s45;
   {
-    let i46 = 0;
-    for (; i46 + 3 < 8; i46 += 4) {
+    for (let i46 = 0; i46 < 8; i46 += 4) {
       const ar48_0_0 = i46 * 2;
       let s50_0_0 = 0;
       const ar48_0_1 = (i46 + 1) * 2;
@@ -437,11 +431,9 @@ export function hessianVectorProduct(
   for (let i51 = 0; i51 < 8; i51++) s53 += v46[f52++];
   v51[0] += s53;
   {
-    let i54 = 0;
-    for (; i54 < 2; i54++) {
+    for (let i54 = 0; i54 < 2; i54++) {
       {
-        let j55 = 0;
-        for (; j55 < 1; j55++) {
+        for (let j55 = 0; j55 < 1; j55++) {
           let s63_0_0 = 0;
           for (let p56 = 0; p56 < 8; p56++) {
             const pm59 = p56 * 2;

@@ -269,8 +269,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i4 = 0; i4 < 1; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
-        let i5 = 0;
-        for (; i5 < 1; i5++) {
+        for (let i5 = 0; i5 < 1; i5++) {
           const ar7_0_0 = i5 * 4;
           let s9_0_0 = 0;
           for (let p6 = 0; p6 < 4; p6++) {
@@ -298,11 +297,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // z = Whz*h_3
   {
-    let i14 = 0;
-    for (; i14 + 3 < 4; i14 += 4) {
+    for (let i14 = 0; i14 < 4; i14 += 4) {
       {
-        let j15 = 0;
-        for (; j15 < 1; j15++) {
+        for (let j15 = 0; j15 < 1; j15++) {
           const ar17_0 = i14 * 1;
           const ar17_1 = (i14 + 1) * 1;
           const ar17_2 = (i14 + 2) * 1;
@@ -422,8 +419,7 @@ export function gradient(
         for (let i39 = 0; i39 < 1; i39++) h_prev[i39] = h_steps[o38 + i39];
       }
       {
-        let i40 = 0;
-        for (; i40 < 1; i40++) {
+        for (let i40 = 0; i40 < 1; i40++) {
           const ar42_0_0 = i40 * 4;
           let s44_0_0 = 0;
           for (let p41 = 0; p41 < 4; p41++) {
@@ -451,11 +447,9 @@ export function gradient(
   }
   // z = Whz*h_3
   {
-    let i49 = 0;
-    for (; i49 + 3 < 4; i49 += 4) {
+    for (let i49 = 0; i49 < 4; i49 += 4) {
       {
-        let j50 = 0;
-        for (; j50 < 1; j50++) {
+        for (let j50 = 0; j50 < 1; j50++) {
           const ar52_0 = i49 * 1;
           const ar52_1 = (i49 + 1) * 1;
           const ar52_2 = (i49 + 2) * 1;
@@ -513,8 +507,7 @@ export function gradient(
   // dL/dWhz
   v26.fill(0, 0, 1);
   {
-    let i73 = 0;
-    for (; i73 + 3 < 4; i73 += 4) {
+    for (let i73 = 0; i73 < 4; i73 += 4) {
       const g75_0 = dL_dz[i73];
       const o76_0 = i73 * 1;
       const g75_1 = dL_dz[i73 + 1];
@@ -575,8 +568,7 @@ export function gradient(
       bt33_13[0] = s94 * s95;
       bt33_19.fill(0, 0, 1);
       {
-        let i96 = 0;
-        for (; i96 < 1; i96++) {
+        for (let i96 = 0; i96 < 1; i96++) {
           const g98_0 = bt33_13[i96];
           const o99_0 = i96 * 1;
           for (let j97 = 0; j97 < 1; j97++) {
@@ -591,8 +583,7 @@ export function gradient(
         for (let i102 = 0; i102 < 1; i102++) dL_dh_steps[o101 + i102] += bt33_19[i102];
       }
       {
-        let i103 = 0;
-        for (; i103 < 1; i103++) {
+        for (let i103 = 0; i103 < 1; i103++) {
           const a105_0 = bt33_13[i103];
           const o106_0 = i103 * 4;
           for (let j104 = 0; j104 < 4; j104++) {

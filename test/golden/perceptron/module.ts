@@ -163,8 +163,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const { z, yhat, v11, L } = w;
   // z = X*w + b
   {
-    let i0 = 0;
-    for (; i0 < 2; i0++) {
+    for (let i0 = 0; i0 < 2; i0++) {
       const ar2_0_0 = i0 * 3;
       let s4_0_0 = 0;
       for (let p1 = 0; p1 < 3; p1++) {
@@ -219,8 +218,7 @@ export function gradient(
   const { z, dL_dz, v11, L } = w;
   // z = X*w + b
   {
-    let i9 = 0;
-    for (; i9 < 2; i9++) {
+    for (let i9 = 0; i9 < 2; i9++) {
       const ar11_0_0 = i9 * 3;
       let s13_0_0 = 0;
       for (let p10 = 0; p10 < 3; p10++) {
@@ -253,11 +251,9 @@ export function gradient(
   dL_db[0] += s20;
   // dL/dw
   {
-    let i21 = 0;
-    for (; i21 < 3; i21++) {
+    for (let i21 = 0; i21 < 3; i21++) {
       {
-        let j22 = 0;
-        for (; j22 < 1; j22++) {
+        for (let j22 = 0; j22 < 1; j22++) {
           let s30_0_0 = 0;
           for (let p23 = 0; p23 < 2; p23++) {
             const pm26 = p23 * 3;

@@ -168,8 +168,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const { z, yhat, v11, L } = w;
   // z = X*w + b
   {
-    let i0 = 0;
-    for (; i0 + 3 < 8; i0 += 4) {
+    for (let i0 = 0; i0 < 8; i0 += 4) {
       const ar2_0_0 = i0 * 3;
       let s4_0_0 = 0;
       const ar2_0_1 = (i0 + 1) * 3;
@@ -236,8 +235,7 @@ export function gradient(
   const { z, dL_dz, v11, L } = w;
   // z = X*w + b
   {
-    let i9 = 0;
-    for (; i9 + 3 < 8; i9 += 4) {
+    for (let i9 = 0; i9 < 8; i9 += 4) {
       const ar11_0_0 = i9 * 3;
       let s13_0_0 = 0;
       const ar11_0_1 = (i9 + 1) * 3;
@@ -282,11 +280,9 @@ export function gradient(
   dL_db[0] += s20;
   // dL/dw
   {
-    let i21 = 0;
-    for (; i21 < 3; i21++) {
+    for (let i21 = 0; i21 < 3; i21++) {
       {
-        let j22 = 0;
-        for (; j22 < 1; j22++) {
+        for (let j22 = 0; j22 < 1; j22++) {
           let s30_0_0 = 0;
           for (let p23 = 0; p23 < 8; p23++) {
             const pm26 = p23 * 3;

@@ -338,8 +338,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i6 = 0; i6 < 3; i6++) y_t[i6] = y[o5 + i6];
       }
       {
-        let i7 = 0;
-        for (; i7 + 3 < 4; i7 += 4) {
+        for (let i7 = 0; i7 < 4; i7 += 4) {
           const ar9_0_0 = i7 * 3;
           let s11_0_0 = 0;
           const ar9_0_1 = (i7 + 1) * 3;
@@ -377,8 +376,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
       {
-        let i12 = 0;
-        for (; i12 < 3; i12++) {
+        for (let i12 = 0; i12 < 3; i12++) {
           const ar14_0_0 = i12 * 4;
           let s16_0_0 = 0;
           for (let p13 = 0; p13 < 4; p13++) {
@@ -502,8 +500,7 @@ export function gradient(
         for (let i39 = 0; i39 < 3; i39++) y_t[i39] = y[o38 + i39];
       }
       {
-        let i40 = 0;
-        for (; i40 + 3 < 4; i40 += 4) {
+        for (let i40 = 0; i40 < 4; i40 += 4) {
           const ar42_0_0 = i40 * 3;
           let s44_0_0 = 0;
           const ar42_0_1 = (i40 + 1) * 3;
@@ -541,8 +538,7 @@ export function gradient(
         }
       }
       {
-        let i45 = 0;
-        for (; i45 < 3; i45++) {
+        for (let i45 = 0; i45 < 3; i45++) {
           const ar47_0_0 = i45 * 4;
           let s49_0_0 = 0;
           for (let p46 = 0; p46 < 4; p46++) {
@@ -638,8 +634,7 @@ export function gradient(
       }
       bt25_26.fill(0, 0, 4);
       {
-        let i90 = 0;
-        for (; i90 < 3; i90++) {
+        for (let i90 = 0; i90 < 3; i90++) {
           const g92_0 = bt25_20[i90];
           const o93_0 = i90 * 4;
           for (let j91 = 0; j91 < 4; j91++) {
@@ -655,8 +650,7 @@ export function gradient(
       }
       bt25_42.fill(0, 0, 4);
       {
-        let i96 = 0;
-        for (; i96 + 3 < 4; i96 += 4) {
+        for (let i96 = 0; i96 < 4; i96 += 4) {
           const g98_0 = bt25_35[i96];
           const o99_0 = i96 * 4;
           const g98_1 = bt25_35[i96 + 1];
@@ -684,8 +678,7 @@ export function gradient(
         for (let i102 = 0; i102 < 4; i102++) dL_dh_steps[o101 + i102] += bt25_42[i102];
       }
       {
-        let i103 = 0;
-        for (; i103 + 3 < 4; i103 += 4) {
+        for (let i103 = 0; i103 < 4; i103 += 4) {
           const a105_0 = bt25_35[i103];
           const o106_0 = i103 * 3;
           const a105_1 = bt25_35[i103 + 1];

@@ -193,8 +193,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const { net_h, out_h, net_o, out_o, v19, v20, L } = w;
   // net_h = W1*x + b1
   {
-    let i0 = 0;
-    for (; i0 < 2; i0++) {
+    for (let i0 = 0; i0 < 2; i0++) {
       const ar2_0_0 = i0 * 2;
       let s4_0_0 = 0;
       for (let p1 = 0; p1 < 2; p1++) {
@@ -211,8 +210,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // net_o = W2*out_h + b2
   {
-    let i6 = 0;
-    for (; i6 < 2; i6++) {
+    for (let i6 = 0; i6 < 2; i6++) {
       const ar8_0_0 = i6 * 2;
       let s10_0_0 = 0;
       for (let p7 = 0; p7 < 2; p7++) {
@@ -278,8 +276,7 @@ export function gradient(
   const { out_h, out_o, v17, v19, v20, L, dL_dnet_o, dL_dout_h, dL_dnet_h } = w;
   // out_h = sigmoid(net_h)
   {
-    let i17 = 0;
-    for (; i17 < 2; i17++) {
+    for (let i17 = 0; i17 < 2; i17++) {
       const ar19_0_0 = i17 * 2;
       let s21_0_0 = 0;
       for (let p18 = 0; p18 < 2; p18++) {
@@ -291,8 +288,7 @@ export function gradient(
   }
   // out_o = sigmoid(net_o)
   {
-    let i22 = 0;
-    for (; i22 < 2; i22++) {
+    for (let i22 = 0; i22 < 2; i22++) {
       const ar24_0_0 = i22 * 2;
       let s26_0_0 = 0;
       for (let p23 = 0; p23 < 2; p23++) {
@@ -326,8 +322,7 @@ export function gradient(
   // dL/dW2; dL/dout_h
   dL_dout_h.fill(0, 0, 2);
   {
-    let i34 = 0;
-    for (; i34 < 2; i34++) {
+    for (let i34 = 0; i34 < 2; i34++) {
       const g36_0 = dL_dnet_o[i34];
       const o37_0 = i34 * 2;
       for (let j35 = 0; j35 < 2; j35++) {
@@ -344,8 +339,7 @@ export function gradient(
   }
   // dL/dW1
   {
-    let i40 = 0;
-    for (; i40 < 2; i40++) {
+    for (let i40 = 0; i40 < 2; i40++) {
       const a42_0 = dL_dnet_h[i40];
       const o43_0 = i40 * 2;
       for (let j41 = 0; j41 < 2; j41++) {

@@ -553,11 +553,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     L,
   } = w;
   {
-    let i0 = 0;
-    for (; i0 + 3 < 4; i0 += 4) {
+    for (let i0 = 0; i0 < 4; i0 += 4) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 4; j1 += 2) {
+        for (let j1 = 0; j1 < 4; j1 += 2) {
           const ar3_0 = i0 * 4;
           const ar3_1 = (i0 + 1) * 4;
           const ar3_2 = (i0 + 2) * 4;
@@ -607,11 +605,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i12 = 0; i12 < 2; i12++) Q[o13++] = v23[i10 * 2 + i11 * 4 + i12 * 1];
   }
   {
-    let i14 = 0;
-    for (; i14 + 3 < 4; i14 += 4) {
+    for (let i14 = 0; i14 < 4; i14 += 4) {
       {
-        let j15 = 0;
-        for (; j15 + 1 < 4; j15 += 2) {
+        for (let j15 = 0; j15 < 4; j15 += 2) {
           const ar17_0 = i14 * 4;
           const ar17_1 = (i14 + 1) * 4;
           const ar17_2 = (i14 + 2) * 4;
@@ -661,11 +657,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i26 = 0; i26 < 2; i26++) K[o27++] = v26[i24 * 2 + i25 * 4 + i26 * 1];
   }
   {
-    let i28 = 0;
-    for (; i28 + 3 < 4; i28 += 4) {
+    for (let i28 = 0; i28 < 4; i28 += 4) {
       {
-        let j29 = 0;
-        for (; j29 + 1 < 4; j29 += 2) {
+        for (let j29 = 0; j29 < 4; j29 += 2) {
           const ar31_0 = i28 * 4;
           const ar31_1 = (i28 + 1) * 4;
           const ar31_2 = (i28 + 2) * 4;
@@ -771,11 +765,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // H = reshape(permute(A * V, [1, 0, 2]), [T, D])
   H.set(v40);
   {
-    let i77 = 0;
-    for (; i77 + 3 < 4; i77 += 4) {
+    for (let i77 = 0; i77 < 4; i77 += 4) {
       {
-        let j78 = 0;
-        for (; j78 + 1 < 4; j78 += 2) {
+        for (let j78 = 0; j78 < 4; j78 += 2) {
           const ar80_0 = i77 * 4;
           const ar80_1 = (i77 + 1) * 4;
           const ar80_2 = (i77 + 2) * 4;
@@ -865,11 +857,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i106 = 0;
-    for (; i106 + 3 < 4; i106 += 4) {
+    for (let i106 = 0; i106 < 4; i106 += 4) {
       {
-        let j107 = 0;
-        for (; j107 + 1 < 8; j107 += 2) {
+        for (let j107 = 0; j107 < 8; j107 += 2) {
           const ar109_0 = i106 * 4;
           const ar109_1 = (i106 + 1) * 4;
           const ar109_2 = (i106 + 2) * 4;
@@ -918,11 +908,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i119 = 0;
-    for (; i119 + 3 < 4; i119 += 4) {
+    for (let i119 = 0; i119 < 4; i119 += 4) {
       {
-        let j120 = 0;
-        for (; j120 + 1 < 4; j120 += 2) {
+        for (let j120 = 0; j120 < 4; j120 += 2) {
           const ar122_0 = i119 * 8;
           const ar122_1 = (i119 + 1) * 8;
           const ar122_2 = (i119 + 2) * 8;
@@ -1187,11 +1175,9 @@ export function gradient(
     v309,
   } = w;
   {
-    let i156 = 0;
-    for (; i156 + 3 < 4; i156 += 4) {
+    for (let i156 = 0; i156 < 4; i156 += 4) {
       {
-        let j157 = 0;
-        for (; j157 + 1 < 4; j157 += 2) {
+        for (let j157 = 0; j157 < 4; j157 += 2) {
           const ar159_0 = i156 * 4;
           const ar159_1 = (i156 + 1) * 4;
           const ar159_2 = (i156 + 2) * 4;
@@ -1241,11 +1227,9 @@ export function gradient(
         for (let i168 = 0; i168 < 2; i168++) Q[o169++] = v23[i166 * 2 + i167 * 4 + i168 * 1];
   }
   {
-    let i170 = 0;
-    for (; i170 + 3 < 4; i170 += 4) {
+    for (let i170 = 0; i170 < 4; i170 += 4) {
       {
-        let j171 = 0;
-        for (; j171 + 1 < 4; j171 += 2) {
+        for (let j171 = 0; j171 < 4; j171 += 2) {
           const ar173_0 = i170 * 4;
           const ar173_1 = (i170 + 1) * 4;
           const ar173_2 = (i170 + 2) * 4;
@@ -1295,11 +1279,9 @@ export function gradient(
         for (let i182 = 0; i182 < 2; i182++) K[o183++] = v26[i180 * 2 + i181 * 4 + i182 * 1];
   }
   {
-    let i184 = 0;
-    for (; i184 + 3 < 4; i184 += 4) {
+    for (let i184 = 0; i184 < 4; i184 += 4) {
       {
-        let j185 = 0;
-        for (; j185 + 1 < 4; j185 += 2) {
+        for (let j185 = 0; j185 < 4; j185 += 2) {
           const ar187_0 = i184 * 4;
           const ar187_1 = (i184 + 1) * 4;
           const ar187_2 = (i184 + 2) * 4;
@@ -1405,11 +1387,9 @@ export function gradient(
         for (let i231 = 0; i231 < 2; i231++) v40[o232++] = v39[i229 * 2 + i230 * 8 + i231 * 1];
   }
   {
-    let i233 = 0;
-    for (; i233 + 3 < 4; i233 += 4) {
+    for (let i233 = 0; i233 < 4; i233 += 4) {
       {
-        let j234 = 0;
-        for (; j234 + 1 < 4; j234 += 2) {
+        for (let j234 = 0; j234 < 4; j234 += 2) {
           const ar236_0 = i233 * 4;
           const ar236_1 = (i233 + 1) * 4;
           const ar236_2 = (i233 + 2) * 4;
@@ -1500,11 +1480,9 @@ export function gradient(
     }
   }
   {
-    let i265 = 0;
-    for (; i265 + 3 < 4; i265 += 4) {
+    for (let i265 = 0; i265 < 4; i265 += 4) {
       {
-        let j266 = 0;
-        for (; j266 + 1 < 8; j266 += 2) {
+        for (let j266 = 0; j266 < 8; j266 += 2) {
           const ar268_0 = i265 * 4;
           const ar268_1 = (i265 + 1) * 4;
           const ar268_2 = (i265 + 2) * 4;
@@ -1553,11 +1531,9 @@ export function gradient(
     }
   }
   {
-    let i278 = 0;
-    for (; i278 + 3 < 4; i278 += 4) {
+    for (let i278 = 0; i278 < 4; i278 += 4) {
       {
-        let j279 = 0;
-        for (; j279 + 1 < 4; j279 += 2) {
+        for (let j279 = 0; j279 < 4; j279 += 2) {
           const ar281_0 = i278 * 8;
           const ar281_1 = (i278 + 1) * 8;
           const ar281_2 = (i278 + 2) * 8;
@@ -1753,11 +1729,9 @@ export function gradient(
     }
   }
   {
-    let i358 = 0;
-    for (; i358 + 3 < 4; i358 += 4) {
+    for (let i358 = 0; i358 < 4; i358 += 4) {
       {
-        let j359 = 0;
-        for (; j359 + 1 < 8; j359 += 2) {
+        for (let j359 = 0; j359 < 8; j359 += 2) {
           const ar361_0 = i358 * 4;
           const ar361_1 = (i358 + 1) * 4;
           const ar361_2 = (i358 + 2) * 4;
@@ -1802,11 +1776,9 @@ export function gradient(
   }
   // dL/dW2
   {
-    let i368 = 0;
-    for (; i368 + 1 < 8; i368 += 2) {
+    for (let i368 = 0; i368 < 8; i368 += 2) {
       {
-        let j369 = 0;
-        for (; j369 + 3 < 4; j369 += 4) {
+        for (let j369 = 0; j369 < 4; j369 += 4) {
           let s377_0_0 = 0;
           let s377_0_1 = 0;
           let s377_0_2 = 0;
@@ -1858,11 +1830,9 @@ export function gradient(
     }
   }
   {
-    let i382 = 0;
-    for (; i382 + 3 < 4; i382 += 4) {
+    for (let i382 = 0; i382 < 4; i382 += 4) {
       {
-        let j383 = 0;
-        for (; j383 + 1 < 4; j383 += 2) {
+        for (let j383 = 0; j383 < 4; j383 += 2) {
           const ar385_0 = i382 * 8;
           const ar385_1 = (i382 + 1) * 8;
           const ar385_2 = (i382 + 2) * 8;
@@ -1907,11 +1877,9 @@ export function gradient(
   }
   // dL/dW1
   {
-    let i392 = 0;
-    for (; i392 + 1 < 4; i392 += 2) {
+    for (let i392 = 0; i392 < 4; i392 += 2) {
       {
-        let j393 = 0;
-        for (; j393 + 3 < 8; j393 += 4) {
+        for (let j393 = 0; j393 < 8; j393 += 4) {
           let s401_0_0 = 0;
           let s401_0_1 = 0;
           let s401_0_2 = 0;
@@ -2030,11 +1998,9 @@ export function gradient(
   }
   // dL/dH
   {
-    let i434 = 0;
-    for (; i434 + 3 < 4; i434 += 4) {
+    for (let i434 = 0; i434 < 4; i434 += 4) {
       {
-        let j435 = 0;
-        for (; j435 + 1 < 4; j435 += 2) {
+        for (let j435 = 0; j435 < 4; j435 += 2) {
           const ar437_0 = i434 * 4;
           const ar437_1 = (i434 + 1) * 4;
           const ar437_2 = (i434 + 2) * 4;
@@ -2079,11 +2045,9 @@ export function gradient(
   }
   // dL/dWo
   {
-    let i444 = 0;
-    for (; i444 + 1 < 4; i444 += 2) {
+    for (let i444 = 0; i444 < 4; i444 += 2) {
       {
-        let j445 = 0;
-        for (; j445 + 3 < 4; j445 += 4) {
+        for (let j445 = 0; j445 < 4; j445 += 4) {
           let s453_0_0 = 0;
           let s453_0_1 = 0;
           let s453_0_2 = 0;
@@ -2243,11 +2207,9 @@ export function gradient(
   }
   // dL/dWv
   {
-    let i525 = 0;
-    for (; i525 + 1 < 4; i525 += 2) {
+    for (let i525 = 0; i525 < 4; i525 += 2) {
       {
-        let j526 = 0;
-        for (; j526 + 3 < 4; j526 += 4) {
+        for (let j526 = 0; j526 < 4; j526 += 4) {
           let s534_0_0 = 0;
           let s534_0_1 = 0;
           let s534_0_2 = 0;
@@ -2294,11 +2256,9 @@ export function gradient(
   }
   // dL/dWk
   {
-    let i539 = 0;
-    for (; i539 + 1 < 4; i539 += 2) {
+    for (let i539 = 0; i539 < 4; i539 += 2) {
       {
-        let j540 = 0;
-        for (; j540 + 3 < 4; j540 += 4) {
+        for (let j540 = 0; j540 < 4; j540 += 4) {
           let s548_0_0 = 0;
           let s548_0_1 = 0;
           let s548_0_2 = 0;
@@ -2345,11 +2305,9 @@ export function gradient(
   }
   // dL/dWq
   {
-    let i553 = 0;
-    for (; i553 + 1 < 4; i553 += 2) {
+    for (let i553 = 0; i553 < 4; i553 += 2) {
       {
-        let j554 = 0;
-        for (; j554 + 3 < 4; j554 += 4) {
+        for (let j554 = 0; j554 < 4; j554 += 4) {
           let s562_0_0 = 0;
           let s562_0_1 = 0;
           let s562_0_2 = 0;
