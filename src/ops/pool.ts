@@ -114,14 +114,18 @@ ${stores}`;
       );
     };
   },
-  // The winner's offset as an integer (| 0): read from a Float64Array, an index V8 would otherwise treat as a double.
+  // The winner's row in its window by comparisons with the row starts (no division; V8 then
+  // also knows the winner's row and column ranges), its offset read as an integer (| 0).
   winners: (ctx, node, winners, lead, body) => {
     const d = poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims;
-    const [ph, pw, o, q, t, oh, ow] = ["ph", "pw", "o", "q", "t", "oh", "ow"].map((p) => ctx.fresh(p));
+    const [[kh], [sh, sw]] = [windowSizes(node.attrs), strides(node.attrs)];
+    const [ph, pw, o, r, a, oh, ow] = ["ph", "pw", "o", "r", "a", "oh", "ow"].map((p) => ctx.fresh(p));
     const flat = leadOffset(ctx, lead, d.lead);
+    const row = Array.from({ length: kh - 1 }, (_, i) => `+(${r} >= ${(i + 1) * d.w})`).join(" + ") || "0";
     return `for (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {
 const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
-const ${q} = ${winners}[${o}] | 0; const ${t} = (${q} / ${d.w}) | 0; const ${oh} = ${t} - ${flat} * ${d.h}; const ${ow} = ${q} - ${t} * ${d.w};
+const ${r} = (${winners}[${o}] | 0) - ((${flat} * ${d.h} + ${ph} * ${sh}) * ${d.w} + ${pw} * ${sw}); const ${a} = ${row};
+const ${oh} = ${ph} * ${sh} + ${a}; const ${ow} = ${pw} * ${sw} + ${r} - ${a} * ${d.w};
 ${body(o, [...lead, oh, ow])}
 }`;
   },

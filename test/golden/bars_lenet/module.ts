@@ -754,10 +754,10 @@ export function gradient(
         for (let ph120 = 0; ph120 < 2; ph120++)
           for (let pw121 = 0; pw121 < 2; pw121++) {
             const o122 = ((l110 * 2 + l111) * 2 + ph120) * 2 + pw121;
-            const q123 = v35[o122] | 0;
-            const t124 = (q123 / 4) | 0;
-            const oh125 = t124 - (l110 * 2 + l111) * 4;
-            const ow126 = q123 - t124 * 4;
+            const r123 = (v35[o122] | 0) - (((l110 * 2 + l111) * 4 + ph120 * 2) * 4 + pw121 * 2);
+            const a124 = +(r123 >= 4);
+            const oh125 = ph120 * 2 + a124;
+            const ow126 = pw121 * 2 + r123 - a124 * 4;
             const d112 = v27[o122] * +(P[o122] > 0);
             a127 += d112;
             const r115_0 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 0) * 6 + ow126 * 1;
