@@ -60,7 +60,8 @@ export function planWindowFusion(
     if (pool === undefined || !getOp(pool.op).fusion?.pool) continue;
     const act = pool.args[0]!;
     const chain = chainOf(act, true);
-    if (chain === undefined) continue;
+    // One kernel per producer: a second pool of the same activation reads it stored.
+    if (chain === undefined || [chain.producer.id, act].some((m) => emitter.isComputedElsewhere(m))) continue;
     const argmaxes = uses(act).filter((u) => op(u)?.op === "pool_argmax" && sameAttrs(op(u)!, pool));
     if (argmaxes.length > 1) continue;
     const argmax = argmaxes[0];

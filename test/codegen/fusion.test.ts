@@ -176,6 +176,14 @@ describe("conv + bias + activation + max-pool fused", () => {
     ).toBe(0);
   });
 
+  it("with two pools of one activation: one kernel computes it, the other pool reads it stored", async () => {
+    // An earlier planner let the second pool's kernel replace the first's: P was never computed.
+    await check(
+      `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nparam V: [2, 2]\nA = relu(conv2d(x, k) + bk)\nP = maxpool(A)\nQ = maxpool(A, size=4, stride=4)\nparam W: [2, 8]\nz = W*flatten(P) + V*flatten(Q)\nloss L = cross_entropy(softmax(z), y)`,
+      { activation: 32, fused: false },
+    );
+  });
+
   it("a named activation the windows do not cover is computed unfused", async () => {
     const { compiled, mod, data, values } = await check(
       `input x: [1, 7, 7]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nA = relu(conv2d(x, k) + bk)\nP = maxpool(A)\n${dense(8)}`,
