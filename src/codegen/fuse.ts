@@ -135,7 +135,14 @@ export function planWindowFusion(
         break;
       }
       const n = next.length === 1 ? op(next[0]!) : undefined;
-      if (n === undefined || results.has(n.id) || !linearIn(n, delta)) return undefined;
+      // Read at the winners' indices: every node on the way has the activation's shape.
+      if (
+        n === undefined ||
+        results.has(n.id) ||
+        !linearIn(n, delta) ||
+        !sameShape(n.shape, nodes[act]!.shape)
+      )
+        return undefined;
       if (delta !== scatter.id && !emitter.isFused(delta)) return undefined;
       for (const a of n.args) if (a !== delta) fusedUnder(a);
       readers.add(n.id);
