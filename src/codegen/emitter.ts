@@ -50,6 +50,10 @@ export class StatementEmitter implements EmitContext {
   private fused = new Set<NodeId>();
   /** Reshapes read their operand's buffer in place: node → the node whose buffer it shares. */
   private aliases = new Map<NodeId, NodeId>();
+  /** Values held in locals while a fused kernel's code is built (a conv output in a pooling window). */
+  private overrides = new Map<NodeId, string>();
+  /** Nodes computed by a fused group's kernel (codegen/fuse.ts): the anchor emits it, members nothing. */
+  private groups = new Map<NodeId, { readonly anchor: NodeId; readonly emit: () => string }>();
 
   constructor(
     readonly nodes: readonly Node[],
@@ -150,7 +154,19 @@ export class StatementEmitter implements EmitContext {
   }
 
   element(id: NodeId, index: string, axes?: readonly string[]): string {
+    const local = this.overrides.get(id);
+    if (local !== undefined) return local;
     if (!this.fused.has(id)) return `${this.ref(id)}[${index}]`;
+    return this.inline(id, index, axes);
+  }
+
+  /**
+   * An elementwise node's value at one element, computed in place whether or not it is fused
+   * (a fused kernel's last step); its fused operands are computed there too.
+   */
+  inline(id: NodeId, index: string, axes?: readonly string[]): string {
+    const local = this.overrides.get(id);
+    if (local !== undefined) return local;
     const n = this.nodes[id] as Extract<Node, { kind: "op" }>;
     const values = n.args.map((a) => {
       const shape = this.nodes[a]!.shape;
@@ -191,9 +207,36 @@ export class StatementEmitter implements EmitContext {
     return this.naming.ref(id);
   }
 
+  /** Runs `build` with the given nodes' values read from locals (or any expression) instead of their buffers. */
+  withValues<T>(values: ReadonlyMap<NodeId, string>, build: () => T): T {
+    const saved = this.overrides;
+    this.overrides = new Map([...saved, ...values]);
+    try {
+      return build();
+    } finally {
+      this.overrides = saved;
+    }
+  }
+
+  /** Marks nodes as computed by one kernel, emitted in place of `anchor` (the others emit nothing). */
+  group(members: readonly NodeId[], anchor: NodeId, emit: () => string): void {
+    for (const m of members) this.groups.set(m, { anchor, emit });
+  }
+
+  /** The nodes a fused kernel emitted at `anchor` computes (the anchor alone when it is in no group). */
+  computedAt(anchor: NodeId): NodeId[] {
+    const members = [...this.groups].filter(([, g]) => g.anchor === anchor).map(([m]) => m);
+    return members.length > 0 ? members.sort((a, b) => a - b) : [anchor];
+  }
+
+  /** Whether a node's buffer is never written: fused into a consumer, aliased, or kept in a fused kernel's locals. */
+  isComputedElsewhere(id: NodeId): boolean {
+    return this.fused.has(id) || this.aliases.has(id) || this.groups.has(id);
+  }
+
   /** Whether reading `id` needs the loop's per-axis indices (a fused node with a broadcast operand). */
   needsAxes(id: NodeId): boolean {
-    if (!this.fused.has(id)) return false;
+    if (this.overrides.has(id) || !this.fused.has(id)) return false;
     const n = this.nodes[id] as Extract<Node, { kind: "op" }>;
     return n.args.some((a) => {
       const shape = this.nodes[a]!.shape;
@@ -214,6 +257,7 @@ export class StatementEmitter implements EmitContext {
     }
     this.fused = new Set();
     this.aliases = new Map();
+    this.groups = new Map();
     for (const id of ids) {
       const n = this.nodes[id]!;
       if (n.kind === "op" && getOp(n.op).sharesBuffer && !results.has(id)) this.aliases.set(id, n.args[0]!);
@@ -250,6 +294,8 @@ export class StatementEmitter implements EmitContext {
   /** The statements computing `id` into its buffer. */
   emit(id: NodeId): string {
     if (this.fused.has(id) || this.aliases.has(id)) return "";
+    const group = this.groups.get(id);
+    if (group !== undefined) return group.anchor === id ? group.emit() : "";
     const n = this.nodes[id]!;
     switch (n.kind) {
       case "op":

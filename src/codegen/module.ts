@@ -460,19 +460,8 @@ ${exported("bindDims")}function bindDims(params${T(": Params")}, inputs${T(": In
   return [${dimsKey.join(", ")}];
 }`);
 
-  // The workspace: every array the functions use, reallocated only when run-time dims change.
-  const fields = plan.storage;
-  const keyExpr = `${JSON.stringify("")}${dimsKey.map((d) => ` + "," + ${d}`).join("")}`;
-  out.push(`let workspace${T(": ReturnType<typeof allocate> | undefined")};
-function allocate(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
-  ${wasm ? wasmFields(fields) : fields.map((f) => `const ${f.name} = ${f.init};`).join("\n")}
-  return { key: ${keyExpr}${fields.map((f) => `, ${f.name}`).join("")} };
-}
-function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
-  const k = ${keyExpr};
-  if (workspace === undefined || workspace.key !== k) workspace = allocate(${dimsKey.join(", ")});
-  return workspace;
-}`);
+  // The workspace goes here once every function is emitted: it holds the arrays they name.
+  const workspaceAt = out.length;
 
   // A param's gradient is computed straight into the caller's array when no other param shares
   // it (not with the WebAssembly target: a kernel may write it, and only into its memory).
@@ -548,6 +537,20 @@ ${exported("trainStep")}function trainStep(params${T(": Params")}, inputs${T(": 
 
   if (wasm && precision === "f64") out.push(workspaceArrays(gradient, plan, layout, T, exported));
   if (hessian) out.push(newtonFunctions(graph, hessian, plan, layout, head, dimsParam, T, exported));
+  // The workspace: every array the functions use, reallocated only when run-time dims change.
+  const fields = plan.storage;
+  const keyExpr = `${JSON.stringify("")}${dimsKey.map((d) => ` + "," + ${d}`).join("")}`;
+  const workspace = `let workspace${T(": ReturnType<typeof allocate> | undefined")};
+function allocate(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
+  ${wasm ? wasmFields(fields) : fields.map((f) => `const ${f.name} = ${f.init};`).join("\n")}
+  return { key: ${keyExpr}${fields.map((f) => `, ${f.name}`).join("")} };
+}
+function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
+  const k = ${keyExpr};
+  if (workspace === undefined || workspace.key !== k) workspace = allocate(${dimsKey.join(", ")});
+  return workspace;
+}`;
+  out.splice(workspaceAt, 0, workspace);
   out.splice(constsAt, 0, ...plan.constDeclarations());
   if (form === "script") out.push(`return { ${exports.join(", ")} };`);
   return out.join("\n\n");

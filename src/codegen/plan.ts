@@ -1,6 +1,7 @@
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
 import { CodeNames } from "./names.js";
+import { planProductEpilogues, planSharedPasses, planWindowFusion } from "./fuse.js";
 import {
   emitScan,
   emitScanAdjoint,
@@ -49,6 +50,10 @@ export class CodePlan {
   private projections = new Map<NodeId, ProjectNode[]>();
   private residuals = new Map<NodeId, Set<NodeId>>();
   private readonly storageFields = new Map<string, StorageField>();
+  /** Buffers of ops and projections, which the workspace holds only when some function names them. */
+  private readonly nodeBuffers = new Set<string>();
+  /** Every array some emitted function names. */
+  private readonly named = new Set<string>();
   /** Every constant array a node or a scan body holds, by the name the code reads it by. */
   private readonly constArrays = new Map<string, Float64Array>();
   /** The constant arrays some function reads, by name: only these are declared. */
@@ -100,6 +105,7 @@ export class CodePlan {
         );
       if (n.kind === "op" || n.kind === "project") {
         if (n.kind === "project" && this.ownedByScan(n)) continue;
+        this.nodeBuffers.add(this.emitter.bufferOf(id));
         this.storageFields.set(
           this.emitter.bufferOf(id),
           freshField(this.emitter.bufferOf(id), this.emitter.size(n.shape)),
@@ -142,8 +148,14 @@ export class CodePlan {
     }
   }
 
+  /**
+   * The workspace's arrays, once every function is emitted: a node's buffer only when some
+   * function names it (not one fused into its consumer's loop or kept in a fused kernel's locals).
+   */
   get storage(): StorageField[] {
-    return [...this.storageFields.values()];
+    return [...this.storageFields.values()].filter(
+      (f) => !this.nodeBuffers.has(f.name) || this.named.has(f.name),
+    );
   }
 
   /**
@@ -159,16 +171,28 @@ export class CodePlan {
     this.memory?.clear();
     this.select(ids);
     this.emitter.plan(ids, new Set(roots));
+    planWindowFusion(this.emitter, this.nodes, ids, new Set(roots));
+    planSharedPasses(this.emitter, this.nodes, ids);
+    planProductEpilogues(this.emitter, this.nodes, ids, new Set(roots));
     // The function as statements that know the arrays they name; printed once all are built.
     const statements: Statement[] = [];
     for (const id of ids) {
       const { result: code, reads: uses } = this.emitter.recording(() => this.emitter.emit(id));
       if (code === "") continue;
-      const heading = this.headings.get(id);
+      // A fused kernel's heading: the equations of the nodes it computes (dL/dbk; dL/dk).
+      const heading = [
+        ...new Set(
+          this.emitter
+            .computedAt(id)
+            .map((m) => this.headings.get(m))
+            .filter((h) => h !== undefined),
+        ),
+      ].join("; ");
       statements.push({ writes: this.emitter.bufferOf(id), uses, code, ...(heading ? { heading } : {}) });
     }
     const end = this.emitter.recording(epilogue);
     const reads = new Set([...statements.flatMap((st) => [...st.uses]), ...end.reads]);
+    for (const name of reads) this.named.add(name);
     const lines: string[] = [];
     const bound = new Set<string>();
     for (const id of ids) {
@@ -195,7 +219,7 @@ export class CodePlan {
       else lines.push(`const ${name} = ${this.memory !== undefined && !this.single ? checked : source};`);
       bound.add(name);
     }
-    const fromWorkspace = this.storage
+    const fromWorkspace = [...this.storageFields.values()]
       .map((f) => f.name)
       .filter((name) => reads.has(name) && !bound.has(name));
     if (fromWorkspace.length > 0) lines.push(`const { ${fromWorkspace.join(", ")} } = w;`);

@@ -2,6 +2,9 @@ import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode, Shape } from
 import { closure, type StatementEmitter } from "./emitter.js";
 import { dependencies } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
+import { sameShape } from "../ir/shapes.js";
+import { emitOuterAndTransposedProduct } from "../ops/kernels.js";
+import { planProductEpilogues } from "./fuse.js";
 
 /**
  * Recurrences in the generated code: a scan is a `for` loop over the steps whose body is
@@ -167,6 +170,7 @@ export function emitScan(
   const roots = [...scan.states.map((s) => s.next), ...outputs.map((o) => o.node), ...residuals];
   const ids = closure(scan.body, roots);
   body.plan(ids, new Set(roots));
+  planProductEpilogues(body, scan.body, ids, new Set(roots));
   const lines: string[] = [];
   scan.states.forEach((s, k) => {
     const size = ctx.size(s.shape);
@@ -268,6 +272,10 @@ export function emitScanAdjoint(
     roots.flatMap((r) => (direct.has(r) ? dependencies(adjoint.body[r]!) : [r])),
   );
   body.plan(ids, new Set(roots));
+  // A summed rank-1 update (∂Whh += δ h_{t−1}ᵀ) and the step's Wᵀδ in one pass over W.
+  // Not a sum the WebAssembly target makes one product after the loop (batched).
+  const pairable = new Set([...direct].filter((id) => !batched.has(id)));
+  const paired = pairRankOneUpdates(body, adjoint.body, ids, summed, pairable, (p) => ctx.ref(p));
   const lines: string[] = [];
   forward.states.forEach((s, k) => {
     const store = ctx.use(ctx.names.adjointState(adjoint.id, k));
@@ -333,6 +341,7 @@ export function emitScanAdjoint(
   for (const s of summed) {
     const target = ctx.ref(s.project.id);
     const n = adjoint.body[s.node]!;
+    if (paired.has(s.node)) continue;
     if (batched.has(s.node) && n.kind === "op") {
       const stacks = n.args.map((a, k) => {
         const stack = ctx.use(ctx.names.stack(adjoint.id, s.node, k));
@@ -356,4 +365,57 @@ export function emitScanAdjoint(
   }
   lines.push(`for (let ${t} = ${length} - 1; ${t} >= 0; ${t}--) {\n${step.join("\n")}\n}`, ...after);
   return `{\n${lines.join("\n")}\n}`;
+}
+
+/**
+ * Each summed rank-1 update g hᵀ added straight into its sum whose g also feeds Wᵀg in the
+ * step, W shaped like the update: both in one pass over W's rows at the product's place in
+ * the step (its operands are computed by then; the update's sum is read only after the loop).
+ */
+function pairRankOneUpdates(
+  body: StatementEmitter,
+  nodes: readonly Node[],
+  ids: readonly NodeId[],
+  summed: readonly { project: ProjectNode; node: NodeId }[],
+  direct: ReadonlySet<NodeId>,
+  target: (project: NodeId) => string,
+): Set<NodeId> {
+  const paired = new Set<NodeId>();
+  const taken = new Set<NodeId>();
+  for (const s of summed) {
+    const outer = nodes[s.node]!;
+    if (!direct.has(s.node) || outer.kind !== "op" || outer.op !== "outer") continue;
+    const [g, h] = outer.args as [NodeId, NodeId];
+    const product = ids.find((id) => {
+      const n = nodes[id]!;
+      return (
+        n.kind === "op" &&
+        n.op === "matmul" &&
+        n.attrs.transA === true &&
+        n.attrs.transB !== true &&
+        n.args[1] === g &&
+        n.args[0] !== g &&
+        !taken.has(id) &&
+        !body.isComputedElsewhere(id) &&
+        sameShape(nodes[n.args[0]!]!.shape, outer.shape)
+      );
+    });
+    if (product === undefined) continue;
+    taken.add(product);
+    paired.add(s.node);
+    const w = (nodes[product] as Extract<Node, { kind: "op" }>).args[0]!;
+    body.group([product], product, () =>
+      emitOuterAndTransposedProduct(body, {
+        g: body.ref(g),
+        h: body.ref(h),
+        w: body.ref(w),
+        target: target(s.project.id),
+        assign: "+=",
+        product: body.ref(product),
+        m: body.dim(outer.shape[0]!),
+        n: body.dim(outer.shape[1]!),
+      }),
+    );
+  }
+  return paired;
 }

@@ -164,6 +164,8 @@ export interface OpDef {
   readonly sharesBuffer?: boolean;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
+  /** How the op takes part in a fused kernel across ops (codegen/fuse.ts decides where one pays). */
+  readonly fusion?: FusionRules;
   readonly latex: (args: readonly Latex[], attrs: Attrs, argShapes: readonly Shape[]) => Latex;
   /**
    * The op as a PyTorch expression over its operands' expressions, for `nabla export --target
@@ -198,6 +200,86 @@ export interface OpDef {
   readonly nonDifferentiable?: readonly number[];
   /** Of those, the args whose derivative is zero everywhere (H(a), sign(a)): the handout shows the path with 0. */
   readonly zeroDerivative?: readonly number[];
+}
+
+/**
+ * A block of an image-shaped value [...lead, H, W] computed inside a consumer's loop and never
+ * stored: `rows × cols` positions whose top-left is (`row`, `col`) of the last two axes.
+ */
+export interface OutputBlock {
+  /** Index locals of the leading axes (all but the last two), outermost first. */
+  readonly lead: readonly string[];
+  readonly row: string;
+  readonly col: string;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** A producer's code for one block: its values end in the locals `values[r][c]`. */
+export interface BlockCode {
+  /** Statements run once per lead index, before the loops over blocks (a filter's weights into locals). */
+  readonly hoist: string;
+  readonly code: string;
+  readonly values: readonly (readonly string[])[];
+}
+
+/** Where one position of a block lies: its flat offset in the full value, and its per-axis indices. */
+export interface BlockPosition {
+  readonly offset: string;
+  readonly axes: readonly string[];
+}
+
+/**
+ * A consumer of a δ that is nonzero at only one point per pooling window (the max-pool's
+ * winners): its share of a fused backward kernel, which visits those points and nothing else.
+ */
+export interface PointCode {
+  /** Statements before the kernel's loops (zeroing an output it adds to). */
+  readonly init: () => string;
+  /**
+   * A loop of its own around the visit of the points (a filter gradient's input channels);
+   * the other consumers of the δ run in its first pass only. At most one consumer has one.
+   */
+  readonly loop?: { readonly index: string; readonly bound: string };
+  /** Statements per lead index (the value's leading axes): before and after the points. */
+  readonly before: (lead: readonly string[]) => string;
+  readonly after: (lead: readonly string[]) => string;
+  /** Statements at one point: the δ's value there and the point's indices in the value's shape. */
+  readonly point: (value: string, axes: readonly string[]) => string;
+}
+
+export interface FusionRules {
+  /** A producer whose values at any block of positions can be computed in locals (conv2d). */
+  readonly block?: (ctx: EmitContext, node: OpNode) => ((block: OutputBlock) => BlockCode) | undefined;
+  /**
+   * A pooling op over a producer: its loops over windows, each window's values from `produce`,
+   * recording each window's winner (the offset of its first maximum) in `winners` and storing
+   * the input itself in `input` when asked. Undefined when the windows do not suit (they
+   * overlap, or leave positions of a stored input uncovered).
+   */
+  readonly pool?: (
+    ctx: EmitContext,
+    node: OpNode,
+    storeInput: boolean,
+  ) =>
+    | ((
+        produce: (block: OutputBlock, at: (r: number, c: number) => BlockPosition) => BlockCode,
+        targets: { readonly winners?: string; readonly input?: string },
+      ) => string)
+    | undefined;
+  /**
+   * The pooling op's winners visited window by window for the lead indices `lead`: `body` gets
+   * the window's offset in the pooled value and the winner's indices in the input's shape.
+   */
+  readonly winners?: (
+    ctx: EmitContext,
+    node: OpNode,
+    winners: string,
+    lead: readonly string[],
+    body: (window: string, axes: readonly string[]) => string,
+  ) => string;
+  /** A consumer of a δ (its operand `operand`) that is nonzero only at given points. */
+  readonly atPoints?: (ctx: EmitContext, node: OpNode, operand: number) => PointCode | undefined;
 }
 
 /** A function of the generated module: its JavaScript source and its TypeScript type. */

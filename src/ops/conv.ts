@@ -2,7 +2,7 @@ import type { Attrs } from "../ir/types.js";
 import { problem } from "../diagnostics/shapes.js";
 import { tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
-import { group, PREC, type OpDef } from "../ir/op.js";
+import { group, PREC, type FusionRules, type OpDef, type OutputBlock, type PointCode } from "../ir/op.js";
 import { convDims, gradientShape, asShape, num, paddings, strides, type ConvDims } from "./imageShapes.js";
 import type { Shape } from "../ir/types.js";
 import { imageCall, py, tuple } from "./python.js";
@@ -155,6 +155,161 @@ function emitKernelGradUnrolled(
 }`;
 }
 
+/**
+ * A block of conv2d's outputs (a pooling window) computed in locals, never stored. Without
+ * padding and with a small kernel, as hand-written code does it: the block's patch of x is
+ * read one row at a time into locals, each row feeding every output of the block whose
+ * receptive field holds it, the weights in locals (once per filter for one input channel,
+ * once per channel and block otherwise). Padded or large kernels: the taps in loops.
+ */
+function convBlock(ctx: EmitContext, node: Parameters<OpDef["emit"]>[1]) {
+  if (roleOf(node.attrs) !== "out") return undefined;
+  const d = roleDims(
+    "out",
+    node.args.map((a) => ctx.shapeOf(a)),
+    node.attrs,
+  ) as ConvDims;
+  const [[sh, sw], [ph, pw]] = [strides(node.attrs), paddings(node.attrs)];
+  return (block: OutputBlock) => {
+    const [x, k] = node.args.map((a) => ctx.ref(a)) as [string, string];
+    const rank = node.shape.length;
+    const n = rank === 4 ? block.lead[0]! : "0";
+    const f = rank >= 3 ? block.lead[block.lead.length - 1]! : "0";
+    const C = ctx.dim(d.c);
+    const s = ctx.fresh("s");
+    const cells: [number, number][] = [];
+    for (let a = 0; a < block.rows; a++) for (let b = 0; b < block.cols; b++) cells.push([a, b]);
+    const values = Array.from({ length: block.rows }, (_, a) =>
+      Array.from({ length: block.cols }, (_, b) => `${s}_${a}_${b}`),
+    );
+    const declare = cells.map(([a, b]) => `let ${s}_${a}_${b} = 0;`).join(" ");
+    if (!unrollable(d, node.attrs)) {
+      const [c, i, j, ih, iw] = ["c", "i", "j", "ih", "iw"].map((p) => ctx.fresh(p));
+      const sums = cells.map(
+        ([a, b]) =>
+          `for (let ${c} = 0; ${c} < ${C}; ${c}++) for (let ${i} = 0; ${i} < ${d.kh}; ${i}++) { const ${ih} = (${block.row} + ${a}) * ${sh} + ${i} - ${ph}; if (${ih} < 0 || ${ih} >= ${d.h}) continue; for (let ${j} = 0; ${j} < ${d.kw}; ${j}++) { const ${iw} = (${block.col} + ${b}) * ${sw} + ${j} - ${pw}; if (${iw} < 0 || ${iw} >= ${d.w}) continue; ${s}_${a}_${b} += ${x}[((${n} * ${C} + ${c}) * ${d.h} + ${ih}) * ${d.w} + ${iw}] * ${k}[((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}]; } }`,
+      );
+      return { hoist: "", code: `${declare}\n${sums.join("\n")}`, values };
+    }
+    const [w, v, xb] = [ctx.fresh("w"), ctx.fresh("x"), ctx.fresh("xb")];
+    const weights = (c: string) =>
+      Array.from({ length: d.kh * d.kw }, (_, t) => {
+        const [i, j] = [Math.floor(t / d.kw), t % d.kw];
+        return `const ${w}_${i}_${j} = ${k}[((${f} * ${C} + ${c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}];`;
+      }).join(" ");
+    // Patch row r holds input row r of the block's receptive fields: output row a reads it with kernel row r − a·sh.
+    const patch: string[] = [];
+    for (let r = 0; r < (block.rows - 1) * sh + d.kh; r++) {
+      const uses: string[] = [];
+      const columns = new Set<number>();
+      for (let a = 0; a < block.rows; a++) {
+        const i = r - a * sh;
+        if (i < 0 || i >= d.kh) continue;
+        for (let b = 0; b < block.cols; b++) {
+          const terms = Array.from({ length: d.kw }, (_, j) => {
+            columns.add(b * sw + j);
+            return `${w}_${i}_${j} * ${v}_${r}_${b * sw + j}`;
+          });
+          uses.push(`${s}_${a}_${b} += ${terms.join(" + ")};`);
+        }
+      }
+      if (uses.length === 0) continue;
+      const loads = [...columns]
+        .sort((p, q) => p - q)
+        .map((cc) => `const ${v}_${r}_${cc} = ${x}[${xb} + ${r * d.w + cc}];`);
+      patch.push(`${loads.join(" ")}\n${uses.join("\n")}`);
+    }
+    const channel = (c: string) =>
+      `const ${xb} = ((${n} * ${C} + ${c}) * ${d.h} + (${block.row}) * ${sh}) * ${d.w} + (${block.col}) * ${sw};\n${patch.join("\n")}`;
+    if (d.c === 1) return { hoist: weights("0"), code: `${declare}\n{\n${channel("0")}\n}`, values };
+    const c = ctx.fresh("c");
+    return {
+      hoist: "",
+      code: `${declare}\nfor (let ${c} = 0; ${c} < ${C}; ${c}++) {\n${weights(c)}\n${channel(c)}\n}`,
+      values,
+    };
+  };
+}
+
+/**
+ * The kernel's gradient (role "k", args [x, δ]) from a δ nonzero only at given points: each
+ * point's receptive field times its δ, summed per filter and channel in locals (one per tap,
+ * for a small kernel without padding) over the points, then added to the gradient. The loop
+ * over input channels is this consumer's own.
+ */
+function kernelGradientAtPoints(
+  ctx: EmitContext,
+  node: Parameters<OpDef["emit"]>[1],
+  operand: number,
+): PointCode | undefined {
+  if (roleOf(node.attrs) !== "k" || operand !== 1 || node.args[0] === node.args[1]) return undefined;
+  const d = roleDims(
+    "k",
+    node.args.map((a) => ctx.shapeOf(a)),
+    node.attrs,
+  ) as ConvDims;
+  const [[sh, sw], [ph, pw]] = [strides(node.attrs), paddings(node.attrs)];
+  const rank = ctx.shapeOf(node.args[1]!).length;
+  const nf = (lead: readonly string[]) => [
+    rank === 4 ? lead[0]! : "0",
+    rank >= 3 ? lead[lead.length - 1]! : "0",
+  ];
+  const C = ctx.dim(d.c);
+  // Names are taken when the code is built, so that planning leaves the numbering alone.
+  let names: Record<"c" | "t" | "r" | "i" | "j" | "ih" | "iw", string> | undefined;
+  const v = () =>
+    (names ??= Object.fromEntries(
+      ["c", "t", "r", "i", "j", "ih", "iw"].map((p) => [p, ctx.fresh(p)]),
+    ) as Record<"c" | "t" | "r" | "i" | "j" | "ih" | "iw", string>);
+  const taps: [number, number][] = [];
+  for (let i = 0; i < d.kh; i++) for (let j = 0; j < d.kw; j++) taps.push([i, j]);
+  const kIndex = (f: string, i: string | number, j: string | number) =>
+    `((${f} * ${C} + ${v().c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}`;
+  const init = () => `${ctx.ref(node.id)}.fill(0, 0, ${ctx.size(node.shape)});`;
+  const loop = {
+    get index() {
+      return v().c;
+    },
+    bound: C,
+  };
+  if (unrollable(d, node.attrs))
+    return {
+      init,
+      loop,
+      before: () => taps.map(([i, j]) => `let ${v().t}_${i}_${j} = 0;`).join(" "),
+      after: (lead) =>
+        taps
+          .map(([i, j]) => `${ctx.ref(node.id)}[${kIndex(nf(lead)[1]!, i, j)}] += ${v().t}_${i}_${j};`)
+          .join(" "),
+      point: (value, axes) => {
+        const [oh, ow] = axes.slice(-2) as [string, string];
+        const [n] = nf(axes.slice(0, -2));
+        const [x, r, t] = [ctx.ref(node.args[0]!), v().r, v().t];
+        const rows = Array.from(
+          { length: d.kh },
+          (_, i) =>
+            `const ${r}_${i} = ((${n} * ${C} + ${v().c}) * ${d.h} + ${oh} * ${sh} + ${i}) * ${d.w} + ${ow} * ${sw};`,
+        );
+        return `${rows.join(" ")}\n${taps.map(([i, j]) => `${t}_${i}_${j} += ${value} * ${x}[${r}_${i}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}`;
+      },
+    };
+  return {
+    init,
+    loop,
+    before: () => "",
+    after: () => "",
+    point: (value, axes) => {
+      const [oh, ow] = axes.slice(-2) as [string, string];
+      const [n, f] = nf(axes.slice(0, -2));
+      const { c, i, j, ih, iw } = v();
+      const x = ctx.ref(node.args[0]!);
+      return `for (let ${i} = 0; ${i} < ${d.kh}; ${i}++) { const ${ih} = ${oh} * ${sh} + ${i} - ${ph}; if (${ih} < 0 || ${ih} >= ${d.h}) continue; for (let ${j} = 0; ${j} < ${d.kw}; ${j}++) { const ${iw} = ${ow} * ${sw} + ${j} - ${pw}; if (${iw} < 0 || ${iw} >= ${d.w}) continue; ${ctx.ref(node.id)}[${kIndex(f!, i, j)}] += ${value} * ${x}[((${n} * ${C} + ${c}) * ${d.h} + ${ih}) * ${d.w} + ${iw}]; } }`;
+    },
+  };
+}
+
+const convFusion: FusionRules = { block: convBlock, atPoints: kernelGradientAtPoints };
+
 const convAttrs = (attrs: Attrs) => ({
   stride: attrs.stride ?? 1,
   padding: attrs.padding ?? 0,
@@ -280,6 +435,7 @@ export const convOps: readonly OpDef[] = [
       });
       return `${out}.fill(0);\n${loops}`;
     },
+    fusion: convFusion,
     // Only the convolution itself: its transposes are gradients, which torch.autograd computes.
     torch: ([x, k], attrs, [xs, ks], _shape, ctx) => {
       if (roleOf(attrs) !== "out") return undefined;

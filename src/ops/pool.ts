@@ -2,7 +2,7 @@ import type { Attrs, Shape } from "../ir/types.js";
 import { problem } from "../diagnostics/shapes.js";
 import { sizeOf, tensor, type Tensor } from "../ir/tensor.js";
 import type { EmitContext } from "./lowering.js";
-import { group, PREC, type OpDef, type Python, type TorchContext } from "../ir/op.js";
+import { group, PREC, type FusionRules, type OpDef, type Python, type TorchContext } from "../ir/op.js";
 import { atom, call, imageCall, method, py, tuple } from "./python.js";
 import { dimLatex } from "../syntax/latexName.js";
 import { asShape, gradientShape, num, poolDims, strides, windowSizes, type PoolDims } from "./imageShapes.js";
@@ -60,6 +60,76 @@ function argmaxCode(
   const track = arg ? ` ${arg} = ${q};` : "";
   return `let ${best} = -Infinity;${arg ? ` let ${arg} = 0;` : ""} for (let ${i} = 0; ${i} < ${kh}; ${i}++) for (let ${j} = 0; ${j} < ${kw}; ${j}++) { const ${q} = ${at(i, j)}; if (${x}[${q}] > ${best}) { ${best} = ${x}[${q}];${track} } }`;
 }
+
+/** The flat index of lead indices over lead dims: ((l0 · D1 + l1) · D2 + l2)…, 0 without any. */
+function leadOffset(ctx: EmitContext, lead: readonly string[], dims: PoolDims["lead"]): string {
+  if (lead.length === 0) return "0";
+  return `(${lead.reduce((acc, l, i) => (i === 0 ? l : `(${acc}) * ${ctx.dim(dims[i]!)} + ${l}`))})`;
+}
+
+/**
+ * Max-pooling fused with the op producing its input: for each window the producer computes
+ * the window's values in locals, the first maximum in row-major order (as maxpool and
+ * pool_argmax choose it) is stored, and its offset in the input — the window's winner,
+ * which the backward pass routes δ to — is recorded. The input itself is stored only when
+ * asked, which needs windows that tile it; windows that overlap would compute values twice.
+ */
+const maxpoolFusion: FusionRules = {
+  pool: (ctx, node, storeInput) => {
+    const d = poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims;
+    const [[kh, kw], [sh, sw]] = [windowSizes(node.attrs), strides(node.attrs)];
+    if (sh < kh || sw < kw) return undefined;
+    if (storeInput && (sh !== kh || sw !== kw || d.ho * sh !== d.h || d.wo * sw !== d.w)) return undefined;
+    return (produce, targets) => {
+      const lead = d.lead.map(() => ctx.fresh("l"));
+      const [ph, pw, o, base, m, q] = ["ph", "pw", "o", "base", "m", "q"].map((p) => ctx.fresh(p));
+      const flat = leadOffset(ctx, lead, d.lead);
+      const at = (r: number, c: number) => ({
+        offset: `${base} + ${r * d.w + c}`,
+        axes: [...lead, `(${ph} * ${sh} + ${r})`, `(${pw} * ${sw} + ${c})`],
+      });
+      const code = produce({ lead, row: `${ph} * ${sh}`, col: `${pw} * ${sw}`, rows: kh, cols: kw }, at);
+      const cells: [number, number][] = [];
+      for (let r = 0; r < kh; r++) for (let c = 0; c < kw; c++) cells.push([r, c]);
+      const select = cells
+        .map(
+          ([r, c]) =>
+            `if (${code.values[r]![c]} > ${m}) { ${m} = ${code.values[r]![c]};${targets.winners ? ` ${q} = ${at(r, c).offset};` : ""} }`,
+        )
+        .join(" ");
+      const stores = targets.input
+        ? cells.map(([r, c]) => `${targets.input}[${at(r, c).offset}] = ${code.values[r]![c]};`).join(" ")
+        : "";
+      const window = `const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
+const ${base} = (${flat} * ${d.h} + ${ph} * ${sh}) * ${d.w} + ${pw} * ${sw};
+${code.code}
+let ${m} = -Infinity;${targets.winners ? ` let ${q} = 0;` : ""}
+${select}
+${ctx.ref(node.id)}[${o}] = ${m};${targets.winners ? ` ${targets.winners}[${o}] = ${q};` : ""}
+${stores}`;
+      const windows = `${code.hoist}\nfor (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {\n${window}\n}`;
+      return lead.reduceRight(
+        (inner, l, i) => `for (let ${l} = 0; ${l} < ${ctx.dim(d.lead[i]!)}; ${l}++) {\n${inner}\n}`,
+        windows,
+      );
+    };
+  },
+  // The winner's row in its window by comparisons with the row starts (no division; V8 then
+  // also knows the winner's row and column ranges), its offset read as an integer (| 0).
+  winners: (ctx, node, winners, lead, body) => {
+    const d = poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims;
+    const [[kh], [sh, sw]] = [windowSizes(node.attrs), strides(node.attrs)];
+    const [ph, pw, o, r, a, oh, ow] = ["ph", "pw", "o", "r", "a", "oh", "ow"].map((p) => ctx.fresh(p));
+    const flat = leadOffset(ctx, lead, d.lead);
+    const row = Array.from({ length: kh - 1 }, (_, i) => `+(${r} >= ${(i + 1) * d.w})`).join(" + ") || "0";
+    return `for (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {
+const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
+const ${r} = (${winners}[${o}] | 0) - ((${flat} * ${d.h} + ${ph} * ${sh}) * ${d.w} + ${pw} * ${sw}); const ${a} = ${row};
+const ${oh} = ${ph} * ${sh} + ${a}; const ${ow} = ${pw} * ${sw} + ${r} - ${a} * ${d.w};
+${body(o, [...lead, oh, ow])}
+}`;
+  },
+};
 
 /** The first maximum of a window (ties go to the first position in row-major order). */
 const argmax = (x: Tensor, inputs: readonly number[]) =>
@@ -128,6 +198,7 @@ export const poolOps: readonly OpDef[] = [
       );
     },
     torch: ([x], attrs, [xs], out, ctx) => poolTorch("F.max_pool2d", x!, attrs, xs!, out, ctx),
+    fusion: maxpoolFusion,
     latex: ([x], attrs) => ({
       text: `\\operatorname{maxpool}${poolSub(attrs)}\\left(${x!.text}\\right)`,
       prec: PREC.atom,

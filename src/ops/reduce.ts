@@ -3,7 +3,7 @@ import { problem } from "../diagnostics/shapes.js";
 import type { GraphBuilder } from "../ir/builder.js";
 import { broadcastShapes, sameShape } from "../ir/shapes.js";
 import { sizeOf, tensor, forEachBroadcast } from "../ir/tensor.js";
-import { emitElementwise, emitLines, emitRows, emitSumTo } from "./lowering.js";
+import { broadcastOffset, emitElementwise, emitLines, emitRows, emitSumTo } from "./lowering.js";
 import { evalMap, reduceTo, scalarShape, softmaxRows } from "./common.js";
 import { group, PREC, type Latex, type OpDef } from "../ir/op.js";
 import { call, method, py, tuple } from "./python.js";
@@ -184,6 +184,36 @@ export const reduceOps: readonly OpDef[] = [
       return out;
     },
     emit: (ctx, node) => emitSumTo(ctx, node.id, node.shape, node.args[0]!),
+    // From a value nonzero only at some points (a max-pool's winners): each adds to its
+    // broadcast position; a sum over the image axes (a bias per filter) runs in a local per
+    // lead index.
+    fusion: {
+      atPoints: (ctx, node) => {
+        const [from, to] = [ctx.shapeOf(node.args[0]!), node.shape];
+        const target = (axes: readonly string[]) =>
+          `${ctx.ref(node.id)}[${broadcastOffset(ctx, to, from, axes)}]`;
+        const summed = (k: number) => {
+          const axis = to.length - (from.length - k);
+          return axis < 0 || (to[axis] === 1 && from[k] !== 1);
+        };
+        const init = () => `${ctx.ref(node.id)}.fill(0, 0, ${ctx.size(to)});`;
+        if (from.length < 2 || !summed(from.length - 1) || !summed(from.length - 2))
+          return {
+            init,
+            before: () => "",
+            after: () => "",
+            point: (value, axes) => `${target(axes)} += ${value};`,
+          };
+        let acc: string | undefined;
+        const local = () => (acc ??= ctx.fresh("a"));
+        return {
+          init,
+          before: () => `let ${local()} = 0;`,
+          after: (lead) => `${target([...lead, "0", "0"])} += ${local()};`,
+          point: (value) => `${local()} += ${value};`,
+        };
+      },
+    },
     // Over j within each row when only the last axis goes (a per-row statistic's gradient);
     // over the rows otherwise (a bias's, broadcast along the leading axes).
     // sum_to_size sums over the axes a broadcast added or stretched.

@@ -140,18 +140,16 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v4 = new Float64Array(8);
   const v5 = new Float64Array(8);
   const p = new Float64Array(8);
   const v7 = new Float64Array(1);
   const v8 = new Float64Array(1);
   const L = new Float64Array(1);
   const v11 = new Float64Array(1);
-  const v12 = new Float64Array(8);
   const v13 = new Float64Array(8);
   const dL_db = new Float64Array(1);
   const dL_dw = new Float64Array(2);
-  return { key: "", v4, v5, p, v7, v8, L, v11, v12, v13, dL_db, dL_dw };
+  return { key: "", v5, p, v7, v8, L, v11, v13, dL_db, dL_dw };
 }
 function buffers() {
   const k = "";
@@ -167,64 +165,47 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const y = inputs["y"];
   const w_ = params["w"];
   const b = params["b"];
-  const { v4, v5, p, v7, v8, L } = w;
+  const { v5, p, v7, v8, L } = w;
   {
-    let i0 = 0;
-    for (; i0 + 3 < 8; i0 += 4) {
-      {
-        let j1 = 0;
-        for (; j1 < 1; j1++) {
-          const ar3_0 = i0 * 2;
-          const ar3_1 = (i0 + 1) * 2;
-          const ar3_2 = (i0 + 2) * 2;
-          const ar3_3 = (i0 + 3) * 2;
-          let s9_0_0 = 0;
-          let s9_1_0 = 0;
-          let s9_2_0 = 0;
-          let s9_3_0 = 0;
-          for (let p2 = 0; p2 < 2; p2++) {
-            const pn6 = p2 * 1;
-            const a7_0 = X[ar3_0 + p2];
-            const a7_1 = X[ar3_1 + p2];
-            const a7_2 = X[ar3_2 + p2];
-            const a7_3 = X[ar3_3 + p2];
-            const b8_0 = w_[pn6 + j1];
-            s9_0_0 += a7_0 * b8_0;
-            s9_1_0 += a7_1 * b8_0;
-            s9_2_0 += a7_2 * b8_0;
-            s9_3_0 += a7_3 * b8_0;
-          }
-          v4[i0 * 1 + j1] = s9_0_0;
-          v4[(i0 + 1) * 1 + j1] = s9_1_0;
-          v4[(i0 + 2) * 1 + j1] = s9_2_0;
-          v4[(i0 + 3) * 1 + j1] = s9_3_0;
-        }
+    for (let i0 = 0; i0 < 8; i0 += 4) {
+      const ar2_0_0 = i0 * 2;
+      let s4_0_0 = 0;
+      const ar2_0_1 = (i0 + 1) * 2;
+      let s4_0_1 = 0;
+      const ar2_0_2 = (i0 + 2) * 2;
+      let s4_0_2 = 0;
+      const ar2_0_3 = (i0 + 3) * 2;
+      let s4_0_3 = 0;
+      for (let p1 = 0; p1 < 2; p1++) {
+        const x3 = w_[p1];
+        s4_0_0 += X[ar2_0_0 + p1] * x3;
+        s4_0_1 += X[ar2_0_1 + p1] * x3;
+        s4_0_2 += X[ar2_0_2 + p1] * x3;
+        s4_0_3 += X[ar2_0_3 + p1] * x3;
       }
+      v5[i0] = s4_0_0 + b[0];
+      v5[i0 + 1] = s4_0_1 + b[0];
+      v5[i0 + 2] = s4_0_2 + b[0];
+      v5[i0 + 3] = s4_0_3 + b[0];
     }
-  }
-  const s11 = b[0];
-  for (let i10 = 0; i10 < 8; i10++) {
-    v5[i10] = v4[i10] + s11;
   }
   // p = sigmoid(X*w + b)
 
-  for (let i12 = 0; i12 < 8; i12++) {
-    p[i12] = 1 / (1 + Math.exp(-(v5[i12])));
+  for (let i5 = 0; i5 < 8; i5++) {
+    p[i5] = 1 / (1 + Math.exp(-(v5[i5])));
   }
   {
-    let s13 = 0;
-    for (let i14 = 0; i14 < 8; i14++)
-      s13 += (v5[i14] > 0
-        ? v5[i14] + Math.log1p(Math.exp(-(v5[i14])))
-        : Math.log1p(Math.exp(v5[i14])))
-        - y[i14] * v5[i14];
-    v7[0] = s13;
+    let s6 = 0;
+    for (let i7 = 0; i7 < 8; i7++)
+      s6 += (v5[i7] > 0 ? v5[i7] + Math.log1p(Math.exp(-(v5[i7]))) : Math.log1p(Math.exp(v5[i7])))
+        - y[i7] * v5[i7];
+    v7[0] = s6;
   }
   v8[0] = 8;
   // loss L = bce(p, y) / N
-  const s16 = v7[0];
-  const s17 = v8[0];
-  L[0] = s16 / s17;
+  const s9 = v7[0];
+  const s10 = v8[0];
+  L[0] = s9 / s10;
   return { loss: L[0], values: { "p": p.slice(), "L": L.slice() } };
 }
 
@@ -252,92 +233,75 @@ export function gradient(
   const b = params["b"];
   const dL_db = out["b"];
   const dL_dw = out["w"];
-  const { v4, v5, p, v7, v8, L, v11, v13 } = w;
+  const { v5, p, v7, v8, L, v11, v13 } = w;
   {
-    let i18 = 0;
-    for (; i18 + 3 < 8; i18 += 4) {
-      {
-        let j19 = 0;
-        for (; j19 < 1; j19++) {
-          const ar21_0 = i18 * 2;
-          const ar21_1 = (i18 + 1) * 2;
-          const ar21_2 = (i18 + 2) * 2;
-          const ar21_3 = (i18 + 3) * 2;
-          let s27_0_0 = 0;
-          let s27_1_0 = 0;
-          let s27_2_0 = 0;
-          let s27_3_0 = 0;
-          for (let p20 = 0; p20 < 2; p20++) {
-            const pn24 = p20 * 1;
-            const a25_0 = X[ar21_0 + p20];
-            const a25_1 = X[ar21_1 + p20];
-            const a25_2 = X[ar21_2 + p20];
-            const a25_3 = X[ar21_3 + p20];
-            const b26_0 = w_[pn24 + j19];
-            s27_0_0 += a25_0 * b26_0;
-            s27_1_0 += a25_1 * b26_0;
-            s27_2_0 += a25_2 * b26_0;
-            s27_3_0 += a25_3 * b26_0;
-          }
-          v4[i18 * 1 + j19] = s27_0_0;
-          v4[(i18 + 1) * 1 + j19] = s27_1_0;
-          v4[(i18 + 2) * 1 + j19] = s27_2_0;
-          v4[(i18 + 3) * 1 + j19] = s27_3_0;
-        }
+    for (let i11 = 0; i11 < 8; i11 += 4) {
+      const ar13_0_0 = i11 * 2;
+      let s15_0_0 = 0;
+      const ar13_0_1 = (i11 + 1) * 2;
+      let s15_0_1 = 0;
+      const ar13_0_2 = (i11 + 2) * 2;
+      let s15_0_2 = 0;
+      const ar13_0_3 = (i11 + 3) * 2;
+      let s15_0_3 = 0;
+      for (let p12 = 0; p12 < 2; p12++) {
+        const x14 = w_[p12];
+        s15_0_0 += X[ar13_0_0 + p12] * x14;
+        s15_0_1 += X[ar13_0_1 + p12] * x14;
+        s15_0_2 += X[ar13_0_2 + p12] * x14;
+        s15_0_3 += X[ar13_0_3 + p12] * x14;
       }
+      v5[i11] = s15_0_0 + b[0];
+      v5[i11 + 1] = s15_0_1 + b[0];
+      v5[i11 + 2] = s15_0_2 + b[0];
+      v5[i11 + 3] = s15_0_3 + b[0];
     }
-  }
-  const s29 = b[0];
-  for (let i28 = 0; i28 < 8; i28++) {
-    v5[i28] = v4[i28] + s29;
   }
   // p = sigmoid(X*w + b)
 
-  for (let i30 = 0; i30 < 8; i30++) {
-    p[i30] = 1 / (1 + Math.exp(-(v5[i30])));
+  for (let i16 = 0; i16 < 8; i16++) {
+    p[i16] = 1 / (1 + Math.exp(-(v5[i16])));
   }
   {
-    let s31 = 0;
-    for (let i32 = 0; i32 < 8; i32++)
-      s31 += (v5[i32] > 0
-        ? v5[i32] + Math.log1p(Math.exp(-(v5[i32])))
-        : Math.log1p(Math.exp(v5[i32])))
-        - y[i32] * v5[i32];
-    v7[0] = s31;
+    let s17 = 0;
+    for (let i18 = 0; i18 < 8; i18++)
+      s17 += (v5[i18] > 0
+        ? v5[i18] + Math.log1p(Math.exp(-(v5[i18])))
+        : Math.log1p(Math.exp(v5[i18])))
+        - y[i18] * v5[i18];
+    v7[0] = s17;
   }
   v8[0] = 8;
   // loss L = bce(p, y) / N
-  const s34 = v7[0];
-  const s35 = v8[0];
-  L[0] = s34 / s35;
-  const s37 = v8[0];
-  v11[0] = 1 / s37;
-  const s39 = v11[0];
-  for (let i38 = 0; i38 < 8; i38++) {
-    v13[i38] = s39 * (p[i38] - (y[i38]));
+  const s20 = v7[0];
+  const s21 = v8[0];
+  L[0] = s20 / s21;
+  const s23 = v8[0];
+  v11[0] = 1 / s23;
+  const s25 = v11[0];
+  for (let i24 = 0; i24 < 8; i24++) {
+    v13[i24] = s25 * (p[i24] - (y[i24]));
   }
   // dL/db
   dL_db.fill(0, 0, 1);
-  let f41 = 0;
-  let s42 = 0;
-  for (let i40 = 0; i40 < 8; i40++) s42 += v13[f41++];
-  dL_db[0] += s42;
+  let f27 = 0;
+  let s28 = 0;
+  for (let i26 = 0; i26 < 8; i26++) s28 += v13[f27++];
+  dL_db[0] += s28;
   // dL/dw
   {
-    let i43 = 0;
-    for (; i43 < 2; i43++) {
+    for (let i29 = 0; i29 < 2; i29++) {
       {
-        let j44 = 0;
-        for (; j44 < 1; j44++) {
-          let s52_0_0 = 0;
-          for (let p45 = 0; p45 < 8; p45++) {
-            const pm48 = p45 * 2;
-            const pn49 = p45 * 1;
-            const a50_0 = X[pm48 + i43];
-            const b51_0 = v13[pn49 + j44];
-            s52_0_0 += a50_0 * b51_0;
+        for (let j30 = 0; j30 < 1; j30++) {
+          let s38_0_0 = 0;
+          for (let p31 = 0; p31 < 8; p31++) {
+            const pm34 = p31 * 2;
+            const pn35 = p31 * 1;
+            const a36_0 = X[pm34 + i29];
+            const b37_0 = v13[pn35 + j30];
+            s38_0_0 += a36_0 * b37_0;
           }
-          dL_dw[i43 * 1 + j44] = s52_0_0;
+          dL_dw[i29 * 1 + j30] = s38_0_0;
         }
       }
     }

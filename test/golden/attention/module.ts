@@ -197,8 +197,6 @@ function allocate() {
   const dL_dV = new Float64Array(12);
   const v49 = new Float64Array(16);
   const v50 = new Float64Array(4);
-  const v51 = new Float64Array(16);
-  const dL_dS = new Float64Array(16);
   const v60 = new Float64Array(16);
   const dL_dQ = new Float64Array(8);
   const dL_dK = new Float64Array(8);
@@ -229,8 +227,6 @@ function allocate() {
     dL_dV,
     v49,
     v50,
-    v51,
-    dL_dS,
     v60,
     dL_dQ,
     dL_dK,
@@ -257,11 +253,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const { Q, K, V, v16, v17, v18, S, v20, A, H, v25, v26, v27, L } = w;
   // Q = X * Wq
   {
-    let i0 = 0;
-    for (; i0 + 3 < 4; i0 += 4) {
+    for (let i0 = 0; i0 < 4; i0 += 4) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 2; j1 += 2) {
+        for (let j1 = 0; j1 < 2; j1 += 2) {
           const ar3_0 = i0 * 3;
           const ar3_1 = (i0 + 1) * 3;
           const ar3_2 = (i0 + 2) * 3;
@@ -305,11 +299,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // K = X * Wk
   {
-    let i10 = 0;
-    for (; i10 + 3 < 4; i10 += 4) {
+    for (let i10 = 0; i10 < 4; i10 += 4) {
       {
-        let j11 = 0;
-        for (; j11 + 1 < 2; j11 += 2) {
+        for (let j11 = 0; j11 < 2; j11 += 2) {
           const ar13_0 = i10 * 3;
           const ar13_1 = (i10 + 1) * 3;
           const ar13_2 = (i10 + 2) * 3;
@@ -353,11 +345,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // V = X * Wv
   {
-    let i20 = 0;
-    for (; i20 + 3 < 4; i20 += 4) {
+    for (let i20 = 0; i20 < 4; i20 += 4) {
       {
-        let j21 = 0;
-        for (; j21 + 1 < 3; j21 += 2) {
+        for (let j21 = 0; j21 < 2; j21 += 2) {
           const ar23_0 = i20 * 3;
           const ar23_1 = (i20 + 1) * 3;
           const ar23_2 = (i20 + 2) * 3;
@@ -396,7 +386,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           V[(i20 + 3) * 3 + j21] = s29_3_0;
           V[(i20 + 3) * 3 + j21 + 1] = s29_3_1;
         }
-        for (; j21 < 3; j21++) {
+        for (let j21 = 2; j21 < 3; j21++) {
           const ar23_0 = i20 * 3;
           const ar23_1 = (i20 + 1) * 3;
           const ar23_2 = (i20 + 2) * 3;
@@ -426,11 +416,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i30 = 0;
-    for (; i30 + 3 < 4; i30 += 4) {
+    for (let i30 = 0; i30 < 4; i30 += 4) {
       {
-        let j31 = 0;
-        for (; j31 + 1 < 4; j31 += 2) {
+        for (let j31 = 0; j31 < 4; j31 += 2) {
           const ar33_0 = i30 * 2;
           const ar33_1 = (i30 + 1) * 2;
           const ar33_2 = (i30 + 2) * 2;
@@ -496,11 +484,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // H = A * V
   {
-    let i50 = 0;
-    for (; i50 + 3 < 4; i50 += 4) {
+    for (let i50 = 0; i50 < 4; i50 += 4) {
       {
-        let j51 = 0;
-        for (; j51 + 1 < 3; j51 += 2) {
+        for (let j51 = 0; j51 < 2; j51 += 2) {
           const ar53_0 = i50 * 4;
           const ar53_1 = (i50 + 1) * 4;
           const ar53_2 = (i50 + 2) * 4;
@@ -539,7 +525,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           H[(i50 + 3) * 3 + j51] = s59_3_0;
           H[(i50 + 3) * 3 + j51 + 1] = s59_3_1;
         }
-        for (; j51 < 3; j51++) {
+        for (let j51 = 2; j51 < 3; j51++) {
           const ar53_0 = i50 * 4;
           const ar53_1 = (i50 + 1) * 4;
           const ar53_2 = (i50 + 2) * 4;
@@ -651,11 +637,9 @@ export function gradient(
   } = w;
   // Q = X * Wq
   {
-    let i66 = 0;
-    for (; i66 + 3 < 4; i66 += 4) {
+    for (let i66 = 0; i66 < 4; i66 += 4) {
       {
-        let j67 = 0;
-        for (; j67 + 1 < 2; j67 += 2) {
+        for (let j67 = 0; j67 < 2; j67 += 2) {
           const ar69_0 = i66 * 3;
           const ar69_1 = (i66 + 1) * 3;
           const ar69_2 = (i66 + 2) * 3;
@@ -699,11 +683,9 @@ export function gradient(
   }
   // K = X * Wk
   {
-    let i76 = 0;
-    for (; i76 + 3 < 4; i76 += 4) {
+    for (let i76 = 0; i76 < 4; i76 += 4) {
       {
-        let j77 = 0;
-        for (; j77 + 1 < 2; j77 += 2) {
+        for (let j77 = 0; j77 < 2; j77 += 2) {
           const ar79_0 = i76 * 3;
           const ar79_1 = (i76 + 1) * 3;
           const ar79_2 = (i76 + 2) * 3;
@@ -747,11 +729,9 @@ export function gradient(
   }
   // V = X * Wv
   {
-    let i86 = 0;
-    for (; i86 + 3 < 4; i86 += 4) {
+    for (let i86 = 0; i86 < 4; i86 += 4) {
       {
-        let j87 = 0;
-        for (; j87 + 1 < 3; j87 += 2) {
+        for (let j87 = 0; j87 < 2; j87 += 2) {
           const ar89_0 = i86 * 3;
           const ar89_1 = (i86 + 1) * 3;
           const ar89_2 = (i86 + 2) * 3;
@@ -790,7 +770,7 @@ export function gradient(
           V[(i86 + 3) * 3 + j87] = s95_3_0;
           V[(i86 + 3) * 3 + j87 + 1] = s95_3_1;
         }
-        for (; j87 < 3; j87++) {
+        for (let j87 = 2; j87 < 3; j87++) {
           const ar89_0 = i86 * 3;
           const ar89_1 = (i86 + 1) * 3;
           const ar89_2 = (i86 + 2) * 3;
@@ -820,11 +800,9 @@ export function gradient(
     }
   }
   {
-    let i96 = 0;
-    for (; i96 + 3 < 4; i96 += 4) {
+    for (let i96 = 0; i96 < 4; i96 += 4) {
       {
-        let j97 = 0;
-        for (; j97 + 1 < 4; j97 += 2) {
+        for (let j97 = 0; j97 < 4; j97 += 2) {
           const ar99_0 = i96 * 2;
           const ar99_1 = (i96 + 1) * 2;
           const ar99_2 = (i96 + 2) * 2;
@@ -885,11 +863,9 @@ export function gradient(
   }
   // H = A * V
   {
-    let i114 = 0;
-    for (; i114 + 3 < 4; i114 += 4) {
+    for (let i114 = 0; i114 < 4; i114 += 4) {
       {
-        let j115 = 0;
-        for (; j115 + 1 < 3; j115 += 2) {
+        for (let j115 = 0; j115 < 2; j115 += 2) {
           const ar117_0 = i114 * 4;
           const ar117_1 = (i114 + 1) * 4;
           const ar117_2 = (i114 + 2) * 4;
@@ -928,7 +904,7 @@ export function gradient(
           H[(i114 + 3) * 3 + j115] = s123_3_0;
           H[(i114 + 3) * 3 + j115 + 1] = s123_3_1;
         }
-        for (; j115 < 3; j115++) {
+        for (let j115 = 2; j115 < 3; j115++) {
           const ar117_0 = i114 * 4;
           const ar117_1 = (i114 + 1) * 4;
           const ar117_2 = (i114 + 2) * 4;
@@ -986,11 +962,9 @@ export function gradient(
   }
   // dL/dA
   {
-    let i137 = 0;
-    for (; i137 + 3 < 4; i137 += 4) {
+    for (let i137 = 0; i137 < 4; i137 += 4) {
       {
-        let j138 = 0;
-        for (; j138 + 1 < 4; j138 += 2) {
+        for (let j138 = 0; j138 < 4; j138 += 2) {
           const ar140_0 = i137 * 3;
           const ar140_1 = (i137 + 1) * 3;
           const ar140_2 = (i137 + 2) * 3;
@@ -1035,11 +1009,9 @@ export function gradient(
   }
   // dL/dV
   {
-    let i147 = 0;
-    for (; i147 + 1 < 4; i147 += 2) {
+    for (let i147 = 0; i147 < 4; i147 += 2) {
       {
-        let j148 = 0;
-        for (; j148 < 3; j148++) {
+        for (let j148 = 0; j148 < 3; j148++) {
           let s156_0_0 = 0;
           let s156_1_0 = 0;
           for (let p149 = 0; p149 < 4; p149++) {
@@ -1077,11 +1049,9 @@ export function gradient(
   }
   // dL/dQ
   {
-    let i166 = 0;
-    for (; i166 + 3 < 4; i166 += 4) {
+    for (let i166 = 0; i166 < 4; i166 += 4) {
       {
-        let j167 = 0;
-        for (; j167 + 1 < 2; j167 += 2) {
+        for (let j167 = 0; j167 < 2; j167 += 2) {
           const ar169_0 = i166 * 4;
           const ar169_1 = (i166 + 1) * 4;
           const ar169_2 = (i166 + 2) * 4;
@@ -1125,11 +1095,9 @@ export function gradient(
   }
   // dL/dK
   {
-    let i176 = 0;
-    for (; i176 + 1 < 4; i176 += 2) {
+    for (let i176 = 0; i176 < 4; i176 += 2) {
       {
-        let j177 = 0;
-        for (; j177 < 2; j177++) {
+        for (let j177 = 0; j177 < 2; j177++) {
           let s185_0_0 = 0;
           let s185_1_0 = 0;
           for (let p178 = 0; p178 < 4; p178++) {
@@ -1149,11 +1117,9 @@ export function gradient(
   }
   // dL/dWv
   {
-    let i186 = 0;
-    for (; i186 + 1 < 3; i186 += 2) {
+    for (let i186 = 0; i186 < 2; i186 += 2) {
       {
-        let j187 = 0;
-        for (; j187 < 3; j187++) {
+        for (let j187 = 0; j187 < 3; j187++) {
           let s195_0_0 = 0;
           let s195_1_0 = 0;
           for (let p188 = 0; p188 < 4; p188++) {
@@ -1170,10 +1136,9 @@ export function gradient(
         }
       }
     }
-    for (; i186 < 3; i186++) {
+    for (let i186 = 2; i186 < 3; i186++) {
       {
-        let j187 = 0;
-        for (; j187 < 3; j187++) {
+        for (let j187 = 0; j187 < 3; j187++) {
           let s195_0_0 = 0;
           for (let p188 = 0; p188 < 4; p188++) {
             const pm191 = p188 * 3;
@@ -1189,11 +1154,9 @@ export function gradient(
   }
   // dL/dWk
   {
-    let i196 = 0;
-    for (; i196 + 1 < 3; i196 += 2) {
+    for (let i196 = 0; i196 < 2; i196 += 2) {
       {
-        let j197 = 0;
-        for (; j197 < 2; j197++) {
+        for (let j197 = 0; j197 < 2; j197++) {
           let s205_0_0 = 0;
           let s205_1_0 = 0;
           for (let p198 = 0; p198 < 4; p198++) {
@@ -1210,10 +1173,9 @@ export function gradient(
         }
       }
     }
-    for (; i196 < 3; i196++) {
+    for (let i196 = 2; i196 < 3; i196++) {
       {
-        let j197 = 0;
-        for (; j197 < 2; j197++) {
+        for (let j197 = 0; j197 < 2; j197++) {
           let s205_0_0 = 0;
           for (let p198 = 0; p198 < 4; p198++) {
             const pm201 = p198 * 3;
@@ -1229,11 +1191,9 @@ export function gradient(
   }
   // dL/dWq
   {
-    let i206 = 0;
-    for (; i206 + 1 < 3; i206 += 2) {
+    for (let i206 = 0; i206 < 2; i206 += 2) {
       {
-        let j207 = 0;
-        for (; j207 < 2; j207++) {
+        for (let j207 = 0; j207 < 2; j207++) {
           let s215_0_0 = 0;
           let s215_1_0 = 0;
           for (let p208 = 0; p208 < 4; p208++) {
@@ -1250,10 +1210,9 @@ export function gradient(
         }
       }
     }
-    for (; i206 < 3; i206++) {
+    for (let i206 = 2; i206 < 3; i206++) {
       {
-        let j207 = 0;
-        for (; j207 < 2; j207++) {
+        for (let j207 = 0; j207 < 2; j207++) {
           let s215_0_0 = 0;
           for (let p208 = 0; p208 < 4; p208++) {
             const pm211 = p208 * 3;

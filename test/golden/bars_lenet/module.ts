@@ -194,11 +194,8 @@ export function bindDims(params: Params, inputs: Inputs, dims?: Partial<Dims>): 
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate(d0: number) {
-  const v6 = new Float64Array(32 * d0);
-  const v7 = new Float64Array(32 * d0);
   const A = new Float64Array(32 * d0);
   const P = new Float64Array(8 * d0);
-  const v12 = new Float64Array(8 * d0);
   const v13 = new Float64Array(2 * d0);
   const Z = new Float64Array(2 * d0);
   const Yhat = new Float64Array(2 * d0);
@@ -211,20 +208,13 @@ function allocate(d0: number) {
   const dL_db = new Float64Array(2);
   const v27 = new Float64Array(8 * d0);
   const dL_dW = new Float64Array(16);
-  const dL_dP = new Float64Array(8 * d0);
   const v35 = new Float64Array(8 * d0);
-  const dL_dA = new Float64Array(32 * d0);
-  const v39 = new Float64Array(32 * d0);
-  const v40 = new Float64Array(32 * d0);
   const dL_dbk = new Float64Array(2);
   const dL_dk = new Float64Array(18);
   return {
     key: "" + "," + d0,
-    v6,
-    v7,
     A,
     P,
-    v12,
     v13,
     Z,
     Yhat,
@@ -237,11 +227,7 @@ function allocate(d0: number) {
     dL_db,
     v27,
     dL_dW,
-    dL_dP,
     v35,
-    dL_dA,
-    v39,
-    v40,
     dL_dbk,
     dL_dk,
   };
@@ -262,195 +248,178 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const bk = params["bk"];
   const W = params["W"];
   const b = params["b"];
-  const { v6, A, P, v13, Z, Yhat, v16, v17, L } = w;
-  for (let n0 = 0; n0 < d0; n0++)
-    for (let f1 = 0; f1 < 2; f1++) {
-      {
-        const c2 = 0;
-        {
-          const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-          const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-          const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-          const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-          const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-          const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-          const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-          const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-          const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
-          for (let oh3 = 0; oh3 < 4; oh3++) {
-            const r7_0 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 0) * 6;
-            const r7_1 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 1) * 6;
-            const r7_2 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 2) * 6;
-            const ob8 = ((n0 * 2 + f1) * 4 + oh3) * 4;
-            for (let ow4 = 0; ow4 < 4; ow4++) {
-              const col5 = ow4 * 1;
-              v6[ob8 + ow4] = w6_0_0 * X[r7_0 + col5]
-                + w6_0_1 * X[r7_0 + col5 + 1]
-                + w6_0_2 * X[r7_0 + col5 + 2]
-                + w6_1_0 * X[r7_1 + col5]
-                + w6_1_1 * X[r7_1 + col5 + 1]
-                + w6_1_2 * X[r7_1 + col5 + 2]
-                + w6_2_0 * X[r7_2 + col5]
-                + w6_2_1 * X[r7_2 + col5 + 1]
-                + w6_2_2 * X[r7_2 + col5 + 2];
-            }
+  const { A, P, v13, Z, Yhat, v16, v17, L } = w;
+  // A = relu(conv2d(X, k) + bk); P = maxpool(A, size=2, stride=2)
+  for (let l0 = 0; l0 < d0; l0++) {
+    for (let l1 = 0; l1 < 2; l1++) {
+      const w9_0_0 = k[((l1 * 1 + 0) * 3 + 0) * 3 + 0];
+      const w9_0_1 = k[((l1 * 1 + 0) * 3 + 0) * 3 + 1];
+      const w9_0_2 = k[((l1 * 1 + 0) * 3 + 0) * 3 + 2];
+      const w9_1_0 = k[((l1 * 1 + 0) * 3 + 1) * 3 + 0];
+      const w9_1_1 = k[((l1 * 1 + 0) * 3 + 1) * 3 + 1];
+      const w9_1_2 = k[((l1 * 1 + 0) * 3 + 1) * 3 + 2];
+      const w9_2_0 = k[((l1 * 1 + 0) * 3 + 2) * 3 + 0];
+      const w9_2_1 = k[((l1 * 1 + 0) * 3 + 2) * 3 + 1];
+      const w9_2_2 = k[((l1 * 1 + 0) * 3 + 2) * 3 + 2];
+      for (let ph2 = 0; ph2 < 2; ph2++)
+        for (let pw3 = 0; pw3 < 2; pw3++) {
+          const o4 = ((l0 * 2 + l1) * 2 + ph2) * 2 + pw3;
+          const base5 = ((l0 * 2 + l1) * 4 + ph2 * 2) * 4 + pw3 * 2;
+          let s8_0_0 = 0;
+          let s8_0_1 = 0;
+          let s8_1_0 = 0;
+          let s8_1_1 = 0;
+          {
+            const xb11 = ((l0 * 1 + 0) * 6 + (ph2 * 2) * 1) * 6 + (pw3 * 2) * 1;
+            const x10_0_0 = X[xb11 + 0];
+            const x10_0_1 = X[xb11 + 1];
+            const x10_0_2 = X[xb11 + 2];
+            const x10_0_3 = X[xb11 + 3];
+            s8_0_0 += w9_0_0 * x10_0_0 + w9_0_1 * x10_0_1 + w9_0_2 * x10_0_2;
+            s8_0_1 += w9_0_0 * x10_0_1 + w9_0_1 * x10_0_2 + w9_0_2 * x10_0_3;
+            const x10_1_0 = X[xb11 + 6];
+            const x10_1_1 = X[xb11 + 7];
+            const x10_1_2 = X[xb11 + 8];
+            const x10_1_3 = X[xb11 + 9];
+            s8_0_0 += w9_1_0 * x10_1_0 + w9_1_1 * x10_1_1 + w9_1_2 * x10_1_2;
+            s8_0_1 += w9_1_0 * x10_1_1 + w9_1_1 * x10_1_2 + w9_1_2 * x10_1_3;
+            s8_1_0 += w9_0_0 * x10_1_0 + w9_0_1 * x10_1_1 + w9_0_2 * x10_1_2;
+            s8_1_1 += w9_0_0 * x10_1_1 + w9_0_1 * x10_1_2 + w9_0_2 * x10_1_3;
+            const x10_2_0 = X[xb11 + 12];
+            const x10_2_1 = X[xb11 + 13];
+            const x10_2_2 = X[xb11 + 14];
+            const x10_2_3 = X[xb11 + 15];
+            s8_0_0 += w9_2_0 * x10_2_0 + w9_2_1 * x10_2_1 + w9_2_2 * x10_2_2;
+            s8_0_1 += w9_2_0 * x10_2_1 + w9_2_1 * x10_2_2 + w9_2_2 * x10_2_3;
+            s8_1_0 += w9_1_0 * x10_2_0 + w9_1_1 * x10_2_1 + w9_1_2 * x10_2_2;
+            s8_1_1 += w9_1_0 * x10_2_1 + w9_1_1 * x10_2_2 + w9_1_2 * x10_2_3;
+            const x10_3_0 = X[xb11 + 18];
+            const x10_3_1 = X[xb11 + 19];
+            const x10_3_2 = X[xb11 + 20];
+            const x10_3_3 = X[xb11 + 21];
+            s8_1_0 += w9_2_0 * x10_3_0 + w9_2_1 * x10_3_1 + w9_2_2 * x10_3_2;
+            s8_1_1 += w9_2_0 * x10_3_1 + w9_2_1 * x10_3_2 + w9_2_2 * x10_3_3;
           }
-        }
-      }
-      for (let c2 = 1; c2 < 1; c2++) {
-        const w6_0_0 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 0];
-        const w6_0_1 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 1];
-        const w6_0_2 = k[((f1 * 1 + c2) * 3 + 0) * 3 + 2];
-        const w6_1_0 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 0];
-        const w6_1_1 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 1];
-        const w6_1_2 = k[((f1 * 1 + c2) * 3 + 1) * 3 + 2];
-        const w6_2_0 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 0];
-        const w6_2_1 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 1];
-        const w6_2_2 = k[((f1 * 1 + c2) * 3 + 2) * 3 + 2];
-        for (let oh3 = 0; oh3 < 4; oh3++) {
-          const r7_0 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 0) * 6;
-          const r7_1 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 1) * 6;
-          const r7_2 = ((n0 * 1 + c2) * 6 + oh3 * 1 + 2) * 6;
-          const ob8 = ((n0 * 2 + f1) * 4 + oh3) * 4;
-          for (let ow4 = 0; ow4 < 4; ow4++) {
-            const col5 = ow4 * 1;
-            v6[ob8 + ow4] += w6_0_0 * X[r7_0 + col5]
-              + w6_0_1 * X[r7_0 + col5 + 1]
-              + w6_0_2 * X[r7_0 + col5 + 2]
-              + w6_1_0 * X[r7_1 + col5]
-              + w6_1_1 * X[r7_1 + col5 + 1]
-              + w6_1_2 * X[r7_1 + col5 + 2]
-              + w6_2_0 * X[r7_2 + col5]
-              + w6_2_1 * X[r7_2 + col5 + 1]
-              + w6_2_2 * X[r7_2 + col5 + 2];
+          const v12_0_0 = Math.max(s8_0_0 + bk[l1], 0);
+          const v12_0_1 = Math.max(s8_0_1 + bk[l1], 0);
+          const v12_1_0 = Math.max(s8_1_0 + bk[l1], 0);
+          const v12_1_1 = Math.max(s8_1_1 + bk[l1], 0);
+          let m6 = -Infinity;
+          if (v12_0_0 > m6) {
+            m6 = v12_0_0;
           }
+          if (v12_0_1 > m6) {
+            m6 = v12_0_1;
+          }
+          if (v12_1_0 > m6) {
+            m6 = v12_1_0;
+          }
+          if (v12_1_1 > m6) {
+            m6 = v12_1_1;
+          }
+          P[o4] = m6;
+          A[base5 + 0] = v12_0_0;
+          A[base5 + 1] = v12_0_1;
+          A[base5 + 4] = v12_1_0;
+          A[base5 + 5] = v12_1_1;
         }
-      }
-    }
-  // A = relu(conv2d(X, k) + bk)
-  let o13 = 0;
-  for (let i9 = 0; i9 < d0; i9++) {
-    for (let i10 = 0; i10 < 2; i10++) {
-      for (let i11 = 0; i11 < 4; i11++) {
-        for (let i12 = 0; i12 < 4; i12++, o13++) {
-          A[o13] = Math.max(v6[i12 + i11 * 4 + i10 * 16 + i9 * 32] + bk[i10], 0);
-        }
-      }
     }
   }
-  // P = maxpool(A, size=2, stride=2)
-  for (let l15 = 0; l15 < d0 * 2; l15++)
-    for (let oh16 = 0; oh16 < 2; oh16++)
-      for (let ow17 = 0; ow17 < 2; ow17++) {
-        const o18 = (l15 * 2 + oh16) * 2 + ow17;
-        let m14 = -Infinity;
-        for (let i19 = 0; i19 < 2; i19++)
-          for (let j20 = 0; j20 < 2; j20++) {
-            const q21 = (l15 * 4 + oh16 * 2 + i19) * 4 + ow17 * 2 + j20;
-            if (A[q21] > m14) {
-              m14 = A[q21];
-            }
-          }
-        P[o18] = m14;
-      }
   {
-    let i22 = 0;
-    for (; i22 + 3 < d0; i22 += 4) {
+    for (let i13 = 0; i13 < d0 - d0 % 4; i13 += 4) {
       {
-        let j23 = 0;
-        for (; j23 + 1 < 2; j23 += 2) {
-          const ar25_0 = i22 * 8;
-          const ar25_1 = (i22 + 1) * 8;
-          const ar25_2 = (i22 + 2) * 8;
-          const ar25_3 = (i22 + 3) * 8;
-          let s31_0_0 = 0;
-          let s31_0_1 = 0;
-          let s31_1_0 = 0;
-          let s31_1_1 = 0;
-          let s31_2_0 = 0;
-          let s31_2_1 = 0;
-          let s31_3_0 = 0;
-          let s31_3_1 = 0;
-          for (let p24 = 0; p24 < 8; p24++) {
-            const pn28 = p24 * 2;
-            const a29_0 = P[ar25_0 + p24];
-            const a29_1 = P[ar25_1 + p24];
-            const a29_2 = P[ar25_2 + p24];
-            const a29_3 = P[ar25_3 + p24];
-            const b30_0 = W[pn28 + j23];
-            const b30_1 = W[pn28 + j23 + 1];
-            s31_0_0 += a29_0 * b30_0;
-            s31_0_1 += a29_0 * b30_1;
-            s31_1_0 += a29_1 * b30_0;
-            s31_1_1 += a29_1 * b30_1;
-            s31_2_0 += a29_2 * b30_0;
-            s31_2_1 += a29_2 * b30_1;
-            s31_3_0 += a29_3 * b30_0;
-            s31_3_1 += a29_3 * b30_1;
+        for (let j14 = 0; j14 < 2; j14 += 2) {
+          const ar16_0 = i13 * 8;
+          const ar16_1 = (i13 + 1) * 8;
+          const ar16_2 = (i13 + 2) * 8;
+          const ar16_3 = (i13 + 3) * 8;
+          let s22_0_0 = 0;
+          let s22_0_1 = 0;
+          let s22_1_0 = 0;
+          let s22_1_1 = 0;
+          let s22_2_0 = 0;
+          let s22_2_1 = 0;
+          let s22_3_0 = 0;
+          let s22_3_1 = 0;
+          for (let p15 = 0; p15 < 8; p15++) {
+            const pn19 = p15 * 2;
+            const a20_0 = P[ar16_0 + p15];
+            const a20_1 = P[ar16_1 + p15];
+            const a20_2 = P[ar16_2 + p15];
+            const a20_3 = P[ar16_3 + p15];
+            const b21_0 = W[pn19 + j14];
+            const b21_1 = W[pn19 + j14 + 1];
+            s22_0_0 += a20_0 * b21_0;
+            s22_0_1 += a20_0 * b21_1;
+            s22_1_0 += a20_1 * b21_0;
+            s22_1_1 += a20_1 * b21_1;
+            s22_2_0 += a20_2 * b21_0;
+            s22_2_1 += a20_2 * b21_1;
+            s22_3_0 += a20_3 * b21_0;
+            s22_3_1 += a20_3 * b21_1;
           }
-          v13[i22 * 2 + j23] = s31_0_0;
-          v13[i22 * 2 + j23 + 1] = s31_0_1;
-          v13[(i22 + 1) * 2 + j23] = s31_1_0;
-          v13[(i22 + 1) * 2 + j23 + 1] = s31_1_1;
-          v13[(i22 + 2) * 2 + j23] = s31_2_0;
-          v13[(i22 + 2) * 2 + j23 + 1] = s31_2_1;
-          v13[(i22 + 3) * 2 + j23] = s31_3_0;
-          v13[(i22 + 3) * 2 + j23 + 1] = s31_3_1;
+          v13[i13 * 2 + j14] = s22_0_0;
+          v13[i13 * 2 + j14 + 1] = s22_0_1;
+          v13[(i13 + 1) * 2 + j14] = s22_1_0;
+          v13[(i13 + 1) * 2 + j14 + 1] = s22_1_1;
+          v13[(i13 + 2) * 2 + j14] = s22_2_0;
+          v13[(i13 + 2) * 2 + j14 + 1] = s22_2_1;
+          v13[(i13 + 3) * 2 + j14] = s22_3_0;
+          v13[(i13 + 3) * 2 + j14 + 1] = s22_3_1;
         }
       }
     }
-    for (; i22 < d0; i22++) {
+    for (let i13 = d0 - d0 % 4; i13 < d0; i13++) {
       {
-        let j23 = 0;
-        for (; j23 + 1 < 2; j23 += 2) {
-          const ar25_0 = i22 * 8;
-          let s31_0_0 = 0;
-          let s31_0_1 = 0;
-          for (let p24 = 0; p24 < 8; p24++) {
-            const pn28 = p24 * 2;
-            const a29_0 = P[ar25_0 + p24];
-            const b30_0 = W[pn28 + j23];
-            const b30_1 = W[pn28 + j23 + 1];
-            s31_0_0 += a29_0 * b30_0;
-            s31_0_1 += a29_0 * b30_1;
+        for (let j14 = 0; j14 < 2; j14 += 2) {
+          const ar16_0 = i13 * 8;
+          let s22_0_0 = 0;
+          let s22_0_1 = 0;
+          for (let p15 = 0; p15 < 8; p15++) {
+            const pn19 = p15 * 2;
+            const a20_0 = P[ar16_0 + p15];
+            const b21_0 = W[pn19 + j14];
+            const b21_1 = W[pn19 + j14 + 1];
+            s22_0_0 += a20_0 * b21_0;
+            s22_0_1 += a20_0 * b21_1;
           }
-          v13[i22 * 2 + j23] = s31_0_0;
-          v13[i22 * 2 + j23 + 1] = s31_0_1;
+          v13[i13 * 2 + j14] = s22_0_0;
+          v13[i13 * 2 + j14 + 1] = s22_0_1;
         }
       }
     }
   }
   // Z = flatten(P, from=1)*W + b
-  let o34 = 0;
-  for (let i32 = 0; i32 < d0; i32++) {
-    for (let i33 = 0; i33 < 2; i33++, o34++) {
-      Z[o34] = v13[o34] + b[i33];
+  let o25 = 0;
+  for (let i23 = 0; i23 < d0; i23++) {
+    for (let i24 = 0; i24 < 2; i24++, o25++) {
+      Z[o25] = v13[o25] + b[i24];
     }
   }
   // Yhat = softmax(Z)
-  for (let r39 = 0; r39 < 2 * d0; r39 += 2) {
-    let m35 = -Infinity;
-    for (let j37 = 0; j37 < 2; j37++) if (Z[r39 + j37] > m35) m35 = Z[r39 + j37];
-    let s36 = 0;
-    for (let j37 = 0; j37 < 2; j37++) s36 += Math.exp(Z[r39 + j37] - m35);
-    const lse38 = m35 + Math.log(s36);
-    for (let j37 = 0; j37 < 2; j37++) Yhat[r39 + j37] = Math.exp(Z[r39 + j37] - lse38);
+  for (let r30 = 0; r30 < 2 * d0; r30 += 2) {
+    let m26 = -Infinity;
+    for (let j28 = 0; j28 < 2; j28++) if (Z[r30 + j28] > m26) m26 = Z[r30 + j28];
+    let s27 = 0;
+    for (let j28 = 0; j28 < 2; j28++) s27 += Math.exp(Z[r30 + j28] - m26);
+    const lse29 = m26 + Math.log(s27);
+    for (let j28 = 0; j28 < 2; j28++) Yhat[r30 + j28] = Math.exp(Z[r30 + j28] - lse29);
   }
-  let s40 = 0;
-  for (let r45 = 0; r45 < 2 * d0; r45 += 2) {
-    let m41 = -Infinity;
-    for (let j43 = 0; j43 < 2; j43++) if (Z[r45 + j43] > m41) m41 = Z[r45 + j43];
-    let e42 = 0;
-    for (let j43 = 0; j43 < 2; j43++) e42 += Math.exp(Z[r45 + j43] - m41);
-    const lse44 = m41 + Math.log(e42);
-    for (let j43 = 0; j43 < 2; j43++) s40 -= Y[r45 + j43] * (Z[r45 + j43] - lse44);
+  let s31 = 0;
+  for (let r36 = 0; r36 < 2 * d0; r36 += 2) {
+    let m32 = -Infinity;
+    for (let j34 = 0; j34 < 2; j34++) if (Z[r36 + j34] > m32) m32 = Z[r36 + j34];
+    let e33 = 0;
+    for (let j34 = 0; j34 < 2; j34++) e33 += Math.exp(Z[r36 + j34] - m32);
+    const lse35 = m32 + Math.log(e33);
+    for (let j34 = 0; j34 < 2; j34++) s31 -= Y[r36 + j34] * (Z[r36 + j34] - lse35);
   }
-  v16[0] = s40;
+  v16[0] = s31;
   v17[0] = d0;
   // loss L = cross_entropy(Yhat, Y) / N
-  const s47 = v16[0];
-  const s48 = v17[0];
-  L[0] = s47 / s48;
+  const s38 = v16[0];
+  const s39 = v17[0];
+  L[0] = s38 / s39;
   return {
     loss: L[0],
     values: {
@@ -493,385 +462,340 @@ export function gradient(
   const dL_dW = out["W"];
   const dL_dbk = out["bk"];
   const dL_dk = out["k"];
-  const { v6, A, P, v13, Z, Yhat, v16, v17, L, v19, v20, dL_dZ, v27, v35, dL_dA, v40 } = w;
-  for (let n49 = 0; n49 < d0; n49++)
-    for (let f50 = 0; f50 < 2; f50++) {
-      {
-        const c51 = 0;
-        {
-          const w55_0_0 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
-          const w55_0_1 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
-          const w55_0_2 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
-          const w55_1_0 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 0];
-          const w55_1_1 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 1];
-          const w55_1_2 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 2];
-          const w55_2_0 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 0];
-          const w55_2_1 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 1];
-          const w55_2_2 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 2];
-          for (let oh52 = 0; oh52 < 4; oh52++) {
-            const r56_0 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 0) * 6;
-            const r56_1 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 1) * 6;
-            const r56_2 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 2) * 6;
-            const ob57 = ((n49 * 2 + f50) * 4 + oh52) * 4;
-            for (let ow53 = 0; ow53 < 4; ow53++) {
-              const col54 = ow53 * 1;
-              v6[ob57 + ow53] = w55_0_0 * X[r56_0 + col54]
-                + w55_0_1 * X[r56_0 + col54 + 1]
-                + w55_0_2 * X[r56_0 + col54 + 2]
-                + w55_1_0 * X[r56_1 + col54]
-                + w55_1_1 * X[r56_1 + col54 + 1]
-                + w55_1_2 * X[r56_1 + col54 + 2]
-                + w55_2_0 * X[r56_2 + col54]
-                + w55_2_1 * X[r56_2 + col54 + 1]
-                + w55_2_2 * X[r56_2 + col54 + 2];
-            }
+  const { P, v13, Z, Yhat, v16, v17, L, v19, v20, dL_dZ, v27, v35 } = w;
+  // A = relu(conv2d(X, k) + bk); P = maxpool(A, size=2, stride=2)
+  for (let l40 = 0; l40 < d0; l40++) {
+    for (let l41 = 0; l41 < 2; l41++) {
+      const w49_0_0 = k[((l41 * 1 + 0) * 3 + 0) * 3 + 0];
+      const w49_0_1 = k[((l41 * 1 + 0) * 3 + 0) * 3 + 1];
+      const w49_0_2 = k[((l41 * 1 + 0) * 3 + 0) * 3 + 2];
+      const w49_1_0 = k[((l41 * 1 + 0) * 3 + 1) * 3 + 0];
+      const w49_1_1 = k[((l41 * 1 + 0) * 3 + 1) * 3 + 1];
+      const w49_1_2 = k[((l41 * 1 + 0) * 3 + 1) * 3 + 2];
+      const w49_2_0 = k[((l41 * 1 + 0) * 3 + 2) * 3 + 0];
+      const w49_2_1 = k[((l41 * 1 + 0) * 3 + 2) * 3 + 1];
+      const w49_2_2 = k[((l41 * 1 + 0) * 3 + 2) * 3 + 2];
+      for (let ph42 = 0; ph42 < 2; ph42++)
+        for (let pw43 = 0; pw43 < 2; pw43++) {
+          const o44 = ((l40 * 2 + l41) * 2 + ph42) * 2 + pw43;
+          const base45 = ((l40 * 2 + l41) * 4 + ph42 * 2) * 4 + pw43 * 2;
+          let s48_0_0 = 0;
+          let s48_0_1 = 0;
+          let s48_1_0 = 0;
+          let s48_1_1 = 0;
+          {
+            const xb51 = ((l40 * 1 + 0) * 6 + (ph42 * 2) * 1) * 6 + (pw43 * 2) * 1;
+            const x50_0_0 = X[xb51 + 0];
+            const x50_0_1 = X[xb51 + 1];
+            const x50_0_2 = X[xb51 + 2];
+            const x50_0_3 = X[xb51 + 3];
+            s48_0_0 += w49_0_0 * x50_0_0 + w49_0_1 * x50_0_1 + w49_0_2 * x50_0_2;
+            s48_0_1 += w49_0_0 * x50_0_1 + w49_0_1 * x50_0_2 + w49_0_2 * x50_0_3;
+            const x50_1_0 = X[xb51 + 6];
+            const x50_1_1 = X[xb51 + 7];
+            const x50_1_2 = X[xb51 + 8];
+            const x50_1_3 = X[xb51 + 9];
+            s48_0_0 += w49_1_0 * x50_1_0 + w49_1_1 * x50_1_1 + w49_1_2 * x50_1_2;
+            s48_0_1 += w49_1_0 * x50_1_1 + w49_1_1 * x50_1_2 + w49_1_2 * x50_1_3;
+            s48_1_0 += w49_0_0 * x50_1_0 + w49_0_1 * x50_1_1 + w49_0_2 * x50_1_2;
+            s48_1_1 += w49_0_0 * x50_1_1 + w49_0_1 * x50_1_2 + w49_0_2 * x50_1_3;
+            const x50_2_0 = X[xb51 + 12];
+            const x50_2_1 = X[xb51 + 13];
+            const x50_2_2 = X[xb51 + 14];
+            const x50_2_3 = X[xb51 + 15];
+            s48_0_0 += w49_2_0 * x50_2_0 + w49_2_1 * x50_2_1 + w49_2_2 * x50_2_2;
+            s48_0_1 += w49_2_0 * x50_2_1 + w49_2_1 * x50_2_2 + w49_2_2 * x50_2_3;
+            s48_1_0 += w49_1_0 * x50_2_0 + w49_1_1 * x50_2_1 + w49_1_2 * x50_2_2;
+            s48_1_1 += w49_1_0 * x50_2_1 + w49_1_1 * x50_2_2 + w49_1_2 * x50_2_3;
+            const x50_3_0 = X[xb51 + 18];
+            const x50_3_1 = X[xb51 + 19];
+            const x50_3_2 = X[xb51 + 20];
+            const x50_3_3 = X[xb51 + 21];
+            s48_1_0 += w49_2_0 * x50_3_0 + w49_2_1 * x50_3_1 + w49_2_2 * x50_3_2;
+            s48_1_1 += w49_2_0 * x50_3_1 + w49_2_1 * x50_3_2 + w49_2_2 * x50_3_3;
           }
-        }
-      }
-      for (let c51 = 1; c51 < 1; c51++) {
-        const w55_0_0 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 0];
-        const w55_0_1 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 1];
-        const w55_0_2 = k[((f50 * 1 + c51) * 3 + 0) * 3 + 2];
-        const w55_1_0 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 0];
-        const w55_1_1 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 1];
-        const w55_1_2 = k[((f50 * 1 + c51) * 3 + 1) * 3 + 2];
-        const w55_2_0 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 0];
-        const w55_2_1 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 1];
-        const w55_2_2 = k[((f50 * 1 + c51) * 3 + 2) * 3 + 2];
-        for (let oh52 = 0; oh52 < 4; oh52++) {
-          const r56_0 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 0) * 6;
-          const r56_1 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 1) * 6;
-          const r56_2 = ((n49 * 1 + c51) * 6 + oh52 * 1 + 2) * 6;
-          const ob57 = ((n49 * 2 + f50) * 4 + oh52) * 4;
-          for (let ow53 = 0; ow53 < 4; ow53++) {
-            const col54 = ow53 * 1;
-            v6[ob57 + ow53] += w55_0_0 * X[r56_0 + col54]
-              + w55_0_1 * X[r56_0 + col54 + 1]
-              + w55_0_2 * X[r56_0 + col54 + 2]
-              + w55_1_0 * X[r56_1 + col54]
-              + w55_1_1 * X[r56_1 + col54 + 1]
-              + w55_1_2 * X[r56_1 + col54 + 2]
-              + w55_2_0 * X[r56_2 + col54]
-              + w55_2_1 * X[r56_2 + col54 + 1]
-              + w55_2_2 * X[r56_2 + col54 + 2];
+          const v52_0_0 = Math.max(s48_0_0 + bk[l41], 0);
+          const v52_0_1 = Math.max(s48_0_1 + bk[l41], 0);
+          const v52_1_0 = Math.max(s48_1_0 + bk[l41], 0);
+          const v52_1_1 = Math.max(s48_1_1 + bk[l41], 0);
+          let m46 = -Infinity;
+          let q47 = 0;
+          if (v52_0_0 > m46) {
+            m46 = v52_0_0;
+            q47 = base45 + 0;
           }
+          if (v52_0_1 > m46) {
+            m46 = v52_0_1;
+            q47 = base45 + 1;
+          }
+          if (v52_1_0 > m46) {
+            m46 = v52_1_0;
+            q47 = base45 + 4;
+          }
+          if (v52_1_1 > m46) {
+            m46 = v52_1_1;
+            q47 = base45 + 5;
+          }
+          P[o44] = m46;
+          v35[o44] = q47;
         }
-      }
-    }
-  // A = relu(conv2d(X, k) + bk)
-  let o62 = 0;
-  for (let i58 = 0; i58 < d0; i58++) {
-    for (let i59 = 0; i59 < 2; i59++) {
-      for (let i60 = 0; i60 < 4; i60++) {
-        for (let i61 = 0; i61 < 4; i61++, o62++) {
-          A[o62] = Math.max(v6[i61 + i60 * 4 + i59 * 16 + i58 * 32] + bk[i59], 0);
-        }
-      }
     }
   }
-  // P = maxpool(A, size=2, stride=2)
-  for (let l64 = 0; l64 < d0 * 2; l64++)
-    for (let oh65 = 0; oh65 < 2; oh65++)
-      for (let ow66 = 0; ow66 < 2; ow66++) {
-        const o67 = (l64 * 2 + oh65) * 2 + ow66;
-        let m63 = -Infinity;
-        for (let i68 = 0; i68 < 2; i68++)
-          for (let j69 = 0; j69 < 2; j69++) {
-            const q70 = (l64 * 4 + oh65 * 2 + i68) * 4 + ow66 * 2 + j69;
-            if (A[q70] > m63) {
-              m63 = A[q70];
-            }
-          }
-        P[o67] = m63;
-      }
   {
-    let i71 = 0;
-    for (; i71 + 3 < d0; i71 += 4) {
+    for (let i53 = 0; i53 < d0 - d0 % 4; i53 += 4) {
       {
-        let j72 = 0;
-        for (; j72 + 1 < 2; j72 += 2) {
-          const ar74_0 = i71 * 8;
-          const ar74_1 = (i71 + 1) * 8;
-          const ar74_2 = (i71 + 2) * 8;
-          const ar74_3 = (i71 + 3) * 8;
-          let s80_0_0 = 0;
-          let s80_0_1 = 0;
-          let s80_1_0 = 0;
-          let s80_1_1 = 0;
-          let s80_2_0 = 0;
-          let s80_2_1 = 0;
-          let s80_3_0 = 0;
-          let s80_3_1 = 0;
-          for (let p73 = 0; p73 < 8; p73++) {
-            const pn77 = p73 * 2;
-            const a78_0 = P[ar74_0 + p73];
-            const a78_1 = P[ar74_1 + p73];
-            const a78_2 = P[ar74_2 + p73];
-            const a78_3 = P[ar74_3 + p73];
-            const b79_0 = W[pn77 + j72];
-            const b79_1 = W[pn77 + j72 + 1];
-            s80_0_0 += a78_0 * b79_0;
-            s80_0_1 += a78_0 * b79_1;
-            s80_1_0 += a78_1 * b79_0;
-            s80_1_1 += a78_1 * b79_1;
-            s80_2_0 += a78_2 * b79_0;
-            s80_2_1 += a78_2 * b79_1;
-            s80_3_0 += a78_3 * b79_0;
-            s80_3_1 += a78_3 * b79_1;
+        for (let j54 = 0; j54 < 2; j54 += 2) {
+          const ar56_0 = i53 * 8;
+          const ar56_1 = (i53 + 1) * 8;
+          const ar56_2 = (i53 + 2) * 8;
+          const ar56_3 = (i53 + 3) * 8;
+          let s62_0_0 = 0;
+          let s62_0_1 = 0;
+          let s62_1_0 = 0;
+          let s62_1_1 = 0;
+          let s62_2_0 = 0;
+          let s62_2_1 = 0;
+          let s62_3_0 = 0;
+          let s62_3_1 = 0;
+          for (let p55 = 0; p55 < 8; p55++) {
+            const pn59 = p55 * 2;
+            const a60_0 = P[ar56_0 + p55];
+            const a60_1 = P[ar56_1 + p55];
+            const a60_2 = P[ar56_2 + p55];
+            const a60_3 = P[ar56_3 + p55];
+            const b61_0 = W[pn59 + j54];
+            const b61_1 = W[pn59 + j54 + 1];
+            s62_0_0 += a60_0 * b61_0;
+            s62_0_1 += a60_0 * b61_1;
+            s62_1_0 += a60_1 * b61_0;
+            s62_1_1 += a60_1 * b61_1;
+            s62_2_0 += a60_2 * b61_0;
+            s62_2_1 += a60_2 * b61_1;
+            s62_3_0 += a60_3 * b61_0;
+            s62_3_1 += a60_3 * b61_1;
           }
-          v13[i71 * 2 + j72] = s80_0_0;
-          v13[i71 * 2 + j72 + 1] = s80_0_1;
-          v13[(i71 + 1) * 2 + j72] = s80_1_0;
-          v13[(i71 + 1) * 2 + j72 + 1] = s80_1_1;
-          v13[(i71 + 2) * 2 + j72] = s80_2_0;
-          v13[(i71 + 2) * 2 + j72 + 1] = s80_2_1;
-          v13[(i71 + 3) * 2 + j72] = s80_3_0;
-          v13[(i71 + 3) * 2 + j72 + 1] = s80_3_1;
+          v13[i53 * 2 + j54] = s62_0_0;
+          v13[i53 * 2 + j54 + 1] = s62_0_1;
+          v13[(i53 + 1) * 2 + j54] = s62_1_0;
+          v13[(i53 + 1) * 2 + j54 + 1] = s62_1_1;
+          v13[(i53 + 2) * 2 + j54] = s62_2_0;
+          v13[(i53 + 2) * 2 + j54 + 1] = s62_2_1;
+          v13[(i53 + 3) * 2 + j54] = s62_3_0;
+          v13[(i53 + 3) * 2 + j54 + 1] = s62_3_1;
         }
       }
     }
-    for (; i71 < d0; i71++) {
+    for (let i53 = d0 - d0 % 4; i53 < d0; i53++) {
       {
-        let j72 = 0;
-        for (; j72 + 1 < 2; j72 += 2) {
-          const ar74_0 = i71 * 8;
-          let s80_0_0 = 0;
-          let s80_0_1 = 0;
-          for (let p73 = 0; p73 < 8; p73++) {
-            const pn77 = p73 * 2;
-            const a78_0 = P[ar74_0 + p73];
-            const b79_0 = W[pn77 + j72];
-            const b79_1 = W[pn77 + j72 + 1];
-            s80_0_0 += a78_0 * b79_0;
-            s80_0_1 += a78_0 * b79_1;
+        for (let j54 = 0; j54 < 2; j54 += 2) {
+          const ar56_0 = i53 * 8;
+          let s62_0_0 = 0;
+          let s62_0_1 = 0;
+          for (let p55 = 0; p55 < 8; p55++) {
+            const pn59 = p55 * 2;
+            const a60_0 = P[ar56_0 + p55];
+            const b61_0 = W[pn59 + j54];
+            const b61_1 = W[pn59 + j54 + 1];
+            s62_0_0 += a60_0 * b61_0;
+            s62_0_1 += a60_0 * b61_1;
           }
-          v13[i71 * 2 + j72] = s80_0_0;
-          v13[i71 * 2 + j72 + 1] = s80_0_1;
+          v13[i53 * 2 + j54] = s62_0_0;
+          v13[i53 * 2 + j54 + 1] = s62_0_1;
         }
       }
     }
   }
   // Z = flatten(P, from=1)*W + b
-  let o83 = 0;
-  for (let i81 = 0; i81 < d0; i81++) {
-    for (let i82 = 0; i82 < 2; i82++, o83++) {
-      Z[o83] = v13[o83] + b[i82];
+  let o65 = 0;
+  for (let i63 = 0; i63 < d0; i63++) {
+    for (let i64 = 0; i64 < 2; i64++, o65++) {
+      Z[o65] = v13[o65] + b[i64];
     }
   }
   // Yhat = softmax(Z)
-  for (let r88 = 0; r88 < 2 * d0; r88 += 2) {
-    let m84 = -Infinity;
-    for (let j86 = 0; j86 < 2; j86++) if (Z[r88 + j86] > m84) m84 = Z[r88 + j86];
-    let s85 = 0;
-    for (let j86 = 0; j86 < 2; j86++) s85 += Math.exp(Z[r88 + j86] - m84);
-    const lse87 = m84 + Math.log(s85);
-    for (let j86 = 0; j86 < 2; j86++) Yhat[r88 + j86] = Math.exp(Z[r88 + j86] - lse87);
+  for (let r70 = 0; r70 < 2 * d0; r70 += 2) {
+    let m66 = -Infinity;
+    for (let j68 = 0; j68 < 2; j68++) if (Z[r70 + j68] > m66) m66 = Z[r70 + j68];
+    let s67 = 0;
+    for (let j68 = 0; j68 < 2; j68++) s67 += Math.exp(Z[r70 + j68] - m66);
+    const lse69 = m66 + Math.log(s67);
+    for (let j68 = 0; j68 < 2; j68++) Yhat[r70 + j68] = Math.exp(Z[r70 + j68] - lse69);
   }
-  let s89 = 0;
-  for (let r94 = 0; r94 < 2 * d0; r94 += 2) {
-    let m90 = -Infinity;
-    for (let j92 = 0; j92 < 2; j92++) if (Z[r94 + j92] > m90) m90 = Z[r94 + j92];
-    let e91 = 0;
-    for (let j92 = 0; j92 < 2; j92++) e91 += Math.exp(Z[r94 + j92] - m90);
-    const lse93 = m90 + Math.log(e91);
-    for (let j92 = 0; j92 < 2; j92++) s89 -= Y[r94 + j92] * (Z[r94 + j92] - lse93);
+  let s71 = 0;
+  for (let r76 = 0; r76 < 2 * d0; r76 += 2) {
+    let m72 = -Infinity;
+    for (let j74 = 0; j74 < 2; j74++) if (Z[r76 + j74] > m72) m72 = Z[r76 + j74];
+    let e73 = 0;
+    for (let j74 = 0; j74 < 2; j74++) e73 += Math.exp(Z[r76 + j74] - m72);
+    const lse75 = m72 + Math.log(e73);
+    for (let j74 = 0; j74 < 2; j74++) s71 -= Y[r76 + j74] * (Z[r76 + j74] - lse75);
   }
-  v16[0] = s89;
+  v16[0] = s71;
   v17[0] = d0;
   // loss L = cross_entropy(Yhat, Y) / N
-  const s96 = v16[0];
-  const s97 = v17[0];
-  L[0] = s96 / s97;
-  const s99 = v17[0];
-  v19[0] = 1 / s99;
-  for (let r102 = 0; r102 < 2 * d0; r102 += 2) {
-    let t100 = 0;
-    for (let j101 = 0; j101 < 2; j101++) t100 += Y[r102 + j101];
-    for (let j101 = 0; j101 < 2; j101++)
-      v20[r102 + j101] = Yhat[r102 + j101] * t100 - Y[r102 + j101];
+  const s78 = v16[0];
+  const s79 = v17[0];
+  L[0] = s78 / s79;
+  const s81 = v17[0];
+  v19[0] = 1 / s81;
+  for (let r84 = 0; r84 < 2 * d0; r84 += 2) {
+    let t82 = 0;
+    for (let j83 = 0; j83 < 2; j83++) t82 += Y[r84 + j83];
+    for (let j83 = 0; j83 < 2; j83++) v20[r84 + j83] = Yhat[r84 + j83] * t82 - Y[r84 + j83];
   }
   // dL/dZ
-  const s104 = v19[0];
-  for (let i103 = 0; i103 < 2 * d0; i103++) {
-    dL_dZ[i103] = s104 * v20[i103];
+  const s86 = v19[0];
+  for (let i85 = 0; i85 < 2 * d0; i85++) {
+    dL_dZ[i85] = s86 * v20[i85];
   }
   // dL/db
   dL_db.fill(0, 0, 2);
-  let f107 = 0;
-  for (let i105 = 0; i105 < d0; i105++) {
-    for (let i106 = 0; i106 < 2; i106++) {
-      dL_db[i106] += dL_dZ[f107++];
+  let f89 = 0;
+  for (let i87 = 0; i87 < d0; i87++) {
+    for (let i88 = 0; i88 < 2; i88++) {
+      dL_db[i88] += dL_dZ[f89++];
     }
   }
   {
-    let i108 = 0;
-    for (; i108 + 3 < d0; i108 += 4) {
+    for (let i90 = 0; i90 < d0 - d0 % 4; i90 += 4) {
       {
-        let j109 = 0;
-        for (; j109 + 1 < 8; j109 += 2) {
-          const ar111_0 = i108 * 2;
-          const ar111_1 = (i108 + 1) * 2;
-          const ar111_2 = (i108 + 2) * 2;
-          const ar111_3 = (i108 + 3) * 2;
-          const bc112_0 = j109 * 2;
-          const bc112_1 = (j109 + 1) * 2;
-          let s117_0_0 = 0;
-          let s117_0_1 = 0;
-          let s117_1_0 = 0;
-          let s117_1_1 = 0;
-          let s117_2_0 = 0;
-          let s117_2_1 = 0;
-          let s117_3_0 = 0;
-          let s117_3_1 = 0;
-          for (let p110 = 0; p110 < 2; p110++) {
-            const a115_0 = dL_dZ[ar111_0 + p110];
-            const a115_1 = dL_dZ[ar111_1 + p110];
-            const a115_2 = dL_dZ[ar111_2 + p110];
-            const a115_3 = dL_dZ[ar111_3 + p110];
-            const b116_0 = W[bc112_0 + p110];
-            const b116_1 = W[bc112_1 + p110];
-            s117_0_0 += a115_0 * b116_0;
-            s117_0_1 += a115_0 * b116_1;
-            s117_1_0 += a115_1 * b116_0;
-            s117_1_1 += a115_1 * b116_1;
-            s117_2_0 += a115_2 * b116_0;
-            s117_2_1 += a115_2 * b116_1;
-            s117_3_0 += a115_3 * b116_0;
-            s117_3_1 += a115_3 * b116_1;
+        for (let j91 = 0; j91 < 8; j91 += 2) {
+          const ar93_0 = i90 * 2;
+          const ar93_1 = (i90 + 1) * 2;
+          const ar93_2 = (i90 + 2) * 2;
+          const ar93_3 = (i90 + 3) * 2;
+          const bc94_0 = j91 * 2;
+          const bc94_1 = (j91 + 1) * 2;
+          let s99_0_0 = 0;
+          let s99_0_1 = 0;
+          let s99_1_0 = 0;
+          let s99_1_1 = 0;
+          let s99_2_0 = 0;
+          let s99_2_1 = 0;
+          let s99_3_0 = 0;
+          let s99_3_1 = 0;
+          for (let p92 = 0; p92 < 2; p92++) {
+            const a97_0 = dL_dZ[ar93_0 + p92];
+            const a97_1 = dL_dZ[ar93_1 + p92];
+            const a97_2 = dL_dZ[ar93_2 + p92];
+            const a97_3 = dL_dZ[ar93_3 + p92];
+            const b98_0 = W[bc94_0 + p92];
+            const b98_1 = W[bc94_1 + p92];
+            s99_0_0 += a97_0 * b98_0;
+            s99_0_1 += a97_0 * b98_1;
+            s99_1_0 += a97_1 * b98_0;
+            s99_1_1 += a97_1 * b98_1;
+            s99_2_0 += a97_2 * b98_0;
+            s99_2_1 += a97_2 * b98_1;
+            s99_3_0 += a97_3 * b98_0;
+            s99_3_1 += a97_3 * b98_1;
           }
-          v27[i108 * 8 + j109] = s117_0_0;
-          v27[i108 * 8 + j109 + 1] = s117_0_1;
-          v27[(i108 + 1) * 8 + j109] = s117_1_0;
-          v27[(i108 + 1) * 8 + j109 + 1] = s117_1_1;
-          v27[(i108 + 2) * 8 + j109] = s117_2_0;
-          v27[(i108 + 2) * 8 + j109 + 1] = s117_2_1;
-          v27[(i108 + 3) * 8 + j109] = s117_3_0;
-          v27[(i108 + 3) * 8 + j109 + 1] = s117_3_1;
+          v27[i90 * 8 + j91] = s99_0_0;
+          v27[i90 * 8 + j91 + 1] = s99_0_1;
+          v27[(i90 + 1) * 8 + j91] = s99_1_0;
+          v27[(i90 + 1) * 8 + j91 + 1] = s99_1_1;
+          v27[(i90 + 2) * 8 + j91] = s99_2_0;
+          v27[(i90 + 2) * 8 + j91 + 1] = s99_2_1;
+          v27[(i90 + 3) * 8 + j91] = s99_3_0;
+          v27[(i90 + 3) * 8 + j91 + 1] = s99_3_1;
         }
       }
     }
-    for (; i108 < d0; i108++) {
+    for (let i90 = d0 - d0 % 4; i90 < d0; i90++) {
       {
-        let j109 = 0;
-        for (; j109 + 1 < 8; j109 += 2) {
-          const ar111_0 = i108 * 2;
-          const bc112_0 = j109 * 2;
-          const bc112_1 = (j109 + 1) * 2;
-          let s117_0_0 = 0;
-          let s117_0_1 = 0;
-          for (let p110 = 0; p110 < 2; p110++) {
-            const a115_0 = dL_dZ[ar111_0 + p110];
-            const b116_0 = W[bc112_0 + p110];
-            const b116_1 = W[bc112_1 + p110];
-            s117_0_0 += a115_0 * b116_0;
-            s117_0_1 += a115_0 * b116_1;
+        for (let j91 = 0; j91 < 8; j91 += 2) {
+          const ar93_0 = i90 * 2;
+          const bc94_0 = j91 * 2;
+          const bc94_1 = (j91 + 1) * 2;
+          let s99_0_0 = 0;
+          let s99_0_1 = 0;
+          for (let p92 = 0; p92 < 2; p92++) {
+            const a97_0 = dL_dZ[ar93_0 + p92];
+            const b98_0 = W[bc94_0 + p92];
+            const b98_1 = W[bc94_1 + p92];
+            s99_0_0 += a97_0 * b98_0;
+            s99_0_1 += a97_0 * b98_1;
           }
-          v27[i108 * 8 + j109] = s117_0_0;
-          v27[i108 * 8 + j109 + 1] = s117_0_1;
+          v27[i90 * 8 + j91] = s99_0_0;
+          v27[i90 * 8 + j91 + 1] = s99_0_1;
         }
       }
     }
   }
   // dL/dW
   {
-    let i118 = 0;
-    for (; i118 + 1 < 8; i118 += 2) {
+    for (let i100 = 0; i100 < 8; i100 += 2) {
       {
-        let j119 = 0;
-        for (; j119 < 2; j119++) {
-          let s127_0_0 = 0;
-          let s127_1_0 = 0;
-          for (let p120 = 0; p120 < d0; p120++) {
-            const pm123 = p120 * 8;
-            const pn124 = p120 * 2;
-            const a125_0 = P[pm123 + i118];
-            const a125_1 = P[pm123 + i118 + 1];
-            const b126_0 = dL_dZ[pn124 + j119];
-            s127_0_0 += a125_0 * b126_0;
-            s127_1_0 += a125_1 * b126_0;
+        for (let j101 = 0; j101 < 2; j101++) {
+          let s109_0_0 = 0;
+          let s109_1_0 = 0;
+          for (let p102 = 0; p102 < d0; p102++) {
+            const pm105 = p102 * 8;
+            const pn106 = p102 * 2;
+            const a107_0 = P[pm105 + i100];
+            const a107_1 = P[pm105 + i100 + 1];
+            const b108_0 = dL_dZ[pn106 + j101];
+            s109_0_0 += a107_0 * b108_0;
+            s109_1_0 += a107_1 * b108_0;
           }
-          dL_dW[i118 * 2 + j119] = s127_0_0;
-          dL_dW[(i118 + 1) * 2 + j119] = s127_1_0;
+          dL_dW[i100 * 2 + j101] = s109_0_0;
+          dL_dW[(i100 + 1) * 2 + j101] = s109_1_0;
         }
       }
     }
   }
-  for (let l130 = 0; l130 < d0 * 2; l130++)
-    for (let oh131 = 0; oh131 < 2; oh131++)
-      for (let ow132 = 0; ow132 < 2; ow132++) {
-        const o133 = (l130 * 2 + oh131) * 2 + ow132;
-        let m128 = -Infinity;
-        let q129 = 0;
-        for (let i134 = 0; i134 < 2; i134++)
-          for (let j135 = 0; j135 < 2; j135++) {
-            const q136 = (l130 * 4 + oh131 * 2 + i134) * 4 + ow132 * 2 + j135;
-            if (A[q136] > m128) {
-              m128 = A[q136];
-              q129 = q136;
-            }
-          }
-        v35[o133] = q129;
-      }
-  // dL/dA
-  dL_dA.fill(0, 0, 32 * d0);
-  for (let i137 = 0; i137 < 8 * d0; i137++) dL_dA[v35[i137]] += v27[i137];
-
-  for (let i140 = 0; i140 < 32 * d0; i140++) {
-    v40[i140] = dL_dA[i140] * (+(A[i140] > 0));
-  }
-  // dL/dbk
+  // dL/dA; dL/dbk; dL/dk
   dL_dbk.fill(0, 0, 2);
-  let f145 = 0;
-  for (let i141 = 0; i141 < d0; i141++) {
-    for (let i142 = 0; i142 < 2; i142++) {
-      for (let i143 = 0; i143 < 4; i143++) {
-        let s146 = 0;
-        for (let i144 = 0; i144 < 4; i144++) s146 += v40[f145++];
-        dL_dbk[i142] += s146;
+  dL_dk.fill(0, 0, 18);
+  for (let l110 = 0; l110 < d0; l110++) {
+    for (let l111 = 0; l111 < 2; l111++) {
+      {
+        const c113 = 0;
+        let a127 = 0;
+        let t114_0_0 = 0;
+        let t114_0_1 = 0;
+        let t114_0_2 = 0;
+        let t114_1_0 = 0;
+        let t114_1_1 = 0;
+        let t114_1_2 = 0;
+        let t114_2_0 = 0;
+        let t114_2_1 = 0;
+        let t114_2_2 = 0;
+        for (let ph120 = 0; ph120 < 2; ph120++)
+          for (let pw121 = 0; pw121 < 2; pw121++) {
+            const o122 = ((l110 * 2 + l111) * 2 + ph120) * 2 + pw121;
+            const r123 = (v35[o122] | 0) - (((l110 * 2 + l111) * 4 + ph120 * 2) * 4 + pw121 * 2);
+            const a124 = +(r123 >= 4);
+            const oh125 = ph120 * 2 + a124;
+            const ow126 = pw121 * 2 + r123 - a124 * 4;
+            const d112 = v27[o122] * (+(P[o122] > 0));
+            a127 += d112;
+            const r115_0 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 0) * 6 + ow126 * 1;
+            const r115_1 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 1) * 6 + ow126 * 1;
+            const r115_2 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 2) * 6 + ow126 * 1;
+            t114_0_0 += d112 * X[r115_0];
+            t114_0_1 += d112 * X[r115_0 + 1];
+            t114_0_2 += d112 * X[r115_0 + 2];
+            t114_1_0 += d112 * X[r115_1];
+            t114_1_1 += d112 * X[r115_1 + 1];
+            t114_1_2 += d112 * X[r115_1 + 2];
+            t114_2_0 += d112 * X[r115_2];
+            t114_2_1 += d112 * X[r115_2 + 1];
+            t114_2_2 += d112 * X[r115_2 + 2];
+          }
+        dL_dbk[l111] += a127;
+        dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 0] += t114_0_0;
+        dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 1] += t114_0_1;
+        dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 2] += t114_0_2;
+        dL_dk[((l111 * 1 + c113) * 3 + 1) * 3 + 0] += t114_1_0;
+        dL_dk[((l111 * 1 + c113) * 3 + 1) * 3 + 1] += t114_1_1;
+        dL_dk[((l111 * 1 + c113) * 3 + 1) * 3 + 2] += t114_1_2;
+        dL_dk[((l111 * 1 + c113) * 3 + 2) * 3 + 0] += t114_2_0;
+        dL_dk[((l111 * 1 + c113) * 3 + 2) * 3 + 1] += t114_2_1;
+        dL_dk[((l111 * 1 + c113) * 3 + 2) * 3 + 2] += t114_2_2;
       }
     }
   }
-  // dL/dk
-  for (let f148 = 0; f148 < 2; f148++)
-    for (let c149 = 0; c149 < 1; c149++) {
-      let s154_0_0 = 0;
-      let s154_0_1 = 0;
-      let s154_0_2 = 0;
-      let s154_1_0 = 0;
-      let s154_1_1 = 0;
-      let s154_1_2 = 0;
-      let s154_2_0 = 0;
-      let s154_2_1 = 0;
-      let s154_2_2 = 0;
-      for (let n147 = 0; n147 < d0; n147++)
-        for (let oh150 = 0; oh150 < 4; oh150++) {
-          const r155_0 = ((n147 * 1 + c149) * 6 + oh150 * 1 + 0) * 6;
-          const r155_1 = ((n147 * 1 + c149) * 6 + oh150 * 1 + 1) * 6;
-          const r155_2 = ((n147 * 1 + c149) * 6 + oh150 * 1 + 2) * 6;
-          for (let ow151 = 0; ow151 < 4; ow151++) {
-            const g153 = v40[((n147 * 2 + f148) * 4 + oh150) * 4 + ow151];
-            const col152 = ow151 * 1;
-            s154_0_0 += g153 * X[r155_0 + col152];
-            s154_0_1 += g153 * X[r155_0 + col152 + 1];
-            s154_0_2 += g153 * X[r155_0 + col152 + 2];
-            s154_1_0 += g153 * X[r155_1 + col152];
-            s154_1_1 += g153 * X[r155_1 + col152 + 1];
-            s154_1_2 += g153 * X[r155_1 + col152 + 2];
-            s154_2_0 += g153 * X[r155_2 + col152];
-            s154_2_1 += g153 * X[r155_2 + col152 + 1];
-            s154_2_2 += g153 * X[r155_2 + col152 + 2];
-          }
-        }
-      dL_dk[((f148 * 1 + c149) * 3 + 0) * 3 + 0] = s154_0_0;
-      dL_dk[((f148 * 1 + c149) * 3 + 0) * 3 + 1] = s154_0_1;
-      dL_dk[((f148 * 1 + c149) * 3 + 0) * 3 + 2] = s154_0_2;
-      dL_dk[((f148 * 1 + c149) * 3 + 1) * 3 + 0] = s154_1_0;
-      dL_dk[((f148 * 1 + c149) * 3 + 1) * 3 + 1] = s154_1_1;
-      dL_dk[((f148 * 1 + c149) * 3 + 1) * 3 + 2] = s154_1_2;
-      dL_dk[((f148 * 1 + c149) * 3 + 2) * 3 + 0] = s154_2_0;
-      dL_dk[((f148 * 1 + c149) * 3 + 2) * 3 + 1] = s154_2_1;
-      dL_dk[((f148 * 1 + c149) * 3 + 2) * 3 + 2] = s154_2_2;
-    }
 
   return { loss: L[0], gradients: out };
 }

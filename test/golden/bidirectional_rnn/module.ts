@@ -401,24 +401,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const {
     h_steps,
     x_t,
-    bt9_2,
     h_prev,
-    bt9_5,
     h_t,
     h,
     v11,
     g_steps,
     bt12_1,
-    bt12_2,
     g_prev,
-    bt12_5,
     g_t,
     v13,
     g,
     h_t_,
-    bt15_2,
     g_t_,
-    bt15_5,
     bt15_6,
     yhat_t,
     y_t,
@@ -440,193 +434,118 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i4 = 0; i4 < 2; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
-        let i5 = 0;
-        for (; i5 < 2; i5++) {
-          {
-            let j6 = 0;
-            for (; j6 < 1; j6++) {
-              const ar8_0 = i5 * 2;
-              let s14_0_0 = 0;
-              for (let p7 = 0; p7 < 2; p7++) {
-                const pn11 = p7 * 1;
-                const a12_0 = Uf[ar8_0 + p7];
-                const b13_0 = x_t[pn11 + j6];
-                s14_0_0 += a12_0 * b13_0;
-              }
-              bt9_2[i5 * 1 + j6] = s14_0_0;
-            }
+        for (let i5 = 0; i5 < 2; i5++) {
+          const ar7_0_0 = i5 * 2;
+          let s9_0_0 = 0;
+          for (let p6 = 0; p6 < 2; p6++) {
+            const x8 = x_t[p6];
+            s9_0_0 += Uf[ar7_0_0 + p6] * x8;
           }
-        }
-      }
-      {
-        let i15 = 0;
-        for (; i15 < 2; i15++) {
-          {
-            let j16 = 0;
-            for (; j16 < 1; j16++) {
-              const ar18_0 = i15 * 2;
-              let s24_0_0 = 0;
-              for (let p17 = 0; p17 < 2; p17++) {
-                const pn21 = p17 * 1;
-                const a22_0 = Wf[ar18_0 + p17];
-                const b23_0 = h_prev[pn21 + j16];
-                s24_0_0 += a22_0 * b23_0;
-              }
-              bt9_5[i15 * 1 + j16] = s24_0_0;
-            }
+          const ar7_1_0 = i5 * 2;
+          let s9_1_0 = 0;
+          for (let p6 = 0; p6 < 2; p6++) {
+            const x8 = h_prev[p6];
+            s9_1_0 += Wf[ar7_1_0 + p6] * x8;
           }
+          h_t[i5] = Math.tanh(s9_0_0 + s9_1_0);
         }
-      }
-
-      for (let i25 = 0; i25 < 2; i25++) {
-        h_t[i25] = Math.tanh(bt9_2[i25] + bt9_5[i25]);
       }
       h_steps.set(h_t, (t0 + 1) * 2);
     }
   }
-  for (let t26 = 0; t26 < 3; t26++)
-    for (let i27 = 0; i27 < 2; i27++) v11[(3 - 1 - t26) * 2 + i27] = x[t26 * 2 + i27];
+  for (let t10 = 0; t10 < 3; t10++)
+    for (let i11 = 0; i11 < 2; i11++) v11[(3 - 1 - t10) * 2 + i11] = x[t10 * 2 + i11];
   // g_t = tanh(Ub*x_t + Wb*g_<t+1>)
   {
     g_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t28 = 0; t28 < 3; t28++) {
+    for (let t12 = 0; t12 < 3; t12++) {
       {
-        const o29 = t28 * 2;
-        for (let i30 = 0; i30 < 2; i30++) bt12_1[i30] = v11[o29 + i30];
+        const o13 = t12 * 2;
+        for (let i14 = 0; i14 < 2; i14++) bt12_1[i14] = v11[o13 + i14];
       }
       {
-        const o31 = (t28 + 0) * 2;
-        for (let i32 = 0; i32 < 2; i32++) g_prev[i32] = g_steps[o31 + i32];
+        const o15 = (t12 + 0) * 2;
+        for (let i16 = 0; i16 < 2; i16++) g_prev[i16] = g_steps[o15 + i16];
       }
       {
-        let i33 = 0;
-        for (; i33 < 2; i33++) {
-          {
-            let j34 = 0;
-            for (; j34 < 1; j34++) {
-              const ar36_0 = i33 * 2;
-              let s42_0_0 = 0;
-              for (let p35 = 0; p35 < 2; p35++) {
-                const pn39 = p35 * 1;
-                const a40_0 = Ub[ar36_0 + p35];
-                const b41_0 = bt12_1[pn39 + j34];
-                s42_0_0 += a40_0 * b41_0;
-              }
-              bt12_2[i33 * 1 + j34] = s42_0_0;
-            }
+        for (let i17 = 0; i17 < 2; i17++) {
+          const ar19_0_0 = i17 * 2;
+          let s21_0_0 = 0;
+          for (let p18 = 0; p18 < 2; p18++) {
+            const x20 = bt12_1[p18];
+            s21_0_0 += Ub[ar19_0_0 + p18] * x20;
           }
+          const ar19_1_0 = i17 * 2;
+          let s21_1_0 = 0;
+          for (let p18 = 0; p18 < 2; p18++) {
+            const x20 = g_prev[p18];
+            s21_1_0 += Wb[ar19_1_0 + p18] * x20;
+          }
+          g_t[i17] = Math.tanh(s21_0_0 + s21_1_0);
         }
       }
-      {
-        let i43 = 0;
-        for (; i43 < 2; i43++) {
-          {
-            let j44 = 0;
-            for (; j44 < 1; j44++) {
-              const ar46_0 = i43 * 2;
-              let s52_0_0 = 0;
-              for (let p45 = 0; p45 < 2; p45++) {
-                const pn49 = p45 * 1;
-                const a50_0 = Wb[ar46_0 + p45];
-                const b51_0 = g_prev[pn49 + j44];
-                s52_0_0 += a50_0 * b51_0;
-              }
-              bt12_5[i43 * 1 + j44] = s52_0_0;
-            }
-          }
-        }
-      }
-
-      for (let i53 = 0; i53 < 2; i53++) {
-        g_t[i53] = Math.tanh(bt12_2[i53] + bt12_5[i53]);
-      }
-      g_steps.set(g_t, (t28 + 1) * 2);
+      g_steps.set(g_t, (t12 + 1) * 2);
     }
   }
-  for (let t54 = 0; t54 < 3; t54++)
-    for (let i55 = 0; i55 < 2; i55++) g[(3 - 1 - t54) * 2 + i55] = v13[t54 * 2 + i55];
+  for (let t22 = 0; t22 < 3; t22++)
+    for (let i23 = 0; i23 < 2; i23++) g[(3 - 1 - t22) * 2 + i23] = v13[t22 * 2 + i23];
   // yhat_t = softmax(Vf*h_t + Vb*g_t)
   {
-    for (let t56 = 0; t56 < 3; t56++) {
+    for (let t24 = 0; t24 < 3; t24++) {
       {
-        const o57 = t56 * 2;
-        for (let i58 = 0; i58 < 2; i58++) h_t_[i58] = h[o57 + i58];
+        const o25 = t24 * 2;
+        for (let i26 = 0; i26 < 2; i26++) h_t_[i26] = h[o25 + i26];
       }
       {
-        const o59 = t56 * 2;
-        for (let i60 = 0; i60 < 2; i60++) g_t_[i60] = g[o59 + i60];
+        const o27 = t24 * 2;
+        for (let i28 = 0; i28 < 2; i28++) g_t_[i28] = g[o27 + i28];
       }
       {
-        const o61 = t56 * 2;
-        for (let i62 = 0; i62 < 2; i62++) y_t[i62] = y[o61 + i62];
+        const o29 = t24 * 2;
+        for (let i30 = 0; i30 < 2; i30++) y_t[i30] = y[o29 + i30];
       }
       {
-        let i63 = 0;
-        for (; i63 < 2; i63++) {
-          {
-            let j64 = 0;
-            for (; j64 < 1; j64++) {
-              const ar66_0 = i63 * 2;
-              let s72_0_0 = 0;
-              for (let p65 = 0; p65 < 2; p65++) {
-                const pn69 = p65 * 1;
-                const a70_0 = Vf[ar66_0 + p65];
-                const b71_0 = h_t_[pn69 + j64];
-                s72_0_0 += a70_0 * b71_0;
-              }
-              bt15_2[i63 * 1 + j64] = s72_0_0;
-            }
+        for (let i31 = 0; i31 < 2; i31++) {
+          const ar33_0_0 = i31 * 2;
+          let s35_0_0 = 0;
+          for (let p32 = 0; p32 < 2; p32++) {
+            const x34 = h_t_[p32];
+            s35_0_0 += Vf[ar33_0_0 + p32] * x34;
           }
+          const ar33_1_0 = i31 * 2;
+          let s35_1_0 = 0;
+          for (let p32 = 0; p32 < 2; p32++) {
+            const x34 = g_t_[p32];
+            s35_1_0 += Vb[ar33_1_0 + p32] * x34;
+          }
+          bt15_6[i31] = s35_0_0 + s35_1_0;
         }
       }
-      {
-        let i73 = 0;
-        for (; i73 < 2; i73++) {
-          {
-            let j74 = 0;
-            for (; j74 < 1; j74++) {
-              const ar76_0 = i73 * 2;
-              let s82_0_0 = 0;
-              for (let p75 = 0; p75 < 2; p75++) {
-                const pn79 = p75 * 1;
-                const a80_0 = Vb[ar76_0 + p75];
-                const b81_0 = g_t_[pn79 + j74];
-                s82_0_0 += a80_0 * b81_0;
-              }
-              bt15_5[i73 * 1 + j74] = s82_0_0;
-            }
-          }
-        }
+      for (let r40 = 0; r40 < 2; r40 += 2) {
+        let m36 = -Infinity;
+        for (let j38 = 0; j38 < 2; j38++) if (bt15_6[r40 + j38] > m36) m36 = bt15_6[r40 + j38];
+        let s37 = 0;
+        for (let j38 = 0; j38 < 2; j38++) s37 += Math.exp(bt15_6[r40 + j38] - m36);
+        const lse39 = m36 + Math.log(s37);
+        for (let j38 = 0; j38 < 2; j38++) yhat_t[r40 + j38] = Math.exp(bt15_6[r40 + j38] - lse39);
       }
-
-      for (let i83 = 0; i83 < 2; i83++) {
-        bt15_6[i83] = bt15_2[i83] + bt15_5[i83];
+      let s41 = 0;
+      for (let r46 = 0; r46 < 2; r46 += 2) {
+        let m42 = -Infinity;
+        for (let j44 = 0; j44 < 2; j44++) if (bt15_6[r46 + j44] > m42) m42 = bt15_6[r46 + j44];
+        let e43 = 0;
+        for (let j44 = 0; j44 < 2; j44++) e43 += Math.exp(bt15_6[r46 + j44] - m42);
+        const lse45 = m42 + Math.log(e43);
+        for (let j44 = 0; j44 < 2; j44++) s41 -= y_t[r46 + j44] * (bt15_6[r46 + j44] - lse45);
       }
-      for (let r88 = 0; r88 < 2; r88 += 2) {
-        let m84 = -Infinity;
-        for (let j86 = 0; j86 < 2; j86++) if (bt15_6[r88 + j86] > m84) m84 = bt15_6[r88 + j86];
-        let s85 = 0;
-        for (let j86 = 0; j86 < 2; j86++) s85 += Math.exp(bt15_6[r88 + j86] - m84);
-        const lse87 = m84 + Math.log(s85);
-        for (let j86 = 0; j86 < 2; j86++) yhat_t[r88 + j86] = Math.exp(bt15_6[r88 + j86] - lse87);
-      }
-      let s89 = 0;
-      for (let r94 = 0; r94 < 2; r94 += 2) {
-        let m90 = -Infinity;
-        for (let j92 = 0; j92 < 2; j92++) if (bt15_6[r94 + j92] > m90) m90 = bt15_6[r94 + j92];
-        let e91 = 0;
-        for (let j92 = 0; j92 < 2; j92++) e91 += Math.exp(bt15_6[r94 + j92] - m90);
-        const lse93 = m90 + Math.log(e91);
-        for (let j92 = 0; j92 < 2; j92++) s89 -= y_t[r94 + j92] * (bt15_6[r94 + j92] - lse93);
-      }
-      bt15_9[0] = s89;
-      yhat.set(yhat_t, t56 * 2);
-      v17.set(bt15_9, t56 * 1);
+      bt15_9[0] = s41;
+      yhat.set(yhat_t, t24 * 2);
+      v17.set(bt15_9, t24 * 1);
     }
   }
   // loss L = sum_t(cross_entropy(yhat_t, y_t))
   L.fill(0);
-  for (let r95 = 0; r95 < 3; r95 += 1) for (let i96 = 0; i96 < 1; i96++) L[i96] += v17[r95 + i96];
+  for (let r47 = 0; r47 < 3; r47 += 1) for (let i48 = 0; i48 < 1; i48++) L[i48] += v17[r47 + i48];
   return {
     loss: L[0],
     values: { "h": h.slice(), "g": g.slice(), "yhat": yhat.slice(), "L": L.slice() },
@@ -673,26 +592,20 @@ export function gradient(
     h_steps,
     r9_7,
     x_t,
-    bt9_2,
     h_prev,
-    bt9_5,
     h_t,
     h,
     v11,
     g_steps,
     r12_7,
     bt12_1,
-    bt12_2,
     g_prev,
-    bt12_5,
     g_t,
     v13,
     g,
     r15_7,
     h_t_,
-    bt15_2,
     g_t_,
-    bt15_5,
     bt15_6,
     yhat_t,
     y_t,
@@ -729,380 +642,245 @@ export function gradient(
   // h_t = tanh(Uf*x_t + Wf*h_<t-1>)
   {
     h_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t97 = 0; t97 < 3; t97++) {
+    for (let t49 = 0; t49 < 3; t49++) {
       {
-        const o98 = t97 * 2;
-        for (let i99 = 0; i99 < 2; i99++) x_t[i99] = x[o98 + i99];
+        const o50 = t49 * 2;
+        for (let i51 = 0; i51 < 2; i51++) x_t[i51] = x[o50 + i51];
       }
       {
-        const o100 = (t97 + 0) * 2;
-        for (let i101 = 0; i101 < 2; i101++) h_prev[i101] = h_steps[o100 + i101];
+        const o52 = (t49 + 0) * 2;
+        for (let i53 = 0; i53 < 2; i53++) h_prev[i53] = h_steps[o52 + i53];
       }
       {
-        let i102 = 0;
-        for (; i102 < 2; i102++) {
-          {
-            let j103 = 0;
-            for (; j103 < 1; j103++) {
-              const ar105_0 = i102 * 2;
-              let s111_0_0 = 0;
-              for (let p104 = 0; p104 < 2; p104++) {
-                const pn108 = p104 * 1;
-                const a109_0 = Uf[ar105_0 + p104];
-                const b110_0 = x_t[pn108 + j103];
-                s111_0_0 += a109_0 * b110_0;
-              }
-              bt9_2[i102 * 1 + j103] = s111_0_0;
-            }
+        for (let i54 = 0; i54 < 2; i54++) {
+          const ar56_0_0 = i54 * 2;
+          let s58_0_0 = 0;
+          for (let p55 = 0; p55 < 2; p55++) {
+            const x57 = x_t[p55];
+            s58_0_0 += Uf[ar56_0_0 + p55] * x57;
           }
+          const ar56_1_0 = i54 * 2;
+          let s58_1_0 = 0;
+          for (let p55 = 0; p55 < 2; p55++) {
+            const x57 = h_prev[p55];
+            s58_1_0 += Wf[ar56_1_0 + p55] * x57;
+          }
+          h_t[i54] = Math.tanh(s58_0_0 + s58_1_0);
         }
       }
-      {
-        let i112 = 0;
-        for (; i112 < 2; i112++) {
-          {
-            let j113 = 0;
-            for (; j113 < 1; j113++) {
-              const ar115_0 = i112 * 2;
-              let s121_0_0 = 0;
-              for (let p114 = 0; p114 < 2; p114++) {
-                const pn118 = p114 * 1;
-                const a119_0 = Wf[ar115_0 + p114];
-                const b120_0 = h_prev[pn118 + j113];
-                s121_0_0 += a119_0 * b120_0;
-              }
-              bt9_5[i112 * 1 + j113] = s121_0_0;
-            }
-          }
-        }
-      }
-
-      for (let i122 = 0; i122 < 2; i122++) {
-        h_t[i122] = Math.tanh(bt9_2[i122] + bt9_5[i122]);
-      }
-      h_steps.set(h_t, (t97 + 1) * 2);
-      r9_7.set(h_t, t97 * 2);
+      h_steps.set(h_t, (t49 + 1) * 2);
+      r9_7.set(h_t, t49 * 2);
     }
   }
-  for (let t123 = 0; t123 < 3; t123++)
-    for (let i124 = 0; i124 < 2; i124++) v11[(3 - 1 - t123) * 2 + i124] = x[t123 * 2 + i124];
+  for (let t59 = 0; t59 < 3; t59++)
+    for (let i60 = 0; i60 < 2; i60++) v11[(3 - 1 - t59) * 2 + i60] = x[t59 * 2 + i60];
   // g_t = tanh(Ub*x_t + Wb*g_<t+1>)
   {
     g_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t125 = 0; t125 < 3; t125++) {
+    for (let t61 = 0; t61 < 3; t61++) {
       {
-        const o126 = t125 * 2;
-        for (let i127 = 0; i127 < 2; i127++) bt12_1[i127] = v11[o126 + i127];
+        const o62 = t61 * 2;
+        for (let i63 = 0; i63 < 2; i63++) bt12_1[i63] = v11[o62 + i63];
       }
       {
-        const o128 = (t125 + 0) * 2;
-        for (let i129 = 0; i129 < 2; i129++) g_prev[i129] = g_steps[o128 + i129];
+        const o64 = (t61 + 0) * 2;
+        for (let i65 = 0; i65 < 2; i65++) g_prev[i65] = g_steps[o64 + i65];
       }
       {
-        let i130 = 0;
-        for (; i130 < 2; i130++) {
-          {
-            let j131 = 0;
-            for (; j131 < 1; j131++) {
-              const ar133_0 = i130 * 2;
-              let s139_0_0 = 0;
-              for (let p132 = 0; p132 < 2; p132++) {
-                const pn136 = p132 * 1;
-                const a137_0 = Ub[ar133_0 + p132];
-                const b138_0 = bt12_1[pn136 + j131];
-                s139_0_0 += a137_0 * b138_0;
-              }
-              bt12_2[i130 * 1 + j131] = s139_0_0;
-            }
+        for (let i66 = 0; i66 < 2; i66++) {
+          const ar68_0_0 = i66 * 2;
+          let s70_0_0 = 0;
+          for (let p67 = 0; p67 < 2; p67++) {
+            const x69 = bt12_1[p67];
+            s70_0_0 += Ub[ar68_0_0 + p67] * x69;
           }
+          const ar68_1_0 = i66 * 2;
+          let s70_1_0 = 0;
+          for (let p67 = 0; p67 < 2; p67++) {
+            const x69 = g_prev[p67];
+            s70_1_0 += Wb[ar68_1_0 + p67] * x69;
+          }
+          g_t[i66] = Math.tanh(s70_0_0 + s70_1_0);
         }
       }
-      {
-        let i140 = 0;
-        for (; i140 < 2; i140++) {
-          {
-            let j141 = 0;
-            for (; j141 < 1; j141++) {
-              const ar143_0 = i140 * 2;
-              let s149_0_0 = 0;
-              for (let p142 = 0; p142 < 2; p142++) {
-                const pn146 = p142 * 1;
-                const a147_0 = Wb[ar143_0 + p142];
-                const b148_0 = g_prev[pn146 + j141];
-                s149_0_0 += a147_0 * b148_0;
-              }
-              bt12_5[i140 * 1 + j141] = s149_0_0;
-            }
-          }
-        }
-      }
-
-      for (let i150 = 0; i150 < 2; i150++) {
-        g_t[i150] = Math.tanh(bt12_2[i150] + bt12_5[i150]);
-      }
-      g_steps.set(g_t, (t125 + 1) * 2);
-      r12_7.set(g_t, t125 * 2);
+      g_steps.set(g_t, (t61 + 1) * 2);
+      r12_7.set(g_t, t61 * 2);
     }
   }
-  for (let t151 = 0; t151 < 3; t151++)
-    for (let i152 = 0; i152 < 2; i152++) g[(3 - 1 - t151) * 2 + i152] = v13[t151 * 2 + i152];
+  for (let t71 = 0; t71 < 3; t71++)
+    for (let i72 = 0; i72 < 2; i72++) g[(3 - 1 - t71) * 2 + i72] = v13[t71 * 2 + i72];
   // yhat_t = softmax(Vf*h_t + Vb*g_t)
   {
-    for (let t153 = 0; t153 < 3; t153++) {
+    for (let t73 = 0; t73 < 3; t73++) {
       {
-        const o154 = t153 * 2;
-        for (let i155 = 0; i155 < 2; i155++) h_t_[i155] = h[o154 + i155];
+        const o74 = t73 * 2;
+        for (let i75 = 0; i75 < 2; i75++) h_t_[i75] = h[o74 + i75];
       }
       {
-        const o156 = t153 * 2;
-        for (let i157 = 0; i157 < 2; i157++) g_t_[i157] = g[o156 + i157];
+        const o76 = t73 * 2;
+        for (let i77 = 0; i77 < 2; i77++) g_t_[i77] = g[o76 + i77];
       }
       {
-        const o158 = t153 * 2;
-        for (let i159 = 0; i159 < 2; i159++) y_t[i159] = y[o158 + i159];
+        const o78 = t73 * 2;
+        for (let i79 = 0; i79 < 2; i79++) y_t[i79] = y[o78 + i79];
       }
       {
-        let i160 = 0;
-        for (; i160 < 2; i160++) {
-          {
-            let j161 = 0;
-            for (; j161 < 1; j161++) {
-              const ar163_0 = i160 * 2;
-              let s169_0_0 = 0;
-              for (let p162 = 0; p162 < 2; p162++) {
-                const pn166 = p162 * 1;
-                const a167_0 = Vf[ar163_0 + p162];
-                const b168_0 = h_t_[pn166 + j161];
-                s169_0_0 += a167_0 * b168_0;
-              }
-              bt15_2[i160 * 1 + j161] = s169_0_0;
-            }
+        for (let i80 = 0; i80 < 2; i80++) {
+          const ar82_0_0 = i80 * 2;
+          let s84_0_0 = 0;
+          for (let p81 = 0; p81 < 2; p81++) {
+            const x83 = h_t_[p81];
+            s84_0_0 += Vf[ar82_0_0 + p81] * x83;
           }
+          const ar82_1_0 = i80 * 2;
+          let s84_1_0 = 0;
+          for (let p81 = 0; p81 < 2; p81++) {
+            const x83 = g_t_[p81];
+            s84_1_0 += Vb[ar82_1_0 + p81] * x83;
+          }
+          bt15_6[i80] = s84_0_0 + s84_1_0;
         }
       }
-      {
-        let i170 = 0;
-        for (; i170 < 2; i170++) {
-          {
-            let j171 = 0;
-            for (; j171 < 1; j171++) {
-              const ar173_0 = i170 * 2;
-              let s179_0_0 = 0;
-              for (let p172 = 0; p172 < 2; p172++) {
-                const pn176 = p172 * 1;
-                const a177_0 = Vb[ar173_0 + p172];
-                const b178_0 = g_t_[pn176 + j171];
-                s179_0_0 += a177_0 * b178_0;
-              }
-              bt15_5[i170 * 1 + j171] = s179_0_0;
-            }
-          }
-        }
+      for (let r89 = 0; r89 < 2; r89 += 2) {
+        let m85 = -Infinity;
+        for (let j87 = 0; j87 < 2; j87++) if (bt15_6[r89 + j87] > m85) m85 = bt15_6[r89 + j87];
+        let s86 = 0;
+        for (let j87 = 0; j87 < 2; j87++) s86 += Math.exp(bt15_6[r89 + j87] - m85);
+        const lse88 = m85 + Math.log(s86);
+        for (let j87 = 0; j87 < 2; j87++) yhat_t[r89 + j87] = Math.exp(bt15_6[r89 + j87] - lse88);
       }
-
-      for (let i180 = 0; i180 < 2; i180++) {
-        bt15_6[i180] = bt15_2[i180] + bt15_5[i180];
+      let s90 = 0;
+      for (let r95 = 0; r95 < 2; r95 += 2) {
+        let m91 = -Infinity;
+        for (let j93 = 0; j93 < 2; j93++) if (bt15_6[r95 + j93] > m91) m91 = bt15_6[r95 + j93];
+        let e92 = 0;
+        for (let j93 = 0; j93 < 2; j93++) e92 += Math.exp(bt15_6[r95 + j93] - m91);
+        const lse94 = m91 + Math.log(e92);
+        for (let j93 = 0; j93 < 2; j93++) s90 -= y_t[r95 + j93] * (bt15_6[r95 + j93] - lse94);
       }
-      for (let r185 = 0; r185 < 2; r185 += 2) {
-        let m181 = -Infinity;
-        for (let j183 = 0; j183 < 2; j183++)
-          if (bt15_6[r185 + j183] > m181) m181 = bt15_6[r185 + j183];
-        let s182 = 0;
-        for (let j183 = 0; j183 < 2; j183++) s182 += Math.exp(bt15_6[r185 + j183] - m181);
-        const lse184 = m181 + Math.log(s182);
-        for (let j183 = 0; j183 < 2; j183++)
-          yhat_t[r185 + j183] = Math.exp(bt15_6[r185 + j183] - lse184);
-      }
-      let s186 = 0;
-      for (let r191 = 0; r191 < 2; r191 += 2) {
-        let m187 = -Infinity;
-        for (let j189 = 0; j189 < 2; j189++)
-          if (bt15_6[r191 + j189] > m187) m187 = bt15_6[r191 + j189];
-        let e188 = 0;
-        for (let j189 = 0; j189 < 2; j189++) e188 += Math.exp(bt15_6[r191 + j189] - m187);
-        const lse190 = m187 + Math.log(e188);
-        for (let j189 = 0; j189 < 2; j189++)
-          s186 -= y_t[r191 + j189] * (bt15_6[r191 + j189] - lse190);
-      }
-      bt15_9[0] = s186;
-      v17.set(bt15_9, t153 * 1);
-      r15_7.set(yhat_t, t153 * 2);
+      bt15_9[0] = s90;
+      v17.set(bt15_9, t73 * 1);
+      r15_7.set(yhat_t, t73 * 2);
     }
   }
   // loss L = sum_t(cross_entropy(yhat_t, y_t))
   L.fill(0);
-  for (let r192 = 0; r192 < 3; r192 += 1)
-    for (let i193 = 0; i193 < 1; i193++) L[i193] += v17[r192 + i193];
+  for (let r96 = 0; r96 < 3; r96 += 1) for (let i97 = 0; i97 < 1; i97++) L[i97] += v17[r96 + i97];
   // backpropagation through time: dL/d from the last step to the first, summing dL/dVf, dL/dVb over the steps
   {
     dL_dVf.fill(0);
     dL_dVb.fill(0);
-    for (let t194 = 3 - 1; t194 >= 0; t194--) {
+    for (let t98 = 3 - 1; t98 >= 0; t98--) {
       {
-        const o195 = t194 * 2;
-        for (let i196 = 0; i196 < 2; i196++) bt21_1[i196] = h[o195 + i196];
-      }
-      {
-        const o197 = t194 * 2;
-        for (let i198 = 0; i198 < 2; i198++) bt21_4[i198] = g[o197 + i198];
+        const o99 = t98 * 2;
+        for (let i100 = 0; i100 < 2; i100++) bt21_1[i100] = h[o99 + i100];
       }
       {
-        const o199 = t194 * 2;
-        for (let i200 = 0; i200 < 2; i200++) bt21_7[i200] = r15_7[o199 + i200];
+        const o101 = t98 * 2;
+        for (let i102 = 0; i102 < 2; i102++) bt21_4[i102] = g[o101 + i102];
       }
       {
-        const o201 = t194 * 2;
-        for (let i202 = 0; i202 < 2; i202++) bt21_8[i202] = y[o201 + i202];
+        const o103 = t98 * 2;
+        for (let i104 = 0; i104 < 2; i104++) bt21_7[i104] = r15_7[o103 + i104];
       }
       {
-        const o203 = t194 * 1;
-        for (let i204 = 0; i204 < 1; i204++) bt21_10[i204] = K20[o203 + i204];
-      }
-      for (let r207 = 0; r207 < 2; r207 += 2) {
-        let t205 = 0;
-        for (let j206 = 0; j206 < 2; j206++) t205 += bt21_8[r207 + j206];
-        for (let j206 = 0; j206 < 2; j206++)
-          bt21_11[r207 + j206] = bt21_7[r207 + j206] * t205 - bt21_8[r207 + j206];
-      }
-      const s209 = bt21_10[0];
-      for (let i208 = 0; i208 < 2; i208++) {
-        bt21_12[i208] = s209 * bt21_11[i208];
+        const o105 = t98 * 2;
+        for (let i106 = 0; i106 < 2; i106++) bt21_8[i106] = y[o105 + i106];
       }
       {
-        let i210 = 0;
-        for (; i210 < 2; i210++) {
-          {
-            let j211 = 0;
-            for (; j211 < 1; j211++) {
-              let s219_0_0 = 0;
-              for (let p212 = 0; p212 < 2; p212++) {
-                const pm215 = p212 * 2;
-                const pn216 = p212 * 1;
-                const a217_0 = Vb[pm215 + i210];
-                const b218_0 = bt21_12[pn216 + j211];
-                s219_0_0 += a217_0 * b218_0;
-              }
-              bt21_18[i210 * 1 + j211] = s219_0_0;
-            }
+        const o107 = t98 * 1;
+        for (let i108 = 0; i108 < 1; i108++) bt21_10[i108] = K20[o107 + i108];
+      }
+      for (let r111 = 0; r111 < 2; r111 += 2) {
+        let t109 = 0;
+        for (let j110 = 0; j110 < 2; j110++) t109 += bt21_8[r111 + j110];
+        for (let j110 = 0; j110 < 2; j110++)
+          bt21_11[r111 + j110] = bt21_7[r111 + j110] * t109 - bt21_8[r111 + j110];
+      }
+      const s113 = bt21_10[0];
+      for (let i112 = 0; i112 < 2; i112++) {
+        bt21_12[i112] = s113 * bt21_11[i112];
+      }
+      bt21_18.fill(0, 0, 2);
+      {
+        for (let i114 = 0; i114 < 2; i114++) {
+          const g116_0 = bt21_12[i114];
+          const o117_0 = i114 * 2;
+          for (let j115 = 0; j115 < 2; j115++) {
+            const hv118 = bt21_1[j115];
+            dL_dVf[o117_0 + j115] += g116_0 * hv118;
+            bt21_18[j115] += Vb[o117_0 + j115] * g116_0;
           }
         }
       }
+      bt21_23.fill(0, 0, 2);
       {
-        let i220 = 0;
-        for (; i220 < 2; i220++) {
-          {
-            let j221 = 0;
-            for (; j221 < 1; j221++) {
-              let s229_0_0 = 0;
-              for (let p222 = 0; p222 < 2; p222++) {
-                const pm225 = p222 * 2;
-                const pn226 = p222 * 1;
-                const a227_0 = Vf[pm225 + i220];
-                const b228_0 = bt21_12[pn226 + j221];
-                s229_0_0 += a227_0 * b228_0;
-              }
-              bt21_23[i220 * 1 + j221] = s229_0_0;
-            }
+        for (let i119 = 0; i119 < 2; i119++) {
+          const g121_0 = bt21_12[i119];
+          const o122_0 = i119 * 2;
+          for (let j120 = 0; j120 < 2; j120++) {
+            const hv123 = bt21_4[j120];
+            dL_dVb[o122_0 + j120] += g121_0 * hv123;
+            bt21_23[j120] += Vf[o122_0 + j120] * g121_0;
           }
         }
       }
-      dL_dh.set(bt21_23, t194 * 2);
-      dL_dg.set(bt21_18, t194 * 2);
-      {
-        let i230 = 0;
-        for (; i230 < 2; i230++) {
-          const a232_0 = bt21_12[i230];
-          const o233_0 = i230 * 2;
-          for (let j231 = 0; j231 < 2; j231++) {
-            const bv234 = bt21_1[j231];
-            dL_dVf[o233_0 + j231] += a232_0 * bv234;
-          }
-        }
-      }
-      {
-        let i235 = 0;
-        for (; i235 < 2; i235++) {
-          const a237_0 = bt21_12[i235];
-          const o238_0 = i235 * 2;
-          for (let j236 = 0; j236 < 2; j236++) {
-            const bv239 = bt21_4[j236];
-            dL_dVb[o238_0 + j236] += a237_0 * bv239;
-          }
-        }
-      }
+      dL_dh.set(bt21_23, t98 * 2);
+      dL_dg.set(bt21_18, t98 * 2);
     }
   }
-  for (let t240 = 0; t240 < 3; t240++)
-    for (let i241 = 0; i241 < 2; i241++) v26[(3 - 1 - t240) * 2 + i241] = dL_dg[t240 * 2 + i241];
+  for (let t124 = 0; t124 < 3; t124++)
+    for (let i125 = 0; i125 < 2; i125++) v26[(3 - 1 - t124) * 2 + i125] = dL_dg[t124 * 2 + i125];
   // backpropagation through time: dL/dg_t from the last step to the first, summing dL/dUb, dL/dWb over the steps
   {
     dL_dg_steps.fill(0);
     dL_dg_steps.set(v26, 1 * 2);
     dL_dUb.fill(0);
     dL_dWb.fill(0);
-    for (let t242 = 3 - 1; t242 >= 0; t242--) {
+    for (let t126 = 3 - 1; t126 >= 0; t126--) {
       {
-        const o243 = t242 * 2;
-        for (let i244 = 0; i244 < 2; i244++) bt29_1[i244] = v11[o243 + i244];
+        const o127 = t126 * 2;
+        for (let i128 = 0; i128 < 2; i128++) bt29_1[i128] = v11[o127 + i128];
       }
       {
-        const o245 = (t242 + 0) * 2;
-        for (let i246 = 0; i246 < 2; i246++) bt29_4[i246] = g_steps[o245 + i246];
+        const o129 = (t126 + 0) * 2;
+        for (let i130 = 0; i130 < 2; i130++) bt29_4[i130] = g_steps[o129 + i130];
       }
       {
-        const o247 = t242 * 2;
-        for (let i248 = 0; i248 < 2; i248++) bt29_7[i248] = r12_7[o247 + i248];
+        const o131 = t126 * 2;
+        for (let i132 = 0; i132 < 2; i132++) bt29_7[i132] = r12_7[o131 + i132];
       }
       {
-        const o249 = (t242 + 1) * 2;
-        for (let i250 = 0; i250 < 2; i250++) bt29_8[i250] = dL_dg_steps[o249 + i250];
+        const o133 = (t126 + 1) * 2;
+        for (let i134 = 0; i134 < 2; i134++) bt29_8[i134] = dL_dg_steps[o133 + i134];
       }
 
-      for (let i251 = 0; i251 < 2; i251++) {
-        bt29_13[i251] = bt29_8[i251] * (1 - (bt29_7[i251] * bt29_7[i251]));
+      for (let i135 = 0; i135 < 2; i135++) {
+        bt29_13[i135] = bt29_8[i135] * (1 - (bt29_7[i135] * bt29_7[i135]));
       }
+      bt29_19.fill(0, 0, 2);
       {
-        let i252 = 0;
-        for (; i252 < 2; i252++) {
-          {
-            let j253 = 0;
-            for (; j253 < 1; j253++) {
-              let s261_0_0 = 0;
-              for (let p254 = 0; p254 < 2; p254++) {
-                const pm257 = p254 * 2;
-                const pn258 = p254 * 1;
-                const a259_0 = Wb[pm257 + i252];
-                const b260_0 = bt29_13[pn258 + j253];
-                s261_0_0 += a259_0 * b260_0;
-              }
-              bt29_19[i252 * 1 + j253] = s261_0_0;
-            }
+        for (let i136 = 0; i136 < 2; i136++) {
+          const g138_0 = bt29_13[i136];
+          const o139_0 = i136 * 2;
+          for (let j137 = 0; j137 < 2; j137++) {
+            const hv140 = bt29_1[j137];
+            dL_dUb[o139_0 + j137] += g138_0 * hv140;
+            bt29_19[j137] += Wb[o139_0 + j137] * g138_0;
           }
         }
       }
       {
-        const o262 = (t242 + 0) * 2;
-        for (let i263 = 0; i263 < 2; i263++) dL_dg_steps[o262 + i263] += bt29_19[i263];
+        const o141 = (t126 + 0) * 2;
+        for (let i142 = 0; i142 < 2; i142++) dL_dg_steps[o141 + i142] += bt29_19[i142];
       }
       {
-        let i264 = 0;
-        for (; i264 < 2; i264++) {
-          const a266_0 = bt29_13[i264];
-          const o267_0 = i264 * 2;
-          for (let j265 = 0; j265 < 2; j265++) {
-            const bv268 = bt29_1[j265];
-            dL_dUb[o267_0 + j265] += a266_0 * bv268;
-          }
-        }
-      }
-      {
-        let i269 = 0;
-        for (; i269 < 2; i269++) {
-          const a271_0 = bt29_13[i269];
-          const o272_0 = i269 * 2;
-          for (let j270 = 0; j270 < 2; j270++) {
-            const bv273 = bt29_4[j270];
-            dL_dWb[o272_0 + j270] += a271_0 * bv273;
+        for (let i143 = 0; i143 < 2; i143++) {
+          const a145_0 = bt29_13[i143];
+          const o146_0 = i143 * 2;
+          for (let j144 = 0; j144 < 2; j144++) {
+            const bv147 = bt29_4[j144];
+            dL_dWb[o146_0 + j144] += a145_0 * bv147;
           }
         }
       }
@@ -1114,69 +892,50 @@ export function gradient(
     dL_dh_steps.set(dL_dh, 1 * 2);
     dL_dUf.fill(0);
     dL_dWf.fill(0);
-    for (let t274 = 3 - 1; t274 >= 0; t274--) {
+    for (let t148 = 3 - 1; t148 >= 0; t148--) {
       {
-        const o275 = t274 * 2;
-        for (let i276 = 0; i276 < 2; i276++) bt32_1[i276] = x[o275 + i276];
+        const o149 = t148 * 2;
+        for (let i150 = 0; i150 < 2; i150++) bt32_1[i150] = x[o149 + i150];
       }
       {
-        const o277 = (t274 + 0) * 2;
-        for (let i278 = 0; i278 < 2; i278++) bt32_4[i278] = h_steps[o277 + i278];
+        const o151 = (t148 + 0) * 2;
+        for (let i152 = 0; i152 < 2; i152++) bt32_4[i152] = h_steps[o151 + i152];
       }
       {
-        const o279 = t274 * 2;
-        for (let i280 = 0; i280 < 2; i280++) bt32_7[i280] = r9_7[o279 + i280];
+        const o153 = t148 * 2;
+        for (let i154 = 0; i154 < 2; i154++) bt32_7[i154] = r9_7[o153 + i154];
       }
       {
-        const o281 = (t274 + 1) * 2;
-        for (let i282 = 0; i282 < 2; i282++) bt32_8[i282] = dL_dh_steps[o281 + i282];
+        const o155 = (t148 + 1) * 2;
+        for (let i156 = 0; i156 < 2; i156++) bt32_8[i156] = dL_dh_steps[o155 + i156];
       }
 
-      for (let i283 = 0; i283 < 2; i283++) {
-        bt32_13[i283] = bt32_8[i283] * (1 - (bt32_7[i283] * bt32_7[i283]));
+      for (let i157 = 0; i157 < 2; i157++) {
+        bt32_13[i157] = bt32_8[i157] * (1 - (bt32_7[i157] * bt32_7[i157]));
       }
+      bt32_19.fill(0, 0, 2);
       {
-        let i284 = 0;
-        for (; i284 < 2; i284++) {
-          {
-            let j285 = 0;
-            for (; j285 < 1; j285++) {
-              let s293_0_0 = 0;
-              for (let p286 = 0; p286 < 2; p286++) {
-                const pm289 = p286 * 2;
-                const pn290 = p286 * 1;
-                const a291_0 = Wf[pm289 + i284];
-                const b292_0 = bt32_13[pn290 + j285];
-                s293_0_0 += a291_0 * b292_0;
-              }
-              bt32_19[i284 * 1 + j285] = s293_0_0;
-            }
+        for (let i158 = 0; i158 < 2; i158++) {
+          const g160_0 = bt32_13[i158];
+          const o161_0 = i158 * 2;
+          for (let j159 = 0; j159 < 2; j159++) {
+            const hv162 = bt32_1[j159];
+            dL_dUf[o161_0 + j159] += g160_0 * hv162;
+            bt32_19[j159] += Wf[o161_0 + j159] * g160_0;
           }
         }
       }
       {
-        const o294 = (t274 + 0) * 2;
-        for (let i295 = 0; i295 < 2; i295++) dL_dh_steps[o294 + i295] += bt32_19[i295];
+        const o163 = (t148 + 0) * 2;
+        for (let i164 = 0; i164 < 2; i164++) dL_dh_steps[o163 + i164] += bt32_19[i164];
       }
       {
-        let i296 = 0;
-        for (; i296 < 2; i296++) {
-          const a298_0 = bt32_13[i296];
-          const o299_0 = i296 * 2;
-          for (let j297 = 0; j297 < 2; j297++) {
-            const bv300 = bt32_1[j297];
-            dL_dUf[o299_0 + j297] += a298_0 * bv300;
-          }
-        }
-      }
-      {
-        let i301 = 0;
-        for (; i301 < 2; i301++) {
-          const a303_0 = bt32_13[i301];
-          const o304_0 = i301 * 2;
-          for (let j302 = 0; j302 < 2; j302++) {
-            const bv305 = bt32_4[j302];
-            dL_dWf[o304_0 + j302] += a303_0 * bv305;
+        for (let i165 = 0; i165 < 2; i165++) {
+          const a167_0 = bt32_13[i165];
+          const o168_0 = i165 * 2;
+          for (let j166 = 0; j166 < 2; j166++) {
+            const bv169 = bt32_4[j166];
+            dL_dWf[o168_0 + j166] += a167_0 * bv169;
           }
         }
       }

@@ -160,39 +160,17 @@ function allocate() {
   const hr = new Float64Array(9);
   const hp = new Float64Array(4);
   const hf = new Float64Array(4);
-  const v16 = new Float64Array(2);
   const z = new Float64Array(2);
   const yhat = new Float64Array(2);
   const L = new Float64Array(1);
   const dL_db = new Float64Array(2);
   const dL_dW = new Float64Array(8);
   const dL_dhf = new Float64Array(4);
-  const dL_dhp = new Float64Array(4);
   const v54 = new Float64Array(4);
   const dL_dhr = new Float64Array(9);
-  const v58 = new Float64Array(9);
   const dL_dh = new Float64Array(9);
   const dL_dk = new Float64Array(9);
-  return {
-    key: "",
-    h,
-    hr,
-    hp,
-    hf,
-    v16,
-    z,
-    yhat,
-    L,
-    dL_db,
-    dL_dW,
-    dL_dhf,
-    dL_dhp,
-    v54,
-    dL_dhr,
-    v58,
-    dL_dh,
-    dL_dk,
-  };
+  return { key: "", h, hr, hp, hf, z, yhat, L, dL_db, dL_dW, dL_dhf, v54, dL_dhr, dL_dh, dL_dk };
 }
 function buffers() {
   const k = "";
@@ -209,7 +187,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const k = params["k"];
   const W = params["W"];
   const b = params["b"];
-  const { h, hr, hp, hf, v16, z, yhat, L } = w;
+  const { h, hr, hp, hf, z, yhat, L } = w;
   // h = conv2d(x, k)
   for (let n0 = 0; n0 < 1; n0++)
     for (let f1 = 0; f1 < 1; f1++) {
@@ -297,50 +275,38 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
       }
   // hf = flatten(hp)
   hf.set(hp);
+  // z = W*hf + b
   {
-    let i18 = 0;
-    for (; i18 < 2; i18++) {
-      {
-        let j19 = 0;
-        for (; j19 < 1; j19++) {
-          const ar21_0 = i18 * 4;
-          let s27_0_0 = 0;
-          for (let p20 = 0; p20 < 4; p20++) {
-            const pn24 = p20 * 1;
-            const a25_0 = W[ar21_0 + p20];
-            const b26_0 = hf[pn24 + j19];
-            s27_0_0 += a25_0 * b26_0;
-          }
-          v16[i18 * 1 + j19] = s27_0_0;
-        }
+    for (let i18 = 0; i18 < 2; i18++) {
+      const ar20_0_0 = i18 * 4;
+      let s22_0_0 = 0;
+      for (let p19 = 0; p19 < 4; p19++) {
+        const x21 = hf[p19];
+        s22_0_0 += W[ar20_0_0 + p19] * x21;
       }
+      z[i18] = s22_0_0 + b[i18];
     }
   }
-  // z = W*hf + b
-
-  for (let i28 = 0; i28 < 2; i28++) {
-    z[i28] = v16[i28] + b[i28];
-  }
   // yhat = softmax(z)
+  for (let r27 = 0; r27 < 2; r27 += 2) {
+    let m23 = -Infinity;
+    for (let j25 = 0; j25 < 2; j25++) if (z[r27 + j25] > m23) m23 = z[r27 + j25];
+    let s24 = 0;
+    for (let j25 = 0; j25 < 2; j25++) s24 += Math.exp(z[r27 + j25] - m23);
+    const lse26 = m23 + Math.log(s24);
+    for (let j25 = 0; j25 < 2; j25++) yhat[r27 + j25] = Math.exp(z[r27 + j25] - lse26);
+  }
+  // loss L = cross_entropy(yhat, y)
+  let s28 = 0;
   for (let r33 = 0; r33 < 2; r33 += 2) {
     let m29 = -Infinity;
     for (let j31 = 0; j31 < 2; j31++) if (z[r33 + j31] > m29) m29 = z[r33 + j31];
-    let s30 = 0;
-    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(z[r33 + j31] - m29);
-    const lse32 = m29 + Math.log(s30);
-    for (let j31 = 0; j31 < 2; j31++) yhat[r33 + j31] = Math.exp(z[r33 + j31] - lse32);
+    let e30 = 0;
+    for (let j31 = 0; j31 < 2; j31++) e30 += Math.exp(z[r33 + j31] - m29);
+    const lse32 = m29 + Math.log(e30);
+    for (let j31 = 0; j31 < 2; j31++) s28 -= y[r33 + j31] * (z[r33 + j31] - lse32);
   }
-  // loss L = cross_entropy(yhat, y)
-  let s34 = 0;
-  for (let r39 = 0; r39 < 2; r39 += 2) {
-    let m35 = -Infinity;
-    for (let j37 = 0; j37 < 2; j37++) if (z[r39 + j37] > m35) m35 = z[r39 + j37];
-    let e36 = 0;
-    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(z[r39 + j37] - m35);
-    const lse38 = m35 + Math.log(e36);
-    for (let j37 = 0; j37 < 2; j37++) s34 -= y[r39 + j37] * (z[r39 + j37] - lse38);
-  }
-  L[0] = s34;
+  L[0] = s28;
   return {
     loss: L[0],
     values: {
@@ -382,250 +348,207 @@ export function gradient(
   const dL_db = out["b"];
   const dL_dW = out["W"];
   const dL_dk = out["k"];
-  const { h, hr, hp, v16, z, yhat, L, dL_dhf, v54, dL_dhr, dL_dh } = w;
+  const { h, hr, hp, z, yhat, L, dL_dhf, v54, dL_dhr, dL_dh } = w;
   // h = conv2d(x, k)
-  for (let n40 = 0; n40 < 1; n40++)
-    for (let f41 = 0; f41 < 1; f41++) {
+  for (let n34 = 0; n34 < 1; n34++)
+    for (let f35 = 0; f35 < 1; f35++) {
       {
-        const c42 = 0;
+        const c36 = 0;
         {
-          const w46_0_0 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
-          const w46_0_1 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
-          const w46_0_2 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
-          const w46_1_0 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
-          const w46_1_1 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
-          const w46_1_2 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
-          const w46_2_0 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
-          const w46_2_1 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
-          const w46_2_2 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
-          for (let oh43 = 0; oh43 < 3; oh43++) {
-            const r47_0 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 0) * 5;
-            const r47_1 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 1) * 5;
-            const r47_2 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 2) * 5;
-            const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
-            for (let ow44 = 0; ow44 < 3; ow44++) {
-              const col45 = ow44 * 1;
-              h[ob48 + ow44] = w46_0_0 * x[r47_0 + col45]
-                + w46_0_1 * x[r47_0 + col45 + 1]
-                + w46_0_2 * x[r47_0 + col45 + 2]
-                + w46_1_0 * x[r47_1 + col45]
-                + w46_1_1 * x[r47_1 + col45 + 1]
-                + w46_1_2 * x[r47_1 + col45 + 2]
-                + w46_2_0 * x[r47_2 + col45]
-                + w46_2_1 * x[r47_2 + col45 + 1]
-                + w46_2_2 * x[r47_2 + col45 + 2];
+          const w40_0_0 = k[((f35 * 1 + c36) * 3 + 0) * 3 + 0];
+          const w40_0_1 = k[((f35 * 1 + c36) * 3 + 0) * 3 + 1];
+          const w40_0_2 = k[((f35 * 1 + c36) * 3 + 0) * 3 + 2];
+          const w40_1_0 = k[((f35 * 1 + c36) * 3 + 1) * 3 + 0];
+          const w40_1_1 = k[((f35 * 1 + c36) * 3 + 1) * 3 + 1];
+          const w40_1_2 = k[((f35 * 1 + c36) * 3 + 1) * 3 + 2];
+          const w40_2_0 = k[((f35 * 1 + c36) * 3 + 2) * 3 + 0];
+          const w40_2_1 = k[((f35 * 1 + c36) * 3 + 2) * 3 + 1];
+          const w40_2_2 = k[((f35 * 1 + c36) * 3 + 2) * 3 + 2];
+          for (let oh37 = 0; oh37 < 3; oh37++) {
+            const r41_0 = ((n34 * 1 + c36) * 5 + oh37 * 1 + 0) * 5;
+            const r41_1 = ((n34 * 1 + c36) * 5 + oh37 * 1 + 1) * 5;
+            const r41_2 = ((n34 * 1 + c36) * 5 + oh37 * 1 + 2) * 5;
+            const ob42 = ((n34 * 1 + f35) * 3 + oh37) * 3;
+            for (let ow38 = 0; ow38 < 3; ow38++) {
+              const col39 = ow38 * 1;
+              h[ob42 + ow38] = w40_0_0 * x[r41_0 + col39]
+                + w40_0_1 * x[r41_0 + col39 + 1]
+                + w40_0_2 * x[r41_0 + col39 + 2]
+                + w40_1_0 * x[r41_1 + col39]
+                + w40_1_1 * x[r41_1 + col39 + 1]
+                + w40_1_2 * x[r41_1 + col39 + 2]
+                + w40_2_0 * x[r41_2 + col39]
+                + w40_2_1 * x[r41_2 + col39 + 1]
+                + w40_2_2 * x[r41_2 + col39 + 2];
             }
           }
         }
       }
-      for (let c42 = 1; c42 < 1; c42++) {
-        const w46_0_0 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 0];
-        const w46_0_1 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 1];
-        const w46_0_2 = k[((f41 * 1 + c42) * 3 + 0) * 3 + 2];
-        const w46_1_0 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 0];
-        const w46_1_1 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 1];
-        const w46_1_2 = k[((f41 * 1 + c42) * 3 + 1) * 3 + 2];
-        const w46_2_0 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 0];
-        const w46_2_1 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 1];
-        const w46_2_2 = k[((f41 * 1 + c42) * 3 + 2) * 3 + 2];
-        for (let oh43 = 0; oh43 < 3; oh43++) {
-          const r47_0 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 0) * 5;
-          const r47_1 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 1) * 5;
-          const r47_2 = ((n40 * 1 + c42) * 5 + oh43 * 1 + 2) * 5;
-          const ob48 = ((n40 * 1 + f41) * 3 + oh43) * 3;
-          for (let ow44 = 0; ow44 < 3; ow44++) {
-            const col45 = ow44 * 1;
-            h[ob48 + ow44] += w46_0_0 * x[r47_0 + col45]
-              + w46_0_1 * x[r47_0 + col45 + 1]
-              + w46_0_2 * x[r47_0 + col45 + 2]
-              + w46_1_0 * x[r47_1 + col45]
-              + w46_1_1 * x[r47_1 + col45 + 1]
-              + w46_1_2 * x[r47_1 + col45 + 2]
-              + w46_2_0 * x[r47_2 + col45]
-              + w46_2_1 * x[r47_2 + col45 + 1]
-              + w46_2_2 * x[r47_2 + col45 + 2];
+      for (let c36 = 1; c36 < 1; c36++) {
+        const w40_0_0 = k[((f35 * 1 + c36) * 3 + 0) * 3 + 0];
+        const w40_0_1 = k[((f35 * 1 + c36) * 3 + 0) * 3 + 1];
+        const w40_0_2 = k[((f35 * 1 + c36) * 3 + 0) * 3 + 2];
+        const w40_1_0 = k[((f35 * 1 + c36) * 3 + 1) * 3 + 0];
+        const w40_1_1 = k[((f35 * 1 + c36) * 3 + 1) * 3 + 1];
+        const w40_1_2 = k[((f35 * 1 + c36) * 3 + 1) * 3 + 2];
+        const w40_2_0 = k[((f35 * 1 + c36) * 3 + 2) * 3 + 0];
+        const w40_2_1 = k[((f35 * 1 + c36) * 3 + 2) * 3 + 1];
+        const w40_2_2 = k[((f35 * 1 + c36) * 3 + 2) * 3 + 2];
+        for (let oh37 = 0; oh37 < 3; oh37++) {
+          const r41_0 = ((n34 * 1 + c36) * 5 + oh37 * 1 + 0) * 5;
+          const r41_1 = ((n34 * 1 + c36) * 5 + oh37 * 1 + 1) * 5;
+          const r41_2 = ((n34 * 1 + c36) * 5 + oh37 * 1 + 2) * 5;
+          const ob42 = ((n34 * 1 + f35) * 3 + oh37) * 3;
+          for (let ow38 = 0; ow38 < 3; ow38++) {
+            const col39 = ow38 * 1;
+            h[ob42 + ow38] += w40_0_0 * x[r41_0 + col39]
+              + w40_0_1 * x[r41_0 + col39 + 1]
+              + w40_0_2 * x[r41_0 + col39 + 2]
+              + w40_1_0 * x[r41_1 + col39]
+              + w40_1_1 * x[r41_1 + col39 + 1]
+              + w40_1_2 * x[r41_1 + col39 + 2]
+              + w40_2_0 * x[r41_2 + col39]
+              + w40_2_1 * x[r41_2 + col39 + 1]
+              + w40_2_2 * x[r41_2 + col39 + 2];
           }
         }
       }
     }
   // hr = relu(h)
 
-  for (let i49 = 0; i49 < 9; i49++) {
-    hr[i49] = Math.max(h[i49], 0);
+  for (let i43 = 0; i43 < 9; i43++) {
+    hr[i43] = Math.max(h[i43], 0);
   }
   // hp = maxpool(hr, size=2, stride=1)
-  for (let l51 = 0; l51 < 1; l51++)
-    for (let oh52 = 0; oh52 < 2; oh52++)
-      for (let ow53 = 0; ow53 < 2; ow53++) {
-        const o54 = (l51 * 2 + oh52) * 2 + ow53;
-        let m50 = -Infinity;
-        for (let i55 = 0; i55 < 2; i55++)
-          for (let j56 = 0; j56 < 2; j56++) {
-            const q57 = (l51 * 3 + oh52 * 1 + i55) * 3 + ow53 * 1 + j56;
-            if (hr[q57] > m50) {
-              m50 = hr[q57];
+  for (let l45 = 0; l45 < 1; l45++)
+    for (let oh46 = 0; oh46 < 2; oh46++)
+      for (let ow47 = 0; ow47 < 2; ow47++) {
+        const o48 = (l45 * 2 + oh46) * 2 + ow47;
+        let m44 = -Infinity;
+        for (let i49 = 0; i49 < 2; i49++)
+          for (let j50 = 0; j50 < 2; j50++) {
+            const q51 = (l45 * 3 + oh46 * 1 + i49) * 3 + ow47 * 1 + j50;
+            if (hr[q51] > m44) {
+              m44 = hr[q51];
             }
           }
-        hp[o54] = m50;
+        hp[o48] = m44;
       }
-  {
-    let i58 = 0;
-    for (; i58 < 2; i58++) {
-      {
-        let j59 = 0;
-        for (; j59 < 1; j59++) {
-          const ar61_0 = i58 * 4;
-          let s67_0_0 = 0;
-          for (let p60 = 0; p60 < 4; p60++) {
-            const pn64 = p60 * 1;
-            const a65_0 = W[ar61_0 + p60];
-            const b66_0 = hp[pn64 + j59];
-            s67_0_0 += a65_0 * b66_0;
-          }
-          v16[i58 * 1 + j59] = s67_0_0;
-        }
-      }
-    }
-  }
   // z = W*hf + b
-
-  for (let i68 = 0; i68 < 2; i68++) {
-    z[i68] = v16[i68] + b[i68];
+  {
+    for (let i52 = 0; i52 < 2; i52++) {
+      const ar54_0_0 = i52 * 4;
+      let s56_0_0 = 0;
+      for (let p53 = 0; p53 < 4; p53++) {
+        const x55 = hp[p53];
+        s56_0_0 += W[ar54_0_0 + p53] * x55;
+      }
+      z[i52] = s56_0_0 + b[i52];
+    }
   }
   // yhat = softmax(z)
-  for (let r73 = 0; r73 < 2; r73 += 2) {
-    let m69 = -Infinity;
-    for (let j71 = 0; j71 < 2; j71++) if (z[r73 + j71] > m69) m69 = z[r73 + j71];
-    let s70 = 0;
-    for (let j71 = 0; j71 < 2; j71++) s70 += Math.exp(z[r73 + j71] - m69);
-    const lse72 = m69 + Math.log(s70);
-    for (let j71 = 0; j71 < 2; j71++) yhat[r73 + j71] = Math.exp(z[r73 + j71] - lse72);
+  for (let r61 = 0; r61 < 2; r61 += 2) {
+    let m57 = -Infinity;
+    for (let j59 = 0; j59 < 2; j59++) if (z[r61 + j59] > m57) m57 = z[r61 + j59];
+    let s58 = 0;
+    for (let j59 = 0; j59 < 2; j59++) s58 += Math.exp(z[r61 + j59] - m57);
+    const lse60 = m57 + Math.log(s58);
+    for (let j59 = 0; j59 < 2; j59++) yhat[r61 + j59] = Math.exp(z[r61 + j59] - lse60);
   }
   // loss L = cross_entropy(yhat, y)
-  let s74 = 0;
-  for (let r79 = 0; r79 < 2; r79 += 2) {
-    let m75 = -Infinity;
-    for (let j77 = 0; j77 < 2; j77++) if (z[r79 + j77] > m75) m75 = z[r79 + j77];
-    let e76 = 0;
-    for (let j77 = 0; j77 < 2; j77++) e76 += Math.exp(z[r79 + j77] - m75);
-    const lse78 = m75 + Math.log(e76);
-    for (let j77 = 0; j77 < 2; j77++) s74 -= y[r79 + j77] * (z[r79 + j77] - lse78);
+  let s62 = 0;
+  for (let r67 = 0; r67 < 2; r67 += 2) {
+    let m63 = -Infinity;
+    for (let j65 = 0; j65 < 2; j65++) if (z[r67 + j65] > m63) m63 = z[r67 + j65];
+    let e64 = 0;
+    for (let j65 = 0; j65 < 2; j65++) e64 += Math.exp(z[r67 + j65] - m63);
+    const lse66 = m63 + Math.log(e64);
+    for (let j65 = 0; j65 < 2; j65++) s62 -= y[r67 + j65] * (z[r67 + j65] - lse66);
   }
-  L[0] = s74;
+  L[0] = s62;
   // dL/db
-  for (let r82 = 0; r82 < 2; r82 += 2) {
-    let t80 = 0;
-    for (let j81 = 0; j81 < 2; j81++) t80 += y[r82 + j81];
-    for (let j81 = 0; j81 < 2; j81++) dL_db[r82 + j81] = yhat[r82 + j81] * t80 - y[r82 + j81];
+  for (let r70 = 0; r70 < 2; r70 += 2) {
+    let t68 = 0;
+    for (let j69 = 0; j69 < 2; j69++) t68 += y[r70 + j69];
+    for (let j69 = 0; j69 < 2; j69++) dL_db[r70 + j69] = yhat[r70 + j69] * t68 - y[r70 + j69];
   }
-  // dL/dW
+  // dL/dW; dL/dhf
+  dL_dhf.fill(0, 0, 4);
   {
-    let i83 = 0;
-    for (; i83 < 2; i83++) {
-      const a85_0 = dL_db[i83];
-      const o86_0 = i83 * 4;
-      for (let j84 = 0; j84 < 4; j84++) {
-        const bv87 = hp[j84];
-        dL_dW[o86_0 + j84] = a85_0 * bv87;
+    for (let i71 = 0; i71 < 2; i71++) {
+      const g73_0 = dL_db[i71];
+      const o74_0 = i71 * 4;
+      for (let j72 = 0; j72 < 4; j72++) {
+        const hv75 = hp[j72];
+        dL_dW[o74_0 + j72] = g73_0 * hv75;
+        dL_dhf[j72] += W[o74_0 + j72] * g73_0;
       }
     }
   }
-  // dL/dhf
-  {
-    let i88 = 0;
-    for (; i88 + 3 < 4; i88 += 4) {
-      {
-        let j89 = 0;
-        for (; j89 < 1; j89++) {
-          let s97_0_0 = 0;
-          let s97_1_0 = 0;
-          let s97_2_0 = 0;
-          let s97_3_0 = 0;
-          for (let p90 = 0; p90 < 2; p90++) {
-            const pm93 = p90 * 4;
-            const pn94 = p90 * 1;
-            const a95_0 = W[pm93 + i88];
-            const a95_1 = W[pm93 + i88 + 1];
-            const a95_2 = W[pm93 + i88 + 2];
-            const a95_3 = W[pm93 + i88 + 3];
-            const b96_0 = dL_db[pn94 + j89];
-            s97_0_0 += a95_0 * b96_0;
-            s97_1_0 += a95_1 * b96_0;
-            s97_2_0 += a95_2 * b96_0;
-            s97_3_0 += a95_3 * b96_0;
-          }
-          dL_dhf[i88 * 1 + j89] = s97_0_0;
-          dL_dhf[(i88 + 1) * 1 + j89] = s97_1_0;
-          dL_dhf[(i88 + 2) * 1 + j89] = s97_2_0;
-          dL_dhf[(i88 + 3) * 1 + j89] = s97_3_0;
-        }
-      }
-    }
-  }
-  for (let l100 = 0; l100 < 1; l100++)
-    for (let oh101 = 0; oh101 < 2; oh101++)
-      for (let ow102 = 0; ow102 < 2; ow102++) {
-        const o103 = (l100 * 2 + oh101) * 2 + ow102;
-        let m98 = -Infinity;
-        let q99 = 0;
-        for (let i104 = 0; i104 < 2; i104++)
-          for (let j105 = 0; j105 < 2; j105++) {
-            const q106 = (l100 * 3 + oh101 * 1 + i104) * 3 + ow102 * 1 + j105;
-            if (hr[q106] > m98) {
-              m98 = hr[q106];
-              q99 = q106;
+  for (let l78 = 0; l78 < 1; l78++)
+    for (let oh79 = 0; oh79 < 2; oh79++)
+      for (let ow80 = 0; ow80 < 2; ow80++) {
+        const o81 = (l78 * 2 + oh79) * 2 + ow80;
+        let m76 = -Infinity;
+        let q77 = 0;
+        for (let i82 = 0; i82 < 2; i82++)
+          for (let j83 = 0; j83 < 2; j83++) {
+            const q84 = (l78 * 3 + oh79 * 1 + i82) * 3 + ow80 * 1 + j83;
+            if (hr[q84] > m76) {
+              m76 = hr[q84];
+              q77 = q84;
             }
           }
-        v54[o103] = q99;
+        v54[o81] = q77;
       }
   // dL/dhr
   dL_dhr.fill(0, 0, 9);
-  for (let i107 = 0; i107 < 4; i107++) dL_dhr[v54[i107]] += dL_dhf[i107];
+  for (let i85 = 0; i85 < 4; i85++) dL_dhr[v54[i85]] += dL_dhf[i85];
   // dL/dh
 
-  for (let i110 = 0; i110 < 9; i110++) {
-    dL_dh[i110] = dL_dhr[i110] * (+(hr[i110] > 0));
+  for (let i88 = 0; i88 < 9; i88++) {
+    dL_dh[i88] = dL_dhr[i88] * (+(hr[i88] > 0));
   }
   // dL/dk
-  for (let f112 = 0; f112 < 1; f112++)
-    for (let c113 = 0; c113 < 1; c113++) {
-      let s118_0_0 = 0;
-      let s118_0_1 = 0;
-      let s118_0_2 = 0;
-      let s118_1_0 = 0;
-      let s118_1_1 = 0;
-      let s118_1_2 = 0;
-      let s118_2_0 = 0;
-      let s118_2_1 = 0;
-      let s118_2_2 = 0;
-      for (let n111 = 0; n111 < 1; n111++)
-        for (let oh114 = 0; oh114 < 3; oh114++) {
-          const r119_0 = ((n111 * 1 + c113) * 5 + oh114 * 1 + 0) * 5;
-          const r119_1 = ((n111 * 1 + c113) * 5 + oh114 * 1 + 1) * 5;
-          const r119_2 = ((n111 * 1 + c113) * 5 + oh114 * 1 + 2) * 5;
-          for (let ow115 = 0; ow115 < 3; ow115++) {
-            const g117 = dL_dh[((n111 * 1 + f112) * 3 + oh114) * 3 + ow115];
-            const col116 = ow115 * 1;
-            s118_0_0 += g117 * x[r119_0 + col116];
-            s118_0_1 += g117 * x[r119_0 + col116 + 1];
-            s118_0_2 += g117 * x[r119_0 + col116 + 2];
-            s118_1_0 += g117 * x[r119_1 + col116];
-            s118_1_1 += g117 * x[r119_1 + col116 + 1];
-            s118_1_2 += g117 * x[r119_1 + col116 + 2];
-            s118_2_0 += g117 * x[r119_2 + col116];
-            s118_2_1 += g117 * x[r119_2 + col116 + 1];
-            s118_2_2 += g117 * x[r119_2 + col116 + 2];
+  for (let f90 = 0; f90 < 1; f90++)
+    for (let c91 = 0; c91 < 1; c91++) {
+      let s96_0_0 = 0;
+      let s96_0_1 = 0;
+      let s96_0_2 = 0;
+      let s96_1_0 = 0;
+      let s96_1_1 = 0;
+      let s96_1_2 = 0;
+      let s96_2_0 = 0;
+      let s96_2_1 = 0;
+      let s96_2_2 = 0;
+      for (let n89 = 0; n89 < 1; n89++)
+        for (let oh92 = 0; oh92 < 3; oh92++) {
+          const r97_0 = ((n89 * 1 + c91) * 5 + oh92 * 1 + 0) * 5;
+          const r97_1 = ((n89 * 1 + c91) * 5 + oh92 * 1 + 1) * 5;
+          const r97_2 = ((n89 * 1 + c91) * 5 + oh92 * 1 + 2) * 5;
+          for (let ow93 = 0; ow93 < 3; ow93++) {
+            const g95 = dL_dh[((n89 * 1 + f90) * 3 + oh92) * 3 + ow93];
+            const col94 = ow93 * 1;
+            s96_0_0 += g95 * x[r97_0 + col94];
+            s96_0_1 += g95 * x[r97_0 + col94 + 1];
+            s96_0_2 += g95 * x[r97_0 + col94 + 2];
+            s96_1_0 += g95 * x[r97_1 + col94];
+            s96_1_1 += g95 * x[r97_1 + col94 + 1];
+            s96_1_2 += g95 * x[r97_1 + col94 + 2];
+            s96_2_0 += g95 * x[r97_2 + col94];
+            s96_2_1 += g95 * x[r97_2 + col94 + 1];
+            s96_2_2 += g95 * x[r97_2 + col94 + 2];
           }
         }
-      dL_dk[((f112 * 1 + c113) * 3 + 0) * 3 + 0] = s118_0_0;
-      dL_dk[((f112 * 1 + c113) * 3 + 0) * 3 + 1] = s118_0_1;
-      dL_dk[((f112 * 1 + c113) * 3 + 0) * 3 + 2] = s118_0_2;
-      dL_dk[((f112 * 1 + c113) * 3 + 1) * 3 + 0] = s118_1_0;
-      dL_dk[((f112 * 1 + c113) * 3 + 1) * 3 + 1] = s118_1_1;
-      dL_dk[((f112 * 1 + c113) * 3 + 1) * 3 + 2] = s118_1_2;
-      dL_dk[((f112 * 1 + c113) * 3 + 2) * 3 + 0] = s118_2_0;
-      dL_dk[((f112 * 1 + c113) * 3 + 2) * 3 + 1] = s118_2_1;
-      dL_dk[((f112 * 1 + c113) * 3 + 2) * 3 + 2] = s118_2_2;
+      dL_dk[((f90 * 1 + c91) * 3 + 0) * 3 + 0] = s96_0_0;
+      dL_dk[((f90 * 1 + c91) * 3 + 0) * 3 + 1] = s96_0_1;
+      dL_dk[((f90 * 1 + c91) * 3 + 0) * 3 + 2] = s96_0_2;
+      dL_dk[((f90 * 1 + c91) * 3 + 1) * 3 + 0] = s96_1_0;
+      dL_dk[((f90 * 1 + c91) * 3 + 1) * 3 + 1] = s96_1_1;
+      dL_dk[((f90 * 1 + c91) * 3 + 1) * 3 + 2] = s96_1_2;
+      dL_dk[((f90 * 1 + c91) * 3 + 2) * 3 + 0] = s96_2_0;
+      dL_dk[((f90 * 1 + c91) * 3 + 2) * 3 + 1] = s96_2_1;
+      dL_dk[((f90 * 1 + c91) * 3 + 2) * 3 + 2] = s96_2_2;
     }
 
   return { loss: L[0], gradients: out };

@@ -157,25 +157,17 @@ function allocate() {
   const v8 = new Float64Array(9);
   const h = new Float64Array(9);
   const p = new Float64Array(4);
-  const v13 = new Float64Array(4);
-  const v14 = new Float64Array(2);
   const z = new Float64Array(2);
   const yhat = new Float64Array(2);
   const L = new Float64Array(1);
-  const v18 = new Float64Array(2);
-  const v19 = new Float64Array(2);
-  const v20 = new Float64Array(2);
   const dL_dyhat = new Float64Array(2);
   const v22 = new Float64Array(2);
   const v23 = new Float64Array(1);
-  const v24 = new Float64Array(2);
   const dL_db = new Float64Array(2);
   const dL_dW = new Float64Array(8);
   const v34 = new Float64Array(4);
-  const dL_dp = new Float64Array(4);
   const v41 = new Float64Array(4);
   const dL_dh = new Float64Array(9);
-  const v45 = new Float64Array(9);
   const v46 = new Float64Array(9);
   const dL_dk = new Float64Array(9);
   return {
@@ -183,25 +175,17 @@ function allocate() {
     v8,
     h,
     p,
-    v13,
-    v14,
     z,
     yhat,
     L,
-    v18,
-    v19,
-    v20,
     dL_dyhat,
     v22,
     v23,
-    v24,
     dL_db,
     dL_dW,
     v34,
-    dL_dp,
     v41,
     dL_dh,
-    v45,
     v46,
     dL_dk,
   };
@@ -221,7 +205,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const k = params["k"];
   const W = params["W"];
   const b = params["b"];
-  const { v8, h, p, v14, z, yhat, L } = w;
+  const { v8, h, p, z, yhat, L } = w;
   for (let n0 = 0; n0 < 1; n0++)
     for (let f1 = 0; f1 < 1; f1++) {
       {
@@ -306,45 +290,33 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           }
         p[o14] = m10;
       }
+  // z = W*flatten(p) + b
   {
-    let i18 = 0;
-    for (; i18 < 2; i18++) {
-      {
-        let j19 = 0;
-        for (; j19 < 1; j19++) {
-          const ar21_0 = i18 * 4;
-          let s27_0_0 = 0;
-          for (let p20 = 0; p20 < 4; p20++) {
-            const pn24 = p20 * 1;
-            const a25_0 = W[ar21_0 + p20];
-            const b26_0 = p[pn24 + j19];
-            s27_0_0 += a25_0 * b26_0;
-          }
-          v14[i18 * 1 + j19] = s27_0_0;
-        }
+    for (let i18 = 0; i18 < 2; i18++) {
+      const ar20_0_0 = i18 * 4;
+      let s22_0_0 = 0;
+      for (let p19 = 0; p19 < 4; p19++) {
+        const x21 = p[p19];
+        s22_0_0 += W[ar20_0_0 + p19] * x21;
       }
+      z[i18] = s22_0_0 + b[i18];
     }
   }
-  // z = W*flatten(p) + b
-
-  for (let i28 = 0; i28 < 2; i28++) {
-    z[i28] = v14[i28] + b[i28];
-  }
   // yhat = softmax(z)
-  for (let r33 = 0; r33 < 2; r33 += 2) {
-    let m29 = -Infinity;
-    for (let j31 = 0; j31 < 2; j31++) if (z[r33 + j31] > m29) m29 = z[r33 + j31];
-    let s30 = 0;
-    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(z[r33 + j31] - m29);
-    const lse32 = m29 + Math.log(s30);
-    for (let j31 = 0; j31 < 2; j31++) yhat[r33 + j31] = Math.exp(z[r33 + j31] - lse32);
+  for (let r27 = 0; r27 < 2; r27 += 2) {
+    let m23 = -Infinity;
+    for (let j25 = 0; j25 < 2; j25++) if (z[r27 + j25] > m23) m23 = z[r27 + j25];
+    let s24 = 0;
+    for (let j25 = 0; j25 < 2; j25++) s24 += Math.exp(z[r27 + j25] - m23);
+    const lse26 = m23 + Math.log(s24);
+    for (let j25 = 0; j25 < 2; j25++) yhat[r27 + j25] = Math.exp(z[r27 + j25] - lse26);
   }
   // loss L = bce(yhat, y)
   {
-    let s34 = 0;
-    for (let i35 = 0; i35 < 2; i35++)
-      s34 += -(y[i35] * Math.log(yhat[i35]) + (1 - y[i35]) * Math.log(1 - yhat[i35]));
-    L[0] = s34;
+    let s28 = 0;
+    for (let i29 = 0; i29 < 2; i29++)
+      s28 += -(y[i29] * Math.log(yhat[i29]) + (1 - y[i29]) * Math.log(1 - yhat[i29]));
+    L[0] = s28;
   }
   return {
     loss: L[0],
@@ -385,256 +357,214 @@ export function gradient(
   const dL_db = out["b"];
   const dL_dW = out["W"];
   const dL_dk = out["k"];
-  const { v8, h, p, v14, z, yhat, L, dL_dyhat, v22, v23, v34, v41, dL_dh, v46 } = w;
-  for (let n36 = 0; n36 < 1; n36++)
-    for (let f37 = 0; f37 < 1; f37++) {
+  const { v8, h, p, z, yhat, L, dL_dyhat, v22, v23, v34, v41, dL_dh, v46 } = w;
+  for (let n30 = 0; n30 < 1; n30++)
+    for (let f31 = 0; f31 < 1; f31++) {
       {
-        const c38 = 0;
+        const c32 = 0;
         {
-          const w42_0_0 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
-          const w42_0_1 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
-          const w42_0_2 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
-          const w42_1_0 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
-          const w42_1_1 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
-          const w42_1_2 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
-          const w42_2_0 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
-          const w42_2_1 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
-          const w42_2_2 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
-          for (let oh39 = 0; oh39 < 3; oh39++) {
-            const r43_0 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 0) * 5;
-            const r43_1 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 1) * 5;
-            const r43_2 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 2) * 5;
-            const ob44 = ((n36 * 1 + f37) * 3 + oh39) * 3;
-            for (let ow40 = 0; ow40 < 3; ow40++) {
-              const col41 = ow40 * 1;
-              v8[ob44 + ow40] = w42_0_0 * x[r43_0 + col41]
-                + w42_0_1 * x[r43_0 + col41 + 1]
-                + w42_0_2 * x[r43_0 + col41 + 2]
-                + w42_1_0 * x[r43_1 + col41]
-                + w42_1_1 * x[r43_1 + col41 + 1]
-                + w42_1_2 * x[r43_1 + col41 + 2]
-                + w42_2_0 * x[r43_2 + col41]
-                + w42_2_1 * x[r43_2 + col41 + 1]
-                + w42_2_2 * x[r43_2 + col41 + 2];
+          const w36_0_0 = k[((f31 * 1 + c32) * 3 + 0) * 3 + 0];
+          const w36_0_1 = k[((f31 * 1 + c32) * 3 + 0) * 3 + 1];
+          const w36_0_2 = k[((f31 * 1 + c32) * 3 + 0) * 3 + 2];
+          const w36_1_0 = k[((f31 * 1 + c32) * 3 + 1) * 3 + 0];
+          const w36_1_1 = k[((f31 * 1 + c32) * 3 + 1) * 3 + 1];
+          const w36_1_2 = k[((f31 * 1 + c32) * 3 + 1) * 3 + 2];
+          const w36_2_0 = k[((f31 * 1 + c32) * 3 + 2) * 3 + 0];
+          const w36_2_1 = k[((f31 * 1 + c32) * 3 + 2) * 3 + 1];
+          const w36_2_2 = k[((f31 * 1 + c32) * 3 + 2) * 3 + 2];
+          for (let oh33 = 0; oh33 < 3; oh33++) {
+            const r37_0 = ((n30 * 1 + c32) * 5 + oh33 * 1 + 0) * 5;
+            const r37_1 = ((n30 * 1 + c32) * 5 + oh33 * 1 + 1) * 5;
+            const r37_2 = ((n30 * 1 + c32) * 5 + oh33 * 1 + 2) * 5;
+            const ob38 = ((n30 * 1 + f31) * 3 + oh33) * 3;
+            for (let ow34 = 0; ow34 < 3; ow34++) {
+              const col35 = ow34 * 1;
+              v8[ob38 + ow34] = w36_0_0 * x[r37_0 + col35]
+                + w36_0_1 * x[r37_0 + col35 + 1]
+                + w36_0_2 * x[r37_0 + col35 + 2]
+                + w36_1_0 * x[r37_1 + col35]
+                + w36_1_1 * x[r37_1 + col35 + 1]
+                + w36_1_2 * x[r37_1 + col35 + 2]
+                + w36_2_0 * x[r37_2 + col35]
+                + w36_2_1 * x[r37_2 + col35 + 1]
+                + w36_2_2 * x[r37_2 + col35 + 2];
             }
           }
         }
       }
-      for (let c38 = 1; c38 < 1; c38++) {
-        const w42_0_0 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 0];
-        const w42_0_1 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 1];
-        const w42_0_2 = k[((f37 * 1 + c38) * 3 + 0) * 3 + 2];
-        const w42_1_0 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 0];
-        const w42_1_1 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 1];
-        const w42_1_2 = k[((f37 * 1 + c38) * 3 + 1) * 3 + 2];
-        const w42_2_0 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 0];
-        const w42_2_1 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 1];
-        const w42_2_2 = k[((f37 * 1 + c38) * 3 + 2) * 3 + 2];
-        for (let oh39 = 0; oh39 < 3; oh39++) {
-          const r43_0 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 0) * 5;
-          const r43_1 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 1) * 5;
-          const r43_2 = ((n36 * 1 + c38) * 5 + oh39 * 1 + 2) * 5;
-          const ob44 = ((n36 * 1 + f37) * 3 + oh39) * 3;
-          for (let ow40 = 0; ow40 < 3; ow40++) {
-            const col41 = ow40 * 1;
-            v8[ob44 + ow40] += w42_0_0 * x[r43_0 + col41]
-              + w42_0_1 * x[r43_0 + col41 + 1]
-              + w42_0_2 * x[r43_0 + col41 + 2]
-              + w42_1_0 * x[r43_1 + col41]
-              + w42_1_1 * x[r43_1 + col41 + 1]
-              + w42_1_2 * x[r43_1 + col41 + 2]
-              + w42_2_0 * x[r43_2 + col41]
-              + w42_2_1 * x[r43_2 + col41 + 1]
-              + w42_2_2 * x[r43_2 + col41 + 2];
+      for (let c32 = 1; c32 < 1; c32++) {
+        const w36_0_0 = k[((f31 * 1 + c32) * 3 + 0) * 3 + 0];
+        const w36_0_1 = k[((f31 * 1 + c32) * 3 + 0) * 3 + 1];
+        const w36_0_2 = k[((f31 * 1 + c32) * 3 + 0) * 3 + 2];
+        const w36_1_0 = k[((f31 * 1 + c32) * 3 + 1) * 3 + 0];
+        const w36_1_1 = k[((f31 * 1 + c32) * 3 + 1) * 3 + 1];
+        const w36_1_2 = k[((f31 * 1 + c32) * 3 + 1) * 3 + 2];
+        const w36_2_0 = k[((f31 * 1 + c32) * 3 + 2) * 3 + 0];
+        const w36_2_1 = k[((f31 * 1 + c32) * 3 + 2) * 3 + 1];
+        const w36_2_2 = k[((f31 * 1 + c32) * 3 + 2) * 3 + 2];
+        for (let oh33 = 0; oh33 < 3; oh33++) {
+          const r37_0 = ((n30 * 1 + c32) * 5 + oh33 * 1 + 0) * 5;
+          const r37_1 = ((n30 * 1 + c32) * 5 + oh33 * 1 + 1) * 5;
+          const r37_2 = ((n30 * 1 + c32) * 5 + oh33 * 1 + 2) * 5;
+          const ob38 = ((n30 * 1 + f31) * 3 + oh33) * 3;
+          for (let ow34 = 0; ow34 < 3; ow34++) {
+            const col35 = ow34 * 1;
+            v8[ob38 + ow34] += w36_0_0 * x[r37_0 + col35]
+              + w36_0_1 * x[r37_0 + col35 + 1]
+              + w36_0_2 * x[r37_0 + col35 + 2]
+              + w36_1_0 * x[r37_1 + col35]
+              + w36_1_1 * x[r37_1 + col35 + 1]
+              + w36_1_2 * x[r37_1 + col35 + 2]
+              + w36_2_0 * x[r37_2 + col35]
+              + w36_2_1 * x[r37_2 + col35 + 1]
+              + w36_2_2 * x[r37_2 + col35 + 2];
           }
         }
       }
     }
   // h = relu(conv2d(x, k))
 
-  for (let i45 = 0; i45 < 9; i45++) {
-    h[i45] = Math.max(v8[i45], 0);
+  for (let i39 = 0; i39 < 9; i39++) {
+    h[i39] = Math.max(v8[i39], 0);
   }
   // p = maxpool(h, size=2, stride=1)
-  for (let l47 = 0; l47 < 1; l47++)
-    for (let oh48 = 0; oh48 < 2; oh48++)
-      for (let ow49 = 0; ow49 < 2; ow49++) {
-        const o50 = (l47 * 2 + oh48) * 2 + ow49;
-        let m46 = -Infinity;
-        for (let i51 = 0; i51 < 2; i51++)
-          for (let j52 = 0; j52 < 2; j52++) {
-            const q53 = (l47 * 3 + oh48 * 1 + i51) * 3 + ow49 * 1 + j52;
-            if (h[q53] > m46) {
-              m46 = h[q53];
+  for (let l41 = 0; l41 < 1; l41++)
+    for (let oh42 = 0; oh42 < 2; oh42++)
+      for (let ow43 = 0; ow43 < 2; ow43++) {
+        const o44 = (l41 * 2 + oh42) * 2 + ow43;
+        let m40 = -Infinity;
+        for (let i45 = 0; i45 < 2; i45++)
+          for (let j46 = 0; j46 < 2; j46++) {
+            const q47 = (l41 * 3 + oh42 * 1 + i45) * 3 + ow43 * 1 + j46;
+            if (h[q47] > m40) {
+              m40 = h[q47];
             }
           }
-        p[o50] = m46;
+        p[o44] = m40;
       }
+  // z = W*flatten(p) + b
   {
-    let i54 = 0;
-    for (; i54 < 2; i54++) {
-      {
-        let j55 = 0;
-        for (; j55 < 1; j55++) {
-          const ar57_0 = i54 * 4;
-          let s63_0_0 = 0;
-          for (let p56 = 0; p56 < 4; p56++) {
-            const pn60 = p56 * 1;
-            const a61_0 = W[ar57_0 + p56];
-            const b62_0 = p[pn60 + j55];
-            s63_0_0 += a61_0 * b62_0;
-          }
-          v14[i54 * 1 + j55] = s63_0_0;
-        }
+    for (let i48 = 0; i48 < 2; i48++) {
+      const ar50_0_0 = i48 * 4;
+      let s52_0_0 = 0;
+      for (let p49 = 0; p49 < 4; p49++) {
+        const x51 = p[p49];
+        s52_0_0 += W[ar50_0_0 + p49] * x51;
       }
+      z[i48] = s52_0_0 + b[i48];
     }
   }
-  // z = W*flatten(p) + b
-
-  for (let i64 = 0; i64 < 2; i64++) {
-    z[i64] = v14[i64] + b[i64];
-  }
   // yhat = softmax(z)
-  for (let r69 = 0; r69 < 2; r69 += 2) {
-    let m65 = -Infinity;
-    for (let j67 = 0; j67 < 2; j67++) if (z[r69 + j67] > m65) m65 = z[r69 + j67];
-    let s66 = 0;
-    for (let j67 = 0; j67 < 2; j67++) s66 += Math.exp(z[r69 + j67] - m65);
-    const lse68 = m65 + Math.log(s66);
-    for (let j67 = 0; j67 < 2; j67++) yhat[r69 + j67] = Math.exp(z[r69 + j67] - lse68);
+  for (let r57 = 0; r57 < 2; r57 += 2) {
+    let m53 = -Infinity;
+    for (let j55 = 0; j55 < 2; j55++) if (z[r57 + j55] > m53) m53 = z[r57 + j55];
+    let s54 = 0;
+    for (let j55 = 0; j55 < 2; j55++) s54 += Math.exp(z[r57 + j55] - m53);
+    const lse56 = m53 + Math.log(s54);
+    for (let j55 = 0; j55 < 2; j55++) yhat[r57 + j55] = Math.exp(z[r57 + j55] - lse56);
   }
   // loss L = bce(yhat, y)
   {
-    let s70 = 0;
-    for (let i71 = 0; i71 < 2; i71++)
-      s70 += -(y[i71] * Math.log(yhat[i71]) + (1 - y[i71]) * Math.log(1 - yhat[i71]));
-    L[0] = s70;
+    let s58 = 0;
+    for (let i59 = 0; i59 < 2; i59++)
+      s58 += -(y[i59] * Math.log(yhat[i59]) + (1 - y[i59]) * Math.log(1 - yhat[i59]));
+    L[0] = s58;
   }
   // dL/dyhat
 
-  for (let i72 = 0; i72 < 2; i72++) {
-    dL_dyhat[i72] = (yhat[i72] - (y[i72])) / (yhat[i72] * (1 - (yhat[i72])));
+  for (let i60 = 0; i60 < 2; i60++) {
+    dL_dyhat[i60] = (yhat[i60] - (y[i60])) / (yhat[i60] * (1 - (yhat[i60])));
   }
 
-  for (let i73 = 0; i73 < 2; i73++) {
-    v22[i73] = dL_dyhat[i73] * yhat[i73];
+  for (let i61 = 0; i61 < 2; i61++) {
+    v22[i61] = dL_dyhat[i61] * yhat[i61];
   }
   v23.fill(0, 0, 1);
-  let f75 = 0;
-  let s76 = 0;
-  for (let i74 = 0; i74 < 2; i74++) s76 += v22[f75++];
-  v23[0] += s76;
+  let f63 = 0;
+  let s64 = 0;
+  for (let i62 = 0; i62 < 2; i62++) s64 += v22[f63++];
+  v23[0] += s64;
   // dL/db
 
-  for (let i77 = 0; i77 < 2; i77++) {
-    dL_db[i77] = yhat[i77] * (dL_dyhat[i77] - (v23[0]));
+  for (let i65 = 0; i65 < 2; i65++) {
+    dL_db[i65] = yhat[i65] * (dL_dyhat[i65] - (v23[0]));
   }
   // dL/dW
+  v34.fill(0, 0, 4);
   {
-    let i78 = 0;
-    for (; i78 < 2; i78++) {
-      const a80_0 = dL_db[i78];
-      const o81_0 = i78 * 4;
-      for (let j79 = 0; j79 < 4; j79++) {
-        const bv82 = p[j79];
-        dL_dW[o81_0 + j79] = a80_0 * bv82;
+    for (let i66 = 0; i66 < 2; i66++) {
+      const g68_0 = dL_db[i66];
+      const o69_0 = i66 * 4;
+      for (let j67 = 0; j67 < 4; j67++) {
+        const hv70 = p[j67];
+        dL_dW[o69_0 + j67] = g68_0 * hv70;
+        v34[j67] += W[o69_0 + j67] * g68_0;
       }
     }
   }
-  {
-    let i83 = 0;
-    for (; i83 + 3 < 4; i83 += 4) {
-      {
-        let j84 = 0;
-        for (; j84 < 1; j84++) {
-          let s92_0_0 = 0;
-          let s92_1_0 = 0;
-          let s92_2_0 = 0;
-          let s92_3_0 = 0;
-          for (let p85 = 0; p85 < 2; p85++) {
-            const pm88 = p85 * 4;
-            const pn89 = p85 * 1;
-            const a90_0 = W[pm88 + i83];
-            const a90_1 = W[pm88 + i83 + 1];
-            const a90_2 = W[pm88 + i83 + 2];
-            const a90_3 = W[pm88 + i83 + 3];
-            const b91_0 = dL_db[pn89 + j84];
-            s92_0_0 += a90_0 * b91_0;
-            s92_1_0 += a90_1 * b91_0;
-            s92_2_0 += a90_2 * b91_0;
-            s92_3_0 += a90_3 * b91_0;
-          }
-          v34[i83 * 1 + j84] = s92_0_0;
-          v34[(i83 + 1) * 1 + j84] = s92_1_0;
-          v34[(i83 + 2) * 1 + j84] = s92_2_0;
-          v34[(i83 + 3) * 1 + j84] = s92_3_0;
-        }
-      }
-    }
-  }
-  for (let l95 = 0; l95 < 1; l95++)
-    for (let oh96 = 0; oh96 < 2; oh96++)
-      for (let ow97 = 0; ow97 < 2; ow97++) {
-        const o98 = (l95 * 2 + oh96) * 2 + ow97;
-        let m93 = -Infinity;
-        let q94 = 0;
-        for (let i99 = 0; i99 < 2; i99++)
-          for (let j100 = 0; j100 < 2; j100++) {
-            const q101 = (l95 * 3 + oh96 * 1 + i99) * 3 + ow97 * 1 + j100;
-            if (h[q101] > m93) {
-              m93 = h[q101];
-              q94 = q101;
+  for (let l73 = 0; l73 < 1; l73++)
+    for (let oh74 = 0; oh74 < 2; oh74++)
+      for (let ow75 = 0; ow75 < 2; ow75++) {
+        const o76 = (l73 * 2 + oh74) * 2 + ow75;
+        let m71 = -Infinity;
+        let q72 = 0;
+        for (let i77 = 0; i77 < 2; i77++)
+          for (let j78 = 0; j78 < 2; j78++) {
+            const q79 = (l73 * 3 + oh74 * 1 + i77) * 3 + ow75 * 1 + j78;
+            if (h[q79] > m71) {
+              m71 = h[q79];
+              q72 = q79;
             }
           }
-        v41[o98] = q94;
+        v41[o76] = q72;
       }
   // dL/dh
   dL_dh.fill(0, 0, 9);
-  for (let i102 = 0; i102 < 4; i102++) dL_dh[v41[i102]] += v34[i102];
+  for (let i80 = 0; i80 < 4; i80++) dL_dh[v41[i80]] += v34[i80];
 
-  for (let i105 = 0; i105 < 9; i105++) {
-    v46[i105] = dL_dh[i105] * (+(h[i105] > 0));
+  for (let i83 = 0; i83 < 9; i83++) {
+    v46[i83] = dL_dh[i83] * (+(h[i83] > 0));
   }
   // dL/dk
-  for (let f107 = 0; f107 < 1; f107++)
-    for (let c108 = 0; c108 < 1; c108++) {
-      let s113_0_0 = 0;
-      let s113_0_1 = 0;
-      let s113_0_2 = 0;
-      let s113_1_0 = 0;
-      let s113_1_1 = 0;
-      let s113_1_2 = 0;
-      let s113_2_0 = 0;
-      let s113_2_1 = 0;
-      let s113_2_2 = 0;
-      for (let n106 = 0; n106 < 1; n106++)
-        for (let oh109 = 0; oh109 < 3; oh109++) {
-          const r114_0 = ((n106 * 1 + c108) * 5 + oh109 * 1 + 0) * 5;
-          const r114_1 = ((n106 * 1 + c108) * 5 + oh109 * 1 + 1) * 5;
-          const r114_2 = ((n106 * 1 + c108) * 5 + oh109 * 1 + 2) * 5;
-          for (let ow110 = 0; ow110 < 3; ow110++) {
-            const g112 = v46[((n106 * 1 + f107) * 3 + oh109) * 3 + ow110];
-            const col111 = ow110 * 1;
-            s113_0_0 += g112 * x[r114_0 + col111];
-            s113_0_1 += g112 * x[r114_0 + col111 + 1];
-            s113_0_2 += g112 * x[r114_0 + col111 + 2];
-            s113_1_0 += g112 * x[r114_1 + col111];
-            s113_1_1 += g112 * x[r114_1 + col111 + 1];
-            s113_1_2 += g112 * x[r114_1 + col111 + 2];
-            s113_2_0 += g112 * x[r114_2 + col111];
-            s113_2_1 += g112 * x[r114_2 + col111 + 1];
-            s113_2_2 += g112 * x[r114_2 + col111 + 2];
+  for (let f85 = 0; f85 < 1; f85++)
+    for (let c86 = 0; c86 < 1; c86++) {
+      let s91_0_0 = 0;
+      let s91_0_1 = 0;
+      let s91_0_2 = 0;
+      let s91_1_0 = 0;
+      let s91_1_1 = 0;
+      let s91_1_2 = 0;
+      let s91_2_0 = 0;
+      let s91_2_1 = 0;
+      let s91_2_2 = 0;
+      for (let n84 = 0; n84 < 1; n84++)
+        for (let oh87 = 0; oh87 < 3; oh87++) {
+          const r92_0 = ((n84 * 1 + c86) * 5 + oh87 * 1 + 0) * 5;
+          const r92_1 = ((n84 * 1 + c86) * 5 + oh87 * 1 + 1) * 5;
+          const r92_2 = ((n84 * 1 + c86) * 5 + oh87 * 1 + 2) * 5;
+          for (let ow88 = 0; ow88 < 3; ow88++) {
+            const g90 = v46[((n84 * 1 + f85) * 3 + oh87) * 3 + ow88];
+            const col89 = ow88 * 1;
+            s91_0_0 += g90 * x[r92_0 + col89];
+            s91_0_1 += g90 * x[r92_0 + col89 + 1];
+            s91_0_2 += g90 * x[r92_0 + col89 + 2];
+            s91_1_0 += g90 * x[r92_1 + col89];
+            s91_1_1 += g90 * x[r92_1 + col89 + 1];
+            s91_1_2 += g90 * x[r92_1 + col89 + 2];
+            s91_2_0 += g90 * x[r92_2 + col89];
+            s91_2_1 += g90 * x[r92_2 + col89 + 1];
+            s91_2_2 += g90 * x[r92_2 + col89 + 2];
           }
         }
-      dL_dk[((f107 * 1 + c108) * 3 + 0) * 3 + 0] = s113_0_0;
-      dL_dk[((f107 * 1 + c108) * 3 + 0) * 3 + 1] = s113_0_1;
-      dL_dk[((f107 * 1 + c108) * 3 + 0) * 3 + 2] = s113_0_2;
-      dL_dk[((f107 * 1 + c108) * 3 + 1) * 3 + 0] = s113_1_0;
-      dL_dk[((f107 * 1 + c108) * 3 + 1) * 3 + 1] = s113_1_1;
-      dL_dk[((f107 * 1 + c108) * 3 + 1) * 3 + 2] = s113_1_2;
-      dL_dk[((f107 * 1 + c108) * 3 + 2) * 3 + 0] = s113_2_0;
-      dL_dk[((f107 * 1 + c108) * 3 + 2) * 3 + 1] = s113_2_1;
-      dL_dk[((f107 * 1 + c108) * 3 + 2) * 3 + 2] = s113_2_2;
+      dL_dk[((f85 * 1 + c86) * 3 + 0) * 3 + 0] = s91_0_0;
+      dL_dk[((f85 * 1 + c86) * 3 + 0) * 3 + 1] = s91_0_1;
+      dL_dk[((f85 * 1 + c86) * 3 + 0) * 3 + 2] = s91_0_2;
+      dL_dk[((f85 * 1 + c86) * 3 + 1) * 3 + 0] = s91_1_0;
+      dL_dk[((f85 * 1 + c86) * 3 + 1) * 3 + 1] = s91_1_1;
+      dL_dk[((f85 * 1 + c86) * 3 + 1) * 3 + 2] = s91_1_2;
+      dL_dk[((f85 * 1 + c86) * 3 + 2) * 3 + 0] = s91_2_0;
+      dL_dk[((f85 * 1 + c86) * 3 + 2) * 3 + 1] = s91_2_1;
+      dL_dk[((f85 * 1 + c86) * 3 + 2) * 3 + 2] = s91_2_2;
     }
 
   return { loss: L[0], gradients: out };

@@ -232,7 +232,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const y = inputs["y"];
   const W = params["W"];
   const b = params["b"];
-  const { a_steps, W_l, a_prev, bt5_2, b_l, a_l, a, a_L, v10, v11, E } = w;
+  const { a_steps, W_l, a_prev, b_l, a_l, a, a_L, v10, v11, E } = w;
   // a_l = sigmoid(W_l*a_<l-1> + b_l)
   {
     a_steps.set(x, 0 * 3);
@@ -250,47 +250,35 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i6 = 0; i6 < 3; i6++) b_l[i6] = b[o5 + i6];
       }
       {
-        let i7 = 0;
-        for (; i7 < 3; i7++) {
-          {
-            let j8 = 0;
-            for (; j8 < 1; j8++) {
-              const ar10_0 = i7 * 3;
-              let s16_0_0 = 0;
-              for (let p9 = 0; p9 < 3; p9++) {
-                const pn13 = p9 * 1;
-                const a14_0 = W_l[ar10_0 + p9];
-                const b15_0 = a_prev[pn13 + j8];
-                s16_0_0 += a14_0 * b15_0;
-              }
-              bt5_2[i7 * 1 + j8] = s16_0_0;
-            }
+        for (let i7 = 0; i7 < 3; i7++) {
+          const ar9_0_0 = i7 * 3;
+          let s11_0_0 = 0;
+          for (let p8 = 0; p8 < 3; p8++) {
+            const x10 = a_prev[p8];
+            s11_0_0 += W_l[ar9_0_0 + p8] * x10;
           }
+          a_l[i7] = 1 / (1 + Math.exp(-(s11_0_0 + b_l[i7])));
         }
-      }
-
-      for (let i17 = 0; i17 < 3; i17++) {
-        a_l[i17] = 1 / (1 + Math.exp(-(bt5_2[i17] + b_l[i17])));
       }
       a_steps.set(a_l, (t0 + 1) * 3);
     }
   }
   {
-    const o18 = (4 - 1 - 0) * 3;
-    for (let i19 = 0; i19 < 3; i19++) a_L[i19] = a[o18 + i19];
+    const o12 = (4 - 1 - 0) * 3;
+    for (let i13 = 0; i13 < 3; i13++) a_L[i13] = a[o12 + i13];
   }
 
-  for (let i20 = 0; i20 < 3; i20++) {
-    v10[i20] = (a_L[i20] - (y[i20])) * (a_L[i20] - (y[i20]));
+  for (let i14 = 0; i14 < 3; i14++) {
+    v10[i14] = (a_L[i14] - (y[i14])) * (a_L[i14] - (y[i14]));
   }
   {
-    let s21 = 0;
-    for (let i22 = 0; i22 < 3; i22++) s21 += v10[i22];
-    v11[0] = s21;
+    let s15 = 0;
+    for (let i16 = 0; i16 < 3; i16++) s15 += v10[i16];
+    v11[0] = s15;
   }
   // loss E = 0.5 * sum((a_L - y)^2)
-  const s24 = v11[0];
-  E[0] = 0.5 * s24;
+  const s18 = v11[0];
+  E[0] = 0.5 * s18;
   return { loss: E[0], values: { "a": a.slice(), "E": E.slice() } };
 }
 
@@ -323,7 +311,6 @@ export function gradient(
     r5_5,
     W_l,
     a_prev,
-    bt5_2,
     b_l,
     a_l,
     a,
@@ -345,133 +332,118 @@ export function gradient(
   // a_l = sigmoid(W_l*a_<l-1> + b_l)
   {
     a_steps.set(x, 0 * 3);
-    for (let t25 = 0; t25 < 4; t25++) {
+    for (let t19 = 0; t19 < 4; t19++) {
       {
-        const o26 = t25 * 9;
-        for (let i27 = 0; i27 < 9; i27++) W_l[i27] = W[o26 + i27];
+        const o20 = t19 * 9;
+        for (let i21 = 0; i21 < 9; i21++) W_l[i21] = W[o20 + i21];
       }
       {
-        const o28 = (t25 + 0) * 3;
-        for (let i29 = 0; i29 < 3; i29++) a_prev[i29] = a_steps[o28 + i29];
+        const o22 = (t19 + 0) * 3;
+        for (let i23 = 0; i23 < 3; i23++) a_prev[i23] = a_steps[o22 + i23];
       }
       {
-        const o30 = t25 * 3;
-        for (let i31 = 0; i31 < 3; i31++) b_l[i31] = b[o30 + i31];
+        const o24 = t19 * 3;
+        for (let i25 = 0; i25 < 3; i25++) b_l[i25] = b[o24 + i25];
       }
       {
-        let i32 = 0;
-        for (; i32 < 3; i32++) {
-          {
-            let j33 = 0;
-            for (; j33 < 1; j33++) {
-              const ar35_0 = i32 * 3;
-              let s41_0_0 = 0;
-              for (let p34 = 0; p34 < 3; p34++) {
-                const pn38 = p34 * 1;
-                const a39_0 = W_l[ar35_0 + p34];
-                const b40_0 = a_prev[pn38 + j33];
-                s41_0_0 += a39_0 * b40_0;
-              }
-              bt5_2[i32 * 1 + j33] = s41_0_0;
-            }
+        for (let i26 = 0; i26 < 3; i26++) {
+          const ar28_0_0 = i26 * 3;
+          let s30_0_0 = 0;
+          for (let p27 = 0; p27 < 3; p27++) {
+            const x29 = a_prev[p27];
+            s30_0_0 += W_l[ar28_0_0 + p27] * x29;
           }
+          a_l[i26] = 1 / (1 + Math.exp(-(s30_0_0 + b_l[i26])));
         }
       }
-
-      for (let i42 = 0; i42 < 3; i42++) {
-        a_l[i42] = 1 / (1 + Math.exp(-(bt5_2[i42] + b_l[i42])));
-      }
-      a_steps.set(a_l, (t25 + 1) * 3);
-      r5_5.set(a_l, t25 * 3);
+      a_steps.set(a_l, (t19 + 1) * 3);
+      r5_5.set(a_l, t19 * 3);
     }
   }
   {
-    const o43 = (4 - 1 - 0) * 3;
-    for (let i44 = 0; i44 < 3; i44++) a_L[i44] = a[o43 + i44];
+    const o31 = (4 - 1 - 0) * 3;
+    for (let i32 = 0; i32 < 3; i32++) a_L[i32] = a[o31 + i32];
   }
 
-  for (let i45 = 0; i45 < 3; i45++) {
-    v8[i45] = a_L[i45] - (y[i45]);
+  for (let i33 = 0; i33 < 3; i33++) {
+    v8[i33] = a_L[i33] - (y[i33]);
   }
 
-  for (let i46 = 0; i46 < 3; i46++) {
-    v10[i46] = v8[i46] * v8[i46];
+  for (let i34 = 0; i34 < 3; i34++) {
+    v10[i34] = v8[i34] * v8[i34];
   }
   {
-    let s47 = 0;
-    for (let i48 = 0; i48 < 3; i48++) s47 += v10[i48];
-    v11[0] = s47;
+    let s35 = 0;
+    for (let i36 = 0; i36 < 3; i36++) s35 += v10[i36];
+    v11[0] = s35;
   }
   // loss E = 0.5 * sum((a_L - y)^2)
-  const s50 = v11[0];
-  E[0] = 0.5 * s50;
+  const s38 = v11[0];
+  E[0] = 0.5 * s38;
   // dE/da
   dE_da.fill(0);
   {
-    const o51 = (4 - 1 - 0) * 3;
-    for (let i52 = 0; i52 < 3; i52++) dE_da[o51 + i52] = v8[i52];
+    const o39 = (4 - 1 - 0) * 3;
+    for (let i40 = 0; i40 < 3; i40++) dE_da[o39 + i40] = v8[i40];
   }
   // backpropagation through time: dE/da_l from the last step to the first, summing dE/dW, dE/db over the steps
   {
     dE_da_steps.fill(0);
     dE_da_steps.set(dE_da, 1 * 3);
-    for (let t53 = 4 - 1; t53 >= 0; t53--) {
+    for (let t41 = 4 - 1; t41 >= 0; t41--) {
       {
-        const o54 = t53 * 9;
-        for (let i55 = 0; i55 < 9; i55++) bt22_0[i55] = W[o54 + i55];
+        const o42 = t41 * 9;
+        for (let i43 = 0; i43 < 9; i43++) bt22_0[i43] = W[o42 + i43];
       }
       {
-        const o56 = (t53 + 0) * 3;
-        for (let i57 = 0; i57 < 3; i57++) bt22_1[i57] = a_steps[o56 + i57];
+        const o44 = (t41 + 0) * 3;
+        for (let i45 = 0; i45 < 3; i45++) bt22_1[i45] = a_steps[o44 + i45];
       }
       {
-        const o58 = t53 * 3;
-        for (let i59 = 0; i59 < 3; i59++) bt22_5[i59] = r5_5[o58 + i59];
+        const o46 = t41 * 3;
+        for (let i47 = 0; i47 < 3; i47++) bt22_5[i47] = r5_5[o46 + i47];
       }
       {
-        const o60 = (t53 + 1) * 3;
-        for (let i61 = 0; i61 < 3; i61++) bt22_6[i61] = dE_da_steps[o60 + i61];
+        const o48 = (t41 + 1) * 3;
+        for (let i49 = 0; i49 < 3; i49++) bt22_6[i49] = dE_da_steps[o48 + i49];
       }
 
-      for (let i62 = 0; i62 < 3; i62++) {
-        bt22_10[i62] = (bt22_6[i62] * bt22_5[i62]) * (1 - (bt22_5[i62]));
+      for (let i50 = 0; i50 < 3; i50++) {
+        bt22_10[i50] = (bt22_6[i50] * bt22_5[i50]) * (1 - (bt22_5[i50]));
       }
       {
-        let i63 = 0;
-        for (; i63 < 3; i63++) {
-          const a65_0 = bt22_10[i63];
-          const o66_0 = i63 * 3;
-          for (let j64 = 0; j64 < 3; j64++) {
-            const bv67 = bt22_1[j64];
-            bt22_17[o66_0 + j64] = a65_0 * bv67;
+        for (let i51 = 0; i51 < 3; i51++) {
+          const a53_0 = bt22_10[i51];
+          const o54_0 = i51 * 3;
+          for (let j52 = 0; j52 < 3; j52++) {
+            const bv55 = bt22_1[j52];
+            bt22_17[o54_0 + j52] = a53_0 * bv55;
           }
         }
       }
       {
-        let i68 = 0;
-        for (; i68 < 3; i68++) {
+        for (let i56 = 0; i56 < 3; i56++) {
           {
-            let j69 = 0;
-            for (; j69 < 1; j69++) {
-              let s77_0_0 = 0;
-              for (let p70 = 0; p70 < 3; p70++) {
-                const pm73 = p70 * 3;
-                const pn74 = p70 * 1;
-                const a75_0 = bt22_0[pm73 + i68];
-                const b76_0 = bt22_10[pn74 + j69];
-                s77_0_0 += a75_0 * b76_0;
+            for (let j57 = 0; j57 < 1; j57++) {
+              let s65_0_0 = 0;
+              for (let p58 = 0; p58 < 3; p58++) {
+                const pm61 = p58 * 3;
+                const pn62 = p58 * 1;
+                const a63_0 = bt22_0[pm61 + i56];
+                const b64_0 = bt22_10[pn62 + j57];
+                s65_0_0 += a63_0 * b64_0;
               }
-              bt22_18[i68 * 1 + j69] = s77_0_0;
+              bt22_18[i56 * 1 + j57] = s65_0_0;
             }
           }
         }
       }
       {
-        const o78 = (t53 + 0) * 3;
-        for (let i79 = 0; i79 < 3; i79++) dE_da_steps[o78 + i79] += bt22_18[i79];
+        const o66 = (t41 + 0) * 3;
+        for (let i67 = 0; i67 < 3; i67++) dE_da_steps[o66 + i67] += bt22_18[i67];
       }
-      dE_dW.set(bt22_17, t53 * 9);
-      dE_db.set(bt22_10, t53 * 3);
+      dE_dW.set(bt22_17, t41 * 9);
+      dE_db.set(bt22_10, t41 * 3);
     }
   }
 

@@ -166,7 +166,6 @@ function allocate() {
   const dL_dS = new Float64Array(12);
   const dL_dW = new Float64Array(6);
   const v32 = new Float64Array(12);
-  const v37 = new Float64Array(12);
   const v38 = new Float64Array(36);
   const dL_dE = new Float64Array(18);
   return {
@@ -188,7 +187,6 @@ function allocate() {
     dL_dS,
     dL_dW,
     v32,
-    v37,
     v38,
     dL_dE,
   };
@@ -235,11 +233,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     S[i7] = v8[i7] / 3;
   }
   {
-    let i8 = 0;
-    for (; i8 + 3 < 4; i8 += 4) {
+    for (let i8 = 0; i8 < 4; i8 += 4) {
       {
-        let j9 = 0;
-        for (; j9 + 1 < 2; j9 += 2) {
+        for (let j9 = 0; j9 < 2; j9 += 2) {
           const ar11_0 = i8 * 3;
           const ar11_1 = (i8 + 1) * 3;
           const ar11_2 = (i8 + 2) * 3;
@@ -380,11 +376,9 @@ export function gradient(
     S[i44] = v8[i44] / 3;
   }
   {
-    let i45 = 0;
-    for (; i45 + 3 < 4; i45 += 4) {
+    for (let i45 = 0; i45 < 4; i45 += 4) {
       {
-        let j46 = 0;
-        for (; j46 + 1 < 2; j46 += 2) {
+        for (let j46 = 0; j46 < 2; j46 += 2) {
           const ar48_0 = i45 * 3;
           const ar48_1 = (i45 + 1) * 3;
           const ar48_2 = (i45 + 2) * 3;
@@ -489,11 +483,9 @@ export function gradient(
   }
   // dL/dS
   {
-    let i84 = 0;
-    for (; i84 + 3 < 4; i84 += 4) {
+    for (let i84 = 0; i84 < 4; i84 += 4) {
       {
-        let j85 = 0;
-        for (; j85 + 1 < 3; j85 += 2) {
+        for (let j85 = 0; j85 < 2; j85 += 2) {
           const ar87_0 = i84 * 2;
           const ar87_1 = (i84 + 1) * 2;
           const ar87_2 = (i84 + 2) * 2;
@@ -533,7 +525,7 @@ export function gradient(
           dL_dS[(i84 + 3) * 3 + j85] = s93_3_0;
           dL_dS[(i84 + 3) * 3 + j85 + 1] = s93_3_1;
         }
-        for (; j85 < 3; j85++) {
+        for (let j85 = 2; j85 < 3; j85++) {
           const ar87_0 = i84 * 2;
           const ar87_1 = (i84 + 1) * 2;
           const ar87_2 = (i84 + 2) * 2;
@@ -564,11 +556,9 @@ export function gradient(
   }
   // dL/dW
   {
-    let i94 = 0;
-    for (; i94 + 1 < 3; i94 += 2) {
+    for (let i94 = 0; i94 < 2; i94 += 2) {
       {
-        let j95 = 0;
-        for (; j95 < 2; j95++) {
+        for (let j95 = 0; j95 < 2; j95++) {
           let s103_0_0 = 0;
           let s103_1_0 = 0;
           for (let p96 = 0; p96 < 4; p96++) {
@@ -585,10 +575,9 @@ export function gradient(
         }
       }
     }
-    for (; i94 < 3; i94++) {
+    for (let i94 = 2; i94 < 3; i94++) {
       {
-        let j95 = 0;
-        for (; j95 < 2; j95++) {
+        for (let j95 = 0; j95 < 2; j95++) {
           let s103_0_0 = 0;
           for (let p96 = 0; p96 < 4; p96++) {
             const pm99 = p96 * 3;

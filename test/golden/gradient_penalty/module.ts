@@ -164,19 +164,15 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v8 = new Float64Array(12);
-  const v9 = new Float64Array(12);
   const v10 = new Float64Array(12);
   const Dr = new Float64Array(3);
   const v12 = new Float64Array(12);
-  const v13 = new Float64Array(12);
   const v14 = new Float64Array(12);
   const Df = new Float64Array(3);
   const v16 = new Float64Array(12);
-  const v17 = new Float64Array(12);
   const v18 = new Float64Array(12);
   const Dm = new Float64Array(3);
   const v23 = new Float64Array(12);
-  const v25 = new Float64Array(12);
   const v26 = new Float64Array(12);
   const v27 = new Float64Array(12);
   const G = new Float64Array(6);
@@ -193,40 +189,23 @@ function allocate() {
   const L = new Float64Array(1);
   const v41 = new Float64Array(1);
   const v43 = new Float64Array(1);
-  const dL_dn = new Float64Array(3);
-  const v57 = new Float64Array(3);
   const v58 = new Float64Array(3);
-  const v62 = new Float64Array(3);
-  const v63 = new Float64Array(6);
-  const v67 = new Float64Array(6);
   const dL_dG = new Float64Array(6);
   const v75 = new Float64Array(12);
   const v76 = new Float64Array(8);
   const v80 = new Float64Array(12);
-  const v81 = new Float64Array(12);
-  const v86 = new Float64Array(12);
-  const v90 = new Float64Array(12);
-  const v91 = new Float64Array(12);
   const v97 = new Float64Array(4);
   const v100 = new Float64Array(12);
   const v103 = new Float64Array(4);
   const v107 = new Float64Array(8);
-  const v110 = new Float64Array(8);
   const v111 = new Float64Array(12);
   const v112 = new Float64Array(4);
-  const v113 = new Float64Array(4);
-  const v114 = new Float64Array(12);
-  const v115 = new Float64Array(12);
   const v116 = new Float64Array(12);
   const v119 = new Float64Array(4);
-  const v122 = new Float64Array(4);
   const v123 = new Float64Array(8);
-  const v126 = new Float64Array(8);
   const v127 = new Float64Array(12);
   const v128 = new Float64Array(4);
   const dL_dv = new Float64Array(4);
-  const v130 = new Float64Array(12);
-  const v131 = new Float64Array(12);
   const v132 = new Float64Array(12);
   const v135 = new Float64Array(4);
   const dL_db = new Float64Array(4);
@@ -235,19 +214,15 @@ function allocate() {
   return {
     key: "",
     v8,
-    v9,
     v10,
     Dr,
     v12,
-    v13,
     v14,
     Df,
     v16,
-    v17,
     v18,
     Dm,
     v23,
-    v25,
     v26,
     v27,
     G,
@@ -264,40 +239,23 @@ function allocate() {
     L,
     v41,
     v43,
-    dL_dn,
-    v57,
     v58,
-    v62,
-    v63,
-    v67,
     dL_dG,
     v75,
     v76,
     v80,
-    v81,
-    v86,
-    v90,
-    v91,
     v97,
     v100,
     v103,
     v107,
-    v110,
     v111,
     v112,
-    v113,
-    v114,
-    v115,
     v116,
     v119,
-    v122,
     v123,
-    v126,
     v127,
     v128,
     dL_dv,
-    v130,
-    v131,
     v132,
     v135,
     dL_db,
@@ -346,11 +304,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     L,
   } = w;
   {
-    let i0 = 0;
-    for (; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 3; i0++) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 4; j1 += 2) {
+        for (let j1 = 0; j1 < 4; j1 += 2) {
           const ar3_0 = i0 * 2;
           let s9_0_0 = 0;
           let s9_0_1 = 0;
@@ -376,11 +332,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // Dr = tanh(Xr*W + b)*v
   {
-    let i13 = 0;
-    for (; i13 < 3; i13++) {
+    for (let i13 = 0; i13 < 3; i13++) {
       {
-        let j14 = 0;
-        for (; j14 < 1; j14++) {
+        for (let j14 = 0; j14 < 1; j14++) {
           const ar16_0 = i13 * 4;
           let s22_0_0 = 0;
           for (let p15 = 0; p15 < 4; p15++) {
@@ -395,11 +349,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i23 = 0;
-    for (; i23 < 3; i23++) {
+    for (let i23 = 0; i23 < 3; i23++) {
       {
-        let j24 = 0;
-        for (; j24 + 1 < 4; j24 += 2) {
+        for (let j24 = 0; j24 < 4; j24 += 2) {
           const ar26_0 = i23 * 2;
           let s32_0_0 = 0;
           let s32_0_1 = 0;
@@ -425,11 +377,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // Df = tanh(Xf*W + b)*v
   {
-    let i36 = 0;
-    for (; i36 < 3; i36++) {
+    for (let i36 = 0; i36 < 3; i36++) {
       {
-        let j37 = 0;
-        for (; j37 < 1; j37++) {
+        for (let j37 = 0; j37 < 1; j37++) {
           const ar39_0 = i36 * 4;
           let s45_0_0 = 0;
           for (let p38 = 0; p38 < 4; p38++) {
@@ -444,11 +394,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i46 = 0;
-    for (; i46 < 3; i46++) {
+    for (let i46 = 0; i46 < 3; i46++) {
       {
-        let j47 = 0;
-        for (; j47 + 1 < 4; j47 += 2) {
+        for (let j47 = 0; j47 < 4; j47 += 2) {
           const ar49_0 = i46 * 2;
           let s55_0_0 = 0;
           let s55_0_1 = 0;
@@ -474,11 +422,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // Dm = tanh(Xm*W + b)*v
   {
-    let i59 = 0;
-    for (; i59 < 3; i59++) {
+    for (let i59 = 0; i59 < 3; i59++) {
       {
-        let j60 = 0;
-        for (; j60 < 1; j60++) {
+        for (let j60 = 0; j60 < 1; j60++) {
           const ar62_0 = i59 * 4;
           let s68_0_0 = 0;
           for (let p61 = 0; p61 < 4; p61++) {
@@ -493,8 +439,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i69 = 0;
-    for (; i69 < 3; i69++) {
+    for (let i69 = 0; i69 < 3; i69++) {
       const a71_0 = K22[i69];
       const o72_0 = i69 * 4;
       for (let j70 = 0; j70 < 4; j70++) {
@@ -509,11 +454,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // G = grad(sum(Dm), Xm)
   {
-    let i75 = 0;
-    for (; i75 < 3; i75++) {
+    for (let i75 = 0; i75 < 3; i75++) {
       {
-        let j76 = 0;
-        for (; j76 + 1 < 2; j76 += 2) {
+        for (let j76 = 0; j76 < 2; j76 += 2) {
           const ar78_0 = i75 * 4;
           const bc79_0 = j76 * 4;
           const bc79_1 = (j76 + 1) * 4;
@@ -664,11 +607,9 @@ export function gradient(
     v139,
   } = w;
   {
-    let i106 = 0;
-    for (; i106 < 3; i106++) {
+    for (let i106 = 0; i106 < 3; i106++) {
       {
-        let j107 = 0;
-        for (; j107 + 1 < 4; j107 += 2) {
+        for (let j107 = 0; j107 < 4; j107 += 2) {
           const ar109_0 = i106 * 2;
           let s115_0_0 = 0;
           let s115_0_1 = 0;
@@ -694,11 +635,9 @@ export function gradient(
   }
   // Dr = tanh(Xr*W + b)*v
   {
-    let i119 = 0;
-    for (; i119 < 3; i119++) {
+    for (let i119 = 0; i119 < 3; i119++) {
       {
-        let j120 = 0;
-        for (; j120 < 1; j120++) {
+        for (let j120 = 0; j120 < 1; j120++) {
           const ar122_0 = i119 * 4;
           let s128_0_0 = 0;
           for (let p121 = 0; p121 < 4; p121++) {
@@ -713,11 +652,9 @@ export function gradient(
     }
   }
   {
-    let i129 = 0;
-    for (; i129 < 3; i129++) {
+    for (let i129 = 0; i129 < 3; i129++) {
       {
-        let j130 = 0;
-        for (; j130 + 1 < 4; j130 += 2) {
+        for (let j130 = 0; j130 < 4; j130 += 2) {
           const ar132_0 = i129 * 2;
           let s138_0_0 = 0;
           let s138_0_1 = 0;
@@ -743,11 +680,9 @@ export function gradient(
   }
   // Df = tanh(Xf*W + b)*v
   {
-    let i142 = 0;
-    for (; i142 < 3; i142++) {
+    for (let i142 = 0; i142 < 3; i142++) {
       {
-        let j143 = 0;
-        for (; j143 < 1; j143++) {
+        for (let j143 = 0; j143 < 1; j143++) {
           const ar145_0 = i142 * 4;
           let s151_0_0 = 0;
           for (let p144 = 0; p144 < 4; p144++) {
@@ -762,11 +697,9 @@ export function gradient(
     }
   }
   {
-    let i152 = 0;
-    for (; i152 < 3; i152++) {
+    for (let i152 = 0; i152 < 3; i152++) {
       {
-        let j153 = 0;
-        for (; j153 + 1 < 4; j153 += 2) {
+        for (let j153 = 0; j153 < 4; j153 += 2) {
           const ar155_0 = i152 * 2;
           let s161_0_0 = 0;
           let s161_0_1 = 0;
@@ -791,8 +724,7 @@ export function gradient(
     }
   }
   {
-    let i165 = 0;
-    for (; i165 < 3; i165++) {
+    for (let i165 = 0; i165 < 3; i165++) {
       const a167_0 = K22[i165];
       const o168_0 = i165 * 4;
       for (let j166 = 0; j166 < 4; j166++) {
@@ -811,11 +743,9 @@ export function gradient(
   }
   // G = grad(sum(Dm), Xm)
   {
-    let i172 = 0;
-    for (; i172 < 3; i172++) {
+    for (let i172 = 0; i172 < 3; i172++) {
       {
-        let j173 = 0;
-        for (; j173 + 1 < 2; j173 += 2) {
+        for (let j173 = 0; j173 < 2; j173 += 2) {
           const ar175_0 = i172 * 4;
           const bc176_0 = j173 * 4;
           const bc176_1 = (j173 + 1) * 4;
@@ -898,11 +828,9 @@ export function gradient(
     }
   }
   {
-    let i211 = 0;
-    for (; i211 < 3; i211++) {
+    for (let i211 = 0; i211 < 3; i211++) {
       {
-        let j212 = 0;
-        for (; j212 + 1 < 4; j212 += 2) {
+        for (let j212 = 0; j212 < 4; j212 += 2) {
           const ar214_0 = i211 * 2;
           let s220_0_0 = 0;
           let s220_0_1 = 0;
@@ -921,11 +849,9 @@ export function gradient(
     }
   }
   {
-    let i221 = 0;
-    for (; i221 + 1 < 2; i221 += 2) {
+    for (let i221 = 0; i221 < 2; i221 += 2) {
       {
-        let j222 = 0;
-        for (; j222 + 3 < 4; j222 += 4) {
+        for (let j222 = 0; j222 < 4; j222 += 4) {
           let s230_0_0 = 0;
           let s230_0_1 = 0;
           let s230_0_2 = 0;
@@ -969,11 +895,9 @@ export function gradient(
     v80[i231] = v75[i231] * v26[i231];
   }
   {
-    let i232 = 0;
-    for (; i232 + 3 < 4; i232 += 4) {
+    for (let i232 = 0; i232 < 4; i232 += 4) {
       {
-        let j233 = 0;
-        for (; j233 < 1; j233++) {
+        for (let j233 = 0; j233 < 1; j233++) {
           let s241_0_0 = 0;
           let s241_1_0 = 0;
           let s241_2_0 = 0;
@@ -1011,11 +935,9 @@ export function gradient(
     }
   }
   {
-    let i246 = 0;
-    for (; i246 + 1 < 2; i246 += 2) {
+    for (let i246 = 0; i246 < 2; i246 += 2) {
       {
-        let j247 = 0;
-        for (; j247 + 3 < 4; j247 += 4) {
+        for (let j247 = 0; j247 < 4; j247 += 4) {
           let s255_0_0 = 0;
           let s255_0_1 = 0;
           let s255_0_2 = 0;
@@ -1054,214 +976,150 @@ export function gradient(
       }
     }
   }
+  v112.fill(0, 0, 4);
   {
-    let i256 = 0;
-    for (; i256 < 3; i256++) {
-      const a258_0 = K56[i256];
+    for (let i256 = 0; i256 < 3; i256++) {
+      const g258_0 = K56[i256];
       const o259_0 = i256 * 4;
       for (let j257 = 0; j257 < 4; j257++) {
-        const bv260 = v[j257];
-        v111[o259_0 + j257] = a258_0 * bv260;
-      }
-    }
-  }
-  {
-    let i261 = 0;
-    for (; i261 + 3 < 4; i261 += 4) {
-      {
-        let j262 = 0;
-        for (; j262 < 1; j262++) {
-          let s270_0_0 = 0;
-          let s270_1_0 = 0;
-          let s270_2_0 = 0;
-          let s270_3_0 = 0;
-          for (let p263 = 0; p263 < 3; p263++) {
-            const pm266 = p263 * 4;
-            const pn267 = p263 * 1;
-            const a268_0 = v14[pm266 + i261];
-            const a268_1 = v14[pm266 + i261 + 1];
-            const a268_2 = v14[pm266 + i261 + 2];
-            const a268_3 = v14[pm266 + i261 + 3];
-            const b269_0 = K56[pn267 + j262];
-            s270_0_0 += a268_0 * b269_0;
-            s270_1_0 += a268_1 * b269_0;
-            s270_2_0 += a268_2 * b269_0;
-            s270_3_0 += a268_3 * b269_0;
-          }
-          v112[i261 * 1 + j262] = s270_0_0;
-          v112[(i261 + 1) * 1 + j262] = s270_1_0;
-          v112[(i261 + 2) * 1 + j262] = s270_2_0;
-          v112[(i261 + 3) * 1 + j262] = s270_3_0;
-        }
+        const hv260 = v[j257];
+        v111[o259_0 + j257] = g258_0 * hv260;
+        v112[j257] += v14[o259_0 + j257] * g258_0;
       }
     }
   }
 
-  for (let i271 = 0; i271 < 12; i271++) {
-    v116[i271] = v111[i271] * (1 - (v14[i271] * v14[i271]));
+  for (let i261 = 0; i261 < 12; i261++) {
+    v116[i261] = v111[i261] * (1 - (v14[i261] * v14[i261]));
   }
   v119.fill(0, 0, 4);
-  let f274 = 0;
-  for (let i272 = 0; i272 < 3; i272++) {
-    for (let i273 = 0; i273 < 4; i273++) {
-      v119[i273] += v116[f274++];
+  let f264 = 0;
+  for (let i262 = 0; i262 < 3; i262++) {
+    for (let i263 = 0; i263 < 4; i263++) {
+      v119[i263] += v116[f264++];
     }
   }
   {
-    let i275 = 0;
-    for (; i275 + 1 < 2; i275 += 2) {
+    for (let i265 = 0; i265 < 2; i265 += 2) {
       {
-        let j276 = 0;
-        for (; j276 + 3 < 4; j276 += 4) {
-          let s284_0_0 = 0;
-          let s284_0_1 = 0;
-          let s284_0_2 = 0;
-          let s284_0_3 = 0;
-          let s284_1_0 = 0;
-          let s284_1_1 = 0;
-          let s284_1_2 = 0;
-          let s284_1_3 = 0;
-          for (let p277 = 0; p277 < 3; p277++) {
-            const pm280 = p277 * 2;
-            const pn281 = p277 * 4;
-            const a282_0 = Xf[pm280 + i275];
-            const a282_1 = Xf[pm280 + i275 + 1];
-            const b283_0 = v116[pn281 + j276];
-            const b283_1 = v116[pn281 + j276 + 1];
-            const b283_2 = v116[pn281 + j276 + 2];
-            const b283_3 = v116[pn281 + j276 + 3];
-            s284_0_0 += a282_0 * b283_0;
-            s284_0_1 += a282_0 * b283_1;
-            s284_0_2 += a282_0 * b283_2;
-            s284_0_3 += a282_0 * b283_3;
-            s284_1_0 += a282_1 * b283_0;
-            s284_1_1 += a282_1 * b283_1;
-            s284_1_2 += a282_1 * b283_2;
-            s284_1_3 += a282_1 * b283_3;
+        for (let j266 = 0; j266 < 4; j266 += 4) {
+          let s274_0_0 = 0;
+          let s274_0_1 = 0;
+          let s274_0_2 = 0;
+          let s274_0_3 = 0;
+          let s274_1_0 = 0;
+          let s274_1_1 = 0;
+          let s274_1_2 = 0;
+          let s274_1_3 = 0;
+          for (let p267 = 0; p267 < 3; p267++) {
+            const pm270 = p267 * 2;
+            const pn271 = p267 * 4;
+            const a272_0 = Xf[pm270 + i265];
+            const a272_1 = Xf[pm270 + i265 + 1];
+            const b273_0 = v116[pn271 + j266];
+            const b273_1 = v116[pn271 + j266 + 1];
+            const b273_2 = v116[pn271 + j266 + 2];
+            const b273_3 = v116[pn271 + j266 + 3];
+            s274_0_0 += a272_0 * b273_0;
+            s274_0_1 += a272_0 * b273_1;
+            s274_0_2 += a272_0 * b273_2;
+            s274_0_3 += a272_0 * b273_3;
+            s274_1_0 += a272_1 * b273_0;
+            s274_1_1 += a272_1 * b273_1;
+            s274_1_2 += a272_1 * b273_2;
+            s274_1_3 += a272_1 * b273_3;
           }
-          v123[i275 * 4 + j276] = s284_0_0;
-          v123[i275 * 4 + j276 + 1] = s284_0_1;
-          v123[i275 * 4 + j276 + 2] = s284_0_2;
-          v123[i275 * 4 + j276 + 3] = s284_0_3;
-          v123[(i275 + 1) * 4 + j276] = s284_1_0;
-          v123[(i275 + 1) * 4 + j276 + 1] = s284_1_1;
-          v123[(i275 + 1) * 4 + j276 + 2] = s284_1_2;
-          v123[(i275 + 1) * 4 + j276 + 3] = s284_1_3;
+          v123[i265 * 4 + j266] = s274_0_0;
+          v123[i265 * 4 + j266 + 1] = s274_0_1;
+          v123[i265 * 4 + j266 + 2] = s274_0_2;
+          v123[i265 * 4 + j266 + 3] = s274_0_3;
+          v123[(i265 + 1) * 4 + j266] = s274_1_0;
+          v123[(i265 + 1) * 4 + j266 + 1] = s274_1_1;
+          v123[(i265 + 1) * 4 + j266 + 2] = s274_1_2;
+          v123[(i265 + 1) * 4 + j266 + 3] = s274_1_3;
         }
       }
     }
   }
+  v128.fill(0, 0, 4);
   {
-    let i285 = 0;
-    for (; i285 < 3; i285++) {
-      const a287_0 = K54[i285];
-      const o288_0 = i285 * 4;
-      for (let j286 = 0; j286 < 4; j286++) {
-        const bv289 = v[j286];
-        v127[o288_0 + j286] = a287_0 * bv289;
-      }
-    }
-  }
-  {
-    let i290 = 0;
-    for (; i290 + 3 < 4; i290 += 4) {
-      {
-        let j291 = 0;
-        for (; j291 < 1; j291++) {
-          let s299_0_0 = 0;
-          let s299_1_0 = 0;
-          let s299_2_0 = 0;
-          let s299_3_0 = 0;
-          for (let p292 = 0; p292 < 3; p292++) {
-            const pm295 = p292 * 4;
-            const pn296 = p292 * 1;
-            const a297_0 = v10[pm295 + i290];
-            const a297_1 = v10[pm295 + i290 + 1];
-            const a297_2 = v10[pm295 + i290 + 2];
-            const a297_3 = v10[pm295 + i290 + 3];
-            const b298_0 = K54[pn296 + j291];
-            s299_0_0 += a297_0 * b298_0;
-            s299_1_0 += a297_1 * b298_0;
-            s299_2_0 += a297_2 * b298_0;
-            s299_3_0 += a297_3 * b298_0;
-          }
-          v128[i290 * 1 + j291] = s299_0_0;
-          v128[(i290 + 1) * 1 + j291] = s299_1_0;
-          v128[(i290 + 2) * 1 + j291] = s299_2_0;
-          v128[(i290 + 3) * 1 + j291] = s299_3_0;
-        }
+    for (let i275 = 0; i275 < 3; i275++) {
+      const g277_0 = K54[i275];
+      const o278_0 = i275 * 4;
+      for (let j276 = 0; j276 < 4; j276++) {
+        const hv279 = v[j276];
+        v127[o278_0 + j276] = g277_0 * hv279;
+        v128[j276] += v10[o278_0 + j276] * g277_0;
       }
     }
   }
   // dL/dv
 
-  for (let i300 = 0; i300 < 4; i300++) {
-    dL_dv[i300] = (v97[i300] + v112[i300]) + v128[i300];
+  for (let i280 = 0; i280 < 4; i280++) {
+    dL_dv[i280] = (v97[i280] + v112[i280]) + v128[i280];
   }
 
-  for (let i301 = 0; i301 < 12; i301++) {
-    v132[i301] = v127[i301] * (1 - (v10[i301] * v10[i301]));
+  for (let i281 = 0; i281 < 12; i281++) {
+    v132[i281] = v127[i281] * (1 - (v10[i281] * v10[i281]));
   }
   v135.fill(0, 0, 4);
-  let f304 = 0;
-  for (let i302 = 0; i302 < 3; i302++) {
-    for (let i303 = 0; i303 < 4; i303++) {
-      v135[i303] += v132[f304++];
+  let f284 = 0;
+  for (let i282 = 0; i282 < 3; i282++) {
+    for (let i283 = 0; i283 < 4; i283++) {
+      v135[i283] += v132[f284++];
     }
   }
   // dL/db
 
-  for (let i305 = 0; i305 < 4; i305++) {
-    dL_db[i305] = (v103[i305] + v119[i305]) + v135[i305];
+  for (let i285 = 0; i285 < 4; i285++) {
+    dL_db[i285] = (v103[i285] + v119[i285]) + v135[i285];
   }
   {
-    let i306 = 0;
-    for (; i306 + 1 < 2; i306 += 2) {
+    for (let i286 = 0; i286 < 2; i286 += 2) {
       {
-        let j307 = 0;
-        for (; j307 + 3 < 4; j307 += 4) {
-          let s315_0_0 = 0;
-          let s315_0_1 = 0;
-          let s315_0_2 = 0;
-          let s315_0_3 = 0;
-          let s315_1_0 = 0;
-          let s315_1_1 = 0;
-          let s315_1_2 = 0;
-          let s315_1_3 = 0;
-          for (let p308 = 0; p308 < 3; p308++) {
-            const pm311 = p308 * 2;
-            const pn312 = p308 * 4;
-            const a313_0 = Xr[pm311 + i306];
-            const a313_1 = Xr[pm311 + i306 + 1];
-            const b314_0 = v132[pn312 + j307];
-            const b314_1 = v132[pn312 + j307 + 1];
-            const b314_2 = v132[pn312 + j307 + 2];
-            const b314_3 = v132[pn312 + j307 + 3];
-            s315_0_0 += a313_0 * b314_0;
-            s315_0_1 += a313_0 * b314_1;
-            s315_0_2 += a313_0 * b314_2;
-            s315_0_3 += a313_0 * b314_3;
-            s315_1_0 += a313_1 * b314_0;
-            s315_1_1 += a313_1 * b314_1;
-            s315_1_2 += a313_1 * b314_2;
-            s315_1_3 += a313_1 * b314_3;
+        for (let j287 = 0; j287 < 4; j287 += 4) {
+          let s295_0_0 = 0;
+          let s295_0_1 = 0;
+          let s295_0_2 = 0;
+          let s295_0_3 = 0;
+          let s295_1_0 = 0;
+          let s295_1_1 = 0;
+          let s295_1_2 = 0;
+          let s295_1_3 = 0;
+          for (let p288 = 0; p288 < 3; p288++) {
+            const pm291 = p288 * 2;
+            const pn292 = p288 * 4;
+            const a293_0 = Xr[pm291 + i286];
+            const a293_1 = Xr[pm291 + i286 + 1];
+            const b294_0 = v132[pn292 + j287];
+            const b294_1 = v132[pn292 + j287 + 1];
+            const b294_2 = v132[pn292 + j287 + 2];
+            const b294_3 = v132[pn292 + j287 + 3];
+            s295_0_0 += a293_0 * b294_0;
+            s295_0_1 += a293_0 * b294_1;
+            s295_0_2 += a293_0 * b294_2;
+            s295_0_3 += a293_0 * b294_3;
+            s295_1_0 += a293_1 * b294_0;
+            s295_1_1 += a293_1 * b294_1;
+            s295_1_2 += a293_1 * b294_2;
+            s295_1_3 += a293_1 * b294_3;
           }
-          v139[i306 * 4 + j307] = s315_0_0;
-          v139[i306 * 4 + j307 + 1] = s315_0_1;
-          v139[i306 * 4 + j307 + 2] = s315_0_2;
-          v139[i306 * 4 + j307 + 3] = s315_0_3;
-          v139[(i306 + 1) * 4 + j307] = s315_1_0;
-          v139[(i306 + 1) * 4 + j307 + 1] = s315_1_1;
-          v139[(i306 + 1) * 4 + j307 + 2] = s315_1_2;
-          v139[(i306 + 1) * 4 + j307 + 3] = s315_1_3;
+          v139[i286 * 4 + j287] = s295_0_0;
+          v139[i286 * 4 + j287 + 1] = s295_0_1;
+          v139[i286 * 4 + j287 + 2] = s295_0_2;
+          v139[i286 * 4 + j287 + 3] = s295_0_3;
+          v139[(i286 + 1) * 4 + j287] = s295_1_0;
+          v139[(i286 + 1) * 4 + j287 + 1] = s295_1_1;
+          v139[(i286 + 1) * 4 + j287 + 2] = s295_1_2;
+          v139[(i286 + 1) * 4 + j287 + 3] = s295_1_3;
         }
       }
     }
   }
   // dL/dW
 
-  for (let i316 = 0; i316 < 8; i316++) {
-    dL_dW[i316] = ((v76[i316] + v107[i316]) + v123[i316]) + v139[i316];
+  for (let i296 = 0; i296 < 8; i296++) {
+    dL_dW[i296] = ((v76[i296] + v107[i296]) + v123[i296]) + v139[i296];
   }
 
   return { loss: L[0], gradients: out };

@@ -268,7 +268,6 @@ function allocate() {
   const r = new Float64Array(20);
   const n = new Float64Array(20);
   const h_T = new Float64Array(4);
-  const v20 = new Float64Array(2);
   const v21 = new Float64Array(2);
   const p = new Float64Array(2);
   const L = new Float64Array(1);
@@ -405,7 +404,6 @@ function allocate() {
     r,
     n,
     h_T,
-    v20,
     v21,
     p,
     L,
@@ -532,31 +530,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const bn = params["bn"];
   const Why = params["Why"];
   const by = params["by"];
-  const {
-    h_steps,
-    x_t,
-    bt14_2,
-    h_prev,
-    bt14_5,
-    u_t,
-    bt14_11,
-    bt14_13,
-    r_t,
-    bt14_19,
-    bt14_21,
-    bt14_22,
-    n_t,
-    h_t,
-    h,
-    u,
-    r,
-    n,
-    h_T,
-    v20,
-    v21,
-    p,
-    L,
-  } = w;
+  const { h_steps, x_t, h_prev, u_t, r_t, bt14_21, n_t, h_t, h, u, r, n, h_T, v21, p, L } = w;
   // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = (1 - u_t) .* n_t + u_t .…
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
@@ -570,228 +544,126 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
-        let i5 = 0;
-        for (; i5 + 3 < 4; i5 += 4) {
-          {
-            let j6 = 0;
-            for (; j6 < 1; j6++) {
-              const ar8_0 = i5 * 3;
-              const ar8_1 = (i5 + 1) * 3;
-              const ar8_2 = (i5 + 2) * 3;
-              const ar8_3 = (i5 + 3) * 3;
-              let s14_0_0 = 0;
-              let s14_1_0 = 0;
-              let s14_2_0 = 0;
-              let s14_3_0 = 0;
-              for (let p7 = 0; p7 < 3; p7++) {
-                const pn11 = p7 * 1;
-                const a12_0 = Wz[ar8_0 + p7];
-                const a12_1 = Wz[ar8_1 + p7];
-                const a12_2 = Wz[ar8_2 + p7];
-                const a12_3 = Wz[ar8_3 + p7];
-                const b13_0 = x_t[pn11 + j6];
-                s14_0_0 += a12_0 * b13_0;
-                s14_1_0 += a12_1 * b13_0;
-                s14_2_0 += a12_2 * b13_0;
-                s14_3_0 += a12_3 * b13_0;
-              }
-              bt14_2[i5 * 1 + j6] = s14_0_0;
-              bt14_2[(i5 + 1) * 1 + j6] = s14_1_0;
-              bt14_2[(i5 + 2) * 1 + j6] = s14_2_0;
-              bt14_2[(i5 + 3) * 1 + j6] = s14_3_0;
-            }
+        for (let i5 = 0; i5 < 4; i5 += 4) {
+          const ar7_0_0 = i5 * 3;
+          let s9_0_0 = 0;
+          const ar7_0_1 = (i5 + 1) * 3;
+          let s9_0_1 = 0;
+          const ar7_0_2 = (i5 + 2) * 3;
+          let s9_0_2 = 0;
+          const ar7_0_3 = (i5 + 3) * 3;
+          let s9_0_3 = 0;
+          for (let p6 = 0; p6 < 3; p6++) {
+            const x8 = x_t[p6];
+            s9_0_0 += Wz[ar7_0_0 + p6] * x8;
+            s9_0_1 += Wz[ar7_0_1 + p6] * x8;
+            s9_0_2 += Wz[ar7_0_2 + p6] * x8;
+            s9_0_3 += Wz[ar7_0_3 + p6] * x8;
           }
+          const ar7_1_0 = i5 * 4;
+          let s9_1_0 = 0;
+          const ar7_1_1 = (i5 + 1) * 4;
+          let s9_1_1 = 0;
+          const ar7_1_2 = (i5 + 2) * 4;
+          let s9_1_2 = 0;
+          const ar7_1_3 = (i5 + 3) * 4;
+          let s9_1_3 = 0;
+          for (let p6 = 0; p6 < 4; p6++) {
+            const x8 = h_prev[p6];
+            s9_1_0 += Uz[ar7_1_0 + p6] * x8;
+            s9_1_1 += Uz[ar7_1_1 + p6] * x8;
+            s9_1_2 += Uz[ar7_1_2 + p6] * x8;
+            s9_1_3 += Uz[ar7_1_3 + p6] * x8;
+          }
+          u_t[i5] = 1 / (1 + Math.exp(-((s9_0_0 + s9_1_0) + bz[i5])));
+          u_t[i5 + 1] = 1 / (1 + Math.exp(-((s9_0_1 + s9_1_1) + bz[i5 + 1])));
+          u_t[i5 + 2] = 1 / (1 + Math.exp(-((s9_0_2 + s9_1_2) + bz[i5 + 2])));
+          u_t[i5 + 3] = 1 / (1 + Math.exp(-((s9_0_3 + s9_1_3) + bz[i5 + 3])));
         }
       }
       {
-        let i15 = 0;
-        for (; i15 + 3 < 4; i15 += 4) {
-          {
-            let j16 = 0;
-            for (; j16 < 1; j16++) {
-              const ar18_0 = i15 * 4;
-              const ar18_1 = (i15 + 1) * 4;
-              const ar18_2 = (i15 + 2) * 4;
-              const ar18_3 = (i15 + 3) * 4;
-              let s24_0_0 = 0;
-              let s24_1_0 = 0;
-              let s24_2_0 = 0;
-              let s24_3_0 = 0;
-              for (let p17 = 0; p17 < 4; p17++) {
-                const pn21 = p17 * 1;
-                const a22_0 = Uz[ar18_0 + p17];
-                const a22_1 = Uz[ar18_1 + p17];
-                const a22_2 = Uz[ar18_2 + p17];
-                const a22_3 = Uz[ar18_3 + p17];
-                const b23_0 = h_prev[pn21 + j16];
-                s24_0_0 += a22_0 * b23_0;
-                s24_1_0 += a22_1 * b23_0;
-                s24_2_0 += a22_2 * b23_0;
-                s24_3_0 += a22_3 * b23_0;
-              }
-              bt14_5[i15 * 1 + j16] = s24_0_0;
-              bt14_5[(i15 + 1) * 1 + j16] = s24_1_0;
-              bt14_5[(i15 + 2) * 1 + j16] = s24_2_0;
-              bt14_5[(i15 + 3) * 1 + j16] = s24_3_0;
-            }
+        for (let i10 = 0; i10 < 4; i10 += 4) {
+          const ar12_0_0 = i10 * 3;
+          let s14_0_0 = 0;
+          const ar12_0_1 = (i10 + 1) * 3;
+          let s14_0_1 = 0;
+          const ar12_0_2 = (i10 + 2) * 3;
+          let s14_0_2 = 0;
+          const ar12_0_3 = (i10 + 3) * 3;
+          let s14_0_3 = 0;
+          for (let p11 = 0; p11 < 3; p11++) {
+            const x13 = x_t[p11];
+            s14_0_0 += Wr[ar12_0_0 + p11] * x13;
+            s14_0_1 += Wr[ar12_0_1 + p11] * x13;
+            s14_0_2 += Wr[ar12_0_2 + p11] * x13;
+            s14_0_3 += Wr[ar12_0_3 + p11] * x13;
           }
+          const ar12_1_0 = i10 * 4;
+          let s14_1_0 = 0;
+          const ar12_1_1 = (i10 + 1) * 4;
+          let s14_1_1 = 0;
+          const ar12_1_2 = (i10 + 2) * 4;
+          let s14_1_2 = 0;
+          const ar12_1_3 = (i10 + 3) * 4;
+          let s14_1_3 = 0;
+          for (let p11 = 0; p11 < 4; p11++) {
+            const x13 = h_prev[p11];
+            s14_1_0 += Ur[ar12_1_0 + p11] * x13;
+            s14_1_1 += Ur[ar12_1_1 + p11] * x13;
+            s14_1_2 += Ur[ar12_1_2 + p11] * x13;
+            s14_1_3 += Ur[ar12_1_3 + p11] * x13;
+          }
+          r_t[i10] = 1 / (1 + Math.exp(-((s14_0_0 + s14_1_0) + br[i10])));
+          r_t[i10 + 1] = 1 / (1 + Math.exp(-((s14_0_1 + s14_1_1) + br[i10 + 1])));
+          r_t[i10 + 2] = 1 / (1 + Math.exp(-((s14_0_2 + s14_1_2) + br[i10 + 2])));
+          r_t[i10 + 3] = 1 / (1 + Math.exp(-((s14_0_3 + s14_1_3) + br[i10 + 3])));
         }
       }
 
-      for (let i25 = 0; i25 < 4; i25++) {
-        u_t[i25] = 1 / (1 + Math.exp(-((bt14_2[i25] + bt14_5[i25]) + bz[i25])));
+      for (let i15 = 0; i15 < 4; i15++) {
+        bt14_21[i15] = r_t[i15] * h_prev[i15];
       }
       {
-        let i26 = 0;
-        for (; i26 + 3 < 4; i26 += 4) {
-          {
-            let j27 = 0;
-            for (; j27 < 1; j27++) {
-              const ar29_0 = i26 * 3;
-              const ar29_1 = (i26 + 1) * 3;
-              const ar29_2 = (i26 + 2) * 3;
-              const ar29_3 = (i26 + 3) * 3;
-              let s35_0_0 = 0;
-              let s35_1_0 = 0;
-              let s35_2_0 = 0;
-              let s35_3_0 = 0;
-              for (let p28 = 0; p28 < 3; p28++) {
-                const pn32 = p28 * 1;
-                const a33_0 = Wr[ar29_0 + p28];
-                const a33_1 = Wr[ar29_1 + p28];
-                const a33_2 = Wr[ar29_2 + p28];
-                const a33_3 = Wr[ar29_3 + p28];
-                const b34_0 = x_t[pn32 + j27];
-                s35_0_0 += a33_0 * b34_0;
-                s35_1_0 += a33_1 * b34_0;
-                s35_2_0 += a33_2 * b34_0;
-                s35_3_0 += a33_3 * b34_0;
-              }
-              bt14_11[i26 * 1 + j27] = s35_0_0;
-              bt14_11[(i26 + 1) * 1 + j27] = s35_1_0;
-              bt14_11[(i26 + 2) * 1 + j27] = s35_2_0;
-              bt14_11[(i26 + 3) * 1 + j27] = s35_3_0;
-            }
+        for (let i16 = 0; i16 < 4; i16 += 4) {
+          const ar18_0_0 = i16 * 3;
+          let s20_0_0 = 0;
+          const ar18_0_1 = (i16 + 1) * 3;
+          let s20_0_1 = 0;
+          const ar18_0_2 = (i16 + 2) * 3;
+          let s20_0_2 = 0;
+          const ar18_0_3 = (i16 + 3) * 3;
+          let s20_0_3 = 0;
+          for (let p17 = 0; p17 < 3; p17++) {
+            const x19 = x_t[p17];
+            s20_0_0 += Wn[ar18_0_0 + p17] * x19;
+            s20_0_1 += Wn[ar18_0_1 + p17] * x19;
+            s20_0_2 += Wn[ar18_0_2 + p17] * x19;
+            s20_0_3 += Wn[ar18_0_3 + p17] * x19;
           }
-        }
-      }
-      {
-        let i36 = 0;
-        for (; i36 + 3 < 4; i36 += 4) {
-          {
-            let j37 = 0;
-            for (; j37 < 1; j37++) {
-              const ar39_0 = i36 * 4;
-              const ar39_1 = (i36 + 1) * 4;
-              const ar39_2 = (i36 + 2) * 4;
-              const ar39_3 = (i36 + 3) * 4;
-              let s45_0_0 = 0;
-              let s45_1_0 = 0;
-              let s45_2_0 = 0;
-              let s45_3_0 = 0;
-              for (let p38 = 0; p38 < 4; p38++) {
-                const pn42 = p38 * 1;
-                const a43_0 = Ur[ar39_0 + p38];
-                const a43_1 = Ur[ar39_1 + p38];
-                const a43_2 = Ur[ar39_2 + p38];
-                const a43_3 = Ur[ar39_3 + p38];
-                const b44_0 = h_prev[pn42 + j37];
-                s45_0_0 += a43_0 * b44_0;
-                s45_1_0 += a43_1 * b44_0;
-                s45_2_0 += a43_2 * b44_0;
-                s45_3_0 += a43_3 * b44_0;
-              }
-              bt14_13[i36 * 1 + j37] = s45_0_0;
-              bt14_13[(i36 + 1) * 1 + j37] = s45_1_0;
-              bt14_13[(i36 + 2) * 1 + j37] = s45_2_0;
-              bt14_13[(i36 + 3) * 1 + j37] = s45_3_0;
-            }
+          const ar18_1_0 = i16 * 4;
+          let s20_1_0 = 0;
+          const ar18_1_1 = (i16 + 1) * 4;
+          let s20_1_1 = 0;
+          const ar18_1_2 = (i16 + 2) * 4;
+          let s20_1_2 = 0;
+          const ar18_1_3 = (i16 + 3) * 4;
+          let s20_1_3 = 0;
+          for (let p17 = 0; p17 < 4; p17++) {
+            const x19 = bt14_21[p17];
+            s20_1_0 += Un[ar18_1_0 + p17] * x19;
+            s20_1_1 += Un[ar18_1_1 + p17] * x19;
+            s20_1_2 += Un[ar18_1_2 + p17] * x19;
+            s20_1_3 += Un[ar18_1_3 + p17] * x19;
           }
+          n_t[i16] = Math.tanh((s20_0_0 + s20_1_0) + bn[i16]);
+          n_t[i16 + 1] = Math.tanh((s20_0_1 + s20_1_1) + bn[i16 + 1]);
+          n_t[i16 + 2] = Math.tanh((s20_0_2 + s20_1_2) + bn[i16 + 2]);
+          n_t[i16 + 3] = Math.tanh((s20_0_3 + s20_1_3) + bn[i16 + 3]);
         }
       }
 
-      for (let i46 = 0; i46 < 4; i46++) {
-        r_t[i46] = 1 / (1 + Math.exp(-((bt14_11[i46] + bt14_13[i46]) + br[i46])));
-      }
-      {
-        let i47 = 0;
-        for (; i47 + 3 < 4; i47 += 4) {
-          {
-            let j48 = 0;
-            for (; j48 < 1; j48++) {
-              const ar50_0 = i47 * 3;
-              const ar50_1 = (i47 + 1) * 3;
-              const ar50_2 = (i47 + 2) * 3;
-              const ar50_3 = (i47 + 3) * 3;
-              let s56_0_0 = 0;
-              let s56_1_0 = 0;
-              let s56_2_0 = 0;
-              let s56_3_0 = 0;
-              for (let p49 = 0; p49 < 3; p49++) {
-                const pn53 = p49 * 1;
-                const a54_0 = Wn[ar50_0 + p49];
-                const a54_1 = Wn[ar50_1 + p49];
-                const a54_2 = Wn[ar50_2 + p49];
-                const a54_3 = Wn[ar50_3 + p49];
-                const b55_0 = x_t[pn53 + j48];
-                s56_0_0 += a54_0 * b55_0;
-                s56_1_0 += a54_1 * b55_0;
-                s56_2_0 += a54_2 * b55_0;
-                s56_3_0 += a54_3 * b55_0;
-              }
-              bt14_19[i47 * 1 + j48] = s56_0_0;
-              bt14_19[(i47 + 1) * 1 + j48] = s56_1_0;
-              bt14_19[(i47 + 2) * 1 + j48] = s56_2_0;
-              bt14_19[(i47 + 3) * 1 + j48] = s56_3_0;
-            }
-          }
-        }
-      }
-
-      for (let i57 = 0; i57 < 4; i57++) {
-        bt14_21[i57] = r_t[i57] * h_prev[i57];
-      }
-      {
-        let i58 = 0;
-        for (; i58 + 3 < 4; i58 += 4) {
-          {
-            let j59 = 0;
-            for (; j59 < 1; j59++) {
-              const ar61_0 = i58 * 4;
-              const ar61_1 = (i58 + 1) * 4;
-              const ar61_2 = (i58 + 2) * 4;
-              const ar61_3 = (i58 + 3) * 4;
-              let s67_0_0 = 0;
-              let s67_1_0 = 0;
-              let s67_2_0 = 0;
-              let s67_3_0 = 0;
-              for (let p60 = 0; p60 < 4; p60++) {
-                const pn64 = p60 * 1;
-                const a65_0 = Un[ar61_0 + p60];
-                const a65_1 = Un[ar61_1 + p60];
-                const a65_2 = Un[ar61_2 + p60];
-                const a65_3 = Un[ar61_3 + p60];
-                const b66_0 = bt14_21[pn64 + j59];
-                s67_0_0 += a65_0 * b66_0;
-                s67_1_0 += a65_1 * b66_0;
-                s67_2_0 += a65_2 * b66_0;
-                s67_3_0 += a65_3 * b66_0;
-              }
-              bt14_22[i58 * 1 + j59] = s67_0_0;
-              bt14_22[(i58 + 1) * 1 + j59] = s67_1_0;
-              bt14_22[(i58 + 2) * 1 + j59] = s67_2_0;
-              bt14_22[(i58 + 3) * 1 + j59] = s67_3_0;
-            }
-          }
-        }
-      }
-
-      for (let i68 = 0; i68 < 4; i68++) {
-        n_t[i68] = Math.tanh((bt14_19[i68] + bt14_22[i68]) + bn[i68]);
-      }
-
-      for (let i69 = 0; i69 < 4; i69++) {
-        h_t[i69] = ((1 - (u_t[i69])) * n_t[i69]) + (u_t[i69] * h_prev[i69]);
+      for (let i21 = 0; i21 < 4; i21++) {
+        h_t[i21] = ((1 - (u_t[i21])) * n_t[i21]) + (u_t[i21] * h_prev[i21]);
       }
       h_steps.set(h_t, (t0 + 1) * 4);
       u.set(u_t, t0 * 4);
@@ -800,52 +672,40 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    const o70 = (5 - 1 - 0) * 4;
-    for (let i71 = 0; i71 < 4; i71++) h_T[i71] = h[o70 + i71];
+    const o22 = (5 - 1 - 0) * 4;
+    for (let i23 = 0; i23 < 4; i23++) h_T[i23] = h[o22 + i23];
   }
   {
-    let i72 = 0;
-    for (; i72 < 2; i72++) {
-      {
-        let j73 = 0;
-        for (; j73 < 1; j73++) {
-          const ar75_0 = i72 * 4;
-          let s81_0_0 = 0;
-          for (let p74 = 0; p74 < 4; p74++) {
-            const pn78 = p74 * 1;
-            const a79_0 = Why[ar75_0 + p74];
-            const b80_0 = h_T[pn78 + j73];
-            s81_0_0 += a79_0 * b80_0;
-          }
-          v20[i72 * 1 + j73] = s81_0_0;
-        }
+    for (let i24 = 0; i24 < 2; i24++) {
+      const ar26_0_0 = i24 * 4;
+      let s28_0_0 = 0;
+      for (let p25 = 0; p25 < 4; p25++) {
+        const x27 = h_T[p25];
+        s28_0_0 += Why[ar26_0_0 + p25] * x27;
       }
+      v21[i24] = s28_0_0 + by[i24];
     }
   }
-
-  for (let i82 = 0; i82 < 2; i82++) {
-    v21[i82] = v20[i82] + by[i82];
-  }
   // p = softmax(Why*h_T + by)
-  for (let r87 = 0; r87 < 2; r87 += 2) {
-    let m83 = -Infinity;
-    for (let j85 = 0; j85 < 2; j85++) if (v21[r87 + j85] > m83) m83 = v21[r87 + j85];
-    let s84 = 0;
-    for (let j85 = 0; j85 < 2; j85++) s84 += Math.exp(v21[r87 + j85] - m83);
-    const lse86 = m83 + Math.log(s84);
-    for (let j85 = 0; j85 < 2; j85++) p[r87 + j85] = Math.exp(v21[r87 + j85] - lse86);
+  for (let r33 = 0; r33 < 2; r33 += 2) {
+    let m29 = -Infinity;
+    for (let j31 = 0; j31 < 2; j31++) if (v21[r33 + j31] > m29) m29 = v21[r33 + j31];
+    let s30 = 0;
+    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v21[r33 + j31] - m29);
+    const lse32 = m29 + Math.log(s30);
+    for (let j31 = 0; j31 < 2; j31++) p[r33 + j31] = Math.exp(v21[r33 + j31] - lse32);
   }
   // loss L = cross_entropy(p, y)
-  let s88 = 0;
-  for (let r93 = 0; r93 < 2; r93 += 2) {
-    let m89 = -Infinity;
-    for (let j91 = 0; j91 < 2; j91++) if (v21[r93 + j91] > m89) m89 = v21[r93 + j91];
-    let e90 = 0;
-    for (let j91 = 0; j91 < 2; j91++) e90 += Math.exp(v21[r93 + j91] - m89);
-    const lse92 = m89 + Math.log(e90);
-    for (let j91 = 0; j91 < 2; j91++) s88 -= y[r93 + j91] * (v21[r93 + j91] - lse92);
+  let s34 = 0;
+  for (let r39 = 0; r39 < 2; r39 += 2) {
+    let m35 = -Infinity;
+    for (let j37 = 0; j37 < 2; j37++) if (v21[r39 + j37] > m35) m35 = v21[r39 + j37];
+    let e36 = 0;
+    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(v21[r39 + j37] - m35);
+    const lse38 = m35 + Math.log(e36);
+    for (let j37 = 0; j37 < 2; j37++) s34 -= y[r39 + j37] * (v21[r39 + j37] - lse38);
   }
-  L[0] = s88;
+  L[0] = s34;
   return {
     loss: L[0],
     values: {
@@ -918,22 +778,15 @@ export function gradient(
     r14_26,
     r14_28,
     x_t,
-    bt14_2,
     h_prev,
-    bt14_5,
     u_t,
-    bt14_11,
-    bt14_13,
     r_t,
-    bt14_19,
     bt14_21,
-    bt14_22,
     n_t,
     bt14_28,
     h_t,
     h,
     h_T,
-    v20,
     v21,
     p,
     L,
@@ -959,353 +812,208 @@ export function gradient(
   // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = (1 - u_t) .* n_t + u_t .…
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
-    for (let t94 = 0; t94 < 5; t94++) {
+    for (let t40 = 0; t40 < 5; t40++) {
       {
-        const o95 = t94 * 3;
-        for (let i96 = 0; i96 < 3; i96++) x_t[i96] = x[o95 + i96];
+        const o41 = t40 * 3;
+        for (let i42 = 0; i42 < 3; i42++) x_t[i42] = x[o41 + i42];
       }
       {
-        const o97 = (t94 + 0) * 4;
-        for (let i98 = 0; i98 < 4; i98++) h_prev[i98] = h_steps[o97 + i98];
+        const o43 = (t40 + 0) * 4;
+        for (let i44 = 0; i44 < 4; i44++) h_prev[i44] = h_steps[o43 + i44];
       }
       {
-        let i99 = 0;
-        for (; i99 + 3 < 4; i99 += 4) {
-          {
-            let j100 = 0;
-            for (; j100 < 1; j100++) {
-              const ar102_0 = i99 * 3;
-              const ar102_1 = (i99 + 1) * 3;
-              const ar102_2 = (i99 + 2) * 3;
-              const ar102_3 = (i99 + 3) * 3;
-              let s108_0_0 = 0;
-              let s108_1_0 = 0;
-              let s108_2_0 = 0;
-              let s108_3_0 = 0;
-              for (let p101 = 0; p101 < 3; p101++) {
-                const pn105 = p101 * 1;
-                const a106_0 = Wz[ar102_0 + p101];
-                const a106_1 = Wz[ar102_1 + p101];
-                const a106_2 = Wz[ar102_2 + p101];
-                const a106_3 = Wz[ar102_3 + p101];
-                const b107_0 = x_t[pn105 + j100];
-                s108_0_0 += a106_0 * b107_0;
-                s108_1_0 += a106_1 * b107_0;
-                s108_2_0 += a106_2 * b107_0;
-                s108_3_0 += a106_3 * b107_0;
-              }
-              bt14_2[i99 * 1 + j100] = s108_0_0;
-              bt14_2[(i99 + 1) * 1 + j100] = s108_1_0;
-              bt14_2[(i99 + 2) * 1 + j100] = s108_2_0;
-              bt14_2[(i99 + 3) * 1 + j100] = s108_3_0;
-            }
+        for (let i45 = 0; i45 < 4; i45 += 4) {
+          const ar47_0_0 = i45 * 3;
+          let s49_0_0 = 0;
+          const ar47_0_1 = (i45 + 1) * 3;
+          let s49_0_1 = 0;
+          const ar47_0_2 = (i45 + 2) * 3;
+          let s49_0_2 = 0;
+          const ar47_0_3 = (i45 + 3) * 3;
+          let s49_0_3 = 0;
+          for (let p46 = 0; p46 < 3; p46++) {
+            const x48 = x_t[p46];
+            s49_0_0 += Wz[ar47_0_0 + p46] * x48;
+            s49_0_1 += Wz[ar47_0_1 + p46] * x48;
+            s49_0_2 += Wz[ar47_0_2 + p46] * x48;
+            s49_0_3 += Wz[ar47_0_3 + p46] * x48;
           }
+          const ar47_1_0 = i45 * 4;
+          let s49_1_0 = 0;
+          const ar47_1_1 = (i45 + 1) * 4;
+          let s49_1_1 = 0;
+          const ar47_1_2 = (i45 + 2) * 4;
+          let s49_1_2 = 0;
+          const ar47_1_3 = (i45 + 3) * 4;
+          let s49_1_3 = 0;
+          for (let p46 = 0; p46 < 4; p46++) {
+            const x48 = h_prev[p46];
+            s49_1_0 += Uz[ar47_1_0 + p46] * x48;
+            s49_1_1 += Uz[ar47_1_1 + p46] * x48;
+            s49_1_2 += Uz[ar47_1_2 + p46] * x48;
+            s49_1_3 += Uz[ar47_1_3 + p46] * x48;
+          }
+          u_t[i45] = 1 / (1 + Math.exp(-((s49_0_0 + s49_1_0) + bz[i45])));
+          u_t[i45 + 1] = 1 / (1 + Math.exp(-((s49_0_1 + s49_1_1) + bz[i45 + 1])));
+          u_t[i45 + 2] = 1 / (1 + Math.exp(-((s49_0_2 + s49_1_2) + bz[i45 + 2])));
+          u_t[i45 + 3] = 1 / (1 + Math.exp(-((s49_0_3 + s49_1_3) + bz[i45 + 3])));
         }
       }
       {
-        let i109 = 0;
-        for (; i109 + 3 < 4; i109 += 4) {
-          {
-            let j110 = 0;
-            for (; j110 < 1; j110++) {
-              const ar112_0 = i109 * 4;
-              const ar112_1 = (i109 + 1) * 4;
-              const ar112_2 = (i109 + 2) * 4;
-              const ar112_3 = (i109 + 3) * 4;
-              let s118_0_0 = 0;
-              let s118_1_0 = 0;
-              let s118_2_0 = 0;
-              let s118_3_0 = 0;
-              for (let p111 = 0; p111 < 4; p111++) {
-                const pn115 = p111 * 1;
-                const a116_0 = Uz[ar112_0 + p111];
-                const a116_1 = Uz[ar112_1 + p111];
-                const a116_2 = Uz[ar112_2 + p111];
-                const a116_3 = Uz[ar112_3 + p111];
-                const b117_0 = h_prev[pn115 + j110];
-                s118_0_0 += a116_0 * b117_0;
-                s118_1_0 += a116_1 * b117_0;
-                s118_2_0 += a116_2 * b117_0;
-                s118_3_0 += a116_3 * b117_0;
-              }
-              bt14_5[i109 * 1 + j110] = s118_0_0;
-              bt14_5[(i109 + 1) * 1 + j110] = s118_1_0;
-              bt14_5[(i109 + 2) * 1 + j110] = s118_2_0;
-              bt14_5[(i109 + 3) * 1 + j110] = s118_3_0;
-            }
+        for (let i50 = 0; i50 < 4; i50 += 4) {
+          const ar52_0_0 = i50 * 3;
+          let s54_0_0 = 0;
+          const ar52_0_1 = (i50 + 1) * 3;
+          let s54_0_1 = 0;
+          const ar52_0_2 = (i50 + 2) * 3;
+          let s54_0_2 = 0;
+          const ar52_0_3 = (i50 + 3) * 3;
+          let s54_0_3 = 0;
+          for (let p51 = 0; p51 < 3; p51++) {
+            const x53 = x_t[p51];
+            s54_0_0 += Wr[ar52_0_0 + p51] * x53;
+            s54_0_1 += Wr[ar52_0_1 + p51] * x53;
+            s54_0_2 += Wr[ar52_0_2 + p51] * x53;
+            s54_0_3 += Wr[ar52_0_3 + p51] * x53;
           }
+          const ar52_1_0 = i50 * 4;
+          let s54_1_0 = 0;
+          const ar52_1_1 = (i50 + 1) * 4;
+          let s54_1_1 = 0;
+          const ar52_1_2 = (i50 + 2) * 4;
+          let s54_1_2 = 0;
+          const ar52_1_3 = (i50 + 3) * 4;
+          let s54_1_3 = 0;
+          for (let p51 = 0; p51 < 4; p51++) {
+            const x53 = h_prev[p51];
+            s54_1_0 += Ur[ar52_1_0 + p51] * x53;
+            s54_1_1 += Ur[ar52_1_1 + p51] * x53;
+            s54_1_2 += Ur[ar52_1_2 + p51] * x53;
+            s54_1_3 += Ur[ar52_1_3 + p51] * x53;
+          }
+          r_t[i50] = 1 / (1 + Math.exp(-((s54_0_0 + s54_1_0) + br[i50])));
+          r_t[i50 + 1] = 1 / (1 + Math.exp(-((s54_0_1 + s54_1_1) + br[i50 + 1])));
+          r_t[i50 + 2] = 1 / (1 + Math.exp(-((s54_0_2 + s54_1_2) + br[i50 + 2])));
+          r_t[i50 + 3] = 1 / (1 + Math.exp(-((s54_0_3 + s54_1_3) + br[i50 + 3])));
         }
       }
 
-      for (let i119 = 0; i119 < 4; i119++) {
-        u_t[i119] = 1 / (1 + Math.exp(-((bt14_2[i119] + bt14_5[i119]) + bz[i119])));
+      for (let i55 = 0; i55 < 4; i55++) {
+        bt14_21[i55] = r_t[i55] * h_prev[i55];
       }
       {
-        let i120 = 0;
-        for (; i120 + 3 < 4; i120 += 4) {
-          {
-            let j121 = 0;
-            for (; j121 < 1; j121++) {
-              const ar123_0 = i120 * 3;
-              const ar123_1 = (i120 + 1) * 3;
-              const ar123_2 = (i120 + 2) * 3;
-              const ar123_3 = (i120 + 3) * 3;
-              let s129_0_0 = 0;
-              let s129_1_0 = 0;
-              let s129_2_0 = 0;
-              let s129_3_0 = 0;
-              for (let p122 = 0; p122 < 3; p122++) {
-                const pn126 = p122 * 1;
-                const a127_0 = Wr[ar123_0 + p122];
-                const a127_1 = Wr[ar123_1 + p122];
-                const a127_2 = Wr[ar123_2 + p122];
-                const a127_3 = Wr[ar123_3 + p122];
-                const b128_0 = x_t[pn126 + j121];
-                s129_0_0 += a127_0 * b128_0;
-                s129_1_0 += a127_1 * b128_0;
-                s129_2_0 += a127_2 * b128_0;
-                s129_3_0 += a127_3 * b128_0;
-              }
-              bt14_11[i120 * 1 + j121] = s129_0_0;
-              bt14_11[(i120 + 1) * 1 + j121] = s129_1_0;
-              bt14_11[(i120 + 2) * 1 + j121] = s129_2_0;
-              bt14_11[(i120 + 3) * 1 + j121] = s129_3_0;
-            }
+        for (let i56 = 0; i56 < 4; i56 += 4) {
+          const ar58_0_0 = i56 * 3;
+          let s60_0_0 = 0;
+          const ar58_0_1 = (i56 + 1) * 3;
+          let s60_0_1 = 0;
+          const ar58_0_2 = (i56 + 2) * 3;
+          let s60_0_2 = 0;
+          const ar58_0_3 = (i56 + 3) * 3;
+          let s60_0_3 = 0;
+          for (let p57 = 0; p57 < 3; p57++) {
+            const x59 = x_t[p57];
+            s60_0_0 += Wn[ar58_0_0 + p57] * x59;
+            s60_0_1 += Wn[ar58_0_1 + p57] * x59;
+            s60_0_2 += Wn[ar58_0_2 + p57] * x59;
+            s60_0_3 += Wn[ar58_0_3 + p57] * x59;
           }
-        }
-      }
-      {
-        let i130 = 0;
-        for (; i130 + 3 < 4; i130 += 4) {
-          {
-            let j131 = 0;
-            for (; j131 < 1; j131++) {
-              const ar133_0 = i130 * 4;
-              const ar133_1 = (i130 + 1) * 4;
-              const ar133_2 = (i130 + 2) * 4;
-              const ar133_3 = (i130 + 3) * 4;
-              let s139_0_0 = 0;
-              let s139_1_0 = 0;
-              let s139_2_0 = 0;
-              let s139_3_0 = 0;
-              for (let p132 = 0; p132 < 4; p132++) {
-                const pn136 = p132 * 1;
-                const a137_0 = Ur[ar133_0 + p132];
-                const a137_1 = Ur[ar133_1 + p132];
-                const a137_2 = Ur[ar133_2 + p132];
-                const a137_3 = Ur[ar133_3 + p132];
-                const b138_0 = h_prev[pn136 + j131];
-                s139_0_0 += a137_0 * b138_0;
-                s139_1_0 += a137_1 * b138_0;
-                s139_2_0 += a137_2 * b138_0;
-                s139_3_0 += a137_3 * b138_0;
-              }
-              bt14_13[i130 * 1 + j131] = s139_0_0;
-              bt14_13[(i130 + 1) * 1 + j131] = s139_1_0;
-              bt14_13[(i130 + 2) * 1 + j131] = s139_2_0;
-              bt14_13[(i130 + 3) * 1 + j131] = s139_3_0;
-            }
+          const ar58_1_0 = i56 * 4;
+          let s60_1_0 = 0;
+          const ar58_1_1 = (i56 + 1) * 4;
+          let s60_1_1 = 0;
+          const ar58_1_2 = (i56 + 2) * 4;
+          let s60_1_2 = 0;
+          const ar58_1_3 = (i56 + 3) * 4;
+          let s60_1_3 = 0;
+          for (let p57 = 0; p57 < 4; p57++) {
+            const x59 = bt14_21[p57];
+            s60_1_0 += Un[ar58_1_0 + p57] * x59;
+            s60_1_1 += Un[ar58_1_1 + p57] * x59;
+            s60_1_2 += Un[ar58_1_2 + p57] * x59;
+            s60_1_3 += Un[ar58_1_3 + p57] * x59;
           }
+          n_t[i56] = Math.tanh((s60_0_0 + s60_1_0) + bn[i56]);
+          n_t[i56 + 1] = Math.tanh((s60_0_1 + s60_1_1) + bn[i56 + 1]);
+          n_t[i56 + 2] = Math.tanh((s60_0_2 + s60_1_2) + bn[i56 + 2]);
+          n_t[i56 + 3] = Math.tanh((s60_0_3 + s60_1_3) + bn[i56 + 3]);
         }
       }
 
-      for (let i140 = 0; i140 < 4; i140++) {
-        r_t[i140] = 1 / (1 + Math.exp(-((bt14_11[i140] + bt14_13[i140]) + br[i140])));
-      }
-      {
-        let i141 = 0;
-        for (; i141 + 3 < 4; i141 += 4) {
-          {
-            let j142 = 0;
-            for (; j142 < 1; j142++) {
-              const ar144_0 = i141 * 3;
-              const ar144_1 = (i141 + 1) * 3;
-              const ar144_2 = (i141 + 2) * 3;
-              const ar144_3 = (i141 + 3) * 3;
-              let s150_0_0 = 0;
-              let s150_1_0 = 0;
-              let s150_2_0 = 0;
-              let s150_3_0 = 0;
-              for (let p143 = 0; p143 < 3; p143++) {
-                const pn147 = p143 * 1;
-                const a148_0 = Wn[ar144_0 + p143];
-                const a148_1 = Wn[ar144_1 + p143];
-                const a148_2 = Wn[ar144_2 + p143];
-                const a148_3 = Wn[ar144_3 + p143];
-                const b149_0 = x_t[pn147 + j142];
-                s150_0_0 += a148_0 * b149_0;
-                s150_1_0 += a148_1 * b149_0;
-                s150_2_0 += a148_2 * b149_0;
-                s150_3_0 += a148_3 * b149_0;
-              }
-              bt14_19[i141 * 1 + j142] = s150_0_0;
-              bt14_19[(i141 + 1) * 1 + j142] = s150_1_0;
-              bt14_19[(i141 + 2) * 1 + j142] = s150_2_0;
-              bt14_19[(i141 + 3) * 1 + j142] = s150_3_0;
-            }
-          }
-        }
+      for (let i61 = 0; i61 < 4; i61++) {
+        bt14_28[i61] = 1 - (u_t[i61]);
       }
 
-      for (let i151 = 0; i151 < 4; i151++) {
-        bt14_21[i151] = r_t[i151] * h_prev[i151];
+      for (let i62 = 0; i62 < 4; i62++) {
+        h_t[i62] = (bt14_28[i62] * n_t[i62]) + (u_t[i62] * h_prev[i62]);
       }
-      {
-        let i152 = 0;
-        for (; i152 + 3 < 4; i152 += 4) {
-          {
-            let j153 = 0;
-            for (; j153 < 1; j153++) {
-              const ar155_0 = i152 * 4;
-              const ar155_1 = (i152 + 1) * 4;
-              const ar155_2 = (i152 + 2) * 4;
-              const ar155_3 = (i152 + 3) * 4;
-              let s161_0_0 = 0;
-              let s161_1_0 = 0;
-              let s161_2_0 = 0;
-              let s161_3_0 = 0;
-              for (let p154 = 0; p154 < 4; p154++) {
-                const pn158 = p154 * 1;
-                const a159_0 = Un[ar155_0 + p154];
-                const a159_1 = Un[ar155_1 + p154];
-                const a159_2 = Un[ar155_2 + p154];
-                const a159_3 = Un[ar155_3 + p154];
-                const b160_0 = bt14_21[pn158 + j153];
-                s161_0_0 += a159_0 * b160_0;
-                s161_1_0 += a159_1 * b160_0;
-                s161_2_0 += a159_2 * b160_0;
-                s161_3_0 += a159_3 * b160_0;
-              }
-              bt14_22[i152 * 1 + j153] = s161_0_0;
-              bt14_22[(i152 + 1) * 1 + j153] = s161_1_0;
-              bt14_22[(i152 + 2) * 1 + j153] = s161_2_0;
-              bt14_22[(i152 + 3) * 1 + j153] = s161_3_0;
-            }
-          }
-        }
-      }
-
-      for (let i162 = 0; i162 < 4; i162++) {
-        n_t[i162] = Math.tanh((bt14_19[i162] + bt14_22[i162]) + bn[i162]);
-      }
-
-      for (let i163 = 0; i163 < 4; i163++) {
-        bt14_28[i163] = 1 - (u_t[i163]);
-      }
-
-      for (let i164 = 0; i164 < 4; i164++) {
-        h_t[i164] = (bt14_28[i164] * n_t[i164]) + (u_t[i164] * h_prev[i164]);
-      }
-      h_steps.set(h_t, (t94 + 1) * 4);
-      r14_9.set(u_t, t94 * 4);
-      r14_17.set(r_t, t94 * 4);
-      r14_21.set(bt14_21, t94 * 4);
-      r14_26.set(n_t, t94 * 4);
-      r14_28.set(bt14_28, t94 * 4);
+      h_steps.set(h_t, (t40 + 1) * 4);
+      r14_9.set(u_t, t40 * 4);
+      r14_17.set(r_t, t40 * 4);
+      r14_21.set(bt14_21, t40 * 4);
+      r14_26.set(n_t, t40 * 4);
+      r14_28.set(bt14_28, t40 * 4);
     }
   }
   {
-    const o165 = (5 - 1 - 0) * 4;
-    for (let i166 = 0; i166 < 4; i166++) h_T[i166] = h[o165 + i166];
+    const o63 = (5 - 1 - 0) * 4;
+    for (let i64 = 0; i64 < 4; i64++) h_T[i64] = h[o63 + i64];
   }
   {
-    let i167 = 0;
-    for (; i167 < 2; i167++) {
-      {
-        let j168 = 0;
-        for (; j168 < 1; j168++) {
-          const ar170_0 = i167 * 4;
-          let s176_0_0 = 0;
-          for (let p169 = 0; p169 < 4; p169++) {
-            const pn173 = p169 * 1;
-            const a174_0 = Why[ar170_0 + p169];
-            const b175_0 = h_T[pn173 + j168];
-            s176_0_0 += a174_0 * b175_0;
-          }
-          v20[i167 * 1 + j168] = s176_0_0;
-        }
+    for (let i65 = 0; i65 < 2; i65++) {
+      const ar67_0_0 = i65 * 4;
+      let s69_0_0 = 0;
+      for (let p66 = 0; p66 < 4; p66++) {
+        const x68 = h_T[p66];
+        s69_0_0 += Why[ar67_0_0 + p66] * x68;
       }
+      v21[i65] = s69_0_0 + by[i65];
     }
-  }
-
-  for (let i177 = 0; i177 < 2; i177++) {
-    v21[i177] = v20[i177] + by[i177];
   }
   // p = softmax(Why*h_T + by)
-  for (let r182 = 0; r182 < 2; r182 += 2) {
-    let m178 = -Infinity;
-    for (let j180 = 0; j180 < 2; j180++) if (v21[r182 + j180] > m178) m178 = v21[r182 + j180];
-    let s179 = 0;
-    for (let j180 = 0; j180 < 2; j180++) s179 += Math.exp(v21[r182 + j180] - m178);
-    const lse181 = m178 + Math.log(s179);
-    for (let j180 = 0; j180 < 2; j180++) p[r182 + j180] = Math.exp(v21[r182 + j180] - lse181);
+  for (let r74 = 0; r74 < 2; r74 += 2) {
+    let m70 = -Infinity;
+    for (let j72 = 0; j72 < 2; j72++) if (v21[r74 + j72] > m70) m70 = v21[r74 + j72];
+    let s71 = 0;
+    for (let j72 = 0; j72 < 2; j72++) s71 += Math.exp(v21[r74 + j72] - m70);
+    const lse73 = m70 + Math.log(s71);
+    for (let j72 = 0; j72 < 2; j72++) p[r74 + j72] = Math.exp(v21[r74 + j72] - lse73);
   }
   // loss L = cross_entropy(p, y)
-  let s183 = 0;
-  for (let r188 = 0; r188 < 2; r188 += 2) {
-    let m184 = -Infinity;
-    for (let j186 = 0; j186 < 2; j186++) if (v21[r188 + j186] > m184) m184 = v21[r188 + j186];
-    let e185 = 0;
-    for (let j186 = 0; j186 < 2; j186++) e185 += Math.exp(v21[r188 + j186] - m184);
-    const lse187 = m184 + Math.log(e185);
-    for (let j186 = 0; j186 < 2; j186++) s183 -= y[r188 + j186] * (v21[r188 + j186] - lse187);
+  let s75 = 0;
+  for (let r80 = 0; r80 < 2; r80 += 2) {
+    let m76 = -Infinity;
+    for (let j78 = 0; j78 < 2; j78++) if (v21[r80 + j78] > m76) m76 = v21[r80 + j78];
+    let e77 = 0;
+    for (let j78 = 0; j78 < 2; j78++) e77 += Math.exp(v21[r80 + j78] - m76);
+    const lse79 = m76 + Math.log(e77);
+    for (let j78 = 0; j78 < 2; j78++) s75 -= y[r80 + j78] * (v21[r80 + j78] - lse79);
   }
-  L[0] = s183;
+  L[0] = s75;
   // dL/dby
-  for (let r191 = 0; r191 < 2; r191 += 2) {
-    let t189 = 0;
-    for (let j190 = 0; j190 < 2; j190++) t189 += y[r191 + j190];
-    for (let j190 = 0; j190 < 2; j190++)
-      dL_dby[r191 + j190] = p[r191 + j190] * t189 - y[r191 + j190];
+  for (let r83 = 0; r83 < 2; r83 += 2) {
+    let t81 = 0;
+    for (let j82 = 0; j82 < 2; j82++) t81 += y[r83 + j82];
+    for (let j82 = 0; j82 < 2; j82++) dL_dby[r83 + j82] = p[r83 + j82] * t81 - y[r83 + j82];
   }
   // dL/dWhy
+  v29.fill(0, 0, 4);
   {
-    let i192 = 0;
-    for (; i192 < 2; i192++) {
-      const a194_0 = dL_dby[i192];
-      const o195_0 = i192 * 4;
-      for (let j193 = 0; j193 < 4; j193++) {
-        const bv196 = h_T[j193];
-        dL_dWhy[o195_0 + j193] = a194_0 * bv196;
-      }
-    }
-  }
-  {
-    let i197 = 0;
-    for (; i197 + 3 < 4; i197 += 4) {
-      {
-        let j198 = 0;
-        for (; j198 < 1; j198++) {
-          let s206_0_0 = 0;
-          let s206_1_0 = 0;
-          let s206_2_0 = 0;
-          let s206_3_0 = 0;
-          for (let p199 = 0; p199 < 2; p199++) {
-            const pm202 = p199 * 4;
-            const pn203 = p199 * 1;
-            const a204_0 = Why[pm202 + i197];
-            const a204_1 = Why[pm202 + i197 + 1];
-            const a204_2 = Why[pm202 + i197 + 2];
-            const a204_3 = Why[pm202 + i197 + 3];
-            const b205_0 = dL_dby[pn203 + j198];
-            s206_0_0 += a204_0 * b205_0;
-            s206_1_0 += a204_1 * b205_0;
-            s206_2_0 += a204_2 * b205_0;
-            s206_3_0 += a204_3 * b205_0;
-          }
-          v29[i197 * 1 + j198] = s206_0_0;
-          v29[(i197 + 1) * 1 + j198] = s206_1_0;
-          v29[(i197 + 2) * 1 + j198] = s206_2_0;
-          v29[(i197 + 3) * 1 + j198] = s206_3_0;
-        }
+    for (let i84 = 0; i84 < 2; i84++) {
+      const g86_0 = dL_dby[i84];
+      const o87_0 = i84 * 4;
+      for (let j85 = 0; j85 < 4; j85++) {
+        const hv88 = h_T[j85];
+        dL_dWhy[o87_0 + j85] = g86_0 * hv88;
+        v29[j85] += Why[o87_0 + j85] * g86_0;
       }
     }
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o207 = (5 - 1 - 0) * 4;
-    for (let i208 = 0; i208 < 4; i208++) dL_dh[o207 + i208] = v29[i208];
+    const o89 = (5 - 1 - 0) * 4;
+    for (let i90 = 0; i90 < 4; i90++) dL_dh[o89 + i90] = v29[i90];
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWz, dL/dUz, dL/dbz, dL/dWr, dL/dUr, dL/dbr, dL/dWn, dL/dUn, dL/dbn over the …
   {
@@ -1320,279 +1028,195 @@ export function gradient(
     dL_dWn.fill(0);
     dL_dUn.fill(0);
     dL_dbn.fill(0);
-    for (let t209 = 5 - 1; t209 >= 0; t209--) {
+    for (let t91 = 5 - 1; t91 >= 0; t91--) {
       {
-        const o210 = t209 * 3;
-        for (let i211 = 0; i211 < 3; i211++) bt36_1[i211] = x[o210 + i211];
+        const o92 = t91 * 3;
+        for (let i93 = 0; i93 < 3; i93++) bt36_1[i93] = x[o92 + i93];
       }
       {
-        const o212 = (t209 + 0) * 4;
-        for (let i213 = 0; i213 < 4; i213++) bt36_4[i213] = h_steps[o212 + i213];
+        const o94 = (t91 + 0) * 4;
+        for (let i95 = 0; i95 < 4; i95++) bt36_4[i95] = h_steps[o94 + i95];
       }
       {
-        const o214 = t209 * 4;
-        for (let i215 = 0; i215 < 4; i215++) bt36_9[i215] = r14_9[o214 + i215];
+        const o96 = t91 * 4;
+        for (let i97 = 0; i97 < 4; i97++) bt36_9[i97] = r14_9[o96 + i97];
       }
       {
-        const o216 = t209 * 4;
-        for (let i217 = 0; i217 < 4; i217++) bt36_17[i217] = r14_17[o216 + i217];
+        const o98 = t91 * 4;
+        for (let i99 = 0; i99 < 4; i99++) bt36_17[i99] = r14_17[o98 + i99];
       }
       {
-        const o218 = t209 * 4;
-        for (let i219 = 0; i219 < 4; i219++) bt36_21[i219] = r14_21[o218 + i219];
+        const o100 = t91 * 4;
+        for (let i101 = 0; i101 < 4; i101++) bt36_21[i101] = r14_21[o100 + i101];
       }
       {
-        const o220 = t209 * 4;
-        for (let i221 = 0; i221 < 4; i221++) bt36_26[i221] = r14_26[o220 + i221];
+        const o102 = t91 * 4;
+        for (let i103 = 0; i103 < 4; i103++) bt36_26[i103] = r14_26[o102 + i103];
       }
       {
-        const o222 = t209 * 4;
-        for (let i223 = 0; i223 < 4; i223++) bt36_28[i223] = r14_28[o222 + i223];
+        const o104 = t91 * 4;
+        for (let i105 = 0; i105 < 4; i105++) bt36_28[i105] = r14_28[o104 + i105];
       }
       {
-        const o224 = (t209 + 1) * 4;
-        for (let i225 = 0; i225 < 4; i225++) bt36_32[i225] = dL_dh_steps[o224 + i225];
+        const o106 = (t91 + 1) * 4;
+        for (let i107 = 0; i107 < 4; i107++) bt36_32[i107] = dL_dh_steps[o106 + i107];
       }
 
-      for (let i226 = 0; i226 < 4; i226++) {
-        bt36_54[i226] = (bt36_32[i226] * bt36_28[i226]) * (1 - (bt36_26[i226] * bt36_26[i226]));
+      for (let i108 = 0; i108 < 4; i108++) {
+        bt36_54[i108] = (bt36_32[i108] * bt36_28[i108]) * (1 - (bt36_26[i108] * bt36_26[i108]));
       }
+      bt36_60.fill(0, 0, 4);
       {
-        let i227 = 0;
-        for (; i227 + 3 < 4; i227 += 4) {
-          {
-            let j228 = 0;
-            for (; j228 < 1; j228++) {
-              let s236_0_0 = 0;
-              let s236_1_0 = 0;
-              let s236_2_0 = 0;
-              let s236_3_0 = 0;
-              for (let p229 = 0; p229 < 4; p229++) {
-                const pm232 = p229 * 4;
-                const pn233 = p229 * 1;
-                const a234_0 = Un[pm232 + i227];
-                const a234_1 = Un[pm232 + i227 + 1];
-                const a234_2 = Un[pm232 + i227 + 2];
-                const a234_3 = Un[pm232 + i227 + 3];
-                const b235_0 = bt36_54[pn233 + j228];
-                s236_0_0 += a234_0 * b235_0;
-                s236_1_0 += a234_1 * b235_0;
-                s236_2_0 += a234_2 * b235_0;
-                s236_3_0 += a234_3 * b235_0;
-              }
-              bt36_60[i227 * 1 + j228] = s236_0_0;
-              bt36_60[(i227 + 1) * 1 + j228] = s236_1_0;
-              bt36_60[(i227 + 2) * 1 + j228] = s236_2_0;
-              bt36_60[(i227 + 3) * 1 + j228] = s236_3_0;
-            }
+        for (let i109 = 0; i109 < 4; i109 += 4) {
+          const g111_0 = bt36_54[i109];
+          const o112_0 = i109 * 4;
+          const g111_1 = bt36_54[i109 + 1];
+          const o112_1 = (i109 + 1) * 4;
+          const g111_2 = bt36_54[i109 + 2];
+          const o112_2 = (i109 + 2) * 4;
+          const g111_3 = bt36_54[i109 + 3];
+          const o112_3 = (i109 + 3) * 4;
+          for (let j110 = 0; j110 < 4; j110++) {
+            const hv113 = bt36_21[j110];
+            dL_dUn[o112_0 + j110] += g111_0 * hv113;
+            dL_dUn[o112_1 + j110] += g111_1 * hv113;
+            dL_dUn[o112_2 + j110] += g111_2 * hv113;
+            dL_dUn[o112_3 + j110] += g111_3 * hv113;
+            bt36_60[j110] += Un[o112_0 + j110] * g111_0
+              + Un[o112_1 + j110] * g111_1
+              + Un[o112_2 + j110] * g111_2
+              + Un[o112_3 + j110] * g111_3;
           }
         }
       }
 
-      for (let i237 = 0; i237 < 4; i237++) {
-        bt36_75[i237] = ((bt36_60[i237] * bt36_4[i237]) * bt36_17[i237]) * (1 - (bt36_17[i237]));
+      for (let i114 = 0; i114 < 4; i114++) {
+        bt36_75[i114] = ((bt36_60[i114] * bt36_4[i114]) * bt36_17[i114]) * (1 - (bt36_17[i114]));
       }
+      bt36_83.fill(0, 0, 4);
       {
-        let i238 = 0;
-        for (; i238 + 3 < 4; i238 += 4) {
-          {
-            let j239 = 0;
-            for (; j239 < 1; j239++) {
-              let s247_0_0 = 0;
-              let s247_1_0 = 0;
-              let s247_2_0 = 0;
-              let s247_3_0 = 0;
-              for (let p240 = 0; p240 < 4; p240++) {
-                const pm243 = p240 * 4;
-                const pn244 = p240 * 1;
-                const a245_0 = Ur[pm243 + i238];
-                const a245_1 = Ur[pm243 + i238 + 1];
-                const a245_2 = Ur[pm243 + i238 + 2];
-                const a245_3 = Ur[pm243 + i238 + 3];
-                const b246_0 = bt36_75[pn244 + j239];
-                s247_0_0 += a245_0 * b246_0;
-                s247_1_0 += a245_1 * b246_0;
-                s247_2_0 += a245_2 * b246_0;
-                s247_3_0 += a245_3 * b246_0;
-              }
-              bt36_83[i238 * 1 + j239] = s247_0_0;
-              bt36_83[(i238 + 1) * 1 + j239] = s247_1_0;
-              bt36_83[(i238 + 2) * 1 + j239] = s247_2_0;
-              bt36_83[(i238 + 3) * 1 + j239] = s247_3_0;
-            }
+        for (let i115 = 0; i115 < 4; i115 += 4) {
+          const g117_0 = bt36_75[i115];
+          const o118_0 = i115 * 4;
+          const g117_1 = bt36_75[i115 + 1];
+          const o118_1 = (i115 + 1) * 4;
+          const g117_2 = bt36_75[i115 + 2];
+          const o118_2 = (i115 + 2) * 4;
+          const g117_3 = bt36_75[i115 + 3];
+          const o118_3 = (i115 + 3) * 4;
+          for (let j116 = 0; j116 < 4; j116++) {
+            const hv119 = bt36_4[j116];
+            dL_dUr[o118_0 + j116] += g117_0 * hv119;
+            dL_dUr[o118_1 + j116] += g117_1 * hv119;
+            dL_dUr[o118_2 + j116] += g117_2 * hv119;
+            dL_dUr[o118_3 + j116] += g117_3 * hv119;
+            bt36_83[j116] += Ur[o118_0 + j116] * g117_0
+              + Ur[o118_1 + j116] * g117_1
+              + Ur[o118_2 + j116] * g117_2
+              + Ur[o118_3 + j116] * g117_3;
           }
         }
       }
 
-      for (let i248 = 0; i248 < 4; i248++) {
-        bt36_93[i248] = (((bt36_32[i248] * bt36_4[i248]) + (-(bt36_32[i248] * bt36_26[i248])))
-          * bt36_9[i248])
-          * (1 - (bt36_9[i248]));
+      for (let i120 = 0; i120 < 4; i120++) {
+        bt36_93[i120] = (((bt36_32[i120] * bt36_4[i120]) + (-(bt36_32[i120] * bt36_26[i120])))
+          * bt36_9[i120])
+          * (1 - (bt36_9[i120]));
       }
+      bt36_101.fill(0, 0, 4);
       {
-        let i249 = 0;
-        for (; i249 + 3 < 4; i249 += 4) {
-          {
-            let j250 = 0;
-            for (; j250 < 1; j250++) {
-              let s258_0_0 = 0;
-              let s258_1_0 = 0;
-              let s258_2_0 = 0;
-              let s258_3_0 = 0;
-              for (let p251 = 0; p251 < 4; p251++) {
-                const pm254 = p251 * 4;
-                const pn255 = p251 * 1;
-                const a256_0 = Uz[pm254 + i249];
-                const a256_1 = Uz[pm254 + i249 + 1];
-                const a256_2 = Uz[pm254 + i249 + 2];
-                const a256_3 = Uz[pm254 + i249 + 3];
-                const b257_0 = bt36_93[pn255 + j250];
-                s258_0_0 += a256_0 * b257_0;
-                s258_1_0 += a256_1 * b257_0;
-                s258_2_0 += a256_2 * b257_0;
-                s258_3_0 += a256_3 * b257_0;
-              }
-              bt36_101[i249 * 1 + j250] = s258_0_0;
-              bt36_101[(i249 + 1) * 1 + j250] = s258_1_0;
-              bt36_101[(i249 + 2) * 1 + j250] = s258_2_0;
-              bt36_101[(i249 + 3) * 1 + j250] = s258_3_0;
-            }
+        for (let i121 = 0; i121 < 4; i121 += 4) {
+          const g123_0 = bt36_93[i121];
+          const o124_0 = i121 * 4;
+          const g123_1 = bt36_93[i121 + 1];
+          const o124_1 = (i121 + 1) * 4;
+          const g123_2 = bt36_93[i121 + 2];
+          const o124_2 = (i121 + 2) * 4;
+          const g123_3 = bt36_93[i121 + 3];
+          const o124_3 = (i121 + 3) * 4;
+          for (let j122 = 0; j122 < 4; j122++) {
+            const hv125 = bt36_4[j122];
+            dL_dUz[o124_0 + j122] += g123_0 * hv125;
+            dL_dUz[o124_1 + j122] += g123_1 * hv125;
+            dL_dUz[o124_2 + j122] += g123_2 * hv125;
+            dL_dUz[o124_3 + j122] += g123_3 * hv125;
+            bt36_101[j122] += Uz[o124_0 + j122] * g123_0
+              + Uz[o124_1 + j122] * g123_1
+              + Uz[o124_2 + j122] * g123_2
+              + Uz[o124_3 + j122] * g123_3;
           }
         }
       }
 
-      for (let i259 = 0; i259 < 4; i259++) {
-        bt36_105[i259] = (((bt36_32[i259] * bt36_9[i259]) + (bt36_60[i259] * bt36_17[i259]))
-          + bt36_83[i259])
-          + bt36_101[i259];
+      for (let i126 = 0; i126 < 4; i126++) {
+        bt36_105[i126] = (((bt36_32[i126] * bt36_9[i126]) + (bt36_60[i126] * bt36_17[i126]))
+          + bt36_83[i126])
+          + bt36_101[i126];
       }
       {
-        const o260 = (t209 + 0) * 4;
-        for (let i261 = 0; i261 < 4; i261++) dL_dh_steps[o260 + i261] += bt36_105[i261];
+        const o127 = (t91 + 0) * 4;
+        for (let i128 = 0; i128 < 4; i128++) dL_dh_steps[o127 + i128] += bt36_105[i128];
       }
       {
-        let i262 = 0;
-        for (; i262 + 3 < 4; i262 += 4) {
-          const a264_0 = bt36_93[i262];
-          const o265_0 = i262 * 3;
-          const a264_1 = bt36_93[i262 + 1];
-          const o265_1 = (i262 + 1) * 3;
-          const a264_2 = bt36_93[i262 + 2];
-          const o265_2 = (i262 + 2) * 3;
-          const a264_3 = bt36_93[i262 + 3];
-          const o265_3 = (i262 + 3) * 3;
-          for (let j263 = 0; j263 < 3; j263++) {
-            const bv266 = bt36_1[j263];
-            dL_dWz[o265_0 + j263] += a264_0 * bv266;
-            dL_dWz[o265_1 + j263] += a264_1 * bv266;
-            dL_dWz[o265_2 + j263] += a264_2 * bv266;
-            dL_dWz[o265_3 + j263] += a264_3 * bv266;
+        for (let i129 = 0; i129 < 4; i129 += 4) {
+          const a131_0 = bt36_93[i129];
+          const o132_0 = i129 * 3;
+          const a131_1 = bt36_93[i129 + 1];
+          const o132_1 = (i129 + 1) * 3;
+          const a131_2 = bt36_93[i129 + 2];
+          const o132_2 = (i129 + 2) * 3;
+          const a131_3 = bt36_93[i129 + 3];
+          const o132_3 = (i129 + 3) * 3;
+          for (let j130 = 0; j130 < 3; j130++) {
+            const bv133 = bt36_1[j130];
+            dL_dWz[o132_0 + j130] += a131_0 * bv133;
+            dL_dWz[o132_1 + j130] += a131_1 * bv133;
+            dL_dWz[o132_2 + j130] += a131_2 * bv133;
+            dL_dWz[o132_3 + j130] += a131_3 * bv133;
           }
         }
       }
+      for (let i134 = 0; i134 < 4; i134++) dL_dbz[i134] += bt36_93[i134];
       {
-        let i267 = 0;
-        for (; i267 + 3 < 4; i267 += 4) {
-          const a269_0 = bt36_93[i267];
-          const o270_0 = i267 * 4;
-          const a269_1 = bt36_93[i267 + 1];
-          const o270_1 = (i267 + 1) * 4;
-          const a269_2 = bt36_93[i267 + 2];
-          const o270_2 = (i267 + 2) * 4;
-          const a269_3 = bt36_93[i267 + 3];
-          const o270_3 = (i267 + 3) * 4;
-          for (let j268 = 0; j268 < 4; j268++) {
-            const bv271 = bt36_4[j268];
-            dL_dUz[o270_0 + j268] += a269_0 * bv271;
-            dL_dUz[o270_1 + j268] += a269_1 * bv271;
-            dL_dUz[o270_2 + j268] += a269_2 * bv271;
-            dL_dUz[o270_3 + j268] += a269_3 * bv271;
+        for (let i135 = 0; i135 < 4; i135 += 4) {
+          const a137_0 = bt36_75[i135];
+          const o138_0 = i135 * 3;
+          const a137_1 = bt36_75[i135 + 1];
+          const o138_1 = (i135 + 1) * 3;
+          const a137_2 = bt36_75[i135 + 2];
+          const o138_2 = (i135 + 2) * 3;
+          const a137_3 = bt36_75[i135 + 3];
+          const o138_3 = (i135 + 3) * 3;
+          for (let j136 = 0; j136 < 3; j136++) {
+            const bv139 = bt36_1[j136];
+            dL_dWr[o138_0 + j136] += a137_0 * bv139;
+            dL_dWr[o138_1 + j136] += a137_1 * bv139;
+            dL_dWr[o138_2 + j136] += a137_2 * bv139;
+            dL_dWr[o138_3 + j136] += a137_3 * bv139;
           }
         }
       }
-      for (let i272 = 0; i272 < 4; i272++) dL_dbz[i272] += bt36_93[i272];
+      for (let i140 = 0; i140 < 4; i140++) dL_dbr[i140] += bt36_75[i140];
       {
-        let i273 = 0;
-        for (; i273 + 3 < 4; i273 += 4) {
-          const a275_0 = bt36_75[i273];
-          const o276_0 = i273 * 3;
-          const a275_1 = bt36_75[i273 + 1];
-          const o276_1 = (i273 + 1) * 3;
-          const a275_2 = bt36_75[i273 + 2];
-          const o276_2 = (i273 + 2) * 3;
-          const a275_3 = bt36_75[i273 + 3];
-          const o276_3 = (i273 + 3) * 3;
-          for (let j274 = 0; j274 < 3; j274++) {
-            const bv277 = bt36_1[j274];
-            dL_dWr[o276_0 + j274] += a275_0 * bv277;
-            dL_dWr[o276_1 + j274] += a275_1 * bv277;
-            dL_dWr[o276_2 + j274] += a275_2 * bv277;
-            dL_dWr[o276_3 + j274] += a275_3 * bv277;
+        for (let i141 = 0; i141 < 4; i141 += 4) {
+          const a143_0 = bt36_54[i141];
+          const o144_0 = i141 * 3;
+          const a143_1 = bt36_54[i141 + 1];
+          const o144_1 = (i141 + 1) * 3;
+          const a143_2 = bt36_54[i141 + 2];
+          const o144_2 = (i141 + 2) * 3;
+          const a143_3 = bt36_54[i141 + 3];
+          const o144_3 = (i141 + 3) * 3;
+          for (let j142 = 0; j142 < 3; j142++) {
+            const bv145 = bt36_1[j142];
+            dL_dWn[o144_0 + j142] += a143_0 * bv145;
+            dL_dWn[o144_1 + j142] += a143_1 * bv145;
+            dL_dWn[o144_2 + j142] += a143_2 * bv145;
+            dL_dWn[o144_3 + j142] += a143_3 * bv145;
           }
         }
       }
-      {
-        let i278 = 0;
-        for (; i278 + 3 < 4; i278 += 4) {
-          const a280_0 = bt36_75[i278];
-          const o281_0 = i278 * 4;
-          const a280_1 = bt36_75[i278 + 1];
-          const o281_1 = (i278 + 1) * 4;
-          const a280_2 = bt36_75[i278 + 2];
-          const o281_2 = (i278 + 2) * 4;
-          const a280_3 = bt36_75[i278 + 3];
-          const o281_3 = (i278 + 3) * 4;
-          for (let j279 = 0; j279 < 4; j279++) {
-            const bv282 = bt36_4[j279];
-            dL_dUr[o281_0 + j279] += a280_0 * bv282;
-            dL_dUr[o281_1 + j279] += a280_1 * bv282;
-            dL_dUr[o281_2 + j279] += a280_2 * bv282;
-            dL_dUr[o281_3 + j279] += a280_3 * bv282;
-          }
-        }
-      }
-      for (let i283 = 0; i283 < 4; i283++) dL_dbr[i283] += bt36_75[i283];
-      {
-        let i284 = 0;
-        for (; i284 + 3 < 4; i284 += 4) {
-          const a286_0 = bt36_54[i284];
-          const o287_0 = i284 * 3;
-          const a286_1 = bt36_54[i284 + 1];
-          const o287_1 = (i284 + 1) * 3;
-          const a286_2 = bt36_54[i284 + 2];
-          const o287_2 = (i284 + 2) * 3;
-          const a286_3 = bt36_54[i284 + 3];
-          const o287_3 = (i284 + 3) * 3;
-          for (let j285 = 0; j285 < 3; j285++) {
-            const bv288 = bt36_1[j285];
-            dL_dWn[o287_0 + j285] += a286_0 * bv288;
-            dL_dWn[o287_1 + j285] += a286_1 * bv288;
-            dL_dWn[o287_2 + j285] += a286_2 * bv288;
-            dL_dWn[o287_3 + j285] += a286_3 * bv288;
-          }
-        }
-      }
-      {
-        let i289 = 0;
-        for (; i289 + 3 < 4; i289 += 4) {
-          const a291_0 = bt36_54[i289];
-          const o292_0 = i289 * 4;
-          const a291_1 = bt36_54[i289 + 1];
-          const o292_1 = (i289 + 1) * 4;
-          const a291_2 = bt36_54[i289 + 2];
-          const o292_2 = (i289 + 2) * 4;
-          const a291_3 = bt36_54[i289 + 3];
-          const o292_3 = (i289 + 3) * 4;
-          for (let j290 = 0; j290 < 4; j290++) {
-            const bv293 = bt36_21[j290];
-            dL_dUn[o292_0 + j290] += a291_0 * bv293;
-            dL_dUn[o292_1 + j290] += a291_1 * bv293;
-            dL_dUn[o292_2 + j290] += a291_2 * bv293;
-            dL_dUn[o292_3 + j290] += a291_3 * bv293;
-          }
-        }
-      }
-      for (let i294 = 0; i294 < 4; i294++) dL_dbn[i294] += bt36_54[i294];
+      for (let i146 = 0; i146 < 4; i146++) dL_dbn[i146] += bt36_54[i146];
     }
   }
 

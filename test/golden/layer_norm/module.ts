@@ -160,10 +160,8 @@ function allocate() {
   const v14 = new Float64Array(12);
   const v15 = new Float64Array(4);
   const sigma2 = new Float64Array(4);
-  const v17 = new Float64Array(4);
   const v18 = new Float64Array(4);
   const Hhat = new Float64Array(12);
-  const v20 = new Float64Array(12);
   const Z = new Float64Array(12);
   const v22 = new Float64Array(12);
   const v23 = new Float64Array(12);
@@ -177,24 +175,13 @@ function allocate() {
   const v45 = new Float64Array(12);
   const dL_dHhat = new Float64Array(12);
   const dL_dgamma = new Float64Array(3);
-  const v54 = new Float64Array(12);
-  const v55 = new Float64Array(12);
-  const v56 = new Float64Array(12);
   const v57 = new Float64Array(12);
   const v58 = new Float64Array(4);
-  const v69 = new Float64Array(4);
-  const dL_dsigma2 = new Float64Array(4);
   const v76 = new Float64Array(4);
-  const v80 = new Float64Array(4);
-  const v81 = new Float64Array(12);
-  const v85 = new Float64Array(12);
-  const v86 = new Float64Array(12);
   const v91 = new Float64Array(12);
   const v92 = new Float64Array(12);
   const dL_dmu = new Float64Array(4);
   const v99 = new Float64Array(4);
-  const v102 = new Float64Array(4);
-  const v103 = new Float64Array(12);
   const dL_dH = new Float64Array(12);
   const dL_dW = new Float64Array(9);
   return {
@@ -206,10 +193,8 @@ function allocate() {
     v14,
     v15,
     sigma2,
-    v17,
     v18,
     Hhat,
-    v20,
     Z,
     v22,
     v23,
@@ -223,24 +208,13 @@ function allocate() {
     v45,
     dL_dHhat,
     dL_dgamma,
-    v54,
-    v55,
-    v56,
     v57,
     v58,
-    v69,
-    dL_dsigma2,
     v76,
-    v80,
-    v81,
-    v85,
-    v86,
     v91,
     v92,
     dL_dmu,
     v99,
-    v102,
-    v103,
     dL_dH,
     dL_dW,
   };
@@ -263,11 +237,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const { H, v10, mu, v12, v14, v15, sigma2, Hhat, Z, v23, v24, v25, L } = w;
   // H = X * W
   {
-    let i0 = 0;
-    for (; i0 + 3 < 4; i0 += 4) {
+    for (let i0 = 0; i0 < 4; i0 += 4) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 3; j1 += 2) {
+        for (let j1 = 0; j1 < 2; j1 += 2) {
           const ar3_0 = i0 * 3;
           const ar3_1 = (i0 + 1) * 3;
           const ar3_2 = (i0 + 2) * 3;
@@ -306,7 +278,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           H[(i0 + 3) * 3 + j1] = s9_3_0;
           H[(i0 + 3) * 3 + j1 + 1] = s9_3_1;
         }
-        for (; j1 < 3; j1++) {
+        for (let j1 = 2; j1 < 3; j1++) {
           const ar3_0 = i0 * 3;
           const ar3_1 = (i0 + 1) * 3;
           const ar3_2 = (i0 + 2) * 3;
@@ -468,11 +440,9 @@ export function gradient(
   } = w;
   // H = X * W
   {
-    let i38 = 0;
-    for (; i38 + 3 < 4; i38 += 4) {
+    for (let i38 = 0; i38 < 4; i38 += 4) {
       {
-        let j39 = 0;
-        for (; j39 + 1 < 3; j39 += 2) {
+        for (let j39 = 0; j39 < 2; j39 += 2) {
           const ar41_0 = i38 * 3;
           const ar41_1 = (i38 + 1) * 3;
           const ar41_2 = (i38 + 2) * 3;
@@ -511,7 +481,7 @@ export function gradient(
           H[(i38 + 3) * 3 + j39] = s47_3_0;
           H[(i38 + 3) * 3 + j39 + 1] = s47_3_1;
         }
-        for (; j39 < 3; j39++) {
+        for (let j39 = 2; j39 < 3; j39++) {
           const ar41_0 = i38 * 3;
           const ar41_1 = (i38 + 1) * 3;
           const ar41_2 = (i38 + 2) * 3;
@@ -681,11 +651,9 @@ export function gradient(
   }
   // dL/dW
   {
-    let i111 = 0;
-    for (; i111 + 1 < 3; i111 += 2) {
+    for (let i111 = 0; i111 < 2; i111 += 2) {
       {
-        let j112 = 0;
-        for (; j112 < 3; j112++) {
+        for (let j112 = 0; j112 < 3; j112++) {
           let s120_0_0 = 0;
           let s120_1_0 = 0;
           for (let p113 = 0; p113 < 4; p113++) {
@@ -702,10 +670,9 @@ export function gradient(
         }
       }
     }
-    for (; i111 < 3; i111++) {
+    for (let i111 = 2; i111 < 3; i111++) {
       {
-        let j112 = 0;
-        for (; j112 < 3; j112++) {
+        for (let j112 = 0; j112 < 3; j112++) {
           let s120_0_0 = 0;
           for (let p113 = 0; p113 < 4; p113++) {
             const pm116 = p113 * 3;

@@ -338,7 +338,6 @@ function allocate() {
   const o = new Float64Array(20);
   const g = new Float64Array(20);
   const h_T = new Float64Array(4);
-  const v25 = new Float64Array(2);
   const z = new Float64Array(2);
   const L = new Float64Array(1);
   const dL_dby = new Float64Array(2);
@@ -511,7 +510,6 @@ function allocate() {
     o,
     g,
     h_T,
-    v25,
     z,
     L,
     dL_dby,
@@ -672,18 +670,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     h_steps,
     c_steps,
     x_t,
-    bt17_2,
     h_prev,
-    bt17_5,
     f_t,
-    bt17_11,
-    bt17_13,
     i_t,
-    bt17_19,
-    bt17_21,
     o_t,
-    bt17_27,
-    bt17_29,
     g_t,
     c_prev,
     c_t,
@@ -695,7 +685,6 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     o,
     g,
     h_T,
-    v25,
     z,
     L,
   } = w;
@@ -717,300 +706,164 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i6 = 0; i6 < 4; i6++) c_prev[i6] = c_steps[o5 + i6];
       }
       {
-        let i7 = 0;
-        for (; i7 + 3 < 4; i7 += 4) {
-          {
-            let j8 = 0;
-            for (; j8 < 1; j8++) {
-              const ar10_0 = i7 * 3;
-              const ar10_1 = (i7 + 1) * 3;
-              const ar10_2 = (i7 + 2) * 3;
-              const ar10_3 = (i7 + 3) * 3;
-              let s16_0_0 = 0;
-              let s16_1_0 = 0;
-              let s16_2_0 = 0;
-              let s16_3_0 = 0;
-              for (let p9 = 0; p9 < 3; p9++) {
-                const pn13 = p9 * 1;
-                const a14_0 = Wf[ar10_0 + p9];
-                const a14_1 = Wf[ar10_1 + p9];
-                const a14_2 = Wf[ar10_2 + p9];
-                const a14_3 = Wf[ar10_3 + p9];
-                const b15_0 = x_t[pn13 + j8];
-                s16_0_0 += a14_0 * b15_0;
-                s16_1_0 += a14_1 * b15_0;
-                s16_2_0 += a14_2 * b15_0;
-                s16_3_0 += a14_3 * b15_0;
-              }
-              bt17_2[i7 * 1 + j8] = s16_0_0;
-              bt17_2[(i7 + 1) * 1 + j8] = s16_1_0;
-              bt17_2[(i7 + 2) * 1 + j8] = s16_2_0;
-              bt17_2[(i7 + 3) * 1 + j8] = s16_3_0;
-            }
+        for (let i7 = 0; i7 < 4; i7 += 4) {
+          const ar9_0_0 = i7 * 3;
+          let s11_0_0 = 0;
+          const ar9_0_1 = (i7 + 1) * 3;
+          let s11_0_1 = 0;
+          const ar9_0_2 = (i7 + 2) * 3;
+          let s11_0_2 = 0;
+          const ar9_0_3 = (i7 + 3) * 3;
+          let s11_0_3 = 0;
+          for (let p8 = 0; p8 < 3; p8++) {
+            const x10 = x_t[p8];
+            s11_0_0 += Wf[ar9_0_0 + p8] * x10;
+            s11_0_1 += Wf[ar9_0_1 + p8] * x10;
+            s11_0_2 += Wf[ar9_0_2 + p8] * x10;
+            s11_0_3 += Wf[ar9_0_3 + p8] * x10;
           }
+          const ar9_1_0 = i7 * 4;
+          let s11_1_0 = 0;
+          const ar9_1_1 = (i7 + 1) * 4;
+          let s11_1_1 = 0;
+          const ar9_1_2 = (i7 + 2) * 4;
+          let s11_1_2 = 0;
+          const ar9_1_3 = (i7 + 3) * 4;
+          let s11_1_3 = 0;
+          for (let p8 = 0; p8 < 4; p8++) {
+            const x10 = h_prev[p8];
+            s11_1_0 += Uf[ar9_1_0 + p8] * x10;
+            s11_1_1 += Uf[ar9_1_1 + p8] * x10;
+            s11_1_2 += Uf[ar9_1_2 + p8] * x10;
+            s11_1_3 += Uf[ar9_1_3 + p8] * x10;
+          }
+          f_t[i7] = 1 / (1 + Math.exp(-((s11_0_0 + s11_1_0) + bf[i7])));
+          f_t[i7 + 1] = 1 / (1 + Math.exp(-((s11_0_1 + s11_1_1) + bf[i7 + 1])));
+          f_t[i7 + 2] = 1 / (1 + Math.exp(-((s11_0_2 + s11_1_2) + bf[i7 + 2])));
+          f_t[i7 + 3] = 1 / (1 + Math.exp(-((s11_0_3 + s11_1_3) + bf[i7 + 3])));
         }
       }
       {
-        let i17 = 0;
-        for (; i17 + 3 < 4; i17 += 4) {
-          {
-            let j18 = 0;
-            for (; j18 < 1; j18++) {
-              const ar20_0 = i17 * 4;
-              const ar20_1 = (i17 + 1) * 4;
-              const ar20_2 = (i17 + 2) * 4;
-              const ar20_3 = (i17 + 3) * 4;
-              let s26_0_0 = 0;
-              let s26_1_0 = 0;
-              let s26_2_0 = 0;
-              let s26_3_0 = 0;
-              for (let p19 = 0; p19 < 4; p19++) {
-                const pn23 = p19 * 1;
-                const a24_0 = Uf[ar20_0 + p19];
-                const a24_1 = Uf[ar20_1 + p19];
-                const a24_2 = Uf[ar20_2 + p19];
-                const a24_3 = Uf[ar20_3 + p19];
-                const b25_0 = h_prev[pn23 + j18];
-                s26_0_0 += a24_0 * b25_0;
-                s26_1_0 += a24_1 * b25_0;
-                s26_2_0 += a24_2 * b25_0;
-                s26_3_0 += a24_3 * b25_0;
-              }
-              bt17_5[i17 * 1 + j18] = s26_0_0;
-              bt17_5[(i17 + 1) * 1 + j18] = s26_1_0;
-              bt17_5[(i17 + 2) * 1 + j18] = s26_2_0;
-              bt17_5[(i17 + 3) * 1 + j18] = s26_3_0;
-            }
+        for (let i12 = 0; i12 < 4; i12 += 4) {
+          const ar14_0_0 = i12 * 3;
+          let s16_0_0 = 0;
+          const ar14_0_1 = (i12 + 1) * 3;
+          let s16_0_1 = 0;
+          const ar14_0_2 = (i12 + 2) * 3;
+          let s16_0_2 = 0;
+          const ar14_0_3 = (i12 + 3) * 3;
+          let s16_0_3 = 0;
+          for (let p13 = 0; p13 < 3; p13++) {
+            const x15 = x_t[p13];
+            s16_0_0 += Wi[ar14_0_0 + p13] * x15;
+            s16_0_1 += Wi[ar14_0_1 + p13] * x15;
+            s16_0_2 += Wi[ar14_0_2 + p13] * x15;
+            s16_0_3 += Wi[ar14_0_3 + p13] * x15;
           }
+          const ar14_1_0 = i12 * 4;
+          let s16_1_0 = 0;
+          const ar14_1_1 = (i12 + 1) * 4;
+          let s16_1_1 = 0;
+          const ar14_1_2 = (i12 + 2) * 4;
+          let s16_1_2 = 0;
+          const ar14_1_3 = (i12 + 3) * 4;
+          let s16_1_3 = 0;
+          for (let p13 = 0; p13 < 4; p13++) {
+            const x15 = h_prev[p13];
+            s16_1_0 += Ui[ar14_1_0 + p13] * x15;
+            s16_1_1 += Ui[ar14_1_1 + p13] * x15;
+            s16_1_2 += Ui[ar14_1_2 + p13] * x15;
+            s16_1_3 += Ui[ar14_1_3 + p13] * x15;
+          }
+          i_t[i12] = 1 / (1 + Math.exp(-((s16_0_0 + s16_1_0) + bi[i12])));
+          i_t[i12 + 1] = 1 / (1 + Math.exp(-((s16_0_1 + s16_1_1) + bi[i12 + 1])));
+          i_t[i12 + 2] = 1 / (1 + Math.exp(-((s16_0_2 + s16_1_2) + bi[i12 + 2])));
+          i_t[i12 + 3] = 1 / (1 + Math.exp(-((s16_0_3 + s16_1_3) + bi[i12 + 3])));
+        }
+      }
+      {
+        for (let i17 = 0; i17 < 4; i17 += 4) {
+          const ar19_0_0 = i17 * 3;
+          let s21_0_0 = 0;
+          const ar19_0_1 = (i17 + 1) * 3;
+          let s21_0_1 = 0;
+          const ar19_0_2 = (i17 + 2) * 3;
+          let s21_0_2 = 0;
+          const ar19_0_3 = (i17 + 3) * 3;
+          let s21_0_3 = 0;
+          for (let p18 = 0; p18 < 3; p18++) {
+            const x20 = x_t[p18];
+            s21_0_0 += Wo[ar19_0_0 + p18] * x20;
+            s21_0_1 += Wo[ar19_0_1 + p18] * x20;
+            s21_0_2 += Wo[ar19_0_2 + p18] * x20;
+            s21_0_3 += Wo[ar19_0_3 + p18] * x20;
+          }
+          const ar19_1_0 = i17 * 4;
+          let s21_1_0 = 0;
+          const ar19_1_1 = (i17 + 1) * 4;
+          let s21_1_1 = 0;
+          const ar19_1_2 = (i17 + 2) * 4;
+          let s21_1_2 = 0;
+          const ar19_1_3 = (i17 + 3) * 4;
+          let s21_1_3 = 0;
+          for (let p18 = 0; p18 < 4; p18++) {
+            const x20 = h_prev[p18];
+            s21_1_0 += Uo[ar19_1_0 + p18] * x20;
+            s21_1_1 += Uo[ar19_1_1 + p18] * x20;
+            s21_1_2 += Uo[ar19_1_2 + p18] * x20;
+            s21_1_3 += Uo[ar19_1_3 + p18] * x20;
+          }
+          o_t[i17] = 1 / (1 + Math.exp(-((s21_0_0 + s21_1_0) + bo[i17])));
+          o_t[i17 + 1] = 1 / (1 + Math.exp(-((s21_0_1 + s21_1_1) + bo[i17 + 1])));
+          o_t[i17 + 2] = 1 / (1 + Math.exp(-((s21_0_2 + s21_1_2) + bo[i17 + 2])));
+          o_t[i17 + 3] = 1 / (1 + Math.exp(-((s21_0_3 + s21_1_3) + bo[i17 + 3])));
+        }
+      }
+      {
+        for (let i22 = 0; i22 < 4; i22 += 4) {
+          const ar24_0_0 = i22 * 3;
+          let s26_0_0 = 0;
+          const ar24_0_1 = (i22 + 1) * 3;
+          let s26_0_1 = 0;
+          const ar24_0_2 = (i22 + 2) * 3;
+          let s26_0_2 = 0;
+          const ar24_0_3 = (i22 + 3) * 3;
+          let s26_0_3 = 0;
+          for (let p23 = 0; p23 < 3; p23++) {
+            const x25 = x_t[p23];
+            s26_0_0 += Wc[ar24_0_0 + p23] * x25;
+            s26_0_1 += Wc[ar24_0_1 + p23] * x25;
+            s26_0_2 += Wc[ar24_0_2 + p23] * x25;
+            s26_0_3 += Wc[ar24_0_3 + p23] * x25;
+          }
+          const ar24_1_0 = i22 * 4;
+          let s26_1_0 = 0;
+          const ar24_1_1 = (i22 + 1) * 4;
+          let s26_1_1 = 0;
+          const ar24_1_2 = (i22 + 2) * 4;
+          let s26_1_2 = 0;
+          const ar24_1_3 = (i22 + 3) * 4;
+          let s26_1_3 = 0;
+          for (let p23 = 0; p23 < 4; p23++) {
+            const x25 = h_prev[p23];
+            s26_1_0 += Uc[ar24_1_0 + p23] * x25;
+            s26_1_1 += Uc[ar24_1_1 + p23] * x25;
+            s26_1_2 += Uc[ar24_1_2 + p23] * x25;
+            s26_1_3 += Uc[ar24_1_3 + p23] * x25;
+          }
+          g_t[i22] = Math.tanh((s26_0_0 + s26_1_0) + bc[i22]);
+          g_t[i22 + 1] = Math.tanh((s26_0_1 + s26_1_1) + bc[i22 + 1]);
+          g_t[i22 + 2] = Math.tanh((s26_0_2 + s26_1_2) + bc[i22 + 2]);
+          g_t[i22 + 3] = Math.tanh((s26_0_3 + s26_1_3) + bc[i22 + 3]);
         }
       }
 
       for (let i27 = 0; i27 < 4; i27++) {
-        f_t[i27] = 1 / (1 + Math.exp(-((bt17_2[i27] + bt17_5[i27]) + bf[i27])));
-      }
-      {
-        let i28 = 0;
-        for (; i28 + 3 < 4; i28 += 4) {
-          {
-            let j29 = 0;
-            for (; j29 < 1; j29++) {
-              const ar31_0 = i28 * 3;
-              const ar31_1 = (i28 + 1) * 3;
-              const ar31_2 = (i28 + 2) * 3;
-              const ar31_3 = (i28 + 3) * 3;
-              let s37_0_0 = 0;
-              let s37_1_0 = 0;
-              let s37_2_0 = 0;
-              let s37_3_0 = 0;
-              for (let p30 = 0; p30 < 3; p30++) {
-                const pn34 = p30 * 1;
-                const a35_0 = Wi[ar31_0 + p30];
-                const a35_1 = Wi[ar31_1 + p30];
-                const a35_2 = Wi[ar31_2 + p30];
-                const a35_3 = Wi[ar31_3 + p30];
-                const b36_0 = x_t[pn34 + j29];
-                s37_0_0 += a35_0 * b36_0;
-                s37_1_0 += a35_1 * b36_0;
-                s37_2_0 += a35_2 * b36_0;
-                s37_3_0 += a35_3 * b36_0;
-              }
-              bt17_11[i28 * 1 + j29] = s37_0_0;
-              bt17_11[(i28 + 1) * 1 + j29] = s37_1_0;
-              bt17_11[(i28 + 2) * 1 + j29] = s37_2_0;
-              bt17_11[(i28 + 3) * 1 + j29] = s37_3_0;
-            }
-          }
-        }
-      }
-      {
-        let i38 = 0;
-        for (; i38 + 3 < 4; i38 += 4) {
-          {
-            let j39 = 0;
-            for (; j39 < 1; j39++) {
-              const ar41_0 = i38 * 4;
-              const ar41_1 = (i38 + 1) * 4;
-              const ar41_2 = (i38 + 2) * 4;
-              const ar41_3 = (i38 + 3) * 4;
-              let s47_0_0 = 0;
-              let s47_1_0 = 0;
-              let s47_2_0 = 0;
-              let s47_3_0 = 0;
-              for (let p40 = 0; p40 < 4; p40++) {
-                const pn44 = p40 * 1;
-                const a45_0 = Ui[ar41_0 + p40];
-                const a45_1 = Ui[ar41_1 + p40];
-                const a45_2 = Ui[ar41_2 + p40];
-                const a45_3 = Ui[ar41_3 + p40];
-                const b46_0 = h_prev[pn44 + j39];
-                s47_0_0 += a45_0 * b46_0;
-                s47_1_0 += a45_1 * b46_0;
-                s47_2_0 += a45_2 * b46_0;
-                s47_3_0 += a45_3 * b46_0;
-              }
-              bt17_13[i38 * 1 + j39] = s47_0_0;
-              bt17_13[(i38 + 1) * 1 + j39] = s47_1_0;
-              bt17_13[(i38 + 2) * 1 + j39] = s47_2_0;
-              bt17_13[(i38 + 3) * 1 + j39] = s47_3_0;
-            }
-          }
-        }
+        c_t[i27] = (f_t[i27] * c_prev[i27]) + (i_t[i27] * g_t[i27]);
       }
 
-      for (let i48 = 0; i48 < 4; i48++) {
-        i_t[i48] = 1 / (1 + Math.exp(-((bt17_11[i48] + bt17_13[i48]) + bi[i48])));
-      }
-      {
-        let i49 = 0;
-        for (; i49 + 3 < 4; i49 += 4) {
-          {
-            let j50 = 0;
-            for (; j50 < 1; j50++) {
-              const ar52_0 = i49 * 3;
-              const ar52_1 = (i49 + 1) * 3;
-              const ar52_2 = (i49 + 2) * 3;
-              const ar52_3 = (i49 + 3) * 3;
-              let s58_0_0 = 0;
-              let s58_1_0 = 0;
-              let s58_2_0 = 0;
-              let s58_3_0 = 0;
-              for (let p51 = 0; p51 < 3; p51++) {
-                const pn55 = p51 * 1;
-                const a56_0 = Wo[ar52_0 + p51];
-                const a56_1 = Wo[ar52_1 + p51];
-                const a56_2 = Wo[ar52_2 + p51];
-                const a56_3 = Wo[ar52_3 + p51];
-                const b57_0 = x_t[pn55 + j50];
-                s58_0_0 += a56_0 * b57_0;
-                s58_1_0 += a56_1 * b57_0;
-                s58_2_0 += a56_2 * b57_0;
-                s58_3_0 += a56_3 * b57_0;
-              }
-              bt17_19[i49 * 1 + j50] = s58_0_0;
-              bt17_19[(i49 + 1) * 1 + j50] = s58_1_0;
-              bt17_19[(i49 + 2) * 1 + j50] = s58_2_0;
-              bt17_19[(i49 + 3) * 1 + j50] = s58_3_0;
-            }
-          }
-        }
-      }
-      {
-        let i59 = 0;
-        for (; i59 + 3 < 4; i59 += 4) {
-          {
-            let j60 = 0;
-            for (; j60 < 1; j60++) {
-              const ar62_0 = i59 * 4;
-              const ar62_1 = (i59 + 1) * 4;
-              const ar62_2 = (i59 + 2) * 4;
-              const ar62_3 = (i59 + 3) * 4;
-              let s68_0_0 = 0;
-              let s68_1_0 = 0;
-              let s68_2_0 = 0;
-              let s68_3_0 = 0;
-              for (let p61 = 0; p61 < 4; p61++) {
-                const pn65 = p61 * 1;
-                const a66_0 = Uo[ar62_0 + p61];
-                const a66_1 = Uo[ar62_1 + p61];
-                const a66_2 = Uo[ar62_2 + p61];
-                const a66_3 = Uo[ar62_3 + p61];
-                const b67_0 = h_prev[pn65 + j60];
-                s68_0_0 += a66_0 * b67_0;
-                s68_1_0 += a66_1 * b67_0;
-                s68_2_0 += a66_2 * b67_0;
-                s68_3_0 += a66_3 * b67_0;
-              }
-              bt17_21[i59 * 1 + j60] = s68_0_0;
-              bt17_21[(i59 + 1) * 1 + j60] = s68_1_0;
-              bt17_21[(i59 + 2) * 1 + j60] = s68_2_0;
-              bt17_21[(i59 + 3) * 1 + j60] = s68_3_0;
-            }
-          }
-        }
-      }
-
-      for (let i69 = 0; i69 < 4; i69++) {
-        o_t[i69] = 1 / (1 + Math.exp(-((bt17_19[i69] + bt17_21[i69]) + bo[i69])));
-      }
-      {
-        let i70 = 0;
-        for (; i70 + 3 < 4; i70 += 4) {
-          {
-            let j71 = 0;
-            for (; j71 < 1; j71++) {
-              const ar73_0 = i70 * 3;
-              const ar73_1 = (i70 + 1) * 3;
-              const ar73_2 = (i70 + 2) * 3;
-              const ar73_3 = (i70 + 3) * 3;
-              let s79_0_0 = 0;
-              let s79_1_0 = 0;
-              let s79_2_0 = 0;
-              let s79_3_0 = 0;
-              for (let p72 = 0; p72 < 3; p72++) {
-                const pn76 = p72 * 1;
-                const a77_0 = Wc[ar73_0 + p72];
-                const a77_1 = Wc[ar73_1 + p72];
-                const a77_2 = Wc[ar73_2 + p72];
-                const a77_3 = Wc[ar73_3 + p72];
-                const b78_0 = x_t[pn76 + j71];
-                s79_0_0 += a77_0 * b78_0;
-                s79_1_0 += a77_1 * b78_0;
-                s79_2_0 += a77_2 * b78_0;
-                s79_3_0 += a77_3 * b78_0;
-              }
-              bt17_27[i70 * 1 + j71] = s79_0_0;
-              bt17_27[(i70 + 1) * 1 + j71] = s79_1_0;
-              bt17_27[(i70 + 2) * 1 + j71] = s79_2_0;
-              bt17_27[(i70 + 3) * 1 + j71] = s79_3_0;
-            }
-          }
-        }
-      }
-      {
-        let i80 = 0;
-        for (; i80 + 3 < 4; i80 += 4) {
-          {
-            let j81 = 0;
-            for (; j81 < 1; j81++) {
-              const ar83_0 = i80 * 4;
-              const ar83_1 = (i80 + 1) * 4;
-              const ar83_2 = (i80 + 2) * 4;
-              const ar83_3 = (i80 + 3) * 4;
-              let s89_0_0 = 0;
-              let s89_1_0 = 0;
-              let s89_2_0 = 0;
-              let s89_3_0 = 0;
-              for (let p82 = 0; p82 < 4; p82++) {
-                const pn86 = p82 * 1;
-                const a87_0 = Uc[ar83_0 + p82];
-                const a87_1 = Uc[ar83_1 + p82];
-                const a87_2 = Uc[ar83_2 + p82];
-                const a87_3 = Uc[ar83_3 + p82];
-                const b88_0 = h_prev[pn86 + j81];
-                s89_0_0 += a87_0 * b88_0;
-                s89_1_0 += a87_1 * b88_0;
-                s89_2_0 += a87_2 * b88_0;
-                s89_3_0 += a87_3 * b88_0;
-              }
-              bt17_29[i80 * 1 + j81] = s89_0_0;
-              bt17_29[(i80 + 1) * 1 + j81] = s89_1_0;
-              bt17_29[(i80 + 2) * 1 + j81] = s89_2_0;
-              bt17_29[(i80 + 3) * 1 + j81] = s89_3_0;
-            }
-          }
-        }
-      }
-
-      for (let i90 = 0; i90 < 4; i90++) {
-        g_t[i90] = Math.tanh((bt17_27[i90] + bt17_29[i90]) + bc[i90]);
-      }
-
-      for (let i91 = 0; i91 < 4; i91++) {
-        c_t[i91] = (f_t[i91] * c_prev[i91]) + (i_t[i91] * g_t[i91]);
-      }
-
-      for (let i92 = 0; i92 < 4; i92++) {
-        h_t[i92] = o_t[i92] * (Math.tanh(c_t[i92]));
+      for (let i28 = 0; i28 < 4; i28++) {
+        h_t[i28] = o_t[i28] * (Math.tanh(c_t[i28]));
       }
       h_steps.set(h_t, (t0 + 1) * 4);
       c_steps.set(c_t, (t0 + 1) * 4);
@@ -1021,41 +874,29 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    const o93 = (5 - 1 - 0) * 4;
-    for (let i94 = 0; i94 < 4; i94++) h_T[i94] = h[o93 + i94];
-  }
-  {
-    let i95 = 0;
-    for (; i95 < 2; i95++) {
-      {
-        let j96 = 0;
-        for (; j96 < 1; j96++) {
-          const ar98_0 = i95 * 4;
-          let s104_0_0 = 0;
-          for (let p97 = 0; p97 < 4; p97++) {
-            const pn101 = p97 * 1;
-            const a102_0 = Why[ar98_0 + p97];
-            const b103_0 = h_T[pn101 + j96];
-            s104_0_0 += a102_0 * b103_0;
-          }
-          v25[i95 * 1 + j96] = s104_0_0;
-        }
-      }
-    }
+    const o29 = (5 - 1 - 0) * 4;
+    for (let i30 = 0; i30 < 4; i30++) h_T[i30] = h[o29 + i30];
   }
   // z = Why*h_T + by
-
-  for (let i105 = 0; i105 < 2; i105++) {
-    z[i105] = v25[i105] + by[i105];
+  {
+    for (let i31 = 0; i31 < 2; i31++) {
+      const ar33_0_0 = i31 * 4;
+      let s35_0_0 = 0;
+      for (let p32 = 0; p32 < 4; p32++) {
+        const x34 = h_T[p32];
+        s35_0_0 += Why[ar33_0_0 + p32] * x34;
+      }
+      z[i31] = s35_0_0 + by[i31];
+    }
   }
   // loss L = mse(z, y)
   {
-    let s106 = 0;
-    for (let i107 = 0; i107 < 2; i107++) {
-      const d108 = z[i107] - y[i107];
-      s106 += d108 * d108;
+    let s36 = 0;
+    for (let i37 = 0; i37 < 2; i37++) {
+      const d38 = z[i37] - y[i37];
+      s36 += d38 * d38;
     }
-    L[0] = s106 / 2;
+    L[0] = s36 / 2;
   }
   return {
     loss: L[0],
@@ -1141,18 +982,10 @@ export function gradient(
     r17_33,
     r17_38,
     x_t,
-    bt17_2,
     h_prev,
-    bt17_5,
     f_t,
-    bt17_11,
-    bt17_13,
     i_t,
-    bt17_19,
-    bt17_21,
     o_t,
-    bt17_27,
-    bt17_29,
     g_t,
     c_prev,
     c_t,
@@ -1160,7 +993,6 @@ export function gradient(
     h_t,
     h,
     h_T,
-    v25,
     z,
     L,
     v34,
@@ -1193,418 +1025,240 @@ export function gradient(
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
     c_steps.fill(0, 0 * 4, 1 * 4);
-    for (let t109 = 0; t109 < 5; t109++) {
+    for (let t39 = 0; t39 < 5; t39++) {
       {
-        const o110 = t109 * 3;
-        for (let i111 = 0; i111 < 3; i111++) x_t[i111] = x[o110 + i111];
+        const o40 = t39 * 3;
+        for (let i41 = 0; i41 < 3; i41++) x_t[i41] = x[o40 + i41];
       }
       {
-        const o112 = (t109 + 0) * 4;
-        for (let i113 = 0; i113 < 4; i113++) h_prev[i113] = h_steps[o112 + i113];
+        const o42 = (t39 + 0) * 4;
+        for (let i43 = 0; i43 < 4; i43++) h_prev[i43] = h_steps[o42 + i43];
       }
       {
-        const o114 = (t109 + 0) * 4;
-        for (let i115 = 0; i115 < 4; i115++) c_prev[i115] = c_steps[o114 + i115];
+        const o44 = (t39 + 0) * 4;
+        for (let i45 = 0; i45 < 4; i45++) c_prev[i45] = c_steps[o44 + i45];
       }
       {
-        let i116 = 0;
-        for (; i116 + 3 < 4; i116 += 4) {
-          {
-            let j117 = 0;
-            for (; j117 < 1; j117++) {
-              const ar119_0 = i116 * 3;
-              const ar119_1 = (i116 + 1) * 3;
-              const ar119_2 = (i116 + 2) * 3;
-              const ar119_3 = (i116 + 3) * 3;
-              let s125_0_0 = 0;
-              let s125_1_0 = 0;
-              let s125_2_0 = 0;
-              let s125_3_0 = 0;
-              for (let p118 = 0; p118 < 3; p118++) {
-                const pn122 = p118 * 1;
-                const a123_0 = Wf[ar119_0 + p118];
-                const a123_1 = Wf[ar119_1 + p118];
-                const a123_2 = Wf[ar119_2 + p118];
-                const a123_3 = Wf[ar119_3 + p118];
-                const b124_0 = x_t[pn122 + j117];
-                s125_0_0 += a123_0 * b124_0;
-                s125_1_0 += a123_1 * b124_0;
-                s125_2_0 += a123_2 * b124_0;
-                s125_3_0 += a123_3 * b124_0;
-              }
-              bt17_2[i116 * 1 + j117] = s125_0_0;
-              bt17_2[(i116 + 1) * 1 + j117] = s125_1_0;
-              bt17_2[(i116 + 2) * 1 + j117] = s125_2_0;
-              bt17_2[(i116 + 3) * 1 + j117] = s125_3_0;
-            }
+        for (let i46 = 0; i46 < 4; i46 += 4) {
+          const ar48_0_0 = i46 * 3;
+          let s50_0_0 = 0;
+          const ar48_0_1 = (i46 + 1) * 3;
+          let s50_0_1 = 0;
+          const ar48_0_2 = (i46 + 2) * 3;
+          let s50_0_2 = 0;
+          const ar48_0_3 = (i46 + 3) * 3;
+          let s50_0_3 = 0;
+          for (let p47 = 0; p47 < 3; p47++) {
+            const x49 = x_t[p47];
+            s50_0_0 += Wf[ar48_0_0 + p47] * x49;
+            s50_0_1 += Wf[ar48_0_1 + p47] * x49;
+            s50_0_2 += Wf[ar48_0_2 + p47] * x49;
+            s50_0_3 += Wf[ar48_0_3 + p47] * x49;
           }
+          const ar48_1_0 = i46 * 4;
+          let s50_1_0 = 0;
+          const ar48_1_1 = (i46 + 1) * 4;
+          let s50_1_1 = 0;
+          const ar48_1_2 = (i46 + 2) * 4;
+          let s50_1_2 = 0;
+          const ar48_1_3 = (i46 + 3) * 4;
+          let s50_1_3 = 0;
+          for (let p47 = 0; p47 < 4; p47++) {
+            const x49 = h_prev[p47];
+            s50_1_0 += Uf[ar48_1_0 + p47] * x49;
+            s50_1_1 += Uf[ar48_1_1 + p47] * x49;
+            s50_1_2 += Uf[ar48_1_2 + p47] * x49;
+            s50_1_3 += Uf[ar48_1_3 + p47] * x49;
+          }
+          f_t[i46] = 1 / (1 + Math.exp(-((s50_0_0 + s50_1_0) + bf[i46])));
+          f_t[i46 + 1] = 1 / (1 + Math.exp(-((s50_0_1 + s50_1_1) + bf[i46 + 1])));
+          f_t[i46 + 2] = 1 / (1 + Math.exp(-((s50_0_2 + s50_1_2) + bf[i46 + 2])));
+          f_t[i46 + 3] = 1 / (1 + Math.exp(-((s50_0_3 + s50_1_3) + bf[i46 + 3])));
         }
       }
       {
-        let i126 = 0;
-        for (; i126 + 3 < 4; i126 += 4) {
-          {
-            let j127 = 0;
-            for (; j127 < 1; j127++) {
-              const ar129_0 = i126 * 4;
-              const ar129_1 = (i126 + 1) * 4;
-              const ar129_2 = (i126 + 2) * 4;
-              const ar129_3 = (i126 + 3) * 4;
-              let s135_0_0 = 0;
-              let s135_1_0 = 0;
-              let s135_2_0 = 0;
-              let s135_3_0 = 0;
-              for (let p128 = 0; p128 < 4; p128++) {
-                const pn132 = p128 * 1;
-                const a133_0 = Uf[ar129_0 + p128];
-                const a133_1 = Uf[ar129_1 + p128];
-                const a133_2 = Uf[ar129_2 + p128];
-                const a133_3 = Uf[ar129_3 + p128];
-                const b134_0 = h_prev[pn132 + j127];
-                s135_0_0 += a133_0 * b134_0;
-                s135_1_0 += a133_1 * b134_0;
-                s135_2_0 += a133_2 * b134_0;
-                s135_3_0 += a133_3 * b134_0;
-              }
-              bt17_5[i126 * 1 + j127] = s135_0_0;
-              bt17_5[(i126 + 1) * 1 + j127] = s135_1_0;
-              bt17_5[(i126 + 2) * 1 + j127] = s135_2_0;
-              bt17_5[(i126 + 3) * 1 + j127] = s135_3_0;
-            }
+        for (let i51 = 0; i51 < 4; i51 += 4) {
+          const ar53_0_0 = i51 * 3;
+          let s55_0_0 = 0;
+          const ar53_0_1 = (i51 + 1) * 3;
+          let s55_0_1 = 0;
+          const ar53_0_2 = (i51 + 2) * 3;
+          let s55_0_2 = 0;
+          const ar53_0_3 = (i51 + 3) * 3;
+          let s55_0_3 = 0;
+          for (let p52 = 0; p52 < 3; p52++) {
+            const x54 = x_t[p52];
+            s55_0_0 += Wi[ar53_0_0 + p52] * x54;
+            s55_0_1 += Wi[ar53_0_1 + p52] * x54;
+            s55_0_2 += Wi[ar53_0_2 + p52] * x54;
+            s55_0_3 += Wi[ar53_0_3 + p52] * x54;
           }
-        }
-      }
-
-      for (let i136 = 0; i136 < 4; i136++) {
-        f_t[i136] = 1 / (1 + Math.exp(-((bt17_2[i136] + bt17_5[i136]) + bf[i136])));
-      }
-      {
-        let i137 = 0;
-        for (; i137 + 3 < 4; i137 += 4) {
-          {
-            let j138 = 0;
-            for (; j138 < 1; j138++) {
-              const ar140_0 = i137 * 3;
-              const ar140_1 = (i137 + 1) * 3;
-              const ar140_2 = (i137 + 2) * 3;
-              const ar140_3 = (i137 + 3) * 3;
-              let s146_0_0 = 0;
-              let s146_1_0 = 0;
-              let s146_2_0 = 0;
-              let s146_3_0 = 0;
-              for (let p139 = 0; p139 < 3; p139++) {
-                const pn143 = p139 * 1;
-                const a144_0 = Wi[ar140_0 + p139];
-                const a144_1 = Wi[ar140_1 + p139];
-                const a144_2 = Wi[ar140_2 + p139];
-                const a144_3 = Wi[ar140_3 + p139];
-                const b145_0 = x_t[pn143 + j138];
-                s146_0_0 += a144_0 * b145_0;
-                s146_1_0 += a144_1 * b145_0;
-                s146_2_0 += a144_2 * b145_0;
-                s146_3_0 += a144_3 * b145_0;
-              }
-              bt17_11[i137 * 1 + j138] = s146_0_0;
-              bt17_11[(i137 + 1) * 1 + j138] = s146_1_0;
-              bt17_11[(i137 + 2) * 1 + j138] = s146_2_0;
-              bt17_11[(i137 + 3) * 1 + j138] = s146_3_0;
-            }
+          const ar53_1_0 = i51 * 4;
+          let s55_1_0 = 0;
+          const ar53_1_1 = (i51 + 1) * 4;
+          let s55_1_1 = 0;
+          const ar53_1_2 = (i51 + 2) * 4;
+          let s55_1_2 = 0;
+          const ar53_1_3 = (i51 + 3) * 4;
+          let s55_1_3 = 0;
+          for (let p52 = 0; p52 < 4; p52++) {
+            const x54 = h_prev[p52];
+            s55_1_0 += Ui[ar53_1_0 + p52] * x54;
+            s55_1_1 += Ui[ar53_1_1 + p52] * x54;
+            s55_1_2 += Ui[ar53_1_2 + p52] * x54;
+            s55_1_3 += Ui[ar53_1_3 + p52] * x54;
           }
+          i_t[i51] = 1 / (1 + Math.exp(-((s55_0_0 + s55_1_0) + bi[i51])));
+          i_t[i51 + 1] = 1 / (1 + Math.exp(-((s55_0_1 + s55_1_1) + bi[i51 + 1])));
+          i_t[i51 + 2] = 1 / (1 + Math.exp(-((s55_0_2 + s55_1_2) + bi[i51 + 2])));
+          i_t[i51 + 3] = 1 / (1 + Math.exp(-((s55_0_3 + s55_1_3) + bi[i51 + 3])));
         }
       }
       {
-        let i147 = 0;
-        for (; i147 + 3 < 4; i147 += 4) {
-          {
-            let j148 = 0;
-            for (; j148 < 1; j148++) {
-              const ar150_0 = i147 * 4;
-              const ar150_1 = (i147 + 1) * 4;
-              const ar150_2 = (i147 + 2) * 4;
-              const ar150_3 = (i147 + 3) * 4;
-              let s156_0_0 = 0;
-              let s156_1_0 = 0;
-              let s156_2_0 = 0;
-              let s156_3_0 = 0;
-              for (let p149 = 0; p149 < 4; p149++) {
-                const pn153 = p149 * 1;
-                const a154_0 = Ui[ar150_0 + p149];
-                const a154_1 = Ui[ar150_1 + p149];
-                const a154_2 = Ui[ar150_2 + p149];
-                const a154_3 = Ui[ar150_3 + p149];
-                const b155_0 = h_prev[pn153 + j148];
-                s156_0_0 += a154_0 * b155_0;
-                s156_1_0 += a154_1 * b155_0;
-                s156_2_0 += a154_2 * b155_0;
-                s156_3_0 += a154_3 * b155_0;
-              }
-              bt17_13[i147 * 1 + j148] = s156_0_0;
-              bt17_13[(i147 + 1) * 1 + j148] = s156_1_0;
-              bt17_13[(i147 + 2) * 1 + j148] = s156_2_0;
-              bt17_13[(i147 + 3) * 1 + j148] = s156_3_0;
-            }
+        for (let i56 = 0; i56 < 4; i56 += 4) {
+          const ar58_0_0 = i56 * 3;
+          let s60_0_0 = 0;
+          const ar58_0_1 = (i56 + 1) * 3;
+          let s60_0_1 = 0;
+          const ar58_0_2 = (i56 + 2) * 3;
+          let s60_0_2 = 0;
+          const ar58_0_3 = (i56 + 3) * 3;
+          let s60_0_3 = 0;
+          for (let p57 = 0; p57 < 3; p57++) {
+            const x59 = x_t[p57];
+            s60_0_0 += Wo[ar58_0_0 + p57] * x59;
+            s60_0_1 += Wo[ar58_0_1 + p57] * x59;
+            s60_0_2 += Wo[ar58_0_2 + p57] * x59;
+            s60_0_3 += Wo[ar58_0_3 + p57] * x59;
           }
-        }
-      }
-
-      for (let i157 = 0; i157 < 4; i157++) {
-        i_t[i157] = 1 / (1 + Math.exp(-((bt17_11[i157] + bt17_13[i157]) + bi[i157])));
-      }
-      {
-        let i158 = 0;
-        for (; i158 + 3 < 4; i158 += 4) {
-          {
-            let j159 = 0;
-            for (; j159 < 1; j159++) {
-              const ar161_0 = i158 * 3;
-              const ar161_1 = (i158 + 1) * 3;
-              const ar161_2 = (i158 + 2) * 3;
-              const ar161_3 = (i158 + 3) * 3;
-              let s167_0_0 = 0;
-              let s167_1_0 = 0;
-              let s167_2_0 = 0;
-              let s167_3_0 = 0;
-              for (let p160 = 0; p160 < 3; p160++) {
-                const pn164 = p160 * 1;
-                const a165_0 = Wo[ar161_0 + p160];
-                const a165_1 = Wo[ar161_1 + p160];
-                const a165_2 = Wo[ar161_2 + p160];
-                const a165_3 = Wo[ar161_3 + p160];
-                const b166_0 = x_t[pn164 + j159];
-                s167_0_0 += a165_0 * b166_0;
-                s167_1_0 += a165_1 * b166_0;
-                s167_2_0 += a165_2 * b166_0;
-                s167_3_0 += a165_3 * b166_0;
-              }
-              bt17_19[i158 * 1 + j159] = s167_0_0;
-              bt17_19[(i158 + 1) * 1 + j159] = s167_1_0;
-              bt17_19[(i158 + 2) * 1 + j159] = s167_2_0;
-              bt17_19[(i158 + 3) * 1 + j159] = s167_3_0;
-            }
+          const ar58_1_0 = i56 * 4;
+          let s60_1_0 = 0;
+          const ar58_1_1 = (i56 + 1) * 4;
+          let s60_1_1 = 0;
+          const ar58_1_2 = (i56 + 2) * 4;
+          let s60_1_2 = 0;
+          const ar58_1_3 = (i56 + 3) * 4;
+          let s60_1_3 = 0;
+          for (let p57 = 0; p57 < 4; p57++) {
+            const x59 = h_prev[p57];
+            s60_1_0 += Uo[ar58_1_0 + p57] * x59;
+            s60_1_1 += Uo[ar58_1_1 + p57] * x59;
+            s60_1_2 += Uo[ar58_1_2 + p57] * x59;
+            s60_1_3 += Uo[ar58_1_3 + p57] * x59;
           }
+          o_t[i56] = 1 / (1 + Math.exp(-((s60_0_0 + s60_1_0) + bo[i56])));
+          o_t[i56 + 1] = 1 / (1 + Math.exp(-((s60_0_1 + s60_1_1) + bo[i56 + 1])));
+          o_t[i56 + 2] = 1 / (1 + Math.exp(-((s60_0_2 + s60_1_2) + bo[i56 + 2])));
+          o_t[i56 + 3] = 1 / (1 + Math.exp(-((s60_0_3 + s60_1_3) + bo[i56 + 3])));
         }
       }
       {
-        let i168 = 0;
-        for (; i168 + 3 < 4; i168 += 4) {
-          {
-            let j169 = 0;
-            for (; j169 < 1; j169++) {
-              const ar171_0 = i168 * 4;
-              const ar171_1 = (i168 + 1) * 4;
-              const ar171_2 = (i168 + 2) * 4;
-              const ar171_3 = (i168 + 3) * 4;
-              let s177_0_0 = 0;
-              let s177_1_0 = 0;
-              let s177_2_0 = 0;
-              let s177_3_0 = 0;
-              for (let p170 = 0; p170 < 4; p170++) {
-                const pn174 = p170 * 1;
-                const a175_0 = Uo[ar171_0 + p170];
-                const a175_1 = Uo[ar171_1 + p170];
-                const a175_2 = Uo[ar171_2 + p170];
-                const a175_3 = Uo[ar171_3 + p170];
-                const b176_0 = h_prev[pn174 + j169];
-                s177_0_0 += a175_0 * b176_0;
-                s177_1_0 += a175_1 * b176_0;
-                s177_2_0 += a175_2 * b176_0;
-                s177_3_0 += a175_3 * b176_0;
-              }
-              bt17_21[i168 * 1 + j169] = s177_0_0;
-              bt17_21[(i168 + 1) * 1 + j169] = s177_1_0;
-              bt17_21[(i168 + 2) * 1 + j169] = s177_2_0;
-              bt17_21[(i168 + 3) * 1 + j169] = s177_3_0;
-            }
+        for (let i61 = 0; i61 < 4; i61 += 4) {
+          const ar63_0_0 = i61 * 3;
+          let s65_0_0 = 0;
+          const ar63_0_1 = (i61 + 1) * 3;
+          let s65_0_1 = 0;
+          const ar63_0_2 = (i61 + 2) * 3;
+          let s65_0_2 = 0;
+          const ar63_0_3 = (i61 + 3) * 3;
+          let s65_0_3 = 0;
+          for (let p62 = 0; p62 < 3; p62++) {
+            const x64 = x_t[p62];
+            s65_0_0 += Wc[ar63_0_0 + p62] * x64;
+            s65_0_1 += Wc[ar63_0_1 + p62] * x64;
+            s65_0_2 += Wc[ar63_0_2 + p62] * x64;
+            s65_0_3 += Wc[ar63_0_3 + p62] * x64;
           }
+          const ar63_1_0 = i61 * 4;
+          let s65_1_0 = 0;
+          const ar63_1_1 = (i61 + 1) * 4;
+          let s65_1_1 = 0;
+          const ar63_1_2 = (i61 + 2) * 4;
+          let s65_1_2 = 0;
+          const ar63_1_3 = (i61 + 3) * 4;
+          let s65_1_3 = 0;
+          for (let p62 = 0; p62 < 4; p62++) {
+            const x64 = h_prev[p62];
+            s65_1_0 += Uc[ar63_1_0 + p62] * x64;
+            s65_1_1 += Uc[ar63_1_1 + p62] * x64;
+            s65_1_2 += Uc[ar63_1_2 + p62] * x64;
+            s65_1_3 += Uc[ar63_1_3 + p62] * x64;
+          }
+          g_t[i61] = Math.tanh((s65_0_0 + s65_1_0) + bc[i61]);
+          g_t[i61 + 1] = Math.tanh((s65_0_1 + s65_1_1) + bc[i61 + 1]);
+          g_t[i61 + 2] = Math.tanh((s65_0_2 + s65_1_2) + bc[i61 + 2]);
+          g_t[i61 + 3] = Math.tanh((s65_0_3 + s65_1_3) + bc[i61 + 3]);
         }
       }
 
-      for (let i178 = 0; i178 < 4; i178++) {
-        o_t[i178] = 1 / (1 + Math.exp(-((bt17_19[i178] + bt17_21[i178]) + bo[i178])));
-      }
-      {
-        let i179 = 0;
-        for (; i179 + 3 < 4; i179 += 4) {
-          {
-            let j180 = 0;
-            for (; j180 < 1; j180++) {
-              const ar182_0 = i179 * 3;
-              const ar182_1 = (i179 + 1) * 3;
-              const ar182_2 = (i179 + 2) * 3;
-              const ar182_3 = (i179 + 3) * 3;
-              let s188_0_0 = 0;
-              let s188_1_0 = 0;
-              let s188_2_0 = 0;
-              let s188_3_0 = 0;
-              for (let p181 = 0; p181 < 3; p181++) {
-                const pn185 = p181 * 1;
-                const a186_0 = Wc[ar182_0 + p181];
-                const a186_1 = Wc[ar182_1 + p181];
-                const a186_2 = Wc[ar182_2 + p181];
-                const a186_3 = Wc[ar182_3 + p181];
-                const b187_0 = x_t[pn185 + j180];
-                s188_0_0 += a186_0 * b187_0;
-                s188_1_0 += a186_1 * b187_0;
-                s188_2_0 += a186_2 * b187_0;
-                s188_3_0 += a186_3 * b187_0;
-              }
-              bt17_27[i179 * 1 + j180] = s188_0_0;
-              bt17_27[(i179 + 1) * 1 + j180] = s188_1_0;
-              bt17_27[(i179 + 2) * 1 + j180] = s188_2_0;
-              bt17_27[(i179 + 3) * 1 + j180] = s188_3_0;
-            }
-          }
-        }
-      }
-      {
-        let i189 = 0;
-        for (; i189 + 3 < 4; i189 += 4) {
-          {
-            let j190 = 0;
-            for (; j190 < 1; j190++) {
-              const ar192_0 = i189 * 4;
-              const ar192_1 = (i189 + 1) * 4;
-              const ar192_2 = (i189 + 2) * 4;
-              const ar192_3 = (i189 + 3) * 4;
-              let s198_0_0 = 0;
-              let s198_1_0 = 0;
-              let s198_2_0 = 0;
-              let s198_3_0 = 0;
-              for (let p191 = 0; p191 < 4; p191++) {
-                const pn195 = p191 * 1;
-                const a196_0 = Uc[ar192_0 + p191];
-                const a196_1 = Uc[ar192_1 + p191];
-                const a196_2 = Uc[ar192_2 + p191];
-                const a196_3 = Uc[ar192_3 + p191];
-                const b197_0 = h_prev[pn195 + j190];
-                s198_0_0 += a196_0 * b197_0;
-                s198_1_0 += a196_1 * b197_0;
-                s198_2_0 += a196_2 * b197_0;
-                s198_3_0 += a196_3 * b197_0;
-              }
-              bt17_29[i189 * 1 + j190] = s198_0_0;
-              bt17_29[(i189 + 1) * 1 + j190] = s198_1_0;
-              bt17_29[(i189 + 2) * 1 + j190] = s198_2_0;
-              bt17_29[(i189 + 3) * 1 + j190] = s198_3_0;
-            }
-          }
-        }
+      for (let i66 = 0; i66 < 4; i66++) {
+        c_t[i66] = (f_t[i66] * c_prev[i66]) + (i_t[i66] * g_t[i66]);
       }
 
-      for (let i199 = 0; i199 < 4; i199++) {
-        g_t[i199] = Math.tanh((bt17_27[i199] + bt17_29[i199]) + bc[i199]);
+      for (let i67 = 0; i67 < 4; i67++) {
+        bt17_38[i67] = Math.tanh(c_t[i67]);
       }
 
-      for (let i200 = 0; i200 < 4; i200++) {
-        c_t[i200] = (f_t[i200] * c_prev[i200]) + (i_t[i200] * g_t[i200]);
+      for (let i68 = 0; i68 < 4; i68++) {
+        h_t[i68] = o_t[i68] * bt17_38[i68];
       }
-
-      for (let i201 = 0; i201 < 4; i201++) {
-        bt17_38[i201] = Math.tanh(c_t[i201]);
-      }
-
-      for (let i202 = 0; i202 < 4; i202++) {
-        h_t[i202] = o_t[i202] * bt17_38[i202];
-      }
-      h_steps.set(h_t, (t109 + 1) * 4);
-      c_steps.set(c_t, (t109 + 1) * 4);
-      r17_9.set(f_t, t109 * 4);
-      r17_17.set(i_t, t109 * 4);
-      r17_25.set(o_t, t109 * 4);
-      r17_33.set(g_t, t109 * 4);
-      r17_38.set(bt17_38, t109 * 4);
+      h_steps.set(h_t, (t39 + 1) * 4);
+      c_steps.set(c_t, (t39 + 1) * 4);
+      r17_9.set(f_t, t39 * 4);
+      r17_17.set(i_t, t39 * 4);
+      r17_25.set(o_t, t39 * 4);
+      r17_33.set(g_t, t39 * 4);
+      r17_38.set(bt17_38, t39 * 4);
     }
   }
   {
-    const o203 = (5 - 1 - 0) * 4;
-    for (let i204 = 0; i204 < 4; i204++) h_T[i204] = h[o203 + i204];
-  }
-  {
-    let i205 = 0;
-    for (; i205 < 2; i205++) {
-      {
-        let j206 = 0;
-        for (; j206 < 1; j206++) {
-          const ar208_0 = i205 * 4;
-          let s214_0_0 = 0;
-          for (let p207 = 0; p207 < 4; p207++) {
-            const pn211 = p207 * 1;
-            const a212_0 = Why[ar208_0 + p207];
-            const b213_0 = h_T[pn211 + j206];
-            s214_0_0 += a212_0 * b213_0;
-          }
-          v25[i205 * 1 + j206] = s214_0_0;
-        }
-      }
-    }
+    const o69 = (5 - 1 - 0) * 4;
+    for (let i70 = 0; i70 < 4; i70++) h_T[i70] = h[o69 + i70];
   }
   // z = Why*h_T + by
-
-  for (let i215 = 0; i215 < 2; i215++) {
-    z[i215] = v25[i215] + by[i215];
+  {
+    for (let i71 = 0; i71 < 2; i71++) {
+      const ar73_0_0 = i71 * 4;
+      let s75_0_0 = 0;
+      for (let p72 = 0; p72 < 4; p72++) {
+        const x74 = h_T[p72];
+        s75_0_0 += Why[ar73_0_0 + p72] * x74;
+      }
+      z[i71] = s75_0_0 + by[i71];
+    }
   }
   // loss L = mse(z, y)
   {
-    let s216 = 0;
-    for (let i217 = 0; i217 < 2; i217++) {
-      const d218 = z[i217] - y[i217];
-      s216 += d218 * d218;
+    let s76 = 0;
+    for (let i77 = 0; i77 < 2; i77++) {
+      const d78 = z[i77] - y[i77];
+      s76 += d78 * d78;
     }
-    L[0] = s216 / 2;
+    L[0] = s76 / 2;
   }
   // dL/dby
 
-  for (let i219 = 0; i219 < 2; i219++) {
-    dL_dby[i219] = z[i219] - (y[i219]);
+  for (let i79 = 0; i79 < 2; i79++) {
+    dL_dby[i79] = z[i79] - (y[i79]);
   }
   // dL/dWhy
+  v34.fill(0, 0, 4);
   {
-    let i220 = 0;
-    for (; i220 < 2; i220++) {
-      const a222_0 = dL_dby[i220];
-      const o223_0 = i220 * 4;
-      for (let j221 = 0; j221 < 4; j221++) {
-        const bv224 = h_T[j221];
-        dL_dWhy[o223_0 + j221] = a222_0 * bv224;
-      }
-    }
-  }
-  {
-    let i225 = 0;
-    for (; i225 + 3 < 4; i225 += 4) {
-      {
-        let j226 = 0;
-        for (; j226 < 1; j226++) {
-          let s234_0_0 = 0;
-          let s234_1_0 = 0;
-          let s234_2_0 = 0;
-          let s234_3_0 = 0;
-          for (let p227 = 0; p227 < 2; p227++) {
-            const pm230 = p227 * 4;
-            const pn231 = p227 * 1;
-            const a232_0 = Why[pm230 + i225];
-            const a232_1 = Why[pm230 + i225 + 1];
-            const a232_2 = Why[pm230 + i225 + 2];
-            const a232_3 = Why[pm230 + i225 + 3];
-            const b233_0 = dL_dby[pn231 + j226];
-            s234_0_0 += a232_0 * b233_0;
-            s234_1_0 += a232_1 * b233_0;
-            s234_2_0 += a232_2 * b233_0;
-            s234_3_0 += a232_3 * b233_0;
-          }
-          v34[i225 * 1 + j226] = s234_0_0;
-          v34[(i225 + 1) * 1 + j226] = s234_1_0;
-          v34[(i225 + 2) * 1 + j226] = s234_2_0;
-          v34[(i225 + 3) * 1 + j226] = s234_3_0;
-        }
+    for (let i80 = 0; i80 < 2; i80++) {
+      const g82_0 = dL_dby[i80];
+      const o83_0 = i80 * 4;
+      for (let j81 = 0; j81 < 4; j81++) {
+        const hv84 = h_T[j81];
+        dL_dWhy[o83_0 + j81] = g82_0 * hv84;
+        v34[j81] += Why[o83_0 + j81] * g82_0;
       }
     }
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o235 = (5 - 1 - 0) * 4;
-    for (let i236 = 0; i236 < 4; i236++) dL_dh[o235 + i236] = v34[i236];
+    const o85 = (5 - 1 - 0) * 4;
+    for (let i86 = 0; i86 < 4; i86++) dL_dh[o85 + i86] = v34[i86];
   }
   // backpropagation through time: dL/dh_t, c_t from the last step to the first, summing dL/dWf, dL/dUf, dL/dbf, dL/dWi, dL/dUi, dL/dbi, dL/dWo, dL/dUo, dL/dbo, dL/…
   {
@@ -1623,372 +1277,260 @@ export function gradient(
     dL_dWc.fill(0);
     dL_dUc.fill(0);
     dL_dbc.fill(0);
-    for (let t237 = 5 - 1; t237 >= 0; t237--) {
+    for (let t87 = 5 - 1; t87 >= 0; t87--) {
       {
-        const o238 = t237 * 3;
-        for (let i239 = 0; i239 < 3; i239++) bt41_1[i239] = x[o238 + i239];
+        const o88 = t87 * 3;
+        for (let i89 = 0; i89 < 3; i89++) bt41_1[i89] = x[o88 + i89];
       }
       {
-        const o240 = (t237 + 0) * 4;
-        for (let i241 = 0; i241 < 4; i241++) bt41_4[i241] = h_steps[o240 + i241];
+        const o90 = (t87 + 0) * 4;
+        for (let i91 = 0; i91 < 4; i91++) bt41_4[i91] = h_steps[o90 + i91];
       }
       {
-        const o242 = t237 * 4;
-        for (let i243 = 0; i243 < 4; i243++) bt41_9[i243] = r17_9[o242 + i243];
+        const o92 = t87 * 4;
+        for (let i93 = 0; i93 < 4; i93++) bt41_9[i93] = r17_9[o92 + i93];
       }
       {
-        const o244 = t237 * 4;
-        for (let i245 = 0; i245 < 4; i245++) bt41_17[i245] = r17_17[o244 + i245];
+        const o94 = t87 * 4;
+        for (let i95 = 0; i95 < 4; i95++) bt41_17[i95] = r17_17[o94 + i95];
       }
       {
-        const o246 = t237 * 4;
-        for (let i247 = 0; i247 < 4; i247++) bt41_25[i247] = r17_25[o246 + i247];
+        const o96 = t87 * 4;
+        for (let i97 = 0; i97 < 4; i97++) bt41_25[i97] = r17_25[o96 + i97];
       }
       {
-        const o248 = t237 * 4;
-        for (let i249 = 0; i249 < 4; i249++) bt41_33[i249] = r17_33[o248 + i249];
+        const o98 = t87 * 4;
+        for (let i99 = 0; i99 < 4; i99++) bt41_33[i99] = r17_33[o98 + i99];
       }
       {
-        const o250 = (t237 + 0) * 4;
-        for (let i251 = 0; i251 < 4; i251++) bt41_34[i251] = c_steps[o250 + i251];
+        const o100 = (t87 + 0) * 4;
+        for (let i101 = 0; i101 < 4; i101++) bt41_34[i101] = c_steps[o100 + i101];
       }
       {
-        const o252 = t237 * 4;
-        for (let i253 = 0; i253 < 4; i253++) bt41_38[i253] = r17_38[o252 + i253];
+        const o102 = t87 * 4;
+        for (let i103 = 0; i103 < 4; i103++) bt41_38[i103] = r17_38[o102 + i103];
       }
       {
-        const o254 = (t237 + 1) * 4;
-        for (let i255 = 0; i255 < 4; i255++) bt41_40[i255] = dL_dh_steps[o254 + i255];
+        const o104 = (t87 + 1) * 4;
+        for (let i105 = 0; i105 < 4; i105++) bt41_40[i105] = dL_dh_steps[o104 + i105];
       }
       {
-        const o256 = (t237 + 1) * 4;
-        for (let i257 = 0; i257 < 4; i257++) bt41_41[i257] = dL_dc_steps[o256 + i257];
+        const o106 = (t87 + 1) * 4;
+        for (let i107 = 0; i107 < 4; i107++) bt41_41[i107] = dL_dc_steps[o106 + i107];
       }
 
-      for (let i258 = 0; i258 < 4; i258++) {
-        bt41_55[i258] = bt41_41[i258]
-          + ((bt41_40[i258] * bt41_25[i258]) * (1 - (bt41_38[i258] * bt41_38[i258])));
+      for (let i108 = 0; i108 < 4; i108++) {
+        bt41_55[i108] = bt41_41[i108]
+          + ((bt41_40[i108] * bt41_25[i108]) * (1 - (bt41_38[i108] * bt41_38[i108])));
       }
 
-      for (let i259 = 0; i259 < 4; i259++) {
-        bt41_63[i259] = bt41_55[i259] * bt41_9[i259];
+      for (let i109 = 0; i109 < 4; i109++) {
+        bt41_63[i109] = bt41_55[i109] * bt41_9[i109];
       }
 
-      for (let i260 = 0; i260 < 4; i260++) {
-        bt41_69[i260] = (bt41_55[i260] * bt41_17[i260]) * (1 - (bt41_33[i260] * bt41_33[i260]));
+      for (let i110 = 0; i110 < 4; i110++) {
+        bt41_69[i110] = (bt41_55[i110] * bt41_17[i110]) * (1 - (bt41_33[i110] * bt41_33[i110]));
       }
+      bt41_75.fill(0, 0, 4);
       {
-        let i261 = 0;
-        for (; i261 + 3 < 4; i261 += 4) {
-          {
-            let j262 = 0;
-            for (; j262 < 1; j262++) {
-              let s270_0_0 = 0;
-              let s270_1_0 = 0;
-              let s270_2_0 = 0;
-              let s270_3_0 = 0;
-              for (let p263 = 0; p263 < 4; p263++) {
-                const pm266 = p263 * 4;
-                const pn267 = p263 * 1;
-                const a268_0 = Uc[pm266 + i261];
-                const a268_1 = Uc[pm266 + i261 + 1];
-                const a268_2 = Uc[pm266 + i261 + 2];
-                const a268_3 = Uc[pm266 + i261 + 3];
-                const b269_0 = bt41_69[pn267 + j262];
-                s270_0_0 += a268_0 * b269_0;
-                s270_1_0 += a268_1 * b269_0;
-                s270_2_0 += a268_2 * b269_0;
-                s270_3_0 += a268_3 * b269_0;
-              }
-              bt41_75[i261 * 1 + j262] = s270_0_0;
-              bt41_75[(i261 + 1) * 1 + j262] = s270_1_0;
-              bt41_75[(i261 + 2) * 1 + j262] = s270_2_0;
-              bt41_75[(i261 + 3) * 1 + j262] = s270_3_0;
-            }
+        for (let i111 = 0; i111 < 4; i111 += 4) {
+          const g113_0 = bt41_69[i111];
+          const o114_0 = i111 * 4;
+          const g113_1 = bt41_69[i111 + 1];
+          const o114_1 = (i111 + 1) * 4;
+          const g113_2 = bt41_69[i111 + 2];
+          const o114_2 = (i111 + 2) * 4;
+          const g113_3 = bt41_69[i111 + 3];
+          const o114_3 = (i111 + 3) * 4;
+          for (let j112 = 0; j112 < 4; j112++) {
+            const hv115 = bt41_4[j112];
+            dL_dUc[o114_0 + j112] += g113_0 * hv115;
+            dL_dUc[o114_1 + j112] += g113_1 * hv115;
+            dL_dUc[o114_2 + j112] += g113_2 * hv115;
+            dL_dUc[o114_3 + j112] += g113_3 * hv115;
+            bt41_75[j112] += Uc[o114_0 + j112] * g113_0
+              + Uc[o114_1 + j112] * g113_1
+              + Uc[o114_2 + j112] * g113_2
+              + Uc[o114_3 + j112] * g113_3;
           }
         }
       }
 
-      for (let i271 = 0; i271 < 4; i271++) {
-        bt41_84[i271] = ((bt41_40[i271] * bt41_38[i271]) * bt41_25[i271]) * (1 - (bt41_25[i271]));
+      for (let i116 = 0; i116 < 4; i116++) {
+        bt41_84[i116] = ((bt41_40[i116] * bt41_38[i116]) * bt41_25[i116]) * (1 - (bt41_25[i116]));
       }
+      bt41_92.fill(0, 0, 4);
       {
-        let i272 = 0;
-        for (; i272 + 3 < 4; i272 += 4) {
-          {
-            let j273 = 0;
-            for (; j273 < 1; j273++) {
-              let s281_0_0 = 0;
-              let s281_1_0 = 0;
-              let s281_2_0 = 0;
-              let s281_3_0 = 0;
-              for (let p274 = 0; p274 < 4; p274++) {
-                const pm277 = p274 * 4;
-                const pn278 = p274 * 1;
-                const a279_0 = Uo[pm277 + i272];
-                const a279_1 = Uo[pm277 + i272 + 1];
-                const a279_2 = Uo[pm277 + i272 + 2];
-                const a279_3 = Uo[pm277 + i272 + 3];
-                const b280_0 = bt41_84[pn278 + j273];
-                s281_0_0 += a279_0 * b280_0;
-                s281_1_0 += a279_1 * b280_0;
-                s281_2_0 += a279_2 * b280_0;
-                s281_3_0 += a279_3 * b280_0;
-              }
-              bt41_92[i272 * 1 + j273] = s281_0_0;
-              bt41_92[(i272 + 1) * 1 + j273] = s281_1_0;
-              bt41_92[(i272 + 2) * 1 + j273] = s281_2_0;
-              bt41_92[(i272 + 3) * 1 + j273] = s281_3_0;
-            }
+        for (let i117 = 0; i117 < 4; i117 += 4) {
+          const g119_0 = bt41_84[i117];
+          const o120_0 = i117 * 4;
+          const g119_1 = bt41_84[i117 + 1];
+          const o120_1 = (i117 + 1) * 4;
+          const g119_2 = bt41_84[i117 + 2];
+          const o120_2 = (i117 + 2) * 4;
+          const g119_3 = bt41_84[i117 + 3];
+          const o120_3 = (i117 + 3) * 4;
+          for (let j118 = 0; j118 < 4; j118++) {
+            const hv121 = bt41_4[j118];
+            dL_dUo[o120_0 + j118] += g119_0 * hv121;
+            dL_dUo[o120_1 + j118] += g119_1 * hv121;
+            dL_dUo[o120_2 + j118] += g119_2 * hv121;
+            dL_dUo[o120_3 + j118] += g119_3 * hv121;
+            bt41_92[j118] += Uo[o120_0 + j118] * g119_0
+              + Uo[o120_1 + j118] * g119_1
+              + Uo[o120_2 + j118] * g119_2
+              + Uo[o120_3 + j118] * g119_3;
           }
         }
       }
 
-      for (let i282 = 0; i282 < 4; i282++) {
-        bt41_102[i282] = ((bt41_55[i282] * bt41_33[i282]) * bt41_17[i282]) * (1 - (bt41_17[i282]));
+      for (let i122 = 0; i122 < 4; i122++) {
+        bt41_102[i122] = ((bt41_55[i122] * bt41_33[i122]) * bt41_17[i122]) * (1 - (bt41_17[i122]));
       }
+      bt41_110.fill(0, 0, 4);
       {
-        let i283 = 0;
-        for (; i283 + 3 < 4; i283 += 4) {
-          {
-            let j284 = 0;
-            for (; j284 < 1; j284++) {
-              let s292_0_0 = 0;
-              let s292_1_0 = 0;
-              let s292_2_0 = 0;
-              let s292_3_0 = 0;
-              for (let p285 = 0; p285 < 4; p285++) {
-                const pm288 = p285 * 4;
-                const pn289 = p285 * 1;
-                const a290_0 = Ui[pm288 + i283];
-                const a290_1 = Ui[pm288 + i283 + 1];
-                const a290_2 = Ui[pm288 + i283 + 2];
-                const a290_3 = Ui[pm288 + i283 + 3];
-                const b291_0 = bt41_102[pn289 + j284];
-                s292_0_0 += a290_0 * b291_0;
-                s292_1_0 += a290_1 * b291_0;
-                s292_2_0 += a290_2 * b291_0;
-                s292_3_0 += a290_3 * b291_0;
-              }
-              bt41_110[i283 * 1 + j284] = s292_0_0;
-              bt41_110[(i283 + 1) * 1 + j284] = s292_1_0;
-              bt41_110[(i283 + 2) * 1 + j284] = s292_2_0;
-              bt41_110[(i283 + 3) * 1 + j284] = s292_3_0;
-            }
+        for (let i123 = 0; i123 < 4; i123 += 4) {
+          const g125_0 = bt41_102[i123];
+          const o126_0 = i123 * 4;
+          const g125_1 = bt41_102[i123 + 1];
+          const o126_1 = (i123 + 1) * 4;
+          const g125_2 = bt41_102[i123 + 2];
+          const o126_2 = (i123 + 2) * 4;
+          const g125_3 = bt41_102[i123 + 3];
+          const o126_3 = (i123 + 3) * 4;
+          for (let j124 = 0; j124 < 4; j124++) {
+            const hv127 = bt41_4[j124];
+            dL_dUi[o126_0 + j124] += g125_0 * hv127;
+            dL_dUi[o126_1 + j124] += g125_1 * hv127;
+            dL_dUi[o126_2 + j124] += g125_2 * hv127;
+            dL_dUi[o126_3 + j124] += g125_3 * hv127;
+            bt41_110[j124] += Ui[o126_0 + j124] * g125_0
+              + Ui[o126_1 + j124] * g125_1
+              + Ui[o126_2 + j124] * g125_2
+              + Ui[o126_3 + j124] * g125_3;
           }
         }
       }
 
-      for (let i293 = 0; i293 < 4; i293++) {
-        bt41_120[i293] = ((bt41_55[i293] * bt41_34[i293]) * bt41_9[i293]) * (1 - (bt41_9[i293]));
+      for (let i128 = 0; i128 < 4; i128++) {
+        bt41_120[i128] = ((bt41_55[i128] * bt41_34[i128]) * bt41_9[i128]) * (1 - (bt41_9[i128]));
       }
+      bt41_128.fill(0, 0, 4);
       {
-        let i294 = 0;
-        for (; i294 + 3 < 4; i294 += 4) {
-          {
-            let j295 = 0;
-            for (; j295 < 1; j295++) {
-              let s303_0_0 = 0;
-              let s303_1_0 = 0;
-              let s303_2_0 = 0;
-              let s303_3_0 = 0;
-              for (let p296 = 0; p296 < 4; p296++) {
-                const pm299 = p296 * 4;
-                const pn300 = p296 * 1;
-                const a301_0 = Uf[pm299 + i294];
-                const a301_1 = Uf[pm299 + i294 + 1];
-                const a301_2 = Uf[pm299 + i294 + 2];
-                const a301_3 = Uf[pm299 + i294 + 3];
-                const b302_0 = bt41_120[pn300 + j295];
-                s303_0_0 += a301_0 * b302_0;
-                s303_1_0 += a301_1 * b302_0;
-                s303_2_0 += a301_2 * b302_0;
-                s303_3_0 += a301_3 * b302_0;
-              }
-              bt41_128[i294 * 1 + j295] = s303_0_0;
-              bt41_128[(i294 + 1) * 1 + j295] = s303_1_0;
-              bt41_128[(i294 + 2) * 1 + j295] = s303_2_0;
-              bt41_128[(i294 + 3) * 1 + j295] = s303_3_0;
-            }
+        for (let i129 = 0; i129 < 4; i129 += 4) {
+          const g131_0 = bt41_120[i129];
+          const o132_0 = i129 * 4;
+          const g131_1 = bt41_120[i129 + 1];
+          const o132_1 = (i129 + 1) * 4;
+          const g131_2 = bt41_120[i129 + 2];
+          const o132_2 = (i129 + 2) * 4;
+          const g131_3 = bt41_120[i129 + 3];
+          const o132_3 = (i129 + 3) * 4;
+          for (let j130 = 0; j130 < 4; j130++) {
+            const hv133 = bt41_4[j130];
+            dL_dUf[o132_0 + j130] += g131_0 * hv133;
+            dL_dUf[o132_1 + j130] += g131_1 * hv133;
+            dL_dUf[o132_2 + j130] += g131_2 * hv133;
+            dL_dUf[o132_3 + j130] += g131_3 * hv133;
+            bt41_128[j130] += Uf[o132_0 + j130] * g131_0
+              + Uf[o132_1 + j130] * g131_1
+              + Uf[o132_2 + j130] * g131_2
+              + Uf[o132_3 + j130] * g131_3;
           }
         }
       }
 
-      for (let i304 = 0; i304 < 4; i304++) {
-        bt41_132[i304] = ((bt41_75[i304] + bt41_92[i304]) + bt41_110[i304]) + bt41_128[i304];
+      for (let i134 = 0; i134 < 4; i134++) {
+        bt41_132[i134] = ((bt41_75[i134] + bt41_92[i134]) + bt41_110[i134]) + bt41_128[i134];
       }
       {
-        const o305 = (t237 + 0) * 4;
-        for (let i306 = 0; i306 < 4; i306++) dL_dh_steps[o305 + i306] += bt41_132[i306];
+        const o135 = (t87 + 0) * 4;
+        for (let i136 = 0; i136 < 4; i136++) dL_dh_steps[o135 + i136] += bt41_132[i136];
       }
       {
-        const o307 = (t237 + 0) * 4;
-        for (let i308 = 0; i308 < 4; i308++) dL_dc_steps[o307 + i308] += bt41_63[i308];
+        const o137 = (t87 + 0) * 4;
+        for (let i138 = 0; i138 < 4; i138++) dL_dc_steps[o137 + i138] += bt41_63[i138];
       }
       {
-        let i309 = 0;
-        for (; i309 + 3 < 4; i309 += 4) {
-          const a311_0 = bt41_120[i309];
-          const o312_0 = i309 * 3;
-          const a311_1 = bt41_120[i309 + 1];
-          const o312_1 = (i309 + 1) * 3;
-          const a311_2 = bt41_120[i309 + 2];
-          const o312_2 = (i309 + 2) * 3;
-          const a311_3 = bt41_120[i309 + 3];
-          const o312_3 = (i309 + 3) * 3;
-          for (let j310 = 0; j310 < 3; j310++) {
-            const bv313 = bt41_1[j310];
-            dL_dWf[o312_0 + j310] += a311_0 * bv313;
-            dL_dWf[o312_1 + j310] += a311_1 * bv313;
-            dL_dWf[o312_2 + j310] += a311_2 * bv313;
-            dL_dWf[o312_3 + j310] += a311_3 * bv313;
+        for (let i139 = 0; i139 < 4; i139 += 4) {
+          const a141_0 = bt41_120[i139];
+          const o142_0 = i139 * 3;
+          const a141_1 = bt41_120[i139 + 1];
+          const o142_1 = (i139 + 1) * 3;
+          const a141_2 = bt41_120[i139 + 2];
+          const o142_2 = (i139 + 2) * 3;
+          const a141_3 = bt41_120[i139 + 3];
+          const o142_3 = (i139 + 3) * 3;
+          for (let j140 = 0; j140 < 3; j140++) {
+            const bv143 = bt41_1[j140];
+            dL_dWf[o142_0 + j140] += a141_0 * bv143;
+            dL_dWf[o142_1 + j140] += a141_1 * bv143;
+            dL_dWf[o142_2 + j140] += a141_2 * bv143;
+            dL_dWf[o142_3 + j140] += a141_3 * bv143;
           }
         }
       }
+      for (let i144 = 0; i144 < 4; i144++) dL_dbf[i144] += bt41_120[i144];
       {
-        let i314 = 0;
-        for (; i314 + 3 < 4; i314 += 4) {
-          const a316_0 = bt41_120[i314];
-          const o317_0 = i314 * 4;
-          const a316_1 = bt41_120[i314 + 1];
-          const o317_1 = (i314 + 1) * 4;
-          const a316_2 = bt41_120[i314 + 2];
-          const o317_2 = (i314 + 2) * 4;
-          const a316_3 = bt41_120[i314 + 3];
-          const o317_3 = (i314 + 3) * 4;
-          for (let j315 = 0; j315 < 4; j315++) {
-            const bv318 = bt41_4[j315];
-            dL_dUf[o317_0 + j315] += a316_0 * bv318;
-            dL_dUf[o317_1 + j315] += a316_1 * bv318;
-            dL_dUf[o317_2 + j315] += a316_2 * bv318;
-            dL_dUf[o317_3 + j315] += a316_3 * bv318;
+        for (let i145 = 0; i145 < 4; i145 += 4) {
+          const a147_0 = bt41_102[i145];
+          const o148_0 = i145 * 3;
+          const a147_1 = bt41_102[i145 + 1];
+          const o148_1 = (i145 + 1) * 3;
+          const a147_2 = bt41_102[i145 + 2];
+          const o148_2 = (i145 + 2) * 3;
+          const a147_3 = bt41_102[i145 + 3];
+          const o148_3 = (i145 + 3) * 3;
+          for (let j146 = 0; j146 < 3; j146++) {
+            const bv149 = bt41_1[j146];
+            dL_dWi[o148_0 + j146] += a147_0 * bv149;
+            dL_dWi[o148_1 + j146] += a147_1 * bv149;
+            dL_dWi[o148_2 + j146] += a147_2 * bv149;
+            dL_dWi[o148_3 + j146] += a147_3 * bv149;
           }
         }
       }
-      for (let i319 = 0; i319 < 4; i319++) dL_dbf[i319] += bt41_120[i319];
+      for (let i150 = 0; i150 < 4; i150++) dL_dbi[i150] += bt41_102[i150];
       {
-        let i320 = 0;
-        for (; i320 + 3 < 4; i320 += 4) {
-          const a322_0 = bt41_102[i320];
-          const o323_0 = i320 * 3;
-          const a322_1 = bt41_102[i320 + 1];
-          const o323_1 = (i320 + 1) * 3;
-          const a322_2 = bt41_102[i320 + 2];
-          const o323_2 = (i320 + 2) * 3;
-          const a322_3 = bt41_102[i320 + 3];
-          const o323_3 = (i320 + 3) * 3;
-          for (let j321 = 0; j321 < 3; j321++) {
-            const bv324 = bt41_1[j321];
-            dL_dWi[o323_0 + j321] += a322_0 * bv324;
-            dL_dWi[o323_1 + j321] += a322_1 * bv324;
-            dL_dWi[o323_2 + j321] += a322_2 * bv324;
-            dL_dWi[o323_3 + j321] += a322_3 * bv324;
+        for (let i151 = 0; i151 < 4; i151 += 4) {
+          const a153_0 = bt41_84[i151];
+          const o154_0 = i151 * 3;
+          const a153_1 = bt41_84[i151 + 1];
+          const o154_1 = (i151 + 1) * 3;
+          const a153_2 = bt41_84[i151 + 2];
+          const o154_2 = (i151 + 2) * 3;
+          const a153_3 = bt41_84[i151 + 3];
+          const o154_3 = (i151 + 3) * 3;
+          for (let j152 = 0; j152 < 3; j152++) {
+            const bv155 = bt41_1[j152];
+            dL_dWo[o154_0 + j152] += a153_0 * bv155;
+            dL_dWo[o154_1 + j152] += a153_1 * bv155;
+            dL_dWo[o154_2 + j152] += a153_2 * bv155;
+            dL_dWo[o154_3 + j152] += a153_3 * bv155;
           }
         }
       }
+      for (let i156 = 0; i156 < 4; i156++) dL_dbo[i156] += bt41_84[i156];
       {
-        let i325 = 0;
-        for (; i325 + 3 < 4; i325 += 4) {
-          const a327_0 = bt41_102[i325];
-          const o328_0 = i325 * 4;
-          const a327_1 = bt41_102[i325 + 1];
-          const o328_1 = (i325 + 1) * 4;
-          const a327_2 = bt41_102[i325 + 2];
-          const o328_2 = (i325 + 2) * 4;
-          const a327_3 = bt41_102[i325 + 3];
-          const o328_3 = (i325 + 3) * 4;
-          for (let j326 = 0; j326 < 4; j326++) {
-            const bv329 = bt41_4[j326];
-            dL_dUi[o328_0 + j326] += a327_0 * bv329;
-            dL_dUi[o328_1 + j326] += a327_1 * bv329;
-            dL_dUi[o328_2 + j326] += a327_2 * bv329;
-            dL_dUi[o328_3 + j326] += a327_3 * bv329;
+        for (let i157 = 0; i157 < 4; i157 += 4) {
+          const a159_0 = bt41_69[i157];
+          const o160_0 = i157 * 3;
+          const a159_1 = bt41_69[i157 + 1];
+          const o160_1 = (i157 + 1) * 3;
+          const a159_2 = bt41_69[i157 + 2];
+          const o160_2 = (i157 + 2) * 3;
+          const a159_3 = bt41_69[i157 + 3];
+          const o160_3 = (i157 + 3) * 3;
+          for (let j158 = 0; j158 < 3; j158++) {
+            const bv161 = bt41_1[j158];
+            dL_dWc[o160_0 + j158] += a159_0 * bv161;
+            dL_dWc[o160_1 + j158] += a159_1 * bv161;
+            dL_dWc[o160_2 + j158] += a159_2 * bv161;
+            dL_dWc[o160_3 + j158] += a159_3 * bv161;
           }
         }
       }
-      for (let i330 = 0; i330 < 4; i330++) dL_dbi[i330] += bt41_102[i330];
-      {
-        let i331 = 0;
-        for (; i331 + 3 < 4; i331 += 4) {
-          const a333_0 = bt41_84[i331];
-          const o334_0 = i331 * 3;
-          const a333_1 = bt41_84[i331 + 1];
-          const o334_1 = (i331 + 1) * 3;
-          const a333_2 = bt41_84[i331 + 2];
-          const o334_2 = (i331 + 2) * 3;
-          const a333_3 = bt41_84[i331 + 3];
-          const o334_3 = (i331 + 3) * 3;
-          for (let j332 = 0; j332 < 3; j332++) {
-            const bv335 = bt41_1[j332];
-            dL_dWo[o334_0 + j332] += a333_0 * bv335;
-            dL_dWo[o334_1 + j332] += a333_1 * bv335;
-            dL_dWo[o334_2 + j332] += a333_2 * bv335;
-            dL_dWo[o334_3 + j332] += a333_3 * bv335;
-          }
-        }
-      }
-      {
-        let i336 = 0;
-        for (; i336 + 3 < 4; i336 += 4) {
-          const a338_0 = bt41_84[i336];
-          const o339_0 = i336 * 4;
-          const a338_1 = bt41_84[i336 + 1];
-          const o339_1 = (i336 + 1) * 4;
-          const a338_2 = bt41_84[i336 + 2];
-          const o339_2 = (i336 + 2) * 4;
-          const a338_3 = bt41_84[i336 + 3];
-          const o339_3 = (i336 + 3) * 4;
-          for (let j337 = 0; j337 < 4; j337++) {
-            const bv340 = bt41_4[j337];
-            dL_dUo[o339_0 + j337] += a338_0 * bv340;
-            dL_dUo[o339_1 + j337] += a338_1 * bv340;
-            dL_dUo[o339_2 + j337] += a338_2 * bv340;
-            dL_dUo[o339_3 + j337] += a338_3 * bv340;
-          }
-        }
-      }
-      for (let i341 = 0; i341 < 4; i341++) dL_dbo[i341] += bt41_84[i341];
-      {
-        let i342 = 0;
-        for (; i342 + 3 < 4; i342 += 4) {
-          const a344_0 = bt41_69[i342];
-          const o345_0 = i342 * 3;
-          const a344_1 = bt41_69[i342 + 1];
-          const o345_1 = (i342 + 1) * 3;
-          const a344_2 = bt41_69[i342 + 2];
-          const o345_2 = (i342 + 2) * 3;
-          const a344_3 = bt41_69[i342 + 3];
-          const o345_3 = (i342 + 3) * 3;
-          for (let j343 = 0; j343 < 3; j343++) {
-            const bv346 = bt41_1[j343];
-            dL_dWc[o345_0 + j343] += a344_0 * bv346;
-            dL_dWc[o345_1 + j343] += a344_1 * bv346;
-            dL_dWc[o345_2 + j343] += a344_2 * bv346;
-            dL_dWc[o345_3 + j343] += a344_3 * bv346;
-          }
-        }
-      }
-      {
-        let i347 = 0;
-        for (; i347 + 3 < 4; i347 += 4) {
-          const a349_0 = bt41_69[i347];
-          const o350_0 = i347 * 4;
-          const a349_1 = bt41_69[i347 + 1];
-          const o350_1 = (i347 + 1) * 4;
-          const a349_2 = bt41_69[i347 + 2];
-          const o350_2 = (i347 + 2) * 4;
-          const a349_3 = bt41_69[i347 + 3];
-          const o350_3 = (i347 + 3) * 4;
-          for (let j348 = 0; j348 < 4; j348++) {
-            const bv351 = bt41_4[j348];
-            dL_dUc[o350_0 + j348] += a349_0 * bv351;
-            dL_dUc[o350_1 + j348] += a349_1 * bv351;
-            dL_dUc[o350_2 + j348] += a349_2 * bv351;
-            dL_dUc[o350_3 + j348] += a349_3 * bv351;
-          }
-        }
-      }
-      for (let i352 = 0; i352 < 4; i352++) dL_dbc[i352] += bt41_69[i352];
+      for (let i162 = 0; i162 < 4; i162++) dL_dbc[i162] += bt41_69[i162];
     }
   }
 

@@ -452,14 +452,10 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     h_prev,
     x_t,
     v_t,
-    bt7_4,
     f_t,
-    bt7_7,
     i_t,
-    bt7_10,
     o_t,
     c_prev,
-    bt7_15,
     c_t,
     h_t,
     h,
@@ -496,100 +492,52 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let j10 = 0; j10 < 2 * 1; j10++)
           v_t[(o9 * 4 + 2) * 1 + j10] = x_t[(o9 * 2 + 0) * 1 + j10];
       {
-        let i11 = 0;
-        for (; i11 < 2; i11++) {
-          {
-            let j12 = 0;
-            for (; j12 < 1; j12++) {
-              const ar14_0 = i11 * 4;
-              let s20_0_0 = 0;
-              for (let p13 = 0; p13 < 4; p13++) {
-                const pn17 = p13 * 1;
-                const a18_0 = Wf[ar14_0 + p13];
-                const b19_0 = v_t[pn17 + j12];
-                s20_0_0 += a18_0 * b19_0;
-              }
-              bt7_4[i11 * 1 + j12] = s20_0_0;
-            }
+        for (let i11 = 0; i11 < 2; i11++) {
+          const ar13_0_0 = i11 * 4;
+          let s15_0_0 = 0;
+          for (let p12 = 0; p12 < 4; p12++) {
+            const x14 = v_t[p12];
+            s15_0_0 += Wf[ar13_0_0 + p12] * x14;
           }
+          f_t[i11] = 1 / (1 + Math.exp(-s15_0_0));
         }
-      }
-
-      for (let i21 = 0; i21 < 2; i21++) {
-        f_t[i21] = 1 / (1 + Math.exp(-(bt7_4[i21])));
       }
       {
-        let i22 = 0;
-        for (; i22 < 2; i22++) {
-          {
-            let j23 = 0;
-            for (; j23 < 1; j23++) {
-              const ar25_0 = i22 * 4;
-              let s31_0_0 = 0;
-              for (let p24 = 0; p24 < 4; p24++) {
-                const pn28 = p24 * 1;
-                const a29_0 = Wi[ar25_0 + p24];
-                const b30_0 = v_t[pn28 + j23];
-                s31_0_0 += a29_0 * b30_0;
-              }
-              bt7_7[i22 * 1 + j23] = s31_0_0;
-            }
+        for (let i16 = 0; i16 < 2; i16++) {
+          const ar18_0_0 = i16 * 4;
+          let s20_0_0 = 0;
+          for (let p17 = 0; p17 < 4; p17++) {
+            const x19 = v_t[p17];
+            s20_0_0 += Wi[ar18_0_0 + p17] * x19;
           }
+          i_t[i16] = 1 / (1 + Math.exp(-s20_0_0));
         }
-      }
-
-      for (let i32 = 0; i32 < 2; i32++) {
-        i_t[i32] = 1 / (1 + Math.exp(-(bt7_7[i32])));
       }
       {
-        let i33 = 0;
-        for (; i33 < 2; i33++) {
-          {
-            let j34 = 0;
-            for (; j34 < 1; j34++) {
-              const ar36_0 = i33 * 4;
-              let s42_0_0 = 0;
-              for (let p35 = 0; p35 < 4; p35++) {
-                const pn39 = p35 * 1;
-                const a40_0 = Wo[ar36_0 + p35];
-                const b41_0 = v_t[pn39 + j34];
-                s42_0_0 += a40_0 * b41_0;
-              }
-              bt7_10[i33 * 1 + j34] = s42_0_0;
-            }
+        for (let i21 = 0; i21 < 2; i21++) {
+          const ar23_0_0 = i21 * 4;
+          let s25_0_0 = 0;
+          for (let p22 = 0; p22 < 4; p22++) {
+            const x24 = v_t[p22];
+            s25_0_0 += Wo[ar23_0_0 + p22] * x24;
           }
+          o_t[i21] = 1 / (1 + Math.exp(-s25_0_0));
         }
-      }
-
-      for (let i43 = 0; i43 < 2; i43++) {
-        o_t[i43] = 1 / (1 + Math.exp(-(bt7_10[i43])));
       }
       {
-        let i44 = 0;
-        for (; i44 < 2; i44++) {
-          {
-            let j45 = 0;
-            for (; j45 < 1; j45++) {
-              const ar47_0 = i44 * 4;
-              let s53_0_0 = 0;
-              for (let p46 = 0; p46 < 4; p46++) {
-                const pn50 = p46 * 1;
-                const a51_0 = Wc[ar47_0 + p46];
-                const b52_0 = v_t[pn50 + j45];
-                s53_0_0 += a51_0 * b52_0;
-              }
-              bt7_15[i44 * 1 + j45] = s53_0_0;
-            }
+        for (let i26 = 0; i26 < 2; i26++) {
+          const ar28_0_0 = i26 * 4;
+          let s30_0_0 = 0;
+          for (let p27 = 0; p27 < 4; p27++) {
+            const x29 = v_t[p27];
+            s30_0_0 += Wc[ar28_0_0 + p27] * x29;
           }
+          c_t[i26] = (f_t[i26] * c_prev[i26]) + (i_t[i26] * (Math.tanh(s30_0_0)));
         }
       }
 
-      for (let i54 = 0; i54 < 2; i54++) {
-        c_t[i54] = (f_t[i54] * c_prev[i54]) + (i_t[i54] * (Math.tanh(bt7_15[i54])));
-      }
-
-      for (let i55 = 0; i55 < 2; i55++) {
-        h_t[i55] = o_t[i55] * (Math.tanh(c_t[i55]));
+      for (let i31 = 0; i31 < 2; i31++) {
+        h_t[i31] = o_t[i31] * (Math.tanh(c_t[i31]));
       }
       h_steps.set(h_t, (t0 + 1) * 2);
       c_steps.set(c_t, (t0 + 1) * 2);
@@ -600,18 +548,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    const o56 = (3 - 1 - 0) * 2;
-    for (let i57 = 0; i57 < 2; i57++) h_T[i57] = h[o56 + i57];
+    const o32 = (3 - 1 - 0) * 2;
+    for (let i33 = 0; i33 < 2; i33++) h_T[i33] = h[o32 + i33];
   }
 
-  for (let i58 = 0; i58 < 2; i58++) {
-    v17[i58] = (h_T[i58] - (y[i58])) * (h_T[i58] - (y[i58]));
+  for (let i34 = 0; i34 < 2; i34++) {
+    v17[i34] = (h_T[i34] - (y[i34])) * (h_T[i34] - (y[i34]));
   }
   // loss L = sum((h_T - y)^2)
   {
-    let s59 = 0;
-    for (let i60 = 0; i60 < 2; i60++) s59 += v17[i60];
-    L[0] = s59;
+    let s35 = 0;
+    for (let i36 = 0; i36 < 2; i36++) s35 += v17[i36];
+    L[0] = s35;
   }
   return {
     loss: L[0],
@@ -669,14 +617,10 @@ export function gradient(
     h_prev,
     x_t,
     v_t,
-    bt7_4,
     f_t,
-    bt7_7,
     i_t,
-    bt7_10,
     o_t,
     c_prev,
-    bt7_15,
     bt7_16,
     c_t,
     bt7_19,
@@ -716,166 +660,118 @@ export function gradient(
   {
     h_steps.fill(0, 0 * 2, 1 * 2);
     c_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t61 = 0; t61 < 3; t61++) {
+    for (let t37 = 0; t37 < 3; t37++) {
       {
-        const o62 = (t61 + 0) * 2;
-        for (let i63 = 0; i63 < 2; i63++) h_prev[i63] = h_steps[o62 + i63];
+        const o38 = (t37 + 0) * 2;
+        for (let i39 = 0; i39 < 2; i39++) h_prev[i39] = h_steps[o38 + i39];
       }
       {
-        const o64 = t61 * 2;
-        for (let i65 = 0; i65 < 2; i65++) x_t[i65] = x[o64 + i65];
+        const o40 = t37 * 2;
+        for (let i41 = 0; i41 < 2; i41++) x_t[i41] = x[o40 + i41];
       }
       {
-        const o66 = (t61 + 0) * 2;
-        for (let i67 = 0; i67 < 2; i67++) c_prev[i67] = c_steps[o66 + i67];
+        const o42 = (t37 + 0) * 2;
+        for (let i43 = 0; i43 < 2; i43++) c_prev[i43] = c_steps[o42 + i43];
       }
-      for (let o68 = 0; o68 < 1; o68++)
-        for (let j69 = 0; j69 < 2 * 1; j69++)
-          v_t[(o68 * 4 + 0) * 1 + j69] = h_prev[(o68 * 2 + 0) * 1 + j69];
-      for (let o70 = 0; o70 < 1; o70++)
-        for (let j71 = 0; j71 < 2 * 1; j71++)
-          v_t[(o70 * 4 + 2) * 1 + j71] = x_t[(o70 * 2 + 0) * 1 + j71];
+      for (let o44 = 0; o44 < 1; o44++)
+        for (let j45 = 0; j45 < 2 * 1; j45++)
+          v_t[(o44 * 4 + 0) * 1 + j45] = h_prev[(o44 * 2 + 0) * 1 + j45];
+      for (let o46 = 0; o46 < 1; o46++)
+        for (let j47 = 0; j47 < 2 * 1; j47++)
+          v_t[(o46 * 4 + 2) * 1 + j47] = x_t[(o46 * 2 + 0) * 1 + j47];
       {
-        let i72 = 0;
-        for (; i72 < 2; i72++) {
-          {
-            let j73 = 0;
-            for (; j73 < 1; j73++) {
-              const ar75_0 = i72 * 4;
-              let s81_0_0 = 0;
-              for (let p74 = 0; p74 < 4; p74++) {
-                const pn78 = p74 * 1;
-                const a79_0 = Wf[ar75_0 + p74];
-                const b80_0 = v_t[pn78 + j73];
-                s81_0_0 += a79_0 * b80_0;
-              }
-              bt7_4[i72 * 1 + j73] = s81_0_0;
-            }
+        for (let i48 = 0; i48 < 2; i48++) {
+          const ar50_0_0 = i48 * 4;
+          let s52_0_0 = 0;
+          for (let p49 = 0; p49 < 4; p49++) {
+            const x51 = v_t[p49];
+            s52_0_0 += Wf[ar50_0_0 + p49] * x51;
           }
+          f_t[i48] = 1 / (1 + Math.exp(-s52_0_0));
+        }
+      }
+      {
+        for (let i53 = 0; i53 < 2; i53++) {
+          const ar55_0_0 = i53 * 4;
+          let s57_0_0 = 0;
+          for (let p54 = 0; p54 < 4; p54++) {
+            const x56 = v_t[p54];
+            s57_0_0 += Wi[ar55_0_0 + p54] * x56;
+          }
+          i_t[i53] = 1 / (1 + Math.exp(-s57_0_0));
+        }
+      }
+      {
+        for (let i58 = 0; i58 < 2; i58++) {
+          const ar60_0_0 = i58 * 4;
+          let s62_0_0 = 0;
+          for (let p59 = 0; p59 < 4; p59++) {
+            const x61 = v_t[p59];
+            s62_0_0 += Wo[ar60_0_0 + p59] * x61;
+          }
+          o_t[i58] = 1 / (1 + Math.exp(-s62_0_0));
+        }
+      }
+      {
+        for (let i63 = 0; i63 < 2; i63++) {
+          const ar65_0_0 = i63 * 4;
+          let s67_0_0 = 0;
+          for (let p64 = 0; p64 < 4; p64++) {
+            const x66 = v_t[p64];
+            s67_0_0 += Wc[ar65_0_0 + p64] * x66;
+          }
+          bt7_16[i63] = Math.tanh(s67_0_0);
         }
       }
 
-      for (let i82 = 0; i82 < 2; i82++) {
-        f_t[i82] = 1 / (1 + Math.exp(-(bt7_4[i82])));
-      }
-      {
-        let i83 = 0;
-        for (; i83 < 2; i83++) {
-          {
-            let j84 = 0;
-            for (; j84 < 1; j84++) {
-              const ar86_0 = i83 * 4;
-              let s92_0_0 = 0;
-              for (let p85 = 0; p85 < 4; p85++) {
-                const pn89 = p85 * 1;
-                const a90_0 = Wi[ar86_0 + p85];
-                const b91_0 = v_t[pn89 + j84];
-                s92_0_0 += a90_0 * b91_0;
-              }
-              bt7_7[i83 * 1 + j84] = s92_0_0;
-            }
-          }
-        }
+      for (let i68 = 0; i68 < 2; i68++) {
+        c_t[i68] = (f_t[i68] * c_prev[i68]) + (i_t[i68] * bt7_16[i68]);
       }
 
-      for (let i93 = 0; i93 < 2; i93++) {
-        i_t[i93] = 1 / (1 + Math.exp(-(bt7_7[i93])));
-      }
-      {
-        let i94 = 0;
-        for (; i94 < 2; i94++) {
-          {
-            let j95 = 0;
-            for (; j95 < 1; j95++) {
-              const ar97_0 = i94 * 4;
-              let s103_0_0 = 0;
-              for (let p96 = 0; p96 < 4; p96++) {
-                const pn100 = p96 * 1;
-                const a101_0 = Wo[ar97_0 + p96];
-                const b102_0 = v_t[pn100 + j95];
-                s103_0_0 += a101_0 * b102_0;
-              }
-              bt7_10[i94 * 1 + j95] = s103_0_0;
-            }
-          }
-        }
+      for (let i69 = 0; i69 < 2; i69++) {
+        bt7_19[i69] = Math.tanh(c_t[i69]);
       }
 
-      for (let i104 = 0; i104 < 2; i104++) {
-        o_t[i104] = 1 / (1 + Math.exp(-(bt7_10[i104])));
+      for (let i70 = 0; i70 < 2; i70++) {
+        h_t[i70] = o_t[i70] * bt7_19[i70];
       }
-      {
-        let i105 = 0;
-        for (; i105 < 2; i105++) {
-          {
-            let j106 = 0;
-            for (; j106 < 1; j106++) {
-              const ar108_0 = i105 * 4;
-              let s114_0_0 = 0;
-              for (let p107 = 0; p107 < 4; p107++) {
-                const pn111 = p107 * 1;
-                const a112_0 = Wc[ar108_0 + p107];
-                const b113_0 = v_t[pn111 + j106];
-                s114_0_0 += a112_0 * b113_0;
-              }
-              bt7_15[i105 * 1 + j106] = s114_0_0;
-            }
-          }
-        }
-      }
-
-      for (let i115 = 0; i115 < 2; i115++) {
-        bt7_16[i115] = Math.tanh(bt7_15[i115]);
-      }
-
-      for (let i116 = 0; i116 < 2; i116++) {
-        c_t[i116] = (f_t[i116] * c_prev[i116]) + (i_t[i116] * bt7_16[i116]);
-      }
-
-      for (let i117 = 0; i117 < 2; i117++) {
-        bt7_19[i117] = Math.tanh(c_t[i117]);
-      }
-
-      for (let i118 = 0; i118 < 2; i118++) {
-        h_t[i118] = o_t[i118] * bt7_19[i118];
-      }
-      h_steps.set(h_t, (t61 + 1) * 2);
-      c_steps.set(c_t, (t61 + 1) * 2);
-      r7_2.set(v_t, t61 * 4);
-      r7_5.set(f_t, t61 * 2);
-      r7_8.set(i_t, t61 * 2);
-      r7_11.set(o_t, t61 * 2);
-      r7_16.set(bt7_16, t61 * 2);
-      r7_19.set(bt7_19, t61 * 2);
+      h_steps.set(h_t, (t37 + 1) * 2);
+      c_steps.set(c_t, (t37 + 1) * 2);
+      r7_2.set(v_t, t37 * 4);
+      r7_5.set(f_t, t37 * 2);
+      r7_8.set(i_t, t37 * 2);
+      r7_11.set(o_t, t37 * 2);
+      r7_16.set(bt7_16, t37 * 2);
+      r7_19.set(bt7_19, t37 * 2);
     }
   }
   {
-    const o119 = (3 - 1 - 0) * 2;
-    for (let i120 = 0; i120 < 2; i120++) h_T[i120] = h[o119 + i120];
+    const o71 = (3 - 1 - 0) * 2;
+    for (let i72 = 0; i72 < 2; i72++) h_T[i72] = h[o71 + i72];
   }
 
-  for (let i121 = 0; i121 < 2; i121++) {
-    v15[i121] = h_T[i121] - (y[i121]);
+  for (let i73 = 0; i73 < 2; i73++) {
+    v15[i73] = h_T[i73] - (y[i73]);
   }
 
-  for (let i122 = 0; i122 < 2; i122++) {
-    v17[i122] = v15[i122] * v15[i122];
+  for (let i74 = 0; i74 < 2; i74++) {
+    v17[i74] = v15[i74] * v15[i74];
   }
   // loss L = sum((h_T - y)^2)
   {
-    let s123 = 0;
-    for (let i124 = 0; i124 < 2; i124++) s123 += v17[i124];
-    L[0] = s123;
+    let s75 = 0;
+    for (let i76 = 0; i76 < 2; i76++) s75 += v17[i76];
+    L[0] = s75;
   }
 
-  for (let i125 = 0; i125 < 2; i125++) {
-    v22[i125] = K21[i125] * v15[i125];
+  for (let i77 = 0; i77 < 2; i77++) {
+    v22[i77] = K21[i77] * v15[i77];
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o126 = (3 - 1 - 0) * 2;
-    for (let i127 = 0; i127 < 2; i127++) dL_dh[o126 + i127] = v22[i127];
+    const o78 = (3 - 1 - 0) * 2;
+    for (let i79 = 0; i79 < 2; i79++) dL_dh[o78 + i79] = v22[i79];
   }
   // backpropagation through time: dL/dh_t, c_t from the last step to the first, summing dL/dWf, dL/dWi, dL/dWc, dL/dWo over the steps
   {
@@ -886,250 +782,130 @@ export function gradient(
     dL_dWi.fill(0);
     dL_dWo.fill(0);
     dL_dWc.fill(0);
-    for (let t128 = 3 - 1; t128 >= 0; t128--) {
+    for (let t80 = 3 - 1; t80 >= 0; t80--) {
       {
-        const o129 = t128 * 4;
-        for (let i130 = 0; i130 < 4; i130++) bt27_2[i130] = r7_2[o129 + i130];
+        const o81 = t80 * 4;
+        for (let i82 = 0; i82 < 4; i82++) bt27_2[i82] = r7_2[o81 + i82];
       }
       {
-        const o131 = t128 * 2;
-        for (let i132 = 0; i132 < 2; i132++) bt27_5[i132] = r7_5[o131 + i132];
+        const o83 = t80 * 2;
+        for (let i84 = 0; i84 < 2; i84++) bt27_5[i84] = r7_5[o83 + i84];
       }
       {
-        const o133 = t128 * 2;
-        for (let i134 = 0; i134 < 2; i134++) bt27_8[i134] = r7_8[o133 + i134];
+        const o85 = t80 * 2;
+        for (let i86 = 0; i86 < 2; i86++) bt27_8[i86] = r7_8[o85 + i86];
       }
       {
-        const o135 = t128 * 2;
-        for (let i136 = 0; i136 < 2; i136++) bt27_11[i136] = r7_11[o135 + i136];
+        const o87 = t80 * 2;
+        for (let i88 = 0; i88 < 2; i88++) bt27_11[i88] = r7_11[o87 + i88];
       }
       {
-        const o137 = (t128 + 0) * 2;
-        for (let i138 = 0; i138 < 2; i138++) bt27_12[i138] = c_steps[o137 + i138];
+        const o89 = (t80 + 0) * 2;
+        for (let i90 = 0; i90 < 2; i90++) bt27_12[i90] = c_steps[o89 + i90];
       }
       {
-        const o139 = t128 * 2;
-        for (let i140 = 0; i140 < 2; i140++) bt27_16[i140] = r7_16[o139 + i140];
+        const o91 = t80 * 2;
+        for (let i92 = 0; i92 < 2; i92++) bt27_16[i92] = r7_16[o91 + i92];
       }
       {
-        const o141 = t128 * 2;
-        for (let i142 = 0; i142 < 2; i142++) bt27_19[i142] = r7_19[o141 + i142];
+        const o93 = t80 * 2;
+        for (let i94 = 0; i94 < 2; i94++) bt27_19[i94] = r7_19[o93 + i94];
       }
       {
-        const o143 = (t128 + 1) * 2;
-        for (let i144 = 0; i144 < 2; i144++) bt27_21[i144] = dL_dh_steps[o143 + i144];
+        const o95 = (t80 + 1) * 2;
+        for (let i96 = 0; i96 < 2; i96++) bt27_21[i96] = dL_dh_steps[o95 + i96];
       }
       {
-        const o145 = (t128 + 1) * 2;
-        for (let i146 = 0; i146 < 2; i146++) bt27_22[i146] = dL_dc_steps[o145 + i146];
+        const o97 = (t80 + 1) * 2;
+        for (let i98 = 0; i98 < 2; i98++) bt27_22[i98] = dL_dc_steps[o97 + i98];
       }
 
-      for (let i147 = 0; i147 < 2; i147++) {
-        bt27_36[i147] = bt27_22[i147]
-          + ((bt27_21[i147] * bt27_11[i147]) * (1 - (bt27_19[i147] * bt27_19[i147])));
+      for (let i99 = 0; i99 < 2; i99++) {
+        bt27_36[i99] = bt27_22[i99]
+          + ((bt27_21[i99] * bt27_11[i99]) * (1 - (bt27_19[i99] * bt27_19[i99])));
       }
 
-      for (let i148 = 0; i148 < 2; i148++) {
-        bt27_45[i148] = (bt27_36[i148] * bt27_8[i148]) * (1 - (bt27_16[i148] * bt27_16[i148]));
+      for (let i100 = 0; i100 < 2; i100++) {
+        bt27_45[i100] = (bt27_36[i100] * bt27_8[i100]) * (1 - (bt27_16[i100] * bt27_16[i100]));
       }
+      bt27_49.fill(0, 0, 4);
       {
-        let i149 = 0;
-        for (; i149 + 3 < 4; i149 += 4) {
-          {
-            let j150 = 0;
-            for (; j150 < 1; j150++) {
-              let s158_0_0 = 0;
-              let s158_1_0 = 0;
-              let s158_2_0 = 0;
-              let s158_3_0 = 0;
-              for (let p151 = 0; p151 < 2; p151++) {
-                const pm154 = p151 * 4;
-                const pn155 = p151 * 1;
-                const a156_0 = Wc[pm154 + i149];
-                const a156_1 = Wc[pm154 + i149 + 1];
-                const a156_2 = Wc[pm154 + i149 + 2];
-                const a156_3 = Wc[pm154 + i149 + 3];
-                const b157_0 = bt27_45[pn155 + j150];
-                s158_0_0 += a156_0 * b157_0;
-                s158_1_0 += a156_1 * b157_0;
-                s158_2_0 += a156_2 * b157_0;
-                s158_3_0 += a156_3 * b157_0;
-              }
-              bt27_49[i149 * 1 + j150] = s158_0_0;
-              bt27_49[(i149 + 1) * 1 + j150] = s158_1_0;
-              bt27_49[(i149 + 2) * 1 + j150] = s158_2_0;
-              bt27_49[(i149 + 3) * 1 + j150] = s158_3_0;
-            }
+        for (let i101 = 0; i101 < 2; i101++) {
+          const g103_0 = bt27_45[i101];
+          const o104_0 = i101 * 4;
+          for (let j102 = 0; j102 < 4; j102++) {
+            const hv105 = bt27_2[j102];
+            dL_dWc[o104_0 + j102] += g103_0 * hv105;
+            bt27_49[j102] += Wc[o104_0 + j102] * g103_0;
           }
         }
       }
 
-      for (let i159 = 0; i159 < 2; i159++) {
-        bt27_54[i159] = bt27_36[i159] * bt27_5[i159];
+      for (let i106 = 0; i106 < 2; i106++) {
+        bt27_54[i106] = bt27_36[i106] * bt27_5[i106];
       }
 
-      for (let i160 = 0; i160 < 2; i160++) {
-        bt27_60[i160] = ((bt27_21[i160] * bt27_19[i160]) * bt27_11[i160]) * (1 - (bt27_11[i160]));
+      for (let i107 = 0; i107 < 2; i107++) {
+        bt27_60[i107] = ((bt27_21[i107] * bt27_19[i107]) * bt27_11[i107]) * (1 - (bt27_11[i107]));
       }
+      bt27_66.fill(0, 0, 4);
       {
-        let i161 = 0;
-        for (; i161 + 3 < 4; i161 += 4) {
-          {
-            let j162 = 0;
-            for (; j162 < 1; j162++) {
-              let s170_0_0 = 0;
-              let s170_1_0 = 0;
-              let s170_2_0 = 0;
-              let s170_3_0 = 0;
-              for (let p163 = 0; p163 < 2; p163++) {
-                const pm166 = p163 * 4;
-                const pn167 = p163 * 1;
-                const a168_0 = Wo[pm166 + i161];
-                const a168_1 = Wo[pm166 + i161 + 1];
-                const a168_2 = Wo[pm166 + i161 + 2];
-                const a168_3 = Wo[pm166 + i161 + 3];
-                const b169_0 = bt27_60[pn167 + j162];
-                s170_0_0 += a168_0 * b169_0;
-                s170_1_0 += a168_1 * b169_0;
-                s170_2_0 += a168_2 * b169_0;
-                s170_3_0 += a168_3 * b169_0;
-              }
-              bt27_66[i161 * 1 + j162] = s170_0_0;
-              bt27_66[(i161 + 1) * 1 + j162] = s170_1_0;
-              bt27_66[(i161 + 2) * 1 + j162] = s170_2_0;
-              bt27_66[(i161 + 3) * 1 + j162] = s170_3_0;
-            }
+        for (let i108 = 0; i108 < 2; i108++) {
+          const g110_0 = bt27_60[i108];
+          const o111_0 = i108 * 4;
+          for (let j109 = 0; j109 < 4; j109++) {
+            const hv112 = bt27_2[j109];
+            dL_dWo[o111_0 + j109] += g110_0 * hv112;
+            bt27_66[j109] += Wo[o111_0 + j109] * g110_0;
           }
         }
       }
 
-      for (let i171 = 0; i171 < 2; i171++) {
-        bt27_73[i171] = ((bt27_36[i171] * bt27_16[i171]) * bt27_8[i171]) * (1 - (bt27_8[i171]));
+      for (let i113 = 0; i113 < 2; i113++) {
+        bt27_73[i113] = ((bt27_36[i113] * bt27_16[i113]) * bt27_8[i113]) * (1 - (bt27_8[i113]));
       }
+      bt27_79.fill(0, 0, 4);
       {
-        let i172 = 0;
-        for (; i172 + 3 < 4; i172 += 4) {
-          {
-            let j173 = 0;
-            for (; j173 < 1; j173++) {
-              let s181_0_0 = 0;
-              let s181_1_0 = 0;
-              let s181_2_0 = 0;
-              let s181_3_0 = 0;
-              for (let p174 = 0; p174 < 2; p174++) {
-                const pm177 = p174 * 4;
-                const pn178 = p174 * 1;
-                const a179_0 = Wi[pm177 + i172];
-                const a179_1 = Wi[pm177 + i172 + 1];
-                const a179_2 = Wi[pm177 + i172 + 2];
-                const a179_3 = Wi[pm177 + i172 + 3];
-                const b180_0 = bt27_73[pn178 + j173];
-                s181_0_0 += a179_0 * b180_0;
-                s181_1_0 += a179_1 * b180_0;
-                s181_2_0 += a179_2 * b180_0;
-                s181_3_0 += a179_3 * b180_0;
-              }
-              bt27_79[i172 * 1 + j173] = s181_0_0;
-              bt27_79[(i172 + 1) * 1 + j173] = s181_1_0;
-              bt27_79[(i172 + 2) * 1 + j173] = s181_2_0;
-              bt27_79[(i172 + 3) * 1 + j173] = s181_3_0;
-            }
+        for (let i114 = 0; i114 < 2; i114++) {
+          const g116_0 = bt27_73[i114];
+          const o117_0 = i114 * 4;
+          for (let j115 = 0; j115 < 4; j115++) {
+            const hv118 = bt27_2[j115];
+            dL_dWi[o117_0 + j115] += g116_0 * hv118;
+            bt27_79[j115] += Wi[o117_0 + j115] * g116_0;
           }
         }
       }
 
-      for (let i182 = 0; i182 < 2; i182++) {
-        bt27_86[i182] = ((bt27_36[i182] * bt27_12[i182]) * bt27_5[i182]) * (1 - (bt27_5[i182]));
+      for (let i119 = 0; i119 < 2; i119++) {
+        bt27_86[i119] = ((bt27_36[i119] * bt27_12[i119]) * bt27_5[i119]) * (1 - (bt27_5[i119]));
       }
+      bt27_92.fill(0, 0, 4);
       {
-        let i183 = 0;
-        for (; i183 + 3 < 4; i183 += 4) {
-          {
-            let j184 = 0;
-            for (; j184 < 1; j184++) {
-              let s192_0_0 = 0;
-              let s192_1_0 = 0;
-              let s192_2_0 = 0;
-              let s192_3_0 = 0;
-              for (let p185 = 0; p185 < 2; p185++) {
-                const pm188 = p185 * 4;
-                const pn189 = p185 * 1;
-                const a190_0 = Wf[pm188 + i183];
-                const a190_1 = Wf[pm188 + i183 + 1];
-                const a190_2 = Wf[pm188 + i183 + 2];
-                const a190_3 = Wf[pm188 + i183 + 3];
-                const b191_0 = bt27_86[pn189 + j184];
-                s192_0_0 += a190_0 * b191_0;
-                s192_1_0 += a190_1 * b191_0;
-                s192_2_0 += a190_2 * b191_0;
-                s192_3_0 += a190_3 * b191_0;
-              }
-              bt27_92[i183 * 1 + j184] = s192_0_0;
-              bt27_92[(i183 + 1) * 1 + j184] = s192_1_0;
-              bt27_92[(i183 + 2) * 1 + j184] = s192_2_0;
-              bt27_92[(i183 + 3) * 1 + j184] = s192_3_0;
-            }
+        for (let i120 = 0; i120 < 2; i120++) {
+          const g122_0 = bt27_86[i120];
+          const o123_0 = i120 * 4;
+          for (let j121 = 0; j121 < 4; j121++) {
+            const hv124 = bt27_2[j121];
+            dL_dWf[o123_0 + j121] += g122_0 * hv124;
+            bt27_92[j121] += Wf[o123_0 + j121] * g122_0;
           }
         }
       }
 
-      for (let i193 = 0; i193 < 4; i193++) {
-        bt27_96[i193] = ((bt27_49[i193] + bt27_66[i193]) + bt27_79[i193]) + bt27_92[i193];
+      for (let i125 = 0; i125 < 4; i125++) {
+        bt27_96[i125] = ((bt27_49[i125] + bt27_66[i125]) + bt27_79[i125]) + bt27_92[i125];
       }
-      for (let o194 = 0; o194 < 1; o194++)
-        for (let j195 = 0; j195 < 2 * 1; j195++)
-          bt27_97[(o194 * 2 + 0) * 1 + j195] = bt27_96[(o194 * 4 + 0) * 1 + j195];
+      for (let o126 = 0; o126 < 1; o126++)
+        for (let j127 = 0; j127 < 2 * 1; j127++)
+          bt27_97[(o126 * 2 + 0) * 1 + j127] = bt27_96[(o126 * 4 + 0) * 1 + j127];
       {
-        const o196 = (t128 + 0) * 2;
-        for (let i197 = 0; i197 < 2; i197++) dL_dh_steps[o196 + i197] += bt27_97[i197];
-      }
-      {
-        const o198 = (t128 + 0) * 2;
-        for (let i199 = 0; i199 < 2; i199++) dL_dc_steps[o198 + i199] += bt27_54[i199];
+        const o128 = (t80 + 0) * 2;
+        for (let i129 = 0; i129 < 2; i129++) dL_dh_steps[o128 + i129] += bt27_97[i129];
       }
       {
-        let i200 = 0;
-        for (; i200 < 2; i200++) {
-          const a202_0 = bt27_86[i200];
-          const o203_0 = i200 * 4;
-          for (let j201 = 0; j201 < 4; j201++) {
-            const bv204 = bt27_2[j201];
-            dL_dWf[o203_0 + j201] += a202_0 * bv204;
-          }
-        }
-      }
-      {
-        let i205 = 0;
-        for (; i205 < 2; i205++) {
-          const a207_0 = bt27_73[i205];
-          const o208_0 = i205 * 4;
-          for (let j206 = 0; j206 < 4; j206++) {
-            const bv209 = bt27_2[j206];
-            dL_dWi[o208_0 + j206] += a207_0 * bv209;
-          }
-        }
-      }
-      {
-        let i210 = 0;
-        for (; i210 < 2; i210++) {
-          const a212_0 = bt27_60[i210];
-          const o213_0 = i210 * 4;
-          for (let j211 = 0; j211 < 4; j211++) {
-            const bv214 = bt27_2[j211];
-            dL_dWo[o213_0 + j211] += a212_0 * bv214;
-          }
-        }
-      }
-      {
-        let i215 = 0;
-        for (; i215 < 2; i215++) {
-          const a217_0 = bt27_45[i215];
-          const o218_0 = i215 * 4;
-          for (let j216 = 0; j216 < 4; j216++) {
-            const bv219 = bt27_2[j216];
-            dL_dWc[o218_0 + j216] += a217_0 * bv219;
-          }
-        }
+        const o130 = (t80 + 0) * 2;
+        for (let i131 = 0; i131 < 2; i131++) dL_dc_steps[o130 + i131] += bt27_54[i131];
       }
     }
   }

@@ -157,16 +157,11 @@ function allocate() {
   const v14 = new Float64Array(1);
   const v15 = new Float64Array(1);
   const E = new Float64Array(1);
-  const v26 = new Float64Array(9);
-  const v54 = new Float64Array(6);
   const v245 = new Float64Array(1);
   const v249 = new Float64Array(1);
-  const dE_dO_out = new Float64Array(9);
-  const v259 = new Float64Array(9);
   const dE_dO_in = new Float64Array(9);
   const dE_dH_out = new Float64Array(6);
   const dE_dW2 = new Float64Array(6);
-  const v270 = new Float64Array(6);
   const dE_dH_in = new Float64Array(6);
   const dE_dW1 = new Float64Array(8);
   return {
@@ -181,16 +176,11 @@ function allocate() {
     v14,
     v15,
     E,
-    v26,
-    v54,
     v245,
     v249,
-    dE_dO_out,
-    v259,
     dE_dO_in,
     dE_dH_out,
     dE_dW2,
-    v270,
     dE_dH_in,
     dE_dW1,
   };
@@ -212,11 +202,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const { H_in, H_out, O_in, O_out, v12, v13, v14, v15, E } = w;
   // H_in = X*W1
   {
-    let i0 = 0;
-    for (; i0 < 3; i0++) {
+    for (let i0 = 0; i0 < 3; i0++) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 2; j1 += 2) {
+        for (let j1 = 0; j1 < 2; j1 += 2) {
           const ar3_0 = i0 * 4;
           let s9_0_0 = 0;
           let s9_0_1 = 0;
@@ -241,11 +229,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   }
   // O_in = H_out*W2
   {
-    let i11 = 0;
-    for (; i11 < 3; i11++) {
+    for (let i11 = 0; i11 < 3; i11++) {
       {
-        let j12 = 0;
-        for (; j12 + 1 < 3; j12 += 2) {
+        for (let j12 = 0; j12 < 2; j12 += 2) {
           const ar14_0 = i11 * 2;
           let s20_0_0 = 0;
           let s20_0_1 = 0;
@@ -260,7 +246,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
           O_in[i11 * 3 + j12] = s20_0_0;
           O_in[i11 * 3 + j12 + 1] = s20_0_1;
         }
-        for (; j12 < 3; j12++) {
+        for (let j12 = 2; j12 < 3; j12++) {
           const ar14_0 = i11 * 2;
           let s20_0_0 = 0;
           for (let p13 = 0; p13 < 2; p13++) {
@@ -350,11 +336,9 @@ export function gradient(
   } = w;
   // H_in = X*W1
   {
-    let i30 = 0;
-    for (; i30 < 3; i30++) {
+    for (let i30 = 0; i30 < 3; i30++) {
       {
-        let j31 = 0;
-        for (; j31 + 1 < 2; j31 += 2) {
+        for (let j31 = 0; j31 < 2; j31 += 2) {
           const ar33_0 = i30 * 4;
           let s39_0_0 = 0;
           let s39_0_1 = 0;
@@ -379,11 +363,9 @@ export function gradient(
   }
   // O_in = H_out*W2
   {
-    let i41 = 0;
-    for (; i41 < 3; i41++) {
+    for (let i41 = 0; i41 < 3; i41++) {
       {
-        let j42 = 0;
-        for (; j42 + 1 < 3; j42 += 2) {
+        for (let j42 = 0; j42 < 2; j42 += 2) {
           const ar44_0 = i41 * 2;
           let s50_0_0 = 0;
           let s50_0_1 = 0;
@@ -398,7 +380,7 @@ export function gradient(
           O_in[i41 * 3 + j42] = s50_0_0;
           O_in[i41 * 3 + j42 + 1] = s50_0_1;
         }
-        for (; j42 < 3; j42++) {
+        for (let j42 = 2; j42 < 3; j42++) {
           const ar44_0 = i41 * 2;
           let s50_0_0 = 0;
           for (let p43 = 0; p43 < 2; p43++) {
@@ -448,11 +430,9 @@ export function gradient(
   }
   // dE/dH_out
   {
-    let i66 = 0;
-    for (; i66 < 3; i66++) {
+    for (let i66 = 0; i66 < 3; i66++) {
       {
-        let j67 = 0;
-        for (; j67 + 1 < 2; j67 += 2) {
+        for (let j67 = 0; j67 < 2; j67 += 2) {
           const ar69_0 = i66 * 3;
           const bc70_0 = j67 * 3;
           const bc70_1 = (j67 + 1) * 3;
@@ -473,11 +453,9 @@ export function gradient(
   }
   // dE/dW2
   {
-    let i76 = 0;
-    for (; i76 + 1 < 2; i76 += 2) {
+    for (let i76 = 0; i76 < 2; i76 += 2) {
       {
-        let j77 = 0;
-        for (; j77 < 3; j77++) {
+        for (let j77 = 0; j77 < 3; j77++) {
           let s85_0_0 = 0;
           let s85_1_0 = 0;
           for (let p78 = 0; p78 < 3; p78++) {
@@ -502,11 +480,9 @@ export function gradient(
   }
   // dE/dW1
   {
-    let i87 = 0;
-    for (; i87 + 1 < 4; i87 += 2) {
+    for (let i87 = 0; i87 < 4; i87 += 2) {
       {
-        let j88 = 0;
-        for (; j88 < 2; j88++) {
+        for (let j88 = 0; j88 < 2; j88++) {
           let s96_0_0 = 0;
           let s96_1_0 = 0;
           for (let p89 = 0; p89 < 3; p89++) {

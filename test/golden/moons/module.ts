@@ -172,7 +172,6 @@ export function bindDims(params: Params, inputs: Inputs, dims?: Partial<Dims>): 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate(d0: number) {
   const v6 = new Float64Array(8 * d0);
-  const v7 = new Float64Array(8 * d0);
   const A = new Float64Array(8 * d0);
   const v9 = new Float64Array(2 * d0);
   const v10 = new Float64Array(2 * d0);
@@ -187,15 +186,12 @@ function allocate(d0: number) {
   const dL_db2 = new Float64Array(2);
   const dL_dA = new Float64Array(8 * d0);
   const dL_dW2 = new Float64Array(16);
-  const v31 = new Float64Array(8 * d0);
-  const v32 = new Float64Array(8 * d0);
   const v33 = new Float64Array(8 * d0);
   const dL_db1 = new Float64Array(8);
   const dL_dW1 = new Float64Array(16);
   return {
     key: "" + "," + d0,
     v6,
-    v7,
     A,
     v9,
     v10,
@@ -210,8 +206,6 @@ function allocate(d0: number) {
     dL_db2,
     dL_dA,
     dL_dW2,
-    v31,
-    v32,
     v33,
     dL_db1,
     dL_dW1,
@@ -235,11 +229,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const b2 = params["b2"];
   const { v6, A, v9, v10, P, v12, v13, v14, L } = w;
   {
-    let i0 = 0;
-    for (; i0 + 3 < d0; i0 += 4) {
+    for (let i0 = 0; i0 < d0 - d0 % 4; i0 += 4) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 8; j1 += 2) {
+        for (let j1 = 0; j1 < 8; j1 += 2) {
           const ar3_0 = i0 * 2;
           const ar3_1 = (i0 + 1) * 2;
           const ar3_2 = (i0 + 2) * 2;
@@ -280,10 +272,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
     }
-    for (; i0 < d0; i0++) {
+    for (let i0 = d0 - d0 % 4; i0 < d0; i0++) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 8; j1 += 2) {
+        for (let j1 = 0; j1 < 8; j1 += 2) {
           const ar3_0 = i0 * 2;
           let s9_0_0 = 0;
           let s9_0_1 = 0;
@@ -309,11 +300,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i13 = 0;
-    for (; i13 + 3 < d0; i13 += 4) {
+    for (let i13 = 0; i13 < d0 - d0 % 4; i13 += 4) {
       {
-        let j14 = 0;
-        for (; j14 + 1 < 2; j14 += 2) {
+        for (let j14 = 0; j14 < 2; j14 += 2) {
           const ar16_0 = i13 * 8;
           const ar16_1 = (i13 + 1) * 8;
           const ar16_2 = (i13 + 2) * 8;
@@ -354,10 +343,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         }
       }
     }
-    for (; i13 < d0; i13++) {
+    for (let i13 = d0 - d0 % 4; i13 < d0; i13++) {
       {
-        let j14 = 0;
-        for (; j14 + 1 < 2; j14 += 2) {
+        for (let j14 = 0; j14 < 2; j14 += 2) {
           const ar16_0 = i13 * 8;
           let s22_0_0 = 0;
           let s22_0_1 = 0;
@@ -452,11 +440,9 @@ export function gradient(
   const dL_dW1 = out["W1"];
   const { v6, A, v9, v10, P, v12, v13, v14, L, v17, v18, v19, dL_dA, v33 } = w;
   {
-    let i42 = 0;
-    for (; i42 + 3 < d0; i42 += 4) {
+    for (let i42 = 0; i42 < d0 - d0 % 4; i42 += 4) {
       {
-        let j43 = 0;
-        for (; j43 + 1 < 8; j43 += 2) {
+        for (let j43 = 0; j43 < 8; j43 += 2) {
           const ar45_0 = i42 * 2;
           const ar45_1 = (i42 + 1) * 2;
           const ar45_2 = (i42 + 2) * 2;
@@ -497,10 +483,9 @@ export function gradient(
         }
       }
     }
-    for (; i42 < d0; i42++) {
+    for (let i42 = d0 - d0 % 4; i42 < d0; i42++) {
       {
-        let j43 = 0;
-        for (; j43 + 1 < 8; j43 += 2) {
+        for (let j43 = 0; j43 < 8; j43 += 2) {
           const ar45_0 = i42 * 2;
           let s51_0_0 = 0;
           let s51_0_1 = 0;
@@ -526,11 +511,9 @@ export function gradient(
     }
   }
   {
-    let i55 = 0;
-    for (; i55 + 3 < d0; i55 += 4) {
+    for (let i55 = 0; i55 < d0 - d0 % 4; i55 += 4) {
       {
-        let j56 = 0;
-        for (; j56 + 1 < 2; j56 += 2) {
+        for (let j56 = 0; j56 < 2; j56 += 2) {
           const ar58_0 = i55 * 8;
           const ar58_1 = (i55 + 1) * 8;
           const ar58_2 = (i55 + 2) * 8;
@@ -571,10 +554,9 @@ export function gradient(
         }
       }
     }
-    for (; i55 < d0; i55++) {
+    for (let i55 = d0 - d0 % 4; i55 < d0; i55++) {
       {
-        let j56 = 0;
-        for (; j56 + 1 < 2; j56 += 2) {
+        for (let j56 = 0; j56 < 2; j56 += 2) {
           const ar58_0 = i55 * 8;
           let s64_0_0 = 0;
           let s64_0_1 = 0;
@@ -655,11 +637,9 @@ export function gradient(
   }
   // dL/dA
   {
-    let i94 = 0;
-    for (; i94 + 3 < d0; i94 += 4) {
+    for (let i94 = 0; i94 < d0 - d0 % 4; i94 += 4) {
       {
-        let j95 = 0;
-        for (; j95 + 1 < 8; j95 += 2) {
+        for (let j95 = 0; j95 < 8; j95 += 2) {
           const ar97_0 = i94 * 2;
           const ar97_1 = (i94 + 1) * 2;
           const ar97_2 = (i94 + 2) * 2;
@@ -701,10 +681,9 @@ export function gradient(
         }
       }
     }
-    for (; i94 < d0; i94++) {
+    for (let i94 = d0 - d0 % 4; i94 < d0; i94++) {
       {
-        let j95 = 0;
-        for (; j95 + 1 < 8; j95 += 2) {
+        for (let j95 = 0; j95 < 8; j95 += 2) {
           const ar97_0 = i94 * 2;
           const bc98_0 = j95 * 2;
           const bc98_1 = (j95 + 1) * 2;
@@ -725,11 +704,9 @@ export function gradient(
   }
   // dL/dW2
   {
-    let i104 = 0;
-    for (; i104 + 1 < 8; i104 += 2) {
+    for (let i104 = 0; i104 < 8; i104 += 2) {
       {
-        let j105 = 0;
-        for (; j105 < 2; j105++) {
+        for (let j105 = 0; j105 < 2; j105++) {
           let s113_0_0 = 0;
           let s113_1_0 = 0;
           for (let p106 = 0; p106 < d0; p106++) {
@@ -761,11 +738,9 @@ export function gradient(
   }
   // dL/dW1
   {
-    let i118 = 0;
-    for (; i118 + 1 < 2; i118 += 2) {
+    for (let i118 = 0; i118 < 2; i118 += 2) {
       {
-        let j119 = 0;
-        for (; j119 + 3 < 8; j119 += 4) {
+        for (let j119 = 0; j119 < 8; j119 += 4) {
           let s127_0_0 = 0;
           let s127_0_1 = 0;
           let s127_0_2 = 0;

@@ -192,13 +192,10 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v13 = new Float64Array(16);
-  const v14 = new Float64Array(16);
   const Q = new Float64Array(16);
   const v16 = new Float64Array(16);
-  const v17 = new Float64Array(16);
   const K = new Float64Array(16);
   const v19 = new Float64Array(16);
-  const v20 = new Float64Array(16);
   const V = new Float64Array(16);
   const v22 = new Float64Array(16);
   const v23 = new Float64Array(32);
@@ -221,7 +218,6 @@ function allocate() {
   const dL_dZ = new Float64Array(16);
   const dL_dH = new Float64Array(16);
   const dL_dWo = new Float64Array(16);
-  const v59 = new Float64Array(16);
   const v62 = new Float64Array(16);
   const v65 = new Float64Array(16);
   const dL_dA = new Float64Array(32);
@@ -229,8 +225,6 @@ function allocate() {
   const dL_dV = new Float64Array(16);
   const v72 = new Float64Array(32);
   const v73 = new Float64Array(8);
-  const v74 = new Float64Array(32);
-  const dL_dS = new Float64Array(32);
   const v83 = new Float64Array(32);
   const v87 = new Float64Array(16);
   const dL_dQ = new Float64Array(16);
@@ -238,24 +232,18 @@ function allocate() {
   const v90 = new Float64Array(16);
   const dL_dK = new Float64Array(16);
   const v97 = new Float64Array(16);
-  const v100 = new Float64Array(16);
   const dL_dWv = new Float64Array(16);
   const v106 = new Float64Array(16);
-  const v109 = new Float64Array(16);
   const dL_dWk = new Float64Array(16);
   const v115 = new Float64Array(16);
-  const v118 = new Float64Array(16);
   const dL_dWq = new Float64Array(16);
   return {
     key: "",
     v13,
-    v14,
     Q,
     v16,
-    v17,
     K,
     v19,
-    v20,
     V,
     v22,
     v23,
@@ -278,7 +266,6 @@ function allocate() {
     dL_dZ,
     dL_dH,
     dL_dWo,
-    v59,
     v62,
     v65,
     dL_dA,
@@ -286,8 +273,6 @@ function allocate() {
     dL_dV,
     v72,
     v73,
-    v74,
-    dL_dS,
     v83,
     v87,
     dL_dQ,
@@ -295,13 +280,10 @@ function allocate() {
     v90,
     dL_dK,
     v97,
-    v100,
     dL_dWv,
     v106,
-    v109,
     dL_dWk,
     v115,
-    v118,
     dL_dWq,
   };
 }
@@ -345,11 +327,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     L,
   } = w;
   {
-    let i0 = 0;
-    for (; i0 + 3 < 4; i0 += 4) {
+    for (let i0 = 0; i0 < 4; i0 += 4) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 4; j1 += 2) {
+        for (let j1 = 0; j1 < 4; j1 += 2) {
           const ar3_0 = i0 * 4;
           const ar3_1 = (i0 + 1) * 4;
           const ar3_2 = (i0 + 2) * 4;
@@ -399,11 +379,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i12 = 0; i12 < 2; i12++) Q[o13++] = v13[i10 * 2 + i11 * 4 + i12 * 1];
   }
   {
-    let i14 = 0;
-    for (; i14 + 3 < 4; i14 += 4) {
+    for (let i14 = 0; i14 < 4; i14 += 4) {
       {
-        let j15 = 0;
-        for (; j15 + 1 < 4; j15 += 2) {
+        for (let j15 = 0; j15 < 4; j15 += 2) {
           const ar17_0 = i14 * 4;
           const ar17_1 = (i14 + 1) * 4;
           const ar17_2 = (i14 + 2) * 4;
@@ -453,11 +431,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i26 = 0; i26 < 2; i26++) K[o27++] = v16[i24 * 2 + i25 * 4 + i26 * 1];
   }
   {
-    let i28 = 0;
-    for (; i28 + 3 < 4; i28 += 4) {
+    for (let i28 = 0; i28 < 4; i28 += 4) {
       {
-        let j29 = 0;
-        for (; j29 + 1 < 4; j29 += 2) {
+        for (let j29 = 0; j29 < 4; j29 += 2) {
           const ar31_0 = i28 * 4;
           const ar31_1 = (i28 + 1) * 4;
           const ar31_2 = (i28 + 2) * 4;
@@ -569,11 +545,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   H.set(v30);
   // Z = H * Wo
   {
-    let i79 = 0;
-    for (; i79 + 3 < 4; i79 += 4) {
+    for (let i79 = 0; i79 < 4; i79 += 4) {
       {
-        let j80 = 0;
-        for (; j80 + 1 < 4; j80 += 2) {
+        for (let j80 = 0; j80 < 4; j80 += 2) {
           const ar82_0 = i79 * 4;
           const ar82_1 = (i79 + 1) * 4;
           const ar82_2 = (i79 + 2) * 4;
@@ -717,11 +691,9 @@ export function gradient(
     v115,
   } = w;
   {
-    let i95 = 0;
-    for (; i95 + 3 < 4; i95 += 4) {
+    for (let i95 = 0; i95 < 4; i95 += 4) {
       {
-        let j96 = 0;
-        for (; j96 + 1 < 4; j96 += 2) {
+        for (let j96 = 0; j96 < 4; j96 += 2) {
           const ar98_0 = i95 * 4;
           const ar98_1 = (i95 + 1) * 4;
           const ar98_2 = (i95 + 2) * 4;
@@ -771,11 +743,9 @@ export function gradient(
         for (let i107 = 0; i107 < 2; i107++) Q[o108++] = v13[i105 * 2 + i106 * 4 + i107 * 1];
   }
   {
-    let i109 = 0;
-    for (; i109 + 3 < 4; i109 += 4) {
+    for (let i109 = 0; i109 < 4; i109 += 4) {
       {
-        let j110 = 0;
-        for (; j110 + 1 < 4; j110 += 2) {
+        for (let j110 = 0; j110 < 4; j110 += 2) {
           const ar112_0 = i109 * 4;
           const ar112_1 = (i109 + 1) * 4;
           const ar112_2 = (i109 + 2) * 4;
@@ -825,11 +795,9 @@ export function gradient(
         for (let i121 = 0; i121 < 2; i121++) K[o122++] = v16[i119 * 2 + i120 * 4 + i121 * 1];
   }
   {
-    let i123 = 0;
-    for (; i123 + 3 < 4; i123 += 4) {
+    for (let i123 = 0; i123 < 4; i123 += 4) {
       {
-        let j124 = 0;
-        for (; j124 + 1 < 4; j124 += 2) {
+        for (let j124 = 0; j124 < 4; j124 += 2) {
           const ar126_0 = i123 * 4;
           const ar126_1 = (i123 + 1) * 4;
           const ar126_2 = (i123 + 2) * 4;
@@ -936,11 +904,9 @@ export function gradient(
   }
   // Z = H * Wo
   {
-    let i172 = 0;
-    for (; i172 + 3 < 4; i172 += 4) {
+    for (let i172 = 0; i172 < 4; i172 += 4) {
       {
-        let j173 = 0;
-        for (; j173 + 1 < 4; j173 += 2) {
+        for (let j173 = 0; j173 < 4; j173 += 2) {
           const ar175_0 = i172 * 4;
           const ar175_1 = (i172 + 1) * 4;
           const ar175_2 = (i172 + 2) * 4;
@@ -1011,11 +977,9 @@ export function gradient(
   }
   // dL/dH
   {
-    let i195 = 0;
-    for (; i195 + 3 < 4; i195 += 4) {
+    for (let i195 = 0; i195 < 4; i195 += 4) {
       {
-        let j196 = 0;
-        for (; j196 + 1 < 4; j196 += 2) {
+        for (let j196 = 0; j196 < 4; j196 += 2) {
           const ar198_0 = i195 * 4;
           const ar198_1 = (i195 + 1) * 4;
           const ar198_2 = (i195 + 2) * 4;
@@ -1060,11 +1024,9 @@ export function gradient(
   }
   // dL/dWo
   {
-    let i205 = 0;
-    for (; i205 + 1 < 4; i205 += 2) {
+    for (let i205 = 0; i205 < 4; i205 += 2) {
       {
-        let j206 = 0;
-        for (; j206 + 3 < 4; j206 += 4) {
+        for (let j206 = 0; j206 < 4; j206 += 4) {
           let s214_0_0 = 0;
           let s214_0_1 = 0;
           let s214_0_2 = 0;
@@ -1223,11 +1185,9 @@ export function gradient(
   }
   // dL/dWv
   {
-    let i286 = 0;
-    for (; i286 + 1 < 4; i286 += 2) {
+    for (let i286 = 0; i286 < 4; i286 += 2) {
       {
-        let j287 = 0;
-        for (; j287 + 3 < 4; j287 += 4) {
+        for (let j287 = 0; j287 < 4; j287 += 4) {
           let s295_0_0 = 0;
           let s295_0_1 = 0;
           let s295_0_2 = 0;
@@ -1274,11 +1234,9 @@ export function gradient(
   }
   // dL/dWk
   {
-    let i300 = 0;
-    for (; i300 + 1 < 4; i300 += 2) {
+    for (let i300 = 0; i300 < 4; i300 += 2) {
       {
-        let j301 = 0;
-        for (; j301 + 3 < 4; j301 += 4) {
+        for (let j301 = 0; j301 < 4; j301 += 4) {
           let s309_0_0 = 0;
           let s309_0_1 = 0;
           let s309_0_2 = 0;
@@ -1325,11 +1283,9 @@ export function gradient(
   }
   // dL/dWq
   {
-    let i314 = 0;
-    for (; i314 + 1 < 4; i314 += 2) {
+    for (let i314 = 0; i314 < 4; i314 += 2) {
       {
-        let j315 = 0;
-        for (; j315 + 3 < 4; j315 += 4) {
+        for (let j315 = 0; j315 < 4; j315 += 4) {
           let s323_0_0 = 0;
           let s323_0_1 = 0;
           let s323_0_2 = 0;

@@ -253,7 +253,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const Wxh = params["Wxh"];
   const Whh = params["Whh"];
   const Whz = params["Whz"];
-  const { h_steps, x_t, bt11_2, h_prev, bt11_5, a_t, h_t, h, a, h_3, z, yhat, L } = w;
+  const { h_steps, x_t, h_prev, a_t, h_t, h, a, h_3, z, yhat, L } = w;
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
     h_steps.set(K10, 0 * 1);
@@ -267,111 +267,85 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i4 = 0; i4 < 1; i4++) h_prev[i4] = h_steps[o3 + i4];
       }
       {
-        let i5 = 0;
-        for (; i5 < 1; i5++) {
-          {
-            let j6 = 0;
-            for (; j6 < 1; j6++) {
-              const ar8_0 = i5 * 4;
-              let s14_0_0 = 0;
-              for (let p7 = 0; p7 < 4; p7++) {
-                const pn11 = p7 * 1;
-                const a12_0 = Wxh[ar8_0 + p7];
-                const b13_0 = x_t[pn11 + j6];
-                s14_0_0 += a12_0 * b13_0;
-              }
-              bt11_2[i5 * 1 + j6] = s14_0_0;
-            }
+        for (let i5 = 0; i5 < 1; i5++) {
+          const ar7_0_0 = i5 * 4;
+          let s9_0_0 = 0;
+          for (let p6 = 0; p6 < 4; p6++) {
+            const x8 = x_t[p6];
+            s9_0_0 += Wxh[ar7_0_0 + p6] * x8;
           }
+          const ar7_1_0 = i5 * 1;
+          let s9_1_0 = 0;
+          for (let p6 = 0; p6 < 1; p6++) {
+            const x8 = h_prev[p6];
+            s9_1_0 += Whh[ar7_1_0 + p6] * x8;
+          }
+          a_t[i5] = s9_0_0 + s9_1_0;
         }
       }
-      {
-        let i15 = 0;
-        for (; i15 < 1; i15++) {
-          {
-            let j16 = 0;
-            for (; j16 < 1; j16++) {
-              const ar18_0 = i15 * 1;
-              let s24_0_0 = 0;
-              for (let p17 = 0; p17 < 1; p17++) {
-                const pn21 = p17 * 1;
-                const a22_0 = Whh[ar18_0 + p17];
-                const b23_0 = h_prev[pn21 + j16];
-                s24_0_0 += a22_0 * b23_0;
-              }
-              bt11_5[i15 * 1 + j16] = s24_0_0;
-            }
-          }
-        }
-      }
-      const s26 = bt11_2[0];
-      const s27 = bt11_5[0];
-      a_t[0] = s26 + s27;
-      const s29 = a_t[0];
-      h_t[0] = Math.tanh(s29);
+      const s11 = a_t[0];
+      h_t[0] = Math.tanh(s11);
       h_steps.set(h_t, (t0 + 1) * 1);
       a.set(a_t, t0 * 1);
     }
   }
   {
-    const o30 = 2 * 1;
-    for (let i31 = 0; i31 < 1; i31++) h_3[i31] = h[o30 + i31];
+    const o12 = 2 * 1;
+    for (let i13 = 0; i13 < 1; i13++) h_3[i13] = h[o12 + i13];
   }
   // z = Whz*h_3
   {
-    let i32 = 0;
-    for (; i32 + 3 < 4; i32 += 4) {
+    for (let i14 = 0; i14 < 4; i14 += 4) {
       {
-        let j33 = 0;
-        for (; j33 < 1; j33++) {
-          const ar35_0 = i32 * 1;
-          const ar35_1 = (i32 + 1) * 1;
-          const ar35_2 = (i32 + 2) * 1;
-          const ar35_3 = (i32 + 3) * 1;
-          let s41_0_0 = 0;
-          let s41_1_0 = 0;
-          let s41_2_0 = 0;
-          let s41_3_0 = 0;
-          for (let p34 = 0; p34 < 1; p34++) {
-            const pn38 = p34 * 1;
-            const a39_0 = Whz[ar35_0 + p34];
-            const a39_1 = Whz[ar35_1 + p34];
-            const a39_2 = Whz[ar35_2 + p34];
-            const a39_3 = Whz[ar35_3 + p34];
-            const b40_0 = h_3[pn38 + j33];
-            s41_0_0 += a39_0 * b40_0;
-            s41_1_0 += a39_1 * b40_0;
-            s41_2_0 += a39_2 * b40_0;
-            s41_3_0 += a39_3 * b40_0;
+        for (let j15 = 0; j15 < 1; j15++) {
+          const ar17_0 = i14 * 1;
+          const ar17_1 = (i14 + 1) * 1;
+          const ar17_2 = (i14 + 2) * 1;
+          const ar17_3 = (i14 + 3) * 1;
+          let s23_0_0 = 0;
+          let s23_1_0 = 0;
+          let s23_2_0 = 0;
+          let s23_3_0 = 0;
+          for (let p16 = 0; p16 < 1; p16++) {
+            const pn20 = p16 * 1;
+            const a21_0 = Whz[ar17_0 + p16];
+            const a21_1 = Whz[ar17_1 + p16];
+            const a21_2 = Whz[ar17_2 + p16];
+            const a21_3 = Whz[ar17_3 + p16];
+            const b22_0 = h_3[pn20 + j15];
+            s23_0_0 += a21_0 * b22_0;
+            s23_1_0 += a21_1 * b22_0;
+            s23_2_0 += a21_2 * b22_0;
+            s23_3_0 += a21_3 * b22_0;
           }
-          z[i32 * 1 + j33] = s41_0_0;
-          z[(i32 + 1) * 1 + j33] = s41_1_0;
-          z[(i32 + 2) * 1 + j33] = s41_2_0;
-          z[(i32 + 3) * 1 + j33] = s41_3_0;
+          z[i14 * 1 + j15] = s23_0_0;
+          z[(i14 + 1) * 1 + j15] = s23_1_0;
+          z[(i14 + 2) * 1 + j15] = s23_2_0;
+          z[(i14 + 3) * 1 + j15] = s23_3_0;
         }
       }
     }
   }
   // yhat = softmax(z)
-  for (let r46 = 0; r46 < 4; r46 += 4) {
-    let m42 = -Infinity;
-    for (let j44 = 0; j44 < 4; j44++) if (z[r46 + j44] > m42) m42 = z[r46 + j44];
-    let s43 = 0;
-    for (let j44 = 0; j44 < 4; j44++) s43 += Math.exp(z[r46 + j44] - m42);
-    const lse45 = m42 + Math.log(s43);
-    for (let j44 = 0; j44 < 4; j44++) yhat[r46 + j44] = Math.exp(z[r46 + j44] - lse45);
+  for (let r28 = 0; r28 < 4; r28 += 4) {
+    let m24 = -Infinity;
+    for (let j26 = 0; j26 < 4; j26++) if (z[r28 + j26] > m24) m24 = z[r28 + j26];
+    let s25 = 0;
+    for (let j26 = 0; j26 < 4; j26++) s25 += Math.exp(z[r28 + j26] - m24);
+    const lse27 = m24 + Math.log(s25);
+    for (let j26 = 0; j26 < 4; j26++) yhat[r28 + j26] = Math.exp(z[r28 + j26] - lse27);
   }
   // loss L = cross_entropy(yhat, y)
-  let s47 = 0;
-  for (let r52 = 0; r52 < 4; r52 += 4) {
-    let m48 = -Infinity;
-    for (let j50 = 0; j50 < 4; j50++) if (z[r52 + j50] > m48) m48 = z[r52 + j50];
-    let e49 = 0;
-    for (let j50 = 0; j50 < 4; j50++) e49 += Math.exp(z[r52 + j50] - m48);
-    const lse51 = m48 + Math.log(e49);
-    for (let j50 = 0; j50 < 4; j50++) s47 -= y[r52 + j50] * (z[r52 + j50] - lse51);
+  let s29 = 0;
+  for (let r34 = 0; r34 < 4; r34 += 4) {
+    let m30 = -Infinity;
+    for (let j32 = 0; j32 < 4; j32++) if (z[r34 + j32] > m30) m30 = z[r34 + j32];
+    let e31 = 0;
+    for (let j32 = 0; j32 < 4; j32++) e31 += Math.exp(z[r34 + j32] - m30);
+    const lse33 = m30 + Math.log(e31);
+    for (let j32 = 0; j32 < 4; j32++) s29 -= y[r34 + j32] * (z[r34 + j32] - lse33);
   }
-  L[0] = s47;
+  L[0] = s29;
   return {
     loss: L[0],
     values: {
@@ -415,9 +389,7 @@ export function gradient(
     h_steps,
     r11_7,
     x_t,
-    bt11_2,
     h_prev,
-    bt11_5,
     a_t,
     h_t,
     h,
@@ -441,173 +413,131 @@ export function gradient(
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
     h_steps.set(K10, 0 * 1);
-    for (let t53 = 0; t53 < 3; t53++) {
+    for (let t35 = 0; t35 < 3; t35++) {
       {
-        const o54 = t53 * 4;
-        for (let i55 = 0; i55 < 4; i55++) x_t[i55] = x[o54 + i55];
+        const o36 = t35 * 4;
+        for (let i37 = 0; i37 < 4; i37++) x_t[i37] = x[o36 + i37];
       }
       {
-        const o56 = (t53 + 0) * 1;
-        for (let i57 = 0; i57 < 1; i57++) h_prev[i57] = h_steps[o56 + i57];
+        const o38 = (t35 + 0) * 1;
+        for (let i39 = 0; i39 < 1; i39++) h_prev[i39] = h_steps[o38 + i39];
       }
       {
-        let i58 = 0;
-        for (; i58 < 1; i58++) {
-          {
-            let j59 = 0;
-            for (; j59 < 1; j59++) {
-              const ar61_0 = i58 * 4;
-              let s67_0_0 = 0;
-              for (let p60 = 0; p60 < 4; p60++) {
-                const pn64 = p60 * 1;
-                const a65_0 = Wxh[ar61_0 + p60];
-                const b66_0 = x_t[pn64 + j59];
-                s67_0_0 += a65_0 * b66_0;
-              }
-              bt11_2[i58 * 1 + j59] = s67_0_0;
-            }
+        for (let i40 = 0; i40 < 1; i40++) {
+          const ar42_0_0 = i40 * 4;
+          let s44_0_0 = 0;
+          for (let p41 = 0; p41 < 4; p41++) {
+            const x43 = x_t[p41];
+            s44_0_0 += Wxh[ar42_0_0 + p41] * x43;
           }
+          const ar42_1_0 = i40 * 1;
+          let s44_1_0 = 0;
+          for (let p41 = 0; p41 < 1; p41++) {
+            const x43 = h_prev[p41];
+            s44_1_0 += Whh[ar42_1_0 + p41] * x43;
+          }
+          a_t[i40] = s44_0_0 + s44_1_0;
         }
       }
-      {
-        let i68 = 0;
-        for (; i68 < 1; i68++) {
-          {
-            let j69 = 0;
-            for (; j69 < 1; j69++) {
-              const ar71_0 = i68 * 1;
-              let s77_0_0 = 0;
-              for (let p70 = 0; p70 < 1; p70++) {
-                const pn74 = p70 * 1;
-                const a75_0 = Whh[ar71_0 + p70];
-                const b76_0 = h_prev[pn74 + j69];
-                s77_0_0 += a75_0 * b76_0;
-              }
-              bt11_5[i68 * 1 + j69] = s77_0_0;
-            }
-          }
-        }
-      }
-      const s79 = bt11_2[0];
-      const s80 = bt11_5[0];
-      a_t[0] = s79 + s80;
-      const s82 = a_t[0];
-      h_t[0] = Math.tanh(s82);
-      h_steps.set(h_t, (t53 + 1) * 1);
-      r11_7.set(h_t, t53 * 1);
+      const s46 = a_t[0];
+      h_t[0] = Math.tanh(s46);
+      h_steps.set(h_t, (t35 + 1) * 1);
+      r11_7.set(h_t, t35 * 1);
     }
   }
   {
-    const o83 = 2 * 1;
-    for (let i84 = 0; i84 < 1; i84++) h_3[i84] = h[o83 + i84];
+    const o47 = 2 * 1;
+    for (let i48 = 0; i48 < 1; i48++) h_3[i48] = h[o47 + i48];
   }
   // z = Whz*h_3
   {
-    let i85 = 0;
-    for (; i85 + 3 < 4; i85 += 4) {
+    for (let i49 = 0; i49 < 4; i49 += 4) {
       {
-        let j86 = 0;
-        for (; j86 < 1; j86++) {
-          const ar88_0 = i85 * 1;
-          const ar88_1 = (i85 + 1) * 1;
-          const ar88_2 = (i85 + 2) * 1;
-          const ar88_3 = (i85 + 3) * 1;
-          let s94_0_0 = 0;
-          let s94_1_0 = 0;
-          let s94_2_0 = 0;
-          let s94_3_0 = 0;
-          for (let p87 = 0; p87 < 1; p87++) {
-            const pn91 = p87 * 1;
-            const a92_0 = Whz[ar88_0 + p87];
-            const a92_1 = Whz[ar88_1 + p87];
-            const a92_2 = Whz[ar88_2 + p87];
-            const a92_3 = Whz[ar88_3 + p87];
-            const b93_0 = h_3[pn91 + j86];
-            s94_0_0 += a92_0 * b93_0;
-            s94_1_0 += a92_1 * b93_0;
-            s94_2_0 += a92_2 * b93_0;
-            s94_3_0 += a92_3 * b93_0;
+        for (let j50 = 0; j50 < 1; j50++) {
+          const ar52_0 = i49 * 1;
+          const ar52_1 = (i49 + 1) * 1;
+          const ar52_2 = (i49 + 2) * 1;
+          const ar52_3 = (i49 + 3) * 1;
+          let s58_0_0 = 0;
+          let s58_1_0 = 0;
+          let s58_2_0 = 0;
+          let s58_3_0 = 0;
+          for (let p51 = 0; p51 < 1; p51++) {
+            const pn55 = p51 * 1;
+            const a56_0 = Whz[ar52_0 + p51];
+            const a56_1 = Whz[ar52_1 + p51];
+            const a56_2 = Whz[ar52_2 + p51];
+            const a56_3 = Whz[ar52_3 + p51];
+            const b57_0 = h_3[pn55 + j50];
+            s58_0_0 += a56_0 * b57_0;
+            s58_1_0 += a56_1 * b57_0;
+            s58_2_0 += a56_2 * b57_0;
+            s58_3_0 += a56_3 * b57_0;
           }
-          z[i85 * 1 + j86] = s94_0_0;
-          z[(i85 + 1) * 1 + j86] = s94_1_0;
-          z[(i85 + 2) * 1 + j86] = s94_2_0;
-          z[(i85 + 3) * 1 + j86] = s94_3_0;
+          z[i49 * 1 + j50] = s58_0_0;
+          z[(i49 + 1) * 1 + j50] = s58_1_0;
+          z[(i49 + 2) * 1 + j50] = s58_2_0;
+          z[(i49 + 3) * 1 + j50] = s58_3_0;
         }
       }
     }
   }
   // yhat = softmax(z)
-  for (let r99 = 0; r99 < 4; r99 += 4) {
-    let m95 = -Infinity;
-    for (let j97 = 0; j97 < 4; j97++) if (z[r99 + j97] > m95) m95 = z[r99 + j97];
-    let s96 = 0;
-    for (let j97 = 0; j97 < 4; j97++) s96 += Math.exp(z[r99 + j97] - m95);
-    const lse98 = m95 + Math.log(s96);
-    for (let j97 = 0; j97 < 4; j97++) yhat[r99 + j97] = Math.exp(z[r99 + j97] - lse98);
+  for (let r63 = 0; r63 < 4; r63 += 4) {
+    let m59 = -Infinity;
+    for (let j61 = 0; j61 < 4; j61++) if (z[r63 + j61] > m59) m59 = z[r63 + j61];
+    let s60 = 0;
+    for (let j61 = 0; j61 < 4; j61++) s60 += Math.exp(z[r63 + j61] - m59);
+    const lse62 = m59 + Math.log(s60);
+    for (let j61 = 0; j61 < 4; j61++) yhat[r63 + j61] = Math.exp(z[r63 + j61] - lse62);
   }
   // loss L = cross_entropy(yhat, y)
-  let s100 = 0;
-  for (let r105 = 0; r105 < 4; r105 += 4) {
-    let m101 = -Infinity;
-    for (let j103 = 0; j103 < 4; j103++) if (z[r105 + j103] > m101) m101 = z[r105 + j103];
-    let e102 = 0;
-    for (let j103 = 0; j103 < 4; j103++) e102 += Math.exp(z[r105 + j103] - m101);
-    const lse104 = m101 + Math.log(e102);
-    for (let j103 = 0; j103 < 4; j103++) s100 -= y[r105 + j103] * (z[r105 + j103] - lse104);
+  let s64 = 0;
+  for (let r69 = 0; r69 < 4; r69 += 4) {
+    let m65 = -Infinity;
+    for (let j67 = 0; j67 < 4; j67++) if (z[r69 + j67] > m65) m65 = z[r69 + j67];
+    let e66 = 0;
+    for (let j67 = 0; j67 < 4; j67++) e66 += Math.exp(z[r69 + j67] - m65);
+    const lse68 = m65 + Math.log(e66);
+    for (let j67 = 0; j67 < 4; j67++) s64 -= y[r69 + j67] * (z[r69 + j67] - lse68);
   }
-  L[0] = s100;
+  L[0] = s64;
   // dL/dz
-  for (let r108 = 0; r108 < 4; r108 += 4) {
-    let t106 = 0;
-    for (let j107 = 0; j107 < 4; j107++) t106 += y[r108 + j107];
-    for (let j107 = 0; j107 < 4; j107++)
-      dL_dz[r108 + j107] = yhat[r108 + j107] * t106 - y[r108 + j107];
+  for (let r72 = 0; r72 < 4; r72 += 4) {
+    let t70 = 0;
+    for (let j71 = 0; j71 < 4; j71++) t70 += y[r72 + j71];
+    for (let j71 = 0; j71 < 4; j71++) dL_dz[r72 + j71] = yhat[r72 + j71] * t70 - y[r72 + j71];
   }
   // dL/dWhz
+  v26.fill(0, 0, 1);
   {
-    let i109 = 0;
-    for (; i109 + 3 < 4; i109 += 4) {
-      const a111_0 = dL_dz[i109];
-      const o112_0 = i109 * 1;
-      const a111_1 = dL_dz[i109 + 1];
-      const o112_1 = (i109 + 1) * 1;
-      const a111_2 = dL_dz[i109 + 2];
-      const o112_2 = (i109 + 2) * 1;
-      const a111_3 = dL_dz[i109 + 3];
-      const o112_3 = (i109 + 3) * 1;
-      for (let j110 = 0; j110 < 1; j110++) {
-        const bv113 = h_3[j110];
-        dL_dWhz[o112_0 + j110] = a111_0 * bv113;
-        dL_dWhz[o112_1 + j110] = a111_1 * bv113;
-        dL_dWhz[o112_2 + j110] = a111_2 * bv113;
-        dL_dWhz[o112_3 + j110] = a111_3 * bv113;
-      }
-    }
-  }
-  {
-    let i114 = 0;
-    for (; i114 < 1; i114++) {
-      {
-        let j115 = 0;
-        for (; j115 < 1; j115++) {
-          let s123_0_0 = 0;
-          for (let p116 = 0; p116 < 4; p116++) {
-            const pm119 = p116 * 1;
-            const pn120 = p116 * 1;
-            const a121_0 = Whz[pm119 + i114];
-            const b122_0 = dL_dz[pn120 + j115];
-            s123_0_0 += a121_0 * b122_0;
-          }
-          v26[i114 * 1 + j115] = s123_0_0;
-        }
+    for (let i73 = 0; i73 < 4; i73 += 4) {
+      const g75_0 = dL_dz[i73];
+      const o76_0 = i73 * 1;
+      const g75_1 = dL_dz[i73 + 1];
+      const o76_1 = (i73 + 1) * 1;
+      const g75_2 = dL_dz[i73 + 2];
+      const o76_2 = (i73 + 2) * 1;
+      const g75_3 = dL_dz[i73 + 3];
+      const o76_3 = (i73 + 3) * 1;
+      for (let j74 = 0; j74 < 1; j74++) {
+        const hv77 = h_3[j74];
+        dL_dWhz[o76_0 + j74] = g75_0 * hv77;
+        dL_dWhz[o76_1 + j74] = g75_1 * hv77;
+        dL_dWhz[o76_2 + j74] = g75_2 * hv77;
+        dL_dWhz[o76_3 + j74] = g75_3 * hv77;
+        v26[j74] += Whz[o76_0 + j74] * g75_0
+          + Whz[o76_1 + j74] * g75_1
+          + Whz[o76_2 + j74] * g75_2
+          + Whz[o76_3 + j74] * g75_3;
       }
     }
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o124 = 2 * 1;
-    for (let i125 = 0; i125 < 1; i125++) dL_dh[o124 + i125] = v26[i125];
+    const o78 = 2 * 1;
+    for (let i79 = 0; i79 < 1; i79++) dL_dh[o78 + i79] = v26[i79];
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh over the steps
   {
@@ -615,72 +545,53 @@ export function gradient(
     dL_dh_steps.set(dL_dh, 1 * 1);
     dL_dWxh.fill(0);
     dL_dWhh.fill(0);
-    for (let t126 = 3 - 1; t126 >= 0; t126--) {
+    for (let t80 = 3 - 1; t80 >= 0; t80--) {
       {
-        const o127 = t126 * 4;
-        for (let i128 = 0; i128 < 4; i128++) bt33_1[i128] = x[o127 + i128];
+        const o81 = t80 * 4;
+        for (let i82 = 0; i82 < 4; i82++) bt33_1[i82] = x[o81 + i82];
       }
       {
-        const o129 = (t126 + 0) * 1;
-        for (let i130 = 0; i130 < 1; i130++) bt33_4[i130] = h_steps[o129 + i130];
+        const o83 = (t80 + 0) * 1;
+        for (let i84 = 0; i84 < 1; i84++) bt33_4[i84] = h_steps[o83 + i84];
       }
       {
-        const o131 = t126 * 1;
-        for (let i132 = 0; i132 < 1; i132++) bt33_7[i132] = r11_7[o131 + i132];
+        const o85 = t80 * 1;
+        for (let i86 = 0; i86 < 1; i86++) bt33_7[i86] = r11_7[o85 + i86];
       }
       {
-        const o133 = (t126 + 1) * 1;
-        for (let i134 = 0; i134 < 1; i134++) bt33_8[i134] = dL_dh_steps[o133 + i134];
+        const o87 = (t80 + 1) * 1;
+        for (let i88 = 0; i88 < 1; i88++) bt33_8[i88] = dL_dh_steps[o87 + i88];
       }
-      const s136 = bt33_7[0];
-      bt33_11[0] = s136 * s136;
-      const s138 = bt33_11[0];
-      bt33_12[0] = 1 - s138;
-      const s140 = bt33_8[0];
-      const s141 = bt33_12[0];
-      bt33_13[0] = s140 * s141;
+      const s90 = bt33_7[0];
+      bt33_11[0] = s90 * s90;
+      const s92 = bt33_11[0];
+      bt33_12[0] = 1 - s92;
+      const s94 = bt33_8[0];
+      const s95 = bt33_12[0];
+      bt33_13[0] = s94 * s95;
+      bt33_19.fill(0, 0, 1);
       {
-        let i142 = 0;
-        for (; i142 < 1; i142++) {
-          {
-            let j143 = 0;
-            for (; j143 < 1; j143++) {
-              let s151_0_0 = 0;
-              for (let p144 = 0; p144 < 1; p144++) {
-                const pm147 = p144 * 1;
-                const pn148 = p144 * 1;
-                const a149_0 = Whh[pm147 + i142];
-                const b150_0 = bt33_13[pn148 + j143];
-                s151_0_0 += a149_0 * b150_0;
-              }
-              bt33_19[i142 * 1 + j143] = s151_0_0;
-            }
+        for (let i96 = 0; i96 < 1; i96++) {
+          const g98_0 = bt33_13[i96];
+          const o99_0 = i96 * 1;
+          for (let j97 = 0; j97 < 1; j97++) {
+            const hv100 = bt33_4[j97];
+            dL_dWhh[o99_0 + j97] += g98_0 * hv100;
+            bt33_19[j97] += Whh[o99_0 + j97] * g98_0;
           }
         }
       }
       {
-        const o152 = (t126 + 0) * 1;
-        for (let i153 = 0; i153 < 1; i153++) dL_dh_steps[o152 + i153] += bt33_19[i153];
+        const o101 = (t80 + 0) * 1;
+        for (let i102 = 0; i102 < 1; i102++) dL_dh_steps[o101 + i102] += bt33_19[i102];
       }
       {
-        let i154 = 0;
-        for (; i154 < 1; i154++) {
-          const a156_0 = bt33_13[i154];
-          const o157_0 = i154 * 4;
-          for (let j155 = 0; j155 < 4; j155++) {
-            const bv158 = bt33_1[j155];
-            dL_dWxh[o157_0 + j155] += a156_0 * bv158;
-          }
-        }
-      }
-      {
-        let i159 = 0;
-        for (; i159 < 1; i159++) {
-          const a161_0 = bt33_13[i159];
-          const o162_0 = i159 * 1;
-          for (let j160 = 0; j160 < 1; j160++) {
-            const bv163 = bt33_4[j160];
-            dL_dWhh[o162_0 + j160] += a161_0 * bv163;
+        for (let i103 = 0; i103 < 1; i103++) {
+          const a105_0 = bt33_13[i103];
+          const o106_0 = i103 * 4;
+          for (let j104 = 0; j104 < 4; j104++) {
+            const bv107 = bt33_1[j104];
+            dL_dWxh[o106_0 + j104] += a105_0 * bv107;
           }
         }
       }

@@ -135,7 +135,6 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v7 = new Float64Array(2);
   const z = new Float64Array(2);
   const yhat = new Float64Array(2);
   const dL_dz = new Float64Array(2);
@@ -143,7 +142,7 @@ function allocate() {
   const L = new Float64Array(1);
   const dL_db = new Float64Array(1);
   const dL_dw = new Float64Array(3);
-  return { key: "", v7, z, yhat, dL_dz, v11, L, dL_db, dL_dw };
+  return { key: "", z, yhat, dL_dz, v11, L, dL_db, dL_dw };
 }
 function buffers() {
   const k = "";
@@ -159,45 +158,33 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const y = inputs["y"];
   const w_ = params["w"];
   const b = params["b"];
-  const { v7, z, yhat, v11, L } = w;
-  {
-    let i0 = 0;
-    for (; i0 < 2; i0++) {
-      {
-        let j1 = 0;
-        for (; j1 < 1; j1++) {
-          const ar3_0 = i0 * 3;
-          let s9_0_0 = 0;
-          for (let p2 = 0; p2 < 3; p2++) {
-            const pn6 = p2 * 1;
-            const a7_0 = X[ar3_0 + p2];
-            const b8_0 = w_[pn6 + j1];
-            s9_0_0 += a7_0 * b8_0;
-          }
-          v7[i0 * 1 + j1] = s9_0_0;
-        }
-      }
-    }
-  }
+  const { z, yhat, v11, L } = w;
   // z = X*w + b
-  const s11 = b[0];
-  for (let i10 = 0; i10 < 2; i10++) {
-    z[i10] = v7[i10] + s11;
+  {
+    for (let i0 = 0; i0 < 2; i0++) {
+      const ar2_0_0 = i0 * 3;
+      let s4_0_0 = 0;
+      for (let p1 = 0; p1 < 3; p1++) {
+        const x3 = w_[p1];
+        s4_0_0 += X[ar2_0_0 + p1] * x3;
+      }
+      z[i0] = s4_0_0 + b[0];
+    }
   }
   // yhat = heaviside(z)
 
-  for (let i12 = 0; i12 < 2; i12++) {
-    yhat[i12] = +(z[i12] > 0);
+  for (let i5 = 0; i5 < 2; i5++) {
+    yhat[i5] = +(z[i5] > 0);
   }
 
-  for (let i13 = 0; i13 < 2; i13++) {
-    v11[i13] = (yhat[i13] - (y[i13])) * z[i13];
+  for (let i6 = 0; i6 < 2; i6++) {
+    v11[i6] = (yhat[i6] - (y[i6])) * z[i6];
   }
   // loss L = sum((yhat - y) .* z)
   {
-    let s14 = 0;
-    for (let i15 = 0; i15 < 2; i15++) s14 += v11[i15];
-    L[0] = s14;
+    let s7 = 0;
+    for (let i8 = 0; i8 < 2; i8++) s7 += v11[i8];
+    L[0] = s7;
   }
   return { loss: L[0], values: { "z": z.slice(), "yhat": yhat.slice(), "L": L.slice() } };
 }
@@ -226,68 +213,54 @@ export function gradient(
   const b = params["b"];
   const dL_db = out["b"];
   const dL_dw = out["w"];
-  const { v7, z, dL_dz, v11, L } = w;
-  {
-    let i16 = 0;
-    for (; i16 < 2; i16++) {
-      {
-        let j17 = 0;
-        for (; j17 < 1; j17++) {
-          const ar19_0 = i16 * 3;
-          let s25_0_0 = 0;
-          for (let p18 = 0; p18 < 3; p18++) {
-            const pn22 = p18 * 1;
-            const a23_0 = X[ar19_0 + p18];
-            const b24_0 = w_[pn22 + j17];
-            s25_0_0 += a23_0 * b24_0;
-          }
-          v7[i16 * 1 + j17] = s25_0_0;
-        }
-      }
-    }
-  }
+  const { z, dL_dz, v11, L } = w;
   // z = X*w + b
-  const s27 = b[0];
-  for (let i26 = 0; i26 < 2; i26++) {
-    z[i26] = v7[i26] + s27;
+  {
+    for (let i9 = 0; i9 < 2; i9++) {
+      const ar11_0_0 = i9 * 3;
+      let s13_0_0 = 0;
+      for (let p10 = 0; p10 < 3; p10++) {
+        const x12 = w_[p10];
+        s13_0_0 += X[ar11_0_0 + p10] * x12;
+      }
+      z[i9] = s13_0_0 + b[0];
+    }
   }
   // dL/dz
 
-  for (let i28 = 0; i28 < 2; i28++) {
-    dL_dz[i28] = (+(z[i28] > 0)) - (y[i28]);
+  for (let i14 = 0; i14 < 2; i14++) {
+    dL_dz[i14] = (+(z[i14] > 0)) - (y[i14]);
   }
 
-  for (let i29 = 0; i29 < 2; i29++) {
-    v11[i29] = dL_dz[i29] * z[i29];
+  for (let i15 = 0; i15 < 2; i15++) {
+    v11[i15] = dL_dz[i15] * z[i15];
   }
   // loss L = sum((yhat - y) .* z)
   {
-    let s30 = 0;
-    for (let i31 = 0; i31 < 2; i31++) s30 += v11[i31];
-    L[0] = s30;
+    let s16 = 0;
+    for (let i17 = 0; i17 < 2; i17++) s16 += v11[i17];
+    L[0] = s16;
   }
   // dL/db
   dL_db.fill(0, 0, 1);
-  let f33 = 0;
-  let s34 = 0;
-  for (let i32 = 0; i32 < 2; i32++) s34 += dL_dz[f33++];
-  dL_db[0] += s34;
+  let f19 = 0;
+  let s20 = 0;
+  for (let i18 = 0; i18 < 2; i18++) s20 += dL_dz[f19++];
+  dL_db[0] += s20;
   // dL/dw
   {
-    let i35 = 0;
-    for (; i35 < 3; i35++) {
+    for (let i21 = 0; i21 < 3; i21++) {
       {
-        let j36 = 0;
-        for (; j36 < 1; j36++) {
-          let s44_0_0 = 0;
-          for (let p37 = 0; p37 < 2; p37++) {
-            const pm40 = p37 * 3;
-            const pn41 = p37 * 1;
-            const a42_0 = X[pm40 + i35];
-            const b43_0 = dL_dz[pn41 + j36];
-            s44_0_0 += a42_0 * b43_0;
+        for (let j22 = 0; j22 < 1; j22++) {
+          let s30_0_0 = 0;
+          for (let p23 = 0; p23 < 2; p23++) {
+            const pm26 = p23 * 3;
+            const pn27 = p23 * 1;
+            const a28_0 = X[pm26 + i21];
+            const b29_0 = dL_dz[pn27 + j22];
+            s30_0_0 += a28_0 * b29_0;
           }
-          dL_dw[i35 * 1 + j36] = s44_0_0;
+          dL_dw[i21 * 1 + j22] = s30_0_0;
         }
       }
     }

@@ -318,25 +318,7 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const bh = params["bh"];
   const Why = params["Why"];
   const by = params["by"];
-  const {
-    h_steps,
-    x_t,
-    bt13_2,
-    h_prev,
-    bt13_5,
-    h_t,
-    bt13_11,
-    bt13_13,
-    yhat_t,
-    y_t,
-    bt13_16,
-    h,
-    yhat,
-    v16,
-    v17,
-    v18,
-    L,
-  } = w;
+  const { h_steps, x_t, h_prev, h_t, bt13_13, yhat_t, y_t, bt13_16, h, yhat, v16, v17, v18, L } = w;
   // h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh); yhat_t = softmax(Why*h_t + by)
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
@@ -354,130 +336,84 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i6 = 0; i6 < 3; i6++) y_t[i6] = y[o5 + i6];
       }
       {
-        let i7 = 0;
-        for (; i7 + 3 < 4; i7 += 4) {
-          {
-            let j8 = 0;
-            for (; j8 < 1; j8++) {
-              const ar10_0 = i7 * 3;
-              const ar10_1 = (i7 + 1) * 3;
-              const ar10_2 = (i7 + 2) * 3;
-              const ar10_3 = (i7 + 3) * 3;
-              let s16_0_0 = 0;
-              let s16_1_0 = 0;
-              let s16_2_0 = 0;
-              let s16_3_0 = 0;
-              for (let p9 = 0; p9 < 3; p9++) {
-                const pn13 = p9 * 1;
-                const a14_0 = Wxh[ar10_0 + p9];
-                const a14_1 = Wxh[ar10_1 + p9];
-                const a14_2 = Wxh[ar10_2 + p9];
-                const a14_3 = Wxh[ar10_3 + p9];
-                const b15_0 = x_t[pn13 + j8];
-                s16_0_0 += a14_0 * b15_0;
-                s16_1_0 += a14_1 * b15_0;
-                s16_2_0 += a14_2 * b15_0;
-                s16_3_0 += a14_3 * b15_0;
-              }
-              bt13_2[i7 * 1 + j8] = s16_0_0;
-              bt13_2[(i7 + 1) * 1 + j8] = s16_1_0;
-              bt13_2[(i7 + 2) * 1 + j8] = s16_2_0;
-              bt13_2[(i7 + 3) * 1 + j8] = s16_3_0;
-            }
+        for (let i7 = 0; i7 < 4; i7 += 4) {
+          const ar9_0_0 = i7 * 3;
+          let s11_0_0 = 0;
+          const ar9_0_1 = (i7 + 1) * 3;
+          let s11_0_1 = 0;
+          const ar9_0_2 = (i7 + 2) * 3;
+          let s11_0_2 = 0;
+          const ar9_0_3 = (i7 + 3) * 3;
+          let s11_0_3 = 0;
+          for (let p8 = 0; p8 < 3; p8++) {
+            const x10 = x_t[p8];
+            s11_0_0 += Wxh[ar9_0_0 + p8] * x10;
+            s11_0_1 += Wxh[ar9_0_1 + p8] * x10;
+            s11_0_2 += Wxh[ar9_0_2 + p8] * x10;
+            s11_0_3 += Wxh[ar9_0_3 + p8] * x10;
           }
+          const ar9_1_0 = i7 * 4;
+          let s11_1_0 = 0;
+          const ar9_1_1 = (i7 + 1) * 4;
+          let s11_1_1 = 0;
+          const ar9_1_2 = (i7 + 2) * 4;
+          let s11_1_2 = 0;
+          const ar9_1_3 = (i7 + 3) * 4;
+          let s11_1_3 = 0;
+          for (let p8 = 0; p8 < 4; p8++) {
+            const x10 = h_prev[p8];
+            s11_1_0 += Whh[ar9_1_0 + p8] * x10;
+            s11_1_1 += Whh[ar9_1_1 + p8] * x10;
+            s11_1_2 += Whh[ar9_1_2 + p8] * x10;
+            s11_1_3 += Whh[ar9_1_3 + p8] * x10;
+          }
+          h_t[i7] = Math.tanh((s11_0_0 + s11_1_0) + bh[i7]);
+          h_t[i7 + 1] = Math.tanh((s11_0_1 + s11_1_1) + bh[i7 + 1]);
+          h_t[i7 + 2] = Math.tanh((s11_0_2 + s11_1_2) + bh[i7 + 2]);
+          h_t[i7 + 3] = Math.tanh((s11_0_3 + s11_1_3) + bh[i7 + 3]);
         }
       }
       {
-        let i17 = 0;
-        for (; i17 + 3 < 4; i17 += 4) {
-          {
-            let j18 = 0;
-            for (; j18 < 1; j18++) {
-              const ar20_0 = i17 * 4;
-              const ar20_1 = (i17 + 1) * 4;
-              const ar20_2 = (i17 + 2) * 4;
-              const ar20_3 = (i17 + 3) * 4;
-              let s26_0_0 = 0;
-              let s26_1_0 = 0;
-              let s26_2_0 = 0;
-              let s26_3_0 = 0;
-              for (let p19 = 0; p19 < 4; p19++) {
-                const pn23 = p19 * 1;
-                const a24_0 = Whh[ar20_0 + p19];
-                const a24_1 = Whh[ar20_1 + p19];
-                const a24_2 = Whh[ar20_2 + p19];
-                const a24_3 = Whh[ar20_3 + p19];
-                const b25_0 = h_prev[pn23 + j18];
-                s26_0_0 += a24_0 * b25_0;
-                s26_1_0 += a24_1 * b25_0;
-                s26_2_0 += a24_2 * b25_0;
-                s26_3_0 += a24_3 * b25_0;
-              }
-              bt13_5[i17 * 1 + j18] = s26_0_0;
-              bt13_5[(i17 + 1) * 1 + j18] = s26_1_0;
-              bt13_5[(i17 + 2) * 1 + j18] = s26_2_0;
-              bt13_5[(i17 + 3) * 1 + j18] = s26_3_0;
-            }
+        for (let i12 = 0; i12 < 3; i12++) {
+          const ar14_0_0 = i12 * 4;
+          let s16_0_0 = 0;
+          for (let p13 = 0; p13 < 4; p13++) {
+            const x15 = h_t[p13];
+            s16_0_0 += Why[ar14_0_0 + p13] * x15;
           }
+          bt13_13[i12] = s16_0_0 + by[i12];
         }
       }
-
-      for (let i27 = 0; i27 < 4; i27++) {
-        h_t[i27] = Math.tanh((bt13_2[i27] + bt13_5[i27]) + bh[i27]);
+      for (let r21 = 0; r21 < 3; r21 += 3) {
+        let m17 = -Infinity;
+        for (let j19 = 0; j19 < 3; j19++) if (bt13_13[r21 + j19] > m17) m17 = bt13_13[r21 + j19];
+        let s18 = 0;
+        for (let j19 = 0; j19 < 3; j19++) s18 += Math.exp(bt13_13[r21 + j19] - m17);
+        const lse20 = m17 + Math.log(s18);
+        for (let j19 = 0; j19 < 3; j19++) yhat_t[r21 + j19] = Math.exp(bt13_13[r21 + j19] - lse20);
       }
-      {
-        let i28 = 0;
-        for (; i28 < 3; i28++) {
-          {
-            let j29 = 0;
-            for (; j29 < 1; j29++) {
-              const ar31_0 = i28 * 4;
-              let s37_0_0 = 0;
-              for (let p30 = 0; p30 < 4; p30++) {
-                const pn34 = p30 * 1;
-                const a35_0 = Why[ar31_0 + p30];
-                const b36_0 = h_t[pn34 + j29];
-                s37_0_0 += a35_0 * b36_0;
-              }
-              bt13_11[i28 * 1 + j29] = s37_0_0;
-            }
-          }
-        }
+      let s22 = 0;
+      for (let r27 = 0; r27 < 3; r27 += 3) {
+        let m23 = -Infinity;
+        for (let j25 = 0; j25 < 3; j25++) if (bt13_13[r27 + j25] > m23) m23 = bt13_13[r27 + j25];
+        let e24 = 0;
+        for (let j25 = 0; j25 < 3; j25++) e24 += Math.exp(bt13_13[r27 + j25] - m23);
+        const lse26 = m23 + Math.log(e24);
+        for (let j25 = 0; j25 < 3; j25++) s22 -= y_t[r27 + j25] * (bt13_13[r27 + j25] - lse26);
       }
-
-      for (let i38 = 0; i38 < 3; i38++) {
-        bt13_13[i38] = bt13_11[i38] + by[i38];
-      }
-      for (let r43 = 0; r43 < 3; r43 += 3) {
-        let m39 = -Infinity;
-        for (let j41 = 0; j41 < 3; j41++) if (bt13_13[r43 + j41] > m39) m39 = bt13_13[r43 + j41];
-        let s40 = 0;
-        for (let j41 = 0; j41 < 3; j41++) s40 += Math.exp(bt13_13[r43 + j41] - m39);
-        const lse42 = m39 + Math.log(s40);
-        for (let j41 = 0; j41 < 3; j41++) yhat_t[r43 + j41] = Math.exp(bt13_13[r43 + j41] - lse42);
-      }
-      let s44 = 0;
-      for (let r49 = 0; r49 < 3; r49 += 3) {
-        let m45 = -Infinity;
-        for (let j47 = 0; j47 < 3; j47++) if (bt13_13[r49 + j47] > m45) m45 = bt13_13[r49 + j47];
-        let e46 = 0;
-        for (let j47 = 0; j47 < 3; j47++) e46 += Math.exp(bt13_13[r49 + j47] - m45);
-        const lse48 = m45 + Math.log(e46);
-        for (let j47 = 0; j47 < 3; j47++) s44 -= y_t[r49 + j47] * (bt13_13[r49 + j47] - lse48);
-      }
-      bt13_16[0] = s44;
+      bt13_16[0] = s22;
       h_steps.set(h_t, (t0 + 1) * 4);
       yhat.set(yhat_t, t0 * 3);
       v16.set(bt13_16, t0 * 1);
     }
   }
   v17.fill(0);
-  for (let r50 = 0; r50 < 4; r50 += 1) for (let i51 = 0; i51 < 1; i51++) v17[i51] += v16[r50 + i51];
+  for (let r28 = 0; r28 < 4; r28 += 1) for (let i29 = 0; i29 < 1; i29++) v17[i29] += v16[r28 + i29];
   v18[0] = 4;
   // loss L = mean_t(cross_entropy(yhat_t, y_t))
-  const s53 = v17[0];
-  const s54 = v18[0];
-  L[0] = s53 / s54;
+  const s31 = v17[0];
+  const s32 = v18[0];
+  L[0] = s31 / s32;
   return { loss: L[0], values: { "h": h.slice(), "yhat": yhat.slice(), "L": L.slice() } };
 }
 
@@ -519,11 +455,8 @@ export function gradient(
     r13_9,
     r13_14,
     x_t,
-    bt13_2,
     h_prev,
-    bt13_5,
     h_t,
-    bt13_11,
     bt13_13,
     yhat_t,
     y_t,
@@ -551,153 +484,104 @@ export function gradient(
   // h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh); yhat_t = softmax(Why*h_t + by)
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
-    for (let t55 = 0; t55 < 4; t55++) {
+    for (let t33 = 0; t33 < 4; t33++) {
       {
-        const o56 = t55 * 3;
-        for (let i57 = 0; i57 < 3; i57++) x_t[i57] = x[o56 + i57];
+        const o34 = t33 * 3;
+        for (let i35 = 0; i35 < 3; i35++) x_t[i35] = x[o34 + i35];
       }
       {
-        const o58 = (t55 + 0) * 4;
-        for (let i59 = 0; i59 < 4; i59++) h_prev[i59] = h_steps[o58 + i59];
+        const o36 = (t33 + 0) * 4;
+        for (let i37 = 0; i37 < 4; i37++) h_prev[i37] = h_steps[o36 + i37];
       }
       {
-        const o60 = t55 * 3;
-        for (let i61 = 0; i61 < 3; i61++) y_t[i61] = y[o60 + i61];
+        const o38 = t33 * 3;
+        for (let i39 = 0; i39 < 3; i39++) y_t[i39] = y[o38 + i39];
       }
       {
-        let i62 = 0;
-        for (; i62 + 3 < 4; i62 += 4) {
-          {
-            let j63 = 0;
-            for (; j63 < 1; j63++) {
-              const ar65_0 = i62 * 3;
-              const ar65_1 = (i62 + 1) * 3;
-              const ar65_2 = (i62 + 2) * 3;
-              const ar65_3 = (i62 + 3) * 3;
-              let s71_0_0 = 0;
-              let s71_1_0 = 0;
-              let s71_2_0 = 0;
-              let s71_3_0 = 0;
-              for (let p64 = 0; p64 < 3; p64++) {
-                const pn68 = p64 * 1;
-                const a69_0 = Wxh[ar65_0 + p64];
-                const a69_1 = Wxh[ar65_1 + p64];
-                const a69_2 = Wxh[ar65_2 + p64];
-                const a69_3 = Wxh[ar65_3 + p64];
-                const b70_0 = x_t[pn68 + j63];
-                s71_0_0 += a69_0 * b70_0;
-                s71_1_0 += a69_1 * b70_0;
-                s71_2_0 += a69_2 * b70_0;
-                s71_3_0 += a69_3 * b70_0;
-              }
-              bt13_2[i62 * 1 + j63] = s71_0_0;
-              bt13_2[(i62 + 1) * 1 + j63] = s71_1_0;
-              bt13_2[(i62 + 2) * 1 + j63] = s71_2_0;
-              bt13_2[(i62 + 3) * 1 + j63] = s71_3_0;
-            }
+        for (let i40 = 0; i40 < 4; i40 += 4) {
+          const ar42_0_0 = i40 * 3;
+          let s44_0_0 = 0;
+          const ar42_0_1 = (i40 + 1) * 3;
+          let s44_0_1 = 0;
+          const ar42_0_2 = (i40 + 2) * 3;
+          let s44_0_2 = 0;
+          const ar42_0_3 = (i40 + 3) * 3;
+          let s44_0_3 = 0;
+          for (let p41 = 0; p41 < 3; p41++) {
+            const x43 = x_t[p41];
+            s44_0_0 += Wxh[ar42_0_0 + p41] * x43;
+            s44_0_1 += Wxh[ar42_0_1 + p41] * x43;
+            s44_0_2 += Wxh[ar42_0_2 + p41] * x43;
+            s44_0_3 += Wxh[ar42_0_3 + p41] * x43;
           }
+          const ar42_1_0 = i40 * 4;
+          let s44_1_0 = 0;
+          const ar42_1_1 = (i40 + 1) * 4;
+          let s44_1_1 = 0;
+          const ar42_1_2 = (i40 + 2) * 4;
+          let s44_1_2 = 0;
+          const ar42_1_3 = (i40 + 3) * 4;
+          let s44_1_3 = 0;
+          for (let p41 = 0; p41 < 4; p41++) {
+            const x43 = h_prev[p41];
+            s44_1_0 += Whh[ar42_1_0 + p41] * x43;
+            s44_1_1 += Whh[ar42_1_1 + p41] * x43;
+            s44_1_2 += Whh[ar42_1_2 + p41] * x43;
+            s44_1_3 += Whh[ar42_1_3 + p41] * x43;
+          }
+          h_t[i40] = Math.tanh((s44_0_0 + s44_1_0) + bh[i40]);
+          h_t[i40 + 1] = Math.tanh((s44_0_1 + s44_1_1) + bh[i40 + 1]);
+          h_t[i40 + 2] = Math.tanh((s44_0_2 + s44_1_2) + bh[i40 + 2]);
+          h_t[i40 + 3] = Math.tanh((s44_0_3 + s44_1_3) + bh[i40 + 3]);
         }
       }
       {
-        let i72 = 0;
-        for (; i72 + 3 < 4; i72 += 4) {
-          {
-            let j73 = 0;
-            for (; j73 < 1; j73++) {
-              const ar75_0 = i72 * 4;
-              const ar75_1 = (i72 + 1) * 4;
-              const ar75_2 = (i72 + 2) * 4;
-              const ar75_3 = (i72 + 3) * 4;
-              let s81_0_0 = 0;
-              let s81_1_0 = 0;
-              let s81_2_0 = 0;
-              let s81_3_0 = 0;
-              for (let p74 = 0; p74 < 4; p74++) {
-                const pn78 = p74 * 1;
-                const a79_0 = Whh[ar75_0 + p74];
-                const a79_1 = Whh[ar75_1 + p74];
-                const a79_2 = Whh[ar75_2 + p74];
-                const a79_3 = Whh[ar75_3 + p74];
-                const b80_0 = h_prev[pn78 + j73];
-                s81_0_0 += a79_0 * b80_0;
-                s81_1_0 += a79_1 * b80_0;
-                s81_2_0 += a79_2 * b80_0;
-                s81_3_0 += a79_3 * b80_0;
-              }
-              bt13_5[i72 * 1 + j73] = s81_0_0;
-              bt13_5[(i72 + 1) * 1 + j73] = s81_1_0;
-              bt13_5[(i72 + 2) * 1 + j73] = s81_2_0;
-              bt13_5[(i72 + 3) * 1 + j73] = s81_3_0;
-            }
+        for (let i45 = 0; i45 < 3; i45++) {
+          const ar47_0_0 = i45 * 4;
+          let s49_0_0 = 0;
+          for (let p46 = 0; p46 < 4; p46++) {
+            const x48 = h_t[p46];
+            s49_0_0 += Why[ar47_0_0 + p46] * x48;
           }
+          bt13_13[i45] = s49_0_0 + by[i45];
         }
       }
-
-      for (let i82 = 0; i82 < 4; i82++) {
-        h_t[i82] = Math.tanh((bt13_2[i82] + bt13_5[i82]) + bh[i82]);
+      for (let r54 = 0; r54 < 3; r54 += 3) {
+        let m50 = -Infinity;
+        for (let j52 = 0; j52 < 3; j52++) if (bt13_13[r54 + j52] > m50) m50 = bt13_13[r54 + j52];
+        let s51 = 0;
+        for (let j52 = 0; j52 < 3; j52++) s51 += Math.exp(bt13_13[r54 + j52] - m50);
+        const lse53 = m50 + Math.log(s51);
+        for (let j52 = 0; j52 < 3; j52++) yhat_t[r54 + j52] = Math.exp(bt13_13[r54 + j52] - lse53);
       }
-      {
-        let i83 = 0;
-        for (; i83 < 3; i83++) {
-          {
-            let j84 = 0;
-            for (; j84 < 1; j84++) {
-              const ar86_0 = i83 * 4;
-              let s92_0_0 = 0;
-              for (let p85 = 0; p85 < 4; p85++) {
-                const pn89 = p85 * 1;
-                const a90_0 = Why[ar86_0 + p85];
-                const b91_0 = h_t[pn89 + j84];
-                s92_0_0 += a90_0 * b91_0;
-              }
-              bt13_11[i83 * 1 + j84] = s92_0_0;
-            }
-          }
-        }
+      let s55 = 0;
+      for (let r60 = 0; r60 < 3; r60 += 3) {
+        let m56 = -Infinity;
+        for (let j58 = 0; j58 < 3; j58++) if (bt13_13[r60 + j58] > m56) m56 = bt13_13[r60 + j58];
+        let e57 = 0;
+        for (let j58 = 0; j58 < 3; j58++) e57 += Math.exp(bt13_13[r60 + j58] - m56);
+        const lse59 = m56 + Math.log(e57);
+        for (let j58 = 0; j58 < 3; j58++) s55 -= y_t[r60 + j58] * (bt13_13[r60 + j58] - lse59);
       }
-
-      for (let i93 = 0; i93 < 3; i93++) {
-        bt13_13[i93] = bt13_11[i93] + by[i93];
-      }
-      for (let r98 = 0; r98 < 3; r98 += 3) {
-        let m94 = -Infinity;
-        for (let j96 = 0; j96 < 3; j96++) if (bt13_13[r98 + j96] > m94) m94 = bt13_13[r98 + j96];
-        let s95 = 0;
-        for (let j96 = 0; j96 < 3; j96++) s95 += Math.exp(bt13_13[r98 + j96] - m94);
-        const lse97 = m94 + Math.log(s95);
-        for (let j96 = 0; j96 < 3; j96++) yhat_t[r98 + j96] = Math.exp(bt13_13[r98 + j96] - lse97);
-      }
-      let s99 = 0;
-      for (let r104 = 0; r104 < 3; r104 += 3) {
-        let m100 = -Infinity;
-        for (let j102 = 0; j102 < 3; j102++)
-          if (bt13_13[r104 + j102] > m100) m100 = bt13_13[r104 + j102];
-        let e101 = 0;
-        for (let j102 = 0; j102 < 3; j102++) e101 += Math.exp(bt13_13[r104 + j102] - m100);
-        const lse103 = m100 + Math.log(e101);
-        for (let j102 = 0; j102 < 3; j102++)
-          s99 -= y_t[r104 + j102] * (bt13_13[r104 + j102] - lse103);
-      }
-      bt13_16[0] = s99;
-      h_steps.set(h_t, (t55 + 1) * 4);
-      v16.set(bt13_16, t55 * 1);
-      r13_9.set(h_t, t55 * 4);
-      r13_14.set(yhat_t, t55 * 3);
+      bt13_16[0] = s55;
+      h_steps.set(h_t, (t33 + 1) * 4);
+      v16.set(bt13_16, t33 * 1);
+      r13_9.set(h_t, t33 * 4);
+      r13_14.set(yhat_t, t33 * 3);
     }
   }
   v17.fill(0);
-  for (let r105 = 0; r105 < 4; r105 += 1)
-    for (let i106 = 0; i106 < 1; i106++) v17[i106] += v16[r105 + i106];
+  for (let r61 = 0; r61 < 4; r61 += 1) for (let i62 = 0; i62 < 1; i62++) v17[i62] += v16[r61 + i62];
   v18[0] = 4;
   // loss L = mean_t(cross_entropy(yhat_t, y_t))
-  const s108 = v17[0];
-  const s109 = v18[0];
-  L[0] = s108 / s109;
-  const s111 = v18[0];
-  v21[0] = 1 / s111;
-  const s113 = v21[0];
-  for (let i112 = 0; i112 < 4; i112++) {
-    v22[i112] = s113;
+  const s64 = v17[0];
+  const s65 = v18[0];
+  L[0] = s64 / s65;
+  const s67 = v18[0];
+  v21[0] = 1 / s67;
+  const s69 = v21[0];
+  for (let i68 = 0; i68 < 4; i68++) {
+    v22[i68] = s69;
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh, dL/dbh, dL/dWhy, dL/dby over the steps
   {
@@ -707,168 +591,110 @@ export function gradient(
     dL_dbh.fill(0);
     dL_dWhy.fill(0);
     dL_dby.fill(0);
-    for (let t114 = 4 - 1; t114 >= 0; t114--) {
+    for (let t70 = 4 - 1; t70 >= 0; t70--) {
       {
-        const o115 = t114 * 3;
-        for (let i116 = 0; i116 < 3; i116++) bt25_1[i116] = x[o115 + i116];
-      }
-      {
-        const o117 = (t114 + 0) * 4;
-        for (let i118 = 0; i118 < 4; i118++) bt25_4[i118] = h_steps[o117 + i118];
+        const o71 = t70 * 3;
+        for (let i72 = 0; i72 < 3; i72++) bt25_1[i72] = x[o71 + i72];
       }
       {
-        const o119 = t114 * 4;
-        for (let i120 = 0; i120 < 4; i120++) bt25_9[i120] = r13_9[o119 + i120];
+        const o73 = (t70 + 0) * 4;
+        for (let i74 = 0; i74 < 4; i74++) bt25_4[i74] = h_steps[o73 + i74];
       }
       {
-        const o121 = t114 * 3;
-        for (let i122 = 0; i122 < 3; i122++) bt25_14[i122] = r13_14[o121 + i122];
+        const o75 = t70 * 4;
+        for (let i76 = 0; i76 < 4; i76++) bt25_9[i76] = r13_9[o75 + i76];
       }
       {
-        const o123 = t114 * 3;
-        for (let i124 = 0; i124 < 3; i124++) bt25_15[i124] = y[o123 + i124];
+        const o77 = t70 * 3;
+        for (let i78 = 0; i78 < 3; i78++) bt25_14[i78] = r13_14[o77 + i78];
       }
       {
-        const o125 = (t114 + 1) * 4;
-        for (let i126 = 0; i126 < 4; i126++) bt25_17[i126] = dL_dh_steps[o125 + i126];
+        const o79 = t70 * 3;
+        for (let i80 = 0; i80 < 3; i80++) bt25_15[i80] = y[o79 + i80];
       }
       {
-        const o127 = t114 * 1;
-        for (let i128 = 0; i128 < 1; i128++) bt25_18[i128] = v22[o127 + i128];
-      }
-      for (let r131 = 0; r131 < 3; r131 += 3) {
-        let t129 = 0;
-        for (let j130 = 0; j130 < 3; j130++) t129 += bt25_15[r131 + j130];
-        for (let j130 = 0; j130 < 3; j130++)
-          bt25_19[r131 + j130] = bt25_14[r131 + j130] * t129 - bt25_15[r131 + j130];
-      }
-      const s133 = bt25_18[0];
-      for (let i132 = 0; i132 < 3; i132++) {
-        bt25_20[i132] = s133 * bt25_19[i132];
+        const o81 = (t70 + 1) * 4;
+        for (let i82 = 0; i82 < 4; i82++) bt25_17[i82] = dL_dh_steps[o81 + i82];
       }
       {
-        let i134 = 0;
-        for (; i134 + 3 < 4; i134 += 4) {
-          {
-            let j135 = 0;
-            for (; j135 < 1; j135++) {
-              let s143_0_0 = 0;
-              let s143_1_0 = 0;
-              let s143_2_0 = 0;
-              let s143_3_0 = 0;
-              for (let p136 = 0; p136 < 3; p136++) {
-                const pm139 = p136 * 4;
-                const pn140 = p136 * 1;
-                const a141_0 = Why[pm139 + i134];
-                const a141_1 = Why[pm139 + i134 + 1];
-                const a141_2 = Why[pm139 + i134 + 2];
-                const a141_3 = Why[pm139 + i134 + 3];
-                const b142_0 = bt25_20[pn140 + j135];
-                s143_0_0 += a141_0 * b142_0;
-                s143_1_0 += a141_1 * b142_0;
-                s143_2_0 += a141_2 * b142_0;
-                s143_3_0 += a141_3 * b142_0;
-              }
-              bt25_26[i134 * 1 + j135] = s143_0_0;
-              bt25_26[(i134 + 1) * 1 + j135] = s143_1_0;
-              bt25_26[(i134 + 2) * 1 + j135] = s143_2_0;
-              bt25_26[(i134 + 3) * 1 + j135] = s143_3_0;
-            }
+        const o83 = t70 * 1;
+        for (let i84 = 0; i84 < 1; i84++) bt25_18[i84] = v22[o83 + i84];
+      }
+      for (let r87 = 0; r87 < 3; r87 += 3) {
+        let t85 = 0;
+        for (let j86 = 0; j86 < 3; j86++) t85 += bt25_15[r87 + j86];
+        for (let j86 = 0; j86 < 3; j86++)
+          bt25_19[r87 + j86] = bt25_14[r87 + j86] * t85 - bt25_15[r87 + j86];
+      }
+      const s89 = bt25_18[0];
+      for (let i88 = 0; i88 < 3; i88++) {
+        bt25_20[i88] = s89 * bt25_19[i88];
+      }
+      bt25_26.fill(0, 0, 4);
+      {
+        for (let i90 = 0; i90 < 3; i90++) {
+          const g92_0 = bt25_20[i90];
+          const o93_0 = i90 * 4;
+          for (let j91 = 0; j91 < 4; j91++) {
+            const hv94 = bt25_9[j91];
+            dL_dWhy[o93_0 + j91] += g92_0 * hv94;
+            bt25_26[j91] += Why[o93_0 + j91] * g92_0;
           }
         }
       }
 
-      for (let i144 = 0; i144 < 4; i144++) {
-        bt25_35[i144] = (bt25_17[i144] + bt25_26[i144]) * (1 - (bt25_9[i144] * bt25_9[i144]));
+      for (let i95 = 0; i95 < 4; i95++) {
+        bt25_35[i95] = (bt25_17[i95] + bt25_26[i95]) * (1 - (bt25_9[i95] * bt25_9[i95]));
       }
+      bt25_42.fill(0, 0, 4);
       {
-        let i145 = 0;
-        for (; i145 + 3 < 4; i145 += 4) {
-          {
-            let j146 = 0;
-            for (; j146 < 1; j146++) {
-              let s154_0_0 = 0;
-              let s154_1_0 = 0;
-              let s154_2_0 = 0;
-              let s154_3_0 = 0;
-              for (let p147 = 0; p147 < 4; p147++) {
-                const pm150 = p147 * 4;
-                const pn151 = p147 * 1;
-                const a152_0 = Whh[pm150 + i145];
-                const a152_1 = Whh[pm150 + i145 + 1];
-                const a152_2 = Whh[pm150 + i145 + 2];
-                const a152_3 = Whh[pm150 + i145 + 3];
-                const b153_0 = bt25_35[pn151 + j146];
-                s154_0_0 += a152_0 * b153_0;
-                s154_1_0 += a152_1 * b153_0;
-                s154_2_0 += a152_2 * b153_0;
-                s154_3_0 += a152_3 * b153_0;
-              }
-              bt25_42[i145 * 1 + j146] = s154_0_0;
-              bt25_42[(i145 + 1) * 1 + j146] = s154_1_0;
-              bt25_42[(i145 + 2) * 1 + j146] = s154_2_0;
-              bt25_42[(i145 + 3) * 1 + j146] = s154_3_0;
-            }
+        for (let i96 = 0; i96 < 4; i96 += 4) {
+          const g98_0 = bt25_35[i96];
+          const o99_0 = i96 * 4;
+          const g98_1 = bt25_35[i96 + 1];
+          const o99_1 = (i96 + 1) * 4;
+          const g98_2 = bt25_35[i96 + 2];
+          const o99_2 = (i96 + 2) * 4;
+          const g98_3 = bt25_35[i96 + 3];
+          const o99_3 = (i96 + 3) * 4;
+          for (let j97 = 0; j97 < 4; j97++) {
+            const hv100 = bt25_4[j97];
+            dL_dWhh[o99_0 + j97] += g98_0 * hv100;
+            dL_dWhh[o99_1 + j97] += g98_1 * hv100;
+            dL_dWhh[o99_2 + j97] += g98_2 * hv100;
+            dL_dWhh[o99_3 + j97] += g98_3 * hv100;
+            bt25_42[j97] += Whh[o99_0 + j97] * g98_0
+              + Whh[o99_1 + j97] * g98_1
+              + Whh[o99_2 + j97] * g98_2
+              + Whh[o99_3 + j97] * g98_3;
           }
         }
       }
       {
-        const o155 = (t114 + 0) * 4;
-        for (let i156 = 0; i156 < 4; i156++) dL_dh_steps[o155 + i156] += bt25_42[i156];
+        const o101 = (t70 + 0) * 4;
+        for (let i102 = 0; i102 < 4; i102++) dL_dh_steps[o101 + i102] += bt25_42[i102];
       }
       {
-        let i157 = 0;
-        for (; i157 + 3 < 4; i157 += 4) {
-          const a159_0 = bt25_35[i157];
-          const o160_0 = i157 * 3;
-          const a159_1 = bt25_35[i157 + 1];
-          const o160_1 = (i157 + 1) * 3;
-          const a159_2 = bt25_35[i157 + 2];
-          const o160_2 = (i157 + 2) * 3;
-          const a159_3 = bt25_35[i157 + 3];
-          const o160_3 = (i157 + 3) * 3;
-          for (let j158 = 0; j158 < 3; j158++) {
-            const bv161 = bt25_1[j158];
-            dL_dWxh[o160_0 + j158] += a159_0 * bv161;
-            dL_dWxh[o160_1 + j158] += a159_1 * bv161;
-            dL_dWxh[o160_2 + j158] += a159_2 * bv161;
-            dL_dWxh[o160_3 + j158] += a159_3 * bv161;
+        for (let i103 = 0; i103 < 4; i103 += 4) {
+          const a105_0 = bt25_35[i103];
+          const o106_0 = i103 * 3;
+          const a105_1 = bt25_35[i103 + 1];
+          const o106_1 = (i103 + 1) * 3;
+          const a105_2 = bt25_35[i103 + 2];
+          const o106_2 = (i103 + 2) * 3;
+          const a105_3 = bt25_35[i103 + 3];
+          const o106_3 = (i103 + 3) * 3;
+          for (let j104 = 0; j104 < 3; j104++) {
+            const bv107 = bt25_1[j104];
+            dL_dWxh[o106_0 + j104] += a105_0 * bv107;
+            dL_dWxh[o106_1 + j104] += a105_1 * bv107;
+            dL_dWxh[o106_2 + j104] += a105_2 * bv107;
+            dL_dWxh[o106_3 + j104] += a105_3 * bv107;
           }
         }
       }
-      {
-        let i162 = 0;
-        for (; i162 + 3 < 4; i162 += 4) {
-          const a164_0 = bt25_35[i162];
-          const o165_0 = i162 * 4;
-          const a164_1 = bt25_35[i162 + 1];
-          const o165_1 = (i162 + 1) * 4;
-          const a164_2 = bt25_35[i162 + 2];
-          const o165_2 = (i162 + 2) * 4;
-          const a164_3 = bt25_35[i162 + 3];
-          const o165_3 = (i162 + 3) * 4;
-          for (let j163 = 0; j163 < 4; j163++) {
-            const bv166 = bt25_4[j163];
-            dL_dWhh[o165_0 + j163] += a164_0 * bv166;
-            dL_dWhh[o165_1 + j163] += a164_1 * bv166;
-            dL_dWhh[o165_2 + j163] += a164_2 * bv166;
-            dL_dWhh[o165_3 + j163] += a164_3 * bv166;
-          }
-        }
-      }
-      for (let i167 = 0; i167 < 4; i167++) dL_dbh[i167] += bt25_35[i167];
-      {
-        let i168 = 0;
-        for (; i168 < 3; i168++) {
-          const a170_0 = bt25_20[i168];
-          const o171_0 = i168 * 4;
-          for (let j169 = 0; j169 < 4; j169++) {
-            const bv172 = bt25_9[j169];
-            dL_dWhy[o171_0 + j169] += a170_0 * bv172;
-          }
-        }
-      }
-      for (let i173 = 0; i173 < 3; i173++) dL_dby[i173] += bt25_20[i173];
+      for (let i108 = 0; i108 < 4; i108++) dL_dbh[i108] += bt25_35[i108];
+      for (let i109 = 0; i109 < 3; i109++) dL_dby[i109] += bt25_20[i109];
     }
   }
 

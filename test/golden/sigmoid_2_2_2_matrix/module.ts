@@ -144,46 +144,32 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
-  const v10 = new Float64Array(2);
   const net_h = new Float64Array(2);
   const out_h = new Float64Array(2);
-  const v13 = new Float64Array(2);
   const net_o = new Float64Array(2);
   const out_o = new Float64Array(2);
   const v17 = new Float64Array(2);
   const v19 = new Float64Array(2);
   const v20 = new Float64Array(1);
   const L = new Float64Array(1);
-  const dL_dout_o = new Float64Array(2);
-  const v31 = new Float64Array(2);
-  const v32 = new Float64Array(2);
   const dL_dnet_o = new Float64Array(2);
   const dL_dW2 = new Float64Array(4);
   const dL_dout_h = new Float64Array(2);
-  const v44 = new Float64Array(2);
-  const v45 = new Float64Array(2);
   const dL_dnet_h = new Float64Array(2);
   const dL_dW1 = new Float64Array(4);
   return {
     key: "",
-    v10,
     net_h,
     out_h,
-    v13,
     net_o,
     out_o,
     v17,
     v19,
     v20,
     L,
-    dL_dout_o,
-    v31,
-    v32,
     dL_dnet_o,
     dL_dW2,
     dL_dout_h,
-    v44,
-    v45,
     dL_dnet_h,
     dL_dW1,
   };
@@ -202,77 +188,53 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const y = inputs["y"];
   const W1 = params["W1"];
   const W2 = params["W2"];
-  const { v10, net_h, out_h, v13, net_o, out_o, v19, v20, L } = w;
-  {
-    let i0 = 0;
-    for (; i0 < 2; i0++) {
-      {
-        let j1 = 0;
-        for (; j1 < 1; j1++) {
-          const ar3_0 = i0 * 2;
-          let s9_0_0 = 0;
-          for (let p2 = 0; p2 < 2; p2++) {
-            const pn6 = p2 * 1;
-            const a7_0 = W1[ar3_0 + p2];
-            const b8_0 = x[pn6 + j1];
-            s9_0_0 += a7_0 * b8_0;
-          }
-          v10[i0 * 1 + j1] = s9_0_0;
-        }
-      }
-    }
-  }
+  const { net_h, out_h, net_o, out_o, v19, v20, L } = w;
   // net_h = W1*x + b1
-
-  for (let i10 = 0; i10 < 2; i10++) {
-    net_h[i10] = v10[i10] + 0.35;
+  {
+    for (let i0 = 0; i0 < 2; i0++) {
+      const ar2_0_0 = i0 * 2;
+      let s4_0_0 = 0;
+      for (let p1 = 0; p1 < 2; p1++) {
+        const x3 = x[p1];
+        s4_0_0 += W1[ar2_0_0 + p1] * x3;
+      }
+      net_h[i0] = s4_0_0 + 0.35;
+    }
   }
   // out_h = sigmoid(net_h)
 
-  for (let i11 = 0; i11 < 2; i11++) {
-    out_h[i11] = 1 / (1 + Math.exp(-(net_h[i11])));
-  }
-  {
-    let i12 = 0;
-    for (; i12 < 2; i12++) {
-      {
-        let j13 = 0;
-        for (; j13 < 1; j13++) {
-          const ar15_0 = i12 * 2;
-          let s21_0_0 = 0;
-          for (let p14 = 0; p14 < 2; p14++) {
-            const pn18 = p14 * 1;
-            const a19_0 = W2[ar15_0 + p14];
-            const b20_0 = out_h[pn18 + j13];
-            s21_0_0 += a19_0 * b20_0;
-          }
-          v13[i12 * 1 + j13] = s21_0_0;
-        }
-      }
-    }
+  for (let i5 = 0; i5 < 2; i5++) {
+    out_h[i5] = 1 / (1 + Math.exp(-(net_h[i5])));
   }
   // net_o = W2*out_h + b2
-
-  for (let i22 = 0; i22 < 2; i22++) {
-    net_o[i22] = v13[i22] + 0.6;
+  {
+    for (let i6 = 0; i6 < 2; i6++) {
+      const ar8_0_0 = i6 * 2;
+      let s10_0_0 = 0;
+      for (let p7 = 0; p7 < 2; p7++) {
+        const x9 = out_h[p7];
+        s10_0_0 += W2[ar8_0_0 + p7] * x9;
+      }
+      net_o[i6] = s10_0_0 + 0.6;
+    }
   }
   // out_o = sigmoid(net_o)
 
-  for (let i23 = 0; i23 < 2; i23++) {
-    out_o[i23] = 1 / (1 + Math.exp(-(net_o[i23])));
+  for (let i11 = 0; i11 < 2; i11++) {
+    out_o[i11] = 1 / (1 + Math.exp(-(net_o[i11])));
   }
 
-  for (let i24 = 0; i24 < 2; i24++) {
-    v19[i24] = (y[i24] - (out_o[i24])) * (y[i24] - (out_o[i24]));
+  for (let i12 = 0; i12 < 2; i12++) {
+    v19[i12] = (y[i12] - (out_o[i12])) * (y[i12] - (out_o[i12]));
   }
   {
-    let s25 = 0;
-    for (let i26 = 0; i26 < 2; i26++) s25 += v19[i26];
-    v20[0] = s25;
+    let s13 = 0;
+    for (let i14 = 0; i14 < 2; i14++) s13 += v19[i14];
+    v20[0] = s13;
   }
   // loss L = 0.5 * sum((y - out_o)^2)
-  const s28 = v20[0];
-  L[0] = 0.5 * s28;
+  const s16 = v20[0];
+  L[0] = 0.5 * s16;
   return {
     loss: L[0],
     values: {
@@ -309,122 +271,78 @@ export function gradient(
   const W2 = params["W2"];
   const dL_dW2 = out["W2"];
   const dL_dW1 = out["W1"];
-  const { v10, out_h, v13, out_o, v17, v19, v20, L, dL_dnet_o, dL_dout_h, dL_dnet_h } = w;
-  {
-    let i29 = 0;
-    for (; i29 < 2; i29++) {
-      {
-        let j30 = 0;
-        for (; j30 < 1; j30++) {
-          const ar32_0 = i29 * 2;
-          let s38_0_0 = 0;
-          for (let p31 = 0; p31 < 2; p31++) {
-            const pn35 = p31 * 1;
-            const a36_0 = W1[ar32_0 + p31];
-            const b37_0 = x[pn35 + j30];
-            s38_0_0 += a36_0 * b37_0;
-          }
-          v10[i29 * 1 + j30] = s38_0_0;
-        }
-      }
-    }
-  }
+  const { out_h, out_o, v17, v19, v20, L, dL_dnet_o, dL_dout_h, dL_dnet_h } = w;
   // out_h = sigmoid(net_h)
-
-  for (let i39 = 0; i39 < 2; i39++) {
-    out_h[i39] = 1 / (1 + Math.exp(-(v10[i39] + 0.35)));
-  }
   {
-    let i40 = 0;
-    for (; i40 < 2; i40++) {
-      {
-        let j41 = 0;
-        for (; j41 < 1; j41++) {
-          const ar43_0 = i40 * 2;
-          let s49_0_0 = 0;
-          for (let p42 = 0; p42 < 2; p42++) {
-            const pn46 = p42 * 1;
-            const a47_0 = W2[ar43_0 + p42];
-            const b48_0 = out_h[pn46 + j41];
-            s49_0_0 += a47_0 * b48_0;
-          }
-          v13[i40 * 1 + j41] = s49_0_0;
-        }
+    for (let i17 = 0; i17 < 2; i17++) {
+      const ar19_0_0 = i17 * 2;
+      let s21_0_0 = 0;
+      for (let p18 = 0; p18 < 2; p18++) {
+        const x20 = x[p18];
+        s21_0_0 += W1[ar19_0_0 + p18] * x20;
       }
+      out_h[i17] = 1 / (1 + Math.exp(-(s21_0_0 + 0.35)));
     }
   }
   // out_o = sigmoid(net_o)
-
-  for (let i50 = 0; i50 < 2; i50++) {
-    out_o[i50] = 1 / (1 + Math.exp(-(v13[i50] + 0.6)));
-  }
-
-  for (let i51 = 0; i51 < 2; i51++) {
-    v17[i51] = y[i51] - (out_o[i51]);
-  }
-
-  for (let i52 = 0; i52 < 2; i52++) {
-    v19[i52] = v17[i52] * v17[i52];
-  }
   {
-    let s53 = 0;
-    for (let i54 = 0; i54 < 2; i54++) s53 += v19[i54];
-    v20[0] = s53;
-  }
-  // loss L = 0.5 * sum((y - out_o)^2)
-  const s56 = v20[0];
-  L[0] = 0.5 * s56;
-  // dL/dnet_o
-
-  for (let i57 = 0; i57 < 2; i57++) {
-    dL_dnet_o[i57] = ((-(v17[i57])) * out_o[i57]) * (1 - (out_o[i57]));
-  }
-  // dL/dW2
-  {
-    let i58 = 0;
-    for (; i58 < 2; i58++) {
-      const a60_0 = dL_dnet_o[i58];
-      const o61_0 = i58 * 2;
-      for (let j59 = 0; j59 < 2; j59++) {
-        const bv62 = out_h[j59];
-        dL_dW2[o61_0 + j59] = a60_0 * bv62;
+    for (let i22 = 0; i22 < 2; i22++) {
+      const ar24_0_0 = i22 * 2;
+      let s26_0_0 = 0;
+      for (let p23 = 0; p23 < 2; p23++) {
+        const x25 = out_h[p23];
+        s26_0_0 += W2[ar24_0_0 + p23] * x25;
       }
+      out_o[i22] = 1 / (1 + Math.exp(-(s26_0_0 + 0.6)));
     }
   }
-  // dL/dout_h
+
+  for (let i27 = 0; i27 < 2; i27++) {
+    v17[i27] = y[i27] - (out_o[i27]);
+  }
+
+  for (let i28 = 0; i28 < 2; i28++) {
+    v19[i28] = v17[i28] * v17[i28];
+  }
   {
-    let i63 = 0;
-    for (; i63 < 2; i63++) {
-      {
-        let j64 = 0;
-        for (; j64 < 1; j64++) {
-          let s72_0_0 = 0;
-          for (let p65 = 0; p65 < 2; p65++) {
-            const pm68 = p65 * 2;
-            const pn69 = p65 * 1;
-            const a70_0 = W2[pm68 + i63];
-            const b71_0 = dL_dnet_o[pn69 + j64];
-            s72_0_0 += a70_0 * b71_0;
-          }
-          dL_dout_h[i63 * 1 + j64] = s72_0_0;
-        }
+    let s29 = 0;
+    for (let i30 = 0; i30 < 2; i30++) s29 += v19[i30];
+    v20[0] = s29;
+  }
+  // loss L = 0.5 * sum((y - out_o)^2)
+  const s32 = v20[0];
+  L[0] = 0.5 * s32;
+  // dL/dnet_o
+
+  for (let i33 = 0; i33 < 2; i33++) {
+    dL_dnet_o[i33] = ((-(v17[i33])) * out_o[i33]) * (1 - (out_o[i33]));
+  }
+  // dL/dW2; dL/dout_h
+  dL_dout_h.fill(0, 0, 2);
+  {
+    for (let i34 = 0; i34 < 2; i34++) {
+      const g36_0 = dL_dnet_o[i34];
+      const o37_0 = i34 * 2;
+      for (let j35 = 0; j35 < 2; j35++) {
+        const hv38 = out_h[j35];
+        dL_dW2[o37_0 + j35] = g36_0 * hv38;
+        dL_dout_h[j35] += W2[o37_0 + j35] * g36_0;
       }
     }
   }
   // dL/dnet_h
 
-  for (let i73 = 0; i73 < 2; i73++) {
-    dL_dnet_h[i73] = (dL_dout_h[i73] * out_h[i73]) * (1 - (out_h[i73]));
+  for (let i39 = 0; i39 < 2; i39++) {
+    dL_dnet_h[i39] = (dL_dout_h[i39] * out_h[i39]) * (1 - (out_h[i39]));
   }
   // dL/dW1
   {
-    let i74 = 0;
-    for (; i74 < 2; i74++) {
-      const a76_0 = dL_dnet_h[i74];
-      const o77_0 = i74 * 2;
-      for (let j75 = 0; j75 < 2; j75++) {
-        const bv78 = x[j75];
-        dL_dW1[o77_0 + j75] = a76_0 * bv78;
+    for (let i40 = 0; i40 < 2; i40++) {
+      const a42_0 = dL_dnet_h[i40];
+      const o43_0 = i40 * 2;
+      for (let j41 = 0; j41 < 2; j41++) {
+        const bv44 = x[j41];
+        dL_dW1[o43_0 + j41] = a42_0 * bv44;
       }
     }
   }

@@ -282,19 +282,15 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const v23 = new Float64Array(16);
-  const v24 = new Float64Array(16);
   const Q = new Float64Array(16);
   const v26 = new Float64Array(16);
-  const v27 = new Float64Array(16);
   const K = new Float64Array(16);
   const v29 = new Float64Array(16);
-  const v30 = new Float64Array(16);
   const V = new Float64Array(16);
   const v32 = new Float64Array(16);
   const v33 = new Float64Array(32);
   const v34 = new Float64Array(1);
   const v35 = new Float64Array(1);
-  const v36 = new Float64Array(32);
   const v37 = new Float64Array(32);
   const A = new Float64Array(32);
   const v39 = new Float64Array(16);
@@ -308,16 +304,12 @@ function allocate() {
   const v50 = new Float64Array(16);
   const v51 = new Float64Array(4);
   const var1 = new Float64Array(4);
-  const v53 = new Float64Array(16);
-  const v54 = new Float64Array(4);
   const v55 = new Float64Array(4);
   const v56 = new Float64Array(16);
   const N1 = new Float64Array(16);
   const v58 = new Float64Array(32);
-  const v59 = new Float64Array(32);
   const v60 = new Float64Array(32);
   const v61 = new Float64Array(16);
-  const v62 = new Float64Array(16);
   const R2 = new Float64Array(16);
   const v64 = new Float64Array(4);
   const mu2 = new Float64Array(4);
@@ -325,8 +317,6 @@ function allocate() {
   const v67 = new Float64Array(16);
   const v68 = new Float64Array(4);
   const var2 = new Float64Array(4);
-  const v70 = new Float64Array(16);
-  const v71 = new Float64Array(4);
   const v72 = new Float64Array(4);
   const v73 = new Float64Array(16);
   const Z = new Float64Array(16);
@@ -340,31 +330,19 @@ function allocate() {
   const dL_dZ = new Float64Array(16);
   const dL_dc2 = new Float64Array(4);
   const v98 = new Float64Array(16);
-  const v99 = new Float64Array(16);
-  const v100 = new Float64Array(16);
   const v101 = new Float64Array(16);
   const v102 = new Float64Array(4);
-  const v113 = new Float64Array(4);
-  const dL_dvar2 = new Float64Array(4);
   const v120 = new Float64Array(16);
-  const v121 = new Float64Array(16);
   const dL_dg2 = new Float64Array(4);
   const v129 = new Float64Array(4);
-  const v133 = new Float64Array(4);
-  const v134 = new Float64Array(16);
-  const v138 = new Float64Array(16);
-  const v139 = new Float64Array(16);
   const v144 = new Float64Array(16);
   const v145 = new Float64Array(16);
   const dL_dmu2 = new Float64Array(4);
   const v152 = new Float64Array(4);
-  const v155 = new Float64Array(4);
-  const v156 = new Float64Array(16);
   const dL_dR2 = new Float64Array(16);
   const dL_db2 = new Float64Array(4);
   const v165 = new Float64Array(32);
   const dL_dW2 = new Float64Array(32);
-  const v170 = new Float64Array(32);
   const v171 = new Float64Array(32);
   const dL_db1 = new Float64Array(8);
   const v179 = new Float64Array(16);
@@ -372,30 +350,18 @@ function allocate() {
   const dL_dN1 = new Float64Array(16);
   const dL_dc1 = new Float64Array(4);
   const v188 = new Float64Array(16);
-  const v189 = new Float64Array(16);
-  const v190 = new Float64Array(16);
   const v191 = new Float64Array(16);
   const v192 = new Float64Array(4);
-  const v203 = new Float64Array(4);
-  const dL_dvar1 = new Float64Array(4);
   const v209 = new Float64Array(16);
-  const v210 = new Float64Array(16);
   const dL_dg1 = new Float64Array(4);
   const v218 = new Float64Array(4);
-  const v221 = new Float64Array(4);
-  const v222 = new Float64Array(16);
-  const v226 = new Float64Array(16);
-  const v227 = new Float64Array(16);
   const v232 = new Float64Array(16);
   const v233 = new Float64Array(16);
   const dL_dmu1 = new Float64Array(4);
   const v238 = new Float64Array(4);
-  const v241 = new Float64Array(4);
-  const v242 = new Float64Array(16);
   const dL_dR1 = new Float64Array(16);
   const dL_dH = new Float64Array(16);
   const dL_dWo = new Float64Array(16);
-  const v253 = new Float64Array(16);
   const v256 = new Float64Array(16);
   const v259 = new Float64Array(16);
   const dL_dA = new Float64Array(32);
@@ -403,8 +369,6 @@ function allocate() {
   const dL_dV = new Float64Array(16);
   const v266 = new Float64Array(32);
   const v267 = new Float64Array(8);
-  const v268 = new Float64Array(32);
-  const v269 = new Float64Array(32);
   const v277 = new Float64Array(32);
   const v281 = new Float64Array(16);
   const dL_dQ = new Float64Array(16);
@@ -412,30 +376,23 @@ function allocate() {
   const v284 = new Float64Array(16);
   const dL_dK = new Float64Array(16);
   const v291 = new Float64Array(16);
-  const v294 = new Float64Array(16);
   const dL_dWv = new Float64Array(16);
   const v300 = new Float64Array(16);
-  const v303 = new Float64Array(16);
   const dL_dWk = new Float64Array(16);
   const v309 = new Float64Array(16);
-  const v312 = new Float64Array(16);
   const dL_dWq = new Float64Array(16);
   return {
     key: "",
     v23,
-    v24,
     Q,
     v26,
-    v27,
     K,
     v29,
-    v30,
     V,
     v32,
     v33,
     v34,
     v35,
-    v36,
     v37,
     A,
     v39,
@@ -449,16 +406,12 @@ function allocate() {
     v50,
     v51,
     var1,
-    v53,
-    v54,
     v55,
     v56,
     N1,
     v58,
-    v59,
     v60,
     v61,
-    v62,
     R2,
     v64,
     mu2,
@@ -466,8 +419,6 @@ function allocate() {
     v67,
     v68,
     var2,
-    v70,
-    v71,
     v72,
     v73,
     Z,
@@ -481,31 +432,19 @@ function allocate() {
     dL_dZ,
     dL_dc2,
     v98,
-    v99,
-    v100,
     v101,
     v102,
-    v113,
-    dL_dvar2,
     v120,
-    v121,
     dL_dg2,
     v129,
-    v133,
-    v134,
-    v138,
-    v139,
     v144,
     v145,
     dL_dmu2,
     v152,
-    v155,
-    v156,
     dL_dR2,
     dL_db2,
     v165,
     dL_dW2,
-    v170,
     v171,
     dL_db1,
     v179,
@@ -513,30 +452,18 @@ function allocate() {
     dL_dN1,
     dL_dc1,
     v188,
-    v189,
-    v190,
     v191,
     v192,
-    v203,
-    dL_dvar1,
     v209,
-    v210,
     dL_dg1,
     v218,
-    v221,
-    v222,
-    v226,
-    v227,
     v232,
     v233,
     dL_dmu1,
     v238,
-    v241,
-    v242,
     dL_dR1,
     dL_dH,
     dL_dWo,
-    v253,
     v256,
     v259,
     dL_dA,
@@ -544,8 +471,6 @@ function allocate() {
     dL_dV,
     v266,
     v267,
-    v268,
-    v269,
     v277,
     v281,
     dL_dQ,
@@ -553,13 +478,10 @@ function allocate() {
     v284,
     dL_dK,
     v291,
-    v294,
     dL_dWv,
     v300,
-    v303,
     dL_dWk,
     v309,
-    v312,
     dL_dWq,
   };
 }
@@ -629,11 +551,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     L,
   } = w;
   {
-    let i0 = 0;
-    for (; i0 + 3 < 4; i0 += 4) {
+    for (let i0 = 0; i0 < 4; i0 += 4) {
       {
-        let j1 = 0;
-        for (; j1 + 1 < 4; j1 += 2) {
+        for (let j1 = 0; j1 < 4; j1 += 2) {
           const ar3_0 = i0 * 4;
           const ar3_1 = (i0 + 1) * 4;
           const ar3_2 = (i0 + 2) * 4;
@@ -683,11 +603,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i12 = 0; i12 < 2; i12++) Q[o13++] = v23[i10 * 2 + i11 * 4 + i12 * 1];
   }
   {
-    let i14 = 0;
-    for (; i14 + 3 < 4; i14 += 4) {
+    for (let i14 = 0; i14 < 4; i14 += 4) {
       {
-        let j15 = 0;
-        for (; j15 + 1 < 4; j15 += 2) {
+        for (let j15 = 0; j15 < 4; j15 += 2) {
           const ar17_0 = i14 * 4;
           const ar17_1 = (i14 + 1) * 4;
           const ar17_2 = (i14 + 2) * 4;
@@ -737,11 +655,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
         for (let i26 = 0; i26 < 2; i26++) K[o27++] = v26[i24 * 2 + i25 * 4 + i26 * 1];
   }
   {
-    let i28 = 0;
-    for (; i28 + 3 < 4; i28 += 4) {
+    for (let i28 = 0; i28 < 4; i28 += 4) {
       {
-        let j29 = 0;
-        for (; j29 + 1 < 4; j29 += 2) {
+        for (let j29 = 0; j29 < 4; j29 += 2) {
           const ar31_0 = i28 * 4;
           const ar31_1 = (i28 + 1) * 4;
           const ar31_2 = (i28 + 2) * 4;
@@ -847,11 +763,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   // H = reshape(permute(A * V, [1, 0, 2]), [T, D])
   H.set(v40);
   {
-    let i77 = 0;
-    for (; i77 + 3 < 4; i77 += 4) {
+    for (let i77 = 0; i77 < 4; i77 += 4) {
       {
-        let j78 = 0;
-        for (; j78 + 1 < 4; j78 += 2) {
+        for (let j78 = 0; j78 < 4; j78 += 2) {
           const ar80_0 = i77 * 4;
           const ar80_1 = (i77 + 1) * 4;
           const ar80_2 = (i77 + 2) * 4;
@@ -941,11 +855,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i106 = 0;
-    for (; i106 + 3 < 4; i106 += 4) {
+    for (let i106 = 0; i106 < 4; i106 += 4) {
       {
-        let j107 = 0;
-        for (; j107 + 1 < 8; j107 += 2) {
+        for (let j107 = 0; j107 < 8; j107 += 2) {
           const ar109_0 = i106 * 4;
           const ar109_1 = (i106 + 1) * 4;
           const ar109_2 = (i106 + 2) * 4;
@@ -994,11 +906,9 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    let i119 = 0;
-    for (; i119 + 3 < 4; i119 += 4) {
+    for (let i119 = 0; i119 < 4; i119 += 4) {
       {
-        let j120 = 0;
-        for (; j120 + 1 < 4; j120 += 2) {
+        for (let j120 = 0; j120 < 4; j120 += 2) {
           const ar122_0 = i119 * 8;
           const ar122_1 = (i119 + 1) * 8;
           const ar122_2 = (i119 + 2) * 8;
@@ -1263,11 +1173,9 @@ export function gradient(
     v309,
   } = w;
   {
-    let i156 = 0;
-    for (; i156 + 3 < 4; i156 += 4) {
+    for (let i156 = 0; i156 < 4; i156 += 4) {
       {
-        let j157 = 0;
-        for (; j157 + 1 < 4; j157 += 2) {
+        for (let j157 = 0; j157 < 4; j157 += 2) {
           const ar159_0 = i156 * 4;
           const ar159_1 = (i156 + 1) * 4;
           const ar159_2 = (i156 + 2) * 4;
@@ -1317,11 +1225,9 @@ export function gradient(
         for (let i168 = 0; i168 < 2; i168++) Q[o169++] = v23[i166 * 2 + i167 * 4 + i168 * 1];
   }
   {
-    let i170 = 0;
-    for (; i170 + 3 < 4; i170 += 4) {
+    for (let i170 = 0; i170 < 4; i170 += 4) {
       {
-        let j171 = 0;
-        for (; j171 + 1 < 4; j171 += 2) {
+        for (let j171 = 0; j171 < 4; j171 += 2) {
           const ar173_0 = i170 * 4;
           const ar173_1 = (i170 + 1) * 4;
           const ar173_2 = (i170 + 2) * 4;
@@ -1371,11 +1277,9 @@ export function gradient(
         for (let i182 = 0; i182 < 2; i182++) K[o183++] = v26[i180 * 2 + i181 * 4 + i182 * 1];
   }
   {
-    let i184 = 0;
-    for (; i184 + 3 < 4; i184 += 4) {
+    for (let i184 = 0; i184 < 4; i184 += 4) {
       {
-        let j185 = 0;
-        for (; j185 + 1 < 4; j185 += 2) {
+        for (let j185 = 0; j185 < 4; j185 += 2) {
           const ar187_0 = i184 * 4;
           const ar187_1 = (i184 + 1) * 4;
           const ar187_2 = (i184 + 2) * 4;
@@ -1481,11 +1385,9 @@ export function gradient(
         for (let i231 = 0; i231 < 2; i231++) v40[o232++] = v39[i229 * 2 + i230 * 8 + i231 * 1];
   }
   {
-    let i233 = 0;
-    for (; i233 + 3 < 4; i233 += 4) {
+    for (let i233 = 0; i233 < 4; i233 += 4) {
       {
-        let j234 = 0;
-        for (; j234 + 1 < 4; j234 += 2) {
+        for (let j234 = 0; j234 < 4; j234 += 2) {
           const ar236_0 = i233 * 4;
           const ar236_1 = (i233 + 1) * 4;
           const ar236_2 = (i233 + 2) * 4;
@@ -1576,11 +1478,9 @@ export function gradient(
     }
   }
   {
-    let i265 = 0;
-    for (; i265 + 3 < 4; i265 += 4) {
+    for (let i265 = 0; i265 < 4; i265 += 4) {
       {
-        let j266 = 0;
-        for (; j266 + 1 < 8; j266 += 2) {
+        for (let j266 = 0; j266 < 8; j266 += 2) {
           const ar268_0 = i265 * 4;
           const ar268_1 = (i265 + 1) * 4;
           const ar268_2 = (i265 + 2) * 4;
@@ -1629,11 +1529,9 @@ export function gradient(
     }
   }
   {
-    let i278 = 0;
-    for (; i278 + 3 < 4; i278 += 4) {
+    for (let i278 = 0; i278 < 4; i278 += 4) {
       {
-        let j279 = 0;
-        for (; j279 + 1 < 4; j279 += 2) {
+        for (let j279 = 0; j279 < 4; j279 += 2) {
           const ar281_0 = i278 * 8;
           const ar281_1 = (i278 + 1) * 8;
           const ar281_2 = (i278 + 2) * 8;
@@ -1829,11 +1727,9 @@ export function gradient(
     }
   }
   {
-    let i358 = 0;
-    for (; i358 + 3 < 4; i358 += 4) {
+    for (let i358 = 0; i358 < 4; i358 += 4) {
       {
-        let j359 = 0;
-        for (; j359 + 1 < 8; j359 += 2) {
+        for (let j359 = 0; j359 < 8; j359 += 2) {
           const ar361_0 = i358 * 4;
           const ar361_1 = (i358 + 1) * 4;
           const ar361_2 = (i358 + 2) * 4;
@@ -1878,11 +1774,9 @@ export function gradient(
   }
   // dL/dW2
   {
-    let i368 = 0;
-    for (; i368 + 1 < 8; i368 += 2) {
+    for (let i368 = 0; i368 < 8; i368 += 2) {
       {
-        let j369 = 0;
-        for (; j369 + 3 < 4; j369 += 4) {
+        for (let j369 = 0; j369 < 4; j369 += 4) {
           let s377_0_0 = 0;
           let s377_0_1 = 0;
           let s377_0_2 = 0;
@@ -1934,11 +1828,9 @@ export function gradient(
     }
   }
   {
-    let i382 = 0;
-    for (; i382 + 3 < 4; i382 += 4) {
+    for (let i382 = 0; i382 < 4; i382 += 4) {
       {
-        let j383 = 0;
-        for (; j383 + 1 < 4; j383 += 2) {
+        for (let j383 = 0; j383 < 4; j383 += 2) {
           const ar385_0 = i382 * 8;
           const ar385_1 = (i382 + 1) * 8;
           const ar385_2 = (i382 + 2) * 8;
@@ -1983,11 +1875,9 @@ export function gradient(
   }
   // dL/dW1
   {
-    let i392 = 0;
-    for (; i392 + 1 < 4; i392 += 2) {
+    for (let i392 = 0; i392 < 4; i392 += 2) {
       {
-        let j393 = 0;
-        for (; j393 + 3 < 8; j393 += 4) {
+        for (let j393 = 0; j393 < 8; j393 += 4) {
           let s401_0_0 = 0;
           let s401_0_1 = 0;
           let s401_0_2 = 0;
@@ -2106,11 +1996,9 @@ export function gradient(
   }
   // dL/dH
   {
-    let i434 = 0;
-    for (; i434 + 3 < 4; i434 += 4) {
+    for (let i434 = 0; i434 < 4; i434 += 4) {
       {
-        let j435 = 0;
-        for (; j435 + 1 < 4; j435 += 2) {
+        for (let j435 = 0; j435 < 4; j435 += 2) {
           const ar437_0 = i434 * 4;
           const ar437_1 = (i434 + 1) * 4;
           const ar437_2 = (i434 + 2) * 4;
@@ -2155,11 +2043,9 @@ export function gradient(
   }
   // dL/dWo
   {
-    let i444 = 0;
-    for (; i444 + 1 < 4; i444 += 2) {
+    for (let i444 = 0; i444 < 4; i444 += 2) {
       {
-        let j445 = 0;
-        for (; j445 + 3 < 4; j445 += 4) {
+        for (let j445 = 0; j445 < 4; j445 += 4) {
           let s453_0_0 = 0;
           let s453_0_1 = 0;
           let s453_0_2 = 0;
@@ -2318,11 +2204,9 @@ export function gradient(
   }
   // dL/dWv
   {
-    let i525 = 0;
-    for (; i525 + 1 < 4; i525 += 2) {
+    for (let i525 = 0; i525 < 4; i525 += 2) {
       {
-        let j526 = 0;
-        for (; j526 + 3 < 4; j526 += 4) {
+        for (let j526 = 0; j526 < 4; j526 += 4) {
           let s534_0_0 = 0;
           let s534_0_1 = 0;
           let s534_0_2 = 0;
@@ -2369,11 +2253,9 @@ export function gradient(
   }
   // dL/dWk
   {
-    let i539 = 0;
-    for (; i539 + 1 < 4; i539 += 2) {
+    for (let i539 = 0; i539 < 4; i539 += 2) {
       {
-        let j540 = 0;
-        for (; j540 + 3 < 4; j540 += 4) {
+        for (let j540 = 0; j540 < 4; j540 += 4) {
           let s548_0_0 = 0;
           let s548_0_1 = 0;
           let s548_0_2 = 0;
@@ -2420,11 +2302,9 @@ export function gradient(
   }
   // dL/dWq
   {
-    let i553 = 0;
-    for (; i553 + 1 < 4; i553 += 2) {
+    for (let i553 = 0; i553 < 4; i553 += 2) {
       {
-        let j554 = 0;
-        for (; j554 + 3 < 4; j554 += 4) {
+        for (let j554 = 0; j554 < 4; j554 += 4) {
           let s562_0_0 = 0;
           let s562_0_1 = 0;
           let s562_0_2 = 0;
