@@ -105,7 +105,15 @@ export function tokenize(code: string): Token[] {
     } else if (isWordChar(code.charCodeAt(i))) {
       while (i < code.length && isWordChar(code.charCodeAt(i))) i++;
       // A number's exponent sign belongs to the number (1e-7).
-      if (/^[0-9][0-9.]*[eE]$/.test(code.slice(from, i)) && "+-".includes(code[i] ?? " ")) {
+      const first = code.charCodeAt(from);
+      const last = code.charCodeAt(i - 1);
+      if (
+        first >= 48 &&
+        first <= 57 &&
+        (last === 101 || last === 69) &&
+        (code[i] === "+" || code[i] === "-") &&
+        /^[0-9][0-9.]*[eE]$/.test(code.slice(from, i))
+      ) {
         i++;
         while (i < code.length && isWordChar(code.charCodeAt(i))) i++;
       }

@@ -36,6 +36,9 @@ function tex(source: string, displayMode: boolean): string {
     output: "htmlAndMathml",
   });
   if (typeset.size >= TYPESET_KEPT) typeset.delete(typeset.keys().next().value!);
+  // KaTeX builds its HTML by concatenation, a tree of pieces that every later join of the
+  // page walks again; reading a character makes V8 flatten it into one string, once.
+  html.charCodeAt(0);
   typeset.set(key, html);
   return html;
 }
