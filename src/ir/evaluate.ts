@@ -76,6 +76,9 @@ export function unworked(graph: Graph, nodes: readonly Node[]): Unworked | undef
   return undefined;
 }
 
+/** Operands nested deeper than this are evaluated bottom-up, not by recursion. */
+const DEEP = 200;
+
 /**
  * The reference evaluator: runs the IR with each op's `evaluate` rule, scans step by step.
  * Tests check the generated code against it, and the handout takes its worked numbers from it.
@@ -135,8 +138,13 @@ export class Evaluator {
       case "adjoint":
         throw new Error("an adjoint symbol has no value");
       case "op": {
-        this.evaluateOperands(n);
-        const args = n.args.map((a) => this.value(a));
+        if (++this.depth > DEEP) this.evaluateOperands(n);
+        let args: Tensor[];
+        try {
+          args = n.args.map((a) => this.value(a));
+        } finally {
+          this.depth--;
+        }
         result = getOp(n.op).evaluate(args, n.attrs, resolveShape(n.shape, this.dims), this.dims);
         break;
       }
@@ -161,6 +169,9 @@ export class Evaluator {
     this.memo.set(id, result);
     return result;
   }
+
+  /** How deep in operands value() is: past DEEP, it evaluates them from the bottom up. */
+  private depth = 0;
 
   /**
    * The ops an op reads, and theirs, evaluated from the first node up (a node's operands come
