@@ -223,20 +223,9 @@ export function planSharedPasses(
     const outer = nodes[id]!;
     if (outer.kind !== "op" || outer.op !== "outer" || !free(id) || taken.has(id)) continue;
     const [g, h] = outer.args as [NodeId, NodeId];
-    const product = (consumers.get(g) ?? []).find((u) => {
-      const n = nodes[u]!;
-      return (
-        n.kind === "op" &&
-        n.op === "matmul" &&
-        n.attrs.transA === true &&
-        n.attrs.transB !== true &&
-        n.args[1] === g &&
-        n.args[0] !== g &&
-        free(u) &&
-        !taken.has(u) &&
-        sameShape(nodes[n.args[0]!]!.shape, outer.shape)
-      );
-    });
+    const product = (consumers.get(g) ?? []).find(
+      (u) => free(u) && !taken.has(u) && isTransposedPartner(nodes, outer, u),
+    );
     if (product === undefined) continue;
     const anchor = Math.max(id, product);
     const other = anchor === id ? product : id;
@@ -335,3 +324,21 @@ function linearIn(n: OpNode, x: NodeId): boolean {
 const sameAttrs = (a: OpNode, b: OpNode) =>
   JSON.stringify([windowSizes(a.attrs), strides(a.attrs)]) ===
   JSON.stringify([windowSizes(b.attrs), strides(b.attrs)]);
+
+/**
+ * Whether node `u` is Wᵀg for the outer product g hᵀ of W's shape: the pair one pass over W's
+ * rows computes together (a weight's gradient and the δ below it).
+ */
+export function isTransposedPartner(nodes: readonly Node[], outer: OpNode, u: NodeId): boolean {
+  const g = outer.args[0];
+  const n = nodes[u]!;
+  return (
+    n.kind === "op" &&
+    n.op === "matmul" &&
+    n.attrs.transA === true &&
+    n.attrs.transB !== true &&
+    n.args[1] === g &&
+    n.args[0] !== g &&
+    sameShape(nodes[n.args[0]!]!.shape, outer.shape)
+  );
+}

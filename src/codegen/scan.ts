@@ -2,9 +2,8 @@ import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode, Shape } from
 import { closure, type StatementEmitter } from "./emitter.js";
 import { dependencies } from "../ir/types.js";
 import { getOp } from "../ir/registry.js";
-import { sameShape } from "../ir/shapes.js";
 import { emitOuterAndTransposedProduct } from "../ops/kernels.js";
-import { planProductEpilogues } from "./fuse.js";
+import { isTransposedPartner, planProductEpilogues } from "./fuse.js";
 
 /**
  * Recurrences in the generated code: a scan is a `for` loop over the steps whose body is
@@ -386,20 +385,9 @@ function pairRankOneUpdates(
     const outer = nodes[s.node]!;
     if (!direct.has(s.node) || outer.kind !== "op" || outer.op !== "outer") continue;
     const [g, h] = outer.args as [NodeId, NodeId];
-    const product = ids.find((id) => {
-      const n = nodes[id]!;
-      return (
-        n.kind === "op" &&
-        n.op === "matmul" &&
-        n.attrs.transA === true &&
-        n.attrs.transB !== true &&
-        n.args[1] === g &&
-        n.args[0] !== g &&
-        !taken.has(id) &&
-        !body.isComputedElsewhere(id) &&
-        sameShape(nodes[n.args[0]!]!.shape, outer.shape)
-      );
-    });
+    const product = ids.find(
+      (id) => !taken.has(id) && !body.isComputedElsewhere(id) && isTransposedPartner(nodes, outer, id),
+    );
     if (product === undefined) continue;
     taken.add(product);
     paired.add(s.node);
