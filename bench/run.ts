@@ -10,8 +10,9 @@
  * call of each, all interleaved round by round so that drift in the machine's speed hits
  * them alike. Workloads that give a hand-written forward pass also have the forward passes
  * alone (the generated module's `forward` and the hand-written one) timed in the same
- * rounds, and report gradient / forward. An implementation that cannot run a workload (the
- * TF.js wasm backend has no conv2d filter gradient) is reported as such, not timed.
+ * rounds, and report gradient / forward. An implementation that cannot run a workload (a
+ * TF.js backend missing a kernel) is reported as such, not timed; the TF.js wasm backend has
+ * no conv2d filter gradient, so its CNN runs the convolution as a depth-1 conv3d.
  *
  * PyTorch runs in a Python process (bench/torch/bench.py, via bench/pytorch.ts) right after
  * each workload's JavaScript rounds, on the same data written to a temporary JSON file; it
@@ -591,7 +592,7 @@ function tableNotes(chosen: readonly Workload[], setup: Setup): string[] {
     `- best hand-written JS (float64): register-blocked loops for ${style("blocked") || "none"}; plain loops for ${style("plain") || "none"}.`,
     setup.tfjs.wasmUnavailable
       ? `- TF.js wasm: ${setup.tfjs.wasmUnavailable}.`
-      : `- TF.js wasm: @tensorflow/tfjs-backend-wasm ${setup.tfjs.wasmVersion}, SIMD, one thread, float32.`,
+      : `- TF.js wasm: @tensorflow/tfjs-backend-wasm ${setup.tfjs.wasmVersion}, SIMD, one thread, float32; the CNN's convolution as a depth-1 conv3d (the backend has no conv2d filter gradient).`,
     torch
       ? `- PyTorch ${torch.torch} (Python ${torch.python}), ${torch.threads} thread, BLAS: ${blasName(torch.blas)} (${torch.blas}); the baseline's was OpenBLAS.`
       : `- PyTorch: ${setup.torchUnavailable ?? "no result"}.`,

@@ -8,7 +8,10 @@
  *
  * The parameters are converted to these layouts once when uploaded, and `evaluate` converts
  * the gradients back to nabla's layouts (k [F,C,3,3], W [K,N]) on the host; the timed `step`
- * does no layout work. (The wasm backend has no conv2d filter gradient, hence cpu.)
+ * does no layout work. On a backend without conv2d's filter gradient (TF.js 4.22's wasm
+ * backend) the convolution is the same one as a depth-1 `tf.conv3d` (image [1,1,H,W,C],
+ * filters [1,3,3,C,F]), whose filter gradient that backend has; the filters' data and
+ * gradient are the same numbers in the same order either way.
  *
  * TF.js's CPU backend computes in float32 only (there is no float64 dtype), so its gradients
  * agree with the float64 implementations to about 1e-6 relative, not to rounding.
@@ -19,6 +22,8 @@ import * as tf from "@tensorflow/tfjs";
 import { cnnShape, type CnnDims } from "../handwritten/cnn.js";
 
 export interface TfjsCnn {
+  /** Whether the convolution runs as a depth-1 conv3d (a backend without conv2d's filter gradient). */
+  readonly viaConv3d: boolean;
   /** Forward + gradient; returns the loss. Gradients are materialized and then released. */
   step(): number;
   /** The loss and gradients as Float64Arrays in nabla's layouts, for checking. */
@@ -57,17 +62,25 @@ export function createTfjsCnn(
     for (let f = 0; f < F; f++)
       for (let ij = 0; ij < PH * PW; ij++) ws[wIndex(r, f, ij)] = wSrc[r * N + f * PH * PW + ij]!;
 
-  const x = tf.tensor4d(xs, [1, H, IW, C], "float32");
+  const viaConv3d = tf.getKernel("Conv2DBackpropFilter", tf.getBackend()) === undefined;
+  const x = viaConv3d
+    ? tf.tensor5d(xs, [1, 1, H, IW, C], "float32")
+    : tf.tensor4d(xs, [1, H, IW, C], "float32");
   const y = tf.tensor2d(Float32Array.from(inputs.y!), [1, K], "float32");
-  const k = tf.tensor4d(ks, [3, 3, C, F], "float32");
+  const k = viaConv3d
+    ? tf.tensor5d(ks, [1, 3, 3, C, F], "float32")
+    : tf.tensor4d(ks, [3, 3, C, F], "float32");
   const bk = tf.tensor1d(Float32Array.from(params.bk!), "float32");
   const W = tf.tensor2d(ws, [N, K], "float32");
   const b = tf.tensor1d(Float32Array.from(params.b!), "float32");
   const args = [k, bk, W, b];
 
   const loss = (...p: tf.Tensor[]): tf.Scalar => {
-    const [kk, ck, ww, cb] = p as [tf.Tensor4D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
-    const A = tf.relu(tf.add(tf.conv2d(x, kk, 1, "valid"), ck));
+    const [kk, ck, ww, cb] = p as [tf.Tensor, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
+    const conv = viaConv3d
+      ? tf.reshape(tf.conv3d(x as tf.Tensor5D, kk as tf.Tensor5D, 1, "valid"), [1, H - 2, IW - 2, F])
+      : tf.conv2d(x as tf.Tensor4D, kk as tf.Tensor4D, 1, "valid");
+    const A = tf.relu(tf.add(conv, ck));
     const P = tf.maxPool(A as tf.Tensor4D, 2, 2, "valid");
     const logits = tf.add(tf.matMul(tf.reshape(P, [1, N]), ww), cb);
     return tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits))));
@@ -94,6 +107,7 @@ export function createTfjsCnn(
   }
 
   return {
+    viaConv3d,
     step() {
       return tf.tidy(() => {
         const { value, grads } = valueAndGrads(args);
