@@ -20,7 +20,8 @@ import { argumentHelpers, outCheck } from "./arguments.js";
 import { directionName, type HessianProduct } from "../autodiff/hessian.js";
 import { nablaSolve } from "../train/newton.js";
 import { wasmFields, wasmPreamble, type Precision, type Target } from "./wasm.js";
-import { layOut, splitForms, TYPES_BEGIN, TYPES_END } from "./layout.js";
+import { layOut, splitForms } from "./layout.js";
+import { TYPES_BEGIN, TYPES_END } from "./tokens.js";
 
 /** The update rule's next value of one entry as a JS expression over `p[i]`, `g[i]` and `lr`. */
 function updateExpression(rule: UpdateRule, names: ReadonlyMap<NodeId, string> = new Map()): string {

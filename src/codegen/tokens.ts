@@ -1,7 +1,8 @@
 /**
  * The generated module's tokens and brackets, for its layout (layout.ts): words, strings,
  * comments and punctuation with the whitespace the emitter put before each, grouped by
- * brackets, a `{` told apart as a block or an object by what precedes it.
+ * brackets, a `{` told apart as a block or an object by what precedes it; brackets the
+ * emitter wrote around what needs none are dropped here.
  */
 
 /**
@@ -179,11 +180,11 @@ function skipRegex(code: string, i: number): number {
   return i;
 }
 
-/** After these a bracketed expression alone needs no brackets: `x = (a + b);`, `f((a), b)`. */
-const SLOT_BEFORE = new Set(["=", "+=", "-=", "*=", "/=", "(", ",", "[", "return"]);
-const SLOT_AFTER = new Set([";", ",", ")", "]"]);
 /** An assignment inside an expression keeps its brackets: `(state.step += 1)`. */
 const ASSIGNMENTS = new Set(["=", "+=", "-=", "*=", "/=", "%=", "**="]);
+/** After these a bracketed expression alone needs no brackets: `x = (a + b);`, `f((a), b)`. */
+const SLOT_BEFORE = new Set([...ASSIGNMENTS, "(", ",", "[", "return"]);
+const SLOT_AFTER = new Set([";", ",", ")", "]"]);
 
 /**
  * The emitter brackets every operand it composes, `(i0) * 2`, `((lr * g[i]))`; a reader does
