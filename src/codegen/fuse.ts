@@ -7,6 +7,19 @@ import { strides, windowSizes } from "../ops/imageShapes.js";
 import { emitMatVecsThen, emitOuterAndTransposedProduct } from "../ops/kernels.js";
 import type { StatementEmitter } from "./emitter.js";
 
+/** For each of `ids`, the nodes among `ids` that read it (each once). */
+function consumersWithin(nodes: readonly Node[], ids: readonly NodeId[]): Map<NodeId, NodeId[]> {
+  const present = new Set(ids);
+  const consumers = new Map<NodeId, NodeId[]>();
+  for (const id of ids)
+    for (const a of new Set(dependencies(nodes[id]!))) {
+      if (!present.has(a)) continue;
+      if (!consumers.has(a)) consumers.set(a, []);
+      consumers.get(a)!.push(id);
+    }
+  return consumers;
+}
+
 /**
  * Fusion across ops, decided from the graph of one generated function: a producer whose
  * values can be computed a block at a time (conv2d), an elementwise chain on it (a bias, an
@@ -30,11 +43,7 @@ export function planWindowFusion(
   ids: readonly NodeId[],
   results: ReadonlySet<NodeId>,
 ): void {
-  const present = new Set(ids);
-  const consumers = new Map<NodeId, NodeId[]>();
-  for (const id of ids)
-    for (const a of new Set(dependencies(nodes[id]!)))
-      if (present.has(a)) consumers.set(a, [...(consumers.get(a) ?? []), id]);
+  const consumers = consumersWithin(nodes, ids);
   const uses = (id: NodeId) => consumers.get(id) ?? [];
   const op = (id: NodeId) => (nodes[id]?.kind === "op" ? (nodes[id] as OpNode) : undefined);
 
@@ -212,11 +221,7 @@ export function planSharedPasses(
   nodes: readonly Node[],
   ids: readonly NodeId[],
 ): void {
-  const present = new Set(ids);
-  const consumers = new Map<NodeId, NodeId[]>();
-  for (const id of ids)
-    for (const a of new Set(dependencies(nodes[id]!)))
-      if (present.has(a)) consumers.set(a, [...(consumers.get(a) ?? []), id]);
+  const consumers = consumersWithin(nodes, ids);
   const free = (id: NodeId) => nodes[id]!.kind === "op" && !emitter.isComputedElsewhere(id);
   const taken = new Set<NodeId>();
   for (const id of ids) {

@@ -313,7 +313,11 @@ function derivationOrder(ctx: HandoutContext): Item[] {
   const position = new Map([...items.keys()].map((k, i) => [k, i]));
   const waiting = new Map([...deps].map(([k, d]) => [k, d.size]));
   const dependents = new Map<string, string[]>();
-  for (const [k, d] of deps) for (const on of d) dependents.set(on, [...(dependents.get(on) ?? []), k]);
+  for (const [k, d] of deps)
+    for (const on of d) {
+      if (!dependents.has(on)) dependents.set(on, []);
+      dependents.get(on)!.push(k);
+    }
   const byId = (keys: string[]) =>
     keys.sort((a, b) => position.get(a)! - position.get(b)!).sort((a, b) => idOf(b) - idOf(a));
   const stacked = new Set([...items.keys()].filter((k) => waiting.get(k) === 0));
@@ -342,7 +346,8 @@ function backwardSection(ctx: HandoutContext, slips: (ids: readonly NodeId[]) =>
   const membersOf = new Map<NodeId, NodeId[]>();
   for (const s of ctx.gradient.trace) {
     const head = ctx.notation.representativeOf(s.node);
-    membersOf.set(head, [...(membersOf.get(head) ?? []), s.node]);
+    if (!membersOf.has(head)) membersOf.set(head, []);
+    membersOf.get(head)!.push(s.node);
   }
   for (const item of derivationOrder(ctx)) {
     if (item.kind === "delta") {

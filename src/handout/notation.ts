@@ -134,8 +134,8 @@ export class Notation {
         if (this.representative.get(step.node) !== step.node) continue;
         const n = this.nodes[step.node]!;
         if (n.kind !== "op" || !ACTIVATIONS.has(n.op)) continue;
-        const readers = this.activationsOf.get(n.args[0]!) ?? [];
-        this.activationsOf.set(n.args[0]!, [...readers, step.node]);
+        if (!this.activationsOf.has(n.args[0]!)) this.activationsOf.set(n.args[0]!, []);
+        this.activationsOf.get(n.args[0]!)!.push(step.node);
       }
     }
     return this.activationsOf.get(id)?.find((node) => this.symbols.has(node));
