@@ -159,25 +159,52 @@ export function applyRule(
   state: ReadonlyMap<string, Tensor> = new Map(),
 ): { theta: Tensor; state: Map<string, Tensor>; lines: Tensor[] } {
   const n = theta.data.length;
-  const lines = rule.lines.map(() => new Float64Array(n));
+  const entry = (data: Float64Array): Tensor => ({ shape: [n], data });
   const scalar = (x: number): Tensor => ({ shape: [], data: Float64Array.of(x) });
-  for (let i = 0; i < n; i++) {
-    const values = new Map<string, Tensor>([
-      ["theta", scalar(theta.data[i]!)],
-      ["gradient", scalar(gradient.data[i]!)],
-      ["lr", scalar(lr)],
-      ["t", scalar(t)],
-      ...rule.hyper.map((h): [string, Tensor] => [`hyper_${h.name}`, scalar(h.value)]),
-      ...stateKeys(rule).map((k): [string, Tensor] => [`state_${k}`, scalar(state.get(k)?.data[i] ?? 0)]),
-    ]);
-    const ev = new Evaluator(rule.nodes, values);
-    rule.lines.forEach((l, j) => (lines[j]![i] = ev.value(l.node).data[0]!));
-  }
+  const values = new Map<string, Tensor>([
+    ["theta", entry(theta.data)],
+    ["gradient", entry(gradient.data)],
+    ["lr", scalar(lr)],
+    ["t", scalar(t)],
+    ...rule.hyper.map((h): [string, Tensor] => [`hyper_${h.name}`, scalar(h.value)]),
+    ...stateKeys(rule).map((k): [string, Tensor] => [
+      `state_${k}`,
+      entry(state.get(k)?.data ?? new Float64Array(n)),
+    ]),
+  ]);
+  const ev = new Evaluator(perEntry(rule), values, undefined, new Map([[ENTRIES, n]]));
+  const lines = rule.lines.map((l) => {
+    const data = ev.value(l.node).data;
+    return data.length === n ? data : new Float64Array(n).fill(data[0]!);
+  });
   const tensors = lines.map((data) => ({ shape: theta.shape, data }));
   const next = new Map<string, Tensor>();
   rule.lines.forEach((l, j) => l.kind === "state" && next.set(l.key!, tensors[j]!));
   return { theta: tensors[tensors.length - 1]!, state: next, lines: tensors };
 }
+
+const ENTRIES = "entries";
+
+/**
+ * The rule's nodes over all of a param's entries at once: θ, g, the state and what reads them
+ * get one dim of the param's length, the rest stay scalars. Each entry is computed with the
+ * same operations as the rule over scalars, one evaluation per param instead of per entry.
+ */
+function perEntry(rule: UpdateRule): readonly Node[] {
+  const known = entryNodes.get(rule);
+  if (known) return known;
+  const varying = new Set<NodeId>([rule.theta, rule.gradient]);
+  for (const l of rule.lines) if (l.input !== undefined) varying.add(l.input);
+  const nodes = rule.nodes.map((node, id): Node => {
+    const varies = varying.has(id) || (node.kind === "op" && node.args.some((a) => varying.has(a)));
+    if (!varies) return node;
+    varying.add(id);
+    return { ...node, shape: [ENTRIES] } as Node;
+  });
+  entryNodes.set(rule, nodes);
+  return nodes;
+}
+const entryNodes = new WeakMap<UpdateRule, readonly Node[]>();
 
 /** Plain gradient descent's rule applied to every entry of a parameter. */
 export function applyUpdate(rule: UpdateRule, theta: Tensor, gradient: Tensor, lr: number): Tensor {
