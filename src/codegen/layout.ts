@@ -39,11 +39,9 @@ function spaceBetween(previous: string | undefined, next: Token): boolean {
   return next.spaced;
 }
 
-const flatGroups = new WeakMap<Group, string | null>();
-
 /** A group on one line, remembered: the printer asks of a group at every level above it. */
 function flatGroup(g: Group): string | undefined {
-  let known = flatGroups.get(g);
+  let known = g.flat;
   if (known === undefined) {
     const inner = g.kind === "block" && g.children.length > 0 ? undefined : flat(g.children, g.open.text);
     known =
@@ -52,7 +50,7 @@ function flatGroup(g: Group): string | undefined {
         : g.open.text +
           (g.kind === "object" && inner !== "" ? ` ${inner.trim()} ` : inner) +
           (g.close?.text ?? "");
-    flatGroups.set(g, known);
+    g.flat = known;
   }
   return known ?? undefined;
 }

@@ -24,6 +24,8 @@ export class Token {
 }
 
 export class Group {
+  /** The group on one line, once the layout has asked (null: it cannot be). */
+  flat: string | null | undefined = undefined;
   constructor(
     readonly kind: "block" | "object" | "paren" | "bracket",
     readonly open: Token,
@@ -65,6 +67,15 @@ const OPERATORS = [
   "**",
 ];
 const OPERATOR_START = "=!<>+-*/%&|?";
+
+const OPERATOR_SECOND = new Set(OPERATORS.map((o) => o.charCodeAt(1)));
+
+/** The length of the operator at i: the longest of OPERATORS there, else 1. */
+function operatorLength(code: string, i: number): number {
+  if (!OPERATOR_SECOND.has(code.charCodeAt(i + 1))) return 1;
+  for (const o of OPERATORS) if (code.startsWith(o, i)) return o.length;
+  return 1;
+}
 /** After these a `/` starts a regular expression, not a division. */
 const BEFORE_REGEX = new Set(["return", "typeof", "case", "do", "else", "in", "of", "throw", "void"]);
 /** A `{` after these opens a block, elsewhere an object (or object type). */
@@ -120,7 +131,7 @@ export function tokenize(code: string): Token[] {
       }
       kind = "word";
     } else {
-      i += OPERATOR_START.includes(c) ? (OPERATORS.find((o) => code.startsWith(o, i)) ?? c).length : 1;
+      i += OPERATOR_START.includes(c) ? operatorLength(code, i) : 1;
       kind = "punct";
     }
     tokens.push(new Token(kind, code.slice(from, i), spaced, breaks));
