@@ -6,7 +6,6 @@
 import "katex/dist/katex.min.css";
 import examples from "nabla:examples";
 import { compileForPage, type PageDerivation, type PageResult } from "../src/playground/compile.js";
-import { layOut } from "../src/codegen/layout.js";
 import type { DerivationRequest } from "./derivation-worker.js";
 import { HANDOUT_CSS } from "../src/html/body.js";
 import {
@@ -34,7 +33,7 @@ const typescriptView = $<HTMLPreElement>("typescript");
 
 let compiles = 0;
 let latest: PageResult | undefined;
-let formattedFor: string | undefined;
+let formattedFor: PageResult | undefined;
 
 /** The derivation's frame keeps the handout's own styles apart from the page's. */
 const frameReady = new Promise<Document>((resolve) => {
@@ -183,7 +182,6 @@ function update(text: string, run: number): void {
     document.body.dataset.compiles = String(run);
     return;
   }
-  typescriptView.textContent = result.typescript!;
   formattedFor = undefined;
   const started = performance.now();
   const ran = runModule(result.script, result.runnable);
@@ -205,15 +203,16 @@ function update(text: string, run: number): void {
   // From the text to every panel but the derivation updated: compile, run and tables.
   document.body.dataset.updateMillis = (performance.now() - begun).toFixed(2);
   document.body.dataset.compiles = String(run);
-  if (!$("panel-typescript").hidden) formatShown();
+  if ($("panel-typescript").hidden) typescriptView.textContent = "";
+  else formatShown();
 }
 
 /** The TypeScript tab shows the module laid out as `nabla compile` writes it, only while the tab is open. */
 function formatShown(): void {
-  const source = latest?.typescript;
-  if (!source || formattedFor === source) return;
-  typescriptView.textContent = layOut(source);
-  formattedFor = source;
+  const shown = latest?.typescript;
+  if (!shown || formattedFor === latest) return;
+  typescriptView.textContent = shown();
+  formattedFor = latest;
 }
 
 function selectTab(tab: HTMLButtonElement): void {

@@ -7,7 +7,7 @@
  * own layout, unformatted, because formatting costs more than compiling.
  */
 import { analyze } from "../analyze.js";
-import { renderModule } from "../codegen/module.js";
+import { generateModule, renderModule } from "../codegen/module.js";
 import { checkLecture } from "../lecture/check.js";
 import { buildHandout } from "../handout/build.js";
 import { printHandoutBlocks } from "../html/body.js";
@@ -26,7 +26,8 @@ export interface PageResult {
   readonly diagnostics: readonly PageDiagnostic[];
   /** `file:line:col: error …` with carets, as the command line prints them. */
   readonly rendered: string;
-  readonly typescript?: string;
+  /** The TypeScript module as `nabla compile` writes it, laid out; made when first asked (the tab shows it). */
+  readonly typescript?: () => string;
   /** The module as a function body returning its exports: the page runs it with `new Function`. */
   readonly script?: string;
   /** Whether the model has example values, so the page can run the module on them. */
@@ -55,11 +56,16 @@ export function compileForPage(source: string, file = "model.nabla"): PageResult
   return {
     diagnostics,
     rendered: analysis.rendered,
-    typescript: renderModule(graph, gradient, "typescript"),
+    typescript: once(() => generateModule(graph, gradient).typescript),
     script: renderModule(graph, gradient, "script"),
     runnable,
     millis: performance.now() - started,
   };
+}
+
+function once(make: () => string): () => string {
+  let made: string | undefined;
+  return () => (made ??= make());
 }
 
 export interface PageDerivation {
