@@ -18,13 +18,13 @@ export function formatNumber(v: number, digits = DEFAULT_DIGITS): string {
   if (abs >= 1e-3 && abs < 1e5) {
     let p = digits;
     const rounded = (q: number) => Number(v.toPrecision(q));
-    const gap = Math.abs(v - Math.round(v));
-    if (Number.isInteger(rounded(p)) && gap > 1e-12 * Math.max(1, abs)) {
+    let shown = rounded(p);
+    if (Number.isInteger(shown) && Math.abs(v - Math.round(v)) > 1e-12 * Math.max(1, abs)) {
       // Saturated: show the digits up to the first two that differ from the whole number.
       while (p < MAX_DIGITS && Number.isInteger(rounded(p))) p++;
-      p = Math.min(MAX_DIGITS, p + 1);
+      shown = rounded(Math.min(MAX_DIGITS, p + 1));
     }
-    return String(rounded(p));
+    return String(shown);
   }
   const [mantissa, exponent] = v.toExponential(Math.max(0, digits - 1)).split("e");
   return `${Number(mantissa)} \\cdot 10^{${Number(exponent)}}`;

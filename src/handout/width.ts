@@ -102,6 +102,9 @@ function splitTop(s: string, sep: string): string[] {
   return out;
 }
 
+/** A command's name at a backslash (sticky: matched where it stands, the rest not copied). */
+const COMMAND = /\\([A-Za-z]+|.)/y;
+
 /** An estimate of the typeset width of LaTeX maths, in em; generous rather than tight. */
 export function estimateWidth(latex: string): number {
   const c: Cursor = { s: latex, i: 0 };
@@ -109,7 +112,8 @@ export function estimateWidth(latex: string): number {
   while (c.i < latex.length) {
     const ch = latex[c.i]!;
     if (ch === "\\") {
-      const m = /^\\([A-Za-z]+|.)/.exec(latex.slice(c.i))!;
+      COMMAND.lastIndex = c.i;
+      const m = COMMAND.exec(latex)!;
       const name = m[1]!;
       c.i += m[0].length;
       if (name === "frac") {
