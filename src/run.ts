@@ -20,11 +20,16 @@ export interface LoadedModule {
   sgdStep(params: Record<string, Float64Array>, gradients: Record<string, Float64Array>, lr?: number): void;
 }
 
-/** Imports generated JavaScript as an ES module, without touching the file system. */
+/**
+ * Imports generated JavaScript as an ES module, without touching the file system. The bundled
+ * command runs as a vm script, which cannot import(): bin/nabla.js lends it its own.
+ */
 export async function loadModule(javascript: string): Promise<LoadedModule> {
   const url = `data:text/javascript;base64,${Buffer.from(javascript, "utf8").toString("base64")}`;
-  return (await import(url)) as LoadedModule;
+  const lent = (globalThis as { [IMPORT]?: (url: string) => Promise<unknown> })[IMPORT];
+  return (await (lent ? lent(url) : import(url))) as LoadedModule;
 }
+const IMPORT = Symbol.for("nabla.import");
 
 export class ValuesError extends Error {}
 
