@@ -11,6 +11,20 @@ const MAX_DIGITS = 15;
  * that show how far it is from it, so that 1 − h² can be checked by hand.
  */
 export function formatNumber(v: number, digits = DEFAULT_DIGITS): string {
+  // A handout prints the same numbers many times over (a value, then the steps that read it).
+  let known = formatted.get(digits);
+  if (known === undefined) formatted.set(digits, (known = new Map()));
+  let text = known.get(v);
+  if (text === undefined) {
+    if (known.size >= FORMATTED_KEPT) known.clear();
+    known.set(v, (text = format(v, digits)));
+  }
+  return text;
+}
+const formatted = new Map<number, Map<number, string>>();
+const FORMATTED_KEPT = 50_000;
+
+function format(v: number, digits: number): string {
   if (Number.isNaN(v)) return "\\mathrm{NaN}";
   if (!Number.isFinite(v)) return v > 0 ? "\\infty" : "-\\infty";
   if (v === 0 || Object.is(v, -0)) return "0";

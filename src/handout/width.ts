@@ -184,9 +184,15 @@ export function sumParts(latex: string): string[] {
       i > start &&
       latex.slice(start, i).trim() !== ""
     ) {
-      const before = latex.slice(0, i).trimEnd();
       // A sign after an operator or an opening is unary, not a break point.
-      if (/[=+\-({,&]$/.test(before) || before.endsWith("\\cdot") || before.endsWith("\\odot")) continue;
+      let end = i;
+      while (end > 0 && /\s/.test(latex[end - 1]!)) end--;
+      if (
+        "=+-({,&".includes(latex[end - 1]!) ||
+        (end >= 5 && latex.startsWith("\\cdot", end - 5)) ||
+        (end >= 5 && latex.startsWith("\\odot", end - 5))
+      )
+        continue;
       parts.push(latex.slice(start, i).trim());
       start = i;
     }
@@ -209,16 +215,20 @@ export function breakRows(rows: readonly EquationRow[], width = ROW_WIDTH_EM): E
     }
     const parts = sumParts(row.rhs);
     let line = "";
+    // A line's width is its terms' (the terms are whole, a space is nothing): added up, not re-read.
+    let lineWidth = 0;
     let first = true;
     const flush = () => {
       out.push(first ? { ...row, rhs: line } : { lhs: "", rel: "\\phantom{=}", rhs: `\\quad ${line}` });
       first = false;
       line = "";
+      lineWidth = 0;
     };
     for (const part of parts) {
-      const candidate = line === "" ? part : `${line} ${part}`;
-      if (line !== "" && lhs + estimateWidth(candidate) + (first ? 0 : 1) > width) flush();
+      const partWidth = estimateWidth(part);
+      if (line !== "" && lhs + lineWidth + partWidth + (first ? 0 : 1) > width) flush();
       line = line === "" ? part : `${line} ${part}`;
+      lineWidth += partWidth;
     }
     if (line !== "") flush();
   }
