@@ -107,6 +107,19 @@ const COMMAND = /\\([A-Za-z]+|.)/y;
 
 /** An estimate of the typeset width of LaTeX maths, in em; generous rather than tight. */
 export function estimateWidth(latex: string): number {
+  // Worked numbers are estimated in every row that shows them: a long formula's width is kept.
+  if (latex.length < 64) return measure(latex);
+  let w = measured.get(latex);
+  if (w === undefined) {
+    if (measured.size >= MEASURED_KEPT) measured.clear();
+    measured.set(latex, (w = measure(latex)));
+  }
+  return w;
+}
+const measured = new Map<string, number>();
+const MEASURED_KEPT = 5_000;
+
+function measure(latex: string): number {
   const c: Cursor = { s: latex, i: 0 };
   let w = 0;
   while (c.i < latex.length) {
