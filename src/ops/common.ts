@@ -18,6 +18,30 @@ export function evalMap(
   f: (...values: number[]) => number,
 ): Tensor {
   const out = tensor(shape);
+  // Most operands are the output's shape or one number: read them directly, without the index walk.
+  const n = out.data.length;
+  const step = args.map((a) =>
+    sameDims(a.shape, shape) ? 1 : a.data.length === 1 && a.shape.length <= shape.length ? 0 : -1,
+  );
+  if (step.every((s) => s >= 0)) {
+    const data = args.map((a) => a.data);
+    if (args.length === 1) {
+      const [x] = data as [Float64Array];
+      const [sx] = step as [number];
+      for (let i = 0; i < n; i++) out.data[i] = f(x[i * sx]!);
+    } else if (args.length === 2) {
+      const [x, y] = data as [Float64Array, Float64Array];
+      const [sx, sy] = step as [number, number];
+      for (let i = 0; i < n; i++) out.data[i] = f(x[i * sx]!, y[i * sy]!);
+    } else {
+      const values = new Array<number>(args.length);
+      for (let i = 0; i < n; i++) {
+        for (let a = 0; a < args.length; a++) values[a] = data[a]![i * step[a]!]!;
+        out.data[i] = f(...values);
+      }
+    }
+    return out;
+  }
   const shapes = args.map((a) => a.shape);
   const values = new Array<number>(args.length);
   forEachBroadcast(shape, shapes, (o, offsets) => {
@@ -26,6 +50,9 @@ export function evalMap(
   });
   return out;
 }
+
+const sameDims = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 export const sameAsFirst = (args: readonly Shape[]): ShapeResult => ({
   shape: args[0]!,
