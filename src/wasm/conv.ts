@@ -1,0 +1,538 @@
+import { FunctionBuilder, I32, V128, type Local } from "./encoder.js";
+import type { Form } from "./forms.js";
+
+/**
+ * The convolution kernels of `--target wasm`, written with 128-bit SIMD (f64x2, or f32x4 in
+ * single precision). Every size, stride and offset is an argument (element counts; a, x, k,
+ * out byte addresses into the memory), so the bytes do not depend on the model.
+ *
+ *   conv(out, x, k, N, CI, H, W, CO, KH, KW, HO, WO, sh, sw, ph, pw, dh, dw, k0, kf, kc, ki, kj)
+ *   out[n, o, oh, ow] = Σ_{c < CI, i < KH, j < KW} X(n, c, oh·sh + i − ph, ow·sw + j − pw) · K(o, c, i, j)
+ *
+ * with X(n, c, t, u) = x[n, c, t / dh, u / dw] ([N, CI, H, W]) where dh divides t and dw u and
+ * the row and column are inside the image, 0 elsewhere (zero padding; dh, dw > 1 dilate the
+ * input), and K(o, c, i, j) at k + k0 + o·kf + c·kc + i·ki + j·kj (in elements, strides of any sign).
+ * The forward convolution is k0 = 0, kf = CI·KH·KW, kc = KH·KW, ki = KW, kj = 1, dh = dw = 1. The
+ * input's gradient is the same kernel: δ [N, F, HO, WO] convolved with the flipped filters
+ * read with the channels swapped (k0 = KH·KW − 1, its last tap, ki = −KW, kj = −1), padded by KH − 1 − ph
+ * and KW − 1 − pw and dilated by the forward stride.
+ *
+ * Inside: the outputs of 4 (then 1) output channels at once, along each output row 2 (then
+ * 1) vectors of columns whose taps are all inside the row: each step over (c, i, j) loads the
+ * vectors of X once and a splat of each channel's weight, and adds their products to 8
+ * accumulators, the products summed in the order of (c, i, j) as the JavaScript loops do.
+ * Columns near a padded edge, and every column when the stride or the dilation along the
+ * columns is not 1, are computed one at a time with the bounds checked per tap.
+ *
+ *   convFilter(dk, x, g, N, C, H, W, F, KH, KW, HO, WO, sh, sw, ph, pw)
+ *   dk[f, c, i, j] = Σ_{n, oh, ow} g[n, f, oh, ow] · x[n, c, oh·sh + i − ph, ow·sw + j − pw]
+ *
+ * the filters' gradient (zero padding as above): for 4 (then 1) filters at once and each tap,
+ * the dot products of δ's rows with the input's shifted rows, a vector of partial sums per
+ * filter (stride 1 along the columns; other strides a column at a time).
+ */
+
+/** for (x = start; x < bound; x++) body */
+function upTo(f: FunctionBuilder, x: Local, start: number | Local, bound: Local, body: () => void): void {
+  if (typeof start === "number") f.i32(start);
+  else f.get(start);
+  f.set(x);
+  f.while(
+    () => f.get(x).get(bound).op("i32.lt_s"),
+    () => {
+      body();
+      f.inc(x, 1);
+    },
+  );
+}
+
+/**
+ * A tap's row or column in the (dilated, padded) input: `position` pushes t; when d divides t
+ * and 0 ≤ t / d < bound, `at` = t / d and `body` runs.
+ */
+function inside(
+  f: FunctionBuilder,
+  scratch: Local,
+  at: Local,
+  position: () => void,
+  d: Local,
+  bound: Local,
+  body: () => void,
+): void {
+  position();
+  f.set(scratch);
+  f.get(scratch)
+    .i32(0)
+    .op("i32.ge_s")
+    .if(() => {
+      f.get(d)
+        .i32(1)
+        .op("i32.eq")
+        .if(
+          () => f.get(scratch).set(at),
+          () =>
+            f
+              .get(scratch)
+              .get(d)
+              .op("i32.rem_s")
+              .if(
+                () => f.i32(-1).set(at),
+                () => f.get(scratch).get(d).op("i32.div_s").set(at),
+              ),
+        );
+      f.get(at).i32(0).op("i32.ge_s").get(at).get(bound).op("i32.lt_s").op("i32.and").if(body);
+    });
+}
+
+/** The output channels a pass takes, in the order they are tried: 4 while 4 remain, then 1. */
+const CHANNELS = [4, 1] as const;
+
+export function convolution(form: Form): FunctionBuilder {
+  const f = new FunctionBuilder(new Array(23).fill(I32));
+  const [out, x, k, N, CI, H, W, CO, KH, KW, HO, WO, sh, sw, ph, pw, dh, dw, k0, kf, kc, ki, kj] = Array.from(
+    { length: 23 },
+    (_, p) => f.param(p),
+  );
+  const L = form.lanes;
+  const S = form.shift;
+  const [n, o, oh, ow, c, i, j, t, ih, iw, xn, on, px, po, lo, hi, count, plane] = Array.from(
+    { length: 18 },
+    () => f.local(I32),
+  );
+  const pk = [0, 1, 2, 3].map(() => f.local(I32));
+  const xv = [0, 1].map(() => f.local(V128));
+  const w = f.local(V128);
+  const acc = Array.from({ length: 8 }, () => f.local(V128));
+  const sacc = [0, 1, 2, 3].map(() => f.local(form.type));
+  const sx = f.local(form.type);
+
+  for (const s of [k0, kf, kc, ki, kj]) f.get(s).i32(S).op("i32.shl").set(s);
+  f.get(k).get(k0).op("i32.add").set(k);
+  f.get(HO).get(WO).op("i32.mul").i32(S).op("i32.shl").set(plane);
+  // [lo, hi): the columns whose taps all lie inside the row, with stride and dilation 1.
+  f.i32(0).set(lo).i32(0).set(hi);
+  f.get(sw)
+    .i32(1)
+    .op("i32.eq")
+    .get(dw)
+    .i32(1)
+    .op("i32.eq")
+    .op("i32.and")
+    .if(() => {
+      f.get(pw).set(lo);
+      f.get(lo)
+        .i32(0)
+        .op("i32.lt_s")
+        .if(() => f.i32(0).set(lo));
+      f.get(lo)
+        .get(WO)
+        .op("i32.gt_s")
+        .if(() => f.get(WO).set(lo));
+      f.get(W).get(KW).op("i32.sub").get(pw).op("i32.add").i32(1).op("i32.add").set(hi);
+      f.get(hi)
+        .get(WO)
+        .op("i32.gt_s")
+        .if(() => f.get(WO).set(hi));
+      f.get(hi)
+        .get(lo)
+        .op("i32.lt_s")
+        .if(() => f.get(lo).set(hi));
+    });
+
+  /** Over c and the rows i inside the input: `body` sees ih. */
+  const rows = (body: () => void) =>
+    upTo(f, c, 0, CI, () =>
+      upTo(f, i, 0, KH, () =>
+        inside(
+          f,
+          t,
+          ih,
+          () => f.get(oh).get(sh).op("i32.mul").get(i).op("i32.add").get(ph).op("i32.sub"),
+          dh,
+          H,
+          body,
+        ),
+      ),
+    );
+  /** pk[0] = k + o·kf + c·kc + i·ki, pk[r] = pk[r − 1] + kf. */
+  const weights = (channels: number) => {
+    f.get(k).get(o).get(kf).op("i32.mul").op("i32.add");
+    f.get(c).get(kc).op("i32.mul").op("i32.add").get(i).get(ki).op("i32.mul").op("i32.add").set(pk[0]!);
+    for (let r = 1; r < channels; r++)
+      f.get(pk[r - 1]!)
+        .get(kf)
+        .op("i32.add")
+        .set(pk[r]!);
+  };
+  /** po = out + n's planes + (o + r)'s plane + (oh·WO + ow) elements. */
+  const outAt = (r: number) => {
+    f.get(on).get(o);
+    if (r !== 0) f.i32(r).op("i32.add");
+    f.get(plane).op("i32.mul").op("i32.add");
+    f.get(oh).get(WO).op("i32.mul").get(ow).op("i32.add").i32(S).op("i32.shl").op("i32.add").set(po);
+  };
+
+  /** One column, `channels` output channels, every tap checked. */
+  const column = (channels: number) => {
+    const rs = Array.from({ length: channels }, (_, r) => r);
+    for (const r of rs) f.zero(form.type).set(sacc[r]!);
+    rows(() =>
+      upTo(f, j, 0, KW, () =>
+        inside(
+          f,
+          t,
+          iw,
+          () => f.get(ow).get(sw).op("i32.mul").get(j).op("i32.add").get(pw).op("i32.sub"),
+          dw,
+          W,
+          () => {
+            f.get(xn)
+              .get(c)
+              .get(H)
+              .op("i32.mul")
+              .get(ih)
+              .op("i32.add")
+              .get(W)
+              .op("i32.mul")
+              .get(iw)
+              .op("i32.add");
+            f.i32(S).op("i32.shl").op("i32.add").mem(form.load).set(sx);
+            weights(channels);
+            f.get(pk[0]!).get(j).get(kj).op("i32.mul").op("i32.add").set(pk[0]!);
+            for (const r of rs) {
+              f.get(sacc[r]!).get(sx).get(pk[0]!).mem(form.load).op(form.mul).op(form.add).set(sacc[r]!);
+              if (r < channels - 1) f.incBy(pk[0]!, kf);
+            }
+          },
+        ),
+      ),
+    );
+    for (const r of rs) {
+      outAt(r);
+      f.get(po).get(sacc[r]!).mem(form.store);
+    }
+  };
+
+  /** `vectors` vectors of columns from ow, `channels` output channels. */
+  const tile = (channels: number, vectors: number) => {
+    const rs = Array.from({ length: channels }, (_, r) => r);
+    const vs = Array.from({ length: vectors }, (_, v) => v);
+    const a = (r: number, v: number) => acc[r * 2 + v]!;
+    for (const r of rs) for (const v of vs) f.zero(V128).set(a(r, v));
+    rows(() => {
+      f.get(xn).get(c).get(H).op("i32.mul").get(ih).op("i32.add").get(W).op("i32.mul").get(ow).op("i32.add");
+      f.get(pw).op("i32.sub").i32(S).op("i32.shl").op("i32.add").set(px);
+      weights(channels);
+      f.get(KW).set(count);
+      f.while(
+        () => f.get(count),
+        () => {
+          for (const v of vs)
+            f.get(px)
+              .mem("v128.load", v * 16)
+              .set(xv[v]!);
+          for (const r of rs) {
+            f.get(pk[r]!).mem(form.splat).set(w);
+            for (const v of vs)
+              f.get(a(r, v)).get(w).get(xv[v]!).simd(form.vmul).simd(form.vadd).set(a(r, v));
+          }
+          f.inc(px, form.size);
+          for (const r of rs) f.incBy(pk[r]!, kj);
+          f.inc(count, -1);
+        },
+      );
+    });
+    for (const r of rs) {
+      outAt(r);
+      for (const v of vs)
+        f.get(po)
+          .get(a(r, v))
+          .mem("v128.store", v * 16);
+    }
+  };
+
+  upTo(f, n, 0, N, () => {
+    f.get(x).get(n).get(CI).op("i32.mul").get(H).op("i32.mul").get(W).op("i32.mul");
+    f.i32(S).op("i32.shl").op("i32.add").set(xn);
+    f.get(out).get(n).get(CO).op("i32.mul").get(plane).op("i32.mul").op("i32.add").set(on);
+    f.i32(0).set(o);
+    for (const channels of CHANNELS)
+      f.while(
+        () => f.get(o).i32(channels).op("i32.add").get(CO).op("i32.le_s"),
+        () => {
+          upTo(f, oh, 0, HO, () => {
+            f.i32(0).set(ow);
+            f.while(
+              () => f.get(ow).get(lo).op("i32.lt_s"),
+              () => {
+                column(channels);
+                f.inc(ow, 1);
+              },
+            );
+            for (const vectors of [2, 1])
+              f.while(
+                () =>
+                  f
+                    .get(ow)
+                    .i32(vectors * L)
+                    .op("i32.add")
+                    .get(hi)
+                    .op("i32.le_s"),
+                () => {
+                  tile(channels, vectors);
+                  f.inc(ow, vectors * L);
+                },
+              );
+            f.while(
+              () => f.get(ow).get(WO).op("i32.lt_s"),
+              () => {
+                column(channels);
+                f.inc(ow, 1);
+              },
+            );
+          });
+          f.inc(o, channels);
+        },
+      );
+  });
+  return f;
+}
+
+export function convFilter(form: Form): FunctionBuilder {
+  const f = new FunctionBuilder(new Array(16).fill(I32));
+  const [dk, x, g, N, C, H, W, F, KH, KW, HO, WO, sh, sw, ph, pw] = Array.from({ length: 16 }, (_, p) =>
+    f.param(p),
+  );
+  const L = form.lanes;
+  const S = form.shift;
+  const [n, o, oh, ow, c, i, j, t, iw, px, lo, hi, plane] = Array.from({ length: 13 }, () => f.local(I32));
+  const pg = [0, 1, 2, 3].map(() => f.local(I32));
+  const xv = f.local(V128);
+  const acc = [0, 1, 2, 3].map(() => f.local(V128));
+  const sacc = [0, 1, 2, 3].map(() => f.local(form.type));
+  const sx = f.local(form.type);
+  f.get(HO).get(WO).op("i32.mul").i32(S).op("i32.shl").set(plane);
+
+  /** pg[0] = g + (((n·F + o)·HO + oh)·WO + ow) elements, pg[r] = pg[r − 1] + a plane. */
+  const deltas = (channels: number) => {
+    f.get(g).get(n).get(F).op("i32.mul").get(o).op("i32.add").get(HO).op("i32.mul").get(oh).op("i32.add");
+    f.get(WO).op("i32.mul").get(ow).op("i32.add").i32(S).op("i32.shl").op("i32.add").set(pg[0]!);
+    for (let r = 1; r < channels; r++)
+      f.get(pg[r - 1]!)
+        .get(plane)
+        .op("i32.add")
+        .set(pg[r]!);
+  };
+  /** px = x + (((n·C + c)·H + t)·W + column) elements, `column` pushing the column. */
+  const input = (column: () => void) => {
+    f.get(x).get(n).get(C).op("i32.mul").get(c).op("i32.add").get(H).op("i32.mul").get(t).op("i32.add");
+    f.get(W).op("i32.mul");
+    column();
+    f.i32(S).op("i32.shl").op("i32.add").set(px);
+  };
+
+  const pass = (channels: number) => {
+    const rs = Array.from({ length: channels }, (_, r) => r);
+    for (const r of rs) f.zero(V128).set(acc[r]!).zero(form.type).set(sacc[r]!);
+    upTo(f, n, 0, N, () =>
+      upTo(f, oh, 0, HO, () => {
+        f.get(oh).get(sh).op("i32.mul").get(i).op("i32.add").get(ph).op("i32.sub").set(t);
+        f.get(t)
+          .i32(0)
+          .op("i32.ge_s")
+          .get(t)
+          .get(H)
+          .op("i32.lt_s")
+          .op("i32.and")
+          .if(() =>
+            f
+              .get(sw)
+              .i32(1)
+              .op("i32.eq")
+              .if(
+                () => {
+                  // Stride 1: the columns ow in [lo, hi) read columns ow + j − pw inside the row.
+                  f.get(pw).get(j).op("i32.sub").set(lo);
+                  f.get(lo)
+                    .i32(0)
+                    .op("i32.lt_s")
+                    .if(() => f.i32(0).set(lo));
+                  f.get(W).get(pw).op("i32.add").get(j).op("i32.sub").set(hi);
+                  f.get(hi)
+                    .get(WO)
+                    .op("i32.gt_s")
+                    .if(() => f.get(WO).set(hi));
+                  f.get(lo).set(ow);
+                  deltas(channels);
+                  input(() => f.get(ow).op("i32.add").get(j).op("i32.add").get(pw).op("i32.sub"));
+                  f.while(
+                    () => f.get(ow).i32(L).op("i32.add").get(hi).op("i32.le_s"),
+                    () => {
+                      f.get(px).mem("v128.load").set(xv);
+                      for (const r of rs)
+                        f.get(acc[r]!)
+                          .get(pg[r]!)
+                          .mem("v128.load")
+                          .get(xv)
+                          .simd(form.vmul)
+                          .simd(form.vadd)
+                          .set(acc[r]!);
+                      f.inc(px, 16);
+                      for (const r of rs) f.inc(pg[r]!, 16);
+                      f.inc(ow, L);
+                    },
+                  );
+                  f.while(
+                    () => f.get(ow).get(hi).op("i32.lt_s"),
+                    () => {
+                      f.get(px).mem(form.load).set(sx);
+                      for (const r of rs)
+                        f.get(sacc[r]!)
+                          .get(pg[r]!)
+                          .mem(form.load)
+                          .get(sx)
+                          .op(form.mul)
+                          .op(form.add)
+                          .set(sacc[r]!);
+                      f.inc(px, form.size);
+                      for (const r of rs) f.inc(pg[r]!, form.size);
+                      f.inc(ow, 1);
+                    },
+                  );
+                },
+                () =>
+                  upTo(f, ow, 0, WO, () => {
+                    f.get(ow).get(sw).op("i32.mul").get(j).op("i32.add").get(pw).op("i32.sub").set(iw);
+                    f.get(iw)
+                      .i32(0)
+                      .op("i32.ge_s")
+                      .get(iw)
+                      .get(W)
+                      .op("i32.lt_s")
+                      .op("i32.and")
+                      .if(() => {
+                        input(() => f.get(iw).op("i32.add"));
+                        f.get(px).mem(form.load).set(sx);
+                        deltas(channels);
+                        for (const r of rs)
+                          f.get(sacc[r]!)
+                            .get(pg[r]!)
+                            .mem(form.load)
+                            .get(sx)
+                            .op(form.mul)
+                            .op(form.add)
+                            .set(sacc[r]!);
+                      });
+                  }),
+              ),
+          );
+      }),
+    );
+    for (const r of rs) {
+      // dk + ((((o + r)·C + c)·KH + i)·KW + j) elements = the lanes' sum and the scalars'.
+      f.get(dk).get(o);
+      if (r !== 0) f.i32(r).op("i32.add");
+      f.get(C).op("i32.mul").get(c).op("i32.add").get(KH).op("i32.mul").get(i).op("i32.add");
+      f.get(KW).op("i32.mul").get(j).op("i32.add").i32(S).op("i32.shl").op("i32.add");
+      f.get(acc[r]!).simd(form.extract, 0);
+      for (let lane = 1; lane < L; lane++) f.get(acc[r]!).simd(form.extract, lane).op(form.add);
+      f.get(sacc[r]!).op(form.add).mem(form.store);
+    }
+  };
+
+  f.i32(0).set(o);
+  for (const channels of CHANNELS)
+    f.while(
+      () => f.get(o).i32(channels).op("i32.add").get(F).op("i32.le_s"),
+      () => {
+        upTo(f, c, 0, C, () => upTo(f, i, 0, KH, () => upTo(f, j, 0, KW, () => pass(channels))));
+        f.inc(o, channels);
+      },
+    );
+  return f;
+}
+
+/** The generated module's functions calling the kernels' `conv` and `convFilter` (codegen/wasm.ts declares them). */
+export const CONV = "nablaConv";
+export const CONV_FILTER = "nablaConvFilter";
+
+/** A conv2d's sizes as the lowering knows them: the batch and channel counts as JS expressions. */
+export interface ConvCallDims {
+  readonly n: string;
+  readonly c: string;
+  readonly f: string;
+  readonly h: number;
+  readonly w: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly ho: number;
+  readonly wo: number;
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+}
+
+/**
+ * The call computing a conv2d whose result takes the place of `role` (ops/conv.ts: "out" the
+ * convolution, "x" args [δ, k] the input's gradient, "k" args [x, δ] the filters'), given the
+ * byte addresses [result, first arg, second arg].
+ */
+export function convCall(role: "out" | "x" | "k", d: ConvCallDims, [out, a, b]: readonly string[]): string {
+  const [[sh, sw], [ph, pw]] = [d.stride, d.padding];
+  const taps = d.kh * d.kw;
+  const list = (name: string, args: readonly (string | number)[]) => `${name}(${args.join(", ")});`;
+  if (role === "out")
+    return list(CONV, [
+      out!,
+      a!,
+      b!,
+      d.n,
+      d.c,
+      d.h,
+      d.w,
+      d.f,
+      d.kh,
+      d.kw,
+      d.ho,
+      d.wo,
+      sh,
+      sw,
+      ph,
+      pw,
+      1,
+      1,
+      0,
+      `${d.c} * ${taps}`,
+      taps,
+      d.kw,
+      1,
+    ]);
+  if (role === "x") {
+    // δ convolved with the flipped filters, channels swapped: k read from its last tap backwards.
+    return list(CONV, [
+      out!,
+      a!,
+      b!,
+      d.n,
+      d.f,
+      d.ho,
+      d.wo,
+      d.c,
+      d.kh,
+      d.kw,
+      d.h,
+      d.w,
+      1,
+      1,
+      d.kh - 1 - ph,
+      d.kw - 1 - pw,
+      sh,
+      sw,
+      taps - 1,
+      taps,
+      `${d.c} * ${taps}`,
+      -d.kw,
+      -1,
+    ]);
+  }
+  return list(CONV_FILTER, [out!, a!, b!, d.n, d.c, d.h, d.w, d.f, d.kh, d.kw, d.ho, d.wo, sh, sw, ph, pw]);
+}
