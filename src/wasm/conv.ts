@@ -283,6 +283,22 @@ export function convolution(form: Form): FunctionBuilder {
                   f.inc(ow, vectors * L);
                 },
               );
+            // The last columns inside the rows: one vector ending at hi, overlapping the ones
+            // before (their values computed again, the same), rather than one column at a time.
+            f.get(ow)
+              .get(hi)
+              .op("i32.lt_s")
+              .get(hi)
+              .get(lo)
+              .op("i32.sub")
+              .i32(L)
+              .op("i32.ge_s")
+              .op("i32.and")
+              .if(() => {
+                f.get(hi).i32(L).op("i32.sub").set(ow);
+                tile(channels, 1);
+                f.get(hi).set(ow);
+              });
             f.while(
               () => f.get(ow).get(WO).op("i32.lt_s"),
               () => {
