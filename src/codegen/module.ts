@@ -211,8 +211,8 @@ export function generateModule(
 
 export interface ModuleOptions {
   /**
-   * "js" (the default): plain JavaScript. "wasm": the matrix products run as WebAssembly SIMD
-   * kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
+   * "js" (the default): plain JavaScript. "wasm": the matrix products and convolutions run as
+   * WebAssembly SIMD kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
    * top-level await.
    */
   readonly target?: Target;

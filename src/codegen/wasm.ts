@@ -6,8 +6,9 @@ import type { StorageField } from "./scan.js";
  * What `--target wasm` adds to the module: the kernels' WebAssembly bytes (wasm/kernels.ts),
  * embedded as base64 and instantiated once when the module loads (a top-level await: no
  * import, no file, no network), and a workspace whose arrays are views of the kernels'
- * memory. The same graph and plan as the JavaScript module: the ops whose kernels have a
- * WebAssembly form (matmul, outer) call it, everything else is the same JavaScript.
+ * memory. The same graph as the JavaScript module: the ops whose kernels have a WebAssembly
+ * form (matmul, outer, conv2d in every role) call it, everything else is the same JavaScript;
+ * the plan differs only where a product would be fused into a JavaScript loop (plan.ts).
  */
 export type Target = "js" | "wasm";
 

@@ -19,21 +19,23 @@ import type { Form } from "./forms.js";
  *
  * Inside: the outputs of 4 (then 1) output channels at once, along each output row 2 (then
  * 1) vectors of columns whose taps are all inside the row: each step over (c, i, j) loads the
- * vectors of X once and a splat of each channel's weight, and adds their products to 8
- * accumulators, the products summed in the order of (c, i, j) as the JavaScript loops do.
- * Columns near a padded edge, and every column when the stride or the dilation along the
- * columns is not 1, are computed one at a time with the bounds checked per tap.
+ * vectors of X once (one load with stride 1; with a stride, each lane its own column, sw
+ * apart) and a splat of each channel's weight, and adds their products to 8 accumulators,
+ * the products summed in the order of (c, i, j) as the JavaScript loops do. Columns near a
+ * padded edge, and every column when the input is dilated along the columns (an input's
+ * gradient with a stride), are computed one at a time with the bounds checked per tap.
  *
- *   convFilter(dk, x, g, N, C, H, W, F, KH, KW, HO, WO, sh, sw, ph, pw)
- *   dk[f, c, i, j] = Σ_{n, oh, ow} g[n, f, oh, ow] · x[n, c, oh·sh + i − ph, ow·sw + j − pw]
- *
- * the filters' gradient (zero padding as above): for 4 (then 1) filters at once and each tap,
- * the dot products of δ's rows with the input's shifted rows, a vector of partial sums per
- * filter (stride 1 along the columns; other strides a column at a time).
+ * The filters' gradient, `convFilter`, is in wasm/convFilter.ts.
  */
 
 /** for (x = start; x < bound; x++) body */
-function upTo(f: FunctionBuilder, x: Local, start: number | Local, bound: Local, body: () => void): void {
+export function upTo(
+  f: FunctionBuilder,
+  x: Local,
+  start: number | Local,
+  bound: Local,
+  body: () => void,
+): void {
   if (typeof start === "number") f.i32(start);
   else f.get(start);
   f.set(x);
@@ -85,7 +87,7 @@ function inside(
 }
 
 /** The output channels a pass takes, in the order they are tried: 4 while 4 remain, then 1. */
-const CHANNELS = [4, 1] as const;
+export const CHANNELS = [4, 1] as const;
 
 export function convolution(form: Form): FunctionBuilder {
   const f = new FunctionBuilder(new Array(23).fill(I32));
@@ -100,6 +102,9 @@ export function convolution(form: Form): FunctionBuilder {
     () => f.local(I32),
   );
   const pk = [0, 1, 2, 3].map(() => f.local(I32));
+  // A column's step in x in bytes, and a lane's (lane · sw · size): gathered vectors for sw > 1.
+  const [step, base] = [f.local(I32), f.local(I32)];
+  const lanes = [1, 2, 3].map(() => f.local(I32));
   const xv = [0, 1].map(() => f.local(V128));
   const w = f.local(V128);
   const acc = Array.from({ length: 8 }, () => f.local(V128));
@@ -109,26 +114,35 @@ export function convolution(form: Form): FunctionBuilder {
   for (const s of [k0, kf, kc, ki, kj]) f.get(s).i32(S).op("i32.shl").set(s);
   f.get(k).get(k0).op("i32.add").set(k);
   f.get(HO).get(WO).op("i32.mul").i32(S).op("i32.shl").set(plane);
-  // [lo, hi): the columns whose taps all lie inside the row, with stride and dilation 1.
+  f.get(sw).i32(S).op("i32.shl").set(step);
+  for (let lane = 1; lane < L; lane++)
+    f.get(step)
+      .i32(lane)
+      .op("i32.mul")
+      .set(lanes[lane - 1]!);
+  // [lo, hi): the columns whose taps all lie inside the row (ow·sw − pw ≥ 0 and
+  // ow·sw + KW − 1 − pw < W), without dilation; every column one at a time with it.
   f.i32(0).set(lo).i32(0).set(hi);
-  f.get(sw)
+  f.get(dw)
     .i32(1)
     .op("i32.eq")
-    .get(dw)
-    .i32(1)
-    .op("i32.eq")
-    .op("i32.and")
     .if(() => {
-      f.get(pw).set(lo);
-      f.get(lo)
+      f.get(pw)
         .i32(0)
-        .op("i32.lt_s")
-        .if(() => f.i32(0).set(lo));
+        .op("i32.gt_s")
+        .if(() => f.get(pw).get(sw).op("i32.add").i32(1).op("i32.sub").get(sw).op("i32.div_s").set(lo));
       f.get(lo)
         .get(WO)
         .op("i32.gt_s")
         .if(() => f.get(WO).set(lo));
-      f.get(W).get(KW).op("i32.sub").get(pw).op("i32.add").i32(1).op("i32.add").set(hi);
+      f.get(W).get(KW).op("i32.sub").get(pw).op("i32.add").set(hi);
+      f.get(hi)
+        .i32(0)
+        .op("i32.ge_s")
+        .if(
+          () => f.get(hi).get(sw).op("i32.div_s").i32(1).op("i32.add").set(hi),
+          () => f.i32(0).set(hi),
+        );
       f.get(hi)
         .get(WO)
         .op("i32.gt_s")
@@ -214,23 +228,50 @@ export function convolution(form: Form): FunctionBuilder {
   };
 
   /** `vectors` vectors of columns from ow, `channels` output channels. */
-  const tile = (channels: number, vectors: number) => {
+  const tile = (channels: number, vectors: number, strided: boolean) => {
     const rs = Array.from({ length: channels }, (_, r) => r);
     const vs = Array.from({ length: vectors }, (_, v) => v);
     const a = (r: number, v: number) => acc[r * 2 + v]!;
     for (const r of rs) for (const v of vs) f.zero(V128).set(a(r, v));
     rows(() => {
-      f.get(xn).get(c).get(H).op("i32.mul").get(ih).op("i32.add").get(W).op("i32.mul").get(ow).op("i32.add");
-      f.get(pw).op("i32.sub").i32(S).op("i32.shl").op("i32.add").set(px);
+      f.get(xn).get(c).get(H).op("i32.mul").get(ih).op("i32.add").get(W).op("i32.mul");
+      f.get(ow)
+        .get(sw)
+        .op("i32.mul")
+        .op("i32.add")
+        .get(pw)
+        .op("i32.sub")
+        .i32(S)
+        .op("i32.shl")
+        .op("i32.add")
+        .set(px);
       weights(channels);
       f.get(KW).set(count);
       f.while(
         () => f.get(count),
         () => {
           for (const v of vs)
-            f.get(px)
-              .mem("v128.load", v * 16)
-              .set(xv[v]!);
+            if (!strided)
+              f.get(px)
+                .mem("v128.load", v * 16)
+                .set(xv[v]!);
+            else {
+              // The vector's columns sw apart: lane 0 splat, the others replaced one by one.
+              f.get(px);
+              if (v > 0)
+                f.get(lanes[L - 2]!)
+                  .get(step)
+                  .op("i32.add")
+                  .op("i32.add");
+              f.tee(base).mem(form.splat);
+              for (let lane = 1; lane < L; lane++)
+                f.get(base)
+                  .get(lanes[lane - 1]!)
+                  .op("i32.add")
+                  .mem(form.load)
+                  .simd(form.replace, lane);
+              f.set(xv[v]!);
+            }
           for (const r of rs) {
             f.get(pk[r]!).mem(form.splat).set(w);
             for (const v of vs)
@@ -251,6 +292,55 @@ export function convolution(form: Form): FunctionBuilder {
     }
   };
 
+  /** One output row of `channels` channels: columns outside [lo, hi) one by one, vectors inside. */
+  const columns = (channels: number, strided: boolean) => {
+    f.i32(0).set(ow);
+    f.while(
+      () => f.get(ow).get(lo).op("i32.lt_s"),
+      () => {
+        column(channels);
+        f.inc(ow, 1);
+      },
+    );
+    for (const vectors of [2, 1])
+      f.while(
+        () =>
+          f
+            .get(ow)
+            .i32(vectors * L)
+            .op("i32.add")
+            .get(hi)
+            .op("i32.le_s"),
+        () => {
+          tile(channels, vectors, strided);
+          f.inc(ow, vectors * L);
+        },
+      );
+    // The last columns inside the rows: one vector ending at hi, overlapping the ones
+    // before (their values computed again, the same), rather than one column at a time.
+    f.get(ow)
+      .get(hi)
+      .op("i32.lt_s")
+      .get(hi)
+      .get(lo)
+      .op("i32.sub")
+      .i32(L)
+      .op("i32.ge_s")
+      .op("i32.and")
+      .if(() => {
+        f.get(hi).i32(L).op("i32.sub").set(ow);
+        tile(channels, 1, strided);
+        f.get(hi).set(ow);
+      });
+    f.while(
+      () => f.get(ow).get(WO).op("i32.lt_s"),
+      () => {
+        column(channels);
+        f.inc(ow, 1);
+      },
+    );
+  };
+
   upTo(f, n, 0, N, () => {
     f.get(x).get(n).get(CI).op("i32.mul").get(H).op("i32.mul").get(W).op("i32.mul");
     f.i32(S).op("i32.shl").op("i32.add").set(xn);
@@ -260,211 +350,20 @@ export function convolution(form: Form): FunctionBuilder {
       f.while(
         () => f.get(o).i32(channels).op("i32.add").get(CO).op("i32.le_s"),
         () => {
-          upTo(f, oh, 0, HO, () => {
-            f.i32(0).set(ow);
-            f.while(
-              () => f.get(ow).get(lo).op("i32.lt_s"),
-              () => {
-                column(channels);
-                f.inc(ow, 1);
-              },
-            );
-            for (const vectors of [2, 1])
-              f.while(
-                () =>
-                  f
-                    .get(ow)
-                    .i32(vectors * L)
-                    .op("i32.add")
-                    .get(hi)
-                    .op("i32.le_s"),
-                () => {
-                  tile(channels, vectors);
-                  f.inc(ow, vectors * L);
-                },
-              );
-            // The last columns inside the rows: one vector ending at hi, overlapping the ones
-            // before (their values computed again, the same), rather than one column at a time.
-            f.get(ow)
-              .get(hi)
-              .op("i32.lt_s")
-              .get(hi)
-              .get(lo)
-              .op("i32.sub")
-              .i32(L)
-              .op("i32.ge_s")
-              .op("i32.and")
-              .if(() => {
-                f.get(hi).i32(L).op("i32.sub").set(ow);
-                tile(channels, 1);
-                f.get(hi).set(ow);
-              });
-            f.while(
-              () => f.get(ow).get(WO).op("i32.lt_s"),
-              () => {
-                column(channels);
-                f.inc(ow, 1);
-              },
-            );
-          });
-          f.inc(o, channels);
-        },
-      );
-  });
-  return f;
-}
-
-export function convFilter(form: Form): FunctionBuilder {
-  const f = new FunctionBuilder(new Array(16).fill(I32));
-  const [dk, x, g, N, C, H, W, F, KH, KW, HO, WO, sh, sw, ph, pw] = Array.from({ length: 16 }, (_, p) =>
-    f.param(p),
-  );
-  const L = form.lanes;
-  const S = form.shift;
-  const [n, o, oh, ow, c, i, j, t, iw, px, lo, hi, plane] = Array.from({ length: 13 }, () => f.local(I32));
-  const pg = [0, 1, 2, 3].map(() => f.local(I32));
-  const xv = f.local(V128);
-  const acc = [0, 1, 2, 3].map(() => f.local(V128));
-  const sacc = [0, 1, 2, 3].map(() => f.local(form.type));
-  const sx = f.local(form.type);
-  f.get(HO).get(WO).op("i32.mul").i32(S).op("i32.shl").set(plane);
-
-  /** pg[0] = g + (((n·F + o)·HO + oh)·WO + ow) elements, pg[r] = pg[r − 1] + a plane. */
-  const deltas = (channels: number) => {
-    f.get(g).get(n).get(F).op("i32.mul").get(o).op("i32.add").get(HO).op("i32.mul").get(oh).op("i32.add");
-    f.get(WO).op("i32.mul").get(ow).op("i32.add").i32(S).op("i32.shl").op("i32.add").set(pg[0]!);
-    for (let r = 1; r < channels; r++)
-      f.get(pg[r - 1]!)
-        .get(plane)
-        .op("i32.add")
-        .set(pg[r]!);
-  };
-  /** px = x + (((n·C + c)·H + t)·W + column) elements, `column` pushing the column. */
-  const input = (column: () => void) => {
-    f.get(x).get(n).get(C).op("i32.mul").get(c).op("i32.add").get(H).op("i32.mul").get(t).op("i32.add");
-    f.get(W).op("i32.mul");
-    column();
-    f.i32(S).op("i32.shl").op("i32.add").set(px);
-  };
-
-  const pass = (channels: number) => {
-    const rs = Array.from({ length: channels }, (_, r) => r);
-    for (const r of rs) f.zero(V128).set(acc[r]!).zero(form.type).set(sacc[r]!);
-    upTo(f, n, 0, N, () =>
-      upTo(f, oh, 0, HO, () => {
-        f.get(oh).get(sh).op("i32.mul").get(i).op("i32.add").get(ph).op("i32.sub").set(t);
-        f.get(t)
-          .i32(0)
-          .op("i32.ge_s")
-          .get(t)
-          .get(H)
-          .op("i32.lt_s")
-          .op("i32.and")
-          .if(() =>
+          upTo(f, oh, 0, HO, () =>
             f
               .get(sw)
               .i32(1)
               .op("i32.eq")
               .if(
-                () => {
-                  // Stride 1: the columns ow in [lo, hi) read columns ow + j − pw inside the row.
-                  f.get(pw).get(j).op("i32.sub").set(lo);
-                  f.get(lo)
-                    .i32(0)
-                    .op("i32.lt_s")
-                    .if(() => f.i32(0).set(lo));
-                  f.get(W).get(pw).op("i32.add").get(j).op("i32.sub").set(hi);
-                  f.get(hi)
-                    .get(WO)
-                    .op("i32.gt_s")
-                    .if(() => f.get(WO).set(hi));
-                  f.get(lo).set(ow);
-                  deltas(channels);
-                  input(() => f.get(ow).op("i32.add").get(j).op("i32.add").get(pw).op("i32.sub"));
-                  f.while(
-                    () => f.get(ow).i32(L).op("i32.add").get(hi).op("i32.le_s"),
-                    () => {
-                      f.get(px).mem("v128.load").set(xv);
-                      for (const r of rs)
-                        f.get(acc[r]!)
-                          .get(pg[r]!)
-                          .mem("v128.load")
-                          .get(xv)
-                          .simd(form.vmul)
-                          .simd(form.vadd)
-                          .set(acc[r]!);
-                      f.inc(px, 16);
-                      for (const r of rs) f.inc(pg[r]!, 16);
-                      f.inc(ow, L);
-                    },
-                  );
-                  f.while(
-                    () => f.get(ow).get(hi).op("i32.lt_s"),
-                    () => {
-                      f.get(px).mem(form.load).set(sx);
-                      for (const r of rs)
-                        f.get(sacc[r]!)
-                          .get(pg[r]!)
-                          .mem(form.load)
-                          .get(sx)
-                          .op(form.mul)
-                          .op(form.add)
-                          .set(sacc[r]!);
-                      f.inc(px, form.size);
-                      for (const r of rs) f.inc(pg[r]!, form.size);
-                      f.inc(ow, 1);
-                    },
-                  );
-                },
-                () =>
-                  upTo(f, ow, 0, WO, () => {
-                    f.get(ow).get(sw).op("i32.mul").get(j).op("i32.add").get(pw).op("i32.sub").set(iw);
-                    f.get(iw)
-                      .i32(0)
-                      .op("i32.ge_s")
-                      .get(iw)
-                      .get(W)
-                      .op("i32.lt_s")
-                      .op("i32.and")
-                      .if(() => {
-                        input(() => f.get(iw).op("i32.add"));
-                        f.get(px).mem(form.load).set(sx);
-                        deltas(channels);
-                        for (const r of rs)
-                          f.get(sacc[r]!)
-                            .get(pg[r]!)
-                            .mem(form.load)
-                            .get(sx)
-                            .op(form.mul)
-                            .op(form.add)
-                            .set(sacc[r]!);
-                      });
-                  }),
+                () => columns(channels, false),
+                () => columns(channels, true),
               ),
           );
-      }),
-    );
-    for (const r of rs) {
-      // dk + ((((o + r)·C + c)·KH + i)·KW + j) elements = the lanes' sum and the scalars'.
-      f.get(dk).get(o);
-      if (r !== 0) f.i32(r).op("i32.add");
-      f.get(C).op("i32.mul").get(c).op("i32.add").get(KH).op("i32.mul").get(i).op("i32.add");
-      f.get(KW).op("i32.mul").get(j).op("i32.add").i32(S).op("i32.shl").op("i32.add");
-      f.get(acc[r]!).simd(form.extract, 0);
-      for (let lane = 1; lane < L; lane++) f.get(acc[r]!).simd(form.extract, lane).op(form.add);
-      f.get(sacc[r]!).op(form.add).mem(form.store);
-    }
-  };
-
-  f.i32(0).set(o);
-  for (const channels of CHANNELS)
-    f.while(
-      () => f.get(o).i32(channels).op("i32.add").get(F).op("i32.le_s"),
-      () => {
-        upTo(f, c, 0, C, () => upTo(f, i, 0, KH, () => upTo(f, j, 0, KW, () => pass(channels))));
-        f.inc(o, channels);
-      },
-    );
+          f.inc(o, channels);
+        },
+      );
+  });
   return f;
 }
 

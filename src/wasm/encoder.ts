@@ -94,7 +94,9 @@ const SIMD = {
   "f32x4.splat": 0x13,
   "f64x2.splat": 0x14,
   "f32x4.extract_lane": 0x1f,
+  "f32x4.replace_lane": 0x20,
   "f64x2.extract_lane": 0x21,
+  "f64x2.replace_lane": 0x22,
   "f32x4.add": 0xe4,
   "f32x4.mul": 0xe6,
   "f64x2.add": 0xf0,
@@ -160,7 +162,7 @@ export class FunctionBuilder {
 
   simd(name: SimdOp, lane?: number): this {
     this.code.push(0xfd, ...uleb(SIMD[name]));
-    if (name.endsWith("extract_lane")) {
+    if (name.endsWith("_lane")) {
       if (lane === undefined) throw new Error(`${name} needs a lane`);
       this.code.push(lane);
     }

@@ -17,6 +17,7 @@ export interface Form {
   readonly vadd: SimdOp;
   readonly vmul: SimdOp;
   readonly extract: SimdOp;
+  readonly replace: SimdOp;
 }
 
 export const FORMS: Record<Precision, Form> = {
@@ -33,6 +34,7 @@ export const FORMS: Record<Precision, Form> = {
     vadd: "f64x2.add",
     vmul: "f64x2.mul",
     extract: "f64x2.extract_lane",
+    replace: "f64x2.replace_lane",
   },
   f32: {
     type: F32,
@@ -47,5 +49,6 @@ export const FORMS: Record<Precision, Form> = {
     vadd: "f32x4.add",
     vmul: "f32x4.mul",
     extract: "f32x4.extract_lane",
+    replace: "f32x4.replace_lane",
   },
 };

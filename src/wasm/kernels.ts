@@ -1,6 +1,7 @@
 import { encodeModule, FunctionBuilder, I32, V128, type Local } from "./encoder.js";
 import { FORMS, type Form, type Precision } from "./forms.js";
-import { convFilter, convolution } from "./conv.js";
+import { convolution } from "./conv.js";
+import { convFilter } from "./convFilter.js";
 
 export type { Precision };
 
