@@ -6,24 +6,27 @@ import type { Form } from "./forms.js";
  * single precision). Every size, stride and offset is an argument (element counts; a, x, k,
  * out byte addresses into the memory), so the bytes do not depend on the model.
  *
- *   conv(out, x, k, N, CI, H, W, CO, KH, KW, HO, WO, sh, sw, ph, pw, dh, dw, k0, kf, kc, ki, kj)
- *   out[n, o, oh, ow] = Σ_{c < CI, i < KH, j < KW} X(n, c, oh·sh + i − ph, ow·sw + j − pw) · K(o, c, i, j)
+ *   conv(out, x, k, N, CI, H, W, CO, KH, KW, HO, WO, sh, sw, ph, pw, oplane, orow, ocol, o0, k0, kf, kc, ki, kj)
+ *   OUT(n, o, oh, ow) = Σ_{c < CI, i < KH, j < KW} x[n, c, oh·sh + i − ph, ow·sw + j − pw] · K(o, c, i, j)
  *
- * with X(n, c, t, u) = x[n, c, t / dh, u / dw] ([N, CI, H, W]) where dh divides t and dw u and
- * the row and column are inside the image, 0 elsewhere (zero padding; dh, dw > 1 dilate the
- * input), and K(o, c, i, j) at k + k0 + o·kf + c·kc + i·ki + j·kj (in elements, strides of any sign).
- * The forward convolution is k0 = 0, kf = CI·KH·KW, kc = KH·KW, ki = KW, kj = 1, dh = dw = 1. The
- * input's gradient is the same kernel: δ [N, F, HO, WO] convolved with the flipped filters
- * read with the channels swapped (k0 = KH·KW − 1, its last tap, ki = −KW, kj = −1), padded by KH − 1 − ph
- * and KW − 1 − pw and dilated by the forward stride.
+ * x [N, CI, H, W], 0 outside the image (zero padding); K(o, c, i, j) at k + k0 + o·kf + c·kc +
+ * i·ki + j·kj and OUT(n, o, oh, ow) at out + o0 + (n·CO + o)·oplane + oh·orow + ow·ocol (in
+ * elements, the filters' strides of any sign). The forward convolution is oplane = HO·WO,
+ * orow = WO, ocol = 1, o0 = k0 = 0, kf = CI·KH·KW, kc = KH·KW, ki = KW, kj = 1. The input's
+ * gradient is the same kernel (`convCall`): δ [N, F, HO, WO] convolved with the flipped
+ * filters read with the channels swapped (k0 the last tap, ki = −KW, kj = −1), padded by
+ * KH − 1 − ph and KW − 1 − pw; with a stride, one call per phase of the input's rows and
+ * columns modulo it, each the taps that reach that phase (ki = −sh·KW, kj = −sw), its outputs
+ * sh rows and sw columns apart (orow = sh·W, ocol = sw).
  *
  * Inside: the outputs of 4 (then 1) output channels at once, along each output row 2 (then
  * 1) vectors of columns whose taps are all inside the row: each step over (c, i, j) loads the
- * vectors of X once (one load with stride 1; with a stride, each lane its own column, sw
+ * vectors of x once (one load with stride 1; with a stride, each lane its own column, sw
  * apart) and a splat of each channel's weight, and adds their products to 8 accumulators,
- * the products summed in the order of (c, i, j) as the JavaScript loops do. Columns near a
- * padded edge, and every column when the input is dilated along the columns (an input's
- * gradient with a stride), are computed one at a time with the bounds checked per tap.
+ * the products summed in the order of (c, i, j) as the JavaScript loops do; stored as vectors,
+ * or lane by lane when ocol > 1. The last columns inside the row are one vector overlapping
+ * the ones before; columns at a padded edge are computed one at a time, the bounds checked
+ * per tap.
  *
  * The filters' gradient, `convFilter`, is in wasm/convFilter.ts.
  */
@@ -48,59 +51,53 @@ export function upTo(
   );
 }
 
-/**
- * A tap's row or column in the (dilated, padded) input: `position` pushes t; when d divides t
- * and 0 ≤ t / d < bound, `at` = t / d and `body` runs.
- */
-function inside(
-  f: FunctionBuilder,
-  scratch: Local,
-  at: Local,
-  position: () => void,
-  d: Local,
-  bound: Local,
-  body: () => void,
-): void {
+/** A tap's row or column in the padded input: `position` pushes it; when 0 ≤ it < bound, `at` = it and `body` runs. */
+function inside(f: FunctionBuilder, at: Local, position: () => void, bound: Local, body: () => void): void {
   position();
-  f.set(scratch);
-  f.get(scratch)
-    .i32(0)
-    .op("i32.ge_s")
-    .if(() => {
-      f.get(d)
-        .i32(1)
-        .op("i32.eq")
-        .if(
-          () => f.get(scratch).set(at),
-          () =>
-            f
-              .get(scratch)
-              .get(d)
-              .op("i32.rem_s")
-              .if(
-                () => f.i32(-1).set(at),
-                () => f.get(scratch).get(d).op("i32.div_s").set(at),
-              ),
-        );
-      f.get(at).i32(0).op("i32.ge_s").get(at).get(bound).op("i32.lt_s").op("i32.and").if(body);
-    });
+  f.set(at);
+  f.get(at).i32(0).op("i32.ge_s").get(at).get(bound).op("i32.lt_s").op("i32.and").if(body);
 }
 
 /** The output channels a pass takes, in the order they are tried: 4 while 4 remain, then 1. */
 export const CHANNELS = [4, 1] as const;
 
 export function convolution(form: Form): FunctionBuilder {
-  const f = new FunctionBuilder(new Array(23).fill(I32));
-  const [out, x, k, N, CI, H, W, CO, KH, KW, HO, WO, sh, sw, ph, pw, dh, dw, k0, kf, kc, ki, kj] = Array.from(
-    { length: 23 },
-    (_, p) => f.param(p),
-  );
+  const f = new FunctionBuilder(new Array(25).fill(I32));
+  const [
+    out,
+    x,
+    k,
+    N,
+    CI,
+    H,
+    W,
+    CO,
+    KH,
+    KW,
+    HO,
+    WO,
+    sh,
+    sw,
+    ph,
+    pw,
+    oplane,
+    orow,
+    ocol,
+    o0,
+    k0,
+    kf,
+    kc,
+    ki,
+    kj,
+  ] = Array.from({ length: 25 }, (_, p) => f.param(p));
   const L = form.lanes;
   const S = form.shift;
-  const [n, o, oh, ow, c, i, j, t, ih, iw, xn, on, px, po, lo, hi, count, plane] = Array.from(
-    { length: 18 },
-    () => f.local(I32),
+  const [n, o, oh, ow, c, i, j, ih, iw, xn, on, px, po, lo, hi, count] = Array.from({ length: 16 }, () =>
+    f.local(I32),
   );
+  // An output column's step in bytes, and a lane's: outputs stored lane by lane when ocol > 1.
+  const ostep = f.local(I32);
+  const olanes = [1, 2, 3].map(() => f.local(I32));
   const pk = [0, 1, 2, 3].map(() => f.local(I32));
   // A column's step in x in bytes, and a lane's (lane · sw · size): gathered vectors for sw > 1.
   const [step, base] = [f.local(I32), f.local(I32)];
@@ -111,9 +108,15 @@ export function convolution(form: Form): FunctionBuilder {
   const sacc = [0, 1, 2, 3].map(() => f.local(form.type));
   const sx = f.local(form.type);
 
-  for (const s of [k0, kf, kc, ki, kj]) f.get(s).i32(S).op("i32.shl").set(s);
+  for (const s of [oplane, orow, o0, k0, kf, kc, ki, kj]) f.get(s).i32(S).op("i32.shl").set(s);
   f.get(k).get(k0).op("i32.add").set(k);
-  f.get(HO).get(WO).op("i32.mul").i32(S).op("i32.shl").set(plane);
+  f.get(out).get(o0).op("i32.add").set(out);
+  f.get(ocol).i32(S).op("i32.shl").set(ostep);
+  for (let lane = 1; lane < L; lane++)
+    f.get(ostep)
+      .i32(lane)
+      .op("i32.mul")
+      .set(olanes[lane - 1]!);
   f.get(sw).i32(S).op("i32.shl").set(step);
   for (let lane = 1; lane < L; lane++)
     f.get(step)
@@ -121,37 +124,32 @@ export function convolution(form: Form): FunctionBuilder {
       .op("i32.mul")
       .set(lanes[lane - 1]!);
   // [lo, hi): the columns whose taps all lie inside the row (ow·sw − pw ≥ 0 and
-  // ow·sw + KW − 1 − pw < W), without dilation; every column one at a time with it.
-  f.i32(0).set(lo).i32(0).set(hi);
-  f.get(dw)
-    .i32(1)
-    .op("i32.eq")
-    .if(() => {
-      f.get(pw)
-        .i32(0)
-        .op("i32.gt_s")
-        .if(() => f.get(pw).get(sw).op("i32.add").i32(1).op("i32.sub").get(sw).op("i32.div_s").set(lo));
-      f.get(lo)
-        .get(WO)
-        .op("i32.gt_s")
-        .if(() => f.get(WO).set(lo));
-      f.get(W).get(KW).op("i32.sub").get(pw).op("i32.add").set(hi);
-      f.get(hi)
-        .i32(0)
-        .op("i32.ge_s")
-        .if(
-          () => f.get(hi).get(sw).op("i32.div_s").i32(1).op("i32.add").set(hi),
-          () => f.i32(0).set(hi),
-        );
-      f.get(hi)
-        .get(WO)
-        .op("i32.gt_s")
-        .if(() => f.get(WO).set(hi));
-      f.get(hi)
-        .get(lo)
-        .op("i32.lt_s")
-        .if(() => f.get(lo).set(hi));
-    });
+  // ow·sw + KW − 1 − pw < W); the others one at a time.
+  f.i32(0).set(lo);
+  f.get(pw)
+    .i32(0)
+    .op("i32.gt_s")
+    .if(() => f.get(pw).get(sw).op("i32.add").i32(1).op("i32.sub").get(sw).op("i32.div_s").set(lo));
+  f.get(lo)
+    .get(WO)
+    .op("i32.gt_s")
+    .if(() => f.get(WO).set(lo));
+  f.get(W).get(KW).op("i32.sub").get(pw).op("i32.add").set(hi);
+  f.get(hi)
+    .i32(0)
+    .op("i32.ge_s")
+    .if(
+      () => f.get(hi).get(sw).op("i32.div_s").i32(1).op("i32.add").set(hi),
+      () => f.i32(0).set(hi),
+    );
+  f.get(hi)
+    .get(WO)
+    .op("i32.gt_s")
+    .if(() => f.get(WO).set(hi));
+  f.get(hi)
+    .get(lo)
+    .op("i32.lt_s")
+    .if(() => f.get(lo).set(hi));
 
   /** Over c and the rows i inside the input: `body` sees ih. */
   const rows = (body: () => void) =>
@@ -159,10 +157,8 @@ export function convolution(form: Form): FunctionBuilder {
       upTo(f, i, 0, KH, () =>
         inside(
           f,
-          t,
           ih,
           () => f.get(oh).get(sh).op("i32.mul").get(i).op("i32.add").get(ph).op("i32.sub"),
-          dh,
           H,
           body,
         ),
@@ -178,12 +174,12 @@ export function convolution(form: Form): FunctionBuilder {
         .op("i32.add")
         .set(pk[r]!);
   };
-  /** po = out + n's planes + (o + r)'s plane + (oh·WO + ow) elements. */
+  /** po = out + n's planes + (o + r)'s plane + oh rows + ow columns (oplane, orow in bytes). */
   const outAt = (r: number) => {
     f.get(on).get(o);
     if (r !== 0) f.i32(r).op("i32.add");
-    f.get(plane).op("i32.mul").op("i32.add");
-    f.get(oh).get(WO).op("i32.mul").get(ow).op("i32.add").i32(S).op("i32.shl").op("i32.add").set(po);
+    f.get(oplane).op("i32.mul").op("i32.add");
+    f.get(oh).get(orow).op("i32.mul").op("i32.add").get(ow).get(ostep).op("i32.mul").op("i32.add").set(po);
   };
 
   /** One column, `channels` output channels, every tap checked. */
@@ -194,10 +190,8 @@ export function convolution(form: Form): FunctionBuilder {
       upTo(f, j, 0, KW, () =>
         inside(
           f,
-          t,
           iw,
           () => f.get(ow).get(sw).op("i32.mul").get(j).op("i32.add").get(pw).op("i32.sub"),
-          dw,
           W,
           () => {
             f.get(xn)
@@ -285,10 +279,34 @@ export function convolution(form: Form): FunctionBuilder {
     });
     for (const r of rs) {
       outAt(r);
-      for (const v of vs)
-        f.get(po)
-          .get(a(r, v))
-          .mem("v128.store", v * 16);
+      f.get(ocol)
+        .i32(1)
+        .op("i32.eq")
+        .if(
+          () => {
+            for (const v of vs)
+              f.get(po)
+                .get(a(r, v))
+                .mem("v128.store", v * 16);
+          },
+          () => {
+            // Output columns ocol apart (a phase of a strided input's gradient): lane by lane.
+            for (const v of vs) {
+              f.get(po);
+              if (v > 0)
+                f.get(olanes[L - 2]!)
+                  .op("i32.add")
+                  .get(ostep)
+                  .op("i32.add");
+              f.set(base);
+              for (let lane = 0; lane < L; lane++) {
+                f.get(base);
+                if (lane > 0) f.get(olanes[lane - 1]!).op("i32.add");
+                f.get(a(r, v)).simd(form.extract, lane).mem(form.store);
+              }
+            }
+          },
+        );
     }
   };
 
@@ -344,7 +362,7 @@ export function convolution(form: Form): FunctionBuilder {
   upTo(f, n, 0, N, () => {
     f.get(x).get(n).get(CI).op("i32.mul").get(H).op("i32.mul").get(W).op("i32.mul");
     f.i32(S).op("i32.shl").op("i32.add").set(xn);
-    f.get(out).get(n).get(CO).op("i32.mul").get(plane).op("i32.mul").op("i32.add").set(on);
+    f.get(out).get(n).get(CO).op("i32.mul").get(oplane).op("i32.mul").op("i32.add").set(on);
     f.i32(0).set(o);
     for (const channels of CHANNELS)
       f.while(
@@ -395,59 +413,50 @@ export function convCall(role: "out" | "x" | "k", d: ConvCallDims, [out, a, b]: 
   const [[sh, sw], [ph, pw]] = [d.stride, d.padding];
   const taps = d.kh * d.kw;
   const list = (name: string, args: readonly (string | number)[]) => `${name}(${args.join(", ")});`;
+  if (role === "k")
+    return list(CONV_FILTER, [out!, a!, b!, d.n, d.c, d.h, d.w, d.f, d.kh, d.kw, d.ho, d.wo, sh, sw, ph, pw]);
   if (role === "out")
     return list(CONV, [
-      out!,
-      a!,
-      b!,
-      d.n,
-      d.c,
-      d.h,
-      d.w,
-      d.f,
-      d.kh,
-      d.kw,
-      d.ho,
-      d.wo,
-      sh,
-      sw,
-      ph,
-      pw,
-      1,
-      1,
-      0,
-      `${d.c} * ${taps}`,
-      taps,
-      d.kw,
-      1,
+      ...[out!, a!, b!, d.n, d.c, d.h, d.w, d.f, d.kh, d.kw, d.ho, d.wo, sh, sw, ph, pw],
+      ...[d.ho * d.wo, d.wo, 1, 0, 0, `${d.c} * ${taps}`, taps, d.kw, 1],
     ]);
-  if (role === "x") {
-    // δ convolved with the flipped filters, channels swapped: k read from its last tap backwards.
-    return list(CONV, [
-      out!,
-      a!,
-      b!,
-      d.n,
-      d.f,
-      d.ho,
-      d.wo,
-      d.c,
-      d.kh,
-      d.kw,
-      d.h,
-      d.w,
-      1,
-      1,
-      d.kh - 1 - ph,
-      d.kw - 1 - pw,
-      sh,
-      sw,
-      taps - 1,
-      taps,
-      `${d.c} * ${taps}`,
-      -d.kw,
-      -1,
-    ]);
-  }
-  return list(CONV_FILTER, [out!, a!, b!, d.n, d.c, d.h, d.w, d.f, d.kh, d.kw, d.ho, d.wo, sh, sw, ph, pw]);
+  // The input's gradient, one call per phase of its rows and columns modulo the stride: the
+  // outputs (ρh + sh·m, ρw + sw·m'), δ convolved (stride 1) with the flipped filters' taps
+  // that reach them, channels swapped.
+  const phases = (s: number, p: number, k: number, size: number) =>
+    Array.from({ length: s }, (_, rho) => {
+      const first = (rho + p) % s; // the first tap reaching this phase
+      const count = first < k ? Math.ceil((k - first) / s) : 0;
+      const shift = (rho + p - first) / s; // δ's row for output m and tap first + s·t: m + shift − t
+      return { rho, first, count, pad: count - 1 - shift, outputs: Math.ceil((size - rho) / s) };
+    }).filter((q) => q.outputs > 0);
+  const calls: string[] = [];
+  for (const r of phases(sh, ph, d.kh, d.h))
+    for (const c of phases(sw, pw, d.kw, d.w)) {
+      const last = (r.first + sh * Math.max(r.count - 1, 0)) * d.kw + c.first + sw * Math.max(c.count - 1, 0);
+      calls.push(
+        list(CONV, [
+          ...[
+            out!,
+            a!,
+            b!,
+            d.n,
+            d.f,
+            d.ho,
+            d.wo,
+            d.c,
+            r.count,
+            c.count,
+            r.outputs,
+            c.outputs,
+            1,
+            1,
+            r.pad,
+            c.pad,
+          ],
+          ...[d.h * d.w, sh * d.w, sw, r.rho * d.w + c.rho, last, taps, `${d.c} * ${taps}`, -sh * d.kw, -sw],
+        ]),
+      );
+    }
+  return calls.join("\n");
 }

@@ -79,7 +79,6 @@ const OP = {
   "i32.sub": 0x6b,
   "i32.mul": 0x6c,
   "i32.div_s": 0x6d,
-  "i32.rem_s": 0x6f,
   "i32.and": 0x71,
   "i32.or": 0x72,
   "i32.shl": 0x74,

@@ -101,8 +101,9 @@ loss L = sum((Z - Y)^2) / N
 `;
     const { js, wasm, f32, text } = await both(source, "two_convs.nabla");
     const gradient = text.slice(text.indexOf("function gradient"));
-    // Two convolutions, H's gradient (a convolution of δ with the flipped k2), two filter gradients.
-    expect(gradient.match(/nablaConv\(/g)?.length).toBe(3);
+    // Two convolutions; H's gradient, δ convolved with the flipped k2, one call per phase of
+    // H's rows and columns modulo the stride 2 (four); two filter gradients.
+    expect(gradient.match(/nablaConv\(/g)?.length).toBe(6);
     expect(gradient.match(/nablaConvFilter\(/g)?.length).toBe(2);
     const random = seededRandom(5);
     const fill = (n: number) => Float64Array.from({ length: n }, () => random() - 0.5);
