@@ -34,7 +34,7 @@ export interface CompileOutputs extends CompileOptions, ModuleOptions {
 
 /**
  * The whole pipeline: the TypeScript module and the LaTeX handout, or diagnostics. With
- * `target: "wasm"` the module's matrix products are WebAssembly SIMD kernels.
+ * `target: "wasm"` the module's matrix products and convolutions are WebAssembly SIMD kernels.
  */
 export async function compile(source: string, options: CompileOutputs = {}): Promise<CompileResult> {
   const analysis = analyze(source, options);

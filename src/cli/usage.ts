@@ -7,7 +7,7 @@ import { closestName } from "../syntax/names.js";
 export const COMMANDS = {
   compile: {
     usage: "nabla compile <model.nabla> [-o <dir>] [--html] [--target wasm [--precision f32]]",
-    does: "write <dir>/<model>.ts, .js and .tex (default dir: out); --html also writes the handout as one HTML page; --target wasm writes a module whose matrix products are WebAssembly SIMD kernels, embedded in it (docs/wasm.md), in double precision or, with --precision f32, single",
+    does: "write <dir>/<model>.ts, .js and .tex (default dir: out); --html also writes the handout as one HTML page; --target wasm writes a module whose matrix products and convolutions are WebAssembly SIMD kernels, embedded in it (docs/wasm.md), in double precision or, with --precision f32, single",
     options: ["out", "html", "target", "precision"],
   },
   run: {
@@ -97,7 +97,7 @@ export const OPTIONS = {
   port: { type: "string", text: "--port <n>           the port to serve on, 1–65535 (default 8480)" },
   target: {
     type: "string",
-    text: `--target <name>      export: the framework to write for (pytorch); compile, run: the module's\n${" ".repeat(23)}code, js (the default) or wasm (WebAssembly SIMD matrix products)`,
+    text: `--target <name>      export: the framework to write for (pytorch); compile, run: the module's\n${" ".repeat(23)}code, js (the default) or wasm (WebAssembly SIMD matrix products, convolutions)`,
   },
   precision: {
     type: "string",

@@ -37,8 +37,8 @@ export function generateModule(
 
 export interface ModuleOptions {
   /**
-   * "js" (the default): plain JavaScript. "wasm": the matrix products run as WebAssembly SIMD
-   * kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
+   * "js" (the default): plain JavaScript. "wasm": the matrix products and convolutions run as
+   * WebAssembly SIMD kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
    * top-level await.
    */
   readonly target?: Target;
@@ -268,7 +268,8 @@ function render(
   return value;
 }`);
   out.push(argumentHelpers(T, layout.freeDims.length > 0));
-  if (wasm) out.push(wasmPreamble(T, precision));
+  // The WebAssembly preamble, once the functions are written: it declares the kernels they call.
+  const preambleAt = out.length;
   for (const [name, helper] of opHelpers(nodes))
     out.push(`const ${name}${T(`: ${helper.type}`)} = ${helper.source};`);
   out.push(
@@ -378,6 +379,14 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
   return workspace;
 }`;
   out.splice(workspaceAt, 0, workspace);
+  if (wasm) {
+    const body = out.join("\n");
+    out.splice(
+      preambleAt,
+      0,
+      wasmPreamble(T, precision, (name) => body.includes(`${name}(`)),
+    );
+  }
   out.splice(constsAt, 0, ...plan.constDeclarations());
   if (form === "script") out.push(`return { ${exports.join(", ")} };`);
   return out.join("\n\n");

@@ -1,12 +1,14 @@
 import { GEMM, kernelModule, type Precision } from "../wasm/kernels.js";
+import { CONV, CONV_FILTER } from "../wasm/conv.js";
 import type { StorageField } from "./scan.js";
 
 /**
  * What `--target wasm` adds to the module: the kernels' WebAssembly bytes (wasm/kernels.ts),
  * embedded as base64 and instantiated once when the module loads (a top-level await: no
  * import, no file, no network), and a workspace whose arrays are views of the kernels'
- * memory. The same graph and plan as the JavaScript module: the ops whose kernels have a
- * WebAssembly form (matmul, outer) call it, everything else is the same JavaScript.
+ * memory. The same graph as the JavaScript module: the ops whose kernels have a WebAssembly
+ * form (matmul, outer, conv2d in every role) call it, everything else is the same JavaScript;
+ * the plan differs only where a product would be fused into a JavaScript loop (plan.ts).
  */
 export type Target = "js" | "wasm";
 
@@ -16,17 +18,31 @@ export type { Precision };
 export const PRECISIONS: readonly Precision[] = ["f64", "f32"];
 
 /** The module-level identifiers the WebAssembly module declares (names.ts reserves them). */
-export const WASM_IDENTIFIERS = ["nablaWasm", GEMM, "nablaViews", "nablaArg", "workspaceArrays"] as const;
+export const WASM_IDENTIFIERS = [
+  "nablaWasm",
+  GEMM,
+  CONV,
+  CONV_FILTER,
+  "nablaViews",
+  "nablaArg",
+  "workspaceArrays",
+] as const;
 
-/** The declarations: the instance, the kernel's entry point and the workspace's allocator. */
-export function wasmPreamble(T: (annotation: string) => string, precision: Precision): string {
+/** The declarations: the instance, the kernels' entry points and the workspace's allocator. */
+export function wasmPreamble(
+  T: (annotation: string) => string,
+  precision: Precision,
+  calls: (name: string) => boolean,
+): string {
   const base64 = btoa(String.fromCharCode(...kernelModule(precision)));
   const [array, size, simd] =
     precision === "f64" ? ["Float64Array", 8, "f64x2"] : ["Float32Array", 4, "f32x4"];
-  return `/** The WebAssembly kernels (matrix products, ${simd} SIMD), embedded; their memory holds the workspace${precision === "f32" ? ", in single precision (the params, inputs and results stay Float64Arrays)" : ""}. */
-const nablaWasm = (await WebAssembly.instantiate(Uint8Array.from(atob("${base64}"), (c) => c.charCodeAt(0)))).instance.exports${T(" as unknown as { memory: WebAssembly.Memory; gemm: (c: number, a: number, b: number, m: number, n: number, k: number, sai: number, sap: number, sbp: number, sbj: number, beta: number) => void }")};
+  const conv = (n: number) => `(${Array.from({ length: n }, (_, i) => `a${i}: number`).join(", ")}) => void`;
+  return `/** The WebAssembly kernels (matrix products and convolutions, ${simd} SIMD), embedded; their memory holds the workspace${precision === "f32" ? ", in single precision (the params, inputs and results stay Float64Arrays)" : ""}. */
+const nablaWasm = (await WebAssembly.instantiate(Uint8Array.from(atob("${base64}"), (c) => c.charCodeAt(0)))).instance.exports${T(` as unknown as { memory: WebAssembly.Memory; gemm: (c: number, a: number, b: number, m: number, n: number, k: number, sai: number, sap: number, sbp: number, sbj: number, beta: number) => void; conv: ${conv(25)}; convFilter: ${conv(16)} }`)};
 /** C[m, n] = beta C + A B, A(i, p) at a + ${size} (i sai + p sap) and B(p, j) at b + ${size} (p sbp + j sbj): byte addresses in the memory. */
 const ${GEMM} = nablaWasm.gemm;
+${calls(CONV) ? `/** out = Σ over input channels and taps of x · k: a convolution or (the filters flipped) an input's gradient; sizes, strides, paddings as arguments (src/wasm/conv.ts). */\nconst ${CONV} = nablaWasm.conv;\n` : ""}${calls(CONV_FILTER) ? `/** A convolution's filters' gradient: dk = Σ over the batch and positions of δ · x. */\nconst ${CONV_FILTER} = nablaWasm.convFilter;\n` : ""}
 /**
  * Zeroed arrays of these lengths in the kernels' memory, 16-byte aligned. The memory grows
  * once, before any view is made: growing detaches the views made before it.

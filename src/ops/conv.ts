@@ -6,6 +6,7 @@ import { group, PREC, type FusionRules, type OpDef, type OutputBlock, type Point
 import { convDims, gradientShape, asShape, num, paddings, strides, type ConvDims } from "./imageShapes.js";
 import type { Shape } from "../ir/types.js";
 import { imageCall, py, tuple } from "./python.js";
+import { convCall, type ConvCallDims } from "../wasm/conv.js";
 
 /**
  * Image operations as deep-learning practice means them: conv2d is a cross-correlation with
@@ -75,6 +76,31 @@ function eachConv(
 const UNROLL_TAPS = 25;
 const unrollable = (d: ConvDims, attrs: Attrs) =>
   paddings(attrs).every((p) => p === 0) && d.kh * d.kw <= UNROLL_TAPS;
+
+/** The sizes of a conv2d as the WebAssembly kernels take them (wasm/conv.ts). */
+const callDims = (ctx: EmitContext, d: ConvDims, attrs: Attrs): ConvCallDims => ({
+  n: ctx.dim(d.n),
+  c: ctx.dim(d.c),
+  f: ctx.dim(d.f),
+  h: d.h,
+  w: d.w,
+  kh: d.kh,
+  kw: d.kw,
+  ho: d.ho,
+  wo: d.wo,
+  stride: strides(attrs),
+  padding: paddings(attrs),
+});
+
+/**
+ * With the WebAssembly target, a conv2d in any role is one call of its kernels (wasm/conv.ts:
+ * the convolution and the input's gradient the `conv` kernel, the filters' gradient
+ * `convFilter`), when its arrays can live in their memory; undefined otherwise.
+ */
+function emitConvCall(ctx: EmitContext, node: Parameters<OpDef["emit"]>[1], d: ConvDims): string | undefined {
+  const addresses = ctx.addresses?.([node.id, ...node.args]);
+  return addresses && convCall(roleOf(node.attrs), callDims(ctx, d, node.attrs), addresses);
+}
 
 /**
  * conv2d without padding and with a small kernel, as hand-written code does it: each
@@ -183,6 +209,20 @@ function convBlock(ctx: EmitContext, node: Parameters<OpDef["emit"]>[1]) {
       Array.from({ length: block.cols }, (_, b) => `${s}_${a}_${b}`),
     );
     const declare = cells.map(([a, b]) => `let ${s}_${a}_${b} = 0;`).join(" ");
+    const addresses = ctx.addresses?.([node.id, ...node.args]);
+    if (addresses !== undefined) {
+      // WebAssembly: the whole convolution by the kernel into its own array, once (at the first
+      // lead index), and each block's values read from there.
+      const first = block.lead.map((l) => `${l} === 0`).join(" && ");
+      const call = convCall("out", callDims(ctx, d, node.attrs), addresses);
+      const [out, ob] = [ctx.ref(node.id), ctx.fresh("ob")];
+      const reads = cells.map(([a, b]) => `const ${s}_${a}_${b} = ${out}[${ob} + ${a * d.wo + b}];`);
+      return {
+        hoist: first === "" ? call : `if (${first}) ${call}`,
+        code: `const ${ob} = ((${n} * ${ctx.dim(d.f)} + ${f}) * ${d.ho} + ${block.row}) * ${d.wo} + ${block.col};\n${reads.join(" ")}`,
+        values,
+      };
+    }
     if (!unrollable(d, node.attrs)) {
       const [c, i, j, ih, iw] = ["c", "i", "j", "ih", "iw"].map((p) => ctx.fresh(p));
       const sums = cells.map(
@@ -413,6 +453,8 @@ export const convOps: readonly OpDef[] = [
         node.args.map((x) => ctx.shapeOf(x)),
         node.attrs,
       ) as ConvDims;
+      const call = emitConvCall(ctx, node, d);
+      if (call !== undefined) return call;
       const out = ctx.ref(node.id);
       if (role === "out") {
         if (unrollable(d, node.attrs)) return emitConvUnrolled(ctx, d, node.attrs, a, c, out);

@@ -78,6 +78,7 @@ const OP = {
   "i32.add": 0x6a,
   "i32.sub": 0x6b,
   "i32.mul": 0x6c,
+  "i32.div_s": 0x6d,
   "i32.and": 0x71,
   "i32.or": 0x72,
   "i32.shl": 0x74,
@@ -92,7 +93,9 @@ const SIMD = {
   "f32x4.splat": 0x13,
   "f64x2.splat": 0x14,
   "f32x4.extract_lane": 0x1f,
+  "f32x4.replace_lane": 0x20,
   "f64x2.extract_lane": 0x21,
+  "f64x2.replace_lane": 0x22,
   "f32x4.add": 0xe4,
   "f32x4.mul": 0xe6,
   "f64x2.add": 0xf0,
@@ -158,7 +161,7 @@ export class FunctionBuilder {
 
   simd(name: SimdOp, lane?: number): this {
     this.code.push(0xfd, ...uleb(SIMD[name]));
-    if (name.endsWith("extract_lane")) {
+    if (name.endsWith("_lane")) {
       if (lane === undefined) throw new Error(`${name} needs a lane`);
       this.code.push(lane);
     }

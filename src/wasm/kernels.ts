@@ -1,14 +1,9 @@
-import {
-  encodeModule,
-  F32,
-  F64,
-  FunctionBuilder,
-  I32,
-  V128,
-  type Local,
-  type Op,
-  type SimdOp,
-} from "./encoder.js";
+import { encodeModule, FunctionBuilder, I32, V128, type Local } from "./encoder.js";
+import { FORMS, type Form, type Precision } from "./forms.js";
+import { convolution } from "./conv.js";
+import { convFilter } from "./convFilter.js";
+
+export type { Precision };
 
 /**
  * The WebAssembly kernels of `--target wasm`: one general matrix product over strided
@@ -29,55 +24,6 @@ import {
  * - A and B contiguous along p: 4 × 2 dot products, each a vector of partial sums;
  * - any other layout: a plain loop.
  */
-export type Precision = "f64" | "f32";
-
-interface Form {
-  readonly type: typeof F64 | typeof F32;
-  /** Bytes per element, and its log2. */
-  readonly size: 8 | 4;
-  readonly shift: 3 | 2;
-  readonly lanes: 2 | 4;
-  readonly load: Op;
-  readonly store: Op;
-  readonly add: Op;
-  readonly mul: Op;
-  readonly splat: SimdOp;
-  readonly vadd: SimdOp;
-  readonly vmul: SimdOp;
-  readonly extract: SimdOp;
-}
-
-const FORMS: Record<Precision, Form> = {
-  f64: {
-    type: F64,
-    size: 8,
-    shift: 3,
-    lanes: 2,
-    load: "f64.load",
-    store: "f64.store",
-    add: "f64.add",
-    mul: "f64.mul",
-    splat: "v128.load64_splat",
-    vadd: "f64x2.add",
-    vmul: "f64x2.mul",
-    extract: "f64x2.extract_lane",
-  },
-  f32: {
-    type: F32,
-    size: 4,
-    shift: 2,
-    lanes: 4,
-    load: "f32.load",
-    store: "f32.store",
-    add: "f32.add",
-    mul: "f32.mul",
-    splat: "v128.load32_splat",
-    vadd: "f32x4.add",
-    vmul: "f32x4.mul",
-    extract: "f32x4.extract_lane",
-  },
-};
-
 /**
  * The longest run of p a pass of the loop with B contiguous along j takes, by element size:
  * 128 KiB of a 128-column B (the MLP's X W1, K = 784: 12 → 14 GFlop/s in one run).
@@ -360,11 +306,16 @@ function gemm(form: Form): FunctionBuilder {
 
 const cache = new Map<Precision, Uint8Array>();
 
-/** The kernels' module: `gemm` and the memory, for one precision. Built once per process. */
+/** The kernels' module: `gemm`, `conv`, `convFilter` (wasm/conv.ts) and the memory, for one precision. Built once per process. */
 export function kernelModule(precision: Precision): Uint8Array {
   let bytes = cache.get(precision);
   if (bytes === undefined) {
-    bytes = encodeModule([{ name: "gemm", body: gemm(FORMS[precision]) }]);
+    const form = FORMS[precision];
+    bytes = encodeModule([
+      { name: "gemm", body: gemm(form) },
+      { name: "conv", body: convolution(form) },
+      { name: "convFilter", body: convFilter(form) },
+    ]);
     cache.set(precision, bytes);
   }
   return bytes;

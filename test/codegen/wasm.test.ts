@@ -7,6 +7,7 @@ import { analyze } from "../../src/analyze.js";
 import { renderModule } from "../../src/codegen/module.js";
 import { loadModule, type LoadedModule } from "../../src/run.js";
 import { mlpSource, makeMlpData } from "../../bench/workloads/mlp.js";
+import { cnnSourceText } from "../../bench/workloads/cnn.js";
 import { seededRandom } from "../../src/train/loop.js";
 import { launchChromium, skipWithoutChromium } from "../support/chromium.js";
 
@@ -68,6 +69,54 @@ describe("the WebAssembly module", () => {
     }
     expect(calling).toBe(3);
     expect(files.length).toBeGreaterThan(20);
+  });
+
+  it("runs the convolutions as its kernels: the examples' and the benchmark CNN's", async () => {
+    const sources = [
+      ...["bars_lenet.nabla", "cnn_lecture.nabla", "cnn_lecture_bce.nabla"].map((file) => ({
+        file,
+        source: readFileSync(join(examples, file), "utf8"),
+      })),
+      { file: "cnn.nabla", source: cnnSourceText },
+    ];
+    for (const { file, source } of sources) {
+      const { text } = await both(source, file);
+      // The convolution fused with its pool is computed by the kernel, in forward and gradient.
+      expect(text.match(/nablaConv\(/g)?.length, file).toBe(2);
+      // cnn_lecture's pool windows overlap: its filters' gradient is the kernel too.
+      expect(text.includes("nablaConvFilter("), file).toBe(file.startsWith("cnn_lecture"));
+    }
+  });
+
+  it("computes stacked, strided and padded convolutions in every role as kernel calls, as the JavaScript module does", async () => {
+    const source = `model TwoConvs
+dim N, C = 2, F = 5, G = 3
+input  X: [N, C, 9, 8]
+target Y: [N, G, 4, 4]
+param  k1: [F, C, 3, 3]
+param  k2: [G, F, 2, 3]
+H = tanh(conv2d(X, k1, padding=1))
+Z = conv2d(H, k2, stride=2, padding=[0, 1])
+loss L = sum((Z - Y)^2) / N
+`;
+    const { js, wasm, f32, text } = await both(source, "two_convs.nabla");
+    const gradient = text.slice(text.indexOf("function gradient"));
+    // Two convolutions; H's gradient, δ convolved with the flipped k2, one call per phase of
+    // H's rows and columns modulo the stride 2 (four); two filter gradients.
+    expect(gradient.match(/nablaConv\(/g)?.length).toBe(6);
+    expect(gradient.match(/nablaConvFilter\(/g)?.length).toBe(2);
+    const random = seededRandom(5);
+    const fill = (n: number) => Float64Array.from({ length: n }, () => random() - 0.5);
+    const N = 3;
+    const params = { k1: fill(5 * 2 * 9), k2: fill(3 * 5 * 6) };
+    const inputs = { X: fill(N * 2 * 72), Y: fill(N * 3 * 16) };
+    const ga = js.gradient(params, inputs);
+    const gb = wasm.gradient(params, inputs);
+    expect(relative(ga.loss, gb.loss)).toBeLessThan(1e-12);
+    expect(difference(ga.gradients, gb.gradients)).toBeLessThan(1e-12);
+    const gc = f32.gradient(params, inputs);
+    expect(relative(ga.loss, gc.loss)).toBeLessThan(1e-5);
+    expect(difference(ga.gradients, gc.gradients)).toBeLessThan(1e-5);
   });
 
   it.each(files)(
