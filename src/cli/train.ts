@@ -19,6 +19,7 @@ import { UsageError, type Flags } from "./usage.js";
 import {
   readSource,
   compileFile,
+  moduleChoice,
   outputStem,
   writableFolder,
   writeOutput,
@@ -113,7 +114,8 @@ export async function commandTrain(file: string, flags: Flags, outDir: string): 
   if (lrGiven !== undefined && (flags.lr!.trim() === "" || !Number.isFinite(lrGiven) || lrGiven <= 0))
     throw new UsageError(`--lr needs a positive number, not '${flags.lr}'`, "train");
   const overrides = readValues(flags.values);
-  const compiled = await compileFile(file, readSource(file));
+  const choice = moduleChoice(flags.target, flags.precision, "train");
+  const compiled = await compileFile(file, readSource(file), false, choice);
   if (!compiled) return 1;
   const graph = compiled.graph;
   const lr = lrGiven ?? graph.train?.lr ?? 0.1;
@@ -169,7 +171,7 @@ export async function commandTrain(file: string, flags: Flags, outDir: string): 
   };
   process.on("SIGINT", onInterrupt);
   progress.line(
-    `training ${file} on ${flags.data}: ${trainSet.rows} rows${validSet ? `, ${validSet.rows} to validate (${flags.valid})` : ""}; ${epochs} epochs of ${stepsPerEpoch} steps of ${Math.min(batch, trainSet.rows)} rows, lr ${lr}, seed ${seed}`,
+    `training ${file} on ${flags.data}: ${trainSet.rows} rows${validSet ? `, ${validSet.rows} to validate (${flags.valid})` : ""}; ${epochs} epochs of ${stepsPerEpoch} steps of ${Math.min(batch, trainSet.rows)} rows, lr ${lr}, seed ${seed}${choice.target === "wasm" ? `; the WebAssembly module (${choice.precision ?? "f64"})` : ""}`,
   );
   let outcome: TrainOutcome;
   try {

@@ -27,9 +27,21 @@ export const COMMANDS = {
   },
   train: {
     usage:
-      "nabla train <model.nabla> --data <train.csv|json> [--valid <file>] [--epochs <n>] [--batch <n>]\n          [--lr <x>] [--seed <n>] [--accuracy <value>] [--values <file.json>] [-o <dir>]",
-    does: "train the model's params on a data set in minibatches (shuffled with a seed) with the model's own optimiser, its train line's (sgd, adam, …): a progress bar on a terminal, a line per epoch otherwise; write <dir>/<model>.params.json (a values file for nabla run --values) and <dir>/<model>.loss.svg, the train and validation loss per epoch (default dir: out). Ctrl-C stops after the current step and writes both (exit status 130); a loss that is not finite stops training (exit status 5)",
-    options: ["data", "valid", "epochs", "batch", "lr", "seed", "accuracy", "values", "out"],
+      "nabla train <model.nabla> --data <train.csv|json> [--valid <file>] [--epochs <n>] [--batch <n>]\n          [--lr <x>] [--seed <n>] [--accuracy <value>] [--values <file.json>] [-o <dir>]\n          [--target wasm [--precision f32]]",
+    does: "train the model's params on a data set in minibatches (shuffled with a seed) with the model's own optimiser, its train line's (sgd, adam, …): a progress bar on a terminal, a line per epoch otherwise; write <dir>/<model>.params.json (a values file for nabla run --values) and <dir>/<model>.loss.svg, the train and validation loss per epoch (default dir: out); --target wasm trains with the WebAssembly module. Ctrl-C stops after the current step and writes both (exit status 130); a loss that is not finite stops training (exit status 5)",
+    options: [
+      "data",
+      "valid",
+      "epochs",
+      "batch",
+      "lr",
+      "seed",
+      "accuracy",
+      "values",
+      "out",
+      "target",
+      "precision",
+    ],
   },
   check: {
     usage: "nabla check <model.nabla>",
@@ -97,7 +109,7 @@ export const OPTIONS = {
   port: { type: "string", text: "--port <n>           the port to serve on, 1–65535 (default 8480)" },
   target: {
     type: "string",
-    text: `--target <name>      export: the framework to write for (pytorch); compile, run: the module's\n${" ".repeat(23)}code, js (the default) or wasm (WebAssembly SIMD matrix products, convolutions)`,
+    text: `--target <name>      export: the framework to write for (pytorch); compile, run, train: the module's\n${" ".repeat(23)}code, js (the default) or wasm (WebAssembly SIMD matrix products, convolutions)`,
   },
   precision: {
     type: "string",

@@ -364,3 +364,50 @@ describe("nabla train", () => {
     expect(readFileSync(join(out, "moons.loss.svg"), "utf8")).toContain("<polyline");
   }, 30_000);
 });
+
+describe("nabla train --target wasm", () => {
+  it("trains with the WebAssembly module: the same params as the JavaScript module's, and in f32 within float32's rounding", () => {
+    const run = (...extra: string[]) => {
+      const out = temp();
+      const r = nabla(
+        "train",
+        model,
+        "--data",
+        trainCsv,
+        "--epochs",
+        "3",
+        "--batch",
+        "16",
+        "-o",
+        out,
+        ...extra,
+      );
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      return { stdout: r.stdout, params: JSON.parse(readFileSync(join(out, "moons.params.json"), "utf8")) };
+    };
+    const js = run();
+    const wasm = run("--target", "wasm");
+    const single = run("--target", "wasm", "--precision", "f32");
+    expect(js.stdout).not.toContain("WebAssembly");
+    expect(wasm.stdout).toContain("the WebAssembly module (f64)");
+    expect(single.stdout).toContain("the WebAssembly module (f32)");
+    const flat = (v: unknown): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v as number]);
+    for (const name of Object.keys(js.params)) {
+      const [a, b, c] = [js, wasm, single].map((r) => flat(r.params[name]));
+      expect(a.length).toBeGreaterThan(0);
+      a.forEach((x, i) => {
+        expect(Math.abs(b![i]! - x)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(x)));
+        expect(Math.abs(c![i]! - x)).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(x)));
+      });
+      // Single precision rounds differently: not the same numbers, only close ones.
+      expect(c).not.toEqual(a);
+    }
+  });
+
+  it("refuses --precision without --target wasm", () => {
+    const r = nabla("train", model, "--data", trainCsv, "--precision", "f32");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--precision is the WebAssembly module's");
+  });
+});
