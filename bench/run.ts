@@ -21,11 +21,14 @@
  * JavaScript process waits meanwhile, so the two never compete for a core. Without
  * /usr/bin/python3 and torch the table says "not installed".
  *
- *   node dist/bench/run.js [--seconds S] [--emit DIR] [--no-torch] [workload ...]
+ *   node dist/bench/run.js [--seconds S] [--emit DIR] [--no-torch] [--only KEY,...] [workload ...]
  *
  * --seconds  JavaScript timing budget per workload after warm-up (default 12; PyTorch gets a third)
  * --emit     also write each workload's generated TypeScript to DIR/<name>.generated.ts
  * --no-torch skip PyTorch
+ * --only     time only these implementations (keys of IMPLEMENTATIONS, e.g.
+ *            handwritten,generated,handwrittenForward,generatedForward; "generated" and
+ *            "handwritten" are always included); implies --no-torch
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -78,6 +81,8 @@ interface Options {
   seconds: number;
   emit?: string;
   torch: boolean;
+  /** Implementation keys to run, all if undefined. */
+  only?: Set<string>;
   names: string[];
 }
 
@@ -92,6 +97,14 @@ function parseArgs(argv: readonly string[]): Options {
       options.emit = argv[++i];
       if (!options.emit) throw new Error("--emit needs a directory");
     } else if (a === "--no-torch") {
+      options.torch = false;
+    } else if (a === "--only") {
+      const keys = (argv[++i] ?? "").split(",").filter((k) => k !== "");
+      const known = new Set(IMPLEMENTATIONS.map((m) => m.key));
+      for (const k of keys)
+        if (!known.has(k))
+          throw new Error(`--only: no implementation '${k}'; known: ${[...known].join(", ")}`);
+      options.only = new Set([...keys, "generated", "handwritten"]);
       options.torch = false;
     } else if (a.startsWith("-")) {
       throw new Error(`unknown option ${a}`);
@@ -433,6 +446,7 @@ async function runWorkload(workload: Workload, options: Options, setup: Setup): 
   const cells: Record<string, Cell> = {};
   const entries: Entry[] = [];
   for (const impl of IMPLEMENTATIONS) {
+    if (options.only && !options.only.has(impl.key)) continue;
     const runner = await impl.create(ctx);
     if (runner === undefined) continue;
     if ("unavailable" in runner) {

@@ -140,6 +140,8 @@ function given(dims: object | undefined, name: string): number | undefined {
 
 const paramNames = ["k", "bk", "W", "b"];
 const inputNames = ["X", "Y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -149,6 +151,29 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["k"]!
+    && c[1] === o["k"]!.length
+    && c[2] === p["k"]!
+    && c[3] === p["k"]!.length
+    && c[4] === o["bk"]!
+    && c[5] === o["bk"]!.length
+    && c[6] === p["bk"]!
+    && c[7] === p["bk"]!.length
+    && c[8] === o["W"]!
+    && c[9] === o["W"]!.length
+    && c[10] === p["W"]!
+    && c[11] === p["W"]!.length
+    && c[12] === o["b"]!
+    && c[13] === o["b"]!.length
+    && c[14] === p["b"]!
+    && c[15] === p["b"]!.length
+    && c[16] === x["X"]!
+    && c[17] === x["X"]!.length
+    && c[18] === x["Y"]!
+    && c[19] === x["Y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -165,6 +190,28 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["k"]!,
+    o["k"]!.length,
+    p["k"]!,
+    p["k"]!.length,
+    o["bk"]!,
+    o["bk"]!.length,
+    p["bk"]!,
+    p["bk"]!.length,
+    o["W"]!,
+    o["W"]!.length,
+    p["W"]!,
+    p["W"]!.length,
+    o["b"]!,
+    o["b"]!.length,
+    p["b"]!,
+    p["b"]!.length,
+    x["X"]!,
+    x["X"]!.length,
+    x["Y"]!,
+    x["Y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

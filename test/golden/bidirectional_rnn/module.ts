@@ -118,6 +118,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Uf", "Wf", "Ub", "Wb", "Vf", "Vb"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -127,6 +129,37 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Uf"]!
+    && c[1] === o["Uf"]!.length
+    && c[2] === p["Uf"]!
+    && c[3] === p["Uf"]!.length
+    && c[4] === o["Wf"]!
+    && c[5] === o["Wf"]!.length
+    && c[6] === p["Wf"]!
+    && c[7] === p["Wf"]!.length
+    && c[8] === o["Ub"]!
+    && c[9] === o["Ub"]!.length
+    && c[10] === p["Ub"]!
+    && c[11] === p["Ub"]!.length
+    && c[12] === o["Wb"]!
+    && c[13] === o["Wb"]!.length
+    && c[14] === p["Wb"]!
+    && c[15] === p["Wb"]!.length
+    && c[16] === o["Vf"]!
+    && c[17] === o["Vf"]!.length
+    && c[18] === p["Vf"]!
+    && c[19] === p["Vf"]!.length
+    && c[20] === o["Vb"]!
+    && c[21] === o["Vb"]!.length
+    && c[22] === p["Vb"]!
+    && c[23] === p["Vb"]!.length
+    && c[24] === x["x"]!
+    && c[25] === x["x"]!.length
+    && c[26] === x["y"]!
+    && c[27] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -143,6 +176,36 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Uf"]!,
+    o["Uf"]!.length,
+    p["Uf"]!,
+    p["Uf"]!.length,
+    o["Wf"]!,
+    o["Wf"]!.length,
+    p["Wf"]!,
+    p["Wf"]!.length,
+    o["Ub"]!,
+    o["Ub"]!.length,
+    p["Ub"]!,
+    p["Ub"]!.length,
+    o["Wb"]!,
+    o["Wb"]!.length,
+    p["Wb"]!,
+    p["Wb"]!.length,
+    o["Vf"]!,
+    o["Vf"]!.length,
+    p["Vf"]!,
+    p["Vf"]!.length,
+    o["Vb"]!,
+    o["Vb"]!.length,
+    p["Vb"]!,
+    p["Vb"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

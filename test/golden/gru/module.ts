@@ -173,6 +173,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wz", "Uz", "bz", "Wr", "Ur", "br", "Wn", "Un", "bn", "Why", "by"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -182,6 +184,57 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wz"]!
+    && c[1] === o["Wz"]!.length
+    && c[2] === p["Wz"]!
+    && c[3] === p["Wz"]!.length
+    && c[4] === o["Uz"]!
+    && c[5] === o["Uz"]!.length
+    && c[6] === p["Uz"]!
+    && c[7] === p["Uz"]!.length
+    && c[8] === o["bz"]!
+    && c[9] === o["bz"]!.length
+    && c[10] === p["bz"]!
+    && c[11] === p["bz"]!.length
+    && c[12] === o["Wr"]!
+    && c[13] === o["Wr"]!.length
+    && c[14] === p["Wr"]!
+    && c[15] === p["Wr"]!.length
+    && c[16] === o["Ur"]!
+    && c[17] === o["Ur"]!.length
+    && c[18] === p["Ur"]!
+    && c[19] === p["Ur"]!.length
+    && c[20] === o["br"]!
+    && c[21] === o["br"]!.length
+    && c[22] === p["br"]!
+    && c[23] === p["br"]!.length
+    && c[24] === o["Wn"]!
+    && c[25] === o["Wn"]!.length
+    && c[26] === p["Wn"]!
+    && c[27] === p["Wn"]!.length
+    && c[28] === o["Un"]!
+    && c[29] === o["Un"]!.length
+    && c[30] === p["Un"]!
+    && c[31] === p["Un"]!.length
+    && c[32] === o["bn"]!
+    && c[33] === o["bn"]!.length
+    && c[34] === p["bn"]!
+    && c[35] === p["bn"]!.length
+    && c[36] === o["Why"]!
+    && c[37] === o["Why"]!.length
+    && c[38] === p["Why"]!
+    && c[39] === p["Why"]!.length
+    && c[40] === o["by"]!
+    && c[41] === o["by"]!.length
+    && c[42] === p["by"]!
+    && c[43] === p["by"]!.length
+    && c[44] === x["x"]!
+    && c[45] === x["x"]!.length
+    && c[46] === x["y"]!
+    && c[47] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -198,6 +251,56 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wz"]!,
+    o["Wz"]!.length,
+    p["Wz"]!,
+    p["Wz"]!.length,
+    o["Uz"]!,
+    o["Uz"]!.length,
+    p["Uz"]!,
+    p["Uz"]!.length,
+    o["bz"]!,
+    o["bz"]!.length,
+    p["bz"]!,
+    p["bz"]!.length,
+    o["Wr"]!,
+    o["Wr"]!.length,
+    p["Wr"]!,
+    p["Wr"]!.length,
+    o["Ur"]!,
+    o["Ur"]!.length,
+    p["Ur"]!,
+    p["Ur"]!.length,
+    o["br"]!,
+    o["br"]!.length,
+    p["br"]!,
+    p["br"]!.length,
+    o["Wn"]!,
+    o["Wn"]!.length,
+    p["Wn"]!,
+    p["Wn"]!.length,
+    o["Un"]!,
+    o["Un"]!.length,
+    p["Un"]!,
+    p["Un"]!.length,
+    o["bn"]!,
+    o["bn"]!.length,
+    p["bn"]!,
+    p["bn"]!.length,
+    o["Why"]!,
+    o["Why"]!.length,
+    p["Why"]!,
+    p["Why"]!.length,
+    o["by"]!,
+    o["by"]!.length,
+    p["by"]!,
+    p["by"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

@@ -228,6 +228,8 @@ const paramNames = [
   "by",
 ];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -237,6 +239,69 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wf"]!
+    && c[1] === o["Wf"]!.length
+    && c[2] === p["Wf"]!
+    && c[3] === p["Wf"]!.length
+    && c[4] === o["Uf"]!
+    && c[5] === o["Uf"]!.length
+    && c[6] === p["Uf"]!
+    && c[7] === p["Uf"]!.length
+    && c[8] === o["bf"]!
+    && c[9] === o["bf"]!.length
+    && c[10] === p["bf"]!
+    && c[11] === p["bf"]!.length
+    && c[12] === o["Wi"]!
+    && c[13] === o["Wi"]!.length
+    && c[14] === p["Wi"]!
+    && c[15] === p["Wi"]!.length
+    && c[16] === o["Ui"]!
+    && c[17] === o["Ui"]!.length
+    && c[18] === p["Ui"]!
+    && c[19] === p["Ui"]!.length
+    && c[20] === o["bi"]!
+    && c[21] === o["bi"]!.length
+    && c[22] === p["bi"]!
+    && c[23] === p["bi"]!.length
+    && c[24] === o["Wo"]!
+    && c[25] === o["Wo"]!.length
+    && c[26] === p["Wo"]!
+    && c[27] === p["Wo"]!.length
+    && c[28] === o["Uo"]!
+    && c[29] === o["Uo"]!.length
+    && c[30] === p["Uo"]!
+    && c[31] === p["Uo"]!.length
+    && c[32] === o["bo"]!
+    && c[33] === o["bo"]!.length
+    && c[34] === p["bo"]!
+    && c[35] === p["bo"]!.length
+    && c[36] === o["Wc"]!
+    && c[37] === o["Wc"]!.length
+    && c[38] === p["Wc"]!
+    && c[39] === p["Wc"]!.length
+    && c[40] === o["Uc"]!
+    && c[41] === o["Uc"]!.length
+    && c[42] === p["Uc"]!
+    && c[43] === p["Uc"]!.length
+    && c[44] === o["bc"]!
+    && c[45] === o["bc"]!.length
+    && c[46] === p["bc"]!
+    && c[47] === p["bc"]!.length
+    && c[48] === o["Why"]!
+    && c[49] === o["Why"]!.length
+    && c[50] === p["Why"]!
+    && c[51] === p["Why"]!.length
+    && c[52] === o["by"]!
+    && c[53] === o["by"]!.length
+    && c[54] === p["by"]!
+    && c[55] === p["by"]!.length
+    && c[56] === x["x"]!
+    && c[57] === x["x"]!.length
+    && c[58] === x["y"]!
+    && c[59] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -253,6 +318,68 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wf"]!,
+    o["Wf"]!.length,
+    p["Wf"]!,
+    p["Wf"]!.length,
+    o["Uf"]!,
+    o["Uf"]!.length,
+    p["Uf"]!,
+    p["Uf"]!.length,
+    o["bf"]!,
+    o["bf"]!.length,
+    p["bf"]!,
+    p["bf"]!.length,
+    o["Wi"]!,
+    o["Wi"]!.length,
+    p["Wi"]!,
+    p["Wi"]!.length,
+    o["Ui"]!,
+    o["Ui"]!.length,
+    p["Ui"]!,
+    p["Ui"]!.length,
+    o["bi"]!,
+    o["bi"]!.length,
+    p["bi"]!,
+    p["bi"]!.length,
+    o["Wo"]!,
+    o["Wo"]!.length,
+    p["Wo"]!,
+    p["Wo"]!.length,
+    o["Uo"]!,
+    o["Uo"]!.length,
+    p["Uo"]!,
+    p["Uo"]!.length,
+    o["bo"]!,
+    o["bo"]!.length,
+    p["bo"]!,
+    p["bo"]!.length,
+    o["Wc"]!,
+    o["Wc"]!.length,
+    p["Wc"]!,
+    p["Wc"]!.length,
+    o["Uc"]!,
+    o["Uc"]!.length,
+    p["Uc"]!,
+    p["Uc"]!.length,
+    o["bc"]!,
+    o["bc"]!.length,
+    p["bc"]!,
+    p["bc"]!.length,
+    o["Why"]!,
+    o["Why"]!.length,
+    p["Why"]!,
+    p["Why"]!.length,
+    o["by"]!,
+    o["by"]!.length,
+    p["by"]!,
+    p["by"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

@@ -115,6 +115,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wxh", "Whh", "bh", "Why", "by"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -124,6 +126,33 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wxh"]!
+    && c[1] === o["Wxh"]!.length
+    && c[2] === p["Wxh"]!
+    && c[3] === p["Wxh"]!.length
+    && c[4] === o["Whh"]!
+    && c[5] === o["Whh"]!.length
+    && c[6] === p["Whh"]!
+    && c[7] === p["Whh"]!.length
+    && c[8] === o["bh"]!
+    && c[9] === o["bh"]!.length
+    && c[10] === p["bh"]!
+    && c[11] === p["bh"]!.length
+    && c[12] === o["Why"]!
+    && c[13] === o["Why"]!.length
+    && c[14] === p["Why"]!
+    && c[15] === p["Why"]!.length
+    && c[16] === o["by"]!
+    && c[17] === o["by"]!.length
+    && c[18] === p["by"]!
+    && c[19] === p["by"]!.length
+    && c[20] === x["x"]!
+    && c[21] === x["x"]!.length
+    && c[22] === x["y"]!
+    && c[23] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -140,6 +169,32 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wxh"]!,
+    o["Wxh"]!.length,
+    p["Wxh"]!,
+    p["Wxh"]!.length,
+    o["Whh"]!,
+    o["Whh"]!.length,
+    p["Whh"]!,
+    p["Whh"]!.length,
+    o["bh"]!,
+    o["bh"]!.length,
+    p["bh"]!,
+    p["bh"]!.length,
+    o["Why"]!,
+    o["Why"]!.length,
+    p["Why"]!,
+    p["Why"]!.length,
+    o["by"]!,
+    o["by"]!.length,
+    p["by"]!,
+    p["by"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

@@ -105,6 +105,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wxh", "Whh", "Whz"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -114,6 +116,25 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wxh"]!
+    && c[1] === o["Wxh"]!.length
+    && c[2] === p["Wxh"]!
+    && c[3] === p["Wxh"]!.length
+    && c[4] === o["Whh"]!
+    && c[5] === o["Whh"]!.length
+    && c[6] === p["Whh"]!
+    && c[7] === p["Whh"]!.length
+    && c[8] === o["Whz"]!
+    && c[9] === o["Whz"]!.length
+    && c[10] === p["Whz"]!
+    && c[11] === p["Whz"]!.length
+    && c[12] === x["x"]!
+    && c[13] === x["x"]!.length
+    && c[14] === x["y"]!
+    && c[15] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -130,6 +151,24 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wxh"]!,
+    o["Wxh"]!.length,
+    p["Wxh"]!,
+    p["Wxh"]!.length,
+    o["Whh"]!,
+    o["Whh"]!.length,
+    p["Whh"]!,
+    p["Whh"]!.length,
+    o["Whz"]!,
+    o["Whz"]!.length,
+    p["Whz"]!,
+    p["Whz"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
