@@ -162,6 +162,11 @@ export interface OpDef {
   ) => string | undefined;
   /** The value is its first operand's buffer read in another shape (a reshape): no code, no copy. */
   readonly sharesBuffer?: boolean;
+  /**
+   * The values are offsets into an array (integers in [0, 2³¹)): the JavaScript target holds
+   * them in an Int32Array, which V8 reads as integers (no conversion from a double per read).
+   */
+  readonly offsets?: boolean;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   /** How the op takes part in a fused kernel across ops (codegen/fuse.ts decides where one pays). */

@@ -210,6 +210,7 @@ export const poolOps: readonly OpDef[] = [
     // max-pooling, a scatter_add to them its gradient.
     name: "pool_argmax",
     shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
+    offsets: true,
     vjp: () => [null],
     nonDifferentiable: [0],
     rule: () => "\\text{the positions of the maxima do not change under a small change of } x",

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadModule } from "../../src/run.js";
+import { analyze } from "../../src/analyze.js";
+import { renderModule } from "../../src/codegen/module.js";
 import { Evaluator } from "../../src/ir/evaluate.js";
 import { tensor, type Tensor } from "../../src/ir/tensor.js";
 import {
@@ -96,6 +98,8 @@ describe("conv + bias + activation + max-pool fused", () => {
     // Fused, no array of the activation's size is allocated: not the convolution's output, the
     // activation, its δ or the ReLU mask.
     expect(allocated(compiled.module.javascript).includes(opts.activation)).toBe(!opts.fused);
+    // The winners (pool_argmax's offsets), fused or not, are integers in an Int32Array.
+    expect(compiled.module.javascript).toMatch(/= new Int32Array\(\d+\);/);
     return { compiled, mod, data, values };
   }
 
@@ -182,6 +186,14 @@ describe("conv + bias + activation + max-pool fused", () => {
       `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nparam V: [2, 2]\nA = relu(conv2d(x, k) + bk)\nP = maxpool(A)\nQ = maxpool(A, size=4, stride=4)\nparam W: [2, 8]\nz = W*flatten(P) + V*flatten(Q)\nloss L = cross_entropy(softmax(z), y)`,
       { activation: 32, fused: false },
     );
+  });
+
+  it("with the WebAssembly target, the winners stay in its float workspace", async () => {
+    const source = `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k) + bk))\n${dense(8)}`;
+    const { graph, gradient, rendered } = analyze(source, { file: "model.nabla" });
+    if (!graph || !gradient) throw new Error(rendered);
+    expect(renderModule(graph, gradient, "javascript")).toContain("new Int32Array(");
+    expect(renderModule(graph, gradient, "javascript", { target: "wasm" })).not.toContain("Int32Array");
   });
 
   it("a named activation the windows do not cover is computed unfused", async () => {

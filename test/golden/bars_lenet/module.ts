@@ -255,7 +255,7 @@ function allocate(d0: number) {
   const dL_db = new Float64Array(2);
   const v27 = new Float64Array(8 * d0);
   const dL_dW = new Float64Array(16);
-  const v35 = new Float64Array(8 * d0);
+  const v35 = new Int32Array(8 * d0);
   const dL_dbk = new Float64Array(2);
   const dL_dk = new Float64Array(18);
   return {

@@ -205,7 +205,7 @@ function allocate() {
   const dL_db = new Float64Array(2);
   const dL_dW = new Float64Array(8);
   const dL_dhf = new Float64Array(4);
-  const v54 = new Float64Array(4);
+  const v54 = new Int32Array(4);
   const dL_dhr = new Float64Array(9);
   const dL_dh = new Float64Array(9);
   const dL_dk = new Float64Array(9);

@@ -205,7 +205,7 @@ function allocate() {
   const dL_db = new Float64Array(2);
   const dL_dW = new Float64Array(8);
   const v34 = new Float64Array(4);
-  const v41 = new Float64Array(4);
+  const v41 = new Int32Array(4);
   const dL_dh = new Float64Array(9);
   const v46 = new Float64Array(9);
   const dL_dk = new Float64Array(9);
