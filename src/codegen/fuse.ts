@@ -80,22 +80,43 @@ export function planWindowFusion(
     const kernel = getOp(pool.op).fusion!.pool!(emitter, pool, storeInput);
     if (kernel === undefined) continue;
     const block = getOp(chain.producer.op).fusion!.block!(emitter, chain.producer)!;
+    // A monotone activation (ReLU) last in the chain is applied once per window, to the
+    // maximum of its operand, when no activation is stored and nothing but the backward
+    // kernel reads the winners: in a window it cuts all to one value, the winner may then be
+    // another position than pool_argmax's, one where the derivative is zero too.
+    const top = op(act)!;
+    const monotone =
+      chain.members.length > 0 &&
+      getOp(top.op).monotone === true &&
+      top.args.length === 1 &&
+      !storeInput &&
+      (argmax === undefined ||
+        (backward !== undefined && uses(argmax).every((u) => backward.members.includes(u))));
+    const last = monotone ? top.args[0]! : act;
     const produce = (b: OutputBlock, at: (r: number, c: number) => BlockPosition): BlockCode => {
       const code = block(b);
-      if (chain.producer.id === act) return code;
+      const then = monotone
+        ? (value: string) => emitter.withValues(new Map([[last, value]]), () => emitter.inline(act, "0"))
+        : undefined;
+      if (chain.producer.id === last) return { ...code, ...(then ? { then } : {}) };
       const v = emitter.fresh("v");
       const lines: string[] = [];
       const values = code.values.map((row, r) =>
         row.map((local, c) => {
           const { offset, axes } = at(r, c);
           const value = emitter.withValues(new Map([[chain.producer.id, local]]), () =>
-            emitter.inline(act, offset, axes),
+            emitter.inline(last, offset, axes),
           );
           lines.push(`const ${v}_${r}_${c} = ${value};`);
           return `${v}_${r}_${c}`;
         }),
       );
-      return { hoist: code.hoist, code: `${code.code}\n${lines.join(" ")}`, values };
+      return {
+        hoist: code.hoist,
+        code: `${code.code}\n${lines.join(" ")}`,
+        values,
+        ...(then ? { then } : {}),
+      };
     };
     emitter.group([chain.producer.id, ...chain.members, id, ...argmaxes], act, () =>
       kernel(produce, {

@@ -167,6 +167,12 @@ export interface OpDef {
    * them in an Int32Array, which V8 reads as integers (no conversion from a double per read).
    */
   readonly offsets?: boolean;
+  /**
+   * A unary elementwise op that is non-decreasing in its operand, exactly in floating point,
+   * with a zero derivative wherever it is flat: max(f(a), f(b)) = f(max(a, b)), so a fused
+   * max-pool over it applies it once per window, to the maximum of its operand (ReLU).
+   */
+  readonly monotone?: boolean;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   /** How the op takes part in a fused kernel across ops (codegen/fuse.ts decides where one pays). */
@@ -226,6 +232,11 @@ export interface BlockCode {
   readonly hoist: string;
   readonly code: string;
   readonly values: readonly (readonly string[])[];
+  /**
+   * A non-decreasing function still to apply to the values (OpDef.monotone): a max-pool
+   * applies it to the window's maximum alone, the pooled value.
+   */
+  readonly then?: (value: string) => string;
 }
 
 /** Where one position of a block lies: its flat offset in the full value, and its per-axis indices. */

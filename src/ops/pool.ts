@@ -71,7 +71,9 @@ function leadOffset(ctx: EmitContext, lead: readonly string[], dims: PoolDims["l
  * Max-pooling fused with the op producing its input: for each window the producer computes
  * the window's values in locals, the first maximum in row-major order (as maxpool and
  * pool_argmax choose it) is stored, and its offset in the input — the window's winner,
- * which the backward pass routes δ to — is recorded. The input itself is stored only when
+ * which the backward pass routes δ to — is recorded. A non-decreasing function the producer
+ * leaves to apply (`then`: ReLU) is applied to the maximum alone; the winner is then the first
+ * maximum of its operand, the same one wherever the function is not flat. The input itself is stored only when
  * asked, which needs windows that tile it; windows that overlap would compute values twice.
  */
 const maxpoolFusion: FusionRules = {
@@ -98,14 +100,19 @@ const maxpoolFusion: FusionRules = {
         )
         .join(" ");
       const stores = targets.input
-        ? cells.map(([r, c]) => `${targets.input}[${at(r, c).offset}] = ${code.values[r]![c]};`).join(" ")
+        ? cells
+            .map(([r, c]) => {
+              const value = code.values[r]![c]!;
+              return `${targets.input}[${at(r, c).offset}] = ${code.then ? code.then(value) : value};`;
+            })
+            .join(" ")
         : "";
       const window = `const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
 const ${base} = (${flat} * ${d.h} + ${ph} * ${sh}) * ${d.w} + ${pw} * ${sw};
 ${code.code}
 let ${m} = -Infinity;${targets.winners ? ` let ${q} = 0;` : ""}
 ${select}
-${ctx.ref(node.id)}[${o}] = ${m};${targets.winners ? ` ${targets.winners}[${o}] = ${q};` : ""}
+${ctx.ref(node.id)}[${o}] = ${code.then ? code.then(m) : m};${targets.winners ? ` ${targets.winners}[${o}] = ${q};` : ""}
 ${stores}`;
       const windows = `${code.hoist}\nfor (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {\n${window}\n}`;
       return lead.reduceRight(

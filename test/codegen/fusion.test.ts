@@ -170,6 +170,11 @@ describe("conv + bias + activation + max-pool fused", () => {
       { activation: 32, fused: false },
     );
     expect(allocated(compiled.module.javascript).filter((n) => n === 32)).toHaveLength(1);
+    // Storing A, forward applies ReLU to each value, not once to the window's maximum.
+    const js = compiled.module.javascript;
+    const forward = js.slice(js.indexOf("function forward("), js.indexOf("function zeroGradients("));
+    expect(forward).not.toMatch(/\] = Math\.max\(m\d+, 0\);/);
+    expect(forward.match(/Math\.max\(/g)).toHaveLength(4);
     const evaluator = new Evaluator(compiled.gradient.nodes, values);
     const node = compiled.graph.named.find((n) => n.name === "A")!.node;
     expect(
@@ -186,6 +191,21 @@ describe("conv + bias + activation + max-pool fused", () => {
       `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nparam V: [2, 2]\nA = relu(conv2d(x, k) + bk)\nP = maxpool(A)\nQ = maxpool(A, size=4, stride=4)\nparam W: [2, 8]\nz = W*flatten(P) + V*flatten(Q)\nloss L = cross_entropy(softmax(z), y)`,
       { activation: 32, fused: false },
     );
+  });
+
+  it("with ReLU applied once per window, to the maximum, where no activation is stored; dead windows pass nothing", async () => {
+    // A negative bias for the second filter: many of its windows are all ≤ 0 (pooled 0), where
+    // the winner recorded (the first maximum before ReLU) may differ from pool_argmax's.
+    const { compiled, mod, data } = await check(
+      `input x: [1, 8, 8]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k) + bk - [[[0]], [[1.5]]]))\n${dense(18)}`,
+      { activation: 72, fused: true },
+    );
+    const js = compiled.module.javascript;
+    const gradient = js.slice(js.indexOf("function gradient("));
+    expect(gradient).toMatch(/\] = Math\.max\(m\d+, 0\);/);
+    const pooled = mod.forward(data.params, data.inputs).values.P!;
+    expect(pooled.some((v) => v === 0)).toBe(true);
+    expect(pooled.some((v) => v > 0)).toBe(true);
   });
 
   it("with the WebAssembly target, the winners stay in its float workspace", async () => {

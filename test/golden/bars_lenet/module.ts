@@ -561,10 +561,10 @@ export function gradient(
             s48_1_0 += w49_2_0 * x50_3_0 + w49_2_1 * x50_3_1 + w49_2_2 * x50_3_2;
             s48_1_1 += w49_2_0 * x50_3_1 + w49_2_1 * x50_3_2 + w49_2_2 * x50_3_3;
           }
-          const v52_0_0 = Math.max(s48_0_0 + bk[l41], 0);
-          const v52_0_1 = Math.max(s48_0_1 + bk[l41], 0);
-          const v52_1_0 = Math.max(s48_1_0 + bk[l41], 0);
-          const v52_1_1 = Math.max(s48_1_1 + bk[l41], 0);
+          const v52_0_0 = s48_0_0 + bk[l41];
+          const v52_0_1 = s48_0_1 + bk[l41];
+          const v52_1_0 = s48_1_0 + bk[l41];
+          const v52_1_1 = s48_1_1 + bk[l41];
           let m46 = -Infinity;
           let q47 = 0;
           if (v52_0_0 > m46) {
@@ -583,7 +583,7 @@ export function gradient(
             m46 = v52_1_1;
             q47 = base45 + 5;
           }
-          P[o44] = m46;
+          P[o44] = Math.max(m46, 0);
           v35[o44] = q47;
         }
     }
