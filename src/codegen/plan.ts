@@ -124,8 +124,10 @@ export class CodePlan {
           forward,
           this.projections.get(id) ?? [],
           this.residuals.get(id) ?? new Set(),
-        ))
+        )) {
           this.storageFields.set(f.name, f);
+          if (f.ifNamed) this.nodeBuffers.add(f.name);
+        }
         n.body.forEach((b) => {
           if (b.kind === "const") this.constArrays.set(`K${id}_${b.id}`, b.value);
         });

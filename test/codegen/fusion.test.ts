@@ -296,6 +296,14 @@ describe("a recurrence's products fused with their step", () => {
     expect(js).toMatch(/= Math\.tanh\(\(?s\d+_0_0 \+ s\d+_1_0\)? \+ bh\[/);
     // Backward, ∂Whh and Whhᵀδ share one loop: the update and the product read the same row offset.
     expect(js).toMatch(/dL_dWhh\[(o\d+_0) \+ (j\d+)\] \+= [^;]+;[^}]*Whh\[\1 \+ \2\]/);
+    // x_t, h_{t−1}, h_t and δ_t are read and written where they lie (x, the states' arrays): no
+    // copies into step buffers, no second store of h_t for the backward loop.
+    expect(js).toMatch(/Wxh\[[^\]]+\] \* x\d+/);
+    expect(js).toMatch(/const x\d+ = x\[o\d+ \+ p\d+\];/);
+    expect(js).toMatch(/const x\d+ = h_steps\[o\d+ \+ p\d+\];/);
+    expect(js).toMatch(/h_steps\[o\d+ \+ i\d+\] = Math\.tanh/);
+    expect(js).not.toMatch(/h_prev|\bx_t\[|\.set\(h_t/);
+    expect(js).toMatch(/dL_dh_steps\[o\d+ \+ i\d+\] \* \(1 - \(?h_steps\[o\d+ \+ i\d+\]/);
     const mod = await loadModule(js);
     let s = 11;
     const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
@@ -305,6 +313,42 @@ describe("a recurrence's products fused with their step", () => {
         const t = tensor(compiled.graph.nodes[n.node]!.shape as number[]);
         for (let i = 0; i < t.data.length; i++)
           t.data[i] = n.kind === "target" ? (i === 0 ? 1 : 0) : random();
+        values.set(n.name, t);
+      }
+    const data = splitValues(compiled, values);
+    const got = mod.gradient(data.params, data.inputs);
+    expect(maxRelativeError(got.gradients, evaluatorGradient(compiled, values).gradients)).toBeLessThan(
+      1e-12,
+    );
+    expect(maxRelativeError(got.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
+  });
+
+  it("copies a step's values into buffers when the step uses one whole (a state that is another's last value)", async () => {
+    // a_t = b_{t−1}: the step stores the carry b_{t−1} (its buffer named a_t) whole as a's next
+    // value (a .set), so the step is built with its values copied, as before.
+    const compiled = await compileOk(`
+      index t in 1..4
+      input x_t: [2]
+      target y: [2]
+      param W: [2, 2]
+      a_0 = 1
+      b_0 = 0
+      a_t = b_<t-1>
+      b_t = tanh(W*a_<t-1> + x_t)
+      loss L = sum((a_4 + b_4 - y)^2)
+    `);
+    const js = compiled.module.javascript;
+    const step = js.slice(js.indexOf("function gradient("), js.indexOf("backpropagation through time"));
+    expect(step).toMatch(/a_prev\[i\d+\] = a_steps\[o\d+ \+ i\d+\]/);
+    expect(step).toMatch(/\.set\(a_t, /);
+    const mod = await loadModule(js);
+    let s = 5;
+    const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const values = new Map<string, Tensor>();
+    for (const n of compiled.graph.named)
+      if (n.kind === "param" || n.kind === "input" || n.kind === "target") {
+        const t = tensor(compiled.graph.nodes[n.node]!.shape as number[]);
+        for (let i = 0; i < t.data.length; i++) t.data[i] = random();
         values.set(n.name, t);
       }
     const data = splitValues(compiled, values);
