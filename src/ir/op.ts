@@ -262,6 +262,20 @@ export interface PointCode {
   readonly after: (lead: readonly string[]) => string;
   /** Statements at one point: the δ's value there and the point's indices in the value's shape. */
   readonly point: (value: string, axes: readonly string[]) => string;
+  /**
+   * When the point's statements need of its last two indices only one integer, affine in them
+   * (a filter gradient: its receptive field's offset in the image plane): that integer, which
+   * the pool then records per window in place of the winner's offset, and the statements from it.
+   */
+  readonly key?: PointKey;
+}
+
+/** An integer a point's code reads instead of its indices: `at(axes)` = at(…, 0, 0) + row·steps[0] + col·steps[1]. */
+export interface PointKey {
+  readonly at: (axes: readonly string[]) => string;
+  readonly steps: readonly [number, number];
+  /** The statements at one point, from the δ's value, the key and the lead indices. */
+  readonly point: (value: string, key: string, lead: readonly string[]) => string;
 }
 
 export interface FusionRules {
@@ -280,19 +294,26 @@ export interface FusionRules {
   ) =>
     | ((
         produce: (block: OutputBlock, at: (r: number, c: number) => BlockPosition) => BlockCode,
-        targets: { readonly winners?: string; readonly input?: string },
+        targets: {
+          readonly winners?: string;
+          readonly input?: string;
+          /** Recorded in `winners` in place of the winner's offset: the points' key (PointKey). */
+          readonly key?: Omit<PointKey, "point">;
+        },
       ) => string)
     | undefined;
   /**
    * The pooling op's winners visited window by window for the lead indices `lead`: `body` gets
-   * the window's offset in the pooled value and the winner's indices in the input's shape.
+   * the window's offset in the pooled value and the winner's indices in the input's shape or,
+   * `keyed`, the key recorded for it (no indices).
    */
   readonly winners?: (
     ctx: EmitContext,
     node: OpNode,
     winners: string,
     lead: readonly string[],
-    body: (window: string, axes: readonly string[]) => string,
+    body: (window: string, axes: readonly string[], key: string) => string,
+    keyed: boolean,
   ) => string;
   /** A consumer of a δ (its operand `operand`) that is nonzero only at given points. */
   readonly atPoints?: (ctx: EmitContext, node: OpNode, operand: number) => PointCode | undefined;

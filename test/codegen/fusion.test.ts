@@ -208,6 +208,29 @@ describe("conv + bias + activation + max-pool fused", () => {
     expect(pooled.some((v) => v > 0)).toBe(true);
   });
 
+  it("records the winners' receptive fields for the filter gradient, or their offsets where a point needs its indices", async () => {
+    // Unpadded: each window records its winner's receptive field in the image (kb + 0, 1, W,
+    // W + 1), which the backward loop reads as is; padded, the offset in the activation, which
+    // the backward loop turns back into a row and a column.
+    const js = (
+      await check(
+        `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k) + bk))\n${dense(8)}`,
+        { activation: 32, fused: true },
+      )
+    ).compiled.module.javascript;
+    const gradient = js.slice(js.indexOf("function gradient("));
+    expect(gradient).toMatch(/q\d+ = kb\d+ \+ 7;/);
+    expect(gradient).not.toMatch(/\+\(r\d+ >= /);
+    const padded = (
+      await check(
+        `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k, padding=1) + bk))\n${dense(18)}`,
+        { activation: 72, fused: true },
+      )
+    ).compiled.module.javascript;
+    expect(padded).not.toMatch(/kb\d+/);
+    expect(padded).toMatch(/\+\(r\d+ >= 6\)/);
+  });
+
   it("with the WebAssembly target, the winners stay in its float workspace", async () => {
     const source = `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k) + bk))\n${dense(8)}`;
     const { graph, gradient, rendered } = analyze(source, { file: "model.nabla" });
