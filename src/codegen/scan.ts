@@ -416,7 +416,15 @@ export function emitScanAdjoint(
   // A summed rank-1 update (∂Whh += δ h_{t−1}ᵀ) and the step's Wᵀδ in one pass over W.
   // Not a sum the WebAssembly target makes one product after the loop (batched).
   const pairable = new Set([...direct].filter((id) => !batched.has(id)));
-  const paired = pairRankOneUpdates(body, adjoint.body, ids, summed, pairable, (p) => ctx.ref(p));
+  const paired = pairRankOneUpdates(
+    body,
+    adjoint.body,
+    ids,
+    summed,
+    pairable,
+    (p) => ctx.ref(p),
+    (product) => intoRow.has(product) && reads.marker(product) !== undefined,
+  );
   const lines: string[] = [];
   forward.states.forEach((s, k) => {
     const store = ctx.use(ctx.names.adjointState(adjoint.id, k));
@@ -458,6 +466,25 @@ export function emitScanAdjoint(
     }
   }
   if (!ctx.wasm) for (const [id, row] of rows) reads.add(id, row);
+  // A paired Wᵀδ that is a carry's adjoint and nothing else's operand is added straight into
+  // the carry's row of the adjoint's array (δ for the step before), not computed into a buffer
+  // and added after: a marker for it too, which only the paired kernel reads.
+  const intoRow = new Map<NodeId, number>();
+  if (!ctx.wasm)
+    for (const [k, c] of adjoint.carries.entries()) {
+      const n = adjoint.body[c.node]!;
+      const read = ids.some((id) => dependencies(adjoint.body[id]!).includes(c.node));
+      const other = [...stacked, ...summed].some((s) => s.node === c.node);
+      const twice = adjoint.carries.some((d, j) => j !== k && d.node === c.node);
+      if (n.kind !== "op" || !paired.products.has(c.node) || read || other || twice || reads.has(c.node))
+        continue;
+      const s = forward.states[c.state]!;
+      intoRow.set(c.node, k);
+      reads.add(c.node, {
+        array: ctx.use(ctx.names.adjointState(adjoint.id, c.state)),
+        offset: `(${t} + ${s.lags - c.lag}) * ${ctx.size(s.shape)}`,
+      });
+    }
   // Named only where a copy into it is emitted: the other body nodes are the body's own statements.
   const copies = () =>
     [...rows].map(([id, row]) =>
@@ -473,6 +500,7 @@ export function emitScanAdjoint(
   const build = () => {
     const step = ids.map((id) => body.emit(id)).filter((s) => s !== "");
     for (const c of adjoint.carries) {
+      if (intoRow.has(c.node) && reads.marker(c.node) !== undefined) continue;
       const s = forward.states[c.state]!;
       const size = ctx.size(s.shape);
       const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
@@ -488,7 +516,7 @@ export function emitScanAdjoint(
     for (const s of summed) {
       const target = ctx.ref(s.project.id);
       const n = adjoint.body[s.node]!;
-      if (paired.has(s.node)) continue;
+      if (paired.sums.has(s.node)) continue;
       if (batched.has(s.node) && n.kind === "op") {
         const stacks = n.args.map((a, k) => {
           const stack = ctx.use(ctx.names.stack(adjoint.id, s.node, k));
@@ -529,7 +557,9 @@ function pairRankOneUpdates(
   summed: readonly { project: ProjectNode; node: NodeId }[],
   direct: ReadonlySet<NodeId>,
   target: (project: NodeId) => string,
-): Set<NodeId> {
+  /** Whether the product is added to what its buffer holds (a row of the adjoint's array). */
+  adds: (product: NodeId) => boolean,
+): { sums: Set<NodeId>; products: Set<NodeId> } {
   const paired = new Set<NodeId>();
   const taken = new Set<NodeId>();
   for (const s of summed) {
@@ -553,8 +583,9 @@ function pairRankOneUpdates(
         product: body.ref(product),
         m: body.dim(outer.shape[0]!),
         n: body.dim(outer.shape[1]!),
+        addToProduct: adds(product),
       }),
     );
   }
-  return paired;
+  return { sums: paired, products: taken };
 }

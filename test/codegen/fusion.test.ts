@@ -327,6 +327,8 @@ describe("a recurrence's products fused with their step", () => {
     expect(js).toMatch(/h_steps\[o\d+ \+ i\d+\] = Math\.tanh/);
     expect(js).not.toMatch(/h_prev|\bx_t\[|\.set\(h_t/);
     expect(js).toMatch(/dL_dh_steps\[o\d+ \+ i\d+\] \* \(1 - \(?h_steps\[o\d+ \+ i\d+\]/);
+    // Whhᵀδ_t is added straight into δ's row for the step before: no buffer zeroed and added per step.
+    expect(js).toMatch(/dL_dh_steps\[o\d+ \+ j\d+\] \+= Whh\[/);
     const mod = await loadModule(js);
     let s = 11;
     const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;

@@ -257,12 +257,10 @@ function allocate() {
   const v26 = new Float64Array(6);
   const dL_dg_steps = new Float64Array((1 + 3) * 2);
   const bt29_13 = new Float64Array(2);
-  const bt29_19 = new Float64Array(2);
   const dL_dUb = new Float64Array(4);
   const dL_dWb = new Float64Array(4);
   const dL_dh_steps = new Float64Array((1 + 3) * 2);
   const bt32_13 = new Float64Array(2);
-  const bt32_19 = new Float64Array(2);
   const dL_dUf = new Float64Array(4);
   const dL_dWf = new Float64Array(4);
   return {
@@ -291,12 +289,10 @@ function allocate() {
     v26,
     dL_dg_steps,
     bt29_13,
-    bt29_19,
     dL_dUb,
     dL_dWb,
     dL_dh_steps,
     bt32_13,
-    bt32_19,
     dL_dUf,
     dL_dWf,
   };
@@ -486,10 +482,8 @@ export function gradient(
     v26,
     dL_dg_steps,
     bt29_13,
-    bt29_19,
     dL_dh_steps,
     bt32_13,
-    bt32_19,
   } = w;
   // h_t = tanh(Uf*x_t + Wf*h_<t-1>)
   {
@@ -655,7 +649,6 @@ export function gradient(
         bt29_13[i108] = dL_dg_steps[o107 + i108]
           * (1 - (g_steps[o107 + i108] * g_steps[o107 + i108]));
       }
-      bt29_19.fill(0, 0, 2);
       {
         for (let i109 = 0; i109 < 2; i109++) {
           const g111_0 = bt29_13[i109];
@@ -663,21 +656,17 @@ export function gradient(
           for (let j110 = 0; j110 < 2; j110++) {
             const hv113 = v11[o105 + j110];
             dL_dUb[o112_0 + j110] += g111_0 * hv113;
-            bt29_19[j110] += Wb[o112_0 + j110] * g111_0;
+            dL_dg_steps[o106 + j110] += Wb[o112_0 + j110] * g111_0;
           }
         }
       }
       {
-        const o114 = (t104 + 0) * 2;
-        for (let i115 = 0; i115 < 2; i115++) dL_dg_steps[o114 + i115] += bt29_19[i115];
-      }
-      {
-        for (let i116 = 0; i116 < 2; i116++) {
-          const a118_0 = bt29_13[i116];
-          const o119_0 = i116 * 2;
-          for (let j117 = 0; j117 < 2; j117++) {
-            const bv120 = g_steps[o106 + j117];
-            dL_dWb[o119_0 + j117] += a118_0 * bv120;
+        for (let i114 = 0; i114 < 2; i114++) {
+          const a116_0 = bt29_13[i114];
+          const o117_0 = i114 * 2;
+          for (let j115 = 0; j115 < 2; j115++) {
+            const bv118 = g_steps[o106 + j115];
+            dL_dWb[o117_0 + j115] += a116_0 * bv118;
           }
         }
       }
@@ -689,38 +678,33 @@ export function gradient(
     dL_dh_steps.set(dL_dh, 1 * 2);
     dL_dUf.fill(0);
     dL_dWf.fill(0);
-    for (let t121 = 3 - 1; t121 >= 0; t121--) {
-      const o122 = t121 * 2;
-      const o123 = (t121 + 0) * 2;
-      const o124 = (t121 + 1) * 2;
+    for (let t119 = 3 - 1; t119 >= 0; t119--) {
+      const o120 = t119 * 2;
+      const o121 = (t119 + 0) * 2;
+      const o122 = (t119 + 1) * 2;
 
-      for (let i125 = 0; i125 < 2; i125++) {
-        bt32_13[i125] = dL_dh_steps[o124 + i125]
-          * (1 - (h_steps[o124 + i125] * h_steps[o124 + i125]));
+      for (let i123 = 0; i123 < 2; i123++) {
+        bt32_13[i123] = dL_dh_steps[o122 + i123]
+          * (1 - (h_steps[o122 + i123] * h_steps[o122 + i123]));
       }
-      bt32_19.fill(0, 0, 2);
       {
-        for (let i126 = 0; i126 < 2; i126++) {
-          const g128_0 = bt32_13[i126];
-          const o129_0 = i126 * 2;
-          for (let j127 = 0; j127 < 2; j127++) {
-            const hv130 = x[o122 + j127];
-            dL_dUf[o129_0 + j127] += g128_0 * hv130;
-            bt32_19[j127] += Wf[o129_0 + j127] * g128_0;
+        for (let i124 = 0; i124 < 2; i124++) {
+          const g126_0 = bt32_13[i124];
+          const o127_0 = i124 * 2;
+          for (let j125 = 0; j125 < 2; j125++) {
+            const hv128 = x[o120 + j125];
+            dL_dUf[o127_0 + j125] += g126_0 * hv128;
+            dL_dh_steps[o121 + j125] += Wf[o127_0 + j125] * g126_0;
           }
         }
       }
       {
-        const o131 = (t121 + 0) * 2;
-        for (let i132 = 0; i132 < 2; i132++) dL_dh_steps[o131 + i132] += bt32_19[i132];
-      }
-      {
-        for (let i133 = 0; i133 < 2; i133++) {
-          const a135_0 = bt32_13[i133];
-          const o136_0 = i133 * 2;
-          for (let j134 = 0; j134 < 2; j134++) {
-            const bv137 = h_steps[o123 + j134];
-            dL_dWf[o136_0 + j134] += a135_0 * bv137;
+        for (let i129 = 0; i129 < 2; i129++) {
+          const a131_0 = bt32_13[i129];
+          const o132_0 = i129 * 2;
+          for (let j130 = 0; j130 < 2; j130++) {
+            const bv133 = h_steps[o121 + j130];
+            dL_dWf[o132_0 + j130] += a131_0 * bv133;
           }
         }
       }

@@ -209,7 +209,6 @@ function allocate() {
   const bt33_11 = new Float64Array(1);
   const bt33_12 = new Float64Array(1);
   const bt33_13 = new Float64Array(1);
-  const bt33_19 = new Float64Array(1);
   const dL_dWxh = new Float64Array(4);
   const dL_dWhh = new Float64Array(1);
   return {
@@ -230,7 +229,6 @@ function allocate() {
     bt33_11,
     bt33_12,
     bt33_13,
-    bt33_19,
     dL_dWxh,
     dL_dWhh,
   };
@@ -391,7 +389,6 @@ export function gradient(
     bt33_11,
     bt33_12,
     bt33_13,
-    bt33_19,
   } = w;
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
@@ -532,7 +529,6 @@ export function gradient(
       const s87 = dL_dh_steps[o81 + 0];
       const s88 = bt33_12[0];
       bt33_13[0] = s87 * s88;
-      bt33_19.fill(0, 0, 1);
       {
         for (let i89 = 0; i89 < 1; i89++) {
           const g91_0 = bt33_13[i89];
@@ -540,21 +536,17 @@ export function gradient(
           for (let j90 = 0; j90 < 1; j90++) {
             const hv93 = h_steps[o80 + j90];
             dL_dWhh[o92_0 + j90] += g91_0 * hv93;
-            bt33_19[j90] += Whh[o92_0 + j90] * g91_0;
+            dL_dh_steps[o80 + j90] += Whh[o92_0 + j90] * g91_0;
           }
         }
       }
       {
-        const o94 = (t78 + 0) * 1;
-        for (let i95 = 0; i95 < 1; i95++) dL_dh_steps[o94 + i95] += bt33_19[i95];
-      }
-      {
-        for (let i96 = 0; i96 < 1; i96++) {
-          const a98_0 = bt33_13[i96];
-          const o99_0 = i96 * 4;
-          for (let j97 = 0; j97 < 4; j97++) {
-            const bv100 = x[o79 + j97];
-            dL_dWxh[o99_0 + j97] += a98_0 * bv100;
+        for (let i94 = 0; i94 < 1; i94++) {
+          const a96_0 = bt33_13[i94];
+          const o97_0 = i94 * 4;
+          for (let j95 = 0; j95 < 4; j95++) {
+            const bv98 = x[o79 + j95];
+            dL_dWxh[o97_0 + j95] += a96_0 * bv98;
           }
         }
       }

@@ -238,7 +238,6 @@ function allocate() {
   const bt25_20 = new Float64Array(3);
   const bt25_26 = new Float64Array(4);
   const bt25_35 = new Float64Array(4);
-  const bt25_42 = new Float64Array(4);
   const dL_dWxh = new Float64Array(12);
   const dL_dWhh = new Float64Array(16);
   const dL_dbh = new Float64Array(4);
@@ -264,7 +263,6 @@ function allocate() {
     bt25_20,
     bt25_26,
     bt25_35,
-    bt25_42,
     dL_dWxh,
     dL_dWhh,
     dL_dbh,
@@ -428,7 +426,6 @@ export function gradient(
     bt25_20,
     bt25_26,
     bt25_35,
-    bt25_42,
   } = w;
   // h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh); yhat_t = softmax(Why*h_t + by)
   {
@@ -561,7 +558,6 @@ export function gradient(
         bt25_35[i79] = (dL_dh_steps[o67 + i79] + bt25_26[i79])
           * (1 - (h_steps[o67 + i79] * h_steps[o67 + i79]));
       }
-      bt25_42.fill(0, 0, 4);
       {
         for (let i80 = 0; i80 < 4; i80 += 4) {
           const g82_0 = bt25_35[i80];
@@ -578,7 +574,7 @@ export function gradient(
             dL_dWhh[o83_1 + j81] += g82_1 * hv84;
             dL_dWhh[o83_2 + j81] += g82_2 * hv84;
             dL_dWhh[o83_3 + j81] += g82_3 * hv84;
-            bt25_42[j81] += Whh[o83_0 + j81] * g82_0
+            dL_dh_steps[o66 + j81] += Whh[o83_0 + j81] * g82_0
               + Whh[o83_1 + j81] * g82_1
               + Whh[o83_2 + j81] * g82_2
               + Whh[o83_3 + j81] * g82_3;
@@ -586,30 +582,26 @@ export function gradient(
         }
       }
       {
-        const o85 = (t64 + 0) * 4;
-        for (let i86 = 0; i86 < 4; i86++) dL_dh_steps[o85 + i86] += bt25_42[i86];
-      }
-      {
-        for (let i87 = 0; i87 < 4; i87 += 4) {
-          const a89_0 = bt25_35[i87];
-          const o90_0 = i87 * 3;
-          const a89_1 = bt25_35[i87 + 1];
-          const o90_1 = (i87 + 1) * 3;
-          const a89_2 = bt25_35[i87 + 2];
-          const o90_2 = (i87 + 2) * 3;
-          const a89_3 = bt25_35[i87 + 3];
-          const o90_3 = (i87 + 3) * 3;
-          for (let j88 = 0; j88 < 3; j88++) {
-            const bv91 = x[o65 + j88];
-            dL_dWxh[o90_0 + j88] += a89_0 * bv91;
-            dL_dWxh[o90_1 + j88] += a89_1 * bv91;
-            dL_dWxh[o90_2 + j88] += a89_2 * bv91;
-            dL_dWxh[o90_3 + j88] += a89_3 * bv91;
+        for (let i85 = 0; i85 < 4; i85 += 4) {
+          const a87_0 = bt25_35[i85];
+          const o88_0 = i85 * 3;
+          const a87_1 = bt25_35[i85 + 1];
+          const o88_1 = (i85 + 1) * 3;
+          const a87_2 = bt25_35[i85 + 2];
+          const o88_2 = (i85 + 2) * 3;
+          const a87_3 = bt25_35[i85 + 3];
+          const o88_3 = (i85 + 3) * 3;
+          for (let j86 = 0; j86 < 3; j86++) {
+            const bv89 = x[o65 + j86];
+            dL_dWxh[o88_0 + j86] += a87_0 * bv89;
+            dL_dWxh[o88_1 + j86] += a87_1 * bv89;
+            dL_dWxh[o88_2 + j86] += a87_2 * bv89;
+            dL_dWxh[o88_3 + j86] += a87_3 * bv89;
           }
         }
       }
-      for (let i92 = 0; i92 < 4; i92++) dL_dbh[i92] += bt25_35[i92];
-      for (let i93 = 0; i93 < 3; i93++) dL_dby[i93] += bt25_20[i93];
+      for (let i90 = 0; i90 < 4; i90++) dL_dbh[i90] += bt25_35[i90];
+      for (let i91 = 0; i91 < 3; i91++) dL_dby[i91] += bt25_20[i91];
     }
   }
 
