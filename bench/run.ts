@@ -21,11 +21,18 @@
  * JavaScript process waits meanwhile, so the two never compete for a core. Without
  * /usr/bin/python3 and torch the table says "not installed".
  *
- *   node dist/bench/run.js [--seconds S] [--emit DIR] [--no-torch] [workload ...]
+ * Besides each implementation's median, the generated / hand-written ratio is also given round
+ * by round (median over the rounds of the two's mean times in the same round), which the
+ * machine's slow and fast spells move far less than the ratio of the medians.
+ *
+ *   node dist/bench/run.js [--seconds S] [--emit DIR] [--no-torch] [--only KEY,...] [workload ...]
  *
  * --seconds  JavaScript timing budget per workload after warm-up (default 12; PyTorch gets a third)
  * --emit     also write each workload's generated TypeScript to DIR/<name>.generated.ts
  * --no-torch skip PyTorch
+ * --only     time only these implementations (keys of IMPLEMENTATIONS, e.g.
+ *            handwritten,generated,handwrittenForward,generatedForward; "generated" and
+ *            "handwritten" are always included); implies --no-torch
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -78,6 +85,8 @@ interface Options {
   seconds: number;
   emit?: string;
   torch: boolean;
+  /** Implementation keys to run, all if undefined. */
+  only?: Set<string>;
   names: string[];
 }
 
@@ -92,6 +101,14 @@ function parseArgs(argv: readonly string[]): Options {
       options.emit = argv[++i];
       if (!options.emit) throw new Error("--emit needs a directory");
     } else if (a === "--no-torch") {
+      options.torch = false;
+    } else if (a === "--only") {
+      const keys = (argv[++i] ?? "").split(",").filter((k) => k !== "");
+      const known = new Set(IMPLEMENTATIONS.map((m) => m.key));
+      for (const k of keys)
+        if (!known.has(k))
+          throw new Error(`--only: no implementation '${k}'; known: ${[...known].join(", ")}`);
+      options.only = new Set([...keys, "generated", "handwritten"]);
       options.torch = false;
     } else if (a.startsWith("-")) {
       throw new Error(`unknown option ${a}`);
@@ -224,6 +241,8 @@ interface Entry {
   readonly forwardOnly: boolean;
   readonly runner: Runner;
   samples: number[];
+  /** The mean ms per call of each timed round, in round order (for ratios of the same round). */
+  rounds: number[];
 }
 
 /** The generated module's `gradient`, and its `forward` alone (loss only, no gradients). */
@@ -336,11 +355,13 @@ let sink = 0;
 
 function callTimed(entry: Entry, calls: number): void {
   entry.runner.activate?.();
+  const start = performance.now();
   for (let c = 0; c < calls; c++) {
     const t0 = performance.now();
     sink += entry.runner.step();
     entry.samples.push(performance.now() - t0);
   }
+  entry.rounds.push((performance.now() - start) / calls);
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -371,6 +392,7 @@ function timeInterleaved(entries: Entry[], budgetMs: number): number {
     callTimed(e, 3);
     const est = [...e.samples].sort((a, b) => a - b)[1]!;
     e.samples = [];
+    e.rounds = [];
     return Math.max(1, Math.round(ROUND_MS / est));
   });
   const t0 = performance.now();
@@ -433,6 +455,7 @@ async function runWorkload(workload: Workload, options: Options, setup: Setup): 
   const cells: Record<string, Cell> = {};
   const entries: Entry[] = [];
   for (const impl of IMPLEMENTATIONS) {
+    if (options.only && !options.only.has(impl.key)) continue;
     const runner = await impl.create(ctx);
     if (runner === undefined) continue;
     if ("unavailable" in runner) {
@@ -447,6 +470,7 @@ async function runWorkload(workload: Workload, options: Options, setup: Setup): 
       forwardOnly: impl.forwardOnly ?? false,
       runner,
       samples: [],
+      rounds: [],
     });
   }
   const byKey = (k: string) => entries.find((e) => e.key === k);
@@ -504,6 +528,13 @@ async function runWorkload(workload: Workload, options: Options, setup: Setup): 
   console.log(
     `generated / hand-written = ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? "met" : "NOT met"}); ` +
       versus.join("; "),
+  );
+  // The same ratio round by round: the two ran within ~30 ms of each other in each round, so
+  // the machine's slower and faster spells (which move each median by tens of per cent on a
+  // shared VM) cancel.
+  const paired = summarize(byKey("generated")!.rounds.map((g, i) => g / byKey("handwritten")!.rounds[i]!));
+  console.log(
+    `generated / hand-written per round: median ${paired.median.toFixed(3)}, p10–p90 ${paired.p10.toFixed(2)}–${paired.p90.toFixed(2)} over ${paired.n} rounds`,
   );
   if (byKey("generatedForward") && byKey("handwrittenForward")) {
     const genOverFwd = gen / stats.get("generatedForward")!.median;

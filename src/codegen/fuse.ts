@@ -80,27 +80,49 @@ export function planWindowFusion(
     const kernel = getOp(pool.op).fusion!.pool!(emitter, pool, storeInput);
     if (kernel === undefined) continue;
     const block = getOp(chain.producer.op).fusion!.block!(emitter, chain.producer)!;
+    // A monotone activation (ReLU) last in the chain is applied once per window, to the
+    // maximum of its operand, when no activation is stored and nothing but the backward
+    // kernel reads the winners: in a window it cuts all to one value, the winner may then be
+    // another position than pool_argmax's, one where the derivative is zero too.
+    const top = op(act)!;
+    const monotone =
+      chain.members.length > 0 &&
+      getOp(top.op).monotone === true &&
+      top.args.length === 1 &&
+      !storeInput &&
+      (argmax === undefined ||
+        (backward !== undefined && uses(argmax).every((u) => backward.members.includes(u))));
+    const last = monotone ? top.args[0]! : act;
     const produce = (b: OutputBlock, at: (r: number, c: number) => BlockPosition): BlockCode => {
       const code = block(b);
-      if (chain.producer.id === act) return code;
+      const then = monotone
+        ? (value: string) => emitter.withValues(new Map([[last, value]]), () => emitter.inline(act, "0"))
+        : undefined;
+      if (chain.producer.id === last) return { ...code, ...(then ? { then } : {}) };
       const v = emitter.fresh("v");
       const lines: string[] = [];
       const values = code.values.map((row, r) =>
         row.map((local, c) => {
           const { offset, axes } = at(r, c);
           const value = emitter.withValues(new Map([[chain.producer.id, local]]), () =>
-            emitter.inline(act, offset, axes),
+            emitter.inline(last, offset, axes),
           );
           lines.push(`const ${v}_${r}_${c} = ${value};`);
           return `${v}_${r}_${c}`;
         }),
       );
-      return { hoist: code.hoist, code: `${code.code}\n${lines.join(" ")}`, values };
+      return {
+        hoist: code.hoist,
+        code: `${code.code}\n${lines.join(" ")}`,
+        values,
+        ...(then ? { then } : {}),
+      };
     };
     emitter.group([chain.producer.id, ...chain.members, id, ...argmaxes], act, () =>
       kernel(produce, {
         ...(argmax !== undefined ? { winners: emitter.ref(argmax) } : {}),
         ...(storeInput ? { input: emitter.ref(act) } : {}),
+        ...(backward?.key ? { key: backward.key } : {}),
       }),
     );
     if (backward) emitter.group(backward.members, backward.anchor, backward.emit);
@@ -162,32 +184,50 @@ export function planWindowFusion(
     // Each consumer's result is written at the anchor: nothing before it may read one.
     if (points.some((p) => p.node.id !== anchor && uses(p.node.id).some((u) => u < anchor))) return undefined;
     const members = [scatter.id, delta, ...points.map((p) => p.node.id)];
+    const leadDims = nodes[act]!.shape.slice(0, -2);
+    const value = (o: string, axes: readonly string[]) =>
+      delta === scatter.id
+        ? `${emitter.ref(scatter.args[0]!)}[${o}]`
+        : emitter.withValues(
+            new Map([
+              [scatter.id, `${emitter.ref(scatter.args[0]!)}[${o}]`],
+              [act, `${emitter.ref(pool.id)}[${o}]`],
+            ]),
+            () => emitter.inline(delta, `${emitter.ref(argmax)}[${o}]`, axes),
+          );
+    // The winners may record the points' key (the filter gradient's receptive field) in place
+    // of their offsets when nothing else reads them and nothing needs a winner's indices or
+    // offset: not the δ (it reads the pooled value), not a point without the key (a bias's sum).
+    const probe = [...leadDims.map((_, i) => `\u00a7l${i}`), "\u00a7h", "\u00a7w"];
+    const positional = (code: string) =>
+      code.includes("\u00a7h") || code.includes("\u00a7w") || code.includes(`${emitter.ref(argmax)}[`);
+    const keys = points.filter((p) => p.code.key !== undefined);
+    const keyed =
+      keys.length === 1 &&
+      uses(argmax).every((u) => u === scatter.id) &&
+      !positional(value("\u00a7o", probe)) &&
+      points.every((p) => p.code.key !== undefined || !positional(p.code.point("\u00a7d", probe)));
+    const key = keyed ? keys[0]!.code.key : undefined;
     const emit = () => {
-      const leadDims = nodes[act]!.shape.slice(0, -2);
       const lead = leadDims.map(() => emitter.fresh("l"));
-      const [g, pooled, winners] = [emitter.ref(scatter.args[0]!), emitter.ref(pool.id), emitter.ref(argmax)];
+      const winners = emitter.ref(argmax);
       const d = emitter.fresh("d");
-      const value = (o: string, axes: readonly string[]) =>
-        delta === scatter.id
-          ? `${g}[${o}]`
-          : emitter.withValues(
-              new Map([
-                [scatter.id, `${g}[${o}]`],
-                [act, `${pooled}[${o}]`],
-              ]),
-              () => emitter.inline(delta, `${winners}[${o}]`, axes),
-            );
+      // Keyed, a point without the key never reads the indices it is given (see `keyed`).
+      const unplaced = [...lead, "0", "0"];
+      const at = (p: PointCode, axes: readonly string[], k: string) =>
+        key && p.key ? p.key.point(d, k, lead) : p.point(d, key ? unplaced : axes);
       const visit = (all: boolean) =>
         getOp(pool.op).fusion!.winners!(
           emitter,
           pool,
           winners,
           lead,
-          (o, axes) =>
-            `const ${d} = ${value(o, axes)};\n${points
+          (o, axes, k) =>
+            `const ${d} = ${value(o, key ? unplaced : axes)};\n${points
               .filter((p) => all || p.code.loop)
-              .map((p) => p.code.point(d, axes))
+              .map((p) => at(p.code, axes, k))
               .join("\n")}`,
+          key !== undefined,
         );
       const around = (code: PointCode[], inner: string) =>
         `${code.map((c) => c.before(lead)).join(" ")}\n${inner}\n${code.map((c) => c.after(lead)).join(" ")}`;
@@ -207,7 +247,7 @@ export function planWindowFusion(
       );
       return `${all.map((c) => c.init()).join("\n")}\n${loops}`;
     };
-    return { readers, members, anchor, emit };
+    return { readers, members, anchor, emit, key };
   }
 }
 

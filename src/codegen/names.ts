@@ -32,7 +32,7 @@ const JAVASCRIPT = [
  */
 export const MODULE_IDENTIFIERS: readonly string[] = [
   "modelName shapes shapeNames example dims defaultLearningRate Params Inputs Gradients Dims ForwardResult GradientResult",
-  "need given object array check overlaps paramNames inputNames checkOut bindDims workspace allocate buffers",
+  "need given object array check overlaps paramNames inputNames checkOut checkedOut bindDims workspace allocate buffers",
   "forward zeroGradients gradient sgdStep trainStep hessianVectorProduct hessianOrder hessian nablaSolve newtonStep",
   "createOptimizerState optimizerStep optimizerStates stateFor OptimizerState stepRate clipFactor",
   "params inputs out w data direction state",

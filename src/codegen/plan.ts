@@ -1,3 +1,4 @@
+import { getOp } from "../ir/registry.js";
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
 import { CodeNames } from "./names.js";
@@ -105,10 +106,14 @@ export class CodePlan {
         );
       if (n.kind === "op" || n.kind === "project") {
         if (n.kind === "project" && this.ownedByScan(n)) continue;
-        this.nodeBuffers.add(this.emitter.bufferOf(id));
+        const name = this.emitter.bufferOf(id);
+        this.nodeBuffers.add(name);
+        const size = this.emitter.size(n.shape);
+        // Offsets (a max-pool's winners) as integers; the WebAssembly workspace is all floats.
+        const integers = n.kind === "op" && !wasm && getOp(n.op).offsets === true;
         this.storageFields.set(
-          this.emitter.bufferOf(id),
-          freshField(this.emitter.bufferOf(id), this.emitter.size(n.shape)),
+          name,
+          integers ? { name, length: size, init: `new Int32Array(${size})` } : freshField(name, size),
         );
       }
       if (n.kind === "scan" || n.kind === "scan_adjoint") {
@@ -119,8 +124,10 @@ export class CodePlan {
           forward,
           this.projections.get(id) ?? [],
           this.residuals.get(id) ?? new Set(),
-        ))
+        )) {
           this.storageFields.set(f.name, f);
+          if (f.ifNamed) this.nodeBuffers.add(f.name);
+        }
         n.body.forEach((b) => {
           if (b.kind === "const") this.constArrays.set(`K${id}_${b.id}`, b.value);
         });

@@ -20,6 +20,8 @@ export interface StorageField {
   readonly init: string;
   /** For an array of its own (not a view of another): its length, as a JS expression. */
   readonly length?: string;
+  /** Allocated only when some function names it (a step's buffer its values are read in place of). */
+  readonly ifNamed?: boolean;
 }
 
 /** A workspace array of its own, zeroed. */
@@ -29,15 +31,29 @@ export const freshField = (name: string, length: string): StorageField => ({
   init: `new Float64Array(${length})`,
 });
 
-/** Forward body nodes that the backward loop reads: the forward loop stores them for every step. */
+/**
+ * Forward body nodes that the backward loop reads: the forward loop stores them for every
+ * step. Not a state's next value (h_t), which the state's array holds already.
+ */
 export function residualsOf(adjoint: ScanAdjointNode, forward: ScanNode): Set<NodeId> {
   const roots = [...adjoint.carries.map((c) => c.node), ...adjoint.stacked, ...adjoint.summed];
   const out = new Set<NodeId>();
   for (const id of closure(adjoint.body, roots)) {
     const n = adjoint.body[id]!;
-    if (n.kind === "residual" && forward.body[n.node]!.kind === "op") out.add(n.node);
+    if (
+      n.kind === "residual" &&
+      forward.body[n.node]!.kind === "op" &&
+      stateOf(forward, n.node) === undefined
+    )
+      out.add(n.node);
   }
   return out;
+}
+
+/** The state whose next value `id` is, if any. */
+function stateOf(forward: ScanNode, id: NodeId): number | undefined {
+  const k = forward.states.findIndex((s) => s.next === id);
+  return k < 0 ? undefined : k;
 }
 
 const isStep = (n: Node) =>
@@ -117,7 +133,8 @@ export function scanStorage(
     }
   }
   for (const n of node.body)
-    if (isStep(n)) fields.push(freshField(ctx.names.bodyTemp(node.id, n.id), `${size(n.shape)}`));
+    if (isStep(n))
+      fields.push({ ...freshField(ctx.names.bodyTemp(node.id, n.id), `${size(n.shape)}`), ifNamed: true });
   for (const p of projections) {
     const s = states[p.index];
     if (p.what === "state")
@@ -140,6 +157,109 @@ function copyIn(ctx: StatementEmitter, into: string, from: string, offset: strin
   return `{ const ${o} = ${offset}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${into}[${i}] = ${from}[${o} + ${i}]; }`;
 }
 
+/**
+ * Body values read where they lie — x_t in x, h_{t−1} in the state's array, δ_t in the
+ * adjoint's — instead of copied into a buffer of their own at every step, as hand-written
+ * code indexes them. A body value's name stands for a row of another array: while the step
+ * is built it is a marker, and each element read of it, `marker[i]`, becomes
+ * `array[offset + i]`. A step that uses such a value any other way (passes it whole to a
+ * `.set`) is built again with the copies.
+ */
+interface Row {
+  readonly array: string;
+  /** The offset expression, bound to a local at the start of the step. */
+  readonly offset: string;
+}
+
+const MARK_OPEN = "\u27ea";
+const MARK_CLOSE = "\u27eb";
+const markerPattern = new RegExp(`${MARK_OPEN}(\\d+)${MARK_CLOSE}`, "g");
+
+class RowReads {
+  private readonly rows: { row: Row; local: string }[] = [];
+  private readonly byNode = new Map<NodeId, number>();
+  /** Whether markers are handed out (the first attempt) or the copies are made. */
+  active = true;
+
+  constructor(private readonly ctx: StatementEmitter) {}
+
+  /** The marker standing for `id`'s row, or undefined when the step copies it. */
+  marker(id: NodeId): string | undefined {
+    if (!this.active) return undefined;
+    const k = this.byNode.get(id);
+    return k === undefined ? undefined : `${MARK_OPEN}${k}${MARK_CLOSE}`;
+  }
+
+  has(id: NodeId): boolean {
+    return this.byNode.has(id);
+  }
+
+  add(id: NodeId, row: Row): void {
+    this.byNode.set(id, this.rows.length);
+    // Rows at the same offset (of different arrays) share its local.
+    const same = this.rows.find((r) => r.row.offset === row.offset);
+    this.rows.push({ row, local: same?.local ?? this.ctx.fresh("o") });
+  }
+
+  get size(): number {
+    return this.rows.length;
+  }
+
+  /** The statements binding the offsets, for the step's start (only the rows the step reads). */
+  offsets(used: ReadonlySet<number>): string {
+    const bound = new Map<string, string>();
+    this.rows.forEach(({ row, local }, k) => {
+      if (used.has(k)) bound.set(local, row.offset);
+    });
+    return [...bound].map(([local, offset]) => `const ${local} = ${offset};`).join(" ");
+  }
+
+  /**
+   * `code` with every marker's element reads rewritten, and the rows it reads; undefined when
+   * a marker appears other than as `marker[…]`.
+   */
+  resolve(code: string): { code: string; used: Set<number> } | undefined {
+    const used = new Set<number>();
+    let out = "";
+    let from = 0;
+    for (const m of code.matchAll(markerPattern)) {
+      const k = Number(m[1]);
+      const open = m.index + m[0].length;
+      if (code[open] !== "[") return undefined;
+      let depth = 0;
+      let close = open;
+      for (; close < code.length; close++) {
+        if (code[close] === "[") depth++;
+        else if (code[close] === "]" && --depth === 0) break;
+      }
+      const index = code.slice(open + 1, close);
+      if (index.includes(MARK_OPEN)) return undefined;
+      const { row, local } = this.rows[k]!;
+      this.ctx.use(row.array);
+      used.add(k);
+      const simple = /^[\w\s+*]*$/.test(index);
+      out += `${code.slice(from, m.index)}${row.array}[${local} + ${simple ? index : `(${index})`}]`;
+      from = close + 1;
+    }
+    return { code: out + code.slice(from), used };
+  }
+}
+
+/**
+ * The step's statements from `build`, with the rows in `reads` read in place when every use
+ * of them is an element read; otherwise built again, `copies` first, every value in its buffer.
+ */
+function stepReadingRows(reads: RowReads, build: () => string[], copies: () => string[]): string[] {
+  if (reads.size > 0) {
+    reads.active = true;
+    const resolved = reads.resolve(build().join("\n"));
+    reads.active = false;
+    if (resolved !== undefined) return [reads.offsets(resolved.used), resolved.code];
+  }
+  reads.active = false;
+  return [...copies(), ...build()];
+}
+
 /** The forward loop; `residuals` are stored for the backward loop, `projections` say which stacks are read. */
 export function emitScan(
   ctx: StatementEmitter,
@@ -149,12 +269,13 @@ export function emitScan(
 ): string {
   const t = ctx.fresh("t");
   const length = ctx.dim(scan.length);
+  const reads = new RowReads(ctx);
   const body = ctx.nested(
     scan.body,
     {
       ref: (id) => {
         const n = scan.body[id]!;
-        return n.kind === "outer" ? ctx.ref(n.source) : ctx.names.bodyTemp(scan.id, id);
+        return n.kind === "outer" ? ctx.ref(n.source) : (reads.marker(id) ?? ctx.names.bodyTemp(scan.id, id));
       },
       outside: (id) => {
         const n = scan.body[id]!;
@@ -182,40 +303,60 @@ export function emitScan(
       );
     });
   });
-  const step: string[] = [];
+  // Where each carry and slice lies: a row of its state's array, of the sliced input.
+  const rows = new Map<NodeId, Row>();
   for (const id of ids) {
     const n = scan.body[id]!;
     const size = ctx.size(n.shape);
     if (n.kind === "carry") {
       const s = scan.states[n.state]!;
-      step.push(
-        copyIn(
-          ctx,
-          ctx.use(ctx.names.bodyTemp(scan.id, id)),
-          ctx.use(ctx.names.state(scan.id, n.state)),
-          `(${t} + ${s.lags - n.lag}) * ${size}`,
-          size,
-        ),
-      );
-    } else if (n.kind === "slice")
-      step.push(
-        copyIn(ctx, ctx.use(ctx.names.bodyTemp(scan.id, id)), ctx.ref(n.source), `${t} * ${size}`, size),
-      );
+      rows.set(id, {
+        array: ctx.use(ctx.names.state(scan.id, n.state)),
+        offset: `(${t} + ${s.lags - n.lag}) * ${size}`,
+      });
+    } else if (n.kind === "slice") rows.set(id, { array: ctx.ref(n.source), offset: `${t} * ${size}` });
   }
-  step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
-  scan.states.forEach((s, k) =>
-    step.push(
-      `${ctx.use(ctx.names.state(scan.id, k))}.set(${body.ref(s.next)}, (${t} + ${s.lags}) * ${ctx.size(s.shape)});`,
-    ),
-  );
-  for (const o of outputs)
-    step.push(
-      `${ctx.ref(o.project.id)}.set(${body.ref(o.node)}, ${t} * ${ctx.size(scan.body[o.node]!.shape)});`,
+  if (!ctx.wasm) {
+    for (const [id, row] of rows) reads.add(id, row);
+    // A state's next value computed straight into its row of the state's array (a different
+    // row from every carry's: lags are at least 1).
+    scan.states.forEach((s, k) => {
+      if (scan.body[s.next]!.kind === "op" && !reads.has(s.next))
+        reads.add(s.next, {
+          array: ctx.use(ctx.names.state(scan.id, k)),
+          offset: `(${t} + ${s.lags}) * ${ctx.size(s.shape)}`,
+        });
+    });
+  }
+  const copies = () =>
+    [...rows].map(([id, row]) =>
+      copyIn(
+        ctx,
+        ctx.use(ctx.names.bodyTemp(scan.id, id)),
+        row.array,
+        row.offset,
+        ctx.size(scan.body[id]!.shape),
+      ),
     );
-  for (const id of residuals)
-    step.push(
-      `${ctx.use(ctx.names.residual(scan.id, id))}.set(${body.ref(id)}, ${t} * ${ctx.size(scan.body[id]!.shape)});`,
-    );
+  const build = () => {
+    const step = ids.map((id) => body.emit(id)).filter((s) => s !== "");
+    scan.states.forEach((s, k) => {
+      if (scan.body[s.next]!.kind === "op" && reads.marker(s.next) !== undefined) return;
+      step.push(
+        `${ctx.use(ctx.names.state(scan.id, k))}.set(${body.ref(s.next)}, (${t} + ${s.lags}) * ${ctx.size(s.shape)});`,
+      );
+    });
+    for (const o of outputs)
+      step.push(
+        `${ctx.ref(o.project.id)}.set(${body.ref(o.node)}, ${t} * ${ctx.size(scan.body[o.node]!.shape)});`,
+      );
+    for (const id of residuals)
+      step.push(
+        `${ctx.use(ctx.names.residual(scan.id, id))}.set(${body.ref(id)}, ${t} * ${ctx.size(scan.body[id]!.shape)});`,
+      );
+    return step;
+  };
+  const step = stepReadingRows(reads, build, copies);
   lines.push(`for (let ${t} = 0; ${t} < ${length}; ${t}++) {\n${step.join("\n")}\n}`);
   return `{\n${lines.join("\n")}\n}`;
 }
@@ -229,6 +370,7 @@ export function emitScanAdjoint(
 ): string {
   const t = ctx.fresh("t");
   const length = ctx.dim(forward.length);
+  const reads = new RowReads(ctx);
   const body = ctx.nested(
     adjoint.body,
     {
@@ -239,7 +381,7 @@ export function emitScanAdjoint(
           const f = forward.body[n.node]!;
           if (f.kind === "outer") return ctx.ref(f.source);
         }
-        return ctx.names.bodyTemp(adjoint.id, id);
+        return reads.marker(id) ?? ctx.names.bodyTemp(adjoint.id, id);
       },
       outside: (id) => {
         const n = adjoint.body[id]!;
@@ -274,7 +416,15 @@ export function emitScanAdjoint(
   // A summed rank-1 update (∂Whh += δ h_{t−1}ᵀ) and the step's Wᵀδ in one pass over W.
   // Not a sum the WebAssembly target makes one product after the loop (batched).
   const pairable = new Set([...direct].filter((id) => !batched.has(id)));
-  const paired = pairRankOneUpdates(body, adjoint.body, ids, summed, pairable, (p) => ctx.ref(p));
+  const paired = pairRankOneUpdates(
+    body,
+    adjoint.body,
+    ids,
+    summed,
+    pairable,
+    (p) => ctx.ref(p),
+    (product) => intoRow.has(product) && reads.marker(product) !== undefined,
+  );
   const lines: string[] = [];
   forward.states.forEach((s, k) => {
     const store = ctx.use(ctx.names.adjointState(adjoint.id, k));
@@ -284,84 +434,113 @@ export function emitScanAdjoint(
       lines.push(`${store}.set(${ctx.ref(external)}, ${s.lags} * ${ctx.size(s.shape)});`);
   });
   for (const s of summed) lines.push(`${ctx.ref(s.project.id)}.fill(0);`);
-  const step: string[] = [];
+  // Where each value the step reads from outside lies: a row of the adjoint's state array,
+  // of a sliced input, of the forward loop's residuals or states.
+  const rows = new Map<NodeId, Row>();
   for (const id of ids) {
     const n = adjoint.body[id]!;
     const size = ctx.size(n.shape);
-    // Named only where a copy into it is emitted: the other body nodes are the body's own statements.
-    const temp = () => ctx.use(ctx.names.bodyTemp(adjoint.id, id));
-    if (n.kind === "state_adjoint") {
-      step.push(
-        copyIn(
-          ctx,
-          temp(),
-          ctx.use(ctx.names.adjointState(adjoint.id, n.state)),
-          `(${t} + ${forward.states[n.state]!.lags}) * ${size}`,
-          size,
-        ),
-      );
-    } else if (n.kind === "slice") {
-      step.push(copyIn(ctx, temp(), ctx.ref(n.source), `${t} * ${size}`, size));
-    } else if (n.kind === "residual") {
+    if (n.kind === "state_adjoint")
+      rows.set(id, {
+        array: ctx.use(ctx.names.adjointState(adjoint.id, n.state)),
+        offset: `(${t} + ${forward.states[n.state]!.lags}) * ${size}`,
+      });
+    else if (n.kind === "slice") rows.set(id, { array: ctx.ref(n.source), offset: `${t} * ${size}` });
+    else if (n.kind === "residual") {
       const f = forward.body[n.node]!;
-      if (f.kind === "op")
-        step.push(
-          copyIn(ctx, temp(), ctx.use(ctx.names.residual(forward.id, n.node)), `${t} * ${size}`, size),
-        );
+      const state = stateOf(forward, n.node);
+      if (f.kind === "op" && state !== undefined)
+        rows.set(id, {
+          array: ctx.use(ctx.names.state(forward.id, state)),
+          offset: `(${t} + ${forward.states[state]!.lags}) * ${size}`,
+        });
+      else if (f.kind === "op")
+        rows.set(id, { array: ctx.use(ctx.names.residual(forward.id, n.node)), offset: `${t} * ${size}` });
       else if (f.kind === "carry") {
         const s = forward.states[f.state]!;
-        step.push(
-          copyIn(
-            ctx,
-            temp(),
-            ctx.use(ctx.names.state(forward.id, f.state)),
-            `(${t} + ${s.lags - f.lag}) * ${size}`,
-            size,
-          ),
-        );
-      } else if (f.kind === "slice")
-        step.push(copyIn(ctx, temp(), ctx.ref(f.source), `${t} * ${size}`, size));
+        rows.set(id, {
+          array: ctx.use(ctx.names.state(forward.id, f.state)),
+          offset: `(${t} + ${s.lags - f.lag}) * ${size}`,
+        });
+      } else if (f.kind === "slice") rows.set(id, { array: ctx.ref(f.source), offset: `${t} * ${size}` });
     }
   }
-  step.push(...ids.map((id) => body.emit(id)).filter((s) => s !== ""));
-  for (const c of adjoint.carries) {
-    const s = forward.states[c.state]!;
-    const size = ctx.size(s.shape);
-    const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
-    step.push(
-      `{ const ${o} = (${t} + ${s.lags - c.lag}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.use(ctx.names.adjointState(adjoint.id, c.state))}[${o} + ${i}] += ${body.ref(c.node)}[${i}]; }`,
-    );
-  }
-  for (const s of stacked)
-    step.push(
-      `${ctx.ref(s.project.id)}.set(${body.ref(s.node)}, ${t} * ${ctx.size(adjoint.body[s.node]!.shape)});`,
-    );
-  const after: string[] = [];
-  for (const s of summed) {
-    const target = ctx.ref(s.project.id);
-    const n = adjoint.body[s.node]!;
-    if (paired.has(s.node)) continue;
-    if (batched.has(s.node) && n.kind === "op") {
-      const stacks = n.args.map((a, k) => {
-        const stack = ctx.use(ctx.names.stack(adjoint.id, s.node, k));
-        step.push(`${stack}.set(${body.ref(a)}, ${t} * ${ctx.size(adjoint.body[a]!.shape)});`);
-        return stack;
+  if (!ctx.wasm) for (const [id, row] of rows) reads.add(id, row);
+  // A paired Wᵀδ that is a carry's adjoint and nothing else's operand is added straight into
+  // the carry's row of the adjoint's array (δ for the step before), not computed into a buffer
+  // and added after: a marker for it too, which only the paired kernel reads.
+  const intoRow = new Map<NodeId, number>();
+  if (!ctx.wasm)
+    for (const [k, c] of adjoint.carries.entries()) {
+      const n = adjoint.body[c.node]!;
+      const read = ids.some((id) => dependencies(adjoint.body[id]!).includes(c.node));
+      const other = [...stacked, ...summed].some((s) => s.node === c.node);
+      const twice = adjoint.carries.some((d, j) => j !== k && d.node === c.node);
+      if (n.kind !== "op" || !paired.products.has(c.node) || read || other || twice || reads.has(c.node))
+        continue;
+      const s = forward.states[c.state]!;
+      intoRow.set(c.node, k);
+      reads.add(c.node, {
+        array: ctx.use(ctx.names.adjointState(adjoint.id, c.state)),
+        offset: `(${t} + ${s.lags - c.lag}) * ${ctx.size(s.shape)}`,
       });
-      const call = getOp(n.op).sumOverSteps!(ctx, n, target, stacks, length);
-      if (call !== undefined) {
-        after.push(call);
+    }
+  // Named only where a copy into it is emitted: the other body nodes are the body's own statements.
+  const copies = () =>
+    [...rows].map(([id, row]) =>
+      copyIn(
+        ctx,
+        ctx.use(ctx.names.bodyTemp(adjoint.id, id)),
+        row.array,
+        row.offset,
+        ctx.size(adjoint.body[id]!.shape),
+      ),
+    );
+  let after: string[] = [];
+  const build = () => {
+    const step = ids.map((id) => body.emit(id)).filter((s) => s !== "");
+    for (const c of adjoint.carries) {
+      if (intoRow.has(c.node) && reads.marker(c.node) !== undefined) continue;
+      const s = forward.states[c.state]!;
+      const size = ctx.size(s.shape);
+      const [o, i] = [ctx.fresh("o"), ctx.fresh("i")];
+      step.push(
+        `{ const ${o} = (${t} + ${s.lags - c.lag}) * ${size}; for (let ${i} = 0; ${i} < ${size}; ${i}++) ${ctx.use(ctx.names.adjointState(adjoint.id, c.state))}[${o} + ${i}] += ${body.ref(c.node)}[${i}]; }`,
+      );
+    }
+    for (const s of stacked)
+      step.push(
+        `${ctx.ref(s.project.id)}.set(${body.ref(s.node)}, ${t} * ${ctx.size(adjoint.body[s.node]!.shape)});`,
+      );
+    after = [];
+    for (const s of summed) {
+      const target = ctx.ref(s.project.id);
+      const n = adjoint.body[s.node]!;
+      if (paired.sums.has(s.node)) continue;
+      if (batched.has(s.node) && n.kind === "op") {
+        const stacks = n.args.map((a, k) => {
+          const stack = ctx.use(ctx.names.stack(adjoint.id, s.node, k));
+          step.push(`${stack}.set(${body.ref(a)}, ${t} * ${ctx.size(adjoint.body[a]!.shape)});`);
+          return stack;
+        });
+        const call = getOp(n.op).sumOverSteps!(ctx, n, target, stacks, length);
+        if (call !== undefined) {
+          after.push(call);
+          continue;
+        }
+      }
+      if (direct.has(s.node) && n.kind === "op") {
+        step.push(getOp(n.op).accumulate!(body, n, target));
         continue;
       }
+      const i = ctx.fresh("i");
+      step.push(
+        `for (let ${i} = 0; ${i} < ${ctx.size(n.shape)}; ${i}++) ${target}[${i}] += ${body.ref(s.node)}[${i}];`,
+      );
     }
-    if (direct.has(s.node) && n.kind === "op") {
-      step.push(getOp(n.op).accumulate!(body, n, target));
-      continue;
-    }
-    const i = ctx.fresh("i");
-    step.push(
-      `for (let ${i} = 0; ${i} < ${ctx.size(n.shape)}; ${i}++) ${target}[${i}] += ${body.ref(s.node)}[${i}];`,
-    );
-  }
+    return step;
+  };
+  const step = stepReadingRows(reads, build, copies);
   lines.push(`for (let ${t} = ${length} - 1; ${t} >= 0; ${t}--) {\n${step.join("\n")}\n}`, ...after);
   return `{\n${lines.join("\n")}\n}`;
 }
@@ -378,7 +557,9 @@ function pairRankOneUpdates(
   summed: readonly { project: ProjectNode; node: NodeId }[],
   direct: ReadonlySet<NodeId>,
   target: (project: NodeId) => string,
-): Set<NodeId> {
+  /** Whether the product is added to what its buffer holds (a row of the adjoint's array). */
+  adds: (product: NodeId) => boolean,
+): { sums: Set<NodeId>; products: Set<NodeId> } {
   const paired = new Set<NodeId>();
   const taken = new Set<NodeId>();
   for (const s of summed) {
@@ -402,8 +583,9 @@ function pairRankOneUpdates(
         product: body.ref(product),
         m: body.dim(outer.shape[0]!),
         n: body.dim(outer.shape[1]!),
+        addToProduct: adds(product),
       }),
     );
   }
-  return paired;
+  return { sums: paired, products: taken };
 }

@@ -162,6 +162,17 @@ export interface OpDef {
   ) => string | undefined;
   /** The value is its first operand's buffer read in another shape (a reshape): no code, no copy. */
   readonly sharesBuffer?: boolean;
+  /**
+   * The values are offsets into an array (integers in [0, 2³¹)): the JavaScript target holds
+   * them in an Int32Array, which V8 reads as integers (no conversion from a double per read).
+   */
+  readonly offsets?: boolean;
+  /**
+   * A unary elementwise op that is non-decreasing in its operand, exactly in floating point,
+   * with a zero derivative wherever it is flat: max(f(a), f(b)) = f(max(a, b)), so a fused
+   * max-pool over it applies it once per window, to the maximum of its operand (ReLU).
+   */
+  readonly monotone?: boolean;
   /** Statements computing the node into its buffer. */
   readonly emit: (ctx: EmitContext, node: OpNode) => string;
   /** How the op takes part in a fused kernel across ops (codegen/fuse.ts decides where one pays). */
@@ -221,6 +232,11 @@ export interface BlockCode {
   readonly hoist: string;
   readonly code: string;
   readonly values: readonly (readonly string[])[];
+  /**
+   * A non-decreasing function still to apply to the values (OpDef.monotone): a max-pool
+   * applies it to the window's maximum alone, the pooled value.
+   */
+  readonly then?: (value: string) => string;
 }
 
 /** Where one position of a block lies: its flat offset in the full value, and its per-axis indices. */
@@ -246,6 +262,20 @@ export interface PointCode {
   readonly after: (lead: readonly string[]) => string;
   /** Statements at one point: the δ's value there and the point's indices in the value's shape. */
   readonly point: (value: string, axes: readonly string[]) => string;
+  /**
+   * When the point's statements need of its last two indices only one integer, affine in them
+   * (a filter gradient: its receptive field's offset in the image plane): that integer, which
+   * the pool then records per window in place of the winner's offset, and the statements from it.
+   */
+  readonly key?: PointKey;
+}
+
+/** An integer a point's code reads instead of its indices: `at(axes)` = at(…, 0, 0) + row·steps[0] + col·steps[1]. */
+export interface PointKey {
+  readonly at: (axes: readonly string[]) => string;
+  readonly steps: readonly [number, number];
+  /** The statements at one point, from the δ's value, the key and the lead indices. */
+  readonly point: (value: string, key: string, lead: readonly string[]) => string;
 }
 
 export interface FusionRules {
@@ -264,19 +294,26 @@ export interface FusionRules {
   ) =>
     | ((
         produce: (block: OutputBlock, at: (r: number, c: number) => BlockPosition) => BlockCode,
-        targets: { readonly winners?: string; readonly input?: string },
+        targets: {
+          readonly winners?: string;
+          readonly input?: string;
+          /** Recorded in `winners` in place of the winner's offset: the points' key (PointKey). */
+          readonly key?: Omit<PointKey, "point">;
+        },
       ) => string)
     | undefined;
   /**
    * The pooling op's winners visited window by window for the lead indices `lead`: `body` gets
-   * the window's offset in the pooled value and the winner's indices in the input's shape.
+   * the window's offset in the pooled value and the winner's indices in the input's shape or,
+   * `keyed`, the key recorded for it (no indices).
    */
   readonly winners?: (
     ctx: EmitContext,
     node: OpNode,
     winners: string,
     lead: readonly string[],
-    body: (window: string, axes: readonly string[]) => string,
+    body: (window: string, axes: readonly string[], key: string) => string,
+    keyed: boolean,
   ) => string;
   /** A consumer of a δ (its operand `operand`) that is nonzero only at given points. */
   readonly atPoints?: (ctx: EmitContext, node: OpNode, operand: number) => PointCode | undefined;

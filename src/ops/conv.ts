@@ -332,6 +332,24 @@ function kernelGradientAtPoints(
         );
         return `${rows.join(" ")}\n${taps.map(([i, j]) => `${t}_${i}_${j} += ${value} * ${x}[${r}_${i}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}`;
       },
+      // The receptive field's top-left in the image plane, oh·sh·W + ow·sw: the rows of the
+      // image the point reads are the channel's plane plus it, as hand-written code records it.
+      key: {
+        at: (axes) => {
+          const [oh, ow] = axes.slice(-2) as [string, string];
+          return `${oh} * ${sh * d.w} + ${ow} * ${sw}`;
+        },
+        steps: [sh * d.w, sw],
+        point: (value, key, lead) => {
+          const [n] = nf(lead);
+          const [x, r, t] = [ctx.ref(node.args[0]!), v().r, v().t];
+          const rows = Array.from(
+            { length: d.kh },
+            (_, i) => `const ${r}_${i} = (${n} * ${C} + ${v().c}) * ${d.h * d.w} + ${key} + ${i * d.w};`,
+          );
+          return `${rows.join(" ")}\n${taps.map(([i, j]) => `${t}_${i}_${j} += ${value} * ${x}[${r}_${i}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}`;
+        },
+      },
     };
   return {
     init,

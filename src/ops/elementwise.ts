@@ -37,6 +37,8 @@ interface UnarySpec {
   readonly torch: string | ((x: string) => string);
   /** Python's `math` function for a Python number operand (a size: sqrt(Dk)), keeping it a number. */
   readonly math?: string;
+  /** Non-decreasing, exactly in floating point (OpDef.monotone). */
+  readonly monotone?: boolean;
 }
 
 function unaryTorch(spec: UnarySpec, x: Python, ctx: TorchContext): Python {
@@ -89,6 +91,7 @@ function unary(spec: UnarySpec): OpDef {
     domain: () => spec.domain ?? "any",
     ...(spec.vjp ? {} : { nonDifferentiable: [0], zeroDerivative: [0] }),
     ...(spec.helpers ? { helpers: spec.helpers } : {}),
+    ...(spec.monotone ? { monotone: true } : {}),
   };
 }
 
@@ -269,6 +272,9 @@ const unaryOps: OpDef[] = [
     vjp: (b, n, g) => mul(b, g, b.op("heaviside", [n.id])),
     rule: "\\operatorname{ReLU}'(a) = H(a) = [a > 0]",
     domain: "awayFromZero",
+    // max(z, 0) is exactly non-decreasing, and its derivative (read from the output) is 0
+    // wherever z ≤ 0: a max-pool over it takes the maximum of z and applies ReLU once.
+    monotone: true,
   }),
   unary({
     name: "heaviside",

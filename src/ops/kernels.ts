@@ -134,6 +134,8 @@ export function emitOuterAndTransposedProduct(
     readonly product: string;
     readonly m: string;
     readonly n: string;
+    /** Wᵀg added to what `product` holds (a recurrence's δ for the step before) instead of stored. */
+    readonly addToProduct?: boolean;
   },
 ): string {
   const v = names(ctx, ["i", "j", "g", "o", "hv"]);
@@ -143,7 +145,8 @@ export function emitOuterAndTransposedProduct(
     return `${rs.map((r) => `const ${v.g}_${r} = ${s.g}[${at(r)}]; const ${v.o}_${r} = (${at(r)}) * ${s.n};`).join(" ")}
 for (let ${v.j} = 0; ${v.j} < ${s.n}; ${v.j}++) { const ${v.hv} = ${s.h}[${v.j}]; ${rs.map((r) => `${s.target}[${v.o}_${r} + ${v.j}] ${s.assign} ${v.g}_${r} * ${v.hv};`).join(" ")} ${s.product}[${v.j}] += ${rs.map((r) => `${s.w}[${v.o}_${r} + ${v.j}] * ${v.g}_${r}`).join(" + ")}; }`;
   };
-  return `${s.product}.fill(0, 0, ${s.n});\n{\n${blocked(v.i, s.m, rowBlock(s.m), rows)}\n}`;
+  const zero = s.addToProduct ? "" : `${s.product}.fill(0, 0, ${s.n});\n`;
+  return `${zero}{\n${blocked(v.i, s.m, rowBlock(s.m), rows)}\n}`;
 }
 
 /**

@@ -71,7 +71,9 @@ function leadOffset(ctx: EmitContext, lead: readonly string[], dims: PoolDims["l
  * Max-pooling fused with the op producing its input: for each window the producer computes
  * the window's values in locals, the first maximum in row-major order (as maxpool and
  * pool_argmax choose it) is stored, and its offset in the input — the window's winner,
- * which the backward pass routes δ to — is recorded. The input itself is stored only when
+ * which the backward pass routes δ to — is recorded. A non-decreasing function the producer
+ * leaves to apply (`then`: ReLU) is applied to the maximum alone; the winner is then the first
+ * maximum of its operand, the same one wherever the function is not flat. The input itself is stored only when
  * asked, which needs windows that tile it; windows that overlap would compute values twice.
  */
 const maxpoolFusion: FusionRules = {
@@ -91,22 +93,37 @@ const maxpoolFusion: FusionRules = {
       const code = produce({ lead, row: `${ph} * ${sh}`, col: `${pw} * ${sw}`, rows: kh, cols: kw }, at);
       const cells: [number, number][] = [];
       for (let r = 0; r < kh; r++) for (let c = 0; c < kw; c++) cells.push([r, c]);
+      // The winner's offset in the input or, asked for, the key of its position.
+      const key = targets.key;
+      const kb = key ? ctx.fresh("kb") : "";
+      const recorded = (r: number, c: number) =>
+        key ? `${kb} + ${r * key.steps[0] + c * key.steps[1]}` : at(r, c).offset;
       const select = cells
         .map(
           ([r, c]) =>
-            `if (${code.values[r]![c]} > ${m}) { ${m} = ${code.values[r]![c]};${targets.winners ? ` ${q} = ${at(r, c).offset};` : ""} }`,
+            `if (${code.values[r]![c]} > ${m}) { ${m} = ${code.values[r]![c]};${targets.winners ? ` ${q} = ${recorded(r, c)};` : ""} }`,
         )
         .join(" ");
       const stores = targets.input
-        ? cells.map(([r, c]) => `${targets.input}[${at(r, c).offset}] = ${code.values[r]![c]};`).join(" ")
+        ? cells
+            .map(([r, c]) => {
+              const value = code.values[r]![c]!;
+              return `${targets.input}[${at(r, c).offset}] = ${code.then ? code.then(value) : value};`;
+            })
+            .join(" ")
         : "";
-      const window = `const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
-const ${base} = (${flat} * ${d.h} + ${ph} * ${sh}) * ${d.w} + ${pw} * ${sw};
-${code.code}
+      const rest = `${code.code}
 let ${m} = -Infinity;${targets.winners ? ` let ${q} = 0;` : ""}
 ${select}
-${ctx.ref(node.id)}[${o}] = ${m};${targets.winners ? ` ${targets.winners}[${o}] = ${q};` : ""}
+${ctx.ref(node.id)}[${o}] = ${code.then ? code.then(m) : m};${targets.winners ? ` ${targets.winners}[${o}] = ${q};` : ""}
 ${stores}`;
+      // The window's offset in the input, where anything reads it (not with keys recorded).
+      const offset = new RegExp(`\\b${base}\\b`).test(rest)
+        ? `const ${base} = (${flat} * ${d.h} + ${ph} * ${sh}) * ${d.w} + ${pw} * ${sw};`
+        : "";
+      const window = `const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
+${offset}${key && targets.winners ? ` const ${kb} = ${key.at(at(0, 0).axes)};` : ""}
+${rest}`;
       const windows = `${code.hoist}\nfor (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {\n${window}\n}`;
       return lead.reduceRight(
         (inner, l, i) => `for (let ${l} = 0; ${l} < ${ctx.dim(d.lead[i]!)}; ${l}++) {\n${inner}\n}`,
@@ -116,17 +133,25 @@ ${stores}`;
   },
   // The winner's row in its window by comparisons with the row starts (no division; V8 then
   // also knows the winner's row and column ranges), its offset read as an integer (| 0).
-  winners: (ctx, node, winners, lead, body) => {
+  // With keys, the key is read as recorded.
+  winners: (ctx, node, winners, lead, body, keyed) => {
     const d = poolDims(ctx.shapeOf(node.args[0]!), node.attrs) as PoolDims;
     const [[kh], [sh, sw]] = [windowSizes(node.attrs), strides(node.attrs)];
     const [ph, pw, o, r, a, oh, ow] = ["ph", "pw", "o", "r", "a", "oh", "ow"].map((p) => ctx.fresh(p));
     const flat = leadOffset(ctx, lead, d.lead);
+    if (keyed) {
+      const k = ctx.fresh("k");
+      return `for (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {
+const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw}; const ${k} = ${winners}[${o}] | 0;
+${body(o, [], k)}
+}`;
+    }
     const row = Array.from({ length: kh - 1 }, (_, i) => `+(${r} >= ${(i + 1) * d.w})`).join(" + ") || "0";
     return `for (let ${ph} = 0; ${ph} < ${d.ho}; ${ph}++) for (let ${pw} = 0; ${pw} < ${d.wo}; ${pw}++) {
 const ${o} = (${flat} * ${d.ho} + ${ph}) * ${d.wo} + ${pw};
 const ${r} = (${winners}[${o}] | 0) - ((${flat} * ${d.h} + ${ph} * ${sh}) * ${d.w} + ${pw} * ${sw}); const ${a} = ${row};
 const ${oh} = ${ph} * ${sh} + ${a}; const ${ow} = ${pw} * ${sw} + ${r} - ${a} * ${d.w};
-${body(o, [...lead, oh, ow])}
+${body(o, [...lead, oh, ow], "")}
 }`;
   },
 };
@@ -210,6 +235,7 @@ export const poolOps: readonly OpDef[] = [
     // max-pooling, a scatter_add to them its gradient.
     name: "pool_argmax",
     shape: ([x], attrs) => asShape(poolDims(x!, attrs)),
+    offsets: true,
     vjp: () => [null],
     nonDifferentiable: [0],
     rule: () => "\\text{the positions of the maxima do not change under a small change of } x",

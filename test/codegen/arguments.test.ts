@@ -72,6 +72,31 @@ describe("the generated module checks its arguments", () => {
     expect([...packed]).toEqual([fresh.w![0], fresh.u![0]]);
   });
 
+  it("out: checked again whenever an array differs from the last call's that passed", async () => {
+    // The module remembers the arrays of the last call that passed, and skips the pairwise
+    // comparisons for the same arrays: any other array (or object holding them) is checked.
+    const m = loose(await load(recurrent));
+    const p = { w: f(0.5), u: f(0.3) };
+    const x = { x: f(1, -1, 0.5) };
+    const out = { w: f(0), u: f(0) };
+    expect(() => m.gradient!(p, x, out)).not.toThrow();
+    expect(() => m.gradient!(p, x, out)).not.toThrow();
+    expect(() => m.gradient!(p, x, { w: p.w, u: out.u })).toThrow("nabla: out.w shares memory with params.w");
+    expect(() => m.gradient!(p, x, out)).not.toThrow();
+    out.u = out.w;
+    expect(() => m.gradient!(p, x, out)).toThrow("nabla: out.w shares memory with out.u");
+    out.u = f(0);
+    expect(() => m.gradient!(p, x, out)).not.toThrow();
+    const buffer = f(1, -1, 0.5);
+    out.w = buffer.subarray(2, 3);
+    expect(() => m.gradient!(p, x, out)).not.toThrow();
+    expect(() => m.gradient!(p, { x: buffer }, out)).toThrow("nabla: out.w shares memory with inputs.x");
+    const q = { w: out.u, u: f(0.3) };
+    expect(() => m.gradient!(q, x, out)).toThrow("nabla: out.u shares memory with params.w");
+    // A failed check remembers nothing: the same bad call throws again.
+    expect(() => m.gradient!(q, x, out)).toThrow("nabla: out.u shares memory with params.w");
+  });
+
   it("sgdStep: gradients present and as long as their params, a finite learning rate", async () => {
     const m = loose(await load(dense));
     expect(() => m.sgdStep!(params())).toThrow("nabla: gradients must be an object");

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadModule } from "../../src/run.js";
+import { analyze } from "../../src/analyze.js";
+import { renderModule } from "../../src/codegen/module.js";
 import { Evaluator } from "../../src/ir/evaluate.js";
 import { tensor, type Tensor } from "../../src/ir/tensor.js";
 import {
@@ -96,6 +98,8 @@ describe("conv + bias + activation + max-pool fused", () => {
     // Fused, no array of the activation's size is allocated: not the convolution's output, the
     // activation, its δ or the ReLU mask.
     expect(allocated(compiled.module.javascript).includes(opts.activation)).toBe(!opts.fused);
+    // The winners (pool_argmax's offsets), fused or not, are integers in an Int32Array.
+    expect(compiled.module.javascript).toMatch(/= new Int32Array\(\d+\);/);
     return { compiled, mod, data, values };
   }
 
@@ -166,6 +170,11 @@ describe("conv + bias + activation + max-pool fused", () => {
       { activation: 32, fused: false },
     );
     expect(allocated(compiled.module.javascript).filter((n) => n === 32)).toHaveLength(1);
+    // Storing A, forward applies ReLU to each value, not once to the window's maximum.
+    const js = compiled.module.javascript;
+    const forward = js.slice(js.indexOf("function forward("), js.indexOf("function zeroGradients("));
+    expect(forward).not.toMatch(/\] = Math\.max\(m\d+, 0\);/);
+    expect(forward.match(/Math\.max\(/g)).toHaveLength(4);
     const evaluator = new Evaluator(compiled.gradient.nodes, values);
     const node = compiled.graph.named.find((n) => n.name === "A")!.node;
     expect(
@@ -182,6 +191,52 @@ describe("conv + bias + activation + max-pool fused", () => {
       `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nparam V: [2, 2]\nA = relu(conv2d(x, k) + bk)\nP = maxpool(A)\nQ = maxpool(A, size=4, stride=4)\nparam W: [2, 8]\nz = W*flatten(P) + V*flatten(Q)\nloss L = cross_entropy(softmax(z), y)`,
       { activation: 32, fused: false },
     );
+  });
+
+  it("with ReLU applied once per window, to the maximum, where no activation is stored; dead windows pass nothing", async () => {
+    // A negative bias for the second filter: many of its windows are all ≤ 0 (pooled 0), where
+    // the winner recorded (the first maximum before ReLU) may differ from pool_argmax's.
+    const { compiled, mod, data } = await check(
+      `input x: [1, 8, 8]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k) + bk - [[[0]], [[1.5]]]))\n${dense(18)}`,
+      { activation: 72, fused: true },
+    );
+    const js = compiled.module.javascript;
+    const gradient = js.slice(js.indexOf("function gradient("));
+    expect(gradient).toMatch(/\] = Math\.max\(m\d+, 0\);/);
+    const pooled = mod.forward(data.params, data.inputs).values.P!;
+    expect(pooled.some((v) => v === 0)).toBe(true);
+    expect(pooled.some((v) => v > 0)).toBe(true);
+  });
+
+  it("records the winners' receptive fields for the filter gradient, or their offsets where a point needs its indices", async () => {
+    // Unpadded: each window records its winner's receptive field in the image (kb + 0, 1, W,
+    // W + 1), which the backward loop reads as is; padded, the offset in the activation, which
+    // the backward loop turns back into a row and a column.
+    const js = (
+      await check(
+        `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k) + bk))\n${dense(8)}`,
+        { activation: 32, fused: true },
+      )
+    ).compiled.module.javascript;
+    const gradient = js.slice(js.indexOf("function gradient("));
+    expect(gradient).toMatch(/q\d+ = kb\d+ \+ 7;/);
+    expect(gradient).not.toMatch(/\+\(r\d+ >= /);
+    const padded = (
+      await check(
+        `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k, padding=1) + bk))\n${dense(18)}`,
+        { activation: 72, fused: true },
+      )
+    ).compiled.module.javascript;
+    expect(padded).not.toMatch(/kb\d+/);
+    expect(padded).toMatch(/\+\(r\d+ >= 6\)/);
+  });
+
+  it("with the WebAssembly target, the winners stay in its float workspace", async () => {
+    const source = `input x: [1, 6, 6]\ntarget y: [2]\nparam k: [2, 1, 3, 3]\nparam bk: [2, 1, 1]\nP = maxpool(relu(conv2d(x, k) + bk))\n${dense(8)}`;
+    const { graph, gradient, rendered } = analyze(source, { file: "model.nabla" });
+    if (!graph || !gradient) throw new Error(rendered);
+    expect(renderModule(graph, gradient, "javascript")).toContain("new Int32Array(");
+    expect(renderModule(graph, gradient, "javascript", { target: "wasm" })).not.toContain("Int32Array");
   });
 
   it("a named activation the windows do not cover is computed unfused", async () => {
@@ -264,6 +319,16 @@ describe("a recurrence's products fused with their step", () => {
     expect(js).toMatch(/= Math\.tanh\(\(?s\d+_0_0 \+ s\d+_1_0\)? \+ bh\[/);
     // Backward, ∂Whh and Whhᵀδ share one loop: the update and the product read the same row offset.
     expect(js).toMatch(/dL_dWhh\[(o\d+_0) \+ (j\d+)\] \+= [^;]+;[^}]*Whh\[\1 \+ \2\]/);
+    // x_t, h_{t−1}, h_t and δ_t are read and written where they lie (x, the states' arrays): no
+    // copies into step buffers, no second store of h_t for the backward loop.
+    expect(js).toMatch(/Wxh\[[^\]]+\] \* x\d+/);
+    expect(js).toMatch(/const x\d+ = x\[o\d+ \+ p\d+\];/);
+    expect(js).toMatch(/const x\d+ = h_steps\[o\d+ \+ p\d+\];/);
+    expect(js).toMatch(/h_steps\[o\d+ \+ i\d+\] = Math\.tanh/);
+    expect(js).not.toMatch(/h_prev|\bx_t\[|\.set\(h_t/);
+    expect(js).toMatch(/dL_dh_steps\[o\d+ \+ i\d+\] \* \(1 - \(?h_steps\[o\d+ \+ i\d+\]/);
+    // Whhᵀδ_t is added straight into δ's row for the step before: no buffer zeroed and added per step.
+    expect(js).toMatch(/dL_dh_steps\[o\d+ \+ j\d+\] \+= Whh\[/);
     const mod = await loadModule(js);
     let s = 11;
     const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
@@ -273,6 +338,42 @@ describe("a recurrence's products fused with their step", () => {
         const t = tensor(compiled.graph.nodes[n.node]!.shape as number[]);
         for (let i = 0; i < t.data.length; i++)
           t.data[i] = n.kind === "target" ? (i === 0 ? 1 : 0) : random();
+        values.set(n.name, t);
+      }
+    const data = splitValues(compiled, values);
+    const got = mod.gradient(data.params, data.inputs);
+    expect(maxRelativeError(got.gradients, evaluatorGradient(compiled, values).gradients)).toBeLessThan(
+      1e-12,
+    );
+    expect(maxRelativeError(got.gradients, finiteDifferences(mod, data))).toBeLessThan(1e-6);
+  });
+
+  it("copies a step's values into buffers when the step uses one whole (a state that is another's last value)", async () => {
+    // a_t = b_{t−1}: the step stores the carry b_{t−1} (its buffer named a_t) whole as a's next
+    // value (a .set), so the step is built with its values copied, as before.
+    const compiled = await compileOk(`
+      index t in 1..4
+      input x_t: [2]
+      target y: [2]
+      param W: [2, 2]
+      a_0 = 1
+      b_0 = 0
+      a_t = b_<t-1>
+      b_t = tanh(W*a_<t-1> + x_t)
+      loss L = sum((a_4 + b_4 - y)^2)
+    `);
+    const js = compiled.module.javascript;
+    const step = js.slice(js.indexOf("function gradient("), js.indexOf("backpropagation through time"));
+    expect(step).toMatch(/a_prev\[i\d+\] = a_steps\[o\d+ \+ i\d+\]/);
+    expect(step).toMatch(/\.set\(a_t, /);
+    const mod = await loadModule(js);
+    let s = 5;
+    const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const values = new Map<string, Tensor>();
+    for (const n of compiled.graph.named)
+      if (n.kind === "param" || n.kind === "input" || n.kind === "target") {
+        const t = tensor(compiled.graph.nodes[n.node]!.shape as number[]);
+        for (let i = 0; i < t.data.length; i++) t.data[i] = random();
         values.set(n.name, t);
       }
     const data = splitValues(compiled, values);

@@ -96,6 +96,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["w", "b"];
 const inputNames = ["X", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -105,6 +107,21 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["w"]!
+    && c[1] === o["w"]!.length
+    && c[2] === p["w"]!
+    && c[3] === p["w"]!.length
+    && c[4] === o["b"]!
+    && c[5] === o["b"]!.length
+    && c[6] === p["b"]!
+    && c[7] === p["b"]!.length
+    && c[8] === x["X"]!
+    && c[9] === x["X"]!.length
+    && c[10] === x["y"]!
+    && c[11] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -121,6 +138,20 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["w"]!,
+    o["w"]!.length,
+    p["w"]!,
+    p["w"]!.length,
+    o["b"]!,
+    o["b"]!.length,
+    p["b"]!,
+    p["b"]!.length,
+    x["X"]!,
+    x["X"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

@@ -129,6 +129,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wq", "Wk", "Wv"];
 const inputNames = ["X", "Y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -138,6 +140,25 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wq"]!
+    && c[1] === o["Wq"]!.length
+    && c[2] === p["Wq"]!
+    && c[3] === p["Wq"]!.length
+    && c[4] === o["Wk"]!
+    && c[5] === o["Wk"]!.length
+    && c[6] === p["Wk"]!
+    && c[7] === p["Wk"]!.length
+    && c[8] === o["Wv"]!
+    && c[9] === o["Wv"]!.length
+    && c[10] === p["Wv"]!
+    && c[11] === p["Wv"]!.length
+    && c[12] === x["X"]!
+    && c[13] === x["X"]!.length
+    && c[14] === x["Y"]!
+    && c[15] === x["Y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -154,6 +175,24 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wq"]!,
+    o["Wq"]!.length,
+    p["Wq"]!,
+    p["Wq"]!.length,
+    o["Wk"]!,
+    o["Wk"]!.length,
+    p["Wk"]!,
+    p["Wk"]!.length,
+    o["Wv"]!,
+    o["Wv"]!.length,
+    p["Wv"]!,
+    p["Wv"]!.length,
+    x["X"]!,
+    x["X"]!.length,
+    x["Y"]!,
+    x["Y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

@@ -140,6 +140,8 @@ function given(dims: object | undefined, name: string): number | undefined {
 
 const paramNames = ["k", "bk", "W", "b"];
 const inputNames = ["X", "Y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -149,6 +151,29 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["k"]!
+    && c[1] === o["k"]!.length
+    && c[2] === p["k"]!
+    && c[3] === p["k"]!.length
+    && c[4] === o["bk"]!
+    && c[5] === o["bk"]!.length
+    && c[6] === p["bk"]!
+    && c[7] === p["bk"]!.length
+    && c[8] === o["W"]!
+    && c[9] === o["W"]!.length
+    && c[10] === p["W"]!
+    && c[11] === p["W"]!.length
+    && c[12] === o["b"]!
+    && c[13] === o["b"]!.length
+    && c[14] === p["b"]!
+    && c[15] === p["b"]!.length
+    && c[16] === x["X"]!
+    && c[17] === x["X"]!.length
+    && c[18] === x["Y"]!
+    && c[19] === x["Y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -165,6 +190,28 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["k"]!,
+    o["k"]!.length,
+    p["k"]!,
+    p["k"]!.length,
+    o["bk"]!,
+    o["bk"]!.length,
+    p["bk"]!,
+    p["bk"]!.length,
+    o["W"]!,
+    o["W"]!.length,
+    p["W"]!,
+    p["W"]!.length,
+    o["b"]!,
+    o["b"]!.length,
+    p["b"]!,
+    p["b"]!.length,
+    x["X"]!,
+    x["X"]!.length,
+    x["Y"]!,
+    x["Y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -208,7 +255,7 @@ function allocate(d0: number) {
   const dL_db = new Float64Array(2);
   const v27 = new Float64Array(8 * d0);
   const dL_dW = new Float64Array(16);
-  const v35 = new Float64Array(8 * d0);
+  const v35 = new Int32Array(8 * d0);
   const dL_dbk = new Float64Array(2);
   const dL_dk = new Float64Array(18);
   return {
@@ -464,282 +511,282 @@ export function gradient(
   const dL_dk = out["k"];
   const { P, v13, Z, Yhat, v16, v17, L, v19, v20, dL_dZ, v27, v35 } = w;
   // A = relu(conv2d(X, k) + bk); P = maxpool(A, size=2, stride=2)
-  for (let l40 = 0; l40 < d0; l40++) {
-    for (let l41 = 0; l41 < 2; l41++) {
-      const w49_0_0 = k[((l41 * 1 + 0) * 3 + 0) * 3 + 0];
-      const w49_0_1 = k[((l41 * 1 + 0) * 3 + 0) * 3 + 1];
-      const w49_0_2 = k[((l41 * 1 + 0) * 3 + 0) * 3 + 2];
-      const w49_1_0 = k[((l41 * 1 + 0) * 3 + 1) * 3 + 0];
-      const w49_1_1 = k[((l41 * 1 + 0) * 3 + 1) * 3 + 1];
-      const w49_1_2 = k[((l41 * 1 + 0) * 3 + 1) * 3 + 2];
-      const w49_2_0 = k[((l41 * 1 + 0) * 3 + 2) * 3 + 0];
-      const w49_2_1 = k[((l41 * 1 + 0) * 3 + 2) * 3 + 1];
-      const w49_2_2 = k[((l41 * 1 + 0) * 3 + 2) * 3 + 2];
-      for (let ph42 = 0; ph42 < 2; ph42++)
-        for (let pw43 = 0; pw43 < 2; pw43++) {
-          const o44 = ((l40 * 2 + l41) * 2 + ph42) * 2 + pw43;
-          const base45 = ((l40 * 2 + l41) * 4 + ph42 * 2) * 4 + pw43 * 2;
-          let s48_0_0 = 0;
-          let s48_0_1 = 0;
-          let s48_1_0 = 0;
-          let s48_1_1 = 0;
+  for (let l41 = 0; l41 < d0; l41++) {
+    for (let l42 = 0; l42 < 2; l42++) {
+      const w50_0_0 = k[((l42 * 1 + 0) * 3 + 0) * 3 + 0];
+      const w50_0_1 = k[((l42 * 1 + 0) * 3 + 0) * 3 + 1];
+      const w50_0_2 = k[((l42 * 1 + 0) * 3 + 0) * 3 + 2];
+      const w50_1_0 = k[((l42 * 1 + 0) * 3 + 1) * 3 + 0];
+      const w50_1_1 = k[((l42 * 1 + 0) * 3 + 1) * 3 + 1];
+      const w50_1_2 = k[((l42 * 1 + 0) * 3 + 1) * 3 + 2];
+      const w50_2_0 = k[((l42 * 1 + 0) * 3 + 2) * 3 + 0];
+      const w50_2_1 = k[((l42 * 1 + 0) * 3 + 2) * 3 + 1];
+      const w50_2_2 = k[((l42 * 1 + 0) * 3 + 2) * 3 + 2];
+      for (let ph43 = 0; ph43 < 2; ph43++)
+        for (let pw44 = 0; pw44 < 2; pw44++) {
+          const o45 = ((l41 * 2 + l42) * 2 + ph43) * 2 + pw44;
+          const kb54 = (ph43 * 2 + 0) * 6 + (pw44 * 2 + 0) * 1;
+          let s49_0_0 = 0;
+          let s49_0_1 = 0;
+          let s49_1_0 = 0;
+          let s49_1_1 = 0;
           {
-            const xb51 = ((l40 * 1 + 0) * 6 + (ph42 * 2) * 1) * 6 + (pw43 * 2) * 1;
-            const x50_0_0 = X[xb51 + 0];
-            const x50_0_1 = X[xb51 + 1];
-            const x50_0_2 = X[xb51 + 2];
-            const x50_0_3 = X[xb51 + 3];
-            s48_0_0 += w49_0_0 * x50_0_0 + w49_0_1 * x50_0_1 + w49_0_2 * x50_0_2;
-            s48_0_1 += w49_0_0 * x50_0_1 + w49_0_1 * x50_0_2 + w49_0_2 * x50_0_3;
-            const x50_1_0 = X[xb51 + 6];
-            const x50_1_1 = X[xb51 + 7];
-            const x50_1_2 = X[xb51 + 8];
-            const x50_1_3 = X[xb51 + 9];
-            s48_0_0 += w49_1_0 * x50_1_0 + w49_1_1 * x50_1_1 + w49_1_2 * x50_1_2;
-            s48_0_1 += w49_1_0 * x50_1_1 + w49_1_1 * x50_1_2 + w49_1_2 * x50_1_3;
-            s48_1_0 += w49_0_0 * x50_1_0 + w49_0_1 * x50_1_1 + w49_0_2 * x50_1_2;
-            s48_1_1 += w49_0_0 * x50_1_1 + w49_0_1 * x50_1_2 + w49_0_2 * x50_1_3;
-            const x50_2_0 = X[xb51 + 12];
-            const x50_2_1 = X[xb51 + 13];
-            const x50_2_2 = X[xb51 + 14];
-            const x50_2_3 = X[xb51 + 15];
-            s48_0_0 += w49_2_0 * x50_2_0 + w49_2_1 * x50_2_1 + w49_2_2 * x50_2_2;
-            s48_0_1 += w49_2_0 * x50_2_1 + w49_2_1 * x50_2_2 + w49_2_2 * x50_2_3;
-            s48_1_0 += w49_1_0 * x50_2_0 + w49_1_1 * x50_2_1 + w49_1_2 * x50_2_2;
-            s48_1_1 += w49_1_0 * x50_2_1 + w49_1_1 * x50_2_2 + w49_1_2 * x50_2_3;
-            const x50_3_0 = X[xb51 + 18];
-            const x50_3_1 = X[xb51 + 19];
-            const x50_3_2 = X[xb51 + 20];
-            const x50_3_3 = X[xb51 + 21];
-            s48_1_0 += w49_2_0 * x50_3_0 + w49_2_1 * x50_3_1 + w49_2_2 * x50_3_2;
-            s48_1_1 += w49_2_0 * x50_3_1 + w49_2_1 * x50_3_2 + w49_2_2 * x50_3_3;
+            const xb52 = ((l41 * 1 + 0) * 6 + (ph43 * 2) * 1) * 6 + (pw44 * 2) * 1;
+            const x51_0_0 = X[xb52 + 0];
+            const x51_0_1 = X[xb52 + 1];
+            const x51_0_2 = X[xb52 + 2];
+            const x51_0_3 = X[xb52 + 3];
+            s49_0_0 += w50_0_0 * x51_0_0 + w50_0_1 * x51_0_1 + w50_0_2 * x51_0_2;
+            s49_0_1 += w50_0_0 * x51_0_1 + w50_0_1 * x51_0_2 + w50_0_2 * x51_0_3;
+            const x51_1_0 = X[xb52 + 6];
+            const x51_1_1 = X[xb52 + 7];
+            const x51_1_2 = X[xb52 + 8];
+            const x51_1_3 = X[xb52 + 9];
+            s49_0_0 += w50_1_0 * x51_1_0 + w50_1_1 * x51_1_1 + w50_1_2 * x51_1_2;
+            s49_0_1 += w50_1_0 * x51_1_1 + w50_1_1 * x51_1_2 + w50_1_2 * x51_1_3;
+            s49_1_0 += w50_0_0 * x51_1_0 + w50_0_1 * x51_1_1 + w50_0_2 * x51_1_2;
+            s49_1_1 += w50_0_0 * x51_1_1 + w50_0_1 * x51_1_2 + w50_0_2 * x51_1_3;
+            const x51_2_0 = X[xb52 + 12];
+            const x51_2_1 = X[xb52 + 13];
+            const x51_2_2 = X[xb52 + 14];
+            const x51_2_3 = X[xb52 + 15];
+            s49_0_0 += w50_2_0 * x51_2_0 + w50_2_1 * x51_2_1 + w50_2_2 * x51_2_2;
+            s49_0_1 += w50_2_0 * x51_2_1 + w50_2_1 * x51_2_2 + w50_2_2 * x51_2_3;
+            s49_1_0 += w50_1_0 * x51_2_0 + w50_1_1 * x51_2_1 + w50_1_2 * x51_2_2;
+            s49_1_1 += w50_1_0 * x51_2_1 + w50_1_1 * x51_2_2 + w50_1_2 * x51_2_3;
+            const x51_3_0 = X[xb52 + 18];
+            const x51_3_1 = X[xb52 + 19];
+            const x51_3_2 = X[xb52 + 20];
+            const x51_3_3 = X[xb52 + 21];
+            s49_1_0 += w50_2_0 * x51_3_0 + w50_2_1 * x51_3_1 + w50_2_2 * x51_3_2;
+            s49_1_1 += w50_2_0 * x51_3_1 + w50_2_1 * x51_3_2 + w50_2_2 * x51_3_3;
           }
-          const v52_0_0 = Math.max(s48_0_0 + bk[l41], 0);
-          const v52_0_1 = Math.max(s48_0_1 + bk[l41], 0);
-          const v52_1_0 = Math.max(s48_1_0 + bk[l41], 0);
-          const v52_1_1 = Math.max(s48_1_1 + bk[l41], 0);
-          let m46 = -Infinity;
-          let q47 = 0;
-          if (v52_0_0 > m46) {
-            m46 = v52_0_0;
-            q47 = base45 + 0;
+          const v53_0_0 = s49_0_0 + bk[l42];
+          const v53_0_1 = s49_0_1 + bk[l42];
+          const v53_1_0 = s49_1_0 + bk[l42];
+          const v53_1_1 = s49_1_1 + bk[l42];
+          let m47 = -Infinity;
+          let q48 = 0;
+          if (v53_0_0 > m47) {
+            m47 = v53_0_0;
+            q48 = kb54 + 0;
           }
-          if (v52_0_1 > m46) {
-            m46 = v52_0_1;
-            q47 = base45 + 1;
+          if (v53_0_1 > m47) {
+            m47 = v53_0_1;
+            q48 = kb54 + 1;
           }
-          if (v52_1_0 > m46) {
-            m46 = v52_1_0;
-            q47 = base45 + 4;
+          if (v53_1_0 > m47) {
+            m47 = v53_1_0;
+            q48 = kb54 + 6;
           }
-          if (v52_1_1 > m46) {
-            m46 = v52_1_1;
-            q47 = base45 + 5;
+          if (v53_1_1 > m47) {
+            m47 = v53_1_1;
+            q48 = kb54 + 7;
           }
-          P[o44] = m46;
-          v35[o44] = q47;
+          P[o45] = Math.max(m47, 0);
+          v35[o45] = q48;
         }
     }
   }
   {
-    for (let i53 = 0; i53 < d0 - d0 % 4; i53 += 4) {
+    for (let i55 = 0; i55 < d0 - d0 % 4; i55 += 4) {
       {
-        for (let j54 = 0; j54 < 2; j54 += 2) {
-          const ar56_0 = i53 * 8;
-          const ar56_1 = (i53 + 1) * 8;
-          const ar56_2 = (i53 + 2) * 8;
-          const ar56_3 = (i53 + 3) * 8;
-          let s62_0_0 = 0;
-          let s62_0_1 = 0;
-          let s62_1_0 = 0;
-          let s62_1_1 = 0;
-          let s62_2_0 = 0;
-          let s62_2_1 = 0;
-          let s62_3_0 = 0;
-          let s62_3_1 = 0;
-          for (let p55 = 0; p55 < 8; p55++) {
-            const pn59 = p55 * 2;
-            const a60_0 = P[ar56_0 + p55];
-            const a60_1 = P[ar56_1 + p55];
-            const a60_2 = P[ar56_2 + p55];
-            const a60_3 = P[ar56_3 + p55];
-            const b61_0 = W[pn59 + j54];
-            const b61_1 = W[pn59 + j54 + 1];
-            s62_0_0 += a60_0 * b61_0;
-            s62_0_1 += a60_0 * b61_1;
-            s62_1_0 += a60_1 * b61_0;
-            s62_1_1 += a60_1 * b61_1;
-            s62_2_0 += a60_2 * b61_0;
-            s62_2_1 += a60_2 * b61_1;
-            s62_3_0 += a60_3 * b61_0;
-            s62_3_1 += a60_3 * b61_1;
+        for (let j56 = 0; j56 < 2; j56 += 2) {
+          const ar58_0 = i55 * 8;
+          const ar58_1 = (i55 + 1) * 8;
+          const ar58_2 = (i55 + 2) * 8;
+          const ar58_3 = (i55 + 3) * 8;
+          let s64_0_0 = 0;
+          let s64_0_1 = 0;
+          let s64_1_0 = 0;
+          let s64_1_1 = 0;
+          let s64_2_0 = 0;
+          let s64_2_1 = 0;
+          let s64_3_0 = 0;
+          let s64_3_1 = 0;
+          for (let p57 = 0; p57 < 8; p57++) {
+            const pn61 = p57 * 2;
+            const a62_0 = P[ar58_0 + p57];
+            const a62_1 = P[ar58_1 + p57];
+            const a62_2 = P[ar58_2 + p57];
+            const a62_3 = P[ar58_3 + p57];
+            const b63_0 = W[pn61 + j56];
+            const b63_1 = W[pn61 + j56 + 1];
+            s64_0_0 += a62_0 * b63_0;
+            s64_0_1 += a62_0 * b63_1;
+            s64_1_0 += a62_1 * b63_0;
+            s64_1_1 += a62_1 * b63_1;
+            s64_2_0 += a62_2 * b63_0;
+            s64_2_1 += a62_2 * b63_1;
+            s64_3_0 += a62_3 * b63_0;
+            s64_3_1 += a62_3 * b63_1;
           }
-          v13[i53 * 2 + j54] = s62_0_0;
-          v13[i53 * 2 + j54 + 1] = s62_0_1;
-          v13[(i53 + 1) * 2 + j54] = s62_1_0;
-          v13[(i53 + 1) * 2 + j54 + 1] = s62_1_1;
-          v13[(i53 + 2) * 2 + j54] = s62_2_0;
-          v13[(i53 + 2) * 2 + j54 + 1] = s62_2_1;
-          v13[(i53 + 3) * 2 + j54] = s62_3_0;
-          v13[(i53 + 3) * 2 + j54 + 1] = s62_3_1;
+          v13[i55 * 2 + j56] = s64_0_0;
+          v13[i55 * 2 + j56 + 1] = s64_0_1;
+          v13[(i55 + 1) * 2 + j56] = s64_1_0;
+          v13[(i55 + 1) * 2 + j56 + 1] = s64_1_1;
+          v13[(i55 + 2) * 2 + j56] = s64_2_0;
+          v13[(i55 + 2) * 2 + j56 + 1] = s64_2_1;
+          v13[(i55 + 3) * 2 + j56] = s64_3_0;
+          v13[(i55 + 3) * 2 + j56 + 1] = s64_3_1;
         }
       }
     }
-    for (let i53 = d0 - d0 % 4; i53 < d0; i53++) {
+    for (let i55 = d0 - d0 % 4; i55 < d0; i55++) {
       {
-        for (let j54 = 0; j54 < 2; j54 += 2) {
-          const ar56_0 = i53 * 8;
-          let s62_0_0 = 0;
-          let s62_0_1 = 0;
-          for (let p55 = 0; p55 < 8; p55++) {
-            const pn59 = p55 * 2;
-            const a60_0 = P[ar56_0 + p55];
-            const b61_0 = W[pn59 + j54];
-            const b61_1 = W[pn59 + j54 + 1];
-            s62_0_0 += a60_0 * b61_0;
-            s62_0_1 += a60_0 * b61_1;
+        for (let j56 = 0; j56 < 2; j56 += 2) {
+          const ar58_0 = i55 * 8;
+          let s64_0_0 = 0;
+          let s64_0_1 = 0;
+          for (let p57 = 0; p57 < 8; p57++) {
+            const pn61 = p57 * 2;
+            const a62_0 = P[ar58_0 + p57];
+            const b63_0 = W[pn61 + j56];
+            const b63_1 = W[pn61 + j56 + 1];
+            s64_0_0 += a62_0 * b63_0;
+            s64_0_1 += a62_0 * b63_1;
           }
-          v13[i53 * 2 + j54] = s62_0_0;
-          v13[i53 * 2 + j54 + 1] = s62_0_1;
+          v13[i55 * 2 + j56] = s64_0_0;
+          v13[i55 * 2 + j56 + 1] = s64_0_1;
         }
       }
     }
   }
   // Z = flatten(P, from=1)*W + b
-  let o65 = 0;
-  for (let i63 = 0; i63 < d0; i63++) {
-    for (let i64 = 0; i64 < 2; i64++, o65++) {
-      Z[o65] = v13[o65] + b[i64];
+  let o67 = 0;
+  for (let i65 = 0; i65 < d0; i65++) {
+    for (let i66 = 0; i66 < 2; i66++, o67++) {
+      Z[o67] = v13[o67] + b[i66];
     }
   }
   // Yhat = softmax(Z)
-  for (let r70 = 0; r70 < 2 * d0; r70 += 2) {
-    let m66 = -Infinity;
-    for (let j68 = 0; j68 < 2; j68++) if (Z[r70 + j68] > m66) m66 = Z[r70 + j68];
-    let s67 = 0;
-    for (let j68 = 0; j68 < 2; j68++) s67 += Math.exp(Z[r70 + j68] - m66);
-    const lse69 = m66 + Math.log(s67);
-    for (let j68 = 0; j68 < 2; j68++) Yhat[r70 + j68] = Math.exp(Z[r70 + j68] - lse69);
+  for (let r72 = 0; r72 < 2 * d0; r72 += 2) {
+    let m68 = -Infinity;
+    for (let j70 = 0; j70 < 2; j70++) if (Z[r72 + j70] > m68) m68 = Z[r72 + j70];
+    let s69 = 0;
+    for (let j70 = 0; j70 < 2; j70++) s69 += Math.exp(Z[r72 + j70] - m68);
+    const lse71 = m68 + Math.log(s69);
+    for (let j70 = 0; j70 < 2; j70++) Yhat[r72 + j70] = Math.exp(Z[r72 + j70] - lse71);
   }
-  let s71 = 0;
-  for (let r76 = 0; r76 < 2 * d0; r76 += 2) {
-    let m72 = -Infinity;
-    for (let j74 = 0; j74 < 2; j74++) if (Z[r76 + j74] > m72) m72 = Z[r76 + j74];
-    let e73 = 0;
-    for (let j74 = 0; j74 < 2; j74++) e73 += Math.exp(Z[r76 + j74] - m72);
-    const lse75 = m72 + Math.log(e73);
-    for (let j74 = 0; j74 < 2; j74++) s71 -= Y[r76 + j74] * (Z[r76 + j74] - lse75);
+  let s73 = 0;
+  for (let r78 = 0; r78 < 2 * d0; r78 += 2) {
+    let m74 = -Infinity;
+    for (let j76 = 0; j76 < 2; j76++) if (Z[r78 + j76] > m74) m74 = Z[r78 + j76];
+    let e75 = 0;
+    for (let j76 = 0; j76 < 2; j76++) e75 += Math.exp(Z[r78 + j76] - m74);
+    const lse77 = m74 + Math.log(e75);
+    for (let j76 = 0; j76 < 2; j76++) s73 -= Y[r78 + j76] * (Z[r78 + j76] - lse77);
   }
-  v16[0] = s71;
+  v16[0] = s73;
   v17[0] = d0;
   // loss L = cross_entropy(Yhat, Y) / N
-  const s78 = v16[0];
-  const s79 = v17[0];
-  L[0] = s78 / s79;
+  const s80 = v16[0];
   const s81 = v17[0];
-  v19[0] = 1 / s81;
-  for (let r84 = 0; r84 < 2 * d0; r84 += 2) {
-    let t82 = 0;
-    for (let j83 = 0; j83 < 2; j83++) t82 += Y[r84 + j83];
-    for (let j83 = 0; j83 < 2; j83++) v20[r84 + j83] = Yhat[r84 + j83] * t82 - Y[r84 + j83];
+  L[0] = s80 / s81;
+  const s83 = v17[0];
+  v19[0] = 1 / s83;
+  for (let r86 = 0; r86 < 2 * d0; r86 += 2) {
+    let t84 = 0;
+    for (let j85 = 0; j85 < 2; j85++) t84 += Y[r86 + j85];
+    for (let j85 = 0; j85 < 2; j85++) v20[r86 + j85] = Yhat[r86 + j85] * t84 - Y[r86 + j85];
   }
   // dL/dZ
-  const s86 = v19[0];
-  for (let i85 = 0; i85 < 2 * d0; i85++) {
-    dL_dZ[i85] = s86 * v20[i85];
+  const s88 = v19[0];
+  for (let i87 = 0; i87 < 2 * d0; i87++) {
+    dL_dZ[i87] = s88 * v20[i87];
   }
   // dL/db
   dL_db.fill(0, 0, 2);
-  let f89 = 0;
-  for (let i87 = 0; i87 < d0; i87++) {
-    for (let i88 = 0; i88 < 2; i88++) {
-      dL_db[i88] += dL_dZ[f89++];
+  let f91 = 0;
+  for (let i89 = 0; i89 < d0; i89++) {
+    for (let i90 = 0; i90 < 2; i90++) {
+      dL_db[i90] += dL_dZ[f91++];
     }
   }
   {
-    for (let i90 = 0; i90 < d0 - d0 % 4; i90 += 4) {
+    for (let i92 = 0; i92 < d0 - d0 % 4; i92 += 4) {
       {
-        for (let j91 = 0; j91 < 8; j91 += 2) {
-          const ar93_0 = i90 * 2;
-          const ar93_1 = (i90 + 1) * 2;
-          const ar93_2 = (i90 + 2) * 2;
-          const ar93_3 = (i90 + 3) * 2;
-          const bc94_0 = j91 * 2;
-          const bc94_1 = (j91 + 1) * 2;
-          let s99_0_0 = 0;
-          let s99_0_1 = 0;
-          let s99_1_0 = 0;
-          let s99_1_1 = 0;
-          let s99_2_0 = 0;
-          let s99_2_1 = 0;
-          let s99_3_0 = 0;
-          let s99_3_1 = 0;
-          for (let p92 = 0; p92 < 2; p92++) {
-            const a97_0 = dL_dZ[ar93_0 + p92];
-            const a97_1 = dL_dZ[ar93_1 + p92];
-            const a97_2 = dL_dZ[ar93_2 + p92];
-            const a97_3 = dL_dZ[ar93_3 + p92];
-            const b98_0 = W[bc94_0 + p92];
-            const b98_1 = W[bc94_1 + p92];
-            s99_0_0 += a97_0 * b98_0;
-            s99_0_1 += a97_0 * b98_1;
-            s99_1_0 += a97_1 * b98_0;
-            s99_1_1 += a97_1 * b98_1;
-            s99_2_0 += a97_2 * b98_0;
-            s99_2_1 += a97_2 * b98_1;
-            s99_3_0 += a97_3 * b98_0;
-            s99_3_1 += a97_3 * b98_1;
+        for (let j93 = 0; j93 < 8; j93 += 2) {
+          const ar95_0 = i92 * 2;
+          const ar95_1 = (i92 + 1) * 2;
+          const ar95_2 = (i92 + 2) * 2;
+          const ar95_3 = (i92 + 3) * 2;
+          const bc96_0 = j93 * 2;
+          const bc96_1 = (j93 + 1) * 2;
+          let s101_0_0 = 0;
+          let s101_0_1 = 0;
+          let s101_1_0 = 0;
+          let s101_1_1 = 0;
+          let s101_2_0 = 0;
+          let s101_2_1 = 0;
+          let s101_3_0 = 0;
+          let s101_3_1 = 0;
+          for (let p94 = 0; p94 < 2; p94++) {
+            const a99_0 = dL_dZ[ar95_0 + p94];
+            const a99_1 = dL_dZ[ar95_1 + p94];
+            const a99_2 = dL_dZ[ar95_2 + p94];
+            const a99_3 = dL_dZ[ar95_3 + p94];
+            const b100_0 = W[bc96_0 + p94];
+            const b100_1 = W[bc96_1 + p94];
+            s101_0_0 += a99_0 * b100_0;
+            s101_0_1 += a99_0 * b100_1;
+            s101_1_0 += a99_1 * b100_0;
+            s101_1_1 += a99_1 * b100_1;
+            s101_2_0 += a99_2 * b100_0;
+            s101_2_1 += a99_2 * b100_1;
+            s101_3_0 += a99_3 * b100_0;
+            s101_3_1 += a99_3 * b100_1;
           }
-          v27[i90 * 8 + j91] = s99_0_0;
-          v27[i90 * 8 + j91 + 1] = s99_0_1;
-          v27[(i90 + 1) * 8 + j91] = s99_1_0;
-          v27[(i90 + 1) * 8 + j91 + 1] = s99_1_1;
-          v27[(i90 + 2) * 8 + j91] = s99_2_0;
-          v27[(i90 + 2) * 8 + j91 + 1] = s99_2_1;
-          v27[(i90 + 3) * 8 + j91] = s99_3_0;
-          v27[(i90 + 3) * 8 + j91 + 1] = s99_3_1;
+          v27[i92 * 8 + j93] = s101_0_0;
+          v27[i92 * 8 + j93 + 1] = s101_0_1;
+          v27[(i92 + 1) * 8 + j93] = s101_1_0;
+          v27[(i92 + 1) * 8 + j93 + 1] = s101_1_1;
+          v27[(i92 + 2) * 8 + j93] = s101_2_0;
+          v27[(i92 + 2) * 8 + j93 + 1] = s101_2_1;
+          v27[(i92 + 3) * 8 + j93] = s101_3_0;
+          v27[(i92 + 3) * 8 + j93 + 1] = s101_3_1;
         }
       }
     }
-    for (let i90 = d0 - d0 % 4; i90 < d0; i90++) {
+    for (let i92 = d0 - d0 % 4; i92 < d0; i92++) {
       {
-        for (let j91 = 0; j91 < 8; j91 += 2) {
-          const ar93_0 = i90 * 2;
-          const bc94_0 = j91 * 2;
-          const bc94_1 = (j91 + 1) * 2;
-          let s99_0_0 = 0;
-          let s99_0_1 = 0;
-          for (let p92 = 0; p92 < 2; p92++) {
-            const a97_0 = dL_dZ[ar93_0 + p92];
-            const b98_0 = W[bc94_0 + p92];
-            const b98_1 = W[bc94_1 + p92];
-            s99_0_0 += a97_0 * b98_0;
-            s99_0_1 += a97_0 * b98_1;
+        for (let j93 = 0; j93 < 8; j93 += 2) {
+          const ar95_0 = i92 * 2;
+          const bc96_0 = j93 * 2;
+          const bc96_1 = (j93 + 1) * 2;
+          let s101_0_0 = 0;
+          let s101_0_1 = 0;
+          for (let p94 = 0; p94 < 2; p94++) {
+            const a99_0 = dL_dZ[ar95_0 + p94];
+            const b100_0 = W[bc96_0 + p94];
+            const b100_1 = W[bc96_1 + p94];
+            s101_0_0 += a99_0 * b100_0;
+            s101_0_1 += a99_0 * b100_1;
           }
-          v27[i90 * 8 + j91] = s99_0_0;
-          v27[i90 * 8 + j91 + 1] = s99_0_1;
+          v27[i92 * 8 + j93] = s101_0_0;
+          v27[i92 * 8 + j93 + 1] = s101_0_1;
         }
       }
     }
   }
   // dL/dW
   {
-    for (let i100 = 0; i100 < 8; i100 += 2) {
+    for (let i102 = 0; i102 < 8; i102 += 2) {
       {
-        for (let j101 = 0; j101 < 2; j101++) {
-          let s109_0_0 = 0;
-          let s109_1_0 = 0;
-          for (let p102 = 0; p102 < d0; p102++) {
-            const pm105 = p102 * 8;
-            const pn106 = p102 * 2;
-            const a107_0 = P[pm105 + i100];
-            const a107_1 = P[pm105 + i100 + 1];
-            const b108_0 = dL_dZ[pn106 + j101];
-            s109_0_0 += a107_0 * b108_0;
-            s109_1_0 += a107_1 * b108_0;
+        for (let j103 = 0; j103 < 2; j103++) {
+          let s111_0_0 = 0;
+          let s111_1_0 = 0;
+          for (let p104 = 0; p104 < d0; p104++) {
+            const pm107 = p104 * 8;
+            const pn108 = p104 * 2;
+            const a109_0 = P[pm107 + i102];
+            const a109_1 = P[pm107 + i102 + 1];
+            const b110_0 = dL_dZ[pn108 + j103];
+            s111_0_0 += a109_0 * b110_0;
+            s111_1_0 += a109_1 * b110_0;
           }
-          dL_dW[i100 * 2 + j101] = s109_0_0;
-          dL_dW[(i100 + 1) * 2 + j101] = s109_1_0;
+          dL_dW[i102 * 2 + j103] = s111_0_0;
+          dL_dW[(i102 + 1) * 2 + j103] = s111_1_0;
         }
       }
     }
@@ -747,52 +794,49 @@ export function gradient(
   // dL/dA; dL/dbk; dL/dk
   dL_dbk.fill(0, 0, 2);
   dL_dk.fill(0, 0, 18);
-  for (let l110 = 0; l110 < d0; l110++) {
-    for (let l111 = 0; l111 < 2; l111++) {
+  for (let l112 = 0; l112 < d0; l112++) {
+    for (let l113 = 0; l113 < 2; l113++) {
       {
-        const c113 = 0;
-        let a127 = 0;
-        let t114_0_0 = 0;
-        let t114_0_1 = 0;
-        let t114_0_2 = 0;
-        let t114_1_0 = 0;
-        let t114_1_1 = 0;
-        let t114_1_2 = 0;
-        let t114_2_0 = 0;
-        let t114_2_1 = 0;
-        let t114_2_2 = 0;
-        for (let ph120 = 0; ph120 < 2; ph120++)
-          for (let pw121 = 0; pw121 < 2; pw121++) {
-            const o122 = ((l110 * 2 + l111) * 2 + ph120) * 2 + pw121;
-            const r123 = (v35[o122] | 0) - (((l110 * 2 + l111) * 4 + ph120 * 2) * 4 + pw121 * 2);
-            const a124 = +(r123 >= 4);
-            const oh125 = ph120 * 2 + a124;
-            const ow126 = pw121 * 2 + r123 - a124 * 4;
-            const d112 = v27[o122] * (+(P[o122] > 0));
-            a127 += d112;
-            const r115_0 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 0) * 6 + ow126 * 1;
-            const r115_1 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 1) * 6 + ow126 * 1;
-            const r115_2 = ((l110 * 1 + c113) * 6 + oh125 * 1 + 2) * 6 + ow126 * 1;
-            t114_0_0 += d112 * X[r115_0];
-            t114_0_1 += d112 * X[r115_0 + 1];
-            t114_0_2 += d112 * X[r115_0 + 2];
-            t114_1_0 += d112 * X[r115_1];
-            t114_1_1 += d112 * X[r115_1 + 1];
-            t114_1_2 += d112 * X[r115_1 + 2];
-            t114_2_0 += d112 * X[r115_2];
-            t114_2_1 += d112 * X[r115_2 + 1];
-            t114_2_2 += d112 * X[r115_2 + 2];
+        const c115 = 0;
+        let a40 = 0;
+        let t116_0_0 = 0;
+        let t116_0_1 = 0;
+        let t116_0_2 = 0;
+        let t116_1_0 = 0;
+        let t116_1_1 = 0;
+        let t116_1_2 = 0;
+        let t116_2_0 = 0;
+        let t116_2_1 = 0;
+        let t116_2_2 = 0;
+        for (let ph122 = 0; ph122 < 2; ph122++)
+          for (let pw123 = 0; pw123 < 2; pw123++) {
+            const o124 = ((l112 * 2 + l113) * 2 + ph122) * 2 + pw123;
+            const k129 = v35[o124] | 0;
+            const d114 = v27[o124] * (+(P[o124] > 0));
+            a40 += d114;
+            const r117_0 = (l112 * 1 + c115) * 36 + k129 + 0;
+            const r117_1 = (l112 * 1 + c115) * 36 + k129 + 6;
+            const r117_2 = (l112 * 1 + c115) * 36 + k129 + 12;
+            t116_0_0 += d114 * X[r117_0];
+            t116_0_1 += d114 * X[r117_0 + 1];
+            t116_0_2 += d114 * X[r117_0 + 2];
+            t116_1_0 += d114 * X[r117_1];
+            t116_1_1 += d114 * X[r117_1 + 1];
+            t116_1_2 += d114 * X[r117_1 + 2];
+            t116_2_0 += d114 * X[r117_2];
+            t116_2_1 += d114 * X[r117_2 + 1];
+            t116_2_2 += d114 * X[r117_2 + 2];
           }
-        dL_dbk[l111] += a127;
-        dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 0] += t114_0_0;
-        dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 1] += t114_0_1;
-        dL_dk[((l111 * 1 + c113) * 3 + 0) * 3 + 2] += t114_0_2;
-        dL_dk[((l111 * 1 + c113) * 3 + 1) * 3 + 0] += t114_1_0;
-        dL_dk[((l111 * 1 + c113) * 3 + 1) * 3 + 1] += t114_1_1;
-        dL_dk[((l111 * 1 + c113) * 3 + 1) * 3 + 2] += t114_1_2;
-        dL_dk[((l111 * 1 + c113) * 3 + 2) * 3 + 0] += t114_2_0;
-        dL_dk[((l111 * 1 + c113) * 3 + 2) * 3 + 1] += t114_2_1;
-        dL_dk[((l111 * 1 + c113) * 3 + 2) * 3 + 2] += t114_2_2;
+        dL_dbk[l113] += a40;
+        dL_dk[((l113 * 1 + c115) * 3 + 0) * 3 + 0] += t116_0_0;
+        dL_dk[((l113 * 1 + c115) * 3 + 0) * 3 + 1] += t116_0_1;
+        dL_dk[((l113 * 1 + c115) * 3 + 0) * 3 + 2] += t116_0_2;
+        dL_dk[((l113 * 1 + c115) * 3 + 1) * 3 + 0] += t116_1_0;
+        dL_dk[((l113 * 1 + c115) * 3 + 1) * 3 + 1] += t116_1_1;
+        dL_dk[((l113 * 1 + c115) * 3 + 1) * 3 + 2] += t116_1_2;
+        dL_dk[((l113 * 1 + c115) * 3 + 2) * 3 + 0] += t116_2_0;
+        dL_dk[((l113 * 1 + c115) * 3 + 2) * 3 + 1] += t116_2_1;
+        dL_dk[((l113 * 1 + c115) * 3 + 2) * 3 + 2] += t116_2_2;
       }
     }
   }

@@ -118,6 +118,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Uf", "Wf", "Ub", "Wb", "Vf", "Vb"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -127,6 +129,37 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Uf"]!
+    && c[1] === o["Uf"]!.length
+    && c[2] === p["Uf"]!
+    && c[3] === p["Uf"]!.length
+    && c[4] === o["Wf"]!
+    && c[5] === o["Wf"]!.length
+    && c[6] === p["Wf"]!
+    && c[7] === p["Wf"]!.length
+    && c[8] === o["Ub"]!
+    && c[9] === o["Ub"]!.length
+    && c[10] === p["Ub"]!
+    && c[11] === p["Ub"]!.length
+    && c[12] === o["Wb"]!
+    && c[13] === o["Wb"]!.length
+    && c[14] === p["Wb"]!
+    && c[15] === p["Wb"]!.length
+    && c[16] === o["Vf"]!
+    && c[17] === o["Vf"]!.length
+    && c[18] === p["Vf"]!
+    && c[19] === p["Vf"]!.length
+    && c[20] === o["Vb"]!
+    && c[21] === o["Vb"]!.length
+    && c[22] === p["Vb"]!
+    && c[23] === p["Vb"]!.length
+    && c[24] === x["x"]!
+    && c[25] === x["x"]!.length
+    && c[26] === x["y"]!
+    && c[27] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -143,6 +176,36 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Uf"]!,
+    o["Uf"]!.length,
+    p["Uf"]!,
+    p["Uf"]!.length,
+    o["Wf"]!,
+    o["Wf"]!.length,
+    p["Wf"]!,
+    p["Wf"]!.length,
+    o["Ub"]!,
+    o["Ub"]!.length,
+    p["Ub"]!,
+    p["Ub"]!.length,
+    o["Wb"]!,
+    o["Wb"]!.length,
+    p["Wb"]!,
+    p["Wb"]!.length,
+    o["Vf"]!,
+    o["Vf"]!.length,
+    p["Vf"]!,
+    p["Vf"]!.length,
+    o["Vb"]!,
+    o["Vb"]!.length,
+    p["Vb"]!,
+    p["Vb"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -171,211 +234,65 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const h_steps = new Float64Array((1 + 3) * 2);
-  const r9_7 = new Float64Array(3 * 2);
-  const x_t = new Float64Array(2);
-  const bt9_2 = new Float64Array(2);
-  const h_prev = new Float64Array(2);
-  const bt9_5 = new Float64Array(2);
-  const bt9_6 = new Float64Array(2);
-  const h_t = new Float64Array(2);
   const h = h_steps.subarray(1 * 2);
   const v11 = new Float64Array(6);
   const g_steps = new Float64Array((1 + 3) * 2);
-  const r12_7 = new Float64Array(3 * 2);
-  const bt12_1 = new Float64Array(2);
-  const bt12_2 = new Float64Array(2);
-  const g_prev = new Float64Array(2);
-  const bt12_5 = new Float64Array(2);
-  const bt12_6 = new Float64Array(2);
-  const g_t = new Float64Array(2);
   const v13 = g_steps.subarray(1 * 2);
   const g = new Float64Array(6);
   const r15_7 = new Float64Array(3 * 2);
-  const h_t_ = new Float64Array(2);
-  const bt15_2 = new Float64Array(2);
-  const g_t_ = new Float64Array(2);
-  const bt15_5 = new Float64Array(2);
   const bt15_6 = new Float64Array(2);
   const yhat_t = new Float64Array(2);
-  const y_t = new Float64Array(2);
   const bt15_9 = new Float64Array(1);
   const yhat = new Float64Array(6);
   const v17 = new Float64Array(3);
   const L = new Float64Array(1);
-  const bt21_0 = new Float64Array(4);
-  const bt21_1 = new Float64Array(2);
-  const bt21_2 = new Float64Array(2);
-  const bt21_3 = new Float64Array(4);
-  const bt21_4 = new Float64Array(2);
-  const bt21_5 = new Float64Array(2);
-  const bt21_6 = new Float64Array(2);
-  const bt21_7 = new Float64Array(2);
-  const bt21_8 = new Float64Array(2);
-  const bt21_9 = new Float64Array(1);
-  const bt21_10 = new Float64Array(1);
   const bt21_11 = new Float64Array(2);
   const bt21_12 = new Float64Array(2);
-  const bt21_14 = new Float64Array(2);
-  const bt21_17 = new Float64Array(4);
   const bt21_18 = new Float64Array(2);
-  const bt21_20 = new Float64Array(4);
-  const bt21_21 = new Float64Array(2);
-  const bt21_22 = new Float64Array(4);
   const bt21_23 = new Float64Array(2);
-  const bt21_25 = new Float64Array(4);
-  const bt21_26 = new Float64Array(2);
   const dL_dh = new Float64Array(6);
   const dL_dg = new Float64Array(6);
   const dL_dVf = new Float64Array(4);
   const dL_dVb = new Float64Array(4);
   const v26 = new Float64Array(6);
   const dL_dg_steps = new Float64Array((1 + 3) * 2);
-  const bt29_0 = new Float64Array(4);
-  const bt29_1 = new Float64Array(2);
-  const bt29_2 = new Float64Array(2);
-  const bt29_3 = new Float64Array(4);
-  const bt29_4 = new Float64Array(2);
-  const bt29_5 = new Float64Array(2);
-  const bt29_6 = new Float64Array(2);
-  const bt29_7 = new Float64Array(2);
-  const bt29_8 = new Float64Array(2);
-  const bt29_11 = new Float64Array(2);
-  const bt29_12 = new Float64Array(2);
   const bt29_13 = new Float64Array(2);
-  const bt29_15 = new Float64Array(2);
-  const bt29_18 = new Float64Array(4);
-  const bt29_19 = new Float64Array(2);
-  const bt29_21 = new Float64Array(4);
-  const bt29_22 = new Float64Array(2);
-  const bt29_23 = new Float64Array(4);
-  const bt29_25 = new Float64Array(4);
   const dL_dUb = new Float64Array(4);
   const dL_dWb = new Float64Array(4);
   const dL_dh_steps = new Float64Array((1 + 3) * 2);
-  const bt32_0 = new Float64Array(4);
-  const bt32_1 = new Float64Array(2);
-  const bt32_2 = new Float64Array(2);
-  const bt32_3 = new Float64Array(4);
-  const bt32_4 = new Float64Array(2);
-  const bt32_5 = new Float64Array(2);
-  const bt32_6 = new Float64Array(2);
-  const bt32_7 = new Float64Array(2);
-  const bt32_8 = new Float64Array(2);
-  const bt32_11 = new Float64Array(2);
-  const bt32_12 = new Float64Array(2);
   const bt32_13 = new Float64Array(2);
-  const bt32_15 = new Float64Array(2);
-  const bt32_18 = new Float64Array(4);
-  const bt32_19 = new Float64Array(2);
-  const bt32_21 = new Float64Array(4);
-  const bt32_22 = new Float64Array(2);
-  const bt32_23 = new Float64Array(4);
-  const bt32_25 = new Float64Array(4);
   const dL_dUf = new Float64Array(4);
   const dL_dWf = new Float64Array(4);
   return {
     key: "",
     h_steps,
-    r9_7,
-    x_t,
-    bt9_2,
-    h_prev,
-    bt9_5,
-    bt9_6,
-    h_t,
     h,
     v11,
     g_steps,
-    r12_7,
-    bt12_1,
-    bt12_2,
-    g_prev,
-    bt12_5,
-    bt12_6,
-    g_t,
     v13,
     g,
     r15_7,
-    h_t_,
-    bt15_2,
-    g_t_,
-    bt15_5,
     bt15_6,
     yhat_t,
-    y_t,
     bt15_9,
     yhat,
     v17,
     L,
-    bt21_0,
-    bt21_1,
-    bt21_2,
-    bt21_3,
-    bt21_4,
-    bt21_5,
-    bt21_6,
-    bt21_7,
-    bt21_8,
-    bt21_9,
-    bt21_10,
     bt21_11,
     bt21_12,
-    bt21_14,
-    bt21_17,
     bt21_18,
-    bt21_20,
-    bt21_21,
-    bt21_22,
     bt21_23,
-    bt21_25,
-    bt21_26,
     dL_dh,
     dL_dg,
     dL_dVf,
     dL_dVb,
     v26,
     dL_dg_steps,
-    bt29_0,
-    bt29_1,
-    bt29_2,
-    bt29_3,
-    bt29_4,
-    bt29_5,
-    bt29_6,
-    bt29_7,
-    bt29_8,
-    bt29_11,
-    bt29_12,
     bt29_13,
-    bt29_15,
-    bt29_18,
-    bt29_19,
-    bt29_21,
-    bt29_22,
-    bt29_23,
-    bt29_25,
     dL_dUb,
     dL_dWb,
     dL_dh_steps,
-    bt32_0,
-    bt32_1,
-    bt32_2,
-    bt32_3,
-    bt32_4,
-    bt32_5,
-    bt32_6,
-    bt32_7,
-    bt32_8,
-    bt32_11,
-    bt32_12,
     bt32_13,
-    bt32_15,
-    bt32_18,
-    bt32_19,
-    bt32_21,
-    bt32_22,
-    bt32_23,
-    bt32_25,
     dL_dUf,
     dL_dWf,
   };
@@ -398,154 +315,109 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const Wb = params["Wb"];
   const Vf = params["Vf"];
   const Vb = params["Vb"];
-  const {
-    h_steps,
-    x_t,
-    h_prev,
-    h_t,
-    h,
-    v11,
-    g_steps,
-    bt12_1,
-    g_prev,
-    g_t,
-    v13,
-    g,
-    h_t_,
-    g_t_,
-    bt15_6,
-    yhat_t,
-    y_t,
-    bt15_9,
-    yhat,
-    v17,
-    L,
-  } = w;
+  const { h_steps, h, v11, g_steps, v13, g, bt15_6, yhat_t, bt15_9, yhat, v17, L } = w;
   // h_t = tanh(Uf*x_t + Wf*h_<t-1>)
   {
     h_steps.fill(0, 0 * 2, 1 * 2);
     for (let t0 = 0; t0 < 3; t0++) {
+      const o1 = t0 * 2;
+      const o2 = (t0 + 0) * 2;
+      const o3 = (t0 + 1) * 2;
       {
-        const o1 = t0 * 2;
-        for (let i2 = 0; i2 < 2; i2++) x_t[i2] = x[o1 + i2];
-      }
-      {
-        const o3 = (t0 + 0) * 2;
-        for (let i4 = 0; i4 < 2; i4++) h_prev[i4] = h_steps[o3 + i4];
-      }
-      {
-        for (let i5 = 0; i5 < 2; i5++) {
-          const ar7_0_0 = i5 * 2;
-          let s9_0_0 = 0;
-          for (let p6 = 0; p6 < 2; p6++) {
-            const x8 = x_t[p6];
-            s9_0_0 += Uf[ar7_0_0 + p6] * x8;
+        for (let i4 = 0; i4 < 2; i4++) {
+          const ar6_0_0 = i4 * 2;
+          let s8_0_0 = 0;
+          for (let p5 = 0; p5 < 2; p5++) {
+            const x7 = x[o1 + p5];
+            s8_0_0 += Uf[ar6_0_0 + p5] * x7;
           }
-          const ar7_1_0 = i5 * 2;
-          let s9_1_0 = 0;
-          for (let p6 = 0; p6 < 2; p6++) {
-            const x8 = h_prev[p6];
-            s9_1_0 += Wf[ar7_1_0 + p6] * x8;
+          const ar6_1_0 = i4 * 2;
+          let s8_1_0 = 0;
+          for (let p5 = 0; p5 < 2; p5++) {
+            const x7 = h_steps[o2 + p5];
+            s8_1_0 += Wf[ar6_1_0 + p5] * x7;
           }
-          h_t[i5] = Math.tanh(s9_0_0 + s9_1_0);
+          h_steps[o3 + i4] = Math.tanh(s8_0_0 + s8_1_0);
         }
       }
-      h_steps.set(h_t, (t0 + 1) * 2);
     }
   }
-  for (let t10 = 0; t10 < 3; t10++)
-    for (let i11 = 0; i11 < 2; i11++) v11[(3 - 1 - t10) * 2 + i11] = x[t10 * 2 + i11];
+  for (let t9 = 0; t9 < 3; t9++)
+    for (let i10 = 0; i10 < 2; i10++) v11[(3 - 1 - t9) * 2 + i10] = x[t9 * 2 + i10];
   // g_t = tanh(Ub*x_t + Wb*g_<t+1>)
   {
     g_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t12 = 0; t12 < 3; t12++) {
+    for (let t11 = 0; t11 < 3; t11++) {
+      const o12 = t11 * 2;
+      const o13 = (t11 + 0) * 2;
+      const o14 = (t11 + 1) * 2;
       {
-        const o13 = t12 * 2;
-        for (let i14 = 0; i14 < 2; i14++) bt12_1[i14] = v11[o13 + i14];
-      }
-      {
-        const o15 = (t12 + 0) * 2;
-        for (let i16 = 0; i16 < 2; i16++) g_prev[i16] = g_steps[o15 + i16];
-      }
-      {
-        for (let i17 = 0; i17 < 2; i17++) {
-          const ar19_0_0 = i17 * 2;
-          let s21_0_0 = 0;
-          for (let p18 = 0; p18 < 2; p18++) {
-            const x20 = bt12_1[p18];
-            s21_0_0 += Ub[ar19_0_0 + p18] * x20;
+        for (let i15 = 0; i15 < 2; i15++) {
+          const ar17_0_0 = i15 * 2;
+          let s19_0_0 = 0;
+          for (let p16 = 0; p16 < 2; p16++) {
+            const x18 = v11[o12 + p16];
+            s19_0_0 += Ub[ar17_0_0 + p16] * x18;
           }
-          const ar19_1_0 = i17 * 2;
-          let s21_1_0 = 0;
-          for (let p18 = 0; p18 < 2; p18++) {
-            const x20 = g_prev[p18];
-            s21_1_0 += Wb[ar19_1_0 + p18] * x20;
+          const ar17_1_0 = i15 * 2;
+          let s19_1_0 = 0;
+          for (let p16 = 0; p16 < 2; p16++) {
+            const x18 = g_steps[o13 + p16];
+            s19_1_0 += Wb[ar17_1_0 + p16] * x18;
           }
-          g_t[i17] = Math.tanh(s21_0_0 + s21_1_0);
+          g_steps[o14 + i15] = Math.tanh(s19_0_0 + s19_1_0);
         }
       }
-      g_steps.set(g_t, (t12 + 1) * 2);
     }
   }
-  for (let t22 = 0; t22 < 3; t22++)
-    for (let i23 = 0; i23 < 2; i23++) g[(3 - 1 - t22) * 2 + i23] = v13[t22 * 2 + i23];
+  for (let t20 = 0; t20 < 3; t20++)
+    for (let i21 = 0; i21 < 2; i21++) g[(3 - 1 - t20) * 2 + i21] = v13[t20 * 2 + i21];
   // yhat_t = softmax(Vf*h_t + Vb*g_t)
   {
-    for (let t24 = 0; t24 < 3; t24++) {
+    for (let t22 = 0; t22 < 3; t22++) {
+      const o23 = t22 * 2;
       {
-        const o25 = t24 * 2;
-        for (let i26 = 0; i26 < 2; i26++) h_t_[i26] = h[o25 + i26];
-      }
-      {
-        const o27 = t24 * 2;
-        for (let i28 = 0; i28 < 2; i28++) g_t_[i28] = g[o27 + i28];
-      }
-      {
-        const o29 = t24 * 2;
-        for (let i30 = 0; i30 < 2; i30++) y_t[i30] = y[o29 + i30];
-      }
-      {
-        for (let i31 = 0; i31 < 2; i31++) {
-          const ar33_0_0 = i31 * 2;
-          let s35_0_0 = 0;
-          for (let p32 = 0; p32 < 2; p32++) {
-            const x34 = h_t_[p32];
-            s35_0_0 += Vf[ar33_0_0 + p32] * x34;
+        for (let i24 = 0; i24 < 2; i24++) {
+          const ar26_0_0 = i24 * 2;
+          let s28_0_0 = 0;
+          for (let p25 = 0; p25 < 2; p25++) {
+            const x27 = h[o23 + p25];
+            s28_0_0 += Vf[ar26_0_0 + p25] * x27;
           }
-          const ar33_1_0 = i31 * 2;
-          let s35_1_0 = 0;
-          for (let p32 = 0; p32 < 2; p32++) {
-            const x34 = g_t_[p32];
-            s35_1_0 += Vb[ar33_1_0 + p32] * x34;
+          const ar26_1_0 = i24 * 2;
+          let s28_1_0 = 0;
+          for (let p25 = 0; p25 < 2; p25++) {
+            const x27 = g[o23 + p25];
+            s28_1_0 += Vb[ar26_1_0 + p25] * x27;
           }
-          bt15_6[i31] = s35_0_0 + s35_1_0;
+          bt15_6[i24] = s28_0_0 + s28_1_0;
         }
       }
-      for (let r40 = 0; r40 < 2; r40 += 2) {
-        let m36 = -Infinity;
-        for (let j38 = 0; j38 < 2; j38++) if (bt15_6[r40 + j38] > m36) m36 = bt15_6[r40 + j38];
-        let s37 = 0;
-        for (let j38 = 0; j38 < 2; j38++) s37 += Math.exp(bt15_6[r40 + j38] - m36);
-        const lse39 = m36 + Math.log(s37);
-        for (let j38 = 0; j38 < 2; j38++) yhat_t[r40 + j38] = Math.exp(bt15_6[r40 + j38] - lse39);
+      for (let r33 = 0; r33 < 2; r33 += 2) {
+        let m29 = -Infinity;
+        for (let j31 = 0; j31 < 2; j31++) if (bt15_6[r33 + j31] > m29) m29 = bt15_6[r33 + j31];
+        let s30 = 0;
+        for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(bt15_6[r33 + j31] - m29);
+        const lse32 = m29 + Math.log(s30);
+        for (let j31 = 0; j31 < 2; j31++) yhat_t[r33 + j31] = Math.exp(bt15_6[r33 + j31] - lse32);
       }
-      let s41 = 0;
-      for (let r46 = 0; r46 < 2; r46 += 2) {
-        let m42 = -Infinity;
-        for (let j44 = 0; j44 < 2; j44++) if (bt15_6[r46 + j44] > m42) m42 = bt15_6[r46 + j44];
-        let e43 = 0;
-        for (let j44 = 0; j44 < 2; j44++) e43 += Math.exp(bt15_6[r46 + j44] - m42);
-        const lse45 = m42 + Math.log(e43);
-        for (let j44 = 0; j44 < 2; j44++) s41 -= y_t[r46 + j44] * (bt15_6[r46 + j44] - lse45);
+      let s34 = 0;
+      for (let r39 = 0; r39 < 2; r39 += 2) {
+        let m35 = -Infinity;
+        for (let j37 = 0; j37 < 2; j37++) if (bt15_6[r39 + j37] > m35) m35 = bt15_6[r39 + j37];
+        let e36 = 0;
+        for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(bt15_6[r39 + j37] - m35);
+        const lse38 = m35 + Math.log(e36);
+        for (let j37 = 0; j37 < 2; j37++) s34 -= y[o23 + r39 + j37] * (bt15_6[r39 + j37] - lse38);
       }
-      bt15_9[0] = s41;
-      yhat.set(yhat_t, t24 * 2);
-      v17.set(bt15_9, t24 * 1);
+      bt15_9[0] = s34;
+      yhat.set(yhat_t, t22 * 2);
+      v17.set(bt15_9, t22 * 1);
     }
   }
   // loss L = sum_t(cross_entropy(yhat_t, y_t))
   L.fill(0);
-  for (let r47 = 0; r47 < 3; r47 += 1) for (let i48 = 0; i48 < 1; i48++) L[i48] += v17[r47 + i48];
+  for (let r40 = 0; r40 < 3; r40 += 1) for (let i41 = 0; i41 < 1; i41++) L[i41] += v17[r40 + i41];
   return {
     loss: L[0],
     values: { "h": h.slice(), "g": g.slice(), "yhat": yhat.slice(), "L": L.slice() },
@@ -590,33 +462,17 @@ export function gradient(
   const dL_dWf = out["Wf"];
   const {
     h_steps,
-    r9_7,
-    x_t,
-    h_prev,
-    h_t,
     h,
     v11,
     g_steps,
-    r12_7,
-    bt12_1,
-    g_prev,
-    g_t,
     v13,
     g,
     r15_7,
-    h_t_,
-    g_t_,
     bt15_6,
     yhat_t,
-    y_t,
     bt15_9,
     v17,
     L,
-    bt21_1,
-    bt21_4,
-    bt21_7,
-    bt21_8,
-    bt21_10,
     bt21_11,
     bt21_12,
     bt21_18,
@@ -625,262 +481,192 @@ export function gradient(
     dL_dg,
     v26,
     dL_dg_steps,
-    bt29_1,
-    bt29_4,
-    bt29_7,
-    bt29_8,
     bt29_13,
-    bt29_19,
     dL_dh_steps,
-    bt32_1,
-    bt32_4,
-    bt32_7,
-    bt32_8,
     bt32_13,
-    bt32_19,
   } = w;
   // h_t = tanh(Uf*x_t + Wf*h_<t-1>)
   {
     h_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t49 = 0; t49 < 3; t49++) {
+    for (let t42 = 0; t42 < 3; t42++) {
+      const o43 = t42 * 2;
+      const o44 = (t42 + 0) * 2;
+      const o45 = (t42 + 1) * 2;
       {
-        const o50 = t49 * 2;
-        for (let i51 = 0; i51 < 2; i51++) x_t[i51] = x[o50 + i51];
-      }
-      {
-        const o52 = (t49 + 0) * 2;
-        for (let i53 = 0; i53 < 2; i53++) h_prev[i53] = h_steps[o52 + i53];
-      }
-      {
-        for (let i54 = 0; i54 < 2; i54++) {
-          const ar56_0_0 = i54 * 2;
-          let s58_0_0 = 0;
-          for (let p55 = 0; p55 < 2; p55++) {
-            const x57 = x_t[p55];
-            s58_0_0 += Uf[ar56_0_0 + p55] * x57;
+        for (let i46 = 0; i46 < 2; i46++) {
+          const ar48_0_0 = i46 * 2;
+          let s50_0_0 = 0;
+          for (let p47 = 0; p47 < 2; p47++) {
+            const x49 = x[o43 + p47];
+            s50_0_0 += Uf[ar48_0_0 + p47] * x49;
           }
-          const ar56_1_0 = i54 * 2;
-          let s58_1_0 = 0;
-          for (let p55 = 0; p55 < 2; p55++) {
-            const x57 = h_prev[p55];
-            s58_1_0 += Wf[ar56_1_0 + p55] * x57;
+          const ar48_1_0 = i46 * 2;
+          let s50_1_0 = 0;
+          for (let p47 = 0; p47 < 2; p47++) {
+            const x49 = h_steps[o44 + p47];
+            s50_1_0 += Wf[ar48_1_0 + p47] * x49;
           }
-          h_t[i54] = Math.tanh(s58_0_0 + s58_1_0);
+          h_steps[o45 + i46] = Math.tanh(s50_0_0 + s50_1_0);
         }
       }
-      h_steps.set(h_t, (t49 + 1) * 2);
-      r9_7.set(h_t, t49 * 2);
     }
   }
-  for (let t59 = 0; t59 < 3; t59++)
-    for (let i60 = 0; i60 < 2; i60++) v11[(3 - 1 - t59) * 2 + i60] = x[t59 * 2 + i60];
+  for (let t51 = 0; t51 < 3; t51++)
+    for (let i52 = 0; i52 < 2; i52++) v11[(3 - 1 - t51) * 2 + i52] = x[t51 * 2 + i52];
   // g_t = tanh(Ub*x_t + Wb*g_<t+1>)
   {
     g_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t61 = 0; t61 < 3; t61++) {
+    for (let t53 = 0; t53 < 3; t53++) {
+      const o54 = t53 * 2;
+      const o55 = (t53 + 0) * 2;
+      const o56 = (t53 + 1) * 2;
       {
-        const o62 = t61 * 2;
-        for (let i63 = 0; i63 < 2; i63++) bt12_1[i63] = v11[o62 + i63];
+        for (let i57 = 0; i57 < 2; i57++) {
+          const ar59_0_0 = i57 * 2;
+          let s61_0_0 = 0;
+          for (let p58 = 0; p58 < 2; p58++) {
+            const x60 = v11[o54 + p58];
+            s61_0_0 += Ub[ar59_0_0 + p58] * x60;
+          }
+          const ar59_1_0 = i57 * 2;
+          let s61_1_0 = 0;
+          for (let p58 = 0; p58 < 2; p58++) {
+            const x60 = g_steps[o55 + p58];
+            s61_1_0 += Wb[ar59_1_0 + p58] * x60;
+          }
+          g_steps[o56 + i57] = Math.tanh(s61_0_0 + s61_1_0);
+        }
       }
-      {
-        const o64 = (t61 + 0) * 2;
-        for (let i65 = 0; i65 < 2; i65++) g_prev[i65] = g_steps[o64 + i65];
-      }
+    }
+  }
+  for (let t62 = 0; t62 < 3; t62++)
+    for (let i63 = 0; i63 < 2; i63++) g[(3 - 1 - t62) * 2 + i63] = v13[t62 * 2 + i63];
+  // yhat_t = softmax(Vf*h_t + Vb*g_t)
+  {
+    for (let t64 = 0; t64 < 3; t64++) {
+      const o65 = t64 * 2;
       {
         for (let i66 = 0; i66 < 2; i66++) {
           const ar68_0_0 = i66 * 2;
           let s70_0_0 = 0;
           for (let p67 = 0; p67 < 2; p67++) {
-            const x69 = bt12_1[p67];
-            s70_0_0 += Ub[ar68_0_0 + p67] * x69;
+            const x69 = h[o65 + p67];
+            s70_0_0 += Vf[ar68_0_0 + p67] * x69;
           }
           const ar68_1_0 = i66 * 2;
           let s70_1_0 = 0;
           for (let p67 = 0; p67 < 2; p67++) {
-            const x69 = g_prev[p67];
-            s70_1_0 += Wb[ar68_1_0 + p67] * x69;
+            const x69 = g[o65 + p67];
+            s70_1_0 += Vb[ar68_1_0 + p67] * x69;
           }
-          g_t[i66] = Math.tanh(s70_0_0 + s70_1_0);
+          bt15_6[i66] = s70_0_0 + s70_1_0;
         }
       }
-      g_steps.set(g_t, (t61 + 1) * 2);
-      r12_7.set(g_t, t61 * 2);
-    }
-  }
-  for (let t71 = 0; t71 < 3; t71++)
-    for (let i72 = 0; i72 < 2; i72++) g[(3 - 1 - t71) * 2 + i72] = v13[t71 * 2 + i72];
-  // yhat_t = softmax(Vf*h_t + Vb*g_t)
-  {
-    for (let t73 = 0; t73 < 3; t73++) {
-      {
-        const o74 = t73 * 2;
-        for (let i75 = 0; i75 < 2; i75++) h_t_[i75] = h[o74 + i75];
+      for (let r75 = 0; r75 < 2; r75 += 2) {
+        let m71 = -Infinity;
+        for (let j73 = 0; j73 < 2; j73++) if (bt15_6[r75 + j73] > m71) m71 = bt15_6[r75 + j73];
+        let s72 = 0;
+        for (let j73 = 0; j73 < 2; j73++) s72 += Math.exp(bt15_6[r75 + j73] - m71);
+        const lse74 = m71 + Math.log(s72);
+        for (let j73 = 0; j73 < 2; j73++) yhat_t[r75 + j73] = Math.exp(bt15_6[r75 + j73] - lse74);
       }
-      {
-        const o76 = t73 * 2;
-        for (let i77 = 0; i77 < 2; i77++) g_t_[i77] = g[o76 + i77];
+      let s76 = 0;
+      for (let r81 = 0; r81 < 2; r81 += 2) {
+        let m77 = -Infinity;
+        for (let j79 = 0; j79 < 2; j79++) if (bt15_6[r81 + j79] > m77) m77 = bt15_6[r81 + j79];
+        let e78 = 0;
+        for (let j79 = 0; j79 < 2; j79++) e78 += Math.exp(bt15_6[r81 + j79] - m77);
+        const lse80 = m77 + Math.log(e78);
+        for (let j79 = 0; j79 < 2; j79++) s76 -= y[o65 + r81 + j79] * (bt15_6[r81 + j79] - lse80);
       }
-      {
-        const o78 = t73 * 2;
-        for (let i79 = 0; i79 < 2; i79++) y_t[i79] = y[o78 + i79];
-      }
-      {
-        for (let i80 = 0; i80 < 2; i80++) {
-          const ar82_0_0 = i80 * 2;
-          let s84_0_0 = 0;
-          for (let p81 = 0; p81 < 2; p81++) {
-            const x83 = h_t_[p81];
-            s84_0_0 += Vf[ar82_0_0 + p81] * x83;
-          }
-          const ar82_1_0 = i80 * 2;
-          let s84_1_0 = 0;
-          for (let p81 = 0; p81 < 2; p81++) {
-            const x83 = g_t_[p81];
-            s84_1_0 += Vb[ar82_1_0 + p81] * x83;
-          }
-          bt15_6[i80] = s84_0_0 + s84_1_0;
-        }
-      }
-      for (let r89 = 0; r89 < 2; r89 += 2) {
-        let m85 = -Infinity;
-        for (let j87 = 0; j87 < 2; j87++) if (bt15_6[r89 + j87] > m85) m85 = bt15_6[r89 + j87];
-        let s86 = 0;
-        for (let j87 = 0; j87 < 2; j87++) s86 += Math.exp(bt15_6[r89 + j87] - m85);
-        const lse88 = m85 + Math.log(s86);
-        for (let j87 = 0; j87 < 2; j87++) yhat_t[r89 + j87] = Math.exp(bt15_6[r89 + j87] - lse88);
-      }
-      let s90 = 0;
-      for (let r95 = 0; r95 < 2; r95 += 2) {
-        let m91 = -Infinity;
-        for (let j93 = 0; j93 < 2; j93++) if (bt15_6[r95 + j93] > m91) m91 = bt15_6[r95 + j93];
-        let e92 = 0;
-        for (let j93 = 0; j93 < 2; j93++) e92 += Math.exp(bt15_6[r95 + j93] - m91);
-        const lse94 = m91 + Math.log(e92);
-        for (let j93 = 0; j93 < 2; j93++) s90 -= y_t[r95 + j93] * (bt15_6[r95 + j93] - lse94);
-      }
-      bt15_9[0] = s90;
-      v17.set(bt15_9, t73 * 1);
-      r15_7.set(yhat_t, t73 * 2);
+      bt15_9[0] = s76;
+      v17.set(bt15_9, t64 * 1);
+      r15_7.set(yhat_t, t64 * 2);
     }
   }
   // loss L = sum_t(cross_entropy(yhat_t, y_t))
   L.fill(0);
-  for (let r96 = 0; r96 < 3; r96 += 1) for (let i97 = 0; i97 < 1; i97++) L[i97] += v17[r96 + i97];
+  for (let r82 = 0; r82 < 3; r82 += 1) for (let i83 = 0; i83 < 1; i83++) L[i83] += v17[r82 + i83];
   // backpropagation through time: dL/d from the last step to the first, summing dL/dVf, dL/dVb over the steps
   {
     dL_dVf.fill(0);
     dL_dVb.fill(0);
-    for (let t98 = 3 - 1; t98 >= 0; t98--) {
-      {
-        const o99 = t98 * 2;
-        for (let i100 = 0; i100 < 2; i100++) bt21_1[i100] = h[o99 + i100];
+    for (let t84 = 3 - 1; t84 >= 0; t84--) {
+      const o85 = t84 * 2;
+      const o86 = t84 * 1;
+      for (let r89 = 0; r89 < 2; r89 += 2) {
+        let t87 = 0;
+        for (let j88 = 0; j88 < 2; j88++) t87 += y[o85 + r89 + j88];
+        for (let j88 = 0; j88 < 2; j88++)
+          bt21_11[r89 + j88] = r15_7[o85 + r89 + j88] * t87 - y[o85 + r89 + j88];
       }
-      {
-        const o101 = t98 * 2;
-        for (let i102 = 0; i102 < 2; i102++) bt21_4[i102] = g[o101 + i102];
-      }
-      {
-        const o103 = t98 * 2;
-        for (let i104 = 0; i104 < 2; i104++) bt21_7[i104] = r15_7[o103 + i104];
-      }
-      {
-        const o105 = t98 * 2;
-        for (let i106 = 0; i106 < 2; i106++) bt21_8[i106] = y[o105 + i106];
-      }
-      {
-        const o107 = t98 * 1;
-        for (let i108 = 0; i108 < 1; i108++) bt21_10[i108] = K20[o107 + i108];
-      }
-      for (let r111 = 0; r111 < 2; r111 += 2) {
-        let t109 = 0;
-        for (let j110 = 0; j110 < 2; j110++) t109 += bt21_8[r111 + j110];
-        for (let j110 = 0; j110 < 2; j110++)
-          bt21_11[r111 + j110] = bt21_7[r111 + j110] * t109 - bt21_8[r111 + j110];
-      }
-      const s113 = bt21_10[0];
-      for (let i112 = 0; i112 < 2; i112++) {
-        bt21_12[i112] = s113 * bt21_11[i112];
+      const s91 = K20[o86 + 0];
+      for (let i90 = 0; i90 < 2; i90++) {
+        bt21_12[i90] = s91 * bt21_11[i90];
       }
       bt21_18.fill(0, 0, 2);
       {
-        for (let i114 = 0; i114 < 2; i114++) {
-          const g116_0 = bt21_12[i114];
-          const o117_0 = i114 * 2;
-          for (let j115 = 0; j115 < 2; j115++) {
-            const hv118 = bt21_1[j115];
-            dL_dVf[o117_0 + j115] += g116_0 * hv118;
-            bt21_18[j115] += Vb[o117_0 + j115] * g116_0;
+        for (let i92 = 0; i92 < 2; i92++) {
+          const g94_0 = bt21_12[i92];
+          const o95_0 = i92 * 2;
+          for (let j93 = 0; j93 < 2; j93++) {
+            const hv96 = h[o85 + j93];
+            dL_dVf[o95_0 + j93] += g94_0 * hv96;
+            bt21_18[j93] += Vb[o95_0 + j93] * g94_0;
           }
         }
       }
       bt21_23.fill(0, 0, 2);
       {
-        for (let i119 = 0; i119 < 2; i119++) {
-          const g121_0 = bt21_12[i119];
-          const o122_0 = i119 * 2;
-          for (let j120 = 0; j120 < 2; j120++) {
-            const hv123 = bt21_4[j120];
-            dL_dVb[o122_0 + j120] += g121_0 * hv123;
-            bt21_23[j120] += Vf[o122_0 + j120] * g121_0;
+        for (let i97 = 0; i97 < 2; i97++) {
+          const g99_0 = bt21_12[i97];
+          const o100_0 = i97 * 2;
+          for (let j98 = 0; j98 < 2; j98++) {
+            const hv101 = g[o85 + j98];
+            dL_dVb[o100_0 + j98] += g99_0 * hv101;
+            bt21_23[j98] += Vf[o100_0 + j98] * g99_0;
           }
         }
       }
-      dL_dh.set(bt21_23, t98 * 2);
-      dL_dg.set(bt21_18, t98 * 2);
+      dL_dh.set(bt21_23, t84 * 2);
+      dL_dg.set(bt21_18, t84 * 2);
     }
   }
-  for (let t124 = 0; t124 < 3; t124++)
-    for (let i125 = 0; i125 < 2; i125++) v26[(3 - 1 - t124) * 2 + i125] = dL_dg[t124 * 2 + i125];
+  for (let t102 = 0; t102 < 3; t102++)
+    for (let i103 = 0; i103 < 2; i103++) v26[(3 - 1 - t102) * 2 + i103] = dL_dg[t102 * 2 + i103];
   // backpropagation through time: dL/dg_t from the last step to the first, summing dL/dUb, dL/dWb over the steps
   {
     dL_dg_steps.fill(0);
     dL_dg_steps.set(v26, 1 * 2);
     dL_dUb.fill(0);
     dL_dWb.fill(0);
-    for (let t126 = 3 - 1; t126 >= 0; t126--) {
-      {
-        const o127 = t126 * 2;
-        for (let i128 = 0; i128 < 2; i128++) bt29_1[i128] = v11[o127 + i128];
-      }
-      {
-        const o129 = (t126 + 0) * 2;
-        for (let i130 = 0; i130 < 2; i130++) bt29_4[i130] = g_steps[o129 + i130];
-      }
-      {
-        const o131 = t126 * 2;
-        for (let i132 = 0; i132 < 2; i132++) bt29_7[i132] = r12_7[o131 + i132];
-      }
-      {
-        const o133 = (t126 + 1) * 2;
-        for (let i134 = 0; i134 < 2; i134++) bt29_8[i134] = dL_dg_steps[o133 + i134];
-      }
+    for (let t104 = 3 - 1; t104 >= 0; t104--) {
+      const o105 = t104 * 2;
+      const o106 = (t104 + 0) * 2;
+      const o107 = (t104 + 1) * 2;
 
-      for (let i135 = 0; i135 < 2; i135++) {
-        bt29_13[i135] = bt29_8[i135] * (1 - (bt29_7[i135] * bt29_7[i135]));
+      for (let i108 = 0; i108 < 2; i108++) {
+        bt29_13[i108] = dL_dg_steps[o107 + i108]
+          * (1 - (g_steps[o107 + i108] * g_steps[o107 + i108]));
       }
-      bt29_19.fill(0, 0, 2);
       {
-        for (let i136 = 0; i136 < 2; i136++) {
-          const g138_0 = bt29_13[i136];
-          const o139_0 = i136 * 2;
-          for (let j137 = 0; j137 < 2; j137++) {
-            const hv140 = bt29_1[j137];
-            dL_dUb[o139_0 + j137] += g138_0 * hv140;
-            bt29_19[j137] += Wb[o139_0 + j137] * g138_0;
+        for (let i109 = 0; i109 < 2; i109++) {
+          const g111_0 = bt29_13[i109];
+          const o112_0 = i109 * 2;
+          for (let j110 = 0; j110 < 2; j110++) {
+            const hv113 = v11[o105 + j110];
+            dL_dUb[o112_0 + j110] += g111_0 * hv113;
+            dL_dg_steps[o106 + j110] += Wb[o112_0 + j110] * g111_0;
           }
         }
       }
       {
-        const o141 = (t126 + 0) * 2;
-        for (let i142 = 0; i142 < 2; i142++) dL_dg_steps[o141 + i142] += bt29_19[i142];
-      }
-      {
-        for (let i143 = 0; i143 < 2; i143++) {
-          const a145_0 = bt29_13[i143];
-          const o146_0 = i143 * 2;
-          for (let j144 = 0; j144 < 2; j144++) {
-            const bv147 = bt29_4[j144];
-            dL_dWb[o146_0 + j144] += a145_0 * bv147;
+        for (let i114 = 0; i114 < 2; i114++) {
+          const a116_0 = bt29_13[i114];
+          const o117_0 = i114 * 2;
+          for (let j115 = 0; j115 < 2; j115++) {
+            const bv118 = g_steps[o106 + j115];
+            dL_dWb[o117_0 + j115] += a116_0 * bv118;
           }
         }
       }
@@ -892,50 +678,33 @@ export function gradient(
     dL_dh_steps.set(dL_dh, 1 * 2);
     dL_dUf.fill(0);
     dL_dWf.fill(0);
-    for (let t148 = 3 - 1; t148 >= 0; t148--) {
-      {
-        const o149 = t148 * 2;
-        for (let i150 = 0; i150 < 2; i150++) bt32_1[i150] = x[o149 + i150];
-      }
-      {
-        const o151 = (t148 + 0) * 2;
-        for (let i152 = 0; i152 < 2; i152++) bt32_4[i152] = h_steps[o151 + i152];
-      }
-      {
-        const o153 = t148 * 2;
-        for (let i154 = 0; i154 < 2; i154++) bt32_7[i154] = r9_7[o153 + i154];
-      }
-      {
-        const o155 = (t148 + 1) * 2;
-        for (let i156 = 0; i156 < 2; i156++) bt32_8[i156] = dL_dh_steps[o155 + i156];
-      }
+    for (let t119 = 3 - 1; t119 >= 0; t119--) {
+      const o120 = t119 * 2;
+      const o121 = (t119 + 0) * 2;
+      const o122 = (t119 + 1) * 2;
 
-      for (let i157 = 0; i157 < 2; i157++) {
-        bt32_13[i157] = bt32_8[i157] * (1 - (bt32_7[i157] * bt32_7[i157]));
+      for (let i123 = 0; i123 < 2; i123++) {
+        bt32_13[i123] = dL_dh_steps[o122 + i123]
+          * (1 - (h_steps[o122 + i123] * h_steps[o122 + i123]));
       }
-      bt32_19.fill(0, 0, 2);
       {
-        for (let i158 = 0; i158 < 2; i158++) {
-          const g160_0 = bt32_13[i158];
-          const o161_0 = i158 * 2;
-          for (let j159 = 0; j159 < 2; j159++) {
-            const hv162 = bt32_1[j159];
-            dL_dUf[o161_0 + j159] += g160_0 * hv162;
-            bt32_19[j159] += Wf[o161_0 + j159] * g160_0;
+        for (let i124 = 0; i124 < 2; i124++) {
+          const g126_0 = bt32_13[i124];
+          const o127_0 = i124 * 2;
+          for (let j125 = 0; j125 < 2; j125++) {
+            const hv128 = x[o120 + j125];
+            dL_dUf[o127_0 + j125] += g126_0 * hv128;
+            dL_dh_steps[o121 + j125] += Wf[o127_0 + j125] * g126_0;
           }
         }
       }
       {
-        const o163 = (t148 + 0) * 2;
-        for (let i164 = 0; i164 < 2; i164++) dL_dh_steps[o163 + i164] += bt32_19[i164];
-      }
-      {
-        for (let i165 = 0; i165 < 2; i165++) {
-          const a167_0 = bt32_13[i165];
-          const o168_0 = i165 * 2;
-          for (let j166 = 0; j166 < 2; j166++) {
-            const bv169 = bt32_4[j166];
-            dL_dWf[o168_0 + j166] += a167_0 * bv169;
+        for (let i129 = 0; i129 < 2; i129++) {
+          const a131_0 = bt32_13[i129];
+          const o132_0 = i129 * 2;
+          for (let j130 = 0; j130 < 2; j130++) {
+            const bv133 = h_steps[o121 + j130];
+            dL_dWf[o132_0 + j130] += a131_0 * bv133;
           }
         }
       }

@@ -110,6 +110,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["k", "W", "b"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -119,6 +121,25 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["k"]!
+    && c[1] === o["k"]!.length
+    && c[2] === p["k"]!
+    && c[3] === p["k"]!.length
+    && c[4] === o["W"]!
+    && c[5] === o["W"]!.length
+    && c[6] === p["W"]!
+    && c[7] === p["W"]!.length
+    && c[8] === o["b"]!
+    && c[9] === o["b"]!.length
+    && c[10] === p["b"]!
+    && c[11] === p["b"]!.length
+    && c[12] === x["x"]!
+    && c[13] === x["x"]!.length
+    && c[14] === x["y"]!
+    && c[15] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -135,6 +156,24 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["k"]!,
+    o["k"]!.length,
+    p["k"]!,
+    p["k"]!.length,
+    o["W"]!,
+    o["W"]!.length,
+    p["W"]!,
+    p["W"]!.length,
+    o["b"]!,
+    o["b"]!.length,
+    p["b"]!,
+    p["b"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -166,7 +205,7 @@ function allocate() {
   const dL_db = new Float64Array(2);
   const dL_dW = new Float64Array(8);
   const dL_dhf = new Float64Array(4);
-  const v54 = new Float64Array(4);
+  const v54 = new Int32Array(4);
   const dL_dhr = new Float64Array(9);
   const dL_dh = new Float64Array(9);
   const dL_dk = new Float64Array(9);

@@ -100,6 +100,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["W", "b"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -109,6 +111,21 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["W"]!
+    && c[1] === o["W"]!.length
+    && c[2] === p["W"]!
+    && c[3] === p["W"]!.length
+    && c[4] === o["b"]!
+    && c[5] === o["b"]!.length
+    && c[6] === p["b"]!
+    && c[7] === p["b"]!.length
+    && c[8] === x["x"]!
+    && c[9] === x["x"]!.length
+    && c[10] === x["y"]!
+    && c[11] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -125,6 +142,20 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["W"]!,
+    o["W"]!.length,
+    p["W"]!,
+    p["W"]!.length,
+    o["b"]!,
+    o["b"]!.length,
+    p["b"]!,
+    p["b"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -145,13 +176,6 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const a_steps = new Float64Array((1 + 4) * 3);
-  const r5_5 = new Float64Array(4 * 3);
-  const W_l = new Float64Array(9);
-  const a_prev = new Float64Array(3);
-  const bt5_2 = new Float64Array(3);
-  const b_l = new Float64Array(3);
-  const bt5_4 = new Float64Array(3);
-  const a_l = new Float64Array(3);
   const a = a_steps.subarray(1 * 3);
   const a_L = new Float64Array(3);
   const v8 = new Float64Array(3);
@@ -160,35 +184,14 @@ function allocate() {
   const E = new Float64Array(1);
   const dE_da = new Float64Array(12);
   const dE_da_steps = new Float64Array((1 + 4) * 3);
-  const bt22_0 = new Float64Array(9);
-  const bt22_1 = new Float64Array(3);
-  const bt22_2 = new Float64Array(3);
-  const bt22_3 = new Float64Array(3);
-  const bt22_4 = new Float64Array(3);
-  const bt22_5 = new Float64Array(3);
-  const bt22_6 = new Float64Array(3);
-  const bt22_7 = new Float64Array(3);
-  const bt22_9 = new Float64Array(3);
   const bt22_10 = new Float64Array(3);
-  const bt22_12 = new Float64Array(3);
-  const bt22_13 = new Float64Array(3);
-  const bt22_15 = new Float64Array(3);
   const bt22_17 = new Float64Array(9);
   const bt22_18 = new Float64Array(3);
-  const bt22_20 = new Float64Array(9);
-  const bt22_21 = new Float64Array(3);
   const dE_dW = new Float64Array(36);
   const dE_db = new Float64Array(12);
   return {
     key: "",
     a_steps,
-    r5_5,
-    W_l,
-    a_prev,
-    bt5_2,
-    b_l,
-    bt5_4,
-    a_l,
     a,
     a_L,
     v8,
@@ -197,23 +200,9 @@ function allocate() {
     E,
     dE_da,
     dE_da_steps,
-    bt22_0,
-    bt22_1,
-    bt22_2,
-    bt22_3,
-    bt22_4,
-    bt22_5,
-    bt22_6,
-    bt22_7,
-    bt22_9,
     bt22_10,
-    bt22_12,
-    bt22_13,
-    bt22_15,
     bt22_17,
     bt22_18,
-    bt22_20,
-    bt22_21,
     dE_dW,
     dE_db,
   };
@@ -232,53 +221,44 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const y = inputs["y"];
   const W = params["W"];
   const b = params["b"];
-  const { a_steps, W_l, a_prev, b_l, a_l, a, a_L, v10, v11, E } = w;
+  const { a_steps, a, a_L, v10, v11, E } = w;
   // a_l = sigmoid(W_l*a_<l-1> + b_l)
   {
     a_steps.set(x, 0 * 3);
     for (let t0 = 0; t0 < 4; t0++) {
+      const o1 = t0 * 9;
+      const o2 = (t0 + 0) * 3;
+      const o3 = t0 * 3;
+      const o4 = (t0 + 1) * 3;
       {
-        const o1 = t0 * 9;
-        for (let i2 = 0; i2 < 9; i2++) W_l[i2] = W[o1 + i2];
-      }
-      {
-        const o3 = (t0 + 0) * 3;
-        for (let i4 = 0; i4 < 3; i4++) a_prev[i4] = a_steps[o3 + i4];
-      }
-      {
-        const o5 = t0 * 3;
-        for (let i6 = 0; i6 < 3; i6++) b_l[i6] = b[o5 + i6];
-      }
-      {
-        for (let i7 = 0; i7 < 3; i7++) {
-          const ar9_0_0 = i7 * 3;
-          let s11_0_0 = 0;
-          for (let p8 = 0; p8 < 3; p8++) {
-            const x10 = a_prev[p8];
-            s11_0_0 += W_l[ar9_0_0 + p8] * x10;
+        for (let i5 = 0; i5 < 3; i5++) {
+          const ar7_0_0 = i5 * 3;
+          let s9_0_0 = 0;
+          for (let p6 = 0; p6 < 3; p6++) {
+            const x8 = a_steps[o2 + p6];
+            s9_0_0 += W[o1 + ar7_0_0 + p6] * x8;
           }
-          a_l[i7] = 1 / (1 + Math.exp(-(s11_0_0 + b_l[i7])));
+          a_steps[o4 + i5] = 1 / (1 + Math.exp(-(s9_0_0 + b[o3 + i5])));
         }
       }
-      a_steps.set(a_l, (t0 + 1) * 3);
     }
   }
   {
-    const o12 = (4 - 1 - 0) * 3;
-    for (let i13 = 0; i13 < 3; i13++) a_L[i13] = a[o12 + i13];
+    const o10 = (4 - 1 - 0) * 3;
+    for (let i11 = 0; i11 < 3; i11++) a_L[i11] = a[o10 + i11];
   }
 
-  for (let i14 = 0; i14 < 3; i14++) {
-    v10[i14] = (a_L[i14] - (y[i14])) * (a_L[i14] - (y[i14]));
+  for (let i12 = 0; i12 < 3; i12++) {
+    v10[i12] = (a_L[i12] - (y[i12])) * (a_L[i12] - (y[i12]));
   }
   {
-    let s15 = 0;
-    for (let i16 = 0; i16 < 3; i16++) s15 += v10[i16];
-    v11[0] = s15;
+    let s13 = 0;
+    for (let i14 = 0; i14 < 3; i14++) s13 += v10[i14];
+    v11[0] = s13;
   }
   // loss E = 0.5 * sum((a_L - y)^2)
-  const s18 = v11[0];
-  E[0] = 0.5 * s18;
+  const s16 = v11[0];
+  E[0] = 0.5 * s16;
   return { loss: E[0], values: { "a": a.slice(), "E": E.slice() } };
 }
 
@@ -306,144 +286,99 @@ export function gradient(
   const b = params["b"];
   const dE_dW = out["W"];
   const dE_db = out["b"];
-  const {
-    a_steps,
-    r5_5,
-    W_l,
-    a_prev,
-    b_l,
-    a_l,
-    a,
-    a_L,
-    v8,
-    v10,
-    v11,
-    E,
-    dE_da,
-    dE_da_steps,
-    bt22_0,
-    bt22_1,
-    bt22_5,
-    bt22_6,
-    bt22_10,
-    bt22_17,
-    bt22_18,
-  } = w;
+  const { a_steps, a, a_L, v8, v10, v11, E, dE_da, dE_da_steps, bt22_10, bt22_17, bt22_18 } = w;
   // a_l = sigmoid(W_l*a_<l-1> + b_l)
   {
     a_steps.set(x, 0 * 3);
-    for (let t19 = 0; t19 < 4; t19++) {
+    for (let t17 = 0; t17 < 4; t17++) {
+      const o18 = t17 * 9;
+      const o19 = (t17 + 0) * 3;
+      const o20 = t17 * 3;
+      const o21 = (t17 + 1) * 3;
       {
-        const o20 = t19 * 9;
-        for (let i21 = 0; i21 < 9; i21++) W_l[i21] = W[o20 + i21];
-      }
-      {
-        const o22 = (t19 + 0) * 3;
-        for (let i23 = 0; i23 < 3; i23++) a_prev[i23] = a_steps[o22 + i23];
-      }
-      {
-        const o24 = t19 * 3;
-        for (let i25 = 0; i25 < 3; i25++) b_l[i25] = b[o24 + i25];
-      }
-      {
-        for (let i26 = 0; i26 < 3; i26++) {
-          const ar28_0_0 = i26 * 3;
-          let s30_0_0 = 0;
-          for (let p27 = 0; p27 < 3; p27++) {
-            const x29 = a_prev[p27];
-            s30_0_0 += W_l[ar28_0_0 + p27] * x29;
+        for (let i22 = 0; i22 < 3; i22++) {
+          const ar24_0_0 = i22 * 3;
+          let s26_0_0 = 0;
+          for (let p23 = 0; p23 < 3; p23++) {
+            const x25 = a_steps[o19 + p23];
+            s26_0_0 += W[o18 + ar24_0_0 + p23] * x25;
           }
-          a_l[i26] = 1 / (1 + Math.exp(-(s30_0_0 + b_l[i26])));
+          a_steps[o21 + i22] = 1 / (1 + Math.exp(-(s26_0_0 + b[o20 + i22])));
         }
       }
-      a_steps.set(a_l, (t19 + 1) * 3);
-      r5_5.set(a_l, t19 * 3);
     }
   }
   {
-    const o31 = (4 - 1 - 0) * 3;
-    for (let i32 = 0; i32 < 3; i32++) a_L[i32] = a[o31 + i32];
+    const o27 = (4 - 1 - 0) * 3;
+    for (let i28 = 0; i28 < 3; i28++) a_L[i28] = a[o27 + i28];
   }
 
-  for (let i33 = 0; i33 < 3; i33++) {
-    v8[i33] = a_L[i33] - (y[i33]);
+  for (let i29 = 0; i29 < 3; i29++) {
+    v8[i29] = a_L[i29] - (y[i29]);
   }
 
-  for (let i34 = 0; i34 < 3; i34++) {
-    v10[i34] = v8[i34] * v8[i34];
+  for (let i30 = 0; i30 < 3; i30++) {
+    v10[i30] = v8[i30] * v8[i30];
   }
   {
-    let s35 = 0;
-    for (let i36 = 0; i36 < 3; i36++) s35 += v10[i36];
-    v11[0] = s35;
+    let s31 = 0;
+    for (let i32 = 0; i32 < 3; i32++) s31 += v10[i32];
+    v11[0] = s31;
   }
   // loss E = 0.5 * sum((a_L - y)^2)
-  const s38 = v11[0];
-  E[0] = 0.5 * s38;
+  const s34 = v11[0];
+  E[0] = 0.5 * s34;
   // dE/da
   dE_da.fill(0);
   {
-    const o39 = (4 - 1 - 0) * 3;
-    for (let i40 = 0; i40 < 3; i40++) dE_da[o39 + i40] = v8[i40];
+    const o35 = (4 - 1 - 0) * 3;
+    for (let i36 = 0; i36 < 3; i36++) dE_da[o35 + i36] = v8[i36];
   }
   // backpropagation through time: dE/da_l from the last step to the first, summing dE/dW, dE/db over the steps
   {
     dE_da_steps.fill(0);
     dE_da_steps.set(dE_da, 1 * 3);
-    for (let t41 = 4 - 1; t41 >= 0; t41--) {
-      {
-        const o42 = t41 * 9;
-        for (let i43 = 0; i43 < 9; i43++) bt22_0[i43] = W[o42 + i43];
-      }
-      {
-        const o44 = (t41 + 0) * 3;
-        for (let i45 = 0; i45 < 3; i45++) bt22_1[i45] = a_steps[o44 + i45];
-      }
-      {
-        const o46 = t41 * 3;
-        for (let i47 = 0; i47 < 3; i47++) bt22_5[i47] = r5_5[o46 + i47];
-      }
-      {
-        const o48 = (t41 + 1) * 3;
-        for (let i49 = 0; i49 < 3; i49++) bt22_6[i49] = dE_da_steps[o48 + i49];
-      }
+    for (let t37 = 4 - 1; t37 >= 0; t37--) {
+      const o38 = t37 * 9;
+      const o39 = (t37 + 0) * 3;
+      const o40 = (t37 + 1) * 3;
 
-      for (let i50 = 0; i50 < 3; i50++) {
-        bt22_10[i50] = (bt22_6[i50] * bt22_5[i50]) * (1 - (bt22_5[i50]));
+      for (let i41 = 0; i41 < 3; i41++) {
+        bt22_10[i41] = (dE_da_steps[o40 + i41] * a_steps[o40 + i41]) * (1 - (a_steps[o40 + i41]));
       }
       {
-        for (let i51 = 0; i51 < 3; i51++) {
-          const a53_0 = bt22_10[i51];
-          const o54_0 = i51 * 3;
-          for (let j52 = 0; j52 < 3; j52++) {
-            const bv55 = bt22_1[j52];
-            bt22_17[o54_0 + j52] = a53_0 * bv55;
+        for (let i42 = 0; i42 < 3; i42++) {
+          const a44_0 = bt22_10[i42];
+          const o45_0 = i42 * 3;
+          for (let j43 = 0; j43 < 3; j43++) {
+            const bv46 = a_steps[o39 + j43];
+            bt22_17[o45_0 + j43] = a44_0 * bv46;
           }
         }
       }
       {
-        for (let i56 = 0; i56 < 3; i56++) {
+        for (let i47 = 0; i47 < 3; i47++) {
           {
-            for (let j57 = 0; j57 < 1; j57++) {
-              let s65_0_0 = 0;
-              for (let p58 = 0; p58 < 3; p58++) {
-                const pm61 = p58 * 3;
-                const pn62 = p58 * 1;
-                const a63_0 = bt22_0[pm61 + i56];
-                const b64_0 = bt22_10[pn62 + j57];
-                s65_0_0 += a63_0 * b64_0;
+            for (let j48 = 0; j48 < 1; j48++) {
+              let s56_0_0 = 0;
+              for (let p49 = 0; p49 < 3; p49++) {
+                const pm52 = p49 * 3;
+                const pn53 = p49 * 1;
+                const a54_0 = W[o38 + pm52 + i47];
+                const b55_0 = bt22_10[pn53 + j48];
+                s56_0_0 += a54_0 * b55_0;
               }
-              bt22_18[i56 * 1 + j57] = s65_0_0;
+              bt22_18[i47 * 1 + j48] = s56_0_0;
             }
           }
         }
       }
       {
-        const o66 = (t41 + 0) * 3;
-        for (let i67 = 0; i67 < 3; i67++) dE_da_steps[o66 + i67] += bt22_18[i67];
+        const o57 = (t37 + 0) * 3;
+        for (let i58 = 0; i58 < 3; i58++) dE_da_steps[o57 + i58] += bt22_18[i58];
       }
-      dE_dW.set(bt22_17, t41 * 9);
-      dE_db.set(bt22_10, t41 * 3);
+      dE_dW.set(bt22_17, t37 * 9);
+      dE_db.set(bt22_10, t37 * 3);
     }
   }
 

@@ -103,6 +103,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["E", "W", "b"];
 const inputNames = ["tokens", "label"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -112,6 +114,25 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["E"]!
+    && c[1] === o["E"]!.length
+    && c[2] === p["E"]!
+    && c[3] === p["E"]!.length
+    && c[4] === o["W"]!
+    && c[5] === o["W"]!.length
+    && c[6] === p["W"]!
+    && c[7] === p["W"]!.length
+    && c[8] === o["b"]!
+    && c[9] === o["b"]!.length
+    && c[10] === p["b"]!
+    && c[11] === p["b"]!.length
+    && c[12] === x["tokens"]!
+    && c[13] === x["tokens"]!.length
+    && c[14] === x["label"]!
+    && c[15] === x["label"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -128,6 +149,24 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["E"]!,
+    o["E"]!.length,
+    p["E"]!,
+    p["E"]!.length,
+    o["W"]!,
+    o["W"]!.length,
+    p["W"]!,
+    p["W"]!.length,
+    o["b"]!,
+    o["b"]!.length,
+    p["b"]!,
+    p["b"]!.length,
+    x["tokens"]!,
+    x["tokens"]!.length,
+    x["label"]!,
+    x["label"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

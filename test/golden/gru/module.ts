@@ -173,6 +173,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wz", "Uz", "bz", "Wr", "Ur", "br", "Wn", "Un", "bn", "Why", "by"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -182,6 +184,57 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wz"]!
+    && c[1] === o["Wz"]!.length
+    && c[2] === p["Wz"]!
+    && c[3] === p["Wz"]!.length
+    && c[4] === o["Uz"]!
+    && c[5] === o["Uz"]!.length
+    && c[6] === p["Uz"]!
+    && c[7] === p["Uz"]!.length
+    && c[8] === o["bz"]!
+    && c[9] === o["bz"]!.length
+    && c[10] === p["bz"]!
+    && c[11] === p["bz"]!.length
+    && c[12] === o["Wr"]!
+    && c[13] === o["Wr"]!.length
+    && c[14] === p["Wr"]!
+    && c[15] === p["Wr"]!.length
+    && c[16] === o["Ur"]!
+    && c[17] === o["Ur"]!.length
+    && c[18] === p["Ur"]!
+    && c[19] === p["Ur"]!.length
+    && c[20] === o["br"]!
+    && c[21] === o["br"]!.length
+    && c[22] === p["br"]!
+    && c[23] === p["br"]!.length
+    && c[24] === o["Wn"]!
+    && c[25] === o["Wn"]!.length
+    && c[26] === p["Wn"]!
+    && c[27] === p["Wn"]!.length
+    && c[28] === o["Un"]!
+    && c[29] === o["Un"]!.length
+    && c[30] === p["Un"]!
+    && c[31] === p["Un"]!.length
+    && c[32] === o["bn"]!
+    && c[33] === o["bn"]!.length
+    && c[34] === p["bn"]!
+    && c[35] === p["bn"]!.length
+    && c[36] === o["Why"]!
+    && c[37] === o["Why"]!.length
+    && c[38] === p["Why"]!
+    && c[39] === p["Why"]!.length
+    && c[40] === o["by"]!
+    && c[41] === o["by"]!.length
+    && c[42] === p["by"]!
+    && c[43] === p["by"]!.length
+    && c[44] === x["x"]!
+    && c[45] === x["x"]!.length
+    && c[46] === x["y"]!
+    && c[47] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -198,6 +251,56 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wz"]!,
+    o["Wz"]!.length,
+    p["Wz"]!,
+    p["Wz"]!.length,
+    o["Uz"]!,
+    o["Uz"]!.length,
+    p["Uz"]!,
+    p["Uz"]!.length,
+    o["bz"]!,
+    o["bz"]!.length,
+    p["bz"]!,
+    p["bz"]!.length,
+    o["Wr"]!,
+    o["Wr"]!.length,
+    p["Wr"]!,
+    p["Wr"]!.length,
+    o["Ur"]!,
+    o["Ur"]!.length,
+    p["Ur"]!,
+    p["Ur"]!.length,
+    o["br"]!,
+    o["br"]!.length,
+    p["br"]!,
+    p["br"]!.length,
+    o["Wn"]!,
+    o["Wn"]!.length,
+    p["Wn"]!,
+    p["Wn"]!.length,
+    o["Un"]!,
+    o["Un"]!.length,
+    p["Un"]!,
+    p["Un"]!.length,
+    o["bn"]!,
+    o["bn"]!.length,
+    p["bn"]!,
+    p["bn"]!.length,
+    o["Why"]!,
+    o["Why"]!.length,
+    p["Why"]!,
+    p["Why"]!.length,
+    o["by"]!,
+    o["by"]!.length,
+    p["by"]!,
+    p["by"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -241,28 +344,11 @@ function allocate() {
   const r14_21 = new Float64Array(5 * 4);
   const r14_26 = new Float64Array(5 * 4);
   const r14_28 = new Float64Array(5 * 4);
-  const x_t = new Float64Array(3);
-  const bt14_2 = new Float64Array(4);
-  const h_prev = new Float64Array(4);
-  const bt14_5 = new Float64Array(4);
-  const bt14_6 = new Float64Array(4);
-  const bt14_8 = new Float64Array(4);
   const u_t = new Float64Array(4);
-  const bt14_11 = new Float64Array(4);
-  const bt14_13 = new Float64Array(4);
-  const bt14_14 = new Float64Array(4);
-  const bt14_16 = new Float64Array(4);
   const r_t = new Float64Array(4);
-  const bt14_19 = new Float64Array(4);
   const bt14_21 = new Float64Array(4);
-  const bt14_22 = new Float64Array(4);
-  const bt14_23 = new Float64Array(4);
-  const bt14_25 = new Float64Array(4);
   const n_t = new Float64Array(4);
   const bt14_28 = new Float64Array(4);
-  const bt14_29 = new Float64Array(4);
-  const bt14_30 = new Float64Array(4);
-  const h_t = new Float64Array(4);
   const h = h_steps.subarray(1 * 4);
   const u = new Float64Array(20);
   const r = new Float64Array(20);
@@ -276,90 +362,13 @@ function allocate() {
   const v29 = new Float64Array(4);
   const dL_dh = new Float64Array(20);
   const dL_dh_steps = new Float64Array((1 + 5) * 4);
-  const bt36_0 = new Float64Array(12);
-  const bt36_1 = new Float64Array(3);
-  const bt36_2 = new Float64Array(4);
-  const bt36_3 = new Float64Array(16);
-  const bt36_4 = new Float64Array(4);
-  const bt36_5 = new Float64Array(4);
-  const bt36_6 = new Float64Array(4);
-  const bt36_7 = new Float64Array(4);
-  const bt36_8 = new Float64Array(4);
-  const bt36_9 = new Float64Array(4);
-  const bt36_10 = new Float64Array(12);
-  const bt36_11 = new Float64Array(4);
-  const bt36_12 = new Float64Array(16);
-  const bt36_13 = new Float64Array(4);
-  const bt36_14 = new Float64Array(4);
-  const bt36_15 = new Float64Array(4);
-  const bt36_16 = new Float64Array(4);
-  const bt36_17 = new Float64Array(4);
-  const bt36_18 = new Float64Array(12);
-  const bt36_19 = new Float64Array(4);
-  const bt36_20 = new Float64Array(16);
-  const bt36_21 = new Float64Array(4);
-  const bt36_22 = new Float64Array(4);
-  const bt36_23 = new Float64Array(4);
-  const bt36_24 = new Float64Array(4);
-  const bt36_25 = new Float64Array(4);
-  const bt36_26 = new Float64Array(4);
-  const bt36_28 = new Float64Array(4);
-  const bt36_29 = new Float64Array(4);
-  const bt36_30 = new Float64Array(4);
-  const bt36_31 = new Float64Array(4);
-  const bt36_32 = new Float64Array(4);
-  const bt36_35 = new Float64Array(4);
-  const bt36_36 = new Float64Array(4);
-  const bt36_38 = new Float64Array(4);
-  const bt36_39 = new Float64Array(4);
-  const bt36_40 = new Float64Array(4);
-  const bt36_41 = new Float64Array(4);
-  const bt36_43 = new Float64Array(4);
-  const bt36_44 = new Float64Array(4);
-  const bt36_45 = new Float64Array(4);
-  const bt36_47 = new Float64Array(4);
-  const bt36_49 = new Float64Array(4);
-  const bt36_52 = new Float64Array(4);
-  const bt36_53 = new Float64Array(4);
   const bt36_54 = new Float64Array(4);
-  const bt36_56 = new Float64Array(4);
-  const bt36_59 = new Float64Array(16);
   const bt36_60 = new Float64Array(4);
-  const bt36_62 = new Float64Array(16);
-  const bt36_63 = new Float64Array(4);
-  const bt36_64 = new Float64Array(4);
-  const bt36_65 = new Float64Array(4);
-  const bt36_67 = new Float64Array(4);
-  const bt36_68 = new Float64Array(4);
-  const bt36_69 = new Float64Array(4);
-  const bt36_70 = new Float64Array(12);
-  const bt36_72 = new Float64Array(12);
-  const bt36_73 = new Float64Array(4);
-  const bt36_74 = new Float64Array(4);
   const bt36_75 = new Float64Array(4);
-  const bt36_77 = new Float64Array(4);
-  const bt36_78 = new Float64Array(4);
-  const bt36_79 = new Float64Array(4);
-  const bt36_82 = new Float64Array(16);
   const bt36_83 = new Float64Array(4);
-  const bt36_85 = new Float64Array(16);
-  const bt36_86 = new Float64Array(4);
-  const bt36_87 = new Float64Array(4);
-  const bt36_88 = new Float64Array(12);
-  const bt36_90 = new Float64Array(12);
-  const bt36_91 = new Float64Array(4);
-  const bt36_92 = new Float64Array(4);
   const bt36_93 = new Float64Array(4);
-  const bt36_95 = new Float64Array(4);
-  const bt36_96 = new Float64Array(4);
-  const bt36_97 = new Float64Array(4);
-  const bt36_100 = new Float64Array(16);
   const bt36_101 = new Float64Array(4);
-  const bt36_103 = new Float64Array(16);
-  const bt36_104 = new Float64Array(4);
   const bt36_105 = new Float64Array(4);
-  const bt36_106 = new Float64Array(12);
-  const bt36_108 = new Float64Array(12);
   const dL_dWz = new Float64Array(12);
   const dL_dUz = new Float64Array(16);
   const dL_dbz = new Float64Array(4);
@@ -377,28 +386,11 @@ function allocate() {
     r14_21,
     r14_26,
     r14_28,
-    x_t,
-    bt14_2,
-    h_prev,
-    bt14_5,
-    bt14_6,
-    bt14_8,
     u_t,
-    bt14_11,
-    bt14_13,
-    bt14_14,
-    bt14_16,
     r_t,
-    bt14_19,
     bt14_21,
-    bt14_22,
-    bt14_23,
-    bt14_25,
     n_t,
     bt14_28,
-    bt14_29,
-    bt14_30,
-    h_t,
     h,
     u,
     r,
@@ -412,90 +404,13 @@ function allocate() {
     v29,
     dL_dh,
     dL_dh_steps,
-    bt36_0,
-    bt36_1,
-    bt36_2,
-    bt36_3,
-    bt36_4,
-    bt36_5,
-    bt36_6,
-    bt36_7,
-    bt36_8,
-    bt36_9,
-    bt36_10,
-    bt36_11,
-    bt36_12,
-    bt36_13,
-    bt36_14,
-    bt36_15,
-    bt36_16,
-    bt36_17,
-    bt36_18,
-    bt36_19,
-    bt36_20,
-    bt36_21,
-    bt36_22,
-    bt36_23,
-    bt36_24,
-    bt36_25,
-    bt36_26,
-    bt36_28,
-    bt36_29,
-    bt36_30,
-    bt36_31,
-    bt36_32,
-    bt36_35,
-    bt36_36,
-    bt36_38,
-    bt36_39,
-    bt36_40,
-    bt36_41,
-    bt36_43,
-    bt36_44,
-    bt36_45,
-    bt36_47,
-    bt36_49,
-    bt36_52,
-    bt36_53,
     bt36_54,
-    bt36_56,
-    bt36_59,
     bt36_60,
-    bt36_62,
-    bt36_63,
-    bt36_64,
-    bt36_65,
-    bt36_67,
-    bt36_68,
-    bt36_69,
-    bt36_70,
-    bt36_72,
-    bt36_73,
-    bt36_74,
     bt36_75,
-    bt36_77,
-    bt36_78,
-    bt36_79,
-    bt36_82,
     bt36_83,
-    bt36_85,
-    bt36_86,
-    bt36_87,
-    bt36_88,
-    bt36_90,
-    bt36_91,
-    bt36_92,
     bt36_93,
-    bt36_95,
-    bt36_96,
-    bt36_97,
-    bt36_100,
     bt36_101,
-    bt36_103,
-    bt36_104,
     bt36_105,
-    bt36_106,
-    bt36_108,
     dL_dWz,
     dL_dUz,
     dL_dbz,
@@ -530,182 +445,176 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const bn = params["bn"];
   const Why = params["Why"];
   const by = params["by"];
-  const { h_steps, x_t, h_prev, u_t, r_t, bt14_21, n_t, h_t, h, u, r, n, h_T, v21, p, L } = w;
+  const { h_steps, u_t, r_t, bt14_21, n_t, h, u, r, n, h_T, v21, p, L } = w;
   // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = (1 - u_t) .* n_t + u_t .…
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t0 = 0; t0 < 5; t0++) {
+      const o1 = t0 * 3;
+      const o2 = (t0 + 0) * 4;
+      const o3 = (t0 + 1) * 4;
       {
-        const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) x_t[i2] = x[o1 + i2];
-      }
-      {
-        const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
-      }
-      {
-        for (let i5 = 0; i5 < 4; i5 += 4) {
-          const ar7_0_0 = i5 * 3;
-          let s9_0_0 = 0;
-          const ar7_0_1 = (i5 + 1) * 3;
-          let s9_0_1 = 0;
-          const ar7_0_2 = (i5 + 2) * 3;
-          let s9_0_2 = 0;
-          const ar7_0_3 = (i5 + 3) * 3;
-          let s9_0_3 = 0;
-          for (let p6 = 0; p6 < 3; p6++) {
-            const x8 = x_t[p6];
-            s9_0_0 += Wz[ar7_0_0 + p6] * x8;
-            s9_0_1 += Wz[ar7_0_1 + p6] * x8;
-            s9_0_2 += Wz[ar7_0_2 + p6] * x8;
-            s9_0_3 += Wz[ar7_0_3 + p6] * x8;
+        for (let i4 = 0; i4 < 4; i4 += 4) {
+          const ar6_0_0 = i4 * 3;
+          let s8_0_0 = 0;
+          const ar6_0_1 = (i4 + 1) * 3;
+          let s8_0_1 = 0;
+          const ar6_0_2 = (i4 + 2) * 3;
+          let s8_0_2 = 0;
+          const ar6_0_3 = (i4 + 3) * 3;
+          let s8_0_3 = 0;
+          for (let p5 = 0; p5 < 3; p5++) {
+            const x7 = x[o1 + p5];
+            s8_0_0 += Wz[ar6_0_0 + p5] * x7;
+            s8_0_1 += Wz[ar6_0_1 + p5] * x7;
+            s8_0_2 += Wz[ar6_0_2 + p5] * x7;
+            s8_0_3 += Wz[ar6_0_3 + p5] * x7;
           }
-          const ar7_1_0 = i5 * 4;
-          let s9_1_0 = 0;
-          const ar7_1_1 = (i5 + 1) * 4;
-          let s9_1_1 = 0;
-          const ar7_1_2 = (i5 + 2) * 4;
-          let s9_1_2 = 0;
-          const ar7_1_3 = (i5 + 3) * 4;
-          let s9_1_3 = 0;
-          for (let p6 = 0; p6 < 4; p6++) {
-            const x8 = h_prev[p6];
-            s9_1_0 += Uz[ar7_1_0 + p6] * x8;
-            s9_1_1 += Uz[ar7_1_1 + p6] * x8;
-            s9_1_2 += Uz[ar7_1_2 + p6] * x8;
-            s9_1_3 += Uz[ar7_1_3 + p6] * x8;
+          const ar6_1_0 = i4 * 4;
+          let s8_1_0 = 0;
+          const ar6_1_1 = (i4 + 1) * 4;
+          let s8_1_1 = 0;
+          const ar6_1_2 = (i4 + 2) * 4;
+          let s8_1_2 = 0;
+          const ar6_1_3 = (i4 + 3) * 4;
+          let s8_1_3 = 0;
+          for (let p5 = 0; p5 < 4; p5++) {
+            const x7 = h_steps[o2 + p5];
+            s8_1_0 += Uz[ar6_1_0 + p5] * x7;
+            s8_1_1 += Uz[ar6_1_1 + p5] * x7;
+            s8_1_2 += Uz[ar6_1_2 + p5] * x7;
+            s8_1_3 += Uz[ar6_1_3 + p5] * x7;
           }
-          u_t[i5] = 1 / (1 + Math.exp(-((s9_0_0 + s9_1_0) + bz[i5])));
-          u_t[i5 + 1] = 1 / (1 + Math.exp(-((s9_0_1 + s9_1_1) + bz[i5 + 1])));
-          u_t[i5 + 2] = 1 / (1 + Math.exp(-((s9_0_2 + s9_1_2) + bz[i5 + 2])));
-          u_t[i5 + 3] = 1 / (1 + Math.exp(-((s9_0_3 + s9_1_3) + bz[i5 + 3])));
+          u_t[i4] = 1 / (1 + Math.exp(-((s8_0_0 + s8_1_0) + bz[i4])));
+          u_t[i4 + 1] = 1 / (1 + Math.exp(-((s8_0_1 + s8_1_1) + bz[i4 + 1])));
+          u_t[i4 + 2] = 1 / (1 + Math.exp(-((s8_0_2 + s8_1_2) + bz[i4 + 2])));
+          u_t[i4 + 3] = 1 / (1 + Math.exp(-((s8_0_3 + s8_1_3) + bz[i4 + 3])));
         }
       }
       {
-        for (let i10 = 0; i10 < 4; i10 += 4) {
-          const ar12_0_0 = i10 * 3;
-          let s14_0_0 = 0;
-          const ar12_0_1 = (i10 + 1) * 3;
-          let s14_0_1 = 0;
-          const ar12_0_2 = (i10 + 2) * 3;
-          let s14_0_2 = 0;
-          const ar12_0_3 = (i10 + 3) * 3;
-          let s14_0_3 = 0;
-          for (let p11 = 0; p11 < 3; p11++) {
-            const x13 = x_t[p11];
-            s14_0_0 += Wr[ar12_0_0 + p11] * x13;
-            s14_0_1 += Wr[ar12_0_1 + p11] * x13;
-            s14_0_2 += Wr[ar12_0_2 + p11] * x13;
-            s14_0_3 += Wr[ar12_0_3 + p11] * x13;
+        for (let i9 = 0; i9 < 4; i9 += 4) {
+          const ar11_0_0 = i9 * 3;
+          let s13_0_0 = 0;
+          const ar11_0_1 = (i9 + 1) * 3;
+          let s13_0_1 = 0;
+          const ar11_0_2 = (i9 + 2) * 3;
+          let s13_0_2 = 0;
+          const ar11_0_3 = (i9 + 3) * 3;
+          let s13_0_3 = 0;
+          for (let p10 = 0; p10 < 3; p10++) {
+            const x12 = x[o1 + p10];
+            s13_0_0 += Wr[ar11_0_0 + p10] * x12;
+            s13_0_1 += Wr[ar11_0_1 + p10] * x12;
+            s13_0_2 += Wr[ar11_0_2 + p10] * x12;
+            s13_0_3 += Wr[ar11_0_3 + p10] * x12;
           }
-          const ar12_1_0 = i10 * 4;
-          let s14_1_0 = 0;
-          const ar12_1_1 = (i10 + 1) * 4;
-          let s14_1_1 = 0;
-          const ar12_1_2 = (i10 + 2) * 4;
-          let s14_1_2 = 0;
-          const ar12_1_3 = (i10 + 3) * 4;
-          let s14_1_3 = 0;
-          for (let p11 = 0; p11 < 4; p11++) {
-            const x13 = h_prev[p11];
-            s14_1_0 += Ur[ar12_1_0 + p11] * x13;
-            s14_1_1 += Ur[ar12_1_1 + p11] * x13;
-            s14_1_2 += Ur[ar12_1_2 + p11] * x13;
-            s14_1_3 += Ur[ar12_1_3 + p11] * x13;
+          const ar11_1_0 = i9 * 4;
+          let s13_1_0 = 0;
+          const ar11_1_1 = (i9 + 1) * 4;
+          let s13_1_1 = 0;
+          const ar11_1_2 = (i9 + 2) * 4;
+          let s13_1_2 = 0;
+          const ar11_1_3 = (i9 + 3) * 4;
+          let s13_1_3 = 0;
+          for (let p10 = 0; p10 < 4; p10++) {
+            const x12 = h_steps[o2 + p10];
+            s13_1_0 += Ur[ar11_1_0 + p10] * x12;
+            s13_1_1 += Ur[ar11_1_1 + p10] * x12;
+            s13_1_2 += Ur[ar11_1_2 + p10] * x12;
+            s13_1_3 += Ur[ar11_1_3 + p10] * x12;
           }
-          r_t[i10] = 1 / (1 + Math.exp(-((s14_0_0 + s14_1_0) + br[i10])));
-          r_t[i10 + 1] = 1 / (1 + Math.exp(-((s14_0_1 + s14_1_1) + br[i10 + 1])));
-          r_t[i10 + 2] = 1 / (1 + Math.exp(-((s14_0_2 + s14_1_2) + br[i10 + 2])));
-          r_t[i10 + 3] = 1 / (1 + Math.exp(-((s14_0_3 + s14_1_3) + br[i10 + 3])));
+          r_t[i9] = 1 / (1 + Math.exp(-((s13_0_0 + s13_1_0) + br[i9])));
+          r_t[i9 + 1] = 1 / (1 + Math.exp(-((s13_0_1 + s13_1_1) + br[i9 + 1])));
+          r_t[i9 + 2] = 1 / (1 + Math.exp(-((s13_0_2 + s13_1_2) + br[i9 + 2])));
+          r_t[i9 + 3] = 1 / (1 + Math.exp(-((s13_0_3 + s13_1_3) + br[i9 + 3])));
         }
       }
 
-      for (let i15 = 0; i15 < 4; i15++) {
-        bt14_21[i15] = r_t[i15] * h_prev[i15];
+      for (let i14 = 0; i14 < 4; i14++) {
+        bt14_21[i14] = r_t[i14] * h_steps[o2 + i14];
       }
       {
-        for (let i16 = 0; i16 < 4; i16 += 4) {
-          const ar18_0_0 = i16 * 3;
-          let s20_0_0 = 0;
-          const ar18_0_1 = (i16 + 1) * 3;
-          let s20_0_1 = 0;
-          const ar18_0_2 = (i16 + 2) * 3;
-          let s20_0_2 = 0;
-          const ar18_0_3 = (i16 + 3) * 3;
-          let s20_0_3 = 0;
-          for (let p17 = 0; p17 < 3; p17++) {
-            const x19 = x_t[p17];
-            s20_0_0 += Wn[ar18_0_0 + p17] * x19;
-            s20_0_1 += Wn[ar18_0_1 + p17] * x19;
-            s20_0_2 += Wn[ar18_0_2 + p17] * x19;
-            s20_0_3 += Wn[ar18_0_3 + p17] * x19;
+        for (let i15 = 0; i15 < 4; i15 += 4) {
+          const ar17_0_0 = i15 * 3;
+          let s19_0_0 = 0;
+          const ar17_0_1 = (i15 + 1) * 3;
+          let s19_0_1 = 0;
+          const ar17_0_2 = (i15 + 2) * 3;
+          let s19_0_2 = 0;
+          const ar17_0_3 = (i15 + 3) * 3;
+          let s19_0_3 = 0;
+          for (let p16 = 0; p16 < 3; p16++) {
+            const x18 = x[o1 + p16];
+            s19_0_0 += Wn[ar17_0_0 + p16] * x18;
+            s19_0_1 += Wn[ar17_0_1 + p16] * x18;
+            s19_0_2 += Wn[ar17_0_2 + p16] * x18;
+            s19_0_3 += Wn[ar17_0_3 + p16] * x18;
           }
-          const ar18_1_0 = i16 * 4;
-          let s20_1_0 = 0;
-          const ar18_1_1 = (i16 + 1) * 4;
-          let s20_1_1 = 0;
-          const ar18_1_2 = (i16 + 2) * 4;
-          let s20_1_2 = 0;
-          const ar18_1_3 = (i16 + 3) * 4;
-          let s20_1_3 = 0;
-          for (let p17 = 0; p17 < 4; p17++) {
-            const x19 = bt14_21[p17];
-            s20_1_0 += Un[ar18_1_0 + p17] * x19;
-            s20_1_1 += Un[ar18_1_1 + p17] * x19;
-            s20_1_2 += Un[ar18_1_2 + p17] * x19;
-            s20_1_3 += Un[ar18_1_3 + p17] * x19;
+          const ar17_1_0 = i15 * 4;
+          let s19_1_0 = 0;
+          const ar17_1_1 = (i15 + 1) * 4;
+          let s19_1_1 = 0;
+          const ar17_1_2 = (i15 + 2) * 4;
+          let s19_1_2 = 0;
+          const ar17_1_3 = (i15 + 3) * 4;
+          let s19_1_3 = 0;
+          for (let p16 = 0; p16 < 4; p16++) {
+            const x18 = bt14_21[p16];
+            s19_1_0 += Un[ar17_1_0 + p16] * x18;
+            s19_1_1 += Un[ar17_1_1 + p16] * x18;
+            s19_1_2 += Un[ar17_1_2 + p16] * x18;
+            s19_1_3 += Un[ar17_1_3 + p16] * x18;
           }
-          n_t[i16] = Math.tanh((s20_0_0 + s20_1_0) + bn[i16]);
-          n_t[i16 + 1] = Math.tanh((s20_0_1 + s20_1_1) + bn[i16 + 1]);
-          n_t[i16 + 2] = Math.tanh((s20_0_2 + s20_1_2) + bn[i16 + 2]);
-          n_t[i16 + 3] = Math.tanh((s20_0_3 + s20_1_3) + bn[i16 + 3]);
+          n_t[i15] = Math.tanh((s19_0_0 + s19_1_0) + bn[i15]);
+          n_t[i15 + 1] = Math.tanh((s19_0_1 + s19_1_1) + bn[i15 + 1]);
+          n_t[i15 + 2] = Math.tanh((s19_0_2 + s19_1_2) + bn[i15 + 2]);
+          n_t[i15 + 3] = Math.tanh((s19_0_3 + s19_1_3) + bn[i15 + 3]);
         }
       }
 
-      for (let i21 = 0; i21 < 4; i21++) {
-        h_t[i21] = ((1 - (u_t[i21])) * n_t[i21]) + (u_t[i21] * h_prev[i21]);
+      for (let i20 = 0; i20 < 4; i20++) {
+        h_steps[o3 + i20] = ((1 - (u_t[i20])) * n_t[i20]) + (u_t[i20] * h_steps[o2 + i20]);
       }
-      h_steps.set(h_t, (t0 + 1) * 4);
       u.set(u_t, t0 * 4);
       r.set(r_t, t0 * 4);
       n.set(n_t, t0 * 4);
     }
   }
   {
-    const o22 = (5 - 1 - 0) * 4;
-    for (let i23 = 0; i23 < 4; i23++) h_T[i23] = h[o22 + i23];
+    const o21 = (5 - 1 - 0) * 4;
+    for (let i22 = 0; i22 < 4; i22++) h_T[i22] = h[o21 + i22];
   }
   {
-    for (let i24 = 0; i24 < 2; i24++) {
-      const ar26_0_0 = i24 * 4;
-      let s28_0_0 = 0;
-      for (let p25 = 0; p25 < 4; p25++) {
-        const x27 = h_T[p25];
-        s28_0_0 += Why[ar26_0_0 + p25] * x27;
+    for (let i23 = 0; i23 < 2; i23++) {
+      const ar25_0_0 = i23 * 4;
+      let s27_0_0 = 0;
+      for (let p24 = 0; p24 < 4; p24++) {
+        const x26 = h_T[p24];
+        s27_0_0 += Why[ar25_0_0 + p24] * x26;
       }
-      v21[i24] = s28_0_0 + by[i24];
+      v21[i23] = s27_0_0 + by[i23];
     }
   }
   // p = softmax(Why*h_T + by)
-  for (let r33 = 0; r33 < 2; r33 += 2) {
-    let m29 = -Infinity;
-    for (let j31 = 0; j31 < 2; j31++) if (v21[r33 + j31] > m29) m29 = v21[r33 + j31];
-    let s30 = 0;
-    for (let j31 = 0; j31 < 2; j31++) s30 += Math.exp(v21[r33 + j31] - m29);
-    const lse32 = m29 + Math.log(s30);
-    for (let j31 = 0; j31 < 2; j31++) p[r33 + j31] = Math.exp(v21[r33 + j31] - lse32);
+  for (let r32 = 0; r32 < 2; r32 += 2) {
+    let m28 = -Infinity;
+    for (let j30 = 0; j30 < 2; j30++) if (v21[r32 + j30] > m28) m28 = v21[r32 + j30];
+    let s29 = 0;
+    for (let j30 = 0; j30 < 2; j30++) s29 += Math.exp(v21[r32 + j30] - m28);
+    const lse31 = m28 + Math.log(s29);
+    for (let j30 = 0; j30 < 2; j30++) p[r32 + j30] = Math.exp(v21[r32 + j30] - lse31);
   }
   // loss L = cross_entropy(p, y)
-  let s34 = 0;
-  for (let r39 = 0; r39 < 2; r39 += 2) {
-    let m35 = -Infinity;
-    for (let j37 = 0; j37 < 2; j37++) if (v21[r39 + j37] > m35) m35 = v21[r39 + j37];
-    let e36 = 0;
-    for (let j37 = 0; j37 < 2; j37++) e36 += Math.exp(v21[r39 + j37] - m35);
-    const lse38 = m35 + Math.log(e36);
-    for (let j37 = 0; j37 < 2; j37++) s34 -= y[r39 + j37] * (v21[r39 + j37] - lse38);
+  let s33 = 0;
+  for (let r38 = 0; r38 < 2; r38 += 2) {
+    let m34 = -Infinity;
+    for (let j36 = 0; j36 < 2; j36++) if (v21[r38 + j36] > m34) m34 = v21[r38 + j36];
+    let e35 = 0;
+    for (let j36 = 0; j36 < 2; j36++) e35 += Math.exp(v21[r38 + j36] - m34);
+    const lse37 = m34 + Math.log(e35);
+    for (let j36 = 0; j36 < 2; j36++) s33 -= y[r38 + j36] * (v21[r38 + j36] - lse37);
   }
-  L[0] = s34;
+  L[0] = s33;
   return {
     loss: L[0],
     values: {
@@ -777,14 +686,11 @@ export function gradient(
     r14_21,
     r14_26,
     r14_28,
-    x_t,
-    h_prev,
     u_t,
     r_t,
     bt14_21,
     n_t,
     bt14_28,
-    h_t,
     h,
     h_T,
     v21,
@@ -793,14 +699,6 @@ export function gradient(
     v29,
     dL_dh,
     dL_dh_steps,
-    bt36_1,
-    bt36_4,
-    bt36_9,
-    bt36_17,
-    bt36_21,
-    bt36_26,
-    bt36_28,
-    bt36_32,
     bt36_54,
     bt36_60,
     bt36_75,
@@ -812,208 +710,202 @@ export function gradient(
   // u_t = sigmoid(Wz*x_t + Uz*h_<t-1> + bz); r_t = sigmoid(Wr*x_t + Ur*h_<t-1> + br); n_t = tanh(Wn*x_t + Un*(r_t .* h_<t-1>) + bn); h_t = (1 - u_t) .* n_t + u_t .…
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
-    for (let t40 = 0; t40 < 5; t40++) {
+    for (let t39 = 0; t39 < 5; t39++) {
+      const o40 = t39 * 3;
+      const o41 = (t39 + 0) * 4;
+      const o42 = (t39 + 1) * 4;
       {
-        const o41 = t40 * 3;
-        for (let i42 = 0; i42 < 3; i42++) x_t[i42] = x[o41 + i42];
-      }
-      {
-        const o43 = (t40 + 0) * 4;
-        for (let i44 = 0; i44 < 4; i44++) h_prev[i44] = h_steps[o43 + i44];
-      }
-      {
-        for (let i45 = 0; i45 < 4; i45 += 4) {
-          const ar47_0_0 = i45 * 3;
-          let s49_0_0 = 0;
-          const ar47_0_1 = (i45 + 1) * 3;
-          let s49_0_1 = 0;
-          const ar47_0_2 = (i45 + 2) * 3;
-          let s49_0_2 = 0;
-          const ar47_0_3 = (i45 + 3) * 3;
-          let s49_0_3 = 0;
-          for (let p46 = 0; p46 < 3; p46++) {
-            const x48 = x_t[p46];
-            s49_0_0 += Wz[ar47_0_0 + p46] * x48;
-            s49_0_1 += Wz[ar47_0_1 + p46] * x48;
-            s49_0_2 += Wz[ar47_0_2 + p46] * x48;
-            s49_0_3 += Wz[ar47_0_3 + p46] * x48;
+        for (let i43 = 0; i43 < 4; i43 += 4) {
+          const ar45_0_0 = i43 * 3;
+          let s47_0_0 = 0;
+          const ar45_0_1 = (i43 + 1) * 3;
+          let s47_0_1 = 0;
+          const ar45_0_2 = (i43 + 2) * 3;
+          let s47_0_2 = 0;
+          const ar45_0_3 = (i43 + 3) * 3;
+          let s47_0_3 = 0;
+          for (let p44 = 0; p44 < 3; p44++) {
+            const x46 = x[o40 + p44];
+            s47_0_0 += Wz[ar45_0_0 + p44] * x46;
+            s47_0_1 += Wz[ar45_0_1 + p44] * x46;
+            s47_0_2 += Wz[ar45_0_2 + p44] * x46;
+            s47_0_3 += Wz[ar45_0_3 + p44] * x46;
           }
-          const ar47_1_0 = i45 * 4;
-          let s49_1_0 = 0;
-          const ar47_1_1 = (i45 + 1) * 4;
-          let s49_1_1 = 0;
-          const ar47_1_2 = (i45 + 2) * 4;
-          let s49_1_2 = 0;
-          const ar47_1_3 = (i45 + 3) * 4;
-          let s49_1_3 = 0;
-          for (let p46 = 0; p46 < 4; p46++) {
-            const x48 = h_prev[p46];
-            s49_1_0 += Uz[ar47_1_0 + p46] * x48;
-            s49_1_1 += Uz[ar47_1_1 + p46] * x48;
-            s49_1_2 += Uz[ar47_1_2 + p46] * x48;
-            s49_1_3 += Uz[ar47_1_3 + p46] * x48;
+          const ar45_1_0 = i43 * 4;
+          let s47_1_0 = 0;
+          const ar45_1_1 = (i43 + 1) * 4;
+          let s47_1_1 = 0;
+          const ar45_1_2 = (i43 + 2) * 4;
+          let s47_1_2 = 0;
+          const ar45_1_3 = (i43 + 3) * 4;
+          let s47_1_3 = 0;
+          for (let p44 = 0; p44 < 4; p44++) {
+            const x46 = h_steps[o41 + p44];
+            s47_1_0 += Uz[ar45_1_0 + p44] * x46;
+            s47_1_1 += Uz[ar45_1_1 + p44] * x46;
+            s47_1_2 += Uz[ar45_1_2 + p44] * x46;
+            s47_1_3 += Uz[ar45_1_3 + p44] * x46;
           }
-          u_t[i45] = 1 / (1 + Math.exp(-((s49_0_0 + s49_1_0) + bz[i45])));
-          u_t[i45 + 1] = 1 / (1 + Math.exp(-((s49_0_1 + s49_1_1) + bz[i45 + 1])));
-          u_t[i45 + 2] = 1 / (1 + Math.exp(-((s49_0_2 + s49_1_2) + bz[i45 + 2])));
-          u_t[i45 + 3] = 1 / (1 + Math.exp(-((s49_0_3 + s49_1_3) + bz[i45 + 3])));
+          u_t[i43] = 1 / (1 + Math.exp(-((s47_0_0 + s47_1_0) + bz[i43])));
+          u_t[i43 + 1] = 1 / (1 + Math.exp(-((s47_0_1 + s47_1_1) + bz[i43 + 1])));
+          u_t[i43 + 2] = 1 / (1 + Math.exp(-((s47_0_2 + s47_1_2) + bz[i43 + 2])));
+          u_t[i43 + 3] = 1 / (1 + Math.exp(-((s47_0_3 + s47_1_3) + bz[i43 + 3])));
         }
       }
       {
-        for (let i50 = 0; i50 < 4; i50 += 4) {
-          const ar52_0_0 = i50 * 3;
-          let s54_0_0 = 0;
-          const ar52_0_1 = (i50 + 1) * 3;
-          let s54_0_1 = 0;
-          const ar52_0_2 = (i50 + 2) * 3;
-          let s54_0_2 = 0;
-          const ar52_0_3 = (i50 + 3) * 3;
-          let s54_0_3 = 0;
-          for (let p51 = 0; p51 < 3; p51++) {
-            const x53 = x_t[p51];
-            s54_0_0 += Wr[ar52_0_0 + p51] * x53;
-            s54_0_1 += Wr[ar52_0_1 + p51] * x53;
-            s54_0_2 += Wr[ar52_0_2 + p51] * x53;
-            s54_0_3 += Wr[ar52_0_3 + p51] * x53;
+        for (let i48 = 0; i48 < 4; i48 += 4) {
+          const ar50_0_0 = i48 * 3;
+          let s52_0_0 = 0;
+          const ar50_0_1 = (i48 + 1) * 3;
+          let s52_0_1 = 0;
+          const ar50_0_2 = (i48 + 2) * 3;
+          let s52_0_2 = 0;
+          const ar50_0_3 = (i48 + 3) * 3;
+          let s52_0_3 = 0;
+          for (let p49 = 0; p49 < 3; p49++) {
+            const x51 = x[o40 + p49];
+            s52_0_0 += Wr[ar50_0_0 + p49] * x51;
+            s52_0_1 += Wr[ar50_0_1 + p49] * x51;
+            s52_0_2 += Wr[ar50_0_2 + p49] * x51;
+            s52_0_3 += Wr[ar50_0_3 + p49] * x51;
           }
-          const ar52_1_0 = i50 * 4;
-          let s54_1_0 = 0;
-          const ar52_1_1 = (i50 + 1) * 4;
-          let s54_1_1 = 0;
-          const ar52_1_2 = (i50 + 2) * 4;
-          let s54_1_2 = 0;
-          const ar52_1_3 = (i50 + 3) * 4;
-          let s54_1_3 = 0;
-          for (let p51 = 0; p51 < 4; p51++) {
-            const x53 = h_prev[p51];
-            s54_1_0 += Ur[ar52_1_0 + p51] * x53;
-            s54_1_1 += Ur[ar52_1_1 + p51] * x53;
-            s54_1_2 += Ur[ar52_1_2 + p51] * x53;
-            s54_1_3 += Ur[ar52_1_3 + p51] * x53;
+          const ar50_1_0 = i48 * 4;
+          let s52_1_0 = 0;
+          const ar50_1_1 = (i48 + 1) * 4;
+          let s52_1_1 = 0;
+          const ar50_1_2 = (i48 + 2) * 4;
+          let s52_1_2 = 0;
+          const ar50_1_3 = (i48 + 3) * 4;
+          let s52_1_3 = 0;
+          for (let p49 = 0; p49 < 4; p49++) {
+            const x51 = h_steps[o41 + p49];
+            s52_1_0 += Ur[ar50_1_0 + p49] * x51;
+            s52_1_1 += Ur[ar50_1_1 + p49] * x51;
+            s52_1_2 += Ur[ar50_1_2 + p49] * x51;
+            s52_1_3 += Ur[ar50_1_3 + p49] * x51;
           }
-          r_t[i50] = 1 / (1 + Math.exp(-((s54_0_0 + s54_1_0) + br[i50])));
-          r_t[i50 + 1] = 1 / (1 + Math.exp(-((s54_0_1 + s54_1_1) + br[i50 + 1])));
-          r_t[i50 + 2] = 1 / (1 + Math.exp(-((s54_0_2 + s54_1_2) + br[i50 + 2])));
-          r_t[i50 + 3] = 1 / (1 + Math.exp(-((s54_0_3 + s54_1_3) + br[i50 + 3])));
+          r_t[i48] = 1 / (1 + Math.exp(-((s52_0_0 + s52_1_0) + br[i48])));
+          r_t[i48 + 1] = 1 / (1 + Math.exp(-((s52_0_1 + s52_1_1) + br[i48 + 1])));
+          r_t[i48 + 2] = 1 / (1 + Math.exp(-((s52_0_2 + s52_1_2) + br[i48 + 2])));
+          r_t[i48 + 3] = 1 / (1 + Math.exp(-((s52_0_3 + s52_1_3) + br[i48 + 3])));
         }
       }
 
-      for (let i55 = 0; i55 < 4; i55++) {
-        bt14_21[i55] = r_t[i55] * h_prev[i55];
+      for (let i53 = 0; i53 < 4; i53++) {
+        bt14_21[i53] = r_t[i53] * h_steps[o41 + i53];
       }
       {
-        for (let i56 = 0; i56 < 4; i56 += 4) {
-          const ar58_0_0 = i56 * 3;
-          let s60_0_0 = 0;
-          const ar58_0_1 = (i56 + 1) * 3;
-          let s60_0_1 = 0;
-          const ar58_0_2 = (i56 + 2) * 3;
-          let s60_0_2 = 0;
-          const ar58_0_3 = (i56 + 3) * 3;
-          let s60_0_3 = 0;
-          for (let p57 = 0; p57 < 3; p57++) {
-            const x59 = x_t[p57];
-            s60_0_0 += Wn[ar58_0_0 + p57] * x59;
-            s60_0_1 += Wn[ar58_0_1 + p57] * x59;
-            s60_0_2 += Wn[ar58_0_2 + p57] * x59;
-            s60_0_3 += Wn[ar58_0_3 + p57] * x59;
+        for (let i54 = 0; i54 < 4; i54 += 4) {
+          const ar56_0_0 = i54 * 3;
+          let s58_0_0 = 0;
+          const ar56_0_1 = (i54 + 1) * 3;
+          let s58_0_1 = 0;
+          const ar56_0_2 = (i54 + 2) * 3;
+          let s58_0_2 = 0;
+          const ar56_0_3 = (i54 + 3) * 3;
+          let s58_0_3 = 0;
+          for (let p55 = 0; p55 < 3; p55++) {
+            const x57 = x[o40 + p55];
+            s58_0_0 += Wn[ar56_0_0 + p55] * x57;
+            s58_0_1 += Wn[ar56_0_1 + p55] * x57;
+            s58_0_2 += Wn[ar56_0_2 + p55] * x57;
+            s58_0_3 += Wn[ar56_0_3 + p55] * x57;
           }
-          const ar58_1_0 = i56 * 4;
-          let s60_1_0 = 0;
-          const ar58_1_1 = (i56 + 1) * 4;
-          let s60_1_1 = 0;
-          const ar58_1_2 = (i56 + 2) * 4;
-          let s60_1_2 = 0;
-          const ar58_1_3 = (i56 + 3) * 4;
-          let s60_1_3 = 0;
-          for (let p57 = 0; p57 < 4; p57++) {
-            const x59 = bt14_21[p57];
-            s60_1_0 += Un[ar58_1_0 + p57] * x59;
-            s60_1_1 += Un[ar58_1_1 + p57] * x59;
-            s60_1_2 += Un[ar58_1_2 + p57] * x59;
-            s60_1_3 += Un[ar58_1_3 + p57] * x59;
+          const ar56_1_0 = i54 * 4;
+          let s58_1_0 = 0;
+          const ar56_1_1 = (i54 + 1) * 4;
+          let s58_1_1 = 0;
+          const ar56_1_2 = (i54 + 2) * 4;
+          let s58_1_2 = 0;
+          const ar56_1_3 = (i54 + 3) * 4;
+          let s58_1_3 = 0;
+          for (let p55 = 0; p55 < 4; p55++) {
+            const x57 = bt14_21[p55];
+            s58_1_0 += Un[ar56_1_0 + p55] * x57;
+            s58_1_1 += Un[ar56_1_1 + p55] * x57;
+            s58_1_2 += Un[ar56_1_2 + p55] * x57;
+            s58_1_3 += Un[ar56_1_3 + p55] * x57;
           }
-          n_t[i56] = Math.tanh((s60_0_0 + s60_1_0) + bn[i56]);
-          n_t[i56 + 1] = Math.tanh((s60_0_1 + s60_1_1) + bn[i56 + 1]);
-          n_t[i56 + 2] = Math.tanh((s60_0_2 + s60_1_2) + bn[i56 + 2]);
-          n_t[i56 + 3] = Math.tanh((s60_0_3 + s60_1_3) + bn[i56 + 3]);
+          n_t[i54] = Math.tanh((s58_0_0 + s58_1_0) + bn[i54]);
+          n_t[i54 + 1] = Math.tanh((s58_0_1 + s58_1_1) + bn[i54 + 1]);
+          n_t[i54 + 2] = Math.tanh((s58_0_2 + s58_1_2) + bn[i54 + 2]);
+          n_t[i54 + 3] = Math.tanh((s58_0_3 + s58_1_3) + bn[i54 + 3]);
         }
       }
 
-      for (let i61 = 0; i61 < 4; i61++) {
-        bt14_28[i61] = 1 - (u_t[i61]);
+      for (let i59 = 0; i59 < 4; i59++) {
+        bt14_28[i59] = 1 - (u_t[i59]);
       }
 
-      for (let i62 = 0; i62 < 4; i62++) {
-        h_t[i62] = (bt14_28[i62] * n_t[i62]) + (u_t[i62] * h_prev[i62]);
+      for (let i60 = 0; i60 < 4; i60++) {
+        h_steps[o42 + i60] = (bt14_28[i60] * n_t[i60]) + (u_t[i60] * h_steps[o41 + i60]);
       }
-      h_steps.set(h_t, (t40 + 1) * 4);
-      r14_9.set(u_t, t40 * 4);
-      r14_17.set(r_t, t40 * 4);
-      r14_21.set(bt14_21, t40 * 4);
-      r14_26.set(n_t, t40 * 4);
-      r14_28.set(bt14_28, t40 * 4);
+      r14_9.set(u_t, t39 * 4);
+      r14_17.set(r_t, t39 * 4);
+      r14_21.set(bt14_21, t39 * 4);
+      r14_26.set(n_t, t39 * 4);
+      r14_28.set(bt14_28, t39 * 4);
     }
   }
   {
-    const o63 = (5 - 1 - 0) * 4;
-    for (let i64 = 0; i64 < 4; i64++) h_T[i64] = h[o63 + i64];
+    const o61 = (5 - 1 - 0) * 4;
+    for (let i62 = 0; i62 < 4; i62++) h_T[i62] = h[o61 + i62];
   }
   {
-    for (let i65 = 0; i65 < 2; i65++) {
-      const ar67_0_0 = i65 * 4;
-      let s69_0_0 = 0;
-      for (let p66 = 0; p66 < 4; p66++) {
-        const x68 = h_T[p66];
-        s69_0_0 += Why[ar67_0_0 + p66] * x68;
+    for (let i63 = 0; i63 < 2; i63++) {
+      const ar65_0_0 = i63 * 4;
+      let s67_0_0 = 0;
+      for (let p64 = 0; p64 < 4; p64++) {
+        const x66 = h_T[p64];
+        s67_0_0 += Why[ar65_0_0 + p64] * x66;
       }
-      v21[i65] = s69_0_0 + by[i65];
+      v21[i63] = s67_0_0 + by[i63];
     }
   }
   // p = softmax(Why*h_T + by)
-  for (let r74 = 0; r74 < 2; r74 += 2) {
-    let m70 = -Infinity;
-    for (let j72 = 0; j72 < 2; j72++) if (v21[r74 + j72] > m70) m70 = v21[r74 + j72];
-    let s71 = 0;
-    for (let j72 = 0; j72 < 2; j72++) s71 += Math.exp(v21[r74 + j72] - m70);
-    const lse73 = m70 + Math.log(s71);
-    for (let j72 = 0; j72 < 2; j72++) p[r74 + j72] = Math.exp(v21[r74 + j72] - lse73);
+  for (let r72 = 0; r72 < 2; r72 += 2) {
+    let m68 = -Infinity;
+    for (let j70 = 0; j70 < 2; j70++) if (v21[r72 + j70] > m68) m68 = v21[r72 + j70];
+    let s69 = 0;
+    for (let j70 = 0; j70 < 2; j70++) s69 += Math.exp(v21[r72 + j70] - m68);
+    const lse71 = m68 + Math.log(s69);
+    for (let j70 = 0; j70 < 2; j70++) p[r72 + j70] = Math.exp(v21[r72 + j70] - lse71);
   }
   // loss L = cross_entropy(p, y)
-  let s75 = 0;
-  for (let r80 = 0; r80 < 2; r80 += 2) {
-    let m76 = -Infinity;
-    for (let j78 = 0; j78 < 2; j78++) if (v21[r80 + j78] > m76) m76 = v21[r80 + j78];
-    let e77 = 0;
-    for (let j78 = 0; j78 < 2; j78++) e77 += Math.exp(v21[r80 + j78] - m76);
-    const lse79 = m76 + Math.log(e77);
-    for (let j78 = 0; j78 < 2; j78++) s75 -= y[r80 + j78] * (v21[r80 + j78] - lse79);
+  let s73 = 0;
+  for (let r78 = 0; r78 < 2; r78 += 2) {
+    let m74 = -Infinity;
+    for (let j76 = 0; j76 < 2; j76++) if (v21[r78 + j76] > m74) m74 = v21[r78 + j76];
+    let e75 = 0;
+    for (let j76 = 0; j76 < 2; j76++) e75 += Math.exp(v21[r78 + j76] - m74);
+    const lse77 = m74 + Math.log(e75);
+    for (let j76 = 0; j76 < 2; j76++) s73 -= y[r78 + j76] * (v21[r78 + j76] - lse77);
   }
-  L[0] = s75;
+  L[0] = s73;
   // dL/dby
-  for (let r83 = 0; r83 < 2; r83 += 2) {
-    let t81 = 0;
-    for (let j82 = 0; j82 < 2; j82++) t81 += y[r83 + j82];
-    for (let j82 = 0; j82 < 2; j82++) dL_dby[r83 + j82] = p[r83 + j82] * t81 - y[r83 + j82];
+  for (let r81 = 0; r81 < 2; r81 += 2) {
+    let t79 = 0;
+    for (let j80 = 0; j80 < 2; j80++) t79 += y[r81 + j80];
+    for (let j80 = 0; j80 < 2; j80++) dL_dby[r81 + j80] = p[r81 + j80] * t79 - y[r81 + j80];
   }
   // dL/dWhy
   v29.fill(0, 0, 4);
   {
-    for (let i84 = 0; i84 < 2; i84++) {
-      const g86_0 = dL_dby[i84];
-      const o87_0 = i84 * 4;
-      for (let j85 = 0; j85 < 4; j85++) {
-        const hv88 = h_T[j85];
-        dL_dWhy[o87_0 + j85] = g86_0 * hv88;
-        v29[j85] += Why[o87_0 + j85] * g86_0;
+    for (let i82 = 0; i82 < 2; i82++) {
+      const g84_0 = dL_dby[i82];
+      const o85_0 = i82 * 4;
+      for (let j83 = 0; j83 < 4; j83++) {
+        const hv86 = h_T[j83];
+        dL_dWhy[o85_0 + j83] = g84_0 * hv86;
+        v29[j83] += Why[o85_0 + j83] * g84_0;
       }
     }
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o89 = (5 - 1 - 0) * 4;
-    for (let i90 = 0; i90 < 4; i90++) dL_dh[o89 + i90] = v29[i90];
+    const o87 = (5 - 1 - 0) * 4;
+    for (let i88 = 0; i88 < 4; i88++) dL_dh[o87 + i88] = v29[i88];
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWz, dL/dUz, dL/dbz, dL/dWr, dL/dUr, dL/dbr, dL/dWn, dL/dUn, dL/dbn over the …
   {
@@ -1028,195 +920,171 @@ export function gradient(
     dL_dWn.fill(0);
     dL_dUn.fill(0);
     dL_dbn.fill(0);
-    for (let t91 = 5 - 1; t91 >= 0; t91--) {
-      {
-        const o92 = t91 * 3;
-        for (let i93 = 0; i93 < 3; i93++) bt36_1[i93] = x[o92 + i93];
-      }
-      {
-        const o94 = (t91 + 0) * 4;
-        for (let i95 = 0; i95 < 4; i95++) bt36_4[i95] = h_steps[o94 + i95];
-      }
-      {
-        const o96 = t91 * 4;
-        for (let i97 = 0; i97 < 4; i97++) bt36_9[i97] = r14_9[o96 + i97];
-      }
-      {
-        const o98 = t91 * 4;
-        for (let i99 = 0; i99 < 4; i99++) bt36_17[i99] = r14_17[o98 + i99];
-      }
-      {
-        const o100 = t91 * 4;
-        for (let i101 = 0; i101 < 4; i101++) bt36_21[i101] = r14_21[o100 + i101];
-      }
-      {
-        const o102 = t91 * 4;
-        for (let i103 = 0; i103 < 4; i103++) bt36_26[i103] = r14_26[o102 + i103];
-      }
-      {
-        const o104 = t91 * 4;
-        for (let i105 = 0; i105 < 4; i105++) bt36_28[i105] = r14_28[o104 + i105];
-      }
-      {
-        const o106 = (t91 + 1) * 4;
-        for (let i107 = 0; i107 < 4; i107++) bt36_32[i107] = dL_dh_steps[o106 + i107];
-      }
+    for (let t89 = 5 - 1; t89 >= 0; t89--) {
+      const o90 = t89 * 3;
+      const o91 = (t89 + 0) * 4;
+      const o92 = t89 * 4;
+      const o93 = (t89 + 1) * 4;
 
-      for (let i108 = 0; i108 < 4; i108++) {
-        bt36_54[i108] = (bt36_32[i108] * bt36_28[i108]) * (1 - (bt36_26[i108] * bt36_26[i108]));
+      for (let i94 = 0; i94 < 4; i94++) {
+        bt36_54[i94] = (dL_dh_steps[o93 + i94] * r14_28[o92 + i94])
+          * (1 - (r14_26[o92 + i94] * r14_26[o92 + i94]));
       }
       bt36_60.fill(0, 0, 4);
       {
-        for (let i109 = 0; i109 < 4; i109 += 4) {
-          const g111_0 = bt36_54[i109];
-          const o112_0 = i109 * 4;
-          const g111_1 = bt36_54[i109 + 1];
-          const o112_1 = (i109 + 1) * 4;
-          const g111_2 = bt36_54[i109 + 2];
-          const o112_2 = (i109 + 2) * 4;
-          const g111_3 = bt36_54[i109 + 3];
-          const o112_3 = (i109 + 3) * 4;
-          for (let j110 = 0; j110 < 4; j110++) {
-            const hv113 = bt36_21[j110];
-            dL_dUn[o112_0 + j110] += g111_0 * hv113;
-            dL_dUn[o112_1 + j110] += g111_1 * hv113;
-            dL_dUn[o112_2 + j110] += g111_2 * hv113;
-            dL_dUn[o112_3 + j110] += g111_3 * hv113;
-            bt36_60[j110] += Un[o112_0 + j110] * g111_0
-              + Un[o112_1 + j110] * g111_1
-              + Un[o112_2 + j110] * g111_2
-              + Un[o112_3 + j110] * g111_3;
+        for (let i95 = 0; i95 < 4; i95 += 4) {
+          const g97_0 = bt36_54[i95];
+          const o98_0 = i95 * 4;
+          const g97_1 = bt36_54[i95 + 1];
+          const o98_1 = (i95 + 1) * 4;
+          const g97_2 = bt36_54[i95 + 2];
+          const o98_2 = (i95 + 2) * 4;
+          const g97_3 = bt36_54[i95 + 3];
+          const o98_3 = (i95 + 3) * 4;
+          for (let j96 = 0; j96 < 4; j96++) {
+            const hv99 = r14_21[o92 + j96];
+            dL_dUn[o98_0 + j96] += g97_0 * hv99;
+            dL_dUn[o98_1 + j96] += g97_1 * hv99;
+            dL_dUn[o98_2 + j96] += g97_2 * hv99;
+            dL_dUn[o98_3 + j96] += g97_3 * hv99;
+            bt36_60[j96] += Un[o98_0 + j96] * g97_0
+              + Un[o98_1 + j96] * g97_1
+              + Un[o98_2 + j96] * g97_2
+              + Un[o98_3 + j96] * g97_3;
           }
         }
       }
 
-      for (let i114 = 0; i114 < 4; i114++) {
-        bt36_75[i114] = ((bt36_60[i114] * bt36_4[i114]) * bt36_17[i114]) * (1 - (bt36_17[i114]));
+      for (let i100 = 0; i100 < 4; i100++) {
+        bt36_75[i100] = ((bt36_60[i100] * h_steps[o91 + i100]) * r14_17[o92 + i100])
+          * (1 - (r14_17[o92 + i100]));
       }
       bt36_83.fill(0, 0, 4);
       {
-        for (let i115 = 0; i115 < 4; i115 += 4) {
-          const g117_0 = bt36_75[i115];
-          const o118_0 = i115 * 4;
-          const g117_1 = bt36_75[i115 + 1];
-          const o118_1 = (i115 + 1) * 4;
-          const g117_2 = bt36_75[i115 + 2];
-          const o118_2 = (i115 + 2) * 4;
-          const g117_3 = bt36_75[i115 + 3];
-          const o118_3 = (i115 + 3) * 4;
-          for (let j116 = 0; j116 < 4; j116++) {
-            const hv119 = bt36_4[j116];
-            dL_dUr[o118_0 + j116] += g117_0 * hv119;
-            dL_dUr[o118_1 + j116] += g117_1 * hv119;
-            dL_dUr[o118_2 + j116] += g117_2 * hv119;
-            dL_dUr[o118_3 + j116] += g117_3 * hv119;
-            bt36_83[j116] += Ur[o118_0 + j116] * g117_0
-              + Ur[o118_1 + j116] * g117_1
-              + Ur[o118_2 + j116] * g117_2
-              + Ur[o118_3 + j116] * g117_3;
+        for (let i101 = 0; i101 < 4; i101 += 4) {
+          const g103_0 = bt36_75[i101];
+          const o104_0 = i101 * 4;
+          const g103_1 = bt36_75[i101 + 1];
+          const o104_1 = (i101 + 1) * 4;
+          const g103_2 = bt36_75[i101 + 2];
+          const o104_2 = (i101 + 2) * 4;
+          const g103_3 = bt36_75[i101 + 3];
+          const o104_3 = (i101 + 3) * 4;
+          for (let j102 = 0; j102 < 4; j102++) {
+            const hv105 = h_steps[o91 + j102];
+            dL_dUr[o104_0 + j102] += g103_0 * hv105;
+            dL_dUr[o104_1 + j102] += g103_1 * hv105;
+            dL_dUr[o104_2 + j102] += g103_2 * hv105;
+            dL_dUr[o104_3 + j102] += g103_3 * hv105;
+            bt36_83[j102] += Ur[o104_0 + j102] * g103_0
+              + Ur[o104_1 + j102] * g103_1
+              + Ur[o104_2 + j102] * g103_2
+              + Ur[o104_3 + j102] * g103_3;
           }
         }
       }
 
-      for (let i120 = 0; i120 < 4; i120++) {
-        bt36_93[i120] = (((bt36_32[i120] * bt36_4[i120]) + (-(bt36_32[i120] * bt36_26[i120])))
-          * bt36_9[i120])
-          * (1 - (bt36_9[i120]));
+      for (let i106 = 0; i106 < 4; i106++) {
+        bt36_93[i106] = (((dL_dh_steps[o93 + i106] * h_steps[o91 + i106])
+          + (-(dL_dh_steps[o93 + i106] * r14_26[o92 + i106])))
+          * r14_9[o92 + i106])
+          * (1 - (r14_9[o92 + i106]));
       }
       bt36_101.fill(0, 0, 4);
       {
-        for (let i121 = 0; i121 < 4; i121 += 4) {
-          const g123_0 = bt36_93[i121];
-          const o124_0 = i121 * 4;
-          const g123_1 = bt36_93[i121 + 1];
-          const o124_1 = (i121 + 1) * 4;
-          const g123_2 = bt36_93[i121 + 2];
-          const o124_2 = (i121 + 2) * 4;
-          const g123_3 = bt36_93[i121 + 3];
-          const o124_3 = (i121 + 3) * 4;
-          for (let j122 = 0; j122 < 4; j122++) {
-            const hv125 = bt36_4[j122];
-            dL_dUz[o124_0 + j122] += g123_0 * hv125;
-            dL_dUz[o124_1 + j122] += g123_1 * hv125;
-            dL_dUz[o124_2 + j122] += g123_2 * hv125;
-            dL_dUz[o124_3 + j122] += g123_3 * hv125;
-            bt36_101[j122] += Uz[o124_0 + j122] * g123_0
-              + Uz[o124_1 + j122] * g123_1
-              + Uz[o124_2 + j122] * g123_2
-              + Uz[o124_3 + j122] * g123_3;
+        for (let i107 = 0; i107 < 4; i107 += 4) {
+          const g109_0 = bt36_93[i107];
+          const o110_0 = i107 * 4;
+          const g109_1 = bt36_93[i107 + 1];
+          const o110_1 = (i107 + 1) * 4;
+          const g109_2 = bt36_93[i107 + 2];
+          const o110_2 = (i107 + 2) * 4;
+          const g109_3 = bt36_93[i107 + 3];
+          const o110_3 = (i107 + 3) * 4;
+          for (let j108 = 0; j108 < 4; j108++) {
+            const hv111 = h_steps[o91 + j108];
+            dL_dUz[o110_0 + j108] += g109_0 * hv111;
+            dL_dUz[o110_1 + j108] += g109_1 * hv111;
+            dL_dUz[o110_2 + j108] += g109_2 * hv111;
+            dL_dUz[o110_3 + j108] += g109_3 * hv111;
+            bt36_101[j108] += Uz[o110_0 + j108] * g109_0
+              + Uz[o110_1 + j108] * g109_1
+              + Uz[o110_2 + j108] * g109_2
+              + Uz[o110_3 + j108] * g109_3;
           }
         }
       }
 
-      for (let i126 = 0; i126 < 4; i126++) {
-        bt36_105[i126] = (((bt36_32[i126] * bt36_9[i126]) + (bt36_60[i126] * bt36_17[i126]))
-          + bt36_83[i126])
-          + bt36_101[i126];
+      for (let i112 = 0; i112 < 4; i112++) {
+        bt36_105[i112] = (((dL_dh_steps[o93 + i112] * r14_9[o92 + i112])
+          + (bt36_60[i112] * r14_17[o92 + i112]))
+          + bt36_83[i112])
+          + bt36_101[i112];
       }
       {
-        const o127 = (t91 + 0) * 4;
-        for (let i128 = 0; i128 < 4; i128++) dL_dh_steps[o127 + i128] += bt36_105[i128];
+        const o113 = (t89 + 0) * 4;
+        for (let i114 = 0; i114 < 4; i114++) dL_dh_steps[o113 + i114] += bt36_105[i114];
       }
       {
-        for (let i129 = 0; i129 < 4; i129 += 4) {
-          const a131_0 = bt36_93[i129];
-          const o132_0 = i129 * 3;
-          const a131_1 = bt36_93[i129 + 1];
-          const o132_1 = (i129 + 1) * 3;
-          const a131_2 = bt36_93[i129 + 2];
-          const o132_2 = (i129 + 2) * 3;
-          const a131_3 = bt36_93[i129 + 3];
-          const o132_3 = (i129 + 3) * 3;
-          for (let j130 = 0; j130 < 3; j130++) {
-            const bv133 = bt36_1[j130];
-            dL_dWz[o132_0 + j130] += a131_0 * bv133;
-            dL_dWz[o132_1 + j130] += a131_1 * bv133;
-            dL_dWz[o132_2 + j130] += a131_2 * bv133;
-            dL_dWz[o132_3 + j130] += a131_3 * bv133;
+        for (let i115 = 0; i115 < 4; i115 += 4) {
+          const a117_0 = bt36_93[i115];
+          const o118_0 = i115 * 3;
+          const a117_1 = bt36_93[i115 + 1];
+          const o118_1 = (i115 + 1) * 3;
+          const a117_2 = bt36_93[i115 + 2];
+          const o118_2 = (i115 + 2) * 3;
+          const a117_3 = bt36_93[i115 + 3];
+          const o118_3 = (i115 + 3) * 3;
+          for (let j116 = 0; j116 < 3; j116++) {
+            const bv119 = x[o90 + j116];
+            dL_dWz[o118_0 + j116] += a117_0 * bv119;
+            dL_dWz[o118_1 + j116] += a117_1 * bv119;
+            dL_dWz[o118_2 + j116] += a117_2 * bv119;
+            dL_dWz[o118_3 + j116] += a117_3 * bv119;
           }
         }
       }
-      for (let i134 = 0; i134 < 4; i134++) dL_dbz[i134] += bt36_93[i134];
+      for (let i120 = 0; i120 < 4; i120++) dL_dbz[i120] += bt36_93[i120];
       {
-        for (let i135 = 0; i135 < 4; i135 += 4) {
-          const a137_0 = bt36_75[i135];
-          const o138_0 = i135 * 3;
-          const a137_1 = bt36_75[i135 + 1];
-          const o138_1 = (i135 + 1) * 3;
-          const a137_2 = bt36_75[i135 + 2];
-          const o138_2 = (i135 + 2) * 3;
-          const a137_3 = bt36_75[i135 + 3];
-          const o138_3 = (i135 + 3) * 3;
-          for (let j136 = 0; j136 < 3; j136++) {
-            const bv139 = bt36_1[j136];
-            dL_dWr[o138_0 + j136] += a137_0 * bv139;
-            dL_dWr[o138_1 + j136] += a137_1 * bv139;
-            dL_dWr[o138_2 + j136] += a137_2 * bv139;
-            dL_dWr[o138_3 + j136] += a137_3 * bv139;
+        for (let i121 = 0; i121 < 4; i121 += 4) {
+          const a123_0 = bt36_75[i121];
+          const o124_0 = i121 * 3;
+          const a123_1 = bt36_75[i121 + 1];
+          const o124_1 = (i121 + 1) * 3;
+          const a123_2 = bt36_75[i121 + 2];
+          const o124_2 = (i121 + 2) * 3;
+          const a123_3 = bt36_75[i121 + 3];
+          const o124_3 = (i121 + 3) * 3;
+          for (let j122 = 0; j122 < 3; j122++) {
+            const bv125 = x[o90 + j122];
+            dL_dWr[o124_0 + j122] += a123_0 * bv125;
+            dL_dWr[o124_1 + j122] += a123_1 * bv125;
+            dL_dWr[o124_2 + j122] += a123_2 * bv125;
+            dL_dWr[o124_3 + j122] += a123_3 * bv125;
           }
         }
       }
-      for (let i140 = 0; i140 < 4; i140++) dL_dbr[i140] += bt36_75[i140];
+      for (let i126 = 0; i126 < 4; i126++) dL_dbr[i126] += bt36_75[i126];
       {
-        for (let i141 = 0; i141 < 4; i141 += 4) {
-          const a143_0 = bt36_54[i141];
-          const o144_0 = i141 * 3;
-          const a143_1 = bt36_54[i141 + 1];
-          const o144_1 = (i141 + 1) * 3;
-          const a143_2 = bt36_54[i141 + 2];
-          const o144_2 = (i141 + 2) * 3;
-          const a143_3 = bt36_54[i141 + 3];
-          const o144_3 = (i141 + 3) * 3;
-          for (let j142 = 0; j142 < 3; j142++) {
-            const bv145 = bt36_1[j142];
-            dL_dWn[o144_0 + j142] += a143_0 * bv145;
-            dL_dWn[o144_1 + j142] += a143_1 * bv145;
-            dL_dWn[o144_2 + j142] += a143_2 * bv145;
-            dL_dWn[o144_3 + j142] += a143_3 * bv145;
+        for (let i127 = 0; i127 < 4; i127 += 4) {
+          const a129_0 = bt36_54[i127];
+          const o130_0 = i127 * 3;
+          const a129_1 = bt36_54[i127 + 1];
+          const o130_1 = (i127 + 1) * 3;
+          const a129_2 = bt36_54[i127 + 2];
+          const o130_2 = (i127 + 2) * 3;
+          const a129_3 = bt36_54[i127 + 3];
+          const o130_3 = (i127 + 3) * 3;
+          for (let j128 = 0; j128 < 3; j128++) {
+            const bv131 = x[o90 + j128];
+            dL_dWn[o130_0 + j128] += a129_0 * bv131;
+            dL_dWn[o130_1 + j128] += a129_1 * bv131;
+            dL_dWn[o130_2 + j128] += a129_2 * bv131;
+            dL_dWn[o130_3 + j128] += a129_3 * bv131;
           }
         }
       }
-      for (let i146 = 0; i146 < 4; i146++) dL_dbn[i146] += bt36_54[i146];
+      for (let i132 = 0; i132 < 4; i132++) dL_dbn[i132] += bt36_54[i132];
     }
   }
 

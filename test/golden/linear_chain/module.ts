@@ -100,6 +100,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["w1", "b1", "w2", "b2"];
 const inputNames = ["x0", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -109,6 +111,29 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["w1"]!
+    && c[1] === o["w1"]!.length
+    && c[2] === p["w1"]!
+    && c[3] === p["w1"]!.length
+    && c[4] === o["b1"]!
+    && c[5] === o["b1"]!.length
+    && c[6] === p["b1"]!
+    && c[7] === p["b1"]!.length
+    && c[8] === o["w2"]!
+    && c[9] === o["w2"]!.length
+    && c[10] === p["w2"]!
+    && c[11] === p["w2"]!.length
+    && c[12] === o["b2"]!
+    && c[13] === o["b2"]!.length
+    && c[14] === p["b2"]!
+    && c[15] === p["b2"]!.length
+    && c[16] === x["x0"]!
+    && c[17] === x["x0"]!.length
+    && c[18] === x["y"]!
+    && c[19] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -125,6 +150,28 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["w1"]!,
+    o["w1"]!.length,
+    p["w1"]!,
+    p["w1"]!.length,
+    o["b1"]!,
+    o["b1"]!.length,
+    p["b1"]!,
+    p["b1"]!.length,
+    o["w2"]!,
+    o["w2"]!.length,
+    p["w2"]!,
+    p["w2"]!.length,
+    o["b2"]!,
+    o["b2"]!.length,
+    p["b2"]!,
+    p["b2"]!.length,
+    x["x0"]!,
+    x["x0"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

@@ -228,6 +228,8 @@ const paramNames = [
   "by",
 ];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -237,6 +239,69 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wf"]!
+    && c[1] === o["Wf"]!.length
+    && c[2] === p["Wf"]!
+    && c[3] === p["Wf"]!.length
+    && c[4] === o["Uf"]!
+    && c[5] === o["Uf"]!.length
+    && c[6] === p["Uf"]!
+    && c[7] === p["Uf"]!.length
+    && c[8] === o["bf"]!
+    && c[9] === o["bf"]!.length
+    && c[10] === p["bf"]!
+    && c[11] === p["bf"]!.length
+    && c[12] === o["Wi"]!
+    && c[13] === o["Wi"]!.length
+    && c[14] === p["Wi"]!
+    && c[15] === p["Wi"]!.length
+    && c[16] === o["Ui"]!
+    && c[17] === o["Ui"]!.length
+    && c[18] === p["Ui"]!
+    && c[19] === p["Ui"]!.length
+    && c[20] === o["bi"]!
+    && c[21] === o["bi"]!.length
+    && c[22] === p["bi"]!
+    && c[23] === p["bi"]!.length
+    && c[24] === o["Wo"]!
+    && c[25] === o["Wo"]!.length
+    && c[26] === p["Wo"]!
+    && c[27] === p["Wo"]!.length
+    && c[28] === o["Uo"]!
+    && c[29] === o["Uo"]!.length
+    && c[30] === p["Uo"]!
+    && c[31] === p["Uo"]!.length
+    && c[32] === o["bo"]!
+    && c[33] === o["bo"]!.length
+    && c[34] === p["bo"]!
+    && c[35] === p["bo"]!.length
+    && c[36] === o["Wc"]!
+    && c[37] === o["Wc"]!.length
+    && c[38] === p["Wc"]!
+    && c[39] === p["Wc"]!.length
+    && c[40] === o["Uc"]!
+    && c[41] === o["Uc"]!.length
+    && c[42] === p["Uc"]!
+    && c[43] === p["Uc"]!.length
+    && c[44] === o["bc"]!
+    && c[45] === o["bc"]!.length
+    && c[46] === p["bc"]!
+    && c[47] === p["bc"]!.length
+    && c[48] === o["Why"]!
+    && c[49] === o["Why"]!.length
+    && c[50] === p["Why"]!
+    && c[51] === p["Why"]!.length
+    && c[52] === o["by"]!
+    && c[53] === o["by"]!.length
+    && c[54] === p["by"]!
+    && c[55] === p["by"]!.length
+    && c[56] === x["x"]!
+    && c[57] === x["x"]!.length
+    && c[58] === x["y"]!
+    && c[59] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -253,6 +318,68 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wf"]!,
+    o["Wf"]!.length,
+    p["Wf"]!,
+    p["Wf"]!.length,
+    o["Uf"]!,
+    o["Uf"]!.length,
+    p["Uf"]!,
+    p["Uf"]!.length,
+    o["bf"]!,
+    o["bf"]!.length,
+    p["bf"]!,
+    p["bf"]!.length,
+    o["Wi"]!,
+    o["Wi"]!.length,
+    p["Wi"]!,
+    p["Wi"]!.length,
+    o["Ui"]!,
+    o["Ui"]!.length,
+    p["Ui"]!,
+    p["Ui"]!.length,
+    o["bi"]!,
+    o["bi"]!.length,
+    p["bi"]!,
+    p["bi"]!.length,
+    o["Wo"]!,
+    o["Wo"]!.length,
+    p["Wo"]!,
+    p["Wo"]!.length,
+    o["Uo"]!,
+    o["Uo"]!.length,
+    p["Uo"]!,
+    p["Uo"]!.length,
+    o["bo"]!,
+    o["bo"]!.length,
+    p["bo"]!,
+    p["bo"]!.length,
+    o["Wc"]!,
+    o["Wc"]!.length,
+    p["Wc"]!,
+    p["Wc"]!.length,
+    o["Uc"]!,
+    o["Uc"]!.length,
+    p["Uc"]!,
+    p["Uc"]!.length,
+    o["bc"]!,
+    o["bc"]!.length,
+    p["bc"]!,
+    p["bc"]!.length,
+    o["Why"]!,
+    o["Why"]!.length,
+    p["Why"]!,
+    p["Why"]!.length,
+    o["by"]!,
+    o["by"]!.length,
+    p["by"]!,
+    p["by"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -303,34 +430,11 @@ function allocate() {
   const r17_25 = new Float64Array(5 * 4);
   const r17_33 = new Float64Array(5 * 4);
   const r17_38 = new Float64Array(5 * 4);
-  const x_t = new Float64Array(3);
-  const bt17_2 = new Float64Array(4);
-  const h_prev = new Float64Array(4);
-  const bt17_5 = new Float64Array(4);
-  const bt17_6 = new Float64Array(4);
-  const bt17_8 = new Float64Array(4);
   const f_t = new Float64Array(4);
-  const bt17_11 = new Float64Array(4);
-  const bt17_13 = new Float64Array(4);
-  const bt17_14 = new Float64Array(4);
-  const bt17_16 = new Float64Array(4);
   const i_t = new Float64Array(4);
-  const bt17_19 = new Float64Array(4);
-  const bt17_21 = new Float64Array(4);
-  const bt17_22 = new Float64Array(4);
-  const bt17_24 = new Float64Array(4);
   const o_t = new Float64Array(4);
-  const bt17_27 = new Float64Array(4);
-  const bt17_29 = new Float64Array(4);
-  const bt17_30 = new Float64Array(4);
-  const bt17_32 = new Float64Array(4);
   const g_t = new Float64Array(4);
-  const c_prev = new Float64Array(4);
-  const bt17_35 = new Float64Array(4);
-  const bt17_36 = new Float64Array(4);
-  const c_t = new Float64Array(4);
   const bt17_38 = new Float64Array(4);
-  const h_t = new Float64Array(4);
   const h = h_steps.subarray(1 * 4);
   const c = c_steps.subarray(1 * 4);
   const f = new Float64Array(20);
@@ -346,114 +450,17 @@ function allocate() {
   const dL_dh = new Float64Array(20);
   const dL_dh_steps = new Float64Array((1 + 5) * 4);
   const dL_dc_steps = new Float64Array((1 + 5) * 4);
-  const bt41_0 = new Float64Array(12);
-  const bt41_1 = new Float64Array(3);
-  const bt41_2 = new Float64Array(4);
-  const bt41_3 = new Float64Array(16);
-  const bt41_4 = new Float64Array(4);
-  const bt41_5 = new Float64Array(4);
-  const bt41_6 = new Float64Array(4);
-  const bt41_7 = new Float64Array(4);
-  const bt41_8 = new Float64Array(4);
-  const bt41_9 = new Float64Array(4);
-  const bt41_10 = new Float64Array(12);
-  const bt41_11 = new Float64Array(4);
-  const bt41_12 = new Float64Array(16);
-  const bt41_13 = new Float64Array(4);
-  const bt41_14 = new Float64Array(4);
-  const bt41_15 = new Float64Array(4);
-  const bt41_16 = new Float64Array(4);
-  const bt41_17 = new Float64Array(4);
-  const bt41_18 = new Float64Array(12);
-  const bt41_19 = new Float64Array(4);
-  const bt41_20 = new Float64Array(16);
-  const bt41_21 = new Float64Array(4);
-  const bt41_22 = new Float64Array(4);
-  const bt41_23 = new Float64Array(4);
-  const bt41_24 = new Float64Array(4);
-  const bt41_25 = new Float64Array(4);
-  const bt41_26 = new Float64Array(12);
-  const bt41_27 = new Float64Array(4);
-  const bt41_28 = new Float64Array(16);
-  const bt41_29 = new Float64Array(4);
-  const bt41_30 = new Float64Array(4);
-  const bt41_31 = new Float64Array(4);
-  const bt41_32 = new Float64Array(4);
-  const bt41_33 = new Float64Array(4);
-  const bt41_34 = new Float64Array(4);
-  const bt41_35 = new Float64Array(4);
-  const bt41_36 = new Float64Array(4);
-  const bt41_37 = new Float64Array(4);
-  const bt41_38 = new Float64Array(4);
-  const bt41_39 = new Float64Array(4);
-  const bt41_40 = new Float64Array(4);
-  const bt41_41 = new Float64Array(4);
-  const bt41_42 = new Float64Array(4);
-  const bt41_43 = new Float64Array(4);
-  const bt41_45 = new Float64Array(4);
-  const bt41_46 = new Float64Array(4);
-  const bt41_50 = new Float64Array(4);
-  const bt41_51 = new Float64Array(4);
-  const bt41_52 = new Float64Array(4);
-  const bt41_54 = new Float64Array(4);
   const bt41_55 = new Float64Array(4);
-  const bt41_57 = new Float64Array(4);
-  const bt41_58 = new Float64Array(4);
-  const bt41_60 = new Float64Array(4);
-  const bt41_61 = new Float64Array(4);
-  const bt41_62 = new Float64Array(4);
   const bt41_63 = new Float64Array(4);
-  const bt41_65 = new Float64Array(4);
-  const bt41_66 = new Float64Array(4);
-  const bt41_67 = new Float64Array(4);
-  const bt41_68 = new Float64Array(4);
   const bt41_69 = new Float64Array(4);
-  const bt41_71 = new Float64Array(4);
-  const bt41_74 = new Float64Array(16);
   const bt41_75 = new Float64Array(4);
-  const bt41_77 = new Float64Array(16);
-  const bt41_78 = new Float64Array(4);
-  const bt41_79 = new Float64Array(12);
-  const bt41_81 = new Float64Array(12);
-  const bt41_82 = new Float64Array(4);
-  const bt41_83 = new Float64Array(4);
   const bt41_84 = new Float64Array(4);
-  const bt41_86 = new Float64Array(4);
-  const bt41_87 = new Float64Array(4);
-  const bt41_88 = new Float64Array(4);
-  const bt41_91 = new Float64Array(16);
   const bt41_92 = new Float64Array(4);
-  const bt41_94 = new Float64Array(16);
-  const bt41_95 = new Float64Array(4);
-  const bt41_96 = new Float64Array(4);
-  const bt41_97 = new Float64Array(12);
-  const bt41_99 = new Float64Array(12);
-  const bt41_100 = new Float64Array(4);
-  const bt41_101 = new Float64Array(4);
   const bt41_102 = new Float64Array(4);
-  const bt41_104 = new Float64Array(4);
-  const bt41_105 = new Float64Array(4);
-  const bt41_106 = new Float64Array(4);
-  const bt41_109 = new Float64Array(16);
   const bt41_110 = new Float64Array(4);
-  const bt41_112 = new Float64Array(16);
-  const bt41_113 = new Float64Array(4);
-  const bt41_114 = new Float64Array(4);
-  const bt41_115 = new Float64Array(12);
-  const bt41_117 = new Float64Array(12);
-  const bt41_118 = new Float64Array(4);
-  const bt41_119 = new Float64Array(4);
   const bt41_120 = new Float64Array(4);
-  const bt41_122 = new Float64Array(4);
-  const bt41_123 = new Float64Array(4);
-  const bt41_124 = new Float64Array(4);
-  const bt41_127 = new Float64Array(16);
   const bt41_128 = new Float64Array(4);
-  const bt41_130 = new Float64Array(16);
-  const bt41_131 = new Float64Array(4);
   const bt41_132 = new Float64Array(4);
-  const bt41_133 = new Float64Array(12);
-  const bt41_135 = new Float64Array(12);
   const dL_dWf = new Float64Array(12);
   const dL_dUf = new Float64Array(16);
   const dL_dbf = new Float64Array(4);
@@ -475,34 +482,11 @@ function allocate() {
     r17_25,
     r17_33,
     r17_38,
-    x_t,
-    bt17_2,
-    h_prev,
-    bt17_5,
-    bt17_6,
-    bt17_8,
     f_t,
-    bt17_11,
-    bt17_13,
-    bt17_14,
-    bt17_16,
     i_t,
-    bt17_19,
-    bt17_21,
-    bt17_22,
-    bt17_24,
     o_t,
-    bt17_27,
-    bt17_29,
-    bt17_30,
-    bt17_32,
     g_t,
-    c_prev,
-    bt17_35,
-    bt17_36,
-    c_t,
     bt17_38,
-    h_t,
     h,
     c,
     f,
@@ -518,114 +502,17 @@ function allocate() {
     dL_dh,
     dL_dh_steps,
     dL_dc_steps,
-    bt41_0,
-    bt41_1,
-    bt41_2,
-    bt41_3,
-    bt41_4,
-    bt41_5,
-    bt41_6,
-    bt41_7,
-    bt41_8,
-    bt41_9,
-    bt41_10,
-    bt41_11,
-    bt41_12,
-    bt41_13,
-    bt41_14,
-    bt41_15,
-    bt41_16,
-    bt41_17,
-    bt41_18,
-    bt41_19,
-    bt41_20,
-    bt41_21,
-    bt41_22,
-    bt41_23,
-    bt41_24,
-    bt41_25,
-    bt41_26,
-    bt41_27,
-    bt41_28,
-    bt41_29,
-    bt41_30,
-    bt41_31,
-    bt41_32,
-    bt41_33,
-    bt41_34,
-    bt41_35,
-    bt41_36,
-    bt41_37,
-    bt41_38,
-    bt41_39,
-    bt41_40,
-    bt41_41,
-    bt41_42,
-    bt41_43,
-    bt41_45,
-    bt41_46,
-    bt41_50,
-    bt41_51,
-    bt41_52,
-    bt41_54,
     bt41_55,
-    bt41_57,
-    bt41_58,
-    bt41_60,
-    bt41_61,
-    bt41_62,
     bt41_63,
-    bt41_65,
-    bt41_66,
-    bt41_67,
-    bt41_68,
     bt41_69,
-    bt41_71,
-    bt41_74,
     bt41_75,
-    bt41_77,
-    bt41_78,
-    bt41_79,
-    bt41_81,
-    bt41_82,
-    bt41_83,
     bt41_84,
-    bt41_86,
-    bt41_87,
-    bt41_88,
-    bt41_91,
     bt41_92,
-    bt41_94,
-    bt41_95,
-    bt41_96,
-    bt41_97,
-    bt41_99,
-    bt41_100,
-    bt41_101,
     bt41_102,
-    bt41_104,
-    bt41_105,
-    bt41_106,
-    bt41_109,
     bt41_110,
-    bt41_112,
-    bt41_113,
-    bt41_114,
-    bt41_115,
-    bt41_117,
-    bt41_118,
-    bt41_119,
     bt41_120,
-    bt41_122,
-    bt41_123,
-    bt41_124,
-    bt41_127,
     bt41_128,
-    bt41_130,
-    bt41_131,
     bt41_132,
-    bt41_133,
-    bt41_135,
     dL_dWf,
     dL_dUf,
     dL_dbf,
@@ -666,207 +553,175 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const bc = params["bc"];
   const Why = params["Why"];
   const by = params["by"];
-  const {
-    h_steps,
-    c_steps,
-    x_t,
-    h_prev,
-    f_t,
-    i_t,
-    o_t,
-    g_t,
-    c_prev,
-    c_t,
-    h_t,
-    h,
-    c,
-    f,
-    i,
-    o,
-    g,
-    h_T,
-    z,
-    L,
-  } = w;
+  const { h_steps, c_steps, f_t, i_t, o_t, g_t, h, c, f, i, o, g, h_T, z, L } = w;
   // f_t = sigmoid(Wf*x_t + Uf*h_<t-1> + bf); i_t = sigmoid(Wi*x_t + Ui*h_<t-1> + bi); o_t = sigmoid(Wo*x_t + Uo*h_<t-1> + bo); g_t = tanh(Wc*x_t + Uc*h_<t-1> + bc)…
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
     c_steps.fill(0, 0 * 4, 1 * 4);
     for (let t0 = 0; t0 < 5; t0++) {
+      const o1 = t0 * 3;
+      const o2 = (t0 + 0) * 4;
+      const o3 = (t0 + 1) * 4;
       {
-        const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) x_t[i2] = x[o1 + i2];
-      }
-      {
-        const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
-      }
-      {
-        const o5 = (t0 + 0) * 4;
-        for (let i6 = 0; i6 < 4; i6++) c_prev[i6] = c_steps[o5 + i6];
-      }
-      {
-        for (let i7 = 0; i7 < 4; i7 += 4) {
-          const ar9_0_0 = i7 * 3;
-          let s11_0_0 = 0;
-          const ar9_0_1 = (i7 + 1) * 3;
-          let s11_0_1 = 0;
-          const ar9_0_2 = (i7 + 2) * 3;
-          let s11_0_2 = 0;
-          const ar9_0_3 = (i7 + 3) * 3;
-          let s11_0_3 = 0;
-          for (let p8 = 0; p8 < 3; p8++) {
-            const x10 = x_t[p8];
-            s11_0_0 += Wf[ar9_0_0 + p8] * x10;
-            s11_0_1 += Wf[ar9_0_1 + p8] * x10;
-            s11_0_2 += Wf[ar9_0_2 + p8] * x10;
-            s11_0_3 += Wf[ar9_0_3 + p8] * x10;
+        for (let i4 = 0; i4 < 4; i4 += 4) {
+          const ar6_0_0 = i4 * 3;
+          let s8_0_0 = 0;
+          const ar6_0_1 = (i4 + 1) * 3;
+          let s8_0_1 = 0;
+          const ar6_0_2 = (i4 + 2) * 3;
+          let s8_0_2 = 0;
+          const ar6_0_3 = (i4 + 3) * 3;
+          let s8_0_3 = 0;
+          for (let p5 = 0; p5 < 3; p5++) {
+            const x7 = x[o1 + p5];
+            s8_0_0 += Wf[ar6_0_0 + p5] * x7;
+            s8_0_1 += Wf[ar6_0_1 + p5] * x7;
+            s8_0_2 += Wf[ar6_0_2 + p5] * x7;
+            s8_0_3 += Wf[ar6_0_3 + p5] * x7;
           }
-          const ar9_1_0 = i7 * 4;
-          let s11_1_0 = 0;
-          const ar9_1_1 = (i7 + 1) * 4;
-          let s11_1_1 = 0;
-          const ar9_1_2 = (i7 + 2) * 4;
-          let s11_1_2 = 0;
-          const ar9_1_3 = (i7 + 3) * 4;
-          let s11_1_3 = 0;
-          for (let p8 = 0; p8 < 4; p8++) {
-            const x10 = h_prev[p8];
-            s11_1_0 += Uf[ar9_1_0 + p8] * x10;
-            s11_1_1 += Uf[ar9_1_1 + p8] * x10;
-            s11_1_2 += Uf[ar9_1_2 + p8] * x10;
-            s11_1_3 += Uf[ar9_1_3 + p8] * x10;
+          const ar6_1_0 = i4 * 4;
+          let s8_1_0 = 0;
+          const ar6_1_1 = (i4 + 1) * 4;
+          let s8_1_1 = 0;
+          const ar6_1_2 = (i4 + 2) * 4;
+          let s8_1_2 = 0;
+          const ar6_1_3 = (i4 + 3) * 4;
+          let s8_1_3 = 0;
+          for (let p5 = 0; p5 < 4; p5++) {
+            const x7 = h_steps[o2 + p5];
+            s8_1_0 += Uf[ar6_1_0 + p5] * x7;
+            s8_1_1 += Uf[ar6_1_1 + p5] * x7;
+            s8_1_2 += Uf[ar6_1_2 + p5] * x7;
+            s8_1_3 += Uf[ar6_1_3 + p5] * x7;
           }
-          f_t[i7] = 1 / (1 + Math.exp(-((s11_0_0 + s11_1_0) + bf[i7])));
-          f_t[i7 + 1] = 1 / (1 + Math.exp(-((s11_0_1 + s11_1_1) + bf[i7 + 1])));
-          f_t[i7 + 2] = 1 / (1 + Math.exp(-((s11_0_2 + s11_1_2) + bf[i7 + 2])));
-          f_t[i7 + 3] = 1 / (1 + Math.exp(-((s11_0_3 + s11_1_3) + bf[i7 + 3])));
+          f_t[i4] = 1 / (1 + Math.exp(-((s8_0_0 + s8_1_0) + bf[i4])));
+          f_t[i4 + 1] = 1 / (1 + Math.exp(-((s8_0_1 + s8_1_1) + bf[i4 + 1])));
+          f_t[i4 + 2] = 1 / (1 + Math.exp(-((s8_0_2 + s8_1_2) + bf[i4 + 2])));
+          f_t[i4 + 3] = 1 / (1 + Math.exp(-((s8_0_3 + s8_1_3) + bf[i4 + 3])));
         }
       }
       {
-        for (let i12 = 0; i12 < 4; i12 += 4) {
-          const ar14_0_0 = i12 * 3;
-          let s16_0_0 = 0;
-          const ar14_0_1 = (i12 + 1) * 3;
-          let s16_0_1 = 0;
-          const ar14_0_2 = (i12 + 2) * 3;
-          let s16_0_2 = 0;
-          const ar14_0_3 = (i12 + 3) * 3;
-          let s16_0_3 = 0;
-          for (let p13 = 0; p13 < 3; p13++) {
-            const x15 = x_t[p13];
-            s16_0_0 += Wi[ar14_0_0 + p13] * x15;
-            s16_0_1 += Wi[ar14_0_1 + p13] * x15;
-            s16_0_2 += Wi[ar14_0_2 + p13] * x15;
-            s16_0_3 += Wi[ar14_0_3 + p13] * x15;
+        for (let i9 = 0; i9 < 4; i9 += 4) {
+          const ar11_0_0 = i9 * 3;
+          let s13_0_0 = 0;
+          const ar11_0_1 = (i9 + 1) * 3;
+          let s13_0_1 = 0;
+          const ar11_0_2 = (i9 + 2) * 3;
+          let s13_0_2 = 0;
+          const ar11_0_3 = (i9 + 3) * 3;
+          let s13_0_3 = 0;
+          for (let p10 = 0; p10 < 3; p10++) {
+            const x12 = x[o1 + p10];
+            s13_0_0 += Wi[ar11_0_0 + p10] * x12;
+            s13_0_1 += Wi[ar11_0_1 + p10] * x12;
+            s13_0_2 += Wi[ar11_0_2 + p10] * x12;
+            s13_0_3 += Wi[ar11_0_3 + p10] * x12;
           }
-          const ar14_1_0 = i12 * 4;
-          let s16_1_0 = 0;
-          const ar14_1_1 = (i12 + 1) * 4;
-          let s16_1_1 = 0;
-          const ar14_1_2 = (i12 + 2) * 4;
-          let s16_1_2 = 0;
-          const ar14_1_3 = (i12 + 3) * 4;
-          let s16_1_3 = 0;
-          for (let p13 = 0; p13 < 4; p13++) {
-            const x15 = h_prev[p13];
-            s16_1_0 += Ui[ar14_1_0 + p13] * x15;
-            s16_1_1 += Ui[ar14_1_1 + p13] * x15;
-            s16_1_2 += Ui[ar14_1_2 + p13] * x15;
-            s16_1_3 += Ui[ar14_1_3 + p13] * x15;
+          const ar11_1_0 = i9 * 4;
+          let s13_1_0 = 0;
+          const ar11_1_1 = (i9 + 1) * 4;
+          let s13_1_1 = 0;
+          const ar11_1_2 = (i9 + 2) * 4;
+          let s13_1_2 = 0;
+          const ar11_1_3 = (i9 + 3) * 4;
+          let s13_1_3 = 0;
+          for (let p10 = 0; p10 < 4; p10++) {
+            const x12 = h_steps[o2 + p10];
+            s13_1_0 += Ui[ar11_1_0 + p10] * x12;
+            s13_1_1 += Ui[ar11_1_1 + p10] * x12;
+            s13_1_2 += Ui[ar11_1_2 + p10] * x12;
+            s13_1_3 += Ui[ar11_1_3 + p10] * x12;
           }
-          i_t[i12] = 1 / (1 + Math.exp(-((s16_0_0 + s16_1_0) + bi[i12])));
-          i_t[i12 + 1] = 1 / (1 + Math.exp(-((s16_0_1 + s16_1_1) + bi[i12 + 1])));
-          i_t[i12 + 2] = 1 / (1 + Math.exp(-((s16_0_2 + s16_1_2) + bi[i12 + 2])));
-          i_t[i12 + 3] = 1 / (1 + Math.exp(-((s16_0_3 + s16_1_3) + bi[i12 + 3])));
+          i_t[i9] = 1 / (1 + Math.exp(-((s13_0_0 + s13_1_0) + bi[i9])));
+          i_t[i9 + 1] = 1 / (1 + Math.exp(-((s13_0_1 + s13_1_1) + bi[i9 + 1])));
+          i_t[i9 + 2] = 1 / (1 + Math.exp(-((s13_0_2 + s13_1_2) + bi[i9 + 2])));
+          i_t[i9 + 3] = 1 / (1 + Math.exp(-((s13_0_3 + s13_1_3) + bi[i9 + 3])));
         }
       }
       {
-        for (let i17 = 0; i17 < 4; i17 += 4) {
-          const ar19_0_0 = i17 * 3;
-          let s21_0_0 = 0;
-          const ar19_0_1 = (i17 + 1) * 3;
-          let s21_0_1 = 0;
-          const ar19_0_2 = (i17 + 2) * 3;
-          let s21_0_2 = 0;
-          const ar19_0_3 = (i17 + 3) * 3;
-          let s21_0_3 = 0;
-          for (let p18 = 0; p18 < 3; p18++) {
-            const x20 = x_t[p18];
-            s21_0_0 += Wo[ar19_0_0 + p18] * x20;
-            s21_0_1 += Wo[ar19_0_1 + p18] * x20;
-            s21_0_2 += Wo[ar19_0_2 + p18] * x20;
-            s21_0_3 += Wo[ar19_0_3 + p18] * x20;
+        for (let i14 = 0; i14 < 4; i14 += 4) {
+          const ar16_0_0 = i14 * 3;
+          let s18_0_0 = 0;
+          const ar16_0_1 = (i14 + 1) * 3;
+          let s18_0_1 = 0;
+          const ar16_0_2 = (i14 + 2) * 3;
+          let s18_0_2 = 0;
+          const ar16_0_3 = (i14 + 3) * 3;
+          let s18_0_3 = 0;
+          for (let p15 = 0; p15 < 3; p15++) {
+            const x17 = x[o1 + p15];
+            s18_0_0 += Wo[ar16_0_0 + p15] * x17;
+            s18_0_1 += Wo[ar16_0_1 + p15] * x17;
+            s18_0_2 += Wo[ar16_0_2 + p15] * x17;
+            s18_0_3 += Wo[ar16_0_3 + p15] * x17;
           }
-          const ar19_1_0 = i17 * 4;
-          let s21_1_0 = 0;
-          const ar19_1_1 = (i17 + 1) * 4;
-          let s21_1_1 = 0;
-          const ar19_1_2 = (i17 + 2) * 4;
-          let s21_1_2 = 0;
-          const ar19_1_3 = (i17 + 3) * 4;
-          let s21_1_3 = 0;
-          for (let p18 = 0; p18 < 4; p18++) {
-            const x20 = h_prev[p18];
-            s21_1_0 += Uo[ar19_1_0 + p18] * x20;
-            s21_1_1 += Uo[ar19_1_1 + p18] * x20;
-            s21_1_2 += Uo[ar19_1_2 + p18] * x20;
-            s21_1_3 += Uo[ar19_1_3 + p18] * x20;
+          const ar16_1_0 = i14 * 4;
+          let s18_1_0 = 0;
+          const ar16_1_1 = (i14 + 1) * 4;
+          let s18_1_1 = 0;
+          const ar16_1_2 = (i14 + 2) * 4;
+          let s18_1_2 = 0;
+          const ar16_1_3 = (i14 + 3) * 4;
+          let s18_1_3 = 0;
+          for (let p15 = 0; p15 < 4; p15++) {
+            const x17 = h_steps[o2 + p15];
+            s18_1_0 += Uo[ar16_1_0 + p15] * x17;
+            s18_1_1 += Uo[ar16_1_1 + p15] * x17;
+            s18_1_2 += Uo[ar16_1_2 + p15] * x17;
+            s18_1_3 += Uo[ar16_1_3 + p15] * x17;
           }
-          o_t[i17] = 1 / (1 + Math.exp(-((s21_0_0 + s21_1_0) + bo[i17])));
-          o_t[i17 + 1] = 1 / (1 + Math.exp(-((s21_0_1 + s21_1_1) + bo[i17 + 1])));
-          o_t[i17 + 2] = 1 / (1 + Math.exp(-((s21_0_2 + s21_1_2) + bo[i17 + 2])));
-          o_t[i17 + 3] = 1 / (1 + Math.exp(-((s21_0_3 + s21_1_3) + bo[i17 + 3])));
+          o_t[i14] = 1 / (1 + Math.exp(-((s18_0_0 + s18_1_0) + bo[i14])));
+          o_t[i14 + 1] = 1 / (1 + Math.exp(-((s18_0_1 + s18_1_1) + bo[i14 + 1])));
+          o_t[i14 + 2] = 1 / (1 + Math.exp(-((s18_0_2 + s18_1_2) + bo[i14 + 2])));
+          o_t[i14 + 3] = 1 / (1 + Math.exp(-((s18_0_3 + s18_1_3) + bo[i14 + 3])));
         }
       }
       {
-        for (let i22 = 0; i22 < 4; i22 += 4) {
-          const ar24_0_0 = i22 * 3;
-          let s26_0_0 = 0;
-          const ar24_0_1 = (i22 + 1) * 3;
-          let s26_0_1 = 0;
-          const ar24_0_2 = (i22 + 2) * 3;
-          let s26_0_2 = 0;
-          const ar24_0_3 = (i22 + 3) * 3;
-          let s26_0_3 = 0;
-          for (let p23 = 0; p23 < 3; p23++) {
-            const x25 = x_t[p23];
-            s26_0_0 += Wc[ar24_0_0 + p23] * x25;
-            s26_0_1 += Wc[ar24_0_1 + p23] * x25;
-            s26_0_2 += Wc[ar24_0_2 + p23] * x25;
-            s26_0_3 += Wc[ar24_0_3 + p23] * x25;
+        for (let i19 = 0; i19 < 4; i19 += 4) {
+          const ar21_0_0 = i19 * 3;
+          let s23_0_0 = 0;
+          const ar21_0_1 = (i19 + 1) * 3;
+          let s23_0_1 = 0;
+          const ar21_0_2 = (i19 + 2) * 3;
+          let s23_0_2 = 0;
+          const ar21_0_3 = (i19 + 3) * 3;
+          let s23_0_3 = 0;
+          for (let p20 = 0; p20 < 3; p20++) {
+            const x22 = x[o1 + p20];
+            s23_0_0 += Wc[ar21_0_0 + p20] * x22;
+            s23_0_1 += Wc[ar21_0_1 + p20] * x22;
+            s23_0_2 += Wc[ar21_0_2 + p20] * x22;
+            s23_0_3 += Wc[ar21_0_3 + p20] * x22;
           }
-          const ar24_1_0 = i22 * 4;
-          let s26_1_0 = 0;
-          const ar24_1_1 = (i22 + 1) * 4;
-          let s26_1_1 = 0;
-          const ar24_1_2 = (i22 + 2) * 4;
-          let s26_1_2 = 0;
-          const ar24_1_3 = (i22 + 3) * 4;
-          let s26_1_3 = 0;
-          for (let p23 = 0; p23 < 4; p23++) {
-            const x25 = h_prev[p23];
-            s26_1_0 += Uc[ar24_1_0 + p23] * x25;
-            s26_1_1 += Uc[ar24_1_1 + p23] * x25;
-            s26_1_2 += Uc[ar24_1_2 + p23] * x25;
-            s26_1_3 += Uc[ar24_1_3 + p23] * x25;
+          const ar21_1_0 = i19 * 4;
+          let s23_1_0 = 0;
+          const ar21_1_1 = (i19 + 1) * 4;
+          let s23_1_1 = 0;
+          const ar21_1_2 = (i19 + 2) * 4;
+          let s23_1_2 = 0;
+          const ar21_1_3 = (i19 + 3) * 4;
+          let s23_1_3 = 0;
+          for (let p20 = 0; p20 < 4; p20++) {
+            const x22 = h_steps[o2 + p20];
+            s23_1_0 += Uc[ar21_1_0 + p20] * x22;
+            s23_1_1 += Uc[ar21_1_1 + p20] * x22;
+            s23_1_2 += Uc[ar21_1_2 + p20] * x22;
+            s23_1_3 += Uc[ar21_1_3 + p20] * x22;
           }
-          g_t[i22] = Math.tanh((s26_0_0 + s26_1_0) + bc[i22]);
-          g_t[i22 + 1] = Math.tanh((s26_0_1 + s26_1_1) + bc[i22 + 1]);
-          g_t[i22 + 2] = Math.tanh((s26_0_2 + s26_1_2) + bc[i22 + 2]);
-          g_t[i22 + 3] = Math.tanh((s26_0_3 + s26_1_3) + bc[i22 + 3]);
+          g_t[i19] = Math.tanh((s23_0_0 + s23_1_0) + bc[i19]);
+          g_t[i19 + 1] = Math.tanh((s23_0_1 + s23_1_1) + bc[i19 + 1]);
+          g_t[i19 + 2] = Math.tanh((s23_0_2 + s23_1_2) + bc[i19 + 2]);
+          g_t[i19 + 3] = Math.tanh((s23_0_3 + s23_1_3) + bc[i19 + 3]);
         }
       }
 
-      for (let i27 = 0; i27 < 4; i27++) {
-        c_t[i27] = (f_t[i27] * c_prev[i27]) + (i_t[i27] * g_t[i27]);
+      for (let i24 = 0; i24 < 4; i24++) {
+        c_steps[o3 + i24] = (f_t[i24] * c_steps[o2 + i24]) + (i_t[i24] * g_t[i24]);
       }
 
-      for (let i28 = 0; i28 < 4; i28++) {
-        h_t[i28] = o_t[i28] * (Math.tanh(c_t[i28]));
+      for (let i25 = 0; i25 < 4; i25++) {
+        h_steps[o3 + i25] = o_t[i25] * (Math.tanh(c_steps[o3 + i25]));
       }
-      h_steps.set(h_t, (t0 + 1) * 4);
-      c_steps.set(c_t, (t0 + 1) * 4);
       f.set(f_t, t0 * 4);
       i.set(i_t, t0 * 4);
       o.set(o_t, t0 * 4);
@@ -874,29 +729,29 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    const o29 = (5 - 1 - 0) * 4;
-    for (let i30 = 0; i30 < 4; i30++) h_T[i30] = h[o29 + i30];
+    const o26 = (5 - 1 - 0) * 4;
+    for (let i27 = 0; i27 < 4; i27++) h_T[i27] = h[o26 + i27];
   }
   // z = Why*h_T + by
   {
-    for (let i31 = 0; i31 < 2; i31++) {
-      const ar33_0_0 = i31 * 4;
-      let s35_0_0 = 0;
-      for (let p32 = 0; p32 < 4; p32++) {
-        const x34 = h_T[p32];
-        s35_0_0 += Why[ar33_0_0 + p32] * x34;
+    for (let i28 = 0; i28 < 2; i28++) {
+      const ar30_0_0 = i28 * 4;
+      let s32_0_0 = 0;
+      for (let p29 = 0; p29 < 4; p29++) {
+        const x31 = h_T[p29];
+        s32_0_0 += Why[ar30_0_0 + p29] * x31;
       }
-      z[i31] = s35_0_0 + by[i31];
+      z[i28] = s32_0_0 + by[i28];
     }
   }
   // loss L = mse(z, y)
   {
-    let s36 = 0;
-    for (let i37 = 0; i37 < 2; i37++) {
-      const d38 = z[i37] - y[i37];
-      s36 += d38 * d38;
+    let s33 = 0;
+    for (let i34 = 0; i34 < 2; i34++) {
+      const d35 = z[i34] - y[i34];
+      s33 += d35 * d35;
     }
-    L[0] = s36 / 2;
+    L[0] = s33 / 2;
   }
   return {
     loss: L[0],
@@ -981,16 +836,11 @@ export function gradient(
     r17_25,
     r17_33,
     r17_38,
-    x_t,
-    h_prev,
     f_t,
     i_t,
     o_t,
     g_t,
-    c_prev,
-    c_t,
     bt17_38,
-    h_t,
     h,
     h_T,
     z,
@@ -999,16 +849,6 @@ export function gradient(
     dL_dh,
     dL_dh_steps,
     dL_dc_steps,
-    bt41_1,
-    bt41_4,
-    bt41_9,
-    bt41_17,
-    bt41_25,
-    bt41_33,
-    bt41_34,
-    bt41_38,
-    bt41_40,
-    bt41_41,
     bt41_55,
     bt41_63,
     bt41_69,
@@ -1025,240 +865,229 @@ export function gradient(
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
     c_steps.fill(0, 0 * 4, 1 * 4);
-    for (let t39 = 0; t39 < 5; t39++) {
+    for (let t36 = 0; t36 < 5; t36++) {
+      const o37 = t36 * 3;
+      const o38 = (t36 + 0) * 4;
+      const o39 = (t36 + 1) * 4;
       {
-        const o40 = t39 * 3;
-        for (let i41 = 0; i41 < 3; i41++) x_t[i41] = x[o40 + i41];
-      }
-      {
-        const o42 = (t39 + 0) * 4;
-        for (let i43 = 0; i43 < 4; i43++) h_prev[i43] = h_steps[o42 + i43];
-      }
-      {
-        const o44 = (t39 + 0) * 4;
-        for (let i45 = 0; i45 < 4; i45++) c_prev[i45] = c_steps[o44 + i45];
-      }
-      {
-        for (let i46 = 0; i46 < 4; i46 += 4) {
-          const ar48_0_0 = i46 * 3;
-          let s50_0_0 = 0;
-          const ar48_0_1 = (i46 + 1) * 3;
-          let s50_0_1 = 0;
-          const ar48_0_2 = (i46 + 2) * 3;
-          let s50_0_2 = 0;
-          const ar48_0_3 = (i46 + 3) * 3;
-          let s50_0_3 = 0;
-          for (let p47 = 0; p47 < 3; p47++) {
-            const x49 = x_t[p47];
-            s50_0_0 += Wf[ar48_0_0 + p47] * x49;
-            s50_0_1 += Wf[ar48_0_1 + p47] * x49;
-            s50_0_2 += Wf[ar48_0_2 + p47] * x49;
-            s50_0_3 += Wf[ar48_0_3 + p47] * x49;
+        for (let i40 = 0; i40 < 4; i40 += 4) {
+          const ar42_0_0 = i40 * 3;
+          let s44_0_0 = 0;
+          const ar42_0_1 = (i40 + 1) * 3;
+          let s44_0_1 = 0;
+          const ar42_0_2 = (i40 + 2) * 3;
+          let s44_0_2 = 0;
+          const ar42_0_3 = (i40 + 3) * 3;
+          let s44_0_3 = 0;
+          for (let p41 = 0; p41 < 3; p41++) {
+            const x43 = x[o37 + p41];
+            s44_0_0 += Wf[ar42_0_0 + p41] * x43;
+            s44_0_1 += Wf[ar42_0_1 + p41] * x43;
+            s44_0_2 += Wf[ar42_0_2 + p41] * x43;
+            s44_0_3 += Wf[ar42_0_3 + p41] * x43;
           }
-          const ar48_1_0 = i46 * 4;
-          let s50_1_0 = 0;
-          const ar48_1_1 = (i46 + 1) * 4;
-          let s50_1_1 = 0;
-          const ar48_1_2 = (i46 + 2) * 4;
-          let s50_1_2 = 0;
-          const ar48_1_3 = (i46 + 3) * 4;
-          let s50_1_3 = 0;
-          for (let p47 = 0; p47 < 4; p47++) {
-            const x49 = h_prev[p47];
-            s50_1_0 += Uf[ar48_1_0 + p47] * x49;
-            s50_1_1 += Uf[ar48_1_1 + p47] * x49;
-            s50_1_2 += Uf[ar48_1_2 + p47] * x49;
-            s50_1_3 += Uf[ar48_1_3 + p47] * x49;
+          const ar42_1_0 = i40 * 4;
+          let s44_1_0 = 0;
+          const ar42_1_1 = (i40 + 1) * 4;
+          let s44_1_1 = 0;
+          const ar42_1_2 = (i40 + 2) * 4;
+          let s44_1_2 = 0;
+          const ar42_1_3 = (i40 + 3) * 4;
+          let s44_1_3 = 0;
+          for (let p41 = 0; p41 < 4; p41++) {
+            const x43 = h_steps[o38 + p41];
+            s44_1_0 += Uf[ar42_1_0 + p41] * x43;
+            s44_1_1 += Uf[ar42_1_1 + p41] * x43;
+            s44_1_2 += Uf[ar42_1_2 + p41] * x43;
+            s44_1_3 += Uf[ar42_1_3 + p41] * x43;
           }
-          f_t[i46] = 1 / (1 + Math.exp(-((s50_0_0 + s50_1_0) + bf[i46])));
-          f_t[i46 + 1] = 1 / (1 + Math.exp(-((s50_0_1 + s50_1_1) + bf[i46 + 1])));
-          f_t[i46 + 2] = 1 / (1 + Math.exp(-((s50_0_2 + s50_1_2) + bf[i46 + 2])));
-          f_t[i46 + 3] = 1 / (1 + Math.exp(-((s50_0_3 + s50_1_3) + bf[i46 + 3])));
+          f_t[i40] = 1 / (1 + Math.exp(-((s44_0_0 + s44_1_0) + bf[i40])));
+          f_t[i40 + 1] = 1 / (1 + Math.exp(-((s44_0_1 + s44_1_1) + bf[i40 + 1])));
+          f_t[i40 + 2] = 1 / (1 + Math.exp(-((s44_0_2 + s44_1_2) + bf[i40 + 2])));
+          f_t[i40 + 3] = 1 / (1 + Math.exp(-((s44_0_3 + s44_1_3) + bf[i40 + 3])));
         }
       }
       {
-        for (let i51 = 0; i51 < 4; i51 += 4) {
-          const ar53_0_0 = i51 * 3;
-          let s55_0_0 = 0;
-          const ar53_0_1 = (i51 + 1) * 3;
-          let s55_0_1 = 0;
-          const ar53_0_2 = (i51 + 2) * 3;
-          let s55_0_2 = 0;
-          const ar53_0_3 = (i51 + 3) * 3;
-          let s55_0_3 = 0;
-          for (let p52 = 0; p52 < 3; p52++) {
-            const x54 = x_t[p52];
-            s55_0_0 += Wi[ar53_0_0 + p52] * x54;
-            s55_0_1 += Wi[ar53_0_1 + p52] * x54;
-            s55_0_2 += Wi[ar53_0_2 + p52] * x54;
-            s55_0_3 += Wi[ar53_0_3 + p52] * x54;
+        for (let i45 = 0; i45 < 4; i45 += 4) {
+          const ar47_0_0 = i45 * 3;
+          let s49_0_0 = 0;
+          const ar47_0_1 = (i45 + 1) * 3;
+          let s49_0_1 = 0;
+          const ar47_0_2 = (i45 + 2) * 3;
+          let s49_0_2 = 0;
+          const ar47_0_3 = (i45 + 3) * 3;
+          let s49_0_3 = 0;
+          for (let p46 = 0; p46 < 3; p46++) {
+            const x48 = x[o37 + p46];
+            s49_0_0 += Wi[ar47_0_0 + p46] * x48;
+            s49_0_1 += Wi[ar47_0_1 + p46] * x48;
+            s49_0_2 += Wi[ar47_0_2 + p46] * x48;
+            s49_0_3 += Wi[ar47_0_3 + p46] * x48;
           }
-          const ar53_1_0 = i51 * 4;
-          let s55_1_0 = 0;
-          const ar53_1_1 = (i51 + 1) * 4;
-          let s55_1_1 = 0;
-          const ar53_1_2 = (i51 + 2) * 4;
-          let s55_1_2 = 0;
-          const ar53_1_3 = (i51 + 3) * 4;
-          let s55_1_3 = 0;
-          for (let p52 = 0; p52 < 4; p52++) {
-            const x54 = h_prev[p52];
-            s55_1_0 += Ui[ar53_1_0 + p52] * x54;
-            s55_1_1 += Ui[ar53_1_1 + p52] * x54;
-            s55_1_2 += Ui[ar53_1_2 + p52] * x54;
-            s55_1_3 += Ui[ar53_1_3 + p52] * x54;
+          const ar47_1_0 = i45 * 4;
+          let s49_1_0 = 0;
+          const ar47_1_1 = (i45 + 1) * 4;
+          let s49_1_1 = 0;
+          const ar47_1_2 = (i45 + 2) * 4;
+          let s49_1_2 = 0;
+          const ar47_1_3 = (i45 + 3) * 4;
+          let s49_1_3 = 0;
+          for (let p46 = 0; p46 < 4; p46++) {
+            const x48 = h_steps[o38 + p46];
+            s49_1_0 += Ui[ar47_1_0 + p46] * x48;
+            s49_1_1 += Ui[ar47_1_1 + p46] * x48;
+            s49_1_2 += Ui[ar47_1_2 + p46] * x48;
+            s49_1_3 += Ui[ar47_1_3 + p46] * x48;
           }
-          i_t[i51] = 1 / (1 + Math.exp(-((s55_0_0 + s55_1_0) + bi[i51])));
-          i_t[i51 + 1] = 1 / (1 + Math.exp(-((s55_0_1 + s55_1_1) + bi[i51 + 1])));
-          i_t[i51 + 2] = 1 / (1 + Math.exp(-((s55_0_2 + s55_1_2) + bi[i51 + 2])));
-          i_t[i51 + 3] = 1 / (1 + Math.exp(-((s55_0_3 + s55_1_3) + bi[i51 + 3])));
+          i_t[i45] = 1 / (1 + Math.exp(-((s49_0_0 + s49_1_0) + bi[i45])));
+          i_t[i45 + 1] = 1 / (1 + Math.exp(-((s49_0_1 + s49_1_1) + bi[i45 + 1])));
+          i_t[i45 + 2] = 1 / (1 + Math.exp(-((s49_0_2 + s49_1_2) + bi[i45 + 2])));
+          i_t[i45 + 3] = 1 / (1 + Math.exp(-((s49_0_3 + s49_1_3) + bi[i45 + 3])));
         }
       }
       {
-        for (let i56 = 0; i56 < 4; i56 += 4) {
-          const ar58_0_0 = i56 * 3;
-          let s60_0_0 = 0;
-          const ar58_0_1 = (i56 + 1) * 3;
-          let s60_0_1 = 0;
-          const ar58_0_2 = (i56 + 2) * 3;
-          let s60_0_2 = 0;
-          const ar58_0_3 = (i56 + 3) * 3;
-          let s60_0_3 = 0;
-          for (let p57 = 0; p57 < 3; p57++) {
-            const x59 = x_t[p57];
-            s60_0_0 += Wo[ar58_0_0 + p57] * x59;
-            s60_0_1 += Wo[ar58_0_1 + p57] * x59;
-            s60_0_2 += Wo[ar58_0_2 + p57] * x59;
-            s60_0_3 += Wo[ar58_0_3 + p57] * x59;
+        for (let i50 = 0; i50 < 4; i50 += 4) {
+          const ar52_0_0 = i50 * 3;
+          let s54_0_0 = 0;
+          const ar52_0_1 = (i50 + 1) * 3;
+          let s54_0_1 = 0;
+          const ar52_0_2 = (i50 + 2) * 3;
+          let s54_0_2 = 0;
+          const ar52_0_3 = (i50 + 3) * 3;
+          let s54_0_3 = 0;
+          for (let p51 = 0; p51 < 3; p51++) {
+            const x53 = x[o37 + p51];
+            s54_0_0 += Wo[ar52_0_0 + p51] * x53;
+            s54_0_1 += Wo[ar52_0_1 + p51] * x53;
+            s54_0_2 += Wo[ar52_0_2 + p51] * x53;
+            s54_0_3 += Wo[ar52_0_3 + p51] * x53;
           }
-          const ar58_1_0 = i56 * 4;
-          let s60_1_0 = 0;
-          const ar58_1_1 = (i56 + 1) * 4;
-          let s60_1_1 = 0;
-          const ar58_1_2 = (i56 + 2) * 4;
-          let s60_1_2 = 0;
-          const ar58_1_3 = (i56 + 3) * 4;
-          let s60_1_3 = 0;
-          for (let p57 = 0; p57 < 4; p57++) {
-            const x59 = h_prev[p57];
-            s60_1_0 += Uo[ar58_1_0 + p57] * x59;
-            s60_1_1 += Uo[ar58_1_1 + p57] * x59;
-            s60_1_2 += Uo[ar58_1_2 + p57] * x59;
-            s60_1_3 += Uo[ar58_1_3 + p57] * x59;
+          const ar52_1_0 = i50 * 4;
+          let s54_1_0 = 0;
+          const ar52_1_1 = (i50 + 1) * 4;
+          let s54_1_1 = 0;
+          const ar52_1_2 = (i50 + 2) * 4;
+          let s54_1_2 = 0;
+          const ar52_1_3 = (i50 + 3) * 4;
+          let s54_1_3 = 0;
+          for (let p51 = 0; p51 < 4; p51++) {
+            const x53 = h_steps[o38 + p51];
+            s54_1_0 += Uo[ar52_1_0 + p51] * x53;
+            s54_1_1 += Uo[ar52_1_1 + p51] * x53;
+            s54_1_2 += Uo[ar52_1_2 + p51] * x53;
+            s54_1_3 += Uo[ar52_1_3 + p51] * x53;
           }
-          o_t[i56] = 1 / (1 + Math.exp(-((s60_0_0 + s60_1_0) + bo[i56])));
-          o_t[i56 + 1] = 1 / (1 + Math.exp(-((s60_0_1 + s60_1_1) + bo[i56 + 1])));
-          o_t[i56 + 2] = 1 / (1 + Math.exp(-((s60_0_2 + s60_1_2) + bo[i56 + 2])));
-          o_t[i56 + 3] = 1 / (1 + Math.exp(-((s60_0_3 + s60_1_3) + bo[i56 + 3])));
+          o_t[i50] = 1 / (1 + Math.exp(-((s54_0_0 + s54_1_0) + bo[i50])));
+          o_t[i50 + 1] = 1 / (1 + Math.exp(-((s54_0_1 + s54_1_1) + bo[i50 + 1])));
+          o_t[i50 + 2] = 1 / (1 + Math.exp(-((s54_0_2 + s54_1_2) + bo[i50 + 2])));
+          o_t[i50 + 3] = 1 / (1 + Math.exp(-((s54_0_3 + s54_1_3) + bo[i50 + 3])));
         }
       }
       {
-        for (let i61 = 0; i61 < 4; i61 += 4) {
-          const ar63_0_0 = i61 * 3;
-          let s65_0_0 = 0;
-          const ar63_0_1 = (i61 + 1) * 3;
-          let s65_0_1 = 0;
-          const ar63_0_2 = (i61 + 2) * 3;
-          let s65_0_2 = 0;
-          const ar63_0_3 = (i61 + 3) * 3;
-          let s65_0_3 = 0;
-          for (let p62 = 0; p62 < 3; p62++) {
-            const x64 = x_t[p62];
-            s65_0_0 += Wc[ar63_0_0 + p62] * x64;
-            s65_0_1 += Wc[ar63_0_1 + p62] * x64;
-            s65_0_2 += Wc[ar63_0_2 + p62] * x64;
-            s65_0_3 += Wc[ar63_0_3 + p62] * x64;
+        for (let i55 = 0; i55 < 4; i55 += 4) {
+          const ar57_0_0 = i55 * 3;
+          let s59_0_0 = 0;
+          const ar57_0_1 = (i55 + 1) * 3;
+          let s59_0_1 = 0;
+          const ar57_0_2 = (i55 + 2) * 3;
+          let s59_0_2 = 0;
+          const ar57_0_3 = (i55 + 3) * 3;
+          let s59_0_3 = 0;
+          for (let p56 = 0; p56 < 3; p56++) {
+            const x58 = x[o37 + p56];
+            s59_0_0 += Wc[ar57_0_0 + p56] * x58;
+            s59_0_1 += Wc[ar57_0_1 + p56] * x58;
+            s59_0_2 += Wc[ar57_0_2 + p56] * x58;
+            s59_0_3 += Wc[ar57_0_3 + p56] * x58;
           }
-          const ar63_1_0 = i61 * 4;
-          let s65_1_0 = 0;
-          const ar63_1_1 = (i61 + 1) * 4;
-          let s65_1_1 = 0;
-          const ar63_1_2 = (i61 + 2) * 4;
-          let s65_1_2 = 0;
-          const ar63_1_3 = (i61 + 3) * 4;
-          let s65_1_3 = 0;
-          for (let p62 = 0; p62 < 4; p62++) {
-            const x64 = h_prev[p62];
-            s65_1_0 += Uc[ar63_1_0 + p62] * x64;
-            s65_1_1 += Uc[ar63_1_1 + p62] * x64;
-            s65_1_2 += Uc[ar63_1_2 + p62] * x64;
-            s65_1_3 += Uc[ar63_1_3 + p62] * x64;
+          const ar57_1_0 = i55 * 4;
+          let s59_1_0 = 0;
+          const ar57_1_1 = (i55 + 1) * 4;
+          let s59_1_1 = 0;
+          const ar57_1_2 = (i55 + 2) * 4;
+          let s59_1_2 = 0;
+          const ar57_1_3 = (i55 + 3) * 4;
+          let s59_1_3 = 0;
+          for (let p56 = 0; p56 < 4; p56++) {
+            const x58 = h_steps[o38 + p56];
+            s59_1_0 += Uc[ar57_1_0 + p56] * x58;
+            s59_1_1 += Uc[ar57_1_1 + p56] * x58;
+            s59_1_2 += Uc[ar57_1_2 + p56] * x58;
+            s59_1_3 += Uc[ar57_1_3 + p56] * x58;
           }
-          g_t[i61] = Math.tanh((s65_0_0 + s65_1_0) + bc[i61]);
-          g_t[i61 + 1] = Math.tanh((s65_0_1 + s65_1_1) + bc[i61 + 1]);
-          g_t[i61 + 2] = Math.tanh((s65_0_2 + s65_1_2) + bc[i61 + 2]);
-          g_t[i61 + 3] = Math.tanh((s65_0_3 + s65_1_3) + bc[i61 + 3]);
+          g_t[i55] = Math.tanh((s59_0_0 + s59_1_0) + bc[i55]);
+          g_t[i55 + 1] = Math.tanh((s59_0_1 + s59_1_1) + bc[i55 + 1]);
+          g_t[i55 + 2] = Math.tanh((s59_0_2 + s59_1_2) + bc[i55 + 2]);
+          g_t[i55 + 3] = Math.tanh((s59_0_3 + s59_1_3) + bc[i55 + 3]);
         }
       }
 
-      for (let i66 = 0; i66 < 4; i66++) {
-        c_t[i66] = (f_t[i66] * c_prev[i66]) + (i_t[i66] * g_t[i66]);
+      for (let i60 = 0; i60 < 4; i60++) {
+        c_steps[o39 + i60] = (f_t[i60] * c_steps[o38 + i60]) + (i_t[i60] * g_t[i60]);
       }
 
-      for (let i67 = 0; i67 < 4; i67++) {
-        bt17_38[i67] = Math.tanh(c_t[i67]);
+      for (let i61 = 0; i61 < 4; i61++) {
+        bt17_38[i61] = Math.tanh(c_steps[o39 + i61]);
       }
 
-      for (let i68 = 0; i68 < 4; i68++) {
-        h_t[i68] = o_t[i68] * bt17_38[i68];
+      for (let i62 = 0; i62 < 4; i62++) {
+        h_steps[o39 + i62] = o_t[i62] * bt17_38[i62];
       }
-      h_steps.set(h_t, (t39 + 1) * 4);
-      c_steps.set(c_t, (t39 + 1) * 4);
-      r17_9.set(f_t, t39 * 4);
-      r17_17.set(i_t, t39 * 4);
-      r17_25.set(o_t, t39 * 4);
-      r17_33.set(g_t, t39 * 4);
-      r17_38.set(bt17_38, t39 * 4);
+      r17_9.set(f_t, t36 * 4);
+      r17_17.set(i_t, t36 * 4);
+      r17_25.set(o_t, t36 * 4);
+      r17_33.set(g_t, t36 * 4);
+      r17_38.set(bt17_38, t36 * 4);
     }
   }
   {
-    const o69 = (5 - 1 - 0) * 4;
-    for (let i70 = 0; i70 < 4; i70++) h_T[i70] = h[o69 + i70];
+    const o63 = (5 - 1 - 0) * 4;
+    for (let i64 = 0; i64 < 4; i64++) h_T[i64] = h[o63 + i64];
   }
   // z = Why*h_T + by
   {
-    for (let i71 = 0; i71 < 2; i71++) {
-      const ar73_0_0 = i71 * 4;
-      let s75_0_0 = 0;
-      for (let p72 = 0; p72 < 4; p72++) {
-        const x74 = h_T[p72];
-        s75_0_0 += Why[ar73_0_0 + p72] * x74;
+    for (let i65 = 0; i65 < 2; i65++) {
+      const ar67_0_0 = i65 * 4;
+      let s69_0_0 = 0;
+      for (let p66 = 0; p66 < 4; p66++) {
+        const x68 = h_T[p66];
+        s69_0_0 += Why[ar67_0_0 + p66] * x68;
       }
-      z[i71] = s75_0_0 + by[i71];
+      z[i65] = s69_0_0 + by[i65];
     }
   }
   // loss L = mse(z, y)
   {
-    let s76 = 0;
-    for (let i77 = 0; i77 < 2; i77++) {
-      const d78 = z[i77] - y[i77];
-      s76 += d78 * d78;
+    let s70 = 0;
+    for (let i71 = 0; i71 < 2; i71++) {
+      const d72 = z[i71] - y[i71];
+      s70 += d72 * d72;
     }
-    L[0] = s76 / 2;
+    L[0] = s70 / 2;
   }
   // dL/dby
 
-  for (let i79 = 0; i79 < 2; i79++) {
-    dL_dby[i79] = z[i79] - (y[i79]);
+  for (let i73 = 0; i73 < 2; i73++) {
+    dL_dby[i73] = z[i73] - (y[i73]);
   }
   // dL/dWhy
   v34.fill(0, 0, 4);
   {
-    for (let i80 = 0; i80 < 2; i80++) {
-      const g82_0 = dL_dby[i80];
-      const o83_0 = i80 * 4;
-      for (let j81 = 0; j81 < 4; j81++) {
-        const hv84 = h_T[j81];
-        dL_dWhy[o83_0 + j81] = g82_0 * hv84;
-        v34[j81] += Why[o83_0 + j81] * g82_0;
+    for (let i74 = 0; i74 < 2; i74++) {
+      const g76_0 = dL_dby[i74];
+      const o77_0 = i74 * 4;
+      for (let j75 = 0; j75 < 4; j75++) {
+        const hv78 = h_T[j75];
+        dL_dWhy[o77_0 + j75] = g76_0 * hv78;
+        v34[j75] += Why[o77_0 + j75] * g76_0;
       }
     }
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o85 = (5 - 1 - 0) * 4;
-    for (let i86 = 0; i86 < 4; i86++) dL_dh[o85 + i86] = v34[i86];
+    const o79 = (5 - 1 - 0) * 4;
+    for (let i80 = 0; i80 < 4; i80++) dL_dh[o79 + i80] = v34[i80];
   }
   // backpropagation through time: dL/dh_t, c_t from the last step to the first, summing dL/dWf, dL/dUf, dL/dbf, dL/dWi, dL/dUi, dL/dbi, dL/dWo, dL/dUo, dL/dbo, dL/…
   {
@@ -1277,260 +1106,229 @@ export function gradient(
     dL_dWc.fill(0);
     dL_dUc.fill(0);
     dL_dbc.fill(0);
-    for (let t87 = 5 - 1; t87 >= 0; t87--) {
-      {
-        const o88 = t87 * 3;
-        for (let i89 = 0; i89 < 3; i89++) bt41_1[i89] = x[o88 + i89];
-      }
-      {
-        const o90 = (t87 + 0) * 4;
-        for (let i91 = 0; i91 < 4; i91++) bt41_4[i91] = h_steps[o90 + i91];
-      }
-      {
-        const o92 = t87 * 4;
-        for (let i93 = 0; i93 < 4; i93++) bt41_9[i93] = r17_9[o92 + i93];
-      }
-      {
-        const o94 = t87 * 4;
-        for (let i95 = 0; i95 < 4; i95++) bt41_17[i95] = r17_17[o94 + i95];
-      }
-      {
-        const o96 = t87 * 4;
-        for (let i97 = 0; i97 < 4; i97++) bt41_25[i97] = r17_25[o96 + i97];
-      }
-      {
-        const o98 = t87 * 4;
-        for (let i99 = 0; i99 < 4; i99++) bt41_33[i99] = r17_33[o98 + i99];
-      }
-      {
-        const o100 = (t87 + 0) * 4;
-        for (let i101 = 0; i101 < 4; i101++) bt41_34[i101] = c_steps[o100 + i101];
-      }
-      {
-        const o102 = t87 * 4;
-        for (let i103 = 0; i103 < 4; i103++) bt41_38[i103] = r17_38[o102 + i103];
-      }
-      {
-        const o104 = (t87 + 1) * 4;
-        for (let i105 = 0; i105 < 4; i105++) bt41_40[i105] = dL_dh_steps[o104 + i105];
-      }
-      {
-        const o106 = (t87 + 1) * 4;
-        for (let i107 = 0; i107 < 4; i107++) bt41_41[i107] = dL_dc_steps[o106 + i107];
+    for (let t81 = 5 - 1; t81 >= 0; t81--) {
+      const o82 = t81 * 3;
+      const o83 = (t81 + 0) * 4;
+      const o84 = t81 * 4;
+      const o85 = (t81 + 1) * 4;
+
+      for (let i86 = 0; i86 < 4; i86++) {
+        bt41_55[i86] = dL_dc_steps[o85 + i86]
+          + ((dL_dh_steps[o85 + i86] * r17_25[o84 + i86])
+            * (1 - (r17_38[o84 + i86] * r17_38[o84 + i86])));
       }
 
-      for (let i108 = 0; i108 < 4; i108++) {
-        bt41_55[i108] = bt41_41[i108]
-          + ((bt41_40[i108] * bt41_25[i108]) * (1 - (bt41_38[i108] * bt41_38[i108])));
+      for (let i87 = 0; i87 < 4; i87++) {
+        bt41_63[i87] = bt41_55[i87] * r17_9[o84 + i87];
       }
 
-      for (let i109 = 0; i109 < 4; i109++) {
-        bt41_63[i109] = bt41_55[i109] * bt41_9[i109];
-      }
-
-      for (let i110 = 0; i110 < 4; i110++) {
-        bt41_69[i110] = (bt41_55[i110] * bt41_17[i110]) * (1 - (bt41_33[i110] * bt41_33[i110]));
+      for (let i88 = 0; i88 < 4; i88++) {
+        bt41_69[i88] = (bt41_55[i88] * r17_17[o84 + i88])
+          * (1 - (r17_33[o84 + i88] * r17_33[o84 + i88]));
       }
       bt41_75.fill(0, 0, 4);
       {
-        for (let i111 = 0; i111 < 4; i111 += 4) {
-          const g113_0 = bt41_69[i111];
-          const o114_0 = i111 * 4;
-          const g113_1 = bt41_69[i111 + 1];
-          const o114_1 = (i111 + 1) * 4;
-          const g113_2 = bt41_69[i111 + 2];
-          const o114_2 = (i111 + 2) * 4;
-          const g113_3 = bt41_69[i111 + 3];
-          const o114_3 = (i111 + 3) * 4;
-          for (let j112 = 0; j112 < 4; j112++) {
-            const hv115 = bt41_4[j112];
-            dL_dUc[o114_0 + j112] += g113_0 * hv115;
-            dL_dUc[o114_1 + j112] += g113_1 * hv115;
-            dL_dUc[o114_2 + j112] += g113_2 * hv115;
-            dL_dUc[o114_3 + j112] += g113_3 * hv115;
-            bt41_75[j112] += Uc[o114_0 + j112] * g113_0
-              + Uc[o114_1 + j112] * g113_1
-              + Uc[o114_2 + j112] * g113_2
-              + Uc[o114_3 + j112] * g113_3;
+        for (let i89 = 0; i89 < 4; i89 += 4) {
+          const g91_0 = bt41_69[i89];
+          const o92_0 = i89 * 4;
+          const g91_1 = bt41_69[i89 + 1];
+          const o92_1 = (i89 + 1) * 4;
+          const g91_2 = bt41_69[i89 + 2];
+          const o92_2 = (i89 + 2) * 4;
+          const g91_3 = bt41_69[i89 + 3];
+          const o92_3 = (i89 + 3) * 4;
+          for (let j90 = 0; j90 < 4; j90++) {
+            const hv93 = h_steps[o83 + j90];
+            dL_dUc[o92_0 + j90] += g91_0 * hv93;
+            dL_dUc[o92_1 + j90] += g91_1 * hv93;
+            dL_dUc[o92_2 + j90] += g91_2 * hv93;
+            dL_dUc[o92_3 + j90] += g91_3 * hv93;
+            bt41_75[j90] += Uc[o92_0 + j90] * g91_0
+              + Uc[o92_1 + j90] * g91_1
+              + Uc[o92_2 + j90] * g91_2
+              + Uc[o92_3 + j90] * g91_3;
           }
         }
       }
 
-      for (let i116 = 0; i116 < 4; i116++) {
-        bt41_84[i116] = ((bt41_40[i116] * bt41_38[i116]) * bt41_25[i116]) * (1 - (bt41_25[i116]));
+      for (let i94 = 0; i94 < 4; i94++) {
+        bt41_84[i94] = ((dL_dh_steps[o85 + i94] * r17_38[o84 + i94]) * r17_25[o84 + i94])
+          * (1 - (r17_25[o84 + i94]));
       }
       bt41_92.fill(0, 0, 4);
       {
-        for (let i117 = 0; i117 < 4; i117 += 4) {
-          const g119_0 = bt41_84[i117];
-          const o120_0 = i117 * 4;
-          const g119_1 = bt41_84[i117 + 1];
-          const o120_1 = (i117 + 1) * 4;
-          const g119_2 = bt41_84[i117 + 2];
-          const o120_2 = (i117 + 2) * 4;
-          const g119_3 = bt41_84[i117 + 3];
-          const o120_3 = (i117 + 3) * 4;
-          for (let j118 = 0; j118 < 4; j118++) {
-            const hv121 = bt41_4[j118];
-            dL_dUo[o120_0 + j118] += g119_0 * hv121;
-            dL_dUo[o120_1 + j118] += g119_1 * hv121;
-            dL_dUo[o120_2 + j118] += g119_2 * hv121;
-            dL_dUo[o120_3 + j118] += g119_3 * hv121;
-            bt41_92[j118] += Uo[o120_0 + j118] * g119_0
-              + Uo[o120_1 + j118] * g119_1
-              + Uo[o120_2 + j118] * g119_2
-              + Uo[o120_3 + j118] * g119_3;
+        for (let i95 = 0; i95 < 4; i95 += 4) {
+          const g97_0 = bt41_84[i95];
+          const o98_0 = i95 * 4;
+          const g97_1 = bt41_84[i95 + 1];
+          const o98_1 = (i95 + 1) * 4;
+          const g97_2 = bt41_84[i95 + 2];
+          const o98_2 = (i95 + 2) * 4;
+          const g97_3 = bt41_84[i95 + 3];
+          const o98_3 = (i95 + 3) * 4;
+          for (let j96 = 0; j96 < 4; j96++) {
+            const hv99 = h_steps[o83 + j96];
+            dL_dUo[o98_0 + j96] += g97_0 * hv99;
+            dL_dUo[o98_1 + j96] += g97_1 * hv99;
+            dL_dUo[o98_2 + j96] += g97_2 * hv99;
+            dL_dUo[o98_3 + j96] += g97_3 * hv99;
+            bt41_92[j96] += Uo[o98_0 + j96] * g97_0
+              + Uo[o98_1 + j96] * g97_1
+              + Uo[o98_2 + j96] * g97_2
+              + Uo[o98_3 + j96] * g97_3;
           }
         }
       }
 
-      for (let i122 = 0; i122 < 4; i122++) {
-        bt41_102[i122] = ((bt41_55[i122] * bt41_33[i122]) * bt41_17[i122]) * (1 - (bt41_17[i122]));
+      for (let i100 = 0; i100 < 4; i100++) {
+        bt41_102[i100] = ((bt41_55[i100] * r17_33[o84 + i100]) * r17_17[o84 + i100])
+          * (1 - (r17_17[o84 + i100]));
       }
       bt41_110.fill(0, 0, 4);
       {
-        for (let i123 = 0; i123 < 4; i123 += 4) {
-          const g125_0 = bt41_102[i123];
-          const o126_0 = i123 * 4;
-          const g125_1 = bt41_102[i123 + 1];
-          const o126_1 = (i123 + 1) * 4;
-          const g125_2 = bt41_102[i123 + 2];
-          const o126_2 = (i123 + 2) * 4;
-          const g125_3 = bt41_102[i123 + 3];
-          const o126_3 = (i123 + 3) * 4;
-          for (let j124 = 0; j124 < 4; j124++) {
-            const hv127 = bt41_4[j124];
-            dL_dUi[o126_0 + j124] += g125_0 * hv127;
-            dL_dUi[o126_1 + j124] += g125_1 * hv127;
-            dL_dUi[o126_2 + j124] += g125_2 * hv127;
-            dL_dUi[o126_3 + j124] += g125_3 * hv127;
-            bt41_110[j124] += Ui[o126_0 + j124] * g125_0
-              + Ui[o126_1 + j124] * g125_1
-              + Ui[o126_2 + j124] * g125_2
-              + Ui[o126_3 + j124] * g125_3;
+        for (let i101 = 0; i101 < 4; i101 += 4) {
+          const g103_0 = bt41_102[i101];
+          const o104_0 = i101 * 4;
+          const g103_1 = bt41_102[i101 + 1];
+          const o104_1 = (i101 + 1) * 4;
+          const g103_2 = bt41_102[i101 + 2];
+          const o104_2 = (i101 + 2) * 4;
+          const g103_3 = bt41_102[i101 + 3];
+          const o104_3 = (i101 + 3) * 4;
+          for (let j102 = 0; j102 < 4; j102++) {
+            const hv105 = h_steps[o83 + j102];
+            dL_dUi[o104_0 + j102] += g103_0 * hv105;
+            dL_dUi[o104_1 + j102] += g103_1 * hv105;
+            dL_dUi[o104_2 + j102] += g103_2 * hv105;
+            dL_dUi[o104_3 + j102] += g103_3 * hv105;
+            bt41_110[j102] += Ui[o104_0 + j102] * g103_0
+              + Ui[o104_1 + j102] * g103_1
+              + Ui[o104_2 + j102] * g103_2
+              + Ui[o104_3 + j102] * g103_3;
           }
         }
       }
 
-      for (let i128 = 0; i128 < 4; i128++) {
-        bt41_120[i128] = ((bt41_55[i128] * bt41_34[i128]) * bt41_9[i128]) * (1 - (bt41_9[i128]));
+      for (let i106 = 0; i106 < 4; i106++) {
+        bt41_120[i106] = ((bt41_55[i106] * c_steps[o83 + i106]) * r17_9[o84 + i106])
+          * (1 - (r17_9[o84 + i106]));
       }
       bt41_128.fill(0, 0, 4);
       {
-        for (let i129 = 0; i129 < 4; i129 += 4) {
-          const g131_0 = bt41_120[i129];
-          const o132_0 = i129 * 4;
-          const g131_1 = bt41_120[i129 + 1];
-          const o132_1 = (i129 + 1) * 4;
-          const g131_2 = bt41_120[i129 + 2];
-          const o132_2 = (i129 + 2) * 4;
-          const g131_3 = bt41_120[i129 + 3];
-          const o132_3 = (i129 + 3) * 4;
-          for (let j130 = 0; j130 < 4; j130++) {
-            const hv133 = bt41_4[j130];
-            dL_dUf[o132_0 + j130] += g131_0 * hv133;
-            dL_dUf[o132_1 + j130] += g131_1 * hv133;
-            dL_dUf[o132_2 + j130] += g131_2 * hv133;
-            dL_dUf[o132_3 + j130] += g131_3 * hv133;
-            bt41_128[j130] += Uf[o132_0 + j130] * g131_0
-              + Uf[o132_1 + j130] * g131_1
-              + Uf[o132_2 + j130] * g131_2
-              + Uf[o132_3 + j130] * g131_3;
+        for (let i107 = 0; i107 < 4; i107 += 4) {
+          const g109_0 = bt41_120[i107];
+          const o110_0 = i107 * 4;
+          const g109_1 = bt41_120[i107 + 1];
+          const o110_1 = (i107 + 1) * 4;
+          const g109_2 = bt41_120[i107 + 2];
+          const o110_2 = (i107 + 2) * 4;
+          const g109_3 = bt41_120[i107 + 3];
+          const o110_3 = (i107 + 3) * 4;
+          for (let j108 = 0; j108 < 4; j108++) {
+            const hv111 = h_steps[o83 + j108];
+            dL_dUf[o110_0 + j108] += g109_0 * hv111;
+            dL_dUf[o110_1 + j108] += g109_1 * hv111;
+            dL_dUf[o110_2 + j108] += g109_2 * hv111;
+            dL_dUf[o110_3 + j108] += g109_3 * hv111;
+            bt41_128[j108] += Uf[o110_0 + j108] * g109_0
+              + Uf[o110_1 + j108] * g109_1
+              + Uf[o110_2 + j108] * g109_2
+              + Uf[o110_3 + j108] * g109_3;
           }
         }
       }
 
-      for (let i134 = 0; i134 < 4; i134++) {
-        bt41_132[i134] = ((bt41_75[i134] + bt41_92[i134]) + bt41_110[i134]) + bt41_128[i134];
+      for (let i112 = 0; i112 < 4; i112++) {
+        bt41_132[i112] = ((bt41_75[i112] + bt41_92[i112]) + bt41_110[i112]) + bt41_128[i112];
       }
       {
-        const o135 = (t87 + 0) * 4;
-        for (let i136 = 0; i136 < 4; i136++) dL_dh_steps[o135 + i136] += bt41_132[i136];
+        const o113 = (t81 + 0) * 4;
+        for (let i114 = 0; i114 < 4; i114++) dL_dh_steps[o113 + i114] += bt41_132[i114];
       }
       {
-        const o137 = (t87 + 0) * 4;
-        for (let i138 = 0; i138 < 4; i138++) dL_dc_steps[o137 + i138] += bt41_63[i138];
+        const o115 = (t81 + 0) * 4;
+        for (let i116 = 0; i116 < 4; i116++) dL_dc_steps[o115 + i116] += bt41_63[i116];
       }
       {
-        for (let i139 = 0; i139 < 4; i139 += 4) {
-          const a141_0 = bt41_120[i139];
-          const o142_0 = i139 * 3;
-          const a141_1 = bt41_120[i139 + 1];
-          const o142_1 = (i139 + 1) * 3;
-          const a141_2 = bt41_120[i139 + 2];
-          const o142_2 = (i139 + 2) * 3;
-          const a141_3 = bt41_120[i139 + 3];
-          const o142_3 = (i139 + 3) * 3;
-          for (let j140 = 0; j140 < 3; j140++) {
-            const bv143 = bt41_1[j140];
-            dL_dWf[o142_0 + j140] += a141_0 * bv143;
-            dL_dWf[o142_1 + j140] += a141_1 * bv143;
-            dL_dWf[o142_2 + j140] += a141_2 * bv143;
-            dL_dWf[o142_3 + j140] += a141_3 * bv143;
+        for (let i117 = 0; i117 < 4; i117 += 4) {
+          const a119_0 = bt41_120[i117];
+          const o120_0 = i117 * 3;
+          const a119_1 = bt41_120[i117 + 1];
+          const o120_1 = (i117 + 1) * 3;
+          const a119_2 = bt41_120[i117 + 2];
+          const o120_2 = (i117 + 2) * 3;
+          const a119_3 = bt41_120[i117 + 3];
+          const o120_3 = (i117 + 3) * 3;
+          for (let j118 = 0; j118 < 3; j118++) {
+            const bv121 = x[o82 + j118];
+            dL_dWf[o120_0 + j118] += a119_0 * bv121;
+            dL_dWf[o120_1 + j118] += a119_1 * bv121;
+            dL_dWf[o120_2 + j118] += a119_2 * bv121;
+            dL_dWf[o120_3 + j118] += a119_3 * bv121;
           }
         }
       }
-      for (let i144 = 0; i144 < 4; i144++) dL_dbf[i144] += bt41_120[i144];
+      for (let i122 = 0; i122 < 4; i122++) dL_dbf[i122] += bt41_120[i122];
       {
-        for (let i145 = 0; i145 < 4; i145 += 4) {
-          const a147_0 = bt41_102[i145];
-          const o148_0 = i145 * 3;
-          const a147_1 = bt41_102[i145 + 1];
-          const o148_1 = (i145 + 1) * 3;
-          const a147_2 = bt41_102[i145 + 2];
-          const o148_2 = (i145 + 2) * 3;
-          const a147_3 = bt41_102[i145 + 3];
-          const o148_3 = (i145 + 3) * 3;
-          for (let j146 = 0; j146 < 3; j146++) {
-            const bv149 = bt41_1[j146];
-            dL_dWi[o148_0 + j146] += a147_0 * bv149;
-            dL_dWi[o148_1 + j146] += a147_1 * bv149;
-            dL_dWi[o148_2 + j146] += a147_2 * bv149;
-            dL_dWi[o148_3 + j146] += a147_3 * bv149;
+        for (let i123 = 0; i123 < 4; i123 += 4) {
+          const a125_0 = bt41_102[i123];
+          const o126_0 = i123 * 3;
+          const a125_1 = bt41_102[i123 + 1];
+          const o126_1 = (i123 + 1) * 3;
+          const a125_2 = bt41_102[i123 + 2];
+          const o126_2 = (i123 + 2) * 3;
+          const a125_3 = bt41_102[i123 + 3];
+          const o126_3 = (i123 + 3) * 3;
+          for (let j124 = 0; j124 < 3; j124++) {
+            const bv127 = x[o82 + j124];
+            dL_dWi[o126_0 + j124] += a125_0 * bv127;
+            dL_dWi[o126_1 + j124] += a125_1 * bv127;
+            dL_dWi[o126_2 + j124] += a125_2 * bv127;
+            dL_dWi[o126_3 + j124] += a125_3 * bv127;
           }
         }
       }
-      for (let i150 = 0; i150 < 4; i150++) dL_dbi[i150] += bt41_102[i150];
+      for (let i128 = 0; i128 < 4; i128++) dL_dbi[i128] += bt41_102[i128];
       {
-        for (let i151 = 0; i151 < 4; i151 += 4) {
-          const a153_0 = bt41_84[i151];
-          const o154_0 = i151 * 3;
-          const a153_1 = bt41_84[i151 + 1];
-          const o154_1 = (i151 + 1) * 3;
-          const a153_2 = bt41_84[i151 + 2];
-          const o154_2 = (i151 + 2) * 3;
-          const a153_3 = bt41_84[i151 + 3];
-          const o154_3 = (i151 + 3) * 3;
-          for (let j152 = 0; j152 < 3; j152++) {
-            const bv155 = bt41_1[j152];
-            dL_dWo[o154_0 + j152] += a153_0 * bv155;
-            dL_dWo[o154_1 + j152] += a153_1 * bv155;
-            dL_dWo[o154_2 + j152] += a153_2 * bv155;
-            dL_dWo[o154_3 + j152] += a153_3 * bv155;
+        for (let i129 = 0; i129 < 4; i129 += 4) {
+          const a131_0 = bt41_84[i129];
+          const o132_0 = i129 * 3;
+          const a131_1 = bt41_84[i129 + 1];
+          const o132_1 = (i129 + 1) * 3;
+          const a131_2 = bt41_84[i129 + 2];
+          const o132_2 = (i129 + 2) * 3;
+          const a131_3 = bt41_84[i129 + 3];
+          const o132_3 = (i129 + 3) * 3;
+          for (let j130 = 0; j130 < 3; j130++) {
+            const bv133 = x[o82 + j130];
+            dL_dWo[o132_0 + j130] += a131_0 * bv133;
+            dL_dWo[o132_1 + j130] += a131_1 * bv133;
+            dL_dWo[o132_2 + j130] += a131_2 * bv133;
+            dL_dWo[o132_3 + j130] += a131_3 * bv133;
           }
         }
       }
-      for (let i156 = 0; i156 < 4; i156++) dL_dbo[i156] += bt41_84[i156];
+      for (let i134 = 0; i134 < 4; i134++) dL_dbo[i134] += bt41_84[i134];
       {
-        for (let i157 = 0; i157 < 4; i157 += 4) {
-          const a159_0 = bt41_69[i157];
-          const o160_0 = i157 * 3;
-          const a159_1 = bt41_69[i157 + 1];
-          const o160_1 = (i157 + 1) * 3;
-          const a159_2 = bt41_69[i157 + 2];
-          const o160_2 = (i157 + 2) * 3;
-          const a159_3 = bt41_69[i157 + 3];
-          const o160_3 = (i157 + 3) * 3;
-          for (let j158 = 0; j158 < 3; j158++) {
-            const bv161 = bt41_1[j158];
-            dL_dWc[o160_0 + j158] += a159_0 * bv161;
-            dL_dWc[o160_1 + j158] += a159_1 * bv161;
-            dL_dWc[o160_2 + j158] += a159_2 * bv161;
-            dL_dWc[o160_3 + j158] += a159_3 * bv161;
+        for (let i135 = 0; i135 < 4; i135 += 4) {
+          const a137_0 = bt41_69[i135];
+          const o138_0 = i135 * 3;
+          const a137_1 = bt41_69[i135 + 1];
+          const o138_1 = (i135 + 1) * 3;
+          const a137_2 = bt41_69[i135 + 2];
+          const o138_2 = (i135 + 2) * 3;
+          const a137_3 = bt41_69[i135 + 3];
+          const o138_3 = (i135 + 3) * 3;
+          for (let j136 = 0; j136 < 3; j136++) {
+            const bv139 = x[o82 + j136];
+            dL_dWc[o138_0 + j136] += a137_0 * bv139;
+            dL_dWc[o138_1 + j136] += a137_1 * bv139;
+            dL_dWc[o138_2 + j136] += a137_2 * bv139;
+            dL_dWc[o138_3 + j136] += a137_3 * bv139;
           }
         }
       }
-      for (let i162 = 0; i162 < 4; i162++) dL_dbc[i162] += bt41_69[i162];
+      for (let i140 = 0; i140 < 4; i140++) dL_dbc[i140] += bt41_69[i140];
     }
   }
 

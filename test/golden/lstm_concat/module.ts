@@ -126,6 +126,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wf", "Wi", "Wc", "Wo"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -135,6 +137,29 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wf"]!
+    && c[1] === o["Wf"]!.length
+    && c[2] === p["Wf"]!
+    && c[3] === p["Wf"]!.length
+    && c[4] === o["Wi"]!
+    && c[5] === o["Wi"]!.length
+    && c[6] === p["Wi"]!
+    && c[7] === p["Wi"]!.length
+    && c[8] === o["Wc"]!
+    && c[9] === o["Wc"]!.length
+    && c[10] === p["Wc"]!
+    && c[11] === p["Wc"]!.length
+    && c[12] === o["Wo"]!
+    && c[13] === o["Wo"]!.length
+    && c[14] === p["Wo"]!
+    && c[15] === p["Wo"]!.length
+    && c[16] === x["x"]!
+    && c[17] === x["x"]!.length
+    && c[18] === x["y"]!
+    && c[19] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -151,6 +176,28 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wf"]!,
+    o["Wf"]!.length,
+    p["Wf"]!,
+    p["Wf"]!.length,
+    o["Wi"]!,
+    o["Wi"]!.length,
+    p["Wi"]!,
+    p["Wi"]!.length,
+    o["Wc"]!,
+    o["Wc"]!.length,
+    p["Wc"]!,
+    p["Wc"]!.length,
+    o["Wo"]!,
+    o["Wo"]!.length,
+    p["Wo"]!,
+    p["Wo"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -182,23 +229,12 @@ function allocate() {
   const r7_11 = new Float64Array(3 * 2);
   const r7_16 = new Float64Array(3 * 2);
   const r7_19 = new Float64Array(3 * 2);
-  const h_prev = new Float64Array(2);
-  const x_t = new Float64Array(2);
   const v_t = new Float64Array(4);
-  const bt7_4 = new Float64Array(2);
   const f_t = new Float64Array(2);
-  const bt7_7 = new Float64Array(2);
   const i_t = new Float64Array(2);
-  const bt7_10 = new Float64Array(2);
   const o_t = new Float64Array(2);
-  const c_prev = new Float64Array(2);
-  const bt7_13 = new Float64Array(2);
-  const bt7_15 = new Float64Array(2);
   const bt7_16 = new Float64Array(2);
-  const bt7_17 = new Float64Array(2);
-  const c_t = new Float64Array(2);
   const bt7_19 = new Float64Array(2);
-  const h_t = new Float64Array(2);
   const h = h_steps.subarray(1 * 2);
   const c = c_steps.subarray(1 * 2);
   const v = new Float64Array(12);
@@ -213,89 +249,18 @@ function allocate() {
   const dL_dh = new Float64Array(6);
   const dL_dh_steps = new Float64Array((1 + 3) * 2);
   const dL_dc_steps = new Float64Array((1 + 3) * 2);
-  const bt27_0 = new Float64Array(2);
-  const bt27_1 = new Float64Array(2);
-  const bt27_2 = new Float64Array(4);
-  const bt27_3 = new Float64Array(8);
-  const bt27_4 = new Float64Array(2);
-  const bt27_5 = new Float64Array(2);
-  const bt27_6 = new Float64Array(8);
-  const bt27_7 = new Float64Array(2);
-  const bt27_8 = new Float64Array(2);
-  const bt27_9 = new Float64Array(8);
-  const bt27_10 = new Float64Array(2);
-  const bt27_11 = new Float64Array(2);
-  const bt27_12 = new Float64Array(2);
-  const bt27_13 = new Float64Array(2);
-  const bt27_14 = new Float64Array(8);
-  const bt27_15 = new Float64Array(2);
-  const bt27_16 = new Float64Array(2);
-  const bt27_17 = new Float64Array(2);
-  const bt27_18 = new Float64Array(2);
-  const bt27_19 = new Float64Array(2);
-  const bt27_20 = new Float64Array(2);
-  const bt27_21 = new Float64Array(2);
-  const bt27_22 = new Float64Array(2);
-  const bt27_23 = new Float64Array(2);
-  const bt27_24 = new Float64Array(2);
-  const bt27_26 = new Float64Array(2);
-  const bt27_27 = new Float64Array(2);
-  const bt27_31 = new Float64Array(2);
-  const bt27_32 = new Float64Array(2);
-  const bt27_33 = new Float64Array(2);
-  const bt27_35 = new Float64Array(2);
   const bt27_36 = new Float64Array(2);
-  const bt27_38 = new Float64Array(2);
-  const bt27_39 = new Float64Array(2);
-  const bt27_41 = new Float64Array(2);
-  const bt27_42 = new Float64Array(2);
-  const bt27_43 = new Float64Array(2);
-  const bt27_44 = new Float64Array(2);
   const bt27_45 = new Float64Array(2);
-  const bt27_47 = new Float64Array(2);
-  const bt27_48 = new Float64Array(8);
   const bt27_49 = new Float64Array(4);
-  const bt27_51 = new Float64Array(8);
-  const bt27_52 = new Float64Array(4);
-  const bt27_53 = new Float64Array(2);
   const bt27_54 = new Float64Array(2);
-  const bt27_56 = new Float64Array(2);
-  const bt27_57 = new Float64Array(2);
-  const bt27_58 = new Float64Array(2);
-  const bt27_59 = new Float64Array(2);
   const bt27_60 = new Float64Array(2);
-  const bt27_62 = new Float64Array(2);
-  const bt27_63 = new Float64Array(2);
-  const bt27_64 = new Float64Array(2);
-  const bt27_65 = new Float64Array(8);
   const bt27_66 = new Float64Array(4);
-  const bt27_68 = new Float64Array(8);
-  const bt27_69 = new Float64Array(4);
-  const bt27_70 = new Float64Array(4);
-  const bt27_71 = new Float64Array(2);
-  const bt27_72 = new Float64Array(2);
   const bt27_73 = new Float64Array(2);
-  const bt27_75 = new Float64Array(2);
-  const bt27_76 = new Float64Array(2);
-  const bt27_77 = new Float64Array(2);
-  const bt27_78 = new Float64Array(8);
   const bt27_79 = new Float64Array(4);
-  const bt27_81 = new Float64Array(8);
-  const bt27_82 = new Float64Array(4);
-  const bt27_83 = new Float64Array(4);
-  const bt27_84 = new Float64Array(2);
-  const bt27_85 = new Float64Array(2);
   const bt27_86 = new Float64Array(2);
-  const bt27_88 = new Float64Array(2);
-  const bt27_89 = new Float64Array(2);
-  const bt27_90 = new Float64Array(2);
-  const bt27_91 = new Float64Array(8);
   const bt27_92 = new Float64Array(4);
-  const bt27_94 = new Float64Array(8);
-  const bt27_95 = new Float64Array(4);
   const bt27_96 = new Float64Array(4);
   const bt27_97 = new Float64Array(2);
-  const bt27_99 = new Float64Array(2);
   const dL_dWf = new Float64Array(8);
   const dL_dWi = new Float64Array(8);
   const dL_dWo = new Float64Array(8);
@@ -310,23 +275,12 @@ function allocate() {
     r7_11,
     r7_16,
     r7_19,
-    h_prev,
-    x_t,
     v_t,
-    bt7_4,
     f_t,
-    bt7_7,
     i_t,
-    bt7_10,
     o_t,
-    c_prev,
-    bt7_13,
-    bt7_15,
     bt7_16,
-    bt7_17,
-    c_t,
     bt7_19,
-    h_t,
     h,
     c,
     v,
@@ -341,89 +295,18 @@ function allocate() {
     dL_dh,
     dL_dh_steps,
     dL_dc_steps,
-    bt27_0,
-    bt27_1,
-    bt27_2,
-    bt27_3,
-    bt27_4,
-    bt27_5,
-    bt27_6,
-    bt27_7,
-    bt27_8,
-    bt27_9,
-    bt27_10,
-    bt27_11,
-    bt27_12,
-    bt27_13,
-    bt27_14,
-    bt27_15,
-    bt27_16,
-    bt27_17,
-    bt27_18,
-    bt27_19,
-    bt27_20,
-    bt27_21,
-    bt27_22,
-    bt27_23,
-    bt27_24,
-    bt27_26,
-    bt27_27,
-    bt27_31,
-    bt27_32,
-    bt27_33,
-    bt27_35,
     bt27_36,
-    bt27_38,
-    bt27_39,
-    bt27_41,
-    bt27_42,
-    bt27_43,
-    bt27_44,
     bt27_45,
-    bt27_47,
-    bt27_48,
     bt27_49,
-    bt27_51,
-    bt27_52,
-    bt27_53,
     bt27_54,
-    bt27_56,
-    bt27_57,
-    bt27_58,
-    bt27_59,
     bt27_60,
-    bt27_62,
-    bt27_63,
-    bt27_64,
-    bt27_65,
     bt27_66,
-    bt27_68,
-    bt27_69,
-    bt27_70,
-    bt27_71,
-    bt27_72,
     bt27_73,
-    bt27_75,
-    bt27_76,
-    bt27_77,
-    bt27_78,
     bt27_79,
-    bt27_81,
-    bt27_82,
-    bt27_83,
-    bt27_84,
-    bt27_85,
     bt27_86,
-    bt27_88,
-    bt27_89,
-    bt27_90,
-    bt27_91,
     bt27_92,
-    bt27_94,
-    bt27_95,
     bt27_96,
     bt27_97,
-    bt27_99,
     dL_dWf,
     dL_dWi,
     dL_dWo,
@@ -446,101 +329,69 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const Wi = params["Wi"];
   const Wc = params["Wc"];
   const Wo = params["Wo"];
-  const {
-    h_steps,
-    c_steps,
-    h_prev,
-    x_t,
-    v_t,
-    f_t,
-    i_t,
-    o_t,
-    c_prev,
-    c_t,
-    h_t,
-    h,
-    c,
-    v,
-    f,
-    i,
-    o,
-    h_T,
-    v17,
-    L,
-  } = w;
+  const { h_steps, c_steps, v_t, f_t, i_t, o_t, h, c, v, f, i, o, h_T, v17, L } = w;
   // v_t = concat(h_<t-1>, x_t); f_t = sigmoid(Wf*v_t); i_t = sigmoid(Wi*v_t); o_t = sigmoid(Wo*v_t); c_t = f_t .* c_<t-1> + i_t .* tanh(Wc*v_t); h_t = o_t .* tanh(…
   {
     h_steps.fill(0, 0 * 2, 1 * 2);
     c_steps.fill(0, 0 * 2, 1 * 2);
     for (let t0 = 0; t0 < 3; t0++) {
+      const o1 = (t0 + 0) * 2;
+      const o2 = t0 * 2;
+      const o3 = (t0 + 1) * 2;
+      for (let o4 = 0; o4 < 1; o4++)
+        for (let j5 = 0; j5 < 2 * 1; j5++)
+          v_t[(o4 * 4 + 0) * 1 + j5] = h_steps[o1 + ((o4 * 2 + 0) * 1 + j5)];
+      for (let o6 = 0; o6 < 1; o6++)
+        for (let j7 = 0; j7 < 2 * 1; j7++)
+          v_t[(o6 * 4 + 2) * 1 + j7] = x[o2 + ((o6 * 2 + 0) * 1 + j7)];
       {
-        const o1 = (t0 + 0) * 2;
-        for (let i2 = 0; i2 < 2; i2++) h_prev[i2] = h_steps[o1 + i2];
-      }
-      {
-        const o3 = t0 * 2;
-        for (let i4 = 0; i4 < 2; i4++) x_t[i4] = x[o3 + i4];
-      }
-      {
-        const o5 = (t0 + 0) * 2;
-        for (let i6 = 0; i6 < 2; i6++) c_prev[i6] = c_steps[o5 + i6];
-      }
-      for (let o7 = 0; o7 < 1; o7++)
-        for (let j8 = 0; j8 < 2 * 1; j8++)
-          v_t[(o7 * 4 + 0) * 1 + j8] = h_prev[(o7 * 2 + 0) * 1 + j8];
-      for (let o9 = 0; o9 < 1; o9++)
-        for (let j10 = 0; j10 < 2 * 1; j10++)
-          v_t[(o9 * 4 + 2) * 1 + j10] = x_t[(o9 * 2 + 0) * 1 + j10];
-      {
-        for (let i11 = 0; i11 < 2; i11++) {
-          const ar13_0_0 = i11 * 4;
-          let s15_0_0 = 0;
-          for (let p12 = 0; p12 < 4; p12++) {
-            const x14 = v_t[p12];
-            s15_0_0 += Wf[ar13_0_0 + p12] * x14;
+        for (let i8 = 0; i8 < 2; i8++) {
+          const ar10_0_0 = i8 * 4;
+          let s12_0_0 = 0;
+          for (let p9 = 0; p9 < 4; p9++) {
+            const x11 = v_t[p9];
+            s12_0_0 += Wf[ar10_0_0 + p9] * x11;
           }
-          f_t[i11] = 1 / (1 + Math.exp(-s15_0_0));
+          f_t[i8] = 1 / (1 + Math.exp(-s12_0_0));
         }
       }
       {
-        for (let i16 = 0; i16 < 2; i16++) {
-          const ar18_0_0 = i16 * 4;
-          let s20_0_0 = 0;
-          for (let p17 = 0; p17 < 4; p17++) {
-            const x19 = v_t[p17];
-            s20_0_0 += Wi[ar18_0_0 + p17] * x19;
+        for (let i13 = 0; i13 < 2; i13++) {
+          const ar15_0_0 = i13 * 4;
+          let s17_0_0 = 0;
+          for (let p14 = 0; p14 < 4; p14++) {
+            const x16 = v_t[p14];
+            s17_0_0 += Wi[ar15_0_0 + p14] * x16;
           }
-          i_t[i16] = 1 / (1 + Math.exp(-s20_0_0));
+          i_t[i13] = 1 / (1 + Math.exp(-s17_0_0));
         }
       }
       {
-        for (let i21 = 0; i21 < 2; i21++) {
-          const ar23_0_0 = i21 * 4;
-          let s25_0_0 = 0;
-          for (let p22 = 0; p22 < 4; p22++) {
-            const x24 = v_t[p22];
-            s25_0_0 += Wo[ar23_0_0 + p22] * x24;
+        for (let i18 = 0; i18 < 2; i18++) {
+          const ar20_0_0 = i18 * 4;
+          let s22_0_0 = 0;
+          for (let p19 = 0; p19 < 4; p19++) {
+            const x21 = v_t[p19];
+            s22_0_0 += Wo[ar20_0_0 + p19] * x21;
           }
-          o_t[i21] = 1 / (1 + Math.exp(-s25_0_0));
+          o_t[i18] = 1 / (1 + Math.exp(-s22_0_0));
         }
       }
       {
-        for (let i26 = 0; i26 < 2; i26++) {
-          const ar28_0_0 = i26 * 4;
-          let s30_0_0 = 0;
-          for (let p27 = 0; p27 < 4; p27++) {
-            const x29 = v_t[p27];
-            s30_0_0 += Wc[ar28_0_0 + p27] * x29;
+        for (let i23 = 0; i23 < 2; i23++) {
+          const ar25_0_0 = i23 * 4;
+          let s27_0_0 = 0;
+          for (let p24 = 0; p24 < 4; p24++) {
+            const x26 = v_t[p24];
+            s27_0_0 += Wc[ar25_0_0 + p24] * x26;
           }
-          c_t[i26] = (f_t[i26] * c_prev[i26]) + (i_t[i26] * (Math.tanh(s30_0_0)));
+          c_steps[o3 + i23] = (f_t[i23] * c_steps[o1 + i23]) + (i_t[i23] * (Math.tanh(s27_0_0)));
         }
       }
 
-      for (let i31 = 0; i31 < 2; i31++) {
-        h_t[i31] = o_t[i31] * (Math.tanh(c_t[i31]));
+      for (let i28 = 0; i28 < 2; i28++) {
+        h_steps[o3 + i28] = o_t[i28] * (Math.tanh(c_steps[o3 + i28]));
       }
-      h_steps.set(h_t, (t0 + 1) * 2);
-      c_steps.set(c_t, (t0 + 1) * 2);
       v.set(v_t, t0 * 4);
       f.set(f_t, t0 * 2);
       i.set(i_t, t0 * 2);
@@ -548,18 +399,18 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
     }
   }
   {
-    const o32 = (3 - 1 - 0) * 2;
-    for (let i33 = 0; i33 < 2; i33++) h_T[i33] = h[o32 + i33];
+    const o29 = (3 - 1 - 0) * 2;
+    for (let i30 = 0; i30 < 2; i30++) h_T[i30] = h[o29 + i30];
   }
 
-  for (let i34 = 0; i34 < 2; i34++) {
-    v17[i34] = (h_T[i34] - (y[i34])) * (h_T[i34] - (y[i34]));
+  for (let i31 = 0; i31 < 2; i31++) {
+    v17[i31] = (h_T[i31] - (y[i31])) * (h_T[i31] - (y[i31]));
   }
   // loss L = sum((h_T - y)^2)
   {
-    let s35 = 0;
-    for (let i36 = 0; i36 < 2; i36++) s35 += v17[i36];
-    L[0] = s35;
+    let s32 = 0;
+    for (let i33 = 0; i33 < 2; i33++) s32 += v17[i33];
+    L[0] = s32;
   }
   return {
     loss: L[0],
@@ -614,17 +465,12 @@ export function gradient(
     r7_11,
     r7_16,
     r7_19,
-    h_prev,
-    x_t,
     v_t,
     f_t,
     i_t,
     o_t,
-    c_prev,
     bt7_16,
-    c_t,
     bt7_19,
-    h_t,
     h,
     h_T,
     v15,
@@ -634,15 +480,6 @@ export function gradient(
     dL_dh,
     dL_dh_steps,
     dL_dc_steps,
-    bt27_2,
-    bt27_5,
-    bt27_8,
-    bt27_11,
-    bt27_12,
-    bt27_16,
-    bt27_19,
-    bt27_21,
-    bt27_22,
     bt27_36,
     bt27_45,
     bt27_49,
@@ -660,118 +497,107 @@ export function gradient(
   {
     h_steps.fill(0, 0 * 2, 1 * 2);
     c_steps.fill(0, 0 * 2, 1 * 2);
-    for (let t37 = 0; t37 < 3; t37++) {
+    for (let t34 = 0; t34 < 3; t34++) {
+      const o35 = (t34 + 0) * 2;
+      const o36 = t34 * 2;
+      const o37 = (t34 + 1) * 2;
+      for (let o38 = 0; o38 < 1; o38++)
+        for (let j39 = 0; j39 < 2 * 1; j39++)
+          v_t[(o38 * 4 + 0) * 1 + j39] = h_steps[o35 + ((o38 * 2 + 0) * 1 + j39)];
+      for (let o40 = 0; o40 < 1; o40++)
+        for (let j41 = 0; j41 < 2 * 1; j41++)
+          v_t[(o40 * 4 + 2) * 1 + j41] = x[o36 + ((o40 * 2 + 0) * 1 + j41)];
       {
-        const o38 = (t37 + 0) * 2;
-        for (let i39 = 0; i39 < 2; i39++) h_prev[i39] = h_steps[o38 + i39];
-      }
-      {
-        const o40 = t37 * 2;
-        for (let i41 = 0; i41 < 2; i41++) x_t[i41] = x[o40 + i41];
-      }
-      {
-        const o42 = (t37 + 0) * 2;
-        for (let i43 = 0; i43 < 2; i43++) c_prev[i43] = c_steps[o42 + i43];
-      }
-      for (let o44 = 0; o44 < 1; o44++)
-        for (let j45 = 0; j45 < 2 * 1; j45++)
-          v_t[(o44 * 4 + 0) * 1 + j45] = h_prev[(o44 * 2 + 0) * 1 + j45];
-      for (let o46 = 0; o46 < 1; o46++)
-        for (let j47 = 0; j47 < 2 * 1; j47++)
-          v_t[(o46 * 4 + 2) * 1 + j47] = x_t[(o46 * 2 + 0) * 1 + j47];
-      {
-        for (let i48 = 0; i48 < 2; i48++) {
-          const ar50_0_0 = i48 * 4;
-          let s52_0_0 = 0;
-          for (let p49 = 0; p49 < 4; p49++) {
-            const x51 = v_t[p49];
-            s52_0_0 += Wf[ar50_0_0 + p49] * x51;
+        for (let i42 = 0; i42 < 2; i42++) {
+          const ar44_0_0 = i42 * 4;
+          let s46_0_0 = 0;
+          for (let p43 = 0; p43 < 4; p43++) {
+            const x45 = v_t[p43];
+            s46_0_0 += Wf[ar44_0_0 + p43] * x45;
           }
-          f_t[i48] = 1 / (1 + Math.exp(-s52_0_0));
+          f_t[i42] = 1 / (1 + Math.exp(-s46_0_0));
         }
       }
       {
-        for (let i53 = 0; i53 < 2; i53++) {
-          const ar55_0_0 = i53 * 4;
-          let s57_0_0 = 0;
-          for (let p54 = 0; p54 < 4; p54++) {
-            const x56 = v_t[p54];
-            s57_0_0 += Wi[ar55_0_0 + p54] * x56;
+        for (let i47 = 0; i47 < 2; i47++) {
+          const ar49_0_0 = i47 * 4;
+          let s51_0_0 = 0;
+          for (let p48 = 0; p48 < 4; p48++) {
+            const x50 = v_t[p48];
+            s51_0_0 += Wi[ar49_0_0 + p48] * x50;
           }
-          i_t[i53] = 1 / (1 + Math.exp(-s57_0_0));
+          i_t[i47] = 1 / (1 + Math.exp(-s51_0_0));
         }
       }
       {
-        for (let i58 = 0; i58 < 2; i58++) {
-          const ar60_0_0 = i58 * 4;
-          let s62_0_0 = 0;
-          for (let p59 = 0; p59 < 4; p59++) {
-            const x61 = v_t[p59];
-            s62_0_0 += Wo[ar60_0_0 + p59] * x61;
+        for (let i52 = 0; i52 < 2; i52++) {
+          const ar54_0_0 = i52 * 4;
+          let s56_0_0 = 0;
+          for (let p53 = 0; p53 < 4; p53++) {
+            const x55 = v_t[p53];
+            s56_0_0 += Wo[ar54_0_0 + p53] * x55;
           }
-          o_t[i58] = 1 / (1 + Math.exp(-s62_0_0));
+          o_t[i52] = 1 / (1 + Math.exp(-s56_0_0));
         }
       }
       {
-        for (let i63 = 0; i63 < 2; i63++) {
-          const ar65_0_0 = i63 * 4;
-          let s67_0_0 = 0;
-          for (let p64 = 0; p64 < 4; p64++) {
-            const x66 = v_t[p64];
-            s67_0_0 += Wc[ar65_0_0 + p64] * x66;
+        for (let i57 = 0; i57 < 2; i57++) {
+          const ar59_0_0 = i57 * 4;
+          let s61_0_0 = 0;
+          for (let p58 = 0; p58 < 4; p58++) {
+            const x60 = v_t[p58];
+            s61_0_0 += Wc[ar59_0_0 + p58] * x60;
           }
-          bt7_16[i63] = Math.tanh(s67_0_0);
+          bt7_16[i57] = Math.tanh(s61_0_0);
         }
       }
 
-      for (let i68 = 0; i68 < 2; i68++) {
-        c_t[i68] = (f_t[i68] * c_prev[i68]) + (i_t[i68] * bt7_16[i68]);
+      for (let i62 = 0; i62 < 2; i62++) {
+        c_steps[o37 + i62] = (f_t[i62] * c_steps[o35 + i62]) + (i_t[i62] * bt7_16[i62]);
       }
 
-      for (let i69 = 0; i69 < 2; i69++) {
-        bt7_19[i69] = Math.tanh(c_t[i69]);
+      for (let i63 = 0; i63 < 2; i63++) {
+        bt7_19[i63] = Math.tanh(c_steps[o37 + i63]);
       }
 
-      for (let i70 = 0; i70 < 2; i70++) {
-        h_t[i70] = o_t[i70] * bt7_19[i70];
+      for (let i64 = 0; i64 < 2; i64++) {
+        h_steps[o37 + i64] = o_t[i64] * bt7_19[i64];
       }
-      h_steps.set(h_t, (t37 + 1) * 2);
-      c_steps.set(c_t, (t37 + 1) * 2);
-      r7_2.set(v_t, t37 * 4);
-      r7_5.set(f_t, t37 * 2);
-      r7_8.set(i_t, t37 * 2);
-      r7_11.set(o_t, t37 * 2);
-      r7_16.set(bt7_16, t37 * 2);
-      r7_19.set(bt7_19, t37 * 2);
+      r7_2.set(v_t, t34 * 4);
+      r7_5.set(f_t, t34 * 2);
+      r7_8.set(i_t, t34 * 2);
+      r7_11.set(o_t, t34 * 2);
+      r7_16.set(bt7_16, t34 * 2);
+      r7_19.set(bt7_19, t34 * 2);
     }
   }
   {
-    const o71 = (3 - 1 - 0) * 2;
-    for (let i72 = 0; i72 < 2; i72++) h_T[i72] = h[o71 + i72];
+    const o65 = (3 - 1 - 0) * 2;
+    for (let i66 = 0; i66 < 2; i66++) h_T[i66] = h[o65 + i66];
   }
 
-  for (let i73 = 0; i73 < 2; i73++) {
-    v15[i73] = h_T[i73] - (y[i73]);
+  for (let i67 = 0; i67 < 2; i67++) {
+    v15[i67] = h_T[i67] - (y[i67]);
   }
 
-  for (let i74 = 0; i74 < 2; i74++) {
-    v17[i74] = v15[i74] * v15[i74];
+  for (let i68 = 0; i68 < 2; i68++) {
+    v17[i68] = v15[i68] * v15[i68];
   }
   // loss L = sum((h_T - y)^2)
   {
-    let s75 = 0;
-    for (let i76 = 0; i76 < 2; i76++) s75 += v17[i76];
-    L[0] = s75;
+    let s69 = 0;
+    for (let i70 = 0; i70 < 2; i70++) s69 += v17[i70];
+    L[0] = s69;
   }
 
-  for (let i77 = 0; i77 < 2; i77++) {
-    v22[i77] = K21[i77] * v15[i77];
+  for (let i71 = 0; i71 < 2; i71++) {
+    v22[i71] = K21[i71] * v15[i71];
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o78 = (3 - 1 - 0) * 2;
-    for (let i79 = 0; i79 < 2; i79++) dL_dh[o78 + i79] = v22[i79];
+    const o72 = (3 - 1 - 0) * 2;
+    for (let i73 = 0; i73 < 2; i73++) dL_dh[o72 + i73] = v22[i73];
   }
   // backpropagation through time: dL/dh_t, c_t from the last step to the first, summing dL/dWf, dL/dWi, dL/dWc, dL/dWo over the steps
   {
@@ -782,130 +608,103 @@ export function gradient(
     dL_dWi.fill(0);
     dL_dWo.fill(0);
     dL_dWc.fill(0);
-    for (let t80 = 3 - 1; t80 >= 0; t80--) {
-      {
-        const o81 = t80 * 4;
-        for (let i82 = 0; i82 < 4; i82++) bt27_2[i82] = r7_2[o81 + i82];
-      }
-      {
-        const o83 = t80 * 2;
-        for (let i84 = 0; i84 < 2; i84++) bt27_5[i84] = r7_5[o83 + i84];
-      }
-      {
-        const o85 = t80 * 2;
-        for (let i86 = 0; i86 < 2; i86++) bt27_8[i86] = r7_8[o85 + i86];
-      }
-      {
-        const o87 = t80 * 2;
-        for (let i88 = 0; i88 < 2; i88++) bt27_11[i88] = r7_11[o87 + i88];
-      }
-      {
-        const o89 = (t80 + 0) * 2;
-        for (let i90 = 0; i90 < 2; i90++) bt27_12[i90] = c_steps[o89 + i90];
-      }
-      {
-        const o91 = t80 * 2;
-        for (let i92 = 0; i92 < 2; i92++) bt27_16[i92] = r7_16[o91 + i92];
-      }
-      {
-        const o93 = t80 * 2;
-        for (let i94 = 0; i94 < 2; i94++) bt27_19[i94] = r7_19[o93 + i94];
-      }
-      {
-        const o95 = (t80 + 1) * 2;
-        for (let i96 = 0; i96 < 2; i96++) bt27_21[i96] = dL_dh_steps[o95 + i96];
-      }
-      {
-        const o97 = (t80 + 1) * 2;
-        for (let i98 = 0; i98 < 2; i98++) bt27_22[i98] = dL_dc_steps[o97 + i98];
+    for (let t74 = 3 - 1; t74 >= 0; t74--) {
+      const o75 = t74 * 4;
+      const o76 = t74 * 2;
+      const o77 = (t74 + 0) * 2;
+      const o78 = (t74 + 1) * 2;
+
+      for (let i79 = 0; i79 < 2; i79++) {
+        bt27_36[i79] = dL_dc_steps[o78 + i79]
+          + ((dL_dh_steps[o78 + i79] * r7_11[o76 + i79])
+            * (1 - (r7_19[o76 + i79] * r7_19[o76 + i79])));
       }
 
-      for (let i99 = 0; i99 < 2; i99++) {
-        bt27_36[i99] = bt27_22[i99]
-          + ((bt27_21[i99] * bt27_11[i99]) * (1 - (bt27_19[i99] * bt27_19[i99])));
-      }
-
-      for (let i100 = 0; i100 < 2; i100++) {
-        bt27_45[i100] = (bt27_36[i100] * bt27_8[i100]) * (1 - (bt27_16[i100] * bt27_16[i100]));
+      for (let i80 = 0; i80 < 2; i80++) {
+        bt27_45[i80] = (bt27_36[i80] * r7_8[o76 + i80])
+          * (1 - (r7_16[o76 + i80] * r7_16[o76 + i80]));
       }
       bt27_49.fill(0, 0, 4);
       {
-        for (let i101 = 0; i101 < 2; i101++) {
-          const g103_0 = bt27_45[i101];
-          const o104_0 = i101 * 4;
-          for (let j102 = 0; j102 < 4; j102++) {
-            const hv105 = bt27_2[j102];
-            dL_dWc[o104_0 + j102] += g103_0 * hv105;
-            bt27_49[j102] += Wc[o104_0 + j102] * g103_0;
+        for (let i81 = 0; i81 < 2; i81++) {
+          const g83_0 = bt27_45[i81];
+          const o84_0 = i81 * 4;
+          for (let j82 = 0; j82 < 4; j82++) {
+            const hv85 = r7_2[o75 + j82];
+            dL_dWc[o84_0 + j82] += g83_0 * hv85;
+            bt27_49[j82] += Wc[o84_0 + j82] * g83_0;
           }
         }
       }
 
-      for (let i106 = 0; i106 < 2; i106++) {
-        bt27_54[i106] = bt27_36[i106] * bt27_5[i106];
+      for (let i86 = 0; i86 < 2; i86++) {
+        bt27_54[i86] = bt27_36[i86] * r7_5[o76 + i86];
       }
 
-      for (let i107 = 0; i107 < 2; i107++) {
-        bt27_60[i107] = ((bt27_21[i107] * bt27_19[i107]) * bt27_11[i107]) * (1 - (bt27_11[i107]));
+      for (let i87 = 0; i87 < 2; i87++) {
+        bt27_60[i87] = ((dL_dh_steps[o78 + i87] * r7_19[o76 + i87]) * r7_11[o76 + i87])
+          * (1 - (r7_11[o76 + i87]));
       }
       bt27_66.fill(0, 0, 4);
       {
-        for (let i108 = 0; i108 < 2; i108++) {
-          const g110_0 = bt27_60[i108];
-          const o111_0 = i108 * 4;
-          for (let j109 = 0; j109 < 4; j109++) {
-            const hv112 = bt27_2[j109];
-            dL_dWo[o111_0 + j109] += g110_0 * hv112;
-            bt27_66[j109] += Wo[o111_0 + j109] * g110_0;
+        for (let i88 = 0; i88 < 2; i88++) {
+          const g90_0 = bt27_60[i88];
+          const o91_0 = i88 * 4;
+          for (let j89 = 0; j89 < 4; j89++) {
+            const hv92 = r7_2[o75 + j89];
+            dL_dWo[o91_0 + j89] += g90_0 * hv92;
+            bt27_66[j89] += Wo[o91_0 + j89] * g90_0;
           }
         }
       }
 
-      for (let i113 = 0; i113 < 2; i113++) {
-        bt27_73[i113] = ((bt27_36[i113] * bt27_16[i113]) * bt27_8[i113]) * (1 - (bt27_8[i113]));
+      for (let i93 = 0; i93 < 2; i93++) {
+        bt27_73[i93] = ((bt27_36[i93] * r7_16[o76 + i93]) * r7_8[o76 + i93])
+          * (1 - (r7_8[o76 + i93]));
       }
       bt27_79.fill(0, 0, 4);
       {
-        for (let i114 = 0; i114 < 2; i114++) {
-          const g116_0 = bt27_73[i114];
-          const o117_0 = i114 * 4;
-          for (let j115 = 0; j115 < 4; j115++) {
-            const hv118 = bt27_2[j115];
-            dL_dWi[o117_0 + j115] += g116_0 * hv118;
-            bt27_79[j115] += Wi[o117_0 + j115] * g116_0;
+        for (let i94 = 0; i94 < 2; i94++) {
+          const g96_0 = bt27_73[i94];
+          const o97_0 = i94 * 4;
+          for (let j95 = 0; j95 < 4; j95++) {
+            const hv98 = r7_2[o75 + j95];
+            dL_dWi[o97_0 + j95] += g96_0 * hv98;
+            bt27_79[j95] += Wi[o97_0 + j95] * g96_0;
           }
         }
       }
 
-      for (let i119 = 0; i119 < 2; i119++) {
-        bt27_86[i119] = ((bt27_36[i119] * bt27_12[i119]) * bt27_5[i119]) * (1 - (bt27_5[i119]));
+      for (let i99 = 0; i99 < 2; i99++) {
+        bt27_86[i99] = ((bt27_36[i99] * c_steps[o77 + i99]) * r7_5[o76 + i99])
+          * (1 - (r7_5[o76 + i99]));
       }
       bt27_92.fill(0, 0, 4);
       {
-        for (let i120 = 0; i120 < 2; i120++) {
-          const g122_0 = bt27_86[i120];
-          const o123_0 = i120 * 4;
-          for (let j121 = 0; j121 < 4; j121++) {
-            const hv124 = bt27_2[j121];
-            dL_dWf[o123_0 + j121] += g122_0 * hv124;
-            bt27_92[j121] += Wf[o123_0 + j121] * g122_0;
+        for (let i100 = 0; i100 < 2; i100++) {
+          const g102_0 = bt27_86[i100];
+          const o103_0 = i100 * 4;
+          for (let j101 = 0; j101 < 4; j101++) {
+            const hv104 = r7_2[o75 + j101];
+            dL_dWf[o103_0 + j101] += g102_0 * hv104;
+            bt27_92[j101] += Wf[o103_0 + j101] * g102_0;
           }
         }
       }
 
-      for (let i125 = 0; i125 < 4; i125++) {
-        bt27_96[i125] = ((bt27_49[i125] + bt27_66[i125]) + bt27_79[i125]) + bt27_92[i125];
+      for (let i105 = 0; i105 < 4; i105++) {
+        bt27_96[i105] = ((bt27_49[i105] + bt27_66[i105]) + bt27_79[i105]) + bt27_92[i105];
       }
-      for (let o126 = 0; o126 < 1; o126++)
-        for (let j127 = 0; j127 < 2 * 1; j127++)
-          bt27_97[(o126 * 2 + 0) * 1 + j127] = bt27_96[(o126 * 4 + 0) * 1 + j127];
+      for (let o106 = 0; o106 < 1; o106++)
+        for (let j107 = 0; j107 < 2 * 1; j107++)
+          bt27_97[(o106 * 2 + 0) * 1 + j107] = bt27_96[(o106 * 4 + 0) * 1 + j107];
       {
-        const o128 = (t80 + 0) * 2;
-        for (let i129 = 0; i129 < 2; i129++) dL_dh_steps[o128 + i129] += bt27_97[i129];
+        const o108 = (t74 + 0) * 2;
+        for (let i109 = 0; i109 < 2; i109++) dL_dh_steps[o108 + i109] += bt27_97[i109];
       }
       {
-        const o130 = (t80 + 0) * 2;
-        for (let i131 = 0; i131 < 2; i131++) dL_dc_steps[o130 + i131] += bt27_54[i131];
+        const o110 = (t74 + 0) * 2;
+        for (let i111 = 0; i111 < 2; i111++) dL_dc_steps[o110 + i111] += bt27_54[i111];
       }
     }
   }

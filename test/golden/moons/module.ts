@@ -117,6 +117,8 @@ function given(dims: object | undefined, name: string): number | undefined {
 
 const paramNames = ["W1", "b1", "W2", "b2"];
 const inputNames = ["X", "label"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -126,6 +128,29 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["W1"]!
+    && c[1] === o["W1"]!.length
+    && c[2] === p["W1"]!
+    && c[3] === p["W1"]!.length
+    && c[4] === o["b1"]!
+    && c[5] === o["b1"]!.length
+    && c[6] === p["b1"]!
+    && c[7] === p["b1"]!.length
+    && c[8] === o["W2"]!
+    && c[9] === o["W2"]!.length
+    && c[10] === p["W2"]!
+    && c[11] === p["W2"]!.length
+    && c[12] === o["b2"]!
+    && c[13] === o["b2"]!.length
+    && c[14] === p["b2"]!
+    && c[15] === p["b2"]!.length
+    && c[16] === x["X"]!
+    && c[17] === x["X"]!.length
+    && c[18] === x["label"]!
+    && c[19] === x["label"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -142,6 +167,28 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["W1"]!,
+    o["W1"]!.length,
+    p["W1"]!,
+    p["W1"]!.length,
+    o["b1"]!,
+    o["b1"]!.length,
+    p["b1"]!,
+    p["b1"]!.length,
+    o["W2"]!,
+    o["W2"]!.length,
+    p["W2"]!,
+    p["W2"]!.length,
+    o["b2"]!,
+    o["b2"]!.length,
+    p["b2"]!,
+    p["b2"]!.length,
+    x["X"]!,
+    x["X"]!.length,
+    x["label"]!,
+    x["label"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

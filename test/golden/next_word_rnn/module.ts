@@ -108,6 +108,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wxh", "Whh", "Whz"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -117,6 +119,25 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wxh"]!
+    && c[1] === o["Wxh"]!.length
+    && c[2] === p["Wxh"]!
+    && c[3] === p["Wxh"]!.length
+    && c[4] === o["Whh"]!
+    && c[5] === o["Whh"]!.length
+    && c[6] === p["Whh"]!
+    && c[7] === p["Whh"]!.length
+    && c[8] === o["Whz"]!
+    && c[9] === o["Whz"]!.length
+    && c[10] === p["Whz"]!
+    && c[11] === p["Whz"]!.length
+    && c[12] === x["x"]!
+    && c[13] === x["x"]!.length
+    && c[14] === x["y"]!
+    && c[15] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -133,6 +154,24 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wxh"]!,
+    o["Wxh"]!.length,
+    p["Wxh"]!,
+    p["Wxh"]!.length,
+    o["Whh"]!,
+    o["Whh"]!.length,
+    p["Whh"]!,
+    p["Whh"]!.length,
+    o["Whz"]!,
+    o["Whz"]!.length,
+    p["Whz"]!,
+    p["Whz"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -155,13 +194,7 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const h_steps = new Float64Array((1 + 3) * 1);
-  const r11_7 = new Float64Array(3 * 1);
-  const x_t = new Float64Array(4);
-  const bt11_2 = new Float64Array(1);
-  const h_prev = new Float64Array(1);
-  const bt11_5 = new Float64Array(1);
   const a_t = new Float64Array(1);
-  const h_t = new Float64Array(1);
   const h = h_steps.subarray(1 * 1);
   const a = new Float64Array(3);
   const h_3 = new Float64Array(1);
@@ -173,37 +206,15 @@ function allocate() {
   const v26 = new Float64Array(1);
   const dL_dh = new Float64Array(3);
   const dL_dh_steps = new Float64Array((1 + 3) * 1);
-  const bt33_0 = new Float64Array(4);
-  const bt33_1 = new Float64Array(4);
-  const bt33_2 = new Float64Array(1);
-  const bt33_3 = new Float64Array(1);
-  const bt33_4 = new Float64Array(1);
-  const bt33_5 = new Float64Array(1);
-  const bt33_6 = new Float64Array(1);
-  const bt33_7 = new Float64Array(1);
-  const bt33_8 = new Float64Array(1);
   const bt33_11 = new Float64Array(1);
   const bt33_12 = new Float64Array(1);
   const bt33_13 = new Float64Array(1);
-  const bt33_15 = new Float64Array(1);
-  const bt33_18 = new Float64Array(1);
-  const bt33_19 = new Float64Array(1);
-  const bt33_21 = new Float64Array(1);
-  const bt33_22 = new Float64Array(1);
-  const bt33_23 = new Float64Array(4);
-  const bt33_25 = new Float64Array(4);
   const dL_dWxh = new Float64Array(4);
   const dL_dWhh = new Float64Array(1);
   return {
     key: "",
     h_steps,
-    r11_7,
-    x_t,
-    bt11_2,
-    h_prev,
-    bt11_5,
     a_t,
-    h_t,
     h,
     a,
     h_3,
@@ -215,25 +226,9 @@ function allocate() {
     v26,
     dL_dh,
     dL_dh_steps,
-    bt33_0,
-    bt33_1,
-    bt33_2,
-    bt33_3,
-    bt33_4,
-    bt33_5,
-    bt33_6,
-    bt33_7,
-    bt33_8,
     bt33_11,
     bt33_12,
     bt33_13,
-    bt33_15,
-    bt33_18,
-    bt33_19,
-    bt33_21,
-    bt33_22,
-    bt33_23,
-    bt33_25,
     dL_dWxh,
     dL_dWhh,
   };
@@ -253,99 +248,93 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const Wxh = params["Wxh"];
   const Whh = params["Whh"];
   const Whz = params["Whz"];
-  const { h_steps, x_t, h_prev, a_t, h_t, h, a, h_3, z, yhat, L } = w;
+  const { h_steps, a_t, h, a, h_3, z, yhat, L } = w;
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
     h_steps.set(K10, 0 * 1);
     for (let t0 = 0; t0 < 3; t0++) {
+      const o1 = t0 * 4;
+      const o2 = (t0 + 0) * 1;
+      const o3 = (t0 + 1) * 1;
       {
-        const o1 = t0 * 4;
-        for (let i2 = 0; i2 < 4; i2++) x_t[i2] = x[o1 + i2];
-      }
-      {
-        const o3 = (t0 + 0) * 1;
-        for (let i4 = 0; i4 < 1; i4++) h_prev[i4] = h_steps[o3 + i4];
-      }
-      {
-        for (let i5 = 0; i5 < 1; i5++) {
-          const ar7_0_0 = i5 * 4;
-          let s9_0_0 = 0;
-          for (let p6 = 0; p6 < 4; p6++) {
-            const x8 = x_t[p6];
-            s9_0_0 += Wxh[ar7_0_0 + p6] * x8;
+        for (let i4 = 0; i4 < 1; i4++) {
+          const ar6_0_0 = i4 * 4;
+          let s8_0_0 = 0;
+          for (let p5 = 0; p5 < 4; p5++) {
+            const x7 = x[o1 + p5];
+            s8_0_0 += Wxh[ar6_0_0 + p5] * x7;
           }
-          const ar7_1_0 = i5 * 1;
-          let s9_1_0 = 0;
-          for (let p6 = 0; p6 < 1; p6++) {
-            const x8 = h_prev[p6];
-            s9_1_0 += Whh[ar7_1_0 + p6] * x8;
+          const ar6_1_0 = i4 * 1;
+          let s8_1_0 = 0;
+          for (let p5 = 0; p5 < 1; p5++) {
+            const x7 = h_steps[o2 + p5];
+            s8_1_0 += Whh[ar6_1_0 + p5] * x7;
           }
-          a_t[i5] = s9_0_0 + s9_1_0;
+          a_t[i4] = s8_0_0 + s8_1_0;
         }
       }
-      const s11 = a_t[0];
-      h_t[0] = Math.tanh(s11);
-      h_steps.set(h_t, (t0 + 1) * 1);
+      const s10 = a_t[0];
+      h_steps[o3 + 0] = Math.tanh(s10);
       a.set(a_t, t0 * 1);
     }
   }
   {
-    const o12 = 2 * 1;
-    for (let i13 = 0; i13 < 1; i13++) h_3[i13] = h[o12 + i13];
+    const o11 = 2 * 1;
+    for (let i12 = 0; i12 < 1; i12++) h_3[i12] = h[o11 + i12];
   }
   // z = Whz*h_3
   {
-    for (let i14 = 0; i14 < 4; i14 += 4) {
+    for (let i13 = 0; i13 < 4; i13 += 4) {
       {
-        for (let j15 = 0; j15 < 1; j15++) {
-          const ar17_0 = i14 * 1;
-          const ar17_1 = (i14 + 1) * 1;
-          const ar17_2 = (i14 + 2) * 1;
-          const ar17_3 = (i14 + 3) * 1;
-          let s23_0_0 = 0;
-          let s23_1_0 = 0;
-          let s23_2_0 = 0;
-          let s23_3_0 = 0;
-          for (let p16 = 0; p16 < 1; p16++) {
-            const pn20 = p16 * 1;
-            const a21_0 = Whz[ar17_0 + p16];
-            const a21_1 = Whz[ar17_1 + p16];
-            const a21_2 = Whz[ar17_2 + p16];
-            const a21_3 = Whz[ar17_3 + p16];
-            const b22_0 = h_3[pn20 + j15];
-            s23_0_0 += a21_0 * b22_0;
-            s23_1_0 += a21_1 * b22_0;
-            s23_2_0 += a21_2 * b22_0;
-            s23_3_0 += a21_3 * b22_0;
+        for (let j14 = 0; j14 < 1; j14++) {
+          const ar16_0 = i13 * 1;
+          const ar16_1 = (i13 + 1) * 1;
+          const ar16_2 = (i13 + 2) * 1;
+          const ar16_3 = (i13 + 3) * 1;
+          let s22_0_0 = 0;
+          let s22_1_0 = 0;
+          let s22_2_0 = 0;
+          let s22_3_0 = 0;
+          for (let p15 = 0; p15 < 1; p15++) {
+            const pn19 = p15 * 1;
+            const a20_0 = Whz[ar16_0 + p15];
+            const a20_1 = Whz[ar16_1 + p15];
+            const a20_2 = Whz[ar16_2 + p15];
+            const a20_3 = Whz[ar16_3 + p15];
+            const b21_0 = h_3[pn19 + j14];
+            s22_0_0 += a20_0 * b21_0;
+            s22_1_0 += a20_1 * b21_0;
+            s22_2_0 += a20_2 * b21_0;
+            s22_3_0 += a20_3 * b21_0;
           }
-          z[i14 * 1 + j15] = s23_0_0;
-          z[(i14 + 1) * 1 + j15] = s23_1_0;
-          z[(i14 + 2) * 1 + j15] = s23_2_0;
-          z[(i14 + 3) * 1 + j15] = s23_3_0;
+          z[i13 * 1 + j14] = s22_0_0;
+          z[(i13 + 1) * 1 + j14] = s22_1_0;
+          z[(i13 + 2) * 1 + j14] = s22_2_0;
+          z[(i13 + 3) * 1 + j14] = s22_3_0;
         }
       }
     }
   }
   // yhat = softmax(z)
-  for (let r28 = 0; r28 < 4; r28 += 4) {
-    let m24 = -Infinity;
-    for (let j26 = 0; j26 < 4; j26++) if (z[r28 + j26] > m24) m24 = z[r28 + j26];
-    let s25 = 0;
-    for (let j26 = 0; j26 < 4; j26++) s25 += Math.exp(z[r28 + j26] - m24);
-    const lse27 = m24 + Math.log(s25);
-    for (let j26 = 0; j26 < 4; j26++) yhat[r28 + j26] = Math.exp(z[r28 + j26] - lse27);
+  for (let r27 = 0; r27 < 4; r27 += 4) {
+    let m23 = -Infinity;
+    for (let j25 = 0; j25 < 4; j25++) if (z[r27 + j25] > m23) m23 = z[r27 + j25];
+    let s24 = 0;
+    for (let j25 = 0; j25 < 4; j25++) s24 += Math.exp(z[r27 + j25] - m23);
+    const lse26 = m23 + Math.log(s24);
+    for (let j25 = 0; j25 < 4; j25++) yhat[r27 + j25] = Math.exp(z[r27 + j25] - lse26);
   }
   // loss L = cross_entropy(yhat, y)
-  let s29 = 0;
-  for (let r34 = 0; r34 < 4; r34 += 4) {
-    let m30 = -Infinity;
-    for (let j32 = 0; j32 < 4; j32++) if (z[r34 + j32] > m30) m30 = z[r34 + j32];
-    let e31 = 0;
-    for (let j32 = 0; j32 < 4; j32++) e31 += Math.exp(z[r34 + j32] - m30);
-    const lse33 = m30 + Math.log(e31);
-    for (let j32 = 0; j32 < 4; j32++) s29 -= y[r34 + j32] * (z[r34 + j32] - lse33);
+  let s28 = 0;
+  for (let r33 = 0; r33 < 4; r33 += 4) {
+    let m29 = -Infinity;
+    for (let j31 = 0; j31 < 4; j31++) if (z[r33 + j31] > m29) m29 = z[r33 + j31];
+    let e30 = 0;
+    for (let j31 = 0; j31 < 4; j31++) e30 += Math.exp(z[r33 + j31] - m29);
+    const lse32 = m29 + Math.log(e30);
+    for (let j31 = 0; j31 < 4; j31++) s28 -= y[r33 + j31] * (z[r33 + j31] - lse32);
   }
-  L[0] = s29;
+  L[0] = s28;
   return {
     loss: L[0],
     values: {
@@ -387,11 +376,7 @@ export function gradient(
   const dL_dWhh = out["Whh"];
   const {
     h_steps,
-    r11_7,
-    x_t,
-    h_prev,
     a_t,
-    h_t,
     h,
     h_3,
     z,
@@ -401,143 +386,131 @@ export function gradient(
     v26,
     dL_dh,
     dL_dh_steps,
-    bt33_1,
-    bt33_4,
-    bt33_7,
-    bt33_8,
     bt33_11,
     bt33_12,
     bt33_13,
-    bt33_19,
   } = w;
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
     h_steps.set(K10, 0 * 1);
-    for (let t35 = 0; t35 < 3; t35++) {
+    for (let t34 = 0; t34 < 3; t34++) {
+      const o35 = t34 * 4;
+      const o36 = (t34 + 0) * 1;
+      const o37 = (t34 + 1) * 1;
       {
-        const o36 = t35 * 4;
-        for (let i37 = 0; i37 < 4; i37++) x_t[i37] = x[o36 + i37];
-      }
-      {
-        const o38 = (t35 + 0) * 1;
-        for (let i39 = 0; i39 < 1; i39++) h_prev[i39] = h_steps[o38 + i39];
-      }
-      {
-        for (let i40 = 0; i40 < 1; i40++) {
-          const ar42_0_0 = i40 * 4;
-          let s44_0_0 = 0;
-          for (let p41 = 0; p41 < 4; p41++) {
-            const x43 = x_t[p41];
-            s44_0_0 += Wxh[ar42_0_0 + p41] * x43;
+        for (let i38 = 0; i38 < 1; i38++) {
+          const ar40_0_0 = i38 * 4;
+          let s42_0_0 = 0;
+          for (let p39 = 0; p39 < 4; p39++) {
+            const x41 = x[o35 + p39];
+            s42_0_0 += Wxh[ar40_0_0 + p39] * x41;
           }
-          const ar42_1_0 = i40 * 1;
-          let s44_1_0 = 0;
-          for (let p41 = 0; p41 < 1; p41++) {
-            const x43 = h_prev[p41];
-            s44_1_0 += Whh[ar42_1_0 + p41] * x43;
+          const ar40_1_0 = i38 * 1;
+          let s42_1_0 = 0;
+          for (let p39 = 0; p39 < 1; p39++) {
+            const x41 = h_steps[o36 + p39];
+            s42_1_0 += Whh[ar40_1_0 + p39] * x41;
           }
-          a_t[i40] = s44_0_0 + s44_1_0;
+          a_t[i38] = s42_0_0 + s42_1_0;
         }
       }
-      const s46 = a_t[0];
-      h_t[0] = Math.tanh(s46);
-      h_steps.set(h_t, (t35 + 1) * 1);
-      r11_7.set(h_t, t35 * 1);
+      const s44 = a_t[0];
+      h_steps[o37 + 0] = Math.tanh(s44);
     }
   }
   {
-    const o47 = 2 * 1;
-    for (let i48 = 0; i48 < 1; i48++) h_3[i48] = h[o47 + i48];
+    const o45 = 2 * 1;
+    for (let i46 = 0; i46 < 1; i46++) h_3[i46] = h[o45 + i46];
   }
   // z = Whz*h_3
   {
-    for (let i49 = 0; i49 < 4; i49 += 4) {
+    for (let i47 = 0; i47 < 4; i47 += 4) {
       {
-        for (let j50 = 0; j50 < 1; j50++) {
-          const ar52_0 = i49 * 1;
-          const ar52_1 = (i49 + 1) * 1;
-          const ar52_2 = (i49 + 2) * 1;
-          const ar52_3 = (i49 + 3) * 1;
-          let s58_0_0 = 0;
-          let s58_1_0 = 0;
-          let s58_2_0 = 0;
-          let s58_3_0 = 0;
-          for (let p51 = 0; p51 < 1; p51++) {
-            const pn55 = p51 * 1;
-            const a56_0 = Whz[ar52_0 + p51];
-            const a56_1 = Whz[ar52_1 + p51];
-            const a56_2 = Whz[ar52_2 + p51];
-            const a56_3 = Whz[ar52_3 + p51];
-            const b57_0 = h_3[pn55 + j50];
-            s58_0_0 += a56_0 * b57_0;
-            s58_1_0 += a56_1 * b57_0;
-            s58_2_0 += a56_2 * b57_0;
-            s58_3_0 += a56_3 * b57_0;
+        for (let j48 = 0; j48 < 1; j48++) {
+          const ar50_0 = i47 * 1;
+          const ar50_1 = (i47 + 1) * 1;
+          const ar50_2 = (i47 + 2) * 1;
+          const ar50_3 = (i47 + 3) * 1;
+          let s56_0_0 = 0;
+          let s56_1_0 = 0;
+          let s56_2_0 = 0;
+          let s56_3_0 = 0;
+          for (let p49 = 0; p49 < 1; p49++) {
+            const pn53 = p49 * 1;
+            const a54_0 = Whz[ar50_0 + p49];
+            const a54_1 = Whz[ar50_1 + p49];
+            const a54_2 = Whz[ar50_2 + p49];
+            const a54_3 = Whz[ar50_3 + p49];
+            const b55_0 = h_3[pn53 + j48];
+            s56_0_0 += a54_0 * b55_0;
+            s56_1_0 += a54_1 * b55_0;
+            s56_2_0 += a54_2 * b55_0;
+            s56_3_0 += a54_3 * b55_0;
           }
-          z[i49 * 1 + j50] = s58_0_0;
-          z[(i49 + 1) * 1 + j50] = s58_1_0;
-          z[(i49 + 2) * 1 + j50] = s58_2_0;
-          z[(i49 + 3) * 1 + j50] = s58_3_0;
+          z[i47 * 1 + j48] = s56_0_0;
+          z[(i47 + 1) * 1 + j48] = s56_1_0;
+          z[(i47 + 2) * 1 + j48] = s56_2_0;
+          z[(i47 + 3) * 1 + j48] = s56_3_0;
         }
       }
     }
   }
   // yhat = softmax(z)
-  for (let r63 = 0; r63 < 4; r63 += 4) {
-    let m59 = -Infinity;
-    for (let j61 = 0; j61 < 4; j61++) if (z[r63 + j61] > m59) m59 = z[r63 + j61];
-    let s60 = 0;
-    for (let j61 = 0; j61 < 4; j61++) s60 += Math.exp(z[r63 + j61] - m59);
-    const lse62 = m59 + Math.log(s60);
-    for (let j61 = 0; j61 < 4; j61++) yhat[r63 + j61] = Math.exp(z[r63 + j61] - lse62);
+  for (let r61 = 0; r61 < 4; r61 += 4) {
+    let m57 = -Infinity;
+    for (let j59 = 0; j59 < 4; j59++) if (z[r61 + j59] > m57) m57 = z[r61 + j59];
+    let s58 = 0;
+    for (let j59 = 0; j59 < 4; j59++) s58 += Math.exp(z[r61 + j59] - m57);
+    const lse60 = m57 + Math.log(s58);
+    for (let j59 = 0; j59 < 4; j59++) yhat[r61 + j59] = Math.exp(z[r61 + j59] - lse60);
   }
   // loss L = cross_entropy(yhat, y)
-  let s64 = 0;
-  for (let r69 = 0; r69 < 4; r69 += 4) {
-    let m65 = -Infinity;
-    for (let j67 = 0; j67 < 4; j67++) if (z[r69 + j67] > m65) m65 = z[r69 + j67];
-    let e66 = 0;
-    for (let j67 = 0; j67 < 4; j67++) e66 += Math.exp(z[r69 + j67] - m65);
-    const lse68 = m65 + Math.log(e66);
-    for (let j67 = 0; j67 < 4; j67++) s64 -= y[r69 + j67] * (z[r69 + j67] - lse68);
+  let s62 = 0;
+  for (let r67 = 0; r67 < 4; r67 += 4) {
+    let m63 = -Infinity;
+    for (let j65 = 0; j65 < 4; j65++) if (z[r67 + j65] > m63) m63 = z[r67 + j65];
+    let e64 = 0;
+    for (let j65 = 0; j65 < 4; j65++) e64 += Math.exp(z[r67 + j65] - m63);
+    const lse66 = m63 + Math.log(e64);
+    for (let j65 = 0; j65 < 4; j65++) s62 -= y[r67 + j65] * (z[r67 + j65] - lse66);
   }
-  L[0] = s64;
+  L[0] = s62;
   // dL/dz
-  for (let r72 = 0; r72 < 4; r72 += 4) {
-    let t70 = 0;
-    for (let j71 = 0; j71 < 4; j71++) t70 += y[r72 + j71];
-    for (let j71 = 0; j71 < 4; j71++) dL_dz[r72 + j71] = yhat[r72 + j71] * t70 - y[r72 + j71];
+  for (let r70 = 0; r70 < 4; r70 += 4) {
+    let t68 = 0;
+    for (let j69 = 0; j69 < 4; j69++) t68 += y[r70 + j69];
+    for (let j69 = 0; j69 < 4; j69++) dL_dz[r70 + j69] = yhat[r70 + j69] * t68 - y[r70 + j69];
   }
   // dL/dWhz
   v26.fill(0, 0, 1);
   {
-    for (let i73 = 0; i73 < 4; i73 += 4) {
-      const g75_0 = dL_dz[i73];
-      const o76_0 = i73 * 1;
-      const g75_1 = dL_dz[i73 + 1];
-      const o76_1 = (i73 + 1) * 1;
-      const g75_2 = dL_dz[i73 + 2];
-      const o76_2 = (i73 + 2) * 1;
-      const g75_3 = dL_dz[i73 + 3];
-      const o76_3 = (i73 + 3) * 1;
-      for (let j74 = 0; j74 < 1; j74++) {
-        const hv77 = h_3[j74];
-        dL_dWhz[o76_0 + j74] = g75_0 * hv77;
-        dL_dWhz[o76_1 + j74] = g75_1 * hv77;
-        dL_dWhz[o76_2 + j74] = g75_2 * hv77;
-        dL_dWhz[o76_3 + j74] = g75_3 * hv77;
-        v26[j74] += Whz[o76_0 + j74] * g75_0
-          + Whz[o76_1 + j74] * g75_1
-          + Whz[o76_2 + j74] * g75_2
-          + Whz[o76_3 + j74] * g75_3;
+    for (let i71 = 0; i71 < 4; i71 += 4) {
+      const g73_0 = dL_dz[i71];
+      const o74_0 = i71 * 1;
+      const g73_1 = dL_dz[i71 + 1];
+      const o74_1 = (i71 + 1) * 1;
+      const g73_2 = dL_dz[i71 + 2];
+      const o74_2 = (i71 + 2) * 1;
+      const g73_3 = dL_dz[i71 + 3];
+      const o74_3 = (i71 + 3) * 1;
+      for (let j72 = 0; j72 < 1; j72++) {
+        const hv75 = h_3[j72];
+        dL_dWhz[o74_0 + j72] = g73_0 * hv75;
+        dL_dWhz[o74_1 + j72] = g73_1 * hv75;
+        dL_dWhz[o74_2 + j72] = g73_2 * hv75;
+        dL_dWhz[o74_3 + j72] = g73_3 * hv75;
+        v26[j72] += Whz[o74_0 + j72] * g73_0
+          + Whz[o74_1 + j72] * g73_1
+          + Whz[o74_2 + j72] * g73_2
+          + Whz[o74_3 + j72] * g73_3;
       }
     }
   }
   // dL/dh
   dL_dh.fill(0);
   {
-    const o78 = 2 * 1;
-    for (let i79 = 0; i79 < 1; i79++) dL_dh[o78 + i79] = v26[i79];
+    const o76 = 2 * 1;
+    for (let i77 = 0; i77 < 1; i77++) dL_dh[o76 + i77] = v26[i77];
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh over the steps
   {
@@ -545,53 +518,35 @@ export function gradient(
     dL_dh_steps.set(dL_dh, 1 * 1);
     dL_dWxh.fill(0);
     dL_dWhh.fill(0);
-    for (let t80 = 3 - 1; t80 >= 0; t80--) {
+    for (let t78 = 3 - 1; t78 >= 0; t78--) {
+      const o79 = t78 * 4;
+      const o80 = (t78 + 0) * 1;
+      const o81 = (t78 + 1) * 1;
+      const s83 = h_steps[o81 + 0];
+      bt33_11[0] = s83 * s83;
+      const s85 = bt33_11[0];
+      bt33_12[0] = 1 - s85;
+      const s87 = dL_dh_steps[o81 + 0];
+      const s88 = bt33_12[0];
+      bt33_13[0] = s87 * s88;
       {
-        const o81 = t80 * 4;
-        for (let i82 = 0; i82 < 4; i82++) bt33_1[i82] = x[o81 + i82];
-      }
-      {
-        const o83 = (t80 + 0) * 1;
-        for (let i84 = 0; i84 < 1; i84++) bt33_4[i84] = h_steps[o83 + i84];
-      }
-      {
-        const o85 = t80 * 1;
-        for (let i86 = 0; i86 < 1; i86++) bt33_7[i86] = r11_7[o85 + i86];
-      }
-      {
-        const o87 = (t80 + 1) * 1;
-        for (let i88 = 0; i88 < 1; i88++) bt33_8[i88] = dL_dh_steps[o87 + i88];
-      }
-      const s90 = bt33_7[0];
-      bt33_11[0] = s90 * s90;
-      const s92 = bt33_11[0];
-      bt33_12[0] = 1 - s92;
-      const s94 = bt33_8[0];
-      const s95 = bt33_12[0];
-      bt33_13[0] = s94 * s95;
-      bt33_19.fill(0, 0, 1);
-      {
-        for (let i96 = 0; i96 < 1; i96++) {
-          const g98_0 = bt33_13[i96];
-          const o99_0 = i96 * 1;
-          for (let j97 = 0; j97 < 1; j97++) {
-            const hv100 = bt33_4[j97];
-            dL_dWhh[o99_0 + j97] += g98_0 * hv100;
-            bt33_19[j97] += Whh[o99_0 + j97] * g98_0;
+        for (let i89 = 0; i89 < 1; i89++) {
+          const g91_0 = bt33_13[i89];
+          const o92_0 = i89 * 1;
+          for (let j90 = 0; j90 < 1; j90++) {
+            const hv93 = h_steps[o80 + j90];
+            dL_dWhh[o92_0 + j90] += g91_0 * hv93;
+            dL_dh_steps[o80 + j90] += Whh[o92_0 + j90] * g91_0;
           }
         }
       }
       {
-        const o101 = (t80 + 0) * 1;
-        for (let i102 = 0; i102 < 1; i102++) dL_dh_steps[o101 + i102] += bt33_19[i102];
-      }
-      {
-        for (let i103 = 0; i103 < 1; i103++) {
-          const a105_0 = bt33_13[i103];
-          const o106_0 = i103 * 4;
-          for (let j104 = 0; j104 < 4; j104++) {
-            const bv107 = bt33_1[j104];
-            dL_dWxh[o106_0 + j104] += a105_0 * bv107;
+        for (let i94 = 0; i94 < 1; i94++) {
+          const a96_0 = bt33_13[i94];
+          const o97_0 = i94 * 4;
+          for (let j95 = 0; j95 < 4; j95++) {
+            const bv98 = x[o79 + j95];
+            dL_dWxh[o97_0 + j95] += a96_0 * bv98;
           }
         }
       }

@@ -115,6 +115,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wxh", "Whh", "bh", "Why", "by"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -124,6 +126,33 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wxh"]!
+    && c[1] === o["Wxh"]!.length
+    && c[2] === p["Wxh"]!
+    && c[3] === p["Wxh"]!.length
+    && c[4] === o["Whh"]!
+    && c[5] === o["Whh"]!.length
+    && c[6] === p["Whh"]!
+    && c[7] === p["Whh"]!.length
+    && c[8] === o["bh"]!
+    && c[9] === o["bh"]!.length
+    && c[10] === p["bh"]!
+    && c[11] === p["bh"]!.length
+    && c[12] === o["Why"]!
+    && c[13] === o["Why"]!.length
+    && c[14] === p["Why"]!
+    && c[15] === p["Why"]!.length
+    && c[16] === o["by"]!
+    && c[17] === o["by"]!.length
+    && c[18] === p["by"]!
+    && c[19] === p["by"]!.length
+    && c[20] === x["x"]!
+    && c[21] === x["x"]!.length
+    && c[22] === x["y"]!
+    && c[23] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -140,6 +169,32 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wxh"]!,
+    o["Wxh"]!.length,
+    p["Wxh"]!,
+    p["Wxh"]!.length,
+    o["Whh"]!,
+    o["Whh"]!.length,
+    p["Whh"]!,
+    p["Whh"]!.length,
+    o["bh"]!,
+    o["bh"]!.length,
+    p["bh"]!,
+    p["bh"]!.length,
+    o["Why"]!,
+    o["Why"]!.length,
+    p["Why"]!,
+    p["Why"]!.length,
+    o["by"]!,
+    o["by"]!.length,
+    p["by"]!,
+    p["by"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -166,19 +221,9 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const h_steps = new Float64Array((1 + 4) * 4);
-  const r13_9 = new Float64Array(4 * 4);
   const r13_14 = new Float64Array(4 * 3);
-  const x_t = new Float64Array(3);
-  const bt13_2 = new Float64Array(4);
-  const h_prev = new Float64Array(4);
-  const bt13_5 = new Float64Array(4);
-  const bt13_6 = new Float64Array(4);
-  const bt13_8 = new Float64Array(4);
-  const h_t = new Float64Array(4);
-  const bt13_11 = new Float64Array(3);
   const bt13_13 = new Float64Array(3);
   const yhat_t = new Float64Array(3);
-  const y_t = new Float64Array(3);
   const bt13_16 = new Float64Array(1);
   const h = h_steps.subarray(1 * 4);
   const yhat = new Float64Array(12);
@@ -189,43 +234,10 @@ function allocate() {
   const v21 = new Float64Array(1);
   const v22 = new Float64Array(4);
   const dL_dh_steps = new Float64Array((1 + 4) * 4);
-  const bt25_0 = new Float64Array(12);
-  const bt25_1 = new Float64Array(3);
-  const bt25_2 = new Float64Array(4);
-  const bt25_3 = new Float64Array(16);
-  const bt25_4 = new Float64Array(4);
-  const bt25_5 = new Float64Array(4);
-  const bt25_6 = new Float64Array(4);
-  const bt25_7 = new Float64Array(4);
-  const bt25_8 = new Float64Array(4);
-  const bt25_9 = new Float64Array(4);
-  const bt25_10 = new Float64Array(12);
-  const bt25_11 = new Float64Array(3);
-  const bt25_12 = new Float64Array(3);
-  const bt25_13 = new Float64Array(3);
-  const bt25_14 = new Float64Array(3);
-  const bt25_15 = new Float64Array(3);
-  const bt25_16 = new Float64Array(1);
-  const bt25_17 = new Float64Array(4);
-  const bt25_18 = new Float64Array(1);
   const bt25_19 = new Float64Array(3);
   const bt25_20 = new Float64Array(3);
-  const bt25_22 = new Float64Array(3);
-  const bt25_25 = new Float64Array(12);
   const bt25_26 = new Float64Array(4);
-  const bt25_28 = new Float64Array(12);
-  const bt25_29 = new Float64Array(4);
-  const bt25_30 = new Float64Array(4);
-  const bt25_33 = new Float64Array(4);
-  const bt25_34 = new Float64Array(4);
   const bt25_35 = new Float64Array(4);
-  const bt25_37 = new Float64Array(4);
-  const bt25_41 = new Float64Array(16);
-  const bt25_42 = new Float64Array(4);
-  const bt25_44 = new Float64Array(16);
-  const bt25_45 = new Float64Array(4);
-  const bt25_46 = new Float64Array(12);
-  const bt25_48 = new Float64Array(12);
   const dL_dWxh = new Float64Array(12);
   const dL_dWhh = new Float64Array(16);
   const dL_dbh = new Float64Array(4);
@@ -234,19 +246,9 @@ function allocate() {
   return {
     key: "",
     h_steps,
-    r13_9,
     r13_14,
-    x_t,
-    bt13_2,
-    h_prev,
-    bt13_5,
-    bt13_6,
-    bt13_8,
-    h_t,
-    bt13_11,
     bt13_13,
     yhat_t,
-    y_t,
     bt13_16,
     h,
     yhat,
@@ -257,43 +259,10 @@ function allocate() {
     v21,
     v22,
     dL_dh_steps,
-    bt25_0,
-    bt25_1,
-    bt25_2,
-    bt25_3,
-    bt25_4,
-    bt25_5,
-    bt25_6,
-    bt25_7,
-    bt25_8,
-    bt25_9,
-    bt25_10,
-    bt25_11,
-    bt25_12,
-    bt25_13,
-    bt25_14,
-    bt25_15,
-    bt25_16,
-    bt25_17,
-    bt25_18,
     bt25_19,
     bt25_20,
-    bt25_22,
-    bt25_25,
     bt25_26,
-    bt25_28,
-    bt25_29,
-    bt25_30,
-    bt25_33,
-    bt25_34,
     bt25_35,
-    bt25_37,
-    bt25_41,
-    bt25_42,
-    bt25_44,
-    bt25_45,
-    bt25_46,
-    bt25_48,
     dL_dWxh,
     dL_dWhh,
     dL_dbh,
@@ -318,102 +287,92 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const bh = params["bh"];
   const Why = params["Why"];
   const by = params["by"];
-  const { h_steps, x_t, h_prev, h_t, bt13_13, yhat_t, y_t, bt13_16, h, yhat, v16, v17, v18, L } = w;
+  const { h_steps, bt13_13, yhat_t, bt13_16, h, yhat, v16, v17, v18, L } = w;
   // h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh); yhat_t = softmax(Why*h_t + by)
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
     for (let t0 = 0; t0 < 4; t0++) {
+      const o1 = t0 * 3;
+      const o2 = (t0 + 0) * 4;
+      const o3 = (t0 + 1) * 4;
       {
-        const o1 = t0 * 3;
-        for (let i2 = 0; i2 < 3; i2++) x_t[i2] = x[o1 + i2];
-      }
-      {
-        const o3 = (t0 + 0) * 4;
-        for (let i4 = 0; i4 < 4; i4++) h_prev[i4] = h_steps[o3 + i4];
-      }
-      {
-        const o5 = t0 * 3;
-        for (let i6 = 0; i6 < 3; i6++) y_t[i6] = y[o5 + i6];
-      }
-      {
-        for (let i7 = 0; i7 < 4; i7 += 4) {
-          const ar9_0_0 = i7 * 3;
-          let s11_0_0 = 0;
-          const ar9_0_1 = (i7 + 1) * 3;
-          let s11_0_1 = 0;
-          const ar9_0_2 = (i7 + 2) * 3;
-          let s11_0_2 = 0;
-          const ar9_0_3 = (i7 + 3) * 3;
-          let s11_0_3 = 0;
-          for (let p8 = 0; p8 < 3; p8++) {
-            const x10 = x_t[p8];
-            s11_0_0 += Wxh[ar9_0_0 + p8] * x10;
-            s11_0_1 += Wxh[ar9_0_1 + p8] * x10;
-            s11_0_2 += Wxh[ar9_0_2 + p8] * x10;
-            s11_0_3 += Wxh[ar9_0_3 + p8] * x10;
+        for (let i4 = 0; i4 < 4; i4 += 4) {
+          const ar6_0_0 = i4 * 3;
+          let s8_0_0 = 0;
+          const ar6_0_1 = (i4 + 1) * 3;
+          let s8_0_1 = 0;
+          const ar6_0_2 = (i4 + 2) * 3;
+          let s8_0_2 = 0;
+          const ar6_0_3 = (i4 + 3) * 3;
+          let s8_0_3 = 0;
+          for (let p5 = 0; p5 < 3; p5++) {
+            const x7 = x[o1 + p5];
+            s8_0_0 += Wxh[ar6_0_0 + p5] * x7;
+            s8_0_1 += Wxh[ar6_0_1 + p5] * x7;
+            s8_0_2 += Wxh[ar6_0_2 + p5] * x7;
+            s8_0_3 += Wxh[ar6_0_3 + p5] * x7;
           }
-          const ar9_1_0 = i7 * 4;
-          let s11_1_0 = 0;
-          const ar9_1_1 = (i7 + 1) * 4;
-          let s11_1_1 = 0;
-          const ar9_1_2 = (i7 + 2) * 4;
-          let s11_1_2 = 0;
-          const ar9_1_3 = (i7 + 3) * 4;
-          let s11_1_3 = 0;
-          for (let p8 = 0; p8 < 4; p8++) {
-            const x10 = h_prev[p8];
-            s11_1_0 += Whh[ar9_1_0 + p8] * x10;
-            s11_1_1 += Whh[ar9_1_1 + p8] * x10;
-            s11_1_2 += Whh[ar9_1_2 + p8] * x10;
-            s11_1_3 += Whh[ar9_1_3 + p8] * x10;
+          const ar6_1_0 = i4 * 4;
+          let s8_1_0 = 0;
+          const ar6_1_1 = (i4 + 1) * 4;
+          let s8_1_1 = 0;
+          const ar6_1_2 = (i4 + 2) * 4;
+          let s8_1_2 = 0;
+          const ar6_1_3 = (i4 + 3) * 4;
+          let s8_1_3 = 0;
+          for (let p5 = 0; p5 < 4; p5++) {
+            const x7 = h_steps[o2 + p5];
+            s8_1_0 += Whh[ar6_1_0 + p5] * x7;
+            s8_1_1 += Whh[ar6_1_1 + p5] * x7;
+            s8_1_2 += Whh[ar6_1_2 + p5] * x7;
+            s8_1_3 += Whh[ar6_1_3 + p5] * x7;
           }
-          h_t[i7] = Math.tanh((s11_0_0 + s11_1_0) + bh[i7]);
-          h_t[i7 + 1] = Math.tanh((s11_0_1 + s11_1_1) + bh[i7 + 1]);
-          h_t[i7 + 2] = Math.tanh((s11_0_2 + s11_1_2) + bh[i7 + 2]);
-          h_t[i7 + 3] = Math.tanh((s11_0_3 + s11_1_3) + bh[i7 + 3]);
+          h_steps[o3 + i4] = Math.tanh((s8_0_0 + s8_1_0) + bh[i4]);
+          h_steps[o3 + i4 + 1] = Math.tanh((s8_0_1 + s8_1_1) + bh[i4 + 1]);
+          h_steps[o3 + i4 + 2] = Math.tanh((s8_0_2 + s8_1_2) + bh[i4 + 2]);
+          h_steps[o3 + i4 + 3] = Math.tanh((s8_0_3 + s8_1_3) + bh[i4 + 3]);
         }
       }
       {
-        for (let i12 = 0; i12 < 3; i12++) {
-          const ar14_0_0 = i12 * 4;
-          let s16_0_0 = 0;
-          for (let p13 = 0; p13 < 4; p13++) {
-            const x15 = h_t[p13];
-            s16_0_0 += Why[ar14_0_0 + p13] * x15;
+        for (let i9 = 0; i9 < 3; i9++) {
+          const ar11_0_0 = i9 * 4;
+          let s13_0_0 = 0;
+          for (let p10 = 0; p10 < 4; p10++) {
+            const x12 = h_steps[o3 + p10];
+            s13_0_0 += Why[ar11_0_0 + p10] * x12;
           }
-          bt13_13[i12] = s16_0_0 + by[i12];
+          bt13_13[i9] = s13_0_0 + by[i9];
         }
       }
-      for (let r21 = 0; r21 < 3; r21 += 3) {
-        let m17 = -Infinity;
-        for (let j19 = 0; j19 < 3; j19++) if (bt13_13[r21 + j19] > m17) m17 = bt13_13[r21 + j19];
-        let s18 = 0;
-        for (let j19 = 0; j19 < 3; j19++) s18 += Math.exp(bt13_13[r21 + j19] - m17);
-        const lse20 = m17 + Math.log(s18);
-        for (let j19 = 0; j19 < 3; j19++) yhat_t[r21 + j19] = Math.exp(bt13_13[r21 + j19] - lse20);
+      for (let r18 = 0; r18 < 3; r18 += 3) {
+        let m14 = -Infinity;
+        for (let j16 = 0; j16 < 3; j16++) if (bt13_13[r18 + j16] > m14) m14 = bt13_13[r18 + j16];
+        let s15 = 0;
+        for (let j16 = 0; j16 < 3; j16++) s15 += Math.exp(bt13_13[r18 + j16] - m14);
+        const lse17 = m14 + Math.log(s15);
+        for (let j16 = 0; j16 < 3; j16++) yhat_t[r18 + j16] = Math.exp(bt13_13[r18 + j16] - lse17);
       }
-      let s22 = 0;
-      for (let r27 = 0; r27 < 3; r27 += 3) {
-        let m23 = -Infinity;
-        for (let j25 = 0; j25 < 3; j25++) if (bt13_13[r27 + j25] > m23) m23 = bt13_13[r27 + j25];
-        let e24 = 0;
-        for (let j25 = 0; j25 < 3; j25++) e24 += Math.exp(bt13_13[r27 + j25] - m23);
-        const lse26 = m23 + Math.log(e24);
-        for (let j25 = 0; j25 < 3; j25++) s22 -= y_t[r27 + j25] * (bt13_13[r27 + j25] - lse26);
+      let s19 = 0;
+      for (let r24 = 0; r24 < 3; r24 += 3) {
+        let m20 = -Infinity;
+        for (let j22 = 0; j22 < 3; j22++) if (bt13_13[r24 + j22] > m20) m20 = bt13_13[r24 + j22];
+        let e21 = 0;
+        for (let j22 = 0; j22 < 3; j22++) e21 += Math.exp(bt13_13[r24 + j22] - m20);
+        const lse23 = m20 + Math.log(e21);
+        for (let j22 = 0; j22 < 3; j22++) s19 -= y[o1 + r24 + j22] * (bt13_13[r24 + j22] - lse23);
       }
-      bt13_16[0] = s22;
-      h_steps.set(h_t, (t0 + 1) * 4);
+      bt13_16[0] = s19;
       yhat.set(yhat_t, t0 * 3);
       v16.set(bt13_16, t0 * 1);
     }
   }
   v17.fill(0);
-  for (let r28 = 0; r28 < 4; r28 += 1) for (let i29 = 0; i29 < 1; i29++) v17[i29] += v16[r28 + i29];
+  for (let r25 = 0; r25 < 4; r25 += 1) for (let i26 = 0; i26 < 1; i26++) v17[i26] += v16[r25 + i26];
   v18[0] = 4;
   // loss L = mean_t(cross_entropy(yhat_t, y_t))
-  const s31 = v17[0];
-  const s32 = v18[0];
-  L[0] = s31 / s32;
+  const s28 = v17[0];
+  const s29 = v18[0];
+  L[0] = s28 / s29;
   return { loss: L[0], values: { "h": h.slice(), "yhat": yhat.slice(), "L": L.slice() } };
 }
 
@@ -452,14 +411,9 @@ export function gradient(
   const dL_dby = out["by"];
   const {
     h_steps,
-    r13_9,
     r13_14,
-    x_t,
-    h_prev,
-    h_t,
     bt13_13,
     yhat_t,
-    y_t,
     bt13_16,
     v16,
     v17,
@@ -468,120 +422,101 @@ export function gradient(
     v21,
     v22,
     dL_dh_steps,
-    bt25_1,
-    bt25_4,
-    bt25_9,
-    bt25_14,
-    bt25_15,
-    bt25_17,
-    bt25_18,
     bt25_19,
     bt25_20,
     bt25_26,
     bt25_35,
-    bt25_42,
   } = w;
   // h_t = tanh(Wxh*x_t + Whh*h_<t-1> + bh); yhat_t = softmax(Why*h_t + by)
   {
     h_steps.fill(0, 0 * 4, 1 * 4);
-    for (let t33 = 0; t33 < 4; t33++) {
+    for (let t30 = 0; t30 < 4; t30++) {
+      const o31 = t30 * 3;
+      const o32 = (t30 + 0) * 4;
+      const o33 = (t30 + 1) * 4;
       {
-        const o34 = t33 * 3;
-        for (let i35 = 0; i35 < 3; i35++) x_t[i35] = x[o34 + i35];
-      }
-      {
-        const o36 = (t33 + 0) * 4;
-        for (let i37 = 0; i37 < 4; i37++) h_prev[i37] = h_steps[o36 + i37];
-      }
-      {
-        const o38 = t33 * 3;
-        for (let i39 = 0; i39 < 3; i39++) y_t[i39] = y[o38 + i39];
-      }
-      {
-        for (let i40 = 0; i40 < 4; i40 += 4) {
-          const ar42_0_0 = i40 * 3;
-          let s44_0_0 = 0;
-          const ar42_0_1 = (i40 + 1) * 3;
-          let s44_0_1 = 0;
-          const ar42_0_2 = (i40 + 2) * 3;
-          let s44_0_2 = 0;
-          const ar42_0_3 = (i40 + 3) * 3;
-          let s44_0_3 = 0;
-          for (let p41 = 0; p41 < 3; p41++) {
-            const x43 = x_t[p41];
-            s44_0_0 += Wxh[ar42_0_0 + p41] * x43;
-            s44_0_1 += Wxh[ar42_0_1 + p41] * x43;
-            s44_0_2 += Wxh[ar42_0_2 + p41] * x43;
-            s44_0_3 += Wxh[ar42_0_3 + p41] * x43;
+        for (let i34 = 0; i34 < 4; i34 += 4) {
+          const ar36_0_0 = i34 * 3;
+          let s38_0_0 = 0;
+          const ar36_0_1 = (i34 + 1) * 3;
+          let s38_0_1 = 0;
+          const ar36_0_2 = (i34 + 2) * 3;
+          let s38_0_2 = 0;
+          const ar36_0_3 = (i34 + 3) * 3;
+          let s38_0_3 = 0;
+          for (let p35 = 0; p35 < 3; p35++) {
+            const x37 = x[o31 + p35];
+            s38_0_0 += Wxh[ar36_0_0 + p35] * x37;
+            s38_0_1 += Wxh[ar36_0_1 + p35] * x37;
+            s38_0_2 += Wxh[ar36_0_2 + p35] * x37;
+            s38_0_3 += Wxh[ar36_0_3 + p35] * x37;
           }
-          const ar42_1_0 = i40 * 4;
-          let s44_1_0 = 0;
-          const ar42_1_1 = (i40 + 1) * 4;
-          let s44_1_1 = 0;
-          const ar42_1_2 = (i40 + 2) * 4;
-          let s44_1_2 = 0;
-          const ar42_1_3 = (i40 + 3) * 4;
-          let s44_1_3 = 0;
-          for (let p41 = 0; p41 < 4; p41++) {
-            const x43 = h_prev[p41];
-            s44_1_0 += Whh[ar42_1_0 + p41] * x43;
-            s44_1_1 += Whh[ar42_1_1 + p41] * x43;
-            s44_1_2 += Whh[ar42_1_2 + p41] * x43;
-            s44_1_3 += Whh[ar42_1_3 + p41] * x43;
+          const ar36_1_0 = i34 * 4;
+          let s38_1_0 = 0;
+          const ar36_1_1 = (i34 + 1) * 4;
+          let s38_1_1 = 0;
+          const ar36_1_2 = (i34 + 2) * 4;
+          let s38_1_2 = 0;
+          const ar36_1_3 = (i34 + 3) * 4;
+          let s38_1_3 = 0;
+          for (let p35 = 0; p35 < 4; p35++) {
+            const x37 = h_steps[o32 + p35];
+            s38_1_0 += Whh[ar36_1_0 + p35] * x37;
+            s38_1_1 += Whh[ar36_1_1 + p35] * x37;
+            s38_1_2 += Whh[ar36_1_2 + p35] * x37;
+            s38_1_3 += Whh[ar36_1_3 + p35] * x37;
           }
-          h_t[i40] = Math.tanh((s44_0_0 + s44_1_0) + bh[i40]);
-          h_t[i40 + 1] = Math.tanh((s44_0_1 + s44_1_1) + bh[i40 + 1]);
-          h_t[i40 + 2] = Math.tanh((s44_0_2 + s44_1_2) + bh[i40 + 2]);
-          h_t[i40 + 3] = Math.tanh((s44_0_3 + s44_1_3) + bh[i40 + 3]);
+          h_steps[o33 + i34] = Math.tanh((s38_0_0 + s38_1_0) + bh[i34]);
+          h_steps[o33 + i34 + 1] = Math.tanh((s38_0_1 + s38_1_1) + bh[i34 + 1]);
+          h_steps[o33 + i34 + 2] = Math.tanh((s38_0_2 + s38_1_2) + bh[i34 + 2]);
+          h_steps[o33 + i34 + 3] = Math.tanh((s38_0_3 + s38_1_3) + bh[i34 + 3]);
         }
       }
       {
-        for (let i45 = 0; i45 < 3; i45++) {
-          const ar47_0_0 = i45 * 4;
-          let s49_0_0 = 0;
-          for (let p46 = 0; p46 < 4; p46++) {
-            const x48 = h_t[p46];
-            s49_0_0 += Why[ar47_0_0 + p46] * x48;
+        for (let i39 = 0; i39 < 3; i39++) {
+          const ar41_0_0 = i39 * 4;
+          let s43_0_0 = 0;
+          for (let p40 = 0; p40 < 4; p40++) {
+            const x42 = h_steps[o33 + p40];
+            s43_0_0 += Why[ar41_0_0 + p40] * x42;
           }
-          bt13_13[i45] = s49_0_0 + by[i45];
+          bt13_13[i39] = s43_0_0 + by[i39];
         }
       }
+      for (let r48 = 0; r48 < 3; r48 += 3) {
+        let m44 = -Infinity;
+        for (let j46 = 0; j46 < 3; j46++) if (bt13_13[r48 + j46] > m44) m44 = bt13_13[r48 + j46];
+        let s45 = 0;
+        for (let j46 = 0; j46 < 3; j46++) s45 += Math.exp(bt13_13[r48 + j46] - m44);
+        const lse47 = m44 + Math.log(s45);
+        for (let j46 = 0; j46 < 3; j46++) yhat_t[r48 + j46] = Math.exp(bt13_13[r48 + j46] - lse47);
+      }
+      let s49 = 0;
       for (let r54 = 0; r54 < 3; r54 += 3) {
         let m50 = -Infinity;
         for (let j52 = 0; j52 < 3; j52++) if (bt13_13[r54 + j52] > m50) m50 = bt13_13[r54 + j52];
-        let s51 = 0;
-        for (let j52 = 0; j52 < 3; j52++) s51 += Math.exp(bt13_13[r54 + j52] - m50);
-        const lse53 = m50 + Math.log(s51);
-        for (let j52 = 0; j52 < 3; j52++) yhat_t[r54 + j52] = Math.exp(bt13_13[r54 + j52] - lse53);
+        let e51 = 0;
+        for (let j52 = 0; j52 < 3; j52++) e51 += Math.exp(bt13_13[r54 + j52] - m50);
+        const lse53 = m50 + Math.log(e51);
+        for (let j52 = 0; j52 < 3; j52++) s49 -= y[o31 + r54 + j52] * (bt13_13[r54 + j52] - lse53);
       }
-      let s55 = 0;
-      for (let r60 = 0; r60 < 3; r60 += 3) {
-        let m56 = -Infinity;
-        for (let j58 = 0; j58 < 3; j58++) if (bt13_13[r60 + j58] > m56) m56 = bt13_13[r60 + j58];
-        let e57 = 0;
-        for (let j58 = 0; j58 < 3; j58++) e57 += Math.exp(bt13_13[r60 + j58] - m56);
-        const lse59 = m56 + Math.log(e57);
-        for (let j58 = 0; j58 < 3; j58++) s55 -= y_t[r60 + j58] * (bt13_13[r60 + j58] - lse59);
-      }
-      bt13_16[0] = s55;
-      h_steps.set(h_t, (t33 + 1) * 4);
-      v16.set(bt13_16, t33 * 1);
-      r13_9.set(h_t, t33 * 4);
-      r13_14.set(yhat_t, t33 * 3);
+      bt13_16[0] = s49;
+      v16.set(bt13_16, t30 * 1);
+      r13_14.set(yhat_t, t30 * 3);
     }
   }
   v17.fill(0);
-  for (let r61 = 0; r61 < 4; r61 += 1) for (let i62 = 0; i62 < 1; i62++) v17[i62] += v16[r61 + i62];
+  for (let r55 = 0; r55 < 4; r55 += 1) for (let i56 = 0; i56 < 1; i56++) v17[i56] += v16[r55 + i56];
   v18[0] = 4;
   // loss L = mean_t(cross_entropy(yhat_t, y_t))
-  const s64 = v17[0];
-  const s65 = v18[0];
-  L[0] = s64 / s65;
-  const s67 = v18[0];
-  v21[0] = 1 / s67;
-  const s69 = v21[0];
-  for (let i68 = 0; i68 < 4; i68++) {
-    v22[i68] = s69;
+  const s58 = v17[0];
+  const s59 = v18[0];
+  L[0] = s58 / s59;
+  const s61 = v18[0];
+  v21[0] = 1 / s61;
+  const s63 = v21[0];
+  for (let i62 = 0; i62 < 4; i62++) {
+    v22[i62] = s63;
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh, dL/dbh, dL/dWhy, dL/dby over the steps
   {
@@ -591,110 +526,82 @@ export function gradient(
     dL_dbh.fill(0);
     dL_dWhy.fill(0);
     dL_dby.fill(0);
-    for (let t70 = 4 - 1; t70 >= 0; t70--) {
-      {
-        const o71 = t70 * 3;
-        for (let i72 = 0; i72 < 3; i72++) bt25_1[i72] = x[o71 + i72];
+    for (let t64 = 4 - 1; t64 >= 0; t64--) {
+      const o65 = t64 * 3;
+      const o66 = (t64 + 0) * 4;
+      const o67 = (t64 + 1) * 4;
+      const o68 = t64 * 1;
+      for (let r71 = 0; r71 < 3; r71 += 3) {
+        let t69 = 0;
+        for (let j70 = 0; j70 < 3; j70++) t69 += y[o65 + r71 + j70];
+        for (let j70 = 0; j70 < 3; j70++)
+          bt25_19[r71 + j70] = r13_14[o65 + r71 + j70] * t69 - y[o65 + r71 + j70];
       }
-      {
-        const o73 = (t70 + 0) * 4;
-        for (let i74 = 0; i74 < 4; i74++) bt25_4[i74] = h_steps[o73 + i74];
-      }
-      {
-        const o75 = t70 * 4;
-        for (let i76 = 0; i76 < 4; i76++) bt25_9[i76] = r13_9[o75 + i76];
-      }
-      {
-        const o77 = t70 * 3;
-        for (let i78 = 0; i78 < 3; i78++) bt25_14[i78] = r13_14[o77 + i78];
-      }
-      {
-        const o79 = t70 * 3;
-        for (let i80 = 0; i80 < 3; i80++) bt25_15[i80] = y[o79 + i80];
-      }
-      {
-        const o81 = (t70 + 1) * 4;
-        for (let i82 = 0; i82 < 4; i82++) bt25_17[i82] = dL_dh_steps[o81 + i82];
-      }
-      {
-        const o83 = t70 * 1;
-        for (let i84 = 0; i84 < 1; i84++) bt25_18[i84] = v22[o83 + i84];
-      }
-      for (let r87 = 0; r87 < 3; r87 += 3) {
-        let t85 = 0;
-        for (let j86 = 0; j86 < 3; j86++) t85 += bt25_15[r87 + j86];
-        for (let j86 = 0; j86 < 3; j86++)
-          bt25_19[r87 + j86] = bt25_14[r87 + j86] * t85 - bt25_15[r87 + j86];
-      }
-      const s89 = bt25_18[0];
-      for (let i88 = 0; i88 < 3; i88++) {
-        bt25_20[i88] = s89 * bt25_19[i88];
+      const s73 = v22[o68 + 0];
+      for (let i72 = 0; i72 < 3; i72++) {
+        bt25_20[i72] = s73 * bt25_19[i72];
       }
       bt25_26.fill(0, 0, 4);
       {
-        for (let i90 = 0; i90 < 3; i90++) {
-          const g92_0 = bt25_20[i90];
-          const o93_0 = i90 * 4;
-          for (let j91 = 0; j91 < 4; j91++) {
-            const hv94 = bt25_9[j91];
-            dL_dWhy[o93_0 + j91] += g92_0 * hv94;
-            bt25_26[j91] += Why[o93_0 + j91] * g92_0;
+        for (let i74 = 0; i74 < 3; i74++) {
+          const g76_0 = bt25_20[i74];
+          const o77_0 = i74 * 4;
+          for (let j75 = 0; j75 < 4; j75++) {
+            const hv78 = h_steps[o67 + j75];
+            dL_dWhy[o77_0 + j75] += g76_0 * hv78;
+            bt25_26[j75] += Why[o77_0 + j75] * g76_0;
           }
         }
       }
 
-      for (let i95 = 0; i95 < 4; i95++) {
-        bt25_35[i95] = (bt25_17[i95] + bt25_26[i95]) * (1 - (bt25_9[i95] * bt25_9[i95]));
+      for (let i79 = 0; i79 < 4; i79++) {
+        bt25_35[i79] = (dL_dh_steps[o67 + i79] + bt25_26[i79])
+          * (1 - (h_steps[o67 + i79] * h_steps[o67 + i79]));
       }
-      bt25_42.fill(0, 0, 4);
       {
-        for (let i96 = 0; i96 < 4; i96 += 4) {
-          const g98_0 = bt25_35[i96];
-          const o99_0 = i96 * 4;
-          const g98_1 = bt25_35[i96 + 1];
-          const o99_1 = (i96 + 1) * 4;
-          const g98_2 = bt25_35[i96 + 2];
-          const o99_2 = (i96 + 2) * 4;
-          const g98_3 = bt25_35[i96 + 3];
-          const o99_3 = (i96 + 3) * 4;
-          for (let j97 = 0; j97 < 4; j97++) {
-            const hv100 = bt25_4[j97];
-            dL_dWhh[o99_0 + j97] += g98_0 * hv100;
-            dL_dWhh[o99_1 + j97] += g98_1 * hv100;
-            dL_dWhh[o99_2 + j97] += g98_2 * hv100;
-            dL_dWhh[o99_3 + j97] += g98_3 * hv100;
-            bt25_42[j97] += Whh[o99_0 + j97] * g98_0
-              + Whh[o99_1 + j97] * g98_1
-              + Whh[o99_2 + j97] * g98_2
-              + Whh[o99_3 + j97] * g98_3;
+        for (let i80 = 0; i80 < 4; i80 += 4) {
+          const g82_0 = bt25_35[i80];
+          const o83_0 = i80 * 4;
+          const g82_1 = bt25_35[i80 + 1];
+          const o83_1 = (i80 + 1) * 4;
+          const g82_2 = bt25_35[i80 + 2];
+          const o83_2 = (i80 + 2) * 4;
+          const g82_3 = bt25_35[i80 + 3];
+          const o83_3 = (i80 + 3) * 4;
+          for (let j81 = 0; j81 < 4; j81++) {
+            const hv84 = h_steps[o66 + j81];
+            dL_dWhh[o83_0 + j81] += g82_0 * hv84;
+            dL_dWhh[o83_1 + j81] += g82_1 * hv84;
+            dL_dWhh[o83_2 + j81] += g82_2 * hv84;
+            dL_dWhh[o83_3 + j81] += g82_3 * hv84;
+            dL_dh_steps[o66 + j81] += Whh[o83_0 + j81] * g82_0
+              + Whh[o83_1 + j81] * g82_1
+              + Whh[o83_2 + j81] * g82_2
+              + Whh[o83_3 + j81] * g82_3;
           }
         }
       }
       {
-        const o101 = (t70 + 0) * 4;
-        for (let i102 = 0; i102 < 4; i102++) dL_dh_steps[o101 + i102] += bt25_42[i102];
-      }
-      {
-        for (let i103 = 0; i103 < 4; i103 += 4) {
-          const a105_0 = bt25_35[i103];
-          const o106_0 = i103 * 3;
-          const a105_1 = bt25_35[i103 + 1];
-          const o106_1 = (i103 + 1) * 3;
-          const a105_2 = bt25_35[i103 + 2];
-          const o106_2 = (i103 + 2) * 3;
-          const a105_3 = bt25_35[i103 + 3];
-          const o106_3 = (i103 + 3) * 3;
-          for (let j104 = 0; j104 < 3; j104++) {
-            const bv107 = bt25_1[j104];
-            dL_dWxh[o106_0 + j104] += a105_0 * bv107;
-            dL_dWxh[o106_1 + j104] += a105_1 * bv107;
-            dL_dWxh[o106_2 + j104] += a105_2 * bv107;
-            dL_dWxh[o106_3 + j104] += a105_3 * bv107;
+        for (let i85 = 0; i85 < 4; i85 += 4) {
+          const a87_0 = bt25_35[i85];
+          const o88_0 = i85 * 3;
+          const a87_1 = bt25_35[i85 + 1];
+          const o88_1 = (i85 + 1) * 3;
+          const a87_2 = bt25_35[i85 + 2];
+          const o88_2 = (i85 + 2) * 3;
+          const a87_3 = bt25_35[i85 + 3];
+          const o88_3 = (i85 + 3) * 3;
+          for (let j86 = 0; j86 < 3; j86++) {
+            const bv89 = x[o65 + j86];
+            dL_dWxh[o88_0 + j86] += a87_0 * bv89;
+            dL_dWxh[o88_1 + j86] += a87_1 * bv89;
+            dL_dWxh[o88_2 + j86] += a87_2 * bv89;
+            dL_dWxh[o88_3 + j86] += a87_3 * bv89;
           }
         }
       }
-      for (let i108 = 0; i108 < 4; i108++) dL_dbh[i108] += bt25_35[i108];
-      for (let i109 = 0; i109 < 3; i109++) dL_dby[i109] += bt25_20[i109];
+      for (let i90 = 0; i90 < 4; i90++) dL_dbh[i90] += bt25_35[i90];
+      for (let i91 = 0; i91 < 3; i91++) dL_dby[i91] += bt25_20[i91];
     }
   }
 

@@ -155,6 +155,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"];
 const inputNames = ["i1", "i2", "target_o1", "target_o2"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -164,6 +166,49 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["w1"]!
+    && c[1] === o["w1"]!.length
+    && c[2] === p["w1"]!
+    && c[3] === p["w1"]!.length
+    && c[4] === o["w2"]!
+    && c[5] === o["w2"]!.length
+    && c[6] === p["w2"]!
+    && c[7] === p["w2"]!.length
+    && c[8] === o["w3"]!
+    && c[9] === o["w3"]!.length
+    && c[10] === p["w3"]!
+    && c[11] === p["w3"]!.length
+    && c[12] === o["w4"]!
+    && c[13] === o["w4"]!.length
+    && c[14] === p["w4"]!
+    && c[15] === p["w4"]!.length
+    && c[16] === o["w5"]!
+    && c[17] === o["w5"]!.length
+    && c[18] === p["w5"]!
+    && c[19] === p["w5"]!.length
+    && c[20] === o["w6"]!
+    && c[21] === o["w6"]!.length
+    && c[22] === p["w6"]!
+    && c[23] === p["w6"]!.length
+    && c[24] === o["w7"]!
+    && c[25] === o["w7"]!.length
+    && c[26] === p["w7"]!
+    && c[27] === p["w7"]!.length
+    && c[28] === o["w8"]!
+    && c[29] === o["w8"]!.length
+    && c[30] === p["w8"]!
+    && c[31] === p["w8"]!.length
+    && c[32] === x["i1"]!
+    && c[33] === x["i1"]!.length
+    && c[34] === x["i2"]!
+    && c[35] === x["i2"]!.length
+    && c[36] === x["target_o1"]!
+    && c[37] === x["target_o1"]!.length
+    && c[38] === x["target_o2"]!
+    && c[39] === x["target_o2"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -180,6 +225,48 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["w1"]!,
+    o["w1"]!.length,
+    p["w1"]!,
+    p["w1"]!.length,
+    o["w2"]!,
+    o["w2"]!.length,
+    p["w2"]!,
+    p["w2"]!.length,
+    o["w3"]!,
+    o["w3"]!.length,
+    p["w3"]!,
+    p["w3"]!.length,
+    o["w4"]!,
+    o["w4"]!.length,
+    p["w4"]!,
+    p["w4"]!.length,
+    o["w5"]!,
+    o["w5"]!.length,
+    p["w5"]!,
+    p["w5"]!.length,
+    o["w6"]!,
+    o["w6"]!.length,
+    p["w6"]!,
+    p["w6"]!.length,
+    o["w7"]!,
+    o["w7"]!.length,
+    p["w7"]!,
+    p["w7"]!.length,
+    o["w8"]!,
+    o["w8"]!.length,
+    p["w8"]!,
+    p["w8"]!.length,
+    x["i1"]!,
+    x["i1"]!.length,
+    x["i2"]!,
+    x["i2"]!.length,
+    x["target_o1"]!,
+    x["target_o1"]!.length,
+    x["target_o2"]!,
+    x["target_o2"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

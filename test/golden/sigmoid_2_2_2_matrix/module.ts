@@ -100,6 +100,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["W1", "W2"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -109,6 +111,21 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["W1"]!
+    && c[1] === o["W1"]!.length
+    && c[2] === p["W1"]!
+    && c[3] === p["W1"]!.length
+    && c[4] === o["W2"]!
+    && c[5] === o["W2"]!.length
+    && c[6] === p["W2"]!
+    && c[7] === p["W2"]!.length
+    && c[8] === x["x"]!
+    && c[9] === x["x"]!.length
+    && c[10] === x["y"]!
+    && c[11] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -125,6 +142,20 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["W1"]!,
+    o["W1"]!.length,
+    p["W1"]!,
+    p["W1"]!.length,
+    o["W2"]!,
+    o["W2"]!.length,
+    p["W2"]!,
+    p["W2"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */

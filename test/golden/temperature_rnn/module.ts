@@ -105,6 +105,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wxh", "Whh", "Whz"];
 const inputNames = ["x", "y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -114,6 +116,25 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wxh"]!
+    && c[1] === o["Wxh"]!.length
+    && c[2] === p["Wxh"]!
+    && c[3] === p["Wxh"]!.length
+    && c[4] === o["Whh"]!
+    && c[5] === o["Whh"]!.length
+    && c[6] === p["Whh"]!
+    && c[7] === p["Whh"]!.length
+    && c[8] === o["Whz"]!
+    && c[9] === o["Whz"]!.length
+    && c[10] === p["Whz"]!
+    && c[11] === p["Whz"]!.length
+    && c[12] === x["x"]!
+    && c[13] === x["x"]!.length
+    && c[14] === x["y"]!
+    && c[15] === x["y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -130,6 +151,24 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wxh"]!,
+    o["Wxh"]!.length,
+    p["Wxh"]!,
+    p["Wxh"]!.length,
+    o["Whh"]!,
+    o["Whh"]!.length,
+    p["Whh"]!,
+    p["Whh"]!.length,
+    o["Whz"]!,
+    o["Whz"]!.length,
+    p["Whz"]!,
+    p["Whz"]!.length,
+    x["x"]!,
+    x["x"]!.length,
+    x["y"]!,
+    x["y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
@@ -152,13 +191,9 @@ export function bindDims(params: Params, inputs: Inputs, _dims?: Partial<Dims>):
 let workspace: ReturnType<typeof allocate> | undefined;
 function allocate() {
   const h_steps = new Float64Array((1 + 3) * 1);
-  const r15_7 = new Float64Array(3 * 1);
-  const x_t = new Float64Array(1);
   const bt15_2 = new Float64Array(1);
-  const h_prev = new Float64Array(1);
   const bt15_5 = new Float64Array(1);
   const a_t = new Float64Array(1);
-  const h_t = new Float64Array(1);
   const h = h_steps.subarray(1 * 1);
   const a = new Float64Array(3);
   const h_3 = new Float64Array(1);
@@ -174,37 +209,20 @@ function allocate() {
   const v38 = new Float64Array(1);
   const dL_dh = new Float64Array(3);
   const dL_dh_steps = new Float64Array((1 + 3) * 1);
-  const bt45_0 = new Float64Array(1);
-  const bt45_1 = new Float64Array(1);
-  const bt45_2 = new Float64Array(1);
-  const bt45_3 = new Float64Array(1);
-  const bt45_4 = new Float64Array(1);
-  const bt45_5 = new Float64Array(1);
-  const bt45_6 = new Float64Array(1);
-  const bt45_7 = new Float64Array(1);
-  const bt45_8 = new Float64Array(1);
   const bt45_11 = new Float64Array(1);
   const bt45_12 = new Float64Array(1);
   const bt45_13 = new Float64Array(1);
-  const bt45_15 = new Float64Array(1);
   const bt45_17 = new Float64Array(1);
   const bt45_18 = new Float64Array(1);
-  const bt45_20 = new Float64Array(1);
-  const bt45_21 = new Float64Array(1);
   const bt45_22 = new Float64Array(1);
-  const bt45_24 = new Float64Array(1);
   const dL_dWxh = new Float64Array(1);
   const dL_dWhh = new Float64Array(1);
   return {
     key: "",
     h_steps,
-    r15_7,
-    x_t,
     bt15_2,
-    h_prev,
     bt15_5,
     a_t,
-    h_t,
     h,
     a,
     h_3,
@@ -220,25 +238,12 @@ function allocate() {
     v38,
     dL_dh,
     dL_dh_steps,
-    bt45_0,
-    bt45_1,
-    bt45_2,
-    bt45_3,
-    bt45_4,
-    bt45_5,
-    bt45_6,
-    bt45_7,
-    bt45_8,
     bt45_11,
     bt45_12,
     bt45_13,
-    bt45_15,
     bt45_17,
     bt45_18,
-    bt45_20,
-    bt45_21,
     bt45_22,
-    bt45_24,
     dL_dWxh,
     dL_dWhh,
   };
@@ -258,73 +263,50 @@ export function forward(params: Params, inputs: Inputs, dims?: Partial<Dims>): F
   const Wxh = params["Wxh"];
   const Whh = params["Whh"];
   const Whz = params["Whz"];
-  const {
-    h_steps,
-    x_t,
-    bt15_2,
-    h_prev,
-    bt15_5,
-    a_t,
-    h_t,
-    h,
-    a,
-    h_3,
-    z,
-    v20,
-    v21,
-    yhat,
-    v23,
-    L,
-  } = w;
+  const { h_steps, bt15_2, bt15_5, a_t, h, a, h_3, z, v20, v21, yhat, v23, L } = w;
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
     h_steps.set(K14, 0 * 1);
     for (let t0 = 0; t0 < 3; t0++) {
-      {
-        const o1 = t0 * 1;
-        for (let i2 = 0; i2 < 1; i2++) x_t[i2] = x[o1 + i2];
-      }
-      {
-        const o3 = (t0 + 0) * 1;
-        for (let i4 = 0; i4 < 1; i4++) h_prev[i4] = h_steps[o3 + i4];
-      }
-      const s6 = Wxh[0];
-      const s7 = x_t[0];
-      bt15_2[0] = s6 * s7;
-      const s9 = Whh[0];
-      const s10 = h_prev[0];
-      bt15_5[0] = s9 * s10;
-      const s12 = bt15_2[0];
-      const s13 = bt15_5[0];
-      a_t[0] = s12 + s13;
-      const s15 = a_t[0];
-      h_t[0] = Math.tanh(s15);
-      h_steps.set(h_t, (t0 + 1) * 1);
+      const o1 = t0 * 1;
+      const o2 = (t0 + 0) * 1;
+      const o3 = (t0 + 1) * 1;
+      const s5 = Wxh[0];
+      const s6 = x[o1 + 0];
+      bt15_2[0] = s5 * s6;
+      const s8 = Whh[0];
+      const s9 = h_steps[o2 + 0];
+      bt15_5[0] = s8 * s9;
+      const s11 = bt15_2[0];
+      const s12 = bt15_5[0];
+      a_t[0] = s11 + s12;
+      const s14 = a_t[0];
+      h_steps[o3 + 0] = Math.tanh(s14);
       a.set(a_t, t0 * 1);
     }
   }
   {
-    const o16 = 2 * 1;
-    for (let i17 = 0; i17 < 1; i17++) h_3[i17] = h[o16 + i17];
+    const o15 = 2 * 1;
+    for (let i16 = 0; i16 < 1; i16++) h_3[i16] = h[o15 + i16];
   }
   // z = Whz*h_3
-  const s19 = Whz[0];
-  const s20 = h_3[0];
-  z[0] = s19 * s20;
+  const s18 = Whz[0];
+  const s19 = h_3[0];
+  z[0] = s18 * s19;
 
   v20[0] = 16 - 15;
-  const s23 = v20[0];
-  const s24 = z[0];
-  v21[0] = s23 * s24;
+  const s22 = v20[0];
+  const s23 = z[0];
+  v21[0] = s22 * s23;
   // yhat = ymin + (ymax - ymin)*z
-  const s26 = v21[0];
-  yhat[0] = 15 + s26;
-  const s28 = yhat[0];
-  const s29 = y[0];
-  v23[0] = s28 - s29;
+  const s25 = v21[0];
+  yhat[0] = 15 + s25;
+  const s27 = yhat[0];
+  const s28 = y[0];
+  v23[0] = s27 - s28;
   // loss L = (yhat - y)^2
-  const s31 = v23[0];
-  L[0] = s31 * s31;
+  const s30 = v23[0];
+  L[0] = s30 * s30;
   return {
     loss: L[0],
     values: {
@@ -366,13 +348,9 @@ export function gradient(
   const dL_dWhh = out["Whh"];
   const {
     h_steps,
-    r15_7,
-    x_t,
     bt15_2,
-    h_prev,
     bt15_5,
     a_t,
-    h_t,
     h,
     h_3,
     z,
@@ -386,10 +364,6 @@ export function gradient(
     v38,
     dL_dh,
     dL_dh_steps,
-    bt45_1,
-    bt45_4,
-    bt45_7,
-    bt45_8,
     bt45_11,
     bt45_12,
     bt45_13,
@@ -400,71 +374,64 @@ export function gradient(
   // a_t = Wxh*x_t + Whh*h_<t-1>; h_t = tanh(a_t)
   {
     h_steps.set(K14, 0 * 1);
-    for (let t32 = 0; t32 < 3; t32++) {
-      {
-        const o33 = t32 * 1;
-        for (let i34 = 0; i34 < 1; i34++) x_t[i34] = x[o33 + i34];
-      }
-      {
-        const o35 = (t32 + 0) * 1;
-        for (let i36 = 0; i36 < 1; i36++) h_prev[i36] = h_steps[o35 + i36];
-      }
-      const s38 = Wxh[0];
-      const s39 = x_t[0];
-      bt15_2[0] = s38 * s39;
-      const s41 = Whh[0];
-      const s42 = h_prev[0];
-      bt15_5[0] = s41 * s42;
-      const s44 = bt15_2[0];
-      const s45 = bt15_5[0];
-      a_t[0] = s44 + s45;
-      const s47 = a_t[0];
-      h_t[0] = Math.tanh(s47);
-      h_steps.set(h_t, (t32 + 1) * 1);
-      r15_7.set(h_t, t32 * 1);
+    for (let t31 = 0; t31 < 3; t31++) {
+      const o32 = t31 * 1;
+      const o33 = (t31 + 0) * 1;
+      const o34 = (t31 + 1) * 1;
+      const s36 = Wxh[0];
+      const s37 = x[o32 + 0];
+      bt15_2[0] = s36 * s37;
+      const s39 = Whh[0];
+      const s40 = h_steps[o33 + 0];
+      bt15_5[0] = s39 * s40;
+      const s42 = bt15_2[0];
+      const s43 = bt15_5[0];
+      a_t[0] = s42 + s43;
+      const s45 = a_t[0];
+      h_steps[o34 + 0] = Math.tanh(s45);
     }
   }
   {
-    const o48 = 2 * 1;
-    for (let i49 = 0; i49 < 1; i49++) h_3[i49] = h[o48 + i49];
+    const o46 = 2 * 1;
+    for (let i47 = 0; i47 < 1; i47++) h_3[i47] = h[o46 + i47];
   }
   // z = Whz*h_3
-  const s51 = Whz[0];
-  const s52 = h_3[0];
-  z[0] = s51 * s52;
+  const s49 = Whz[0];
+  const s50 = h_3[0];
+  z[0] = s49 * s50;
 
   v20[0] = 16 - 15;
-  const s55 = v20[0];
-  const s56 = z[0];
-  v21[0] = s55 * s56;
+  const s53 = v20[0];
+  const s54 = z[0];
+  v21[0] = s53 * s54;
   // yhat = ymin + (ymax - ymin)*z
-  const s58 = v21[0];
-  yhat[0] = 15 + s58;
-  const s60 = yhat[0];
-  const s61 = y[0];
-  v23[0] = s60 - s61;
+  const s56 = v21[0];
+  yhat[0] = 15 + s56;
+  const s58 = yhat[0];
+  const s59 = y[0];
+  v23[0] = s58 - s59;
   // loss L = (yhat - y)^2
-  const s63 = v23[0];
-  L[0] = s63 * s63;
+  const s61 = v23[0];
+  L[0] = s61 * s61;
   // dL/dyhat
-  const s65 = v23[0];
-  dL_dyhat[0] = 2 * s65;
+  const s63 = v23[0];
+  dL_dyhat[0] = 2 * s63;
   // dL/dz
-  const s67 = dL_dyhat[0];
-  const s68 = v20[0];
-  dL_dz[0] = s67 * s68;
+  const s65 = dL_dyhat[0];
+  const s66 = v20[0];
+  dL_dz[0] = s65 * s66;
   // dL/dWhz
-  const s70 = dL_dz[0];
-  const s71 = h_3[0];
-  dL_dWhz[0] = s70 * s71;
-  const s73 = dL_dz[0];
-  const s74 = Whz[0];
-  v38[0] = s73 * s74;
+  const s68 = dL_dz[0];
+  const s69 = h_3[0];
+  dL_dWhz[0] = s68 * s69;
+  const s71 = dL_dz[0];
+  const s72 = Whz[0];
+  v38[0] = s71 * s72;
   // dL/dh
   dL_dh.fill(0);
   {
-    const o75 = 2 * 1;
-    for (let i76 = 0; i76 < 1; i76++) dL_dh[o75 + i76] = v38[i76];
+    const o73 = 2 * 1;
+    for (let i74 = 0; i74 < 1; i74++) dL_dh[o73 + i74] = v38[i74];
   }
   // backpropagation through time: dL/dh_t from the last step to the first, summing dL/dWxh, dL/dWhh over the steps
   {
@@ -472,45 +439,32 @@ export function gradient(
     dL_dh_steps.set(dL_dh, 1 * 1);
     dL_dWxh.fill(0);
     dL_dWhh.fill(0);
-    for (let t77 = 3 - 1; t77 >= 0; t77--) {
+    for (let t75 = 3 - 1; t75 >= 0; t75--) {
+      const o76 = t75 * 1;
+      const o77 = (t75 + 0) * 1;
+      const o78 = (t75 + 1) * 1;
+      const s80 = h_steps[o78 + 0];
+      bt45_11[0] = s80 * s80;
+      const s82 = bt45_11[0];
+      bt45_12[0] = 1 - s82;
+      const s84 = dL_dh_steps[o78 + 0];
+      const s85 = bt45_12[0];
+      bt45_13[0] = s84 * s85;
+      const s87 = bt45_13[0];
+      const s88 = h_steps[o77 + 0];
+      bt45_17[0] = s87 * s88;
+      const s90 = bt45_13[0];
+      const s91 = Whh[0];
+      bt45_18[0] = s90 * s91;
+      const s93 = bt45_13[0];
+      const s94 = x[o76 + 0];
+      bt45_22[0] = s93 * s94;
       {
-        const o78 = t77 * 1;
-        for (let i79 = 0; i79 < 1; i79++) bt45_1[i79] = x[o78 + i79];
+        const o95 = (t75 + 0) * 1;
+        for (let i96 = 0; i96 < 1; i96++) dL_dh_steps[o95 + i96] += bt45_18[i96];
       }
-      {
-        const o80 = (t77 + 0) * 1;
-        for (let i81 = 0; i81 < 1; i81++) bt45_4[i81] = h_steps[o80 + i81];
-      }
-      {
-        const o82 = t77 * 1;
-        for (let i83 = 0; i83 < 1; i83++) bt45_7[i83] = r15_7[o82 + i83];
-      }
-      {
-        const o84 = (t77 + 1) * 1;
-        for (let i85 = 0; i85 < 1; i85++) bt45_8[i85] = dL_dh_steps[o84 + i85];
-      }
-      const s87 = bt45_7[0];
-      bt45_11[0] = s87 * s87;
-      const s89 = bt45_11[0];
-      bt45_12[0] = 1 - s89;
-      const s91 = bt45_8[0];
-      const s92 = bt45_12[0];
-      bt45_13[0] = s91 * s92;
-      const s94 = bt45_13[0];
-      const s95 = bt45_4[0];
-      bt45_17[0] = s94 * s95;
-      const s97 = bt45_13[0];
-      const s98 = Whh[0];
-      bt45_18[0] = s97 * s98;
-      const s100 = bt45_13[0];
-      const s101 = bt45_1[0];
-      bt45_22[0] = s100 * s101;
-      {
-        const o102 = (t77 + 0) * 1;
-        for (let i103 = 0; i103 < 1; i103++) dL_dh_steps[o102 + i103] += bt45_18[i103];
-      }
-      for (let i104 = 0; i104 < 1; i104++) dL_dWxh[i104] += bt45_22[i104];
-      for (let i105 = 0; i105 < 1; i105++) dL_dWhh[i105] += bt45_17[i105];
+      for (let i97 = 0; i97 < 1; i97++) dL_dWxh[i97] += bt45_22[i97];
+      for (let i98 = 0; i98 < 1; i98++) dL_dWhh[i98] += bt45_17[i98];
     }
   }
 

@@ -217,6 +217,8 @@ function overlaps(a: Float64Array, b: Float64Array): boolean {
 
 const paramNames = ["Wq", "Wk", "Wv", "Wo", "g1", "c1", "W1", "b1", "W2", "b2", "g2", "c2"];
 const inputNames = ["X", "Y"];
+/** The arrays of the last call that passed checkOut, each followed by its length. */
+let checkedOut: (Float64Array | number)[] | undefined;
 function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
   object(out, "out");
   const o = out as unknown as Record<string, Float64Array>;
@@ -226,6 +228,61 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
     const g = array(o, name, "out");
     check(g, p[name]!.length, "out." + name);
   }
+  const c = checkedOut;
+  if (c !== undefined
+    && c[0] === o["Wq"]!
+    && c[1] === o["Wq"]!.length
+    && c[2] === p["Wq"]!
+    && c[3] === p["Wq"]!.length
+    && c[4] === o["Wk"]!
+    && c[5] === o["Wk"]!.length
+    && c[6] === p["Wk"]!
+    && c[7] === p["Wk"]!.length
+    && c[8] === o["Wv"]!
+    && c[9] === o["Wv"]!.length
+    && c[10] === p["Wv"]!
+    && c[11] === p["Wv"]!.length
+    && c[12] === o["Wo"]!
+    && c[13] === o["Wo"]!.length
+    && c[14] === p["Wo"]!
+    && c[15] === p["Wo"]!.length
+    && c[16] === o["g1"]!
+    && c[17] === o["g1"]!.length
+    && c[18] === p["g1"]!
+    && c[19] === p["g1"]!.length
+    && c[20] === o["c1"]!
+    && c[21] === o["c1"]!.length
+    && c[22] === p["c1"]!
+    && c[23] === p["c1"]!.length
+    && c[24] === o["W1"]!
+    && c[25] === o["W1"]!.length
+    && c[26] === p["W1"]!
+    && c[27] === p["W1"]!.length
+    && c[28] === o["b1"]!
+    && c[29] === o["b1"]!.length
+    && c[30] === p["b1"]!
+    && c[31] === p["b1"]!.length
+    && c[32] === o["W2"]!
+    && c[33] === o["W2"]!.length
+    && c[34] === p["W2"]!
+    && c[35] === p["W2"]!.length
+    && c[36] === o["b2"]!
+    && c[37] === o["b2"]!.length
+    && c[38] === p["b2"]!
+    && c[39] === p["b2"]!.length
+    && c[40] === o["g2"]!
+    && c[41] === o["g2"]!.length
+    && c[42] === p["g2"]!
+    && c[43] === p["g2"]!.length
+    && c[44] === o["c2"]!
+    && c[45] === o["c2"]!.length
+    && c[46] === p["c2"]!
+    && c[47] === p["c2"]!.length
+    && c[48] === x["X"]!
+    && c[49] === x["X"]!.length
+    && c[50] === x["Y"]!
+    && c[51] === x["Y"]!.length) return;
+  checkedOut = undefined;
   for (const name of paramNames) {
     const g = o[name]!;
     for (const other of paramNames) {
@@ -242,6 +299,60 @@ function checkOut(out: Gradients, params: Params, inputs: Inputs): void {
           "nabla: out." + name + " shares memory with inputs." + other + "; pass separate arrays"
         );
   }
+  checkedOut = [
+    o["Wq"]!,
+    o["Wq"]!.length,
+    p["Wq"]!,
+    p["Wq"]!.length,
+    o["Wk"]!,
+    o["Wk"]!.length,
+    p["Wk"]!,
+    p["Wk"]!.length,
+    o["Wv"]!,
+    o["Wv"]!.length,
+    p["Wv"]!,
+    p["Wv"]!.length,
+    o["Wo"]!,
+    o["Wo"]!.length,
+    p["Wo"]!,
+    p["Wo"]!.length,
+    o["g1"]!,
+    o["g1"]!.length,
+    p["g1"]!,
+    p["g1"]!.length,
+    o["c1"]!,
+    o["c1"]!.length,
+    p["c1"]!,
+    p["c1"]!.length,
+    o["W1"]!,
+    o["W1"]!.length,
+    p["W1"]!,
+    p["W1"]!.length,
+    o["b1"]!,
+    o["b1"]!.length,
+    p["b1"]!,
+    p["b1"]!.length,
+    o["W2"]!,
+    o["W2"]!.length,
+    p["W2"]!,
+    p["W2"]!.length,
+    o["b2"]!,
+    o["b2"]!.length,
+    p["b2"]!,
+    p["b2"]!.length,
+    o["g2"]!,
+    o["g2"]!.length,
+    p["g2"]!,
+    p["g2"]!.length,
+    o["c2"]!,
+    o["c2"]!.length,
+    p["c2"]!,
+    p["c2"]!.length,
+    x["X"]!,
+    x["X"]!.length,
+    x["Y"]!,
+    x["Y"]!.length,
+  ];
 }
 
 /** Checks the data against the model's shapes and returns the run-time dims. */
