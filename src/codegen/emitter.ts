@@ -4,6 +4,7 @@ import { getOp } from "../ir/registry.js";
 import { broadcastOffset, product, type EmitContext } from "../ops/lowering.js";
 import { sameShape } from "../ir/shapes.js";
 import { CodeNames } from "./names.js";
+import { ELEMENTWISE, Recorder, type ElementwiseFunctions, type Value } from "../wasm/elementwise.js";
 
 /** A JS numeric literal for any double, including the ones that have no literal. */
 export function jsNumber(value: number): string {
@@ -38,6 +39,8 @@ export interface EmitScope {
    * last cleared, which must live in the kernels' memory. Absent for the JavaScript target.
    */
   memory?: Set<string>;
+  /** With the WebAssembly target: the model's elementwise functions (wasm/elementwise.ts), shared by every function of the module. */
+  elementwise?: ElementwiseFunctions;
 }
 
 /**
@@ -195,6 +198,66 @@ export class StatementEmitter implements EmitContext {
     }
     for (const name of names) memory.add(name);
     return names.map((name) => `${this.use(name)}.byteOffset`);
+  }
+
+  elementwiseCall(id: NodeId): string | undefined {
+    const functions = this.counter.elementwise;
+    const n = this.nodes[id]!;
+    if (functions === undefined || this.parent !== undefined || n.kind !== "op") return undefined;
+    if (n.shape.every((d) => d === 1)) return undefined;
+    const lanes = new Recorder();
+    const arrays: string[] = [];
+    const arrayValues: Value[] = [];
+    const scalars: string[] = [];
+    const scalarValues: Value[] = [];
+    /** An operand: an array of the output's size, a scalar, or a node fused into this loop. */
+    const operand = (a: NodeId): Value | undefined => {
+      const shape = this.nodes[a]!.shape;
+      if (this.overrides.has(a)) return undefined;
+      if (shape.every((d) => d === 1)) {
+        const text = this.scalar(a);
+        const k = scalars.indexOf(text);
+        if (k >= 0) return scalarValues[k];
+        scalars.push(text);
+        scalarValues.push(lanes.scalar());
+        return scalarValues.at(-1);
+      }
+      if (!sameShape(shape, n.shape)) return undefined;
+      if (this.fused.has(a)) return expression(a);
+      const name = this.inMemory(a);
+      if (name === undefined) return undefined;
+      const k = arrays.indexOf(name);
+      if (k >= 0) return arrayValues[k];
+      arrays.push(name);
+      arrayValues.push(lanes.array());
+      return arrayValues.at(-1);
+    };
+    const expression = (e: NodeId): Value | undefined => {
+      const node = this.nodes[e]!;
+      if (node.kind !== "op") return undefined;
+      const rule = getOp(node.op).wasm;
+      if (rule === undefined) return undefined;
+      const values: Value[] = [];
+      for (const a of node.args) {
+        const v = operand(a);
+        if (v === undefined) return undefined;
+        values.push(v);
+      }
+      const literal = (i: number) => {
+        const a = this.nodes[node.args[i]!]!;
+        return a.kind === "const" && a.value.length === 1 ? a.value[0] : undefined;
+      };
+      return rule(lanes, values, node.attrs, literal);
+    };
+    const result = expression(id);
+    if (result === undefined) return undefined;
+    const name = functions.add(lanes.expression(result));
+    const memory = this.counter.memory!;
+    for (const a of [this.naming.ref(id), ...arrays]) memory.add(a);
+    const bytes = [this.use(this.naming.ref(id)), ...arrays.map((a) => this.use(a))].map(
+      (a) => `${a}.byteOffset`,
+    );
+    return `${ELEMENTWISE}.${name}(${[...bytes, ...scalars, this.size(n.shape)].join(", ")});`;
   }
 
   /** The name of a node's array when it can live in the kernels' memory: not a constant, not fused. */

@@ -384,7 +384,7 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     out.splice(
       preambleAt,
       0,
-      wasmPreamble(T, precision, (name) => body.includes(`${name}(`)),
+      wasmPreamble(T, precision, (name) => body.includes(`${name}(`), plan.elementwise?.expressions ?? []),
     );
   }
   out.splice(constsAt, 0, ...plan.constDeclarations());
