@@ -39,15 +39,24 @@ export interface Lanes {
   sqrt(a: Value): Value;
   /** A constant of the op's own (ReLU's 0), the same in every lane. */
   constant(value: number): Value;
-  /** A mask: all ones in the lanes where a > b (false with a NaN), zeros elsewhere. */
+  /**
+   * Masks: all ones in the lanes where the relation holds, zeros elsewhere, as JavaScript's
+   * >, >=, <, <=, ===, !== (false with a NaN but for !==; −0 equal to +0).
+   */
   gt(a: Value, b: Value): Value;
+  ge(a: Value, b: Value): Value;
   lt(a: Value, b: Value): Value;
+  le(a: Value, b: Value): Value;
+  eq(a: Value, b: Value): Value;
+  ne(a: Value, b: Value): Value;
   /** `mask ? a : b`, lane by lane. */
   select(mask: Value, a: Value, b: Value): Value;
 }
 
 type Unary = "neg" | "abs" | "sqrt";
-type Binary = "add" | "sub" | "mul" | "div" | "min" | "max" | "gt" | "lt";
+type Binary = "add" | "sub" | "mul" | "div" | "min" | "max" | Relation;
+/** The relations, named as the instructions are. */
+export type Relation = "gt" | "ge" | "lt" | "le" | "eq" | "ne";
 
 /** One instruction of an expression; `args` index earlier instructions. */
 export type Instruction =
@@ -101,7 +110,11 @@ export class Recorder implements Lanes {
   min = (a: Value, b: Value) => this.binary("min", a, b);
   max = (a: Value, b: Value) => this.binary("max", a, b);
   gt = (a: Value, b: Value) => this.binary("gt", a, b);
+  ge = (a: Value, b: Value) => this.binary("ge", a, b);
   lt = (a: Value, b: Value) => this.binary("lt", a, b);
+  le = (a: Value, b: Value) => this.binary("le", a, b);
+  eq = (a: Value, b: Value) => this.binary("eq", a, b);
+  ne = (a: Value, b: Value) => this.binary("ne", a, b);
   neg = (a: Value) => this.push({ op: "neg", args: [a] });
   abs = (a: Value) => this.push({ op: "abs", args: [a] });
   sqrt = (a: Value) => this.push({ op: "sqrt", args: [a] });
@@ -120,7 +133,11 @@ const SIMD: Record<Unary | Binary, SimdOp> = {
   min: "f64x2.min",
   max: "f64x2.max",
   gt: "f64x2.gt",
+  ge: "f64x2.ge",
   lt: "f64x2.lt",
+  le: "f64x2.le",
+  eq: "f64x2.eq",
+  ne: "f64x2.ne",
 };
 
 /** The function computing an expression over arrays of `precision`. */

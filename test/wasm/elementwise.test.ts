@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { kernelModule, type Precision } from "../../src/wasm/kernels.js";
 import { Recorder, type Expression, type Value } from "../../src/wasm/elementwise.js";
 import { elementwiseOps } from "../../src/ops/elementwise.js";
+import { logicOps } from "../../src/ops/logic.js";
 import { jsNumber } from "../../src/codegen/emitter.js";
 import type { EmitContext } from "../../src/ir/op.js";
 import { seededRandom } from "../../src/train/loop.js";
@@ -118,6 +119,34 @@ function cases(): Case[] {
       });
     }
   }
+  // Comparisons (1 where the relation holds, as +(a > b)) and where (c !== 0 ? a : b).
+  const compare = logicOps.find((o) => o.name === "compare")!;
+  for (const relation of [">", ">=", "<", "<=", "==", "!="]) {
+    const r = new Recorder();
+    const result = compare.wasm!(r, [r.array(), r.array()], { relation }, () => undefined)!;
+    const js = new Function("a", "b", `return ${compare.elementwise!(["a", "b"], { relation }, ctx)};`) as (
+      a: number,
+      b: number,
+    ) => number;
+    out.push({
+      label: `[a ${relation} b]`,
+      expression: r.expression(result),
+      expected: ([a, b]) => js(a!, b!),
+      scalars: [],
+    });
+  }
+  const where = logicOps.find((o) => o.name === "where")!;
+  const w = new Recorder();
+  const chosen = where.wasm!(w, [w.array(), w.array(), w.array()], {}, () => undefined)!;
+  const whereJs = new Function("c", "a", "b", `return ${where.elementwise!(["c", "a", "b"], {}, ctx)};`) as (
+    ...args: number[]
+  ) => number;
+  out.push({
+    label: "where",
+    expression: w.expression(chosen),
+    expected: ([c, a, b]) => whereJs(c!, a!, b!),
+    scalars: [],
+  });
   // A fused chain as the MLP's backward pass has it, (g · h) · (1 − h), h read twice.
   const r = new Recorder();
   const [g, h, one] = [r.array(), r.array(), r.scalar()];
