@@ -38,8 +38,9 @@ export function generateModule(
 export interface ModuleOptions {
   /**
    * "js" (the default): plain JavaScript. "wasm": the matrix products and convolutions run as
-   * WebAssembly SIMD kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
-   * top-level await.
+   * WebAssembly SIMD kernels embedded in the module (codegen/wasm.ts), the fused elementwise
+   * loops as WebAssembly functions of the model's (wasm/elementwise.ts); the same API, an ES
+   * module with a top-level await.
    */
   readonly target?: Target;
   /**

@@ -9,7 +9,9 @@ import { ELEMENTWISE, type Expression } from "../wasm/elementwise.js";
  * import, no file, no network), and a workspace whose arrays are views of the kernels'
  * memory. The same graph as the JavaScript module: the ops whose kernels have a WebAssembly
  * form (matmul, outer, conv2d in every role) call it, everything else is the same JavaScript;
- * the plan differs only where a product would be fused into a JavaScript loop (plan.ts).
+ * the plan differs only where a product would be fused into a JavaScript loop (plan.ts). The
+ * fused elementwise loops whose ops all have a WebAssembly form are functions appended to
+ * the kernels' module (wasm/elementwise.ts), one per distinct expression.
  */
 export type Target = "js" | "wasm";
 
