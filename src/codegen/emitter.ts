@@ -207,10 +207,13 @@ export class StatementEmitter implements EmitContext {
     if (n.shape.every((d) => d === 1)) return undefined;
     const lanes = new Recorder();
     const arrays: string[] = [];
+    const arrayKeys: string[] = [];
     const arrayValues: Value[] = [];
     const scalars: string[] = [];
     const scalarValues: Value[] = [];
-    /** An operand: an array of the output's size, a scalar, or a node fused into this loop. */
+    /** The rows' length of the row operands (a bias [H] of [N, H]): all the same, the output's last axes. */
+    let row: Shape | undefined;
+    /** An operand: an array of the output's size or of a row of it, a scalar, or a node fused into this loop. */
     const operand = (a: NodeId): Value | undefined => {
       const shape = this.nodes[a]!.shape;
       if (this.overrides.has(a)) return undefined;
@@ -222,14 +225,23 @@ export class StatementEmitter implements EmitContext {
         scalarValues.push(lanes.scalar());
         return scalarValues.at(-1);
       }
-      if (!sameShape(shape, n.shape)) return undefined;
-      if (this.fused.has(a)) return expression(a);
+      const full = sameShape(shape, n.shape);
+      if (full && this.fused.has(a)) return expression(a);
+      if (!full) {
+        const last = shape.slice(shape.findIndex((d) => d !== 1));
+        if (this.fused.has(a) || last.length >= n.shape.length) return undefined;
+        if (!sameShape(last, n.shape.slice(n.shape.length - last.length))) return undefined;
+        if (row !== undefined && !sameShape(row, last)) return undefined;
+        row = last;
+      }
       const name = this.inMemory(a);
       if (name === undefined) return undefined;
-      const k = arrays.indexOf(name);
+      const key = `${full ? "array" : "row"} ${name}`;
+      const k = arrayKeys.indexOf(key);
       if (k >= 0) return arrayValues[k];
       arrays.push(name);
-      arrayValues.push(lanes.array());
+      arrayKeys.push(key);
+      arrayValues.push(full ? lanes.array() : lanes.row());
       return arrayValues.at(-1);
     };
     const expression = (e: NodeId): Value | undefined => {
@@ -257,7 +269,8 @@ export class StatementEmitter implements EmitContext {
     const bytes = [this.use(this.naming.ref(id)), ...arrays.map((a) => this.use(a))].map(
       (a) => `${a}.byteOffset`,
     );
-    return `${ELEMENTWISE}.${name}(${[...bytes, ...scalars, this.size(n.shape)].join(", ")});`;
+    const counts = [this.size(n.shape), ...(row ? [this.size(row)] : [])];
+    return `${ELEMENTWISE}.${name}(${[...bytes, ...scalars, ...counts].join(", ")});`;
   }
 
   /** The name of a node's array when it can live in the kernels' memory: not a constant, not fused. */

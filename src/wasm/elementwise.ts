@@ -6,10 +6,12 @@ import type { Precision } from "./forms.js";
  * of elementwise ops over arrays of the output's size and scalars) becomes one function of
  * the model's module,
  *
- *   e<k>(out, a0, …, a(m−1), s0, …, s(r−1), n):  out[i] = expr(a0[i], …, s0, …)  for i < n
+ *   e<k>(out, a0, …, s0, …, n[, m]):  out[i] = expr(a0[i], …, s0, …)  for i < n
  *
  * with byte addresses a_j, f64 scalars s_j and the count n, looping over two entries at a
- * time with f64x2 and a one-lane tail. Every op computes in double precision as the
+ * time with f64x2 and a one-lane tail. An array may be a row of m entries repeated along the
+ * output (a bias [H] added to [N, H]: entry i reads its entry i mod m); then m is an argument
+ * and the loop runs row by row, each row's last odd entry in the tail. Every op computes in double precision as the
  * JavaScript module does: in single precision the entries are loaded as f32 and promoted,
  * and the result demoted (rounded to nearest, as a Float32Array store rounds) when stored,
  * so that the result is the JavaScript module's bit for bit.
@@ -61,6 +63,8 @@ export type Relation = "gt" | "ge" | "lt" | "le" | "eq" | "ne";
 /** One instruction of an expression; `args` index earlier instructions. */
 export type Instruction =
   | { readonly op: "array"; readonly index: number }
+  /** Array `index` of one row's length m, the same at every row of the output (a bias). */
+  | { readonly op: "row"; readonly index: number }
   | { readonly op: "scalar"; readonly index: number }
   | { readonly op: "constant"; readonly value: number }
   | { readonly op: Unary | Binary | "select"; readonly args: readonly number[] };
@@ -90,6 +94,11 @@ export class Recorder implements Lanes {
   /** The next array argument (array j, in the order they are asked for). */
   array(): Value {
     return this.push({ op: "array", index: this.arrays++ });
+  }
+
+  /** The next array argument, of a row's length: entry i of the output reads its entry i mod m. */
+  row(): Value {
+    return this.push({ op: "row", index: this.arrays++ });
   }
 
   scalar(): Value {
@@ -142,19 +151,26 @@ const SIMD: Record<Unary | Binary, SimdOp> = {
 
 /** The function computing an expression over arrays of `precision`. */
 export function elementwiseFunction(e: Expression, precision: Precision): FunctionBuilder {
+  // With a row operand, one more argument, the rows' length m: the loop runs row by row.
+  const rowed = e.code.some((c) => c.op === "row");
   const params: ValType[] = [
     I32,
     ...new Array<ValType>(e.arrays).fill(I32),
     ...new Array<ValType>(e.scalars).fill(F64),
     I32,
+    ...(rowed ? [I32 as ValType] : []),
   ];
   const f = new FunctionBuilder(params);
   const out = f.param(0);
   const arrays = Array.from({ length: e.arrays }, (_, j) => f.param(1 + j));
   const scalars = Array.from({ length: e.scalars }, (_, j) => f.param(1 + e.arrays + j));
   const n = f.param(1 + e.arrays + e.scalars);
+  const m = rowed ? f.param(2 + e.arrays + e.scalars) : n;
   const i = f.local(I32);
   const offset = f.local(I32);
+  /** The byte offset of the row's first entry, and of the end. */
+  const base = f.local(I32);
+  const total = f.local(I32);
   const values = e.code.map(() => f.local(V128));
   const shift = precision === "f64" ? 3 : 2;
 
@@ -169,8 +185,9 @@ export function elementwiseFunction(e: Expression, precision: Precision): Functi
     e.code.forEach((c, k) => {
       const v = values[k]!;
       if (c.op === "scalar" || c.op === "constant") return;
-      if (c.op === "array") {
+      if (c.op === "array" || c.op === "row") {
         f.get(arrays[c.index]!).get(offset).op("i32.add");
+        if (c.op === "array") f.get(base).op("i32.add");
         if (precision === "f64") f.mem(tail ? "v128.load64_zero" : "v128.load");
         else f.mem(tail ? "v128.load32_zero" : "v128.load64_zero").simd("f64x2.promote_low_f32x4");
       } else if (c.op === "select") {
@@ -183,7 +200,7 @@ export function elementwiseFunction(e: Expression, precision: Precision): Functi
       f.set(v);
     });
     const result = values[e.result]!;
-    f.get(out).get(offset).op("i32.add").get(result);
+    f.get(out).get(offset).op("i32.add").get(base).op("i32.add").get(result);
     if (precision === "f64") {
       if (tail) f.storeLane("v128.store64_lane", 0);
       else f.mem("v128.store");
@@ -193,22 +210,32 @@ export function elementwiseFunction(e: Expression, precision: Precision): Functi
     }
   };
 
-  f.i32(0).set(i);
+  // Row by row (one row of all n entries without a row operand): two entries at a time,
+  // then the last one in lane 0.
+  f.i32(0).set(base);
+  f.get(n).i32(shift).op("i32.shl").set(total);
   f.while(
-    () => f.get(i).i32(2).op("i32.add").get(n).op("i32.le_s"),
+    () => f.get(base).get(total).op("i32.lt_s"),
     () => {
-      f.get(i).i32(shift).op("i32.shl").set(offset);
-      step(false);
-      f.inc(i, 2);
+      f.i32(0).set(i);
+      f.while(
+        () => f.get(i).i32(2).op("i32.add").get(m).op("i32.le_s"),
+        () => {
+          f.get(i).i32(shift).op("i32.shl").set(offset);
+          step(false);
+          f.inc(i, 2);
+        },
+      );
+      f.get(i)
+        .get(m)
+        .op("i32.lt_s")
+        .if(() => {
+          f.get(i).i32(shift).op("i32.shl").set(offset);
+          step(true);
+        });
+      f.get(base).get(m).i32(shift).op("i32.shl").op("i32.add").set(base);
     },
   );
-  f.get(i)
-    .get(n)
-    .op("i32.lt_s")
-    .if(() => {
-      f.get(i).i32(shift).op("i32.shl").set(offset);
-      step(true);
-    });
   return f;
 }
 

@@ -90,13 +90,16 @@ describe("the WebAssembly module", () => {
 
   it("runs the fused elementwise loops as the model's WebAssembly functions", async () => {
     const calls = (text: string) => [...text.matchAll(/nablaElementwise\.(e\d+)\(([^,]*)/g)];
-    // The bench MLP: the one elementwise loop whose operands are all of its size is the
-    // sigmoid's derivative, dL/dHid ⊙ Hid ⊙ (1 − Hid) (the bias adds broadcast b1 and b2,
-    // softmax and the cross-entropy are loops over rows).
+    // The bench MLP: Hid·W2 + b2 (b2 a row of 10, in forward and gradient) and the sigmoid's
+    // derivative dL/dHid ⊙ Hid ⊙ (1 − Hid); sigmoid(X·W1 + b1) has an exp, softmax and the
+    // cross-entropy are loops over rows, the biases' gradients sums.
     const mlp = await both(mlpSource, "mlp.nabla");
-    expect(calls(mlp.text).map((c) => c[1])).toEqual(["e0"]);
+    expect(calls(mlp.text).map((c) => c[1])).toEqual(["e0", "e0", "e1"]);
     expect(mlp.text).toMatch(
-      /nablaElementwise\.e0\(\w+\.byteOffset, dL_dHid\.byteOffset, Hid\.byteOffset, 1, 128 \* d0\)/,
+      /nablaElementwise\.e0\(\w+\.byteOffset, \w+\.byteOffset, b2\.byteOffset, 10 \* d0, 10\)/,
+    );
+    expect(mlp.text).toMatch(
+      /nablaElementwise\.e1\(\w+\.byteOffset, dL_dHid\.byteOffset, Hid\.byteOffset, 1, 128 \* d0\)/,
     );
     // matrix_two_layer: both sigmoids' derivatives, dE/dO_in and dE/dH_in, are calls.
     const two = await both(
