@@ -211,7 +211,7 @@ export class StatementEmitter implements EmitContext {
     const arrayValues: Value[] = [];
     const scalars: string[] = [];
     const scalarValues: Value[] = [];
-    /** The rows' length of the row operands (a bias [H] of [N, H]): all the same, the output's last axes. */
+    /** The axes of a row, for row and block operands (a bias [H] of [N, H], a mean [N, 1]): all the same, the output's last. */
     let row: Shape | undefined;
     /** An operand: an array of the output's size or of a row of it, a scalar, or a node fused into this loop. */
     const operand = (a: NodeId): Value | undefined => {
@@ -227,21 +227,38 @@ export class StatementEmitter implements EmitContext {
       }
       const full = sameShape(shape, n.shape);
       if (full && this.fused.has(a)) return expression(a);
+      // Not the output's shape: a row of its last axes (a bias), or one entry per row, the
+      // output's first axes with 1s after (a per-row mean); every one's rows of the same axes.
+      let kind: "array" | "row" | "block" = "array";
       if (!full) {
+        if (this.fused.has(a)) return undefined;
         const last = shape.slice(shape.findIndex((d) => d !== 1));
-        if (this.fused.has(a) || last.length >= n.shape.length) return undefined;
-        if (!sameShape(last, n.shape.slice(n.shape.length - last.length))) return undefined;
-        if (row !== undefined && !sameShape(row, last)) return undefined;
-        row = last;
+        let ones = 0;
+        while (ones < shape.length && shape[shape.length - 1 - ones] === 1) ones++;
+        const rank = n.shape.length;
+        let axes: Shape;
+        if (last.length < rank && sameShape(last, n.shape.slice(rank - last.length))) {
+          kind = "row";
+          axes = last;
+        } else if (
+          shape.length === rank &&
+          ones > 0 &&
+          sameShape(shape.slice(0, rank - ones), n.shape.slice(0, rank - ones))
+        ) {
+          kind = "block";
+          axes = n.shape.slice(rank - ones);
+        } else return undefined;
+        if (row !== undefined && !sameShape(row, axes)) return undefined;
+        row = axes;
       }
       const name = this.inMemory(a);
       if (name === undefined) return undefined;
-      const key = `${full ? "array" : "row"} ${name}`;
+      const key = `${kind} ${name}`;
       const k = arrayKeys.indexOf(key);
       if (k >= 0) return arrayValues[k];
       arrays.push(name);
       arrayKeys.push(key);
-      arrayValues.push(full ? lanes.array() : lanes.row());
+      arrayValues.push(kind === "array" ? lanes.array() : kind === "row" ? lanes.row() : lanes.block());
       return arrayValues.at(-1);
     };
     const expression = (e: NodeId): Value | undefined => {

@@ -11,7 +11,8 @@ import type { Precision } from "./forms.js";
  * with byte addresses a_j, f64 scalars s_j and the count n, looping over two entries at a
  * time with f64x2 and a one-lane tail. An array may be a row of m entries repeated along the
  * output (a bias [H] added to [N, H]: entry i reads its entry i mod m); then m is an argument
- * and the loop runs row by row, each row's last odd entry in the tail. Every op computes in double precision as the
+ * and the loop runs row by row, each row's last odd entry in the tail. An array may also
+ * hold one entry per row (a mean [N, 1] subtracted from [N, D]: entry i reads ⌊i / m⌋). Every op computes in double precision as the
  * JavaScript module does: in single precision the entries are loaded as f32 and promoted,
  * and the result demoted (rounded to nearest, as a Float32Array store rounds) when stored,
  * so that the result is the JavaScript module's bit for bit.
@@ -65,6 +66,8 @@ export type Instruction =
   | { readonly op: "array"; readonly index: number }
   /** Array `index` of one row's length m, the same at every row of the output (a bias). */
   | { readonly op: "row"; readonly index: number }
+  /** Array `index` of one entry per row of the output, the same along the row (a per-row mean). */
+  | { readonly op: "block"; readonly index: number }
   | { readonly op: "scalar"; readonly index: number }
   | { readonly op: "constant"; readonly value: number }
   | { readonly op: Unary | Binary | "select"; readonly args: readonly number[] };
@@ -99,6 +102,11 @@ export class Recorder implements Lanes {
   /** The next array argument, of a row's length: entry i of the output reads its entry i mod m. */
   row(): Value {
     return this.push({ op: "row", index: this.arrays++ });
+  }
+
+  /** The next array argument, one entry per row: entry i of the output reads its entry ⌊i / m⌋. */
+  block(): Value {
+    return this.push({ op: "block", index: this.arrays++ });
   }
 
   scalar(): Value {
@@ -152,7 +160,7 @@ const SIMD: Record<Unary | Binary, SimdOp> = {
 /** The function computing an expression over arrays of `precision`. */
 export function elementwiseFunction(e: Expression, precision: Precision): FunctionBuilder {
   // With a row operand, one more argument, the rows' length m: the loop runs row by row.
-  const rowed = e.code.some((c) => c.op === "row");
+  const rowed = e.code.some((c) => c.op === "row" || c.op === "block");
   const params: ValType[] = [
     I32,
     ...new Array<ValType>(e.arrays).fill(I32),
@@ -171,6 +179,8 @@ export function elementwiseFunction(e: Expression, precision: Precision): Functi
   /** The byte offset of the row's first entry, and of the end. */
   const base = f.local(I32);
   const total = f.local(I32);
+  /** The row's index times the element size: where a block operand's entry is. */
+  const rowAt = f.local(I32);
   const values = e.code.map(() => f.local(V128));
   const shift = precision === "f64" ? 3 : 2;
 
@@ -184,7 +194,7 @@ export function elementwiseFunction(e: Expression, precision: Precision): Functi
   const step = (tail: boolean) => {
     e.code.forEach((c, k) => {
       const v = values[k]!;
-      if (c.op === "scalar" || c.op === "constant") return;
+      if (c.op === "scalar" || c.op === "constant" || c.op === "block") return;
       if (c.op === "array" || c.op === "row") {
         f.get(arrays[c.index]!).get(offset).op("i32.add");
         if (c.op === "array") f.get(base).op("i32.add");
@@ -213,10 +223,19 @@ export function elementwiseFunction(e: Expression, precision: Precision): Functi
   // Row by row (one row of all n entries without a row operand): two entries at a time,
   // then the last one in lane 0.
   f.i32(0).set(base);
+  f.i32(0).set(rowAt);
   f.get(n).i32(shift).op("i32.shl").set(total);
   f.while(
     () => f.get(base).get(total).op("i32.lt_s"),
     () => {
+      // The block operands' entries of this row, splat.
+      e.code.forEach((c, k) => {
+        if (c.op !== "block") return;
+        f.get(arrays[c.index]!).get(rowAt).op("i32.add");
+        if (precision === "f64") f.mem("v128.load64_splat");
+        else f.mem("f32.load").op("f64.promote_f32").simd("f64x2.splat");
+        f.set(values[k]!);
+      });
       f.i32(0).set(i);
       f.while(
         () => f.get(i).i32(2).op("i32.add").get(m).op("i32.le_s"),
@@ -234,6 +253,7 @@ export function elementwiseFunction(e: Expression, precision: Precision): Functi
           step(true);
         });
       f.get(base).get(m).i32(shift).op("i32.shl").op("i32.add").set(base);
+      f.inc(rowAt, precision === "f64" ? 8 : 4);
     },
   );
   return f;

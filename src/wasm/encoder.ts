@@ -75,6 +75,7 @@ const OP = {
   "f32.mul": 0x94,
   "f64.add": 0xa0,
   "f64.mul": 0xa2,
+  "f64.promote_f32": 0xbb,
   "i32.add": 0x6a,
   "i32.sub": 0x6b,
   "i32.mul": 0x6c,

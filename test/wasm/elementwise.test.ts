@@ -227,11 +227,11 @@ describe.each(["f64", "f32"] as Precision[])("the %s elementwise functions", (pr
     expect(fChecked).toBeGreaterThan(1000);
   });
 
-  it("read a row operand at each row of the output (a bias), with rows of odd and even lengths", async () => {
-    // relu(x + b) · g: x and g of the output's size, b one row, repeated.
+  it("read a row operand at each row of the output (a bias) and a block operand along each row (a mean), rows of odd and even lengths", async () => {
+    // relu(x + b) · g − c: x and g of the output's size, b one row, repeated, c one entry per row.
     const r = new Recorder();
-    const [x, b, g] = [r.array(), r.row(), r.array()];
-    const e = r.expression(r.mul(r.max(r.add(x, b), r.constant(0)), g));
+    const [x, b, g, c] = [r.array(), r.row(), r.array(), r.block()];
+    const e = r.expression(r.sub(r.mul(r.max(r.add(x, b), r.constant(0)), g), c));
     const bytes = kernelModule(precision, [e]);
     expect(WebAssembly.validate(bytes)).toBe(true);
     const { instance } = await WebAssembly.instantiate(bytes);
@@ -249,15 +249,17 @@ describe.each(["f64", "f32"] as Precision[])("the %s elementwise functions", (pr
       for (const rows of [0, 1, 2, 3, 5]) {
         const n = m * rows;
         const at = (j: number) => 2048 + (1 + j * 256) * size;
-        const [X, B, G] = [1, 2, 3].map((j) => new Float(exports.memory.buffer, at(j), j === 2 ? m : n));
-        for (const a of [X!, B!, G!])
+        const [X, B, G, C] = [1, 2, 3, 4].map(
+          (j) => new Float(exports.memory.buffer, at(j), j === 2 ? m : j === 4 ? rows : n),
+        );
+        for (const a of [X!, B!, G!, C!])
           for (let i = 0; i < a.length; i++)
             a[i] = random() < 0.2 ? SPECIAL[Math.floor(random() * SPECIAL.length)]! : random() * 4 - 2;
         const out = new Float(exports.memory.buffer, at(0), n + 1);
         out.fill(777);
-        exports.e0(at(0), at(1), at(2), at(3), n, m);
+        exports.e0(at(0), at(1), at(2), at(3), at(4), n, m);
         for (let i = 0; i < n; i++) {
-          const expected = round(Math.max(X![i]! + B![i % m]!, 0) * G![i]!);
+          const expected = round(Math.max(X![i]! + B![i % m]!, 0) * G![i]! - C![Math.floor(i / m)]!);
           if (!same(out[i]!, expected))
             throw new Error(
               `row ${Math.floor(i / m)} entry ${i % m} (m = ${m}): ${jsNumber(out[i]!)} ≠ ${jsNumber(expected)}`,
