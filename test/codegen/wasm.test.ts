@@ -109,6 +109,15 @@ describe("the WebAssembly module", () => {
     const written = calls(two.text).map((c) => c[2]);
     expect(written).toContain("dE_dO_in.byteOffset");
     expect(written).toContain("dE_dH_in.byteOffset");
+    // layer_norm: H − mu reads mu [N, 1] once per row of [N, D] = [4, 3] (a block operand),
+    // gamma .* Hhat + beta reads gamma and beta [D] at every row (row operands): 12 entries, rows of 3.
+    const norm = await both(readFileSync(join(examples, "layer_norm.nabla"), "utf8"), "layer_norm.nabla");
+    expect(norm.text).toMatch(
+      /nablaElementwise\.e\d+\(\w+\.byteOffset, H\.byteOffset, mu\.byteOffset, 12, 3\)/,
+    );
+    expect(norm.text).toMatch(
+      /nablaElementwise\.e\d+\(Z\.byteOffset, gamma\.byteOffset, Hhat\.byteOffset, beta\.byteOffset, 12, 3\)/,
+    );
     // Every function of the module is called, and a recurrence's per-step loop calls none.
     let calling = 0;
     let steps = 0;
