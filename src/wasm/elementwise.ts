@@ -3,26 +3,29 @@ import type { Precision } from "./forms.js";
 
 /**
  * The fused elementwise loops of `--target wasm` as WebAssembly: a fused expression (a chain
- * of elementwise ops over arrays of the output's size and scalars) becomes one function of
- * the model's module,
+ * of elementwise ops over arrays of the output's size, rows of it, and scalars) becomes one
+ * function of the model's module,
  *
  *   e<k>(out, a0, …, s0, …, n[, m]):  out[i] = expr(a0[i], …, s0, …)  for i < n
  *
  * with byte addresses a_j, f64 scalars s_j and the count n, looping over two entries at a
  * time with f64x2 and a one-lane tail. An array may be a row of m entries repeated along the
- * output (a bias [H] added to [N, H]: entry i reads its entry i mod m); then m is an argument
- * and the loop runs row by row, each row's last odd entry in the tail. An array may also
- * hold one entry per row (a mean [N, 1] subtracted from [N, D]: entry i reads ⌊i / m⌋). Every op computes in double precision as the
- * JavaScript module does: in single precision the entries are loaded as f32 and promoted,
- * and the result demoted (rounded to nearest, as a Float32Array store rounds) when stored,
- * so that the result is the JavaScript module's bit for bit.
+ * output (a bias [H] added to [N, H]: entry i reads its entry i mod m), or hold one entry per
+ * row (a mean [N, 1] subtracted from [N, D]: entry i reads ⌊i / m⌋); then m is an argument
+ * and the loop runs row by row, each row's last odd entry in the tail.
  *
- * Each op says how it is written (its `wasm` rule beside its `f` and `js`, ops/elementwise.ts)
- * over `Lanes`: the instructions whose results equal JavaScript's operators and Math
- * functions exactly (IEEE +, −, ×, ÷, sqrt; f64x2.min/max propagate NaN and order −0 below
- * +0, as Math.min/max do; comparisons give masks to select by). The expression is recorded
- * as a list of those instructions, which is all the bytes hold: the operations and the
- * arguments' roles (array j, scalar j), never a name of the model.
+ * Every op computes in double precision as the JavaScript module does: in single precision
+ * the entries are loaded as f32 and promoted, and the result demoted (rounded to nearest, as
+ * a Float32Array store rounds) when stored, so that the result is the JavaScript module's
+ * bit for bit (f32x4 arithmetic would round every intermediate and literal to float32).
+ *
+ * Each op says how it is written (its `wasm` rule beside its `f` and `js`, ops/elementwise.ts,
+ * ops/logic.ts) over `Lanes`: the instructions whose results equal JavaScript's operators and
+ * Math functions exactly (IEEE +, −, ×, ÷, sqrt; f64x2.min/max propagate NaN and order −0
+ * below +0, as Math.min/max do; comparisons give masks to select by). The expression is
+ * recorded as a list of those instructions, which is all the bytes hold: the operations and
+ * the arguments' roles (array j, row j, scalar j, an op's own constant), never a name of the
+ * model.
  */
 
 /** A value of the expression: the index of the instruction computing it. */
