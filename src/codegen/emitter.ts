@@ -4,6 +4,7 @@ import { getOp } from "../ir/registry.js";
 import { broadcastOffset, product, type EmitContext } from "../ops/lowering.js";
 import { sameShape } from "../ir/shapes.js";
 import { CodeNames } from "./names.js";
+import { ELEMENTWISE, Recorder, type ElementwiseFunctions, type Value } from "../wasm/elementwise.js";
 
 /** A JS numeric literal for any double, including the ones that have no literal. */
 export function jsNumber(value: number): string {
@@ -38,6 +39,8 @@ export interface EmitScope {
    * last cleared, which must live in the kernels' memory. Absent for the JavaScript target.
    */
   memory?: Set<string>;
+  /** With the WebAssembly target: the model's elementwise functions (wasm/elementwise.ts), shared by every function of the module. */
+  elementwise?: ElementwiseFunctions;
 }
 
 /**
@@ -195,6 +198,96 @@ export class StatementEmitter implements EmitContext {
     }
     for (const name of names) memory.add(name);
     return names.map((name) => `${this.use(name)}.byteOffset`);
+  }
+
+  elementwiseCall(id: NodeId): string | undefined {
+    const functions = this.counter.elementwise;
+    const n = this.nodes[id]!;
+    if (functions === undefined || this.parent !== undefined || n.kind !== "op") return undefined;
+    if (n.shape.every((d) => d === 1)) return undefined;
+    const lanes = new Recorder();
+    const arrays: string[] = [];
+    const arrayKeys: string[] = [];
+    const arrayValues: Value[] = [];
+    const scalars: string[] = [];
+    const scalarValues: Value[] = [];
+    /** The axes of a row, for row and block operands (a bias [H] of [N, H], a mean [N, 1]): all the same, the output's last. */
+    let row: Shape | undefined;
+    /** An operand: an array of the output's size or of a row of it, a scalar, or a node fused into this loop. */
+    const operand = (a: NodeId): Value | undefined => {
+      const shape = this.nodes[a]!.shape;
+      if (this.overrides.has(a)) return undefined;
+      if (shape.every((d) => d === 1)) {
+        const text = this.scalar(a);
+        const k = scalars.indexOf(text);
+        if (k >= 0) return scalarValues[k];
+        scalars.push(text);
+        scalarValues.push(lanes.scalar());
+        return scalarValues.at(-1);
+      }
+      const full = sameShape(shape, n.shape);
+      if (full && this.fused.has(a)) return expression(a);
+      // Not the output's shape: a row of its last axes (a bias), or one entry per row, the
+      // output's first axes with 1s after (a per-row mean); every one's rows of the same axes.
+      let kind: "array" | "row" | "block" = "array";
+      if (!full) {
+        if (this.fused.has(a)) return undefined;
+        const last = shape.slice(shape.findIndex((d) => d !== 1));
+        let ones = 0;
+        while (ones < shape.length && shape[shape.length - 1 - ones] === 1) ones++;
+        const rank = n.shape.length;
+        let axes: Shape;
+        if (last.length < rank && sameShape(last, n.shape.slice(rank - last.length))) {
+          kind = "row";
+          axes = last;
+        } else if (
+          shape.length === rank &&
+          ones > 0 &&
+          sameShape(shape.slice(0, rank - ones), n.shape.slice(0, rank - ones))
+        ) {
+          kind = "block";
+          axes = n.shape.slice(rank - ones);
+        } else return undefined;
+        if (row !== undefined && !sameShape(row, axes)) return undefined;
+        row = axes;
+      }
+      const name = this.inMemory(a);
+      if (name === undefined) return undefined;
+      const key = `${kind} ${name}`;
+      const k = arrayKeys.indexOf(key);
+      if (k >= 0) return arrayValues[k];
+      arrays.push(name);
+      arrayKeys.push(key);
+      arrayValues.push(kind === "array" ? lanes.array() : kind === "row" ? lanes.row() : lanes.block());
+      return arrayValues.at(-1);
+    };
+    const expression = (e: NodeId): Value | undefined => {
+      const node = this.nodes[e]!;
+      if (node.kind !== "op") return undefined;
+      const rule = getOp(node.op).wasm;
+      if (rule === undefined) return undefined;
+      const values: Value[] = [];
+      for (const a of node.args) {
+        const v = operand(a);
+        if (v === undefined) return undefined;
+        values.push(v);
+      }
+      const literal = (i: number) => {
+        const a = this.nodes[node.args[i]!]!;
+        return a.kind === "const" && a.value.length === 1 ? a.value[0] : undefined;
+      };
+      return rule(lanes, values, node.attrs, literal);
+    };
+    const result = expression(id);
+    if (result === undefined) return undefined;
+    const name = functions.add(lanes.expression(result));
+    const memory = this.counter.memory!;
+    for (const a of [this.naming.ref(id), ...arrays]) memory.add(a);
+    const bytes = [this.use(this.naming.ref(id)), ...arrays.map((a) => this.use(a))].map(
+      (a) => `${a}.byteOffset`,
+    );
+    const counts = [this.size(n.shape), ...(row ? [this.size(row)] : [])];
+    return `${ELEMENTWISE}.${name}(${[...bytes, ...scalars, ...counts].join(", ")});`;
   }
 
   /** The name of a node's array when it can live in the kernels' memory: not a constant, not fused. */

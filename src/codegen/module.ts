@@ -38,8 +38,9 @@ export function generateModule(
 export interface ModuleOptions {
   /**
    * "js" (the default): plain JavaScript. "wasm": the matrix products and convolutions run as
-   * WebAssembly SIMD kernels embedded in the module (codegen/wasm.ts); the same API, an ES module with a
-   * top-level await.
+   * WebAssembly SIMD kernels embedded in the module (codegen/wasm.ts), the fused elementwise
+   * loops as WebAssembly functions of the model's (wasm/elementwise.ts); the same API, an ES
+   * module with a top-level await.
    */
   readonly target?: Target;
   /**
@@ -384,7 +385,7 @@ function buffers(${dimsKey.map((d) => `${d}${T(": number")}`).join(", ")}) {
     out.splice(
       preambleAt,
       0,
-      wasmPreamble(T, precision, (name) => body.includes(`${name}(`)),
+      wasmPreamble(T, precision, (name) => body.includes(`${name}(`), plan.elementwise?.expressions ?? []),
     );
   }
   out.splice(constsAt, 0, ...plan.constDeclarations());

@@ -2,6 +2,7 @@ import { getOp } from "../ir/registry.js";
 import type { Node, NodeId, ProjectNode, ScanAdjointNode, ScanNode } from "../ir/types.js";
 import { closure, jsNumber, StatementEmitter, type Naming } from "./emitter.js";
 import { CodeNames } from "./names.js";
+import { ElementwiseFunctions } from "../wasm/elementwise.js";
 import { planProductEpilogues, planSharedPasses, planWindowFusion } from "./fuse.js";
 import {
   emitScan,
@@ -61,6 +62,8 @@ export class CodePlan {
   private readonly constsRead = new Set<string>();
   /** With the WebAssembly target: the arrays the kernels of the function being emitted touch. */
   private readonly memory: Set<string> | undefined;
+  /** With the WebAssembly target: the elementwise functions the emitted code calls (wasm/elementwise.ts). */
+  readonly elementwise: ElementwiseFunctions | undefined;
   /** The WebAssembly workspace is Float32Array: never the caller's (Float64Array) arrays. */
   private readonly single: boolean;
 
@@ -89,9 +92,12 @@ export class CodePlan {
         return emitScanAdjoint(ctx, a, this.nodes[a.forward] as ScanNode, this.projections.get(id) ?? []);
       },
     };
-    const scope = wasm ? { next: 0, memory: new Set<string>() } : { next: 0 };
+    const scope = wasm
+      ? { next: 0, memory: new Set<string>(), elementwise: new ElementwiseFunctions() }
+      : { next: 0 };
     this.emitter = new StatementEmitter(nodes, dimLocal, naming, scope, "K", undefined, names);
     this.memory = scope.memory;
+    this.elementwise = scope.elementwise;
     this.single = wasm === "f32";
     for (const n of nodes) if (n.kind === "const") this.constArrays.set(`K${n.id}`, n.value);
     // The workspace serves every function: it holds the union of what each needs.

@@ -1,6 +1,7 @@
 import { GEMM, kernelModule, type Precision } from "../wasm/kernels.js";
 import { CONV, CONV_FILTER } from "../wasm/conv.js";
 import type { StorageField } from "./scan.js";
+import { ELEMENTWISE, type Expression } from "../wasm/elementwise.js";
 
 /**
  * What `--target wasm` adds to the module: the kernels' WebAssembly bytes (wasm/kernels.ts),
@@ -8,7 +9,9 @@ import type { StorageField } from "./scan.js";
  * import, no file, no network), and a workspace whose arrays are views of the kernels'
  * memory. The same graph as the JavaScript module: the ops whose kernels have a WebAssembly
  * form (matmul, outer, conv2d in every role) call it, everything else is the same JavaScript;
- * the plan differs only where a product would be fused into a JavaScript loop (plan.ts).
+ * the plan differs only where a product would be fused into a JavaScript loop (plan.ts). The
+ * fused elementwise loops whose ops all have a WebAssembly form are functions appended to
+ * the kernels' module (wasm/elementwise.ts), one per distinct expression.
  */
 export type Target = "js" | "wasm";
 
@@ -23,6 +26,7 @@ export const WASM_IDENTIFIERS = [
   GEMM,
   CONV,
   CONV_FILTER,
+  ELEMENTWISE,
   "nablaViews",
   "nablaArg",
   "workspaceArrays",
@@ -33,8 +37,10 @@ export function wasmPreamble(
   T: (annotation: string) => string,
   precision: Precision,
   calls: (name: string) => boolean,
+  /** The model's fused elementwise expressions, each a function of the module (wasm/elementwise.ts). */
+  elementwise: readonly Expression[] = [],
 ): string {
-  const base64 = btoa(String.fromCharCode(...kernelModule(precision)));
+  const base64 = btoa(String.fromCharCode(...kernelModule(precision, elementwise)));
   const [array, size, simd] =
     precision === "f64" ? ["Float64Array", 8, "f64x2"] : ["Float32Array", 4, "f32x4"];
   const conv = (n: number) => `(${Array.from({ length: n }, (_, i) => `a${i}: number`).join(", ")}) => void`;
@@ -42,7 +48,7 @@ export function wasmPreamble(
 const nablaWasm = (await WebAssembly.instantiate(Uint8Array.from(atob("${base64}"), (c) => c.charCodeAt(0)))).instance.exports${T(` as unknown as { memory: WebAssembly.Memory; gemm: (c: number, a: number, b: number, m: number, n: number, k: number, sai: number, sap: number, sbp: number, sbj: number, beta: number) => void; conv: ${conv(25)}; convFilter: ${conv(16)} }`)};
 /** C[m, n] = beta C + A B, A(i, p) at a + ${size} (i sai + p sap) and B(p, j) at b + ${size} (p sbp + j sbj): byte addresses in the memory. */
 const ${GEMM} = nablaWasm.gemm;
-${calls(CONV) ? `/** out = Σ over input channels and taps of x · k: a convolution or (the filters flipped) an input's gradient; sizes, strides, paddings as arguments (src/wasm/conv.ts). */\nconst ${CONV} = nablaWasm.conv;\n` : ""}${calls(CONV_FILTER) ? `/** A convolution's filters' gradient: dk = Σ over the batch and positions of δ · x. */\nconst ${CONV_FILTER} = nablaWasm.convFilter;\n` : ""}
+${elementwise.length > 0 ? `/** The model's fused elementwise loops (${simd === "f64x2" ? "f64x2" : "f64x2, loading and storing float32"}): e_k(out, arrays…, scalars…, n), byte addresses, out[i] = the expression's value at i (src/wasm/elementwise.ts). */\nconst ${ELEMENTWISE} = nablaWasm${T(` as unknown as Record<string, (...args: number[]) => void>`)};\n` : ""}${calls(CONV) ? `/** out = Σ over input channels and taps of x · k: a convolution or (the filters flipped) an input's gradient; sizes, strides, paddings as arguments (src/wasm/conv.ts). */\nconst ${CONV} = nablaWasm.conv;\n` : ""}${calls(CONV_FILTER) ? `/** A convolution's filters' gradient: dk = Σ over the batch and positions of δ · x. */\nconst ${CONV_FILTER} = nablaWasm.convFilter;\n` : ""}
 /**
  * Zeroed arrays of these lengths in the kernels' memory, 16-byte aligned. The memory grows
  * once, before any view is made: growing detaches the views made before it.

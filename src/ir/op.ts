@@ -6,6 +6,7 @@ import type { Attrs, Dim, NodeId, OpNode, Shape } from "./types.js";
 import type { ShapeProblem } from "../diagnostics/shapes.js";
 import type { Tensor } from "./tensor.js";
 import type { GraphBuilder } from "./builder.js";
+import type { Lanes, Value } from "../wasm/elementwise.js";
 
 /** What an op's `emit` rule may ask of the code generator. */
 export interface EmitContext {
@@ -40,6 +41,13 @@ export interface EmitContext {
    * whose kernel has a WebAssembly form calls it when this gives addresses.
    */
   addresses?(ids: readonly NodeId[]): string[] | undefined;
+  /**
+   * With the WebAssembly target, outside a recurrence's loop: a call of the model's
+   * WebAssembly function computing the elementwise node `id` with the nodes fused into it
+   * (every op of the expression has a `wasm` rule, every operand an array of its size in the
+   * kernels' memory or a scalar); undefined otherwise, and absent for the JavaScript target.
+   */
+  elementwiseCall?(id: NodeId): string | undefined;
 }
 
 /** LaTeX with its precedence, so renderers parenthesise only where needed. */
@@ -142,6 +150,18 @@ export interface OpDef {
    * The code generator uses it to fuse chains of elementwise ops into one loop.
    */
   readonly elementwise?: (values: readonly string[], attrs: Attrs, ctx: EmitContext) => string;
+  /**
+   * For elementwise ops with the WebAssembly target: the element's value written over
+   * `Lanes` (wasm/elementwise.ts), computing exactly what `elementwise`'s JavaScript does;
+   * `literal(i)` is operand i's value when the code inlines it as a literal. Undefined (or
+   * no rule): the op has no such form, and a fused loop holding it stays JavaScript.
+   */
+  readonly wasm?: (
+    lanes: Lanes,
+    values: readonly Value[],
+    attrs: Attrs,
+    literal: (i: number) => number | undefined,
+  ) => Value | undefined;
   /**
    * Statements adding the node's value to `target` (same shape) without computing it into a
    * buffer first: a backward loop sums per-step contributions (Σ_t δ_t h_{t-1}ᵀ) this way.

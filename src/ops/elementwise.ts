@@ -15,6 +15,7 @@ import {
 } from "../ir/op.js";
 import { atom, call, infix, negate, power } from "./python.js";
 import { nablaErf } from "./erf.js";
+import type { Lanes, Value } from "../wasm/elementwise.js";
 
 type Domain = ReturnType<NonNullable<OpDef["domain"]>>;
 
@@ -26,6 +27,8 @@ interface UnarySpec {
   readonly f: (x: number, attr: number) => number;
   /** JS for the element value; `x` is an element read, `attr` the literal attribute. */
   readonly js: (x: string, attr: string) => string;
+  /** The same value over WebAssembly's lanes (wasm/elementwise.ts), exactly `js`'s; none: the loop stays JavaScript. */
+  readonly wasm?: (v: Lanes, x: Value, attr: number) => Value;
   readonly latex: (x: Latex, attr: number) => string;
   /** The local derivative times the adjoint, or null when the derivative is zero everywhere. */
   readonly vjp: ((b: GraphBuilder, node: OpNode, g: NodeId) => NodeId) | null;
@@ -81,7 +84,11 @@ function unary(spec: UnarySpec): OpDef {
       return evalMap(args, shape, (x) => spec.f(x, a));
     },
     elementwise: ([x], attrs, ctx) => spec.js(x!, ctx.num(attrOf(attrs))),
+    ...(spec.wasm
+      ? { wasm: (v: Lanes, [x]: readonly Value[], attrs: Attrs) => spec.wasm!(v, x!, attrOf(attrs)) }
+      : {}),
     emit: (ctx, node) =>
+      ctx.elementwiseCall?.(node.id) ??
       emitElementwise(ctx, node.id, node.shape, node.args, ([x]) => spec.js(x!, ctx.num(attrOf(node.attrs)))),
     latex: ([x], attrs) => ({
       text: spec.latex(x!, attrOf(attrs)),
@@ -135,6 +142,7 @@ const unaryOps: OpDef[] = [
     surface: false,
     f: (x) => -x,
     js: (x) => `-(${x})`,
+    wasm: (v, x) => v.neg(x),
     latex: (x) => `-${group(x, PREC.power)}`,
     vjp: (b, _n, g) => b.op("neg", [g]),
     rule: "\\frac{\\partial (-a)}{\\partial a} = -1",
@@ -176,6 +184,7 @@ const unaryOps: OpDef[] = [
     math: "math.sqrt",
     f: Math.sqrt,
     js: (x) => `Math.sqrt(${x})`,
+    wasm: (v, x) => v.sqrt(x),
     latex: (x) => `\\sqrt{${x.text}}`,
     vjp: (b, n, g) => b.op("div", [g, mul(b, b.scalar(2), n.id)]),
     rule: "\\frac{\\partial \\sqrt{a}}{\\partial a} = \\frac{1}{2\\sqrt{a}}",
@@ -217,6 +226,7 @@ const unaryOps: OpDef[] = [
     torch: "torch.abs",
     f: Math.abs,
     js: (x) => `Math.abs(${x})`,
+    wasm: (v, x) => v.abs(x),
     latex: (x) => `\\left|${x.text}\\right|`,
     vjp: (b, n, g) => mul(b, g, b.op("sign", [n.args[0]!])),
     rule: "\\frac{\\partial |a|}{\\partial a} = \\operatorname{sign}(a)",
@@ -228,6 +238,9 @@ const unaryOps: OpDef[] = [
     surface: false,
     f: Math.sign,
     js: (x) => `Math.sign(${x})`,
+    // 1 above 0, −1 below, x itself otherwise (±0, NaN).
+    wasm: (v, x) =>
+      v.select(v.gt(x, v.constant(0)), v.constant(1), v.select(v.lt(x, v.constant(0)), v.constant(-1), x)),
     latex: fn("\\operatorname{sign}"),
     vjp: null,
     rule: "\\operatorname{sign}'(a) = 0",
@@ -247,6 +260,7 @@ const unaryOps: OpDef[] = [
     torch: "F.softsign",
     f: (x) => x / (1 + Math.abs(x)),
     js: (x) => `(${x}) / (1 + Math.abs(${x}))`,
+    wasm: (v, x) => v.div(x, v.add(v.constant(1), v.abs(x))),
     latex: fn("\\operatorname{softsign}"),
     // d/dx = 1 / (1 + |x|)²
     vjp: (b, n, g) =>
@@ -267,6 +281,7 @@ const unaryOps: OpDef[] = [
     torch: "torch.relu",
     f: (x) => (x > 0 ? x : 0),
     js: (x) => `Math.max(${x}, 0)`,
+    wasm: (v, x) => v.max(x, v.constant(0)),
     latex: fn("\\operatorname{ReLU}"),
     // relu(z) > 0 exactly when z > 0: the mask reads the output, so z need not be kept.
     vjp: (b, n, g) => mul(b, g, b.op("heaviside", [n.id])),
@@ -282,6 +297,7 @@ const unaryOps: OpDef[] = [
     f: (x) => (x > 0 ? 1 : 0),
     // +(x > 0) compiles without a branch: a mask of ReLU's zeros is not predictable.
     js: (x) => `+(${x} > 0)`,
+    wasm: (v, x) => v.select(v.gt(x, v.constant(0)), v.constant(1), v.constant(0)),
     latex: (x) => `H\\left(${x.text}\\right)`,
     vjp: null,
     rule: "H'(a) = 0 \\text{ (taken as zero everywhere)}",
@@ -293,6 +309,11 @@ interface BinarySpec {
   readonly name: string;
   readonly f: (a: number, b: number) => number;
   readonly js: (a: string, b: string) => string;
+  /**
+   * The same value over WebAssembly's lanes (wasm/elementwise.ts), exactly `js`'s; `literal`
+   * is b's value when the code inlines it (pow's exponent). Undefined: the loop stays JavaScript.
+   */
+  readonly wasm?: (v: Lanes, a: Value, b: Value, literal: number | undefined) => Value | undefined;
   readonly latex: (a: Latex, b: Latex, scalarOperand: boolean) => Latex;
   readonly vjp: (b: GraphBuilder, node: OpNode, g: NodeId, needed: readonly boolean[]) => (NodeId | null)[];
   readonly simplify?: (b: GraphBuilder, x: NodeId, y: NodeId) => NodeId | undefined;
@@ -322,7 +343,19 @@ function binary(spec: BinarySpec): OpDef {
     rule: spec.rule,
     evaluate: (args, _attrs, shape) => evalMap(args, shape, spec.f),
     elementwise: ([a, b]) => spec.js(a!, b!),
-    emit: (ctx, node) => emitElementwise(ctx, node.id, node.shape, node.args, ([a, b]) => spec.js(a!, b!)),
+    ...(spec.wasm
+      ? {
+          wasm: (
+            v: Lanes,
+            [a, b]: readonly Value[],
+            _attrs: Attrs,
+            literal: (i: number) => number | undefined,
+          ) => spec.wasm!(v, a!, b!, literal(1)),
+        }
+      : {}),
+    emit: (ctx, node) =>
+      ctx.elementwiseCall?.(node.id) ??
+      emitElementwise(ctx, node.id, node.shape, node.args, ([a, b]) => spec.js(a!, b!)),
     latex: ([a, b], _attrs, shapes) =>
       spec.latex(
         a!,
@@ -354,6 +387,7 @@ const binaryOps: OpDef[] = [
     torch: (a, b) => infix(a, "+", b, PREC.sum),
     f: (a, b) => a + b,
     js: (a, b) => `${a} + ${b}`,
+    wasm: (v, a, b) => v.add(a, b),
     // a + (−b) reads a − b.
     latex: (a, b) => ({
       text:
@@ -372,6 +406,7 @@ const binaryOps: OpDef[] = [
     torch: (a, b) => infix(a, "-", b, PREC.sum),
     f: (a, b) => a - b,
     js: (a, b) => `${a} - (${b})`,
+    wasm: (v, a, b) => v.sub(a, b),
     latex: (a, b) => ({
       text: `${a.text} - ${group(b, PREC.product)}`,
       prec: PREC.sum,
@@ -391,6 +426,7 @@ const binaryOps: OpDef[] = [
     torch: (a, b) => infix(a, "*", b, PREC.product),
     f: (a, b) => a * b,
     js: (a, b) => `${a} * ${b}`,
+    wasm: (v, a, b) => v.mul(a, b),
     // Juxtaposition for symbols (2 x, δ h); a number after a factor needs a dot: 0.74 \cdot 0.19.
     latex: (a, b, scalarOperand) => {
       // c·𝟏 ⊙ x is c x: a broadcast constant multiplies entry by entry anyway.
@@ -442,6 +478,7 @@ const binaryOps: OpDef[] = [
     torch: (a, b) => infix(a, "/", b, PREC.product),
     f: (a, b) => a / b,
     js: (a, b) => `${a} / ${b}`,
+    wasm: (v, a, b) => v.div(a, b),
     latex: (a, b) => ({
       text: `\\frac{${a.text}}{${b.text}}`,
       prec: PREC.atom,
@@ -463,6 +500,8 @@ const binaryOps: OpDef[] = [
     f: Math.pow,
     js: (a, b) =>
       b === "2" ? `${a} * ${a}` : b === "1" ? a : b === "0.5" ? `Math.sqrt(${a})` : `Math.pow(${a}, ${b})`,
+    // As `js`: a literal exponent 2, 1 or ½ is a product, the operand, a square root; any other is Math.pow.
+    wasm: (v, a, _b, p) => (p === 2 ? v.mul(a, a) : p === 1 ? a : p === 0.5 ? v.sqrt(a) : undefined),
     // A number's power starts with the number: after a factor it needs a dot, as the number would.
     latex: (a, b) => ({
       text: `{${group(a, PREC.atom)}}^{${b.text}}`,
@@ -493,6 +532,8 @@ const binaryOps: OpDef[] = [
     surface: ["a", "b"],
     f: Math.max,
     js: (a, b) => `Math.max(${a}, ${b})`,
+    // f64x2.max is Math.max: NaN if either is, max(−0, +0) = +0 (pmax is not).
+    wasm: (v, a, b) => v.max(a, b),
     latex: (a, b) => ({ text: `\\max\\left(${a.text}, ${b.text}\\right)`, prec: PREC.atom }),
     // As TensorFlow's maximum: a tie sends the whole adjoint to the first operand.
     vjp: (b, n, g, needed) => [
@@ -510,6 +551,7 @@ const binaryOps: OpDef[] = [
     surface: ["a", "b"],
     f: Math.min,
     js: (a, b) => `Math.min(${a}, ${b})`,
+    wasm: (v, a, b) => v.min(a, b),
     latex: (a, b) => ({ text: `\\min\\left(${a.text}, ${b.text}\\right)`, prec: PREC.atom }),
     vjp: (b, n, g, needed) => [
       needed[0] ? mul(b, g, b.op("compare", [n.args[0]!, n.args[1]!], { relation: "<=" })) : null,

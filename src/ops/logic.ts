@@ -5,18 +5,19 @@ import { PREC, type Latex, type OpDef, type ShapeResult } from "../ir/op.js";
 import { evalMap, reduceTo } from "./common.js";
 import { emitElementwise } from "./lowering.js";
 import { atom, call, py } from "./python.js";
+import type { Relation } from "../wasm/elementwise.js";
 
 /** The relations a comparison may state, with their meaning, code and LaTeX. */
 const RELATIONS: Record<
   string,
-  { f: (a: number, b: number) => boolean; js: string; latex: string; py: string }
+  { f: (a: number, b: number) => boolean; js: string; latex: string; py: string; wasm: Relation }
 > = {
-  ">": { f: (a, b) => a > b, js: ">", latex: ">", py: ">" },
-  ">=": { f: (a, b) => a >= b, js: ">=", latex: "\\ge", py: ">=" },
-  "<": { f: (a, b) => a < b, js: "<", latex: "<", py: "<" },
-  "<=": { f: (a, b) => a <= b, js: "<=", latex: "\\le", py: "<=" },
-  "==": { f: (a, b) => a === b, js: "===", latex: "=", py: "==" },
-  "!=": { f: (a, b) => a !== b, js: "!==", latex: "\\ne", py: "!=" },
+  ">": { f: (a, b) => a > b, js: ">", latex: ">", py: ">", wasm: "gt" },
+  ">=": { f: (a, b) => a >= b, js: ">=", latex: "\\ge", py: ">=", wasm: "ge" },
+  "<": { f: (a, b) => a < b, js: "<", latex: "<", py: "<", wasm: "lt" },
+  "<=": { f: (a, b) => a <= b, js: "<=", latex: "\\le", py: "<=", wasm: "le" },
+  "==": { f: (a, b) => a === b, js: "===", latex: "=", py: "==", wasm: "eq" },
+  "!=": { f: (a, b) => a !== b, js: "!==", latex: "\\ne", py: "!=", wasm: "ne" },
 };
 
 const relationOf = (attrs: { readonly relation?: unknown }) => {
@@ -47,7 +48,10 @@ export const logicOps: readonly OpDef[] = [
       return evalMap(args, shape, (a, b) => (r.f(a, b) ? 1 : 0));
     },
     elementwise: ([a, b], attrs) => `+(${a} ${relationOf(attrs).js} ${b})`,
+    // The relation's mask (the instruction is JavaScript's operator: NaN, ±0) selecting 1 or 0.
+    wasm: (v, [a, b], attrs) => v.select(v[relationOf(attrs).wasm](a!, b!), v.constant(1), v.constant(0)),
     emit: (ctx, node) =>
+      ctx.elementwiseCall?.(node.id) ??
       emitElementwise(
         ctx,
         node.id,
@@ -84,7 +88,10 @@ export const logicOps: readonly OpDef[] = [
         : "\\frac{\\partial \\operatorname{where}(c, a, b)}{\\partial b} = [c = 0]",
     evaluate: (args, _attrs, shape) => evalMap(args, shape, (c, a, b) => (c !== 0 ? a : b)),
     elementwise: ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`,
+    // c !== 0 is f64x2.ne: true for NaN, false for −0.
+    wasm: (v, [c, a, b]) => v.select(v.ne(c!, v.constant(0)), a!, b!),
     emit: (ctx, node) =>
+      ctx.elementwiseCall?.(node.id) ??
       emitElementwise(ctx, node.id, node.shape, node.args, ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`),
     latex: ([c, a, b]) => ({
       text: `\\begin{cases} ${a!.text} & \\text{if } ${c!.condition ?? `${c!.text} \\ne 0`} \\\\ ${b!.text} & \\text{otherwise} \\end{cases}`,

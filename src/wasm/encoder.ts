@@ -1,7 +1,7 @@
 /**
  * A WebAssembly binary encoder for the few instructions nabla's kernels use: i32 integer
  * arithmetic, f64/f32 loads, stores and arithmetic, 128-bit SIMD (the 0xfd prefix) and
- * structured control. A module here is functions over i32 parameters, one exported memory
+ * structured control. A module here is functions over i32 (and f64) parameters, one exported memory
  * and no imports. The format: https://webassembly.github.io/spec/core/binary/.
  *
  * Nothing here takes text: names of exports are the kernels' own, fixed in code.
@@ -75,6 +75,7 @@ const OP = {
   "f32.mul": 0x94,
   "f64.add": 0xa0,
   "f64.mul": 0xa2,
+  "f64.promote_f32": 0xbb,
   "i32.add": 0x6a,
   "i32.sub": 0x6b,
   "i32.mul": 0x6c,
@@ -90,6 +91,22 @@ const SIMD = {
   "v128.load32_splat": 0x09,
   "v128.load64_splat": 0x0a,
   "v128.store": 0x0b,
+  "v128.not": 0x4d,
+  "v128.and": 0x4e,
+  "v128.or": 0x50,
+  "v128.bitselect": 0x52,
+  "v128.store32_lane": 0x5a,
+  "v128.store64_lane": 0x5b,
+  "v128.load32_zero": 0x5c,
+  "v128.load64_zero": 0x5d,
+  "f32x4.demote_f64x2_zero": 0x5e,
+  "f64x2.promote_low_f32x4": 0x5f,
+  "f64x2.eq": 0x47,
+  "f64x2.ne": 0x48,
+  "f64x2.lt": 0x49,
+  "f64x2.gt": 0x4a,
+  "f64x2.le": 0x4b,
+  "f64x2.ge": 0x4c,
   "f32x4.splat": 0x13,
   "f64x2.splat": 0x14,
   "f32x4.extract_lane": 0x1f,
@@ -98,8 +115,15 @@ const SIMD = {
   "f64x2.replace_lane": 0x22,
   "f32x4.add": 0xe4,
   "f32x4.mul": 0xe6,
+  "f64x2.abs": 0xec,
+  "f64x2.neg": 0xed,
+  "f64x2.sqrt": 0xef,
   "f64x2.add": 0xf0,
+  "f64x2.sub": 0xf1,
   "f64x2.mul": 0xf2,
+  "f64x2.div": 0xf3,
+  "f64x2.min": 0xf4,
+  "f64x2.max": 0xf5,
 } as const;
 
 export type Op = keyof typeof OP;
@@ -115,6 +139,10 @@ const ALIGN: Partial<Record<Op | SimdOp, number>> = {
   "v128.store": 4,
   "v128.load32_splat": 2,
   "v128.load64_splat": 3,
+  "v128.load32_zero": 2,
+  "v128.load64_zero": 3,
+  "v128.store32_lane": 2,
+  "v128.store64_lane": 3,
 };
 
 /** The body of one function: its locals and instructions, written in order. */
@@ -159,9 +187,23 @@ export class FunctionBuilder {
     return this;
   }
 
+  /** A store of one lane (`v128.store64_lane`): the memarg, then the lane. */
+  storeLane(name: "v128.store32_lane" | "v128.store64_lane", lane: number, offset = 0): this {
+    this.code.push(0xfd, ...uleb(SIMD[name]), ...uleb(ALIGN[name]!), ...uleb(offset), lane);
+    return this;
+  }
+
+  /** `f64.const value`: the double's 8 bytes, little-endian. */
+  f64(value: number): this {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, value, true);
+    this.code.push(0x44, ...bytes);
+    return this;
+  }
+
   simd(name: SimdOp, lane?: number): this {
     this.code.push(0xfd, ...uleb(SIMD[name]));
-    if (name.endsWith("_lane")) {
+    if (name.endsWith("_lane") && !name.startsWith("v128.")) {
       if (lane === undefined) throw new Error(`${name} needs a lane`);
       this.code.push(lane);
     }

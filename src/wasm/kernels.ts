@@ -1,4 +1,5 @@
-import { encodeModule, FunctionBuilder, I32, V128, type Local } from "./encoder.js";
+import { encodeModule, FunctionBuilder, I32, V128, type ExportedFunction, type Local } from "./encoder.js";
+import { elementwiseFunction, type Expression } from "./elementwise.js";
 import { FORMS, type Form, type Precision } from "./forms.js";
 import { convolution } from "./conv.js";
 import { convFilter } from "./convFilter.js";
@@ -304,21 +305,28 @@ function gemm(form: Form): FunctionBuilder {
   return f;
 }
 
-const cache = new Map<Precision, Uint8Array>();
+const cache = new Map<Precision, readonly ExportedFunction[]>();
 
-/** The kernels' module: `gemm`, `conv`, `convFilter` (wasm/conv.ts) and the memory, for one precision. Built once per process. */
-export function kernelModule(precision: Precision): Uint8Array {
-  let bytes = cache.get(precision);
-  if (bytes === undefined) {
+/**
+ * The kernels' module: `gemm`, `conv`, `convFilter` (wasm/conv.ts) and the memory, for one
+ * precision (the kernels built once per process), and the model's elementwise functions
+ * (wasm/elementwise.ts) exported as e0, e1, …
+ */
+export function kernelModule(precision: Precision, elementwise: readonly Expression[] = []): Uint8Array {
+  let kernels = cache.get(precision);
+  if (kernels === undefined) {
     const form = FORMS[precision];
-    bytes = encodeModule([
+    kernels = [
       { name: "gemm", body: gemm(form) },
       { name: "conv", body: convolution(form) },
       { name: "convFilter", body: convFilter(form) },
-    ]);
-    cache.set(precision, bytes);
+    ];
+    cache.set(precision, kernels);
   }
-  return bytes;
+  return encodeModule([
+    ...kernels,
+    ...elementwise.map((e, k) => ({ name: `e${k}`, body: elementwiseFunction(e, precision) })),
+  ]);
 }
 
 /** The generated module's function calling the kernels' `gemm` (codegen/wasm.ts declares it). */

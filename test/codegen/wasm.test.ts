@@ -88,6 +88,67 @@ describe("the WebAssembly module", () => {
     }
   });
 
+  it("runs the fused elementwise loops as the model's WebAssembly functions", async () => {
+    const calls = (text: string) => [...text.matchAll(/nablaElementwise\.(e\d+)\(([^,]*)/g)];
+    // The bench MLP: Hid·W2 + b2 (b2 a row of 10, in forward and gradient) and the sigmoid's
+    // derivative dL/dHid ⊙ Hid ⊙ (1 − Hid); sigmoid(X·W1 + b1) has an exp, softmax and the
+    // cross-entropy are loops over rows, the biases' gradients sums.
+    const mlp = await both(mlpSource, "mlp.nabla");
+    expect(calls(mlp.text).map((c) => c[1])).toEqual(["e0", "e0", "e1"]);
+    expect(mlp.text).toMatch(
+      /nablaElementwise\.e0\(\w+\.byteOffset, \w+\.byteOffset, b2\.byteOffset, 10 \* d0, 10\)/,
+    );
+    expect(mlp.text).toMatch(
+      /nablaElementwise\.e1\(\w+\.byteOffset, dL_dHid\.byteOffset, Hid\.byteOffset, 1, 128 \* d0\)/,
+    );
+    // matrix_two_layer: both sigmoids' derivatives, dE/dO_in and dE/dH_in, are calls.
+    const two = await both(
+      readFileSync(join(examples, "matrix_two_layer.nabla"), "utf8"),
+      "matrix_two_layer.nabla",
+    );
+    const written = calls(two.text).map((c) => c[2]);
+    expect(written).toContain("dE_dO_in.byteOffset");
+    expect(written).toContain("dE_dH_in.byteOffset");
+    // layer_norm: H − mu reads mu [N, 1] once per row of [N, D] = [4, 3] (a block operand),
+    // gamma .* Hhat + beta reads gamma and beta [D] at every row (row operands): 12 entries, rows of 3.
+    const norm = await both(readFileSync(join(examples, "layer_norm.nabla"), "utf8"), "layer_norm.nabla");
+    expect(norm.text).toMatch(
+      /nablaElementwise\.e\d+\(\w+\.byteOffset, H\.byteOffset, mu\.byteOffset, 12, 3\)/,
+    );
+    expect(norm.text).toMatch(
+      /nablaElementwise\.e\d+\(Z\.byteOffset, gamma\.byteOffset, Hhat\.byteOffset, beta\.byteOffset, 12, 3\)/,
+    );
+    // Every function of the module is called, and a recurrence's per-step loop calls none.
+    let calling = 0;
+    let steps = 0;
+    for (const file of files) {
+      const source = readFileSync(join(examples, file), "utf8");
+      const { graph, gradient } = analyze(source, { file });
+      const text = renderModule(graph!, gradient!, "javascript", { target: "wasm" });
+      const names = new Set(calls(text).map((c) => c[1]));
+      if (names.size > 0) calling++;
+      for (let k = 0; k < names.size; k++) expect(names.has(`e${k}`), file).toBe(true);
+      for (const loop of text.matchAll(/for \(let t\d+ = [^{]*\{/g)) {
+        let depth = 1;
+        let end = loop.index + loop[0].length;
+        for (; depth > 0; end++) depth += text[end] === "{" ? 1 : text[end] === "}" ? -1 : 0;
+        steps++;
+        expect(text.slice(loop.index, end), file).not.toContain("nablaElementwise");
+      }
+    }
+    expect(calling).toBeGreaterThan(files.length / 2);
+    expect(steps).toBeGreaterThan(5);
+    // The bytes hold no name of the model: renamed, the model has the same module.
+    const base64 = (text: string) => text.match(/atob\("([^"]*)"\)/)![1];
+    const renamed = readFileSync(join(examples, "matrix_two_layer.nabla"), "utf8")
+      .replaceAll("O_out", "Output")
+      .replaceAll("H_out", "Hidden")
+      .replaceAll("W1", "Alpha");
+    const other = await both(renamed, "renamed.nabla");
+    expect(base64(other.text)).toBe(base64(two.text));
+    expect(other.text).toContain("Output.byteOffset");
+  });
+
   it("computes stacked, strided and padded convolutions in every role as kernel calls, as the JavaScript module does", async () => {
     const source = `model TwoConvs
 dim N, C = 2, F = 5, G = 3
