@@ -56,6 +56,7 @@ const OP = {
   br: 0x0c,
   br_if: 0x0d,
   return: 0x0f,
+  call: 0x10,
   "local.get": 0x20,
   "local.set": 0x21,
   "local.tee": 0x22,
@@ -73,8 +74,10 @@ const OP = {
   "i32.ge_s": 0x4e,
   "f32.add": 0x92,
   "f32.mul": 0x94,
+  "f64.neg": 0x9a,
   "f64.add": 0xa0,
   "f64.mul": 0xa2,
+  "f64.div": 0xa3,
   "f64.promote_f32": 0xbb,
   "i32.add": 0x6a,
   "i32.sub": 0x6b,
@@ -271,6 +274,12 @@ export class FunctionBuilder {
     return this.op("end");
   }
 
+  /** `call f`: f's index counts the imported functions first (encodeModule's `imports`). */
+  call(f: number): this {
+    this.code.push(OP.call, ...uleb(f));
+    return this;
+  }
+
   br(label: number): this {
     this.code.push(OP.br, ...uleb(this.depth - label));
     return this;
@@ -315,24 +324,40 @@ export interface ExportedFunction {
   readonly body: FunctionBuilder;
 }
 
+/** A function the module imports: `module.name`, of f64 parameters and results. */
+export interface ImportedFunction {
+  readonly module: string;
+  readonly name: string;
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
 /**
  * A module of functions returning nothing, each exported under its name, and one memory of
- * `pages` 64 KiB pages, exported as "memory", which the caller grows.
+ * `pages` 64 KiB pages, exported as "memory", which the caller grows. The imported functions,
+ * if any, take the first indices: the module's own function i is called as imports.length + i.
  */
-export function encodeModule(functions: readonly ExportedFunction[], pages = 1): Uint8Array {
+export function encodeModule(
+  functions: readonly ExportedFunction[],
+  pages = 1,
+  imports: readonly ImportedFunction[] = [],
+): Uint8Array {
   const signatures: string[] = [];
-  const typeIndex = functions.map((f) => {
-    const key = f.body.params.join(",");
+  const signature = (params: readonly ValType[], results: readonly ValType[]) => {
+    const key = `${params.join(",")}:${results.join(",")}`;
     if (!signatures.includes(key)) signatures.push(key);
     return signatures.indexOf(key);
-  });
+  };
+  const importTypes = imports.map((f) => signature(f.params, f.results));
+  const typeIndex = functions.map((f) => signature(f.body.params, []));
+  const list = (text: string) => (text === "" ? [] : text.split(",").map(Number));
   const types = signatures.map((key) => {
-    const params = key === "" ? [] : key.split(",").map(Number);
-    return [0x60, ...vector(params.map((p) => [p])), ...vector([])];
+    const [params, results] = key.split(":") as [string, string];
+    return [0x60, ...vector(list(params).map((p) => [p])), ...vector(list(results).map((r) => [r]))];
   });
   const exports = [
     [...utf8Name("memory"), 0x02, 0x00],
-    ...functions.map((f, i) => [...utf8Name(f.name), 0x00, ...uleb(i)]),
+    ...functions.map((f, i) => [...utf8Name(f.name), 0x00, ...uleb(imports.length + i)]),
   ];
   return Uint8Array.from([
     0x00,
@@ -344,6 +369,19 @@ export function encodeModule(functions: readonly ExportedFunction[], pages = 1):
     0x00,
     0x00,
     ...section(1, vector(types)),
+    ...(imports.length > 0
+      ? section(
+          2,
+          vector(
+            imports.map((f, i) => [
+              ...utf8Name(f.module),
+              ...utf8Name(f.name),
+              0x00,
+              ...uleb(importTypes[i]!),
+            ]),
+          ),
+        )
+      : []),
     ...section(3, vector(typeIndex.map((i) => uleb(i)))),
     ...section(5, vector([[0x00, ...uleb(pages)]])),
     ...section(7, vector(exports)),

@@ -45,6 +45,45 @@ describe("the WebAssembly encoder", () => {
     expect(new Float64Array(memory.buffer, 0, 1)[0]).toBe(15.5);
   });
 
+  it("imports functions and calls them (the module's own functions after the imports)", async () => {
+    // twice(p): memory[p] = g(f(memory[p])), f and g imported; the export is function 2.
+    const f = new FunctionBuilder([I32]);
+    const p = f.param(0);
+    f.get(p).get(p).mem("f64.load").call(0).call(1).mem("f64.store");
+    const bytes = encodeModule([{ name: "twice", body: f }], 1, [
+      { module: "m", name: "f", params: [F64], results: [F64] },
+      { module: "m", name: "g", params: [F64], results: [F64] },
+    ]);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const seen: number[] = [];
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      m: { f: (x: number) => (seen.push(x), x + 1), g: (x: number) => (seen.push(x), x * 10) },
+    });
+    const { memory, twice } = instance.exports as {
+      memory: WebAssembly.Memory;
+      twice: (p: number) => void;
+    };
+    new Float64Array(memory.buffer, 8, 1)[0] = 0.5;
+    twice(8);
+    expect(new Float64Array(memory.buffer, 8, 1)[0]).toBe(15);
+    expect(seen).toEqual([0.5, 1.5]);
+    // Math.exp imported gives Math.exp's double, the same bits.
+    const e = new FunctionBuilder([I32]);
+    e.get(e.param(0)).get(e.param(0)).mem("f64.load").call(0).mem("f64.store");
+    const exp = await WebAssembly.instantiate(
+      encodeModule([{ name: "exp", body: e }], 1, [
+        { module: "m", name: "exp", params: [F64], results: [F64] },
+      ]),
+      { m: { exp: Math.exp } },
+    );
+    const run = exp.instance.exports as { memory: WebAssembly.Memory; exp: (p: number) => void };
+    for (const x of [0.1, -745.2, 709.7, -0, NaN, Infinity, 1e-300]) {
+      new Float64Array(run.memory.buffer, 0, 1)[0] = x;
+      run.exp(0);
+      expect(Object.is(new Float64Array(run.memory.buffer, 0, 1)[0], Math.exp(x))).toBe(true);
+    }
+  });
+
   it("refuses a function with a block left open", () => {
     const f = new FunctionBuilder([]);
     expect(() => f.block(() => f.encode())).toThrow(/open/);
