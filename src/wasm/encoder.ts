@@ -2,7 +2,7 @@
  * A WebAssembly binary encoder for the few instructions nabla's kernels use: i32 integer
  * arithmetic, f64/f32 loads, stores and arithmetic, 128-bit SIMD (the 0xfd prefix) and
  * structured control. A module here is functions over i32 (and f64) parameters, one exported memory
- * and no imports. The format: https://webassembly.github.io/spec/core/binary/.
+ * and, for bench/wasmMath.ts only, imported functions (the kernels' module imports nothing). The format: https://webassembly.github.io/spec/core/binary/.
  *
  * Nothing here takes text: names of exports are the kernels' own, fixed in code.
  */
