@@ -58,6 +58,31 @@ function inside(f: FunctionBuilder, at: Local, position: () => void, bound: Loca
   f.get(at).i32(0).op("i32.ge_s").get(at).get(bound).op("i32.lt_s").op("i32.and").if(body);
 }
 
+/**
+ * The first output column whose tap lies inside the row, from `lo` = the padding before it
+ * (pw − j): ⌈lo / sw⌉ when lo > 0, else as it is (the caller clips it to 0).
+ */
+export function firstInside(f: FunctionBuilder, lo: Local, sw: Local): void {
+  f.get(lo)
+    .i32(0)
+    .op("i32.gt_s")
+    .if(() => f.get(lo).get(sw).op("i32.add").i32(1).op("i32.sub").get(sw).op("i32.div_s").set(lo));
+}
+
+/**
+ * The end of the output columns whose tap lies inside the row, from `hi` = the last column
+ * that can (W − 1 − j + pw): ⌊hi / sw⌋ + 1 columns when hi ≥ 0, else none.
+ */
+export function endInside(f: FunctionBuilder, hi: Local, sw: Local): void {
+  f.get(hi)
+    .i32(0)
+    .op("i32.ge_s")
+    .if(
+      () => f.get(hi).get(sw).op("i32.div_s").i32(1).op("i32.add").set(hi),
+      () => f.i32(0).set(hi),
+    );
+}
+
 /** The output channels a pass takes, in the order they are tried: 4 while 4 remain, then 1. */
 export const CHANNELS = [4, 1] as const;
 
@@ -125,23 +150,18 @@ export function convolution(form: Form): FunctionBuilder {
       .set(lanes[lane - 1]!);
   // [lo, hi): the columns whose taps all lie inside the row (ow·sw − pw ≥ 0 and
   // ow·sw + KW − 1 − pw < W); the others one at a time.
-  f.i32(0).set(lo);
-  f.get(pw)
+  f.get(pw).set(lo);
+  firstInside(f, lo, sw);
+  f.get(lo)
     .i32(0)
-    .op("i32.gt_s")
-    .if(() => f.get(pw).get(sw).op("i32.add").i32(1).op("i32.sub").get(sw).op("i32.div_s").set(lo));
+    .op("i32.lt_s")
+    .if(() => f.i32(0).set(lo));
   f.get(lo)
     .get(WO)
     .op("i32.gt_s")
     .if(() => f.get(WO).set(lo));
   f.get(W).get(KW).op("i32.sub").get(pw).op("i32.add").set(hi);
-  f.get(hi)
-    .i32(0)
-    .op("i32.ge_s")
-    .if(
-      () => f.get(hi).get(sw).op("i32.div_s").i32(1).op("i32.add").set(hi),
-      () => f.i32(0).set(hi),
-    );
+  endInside(f, hi, sw);
   f.get(hi)
     .get(WO)
     .op("i32.gt_s")

@@ -1,6 +1,6 @@
 import { FunctionBuilder, I32, V128 } from "./encoder.js";
 import type { Form } from "./forms.js";
-import { CHANNELS, upTo } from "./conv.js";
+import { CHANNELS, endInside, firstInside, upTo } from "./conv.js";
 
 /**
  * The filters' gradient of a convolution (wasm/conv.ts has the convolution itself), with
@@ -64,18 +64,9 @@ export function convFilter(form: Form): FunctionBuilder {
       f.get(W).get(pw).op("i32.add").get(j).op("i32.sub").set(hi);
     } else {
       f.get(pw).get(j).op("i32.sub").set(lo);
-      f.get(lo)
-        .i32(0)
-        .op("i32.gt_s")
-        .if(() => f.get(lo).get(sw).op("i32.add").i32(1).op("i32.sub").get(sw).op("i32.div_s").set(lo));
+      firstInside(f, lo, sw);
       f.get(W).i32(1).op("i32.sub").get(pw).op("i32.add").get(j).op("i32.sub").set(hi);
-      f.get(hi)
-        .i32(0)
-        .op("i32.ge_s")
-        .if(
-          () => f.get(hi).get(sw).op("i32.div_s").i32(1).op("i32.add").set(hi),
-          () => f.i32(0).set(hi),
-        );
+      endInside(f, hi, sw);
     }
     f.get(lo)
       .i32(0)
