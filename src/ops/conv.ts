@@ -306,6 +306,12 @@ function kernelGradientAtPoints(
   const kIndex = (f: string, i: string | number, j: string | number) =>
     `((${f} * ${C} + ${v().c}) * ${d.kh} + ${i}) * ${d.kw} + ${j}`;
   const init = () => `${ctx.ref(node.id)}.fill(0, 0, ${ctx.size(node.shape)});`;
+  /** One point's value times the image under every tap, into the taps' sums; `rowStart(i)`: where the point's tap row i starts in the image. */
+  const addTaps = (value: string, rowStart: (i: number) => string) => {
+    const [x, r, t] = [ctx.ref(node.args[0]!), v().r, v().t];
+    const rows = Array.from({ length: d.kh }, (_, i) => `const ${r}_${i} = ${rowStart(i)};`);
+    return `${rows.join(" ")}\n${taps.map(([i, j]) => `${t}_${i}_${j} += ${value} * ${x}[${r}_${i}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}`;
+  };
   const loop = {
     get index() {
       return v().c;
@@ -324,13 +330,10 @@ function kernelGradientAtPoints(
       point: (value, axes) => {
         const [oh, ow] = axes.slice(-2) as [string, string];
         const [n] = nf(axes.slice(0, -2));
-        const [x, r, t] = [ctx.ref(node.args[0]!), v().r, v().t];
-        const rows = Array.from(
-          { length: d.kh },
-          (_, i) =>
-            `const ${r}_${i} = ((${n} * ${C} + ${v().c}) * ${d.h} + ${oh} * ${sh} + ${i}) * ${d.w} + ${ow} * ${sw};`,
+        return addTaps(
+          value,
+          (i) => `((${n} * ${C} + ${v().c}) * ${d.h} + ${oh} * ${sh} + ${i}) * ${d.w} + ${ow} * ${sw}`,
         );
-        return `${rows.join(" ")}\n${taps.map(([i, j]) => `${t}_${i}_${j} += ${value} * ${x}[${r}_${i}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}`;
       },
       // The receptive field's top-left in the image plane, oh·sh·W + ow·sw: the rows of the
       // image the point reads are the channel's plane plus it, as hand-written code records it.
@@ -342,12 +345,7 @@ function kernelGradientAtPoints(
         steps: [sh * d.w, sw],
         point: (value, key, lead) => {
           const [n] = nf(lead);
-          const [x, r, t] = [ctx.ref(node.args[0]!), v().r, v().t];
-          const rows = Array.from(
-            { length: d.kh },
-            (_, i) => `const ${r}_${i} = (${n} * ${C} + ${v().c}) * ${d.h * d.w} + ${key} + ${i * d.w};`,
-          );
-          return `${rows.join(" ")}\n${taps.map(([i, j]) => `${t}_${i}_${j} += ${value} * ${x}[${r}_${i}${j === 0 ? "" : ` + ${j}`}];`).join(" ")}`;
+          return addTaps(value, (i) => `(${n} * ${C} + ${v().c}) * ${d.h * d.w} + ${key} + ${i * d.w}`);
         },
       },
     };
