@@ -86,15 +86,19 @@ export interface Expression {
 /** Records an expression as an op's rules write it. */
 export class Recorder implements Lanes {
   readonly code: Instruction[] = [];
+  /** Each instruction's index by its text: the same instruction on the same values is computed once. */
+  private readonly indices = new Map<string, number>();
   private arrays = 0;
   private scalars = 0;
 
   private push(instruction: Instruction): Value {
     const key = JSON.stringify(instruction);
-    const same = this.code.findIndex((c) => JSON.stringify(c) === key);
-    if (same >= 0) return same as Value;
-    this.code.push(instruction);
-    return (this.code.length - 1) as Value;
+    let index = this.indices.get(key);
+    if (index === undefined) {
+      index = this.code.push(instruction) - 1;
+      this.indices.set(key, index);
+    }
+    return index as Value;
   }
 
   /** The next array argument (array j, in the order they are asked for). */
